@@ -1,0 +1,185 @@
+# shmkit - non-recursive GNU Makefile.
+#
+#   make            release library (static + shared) and the shmkit tool
+#   make check      installs missing Debian packages, builds with ASan+UBSan,
+#                   runs every test program, the spec-coverage gate, and ends
+#                   with `check: N passed, N failed, N skipped`
+#   make bench      benchmarks -> reports/out/bench.json, then `make report`
+#   make stress     long stress / crash runs -> reports/out/stress.json
+#   make fuzz       libFuzzer targets for FUZZ_SECONDS -> reports/out/fuzz.json
+#   make spec-coverage, coverage, report, install, clean
+#
+# Area fragments (included below, each owned by its area) add programs:
+#   bench/bench.mk  fuzz/fuzz.mk  conformance/stress/stress.mk
+#   conformance/models/models.mk  impl/cli/cli.mk
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+CC := gcc
+CXX := g++
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+OUT := reports/out
+
+# V selects the instrumented variant that tests are built in.
+V ?= check
+VB := build/$(V)
+
+STD := -std=c11 -D_GNU_SOURCE
+WARN := -Wall -Wextra -Werror
+INC := -Iimpl/include -Iimpl/src
+CFLAGS_BASE := $(STD) $(WARN) $(INC) -MMD -MP -pthread
+LDLIBS := -lpthread -lrt
+
+ifeq ($(V),check)
+VFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	  -fno-sanitize-recover=all -DSHMK_TEST_BUILD
+VLDFLAGS := -fsanitize=address,undefined
+else ifeq ($(V),cov)
+VFLAGS := -O0 -g --coverage -DSHMK_TEST_BUILD
+VLDFLAGS := --coverage
+else ifeq ($(V),tsan)
+VFLAGS := -O1 -g -fsanitize=thread -DSHMK_TEST_BUILD
+VLDFLAGS := -fsanitize=thread
+else
+$(error unknown variant V=$(V): check, cov or tsan)
+endif
+
+REL_FLAGS := -O2 -g -fPIC -fvisibility=default
+
+DEPS_STAMP := build/.deps-stamp
+$(DEPS_STAMP): scripts/deps.sh
+	@scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+# ------------------------------------------------------------------ library
+LIB_SRCS := $(sort $(wildcard impl/src/*.c))
+CORE := error common
+MODULES := $(filter-out $(CORE),$(basename $(notdir $(LIB_SRCS))))
+HEADERS := $(sort $(wildcard impl/include/shmkit/*.h))
+
+REL_OBJS := $(patsubst %.c,build/rel/obj/%.o,$(LIB_SRCS))
+LIB_A := build/lib/libshmkit.a
+LIB_SO := build/lib/libshmkit.so.0
+SOVERSION := 0
+
+build/rel/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(REL_FLAGS) -c -o $@ $<
+
+$(VB)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) -Iconformance/harness $(VFLAGS) -c -o $@ $<
+
+$(LIB_A): $(REL_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(REL_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,libshmkit.so.$(SOVERSION) -o $@ $^ $(LDLIBS)
+	ln -sf libshmkit.so.$(SOVERSION) build/lib/libshmkit.so
+
+lib: $(LIB_A) $(LIB_SO)
+
+# Objects a program for module M links: the core, M itself (when it is a
+# library module) and DEPS_M.  A test of one module never waits on another.
+DEPS_cli := $(MODULES)
+mod_objs = $(patsubst %,$(VB)/obj/impl/src/%.o,$(CORE) $(filter $(MODULES),$(1) $(DEPS_$(1))))
+VLIB_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(LIB_SRCS))
+
+# ------------------------------------------------------------------ harness
+H_SRCS := $(sort $(wildcard conformance/harness/*.c))
+H_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(H_SRCS))
+TEST_LDLIBS := -lcunit $(LDLIBS)
+
+# ------------------------------------------------------------------ tests
+# conformance/tests/<name>.c -> $(VB)/tests/<name>, one program per module.
+TESTS := $(sort $(basename $(notdir $(wildcard conformance/tests/*.c))))
+TEST_BINS := $(patsubst %,$(VB)/tests/%,$(TESTS))
+
+define test_prog
+$(VB)/tests/$(1): $(VB)/obj/conformance/tests/$(1).o $(H_OBJS) $(call mod_objs,$(1))
+	@mkdir -p $$(@D)
+	$(CC) $(VLDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
+endef
+$(foreach t,$(TESTS),$(eval $(call test_prog,$(t))))
+
+# Deliberately bad programs that the harness meta-test runs (never in CHECK_PROGS).
+FIXTURES := $(sort $(basename $(notdir $(wildcard conformance/harness/fixtures/*.c))))
+FIXTURE_BINS := $(patsubst %,$(VB)/fixtures/%,$(FIXTURES))
+define fixture_prog
+$(VB)/fixtures/$(1): $(VB)/obj/conformance/harness/fixtures/$(1).o $(H_OBJS) $(call mod_objs,none)
+	@mkdir -p $$(@D)
+	$(CC) $(VLDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
+endef
+$(foreach t,$(FIXTURES),$(eval $(call fixture_prog,$(t))))
+
+# Programs `make check` runs, in order; fragments append stress, fuzz replay,
+# CLI and model checks.  Scripts (.sh) run as they are.
+CHECK_PROGS := $(TEST_BINS)
+CHECK_DEPS := $(TEST_BINS) $(FIXTURE_BINS)
+
+# ------------------------------------------------------------------ fragments
+-include conformance/stress/stress.mk
+-include conformance/models/models.mk
+-include impl/cli/cli.mk
+-include fuzz/fuzz.mk
+-include bench/bench.mk
+
+# The gate runs last, after every program has written its evidence.
+CHECK_PROGS += scripts/spec-coverage-gate.sh
+
+# ------------------------------------------------------------------ targets
+.PHONY: all lib check check-build check-run stress fuzz bench spec-coverage coverage \
+	report install clean deps
+
+all: lib $(ALL_EXTRA)
+
+deps: $(DEPS_STAMP)
+
+check-build: $(CHECK_DEPS)
+
+check-run: check-build
+	@scripts/run-tests.sh --variant $(V) $(CHECK_PROGS)
+
+check: $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory check-build
+	@$(MAKE) --no-print-directory check-run
+
+spec-coverage: | $(DEPS_STAMP)
+	@scripts/spec-coverage.sh
+
+coverage: $(DEPS_STAMP)
+	@rm -rf build/cov/obj && find build/cov -name '*.gcda' -delete 2>/dev/null; true
+	@$(MAKE) --no-print-directory V=cov check-build
+	-@$(MAKE) --no-print-directory V=cov check-run
+	@scripts/coverage.sh build/cov
+
+report: | $(DEPS_STAMP)
+	@scripts/render.sh
+
+PC_FILE := build/lib/shmkit.pc
+$(PC_FILE): Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'libdir=$${prefix}/lib' '' \
+	  'Name: shmkit' 'Description: shared-memory IPC primitives' 'Version: $(VERSION)' \
+	  'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lshmkit' 'Libs.private: -lpthread -lrt' > $@
+
+install: lib $(PC_FILE) $(INSTALL_EXTRA)
+	install -d $(DESTDIR)$(PREFIX)/include/shmkit $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/shmkit/
+	install -m 0644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libshmkit.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libshmkit.so
+	install -m 0644 $(PC_FILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	$(INSTALL_EXTRA_CMDS)
+
+clean:
+	rm -rf build $(OUT)
+
+-include $(shell find build -name '*.d' 2>/dev/null)

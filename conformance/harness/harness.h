@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmkit's CUnit harness: what CUnit 2.1-3 lacks for multiprocess tests.
+ *
+ * A test program is:
+ *
+ *   static void opens_by_name(void)
+ *   {
+ *           SPEC_VERIFY("shm.open.name");      // first statement, in the parent
+ *           isolate(opens_by_name_body, 10);   // body runs in a forked child
+ *   }
+ *   static const struct h_test tests[] = {
+ *           { "opens_by_name", opens_by_name },
+ *           { NULL, NULL },
+ *   };
+ *   static const struct h_suite suites[] = { { "shm", NULL, NULL, tests }, { NULL } };
+ *   static const struct h_role roles[] = { { "peer", peer_main }, { NULL, NULL } };
+ *   int main(int argc, char **argv) { return h_main(argc, argv, "shm", suites, roles); }
+ *
+ * Rules the harness enforces (see ../shared/DESIGN.md, Tests):
+ *   - isolate(): fork; the child runs in its own process group under an
+ *     alarm() deadline (scaled by SHMK_TIME_SCALE); its CUnit failures,
+ *     including CU_ASSERT_*_FATAL, are shipped over a pipe and replayed as
+ *     failures in the parent; a crash, a timeout, a child that returns
+ *     into CUnit, or a non-zero exit without a shipped failure is a
+ *     failure naming the signal; the group is killed at the end.
+ *   - SPEC_VERIFY(id): records that this test verifies clause `id`; after
+ *     the run, evidence lines go to $SHMK_EVIDENCE (default
+ *     reports/out/evidence.jsonl).  A test that made no assertion is not
+ *     evidence.
+ *   - H_SKIP(reason): the test counts as skipped, not passed.
+ *   - Roles: `prog --role=NAME args...` runs roles[NAME] instead of the
+ *     suites (a clean peer image, DPDK style); h_spawn_role() starts one.
+ *   - The program prints `<prog>: N passed, N failed, N skipped` and exits
+ *     0 only when nothing failed; 77 when everything was skipped.
+ */
+#ifndef SHMK_HARNESS_H
+#define SHMK_HARNESS_H
+
+#include <CUnit/CUnit.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct h_test {
+	const char *name;
+	void (*fn)(void);
+};
+
+struct h_suite {
+	const char *name;
+	int (*init)(void);	/* may be NULL; non-zero fails every test of the suite */
+	int (*cleanup)(void);	/* may be NULL */
+	const struct h_test *tests; /* terminated by { NULL, NULL } */
+};
+
+struct h_role {
+	const char *name;
+	/* argv[0] is the role name, then the extra arguments; the return value
+	 * is the exit status (0 = success). */
+	int (*main)(int argc, char **argv);
+};
+
+int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
+	   const struct h_role *roles);
+
+/* Clause evidence; call as the first statement of a test, in the parent. */
+void h_spec_verify(const char *clause_id);
+#define SPEC_VERIFY(id) h_spec_verify(id)
+
+/* Run body in a forked child with a deadline in seconds (scaled). */
+void isolate(void (*body)(void), unsigned deadline_s);
+/* Same, passing an argument to the body. */
+void isolate_arg(void (*body)(void *), void *arg, unsigned deadline_s);
+
+/* Mark the current test skipped (counted as skipped) and return from it. */
+void h_skip(const char *reason);
+#define H_SKIP(reason) do { h_skip(reason); return; } while (0)
+
+/* Role processes: fork + exec /proc/self/exe --role=NAME args... in the
+ * caller's process group (so isolate() kills it too).  args is
+ * NULL-terminated and may be NULL.  Returns the pid or -errno. */
+pid_t h_spawn_role(const char *role, const char *const *args);
+/* Wait for a child with a deadline (seconds, scaled).  Returns its exit
+ * status (0..255), 128+signal when killed by a signal, -ETIMEDOUT (the
+ * child is then SIGKILLed and reaped), or -errno. */
+int h_wait(pid_t pid, unsigned deadline_s);
+
+/* Deadlines and knobs. */
+double h_time_scale(void);		/* SHMK_TIME_SCALE, default 1 */
+unsigned h_deadline(unsigned seconds);	/* seconds * scale, rounded up */
+uint64_t h_seed(void);			/* SHMK_SEED or a fresh one; printed once */
+
+/* Unique names: "/shmk-test-<pid>-<n>" (shm names) and paths under a
+ * per-program temporary directory (removed at exit). */
+const char *h_unique_shm_name(char *buf, size_t len);
+const char *h_unique_path(char *buf, size_t len, const char *stem);
+const char *h_tmpdir(void);
+
+/* A process-shared barrier for `n` processes in anonymous shared memory,
+ * created before fork.  wait returns 0, or -ETIMEDOUT after deadline_s. */
+struct h_barrier;
+struct h_barrier *h_barrier_new(unsigned n);
+int h_barrier_wait(struct h_barrier *b, unsigned deadline_s);
+void h_barrier_free(struct h_barrier *b);
+
+/* Anonymous MAP_SHARED memory created before fork, for results a child
+ * hands back. */
+void *h_shared_alloc(size_t len);
+void h_shared_free(void *p, size_t len);
+
+/* Drop to an unprivileged uid/gid (nobody, 65534) in this process.  Used
+ * in children for permission tests: CI runs as root.  0 or -errno. */
+int h_drop_privileges(void);
+
+/* Write one evidence line for a non-CUnit program (stress, fuzz replay,
+ * model check): {"program":..,"suite":..,"test":..,"clause":..,"result":..} */
+void h_evidence(const char *program, const char *suite, const char *test,
+		const char *clause_id, bool passed);
+
+#endif

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+/* Syscall wrappers, safe paths, process tokens, futex, time: see internal.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---------------------------------------------------------------- faults */
+
+enum {
+	SITE_OPEN,
+	SITE_SHM_OPEN,
+	SITE_FTRUNCATE,
+	SITE_FALLOCATE,
+	SITE_MMAP,
+	SITE_MREMAP,
+	SITE_FSTAT,
+	SITE_FUTEX,
+	SITE_N
+};
+
+#ifdef SHMK_TEST_BUILD
+static const char *const site_names[SITE_N] = {
+	"open", "shm_open", "ftruncate", "fallocate", "mmap", "mremap", "fstat", "futex",
+};
+/* Per-process and not thread-safe on purpose: fault runs are single-threaded. */
+static long fault_at[SITE_N];	/* fail the Nth call; 0 = never */
+static long fault_calls[SITE_N];
+static int fault_fired;
+static int fault_env_read;
+
+int shmk_fault_set(const char *spec)
+{
+	memset(fault_at, 0, sizeof(fault_at));
+	memset(fault_calls, 0, sizeof(fault_calls));
+	fault_fired = 0;
+	fault_env_read = 1;
+	if (!spec || !*spec)
+		return 0;
+	char buf[256];
+	if (strlen(spec) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, spec);
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':');
+		if (!colon)
+			return -EINVAL;
+		*colon = '\0';
+		long n = strtol(colon + 1, NULL, 10);
+		int i;
+		for (i = 0; i < SITE_N; i++)
+			if (!strcmp(tok, site_names[i]))
+				break;
+		if (i == SITE_N || n <= 0)
+			return -EINVAL;
+		fault_at[i] = n;
+	}
+	return 0;
+}
+
+int shmk_fault_fired(void)
+{
+	return fault_fired;
+}
+
+static int fault_hit(int site)
+{
+	if (!fault_env_read)
+		shmk_fault_set(getenv("SHMK_FAULT"));
+	if (!fault_at[site])
+		return 0;
+	if (++fault_calls[site] != fault_at[site])
+		return 0;
+	fault_fired++;
+	return 1;
+}
+
+void shmk_crash_point(const char *name)
+{
+	static const char *spec;
+	static long want = 1, seen;
+	static int read_env;
+
+	if (!read_env) {
+		read_env = 1;
+		spec = getenv("SHMK_CRASH_AT");
+		const char *c = spec ? strchr(spec, ':') : NULL;
+		if (c)
+			want = strtol(c + 1, NULL, 10);
+	}
+	if (!spec)
+		return;
+	size_t n = strcspn(spec, ":");
+	if (strlen(name) != n || strncmp(spec, name, n))
+		return;
+	if (++seen == want)
+		raise(SIGKILL);
+}
+#else
+int shmk_fault_set(const char *spec)
+{
+	(void)spec;
+	return -ENOTSUP;
+}
+
+int shmk_fault_fired(void)
+{
+	return 0;
+}
+
+static inline int fault_hit(int site)
+{
+	(void)site;
+	return 0;
+}
+#endif
+
+/* ---------------------------------------------------------------- syscalls */
+
+int shmk_sys_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve)
+{
+	if (fault_hit(SITE_OPEN))
+		return -EIO;
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = resolve,
+	};
+	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int shmk_sys_shm_open(const char *name, int flags, mode_t mode)
+{
+	if (fault_hit(SITE_SHM_OPEN))
+		return -EIO;
+	int fd = shm_open(name, flags | O_CLOEXEC, mode);
+	return fd < 0 ? -errno : fd;
+}
+
+int shmk_sys_ftruncate(int fd, off_t len)
+{
+	if (fault_hit(SITE_FTRUNCATE))
+		return -ENOSPC;
+	return ftruncate(fd, len) ? -errno : 0;
+}
+
+int shmk_sys_fallocate(int fd, off_t off, off_t len)
+{
+	if (fault_hit(SITE_FALLOCATE))
+		return -ENOSPC;
+	int rc = posix_fallocate(fd, off, len);
+	/* tmpfs and ext4 support it; a filesystem that cannot just keeps the
+	 * sparse file (the first touch may then fault, as without shmkit). */
+	if (rc == EOPNOTSUPP || rc == EINVAL)
+		return 0;
+	return -rc;
+}
+
+int shmk_sys_fstat(int fd, struct stat *st)
+{
+	if (fault_hit(SITE_FSTAT))
+		return -EIO;
+	return fstat(fd, st) ? -errno : 0;
+}
+
+int shmk_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, void **out)
+{
+	if (fault_hit(SITE_MMAP))
+		return -ENOMEM;
+	void *p = mmap(addr, len, prot, flags, fd, off);
+	if (p == MAP_FAILED)
+		return -errno;
+	*out = p;
+	return 0;
+}
+
+int shmk_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr,
+		    void **out)
+{
+	if (fault_hit(SITE_MREMAP))
+		return -ENOMEM;
+	void *p = mremap(old, old_len, new_len, flags, new_addr);
+	if (p == MAP_FAILED)
+		return -errno;
+	*out = p;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- paths */
+
+int shmk_open_path(const char *path, int flags, mode_t mode, int *fdp)
+{
+	if (!path || !fdp)
+		return -EINVAL;
+	if (!*path)
+		return -ENOENT;
+	/* RESOLVE_NO_SYMLINKS: a symlink at any component, not only the last
+	 * (which is all O_NOFOLLOW guards), is refused with ELOOP. */
+	int fd = shmk_sys_openat2(AT_FDCWD, path, flags | O_NOFOLLOW, mode, RESOLVE_NO_SYMLINKS);
+	if (fd == -ELOOP)
+		return shmk_fail(SHMK_EUNSAFE, "%s: a path component is a symbolic link", path);
+	if (fd == -ENOSYS) {
+		/* Kernels before 5.6: the last component is still guarded. */
+		fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0)
+			fd = errno == ELOOP ? shmk_fail(SHMK_EUNSAFE, "%s: symbolic link", path)
+					    : -errno;
+	}
+	if (fd < 0)
+		return fd;
+	*fdp = fd;
+	return 0;
+}
+
+int shmk_check_fd(int fd, const char *what, const struct shmk_path_policy *pol,
+		  struct stat *st_out)
+{
+	struct stat st;
+	int rc = shmk_sys_fstat(fd, &st);
+
+	if (rc)
+		return rc;
+	if (!what)
+		what = "object";
+	if (!S_ISREG(st.st_mode))
+		return shmk_fail(SHMK_EUNSAFE, "%s: not a regular file", what);
+	if (!pol->allow_foreign && st.st_uid != geteuid())
+		return shmk_fail(SHMK_EUNSAFE, "%s: owned by uid %u, not %u", what,
+				 (unsigned)st.st_uid, (unsigned)geteuid());
+	if (!pol->allow_wider && (st.st_mode & 07777 & ~pol->mode))
+		return shmk_fail(SHMK_EUNSAFE, "%s: mode %04o is wider than %04o", what,
+				 (unsigned)(st.st_mode & 07777), (unsigned)pol->mode);
+	if (st.st_nlink > 1)
+		return shmk_fail(SHMK_EUNSAFE, "%s: has %lu hard links", what,
+				 (unsigned long)st.st_nlink);
+	if (st_out)
+		*st_out = st;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- liveness */
+
+int (*shmk_liveness_hook)(uint64_t tok);
+
+/* Reads /proc/<pid>/stat: start time (field 22) and state (field 3). */
+static int proc_stat(pid_t pid, uint64_t *start, char *state)
+{
+	char path[64], buf[1024];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	int err = errno;
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -err : -ESRCH;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: parse after the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -EINVAL;
+	p += 2;
+	*state = *p;
+	/* fields 3..22: skip 19 spaces from the state field to reach 22. */
+	for (int i = 0; i < 19; i++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	*start = strtoull(p, NULL, 10);
+	return 0;
+}
+
+static uint64_t make_token(pid_t pid, uint64_t start)
+{
+	return (start << SHMK_TOKEN_PID_BITS) | (uint32_t)pid;
+}
+
+int shmk_token_for_pid(pid_t pid, uint64_t *tok)
+{
+	uint64_t start;
+	char state;
+
+	if (pid <= 0 || (uint64_t)pid >= (1u << SHMK_TOKEN_PID_BITS))
+		return -ESRCH;
+	int rc = proc_stat(pid, &start, &state);
+	if (rc)
+		return rc == -ENOENT ? -ESRCH : rc;
+	*tok = make_token(pid, start);
+	return 0;
+}
+
+static pid_t token_cached_pid;
+static uint64_t token_cached;
+
+uint64_t shmk_self_token(void)
+{
+	pid_t pid = getpid();
+
+	/* A forked child has a new pid: recompute instead of inheriting. */
+	if (token_cached_pid != pid) {
+		uint64_t t = 0;
+		if (shmk_token_for_pid(pid, &t))
+			t = make_token(pid, 0);
+		token_cached = t;
+		token_cached_pid = pid;
+	}
+	return token_cached;
+}
+
+int shmk_token_alive(uint64_t tok)
+{
+	uint64_t start;
+	char state;
+
+	if (shmk_liveness_hook)
+		return shmk_liveness_hook(tok) > 0;
+	if (!tok)
+		return 0;
+	pid_t pid = (pid_t)SHMK_TOKEN_PID(tok);
+	if (!pid)
+		return 0;
+	int rc = proc_stat(pid, &start, &state);
+	if (rc)
+		return rc == -ENOENT || rc == -ESRCH ? 0 : 1; /* unknown: assume alive */
+	if (state == 'Z' || state == 'X' || state == 'x')
+		return 0;
+	return make_token(pid, start) == tok;
+}
+
+int shmk_token_pidfd(uint64_t tok)
+{
+	pid_t pid = (pid_t)SHMK_TOKEN_PID(tok);
+
+	if (!tok || !pid)
+		return -ESRCH;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -errno;
+	/* The pidfd pins one incarnation; check it is tok's, not a reuse. */
+	if (!shmk_token_alive(tok)) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd;
+}
+
+/* ---------------------------------------------------------------- futex */
+
+int shmk_futex_wait(_Atomic uint32_t *w, uint32_t expected, int64_t timeout_ns)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (fault_hit(SITE_FUTEX))
+		return -EINTR;
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		tsp = &ts;
+	}
+	long rc = syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, expected, tsp, NULL, 0);
+	if (rc == 0)
+		return 0;
+	if (errno == EAGAIN)
+		return 0;
+	return -errno;
+}
+
+int shmk_futex_wake(_Atomic uint32_t *w, int nwake)
+{
+	if (fault_hit(SITE_FUTEX))
+		return -EINTR;
+	long rc = syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, nwake, NULL, NULL, 0);
+	return rc < 0 ? -errno : (int)rc;
+}
+
+/* ---------------------------------------------------------------- time */
+
+int64_t shmk_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+size_t shmk_page_size(void)
+{
+	static size_t ps;
+
+	if (!ps) {
+		long v = sysconf(_SC_PAGESIZE);
+		ps = v > 0 ? (size_t)v : 4096;
+	}
+	return ps;
+}
+
+long shmk_env_long(const char *name, long dflt, long min, long max)
+{
+	const char *s = getenv(name);
+	char *end;
+
+	if (!s || !*s)
+		return dflt;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return dflt;
+	return v;
+}
+
+/* r[impl common.liveness.default] */
+int64_t shmk_liveness_ns(void)
+{
+	return (int64_t)shmk_env_long("SHMK_LIVENESS_MS", 1000, 1, 3600 * 1000) * 1000000;
+}

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what every shmkit module shares and no user sees:
+ *
+ *   - SHMK_LOAD_*: the one way to read a field another process can write;
+ *   - shmk_sys_*: syscall wrappers returning -errno, with the fault hook;
+ *   - shmk_open_path / shmk_check_fd: the safe-path rules;
+ *   - process tokens: liveness that zombies and PID reuse cannot fool;
+ *   - futex wait/wake on a shared 32-bit word;
+ *   - time, environment knobs, crash points, error detail.
+ *
+ * Nothing here prints, aborts or exits.
+ */
+#ifndef SHMK_INTERNAL_H
+#define SHMK_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "shmkit/error.h"
+
+#define SHMK_CACHELINE 64
+
+#define SHMK_LIKELY(x) __builtin_expect(!!(x), 1)
+#define SHMK_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ------------------------------------------------------------------------
+ * Shared loads.
+ *
+ * Every load of a field that another process can write goes through one of
+ * these.  Read it ONCE into a local; validate and use the copy.  The plain
+ * forms are relaxed atomic loads (a single, untorn read the compiler cannot
+ * repeat); the _ACQ forms are acquire loads and the caller's comment names
+ * the release store they pair with.
+ *
+ * In fuzz builds (SHMK_FUZZ_PEER) each load first asks the hostile-peer
+ * model whether the peer wrote the field since the last load, and lets it
+ * overwrite the bytes: a validator that checks a field and re-reads it then
+ * sees a different value and is caught.
+ * ---------------------------------------------------------------------- */
+#ifdef SHMK_FUZZ_PEER
+void shmk_fuzz_peer_before_load(volatile void *p, size_t n);
+#define SHMK__PEER(p, n) shmk_fuzz_peer_before_load((volatile void *)(p), (n))
+#else
+#define SHMK__PEER(p, n) ((void)0)
+#endif
+
+static inline uint16_t shmk__ld16(const volatile void *p, memory_order mo)
+{
+	SHMK__PEER(p, 2);
+	return atomic_load_explicit((const volatile _Atomic uint16_t *)p, mo);
+}
+
+static inline uint32_t shmk__ld32(const volatile void *p, memory_order mo)
+{
+	SHMK__PEER(p, 4);
+	return atomic_load_explicit((const volatile _Atomic uint32_t *)p, mo);
+}
+
+static inline uint64_t shmk__ld64(const volatile void *p, memory_order mo)
+{
+	SHMK__PEER(p, 8);
+	return atomic_load_explicit((const volatile _Atomic uint64_t *)p, mo);
+}
+
+#define SHMK_LOAD_U16(p) shmk__ld16((p), memory_order_relaxed)
+#define SHMK_LOAD_U32(p) shmk__ld32((p), memory_order_relaxed)
+#define SHMK_LOAD_U64(p) shmk__ld64((p), memory_order_relaxed)
+#define SHMK_LOAD_ACQ_U32(p) shmk__ld32((p), memory_order_acquire)
+#define SHMK_LOAD_ACQ_U64(p) shmk__ld64((p), memory_order_acquire)
+
+/* ------------------------------------------------------------------------
+ * Error detail (error.c).  shmk_fail() records a one-line reason, readable
+ * through shmk_errdetail(), and returns rc: `return shmk_fail(SHMK_EUNSAFE,
+ * "%s: owned by uid %u", path, uid);`
+ * ---------------------------------------------------------------------- */
+int shmk_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shmk_clear_detail(void);
+
+/* ------------------------------------------------------------------------
+ * Syscall wrappers.  Each returns 0 / a non-negative value, or -errno.
+ * They are the fault-injection sites: in test builds (SHMK_TEST_BUILD)
+ * SHMK_FAULT="site:N[,site:N...]" (or shmk_fault_set()) makes the Nth call
+ * of that site fail.  Sites: open, shm_open, ftruncate, fallocate, mmap,
+ * mremap, fstat, futex.
+ * ---------------------------------------------------------------------- */
+int shmk_sys_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
+int shmk_sys_shm_open(const char *name, int flags, mode_t mode);
+int shmk_sys_ftruncate(int fd, off_t len);
+int shmk_sys_fallocate(int fd, off_t off, off_t len); /* posix_fallocate */
+int shmk_sys_fstat(int fd, struct stat *st);
+/* mmap/mremap: 0 and *out set, or -errno (never MAP_FAILED). */
+int shmk_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, void **out);
+int shmk_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr,
+		    void **out);
+
+/* Fault hook control (test builds; no-ops returning -ENOTSUP otherwise). */
+int shmk_fault_set(const char *spec); /* "" or NULL clears */
+int shmk_fault_fired(void);           /* how many injected faults fired since set */
+
+/* ------------------------------------------------------------------------
+ * Safe paths.
+ *
+ * shmk_open_path() opens with openat2(RESOLVE_NO_SYMLINKS) so a symlink at
+ * the last component or any parent is refused (-ELOOP is mapped to
+ * SHMK_EUNSAFE), always adding O_NOFOLLOW|O_CLOEXEC.
+ * shmk_check_fd() then checks what was opened against the policy: a
+ * regular file, owned by our euid (unless allow_foreign), a mode no wider
+ * than policy->mode (unless allow_wider), exactly one link.  Failures are
+ * SHMK_EUNSAFE with the reason in shmk_errdetail().
+ * ---------------------------------------------------------------------- */
+struct shmk_path_policy {
+	mode_t mode;		/* permission bits the caller asked for */
+	bool allow_foreign;	/* accept a file owned by another uid */
+	bool allow_wider;	/* accept mode bits beyond `mode` */
+};
+
+int shmk_open_path(const char *path, int flags, mode_t mode, int *fdp);
+int shmk_check_fd(int fd, const char *what, const struct shmk_path_policy *pol,
+		  struct stat *st_out);
+
+/* ------------------------------------------------------------------------
+ * Process tokens and liveness.
+ *
+ * A token names one process incarnation in one u64, so it can be claimed
+ * with a single CAS in shared memory:
+ *     token = (start_time_ticks << 22) | pid        (pid < 2^22 = pid_max)
+ * start_time is field 22 of /proc/<pid>/stat.  A token is alive when
+ * /proc/<pid>/stat exists, its start time matches and its state is neither
+ * Z (zombie) nor X (dead): a reused PID has a different start time, a
+ * killed-but-unreaped peer is a zombie.  0 is never a valid token.
+ * Tokens are only meaningful inside one PID namespace.
+ * ---------------------------------------------------------------------- */
+#define SHMK_TOKEN_PID_BITS 22
+#define SHMK_TOKEN_PID(t) ((uint32_t)((t) & ((1u << SHMK_TOKEN_PID_BITS) - 1)))
+
+uint64_t shmk_self_token(void);	/* cached per process, refreshed after fork */
+int shmk_token_for_pid(pid_t pid, uint64_t *tok); /* 0, -ESRCH, -errno */
+/* 1 alive, 0 dead (gone, zombie, or reused pid); never negative. */
+int shmk_token_alive(uint64_t tok);
+/* pidfd for tok's process (caller closes), or -ESRCH when tok is dead. */
+int shmk_token_pidfd(uint64_t tok);
+
+/* The fuzz build's injected liveness provider: when set, shmk_token_alive
+ * asks it instead of /proc. */
+extern int (*shmk_liveness_hook)(uint64_t tok);
+
+/* ------------------------------------------------------------------------
+ * Futex on a shared 32-bit word (not FUTEX_PRIVATE: peers are processes).
+ * wait returns 0 when woken or when *w != expected, -ETIMEDOUT, -EINTR.
+ * timeout_ns < 0 waits without a deadline.
+ * ---------------------------------------------------------------------- */
+int shmk_futex_wait(_Atomic uint32_t *w, uint32_t expected, int64_t timeout_ns);
+int shmk_futex_wake(_Atomic uint32_t *w, int nwake);
+
+static inline void shmk_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* ------------------------------------------------------------------------
+ * Time and knobs.
+ * ---------------------------------------------------------------------- */
+int64_t shmk_now_ns(void);	/* CLOCK_MONOTONIC */
+size_t shmk_page_size(void);
+/* Integer environment knob with default and bounds; bad values -> default. */
+long shmk_env_long(const char *name, long dflt, long min, long max);
+/* SHMK_LIVENESS_MS: how long a survivor waits on a silent peer (clause
+ * common.liveness.default gives the default). */
+int64_t shmk_liveness_ns(void);
+
+/* ------------------------------------------------------------------------
+ * Crash points (test builds): SHMK_CRASH_AT="name" or "name:N" SIGKILLs
+ * the process at the Nth time it reaches SHMK_CRASH_POINT("name").
+ * ---------------------------------------------------------------------- */
+#ifdef SHMK_TEST_BUILD
+void shmk_crash_point(const char *name);
+#define SHMK_CRASH_POINT(name) shmk_crash_point(name)
+#else
+#define SHMK_CRASH_POINT(name) ((void)0)
+#endif
+
+static inline size_t shmk_align_up(size_t v, size_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+#endif
