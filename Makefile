@@ -126,6 +126,7 @@ CHECK_DEPS := $(TEST_BINS) $(FIXTURE_BINS)
 
 # ------------------------------------------------------------------ fragments
 -include conformance/stress/stress.mk
+-include conformance/checks/checks.mk
 -include conformance/models/models.mk
 -include impl/cli/cli.mk
 -include fuzz/fuzz.mk
