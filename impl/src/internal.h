@@ -42,6 +42,7 @@
  * overwrite the bytes: a validator that checks a field and re-reads it then
  * sees a different value and is caught.
  * ---------------------------------------------------------------------- */
+/* r[impl fuzz.peer.double-fetch] */
 #ifdef SHMK_FUZZ_PEER
 void shmk_fuzz_peer_before_load(volatile void *p, size_t n);
 #define SHMK__PEER(p, n) shmk_fuzz_peer_before_load((volatile void *)(p), (n))
