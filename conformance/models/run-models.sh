@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# run-models.sh - model-check shmkit's lock-free cores with SPIN.
+#
+# Every conformance/models/*.pml declares its checks in its header comment:
+#
+#   @check   <mode>                  the correct model: SPIN must find no error
+#   @planted <MACRO> <mode> <label>  spin -D<MACRO> plants a bug: SPIN must find one
+#
+# <mode> is `safety` (assertions + invalid end states, pan built -DSAFETY
+# -DNOCLAIM) or `ltl:<name>` (the LTL property <name> checked for acceptance
+# cycles under weak fairness: pan built -DNFAIR=3, run -a -f -N <name>).
+# A model passes when every @check finds 0 errors with a complete search and
+# every @planted variant is rejected; a model without a planted variant fails
+# (a model that can prove nothing proves nothing).
+#
+# Per model one line: `spsc: ok, 1020+2542 states, 0.4 s; planted
+# publish-before-write: rejected (assertion violated (a==expect)); ...`, then
+# `models: N passed, N failed, 0 skipped`; exit 0 only when all passed.
+# Evidence: one JSON line per clause cited with r[verify <id>] in a model,
+# appended to $SHMK_EVIDENCE (default reports/out/evidence.jsonl).
+#
+# Usage: run-models.sh [model ...]   (names without .pml; default: all)
+# Env:   MODELS_CFLAGS (default -O1: the state spaces are small, compile time
+#        dominates), MODELS_KEEP=1 keeps the scratch directory.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+evidence=${SHMK_EVIDENCE:-reports/out/evidence.jsonl}
+case $evidence in /*) ;; *) evidence=$PWD/$evidence ;; esac
+cflags=${MODELS_CFLAGS:--O1}
+
+for tool in spin gcc; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		# deps.sh installs spin; its absence is a broken setup, not a skip.
+		echo "run-models: $tool not found (scripts/deps.sh installs it)" >&2
+		echo "models: 0 passed, 1 failed, 0 skipped"
+		exit 1
+	fi
+done
+
+scratch=$(mktemp -d /tmp/shmk-models.XXXXXX) || exit 1
+[ "${MODELS_KEEP:-0}" = 1 ] || trap 'rm -rf "$scratch"' EXIT
+
+# run_one <pml> <define|-> <mode>: prints "<errors> <states> <seconds> <what>"
+# where <errors> is 0 (clean, complete), 1+ (errors found) or -1 (the tool
+# failed or the search was incomplete: never a pass, never a rejection).
+run_one() {
+	local pml=$1 def=$2 mode=$3 dir out t0 t1 errs states what
+	dir=$(mktemp -d "$scratch/run.XXXXXX")
+	t0=$EPOCHREALTIME
+	local dflag=()
+	[ "$def" = - ] || dflag=("-D$def")
+	local cc=() pan=()
+	case $mode in
+	safety) cc=(-DSAFETY -DNOCLAIM); pan=(-m1000000) ;;
+	ltl:*) cc=(-DNFAIR=3); pan=(-a -f -m1000000 -N "${mode#ltl:}") ;;
+	*) echo "-1 0 0 unknown mode $mode"; return ;;
+	esac
+	if ! (cd "$dir" && spin "${dflag[@]}" -a "$pml" >spin.log 2>&1); then
+		echo "-1 0 0 spin -a failed: $(tail -n1 "$dir/spin.log")"; return
+	fi
+	if ! (cd "$dir" && gcc $cflags -w "${cc[@]}" -o pan pan.c >cc.log 2>&1); then
+		echo "-1 0 0 gcc failed: $(head -n1 "$dir/cc.log")"; return
+	fi
+	(cd "$dir" && timeout 120 ./pan "${pan[@]}" >pan.log 2>&1)
+	t1=$EPOCHREALTIME
+	out=$dir/pan.log
+	errs=$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$out" | tail -n1)
+	states=$(sed -n 's/^ *\([0-9.e+]*\) states, stored.*/\1/p' "$out" | tail -n1)
+	what=$(grep -m1 -E '^pan:[0-9]+: ' "$out" | sed 's/^pan:[0-9]*: //; s/ (at depth [0-9]*)//')
+	[ -n "$errs" ] || { echo "-1 0 0 pan gave no verdict: $(tail -n1 "$out")"; return; }
+	if [ "$errs" = 0 ] && grep -qE 'max search depth too small|Search not completed' "$out"; then
+		echo "-1 ${states:-0} 0 incomplete search"; return
+	fi
+	printf '%s %s %.2f %s\n' "$errs" "${states:-0}" "$(awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }')" "${what:-}"
+}
+
+json_ev() {	# json_ev <model> <clause> <pass|fail>
+	printf '{"program":"models","suite":"spin","test":"%s","clause":"%s","result":"%s"}\n' \
+		"$1" "$2" "$3" >>"$evidence"
+}
+
+mkdir -p "$(dirname "$evidence")"
+if [ $# -gt 0 ]; then
+	models=()
+	for m in "$@"; do models+=("$here/$m.pml"); done
+else
+	models=("$here"/*.pml)
+fi
+
+passed=0 failed=0
+for pml in "${models[@]}"; do
+	name=$(basename "$pml" .pml)
+	if [ ! -f "$pml" ]; then
+		echo "$name: FAILED, no such model"; failed=$((failed + 1)); continue
+	fi
+	ok=1 line="" total_states="" total_t=0 nplanted=0
+	checks=$(sed -n 's/^ \* @check[[:space:]]\+//p' "$pml")
+	planted=$(sed -n 's/^ \* @planted[[:space:]]\+//p' "$pml")
+	[ -n "$checks" ] || { ok=0; line+="; no @check"; }
+	while read -r mode; do
+		[ -n "$mode" ] || continue
+		read -r errs states secs what < <(run_one "$pml" - "$mode")
+		total_t=$(awk -v a="$total_t" -v b="$secs" 'BEGIN { print a + b }')
+		total_states+="${total_states:++}$states"
+		if [ "$errs" != 0 ]; then
+			ok=0; line+="; $mode FAILED: ${what:-errors $errs}"
+		fi
+	done <<<"$checks"
+	while read -r def mode label; do
+		[ -n "$def" ] || continue
+		nplanted=$((nplanted + 1))
+		read -r errs states secs what < <(run_one "$pml" "$def" "$mode")
+		total_t=$(awk -v a="$total_t" -v b="$secs" 'BEGIN { print a + b }')
+		if [ "$errs" -gt 0 ] 2>/dev/null; then
+			line+="; planted $label: rejected ($what)"
+		elif [ "$errs" = 0 ]; then
+			ok=0; line+="; planted $label: NOT REJECTED"
+		else
+			ok=0; line+="; planted $label: FAILED: $what"
+		fi
+	done <<<"$planted"
+	[ "$nplanted" -gt 0 ] || { ok=0; line+="; no planted variant"; }
+	clauses=$(grep -o 'r\[verify [a-z0-9_.+-]*\]' "$pml" | sed 's/r\[verify \(.*\)\]/\1/' | sort -u)
+	if [ "$ok" = 1 ]; then
+		passed=$((passed + 1))
+		printf '%s: ok, %s states, %.1f s%s\n' "$name" "$total_states" "$total_t" "$line"
+		for c in $clauses; do json_ev "$name" "$c" pass; done
+	else
+		failed=$((failed + 1))
+		printf '%s: FAILED, %s states, %.1f s%s\n' "$name" "${total_states:-0}" "$total_t" "$line"
+		for c in $clauses; do json_ev "$name" "$c" fail; done
+	fi
+done
+
+echo "models: $passed passed, $failed failed, 0 skipped"
+[ "$failed" = 0 ]
