@@ -1,0 +1,171 @@
+/*
+ * ring.pml - SPIN model of the mediated-write ring (impl/src/ring.c).
+ *
+ * A ring of CAP words; `head` (advanced only by writers) and `tail`
+ * (advanced only by the reader) are monotonic indices that never wrap;
+ * word offset = index mod CAP.  A record is one header word (its length and
+ * tag) followed by its payload words, and may straddle the end of the ring.
+ *
+ * Writers serialise on a robust lock.  Holding it, a writer loads head and
+ * tail (acquire), refuses when tail > head (integrity) or when the record
+ * does not fit in CAP - (head - tail) words (no space: it drops the lock and
+ * retries once the reader moved tail), copies the record, then advances head
+ * by the record length (release) and drops the lock.  A writer may die at any
+ * point while it holds the lock; the robust lock then passes to the next
+ * writer (EOWNERDEAD), which re-validates head; since head moves only at
+ * the end, the dead writer's partial record is invisible and is overwritten.
+ *
+ * The reader loads head (acquire), parses records from tail up to head,
+ * checks each one whole, then advances tail past it (release).
+ *
+ * SPIN interleaves under sequential consistency; the statement order below
+ * is what the release/acquire pairs in the C code enforce.
+ *
+ * Checked (assertions and end states):
+ *   - no torn record: every record read lies wholly below head, carries a
+ *     valid length, and all its payload words match its header's tag;
+ *   - per-writer order, no duplication, no loss: writer w's records arrive
+ *     as 1, 2, ... and, at the end, every record whose head advance
+ *     happened was read;
+ *   - tail never passes head (an invariant monitor checks every state);
+ *   - a writer never overwrites unread data: each word it writes lies in
+ *     [tail + 0, tail + CAP) against the reader's current tail;
+ *   - no writer or reader wedges (invalid end states), also when a writer
+ *     died holding the lock.
+ *
+ * @check safety
+ * @planted BUG_PUBLISH_EARLY safety publish-before-write
+ * @planted BUG_NO_SPACE_CHECK safety no-space-check
+ * @planted BUG_NO_LOCK safety writers-not-serialised
+ *
+ *   BUG_PUBLISH_EARLY   head is advanced before the record is copied;
+ *   BUG_NO_SPACE_CHECK  the writer does not compare against tail;
+ *   BUG_NO_LOCK         writers do not take the lock.
+ */
+
+#define CAP 4              /* ring words */
+#define W   2              /* writers */
+#define R   2              /* records per writer */
+
+byte ring[CAP];
+byte head;                 /* advanced by writers, release */
+byte tail;                 /* advanced by the reader, release */
+byte lock;                 /* 0 free, else holder + 1 (robust) */
+
+/* ghosts */
+bool dead[W];
+bool finished[W];
+byte committed[W];
+byte got[W];
+
+/* header word: rl * 16 + tag; tag = w * 4 + s (s = 1..R); payload words = tag */
+
+proctype writer(byte me)
+{
+	byte s = 1, rl, h, t, k;
+
+	do
+	:: s > R -> break
+	:: else ->
+		if                        /* payload of 1 or 2 words */
+		:: rl = 1
+		:: rl = 2
+		fi;
+again:
+#ifndef BUG_NO_LOCK
+		atomic { (lock == 0 || dead[lock - 1]) -> lock = me + 1 };
+#endif
+		h = head;
+		t = tail;                 /* acquire: pairs with release of tail in reader */
+		assert(t <= h);           /* the reader here is honest */
+#ifndef BUG_NO_SPACE_CHECK
+		if
+		:: CAP - (h - t) < 1 + rl ->
+#ifndef BUG_NO_LOCK
+			lock = 0;
+#endif
+			(tail != t);          /* no space: wait for the reader, then retry */
+			goto again
+		:: else -> skip
+		fi;
+#endif
+#ifdef BUG_PUBLISH_EARLY
+		atomic { head = h + 1 + rl; committed[me]++ };
+#endif
+		k = 0;
+		do
+		:: k > rl -> break
+		:: else ->
+			/* never overwrite a word the reader has not consumed */
+			assert(h + k - tail < CAP);
+			if
+			:: k == 0 -> ring[(h + k) % CAP] = rl * 16 + me * 4 + s
+			:: else -> ring[(h + k) % CAP] = me * 4 + s
+			fi;
+			if                    /* the writer may die holding the lock */
+			:: true -> skip
+			:: true -> dead[me] = true; goto out
+			fi;
+			k++
+		od;
+#ifndef BUG_PUBLISH_EARLY
+		/* release: pairs with acquire of head in reader; ghost count in the same step */
+		atomic { head = h + 1 + rl; committed[me]++ };
+#endif
+#ifndef BUG_NO_LOCK
+		lock = 0;
+#endif
+		s++
+	od;
+out:
+	finished[me] = true
+}
+
+proctype reader()
+{
+	byte h, t = 0, hdr, rl, tag, w, k, x;
+
+	do
+	:: atomic { finished[0] && finished[1] && head == t } -> break
+	:: head != t ->
+		h = head;                 /* acquire: pairs with release of head in writer */
+		do
+		:: t == h -> break
+		:: else ->
+			hdr = ring[t % CAP];
+			rl = hdr / 16;
+			tag = hdr % 16;
+			assert(rl == 1 || rl == 2);    /* a valid header */
+			assert(t + 1 + rl <= h);        /* the record lies below head */
+			w = tag / 4;
+			assert(w < W);
+			k = 1;
+			do
+			:: k > rl -> break
+			:: else ->
+				x = ring[(t + k) % CAP];
+				assert(x == tag);        /* no torn record */
+				k++
+			od;
+			assert(tag % 4 == got[w] + 1);  /* per-writer order, no dup, no gap */
+			got[w]++;
+			t = t + 1 + rl;
+			tail = t                     /* release: pairs with acquire of tail in writer */
+		od
+	od;
+	assert(got[0] == committed[0] && got[1] == committed[1])
+}
+
+/* tail never passes head, in every reachable state */
+active proctype monitor()
+{
+end:	atomic { tail > head -> assert(false) }
+}
+
+init {
+	atomic {
+		run writer(0);
+		run writer(1);
+		run reader()
+	}
+}
