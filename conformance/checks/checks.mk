@@ -1,0 +1,1 @@
+CHECK_PROGS += conformance/checks/spec-coverage-fixtures.sh

@@ -1,0 +1,1 @@
+/* r[impl fix.open.create] */

@@ -1,0 +1,2 @@
+/* r[impl fix.open.create] */
+/* r[exempt fix.open.create] not worth it */

@@ -1,0 +1,1 @@
+/* r[verify fix.open.create] */

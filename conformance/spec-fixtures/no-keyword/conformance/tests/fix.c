@@ -1,0 +1,1 @@
+static void creates(void) { SPEC_VERIFY("fix.open.create"); }
