@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmap_region.c - file-backed MAP_SHARED region (roam shm-primitives'
+ * `MmapRegion`), see shmkit/mmap_region.h and conformance/spec/mmap_region.md.
+ *
+ * The file carries no header, so the only peer-controlled value is the file
+ * size, read once per call with fstat and bounded before it sizes a mapping.
+ *
+ * Path handling: the parent directory is opened once (O_PATH, no symlinks
+ * anywhere) and kept for the handle's life; create, replace and the unlink
+ * at close all work relative to it, so a symlink planted in a parent after
+ * create, or a later chdir(), cannot redirect the unlink.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "shmkit/mmap_region.h"
+
+struct shmk_mmap_region {
+	void *ptr;
+	size_t len;
+	int fd;
+	int dirfd;	/* O_PATH parent directory, -1 when attached by fd */
+	bool owns;	/* close unlinks (process-local, mmap_region.owner.local) */
+	char *path;	/* as given; NULL when attached by fd */
+	const char *base; /* last component, inside path */
+};
+
+/* Largest mapping we ask for: mremap/mmap lengths and pointer differences
+ * must stay representable, and off_t must hold the file size. */
+#define REGION_MAX ((size_t)PTRDIFF_MAX)
+
+static const struct shmk_mmap_region_opts default_opts = {
+	.cleanup = SHMK_CLEANUP_MANUAL,
+	.mode = 0600,
+	.flags = 0,
+	.min_len = 1,
+};
+
+static int check_opts(const struct shmk_mmap_region_opts *o)
+{
+	if (o->cleanup != SHMK_CLEANUP_MANUAL && o->cleanup != SHMK_CLEANUP_ON_CLOSE)
+		return shmk_fail(-EINVAL, "unknown cleanup %d", (int)o->cleanup);
+	if (o->mode & ~(mode_t)0777)
+		return shmk_fail(-EINVAL, "mode %#o has bits beyond 0777", (unsigned)o->mode);
+	if (o->flags & ~(unsigned)(SHMK_MMAP_REPLACE | SHMK_MMAP_ALLOW_FOREIGN |
+				   SHMK_MMAP_ALLOW_WIDER))
+		return shmk_fail(-EINVAL, "unknown flags %#x", o->flags);
+	return 0;
+}
+
+/*
+ * Copy path into *pathp, open its parent directory (no symlink at any
+ * component) into *dirfdp and point *basep at the last component.
+ */
+static int open_parent(const char *path, char **pathp, const char **basep, int *dirfdp)
+{
+	if (!path)
+		return shmk_fail(-EINVAL, "path is NULL");
+	size_t n = strnlen(path, PATH_MAX);
+	if (n == 0)
+		return shmk_fail(-ENOENT, "path is empty");
+	if (n == PATH_MAX)
+		return shmk_fail(-ENAMETOOLONG, "path is %d bytes or longer", PATH_MAX);
+	char *copy = strdup(path);
+	char *dir = strdup(path);
+	if (!copy || !dir) {
+		free(copy);
+		free(dir);
+		return -ENOMEM;
+	}
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? copy + (slash - dir) + 1 : copy;
+	const char *dname = ".";
+	if (slash) {
+		slash[1] = '\0';	/* keep "/" for "/name"; "a/" for "a/name" */
+		dname = dir;
+	}
+	int rc = 0;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		rc = shmk_fail(-EINVAL, "%s: does not name a file", path);
+	else if (strlen(base) > NAME_MAX)
+		rc = shmk_fail(-ENAMETOOLONG, "%s: last component longer than %d", path,
+			       NAME_MAX);
+	int dfd = -1;
+	/* r[impl mmap_region.path.nosymlink] */
+	if (!rc)
+		rc = shmk_open_path(dname, O_PATH, 0, &dfd);
+	if (!rc) {
+		/* O_PATH|O_NOFOLLOW yields the link itself when the parent's last
+		 * component is a symlink: refuse it here. */
+		struct stat st;
+		rc = shmk_sys_fstat(dfd, &st);
+		if (!rc && S_ISLNK(st.st_mode))
+			rc = shmk_fail(SHMK_EUNSAFE, "%s: parent %s is a symbolic link", path,
+				       dname);
+		else if (!rc && !S_ISDIR(st.st_mode))
+			rc = shmk_fail(-ENOTDIR, "%s: parent %s is not a directory", path, dname);
+	}
+	free(dir);
+	if (rc) {
+		if (dfd >= 0)
+			close(dfd);
+		free(copy);
+		return rc;
+	}
+	*pathp = copy;
+	*basep = base;
+	*dirfdp = dfd;
+	return 0;
+}
+
+static int open_at(int dirfd, const char *base, const char *path, int flags, mode_t mode)
+{
+	int fd = shmk_sys_openat2(dirfd, base, flags | O_NOFOLLOW, mode, RESOLVE_NO_SYMLINKS);
+	if (fd == -ELOOP)
+		return shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link", path);
+	return fd;
+}
+
+/* Unlink dirfd/base only while it still names the file open as fd. */
+static int unlink_if_same(int dirfd, const char *base, int fd)
+{
+	struct stat mine, now;
+	int rc = shmk_sys_fstat(fd, &mine);
+
+	if (rc)
+		return rc;
+	if (fstatat(dirfd, base, &now, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? 0 : -errno;
+	/* r[impl mmap_region.owner.same_file] */
+	if (now.st_dev != mine.st_dev || now.st_ino != mine.st_ino)
+		return 0;	/* someone else's file now: not ours to remove */
+	if (unlinkat(dirfd, base, 0) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static void region_free(struct shmk_mmap_region *r)
+{
+	if (r->ptr)
+		munmap(r->ptr, r->len);
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	free(r->path);
+	free(r);
+}
+
+static struct shmk_mmap_region *region_new(void)
+{
+	struct shmk_mmap_region *r = calloc(1, sizeof(*r));
+	if (r) {
+		r->fd = -1;
+		r->dirfd = -1;
+	}
+	return r;
+}
+
+/* r[impl mmap_region.create.replace] */
+static int replace_existing(struct shmk_mmap_region *r, const struct shmk_mmap_region_opts *o)
+{
+	struct stat st;
+
+	if (fstatat(r->dirfd, r->base, &st, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISLNK(st.st_mode))
+		return shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link; not replaced", r->path);
+	if (!S_ISREG(st.st_mode))
+		return shmk_fail(SHMK_EUNSAFE, "%s: not a regular file; not replaced", r->path);
+	if (!(o->flags & SHMK_MMAP_ALLOW_FOREIGN) && st.st_uid != geteuid())
+		return shmk_fail(SHMK_EUNSAFE, "%s: owned by uid %u; not replaced", r->path,
+				 (unsigned)st.st_uid);
+	/* Unlink, never truncate: a peer still mapping the old file keeps its
+	 * bytes instead of dying of SIGBUS. */
+	if (unlinkat(r->dirfd, r->base, 0) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Make the file at least `size` bytes, with the blocks reserved. */
+static int grow_file(int fd, size_t cur, size_t size)
+{
+	/* r[impl mmap_region.create.reserve] */
+	int rc = shmk_sys_fallocate(fd, (off_t)cur, (off_t)(size - cur));
+	if (rc)
+		return rc;
+	/* shmk_sys_fallocate succeeds without doing anything on filesystems
+	 * that lack it: set the size then (the first touch may fault there). */
+	struct stat st;
+	rc = shmk_sys_fstat(fd, &st);
+	if (!rc && (uint64_t)st.st_size < (uint64_t)size)
+		rc = shmk_sys_ftruncate(fd, (off_t)size);
+	return rc;
+}
+
+static int check_size(size_t size, const char *path)
+{
+	/* r[impl mmap_region.create.size] */
+	if (size == 0)
+		return shmk_fail(-EINVAL, "%s: size 0 (a region has at least one byte)", path);
+	if (size > REGION_MAX)
+		return shmk_fail(-EFBIG, "%s: size %zu too large", path, size);
+	return 0;
+}
+
+int shmk_mmap_region_create(const char *path, size_t size, enum shmk_cleanup cleanup,
+			    mode_t mode, struct shmk_mmap_region **out)
+{
+	struct shmk_mmap_region_opts o = default_opts;
+
+	o.cleanup = cleanup;
+	o.mode = mode;
+	return shmk_mmap_region_create_with(path, size, &o, out);
+}
+
+int shmk_mmap_region_create_with(const char *path, size_t size,
+				 const struct shmk_mmap_region_opts *opts,
+				 struct shmk_mmap_region **out)
+{
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!opts)
+		opts = &default_opts;
+	rc = check_opts(opts);
+	if (!rc)
+		rc = check_size(size, path ? path : "(null)");
+	if (rc)
+		return rc;
+	/* r[impl mmap_region.create.mode] */
+	mode_t mode = opts->mode ? opts->mode : 0600;
+
+	struct shmk_mmap_region *r = region_new();
+	if (!r)
+		return -ENOMEM;
+	rc = open_parent(path, &r->path, &r->base, &r->dirfd);
+	if (!rc && (opts->flags & SHMK_MMAP_REPLACE))
+		rc = replace_existing(r, opts);
+	if (rc) {
+		region_free(r);
+		return rc;
+	}
+	/* r[impl mmap_region.create.excl] */
+	int fd = open_at(r->dirfd, r->base, r->path, O_RDWR | O_CREAT | O_EXCL, mode);
+	if (fd == -EEXIST) {
+		struct stat st;
+		if (!fstatat(r->dirfd, r->base, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode))
+			fd = shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link", r->path);
+		else
+			fd = shmk_fail(-EEXIST, "%s: exists (SHMK_MMAP_REPLACE replaces it)",
+				       r->path);
+	}
+	if (fd < 0) {
+		region_free(r);
+		return fd;
+	}
+	r->fd = fd;
+	/* The umask must not narrow (or a caller's mode widen) what the
+	 * attach-side mode check expects. */
+	rc = fchmod(fd, mode) ? -errno : 0;
+	if (!rc)
+		rc = grow_file(fd, 0, size);
+	if (!rc)
+		rc = shmk_sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &r->ptr);
+	if (rc) {
+		/* r[impl mmap_region.create.no_leftover] */
+		r->ptr = NULL;
+		unlink_if_same(r->dirfd, r->base, fd);
+		region_free(r);
+		return rc;
+	}
+	r->len = size;
+	/* r[impl mmap_region.owner.local] */
+	r->owns = opts->cleanup == SHMK_CLEANUP_ON_CLOSE;
+	*out = r;
+	return 0;
+}
+
+/* Check what fd is, then map all of it.  Takes fd. */
+static int attach_common(struct shmk_mmap_region *r, const struct shmk_mmap_region_opts *o,
+			 const char *what)
+{
+	struct stat st;
+	/* r[impl mmap_region.attach.check] */
+	struct shmk_path_policy pol = {
+		.mode = o->mode ? o->mode : 0600,
+		.allow_foreign = !!(o->flags & SHMK_MMAP_ALLOW_FOREIGN),
+		.allow_wider = !!(o->flags & SHMK_MMAP_ALLOW_WIDER),
+	};
+	int rc = shmk_check_fd(r->fd, what, &pol, &st);
+	if (rc)
+		return rc;
+	uint64_t size = (uint64_t)st.st_size;	/* peer-controlled: bound it */
+	size_t min = o->min_len ? o->min_len : 1;
+	/* r[impl mmap_region.attach.empty] */
+	if (size < min)
+		return shmk_fail(SHMK_ETOOSMALL, "%s: %llu bytes, need at least %zu", what,
+				 (unsigned long long)size, min);
+	if (size > REGION_MAX)
+		return shmk_fail(-EFBIG, "%s: %llu bytes is too large to map", what,
+				 (unsigned long long)size);
+	rc = shmk_sys_mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0,
+			   &r->ptr);
+	if (rc) {
+		r->ptr = NULL;
+		return rc;
+	}
+	r->len = (size_t)size;
+	r->owns = false;	/* r[impl mmap_region.owner.local] */
+	return 0;
+}
+
+int shmk_mmap_region_attach(const char *path, struct shmk_mmap_region **out)
+{
+	return shmk_mmap_region_attach_with(path, NULL, out);
+}
+
+int shmk_mmap_region_attach_with(const char *path, const struct shmk_mmap_region_opts *opts,
+				 struct shmk_mmap_region **out)
+{
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!opts)
+		opts = &default_opts;
+	int rc = check_opts(opts);
+	if (rc)
+		return rc;
+	struct shmk_mmap_region *r = region_new();
+	if (!r)
+		return -ENOMEM;
+	rc = open_parent(path, &r->path, &r->base, &r->dirfd);
+	if (!rc) {
+		r->fd = open_at(r->dirfd, r->base, r->path, O_RDWR, 0);
+		rc = r->fd < 0 ? r->fd : 0;
+	}
+	if (!rc)
+		rc = attach_common(r, opts, r->path);
+	if (rc) {
+		region_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int shmk_mmap_region_attach_fd(int fd, const struct shmk_mmap_region_opts *opts,
+			       struct shmk_mmap_region **out)
+{
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (fd < 0)
+		return -EBADF;
+	if (!opts)
+		opts = &default_opts;
+	int rc = check_opts(opts);
+	if (rc)
+		return rc;
+	struct shmk_mmap_region *r = region_new();
+	if (!r)
+		return -ENOMEM;
+	/* r[impl mmap_region.attach.fd] */
+	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	rc = r->fd < 0 ? -errno : attach_common(r, opts, "descriptor");
+	if (rc) {
+		region_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void *shmk_mmap_region_ptr(const struct shmk_mmap_region *r)
+{
+	return r ? r->ptr : NULL;
+}
+
+size_t shmk_mmap_region_len(const struct shmk_mmap_region *r)
+{
+	return r ? r->len : 0;
+}
+
+bool shmk_mmap_region_is_empty(const struct shmk_mmap_region *r)
+{
+	return !r || r->len == 0;
+}
+
+const char *shmk_mmap_region_path(const struct shmk_mmap_region *r)
+{
+	return r ? r->path : NULL;
+}
+
+int shmk_mmap_region_take_ownership(struct shmk_mmap_region *r)
+{
+	if (!r)
+		return -EINVAL;
+	if (r->dirfd < 0)
+		return shmk_fail(-EINVAL, "region attached by descriptor has no path to unlink");
+	r->owns = true;
+	return 0;
+}
+
+int shmk_mmap_region_release_ownership(struct shmk_mmap_region *r)
+{
+	if (!r)
+		return -EINVAL;
+	r->owns = false;
+	return 0;
+}
+
+int shmk_mmap_region_owns_file(const struct shmk_mmap_region *r)
+{
+	return r ? (int)r->owns : -EINVAL;
+}
+
+/* Move the mapping to new_len; on failure the old one is untouched. */
+static int remap(struct shmk_mmap_region *r, size_t new_len)
+{
+	void *p;
+	/* MREMAP_MAYMOVE: growing in place is rarely possible; the caller was
+	 * told the base may move. mremap leaves the old mapping on failure. */
+	int rc = shmk_sys_mremap(r->ptr, r->len, new_len, MREMAP_MAYMOVE, NULL, &p);
+	if (rc)
+		return rc;
+	r->ptr = p;
+	r->len = new_len;
+	return 0;
+}
+
+int shmk_mmap_region_resize(struct shmk_mmap_region *r, size_t new_size)
+{
+	struct stat st;
+
+	if (!r)
+		return -EINVAL;
+	/* r[impl mmap_region.resize.grow_only] */
+	if (new_size < r->len)
+		return shmk_fail(-EINVAL, "shrinking %zu -> %zu is not supported", r->len,
+				 new_size);
+	if (new_size == r->len)
+		return 0;
+	if (new_size > REGION_MAX)
+		return shmk_fail(-EFBIG, "size %zu too large", new_size);
+	int rc = shmk_sys_fstat(r->fd, &st);
+	if (rc)
+		return rc;
+	uint64_t cur = (uint64_t)st.st_size;	/* read once */
+	if (cur < r->len)
+		return shmk_fail(SHMK_ETRUNCATED, "file shrank to %llu under a %zu-byte mapping",
+				 (unsigned long long)cur, r->len);
+	/* r[impl mmap_region.resize.keeps_old] */
+	if (cur < new_size) {
+		rc = grow_file(r->fd, (size_t)cur, new_size);
+		if (rc)
+			return rc;
+	}
+	return remap(r, new_size);
+}
+
+int shmk_mmap_region_check_and_remap(struct shmk_mmap_region *r, bool *remapped)
+{
+	struct stat st;
+
+	if (!r || !remapped)
+		return -EINVAL;
+	*remapped = false;
+	int rc = shmk_sys_fstat(r->fd, &st);
+	if (rc)
+		return rc;
+	uint64_t size = (uint64_t)st.st_size;	/* read once: a peer may change it */
+	/* r[impl mmap_region.remap.truncated] */
+	if (size < r->len)
+		return shmk_fail(SHMK_ETRUNCATED, "file shrank to %llu under a %zu-byte mapping",
+				 (unsigned long long)size, r->len);
+	if (size == r->len)
+		return 0;
+	if (size > REGION_MAX)
+		return shmk_fail(-EFBIG, "file grew to %llu bytes: too large to map",
+				 (unsigned long long)size);
+	/* r[impl mmap_region.remap.grown] */
+	rc = remap(r, (size_t)size);
+	if (rc)
+		return rc;
+	*remapped = true;
+	return 0;
+}
+
+int shmk_mmap_region_close(struct shmk_mmap_region *r)
+{
+	int rc = 0;
+
+	if (!r)
+		return -EINVAL;
+	/* r[impl mmap_region.owner.close_unlinks] */
+	if (r->owns && r->dirfd >= 0)
+		rc = unlink_if_same(r->dirfd, r->base, r->fd);
+	region_free(r);
+	return rc;
+}
