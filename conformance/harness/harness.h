@@ -119,4 +119,25 @@ int h_drop_privileges(void);
 void h_evidence(const char *program, const char *suite, const char *test,
 		const char *clause_id, bool passed);
 
+/* ---------------------------------------------------------------------
+ * For the harness self-test only (conformance/tests/harness.c): run body
+ * exactly as isolate() does, but store what isolate() would replay into
+ * CUnit (shipped child failures, crash, timeout, bad exit) in *cap, so a
+ * test can check that a known-bad child was reported as the right
+ * failure without failing itself.
+ * ------------------------------------------------------------------- */
+#define H_CAPTURE_MAX 8
+struct h_capture_failure {
+	char file[128];
+	unsigned line;
+	char cond[256];
+};
+struct h_capture {
+	unsigned nfail;		/* failures isolate() would have replayed */
+	struct h_capture_failure fail[H_CAPTURE_MAX];
+	unsigned asserts;	/* assertions the child made (shipped count) */
+	bool skipped;		/* the child called h_skip() */
+};
+void h_isolate_capture(void (*body)(void), unsigned deadline_s, struct h_capture *cap);
+
 #endif
