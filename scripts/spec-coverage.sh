@@ -4,14 +4,16 @@
 #   scripts/spec-coverage.sh [--root DIR] [--evidence FILE] [--out DIR] [--strict]
 #
 # Clauses are defined ONLY by conformance/spec/*.md (a marker line alone at
-# column 0, then one paragraph with one RFC 2119 level: MUST, SHOULD or MAY;
-# "MUST NOT"/"SHOULD NOT" count as MUST/SHOULD; a "Why:" line is allowed).
+# column 0, outside fenced blocks, then one paragraph with one RFC 2119 level:
+# MUST, SHOULD or MAY; "MUST NOT"/"SHOULD NOT" count as MUST/SHOULD; words in
+# `code spans` and the "Why:" line do not count).
 # Citations are read ONLY from the source trees below, so ids quoted in
 # DESIGN.md, README.md or fixture trees never count:
-#   impl citations     impl/ (*.c, *.h) and scripts/
+#   impl citations     impl/ (*.c, *.h), scripts/, conformance/harness/, fuzz/, bench/
 #   verify citations   fuzz/ bench/ scripts/ conformance/{stress,models,checks}/
 #                      and SPEC_VERIFY("id") in conformance/tests/
-#   exempt citations   any of the trees above plus conformance/harness/
+#   exempt citations   any of the trees above
+# A citation of the wrong kind for its tree counts for nothing (warning).
 # Evidence (JSONL {"program","suite","test","clause","result"}) says which
 # tests passed or failed for a clause at run time.
 #
@@ -96,6 +98,8 @@ if [ ${#specs[@]} -gt 0 ]; then
 	{
 		text = 1
 		s = $0
+		# `code spans` quote keywords, they do not state a level
+		gsub(/`[^`]*`/, " ", s)
 		gsub(/[^A-Za-z0-9_]+/, " ", s)
 		n = split(s, w, " ")
 		for (i = 1; i <= n; i++)
@@ -112,35 +116,37 @@ src_inc=(--include='*.c' --include='*.h' --include='*.cc' --include='*.cpp'
 	 --include='*.sh' --include='*.mk' --include='*.pml' --include='*.py' --include='*.awk')
 existing() { local d; for d in "$@"; do [ -e "$d" ] && printf '%s\n' "$d"; done; return 0; }
 mapfile -t impl_dirs < <(existing impl)
-mapfile -t verify_dirs < <(existing fuzz bench conformance/stress conformance/models conformance/checks)
+mapfile -t own_dirs < <(existing conformance/harness fuzz bench)
+mapfile -t verify_dirs < <(existing conformance/stress conformance/models conformance/checks)
 mapfile -t script_dirs < <(existing scripts)
 mapfile -t test_dirs < <(existing conformance/tests)
-mapfile -t harness_dirs < <(existing conformance/harness)
 
-# Ids are [A-Za-z0-9_.+-]; placeholders such as <id> in prose are not citations.
-cites_re='r\[(impl|verify|exempt) [A-Za-z0-9_.+-]+\]'
+# Ids are [A-Za-z0-9_.+-] starting with a letter or digit; placeholders such
+# as <id> or ... in prose are not citations.
+idc='[A-Za-z0-9_][A-Za-z0-9_.+-]*'
+cites_re="r\\[(impl|verify|exempt) $idc\\]"
 {
 	[ ${#impl_dirs[@]} -eq 0 ] || grep -rnoIE --include='*.c' --include='*.h' "$cites_re" "${impl_dirs[@]}" || true
 	[ ${#script_dirs[@]} -eq 0 ] || grep -rnoIE "$cites_re" "${script_dirs[@]}" || true
 	[ ${#verify_dirs[@]} -eq 0 ] || grep -rnoIE "${src_inc[@]}" "$cites_re" "${verify_dirs[@]}" || true
+	[ ${#own_dirs[@]} -eq 0 ] || grep -rnoIE "${src_inc[@]}" "$cites_re" "${own_dirs[@]}" || true
 	[ ${#test_dirs[@]} -eq 0 ] || grep -rnoIE "${src_inc[@]}" "$cites_re" "${test_dirs[@]}" || true
-	[ ${#harness_dirs[@]} -eq 0 ] || grep -rnoIE "${src_inc[@]}" "$cites_re" "${harness_dirs[@]}" || true
 } >"$tmp/cites.raw"
 {
 	[ ${#test_dirs[@]} -eq 0 ] || grep -rnoIE "${src_inc[@]}" 'SPEC_VERIFY\("[^"]*"\)' "${test_dirs[@]}" || true
 } >"$tmp/tests.raw"
 # Exempt reasons: the rest of the line after the marker, up to a comment end.
 {
-	for d in "${impl_dirs[@]}" "${script_dirs[@]}" "${verify_dirs[@]}" "${test_dirs[@]}" "${harness_dirs[@]}"; do
-		grep -rnoIE "${src_inc[@]}" 'r\[exempt [A-Za-z0-9_.+-]+\][^*]*' "$d" || true
+	for d in "${impl_dirs[@]}" "${script_dirs[@]}" "${verify_dirs[@]}" "${test_dirs[@]}" "${own_dirs[@]}"; do
+		grep -rnoIE "${src_inc[@]}" "r\\[exempt $idc\\][^*]*" "$d" || true
 	done
 } | sort -u >"$tmp/exempt.raw"
 
 awk -v OFS='\t' '
 function where(f) {
-	if (f ~ /^scripts\//) return "impl+verify"
-	if (f ~ /^impl\//) return "impl"
-	if (f ~ /^(fuzz|bench|conformance\/(stress|models|checks))\//) return "verify"
+	if (f ~ /^(scripts|fuzz|bench)\//) return "impl+verify"
+	if (f ~ /^(impl|conformance\/harness)\//) return "impl"
+	if (f ~ /^conformance\/(stress|models|checks)\//) return "verify"
 	return "other"
 }
 # file:line:match  (paths here never hold a colon)
@@ -269,6 +275,9 @@ def idre: "^[a-z0-9_-]+(\\.[a-z0-9_-]+){2,}(\\+[0-9]+)?$";
     | {id, msg: "\(.level) clause \(.id) (\(.file):\(.line)) has \($what)"} ] as $e_missing
 
 | [ $evs[] | select($first[.clause] == null) | .clause ] as $ev_unknown
+| [ $cs[] | select((.kind == "impl" and (.where == "verify" or .where == "test" or .where == "other")) or
+		   (.kind == "verify" and (.where == "impl" or .where == "other")))
+    | "\(.kind) citation of \(.id) at \(.at) is in a tree where it does not count" ] as $misplaced
 | ($e_grammar + $e_dup + $e_kw + $e_dang + $e_noreason + $e_exm + $e_fail + $e_missing) as $errors
 | {
     schema: "shmkit.spec-coverage/1",
@@ -294,7 +303,7 @@ def idre: "^[a-z0-9_-]+(\\.[a-z0-9_-]+){2,}(\\+[0-9]+)?$";
     },
     passed: (($errors | length) == 0),
     errors: $errors,
-    warnings: ($ev_unknown | unique | map("evidence names clause \(.), which no spec file defines")),
+    warnings: (($ev_unknown | unique | map("evidence names clause \(.), which no spec file defines")) + $misplaced),
     clauses: ($clauses | map(del(.exempt_at)))
   }
 ' >"$tmp/out.json"

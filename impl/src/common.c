@@ -74,6 +74,7 @@ int shmk_fault_fired(void)
 	return fault_fired;
 }
 
+/* r[impl common.fault.hook] */
 static int fault_hit(int site)
 {
 	if (!fault_env_read)
@@ -206,6 +207,7 @@ int shmk_open_path(const char *path, int flags, mode_t mode, int *fdp)
 		return -EINVAL;
 	if (!*path)
 		return -ENOENT;
+	/* r[impl common.path.nosymlink] */
 	/* RESOLVE_NO_SYMLINKS: a symlink at any component, not only the last
 	 * (which is all O_NOFOLLOW guards), is refused with ELOOP. */
 	int fd = shmk_sys_openat2(AT_FDCWD, path, flags | O_NOFOLLOW, mode, RESOLVE_NO_SYMLINKS);
@@ -234,6 +236,7 @@ int shmk_check_fd(int fd, const char *what, const struct shmk_path_policy *pol,
 		return rc;
 	if (!what)
 		what = "object";
+	/* r[impl common.path.owner] */
 	if (!S_ISREG(st.st_mode))
 		return shmk_fail(SHMK_EUNSAFE, "%s: not a regular file", what);
 	if (!pol->allow_foreign && st.st_uid != geteuid())
@@ -335,6 +338,7 @@ int shmk_token_alive(uint64_t tok)
 	pid_t pid = (pid_t)SHMK_TOKEN_PID(tok);
 	if (!pid)
 		return 0;
+	/* r[impl common.liveness.token] */
 	int rc = proc_stat(pid, &start, &state);
 	if (rc)
 		return rc == -ENOENT || rc == -ESRCH ? 0 : 1; /* unknown: assume alive */
@@ -352,6 +356,7 @@ int shmk_token_pidfd(uint64_t tok)
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
 		return -errno;
+	/* r[impl common.liveness.pidfd] */
 	/* The pidfd pins one incarnation; check it is tok's, not a reuse. */
 	if (!shmk_token_alive(tok)) {
 		close(fd);

@@ -38,6 +38,7 @@ static const struct {
 
 #define N_CODES (sizeof(shmk_codes) / sizeof(shmk_codes[0]))
 
+/* r[impl common.error.names] */
 const char *shmk_errname(int rc)
 {
 	if (rc >= 0)
