@@ -45,6 +45,7 @@ static const struct shmk_mmap_region_opts default_opts = {
 	.min_len = 1,
 };
 
+/* r[impl mmap_region.api.args] */
 static int check_opts(const struct shmk_mmap_region_opts *o)
 {
 	if (o->cleanup != SHMK_CLEANUP_MANUAL && o->cleanup != SHMK_CLEANUP_ON_CLOSE)
@@ -311,6 +312,7 @@ static int attach_common(struct shmk_mmap_region *r, const struct shmk_mmap_regi
 	if (size > REGION_MAX)
 		return shmk_fail(-EFBIG, "%s: %llu bytes is too large to map", what,
 				 (unsigned long long)size);
+	/* r[impl mmap_region.map.shared] */
 	rc = shmk_sys_mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0,
 			   &r->ptr);
 	if (rc) {

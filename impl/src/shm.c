@@ -66,6 +66,7 @@ int shmk_shm_open_with(const char *name, int oflags, mode_t mode, unsigned flags
 {
 	int rc;
 
+	/* r[impl shm.api.args] */
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
@@ -203,6 +204,7 @@ int shmk_shm_map(struct shmk_shm *shm, size_t offset, struct shmk_shm_map **out)
 	if (!m)
 		return -ENOMEM;
 	/* r[impl shm.map.readonly] */
+	/* r[impl shm.map.shared] MAP_SHARED: peers opening the name see these pages */
 	int prot = shm->acc == O_RDWR ? PROT_READ | PROT_WRITE : PROT_READ;
 	rc = shmk_sys_mmap(NULL, size - aoff, prot, MAP_SHARED, shm->fd, (off_t)aoff, &m->base);
 	if (rc) {
