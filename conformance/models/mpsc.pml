@@ -13,13 +13,19 @@
  * The consumer at pos waits for seq == pos + 1 (acquire), reads the payload,
  * and frees the cell for the next lap with seq = pos + CAP (release).
  *
- * A producer may die after its claim, before or in the middle of its payload
- * write.  The consumer then finds pos claimed (enqueue position past it) and
- * the cell unpublished; once the claimer is dead (its process token says so,
- * after SHMK_LIVENESS_MS: modelled as a nondeterministic "timeout" that is
- * enabled only once the claimer is dead) it frees the cell without reading
- * it and moves on.  What the dead producer never published is lost (at most
- * once); what it published before is delivered.
+ * Dead-producer skip (events.c mpsc_stalled): before its claiming CAS a
+ * producer records the position in its row of the producer table
+ * (intent); when it returns SHMK_EFULL it moves the intent away.  A producer
+ * may die before its claim, after it, or in the middle of its cell write.
+ * The consumer that finds its head cell claimed (tail past it) but
+ * unpublished waits SHMK_LIVENESS_MS (modelled: any time), scans the rows,
+ * and if no row with a live token has that position as intent, frees the
+ * cell with a CAS of seq from pos to pos + CAP.  The producer publishes with
+ * a CAS of seq from pos to pos + 1, so skip and publish exclude each other;
+ * a producer whose cell was skipped gets SHMK_EPEERDEAD and publishes
+ * nothing.  Row liveness is a flag per row that stands for the process
+ * token check (zombie- and PID-reuse-safe).  What a dead producer never
+ * published is lost (at most once); what it published before is delivered.
  *
  * Counters are 3-bit and start at 6, so they wrap during the run: the model
  * checks the signed wrapping difference used with u64 counters started near
@@ -40,12 +46,15 @@
  * @planted BUG_NO_SKIP safety no-dead-producer-skip
  * @planted BUG_SKIP_LIVE safety skip-a-live-producer
  * @planted BUG_NO_CAS safety claim-without-cas
+ * @planted BUG_INTENT_LATE safety intent-after-claim
  *
  *   BUG_PUBLISH_EARLY  seq = pos + 1 is stored before the payload;
  *   BUG_NO_SKIP        the consumer never skips: a dead producer wedges it;
- *   BUG_SKIP_LIVE      the timeout fires while the claimer is alive and slow
- *                      (liveness that trusts a timer instead of the token);
- *   BUG_NO_CAS         the claim is a load then a store, not one CAS.
+ *   BUG_SKIP_LIVE      the consumer skips after the timeout without scanning
+ *                      the table (a timer instead of the token);
+ *   BUG_NO_CAS         the claim is a load then a store, not one CAS;
+ *   BUG_INTENT_LATE    the intent is recorded after the claiming CAS: a live
+ *                      claimer is invisible in between and gets skipped.
  */
 
 #define CAP   2
@@ -54,6 +63,7 @@
 #define START 6            /* counters start near the top: they wrap */
 #define P     2            /* producers */
 #define K     2            /* messages per producer */
+#define NONE  255          /* intent: claiming nothing (pos + 2^63 in the C code) */
 
 /* signed difference of two 3-bit counters is negative */
 #define NEG(d) (((d) & IDXM) >= 4)
@@ -61,12 +71,12 @@
 byte seq[CAP];
 byte lo[CAP];
 byte hi[CAP];
-byte enq;                  /* shared enqueue position (CAS) */
+byte tail;                 /* producers' claim counter (CAS) */
+byte intent[P];            /* producer table: the position each row is claiming */
+bool dead[P];              /* the row's process token is dead (zombie/PID-reuse safe) */
 
 /* ghosts: what really happened, for the assertions only */
-byte claimer[CAP];         /* producer that claimed the cell's current lap */
-bool dead[P];
-bool finished[P];          /* returned normally or died */
+bool finished[P];          /* returned normally, gave up, or died */
 byte published[P];
 byte received[P];
 
@@ -74,7 +84,9 @@ init {
 	atomic {
 		seq[START & MASK] = START;
 		seq[(START + 1) & MASK] = (START + 1) & IDXM;
-		enq = START;
+		tail = START;
+		intent[0] = NONE;
+		intent[1] = NONE;
 		run producer(0);
 		run producer(1);
 		run consumer()
@@ -88,27 +100,39 @@ proctype producer(byte me)
 	do
 	:: v > K -> break
 	:: else ->
+		pos = tail;
 claim:
-		pos = enq;
 		c = pos & MASK;
 		s = seq[c];                       /* acquire: pairs with release of seq in consumer */
 		if
 		:: ((s - pos) & IDXM) == 0 ->
+#ifndef BUG_INTENT_LATE
+			intent[me] = pos;         /* r[events.mpsc.intent]: before the claiming CAS */
+#endif
+			if                        /* a crash between intent and claim */
+			:: true -> skip
+			:: true -> dead[me] = true; goto out
+			fi;
 #ifdef BUG_NO_CAS
-			enq = (pos + 1) & IDXM;
-			claimer[c] = me;
+			tail = (pos + 1) & IDXM;
 #else
-			atomic {                  /* CAS(enq, pos, pos + 1) */
+			atomic {                  /* CAS(tail, pos, pos + 1), release */
 				if
-				:: enq == pos -> enq = (pos + 1) & IDXM; claimer[c] = me
-				:: else -> goto claim
+				:: tail == pos -> tail = (pos + 1) & IDXM
+				:: else -> pos = tail; goto claim   /* failed CAS reloads pos */
 				fi
 			}
 #endif
-		:: NEG(s - pos) ->                /* full: wait until the cell or enq moves */
-			(seq[c] != s || enq != pos);
+#ifdef BUG_INTENT_LATE
+			;
+			intent[me] = pos;
+#endif
+		:: NEG(s - pos) ->                /* full: give up the intent, SHMK_EFULL ... */
+			intent[me] = NONE;
+			(seq[c] != s || tail != pos);   /* ... the caller retries later */
+			pos = tail;
 			goto claim
-		:: else -> goto claim             /* another producer took pos */
+		:: else -> pos = tail; goto claim /* another producer took pos */
 		fi;
 
 		/* claimed: a crash may strike here ... */
@@ -117,21 +141,24 @@ claim:
 		:: true -> dead[me] = true; goto out
 		fi;
 #ifdef BUG_PUBLISH_EARLY
-		d_step { seq[c] = (pos + 1) & IDXM; published[me]++ };
+		atomic { seq[c] == pos -> seq[c] = (pos + 1) & IDXM; published[me]++ };
 #endif
 		lo[c] = me * 4 + v;
-		/* ... or in the middle of the payload */
+		/* ... or in the middle of writing the cell */
 		if
 		:: true -> skip
 		:: true -> dead[me] = true; goto out
 		fi;
 		hi[c] = me * 4 + v;
-#ifdef BUG_SKIP_LIVE
-		/* nothing: the consumer may skip us while we are alive */
-#endif
 #ifndef BUG_PUBLISH_EARLY
-		/* release: pairs with acquire of seq in consumer; ghost count in the same step */
-		d_step { seq[c] = (pos + 1) & IDXM; published[me]++ };
+		/* publish: CAS(seq, pos, pos + 1), release, pairs with acquire of seq
+		 * in consumer; exclusive with the consumer's skip CAS */
+		atomic {
+			if
+			:: seq[c] == pos -> seq[c] = (pos + 1) & IDXM; published[me]++
+			:: else -> goto out       /* skipped: SHMK_EPEERDEAD, nothing published */
+			fi
+		};
 #endif
 		v++
 	od;
@@ -141,12 +168,12 @@ out:
 
 proctype consumer()
 {
-	byte pos = START, c, a, b, p;
+	byte pos = START, c, a, b, p, i;
 
 	do
 	:: c = pos & MASK;
 		if
-		:: atomic { finished[0] && finished[1] && enq == pos } -> break
+		:: atomic { finished[0] && finished[1] && tail == pos } -> break
 		:: seq[c] == ((pos + 1) & IDXM) ->        /* acquire: pairs with release in producer */
 			a = lo[c];
 			b = hi[c];
@@ -158,17 +185,33 @@ proctype consumer()
 			seq[c] = (pos + CAP) & IDXM;       /* release: pairs with acquire in producer claim */
 			pos = (pos + 1) & IDXM
 #ifndef BUG_NO_SKIP
-		:: (enq != pos && seq[c] != ((pos + 1) & IDXM) &&
-#ifdef BUG_SKIP_LIVE
-		    true
-#else
-		    dead[claimer[c]]                   /* liveness timeout: claimer is dead */
+		:: (seq[c] == pos && tail != pos) ->   /* claimed, unpublished: stalled */
+			/* after SHMK_LIVENESS_MS (any time, here): look for a live claimer */
+			i = 0;
+			do
+			:: i == P -> break
+			:: else ->
+#ifndef BUG_SKIP_LIVE
+				if
+				:: intent[i] == pos && !dead[i] ->
+					/* live claimer: look again once something changes */
+					(seq[c] != pos || dead[i] || intent[i] != pos);
+					goto next
+				:: else -> skip
+				fi;
 #endif
-		   ) ->
-			seq[c] = (pos + CAP) & IDXM;       /* skip: free the cell unread */
-			pos = (pos + 1) & IDXM
+				i++
+			od;
+			atomic {                           /* skip: CAS(seq, pos, pos + CAP) */
+				if
+				:: seq[c] == pos -> seq[c] = (pos + CAP) & IDXM; pos = (pos + 1) & IDXM
+				:: else -> skip            /* published meanwhile: look again */
+				fi
+			}
 #endif
-		fi
+		fi;
+next:
+		skip
 	od;
 	/* every published message was delivered */
 	assert(received[0] == published[0] && received[1] == published[1])
