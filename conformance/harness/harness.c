@@ -271,6 +271,7 @@ void h_barrier_free(struct h_barrier *b)
 	h_shared_free(b, sizeof(*b));
 }
 
+/* r[impl harness.wait.deadline] */
 int h_barrier_wait(struct h_barrier *b, unsigned deadline_s)
 {
 	/* acquire: pairs with the release increment of gen by the last arriver */
@@ -857,6 +858,7 @@ void h_isolate_capture(void (*body)(void), unsigned deadline_s, struct h_capture
 
 /* ------------------------------------------------------------------ roles */
 
+/* r[impl harness.role.exec] */
 pid_t h_spawn_role(const char *role, const char *const *args)
 {
 	size_t n = 0;
@@ -893,6 +895,8 @@ static int wait_status(int st)
 	return -ECHILD;
 }
 
+/* r[impl harness.role.exec] */
+/* r[impl harness.wait.deadline] */
 int h_wait(pid_t pid, unsigned deadline_s)
 {
 	int64_t end = now_ns() + (int64_t)h_deadline(deadline_s) * 1000000000;
