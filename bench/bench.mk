@@ -1,0 +1,81 @@
+# bench/bench.mk - release-mode benchmark programs and `make bench`.
+# Included by the top-level Makefile.  Benchmarks never run in `make check`.
+#
+#   make bench            full run (>= 5 repetitions, random interleaving)
+#   make bench QUICK=1    every bench once, briefly (smoke test, <= 3 min)
+#   make bench-build      just the programs
+#
+# Programs (build/bench/):
+#   peers                 every baseline except iceoryx (bench/peers/*.c)
+#   iceoryx               the iceoryx C binding baseline (needs iox-roudi)
+#   <module>              bench/<module>.c + the core + that module's release
+#                         object only, so one broken module breaks one bench
+#   cycle-<name>          tiny whole-process programs for hyperfine
+
+BB := build/bench
+BENCH_CFLAGS := $(STD) $(WARN) $(INC) -Ibench -O2 -g -MMD -MP -pthread
+BENCH_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -O2 -g -MMD -MP -pthread
+BENCH_LIBS := -lbenchmark -lpthread -lrt
+IOX_INC := /usr/include/iceoryx/v2.0.3
+IOX_LIBS := -liceoryx_binding_c -liceoryx_posh -liceoryx_hoofs -liceoryx_platform
+
+BENCH_SHIM := $(BB)/obj/bench/gbshim.o $(BB)/obj/bench/common.o $(BB)/obj/bench/main.o
+PEER_SRCS := $(filter-out bench/peers/iceoryx.c,$(sort $(wildcard bench/peers/*.c)))
+PEER_OBJS := $(patsubst %.c,$(BB)/obj/%.o,$(PEER_SRCS))
+REL_CORE := $(patsubst %,build/rel/obj/impl/src/%.o,$(CORE))
+
+# Module benches: bench/<m>.c for every library module that has a source.
+BENCH_MODS := $(filter $(MODULES),$(basename $(notdir $(wildcard bench/*.c))))
+# Whole-process programs: bench/cycle/<name>.c (raw = the syscall sequence).
+CYCLE_NAMES := $(filter raw $(MODULES),$(basename $(notdir $(wildcard bench/cycle/*.c))))
+CYCLE_BINS := $(patsubst %,$(BB)/cycle-%,$(CYCLE_NAMES))
+
+BENCH_BINS := $(BB)/peers $(BB)/iceoryx $(patsubst %,$(BB)/%,$(BENCH_MODS)) $(CYCLE_BINS)
+
+$(BB)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -c -o $@ $<
+
+$(BB)/obj/%.o: %.cc | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CXX) $(BENCH_CXXFLAGS) -c -o $@ $<
+
+$(BB)/obj/bench/peers/iceoryx.o: bench/peers/iceoryx.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -I$(IOX_INC) -c -o $@ $<
+
+$(BB)/peers: $(PEER_OBJS) $(BENCH_SHIM)
+	$(CXX) -pthread -o $@ $^ $(BENCH_LIBS)
+
+$(BB)/iceoryx: $(BB)/obj/bench/peers/iceoryx.o $(BENCH_SHIM)
+	$(CXX) -pthread -o $@ $^ $(IOX_LIBS) $(BENCH_LIBS)
+
+define bench_mod_prog
+$(BB)/$(1): $(BB)/obj/bench/$(1).o $(BENCH_SHIM) $(REL_CORE) build/rel/obj/impl/src/$(1).o
+	$$(CXX) -pthread -o $$@ $$^ $(BENCH_LIBS)
+endef
+$(foreach m,$(BENCH_MODS),$(eval $(call bench_mod_prog,$(m))))
+
+$(BB)/cycle-raw: $(BB)/obj/bench/cycle/raw.o
+	$(CC) -o $@ $^ $(LDLIBS)
+
+define cycle_prog
+$(BB)/cycle-$(1): $(BB)/obj/bench/cycle/$(1).o $(REL_CORE) build/rel/obj/impl/src/$(1).o
+	$$(CC) -pthread -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach m,$(filter-out raw,$(CYCLE_NAMES)),$(eval $(call cycle_prog,$(m))))
+
+.PHONY: bench-build
+bench-build: $(DEPS_STAMP)
+	@scripts/bench-run.sh --build-only
+
+# The run: builds what builds (a broken module is reported and skipped),
+# starts iox-roudi, runs each program, hyperfine, merges, then `make report`.
+bench: $(DEPS_STAMP)
+	@QUICK=$(QUICK) scripts/bench-run.sh
+	@$(MAKE) --no-print-directory report
+
+# The runner asks for the program list (one per line).
+.PHONY: bench-list
+bench-list:
+	@printf '%s\n' $(BENCH_BINS)

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * peers/lamport.c - the plain cached-index (Lamport) SPSC ring baseline:
+ * power-of-two slots of the message size, producer and consumer indices on
+ * separate cache lines, each side caching the other's index in its own
+ * (process-local) state and re-reading it only when the cache says
+ * full/empty.  The sender fills a message and copies it in; the receiver
+ * copies it out and reads every byte (as ck_ring and the modules do).
+ *
+ *   peers/lamport_rtt/<S>/cross-cpu   ping through ring A, pong through B
+ *   peers/lamport_tput/<S>/cross-cpu  peer produces n messages, measurer consumes
+ */
+#include <stdlib.h>
+
+#include "../common.h"
+#include "peers.h"
+
+#define LR_DATA_BYTES (256u * 1024u)
+
+struct lring {
+	_Alignas(BC_LINE) _Atomic uint64_t head; /* producer's line */
+	_Alignas(BC_LINE) _Atomic uint64_t tail; /* consumer's line */
+	_Alignas(BC_LINE) uint64_t mask;	 /* read-only after init */
+	uint64_t size;
+	_Alignas(BC_LINE) unsigned char data[];
+};
+
+struct lprod {
+	struct lring *r;
+	uint64_t head, tail_cache;
+};
+
+struct lcons {
+	struct lring *r;
+	uint64_t tail, head_cache;
+};
+
+static size_t lr_slots(size_t size)
+{
+	size_t n = LR_DATA_BYTES / size;
+	size_t p = 64;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+static size_t lr_bytes(size_t size)
+{
+	return sizeof(struct lring) + lr_slots(size) * size;
+}
+
+static void lr_init(struct lring *r, size_t size)
+{
+	r->mask = lr_slots(size) - 1;
+	r->size = size;
+}
+
+static inline bool lr_push(struct lprod *p, const void *msg)
+{
+	struct lring *r = p->r;
+	if (p->head - p->tail_cache > r->mask) {
+		/* acquire: pairs with the consumer's release of tail in lr_pop */
+		p->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (p->head - p->tail_cache > r->mask)
+			return false;
+	}
+	memcpy(r->data + (p->head & r->mask) * r->size, msg, r->size);
+	/* release: pairs with the consumer's acquire of head in lr_pop */
+	atomic_store_explicit(&r->head, ++p->head, memory_order_release);
+	return true;
+}
+
+static inline bool lr_pop(struct lcons *c, void *msg)
+{
+	struct lring *r = c->r;
+	if (c->tail == c->head_cache) {
+		/* acquire: pairs with the producer's release of head in lr_push */
+		c->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (c->tail == c->head_cache)
+			return false;
+	}
+	memcpy(msg, r->data + (c->tail & r->mask) * r->size, r->size);
+	/* release: pairs with the producer's acquire of tail in lr_push */
+	atomic_store_explicit(&r->tail, ++c->tail, memory_order_release);
+	return true;
+}
+
+struct lr_sh {
+	struct bc_ctl c;
+	size_t off_a, off_b; /* ring offsets from the start of the area */
+	size_t len;
+};
+
+#define RA(sh) ((struct lring *)((char *)(sh) + (sh)->off_a))
+#define RB(sh) ((struct lring *)((char *)(sh) + (sh)->off_b))
+
+static struct lr_sh *lr_area(size_t size)
+{
+	size_t off_a = 4096, rb = (lr_bytes(size) + 4095) & ~(size_t)4095;
+	size_t len = off_a + 2 * rb;
+	struct lr_sh *sh = bc_shared(len);
+	if (!sh)
+		return NULL;
+	sh->off_a = off_a;
+	sh->off_b = off_a + rb;
+	sh->len = len;
+	sh->c.size = size;
+	lr_init(RA(sh), size);
+	lr_init(RB(sh), size);
+	return sh;
+}
+
+/* RTT peer: pop from A, read, fill reply, push to B. */
+static int lr_rtt_peer(void *arg)
+{
+	struct lr_sh *sh = arg;
+	size_t size = sh->c.size;
+	unsigned char *buf = aligned_alloc(BC_LINE, (size + BC_LINE - 1) & ~(size_t)(BC_LINE - 1));
+	struct lcons c = {.r = RA(sh)};
+	struct lprod p = {.r = RB(sh)};
+	uint64_t sink = 0;
+	if (!bc_ready_wait_go(&sh->c))
+		return 0;
+	for (;;) {
+		bool got;
+		BC_SPIN_WHILE(!(got = lr_pop(&c, buf)), !bc_stopped(&sh->c));
+		if (!got)
+			return 0;
+		uint64_t seq = bc_read(buf, size, &sink);
+		bc_fill(buf, size, seq + 1);
+		while (!lr_push(&p, buf))
+			bc_relax();
+	}
+}
+
+static void bm_lr_rtt(gbs_state *st, void *arg)
+{
+	size_t size = (size_t)(uintptr_t)arg;
+	struct lr_sh *sh = lr_area(size);
+	unsigned char *buf = aligned_alloc(BC_LINE, (size + BC_LINE - 1) & ~(size_t)(BC_LINE - 1));
+	struct bc_run r;
+	uint64_t sink = 0, seq = 0;
+	if (!sh || !buf) {
+		gbs_skip_with_error(st, "alloc");
+		free(buf);
+		return;
+	}
+	struct lprod p = {.r = RA(sh)};
+	struct lcons c = {.r = RB(sh)};
+	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), lr_rtt_peer, sh,
+			 (size_t)gbs_max_iterations(st))) {
+#define LR_RTT()                                                                           \
+	do {                                                                               \
+		bc_fill(buf, size, seq);                                                   \
+		lr_push(&p, buf);                                                          \
+		BC_SPIN_WHILE(!lr_pop(&c, buf), bc_run_alive(&r));                         \
+		if (bc_read(buf, size, &sink) != seq + 1 && !r.failed) {                   \
+			gbs_skip_with_error(st, "bad reply");                              \
+			r.failed = true;                                                   \
+		}                                                                          \
+		seq += 2;                                                                  \
+	} while (0)
+		for (int i = 0; i < PEERS_WARMUP && !r.failed; i++)
+			LR_RTT();
+		while (!r.failed && gbs_keep_running(st))
+			BC_TIMED_OP(st, &r, LR_RTT());
+		if (r.failed)
+			while (gbs_keep_running(st))
+				;
+	}
+	bc_run_end(&r, 1);
+	gbs_counter(st, "sink", (double)(sink & 1));
+	free(buf);
+	bc_unshared(sh, sh->len);
+}
+
+/* Throughput peer: produce c.n messages. */
+static int lr_tput_peer(void *arg)
+{
+	struct lr_sh *sh = arg;
+	size_t size = sh->c.size;
+	unsigned char *buf = aligned_alloc(BC_LINE, (size + BC_LINE - 1) & ~(size_t)(BC_LINE - 1));
+	struct lprod p = {.r = RA(sh)};
+	if (!bc_ready_wait_go(&sh->c))
+		return 0;
+	for (uint64_t i = 0; i < sh->c.n; i++) {
+		bc_fill(buf, size, i);
+		uint32_t spins = 0;
+		while (!lr_push(&p, buf)) {
+			bc_relax();
+			if (!(++spins & 0xffff) && bc_stopped(&sh->c))
+				return 0;
+		}
+	}
+	return 0;
+}
+
+static void bm_lr_tput(gbs_state *st, void *arg)
+{
+	size_t size = (size_t)(uintptr_t)arg;
+	struct lr_sh *sh = lr_area(size);
+	unsigned char *buf = aligned_alloc(BC_LINE, (size + BC_LINE - 1) & ~(size_t)(BC_LINE - 1));
+	struct bc_run r;
+	uint64_t sink = 0;
+	if (!sh || !buf) {
+		gbs_skip_with_error(st, "alloc");
+		free(buf);
+		return;
+	}
+	int64_t n = gbs_max_iterations(st);
+	sh->c.n = (uint64_t)n;
+	struct lcons c = {.r = RA(sh)};
+	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), lr_tput_peer, sh, 0)) {
+		while (gbs_keep_running_batch(st, n)) {
+			uint64_t t0 = bc_now();
+			for (int64_t i = 0; i < n && !r.failed; i++) {
+				BC_SPIN_WHILE(!lr_pop(&c, buf), bc_run_alive(&r));
+				if (bc_read(buf, size, &sink) != (uint64_t)i && !r.failed) {
+					gbs_skip_with_error(st, "bad sequence");
+					r.failed = true;
+				}
+			}
+			gbs_set_iteration_time(st, (double)(bc_now() - t0) * 1e-9);
+		}
+		gbs_set_items_processed(st, n);
+		gbs_set_bytes_processed(st, n * (int64_t)size);
+	}
+	bc_run_end(&r, 1);
+	gbs_counter(st, "sink", (double)(sink & 1));
+	free(buf);
+	bc_unshared(sh, sh->len);
+}
+
+__attribute__((constructor)) static void reg(void)
+{
+	static const size_t rtt[] = {8, 64, 256}, tput[] = {8, 64, 256, 4096};
+	for (size_t i = 0; i < sizeof rtt / sizeof rtt[0]; i++)
+		gbs_register(&(struct gbs_bench){
+			.name = bc_name("peers/lamport_rtt/%zu/cross-cpu", rtt[i]), .fn = bm_lr_rtt,
+			.arg = (void *)(uintptr_t)rtt[i], .manual_time = true, .module = "peers",
+			.pattern = "lamport_rtt", .param = (long)rtt[i], .placement = "cross-cpu",
+			.kind = "spin", .spinning_procs = 2, .metric = "p50_ns",
+			.baseline = PEER_FLOOR});
+	for (size_t i = 0; i < sizeof tput / sizeof tput[0]; i++)
+		gbs_register(&(struct gbs_bench){
+			.name = bc_name("peers/lamport_tput/%zu/cross-cpu", tput[i]),
+			.fn = bm_lr_tput, .arg = (void *)(uintptr_t)tput[i], .manual_time = true,
+			.module = "peers", .pattern = "lamport_tput", .param = (long)tput[i],
+			.placement = "cross-cpu", .kind = "spin", .spinning_procs = 2,
+			.metric = "items_per_second"});
+}
