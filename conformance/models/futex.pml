@@ -3,8 +3,9 @@
  * used as the futex word, a `waiters` flag, and the discipline
  * "read generation -> check condition -> wait(generation)".
  *
- * It is the protocol of shmk_ring_wait / wake_reader (impl/src/ring.c),
- * which events.c and slots.c follow for their own futex words:
+ * Two protocols are checked.  The default is shmk_ring_wait / wake_reader
+ * (impl/src/ring.c); shmk_slots_wait_for_change / notify (impl/src/slots.c)
+ * is the same with the generation read by the caller before its check:
  *
  *   waiter                                waker, per message
  *   g = LOAD_ACQ(gen)                     STORE_REL(head, h + 1)   (publish)
@@ -12,6 +13,17 @@
  *   if LOAD_ACQ(head) > index: done       if LOAD_SC(waiters): futex_wake(gen)
  *   futex_wait(gen, g)   (sleeps only while gen == g, checked in the kernel)
  *   loop
+ *
+ * With -DEVENTS it is park / wake_word (impl/src/events.c), where the waker
+ * bumps gen and wakes only when it sees a waiter, so both sides need a
+ * seq_cst fence between their store and their load (Dekker):
+ *
+ *   waiter (park)                         waker (wake_data)
+ *   FETCH_ADD_SC(waiters, 1); FENCE_SC    STORE_REL(tail, t + 1)   (publish)
+ *   g = LOAD_ACQ(gen)                     FENCE_SC
+ *   if again() succeeds: done             if LOAD(waiters) != 0:
+ *   futex_wait(gen, g)                        FETCH_ADD_REL(gen, 1); futex_wake(gen)
+ *   FETCH_SUB(waiters, 1); loop
  *
  * Stores are modelled as x86-TSO does them: a plain store sits in the
  * storing process's store buffer until it drains (at any later moment, in
@@ -24,9 +36,11 @@
  * receives every message (assertion).
  *
  * @check safety
+ * @check safety EVENTS
  * @planted BUG_NO_RECHECK safety missing-recheck-before-sleep
  * @planted BUG_WAIT_NO_VALUE safety wait-without-generation
  * @planted BUG_COND_BUMP safety bump-only-when-waiters-no-fence
+ * @planted EVENTS,BUG_NO_WAKER_FENCE safety events-waker-without-fence
  *
  *   BUG_NO_RECHECK     the waiter checks the condition, then reads gen and
  *                      sleeps on it: a publish in between is missed;
@@ -34,14 +48,18 @@
  *   BUG_COND_BUMP      the waker bumps gen and wakes only when it sees
  *                      waiters set, with no fence between its publish and
  *                      that load, and the waiter has no fence either: the
- *                      store-buffer (Dekker) race loses the wake-up.
+ *                      store-buffer (Dekker) race loses the wake-up;
+ *   BUG_NO_WAKER_FENCE (with EVENTS) wake_data without its seq_cst fence:
+ *                      the waiter's check misses the publish still in the
+ *                      waker's store buffer while the waker's load of
+ *                      `waiters` misses the waiter: no bump, no wake.
  */
 
 #define MSGS 2
 
 byte head;                 /* messages published, in memory */
 byte gen;                  /* the futex word */
-bool waiters;
+byte waiters;             /* a flag (ring) or a count (events) */
 
 /* store buffers (one pending store per variable is enough here) */
 bool wpend; byte whead;    /* waker's buffered store of head */
@@ -52,7 +70,7 @@ byte got;
 
 /* drain a store buffer: what a fence, a locked RMW or a syscall does */
 #define DRAIN_W  if :: wpend -> head = whead; wpend = false :: else -> skip fi
-#define DRAIN_R  if :: rpend -> waiters = true; rpend = false :: else -> skip fi
+#define DRAIN_R  if :: rpend -> waiters = 1; rpend = false :: else -> skip fi
 
 /* the hardware drains buffers on its own, at any time */
 active proctype tso()
@@ -72,9 +90,19 @@ active proctype waker()
 	:: else ->
 		/* publish: a plain (release) store, buffered */
 		atomic { DRAIN_W; whead = i; wpend = true };
-#ifdef BUG_COND_BUMP
+#if defined(EVENTS)
+#ifndef BUG_NO_WAKER_FENCE
+		atomic { DRAIN_W };                    /* seq_cst fence */
+#endif
 		if
-		:: waiters ->           /* load from memory: may bypass our buffered head */
+		:: waiters != 0 ->
+			atomic { DRAIN_W; gen++ };     /* locked RMW */
+			atomic { asleep = false }      /* futex_wake */
+		:: else -> skip
+		fi;
+#elif defined(BUG_COND_BUMP)
+		if
+		:: waiters != 0 ->      /* load from memory: may bypass our buffered head */
 			atomic { DRAIN_W; gen++ };
 			atomic { asleep = false }      /* futex_wake */
 		:: else -> skip
@@ -82,7 +110,7 @@ active proctype waker()
 #else
 		atomic { DRAIN_W; gen++ };             /* seq_cst RMW: drains, then bumps */
 		if
-		:: waiters -> atomic { asleep = false }   /* futex_wake */
+		:: waiters != 0 -> atomic { asleep = false }   /* futex_wake */
 		:: else -> skip
 		fi;
 #endif
@@ -98,9 +126,18 @@ active proctype waiter()
 	do
 	:: want > MSGS -> break
 	:: else ->
-#ifdef BUG_NO_RECHECK
+#if defined(EVENTS)
+		atomic { DRAIN_R; waiters++ };         /* seq_cst RMW + fence */
+		g = gen;                               /* acquire */
 		if
-		:: head >= want -> atomic { waiters = false; rpend = false }; got++; want++; goto next
+		:: head >= want ->                     /* again(): re-check after gen */
+			atomic { waiters-- };
+			got++; want++; goto next
+		:: else -> skip
+		fi;
+#elif defined(BUG_NO_RECHECK)
+		if
+		:: head >= want -> atomic { waiters = 0; rpend = false }; got++; want++; goto next
 		:: else -> skip
 		fi;
 		g = gen;
@@ -114,7 +151,7 @@ active proctype waiter()
 #endif
 		if
 		:: head >= want ->                     /* acquire; re-check after gen */
-			atomic { waiters = false; rpend = false };
+			atomic { waiters = 0; rpend = false };
 			got++; want++; goto next
 		:: else -> skip
 		fi;
@@ -133,6 +170,9 @@ active proctype waiter()
 #endif
 		};
 		!asleep;                                /* woken (or never slept) */
+#if defined(EVENTS)
+		atomic { waiters-- };
+#endif
 next:
 		skip
 	od;

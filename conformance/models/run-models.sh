@@ -5,8 +5,9 @@
 #
 # Every conformance/models/*.pml declares its checks in its header comment:
 #
-#   @check   <mode>                  the correct model: SPIN must find no error
-#   @planted <MACRO> <mode> <label>  spin -D<MACRO> plants a bug: SPIN must find one
+#   @check   <mode> [MACROS]          the correct model (spin -D each of the
+#                                     comma-separated MACROS): SPIN must find no error
+#   @planted <MACROS> <mode> <label>  spin -D each of MACROS plants a bug: SPIN must find one
 #
 # <mode> is `safety` (assertions + invalid end states, pan built -DSAFETY
 # -DNOCLAIM) or `ltl:<name>` (the LTL property <name> checked for acceptance
@@ -43,15 +44,17 @@ done
 scratch=$(mktemp -d /tmp/shmk-models.XXXXXX) || exit 1
 [ "${MODELS_KEEP:-0}" = 1 ] || trap 'rm -rf "$scratch"' EXIT
 
-# run_one <pml> <define|-> <mode>: prints "<errors> <states> <seconds> <what>"
+# run_one <pml> <macros|-> <mode>: prints "<errors> <states> <seconds> <what>"
 # where <errors> is 0 (clean, complete), 1+ (errors found) or -1 (the tool
 # failed or the search was incomplete: never a pass, never a rejection).
 run_one() {
 	local pml=$1 def=$2 mode=$3 dir out t0 t1 errs states what
 	dir=$(mktemp -d "$scratch/run.XXXXXX")
 	t0=$EPOCHREALTIME
-	local dflag=()
-	[ "$def" = - ] || dflag=("-D$def")
+	local dflag=() d
+	if [ "$def" != - ]; then
+		for d in ${def//,/ }; do dflag+=("-D$d"); done
+	fi
 	local cc=() pan=()
 	case $mode in
 	safety) cc=(-DSAFETY -DNOCLAIM); pan=(-m1000000) ;;
@@ -100,13 +103,13 @@ for pml in "${models[@]}"; do
 	checks=$(sed -n 's/^ \* @check[[:space:]]\+//p' "$pml")
 	planted=$(sed -n 's/^ \* @planted[[:space:]]\+//p' "$pml")
 	[ -n "$checks" ] || { ok=0; line+="; no @check"; }
-	while read -r mode; do
+	while read -r mode cdef; do
 		[ -n "$mode" ] || continue
-		read -r errs states secs what < <(run_one "$pml" - "$mode")
+		read -r errs states secs what < <(run_one "$pml" "${cdef:--}" "$mode")
 		total_t=$(awk -v a="$total_t" -v b="$secs" 'BEGIN { print a + b }')
 		total_states+="${total_states:++}$states"
 		if [ "$errs" != 0 ]; then
-			ok=0; line+="; $mode FAILED: ${what:-errors $errs}"
+			ok=0; line+="; $mode${cdef:+ -D$cdef} FAILED: ${what:-errors $errs}"
 		fi
 	done <<<"$checks"
 	while read -r def mode label; do

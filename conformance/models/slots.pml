@@ -116,6 +116,7 @@ proctype reader(byte me)
 		:: me == 1 -> dead[me] = true; goto out
 		:: true -> skip
 		fi;
+retry:
 		(READY(0) || READY(1));    /* acquire of sn: pairs with release in owner */
 		if
 		:: READY(0) -> i = 0
@@ -132,10 +133,22 @@ proctype reader(byte me)
 		fi;
 		b = hi[i];
 		reading[i]--;
+		/* read_slot: acquire fence, then sn again: a slot recycled under
+		 * the copy is reported (SHMK_EEMPTY), never returned torn */
+		if
+		:: sn[i] != v -> goto retry
+		:: else -> skip
+		fi;
 		assert(a == b);            /* no torn read */
 		assert(a == v);            /* no loss, no duplication, sn order */
 #ifndef BUG_MARK_EARLY
-		mask[i] = mask[i] | mybit;   /* release (fetch_or): pairs with acquire of mask in owner's reserve */
+		/* mark_read: sn still ours, then fetch_or (release): pairs with
+		 * the acquire of mask in the owner's reserve */
+		if
+		:: sn[i] != v -> goto retry
+		:: else -> skip
+		fi;
+		mask[i] = mask[i] | mybit;
 #endif
 		v++
 	od;
