@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring.h - Fuchsia's mediated-write ring buffer (RingBuffer over an
+ * IOBuffer, RFC-0267), with the writer side the Zircon kernel would be.
+ *
+ * One reader (the owner) and up to SHMK_RING_MAX_WRITERS writer processes
+ * share one named file: a header page (head, tail, magic, version,
+ * capacity), `capacity` bytes of ring, and a writers page the reader never
+ * maps writable.  Records are [tag u64][len u64][payload][0-7 zero bytes];
+ * the tag is bound to the writer handle by the owner, so a writer cannot
+ * forge another writer's tag.
+ *
+ * Handing a writer to another process: the owner calls
+ * shmk_ring_writer_new(), which returns a writer fd (a Unix socket end that
+ * carries the ring's file and the tag, as SCM_RIGHTS) and a peer fd.  The
+ * owner passes the writer fd on (fork, or SCM_RIGHTS over its own socket)
+ * and closes its copy; the writer process turns it into a handle with
+ * shmk_ring_writer_open().  The peer fd polls POLLHUP once every copy of
+ * the writer fd is closed: the writer closed or died.
+ *
+ * Threads: a reader handle and a writer handle each belong to one thread
+ * at a time (like a file position).  A reservation (reserve .. commit) must
+ * be committed by the thread that reserved.  Several writer handles, in any
+ * processes, may write at once: they serialise on a robust process-shared
+ * mutex in the writers page.
+ */
+#ifndef SHMKIT_RING_H
+#define SHMKIT_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "shmkit/error.h"
+#include "shmkit/wire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct shmk_ring;		/* the reader (owner) */
+struct shmk_ring_writer;	/* one writer */
+
+#define SHMK_RING_MAX_IOV 8	/* segments per shmk_ring_writev (upstream's cap) */
+
+struct shmk_ring_opts {
+	uint64_t capacity;	/* ring bytes: multiple of the page size, >= 65536 */
+	mode_t mode;		/* file mode, 0 = 0600 */
+	/* First index (head = tail = initial_index), a multiple of 8; 0 by
+	 * default.  Exists so tests can start near UINT64_MAX. */
+	uint64_t initial_index;
+};
+
+/* Creates the file at `path` (O_EXCL) and returns its reader.  Errors:
+ * -EINVAL (capacity not a multiple of the page size, below
+ * SHMK_RING_MAX_MESSAGE or above 1 GiB; index not a multiple of 8),
+ * -EEXIST, SHMK_EUNSAFE, -errno. */
+int shmk_ring_create(const char *path, const struct shmk_ring_opts *opts, struct shmk_ring **r);
+/* Opens an existing ring as its reader.  SHMK_EBUSY while a live reader
+ * holds it; SHMK_EBADMAGIC / SHMK_ENOTINIT / SHMK_EVERSION / SHMK_ELAYOUT /
+ * SHMK_ETOOSMALL for a file that is not a valid ring; SHMK_EUNSAFE. */
+int shmk_ring_attach(const char *path, struct shmk_ring **r);
+/* Releases the reader role and the mapping; the file stays. */
+void shmk_ring_close(struct shmk_ring *r);
+int shmk_ring_unlink(const char *path);
+
+int shmk_ring_capacity(const struct shmk_ring *r, uint64_t *capacity);
+/* Acquire loads (pair with the release stores in commit / increment_tail). */
+int shmk_ring_head(const struct shmk_ring *r, uint64_t *head);
+int shmk_ring_tail(const struct shmk_ring *r, uint64_t *tail);
+/* tail += amount (release).  SHMK_EALIGN: amount % 8; SHMK_ERANGE: past head. */
+int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount);
+/* Copies `size` bytes at `index` into out.  SHMK_EALIGN when index is not
+ * aligned for the size (8 for size >= 8, else size rounded up to a power of
+ * two); SHMK_ETOOLARGE when size > SHMK_RING_MAX_MESSAGE; -EINVAL size 0. */
+int shmk_ring_read(const struct shmk_ring *r, uint64_t index, void *out, size_t size);
+/* Parses the record at start, bounded by end.  On success *payload points
+ * into the mapping (valid until the tail passes it) and is contiguous even
+ * across the wrap.  SHMK_EALIGN (start % 8), SHMK_ETOOSMALL (end - start <
+ * 16, or end < start), SHMK_EBADLEN (len over the range or the maximum). */
+int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64_t end,
+			       uint64_t *tag, const void **payload, size_t *len);
+/* Waits until head > index.  timeout_ns < 0 waits without a deadline.
+ * 0, -ETIMEDOUT, or SHMK_EPEERDEAD when writers have opened but none is
+ * alive now. */
+int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns);
+/* wait(tail), parse, copy into buf, advance the tail.  *len gets the
+ * payload length (also on SHMK_EBUFSMALL, which leaves the record). */
+int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t buflen,
+			   size_t *len, int64_t timeout_ns);
+
+/* record_len = 16 + round_up(len, 8); 0 if that overflows size_t. */
+size_t shmk_ring_record_len(size_t len);
+
+/* Owner side of new_iob_writer(tag): *writer_fd goes to the writer
+ * process, *peer_fd stays with the owner (POLLHUP = writer gone).  Both are
+ * O_CLOEXEC; the caller closes them. */
+int shmk_ring_writer_new(struct shmk_ring *r, uint64_t tag, int *writer_fd, int *peer_fd);
+/* Writer side: consumes writer_fd (kept open for the handle's life, closed
+ * on error too) and registers this process as a writer.  SHMK_EBUSY when
+ * SHMK_RING_MAX_WRITERS live writers are registered. */
+int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **w);
+/* Discards a pending reservation, deregisters, wakes the reader. */
+void shmk_ring_writer_close(struct shmk_ring_writer *w);
+int shmk_ring_writer_tag(const struct shmk_ring_writer *w, uint64_t *tag);
+
+/* Appends one record.  SHMK_ETOOLARGE (len > SHMK_RING_MAX_PAYLOAD),
+ * SHMK_EFULL (no space; never blocks), SHMK_EINTEGRITY (head/tail
+ * impossible: nothing written), SHMK_EBUSY (another writer held the lock
+ * past SHMK_LIVENESS_MS). */
+int shmk_ring_write(struct shmk_ring_writer *w, const void *buf, size_t len);
+/* The same, gathering at most SHMK_RING_MAX_IOV segments (-EINVAL beyond). */
+int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int iovcnt);
+/* Zero-copy: *payload gets len contiguous bytes in the ring; the writers'
+ * lock is held until commit or discard.  Same errors as write; -EINVAL
+ * when a reservation is already pending. */
+int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload);
+int shmk_ring_commit(struct shmk_ring_writer *w);
+int shmk_ring_discard(struct shmk_ring_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
