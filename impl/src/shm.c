@@ -97,6 +97,9 @@ int shmk_shm_open_with(const char *name, int oflags, mode_t mode, unsigned flags
 	/* O_TRUNC is applied only after the checks below: truncating first would
 	 * let a planted object of another user be cut before we refuse it. */
 	int fd = shmk_sys_shm_open(name, oflags & ~O_TRUNC, mode);
+	/* r[impl shm.open.nosymlink] glibc opens /dev/shm/<name> with O_NOFOLLOW */
+	if (fd == -ELOOP)
+		fd = shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link", name);
 	if (fd < 0) {
 		free(shm);
 		return fd;
