@@ -33,7 +33,165 @@
 typedef uint64_t shmk_token_t;
 
 /* ------------------------------------------------------------------ events */
-/* (section owned by events.c) */
+/*
+ * The IndexBus-style events region (events.c, spec conformance/spec/events.md).
+ *
+ *   offset      size     what
+ *   0           64       struct shmk_events_header (v1 header, initialized, creator)
+ *   64          64       pool control (tagged free-list head)
+ *   128         4288     SPSC queue: tail line, head line, role line, 1024 u32 cells
+ *   4416        20672    MPSC queue: tail line, head line, role line, producer table,
+ *                        1024 Vyukov cells {seq u64, slot u32}
+ *   25088       557056   slot pool: 2048 x {next_free, refcnt, len, pad, 256 data}
+ *   582144      256      wake section (only with SHMK_EVENTS_CAP_WAKE): futex words
+ *
+ * Every counter is a u64 that wraps; cell index = counter & (capacity - 1).
+ */
+#define SHMK_EVENTS_MAGIC 0x53554249u	/* "IBUS" read as a host-endian u32 */
+#define SHMK_EVENTS_VERSION 1u
+#define SHMK_EVENTS_KIND 1u		/* flags & 0xff: region kind "events" */
+#define SHMK_EVENTS_CAP_WAKE 0x1u	/* the futex wake section is appended */
+#define SHMK_EVENTS_CAPS_KNOWN SHMK_EVENTS_CAP_WAKE
+#define SHMK_EVENTS_INIT_NONE 0u
+#define SHMK_EVENTS_INIT_BUSY 1u
+#define SHMK_EVENTS_INIT_READY 2u
+#define SHMK_EVENTS_QUEUE_CAP 1024u
+#define SHMK_EVENTS_SLOTS 2048u
+#define SHMK_EVENTS_SLOT_DATA 256u
+#define SHMK_EVENTS_PRODUCERS 64u	/* MPSC producer table entries */
+#define SHMK_EVENTS_NIL 0xffffffffu	/* free-list terminator */
+
+struct shmk_events_v1hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t flags;		/* low 8 bits: region kind */
+	uint32_t capabilities;	/* SHMK_EVENTS_CAP_* */
+	uint32_t layout_bytes;	/* total bytes the creator laid out */
+};
+
+struct shmk_events_header {
+	struct shmk_events_v1hdr v1;
+	SHMK_ATOMIC(uint32_t) initialized;	/* 0 none, 1 initialising, 2 ready */
+	uint32_t _pad0;
+	SHMK_ATOMIC(uint64_t) creator;		/* token of the (last) initialiser */
+	uint64_t counter_start;			/* informational: first counter value */
+	uint8_t _pad1[24];
+};
+
+struct shmk_events_pool_ctl {
+	SHMK_ATOMIC(uint64_t) free_head;	/* (generation << 32) | slot index */
+	uint32_t slot_count;			/* always SHMK_EVENTS_SLOTS */
+	uint8_t _pad[52];
+};
+
+struct shmk_events_line64 {
+	SHMK_ATOMIC(uint64_t) v;
+	uint8_t _pad[56];
+};
+
+struct shmk_events_roles {
+	SHMK_ATOMIC(uint64_t) a;	/* SPSC sender / MPSC consumer */
+	SHMK_ATOMIC(uint64_t) b;	/* SPSC receiver / unused */
+	uint8_t _pad[48];
+};
+
+struct shmk_events_spsc {
+	struct shmk_events_line64 tail;		/* producer line */
+	struct shmk_events_line64 head;		/* consumer line */
+	struct shmk_events_roles roles;		/* a = sender, b = receiver */
+	SHMK_ATOMIC(uint32_t) cells[SHMK_EVENTS_QUEUE_CAP];	/* slot indices */
+};
+
+struct shmk_events_producer {
+	SHMK_ATOMIC(uint64_t) token;	/* registered producer process, 0 = free */
+	SHMK_ATOMIC(uint64_t) intent;	/* tail position it is claiming */
+	uint8_t _pad[48];
+};
+
+struct shmk_events_mcell {
+	SHMK_ATOMIC(uint64_t) seq;	/* Vyukov: pos free, pos+1 published */
+	SHMK_ATOMIC(uint32_t) slot;
+	uint32_t _pad;
+};
+
+struct shmk_events_mpsc {
+	struct shmk_events_line64 tail;		/* producers' claim counter */
+	struct shmk_events_line64 head;		/* consumer line */
+	struct shmk_events_roles roles;		/* a = consumer */
+	struct shmk_events_producer producers[SHMK_EVENTS_PRODUCERS];
+	struct shmk_events_mcell cells[SHMK_EVENTS_QUEUE_CAP];
+};
+
+struct shmk_events_slot {
+	SHMK_ATOMIC(uint32_t) next_free;
+	SHMK_ATOMIC(uint32_t) refcnt;	/* 0 free, 1 held */
+	SHMK_ATOMIC(uint32_t) len;
+	uint32_t _pad;
+	uint8_t data[SHMK_EVENTS_SLOT_DATA];
+};
+
+struct shmk_events_layout {
+	struct shmk_events_header hdr;
+	struct shmk_events_pool_ctl pool;
+	struct shmk_events_spsc spsc;
+	struct shmk_events_mpsc mpsc;
+	struct shmk_events_slot slots[SHMK_EVENTS_SLOTS];
+};
+
+struct shmk_events_wakeword {
+	SHMK_ATOMIC(uint32_t) gen;	/* futex word: bumped on every wake */
+	SHMK_ATOMIC(uint32_t) waiters;	/* parked or about to park */
+	uint8_t _pad[56];
+};
+
+struct shmk_events_wake {
+	struct shmk_events_wakeword spsc_data, spsc_space, mpsc_data, mpsc_space;
+};
+
+#define SHMK_EVENTS_BASE_BYTES 582144u
+#define SHMK_EVENTS_WAKE_BYTES 256u
+
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_v1hdr) == 16);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_v1hdr, magic) == 0);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_v1hdr, version) == 4);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_v1hdr, flags) == 6);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_v1hdr, capabilities) == 8);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_v1hdr, layout_bytes) == 12);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_header) == 64);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_header, initialized) == 16);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_header, creator) == 24);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_header, counter_start) == 32);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_pool_ctl) == 64);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_pool_ctl, slot_count) == 8);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_line64) == 64);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_roles) == 64);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_roles, b) == 8);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_spsc, head) == 64);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_spsc, roles) == 128);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_spsc, cells) == 192);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_spsc) == 4288);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_producer) == 64);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_producer, intent) == 8);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_mcell) == 16);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_mcell, slot) == 8);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_mpsc, head) == 64);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_mpsc, roles) == 128);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_mpsc, producers) == 192);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_mpsc, cells) == 4288);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_mpsc) == 20672);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_slot) == 272);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_slot, refcnt) == 4);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_slot, len) == 8);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_slot, data) == 16);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_layout, pool) == 64);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_layout, spsc) == 128);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_layout, mpsc) == 4416);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_layout, slots) == 25088);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_layout) == SHMK_EVENTS_BASE_BYTES);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_wakeword) == 64);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_wake) == SHMK_EVENTS_WAKE_BYTES);
+SHMK_WIRE_ASSERT(SHMK_EVENTS_BASE_BYTES % 64 == 0);
+SHMK_WIRE_ASSERT((SHMK_EVENTS_QUEUE_CAP & (SHMK_EVENTS_QUEUE_CAP - 1)) == 0);
 
 /* ------------------------------------------------------------------ ring */
 /* (section owned by ring.c; clauses in conformance/spec/ring.md)

@@ -1,0 +1,1366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of conformance/spec/events.md (impl/src/events.c): the events
+ * region's layout, open/init protocol, validation, roles, SPSC and MPSC
+ * traffic between real processes, zero-copy, blocking, crash recovery and
+ * hostile bytes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "internal.h"
+#include "shmkit/events.h"
+
+/* ------------------------------------------------------------ helpers */
+
+#define LAYOUT(r) ((struct shmk_events_layout *)shmk_events_as_ptr((r), NULL))
+
+static char *new_path(void)
+{
+	static char buf[PATH_MAX];
+
+	return (char *)h_unique_path(buf, sizeof(buf), "ev");
+}
+
+static struct shmk_events *must_open(const char *path, const struct shmk_events_opts *o)
+{
+	struct shmk_events *r = NULL;
+	int rc = shmk_events_open_path_with(path, o, &r);
+
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	return r;
+}
+
+static uint32_t fnv(const void *p, size_t n, uint32_t h)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* Message: u32 producer, u32 seq, u32 crc, then payload; the crc covers the
+ * producer, the sequence and the payload. */
+static size_t make_msg(uint8_t *buf, uint32_t prod, uint32_t seq)
+{
+	size_t plen = (seq * 7u + prod * 13u) % 200u;
+
+	memcpy(buf, &prod, 4);
+	memcpy(buf + 4, &seq, 4);
+	for (size_t i = 0; i < plen; i++)
+		buf[12 + i] = (uint8_t)(seq + i * 3 + prod);
+	uint32_t crc = fnv(buf, 8, 2166136261u);
+	crc = fnv(buf + 12, plen, crc);
+	memcpy(buf + 8, &crc, 4);
+	return 12 + plen;
+}
+
+/* 0 ok, -1 corrupt; *prod, *seq out */
+static int check_msg(const uint8_t *buf, size_t len, uint32_t *prod, uint32_t *seq)
+{
+	uint32_t crc;
+
+	if (len < 12)
+		return -1;
+	memcpy(prod, buf, 4);
+	memcpy(seq, buf + 4, 4);
+	memcpy(&crc, buf + 8, 4);
+	uint32_t c = fnv(buf, 8, 2166136261u);
+	c = fnv(buf + 12, len - 12, c);
+	if (c != crc || len != 12 + (*seq * 7u + *prod * 13u) % 200u)
+		return -1;
+	return 0;
+}
+
+/* Forks a child that runs fn(arg) and exits with its return value. */
+static pid_t fork_child(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
+struct open_job {
+	const char *path;
+	struct shmk_events_opts o;
+	int rc;		/* filled through a shared page */
+};
+
+static int open_job_fn(void *a)
+{
+	struct open_job *j = a;
+	struct shmk_events *r = NULL;
+
+	j->rc = shmk_events_open_path_with(j->path, &j->o, &r);
+	shmk_events_close(r);
+	return 0;
+}
+
+/* Opens path in a separate process and returns what open returned there. */
+static int open_in_child(const char *path, const struct shmk_events_opts *o)
+{
+	struct open_job *j = h_shared_alloc(sizeof(*j));
+
+	j->path = path;
+	j->o = o ? *o : (struct shmk_events_opts){ 0 };
+	j->rc = 12345;
+	pid_t pid = fork_child(open_job_fn, j);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	int rc = j->rc;
+	h_shared_free(j, sizeof(*j));
+	return rc;
+}
+
+/* ------------------------------------------------------------ layout */
+
+static void layout_body(void)
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	size_t len;
+	uint8_t *b = shmk_events_as_ptr(r, &len);
+	uint32_t u32;
+
+	memcpy(&u32, b, 4);
+	CU_ASSERT_EQUAL(u32, 0x53554249u);
+	CU_ASSERT_EQUAL(b[4] | b[5] << 8, 1); /* version, host-endian little */
+	CU_ASSERT_EQUAL(b[6], 1);		/* kind */
+	memcpy(&u32, b + 8, 4);
+	CU_ASSERT_EQUAL(u32, 0);		/* capabilities */
+	memcpy(&u32, b + 12, 4);
+	CU_ASSERT_EQUAL(u32, 582144u);
+	memcpy(&u32, b + 16, 4);
+	CU_ASSERT_EQUAL(u32, 2);		/* initialized */
+	uint64_t creator;
+	memcpy(&creator, b + 24, 8);
+	CU_ASSERT_EQUAL(creator, shmk_self_token());
+	CU_ASSERT_EQUAL(len, 582144u);
+	CU_ASSERT_EQUAL((uintptr_t)b % 64, 0);
+
+	/* free list: 0 -> 1 -> ... -> 2047 -> NIL, generation 0 */
+	struct shmk_events_layout *l = (void *)b;
+	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), 0);
+	uint32_t i = 0, n = 0;
+	while (i != SHMK_EVENTS_NIL && n <= SHMK_EVENTS_SLOTS) {
+		i = atomic_load(&l->slots[i].next_free);
+		n++;
+	}
+	CU_ASSERT_EQUAL(n, SHMK_EVENTS_SLOTS);
+
+	/* hot fields on their own lines */
+	CU_ASSERT(offsetof(struct shmk_events_layout, spsc.head) % 64 == 0);
+	CU_ASSERT(offsetof(struct shmk_events_layout, spsc.tail) % 64 == 0);
+	CU_ASSERT(offsetof(struct shmk_events_layout, spsc.head) !=
+		  offsetof(struct shmk_events_layout, spsc.tail));
+	CU_ASSERT(offsetof(struct shmk_events_layout, mpsc.head) -
+			  offsetof(struct shmk_events_layout, mpsc.tail) >= 64);
+	CU_ASSERT(offsetof(struct shmk_events_layout, mpsc.producers[1]) -
+			  offsetof(struct shmk_events_layout, mpsc.producers[0]) == 64);
+	CU_ASSERT_EQUAL(offsetof(struct shmk_events_layout, mpsc), 4416);
+	CU_ASSERT_EQUAL(offsetof(struct shmk_events_layout, slots), 25088);
+	shmk_events_close(r);
+
+	/* with the wake section */
+	p = new_path();
+	struct shmk_events_opts o = { .blocking = true };
+	r = must_open(p, &o);
+	b = shmk_events_as_ptr(r, &len);
+	memcpy(&u32, b + 8, 4);
+	CU_ASSERT_EQUAL(u32, SHMK_EVENTS_CAP_WAKE);
+	memcpy(&u32, b + 12, 4);
+	CU_ASSERT_EQUAL(u32, 582400u);
+	CU_ASSERT_EQUAL(len, 582400u);
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(p, &st), 0);
+	CU_ASSERT_EQUAL(st.st_size, 582400);
+	shmk_events_close(r);
+}
+
+static void layout(void)
+{
+	SPEC_VERIFY("events.layout.wire");
+	SPEC_VERIFY("events.layout.wake-section");
+	SPEC_VERIFY("events.layout.hot-lines");
+	SPEC_VERIFY("events.pool.freelist");
+	SPEC_VERIFY("events.init.creator-token");
+	isolate(layout_body, 20);
+}
+
+/* ------------------------------------------------------------ open race */
+
+#define RACERS 6
+
+struct race {
+	const char *path;
+	struct h_barrier *bar;
+	int rc[RACERS];
+	uint64_t me[RACERS], creator[RACERS];
+	uint8_t hdr[RACERS][16];
+	uint32_t freecount[RACERS];
+};
+
+static struct race *g_race;
+static int g_racer;
+
+static int racer(void *a)
+{
+	struct race *rc = g_race;
+	int i = g_racer;
+	struct shmk_events *r = NULL;
+
+	(void)a;
+	if (h_barrier_wait(rc->bar, 20))
+		return 3;
+	rc->rc[i] = shmk_events_open_path(rc->path, &r);
+	if (rc->rc[i])
+		return 0;
+	struct shmk_events_layout *l = LAYOUT(r);
+	rc->me[i] = shmk_self_token();
+	rc->creator[i] = atomic_load(&l->hdr.creator);
+	memcpy(rc->hdr[i], &l->hdr.v1, 16);
+	shmk_events_close(r);
+	return 0;
+}
+
+static void open_race_body(void)
+{
+	for (int round = 0; round < 5; round++) {
+		struct race *rc = h_shared_alloc(sizeof(*rc));
+		pid_t pids[RACERS];
+
+		g_race = rc;
+		rc->path = new_path();
+		rc->bar = h_barrier_new(RACERS);
+		for (int i = 0; i < RACERS; i++) {
+			g_racer = i;
+			pids[i] = fork_child(racer, NULL);
+		}
+		for (int i = 0; i < RACERS; i++)
+			CU_ASSERT_EQUAL(h_wait(pids[i], 30), 0);
+		int inits = 0;
+		for (int i = 0; i < RACERS; i++) {
+			CU_ASSERT_EQUAL(rc->rc[i], 0);
+			CU_ASSERT_EQUAL(rc->creator[i], rc->creator[0]);
+			CU_ASSERT_EQUAL(memcmp(rc->hdr[i], rc->hdr[0], 16), 0);
+			inits += rc->me[i] == rc->creator[i];
+		}
+		CU_ASSERT_EQUAL(inits, 1);
+		struct stat st;
+		CU_ASSERT_EQUAL(stat(rc->path, &st), 0);
+		CU_ASSERT_EQUAL(st.st_size, 582144);
+		h_barrier_free(rc->bar);
+		h_shared_free(rc, sizeof(*rc));
+	}
+}
+
+static void open_race(void)
+{
+	SPEC_VERIFY("events.init.once");
+	SPEC_VERIFY("events.init.lock");
+	SPEC_VERIFY("events.init.publish");
+	SPEC_VERIFY("events.open.reserve");
+	isolate(open_race_body, 60);
+}
+
+/* ------------------------------------------------------------ names, mode */
+
+static void names_body(void)
+{
+	char name[128];
+	struct shmk_events *r = NULL;
+
+	h_unique_shm_name(name, sizeof(name));
+	CU_ASSERT_EQUAL_FATAL(shmk_events_open(name, &r), 0);
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "/dev/shm/%s", name + (name[0] == '/'));
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
+	/* joining by the same name sees the same region */
+	struct shmk_events *r2 = NULL;
+	CU_ASSERT_EQUAL(open_in_child(path, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_open(name, &r2), 0);
+	shmk_events_close(r2);
+	shmk_events_close(r);
+	unlink(path);
+
+	/* the dir option */
+	struct shmk_events_opts o = { .dir = h_tmpdir() };
+	CU_ASSERT_EQUAL(shmk_events_open_with("plain-name", &o, &r), 0);
+	snprintf(path, sizeof(path), "%s/plain-name", h_tmpdir());
+	CU_ASSERT_EQUAL(access(path, F_OK), 0);
+	shmk_events_close(r);
+
+	const char *bad[] = { "", "/", "a/b", ".", "..", "/x/y" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_EQUAL(shmk_events_open_with(bad[i], &o, &r), -EINVAL);
+
+	/* an existing file with a wider mode is refused */
+	char *p = new_path();
+	int fd = open(p, O_CREAT | O_EXCL | O_RDWR, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(fchmod(fd, 0666), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(open_in_child(p, NULL), SHMK_EUNSAFE);
+	/* unless the caller asks for that mode */
+	struct shmk_events_opts wide = { .mode = 0666 };
+	CU_ASSERT_EQUAL(open_in_child(p, &wide), 0);
+}
+
+static void names(void)
+{
+	SPEC_VERIFY("events.open.default-dir");
+	SPEC_VERIFY("events.open.name");
+	SPEC_VERIFY("events.open.mode");
+	isolate(names_body, 20);
+}
+
+/* ------------------------------------------------------------ joiner errors */
+
+static struct shmk_events_header *map_hdr(const char *path, int *fd)
+{
+	*fd = open(path, O_RDWR);
+	CU_ASSERT_FATAL(*fd >= 0);
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	CU_ASSERT_FATAL(p != MAP_FAILED);
+	return p;
+}
+
+static void unmap_hdr(struct shmk_events_header *h, int fd)
+{
+	munmap(h, 4096);
+	close(fd);
+}
+
+/* Creates a region, applies `corrupt` to its header, returns its path. */
+static char *corrupted(void (*corrupt)(struct shmk_events_header *))
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	shmk_events_close(r);
+	int fd;
+	struct shmk_events_header *h = map_hdr(p, &fd);
+	corrupt(h);
+	unmap_hdr(h, fd);
+	return p;
+}
+
+static void c_magic(struct shmk_events_header *h) { h->v1.magic = 0x49425553; }
+static void c_version(struct shmk_events_header *h) { h->v1.version = 2; }
+static void c_kind(struct shmk_events_header *h) { h->v1.flags = 2; }
+static void c_caps(struct shmk_events_header *h) { h->v1.capabilities = 0x80; }
+static void c_big(struct shmk_events_header *h) { h->v1.layout_bytes = 1u << 30; }
+static void c_odd(struct shmk_events_header *h) { h->v1.layout_bytes = 4096; }
+static void c_init7(struct shmk_events_header *h) { h->initialized = 7; }
+
+static void joiners_body(void)
+{
+	struct shmk_events_opts fast = { .init_timeout_ns = 300 * 1000 * 1000 };
+
+	CU_ASSERT_EQUAL(open_in_child(corrupted(c_magic), NULL), SHMK_EBADMAGIC);
+	CU_ASSERT_EQUAL(open_in_child(corrupted(c_version), NULL), SHMK_EVERSION);
+	CU_ASSERT_EQUAL(open_in_child(corrupted(c_kind), NULL), SHMK_EINCOMPAT);
+	CU_ASSERT_EQUAL(open_in_child(corrupted(c_caps), NULL), SHMK_EINCOMPAT);
+	CU_ASSERT_EQUAL(open_in_child(corrupted(c_big), NULL), SHMK_ETOOSMALL);
+	CU_ASSERT_EQUAL(open_in_child(corrupted(c_odd), NULL), SHMK_ELAYOUT);
+	CU_ASSERT_EQUAL(open_in_child(corrupted(c_init7), &fast), SHMK_ELAYOUT);
+
+	/* missing capability: region without the wake section */
+	char *p = new_path();
+	shmk_events_close(must_open(p, NULL));
+	struct shmk_events_opts blk = { .blocking = true };
+	CU_ASSERT_EQUAL(open_in_child(p, &blk), SHMK_EINCOMPAT);
+	struct shmk_events_opts req = { .required_caps = 0x4 };
+	CU_ASSERT_EQUAL(open_in_child(p, &req), SHMK_EINCOMPAT);
+	CU_ASSERT_EQUAL(open_in_child(p, NULL), 0);
+
+	/* short files */
+	p = new_path();
+	int fd = open(p, O_CREAT | O_EXCL | O_RDWR, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, "0123456789", 10), 10);
+	close(fd);
+	CU_ASSERT_EQUAL(open_in_child(p, &fast), SHMK_ETOOSMALL);
+	p = new_path();
+	fd = open(p, O_CREAT | O_EXCL | O_RDWR, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(ftruncate(fd, 4096), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(open_in_child(p, &fast), SHMK_ETOOSMALL);
+
+	/* the validator itself */
+	static _Alignas(64) uint8_t buf[8192];
+	struct shmk_events *r = must_open(new_path(), NULL);
+	memcpy(buf, shmk_events_as_ptr(r, NULL), sizeof(buf));
+	shmk_events_close(r);
+	((struct shmk_events_header *)buf)->v1.layout_bytes = 4096;
+	CU_ASSERT_EQUAL(shmk_events_validate(buf + 8, 4096, NULL), SHMK_EMISALIGNED);
+	CU_ASSERT_EQUAL(shmk_events_validate(buf, 32, NULL), SHMK_ETOOSMALL);
+	CU_ASSERT_EQUAL(shmk_events_validate(buf, 4096, NULL), SHMK_ELAYOUT);
+	((struct shmk_events_header *)buf)->initialized = 1;
+	CU_ASSERT_EQUAL(shmk_events_validate(buf, 4096, NULL), SHMK_ENOTINIT);
+	memset(buf, 0, sizeof(buf));
+	CU_ASSERT_EQUAL(shmk_events_validate(buf, 4096, NULL), SHMK_ENOTINIT);
+}
+
+static void joiners(void)
+{
+	SPEC_VERIFY("events.validate.aligned");
+	SPEC_VERIFY("events.validate.short");
+	SPEC_VERIFY("events.validate.initialized");
+	SPEC_VERIFY("events.validate.magic");
+	SPEC_VERIFY("events.validate.version");
+	SPEC_VERIFY("events.validate.kind");
+	SPEC_VERIFY("events.validate.caps");
+	SPEC_VERIFY("events.validate.layout-bytes");
+	isolate(joiners_body, 60);
+}
+
+/* ------------------------------------------------------------ traffic */
+
+struct traffic {
+	const char *path;
+	int mpsc;
+	uint32_t prod;
+	uint32_t count;
+	int blocking;
+};
+
+static int sender(void *a)
+{
+	struct traffic *t = a;
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+
+	if (shmk_events_open_path(t->path, &r))
+		return 10;
+	int rc = t->mpsc ? shmk_events_split_mpsc(r, &tx, &rx) : shmk_events_split_spsc(r, &tx, &rx);
+	if (rc)
+		return 11;
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);	/* the handle keeps the mapping */
+	for (uint32_t s = 0; s < t->count; s++) {
+		size_t n = make_msg(buf, t->prod, s);
+		if (t->blocking)
+			rc = shmk_events_send(tx, buf, n, 20LL * 1000000000, NULL);
+		else
+			while ((rc = shmk_events_try_send(tx, buf, n, NULL)) == SHMK_EFULL)
+				sched_yield();
+		if (rc)
+			return 12;
+	}
+	shmk_events_tx_close(tx);
+	return 0;
+}
+
+/* Receives `total` messages, checking order per producer; returns the
+ * number of problems. */
+static int receive_all(struct shmk_events_rx *rx, uint32_t nprod, uint32_t per, int blocking)
+{
+	uint32_t next[16] = { 0 };
+	uint8_t buf[256];
+	int bad = 0;
+
+	for (uint64_t got = 0; got < (uint64_t)nprod * per;) {
+		size_t n;
+		int rc = blocking ? shmk_events_recv(rx, buf, sizeof(buf), &n, 20LL * 1000000000, NULL)
+				  : shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL);
+		if (rc == SHMK_EEMPTY) {
+			sched_yield();
+			continue;
+		}
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		uint32_t p, s;
+		if (check_msg(buf, n, &p, &s) || p >= nprod || s != next[p]) {
+			bad++;
+			if (p < nprod)
+				next[p] = s + 1;
+		} else {
+			next[p]++;
+		}
+		got++;
+	}
+	return bad;
+}
+
+static void spsc_traffic_body(void)
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	/* full and empty, in one process first */
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, make_msg(buf, 0, i), NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, buf, 1, NULL), SHMK_EFULL);
+	CU_ASSERT_EQUAL(receive_all(rx, 1, SHMK_EVENTS_QUEUE_CAP, 0), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	shmk_events_tx_close(tx);
+
+	/* then between processes */
+	struct traffic t = { .path = p, .prod = 0, .count = 20000 };
+	pid_t pid = fork_child(sender, &t);
+	CU_ASSERT_EQUAL(receive_all(rx, 1, t.count, 0), 0);
+	CU_ASSERT_EQUAL(h_wait(pid, 60), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void spsc_traffic(void)
+{
+	SPEC_VERIFY("events.spsc.fifo");
+	SPEC_VERIFY("events.spsc.cached-index");
+	SPEC_VERIFY("events.queue.full-empty");
+	isolate(spsc_traffic_body, 60);
+}
+
+static void mpsc_traffic_run(uint64_t start)
+{
+	char *p = new_path();
+	struct shmk_events_opts o = { .blocking = true, .counter_start = start };
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	enum { NP = 4, PER = 5000 };
+	struct traffic t[NP];
+	pid_t pids[NP];
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	for (uint32_t i = 0; i < NP; i++) {
+		t[i] = (struct traffic){ .path = p, .mpsc = 1, .prod = i, .count = PER,
+					 .blocking = (int)(i & 1) };
+		pids[i] = fork_child(sender, &t[i]);
+	}
+	CU_ASSERT_EQUAL(receive_all(rx, NP, PER, 1), 0);
+	for (int i = 0; i < NP; i++)
+		CU_ASSERT_EQUAL(h_wait(pids[i], 60), 0);
+	uint8_t buf[256];
+	size_t n;
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(atomic_load(&LAYOUT(r)->mpsc.head.v), start + (uint64_t)NP * PER);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 0);
+	/* every producer row was released on close */
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++)
+		CU_ASSERT_EQUAL(atomic_load(&LAYOUT(r)->mpsc.producers[i].token), 0);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void mpsc_traffic_body(void)
+{
+	mpsc_traffic_run(0);
+}
+
+static void mpsc_traffic(void)
+{
+	SPEC_VERIFY("events.mpsc.vyukov");
+	SPEC_VERIFY("events.mpsc.order");
+	SPEC_VERIFY("events.mpsc.producer-table");
+	isolate(mpsc_traffic_body, 90);
+}
+
+static void wrap_body(void)
+{
+	/* SPSC across the u64 wrap */
+	uint64_t start = UINT64_MAX - 3000;
+	char *p = new_path();
+	struct shmk_events_opts o = { .counter_start = start };
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	CU_ASSERT_EQUAL(LAYOUT(r)->hdr.counter_start, start);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	struct traffic t = { .path = p, .count = 8000 };
+	pid_t pid = fork_child(sender, &t);
+	CU_ASSERT_EQUAL(receive_all(rx, 1, t.count, 0), 0);
+	CU_ASSERT_EQUAL(h_wait(pid, 60), 0);
+	CU_ASSERT_EQUAL(atomic_load(&LAYOUT(r)->spsc.head.v), start + 8000); /* wrapped */
+	CU_ASSERT(atomic_load(&LAYOUT(r)->spsc.head.v) < 8000);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+	/* MPSC across the wrap */
+	mpsc_traffic_run(UINT64_MAX - 7000);
+}
+
+static void wrap(void)
+{
+	SPEC_VERIFY("events.queue.counter-start");
+	isolate(wrap_body, 90);
+}
+
+/* ------------------------------------------------------------ sizes */
+
+static void sizes_body(void)
+{
+	struct shmk_events *r = must_open(new_path(), NULL);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct shmk_events_sizes sz = { 0, 0 };
+	uint8_t big[300] = { 0 }, small[8];
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, big, 257, &sz), SHMK_ETOOLARGE);
+	CU_ASSERT_EQUAL(sz.a, 256);
+	CU_ASSERT_EQUAL(sz.b, 257);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, big, sizeof(big), &n, NULL), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, big, 256, NULL), 0);
+	memset(big, 7, 40);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, big, 40, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, big, sizeof(big), &n, NULL), 0);
+	CU_ASSERT_EQUAL(n, 256);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, small, sizeof(small), &n, &sz), SHMK_EBUFSMALL);
+	CU_ASSERT_EQUAL(sz.a, 40);
+	CU_ASSERT_EQUAL(sz.b, 8);
+	/* still at the head */
+	memset(big, 0, sizeof(big));
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, big, sizeof(big), &n, &sz), 0);
+	CU_ASSERT_EQUAL(n, 40);
+	CU_ASSERT_EQUAL(big[39], 7);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void sizes(void)
+{
+	SPEC_VERIFY("events.send.toolarge");
+	SPEC_VERIFY("events.recv.bufsmall");
+	isolate(sizes_body, 20);
+}
+
+/* ------------------------------------------------------------ zero copy */
+
+static const char *g_zc_path;
+
+static int zc_sender(void *a)
+{
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	(void)a;
+	if (shmk_events_open_path(g_zc_path, &r) || shmk_events_split_mpsc(r, &tx, &rx))
+		return 10;
+	shmk_events_rx_close(rx);
+	for (uint32_t s = 0; s < 3000; s++) {
+		struct shmk_events_view v;
+		int rc;
+		while ((rc = shmk_events_reserve(tx, &v)) == SHMK_EFULL)
+			sched_yield();
+		if (rc || v.len != 256)
+			return 11;
+		size_t n = make_msg(v.data, 9, s);
+		while ((rc = shmk_events_publish(tx, &v, n, NULL)) == SHMK_EFULL)
+			sched_yield();
+		if (rc || v.data)
+			return 12;
+	}
+	shmk_events_tx_close(tx);
+	shmk_events_close(r);
+	return 0;
+}
+
+static void zerocopy_body(void)
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct shmk_events_view a, b, v;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	/* two reservations are two distinct, invisible slots */
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &b), 0);
+	CU_ASSERT_NOT_EQUAL(a.slot, b.slot);
+	CU_ASSERT_EQUAL(shmk_events_recv_view(rx, &v), SHMK_EEMPTY);
+	memcpy(b.data, "hello", 5);
+	CU_ASSERT_EQUAL(shmk_events_publish(tx, &b, 5, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(rx, &v), 0);
+	CU_ASSERT_EQUAL(v.len, 5);
+	CU_ASSERT_EQUAL(memcmp(v.data, "hello", 5), 0);
+	CU_ASSERT_EQUAL(v.slot, b.slot);
+	CU_ASSERT_EQUAL(shmk_events_recv_view(rx, &b), SHMK_EEMPTY); /* left the queue */
+	/* while lent, the slot is not handed out again */
+	struct shmk_events_view c;
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &c), 0);
+	CU_ASSERT_NOT_EQUAL(c.slot, v.slot);
+	CU_ASSERT_EQUAL(shmk_events_cancel(tx, &c), 0);
+	CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
+	/* publish on a full queue keeps the reservation */
+	uint8_t buf[8] = { 1 };
+	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
+	memcpy(a.data, "kept", 4);
+	CU_ASSERT_EQUAL(shmk_events_publish(tx, &a, 4, NULL), SHMK_EFULL);
+	CU_ASSERT_PTR_NOT_NULL(a.data);
+	size_t n;
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_publish(tx, &a, 4, NULL), 0);
+	for (uint32_t i = 1; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(rx, &v), 0);
+	CU_ASSERT_EQUAL(memcmp(v.data, "kept", 4), 0);
+	CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+
+	/* between processes, over the MPSC queue */
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	g_zc_path = p;
+	pid_t pid = fork_child(zc_sender, NULL);
+	uint32_t next = 0;
+	while (next < 3000) {
+		int rc = shmk_events_recv_view(rx, &v);
+		if (rc == SHMK_EEMPTY) {
+			sched_yield();
+			continue;
+		}
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		uint32_t pr, s;
+		CU_ASSERT_EQUAL(check_msg(v.data, v.len, &pr, &s), 0);
+		CU_ASSERT_EQUAL(pr, 9);
+		CU_ASSERT_EQUAL(s, next);
+		next = s + 1;
+		CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
+	}
+	CU_ASSERT_EQUAL(h_wait(pid, 60), 0);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void zerocopy(void)
+{
+	SPEC_VERIFY("events.zerocopy.reserve");
+	SPEC_VERIFY("events.zerocopy.publish");
+	SPEC_VERIFY("events.zerocopy.view");
+	isolate(zerocopy_body, 60);
+}
+
+/* ------------------------------------------------------------ blocking */
+
+static const char *g_blk_path;
+
+/* Waits (bounded) until the receiver is parked, then sends one message. */
+static int blk_sender(void *a)
+{
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct shmk_events_opts o = { .blocking = true };
+
+	(void)a;
+	if (shmk_events_open_path_with(g_blk_path, &o, &r) || shmk_events_split_spsc(r, &tx, &rx))
+		return 10;
+	struct shmk_events_wake *w =
+		(void *)((uint8_t *)shmk_events_as_ptr(r, NULL) + SHMK_EVENTS_BASE_BYTES);
+	int64_t end = shmk_now_ns() + 20LL * 1000000000;
+	while (atomic_load(&w->spsc_data.waiters) == 0) {
+		if (shmk_now_ns() > end)
+			return 11;
+		sched_yield();
+	}
+	/* the receiver is parked (or about to park on the generation it read) */
+	uint32_t gen = atomic_load(&w->spsc_data.gen);
+	if (shmk_events_try_send(tx, "wake", 4, NULL))
+		return 12;
+	if (atomic_load(&w->spsc_data.gen) == gen)
+		return 13; /* a waiter was registered: the send must bump gen */
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+	return 0;
+}
+
+static void blocking_body(void)
+{
+	char *p = new_path();
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	char buf[16];
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	/* times out on an empty queue */
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 50 * 1000000, NULL), -ETIMEDOUT);
+	CU_ASSERT(shmk_now_ns() - t0 >= 50 * 1000000);
+	/* woken by another process's send */
+	g_blk_path = p;
+	pid_t pid = fork_child(blk_sender, NULL);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 30LL * 1000000000, NULL), 0);
+	CU_ASSERT_EQUAL(n, 4);
+	CU_ASSERT_EQUAL(memcmp(buf, "wake", 4), 0);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	shmk_events_rx_close(rx);
+
+	/* no futex call at all while nobody waits */
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_fault_set("futex:1"), 0);
+	for (int i = 0; i < 3000; i++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "x", 1, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 1000000000, NULL), 0);
+	}
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	shmk_fault_set(NULL);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+
+	/* without the wake section, blocking calls are refused */
+	r = must_open(new_path(), NULL);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, "x", 1, 0, NULL), SHMK_EINCOMPAT);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 0, NULL), SHMK_EINCOMPAT);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void blocking(void)
+{
+	SPEC_VERIFY("events.wake.capability");
+	SPEC_VERIFY("events.wake.spin");
+	SPEC_VERIFY("events.wake.park");
+	SPEC_VERIFY("events.wake.nosyscall");
+	isolate(blocking_body, 90);
+}
+
+/* ------------------------------------------------------------ roles */
+
+struct holder {
+	const char *path;
+	int mpsc;
+	int ready[2];	/* child -> parent: claimed (1 byte: rc) */
+	int hold[2];	/* parent -> child: closed when the child may close */
+};
+
+static int holder_fn(void *a)
+{
+	struct holder *h = a;
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[8];
+	size_t n;
+	char c;
+
+	close(h->ready[0]);
+	close(h->hold[1]);
+	if (shmk_events_open_path(h->path, &r))
+		return 10;
+	int rc = h->mpsc ? shmk_events_split_mpsc(r, &tx, &rx) : shmk_events_split_spsc(r, &tx, &rx);
+	if (rc)
+		return 11;
+	rc = shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL);
+	c = rc == SHMK_EEMPTY ? 'k' : 'x';
+	if (write(h->ready[1], &c, 1) != 1)
+		return 12;
+	while (read(h->hold[0], &c, 1) < 0 && errno == EINTR)
+		;
+	shmk_events_rx_close(rx);	/* releases the role */
+	shmk_events_tx_close(tx);
+	shmk_events_close(r);
+	return 0;
+}
+
+static pid_t start_holder(struct holder *h, const char *path, int mpsc)
+{
+	char c = 0;
+
+	h->path = path;
+	h->mpsc = mpsc;
+	CU_ASSERT_FATAL(pipe(h->ready) == 0 && pipe(h->hold) == 0);
+	pid_t pid = fork_child(holder_fn, h);
+	close(h->ready[1]);
+	close(h->hold[0]);
+	CU_ASSERT_EQUAL(read(h->ready[0], &c, 1), 1);
+	CU_ASSERT_EQUAL(c, 'k');
+	close(h->ready[0]);
+	return pid;
+}
+
+static void roles_body(void)
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	struct shmk_events_layout *l = LAYOUT(r);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct holder h;
+	uint8_t buf[8];
+	size_t n;
+
+	for (int mpsc = 0; mpsc < 2; mpsc++) {
+		_Atomic uint64_t *role = mpsc ? &l->mpsc.roles.a : &l->spsc.roles.b;
+
+		/* split claims nothing */
+		CU_ASSERT_EQUAL_FATAL(mpsc ? shmk_events_split_mpsc(r, &tx, &rx)
+					   : shmk_events_split_spsc(r, &tx, &rx), 0);
+		CU_ASSERT_EQUAL(atomic_load(role), 0);
+		CU_ASSERT_EQUAL(atomic_load(&l->spsc.roles.a), 0);
+
+		/* a live holder: EBUSY; after a clean close: free, claimable */
+		pid_t pid = start_holder(&h, p, mpsc);
+		uint64_t holder_tok = 0;
+		CU_ASSERT_EQUAL(shmk_token_for_pid(pid, &holder_tok), 0);
+		CU_ASSERT_EQUAL(atomic_load(role), holder_tok);
+		CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EBUSY);
+		close(h.hold[1]);
+		CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+		CU_ASSERT_EQUAL(atomic_load(role), 0);
+		CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+		CU_ASSERT_EQUAL(atomic_load(role), shmk_self_token());
+		shmk_events_rx_close(rx);
+		CU_ASSERT_EQUAL(atomic_load(role), 0);
+
+		/* a killed holder, still a zombie: the role is reclaimable */
+		CU_ASSERT_EQUAL_FATAL(mpsc ? shmk_events_split_mpsc(r, &tx, &rx)
+					   : shmk_events_split_spsc(r, &tx, &rx), 0);
+		pid = start_holder(&h, p, mpsc);
+		CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EBUSY);
+		CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		CU_ASSERT_EQUAL(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+		CU_ASSERT_NOT_EQUAL(atomic_load(role), 0); /* it never released */
+		CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+		CU_ASSERT_EQUAL(atomic_load(role), shmk_self_token());
+		CU_ASSERT_EQUAL(h_wait(pid, 30), 128 + SIGKILL);
+		close(h.hold[1]);
+		/* the reclaimed receiver resumes from the shared head */
+		CU_ASSERT_EQUAL(shmk_events_try_send(tx, "m", 1, NULL), 0);
+		CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+		CU_ASSERT_EQUAL(n, 1);
+		shmk_events_tx_close(tx);
+		shmk_events_rx_close(rx);
+	}
+	shmk_events_close(r);
+}
+
+static void roles(void)
+{
+	SPEC_VERIFY("events.split.validate");
+	SPEC_VERIFY("events.role.claim");
+	SPEC_VERIFY("events.role.busy");
+	SPEC_VERIFY("events.role.reclaim");
+	SPEC_VERIFY("events.role.release");
+	isolate(roles_body, 60);
+}
+
+/* ------------------------------------------------------------ keepalive, truncation */
+
+static int mapped(const char *path)
+{
+	char line[PATH_MAX + 256];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, path))
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+static void keepalive_body(void)
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	char buf[8];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	shmk_events_close(r);
+	CU_ASSERT_EQUAL(mapped(p), 1);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "abc", 3, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(n, 3);
+	shmk_events_tx_close(tx);
+	CU_ASSERT_EQUAL(mapped(p), 1);
+	shmk_events_rx_close(rx);
+	CU_ASSERT_EQUAL(mapped(p), 0);
+
+	/* a file truncated under the mapping: split refuses */
+	r = must_open(p, NULL);
+	CU_ASSERT_EQUAL(truncate(p, 4096), 0);
+	CU_ASSERT_EQUAL(shmk_events_split_spsc(r, &tx, &rx), SHMK_ETRUNCATED);
+	shmk_events_close(r);
+}
+
+static void keepalive(void)
+{
+	SPEC_VERIFY("events.handle.keepalive");
+	SPEC_VERIFY("events.split.truncated");
+	isolate(keepalive_body, 20);
+}
+
+/* ------------------------------------------------------------ crashes */
+
+/* role: open (or create) argv[1]; with SHMK_CRASH_AT=events.init it dies mid-init */
+static int role_creator(int argc, char **argv)
+{
+	struct shmk_events *r = NULL;
+
+	if (argc < 2)
+		return 2;
+	int rc = shmk_events_open_path(argv[1], &r);
+	shmk_events_close(r);
+	return rc ? 3 : 0;
+}
+
+static pid_t spawn_with_env(const char *role, const char *const *args, const char *var,
+			    const char *val)
+{
+	setenv(var, val, 1);
+	pid_t pid = h_spawn_role(role, args);
+	unsetenv(var);
+	return pid;
+}
+
+static void dead_creator_body(void)
+{
+	char *p = new_path();
+	const char *args[] = { p, NULL };
+
+	pid_t pid = spawn_with_env("creator", args, "SHMK_CRASH_AT", "events.init");
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 30), 128 + SIGKILL);
+
+	/* the creator died at initialized == 1: joiners get ENOTINIT at once */
+	struct shmk_events_opts o = { .init_timeout_ns = 20LL * 1000000000 };
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(open_in_child(p, &o), SHMK_ENOTINIT);
+	CU_ASSERT(shmk_now_ns() - t0 < 10LL * 1000000000);
+	CU_ASSERT_EQUAL(open_in_child(p, &o), SHMK_ENOTINIT);
+
+	/* recovery: re-initialise under the lock */
+	o.recover = true;
+	CU_ASSERT_EQUAL(open_in_child(p, &o), 0);
+	struct shmk_events *r = must_open(p, NULL);
+	CU_ASSERT_NOT_EQUAL(LAYOUT(r)->hdr.creator, shmk_self_token());
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	char buf[8];
+	size_t n;
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "ok", 2, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void dead_creator(void)
+{
+	SPEC_VERIFY("events.init.dead-creator");
+	SPEC_VERIFY("events.init.recover");
+	isolate(dead_creator_body, 60);
+}
+
+static void init_timeout_body(void)
+{
+	/* a live process holds the lock with initialized == 1: joiners time out */
+	char *p = new_path();
+	shmk_events_close(must_open(p, NULL));
+	int fd;
+	struct shmk_events_header *h = map_hdr(p, &fd);
+	atomic_store(&h->initialized, 1);
+	atomic_store(&h->creator, shmk_self_token());
+	CU_ASSERT_EQUAL_FATAL(flock(fd, LOCK_EX), 0);
+	struct shmk_events_opts o = { .init_timeout_ns = 300 * 1000000 };
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(open_in_child(p, &o), SHMK_ENOTINIT);
+	CU_ASSERT(shmk_now_ns() - t0 >= 300 * 1000000);
+	/* and succeed once the initialiser finishes within their timeout */
+	o.init_timeout_ns = 20LL * 1000000000;
+	struct open_job *j = h_shared_alloc(sizeof(*j));
+	j->path = p;
+	j->o = o;
+	j->rc = 12345;
+	pid_t pid = fork_child(open_job_fn, j);
+	struct timespec ts = { 0, 100 * 1000000 };
+	nanosleep(&ts, NULL); /* not synchronisation: the child passes either way */
+	atomic_store(&h->initialized, 2);
+	shmk_futex_wake(&h->initialized, INT_MAX);
+	flock(fd, LOCK_UN);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(j->rc, 0);
+	unmap_hdr(h, fd);
+}
+
+static void init_timeout(void)
+{
+	SPEC_VERIFY("events.open.init-timeout");
+	isolate(init_timeout_body, 60);
+}
+
+/* role: MPSC producer argv[2] sending argv[3] messages to argv[1] */
+static int role_producer(int argc, char **argv)
+{
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+
+	if (argc < 4)
+		return 2;
+	uint32_t prod = (uint32_t)atoi(argv[2]), count = (uint32_t)atoi(argv[3]);
+	if (shmk_events_open_path(argv[1], &r) || shmk_events_split_mpsc(r, &tx, &rx))
+		return 3;
+	shmk_events_rx_close(rx);
+	for (uint32_t s = 0; s < count; s++) {
+		size_t n = make_msg(buf, prod, s);
+		int rc = shmk_events_send(tx, buf, n, 20LL * 1000000000, NULL);
+		if (rc) {
+			shmk_events_tx_close(tx);
+			shmk_events_close(r);
+			/* 42: our claimed cell was skipped by the consumer */
+			return rc == SHMK_EPEERDEAD ? 42 : 4;
+		}
+	}
+	shmk_events_tx_close(tx);
+	shmk_events_close(r);
+	return 0;
+}
+
+static void dead_producer_body(void)
+{
+	char *p = new_path();
+	struct shmk_events_opts o = { .blocking = true };
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+
+	/* producer 0 dies between claim and publish of its 3rd message */
+	const char *a0[] = { p, "0", "10", NULL };
+	pid_t dead = spawn_with_env("producer", a0, "SHMK_CRASH_AT", "events.mpsc.claimed:3");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	/* producer 1 sends after it: its messages queue behind the hole */
+	const char *a1[] = { p, "1", "50", NULL };
+	pid_t live = h_spawn_role("producer", a1);
+	CU_ASSERT_EQUAL(h_wait(live, 30), 0);
+
+	uint32_t next[2] = { 0, 0 };
+	for (int got = 0; got < 52; got++) {
+		int rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 20LL * 1000000000, NULL);
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		uint32_t pr, s;
+		CU_ASSERT_EQUAL_FATAL(check_msg(buf, n, &pr, &s), 0);
+		CU_ASSERT_FATAL(pr < 2);
+		CU_ASSERT_EQUAL(s, next[pr]);
+		next[pr] = s + 1;
+	}
+	CU_ASSERT_EQUAL(next[0], 2);
+	CU_ASSERT_EQUAL(next[1], 50);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 1);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+
+	/* a live producer stopped between claim and publish is never skipped */
+	const char *a2[] = { p, "1", "1", NULL };
+	pid_t slow = spawn_with_env("producer", a2, "SHMK_EVENTS_STOP_AT_CLAIM", "1");
+	CU_ASSERT_FATAL(slow > 0);
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	CU_ASSERT_EQUAL_FATAL(waitid(P_PID, (id_t)slow, &si, WSTOPPED), 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 600 * 1000000, NULL), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 1);
+	/* make it look dead to the consumer (its intent moved away): the
+	 * consumer skips, and the producer's publish CAS then fails */
+	struct shmk_events_layout *l = LAYOUT(r);
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++)
+		if (atomic_load(&l->mpsc.producers[i].token))
+			atomic_fetch_add(&l->mpsc.producers[i].intent, 1ULL << 62);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 600 * 1000000, NULL), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 2);
+	CU_ASSERT_EQUAL(kill(slow, SIGCONT), 0);
+	CU_ASSERT_EQUAL(h_wait(slow, 30), 42);
+	/* the queue still works across the skipped cells */
+	const char *a3[] = { p, "1", "2000", NULL };
+	live = h_spawn_role("producer", a3);
+	for (uint32_t s = 0; s < 2000; s++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 20LL * 1000000000, NULL), 0);
+		uint32_t pr, sq;
+		CU_ASSERT_EQUAL_FATAL(check_msg(buf, n, &pr, &sq), 0);
+		CU_ASSERT_EQUAL_FATAL(sq, s);
+	}
+	CU_ASSERT_EQUAL(h_wait(live, 30), 0);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void dead_producer(void)
+{
+	SPEC_VERIFY("events.mpsc.dead-producer");
+	SPEC_VERIFY("events.mpsc.intent");
+	SPEC_VERIFY("events.mpsc.publish-cas");
+	isolate(dead_producer_body, 120);
+}
+
+/* ------------------------------------------------------------ hostile bytes */
+
+static void hostile_body(void)
+{
+	struct shmk_events *r = must_open(new_path(), NULL);
+	struct shmk_events_layout *l = LAYOUT(r);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct shmk_events_view v, v2;
+	uint8_t buf[256];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	/* slot index out of range */
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "a", 1, NULL), 0);
+	uint64_t h = atomic_load(&l->spsc.head.v);
+	uint32_t saved = atomic_load(&l->spsc.cells[h & 1023]);
+	atomic_store(&l->spsc.cells[h & 1023], 5000);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
+	atomic_store(&l->spsc.cells[h & 1023], saved);
+	/* length out of range */
+	atomic_store(&l->slots[saved].len, 300);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
+	atomic_store(&l->slots[saved].len, 1);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	/* impossible counters */
+	uint64_t t = atomic_load(&l->spsc.tail.v);
+	atomic_store(&l->spsc.tail.v, t + 5000);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
+	atomic_store(&l->spsc.tail.v, t);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	atomic_store(&l->spsc.head.v, t - 5000);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "a", 1, NULL), SHMK_EINTEGRITY);
+	atomic_store(&l->spsc.head.v, t);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "a", 1, NULL), 0);
+	/* MPSC: tail far ahead of head, cell sequence from another lap */
+	struct shmk_events_tx *ptx;
+	struct shmk_events_rx *crx;
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &ptx, &crx), 0);
+	uint64_t mt = atomic_load(&l->mpsc.tail.v);
+	atomic_store(&l->mpsc.tail.v, mt + 4000);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(crx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
+	atomic_store(&l->mpsc.tail.v, mt);
+	atomic_store(&l->mpsc.cells[mt & 1023].seq, mt + 77);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(crx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
+	atomic_store(&l->mpsc.cells[mt & 1023].seq, mt);
+	CU_ASSERT_EQUAL(shmk_events_try_send(ptx, "b", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(crx, buf, sizeof(buf), &n, NULL), 0);
+	shmk_events_tx_close(ptx);
+	shmk_events_rx_close(crx);
+	/* free-list head out of range */
+	uint64_t fh = atomic_load(&l->pool.free_head);
+	atomic_store(&l->pool.free_head, (fh & ~0xffffffffULL) | 9999);
+	CU_ASSERT_EQUAL(shmk_events_reserve(tx, &v), SHMK_EINTEGRITY);
+	atomic_store(&l->pool.free_head, fh);
+
+	/* ABA: a head popped and pushed back carries a new generation */
+	uint64_t h0 = atomic_load(&l->pool.free_head);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &v), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &v2), 0);
+	CU_ASSERT_EQUAL(shmk_events_cancel(tx, &v), 0);
+	uint64_t h1 = atomic_load(&l->pool.free_head);
+	CU_ASSERT_EQUAL((uint32_t)h1, (uint32_t)h0);	/* same index on top ... */
+	CU_ASSERT_EQUAL(h1 >> 32, (h0 >> 32) + 3);	/* ... another generation */
+	CU_ASSERT_EQUAL(shmk_events_cancel(tx, &v2), 0);
+
+	/* double release */
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "c", 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(rx, &v), 0);
+	v2 = v;
+	CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
+	uint64_t before = atomic_load(&l->pool.free_head);
+	CU_ASSERT_EQUAL(shmk_events_release(rx, &v2), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), before);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void hostile(void)
+{
+	SPEC_VERIFY("events.hostile.bounds");
+	SPEC_VERIFY("events.hostile.counters");
+	SPEC_VERIFY("events.pool.aba");
+	SPEC_VERIFY("events.pool.double-release");
+	isolate(hostile_body, 30);
+}
+
+/* ------------------------------------------------------------ main */
+
+static const struct h_test tests[] = {
+	{ "blocking", blocking },
+	{ "dead_creator", dead_creator },
+	{ "dead_producer", dead_producer },
+	{ "hostile", hostile },
+	{ "init_timeout", init_timeout },
+	{ "joiners", joiners },
+	{ "keepalive", keepalive },
+	{ "layout", layout },
+	{ "mpsc_traffic", mpsc_traffic },
+	{ "names", names },
+	{ "open_race", open_race },
+	{ "roles", roles },
+	{ "sizes", sizes },
+	{ "spsc_traffic", spsc_traffic },
+	{ "wrap", wrap },
+	{ "zerocopy", zerocopy },
+	{ NULL, NULL },
+};
+
+static const struct h_suite suites[] = { { "events", NULL, NULL, tests }, { NULL, NULL, NULL, NULL } };
+
+static const struct h_role roles_tab[] = {
+	{ "creator", role_creator },
+	{ "producer", role_producer },
+	{ NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	return h_main(argc, argv, "events", suites, roles_tab);
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * events.h - the IndexBus-style events region: one file-backed mapping that
+ * holds a slot pool (2048 x 256-byte payloads), an SPSC queue and an MPSC
+ * queue (capacity 1024 each), shared between processes.  Layout: wire.h,
+ * promises: conformance/spec/events.md.
+ *
+ *   struct shmk_events *r;
+ *   shmk_events_open("bus", &r);                 // /dev/shm/bus, create or join
+ *   struct shmk_events_tx *tx; struct shmk_events_rx *rx;
+ *   shmk_events_split_spsc(r, &tx, &rx);         // claims nothing yet
+ *   shmk_events_rx_close(rx);                    // this process only sends
+ *   shmk_events_try_send(tx, "hi", 2, NULL);     // claims the sender role
+ *
+ * Threads: a region handle may be split and closed from any thread; a tx/rx
+ * handle belongs to one thread at a time (like a file position) and to the
+ * process that created it (handles do not survive fork()).
+ *
+ * Every function returns 0 (or a small count) or a negative code (-errno,
+ * SHMK_E*; see error.h).
+ */
+#ifndef SHMKIT_EVENTS_H
+#define SHMKIT_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shmkit/error.h"
+#include "shmkit/wire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct shmk_events;	/* an open region (mapping + fd) */
+struct shmk_events_tx;	/* SPSC sender or MPSC producer */
+struct shmk_events_rx;	/* SPSC receiver or MPSC consumer */
+
+/* Options; an all-zero struct means every default. */
+struct shmk_events_opts {
+	uint32_t required_caps;	/* joiners refuse a region lacking these (EINCOMPAT) */
+	bool blocking;		/* creator: append the wake section; joiner: require it */
+	bool recover;		/* re-initialise a region whose creator died mid-init */
+	int64_t init_timeout_ns;	/* wait for initialized == 2; 0 = 2 s, < 0 = 0 */
+	mode_t mode;		/* file mode for create and the attach check; 0 = 0600 */
+	const char *dir;	/* directory for open(name); NULL = "/dev/shm" */
+	uint64_t counter_start;	/* creator: first value of every queue counter */
+};
+
+/* Sizes carried by SHMK_ETOOLARGE {max,len} and SHMK_EBUFSMALL {required,provided}. */
+struct shmk_events_sizes {
+	size_t a;	/* max (TOOLARGE) / required (BUFSMALL) */
+	size_t b;	/* len (TOOLARGE) / provided (BUFSMALL) */
+};
+
+/* A zero-copy view of one pool slot. */
+struct shmk_events_view {
+	uint8_t *data;		/* SHMK_EVENTS_SLOT_DATA bytes inside the mapping */
+	size_t len;		/* rx: message length; tx: ignored */
+	uint32_t slot;		/* pool index (opaque to callers) */
+};
+
+int shmk_events_open(const char *name, struct shmk_events **out);
+int shmk_events_open_with(const char *name, const struct shmk_events_opts *opts,
+			  struct shmk_events **out);
+int shmk_events_open_path(const char *path, struct shmk_events **out);
+int shmk_events_open_path_with(const char *path, const struct shmk_events_opts *opts,
+			       struct shmk_events **out);
+/* The mapping base (struct shmk_events_layout *), valid while r or any of its
+ * handles is open; *len_out (may be NULL) gets the mapped length. */
+void *shmk_events_as_ptr(const struct shmk_events *r, size_t *len_out);
+/* Re-validates the header; returns handles that claim their role on first use. */
+int shmk_events_split_spsc(struct shmk_events *r, struct shmk_events_tx **tx,
+			   struct shmk_events_rx **rx);
+int shmk_events_split_mpsc(struct shmk_events *r, struct shmk_events_tx **prod,
+			   struct shmk_events_rx **cons);
+/* Unmaps once the region and all of its handles are closed.  NULL is a no-op. */
+void shmk_events_close(struct shmk_events *r);
+void shmk_events_tx_close(struct shmk_events_tx *tx);
+void shmk_events_rx_close(struct shmk_events_rx *rx);
+
+/* The one validator (open, `shmkit inspect`, fuzzers): 0 or SHMK_E*.
+ * opts may be NULL. Reads only the header unless it is valid. */
+int shmk_events_validate(const void *base, size_t len, const struct shmk_events_opts *opts);
+
+/* Copying queue operations.  try_* never block and make no syscall unless a
+ * peer is parked.  sizes (may be NULL) is filled on ETOOLARGE / EBUFSMALL. */
+int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
+			 struct shmk_events_sizes *sizes);
+int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
+			 struct shmk_events_sizes *sizes);
+/* Blocking forms (region needs SHMK_EVENTS_CAP_WAKE, else SHMK_EINCOMPAT):
+ * spin, then park on the futex; timeout_ns < 0 waits forever; -ETIMEDOUT. */
+int shmk_events_send(struct shmk_events_tx *tx, const void *buf, size_t len,
+		     int64_t timeout_ns, struct shmk_events_sizes *sizes);
+int shmk_events_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
+		     int64_t timeout_ns, struct shmk_events_sizes *sizes);
+
+/* Zero-copy: reserve a slot, write view->data, publish len bytes (or cancel). */
+int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view);
+int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view, size_t len,
+			struct shmk_events_sizes *sizes);
+int shmk_events_cancel(struct shmk_events_tx *tx, struct shmk_events_view *view);
+/* Zero-copy receive: the message leaves the queue; release returns its slot. */
+int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *view);
+int shmk_events_release(struct shmk_events_rx *rx, struct shmk_events_view *view);
+
+/* MPSC consumer: how many cells it skipped because their producer died
+ * between claim and publish (r[events.mpsc.dead-producer]). */
+uint64_t shmk_events_rx_skipped(const struct shmk_events_rx *rx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * events.c - the IndexBus-style events region: slot pool + SPSC queue +
+ * MPSC queue in one file-backed mapping shared between processes.
+ *
+ * Layout: wire.h (events section).  Promises: conformance/spec/events.md;
+ * every clause citation below names the rule the code carries out.
+ *
+ * Algorithms, in one paragraph each:
+ *
+ *  - Pool: a Treiber free list whose head is a u64 (generation << 32 |
+ *    index); every pop and push bumps the generation, so a head that was
+ *    popped and pushed back between our load and our CAS no longer matches
+ *    (ABA).  Slots carry refcnt 0/1 so a double release is caught.
+ *
+ *  - SPSC: a Lamport ring of u32 slot indices with u64 head/tail on their
+ *    own cache lines; each side caches the other's index and only re-reads
+ *    it when the cached value says full/empty (liburing / libbpf style).
+ *
+ *  - MPSC: Vyukov's bounded queue (per-cell sequence numbers).  A producer
+ *    claims a position with one CAS on tail and publishes with a CAS on the
+ *    cell's sequence.  Before the claim it records the position in its row
+ *    of the producer table (intent), so a consumer that finds a claimed but
+ *    unpublished cell for SHMK_LIVENESS_MS can tell whether a live process
+ *    could still publish it; if not, it frees the cell with a CAS on the
+ *    sequence (Aeron's unblock).  The publish CAS makes "skip" and "publish"
+ *    mutually exclusive.
+ *
+ *  - Waiting: a capability-gated wake section holds, per direction, a futex
+ *    generation word and a waiter count.  Waiters: waiters++, fence, read
+ *    gen, re-check, futex_wait(gen).  Wakers: fence, and only if waiters !=
+ *    0 bump gen and futex_wake, so the non-blocking path makes no syscall.
+ */
+#include "shmkit/events.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define EV_MASK (SHMK_EVENTS_QUEUE_CAP - 1)
+#define EV_DEFAULT_INIT_NS (2000LL * 1000 * 1000)
+#define EV_CAS_TRIES 4096	/* bounded work per call against a hostile peer */
+#define EV_SPIN 128		/* spin iterations before parking */
+#define EV_INTENT_NONE (1ULL << 63)	/* added to a position: "claiming nothing" */
+
+enum { EV_SPSC = 1, EV_MPSC = 2 };
+
+struct ev_map {
+	uint8_t *base;
+	size_t len;
+	int fd;
+	_Atomic int refs;	/* region handle + every tx/rx handle */
+	uint32_t caps;		/* copy taken when the header was validated */
+};
+
+struct shmk_events {
+	struct ev_map *m;
+};
+
+struct shmk_events_tx {
+	struct ev_map *m;
+	int kind;
+	bool claimed;
+	uint64_t me;
+	uint64_t tail;		/* SPSC: our own index (we are its only writer) */
+	uint64_t head_cache;	/* SPSC: last consumer index we read */
+	uint32_t prod;		/* MPSC: our row in the producer table */
+};
+
+struct shmk_events_rx {
+	struct ev_map *m;
+	int kind;
+	bool claimed;
+	uint64_t me;
+	uint64_t head;		/* our own index */
+	uint64_t tail_cache;	/* SPSC: last producer index we read */
+	bool stalled;		/* MPSC: head cell claimed but unpublished */
+	uint64_t stall_pos;
+	int64_t stall_since;
+	int64_t liveness_ns;
+	uint64_t skipped;
+};
+
+/* r[impl events.layout.wire] r[impl events.layout.hot-lines]: the struct in wire.h */
+static inline struct shmk_events_layout *L(const struct ev_map *m)
+{
+	return (struct shmk_events_layout *)m->base;
+}
+
+static inline struct shmk_events_wake *W(const struct ev_map *m)
+{
+	return (m->caps & SHMK_EVENTS_CAP_WAKE)
+		       ? (struct shmk_events_wake *)(m->base + SHMK_EVENTS_BASE_BYTES)
+		       : NULL;
+}
+
+static uint32_t layout_bytes_for(uint32_t caps)
+{
+	/* r[impl events.layout.wake-section] */
+	return SHMK_EVENTS_BASE_BYTES + ((caps & SHMK_EVENTS_CAP_WAKE) ? SHMK_EVENTS_WAKE_BYTES : 0);
+}
+
+static uint32_t required_caps(const struct shmk_events_opts *o)
+{
+	if (!o)
+		return 0;
+	return o->required_caps | (o->blocking ? SHMK_EVENTS_CAP_WAKE : 0);
+}
+
+/* ------------------------------------------------------------ validation */
+
+int shmk_events_validate(const void *base, size_t len, const struct shmk_events_opts *opts)
+{
+	if (!base)
+		return -EINVAL;
+	/* r[impl events.validate.aligned] */
+	if ((uintptr_t)base % SHMK_CACHELINE)
+		return shmk_fail(SHMK_EMISALIGNED, "events: base %p is not 64-byte aligned", base);
+	/* r[impl events.validate.short] */
+	if (len < sizeof(struct shmk_events_header))
+		return shmk_fail(SHMK_ETOOSMALL, "events: %zu bytes, header needs 64", len);
+	const struct shmk_events_header *h = base;
+	/* acquire: pairs with the release store of READY in build() */
+	uint32_t init = SHMK_LOAD_ACQ_U32(&h->initialized);
+	/* r[impl events.validate.initialized] */
+	if (init == SHMK_EVENTS_INIT_NONE || init == SHMK_EVENTS_INIT_BUSY)
+		return shmk_fail(SHMK_ENOTINIT, "events: initialized = %u", init);
+	if (init != SHMK_EVENTS_INIT_READY)
+		return shmk_fail(SHMK_ELAYOUT, "events: initialized = %u is not 0, 1 or 2", init);
+	/* r[impl events.validate.magic] */
+	uint32_t magic = SHMK_LOAD_U32(&h->v1.magic);
+	if (magic != SHMK_EVENTS_MAGIC)
+		return shmk_fail(SHMK_EBADMAGIC, "events: magic 0x%08x", magic);
+	/* r[impl events.validate.version] */
+	uint16_t version = SHMK_LOAD_U16(&h->v1.version);
+	if (version != SHMK_EVENTS_VERSION)
+		return shmk_fail(SHMK_EVERSION, "events: version %u, want 1", version);
+	/* r[impl events.validate.kind] */
+	uint16_t flags = SHMK_LOAD_U16(&h->v1.flags);
+	if ((flags & 0xff) != SHMK_EVENTS_KIND)
+		return shmk_fail(SHMK_EINCOMPAT, "events: region kind %u, want %u", flags & 0xff,
+				 SHMK_EVENTS_KIND);
+	/* r[impl events.validate.caps] */
+	uint32_t caps = SHMK_LOAD_U32(&h->v1.capabilities);
+	if (caps & ~SHMK_EVENTS_CAPS_KNOWN)
+		return shmk_fail(SHMK_EINCOMPAT, "events: unknown capabilities 0x%x", caps);
+	uint32_t want = required_caps(opts);
+	if ((caps & want) != want)
+		return shmk_fail(SHMK_EINCOMPAT, "events: capabilities 0x%x lack required 0x%x", caps,
+				 want);
+	/* r[impl events.validate.layout-bytes] */
+	uint32_t lb = SHMK_LOAD_U32(&h->v1.layout_bytes);
+	if (lb > len)
+		return shmk_fail(SHMK_ETOOSMALL, "events: layout_bytes %u > mapped %zu", lb, len);
+	if (lb != layout_bytes_for(caps))
+		return shmk_fail(SHMK_ELAYOUT, "events: layout_bytes %u, caps 0x%x need %u", lb, caps,
+				 layout_bytes_for(caps));
+	const struct shmk_events_layout *l = base;
+	uint32_t sc = SHMK_LOAD_U32(&l->pool.slot_count);
+	if (sc != SHMK_EVENTS_SLOTS)
+		return shmk_fail(SHMK_ELAYOUT, "events: slot_count %u, want %u", sc,
+				 SHMK_EVENTS_SLOTS);
+	return 0;
+}
+
+/* ------------------------------------------------------------ init */
+
+/* Lays out everything but `initialized`, then publishes READY.  The caller
+ * won initialized 0 -> 1 (or recovers a dead creator's 1). */
+static void build(uint8_t *base, uint32_t caps, uint64_t start)
+{
+	struct shmk_events_layout *l = (struct shmk_events_layout *)base;
+	uint32_t lb = layout_bytes_for(caps);
+
+	/* r[impl events.init.creator-token] */
+	atomic_store_explicit(&l->hdr.creator, shmk_self_token(), memory_order_relaxed);
+	memset(&l->hdr.v1, 0, sizeof(l->hdr.v1));
+	memset(base + sizeof(l->hdr), 0, lb - sizeof(l->hdr));
+	l->hdr.counter_start = start;
+
+	/* r[impl events.pool.freelist] */
+	for (uint32_t i = 0; i < SHMK_EVENTS_SLOTS; i++)
+		atomic_store_explicit(&l->slots[i].next_free,
+				      i + 1 < SHMK_EVENTS_SLOTS ? i + 1 : SHMK_EVENTS_NIL,
+				      memory_order_relaxed);
+	atomic_store_explicit(&l->pool.free_head, 0, memory_order_relaxed);
+	l->pool.slot_count = SHMK_EVENTS_SLOTS;
+
+	SHMK_CRASH_POINT("events.init");
+
+	/* r[impl events.queue.counter-start] */
+	atomic_store_explicit(&l->spsc.tail.v, start, memory_order_relaxed);
+	atomic_store_explicit(&l->spsc.head.v, start, memory_order_relaxed);
+	atomic_store_explicit(&l->mpsc.tail.v, start, memory_order_relaxed);
+	atomic_store_explicit(&l->mpsc.head.v, start, memory_order_relaxed);
+	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++)
+		atomic_store_explicit(&l->mpsc.cells[(start + k) & EV_MASK].seq, start + k,
+				      memory_order_relaxed);
+	for (uint32_t k = 0; k < SHMK_EVENTS_PRODUCERS; k++)
+		atomic_store_explicit(&l->mpsc.producers[k].intent, start + EV_INTENT_NONE,
+				      memory_order_relaxed);
+
+	l->hdr.v1.magic = SHMK_EVENTS_MAGIC;
+	l->hdr.v1.version = SHMK_EVENTS_VERSION;
+	l->hdr.v1.flags = SHMK_EVENTS_KIND;
+	l->hdr.v1.capabilities = caps;
+	l->hdr.v1.layout_bytes = lb;
+
+	/* r[impl events.init.publish] */
+	/* release: pairs with the acquire load of initialized in shmk_events_validate */
+	atomic_store_explicit(&l->hdr.initialized, SHMK_EVENTS_INIT_READY, memory_order_release);
+	shmk_futex_wake(&l->hdr.initialized, INT_MAX);
+}
+
+static int map_file(int fd, size_t size, uint8_t **base, size_t *len)
+{
+	void *p;
+
+	if (*base && *len == size)
+		return 0;
+	if (*base)
+		munmap(*base, *len);
+	*base = NULL;
+	*len = 0;
+	int rc = shmk_sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &p);
+	if (rc)
+		return rc;
+	*base = p;
+	*len = size;
+	return 0;
+}
+
+/* One step under the exclusive flock.  Returns 0 with the region ready,
+ * 1 to keep waiting, or a negative code. */
+static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base, size_t *len)
+{
+	struct stat st;
+	uint32_t caps = o->blocking ? SHMK_EVENTS_CAP_WAKE : 0;
+	uint32_t need = layout_bytes_for(caps);
+	int rc = shmk_sys_fstat(fd, &st);
+
+	if (rc)
+		return rc;
+	if (st.st_size == 0) {
+		/* r[impl events.open.reserve] */
+		rc = shmk_sys_fallocate(fd, 0, need);
+		if (rc)
+			return rc;
+		st.st_size = need;
+	}
+	if ((size_t)st.st_size < sizeof(struct shmk_events_header))
+		return shmk_fail(SHMK_ETOOSMALL, "events: file is %lld bytes",
+				 (long long)st.st_size);
+	rc = map_file(fd, (size_t)st.st_size, base, len);
+	if (rc)
+		return rc;
+	struct shmk_events_header *h = (struct shmk_events_header *)*base;
+	uint32_t init = SHMK_LOAD_ACQ_U32(&h->initialized); /* acquire: pairs with build() */
+	if (init == SHMK_EVENTS_INIT_NONE) {
+		if (*len < need)
+			return shmk_fail(SHMK_ETOOSMALL, "events: uninitialised file of %zu bytes < %u",
+					 *len, need);
+		uint32_t zero = 0;
+		/* r[impl events.init.once] */
+		/* acq_rel: the winner alone builds; pairs with other openers' CAS */
+		if (atomic_compare_exchange_strong_explicit(&h->initialized, &zero,
+							    SHMK_EVENTS_INIT_BUSY,
+							    memory_order_acq_rel,
+							    memory_order_acquire)) {
+			build(*base, caps, o->counter_start);
+			return 0;
+		}
+		return 1;
+	}
+	if (init == SHMK_EVENTS_INIT_BUSY) {
+		/* Initialisers hold this lock; we hold it, so the initialiser is
+		 * gone unless its token still says alive (it then does not use
+		 * the lock: keep waiting). */
+		uint64_t creator = SHMK_LOAD_U64(&h->creator);
+		if (creator && shmk_token_alive(creator))
+			return 1;
+		/* r[impl events.init.dead-creator] */
+		if (!o->recover)
+			return shmk_fail(SHMK_ENOTINIT,
+					 "events: creator %llu died while initialising",
+					 (unsigned long long)creator);
+		/* r[impl events.init.recover] */
+		if (*len < need)
+			return shmk_fail(SHMK_ETOOSMALL, "events: file of %zu bytes < %u", *len, need);
+		build(*base, caps, o->counter_start);
+		return 0;
+	}
+	return 0; /* READY or garbage: the validator decides */
+}
+
+static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev_map **out)
+{
+	struct shmk_path_policy pol = { .mode = o->mode };
+	int fd, rc;
+	uint8_t *base = NULL;
+	size_t len = 0;
+
+	/* r[impl events.open.mode] */
+	rc = shmk_open_path(path, O_RDWR | O_CREAT | O_CLOEXEC, o->mode, &fd);
+	if (rc)
+		return rc;
+	rc = shmk_check_fd(fd, path, &pol, NULL);
+	if (rc)
+		goto fail;
+
+	/* r[impl events.open.init-timeout] */
+	int64_t deadline = shmk_now_ns() + o->init_timeout_ns;
+	for (;;) {
+		struct stat st;
+		uint32_t seen = SHMK_EVENTS_INIT_NONE;
+
+		rc = shmk_sys_fstat(fd, &st);
+		if (rc)
+			goto fail;
+		if (st.st_size > 0 && (size_t)st.st_size < sizeof(struct shmk_events_header)) {
+			rc = shmk_fail(SHMK_ETOOSMALL, "events: file is %lld bytes",
+				       (long long)st.st_size);
+			goto fail;
+		}
+		if (st.st_size > 0) {
+			rc = map_file(fd, (size_t)st.st_size, &base, &len);
+			if (rc)
+				goto fail;
+			/* acquire: pairs with the release store of READY in build() */
+			seen = SHMK_LOAD_ACQ_U32(&((struct shmk_events_header *)base)->initialized);
+			if (seen == SHMK_EVENTS_INIT_READY)
+				break;
+		}
+		/* r[impl events.init.lock] */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			rc = locked_step(fd, o, &base, &len);
+			flock(fd, LOCK_UN);
+			if (rc <= 0) {
+				if (rc < 0)
+					goto fail;
+				break;
+			}
+		} else if (errno != EWOULDBLOCK && errno != EINTR) {
+			rc = -errno;
+			goto fail;
+		}
+		int64_t left = deadline - shmk_now_ns();
+		if (left <= 0) {
+			rc = shmk_fail(SHMK_ENOTINIT, "events: %s not initialised within the timeout",
+				       path);
+			goto fail;
+		}
+		/* The initialiser wakes initialized when it stores READY; the
+		 * bounded slice rechecks the lock in case it died instead. */
+		int64_t slice = left < 2000000 ? left : 2000000;
+		if (base)
+			shmk_futex_wait(&((struct shmk_events_header *)base)->initialized, seen, slice);
+		else {
+			struct timespec ts = { 0, slice };
+			nanosleep(&ts, NULL);
+		}
+	}
+
+	rc = shmk_events_validate(base, len, o);
+	if (rc)
+		goto fail;
+	struct ev_map *m = calloc(1, sizeof(*m));
+	if (!m) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	m->base = base;
+	m->len = len;
+	m->fd = fd;
+	m->caps = SHMK_LOAD_U32(&((struct shmk_events_header *)base)->v1.capabilities);
+	/* The copy above is what we use; re-check it, the peer may have moved it. */
+	if ((m->caps & ~SHMK_EVENTS_CAPS_KNOWN) || layout_bytes_for(m->caps) > len) {
+		free(m);
+		rc = shmk_fail(SHMK_ELAYOUT, "events: capabilities changed under us");
+		goto fail;
+	}
+	atomic_init(&m->refs, 1);
+	*out = m;
+	return 0;
+fail:
+	if (base)
+		munmap(base, len);
+	close(fd);
+	return rc;
+}
+
+static void norm_opts(const struct shmk_events_opts *in, struct shmk_events_opts *o)
+{
+	if (in)
+		*o = *in;
+	else
+		memset(o, 0, sizeof(*o));
+	/* r[impl events.open.mode] */
+	if (!o->mode)
+		o->mode = 0600;
+	/* r[impl events.open.init-timeout] */
+	if (o->init_timeout_ns == 0)
+		o->init_timeout_ns = EV_DEFAULT_INIT_NS;
+	else if (o->init_timeout_ns < 0)
+		o->init_timeout_ns = 0;
+	/* r[impl events.open.default-dir] */
+	if (!o->dir)
+		o->dir = "/dev/shm";
+}
+
+int shmk_events_open_path_with(const char *path, const struct shmk_events_opts *opts,
+			       struct shmk_events **out)
+{
+	struct shmk_events_opts o;
+	struct ev_map *m;
+
+	if (!path || !out)
+		return -EINVAL;
+	norm_opts(opts, &o);
+	int rc = open_fd(path, &o, &m);
+	if (rc)
+		return rc;
+	struct shmk_events *r = calloc(1, sizeof(*r));
+	if (!r) {
+		munmap(m->base, m->len);
+		close(m->fd);
+		free(m);
+		return -ENOMEM;
+	}
+	r->m = m;
+	*out = r;
+	return 0;
+}
+
+int shmk_events_open_path(const char *path, struct shmk_events **out)
+{
+	return shmk_events_open_path_with(path, NULL, out);
+}
+
+int shmk_events_open_with(const char *name, const struct shmk_events_opts *opts,
+			  struct shmk_events **out)
+{
+	struct shmk_events_opts o;
+	char path[PATH_MAX];
+
+	if (!name || !out)
+		return -EINVAL;
+	norm_opts(opts, &o);
+	/* r[impl events.open.name] */
+	if (*name == '/')
+		name++;
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return shmk_fail(-EINVAL, "events: bad region name");
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", o.dir, name) >= sizeof(path))
+		return -ENAMETOOLONG;
+	return shmk_events_open_path_with(path, &o, out);
+}
+
+int shmk_events_open(const char *name, struct shmk_events **out)
+{
+	return shmk_events_open_with(name, NULL, out);
+}
+
+void *shmk_events_as_ptr(const struct shmk_events *r, size_t *len_out)
+{
+	if (!r)
+		return NULL;
+	if (len_out)
+		*len_out = r->m->len;
+	return r->m->base;
+}
+
+static void map_put(struct ev_map *m)
+{
+	/* r[impl events.handle.keepalive] */
+	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	munmap(m->base, m->len);
+	close(m->fd);
+	free(m);
+}
+
+void shmk_events_close(struct shmk_events *r)
+{
+	if (!r)
+		return;
+	map_put(r->m);
+	free(r);
+}
+
+/* r[impl events.split.validate] */
+static int split_check(struct shmk_events *r)
+{
+	struct stat st;
+
+	if (!r)
+		return -EINVAL;
+	int rc = shmk_events_validate(r->m->base, r->m->len, NULL);
+	if (rc)
+		return rc;
+	rc = shmk_sys_fstat(r->m->fd, &st);
+	if (rc)
+		return rc;
+	/* r[impl events.split.truncated] */
+	if ((uint64_t)st.st_size < layout_bytes_for(r->m->caps))
+		return shmk_fail(SHMK_ETRUNCATED, "events: file shrank to %lld bytes",
+				 (long long)st.st_size);
+	return 0;
+}
+
+static int split(struct shmk_events *r, int kind, struct shmk_events_tx **txp,
+		 struct shmk_events_rx **rxp)
+{
+	if (!txp || !rxp)
+		return -EINVAL;
+	int rc = split_check(r);
+	if (rc)
+		return rc;
+	struct shmk_events_tx *tx = calloc(1, sizeof(*tx));
+	struct shmk_events_rx *rx = calloc(1, sizeof(*rx));
+	if (!tx || !rx) {
+		free(tx);
+		free(rx);
+		return -ENOMEM;
+	}
+	tx->m = rx->m = r->m;
+	tx->kind = rx->kind = kind;
+	rx->liveness_ns = shmk_liveness_ns();
+	atomic_fetch_add_explicit(&r->m->refs, 2, memory_order_relaxed);
+	*txp = tx;
+	*rxp = rx;
+	return 0;
+}
+
+int shmk_events_split_spsc(struct shmk_events *r, struct shmk_events_tx **tx,
+			   struct shmk_events_rx **rx)
+{
+	return split(r, EV_SPSC, tx, rx);
+}
+
+int shmk_events_split_mpsc(struct shmk_events *r, struct shmk_events_tx **prod,
+			   struct shmk_events_rx **cons)
+{
+	return split(r, EV_MPSC, prod, cons);
+}
+
+/* ------------------------------------------------------------ roles */
+
+/* r[impl events.role.claim] */
+static int claim_role(_Atomic uint64_t *w, uint64_t me)
+{
+	for (int i = 0; i < 8; i++) {
+		/* acquire: pairs with the acq_rel CAS below in another process */
+		uint64_t cur = SHMK_LOAD_ACQ_U64(w);
+		/* r[impl events.role.per-process] */
+		if (cur == me)
+			return 0;
+		/* r[impl events.role.busy] */
+		if (cur && shmk_token_alive(cur))
+			return shmk_fail(SHMK_EBUSY, "events: role held by pid %u",
+					 SHMK_TOKEN_PID(cur));
+		/* r[impl events.role.reclaim] */
+		if (atomic_compare_exchange_strong_explicit(w, &cur, me, memory_order_acq_rel,
+							    memory_order_acquire))
+			return 0;
+	}
+	return SHMK_EBUSY;
+}
+
+static void release_role(_Atomic uint64_t *w, uint64_t me)
+{
+	/* r[impl events.role.release] */
+	/* release: pairs with the acquire load in claim_role */
+	atomic_compare_exchange_strong_explicit(w, &me, 0, memory_order_release,
+						memory_order_relaxed);
+}
+
+/* r[impl events.mpsc.producer-table] */
+static int register_producer(struct shmk_events_tx *tx)
+{
+	struct shmk_events_mpsc *q = &L(tx->m)->mpsc;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+			uint64_t cur = SHMK_LOAD_ACQ_U64(&q->producers[i].token);
+			if (pass == 0 ? cur != 0 : (cur == 0 || shmk_token_alive(cur)))
+				continue;
+			/* acq_rel: pairs with the consumer's acquire of token in mpsc_stalled */
+			if (atomic_compare_exchange_strong_explicit(&q->producers[i].token, &cur,
+								    tx->me, memory_order_acq_rel,
+								    memory_order_relaxed)) {
+				uint64_t t = SHMK_LOAD_U64(&q->tail.v);
+				atomic_store_explicit(&q->producers[i].intent, t + EV_INTENT_NONE,
+						      memory_order_relaxed);
+				tx->prod = i;
+				return 0;
+			}
+		}
+	}
+	return shmk_fail(SHMK_EBUSY, "events: all %u producer rows are held by live processes",
+			 SHMK_EVENTS_PRODUCERS);
+}
+
+static int tx_claim(struct shmk_events_tx *tx)
+{
+	struct shmk_events_layout *l = L(tx->m);
+	int rc;
+
+	tx->me = shmk_self_token();
+	if (tx->kind == EV_SPSC) {
+		rc = claim_role(&l->spsc.roles.a, tx->me);
+		if (rc)
+			return rc;
+		/* A reclaimed role resumes from the shared indices. */
+		uint64_t t = SHMK_LOAD_U64(&l->spsc.tail.v);
+		uint64_t h = SHMK_LOAD_ACQ_U64(&l->spsc.head.v); /* pairs with rx_advance */
+		if (t - h > SHMK_EVENTS_QUEUE_CAP) {
+			release_role(&l->spsc.roles.a, tx->me);
+			return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
+		}
+		tx->tail = t;
+		tx->head_cache = h;
+	} else {
+		rc = register_producer(tx);
+		if (rc)
+			return rc;
+	}
+	tx->claimed = true;
+	return 0;
+}
+
+static int rx_claim(struct shmk_events_rx *rx)
+{
+	struct shmk_events_layout *l = L(rx->m);
+	_Atomic uint64_t *w = rx->kind == EV_SPSC ? &l->spsc.roles.b : &l->mpsc.roles.a;
+	_Atomic uint64_t *head = rx->kind == EV_SPSC ? &l->spsc.head.v : &l->mpsc.head.v;
+
+	rx->me = shmk_self_token();
+	int rc = claim_role(w, rx->me);
+	if (rc)
+		return rc;
+	rx->head = SHMK_LOAD_U64(head);
+	rx->tail_cache = rx->head;
+	rx->stalled = false;
+	rx->claimed = true;
+	return 0;
+}
+
+void shmk_events_tx_close(struct shmk_events_tx *tx)
+{
+	if (!tx)
+		return;
+	if (tx->claimed) {
+		struct shmk_events_layout *l = L(tx->m);
+		if (tx->kind == EV_SPSC)
+			release_role(&l->spsc.roles.a, tx->me);
+		else
+			release_role(&l->mpsc.producers[tx->prod].token, tx->me);
+	}
+	map_put(tx->m);
+	free(tx);
+}
+
+void shmk_events_rx_close(struct shmk_events_rx *rx)
+{
+	if (!rx)
+		return;
+	if (rx->claimed) {
+		struct shmk_events_layout *l = L(rx->m);
+		release_role(rx->kind == EV_SPSC ? &l->spsc.roles.b : &l->mpsc.roles.a, rx->me);
+	}
+	map_put(rx->m);
+	free(rx);
+}
+
+uint64_t shmk_events_rx_skipped(const struct shmk_events_rx *rx)
+{
+	return rx ? rx->skipped : 0;
+}
+
+/* ------------------------------------------------------------ wake */
+
+/* r[impl events.wake.nosyscall] */
+static inline void wake_word(struct shmk_events_wakeword *w)
+{
+	/* relaxed load after the caller's seq_cst fence: pairs with the
+	 * waiters++ and fence in park() (Dekker: one of us sees the other) */
+	if (SHMK_UNLIKELY(SHMK_LOAD_U32(&w->waiters) != 0)) {
+		/* release: pairs with the acquire load of gen in park() */
+		atomic_fetch_add_explicit(&w->gen, 1, memory_order_release);
+		shmk_futex_wake(&w->gen, INT_MAX);
+	}
+}
+
+static inline void wake_data(struct ev_map *m, int kind)
+{
+	struct shmk_events_wake *wk = W(m);
+
+	if (!wk)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	wake_word(kind == EV_SPSC ? &wk->spsc_data : &wk->mpsc_data);
+}
+
+/* A freed cell or slot may unblock either queue's senders (the pool is shared). */
+static inline void wake_space(struct ev_map *m)
+{
+	struct shmk_events_wake *wk = W(m);
+
+	if (!wk)
+		return;
+	atomic_thread_fence(memory_order_seq_cst);
+	wake_word(&wk->spsc_space);
+	wake_word(&wk->mpsc_space);
+}
+
+/* ------------------------------------------------------------ pool */
+
+/* r[impl events.pool.aba] r[impl events.pool.dead-holder] */
+static int pool_pop(struct ev_map *m, uint32_t *idx_out)
+{
+	struct shmk_events_layout *l = L(m);
+	/* acquire: pairs with the release CAS of free_head in pool_push */
+	uint64_t h = SHMK_LOAD_ACQ_U64(&l->pool.free_head);
+
+	for (int i = 0; i < EV_CAS_TRIES; i++) {
+		uint32_t idx = (uint32_t)h;
+		if (idx == SHMK_EVENTS_NIL)
+			return SHMK_EFULL;
+		/* r[impl events.hostile.bounds] */
+		if (idx >= SHMK_EVENTS_SLOTS)
+			return shmk_fail(SHMK_EINTEGRITY, "events: free head %u out of range", idx);
+		uint32_t next = SHMK_LOAD_U32(&l->slots[idx].next_free);
+		if (next != SHMK_EVENTS_NIL && next >= SHMK_EVENTS_SLOTS) {
+			uint64_t again = SHMK_LOAD_ACQ_U64(&l->pool.free_head);
+			if (again == h)
+				return shmk_fail(SHMK_EINTEGRITY, "events: next_free %u out of range",
+						 next);
+			h = again;
+			continue;
+		}
+		uint64_t nh = (((h >> 32) + 1) << 32) | next;
+		/* acq_rel: the success acquires the pusher's next_free store */
+		if (atomic_compare_exchange_weak_explicit(&l->pool.free_head, &h, nh,
+							  memory_order_acq_rel,
+							  memory_order_acquire)) {
+			atomic_store_explicit(&l->slots[idx].refcnt, 1, memory_order_relaxed);
+			*idx_out = idx;
+			return 0;
+		}
+	}
+	return SHMK_EFULL;
+}
+
+static int pool_push(struct ev_map *m, uint32_t idx)
+{
+	struct shmk_events_layout *l = L(m);
+
+	if (idx >= SHMK_EVENTS_SLOTS)
+		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u out of range", idx);
+	struct shmk_events_slot *s = &l->slots[idx];
+	uint32_t one = 1;
+	/* r[impl events.pool.double-release] */
+	if (!atomic_compare_exchange_strong_explicit(&s->refcnt, &one, 0, memory_order_relaxed,
+						     memory_order_relaxed))
+		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u released twice", idx);
+	uint64_t h = SHMK_LOAD_U64(&l->pool.free_head);
+	for (int i = 0; i < EV_CAS_TRIES * 16; i++) {
+		atomic_store_explicit(&s->next_free, (uint32_t)h, memory_order_relaxed);
+		uint64_t nh = (((h >> 32) + 1) << 32) | idx;
+		/* release: pairs with the acquire load/CAS of free_head in pool_pop */
+		if (atomic_compare_exchange_weak_explicit(&l->pool.free_head, &h, nh,
+							  memory_order_release,
+							  memory_order_relaxed))
+			return 0;
+	}
+	return shmk_fail(SHMK_EINTEGRITY, "events: free list contended beyond bound");
+}
+
+/* ------------------------------------------------------------ enqueue */
+
+/* r[impl events.spsc.cached-index] */
+static int spsc_space(struct shmk_events_tx *tx)
+{
+	struct shmk_events_spsc *q = &L(tx->m)->spsc;
+	uint64_t t = tx->tail;
+
+	if (SHMK_LIKELY(t - tx->head_cache < SHMK_EVENTS_QUEUE_CAP))
+		return 0;
+	/* acquire: pairs with the release store of head in rx_advance */
+	uint64_t h = SHMK_LOAD_ACQ_U64(&q->head.v);
+	/* r[impl events.hostile.counters] */
+	if (t - h > SHMK_EVENTS_QUEUE_CAP)
+		return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
+	tx->head_cache = h;
+	/* r[impl events.queue.full-empty] */
+	return t - h < SHMK_EVENTS_QUEUE_CAP ? 0 : SHMK_EFULL;
+}
+
+/* r[impl events.spsc.fifo] */
+static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
+{
+	struct shmk_events_spsc *q = &L(tx->m)->spsc;
+	int rc = spsc_space(tx);
+
+	if (rc)
+		return rc;
+	uint64_t t = tx->tail;
+	atomic_store_explicit(&q->cells[t & EV_MASK], slot, memory_order_relaxed);
+	/* release: pairs with the acquire load of tail in rx_peek */
+	atomic_store_explicit(&q->tail.v, t + 1, memory_order_release);
+	tx->tail = t + 1;
+	return 0;
+}
+
+/* r[impl events.mpsc.vyukov] r[impl events.mpsc.order] */
+static int mpsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
+{
+	struct shmk_events_mpsc *q = &L(tx->m)->mpsc;
+	struct shmk_events_producer *me = &q->producers[tx->prod];
+	uint64_t pos = SHMK_LOAD_U64(&q->tail.v);
+	struct shmk_events_mcell *c;
+
+	for (int i = 0;; i++) {
+		if (i == EV_CAS_TRIES) {
+			atomic_store_explicit(&me->intent, pos + EV_INTENT_NONE,
+					      memory_order_relaxed);
+			return SHMK_EFULL;
+		}
+		c = &q->cells[pos & EV_MASK];
+		/* acquire: pairs with the consumer's release store of seq in rx_advance */
+		uint64_t seq = SHMK_LOAD_ACQ_U64(&c->seq);
+		int64_t dif = (int64_t)(seq - pos);
+		if (dif == 0) {
+			/* r[impl events.mpsc.intent] */
+			/* relaxed: published to the consumer by the release CAS of tail below */
+			atomic_store_explicit(&me->intent, pos, memory_order_relaxed);
+			/* release: pairs with the consumer's acquire load of tail in mpsc_peek */
+			if (atomic_compare_exchange_weak_explicit(&q->tail.v, &pos, pos + 1,
+								  memory_order_release,
+								  memory_order_relaxed))
+				break;
+		} else if (dif < 0) {
+			atomic_store_explicit(&me->intent, pos + EV_INTENT_NONE,
+					      memory_order_relaxed);
+			return SHMK_EFULL;
+		} else {
+			pos = SHMK_LOAD_U64(&q->tail.v);
+		}
+	}
+	atomic_store_explicit(&c->slot, slot, memory_order_relaxed);
+	SHMK_CRASH_POINT("events.mpsc.claimed");
+#ifdef SHMK_TEST_BUILD
+	/* Test builds: SHMK_EVENTS_STOP_AT_CLAIM=1 stops the producer here, so a
+	 * test can hold a live claimer between claim and publish. */
+	static int stop_at_claim = -1;
+	if (stop_at_claim < 0)
+		stop_at_claim = getenv("SHMK_EVENTS_STOP_AT_CLAIM") != NULL;
+	if (stop_at_claim)
+		raise(SIGSTOP);
+#endif
+	uint64_t expect = pos;
+	/* r[impl events.mpsc.publish-cas] */
+	/* release: pairs with the consumer's acquire load of seq in mpsc_peek */
+	if (!atomic_compare_exchange_strong_explicit(&c->seq, &expect, pos + 1,
+						     memory_order_release, memory_order_relaxed))
+		return shmk_fail(SHMK_EPEERDEAD, "events: the consumer skipped our claimed cell");
+	return 0;
+}
+
+static int tx_prep(struct shmk_events_tx *tx)
+{
+	if (!tx)
+		return -EINVAL;
+	if (SHMK_UNLIKELY(!tx->claimed))
+		return tx_claim(tx);
+	return 0;
+}
+
+static int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
+{
+	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
+	int rc = tx->kind == EV_SPSC ? spsc_enqueue(tx, slot) : mpsc_enqueue(tx, slot);
+	if (rc == 0)
+		wake_data(tx->m, tx->kind);
+	return rc;
+}
+
+int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
+			 struct shmk_events_sizes *sizes)
+{
+	uint32_t slot;
+	int rc = tx_prep(tx);
+
+	if (rc)
+		return rc;
+	/* r[impl events.send.toolarge] */
+	if (len > SHMK_EVENTS_SLOT_DATA) {
+		if (sizes)
+			*sizes = (struct shmk_events_sizes){ SHMK_EVENTS_SLOT_DATA, len };
+		return SHMK_ETOOLARGE;
+	}
+	if (len && !buf)
+		return -EINVAL;
+	/* Refuse a full SPSC queue before touching the shared pool. */
+	if (tx->kind == EV_SPSC && (rc = spsc_space(tx)))
+		return rc;
+	rc = pool_pop(tx->m, &slot);
+	if (rc)
+		return rc;
+	if (len)
+		memcpy(L(tx->m)->slots[slot].data, buf, len);
+	rc = enqueue(tx, slot, len);
+	if (rc)
+		pool_push(tx->m, slot);
+	return rc;
+}
+
+int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view)
+{
+	uint32_t slot;
+	int rc = tx_prep(tx);
+
+	if (rc)
+		return rc;
+	if (!view)
+		return -EINVAL;
+	/* r[impl events.zerocopy.reserve] */
+	rc = pool_pop(tx->m, &slot);
+	if (rc)
+		return rc;
+	view->data = L(tx->m)->slots[slot].data;
+	view->len = SHMK_EVENTS_SLOT_DATA;
+	view->slot = slot;
+	return 0;
+}
+
+int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view, size_t len,
+			struct shmk_events_sizes *sizes)
+{
+	int rc = tx_prep(tx);
+
+	if (rc)
+		return rc;
+	if (!view || !view->data || view->slot >= SHMK_EVENTS_SLOTS)
+		return -EINVAL;
+	if (len > SHMK_EVENTS_SLOT_DATA) {
+		if (sizes)
+			*sizes = (struct shmk_events_sizes){ SHMK_EVENTS_SLOT_DATA, len };
+		return SHMK_ETOOLARGE;
+	}
+	/* r[impl events.zerocopy.publish] */
+	rc = enqueue(tx, view->slot, len);
+	if (rc)
+		return rc; /* the view stays reserved: retry or cancel */
+	view->data = NULL;
+	return 0;
+}
+
+int shmk_events_cancel(struct shmk_events_tx *tx, struct shmk_events_view *view)
+{
+	if (!tx || !view || !view->data)
+		return -EINVAL;
+	int rc = pool_push(tx->m, view->slot);
+	view->data = NULL;
+	if (rc == 0)
+		wake_space(tx->m);
+	return rc;
+}
+
+/* ------------------------------------------------------------ dequeue */
+
+/* The consumer found cell `pos` claimed but unpublished. */
+/* r[impl events.mpsc.dead-producer] */
+static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_events_mcell *c)
+{
+	struct shmk_events_mpsc *q = &L(rx->m)->mpsc;
+	int64_t now = shmk_now_ns();
+
+	if (!rx->stalled || rx->stall_pos != pos) {
+		rx->stalled = true;
+		rx->stall_pos = pos;
+		rx->stall_since = now;
+		return SHMK_EEMPTY;
+	}
+	if (now - rx->stall_since < rx->liveness_ns)
+		return SHMK_EEMPTY;
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+		/* acquire: pairs with the acq_rel CAS of token in register_producer */
+		uint64_t tok = SHMK_LOAD_ACQ_U64(&q->producers[i].token);
+		if (!tok)
+			continue;
+		uint64_t intent = SHMK_LOAD_U64(&q->producers[i].intent);
+		if (intent == pos && shmk_token_alive(tok)) {
+			rx->stall_since = now; /* a live claimer: look again later */
+			return SHMK_EEMPTY;
+		}
+	}
+	uint64_t expect = pos;
+	/* acq_rel: exclusive with the producer's publish CAS in mpsc_enqueue;
+	 * release pairs with the producers' acquire load of seq */
+	if (!atomic_compare_exchange_strong_explicit(&c->seq, &expect,
+						     pos + SHMK_EVENTS_QUEUE_CAP,
+						     memory_order_acq_rel, memory_order_acquire))
+		return 1; /* published meanwhile: look again */
+	rx->head = pos + 1;
+	/* release: pairs with the acquire load of head in rx_claim / inspect */
+	atomic_store_explicit(&q->head.v, rx->head, memory_order_release);
+	rx->stalled = false;
+	rx->skipped++;
+	wake_space(rx->m);
+	return 1;
+}
+
+/* Finds the message at the head without consuming it: 0 with slot/len,
+ * SHMK_EEMPTY, SHMK_EINTEGRITY, or 1 (internal: look again). */
+static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+{
+	struct shmk_events_layout *l = L(rx->m);
+	uint64_t h = rx->head;
+	uint32_t s;
+
+	if (rx->kind == EV_SPSC) {
+		if (h == rx->tail_cache) {
+			/* acquire: pairs with the release store of tail in spsc_enqueue */
+			uint64_t t = SHMK_LOAD_ACQ_U64(&l->spsc.tail.v);
+			/* r[impl events.hostile.counters] */
+			if (t - h > SHMK_EVENTS_QUEUE_CAP)
+				return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
+			rx->tail_cache = t;
+			if (t == h)
+				return SHMK_EEMPTY;
+		}
+		s = SHMK_LOAD_U32(&l->spsc.cells[h & EV_MASK]);
+	} else {
+		struct shmk_events_mcell *c = &l->mpsc.cells[h & EV_MASK];
+		/* acquire: pairs with the release publish CAS in mpsc_enqueue */
+		uint64_t seq = SHMK_LOAD_ACQ_U64(&c->seq);
+		if (seq != h + 1) {
+			if (seq != h)
+				return shmk_fail(SHMK_EINTEGRITY, "events: mpsc cell seq inconsistent");
+			/* acquire: pairs with the release CAS of tail in mpsc_enqueue */
+			uint64_t t = SHMK_LOAD_ACQ_U64(&l->mpsc.tail.v);
+			if (t == h) {
+				rx->stalled = false;
+				return SHMK_EEMPTY;
+			}
+			if (t - h > SHMK_EVENTS_QUEUE_CAP)
+				return shmk_fail(SHMK_EINTEGRITY, "events: mpsc tail - head > capacity");
+			return mpsc_stalled(rx, h, c);
+		}
+		s = SHMK_LOAD_U32(&c->slot);
+	}
+	/* r[impl events.hostile.bounds] */
+	if (s >= SHMK_EVENTS_SLOTS)
+		return shmk_fail(SHMK_EINTEGRITY, "events: queued slot %u out of range", s);
+	uint32_t n = SHMK_LOAD_U32(&l->slots[s].len);
+	if (n > SHMK_EVENTS_SLOT_DATA)
+		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u len %u > 256", s, n);
+	*slot = s;
+	*len = n;
+	return 0;
+}
+
+static void rx_advance(struct shmk_events_rx *rx)
+{
+	struct shmk_events_layout *l = L(rx->m);
+	uint64_t h = rx->head;
+
+	if (rx->kind == EV_SPSC) {
+		/* release: pairs with the acquire load of head in spsc_space */
+		atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
+	} else {
+		/* release: pairs with the producers' acquire load of seq in mpsc_enqueue */
+		atomic_store_explicit(&l->mpsc.cells[h & EV_MASK].seq, h + SHMK_EVENTS_QUEUE_CAP,
+				      memory_order_release);
+		/* release: pairs with the acquire load of head in rx_claim */
+		atomic_store_explicit(&l->mpsc.head.v, h + 1, memory_order_release);
+		rx->stalled = false;
+	}
+	rx->head = h + 1;
+}
+
+static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+{
+	if (!rx)
+		return -EINVAL;
+	if (SHMK_UNLIKELY(!rx->claimed)) {
+		int rc = rx_claim(rx);
+		if (rc)
+			return rc;
+	}
+	/* bounded: a skip frees one cell, then we look once more */
+	for (int i = 0; i < 3; i++) {
+		int rc = rx_peek(rx, slot, len);
+		if (rc != 1)
+			return rc;
+	}
+	return SHMK_EEMPTY;
+}
+
+int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
+			 struct shmk_events_sizes *sizes)
+{
+	uint32_t slot, len;
+	int rc = rx_next(rx, &slot, &len);
+
+	if (rc)
+		return rc;
+	/* r[impl events.recv.bufsmall] */
+	if (cap < len) {
+		if (sizes)
+			*sizes = (struct shmk_events_sizes){ len, cap };
+		return SHMK_EBUFSMALL;
+	}
+	if (len)
+		memcpy(buf, L(rx->m)->slots[slot].data, len);
+	rx_advance(rx);
+	rc = pool_push(rx->m, slot);
+	wake_space(rx->m);
+	if (rc)
+		return rc;
+	if (len_out)
+		*len_out = len;
+	return 0;
+}
+
+int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *view)
+{
+	uint32_t slot, len;
+
+	if (!view)
+		return -EINVAL;
+	int rc = rx_next(rx, &slot, &len);
+	if (rc)
+		return rc;
+	/* r[impl events.zerocopy.view] */
+	rx_advance(rx);
+	wake_space(rx->m);
+	view->data = L(rx->m)->slots[slot].data;
+	view->len = len;
+	view->slot = slot;
+	return 0;
+}
+
+int shmk_events_release(struct shmk_events_rx *rx, struct shmk_events_view *view)
+{
+	if (!rx || !view || !view->data)
+		return -EINVAL;
+	int rc = pool_push(rx->m, view->slot);
+	view->data = NULL;
+	if (rc == 0)
+		wake_space(rx->m);
+	return rc;
+}
+
+/* ------------------------------------------------------------ blocking */
+
+/* r[impl events.wake.park] */
+static int park(struct shmk_events_wakeword *w, int64_t deadline, int64_t max_slice,
+		int (*again)(void *), void *arg)
+{
+	/* seq_cst: pairs with the fence before the waiters load in wake_word */
+	atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	/* acquire: pairs with the release increment of gen in wake_word */
+	uint32_t gen = SHMK_LOAD_ACQ_U32(&w->gen);
+	int rc = again(arg);
+	if (rc != 1)
+		goto out;
+	int64_t slice = max_slice;
+	if (deadline >= 0) {
+		int64_t left = deadline - shmk_now_ns();
+		if (left <= 0) {
+			rc = -ETIMEDOUT;
+			goto out;
+		}
+		if (slice < 0 || left < slice)
+			slice = left;
+	}
+	shmk_futex_wait(&w->gen, gen, slice);
+	rc = 1;
+out:
+	atomic_fetch_sub_explicit(&w->waiters, 1, memory_order_relaxed);
+	return rc;
+}
+
+struct op {
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	const void *sbuf;
+	void *rbuf;
+	size_t len, cap, *len_out;
+	struct shmk_events_sizes *sizes;
+};
+
+/* 1 = not yet (full/empty), else the operation's result */
+static int op_send(void *a)
+{
+	struct op *o = a;
+	int rc = shmk_events_try_send(o->tx, o->sbuf, o->len, o->sizes);
+	return rc == SHMK_EFULL ? 1 : rc;
+}
+
+static int op_recv(void *a)
+{
+	struct op *o = a;
+	int rc = shmk_events_try_recv(o->rx, o->rbuf, o->cap, o->len_out, o->sizes);
+	return rc == SHMK_EEMPTY ? 1 : rc;
+}
+
+static int blocking(struct ev_map *m, struct shmk_events_wakeword *w, int64_t timeout_ns,
+		    int64_t max_slice, int (*op)(void *), struct op *o)
+{
+	int64_t deadline = timeout_ns < 0 ? -1 : shmk_now_ns() + timeout_ns;
+
+	(void)m;
+	/* r[impl events.wake.spin] */
+	for (int i = 0; i < EV_SPIN; i++) {
+		int rc = op(o);
+		if (rc != 1)
+			return rc;
+		shmk_cpu_relax();
+	}
+	for (;;) {
+		int rc = park(w, deadline, max_slice, op, o);
+		if (rc != 1)
+			return rc;
+	}
+}
+
+int shmk_events_send(struct shmk_events_tx *tx, const void *buf, size_t len,
+		     int64_t timeout_ns, struct shmk_events_sizes *sizes)
+{
+	if (!tx)
+		return -EINVAL;
+	struct shmk_events_wake *wk = W(tx->m);
+	/* r[impl events.wake.capability] */
+	if (!wk)
+		return shmk_fail(SHMK_EINCOMPAT, "events: region has no wake section");
+	struct op o = { .tx = tx, .sbuf = buf, .len = len, .sizes = sizes };
+	return blocking(tx->m, tx->kind == EV_SPSC ? &wk->spsc_space : &wk->mpsc_space,
+			timeout_ns, -1, op_send, &o);
+}
+
+int shmk_events_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
+		     int64_t timeout_ns, struct shmk_events_sizes *sizes)
+{
+	if (!rx)
+		return -EINVAL;
+	struct shmk_events_wake *wk = W(rx->m);
+	if (!wk)
+		return shmk_fail(SHMK_EINCOMPAT, "events: region has no wake section");
+	struct op o = { .rx = rx, .rbuf = buf, .cap = cap, .len_out = len_out, .sizes = sizes };
+	/* An MPSC consumer must wake up to notice a dead producer's cell. */
+	int64_t slice = rx->kind == EV_MPSC ? rx->liveness_ns / 2 + 1 : -1;
+	return blocking(rx->m, rx->kind == EV_SPSC ? &wk->spsc_data : &wk->mpsc_data, timeout_ns,
+			slice, op_recv, &o);
+}
