@@ -257,6 +257,67 @@ SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, lock) == 64);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, slots) == 128);
 
 /* ------------------------------------------------------------------ slots */
-/* (section owned by slots.c) */
+/* (section owned by slots.c; rules in conformance/spec/slots.md)
+ *
+ * Segment: [struct shmk_slots_hdr, 0x140 bytes][slot 0]...[slot count-1],
+ * slot i at SHMK_SLOTS_HDR_SIZE + i * slot_total_size, each slot a
+ * struct shmk_slot_hdr (16 bytes) followed by slot_capacity data bytes,
+ * padded to slot_total_size = align_up(16 + slot_capacity, 64).
+ *
+ * r[impl slots.layout.header] Layout changes from upstream ZeroDDS: the
+ * header grows from 0x20 to 0x140 bytes: slot_capacity is stored so owner
+ * and readers agree, next_sn and slot sn are u64 (never wrap), and an
+ * owner token, owner state, waiter count and a 32-entry reader registry
+ * (process tokens) follow.  The magic stays 0x5A445353 ("ZDSS").
+ */
+#define SHMK_SLOTS_MAGIC 0x5A445353u
+#define SHMK_SLOTS_MAX_READERS 32u
+#define SHMK_SLOTS_SLOT_HDR_SIZE 16u
+#define SHMK_SLOTS_HDR_SIZE 0x140u
+#define SHMK_SLOTS_SLOT_ALIGN 64u
+#define SHMK_SLOTS_OWNER_LIVE 1u
+#define SHMK_SLOTS_OWNER_CLOSED 2u
+/* Registry value of a reader that closed; the owner reaps it to 0. */
+#define SHMK_SLOTS_READER_LEFT UINT64_MAX
+
+struct shmk_slots_hdr {
+	uint32_t magic;				/* 0x00 SHMK_SLOTS_MAGIC, stored last */
+	uint32_t slot_count;			/* 0x04 */
+	uint32_t slot_total_size;		/* 0x08 align_up(16 + capacity, 64) */
+	uint32_t slot_capacity;			/* 0x0c data bytes per slot */
+	SHMK_ATOMIC(uint64_t) next_sn;		/* 0x10 next sequence number */
+	SHMK_ATOMIC(uint32_t) notify_gen;	/* 0x18 futex word */
+	uint32_t hdr_size;			/* 0x1c == SHMK_SLOTS_HDR_SIZE */
+	SHMK_ATOMIC(uint64_t) owner_token;	/* 0x20 creator's process token */
+	SHMK_ATOMIC(uint32_t) owner_state;	/* 0x28 SHMK_SLOTS_OWNER_* */
+	SHMK_ATOMIC(uint32_t) waiters;		/* 0x2c processes parked on notify_gen */
+	uint8_t reserved[0x10];			/* 0x30 zero */
+	SHMK_ATOMIC(uint64_t) readers[32];	/* 0x40 token, 0, or READER_LEFT */
+};
+
+struct shmk_slot_hdr {
+	SHMK_ATOMIC(uint64_t) sn;		/* 0x00 0 = not committed */
+	SHMK_ATOMIC(uint32_t) sample_size;	/* 0x08 */
+	SHMK_ATOMIC(uint32_t) reader_mask;	/* 0x0c bit set = read / not addressed */
+};
+
+SHMK_WIRE_ASSERT(sizeof(struct shmk_slots_hdr) == SHMK_SLOTS_HDR_SIZE);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, magic) == 0x00);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, slot_count) == 0x04);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, slot_total_size) == 0x08);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, slot_capacity) == 0x0c);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, next_sn) == 0x10);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, notify_gen) == 0x18);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, hdr_size) == 0x1c);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, owner_token) == 0x20);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, owner_state) == 0x28);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, waiters) == 0x2c);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, reserved) == 0x30);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, readers) == 0x40);
+SHMK_WIRE_ASSERT(SHMK_SLOTS_HDR_SIZE % SHMK_SLOTS_SLOT_ALIGN == 0);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_slot_hdr) == SHMK_SLOTS_SLOT_HDR_SIZE);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slot_hdr, sn) == 0x00);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slot_hdr, sample_size) == 0x08);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slot_hdr, reader_mask) == 0x0c);
 
 #endif

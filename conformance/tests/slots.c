@@ -1,0 +1,1553 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of conformance/spec/slots.md (impl/src/slots.c).
+ *
+ * Every cross-process promise runs owner and readers in separate processes
+ * forked inside an isolate() body; those grandchildren report through their
+ * exit status (h_wait) and through anonymous shared memory (struct shared),
+ * which the isolate body checks with CUnit assertions.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "internal.h"
+#include "shmkit/slots.h"
+#include "shmkit/wire.h"
+
+#define NR 4
+
+struct shared {
+	_Atomic uint32_t ready;
+	_Atomic uint32_t go;
+	_Atomic uint32_t progress;	/* bumped by readers per sample */
+	_Atomic uint64_t got[NR];	/* samples read per reader */
+	_Atomic uint64_t bad[NR];	/* order/content errors per reader */
+	_Atomic uint64_t first_sn[NR];
+	_Atomic uint64_t last_sn[NR];
+	_Atomic int64_t rc[NR];
+	_Atomic uint32_t idx[NR];
+	_Atomic uint64_t token[NR];
+};
+
+static struct shared *sh;
+
+static void fresh_shared(void)
+{
+	sh = h_shared_alloc(sizeof(*sh));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sh);
+	memset((void *)sh, 0, sizeof(*sh));
+}
+
+static const char *new_flink(char *buf, size_t len)
+{
+	return h_unique_path(buf, len, "slots.flink");
+}
+
+/* Fork a process running fn(arg); its return value is the exit status. */
+static pid_t run_proc(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
+}
+
+/* Block until pid is a zombie without reaping it. */
+static int wait_zombie(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT);
+}
+
+/* Wait (futex, no sleep) until *w >= want. */
+static int wait_value(_Atomic uint32_t *w, uint32_t want, unsigned deadline_s)
+{
+	int64_t end = shmk_now_ns() + (int64_t)h_deadline(deadline_s) * 1000000000LL;
+
+	for (;;) {
+		uint32_t v = atomic_load(w);
+		if (v >= want)
+			return 0;
+		if (shmk_now_ns() > end)
+			return -ETIMEDOUT;
+		shmk_futex_wait(w, v, 50000000);
+	}
+}
+
+static void bump(_Atomic uint32_t *w)
+{
+	atomic_fetch_add(w, 1);
+	shmk_futex_wake(w, INT32_MAX);
+}
+
+static void fill(uint8_t *p, size_t len, uint64_t sn)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)(sn * 131u + i * 7u + (i >> 8));
+}
+
+static int check_fill(const uint8_t *p, size_t len, uint64_t sn)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != (uint8_t)(sn * 131u + i * 7u + (i >> 8)))
+			return 0;
+	return 1;
+}
+
+/* Owner: reserve for everyone, waiting on the generation while full. */
+static int reserve_wait(struct shmk_slots *s, uint32_t mask, shmk_slot_handle_t *h,
+			unsigned deadline_s)
+{
+	int64_t end = shmk_now_ns() + (int64_t)h_deadline(deadline_s) * 1000000000LL;
+
+	for (;;) {
+		uint64_t g = shmk_slots_notify_generation(s);
+		int rc = shmk_slots_reserve_slot(s, mask, h);
+		if (rc != SHMK_EFULL)
+			return rc;
+		if (shmk_now_ns() > end)
+			return -ETIMEDOUT;
+		shmk_slots_wait_for_change(s, g, 100000000);
+	}
+}
+
+/* Owner: publish one sample of len bytes carrying pattern(sn), where sn is
+ * the owner's own count (*next), through the zero-copy loan. */
+static int publish(struct shmk_slots *s, uint64_t *next, size_t len)
+{
+	shmk_slot_handle_t h;
+	void *p;
+	size_t cap;
+	uint64_t sn = 0;
+	int rc = reserve_wait(s, UINT32_MAX, &h, 40);
+
+	if (rc)
+		return rc;
+	rc = shmk_slots_slot_data_ptr(s, h, &p, &cap);
+	if (rc)
+		return rc;
+	fill(p, len, *next);
+	rc = shmk_slots_commit_in_place(s, h, len, &sn, NULL);
+	if (rc)
+		return rc;
+	if (sn != *next)
+		return -EPROTO;
+	++*next;
+	return 0;
+}
+
+/* Raw mapping of a segment by name, for tests that inspect or lie. */
+static void *raw_map(const char *name, size_t *len)
+{
+	int fd = shm_open(name, O_RDWR, 0);
+	struct stat st;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return NULL;
+	}
+	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, mode);
+
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, data, len);
+	fchmod(fd, mode);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* ------------------------------------------------------------ reader process */
+
+struct rd_arg {
+	const char *flink;
+	int slot;		/* index into sh arrays */
+	uint64_t expect;	/* samples to take */
+	int want_index;
+	size_t len;		/* expected sample length */
+	int hold;		/* read nothing: register, report ready, block */
+	int copy;		/* read_slot instead of slot_read_ptr */
+};
+
+/* Attach, register, then take `expect` samples checking order and content. */
+static int reader_proc(void *argp)
+{
+	struct rd_arg *a = argp;
+	struct shmk_slots *s;
+	unsigned idx;
+	static uint8_t buf[1 << 20];
+	int rc = shmk_slots_attach(a->flink, &s);
+
+	if (rc) {
+		sh->rc[a->slot] = rc;
+		return 2;
+	}
+	rc = shmk_slots_register_reader(s, a->want_index, &idx);
+	if (rc) {
+		sh->rc[a->slot] = rc;
+		return 3;
+	}
+	sh->idx[a->slot] = idx;
+	sh->token[a->slot] = shmk_self_token();
+	bump(&sh->ready);
+	if (a->hold)
+		for (;;)
+			pause();
+	uint64_t prev = 0;
+	int64_t end = shmk_now_ns() + (int64_t)h_deadline(40) * 1000000000LL;
+	while (sh->got[a->slot] < a->expect && shmk_now_ns() < end) {
+		uint64_t g = shmk_slots_notify_generation(s);
+		shmk_slot_handle_t h;
+		rc = shmk_slots_next_unread_slot(s, idx, &h);
+		if (rc < 0) {
+			sh->rc[a->slot] = rc;
+			return 4;
+		}
+		if (rc == 0) {
+			rc = shmk_slots_wait_for_change(s, g, 1000000000);
+			if (rc && rc != -ETIMEDOUT) {
+				sh->rc[a->slot] = rc;
+				return 5;
+			}
+			continue;
+		}
+		const void *p = buf;
+		size_t len = 0;
+		if (a->copy) {
+			struct shmk_slot_info info;
+			rc = shmk_slots_read_slot(s, h, buf, sizeof(buf), &info);
+			len = info.sample_size;
+			if (!rc && info.sn != h.sn)
+				rc = -EPROTO;
+		} else {
+			rc = shmk_slots_slot_read_ptr(s, h, &p, &len);
+		}
+		if (rc || h.sn <= prev || len != a->len || !check_fill(p, len, h.sn))
+			sh->bad[a->slot]++;
+		if (!prev)
+			sh->first_sn[a->slot] = h.sn;
+		prev = h.sn;
+		sh->last_sn[a->slot] = h.sn;
+		if (shmk_slots_mark_read(s, h, idx))
+			sh->bad[a->slot]++;
+		sh->got[a->slot]++;
+		bump(&sh->progress);
+	}
+	shmk_slots_close(s);
+	return sh->got[a->slot] == a->expect ? 0 : 6;
+}
+
+/* ------------------------------------------------------------ layout */
+
+static void layout_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *r;
+	shmk_slot_handle_t h;
+	uint64_t sn;
+	size_t len;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 3, 100, &o), 0);
+	CU_ASSERT_EQUAL(shmk_slots_slot_capacity(o), 100);
+	CU_ASSERT_EQUAL(shmk_slots_slot_total_size(o), 128);	/* align_up(16 + 100, 64) */
+	CU_ASSERT_EQUAL(shmk_slots_slot_count(o), 3);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "hello", 5, &sn, NULL), 0);
+	CU_ASSERT_EQUAL(sn, 1);
+
+	/* a reader in another process sees the same geometry and name */
+	pid_t pid = fork();
+	if (pid == 0) {
+		int ok = shmk_slots_attach(fl, &r) == 0 && shmk_slots_slot_capacity(r) == 100 &&
+			 shmk_slots_slot_total_size(r) == 128 && shmk_slots_slot_count(r) == 3 &&
+			 strcmp(shmk_slots_segment_path(r), shmk_slots_segment_path(o)) == 0 &&
+			 strcmp(shmk_slots_flink_path(r), fl) == 0;
+		_exit(ok ? 0 : 1);
+	}
+	CU_ASSERT_EQUAL(h_wait(pid, 10), 0);
+
+	/* raw bytes at the documented offsets */
+	uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(len, 0x140 + 3 * 128);
+	uint32_t u32;
+	uint64_t u64;
+	memcpy(&u32, m + 0x00, 4); CU_ASSERT_EQUAL(u32, 0x5A445353u);
+	memcpy(&u32, m + 0x04, 4); CU_ASSERT_EQUAL(u32, 3);
+	memcpy(&u32, m + 0x08, 4); CU_ASSERT_EQUAL(u32, 128);
+	memcpy(&u32, m + 0x0c, 4); CU_ASSERT_EQUAL(u32, 100);
+	memcpy(&u64, m + 0x10, 8); CU_ASSERT_EQUAL(u64, 2);
+	memcpy(&u32, m + 0x1c, 4); CU_ASSERT_EQUAL(u32, 0x140);
+	memcpy(&u64, m + 0x20, 8); CU_ASSERT_EQUAL(u64, shmk_self_token());
+	/* slot h.index: sn, size, then data at +16 */
+	uint8_t *slot = m + 0x140 + (size_t)h.index * 128;
+	memcpy(&u64, slot, 8); CU_ASSERT_EQUAL(u64, 1);
+	memcpy(&u32, slot + 8, 4); CU_ASSERT_EQUAL(u32, 5);
+	CU_ASSERT_EQUAL(memcmp(slot + 16, "hello", 5), 0);
+	munmap(m, len);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+}
+
+static void layout_offsets(void)
+{
+	SPEC_VERIFY("slots.layout.header");
+	SPEC_VERIFY("slots.layout.capacity");
+	SPEC_VERIFY("slots.segment.name");
+	isolate(layout_body, 20);
+}
+
+/* ------------------------------------------------------------ create */
+
+static void create_files_body(void)
+{
+	char fl[256], buf[300];
+	struct shmk_slots *o, *o2;
+	struct stat st;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
+	const char *seg = shmk_slots_segment_path(o);
+	/* flink: regular, 0600, exactly the shm name */
+	CU_ASSERT_EQUAL_FATAL(lstat(fl, &st), 0);
+	CU_ASSERT(S_ISREG(st.st_mode));
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
+	int fd = open(fl, O_RDONLY);
+	ssize_t n = read(fd, buf, sizeof(buf));
+	close(fd);
+	CU_ASSERT_EQUAL(n, (ssize_t)strlen(seg));
+	CU_ASSERT_EQUAL(memcmp(buf, seg, strlen(seg)), 0);
+	/* segment: mode 0600 */
+	fd = shm_open(seg, O_RDONLY, 0);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(fstat(fd, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
+	CU_ASSERT_EQUAL(st.st_size, 0x140 + 2 * 128);
+	close(fd);
+	/* a second owner never opens the first one's objects */
+	CU_ASSERT_EQUAL(shmk_slots_create(fl, 2, 64, &o2), SHMK_EBUSY);
+	char fl2[256];
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl2, sizeof(fl2)), 2, 64, &o2), 0);
+	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_segment_path(o2), seg), 0);
+	/* a symlinked parent directory is refused */
+	char ld[256], via[300];
+	h_unique_path(ld, sizeof(ld), "lnkdir");
+	CU_ASSERT_EQUAL(symlink(h_tmpdir(), ld), 0);
+	snprintf(via, sizeof(via), "%s/x.flink", ld);
+	struct shmk_slots *o3;
+	CU_ASSERT_EQUAL(shmk_slots_create(via, 2, 64, &o3), SHMK_EUNSAFE);
+	unlink(ld);
+	CU_ASSERT_EQUAL(shmk_slots_close(o2), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+}
+
+static void create_files(void)
+{
+	SPEC_VERIFY("slots.create.exclusive");
+	SPEC_VERIFY("slots.flink.create");
+	isolate(create_files_body, 20);
+}
+
+static void create_limits_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o = NULL;
+
+	new_flink(fl, sizeof(fl));
+	CU_ASSERT_EQUAL(shmk_slots_create(fl, 0, 64, &o), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_slots_create(fl, 4, 0, &o), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_slots_create(fl, 65537, 1, &o), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_slots_create(fl, 1, (size_t)UINT32_MAX - 78, &o), SHMK_EOVERFLOW);
+	CU_ASSERT_EQUAL(shmk_slots_create(fl, 1, (size_t)UINT32_MAX + 1, &o), SHMK_EOVERFLOW);
+	CU_ASSERT_EQUAL(shmk_slots_create(fl, SIZE_MAX / 64, 1, &o), SHMK_EOVERFLOW);
+	CU_ASSERT_EQUAL(shmk_slots_create(fl, 65536, (size_t)UINT32_MAX - 79, &o) < 0, 1);
+	CU_ASSERT_PTR_NULL(o);
+	CU_ASSERT_EQUAL(access(fl, F_OK), -1);	/* nothing left behind */
+}
+
+static void create_limits(void)
+{
+	SPEC_VERIFY("slots.create.limits");
+	isolate(create_limits_body, 20);
+}
+
+static void create_fallocate_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+
+	new_flink(fl, sizeof(fl));
+	/* a private 1 MiB /dev/shm: 4 slots of 1 MiB cannot fit */
+	CU_ASSERT_EQUAL_FATAL(unshare(CLONE_NEWNS), 0);
+	CU_ASSERT_EQUAL_FATAL(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=1m"), 0);
+	CU_ASSERT_EQUAL(shmk_slots_create(fl, 4, 1 << 20, &o), -ENOSPC);
+	CU_ASSERT_EQUAL(access(fl, F_OK), -1);
+	/* and a small one fits */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(fl, 4, 1024, &o), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+}
+
+static void create_fallocate(void)
+{
+	SPEC_VERIFY("slots.create.fallocate");
+	if (geteuid() != 0)
+		H_SKIP("needs root for a private tmpfs");
+	isolate(create_fallocate_body, 20);
+}
+
+static void flink_dir_body(void)
+{
+	char dir[256], buf[300];
+	struct shmk_slots *o;
+	struct stat st;
+
+	h_unique_path(dir, sizeof(dir), "flinkdir");
+	CU_ASSERT_EQUAL(setenv("SHMK_SLOTS_DIR", dir, 1), 0);
+	CU_ASSERT_EQUAL(shmk_slots_default_dir(buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, dir);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(NULL, 2, 64, &o), 0);
+	CU_ASSERT_EQUAL(stat(dir, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0700);
+	snprintf(buf, sizeof(buf), "%s%s.flink", dir, shmk_slots_segment_path(o));
+	CU_ASSERT_STRING_EQUAL(shmk_slots_flink_path(o), buf);
+	CU_ASSERT_EQUAL(access(buf, F_OK), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+	/* a group-writable directory is refused */
+	CU_ASSERT_EQUAL(chmod(dir, 0770), 0);
+	CU_ASSERT_EQUAL(shmk_slots_create(NULL, 2, 64, &o), SHMK_EUNSAFE);
+	rmdir(dir);
+	/* without the variable: /tmp/shmkit-<euid> */
+	unsetenv("SHMK_SLOTS_DIR");
+	char want[64];
+	snprintf(want, sizeof(want), "/tmp/shmkit-%u", (unsigned)geteuid());
+	CU_ASSERT_EQUAL(shmk_slots_default_dir(buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, want);
+}
+
+static void flink_dir(void)
+{
+	SPEC_VERIFY("slots.flink.dir");
+	isolate(flink_dir_body, 20);
+}
+
+/* ------------------------------------------------------------ attach */
+
+static void flink_safe_body(void)
+{
+	char fl[256], other[256];
+	struct shmk_slots *o, *r;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
+	CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), 0);
+	shmk_slots_close(r);
+	/* symbolic link to the flink */
+	h_unique_path(other, sizeof(other), "link.flink");
+	CU_ASSERT_EQUAL(symlink(fl, other), 0);
+	CU_ASSERT_EQUAL(shmk_slots_attach(other, &r), SHMK_EUNSAFE);
+	unlink(other);
+	/* hard link */
+	CU_ASSERT_EQUAL(link(fl, other), 0);
+	CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), SHMK_EUNSAFE);
+	unlink(other);
+	/* wider mode */
+	CU_ASSERT_EQUAL(chmod(fl, 0644), 0);
+	CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), SHMK_EUNSAFE);
+	CU_ASSERT_EQUAL(chmod(fl, 0600), 0);
+	/* not a regular file */
+	h_unique_path(other, sizeof(other), "fifo.flink");
+	CU_ASSERT_EQUAL(mkfifo(other, 0600), 0);
+	int rc = shmk_slots_attach(other, &r);
+	CU_ASSERT(rc == SHMK_EUNSAFE || rc == -ENXIO);
+	unlink(other);
+	/* owned by another uid (root can chown it) */
+	if (geteuid() == 0) {
+		CU_ASSERT_EQUAL(chown(fl, 65534, 65534), 0);
+		CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), SHMK_EUNSAFE);
+		CU_ASSERT_EQUAL(chown(fl, 0, 0), 0);
+	}
+	CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), 0);
+	shmk_slots_close(r);
+	shmk_slots_close(o);
+}
+
+static void flink_safe(void)
+{
+	SPEC_VERIFY("slots.flink.safe");
+	isolate(flink_safe_body, 20);
+}
+
+static void flink_content_body(void)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		int rc;
+	} cases[] = {
+		{ "", 0, SHMK_ELAYOUT },
+		{ "/", 1, SHMK_ELAYOUT },
+		{ "noslash", 7, SHMK_ELAYOUT },
+		{ "/a/b", 4, SHMK_ELAYOUT },
+		{ "/..", 3, SHMK_ELAYOUT },
+		{ "/.", 2, SHMK_ELAYOUT },
+		{ "/a b", 4, SHMK_ELAYOUT },
+		{ "/ok\n\n", 5, SHMK_ELAYOUT },
+		{ "/nul\0x", 6, SHMK_ELAYOUT },
+		{ "/shmk-no-such-segment\n", 22, -ENOENT },
+		{ "/shmk-no-such-segment", 21, -ENOENT },
+	};
+	char fl[256], big[400];
+	struct shmk_slots *r = (void *)1;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		new_flink(fl, sizeof(fl));
+		CU_ASSERT_EQUAL_FATAL(write_file(fl, cases[i].bytes, cases[i].len, 0600), 0);
+		int rc = shmk_slots_attach(fl, &r);
+		if (rc != cases[i].rc)
+			fprintf(stderr, "flink case %zu: rc %d want %d\n", i, rc, cases[i].rc);
+		CU_ASSERT_EQUAL(rc, cases[i].rc);
+		CU_ASSERT_PTR_NULL(r);
+		unlink(fl);
+	}
+	/* a name of 255 characters is too long, 254 after '/' is the limit */
+	big[0] = '/';
+	memset(big + 1, 'a', sizeof(big) - 1);
+	new_flink(fl, sizeof(fl));
+	CU_ASSERT_EQUAL_FATAL(write_file(fl, big, 256, 0600), 0);
+	CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), SHMK_ELAYOUT);
+	CU_ASSERT_EQUAL_FATAL(write_file(fl, big, sizeof(big), 0600), 0);
+	CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), SHMK_ELAYOUT);
+	CU_ASSERT_EQUAL_FATAL(write_file(fl, big, 255, 0600), 0);
+	CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), -ENOENT);	/* valid, absent */
+	unlink(fl);
+}
+
+static void flink_content(void)
+{
+	SPEC_VERIFY("slots.flink.content");
+	isolate(flink_content_body, 20);
+}
+
+/* A real segment from an owner, then one header field lies; every attach
+ * runs in its own process so a crash would be caught as a failure. */
+struct lie {
+	const char *what;
+	size_t off;
+	uint32_t val;
+	size_t trunc;	/* ftruncate the segment to this size when non-zero */
+	int rc;
+};
+
+static void lie_run(const struct lie *lies, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char fl[256];
+		struct shmk_slots *o;
+		size_t len;
+
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 100, &o), 0);
+		uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		if (lies[i].trunc) {
+			int fd = shm_open(shmk_slots_segment_path(o), O_RDWR, 0);
+			CU_ASSERT_EQUAL(ftruncate(fd, (off_t)lies[i].trunc), 0);
+			close(fd);
+		} else {
+			memcpy(m + lies[i].off, &lies[i].val, 4);
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct shmk_slots *r = NULL;
+			int rc = shmk_slots_attach(fl, &r);
+			_exit(rc == lies[i].rc && !r ? 0 : 1);
+		}
+		int st = h_wait(pid, 10);
+		if (st)
+			fprintf(stderr, "lie '%s': attach status %d\n", lies[i].what, st);
+		CU_ASSERT_EQUAL(st, 0);
+		munmap(m, len);
+		shmk_slots_close(o);
+	}
+}
+
+static void attach_magic_body(void)
+{
+	static const struct lie lies[] = {
+		{ "magic", 0x00, 0x5353445Au, 0, SHMK_EBADMAGIC },
+		{ "magic zero", 0x00, 0, 0, SHMK_EBADMAGIC },
+		{ "short file", 0, 0, 0x13f, SHMK_ETOOSMALL },
+		{ "empty file", 0, 0, 0, 0 },	/* placeholder replaced below */
+	};
+	lie_run(lies, 3);
+}
+
+static void attach_magic(void)
+{
+	SPEC_VERIFY("slots.attach.magic");
+	isolate(attach_magic_body, 30);
+}
+
+static void attach_sizes_body(void)
+{
+	static const struct lie lies[] = {
+		{ "hdr_size", 0x1c, 0x20, 0, SHMK_ELAYOUT },
+		{ "count zero", 0x04, 0, 0, SHMK_ELAYOUT },
+		{ "count huge", 0x04, 65537, 0, SHMK_ELAYOUT },
+		{ "count max", 0x04, UINT32_MAX, 0, SHMK_ELAYOUT },
+		{ "capacity zero", 0x0c, 0, 0, SHMK_ELAYOUT },
+		{ "capacity max", 0x0c, UINT32_MAX, 0, SHMK_ELAYOUT },
+		{ "capacity limit+1", 0x0c, UINT32_MAX - 78, 0, SHMK_ELAYOUT },
+		{ "capacity bigger", 0x0c, 113, 0, SHMK_ELAYOUT },	/* 113 needs 192, not 128 */
+		{ "total zero", 0x08, 0, 0, SHMK_ELAYOUT },
+		{ "total small", 0x08, 64, 0, SHMK_ELAYOUT },
+		{ "total big", 0x08, 192, 0, SHMK_ELAYOUT },
+		{ "total odd", 0x08, 129, 0, SHMK_ELAYOUT },
+		{ "total max", 0x08, UINT32_MAX, 0, SHMK_ELAYOUT },
+	};
+	lie_run(lies, sizeof(lies) / sizeof(lies[0]));
+}
+
+static void attach_sizes(void)
+{
+	SPEC_VERIFY("slots.attach.sizes");
+	isolate(attach_sizes_body, 60);
+}
+
+static void attach_bounds_body(void)
+{
+	static const struct lie lies[] = {
+		{ "count 5 of 4", 0x04, 5, 0, SHMK_ELAYOUT },
+		{ "count 65536", 0x04, 65536, 0, SHMK_ELAYOUT },
+		{ "file shrank by one byte", 0, 0, 0x140 + 4 * 128 - 1, SHMK_ELAYOUT },
+		{ "file holds the header only", 0, 0, 0x140, SHMK_ELAYOUT },
+	};
+	lie_run(lies, sizeof(lies) / sizeof(lies[0]));
+	/* capacity and total agree but count x total is far beyond the file */
+	char fl[256];
+	struct shmk_slots *o;
+	size_t len;
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 100, &o), 0);
+	uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	uint32_t cap = UINT32_MAX - 79, total = UINT32_MAX - 63, count = 65536;
+	memcpy(m + 0x0c, &cap, 4);
+	memcpy(m + 0x08, &total, 4);
+	memcpy(m + 0x04, &count, 4);
+	struct shmk_slots *r = NULL;
+	CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), SHMK_ELAYOUT);
+	CU_ASSERT_PTR_NULL(r);
+	munmap(m, len);
+	shmk_slots_close(o);
+}
+
+static void attach_bounds(void)
+{
+	SPEC_VERIFY("slots.attach.bounds");
+	isolate(attach_bounds_body, 30);
+}
+
+/* ------------------------------------------------------------ readers */
+
+static void reader_index_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+	shmk_slot_handle_t h = { 0 };
+	unsigned idx;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
+	CU_ASSERT_EQUAL(shmk_slots_register_reader(o, 32, &idx), SHMK_ERANGE);
+	CU_ASSERT_EQUAL(shmk_slots_register_reader(o, 255, &idx), SHMK_ERANGE);
+	CU_ASSERT_EQUAL(shmk_slots_register_reader(o, -2, &idx), SHMK_ERANGE);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(o, 32, &h), SHMK_ERANGE);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(o, UINT32_MAX, &h), SHMK_ERANGE);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(o, h, 32), SHMK_ERANGE);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(o, h, 1000), SHMK_ERANGE);
+	CU_ASSERT_EQUAL(shmk_slots_mark_reader_disconnected(o, 32), SHMK_ERANGE);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(o, 31, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_mark_reader_disconnected(o, 31), 0);
+	shmk_slots_close(o);
+}
+
+static void reader_index(void)
+{
+	SPEC_VERIFY("slots.reader.index");
+	isolate(reader_index_body, 20);
+}
+
+static int register_child(void *arg)
+{
+	struct shmk_slots *r;
+	unsigned idx;
+	int rc = shmk_slots_attach(arg, &r);
+
+	if (rc)
+		return 2;
+	rc = shmk_slots_register_reader(r, 7, &idx);
+	sh->rc[0] = rc;
+	sh->token[0] = shmk_self_token();
+	bump(&sh->ready);
+	wait_value(&sh->go, 1, 20);
+	/* no close: the process dies holding index 7 */
+	return rc == 0 && idx == 7 ? 0 : 1;
+}
+
+static void reader_register_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *r[33];
+	unsigned idx;
+	size_t len;
+
+	fresh_shared();
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
+	pid_t pid = run_proc(register_child, fl);
+	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 10), 0);
+	CU_ASSERT_EQUAL(sh->rc[0], 0);
+	/* the registry entry holds the child's token */
+	struct shmk_slots_hdr *hd = raw_map(shmk_slots_segment_path(o), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
+	CU_ASSERT_EQUAL(atomic_load(&hd->readers[7]), sh->token[0]);
+	CU_ASSERT_NOT_EQUAL(sh->token[0], shmk_self_token());
+	/* that index is held: EBUSY; any other: the first free one */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r[0]), 0);
+	CU_ASSERT_EQUAL(shmk_slots_register_reader(r[0], 7, &idx), SHMK_EBUSY);
+	CU_ASSERT_EQUAL(shmk_slots_register_reader(r[0], -1, &idx), 0);
+	CU_ASSERT_EQUAL(idx, 0);
+	CU_ASSERT_EQUAL(atomic_load(&hd->readers[0]), shmk_self_token());
+	/* fill the other 30, then none is free */
+	int n = 1;
+	for (; n < 31; n++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r[n]), 0);
+		CU_ASSERT_EQUAL(shmk_slots_register_reader(r[n], -1, &idx), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r[n]), 0);
+	CU_ASSERT_EQUAL(shmk_slots_register_reader(r[n], -1, &idx), SHMK_EFULL);
+	shmk_slots_close(r[n]);
+	bump(&sh->go);
+	CU_ASSERT_EQUAL(h_wait(pid, 10), 0);
+	for (int i = 0; i < 31; i++)
+		shmk_slots_close(r[i]);
+	munmap(hd, len);
+	shmk_slots_close(o);
+}
+
+static void reader_register(void)
+{
+	SPEC_VERIFY("slots.reader.register");
+	isolate(reader_register_body, 30);
+}
+
+/* Owner and three reader processes: every sample reaches every reader, in
+ * order and intact, through 8 slots recycled many times. */
+static void multi_reader_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+	struct rd_arg a[3];
+	pid_t pid[3];
+	const uint64_t n = 300;
+
+	fresh_shared();
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 8, 200, &o), 0);
+	for (int i = 0; i < 3; i++) {
+		a[i] = (struct rd_arg){ .flink = fl, .slot = i, .expect = n, .want_index = -1,
+					.len = 150, .copy = i == 2 };
+		pid[i] = run_proc(reader_proc, &a[i]);
+	}
+	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 3, 20), 0);
+	uint64_t next = 1;
+	for (uint64_t k = 0; k < n; k++) {
+		int rc = publish(o, &next, 150);
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+	}
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(h_wait(pid[i], 60), 0);
+		CU_ASSERT_EQUAL(sh->got[i], n);
+		CU_ASSERT_EQUAL(sh->bad[i], 0);
+		CU_ASSERT_EQUAL(sh->first_sn[i], 1);
+		CU_ASSERT_EQUAL(sh->last_sn[i], n);
+		CU_ASSERT_EQUAL(sh->rc[i], 0);
+	}
+	shmk_slots_close(o);
+}
+
+static void multi_reader(void)
+{
+	SPEC_VERIFY("slots.publish.order");
+	SPEC_VERIFY("slots.reuse.rule");
+	isolate(multi_reader_body, 120);
+}
+
+/* Delivery in sequence-number order after the slots wrapped around. */
+static void delivery_order_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *r;
+	shmk_slot_handle_t h, rh;
+	unsigned idx;
+	uint64_t sn;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 16, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, -1, &idx), 0);
+	for (int k = 0; k < 4; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+		CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, &k, sizeof(k), &sn, NULL), 0);
+	}
+	/* read sn 1 and 2 (slots 0, 1), so the owner reuses slots 0 and 1 */
+	for (int k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
+		CU_ASSERT_EQUAL(rh.sn, (uint64_t)k + 1);
+		CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
+	}
+	uint32_t used[2];
+	for (int k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+		used[k] = h.index;
+		CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, &k, sizeof(k), &sn, NULL), 0);
+	}
+	CU_ASSERT(used[0] < 2 && used[1] < 2);	/* lower indices now hold newer samples */
+	for (uint64_t want = 3; want <= 6; want++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
+		CU_ASSERT_EQUAL(rh.sn, want);
+		CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
+	}
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(r, idx, &rh), 0);
+	shmk_slots_close(r);
+	shmk_slots_close(o);
+}
+
+static void delivery_order(void)
+{
+	SPEC_VERIFY("slots.delivery.order");
+	isolate(delivery_order_body, 20);
+}
+
+/* Samples are owed only to active ∩ registered readers. */
+static void addressed_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *ra, *rb, *rc_;
+	shmk_slot_handle_t h, rh;
+	unsigned ia, ib, ic;
+	uint64_t sn;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &ra), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &rb), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &rc_), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(ra, 0, &ia), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(rb, 1, &ib), 0);
+	/* only reader 0 is addressed */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, 1u << 0, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "a", 1, &sn, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(rb, ib, &rh), 0);
+	/* reader 2 registers after the commit: not owed it either */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(rc_, 2, &ic), 0);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(rc_, ic, &rh), 0);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(ra, ia, &rh), 1);
+	/* addressed to everyone: all three registered readers are owed it */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "b", 1, &sn, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(rb, ib, &rh), 1);
+	CU_ASSERT_EQUAL(rh.sn, 2);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(rc_, ic, &rh), 1);
+	CU_ASSERT_EQUAL(rh.sn, 2);
+	struct shmk_slot_info info;
+	char c;
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(rc_, rh, &c, 1, &info), 0);
+	CU_ASSERT_EQUAL(info.reader_mask, ~0x7u);
+	shmk_slots_close(ra);
+	shmk_slots_close(rb);
+	shmk_slots_close(rc_);
+	shmk_slots_close(o);
+}
+
+static void addressed(void)
+{
+	SPEC_VERIFY("slots.delivery.addressed");
+	isolate(addressed_body, 20);
+}
+
+/* Reuse: a slot comes back only when every addressed live reader read it. */
+static void reuse_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *ra, *rb;
+	shmk_slot_handle_t h, rh;
+	unsigned ia, ib;
+	uint64_t sn;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &ra), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &rb), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(ra, -1, &ia), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(rb, -1, &ib), 0);
+	for (int k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+		CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "x", 1, &sn, NULL), 0);
+	}
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), SHMK_EFULL);
+	/* a loaned slot is not free either */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(ra, ia, &rh), 1);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(ra, rh, ia), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), SHMK_EFULL);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(rb, ib, &rh), 1);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(rb, rh, ib), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(h.index, rh.index);
+	shmk_slot_handle_t h2;
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h2), SHMK_EFULL);
+	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h2), 0);
+	CU_ASSERT_EQUAL(h2.index, h.index);
+	/* a closed reader stops pinning: rb leaves, ra reads the last one */
+	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h2), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "y", 1, &sn, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), SHMK_EFULL);
+	shmk_slots_close(rb);
+	while (shmk_slots_next_unread_slot(ra, ia, &rh) == 1)
+		shmk_slots_mark_read(ra, rh, ia);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h2), 0);
+	shmk_slots_close(ra);
+	shmk_slots_close(o);
+}
+
+static void reuse(void)
+{
+	SPEC_VERIFY("slots.reuse.rule");
+	isolate(reuse_body, 20);
+}
+
+/* A reader killed while holding unread samples: detected (as a zombie, and
+ * once reaped), its slots come back, the other reader is unaffected. */
+static void reader_killed_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+	struct rd_arg a[2];
+	pid_t pid[2];
+	shmk_slot_handle_t h;
+	const uint64_t n = 40;
+
+	fresh_shared();
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 64, &o), 0);
+	a[0] = (struct rd_arg){ .flink = fl, .slot = 0, .expect = n, .want_index = -1, .len = 32 };
+	a[1] = (struct rd_arg){ .flink = fl, .slot = 1, .want_index = -1, .hold = 1 };
+	pid[0] = run_proc(reader_proc, &a[0]);
+	pid[1] = run_proc(reader_proc, &a[1]);
+	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 2, 20), 0);
+	uint64_t next = 1;
+	for (int k = 0; k < 4; k++)
+		CU_ASSERT_EQUAL_FATAL(publish(o, &next, 32), 0);
+	/* reader 0 drains all four; the holder pins them */
+	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->progress, 4, 20), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), SHMK_EFULL);
+	/* killed, not yet reaped: a zombie still counts as dead */
+	CU_ASSERT_EQUAL(kill(pid[1], SIGKILL), 0);
+	CU_ASSERT_EQUAL_FATAL(wait_zombie(pid[1]), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), 0);
+	size_t len;
+	struct shmk_slots_hdr *hd = raw_map(shmk_slots_segment_path(o), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
+	CU_ASSERT_EQUAL(atomic_load(&hd->readers[sh->idx[1]]), 0);	/* index released */
+	CU_ASSERT_NOT_EQUAL(atomic_load(&hd->readers[sh->idx[0]]), 0);
+	munmap(hd, len);
+	CU_ASSERT_EQUAL(h_wait(pid[1], 10), 128 + SIGKILL);
+	/* the survivor keeps getting every sample */
+	for (uint64_t k = 4; k < n; k++)
+		CU_ASSERT_EQUAL_FATAL(publish(o, &next, 32), 0);
+	CU_ASSERT_EQUAL(h_wait(pid[0], 60), 0);
+	CU_ASSERT_EQUAL(sh->got[0], n);
+	CU_ASSERT_EQUAL(sh->bad[0], 0);
+	CU_ASSERT_EQUAL(sh->last_sn[0], n);
+	shmk_slots_close(o);
+}
+
+static void reader_killed(void)
+{
+	SPEC_VERIFY("slots.reader.reap");
+	isolate(reader_killed_body, 120);
+}
+
+static void disconnect_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *r;
+	shmk_slot_handle_t h, rh;
+	unsigned idx;
+	uint64_t sn;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, 5, &idx), 0);
+	for (int k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+		CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "z", 1, &sn, NULL), 0);
+	}
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), SHMK_EFULL);
+	CU_ASSERT_EQUAL(shmk_slots_mark_reader_disconnected(o, 5), 0);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(r, idx, &rh), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	shmk_slots_close(r);
+	shmk_slots_close(o);
+}
+
+static void disconnect(void)
+{
+	SPEC_VERIFY("slots.reader.disconnect");
+	isolate(disconnect_body, 20);
+}
+
+/* ------------------------------------------------------------ sequence numbers */
+
+static void sn_wrap_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+	struct shmk_slots_opts opts = { .first_sn = UINT32_MAX - 3 };
+	struct rd_arg a;
+	const uint64_t n = 12;
+
+	fresh_shared();
+	CU_ASSERT_EQUAL_FATAL(
+		shmk_slots_create_opts(new_flink(fl, sizeof(fl)), 3, 64, &opts, &o), 0);
+	a = (struct rd_arg){ .flink = fl, .slot = 0, .expect = n, .want_index = -1, .len = 20 };
+	pid_t pid = run_proc(reader_proc, &a);
+	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 20), 0);
+	uint64_t next = UINT32_MAX - 3;
+	for (uint64_t k = 0; k < n; k++)
+		CU_ASSERT_EQUAL_FATAL(publish(o, &next, 20), 0);
+	CU_ASSERT_EQUAL(h_wait(pid, 60), 0);
+	CU_ASSERT_EQUAL(sh->got[0], n);
+	CU_ASSERT_EQUAL(sh->bad[0], 0);
+	CU_ASSERT_EQUAL(sh->first_sn[0], (uint64_t)UINT32_MAX - 3);
+	CU_ASSERT_EQUAL(sh->last_sn[0], (uint64_t)UINT32_MAX - 3 + n - 1);	/* past 2^32 */
+	shmk_slots_close(o);
+
+	/* near UINT64_MAX: exhaustion is refused, never wrapped */
+	opts.first_sn = UINT64_MAX - 2;
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create_opts(new_flink(fl, sizeof(fl)), 4, 64, &opts, &o),
+			      0);
+	shmk_slot_handle_t h;
+	uint64_t sn = 0;
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "a", 1, &sn, NULL), 0);
+	CU_ASSERT_EQUAL(sn, UINT64_MAX - 2);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "a", 1, &sn, NULL), 0);
+	CU_ASSERT_EQUAL(sn, UINT64_MAX - 1);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "a", 1, &sn, NULL), SHMK_EOVERFLOW);
+	CU_ASSERT_EQUAL(shmk_slots_commit_in_place(o, h, 1, &sn, NULL), SHMK_EOVERFLOW);
+	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), 0);
+	shmk_slots_close(o);
+}
+
+static void sn_wrap(void)
+{
+	SPEC_VERIFY("slots.sn.width");
+	isolate(sn_wrap_body, 90);
+}
+
+/* ------------------------------------------------------------ handles and reads */
+
+static void handle_bounds_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *r;
+	shmk_slot_handle_t bad = { .index = 3 }, worse = { .index = UINT32_MAX };
+	void *p;
+	const void *cp;
+	size_t n;
+	uint64_t sn;
+	char buf[8];
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 3, 16, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	shmk_slot_handle_t hs[2] = { bad, worse };
+	for (int i = 0; i < 2; i++) {
+		shmk_slot_handle_t h = hs[i];
+		CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "a", 1, &sn, NULL), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_commit_in_place(o, h, 1, &sn, NULL), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_slot_data_ptr(o, h, &p, &n), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, h, &cp, &n), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_read_slot(r, h, buf, sizeof(buf), NULL), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_mark_read(r, h, 0), SHMK_ERANGE);
+	}
+	shmk_slots_close(r);
+	shmk_slots_close(o);
+}
+
+static void handle_bounds(void)
+{
+	SPEC_VERIFY("slots.handle.bounds");
+	isolate(handle_bounds_body, 20);
+}
+
+static void read_bounds_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *r;
+	shmk_slot_handle_t h, rh;
+	unsigned idx;
+	uint64_t sn;
+	size_t len, n;
+	const void *cp;
+	char buf[256];
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 100, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, -1, &idx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "abc", 3, &sn, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
+	uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	struct shmk_slot_hdr *sl = (void *)(m + 0x140 + (size_t)rh.index * 128);
+	atomic_store(&sl->sample_size, 101);	/* capacity + 1: still inside the slot padding */
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), NULL), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, rh, &cp, &n), SHMK_EINTEGRITY);
+	atomic_store(&sl->sample_size, UINT32_MAX);
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), NULL), SHMK_EINTEGRITY);
+	atomic_store(&sl->sample_size, 100);
+	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, rh, &cp, &n), 0);
+	CU_ASSERT_EQUAL(n, 100);
+	/* a short buffer gets EBUFSMALL with the size */
+	struct shmk_slot_info info;
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, 10, &info), SHMK_EBUFSMALL);
+	CU_ASSERT_EQUAL(info.sample_size, 100);
+	munmap(m, len);
+	shmk_slots_close(r);
+	shmk_slots_close(o);
+}
+
+static void read_bounds(void)
+{
+	SPEC_VERIFY("slots.read.bounds");
+	isolate(read_bounds_body, 20);
+}
+
+static void read_ptr_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *r;
+	shmk_slot_handle_t h, rh;
+	unsigned idx;
+	uint64_t sn;
+	const void *cp;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 1, 32, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, -1, &idx), 0);
+	/* nothing committed: the reserved slot has no sample */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, h, &cp, &n), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "first", 5, &sn, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
+	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, rh, &cp, &n), 0);
+	CU_ASSERT_EQUAL(n, 5);
+	CU_ASSERT_EQUAL(memcmp(cp, "first", 5), 0);
+	/* the pointer is into the segment: the owner's mapping shows the same bytes */
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
+	/* recycled: the old handle is refused, not misread */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "second", 6, &sn, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, rh, &cp, &n), SHMK_EEMPTY);
+	char buf[8];
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), NULL), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), SHMK_EEMPTY);
+	shmk_slots_close(r);
+	shmk_slots_close(o);
+}
+
+static void read_ptr(void)
+{
+	SPEC_VERIFY("slots.read.ptr");
+	isolate(read_ptr_body, 20);
+}
+
+/* Zero-copy loan: 1 MiB samples to a reader process; commit_in_place is
+ * byte-for-byte commit_slot; loans stay with the owner's handle. */
+static void loan_body(void)
+{
+	char fl[256], fl2[256];
+	struct shmk_slots *o, *o2, *r;
+	shmk_slot_handle_t h, h2;
+	const size_t mib = 1 << 20;
+	struct rd_arg a;
+	void *p;
+	size_t cap, la, lb;
+	uint64_t sn, sn2;
+	struct shmk_slots_toolarge tl = { 0 };
+
+	fresh_shared();
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 3, mib, &o), 0);
+	a = (struct rd_arg){ .flink = fl, .slot = 0, .expect = 8, .want_index = -1, .len = mib };
+	pid_t pid = run_proc(reader_proc, &a);
+	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 20), 0);
+	uint64_t next = 1;
+	for (int k = 0; k < 8; k++)
+		CU_ASSERT_EQUAL_FATAL(publish(o, &next, mib), 0);
+	CU_ASSERT_EQUAL(h_wait(pid, 60), 0);
+	CU_ASSERT_EQUAL(sh->got[0], 8);
+	CU_ASSERT_EQUAL(sh->bad[0], 0);
+	/* too large: SampleTooLarge{sample, capacity} */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_in_place(o, h, mib + 1, &sn, &tl), SHMK_ETOOLARGE);
+	CU_ASSERT_EQUAL(tl.sample, mib + 1);
+	CU_ASSERT_EQUAL(tl.capacity, mib);
+	tl.sample = 0;
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "", mib + 2, &sn, &tl), SHMK_ETOOLARGE);
+	CU_ASSERT_EQUAL(tl.sample, mib + 2);
+	/* loans are the owner's: a reader handle gets -EPERM */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	CU_ASSERT_EQUAL(shmk_slots_slot_data_ptr(r, h, &p, &cap), -EPERM);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(r, UINT32_MAX, &h2), -EPERM);
+	CU_ASSERT_EQUAL(shmk_slots_commit_in_place(r, h, 1, &sn, NULL), -EPERM);
+	shmk_slots_close(r);
+	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), 0);
+	/* a committed (not loaned) slot cannot be loaned again */
+	CU_ASSERT_EQUAL(shmk_slots_slot_data_ptr(o, h, &p, &cap), -EINVAL);
+	shmk_slots_close(o);
+
+	/* byte-for-byte: two fresh segments, same steps, the two commit paths */
+	uint8_t *src = malloc(mib);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+	fill(src, mib - 17, 99);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, mib, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl2, sizeof(fl2)), 2, mib, &o2), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o2, UINT32_MAX, &h2), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, src, mib - 17, &sn, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_slots_slot_data_ptr(o2, h2, &p, &cap), 0);
+	CU_ASSERT_EQUAL(cap, mib);
+	memcpy(p, src, mib - 17);
+	CU_ASSERT_EQUAL(shmk_slots_commit_in_place(o2, h2, mib - 17, &sn2, NULL), 0);
+	CU_ASSERT_EQUAL(sn, sn2);
+	uint8_t *ma = raw_map(shmk_slots_segment_path(o), &la);
+	uint8_t *mb = raw_map(shmk_slots_segment_path(o2), &lb);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ma);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
+	CU_ASSERT_EQUAL_FATAL(la, lb);
+	CU_ASSERT_EQUAL(memcmp(ma, mb, la), 0);
+	munmap(ma, la);
+	munmap(mb, lb);
+	free(src);
+	shmk_slots_close(o);
+	shmk_slots_close(o2);
+}
+
+static void loan(void)
+{
+	SPEC_VERIFY("slots.loan.inplace");
+	isolate(loan_body, 120);
+}
+
+/* ------------------------------------------------------------ wait */
+
+static int committer(void *arg)
+{
+	struct shmk_slots *o = arg;
+	shmk_slot_handle_t h;
+	uint64_t sn;
+
+	if (wait_value(&sh->go, 1, 20))
+		return 2;
+	if (shmk_slots_reserve_slot(o, UINT32_MAX, &h) ||
+	    shmk_slots_commit_slot(o, h, "w", 1, &sn, NULL))
+		return 3;
+	return 0;
+}
+
+static void wait_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *r;
+	struct rusage ru0, ru1;
+
+	fresh_shared();
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	/* nothing happens: -ETIMEDOUT after the timeout, without burning CPU */
+	uint64_t g = shmk_slots_notify_generation(r);
+	getrusage(RUSAGE_SELF, &ru0);
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(shmk_slots_wait_for_change(r, g, 300000000), -ETIMEDOUT);
+	int64_t dt = shmk_now_ns() - t0;
+	getrusage(RUSAGE_SELF, &ru1);
+	CU_ASSERT(dt >= 300000000);
+	int64_t cpu = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) * 1000000000LL +
+		      (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) * 1000LL +
+		      (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) * 1000000000LL +
+		      (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) * 1000LL;
+	CU_ASSERT(cpu < dt / 2);	/* parked, not polling */
+	/* a stale generation returns at once */
+	CU_ASSERT_EQUAL(shmk_slots_wait_for_change(r, g + 1, 0), 0);
+	/* woken by a commit in another process, with the generation captured
+	 * before the commit could start: no lost wake-up */
+	for (int round = 0; round < 20; round++) {
+		atomic_store(&sh->go, 0);
+		pid_t pid = run_proc(committer, o);
+		g = shmk_slots_notify_generation(r);
+		bump(&sh->go);
+		int rc = shmk_slots_wait_for_change(r, g, (int64_t)h_deadline(20) * 1000000000LL);
+		CU_ASSERT_EQUAL(rc, 0);
+		CU_ASSERT_NOT_EQUAL(shmk_slots_notify_generation(r), g);
+		CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
+		/* the child committed from its fork-time copy of the owner's
+		 * local state; the parent's copy still sees every slot free */
+	}
+	shmk_slots_close(r);
+	shmk_slots_close(o);
+}
+
+static void wait_change(void)
+{
+	SPEC_VERIFY("slots.wait.nolost");
+	isolate(wait_body, 60);
+}
+
+static int owner_then_die(void *arg)
+{
+	struct shmk_slots *o;
+
+	if (shmk_slots_create(arg, 2, 16, &o))
+		return 2;
+	bump(&sh->ready);
+	wait_value(&sh->go, 1, 20);
+	if (atomic_load(&sh->rc[0]) == 1)
+		shmk_slots_close(o);	/* clean close */
+	else
+		raise(SIGKILL);		/* crash */
+	return 0;
+}
+
+static int wait_reader(void *arg)
+{
+	struct shmk_slots *r;
+
+	if (shmk_slots_attach(arg, &r))
+		return 2;
+	setenv("SHMK_LIVENESS_MS", "200", 1);
+	uint64_t g = shmk_slots_notify_generation(r);
+	bump(&sh->ready);
+	int64_t t0 = shmk_now_ns();
+	int rc = shmk_slots_wait_for_change(r, g, (int64_t)h_deadline(30) * 1000000000LL);
+	sh->rc[1] = rc;
+	sh->last_sn[1] = (uint64_t)(shmk_now_ns() - t0);
+	shmk_slots_close(r);
+	return rc == SHMK_EPEERDEAD ? 0 : 1;
+}
+
+static void peerdead_case(int clean)
+{
+	char fl[256];
+
+	fresh_shared();
+	sh->rc[0] = clean;
+	new_flink(fl, sizeof(fl));
+	pid_t op = run_proc(owner_then_die, fl);
+	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 20), 0);
+	pid_t rp = run_proc(wait_reader, fl);
+	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 2, 20), 0);
+	bump(&sh->go);
+	CU_ASSERT_EQUAL(h_wait(op, 20), clean ? 0 : 128 + SIGKILL);
+	CU_ASSERT_EQUAL(h_wait(rp, 40), 0);
+	CU_ASSERT_EQUAL(sh->rc[1], SHMK_EPEERDEAD);
+	if (!clean)
+		shmk_slots_reclaim_stale(fl);
+}
+
+static void peerdead_body(void)
+{
+	peerdead_case(1);
+	peerdead_case(0);
+}
+
+static void wait_peerdead(void)
+{
+	SPEC_VERIFY("slots.wait.peerdead");
+	isolate(peerdead_body, 90);
+}
+
+/* ------------------------------------------------------------ stale and close */
+
+static int owner_crash(void *arg)
+{
+	struct shmk_slots *o;
+
+	if (shmk_slots_create(arg, 2, 16, &o))
+		return 2;
+	raise(SIGKILL);
+	return 3;
+}
+
+static void stale_body(void)
+{
+	char fl[256], seg[256], flink_copy[256];
+	struct shmk_slots *o, *o2;
+	int fd;
+
+	fresh_shared();
+	new_flink(fl, sizeof(fl));
+	pid_t pid = run_proc(owner_crash, fl);
+	CU_ASSERT_EQUAL(h_wait(pid, 20), 128 + SIGKILL);
+	fd = open(fl, O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	ssize_t n = read(fd, seg, sizeof(seg) - 1);
+	close(fd);
+	CU_ASSERT_FATAL(n > 0);
+	seg[n] = '\0';
+	/* plain create: a clear error naming the flink and the segment */
+	CU_ASSERT_EQUAL(shmk_slots_create(fl, 2, 16, &o), SHMK_ESTALE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), fl));
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), seg));
+	CU_ASSERT_EQUAL(access(fl, F_OK), 0);	/* nothing removed by a plain create */
+	/* a live owner's flink is EBUSY and is never reclaimed */
+	char live[256];
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(live, sizeof(live)), 2, 16, &o2), 0);
+	CU_ASSERT_EQUAL(shmk_slots_create(live, 2, 16, &o), SHMK_EBUSY);
+	struct shmk_slots_opts rep = { .flags = SHMK_SLOTS_REPLACE_STALE };
+	CU_ASSERT_EQUAL(shmk_slots_create_opts(live, 2, 16, &rep, &o), SHMK_EBUSY);
+	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(live), SHMK_EBUSY);
+	CU_ASSERT_EQUAL(access(live, F_OK), 0);
+	snprintf(flink_copy, sizeof(flink_copy), "%s", shmk_slots_segment_path(o2));
+	fd = shm_open(flink_copy, O_RDONLY, 0);
+	CU_ASSERT(fd >= 0);
+	close(fd);
+	shmk_slots_close(o2);
+	/* the explicit option reclaims the stale one and creates afresh */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create_opts(fl, 2, 16, &rep, &o), 0);
+	CU_ASSERT_EQUAL(shm_open(seg, O_RDONLY, 0), -1);
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_segment_path(o), seg), 0);
+	shmk_slots_close(o);
+	/* and the gc entry point */
+	pid = run_proc(owner_crash, fl);
+	CU_ASSERT_EQUAL(h_wait(pid, 20), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(fl), 0);
+	CU_ASSERT_EQUAL(access(fl, F_OK), -1);
+	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(fl), -ENOENT);
+}
+
+static void stale_detect(void)
+{
+	SPEC_VERIFY("slots.stale.detect");
+	SPEC_VERIFY("slots.stale.reclaim");
+	isolate(stale_body, 60);
+}
+
+static void close_body(void)
+{
+	char fl[256], seg[256];
+	struct shmk_slots *o, *r;
+	unsigned idx;
+	size_t len;
+	shmk_slot_handle_t h;
+	uint64_t sn;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
+	snprintf(seg, sizeof(seg), "%s", shmk_slots_segment_path(o));
+	struct shmk_slots_hdr *hd = raw_map(seg, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
+	/* a reader's close leaves everything, releases its entry */
+	pid_t pid = fork();
+	if (pid == 0) {
+		int ok = shmk_slots_attach(fl, &r) == 0 &&
+			 shmk_slots_register_reader(r, 3, &idx) == 0;
+		_exit(ok && shmk_slots_close(r) == 0 ? 0 : 1);
+	}
+	CU_ASSERT_EQUAL(h_wait(pid, 10), 0);
+	CU_ASSERT_EQUAL(access(fl, F_OK), 0);
+	int fd = shm_open(seg, O_RDONLY, 0);
+	CU_ASSERT(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL(atomic_load(&hd->readers[3]), SHMK_SLOTS_READER_LEFT);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(atomic_load(&hd->readers[3]), 0);	/* the owner reaped it */
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "q", 1, &sn, NULL), 0);
+	/* the owner's close: closed state, flink and segment gone */
+	uint32_t g = atomic_load(&hd->notify_gen);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+	CU_ASSERT_EQUAL(atomic_load(&hd->owner_state), SHMK_SLOTS_OWNER_CLOSED);
+	CU_ASSERT_NOT_EQUAL(atomic_load(&hd->notify_gen), g);
+	CU_ASSERT_EQUAL(access(fl, F_OK), -1);
+	CU_ASSERT_EQUAL(shm_open(seg, O_RDONLY, 0), -1);
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	munmap(hd, len);
+}
+
+static void close_roles(void)
+{
+	SPEC_VERIFY("slots.close.owner");
+	SPEC_VERIFY("slots.close.reader");
+	isolate(close_body, 20);
+}
+
+static const struct h_test tests[] = {
+	{ "layout_offsets", layout_offsets },
+	{ "create_files", create_files },
+	{ "create_limits", create_limits },
+	{ "create_fallocate", create_fallocate },
+	{ "flink_dir", flink_dir },
+	{ "flink_safe", flink_safe },
+	{ "flink_content", flink_content },
+	{ "attach_magic", attach_magic },
+	{ "attach_sizes", attach_sizes },
+	{ "attach_bounds", attach_bounds },
+	{ "reader_index", reader_index },
+	{ "reader_register", reader_register },
+	{ "multi_reader", multi_reader },
+	{ "delivery_order", delivery_order },
+	{ "addressed", addressed },
+	{ "reuse", reuse },
+	{ "reader_killed", reader_killed },
+	{ "disconnect", disconnect },
+	{ "sn_wrap", sn_wrap },
+	{ "handle_bounds", handle_bounds },
+	{ "read_bounds", read_bounds },
+	{ "read_ptr", read_ptr },
+	{ "loan", loan },
+	{ "wait_change", wait_change },
+	{ "wait_peerdead", wait_peerdead },
+	{ "stale_detect", stale_detect },
+	{ "close_roles", close_roles },
+	{ NULL, NULL },
+};
+
+static const struct h_suite suites[] = { { "slots", NULL, NULL, tests }, { NULL, NULL, NULL, NULL } };
+
+int main(int argc, char **argv)
+{
+	return h_main(argc, argv, "slots", suites, NULL);
+}

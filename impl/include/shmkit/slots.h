@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shmkit slots: the ZeroDDS flatdata POSIX slot allocator, in C.
+ *
+ * An owner process creates a POSIX shm segment of fixed-size slots and a
+ * "flink" file naming it; reader processes attach through the flink,
+ * register for a reader index (0..31), and take committed samples in
+ * sequence-number order, marking each read.  A slot is reused when every
+ * live reader it was addressed to has read it; a reader that dies is
+ * detected (zombie- and PID-reuse-safe) and stops pinning slots.  A futex
+ * word in the segment wakes waiters on every change.
+ *
+ * The rules are clauses in conformance/spec/slots.md; the layout lives in
+ * shmkit/wire.h.
+ *
+ * Threads: a struct shmk_slots handle is used by one thread at a time
+ * (like a file position).  Separate handles (other processes, or separate
+ * attaches) are independent.  Loans (reserve .. commit/discard) are local
+ * to the owner's handle.
+ *
+ * Return values: 0 (or a small count) on success, -errno for OS failures,
+ * SHMK_E* (shmkit/error.h) for protocol failures.  Sequence numbers and
+ * sizes come back through out-parameters.
+ */
+#ifndef SHMKIT_SLOTS_H
+#define SHMKIT_SLOTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmkit/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct shmk_slots;
+
+/* A slot reference.  sn is 0 for a fresh loan from reserve_slot, and the
+ * sample's sequence number for a handle from next_unread_slot (so a
+ * handle to a recycled slot is detected). */
+typedef struct {
+	uint32_t index;
+	uint32_t reserved;
+	uint64_t sn;
+} shmk_slot_handle_t;
+
+/* A committed slot's header, as read_slot saw it. */
+struct shmk_slot_info {
+	uint64_t sn;
+	uint32_t sample_size;
+	uint32_t reader_mask;
+};
+
+/* SampleTooLarge{sample, capacity}: filled when a commit returns
+ * SHMK_ETOOLARGE (pass NULL when not wanted). */
+struct shmk_slots_toolarge {
+	size_t sample;
+	size_t capacity;
+};
+
+/* create option flags */
+#define SHMK_SLOTS_REPLACE_STALE 0x1u	/* reclaim a flink left by a dead owner */
+
+struct shmk_slots_opts {
+	uint32_t flags;		/* SHMK_SLOTS_* */
+	uint32_t reserved;	/* zero */
+	uint64_t first_sn;	/* first sequence number; 0 means 1 (tests start near UINT32_MAX) */
+};
+
+/* Owner.  flink_path NULL picks <default dir>/<segment id>.flink.
+ * -EINVAL for zero count/capacity or count > SHMK_SLOTS_MAX_COUNT;
+ * SHMK_EOVERFLOW when slot_capacity > UINT32_MAX - 79 or count * size
+ * overflows; SHMK_ESTALE when flink_path was left by a dead owner (detail
+ * names it; pass SHMK_SLOTS_REPLACE_STALE to reclaim); SHMK_EBUSY when a
+ * live owner holds it; -errno from shm_open/fallocate/mmap/the flink. */
+#define SHMK_SLOTS_MAX_COUNT 65536u
+int shmk_slots_create(const char *flink_path, size_t slot_count, size_t slot_capacity,
+		      struct shmk_slots **out);
+int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slot_capacity,
+			   const struct shmk_slots_opts *opts, struct shmk_slots **out);
+
+/* Reader.  SHMK_EBADMAGIC / SHMK_ELAYOUT / SHMK_ETOOSMALL for a segment
+ * whose header does not describe it; SHMK_ELAYOUT for a flink that does not
+ * hold a valid shm name; SHMK_EUNSAFE for an unsafe flink or segment. */
+int shmk_slots_attach(const char *flink_path, struct shmk_slots **out);
+
+/* Owner: marks the segment closed, wakes waiters, unlinks the segment and
+ * (when it still names this segment) the flink, unmaps.  Reader: releases
+ * its registration and unmaps.  Frees s; NULL is a no-op. */
+int shmk_slots_close(struct shmk_slots *s);
+
+/* For `shmkit gc`: removes flink_path and its segment when their owner is
+ * dead.  0 reclaimed, SHMK_EBUSY when the owner lives, -ENOENT, ... */
+int shmk_slots_reclaim_stale(const char *flink_path);
+
+/* Default flink directory ($SHMK_SLOTS_DIR, else /tmp/shmkit-<euid>). */
+int shmk_slots_default_dir(char *buf, size_t len);
+
+/* Reader registration: want = index 0..31 or -1 for any free index.
+ * SHMK_ERANGE for want >= 32, SHMK_EBUSY when that index is held,
+ * SHMK_EFULL when none is free. */
+int shmk_slots_register_reader(struct shmk_slots *s, int want, unsigned *index);
+
+/* Owner: loan a free slot for the readers in active_readers_mask.
+ * SHMK_EFULL when none is free (after reaping dead readers); -EPERM on a
+ * reader handle. */
+int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
+			    shmk_slot_handle_t *h);
+/* Owner: copy len bytes in and publish; *sn gets the sequence number. */
+int shmk_slots_commit_slot(struct shmk_slots *s, shmk_slot_handle_t h, const void *data,
+			   size_t len, uint64_t *sn, struct shmk_slots_toolarge *tl);
+int shmk_slots_discard_slot(struct shmk_slots *s, shmk_slot_handle_t h);
+/* Owner: zero-copy loan; *ptr valid until commit_in_place/discard_slot. */
+int shmk_slots_slot_data_ptr(struct shmk_slots *s, shmk_slot_handle_t h, void **ptr,
+			     size_t *capacity);
+int shmk_slots_commit_in_place(struct shmk_slots *s, shmk_slot_handle_t h, size_t len,
+			       uint64_t *sn, struct shmk_slots_toolarge *tl);
+
+/* Readers.  next_unread_slot returns 1 and *h for the unread sample with
+ * the lowest sequence number, 0 when nothing is pending. */
+int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot_handle_t *h);
+/* Zero-copy read: *ptr valid until the slot is recycled (after mark_read). */
+int shmk_slots_slot_read_ptr(struct shmk_slots *s, shmk_slot_handle_t h, const void **ptr,
+			     size_t *len);
+/* Copying read: SHMK_EBUFSMALL (info->sample_size set) when buf is short,
+ * SHMK_EEMPTY when the slot no longer holds h's sample. */
+int shmk_slots_read_slot(struct shmk_slots *s, shmk_slot_handle_t h, void *buf, size_t buflen,
+			 struct shmk_slot_info *info);
+int shmk_slots_mark_read(struct shmk_slots *s, shmk_slot_handle_t h, unsigned reader);
+/* Sets reader's bit on every slot (lease expiry, called by the owner). */
+int shmk_slots_mark_reader_disconnected(struct shmk_slots *s, unsigned reader);
+
+size_t shmk_slots_slot_total_size(const struct shmk_slots *s);
+size_t shmk_slots_slot_capacity(const struct shmk_slots *s);
+size_t shmk_slots_slot_count(const struct shmk_slots *s);
+
+/* Capture before checking a condition, then wait: no lost wake-up.
+ * wait: 0 when the generation differs from last, -ETIMEDOUT, or
+ * SHMK_EPEERDEAD when the owner closed or died.  timeout_ns < 0: forever. */
+uint64_t shmk_slots_notify_generation(const struct shmk_slots *s);
+int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t timeout_ns);
+
+const char *shmk_slots_flink_path(const struct shmk_slots *s);
+const char *shmk_slots_segment_path(const struct shmk_slots *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
