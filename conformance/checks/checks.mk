@@ -1,1 +1,2 @@
 CHECK_PROGS += conformance/checks/spec-coverage-fixtures.sh
+CHECK_PROGS += conformance/checks/harness-meta.sh

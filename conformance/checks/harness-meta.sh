@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# harness-meta.sh - the test runner and harness proved on deliberately bad programs.
+#
+# Runs scripts/run-tests.sh over the five fixture programs of
+# conformance/harness/fixtures/ (a failing child assertion, a SIGSEGV, a hang
+# past the deadline, a raw fork whose child returns into CUnit, a UBSan
+# report) and over three bad scripts (a crash, a timeout, a failure with no
+# summary line), and checks that every one is counted as failed, that the
+# runner exits non-zero, and what check.json says.  Prints harness-style
+# PASS/FAIL lines and `harness-meta: N passed, N failed, N skipped`, and
+# appends evidence lines to $SHMK_EVIDENCE.
+#
+# r[verify harness.run.summary] r[verify harness.run.json] r[verify harness.isolate.crash]
+# r[verify harness.isolate.timeout] r[verify harness.isolate.return] r[verify harness.isolate.ship]
+set -uo pipefail
+
+prog=harness-meta
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+variant=${SHMK_VARIANT:-${V:-check}}
+evidence=${SHMK_EVIDENCE:-$root/reports/out/evidence.jsonl}
+passed=0 failed=0 skipped=0
+
+if [ "$variant" != check ]; then
+	# without UBSan the ubsan fixture passes: the count only holds in check
+	echo "SKIP meta/fixtures: fixtures need the check variant (ASan+UBSan), not $variant"
+	echo "$prog: 0 passed, 0 failed, 1 skipped"
+	exit 77
+fi
+fx=$root/build/$variant/fixtures
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+evid() {	# clause result
+	mkdir -p "$(dirname "$evidence")"
+	jq -cn --arg p "$prog" --arg t "$1" --arg c "$2" --arg r "$3" \
+		'{program: $p, suite: "meta", test: $t, clause: $c, result: $r}' >>"$evidence"
+}
+check() {	# name clause... -- command...
+	local name=$1 clauses=()
+	shift
+	while [ "$1" != -- ]; do clauses+=("$1"); shift; done
+	shift
+	local r=pass
+	if "$@" >"$tmp/why" 2>&1; then
+		echo "PASS meta/$name"
+		passed=$((passed + 1))
+	else
+		r=fail
+		echo "FAIL meta/$name $(basename "$0"):0: $(tr '\n' ' ' <"$tmp/why")"
+		failed=$((failed + 1))
+	fi
+	for c in "${clauses[@]}"; do evid "$name" "$c" "$r"; done
+}
+
+# ------------------------------------------------------------ the five fixtures
+fixtures=()
+for f in child_assert child_returns crash hang ubsan; do
+	fixtures+=("$fx/$f")
+done
+missing=0
+for f in "${fixtures[@]}"; do
+	[ -x "$f" ] || { echo "harness-meta: missing fixture $f (make check-build)" >&2; missing=1; }
+done
+"$root/scripts/run-tests.sh" --out "$tmp/out" "${fixtures[@]}" >"$tmp/stdout" 2>&1
+rc=$?
+
+last_line_is() { # want
+	local got
+	got=$(tail -n 1 "$tmp/stdout")
+	[ "$got" = "$1" ] || { echo "last line: '$got', want '$1'"; return 1; }
+}
+nonzero() { [ "$1" -ne 0 ] || { echo "exit status 0"; return 1; }; }
+fixture_json() {
+	jq -e '
+		.schema == "shmkit.check/1" and (.programs | length) == 5 and .result == "fail"
+		and .totals == {passed: 0, failed: 5, skipped: 0, programs: 5, programs_failed: 5}
+		and all(.programs[];
+			.result == "fail" and .exit == 1 and .counts.failed == 1
+			and (.wall_ms | type) == "number" and .wall_ms >= 0
+			and (.tests | length) == 1 and .tests[0].result == "fail"
+			and (.tests[0].failures[0] | test("^[^ :]+:[0-9]+: .")))
+	' "$tmp/out/check.json" >/dev/null || { echo "check.json: $(jq -c '.totals' "$tmp/out/check.json" 2>&1)"; return 1; }
+}
+failure_says() { # program regex
+	jq -e --arg p "$1" --arg re "$2" \
+		'.programs[] | select(.name == $p) | .tests[0].failures | any(test($re))' \
+		"$tmp/out/check.json" >/dev/null || { echo "$1: no failure matching /$2/"; return 1; }
+}
+kinds() {
+	failure_says child_assert '1 == 2$' && failure_says crash 'killed by SIGSEGV' &&
+		failure_says hang 'timed out after [0-9]+s' &&
+		failure_says child_returns 'returned from fixture/child_returns into CUnit' &&
+		failure_says ubsan 'killed by SIGABRT|exited with status'
+}
+
+check fixtures_present harness.run.summary -- test $missing -eq 0
+check fixtures_last_line harness.run.summary -- last_line_is "check: 0 passed, 5 failed, 0 skipped"
+check fixtures_exit_status harness.run.summary -- nonzero $rc
+check fixtures_check_json harness.run.json -- fixture_json
+check fixtures_failure_kinds harness.isolate.ship harness.isolate.crash harness.isolate.timeout \
+	harness.isolate.return -- kinds
+
+# ------------------------------------------------------------ programs that die without counts
+printf '#!/bin/sh\necho "about to crash"\nkill -SEGV $$\n' >"$tmp/crashes.sh"
+printf '#!/bin/sh\nexec sleep 600\n' >"$tmp/sleeps.sh"
+printf '#!/bin/sh\necho "no summary here"\nexit 3\n' >"$tmp/fails.sh"
+printf '#!/bin/sh\necho "x: 2 passed, 0 failed, 0 skipped"\n' >"$tmp/passes.sh"
+chmod +x "$tmp"/*.sh
+TEST_TIMEOUT=1 "$root/scripts/run-tests.sh" --out "$tmp/out2" \
+	"$tmp/crashes.sh" "$tmp/sleeps.sh" "$tmp/fails.sh" "$tmp/passes.sh" >"$tmp/stdout" 2>&1
+rc=$?
+dead_json() {
+	jq -e '
+		[.programs[] | {name, result, f: .counts.failed, p: .counts.passed}]
+		== [{name: "crashes", result: "crash", f: 1, p: 0},
+		    {name: "sleeps", result: "timeout", f: 1, p: 0},
+		    {name: "fails", result: "fail", f: 1, p: 0},
+		    {name: "passes", result: "pass", f: 0, p: 2}]
+	' "$tmp/out2/check.json" >/dev/null ||
+		{ echo "programs: $(jq -c '[.programs[] | {name, result, exit}]' "$tmp/out2/check.json" 2>&1)"; return 1; }
+}
+check dead_programs_last_line harness.run.summary -- last_line_is "check: 2 passed, 3 failed, 0 skipped"
+check dead_programs_exit_status harness.run.summary -- nonzero $rc
+check dead_programs_json harness.run.json -- dead_json
+
+if [ $failed -gt 0 ]; then
+	echo "  runner output of the last run:"
+	sed 's/^/    | /' "$tmp/stdout"
+fi
+echo "$prog: $passed passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ]
