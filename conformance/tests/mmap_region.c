@@ -379,6 +379,31 @@ static void create_no_leftover_body(void)
 	/* the path is free for the next O_EXCL create */
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_ON_CLOSE, 0, &r), 0);
 	shmk_mmap_region_close(r);
+
+	/* sweep: every call site create passes, each failing in turn */
+	static const char *const sites[] = { "open", "fallocate", "ftruncate", "mmap", "fstat" };
+	char spec[32];
+	unsigned fired_total = 0;
+	for (size_t s = 0; s < sizeof(sites) / sizeof(sites[0]); s++) {
+		for (int n = 1; n <= 4; n++) {
+			snprintf(spec, sizeof(spec), "%s:%d", sites[s], n);
+			CU_ASSERT_EQUAL_FATAL(shmk_fault_set(spec), 0);
+			int rc = shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_ON_CLOSE, 0, &r);
+			int fired = shmk_fault_fired();
+			shmk_fault_set("");
+			fired_total += (unsigned)fired;
+			if (fired) {
+				CU_ASSERT(rc < 0);
+				CU_ASSERT_PTR_NULL(r);
+				CU_ASSERT_FALSE(exists(g_path));
+			} else {
+				CU_ASSERT_EQUAL(rc, 0);
+				CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
+				CU_ASSERT_FALSE(exists(g_path));
+			}
+		}
+	}
+	CU_ASSERT(fired_total >= 4);
 }
 
 static void create_no_leftover(void)
