@@ -55,6 +55,14 @@
  *                      `waiters` misses the waiter: no bump, no wake.
  */
 
+/* Clauses this model verifies (run-models.sh writes their evidence when it passes):
+ * r[verify ring.reader.wait.wake]
+ * r[verify ring.writer.wake]
+ * r[verify events.wake.park]
+ * r[verify events.wake.nosyscall]
+ * r[verify slots.wait.nolost]
+ */
+
 #define MSGS 2
 
 byte head;                 /* messages published, in memory */

@@ -57,6 +57,14 @@
  *                      claimer is invisible in between and gets skipped.
  */
 
+/* Clauses this model verifies (run-models.sh writes their evidence when it passes):
+ * r[verify events.mpsc.vyukov]
+ * r[verify events.mpsc.order]
+ * r[verify events.mpsc.intent]
+ * r[verify events.mpsc.dead-producer]
+ * r[verify events.mpsc.publish-cas]
+ */
+
 #define CAP   2
 #define MASK  (CAP - 1)
 #define IDXM  7            /* counters mod 8 */

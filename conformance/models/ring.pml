@@ -43,6 +43,13 @@
  *   BUG_NO_LOCK         writers do not take the lock.
  */
 
+/* Clauses this model verifies (run-models.sh writes their evidence when it passes):
+ * r[verify ring.writer.lock]
+ * r[verify ring.writer.lock.recover]
+ * r[verify ring.writer.space]
+ * r[verify ring.writer.publish]
+ */
+
 #define CAP 4              /* ring words */
 #define W   2              /* writers */
 #define R   2              /* records per writer */

@@ -23,14 +23,14 @@
 # appended to $SHMK_EVIDENCE (default reports/out/evidence.jsonl).
 #
 # Usage: run-models.sh [model ...]   (names without .pml; default: all)
-# Env:   MODELS_CFLAGS (default -O1: the state spaces are small, compile time
+# Env:   MODELS_CFLAGS (default -O0: the state spaces are small, compile time
 #        dominates), MODELS_KEEP=1 keeps the scratch directory.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 evidence=${SHMK_EVIDENCE:-reports/out/evidence.jsonl}
 case $evidence in /*) ;; *) evidence=$PWD/$evidence ;; esac
-cflags=${MODELS_CFLAGS:--O1}
+cflags=${MODELS_CFLAGS:--O0}
 
 for tool in spin gcc; do
 	if ! command -v "$tool" >/dev/null 2>&1; then

@@ -43,6 +43,12 @@
  *   BUG_NO_REAP        a dead reader's mybit still counts as required.
  */
 
+/* Clauses this model verifies (run-models.sh writes their evidence when it passes):
+ * r[verify slots.publish.order]
+ * r[verify slots.reuse.rule]
+ * r[verify slots.reader.reap]
+ */
+
 #define N 2                /* slots */
 #define K 3                /* samples */
 #define R 2                /* readers; reader 1 may die */

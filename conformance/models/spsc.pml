@@ -39,6 +39,12 @@
  *                      a cell the consumer has not read.
  */
 
+/* Clauses this model verifies (run-models.sh writes their evidence when it passes):
+ * r[verify events.spsc.fifo]
+ * r[verify events.spsc.cached-index]
+ * r[verify events.queue.counter-start]
+ */
+
 #define CAP   2          /* cells, a power of two */
 #define MASK  (CAP - 1)
 #define IDXM  3          /* counters wrap mod 4 (2^W with W = 2) */
