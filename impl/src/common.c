@@ -161,12 +161,16 @@ int shmk_sys_fallocate(int fd, off_t off, off_t len)
 {
 	if (fault_hit(SITE_FALLOCATE))
 		return -ENOSPC;
-	int rc = posix_fallocate(fd, off, len);
-	/* tmpfs and ext4 support it; a filesystem that cannot just keeps the
-	 * sparse file (the first touch may then fault, as without shmkit). */
-	if (rc == EOPNOTSUPP || rc == EINVAL)
+	/* fallocate(2), not posix_fallocate(3): glibc's fallback for a
+	 * filesystem without fallocate writes every block, which for a large
+	 * region is slower than the work it protects.  tmpfs and ext4 support
+	 * it; elsewhere the file stays sparse (the first touch may then fault,
+	 * as it would without shmkit). */
+	if (fallocate(fd, 0, off, len) == 0)
 		return 0;
-	return -rc;
+	if (errno == EOPNOTSUPP)
+		return 0;
+	return -errno;
 }
 
 int shmk_sys_fstat(int fd, struct stat *st)
