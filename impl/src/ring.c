@@ -447,7 +447,8 @@ int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64
 	uint64_t t = SHMK_LOAD_U64(rec);
 	uint64_t n = SHMK_LOAD_U64(rec + 8);
 	uint64_t room = end - start - SHMK_RING_REC_HDR;
-	/* r[impl ring.reader.first_message.badlen] r[impl ring.reader.bounds] */
+	/* r[impl ring.reader.first_message.badlen] r[impl ring.reader.bounds]
+	 * r[impl ring.record.max] */
 	if (n > SHMK_RING_MAX_PAYLOAD || ((n + 7) & ~7ull) > room)
 		return shmk_fail(SHMK_EBADLEN, "ring: record at %llu claims %llu bytes",
 				 (unsigned long long)start, (unsigned long long)n);
@@ -771,7 +772,7 @@ static int reserve_locked(struct shmk_ring_writer *w, size_t len, uint64_t *head
 				 (unsigned long long)(cap - (head - tail)), (unsigned long long)rl);
 	/* r[impl ring.writer.bounds] offset < cap and rl <= 64 KiB: inside ring + mirror */
 	uint8_t *rec = w->m.data + head % cap;
-	/* r[impl ring.record.format] */
+	/* r[impl ring.record.format] r[impl ring.writer.tag] the owner's tag, never the caller's */
 	memcpy(rec, &w->tag, 8);
 	uint64_t n64 = len;
 	memcpy(rec + 8, &n64, 8);
@@ -803,7 +804,7 @@ int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int io
 	if (w->reserved)
 		return shmk_fail(-EINVAL, "ring: a reservation is pending");
 	for (int i = 0; i < iovcnt; i++) {
-		/* r[impl ring.writer.toolarge] */
+		/* r[impl ring.writer.toolarge] r[impl ring.record.max] */
 		if (iov[i].iov_len > SHMK_RING_MAX_PAYLOAD - len)
 			return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
 					 SHMK_RING_MAX_PAYLOAD);
@@ -850,6 +851,7 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 		return -EINVAL;
 	if (w->reserved)
 		return shmk_fail(-EINVAL, "ring: a reservation is pending");
+	/* r[impl ring.record.max] */
 	if (len > SHMK_RING_MAX_PAYLOAD)
 		return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
 				 SHMK_RING_MAX_PAYLOAD);
