@@ -17,8 +17,9 @@
  * Victims' records are checked the same way; only their final unfinished
  * record can be missing, so they count no losses at the end.
  *
- * Env: STRESS_SECONDS (default 3), STRESS_MESSAGES (default 2000000, over
- * all writers), STRESS_WRITERS (default 3), SHMK_SEED.
+ * Env: STRESS_SECONDS (default 3), STRESS_MESSAGES (per writer, default
+ * 300000), STRESS_WRITERS (default 3), SHMK_SEED.  The run ends at the
+ * first bound; the killer stops once every writer has finished.
  * Output ends with `ring_stress: 1 passed, 0 failed, 0 skipped`.
  *
  * r[verify ring.writer.lock] r[verify ring.writer.lock.recover]
@@ -52,6 +53,7 @@ struct shared {
 	uint64_t written[64];	/* per writer, records whose write returned 0 */
 	uint64_t efull[64];
 	uint64_t victims;	/* incarnations started */
+	_Atomic unsigned done;	/* writers finished (the killer stops at all) */
 	int werr[64];		/* a writer's unexpected error */
 };
 
@@ -191,14 +193,15 @@ static void writer_main(int wfd, unsigned k, int64_t deadline, uint64_t quota,
 		sh->written[k] = i + 1;
 	}
 	shmk_ring_writer_close(w);
+	atomic_fetch_add(&sh->done, 1);
 	_exit(0);
 }
 
-static void killer_main(struct shmk_ring *r, int64_t deadline, struct shared *sh)
+static void killer_main(struct shmk_ring *r, int64_t deadline, unsigned nw, struct shared *sh)
 {
 	uint64_t inc = 0;
 
-	while (shmk_now_ns() < deadline && inc < MAX_VICTIMS) {
+	while (shmk_now_ns() < deadline && inc < MAX_VICTIMS && atomic_load(&sh->done) < nw) {
 		int wfd, peer;
 		uint64_t tag = VICTIM_BASE + inc;
 		if (shmk_ring_writer_new(r, tag, &wfd, &peer))
@@ -232,7 +235,7 @@ int main(void)
 {
 	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
 	double secs = st_seconds();
-	uint64_t msgs = st_messages(2000000);
+	uint64_t msgs = st_messages(300000);
 	unsigned nw = (unsigned)shmk_env_long("STRESS_WRITERS", 3, 1, 32);
 	char path[256];
 
@@ -265,13 +268,13 @@ int main(void)
 			return 1;
 		pids[k] = fork();
 		if (pids[k] == 0)
-			writer_main(wfd, k, deadline, msgs / nw + 1, sh);
+			writer_main(wfd, k, deadline, msgs, sh);
 		close(wfd);
 		close(peer);
 	}
 	pid_t killer = fork();
 	if (killer == 0)
-		killer_main(r, deadline, sh);
+		killer_main(r, deadline, nw, sh);
 
 	uint64_t next[32] = { 0 }, *vnext = calloc(MAX_VICTIMS, sizeof(uint64_t));
 	uint64_t nread = 0, lost = 0, dup = 0, corrupt = 0, vread = 0, badtag = 0;
