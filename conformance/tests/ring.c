@@ -396,6 +396,34 @@ static void create_file(void)
 	isolate(create_file_body, 20);
 }
 
+static void create_name_body(void)
+{
+	char name[64], path[128];
+	struct shmk_ring *r = NULL, *r2 = NULL;
+	struct shmk_ring_opts o = { .capacity = CAP64K };
+
+	snprintf(name, sizeof(name), "shmk-ring-test-%d", (int)getpid());
+	snprintf(path, sizeof(path), "/dev/shm/%s", name);
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_create(name, &o, &r), 0);
+	CU_ASSERT_EQUAL(access(path, F_OK), 0);
+	shmk_ring_close(r);
+	CU_ASSERT_EQUAL(shmk_ring_attach(name, &r2), 0); /* same object by name */
+	shmk_ring_close(r2);
+	CU_ASSERT_EQUAL(shmk_ring_attach(path, &r2), 0); /* and by path */
+	shmk_ring_close(r2);
+	CU_ASSERT_EQUAL(shmk_ring_unlink(name), 0);
+	CU_ASSERT(access(path, F_OK) != 0);
+	CU_ASSERT_EQUAL(shmk_ring_unlink(name), -ENOENT);
+	CU_ASSERT_EQUAL(shmk_ring_create("", &o, &r), -EINVAL);
+}
+
+static void create_name(void)
+{
+	SPEC_VERIFY("ring.create.name");
+	isolate(create_name_body, 20);
+}
+
 static void initial_index_body(void)
 {
 	char path[256];
@@ -1932,6 +1960,7 @@ static const struct h_test tests[] = {
 	{ "bounds", bounds },
 	{ "create_capacity", create_capacity },
 	{ "create_file", create_file },
+	{ "create_name", create_name },
 	{ "first_msg_align", first_msg_align },
 	{ "first_msg_badlen", first_msg_badlen },
 	{ "first_msg_small", first_msg_small },

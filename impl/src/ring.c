@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -189,6 +190,21 @@ static int ring_check_wpage(const struct shmk_ring_wpage *wp)
 
 /* ---------------------------------------------------------------- create / attach */
 
+/* r[impl ring.create.name] a bare name lives in /dev/shm, like an events region */
+static int ring_path(const char *path, char *buf, size_t len, const char **out)
+{
+	if (!path || !*path)
+		return -EINVAL;
+	if (strchr(path, '/')) {
+		*out = path;
+		return 0;
+	}
+	if ((size_t)snprintf(buf, len, "/dev/shm/%s", path) >= len)
+		return -ENAMETOOLONG;
+	*out = buf;
+	return 0;
+}
+
 static int claim_reader(struct shmk_ring *r)
 {
 	uint64_t self = shmk_self_token();
@@ -209,14 +225,19 @@ static int claim_reader(struct shmk_ring *r)
 	return shmk_fail(SHMK_EBUSY, "ring: reader role contended");
 }
 
-int shmk_ring_create(const char *path, const struct shmk_ring_opts *opts, struct shmk_ring **rp)
+int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct shmk_ring **rp)
 {
 	size_t page = shmk_page_size();
-	struct shmk_ring *r;
+	struct shmk_ring *r = NULL;
+	char buf[PATH_MAX];
+	const char *path;
 	int fd = -1, rc;
 
-	if (!path || !opts || !rp)
+	if (!opts || !rp)
 		return -EINVAL;
+	rc = ring_path(name, buf, sizeof(buf), &path);
+	if (rc)
+		return rc;
 	uint64_t cap = opts->capacity;
 	mode_t mode = opts->mode ? opts->mode : 0600;
 	/* r[impl ring.create.capacity] */
@@ -299,14 +320,19 @@ fail:
 	return rc;
 }
 
-int shmk_ring_attach(const char *path, struct shmk_ring **rp)
+int shmk_ring_attach(const char *name, struct shmk_ring **rp)
 {
 	struct shmk_ring *r;
+	char buf[PATH_MAX];
+	const char *path;
 	uint64_t cap;
 	int fd, rc;
 
-	if (!path || !rp)
+	if (!rp)
 		return -EINVAL;
+	rc = ring_path(name, buf, sizeof(buf), &path);
+	if (rc)
+		return rc;
 	/* r[impl ring.attach.safe] */
 	rc = shmk_open_path(path, O_RDWR, 0, &fd);
 	if (rc)
@@ -353,10 +379,14 @@ void shmk_ring_close(struct shmk_ring *r)
 	free(r);
 }
 
-int shmk_ring_unlink(const char *path)
+int shmk_ring_unlink(const char *name)
 {
-	if (!path)
-		return -EINVAL;
+	char buf[PATH_MAX];
+	const char *path;
+	int rc = ring_path(name, buf, sizeof(buf), &path);
+
+	if (rc)
+		return rc;
 	return unlink(path) ? -errno : 0;
 }
 

@@ -18,6 +18,9 @@
  * shmk_ring_writer_open().  The peer fd polls POLLHUP once every copy of
  * the writer fd is closed: the writer closed or died.
  *
+ * A writer handle belongs to the process that opened it (its process
+ * token is registered); a forked child must not use its parent's handle.
+ *
  * Threads: a reader handle and a writer handle each belong to one thread
  * at a time (like a file position).  A reservation (reserve .. commit) must
  * be committed by the thread that reserved.  Several writer handles, in any
@@ -52,7 +55,10 @@ struct shmk_ring_opts {
 	uint64_t initial_index;
 };
 
-/* Creates the file at `path` (O_EXCL) and returns its reader.  Errors:
+/* Creates the file at `path` (O_EXCL) and returns its reader; a path
+ * without '/' is a name in /dev/shm (create, attach and unlink alike).
+ * Writers never open the path (they get an fd), so only the reader's uid
+ * needs access: attach accepts mode 0600 or narrower.  Errors:
  * -EINVAL (capacity not a multiple of the page size, below
  * SHMK_RING_MAX_MESSAGE or above 1 GiB; index not a multiple of 8),
  * -EEXIST, SHMK_EUNSAFE, -errno. */
