@@ -524,8 +524,8 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 	for (;;) {
 		/* r[impl ring.reader.wait.wake] gen first, then the condition */
 		uint32_t g = SHMK_LOAD_ACQ_U32(&h->gen);
-		/* seq_cst: pairs with the seq_cst bump of gen and load of waiters in wake_reader() */
-		atomic_store_explicit(&h->waiters, 1, memory_order_seq_cst);
+		atomic_store_explicit(&h->waiters, 1, memory_order_relaxed);
+		/* seq_cst fence: pairs with the fence before the load of waiters in wake_reader() */
 		atomic_thread_fence(memory_order_seq_cst);
 		if (SHMK_LOAD_ACQ_U64(&h->head) > index)
 			break;
@@ -737,10 +737,13 @@ static void wake_reader(struct shmk_ring_writer *w)
 {
 	struct shmk_ring_hdr *h = w->m.hdr;
 
-	/* r[impl ring.writer.wake] seq_cst: pairs with the store of waiters and
-	 * the fence before the reader's re-check of head in shmk_ring_wait */
+	/* r[impl ring.writer.wake] Dekker with shmk_ring_wait: we store head
+	 * then load waiters, the reader stores waiters then loads head; the two
+	 * seq_cst fences forbid both loads missing the other side's store. */
 	atomic_fetch_add_explicit(&h->gen, 1, memory_order_seq_cst);
-	if (atomic_load_explicit(&h->waiters, memory_order_seq_cst))
+	/* seq_cst fence: pairs with the fence after the store of waiters in shmk_ring_wait */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (SHMK_LOAD_U32(&h->waiters))
 		shmk_futex_wake(&h->gen, INT_MAX);
 }
 
