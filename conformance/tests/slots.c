@@ -797,7 +797,7 @@ static void multi_reader_body(void)
 
 static void multi_reader(void)
 {
-	SPEC_VERIFY("slots.publish.order");
+	SPEC_VERIFY("slots.publish.order+2");
 	SPEC_VERIFY("slots.reuse.rule");
 	isolate(multi_reader_body, 120);
 }
@@ -845,6 +845,64 @@ static void delivery_order(void)
 {
 	SPEC_VERIFY("slots.delivery.order");
 	isolate(delivery_order_body, 20);
+}
+
+/* The owner recycles a slot between the reader's sn load and its mask
+ * load (test seam): an old sn must never pair with the new commit's mask. */
+extern void (*shmk_slots_test_scan_hook)(uint32_t index);
+static struct shmk_slots *g_owner;
+static int g_hook_fired;
+
+static void recycle_hook(uint32_t index)
+{
+	shmk_slot_handle_t h;
+	uint64_t sn;
+
+	if (g_hook_fired++)
+		return;
+	if (shmk_slots_reserve_slot(g_owner, UINT32_MAX, &h) == 0 && h.index == index)
+		shmk_slots_commit_slot(g_owner, h, "NEW", 3, &sn, NULL);
+}
+
+static void recycle_race_body(void)
+{
+	char fl[256];
+	struct shmk_slots *r;
+	shmk_slot_handle_t h, rh;
+	unsigned idx;
+	uint64_t sn;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 1, 16, &g_owner), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, -1, &idx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(g_owner, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(g_owner, h, "OLD", 3, &sn, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
+	CU_ASSERT_EQUAL(rh.sn, 1);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
+	/* the reader scans; at slot 0, after loading sn 1, the owner reuses
+	 * it for sn 2 (owed to this reader, so its bit is clear again) */
+	shmk_slots_test_scan_hook = recycle_hook;
+	int rc = shmk_slots_next_unread_slot(r, idx, &rh);
+	shmk_slots_test_scan_hook = NULL;
+	CU_ASSERT_EQUAL(g_hook_fired, 1);
+	CU_ASSERT(rc == 0 || (rc == 1 && rh.sn == 2));	/* never sample 1 again */
+	if (rc == 1)
+		CU_ASSERT_NOT_EQUAL(rh.sn, 1);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
+	CU_ASSERT_EQUAL(rh.sn, 2);
+	char buf[8];
+	struct shmk_slot_info info;
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), &info), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, "NEW", 3), 0);
+	shmk_slots_close(r);
+	shmk_slots_close(g_owner);
+}
+
+static void recycle_race(void)
+{
+	SPEC_VERIFY("slots.publish.order+2");
+	isolate(recycle_race_body, 20);
 }
 
 /* Samples are owed only to active ∩ registered readers. */
@@ -1529,6 +1587,7 @@ static const struct h_test tests[] = {
 	{ "reader_register", reader_register },
 	{ "multi_reader", multi_reader },
 	{ "delivery_order", delivery_order },
+	{ "recycle_race", recycle_race },
 	{ "addressed", addressed },
 	{ "reuse", reuse },
 	{ "reader_killed", reader_killed },

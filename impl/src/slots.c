@@ -28,6 +28,19 @@
 
 enum { LS_FREE = 0, LS_LOANED = 1, LS_COMMITTED = 2 };
 
+#ifdef SHMK_TEST_BUILD
+/* Test seam: runs between a reader's first sn load and its reader_mask
+ * load in next_unread_slot, so a test can recycle the slot exactly there. */
+void (*shmk_slots_test_scan_hook)(uint32_t index);
+#define SCAN_HOOK(i)                                          \
+	do {                                                  \
+		if (shmk_slots_test_scan_hook)                \
+			shmk_slots_test_scan_hook(i);         \
+	} while (0)
+#else
+#define SCAN_HOOK(i) ((void)0)
+#endif
+
 #define FLINK_MAX 256	/* shm name: '/' + up to NAME_MAX-1 chars, plus '\n' */
 #define WAIT_SPIN 200
 
@@ -599,8 +612,13 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			s->lstate[i] = LS_LOANED;
 			s->lactive[i] = active_readers_mask;
 			s->cursor = i + 1 == s->count ? 0 : i + 1;
-			/* Unpublish first: a stale handle now sees sn 0. */
+			/* Unpublish first: a stale handle now sees sn 0.  release
+			 * fence: pairs with the acquire fence before the sn re-load
+			 * in next_unread_slot / load_committed, so a reader that
+			 * sees any later store to this slot (mask, size, data)
+			 * re-loads sn as 0 or the new value, never the old one. */
 			atomic_store_explicit(&slot_at(s, i)->sn, 0, memory_order_seq_cst);
+			atomic_thread_fence(memory_order_release);
 			h->index = i;
 			h->reserved = 0;
 			h->sn = 0;
@@ -613,7 +631,7 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			 s->count, reaped);
 }
 
-/* r[impl slots.publish.order] r[impl slots.sn.width] */
+/* r[impl slots.publish.order+2] r[impl slots.sn.width] */
 static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint64_t *sn,
 		   struct shmk_slots_toolarge *tl)
 {
@@ -734,7 +752,15 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 		uint64_t sn = SHMK_LOAD_ACQ_U64(&sh->sn);
 		if (!sn || sn >= end || sn >= best)
 			continue;
-		if (SHMK_LOAD_U32(&sh->reader_mask) & (1u << reader))
+		SCAN_HOOK(i);
+		uint32_t mask = SHMK_LOAD_U32(&sh->reader_mask);
+		/* r[impl slots.publish.order+2] sn, then mask, then sn again:
+		 * the slot may have been recycled between the two loads, and an
+		 * old sn with the new commit's mask would deliver a sample
+		 * twice, torn.  acquire fence: pairs with the release fence
+		 * after the unpublishing store in reserve_slot. */
+		atomic_thread_fence(memory_order_acquire);
+		if (SHMK_LOAD_U64(&sh->sn) != sn || (mask & (1u << reader)))
 			continue;
 		best = sn;
 		best_i = i;
@@ -765,6 +791,11 @@ static int load_committed(const struct shmk_slots *s, shmk_slot_handle_t h, uint
 				 (unsigned long long)h.sn);
 	uint32_t size = SHMK_LOAD_U32(&sh->sample_size);
 	uint32_t mask = SHMK_LOAD_U32(&sh->reader_mask);
+	/* acquire fence, sn again: size and mask belong to commit sn (pairs
+	 * with the release fence after unpublishing in reserve_slot). */
+	atomic_thread_fence(memory_order_acquire);
+	if (SHMK_LOAD_U64(&sh->sn) != sn)
+		return shmk_fail(SHMK_EEMPTY, "slots: slot %u recycled while read", h.index);
 	/* r[impl slots.read.bounds] */
 	if (size > s->capacity)
 		return shmk_fail(SHMK_EINTEGRITY, "slots: slot %u sample_size %u > capacity %u",
