@@ -247,8 +247,22 @@ bool bc_run_alive(struct bc_run *r)
 {
 	if (r->failed)
 		return false;
-	if (r->pid > 0 && bc_gone(r->pid)) {
+	if (r->exited_ok) {
+		/* A producer that finished may leave data in flight: keep waiting
+		 * a while (callers check every 2^16 spins), then give up. */
+		if (++r->checks_after_exit < 2000)
+			return true;
+		r->failed = true;
+		gbs_skip_with_error(r->st, "peer exited but its data never arrived");
+		return false;
+	}
+	int st;
+	if (r->pid > 0 && waitpid(r->pid, &st, WNOHANG) == r->pid) {
 		r->pid = -1;
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+			r->exited_ok = true;
+			return true;
+		}
 		r->failed = true;
 		gbs_skip_with_error(r->st, r->c->msg[0] ? r->c->msg : "peer died");
 		return false;

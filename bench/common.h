@@ -23,6 +23,9 @@
 #include "gbshim.h"
 
 #define BC_LINE 64
+/* Throughput benches: messages sent and received untimed before timing
+ * starts, so a short invocation does not time the peer's start-up. */
+#define BC_TPUT_WARM 1000
 
 enum bc_place { BC_SAME = 0, BC_CROSS = 1 };
 
@@ -195,6 +198,8 @@ struct bc_run {
 	pid_t pid;
 	struct bc_lat lat;
 	bool failed;
+	bool exited_ok;		/* the peer already exited 0 */
+	unsigned checks_after_exit;
 };
 
 /* lat_cap 0 = no samples.  Returns false (after gbs_skip_with_error)

@@ -38,6 +38,7 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
       median: ($vals | median), mean: ($vals | mean), cv: ($vals | cv | r4),
       real_time_ns: ($ok | map(.real_time) | median),
       p50_ns: ($ok | map(.p50_ns // empty) | median),
+      p90_ns: ($ok | map(.p90_ns // empty) | median),
       p99_ns: ($ok | map(.p99_ns // empty) | median),
       p999_ns: ($ok | map(.p999_ns // empty) | median),
       items_per_second: ($ok | map(.items_per_second // empty) | median),
@@ -63,7 +64,7 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
       metric: "cycle_ns", higher_is_better: false, unit: "ns",
       repetitions: ($vals | length), values: $vals,
       median: ($vals | median), mean: ($vals | mean), cv: ($vals | cv | r4),
-      real_time_ns: ($vals | median), p50_ns: null, p99_ns: null, p999_ns: null,
+      real_time_ns: ($vals | median), p50_ns: null, p90_ns: null, p99_ns: null, p999_ns: null,
       items_per_second: null, bytes_per_second: null, counters: {},
       spinning_procs: 0, oversubscribed: false,
       baseline: (if $raw then null
@@ -111,8 +112,14 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
                   and $old.median != 0
                then ($r.median / $old.median - 1 | r4) else null end)}
    | . + {drift_flag: (.drift != null and (.drift | fabs) > 0.30)}
-   | .targets = [$r.targets_meta[] | . as $t | ($BY[$t.vs]) as $v
-        | ratio($r; $t.metric; $v; $t.vs_metric // $t.metric; $t.scale // 1) as $q
+   | .targets = [$r.targets_meta[] | . as $t
+        # vs "-": an absolute bound on one of this result's own figures
+        | (if $t.vs == "-" then {name: "-", error: null, oversubscribed: false, cv: null,
+                                 median: 1, metric: "one", real_time_ns: 1}
+           else $BY[$t.vs] end) as $v
+        | (if $t.vs == "-" then (fig($r; $t.metric)) as $x
+                | (if $x == null then null else {ratio: ($x | r4), noise: null} end)
+           else ratio($r; $t.metric; $v; $t.vs_metric // $t.metric; $t.scale // 1) end) as $q
         | {vs: $t.vs, metric: $t.metric, vs_metric: ($t.vs_metric // $t.metric), op: $t.op,
            bound: $t.bound, scale: ($t.scale // 1), ratio: ($q.ratio // null), noise: ($q.noise // null),
            judged: ($q != null and ($r.oversubscribed | not) and (($v.oversubscribed // false) | not)),
@@ -124,7 +131,7 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
                      elif .op == "le" then .ratio <= .bound else .ratio >= .bound end)}]
    | del(.targets_meta)
    | .median |= r1 | .mean |= r1 | .real_time_ns |= r1
-   | .p50_ns |= r1 | .p99_ns |= r1 | .p999_ns |= r1
+   | .p50_ns |= r1 | .p90_ns |= r1 | .p99_ns |= r1 | .p999_ns |= r1
   ] as $res
 
 | {schema: "shmkit.bench/1",

@@ -154,12 +154,14 @@ static struct ck_sh *ck_area(size_t size)
 			return;                                                            \
 		}                                                                          \
 		int64_t n = gbs_max_iterations(st);                                        \
-		sh->c.n = (uint64_t)n;                                                     \
+		sh->c.n = (uint64_t)n + BC_TPUT_WARM;                                      \
 		if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), ck_tput_peer_##T,  \
 				 sh, 0)) {                                                 \
 			while (gbs_keep_running_batch(st, n)) {                            \
 				uint64_t t0 = bc_now();                                    \
-				for (int64_t i = 0; i < n && !r.failed; i++) {             \
+				for (int64_t i = 0; i < n + BC_TPUT_WARM && !r.failed; i++) { \
+					if (i == BC_TPUT_WARM)                             \
+						t0 = bc_now();                             \
 					BC_SPIN_WHILE(!ck_ring_dequeue_spsc_##T(           \
 							      &sh->ra, BUFA(sh), msg),     \
 						      bc_run_alive(&r));                   \

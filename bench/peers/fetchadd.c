@@ -36,6 +36,9 @@ static void bm_fetchadd(gbs_state *st, void *arg)
 	}
 	int64_t n = gbs_max_iterations(st);
 	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), fa_peer, sh, 0)) {
+		/* relaxed: only waits until the peer is incrementing too */
+		BC_SPIN_WHILE(atomic_load_explicit(&sh->ctr, memory_order_relaxed) == 0,
+			      bc_run_alive(&r));
 		while (gbs_keep_running_batch(st, n)) {
 			uint64_t t0 = bc_now();
 			for (int64_t i = 0; i < n; i++)

@@ -208,12 +208,14 @@ static void bm_lr_tput(gbs_state *st, void *arg)
 		return;
 	}
 	int64_t n = gbs_max_iterations(st);
-	sh->c.n = (uint64_t)n;
+	sh->c.n = (uint64_t)n + BC_TPUT_WARM;
 	struct lcons c = {.r = RA(sh)};
 	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), lr_tput_peer, sh, 0)) {
 		while (gbs_keep_running_batch(st, n)) {
 			uint64_t t0 = bc_now();
-			for (int64_t i = 0; i < n && !r.failed; i++) {
+			for (int64_t i = 0; i < n + BC_TPUT_WARM && !r.failed; i++) {
+				if (i == BC_TPUT_WARM)
+					t0 = bc_now();
 				BC_SPIN_WHILE(!lr_pop(&c, buf), bc_run_alive(&r));
 				if (bc_read(buf, size, &sink) != (uint64_t)i && !r.failed) {
 					gbs_skip_with_error(st, "bad sequence");

@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * events.c - benches of the events region (impl/include/shmkit/events.h),
+ * every one between pinned processes, payload written by the sender and
+ * read (every byte) by the receiver, copying API (try_send / try_recv) as
+ * the baselines copy too.
+ *
+ *   events/spsc_rtt/<S>/cross-cpu      ping on region A's SPSC queue, pong on B's
+ *   events/mpsc_rtt/<S>/cross-cpu      the same on the MPSC queues (1 producer)
+ *   events/spsc_tput/<S>/cross-cpu     one producer process, measurer consumes
+ *   events/mpsc1_tput/<S>/cross-cpu    MPSC, 1 producer process
+ *   events/mpsc2_tput/<S>/cross-cpu    MPSC, 2 producer processes (3 spinning
+ *                                      processes: oversubscribed on 2 vCPUs)
+ *   events/wake_rtt/8/<placement>      blocking send/recv, the receiver parked
+ *                                      (cross-cpu: 200 us gap before each ping
+ *                                      so the peer has parked); vs raw futex
+ *   events/spin_park_rtt/8/cross-cpu   blocking send/recv back to back
+ *                                      (spin-then-park at saturation); parks
+ *                                      per message from voluntary context
+ *                                      switches of both processes
+ *   events/load_p99/<L>/cross-cpu      open loop at L % of the SPSC 64 B
+ *                                      saturation rate measured in the same
+ *                                      invocation; latency = receive time -
+ *                                      INTENDED send time (coordinated-
+ *                                      omission safe)
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "shmkit/events.h"
+
+#include "common.h"
+#include "peers/peers.h"
+
+#define EV_MAXMSG SHMK_EVENTS_SLOT_DATA
+#define EV_WAKE_GAP_NS 200000ull
+#define EV_CALIB_MSGS 200000ull
+
+enum ev_q { EVQ_SPSC, EVQ_MPSC };
+
+struct ev_sh {
+	struct bc_ctl c;
+	char name_a[64], name_b[64];
+	int q;		     /* enum ev_q */
+	int blocking;	     /* regions have the wake section; use send/recv */
+	int producers;	     /* throughput: producer processes */
+	uint64_t gap_ns;     /* wake_rtt: measurer idles this long before a ping */
+	double rate;	     /* load: messages per ns the peer offers */
+	_Atomic uint64_t t0; /* load: intended time of message 0 */
+	_Atomic uint32_t calib_done;
+	_Atomic uint32_t prod_ready;
+	_Atomic int64_t peer_nvcsw;
+};
+
+static unsigned ev_seq;
+
+static void ev_names(struct ev_sh *sh)
+{
+	snprintf(sh->name_a, sizeof sh->name_a, "shmk-bench-ev-%d-%u-a", (int)getpid(), ev_seq);
+	snprintf(sh->name_b, sizeof sh->name_b, "shmk-bench-ev-%d-%u-b", (int)getpid(), ev_seq);
+	ev_seq++;
+}
+
+static void ev_unlink(struct ev_sh *sh)
+{
+	char p[128];
+	snprintf(p, sizeof p, "/dev/shm/%s", sh->name_a);
+	unlink(p);
+	snprintf(p, sizeof p, "/dev/shm/%s", sh->name_b);
+	unlink(p);
+}
+
+struct ev_end {
+	struct shmk_events *r;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+};
+
+/* Opens (creates or joins) region `name` and splits the queue q. */
+static int ev_end_open(struct ev_end *e, const char *name, int q, bool blocking)
+{
+	struct shmk_events_opts o = {.blocking = blocking};
+	memset(e, 0, sizeof *e);
+	int rc = shmk_events_open_with(name, &o, &e->r);
+	if (rc)
+		return rc;
+	rc = q == EVQ_SPSC ? shmk_events_split_spsc(e->r, &e->tx, &e->rx)
+			   : shmk_events_split_mpsc(e->r, &e->tx, &e->rx);
+	return rc;
+}
+
+static void ev_end_close(struct ev_end *e)
+{
+	shmk_events_tx_close(e->tx);
+	shmk_events_rx_close(e->rx);
+	shmk_events_close(e->r);
+	memset(e, 0, sizeof *e);
+}
+
+static void peer_fail(struct ev_sh *sh, const char *what, int rc)
+{
+	snprintf(sh->c.msg, sizeof sh->c.msg, "events peer: %s: %s (%s)", what,
+		 shmk_strerror(rc), shmk_errdetail());
+}
+
+/* Spinning send / receive with a liveness check every 2^16 rounds. */
+static inline int ev_send_spin(struct shmk_events_tx *tx, const void *buf, size_t len,
+			       struct bc_ctl *c, struct bc_run *r)
+{
+	uint32_t spins = 0;
+	for (;;) {
+		int rc = shmk_events_try_send(tx, buf, len, NULL);
+		if (rc != SHMK_EFULL)
+			return rc;
+		bc_relax();
+		if (!(++spins & 0xffff) && (r ? !bc_run_alive(r) : bc_stopped(c)))
+			return SHMK_EFULL;
+	}
+}
+
+static inline int ev_recv_spin(struct shmk_events_rx *rx, void *buf, size_t *len,
+			       struct bc_ctl *c, struct bc_run *r)
+{
+	uint32_t spins = 0;
+	for (;;) {
+		int rc = shmk_events_try_recv(rx, buf, EV_MAXMSG, len, NULL);
+		if (rc != SHMK_EEMPTY)
+			return rc;
+		bc_relax();
+		if (!(++spins & 0xffff) && (r ? !bc_run_alive(r) : bc_stopped(c)))
+			return SHMK_EEMPTY;
+	}
+}
+
+static int64_t nvcsw(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_nvcsw;
+}
+
+/* ------------------------------------------------------------ round trip */
+static int ev_rtt_peer(void *arg)
+{
+	struct ev_sh *sh = arg;
+	struct ev_end a, b;
+	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
+	uint64_t sink = 0;
+	int rc = ev_end_open(&a, sh->name_a, sh->q, sh->blocking);
+	if (!rc)
+		rc = ev_end_open(&b, sh->name_b, sh->q, sh->blocking);
+	if (rc) {
+		peer_fail(sh, "open", rc);
+		return 1;
+	}
+	int64_t cs0 = nvcsw();
+	if (!bc_ready_wait_go(&sh->c))
+		return 0;
+	for (;;) {
+		size_t len = 0;
+		if (sh->blocking) {
+			rc = shmk_events_recv(a.rx, buf, sizeof buf, &len, 100000000, NULL);
+			if (rc == -ETIMEDOUT) {
+				if (bc_stopped(&sh->c))
+					break;
+				continue;
+			}
+		} else {
+			rc = ev_recv_spin(a.rx, buf, &len, &sh->c, NULL);
+			if (rc == SHMK_EEMPTY)
+				break;
+		}
+		if (rc) {
+			peer_fail(sh, "recv", rc);
+			return 1;
+		}
+		if (len == 8 && bc_stopped(&sh->c))
+			break;
+		uint64_t seq = bc_read(buf, len, &sink);
+		bc_fill(buf, len, seq + 1);
+		rc = sh->blocking ? shmk_events_send(b.tx, buf, len, 1000000000, NULL)
+				  : ev_send_spin(b.tx, buf, len, &sh->c, NULL);
+		if (rc) {
+			if (bc_stopped(&sh->c))
+				break;
+			peer_fail(sh, "send", rc);
+			return 1;
+		}
+	}
+	atomic_store_explicit(&sh->peer_nvcsw, nvcsw() - cs0, memory_order_relaxed);
+	ev_end_close(&a);
+	ev_end_close(&b);
+	return (int)(sink & 0);
+}
+
+struct ev_rtt_arg {
+	int q;
+	size_t size;
+	bool blocking;
+	uint64_t gap_ns;
+	enum bc_place place;
+};
+
+static void bm_ev_rtt(gbs_state *st, void *argp)
+{
+	const struct ev_rtt_arg *a = argp;
+	struct ev_sh *sh = bc_shared(sizeof *sh);
+	struct ev_end ea, eb;
+	struct bc_run r;
+	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
+	uint64_t sink = 0, seq = 0;
+	if (!sh) {
+		gbs_skip_with_error(st, "mmap");
+		return;
+	}
+	ev_names(sh);
+	sh->q = a->q;
+	sh->blocking = a->blocking;
+	int rc = ev_end_open(&ea, sh->name_a, a->q, a->blocking);
+	if (!rc)
+		rc = ev_end_open(&eb, sh->name_b, a->q, a->blocking);
+	if (rc) {
+		char m[160];
+		snprintf(m, sizeof m, "open: %s (%s)", shmk_strerror(rc), shmk_errdetail());
+		gbs_skip_with_error(st, m);
+		ev_unlink(sh);
+		bc_unshared(sh, sizeof *sh);
+		return;
+	}
+	int64_t cs0 = nvcsw(), msgs = 0;
+	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(a->place), ev_rtt_peer, sh,
+			 (size_t)gbs_max_iterations(st))) {
+		int warm = a->gap_ns ? 20 : PEERS_WARMUP;
+		for (int64_t i = -warm; !r.failed; i++) {
+			if (i >= 0 && !gbs_keep_running(st))
+				break;
+			if (a->gap_ns) {
+				uint64_t until = bc_now() + a->gap_ns;
+				while (bc_now() < until)
+					bc_relax();
+			}
+			size_t len = 0;
+			uint64_t t0 = bc_now();
+			bc_fill(buf, a->size, seq);
+			if (a->blocking) {
+				rc = shmk_events_send(ea.tx, buf, a->size, 1000000000, NULL);
+				if (!rc)
+					do
+						rc = shmk_events_recv(eb.rx, buf, sizeof buf, &len,
+								      100000000, NULL);
+					while (rc == -ETIMEDOUT && bc_run_alive(&r));
+			} else {
+				rc = ev_send_spin(ea.tx, buf, a->size, &sh->c, &r);
+				if (!rc)
+					rc = ev_recv_spin(eb.rx, buf, &len, &sh->c, &r);
+			}
+			uint64_t got = rc ? 0 : bc_read(buf, len, &sink);
+			uint64_t t1 = bc_now();
+			if (rc || got != seq + 1 || len != a->size) {
+				if (!r.failed) {
+					char m[160];
+					snprintf(m, sizeof m, "round trip: %s (%s)",
+						 rc ? shmk_strerror(rc) : "bad reply",
+						 rc ? shmk_errdetail() : "");
+					gbs_skip_with_error(st, m);
+					r.failed = true;
+				}
+				break;
+			}
+			seq += 2;
+			if (i >= 0) {
+				msgs++;
+				bc_lat_add(&r.lat, t1 - t0);
+				gbs_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
+			}
+		}
+	}
+	int64_t cs = nvcsw() - cs0;
+	/* An 8-byte message after stop ends the peer's loop. */
+	atomic_store_explicit(&sh->c.stop, 1, memory_order_relaxed);
+	if (!r.failed) {
+		bc_fill(buf, 8, UINT64_MAX);
+		if (a->blocking)
+			shmk_events_send(ea.tx, buf, 8, 100000000, NULL);
+		else
+			shmk_events_try_send(ea.tx, buf, 8, NULL);
+	}
+	bc_run_end(&r, 1);
+	if (a->blocking && msgs > 0 && !r.failed) {
+		double parks = (double)(cs + atomic_load(&sh->peer_nvcsw));
+		gbs_counter(st, "parks_per_msg", parks / (double)(2 * msgs));
+		/* a park is a FUTEX_WAIT plus its peer's FUTEX_WAKE */
+		gbs_counter(st, "futex_calls_per_msg_est", 2 * parks / (double)(2 * msgs));
+	}
+	gbs_counter(st, "sink", (double)(sink & 1));
+	ev_end_close(&ea);
+	ev_end_close(&eb);
+	ev_unlink(sh);
+	bc_unshared(sh, sizeof *sh);
+}
+
+/* ------------------------------------------------------------ throughput */
+struct ev_tput_arg {
+	int q;
+	size_t size;
+	int producers;
+};
+
+/* Producer: sends c.n / producers messages stamped (producer << 56 | i). */
+static int ev_prod_peer(void *arg)
+{
+	struct ev_sh *sh = arg;
+	struct ev_end a;
+	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
+	int id = (int)atomic_fetch_add(&sh->prod_ready, 1);
+	int rc = ev_end_open(&a, sh->name_a, sh->q, false);
+	if (rc) {
+		peer_fail(sh, "open", rc);
+		return 1;
+	}
+	shmk_events_rx_close(a.rx);
+	a.rx = NULL;
+	if (id == 0) {
+		if (!bc_ready_wait_go(&sh->c))
+			return 0;
+	} else {
+		while (!atomic_load_explicit(&sh->c.go, memory_order_acquire))
+			if (bc_stopped(&sh->c))
+				return 0;
+	}
+	uint64_t n = sh->c.n / (uint64_t)sh->producers + (id == 0 ? sh->c.n % (uint64_t)sh->producers : 0);
+	for (uint64_t i = 0; i < n; i++) {
+		bc_fill(buf, sh->c.size, ((uint64_t)id << 56) | i);
+		rc = ev_send_spin(a.tx, buf, sh->c.size, &sh->c, NULL);
+		if (rc) {
+			if (bc_stopped(&sh->c))
+				break;
+			peer_fail(sh, "send", rc);
+			return 1;
+		}
+	}
+	ev_end_close(&a);
+	return 0;
+}
+
+static void bm_ev_tput(gbs_state *st, void *argp)
+{
+	const struct ev_tput_arg *a = argp;
+	struct ev_sh *sh = bc_shared(sizeof *sh);
+	struct ev_end ea;
+	struct bc_run r;
+	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
+	uint64_t sink = 0;
+	pid_t extra = -1;
+	if (!sh) {
+		gbs_skip_with_error(st, "mmap");
+		return;
+	}
+	ev_names(sh);
+	sh->q = a->q;
+	sh->producers = a->producers;
+	int64_t n = gbs_max_iterations(st);
+	sh->c.n = (uint64_t)n + BC_TPUT_WARM;
+	sh->c.size = a->size;
+	int rc = ev_end_open(&ea, sh->name_a, a->q, false);
+	if (rc) {
+		gbs_skip_with_error(st, shmk_strerror(rc));
+		ev_unlink(sh);
+		bc_unshared(sh, sizeof *sh);
+		return;
+	}
+	/* Second producer (MPSC 2) shares the measurer's CPU. */
+	if (a->producers > 1)
+		extra = bc_spawn(bc_cpu(0), ev_prod_peer, sh);
+	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), ev_prod_peer, sh, 0)) {
+		uint64_t next[2] = {0, 0};
+		while (gbs_keep_running_batch(st, n)) {
+			uint64_t t0 = bc_now();
+			for (int64_t i = 0; i < n + BC_TPUT_WARM && !r.failed; i++) {
+				if (i == BC_TPUT_WARM)
+					t0 = bc_now();
+				size_t len = 0;
+				rc = ev_recv_spin(ea.rx, buf, &len, &sh->c, &r);
+				if (rc) {
+					if (!r.failed) {
+						gbs_skip_with_error(st, shmk_strerror(rc));
+						r.failed = true;
+					}
+					break;
+				}
+				uint64_t s = bc_read(buf, len, &sink);
+				unsigned p = (unsigned)(s >> 56) & 1;
+				if ((s & ((1ull << 56) - 1)) != next[p]++ && !r.failed) {
+					gbs_skip_with_error(st, "out of order");
+					r.failed = true;
+				}
+			}
+			gbs_set_iteration_time(st, (double)(bc_now() - t0) * 1e-9);
+		}
+		gbs_set_items_processed(st, n);
+		gbs_set_bytes_processed(st, n * (int64_t)a->size);
+	}
+	bc_run_end(&r, 1);
+	if (extra > 0 && bc_reap(extra) != 0 && !r.failed)
+		gbs_skip_with_error(st, sh->c.msg[0] ? sh->c.msg : "second producer failed");
+	gbs_counter(st, "sink", (double)(sink & 1));
+	ev_end_close(&ea);
+	ev_unlink(sh);
+	bc_unshared(sh, sizeof *sh);
+}
+
+/* ------------------------------------------------------------ offered load */
+/* Peer: calibration burst (as fast as it can), then n messages each sent
+ * at its intended time t0 + i / rate, carrying that time as its stamp. */
+static int ev_load_peer(void *arg)
+{
+	struct ev_sh *sh = arg;
+	struct ev_end a;
+	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
+	int rc = ev_end_open(&a, sh->name_a, EVQ_SPSC, false);
+	if (rc) {
+		peer_fail(sh, "open", rc);
+		return 1;
+	}
+	if (!bc_ready_wait_go(&sh->c))
+		return 0;
+	for (uint64_t i = 0; i < EV_CALIB_MSGS; i++) {
+		bc_fill(buf, sh->c.size, i);
+		if (ev_send_spin(a.tx, buf, sh->c.size, &sh->c, NULL))
+			return bc_stopped(&sh->c) ? 0 : 1;
+	}
+	/* acquire: pairs with the measurer's release of calib_done (rate, t0) */
+	while (!atomic_load_explicit(&sh->calib_done, memory_order_acquire))
+		if (bc_stopped(&sh->c))
+			return 0;
+	uint64_t t0 = atomic_load_explicit(&sh->t0, memory_order_relaxed);
+	double per = 1.0 / sh->rate;
+	for (uint64_t i = 0; i < sh->c.n; i++) {
+		uint64_t due = t0 + (uint64_t)((double)i * per);
+		while (bc_now() < due)
+			bc_relax();
+		bc_fill(buf, sh->c.size, due);
+		if (ev_send_spin(a.tx, buf, sh->c.size, &sh->c, NULL))
+			return bc_stopped(&sh->c) ? 0 : 1;
+	}
+	ev_end_close(&a);
+	return 0;
+}
+
+static void bm_ev_load(gbs_state *st, void *argp)
+{
+	long load = (long)(intptr_t)argp;
+	struct ev_sh *sh = bc_shared(sizeof *sh);
+	struct ev_end ea;
+	struct bc_run r;
+	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
+	uint64_t sink = 0;
+	if (!sh) {
+		gbs_skip_with_error(st, "mmap");
+		return;
+	}
+	ev_names(sh);
+	int64_t n = gbs_max_iterations(st);
+	sh->c.n = (uint64_t)n;
+	sh->c.size = 64;
+	int rc = ev_end_open(&ea, sh->name_a, EVQ_SPSC, false);
+	if (rc) {
+		gbs_skip_with_error(st, shmk_strerror(rc));
+		ev_unlink(sh);
+		bc_unshared(sh, sizeof *sh);
+		return;
+	}
+	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), ev_load_peer, sh, (size_t)n)) {
+		size_t len;
+		uint64_t c0 = 0, c1 = 0;
+		for (uint64_t i = 0; i < EV_CALIB_MSGS && !r.failed; i++) {
+			if (ev_recv_spin(ea.rx, buf, &len, &sh->c, &r)) {
+				r.failed = true;
+				break;
+			}
+			if (i == EV_CALIB_MSGS / 10)
+				c0 = bc_now();
+			bc_read(buf, len, &sink);
+		}
+		c1 = bc_now();
+		double sat = (double)(EV_CALIB_MSGS - EV_CALIB_MSGS / 10 - 1) / (double)(c1 - c0);
+		sh->rate = sat * (double)load / 100.0;
+		atomic_store_explicit(&sh->t0, bc_now() + 1000000, memory_order_relaxed);
+		/* release: pairs with the peer's acquire of calib_done */
+		atomic_store_explicit(&sh->calib_done, 1, memory_order_release);
+		uint64_t start = atomic_load(&sh->t0);
+		for (int64_t i = 0; i < n && !r.failed; i++) {
+			if (ev_recv_spin(ea.rx, buf, &len, &sh->c, &r)) {
+				r.failed = true;
+				break;
+			}
+			uint64_t now = bc_now();
+			uint64_t due = bc_read(buf, len, &sink);
+			bc_lat_add(&r.lat, now > due ? now - due : 0);
+		}
+		uint64_t end = bc_now();
+		while (gbs_keep_running_batch(st, n))
+			gbs_set_iteration_time(st, (double)(end - start) * 1e-9);
+		gbs_counter(st, "offered_per_s", sh->rate * 1e9);
+		gbs_counter(st, "saturation_per_s", sat * 1e9);
+		gbs_counter(st, "achieved_per_s", (double)n / (double)(end - start) * 1e9);
+		gbs_counter(st, "load_pct", (double)load);
+	}
+	if (r.failed && !gbs_error_occurred(st))
+		gbs_skip_with_error(st, sh->c.msg[0] ? sh->c.msg : "load run failed");
+	bc_run_end(&r, 1);
+	gbs_counter(st, "sink", (double)(sink & 1));
+	ev_end_close(&ea);
+	ev_unlink(sh);
+	bc_unshared(sh, sizeof *sh);
+}
+
+/* ------------------------------------------------------------ registration */
+__attribute__((constructor)) static void reg(void)
+{
+	static const size_t sz[] = {8, 64, 256};
+	static struct ev_rtt_arg rtt[2][3];
+	static struct ev_tput_arg tput[3][3];
+	for (int i = 0; i < 3; i++) {
+		for (int q = 0; q < 2; q++) {
+			rtt[q][i] = (struct ev_rtt_arg){q, sz[i], false, 0, BC_CROSS};
+			const char *pat = q == EVQ_SPSC ? "spsc_rtt" : "mpsc_rtt";
+			struct gbs_bench b = {
+				.name = bc_name("events/%s/%zu/cross-cpu", pat, sz[i]),
+				.fn = bm_ev_rtt, .arg = &rtt[q][i], .manual_time = true,
+				.module = "events", .pattern = pat, .param = (long)sz[i],
+				.placement = "cross-cpu", .kind = "spin", .spinning_procs = 2,
+				.metric = "p50_ns", .baseline = PEER_FLOOR};
+			if (q == EVQ_SPSC) {
+				b.targets[0] = (struct gbs_target){.vs = PEER_FLOOR, .op = "le", .bound = 1.3};
+				b.targets[1] = (struct gbs_target){
+					.vs = bc_name("peers/ck_ring_rtt/%zu/cross-cpu", sz[i]),
+					.op = "le", .bound = 0.8};
+				b.targets[2] = (struct gbs_target){
+					.vs = bc_name("peers/iceoryx_rtt/%zu/cross-cpu", sz[i]),
+					.op = "le", .bound = 0.8};
+			}
+			gbs_register(&b);
+		}
+		for (int k = 0; k < 3; k++) {
+			int q = k == 0 ? EVQ_SPSC : EVQ_MPSC, prods = k == 2 ? 2 : 1;
+			tput[k][i] = (struct ev_tput_arg){q, sz[i], prods};
+			const char *pat = k == 0 ? "spsc_tput" : k == 1 ? "mpsc1_tput" : "mpsc2_tput";
+			struct gbs_bench b = {
+				.name = bc_name("events/%s/%zu/cross-cpu", pat, sz[i]),
+				.fn = bm_ev_tput, .arg = &tput[k][i], .manual_time = true,
+				.module = "events", .pattern = pat, .param = (long)sz[i],
+				.placement = "cross-cpu", .kind = "spin", .spinning_procs = 1 + prods,
+				.metric = "items_per_second",
+				.baseline = bc_name("peers/lamport_tput/%zu/cross-cpu", sz[i])};
+			if (k == 0) {
+				b.targets[0] = (struct gbs_target){.vs = b.baseline, .op = "ge", .bound = 1.0};
+				if (sz[i] <= 64)
+					b.targets[1] = (struct gbs_target){
+						.vs = bc_name("peers/ck_ring_tput/%zu/cross-cpu", sz[i]),
+						.op = "ge", .bound = 3.0};
+			} else if (k == 1) {
+				b.targets[0] = (struct gbs_target){
+					.vs = bc_name("events/spsc_tput/%zu/cross-cpu", sz[i]), .op = "ge",
+					.bound = 0.7};
+			} else {
+				b.targets[0] = (struct gbs_target){
+					.vs = bc_name("events/mpsc1_tput/%zu/cross-cpu", sz[i]), .op = "ge",
+					.bound = 0.7};
+				b.note = "2 producers + consumer spin: needs 3 CPUs";
+			}
+			gbs_register(&b);
+		}
+	}
+
+	static struct ev_rtt_arg wake[3] = {
+		{EVQ_SPSC, 8, true, 0, BC_SAME},
+		{EVQ_SPSC, 8, true, EV_WAKE_GAP_NS, BC_CROSS},
+		{EVQ_SPSC, 8, true, 0, BC_CROSS},
+	};
+	for (int p = 0; p < 2; p++) {
+		const char *pl = bc_place_name(wake[p].place);
+		const char *vs = bc_name("peers/futex_rtt/8/%s", pl);
+		gbs_register(&(struct gbs_bench){
+			.name = bc_name("events/wake_rtt/8/%s", pl), .fn = bm_ev_rtt, .arg = &wake[p],
+			.manual_time = true, .module = "events", .pattern = "wake_rtt", .param = 8,
+			.placement = pl, .kind = "blocking", .spinning_procs = 0, .metric = "p50_ns",
+			.baseline = vs,
+			.note = p ? "200 us idle gap before each ping so the receiver has parked" : NULL,
+			.targets = {{.vs = vs, .op = "le", .bound = 1.05}}});
+	}
+	gbs_register(&(struct gbs_bench){
+		.name = "events/spin_park_rtt/8/cross-cpu", .fn = bm_ev_rtt, .arg = &wake[2],
+		.manual_time = true, .module = "events", .pattern = "spin_park_rtt", .param = 8,
+		.placement = "cross-cpu", .kind = "spin", .spinning_procs = 2, .metric = "p50_ns",
+		.baseline = PEER_FLOOR,
+		.targets = {{.vs = PEER_FLOOR, .op = "le", .bound = 1.3},
+			    {.vs = "-", .metric = "futex_calls_per_msg_est", .op = "le", .bound = 0.001}}});
+
+	static const long loads[] = {10, 50, 90};
+	for (int i = 0; i < 3; i++) {
+		struct gbs_bench b = {
+			.name = bc_name("events/load_p99/%ld/cross-cpu", loads[i]), .fn = bm_ev_load,
+			.arg = (void *)(intptr_t)loads[i], .manual_time = true, .module = "events",
+			.pattern = "load_p99", .param = loads[i], .placement = "cross-cpu",
+			.kind = "spin", .spinning_procs = 2, .metric = "p99_ns",
+			.note = "open loop, 64 B, latency from the intended send time"};
+		if (loads[i] == 50)
+			b.targets[0] = (struct gbs_target){.vs = "events/spsc_rtt/64/cross-cpu",
+							   .metric = "p99_ns", .op = "le", .bound = 2.0,
+							   .scale = 0.5};
+		gbs_register(&b);
+	}
+}
