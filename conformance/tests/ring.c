@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -390,10 +392,37 @@ static void create_file_body(void)
 	rmdir(dir);
 }
 
+/* A full filesystem fails the create (reserved up front), leaving no file. */
+static void create_enospc_body(void)
+{
+	char dir[256], path[300];
+	struct shmk_ring *r = NULL;
+	struct shmk_ring_opts o = { .capacity = 16 * CAP64K };
+
+	h_unique_path(dir, sizeof(dir), "tiny");
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("tmpfs", dir, "tmpfs", 0, "size=256k")) {
+		rmdir(dir);
+		return; /* not root: the parent reports the skip */
+	}
+	snprintf(path, sizeof(path), "%s/ring", dir);
+	int rc = shmk_ring_create(path, &o, &r);
+	CU_ASSERT(rc == -ENOSPC || rc == -ENOMEM);
+	CU_ASSERT(access(path, F_OK) != 0);
+	o.capacity = CAP64K; /* fits */
+	CU_ASSERT_EQUAL(shmk_ring_create(path, &o, &r), 0);
+	shmk_ring_close(r);
+	umount(dir);
+	rmdir(dir);
+}
+
 static void create_file(void)
 {
 	SPEC_VERIFY("ring.create.file");
 	isolate(create_file_body, 20);
+	if (geteuid() == 0)
+		isolate(create_enospc_body, 20);
 }
 
 static void create_name_body(void)
