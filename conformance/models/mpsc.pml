@@ -47,6 +47,8 @@
  * @planted BUG_SKIP_LIVE safety skip-a-live-producer
  * @planted BUG_NO_CAS safety claim-without-cas
  * @planted BUG_INTENT_LATE safety intent-after-claim
+ * @check safety CONSUMER_CRASH,RESYNC
+ * @pending CONSUMER_CRASH safety consumer-killed-between-free-and-head
  *
  *   BUG_PUBLISH_EARLY  seq = pos + 1 is stored before the payload;
  *   BUG_NO_SKIP        the consumer never skips: a dead producer wedges it;
@@ -73,6 +75,15 @@
 #define K     2            /* messages per producer */
 #define NONE  255          /* intent: claiming nothing (pos + 2^63 in the C code) */
 
+/* which producers may die (fewer with a consumer crash, to keep the search small) */
+#ifdef CONSUMER_CRASH
+#define MAYDIE(p) (p == 1)         /* after its claim only */
+#define MAYDIE_MORE(p) false
+#else
+#define MAYDIE(p) true
+#define MAYDIE_MORE(p) true
+#endif
+
 /* signed difference of two 3-bit counters is negative */
 #define NEG(d) (((d) & IDXM) >= 4)
 
@@ -80,6 +91,7 @@ byte seq[CAP];
 byte lo[CAP];
 byte hi[CAP];
 byte tail;                 /* producers' claim counter (CAS) */
+byte chead;                /* consumer's head (mpsc.head.v), read by rx_claim */
 byte intent[P];            /* producer table: the position each row is claiming */
 bool dead[P];              /* the row's process token is dead (zombie/PID-reuse safe) */
 
@@ -87,12 +99,16 @@ bool dead[P];              /* the row's process token is dead (zombie/PID-reuse 
 bool finished[P];          /* returned normally, gave up, or died */
 byte published[P];
 byte received[P];
+bool crashed;              /* the consumer was killed once */
+byte limbo_p = NONE;       /* producer of the message the dead consumer held */
+byte limbo_v;
 
 init {
 	atomic {
 		seq[START & MASK] = START;
 		seq[(START + 1) & MASK] = (START + 1) & IDXM;
 		tail = START;
+		chead = START;
 		intent[0] = NONE;
 		intent[1] = NONE;
 		run producer(0);
@@ -119,7 +135,7 @@ claim:
 #endif
 			if                        /* a crash between intent and claim */
 			:: true -> skip
-			:: true -> dead[me] = true; goto out
+			:: MAYDIE_MORE(me) -> dead[me] = true; goto out
 			fi;
 #ifdef BUG_NO_CAS
 			tail = (pos + 1) & IDXM;
@@ -146,7 +162,7 @@ claim:
 		/* claimed: a crash may strike here ... */
 		if
 		:: true -> skip
-		:: true -> dead[me] = true; goto out
+		:: MAYDIE(me) -> dead[me] = true; goto out
 		fi;
 #ifdef BUG_PUBLISH_EARLY
 		atomic { seq[c] == pos -> seq[c] = (pos + 1) & IDXM; published[me]++ };
@@ -155,7 +171,7 @@ claim:
 		/* ... or in the middle of writing the cell */
 		if
 		:: true -> skip
-		:: true -> dead[me] = true; goto out
+		:: MAYDIE_MORE(me) -> dead[me] = true; goto out
 		fi;
 		hi[c] = me * 4 + v;
 #ifndef BUG_PUBLISH_EARLY
@@ -174,10 +190,42 @@ out:
 	finished[me] = true
 }
 
+/*
+ * Consumer crash (-DCONSUMER_CRASH): the consumer may be SIGKILLed once, in
+ * the middle of a receive (holding a message, between freeing the cell and
+ * moving head, or between a skip and moving head); another process then
+ * reclaims the consumer role and resumes from the shared head (rx_claim).
+ * The message the dead consumer held may be lost or delivered by the
+ * successor, but never twice, and the successor must not wedge.
+ * -DRESYNC adds the step rx_claim needs for that (see the report in
+ * run-models.sh's pending line): a head cell whose seq is already head + CAP
+ * (or head + CAP + 1) was freed by a consumer that died before moving head,
+ * so the new consumer moves head past it.
+ */
+#ifdef CONSUMER_CRASH
+#define CRASH(pp, vv) \
+	if \
+	:: !crashed -> atomic { crashed = true; limbo_p = pp; limbo_v = vv; run consumer() }; goto gone \
+	:: true -> skip \
+	fi
+#else
+#define CRASH(pp, vv) skip
+#endif
+
 proctype consumer()
 {
-	byte pos = START, c, a, b, p, i;
+	byte pos, c, a, b, p, i, s;
 
+	pos = chead;                               /* rx_claim: resume from the shared head */
+#ifdef RESYNC
+	s = seq[pos & MASK];
+	if
+	:: ((s - pos) & IDXM) == CAP || ((s - pos) & IDXM) == ((CAP + 1) & IDXM) ->
+		pos = (pos + 1) & IDXM;
+		chead = pos
+	:: else -> skip
+	fi;
+#endif
 	do
 	:: c = pos & MASK;
 		if
@@ -188,10 +236,26 @@ proctype consumer()
 			assert(a == b);                    /* no torn read */
 			p = a / 4;
 			assert(p < P);
+			if                                 /* the dead consumer's message was lost */
+			:: p == limbo_p && a % 4 == limbo_v + 1 && received[p] + 1 == limbo_v ->
+				received[p]++; limbo_p = NONE
+			:: else -> skip
+			fi;
 			assert(a % 4 == received[p] + 1);  /* per-producer order, no dup, no gap */
-			received[p]++;
+			CRASH(p, a % 4);                   /* killed holding the message */
 			seq[c] = (pos + CAP) & IDXM;       /* release: pairs with acquire in producer claim */
-			pos = (pos + 1) & IDXM
+			CRASH(p, a % 4);                   /* killed between freeing the cell and moving head */
+			pos = (pos + 1) & IDXM;
+			chead = pos;                       /* release: pairs with acquire of head in rx_claim */
+			received[p]++;                     /* returned to the caller */
+			if
+			:: p == limbo_p -> limbo_p = NONE  /* redelivered once */
+			:: else -> skip
+			fi
+		:: ((seq[c] - pos) & IDXM) >= 2 ->
+			/* rx_peek: seq neither pos nor pos + 1 -> SHMK_EINTEGRITY for
+			 * ever: the consumer is wedged */
+			assert(false)
 #ifndef BUG_NO_SKIP
 		:: (seq[c] == pos && tail != pos) ->   /* claimed, unpublished: stalled */
 			/* after SHMK_LIVENESS_MS (any time, here): look for a live claimer */
@@ -210,17 +274,23 @@ proctype consumer()
 #endif
 				i++
 			od;
-			atomic {                           /* skip: CAS(seq, pos, pos + CAP) */
-				if
-				:: seq[c] == pos -> seq[c] = (pos + CAP) & IDXM; pos = (pos + 1) & IDXM
-				:: else -> skip            /* published meanwhile: look again */
-				fi
-			}
+			if                                 /* skip: CAS(seq, pos, pos + CAP) */
+			:: atomic { seq[c] == pos -> seq[c] = (pos + CAP) & IDXM };
+				CRASH(NONE, 0);
+				pos = (pos + 1) & IDXM;
+				chead = pos
+			:: atomic { seq[c] != pos -> skip }   /* published meanwhile: look again */
+			fi
 #endif
 		fi;
 next:
 		skip
 	od;
-	/* every published message was delivered */
-	assert(received[0] == published[0] && received[1] == published[1])
+	/* every published message was delivered, but for one a dead consumer took */
+	assert(received[0] == published[0] ||
+	       (limbo_p == 0 && received[0] + 1 == published[0] && limbo_v == published[0]));
+	assert(received[1] == published[1] ||
+	       (limbo_p == 1 && received[1] + 1 == published[1] && limbo_v == published[1]));
+gone:
+	skip
 }

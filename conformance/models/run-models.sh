@@ -8,6 +8,10 @@
 #   @check   <mode> [MACROS]          the correct model (spin -D each of the
 #                                     comma-separated MACROS): SPIN must find no error
 #   @planted <MACROS> <mode> <label>  spin -D each of MACROS plants a bug: SPIN must find one
+#   @pending <MACROS> <mode> <label>  a bug SPIN found in the C code, still open: run and
+#                                     reported ("still fails" / "now passes"), not counted;
+#                                     once the code is fixed, the model follows it and the
+#                                     line becomes an @check
 #
 # <mode> is `safety` (assertions + invalid end states, pan built -DSAFETY
 # -DNOCLAIM) or `ltl:<name>` (the LTL property <name> checked for acceptance
@@ -23,7 +27,7 @@
 # appended to $SHMK_EVIDENCE (default reports/out/evidence.jsonl).
 #
 # Usage: run-models.sh [model ...]   (names without .pml; default: all)
-# Env:   MODELS_CFLAGS (default -O0: the state spaces are small, compile time
+# Env:   MODELS_JOBS (parallel verifications, default 2), MODELS_CFLAGS (default -O0: the state spaces are small, compile time
 #        dominates), MODELS_KEEP=1 keeps the scratch directory.
 set -uo pipefail
 
@@ -57,8 +61,8 @@ run_one() {
 	fi
 	local cc=() pan=()
 	case $mode in
-	safety) cc=(-DSAFETY -DNOCLAIM); pan=(-m1000000) ;;
-	ltl:*) cc=(-DNFAIR=3); pan=(-a -f -m1000000 -N "${mode#ltl:}") ;;
+	safety) cc=(-DSAFETY -DNOCLAIM); pan=(-m100000 -w22) ;;
+	ltl:*) cc=(-DNFAIR=3); pan=(-a -f -m100000 -w22 -N "${mode#ltl:}") ;;
 	*) echo "-1 0 0 unknown mode $mode"; return ;;
 	esac
 	if ! (cd "$dir" && spin "${dflag[@]}" -a "$pml" >spin.log 2>&1); then
@@ -93,38 +97,67 @@ else
 	models=("$here"/*.pml)
 fi
 
+# Phase 1: every verification of every model, MODELS_JOBS at a time (the
+# runs are independent; each has its own scratch directory).
+jobs_max=${MODELS_JOBS:-2}
+n=0
+for pml in "${models[@]}"; do
+	[ -f "$pml" ] || continue
+	name=$(basename "$pml" .pml)
+	while read -r kind rest; do
+		case $kind in
+		@check) read -r mode def label <<<"$rest"; def=${def:--} ;;
+		@planted | @pending) read -r def mode label <<<"$rest" ;;
+		*) continue ;;
+		esac
+		n=$((n + 1))
+		printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$kind" "$def" "$mode" "${label:-}" >"$scratch/job.$n"
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+		run_one "$pml" "$def" "$mode" >"$scratch/res.$n" &
+	done < <(sed -n 's/^ \* \(@check\|@planted\|@pending\)[[:space:]]\+/\1 /p' "$pml")
+done
+wait
+
+# Phase 2: one line per model, in order.
 passed=0 failed=0
 for pml in "${models[@]}"; do
 	name=$(basename "$pml" .pml)
 	if [ ! -f "$pml" ]; then
 		echo "$name: FAILED, no such model"; failed=$((failed + 1)); continue
 	fi
-	ok=1 line="" total_states="" total_t=0 nplanted=0
-	checks=$(sed -n 's/^ \* @check[[:space:]]\+//p' "$pml")
-	planted=$(sed -n 's/^ \* @planted[[:space:]]\+//p' "$pml")
-	[ -n "$checks" ] || { ok=0; line+="; no @check"; }
-	while read -r mode cdef; do
-		[ -n "$mode" ] || continue
-		read -r errs states secs what < <(run_one "$pml" "${cdef:--}" "$mode")
+	ok=1 line="" total_states="" total_t=0 nchecks=0 nplanted=0
+	for ((i = 1; i <= n; i++)); do
+		IFS=$'\t' read -r jname kind def mode label <"$scratch/job.$i"
+		[ "$jname" = "$name" ] || continue
+		read -r errs states secs what <"$scratch/res.$i"
 		total_t=$(awk -v a="$total_t" -v b="$secs" 'BEGIN { print a + b }')
-		total_states+="${total_states:++}$states"
-		if [ "$errs" != 0 ]; then
-			ok=0; line+="; $mode${cdef:+ -D$cdef} FAILED: ${what:-errors $errs}"
-		fi
-	done <<<"$checks"
-	while read -r def mode label; do
-		[ -n "$def" ] || continue
-		nplanted=$((nplanted + 1))
-		read -r errs states secs what < <(run_one "$pml" "$def" "$mode")
-		total_t=$(awk -v a="$total_t" -v b="$secs" 'BEGIN { print a + b }')
-		if [ "$errs" -gt 0 ] 2>/dev/null; then
-			line+="; planted $label: rejected ($what)"
-		elif [ "$errs" = 0 ]; then
-			ok=0; line+="; planted $label: NOT REJECTED"
-		else
-			ok=0; line+="; planted $label: FAILED: $what"
-		fi
-	done <<<"$planted"
+		case $kind in
+		@check)
+			nchecks=$((nchecks + 1))
+			total_states+="${total_states:++}$states"
+			if [ "$errs" != 0 ]; then
+				ok=0; line+="; $mode${def#-} FAILED: ${what:-errors $errs}"
+			fi ;;
+		@planted)
+			nplanted=$((nplanted + 1))
+			if [ "$errs" -gt 0 ] 2>/dev/null; then
+				line+="; planted $label: rejected ($what)"
+			elif [ "$errs" = 0 ]; then
+				ok=0; line+="; planted $label: NOT REJECTED"
+			else
+				ok=0; line+="; planted $label: FAILED: $what"
+			fi ;;
+		@pending)
+			if [ "$errs" -gt 0 ] 2>/dev/null; then
+				line+="; OPEN BUG $label: still fails ($what)"
+			elif [ "$errs" = 0 ]; then
+				line+="; open bug $label: now passes, make it an @check"
+			else
+				ok=0; line+="; pending $label: FAILED: $what"
+			fi ;;
+		esac
+	done
+	[ "$nchecks" -gt 0 ] || { ok=0; line+="; no @check"; }
 	[ "$nplanted" -gt 0 ] || { ok=0; line+="; no planted variant"; }
 	clauses=$(grep -o 'r\[verify [a-z0-9_.+-]*\]' "$pml" | sed 's/r\[verify \(.*\)\]/\1/' | sort -u)
 	if [ "$ok" = 1 ]; then
