@@ -7,6 +7,7 @@
  * exit status (h_wait) and through anonymous shared memory (struct shared),
  * which the isolate body checks with CUnit assertions.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -367,8 +368,49 @@ static void create_files_body(void)
 static void create_files(void)
 {
 	SPEC_VERIFY("slots.create.exclusive");
-	SPEC_VERIFY("slots.flink.create");
+	SPEC_VERIFY("slots.flink.create+2");
 	isolate(create_files_body, 20);
+}
+
+/* An owner killed after writing the flink's content but before linking it:
+ * no flink (and so no half-written one) ever appears at the path. */
+static void flink_atomic_body(void)
+{
+	char fl[256], pat[64];
+	struct shmk_slots *o;
+
+	new_flink(fl, sizeof(fl));
+	pid_t pid = fork();
+	if (pid == 0) {
+		setenv("SHMK_CRASH_AT", "slots.flink.before_link", 1);
+		shmk_slots_create(fl, 2, 64, &o);
+		_exit(3);
+	}
+	CU_ASSERT_EQUAL(h_wait(pid, 20), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(access(fl, F_OK), -1);
+	/* the segment it made is an orphan: remove it (and prove it existed) */
+	snprintf(pat, sizeof(pat), "shmk-slots-%d-", (int)pid);
+	int found = 0;
+	DIR *d = opendir("/dev/shm");
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (strncmp(e->d_name, pat, strlen(pat)) == 0) {
+			char n[300];
+			snprintf(n, sizeof(n), "/%s", e->d_name);
+			found += shm_unlink(n) == 0;
+		}
+	}
+	if (d)
+		closedir(d);
+	CU_ASSERT_EQUAL(found, 1);
+	/* the path is free: a new owner creates it */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(fl, 2, 64, &o), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+}
+
+static void flink_atomic(void)
+{
+	SPEC_VERIFY("slots.flink.create+2");
+	isolate(flink_atomic_body, 20);
 }
 
 static void create_limits_body(void)
@@ -1575,6 +1617,7 @@ static void close_roles(void)
 static const struct h_test tests[] = {
 	{ "layout_offsets", layout_offsets },
 	{ "create_files", create_files },
+	{ "flink_atomic", flink_atomic },
 	{ "create_limits", create_limits },
 	{ "create_fallocate", create_fallocate },
 	{ "flink_dir", flink_dir },

@@ -289,22 +289,73 @@ int shmk_slots_reclaim_stale(const char *flink)
 
 /* ------------------------------------------------------------ create */
 
-static int write_flink(const char *flink, const char *name)
+static int write_all(int fd, const char *name)
 {
-	int fd;
-	/* r[impl slots.flink.create] exclusive, 0600, no symlinks anywhere. */
-	int rc = shmk_open_path(flink, O_WRONLY | O_CREAT | O_EXCL, 0600, &fd);
-
-	if (rc)
-		return rc;
 	size_t len = strlen(name);
 	ssize_t n = write(fd, name, len);
-	rc = n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
-	if (!rc && fchmod(fd, 0600))	/* the umask may have narrowed it; never widened */
+
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EIO;
+	/* the umask may have narrowed the mode; never widened */
+	return fchmod(fd, 0600) ? -errno : 0;
+}
+
+/* r[impl slots.flink.create+2] The flink appears atomically with its whole
+ * content: written into an unnamed O_TMPFILE in the target directory, then
+ * linked to its name with linkat, which fails with EEXIST like O_EXCL.  A
+ * reader polling the directory never sees it empty or half written.  Where
+ * O_TMPFILE is unsupported: O_CREAT|O_EXCL, then write. */
+static int write_flink(const char *flink, const char *name)
+{
+	char dir[PATH_MAX], proc[64];
+	const char *slash = strrchr(flink, '/');
+	const char *base = slash ? slash + 1 : flink;
+	int dfd, fd, rc;
+
+	if (!*base)
+		return -EISDIR;
+	if (slash) {
+		size_t dl = slash == flink ? 1 : (size_t)(slash - flink);
+		if (dl >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, flink, dl);
+		dir[dl] = '\0';
+	} else {
+		strcpy(dir, ".");
+	}
+	/* no symlink anywhere in the directory's path */
+	rc = shmk_open_path(dir, O_PATH | O_DIRECTORY, 0, &dfd);
+	if (rc)
+		return rc == -ENOTDIR ? shmk_fail(SHMK_EUNSAFE, "%s: not a directory", dir) : rc;
+	fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			rc = -errno;
+			close(dfd);
+			return rc;
+		}
+		rc = write_all(fd, name);
+		close(fd);
+		if (rc)
+			unlinkat(dfd, base, 0);
+		close(dfd);
+		return rc;
+	}
+	if (fd < 0) {
+		rc = -errno;
+		close(dfd);
+		return rc;
+	}
+	rc = write_all(fd, name);
+	SHMK_CRASH_POINT("slots.flink.before_link");
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!rc && linkat(AT_FDCWD, proc, dfd, base, AT_SYMLINK_FOLLOW))
 		rc = -errno;
 	close(fd);
-	if (rc)
-		unlink(flink);
+	close(dfd);
 	return rc;
 }
 
@@ -624,8 +675,6 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			h->sn = 0;
 			return 0;
 		}
-		if (pass == 0 && s->count == 0)
-			break;
 	}
 	return shmk_fail(SHMK_EFULL, "slots: no free slot (%u slots, %d dead readers reaped)",
 			 s->count, reaped);

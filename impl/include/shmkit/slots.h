@@ -104,7 +104,9 @@ int shmk_slots_register_reader(struct shmk_slots *s, int want, unsigned *index);
 
 /* Owner: loan a free slot for the readers in active_readers_mask.
  * SHMK_EFULL when none is free (after reaping dead readers); -EPERM on a
- * reader handle. */
+ * reader handle.  A reader's death bumps no generation: an owner waiting
+ * for a free slot should bound wait_for_change (e.g. by SHMK_LIVENESS_MS)
+ * and reserve again, which reaps it. */
 int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			    shmk_slot_handle_t *h);
 /* Owner: copy len bytes in and publish; *sn gets the sequence number. */
@@ -127,6 +129,7 @@ int shmk_slots_slot_read_ptr(struct shmk_slots *s, shmk_slot_handle_t h, const v
  * SHMK_EEMPTY when the slot no longer holds h's sample. */
 int shmk_slots_read_slot(struct shmk_slots *s, shmk_slot_handle_t h, void *buf, size_t buflen,
 			 struct shmk_slot_info *info);
+/* Once per handle: after it the slot may be recycled under any pointer. */
 int shmk_slots_mark_read(struct shmk_slots *s, shmk_slot_handle_t h, unsigned reader);
 /* Sets reader's bit on every slot (lease expiry, called by the owner). */
 int shmk_slots_mark_reader_disconnected(struct shmk_slots *s, unsigned reader);
