@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "internal.h" /* shmk_fault_set */
 #include "shmkit/ring.h"
 
 #define CAP64K 65536u
@@ -451,6 +452,108 @@ static void create_name(void)
 {
 	SPEC_VERIFY("ring.create.name");
 	isolate(create_name_body, 20);
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	char p[64];
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		n += access(p, F_OK) == 0;
+	}
+	return n;
+}
+
+static int maps_mentioning(const char *needle)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[1024];
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Every syscall site of create / attach / writer open fails once in turn
+ * (SHMK_FAULT hook): the error comes back and nothing leaks. */
+static void cleanup_body(void)
+{
+	static const char *const sites[] = { "open", "ftruncate", "fallocate", "mmap", "fstat" };
+	char path[256], spec[64];
+	struct shmk_ring_opts o = { .capacity = CAP64K };
+	int fired = 0;
+
+	h_unique_path(path, sizeof(path), "fault");
+	int fds0 = count_fds();
+	for (size_t s = 0; s < sizeof(sites) / sizeof(sites[0]); s++) {
+		for (int n = 1; n <= 8; n++) {
+			struct shmk_ring *r = NULL, *r2 = NULL;
+			struct shmk_ring_writer *w = NULL;
+			snprintf(spec, sizeof(spec), "%s:%d", sites[s], n);
+
+			CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+			int rc = shmk_ring_create(path, &o, &r);
+			int hit = shmk_fault_fired();
+			shmk_fault_set(NULL);
+			if (hit) {
+				fired++;
+				CU_ASSERT(rc < 0);
+				CU_ASSERT(access(path, F_OK) != 0);
+				CU_ASSERT_EQUAL(count_fds(), fds0);
+				CU_ASSERT_EQUAL(maps_mentioning(path), 0);
+				continue;
+			}
+			CU_ASSERT_EQUAL_FATAL(rc, 0);
+			/* the same fault inside attach (after closing the reader) */
+			shmk_ring_close(r);
+			CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+			rc = shmk_ring_attach(path, &r2);
+			hit = shmk_fault_fired();
+			shmk_fault_set(NULL);
+			if (hit) {
+				fired++;
+				CU_ASSERT(rc < 0);
+				CU_ASSERT_EQUAL(count_fds(), fds0);
+				CU_ASSERT_EQUAL(maps_mentioning(path), 0);
+				CU_ASSERT_EQUAL_FATAL(shmk_ring_attach(path, &r2), 0);
+			} else {
+				CU_ASSERT_EQUAL_FATAL(rc, 0);
+			}
+			/* and inside writer open */
+			int wfd = -1, peer = -1;
+			CU_ASSERT_EQUAL_FATAL(shmk_ring_writer_new(r2, 1, &wfd, &peer), 0);
+			int fds1 = count_fds();
+			CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+			rc = shmk_ring_writer_open(wfd, &w);
+			hit = shmk_fault_fired();
+			shmk_fault_set(NULL);
+			if (hit) {
+				fired++;
+				CU_ASSERT(rc < 0);
+				CU_ASSERT_EQUAL(count_fds(), fds1 - 1); /* wfd consumed */
+			} else {
+				CU_ASSERT_EQUAL(rc, 0);
+				shmk_ring_writer_close(w);
+			}
+			close(peer);
+			shmk_ring_close(r2);
+			CU_ASSERT_EQUAL(maps_mentioning(path), 0);
+			CU_ASSERT_EQUAL(count_fds(), fds0);
+			unlink(path);
+		}
+	}
+	CU_ASSERT(fired >= 10);
+}
+
+static void cleanup(void)
+{
+	SPEC_VERIFY("ring.create.cleanup");
+	isolate(cleanup_body, 60);
 }
 
 static void initial_index_body(void)
@@ -1987,6 +2090,7 @@ static const struct h_test tests[] = {
 	{ "attach_safe", attach_safe },
 	{ "attach_validate", attach_validate },
 	{ "bounds", bounds },
+	{ "cleanup", cleanup },
 	{ "create_capacity", create_capacity },
 	{ "create_file", create_file },
 	{ "create_name", create_name },
