@@ -309,6 +309,7 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	*rp = r;
 	return 0;
 fail:
+	/* r[impl ring.create.cleanup] only what this call created is removed */
 	if (r) {
 		ring_unmap(&r->m);
 		free(r);
@@ -357,6 +358,7 @@ int shmk_ring_attach(const char *name, struct shmk_ring **rp)
 	if (!rc)
 		rc = claim_reader(r);
 	if (rc) {
+		/* r[impl ring.create.cleanup] */
 		ring_unmap(&r->m);
 		free(r);
 		close(fd);
@@ -713,6 +715,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 	*wp = w;
 	return 0;
 out:
+	/* r[impl ring.create.cleanup] the writer fd is consumed on failure too */
 	if (w) {
 		ring_unmap(&w->m);
 		free(w);
