@@ -1097,6 +1097,58 @@ static void reader_killed(void)
 	isolate(reader_killed_body, 120);
 }
 
+/* PID reuse: a registry token whose pid is alive but whose start time
+ * differs names an earlier incarnation: dead, reaped.  A live token pins. */
+static void reader_pid_reuse_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+	shmk_slot_handle_t h;
+	uint64_t sn, live_tok;
+	size_t len;
+	int p[2];
+
+	CU_ASSERT_FATAL(pipe(p) == 0);
+	pid_t sleeper = fork();
+	if (sleeper == 0) {
+		char c;
+		close(p[1]);
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(p[0]);
+	CU_ASSERT_EQUAL_FATAL(shmk_token_for_pid(sleeper, &live_tok), 0);
+	uint64_t reused = live_tok + (1ull << SHMK_TOKEN_PID_BITS);	/* same pid, other start */
+	CU_ASSERT_EQUAL(shmk_token_alive(live_tok), 1);
+	CU_ASSERT_EQUAL(shmk_token_alive(reused), 0);
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 1, 16, &o), 0);
+	struct shmk_slots_hdr *hd = raw_map(shmk_slots_segment_path(o), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
+	atomic_store(&hd->readers[5], reused);
+	atomic_store(&hd->readers[6], live_tok);
+	/* owed to 5 and 6; 6 is alive and never reads: pinned */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "p", 1, &sn, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), SHMK_EFULL);
+	CU_ASSERT_EQUAL(atomic_load(&hd->readers[5]), 0);	/* reaped: pid reuse seen */
+	CU_ASSERT_EQUAL(atomic_load(&hd->readers[6]), live_tok);
+	/* only 6 still pins it; once 6 dies, the slot comes back */
+	close(p[1]);
+	CU_ASSERT_EQUAL(h_wait(sleeper, 10), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(atomic_load(&hd->readers[6]), 0);
+	munmap(hd, len);
+	shmk_slots_close(o);
+}
+
+static void reader_pid_reuse(void)
+{
+	SPEC_VERIFY("slots.reader.reap");
+	isolate(reader_pid_reuse_body, 20);
+}
+
 static void disconnect_body(void)
 {
 	char fl[256];
@@ -1634,6 +1686,7 @@ static const struct h_test tests[] = {
 	{ "addressed", addressed },
 	{ "reuse", reuse },
 	{ "reader_killed", reader_killed },
+	{ "reader_pid_reuse", reader_pid_reuse },
 	{ "disconnect", disconnect },
 	{ "sn_wrap", sn_wrap },
 	{ "handle_bounds", handle_bounds },
