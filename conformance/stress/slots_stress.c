@@ -19,7 +19,7 @@
  * Sample sn of length L: bytes 0..7 = sn, bytes 8..L-9 derived from
  * (seed, sn), last 8 bytes = FNV-1a of the bytes before them.
  *
- * Env: STRESS_SECONDS (default 3), STRESS_MESSAGES (default 2000000: the
+ * Env: STRESS_SECONDS (default 3), STRESS_MESSAGES (default 200000: the
  * bound that ends `make stress`), SHMK_SEED.
  * Output: `slots: N published, N read per reader, 0 lost, 0 torn, 0 dup`,
  * then `slots_stress: 1 passed, 0 failed, 0 skipped`.
@@ -219,7 +219,7 @@ int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	double secs = st_seconds();
-	uint64_t max_msgs = st_messages(2000000);
+	uint64_t max_msgs = st_messages(200000);
 	double t0 = st_now();
 	char flink[256];
 	struct shmk_slots *o;
