@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cycle.h - the skeleton of the whole-process programs hyperfine runs
+ * (bench/run.sh): `cycle-<x> [args] ITERS PROCS` starts PROCS processes
+ * (itself and PROCS-1 forks), each doing ITERS create + attach + teardown
+ * cycles of a 4 KiB region under its own name; exit 0 when all succeeded.
+ * The program is plain C with no Google Benchmark, so its start-up cost is
+ * the same for shmkit and for the raw syscall sequence.
+ */
+#ifndef SHMK_BENCH_CYCLE_H
+#define SHMK_BENCH_CYCLE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CYCLE_LEN 4096
+
+/* Implemented by each program: one full cycle on `name`; 0 or < 0. */
+static int one_cycle(const char *name);
+
+static int cycle_main(const char *prog, const char *fmt, int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s ITERS PROCS\n", prog);
+		return 2;
+	}
+	long iters = atol(argv[1]), procs = atol(argv[2]);
+	if (iters < 1 || procs < 1 || procs > 64) {
+		fprintf(stderr, "%s: bad ITERS or PROCS\n", prog);
+		return 2;
+	}
+	int id = 0;
+	for (long p = 1; p < procs; p++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return 1;
+		if (pid == 0) {
+			id = (int)p;
+			break;
+		}
+	}
+	char name[128];
+	snprintf(name, sizeof name, fmt, (int)getpid(), id);
+	int rc = 0;
+	for (long i = 0; i < iters && !rc; i++)
+		rc = one_cycle(name);
+	if (rc)
+		fprintf(stderr, "%s: cycle failed: %d\n", prog, rc);
+	if (id)
+		_exit(rc ? 1 : 0);
+	int st;
+	while (wait(&st) > 0)
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			rc = 1;
+	return rc ? 1 : 0;
+}
+
+#endif
