@@ -485,6 +485,7 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 	/* r[impl slots.layout.capacity] both sides read the same capacity. */
 	h->slot_capacity = s->capacity;
 	h->hdr_size = SHMK_SLOTS_HDR_SIZE;
+	/* relaxed: published by the release store of magic below. */
 	atomic_store_explicit(&h->next_sn, first, memory_order_relaxed);
 	atomic_store_explicit(&h->owner_token, shmk_self_token(), memory_order_relaxed);
 	atomic_store_explicit(&h->owner_state, SHMK_SLOTS_OWNER_LIVE, memory_order_relaxed);
@@ -605,6 +606,9 @@ static uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
 	uint32_t live = 0;
 
 	for (unsigned i = 0; i < SHMK_SLOTS_MAX_READERS; i++) {
+		/* relaxed: coherence is enough.  A commit that saw reader i
+		 * registered is followed (same thread) by reserves that see i
+		 * or a later value; one that did not addressed nothing to i. */
 		uint64_t tok = SHMK_LOAD_U64(&s->hdr->readers[i]);
 		if (!tok)
 			continue;
@@ -655,8 +659,7 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 				/* acquire: pairs with the release fetch_or in
 				 * mark_read, so the reader's data reads are done
 				 * before this slot is overwritten. */
-				uint32_t m = atomic_load_explicit(&slot_at(s, i)->reader_mask,
-								  memory_order_acquire);
+				uint32_t m = SHMK_LOAD_ACQ_U32(&slot_at(s, i)->reader_mask);
 				if ((m | ~live) != UINT32_MAX)
 					continue;
 			}
@@ -700,6 +703,7 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	int reaped = 0;
 	uint32_t live = scan_readers(s, 0, &reaped);
 	uint32_t owed = s->lactive[h.index] & live;
+	/* relaxed: published by the release store of sn below. */
 	atomic_store_explicit(&sh->sample_size, (uint32_t)len, memory_order_relaxed);
 	atomic_store_explicit(&sh->reader_mask, ~owed, memory_order_relaxed);
 	SHMK_CRASH_POINT("slots.commit.before_publish");
@@ -1009,7 +1013,7 @@ int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t time
 		/* seq_cst: increment, then load: pairs with notify's bump-then-
 		 * load of waiters, so either we see the bump or it sees us. */
 		atomic_fetch_add_explicit(&s->hdr->waiters, 1, memory_order_seq_cst);
-		uint32_t g = atomic_load_explicit(gen, memory_order_seq_cst);
+		uint32_t g = atomic_load_explicit(gen, memory_order_seq_cst); /* read once */
 		int64_t now = shmk_now_ns();
 		int rc = 0;
 		if (g == want && now < deadline) {
@@ -1043,6 +1047,8 @@ int shmk_slots_close(struct shmk_slots *s)
 		/* release: pairs with the acquire load of owner_state in owner_gone. */
 		atomic_store_explicit(&s->hdr->owner_state, SHMK_SLOTS_OWNER_CLOSED,
 				      memory_order_release);
+		/* seq_cst bump and an unconditional wake: every parked reader
+		 * returns and sees CLOSED (changed() in wait_for_change). */
 		atomic_fetch_add_explicit(&s->hdr->notify_gen, 1, memory_order_seq_cst);
 		shmk_futex_wake(&s->hdr->notify_gen, INT_MAX);
 		if (shm_unlink(s->segment) && errno != ENOENT)
