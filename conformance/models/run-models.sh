@@ -47,6 +47,7 @@ done
 
 scratch=$(mktemp -d /tmp/shmk-models.XXXXXX) || exit 1
 [ "${MODELS_KEEP:-0}" = 1 ] || trap 'rm -rf "$scratch"' EXIT
+trap 'exit 143' TERM INT	# so the EXIT trap cleans up after a timeout
 
 # run_one <pml> <macros|-> <mode>: prints "<errors> <states> <seconds> <what>"
 # where <errors> is 0 (clean, complete), 1+ (errors found) or -1 (the tool
