@@ -1,0 +1,38 @@
+# impl/cli/cli.mk - the `shmkit` command (inspect, ls, gc).
+#
+#   build/bin/shmkit      release binary (REL_FLAGS, links build/lib/libshmkit.a)
+#   $(VB)/bin/shmkit      sanitizer build the tests run (links $(VLIB_OBJS))
+#
+# impl/cli/inspect.c is the parse/print core (no main): the fuzz target
+# links it through FUZZ_CLI_SRCS.
+
+CLI_SRCS := $(sort $(wildcard impl/cli/*.c))
+FUZZ_CLI_SRCS := impl/cli/inspect.c
+CLI_DEFS := -DSHMK_VERSION='"$(VERSION)"' -Iimpl/cli
+
+CLI_REL_OBJS := $(patsubst %.c,build/rel/obj/%.o,$(CLI_SRCS))
+CLI_V_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(CLI_SRCS))
+
+$(CLI_REL_OBJS) $(CLI_V_OBJS): CFLAGS_BASE += $(CLI_DEFS)
+
+build/bin/shmkit: $(CLI_REL_OBJS) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(CLI_REL_OBJS) $(LIB_A) $(LDLIBS)
+
+$(VB)/bin/shmkit: $(CLI_V_OBJS) $(VLIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(VLDFLAGS) -pthread -o $@ $^ $(LDLIBS)
+
+# conformance/tests/cli.c runs the sanitizer binary; it is built with the
+# other test programs (DEPS_cli links every module).
+$(VB)/tests/cli: | $(VB)/bin/shmkit
+
+ALL_EXTRA += build/bin/shmkit
+INSTALL_EXTRA += build/bin/shmkit
+INSTALL_EXTRA_CMDS += install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 && \
+	install -m 0755 build/bin/shmkit $(DESTDIR)$(PREFIX)/bin/ && \
+	install -m 0644 impl/cli/shmkit.1 $(DESTDIR)$(PREFIX)/share/man/man1/;
+CHECK_DEPS += $(VB)/bin/shmkit
+
+.PHONY: shmkit
+shmkit: build/bin/shmkit $(VB)/bin/shmkit
