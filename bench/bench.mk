@@ -67,12 +67,12 @@ $(foreach m,$(filter-out raw,$(CYCLE_NAMES)),$(eval $(call cycle_prog,$(m))))
 
 .PHONY: bench-build
 bench-build: $(DEPS_STAMP)
-	@scripts/bench-run.sh --build-only
+	@bench/run.sh --build-only
 
 # The run: builds what builds (a broken module is reported and skipped),
 # starts iox-roudi, runs each program, hyperfine, merges, then `make report`.
 bench: $(DEPS_STAMP)
-	@QUICK=$(QUICK) scripts/bench-run.sh
+	@QUICK=$(QUICK) bench/run.sh
 	@$(MAKE) --no-print-directory report
 
 # The runner asks for the program list (one per line).
