@@ -27,8 +27,9 @@
 # appended to $SHMK_EVIDENCE (default reports/out/evidence.jsonl).
 #
 # Usage: run-models.sh [model ...]   (names without .pml; default: all)
-# Env:   MODELS_JOBS (parallel verifications, default 2), MODELS_CFLAGS (default -O0: the state spaces are small, compile time
-#        dominates), MODELS_KEEP=1 keeps the scratch directory.
+# Env:   MODELS_JOBS (parallel verifications, default 2); MODELS_CFLAGS
+#        (default -O0: the state spaces are small, compile time dominates);
+#        MODELS_KEEP=1 keeps the scratch directory under /tmp.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -137,7 +138,8 @@ for pml in "${models[@]}"; do
 			nchecks=$((nchecks + 1))
 			total_states+="${total_states:++}$states"
 			if [ "$errs" != 0 ]; then
-				ok=0; line+="; $mode${def#-} FAILED: ${what:-errors $errs}"
+				dl=""; [ "$def" = - ] || dl=" -D${def//,/ -D}"
+				ok=0; line+="; $mode$dl FAILED: ${what:-errors $errs}"
 			fi ;;
 		@planted)
 			nplanted=$((nplanted + 1))
