@@ -71,8 +71,9 @@ enum {
 	SHMK_ELAST = -5021,
 };
 
-/* Name of any return code: "ok" for >= 0, strerror text for -errno,
- * "SHMK_E...: text" for shmkit codes, "unknown error" otherwise. Never NULL. */
+/* Text of any return code: "ok" for >= 0, strerror text for -errno, the
+ * cause's text for SHMK_E* codes (shmk_errname gives the symbol), "unknown
+ * error" otherwise.  Never NULL. */
 const char *shmk_strerror(int rc);
 
 /* Symbolic name ("SHMK_EFULL", "ENOENT") or NULL when unknown. */
