@@ -107,7 +107,8 @@ $(VB)/tests/$(1): $(VB)/obj/conformance/tests/$(1).o $(H_OBJS) $(call mod_objs,$
 	@mkdir -p $$(@D)
 	$(CC) $(VLDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
-$(foreach t,$(TESTS),$(eval $(call test_prog,$(t))))
+# Cross-module programs link every module.
+DEPS_reliability := $(MODULES)
 
 # Deliberately bad programs that the harness meta-test runs (never in CHECK_PROGS).
 FIXTURES := $(sort $(basename $(notdir $(wildcard conformance/harness/fixtures/*.c))))
@@ -131,6 +132,9 @@ CHECK_DEPS := $(TEST_BINS) $(FIXTURE_BINS)
 -include impl/cli/cli.mk
 -include fuzz/fuzz.mk
 -include bench/bench.mk
+
+# Evaluated after the fragments, so a fragment may set DEPS_<name>.
+$(foreach t,$(TESTS),$(eval $(call test_prog,$(t))))
 
 # The gate runs last, after every program has written its evidence.
 CHECK_PROGS += scripts/spec-coverage-gate.sh
