@@ -945,6 +945,7 @@ int shmk_cli_inspect(const struct shmk_cli_image *img, const struct shmk_cli_opt
 
 	struct em *e = &c.e;
 	em_obj(e, NULL);
+	/* r[impl cli.inspect.json] */
 	if (e->json)
 		em_str(e, "schema", "shmkit.inspect/1");
 	if (img->path)

@@ -231,6 +231,7 @@ static int inspect_once(const char *path, const struct shmk_cli_opts *o, char **
 		snprintf(err, errlen, "%s", copy_err(rc));
 		return 1;
 	}
+	/* r[impl cli.inspect.recognise] */
 	if (shmk_cli_kind_of(c.buf, c.len) == SHMK_CLI_FLINK) {
 		char name[SHMK_CLI_FLINK_MAX];
 		if (shmk_cli_flink_name(c.buf, c.len, name)) {
@@ -588,6 +589,7 @@ static int cmd_ls(int argc, char **argv)
 
 /* ------------------------------------------------------------ gc */
 
+/* r[impl cli.gc.unreadable] */
 static bool gc_strict;
 
 /* A process whose maps we may not read (another user namespace, a
@@ -763,6 +765,7 @@ static int gc_one(struct obj *o, void *arg)
 		snprintf(what, sizeof(what), "%s, owner pid %u %s", kind, SHMK_TOKEN_PID(s->owner),
 			 s->owner_closed ? "closed" : "dead");
 	}
+	/* r[impl cli.gc.dry-run] */
 	if (g->dry) {
 		gc_print("would remove", o->path, what);
 		return 0;
@@ -813,8 +816,9 @@ static int cmd_gc(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage(stderr, 2);
+		return usage_err("missing command%s", "");
 	const char *cmd = argv[1];
+	/* r[impl cli.cmd.version] */
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
 		printf("shmkit %s\n", SHMK_VERSION);
 		return 0;
