@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,55 @@ void shmk_crash_point(const char *name)
 		return;
 	if (++seen == want)
 		raise(SIGKILL);
+}
+
+/* r[impl reliability.hook.delay] */
+void shmk_delay_point(const char *name)
+{
+	static const char *spec;
+	static long max_us;
+	static int read_env;
+	static uint64_t rng;
+	static pid_t rng_pid;
+
+	if (!read_env) {
+		read_env = 1;
+		spec = getenv("SHMK_DELAY_AT");
+		max_us = shmk_env_long("SHMK_DELAY_US", 200, 0, 1000000);
+	}
+	if (!spec || !*spec)
+		return;
+	if (strcmp(spec, "*")) {
+		size_t n = strlen(name);
+		const char *p = strstr(spec, name);
+		while (p && !((p == spec || p[-1] == ',') && (p[n] == ',' || !p[n])))
+			p = strstr(p + 1, name);
+		if (!p)
+			return;
+	}
+	pid_t me = getpid();
+	if (rng_pid != me) { /* a forked child draws its own delays */
+		rng_pid = me;
+		rng = (uint64_t)shmk_now_ns() ^ ((uint64_t)me << 32) ^ 0x9e3779b97f4a7c15ULL;
+	}
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	uint64_t r = rng * 0x2545f4914f6cdd1dULL;
+	/* a quarter no pause, a quarter a yield, half a sleep of 0..max_us */
+	switch (r & 3) {
+	case 0:
+		return;
+	case 1:
+		sched_yield();
+		return;
+	default: {
+		long us = max_us ? (long)((r >> 8) % (uint64_t)(max_us + 1)) : 0;
+		struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
+		if (us)
+			nanosleep(&ts, NULL);
+	}
+	}
 }
 #else
 int shmk_fault_set(const char *spec)

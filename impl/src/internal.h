@@ -189,6 +189,17 @@ void shmk_crash_point(const char *name);
 #define SHMK_CRASH_POINT(name) ((void)0)
 #endif
 
+/* Delay points (test builds): with SHMK_DELAY_AT="name[,name...]" (or "*")
+ * set, SHMK_DELAY_POINT("name") pauses a random 0..SHMK_DELAY_US (default
+ * 200) microseconds, to widen the gap between checking a condition and
+ * parking on it (the lost wake-up hunt, conformance/stress/<module>_wakeup.c). */
+#ifdef SHMK_TEST_BUILD
+void shmk_delay_point(const char *name);
+#define SHMK_DELAY_POINT(name) shmk_delay_point(name)
+#else
+#define SHMK_DELAY_POINT(name) ((void)0)
+#endif
+
 static inline size_t shmk_align_up(size_t v, size_t a)
 {
 	return (v + a - 1) & ~(a - 1);

@@ -510,8 +510,9 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 		return -EINVAL;
 	struct shmk_ring_hdr *h = r->m.hdr;
 	int64_t deadline = timeout_ns < 0 ? INT64_MAX : shmk_now_ns() + timeout_ns;
-	/* A silent writer is checked at least this often; the check itself
-	 * (process token) is exact, so it need not wait SHMK_LIVENESS_MS. */
+	/* r[impl reliability.unblock] A silent writer is checked at least
+	 * this often; the check itself (process token) is exact, so it need
+	 * not wait SHMK_LIVENESS_MS. */
 	int64_t slice = shmk_liveness_ns();
 	if (slice > 50 * 1000000ll)
 		slice = 50 * 1000000ll;
@@ -546,6 +547,7 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 			return -ETIMEDOUT;
 		}
 		int64_t t = deadline - now < slice ? deadline - now : slice;
+		SHMK_DELAY_POINT("ring.wait.gap"); /* test builds: widen check -> park */
 		int rc = shmk_futex_wait(&h->gen, g, t);
 		if (rc && rc != -ETIMEDOUT && rc != -EINTR) {
 			atomic_store_explicit(&h->waiters, 0, memory_order_relaxed);
@@ -746,6 +748,7 @@ static void wake_reader(struct shmk_ring_writer *w)
 	atomic_fetch_add_explicit(&h->gen, 1, memory_order_seq_cst);
 	/* seq_cst fence: pairs with the fence after the store of waiters in shmk_ring_wait */
 	atomic_thread_fence(memory_order_seq_cst);
+	SHMK_DELAY_POINT("ring.wake.gap"); /* test builds: widen publish -> wake */
 	if (SHMK_LOAD_U32(&h->waiters))
 		shmk_futex_wake(&h->gen, INT_MAX);
 }
@@ -820,6 +823,7 @@ static int reserve_locked(struct shmk_ring_writer *w, size_t len, uint64_t *head
 
 static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
 {
+	/* r[impl reliability.crash.committed] head covers only whole records */
 	/* r[impl ring.writer.publish] release: pairs with the acquire of head in
 	 * shmk_ring_head / shmk_ring_wait / read_message: the bytes written
 	 * above are visible before the head that covers them */

@@ -81,6 +81,7 @@ static void notify(struct shmk_slots *s)
 	 * waiter's increment-then-load of notify_gen in wait_for_change
 	 * (Dekker), so a parked waiter is never missed. */
 	atomic_fetch_add_explicit(&s->hdr->notify_gen, 1, memory_order_seq_cst);
+	SHMK_DELAY_POINT("slots.notify.gap"); /* test builds: widen bump -> wake */
 	if (atomic_load_explicit(&s->hdr->waiters, memory_order_seq_cst))
 		shmk_futex_wake(&s->hdr->notify_gen, INT_MAX);
 }
@@ -707,6 +708,7 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	atomic_store_explicit(&sh->sample_size, (uint32_t)len, memory_order_relaxed);
 	atomic_store_explicit(&sh->reader_mask, ~owed, memory_order_relaxed);
 	SHMK_CRASH_POINT("slots.commit.before_publish");
+	/* r[impl reliability.crash.committed] the sample exists once sn is stored. */
 	/* release: pairs with the acquire loads of sn in next_unread_slot,
 	 * slot_read_ptr and read_slot: data, size and mask are visible first. */
 	atomic_store_explicit(&sh->sn, my, memory_order_release);
@@ -1017,10 +1019,12 @@ int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t time
 		int64_t now = shmk_now_ns();
 		int rc = 0;
 		if (g == want && now < deadline) {
-			/* Park at most one liveness period, then re-check the owner. */
+			/* r[impl reliability.unblock] Park at most one liveness
+			 * period, then re-check the owner. */
 			int64_t slice = shmk_liveness_ns();
 			if (deadline - now < slice)
 				slice = deadline - now;
+			SHMK_DELAY_POINT("slots.wait.gap"); /* test builds: widen check -> park */
 			rc = shmk_futex_wait(gen, want, slice);
 		}
 		atomic_fetch_sub_explicit(&s->hdr->waiters, 1, memory_order_seq_cst);

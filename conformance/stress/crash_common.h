@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * crash_common.h - what the kill -9 / liveness / restart / wake-up programs
+ * (conformance/stress/<module>_crash.c, <module>_wakeup.c) share:
+ *
+ *   - knobs: STRESS_TRIALS (default 200 in `make check`, 10000 when run by
+ *     `make stress`, recognised by SHMK_STRESS_JSON being set);
+ *     SHMK_LIVENESS_MS defaults to 100 here (set before any shmkit call) so
+ *     a trial that waits out a liveness period stays short;
+ *   - checksummed messages: [u32 producer][u32 len][u64 seq][u32 crc]
+ *     [payload], crc = CRC-32 of the first 16 bytes and the payload, so a
+ *     torn or partial message (wrong length, stale bytes) is caught;
+ *   - a shared side channel (anonymous MAP_SHARED, created before fork);
+ *   - deaths seen through pidfds (poll), never by sleeping;
+ *   - crash points armed in a forked child through SHMK_CRASH_AT (the
+ *     parent never reaches a crash point itself, so the child's first
+ *     crash_point() call reads the variable).
+ */
+#ifndef SHMK_CRASH_COMMON_H
+#define SHMK_CRASH_COMMON_H
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "stress.h"
+
+#define CR_HDR 20
+
+static inline void cr_env_defaults(void)
+{
+	setenv("SHMK_LIVENESS_MS", "100", 0);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+static inline uint64_t cr_trials(void)
+{
+	return st_env_u64("STRESS_TRIALS", getenv("SHMK_STRESS_JSON") ? 10000 : 200);
+}
+
+static inline double cr_liveness_s(void)
+{
+	return (double)shmk_liveness_ns() / 1e9;
+}
+
+/* The bound survivors must unblock within: 2 x SHMK_LIVENESS_MS, times
+ * SHMK_TIME_SCALE (sanitizer builds on a loaded machine). */
+static inline double cr_unblock_bound(void)
+{
+	return 2 * cr_liveness_s() * h_time_scale();
+}
+
+static inline void *cr_shared(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	memset(p, 0, len);
+	return p;
+}
+
+/* A message of producer `prod`, sequence `seq`, CR_HDR..max bytes. */
+static inline size_t cr_make(uint8_t *buf, size_t max, uint32_t prod, uint64_t seq,
+			     uint64_t seed)
+{
+	uint64_t rng = seed ^ ((uint64_t)prod << 40) ^ (seq * 0x9e3779b97f4a7c15ULL) ^ 1;
+	uint32_t len = CR_HDR + (uint32_t)(st_rand(&rng) % (max - CR_HDR + 1));
+
+	memcpy(buf, &prod, 4);
+	memcpy(buf + 4, &len, 4);
+	memcpy(buf + 8, &seq, 8);
+	for (uint32_t i = CR_HDR; i < len; i += 8) {
+		uint64_t r = st_rand(&rng);
+		memcpy(buf + i, &r, len - i < 8 ? len - i : 8);
+	}
+	uint32_t crc = st_crc32(0, buf, 16);
+	crc = st_crc32(crc, buf + CR_HDR, len - CR_HDR);
+	memcpy(buf + 16, &crc, 4);
+	return len;
+}
+
+/* 0 (with prod and seq set), or -1: torn (length or checksum wrong). */
+static inline int cr_check(const uint8_t *buf, size_t n, uint32_t *prod, uint64_t *seq)
+{
+	uint32_t len, crc;
+
+	if (n < CR_HDR)
+		return -1;
+	memcpy(prod, buf, 4);
+	memcpy(&len, buf + 4, 4);
+	memcpy(seq, buf + 8, 8);
+	memcpy(&crc, buf + 16, 4);
+	if (len != n)
+		return -1;
+	uint32_t c = st_crc32(0, buf, 16);
+	c = st_crc32(c, buf + CR_HDR, len - CR_HDR);
+	return c == crc ? 0 : -1;
+}
+
+static inline int cr_pidfd(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/*
+ * Waits until every pid in pids[0..n) has died (its pidfd polls readable),
+ * recording in died_at[i] the CLOCK_MONOTONIC seconds at which the death
+ * was seen; reaps them into status[i].  Returns 0, or -ETIMEDOUT after
+ * `deadline_s` (the survivors are then SIGKILLed and reaped, status -1).
+ * `on_tick` (may be NULL) runs every time a death is seen.
+ */
+static inline int cr_wait_all(const pid_t *pids, int n, double *died_at, int *status,
+			      double deadline_s)
+{
+	struct pollfd pf[16];
+	int left = 0, rc = 0;
+	double end = st_now() + deadline_s;
+
+	for (int i = 0; i < n; i++) {
+		pf[i].fd = pids[i] > 0 ? cr_pidfd(pids[i]) : -1;
+		pf[i].events = POLLIN;
+		died_at[i] = 0;
+		status[i] = -1;
+		if (pf[i].fd >= 0)
+			left++;
+		else if (pids[i] > 0) { /* pidfd_open failed: reap the slow way */
+			waitpid(pids[i], &status[i], 0);
+			died_at[i] = st_now();
+		}
+	}
+	while (left) {
+		double now = st_now();
+		if (now >= end) {
+			rc = -ETIMEDOUT;
+			break;
+		}
+		int r = poll(pf, (nfds_t)n, (int)((end - now) * 1000) + 1);
+		if (r < 0 && errno != EINTR)
+			break;
+		now = st_now();
+		for (int i = 0; i < n; i++) {
+			if (pf[i].fd >= 0 && (pf[i].revents & (POLLIN | POLLHUP))) {
+				died_at[i] = now;
+				waitpid(pids[i], &status[i], 0);
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				left--;
+			}
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (pf[i].fd >= 0) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], &status[i], 0);
+			close(pf[i].fd);
+			status[i] = -1;
+		}
+	}
+	return rc;
+}
+
+static inline int cr_killed(int st)
+{
+	return st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
+
+static inline int cr_exited0(int st)
+{
+	return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* A random pause of 0..max_us microseconds (chooses when a kill lands; it
+ * synchronises nothing). */
+static inline void cr_pause_us(uint64_t *rng, uint64_t max_us)
+{
+	uint64_t us = max_us ? st_rand(rng) % (max_us + 1) : 0;
+	struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
+
+	if (us)
+		nanosleep(&ts, NULL);
+}
+
+/* Atomic max on a shared double stored as nanoseconds. */
+static inline void cr_max_ns(_Atomic int64_t *m, int64_t v)
+{
+	int64_t cur = atomic_load(m);
+
+	while (v > cur && !atomic_compare_exchange_weak(m, &cur, v))
+		;
+}
+
+/* State letter of /proc/<pid>/stat ('Z' for a zombie), or '?'. */
+static inline char cr_proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return '?';
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* Clock ticks since boot, the unit of /proc/<pid>/stat start times. */
+static inline long cr_ticks_now(void)
+{
+	struct timespec ts;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (long)(ts.tv_sec * hz + ts.tv_nsec / (1000000000L / hz));
+}
+
+/* Inside a private PID namespace (we are its init): make the next fork get
+ * `pid` again.  0 or -errno.  Waits out the clock tick of the old start
+ * time first: a reuse inside the same tick would carry the same start time
+ * (real reuse needs a pid_max wrap, far longer than a tick). */
+static inline int cr_force_next_pid(pid_t pid, uint64_t old_token)
+{
+	long start = (long)(old_token >> SHMK_TOKEN_PID_BITS);
+
+	while (cr_ticks_now() <= start + 1) {
+		struct timespec d = { 0, 2 * 1000 * 1000 };
+		nanosleep(&d, NULL);
+	}
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+	if (!f)
+		return -errno;
+	int ok = fprintf(f, "%d", (int)pid - 1) > 0;
+	if (fclose(f) || !ok)
+		return -EIO;
+	return 0;
+}
+
+/* Re-runs this program as init of a private PID namespace with argv[1] =
+ * `arg`; returns its exit status (0..255), 77 when that is impossible here
+ * (not root, no unshare), or 128+signal. */
+static inline int cr_in_pidns(const char *arg, unsigned deadline_s)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0 || geteuid() != 0)
+		return 77;
+	self[n] = 0;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("unshare", "unshare", "--pid", "--fork", "--mount-proc", self, arg,
+		       (char *)NULL);
+		_exit(77);
+	}
+	int st = 0;
+	double died;
+	(void)cr_wait_all(&pid, 1, &died, &st, h_deadline(deadline_s));
+	if (st == -1)
+		return 124;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+#endif

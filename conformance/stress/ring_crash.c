@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring_crash: kill -9 at every step of a ring writer, liveness truth
+ * (zombie, reused PID) and restart after a crash.
+ *
+ * 1. Trials (STRESS_TRIALS; 200 in make check, 10000 in make stress).  Each
+ *    trial: a fresh ring; a reader process, a victim writer and a survivor
+ *    writer.  Even trials SIGKILL the victim at a compile-time crash point
+ *    (SHMK_CRASH_AT=<point>:N, cycling over every ring crash point, N
+ *    random within the victim's writes); odd trials SIGKILL it at a
+ *    uniform-random time.  The victim writes checksummed messages through
+ *    write, writev and reserve/commit and counts each one whose call
+ *    returned 0 in a side channel (anonymous shared memory).  The parent
+ *    sees deaths through pidfds.  Per trial: no torn message (length +
+ *    CRC), the victim's delivered sequence is exactly 0..committed-1 (plus
+ *    at most the one message in flight at a random kill: its write returned
+ *    nothing to count), nothing twice, nothing out of order; the survivor's
+ *    messages all arrive; no survivor call blocks longer than 2 x
+ *    SHMK_LIVENESS_MS, and the reader sees SHMK_EPEERDEAD within that once
+ *    the last writer is gone.
+ * 2. Liveness truth: a SIGKILLed writer left a zombie (not reaped): the
+ *    reader's wait says SHMK_EPEERDEAD; in a private PID namespace a new
+ *    process given the dead writer's PID (ns_last_pid) is not taken for it.
+ * 3. Restart: reader and writers all SIGKILLed mid-traffic; a new reader
+ *    attaches the same path, new writers write, messages flow; then
+ *    `shmkit gc` (when built) removes the ring whose reader is dead.
+ *
+ * r[verify reliability.crash.committed] r[verify reliability.unblock]
+ * r[verify ring.writer.lock.recover] r[verify ring.writer.publish]
+ * r[verify ring.reader.wait.peerdead] r[verify common.liveness.token]
+ * r[verify ring.reader.single] r[verify cli.gc.dead-owner]
+ */
+#include "crash_common.h"
+#include "shmkit/ring.h"
+
+#define PROG "ring_crash"
+#define MAXMSG 512
+
+static const char *const points[] = {
+	"ring.write.locked", "ring.write.copying", "ring.write.copied", "ring.commit",
+};
+#define NPOINTS (sizeof(points) / sizeof(points[0]))
+
+struct side {
+	_Atomic uint64_t committed[2];	/* writer k: messages whose call returned 0 */
+	_Atomic uint64_t delivered[2];	/* reader: next expected seq of writer k */
+	_Atomic uint64_t torn, dup, lost, badtag;
+	_Atomic int64_t max_call_ns;	/* survivor: longest single write call */
+	_Atomic int64_t peerdead_ns;	/* reader: when EPEERDEAD came back */
+	_Atomic int reader_err, writer_err[2];
+	_Atomic uint64_t ebusy;
+};
+
+static uint64_t g_seed;
+static struct side *sh;
+static struct h_barrier *bar;
+static uint64_t g_tagbase = 100;	/* writer k's tag is g_tagbase + k */
+
+/* One message through one of the three paths; EFULL retried.  0 or error. */
+static int put(struct shmk_ring_writer *w, int how, uint8_t *buf, size_t n, int64_t *call_ns)
+{
+	for (;;) {
+		int64_t t0 = shmk_now_ns();
+		int rc;
+		if (how == 0) {
+			rc = shmk_ring_write(w, buf, n);
+		} else if (how == 1) {
+			struct iovec v[3] = { { buf, n / 3 }, { buf + n / 3, n / 3 },
+					      { buf + 2 * (n / 3), n - 2 * (n / 3) } };
+			rc = shmk_ring_writev(w, v, 3);
+		} else {
+			void *p;
+			rc = shmk_ring_reserve(w, n, &p);
+			if (!rc) {
+				memcpy(p, buf, n);
+				rc = shmk_ring_commit(w);
+			}
+		}
+		int64_t d = shmk_now_ns() - t0;
+		if (call_ns && d > *call_ns)
+			*call_ns = d;
+		if (rc == SHMK_EFULL) {
+			sched_yield();
+			continue;
+		}
+		if (rc == SHMK_EBUSY) {	/* a live holder descheduled past the deadline */
+			atomic_fetch_add(&sh->ebusy, 1);
+			continue;
+		}
+		return rc;
+	}
+}
+
+/* k = 0 victim (count messages, or endless when count == 0), 1 survivor. */
+static void writer_child(int wfd, unsigned k, const char *crash, uint64_t count, int how_fixed,
+			 uint64_t rng)
+{
+	uint8_t buf[MAXMSG];
+	struct shmk_ring_writer *w;
+
+	if (crash)
+		setenv("SHMK_CRASH_AT", crash, 1);
+	int rc = shmk_ring_writer_open(wfd, &w);
+	if (rc) {
+		sh->writer_err[k] = rc;
+		h_barrier_wait(bar, 30);
+		_exit(1);
+	}
+	h_barrier_wait(bar, 30);
+	int64_t worst = 0;
+	for (uint64_t i = 0; count == 0 || i < count; i++) {
+		size_t n = cr_make(buf, MAXMSG, k, i, g_seed);
+		int how = how_fixed >= 0 ? how_fixed : (int)(st_rand(&rng) % 3);
+		rc = put(w, how, buf, n, k == 1 ? &worst : NULL);
+		if (rc) {
+			sh->writer_err[k] = rc;
+			_exit(1);
+		}
+		/* the side channel: committed before the kill */
+		atomic_store(&sh->committed[k], i + 1);
+		if (k == 1)
+			cr_max_ns(&sh->max_call_ns, worst);
+	}
+	shmk_ring_writer_close(w);
+	_exit(0);
+}
+
+static void reader_child(const char *path, int close1, int close2)
+{
+	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
+	struct shmk_ring *r;
+	uint64_t exp[2] = { 0, 0 };
+
+	close(close1);
+	close(close2);
+	int rc = shmk_ring_attach(path, &r);
+	h_barrier_wait(bar, 30);
+	if (rc) {
+		sh->reader_err = rc;
+		_exit(1);
+	}
+	for (;;) {
+		uint64_t tag;
+		size_t n;
+		rc = shmk_ring_read_message(r, &tag, buf, sizeof(buf), &n, 30LL * 1000000000);
+		if (rc == SHMK_EPEERDEAD) {
+			atomic_store(&sh->peerdead_ns, shmk_now_ns());
+			break;
+		}
+		if (rc) {
+			sh->reader_err = rc;
+			break;
+		}
+		uint32_t prod;
+		uint64_t seq;
+		if (cr_check(buf, n, &prod, &seq)) {
+			atomic_fetch_add(&sh->torn, 1);
+			continue;
+		}
+		if (tag < g_tagbase) /* left unread by a crashed reader of an earlier round */
+			continue;
+		if (prod > 1 || tag != g_tagbase + prod) {
+			atomic_fetch_add(&sh->badtag, 1);
+			continue;
+		}
+		if (seq < exp[prod])
+			atomic_fetch_add(&sh->dup, 1);
+		else if (seq > exp[prod])
+			atomic_fetch_add(&sh->lost, seq - exp[prod]); /* a gap: lost or reordered */
+		if (seq >= exp[prod])
+			exp[prod] = seq + 1;
+		atomic_store(&sh->delivered[prod], exp[prod]);
+	}
+	shmk_ring_close(r);
+	_exit(0);
+}
+
+struct totals {
+	uint64_t trials, crash_trials, random_trials, torn, lost, dup, bad, failed;
+	uint64_t committed, delivered, inflight;
+	double max_unblock;
+	uint64_t per_point[NPOINTS];
+};
+
+static int trial(uint64_t t, uint64_t *rng, struct totals *T)
+{
+	char path[256], crash[96];
+	struct shmk_ring *r;
+	struct shmk_ring_opts o = { .capacity = 65536 };
+	int wfd[2], peer[2];
+	int crash_mode = t % 2 == 0;
+	unsigned point = (unsigned)((t / 2) % NPOINTS);
+	uint64_t vcount = 1 + st_rand(rng) % 32;
+
+	memset(sh, 0, sizeof(*sh));
+	h_unique_path(path, sizeof(path), "ring-crash");
+	int rc = shmk_ring_create(path, &o, &r);
+	if (rc) {
+		printf("%s: create: %s\n", PROG, shmk_strerror(rc));
+		return -1;
+	}
+	for (int k = 0; k < 2; k++)
+		if (shmk_ring_writer_new(r, g_tagbase + (uint64_t)k, &wfd[k], &peer[k]))
+			return -1;
+	shmk_ring_close(r);
+
+	pid_t pids[3];
+	pids[0] = fork();
+	if (pids[0] == 0) {
+		close(wfd[1]);
+		if (crash_mode) {
+			snprintf(crash, sizeof(crash), "%s:%" PRIu64, points[point],
+				 1 + st_rand(rng) % vcount);
+			/* ring.commit is on the reserve/commit path, the rest on write/writev */
+			writer_child(wfd[0], 0, crash, vcount,
+				     point == 3 ? 2 : (int)(st_rand(rng) % 2), *rng);
+		}
+		writer_child(wfd[0], 0, NULL, 0, -1, *rng);
+	}
+	pids[1] = fork();
+	if (pids[1] == 0) {
+		close(wfd[0]);
+		writer_child(wfd[1], 1, NULL, 64, -1, *rng ^ 7);
+	}
+	pids[2] = fork();
+	if (pids[2] == 0)
+		reader_child(path, wfd[0], wfd[1]);
+	for (int k = 0; k < 2; k++) {
+		close(wfd[k]);
+		close(peer[k]);
+	}
+	h_barrier_wait(bar, 30);
+	if (!crash_mode) {
+		cr_pause_us(rng, 3000);
+		kill(pids[0], SIGKILL);
+	}
+	double died[3];
+	int st[3];
+	rc = cr_wait_all(pids, 3, died, st, h_deadline(60));
+	unlink(path);
+
+	uint64_t c0 = atomic_load(&sh->committed[0]), d0 = atomic_load(&sh->delivered[0]);
+	uint64_t d1 = atomic_load(&sh->delivered[1]);
+	int bad = 0;
+	if (rc) {
+		printf("%s: trial %" PRIu64 ": a participant hung (SIGKILLed after the deadline)\n",
+		       PROG, t);
+		bad = 1;
+	}
+	if (!cr_killed(st[0])) {
+		printf("%s: trial %" PRIu64 ": victim was not killed (status %#x, crash %s)\n",
+		       PROG, t, st[0], crash_mode ? points[point] : "random");
+		bad = 1;
+	}
+	if (!cr_exited0(st[1]) || !cr_exited0(st[2]) || sh->reader_err || sh->writer_err[1]) {
+		printf("%s: trial %" PRIu64 ": survivor/reader failed (status %#x/%#x, %s / %s)\n",
+		       PROG, t, st[1], st[2], shmk_strerror(sh->writer_err[1]),
+		       shmk_strerror(sh->reader_err));
+		bad = 1;
+	}
+	/* the victim: exactly what it committed; a random kill may land after
+	 * publish but before the side channel was updated (one in flight) */
+	uint64_t lost = (d0 < c0 ? c0 - d0 : 0) + (d1 < 64 ? 64 - d1 : 0) + sh->lost;
+	if (d0 > c0 + (crash_mode ? 0 : 1)) {
+		printf("%s: trial %" PRIu64 ": delivered %" PRIu64 " of the victim's, it committed "
+		       "%" PRIu64 "\n", PROG, t, d0, c0);
+		bad = 1;
+	}
+	if (d0 == c0 + 1)
+		T->inflight++;
+	if (lost || sh->dup || sh->torn || sh->badtag) {
+		printf("%s: trial %" PRIu64 " (%s): %" PRIu64 " lost, %" PRIu64 " dup, %" PRIu64
+		       " torn, %" PRIu64 " bad tag\n", PROG, t,
+		       crash_mode ? points[point] : "random", lost, (uint64_t)sh->dup,
+		       (uint64_t)sh->torn, (uint64_t)sh->badtag);
+		bad = 1;
+	}
+	/* unblock: the reader after the last writer left; the survivor's calls */
+	double last = died[0] > died[1] ? died[0] : died[1];
+	double pd = (double)atomic_load(&sh->peerdead_ns) / 1e9;
+	double unblock = pd > last ? pd - last : 0;
+	double call = (double)atomic_load(&sh->max_call_ns) / 1e9;
+	if (call > unblock)
+		unblock = call;
+	if (unblock > T->max_unblock)
+		T->max_unblock = unblock;
+	if (unblock > cr_unblock_bound()) {
+		printf("%s: trial %" PRIu64 ": a survivor stayed blocked %.3f s (bound %.3f s)\n",
+		       PROG, t, unblock, cr_unblock_bound());
+		bad = 1;
+	}
+	T->trials++;
+	if (crash_mode) {
+		T->crash_trials++;
+		T->per_point[point]++;
+	} else {
+		T->random_trials++;
+	}
+	T->torn += sh->torn;
+	T->dup += sh->dup;
+	T->lost += lost;
+	T->committed += c0 + 64;
+	T->delivered += d0 + d1;
+	T->failed += bad;
+	return 0;
+}
+
+/* ------------------------------------------------------------ liveness */
+
+/* In the caller's PID namespace: a killed, unreaped writer (zombie). */
+static int zombie_check(void)
+{
+	char path[256];
+	struct shmk_ring *r;
+	struct shmk_ring_opts o = { .capacity = 65536 };
+	int wfd, peer;
+
+	h_unique_path(path, sizeof(path), "ring-zombie");
+	if (shmk_ring_create(path, &o, &r) || shmk_ring_writer_new(r, 1, &wfd, &peer))
+		return -1;
+	int p[2];
+	if (pipe(p))
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct shmk_ring_writer *w;
+		char c = shmk_ring_writer_open(wfd, &w) ? 'e' : 'o';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	close(wfd);
+	char c = 0;
+	if (read(p[0], &c, 1) != 1 || c != 'o')
+		return -1;
+	/* the death is an event: waitid(WNOWAIT) returns once it is a zombie
+	 * and leaves it unreaped */
+	siginfo_t si;
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT))
+		return -1;
+	char state = cr_proc_state(pid);
+	int64_t t0 = shmk_now_ns();
+	int rc = shmk_ring_wait(r, 0, (int64_t)(10 * 1e9));
+	double took = (double)(shmk_now_ns() - t0) / 1e9;
+	char state2 = cr_proc_state(pid);
+	waitpid(pid, NULL, 0);
+	close(p[0]);
+	close(p[1]);
+	close(peer);
+	shmk_ring_close(r);
+	unlink(path);
+	printf("%s: zombie writer (state %c..%c): ring_wait -> %s after %.3f s\n", PROG, state,
+	       state2, shmk_strerror(rc), took);
+	return state == 'Z' && state2 == 'Z' && rc == SHMK_EPEERDEAD && took < cr_unblock_bound()
+		       ? 0 : 1;
+}
+
+/* As init of a private PID namespace: writer A dies and is reaped, a
+ * stranger B gets A's PID; the ring must still see no live writer. */
+static int pidreuse_role(void)
+{
+	char path[256];
+	struct shmk_ring *r;
+	struct shmk_ring_opts o = { .capacity = 65536 };
+	int wfd, peer, p[2];
+
+	snprintf(path, sizeof(path), "/dev/shm/shmk-ringreuse-%d", (int)getpid());
+	unlink(path);
+	if (shmk_ring_create(path, &o, &r) || shmk_ring_writer_new(r, 1, &wfd, &peer) || pipe(p))
+		return 2;
+	pid_t a = fork();
+	if (a == 0) {
+		struct shmk_ring_writer *w;
+		char c = shmk_ring_writer_open(wfd, &w) ? 'e' : 'o';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	close(wfd);
+	char c = 0;
+	uint64_t ta = 0;
+	if (read(p[0], &c, 1) != 1 || c != 'o')
+		return 3;
+	/* A's token as the ring registered it: computed while A is a zombie
+	 * would fail, so take it from a fresh look at the start time */
+	siginfo_t si;
+	if (waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
+		return 4;
+	char statp[64];
+	snprintf(statp, sizeof(statp), "/proc/%d/stat", (int)a);
+	FILE *f = fopen(statp, "r");
+	unsigned long long start = 0;
+	if (f) {
+		char buf[1024];
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = 0;
+		fclose(f);
+		char *q = strrchr(buf, ')');
+		for (int field = 2; q && field < 22; field++)
+			q = strchr(q + 1, ' ');
+		if (q)
+			start = strtoull(q + 1, NULL, 10);
+	}
+	ta = (start << SHMK_TOKEN_PID_BITS) | (uint64_t)a;
+	waitpid(a, NULL, 0);
+	if (cr_force_next_pid(a, ta))
+		return 5;
+	int q2[2];
+	if (pipe(q2))
+		return 6;
+	pid_t b = fork();
+	if (b == 0) { /* the stranger: holds A's PID until told to go */
+		close(q2[1]);
+		char x;
+		ssize_t rr = read(q2[0], &x, 1);
+		_exit(rr < 0);
+	}
+	close(q2[0]);
+	if (b != a) {
+		fprintf(stderr, "%s: wanted pid %d again, got %d\n", PROG, (int)a, (int)b);
+		close(q2[1]);
+		waitpid(b, NULL, 0);
+		return 7;
+	}
+	int rc = shmk_ring_wait(r, 0, (int64_t)(10 * 1e9));
+	close(q2[1]);
+	waitpid(b, NULL, 0);
+	shmk_ring_close(r);
+	unlink(path);
+	printf("%s: pid %d reused by a stranger: ring_wait -> %s\n", PROG, (int)a,
+	       shmk_strerror(rc));
+	return rc == SHMK_EPEERDEAD ? 0 : 8;
+}
+
+/* ------------------------------------------------------------- restart */
+
+static int shmkit_gc(const char *dir, char *out, size_t outlen)
+{
+	const char *bin = getenv("SHMKIT_BIN");
+	char cmd[1024];
+
+	if (!bin || !*bin)
+		bin = "build/check/bin/shmkit";
+	if (access(bin, X_OK))
+		return -ENOENT;
+	snprintf(cmd, sizeof(cmd), "%s gc %s 2>&1", bin, dir);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -errno;
+	size_t n = fread(out, 1, outlen - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static int restart_check(uint64_t *rng, int *gc_state)
+{
+	char path[256];
+	struct shmk_ring *r;
+	struct shmk_ring_opts o = { .capacity = 65536 };
+	int wfd[2], peer[2];
+
+	/* the ring lives in its own directory so gc sees only it */
+	snprintf(path, sizeof(path), "%s/gc-ring", h_tmpdir());
+	char dir[256];
+	snprintf(dir, sizeof(dir), "%s", h_tmpdir());
+	for (int round = 0; round < 2; round++) {
+		memset(sh, 0, sizeof(*sh));
+		g_tagbase = 1000 + 10 * (uint64_t)round;
+		int rc = round == 0 ? shmk_ring_create(path, &o, &r) : shmk_ring_attach(path, &r);
+		if (rc) {
+			printf("%s: restart round %d: %s: %s (%s)\n", PROG, round,
+			       round ? "attach" : "create", shmk_strerror(rc), shmk_errdetail());
+			return 1;
+		}
+		if (round == 1) { /* create with the same name names the leftover */
+			struct shmk_ring *r2;
+			int rc2 = shmk_ring_create(path, &o, &r2);
+			printf("%s: restart: create over the crashed ring -> %s; attach -> ok\n", PROG,
+			       shmk_strerror(rc2));
+			if (rc2 != -EEXIST)
+				return 1;
+		}
+		for (int k = 0; k < 2; k++)
+			if (shmk_ring_writer_new(r, g_tagbase + (uint64_t)k, &wfd[k], &peer[k]))
+				return 1;
+		shmk_ring_close(r);
+		pid_t pids[3];
+		for (int k = 0; k < 2; k++) {
+			pids[k] = fork();
+			if (pids[k] == 0) {
+				close(wfd[1 - k]);
+				writer_child(wfd[k], (unsigned)k, NULL, round ? 200 : 0, -1, *rng + k);
+			}
+		}
+		pids[2] = fork();
+		if (pids[2] == 0)
+			reader_child(path, wfd[0], wfd[1]);
+		for (int k = 0; k < 2; k++) {
+			close(wfd[k]);
+			close(peer[k]);
+		}
+		h_barrier_wait(bar, 30);
+		double died[3];
+		int st[3];
+		if (round == 0) {
+			/* kill every participant mid-traffic */
+			cr_pause_us(rng, 5000);
+			for (int k = 0; k < 3; k++)
+				kill(pids[k], SIGKILL);
+			cr_wait_all(pids, 3, died, st, h_deadline(30));
+			continue;
+		}
+		/* round 1: the writers finish; survivor k=0 and k=1 both write 200 */
+		rc = cr_wait_all(pids, 3, died, st, h_deadline(60));
+		int ok = !rc && cr_exited0(st[0]) && cr_exited0(st[1]) && cr_exited0(st[2]) &&
+			 sh->delivered[0] == 200 && sh->delivered[1] == 200 && !sh->torn &&
+			 !sh->dup && !sh->lost;
+		printf("%s: restart after kill of all: new reader + writers delivered %" PRIu64
+		       "+%" PRIu64 " of 200+200 (%s)\n", PROG, (uint64_t)sh->delivered[0],
+		       (uint64_t)sh->delivered[1], ok ? "ok" : "FAILED");
+		if (!ok)
+			return 1;
+	}
+	/* leave a crashed ring behind once more, then gc */
+	if (shmk_ring_attach(path, &r))
+		return 1;
+	pid_t z = fork();
+	if (z == 0) {
+		struct shmk_ring *r2;
+		/* a reader that dies holding the ring */
+		shmk_ring_close(r);
+		if (shmk_ring_attach(path, &r2))
+			_exit(1);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	shmk_ring_close(r);
+	waitpid(z, NULL, 0);
+	char out[2048];
+	int g = shmkit_gc(dir, out, sizeof(out));
+	if (g == -ENOENT) {
+		*gc_state = -1;
+		printf("%s: shmkit gc: build/check/bin/shmkit not built, gc not checked\n", PROG);
+		unlink(path);
+		return 0;
+	}
+	int gone = access(path, F_OK) != 0;
+	printf("%s: shmkit gc %s -> exit %d, crashed ring %s\n", PROG, dir, g,
+	       gone ? "removed" : "STILL THERE");
+	if (!gone)
+		printf("%s", out);
+	unlink(path);
+	*gc_state = gone && g == 0 ? 1 : 0;
+	return gone && g == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	cr_env_defaults();
+	sh = cr_shared(sizeof(*sh));
+	if (argc > 1 && !strcmp(argv[1], "--pidreuse"))
+		return pidreuse_role();
+
+	g_seed = h_seed();
+	uint64_t rng = g_seed, n = cr_trials();
+	struct totals T = { 0 };
+	double t0 = st_now();
+	bar = h_barrier_new(4);
+
+	printf("%s: seed %" PRIu64 ", %" PRIu64 " trials (victim writer SIGKILLed at %zu crash "
+	       "points and at random times), SHMK_LIVENESS_MS %.0f\n",
+	       PROG, g_seed, n, NPOINTS, cr_liveness_s() * 1000);
+	for (uint64_t t = 0; t < n; t++)
+		if (trial(t, &rng, &T))
+			break;
+	int complete = T.trials == n;
+	printf("ring-writers: %" PRIu64 " trials (%" PRIu64 " at crash points: locked %" PRIu64
+	       ", copying %" PRIu64 ", copied %" PRIu64 ", commit %" PRIu64 "; %" PRIu64
+	       " random), %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64 " duplicated, %" PRIu64
+	       " in flight at the kill delivered, max unblock %.3f s, seed %" PRIu64 "%s\n",
+	       T.trials, T.crash_trials, T.per_point[0], T.per_point[1], T.per_point[2],
+	       T.per_point[3], T.random_trials, T.torn, T.lost, T.dup, T.inflight, T.max_unblock,
+	       g_seed, complete ? "" : " incomplete");
+	int crash_ok = complete && !T.failed;
+
+	int z = zombie_check();
+	int pr = cr_in_pidns("--pidreuse", 60);
+	if (pr == 77)
+		printf("%s: pid reuse: skipped (needs root and unshare)\n", PROG);
+	else if (pr)
+		printf("%s: pid reuse check failed (step %d)\n", PROG, pr);
+	int gc_state = 0;
+	int rs = restart_check(&rng, &gc_state);
+
+	int ok = crash_ok && !z && (pr == 0 || pr == 77) && !rs;
+	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
+	h_evidence(PROG, "stress", "crash", "reliability.unblock", crash_ok);
+	h_evidence(PROG, "stress", "crash", "ring.writer.lock.recover", crash_ok);
+	h_evidence(PROG, "stress", "crash", "ring.writer.publish", crash_ok);
+	h_evidence(PROG, "stress", "zombie", "ring.reader.wait.peerdead", !z);
+	h_evidence(PROG, "stress", "zombie", "common.liveness.token", !z);
+	if (pr != 77)
+		h_evidence(PROG, "stress", "pidreuse", "common.liveness.token", pr == 0);
+	h_evidence(PROG, "stress", "restart", "ring.reader.single", !rs);
+	if (gc_state >= 0)
+		h_evidence(PROG, "stress", "restart-gc", "cli.gc.dead-owner", gc_state == 1);
+	h_barrier_free(bar);
+	st_report(PROG, g_seed, st_now() - t0, ok,
+		  "\"trials\": %" PRIu64 ", \"crash_point_trials\": %" PRIu64
+		  ", \"random_trials\": %" PRIu64 ", \"torn\": %" PRIu64 ", \"lost\": %" PRIu64
+		  ", \"duplicated\": %" PRIu64 ", \"inflight_delivered\": %" PRIu64
+		  ", \"max_unblock_s\": %.3f, \"zombie_ok\": %d, \"pidreuse\": \"%s\""
+		  ", \"restart_ok\": %d, \"gc\": \"%s\", \"complete\": %d",
+		  T.trials, T.crash_trials, T.random_trials, T.torn, T.lost, T.dup, T.inflight,
+		  T.max_unblock, !z, pr == 77 ? "skipped" : pr ? "fail" : "ok", !rs,
+		  gc_state < 0 ? "not built" : gc_state ? "ok" : "fail", complete);
+	return ok ? 0 : 1;
+}
