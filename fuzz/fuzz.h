@@ -21,6 +21,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern const char *const shmk_fuzz_clauses[];
 
+/* Optional (weak): the target's seed inputs, built with the library itself
+ * (valid layouts from real runs).  Writes seed i into out[0..max) and
+ * returns its length, 0 past the last.  `build/fuzz-replay/<t> --write-seeds`
+ * stores them as fuzz/corpus/<t>/seed-NN for review and commit. */
+size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max) __attribute__((weak));
+
 /* Hostile peer: while started, each shared load consumes one control byte
  * of `script`; a byte with the top bit set makes the peer overwrite the
  * loaded field with the next bytes of the script (as many as the field is

@@ -13,7 +13,7 @@ FRB := build/fuzz-replay
 FZB := build/fuzz
 FZ_SAN := -O1 -g -fno-omit-frame-pointer -DSHMK_TEST_BUILD -DSHMK_FUZZ_PEER
 FRB_FLAGS := $(FZ_SAN) -fsanitize=address,undefined -fno-sanitize-recover=all
-FZB_FLAGS := $(FZ_SAN) -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FZB_FLAGS := $(FZ_SAN) -DSHMK_LIBFUZZER -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 CLANG := clang-14
 
 $(FRB)/obj/%.o: %.c | $(DEPS_STAMP)

@@ -83,6 +83,23 @@ int main(int argc, char **argv)
 	int missing = 0;
 	long ran = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "--write-seeds")) {
+		static uint8_t seed[1 << 20];
+		unsigned i = 0;
+		size_t n;
+		mkdir("fuzz/corpus", 0755);
+		mkdir(corpus, 0755);
+		for (; shmk_fuzz_seed && (n = shmk_fuzz_seed(i, seed, sizeof(seed))) > 0; i++) {
+			char path[600];
+			snprintf(path, sizeof(path), "%s/seed-%02u", corpus, i);
+			FILE *f = fopen(path, "wb");
+			if (!f || fwrite(seed, 1, n, f) != n)
+				return 1;
+			fclose(f);
+		}
+		printf("%s: wrote %u seeds to %s\n", name, i, corpus);
+		return i ? 0 : 1;
+	}
 	if (argc > 1)
 		for (int i = 1; i < argc; i++)
 			ran += run_path(argv[i], &missing);
