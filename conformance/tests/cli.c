@@ -1184,6 +1184,15 @@ static void gc_body(void)
 	CU_ASSERT_FATAL(evb != NULL);
 	put16(evb, 4, 9);	/* version */
 	CU_ASSERT_EQUAL(spew(bad, evb, evl), 0);
+	/* a creator that died mid-init (initialized = 1): garbage at the
+	 * size events.c reserves, kept at any other size */
+	char midinit[PATH_MAX], midshort[PATH_MAX];
+	snprintf(midinit, sizeof(midinit), "%s/midinit-ev", dir);
+	snprintf(midshort, sizeof(midshort), "%s/midinit-short", dir);
+	put16(evb, 4, SHMK_EVENTS_VERSION);
+	put32(evb, 16, SHMK_EVENTS_INIT_BUSY);
+	CU_ASSERT_EQUAL(spew(midinit, evb, evl), 0);
+	CU_ASSERT_EQUAL(spew(midshort, evb, evl - 64), 0);
 	free(evb);
 
 	/* this process maps the ring before its owner dies */
@@ -1217,7 +1226,11 @@ static void gc_body(void)
 	CU_ASSERT(has_line(r.out, "kept", mapped));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "mapped or open by pid"));
 	CU_ASSERT(has_line(r.out, "kept", bad));
+	CU_ASSERT(has_line(r.out, "removed", midinit));
+	CU_ASSERT(has_line(r.out, "kept", midshort));
 	res_free(&r);
+	CU_ASSERT(!exists(midinit));
+	CU_ASSERT(exists(midshort));
 	CU_ASSERT(!exists(dead));
 	CU_ASSERT(!exists(fl));
 	CU_ASSERT(!exists(seg));	/* the flink's segment went with it */
@@ -1236,6 +1249,7 @@ static void gc_body(void)
 	kill_wait(b);
 	unlink(live);
 	unlink(bad);
+	unlink(midshort);
 }
 
 static void gc(void)

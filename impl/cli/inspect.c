@@ -495,8 +495,10 @@ static void events_print(struct ctx *c)
 	em_end(e);
 	em_end(e);
 
-	if (caps & SHMK_EVENTS_CAP_WAKE) {
-		/* validate() proved lb == BASE + WAKE <= len */
+	/* The length check, not the caps copy alone: caps was loaded again
+	 * after validation, and only len is beyond a peer's reach. */
+	if ((caps & SHMK_EVENTS_CAP_WAKE) &&
+	    c->len >= (size_t)SHMK_EVENTS_BASE_BYTES + SHMK_EVENTS_WAKE_BYTES) {
 		const struct shmk_events_wake *w = (const void *)(c->b + SHMK_EVENTS_BASE_BYTES);
 		const struct shmk_events_wakeword *ww[4] = { &w->spsc_data, &w->spsc_space,
 							     &w->mpsc_data, &w->mpsc_space };
@@ -973,11 +975,20 @@ int shmk_cli_inspect(const struct shmk_cli_image *img, const struct shmk_cli_opt
 
 int shmk_cli_inspect_buf(const void *buf, size_t len, FILE *out, int json)
 {
-	struct shmk_cli_image img = { .buf = buf, .len = len, .file_size = len };
 	struct shmk_cli_opts o = { .json = json };
 	char err[256];
 
-	return shmk_cli_inspect(&img, &o, out, err, sizeof(err));
+	/* Always a private, aligned copy: the fuzz build's hostile peer
+	 * writes into what we parse, never into the caller's bytes. */
+	void *p = aligned_alloc(SHMK_CACHELINE, shmk_align_up(len ? len : 1, SHMK_CACHELINE));
+	if (!p)
+		return 1;
+	if (len)
+		memcpy(p, buf, len);
+	struct shmk_cli_image img = { .buf = p, .len = len, .file_size = len };
+	int rc = shmk_cli_inspect(&img, &o, out, err, sizeof(err));
+	free(p);
+	return rc;
 }
 
 void shmk_cli_summarize(const struct shmk_cli_image *img, struct shmk_cli_summary *s)

@@ -30,6 +30,7 @@
 #include "inspect.h"
 #include "internal.h"
 #include "shmkit/slots.h"
+#include "shmkit/wire.h"
 
 #ifndef SHMK_VERSION
 #define SHMK_VERSION "0.0.0"
@@ -694,10 +695,16 @@ struct gc_state {
 };
 
 /* Why an object must stay, or NULL when it may go.  r[impl cli.gc.dead-owner] */
-static const char *keep_reason(const struct shmk_cli_summary *s, char *buf, size_t n)
+static const char *keep_reason(const struct shmk_cli_summary *s, uint64_t size, char *buf,
+			       size_t n)
 {
-	/* An events region whose creator died mid-init still names it. */
-	bool known = s->valid || (s->kind == SHMK_CLI_EVENTS && s->rc == SHMK_ENOTINIT);
+	/* An events region whose creator died mid-init still names it; the
+	 * exact size events.c reserves keeps a foreign file that merely
+	 * starts like one from counting. */
+	bool known = s->valid ||
+		     (s->kind == SHMK_CLI_EVENTS && s->rc == SHMK_ENOTINIT &&
+		      (size == SHMK_EVENTS_BASE_BYTES ||
+		       size == (uint64_t)SHMK_EVENTS_BASE_BYTES + SHMK_EVENTS_WAKE_BYTES));
 	if (!known) {
 		snprintf(buf, n, "invalid header (%s)", shmk_errname(s->rc) ? shmk_errname(s->rc)
 									     : "?");
@@ -751,7 +758,8 @@ static int gc_one(struct obj *o, void *arg)
 		snprintf(what, sizeof(what), "flink, segment %s missing", o->s.flink_name);
 	} else {
 		/* r[impl cli.gc.never-live] */
-		r = keep_reason(s, why, sizeof(why));
+		r = keep_reason(s, o->s.kind == SHMK_CLI_FLINK ? (uint64_t)o->seg_st.st_size : o->size,
+				why, sizeof(why));
 		if (!r)
 			r = use_reason(o->s.kind == SHMK_CLI_FLINK ? &o->seg_st : &o->st,
 				       o->s.kind == SHMK_CLI_FLINK ? o->seg_path : o->path, use,
