@@ -423,7 +423,7 @@ int shmk_events_open_path_with(const char *path, const struct shmk_events_opts *
 			       struct shmk_events **out)
 {
 	struct shmk_events_opts o;
-	struct ev_map *m;
+	struct ev_map *m = NULL;
 
 	if (!path || !out)
 		return -EINVAL;

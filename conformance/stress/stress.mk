@@ -1,0 +1,75 @@
+# conformance/stress/stress.mk - multiprocess stress programs.
+#
+# Every conformance/stress/<module>_<what>.c is one standalone program (its
+# own main(), harness.h helpers for h_seed/h_evidence, stress.h for knobs,
+# checksums and the result record).  It links the harness and the objects
+# of <module> (the longest module name that prefixes the file name, else
+# the part before the first '_'), exactly like a test program, so adding a
+# program needs no edit here.
+#
+#   make check    builds $(VB)/stress/<name> (sanitizer variant) and runs
+#                 each with the short default STRESS_SECONDS (3 s)
+#   make stress   builds an optimised, uninstrumented copy of each program
+#                 under build/stress/ and runs it with STRESS_SECONDS
+#                 (default 300; the events programs are count-bound and end sooner), writing
+#                 reports/out/stress.json (schema shmkit.stress/1) and the
+#                 logs to reports/out/stress-logs/
+#
+# Knobs: STRESS_SECONDS, STRESS_MESSAGES (per program/producer; each
+# program has its own default), STRESS_PRODUCERS, SHMK_SEED (replay).
+
+STRESS_SRCS := $(sort $(wildcard conformance/stress/*.c))
+STRESS := $(basename $(notdir $(STRESS_SRCS)))
+STRESS_BINS := $(patsubst %,$(VB)/stress/%,$(STRESS))
+
+# module of a stress program: longest library module that prefixes "<name>_",
+# else the text before the first '_'
+stress_mod = $(or $(lastword $(sort $(foreach m,$(MODULES),$(if $(filter $(m)_%,$(1)),$(m))))),$(firstword $(subst _, ,$(1))))
+
+define stress_prog
+$(VB)/stress/$(1): $(VB)/obj/conformance/stress/$(1).o $(H_OBJS) $(call mod_objs,$(call stress_mod,$(1)))
+	@mkdir -p $$(@D)
+	$(CC) $(VLDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
+endef
+$(foreach s,$(STRESS),$(eval $(call stress_prog,$(s))))
+
+CHECK_PROGS += $(STRESS_BINS)
+CHECK_DEPS += $(STRESS_BINS)
+
+# ---------------------------------------------------------------- make stress
+SB := build/stress
+# -DSHMK_TEST_BUILD: crash points and delay points (the crash and wake-up
+# programs aim at them) stay in; they cost one getenv per process.
+STRESS_CFLAGS := $(CFLAGS_BASE) -Iconformance/harness -O2 -g -DSHMK_TEST_BUILD
+STRESS_SECONDS ?= 300
+STRESS_REL_BINS := $(patsubst %,$(SB)/bin/%,$(STRESS))
+
+$(SB)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(STRESS_CFLAGS) -c -o $@ $<
+
+define stress_rel_prog
+$(SB)/bin/$(1): $(SB)/obj/conformance/stress/$(1).o $(patsubst %.c,$(SB)/obj/%.o,$(H_SRCS)) $(patsubst %,$(SB)/obj/impl/src/%.o,$(CORE) $(filter $(MODULES),$(call stress_mod,$(1))))
+	@mkdir -p $$(@D)
+	$(CC) -pthread -o $$@ $$^ $(TEST_LDLIBS)
+endef
+$(foreach s,$(STRESS),$(eval $(call stress_rel_prog,$(s))))
+
+stress: $(STRESS_REL_BINS)
+	@mkdir -p $(OUT)/stress-logs
+	@rm -f $(OUT)/stress.jsonl
+	@fail=0; for p in $(STRESS_REL_BINS); do \
+	  n=$$(basename $$p); echo "stress: $$n (STRESS_SECONDS=$(STRESS_SECONDS))"; \
+	  STRESS_SECONDS=$(STRESS_SECONDS) SHMK_STRESS_JSON=$(CURDIR)/$(OUT)/stress.jsonl \
+	  SHMK_EVIDENCE=$(CURDIR)/$(OUT)/stress-evidence.jsonl \
+	    $$p 2>&1 | tee $(OUT)/stress-logs/$$n.log; \
+	  rc=$${PIPESTATUS[0]}; \
+	  if [ $$rc -ne 0 ]; then fail=1; \
+	    grep -q "\"program\": \"$$n\"" $(OUT)/stress.jsonl 2>/dev/null || \
+	      echo "{\"program\": \"$$n\", \"seed\": null, \"seconds\": 0, \"counts\": {}, \"result\": \"fail\", \"exit\": $$rc}" >> $(OUT)/stress.jsonl; \
+	  fi; \
+	done; \
+	{ printf '{"schema": "shmkit.stress/1", "stress_seconds": %s, "programs": [' "$(STRESS_SECONDS)"; \
+	  sed '$$!s/$$/,/' $(OUT)/stress.jsonl 2>/dev/null; printf ']}\n'; } > $(OUT)/stress.json; \
+	if command -v jq >/dev/null; then jq -e . $(OUT)/stress.json >/dev/null || fail=1; fi; \
+	echo "stress: wrote $(OUT)/stress.json"; exit $$fail
