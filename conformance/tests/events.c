@@ -971,6 +971,47 @@ static void roles_body(void)
 	shmk_events_close(r);
 }
 
+/* the MPSC consumer died after freeing the head cell, before storing head */
+static void consumer_window_body(void)
+{
+	struct shmk_events *r = must_open(new_path(), NULL);
+	struct shmk_events_layout *l = LAYOUT(r);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[8];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "1", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "2", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	shmk_events_rx_close(rx);
+	/* roll head back as if the store of head never happened, and leave a
+	 * dead holder in the role word */
+	uint64_t h = atomic_load(&l->mpsc.head.v);
+	atomic_store(&l->mpsc.head.v, h - 1);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	uint64_t dead = 0;
+	CU_ASSERT_EQUAL(shmk_token_for_pid(pid, &dead), 0);
+	CU_ASSERT_EQUAL(h_wait(pid, 10), 0);
+	atomic_store(&l->mpsc.roles.a, dead);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(buf[0], '2');
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void consumer_window(void)
+{
+	SPEC_VERIFY("events.role.reclaim");
+	isolate(consumer_window_body, 20);
+}
+
 static void roles(void)
 {
 	SPEC_VERIFY("events.split.validate");
@@ -1334,6 +1375,7 @@ static void hostile(void)
 
 static const struct h_test tests[] = {
 	{ "blocking", blocking },
+	{ "consumer_window", consumer_window },
 	{ "dead_creator", dead_creator },
 	{ "dead_producer", dead_producer },
 	{ "hostile", hostile },

@@ -651,6 +651,17 @@ static int rx_claim(struct shmk_events_rx *rx)
 	if (rc)
 		return rc;
 	rx->head = SHMK_LOAD_U64(head);
+	if (rx->kind == EV_MPSC) {
+		/* r[impl events.role.reclaim] A consumer that died between freeing
+		 * the head cell and storing head left seq == head + capacity:
+		 * that cell is consumed, resume after it. */
+		uint64_t seq = SHMK_LOAD_ACQ_U64(&l->mpsc.cells[rx->head & EV_MASK].seq);
+		if (seq == rx->head + SHMK_EVENTS_QUEUE_CAP) {
+			rx->head++;
+			/* release: pairs with the acquire load of head in rx_claim */
+			atomic_store_explicit(head, rx->head, memory_order_release);
+		}
+	}
 	rx->tail_cache = rx->head;
 	rx->stalled = false;
 	rx->claimed = true;
