@@ -5,7 +5,7 @@
  *
  *   - knobs: STRESS_TRIALS (default 200 in `make check`, 10000 when run by
  *     `make stress`, recognised by SHMK_STRESS_JSON being set);
- *     SHMK_LIVENESS_MS defaults to 100 here (set before any shmkit call) so
+ *     SHMK_LIVENESS_MS defaults to 50 here (set before any shmkit call) so
  *     a trial that waits out a liveness period stays short;
  *   - checksummed messages: [u32 producer][u32 len][u64 seq][u32 crc]
  *     [payload], crc = CRC-32 of the first 16 bytes and the payload, so a
@@ -37,7 +37,7 @@
 
 static inline void cr_env_defaults(void)
 {
-	setenv("SHMK_LIVENESS_MS", "100", 0);
+	setenv("SHMK_LIVENESS_MS", "50", 0);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
