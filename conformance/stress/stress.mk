@@ -49,7 +49,7 @@ $(SB)/obj/%.o: %.c | $(DEPS_STAMP)
 	$(CC) $(STRESS_CFLAGS) -c -o $@ $<
 
 define stress_rel_prog
-$(SB)/bin/$(1): $(SB)/obj/conformance/stress/$(1).o $(patsubst %.c,$(SB)/obj/%.o,$(H_SRCS)) $(patsubst %,$(SB)/obj/impl/src/%.o,$(CORE) $(filter $(MODULES),$(call stress_mod,$(1))))
+$(SB)/bin/$(1): $(SB)/obj/conformance/stress/$(1).o $(patsubst %.c,$(SB)/obj/%.o,$(H_SRCS)) $(patsubst %,$(SB)/obj/impl/src/%.o,$(CORE) $(filter $(MODULES),$(call stress_mod,$(1)) $(DEPS_$(call stress_mod,$(1)))))
 	@mkdir -p $$(@D)
 	$(CC) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
