@@ -184,6 +184,8 @@ static void build(uint8_t *base, uint32_t caps, uint64_t start)
 	uint32_t lb = layout_bytes_for(caps);
 
 	/* r[impl events.init.creator-token] */
+	/* relaxed, like every store in build(): all are published by the
+	 * release store of READY below (acquire in shmk_events_validate) */
 	atomic_store_explicit(&l->hdr.creator, shmk_self_token(), memory_order_relaxed);
 	memset(&l->hdr.v1, 0, sizeof(l->hdr.v1));
 	memset(base + sizeof(l->hdr), 0, lb - sizeof(l->hdr));
@@ -537,6 +539,8 @@ static int split(struct shmk_events *r, int kind, struct shmk_events_tx **txp,
 	tx->m = rx->m = r->m;
 	tx->kind = rx->kind = kind;
 	rx->liveness_ns = shmk_liveness_ns();
+	/* process-local refcount: relaxed increment, the acq_rel decrement in
+	 * map_put orders the last user's accesses before munmap */
 	atomic_fetch_add_explicit(&r->m->refs, 2, memory_order_relaxed);
 	*txp = tx;
 	*rxp = rx;
@@ -601,6 +605,8 @@ static int register_producer(struct shmk_events_tx *tx)
 								    tx->me, memory_order_acq_rel,
 								    memory_order_relaxed)) {
 				uint64_t t = SHMK_LOAD_U64(&q->tail.v);
+				/* relaxed: published by our next claiming CAS of tail
+				 * (release), read after the consumer's acquire of tail */
 				atomic_store_explicit(&q->producers[i].intent, t + EV_INTENT_NONE,
 						      memory_order_relaxed);
 				tx->prod = i;
@@ -766,6 +772,8 @@ static int pool_pop(struct ev_map *m, uint32_t *idx_out)
 		if (atomic_compare_exchange_weak_explicit(&l->pool.free_head, &h, nh,
 							  memory_order_acq_rel,
 							  memory_order_acquire)) {
+			/* relaxed: only the holder reads it (pool_push's CAS);
+			 * the queue's release publishes the slot to a receiver */
 			atomic_store_explicit(&l->slots[idx].refcnt, 1, memory_order_relaxed);
 			*idx_out = idx;
 			return 0;
@@ -783,11 +791,13 @@ static int pool_push(struct ev_map *m, uint32_t idx)
 	struct shmk_events_slot *s = &l->slots[idx];
 	uint32_t one = 1;
 	/* r[impl events.pool.double-release] */
+	/* relaxed: the release CAS of free_head below publishes the slot */
 	if (!atomic_compare_exchange_strong_explicit(&s->refcnt, &one, 0, memory_order_relaxed,
 						     memory_order_relaxed))
 		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u released twice", idx);
 	uint64_t h = SHMK_LOAD_U64(&l->pool.free_head);
 	for (int i = 0; i < EV_CAS_TRIES * 16; i++) {
+		/* relaxed: published by the release CAS right below */
 		atomic_store_explicit(&s->next_free, (uint32_t)h, memory_order_relaxed);
 		uint64_t nh = (((h >> 32) + 1) << 32) | idx;
 		/* release: pairs with the acquire load/CAS of free_head in pool_pop */
@@ -828,6 +838,7 @@ static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 	if (rc)
 		return rc;
 	uint64_t t = tx->tail;
+	/* relaxed: published by the release store of tail below */
 	atomic_store_explicit(&q->cells[t & EV_MASK], slot, memory_order_relaxed);
 	/* release: pairs with the acquire load of tail in rx_peek */
 	atomic_store_explicit(&q->tail.v, t + 1, memory_order_release);
@@ -845,6 +856,8 @@ static int mpsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 
 	for (int i = 0;; i++) {
 		if (i == EV_CAS_TRIES) {
+			/* relaxed: a consumer that still sees the old value
+			 * only waits one more liveness period */
 			atomic_store_explicit(&me->intent, pos + EV_INTENT_NONE,
 					      memory_order_relaxed);
 			return SHMK_EFULL;
@@ -870,6 +883,7 @@ static int mpsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 			pos = SHMK_LOAD_U64(&q->tail.v);
 		}
 	}
+	/* relaxed: published by the release publish CAS of seq below */
 	atomic_store_explicit(&c->slot, slot, memory_order_relaxed);
 	SHMK_CRASH_POINT("events.mpsc.claimed");
 #ifdef SHMK_TEST_BUILD
@@ -901,6 +915,8 @@ static int tx_prep(struct shmk_events_tx *tx)
 
 static int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
 {
+	/* relaxed: published with the slot index by the queue's release
+	 * (tail store for SPSC, seq CAS for MPSC) */
 	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
 	int rc = tx->kind == EV_SPSC ? spsc_enqueue(tx, slot) : mpsc_enqueue(tx, slot);
 	if (rc == 0)
@@ -1203,6 +1219,7 @@ static int park(struct shmk_events_wakeword *w, int64_t deadline, int64_t max_sl
 	shmk_futex_wait(&w->gen, gen, slice);
 	rc = 1;
 out:
+	/* relaxed: a stale non-zero count only costs a waker one futex_wake */
 	atomic_fetch_sub_explicit(&w->waiters, 1, memory_order_relaxed);
 	return rc;
 }
