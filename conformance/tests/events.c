@@ -1348,6 +1348,14 @@ static void hostile_body(void)
 	CU_ASSERT_EQUAL((uint32_t)h1, (uint32_t)h0);	/* same index on top ... */
 	CU_ASSERT_EQUAL(h1 >> 32, (h0 >> 32) + 3);	/* ... another generation */
 	CU_ASSERT_EQUAL(shmk_events_cancel(tx, &v2), 0);
+	/* the 32-bit generation wraps without touching the index */
+	uint64_t top = atomic_load(&l->pool.free_head);
+	atomic_store(&l->pool.free_head, (0xffffffffULL << 32) | (uint32_t)top);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &v), 0);
+	CU_ASSERT_EQUAL(v.slot, (uint32_t)top);
+	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head) >> 32, 0);
+	CU_ASSERT_EQUAL(shmk_events_cancel(tx, &v), 0);
+	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), (1ULL << 32) | (uint32_t)top);
 
 	/* double release */
 	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "c", 1, NULL), 0);
