@@ -711,6 +711,7 @@ uint64_t shmk_events_rx_skipped(const struct shmk_events_rx *rx)
 /* r[impl events.wake.nosyscall] */
 static inline void wake_word(struct shmk_events_wakeword *w)
 {
+	SHMK_DELAY_POINT("events.wake.gap"); /* test builds: widen publish -> wake */
 	/* relaxed load after the caller's seq_cst fence: pairs with the
 	 * waiters++ and fence in park() (Dekker: one of us sees the other) */
 	if (SHMK_UNLIKELY(SHMK_LOAD_U32(&w->waiters) != 0)) {
@@ -1216,6 +1217,7 @@ static int park(struct shmk_events_wakeword *w, int64_t deadline, int64_t max_sl
 		if (slice < 0 || left < slice)
 			slice = left;
 	}
+	SHMK_DELAY_POINT("events.wait.gap"); /* test builds: widen check -> park */
 	shmk_futex_wait(&w->gen, gen, slice);
 	rc = 1;
 out:
