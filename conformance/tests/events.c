@@ -645,6 +645,16 @@ static void sizes_body(void)
 	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, big, sizeof(big), &n, &sz), 0);
 	CU_ASSERT_EQUAL(n, 40);
 	CU_ASSERT_EQUAL(big[39], 7);
+	/* no free slot: EFULL too */
+	static struct shmk_events_view all[SHMK_EVENTS_SLOTS];
+	for (uint32_t i = 0; i < SHMK_EVENTS_SLOTS; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &all[i]), 0);
+	struct shmk_events_view one;
+	CU_ASSERT_EQUAL(shmk_events_reserve(tx, &one), SHMK_EFULL);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "z", 1, NULL), SHMK_EFULL);
+	for (uint32_t i = 0; i < SHMK_EVENTS_SLOTS; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_cancel(tx, &all[i]), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "z", 1, NULL), 0);
 	shmk_events_tx_close(tx);
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
@@ -652,6 +662,7 @@ static void sizes_body(void)
 
 static void sizes(void)
 {
+	SPEC_VERIFY("events.queue.full-empty");
 	SPEC_VERIFY("events.send.toolarge");
 	SPEC_VERIFY("events.recv.bufsmall");
 	isolate(sizes_body, 20);
