@@ -79,3 +79,7 @@ bench: $(DEPS_STAMP)
 .PHONY: bench-list
 bench-list:
 	@printf '%s\n' $(BENCH_BINS)
+
+# `make check` runs no benchmark, only this smoke test of compare.sh and
+# render.sh on synthetic results.
+CHECK_PROGS += bench/checks/compare-smoke.sh

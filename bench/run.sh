@@ -133,7 +133,9 @@ for p in "${GB_PROGS[@]}"; do
 	[ "$REPS" -gt 1 ] && args+=(--benchmark_enable_random_interleaving=true)
 	# Console lines (one per finished repetition) drive the progress count;
 	# the JSON goes to the --benchmark_out file.
-	"$p" "${args[@]}" 2>> "$OUTD/$n.err" | while IFS= read -r line; do
+	# stdbuf: line-buffered console output, so progress is not held back
+	# by a pipe buffer (lines still come when a bench's last repetition ends).
+	stdbuf -oL "$p" "${args[@]}" 2>> "$OUTD/$n.err" | while IFS= read -r line; do
 		case $line in
 		peers/* | */*/*)
 			nm=${line%% *}

@@ -78,5 +78,9 @@ def pct: if . == null then "-" else ((. * 1000 | round) / 10 | tostring) + "%" e
 out=${TMPDIR:-/tmp}/compare.$$
 trap 'rm -f "$out"' EXIT
 sed -n 's/^#H //p' "$out"
-if $MD; then grep -v '^#[HF] ' "$out"; else grep -v '^#[HF] ' "$out" | column -t -s $'\t' -o '  '; fi
+# Aligned columns with awk (column(1) is not in every base system).
+if $MD; then grep -v '^#[HF] ' "$out"; else
+	grep -v '^#[HF] ' "$out" | awk -F'\t' '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n[NR] = NF }
+		END { for (r = 1; r <= NR; r++) { line = ""; for (i = 1; i <= n[r]; i++) line = line sprintf(i < n[r] ? "%-" w[i] "s  " : "%s", c[r, i]); print line } }'
+fi
 sed -n 's/^#F //p' "$out"
