@@ -175,6 +175,12 @@ __attribute__((constructor)) static void reg(void)
 			if (m == 0 && sz[i] <= 32)
 				b.targets[0] = (struct gbs_target){.vs = PEER_LAMPORT_TPUT(8), .op = "ge",
 								   .bound = 0.8};
+			/* The issue's "4 KiB GB/s >= 1.0 x Lamport" is for SPSC; events
+			 * carries at most 256 B, so the ring's 4 KiB copy-in stands in. */
+			if (m == 0 && sz[i] == 4096)
+				b.targets[0] = (struct gbs_target){.vs = PEER_LAMPORT_TPUT(4096),
+								   .metric = "bytes_per_second",
+								   .op = "ge", .bound = 1.0};
 			if (m == 1)
 				b.targets[0] = (struct gbs_target){
 					.vs = bc_name("ring/copy_tput/%zu/cross-cpu", sz[i]), .op = "ge",
