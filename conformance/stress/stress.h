@@ -13,6 +13,8 @@
  *     $SHMK_STRESS_JSON when set (stress.mk collects them into
  *     reports/out/stress.json, schema shmkit.stress/1), and the closing
  *     line `<prog>: 1 passed, 0 failed, 0 skipped` that run-tests.sh reads.
+ *     The seed is written as a decimal string: JSON readers such as jq
+ *     round integers above 2^53, and a rounded seed replays nothing.
  */
 #ifndef SHMK_STRESS_H
 #define SHMK_STRESS_H
@@ -106,7 +108,7 @@ static inline void st_report(const char *prog, uint64_t seed, double seconds, bo
 		FILE *f = fopen(path, "a");
 		if (f) {
 			fprintf(f,
-				"{\"program\": \"%s\", \"seed\": %llu, \"seconds\": %.3f, "
+				"{\"program\": \"%s\", \"seed\": \"%llu\", \"seconds\": %.3f, "
 				"\"counts\": {%s}, \"result\": \"%s\"}\n",
 				prog, (unsigned long long)seed, seconds, counts,
 				passed ? "pass" : "fail");
