@@ -48,7 +48,7 @@
  * @planted BUG_NO_CAS safety claim-without-cas
  * @planted BUG_INTENT_LATE safety intent-after-claim
  * @check safety CONSUMER_CRASH,RESYNC
- * @pending CONSUMER_CRASH safety consumer-killed-between-free-and-head
+ * @planted CONSUMER_CRASH safety consumer-crash-without-resync
  *
  *   BUG_PUBLISH_EARLY  seq = pos + 1 is stored before the payload;
  *   BUG_NO_SKIP        the consumer never skips: a dead producer wedges it;
@@ -197,8 +197,8 @@ out:
  * reclaims the consumer role and resumes from the shared head (rx_claim).
  * The message the dead consumer held may be lost or delivered by the
  * successor, but never twice, and the successor must not wedge.
- * -DRESYNC adds the step rx_claim needs for that (see the report in
- * run-models.sh's pending line): a head cell whose seq is already head + CAP
+ * -DRESYNC adds the step rx_claim takes for that (events.c, rx_claim; the
+ * model found its absence): a head cell whose seq is already head + CAP
  * (or head + CAP + 1) was freed by a consumer that died before moving head,
  * so the new consumer moves head past it.
  */
