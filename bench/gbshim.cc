@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <string>
@@ -124,6 +125,19 @@ int gbs_register(const struct gbs_bench *b)
 	// Setup/teardown run around every invocation inside the lambda: 1.7.1's
 	// Benchmark::Setup takes a bare function pointer with no user argument.
 	auto *bm = benchmark::RegisterBenchmark(e->name.c_str(), [e](benchmark::State &st) {
+		// Progress for bench/run.sh: one line when another bench starts
+		// being invoked, i.e. (with random interleaving) per repetition.
+		static const bool progress = std::getenv("SHMK_BENCH_PROGRESS") != nullptr;
+		// Within a repetition the planned iterations only grow (gbench's
+		// estimation); a repeat of the same bench starts again at or below.
+		static const Entry *last = nullptr;
+		static benchmark::IterationCount last_iters = 0;
+		if (progress && (last != e || st.max_iterations <= last_iters)) {
+			std::fprintf(stderr, "@@progress %s\n", e->name.c_str());
+			std::fflush(stderr);
+		}
+		last = e;
+		last_iters = st.max_iterations;
 		if (e->b.setup)
 			e->b.setup(e->b.arg);
 		e->b.fn(reinterpret_cast<gbs_state *>(&st), e->b.arg);

@@ -127,23 +127,23 @@ for p in "${GB_PROGS[@]}"; do
 			continue
 		fi
 	fi
+	KEND=$((K + NB[$n] * REPS))
 	args=(--benchmark_filter="$FILTER" --benchmark_min_time="$MIN_TIME"
 	      --benchmark_repetitions="$REPS" --benchmark_color=false
 	      --benchmark_out="$OUTD/$n.json" --benchmark_out_format=json)
 	[ "$REPS" -gt 1 ] && args+=(--benchmark_enable_random_interleaving=true)
-	# Console lines (one per finished repetition) drive the progress count;
-	# the JSON goes to the --benchmark_out file.
-	# stdbuf: line-buffered console output, so progress is not held back
-	# by a pipe buffer (lines still come when a bench's last repetition ends).
-	stdbuf -oL "$p" "${args[@]}" 2>> "$OUTD/$n.err" | while IFS= read -r line; do
+	# The shim prints "@@progress <name>" on stderr when another bench starts
+	# (one per repetition with random interleaving); the console table is
+	# not needed (the JSON goes to --benchmark_out).  Other stderr lines go
+	# to the program's .err file.
+	SHMK_BENCH_PROGRESS=1 "$p" "${args[@]}" 2>&1 > "$OUTD/$n.console" | while IFS= read -r line; do
 		case $line in
-		peers/* | */*/*)
-			nm=${line%% *}
-			case $nm in *_mean | *_median | *_stddev | *_cv) continue ;; esac
+		'@@progress '*)
 			K=$((K + 1))
-			printf '[%d/%d] %s  %s\n' "$K" "$TOTAL" "${nm%/manual_time}" \
-				"$(echo "$line" | awk '{print $2, $3}')"
+			[ "$K" -le "$((KEND))" ] || K=$KEND
+			printf '[%d/%d] %s ...\n' "$K" "$TOTAL" "${line#@@progress }"
 			;;
+		*) printf '%s\n' "$line" >> "$OUTD/$n.err" ;;
 		esac
 	done
 	st=${PIPESTATUS[0]}
