@@ -272,4 +272,62 @@ static inline int cr_in_pidns(const char *arg, unsigned deadline_s)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* ---------------------------------------------------------- wake-up hunt */
+
+/* Round trips to run: STRESS_ROUNDTRIPS, default 20000 in make check and
+ * 3,400,000 per module in make stress (10,000,000 over the three); the
+ * time bound STRESS_WAKEUP_SECONDS (default 8 s, 600 s under make stress)
+ * ends a run early, which is then reported as such (a shortfall, not a
+ * hang). */
+static inline uint64_t wk_roundtrips(void)
+{
+	return st_env_u64("STRESS_ROUNDTRIPS", getenv("SHMK_STRESS_JSON") ? 3400000 : 20000);
+}
+
+static inline double wk_seconds(void)
+{
+	return (double)st_env_u64("STRESS_WAKEUP_SECONDS", getenv("SHMK_STRESS_JSON") ? 600 : 8);
+}
+
+/* A blocking call's deadline: far above any normal round trip. */
+static inline int64_t wk_deadline_ns(void)
+{
+	/* (the wake-up programs set SHMK_LIVENESS_MS to 60 s, so a wait path
+	 * that re-checks once per liveness period cannot hide a lost wake-up
+	 * below this deadline) */
+	return (int64_t)(10e9 * h_time_scale());
+}
+
+struct wk_side {
+	_Atomic uint64_t done;		/* round trips completed (pinger) */
+	_Atomic uint64_t hangs, bad;	/* blocking calls that hit the deadline; wrong replies */
+	_Atomic int64_t max_rt_ns;
+	_Atomic uint64_t late;		/* round trips over 40 ms: a wake-up lost
+					 * but masked by a bounded re-check slice */
+	_Atomic int err[2];
+	_Atomic int stop;
+};
+
+static inline void wk_rt_done(struct wk_side *w, int64_t rt_ns)
+{
+	cr_max_ns(&w->max_rt_ns, rt_ns);
+	if (rt_ns > 40 * 1000000LL)
+		atomic_fetch_add(&w->late, 1);
+}
+
+/* Sets up one phase's delay environment; the children read it at their
+ * first delay point (the parent never reaches one). */
+static inline void wk_env(const char *points, unsigned max_us)
+{
+	char b[32];
+
+	if (points) {
+		setenv("SHMK_DELAY_AT", points, 1);
+		snprintf(b, sizeof(b), "%u", max_us);
+		setenv("SHMK_DELAY_US", b, 1);
+	} else {
+		unsetenv("SHMK_DELAY_AT");
+	}
+}
+
 #endif

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring_wakeup: the lost wake-up hunt on the ring.  Two processes play
+ * ping-pong over two rings (A: pinger -> ponger, B: ponger -> pinger), each
+ * side blocking in shmk_ring_read_message (wait) for the other's record,
+ * while the test-build delay points ring.wait.gap (between the reader's
+ * last check of head and its futex wait) and ring.wake.gap (between the
+ * writer's publish and its check for waiters) pause a random 0..
+ * SHMK_DELAY_US microseconds.  Every blocking call has a deadline far above
+ * a normal round trip (10 s x SHMK_TIME_SCALE); reaching it is a hang and
+ * fails the run.  Replies echo the sequence number: a lost, repeated or
+ * wrong reply is counted.
+ *
+ * A calibration phase first runs 100 round trips with SHMK_DELAY_US=2000
+ * and checks they took at least 30 ms (they take ~200 ms when the delay
+ * points fire, ~10 ms when they do not), so a build whose delay points are
+ * missing fails instead of hunting nothing.
+ *
+ * Env: STRESS_ROUNDTRIPS (20000; 3,400,000 under make stress),
+ * STRESS_WAKEUP_SECONDS (8; 600 under make stress), SHMK_DELAY_US for the
+ * hunt (default 50).
+ *
+ * r[verify reliability.hook.delay] r[verify ring.reader.wait.wake]
+ * r[verify ring.writer.wake]
+ */
+#include <sys/prctl.h>
+
+#include "crash_common.h"
+#include "shmkit/ring.h"
+
+#define PROG "ring_wakeup"
+#define POINTS "ring.wait.gap,ring.wake.gap"
+
+static struct wk_side *ws;
+static struct h_barrier *bar;
+
+static int put(struct shmk_ring_writer *w, const uint64_t *v)
+{
+	int rc;
+	while ((rc = shmk_ring_write(w, v, sizeof(*v))) == SHMK_EFULL || rc == SHMK_EBUSY)
+		sched_yield();
+	return rc;
+}
+
+static void pinger(const char *path_b, int wfd_a, uint64_t n, double secs)
+{
+	struct shmk_ring_writer *w;
+	struct shmk_ring *r;
+	int rc = shmk_ring_writer_open(wfd_a, &w);
+	if (!rc)
+		rc = shmk_ring_attach(path_b, &r);
+	h_barrier_wait(bar, 30);
+	if (rc) {
+		ws->err[0] = rc;
+		_exit(1);
+	}
+	double end = st_now() + secs;
+	for (uint64_t i = 0; i < n; i++) {
+		if ((i & 255) == 0 && st_now() > end)
+			break;
+		int64_t t0 = shmk_now_ns();
+		rc = put(w, &i);
+		if (rc)
+			break;
+		uint64_t tag, v = ~i;
+		size_t len;
+		rc = shmk_ring_read_message(r, &tag, &v, sizeof(v), &len, wk_deadline_ns());
+		if (rc == -ETIMEDOUT) {
+			atomic_fetch_add(&ws->hangs, 1);
+			break;
+		}
+		if (rc)
+			break;
+		if (len != sizeof(v) || v != i)
+			atomic_fetch_add(&ws->bad, 1);
+		wk_rt_done(ws, shmk_now_ns() - t0);
+		atomic_store(&ws->done, i + 1);
+	}
+	ws->err[0] = rc;
+	shmk_ring_writer_close(w);	/* the ponger's wait now says EPEERDEAD */
+	shmk_ring_close(r);
+	_exit(rc ? 1 : 0);
+}
+
+static void ponger(const char *path_a, int wfd_b)
+{
+	struct shmk_ring_writer *w;
+	struct shmk_ring *r;
+	int rc = shmk_ring_writer_open(wfd_b, &w);
+	if (!rc)
+		rc = shmk_ring_attach(path_a, &r);
+	h_barrier_wait(bar, 30);
+	if (rc) {
+		ws->err[1] = rc;
+		_exit(1);
+	}
+	for (;;) {
+		uint64_t tag, v;
+		size_t len;
+		rc = shmk_ring_read_message(r, &tag, &v, sizeof(v), &len, wk_deadline_ns());
+		if (rc == SHMK_EPEERDEAD) {
+			rc = 0;
+			break;
+		}
+		if (rc == -ETIMEDOUT)
+			atomic_fetch_add(&ws->hangs, 1);
+		if (rc)
+			break;
+		rc = put(w, &v);
+		if (rc)
+			break;
+	}
+	ws->err[1] = rc;
+	shmk_ring_writer_close(w);
+	shmk_ring_close(r);
+	_exit(rc ? 1 : 0);
+}
+
+/* One phase: returns seconds taken, -1 on failure to set up. */
+static double phase(uint64_t n, double secs, int *ok)
+{
+	char a[256], b[256];
+	struct shmk_ring_opts o = { .capacity = 65536 };
+	struct shmk_ring *ra, *rb;
+	int wa, pa, wb, pb;
+
+	memset(ws, 0, sizeof(*ws));
+	h_unique_path(a, sizeof(a), "ring-wk-a");
+	h_unique_path(b, sizeof(b), "ring-wk-b");
+	if (shmk_ring_create(a, &o, &ra) || shmk_ring_create(b, &o, &rb) ||
+	    shmk_ring_writer_new(ra, 1, &wa, &pa) || shmk_ring_writer_new(rb, 2, &wb, &pb))
+		return -1;
+	shmk_ring_close(ra);
+	shmk_ring_close(rb);
+	pid_t pids[2];
+	pids[0] = fork();
+	if (pids[0] == 0) {
+		close(wb);
+		pinger(b, wa, n, secs);
+	}
+	pids[1] = fork();
+	if (pids[1] == 0) {
+		close(wa);
+		ponger(a, wb);
+	}
+	close(wa);
+	close(wb);
+	close(pa);
+	close(pb);
+	double t0 = st_now();
+	h_barrier_wait(bar, 30);
+	double died[2];
+	int st[2];
+	int rc = cr_wait_all(pids, 2, died, st, secs + h_deadline(60));
+	double took = st_now() - t0;
+	unlink(a);
+	unlink(b);
+	*ok = !rc && cr_exited0(st[0]) && cr_exited0(st[1]) && !ws->hangs && !ws->bad;
+	if (!*ok)
+		printf("%s: phase failed: status %#x/%#x, %s / %s, %" PRIu64 " hangs, %" PRIu64
+		       " bad replies\n", PROG, st[0], st[1], shmk_strerror(ws->err[0]),
+		       shmk_strerror(ws->err[1]), (uint64_t)ws->hangs, (uint64_t)ws->bad);
+	return took;
+}
+
+int main(void)
+{
+	setenv("SHMK_LIVENESS_MS", "60000", 0);
+	cr_env_defaults();
+	ws = cr_shared(sizeof(*ws));
+	bar = h_barrier_new(3);
+	uint64_t seed = h_seed();
+	uint64_t n = wk_roundtrips();
+	double secs = wk_seconds();
+	unsigned us = (unsigned)shmk_env_long("SHMK_DELAY_US", 50, 0, 1000000);
+	int ok_cal, ok;
+	double t0 = st_now();
+
+	prctl(PR_SET_TIMERSLACK, 1000UL); /* 1 us: short delays stay short */
+	wk_env(POINTS, 2000);
+	double cal = phase(100, 60, &ok_cal);
+	uint64_t cal_done = ws->done;
+	int hook_ok = ok_cal && cal_done == 100 && cal >= 0.030;
+	printf("%s: calibration: 100 round trips with 0..2000 us delays at %s took %.3f s "
+	       "(>= 0.030 s when the delay points fire): %s\n", PROG, POINTS, cal,
+	       hook_ok ? "ok" : "FAILED");
+
+	wk_env(POINTS, us);
+	double took = phase(n, secs, &ok);
+	uint64_t done = ws->done;
+	int complete = done == n;
+	printf("ring-wakeup: %" PRIu64 " round trips (%.0f/s) with 0..%u us delays at %s, %" PRIu64
+	       " hangs, %" PRIu64 " bad replies, %" PRIu64 " late (> 40 ms: the wait re-checks "
+	       "every 50 ms, so a lost wake-up shows here), max round trip %.3f s, seed %" PRIu64
+	       "%s\n",
+	       done, done / (took > 0 ? took : 1), us, POINTS, (uint64_t)ws->hangs,
+	       (uint64_t)ws->bad, (uint64_t)ws->late, (double)ws->max_rt_ns / 1e9, seed,
+	       complete ? "" : " (time bound reached first: fewer than STRESS_ROUNDTRIPS)");
+	wk_env(NULL, 0);
+	int pass = hook_ok && ok && done > 0;
+	h_evidence(PROG, "stress", "calibration", "reliability.hook.delay", hook_ok);
+	h_evidence(PROG, "stress", "hunt", "ring.reader.wait.wake", ok && done > 0);
+	h_evidence(PROG, "stress", "hunt", "ring.writer.wake", ok && done > 0);
+	h_barrier_free(bar);
+	st_report(PROG, seed, st_now() - t0, pass,
+		  "\"roundtrips\": %" PRIu64 ", \"target\": %" PRIu64 ", \"hangs\": %" PRIu64
+		  ", \"bad_replies\": %" PRIu64 ", \"late\": %" PRIu64 ", \"delay_us\": %u"
+		  ", \"max_roundtrip_s\": %.3f, \"calibration_s\": %.3f",
+		  done, n, (uint64_t)ws->hangs, (uint64_t)ws->bad, (uint64_t)ws->late, us,
+		  (double)ws->max_rt_ns / 1e9, cal);
+	return pass ? 0 : 1;
+}
