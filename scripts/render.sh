@@ -122,7 +122,14 @@ def gen_html:
 		+ "</table></div>" + (if ($rows | length) > 300 then "<p>… \(($rows | length) - 300) more rows</p>" else "" end)] | join(""));
 def gen_md:
 	([to_entries[] | select(.value | scalar) | "- \(.key): \(.value | mdesc)"] | join("\n"))
-	+ "\n" + ([to_entries[] | select(.value | type == "object") | "- \(.key): " + ([.value | to_entries[] | select(.value | scalar) | "\(.key)=\(.value)"] | join(", "))] | join("\n"));
+	+ "\n" + ([to_entries[] | select(.value | type == "object") | "- \(.key): " + ([.value | to_entries[] | select(.value | scalar) | "\(.key)=\(.value)"] | join(", "))] | join("\n"))
+	+ ([to_entries[] | select(.value | type == "array" and length > 0 and (.[0] | type == "object"))
+		| .key as $k | .value as $rows
+		| ([$rows[0:50][] | to_entries[] | select(.value | scalar) | .key] | unique) as $all
+		| ($all | map(select(. == "name" or . == "id" or . == "file" or . == "program" or . == "target")) + ($all | map(select(. != "name" and . != "id" and . != "file" and . != "program" and . != "target")))) [0:8] as $cols
+		| "\n\n**\($k)** (\($rows | length))\n\n| " + ($cols | join(" | ")) + " |\n|" + ($cols | map("---") | join("|")) + "|\n"
+		+ ([$rows[0:100][] | . as $r | "| " + ($cols | map($r[.] | if type == "number" then num else (. // "" | mdesc) end) | join(" | ")) + " |"] | join("\n"))
+		+ (if ($rows | length) > 100 then "\n\n… \(($rows | length) - 100) more rows" else "" end)] | join(""));
 EOF
 
 # Summary line per section (HTML badge + markdown line).
