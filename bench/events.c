@@ -11,6 +11,8 @@
  *   events/mpsc1_tput/<S>/cross-cpu    MPSC, 1 producer process
  *   events/mpsc2_tput/<S>/cross-cpu    MPSC, 2 producer processes (3 spinning
  *                                      processes: oversubscribed on 2 vCPUs)
+ *   events/zc_tput/<S>/cross-cpu       SPSC zero-copy (reserve/publish,
+ *                                      recv_view/release), vs the copying form
  *   events/wake_rtt/8/<placement>      blocking send/recv, the receiver parked
  *                                      (cross-cpu: 200 us gap before each ping
  *                                      so the peer has parked); vs raw futex
@@ -47,6 +49,7 @@ struct ev_sh {
 	int q;		     /* enum ev_q */
 	int blocking;	     /* regions have the wake section; use send/recv */
 	int producers;	     /* throughput: producer processes */
+	int zc;		     /* throughput: reserve/publish + recv_view/release */
 	uint64_t gap_ns;     /* wake_rtt: measurer idles this long before a ping */
 	double rate;	     /* load: messages per ns the peer offers */
 	_Atomic uint64_t t0; /* load: intended time of message 0 */
@@ -308,6 +311,7 @@ struct ev_tput_arg {
 	int q;
 	size_t size;
 	int producers;
+	int zc;
 };
 
 /* Producer: sends c.n / producers messages stamped (producer << 56 | i). */
@@ -334,8 +338,26 @@ static int ev_prod_peer(void *arg)
 	}
 	uint64_t n = sh->c.n / (uint64_t)sh->producers + (id == 0 ? sh->c.n % (uint64_t)sh->producers : 0);
 	for (uint64_t i = 0; i < n; i++) {
-		bc_fill(buf, sh->c.size, ((uint64_t)id << 56) | i);
-		rc = ev_send_spin(a.tx, buf, sh->c.size, &sh->c, NULL);
+		if (sh->zc) {
+			struct shmk_events_view v;
+			uint32_t spins = 0;
+			while ((rc = shmk_events_reserve(a.tx, &v)) == SHMK_EFULL) {
+				bc_relax();
+				if (!(++spins & 0xffff) && bc_stopped(&sh->c))
+					break;
+			}
+			if (!rc) {
+				bc_fill(v.data, sh->c.size, ((uint64_t)id << 56) | i);
+				while ((rc = shmk_events_publish(a.tx, &v, sh->c.size, NULL)) == SHMK_EFULL) {
+					bc_relax();
+					if (!(++spins & 0xffff) && bc_stopped(&sh->c))
+						break;
+				}
+			}
+		} else {
+			bc_fill(buf, sh->c.size, ((uint64_t)id << 56) | i);
+			rc = ev_send_spin(a.tx, buf, sh->c.size, &sh->c, NULL);
+		}
 		if (rc) {
 			if (bc_stopped(&sh->c))
 				break;
@@ -363,6 +385,7 @@ static void bm_ev_tput(gbs_state *st, void *argp)
 	ev_names(sh);
 	sh->q = a->q;
 	sh->producers = a->producers;
+	sh->zc = a->zc;
 	int64_t n = gbs_max_iterations(st);
 	sh->c.n = (uint64_t)n + BC_TPUT_WARM;
 	sh->c.size = a->size;
@@ -384,7 +407,24 @@ static void bm_ev_tput(gbs_state *st, void *argp)
 				if (i == BC_TPUT_WARM)
 					t0 = bc_now();
 				size_t len = 0;
-				rc = ev_recv_spin(ea.rx, buf, &len, &sh->c, &r);
+				uint64_t s = 0;
+				if (a->zc) {
+					struct shmk_events_view v;
+					uint32_t spins = 0;
+					while ((rc = shmk_events_recv_view(ea.rx, &v)) == SHMK_EEMPTY) {
+						bc_relax();
+						if (!(++spins & 0xffff) && !bc_run_alive(&r))
+							break;
+					}
+					if (!rc) {
+						s = bc_read(v.data, v.len, &sink);
+						rc = shmk_events_release(ea.rx, &v);
+					}
+				} else {
+					rc = ev_recv_spin(ea.rx, buf, &len, &sh->c, &r);
+					if (!rc)
+						s = bc_read(buf, len, &sink);
+				}
 				if (rc) {
 					if (!r.failed) {
 						gbs_skip_with_error(st, shmk_strerror(rc));
@@ -392,7 +432,6 @@ static void bm_ev_tput(gbs_state *st, void *argp)
 					}
 					break;
 				}
-				uint64_t s = bc_read(buf, len, &sink);
 				unsigned p = (unsigned)(s >> 56) & 1;
 				if ((s & ((1ull << 56) - 1)) != next[p]++ && !r.failed) {
 					gbs_skip_with_error(st, "out of order");
@@ -524,7 +563,7 @@ __attribute__((constructor)) static void reg(void)
 {
 	static const size_t sz[] = {8, 64, 256};
 	static struct ev_rtt_arg rtt[2][3];
-	static struct ev_tput_arg tput[3][3];
+	static struct ev_tput_arg tput[3][3], zc[3];
 	for (int i = 0; i < 3; i++) {
 		for (int q = 0; q < 2; q++) {
 			rtt[q][i] = (struct ev_rtt_arg){q, sz[i], false, 0, BC_CROSS};
@@ -548,7 +587,7 @@ __attribute__((constructor)) static void reg(void)
 		}
 		for (int k = 0; k < 3; k++) {
 			int q = k == 0 ? EVQ_SPSC : EVQ_MPSC, prods = k == 2 ? 2 : 1;
-			tput[k][i] = (struct ev_tput_arg){q, sz[i], prods};
+			tput[k][i] = (struct ev_tput_arg){q, sz[i], prods, 0};
 			const char *pat = k == 0 ? "spsc_tput" : k == 1 ? "mpsc1_tput" : "mpsc2_tput";
 			struct gbs_bench b = {
 				.name = bc_name("events/%s/%zu/cross-cpu", pat, sz[i]),
@@ -575,6 +614,14 @@ __attribute__((constructor)) static void reg(void)
 			}
 			gbs_register(&b);
 		}
+		zc[i] = (struct ev_tput_arg){EVQ_SPSC, sz[i], 1, 1};
+		gbs_register(&(struct gbs_bench){
+			.name = bc_name("events/zc_tput/%zu/cross-cpu", sz[i]), .fn = bm_ev_tput,
+			.arg = &zc[i], .manual_time = true, .module = "events", .pattern = "zc_tput",
+			.param = (long)sz[i], .placement = "cross-cpu", .kind = "spin",
+			.spinning_procs = 2, .metric = "items_per_second",
+			.baseline = bc_name("events/spsc_tput/%zu/cross-cpu", sz[i]),
+			.note = "SPSC zero-copy: reserve, fill in place, publish / recv_view, read, release"});
 	}
 
 	static struct ev_rtt_arg wake[3] = {
