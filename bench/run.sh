@@ -13,7 +13,8 @@
 #      (schema shmkit.bench/1, reports/schema/bench.md).
 #
 # Environment: QUICK=1, BENCH_REPS (default 5), BENCH_MIN_TIME (seconds,
-# default 0.5), BENCH_FILTER (regex passed to every program).
+# default 0.5), BENCH_FILTER (regex passed to every program),
+# BENCH_PROG_TIMEOUT (seconds per program, default 420; QUICK 120).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,8 @@ else
 	export SHMK_BENCH_QUICK=0
 fi
 FILTER=${BENCH_FILTER:-.}
+# Per program wall-time limit (seconds).
+PROG_TIMEOUT=${BENCH_PROG_TIMEOUT:-$([ -n "$QUICK" ] && echo 120 || echo 420)}
 
 OUTD=build/bench/out
 REPORT=reports/out/bench.json
@@ -136,7 +139,9 @@ for p in "${GB_PROGS[@]}"; do
 	# (one per repetition with random interleaving); the console table is
 	# not needed (the JSON goes to --benchmark_out).  Other stderr lines go
 	# to the program's .err file.
-	SHMK_BENCH_PROGRESS=1 "$p" "${args[@]}" 2>&1 > "$OUTD/$n.console" | while IFS= read -r line; do
+	# A hung bench (a module deadlock) must not hang `make bench`.
+	SHMK_BENCH_PROGRESS=1 timeout -k 10 "$PROG_TIMEOUT" "$p" "${args[@]}" 2>&1 > "$OUTD/$n.console" |
+	while IFS= read -r line; do
 		case $line in
 		'@@progress '*)
 			K=$((K + 1))
@@ -149,10 +154,20 @@ for p in "${GB_PROGS[@]}"; do
 	st=${PIPESTATUS[0]}
 	K=$((K + NB[$n] * REPS))
 	if [ "$st" -ne 0 ] || [ ! -s "$OUTD/$n.json" ]; then
-		skip "$n" "exited with status $st (see $OUTD/$n.err)"
+		why="exited with status $st"
+		[ "$st" -eq 124 ] && why="timed out after $PROG_TIMEOUT s"
+		skip "$n" "$why (see $OUTD/$n.err)"
 		rm -f "$OUTD/$n.json"
 	fi
 	[ "$n" = iceoryx ] && stop_roudi
+done
+
+# A bench killed by the timeout leaves its /dev/shm files: remove those
+# whose creating process (the number after the kind) is gone.
+for f in /dev/shm/shmk-bench-*; do
+	[ -e "$f" ] || continue
+	pid=$(basename "$f" | sed -n 's/^shmk-bench-[a-z]*-\([0-9]\+\)-.*/\1/p')
+	[ -n "$pid" ] && ! kill -0 "$pid" 2> /dev/null && rm -f "$f"
 done
 
 # ------------------------------------------------------------------ hyperfine
