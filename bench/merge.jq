@@ -96,7 +96,10 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
                  else ($q * ((($a.cv * $a.cv) + ($b.cv * $b.cv)) | sqrt)) | r4 end)} end;
 
 # committed baselines of the same machine type
-  ([$committed[] | select(.schema == "shmkit.bench/1" and .machine.machine_type == $M.machine_type)]
+  # (a QUICK run is only compared with a QUICK one: its hyperfine cycles and
+  # min_time differ)
+  ([$committed[] | select(.schema == "shmkit.bench/1" and .machine.machine_type == $M.machine_type
+                          and (.run.quick == $R.quick))]
    | sort_by(.run.ended) | last) as $C
 | ($C // {results: []} | .results | map({key: .name, value: .}) | from_entries) as $CB
 
