@@ -191,6 +191,25 @@ void bc_context(void)
 	if (uname(&u) == 0)
 		gbs_add_context("shmk_kernel", u.release);
 	gbs_add_context("shmk_quick", bc_quick() ? "1" : "0");
+	gbs_add_context("shmk_placement", "measurer on shmk_measurer_cpu; same-cpu peers there too, "
+					  "cross-cpu peers on shmk_cross_peer_cpu");
+	const char *rev = getenv("SHMK_BENCH_GIT");
+	if (rev && *rev)
+		gbs_add_context("shmk_git_revision", rev);
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (f) {
+		char line[256];
+		while (fgets(line, sizeof line, f)) {
+			char *c = strchr(line, ':');
+			if (!strncmp(line, "model name", 10) && c) {
+				c += 1 + strspn(c + 1, " \t");
+				c[strcspn(c, "\n")] = 0;
+				gbs_add_context("shmk_cpu_model", c);
+				break;
+			}
+		}
+		fclose(f);
+	}
 }
 
 int bc_main(int argc, char **argv)

@@ -41,6 +41,8 @@ FILTER=${BENCH_FILTER:-.}
 PROG_TIMEOUT=${BENCH_PROG_TIMEOUT:-$([ -n "$QUICK" ] && echo 120 || echo 420)}
 
 OUTD=build/bench/out
+SHMK_BENCH_GIT=$(git rev-parse --short HEAD 2> /dev/null || echo unknown)
+export SHMK_BENCH_GIT
 REPORT=reports/out/bench.json
 mkdir -p "$OUTD" reports/out
 rm -f "$OUTD"/*.json "$OUTD"/*.log "$OUTD"/*.err 2>/dev/null
