@@ -1,2 +1,3 @@
 CHECK_PROGS += conformance/checks/spec-coverage-fixtures.sh
 CHECK_PROGS += conformance/checks/harness-meta.sh
+-include conformance/checks/reliability.mk
