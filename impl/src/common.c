@@ -274,6 +274,10 @@ int shmk_open_path(const char *path, int flags, mode_t mode, int *fdp)
 			fd = errno == ELOOP ? shmk_fail(SHMK_EUNSAFE, "%s: symbolic link", path)
 					    : -errno;
 	}
+	/* r[impl common.path.owner] a directory is not a regular file: the
+	 * same refusal and detail as shmk_check_fd gives a FIFO */
+	if (fd == -EISDIR)
+		return shmk_fail(SHMK_EUNSAFE, "%s: a directory, not a regular file", path);
 	if (fd < 0)
 		return fd;
 	*fdp = fd;

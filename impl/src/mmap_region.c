@@ -124,6 +124,9 @@ static int open_at(int dirfd, const char *base, const char *path, int flags, mod
 	int fd = shmk_sys_openat2(dirfd, base, flags | O_NOFOLLOW, mode, RESOLVE_NO_SYMLINKS);
 	if (fd == -ELOOP)
 		return shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link", path);
+	/* r[impl mmap_region.attach.check] a directory is not a regular file */
+	if (fd == -EISDIR)
+		return shmk_fail(SHMK_EUNSAFE, "%s: a directory, not a regular file", path);
 	return fd;
 }
 

@@ -100,6 +100,11 @@ int shmk_shm_open_with(const char *name, int oflags, mode_t mode, unsigned flags
 	/* r[impl shm.open.nosymlink] glibc opens /dev/shm/<name> with O_NOFOLLOW */
 	if (fd == -ELOOP)
 		fd = shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link", name);
+	/* r[impl shm.open.check] glibc's shm_open reports a directory at the
+	 * name as EINVAL (name and flags were validated above, so nothing
+	 * else gives EINVAL here): it is not a regular file. */
+	if (fd == -EINVAL || fd == -EISDIR)
+		fd = shmk_fail(SHMK_EUNSAFE, "%s: a directory, not a regular file", name);
 	if (fd < 0) {
 		free(shm);
 		return fd;
