@@ -456,10 +456,13 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 	/* r[impl slots.stale.detect] Look before creating anything. */
 	if (access(s->flink, F_OK) == 0) {
 		rc = flink_taken(s->flink);
-		if (rc != SHMK_ESTALE || !(opts && (opts->flags & SHMK_SLOTS_REPLACE_STALE)))
+		/* -ENOENT: its owner closed between access() and the probe, so
+		 * the path is free again (linkat below still refuses a racer) */
+		if (rc == -ENOENT)
+			rc = 0;
+		else if (rc != SHMK_ESTALE || !(opts && (opts->flags & SHMK_SLOTS_REPLACE_STALE)))
 			goto fail_free;
-		rc = shmk_slots_reclaim_stale(s->flink);
-		if (rc)
+		else if ((rc = shmk_slots_reclaim_stale(s->flink)))
 			goto fail_free;
 	}
 
