@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * events_crash: kill -9 on the events region: SPSC sender and receiver,
+ * MPSC producers (at the crash point between claim and publish, and at
+ * random times) and consumer, and the creator during init.
+ *
+ * Three groups of STRESS_TRIALS trials each (200 in make check, 10000 in
+ * make stress), every trial on a fresh blocking region made by a creator
+ * process (the parent only forks, watches pidfds and checks):
+ *   spsc   even: the sender is SIGKILLed at a random time, a replacement
+ *          sender reclaims the role and finishes; odd: the receiver is
+ *          SIGKILLed, a replacement receiver reclaims the role and drains;
+ *   mpsc   a producer is SIGKILLed at SHMK_CRASH_AT=events.mpsc.claimed:N
+ *          (claimed, never published: the consumer must skip exactly that
+ *          cell), or at a random time, while two producers keep sending;
+ *          or the consumer is SIGKILLed and a replacement drains;
+ *   init   the creator is SIGKILLed at SHMK_CRASH_AT=events.init (a joiner
+ *          then fails at once with SHMK_ENOTINIT, and one with `recover`
+ *          re-initialises), or at a random time (a `recover` joiner comes up).
+ * Messages carry producer id, sequence, length, a send timestamp and a
+ * CRC-32.  Every delivery is counted per (producer, sequence) in a side
+ * channel (anonymous shared memory), and every producer counts the sends
+ * that returned 0.  Per trial: nothing torn, nothing delivered twice, no
+ * sequence out of order; every committed message of a killed producer is
+ * delivered (plus at most the one in flight at a random kill), every
+ * message of a survivor is; a killed consumer may lose the one message it
+ * held (counted apart); survivors unblock within 2 x SHMK_LIVENESS_MS (the
+ * latency of messages queued behind a dead producer's cell; the time from a
+ * death to the replacement's first successful call; a joiner's open).
+ *
+ * r[verify reliability.crash.committed] r[verify reliability.unblock]
+ * r[verify events.role.reclaim] r[verify events.mpsc.dead-producer]
+ * r[verify events.init.dead-creator] r[verify events.init.recover]
+ * r[verify events.spsc.fifo] r[verify events.mpsc.order]
+ */
+#include "crash_common.h"
+#include "shmkit/events.h"
+
+#define PROG "events_crash"
+#define MAXP 4		/* producer ids: 0 victim, 1 and 2 survivors, 3 end marker */
+#define MAXSEQ 4096
+#define END_ID 3
+#define MAXMSG 200
+#define ENDLESS UINT64_MAX
+
+struct side {
+	_Atomic uint64_t committed[MAXP];
+	_Atomic uint8_t cnt[MAXP][MAXSEQ];
+	_Atomic uint64_t last[MAXP];	/* 1 + highest seq delivered, any consumer */
+	_Atomic uint64_t torn, reorder, skipped;
+	_Atomic int64_t max_lat_ns, first_ok_ns, first_rx_ns, open_ns;
+	_Atomic int got_end, err[8];
+};
+
+static uint64_t g_seed;
+static struct side *sh;
+static struct h_barrier *bar;
+static char g_path[256];
+
+static size_t ev_make(uint8_t *buf, uint32_t prod, uint64_t seq)
+{
+	size_t n = cr_make(buf, MAXMSG, prod, seq, g_seed);
+	if (n >= CR_HDR + 8) { /* a send timestamp, under the CRC */
+		int64_t now = shmk_now_ns();
+		memcpy(buf + CR_HDR, &now, 8);
+		uint32_t crc = st_crc32(0, buf, 16);
+		crc = st_crc32(crc, buf + CR_HDR, n - CR_HDR);
+		memcpy(buf + 16, &crc, 4);
+	}
+	return n;
+}
+
+static struct shmk_events *ev_open(int recover, int *rc)
+{
+	struct shmk_events_opts o = { .blocking = true, .recover = recover != 0 };
+	struct shmk_events *r = NULL;
+	*rc = shmk_events_open_path_with(g_path, &o, &r);
+	return r;
+}
+
+static void creator_child(const char *crash)
+{
+	int rc;
+	if (crash)
+		setenv("SHMK_CRASH_AT", crash, 1);
+	struct shmk_events *r = ev_open(0, &rc);
+	if (rc)
+		_exit(1);
+	shmk_events_close(r);
+	_exit(0);
+}
+
+/* count ENDLESS: until killed; end: send the end marker after. */
+static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *crash, int end,
+			   int nbar)
+{
+	uint8_t buf[MAXMSG];
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	int rc;
+
+	if (crash)
+		setenv("SHMK_CRASH_AT", crash, 1);
+	struct shmk_events *r = ev_open(0, &rc);
+	if (!rc)
+		rc = mpsc ? shmk_events_split_mpsc(r, &tx, &rx) : shmk_events_split_spsc(r, &tx, &rx);
+	if (nbar)
+		h_barrier_wait(bar, 30);
+	if (rc) {
+		sh->err[id] = rc;
+		_exit(1);
+	}
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+	uint64_t rng = g_seed ^ id;
+	for (uint64_t seq = 0; seq < count; seq++) {
+		if (seq >= MAXSEQ - 1) { /* side channel full: wait to be killed */
+			pause();
+			continue;
+		}
+		size_t n = ev_make(buf, id, seq);
+		if (st_rand(&rng) % 8 == 0) {
+			struct shmk_events_view v;
+			while ((rc = shmk_events_reserve(tx, &v)) == SHMK_EFULL)
+				sched_yield();
+			if (!rc) {
+				memcpy(v.data, buf, n);
+				while ((rc = shmk_events_publish(tx, &v, n, NULL)) == SHMK_EFULL)
+					sched_yield();
+			}
+		} else {
+			rc = shmk_events_send(tx, buf, n, 10LL * 1000000000, NULL);
+		}
+		if (rc) {
+			sh->err[id] = rc;
+			_exit(1);
+		}
+		if (seq == 0)
+			atomic_store(&sh->first_ok_ns, shmk_now_ns());
+		atomic_store(&sh->committed[id], seq + 1); /* the side channel */
+	}
+	if (end) {
+		size_t n = ev_make(buf, END_ID, 0);
+		rc = shmk_events_send(tx, buf, n, 10LL * 1000000000, NULL);
+		if (rc) {
+			sh->err[END_ID] = rc;
+			_exit(1);
+		}
+	}
+	shmk_events_tx_close(tx);
+	_exit(0);
+}
+
+static void consumer_child(int mpsc, int slot, int nbar, int replacement)
+{
+	uint8_t buf[SHMK_EVENTS_SLOT_DATA];
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	int rc;
+
+	struct shmk_events *r = ev_open(0, &rc);
+	if (!rc)
+		rc = mpsc ? shmk_events_split_mpsc(r, &tx, &rx) : shmk_events_split_spsc(r, &tx, &rx);
+	if (nbar)
+		h_barrier_wait(bar, 30);
+	if (rc) {
+		sh->err[slot] = rc;
+		_exit(1);
+	}
+	shmk_events_tx_close(tx);
+	shmk_events_close(r);
+	for (int first = 1;; first = 0) {
+		size_t n;
+		rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 10LL * 1000000000, NULL);
+		if (rc)
+			break;
+		int64_t now = shmk_now_ns();
+		if (first && replacement)
+			atomic_store(&sh->first_rx_ns, now);
+		uint32_t prod;
+		uint64_t seq;
+		if (cr_check(buf, n, &prod, &seq) || prod >= MAXP || seq >= MAXSEQ) {
+			atomic_fetch_add(&sh->torn, 1);
+			continue;
+		}
+		if (n >= CR_HDR + 8 && !replacement) {
+			int64_t sent;
+			memcpy(&sent, buf + CR_HDR, 8);
+			cr_max_ns(&sh->max_lat_ns, now - sent);
+		}
+		if (prod == END_ID) {
+			atomic_store(&sh->got_end, 1);
+			break;
+		}
+		atomic_fetch_add(&sh->cnt[prod][seq], 1);
+		if (seq + 1 <= atomic_load(&sh->last[prod]))
+			atomic_fetch_add(&sh->reorder, 1);
+		else
+			atomic_store(&sh->last[prod], seq + 1);
+	}
+	if (mpsc)
+		atomic_fetch_add(&sh->skipped, shmk_events_rx_skipped(rx));
+	sh->err[slot] = rc;
+	shmk_events_rx_close(rx);
+	_exit(rc ? 1 : 0);
+}
+
+struct group {
+	const char *name;
+	uint64_t trials, kinds[3], torn, lost, dup, reorder, held, inflight, skipped, failed;
+	uint64_t missed;	/* consumer kills that landed after it had finished */
+	double max_unblock;
+};
+
+static pid_t spawn_creator(const char *crash)
+{
+	pid_t p = fork();
+	if (p == 0)
+		creator_child(crash);
+	return p;
+}
+
+static int wait_one(pid_t pid, double *died, int *st)
+{
+	return cr_wait_all(&pid, 1, died, st, h_deadline(60));
+}
+
+/* Checks producer id's deliveries against what it committed: returns the
+ * number lost; *dup gets duplicates; slack = deliveries allowed beyond the
+ * committed count (the message in flight at a random kill); held = losses
+ * allowed (a killed consumer's message). */
+static uint64_t check_prod(uint32_t id, uint64_t slack, uint64_t *dup, uint64_t *beyond,
+			   uint64_t *inflight)
+{
+	uint64_t c = atomic_load(&sh->committed[id]), lost = 0;
+
+	for (uint64_t s = 0; s < MAXSEQ; s++) {
+		unsigned k = atomic_load(&sh->cnt[id][s]);
+		if (k > 1)
+			*dup += k - 1;
+		if (s < c && k == 0)
+			lost++;
+		if (s >= c && k) {
+			if (s < c + slack)
+				(*inflight)++;
+			else
+				(*beyond)++;
+		}
+	}
+	return lost;
+}
+
+static void account(struct group *G, uint64_t t, const char *kind, int bad, double unblock,
+		    uint64_t lost, uint64_t held_allowed, uint64_t dup, uint64_t beyond)
+{
+	uint64_t held = lost < held_allowed ? lost : held_allowed;
+	lost -= held;
+	G->held += held;
+	G->lost += lost;
+	G->dup += dup;
+	G->torn += sh->torn;
+	G->reorder += sh->reorder;
+	if (unblock > G->max_unblock)
+		G->max_unblock = unblock;
+	if (unblock > cr_unblock_bound()) {
+		printf("%s: %s trial %" PRIu64 " (%s): blocked %.3f s (bound %.3f s)\n", PROG,
+		       G->name, t, kind, unblock, cr_unblock_bound());
+		bad = 1;
+	}
+	if (lost || dup || beyond || sh->torn || sh->reorder) {
+		printf("%s: %s trial %" PRIu64 " (%s): %" PRIu64 " lost, %" PRIu64 " dup, %" PRIu64
+		       " delivered beyond the committed count, %" PRIu64 " torn, %" PRIu64
+		       " reordered\n", PROG, G->name, t, kind, lost, dup, beyond,
+		       (uint64_t)sh->torn, (uint64_t)sh->reorder);
+		bad = 1;
+	}
+	G->failed += bad;
+	G->trials++;
+}
+
+/* ------------------------------------------------------------------ spsc */
+
+static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
+{
+	int kill_consumer = t % 2;
+	double died[3];
+	int st[3], bad = 0;
+	uint64_t dup = 0, beyond = 0, lost = 0, held_ok = 0;
+	double unblock = 0;
+
+	memset(sh, 0, sizeof(*sh));
+	h_unique_path(g_path, sizeof(g_path), "ev-crash");
+	pid_t c = spawn_creator(NULL);
+	if (wait_one(c, died, st) || !cr_exited0(st[0])) {
+		printf("%s: spsc trial %" PRIu64 ": creator failed\n", PROG, t);
+		G->failed++;
+		G->trials++;
+		unlink(g_path);
+		return;
+	}
+	G->kinds[kill_consumer]++;
+	if (!kill_consumer) {
+		pid_t p[2];
+		p[0] = fork();
+		if (p[0] == 0)
+			consumer_child(0, 4, 1, 0);
+		p[1] = fork();
+		if (p[1] == 0)
+			producer_child(0, 0, ENDLESS, NULL, 0, 1);
+		h_barrier_wait(bar, 30);
+		cr_pause_us(rng, 3000);
+		kill(p[1], SIGKILL);
+		int rc = wait_one(p[1], &died[1], &st[1]);
+		/* the replacement sender: reclaims the role, sends 20 and the end */
+		pid_t rp = fork();
+		if (rp == 0)
+			producer_child(0, 1, 20, NULL, 1, 0);
+		rc |= wait_one(rp, &died[2], &st[2]);
+		rc |= wait_one(p[0], &died[0], &st[0]);
+		bad |= rc || !cr_killed(st[1]) || !cr_exited0(st[2]) || !cr_exited0(st[0]);
+		if (bad)
+			printf("%s: spsc trial %" PRIu64 " (sender killed): status %#x/%#x/%#x, "
+			       "%s / %s\n", PROG, t, st[0], st[1], st[2], shmk_strerror(sh->err[4]),
+			       shmk_strerror(sh->err[1]));
+		uint64_t inflight = 0;
+		lost = check_prod(0, 1, &dup, &beyond, &inflight);
+		G->inflight += inflight;
+		lost += check_prod(1, 0, &dup, &beyond, &inflight);
+		double u = (double)atomic_load(&sh->first_ok_ns) / 1e9 - died[1];
+		double lat = (double)atomic_load(&sh->max_lat_ns) / 1e9;
+		unblock = u > lat ? u : lat;
+	} else {
+		uint64_t count = 1 + st_rand(rng) % 3000;
+		pid_t p[2];
+		p[0] = fork();
+		if (p[0] == 0)
+			consumer_child(0, 4, 1, 0);
+		p[1] = fork();
+		if (p[1] == 0)
+			producer_child(0, 0, count, NULL, 1, 1);
+		h_barrier_wait(bar, 30);
+		cr_pause_us(rng, 3000);
+		kill(p[0], SIGKILL);
+		int rc = wait_one(p[0], &died[0], &st[0]);
+		if (atomic_load(&sh->got_end)) {
+			G->missed++; /* it had finished: nothing to take over */
+		} else {
+			pid_t rp = fork();
+			if (rp == 0)
+				consumer_child(0, 5, 0, 1);
+			rc |= wait_one(rp, &died[2], &st[2]);
+			bad |= !cr_exited0(st[2]);
+			double u = (double)atomic_load(&sh->first_rx_ns) / 1e9 - died[0];
+			unblock = u > 0 ? u : 0;
+		}
+		rc |= wait_one(p[1], &died[1], &st[1]);
+		bad |= rc || !cr_exited0(st[1]) || !atomic_load(&sh->got_end);
+		if (bad)
+			printf("%s: spsc trial %" PRIu64 " (receiver killed): status %#x/%#x, %s / %s\n",
+			       PROG, t, st[1], st[2], shmk_strerror(sh->err[0]),
+			       shmk_strerror(sh->err[5]));
+		uint64_t inflight = 0;
+		lost = check_prod(0, 0, &dup, &beyond, &inflight);
+		held_ok = 1;
+	}
+	unlink(g_path);
+	account(G, t, kill_consumer ? "receiver" : "sender", bad, unblock, lost, held_ok, dup, beyond);
+}
+
+/* ------------------------------------------------------------------ mpsc */
+
+static void mpsc_trial(uint64_t t, uint64_t *rng, struct group *G)
+{
+	int kind = (int)(t % 3); /* 0 point, 1 random producer, 2 consumer */
+	static const char *const names[] = { "producer at events.mpsc.claimed",
+					     "producer at random", "consumer at random" };
+	double died[6];
+	int st[6], bad = 0;
+	uint64_t dup = 0, beyond = 0, lost = 0, inflight = 0;
+	double unblock = 0;
+	char crash[64];
+
+	memset(sh, 0, sizeof(*sh));
+	h_unique_path(g_path, sizeof(g_path), "ev-crash");
+	pid_t c = spawn_creator(NULL);
+	if (wait_one(c, died, st) || !cr_exited0(st[0])) {
+		G->failed++;
+		G->trials++;
+		unlink(g_path);
+		return;
+	}
+	G->kinds[kind]++;
+	uint64_t vcount = 1 + st_rand(rng) % 200;
+	snprintf(crash, sizeof(crash), "events.mpsc.claimed:%" PRIu64, 1 + st_rand(rng) % vcount);
+	pid_t p[4]; /* consumer, victim/producer 0, producers 1 and 2 */
+	p[0] = fork();
+	if (p[0] == 0)
+		consumer_child(1, 4, 1, 0);
+	p[1] = fork();
+	if (p[1] == 0)
+		producer_child(1, 0, kind == 0 ? vcount : kind == 1 ? ENDLESS : 300,
+			       kind == 0 ? crash : NULL, 0, 1);
+	for (int i = 2; i < 4; i++) {
+		p[i] = fork();
+		if (p[i] == 0)
+			producer_child(1, (uint32_t)i - 1, 300, NULL, 0, 1);
+	}
+	h_barrier_wait(bar, 30);
+	int rc = 0;
+	int victim = kind == 2 ? 0 : 1;
+	pid_t replaced = 0;
+	if (kind != 0) {
+		cr_pause_us(rng, 3000);
+		kill(p[victim], SIGKILL);
+	}
+	rc |= wait_one(p[victim], &died[victim], &st[victim]);
+	if (kind == 2) {
+		if (atomic_load(&sh->got_end)) {
+			G->missed++;
+		} else {
+			replaced = fork();
+			if (replaced == 0)
+				consumer_child(1, 5, 0, 1);
+		}
+	}
+	/* the producers finish (or died); then the end marker from a closer */
+	for (int i = 1; i < 4; i++)
+		if (i != victim)
+			rc |= wait_one(p[i], &died[i], &st[i]);
+	if (!atomic_load(&sh->got_end)) {
+		pid_t closer = fork();
+		if (closer == 0)
+			producer_child(1, 2, 0, NULL, 1, 0); /* no messages, only the end */
+		rc |= wait_one(closer, &died[4], &st[4]);
+		if (!cr_exited0(st[4]))
+			bad = 1;
+	}
+	if (victim != 0)
+		rc |= wait_one(p[0], &died[0], &st[0]);
+	if (replaced > 0) {
+		rc |= wait_one(replaced, &died[5], &st[5]);
+		if (!cr_exited0(st[5]))
+			bad = 1;
+	}
+	bad |= rc || !atomic_load(&sh->got_end);
+	for (int i = 0; i < 4; i++) {
+		if ((kind != 2 && i == 1) || (kind == 2 && i == 0))
+			continue;
+		if (!cr_exited0(st[i]))
+			bad = 1;
+	}
+	if (kind != 2 && !cr_killed(st[1]))
+		bad = 1;
+	if (bad)
+		printf("%s: mpsc trial %" PRIu64 " (%s): status %#x/%#x/%#x/%#x, consumer %s, "
+		       "producers %s/%s/%s\n", PROG, t, names[kind], st[0], st[1], st[2], st[3],
+		       shmk_strerror(sh->err[4] ? sh->err[4] : sh->err[5]),
+		       shmk_strerror(sh->err[0]), shmk_strerror(sh->err[1]),
+		       shmk_strerror(sh->err[2]));
+	lost = check_prod(0, kind == 1 ? 1 : 0, &dup, &beyond, &inflight);
+	for (uint32_t i = 1; i < 3; i++)
+		lost += check_prod(i, 0, &dup, &beyond, &inflight);
+	G->inflight += inflight;
+	uint64_t sk = atomic_load(&sh->skipped);
+	G->skipped += sk;
+	if (kind == 0 && sk != 1) {
+		printf("%s: mpsc trial %" PRIu64 ": the consumer skipped %" PRIu64
+		       " cells, the dead claimer left exactly 1\n", PROG, t, sk);
+		bad = 1;
+	}
+	if (kind == 2) {
+		double u = (double)atomic_load(&sh->first_rx_ns) / 1e9;
+		unblock = replaced > 0 && u > died[0] ? u - died[0] : 0;
+	} else {
+		unblock = (double)atomic_load(&sh->max_lat_ns) / 1e9;
+	}
+	unlink(g_path);
+	account(G, t, names[kind], bad, unblock, lost, kind == 2 ? 1 : 0, dup, beyond);
+}
+
+/* ------------------------------------------------------------------ init */
+
+/* A joiner: opens (recover as asked), records how long open took, and with
+ * a region does one SPSC message to itself.  Exits 0 ok, 2 ENOTINIT. */
+static void joiner_child(int recover)
+{
+	uint8_t buf[MAXMSG], got[SHMK_EVENTS_SLOT_DATA];
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	int rc;
+	int64_t t0 = shmk_now_ns();
+	struct shmk_events *r = ev_open(recover, &rc);
+	atomic_store(&sh->open_ns, shmk_now_ns() - t0);
+	if (rc == SHMK_ENOTINIT)
+		_exit(2);
+	if (rc) {
+		sh->err[6] = rc;
+		_exit(1);
+	}
+	rc = shmk_events_split_spsc(r, &tx, &rx);
+	size_t n = ev_make(buf, 0, 0), m = 0;
+	if (!rc)
+		rc = shmk_events_try_send(tx, buf, n, NULL);
+	if (!rc)
+		rc = shmk_events_try_recv(rx, got, sizeof(got), &m, NULL);
+	uint32_t prod;
+	uint64_t seq;
+	if (!rc && (m != n || cr_check(got, m, &prod, &seq)))
+		rc = SHMK_EINTEGRITY;
+	sh->err[6] = rc;
+	_exit(rc ? 1 : 0);
+}
+
+static void init_trial(uint64_t t, uint64_t *rng, struct group *G)
+{
+	int rnd = t % 2;
+	double died;
+	int st, bad = 0;
+	double unblock = 0;
+
+	memset(sh, 0, sizeof(*sh));
+	h_unique_path(g_path, sizeof(g_path), "ev-init");
+	G->kinds[rnd]++;
+	pid_t c = spawn_creator(rnd ? NULL : "events.init");
+	if (rnd) {
+		cr_pause_us(rng, 2000);
+		kill(c, SIGKILL);
+	}
+	int rc = wait_one(c, &died, &st);
+	int creator_done = cr_exited0(st);
+	if (!rnd) {
+		/* died in build(): a plain joiner fails at once */
+		pid_t j = fork();
+		if (j == 0)
+			joiner_child(0);
+		double d2;
+		int s2;
+		rc |= wait_one(j, &d2, &s2);
+		unblock = (double)atomic_load(&sh->open_ns) / 1e9;
+		if (!cr_killed(st) || !(WIFEXITED(s2) && WEXITSTATUS(s2) == 2)) {
+			printf("%s: init trial %" PRIu64 ": creator status %#x, plain joiner status "
+			       "%#x (want ENOTINIT)\n", PROG, t, st, s2);
+			bad = 1;
+		}
+	}
+	/* a recovering joiner comes up whatever the creator got to */
+	pid_t j = fork();
+	if (j == 0)
+		joiner_child(1);
+	double d3;
+	int s3;
+	rc |= wait_one(j, &d3, &s3);
+	double o = (double)atomic_load(&sh->open_ns) / 1e9;
+	if (o > unblock)
+		unblock = o;
+	if (rc || !cr_exited0(s3)) {
+		printf("%s: init trial %" PRIu64 " (%s, creator %s): recovering joiner status %#x: "
+		       "%s\n", PROG, t, rnd ? "random" : "events.init",
+		       creator_done ? "finished" : "killed", s3, shmk_strerror(sh->err[6]));
+		bad = 1;
+	}
+	unlink(g_path);
+	account(G, t, rnd ? "creator at random" : "creator at events.init", bad, unblock, 0, 0,
+		0, 0);
+}
+
+static void print_group(const struct group *G, const char *kinds)
+{
+	printf("events-%s: %" PRIu64 " trials (%s), %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64
+	       " duplicated, %" PRIu64 " reordered, %" PRIu64 " consumer-held lost, %" PRIu64
+	       " in flight at the kill delivered, %" PRIu64 " dead cells skipped, %" PRIu64
+	       " consumer kills after the end, max unblock %.3f s, seed %" PRIu64 "%s\n",
+	       G->name, G->trials, kinds, G->torn, G->lost, G->dup, G->reorder, G->held,
+	       G->inflight, G->skipped, G->missed, G->max_unblock, g_seed,
+	       G->trials == cr_trials() ? "" : " incomplete");
+}
+
+int main(void)
+{
+	cr_env_defaults();
+	sh = cr_shared(sizeof(*sh));
+	g_seed = h_seed();
+	uint64_t rng = g_seed, n = cr_trials();
+	struct group S = { .name = "spsc" }, M = { .name = "mpsc" }, I = { .name = "init" };
+	double t0 = st_now();
+	char kinds[256];
+
+	printf("%s: seed %" PRIu64 ", %" PRIu64 " trials per group (spsc, mpsc, init), "
+	       "SHMK_LIVENESS_MS %.0f\n", PROG, g_seed, n, cr_liveness_s() * 1000);
+	bar = h_barrier_new(3);
+	for (uint64_t t = 0; t < n; t++)
+		spsc_trial(t, &rng, &S);
+	h_barrier_free(bar);
+	snprintf(kinds, sizeof(kinds), "sender killed %" PRIu64 ", receiver killed %" PRIu64,
+		 S.kinds[0], S.kinds[1]);
+	print_group(&S, kinds);
+	bar = h_barrier_new(5);
+	for (uint64_t t = 0; t < n; t++)
+		mpsc_trial(t, &rng, &M);
+	h_barrier_free(bar);
+	snprintf(kinds, sizeof(kinds), "producer at events.mpsc.claimed %" PRIu64 ", producer "
+		 "at random %" PRIu64 ", consumer at random %" PRIu64, M.kinds[0], M.kinds[1],
+		 M.kinds[2]);
+	print_group(&M, kinds);
+	for (uint64_t t = 0; t < n; t++)
+		init_trial(t, &rng, &I);
+	snprintf(kinds, sizeof(kinds), "creator at events.init %" PRIu64 ", at random %" PRIu64,
+		 I.kinds[0], I.kinds[1]);
+	print_group(&I, kinds);
+
+	int s_ok = S.trials == n && !S.failed, m_ok = M.trials == n && !M.failed,
+	    i_ok = I.trials == n && !I.failed;
+	int ok = s_ok && m_ok && i_ok;
+	h_evidence(PROG, "stress", "spsc", "reliability.crash.committed", s_ok);
+	h_evidence(PROG, "stress", "mpsc", "reliability.crash.committed", m_ok);
+	h_evidence(PROG, "stress", "spsc", "reliability.unblock", s_ok);
+	h_evidence(PROG, "stress", "mpsc", "reliability.unblock", m_ok);
+	h_evidence(PROG, "stress", "init", "reliability.unblock", i_ok);
+	h_evidence(PROG, "stress", "spsc", "events.role.reclaim", s_ok);
+	h_evidence(PROG, "stress", "mpsc", "events.role.reclaim", m_ok);
+	h_evidence(PROG, "stress", "mpsc", "events.mpsc.dead-producer", m_ok);
+	h_evidence(PROG, "stress", "spsc", "events.spsc.fifo", s_ok);
+	h_evidence(PROG, "stress", "mpsc", "events.mpsc.order", m_ok);
+	h_evidence(PROG, "stress", "init", "events.init.dead-creator", i_ok);
+	h_evidence(PROG, "stress", "init", "events.init.recover", i_ok);
+	st_report(PROG, g_seed, st_now() - t0, ok,
+		  "\"trials_per_group\": %" PRIu64 ", \"spsc_torn\": %" PRIu64 ", \"spsc_lost\": %"
+		  PRIu64 ", \"spsc_dup\": %" PRIu64 ", \"spsc_held\": %" PRIu64
+		  ", \"spsc_max_unblock_s\": %.3f, \"mpsc_torn\": %" PRIu64 ", \"mpsc_lost\": %"
+		  PRIu64 ", \"mpsc_dup\": %" PRIu64 ", \"mpsc_held\": %" PRIu64
+		  ", \"mpsc_skipped\": %" PRIu64 ", \"mpsc_max_unblock_s\": %.3f"
+		  ", \"init_failed\": %" PRIu64 ", \"init_max_unblock_s\": %.3f, \"complete\": %d",
+		  n, S.torn, S.lost, S.dup, S.held, S.max_unblock, M.torn, M.lost, M.dup, M.held,
+		  M.skipped, M.max_unblock, I.failed, I.max_unblock,
+		  S.trials == n && M.trials == n && I.trials == n);
+	return ok ? 0 : 1;
+}
