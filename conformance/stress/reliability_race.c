@@ -55,6 +55,7 @@ struct shared {
 	_Atomic uint64_t stolen;	/* slots: a live owner's flink removed or replaced */
 	_Atomic int first_bad_code;
 	_Atomic int first_bad_op;
+	char first_bad_detail[256];	/* shmk_errdetail() of that call */
 };
 
 static int code_index(int rc)
@@ -109,8 +110,11 @@ static void note(struct shared *sh, int op, int rc, const int *errs)
 	if (rc < 0 && !rel_documented(errs, rc)) {
 		int z = 0;
 		atomic_fetch_add(&sh->undocumented, 1);
-		if (atomic_compare_exchange_strong(&sh->first_bad_code, &z, rc))
+		if (atomic_compare_exchange_strong(&sh->first_bad_code, &z, rc)) {
 			atomic_store(&sh->first_bad_op, op);
+			snprintf(sh->first_bad_detail, sizeof(sh->first_bad_detail), "%s",
+				 shmk_errdetail());
+		}
 	}
 }
 
@@ -285,8 +289,9 @@ static bool run_prim(const struct rel_prim *p, uint64_t seed, uint64_t rounds, u
 		       "%" PRIu64 " live owners' flinks (check-then-unlink by path)\n",
 		       (uint64_t)sh->stolen);
 	if (sh->undocumented)
-		printf("  FAIL: undocumented %s code %d (%s)\n", op_names[sh->first_bad_op],
-		       sh->first_bad_code, shmk_strerror(sh->first_bad_code));
+		printf("  FAIL: undocumented %s code %d (%s), detail \"%s\"\n",
+		       op_names[sh->first_bad_op], sh->first_bad_code,
+		       shmk_strerror(sh->first_bad_code), sh->first_bad_detail);
 	snprintf(summary, sumlen,
 		 "\"%s_creations\": %" PRIu64 ", \"%s_crashed\": %u, \"%s_hung\": %u, "
 		 "\"%s_undocumented\": %" PRIu64,

@@ -167,13 +167,24 @@ static int ensure_dir(const char *dir)
 
 /* ------------------------------------------------------------ validation */
 
-/* r[impl slots.attach.bounds] r[impl slots.attach.sizes] */
-static int validate_header(const struct shmk_slots_hdr *h, size_t len, uint32_t *countp,
-			   uint32_t *totalp, uint32_t *capp)
+/* The one slots validator: attach runs it on its mapping, `shmkit
+ * inspect` on a private copy.  The slot table is bounded by file_size (the
+ * mapping is all of it at attach), so a header-only copy validates too.
+ * r[impl slots.attach.bounds] r[impl slots.attach.sizes] */
+int shmk_slots_validate(const void *base, size_t len, uint64_t file_size,
+			struct shmk_slots_info *info)
 {
+	const struct shmk_slots_hdr *h = base;
+
+	if (!base || len > file_size)
+		return -EINVAL;
+	/* u64 fields are loaded in place */
+	if ((uintptr_t)base % 8)
+		return shmk_fail(SHMK_EMISALIGNED, "slots segment: base %p is not 8-byte aligned",
+				 base);
 	if (len < SHMK_SLOTS_HDR_SIZE)
-		return shmk_fail(SHMK_ETOOSMALL, "slots segment: %zu bytes, header needs %u", len,
-				 SHMK_SLOTS_HDR_SIZE);
+		return shmk_fail(SHMK_ETOOSMALL, "slots segment: %llu bytes (%zu in view), header "
+				 "needs %u", (unsigned long long)file_size, len, SHMK_SLOTS_HDR_SIZE);
 	/* r[impl slots.attach.magic] acquire: pairs with the release store of
 	 * magic at the end of create, so the fields below are initialised. */
 	uint32_t magic = SHMK_LOAD_ACQ_U32(&h->magic);
@@ -196,13 +207,27 @@ static int validate_header(const struct shmk_slots_hdr *h, size_t len, uint32_t 
 		return shmk_fail(SHMK_ELAYOUT,
 				 "slots segment: slot_total_size %u, capacity %u needs %llu", total,
 				 cap, (unsigned long long)want);
-	if (count > (len - SHMK_SLOTS_HDR_SIZE) / total)
+	/* file_size >= len >= the header size here */
+	if (count > (file_size - SHMK_SLOTS_HDR_SIZE) / total)
 		return shmk_fail(SHMK_ELAYOUT,
-				 "slots segment: %u slots of %u bytes exceed the %zu-byte mapping",
-				 count, total, len);
-	*countp = count;
-	*totalp = total;
-	*capp = cap;
+				 "slots segment: %u slots of %u bytes exceed the %llu-byte file",
+				 count, total, (unsigned long long)file_size);
+	if (!info)
+		return 0;
+	memset(info, 0, sizeof(*info));
+	info->slot_count = count;
+	info->slot_capacity = cap;
+	info->slot_total_size = total;
+	info->segment_size = SHMK_SLOTS_HDR_SIZE + (uint64_t)count * total;
+	info->complete = info->segment_size <= len;
+	info->owner_state = SHMK_LOAD_U32(&h->owner_state);
+	info->owner_token = SHMK_LOAD_U64(&h->owner_token);
+	info->next_sn = SHMK_LOAD_U64(&h->next_sn);
+	/* bounded: the registry size is ours, not the file's */
+	for (unsigned i = 0; i < SHMK_SLOTS_MAX_READERS; i++) {
+		uint64_t tok = SHMK_LOAD_U64(&h->readers[i]);
+		info->readers += tok != 0 && tok != SHMK_SLOTS_READER_LEFT;
+	}
 	return 0;
 }
 
@@ -493,12 +518,17 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 	atomic_store_explicit(&h->next_sn, first, memory_order_relaxed);
 	atomic_store_explicit(&h->owner_token, shmk_self_token(), memory_order_relaxed);
 	atomic_store_explicit(&h->owner_state, SHMK_SLOTS_OWNER_LIVE, memory_order_relaxed);
-	/* release: pairs with the acquire load of magic in validate_header. */
+	/* release: pairs with the acquire load of magic in shmk_slots_validate. */
 	atomic_store_explicit((_Atomic uint32_t *)&h->magic, SHMK_SLOTS_MAGIC, memory_order_release);
 
 	rc = write_flink(s->flink, s->segment);
-	if (rc == -EEXIST)
-		rc = flink_taken(s->flink);	/* lost a race with another creator */
+	/* Lost a race with another creator: say whose it is; when that one
+	 * has closed since (-ENOENT), the path is free: link again (bounded). */
+	for (int tries = 0; rc == -EEXIST && tries < 8; tries++) {
+		rc = flink_taken(s->flink);
+		if (rc == -ENOENT)
+			rc = write_flink(s->flink, s->segment);
+	}
 	if (rc)
 		goto fail_unmap;
 	*out = s;
@@ -539,11 +569,15 @@ int shmk_slots_attach(const char *flink_path, struct shmk_slots **out)
 	rc = map_segment(s->segment, &s->hdr, &s->map_len);
 	if (rc)
 		goto fail;
-	rc = validate_header(s->hdr, s->map_len, &s->count, &s->total, &s->capacity);
+	struct shmk_slots_info si;
+	rc = shmk_slots_validate(s->hdr, s->map_len, s->map_len, &si);
 	if (rc) {
 		munmap(s->hdr, s->map_len);
 		goto fail;
 	}
+	s->count = si.slot_count;
+	s->total = si.slot_total_size;
+	s->capacity = si.slot_capacity;
 	*out = s;
 	return 0;
 fail:
@@ -1003,7 +1037,8 @@ int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t time
 		return -EINVAL;
 	_Atomic uint32_t *gen = &s->hdr->notify_gen;
 	uint32_t want = (uint32_t)last;
-	int64_t deadline = timeout_ns < 0 ? INT64_MAX : shmk_now_ns() + timeout_ns;
+	/* r[impl common.wait.deadline] */
+	int64_t deadline = timeout_ns < 0 ? INT64_MAX : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
 
 	/* Bounded spin: a change that is microseconds away costs no syscall. */
 	for (int i = 0; i < WAIT_SPIN; i++) {
