@@ -870,6 +870,37 @@ static void blocking(void)
 	isolate(blocking_body, 90);
 }
 
+/* INT64_MAX as a recv timeout and as the init timeout means "practically
+ * forever": neither may overflow (UBSan aborts) or wrap into the past. */
+static void blocking_huge_timeout_body(void)
+{
+	char *p = new_path();
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	char buf[16];
+	size_t n = 0;
+
+	o.init_timeout_ns = INT64_MAX;
+	CU_ASSERT_EQUAL(open_in_child(p, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	g_blk_path = p;
+	pid_t pid = fork_child(blk_sender, NULL); /* sends once we are parked */
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, INT64_MAX, NULL), 0);
+	CU_ASSERT_EQUAL(n, 4);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void blocking_huge_timeout(void)
+{
+	SPEC_VERIFY("common.wait.deadline");
+	isolate(blocking_huge_timeout_body, 60);
+}
+
 /* ------------------------------------------------------------ roles */
 
 struct holder {
@@ -1394,6 +1425,7 @@ static void hostile(void)
 
 static const struct h_test tests[] = {
 	{ "blocking", blocking },
+	{ "blocking_huge_timeout", blocking_huge_timeout },
 	{ "consumer_window", consumer_window },
 	{ "dead_creator", dead_creator },
 	{ "dead_producer", dead_producer },

@@ -1239,6 +1239,40 @@ static void wait_timeout(void)
 	isolate(wait_timeout_body, 20);
 }
 
+/* INT64_MAX must wait like "forever": the writer commits only once the
+ * reader is parked (waiters == 1), so an overflowed deadline in the past
+ * shows as -ETIMEDOUT (or as UBSan's signed-overflow abort). */
+static void wait_huge_timeout_body(void)
+{
+	char path[256];
+	size_t len;
+	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
+	int wfd = new_writer_fd(r, 3, NULL);
+	uint8_t *raw = raw_map(path, &len);
+
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct shmk_ring_writer *w;
+		if (shmk_ring_writer_open(wfd, &w))
+			_exit(10);
+		while (!atomic_load(&raw_hdr(raw)->waiters))
+			sched_yield(); /* the harness alarm bounds this */
+		_exit(shmk_ring_write(w, "z", 1) ? 11 : 0);
+	}
+	close(wfd);
+	CU_ASSERT_EQUAL(shmk_ring_wait(r, 0, INT64_MAX), 0);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	munmap(raw, len);
+	shmk_ring_close(r);
+	unlink(path);
+}
+
+static void wait_huge_timeout(void)
+{
+	SPEC_VERIFY("common.wait.deadline");
+	isolate(wait_huge_timeout_body, 20);
+}
+
 static void wait_peerdead_body(void)
 {
 	char path[256];
@@ -2126,6 +2160,7 @@ static const struct h_test tests[] = {
 	{ "straddle", straddle },
 	{ "toolarge", toolarge },
 	{ "validate", validate },
+	{ "wait_huge_timeout", wait_huge_timeout },
 	{ "wait_peerdead", wait_peerdead },
 	{ "wait_timeout", wait_timeout },
 	{ "wait_wake", wait_wake },

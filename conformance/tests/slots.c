@@ -1489,6 +1489,48 @@ static void wait_change(void)
 	isolate(wait_body, 60);
 }
 
+/* Commits once the reader is parked (header waiters != 0). */
+static int committer_when_parked(void *arg)
+{
+	struct shmk_slots *o = arg;
+	size_t len;
+	struct shmk_slots_hdr *h = raw_map(shmk_slots_segment_path(o), &len);
+	shmk_slot_handle_t sh_;
+	uint64_t sn;
+
+	if (!h)
+		return 2;
+	while (!atomic_load(&h->waiters))
+		sched_yield(); /* the harness alarm bounds this */
+	if (shmk_slots_reserve_slot(o, UINT32_MAX, &sh_) ||
+	    shmk_slots_commit_slot(o, sh_, "w", 1, &sn, NULL))
+		return 3;
+	return 0;
+}
+
+/* INT64_MAX waits like "forever": an overflowed deadline in the past
+ * shows as -ETIMEDOUT before the commit (or as UBSan's abort). */
+static void wait_huge_timeout_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *r;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	uint64_t g = shmk_slots_notify_generation(r);
+	pid_t pid = run_proc(committer_when_parked, o);
+	CU_ASSERT_EQUAL(shmk_slots_wait_for_change(r, g, INT64_MAX), 0);
+	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
+	shmk_slots_close(r);
+	shmk_slots_close(o);
+}
+
+static void wait_huge_timeout(void)
+{
+	SPEC_VERIFY("common.wait.deadline");
+	isolate(wait_huge_timeout_body, 30);
+}
+
 static int owner_then_die(void *arg)
 {
 	struct shmk_slots *o;
@@ -1694,6 +1736,7 @@ static const struct h_test tests[] = {
 	{ "read_ptr", read_ptr },
 	{ "loan", loan },
 	{ "wait_change", wait_change },
+	{ "wait_huge_timeout", wait_huge_timeout },
 	{ "wait_peerdead", wait_peerdead },
 	{ "stale_detect", stale_detect },
 	{ "close_roles", close_roles },

@@ -322,7 +322,8 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 		goto fail;
 
 	/* r[impl events.open.init-timeout] */
-	int64_t deadline = shmk_now_ns() + o->init_timeout_ns;
+	/* r[impl common.wait.deadline] */
+	int64_t deadline = shmk_deadline_ns(shmk_now_ns(), o->init_timeout_ns);
 	for (;;) {
 		struct stat st;
 		uint32_t seen = SHMK_EVENTS_INIT_NONE;
@@ -1268,7 +1269,8 @@ static int op_recv(void *a)
 static int blocking(struct ev_map *m, struct shmk_events_wakeword *w, int64_t timeout_ns,
 		    int64_t max_slice, int (*op)(void *), struct op *o)
 {
-	int64_t deadline = timeout_ns < 0 ? -1 : shmk_now_ns() + timeout_ns;
+	/* r[impl common.wait.deadline] */
+	int64_t deadline = timeout_ns < 0 ? -1 : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
 
 	(void)m;
 	/* r[impl events.wake.spin] */

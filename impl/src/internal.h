@@ -177,6 +177,13 @@ long shmk_env_long(const char *name, long dflt, long min, long max);
 /* SHMK_LIVENESS_MS: how long a survivor waits on a silent peer (clause
  * common.liveness.default gives the default). */
 int64_t shmk_liveness_ns(void);
+/* r[impl common.wait.deadline] now + timeout_ns (>= 0), saturated at
+ * INT64_MAX: a caller's "practically forever" must not overflow (UB) and
+ * wrap into a deadline in the past. */
+static inline int64_t shmk_deadline_ns(int64_t now, int64_t timeout_ns)
+{
+	return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+}
 
 /* ------------------------------------------------------------------------
  * Crash points (test builds): SHMK_CRASH_AT="name" or "name:N" SIGKILLs
