@@ -32,6 +32,13 @@
  * r[verify events.role.reclaim] r[verify events.mpsc.dead-producer]
  * r[verify events.init.dead-creator] r[verify events.init.recover]
  * r[verify events.spsc.fifo] r[verify events.mpsc.order]
+ * r[verify common.liveness.token] r[verify cli.gc.dead-owner]
+ *
+ * Then, as in ring_crash: a zombie receiver's role is claimable at once; in
+ * a private PID namespace a stranger given the dead receiver's PID does not
+ * keep the role; and a restart after everyone was SIGKILLed comes up on
+ * the same region (roles reclaimed, messages flow), after which `shmkit gc`
+ * (when built) removes the region its dead creator left.
  */
 #include "crash_common.h"
 #include "shmkit/events.h"
@@ -50,6 +57,8 @@ struct side {
 	_Atomic uint64_t torn, reorder, skipped;
 	_Atomic int64_t max_lat_ns, first_ok_ns, first_rx_ns, open_ns;
 	_Atomic int got_end, err[8];
+	_Atomic int64_t round_ns;	/* restart: messages stamped before are leftovers */
+	_Atomic uint64_t leftovers;
 };
 
 static uint64_t g_seed;
@@ -59,8 +68,10 @@ static char g_path[256];
 
 static size_t ev_make(uint8_t *buf, uint32_t prod, uint64_t seq)
 {
-	size_t n = cr_make(buf, MAXMSG, prod, seq, g_seed);
-	if (n >= CR_HDR + 8) { /* a send timestamp, under the CRC */
+	size_t n = 0;
+	for (uint64_t k = 0; n < CR_HDR + 8; k++) /* room for the stamp */
+		n = cr_make(buf, MAXMSG, prod, seq, g_seed + k);
+	{ /* a send timestamp, under the CRC */
 		int64_t now = shmk_now_ns();
 		memcpy(buf + CR_HDR, &now, 8);
 		uint32_t crc = st_crc32(0, buf, 16);
@@ -183,11 +194,14 @@ static void consumer_child(int mpsc, int slot, int nbar, int replacement)
 			atomic_fetch_add(&sh->torn, 1);
 			continue;
 		}
-		if (n >= CR_HDR + 8 && !replacement) {
-			int64_t sent;
-			memcpy(&sent, buf + CR_HDR, 8);
-			cr_max_ns(&sh->max_lat_ns, now - sent);
+		int64_t sent;
+		memcpy(&sent, buf + CR_HDR, 8);
+		if (sent < atomic_load(&sh->round_ns)) {
+			atomic_fetch_add(&sh->leftovers, 1);
+			continue;
 		}
+		if (!replacement)
+			cr_max_ns(&sh->max_lat_ns, now - sent);
 		if (prod == END_ID) {
 			atomic_store(&sh->got_end, 1);
 			break;
@@ -564,6 +578,245 @@ static void init_trial(uint64_t t, uint64_t *rng, struct group *G)
 		0, 0);
 }
 
+/* ------------------------------------------------------------ liveness */
+
+/* A child that takes the SPSC receiver role, reports, and SIGKILLs itself;
+ * returns its pid once the role is held (it is then dying), or -1. */
+static pid_t role_holder_dies(void)
+{
+	int p[2];
+	if (pipe(p))
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct shmk_events_tx *tx;
+		struct shmk_events_rx *rx;
+		uint8_t b[SHMK_EVENTS_SLOT_DATA];
+		size_t n;
+		int rc;
+		struct shmk_events *r = ev_open(0, &rc);
+		if (!rc)
+			rc = shmk_events_split_spsc(r, &tx, &rx);
+		if (!rc) /* first use claims the role */
+			rc = shmk_events_try_recv(rx, b, sizeof(b), &n, NULL);
+		char c = rc == SHMK_EEMPTY ? 'o' : 'e';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	close(p[1]);
+	char c = 0;
+	if (read(p[0], &c, 1) != 1 || c != 'o') {
+		close(p[0]);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+/* Claims the SPSC receiver role here: the try_recv result (SHMK_EEMPTY =
+ * claimed, SHMK_EBUSY = held by someone taken for alive). */
+static int claim_receiver(void)
+{
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t b[SHMK_EVENTS_SLOT_DATA];
+	size_t n;
+	int rc;
+	struct shmk_events *r = ev_open(0, &rc);
+	if (rc)
+		return rc;
+	rc = shmk_events_split_spsc(r, &tx, &rx);
+	if (!rc) {
+		rc = shmk_events_try_recv(rx, b, sizeof(b), &n, NULL);
+		shmk_events_tx_close(tx);
+		shmk_events_rx_close(rx);
+	}
+	shmk_events_close(r);
+	return rc;
+}
+
+static int zombie_check(void)
+{
+	siginfo_t si;
+	int rc;
+
+	h_unique_path(g_path, sizeof(g_path), "ev-zombie");
+	struct shmk_events *r = ev_open(0, &rc);
+	if (rc)
+		return 1;
+	shmk_events_close(r);
+	pid_t z = role_holder_dies();
+	if (z < 0 || waitid(P_PID, (id_t)z, &si, WEXITED | WNOWAIT))
+		return 1;
+	char st = cr_proc_state(z);
+	rc = claim_receiver();
+	char st2 = cr_proc_state(z);
+	waitpid(z, NULL, 0);
+	unlink(g_path);
+	printf("%s: zombie receiver (state %c..%c): a new receiver's claim -> %s\n", PROG, st, st2,
+	       rc == SHMK_EEMPTY ? "claimed (queue empty)" : shmk_strerror(rc));
+	return st == 'Z' && st2 == 'Z' && rc == SHMK_EEMPTY ? 0 : 1;
+}
+
+static int pidreuse_role(void)
+{
+	int rc;
+
+	snprintf(g_path, sizeof(g_path), "/dev/shm/shmk-evreuse-%d", (int)getpid());
+	unlink(g_path);
+	struct shmk_events *r = ev_open(0, &rc);
+	if (rc)
+		return 2;
+	shmk_events_close(r);
+	pid_t a = role_holder_dies();
+	siginfo_t si;
+	if (a < 0 || waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
+		return 3;
+	char path[64], b[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)a);
+	FILE *f = fopen(path, "r");
+	unsigned long long start = 0;
+	if (f) {
+		size_t n = fread(b, 1, sizeof(b) - 1, f);
+		b[n] = 0;
+		fclose(f);
+		char *q = strrchr(b, ')');
+		for (int field = 2; q && field < 22; field++)
+			q = strchr(q + 1, ' ');
+		if (q)
+			start = strtoull(q + 1, NULL, 10);
+	}
+	uint64_t ta = (start << SHMK_TOKEN_PID_BITS) | (uint64_t)a;
+	waitpid(a, NULL, 0);
+	if (cr_force_next_pid(a, ta))
+		return 4;
+	int q[2];
+	if (pipe(q))
+		return 5;
+	pid_t stranger = fork();
+	if (stranger == 0) {
+		close(q[1]);
+		char x;
+		ssize_t rr = read(q[0], &x, 1);
+		_exit(rr < 0);
+	}
+	close(q[0]);
+	if (stranger != a) {
+		close(q[1]);
+		waitpid(stranger, NULL, 0);
+		fprintf(stderr, "%s: wanted pid %d again, got %d\n", PROG, (int)a, (int)stranger);
+		return 6;
+	}
+	rc = claim_receiver();
+	close(q[1]);
+	waitpid(stranger, NULL, 0);
+	unlink(g_path);
+	printf("%s: receiver pid %d reused by a stranger: a new receiver's claim -> %s\n", PROG,
+	       (int)a, rc == SHMK_EEMPTY ? "claimed (queue empty)" : shmk_strerror(rc));
+	return rc == SHMK_EEMPTY ? 0 : 7;
+}
+
+/* ------------------------------------------------------------- restart */
+
+static int shmkit_gc(const char *dir, char *out, size_t outlen)
+{
+	const char *bin = getenv("SHMKIT_BIN");
+	char cmd[1024];
+
+	if (!bin || !*bin)
+		bin = "build/check/bin/shmkit";
+	if (access(bin, X_OK))
+		return -ENOENT;
+	snprintf(cmd, sizeof(cmd), "%s gc %s 2>&1", bin, dir);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -errno;
+	size_t n = fread(out, 1, outlen - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Everyone (creator done; SPSC sender + receiver, 2 MPSC producers + the
+ * consumer) SIGKILLed mid-traffic, then a new set on the same path. */
+static int restart_check(uint64_t *rng, int *gc_state)
+{
+	char dir[200];
+	double died[6];
+	int st[6];
+
+	snprintf(dir, sizeof(dir), "%.150s/gc-events", h_tmpdir());
+	mkdir(dir, 0700);
+	snprintf(g_path, sizeof(g_path), "%s/restart-region", dir);
+	memset(sh, 0, sizeof(*sh));
+	pid_t c = spawn_creator(NULL);
+	if (wait_one(c, died, st) || !cr_exited0(st[0]))
+		return 1;
+	for (int round = 0; round < 3; round++) {
+		memset(sh, 0, sizeof(*sh));
+		atomic_store(&sh->round_ns, shmk_now_ns());
+		pid_t p[4];
+		/* round 0 and 2: endless, killed; round 1: 100 each and the end */
+		uint64_t cnt = round == 1 ? 100 : ENDLESS;
+		p[0] = fork();
+		if (p[0] == 0)
+			consumer_child(1, 4, 1, 0);
+		p[1] = fork();
+		if (p[1] == 0)
+			producer_child(1, 1, cnt, NULL, 0, 1);
+		p[2] = fork();
+		if (p[2] == 0)
+			producer_child(1, 2, cnt, NULL, 0, 1);
+		p[3] = fork();
+		if (p[3] == 0)
+			producer_child(0, 0, cnt, NULL, 0, 1); /* SPSC sender, nobody drains */
+		h_barrier_wait(bar, 30);
+		if (round != 1) {
+			cr_pause_us(rng, 5000);
+			for (int i = 0; i < 4; i++)
+				kill(p[i], SIGKILL);
+			cr_wait_all(p, 4, died, st, h_deadline(30));
+			continue;
+		}
+		int rc = cr_wait_all(p + 1, 2, died, st, h_deadline(60));
+		pid_t closer = fork();
+		if (closer == 0)
+			producer_child(1, 2, 0, NULL, 1, 0);
+		rc |= wait_one(closer, died, st);
+		rc |= wait_one(p[0], died, st);
+		kill(p[3], SIGKILL); /* the SPSC sender may block on a full queue */
+		wait_one(p[3], died, st + 1);
+		uint64_t d1 = atomic_load(&sh->last[1]), d2 = atomic_load(&sh->last[2]);
+		int ok = !rc && cr_exited0(st[0]) && atomic_load(&sh->got_end) && d1 == 100 &&
+			 d2 == 100 && !sh->torn && !sh->reorder;
+		printf("%s: restart after kill of all: a new consumer + producers on the same "
+		       "region delivered %" PRIu64 "+%" PRIu64 " of 100+100 (%s; %" PRIu64
+		       " messages left by the killed round drained first)\n", PROG, d1, d2,
+		       ok ? "ok" : "FAILED", (uint64_t)sh->leftovers);
+		if (!ok)
+			return 1;
+	}
+	char out[2048];
+	int g = shmkit_gc(dir, out, sizeof(out));
+	if (g == -ENOENT) {
+		*gc_state = -1;
+		printf("%s: shmkit gc: build/check/bin/shmkit not built, gc not checked\n", PROG);
+	} else {
+		int gone = access(g_path, F_OK) != 0;
+		printf("%s: shmkit gc %s -> exit %d, crashed region %s\n", PROG, dir, g,
+		       gone ? "removed" : "STILL THERE");
+		if (!gone || g)
+			printf("%s", out);
+		*gc_state = gone && g == 0;
+	}
+	unlink(g_path);
+	rmdir(dir);
+	return *gc_state == 0;
+}
+
 static void print_group(const struct group *G, const char *kinds)
 {
 	printf("events-%s: %" PRIu64 " trials (%s), %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64
@@ -575,10 +828,12 @@ static void print_group(const struct group *G, const char *kinds)
 	       G->trials == cr_trials() ? "" : " incomplete");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	cr_env_defaults();
 	sh = cr_shared(sizeof(*sh));
+	if (argc > 1 && !strcmp(argv[1], "--pidreuse"))
+		return pidreuse_role();
 	g_seed = h_seed();
 	uint64_t rng = g_seed, n = cr_trials();
 	struct group S = { .name = "spsc" }, M = { .name = "mpsc" }, I = { .name = "init" };
@@ -610,7 +865,27 @@ int main(void)
 
 	int s_ok = S.trials == n && !S.failed, m_ok = M.trials == n && !M.failed,
 	    i_ok = I.trials == n && !I.failed;
-	int ok = s_ok && m_ok && i_ok;
+
+	/* the parent may use the library from here on: no crash point is
+	 * armed any more */
+	int z = zombie_check();
+	int pr = cr_in_pidns("--pidreuse", 60);
+	if (pr == 77)
+		printf("%s: pid reuse: skipped (needs root and unshare)\n", PROG);
+	else if (pr)
+		printf("%s: pid reuse check failed (step %d)\n", PROG, pr);
+	int gc_state = 0;
+	bar = h_barrier_new(5);
+	int rs = restart_check(&rng, &gc_state);
+	h_barrier_free(bar);
+	int ok = s_ok && m_ok && i_ok && !z && (pr == 0 || pr == 77) && !rs;
+	h_evidence(PROG, "stress", "zombie", "events.role.reclaim", !z);
+	h_evidence(PROG, "stress", "zombie", "common.liveness.token", !z);
+	if (pr != 77)
+		h_evidence(PROG, "stress", "pidreuse", "common.liveness.token", pr == 0);
+	h_evidence(PROG, "stress", "restart", "events.role.reclaim", !rs);
+	if (gc_state >= 0)
+		h_evidence(PROG, "stress", "restart-gc", "cli.gc.dead-owner", gc_state == 1);
 	h_evidence(PROG, "stress", "spsc", "reliability.crash.committed", s_ok);
 	h_evidence(PROG, "stress", "mpsc", "reliability.crash.committed", m_ok);
 	h_evidence(PROG, "stress", "spsc", "reliability.unblock", s_ok);
@@ -629,9 +904,12 @@ int main(void)
 		  ", \"spsc_max_unblock_s\": %.3f, \"mpsc_torn\": %" PRIu64 ", \"mpsc_lost\": %"
 		  PRIu64 ", \"mpsc_dup\": %" PRIu64 ", \"mpsc_held\": %" PRIu64
 		  ", \"mpsc_skipped\": %" PRIu64 ", \"mpsc_max_unblock_s\": %.3f"
-		  ", \"init_failed\": %" PRIu64 ", \"init_max_unblock_s\": %.3f, \"complete\": %d",
+		  ", \"init_failed\": %" PRIu64 ", \"init_max_unblock_s\": %.3f, \"complete\": %d"
+		  ", \"zombie_ok\": %d, \"pidreuse\": \"%s\", \"restart_ok\": %d, \"gc\": \"%s\"",
 		  n, S.torn, S.lost, S.dup, S.held, S.max_unblock, M.torn, M.lost, M.dup, M.held,
 		  M.skipped, M.max_unblock, I.failed, I.max_unblock,
-		  S.trials == n && M.trials == n && I.trials == n);
+		  S.trials == n && M.trials == n && I.trials == n, !z,
+		  pr == 77 ? "skipped" : pr ? "fail" : "ok", !rs,
+		  gc_state < 0 ? "not built" : gc_state ? "ok" : "fail");
 	return ok ? 0 : 1;
 }
