@@ -85,6 +85,29 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
  * hold a valid shm name; SHMK_EUNSAFE for an unsafe flink or segment. */
 int shmk_slots_attach(const char *flink_path, struct shmk_slots **out);
 
+/* What shmk_slots_validate found.  The sizes are validated; next_sn, the
+ * owner fields and readers are a snapshot, NOT checked (peers move them). */
+struct shmk_slots_info {
+	uint32_t slot_count;
+	uint32_t slot_capacity;		/* data bytes per slot */
+	uint32_t slot_total_size;	/* align_up(16 + capacity, 64) */
+	uint32_t owner_state;		/* SHMK_SLOTS_OWNER_LIVE / _CLOSED, or what the file holds */
+	uint64_t segment_size;		/* header + slot_count * slot_total_size <= file size */
+	uint64_t owner_token;		/* creator's process token */
+	uint64_t next_sn;
+	uint32_t readers;		/* registry entries holding a token (not 0, not LEFT) */
+	int complete;			/* the whole slot table lies in [base, base+len) */
+};
+/* The one header validator (attach, `shmkit inspect`, the fuzzers).  base:
+ * the segment's first len bytes (a mapping or a private copy, 8-byte
+ * aligned); file_size: its real size (>= len); the slot table is bounded by
+ * file_size, so a header-only copy validates (info->complete 0).  Each field
+ * is loaded once; nothing is written.  0 or attach's codes: SHMK_ETOOSMALL,
+ * SHMK_EBADMAGIC, SHMK_ELAYOUT; SHMK_EMISALIGNED; -EINVAL (base NULL or
+ * len > file_size).  info may be NULL. */
+int shmk_slots_validate(const void *base, size_t len, uint64_t file_size,
+			struct shmk_slots_info *info);
+
 /* Owner: marks the segment closed, wakes waiters, unlinks the segment and
  * (when it still names this segment) the flink, unmaps.  Reader: releases
  * its registration and unmaps.  Frees s; NULL is a no-op. */
