@@ -13,7 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -901,6 +907,68 @@ static void blocking_huge_timeout(void)
 	isolate(blocking_huge_timeout_body, 60);
 }
 
+/* ------------------------------------------------------------ no fallocate */
+
+#if defined(__x86_64__)
+#define EV_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define EV_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* A filesystem without fallocate (9p, some FUSE, old NFS): fallocate(2)
+ * fails with EOPNOTSUPP there, which a seccomp filter reproduces.  The
+ * creator must still size the file, not map an empty one and die of
+ * SIGBUS in the first store of init. */
+static void reserve_nofallocate_body(void)
+{
+#ifdef EV_AUDIT_ARCH
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, EV_AUDIT_ARCH, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fallocate, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EOPNOTSUPP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	char *p = new_path();
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct stat st;
+	char buf[8];
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	CU_ASSERT_EQUAL_FATAL(fallocate(fd, 0, 0, 4096), -1);
+	CU_ASSERT_EQUAL_FATAL(errno, EOPNOTSUPP); /* the filter works */
+	close(fd);
+	unlink(p);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_open_path(p, &r), 0);
+	CU_ASSERT_EQUAL(stat(p, &st), 0);
+	CU_ASSERT_EQUAL(st.st_size, SHMK_EVENTS_BASE_BYTES);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "ok", 2, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(n, 2);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+	unlink(p);
+#else
+	H_SKIP("seccomp arch constant unknown for this target");
+#endif
+}
+
+static void reserve_nofallocate(void)
+{
+	SPEC_VERIFY("events.open.reserve");
+	isolate(reserve_nofallocate_body, 30);
+}
+
 /* ------------------------------------------------------------ roles */
 
 struct holder {
@@ -1437,6 +1505,7 @@ static const struct h_test tests[] = {
 	{ "mpsc_traffic", mpsc_traffic },
 	{ "names", names },
 	{ "open_race", open_race },
+	{ "reserve_nofallocate", reserve_nofallocate },
 	{ "roles", roles },
 	{ "sizes", sizes },
 	{ "spsc_traffic", spsc_traffic },

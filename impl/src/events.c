@@ -257,6 +257,11 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 	if (st.st_size == 0) {
 		/* r[impl events.open.reserve] */
 		rc = shmk_sys_fallocate(fd, 0, need);
+		/* shmk_sys_fallocate succeeds without doing anything where the
+		 * filesystem lacks fallocate: size the file then, or the mapping
+		 * below faults (SIGBUS) at its first touch.  A no-op otherwise. */
+		if (!rc)
+			rc = shmk_sys_ftruncate(fd, need);
 		if (rc)
 			return rc;
 		st.st_size = need;
