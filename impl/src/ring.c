@@ -130,31 +130,30 @@ static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_m
 }
 
 /*
- * Reads and validates the header of an open ring file; on success *cap is
- * the capacity to map.  Every field is loaded once.
+ * The one ring validator.  Order and codes are attach's: size, magic,
+ * version, page size and capacity, exact file size, then the writers page.
+ * Every field is loaded once and only the copies are checked.
  */
-static int ring_check_header(int fd, uint64_t *cap_out)
+int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
+		       struct shmk_ring_info *info)
 {
-	size_t page = shmk_page_size();
-	struct stat st;
-	void *p;
-	int rc = shmk_sys_fstat(fd, &st);
+	uint64_t page = shmk_page_size();
+	const struct shmk_ring_hdr *h = base;
 
-	if (rc)
-		return rc;
-	if ((uint64_t)st.st_size < 2 * (uint64_t)page)
-		return shmk_fail(SHMK_ETOOSMALL, "ring: file of %lld bytes", (long long)st.st_size);
-	rc = shmk_sys_mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0, &p);
-	if (rc)
-		return rc;
-	const struct shmk_ring_hdr *h = p;
+	if (!base || len > file_size)
+		return -EINVAL;
+	/* u64 fields are loaded in place */
+	if ((uintptr_t)base % 8)
+		return shmk_fail(SHMK_EMISALIGNED, "ring: base %p is not 8-byte aligned", base);
 	/* r[impl ring.attach.validate] */
+	if (file_size < 2 * page || len < sizeof(*h))
+		return shmk_fail(SHMK_ETOOSMALL, "ring: file of %llu bytes, %zu in view",
+				 (unsigned long long)file_size, len);
 	/* acquire: pairs with the release store of magic at the end of create */
 	uint64_t magic = SHMK_LOAD_ACQ_U64(&h->magic);
 	uint32_t version = SHMK_LOAD_U32(&h->version);
 	uint32_t psz = SHMK_LOAD_U32(&h->page_size);
 	uint64_t cap = SHMK_LOAD_U64(&h->capacity);
-	munmap(p, page);
 	if (magic == 0)
 		return shmk_fail(SHMK_ENOTINIT, "ring: header not initialised");
 	if (magic != SHMK_RING_MAGIC)
@@ -164,28 +163,72 @@ static int ring_check_header(int fd, uint64_t *cap_out)
 	if (psz != page || cap % page || cap < SHMK_RING_MAX_MESSAGE || cap > RING_MAX_CAPACITY)
 		return shmk_fail(SHMK_ELAYOUT, "ring: page_size %u capacity %llu", psz,
 				 (unsigned long long)cap);
-	if ((uint64_t)st.st_size != 2 * (uint64_t)page + cap)
-		return shmk_fail(SHMK_ETOOSMALL, "ring: file of %lld bytes, header says %llu",
-				 (long long)st.st_size, (unsigned long long)(2 * page + cap));
-	*cap_out = cap;
+	if (file_size != 2 * page + cap)
+		return shmk_fail(SHMK_ETOOSMALL, "ring: file of %llu bytes, header says %llu",
+				 (unsigned long long)file_size, (unsigned long long)(2 * page + cap));
+	struct shmk_ring_info ri = {
+		.capacity = cap,
+		.file_size = file_size,
+		.page_size = psz,
+		.version = version,
+		.head = SHMK_LOAD_U64(&h->head),
+		.tail = SHMK_LOAD_U64(&h->tail),
+		.reader = SHMK_LOAD_U64(&h->reader),
+		/* len <= file_size, so only a whole view holds the writers page */
+		.complete = len == file_size,
+	};
+	if (ri.complete) {
+		const struct shmk_ring_wpage *wp =
+			(const void *)((const uint8_t *)base + page + cap);
+		uint64_t wmagic = SHMK_LOAD_U64(&wp->magic);
+		uint32_t wversion = SHMK_LOAD_U32(&wp->version);
+		uint32_t nslots = SHMK_LOAD_U32(&wp->nslots);
+		if (wmagic != SHMK_RING_WMAGIC)
+			return shmk_fail(SHMK_EBADMAGIC, "ring: writers page magic %#llx",
+					 (unsigned long long)wmagic);
+		if (wversion != SHMK_RING_VERSION)
+			return shmk_fail(SHMK_EVERSION, "ring: writers page version %u", wversion);
+		if (nslots != SHMK_RING_MAX_WRITERS)
+			return shmk_fail(SHMK_ELAYOUT, "ring: writers page has %u slots", nslots);
+		ri.registered = SHMK_LOAD_U64(&wp->registered);
+		/* bounded: the slot count is ours, not the file's */
+		for (unsigned i = 0; i < SHMK_RING_MAX_WRITERS; i++)
+			ri.writers += SHMK_LOAD_U64(&wp->slots[i].token) != 0;
+	}
+	if (info)
+		*info = ri;
 	return 0;
 }
 
-static int ring_check_wpage(const struct shmk_ring_wpage *wp)
+/*
+ * Validates an open ring file through a read-only view of all of it (sized
+ * by fstat, never by the header); on success *cap is the capacity to map.
+ */
+static int ring_check_fd(int fd, uint64_t *cap_out)
 {
-	uint64_t magic = SHMK_LOAD_U64(&wp->magic);
-	uint32_t version = SHMK_LOAD_U32(&wp->version);
-	uint32_t nslots = SHMK_LOAD_U32(&wp->nslots);
+	size_t page = shmk_page_size();
+	struct shmk_ring_info ri;
+	struct stat st;
+	void *p;
+	int rc = shmk_sys_fstat(fd, &st);
 
-	/* r[impl ring.attach.validate] */
-	if (magic != SHMK_RING_WMAGIC)
-		return shmk_fail(SHMK_EBADMAGIC, "ring: writers page magic %#llx",
-				 (unsigned long long)magic);
-	if (version != SHMK_RING_VERSION)
-		return shmk_fail(SHMK_EVERSION, "ring: writers page version %u", version);
-	if (nslots != SHMK_RING_MAX_WRITERS)
-		return shmk_fail(SHMK_ELAYOUT, "ring: writers page has %u slots", nslots);
-	return 0;
+	if (rc)
+		return rc;
+	/* At least a page so an empty file still maps (validate refuses it
+	 * before touching a byte); at most the largest valid ring, which
+	 * validate then refuses by size. */
+	uint64_t size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
+	uint64_t vlen = size < page ? page : size;
+	if (vlen > 2 * (uint64_t)page + RING_MAX_CAPACITY)
+		vlen = 2 * (uint64_t)page + RING_MAX_CAPACITY;
+	rc = shmk_sys_mmap(NULL, (size_t)vlen, PROT_READ, MAP_SHARED, fd, 0, &p);
+	if (rc)
+		return rc;
+	rc = shmk_ring_validate(p, (size_t)(size < vlen ? size : vlen), size, &ri);
+	munmap(p, (size_t)vlen);
+	if (!rc)
+		*cap_out = ri.capacity;
+	return rc;
 }
 
 /* ---------------------------------------------------------------- create / attach */
@@ -304,7 +347,7 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	rc = claim_reader(r);
 	if (rc)
 		goto fail;
-	/* release: pairs with the acquire of magic in ring_check_header */
+	/* release: pairs with the acquire of magic in shmk_ring_validate */
 	atomic_store_explicit((_Atomic uint64_t *)&h->magic, SHMK_RING_MAGIC, memory_order_release);
 	*rp = r;
 	return 0;
@@ -341,7 +384,7 @@ int shmk_ring_attach(const char *name, struct shmk_ring **rp)
 	struct shmk_path_policy pol = { .mode = 0600 };
 	rc = shmk_check_fd(fd, path, &pol, NULL);
 	if (!rc)
-		rc = ring_check_header(fd, &cap);
+		rc = ring_check_fd(fd, &cap);
 	if (rc) {
 		close(fd);
 		return rc;
@@ -353,8 +396,6 @@ int shmk_ring_attach(const char *name, struct shmk_ring **rp)
 	}
 	r->fd = fd;
 	rc = ring_map(fd, shmk_page_size(), cap, 0, &r->m);
-	if (!rc)
-		rc = ring_check_wpage(r->m.wp);
 	if (!rc)
 		rc = claim_reader(r);
 	if (rc) {
@@ -695,7 +736,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 		rc = shmk_fail(-EPROTO, "ring: not a writer hand-off");
 		goto out;
 	}
-	rc = ring_check_header(fd, &cap);
+	rc = ring_check_fd(fd, &cap);
 	if (rc)
 		goto out;
 	w = calloc(1, sizeof(*w));
@@ -704,8 +745,6 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 		goto out;
 	}
 	rc = ring_map(fd, shmk_page_size(), cap, 1, &w->m);
-	if (!rc)
-		rc = ring_check_wpage(w->m.wp);
 	if (rc)
 		goto out;
 	w->fd = fd;

@@ -67,6 +67,34 @@ int shmk_ring_create(const char *path, const struct shmk_ring_opts *opts, struct
  * holds it; SHMK_EBADMAGIC / SHMK_ENOTINIT / SHMK_EVERSION / SHMK_ELAYOUT /
  * SHMK_ETOOSMALL for a file that is not a valid ring; SHMK_EUNSAFE. */
 int shmk_ring_attach(const char *path, struct shmk_ring **r);
+
+/* What shmk_ring_validate found.  capacity .. file_size are validated;
+ * head, tail, reader and the writer fields are a snapshot, NOT checked
+ * (peers move them; the reader and writers check them where they use
+ * them). */
+struct shmk_ring_info {
+	uint64_t capacity;	/* ring bytes */
+	uint64_t file_size;	/* 2 * page_size + capacity */
+	uint32_t page_size;
+	uint32_t version;
+	uint64_t head;
+	uint64_t tail;
+	uint64_t reader;	/* reader's process token, 0 = none */
+	uint64_t registered;	/* writers ever opened (0 unless complete) */
+	uint32_t writers;	/* writer slots holding a token (0 unless complete) */
+	int complete;		/* the writers page was in [base, base+len) and validated */
+};
+/* The one header validator (attach, writer open, `shmkit inspect`, the
+ * fuzzers).  base: the file's first len bytes (a mapping or a private copy,
+ * 8-byte aligned); file_size: the file's real size (>= len).  Each field is
+ * loaded once; nothing is written.  The header must be in the view; the
+ * writers page is checked when it is too (len == file_size), else
+ * info->complete is 0.  0 or the attach codes: SHMK_ETOOSMALL,
+ * SHMK_ENOTINIT, SHMK_EBADMAGIC, SHMK_EVERSION, SHMK_ELAYOUT;
+ * SHMK_EMISALIGNED; -EINVAL (base NULL or len > file_size).  info may be
+ * NULL. */
+int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
+		       struct shmk_ring_info *info);
 /* Releases the reader role and the mapping; the file stays. */
 void shmk_ring_close(struct shmk_ring *r);
 int shmk_ring_unlink(const char *path);
