@@ -1,3 +1,4 @@
 CHECK_PROGS += conformance/checks/spec-coverage-fixtures.sh
 CHECK_PROGS += conformance/checks/harness-meta.sh
 -include conformance/checks/reliability.mk
+-include conformance/checks/tsan.mk
