@@ -90,9 +90,13 @@ static int fault_hit(int site)
 
 void shmk_crash_point(const char *name)
 {
-	static const char *spec;
-	static long want = 1, seen;
-	static int read_env;
+	/* the env is read once per thread (no shared lazy init: threads hit
+	 * crash points at once, stress/ring_tsan); the hit count is the
+	 * process's, as SHMK_CRASH_AT=name:N promises */
+	static _Thread_local const char *spec;
+	static _Thread_local long want = 1;
+	static _Thread_local int read_env;
+	static _Atomic long seen;
 
 	if (!read_env) {
 		read_env = 1;
@@ -106,18 +110,20 @@ void shmk_crash_point(const char *name)
 	size_t n = strcspn(spec, ":");
 	if (strlen(name) != n || strncmp(spec, name, n))
 		return;
-	if (++seen == want)
+	if (atomic_fetch_add_explicit(&seen, 1, memory_order_relaxed) + 1 == want)
 		raise(SIGKILL);
 }
 
 /* r[impl reliability.hook.delay] */
 void shmk_delay_point(const char *name)
 {
-	static const char *spec;
-	static long max_us;
-	static int read_env;
-	static uint64_t rng;
-	static pid_t rng_pid;
+	/* per thread: delay points run on many threads at once (TSan,
+	 * stress/slots_tsan), and a shared lazy init or rng state is a race */
+	static _Thread_local const char *spec;
+	static _Thread_local long max_us;
+	static _Thread_local int read_env;
+	static _Thread_local uint64_t rng;
+	static _Thread_local pid_t rng_pid;
 
 	if (!read_env) {
 		read_env = 1;
