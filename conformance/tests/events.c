@@ -1122,6 +1122,51 @@ static void consumer_window(void)
 	isolate(consumer_window_body, 20);
 }
 
+/* The same window, but the producers keep going while no consumer runs
+ * and fill the queue: the cell the dead consumer freed is claimed and
+ * published for the next lap (seq == head + capacity + 1).  The
+ * replacement must still step past it and deliver everything in order. */
+static void consumer_window_lap_body(void)
+{
+	struct shmk_events *r = must_open(new_path(), NULL);
+	struct shmk_events_layout *l = LAYOUT(r);
+	struct shmk_events_tx *tx, *tx2;
+	struct shmk_events_rx *rx;
+	uint8_t buf[8];
+	size_t n;
+	uint32_t i, sent = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "1", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "2", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	shmk_events_rx_close(rx);
+	atomic_store(&l->mpsc.head.v, atomic_load(&l->mpsc.head.v) - 1); /* died before head */
+	while (shmk_events_try_send(tx, &sent, sizeof(sent), NULL) == 0)
+		sent++;
+	CU_ASSERT_EQUAL(sent, SHMK_EVENTS_QUEUE_CAP - 1);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx2, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(buf[0], '2');
+	for (i = 0; i < sent; i++) {
+		uint32_t v = ~0u;
+		if (shmk_events_try_recv(rx, &v, sizeof(v), &n, NULL) || v != i)
+			break;
+	}
+	CU_ASSERT_EQUAL(i, sent);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	shmk_events_tx_close(tx);
+	shmk_events_tx_close(tx2);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void consumer_window_lap(void)
+{
+	SPEC_VERIFY("events.role.reclaim");
+	isolate(consumer_window_lap_body, 20);
+}
+
 static void roles(void)
 {
 	SPEC_VERIFY("events.split.validate");
@@ -1495,6 +1540,7 @@ static const struct h_test tests[] = {
 	{ "blocking", blocking },
 	{ "blocking_huge_timeout", blocking_huge_timeout },
 	{ "consumer_window", consumer_window },
+	{ "consumer_window_lap", consumer_window_lap },
 	{ "dead_creator", dead_creator },
 	{ "dead_producer", dead_producer },
 	{ "hostile", hostile },

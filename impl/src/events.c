@@ -666,9 +666,11 @@ static int rx_claim(struct shmk_events_rx *rx)
 	if (rx->kind == EV_MPSC) {
 		/* r[impl events.role.reclaim] A consumer that died between freeing
 		 * the head cell and storing head left seq == head + capacity:
-		 * that cell is consumed, resume after it. */
+		 * that cell is consumed, resume after it.  Producers may since
+		 * have claimed and published it for the next lap (+ 1). */
 		uint64_t seq = SHMK_LOAD_ACQ_U64(&l->mpsc.cells[rx->head & EV_MASK].seq);
-		if (seq == rx->head + SHMK_EVENTS_QUEUE_CAP) {
+		if (seq - rx->head == SHMK_EVENTS_QUEUE_CAP ||
+		    seq - rx->head == SHMK_EVENTS_QUEUE_CAP + 1) {
 			rx->head++;
 			/* release: pairs with the acquire load of head in rx_claim */
 			atomic_store_explicit(head, rx->head, memory_order_release);
