@@ -811,6 +811,7 @@ static void faults_body(void *arg)
 	const struct rel_prim *p = &rel_prims[k];
 	char dir[256], where[300], fs[300], spec[64];
 	unsigned fired_create = 0, fired_attach = 0, leaks = 0, visible = 0, calls = 0, recovered = 0;
+	unsigned per_site[NSITES] = { 0 };
 
 	own_dir(dir, sizeof(dir), "faults", geteuid());
 	object_at(k, dir, "obj", where, sizeof(where));
@@ -835,6 +836,7 @@ static void faults_body(void *arg)
 				break;
 			}
 			fired_create++;
+			per_site[s]++;
 			if (rc == 0) {
 				/* only a futex wait may fail without failing the
 				 * call: it is a sleep, and the caller re-checks */
@@ -883,6 +885,7 @@ static void faults_body(void *arg)
 				break;
 			}
 			fired_attach++;
+			per_site[s]++;
 			if (rc == 0) {
 				/* only a futex wait may fail without failing the
 				 * call: it is a sleep, and the caller re-checks */
@@ -909,11 +912,52 @@ static void faults_body(void *arg)
 	}
 	if (keep)
 		p->release(&owner);
+
+	/* mmap_region also remaps after setup (resize): the mremap and
+	 * fallocate sites there fail cleanly and keep the old mapping */
+	if (k == REL_MMAP) {
+		struct rel_obj o;
+		CU_ASSERT_EQUAL_FATAL(p->attach(where, &o), 0);
+		size_t len = shmk_mmap_region_len(o.h), grow = len;
+		for (size_t s = 0; s < NSITES; s++) {
+			for (int n = 1; n <= MAX_N; n++) {
+				void *base = shmk_mmap_region_ptr(o.h);
+				size_t cur = shmk_mmap_region_len(o.h);
+				int fds = count_fds(), maps = count_maps();
+				snprintf(spec, sizeof(spec), "%s:%d", sites[s], n);
+				CU_ASSERT_EQUAL_FATAL(shmk_fault_set(spec), 0);
+				int rc = shmk_mmap_region_resize(o.h, cur + 4096);
+				int hit = shmk_fault_fired();
+				shmk_fault_set(NULL);
+				calls++;
+				if (!hit) {
+					CU_ASSERT_EQUAL(rc, 0);
+					grow += 4096;
+					break;
+				}
+				per_site[s]++;
+				CU_ASSERT(rc < 0);
+				/* mmap_region.resize.keeps_old */
+				CU_ASSERT_PTR_EQUAL(shmk_mmap_region_ptr(o.h), base);
+				CU_ASSERT_EQUAL(shmk_mmap_region_len(o.h), cur);
+				((volatile uint8_t *)base)[cur - 1] = 1;
+				CU_ASSERT_EQUAL(count_fds(), fds);
+				CU_ASSERT_EQUAL(count_maps(), maps);
+			}
+		}
+		printf("\n    %s: resize under faults grew %zu -> %zu bytes", p->name, len,
+		       shmk_mmap_region_len(o.h));
+		CU_ASSERT(shmk_mmap_region_len(o.h) >= grow);
+		p->release(&o);
+	}
 	p->remove(where);
 	unlink(wfs);
 	printf("\n    %s: %u calls, %u create and %u attach faults fired (%u recovered), "
 	       "%u leaks, %u left a name (peer attach clean)",
 	       p->name, calls, fired_create, fired_attach, recovered, leaks, visible);
+	printf("\n    %s: faults fired per site:", p->name);
+	for (size_t s = 0; s < NSITES; s++)
+		printf(" %s=%u", sites[s], per_site[s]);
 	CU_ASSERT(fired_create + fired_attach > 0);
 	rm_tree(dir);
 }
@@ -928,6 +972,7 @@ static void faults_mmap(void)
 {
 	SPEC_VERIFY("common.fault.hook");
 	SPEC_VERIFY("mmap_region.create.no_leftover");
+	SPEC_VERIFY("mmap_region.resize.keeps_old");
 	isolate_arg(faults_body, (void *)&kinds[REL_MMAP], 60);
 }
 static void faults_events(void)
