@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -291,6 +292,35 @@ static int probe_flink(const char *flink, char name[FLINK_MAX], int *seg_ok)
 	return live;
 }
 
+/* Removing a flink is "probe it, then unlink the path": two steps that a
+ * concurrent remover must not interleave with, or a new owner's flink,
+ * linked after the old one went, is the one unlinked (found by
+ * stress/reliability_race: gc racing closing and restarting owners).  Both
+ * removers, reclaim_stale and the owner's close, hold an exclusive flock
+ * on the flink's directory from the probe to the unlink.  Creators need
+ * not: linkat cannot succeed while the probed flink still exists.
+ * Returns the locked directory fd (close() unlocks), or -errno. */
+static int flink_dir_lock(const char *flink)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(flink, '/');
+	size_t dl = !slash ? 0 : slash == flink ? 1 : (size_t)(slash - flink);
+
+	if (dl >= sizeof(dir))
+		return -ENAMETOOLONG;
+	if (dl)
+		memcpy(dir, flink, dl);
+	else
+		dir[dl++] = '.';
+	dir[dl] = '\0';
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) && errno == EINTR)
+		;
+	return fd;
+}
+
 /* r[impl slots.stale.reclaim] */
 int shmk_slots_reclaim_stale(const char *flink)
 {
@@ -299,18 +329,20 @@ int shmk_slots_reclaim_stale(const char *flink)
 
 	if (!flink)
 		return -EINVAL;
+	int lk = flink_dir_lock(flink);
+	if (lk < 0)
+		return lk;
 	int rc = probe_flink(flink, name, &seg_ok);
-	if (rc < 0)
-		return rc;
 	if (rc == 1)
-		return shmk_fail(SHMK_EBUSY, "%s: segment %s has a live owner", flink, name);
+		rc = shmk_fail(SHMK_EBUSY, "%s: segment %s has a live owner", flink, name);
 	/* Only a segment that carries our magic and a dead owner is ours to
 	 * remove; the flink (checked: ours, 0600, one link) always is. */
-	if (seg_ok && shm_unlink(name) && errno != ENOENT)
-		return -errno;
-	if (unlink(flink) && errno != ENOENT)
-		return -errno;
-	return 0;
+	else if (rc == 0 && seg_ok && shm_unlink(name) && errno != ENOENT)
+		rc = -errno;
+	else if (rc == 0 && unlink(flink) && errno != ENOENT)
+		rc = -errno;
+	close(lk);
+	return rc;
 }
 
 /* ------------------------------------------------------------ create */
@@ -1095,10 +1127,14 @@ int shmk_slots_close(struct shmk_slots *s)
 		shmk_futex_wake(&s->hdr->notify_gen, INT_MAX);
 		if (shm_unlink(s->segment) && errno != ENOENT)
 			rc = -errno;
-		/* Someone may have reclaimed the path: remove only our flink. */
+		/* Someone may have reclaimed the path: remove only our flink,
+		 * under the directory lock (see flink_dir_lock). */
+		int lk = flink_dir_lock(s->flink);
 		if (read_flink(s->flink, name) == 0 && strcmp(name, s->segment) == 0 &&
 		    unlink(s->flink) && errno != ENOENT && !rc)
 			rc = -errno;
+		if (lk >= 0)
+			close(lk);
 		free(s->lstate);
 		free(s->lactive);
 	} else if (s->reg_index >= 0) {
