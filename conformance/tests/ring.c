@@ -955,7 +955,7 @@ static void read_align_body(void)
 	uint64_t v64 = 0;
 	uint32_t v32 = 0;
 	uint16_t v16 = 0;
-	uint8_t v8 = 0, v3[3];
+	uint8_t v8 = 0, v3[3], v7[7];
 
 	CU_ASSERT_EQUAL(shmk_ring_write(w, "abcdefgh", 8), 0);
 	CU_ASSERT_EQUAL(shmk_ring_read(r, 0, &v64, 8), 0);
@@ -966,6 +966,10 @@ static void read_align_body(void)
 	CU_ASSERT_EQUAL(shmk_ring_read(r, 1, &v16, 2), SHMK_EALIGN);
 	CU_ASSERT_EQUAL(shmk_ring_read(r, 2, v3, 3), SHMK_EALIGN);
 	CU_ASSERT_EQUAL(shmk_ring_read(r, 4, v3, 3), 0);
+	/* 5..7 bytes round up to 8, not down to 4 */
+	CU_ASSERT_EQUAL(shmk_ring_read(r, 4, v7, 5), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_read(r, 4, v7, 7), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_read(r, 8, v7, 7), 0);
 	CU_ASSERT_EQUAL(shmk_ring_read(r, 8, &v32, 4), 0);
 	CU_ASSERT_EQUAL(v32, 8);
 	CU_ASSERT_EQUAL(shmk_ring_read(r, 16, &v16, 2), 0);

@@ -492,7 +492,7 @@ int shmk_ring_read(const struct shmk_ring *r, uint64_t index, void *out, size_t 
 		return shmk_fail(SHMK_ETOOLARGE, "ring: read of %zu bytes", size);
 	size_t align = 8;
 	if (size < 8)
-		align = size <= 1 ? 1 : size <= 2 ? 2 : 4;
+		align = size <= 1 ? 1 : size <= 2 ? 2 : size <= 4 ? 4 : 8; /* next power of two */
 	/* r[impl ring.reader.read.align] */
 	if (index % align)
 		return shmk_fail(SHMK_EALIGN, "ring: index %llu not aligned to %zu",
