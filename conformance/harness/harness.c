@@ -958,6 +958,24 @@ static void print_clean(const char *s)
 		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, stdout);
 }
 
+/* Our PASS/FAIL/SKIP lines must start a line for the runner to read them,
+ * but a test (or its child) may have printed text without a newline.  When
+ * stdout is a file (the runner's log), look at its last byte. */
+static void start_line(void)
+{
+	fflush(stdout);
+	struct stat st;
+	if (fstat(1, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return;
+	int fd = open("/proc/self/fd/1", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	char c;
+	if (pread(fd, &c, 1, st.st_size - 1) == 1 && c != '\n')
+		putchar('\n');
+	close(fd);
+}
+
 static void test_start(const CU_pTest t, const CU_pSuite s)
 {
 	for (unsigned i = 0; i < g_cur.nclause; i++)
@@ -976,6 +994,7 @@ static void test_complete(const CU_pTest t, const CU_pSuite s, const CU_pFailure
 	char where[192];
 	snprintf(where, sizeof(where), "%s/%s", s->pName, t->pName);
 	escape_check_self(where);
+	start_line();
 	unsigned nf = 0;
 	for (CU_pFailureRecord r = first; r && r->pTest == t; r = r->pNext) {
 		nf++;
@@ -1012,6 +1031,7 @@ static void test_complete(const CU_pTest t, const CU_pSuite s, const CU_pFailure
 static void suite_init_failed(const CU_pSuite s)
 {
 	/* CUnit counts these tests as neither run nor failed: count each as failed */
+	start_line();
 	for (CU_pTest t = s->pTest; t; t = t->pNext) {
 		printf("FAIL %s/%s suite-init:0: suite %s init returned non-zero; test not run\n",
 		       s->pName, t->pName, s->pName);
@@ -1022,6 +1042,7 @@ static void suite_init_failed(const CU_pSuite s)
 
 static void suite_cleanup_failed(const CU_pSuite s)
 {
+	start_line();
 	printf("FAIL %s/(cleanup) suite-cleanup:0: suite %s cleanup returned non-zero\n", s->pName,
 	       s->pName);
 	fflush(stdout);
@@ -1160,6 +1181,7 @@ int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites
 		free(g_cur.clause[i]);
 	memset(&g_cur, 0, sizeof(g_cur));
 	unsigned failed = g_failed + g_outside_failures;
+	start_line();
 	printf("%s: %u passed, %u failed, %u skipped\n", prog, g_passed, failed, g_skipped);
 	fflush(stdout);
 	int status;

@@ -389,6 +389,35 @@ static int role_escape(int argc, char **argv)
 	return h_main(argc, argv, "escape", escape_suites, NULL);
 }
 
+static void nonl_body(void)
+{
+	printf("child-partial");
+	CU_ASSERT(1);
+}
+static void nonl_test(void)
+{
+	printf("partial");
+	CU_ASSERT(1);
+}
+static void nonl_child(void)
+{
+	isolate(nonl_body, 10);
+	CU_ASSERT(0);
+}
+static const struct h_test nonl_t[] = {
+	{ "t", nonl_test },
+	{ "c", nonl_child },
+	{ NULL, NULL },
+};
+static const struct h_suite nonl_suites[] = {
+	{ "n", NULL, NULL, nonl_t },
+	{ NULL, NULL, NULL, NULL },
+};
+static int role_nonl(int argc, char **argv)
+{
+	return h_main(argc, argv, "nonl", nonl_suites, NULL);
+}
+
 /* Run a role with stdout+stderr to a file and SHMK_EVIDENCE to another;
  * return its status and the output (malloc'd). */
 struct run_out {
@@ -675,6 +704,16 @@ static int role_seed(int argc, char **argv)
 	return a == b ? 0 : 1;
 }
 
+static void lines_start_a_line(void)
+{
+	/* the runner reads only lines that start with PASS/FAIL/SKIP */
+	run_role("nonl", NULL);
+	CU_ASSERT_EQUAL(ro->status, 1);
+	CU_ASSERT(has(ro->out, "partial\nPASS n/t\n"));
+	CU_ASSERT(has(ro->out, "child-partial\nFAIL n/c "));
+	CU_ASSERT_STRING_EQUAL(last_line(ro->out), "nonl: 1 passed, 1 failed, 0 skipped");
+}
+
 static void seed_from_env(void)
 {
 	setenv("SHMK_SEED", "12345", 1);
@@ -706,6 +745,7 @@ static const struct h_test run_tests[] = {
 	{ "evidence_needs_assert", evidence_needs_assert },
 	{ "raw_fork_return_caught", raw_fork_return_caught },
 	{ "seed_from_env", seed_from_env },
+	{ "lines_start_a_line", lines_start_a_line },
 	{ NULL, NULL },
 };
 static const struct h_test proc_tests[] = {
@@ -730,6 +770,7 @@ static const struct h_role roles[] = {
 	{ "selfkill", role_selfkill },
 	{ "hang", role_hang },
 	{ "seed", role_seed },
+	{ "nonl", role_nonl },
 	{ NULL, NULL },
 };
 
