@@ -171,7 +171,7 @@ static int ensure_dir(const char *dir)
 /* The one slots validator: attach runs it on its mapping, `shmkit
  * inspect` on a private copy.  The slot table is bounded by file_size (the
  * mapping is all of it at attach), so a header-only copy validates too.
- * r[impl slots.attach.bounds] r[impl slots.attach.sizes] */
+ * r[impl slots.attach.bounds] r[impl slots.attach.sizes] r[impl slots.validate.shared] */
 int shmk_slots_validate(const void *base, size_t len, uint64_t file_size,
 			struct shmk_slots_info *info)
 {
