@@ -538,7 +538,10 @@ int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64
 static int writers_alive(const struct shmk_ring_wpage *wp)
 {
 	for (unsigned i = 0; i < SHMK_RING_MAX_WRITERS; i++) {
-		uint64_t t = SHMK_LOAD_U64(&wp->slots[i].token);
+		/* acquire: pairs with the seq_cst CAS of token in claim_slot and
+		 * shmk_ring_writer_close, so the last commit of a writer seen as
+		 * gone is visible to the head re-check in shmk_ring_wait */
+		uint64_t t = SHMK_LOAD_ACQ_U64(&wp->slots[i].token);
 		if (t && shmk_token_alive(t))
 			return 1;
 	}
@@ -575,7 +578,9 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 		if (SHMK_LOAD_ACQ_U64(&h->head) > index)
 			break;
 		/* r[impl ring.reader.wait.peerdead] */
-		if (SHMK_LOAD_U64(&r->m.wp->registered) && !writers_alive(r->m.wp)) {
+		/* acquire: pairs with the seq_cst fetch_add in claim_slot, which
+		 * follows the token CAS that writers_alive must then see */
+		if (SHMK_LOAD_ACQ_U64(&r->m.wp->registered) && !writers_alive(r->m.wp)) {
 			/* A commit just before the last writer left still counts. */
 			if (SHMK_LOAD_ACQ_U64(&h->head) > index)
 				break;
