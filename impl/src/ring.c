@@ -145,7 +145,7 @@ int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
 	/* u64 fields are loaded in place */
 	if ((uintptr_t)base % 8)
 		return shmk_fail(SHMK_EMISALIGNED, "ring: base %p is not 8-byte aligned", base);
-	/* r[impl ring.attach.validate] */
+	/* r[impl ring.attach.validate] r[impl ring.validate.shared] */
 	if (file_size < 2 * page || len < sizeof(*h))
 		return shmk_fail(SHMK_ETOOSMALL, "ring: file of %llu bytes, %zu in view",
 				 (unsigned long long)file_size, len);
@@ -203,6 +203,7 @@ int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
 /*
  * Validates an open ring file through a read-only view of all of it (sized
  * by fstat, never by the header); on success *cap is the capacity to map.
+ * r[impl ring.validate.shared] attach and writer open both come here.
  */
 static int ring_check_fd(int fd, uint64_t *cap_out)
 {
