@@ -249,19 +249,26 @@ void h_shared_free(void *p, size_t len)
 		munmap(p, len ? len : 1);
 }
 
+/* One 32-bit futex word: generation in the high 16 bits, arrivals in the
+ * low 16.  Keeping both in one word lets a waiter that times out withdraw
+ * its arrival atomically (only if its generation is still current), so a
+ * participant that died before arriving fails that round with -ETIMEDOUT
+ * but does not poison every later round of a reused barrier. */
 struct h_barrier {
-	_Atomic uint32_t count;
-	_Atomic uint32_t gen;
+	_Atomic uint32_t word;
 	uint32_t n;
 };
+#define HB_COUNT(w) ((w) & 0xffffu)
+#define HB_GEN(w) ((w) >> 16)
 
 struct h_barrier *h_barrier_new(unsigned n)
 {
+	if (n > 0xffffu)
+		return NULL;
 	struct h_barrier *b = h_shared_alloc(sizeof(*b));
 	if (!b)
 		return NULL;
-	atomic_init(&b->count, 0);
-	atomic_init(&b->gen, 0);
+	atomic_init(&b->word, 0);
 	b->n = n ? n : 1;
 	return b;
 }
@@ -274,26 +281,39 @@ void h_barrier_free(struct h_barrier *b)
 /* r[impl harness.wait.deadline] */
 int h_barrier_wait(struct h_barrier *b, unsigned deadline_s)
 {
-	/* acquire: pairs with the release increment of gen by the last arriver */
-	uint32_t g = atomic_load_explicit(&b->gen, memory_order_acquire);
-	uint32_t c = atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) + 1;
-	if (c >= b->n) {
-		atomic_store_explicit(&b->count, 0, memory_order_relaxed);
-		/* release: pairs with the acquire loads of gen by the waiters */
-		atomic_fetch_add_explicit(&b->gen, 1, memory_order_release);
-		syscall(SYS_futex, &b->gen, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	/* acquire: pairs with the acq_rel CAS of the last arriver below */
+	uint32_t w = atomic_load_explicit(&b->word, memory_order_acquire);
+	uint32_t next;
+	do {
+		next = HB_COUNT(w) + 1 >= b->n ? (HB_GEN(w) + 1) << 16 : w + 1;
+	} while (!atomic_compare_exchange_weak_explicit(&b->word, &w, next, memory_order_acq_rel,
+							 memory_order_acquire));
+	if (HB_GEN(next) != HB_GEN(w)) {
+		/* last to arrive: a new generation releases the others */
+		syscall(SYS_futex, &b->word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 		return 0;
 	}
+	uint32_t gen = HB_GEN(w);
 	int64_t end = now_ns() + (int64_t)h_deadline(deadline_s) * 1000000000;
-	/* acquire: pairs with the release increment of gen above */
-	while (atomic_load_explicit(&b->gen, memory_order_acquire) == g) {
+	for (;;) {
+		/* acquire: pairs with the last arriver's acq_rel CAS */
+		uint32_t cur = atomic_load_explicit(&b->word, memory_order_acquire);
+		if (HB_GEN(cur) != gen)
+			return 0;
 		int64_t left = end - now_ns();
-		if (left <= 0)
-			return -ETIMEDOUT;
+		if (left <= 0) {
+			/* withdraw our arrival unless the round completed meanwhile */
+			while (HB_GEN(cur) == gen && HB_COUNT(cur) > 0) {
+				if (atomic_compare_exchange_weak_explicit(
+					    &b->word, &cur, cur - 1, memory_order_acq_rel,
+					    memory_order_acquire))
+					return -ETIMEDOUT;
+			}
+			return HB_GEN(cur) != gen ? 0 : -ETIMEDOUT;
+		}
 		struct timespec ts = { left / 1000000000, left % 1000000000 };
-		syscall(SYS_futex, &b->gen, FUTEX_WAIT, g, &ts, NULL, 0);
+		syscall(SYS_futex, &b->word, FUTEX_WAIT, cur, &ts, NULL, 0);
 	}
-	return 0;
 }
 
 /* ------------------------------------------------------------------ privileges */
