@@ -23,8 +23,6 @@
 #include "shmkit/slots.h"
 #include "shmkit/wire.h"
 
-/* ring.c's capacity ceiling (static there): the same bound as attach. */
-#define CLI_RING_MAX_CAPACITY (1ull << 30)
 #define CLI_DEFAULT_LIMIT 16u
 #define CLI_MAX_LIMIT 4096u
 #define CLI_MAX_PROBLEMS 8
@@ -271,6 +269,11 @@ static void problem(struct ctx *c, const char *fmt, ...)
 static void lib_fail(struct ctx *c, const char *what, int rc)
 {
 	const char *d = shmk_errdetail();
+	size_t wl = strlen(what);
+
+	/* the library's detail often names the object too: say it once */
+	if (d && !strncmp(d, what, wl) && d[wl] == ':' && d[wl + 1] == ' ')
+		d += wl + 2;
 	fail(c, "%s: %s%s%s", what, shmk_errname(rc) ? shmk_errname(rc) : shmk_strerror(rc),
 	     d && *d ? ": " : "", d ? d : "");
 }
@@ -534,89 +537,35 @@ static void events_summary(const struct ctx *c, struct shmk_cli_summary *s)
 
 /* ------------------------------------------------------------ ring */
 
-struct ring_info {
-	uint64_t cap;
-	size_t page;
-	bool whole;	/* ring bytes and writers page are in the copy */
-};
-
-/*
- * The checks of ring.c's ring_check_header and ring_check_wpage (static
- * there, fd-based), on the copy: same order, same codes.
- */
-static int ring_check(struct ctx *c, struct ring_info *ri)
+/* r[impl cli.inspect.validate] r[impl ring.validate.shared] the library's
+ * own validator, on the copy: header always, writers page when copied */
+static int ring_check(struct ctx *c, struct shmk_ring_info *ri)
 {
-	size_t page = shmk_page_size();
-	const struct shmk_ring_hdr *h = (const void *)c->b;
+	int rc = shmk_ring_validate(c->b, c->len, c->fsize, ri);
 
-	/* r[impl cli.inspect.validate] */
-	if (c->fsize < 2 * (uint64_t)page || c->len < sizeof(*h)) {
-		fail(c, "ring: SHMK_ETOOSMALL: file of %" PRIu64 " bytes", c->fsize);
-		return SHMK_ETOOSMALL;
-	}
-	uint64_t magic = SHMK_LOAD_U64(&h->magic);
-	uint32_t version = SHMK_LOAD_U32(&h->version);
-	uint32_t psz = SHMK_LOAD_U32(&h->page_size);
-	uint64_t cap = SHMK_LOAD_U64(&h->capacity);
-	if (magic != SHMK_RING_MAGIC) {
-		fail(c, "ring: SHMK_EBADMAGIC: magic 0x%" PRIx64, magic);
-		return SHMK_EBADMAGIC;
-	}
-	if (version != SHMK_RING_VERSION) {
-		fail(c, "ring: SHMK_EVERSION: version %u", version);
-		return SHMK_EVERSION;
-	}
-	if (psz != page || cap % page || cap < SHMK_RING_MAX_MESSAGE || cap > CLI_RING_MAX_CAPACITY) {
-		fail(c, "ring: SHMK_ELAYOUT: page_size %u capacity %" PRIu64, psz, cap);
-		return SHMK_ELAYOUT;
-	}
-	if (c->fsize != 2 * (uint64_t)page + cap) {
-		fail(c, "ring: SHMK_ETOOSMALL: file of %" PRIu64 " bytes, header says %" PRIu64,
-		     c->fsize, 2 * (uint64_t)page + cap);
-		return SHMK_ETOOSMALL;
-	}
-	ri->cap = cap;
-	ri->page = page;
-	ri->whole = c->len >= 2 * (uint64_t)page + cap;
-	if (ri->whole) {
-		const struct shmk_ring_wpage *wp = (const void *)(c->b + page + cap);
-		uint64_t wm = SHMK_LOAD_U64(&wp->magic);
-		uint32_t wv = SHMK_LOAD_U32(&wp->version);
-		uint32_t ns = SHMK_LOAD_U32(&wp->nslots);
-		if (wm != SHMK_RING_WMAGIC) {
-			fail(c, "ring: SHMK_EBADMAGIC: writers page magic 0x%" PRIx64, wm);
-			return SHMK_EBADMAGIC;
-		}
-		if (wv != SHMK_RING_VERSION) {
-			fail(c, "ring: SHMK_EVERSION: writers page version %u", wv);
-			return SHMK_EVERSION;
-		}
-		if (ns != SHMK_RING_MAX_WRITERS) {
-			fail(c, "ring: SHMK_ELAYOUT: writers page has %u slots", ns);
-			return SHMK_ELAYOUT;
-		}
-	}
-	return 0;
+	if (rc)
+		lib_fail(c, "ring", rc);
+	return rc;
 }
 
 /* One u64 of the ring at index i (8-aligned: never straddles the end). */
-static uint64_t ring_u64(const struct ctx *c, const struct ring_info *ri, uint64_t i)
+static uint64_t ring_u64(const struct ctx *c, const struct shmk_ring_info *ri, uint64_t i)
 {
-	return SHMK_LOAD_U64(c->b + ri->page + i % ri->cap);
+	return SHMK_LOAD_U64(c->b + ri->page_size + i % ri->capacity);
 }
 
-static void ring_print(struct ctx *c, const struct ring_info *ri)
+static void ring_print(struct ctx *c, const struct shmk_ring_info *ri)
 {
 	const struct shmk_ring_hdr *h = (const void *)c->b;
 	struct em *e = &c->e;
-	uint64_t head = SHMK_LOAD_U64(&h->head), tail = SHMK_LOAD_U64(&h->tail);
-	uint64_t reader = SHMK_LOAD_U64(&h->reader);
+	/* the validator's snapshot: each loaded once */
+	uint64_t head = ri->head, tail = ri->tail, reader = ri->reader;
 
 	em_obj(e, "header");
 	em_hex(e, "magic", SHMK_RING_MAGIC);
 	em_u64(e, "version", SHMK_RING_VERSION);
-	em_u64(e, "page_size", ri->page);
-	em_u64(e, "capacity", ri->cap);
+	em_u64(e, "page_size", ri->page_size);
+	em_u64(e, "capacity", ri->capacity);
 	em_u64(e, "max_message", SHMK_RING_MAX_MESSAGE);
 	em_u64(e, "gen", SHMK_LOAD_U32(&h->gen));
 	em_u64(e, "waiters", SHMK_LOAD_U32(&h->waiters));
@@ -632,25 +581,25 @@ static void ring_print(struct ctx *c, const struct ring_info *ri)
 		sane = false;
 	} else if (tail > head) {
 		/* r[impl cli.inspect.snapshot] a reader that passed the head we copied */
-		if (tail - head > ri->cap) {
+		if (tail - head > ri->capacity) {
 			problem(c, "ring: SHMK_EINTEGRITY: tail %" PRIu64 " > head %" PRIu64, tail,
 				head);
 		}
 		used = 0;
 		sane = false;
-	} else if (used > ri->cap) {
+	} else if (used > ri->capacity) {
 		problem(c, "ring: SHMK_EINTEGRITY: head - tail = %" PRIu64 " > capacity %" PRIu64,
-			used, ri->cap);
+			used, ri->capacity);
 		sane = false;
 	}
 	em_obj(e, "cursors");
 	em_u64(e, "head", head);
 	em_u64(e, "tail", tail);
 	em_u64(e, "used", sane ? used : 0);
-	em_u64(e, "free", sane ? ri->cap - used : ri->cap);
+	em_u64(e, "free", sane ? ri->capacity - used : ri->capacity);
 	em_end(e);
 
-	if (!ri->whole) {
+	if (!ri->complete) {
 		em_str(e, "records", "not shown: file larger than the copy limit");
 		return;
 	}
@@ -684,9 +633,9 @@ static void ring_print(struct ctx *c, const struct ring_info *ri)
 	em_u64(e, "records_shown", nrec);
 	em_bool(e, "records_more", sane && i < head);
 
-	const struct shmk_ring_wpage *wp = (const void *)(c->b + ri->page + ri->cap);
+	const struct shmk_ring_wpage *wp = (const void *)(c->b + ri->page_size + ri->capacity);
 	em_obj(e, "writers");
-	em_u64(e, "registered", SHMK_LOAD_U64(&wp->registered));
+	em_u64(e, "registered", ri->registered);
 	em_arr(e, "slots");
 	for (unsigned k = 0; k < SHMK_RING_MAX_WRITERS; k++) {
 		uint64_t tok = SHMK_LOAD_U64(&wp->slots[k].token);
@@ -704,101 +653,58 @@ static void ring_print(struct ctx *c, const struct ring_info *ri)
 	(void)total;
 }
 
-static void ring_summary(const struct ctx *c, const struct ring_info *ri, struct shmk_cli_summary *s)
+static void ring_summary(const struct ctx *c, const struct shmk_ring_info *ri,
+			 struct shmk_cli_summary *s)
 {
 	const struct shmk_ring_hdr *h = (const void *)c->b;
 
 	if (c->len < sizeof(*h))
 		return;
 	s->owner = SHMK_LOAD_U64(&h->reader);
-	if (!s->valid || !ri->whole)
+	if (!s->valid || !ri->complete)
 		return;
-	const struct shmk_ring_wpage *wp = (const void *)(c->b + ri->page + ri->cap);
+	const struct shmk_ring_wpage *wp = (const void *)(c->b + ri->page_size + ri->capacity);
 	for (unsigned k = 0; k < SHMK_RING_MAX_WRITERS; k++)
 		s->users[s->nusers++] = SHMK_LOAD_U64(&wp->slots[k].token);
 }
 
 /* ------------------------------------------------------------ slots */
 
-struct slots_info {
-	uint32_t count, total, cap;
-	bool whole;	/* the slot table is in the copy */
-};
-
-/* slots.c's validate_header (static there), bounded by the FILE size so a
- * header-only copy of a huge segment still validates. */
-static int slots_check(struct ctx *c, struct slots_info *si)
+/* r[impl cli.inspect.validate] r[impl slots.validate.shared] the library's
+ * own validator, bounded by the FILE size so a header-only copy of a huge
+ * segment still validates */
+static int slots_check(struct ctx *c, struct shmk_slots_info *si)
 {
-	const struct shmk_slots_hdr *h = (const void *)c->b;
+	int rc = shmk_slots_validate(c->b, c->len, c->fsize, si);
 
-	/* r[impl cli.inspect.validate] */
-	if (c->len < SHMK_SLOTS_HDR_SIZE || c->fsize < SHMK_SLOTS_HDR_SIZE) {
-		fail(c, "slots segment: SHMK_ETOOSMALL: %" PRIu64 " bytes, header needs %u", c->fsize,
-		     SHMK_SLOTS_HDR_SIZE);
-		return SHMK_ETOOSMALL;
-	}
-	uint32_t magic = SHMK_LOAD_U32(&h->magic);
-	if (magic != SHMK_SLOTS_MAGIC) {
-		fail(c, "slots segment: SHMK_EBADMAGIC: magic 0x%x", magic);
-		return SHMK_EBADMAGIC;
-	}
-	uint32_t hsz = SHMK_LOAD_U32(&h->hdr_size);
-	uint32_t count = SHMK_LOAD_U32(&h->slot_count);
-	uint32_t total = SHMK_LOAD_U32(&h->slot_total_size);
-	uint32_t cap = SHMK_LOAD_U32(&h->slot_capacity);
-	if (hsz != SHMK_SLOTS_HDR_SIZE) {
-		fail(c, "slots segment: SHMK_ELAYOUT: header size %u", hsz);
-		return SHMK_ELAYOUT;
-	}
-	if (count == 0 || count > SHMK_SLOTS_MAX_COUNT) {
-		fail(c, "slots segment: SHMK_ELAYOUT: slot_count %u", count);
-		return SHMK_ELAYOUT;
-	}
-	if (cap == 0 || cap > UINT32_MAX - 79u) {
-		fail(c, "slots segment: SHMK_ELAYOUT: slot_capacity %u", cap);
-		return SHMK_ELAYOUT;
-	}
-	uint64_t want = shmk_align_up((uint64_t)SHMK_SLOTS_SLOT_HDR_SIZE + cap, SHMK_SLOTS_SLOT_ALIGN);
-	if (total != want) {
-		fail(c, "slots segment: SHMK_ELAYOUT: slot_total_size %u, capacity %u needs %" PRIu64,
-		     total, cap, want);
-		return SHMK_ELAYOUT;
-	}
-	if (count > (c->fsize - SHMK_SLOTS_HDR_SIZE) / total) {
-		fail(c, "slots segment: SHMK_ELAYOUT: %u slots of %u bytes exceed the %" PRIu64
-			"-byte file", count, total, c->fsize);
-		return SHMK_ELAYOUT;
-	}
-	si->count = count;
-	si->total = total;
-	si->cap = cap;
-	si->whole = count <= (c->len - SHMK_SLOTS_HDR_SIZE) / total;
-	return 0;
+	if (rc)
+		lib_fail(c, "slots segment", rc);
+	return rc;
 }
 
-static const struct shmk_slot_hdr *slot_at(const struct ctx *c, const struct slots_info *si,
+static const struct shmk_slot_hdr *slot_at(const struct ctx *c, const struct shmk_slots_info *si,
 					   uint32_t i)
 {
-	return (const void *)(c->b + SHMK_SLOTS_HDR_SIZE + (size_t)i * si->total);
+	return (const void *)(c->b + SHMK_SLOTS_HDR_SIZE + (size_t)i * si->slot_total_size);
 }
 
-static void slots_print(struct ctx *c, const struct slots_info *si)
+static void slots_print(struct ctx *c, const struct shmk_slots_info *si)
 {
 	const struct shmk_slots_hdr *h = (const void *)c->b;
 	struct em *e = &c->e;
-	uint32_t ostate = SHMK_LOAD_U32(&h->owner_state);
+	uint32_t ostate = si->owner_state;	/* the validator's snapshot */
 
 	em_obj(e, "header");
 	em_hex(e, "magic", SHMK_SLOTS_MAGIC);
 	em_u64(e, "header_bytes", SHMK_SLOTS_HDR_SIZE);
-	em_u64(e, "slot_count", si->count);
-	em_u64(e, "slot_capacity", si->cap);
-	em_u64(e, "slot_total_size", si->total);
-	em_u64(e, "next_sn", SHMK_LOAD_U64(&h->next_sn));
+	em_u64(e, "slot_count", si->slot_count);
+	em_u64(e, "slot_capacity", si->slot_capacity);
+	em_u64(e, "slot_total_size", si->slot_total_size);
+	em_u64(e, "next_sn", si->next_sn);
 	em_u64(e, "notify_gen", SHMK_LOAD_U32(&h->notify_gen));
 	em_u64(e, "waiters", SHMK_LOAD_U32(&h->waiters));
 	em_end(e);
-	em_token(e, "owner", SHMK_LOAD_U64(&h->owner_token));
+	em_token(e, "owner", si->owner_token);
 	em_str(e, "owner_state", ostate == SHMK_SLOTS_OWNER_LIVE ? "live"
 				 : ostate == SHMK_SLOTS_OWNER_CLOSED ? "closed" : "invalid");
 
@@ -820,26 +726,26 @@ static void slots_print(struct ctx *c, const struct slots_info *si)
 	}
 	em_end(e);
 
-	if (!si->whole) {
+	if (!si->complete) {
 		em_str(e, "slots", "not shown: segment larger than the copy limit");
 		return;
 	}
 	uint32_t committed = 0;
 	/* count <= SHMK_SLOTS_MAX_COUNT: bounded */
-	for (uint32_t i = 0; i < si->count; i++) {
+	for (uint32_t i = 0; i < si->slot_count; i++) {
 		const struct shmk_slot_hdr *sl = slot_at(c, si, i);
 		uint64_t sn = SHMK_LOAD_U64(&sl->sn);
 		uint32_t size = SHMK_LOAD_U32(&sl->sample_size);
 		if (!sn)
 			continue;
 		committed++;
-		if (size > si->cap)
+		if (size > si->slot_capacity)
 			problem(c, "slots: SHMK_ELAYOUT: slot %u (sn %" PRIu64 ") holds %u bytes > "
-				   "capacity %u", i, sn, size, si->cap);
+				   "capacity %u", i, sn, size, si->slot_capacity);
 	}
 	em_u64(e, "committed", committed);
 	em_arr(e, "slots");
-	uint32_t shown = si->count < c->limit ? si->count : c->limit;
+	uint32_t shown = si->slot_count < c->limit ? si->slot_count : c->limit;
 	for (uint32_t i = 0; i < shown; i++) {
 		const struct shmk_slot_hdr *sl = slot_at(c, si, i);
 		em_obj(e, NULL);
@@ -907,8 +813,8 @@ int shmk_cli_inspect(const struct shmk_cli_image *img, const struct shmk_cli_opt
 		     char *err, size_t errlen)
 {
 	struct ctx c;
-	struct ring_info ri;
-	struct slots_info si;
+	struct shmk_ring_info ri;
+	struct shmk_slots_info si;
 	void *owned;
 	int rc = 0;
 
@@ -994,8 +900,8 @@ int shmk_cli_inspect_buf(const void *buf, size_t len, FILE *out, int json)
 void shmk_cli_summarize(const struct shmk_cli_image *img, struct shmk_cli_summary *s)
 {
 	struct ctx c;
-	struct ring_info ri;
-	struct slots_info si;
+	struct shmk_ring_info ri;
+	struct shmk_slots_info si;
 	struct shmk_cli_opts o = { 0 };
 	void *owned;
 
