@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exact_copy.h"
 #include "harness.h"
 #include "internal.h" /* shmk_fault_set */
 #include "shmkit/ring.h"
@@ -635,22 +636,9 @@ static void attach_validate(void)
 /* Near the top: the snapshot fields must come back exactly, not truncated. */
 #define VS_INIT (UINT64_MAX - 1023)
 
-/* The file's bytes in a heap buffer of exactly its size: ASan reports any
- * read past what the validator was given. */
 static uint8_t *copy_file(const char *path, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(fstat(fd, &st) == 0);
-	size_t n = (size_t)st.st_size;
-	uint8_t *b = malloc(n ? n : 1);
-	CU_ASSERT_FATAL(b != NULL);
-	CU_ASSERT_FATAL(pread(fd, b, n, 0) == (ssize_t)n);
-	close(fd);
-	*len = n;
-	return b;
+	return ec_copy_fd(open(path, O_RDONLY | O_CLOEXEC), len);
 }
 
 /* The creator process: a ring at VS_INIT with one writer and two records;
@@ -689,6 +677,27 @@ static void put_field(uint8_t *b, size_t off, int width, uint64_t v)
 	} else {
 		memcpy(b + off, &v, 8);
 	}
+}
+
+/* A prefix of the whole file (size bytes, capacity cap). */
+struct vs_prefix {
+	uint64_t size, cap;
+};
+
+static int vs_prefix_ok(const uint8_t *t, size_t l, void *arg)
+{
+	const struct vs_prefix *p = arg;
+	struct shmk_ring_info ri;
+
+	/* as a truncated file: too small */
+	if (shmk_ring_validate(t, l, l, &ri) != SHMK_ETOOSMALL)
+		return 0;
+	/* as a partial copy of the real file: the header is needed, the
+	 * writers page is not (and then not checked) */
+	int rc = shmk_ring_validate(t, l, p->size, &ri);
+	if (l < sizeof(struct shmk_ring_hdr))
+		return rc == SHMK_ETOOSMALL;
+	return rc == 0 && !ri.complete && ri.capacity == p->cap && ri.writers == 0;
 }
 
 static void validate_shared_body(void)
@@ -740,27 +749,9 @@ static void validate_shared_body(void)
 	CU_ASSERT_EQUAL(shmk_ring_validate(b + 4, 128, size, &ri), SHMK_EMISALIGNED);
 
 	/* (b) every truncation length, each in a buffer of exactly that many
-	 * bytes: as a truncated file (file_size = len) always SHMK_ETOOSMALL;
-	 * as a partial copy of the real file, refused (SHMK_ETOOSMALL) without
-	 * the header and accepted without the writers page checked */
-	unsigned bad = 0, partial_ok = 0;
-	for (size_t l = 0; l < size; l++) {
-		uint8_t *t = malloc(l ? l : 1);
-		CU_ASSERT_FATAL(t != NULL);
-		memcpy(t, b, l);
-		int rc = shmk_ring_validate(t, l, l, &ri);
-		bad += rc != SHMK_ETOOSMALL;
-		rc = shmk_ring_validate(t, l, size, &ri);
-		if (l < sizeof(struct shmk_ring_hdr))
-			bad += rc != SHMK_ETOOSMALL;
-		else if (rc == 0 && !ri.complete && ri.capacity == cap && ri.writers == 0)
-			partial_ok++;
-		else
-			bad++;
-		free(t);
-	}
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(partial_ok, size - sizeof(struct shmk_ring_hdr));
+	 * bytes */
+	struct vs_prefix pre = { size, cap };
+	CU_ASSERT_EQUAL(ec_each_prefix(b, size, vs_prefix_ok, &pre), 0);
 
 	/* each header field at its boundaries: the validator on the copy
 	 * and attach on the file refuse with the same named code */

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exact_copy.h"
 #include "harness.h"
 #include "internal.h"
 #include "shmkit/slots.h"
@@ -746,22 +747,31 @@ static void vs_creator(const char *fl, int out, int go)
 	_exit(ok ? 0 : 1);
 }
 
-/* The segment's bytes in a heap buffer of exactly its size: ASan reports
- * any read past what the validator was given. */
 static uint8_t *vs_copy(const char *name, size_t *len)
 {
-	int fd = shm_open(name, O_RDONLY, 0);
-	struct stat st;
+	return ec_copy_fd(shm_open(name, O_RDONLY, 0), len);
+}
 
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(fstat(fd, &st) == 0);
-	size_t n = (size_t)st.st_size;
-	uint8_t *b = malloc(n ? n : 1);
-	CU_ASSERT_FATAL(b != NULL);
-	CU_ASSERT_FATAL(pread(fd, b, n, 0) == (ssize_t)n);
-	close(fd);
-	*len = n;
-	return b;
+/* A prefix of the whole segment (size bytes, slots in the first need). */
+struct vs_prefix {
+	uint64_t size, need;
+};
+
+static int vs_prefix_ok(const uint8_t *t, size_t l, void *arg)
+{
+	const struct vs_prefix *p = arg;
+	struct shmk_slots_info si;
+
+	/* as a truncated segment: too small for the header, then for the slots */
+	int rc = shmk_slots_validate(t, l, l, &si);
+	if (rc != (l < SHMK_SLOTS_HDR_SIZE ? SHMK_ETOOSMALL : l < p->need ? SHMK_ELAYOUT : 0))
+		return 0;
+	/* as a partial copy of the real one: the header is needed, the
+	 * slot table is not (complete says whether it is there) */
+	rc = shmk_slots_validate(t, l, p->size, &si);
+	if (l < SHMK_SLOTS_HDR_SIZE)
+		return rc == SHMK_ETOOSMALL;
+	return rc == 0 && si.complete == (l >= p->need) && si.slot_count == 5;
 }
 
 static void validate_shared_body(void)
@@ -822,28 +832,9 @@ static void validate_shared_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_validate(b + 4, 0x140, size, &si), SHMK_EMISALIGNED);
 
 	/* (b) every truncation length, each in a buffer of exactly that many
-	 * bytes: a truncated segment (file_size = len) is refused; a partial
-	 * copy of the real one is refused without the header and accepted
-	 * (incomplete) with it */
-	unsigned bad = 0, partial_ok = 0;
-	for (size_t l = 0; l < size; l++) {
-		uint8_t *t = malloc(l ? l : 1);
-		CU_ASSERT_FATAL(t != NULL);
-		memcpy(t, b, l);
-		int rc = shmk_slots_validate(t, l, l, &si);
-		bad += rc != (l < SHMK_SLOTS_HDR_SIZE ? SHMK_ETOOSMALL
-			      : l < need ? SHMK_ELAYOUT : 0);
-		rc = shmk_slots_validate(t, l, size, &si);
-		if (l < SHMK_SLOTS_HDR_SIZE)
-			bad += rc != SHMK_ETOOSMALL;
-		else if (rc == 0 && si.complete == (l >= need) && si.slot_count == 5)
-			partial_ok++;
-		else
-			bad++;
-		free(t);
-	}
-	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT_EQUAL(partial_ok, size - SHMK_SLOTS_HDR_SIZE);
+	 * bytes */
+	struct vs_prefix pre = { size, need };
+	CU_ASSERT_EQUAL(ec_each_prefix(b, size, vs_prefix_ok, &pre), 0);
 
 	/* each header field at its boundaries: the validator on the copy and
 	 * attach on the segment give the same code */
