@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
@@ -1913,6 +1914,46 @@ static void close_roles(void)
 	isolate(close_body, 20);
 }
 
+/* Anyone who can open the flink's directory (think /tmp) can flock it:
+ * a stranger holding that lock must not hang the owner's close or gc. */
+static void close_dirlock_body(void)
+{
+	char fl[256], dir[256];
+	struct shmk_slots *o;
+	int go[2], ready[2];
+	char c;
+
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	new_flink(fl, sizeof(fl));
+	snprintf(dir, sizeof(dir), "%s", fl);
+	*strrchr(dir, '/') = '\0';
+	CU_ASSERT_FATAL(pipe(go) == 0 && pipe(ready) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(go[1]);
+		int fd = open(dir, O_RDONLY | O_DIRECTORY);
+		if (fd < 0 || flock(fd, LOCK_EX) || write(ready[1], "l", 1) != 1)
+			_exit(2);
+		_exit(read(go[0], &c, 1) == 0 ? 0 : 3); /* holds the lock until go closes */
+	}
+	close(go[0]);
+	close(ready[1]);
+	CU_ASSERT_EQUAL_FATAL(read(ready[0], &c, 1), 1);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(fl, 2, 16, &o), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);	/* returns, lock or not */
+	CU_ASSERT_EQUAL(access(fl, F_OK), -1);		/* and removed its own flink */
+	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(fl), SHMK_EBUSY);
+	close(go[1]);
+	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
+	close(ready[0]);
+}
+
+static void close_dirlock(void)
+{
+	SPEC_VERIFY("slots.flink.lock-bounded");
+	isolate(close_dirlock_body, 20);
+}
+
 static const struct h_test tests[] = {
 	{ "layout_offsets", layout_offsets },
 	{ "create_files", create_files },
@@ -1946,6 +1987,7 @@ static const struct h_test tests[] = {
 	{ "wait_peerdead", wait_peerdead },
 	{ "stale_detect", stale_detect },
 	{ "close_roles", close_roles },
+	{ "close_dirlock", close_dirlock },
 	{ NULL, NULL },
 };
 

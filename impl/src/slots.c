@@ -21,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -316,8 +317,19 @@ static int flink_dir_lock(const char *flink)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (flock(fd, LOCK_EX) && errno == EINTR)
-		;
+	/* r[impl slots.flink.lock-bounded] anyone who can open the directory
+	 * (/tmp) can hold a flock on it: wait one liveness period at most. */
+	int64_t end = shmk_deadline_ns(shmk_now_ns(), shmk_liveness_ns());
+	while (flock(fd, LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			break; /* as before: proceed unlocked */
+		if (shmk_now_ns() >= end) {
+			close(fd);
+			return shmk_fail(SHMK_EBUSY, "%s: directory locked by another process", dir);
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
 	return fd;
 }
 

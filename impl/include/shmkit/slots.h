@@ -114,7 +114,8 @@ int shmk_slots_validate(const void *base, size_t len, uint64_t file_size,
 int shmk_slots_close(struct shmk_slots *s);
 
 /* For `shmkit gc`: removes flink_path and its segment when their owner is
- * dead.  0 reclaimed, SHMK_EBUSY when the owner lives, -ENOENT, ... */
+ * dead.  0 reclaimed, SHMK_EBUSY when the owner lives (or another
+ * process held the flink directory's lock for SHMK_LIVENESS_MS), -ENOENT, ... */
 int shmk_slots_reclaim_stale(const char *flink_path);
 
 /* Default flink directory ($SHMK_SLOTS_DIR, else /tmp/shmkit-<euid>). */
