@@ -16,6 +16,7 @@ for t in "$@"; do
 	bin=build/fuzz/$t
 	work=$out/corpus/$t
 	mkdir -p "$work" "$out/artifacts/$t"
+	rm -f "$out/artifacts/$t"/* # this run's findings only
 	dict=()
 	[ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
 	seeds=()
@@ -23,14 +24,24 @@ for t in "$@"; do
 	[ -d "fuzz/regress/$t" ] && seeds+=("fuzz/regress/$t")
 	echo "[$i/$#] fuzz $t for ${secs}s" >&2
 	log=$out/$t.log
-	"$bin" -max_total_time="$secs" -print_final_stats=1 "${dict[@]}" \
+	# -timeout: a hang is a finding (every call is bounded work).
+	"$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=25 "${dict[@]}" \
 		-artifact_prefix="$out/artifacts/$t/" "$work" "${seeds[@]}" >"$log" 2>&1
 	rc=$?
+	# Every crash is minimised for fuzz/regress/<t>/ (committed after the fix).
+	for a in "$out/artifacts/$t"/crash-* "$out/artifacts/$t"/timeout-* "$out/artifacts/$t"/leak-*; do
+		[ -f "$a" ] || continue
+		"$bin" -minimize_crash=1 -max_total_time=60 -timeout=25 \
+			-exact_artifact_path="$out/artifacts/$t/min-$(basename "$a")" "$a" \
+			>>"$out/$t.minimize.log" 2>&1
+		echo "$t: crash $a, minimised to $out/artifacts/$t/min-$(basename "$a")" \
+			"(copy into fuzz/regress/$t/ once fixed)" >&2
+	done
 	execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
 	feats=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
 	cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
 	corpus=$(find "$work" -type f | wc -l)
-	crashes=$(find "$out/artifacts/$t" -type f | wc -l)
+	crashes=$(find "$out/artifacts/$t" -type f ! -name 'min-*' | wc -l)
 	result=pass
 	if [ $rc -ne 0 ] || [ "$crashes" -gt 0 ]; then result=crash; failed=1; fi
 	results+=("$(jq -n --arg t "$t" --argjson s "$secs" --argjson e "${execs:-0}" \
