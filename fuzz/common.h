@@ -81,6 +81,8 @@ static inline void fz_revive(uint64_t tok)
 
 /* ------------------------------------------------------------ isolation */
 
+static bool fz_isolated;	/* /dev/shm and FZ_DIR are our own tmpfs */
+
 static inline void fz_init(void)
 {
 	static int done;
@@ -93,10 +95,12 @@ static inline void fz_init(void)
 	 * run; they only create names they chose themselves with O_EXCL. */
 	if (unshare(CLONE_NEWNS) == 0 ||
 	    (unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0)) {
-		mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
-		mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777");
 		mkdir(FZ_DIR, 0700);
-		mount("tmpfs", FZ_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0700");
+		fz_isolated = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+			      mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+				    "size=256m,mode=1777") == 0 &&
+			      mount("tmpfs", FZ_DIR, "tmpfs", MS_NOSUID | MS_NODEV,
+				    "size=64m,mode=0700") == 0;
 	} else {
 		mkdir(FZ_DIR, 0700);
 	}
