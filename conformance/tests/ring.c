@@ -24,6 +24,7 @@
 #include "harness.h"
 #include "internal.h" /* shmk_fault_set */
 #include "shmkit/ring.h"
+#include "trunc_peer.h"
 
 #define CAP64K 65536u
 #define PAGE ((size_t)sysconf(_SC_PAGESIZE))
@@ -2330,6 +2331,83 @@ static void reserve(void)
 
 /* ---------------------------------------------------------------- main */
 
+/* ---------------------------------------------------------------- truncation */
+
+static void truncated_body(void)
+{
+	char path[256];
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct shmk_ring *r = mk(path, sizeof(path), 65536, 0);
+	struct shmk_ring_writer *w = local_writer(r, 5);
+	static uint8_t buf[512];
+	uint64_t tag = 0, head = 0;
+	size_t got = 0;
+
+	CU_ASSERT_EQUAL(shmk_ring_check(r), 0);
+	CU_ASSERT_EQUAL(shmk_ring_writer_check(w), 0);
+	CU_ASSERT_EQUAL(shmk_ring_check(NULL), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_ring_writer_check(NULL), -EINVAL);
+	/* the hot path makes no fstat at all */
+	CU_ASSERT_EQUAL(shmk_fault_set("fstat:1"), 0);
+	for (int i = 0; i < 2000; i++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_ring_write(w, buf, 100), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_ring_read_message(r, &tag, buf, sizeof(buf), &got, 0), 0);
+	}
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	shmk_fault_set(NULL);
+
+	/* a peer cuts all but the header page: the wait's spin reads only
+	 * the header, and the check before its first park (before the
+	 * writers page is read) reports the cut */
+	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(path, (off_t)page), 0);
+	CU_ASSERT_EQUAL(shmk_ring_head(r, &head), 0);
+	CU_ASSERT_EQUAL(shmk_ring_wait(r, head, 120ll * 1000000000), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &tag, buf, sizeof(buf), &got,
+					       120ll * 1000000000), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_ring_check(r), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_ring_writer_check(w), SHMK_ETRUNCATED);
+	/* the header too: closing touches nothing */
+	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(path, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_check(r), SHMK_ETRUNCATED);
+	shmk_ring_writer_close(w);
+	shmk_ring_close(r);
+	unlink(path);
+}
+
+static void truncated_parked_body(void)
+{
+	char path[256];
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct shmk_ring *r = mk(path, sizeof(path), 65536, 0);
+	struct shmk_ring_writer *w = local_writer(r, 5);
+	uint64_t head = 0;
+
+	/* parked in wait when the peer cuts the file: the next wake-up (a
+	 * slice of at most 50 ms) checks before it touches the writers page */
+	pid_t pid = tp_fork_truncator(path, (off_t)page);
+	CU_ASSERT_EQUAL(shmk_ring_head(r, &head), 0);
+	CU_ASSERT_EQUAL(shmk_ring_wait(r, head, 120ll * 1000000000), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	shmk_ring_writer_close(w);
+	shmk_ring_close(r);
+	unlink(path);
+}
+
+static void truncated(void)
+{
+	SPEC_VERIFY("ring.truncate.check");
+	SPEC_VERIFY("ring.truncate.wait");
+	SPEC_VERIFY("ring.truncate.close");
+	SPEC_VERIFY("ring.truncate.hot-path");
+	isolate(truncated_body, 120);
+}
+
+static void truncated_parked(void)
+{
+	SPEC_VERIFY("ring.truncate.wait");
+	isolate(truncated_parked_body, 120);
+}
+
 static const struct h_test tests[] = {
 	{ "attach_safe", attach_safe },
 	{ "attach_validate", attach_validate },
@@ -2369,6 +2447,8 @@ static const struct h_test tests[] = {
 	{ "space", space },
 	{ "straddle", straddle },
 	{ "toolarge", toolarge },
+	{ "truncated", truncated },
+	{ "truncated_parked", truncated_parked },
 	{ "validate", validate },
 	{ "validate_shared", validate_shared },
 	{ "wait_huge_timeout", wait_huge_timeout },

@@ -25,6 +25,7 @@
 #include "internal.h"
 #include "shmkit/error.h"
 #include "shmkit/shm.h"
+#include "trunc_peer.h"
 
 #define DEADLINE 20
 
@@ -435,6 +436,47 @@ static void size_shrink_mapped(void)
 	drop_names();
 }
 
+/* ------------------------------------------------------------ truncation */
+
+static void truncate_check_body(void)
+{
+	size_t ps = page(), sz = 0;
+	char file[128];
+	struct shmk_shm_map *m = NULL;
+	struct shmk_shm *s = create_mapped(3 * ps, &m);
+
+	snprintf(file, sizeof(file), "/dev/shm%s", g_name);
+	CU_ASSERT_EQUAL(shmk_shm_map_check(m), 0);
+	CU_ASSERT_EQUAL(shmk_shm_map_check(NULL), -EINVAL);
+	/* another process shrinks the object to one page under the map */
+	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(file, (off_t)ps), 0);
+	CU_ASSERT_EQUAL(shmk_shm_map_check(m), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_shm_size(s, &sz), 0);
+	CU_ASSERT_EQUAL(sz, ps);
+	/* the page that is left is still there */
+	memset(shmk_shm_map_ptr(m), 1, ps);
+	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
+	/* a new map covers what exists now */
+	CU_ASSERT_EQUAL_FATAL(shmk_shm_map(s, 0, &m), 0);
+	CU_ASSERT_EQUAL(shmk_shm_map_check(m), 0);
+	/* the peer cuts to 0: the whole map is gone */
+	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(file, 0), 0);
+	CU_ASSERT_EQUAL(shmk_shm_map_check(m), SHMK_ETRUNCATED);
+	/* without its handle there is no descriptor to ask */
+	shmk_shm_close(s);
+	CU_ASSERT_EQUAL(shmk_shm_map_check(m), -EBADF);
+	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
+}
+
+static void truncate_check(void)
+{
+	SPEC_VERIFY("shm.truncate.check");
+	SPEC_VERIFY("shm.truncate.hot-path");
+	fresh_names();
+	isolate(truncate_check_body, DEADLINE);
+	drop_names();
+}
+
 /* ------------------------------------------------------------ map */
 
 /* Peer: open by name, check the creator's bytes, answer in the second half. */
@@ -787,6 +829,7 @@ static const struct h_test tests[] = {
 	{ "map_readonly", map_readonly },
 	{ "unlink_keeps_handle", unlink_keeps_handle },
 	{ "close_map_survives", close_map_survives },
+	{ "truncate_check", truncate_check },
 	{ "api_args", api_args },
 	{ NULL, NULL },
 };

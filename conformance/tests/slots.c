@@ -30,6 +30,7 @@
 #include "internal.h"
 #include "shmkit/slots.h"
 #include "shmkit/wire.h"
+#include "trunc_peer.h"
 
 #define NR 4
 
@@ -1954,6 +1955,98 @@ static void close_dirlock(void)
 	isolate(close_dirlock_body, 20);
 }
 
+/* ------------------------------------------------------------ truncation */
+
+/* The segment's file: /dev/shm + its shm name. */
+static void seg_file(const struct shmk_slots *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "/dev/shm%s", shmk_slots_segment_path(s));
+}
+
+static void truncated_body(void)
+{
+	char fl[PATH_MAX], seg[PATH_MAX], buf[1024];
+	struct shmk_slots *own = NULL, *rd = NULL, *rd2 = NULL;
+	unsigned idx = 0, idx2 = 0;
+	uint64_t sn = 0;
+
+	/* 16 slots of 1 KiB: the slot table spans several pages */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 16, 1024, &own), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &rd), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &rd2), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(rd, -1, &idx), 0);
+	seg_file(own, seg, sizeof(seg));
+	CU_ASSERT_EQUAL(shmk_slots_check(own), 0);
+	CU_ASSERT_EQUAL(shmk_slots_check(rd), 0);
+	CU_ASSERT_EQUAL(shmk_slots_check(NULL), -EINVAL);
+	/* the hot path makes no fstat at all */
+	memset(buf, 7, sizeof(buf));
+	CU_ASSERT_EQUAL(shmk_fault_set("fstat:1"), 0);
+	for (int i = 0; i < 500; i++) {
+		shmk_slot_handle_t h, r;
+		struct shmk_slot_info info;
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(own, 1u << idx, &h), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_commit_slot(own, h, buf, 100, &sn, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(rd, idx, &r), 1);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_read_slot(rd, r, buf, sizeof(buf), &info), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_mark_read(rd, r, idx), 0);
+	}
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	shmk_fault_set(NULL);
+
+	/* a peer cuts the segment inside its header: the page holding the
+	 * header stays, every slot page goes */
+	uint64_t gen = shmk_slots_notify_generation(rd);
+	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(seg, 64), 0);
+	CU_ASSERT_EQUAL(shmk_slots_wait_for_change(rd, gen, 20ll * 1000000000), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_slots_check(rd), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_slots_check(own), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_slots_register_reader(rd2, -1, &idx2), SHMK_ETRUNCATED);
+	/* every page now: closing touches nothing, still cleans up */
+	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(seg, 0), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(rd), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_slots_close(rd2), 0); /* never registered: touches nothing */
+	CU_ASSERT_EQUAL(shmk_slots_close(own), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(access(seg, F_OK), -1);
+	CU_ASSERT_EQUAL(access(fl, F_OK), -1);
+}
+
+static void truncated_parked_body(void)
+{
+	char fl[PATH_MAX], seg[PATH_MAX];
+	struct shmk_slots *own = NULL, *rd = NULL;
+	unsigned idx = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 16, 1024, &own), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &rd), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(rd, -1, &idx), 0);
+	seg_file(own, seg, sizeof(seg));
+	/* parked when the peer cuts: the wake-up at the slice's end (one
+	 * liveness period) checks before it touches the header again */
+	uint64_t gen = shmk_slots_notify_generation(rd);
+	pid_t pid = tp_fork_truncator(seg, 64);
+	CU_ASSERT_EQUAL(shmk_slots_wait_for_change(rd, gen, 20ll * 1000000000), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(rd), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_slots_close(own), SHMK_ETRUNCATED);
+}
+
+static void truncated(void)
+{
+	SPEC_VERIFY("slots.truncate.check");
+	SPEC_VERIFY("slots.truncate.register");
+	SPEC_VERIFY("slots.truncate.wait");
+	SPEC_VERIFY("slots.truncate.close");
+	SPEC_VERIFY("slots.truncate.hot-path");
+	isolate(truncated_body, 120);
+}
+
+static void truncated_parked(void)
+{
+	SPEC_VERIFY("slots.truncate.wait");
+	isolate(truncated_parked_body, 120);
+}
+
 static const struct h_test tests[] = {
 	{ "layout_offsets", layout_offsets },
 	{ "create_files", create_files },
@@ -1988,6 +2081,8 @@ static const struct h_test tests[] = {
 	{ "stale_detect", stale_detect },
 	{ "close_roles", close_roles },
 	{ "close_dirlock", close_dirlock },
+	{ "truncated", truncated },
+	{ "truncated_parked", truncated_parked },
 	{ NULL, NULL },
 };
 

@@ -317,6 +317,23 @@ int shmk_check_fd(int fd, const char *what, const struct shmk_path_policy *pol,
 	return 0;
 }
 
+int shmk_fd_covers(int fd, uint64_t need, const char *what)
+{
+	struct stat st;
+	int rc = shmk_sys_fstat(fd, &st);
+
+	if (rc)
+		return rc;
+	/* A page wholly past the end of the file raises SIGBUS on touch: the
+	 * caller must stop before touching anything, so this is the answer. */
+	if (st.st_size < 0 || (uint64_t)st.st_size < need)
+		return shmk_fail(SHMK_ETRUNCATED,
+				 "%s: file shrank to %lld bytes under a %llu-byte mapping",
+				 what ? what : "object", (long long)st.st_size,
+				 (unsigned long long)need);
+	return 0;
+}
+
 /* ---------------------------------------------------------------- liveness */
 
 int (*shmk_liveness_hook)(uint64_t tok);

@@ -123,6 +123,11 @@ struct shmk_path_policy {
 int shmk_open_path(const char *path, int flags, mode_t mode, int *fdp);
 int shmk_check_fd(int fd, const char *what, const struct shmk_path_policy *pol,
 		  struct stat *st_out);
+/* Truncation check for the slow paths (waits before parking, role claims,
+ * close, the explicit *_check calls): 0 when the file behind fd still
+ * holds `need` bytes, SHMK_ETRUNCATED (detail names `what` and both sizes)
+ * when it shrank, -errno from fstat.  One fstat: never on a hot path. */
+int shmk_fd_covers(int fd, uint64_t need, const char *what);
 
 /* ------------------------------------------------------------------------
  * Process tokens and liveness.

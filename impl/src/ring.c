@@ -232,6 +232,28 @@ static int ring_check_fd(int fd, uint64_t *cap_out)
 	return rc;
 }
 
+/*
+ * 0 while the file still holds everything mapped (header page, ring,
+ * writers page), else SHMK_ETRUNCATED.  One fstat: slow paths only
+ * (r[impl ring.truncate.hot-path]: write, reserve, commit, read and
+ * first_message_in never call it).
+ */
+static int ring_covers(int fd, const struct ring_map *m)
+{
+	return shmk_fd_covers(fd, 2 * (uint64_t)m->page + m->cap, "ring");
+}
+
+/* r[impl ring.truncate.check] */
+int shmk_ring_check(const struct shmk_ring *r)
+{
+	return r ? ring_covers(r->fd, &r->m) : -EINVAL;
+}
+
+int shmk_ring_writer_check(const struct shmk_ring_writer *w)
+{
+	return w ? ring_covers(w->fd, &w->m) : -EINVAL;
+}
+
 /* ---------------------------------------------------------------- create / attach */
 
 /* r[impl ring.create.name] a bare name lives in /dev/shm, like an events region */
@@ -415,9 +437,13 @@ void shmk_ring_close(struct shmk_ring *r)
 	if (!r)
 		return;
 	uint64_t self = r->token;
-	/* release: pairs with the acq_rel CAS in claim_reader */
-	atomic_compare_exchange_strong_explicit(&r->m.hdr->reader, &self, 0,
-						memory_order_release, memory_order_relaxed);
+	/* r[impl ring.truncate.close] a cut file keeps our token (a dead
+	 * token is reclaimable); touching the cut header would SIGBUS */
+	if (ring_covers(r->fd, &r->m) == 0)
+		/* release: pairs with the acq_rel CAS in claim_reader */
+		atomic_compare_exchange_strong_explicit(&r->m.hdr->reader, &self, 0,
+							memory_order_release,
+							memory_order_relaxed);
 	ring_unmap(&r->m);
 	close(r->fd);
 	free(r);
@@ -571,6 +597,13 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 		shmk_cpu_relax();
 	}
 	for (;;) {
+		/* r[impl ring.truncate.wait] before the first park and after
+		 * each wake-up, before the writers page is read: the slice
+		 * bounds how long a cut goes unnoticed.  Leaves waiters set (a
+		 * cut header's word is moot). */
+		int rc = ring_covers(r->fd, &r->m);
+		if (rc)
+			return rc;
 		/* r[impl ring.reader.wait.wake] gen first, then the condition */
 		uint32_t g = SHMK_LOAD_ACQ_U32(&h->gen);
 		atomic_store_explicit(&h->waiters, 1, memory_order_relaxed);
@@ -596,8 +629,11 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 		}
 		int64_t t = deadline - now < slice ? deadline - now : slice;
 		SHMK_DELAY_POINT("ring.wait.gap"); /* test builds: widen check -> park */
-		int rc = shmk_futex_wait(&h->gen, g, t);
+		rc = shmk_futex_wait(&h->gen, g, t);
 		if (rc && rc != -ETIMEDOUT && rc != -EINTR) {
+			/* -EFAULT: the header page itself was cut */
+			if (ring_covers(r->fd, &r->m))
+				return SHMK_ETRUNCATED;
 			atomic_store_explicit(&h->waiters, 0, memory_order_relaxed);
 			return rc;
 		}
@@ -876,6 +912,7 @@ static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
 	atomic_store_explicit(&w->m.hdr->head, head + rl, memory_order_release);
 }
 
+/* r[impl ring.truncate.hot-path] no size check: see ring_covers */
 int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int iovcnt)
 {
 	size_t len = 0;
@@ -983,13 +1020,17 @@ void shmk_ring_writer_close(struct shmk_ring_writer *w)
 {
 	if (!w)
 		return;
-	if (w->reserved)
-		shmk_ring_discard(w);
-	uint64_t self = w->token;
-	/* r[impl ring.writer.register] seq_cst: pairs with the loads in writers_alive() */
-	atomic_compare_exchange_strong(&w->m.wp->slots[w->slot].token, &self, 0);
-	/* A reader waiting for this writer re-checks liveness now. */
-	wake_reader(w);
+	/* r[impl ring.truncate.close] the lock, the slot and the header may
+	 * all be cut: leave them (the reader's liveness check sees us gone) */
+	if (ring_covers(w->fd, &w->m) == 0) {
+		if (w->reserved)
+			shmk_ring_discard(w);
+		uint64_t self = w->token;
+		/* r[impl ring.writer.register] seq_cst: pairs with the loads in writers_alive() */
+		atomic_compare_exchange_strong(&w->m.wp->slots[w->slot].token, &self, 0);
+		/* A reader waiting for this writer re-checks liveness now. */
+		wake_reader(w);
+	}
 	ring_unmap(&w->m);
 	close(w->fd);
 	close(w->sock);

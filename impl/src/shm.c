@@ -228,6 +228,7 @@ int shmk_shm_map(struct shmk_shm *shm, size_t offset, struct shmk_shm_map **out)
 	return 0;
 }
 
+/* r[impl shm.truncate.hot-path] plain memory: nothing re-checks the size */
 void *shmk_shm_map_ptr(const struct shmk_shm_map *map)
 {
 	return map ? (char *)map->base + map->skip : NULL;
@@ -236,6 +237,16 @@ void *shmk_shm_map_ptr(const struct shmk_shm_map *map)
 size_t shmk_shm_map_len(const struct shmk_shm_map *map)
 {
 	return map ? map->base_len - map->skip : 0;
+}
+
+/* r[impl shm.truncate.check] one fstat through the handle's descriptor */
+int shmk_shm_map_check(const struct shmk_shm_map *map)
+{
+	if (!map)
+		return -EINVAL;
+	if (!map->shm)
+		return shmk_fail(-EBADF, "shm: the map's handle was closed");
+	return shmk_fd_covers(map->shm->fd, (uint64_t)map->aoff + map->base_len, map->shm->name);
 }
 
 int shmk_shm_unmap(struct shmk_shm_map *map)

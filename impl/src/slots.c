@@ -61,6 +61,7 @@ struct shmk_slots {
 	/* reader only */
 	int reg_index;		/* -1 when not registered */
 	uint64_t reg_token;
+	int fd;			/* the segment, kept for the truncation checks (fstat) */
 	char flink[PATH_MAX];
 	char segment[FLINK_MAX];
 };
@@ -234,7 +235,8 @@ int shmk_slots_validate(const void *base, size_t len, uint64_t file_size,
 }
 
 /* Maps a segment by name, read-write, after the safety checks. */
-static int map_segment(const char *name, struct shmk_slots_hdr **hp, size_t *lenp)
+/* *fdp (may be NULL: closed) gets the segment's descriptor on success. */
+static int map_segment(const char *name, struct shmk_slots_hdr **hp, size_t *lenp, int *fdp)
 {
 	static const struct shmk_path_policy pol = { .mode = 0600 };
 	struct stat st;
@@ -260,9 +262,27 @@ static int map_segment(const char *name, struct shmk_slots_hdr **hp, size_t *len
 		goto out;
 	*hp = p;
 	*lenp = (size_t)st.st_size;
+	if (fdp) {
+		*fdp = fd;
+		return 0;
+	}
 out:
 	close(fd);
 	return rc;
+}
+
+/* 0 while the segment still holds everything mapped, else SHMK_ETRUNCATED.
+ * One fstat: slow paths only (r[impl slots.truncate.hot-path]: reserve,
+ * commit, next_unread, read and mark_read never call it). */
+static int slots_covers(const struct shmk_slots *s)
+{
+	return shmk_fd_covers(s->fd, s->map_len, "slots");
+}
+
+/* r[impl slots.truncate.check] */
+int shmk_slots_check(const struct shmk_slots *s)
+{
+	return s ? slots_covers(s) : -EINVAL;
 }
 
 /* ------------------------------------------------------------ stale flinks */
@@ -279,7 +299,7 @@ static int probe_flink(const char *flink, char name[FLINK_MAX], int *seg_ok)
 	*seg_ok = 0;
 	if (rc)
 		return rc;
-	rc = map_segment(name, &h, &len);
+	rc = map_segment(name, &h, &len, NULL);
 	if (rc)
 		return 0;
 	int live = 0;
@@ -512,6 +532,7 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 		return -ENOMEM;
 	s->owner = 1;
 	s->reg_index = -1;
+	s->fd = -1;
 	s->count = (uint32_t)slot_count;
 	s->total = (uint32_t)total;
 	s->capacity = (uint32_t)slot_capacity;
@@ -546,9 +567,11 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 	rc = shmk_sys_fallocate(fd, 0, (off_t)bytes);
 	if (!rc)
 		rc = shmk_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &p);
-	close(fd);
-	if (rc)
+	if (rc) {
+		close(fd);
 		goto fail_unlink;
+	}
+	s->fd = fd;
 	s->hdr = p;
 	s->map_len = bytes;
 
@@ -580,6 +603,7 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 
 fail_unmap:
 	munmap(s->hdr, s->map_len);
+	close(s->fd);
 fail_unlink:
 	shm_unlink(s->segment);
 fail_free:
@@ -603,6 +627,7 @@ int shmk_slots_attach(const char *flink_path, struct shmk_slots **out)
 	if (!s)
 		return -ENOMEM;
 	s->reg_index = -1;
+	s->fd = -1;
 	if (snprintf(s->flink, sizeof(s->flink), "%s", flink_path) >= (int)sizeof(s->flink)) {
 		rc = -ENAMETOOLONG;
 		goto fail;
@@ -610,13 +635,14 @@ int shmk_slots_attach(const char *flink_path, struct shmk_slots **out)
 	rc = read_flink(s->flink, s->segment);
 	if (rc)
 		goto fail;
-	rc = map_segment(s->segment, &s->hdr, &s->map_len);
+	rc = map_segment(s->segment, &s->hdr, &s->map_len, &s->fd);
 	if (rc)
 		goto fail;
 	struct shmk_slots_info si;
 	rc = shmk_slots_validate(s->hdr, s->map_len, s->map_len, &si);
 	if (rc) {
 		munmap(s->hdr, s->map_len);
+		close(s->fd);
 		goto fail;
 	}
 	s->count = si.slot_count;
@@ -650,6 +676,10 @@ int shmk_slots_register_reader(struct shmk_slots *s, int want, unsigned *index)
 		return shmk_fail(SHMK_ERANGE, "slots: reader index %d >= 32", want);
 	if (s->reg_index >= 0)
 		return shmk_fail(SHMK_EBUSY, "slots: handle already holds reader %d", s->reg_index);
+	/* r[impl slots.truncate.register] the reader's claim: before its first touch */
+	int rc = slots_covers(s);
+	if (rc)
+		return rc;
 	uint64_t self = shmk_self_token();
 	unsigned lo = want < 0 ? 0 : (unsigned)want, hi = want < 0 ? SHMK_SLOTS_MAX_READERS : lo + 1;
 	for (unsigned i = lo; i < hi; i++) {
@@ -1090,6 +1120,11 @@ int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t time
 			return changed(s);
 		shmk_cpu_relax();
 	}
+	/* r[impl slots.truncate.wait] before the first park; after each
+	 * wake-up below.  The spin above read only the header's first line. */
+	int rc = slots_covers(s);
+	if (rc)
+		return rc;
 	for (;;) {
 		if (owner_gone(s))
 			return shmk_fail(SHMK_EPEERDEAD, "slots: owner of %s closed or died",
@@ -1099,7 +1134,7 @@ int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t time
 		atomic_fetch_add_explicit(&s->hdr->waiters, 1, memory_order_seq_cst);
 		uint32_t g = atomic_load_explicit(gen, memory_order_seq_cst); /* read once */
 		int64_t now = shmk_now_ns();
-		int rc = 0;
+		rc = 0;
 		if (g == want && now < deadline) {
 			/* r[impl reliability.unblock] Park at most one liveness
 			 * period, then re-check the owner. */
@@ -1108,6 +1143,13 @@ int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t time
 				slice = deadline - now;
 			SHMK_DELAY_POINT("slots.wait.gap"); /* test builds: widen check -> park */
 			rc = shmk_futex_wait(gen, want, slice);
+			/* r[impl slots.truncate.wait] a peer that cuts the file
+			 * wakes no one: the slice bounds how long it goes
+			 * unnoticed.  Look before touching (waiters stays
+			 * raised: a cut segment's count is moot). */
+			int cut = slots_covers(s);
+			if (cut)
+				return cut;
 		}
 		atomic_fetch_sub_explicit(&s->hdr->waiters, 1, memory_order_seq_cst);
 		/* acquire: pairs with the seq_cst bump in notify. */
@@ -1128,15 +1170,20 @@ int shmk_slots_close(struct shmk_slots *s)
 	if (!s)
 		return 0;
 	int rc = 0;
+	/* r[impl slots.truncate.close] a cut segment is left untouched (its
+	 * readers notice the cut themselves); the rest of close still runs */
+	int cut = s->owner || s->reg_index >= 0 ? slots_covers(s) : 0;
 	if (s->owner) {
 		char name[FLINK_MAX];
-		/* release: pairs with the acquire load of owner_state in owner_gone. */
-		atomic_store_explicit(&s->hdr->owner_state, SHMK_SLOTS_OWNER_CLOSED,
-				      memory_order_release);
-		/* seq_cst bump and an unconditional wake: every parked reader
-		 * returns and sees CLOSED (changed() in wait_for_change). */
-		atomic_fetch_add_explicit(&s->hdr->notify_gen, 1, memory_order_seq_cst);
-		shmk_futex_wake(&s->hdr->notify_gen, INT_MAX);
+		if (!cut) {
+			/* release: pairs with the acquire load of owner_state in owner_gone. */
+			atomic_store_explicit(&s->hdr->owner_state, SHMK_SLOTS_OWNER_CLOSED,
+					      memory_order_release);
+			/* seq_cst bump and an unconditional wake: every parked reader
+			 * returns and sees CLOSED (changed() in wait_for_change). */
+			atomic_fetch_add_explicit(&s->hdr->notify_gen, 1, memory_order_seq_cst);
+			shmk_futex_wake(&s->hdr->notify_gen, INT_MAX);
+		}
 		if (shm_unlink(s->segment) && errno != ENOENT)
 			rc = -errno;
 		/* Someone may have reclaimed the path: remove only our flink,
@@ -1149,7 +1196,7 @@ int shmk_slots_close(struct shmk_slots *s)
 			close(lk);
 		free(s->lstate);
 		free(s->lactive);
-	} else if (s->reg_index >= 0) {
+	} else if (s->reg_index >= 0 && !cut) {
 		uint64_t tok = s->reg_token;
 		/* Set our bits first so nothing stays pinned by us, then hand
 		 * the entry to the owner to reap (it alone writes 0). */
@@ -1161,6 +1208,7 @@ int shmk_slots_close(struct shmk_slots *s)
 		notify(s);
 	}
 	munmap(s->hdr, s->map_len);
+	close(s->fd);
 	free(s);
-	return rc;
+	return rc ? rc : cut;
 }

@@ -124,6 +124,22 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns);
 int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t buflen,
 			   size_t *len, int64_t timeout_ns);
 
+/*
+ * Truncation (r[ring.truncate.check]): a peer that cuts the ring's file
+ * under a live mapping makes any touch of the cut pages raise SIGBUS.
+ * These return 0 while the file still holds the whole ring (header page,
+ * ring, writers page), SHMK_ETRUNCATED when it shrank (then stop using the
+ * handle; closing it is safe), -errno from fstat.  One fstat each: call
+ * them when the file may be hostile.  shmk_ring_wait (and read_message)
+ * check the same way before every park and after every wake-up (slices of
+ * at most 50 ms), and close checks before it touches the mapping; write,
+ * writev, reserve, commit, discard, read, first_message_in and the wait's
+ * spin do NOT (a syscall per record would multiply their cost) and fault
+ * on cut pages.
+ */
+int shmk_ring_check(const struct shmk_ring *r);
+int shmk_ring_writer_check(const struct shmk_ring_writer *w);
+
 /* record_len = 16 + round_up(len, 8); 0 if that overflows size_t. */
 size_t shmk_ring_record_len(size_t len);
 

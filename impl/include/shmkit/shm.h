@@ -74,6 +74,16 @@ int shmk_shm_set_size(struct shmk_shm *shm, size_t size);
 int shmk_shm_map(struct shmk_shm *shm, size_t offset, struct shmk_shm_map **out);
 void *shmk_shm_map_ptr(const struct shmk_shm_map *map);	/* NULL for NULL */
 size_t shmk_shm_map_len(const struct shmk_shm_map *map);	/* 0 for NULL */
+/*
+ * Truncation (r[shm.truncate.check]): another process that opens the name
+ * can shrink the object under a live map, and touching the cut pages then
+ * raises SIGBUS.  0 while the object still covers the whole map,
+ * SHMK_ETRUNCATED when it shrank (stop touching the map; unmapping is
+ * safe), -EBADF once the map's handle was closed (its descriptor is gone),
+ * -errno from fstat.  One fstat: the map's bytes are plain memory and no
+ * access to them re-checks (r[shm.truncate.hot-path]).
+ */
+int shmk_shm_map_check(const struct shmk_shm_map *map);
 /* Unmap and free the map; the handle may map again afterwards. */
 int shmk_shm_unmap(struct shmk_shm_map *map);
 

@@ -168,6 +168,23 @@ size_t shmk_slots_slot_count(const struct shmk_slots *s);
 uint64_t shmk_slots_notify_generation(const struct shmk_slots *s);
 int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t timeout_ns);
 
+/*
+ * Truncation (r[slots.truncate.check]): whoever can write the segment can
+ * cut it under a live mapping, and any touch of the cut pages raises
+ * SIGBUS.  shmk_slots_check returns 0 while the segment still holds what
+ * this handle mapped, SHMK_ETRUNCATED when it shrank (then stop using the
+ * handle; closing it is safe), -errno from fstat; one fstat, so call it
+ * when the segment may be hostile.  register_reader, wait_for_change
+ * (before its first park and after every wake-up, at least once per
+ * SHMK_LIVENESS_MS) and close check the same way (close then leaves the
+ * segment untouched, still frees and unlinks, and returns SHMK_ETRUNCATED);
+ * reserve, commit, discard, the data and read pointers, next_unread,
+ * read_slot, mark_read and mark_reader_disconnected do NOT (a syscall per
+ * sample would multiply their cost) and fault on cut pages.  Each handle
+ * keeps the segment's descriptor open for this.
+ */
+int shmk_slots_check(const struct shmk_slots *s);
+
 const char *shmk_slots_flink_path(const struct shmk_slots *s);
 const char *shmk_slots_segment_path(const struct shmk_slots *s);
 
