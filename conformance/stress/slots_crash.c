@@ -286,8 +286,24 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 		kill(pids[victim], SIGKILL);
 	}
 	double died[3];
-	int st[3];
-	int rc = cr_wait_all(pids, 3, died, st, h_deadline(60));
+	int st[3], rc = 0;
+	uint64_t c_at_death = 0;
+	if (k == READER_RANDOM) {
+		/* the killed reader first: what was committed by its death is
+		 * what it could have held */
+		rc = cr_wait_all(&pids[victim], 1, &died[victim], &st[victim], h_deadline(60));
+		c_at_death = atomic_load(&sh->committed);
+		pid_t rest[2] = { pids[0], pids[victim == 1 ? 2 : 1] };
+		double d2[2];
+		int s2[2];
+		rc |= cr_wait_all(rest, 2, d2, s2, h_deadline(60));
+		died[0] = d2[0];
+		st[0] = s2[0];
+		died[victim == 1 ? 2 : 1] = d2[1];
+		st[victim == 1 ? 2 : 1] = s2[1];
+	} else {
+		rc = cr_wait_all(pids, 3, died, st, h_deadline(60));
+	}
 	int bad = 0;
 	if (rc) {
 		printf("%s: trial %" PRIu64 " (%s): a participant hung\n", PROG, t, kind_name[k]);
@@ -316,7 +332,8 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 	for (unsigned i = 0; i < 2; i++) {
 		uint64_t d = atomic_load(&sh->delivered[i]);
 		if ((int)i + 1 == victim) {
-			T->held_lost += c > d ? c - d : 0; /* what the killed reader had not taken */
+			/* committed by its death, not taken: lost with the reader */
+			T->held_lost += c_at_death > d ? c_at_death - d : 0;
 			continue;
 		}
 		if (d < c)
