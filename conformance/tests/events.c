@@ -30,6 +30,7 @@
 #include "harness.h"
 #include "internal.h"
 #include "shmkit/events.h"
+#include "trunc_peer.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -1534,6 +1535,77 @@ static void hostile(void)
 	isolate(hostile_body, 30);
 }
 
+/* ------------------------------------------------------------ truncation */
+
+static void truncated_body(void)
+{
+	char *p = new_path();
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_tx *tx, *prod;
+	struct shmk_events_rx *rx, *cons;
+	char buf[16];
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &prod, &cons), 0);
+	/* the whole file is there: every check says so */
+	CU_ASSERT_EQUAL(shmk_events_check(r), 0);
+	CU_ASSERT_EQUAL(shmk_events_tx_check(tx), 0);
+	CU_ASSERT_EQUAL(shmk_events_rx_check(rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_check(NULL), -EINVAL);
+	/* claims (one fstat each), then the hot path makes no fstat at all */
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "a", 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_fault_set("fstat:1"), 0);
+	for (int i = 0; i < 2000; i++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "x", 1, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	}
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	shmk_fault_set(NULL);
+
+	/* parked in recv on the empty queue when a peer cuts everything but
+	 * the header page: the wait wakes within its slice and reports it */
+	pid_t pid = tp_fork_truncator(p, 4096);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 120LL * 1000000000, NULL),
+			SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_events_check(r), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_events_tx_check(tx), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_events_rx_check(cons), SHMK_ETRUNCATED);
+	/* the blocking sender checks before it parks too (the queue is cut,
+	 * so only a full queue could reach the park: an MPSC producer's
+	 * first operation is its claim, which checks) */
+	CU_ASSERT_EQUAL(shmk_events_try_send(prod, "x", 1, NULL), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_events_send(prod, "x", 1, 0, NULL), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(cons, buf, sizeof(buf), &n, NULL), SHMK_ETRUNCATED);
+	struct shmk_events_tx *t2;
+	struct shmk_events_rx *r2;
+	CU_ASSERT_EQUAL(shmk_events_split_spsc(r, &t2, &r2), SHMK_ETRUNCATED);
+	/* with the header gone too, closing claimed handles touches nothing */
+	CU_ASSERT_EQUAL(truncate(p, 0), 0);
+	CU_ASSERT_EQUAL(shmk_events_check(r), SHMK_ETRUNCATED);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_tx_close(prod);
+	shmk_events_rx_close(cons);
+	shmk_events_close(r);
+	CU_ASSERT_EQUAL(mapped(p), 0);
+	unlink(p);
+}
+
+static void truncated(void)
+{
+	SPEC_VERIFY("events.truncate.check");
+	SPEC_VERIFY("events.truncate.claim");
+	SPEC_VERIFY("events.truncate.wait");
+	SPEC_VERIFY("events.truncate.close");
+	SPEC_VERIFY("events.truncate.hot-path");
+	SPEC_VERIFY("events.split.truncated");
+	isolate(truncated_body, 120);
+}
+
 /* ------------------------------------------------------------ main */
 
 static const struct h_test tests[] = {
@@ -1555,6 +1627,7 @@ static const struct h_test tests[] = {
 	{ "roles", roles },
 	{ "sizes", sizes },
 	{ "spsc_traffic", spsc_traffic },
+	{ "truncated", truncated },
 	{ "wrap", wrap },
 	{ "zerocopy", zerocopy },
 	{ NULL, NULL },

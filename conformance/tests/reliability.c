@@ -7,11 +7,15 @@
  *   enospc    a tmpfs of 1 MiB in a private mount namespace (root only):
  *             creating an object that does not fit fails at create with
  *             -ENOSPC and leaves nothing half-made; one that fits works.
- *   truncate  the backing file is cut under an attached process: the
- *             module's detecting call reports it where the API has one;
- *             what happens to the ordinary operations is measured (a
- *             SIGBUS there is a documented gap, printed as GAP); attaching
- *             to the cut file is refused with a documented code.
+ *   truncate  the backing file is cut under an attached process: every
+ *             module's check call (<module>.truncate.check, mmap_region's
+ *             check_and_remap) reports SHMK_ETRUNCATED; then one ordinary
+ *             operation runs: an events handle's first operation (its role
+ *             claim) reports SHMK_ETRUNCATED too, while a hot-path data
+ *             operation that touches cut pages may die of SIGBUS (the
+ *             documented <module>.truncate.hot-path limitation, printed as
+ *             such: the caller was told first); attaching to the cut file
+ *             is refused with a documented code.
  *   paths     run as nobody: symlink at the final path and at a parent, a
  *             file of another uid, a mode wider than asked, a hard link, a
  *             FIFO, a directory, a too-short file, at every attach/open by
@@ -358,7 +362,7 @@ static int trunc_peer(enum rel_kind k, const char *where, int wfd, int ring_wfd,
 		return 1;
 	if (read(go_fd, &c, 1) != 1)
 		return 1;
-	/* the API's own detection, where there is one */
+	/* the API's own detection: every module has a check call */
 	switch (k) {
 	case REL_MMAP: {
 		bool moved = false;
@@ -368,22 +372,26 @@ static int trunc_peer(enum rel_kind k, const char *where, int wfd, int ring_wfd,
 	case REL_EVENTS: {
 		struct shmk_events_tx *t2 = NULL;
 		struct shmk_events_rx *r2 = NULL;
-		rc = shmk_events_split_spsc(o.h, &t2, &r2);
-		if (!rc) {
+		/* the handle's check and a split must both see it */
+		rc = shmk_events_tx_check(tx);
+		int rc2 = shmk_events_split_spsc(o.h, &t2, &r2);
+		if (!rc2) {
 			shmk_events_tx_close(t2);
 			shmk_events_rx_close(r2);
 		}
+		if (rc2 != SHMK_ETRUNCATED)
+			rc = rc2 ? rc2 : 1;
 		break;
 	}
-	case REL_SHM: {
-		size_t sz = 0;
-		/* shm has no ETRUNCATED call: its size query is how a caller
-		 * tells (2 = the query saw the cut, else its error) */
-		rc = shmk_shm_size(o.h, &sz);
-		if (!rc)
-			rc = sz < shmk_shm_map_len(o.aux) ? 2 : 3;
+	case REL_SHM:
+		rc = shmk_shm_map_check(o.aux);
 		break;
-	}
+	case REL_RING:
+		rc = shmk_ring_writer_check(w);
+		break;
+	case REL_SLOTS:
+		rc = shmk_slots_check(o.h);
+		break;
 	default:
 		rc = 1; /* no detecting call */
 		break;
@@ -468,23 +476,20 @@ static void truncate_body(void *arg)
 	       "operation -> %s", p->name, file, (long long)cut,
 	       seen->stage < 2		? "(died)"
 	       : seen->detect_rc == 1	? "(no detecting call)"
-	       : seen->detect_rc == 2	? "shmk_shm_size shows the smaller size"
-	       : seen->detect_rc == 3	? "shmk_shm_size MISSED the cut"
 					: shmk_errname(seen->detect_rc) ?: "ok",
-	       sigbus ? (k == REL_SHM || k == REL_MMAP
-			 ? "SIGBUS on touching the cut pages (the caller was told first)"
-			 : "SIGBUS (GAP: the operation does not re-check the file size)")
+	       sigbus ? "SIGBUS on touching the cut pages (documented hot-path limitation; "
+			"the caller was told first)"
 		      : seen->stage < 3 ? "(died)" : shmk_errname(seen->use_rc) ?: "ok");
-	/* no death other than the documented SIGBUS of touching cut pages */
-	CU_ASSERT(st == 0 || sigbus);
-	/* where the API has a detecting call, it reports the cut */
-	if (k == REL_MMAP || k == REL_EVENTS) {
-		CU_ASSERT(seen->stage >= 2);
-		CU_ASSERT_EQUAL(seen->detect_rc, SHMK_ETRUNCATED);
-	}
-	if (k == REL_SHM) {
-		CU_ASSERT(seen->stage >= 2);
-		CU_ASSERT_EQUAL(seen->detect_rc, 2);
+	/* no death other than the documented SIGBUS of a hot-path touch of
+	 * cut pages, and that only after the check reported the cut */
+	CU_ASSERT(st == 0 || (sigbus && seen->stage >= 2));
+	/* every module's check call reports the cut */
+	CU_ASSERT(seen->stage >= 2);
+	CU_ASSERT_EQUAL(seen->detect_rc, SHMK_ETRUNCATED);
+	/* an events handle's first operation is its role claim, which checks */
+	if (k == REL_EVENTS) {
+		CU_ASSERT_EQUAL(st, 0);
+		CU_ASSERT_EQUAL(seen->use_rc, SHMK_ETRUNCATED);
 	}
 
 	/* a new attach to the cut file is refused with a documented code */
@@ -498,7 +503,7 @@ static void truncate_body(void *arg)
 		_exit(rc == 0 ? 0 : rel_documented(p->attach_errs, rc) ? 10 + (-rc % 200) : 1);
 	}
 	st = h_wait(pid, 30);
-	printf("; attach to the cut file -> %s", st == 0 ? "ok" : st >= 128 ? "CRASH" : "refused");
+	printf("; attach to the cut file -> %s\n", st == 0 ? "ok" : st >= 128 ? "CRASH" : "refused");
 	CU_ASSERT(st >= 10 && st < 128);
 	if (k != REL_RING)
 		p->release(&owner);
@@ -513,6 +518,7 @@ static void truncate_body(void *arg)
 
 static void trunc_shm(void)
 {
+	SPEC_VERIFY("shm.truncate.check");
 	SPEC_VERIFY("shm.map.zero_size");
 	isolate_arg(truncate_body, (void *)&kinds[REL_SHM], 60);
 }
@@ -525,16 +531,20 @@ static void trunc_mmap(void)
 static void trunc_events(void)
 {
 	SPEC_VERIFY("events.split.truncated");
+	SPEC_VERIFY("events.truncate.check");
+	SPEC_VERIFY("events.truncate.claim");
 	SPEC_VERIFY("events.validate.layout-bytes");
 	isolate_arg(truncate_body, (void *)&kinds[REL_EVENTS], 60);
 }
 static void trunc_ring(void)
 {
+	SPEC_VERIFY("ring.truncate.check");
 	SPEC_VERIFY("ring.attach.validate");
 	isolate_arg(truncate_body, (void *)&kinds[REL_RING], 60);
 }
 static void trunc_slots(void)
 {
+	SPEC_VERIFY("slots.truncate.check");
 	SPEC_VERIFY("slots.attach.magic");
 	isolate_arg(truncate_body, (void *)&kinds[REL_SLOTS], 60);
 }

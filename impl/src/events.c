@@ -507,24 +507,41 @@ void shmk_events_close(struct shmk_events *r)
 	free(r);
 }
 
+/* 0 while the file still holds the layout, else SHMK_ETRUNCATED: one
+ * fstat, so only slow paths call it (r[impl events.truncate.hot-path]: the
+ * try_* and zero-copy operations never do). */
+static int ev_covers(const struct ev_map *m)
+{
+	return shmk_fd_covers(m->fd, layout_bytes_for(m->caps), "events");
+}
+
 /* r[impl events.split.validate] */
 static int split_check(struct shmk_events *r)
 {
-	struct stat st;
-
 	if (!r)
 		return -EINVAL;
-	int rc = shmk_events_validate(r->m->base, r->m->len, NULL);
+	/* r[impl events.split.truncated] the size first: validate reads the
+	 * header, which a cut to below one page takes away */
+	int rc = ev_covers(r->m);
 	if (rc)
 		return rc;
-	rc = shmk_sys_fstat(r->m->fd, &st);
-	if (rc)
-		return rc;
-	/* r[impl events.split.truncated] */
-	if ((uint64_t)st.st_size < layout_bytes_for(r->m->caps))
-		return shmk_fail(SHMK_ETRUNCATED, "events: file shrank to %lld bytes",
-				 (long long)st.st_size);
-	return 0;
+	return shmk_events_validate(r->m->base, r->m->len, NULL);
+}
+
+/* r[impl events.truncate.check] */
+int shmk_events_check(const struct shmk_events *r)
+{
+	return r ? ev_covers(r->m) : -EINVAL;
+}
+
+int shmk_events_tx_check(const struct shmk_events_tx *tx)
+{
+	return tx ? ev_covers(tx->m) : -EINVAL;
+}
+
+int shmk_events_rx_check(const struct shmk_events_rx *rx)
+{
+	return rx ? ev_covers(rx->m) : -EINVAL;
 }
 
 static int split(struct shmk_events *r, int kind, struct shmk_events_tx **txp,
@@ -627,8 +644,11 @@ static int register_producer(struct shmk_events_tx *tx)
 static int tx_claim(struct shmk_events_tx *tx)
 {
 	struct shmk_events_layout *l = L(tx->m);
-	int rc;
+	/* r[impl events.truncate.claim] once per handle, before its first touch */
+	int rc = ev_covers(tx->m);
 
+	if (rc)
+		return rc;
 	tx->me = shmk_self_token();
 	if (tx->kind == EV_SPSC) {
 		rc = claim_role(&l->spsc.roles.a, tx->me);
@@ -657,9 +677,13 @@ static int rx_claim(struct shmk_events_rx *rx)
 	struct shmk_events_layout *l = L(rx->m);
 	_Atomic uint64_t *w = rx->kind == EV_SPSC ? &l->spsc.roles.b : &l->mpsc.roles.a;
 	_Atomic uint64_t *head = rx->kind == EV_SPSC ? &l->spsc.head.v : &l->mpsc.head.v;
+	/* r[impl events.truncate.claim] */
+	int rc = ev_covers(rx->m);
 
+	if (rc)
+		return rc;
 	rx->me = shmk_self_token();
-	int rc = claim_role(w, rx->me);
+	rc = claim_role(w, rx->me);
 	if (rc)
 		return rc;
 	rx->head = SHMK_LOAD_U64(head);
@@ -686,7 +710,9 @@ void shmk_events_tx_close(struct shmk_events_tx *tx)
 {
 	if (!tx)
 		return;
-	if (tx->claimed) {
+	/* r[impl events.truncate.close] a cut file keeps the role word: a
+	 * dead-or-gone token is reclaimable, a SIGBUS here is not */
+	if (tx->claimed && ev_covers(tx->m) == 0) {
 		struct shmk_events_layout *l = L(tx->m);
 		if (tx->kind == EV_SPSC)
 			release_role(&l->spsc.roles.a, tx->me);
@@ -701,7 +727,8 @@ void shmk_events_rx_close(struct shmk_events_rx *rx)
 {
 	if (!rx)
 		return;
-	if (rx->claimed) {
+	/* r[impl events.truncate.close] */
+	if (rx->claimed && ev_covers(rx->m) == 0) {
 		struct shmk_events_layout *l = L(rx->m);
 		release_role(rx->kind == EV_SPSC ? &l->spsc.roles.b : &l->mpsc.roles.a, rx->me);
 	}
@@ -948,6 +975,7 @@ static int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
 	return rc;
 }
 
+/* r[impl events.truncate.hot-path] no size check here: see ev_covers */
 int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 			 struct shmk_events_sizes *sizes)
 {
@@ -1219,8 +1247,8 @@ int shmk_events_release(struct shmk_events_rx *rx, struct shmk_events_view *view
 /* ------------------------------------------------------------ blocking */
 
 /* r[impl events.wake.park] */
-static int park(struct shmk_events_wakeword *w, int64_t deadline, int64_t max_slice,
-		int (*again)(void *), void *arg)
+static int park(const struct ev_map *m, struct shmk_events_wakeword *w, int64_t deadline,
+		int64_t max_slice, int (*again)(void *), void *arg)
 {
 	/* seq_cst: pairs with the fence before the waiters load in wake_word */
 	atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst);
@@ -1242,6 +1270,11 @@ static int park(struct shmk_events_wakeword *w, int64_t deadline, int64_t max_sl
 	}
 	SHMK_DELAY_POINT("events.wait.gap"); /* test builds: widen check -> park */
 	shmk_futex_wait(&w->gen, gen, slice);
+	/* r[impl events.truncate.wait] the wake word itself may be gone now:
+	 * look before the decrement touches it (a cut file's count is moot) */
+	rc = ev_covers(m);
+	if (rc)
+		return rc;
 	rc = 1;
 out:
 	/* relaxed: a stale non-zero count only costs a waker one futex_wake */
@@ -1279,7 +1312,6 @@ static int blocking(struct ev_map *m, struct shmk_events_wakeword *w, int64_t ti
 	/* r[impl common.wait.deadline] */
 	int64_t deadline = timeout_ns < 0 ? -1 : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
 
-	(void)m;
 	/* r[impl events.wake.spin] */
 	for (int i = 0; i < EV_SPIN; i++) {
 		int rc = op(o);
@@ -1287,8 +1319,18 @@ static int blocking(struct ev_map *m, struct shmk_events_wakeword *w, int64_t ti
 			return rc;
 		shmk_cpu_relax();
 	}
+	/* r[impl events.truncate.wait] A peer that cuts the file wakes no
+	 * one, so a parked waiter also wakes once per liveness period to look. */
+	int64_t live = shmk_liveness_ns();
+	if (max_slice < 0 || max_slice > live)
+		max_slice = live;
+	/* the fstat is the price of parking (here and after each wake-up in
+	 * park), never of a message that moved during the spin */
+	int rc = ev_covers(m);
+	if (rc)
+		return rc;
 	for (;;) {
-		int rc = park(w, deadline, max_slice, op, o);
+		rc = park(m, w, deadline, max_slice, op, o);
 		if (rc != 1)
 			return rc;
 	}

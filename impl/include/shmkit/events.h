@@ -107,6 +107,21 @@ int shmk_events_cancel(struct shmk_events_tx *tx, struct shmk_events_view *view)
 int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *view);
 int shmk_events_release(struct shmk_events_rx *rx, struct shmk_events_view *view);
 
+/*
+ * Truncation (r[events.truncate.check]): a peer that cuts the backing file
+ * under a live mapping makes any touch of the cut pages raise SIGBUS.  These
+ * return 0 while the file still holds the layout, SHMK_ETRUNCATED when it
+ * shrank (then stop using the handles; closing them is safe), -errno from
+ * fstat.  One fstat each: call them when the file may be hostile.  Split,
+ * each handle's first operation (role claim), close, and the blocking
+ * forms before every park (at least once per SHMK_LIVENESS_MS) check the
+ * same way; the try_* and zero-copy operations do NOT (a syscall per
+ * message would multiply their cost) and fault on cut pages.
+ */
+int shmk_events_check(const struct shmk_events *r);
+int shmk_events_tx_check(const struct shmk_events_tx *tx);
+int shmk_events_rx_check(const struct shmk_events_rx *rx);
+
 /* MPSC consumer: how many cells it skipped because their producer died
  * between claim and publish (r[events.mpsc.dead-producer]). */
 uint64_t shmk_events_rx_skipped(const struct shmk_events_rx *rx);
