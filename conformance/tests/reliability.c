@@ -519,12 +519,14 @@ static void truncate_body(void *arg)
 static void trunc_shm(void)
 {
 	SPEC_VERIFY("shm.truncate.check");
+	SPEC_VERIFY("shm.truncate.hot-path");
 	SPEC_VERIFY("shm.map.zero_size");
 	isolate_arg(truncate_body, (void *)&kinds[REL_SHM], 60);
 }
 static void trunc_mmap(void)
 {
 	SPEC_VERIFY("mmap_region.remap.truncated");
+	SPEC_VERIFY("mmap_region.truncate.hot-path");
 	SPEC_VERIFY("mmap_region.attach.empty");
 	isolate_arg(truncate_body, (void *)&kinds[REL_MMAP], 60);
 }
@@ -539,6 +541,7 @@ static void trunc_events(void)
 static void trunc_ring(void)
 {
 	SPEC_VERIFY("ring.truncate.check");
+	SPEC_VERIFY("ring.truncate.hot-path");
 	SPEC_VERIFY("ring.attach.validate");
 	isolate_arg(truncate_body, (void *)&kinds[REL_RING], 60);
 }

@@ -388,6 +388,7 @@ int shmk_mmap_region_attach_fd(int fd, const struct shmk_mmap_region_opts *opts,
 	return 0;
 }
 
+/* r[impl mmap_region.truncate.hot-path] plain memory: nothing re-checks the size */
 void *shmk_mmap_region_ptr(const struct shmk_mmap_region *r)
 {
 	return r ? r->ptr : NULL;

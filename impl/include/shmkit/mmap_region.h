@@ -109,6 +109,8 @@ int shmk_mmap_region_resize(struct shmk_mmap_region *r, size_t new_size);
  * fstat the file: grown -> remap to its size, *remapped = true (the base may
  * have moved); same size -> *remapped = false; shrunk -> SHMK_ETRUNCATED and
  * the handle unchanged (touching beyond the new end would SIGBUS: close it).
+ * It is the only truncation check: accesses through shmk_mmap_region_ptr()
+ * are plain memory and fault on cut pages (r[mmap_region.truncate.hot-path]).
  */
 int shmk_mmap_region_check_and_remap(struct shmk_mmap_region *r, bool *remapped);
 
