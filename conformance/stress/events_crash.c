@@ -26,13 +26,18 @@
  * message of a survivor is; a killed consumer may lose the one message it
  * held (counted apart); survivors unblock within 2 x SHMK_LIVENESS_MS (the
  * latency of messages queued behind a dead producer's cell; the time from a
- * death to the replacement's first successful call; a joiner's open).
+ * death to the replacement's first successful call, or to the survivor's
+ * SHMK_EPEERDEAD; a joiner's open).  A survivor whose blocking call ends
+ * with SHMK_EPEERDEAD (its peer is dead and nothing is pending) retries,
+ * as a replacement is expected: up to 10 s x SHMK_TIME_SCALE of such
+ * answers in a row.
  *
  * r[verify reliability.crash.committed] r[verify reliability.unblock]
  * r[verify events.role.reclaim] r[verify events.mpsc.dead-producer]
  * r[verify events.init.dead-creator] r[verify events.init.recover]
  * r[verify events.spsc.fifo] r[verify events.mpsc.order]
  * r[verify common.liveness.token] r[verify cli.gc.dead-owner]
+ * r[verify events.wait.peerdead] r[verify events.wait.peer-absent]
  *
  * Then, as in ring_crash: a zombie receiver's role is claimable at once; in
  * a private PID namespace a stranger given the dead receiver's PID does not
@@ -40,6 +45,9 @@
  * the same region (roles reclaimed, messages flow), after which `shmkit gc`
  * (when built) removes the region its dead creator left.
  */
+#include <fcntl.h>
+#include <stddef.h>
+
 #include "crash_common.h"
 #include "shmkit/events.h"
 
@@ -59,6 +67,9 @@ struct side {
 	_Atomic int got_end, err[8];
 	_Atomic int64_t round_ns;	/* restart: messages stamped before are leftovers */
 	_Atomic uint64_t leftovers;
+	_Atomic int64_t peerdead_ns;	/* a survivor's first SHMK_EPEERDEAD */
+	_Atomic uint64_t peerdead;	/* SHMK_EPEERDEAD answers, all survivors */
+	_Atomic int no_zerocopy;	/* senders use only the blocking send */
 };
 
 static uint64_t g_seed;
@@ -87,6 +98,23 @@ static struct shmk_events *ev_open(int recover, int *rc)
 	struct shmk_events *r = NULL;
 	*rc = shmk_events_open_path_with(g_path, &o, &r);
 	return r;
+}
+
+/* A blocking call ended with rc: 1 to retry it (SHMK_EPEERDEAD while a
+ * replacement peer is expected, until *give_up), else 0.  Any other result
+ * resets the bound. */
+static int retry_peerdead(int rc, int64_t *give_up)
+{
+	if (rc != SHMK_EPEERDEAD) {
+		*give_up = 0;
+		return 0;
+	}
+	int64_t now = shmk_now_ns(), zero = 0;
+	atomic_compare_exchange_strong(&sh->peerdead_ns, &zero, now);
+	atomic_fetch_add(&sh->peerdead, 1);
+	if (!*give_up)
+		*give_up = now + (int64_t)h_deadline(10) * 1000000000;
+	return now < *give_up;
 }
 
 static void creator_child(const char *crash)
@@ -124,13 +152,16 @@ static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *cr
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 	uint64_t rng = g_seed ^ id;
+	int64_t give_up = 0;
 	for (uint64_t seq = 0; seq < count; seq++) {
 		if (seq >= MAXSEQ - 1) { /* side channel full: wait to be killed */
 			pause();
 			continue;
 		}
 		size_t n = ev_make(buf, id, seq);
-		if (st_rand(&rng) % 8 == 0) {
+		/* (a zero-copy publish into a full queue retries its try-style
+		 * call: it never answers SHMK_EPEERDEAD) */
+		if (st_rand(&rng) % 8 == 0 && !atomic_load(&sh->no_zerocopy)) {
 			struct shmk_events_view v;
 			while ((rc = shmk_events_reserve(tx, &v)) == SHMK_EFULL)
 				sched_yield();
@@ -140,7 +171,9 @@ static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *cr
 					sched_yield();
 			}
 		} else {
-			rc = shmk_events_send(tx, buf, n, 10LL * 1000000000, NULL);
+			do
+				rc = shmk_events_send(tx, buf, n, 10LL * 1000000000, NULL);
+			while (retry_peerdead(rc, &give_up));
 		}
 		if (rc) {
 			sh->err[id] = rc;
@@ -152,7 +185,9 @@ static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *cr
 	}
 	if (end) {
 		size_t n = ev_make(buf, END_ID, 0);
-		rc = shmk_events_send(tx, buf, n, 10LL * 1000000000, NULL);
+		do
+			rc = shmk_events_send(tx, buf, n, 10LL * 1000000000, NULL);
+		while (retry_peerdead(rc, &give_up));
 		if (rc) {
 			sh->err[END_ID] = rc;
 			_exit(1);
@@ -180,14 +215,18 @@ static void consumer_child(int mpsc, int slot, int nbar, int replacement)
 	}
 	shmk_events_tx_close(tx);
 	shmk_events_close(r);
-	for (int first = 1;; first = 0) {
+	int64_t give_up = 0;
+	for (int first = 1;;) {
 		size_t n;
 		rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 10LL * 1000000000, NULL);
+		if (retry_peerdead(rc, &give_up))
+			continue;
 		if (rc)
 			break;
 		int64_t now = shmk_now_ns();
 		if (first && replacement)
 			atomic_store(&sh->first_rx_ns, now);
+		first = 0;
 		uint32_t prod;
 		uint64_t seq;
 		if (cr_check(buf, n, &prod, &seq) || prod >= MAXP || seq >= MAXSEQ) {
@@ -223,6 +262,7 @@ struct group {
 	const char *name;
 	uint64_t trials, kinds[3], torn, lost, dup, reorder, held, inflight, skipped, failed;
 	uint64_t missed;	/* consumer kills that landed after it had finished */
+	uint64_t peerdead;	/* trials where a survivor got SHMK_EPEERDEAD */
 	double max_unblock;
 };
 
@@ -294,6 +334,56 @@ static void account(struct group *G, uint64_t t, const char *kind, int bad, doub
 
 /* ------------------------------------------------------------------ spsc */
 
+/* The survivor's first SHMK_EPEERDEAD after the death at `died` (s) counts
+ * as its unblock time when later than `unblock`. */
+static double peerdead_unblock(struct group *G, double died, double unblock)
+{
+	int64_t pd = atomic_load(&sh->peerdead_ns);
+
+	if (!pd)
+		return unblock;
+	G->peerdead++;
+	double u = (double)pd / 1e9 - died;
+	return u > unblock ? u : unblock;
+}
+
+/* The SPSC role word at `off` in the trial's region file: non-zero once the
+ * victim had claimed its role (a victim killed before its first call left
+ * 0, an absent peer that the survivor rightly keeps waiting for). */
+static uint64_t role_word(size_t off)
+{
+	uint64_t w = 0;
+	int fd = open(g_path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (pread(fd, &w, sizeof(w), (off_t)off) != (ssize_t)sizeof(w))
+			w = 0;
+		close(fd);
+	}
+	return w;
+}
+
+/* Late replacement (every 4th trial of a kind): the parent holds the
+ * replacement back until the survivor has answered SHMK_EPEERDEAD, so its
+ * own wake-up on the death is measured, or until `other` has exited (a
+ * sender whose receiver died while the queue had room finishes alone).
+ * Returns 1 when the bound passed first. */
+static int await_peerdead(pid_t other)
+{
+	int64_t end = shmk_now_ns() + (int64_t)h_deadline(10) * 1000000000;
+
+	while (!atomic_load(&sh->peerdead_ns)) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)other, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+			return 0;
+		if (shmk_now_ns() > end)
+			return 1;
+		sched_yield();
+	}
+	return 0;
+}
+
 static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 {
 	int kill_consumer = t % 2;
@@ -325,6 +415,14 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		cr_pause_us(rng, 3000);
 		kill(p[1], SIGKILL);
 		int rc = wait_one(p[1], &died[1], &st[1]);
+		/* the receiver drains and then waits on a dead sender: it must
+		 * answer SHMK_EPEERDEAD (r[verify events.wait.peerdead]) */
+		if (t % 4 == 0 && role_word(offsetof(struct shmk_events_layout, spsc.roles.a)) &&
+		    (await_peerdead(p[0]) || !atomic_load(&sh->peerdead_ns))) {
+			printf("%s: spsc trial %" PRIu64 ": the receiver never answered "
+			       "SHMK_EPEERDEAD on its dead sender\n", PROG, t);
+			bad = 1;
+		}
 		/* the replacement sender: reclaims the role, sends 20 and the end */
 		pid_t rp = fork();
 		if (rp == 0)
@@ -343,9 +441,11 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		double u = (double)atomic_load(&sh->first_ok_ns) / 1e9 - died[1];
 		double lat = (double)atomic_load(&sh->max_lat_ns) / 1e9;
 		unblock = u > lat ? u : lat;
+		unblock = peerdead_unblock(G, died[1], unblock);
 	} else {
 		uint64_t count = 1 + st_rand(rng) % 3000;
 		pid_t p[2];
+		atomic_store(&sh->no_zerocopy, t % 4 == 1);
 		p[0] = fork();
 		if (p[0] == 0)
 			consumer_child(0, 4, 1, 0);
@@ -359,6 +459,13 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		if (atomic_load(&sh->got_end)) {
 			G->missed++; /* it had finished: nothing to take over */
 		} else {
+			if (t % 4 == 1 &&
+			    role_word(offsetof(struct shmk_events_layout, spsc.roles.b)) &&
+			    await_peerdead(p[1])) {
+				printf("%s: spsc trial %" PRIu64 ": the sender neither finished nor "
+				       "answered SHMK_EPEERDEAD on its dead receiver\n", PROG, t);
+				bad = 1;
+			}
 			pid_t rp = fork();
 			if (rp == 0)
 				consumer_child(0, 5, 0, 1);
@@ -367,6 +474,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 			double u = (double)atomic_load(&sh->first_rx_ns) / 1e9 - died[0];
 			unblock = u > 0 ? u : 0;
 		}
+		unblock = peerdead_unblock(G, died[0], unblock);
 		rc |= wait_one(p[1], &died[1], &st[1]);
 		bad |= rc || !cr_exited0(st[1]) || !atomic_load(&sh->got_end);
 		if (bad)
@@ -477,6 +585,9 @@ static void mpsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 	G->inflight += inflight;
 	uint64_t sk = atomic_load(&sh->skipped);
 	G->skipped += sk;
+	/* (the consumer's SHMK_EPEERDEAD comes when only dead producer rows are
+	 * left, waiting for the closer: not a time after the kill) */
+	G->peerdead += atomic_load(&sh->peerdead_ns) != 0;
 	if (kind == 0 && sk != 1) {
 		printf("%s: mpsc trial %" PRIu64 ": the consumer skipped %" PRIu64
 		       " cells, the dead claimer left exactly 1\n", PROG, t, sk);
@@ -822,9 +933,10 @@ static void print_group(const struct group *G, const char *kinds)
 	printf("events-%s: %" PRIu64 " trials (%s), %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64
 	       " duplicated, %" PRIu64 " reordered, %" PRIu64 " consumer-held lost, %" PRIu64
 	       " in flight at the kill delivered, %" PRIu64 " dead cells skipped, %" PRIu64
-	       " consumer kills after the end, max unblock %.3f s, seed %" PRIu64 "%s\n",
+	       " consumer kills after the end, %" PRIu64 " with a survivor woken by "
+	       "SHMK_EPEERDEAD, max unblock %.3f s, seed %" PRIu64 "%s\n",
 	       G->name, G->trials, kinds, G->torn, G->lost, G->dup, G->reorder, G->held,
-	       G->inflight, G->skipped, G->missed, G->max_unblock, g_seed,
+	       G->inflight, G->skipped, G->missed, G->peerdead, G->max_unblock, g_seed,
 	       G->trials == cr_trials() ? "" : " incomplete");
 }
 

@@ -148,7 +148,9 @@ static void evs_run(const struct evs_cfg *c, struct evs_res *res)
 	for (;;) {
 		size_t n = 0;
 		rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 100 * 1000000, NULL);
-		if (rc == -ETIMEDOUT || rc == SHMK_EEMPTY) {
+		/* SHMK_EPEERDEAD: every producer that registered has died
+		 * (events.wait.peerdead); the exit statuses below tell */
+		if (rc == -ETIMEDOUT || rc == SHMK_EEMPTY || rc == SHMK_EPEERDEAD) {
 			uint32_t done = 0;
 			for (uint32_t i = 0; i < c->producers; i++)
 				done += atomic_load(&ctl->done[i]);

@@ -9,9 +9,13 @@
  * waker's fence and its check for waiters) pause a random 0..SHMK_DELAY_US
  * microseconds.  Every 4096th round trip the pinger first sends a burst of
  * 1100 messages (more than the queue holds), so senders also park on a full
- * queue and are woken by the receiver's advance.  SHMK_LIVENESS_MS is 60 s
- * (the MPSC receiver re-checks every half period), every blocking call has
- * a 10 s x SHMK_TIME_SCALE deadline, and reaching it is a hang.
+ * queue and are woken by the receiver's advance.  SHMK_LIVENESS_MS is 600 s
+ * here: a parked call wakes on its own every SHMK_LIVENESS_MS/4 to look at
+ * its peer (events.wait.peerdead-cadence), the MPSC receiver every half
+ * period, and all of these stay above every blocking call's 10 s x
+ * SHMK_TIME_SCALE deadline, so a lost wake-up is a hang, never masked.  A
+ * player that dies ends its partner's wait with SHMK_EPEERDEAD (an error,
+ * reported as such; no replacement is expected here).
  *
  * A calibration phase (100 round trips with 0..2000 us delays, which must
  * take >= 30 ms) shows the delay points fire.  Env as ring_wakeup.
@@ -143,7 +147,7 @@ static double phase(uint64_t n, double secs, int *ok)
 
 int main(void)
 {
-	setenv("SHMK_LIVENESS_MS", "60000", 0);
+	setenv("SHMK_LIVENESS_MS", "600000", 0);
 	cr_env_defaults();
 	ws = cr_shared(sizeof(*ws));
 	bar = h_barrier_new(3);

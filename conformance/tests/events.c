@@ -1419,7 +1419,15 @@ static void dead_producer_body(void)
 	const char *a3[] = { p, "1", "2000", NULL };
 	live = h_spawn_role("producer", a3);
 	for (uint32_t s = 0; s < 2000; s++) {
-		CU_ASSERT_EQUAL_FATAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 20LL * 1000000000, NULL), 0);
+		int rc;
+		/* until the new producer registers, producer 0's dead row is the
+		 * only one: SHMK_EPEERDEAD, retry (events.wait.peer-absent) */
+		int64_t end = shmk_now_ns() + 20LL * 1000000000;
+		while ((rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 20LL * 1000000000, NULL)) ==
+			       SHMK_EPEERDEAD &&
+		       shmk_now_ns() < end)
+			;
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
 		uint32_t pr, sq;
 		CU_ASSERT_EQUAL_FATAL(check_msg(buf, n, &pr, &sq), 0);
 		CU_ASSERT_EQUAL_FATAL(sq, s);
@@ -1435,6 +1443,284 @@ static void dead_producer(void)
 	SPEC_VERIFY("events.mpsc.intent");
 	SPEC_VERIFY("events.mpsc.publish-cas");
 	isolate(dead_producer_body, 120);
+}
+
+/* ------------------------------------------------------------ dead peers */
+
+enum { PD_DIE, PD_DIE_PARKED, PD_HOLD, PD_CLEAN };
+
+struct pd_side {
+	_Atomic int claimed;		/* the child holds its role */
+	_Atomic int64_t died_ns;	/* when it raised SIGKILL */
+};
+
+struct pd_job {
+	int kind;			/* 0 SPSC sender, 1 SPSC receiver, 2 MPSC producer, 3 consumer */
+	int n;				/* messages to send (senders) or receive (receivers) */
+	int mode;			/* PD_*: how the child leaves */
+	_Atomic uint32_t *park;		/* PD_DIE_PARKED: a waiter count of the parent's */
+};
+
+static struct shmk_events *g_pd_r;
+static struct pd_side *g_pd;
+
+/* Child: takes its role in g_pd_r, moves n messages, then dies by SIGKILL
+ * (at once, or once the parent is parked on job->park), waits to be killed,
+ * or closes cleanly. */
+static int pd_child(void *a)
+{
+	const struct pd_job *j = a;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	char buf[SHMK_EVENTS_SLOT_DATA];
+	size_t n;
+	int rc = j->kind >= 2 ? shmk_events_split_mpsc(g_pd_r, &tx, &rx)
+			      : shmk_events_split_spsc(g_pd_r, &tx, &rx);
+
+	if (rc)
+		return 10;
+	if (j->kind % 2 == 0) {
+		/* an oversized send claims the role and sends nothing */
+		if (shmk_events_try_send(tx, buf, SHMK_EVENTS_SLOT_DATA + 1, NULL) != SHMK_ETOOLARGE)
+			return 11;
+		for (int i = 0; i < j->n; i++) {
+			int len = snprintf(buf, sizeof(buf), "m%d", i) + 1;
+			if (shmk_events_try_send(tx, buf, (size_t)len, NULL))
+				return 12;
+		}
+	} else {
+		if (shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL) != (j->n ? 0 : SHMK_EEMPTY))
+			return 13;
+		for (int i = 1; i < j->n; i++)
+			if (shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL))
+				return 14;
+	}
+	atomic_store(&g_pd->claimed, 1);
+	if (j->mode == PD_CLEAN) {
+		shmk_events_tx_close(tx);
+		shmk_events_rx_close(rx);
+		return 0;
+	}
+	if (j->mode == PD_HOLD)
+		for (;;)
+			pause();
+	if (j->mode == PD_DIE_PARKED) {
+		int64_t end = shmk_now_ns() + 20LL * 1000000000;
+		while (atomic_load(j->park) == 0) {
+			if (shmk_now_ns() > end)
+				return 15;
+			sched_yield();
+		}
+	}
+	atomic_store(&g_pd->died_ns, shmk_now_ns());
+	raise(SIGKILL);
+	return 16;
+}
+
+static pid_t pd_fork(int kind, int n, int mode, _Atomic uint32_t *park)
+{
+	static struct pd_job j; /* copied by fork */
+
+	j = (struct pd_job){ kind, n, mode, park };
+	atomic_store(&g_pd->claimed, 0);
+	pid_t pid = fork_child(pd_child, &j);
+	int64_t end = shmk_now_ns() + 20LL * 1000000000;
+	while (pid > 0 && !atomic_load(&g_pd->claimed) && shmk_now_ns() < end) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1; /* left before it claimed: a failure */
+		sched_yield();
+	}
+	return pid;
+}
+
+static int64_t g_pd_max_ns; /* slowest EPEERDEAD after a death seen while parked */
+
+static void pd_took(void)
+{
+	int64_t d = shmk_now_ns() - atomic_load(&g_pd->died_ns);
+	if (d > g_pd_max_ns)
+		g_pd_max_ns = d;
+}
+
+static struct shmk_events_wake *pd_wake(void)
+{
+	return (void *)((uint8_t *)shmk_events_as_ptr(g_pd_r, NULL) + SHMK_EVENTS_BASE_BYTES);
+}
+
+static void pd_spsc_receiver(void)
+{
+	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA], want[16];
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s", new_path());
+	g_pd_r = must_open(p, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(g_pd_r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	/* the sender sends 3, then dies once we are parked: the 3 come first,
+	 * then SHMK_EPEERDEAD, with no timeout to end the wait */
+	pid_t pid = pd_fork(0, 3, PD_DIE_PARKED, &pd_wake()->spsc_data.waiters);
+	CU_ASSERT_FATAL(pid > 0);
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
+		snprintf(want, sizeof(want), "m%d", i);
+		CU_ASSERT_STRING_EQUAL(buf, want);
+	}
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), SHMK_EPEERDEAD);
+	pd_took();
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 128 + SIGKILL);
+	/* a retry says so again: the dead token still holds the role */
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), SHMK_EPEERDEAD);
+	/* a replacement reclaims the role, sends one and closes cleanly */
+	pid = pd_fork(0, 1, PD_CLEAN, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "m0");
+	/* a clean close leaves the role absent, not dead: we wait it out */
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 300 * 1000000, NULL),
+			-ETIMEDOUT);
+	shmk_events_rx_close(rx);
+	shmk_events_close(g_pd_r);
+	unlink(p);
+}
+
+static void pd_spsc_sender(void)
+{
+	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA] = "x";
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	snprintf(p, sizeof(p), "%s", new_path());
+	g_pd_r = must_open(p, &o);
+	struct shmk_events_layout *l = LAYOUT(g_pd_r);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(g_pd_r, &tx, &rx), 0);
+	shmk_events_rx_close(rx);
+	/* a queue nobody ever received from: a full one just waits */
+	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, 100 * 1000000, NULL), -ETIMEDOUT);
+	/* a receiver takes one, and dies once we are parked on the full queue */
+	pid_t pid = pd_fork(1, 1, PD_DIE_PARKED, &pd_wake()->spsc_space.waiters);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), SHMK_EPEERDEAD);
+	pd_took();
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 128 + SIGKILL);
+	/* nothing was queued by the failed send */
+	CU_ASSERT_EQUAL(atomic_load(&l->spsc.tail.v) - atomic_load(&l->spsc.head.v),
+			SHMK_EVENTS_QUEUE_CAP);
+	/* a replacement receiver takes one: the retry goes through */
+	pid = pd_fork(1, 1, PD_CLEAN, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), 0);
+	shmk_events_tx_close(tx);
+	shmk_events_close(g_pd_r);
+	unlink(p);
+}
+
+static void pd_mpsc_consumer(void)
+{
+	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA];
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s", new_path());
+	g_pd_r = must_open(p, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(g_pd_r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	/* no producer ever registered: wait */
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 100 * 1000000, NULL),
+			-ETIMEDOUT);
+	/* one producer dies, one lives: wait for the live one */
+	pid_t live = pd_fork(2, 1, PD_HOLD, NULL);
+	CU_ASSERT_FATAL(live > 0);
+	pid_t dead = pd_fork(2, 1, PD_DIE, NULL);
+	CU_ASSERT_EQUAL(h_wait(dead, 30), 128 + SIGKILL);
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 300 * 1000000, NULL),
+			-ETIMEDOUT);
+	/* the live one dies too (before the call) */
+	CU_ASSERT_EQUAL(kill(live, SIGKILL), 0);
+	CU_ASSERT_EQUAL(h_wait(live, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), SHMK_EPEERDEAD);
+	/* a new producer sends one and dies while we are parked */
+	dead = pd_fork(2, 1, PD_DIE_PARKED, &pd_wake()->mpsc_data.waiters);
+	CU_ASSERT_FATAL(dead > 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "m0");
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), SHMK_EPEERDEAD);
+	pd_took();
+	CU_ASSERT_EQUAL(h_wait(dead, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 0);
+	/* a replacement producer registers and sends: the retry gets it */
+	pid_t pid = pd_fork(2, 1, PD_CLEAN, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
+	shmk_events_rx_close(rx);
+	shmk_events_close(g_pd_r);
+	unlink(p);
+}
+
+static void pd_mpsc_producer(void)
+{
+	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA] = "x";
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	snprintf(p, sizeof(p), "%s", new_path());
+	g_pd_r = must_open(p, &o);
+	struct shmk_events_layout *l = LAYOUT(g_pd_r);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(g_pd_r, &tx, &rx), 0);
+	shmk_events_rx_close(rx);
+	/* the consumer claims its role, then dies once we are parked on a full queue */
+	pid_t pid = pd_fork(3, 0, PD_DIE_PARKED, &pd_wake()->mpsc_space.waiters);
+	CU_ASSERT_FATAL(pid > 0);
+	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), SHMK_EPEERDEAD);
+	pd_took();
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.tail.v) - atomic_load(&l->mpsc.head.v),
+			SHMK_EVENTS_QUEUE_CAP);
+	/* a replacement consumer takes one: the retry goes through */
+	pid = pd_fork(3, 1, PD_CLEAN, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), 0);
+	shmk_events_tx_close(tx);
+	shmk_events_close(g_pd_r);
+	unlink(p);
+}
+
+static void peerdead_body(void)
+{
+	/* before any split: the handles cache it; period = 25 ms */
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	g_pd = h_shared_alloc(sizeof(*g_pd));
+	CU_ASSERT_FATAL(g_pd != NULL);
+	pd_spsc_receiver();
+	pd_spsc_sender();
+	pd_mpsc_consumer();
+	pd_mpsc_producer();
+	printf("\n  peerdead: slowest SHMK_EPEERDEAD %.1f ms after a death while parked "
+	       "(SHMK_LIVENESS_MS 100)\n", (double)g_pd_max_ns / 1e6);
+	h_shared_free(g_pd, sizeof(*g_pd));
+}
+
+static void peerdead(void)
+{
+	SPEC_VERIFY("events.wait.peerdead");
+	SPEC_VERIFY("events.wait.peerdead-cadence");
+	SPEC_VERIFY("events.wait.peer-absent");
+	/* each death is noticed within 2 x 25 ms: 60 s means a wait that
+	 * never noticed it (the calls have no timeout) */
+	isolate(peerdead_body, 60);
 }
 
 /* ------------------------------------------------------------ hostile bytes */
@@ -1623,6 +1909,7 @@ static const struct h_test tests[] = {
 	{ "mpsc_traffic", mpsc_traffic },
 	{ "names", names },
 	{ "open_race", open_race },
+	{ "peerdead", peerdead },
 	{ "reserve_nofallocate", reserve_nofallocate },
 	{ "roles", roles },
 	{ "sizes", sizes },

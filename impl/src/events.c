@@ -1246,6 +1246,85 @@ int shmk_events_release(struct shmk_events_rx *rx, struct shmk_events_view *view
 
 /* ------------------------------------------------------------ blocking */
 
+/* A role word names a process that claimed the role and died without
+ * releasing it.  0 (never claimed, or a clean close) is an absent peer,
+ * not a dead one: r[impl events.wait.peer-absent]. */
+static bool role_dead(_Atomic uint64_t *w)
+{
+	/* acquire: pairs with the acq_rel CAS of the role word in claim_role */
+	uint64_t tok = SHMK_LOAD_ACQ_U64(w);
+
+	return tok && !shmk_token_alive(tok);
+}
+
+/* r[impl events.wait.peerdead] The receiving side of a blocked sender is
+ * dead: the SPSC receiver, or the MPSC consumer. */
+static bool tx_peer_dead(struct shmk_events_tx *tx)
+{
+	struct shmk_events_layout *l = L(tx->m);
+
+	return role_dead(tx->kind == EV_SPSC ? &l->spsc.roles.b : &l->mpsc.roles.a);
+}
+
+/* r[impl events.wait.peerdead] The sending side of a blocked receiver is
+ * dead: the SPSC sender, or every registered MPSC producer (at least one).
+ * An MPSC position claimed but unpublished is not "nothing pending": the
+ * dead-producer skip (events.mpsc.dead-producer) frees it, and what was
+ * published behind it is still delivered. */
+static bool rx_peer_dead(struct shmk_events_rx *rx)
+{
+	struct shmk_events_layout *l = L(rx->m);
+	bool any = false;
+
+	if (rx->kind == EV_SPSC)
+		return role_dead(&l->spsc.roles.a);
+	/* acquire: pairs with the release CAS of tail in mpsc_enqueue */
+	if (SHMK_LOAD_ACQ_U64(&l->mpsc.tail.v) != rx->head)
+		return false;
+	/* bounded: 64 rows, one /proc read per row holding a token */
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+		/* acquire: pairs with the acq_rel CAS of token in register_producer */
+		uint64_t tok = SHMK_LOAD_ACQ_U64(&l->mpsc.producers[i].token);
+		if (!tok)
+			continue;
+		if (shmk_token_alive(tok))
+			return false;
+		any = true;
+	}
+	return any;
+}
+
+/* r[impl events.wait.peerdead-cadence] How long a blocked call waits
+ * between looks at its peer: SHMK_LIVENESS_MS/4, at least 1 ms.  A death
+ * is then seen within two periods (liveness/2), inside reliability.unblock's
+ * 2 x SHMK_LIVENESS_MS even on a loaded machine. */
+static int64_t peer_period_ns(void)
+{
+	int64_t p = shmk_liveness_ns() / 4;
+
+	return p < 1000000 ? 1000000 : p;
+}
+
+/* r[impl events.wait.peerdead] 1 to keep waiting, else the result: the
+ * operation's own (what the peer completed before it died still counts:
+ * look once more after seeing the death), or SHMK_EPEERDEAD when the peer
+ * is still dead after that look (a replacement may have claimed the role
+ * meanwhile). */
+static int peer_gone(struct shmk_events_tx *tx, struct shmk_events_rx *rx, int (*op)(void *),
+		     void *arg)
+{
+	if (!(tx ? tx_peer_dead(tx) : rx_peer_dead(rx)))
+		return 1;
+	int rc = op(arg);
+	if (rc != 1)
+		return rc;
+	if (!(tx ? tx_peer_dead(tx) : rx_peer_dead(rx)))
+		return 1;
+	return shmk_fail(SHMK_EPEERDEAD, "events: the %s died and nothing is pending",
+			 tx ? (tx->kind == EV_SPSC ? "spsc receiver" : "mpsc consumer")
+			    : (rx->kind == EV_SPSC ? "spsc sender" : "last mpsc producer"));
+}
+
 /* r[impl events.wake.park] */
 static int park(const struct ev_map *m, struct shmk_events_wakeword *w, int64_t deadline,
 		int64_t max_slice, int (*again)(void *), void *arg)
@@ -1329,10 +1408,22 @@ static int blocking(struct ev_map *m, struct shmk_events_wakeword *w, int64_t ti
 	int rc = ev_covers(m);
 	if (rc)
 		return rc;
+	/* r[impl events.wait.peerdead-cadence] the first look after one
+	 * period: a wait of microseconds reads no /proc */
+	int64_t period = peer_period_ns();
+	if (max_slice < 0 || max_slice > period)
+		max_slice = period;
+	int64_t look = shmk_now_ns() + period;
 	for (;;) {
 		rc = park(m, w, deadline, max_slice, op, o);
 		if (rc != 1)
 			return rc;
+		if (shmk_now_ns() >= look) {
+			rc = peer_gone(o->tx, o->rx, op, o);
+			if (rc != 1)
+				return rc;
+			look = shmk_now_ns() + period;
+		}
 	}
 }
 
