@@ -32,7 +32,7 @@
  * as a replacement is expected: up to 10 s x SHMK_TIME_SCALE of such
  * answers in a row.
  *
- * r[verify reliability.crash.committed] r[verify reliability.unblock]
+ * r[verify reliability.crash.committed] r[verify reliability.peer.unblock]
  * r[verify events.role.reclaim] r[verify events.mpsc.dead-producer]
  * r[verify events.init.dead-creator] r[verify events.init.recover]
  * r[verify events.spsc.fifo] r[verify events.mpsc.order]
@@ -1000,9 +1000,9 @@ int main(int argc, char **argv)
 		h_evidence(PROG, "stress", "restart-gc", "cli.gc.dead-owner", gc_state == 1);
 	h_evidence(PROG, "stress", "spsc", "reliability.crash.committed", s_ok);
 	h_evidence(PROG, "stress", "mpsc", "reliability.crash.committed", m_ok);
-	h_evidence(PROG, "stress", "spsc", "reliability.unblock", s_ok);
-	h_evidence(PROG, "stress", "mpsc", "reliability.unblock", m_ok);
-	h_evidence(PROG, "stress", "init", "reliability.unblock", i_ok);
+	h_evidence(PROG, "stress", "spsc", "reliability.peer.unblock", s_ok);
+	h_evidence(PROG, "stress", "mpsc", "reliability.peer.unblock", m_ok);
+	h_evidence(PROG, "stress", "init", "reliability.peer.unblock", i_ok);
 	h_evidence(PROG, "stress", "spsc", "events.role.reclaim", s_ok);
 	h_evidence(PROG, "stress", "mpsc", "events.role.reclaim", m_ok);
 	h_evidence(PROG, "stress", "mpsc", "events.mpsc.dead-producer", m_ok);

@@ -25,7 +25,7 @@
  *    attaches the same path, new writers write, messages flow; then
  *    `shmkit gc` (when built) removes the ring whose reader is dead.
  *
- * r[verify reliability.crash.committed] r[verify reliability.unblock]
+ * r[verify reliability.crash.committed] r[verify reliability.peer.unblock]
  * r[verify ring.writer.lock.recover] r[verify ring.writer.publish]
  * r[verify ring.reader.wait.peerdead] r[verify common.liveness.token]
  * r[verify ring.reader.single] r[verify cli.gc.dead-owner]
@@ -597,7 +597,7 @@ int main(int argc, char **argv)
 
 	int ok = crash_ok && !z && (pr == 0 || pr == 77) && !rs;
 	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
-	h_evidence(PROG, "stress", "crash", "reliability.unblock", crash_ok);
+	h_evidence(PROG, "stress", "crash", "reliability.peer.unblock", crash_ok);
 	h_evidence(PROG, "stress", "crash", "ring.writer.lock.recover", crash_ok);
 	h_evidence(PROG, "stress", "crash", "ring.writer.publish", crash_ok);
 	h_evidence(PROG, "stress", "zombie", "ring.reader.wait.peerdead", !z);

@@ -33,7 +33,7 @@
  *    traffic flows; after another kill of all, `shmkit gc` (when built)
  *    removes the flink and its segment.
  *
- * r[verify reliability.crash.committed] r[verify reliability.unblock]
+ * r[verify reliability.crash.committed] r[verify reliability.peer.unblock]
  * r[verify slots.wait.peerdead] r[verify slots.reader.reap]
  * r[verify slots.flink.create+2] r[verify slots.stale.detect]
  * r[verify slots.stale.reclaim] r[verify common.liveness.token]
@@ -717,7 +717,7 @@ int main(int argc, char **argv)
 
 	int ok = crash_ok && !z && (pr == 0 || pr == 77) && !rs;
 	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
-	h_evidence(PROG, "stress", "crash", "reliability.unblock", crash_ok);
+	h_evidence(PROG, "stress", "crash", "reliability.peer.unblock", crash_ok);
 	h_evidence(PROG, "stress", "crash", "slots.wait.peerdead", crash_ok && !z);
 	h_evidence(PROG, "stress", "crash", "slots.reader.reap", crash_ok && !z);
 	h_evidence(PROG, "stress", "crash", "slots.flink.create+2", crash_ok);

@@ -1296,7 +1296,7 @@ static bool rx_peer_dead(struct shmk_events_rx *rx)
 
 /* r[impl events.wait.peerdead-cadence] How long a blocked call waits
  * between looks at its peer: SHMK_LIVENESS_MS/4, at least 1 ms.  A death
- * is then seen within two periods (liveness/2), inside reliability.unblock's
+ * is then seen within two periods (liveness/2), inside reliability.peer.unblock's
  * 2 x SHMK_LIVENESS_MS even on a loaded machine. */
 static int64_t peer_period_ns(void)
 {

@@ -582,7 +582,7 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 	struct shmk_ring_hdr *h = r->m.hdr;
 	/* r[impl common.wait.deadline] */
 	int64_t deadline = timeout_ns < 0 ? INT64_MAX : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
-	/* r[impl reliability.unblock] A silent writer is checked at least
+	/* r[impl reliability.peer.unblock] A silent writer is checked at least
 	 * this often; the check itself (process token) is exact, so it need
 	 * not wait SHMK_LIVENESS_MS. */
 	int64_t slice = shmk_liveness_ns();

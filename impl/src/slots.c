@@ -1136,7 +1136,7 @@ int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t time
 		int64_t now = shmk_now_ns();
 		rc = 0;
 		if (g == want && now < deadline) {
-			/* r[impl reliability.unblock] Park at most one liveness
+			/* r[impl reliability.peer.unblock] Park at most one liveness
 			 * period, then re-check the owner. */
 			int64_t slice = shmk_liveness_ns();
 			if (deadline - now < slice)
