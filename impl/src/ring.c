@@ -582,12 +582,14 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 	struct shmk_ring_hdr *h = r->m.hdr;
 	/* r[impl common.wait.deadline] */
 	int64_t deadline = timeout_ns < 0 ? INT64_MAX : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
-	/* r[impl reliability.peer.unblock] A silent writer is checked at least
-	 * this often; the check itself (process token) is exact, so it need
-	 * not wait SHMK_LIVENESS_MS. */
-	int64_t slice = shmk_liveness_ns();
-	if (slice > 50 * 1000000ll)
-		slice = 50 * 1000000ll;
+	/* r[impl reliability.peer.unblock] A silent writer is checked every
+	 * quarter of SHMK_LIVENESS_MS (as events does): the check itself
+	 * (process token) is exact, so a death is seen within half of it, and
+	 * the period scales with the knob, so a lost wake-up hunt that raises
+	 * the knob sees a lost wake-up as a hang instead of a slow poll. */
+	int64_t slice = shmk_liveness_ns() / 4;
+	if (slice < 1000000)
+		slice = 1000000;
 
 	/* Spin a little: a writer on another CPU usually commits within. */
 	for (int i = 0; i < 64; i++) {
