@@ -1821,6 +1821,118 @@ static void hostile(void)
 	isolate(hostile_body, 30);
 }
 
+/* ------------------------------------------------------------ slot recycling */
+
+/* role: open argv[1] and take one SPSC message as a view; with
+ * SHMK_CRASH_AT=events.spsc.detached it dies between detaching the cell and
+ * storing head */
+static int role_viewer(int argc, char **argv)
+{
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct shmk_events_view v;
+
+	if (argc < 2)
+		return 2;
+	if (shmk_events_open_path(argv[1], &r))
+		return 3;
+	if (shmk_events_split_spsc(r, &tx, &rx))
+		return 4;
+	return shmk_events_recv_view(rx, &v) ? 5 : 0;
+}
+
+static void spsc_recycle_body(void)
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	struct shmk_events_layout *l = LAYOUT(r);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct shmk_events_view v;
+	static struct shmk_events_view all[SHMK_EVENTS_SLOTS + 1];
+	uint8_t buf[256];
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	/* a fresh region attaches no slot to any cell */
+	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(atomic_load(&l->spsc.cells[i]), SHMK_EVENTS_NIL);
+	uint64_t t0 = atomic_load(&l->spsc.tail.v);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "a", 1, NULL), 0);
+	uint32_t s0 = atomic_load(&l->spsc.cells[t0 & 1023]);
+	CU_ASSERT_FATAL(s0 < SHMK_EVENTS_SLOTS);
+	uint64_t fh = atomic_load(&l->pool.free_head);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT(n == 1 && buf[0] == 'a');
+	/* received by copy: still attached, held, off the free list */
+	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), fh);
+	CU_ASSERT_EQUAL(atomic_load(&l->spsc.cells[t0 & 1023]), s0);
+	CU_ASSERT_EQUAL(atomic_load(&l->slots[s0].refcnt), 1);
+	for (uint32_t i = 1; i < SHMK_EVENTS_QUEUE_CAP; i++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "x", 1, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	}
+	/* one lap later the sender reuses s0 without touching the pool */
+	fh = atomic_load(&l->pool.free_head);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "b", 1, NULL), 0);
+	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), fh);
+	CU_ASSERT_EQUAL(atomic_load(&l->spsc.cells[t0 & 1023]), s0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT(n == 1 && buf[0] == 'b');
+	/* a view detaches its slot first; release returns it to the pool */
+	uint64_t tv = atomic_load(&l->spsc.tail.v);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "c", 1, NULL), 0);
+	uint32_t sv = atomic_load(&l->spsc.cells[tv & 1023]);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(rx, &v), 0);
+	CU_ASSERT_EQUAL(v.slot, sv);
+	CU_ASSERT_EQUAL(atomic_load(&l->spsc.cells[tv & 1023]), SHMK_EVENTS_NIL);
+	CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
+	CU_ASSERT_EQUAL(atomic_load(&l->slots[sv].refcnt), 0);
+	/* an empty pool takes back every attached slot: all 2048 reservable */
+	uint32_t got = 0;
+	while (got <= SHMK_EVENTS_SLOTS && shmk_events_reserve(tx, &all[got]) == 0)
+		got++;
+	CU_ASSERT_EQUAL(got, SHMK_EVENTS_SLOTS);
+	for (uint32_t i = 0; i < got; i++)
+		CU_ASSERT_EQUAL(shmk_events_cancel(tx, &all[i]), 0);
+	/* r[verify events.hostile.bounds] a free cell holding a wild index */
+	uint64_t t = atomic_load(&l->spsc.tail.v);
+	atomic_store(&l->spsc.cells[t & 1023], 5000);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "z", 1, NULL), SHMK_EINTEGRITY);
+	atomic_store(&l->spsc.cells[t & 1023], SHMK_EVENTS_NIL);
+
+	/* another process takes "d" as a view and dies before storing head */
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "d", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "e", 1, NULL), 0);
+	uint64_t hd = atomic_load(&l->spsc.head.v);
+	shmk_events_rx_close(rx);
+	const char *args[] = { p, NULL };
+	pid_t pid = spawn_with_env("viewer", args, "SHMK_CRASH_AT", "events.spsc.detached");
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(atomic_load(&l->spsc.head.v), hd); /* it never moved head */
+	CU_ASSERT_EQUAL(atomic_load(&l->spsc.cells[hd & 1023]), SHMK_EVENTS_NIL);
+	struct shmk_events_tx *tx2;
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx2, &rx), 0);
+	/* "d" was delivered to the dead viewer: the next receiver gets "e" */
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT(n == 1 && buf[0] == 'e');
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	shmk_events_tx_close(tx2);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+	unlink(p);
+}
+
+static void spsc_recycle(void)
+{
+	SPEC_VERIFY("events.spsc.recycle");
+	SPEC_VERIFY("events.spsc.detached-skip");
+	isolate(spsc_recycle_body, 30);
+}
+
 /* ------------------------------------------------------------ truncation */
 
 static void truncated_body(void)
@@ -1913,6 +2025,7 @@ static const struct h_test tests[] = {
 	{ "reserve_nofallocate", reserve_nofallocate },
 	{ "roles", roles },
 	{ "sizes", sizes },
+	{ "spsc_recycle", spsc_recycle },
 	{ "spsc_traffic", spsc_traffic },
 	{ "truncated", truncated },
 	{ "wrap", wrap },
@@ -1924,6 +2037,7 @@ static const struct h_suite suites[] = { { "events", NULL, NULL, tests }, { NULL
 
 static const struct h_role roles_tab[] = {
 	{ "creator", role_creator },
+	{ "viewer", role_viewer },
 	{ "producer", role_producer },
 	{ NULL, NULL },
 };

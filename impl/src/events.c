@@ -51,7 +51,8 @@
 #define EV_MASK (SHMK_EVENTS_QUEUE_CAP - 1)
 #define EV_DEFAULT_INIT_NS (2000LL * 1000 * 1000)
 #define EV_CAS_TRIES 4096	/* bounded work per call against a hostile peer */
-#define EV_SPIN 128		/* spin iterations before parking */
+#define EV_SPIN_NS 50000LL	/* spin this long before parking (< bench's 200 us idle gap) */
+#define EV_SPIN_CHECK 64	/* attempts between two looks at the clock (vDSO, no syscall) */
 #define EV_INTENT_NONE (1ULL << 63)	/* added to a position: "claiming nothing" */
 
 enum { EV_SPSC = 1, EV_MPSC = 2 };
@@ -209,6 +210,9 @@ static void build(uint8_t *base, uint32_t caps, uint64_t start)
 	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++)
 		atomic_store_explicit(&l->mpsc.cells[(start + k) & EV_MASK].seq, start + k,
 				      memory_order_relaxed);
+	/* r[impl events.spsc.recycle] no slot is attached to a cell yet */
+	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++)
+		atomic_store_explicit(&l->spsc.cells[k], SHMK_EVENTS_NIL, memory_order_relaxed);
 	for (uint32_t k = 0; k < SHMK_EVENTS_PRODUCERS; k++)
 		atomic_store_explicit(&l->mpsc.producers[k].intent, start + EV_INTENT_NONE,
 				      memory_order_relaxed);
@@ -880,6 +884,65 @@ static int spsc_space(struct shmk_events_tx *tx)
 	return t - h < SHMK_EVENTS_QUEUE_CAP ? 0 : SHMK_EFULL;
 }
 
+/* r[impl events.spsc.recycle] The pool is empty: give back to it every
+ * slot still attached to a free SPSC cell (the sender owns the free cells,
+ * [tail, head + capacity)).  Bounded: one pass over the 1024 cells, and
+ * only when a pop found the pool empty. */
+static void spsc_detach_all(struct shmk_events_tx *tx)
+{
+	struct shmk_events_spsc *q = &L(tx->m)->spsc;
+	/* acquire: pairs with the release store of head in rx_advance, so the
+	 * receiver's detach (NIL) of every cell it left is visible */
+	uint64_t h = SHMK_LOAD_ACQ_U64(&q->head.v);
+	uint64_t t = tx->tail;
+
+	if (t - h > SHMK_EVENTS_QUEUE_CAP)
+		return;
+	tx->head_cache = h;
+	for (uint64_t p = t; p != h + SHMK_EVENTS_QUEUE_CAP; p++) {
+		_Atomic uint32_t *cell = &q->cells[p & EV_MASK];
+		uint32_t s = SHMK_LOAD_U32(cell);
+		if (s == SHMK_EVENTS_NIL)
+			continue;
+		/* relaxed: a free cell is read only by us (the sender) */
+		atomic_store_explicit(cell, SHMK_EVENTS_NIL, memory_order_relaxed);
+		pool_push(tx->m, s); /* out of range or refcnt != 1: refused, stays lost */
+	}
+}
+
+/* A slot for the sender: the pool's, and when the pool is empty, once
+ * more after handing back the slots attached to free SPSC cells.  An MPSC
+ * sender cannot do that (r[impl events.spsc.hoard]). */
+static int tx_pool_pop(struct shmk_events_tx *tx, uint32_t *slot)
+{
+	int rc = pool_pop(tx->m, slot);
+
+	if (rc != SHMK_EFULL || tx->kind != EV_SPSC)
+		return rc;
+	spsc_detach_all(tx);
+	return pool_pop(tx->m, slot);
+}
+
+/* r[impl events.spsc.recycle] The slot for the SPSC position at tail
+ * (space already checked): the one the receiver left attached to the cell
+ * a lap ago, else one from the pool. */
+static int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
+{
+	struct shmk_events_spsc *q = &L(tx->m)->spsc;
+	/* relaxed: the cell is free, so its last writer was us or the
+	 * receiver's detach, published by the head store we acquired */
+	uint32_t s = SHMK_LOAD_U32(&q->cells[tx->tail & EV_MASK]);
+
+	if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
+		*slot = s;
+		return 0;
+	}
+	/* r[impl events.hostile.bounds] */
+	if (s != SHMK_EVENTS_NIL)
+		return shmk_fail(SHMK_EINTEGRITY, "events: spsc free cell holds slot %u", s);
+	return tx_pool_pop(tx, slot);
+}
+
 /* r[impl events.spsc.fifo] */
 static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 {
@@ -889,8 +952,17 @@ static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 	if (rc)
 		return rc;
 	uint64_t t = tx->tail;
+	_Atomic uint32_t *cell = &q->cells[t & EV_MASK];
+	/* r[impl events.spsc.recycle] a published reservation replaces the
+	 * slot attached to the cell: that one goes back to the pool */
+	uint32_t old = SHMK_LOAD_U32(cell);
+	if (SHMK_UNLIKELY(old != slot && old != SHMK_EVENTS_NIL)) {
+		/* relaxed: a free cell is read only by us (the sender) */
+		atomic_store_explicit(cell, SHMK_EVENTS_NIL, memory_order_relaxed);
+		pool_push(tx->m, old);
+	}
 	/* relaxed: published by the release store of tail below */
-	atomic_store_explicit(&q->cells[t & EV_MASK], slot, memory_order_relaxed);
+	atomic_store_explicit(cell, slot, memory_order_relaxed);
 	/* release: pairs with the acquire load of tail in rx_peek */
 	atomic_store_explicit(&q->tail.v, t + 1, memory_order_release);
 	tx->tail = t + 1;
@@ -992,9 +1064,15 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 	}
 	if (len && !buf)
 		return -EINVAL;
-	/* Refuse a full SPSC queue before touching the shared pool. */
-	if (tx->kind == EV_SPSC && (rc = spsc_space(tx)))
-		return rc;
+	if (tx->kind == EV_SPSC) {
+		/* Refuse a full SPSC queue before touching a slot. */
+		if ((rc = spsc_space(tx)) || (rc = spsc_slot(tx, &slot)))
+			return rc;
+		if (len)
+			memcpy(L(tx->m)->slots[slot].data, buf, len);
+		/* cannot fail: space was checked and we are the only sender */
+		return enqueue(tx, slot, len);
+	}
 	rc = pool_pop(tx->m, &slot);
 	if (rc)
 		return rc;
@@ -1016,7 +1094,7 @@ int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view
 	if (!view)
 		return -EINVAL;
 	/* r[impl events.zerocopy.reserve] */
-	rc = pool_pop(tx->m, &slot);
+	rc = tx_pool_pop(tx, &slot);
 	if (rc)
 		return rc;
 	view->data = L(tx->m)->slots[slot].data;
@@ -1122,6 +1200,15 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 				return SHMK_EEMPTY;
 		}
 		s = SHMK_LOAD_U32(&l->spsc.cells[h & EV_MASK]);
+		/* r[impl events.spsc.detached-skip] a receiver that took this message
+		 * as a view detached the cell and died before storing head:
+		 * the message was delivered (at most once), step over it */
+		if (SHMK_UNLIKELY(s == SHMK_EVENTS_NIL)) {
+			rx->head = h + 1;
+			/* release: pairs with the acquire load of head in spsc_space */
+			atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
+			return 1;
+		}
 	} else {
 		struct shmk_events_mcell *c = &l->mpsc.cells[h & EV_MASK];
 		/* acquire: pairs with the release publish CAS in mpsc_enqueue */
@@ -1206,7 +1293,9 @@ int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_
 	if (len)
 		memcpy(buf, L(rx->m)->slots[slot].data, len);
 	rx_advance(rx);
-	rc = pool_push(rx->m, slot);
+	/* r[impl events.spsc.recycle] SPSC: the slot stays attached to its
+	 * cell for the sender's next lap, no shared free list per message */
+	rc = rx->kind == EV_SPSC ? 0 : pool_push(rx->m, slot);
 	wake_space(rx->m);
 	if (rc)
 		return rc;
@@ -1225,6 +1314,14 @@ int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *vi
 	if (rc)
 		return rc;
 	/* r[impl events.zerocopy.view] */
+	/* r[impl events.spsc.recycle] detach the lent slot from its cell, so
+	 * the sender does not reuse it; relaxed: published by the release
+	 * store of head in rx_advance */
+	if (rx->kind == EV_SPSC) {
+		atomic_store_explicit(&L(rx->m)->spsc.cells[rx->head & EV_MASK], SHMK_EVENTS_NIL,
+				      memory_order_relaxed);
+		SHMK_CRASH_POINT("events.spsc.detached");
+	}
 	rx_advance(rx);
 	wake_space(rx->m);
 	view->data = L(rx->m)->slots[slot].data;
@@ -1391,12 +1488,25 @@ static int blocking(struct ev_map *m, struct shmk_events_wakeword *w, int64_t ti
 	/* r[impl common.wait.deadline] */
 	int64_t deadline = timeout_ns < 0 ? -1 : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
 
-	/* r[impl events.wake.spin] */
-	for (int i = 0; i < EV_SPIN; i++) {
+	/* r[impl events.wake.spin] Spin by time, not by a count: a peer
+	 * that answers within EV_SPIN_NS costs no futex call however fast or
+	 * slow one attempt is; never spin past the caller's deadline. */
+	int64_t spin_end = -1;
+	for (unsigned i = 1;; i++) {
 		int rc = op(o);
 		if (rc != 1)
 			return rc;
 		shmk_cpu_relax();
+		if (i % EV_SPIN_CHECK == 0) {
+			int64_t now = shmk_now_ns();
+			if (spin_end < 0) {
+				spin_end = now + EV_SPIN_NS;
+				if (deadline >= 0 && deadline < spin_end)
+					spin_end = deadline;
+			}
+			if (now >= spin_end)
+				break;
+		}
 	}
 	/* r[impl events.truncate.wait] A peer that cuts the file wakes no
 	 * one, so a parked waiter also wakes once per liveness period to look. */

@@ -99,7 +99,9 @@ struct shmk_events_spsc {
 	struct shmk_events_line64 tail;		/* producer line */
 	struct shmk_events_line64 head;		/* consumer line */
 	struct shmk_events_roles roles;		/* a = sender, b = receiver */
-	SHMK_ATOMIC(uint32_t) cells[SHMK_EVENTS_QUEUE_CAP];	/* slot indices */
+	/* slot indices; a free cell keeps the slot its message used
+	 * (attached, refcnt 1) for the sender's next lap, or NIL (events.spsc.recycle) */
+	SHMK_ATOMIC(uint32_t) cells[SHMK_EVENTS_QUEUE_CAP];
 };
 
 struct shmk_events_producer {
