@@ -229,6 +229,18 @@ int shmk_sys_fallocate(int fd, off_t off, off_t len)
 	return -errno;
 }
 
+/* As shmk_sys_fallocate, but 1 when the filesystem lacks fallocate and
+ * nothing was done: only then must a caller set the size itself, so the
+ * usual case needs no fstat to find out (0 means off + len is covered). */
+int shmk_sys_fallocate_or_unsupported(int fd, off_t off, off_t len)
+{
+	if (fault_hit(SITE_FALLOCATE))
+		return -ENOSPC;
+	if (fallocate(fd, 0, off, len) == 0)
+		return 0;
+	return errno == EOPNOTSUPP ? 1 : -errno;
+}
+
 int shmk_sys_fstat(int fd, struct stat *st)
 {
 	if (fault_hit(SITE_FSTAT))

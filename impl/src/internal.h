@@ -93,6 +93,8 @@ int shmk_sys_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64
 int shmk_sys_shm_open(const char *name, int flags, mode_t mode);
 int shmk_sys_ftruncate(int fd, off_t len);
 int shmk_sys_fallocate(int fd, off_t off, off_t len); /* posix_fallocate */
+/* 0 done, 1 filesystem lacks fallocate (nothing done), or -errno. */
+int shmk_sys_fallocate_or_unsupported(int fd, off_t off, off_t len);
 int shmk_sys_fstat(int fd, struct stat *st);
 /* mmap/mremap: 0 and *out set, or -errno (never MAP_FAILED). */
 int shmk_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, void **out);

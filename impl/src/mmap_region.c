@@ -30,6 +30,8 @@ struct shmk_mmap_region {
 	int fd;
 	int dirfd;	/* O_PATH parent directory, -1 when attached by fd */
 	bool owns;	/* close unlinks (process-local, mmap_region.owner.local) */
+	dev_t dev;	/* the mapped file's identity, from the fstat at create or */
+	ino_t ino;	/* attach (never changes for an open file): no fstat at close */
 	char *path;	/* as given; NULL when attached by fd */
 	const char *base; /* last component, inside path */
 };
@@ -92,9 +94,16 @@ static int open_parent(const char *path, char **pathp, const char **basep, int *
 		rc = shmk_fail(-ENAMETOOLONG, "%s: last component longer than %d", path,
 			       NAME_MAX);
 	int dfd = -1;
-	/* r[impl mmap_region.path.nosymlink] */
-	if (!rc)
-		rc = shmk_open_path(dname, O_PATH, 0, &dfd);
+	/* r[impl mmap_region.path.nosymlink] O_DIRECTORY: a directory opens
+	 * with no fstat to confirm it; a symlink or a non-directory as the
+	 * parent's last component gives ENOTDIR, classified below. */
+	if (!rc) {
+		rc = shmk_open_path(dname, O_PATH | O_DIRECTORY, 0, &dfd);
+		if (rc == -ENOTDIR)
+			rc = shmk_open_path(dname, O_PATH, 0, &dfd);
+		else if (!rc)
+			goto opened;
+	}
 	if (!rc) {
 		/* O_PATH|O_NOFOLLOW yields the link itself when the parent's last
 		 * component is a symlink: refuse it here. */
@@ -106,6 +115,7 @@ static int open_parent(const char *path, char **pathp, const char **basep, int *
 		else if (!rc && !S_ISDIR(st.st_mode))
 			rc = shmk_fail(-ENOTDIR, "%s: parent %s is not a directory", path, dname);
 	}
+opened:
 	free(dir);
 	if (rc) {
 		if (dfd >= 0)
@@ -130,18 +140,15 @@ static int open_at(int dirfd, const char *base, const char *path, int flags, mod
 	return fd;
 }
 
-/* Unlink dirfd/base only while it still names the file open as fd. */
-static int unlink_if_same(int dirfd, const char *base, int fd)
+/* Unlink dirfd/base only while it still names the file (dev, ino). */
+static int unlink_if_same(int dirfd, const char *base, dev_t dev, ino_t ino)
 {
-	struct stat mine, now;
-	int rc = shmk_sys_fstat(fd, &mine);
+	struct stat now;
 
-	if (rc)
-		return rc;
 	if (fstatat(dirfd, base, &now, AT_SYMLINK_NOFOLLOW))
 		return errno == ENOENT ? 0 : -errno;
 	/* r[impl mmap_region.owner.same_file] */
-	if (now.st_dev != mine.st_dev || now.st_ino != mine.st_ino)
+	if (now.st_dev != dev || now.st_ino != ino)
 		return 0;	/* someone else's file now: not ours to remove */
 	if (unlinkat(dirfd, base, 0) && errno != ENOENT)
 		return -errno;
@@ -191,15 +198,25 @@ static int replace_existing(struct shmk_mmap_region *r, const struct shmk_mmap_r
 	return 0;
 }
 
+/* As unlink_if_same, for the file open as fd. */
+static int unlink_if_fd(int dirfd, const char *base, int fd)
+{
+	struct stat mine;
+	int rc = shmk_sys_fstat(fd, &mine);
+
+	return rc ? rc : unlink_if_same(dirfd, base, mine.st_dev, mine.st_ino);
+}
+
 /* Make the file at least `size` bytes, with the blocks reserved. */
 static int grow_file(int fd, size_t cur, size_t size)
 {
-	/* r[impl mmap_region.create.reserve] */
-	int rc = shmk_sys_fallocate(fd, (off_t)cur, (off_t)(size - cur));
-	if (rc)
+	/* r[impl mmap_region.create.reserve] fallocate (mode 0) extends the
+	 * size too, so the usual path needs no fstat afterwards. */
+	int rc = shmk_sys_fallocate_or_unsupported(fd, (off_t)cur, (off_t)(size - cur));
+	if (rc != 1)
 		return rc;
-	/* shmk_sys_fallocate succeeds without doing anything on filesystems
-	 * that lack it: set the size then (the first touch may fault there). */
+	/* The filesystem lacks fallocate: set the size (the first touch may
+	 * fault there), never cutting a file a peer grew meanwhile. */
 	struct stat st;
 	rc = shmk_sys_fstat(fd, &st);
 	if (!rc && (uint64_t)st.st_size < (uint64_t)size)
@@ -271,21 +288,27 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 		return fd;
 	}
 	r->fd = fd;
-	/* The umask must not narrow (or a caller's mode widen) what the
-	 * attach-side mode check expects. */
-	rc = fchmod(fd, mode) ? -errno : 0;
+	struct stat st;
+	rc = grow_file(fd, 0, size);
 	if (!rc)
-		rc = grow_file(fd, 0, size);
+		rc = shmk_sys_fstat(fd, &st);
+	/* The umask must not narrow (or a
+	 * caller's mode widen) what the attach-side mode check expects; the
+	 * fstat tells whether it did, so the usual case pays no fchmod. */
+	if (!rc && (st.st_mode & 07777) != mode)
+		rc = fchmod(fd, mode) ? -errno : 0;
 	if (!rc)
 		rc = shmk_sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &r->ptr);
 	if (rc) {
 		/* r[impl mmap_region.create.no_leftover] */
 		r->ptr = NULL;
-		unlink_if_same(r->dirfd, r->base, fd);
+		unlink_if_fd(r->dirfd, r->base, fd);
 		region_free(r);
 		return rc;
 	}
 	r->len = size;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
 	/* r[impl mmap_region.owner.local] */
 	r->owns = opts->cleanup == SHMK_CLEANUP_ON_CLOSE;
 	*out = r;
@@ -323,6 +346,8 @@ static int attach_common(struct shmk_mmap_region *r, const struct shmk_mmap_regi
 		return rc;
 	}
 	r->len = (size_t)size;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
 	r->owns = false;	/* r[impl mmap_region.owner.local] */
 	return 0;
 }
@@ -512,7 +537,7 @@ int shmk_mmap_region_close(struct shmk_mmap_region *r)
 		return -EINVAL;
 	/* r[impl mmap_region.owner.close_unlinks] */
 	if (r->owns && r->dirfd >= 0)
-		rc = unlink_if_same(r->dirfd, r->base, r->fd);
+		rc = unlink_if_same(r->dirfd, r->base, r->dev, r->ino);
 	region_free(r);
 	return rc;
 }

@@ -111,10 +111,14 @@ int shmk_shm_open_with(const char *name, int oflags, mode_t mode, unsigned flags
 	}
 	shm->fd = fd;
 
-	/* r[impl shm.open.check] */
+	/* r[impl shm.open.check] An object this call created with O_EXCL is
+	 * the caller's by construction (its uid is our fsuid), so the owner
+	 * comparison (a geteuid per open) is skipped there; type, mode and
+	 * link count are still checked on the one fstat. */
+	bool created = (oflags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
 	struct shmk_path_policy pol = {
 		.mode = mode,
-		.allow_foreign = !!(flags & SHMK_SHM_ALLOW_FOREIGN),
+		.allow_foreign = created || (flags & SHMK_SHM_ALLOW_FOREIGN),
 		.allow_wider = !!(flags & SHMK_SHM_ALLOW_WIDER),
 	};
 	rc = shmk_check_fd(fd, name, &pol, NULL);
@@ -170,14 +174,11 @@ int shmk_shm_set_size(struct shmk_shm *shm, size_t size)
 		return shmk_sys_ftruncate(shm->fd, (off_t)size);
 	if (size == cur)
 		return 0;
-	/* r[impl shm.size.reserve] */
-	rc = shmk_sys_fallocate(shm->fd, (off_t)cur, (off_t)(size - cur));
-	if (rc)
-		return rc;
-	/* A filesystem without fallocate (shmk_sys_fallocate returned 0 without
-	 * doing anything) still needs the size set. */
-	rc = shmk_shm_size(shm, &cur);
-	if (!rc && cur < size)
+	/* r[impl shm.size.reserve] fallocate (mode 0) also extends the size,
+	 * so only a filesystem without it (1: nothing done) needs ftruncate;
+	 * no second fstat on the usual path. */
+	rc = shmk_sys_fallocate_or_unsupported(shm->fd, (off_t)cur, (off_t)(size - cur));
+	if (rc == 1)
 		rc = shmk_sys_ftruncate(shm->fd, (off_t)size);
 	return rc;
 }
