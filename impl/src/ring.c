@@ -580,17 +580,13 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 	if (!r)
 		return -EINVAL;
 	struct shmk_ring_hdr *h = r->m.hdr;
+
+	/* A record already there costs one load: no clock read, no getenv. */
+	/* acquire: pairs with the release of head in publish() */
+	if (SHMK_LOAD_ACQ_U64(&h->head) > index)
+		return 0;
 	/* r[impl common.wait.deadline] */
 	int64_t deadline = timeout_ns < 0 ? INT64_MAX : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
-	/* r[impl reliability.peer.unblock] A silent writer is checked every
-	 * quarter of SHMK_LIVENESS_MS (as events does): the check itself
-	 * (process token) is exact, so a death is seen within half of it, and
-	 * the period scales with the knob, so a lost wake-up hunt that raises
-	 * the knob sees a lost wake-up as a hang instead of a slow poll. */
-	int64_t slice = shmk_liveness_ns() / 4;
-	if (slice < 1000000)
-		slice = 1000000;
-
 	/* Spin a little: a writer on another CPU usually commits within. */
 	for (int i = 0; i < 64; i++) {
 		/* acquire: pairs with the release of head in publish() */
@@ -598,6 +594,16 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 			return 0;
 		shmk_cpu_relax();
 	}
+	/* r[impl reliability.peer.unblock] A silent writer is checked every
+	 * quarter of SHMK_LIVENESS_MS (as events does; read only once
+	 * we are about to park: getenv is not per-record work): the check itself
+	 * (process token) is exact, so a death is seen within half of it, and
+	 * the period scales with the knob, so a lost wake-up hunt that raises
+	 * the knob sees a lost wake-up as a hang instead of a slow poll. */
+	int64_t slice = shmk_liveness_ns() / 4;
+	if (slice < 1000000)
+		slice = 1000000;
+
 	for (;;) {
 		/* r[impl ring.truncate.wait] before the first park and after
 		 * each wake-up, before the writers page is read: the slice
@@ -606,11 +612,15 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 		int rc = ring_covers(r->fd, &r->m);
 		if (rc)
 			return rc;
-		/* r[impl ring.reader.wait.wake] gen first, then the condition */
-		uint32_t g = SHMK_LOAD_ACQ_U32(&h->gen);
+		/* r[impl ring.reader.wait.wake] announce, fence, then gen, then
+		 * the condition (events' park order): a writer that missed our
+		 * announcement published before our fence, so the re-check sees
+		 * it; one that saw it bumps gen after we read it, so the sleep
+		 * returns at once. */
 		atomic_store_explicit(&h->waiters, 1, memory_order_relaxed);
 		/* seq_cst fence: pairs with the fence before the load of waiters in wake_reader() */
 		atomic_thread_fence(memory_order_seq_cst);
+		uint32_t g = SHMK_LOAD_ACQ_U32(&h->gen);
 		if (SHMK_LOAD_ACQ_U64(&h->head) > index)
 			break;
 		/* r[impl ring.reader.wait.peerdead] */
@@ -650,12 +660,17 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 	if (!r || (!buf && buflen))
 		return -EINVAL;
 	uint64_t tail = SHMK_LOAD_U64(&r->m.hdr->tail);
-	/* r[impl ring.reader.read_message] */
-	int rc = shmk_ring_wait(r, tail, timeout_ns);
-	if (rc)
-		return rc;
 	/* acquire: pairs with the release of head in publish() */
 	uint64_t head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+	int rc;
+	/* r[impl ring.reader.read_message] wait only when nothing is there */
+	if (head <= tail) {
+		rc = shmk_ring_wait(r, tail, timeout_ns);
+		if (rc)
+			return rc;
+		/* acquire: pairs with the release of head in publish() */
+		head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+	}
 	uint64_t t;
 	const void *p;
 	size_t n;
@@ -671,7 +686,14 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 		memcpy(buf, p, n);
 	if (tag)
 		*tag = t;
-	return shmk_ring_increment_tail(r, shmk_ring_record_len(n));
+	/* What increment_tail would check, first_message_in already did on
+	 * these same copies: tail is 8-aligned and record_len(n) <= head -
+	 * tail.  So skip its second load of head (a miss on the line the
+	 * writer just stored) and store directly. */
+	/* release: pairs with the acquire of tail in reserve_locked() */
+	atomic_store_explicit(&r->m.hdr->tail, tail + shmk_ring_record_len(n),
+			      memory_order_release);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- writer hand-off */
@@ -828,25 +850,35 @@ static void wake_reader(struct shmk_ring_writer *w)
 
 	/* r[impl ring.writer.wake] Dekker with shmk_ring_wait: we store head
 	 * then load waiters, the reader stores waiters then loads head; the two
-	 * seq_cst fences forbid both loads missing the other side's store. */
-	atomic_fetch_add_explicit(&h->gen, 1, memory_order_seq_cst);
+	 * seq_cst fences forbid both loads missing the other side's store.
+	 * gen is bumped only for an announced reader (as events' wake_word):
+	 * no locked RMW on the per-record path while the reader is busy. */
 	/* seq_cst fence: pairs with the fence after the store of waiters in shmk_ring_wait */
 	atomic_thread_fence(memory_order_seq_cst);
 	SHMK_DELAY_POINT("ring.wake.gap"); /* test builds: widen publish -> wake */
-	if (SHMK_LOAD_U32(&h->waiters))
+	if (SHMK_LOAD_U32(&h->waiters)) {
+		/* seq_cst: after the fence, so a reader that read gen before
+		 * our bump sleeps on a stale value and returns at once */
+		atomic_fetch_add_explicit(&h->gen, 1, memory_order_seq_cst);
 		shmk_futex_wake(&h->gen, INT_MAX);
+	}
 }
 
 static int wlock(struct shmk_ring_writer *w)
 {
 	pthread_mutex_t *mu = (pthread_mutex_t *)(void *)w->m.wp->lock;
 	struct timespec ts;
-	int64_t until = shmk_now_ns() + shmk_liveness_ns();
 
-	ts.tv_sec = until / 1000000000;
-	ts.tv_nsec = until % 1000000000;
-	/* r[impl ring.writer.lock] */
-	int e = pthread_mutex_clocklock(mu, CLOCK_MONOTONIC, &ts);
+	/* r[impl ring.writer.lock] Uncontended: one trylock, no clock read
+	 * and no getenv (shmk_liveness_ns) on the per-record path; the
+	 * deadline is computed only when we must wait. */
+	int e = pthread_mutex_trylock(mu);
+	if (e == EBUSY) {
+		int64_t until = shmk_now_ns() + shmk_liveness_ns();
+		ts.tv_sec = until / 1000000000;
+		ts.tv_nsec = until % 1000000000;
+		e = pthread_mutex_clocklock(mu, CLOCK_MONOTONIC, &ts);
+	}
 	if (e == EOWNERDEAD) {
 		/* r[impl ring.writer.lock.recover] the dead holder never
 		 * published (head moves only at the end), so its half-written
@@ -880,7 +912,12 @@ static int reserve_locked(struct shmk_ring_writer *w, size_t len, uint64_t *head
 
 	/* r[impl ring.writer.validate] each loaded once; the copies are used */
 	uint64_t head = SHMK_LOAD_U64(&h->head); /* only writers store it, under this lock */
-	/* acquire: pairs with the release of tail in shmk_ring_increment_tail */
+	/* No tail cache (as Lamport's producer keeps): tail shares head's
+	 * cache line, which this load of head has just brought in, so a
+	 * cached tail would save no miss and would let a hostile tail pass
+	 * unchecked. */
+	/* acquire: pairs with the release of tail in shmk_ring_read_message
+	 * and shmk_ring_increment_tail */
 	uint64_t tail = SHMK_LOAD_ACQ_U64(&h->tail);
 	if (head % 8 || tail > head || head - tail > cap)
 		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu tail %llu impossible",
