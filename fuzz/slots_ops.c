@@ -90,7 +90,7 @@ static int model_reserve(uint32_t active, uint32_t *idx)
 			m.st[i] = LOANED;
 			m.active[i] = active;
 			m.sn[i] = 0;
-			m.cursor = (i + 1) % m.count;
+			m.cursor = i;	/* the owner retries its last slot first */
 			*idx = i;
 			return 0;
 		}

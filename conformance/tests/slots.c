@@ -1130,10 +1130,15 @@ static void recycle_race_body(void)
 	CU_ASSERT_EQUAL(rh.sn, 1);
 	CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
 	/* the reader scans; at slot 0, after loading sn 1, the owner reuses
-	 * it for sn 2 (owed to this reader, so its bit is clear again) */
+	 * it for sn 2 (owed to this reader, so its bit is clear again).  A
+	 * fresh handle scans: r itself knows sn 1 was its last and that
+	 * nothing later is published, so it would not look at slot 0. */
+	struct shmk_slots *r2;
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r2), 0);
 	shmk_slots_test_scan_hook = recycle_hook;
-	int rc = shmk_slots_next_unread_slot(r, idx, &rh);
+	int rc = shmk_slots_next_unread_slot(r2, idx, &rh);
 	shmk_slots_test_scan_hook = NULL;
+	shmk_slots_close(r2);
 	CU_ASSERT_EQUAL(g_hook_fired, 1);
 	CU_ASSERT(rc == 0 || (rc == 1 && rh.sn == 2));	/* never sample 1 again */
 	if (rc == 1)

@@ -60,6 +60,12 @@ struct shmk_slots {
 	uint64_t next_sn;	/* authoritative copy; header's is advisory */
 	/* reader only */
 	int reg_index;		/* -1 when not registered */
+	/* Per reader index, process-local hints for next_unread_slot:
+	 * rd_low is a lower bound on the smallest unread sn (it only rises:
+	 * mask bits are only ever set until a slot is recommitted with an sn
+	 * >= next_sn), rd_start the slot last returned. */
+	uint64_t rd_low[SHMK_SLOTS_MAX_READERS];
+	uint32_t rd_start[SHMK_SLOTS_MAX_READERS];
 	uint64_t reg_token;
 	int fd;			/* the segment, kept for the truncation checks (fstat) */
 	char flink[PATH_MAX];
@@ -768,6 +774,11 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			if (s->lstate[i] == LS_LOANED)
 				continue;
 			if (s->lstate[i] == LS_COMMITTED) {
+				/* The line is written below when the slot is
+				 * free: fetch it for writing in one transfer
+				 * from the reader that marked it, not a shared
+				 * copy and then an upgrade. */
+				__builtin_prefetch(slot_at(s, i), 1, 3);
 				/* acquire: pairs with the release fetch_or in
 				 * mark_read, so the reader's data reads are done
 				 * before this slot is overwritten. */
@@ -777,7 +788,12 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			}
 			s->lstate[i] = LS_LOANED;
 			s->lactive[i] = active_readers_mask;
-			s->cursor = i + 1 == s->count ? 0 : i + 1;
+			/* The next reserve tries this slot first: once its
+			 * readers are done it is the one whose lines and page
+			 * (TLB entry) are warm on both sides, so a round trip
+			 * costs the same for every slot size; while it is
+			 * unread the scan moves on round robin. */
+			s->cursor = i;
 			/* Unpublish first: a stale handle now sees sn 0.  release
 			 * fence: pairs with the acquire fence before the sn re-load
 			 * in next_unread_slot / load_committed, so a reader that
@@ -910,9 +926,20 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	 * sample numbered below `end` is visible, so the minimum found below
 	 * cannot be undercut by one published during the scan. */
 	uint64_t end = SHMK_LOAD_ACQ_U64(&s->hdr->next_sn);
+	uint64_t low = s->rd_low[reader];
+	/* Nothing numbered >= low is published yet, and nothing below low is
+	 * unread: the idle poll touches the header's first line only. */
+	if (end <= low)
+		return 0;
 	uint64_t best = UINT64_MAX;
 	uint32_t best_i = 0;
-	for (uint32_t i = 0; i < s->count; i++) {
+	/* Start where the next sample usually is (the owner retries the
+	 * slot it committed last, else moves on round robin: this slot or
+	 * the one after the last returned) and stop at sn == low: nothing
+	 * unread can be smaller. */
+	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
+	for (uint32_t k = 0; k < s->count; k++) {
+		uint32_t i = start + k < s->count ? start + k : start + k - s->count;
 		struct shmk_slot_hdr *sh = slot_at(s, i);
 		/* acquire: pairs with the release store of sn in publish. */
 		uint64_t sn = SHMK_LOAD_ACQ_U64(&sh->sn);
@@ -930,9 +957,17 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 			continue;
 		best = sn;
 		best_i = i;
+		if (sn <= low)
+			break;
 	}
-	if (best == UINT64_MAX)
+	if (best == UINT64_MAX) {
+		/* Every sample below end is read, unaddressed or gone, and
+		 * later ones get sn >= end. */
+		s->rd_low[reader] = end;
 		return 0;
+	}
+	s->rd_low[reader] = best;
+	s->rd_start[reader] = best_i;
 	h->index = best_i;
 	h->reserved = 0;
 	h->sn = best;
@@ -1032,6 +1067,9 @@ int shmk_slots_mark_read(struct shmk_slots *s, shmk_slot_handle_t h, unsigned re
 	/* release: pairs with the acquire load of reader_mask in
 	 * reserve_slot: this reader's reads of the data happen first. */
 	atomic_fetch_or_explicit(&sh->reader_mask, 1u << reader, memory_order_release);
+	/* The smallest unread sample is now read: the next one is above it. */
+	if (h.sn && h.sn == s->rd_low[reader])
+		s->rd_low[reader] = h.sn + 1;
 	notify(s);	/* a slot may be free: wake a waiting writer */
 	return 0;
 }
