@@ -9,7 +9,9 @@
  * Path handling: the parent directory is opened once (O_PATH, no symlinks
  * anywhere) and kept for the handle's life; create, replace and the unlink
  * at close all work relative to it, so a symlink planted in a parent after
- * create, or a later chdir(), cannot redirect the unlink.
+ * create, or a later chdir(), cannot redirect the unlink.  Attach by path
+ * opens the file in one openat2 (no symlink anywhere) and opens the parent
+ * only if it takes ownership; the unlink then also checks device and inode.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +64,10 @@ static int check_opts(const struct shmk_mmap_region_opts *o)
 
 /*
  * Copy path into *pathp, open its parent directory (no symlink at any
- * component) into *dirfdp and point *basep at the last component.
+ * component) into *dirfdp and point *basep at the last component.  With
+ * dirfdp NULL the path is only checked and copied (attach by path opens the
+ * file itself with RESOLVE_NO_SYMLINKS and needs the parent only once it
+ * takes ownership).
  */
 static int open_parent(const char *path, char **pathp, const char **basep, int *dirfdp)
 {
@@ -97,6 +102,8 @@ static int open_parent(const char *path, char **pathp, const char **basep, int *
 	/* r[impl mmap_region.path.nosymlink] O_DIRECTORY: a directory opens
 	 * with no fstat to confirm it; a symlink or a non-directory as the
 	 * parent's last component gives ENOTDIR, classified below. */
+	if (!rc && !dirfdp)
+		goto opened;
 	if (!rc) {
 		rc = shmk_open_path(dname, O_PATH | O_DIRECTORY, 0, &dfd);
 		if (rc == -ENOTDIR)
@@ -125,7 +132,8 @@ opened:
 	}
 	*pathp = copy;
 	*basep = base;
-	*dirfdp = dfd;
+	if (dirfdp)
+		*dirfdp = dfd;
 	return 0;
 }
 
@@ -371,11 +379,12 @@ int shmk_mmap_region_attach_with(const char *path, const struct shmk_mmap_region
 	struct shmk_mmap_region *r = region_new();
 	if (!r)
 		return -ENOMEM;
-	rc = open_parent(path, &r->path, &r->base, &r->dirfd);
-	if (!rc) {
-		r->fd = open_at(r->dirfd, r->base, r->path, O_RDWR, 0);
-		rc = r->fd < 0 ? r->fd : 0;
-	}
+	/* r[impl mmap_region.path.nosymlink] the whole path in one openat2
+	 * (RESOLVE_NO_SYMLINKS, O_NOFOLLOW): no parent descriptor until the
+	 * handle takes ownership, which saves an open and a close per attach. */
+	rc = open_parent(path, &r->path, &r->base, NULL);
+	if (!rc)
+		rc = shmk_open_path(r->path, O_RDWR, 0, &r->fd);
 	if (!rc)
 		rc = attach_common(r, opts, r->path);
 	if (rc) {
@@ -438,8 +447,19 @@ int shmk_mmap_region_take_ownership(struct shmk_mmap_region *r)
 {
 	if (!r)
 		return -EINVAL;
-	if (r->dirfd < 0)
+	if (!r->path)
 		return shmk_fail(-EINVAL, "region attached by descriptor has no path to unlink");
+	if (r->dirfd < 0) {
+		/* Attached by path: open the parent now (no symlink at any
+		 * component).  The unlink at close still removes the path only
+		 * while it names the mapped file (mmap_region.owner.same_file). */
+		char *copy;
+		const char *base;
+		int rc = open_parent(r->path, &copy, &base, &r->dirfd);
+		if (rc)
+			return rc;
+		free(copy);
+	}
 	r->owns = true;
 	return 0;
 }
