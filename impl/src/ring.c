@@ -856,7 +856,13 @@ static void wake_reader(struct shmk_ring_writer *w)
 	/* seq_cst fence: pairs with the fence after the store of waiters in shmk_ring_wait */
 	atomic_thread_fence(memory_order_seq_cst);
 	SHMK_DELAY_POINT("ring.wake.gap"); /* test builds: widen publish -> wake */
-	if (SHMK_LOAD_U32(&h->waiters)) {
+	/* Take the announcement (exchange to 0): one wake per park.  A
+	 * reader parked (or descheduled) across many commits would
+	 * otherwise cost a futex syscall per commit until it runs again;
+	 * it re-announces before every re-check, so a later commit that
+	 * finds 0 is seen by that re-check (the same Dekker pair). */
+	if (SHMK_LOAD_U32(&h->waiters) &&
+	    atomic_exchange_explicit(&h->waiters, 0, memory_order_seq_cst)) {
 		/* seq_cst: after the fence, so a reader that read gen before
 		 * our bump sleeps on a stale value and returns at once */
 		atomic_fetch_add_explicit(&h->gen, 1, memory_order_seq_cst);
