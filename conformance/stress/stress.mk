@@ -55,12 +55,18 @@ $(SB)/bin/$(1): $(SB)/obj/conformance/stress/$(1).o $(patsubst %.c,$(SB)/obj/%.o
 endef
 $(foreach s,$(STRESS),$(eval $(call stress_rel_prog,$(s))))
 
-stress: $(STRESS_REL_BINS)
+# Deadlines (and the 2 x SHMK_LIVENESS_MS unblock bound) get a scheduling
+# allowance of 2 on a shared 2-vCPU VM, as make check gets 3 for sanitizers;
+# every program still prints the measured maximum.
+STRESS_TIME_SCALE ?= 2
+
+stress: $(STRESS_REL_BINS) build/bin/shmkit
 	@mkdir -p $(OUT)/stress-logs
 	@rm -f $(OUT)/stress.jsonl
 	@fail=0; for p in $(STRESS_REL_BINS); do \
 	  n=$$(basename $$p); echo "stress: $$n (STRESS_SECONDS=$(STRESS_SECONDS))"; \
 	  STRESS_SECONDS=$(STRESS_SECONDS) SHMK_STRESS_JSON=$(CURDIR)/$(OUT)/stress.jsonl \
+	  SHMK_TIME_SCALE=$${SHMK_TIME_SCALE:-$(STRESS_TIME_SCALE)} SHMKIT_BIN=$(CURDIR)/build/bin/shmkit \
 	  SHMK_EVIDENCE=$(CURDIR)/$(OUT)/stress-evidence.jsonl \
 	    $$p 2>&1 | tee $(OUT)/stress-logs/$$n.log; \
 	  rc=$${PIPESTATUS[0]}; \
