@@ -1427,6 +1427,72 @@ static void wait_wake(void)
 	isolate(wait_wake_body, 60);
 }
 
+/* ring.writer.wake: a writer in another process bumps gen and clears
+ * the announcement only when the reader announced (set here through the
+ * raw mapping, as a parked reader leaves it): one bump for a burst of
+ * commits, none without an announcement. */
+static void wake_once_body(void)
+{
+	char path[256];
+	size_t len;
+	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
+	uint8_t *raw = raw_map(path, &len);
+	struct shmk_ring_hdr *h = raw_hdr(raw);
+	int go[2], done[2];
+
+	CU_ASSERT_FATAL(pipe(go) == 0 && pipe(done) == 0);
+	int wfd = new_writer_fd(r, 3, NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct shmk_ring_writer *w;
+		char c;
+		close(go[1]);
+		close(done[0]);
+		if (shmk_ring_writer_open(wfd, &w))
+			_exit(10);
+		/* phase 1: announced; phase 2: not announced */
+		for (int phase = 0; phase < 2; phase++) {
+			if (read(go[0], &c, 1) != 1)
+				_exit(11);
+			for (uint64_t i = 0; i < 3; i++)
+				if (shmk_ring_write(w, &i, sizeof(i)))
+					_exit(12);
+			if (write(done[1], "d", 1) != 1)
+				_exit(13);
+		}
+		_exit(0); /* no close: its wake would bump gen again */
+	}
+	close(wfd);
+	close(go[0]);
+	close(done[1]);
+	char c;
+	uint32_t g0 = atomic_load(&h->gen);
+	atomic_store(&h->waiters, 1);
+	CU_ASSERT_FATAL(write(go[1], "g", 1) == 1);
+	CU_ASSERT_FATAL(read(done[0], &c, 1) == 1);
+	CU_ASSERT_EQUAL(atomic_load(&h->waiters), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->gen), g0 + 1);
+	CU_ASSERT_FATAL(write(go[1], "g", 1) == 1);
+	CU_ASSERT_FATAL(read(done[0], &c, 1) == 1);
+	CU_ASSERT_EQUAL(atomic_load(&h->waiters), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->gen), g0 + 1);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	uint64_t head;
+	shmk_ring_head(r, &head);
+	CU_ASSERT_EQUAL(head, 6 * shmk_ring_record_len(8));
+	close(go[1]);
+	close(done[0]);
+	munmap(raw, len);
+	shmk_ring_close(r);
+	unlink(path);
+}
+
+static void wake_once(void)
+{
+	SPEC_VERIFY("ring.writer.wake");
+	isolate(wake_once_body, 30);
+}
+
 static void wait_timeout_body(void)
 {
 	char path[256];
@@ -2455,6 +2521,7 @@ static const struct h_test tests[] = {
 	{ "wait_peerdead", wait_peerdead },
 	{ "wait_timeout", wait_timeout },
 	{ "wait_wake", wait_wake },
+	{ "wake_once", wake_once },
 	{ NULL, NULL },
 };
 
