@@ -53,6 +53,7 @@
 #define EV_CAS_TRIES 4096	/* bounded work per call against a hostile peer */
 #define EV_SPIN_NS 50000LL	/* spin this long before parking (< bench's 200 us idle gap) */
 #define EV_SPIN_CHECK 64	/* attempts between two looks at the clock (vDSO, no syscall) */
+#define EV_HOLES 4		/* MPSC: empty cells published per send when the pool is dry */
 #define EV_INTENT_NONE (1ULL << 63)	/* added to a position: "claiming nothing" */
 
 enum { EV_SPSC = 1, EV_MPSC = 2 };
@@ -210,9 +211,12 @@ static void build(uint8_t *base, uint32_t caps, uint64_t start)
 	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++)
 		atomic_store_explicit(&l->mpsc.cells[(start + k) & EV_MASK].seq, start + k,
 				      memory_order_relaxed);
-	/* r[impl events.spsc.recycle] no slot is attached to a cell yet */
-	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++)
+	/* r[impl events.spsc.recycle] r[impl events.mpsc.recycle] no slot is
+	 * attached to a cell yet */
+	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++) {
 		atomic_store_explicit(&l->spsc.cells[k], SHMK_EVENTS_NIL, memory_order_relaxed);
+		atomic_store_explicit(&l->mpsc.cells[k].slot, SHMK_EVENTS_NIL, memory_order_relaxed);
+	}
 	for (uint32_t k = 0; k < SHMK_EVENTS_PRODUCERS; k++)
 		atomic_store_explicit(&l->mpsc.producers[k].intent, start + EV_INTENT_NONE,
 				      memory_order_relaxed);
@@ -969,27 +973,36 @@ static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 	return 0;
 }
 
-/* r[impl events.mpsc.vyukov] r[impl events.mpsc.order] */
-static int mpsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
+static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos);
+
+/* r[impl events.mpsc.vyukov] r[impl events.mpsc.order] Claims the next
+ * position.  *slot in: the reservation to publish, or NIL (try_send: use
+ * the slot attached to the cell, else one from the pool); out: the slot
+ * the cell now carries, to fill and publish with mpsc_publish.  Returns 1
+ * when the cell had no slot and the pool none either: the cell was then
+ * published as a hole (r[impl events.mpsc.hole]), try the next one. */
+static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_out, bool steal)
 {
 	struct shmk_events_mpsc *q = &L(tx->m)->mpsc;
 	struct shmk_events_producer *me = &q->producers[tx->prod];
 	uint64_t pos = SHMK_LOAD_U64(&q->tail.v);
 	struct shmk_events_mcell *c;
+	uint32_t want = *slot, cur;
+	int rc = SHMK_EFULL;
 
 	for (int i = 0;; i++) {
-		if (i == EV_CAS_TRIES) {
-			/* relaxed: a consumer that still sees the old value
-			 * only waits one more liveness period */
-			atomic_store_explicit(&me->intent, pos + EV_INTENT_NONE,
-					      memory_order_relaxed);
-			return SHMK_EFULL;
-		}
+		if (i == EV_CAS_TRIES)
+			goto full;
 		c = &q->cells[pos & EV_MASK];
 		/* acquire: pairs with the consumer's release store of seq in rx_advance */
 		uint64_t seq = SHMK_LOAD_ACQ_U64(&c->seq);
 		int64_t dif = (int64_t)(seq - pos);
 		if (dif == 0) {
+			/* r[impl events.mpsc.recycle] relaxed: written before the
+			 * release that made seq == pos (the consumer's detach, or
+			 * the previous lap's publish it acquired); no one else
+			 * writes it until someone claims pos */
+			cur = SHMK_LOAD_U32(&c->slot);
 			/* r[impl events.mpsc.intent] */
 			/* relaxed: published to the consumer by the release CAS of tail below */
 			atomic_store_explicit(&me->intent, pos, memory_order_relaxed);
@@ -999,15 +1012,60 @@ static int mpsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 								  memory_order_relaxed))
 				break;
 		} else if (dif < 0) {
-			atomic_store_explicit(&me->intent, pos + EV_INTENT_NONE,
-					      memory_order_relaxed);
-			return SHMK_EFULL;
+			rc = SHMK_EFULL;
+			goto full;
 		} else {
 			pos = SHMK_LOAD_U64(&q->tail.v);
 		}
 	}
-	/* relaxed: published by the release publish CAS of seq below */
-	atomic_store_explicit(&c->slot, slot, memory_order_relaxed);
+	uint32_t s = cur;
+	*pos_out = pos;
+	if (steal) {
+		/* r[impl events.mpsc.steal] take the cell's slot, publish a hole */
+		/* relaxed: published by the release publish CAS of seq */
+		atomic_store_explicit(&c->slot, SHMK_EVENTS_NIL, memory_order_relaxed);
+		rc = mpsc_publish(tx, pos);
+		if (rc)
+			return rc; /* skipped: the slot may be the next lap's now */
+		if (cur >= SHMK_EVENTS_SLOTS)
+			return 1;
+		*slot = cur;
+		return 0;
+	}
+	if (want != SHMK_EVENTS_NIL) {
+		s = want;
+		if (cur < SHMK_EVENTS_SLOTS && cur != want)
+			pool_push(tx->m, cur); /* the reservation replaces it */
+	} else if (cur >= SHMK_EVENTS_SLOTS) {
+		rc = pool_pop(tx->m, &s);
+		if (rc) {
+			/* r[impl events.mpsc.hole] never leave a claimed cell
+			 * behind: publish it empty, the consumer steps over it */
+			/* relaxed: published by the release publish CAS of seq */
+			atomic_store_explicit(&c->slot, SHMK_EVENTS_NIL, memory_order_relaxed);
+			int prc = mpsc_publish(tx, pos);
+			return prc ? prc : rc == SHMK_EFULL ? 1 : rc;
+		}
+	}
+	if (s != cur)
+		/* relaxed: published by the release publish CAS of seq */
+		atomic_store_explicit(&c->slot, s, memory_order_relaxed);
+	*slot = s;
+	return 0;
+full:
+	/* relaxed: a consumer that still sees the old value only waits one
+	 * more liveness period */
+	atomic_store_explicit(&me->intent, pos + EV_INTENT_NONE, memory_order_relaxed);
+	return rc;
+}
+
+/* Publishes the claimed position (its slot filled, len stored).  On
+ * SHMK_EPEERDEAD the consumer skipped the cell: the slot stays attached to
+ * it (events.mpsc.recycle), the caller must not give it back. */
+static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos)
+{
+	struct shmk_events_mcell *c = &L(tx->m)->mpsc.cells[pos & EV_MASK];
+
 	SHMK_CRASH_POINT("events.mpsc.claimed");
 #ifdef SHMK_TEST_BUILD
 	/* Test builds: SHMK_EVENTS_STOP_AT_CLAIM=1 stops the producer here, so a
@@ -1024,6 +1082,7 @@ static int mpsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 	if (!atomic_compare_exchange_strong_explicit(&c->seq, &expect, pos + 1,
 						     memory_order_release, memory_order_relaxed))
 		return shmk_fail(SHMK_EPEERDEAD, "events: the consumer skipped our claimed cell");
+	wake_data(tx->m, EV_MPSC);
 	return 0;
 }
 
@@ -1036,14 +1095,14 @@ static int tx_prep(struct shmk_events_tx *tx)
 	return 0;
 }
 
+/* SPSC only: MPSC claims first, then fills, then publishes */
 static int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
 {
-	/* relaxed: published with the slot index by the queue's release
-	 * (tail store for SPSC, seq CAS for MPSC) */
+	/* relaxed: published with the slot index by the release store of tail */
 	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
-	int rc = tx->kind == EV_SPSC ? spsc_enqueue(tx, slot) : mpsc_enqueue(tx, slot);
+	int rc = spsc_enqueue(tx, slot);
 	if (rc == 0)
-		wake_data(tx->m, tx->kind);
+		wake_data(tx->m, EV_SPSC);
 	return rc;
 }
 
@@ -1073,15 +1132,23 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 		/* cannot fail: space was checked and we are the only sender */
 		return enqueue(tx, slot, len);
 	}
-	rc = pool_pop(tx->m, &slot);
-	if (rc)
-		return rc;
+	uint64_t pos;
+	/* r[impl events.mpsc.hole] bounded: EV_HOLES empty cells a call */
+	for (int hole = 0;; hole++) {
+		slot = SHMK_EVENTS_NIL;
+		rc = mpsc_claim(tx, &slot, &pos, false);
+		if (rc == 0)
+			break;
+		if (rc != 1)
+			return rc;
+		if (hole + 1 == EV_HOLES)
+			return SHMK_EFULL;
+	}
 	if (len)
 		memcpy(L(tx->m)->slots[slot].data, buf, len);
-	rc = enqueue(tx, slot, len);
-	if (rc)
-		pool_push(tx->m, slot);
-	return rc;
+	/* relaxed: published by the release publish CAS of seq */
+	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
+	return mpsc_publish(tx, pos);
 }
 
 int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view)
@@ -1095,6 +1162,14 @@ int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view
 		return -EINVAL;
 	/* r[impl events.zerocopy.reserve] */
 	rc = tx_pool_pop(tx, &slot);
+	/* r[impl events.mpsc.steal] bounded: EV_HOLES cells a call */
+	for (int hole = 0; rc == SHMK_EFULL && tx->kind == EV_MPSC && hole < EV_HOLES; hole++) {
+		uint64_t pos;
+		slot = SHMK_EVENTS_NIL;
+		rc = mpsc_claim(tx, &slot, &pos, true);
+		if (rc == 1)
+			rc = SHMK_EFULL;
+	}
 	if (rc)
 		return rc;
 	view->data = L(tx->m)->slots[slot].data;
@@ -1118,11 +1193,24 @@ int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view
 		return SHMK_ETOOLARGE;
 	}
 	/* r[impl events.zerocopy.publish] */
-	rc = enqueue(tx, view->slot, len);
+	if (tx->kind == EV_SPSC) {
+		rc = enqueue(tx, view->slot, len);
+		if (rc)
+			return rc; /* the view stays reserved: retry or cancel */
+		view->data = NULL;
+		return 0;
+	}
+	uint32_t slot = view->slot;
+	uint64_t pos;
+	rc = mpsc_claim(tx, &slot, &pos, false);
 	if (rc)
 		return rc; /* the view stays reserved: retry or cancel */
+	/* relaxed: published by the release publish CAS of seq */
+	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
+	/* claimed: the slot belongs to the cell now, whatever publish says
+	 * (r[impl events.zerocopy.publish-skipped]) */
 	view->data = NULL;
-	return 0;
+	return mpsc_publish(tx, pos);
 }
 
 int shmk_events_cancel(struct shmk_events_tx *tx, struct shmk_events_view *view)
@@ -1165,7 +1253,7 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 		}
 	}
 	uint64_t expect = pos;
-	/* acq_rel: exclusive with the producer's publish CAS in mpsc_enqueue;
+	/* acq_rel: exclusive with the producer's publish CAS in mpsc_publish;
 	 * release pairs with the producers' acquire load of seq */
 	if (!atomic_compare_exchange_strong_explicit(&c->seq, &expect,
 						     pos + SHMK_EVENTS_QUEUE_CAP,
@@ -1179,6 +1267,8 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 	wake_space(rx->m);
 	return 1;
 }
+
+static void rx_advance(struct shmk_events_rx *rx);
 
 /* Finds the message at the head without consuming it: 0 with slot/len,
  * SHMK_EEMPTY, SHMK_EINTEGRITY, or 1 (internal: look again). */
@@ -1207,16 +1297,17 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 			rx->head = h + 1;
 			/* release: pairs with the acquire load of head in spsc_space */
 			atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
+			wake_space(rx->m);
 			return 1;
 		}
 	} else {
 		struct shmk_events_mcell *c = &l->mpsc.cells[h & EV_MASK];
-		/* acquire: pairs with the release publish CAS in mpsc_enqueue */
+		/* acquire: pairs with the release publish CAS in mpsc_publish */
 		uint64_t seq = SHMK_LOAD_ACQ_U64(&c->seq);
 		if (seq != h + 1) {
 			if (seq != h)
 				return shmk_fail(SHMK_EINTEGRITY, "events: mpsc cell seq inconsistent");
-			/* acquire: pairs with the release CAS of tail in mpsc_enqueue */
+			/* acquire: pairs with the release CAS of tail in mpsc_claim */
 			uint64_t t = SHMK_LOAD_ACQ_U64(&l->mpsc.tail.v);
 			if (t == h) {
 				rx->stalled = false;
@@ -1227,6 +1318,13 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 			return mpsc_stalled(rx, h, c);
 		}
 		s = SHMK_LOAD_U32(&c->slot);
+		/* r[impl events.mpsc.detached-skip] as for SPSC: a dead
+		 * consumer's view */
+		if (SHMK_UNLIKELY(s == SHMK_EVENTS_NIL)) {
+			rx_advance(rx);
+			wake_space(rx->m);
+			return 1;
+		}
 	}
 	/* r[impl events.hostile.bounds] */
 	if (s >= SHMK_EVENTS_SLOTS)
@@ -1248,7 +1346,7 @@ static void rx_advance(struct shmk_events_rx *rx)
 		/* release: pairs with the acquire load of head in spsc_space */
 		atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
 	} else {
-		/* release: pairs with the producers' acquire load of seq in mpsc_enqueue */
+		/* release: pairs with the producers' acquire load of seq in mpsc_claim */
 		atomic_store_explicit(&l->mpsc.cells[h & EV_MASK].seq, h + SHMK_EVENTS_QUEUE_CAP,
 				      memory_order_release);
 		/* release: pairs with the acquire load of head in rx_claim */
@@ -1256,6 +1354,25 @@ static void rx_advance(struct shmk_events_rx *rx)
 		rx->stalled = false;
 	}
 	rx->head = h + 1;
+}
+
+/* r[impl events.spsc.recycle] r[impl events.mpsc.recycle] Detaches the
+ * head cell's slot, so the sender does not reuse it (a view, or a slot
+ * going back to a dry pool).  Relaxed: published by the release store of
+ * head (SPSC) or seq (MPSC) in rx_advance. */
+static void rx_detach(struct shmk_events_rx *rx)
+{
+	struct shmk_events_layout *l = L(rx->m);
+
+	if (rx->kind == EV_SPSC) {
+		atomic_store_explicit(&l->spsc.cells[rx->head & EV_MASK], SHMK_EVENTS_NIL,
+				      memory_order_relaxed);
+		SHMK_CRASH_POINT("events.spsc.detached");
+	} else {
+		atomic_store_explicit(&l->mpsc.cells[rx->head & EV_MASK].slot, SHMK_EVENTS_NIL,
+				      memory_order_relaxed);
+		SHMK_CRASH_POINT("events.mpsc.detached");
+	}
 }
 
 static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
@@ -1292,13 +1409,18 @@ int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_
 	}
 	if (len)
 		memcpy(buf, L(rx->m)->slots[slot].data, len);
+	/* r[impl events.spsc.recycle] r[impl events.mpsc.recycle] the slot
+	 * stays attached to its cell for the sender's next lap: no shared
+	 * free list per message.  r[impl events.pool.dry-return] Unless the
+	 * pool is empty: then it goes back there, detached first (a plain
+	 * load of a line nobody writes while the pool has slots). */
+	bool dry = (uint32_t)SHMK_LOAD_U64(&L(rx->m)->pool.free_head) == SHMK_EVENTS_NIL;
+	if (SHMK_UNLIKELY(dry))
+		rx_detach(rx);
 	rx_advance(rx);
-	/* r[impl events.spsc.recycle] SPSC: the slot stays attached to its
-	 * cell for the sender's next lap, no shared free list per message */
-	rc = rx->kind == EV_SPSC ? 0 : pool_push(rx->m, slot);
+	if (SHMK_UNLIKELY(dry))
+		pool_push(rx->m, slot); /* refused (integrity) only for a hostile slot */
 	wake_space(rx->m);
-	if (rc)
-		return rc;
 	if (len_out)
 		*len_out = len;
 	return 0;
@@ -1314,14 +1436,7 @@ int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *vi
 	if (rc)
 		return rc;
 	/* r[impl events.zerocopy.view] */
-	/* r[impl events.spsc.recycle] detach the lent slot from its cell, so
-	 * the sender does not reuse it; relaxed: published by the release
-	 * store of head in rx_advance */
-	if (rx->kind == EV_SPSC) {
-		atomic_store_explicit(&L(rx->m)->spsc.cells[rx->head & EV_MASK], SHMK_EVENTS_NIL,
-				      memory_order_relaxed);
-		SHMK_CRASH_POINT("events.spsc.detached");
-	}
+	rx_detach(rx);
 	rx_advance(rx);
 	wake_space(rx->m);
 	view->data = L(rx->m)->slots[slot].data;
@@ -1375,7 +1490,7 @@ static bool rx_peer_dead(struct shmk_events_rx *rx)
 
 	if (rx->kind == EV_SPSC)
 		return role_dead(&l->spsc.roles.a);
-	/* acquire: pairs with the release CAS of tail in mpsc_enqueue */
+	/* acquire: pairs with the release CAS of tail in mpsc_claim */
 	if (SHMK_LOAD_ACQ_U64(&l->mpsc.tail.v) != rx->head)
 		return false;
 	/* bounded: 64 rows, one /proc read per row holding a token */
