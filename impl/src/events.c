@@ -12,6 +12,13 @@
  *    index); every pop and push bumps the generation, so a head that was
  *    popped and pushed back between our load and our CAS no longer matches
  *    (ABA).  Slots carry refcnt 0/1 so a double release is caught.
+ *    Slots recycle through the queue cells: a copying receive leaves the
+ *    slot attached to its cell and the sender that next writes that cell
+ *    reuses it, so the free list is not touched per message (its head
+ *    would bounce between the two cores twice a message).  Views detach
+ *    their slot; an empty pool gets slots back (SPSC sender: detach the
+ *    free cells; MPSC reservation: claim a cell, take its slot, publish a
+ *    hole; receivers: return what they read while the pool is dry).
  *
  *  - SPSC: a Lamport ring of u32 slot indices with u64 head/tail on their
  *    own cache lines; each side caches the other's index and only re-reads
