@@ -972,8 +972,11 @@ static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 		atomic_store_explicit(cell, SHMK_EVENTS_NIL, memory_order_relaxed);
 		pool_push(tx->m, old);
 	}
-	/* relaxed: published by the release store of tail below */
-	atomic_store_explicit(cell, slot, memory_order_relaxed);
+	/* relaxed: published by the release store of tail below.  A reused
+	 * slot is already there: no store, so the cell line stays shared in
+	 * the receiver's cache instead of moving to ours and back. */
+	if (old != slot)
+		atomic_store_explicit(cell, slot, memory_order_relaxed);
 	/* release: pairs with the acquire load of tail in rx_peek */
 	atomic_store_explicit(&q->tail.v, t + 1, memory_order_release);
 	tx->tail = t + 1;
