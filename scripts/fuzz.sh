@@ -19,6 +19,10 @@ for t in "$@"; do
 	rm -f "$out/artifacts/$t"/* # this run's findings only
 	dict=()
 	[ -f "fuzz/dict/$t.dict" ] && dict=(-dict="fuzz/dict/$t.dict")
+	# Per-target libFuzzer options (one per line), e.g. -max_len for op scripts.
+	[ -f "fuzz/$t.options" ] && while read -r o; do
+		[ -n "$o" ] && [ "${o#\#}" = "$o" ] && dict+=("$o")
+	done <"fuzz/$t.options"
 	seeds=()
 	[ -d "fuzz/corpus/$t" ] && seeds+=("fuzz/corpus/$t")
 	[ -d "fuzz/regress/$t" ] && seeds+=("fuzz/regress/$t")
