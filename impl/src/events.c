@@ -59,7 +59,8 @@
 #define EV_DEFAULT_INIT_NS (2000LL * 1000 * 1000)
 #define EV_CAS_TRIES 4096	/* bounded work per call against a hostile peer */
 #define EV_SPIN_NS 50000LL	/* spin this long before parking (< bench's 200 us idle gap) */
-#define EV_SPIN_CHECK 64	/* attempts between two looks at the clock (vDSO, no syscall) */
+#define EV_SPIN_PURE_NS 5000LL	/* pure spin before the spin starts yielding the CPU */
+#define EV_SPIN_CHECK 16	/* attempts between two looks at the clock (vDSO, no syscall) */
 #define EV_HOLES 4		/* MPSC: empty cells published per send when the pool is dry */
 #define EV_INTENT_NONE (1ULL << 63)	/* added to a position: "claiming nothing" */
 
@@ -1615,16 +1616,25 @@ static int blocking(struct ev_map *m, struct shmk_events_wakeword *w, int64_t ti
 
 	/* r[impl events.wake.spin] Spin by time, not by a count: a peer
 	 * that answers within EV_SPIN_NS costs no futex call however fast or
-	 * slow one attempt is; never spin past the caller's deadline. */
-	int64_t spin_end = -1;
+	 * slow one attempt is; never spin past the caller's deadline.  A
+	 * yield every EV_SPIN_PURE_NS lets a peer on our own CPU answer. */
+	int64_t spin_end = -1, spin_pure = 0;
 	for (unsigned i = 1;; i++) {
 		int rc = op(o);
 		if (rc != 1)
 			return rc;
 		shmk_cpu_relax();
 		if (i % EV_SPIN_CHECK == 0) {
+			/* A peer on our own CPU cannot answer while we spin:
+			 * after the first attempts, yield between them (a no-op
+			 * when nothing else wants this CPU; not a futex call) */
 			int64_t now = shmk_now_ns();
+			if (spin_end >= 0 && now >= spin_pure) {
+				sched_yield();
+				spin_pure = now + EV_SPIN_PURE_NS;
+			}
 			if (spin_end < 0) {
+				spin_pure = now + EV_SPIN_PURE_NS;
 				spin_end = now + EV_SPIN_NS;
 				if (deadline >= 0 && deadline < spin_end)
 					spin_end = deadline;
