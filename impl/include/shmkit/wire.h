@@ -112,7 +112,8 @@ struct shmk_events_producer {
 
 struct shmk_events_mcell {
 	SHMK_ATOMIC(uint64_t) seq;	/* Vyukov: pos free, pos+1 published */
-	SHMK_ATOMIC(uint32_t) slot;
+	SHMK_ATOMIC(uint32_t) slot;	/* also kept while free (events.mpsc.recycle);
+					 * NIL when published: a hole, skipped */
 	uint32_t _pad;
 };
 
