@@ -1,132 +1,408 @@
 /*
- * spsc.pml - SPIN model of the events SPSC queue (impl/src/events.c).
+ * spsc.pml - SPIN model of the events SPSC queue with slot recycling
+ * (impl/src/events.c as of 1f747f6: spsc_space, spsc_slot, tx_pool_pop,
+ * spsc_detach_all, spsc_enqueue, rx_peek, rx_detach, rx_advance,
+ * shmk_events_try_recv / recv_view / release / reserve / publish).
  *
- * A power-of-two ring of CAP cells; the producer owns `head`, the consumer
- * owns `tail`; each side keeps a cached copy of the other's index and reloads
- * it only when the cached value says full / empty.  The producer writes the
- * payload, then publishes head (release); the consumer loads head (acquire),
- * reads the payload, then publishes tail (release) to give the cell back.
+ * A power-of-two ring of CAP cells, each holding a slot index or NIL
+ * (0xffffffff); the sender owns tail, the receiver owns head; each side
+ * keeps a cached copy of the other's index and reloads it only when the
+ * cached value says full / empty.  Slots live in a pool (the Treiber list,
+ * modelled as a set: pool.pml checks the list itself), in a cell, in the
+ * sender's hands (a reservation, or a slot between a detach and its push)
+ * or in the receiver's hands (a view, or a dry-return between detach and
+ * push).
  *
- * Indices are W-bit counters that wrap (W = 2 here, mod 4, CAP = 2): the
- * model exercises the wrapping subtraction `(head - tail) mod 2^W` the C code
- * uses on u64 counters started near UINT64_MAX.
+ * Sender, per message, either try_send or reserve + publish:
+ *   try_send: space check (cached head, reload when full); the slot is the
+ *     one attached to the cell at tail (a copying receive left it there a
+ *     lap ago), else a pool pop; an empty pool makes the sender detach every
+ *     free cell ([tail, head + CAP)) and push its slot, then pop once more;
+ *     still empty: SHMK_EFULL (the caller retries later).  Payload written in
+ *     two halves, then spsc_enqueue: a cell slot other than ours goes back
+ *     to the pool (detached first), the cell is stored only when it changes,
+ *     tail published (release).
+ *   reserve: tx_pool_pop (with the same detach on empty), fill, publish =
+ *     spsc_enqueue of the reserved slot (EFULL keeps the reservation).
+ * Receiver, per message: peek (cached tail, reload when empty); a queued
+ * cell holding NIL is stepped over (head + 1); then either
+ *   copy: read both halves; dry = pool empty; dry: detach the cell; store
+ *     head (release); dry: push the slot;
+ *   view: detach the cell (NIL), store head, then (the caller) read the
+ *     view and release it to the pool.
  *
- * SPIN interleaves statements under sequential consistency; the order of
- * the statements below is the order the C code's release/acquire pairs
- * enforce on real hardware, so a swap of two statements here is exactly a
- * missing fence (or a store issued too early) there.
- *
- * The payload is written in two steps (lo, hi) so that a read of a cell the
- * producer is still writing shows up as lo != hi (a torn read).
+ * Indices are W-bit counters that wrap (W = 2, mod 4, CAP = 2): the model
+ * exercises the wrapping subtraction the C code uses on u64 counters started
+ * near UINT64_MAX.  SPIN interleaves under sequential consistency; the
+ * statement order below is the order the release/acquire pairs enforce.
  *
  * Checked properties:
- *   - assertions: no torn read, no loss, no duplication (the consumer sees
- *     exactly 1, 2, ..., M in order), the ring never holds more than CAP;
- *   - LTL `live`: every sent message is eventually received, under weak
- *     fairness (pan -a -f).
+ *   - assertions: no torn read (lo == hi), no loss, no duplication, in
+ *     order (the receiver sees 1, 2, ..., M); the ring never holds more
+ *     than CAP; a monitor process checks in every state that no slot is
+ *     held by two parties (pool / a cell / the sender / the receiver), and
+ *     at the end that none was lost (every slot in exactly one place);
+ *   - LTL `live`: every sent message is eventually received (weak fairness);
+ *   - -DRCRASH: the receiver may be killed once anywhere in a receive (after
+ *     a view's detach, mid-copy, after a dry-return's detach, before a
+ *     push); a successor resumes from the shared head.  At most the message
+ *     the dead receiver held is lost, nothing is delivered twice, the
+ *     successor steps over the NIL cell and never wedges.
  *
  * @check safety
  * @check ltl:live
+ * @check safety RCRASH
  * @planted BUG_PUBLISH_EARLY safety publish-before-write
  * @planted BUG_NO_FULL_CHECK safety no-full-check
  * @planted BUG_FULL_CHECK ltl:live stale-cached-tail
+ * @planted BUG_DRY_NO_DETACH safety dry-return-while-attached
+ * @planted BUG_VIEW_LATE_DETACH safety view-detaches-after-head
+ * @planted BUG_READ_AFTER_ADVANCE safety reuse-before-receiver-done
+ * @planted BUG_DETACH_QUEUED safety detach-a-queued-cell
+ * @planted BUG_REPLACE_PUSH_FIRST safety publish-pushes-old-before-detach
+ * @planted RCRASH,BUG_NO_DETACHED_SKIP safety no-detached-skip
  *
  * Planted bugs (spin -D<NAME>), each must be rejected:
- *   BUG_PUBLISH_EARLY  head is published before the payload is written;
- *   BUG_FULL_CHECK     the full test never reloads the cached tail: once
- *                      full the producer spins forever (liveness fails);
- *   BUG_NO_FULL_CHECK  the producer never checks for space: it overwrites
- *                      a cell the consumer has not read.
+ *   BUG_PUBLISH_EARLY      tail is published before the payload is written;
+ *   BUG_FULL_CHECK         the full test never reloads the cached head: once
+ *                          full the sender spins forever (liveness fails);
+ *   BUG_NO_FULL_CHECK      the sender never checks for space;
+ *   BUG_DRY_NO_DETACH      a copying receive on a dry pool pushes the slot
+ *                          while the cell still names it;
+ *   BUG_VIEW_LATE_DETACH   a view stores head before marking its cell NIL:
+ *                          the sender reuses the slot under the view;
+ *   BUG_READ_AFTER_ADVANCE a copying receive stores head before reading:
+ *                          the sender reuses the slot mid-read;
+ *   BUG_DETACH_QUEUED      the empty-pool detach starts at head, not tail:
+ *                          it takes queued messages' slots;
+ *   BUG_REPLACE_PUSH_FIRST publish pushes the replaced cell slot before it
+ *                          detaches it from the cell;
+ *   BUG_NO_DETACHED_SKIP   (with RCRASH) a queued NIL cell is not stepped
+ *                          over: the successor wedges (SHMK_EINTEGRITY).
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
  * r[verify events.spsc.fifo]
  * r[verify events.spsc.cached-index]
  * r[verify events.queue.counter-start]
+ * r[verify events.spsc.recycle]
+ * r[verify events.spsc.detached-skip]
+ * r[verify events.pool.dry-return]
+ * r[verify events.zerocopy.view]
  */
 
 #define CAP   2          /* cells, a power of two */
 #define MASK  (CAP - 1)
 #define IDXM  3          /* counters wrap mod 4 (2^W with W = 2) */
-#define M     5          /* messages sent: more than one lap of the counters */
+#define M     4          /* messages sent: more than one lap of the counters */
+#define NS    3          /* slots: fewer than cells + reservation + view */
+#define NIL   255
 
-byte lo[CAP];            /* payload, first half */
-byte hi[CAP];            /* payload, second half */
-byte head;               /* producer index, published with release */
-byte tail;               /* consumer index, published with release */
+byte lo[NS];             /* payload, first half */
+byte hi[NS];             /* payload, second half */
+byte cell[CAP];          /* slot index or NIL */
+byte head;               /* receiver index, published with release */
+byte tail;               /* sender index, published with release */
+bool inpool[NS];         /* the pool's free list, as a set */
+byte npool;
 
-byte received;           /* ghost: messages the consumer accepted */
-byte sent;               /* ghost: messages the producer published */
+/* ghosts */
+byte sres = NIL;         /* the sender's reservation, or a popped slot not yet in a cell */
+byte shand = NIL;        /* the sender holds a slot it detached, before its push */
+byte rhand = NIL;        /* the receiver's view, or a dry-return before its push */
+byte leaked;             /* slots a dead receiver took with it */
+byte received;           /* messages the receiver accepted */
+byte sent;               /* messages the sender published */
+byte expect = 1;         /* next message the receiver must see */
+byte lost;               /* messages a dead receiver took with it */
+bool crashed;
+bool sdone;
+bool slot_two_owners;    /* set by the monitor only to name its assertion */
 
-active proctype producer()
+#define HOLDS(s) (inpool[s] + (cell[0] == s) + (cell[1] == s) + (sres == s) + \
+		  (shand == s) + (rhand == s))
+
+init {
+	atomic {
+		inpool[0] = 1; inpool[1] = 1; inpool[2] = 1; npool = NS;
+		cell[0] = NIL; cell[1] = NIL;
+		run sender();
+		run receiver();
+		run monitor()
+	}
+}
+
+/* no slot is held by two parties, in any state */
+proctype monitor()
 {
-	byte h = 0;          /* own index (private copy of head) */
-	byte ctail = 0;      /* cached tail */
-	byte v = 1;
+end:	atomic { !(HOLDS(0) <= 1 && HOLDS(1) <= 1 && HOLDS(2) <= 1) ->
+		slot_two_owners = true; assert(!slot_two_owners) }
+}
+
+/* pool_pop: the lowest free slot (which one is irrelevant: slots are symmetric) */
+inline pool_pop(s)
+{
+	d_step {
+		if
+		:: inpool[0] -> s = 0
+		:: else -> if :: inpool[1] -> s = 1 :: else -> if :: inpool[2] -> s = 2 :: else -> s = NIL fi fi
+		fi;
+		if :: s != NIL -> inpool[s] = 0; npool-- :: else -> skip fi
+	}
+}
+
+inline pool_push(s)
+{
+	d_step { assert(!inpool[s]); inpool[s] = 1; npool++ }
+}
+
+/* spsc_detach_all: the pool is empty, give back every slot attached to a free cell */
+inline detach_all()
+{
+	chead = head;                    /* acquire: pairs with release of head in receiver */
+#ifdef BUG_DETACH_QUEUED
+	p = chead;
+#else
+	p = t;
+#endif
+	do
+	:: p == ((chead + CAP) & IDXM) -> break
+	:: else ->
+		s = cell[p & MASK];
+		if
+		:: s != NIL ->
+			atomic { cell[p & MASK] = NIL; shand = s };
+			atomic { pool_push(s); shand = NIL }
+		:: else -> skip
+		fi;
+		p = (p + 1) & IDXM
+	od
+}
+
+/* tx_pool_pop: the pool's slot, or once more after detach_all */
+inline tx_pool_pop()
+{
+	atomic { pool_pop(slot); if :: slot != NIL -> sres = slot :: else -> skip fi };
+	if
+	:: slot == NIL ->
+		detach_all();
+		atomic { pool_pop(slot); if :: slot != NIL -> sres = slot :: else -> skip fi }
+	:: else -> skip
+	fi
+}
+
+/* spsc_space: 0 or SHMK_EFULL (the caller retries once head moves) */
+inline space()
+{
+	if
+	:: ((t - chead) & IDXM) == CAP ->
+#ifndef BUG_FULL_CHECK
+		chead = head;            /* acquire: pairs with release of head in receiver */
+#endif
+		isfull = (((t - chead) & IDXM) == CAP)
+	:: else -> isfull = false
+	fi
+#ifdef BUG_NO_FULL_CHECK
+	; isfull = false
+#endif
+}
+
+/* spsc_enqueue of `slot` (space already checked) */
+inline enqueue()
+{
+	old = cell[t & MASK];
+	if
+	:: old != slot && old != NIL ->
+#ifdef BUG_REPLACE_PUSH_FIRST
+		atomic { shand = old; pool_push(old) };
+		atomic { cell[t & MASK] = NIL; shand = NIL }
+#else
+		atomic { cell[t & MASK] = NIL; shand = old };
+		atomic { pool_push(old); shand = NIL }
+#endif
+	:: else -> skip
+	fi;
+	if
+	:: old != slot -> atomic { cell[t & MASK] = slot; sres = NIL }
+	:: else -> skip
+	fi;
+#ifndef BUG_PUBLISH_EARLY
+	tail = (t + 1) & IDXM;           /* release: pairs with acquire of tail in receiver */
+#endif
+	t = (t + 1) & IDXM;
+	sent++
+}
+
+proctype sender()
+{
+	byte t = 0;          /* own index (private copy of tail) */
+	byte chead = 0;      /* cached head */
+	byte v = 1, slot, old, s, p;
+	bool isfull;
 
 	do
 	:: v > M -> break
 	:: else ->
-retry:
-#ifndef BUG_NO_FULL_CHECK
 		if
-		:: ((h - ctail) & IDXM) == CAP ->
-#ifndef BUG_FULL_CHECK
-			ctail = tail;            /* acquire: pairs with release of tail in consumer */
-#endif
+		:: true ->                               /* try_send */
+retry:
+			space();
 			if
-			:: ((h - ctail) & IDXM) == CAP -> goto retry   /* still full: spin */
+			:: isfull -> (head != chead); goto retry   /* SHMK_EFULL: retry later */
 			:: else -> skip
-			fi
-		:: else -> skip
-		fi;
-#endif
+			fi;
+			slot = cell[t & MASK];           /* spsc_slot: attached a lap ago? */
+			if
+			:: slot == NIL ->
+				tx_pool_pop();
+				if
+				:: slot == NIL ->        /* SHMK_EFULL: retry once a slot may be back */
+					(npool > 0 || head != chead); goto retry
+				:: else -> skip
+				fi
+			:: else -> skip
+			fi;
 #ifdef BUG_PUBLISH_EARLY
-		head = (h + 1) & IDXM;
+			atomic { cell[t & MASK] = slot; sres = NIL };
+			tail = (t + 1) & IDXM;
 #endif
-		lo[h & MASK] = v;
-		hi[h & MASK] = v;
-#ifndef BUG_PUBLISH_EARLY
-		head = (h + 1) & IDXM;           /* release: pairs with acquire of head in consumer */
+			lo[slot] = v;
+			hi[slot] = v;
+			enqueue()
+		:: true ->                               /* reserve, fill, publish */
+resv:
+			tx_pool_pop();
+			if
+			:: slot == NIL -> (npool > 0 || head != chead); goto resv
+			:: else -> skip
+			fi;
+			lo[slot] = v;
+			hi[slot] = v;
+pub:
+			space();
+			if
+			:: isfull -> (head != chead); goto pub  /* the view stays reserved */
+			:: else -> skip
+			fi;
+#ifdef BUG_PUBLISH_EARLY
+			atomic { cell[t & MASK] = slot; sres = NIL };
+			tail = (t + 1) & IDXM;
 #endif
-		h = (h + 1) & IDXM;
-		sent++;
+			enqueue()
+		fi;
 		v++
-	od
+	od;
+	sdone = true
 }
 
-active proctype consumer()
-{
-	byte t = 0;          /* own index */
-	byte chead = 0;      /* cached head */
-	byte a, b;
-	byte expect = 1;
+#ifdef RCRASH
+/* the receiver is SIGKILLed once here; a successor claims the role */
+#define CRASH(held) \
+	if \
+	:: !crashed -> atomic { crashed = true; lost = lost + held; expect = expect + held; \
+		if :: rhand != NIL -> leaked++; rhand = NIL :: else -> skip fi; \
+		run receiver() }; goto gone \
+	:: true -> skip \
+	fi
+#else
+#define CRASH(held) skip
+#endif
 
+proctype receiver()
+{
+	byte h;              /* own index: rx_claim resumes from the shared head */
+	byte ctail;          /* cached tail */
+	byte s, a, b;
+	bool dry;
+
+	h = head;
+	ctail = h;
 	do
 	:: expect > M -> break
 	:: else ->
 		if
-		:: chead == t ->
-			chead = head;            /* acquire: pairs with release of head in producer */
+		:: ctail == h ->
+			ctail = tail;            /* acquire: pairs with release of tail in sender */
 			if
-			:: chead == t -> goto again   /* still empty: spin */
+			:: ctail == h -> goto again   /* still empty: look again */
 			:: else -> skip
 			fi
 		:: else -> skip
 		fi;
 		/* the ring never claims to hold more than CAP messages */
-		assert(((chead - t) & IDXM) <= CAP);
-		a = lo[t & MASK];
-		b = hi[t & MASK];
-		assert(a == b);                  /* no torn read */
-		assert(a == expect);             /* no loss, no duplication, in order */
-		expect++;
-		received++;
-		t = (t + 1) & IDXM;
-		tail = t;                        /* release: pairs with acquire of tail in producer */
+		assert(((ctail - h) & IDXM) <= CAP);
+		s = cell[h & MASK];
+		if
+		:: s == NIL ->
+#ifdef BUG_NO_DETACHED_SKIP
+			assert(false)            /* SHMK_EINTEGRITY for ever: wedged */
+#else
+			h = (h + 1) & IDXM;      /* r[events.spsc.detached-skip] */
+			head = h;                /* release: pairs with acquire of head in sender */
+			goto again
+#endif
+		:: else -> skip
+		fi;
+		if
+		:: true ->                       /* copying receive */
+#ifdef BUG_READ_AFTER_ADVANCE
+			head = (h + 1) & IDXM;
+#endif
+			a = lo[s];
+			CRASH(0);                /* mid-copy: the successor reads it again */
+			b = hi[s];
+			assert(a == b);          /* no torn read */
+			assert(a == expect);     /* no loss, no duplication, in order */
+			dry = (npool == 0);
+			if
+			:: dry ->
+#ifdef BUG_DRY_NO_DETACH
+				rhand = s
+#else
+				atomic { cell[h & MASK] = NIL; rhand = s }
+#endif
+			:: else -> skip
+			fi;
+			CRASH(dry);              /* copied, not returned: a detached cell is skipped (lost), an attached one read again */
+			h = (h + 1) & IDXM;
+			head = h;                /* release: pairs with acquire of head in sender */
+			expect++;
+			received++;
+			if
+			:: dry -> CRASH(0); atomic { pool_push(s); rhand = NIL }
+			:: else -> skip
+			fi
+		:: true ->                       /* recv_view */
+#ifdef BUG_VIEW_LATE_DETACH
+			h = (h + 1) & IDXM;
+			head = h;
+			atomic { cell[(h - 1) & MASK] = NIL; rhand = s };
+#else
+			atomic { cell[h & MASK] = NIL; rhand = s };
+			CRASH(1);                /* detached, head not moved: skip it */
+			h = (h + 1) & IDXM;
+			head = h;                /* release: pairs with acquire of head in sender */
+#endif
+			CRASH(1);
+			a = lo[s];               /* the caller reads the view */
+			b = hi[s];
+			assert(a == b);
+			assert(a == expect);
+			expect++;
+			received++;
+			CRASH(0);
+			atomic { pool_push(s); rhand = NIL }   /* shmk_events_release */
+		fi;
 again:
 		skip
-	od
+	od;
+	/* every slot is back in exactly one place (but what a dead receiver held) */
+	(sdone);
+	assert(HOLDS(0) + HOLDS(1) + HOLDS(2) + leaked == NS);
+	assert(HOLDS(0) <= 1 && HOLDS(1) <= 1 && HOLDS(2) <= 1);
+	assert(received + lost == M);
+gone:
+	skip
 }
 
 /* every sent message is eventually received (checked with weak fairness) */
