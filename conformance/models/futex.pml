@@ -42,7 +42,7 @@
  *     futex_wait(gen, g)                      futex_wake(gen)
  *   STORE_RLX(waiters, 0)
  *
- * THIS LOSES A WAKE-UP (the @pending line below; found 2026-11-29, plain
+ * THIS LOST A WAKE-UP (now a planted bug; found 2026-11-29 in ring.c, plain
  * interleaving, no store-buffer effect needed), with one writer:
  *   writer publishes head = 1, fences, is delayed before loading waiters;
  *   the reader takes record 1 (head > 0, no park) and waits for index 1:
@@ -53,7 +53,7 @@
  *   stale wake): no bump, no wake;  the reader futex_waits on gen == 1
  *   and sleeps (until its liveness slice, SHMK_LIVENESS_MS / 4, expires).
  * The waker consumed an announcement whose gen read came after its bump.
- * -DRING_GEN_FIRST is the fix the model accepts: the reader reads gen
+ * -DRING_GEN_FIRST is the fix, and what ring.c does now: the reader reads gen
  * BEFORE it announces (g = LOAD_ACQ(gen); STORE(waiters, 1); FENCE_SC;
  * re-check head; futex_wait(gen, g)): whoever takes the announcement bumps
  * after it, hence after the gen read, so that sleep returns at once; a
@@ -73,7 +73,7 @@
  * @check safety
  * @check safety EVENTS
  * @check safety RING,RING_GEN_FIRST
- * @pending RING safety ring-reader-reads-gen-after-announce-writer-takes-waiters
+ * @planted RING safety ring-gen-read-after-announce
  * @planted BUG_NO_RECHECK safety missing-recheck-before-sleep
  * @planted BUG_WAIT_NO_VALUE safety wait-without-generation
  * @planted BUG_COND_BUMP safety bump-only-when-waiters-no-fence
@@ -96,14 +96,14 @@
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when
- * every @check passes; the @pending line does not count):
+ * every @check passes and every @planted is rejected):
  * r[verify slots.wait.nolost]     default mode
  * r[verify events.wake.park]      EVENTS
  * r[verify events.wake.nosyscall] EVENTS
- * ring.reader.wait.wake and ring.writer.wake are deliberately NOT cited:
- * RING (the code as it is) loses a wake-up, see above.  Once ring.c reads
- * gen before announcing, RING_GEN_FIRST becomes the code: fold it into
- * RING, turn the @pending into the @check, and cite both (mode RING).
+ * r[verify ring.reader.wait.wake]  RING,RING_GEN_FIRST (the code)
+ * r[verify ring.writer.wake]       RING,RING_GEN_FIRST (the code)
+ * RING alone is the earlier order (gen read after the announcement), kept
+ * as a planted bug: SPIN must find its lost wake-up.
  */
 
 #ifndef MSGS

@@ -612,15 +612,19 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 		int rc = ring_covers(r->fd, &r->m);
 		if (rc)
 			return rc;
-		/* r[impl ring.reader.wait.wake] announce, fence, then gen, then
-		 * the condition (events' park order): a writer that missed our
-		 * announcement published before our fence, so the re-check sees
-		 * it; one that saw it bumps gen after we read it, so the sleep
-		 * returns at once. */
+		/* r[impl ring.reader.wait.wake] gen, then announce, fence, then
+		 * the condition.  gen comes FIRST because writers take the
+		 * announcement (exchange to 0): whoever takes it bumps gen
+		 * after our read, so the sleep returns at once; a writer that
+		 * finds 0 published before our fence (the re-check sees it)
+		 * or after a take (whose bump ends the sleep).  Reading gen
+		 * after the announcement loses a wake-up: a late writer takes
+		 * the announcement and bumps before our read, and the next
+		 * writer finds 0 (found by conformance/models/futex.pml). */
+		uint32_t g = SHMK_LOAD_ACQ_U32(&h->gen);
 		atomic_store_explicit(&h->waiters, 1, memory_order_relaxed);
 		/* seq_cst fence: pairs with the fence before the load of waiters in wake_reader() */
 		atomic_thread_fence(memory_order_seq_cst);
-		uint32_t g = SHMK_LOAD_ACQ_U32(&h->gen);
 		if (SHMK_LOAD_ACQ_U64(&h->head) > index)
 			break;
 		/* r[impl ring.reader.wait.peerdead] */
