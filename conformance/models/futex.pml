@@ -100,7 +100,7 @@
  * r[verify slots.wait.nolost]     default mode
  * r[verify events.wake.park]      EVENTS
  * r[verify events.wake.nosyscall] EVENTS
- * r[verify ring.reader.wait.wake]  RING,RING_GEN_FIRST (the code)
+ * r[verify ring.reader.wait.wake+2]  RING,RING_GEN_FIRST (the code)
  * r[verify ring.writer.wake]       RING,RING_GEN_FIRST (the code)
  * RING alone is the earlier order (gen read after the announcement), kept
  * as a planted bug: SPIN must find its lost wake-up.

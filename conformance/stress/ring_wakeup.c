@@ -20,7 +20,7 @@
  * STRESS_WAKEUP_SECONDS (8; 600 under make stress), SHMK_DELAY_US for the
  * hunt (default 50).
  *
- * r[verify reliability.hook.delay] r[verify ring.reader.wait.wake]
+ * r[verify reliability.hook.delay] r[verify ring.reader.wait.wake+2]
  * r[verify ring.writer.wake]
  */
 #include <sys/prctl.h>
@@ -198,7 +198,7 @@ int main(void)
 	wk_env(NULL, 0);
 	int pass = hook_ok && ok && done > 0;
 	h_evidence(PROG, "stress", "calibration", "reliability.hook.delay", hook_ok);
-	h_evidence(PROG, "stress", "hunt", "ring.reader.wait.wake", ok && done > 0);
+	h_evidence(PROG, "stress", "hunt", "ring.reader.wait.wake+2", ok && done > 0);
 	h_evidence(PROG, "stress", "hunt", "ring.writer.wake", ok && done > 0);
 	h_barrier_free(bar);
 	st_report(PROG, seed, st_now() - t0, pass,

@@ -1422,7 +1422,7 @@ static void wait_wake_body(void)
 
 static void wait_wake(void)
 {
-	SPEC_VERIFY("ring.reader.wait.wake");
+	SPEC_VERIFY("ring.reader.wait.wake+2");
 	SPEC_VERIFY("ring.writer.wake");
 	isolate(wait_wake_body, 60);
 }

@@ -13,8 +13,8 @@
  * (A) pairs with (D): the reader finished reading bytes before the writer
  * reuses them.  (B) pairs with (C): the record bytes are visible before the
  * head that covers them.  Wake-ups: the writer bumps gen after (B) and
- * wakes when `waiters` is set; the reader sets `waiters`, re-checks head and
- * sleeps on the gen it read before the re-check (seq_cst on both sides), so
+ * wakes when it takes `waiters`; the reader reads gen, sets `waiters`,
+ * re-checks head and sleeps on that gen (seq_cst fences on both sides), so
  * a commit between the check and the sleep changes gen and the futex
  * returns at once.
  */
@@ -612,7 +612,7 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 		int rc = ring_covers(r->fd, &r->m);
 		if (rc)
 			return rc;
-		/* r[impl ring.reader.wait.wake] gen, then announce, fence, then
+		/* r[impl ring.reader.wait.wake+2] gen, then announce, fence, then
 		 * the condition.  gen comes FIRST because writers take the
 		 * announcement (exchange to 0): whoever takes it bumps gen
 		 * after our read, so the sleep returns at once; a writer that
