@@ -24,7 +24,9 @@
  * sequence out of order; every committed message of a killed producer is
  * delivered (plus at most the one in flight at a random kill), every
  * message of a survivor is; a killed consumer may lose the one message it
- * held (counted apart); survivors unblock within 2 x SHMK_LIVENESS_MS (the
+ * held (counted apart), which may be the SPSC sender's end marker (a
+ * closer then sends a second one to the replacement receiver, which must
+ * have found nothing before it); survivors unblock within 2 x SHMK_LIVENESS_MS (the
  * latency of messages queued behind a dead producer's cell; the time from a
  * death to the replacement's first successful call, or to the survivor's
  * SHMK_EPEERDEAD; a joiner's open).  A survivor whose blocking call ends
@@ -64,7 +66,8 @@ struct side {
 	_Atomic uint64_t last[MAXP];	/* 1 + highest seq delivered, any consumer */
 	_Atomic uint64_t torn, reorder, skipped;
 	_Atomic int64_t max_lat_ns, first_ok_ns, first_rx_ns, open_ns;
-	_Atomic int got_end, err[8];
+	_Atomic int got_end, err[8];	/* got_end: 1 + the end marker's seq */
+	_Atomic uint64_t repl_rx;	/* messages a replacement consumer delivered */
 	_Atomic int64_t round_ns;	/* restart: messages stamped before are leftovers */
 	_Atomic uint64_t leftovers;
 	_Atomic int64_t peerdead_ns;	/* a survivor's first SHMK_EPEERDEAD */
@@ -129,7 +132,8 @@ static void creator_child(const char *crash)
 	_exit(0);
 }
 
-/* count ENDLESS: until killed; end: send the end marker after. */
+/* count ENDLESS: until killed; end: send the end marker after, with
+ * sequence end - 1 (1: the producer's own, 2: a closer's second one). */
 static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *crash, int end,
 			   int nbar)
 {
@@ -184,7 +188,7 @@ static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *cr
 		atomic_store(&sh->committed[id], seq + 1); /* the side channel */
 	}
 	if (end) {
-		size_t n = ev_make(buf, END_ID, 0);
+		size_t n = ev_make(buf, END_ID, (uint64_t)(end - 1));
 		do
 			rc = shmk_events_send(tx, buf, n, 10LL * 1000000000, NULL);
 		while (retry_peerdead(rc, &give_up));
@@ -242,9 +246,11 @@ static void consumer_child(int mpsc, int slot, int nbar, int replacement)
 		if (!replacement)
 			cr_max_ns(&sh->max_lat_ns, now - sent);
 		if (prod == END_ID) {
-			atomic_store(&sh->got_end, 1);
+			atomic_store(&sh->got_end, 1 + (int)seq);
 			break;
 		}
+		if (replacement)
+			atomic_fetch_add(&sh->repl_rx, 1);
 		atomic_fetch_add(&sh->cnt[prod][seq], 1);
 		if (seq + 1 <= atomic_load(&sh->last[prod]))
 			atomic_fetch_add(&sh->reorder, 1);
@@ -390,6 +396,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 	double died[3];
 	int st[3], bad = 0;
 	uint64_t dup = 0, beyond = 0, lost = 0, held_ok = 0;
+	int end_held = 0, sender_waited = 0;
 	double unblock = 0;
 
 	memset(sh, 0, sizeof(*sh));
@@ -469,21 +476,61 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 			pid_t rp = fork();
 			if (rp == 0)
 				consumer_child(0, 5, 0, 1);
+			/* The killed receiver may have taken the sender's end
+			 * marker and died before recording it: that is the one
+			 * message a killed consumer may lose.  So once the sender
+			 * is done, a closer sends a second end marker (seq 1); the
+			 * replacement stops at whichever end it meets first. */
+			rc |= wait_one(p[1], &died[1], &st[1]);
+			sender_waited = 1;
+			double closer_at = st_now();
+			pid_t cl = -1;
+			if (!rc && cr_exited0(st[1])) {
+				cl = fork();
+				if (cl == 0)
+					producer_child(0, 1, 0, NULL, 2, 0);
+			}
 			rc |= wait_one(rp, &died[2], &st[2]);
 			bad |= !cr_exited0(st[2]);
-			double u = (double)atomic_load(&sh->first_rx_ns) / 1e9 - died[0];
+			if (cl > 0) {
+				int sc;
+				double dc;
+				rc |= wait_one(cl, &dc, &sc);
+				bad |= !cr_exited0(sc);
+			}
+			double u = (double)atomic_load(&sh->first_rx_ns) / 1e9;
+			/* the replacement met the closer's end first: the first
+			 * end was the killed receiver's message, and it had taken
+			 * every message before it (the replacement got none);
+			 * its unblock is then from the closer's send */
+			if (atomic_load(&sh->got_end) == 2) {
+				end_held = 1;
+				if (atomic_load(&sh->repl_rx)) {
+					printf("%s: spsc trial %" PRIu64 ": the sender's end marker "
+					       "was lost, yet the replacement received %" PRIu64
+					       " messages before the closer's\n", PROG, t,
+					       (uint64_t)atomic_load(&sh->repl_rx));
+					bad = 1;
+				}
+				u -= closer_at;
+			} else {
+				u -= died[0];
+			}
 			unblock = u > 0 ? u : 0;
 		}
 		unblock = peerdead_unblock(G, died[0], unblock);
-		rc |= wait_one(p[1], &died[1], &st[1]);
+		if (!sender_waited)
+			rc |= wait_one(p[1], &died[1], &st[1]);
 		bad |= rc || !cr_exited0(st[1]) || !atomic_load(&sh->got_end);
 		if (bad)
-			printf("%s: spsc trial %" PRIu64 " (receiver killed): status %#x/%#x, %s / %s\n",
-			       PROG, t, st[1], st[2], shmk_strerror(sh->err[0]),
-			       shmk_strerror(sh->err[5]));
+			printf("%s: spsc trial %" PRIu64 " (receiver killed): status %#x/%#x, %s / %s"
+			       "%s\n", PROG, t, st[1], st[2], shmk_strerror(sh->err[0]),
+			       shmk_strerror(sh->err[5]), end_held ? " (end marker held)" : "");
 		uint64_t inflight = 0;
 		lost = check_prod(0, 0, &dup, &beyond, &inflight);
-		held_ok = 1;
+		/* one message lost at most: a data message, or the end marker */
+		held_ok = !end_held;
+		G->held += end_held;
 	}
 	unlink(g_path);
 	account(G, t, kill_consumer ? "receiver" : "sender", bad, unblock, lost, held_ok, dup, beyond);
