@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -272,6 +273,152 @@ static inline int cr_in_pidns(const char *arg, unsigned deadline_s)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* A dead role holder's token as the library registered it: start time
+ * (field 22 of /proc/<pid>/stat) << SHMK_TOKEN_PID_BITS | pid.  Call while
+ * `pid` is an unreaped zombie: the library's token helpers count a zombie
+ * as dead, but its stat file still carries the start time. */
+static inline uint64_t cr_zombie_token(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = 0;
+		fclose(f);
+		char *q = strrchr(buf, ')');
+		for (int field = 2; q && field < 22; field++)
+			q = strchr(q + 1, ' ');
+		if (q)
+			start = strtoull(q + 1, NULL, 10);
+	}
+	return ((uint64_t)start << SHMK_TOKEN_PID_BITS) | (uint64_t)pid;
+}
+
+/* Inside a private PID namespace (cr_in_pidns): `dead`, an unreaped zombie
+ * that held a role, is reaped and a stranger (a child that does nothing
+ * until released) is forked onto its PID.  0 with *stranger and *release
+ * set (cr_release ends it); else the step that failed: 1 the PID could not
+ * be forced, 2 pipe, 3 the stranger got another PID (said on stderr). */
+static inline int cr_reuse_pid(const char *prog, pid_t dead, pid_t *stranger, int *release)
+{
+	uint64_t token = cr_zombie_token(dead);
+	int q[2];
+
+	waitpid(dead, NULL, 0);
+	if (cr_force_next_pid(dead, token))
+		return 1;
+	if (pipe(q))
+		return 2;
+	pid_t b = fork();
+	if (b == 0) { /* the stranger: holds the PID until told to go */
+		close(q[1]);
+		char x;
+		ssize_t rr = read(q[0], &x, 1);
+		_exit(rr < 0);
+	}
+	close(q[0]);
+	if (b != dead) {
+		close(q[1]);
+		waitpid(b, NULL, 0);
+		fprintf(stderr, "%s: wanted pid %d again, got %d\n", prog, (int)dead, (int)b);
+		return 3;
+	}
+	*stranger = b;
+	*release = q[1];
+	return 0;
+}
+
+static inline void cr_release(pid_t stranger, int release)
+{
+	close(release);
+	waitpid(stranger, NULL, 0);
+}
+
+/* The PID reuse check: this program again as init of a private PID
+ * namespace with --pidreuse.  0 passed, 77 skipped, else the failing step;
+ * says so unless it passed. */
+static inline int cr_pidreuse(const char *prog)
+{
+	int pr = cr_in_pidns("--pidreuse", 60);
+
+	if (pr == 77)
+		printf("%s: pid reuse: skipped (needs root and unshare)\n", prog);
+	else if (pr)
+		printf("%s: pid reuse check failed (step %d)\n", prog, pr);
+	return pr;
+}
+
+/* Evidence of the zombie check (z: 0 passed) and the PID reuse check (pr as
+ * cr_pidreuse returns it): both verify common.liveness.token. */
+static inline void cr_liveness_evidence(const char *prog, int z, int pr)
+{
+	h_evidence(prog, "stress", "zombie", "common.liveness.token", !z);
+	if (pr != 77)
+		h_evidence(prog, "stress", "pidreuse", "common.liveness.token", pr == 0);
+}
+
+/* Runs `$SHMKIT_BIN gc dir` (default build/check/bin/shmkit, relative to
+ * the repository root the programs run from); its exit status, its output
+ * in out, or -ENOENT when the CLI is not built: then says so and sets
+ * *gc_state to -1 (gc not checked). */
+static inline int cr_gc(const char *prog, const char *dir, char *out, size_t outlen,
+			int *gc_state)
+{
+	const char *bin = getenv("SHMKIT_BIN");
+	char cmd[1024];
+
+	if (!bin || !*bin)
+		bin = "build/check/bin/shmkit";
+	if (access(bin, X_OK)) {
+		*gc_state = -1;
+		printf("%s: shmkit gc: build/check/bin/shmkit not built, gc not checked\n", prog);
+		return -ENOENT;
+	}
+	snprintf(cmd, sizeof(cmd), "%s gc %s 2>&1", bin, dir);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -errno;
+	size_t n = fread(out, 1, outlen - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* Says how gc (exit status g, output out) did on the crashed `what` (gone:
+ * removed) and shows gc's output when `what` is still there, or also when
+ * gc failed if `dump_on_exit`.  Sets *gc_state to 1 (passed) or 0. */
+static inline void cr_gc_report(const char *prog, const char *dir, int g, const char *what,
+				int gone, const char *out, int dump_on_exit, int *gc_state)
+{
+	printf("%s: shmkit gc %s -> exit %d, crashed %s %s\n", prog, dir, g, what,
+	       gone ? "removed" : "STILL THERE");
+	if (!gone || (dump_on_exit && g))
+		printf("%s", out);
+	*gc_state = gone && g == 0;
+}
+
+/* Evidence of the restart-then-gc check (gc_state as cr_gc/cr_gc_report
+ * leave it; nothing when gc was not checked). */
+static inline void cr_gc_evidence(const char *prog, int gc_state)
+{
+	if (gc_state >= 0)
+		h_evidence(prog, "stress", "restart-gc", "cli.gc.dead-owner", gc_state == 1);
+}
+
+/* JSON values of the st_report fields "pidreuse" and "gc". */
+static inline const char *cr_pidreuse_json(int pr)
+{
+	return pr == 77 ? "skipped" : pr ? "fail" : "ok";
+}
+
+static inline const char *cr_gc_json(int gc_state)
+{
+	return gc_state < 0 ? "not built" : gc_state ? "ok" : "fail";
+}
+
 /* ---------------------------------------------------------- wake-up hunt */
 
 /* Round trips to run: STRESS_ROUNDTRIPS, default 20000 in make check and
@@ -330,6 +477,96 @@ static inline void wk_env(const char *points, unsigned max_us)
 	} else {
 		unsetenv("SHMK_DELAY_AT");
 	}
+}
+
+
+/* The end of a phase: waits for both players (up to secs + 60 s), then *ok
+ * says both exited 0 with no hang and no bad reply (what failed is said).
+ * Returns the seconds since t0. */
+static inline double wk_collect(const char *prog, const struct wk_side *ws, const pid_t pids[2],
+				double t0, double secs, int *ok)
+{
+	double died[2];
+	int st[2];
+	int rc = cr_wait_all(pids, 2, died, st, secs + h_deadline(60));
+	double took = st_now() - t0;
+
+	*ok = !rc && cr_exited0(st[0]) && cr_exited0(st[1]) && !ws->hangs && !ws->bad;
+	if (!*ok)
+		printf("%s: phase failed: status %#x/%#x, %s / %s, %" PRIu64 " hangs, %" PRIu64
+		       " bad replies\n", prog, st[0], st[1], shmk_strerror(ws->err[0]),
+		       shmk_strerror(ws->err[1]), (uint64_t)ws->hangs, (uint64_t)ws->bad);
+	return took;
+}
+
+/* What a wake-up program brings to wk_main. */
+struct wk_prog {
+	const char *prog;		/* "<module>_wakeup"; the hunt line says "<module>-wakeup" */
+	const char *points;		/* SHMK_DELAY_AT of both phases */
+	const char *liveness_ms;	/* SHMK_LIVENESS_MS default: above every deadline */
+	const char *shape;		/* more about the traffic, after the hunt's rate */
+	const char *late;		/* how the hunt line names round trips over 40 ms */
+	const char *clauses[3];		/* what the hunt verifies (NULL-ended) */
+	/* One phase of n round trips (or secs): the children reset and fill
+	 * *ws, share *bar (3 parties); *ok and the seconds taken (wk_collect). */
+	double (*phase)(uint64_t n, double secs, int *ok);
+};
+
+/* The whole program: the calibration phase (100 round trips with 0..2000
+ * us delays must take >= 30 ms, so the delay points fire), the hunt, the
+ * evidence and the result record.  *ws and *bar are set up here for the
+ * phases.  The exit status. */
+static inline int wk_main(const struct wk_prog *p, struct wk_side **wsp, struct h_barrier **barp)
+{
+	setenv("SHMK_LIVENESS_MS", p->liveness_ms, 0);
+	cr_env_defaults();
+	struct wk_side *ws = *wsp = cr_shared(sizeof(*ws));
+	struct h_barrier *bar = *barp = h_barrier_new(3);
+	uint64_t seed = h_seed();
+	uint64_t n = wk_roundtrips();
+	double secs = wk_seconds();
+	unsigned us = (unsigned)shmk_env_long("SHMK_DELAY_US", 50, 0, 1000000);
+	int ok_cal = 0, ok = 0;
+	double t0 = st_now();
+	char label[64];
+
+	snprintf(label, sizeof(label), "%s", p->prog);
+	for (char *c = label; *c; c++)
+		if (*c == '_')
+			*c = '-';
+	prctl(PR_SET_TIMERSLACK, 1000UL); /* 1 us: short delays stay short */
+	wk_env(p->points, 2000);
+	double cal = p->phase(100, 60, &ok_cal);
+	uint64_t cal_done = ws->done;
+	int hook_ok = ok_cal && cal_done == 100 && cal >= 0.030;
+	printf("%s: calibration: 100 round trips with 0..2000 us delays at %s took %.3f s "
+	       "(>= 0.030 s when the delay points fire): %s\n", p->prog, p->points, cal,
+	       hook_ok ? "ok" : "FAILED");
+
+	wk_env(p->points, us);
+	double took = p->phase(n, secs, &ok);
+	uint64_t done = ws->done;
+	int complete = done == n;
+	printf("%s: %" PRIu64 " round trips (%.0f/s%s) with 0..%u us delays at %s, %" PRIu64
+	       " hangs, %" PRIu64 " bad replies, %" PRIu64 " %s, max round trip %.3f s, seed %"
+	       PRIu64 "%s\n",
+	       label, done, done / (took > 0 ? took : 1), p->shape, us, p->points,
+	       (uint64_t)ws->hangs, (uint64_t)ws->bad, (uint64_t)ws->late, p->late,
+	       (double)ws->max_rt_ns / 1e9, seed,
+	       complete ? "" : " (time bound reached first: fewer than STRESS_ROUNDTRIPS)");
+	wk_env(NULL, 0);
+	int pass = hook_ok && ok && done > 0;
+	h_evidence(p->prog, "stress", "calibration", "reliability.hook.delay", hook_ok);
+	for (int i = 0; i < 3 && p->clauses[i]; i++)
+		h_evidence(p->prog, "stress", "hunt", p->clauses[i], ok && done > 0);
+	h_barrier_free(bar);
+	st_report(p->prog, seed, st_now() - t0, pass,
+		  "\"roundtrips\": %" PRIu64 ", \"target\": %" PRIu64 ", \"hangs\": %" PRIu64
+		  ", \"bad_replies\": %" PRIu64 ", \"late\": %" PRIu64 ", \"delay_us\": %u"
+		  ", \"max_roundtrip_s\": %.3f, \"calibration_s\": %.3f",
+		  done, n, (uint64_t)ws->hangs, (uint64_t)ws->bad, (uint64_t)ws->late, us,
+		  (double)ws->max_rt_ns / 1e9, cal);
+	return pass ? 0 : 1;
 }
 
 #endif

@@ -22,8 +22,6 @@
  *
  * r[verify reliability.hook.delay] r[verify events.wake.park]
  */
-#include <sys/prctl.h>
-
 #include "crash_common.h"
 #include "shmkit/events.h"
 
@@ -132,61 +130,18 @@ static double phase(uint64_t n, double secs, int *ok)
 		player(1, path, n, secs);
 	double t0 = st_now();
 	h_barrier_wait(bar, 30);
-	double died[2];
-	int st[2];
-	int rc = cr_wait_all(pids, 2, died, st, secs + h_deadline(60));
-	double took = st_now() - t0;
+	double took = wk_collect(PROG, ws, pids, t0, secs, ok);
 	unlink(path);
-	*ok = !rc && cr_exited0(st[0]) && cr_exited0(st[1]) && !ws->hangs && !ws->bad;
-	if (!*ok)
-		printf("%s: phase failed: status %#x/%#x, %s / %s, %" PRIu64 " hangs, %" PRIu64
-		       " bad replies\n", PROG, st[0], st[1], shmk_strerror(ws->err[0]),
-		       shmk_strerror(ws->err[1]), (uint64_t)ws->hangs, (uint64_t)ws->bad);
 	return took;
 }
 
 int main(void)
 {
-	setenv("SHMK_LIVENESS_MS", "600000", 0);
-	cr_env_defaults();
-	ws = cr_shared(sizeof(*ws));
-	bar = h_barrier_new(3);
-	uint64_t seed = h_seed();
-	uint64_t n = wk_roundtrips();
-	double secs = wk_seconds();
-	unsigned us = (unsigned)shmk_env_long("SHMK_DELAY_US", 50, 0, 1000000);
-	int ok_cal, ok;
-	double t0 = st_now();
+	static const struct wk_prog p = {
+		.prog = PROG, .points = POINTS, .liveness_ms = "600000",
+		.shape = "; SPSC out, MPSC back, a 1100-message burst every 4096",
+		.late = "over 40 ms", .clauses = { "events.wake.park" }, .phase = phase,
+	};
 
-	prctl(PR_SET_TIMERSLACK, 1000UL); /* 1 us: short delays stay short */
-	wk_env(POINTS, 2000);
-	double cal = phase(100, 60, &ok_cal);
-	uint64_t cal_done = ws->done;
-	int hook_ok = ok_cal && cal_done == 100 && cal >= 0.030;
-	printf("%s: calibration: 100 round trips with 0..2000 us delays at %s took %.3f s "
-	       "(>= 0.030 s when the delay points fire): %s\n", PROG, POINTS, cal,
-	       hook_ok ? "ok" : "FAILED");
-
-	wk_env(POINTS, us);
-	double took = phase(n, secs, &ok);
-	uint64_t done = ws->done;
-	int complete = done == n;
-	printf("events-wakeup: %" PRIu64 " round trips (%.0f/s; SPSC out, MPSC back, a 1100-message "
-	       "burst every 4096) with 0..%u us delays at %s, %" PRIu64 " hangs, %" PRIu64
-	       " bad replies, %" PRIu64 " over 40 ms, max round trip %.3f s, seed %" PRIu64 "%s\n",
-	       done, done / (took > 0 ? took : 1), us, POINTS, (uint64_t)ws->hangs,
-	       (uint64_t)ws->bad, (uint64_t)ws->late, (double)ws->max_rt_ns / 1e9, seed,
-	       complete ? "" : " (time bound reached first: fewer than STRESS_ROUNDTRIPS)");
-	wk_env(NULL, 0);
-	int pass = hook_ok && ok && done > 0;
-	h_evidence(PROG, "stress", "calibration", "reliability.hook.delay", hook_ok);
-	h_evidence(PROG, "stress", "hunt", "events.wake.park", ok && done > 0);
-	h_barrier_free(bar);
-	st_report(PROG, seed, st_now() - t0, pass,
-		  "\"roundtrips\": %" PRIu64 ", \"target\": %" PRIu64 ", \"hangs\": %" PRIu64
-		  ", \"bad_replies\": %" PRIu64 ", \"late\": %" PRIu64 ", \"delay_us\": %u"
-		  ", \"max_roundtrip_s\": %.3f, \"calibration_s\": %.3f",
-		  done, n, (uint64_t)ws->hangs, (uint64_t)ws->bad, (uint64_t)ws->late, us,
-		  (double)ws->max_rt_ns / 1e9, cal);
-	return pass ? 0 : 1;
+	return wk_main(&p, &ws, &bar);
 }
