@@ -380,53 +380,19 @@ static int pidreuse_role(void)
 	}
 	close(wfd);
 	char c = 0;
-	uint64_t ta = 0;
 	if (read(p[0], &c, 1) != 1 || c != 'o')
 		return 3;
-	/* A's token as the ring registered it: computed while A is a zombie
-	 * would fail, so take it from a fresh look at the start time */
+	/* A must be a zombie while its token is read (cr_reuse_pid) */
 	siginfo_t si;
 	if (waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
 		return 4;
-	char statp[64];
-	snprintf(statp, sizeof(statp), "/proc/%d/stat", (int)a);
-	FILE *f = fopen(statp, "r");
-	unsigned long long start = 0;
-	if (f) {
-		char buf[1024];
-		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-		buf[n] = 0;
-		fclose(f);
-		char *q = strrchr(buf, ')');
-		for (int field = 2; q && field < 22; field++)
-			q = strchr(q + 1, ' ');
-		if (q)
-			start = strtoull(q + 1, NULL, 10);
-	}
-	ta = (start << SHMK_TOKEN_PID_BITS) | (uint64_t)a;
-	waitpid(a, NULL, 0);
-	if (cr_force_next_pid(a, ta))
-		return 5;
-	int q2[2];
-	if (pipe(q2))
-		return 6;
-	pid_t b = fork();
-	if (b == 0) { /* the stranger: holds A's PID until told to go */
-		close(q2[1]);
-		char x;
-		ssize_t rr = read(q2[0], &x, 1);
-		_exit(rr < 0);
-	}
-	close(q2[0]);
-	if (b != a) {
-		fprintf(stderr, "%s: wanted pid %d again, got %d\n", PROG, (int)a, (int)b);
-		close(q2[1]);
-		waitpid(b, NULL, 0);
-		return 7;
-	}
+	pid_t b;
+	int release;
+	int step = cr_reuse_pid(PROG, a, &b, &release);
+	if (step)
+		return 4 + step;
 	int rc = shmk_ring_wait(r, 0, (int64_t)(10 * 1e9));
-	close(q2[1]);
-	waitpid(b, NULL, 0);
+	cr_release(b, release);
 	shmk_ring_close(r);
 	unlink(path);
 	printf("%s: pid %d reused by a stranger: ring_wait -> %s\n", PROG, (int)a,
@@ -435,25 +401,6 @@ static int pidreuse_role(void)
 }
 
 /* ------------------------------------------------------------- restart */
-
-static int shmkit_gc(const char *dir, char *out, size_t outlen)
-{
-	const char *bin = getenv("SHMKIT_BIN");
-	char cmd[1024];
-
-	if (!bin || !*bin)
-		bin = "build/check/bin/shmkit";
-	if (access(bin, X_OK))
-		return -ENOENT;
-	snprintf(cmd, sizeof(cmd), "%s gc %s 2>&1", bin, dir);
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return -errno;
-	size_t n = fread(out, 1, outlen - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 static int restart_check(uint64_t *rng, int *gc_state)
 {
@@ -540,21 +487,11 @@ static int restart_check(uint64_t *rng, int *gc_state)
 	shmk_ring_close(r);
 	waitpid(z, NULL, 0);
 	char out[2048];
-	int g = shmkit_gc(dir, out, sizeof(out));
-	if (g == -ENOENT) {
-		*gc_state = -1;
-		printf("%s: shmkit gc: build/check/bin/shmkit not built, gc not checked\n", PROG);
-		unlink(path);
-		return 0;
-	}
-	int gone = access(path, F_OK) != 0;
-	printf("%s: shmkit gc %s -> exit %d, crashed ring %s\n", PROG, dir, g,
-	       gone ? "removed" : "STILL THERE");
-	if (!gone)
-		printf("%s", out);
+	int g = cr_gc(PROG, dir, out, sizeof(out), gc_state);
+	if (g != -ENOENT)
+		cr_gc_report(PROG, dir, g, "ring", access(path, F_OK) != 0, out, 0, gc_state);
 	unlink(path);
-	*gc_state = gone && g == 0 ? 1 : 0;
-	return gone && g == 0 ? 0 : 1;
+	return *gc_state == 0;
 }
 
 int main(int argc, char **argv)
@@ -587,11 +524,7 @@ int main(int argc, char **argv)
 	int crash_ok = complete && !T.failed;
 
 	int z = zombie_check();
-	int pr = cr_in_pidns("--pidreuse", 60);
-	if (pr == 77)
-		printf("%s: pid reuse: skipped (needs root and unshare)\n", PROG);
-	else if (pr)
-		printf("%s: pid reuse check failed (step %d)\n", PROG, pr);
+	int pr = cr_pidreuse(PROG);
 	int gc_state = 0;
 	int rs = restart_check(&rng, &gc_state);
 
@@ -601,12 +534,9 @@ int main(int argc, char **argv)
 	h_evidence(PROG, "stress", "crash", "ring.writer.lock.recover", crash_ok);
 	h_evidence(PROG, "stress", "crash", "ring.writer.publish", crash_ok);
 	h_evidence(PROG, "stress", "zombie", "ring.reader.wait.peerdead", !z);
-	h_evidence(PROG, "stress", "zombie", "common.liveness.token", !z);
-	if (pr != 77)
-		h_evidence(PROG, "stress", "pidreuse", "common.liveness.token", pr == 0);
+	cr_liveness_evidence(PROG, z, pr);
 	h_evidence(PROG, "stress", "restart", "ring.reader.single", !rs);
-	if (gc_state >= 0)
-		h_evidence(PROG, "stress", "restart-gc", "cli.gc.dead-owner", gc_state == 1);
+	cr_gc_evidence(PROG, gc_state);
 	h_barrier_free(bar);
 	st_report(PROG, g_seed, st_now() - t0, ok,
 		  "\"trials\": %" PRIu64 ", \"crash_point_trials\": %" PRIu64
@@ -615,7 +545,6 @@ int main(int argc, char **argv)
 		  ", \"max_unblock_s\": %.3f, \"zombie_ok\": %d, \"pidreuse\": \"%s\""
 		  ", \"restart_ok\": %d, \"gc\": \"%s\", \"complete\": %d",
 		  T.trials, T.crash_trials, T.random_trials, T.torn, T.lost, T.dup, T.inflight,
-		  T.max_unblock, !z, pr == 77 ? "skipped" : pr ? "fail" : "ok", !rs,
-		  gc_state < 0 ? "not built" : gc_state ? "ok" : "fail", complete);
+		  T.max_unblock, !z, cr_pidreuse_json(pr), !rs, cr_gc_json(gc_state), complete);
 	return ok ? 0 : 1;
 }

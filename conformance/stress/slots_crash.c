@@ -499,44 +499,12 @@ static int pidreuse_role(void)
 	siginfo_t si;
 	if (a < 0 || waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
 		return 3;
-	/* A's token from its zombie's start time (a zombie has no live token) */
-	uint64_t ta;
-	char path[64], b[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)a);
-	FILE *f = fopen(path, "r");
-	unsigned long long start = 0;
-	if (f) {
-		size_t n = fread(b, 1, sizeof(b) - 1, f);
-		b[n] = 0;
-		fclose(f);
-		char *q = strrchr(b, ')');
-		for (int field = 2; q && field < 22; field++)
-			q = strchr(q + 1, ' ');
-		if (q)
-			start = strtoull(q + 1, NULL, 10);
-	}
-	ta = (start << SHMK_TOKEN_PID_BITS) | (uint64_t)a;
-	waitpid(a, NULL, 0);
 	close(pfd);
-	if (cr_force_next_pid(a, ta))
-		return 4;
-	int q[2];
-	if (pipe(q))
-		return 5;
-	pid_t stranger = fork();
-	if (stranger == 0) {
-		close(q[1]);
-		char x;
-		ssize_t rr = read(q[0], &x, 1);
-		_exit(rr < 0);
-	}
-	close(q[0]);
-	if (stranger != a) {
-		close(q[1]);
-		waitpid(stranger, NULL, 0);
-		fprintf(stderr, "%s: wanted pid %d again, got %d\n", PROG, (int)a, (int)stranger);
-		return 6;
-	}
+	pid_t stranger;
+	int release;
+	int step = cr_reuse_pid(PROG, a, &stranger, &release);
+	if (step)
+		return 3 + step;
 	shmk_slot_handle_t h;
 	uint64_t sn;
 	uint8_t buf[CAP];
@@ -547,8 +515,7 @@ static int pidreuse_role(void)
 		    shmk_slots_commit_slot(s, h, buf, n, &sn, NULL))
 			bad = 1;
 	int rc = shmk_slots_reserve_slot(s, 1, &h);
-	close(q[1]);
-	waitpid(stranger, NULL, 0);
+	cr_release(stranger, release);
 	shmk_slots_close(s);
 	unlink(flink);
 	printf("%s: reader pid %d reused by a stranger: reserve_slot -> %s\n", PROG, (int)a,
@@ -558,33 +525,14 @@ static int pidreuse_role(void)
 
 /* ------------------------------------------------------------- restart */
 
-static int shmkit_gc(const char *dir, char *out, size_t outlen)
-{
-	const char *bin = getenv("SHMKIT_BIN");
-	char cmd[1024];
-
-	if (!bin || !*bin)
-		bin = "build/check/bin/shmkit";
-	if (access(bin, X_OK))
-		return -ENOENT;
-	snprintf(cmd, sizeof(cmd), "%s gc %s 2>&1", bin, dir);
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return -errno;
-	size_t n = fread(out, 1, outlen - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-/* Owner + 2 readers, everyone SIGKILLed after a random moment. */
-static void run_and_kill_all(const char *flink, uint32_t flags, uint64_t *rng)
+/* A fresh owner (count samples, 0: endless) + 2 readers on flink, past
+ * both start barriers. */
+static void spawn_set(const char *flink, uint64_t count, uint32_t flags, pid_t pids[3])
 {
 	memset(sh, 0, sizeof(*sh));
-	pid_t pids[3];
 	pids[0] = fork();
 	if (pids[0] == 0)
-		owner_child(flink, NULL, 0, flags);
+		owner_child(flink, NULL, count, flags);
 	for (unsigned i = 0; i < 2; i++) {
 		pids[1 + i] = fork();
 		if (pids[1 + i] == 0)
@@ -592,6 +540,13 @@ static void run_and_kill_all(const char *flink, uint32_t flags, uint64_t *rng)
 	}
 	h_barrier_wait(bar, 30);
 	h_barrier_wait(bar, 30);
+}
+
+/* Owner + 2 readers, everyone SIGKILLed after a random moment. */
+static void run_and_kill_all(const char *flink, uint32_t flags, uint64_t *rng)
+{
+	pid_t pids[3];
+	spawn_set(flink, 0, flags, pids);
 	cr_pause_us(rng, 5000);
 	for (int i = 0; i < 3; i++)
 		kill(pids[i], SIGKILL);
@@ -622,18 +577,8 @@ static int restart_check(uint64_t *rng, int *gc_state)
 		shmk_slots_close(s);
 
 	/* REPLACE_STALE: the new owner and readers come up and samples flow */
-	memset(sh, 0, sizeof(*sh));
 	pid_t pids[3];
-	pids[0] = fork();
-	if (pids[0] == 0)
-		owner_child(flink, NULL, 100, SHMK_SLOTS_REPLACE_STALE);
-	for (unsigned i = 0; i < 2; i++) {
-		pids[1 + i] = fork();
-		if (pids[1 + i] == 0)
-			reader_child(flink, i);
-	}
-	h_barrier_wait(bar, 30);
-	h_barrier_wait(bar, 30);
+	spawn_set(flink, 100, SHMK_SLOTS_REPLACE_STALE, pids);
 	double died[3];
 	int st[3];
 	rc = cr_wait_all(pids, 3, died, st, h_deadline(60));
@@ -655,22 +600,15 @@ static int restart_check(uint64_t *rng, int *gc_state)
 		fclose(f);
 		seg[strcspn(seg, "\n")] = 0;
 	}
-	char out[2048];
-	int g = shmkit_gc(dir, out, sizeof(out));
-	if (g == -ENOENT) {
-		*gc_state = -1;
-		printf("%s: shmkit gc: build/check/bin/shmkit not built, gc not checked\n", PROG);
-		shmk_slots_reclaim_stale(flink);
-	} else {
+	char out[2048], what[320];
+	int g = cr_gc(PROG, dir, out, sizeof(out), gc_state);
+	if (g != -ENOENT) {
 		int gone = access(flink, F_OK) != 0 && (!seg[0] || access(seg, F_OK) != 0);
-		printf("%s: shmkit gc %s -> exit %d, crashed flink + segment %s %s\n", PROG, dir, g,
-		       seg, gone ? "removed" : "STILL THERE");
-		if (!gone || g)
-			printf("%s", out);
-		*gc_state = gone && g == 0;
+		snprintf(what, sizeof(what), "flink + segment %s", seg);
+		cr_gc_report(PROG, dir, g, what, gone, out, 1, gc_state);
 		bad |= !*gc_state;
-		shmk_slots_reclaim_stale(flink);
 	}
+	shmk_slots_reclaim_stale(flink);
 	unlink(flink);
 	rmdir(dir);
 	return bad;
@@ -707,11 +645,7 @@ int main(int argc, char **argv)
 	int crash_ok = complete && !T.failed;
 
 	int z = zombie_check();
-	int pr = cr_in_pidns("--pidreuse", 60);
-	if (pr == 77)
-		printf("%s: pid reuse: skipped (needs root and unshare)\n", PROG);
-	else if (pr)
-		printf("%s: pid reuse check failed (step %d)\n", PROG, pr);
+	int pr = cr_pidreuse(PROG);
 	int gc_state = 0;
 	int rs = restart_check(&rng, &gc_state);
 
@@ -722,12 +656,9 @@ int main(int argc, char **argv)
 	h_evidence(PROG, "stress", "crash", "slots.reader.reap", crash_ok && !z);
 	h_evidence(PROG, "stress", "crash", "slots.flink.create+2", crash_ok);
 	h_evidence(PROG, "stress", "crash", "slots.stale.reclaim", crash_ok && !rs);
-	h_evidence(PROG, "stress", "zombie", "common.liveness.token", !z);
-	if (pr != 77)
-		h_evidence(PROG, "stress", "pidreuse", "common.liveness.token", pr == 0);
+	cr_liveness_evidence(PROG, z, pr);
 	h_evidence(PROG, "stress", "restart", "slots.stale.detect", !rs);
-	if (gc_state >= 0)
-		h_evidence(PROG, "stress", "restart-gc", "cli.gc.dead-owner", gc_state == 1);
+	cr_gc_evidence(PROG, gc_state);
 	h_barrier_free(bar);
 	st_report(PROG, g_seed, st_now() - t0, ok,
 		  "\"trials\": %" PRIu64 ", \"owner_point\": %" PRIu64 ", \"owner_random\": %" PRIu64
@@ -739,7 +670,6 @@ int main(int argc, char **argv)
 		  ", \"restart_ok\": %d, \"gc\": \"%s\", \"complete\": %d",
 		  T.trials, T.per_kind[0], T.per_kind[1], T.per_kind[2], T.per_kind[3], T.torn,
 		  T.lost, T.dup, T.held_lost, T.inflight, T.orphans, T.max_unblock, !z,
-		  pr == 77 ? "skipped" : pr ? "fail" : "ok", !rs,
-		  gc_state < 0 ? "not built" : gc_state ? "ok" : "fail", complete);
+		  cr_pidreuse_json(pr), !rs, cr_gc_json(gc_state), complete);
 	return ok ? 0 : 1;
 }
