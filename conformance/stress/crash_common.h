@@ -480,14 +480,20 @@ static inline void wk_env(const char *points, unsigned max_us)
 }
 
 
-/* The end of a phase: waits for both players (up to secs + 60 s), then *ok
+/* The rest of a phase once both players are forked: the parent's share of
+ * their nbar start barriers, then waits for both (up to secs + 60 s); *ok
  * says both exited 0 with no hang and no bad reply (what failed is said).
- * Returns the seconds since t0. */
-static inline double wk_collect(const char *prog, const struct wk_side *ws, const pid_t pids[2],
-				double t0, double secs, int *ok)
+ * Returns the seconds taken from the barriers on. */
+static inline double wk_collect(const char *prog, const struct wk_side *ws,
+				struct h_barrier *bar, int nbar, const pid_t pids[2], double secs,
+				int *ok)
 {
+	double t0 = st_now();
 	double died[2];
 	int st[2];
+
+	for (int i = 0; i < nbar; i++)
+		h_barrier_wait(bar, 30);
 	int rc = cr_wait_all(pids, 2, died, st, secs + h_deadline(60));
 	double took = st_now() - t0;
 

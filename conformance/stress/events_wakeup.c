@@ -128,9 +128,7 @@ static double phase(uint64_t n, double secs, int *ok)
 	pids[1] = fork();
 	if (pids[1] == 0)
 		player(1, path, n, secs);
-	double t0 = st_now();
-	h_barrier_wait(bar, 30);
-	double took = wk_collect(PROG, ws, pids, t0, secs, ok);
+	double took = wk_collect(PROG, ws, bar, 1, pids, secs, ok);
 	unlink(path);
 	return took;
 }

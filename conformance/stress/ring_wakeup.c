@@ -145,9 +145,7 @@ static double phase(uint64_t n, double secs, int *ok)
 	close(wb);
 	close(pa);
 	close(pb);
-	double t0 = st_now();
-	h_barrier_wait(bar, 30);
-	double took = wk_collect(PROG, ws, pids, t0, secs, ok);
+	double took = wk_collect(PROG, ws, bar, 1, pids, secs, ok);
 	unlink(a);
 	unlink(b);
 	return took;

@@ -250,6 +250,24 @@ static int owner_init_trial(uint64_t t, struct totals *T)
 	return 0;
 }
 
+/* A fresh owner (count samples, 0: endless; crash: its SHMK_CRASH_AT or
+ * NULL) + 2 readers on flink, past both start barriers. */
+static void spawn_set(const char *flink, const char *crash, uint64_t count, uint32_t flags,
+		      pid_t pids[3])
+{
+	memset(sh, 0, sizeof(*sh));
+	pids[0] = fork();
+	if (pids[0] == 0)
+		owner_child(flink, crash, count, flags);
+	for (unsigned i = 0; i < 2; i++) {
+		pids[1 + i] = fork();
+		if (pids[1 + i] == 0)
+			reader_child(flink, i);
+	}
+	h_barrier_wait(bar, 30);
+	h_barrier_wait(bar, 30);
+}
+
 static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 {
 	enum kind k = (enum kind)(t % NKINDS);
@@ -261,26 +279,19 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 	T->per_kind[k]++;
 	if (k == OWNER_INIT)
 		return owner_init_trial(t, T);
-	memset(sh, 0, sizeof(*sh));
 	h_unique_path(flink, sizeof(flink), "slots-crash");
+	const char *point = NULL;
+	if (k == OWNER_POINT) {
+		/* drawn from a copy: the parent's rng stays where it was, as when
+		 * the owner child drew it from its own copy */
+		uint64_t r = *rng;
+		snprintf(crash, sizeof(crash), "slots.commit.before_publish:%" PRIu64,
+			 1 + st_rand(&r) % count);
+		point = crash;
+	}
 	pid_t pids[3];
-	pids[0] = fork();
-	if (pids[0] == 0) {
-		if (k == OWNER_POINT) {
-			snprintf(crash, sizeof(crash), "slots.commit.before_publish:%" PRIu64,
-				 1 + st_rand(rng) % count);
-			owner_child(flink, crash, count, 0);
-		}
-		/* random owner kills: endless; reader kills: a fixed count */
-		owner_child(flink, NULL, k == OWNER_RANDOM ? 0 : count, 0);
-	}
-	for (unsigned i = 0; i < 2; i++) {
-		pids[1 + i] = fork();
-		if (pids[1 + i] == 0)
-			reader_child(flink, i);
-	}
-	h_barrier_wait(bar, 30);
-	h_barrier_wait(bar, 30);
+	/* random owner kills: endless; reader kills: a fixed count */
+	spawn_set(flink, point, k == OWNER_RANDOM ? 0 : count, 0, pids);
 	if (k != OWNER_POINT) {
 		cr_pause_us(rng, 2000);
 		kill(pids[victim], SIGKILL);
@@ -525,28 +536,11 @@ static int pidreuse_role(void)
 
 /* ------------------------------------------------------------- restart */
 
-/* A fresh owner (count samples, 0: endless) + 2 readers on flink, past
- * both start barriers. */
-static void spawn_set(const char *flink, uint64_t count, uint32_t flags, pid_t pids[3])
-{
-	memset(sh, 0, sizeof(*sh));
-	pids[0] = fork();
-	if (pids[0] == 0)
-		owner_child(flink, NULL, count, flags);
-	for (unsigned i = 0; i < 2; i++) {
-		pids[1 + i] = fork();
-		if (pids[1 + i] == 0)
-			reader_child(flink, i);
-	}
-	h_barrier_wait(bar, 30);
-	h_barrier_wait(bar, 30);
-}
-
 /* Owner + 2 readers, everyone SIGKILLed after a random moment. */
 static void run_and_kill_all(const char *flink, uint32_t flags, uint64_t *rng)
 {
 	pid_t pids[3];
-	spawn_set(flink, 0, flags, pids);
+	spawn_set(flink, NULL, 0, flags, pids);
 	cr_pause_us(rng, 5000);
 	for (int i = 0; i < 3; i++)
 		kill(pids[i], SIGKILL);
@@ -578,7 +572,7 @@ static int restart_check(uint64_t *rng, int *gc_state)
 
 	/* REPLACE_STALE: the new owner and readers come up and samples flow */
 	pid_t pids[3];
-	spawn_set(flink, 100, SHMK_SLOTS_REPLACE_STALE, pids);
+	spawn_set(flink, NULL, 100, SHMK_SLOTS_REPLACE_STALE, pids);
 	double died[3];
 	int st[3];
 	rc = cr_wait_all(pids, 3, died, st, h_deadline(60));

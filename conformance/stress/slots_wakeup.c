@@ -128,10 +128,7 @@ static double phase(uint64_t n, double secs, int *ok)
 	pids[1] = fork();
 	if (pids[1] == 0)
 		player(1, b, a, n, secs);
-	double t0 = st_now();
-	h_barrier_wait(bar, 30);
-	h_barrier_wait(bar, 30);
-	double took = wk_collect(PROG, ws, pids, t0, secs, ok);
+	double took = wk_collect(PROG, ws, bar, 2, pids, secs, ok);
 	shmk_slots_reclaim_stale(a);
 	shmk_slots_reclaim_stale(b);
 	unlink(a);
