@@ -2073,6 +2073,79 @@ static void mpsc_recycle(void)
 	isolate(mpsc_recycle_body, 30);
 }
 
+/* role: open argv[1], reserve an MPSC slot and publish it; with
+ * SHMK_CRASH_AT=events.mpsc.replaced it dies after the reservation
+ * replaced the slot attached to its cell, before that slot is pushed */
+static int role_replacer(int argc, char **argv)
+{
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct shmk_events_view v;
+
+	if (argc < 2)
+		return 2;
+	if (shmk_events_open_path(argv[1], &r))
+		return 3;
+	if (shmk_events_split_mpsc(r, &tx, &rx))
+		return 4;
+	if (shmk_events_reserve(tx, &v))
+		return 5;
+	memcpy(v.data, "rep", 3);
+	return shmk_events_publish(tx, &v, 3, NULL) ? 6 : 0;
+}
+
+/* models/mpsc.pml found it: a producer killed while its reservation
+ * replaces the cell's attached slot must not leave that slot both in the
+ * pool and attached (the consumer skips the dead cell, the next lap's
+ * producer reuses the attached slot while the pool hands it out too) */
+static void mpsc_replace_crash_body(void)
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	struct shmk_events_layout *l = LAYOUT(r);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	/* one lap of copy receives: the tail cell gets a slot attached */
+	for (int k = 0; k < 2048 && atomic_load(&l->mpsc.cells[atomic_load(&l->mpsc.tail.v) &
+							   1023].slot) >= SHMK_EVENTS_SLOTS;
+	     k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "y", 1, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	}
+	uint64_t t = atomic_load(&l->mpsc.tail.v);
+	uint32_t sa = atomic_load(&l->mpsc.cells[t & 1023].slot);
+	CU_ASSERT_FATAL(sa < SHMK_EVENTS_SLOTS);
+	CU_ASSERT_EQUAL_FATAL(atomic_load(&l->slots[sa].refcnt), 1);
+	shmk_events_tx_close(tx);
+	const char *args[] = { p, NULL };
+	pid_t pid = spawn_with_env("replacer", args, "SHMK_CRASH_AT", "events.mpsc.replaced");
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.tail.v), t + 1);	/* it claimed the cell */
+	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t & 1023].seq), t); /* unpublished */
+	uint32_t now = atomic_load(&l->mpsc.cells[t & 1023].slot);
+	uint32_t ref = atomic_load(&l->slots[sa].refcnt);
+	/* never both: attached to the cell and free in the pool */
+	CU_ASSERT(!(now == sa && ref == 0));
+	CU_ASSERT(now != sa && now < SHMK_EVENTS_SLOTS);	/* the cell names the reservation */
+	CU_ASSERT_EQUAL(ref, 1);				/* sa is lost, not free */
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+	unlink(p);
+}
+
+static void mpsc_replace_crash(void)
+{
+	SPEC_VERIFY("events.mpsc.recycle");
+	SPEC_VERIFY("events.pool.dead-holder");
+	isolate(mpsc_replace_crash_body, 30);
+}
+
 /* ------------------------------------------------------------ truncation */
 
 static void truncated_body(void)
@@ -2159,6 +2232,7 @@ static const struct h_test tests[] = {
 	{ "keepalive", keepalive },
 	{ "layout", layout },
 	{ "mpsc_recycle", mpsc_recycle },
+	{ "mpsc_replace_crash", mpsc_replace_crash },
 	{ "mpsc_traffic", mpsc_traffic },
 	{ "names", names },
 	{ "open_race", open_race },
@@ -2179,6 +2253,7 @@ static const struct h_suite suites[] = { { "events", NULL, NULL, tests }, { NULL
 static const struct h_role roles_tab[] = {
 	{ "creator", role_creator },
 	{ "viewer", role_viewer },
+	{ "replacer", role_replacer },
 	{ "producer", role_producer },
 	{ NULL, NULL },
 };

@@ -1045,8 +1045,6 @@ static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_o
 	}
 	if (want != SHMK_EVENTS_NIL) {
 		s = want;
-		if (cur < SHMK_EVENTS_SLOTS && cur != want)
-			pool_push(tx->m, cur); /* the reservation replaces it */
 	} else if (cur >= SHMK_EVENTS_SLOTS) {
 		rc = pool_pop(tx->m, &s);
 		if (rc) {
@@ -1061,6 +1059,14 @@ static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_o
 	if (s != cur)
 		/* relaxed: published by the release publish CAS of seq */
 		atomic_store_explicit(&c->slot, s, memory_order_relaxed);
+	if (want != SHMK_EVENTS_NIL && cur < SHMK_EVENTS_SLOTS && cur != want) {
+		/* the reservation replaced it: back to the pool only now that
+		 * the cell no longer names it, so a producer killed in between
+		 * loses it (events.pool.dead-holder) instead of leaving it both
+		 * free and attached to a cell the consumer skips (models/mpsc.pml) */
+		SHMK_CRASH_POINT("events.mpsc.replaced");
+		pool_push(tx->m, cur);
+	}
 	*slot = s;
 	return 0;
 full:
