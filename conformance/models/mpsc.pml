@@ -1,62 +1,104 @@
 /*
- * mpsc.pml - SPIN model of the events MPSC queue (impl/src/events.c):
- * Vyukov's bounded queue with a per-cell sequence number, P producers, one
- * consumer, and the consumer's skip of a cell whose producer died between
- * claim and publish.
+ * mpsc.pml - SPIN model of the events MPSC queue with slot recycling
+ * (impl/src/events.c as of c4bcfec/9c9b565: mpsc_claim, mpsc_publish,
+ * shmk_events_try_send / reserve / publish, rx_peek, mpsc_stalled,
+ * rx_detach, rx_advance, rx_claim, try_recv / recv_view / release).
  *
- * Cell i starts with seq = i (mod the counter width).  A producer loads the
- * shared enqueue position pos, loads seq of cell pos & MASK (acquire):
- *   seq == pos      the cell is free for this lap: claim it by CAS pos -> pos+1;
- *   seq <  pos      (signed) the consumer has not freed it yet: full;
- *   seq >  pos      another producer claimed pos meanwhile: reload.
- * It then writes the payload and publishes with seq = pos + 1 (release).
- * The consumer at pos waits for seq == pos + 1 (acquire), reads the payload,
- * and frees the cell for the next lap with seq = pos + CAP (release).
+ * Vyukov's bounded queue: CAP cells, each with a sequence number seq and an
+ * attached slot index (NIL = none).  Cell i starts with seq = i.  A producer
+ * loads tail pos and seq of cell pos & MASK (acquire):
+ *   seq == pos  load the cell's slot (cur), record pos as its intent in the
+ *               producer table, claim by CAS tail pos -> pos + 1;
+ *   seq <  pos  (signed) full: intent moved away, SHMK_EFULL;
+ *   seq >  pos  another producer took pos: reload.
+ * Once claimed (the same claim for every operation):
+ *   try_send     the cell's slot if one is attached, else a pool pop; an
+ *                empty pool publishes the cell as a hole (slot NIL) and tries
+ *                the next position, SHMK_EFULL after HOLES holes in one call;
+ *                the payload is written in two halves, then published with
+ *                CAS seq pos -> pos + 1 (release);
+ *   reserve      a pool pop; on an empty pool a claim that takes the cell's
+ *                slot (cell slot := NIL) and publishes a hole, at most HOLES
+ *                claims a call;
+ *   publish      of a reservation: claim, an attached slot other than ours
+ *                goes back to the pool, the cell gets ours, publish.
+ * The consumer at head pos waits for seq == pos + 1; a NIL slot (a hole, or
+ * a view whose consumer died) is stepped over; else
+ *   copy   read both halves; dry = pool empty; dry: detach (slot := NIL);
+ *          free the cell (seq = pos + CAP, release); store head; dry: push;
+ *   view   detach, free the cell, store head; the caller reads, releases.
+ * Dead-producer skip (mpsc_stalled): a claimed (tail past pos) but
+ * unpublished head cell, after SHMK_LIVENESS_MS (any time, here), with no
+ * live row whose intent is pos, is freed by CAS seq pos -> pos + CAP; the
+ * publish CAS and this one exclude each other.
  *
- * Dead-producer skip (events.c mpsc_stalled): before its claiming CAS a
- * producer records the position in its row of the producer table
- * (intent); when it returns SHMK_EFULL it moves the intent away.  A producer
- * may die before its claim, after it, or in the middle of its cell write.
- * The consumer that finds its head cell claimed (tail past it) but
- * unpublished waits SHMK_LIVENESS_MS (modelled: any time), scans the rows,
- * and if no row with a live token has that position as intent, frees the
- * cell with a CAS of seq from pos to pos + CAP.  The producer publishes with
- * a CAS of seq from pos to pos + 1, so skip and publish exclude each other;
- * a producer whose cell was skipped gets SHMK_EPEERDEAD and publishes
- * nothing.  Row liveness is a flag per row that stands for the process
- * token check (zombie- and PID-reuse-safe).  What a dead producer never
- * published is lost (at most once); what it published before is delivered.
+ * Slots live in the pool (a set here: pool.pml checks the Treiber list), in a
+ * cell, in a producer's hands (a reservation, a popped slot not yet in its
+ * cell), or in the consumer's (a view, a dry-return before its push).  A
+ * monitor process asserts in every state that no slot has two of these
+ * owners (the slot field of a cell a live producer has claimed belongs to
+ * that producer and is not counted: only it reads or writes it before the
+ * publish), and the consumer asserts at the end that every slot is in
+ * exactly one place but those a dead process took with it.
  *
- * Counters are 3-bit and start at 6, so they wrap during the run: the model
- * checks the signed wrapping difference used with u64 counters started near
- * UINT64_MAX.  Waits are blocking guards (the C code spins, then parks on
- * the futex, or returns SHMK_EFULL/SHMK_EEMPTY to a caller that retries), so
- * a consumer wedged for ever is an invalid end state that pan reports.
- * SPIN interleaves under sequential consistency; the statement order below
- * is what the release/acquire pairs in the C code enforce.
+ * Counters are 3-bit and start at 6, so they wrap during the run.  Waits
+ * are blocking guards (the C code spins, parks, or returns SHMK_EFULL /
+ * SHMK_EEMPTY to a caller that retries), so a process wedged for ever is an
+ * invalid end state that pan reports.  SPIN interleaves under sequential
+ * consistency; the statement order is what the release/acquire pairs in the
+ * C code enforce.  Bounds: CAP 2, two slots (three with a consumer
+ * crash), producer 0 sends 2 messages and producer 1 one; at most one
+ * producer dies, at any of its steps (default); -DRESERVE lets producer 1
+ * use reserve + publish (steal on an empty pool) and die after its claim;
+ * -DCONSUMER_CRASH,RESYNC: producer 1 may die after its claim.
  *
  * Checked (assertions and end states):
  *   - no torn read (payload written in two halves, lo == hi);
  *   - per-producer order, no duplication, no loss of a published message:
  *     producer p's messages arrive as 1, 2, ..., published[p], exactly;
- *   - the consumer never wedges, even when a producer died mid-claim.
+ *   - no slot owned by two parties; no slot lost by live processes;
+ *   - the consumer never wedges: dead producers, holes, dead views.
+ *
+ * Bug found by this model (fixed in events.c): publish of a reservation
+ * pushed the cell's attached slot to the pool before the cell named the
+ * reservation; a producer killed in between left that slot both in the pool
+ * and attached to a cell the consumer then skips, so the next lap's claimer
+ * reused a slot the pool also handed out (BUG_PUB_PUSH_FIRST below).
  *
  * @check safety
+ * @check safety RESERVE
  * @planted BUG_PUBLISH_EARLY safety publish-before-write
  * @planted BUG_NO_SKIP safety no-dead-producer-skip
  * @planted BUG_SKIP_LIVE safety skip-a-live-producer
  * @planted BUG_NO_CAS safety claim-without-cas
  * @planted BUG_INTENT_LATE safety intent-after-claim
+ * @planted RESERVE,BUG_PUB_PUSH_FIRST safety publish-pushes-cell-slot-before-replacing
+ * @planted BUG_DRY_NO_DETACH safety dry-return-while-attached
+ * @planted BUG_VIEW_LATE_DETACH safety view-frees-cell-before-detach
+ * @planted BUG_NO_HOLE_SKIP safety consumer-does-not-skip-hole
+ * @planted BUG_HOLE_UNPUBLISHED safety empty-pool-claim-left-unpublished
+ * @planted RESERVE,BUG_STEAL_NO_DETACH safety steal-leaves-slot-attached
  * @check safety CONSUMER_CRASH,RESYNC
  * @planted CONSUMER_CRASH safety consumer-crash-without-resync
  *
- *   BUG_PUBLISH_EARLY  seq = pos + 1 is stored before the payload;
- *   BUG_NO_SKIP        the consumer never skips: a dead producer wedges it;
- *   BUG_SKIP_LIVE      the consumer skips after the timeout without scanning
- *                      the table (a timer instead of the token);
- *   BUG_NO_CAS         the claim is a load then a store, not one CAS;
- *   BUG_INTENT_LATE    the intent is recorded after the claiming CAS: a live
- *                      claimer is invisible in between and gets skipped.
+ *   BUG_PUBLISH_EARLY    seq = pos + 1 is stored before the payload;
+ *   BUG_NO_SKIP          the consumer never skips: a dead producer wedges it;
+ *   BUG_SKIP_LIVE        the consumer skips after the timeout without scanning
+ *                        the table (a timer instead of the token);
+ *   BUG_NO_CAS           the claim is a load then a store, not one CAS;
+ *   BUG_INTENT_LATE      the intent is recorded after the claiming CAS;
+ *   BUG_PUB_PUSH_FIRST   publish of a reservation pushes the attached slot
+ *                        before the cell names the reservation (the code
+ *                        before the fix);
+ *   BUG_DRY_NO_DETACH    a copying receive on a dry pool pushes the slot
+ *                        while the cell still names it;
+ *   BUG_VIEW_LATE_DETACH a view frees the cell (seq) before detaching it;
+ *   BUG_NO_HOLE_SKIP     the consumer treats a NIL slot as a message
+ *                        (SHMK_EINTEGRITY for ever);
+ *   BUG_HOLE_UNPUBLISHED a claim that finds no slot returns SHMK_EFULL
+ *                        without publishing the cell;
+ *   BUG_STEAL_NO_DETACH  a reservation takes the cell's slot but leaves it
+ *                        attached.
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
@@ -65,6 +107,12 @@
  * r[verify events.mpsc.intent]
  * r[verify events.mpsc.dead-producer]
  * r[verify events.mpsc.publish-cas]
+ * r[verify events.mpsc.recycle]
+ * r[verify events.mpsc.hole]
+ * r[verify events.mpsc.steal]
+ * r[verify events.mpsc.detached-skip]
+ * r[verify events.pool.dry-return]
+ * r[verify events.role.reclaim]
  */
 
 #define CAP   2
@@ -72,149 +120,384 @@
 #define IDXM  7            /* counters mod 8 */
 #define START 6            /* counters start near the top: they wrap */
 #define P     2            /* producers */
-#define K     2            /* messages per producer */
+#define KP(p) (2 - (p))     /* messages per producer: 2 and 1 */
+#define NS    3            /* slot array */
+#ifdef CONSUMER_CRASH
+#define NUSED 3            /* slots in use */
+#else
+#define NUSED 2
+#endif
+#define HOLES 4            /* EV_HOLES */
 #define NONE  255          /* intent: claiming nothing (pos + 2^63 in the C code) */
+#define NIL   255          /* no slot (0xffffffff) */
+
+/* mpsc_claim results */
+#define R_OK    0
+#define R_HOLE  1
+#define R_FULL  2
+#define R_DEAD  3          /* SHMK_EPEERDEAD: the consumer skipped our cell */
+
+/* operations */
+#define OP_TRY   0
+#define OP_STEAL 1
+#define OP_PUB   2
 
 /* which producers may die (fewer with a consumer crash, to keep the search small) */
-#ifdef CONSUMER_CRASH
-#define MAYDIE(p) (p == 1)         /* after its claim only */
+#if defined(CONSUMER_CRASH)
+#define MAYDIE(p)      (p == 1 && ndead == 0)   /* after its claim only */
+#define MAYDIE_MORE(p) false
+#elif defined(RESERVE)
+#define MAYDIE(p)      (p == 1 && ndead == 0)
 #define MAYDIE_MORE(p) false
 #else
-#define MAYDIE(p) true
-#define MAYDIE_MORE(p) true
+#define MAYDIE(p)      (ndead == 0)
+#define MAYDIE_MORE(p) (ndead == 0)
 #endif
 
 /* signed difference of two 3-bit counters is negative */
 #define NEG(d) (((d) & IDXM) >= 4)
 
 byte seq[CAP];
-byte lo[CAP];
-byte hi[CAP];
+byte slot[CAP];            /* the slot attached to the cell, or NIL */
+byte lo[NS];
+byte hi[NS];
 byte tail;                 /* producers' claim counter (CAS) */
 byte chead;                /* consumer's head (mpsc.head.v), read by rx_claim */
 byte intent[P];            /* producer table: the position each row is claiming */
 bool dead[P];              /* the row's process token is dead (zombie/PID-reuse safe) */
+bool inpool[NS];
+byte npool;
 
 /* ghosts: what really happened, for the assertions only */
+byte ndead;
 bool finished[P];          /* returned normally, gave up, or died */
 byte published[P];
 byte received[P];
 bool crashed;              /* the consumer was killed once */
 byte limbo_p = NONE;       /* producer of the message the dead consumer held */
 byte limbo_v;
+byte claimedby[CAP];       /* the producer that claimed the cell and has not published */
+byte pres[P];              /* a producer's reservation / stolen slot */
+byte phand[P];             /* a slot a producer popped, not yet in its cell */
+byte rhand = NIL;          /* the consumer's view or dry-return slot */
+byte leaked;               /* slots a dead process took with it */
+bool slot_two_owners;      /* set by the monitor only to name its assertion */
+
+#define INCELL(s, i) (slot[i] == s && (claimedby[i] == NONE || dead[claimedby[i]]))
+#define HOLDS(s) (inpool[s] + INCELL(s, 0) + INCELL(s, 1) + (pres[0] == s) + (pres[1] == s) + \
+		  (phand[0] == s) + (phand[1] == s) + (rhand == s))
+#define ONE_OWNER (HOLDS(0) <= 1 && HOLDS(1) <= 1 && HOLDS(2) <= 1)
 
 init {
 	atomic {
 		seq[START & MASK] = START;
 		seq[(START + 1) & MASK] = (START + 1) & IDXM;
+		slot[0] = NIL; slot[1] = NIL;
+		claimedby[0] = NONE; claimedby[1] = NONE;
+		/* two slots only (slot 2 stays out of the pool), so the pool
+		 * runs dry: holes, steals, dry returns; three with a consumer
+		 * crash (a dead consumer and a dead producer may each take one) */
+		inpool[0] = 1; inpool[1] = 1; npool = 2;
+#if NUSED == 3
+		inpool[2] = 1; npool = 3;
+#endif
 		tail = START;
 		chead = START;
 		intent[0] = NONE;
 		intent[1] = NONE;
+		pres[0] = NIL; pres[1] = NIL; phand[0] = NIL; phand[1] = NIL;
 		run producer(0);
 		run producer(1);
-		run consumer()
+		run consumer();
+		run monitor()
 	}
 }
 
+/* no slot is held by two parties, in any state */
+proctype monitor()
+{
+end:	atomic { !ONE_OWNER -> slot_two_owners = true; assert(!slot_two_owners) }
+}
+
+/* pool_pop: the lowest free slot (slots are symmetric) */
+inline pool_pop(s)
+{
+	d_step {
+		if
+		:: inpool[0] -> s = 0
+		:: else -> if :: inpool[1] -> s = 1 :: else -> if :: inpool[2] -> s = 2 :: else -> s = NIL fi fi
+		fi;
+		if :: s != NIL -> inpool[s] = 0; npool-- :: else -> skip fi
+	}
+}
+
+inline pool_push(s)
+{
+	d_step { assert(!inpool[s]); inpool[s] = 1; npool++ }
+}
+
+/* the process dies here (SIGKILL): what it holds is lost (events.pool.dead-holder) */
+#define DIE(cond) \
+	if \
+	:: true -> skip \
+	:: cond -> atomic { dead[me] = true; ndead++; \
+		leaked = leaked + (pres[me] != NIL) + (phand[me] != NIL); \
+		pres[me] = NIL; phand[me] = NIL }; goto out \
+	fi
+
+/* mpsc_publish: CAS(seq, pos, pos + 1), release; exclusive with the skip CAS */
+#define PUBLISH_CAS(okstmt) \
+	atomic { \
+		if \
+		:: seq[c] == pos -> seq[c] = (pos + 1) & IDXM; claimedby[c] = NONE; okstmt \
+		:: else -> rc = R_DEAD \
+		fi \
+	}
+
 proctype producer(byte me)
 {
-	byte v = 1, pos, s, c;
+	byte v = 1, pos, s, c, cur, sl, want, rc, hole, op, t0, h0;
+	bool early;                                   /* BUG_PUBLISH_EARLY only */
 
-	do
-	:: v > K -> break
-	:: else ->
-		pos = tail;
-claim:
-		c = pos & MASK;
-		s = seq[c];                       /* acquire: pairs with release of seq in consumer */
-		if
-		:: ((s - pos) & IDXM) == 0 ->
-#ifndef BUG_INTENT_LATE
-			intent[me] = pos;         /* r[events.mpsc.intent]: before the claiming CAS */
+next:
+	/* forget the last call's locals (they are dead; keeps the state space small) */
+	skip;
+	d_step { pos = 0; s = 0; c = 0; cur = 0; sl = 0; want = 0; rc = 0; hole = 0; op = 0; t0 = 0; h0 = 0 };
+	if
+	:: v > KP(me) -> goto out
+	:: else -> skip
+	fi;
+	if
+	:: op = OP_TRY; hole = 0; goto claim          /* shmk_events_try_send */
+#ifdef RESERVE
+	:: me == 1 -> goto reserve                    /* shmk_events_reserve */
 #endif
-			if                        /* a crash between intent and claim */
-			:: true -> skip
-			:: MAYDIE_MORE(me) -> dead[me] = true; goto out
-			fi;
-#ifdef BUG_NO_CAS
-			tail = (pos + 1) & IDXM;
-#else
-			atomic {                  /* CAS(tail, pos, pos + 1), release */
-				if
-				:: tail == pos -> tail = (pos + 1) & IDXM
-				:: else -> pos = tail; goto claim   /* failed CAS reloads pos */
-				fi
-			}
-#endif
-#ifdef BUG_INTENT_LATE
-			;
-			intent[me] = pos;
-#endif
-		:: NEG(s - pos) ->                /* full: give up the intent, SHMK_EFULL ... */
-			intent[me] = NONE;
-			(seq[c] != s || tail != pos);   /* ... the caller retries later */
-			pos = tail;
-			goto claim
-		:: else -> pos = tail; goto claim /* another producer took pos */
-		fi;
+	fi;
 
-		/* claimed: a crash may strike here ... */
-		if
-		:: true -> skip
-		:: MAYDIE(me) -> dead[me] = true; goto out
-		fi;
+reserve:
+	atomic { pool_pop(sl); if :: sl != NIL -> pres[me] = sl :: else -> skip fi };
+	if
+	:: sl != NIL -> goto fill
+	:: else -> skip
+	fi;
+	hole = 0;
+steal:
+	op = OP_STEAL;
+	goto claim;
+after_steal:                                          /* r[events.mpsc.steal] */
+	if
+	:: rc == R_OK -> goto fill
+	:: rc == R_DEAD -> assert(false)              /* a live producer was skipped */
+	:: else -> skip                               /* a hole or a full queue: next cell */
+	fi;
+	hole++;
+	if
+	:: hole < HOLES -> goto steal
+	:: else ->                                    /* SHMK_EFULL: the caller retries later */
+		t0 = tail; h0 = chead;
+		(npool > 0 || tail != t0 || chead != h0);
+		goto reserve
+	fi;
+
+fill:                                                 /* the caller fills its reservation */
+	lo[sl] = me * 4 + v;
+	DIE(MAYDIE_MORE(me));
+	hi[sl] = me * 4 + v;
+	want = sl;
+	op = OP_PUB;                                  /* shmk_events_publish */
+	goto claim;
+after_pub:
+	if
+	:: rc == R_OK -> goto publish
+	:: rc == R_FULL -> goto claim                 /* (waited in claim) the view stays reserved */
+	:: else -> assert(false)
+	fi;
+
+after_try:
+	if
+	:: rc == R_OK ->
 #ifdef BUG_PUBLISH_EARLY
-		atomic { seq[c] == pos -> seq[c] = (pos + 1) & IDXM; published[me]++ };
+		PUBLISH_CAS(published[me]++; early = true);
 #endif
-		lo[c] = me * 4 + v;
-		/* ... or in the middle of writing the cell */
+		lo[sl] = me * 4 + v;
+		/* a crash in the middle of writing the cell */
+		DIE(MAYDIE_MORE(me));
+		hi[sl] = me * 4 + v;
+		goto publish
+	:: rc == R_HOLE ->                            /* r[events.mpsc.hole] */
+		hole++;
 		if
-		:: true -> skip
-		:: MAYDIE_MORE(me) -> dead[me] = true; goto out
+		:: hole == HOLES ->                   /* SHMK_EFULL: the caller retries later */
+			t0 = tail; h0 = chead;
+			(npool > 0 || tail != t0 || chead != h0);
+			hole = 0
+		:: else -> skip
 		fi;
-		hi[c] = me * 4 + v;
-#ifndef BUG_PUBLISH_EARLY
-		/* publish: CAS(seq, pos, pos + 1), release, pairs with acquire of seq
-		 * in consumer; exclusive with the consumer's skip CAS */
-		atomic {
+		goto claim
+	:: rc == R_FULL -> hole = 0; goto claim       /* (waited in claim) */
+	:: else -> assert(false)                      /* a live producer was skipped */
+	fi;
+
+publish:
+	DIE(MAYDIE(me));                              /* crash point events.mpsc.claimed */
+	if
+	:: early -> early = false
+	:: else ->
+		/* release, pairs with acquire of seq in consumer; exclusive with the skip CAS */
+		PUBLISH_CAS(published[me]++);
+		assert(rc != R_DEAD)                  /* a live producer is never skipped */
+	fi;
+	v++;
+	goto next;
+
+	/* ---------------- mpsc_claim(op, want) */
+claim:
+	pos = tail;
+claim_at:
+	c = pos & MASK;
+	s = seq[c];                                   /* acquire: pairs with release of seq in consumer */
+	if
+	:: ((s - pos) & IDXM) == 0 ->
+		cur = slot[c];                        /* r[events.mpsc.recycle] */
+#ifndef BUG_INTENT_LATE
+		intent[me] = pos;                     /* r[events.mpsc.intent]: before the claiming CAS */
+#endif
+		DIE(MAYDIE_MORE(me));                 /* a crash between intent and claim */
+#ifdef BUG_NO_CAS
+		atomic { tail = (pos + 1) & IDXM; claimedby[c] = me };
+#else
+		atomic {                              /* CAS(tail, pos, pos + 1), release */
 			if
-			:: seq[c] == pos -> seq[c] = (pos + 1) & IDXM; published[me]++
-			:: else -> goto out       /* skipped: SHMK_EPEERDEAD, nothing published */
+			:: tail == pos -> tail = (pos + 1) & IDXM; claimedby[c] = me
+			:: else -> pos = tail; goto claim_at   /* failed CAS reloads pos */
 			fi
 		};
 #endif
-		v++
-	od;
+#ifdef BUG_INTENT_LATE
+		intent[me] = pos;
+#endif
+		/* nobody wrote the slot field between our load and the claim */
+		assert(slot[c] == cur)
+	:: NEG(s - pos) ->                            /* full: give up the intent, SHMK_EFULL ... */
+		intent[me] = NONE;
+		rc = R_FULL;
+		(seq[c] != s || tail != pos);         /* ... the caller retries later */
+		goto claimed
+	:: else -> pos = tail; goto claim_at          /* another producer took pos */
+	fi;
+
+	/* claimed: a crash may strike here */
+	DIE(MAYDIE(me));
+	if
+	:: op == OP_STEAL ->                          /* take the cell's slot, publish a hole */
+#ifdef BUG_STEAL_NO_DETACH
+		atomic { if :: cur != NIL -> pres[me] = cur :: else -> skip fi };
+#else
+		atomic { slot[c] = NIL; if :: cur != NIL -> pres[me] = cur :: else -> skip fi };
+#endif
+		DIE(MAYDIE(me));
+		PUBLISH_CAS(skip);
+		if
+		:: rc == R_DEAD -> skip
+		:: cur == NIL -> rc = R_HOLE
+		:: else -> sl = cur; rc = R_OK
+		fi
+	:: op == OP_PUB ->                            /* a reservation replaces the cell's slot */
+#ifdef BUG_PUB_PUSH_FIRST
+		if
+		:: cur != NIL && cur != want -> pool_push(cur)
+		:: else -> skip
+		fi;
+		DIE(MAYDIE(me));
+#endif
+		if
+		:: want != cur -> atomic {
+				slot[c] = want; pres[me] = NIL;
+#ifndef BUG_PUB_PUSH_FIRST
+				phand[me] = cur           /* NIL or the replaced slot, ours to push */
+#endif
+			}
+		:: else -> pres[me] = NIL
+		fi;
+#ifndef BUG_PUB_PUSH_FIRST
+		DIE(MAYDIE(me));
+		if
+		:: cur != NIL && cur != want -> atomic { pool_push(cur); phand[me] = NIL }
+		:: else -> phand[me] = NIL
+		fi;
+#endif
+		sl = want;
+		rc = R_OK
+	:: op == OP_TRY ->
+		if
+		:: cur != NIL -> sl = cur; rc = R_OK  /* the slot the last lap left attached */
+		:: else ->
+			atomic { pool_pop(sl); phand[me] = sl };
+			if
+			:: sl == NIL ->
+				/* r[events.mpsc.hole]: publish the cell empty */
+#ifdef BUG_HOLE_UNPUBLISHED
+				rc = R_HOLE
+#else
+				slot[c] = NIL;
+				DIE(MAYDIE(me));
+				PUBLISH_CAS(skip);
+				if
+				:: rc != R_DEAD -> rc = R_HOLE
+				:: else -> skip
+				fi
+#endif
+			:: else ->
+				DIE(MAYDIE(me));
+				atomic { slot[c] = sl; phand[me] = NIL };
+				rc = R_OK
+			fi
+		fi
+	fi;
+claimed:
+	if
+	:: op == OP_TRY -> goto after_try
+	:: op == OP_STEAL -> goto after_steal
+	:: else -> goto after_pub
+	fi;
 out:
 	finished[me] = true
 }
 
 /*
  * Consumer crash (-DCONSUMER_CRASH): the consumer may be SIGKILLed once, in
- * the middle of a receive (holding a message, between freeing the cell and
- * moving head, or between a skip and moving head); another process then
- * reclaims the consumer role and resumes from the shared head (rx_claim).
- * The message the dead consumer held may be lost or delivered by the
- * successor, but never twice, and the successor must not wedge.
- * -DRESYNC adds the step rx_claim takes for that (events.c, rx_claim; the
- * model found its absence): a head cell whose seq is already head + CAP
- * (or head + CAP + 1) was freed by a consumer that died before moving head,
- * so the new consumer moves head past it.
+ * the middle of a receive (holding a message, after a detach, between
+ * freeing the cell and moving head, between a skip and moving head, holding
+ * a view); another process then reclaims the consumer role and resumes from
+ * the shared head (rx_claim).  The message the dead consumer held may be
+ * lost or delivered by the successor, but never twice, and the successor
+ * must not wedge.  -DRESYNC adds the step rx_claim takes for that: a head
+ * cell whose seq is already head + CAP (or head + CAP + 1) was freed by a
+ * consumer that died before moving head, so the new consumer moves past it.
  */
 #ifdef CONSUMER_CRASH
 #define CRASH(pp, vv) \
 	if \
-	:: !crashed -> atomic { crashed = true; limbo_p = pp; limbo_v = vv; run consumer() }; goto gone \
+	:: !crashed -> atomic { crashed = true; limbo_p = pp; limbo_v = vv; \
+		if :: rhand != NIL -> leaked++; rhand = NIL :: else -> skip fi; \
+		run consumer() }; goto gone \
 	:: true -> skip \
 	fi
 #else
 #define CRASH(pp, vv) skip
 #endif
 
+/* rx_advance: free the cell for the next lap, then move head */
+#define ADVANCE(pp, vv) \
+	seq[c] = (pos + CAP) & IDXM;       /* release: pairs with acquire in producer claim */ \
+	CRASH(pp, vv);                     /* killed between freeing the cell and moving head */ \
+	pos = (pos + 1) & IDXM; \
+	chead = pos                        /* release: pairs with acquire of head in rx_claim */
+
 proctype consumer()
 {
-	byte pos, c, a, b, p, i, s;
+	byte pos, c, a, b, p, i, s, sl, gv;
+	bool dry;
 
 	pos = chead;                               /* rx_claim: resume from the shared head */
 #ifdef RESYNC
@@ -231,25 +514,78 @@ proctype consumer()
 		if
 		:: atomic { finished[0] && finished[1] && tail == pos } -> break
 		:: seq[c] == ((pos + 1) & IDXM) ->        /* acquire: pairs with release in producer */
-			a = lo[c];
-			b = hi[c];
-			assert(a == b);                    /* no torn read */
-			p = a / 4;
-			assert(p < P);
-			if                                 /* the dead consumer's message was lost */
-			:: p == limbo_p && a % 4 == limbo_v + 1 && received[p] + 1 == limbo_v ->
-				received[p]++; limbo_p = NONE
+			sl = slot[c];
+			if
+			:: sl == NIL ->
+#ifdef BUG_NO_HOLE_SKIP
+				assert(false)              /* SHMK_EINTEGRITY for ever: wedged */
+#else
+				/* r[events.mpsc.detached-skip]: a hole or a dead consumer's view */
+				ADVANCE(NONE, 0);
+				goto next
+#endif
 			:: else -> skip
 			fi;
-			assert(a % 4 == received[p] + 1);  /* per-producer order, no dup, no gap */
-			CRASH(p, a % 4);                   /* killed holding the message */
-			seq[c] = (pos + CAP) & IDXM;       /* release: pairs with acquire in producer claim */
-			CRASH(p, a % 4);                   /* killed between freeing the cell and moving head */
-			pos = (pos + 1) & IDXM;
-			chead = pos;                       /* release: pairs with acquire of head in rx_claim */
+			if
+			:: true ->                         /* copying receive */
+				a = lo[sl];
+				b = hi[sl];
+				assert(a == b);            /* no torn read */
+				p = a / 4;
+				assert(p < P);
+				if                         /* the dead consumer's message was lost */
+				:: p == limbo_p && a % 4 == limbo_v + 1 && received[p] + 1 == limbo_v ->
+					received[p]++; limbo_p = NONE
+				:: else -> skip
+				fi;
+				assert(a % 4 == received[p] + 1);  /* per-producer order, no dup, no gap */
+				CRASH(p, a % 4);           /* killed holding the message */
+				dry = (npool == 0);        /* r[events.pool.dry-return] */
+				if
+				:: dry ->
+#ifdef BUG_DRY_NO_DETACH
+					rhand = sl
+#else
+					atomic { slot[c] = NIL; rhand = sl }
+#endif
+				:: else -> skip
+				fi;
+				CRASH(p, a % 4);
+				ADVANCE(p, a % 4)
+			:: true ->                         /* recv_view */
+				gv = lo[sl];               /* ghost: the message, for the crash accounting */
+				p = gv / 4;
+				assert(p < P);
+				if                         /* the dead consumer's message was lost */
+				:: p == limbo_p && gv % 4 == limbo_v + 1 && received[p] + 1 == limbo_v ->
+					received[p]++; limbo_p = NONE
+				:: else -> skip
+				fi;
+#ifdef BUG_VIEW_LATE_DETACH
+				seq[c] = (pos + CAP) & IDXM;
+				atomic { slot[c] = NIL; rhand = sl };
+				pos = (pos + 1) & IDXM;
+				chead = pos;
+#else
+				atomic { slot[c] = NIL; rhand = sl };
+				CRASH(p, gv % 4);          /* detached: the successor skips it (lost) */
+				ADVANCE(p, gv % 4);
+#endif
+				CRASH(p, gv % 4);          /* holding the view: lost */
+				a = lo[sl];                /* the caller reads the view */
+				b = hi[sl];
+				assert(a == b);            /* no torn read */
+				assert(a == gv);           /* not rewritten under the view */
+				assert(a % 4 == received[p] + 1);  /* per-producer order, no dup, no gap */
+				dry = true                 /* shmk_events_release pushes it */
+			fi;
 			received[p]++;                     /* returned to the caller */
 			if
 			:: p == limbo_p -> limbo_p = NONE  /* redelivered once */
+			:: else -> skip
+			fi;
+			if
+			:: dry -> atomic { pool_push(sl); rhand = NIL }
 			:: else -> skip
 			fi
 		:: ((seq[c] - pos) & IDXM) >= 2 ->
@@ -275,7 +611,11 @@ proctype consumer()
 				i++
 			od;
 			if                                 /* skip: CAS(seq, pos, pos + CAP) */
-			:: atomic { seq[c] == pos -> seq[c] = (pos + CAP) & IDXM };
+			:: atomic { seq[c] == pos -> seq[c] = (pos + CAP) & IDXM;
+					/* only a dead claimer's cell is skipped: a live
+					 * producer publishes every cell it claims */
+					assert(claimedby[c] != NONE && dead[claimedby[c]]);
+					claimedby[c] = NONE };
 				CRASH(NONE, 0);
 				pos = (pos + 1) & IDXM;
 				chead = pos
@@ -284,13 +624,16 @@ proctype consumer()
 #endif
 		fi;
 next:
-		skip
+		skip;
+		d_step { a = 0; b = 0; p = 0; i = 0; s = 0; sl = 0; gv = 0; dry = false }
 	od;
 	/* every published message was delivered, but for one a dead consumer took */
 	assert(received[0] == published[0] ||
 	       (limbo_p == 0 && received[0] + 1 == published[0] && limbo_v == published[0]));
 	assert(received[1] == published[1] ||
 	       (limbo_p == 1 && received[1] + 1 == published[1] && limbo_v == published[1]));
+	/* every slot is in exactly one place, but what a dead process took */
+	assert(ONE_OWNER && HOLDS(0) + HOLDS(1) + HOLDS(2) + leaked == NUSED);
 gone:
 	skip
 }
