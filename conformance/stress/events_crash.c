@@ -833,44 +833,13 @@ static int pidreuse_role(void)
 	siginfo_t si;
 	if (a < 0 || waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
 		return 3;
-	char path[64], b[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)a);
-	FILE *f = fopen(path, "r");
-	unsigned long long start = 0;
-	if (f) {
-		size_t n = fread(b, 1, sizeof(b) - 1, f);
-		b[n] = 0;
-		fclose(f);
-		char *q = strrchr(b, ')');
-		for (int field = 2; q && field < 22; field++)
-			q = strchr(q + 1, ' ');
-		if (q)
-			start = strtoull(q + 1, NULL, 10);
-	}
-	uint64_t ta = (start << SHMK_TOKEN_PID_BITS) | (uint64_t)a;
-	waitpid(a, NULL, 0);
-	if (cr_force_next_pid(a, ta))
-		return 4;
-	int q[2];
-	if (pipe(q))
-		return 5;
-	pid_t stranger = fork();
-	if (stranger == 0) {
-		close(q[1]);
-		char x;
-		ssize_t rr = read(q[0], &x, 1);
-		_exit(rr < 0);
-	}
-	close(q[0]);
-	if (stranger != a) {
-		close(q[1]);
-		waitpid(stranger, NULL, 0);
-		fprintf(stderr, "%s: wanted pid %d again, got %d\n", PROG, (int)a, (int)stranger);
-		return 6;
-	}
+	pid_t stranger;
+	int release;
+	int step = cr_reuse_pid(PROG, a, &stranger, &release);
+	if (step)
+		return 3 + step;
 	rc = claim_receiver();
-	close(q[1]);
-	waitpid(stranger, NULL, 0);
+	cr_release(stranger, release);
 	unlink(g_path);
 	printf("%s: receiver pid %d reused by a stranger: a new receiver's claim -> %s\n", PROG,
 	       (int)a, rc == SHMK_EEMPTY ? "claimed (queue empty)" : shmk_strerror(rc));
@@ -878,25 +847,6 @@ static int pidreuse_role(void)
 }
 
 /* ------------------------------------------------------------- restart */
-
-static int shmkit_gc(const char *dir, char *out, size_t outlen)
-{
-	const char *bin = getenv("SHMKIT_BIN");
-	char cmd[1024];
-
-	if (!bin || !*bin)
-		bin = "build/check/bin/shmkit";
-	if (access(bin, X_OK))
-		return -ENOENT;
-	snprintf(cmd, sizeof(cmd), "%s gc %s 2>&1", bin, dir);
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return -errno;
-	size_t n = fread(out, 1, outlen - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 /* Everyone (creator done; SPSC sender + receiver, 2 MPSC producers + the
  * consumer) SIGKILLed mid-traffic, then a new set on the same path. */
@@ -958,18 +908,9 @@ static int restart_check(uint64_t *rng, int *gc_state)
 			return 1;
 	}
 	char out[2048];
-	int g = shmkit_gc(dir, out, sizeof(out));
-	if (g == -ENOENT) {
-		*gc_state = -1;
-		printf("%s: shmkit gc: build/check/bin/shmkit not built, gc not checked\n", PROG);
-	} else {
-		int gone = access(g_path, F_OK) != 0;
-		printf("%s: shmkit gc %s -> exit %d, crashed region %s\n", PROG, dir, g,
-		       gone ? "removed" : "STILL THERE");
-		if (!gone || g)
-			printf("%s", out);
-		*gc_state = gone && g == 0;
-	}
+	int g = cr_gc(PROG, dir, out, sizeof(out), gc_state);
+	if (g != -ENOENT)
+		cr_gc_report(PROG, dir, g, "region", access(g_path, F_OK) != 0, out, 1, gc_state);
 	unlink(g_path);
 	rmdir(dir);
 	return *gc_state == 0;
@@ -1028,23 +969,16 @@ int main(int argc, char **argv)
 	/* the parent may use the library from here on: no crash point is
 	 * armed any more */
 	int z = zombie_check();
-	int pr = cr_in_pidns("--pidreuse", 60);
-	if (pr == 77)
-		printf("%s: pid reuse: skipped (needs root and unshare)\n", PROG);
-	else if (pr)
-		printf("%s: pid reuse check failed (step %d)\n", PROG, pr);
+	int pr = cr_pidreuse(PROG);
 	int gc_state = 0;
 	bar = h_barrier_new(5);
 	int rs = restart_check(&rng, &gc_state);
 	h_barrier_free(bar);
 	int ok = s_ok && m_ok && i_ok && !z && (pr == 0 || pr == 77) && !rs;
 	h_evidence(PROG, "stress", "zombie", "events.role.reclaim", !z);
-	h_evidence(PROG, "stress", "zombie", "common.liveness.token", !z);
-	if (pr != 77)
-		h_evidence(PROG, "stress", "pidreuse", "common.liveness.token", pr == 0);
+	cr_liveness_evidence(PROG, z, pr);
 	h_evidence(PROG, "stress", "restart", "events.role.reclaim", !rs);
-	if (gc_state >= 0)
-		h_evidence(PROG, "stress", "restart-gc", "cli.gc.dead-owner", gc_state == 1);
+	cr_gc_evidence(PROG, gc_state);
 	h_evidence(PROG, "stress", "spsc", "reliability.crash.committed", s_ok);
 	h_evidence(PROG, "stress", "mpsc", "reliability.crash.committed", m_ok);
 	h_evidence(PROG, "stress", "spsc", "reliability.peer.unblock", s_ok);
@@ -1068,7 +1002,6 @@ int main(int argc, char **argv)
 		  n, S.torn, S.lost, S.dup, S.held, S.max_unblock, M.torn, M.lost, M.dup, M.held,
 		  M.skipped, M.max_unblock, I.failed, I.max_unblock,
 		  S.trials == n && M.trials == n && I.trials == n, !z,
-		  pr == 77 ? "skipped" : pr ? "fail" : "ok", !rs,
-		  gc_state < 0 ? "not built" : gc_state ? "ok" : "fail");
+		  cr_pidreuse_json(pr), !rs, cr_gc_json(gc_state));
 	return ok ? 0 : 1;
 }
