@@ -23,6 +23,10 @@
 
 #include "shmkit/error.h"
 
+/* Nothing declared here is API: hide it from libshmkit.so's dynamic symbol
+ * table (static links, the tool and the tests still see it). */
+#pragma GCC visibility push(hidden)
+
 #define SHMK_CACHELINE 64
 
 #define SHMK_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -218,5 +222,7 @@ static inline size_t shmk_align_up(size_t v, size_t a)
 {
 	return (v + a - 1) & ~(a - 1);
 }
+
+#pragma GCC visibility pop
 
 #endif
