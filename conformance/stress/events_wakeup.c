@@ -138,7 +138,8 @@ int main(void)
 	static const struct wk_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "600000",
 		.shape = "; SPSC out, MPSC back, a 1100-message burst every 4096",
-		.late = "over 40 ms", .clauses = { "events.wake.park" }, .phase = phase,
+		.late = "over 40 ms", .clauses = { "events.wake.park" }, .stress_share = 1800000,
+		.phase = phase,
 	};
 
 	return wk_main(&p, &ws, &bar);

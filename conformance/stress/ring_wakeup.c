@@ -16,9 +16,10 @@
  * points fire, ~10 ms when they do not), so a build whose delay points are
  * missing fails instead of hunting nothing.
  *
- * Env: STRESS_ROUNDTRIPS (20000; 3,400,000 under make stress),
- * STRESS_WAKEUP_SECONDS (8; 600 under make stress), SHMK_DELAY_US for the
- * hunt (default 50).
+ * Env: STRESS_ROUNDTRIPS (20000; 4,800,000 under make stress, this
+ * program's share of the 10,000,000), STRESS_WAKEUP_SECONDS (60; 1200
+ * under make stress; stopping short of the count fails), SHMK_DELAY_US
+ * for the hunt (default 50).
  *
  * r[verify reliability.hook.delay] r[verify ring.reader.wait.wake+2]
  * r[verify ring.writer.wake]
@@ -156,7 +157,8 @@ int main(void)
 	static const struct wk_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "600000", .shape = "",
 		.late = "late (> 40 ms)",
-		.clauses = { "ring.reader.wait.wake+2", "ring.writer.wake" }, .phase = phase,
+		.clauses = { "ring.reader.wait.wake+2", "ring.writer.wake" }, .stress_share = 4800000,
+		.phase = phase,
 	};
 
 	return wk_main(&p, &ws, &bar);

@@ -140,7 +140,8 @@ int main(void)
 {
 	static const struct wk_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "60000", .shape = "",
-		.late = "over 40 ms", .clauses = { "slots.wait.nolost" }, .phase = phase,
+		.late = "over 40 ms", .clauses = { "slots.wait.nolost" }, .stress_share = 3400000,
+		.phase = phase,
 	};
 
 	return wk_main(&p, &ws, &bar);

@@ -13,7 +13,8 @@
 #                 under build/stress/ and runs it with STRESS_SECONDS
 #                 (default 300; the events programs are count-bound and end sooner), writing
 #                 reports/out/stress.json (schema shmkit.stress/1) and the
-#                 logs to reports/out/stress-logs/
+#                 logs to reports/out/stress-logs/ (scripts/run-stress.sh:
+#                 one by one, then the three wake-up hunts side by side)
 #
 # Knobs: STRESS_SECONDS, STRESS_MESSAGES (per program/producer; each
 # program has its own default), STRESS_PRODUCERS, SHMK_SEED (replay).
@@ -61,21 +62,7 @@ $(foreach s,$(STRESS),$(eval $(call stress_rel_prog,$(s))))
 STRESS_TIME_SCALE ?= 2
 
 stress: $(STRESS_REL_BINS) build/bin/shmkit
-	@mkdir -p $(OUT)/stress-logs
-	@rm -f $(OUT)/stress.jsonl
-	@fail=0; for p in $(STRESS_REL_BINS); do \
-	  n=$$(basename $$p); echo "stress: $$n (STRESS_SECONDS=$(STRESS_SECONDS))"; \
-	  STRESS_SECONDS=$(STRESS_SECONDS) SHMK_STRESS_JSON=$(CURDIR)/$(OUT)/stress.jsonl \
+	@STRESS_SECONDS=$(STRESS_SECONDS) SHMK_STRESS_JSON=$(CURDIR)/$(OUT)/stress.jsonl \
 	  SHMK_TIME_SCALE=$${SHMK_TIME_SCALE:-$(STRESS_TIME_SCALE)} SHMKIT_BIN=$(CURDIR)/build/bin/shmkit \
 	  SHMK_EVIDENCE=$(CURDIR)/$(OUT)/stress-evidence.jsonl \
-	    $$p 2>&1 | tee $(OUT)/stress-logs/$$n.log; \
-	  rc=$${PIPESTATUS[0]}; \
-	  if [ $$rc -ne 0 ]; then fail=1; \
-	    grep -q "\"program\": \"$$n\"" $(OUT)/stress.jsonl 2>/dev/null || \
-	      echo "{\"program\": \"$$n\", \"seed\": null, \"seconds\": 0, \"counts\": {}, \"result\": \"fail\", \"exit\": $$rc}" >> $(OUT)/stress.jsonl; \
-	  fi; \
-	done; \
-	{ printf '{"schema": "shmkit.stress/1", "stress_seconds": %s, "programs": [' "$(STRESS_SECONDS)"; \
-	  sed '$$!s/$$/,/' $(OUT)/stress.jsonl 2>/dev/null; printf ']}\n'; } > $(OUT)/stress.json; \
-	if command -v jq >/dev/null; then jq -e . $(OUT)/stress.json >/dev/null || fail=1; fi; \
-	echo "stress: wrote $(OUT)/stress.json"; exit $$fail
+	  scripts/run-stress.sh $(OUT) $(STRESS_REL_BINS)
