@@ -37,6 +37,7 @@ static struct shmk_events_tx *txs[NPROD];
 static struct shmk_events_rx *rx_spsc, *rx_mpsc;
 static struct shmk_events_tx *tx_spsc;
 static _Atomic uint64_t bad, errs;
+static _Atomic int stop; /* the receiver has left: a sender on a full queue gives up */
 
 static void fill(struct msg *m, uint32_t prod, uint64_t seq)
 {
@@ -51,7 +52,8 @@ static void send_all(struct shmk_events_tx *tx, uint32_t prod)
 		struct msg m;
 		fill(&m, prod, i);
 		int rc;
-		while ((rc = shmk_events_try_send(tx, &m, sizeof(m), NULL)) == SHMK_EFULL)
+		while ((rc = shmk_events_try_send(tx, &m, sizeof(m), NULL)) == SHMK_EFULL &&
+		       !atomic_load(&stop))
 			sched_yield();
 		if (rc) {
 			atomic_fetch_add(&errs, 1);
@@ -133,12 +135,15 @@ int main(void)
 
 	pthread_create(&th[0], NULL, spsc_sender, NULL);
 	uint64_t spsc_got = receive(rx_spsc, 1);
+	atomic_store(&stop, 1);
 	pthread_join(th[0], NULL);
+	atomic_store(&stop, 0);
 	uint64_t spsc_bad = atomic_exchange(&bad, 0);
 
 	for (int k = 0; k < NPROD; k++)
 		pthread_create(&th[k], NULL, mpsc_producer, (void *)(uintptr_t)k);
 	uint64_t mpsc_got = receive(rx_mpsc, NPROD);
+	atomic_store(&stop, 1);
 	for (int k = 0; k < NPROD; k++)
 		pthread_join(th[k], NULL);
 	uint64_t mpsc_bad = atomic_load(&bad);

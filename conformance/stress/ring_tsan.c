@@ -2,8 +2,9 @@
 /*
  * ring_tsan: the ring workload with threads of one process, for
  * ThreadSanitizer (which cannot see across processes).  The main thread is
- * the reader; NWRITERS threads each open their own writer handle (from
- * shmk_ring_writer_new, one per thread, as ring.h requires) and append
+ * the reader; NWRITERS threads each use their own writer handle (from
+ * shmk_ring_writer_new, one per thread, as ring.h requires; opened before
+ * the threads start, see main) and append
  * STRESS_MESSAGES (default 5000) records [seq u64][writer u32][crc u32].
  * The reader checks per-writer order, the tag bound to each writer and
  * the CRC.  Note: each writer handle maps the ring file itself, so TSan
@@ -32,30 +33,27 @@ struct rec {
 };
 
 static uint64_t n_msgs;
-static int wfds[NWRITERS];
+static struct shmk_ring_writer *wr[NWRITERS];
 static _Atomic uint64_t errs;
+static _Atomic int stop; /* the reader has left: a writer on a full ring gives up */
 
 static void *writer(void *a)
 {
 	uint32_t k = (uint32_t)(uintptr_t)a;
-	struct shmk_ring_writer *w = NULL;
+	struct shmk_ring_writer *w = wr[k];
 
-	if (shmk_ring_writer_open(wfds[k], &w)) {
-		atomic_fetch_add(&errs, 1);
-		return NULL;
-	}
-	for (uint64_t i = 0; i < n_msgs; i++) {
+	for (uint64_t i = 0; i < n_msgs && !atomic_load(&stop); i++) {
 		struct rec r = { .seq = i, .writer = k };
 		r.crc = st_crc32(0, &r, offsetof(struct rec, crc));
 		int rc;
-		while ((rc = shmk_ring_write(w, &r, sizeof(r))) == SHMK_EFULL)
+		while ((rc = shmk_ring_write(w, &r, sizeof(r))) == SHMK_EFULL &&
+		       !atomic_load(&stop))
 			sched_yield();
 		if (rc) {
 			atomic_fetch_add(&errs, 1);
 			break;
 		}
 	}
-	shmk_ring_writer_close(w);
 	return NULL;
 }
 
@@ -66,7 +64,7 @@ int main(void)
 	char path[256];
 	struct shmk_ring *ring = NULL;
 	struct shmk_ring_opts o = { .capacity = 65536 };
-	int peers[NWRITERS];
+	int wfds[NWRITERS], peers[NWRITERS];
 	pthread_t th[NWRITERS];
 	double t0 = st_now();
 	uint64_t next[NWRITERS] = { 0 }, got = 0, bad = 0;
@@ -74,8 +72,15 @@ int main(void)
 	n_msgs = st_messages(5000);
 	h_unique_path(path, sizeof(path), "ring-tsan");
 	int rc = shmk_ring_create(path, &o, &ring);
-	for (int k = 0; !rc && k < NWRITERS; k++)
+	/* Every writer registers before the reader's first wait: a reader
+	 * that finds writers registered and none alive reports SHMK_EPEERDEAD
+	 * (ring.reader.wait.peerdead), which a thread opening its handle late
+	 * would provoke.  Each handle is then used by its thread only. */
+	for (int k = 0; !rc && k < NWRITERS; k++) {
 		rc = shmk_ring_writer_new(ring, 100 + (uint64_t)k, &wfds[k], &peers[k]);
+		if (!rc)
+			rc = shmk_ring_writer_open(wfds[k], &wr[k]);
+	}
 	if (rc) {
 		printf("%s: setup failed: %s\n", PROG, shmk_strerror(rc));
 		st_report(PROG, seed, 0, false, "\"setup\": %d", rc);
@@ -83,7 +88,8 @@ int main(void)
 	}
 	for (int k = 0; k < NWRITERS; k++)
 		pthread_create(&th[k], NULL, writer, (void *)(uintptr_t)k);
-	while (got < n_msgs * NWRITERS && !errs) {
+	double deadline = st_now() + 300;
+	while (got < n_msgs * NWRITERS && !errs && st_now() < deadline) {
 		struct rec r;
 		uint64_t tag = 0;
 		size_t len = 0;
@@ -91,6 +97,7 @@ int main(void)
 		if (rc == -ETIMEDOUT)
 			continue;
 		if (rc) {
+			printf("%s: read: %s\n", PROG, shmk_strerror(rc));
 			bad++;
 			break;
 		}
@@ -101,8 +108,10 @@ int main(void)
 			next[r.writer]++;
 		got++;
 	}
+	atomic_store(&stop, 1);
 	for (int k = 0; k < NWRITERS; k++) {
 		pthread_join(th[k], NULL);
+		shmk_ring_writer_close(wr[k]);
 		close(peers[k]);
 	}
 	shmk_ring_close(ring);
