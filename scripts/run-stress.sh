@@ -9,7 +9,9 @@
 # they sleep in their delay points most of the time, so together they
 # cover the 10,000,000 round trips in about the time of the slowest one
 # alone (the load also preempts them at more varied points).  A program
-# that dies without a record gets a "fail" record here.  Writes
+# that dies without a record gets a "fail" record here, and one that runs
+# past STRESS_PROGRAM_TIMEOUT (default 1800 s, far above any program's own
+# bound) is killed as hung, so make stress always ends.  Writes
 # OUT/stress.json (shmkit.stress/1) and exits 1 if anything failed.
 set -u
 out=$1
@@ -17,6 +19,15 @@ shift
 mkdir -p "$out/stress-logs"
 rm -f "$out/stress.jsonl"
 fail=0
+limit=${STRESS_PROGRAM_TIMEOUT:-1800}
+command -v timeout >/dev/null || { echo "run-stress: timeout is missing (coreutils)" >&2; exit 2; }
+
+run() { # program: runs it under the time limit; 124/137 say it hung
+	timeout -k 10 "$limit" "$1"
+	local rc=$?
+	[ $rc -eq 124 ] || [ $rc -eq 137 ] && echo "$(basename "$1"): killed after ${limit} s (STRESS_PROGRAM_TIMEOUT): hung"
+	return $rc
+}
 
 record_fail() { # name exit-status
 	grep -q "\"program\": \"$1\"" "$out/stress.jsonl" 2>/dev/null ||
@@ -30,7 +41,7 @@ for p in "$@"; do
 	n=$(basename "$p")
 	case $n in *_wakeup) wake+=("$p"); continue ;; esac
 	echo "stress: $n (STRESS_SECONDS=${STRESS_SECONDS:-})"
-	"$p" 2>&1 | tee "$out/stress-logs/$n.log"
+	run "$p" 2>&1 | tee "$out/stress-logs/$n.log"
 	rc=${PIPESTATUS[0]}
 	[ "$rc" -eq 0 ] || record_fail "$n" "$rc"
 done
@@ -40,7 +51,7 @@ if [ ${#wake[@]} -gt 0 ]; then
 	for p in "${wake[@]}"; do
 		n=$(basename "$p")
 		echo "stress: $n (side by side with the other wake-up hunts; log shown when all end)"
-		"$p" >"$out/stress-logs/$n.log" 2>&1 &
+		run "$p" >"$out/stress-logs/$n.log" 2>&1 &
 		pids+=($!)
 	done
 	for i in "${!wake[@]}"; do
