@@ -458,7 +458,17 @@ struct wk_side {
 					 * but masked by a bounded re-check slice */
 	_Atomic int err[2];
 	_Atomic int stop;
+	_Atomic uint64_t gaps[2][2];	/* [player][point]: delay points reached (wk_exit) */
 };
+
+/* A player's normal end: its visits to the two delay points (the
+ * check-to-park gap, then the wake gap) go to *w before it exits. */
+static inline _Noreturn void wk_exit(struct wk_side *w, int me, int status)
+{
+	for (unsigned j = 0; j < 2; j++)
+		atomic_store(&w->gaps[me][j], shmk_delay_hits(j));
+	_exit(status);
+}
 
 static inline void wk_rt_done(struct wk_side *w, int64_t rt_ns)
 {
@@ -557,24 +567,36 @@ static inline int wk_main(const struct wk_prog *p, struct wk_side **wsp, struct 
 	double took = p->phase(n, secs, &ok);
 	uint64_t done = ws->done;
 	int complete = done == n;
-	printf("%s: %" PRIu64 " round trips (%.0f/s%s) with 0..%u us delays at %s, %" PRIu64
+	/* how often a player stood in a gap: the hunt hunts only if both are
+	 * reached (a park that never happens cannot lose its wake-up) */
+	uint64_t parks = ws->gaps[0][0] + ws->gaps[1][0];
+	uint64_t wakes = ws->gaps[0][1] + ws->gaps[1][1];
+	int gaps_ok = parks > 0 && wakes > 0;
+	const char *comma = strchr(p->points, ',');
+	int n0 = comma ? (int)(comma - p->points) : (int)strlen(p->points);
+	printf("%s: %" PRIu64 " round trips (%.0f/s%s) with 0..%u us delays, gaps reached: %.*s %"
+	       PRIu64 ", %s %" PRIu64 "; %" PRIu64
 	       " hangs, %" PRIu64 " bad replies, %" PRIu64 " %s, max round trip %.3f s, seed %"
 	       PRIu64 "%s\n",
-	       label, done, done / (took > 0 ? took : 1), p->shape, us, p->points,
+	       label, done, done / (took > 0 ? took : 1), p->shape, us, n0, p->points, parks,
+	       comma ? comma + 1 : "-", wakes,
 	       (uint64_t)ws->hangs, (uint64_t)ws->bad, (uint64_t)ws->late, p->late,
 	       (double)ws->max_rt_ns / 1e9, seed,
 	       complete ? "" : " incomplete (the time bound came before STRESS_ROUNDTRIPS)");
 	wk_env(NULL, 0);
-	int pass = hook_ok && ok && complete;
+	int pass = hook_ok && ok && complete && gaps_ok;
+	if (!gaps_ok)
+		printf("%s: a delay point was never reached: nothing was hunted\n", p->prog);
 	h_evidence(p->prog, "stress", "calibration", "reliability.hook.delay", hook_ok);
 	for (int i = 0; i < 3 && p->clauses[i]; i++)
-		h_evidence(p->prog, "stress", "hunt", p->clauses[i], ok && complete);
+		h_evidence(p->prog, "stress", "hunt", p->clauses[i], ok && complete && gaps_ok);
 	h_barrier_free(bar);
 	st_report(p->prog, seed, st_now() - t0, pass,
 		  "\"roundtrips\": %" PRIu64 ", \"target\": %" PRIu64 ", \"hangs\": %" PRIu64
 		  ", \"bad_replies\": %" PRIu64 ", \"late\": %" PRIu64 ", \"delay_us\": %u"
+		  ", \"park_gaps\": %" PRIu64 ", \"wake_gaps\": %" PRIu64
 		  ", \"max_roundtrip_s\": %.3f, \"calibration_s\": %.3f",
-		  done, n, (uint64_t)ws->hangs, (uint64_t)ws->bad, (uint64_t)ws->late, us,
+		  done, n, (uint64_t)ws->hangs, (uint64_t)ws->bad, (uint64_t)ws->late, us, parks, wakes,
 		  (double)ws->max_rt_ns / 1e9, cal);
 	return pass ? 0 : 1;
 }

@@ -112,7 +112,7 @@ static void player(int me, const char *path, uint64_t n, double secs)
 		shmk_events_rx_close(srx);
 		shmk_events_tx_close(mtx);
 	}
-	_exit(rc ? 1 : 0);
+	wk_exit(ws, me, rc ? 1 : 0);
 }
 
 static double phase(uint64_t n, double secs, int *ok)

@@ -78,7 +78,7 @@ static void pinger(const char *path_b, int wfd_a, uint64_t n, double secs)
 	ws->err[0] = rc;
 	shmk_ring_writer_close(w);	/* the ponger's wait now says EPEERDEAD */
 	shmk_ring_close(r);
-	_exit(rc ? 1 : 0);
+	wk_exit(ws, 0, rc ? 1 : 0);
 }
 
 static void ponger(const char *path_a, int wfd_b)
@@ -112,7 +112,7 @@ static void ponger(const char *path_a, int wfd_b)
 	ws->err[1] = rc;
 	shmk_ring_writer_close(w);
 	shmk_ring_close(r);
-	_exit(rc ? 1 : 0);
+	wk_exit(ws, 1, rc ? 1 : 0);
 }
 
 /* One phase: returns seconds taken, -1 on failure to set up. */

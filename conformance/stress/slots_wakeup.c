@@ -111,7 +111,7 @@ static void player(int me, const char *mine, const char *theirs, uint64_t n, dou
 	ws->err[me] = rc;
 	shmk_slots_close(own);	/* the peer's wait now says EPEERDEAD */
 	shmk_slots_close(peer);
-	_exit(rc ? 1 : 0);
+	wk_exit(ws, me, rc ? 1 : 0);
 }
 
 static double phase(uint64_t n, double secs, int *ok)

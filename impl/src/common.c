@@ -114,6 +114,17 @@ void shmk_crash_point(const char *name)
 		raise(SIGKILL);
 }
 
+/* Times this process reached each SHMK_DELAY_AT entry (by position), so
+ * a hunt can say how often it really stood in a gap. */
+static _Atomic uint64_t delay_hits[SHMK_DELAY_ENTRIES];
+
+uint64_t shmk_delay_hits(unsigned entry)
+{
+	if (entry >= SHMK_DELAY_ENTRIES)
+		return 0;
+	return atomic_load_explicit(&delay_hits[entry], memory_order_relaxed);
+}
+
 /* r[impl reliability.hook.delay] */
 void shmk_delay_point(const char *name)
 {
@@ -132,6 +143,7 @@ void shmk_delay_point(const char *name)
 	}
 	if (!spec || !*spec)
 		return;
+	unsigned entry = 0;
 	if (strcmp(spec, "*")) {
 		size_t n = strlen(name);
 		const char *p = strstr(spec, name);
@@ -139,7 +151,11 @@ void shmk_delay_point(const char *name)
 			p = strstr(p + 1, name);
 		if (!p)
 			return;
+		for (const char *c = spec; c < p; c++)
+			entry += *c == ',';
 	}
+	if (entry < SHMK_DELAY_ENTRIES) /* relaxed: a count read after the run */
+		atomic_fetch_add_explicit(&delay_hits[entry], 1, memory_order_relaxed);
 	pid_t me = getpid();
 	if (rng_pid != me) { /* a forked child draws its own delays */
 		rng_pid = me;

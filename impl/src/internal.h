@@ -210,9 +210,13 @@ void shmk_crash_point(const char *name);
 /* Delay points (test builds): with SHMK_DELAY_AT="name[,name...]" (or "*")
  * set, SHMK_DELAY_POINT("name") pauses a random 0..SHMK_DELAY_US (default
  * 200) microseconds, to widen the gap between checking a condition and
- * parking on it (the lost wake-up hunt, conformance/stress/<module>_wakeup.c). */
+ * parking on it (the lost wake-up hunt, conformance/stress/<module>_wakeup.c).
+ * shmk_delay_hits(i) counts this process's visits to the ith listed point
+ * (the first SHMK_DELAY_ENTRIES; all of them for "*" count as entry 0). */
+#define SHMK_DELAY_ENTRIES 4
 #ifdef SHMK_TEST_BUILD
 void shmk_delay_point(const char *name);
+uint64_t shmk_delay_hits(unsigned entry);
 #define SHMK_DELAY_POINT(name) shmk_delay_point(name)
 #else
 #define SHMK_DELAY_POINT(name) ((void)0)
