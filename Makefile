@@ -40,8 +40,10 @@ VFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=all -DSHMK_TEST_BUILD
 VLDFLAGS := -fsanitize=address,undefined
 else ifeq ($(V),cov)
-VFLAGS := -O0 -g --coverage -DSHMK_TEST_BUILD
+VFLAGS := -O0 -g --coverage -DSHMK_TEST_BUILD -DSHMK_GCOV_WRAP
 VLDFLAGS := --coverage
+# children's _exit() dumps their counters first (conformance/harness/gcov_exit.c)
+H_LDFLAGS := -Wl,--wrap=_exit
 else ifeq ($(V),tsan)
 VFLAGS := -O1 -g -fsanitize=thread -DSHMK_TEST_BUILD
 VLDFLAGS := -fsanitize=thread
@@ -105,7 +107,7 @@ TEST_BINS := $(patsubst %,$(VB)/tests/%,$(TESTS))
 define test_prog
 $(VB)/tests/$(1): $(VB)/obj/conformance/tests/$(1).o $(H_OBJS) $(call mod_objs,$(1))
 	@mkdir -p $$(@D)
-	$(CC) $(VLDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
+	$(CC) $(VLDFLAGS) $(H_LDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
 # Cross-module programs link every module.
 DEPS_reliability := $(MODULES)
@@ -116,7 +118,7 @@ FIXTURE_BINS := $(patsubst %,$(VB)/fixtures/%,$(FIXTURES))
 define fixture_prog
 $(VB)/fixtures/$(1): $(VB)/obj/conformance/harness/fixtures/$(1).o $(H_OBJS) $(call mod_objs,none)
 	@mkdir -p $$(@D)
-	$(CC) $(VLDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
+	$(CC) $(VLDFLAGS) $(H_LDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
 $(foreach t,$(FIXTURES),$(eval $(call fixture_prog,$(t))))
 

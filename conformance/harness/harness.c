@@ -50,15 +50,8 @@ const char *__ubsan_default_options(void)
 	return "halt_on_error=1:print_stacktrace=1:abort_on_error=1";
 }
 
-/* In `make coverage` builds (--coverage) the isolate() child must write
- * its own counters before _exit(), or everything the library did in a
- * child (most of it) is missing from the report.  __gcov_exit (libgcov's
- * exit-time dump) is present whenever instrumented objects are linked; the
- * weak reference is NULL in other builds.  The child's counters still
- * hold the parent's pre-fork counts (__gcov_reset sits in a libgcov member
- * a weak reference does not pull in), so hit counts are inflated; whether a
- * line or branch ran at all, which is what coverage.json reports, is exact. */
-extern void __gcov_exit(void) __attribute__((weak));
+/* (In `make coverage` builds the isolate() child's _exit() dumps its gcov
+ * counters first: conformance/harness/gcov_exit.c.) */
 
 #define H_MAX_CLAUSES 32
 
@@ -643,8 +636,6 @@ static _Noreturn void iso_child(const struct iso_job *job, int wfd, unsigned sec
 		bad |= ship(wfd, REC_SKIP, 0, g_cur.reason, NULL);
 	bad |= ship(wfd, REC_END, CU_get_number_of_asserts() - asserts_before, NULL, NULL);
 	fflush(NULL);
-	if (__gcov_exit)
-		__gcov_exit();
 	_exit(bad ? 1 : 0);
 }
 

@@ -30,7 +30,7 @@ stress_mod = $(or $(lastword $(sort $(foreach m,$(MODULES),$(if $(filter $(m)_%,
 define stress_prog
 $(VB)/stress/$(1): $(VB)/obj/conformance/stress/$(1).o $(H_OBJS) $(call mod_objs,$(call stress_mod,$(1)))
 	@mkdir -p $$(@D)
-	$(CC) $(VLDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
+	$(CC) $(VLDFLAGS) $(H_LDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
 $(foreach s,$(STRESS),$(eval $(call stress_prog,$(s))))
 
