@@ -103,6 +103,18 @@ static struct shmk_events *ev_open(int recover, int *rc)
 	return r;
 }
 
+/* Opens the region and splits one queue (the handles keep the mapping). */
+static int ev_split(int mpsc, struct shmk_events_tx **tx, struct shmk_events_rx **rx)
+{
+	int rc;
+	struct shmk_events *r = ev_open(0, &rc);
+	if (rc)
+		return rc;
+	rc = mpsc ? shmk_events_split_mpsc(r, tx, rx) : shmk_events_split_spsc(r, tx, rx);
+	shmk_events_close(r);
+	return rc;
+}
+
 /* A blocking call ended with rc: 1 to retry it (SHMK_EPEERDEAD while a
  * replacement peer is expected, until *give_up), else 0.  Any other result
  * resets the bound. */
@@ -144,9 +156,7 @@ static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *cr
 
 	if (crash)
 		setenv("SHMK_CRASH_AT", crash, 1);
-	struct shmk_events *r = ev_open(0, &rc);
-	if (!rc)
-		rc = mpsc ? shmk_events_split_mpsc(r, &tx, &rx) : shmk_events_split_spsc(r, &tx, &rx);
+	rc = ev_split(mpsc, &tx, &rx);
 	if (nbar)
 		h_barrier_wait(bar, 30);
 	if (rc) {
@@ -154,7 +164,6 @@ static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *cr
 		_exit(1);
 	}
 	shmk_events_rx_close(rx);
-	shmk_events_close(r);
 	uint64_t rng = g_seed ^ id;
 	int64_t give_up = 0;
 	for (uint64_t seq = 0; seq < count; seq++) {
@@ -208,9 +217,7 @@ static void consumer_child(int mpsc, int slot, int nbar, int replacement)
 	struct shmk_events_rx *rx;
 	int rc;
 
-	struct shmk_events *r = ev_open(0, &rc);
-	if (!rc)
-		rc = mpsc ? shmk_events_split_mpsc(r, &tx, &rx) : shmk_events_split_spsc(r, &tx, &rx);
+	rc = ev_split(mpsc, &tx, &rx);
 	if (nbar)
 		h_barrier_wait(bar, 30);
 	if (rc) {
@@ -218,7 +225,6 @@ static void consumer_child(int mpsc, int slot, int nbar, int replacement)
 		_exit(1);
 	}
 	shmk_events_tx_close(tx);
-	shmk_events_close(r);
 	int64_t give_up = 0;
 	for (int first = 1;;) {
 		size_t n;
@@ -751,10 +757,7 @@ static pid_t role_holder_dies(void)
 		struct shmk_events_rx *rx;
 		uint8_t b[SHMK_EVENTS_SLOT_DATA];
 		size_t n;
-		int rc;
-		struct shmk_events *r = ev_open(0, &rc);
-		if (!rc)
-			rc = shmk_events_split_spsc(r, &tx, &rx);
+		int rc = ev_split(0, &tx, &rx);
 		if (!rc) /* first use claims the role */
 			rc = shmk_events_try_recv(rx, b, sizeof(b), &n, NULL);
 		char c = rc == SHMK_EEMPTY ? 'o' : 'e';
@@ -782,17 +785,12 @@ static int claim_receiver(void)
 	struct shmk_events_rx *rx;
 	uint8_t b[SHMK_EVENTS_SLOT_DATA];
 	size_t n;
-	int rc;
-	struct shmk_events *r = ev_open(0, &rc);
-	if (rc)
-		return rc;
-	rc = shmk_events_split_spsc(r, &tx, &rx);
+	int rc = ev_split(0, &tx, &rx);
 	if (!rc) {
 		rc = shmk_events_try_recv(rx, b, sizeof(b), &n, NULL);
 		shmk_events_tx_close(tx);
 		shmk_events_rx_close(rx);
 	}
-	shmk_events_close(r);
 	return rc;
 }
 
