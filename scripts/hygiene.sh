@@ -12,6 +12,8 @@
 # default /tmp/shmkit-<euid>).  An entry is in use, and so not a leftover,
 # while a live process maps it or holds it open, or while the pid its name
 # carries (shmk-<what>-<pid>-...) is alive: another run on the same machine.
+# HYGIENE_TMP_DIRS (colon-separated, default /tmp:$TMPDIR) and HYGIENE_SHM_DIR
+# (default /dev/shm) point the check elsewhere (its own test does).
 #
 # r[impl harness.run.hygiene]
 set -uo pipefail
@@ -19,13 +21,15 @@ set -uo pipefail
 flinkdir=${SHMK_SLOTS_DIR:-/tmp/shmkit-$(id -u)}
 
 entries() {
-	local bases=(/tmp) d
-	[ -n "${TMPDIR:-}" ] && [ -d "$TMPDIR" ] && bases+=("$(cd "$TMPDIR" && pwd -P)")
-	for d in $(printf '%s\n' "${bases[@]}" | sort -u); do
+	local d
+	IFS=: read -r -a tmps <<<"${HYGIENE_TMP_DIRS:-/tmp:${TMPDIR:-}}"
+	for d in "${tmps[@]}"; do
+		[ -n "$d" ] && [ -d "$d" ] && (cd "$d" && pwd -P)
+	done | sort -u | while IFS= read -r d; do
 		find "$d" -mindepth 1 -maxdepth 1 \( -name 'shmk-*' -o -name 'shmkit-*' \) \
 			! -path "$flinkdir" 2>/dev/null
 	done
-	find /dev/shm -mindepth 1 -maxdepth 1 2>/dev/null
+	find "${HYGIENE_SHM_DIR:-/dev/shm}" -mindepth 1 -maxdepth 1 2>/dev/null
 	[ -d "$flinkdir" ] && find "$flinkdir" -mindepth 1 -maxdepth 1 2>/dev/null
 	return 0
 }

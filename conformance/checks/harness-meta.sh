@@ -132,10 +132,13 @@ check dead_programs_exit_status harness.run.summary -- nonzero $rc
 check dead_programs_json harness.run.json -- dead_json
 
 # ------------------------------------------------------------ hygiene: a planted leak
-# names carry no pid, so no live process can claim them
+# The check looks at directories of its own (HYGIENE_*), so another run on
+# the machine cannot add to what it finds; names carry no pid, so no live
+# process can claim them.
 tag=x$RANDOM$RANDOM
-mkdir -m 0700 "$tmp/flinks"
-leaks=("/dev/shm/shmk-planted-$tag" "/tmp/shmk-planted-$tag" "$tmp/flinks/shmk-planted-$tag.flink")
+mkdir -m 0700 "$tmp/flinks" "$tmp/shm" "$tmp/tmpd"
+export HYGIENE_SHM_DIR=$tmp/shm HYGIENE_TMP_DIRS=$tmp/tmpd
+leaks=("$tmp/shm/shmk-planted-$tag" "$tmp/tmpd/shmk-planted-$tag" "$tmp/flinks/shmk-planted-$tag.flink")
 printf '#!/bin/sh\n: > "%s"\nmkdir "%s"\n: > "%s"\necho "leaks: 1 passed, 0 failed, 0 skipped"\n' \
 	"${leaks[@]}" >"$tmp/leaks.sh"
 printf '#!/bin/sh\necho "clean: 1 passed, 0 failed, 0 skipped"\n' >"$tmp/clean.sh"
