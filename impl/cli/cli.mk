@@ -1,7 +1,7 @@
 # impl/cli/cli.mk - the `shmkit` command (inspect, ls, gc).
 #
 #   build/bin/shmkit      release binary (REL_FLAGS, links build/lib/libshmkit.a)
-#   $(VB)/bin/shmkit      sanitizer build the tests run (links $(VLIB_OBJS))
+#   $(VB)/bin/shmkit      sanitizer build the tests run (links $(VLIB_A))
 #
 # impl/cli/inspect.c is the parse/print core (no main): the fuzz target
 # links it through FUZZ_CLI_SRCS.
@@ -19,12 +19,12 @@ build/bin/shmkit: $(CLI_REL_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(CLI_REL_OBJS) $(LIB_A) $(LDLIBS)
 
-$(VB)/bin/shmkit: $(CLI_V_OBJS) $(VLIB_OBJS)
+$(VB)/bin/shmkit: $(CLI_V_OBJS) $(VLIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(VLDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 # conformance/tests/cli.c runs the sanitizer binary; it is built with the
-# other test programs (DEPS_cli links every module).
+# other test programs.
 $(VB)/tests/cli: | $(VB)/bin/shmkit
 
 ALL_EXTRA += build/bin/shmkit
