@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "region.h"
 
 #define EV_MASK (SHMK_EVENTS_QUEUE_CAP - 1)
 #define EV_DEFAULT_INIT_NS (2000LL * 1000 * 1000)
@@ -247,11 +248,10 @@ static int map_file(int fd, size_t size, uint8_t **base, size_t *len)
 
 	if (*base && *len == size)
 		return 0;
-	if (*base)
-		munmap(*base, *len);
+	shmk_region_unmap(*base, *len);
 	*base = NULL;
 	*len = 0;
-	int rc = shmk_sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &p);
+	int rc = shmk_region_map(fd, size, 0, PROT_READ | PROT_WRITE, &p);
 	if (rc)
 		return rc;
 	*base = p;
@@ -271,13 +271,13 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 	if (rc)
 		return rc;
 	if (st.st_size == 0) {
+		/* r[impl events.open.mode] the opener that sizes the file made
+		 * it (or found it empty): it sets exactly the asked mode
+		 * (common.create.mode) from this fstat */
+		rc = shmk_region_set_mode(fd, &st, o->mode);
 		/* r[impl events.open.reserve] */
-		rc = shmk_sys_fallocate(fd, 0, need);
-		/* shmk_sys_fallocate succeeds without doing anything where the
-		 * filesystem lacks fallocate: size the file then, or the mapping
-		 * below faults (SIGBUS) at its first touch.  A no-op otherwise. */
 		if (!rc)
-			rc = shmk_sys_ftruncate(fd, need);
+			rc = shmk_region_reserve(fd, 0, need);
 		if (rc)
 			return rc;
 		st.st_size = need;
@@ -334,22 +334,20 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 	uint8_t *base = NULL;
 	size_t len = 0;
 
-	/* r[impl events.open.mode] */
-	rc = shmk_open_path(path, O_RDWR | O_CREAT | O_CLOEXEC, o->mode, &fd);
+	/* r[impl events.open.mode] create-or-join: O_CREAT without O_EXCL */
+	struct stat st;
+	rc = shmk_region_open(path, O_RDWR | O_CREAT, o->mode, &pol, &fd, &st);
 	if (rc)
 		return rc;
-	rc = shmk_check_fd(fd, path, &pol, NULL);
-	if (rc)
-		goto fail;
 
 	/* r[impl events.open.init-timeout] */
 	/* r[impl common.wait.deadline] */
 	int64_t deadline = shmk_deadline_ns(shmk_now_ns(), o->init_timeout_ns);
-	for (;;) {
-		struct stat st;
+	/* the first round sizes its look from the open's fstat */
+	for (bool first = true;; first = false) {
 		uint32_t seen = SHMK_EVENTS_INIT_NONE;
 
-		rc = shmk_sys_fstat(fd, &st);
+		rc = first ? 0 : shmk_sys_fstat(fd, &st);
 		if (rc)
 			goto fail;
 		if (st.st_size > 0 && (size_t)st.st_size < sizeof(struct shmk_events_header)) {
@@ -367,16 +365,16 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 				break;
 		}
 		/* r[impl events.init.lock] */
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		rc = shmk_region_trylock(fd);
+		if (rc == 0) {
 			rc = locked_step(fd, o, &base, &len);
-			flock(fd, LOCK_UN);
+			shmk_region_unlock(fd);
 			if (rc <= 0) {
 				if (rc < 0)
 					goto fail;
 				break;
 			}
-		} else if (errno != EWOULDBLOCK && errno != EINTR) {
-			rc = -errno;
+		} else if (rc < 0) {
 			goto fail;
 		}
 		int64_t left = deadline - shmk_now_ns();
@@ -418,8 +416,7 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 	*out = m;
 	return 0;
 fail:
-	if (base)
-		munmap(base, len);
+	shmk_region_unmap(base, len);
 	close(fd);
 	return rc;
 }
@@ -457,7 +454,7 @@ int shmk_events_open_path_with(const char *path, const struct shmk_events_opts *
 		return rc;
 	struct shmk_events *r = calloc(1, sizeof(*r));
 	if (!r) {
-		munmap(m->base, m->len);
+		shmk_region_unmap(m->base, m->len);
 		close(m->fd);
 		free(m);
 		return -ENOMEM;
@@ -510,7 +507,7 @@ static void map_put(struct ev_map *m)
 	/* r[impl events.handle.keepalive] */
 	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	munmap(m->base, m->len);
+	shmk_region_unmap(m->base, m->len);
 	close(m->fd);
 	free(m);
 }

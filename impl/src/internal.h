@@ -4,7 +4,7 @@
  *
  *   - SHMK_LOAD_*: the one way to read a field another process can write;
  *   - shmk_sys_*: syscall wrappers returning -errno, with the fault hook;
- *   - shmk_open_path / shmk_check_fd: the safe-path rules;
+ *   - shmk_open_path / shmk_check_fd: the safe-path rules (region.c);
  *   - process tokens: liveness that zombies and PID reuse cannot fool;
  *   - futex wait/wake on a shared 32-bit word;
  *   - time, environment knobs, crash points, error detail.
@@ -96,7 +96,6 @@ void shmk_clear_detail(void);
 int shmk_sys_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
 int shmk_sys_shm_open(const char *name, int flags, mode_t mode);
 int shmk_sys_ftruncate(int fd, off_t len);
-int shmk_sys_fallocate(int fd, off_t off, off_t len); /* posix_fallocate */
 /* 0 done, 1 filesystem lacks fallocate (nothing done), or -errno. */
 int shmk_sys_fallocate_or_unsupported(int fd, off_t off, off_t len);
 int shmk_sys_fstat(int fd, struct stat *st);
@@ -110,7 +109,8 @@ int shmk_fault_set(const char *spec); /* "" or NULL clears */
 int shmk_fault_fired(void);           /* how many injected faults fired since set */
 
 /* ------------------------------------------------------------------------
- * Safe paths.
+ * Safe paths (defined in region.c, with the rest of the file layer:
+ * region.h).
  *
  * shmk_open_path() opens with openat2(RESOLVE_NO_SYMLINKS) so a symlink at
  * the last component or any parent is refused (-ELOOP is mapped to
