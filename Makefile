@@ -65,9 +65,10 @@ $(DEPS_STAMP): scripts/deps.sh
 # library file links everywhere and the linker takes what a program uses.
 LIB_SRCS := $(sort $(wildcard impl/src/*.c))
 HEADERS := $(sort $(wildcard impl/include/shmkit/*.h))
-# The five modules, named by their public headers: program names match
-# them (bench/<module>.c, bench/cycle/<module>.c), linking never does.
-MODULES := $(filter-out error wire,$(basename $(notdir $(HEADERS))))
+# The five modules, named by their public headers (not the shared ones):
+# program names match them (bench/<module>.c, bench/cycle/<module>.c),
+# linking never does.
+MODULES := $(filter-out error util wire,$(basename $(notdir $(HEADERS))))
 
 REL_OBJS := $(patsubst %.c,build/rel/obj/%.o,$(LIB_SRCS))
 LIB_A := build/lib/libshmkit.a
@@ -80,7 +81,7 @@ build/rel/obj/%.o: %.c | $(DEPS_STAMP)
 
 $(VB)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) -Iconformance/harness $(VFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS_BASE) -Iconformance/harness $(VFLAGS) -fPIC -c -o $@ $<
 
 # lib_archive(archive, objects): one rule shape for every build's archive.
 define lib_archive
@@ -97,11 +98,17 @@ $(LIB_SO): $(REL_OBJS)
 
 lib: $(LIB_A) $(LIB_SO)
 
-# The instrumented variant's library: tests, stress, fixtures and the
-# variant's shmkit tool link it.
+# The instrumented variant's library: tests, stress and fixtures link the
+# archive, the variant's shmkit tool the shared object (its objects are
+# -fPIC for that), so the tests run the tool as a shared-library user.
 VLIB_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(LIB_SRCS))
 VLIB_A := $(VB)/lib/libshmkit.a
+VLIB_SO := $(VB)/lib/libshmkit.so.$(SOVERSION)
 $(eval $(call lib_archive,$(VLIB_A),$(VLIB_OBJS)))
+$(VLIB_SO): $(VLIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(VLDFLAGS) -shared -Wl,-soname,libshmkit.so.$(SOVERSION) -o $@ $^ $(LDLIBS)
+	ln -sf libshmkit.so.$(SOVERSION) $(VB)/lib/libshmkit.so
 
 # ------------------------------------------------------------------ harness
 H_SRCS := $(sort $(wildcard conformance/harness/*.c))

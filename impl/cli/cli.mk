@@ -1,7 +1,13 @@
 # impl/cli/cli.mk - the `shmkit` command (inspect, ls, gc).
 #
 #   build/bin/shmkit      release binary (REL_FLAGS, links build/lib/libshmkit.a)
-#   $(VB)/bin/shmkit      sanitizer build the tests run (links $(VLIB_A))
+#   $(VB)/bin/shmkit      sanitizer build the tests run, linked against the
+#                         variant's shared library ($(VLIB_SO), found through
+#                         its rpath $ORIGIN/../lib)
+#
+# The tool uses public headers only (shmkit/*.h; no -Iimpl/src), so it links
+# against either library; a call of an internal function would not link
+# against the shared one, whose internal symbols are hidden.
 #
 # impl/cli/inspect.c is the parse/print core (no main): the fuzz target
 # links it through FUZZ_CLI_SRCS.
@@ -13,15 +19,17 @@ CLI_DEFS := -DSHMK_VERSION='"$(VERSION)"' -Iimpl/cli
 CLI_REL_OBJS := $(patsubst %.c,build/rel/obj/%.o,$(CLI_SRCS))
 CLI_V_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(CLI_SRCS))
 
-$(CLI_REL_OBJS) $(CLI_V_OBJS): CFLAGS_BASE += $(CLI_DEFS)
+$(CLI_REL_OBJS) $(CLI_V_OBJS): CFLAGS_BASE := $(STD) $(WARN) -Iimpl/include -MMD -MP -pthread \
+	$(CLI_DEFS)
 
 build/bin/shmkit: $(CLI_REL_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) -o $@ $(CLI_REL_OBJS) $(LIB_A) $(LDLIBS)
 
-$(VB)/bin/shmkit: $(CLI_V_OBJS) $(VLIB_A)
+$(VB)/bin/shmkit: $(CLI_V_OBJS) $(VLIB_SO)
 	@mkdir -p $(@D)
-	$(CC) $(VLDFLAGS) -pthread -o $@ $^ $(LDLIBS)
+	$(CC) $(VLDFLAGS) -pthread -o $@ $(CLI_V_OBJS) -L$(VB)/lib -lshmkit \
+	  -Wl,-rpath,'$$ORIGIN/../lib' $(LDLIBS)
 
 # conformance/tests/cli.c runs the sanitizer binary; it is built with the
 # other test programs.

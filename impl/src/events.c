@@ -63,7 +63,7 @@
 #define EV_SPIN_PURE_NS 5000LL	/* pure spin before the spin starts yielding the CPU */
 #define EV_SPIN_CHECK 16	/* attempts between two looks at the clock (vDSO, no syscall) */
 #define EV_HOLES 4		/* MPSC: empty cells published per send when the pool is dry */
-#define EV_INTENT_NONE (1ULL << 63)	/* added to a position: "claiming nothing" */
+#define EV_INTENT_NONE SHMK_EVENTS_INTENT_NONE	/* wire.h: "claiming nothing" */
 
 enum { EV_SPSC = 1, EV_MPSC = 2 };
 
@@ -182,6 +182,97 @@ int shmk_events_validate(const void *base, size_t len, const struct shmk_events_
 	if (sc != SHMK_EVENTS_SLOTS)
 		return shmk_fail(SHMK_ELAYOUT, "events: slot_count %u, want %u", sc,
 				 SHMK_EVENTS_SLOTS);
+	return 0;
+}
+
+/* tail - head of one queue, told apart from impossible indices. */
+static void describe_queue(struct shmk_events_queue_info *q, const void *tail, const void *head,
+			   const struct shmk_events_roles *roles, bool has_b)
+{
+	q->tail = SHMK_LOAD_U64(tail);
+	q->head = SHMK_LOAD_U64(head);
+	uint64_t d = q->tail - q->head;
+	/* a consumer momentarily ahead of a stale tail is no damage */
+	q->depth = d <= SHMK_EVENTS_QUEUE_CAP ? d : q->head - q->tail <= SHMK_EVENTS_QUEUE_CAP ? 0 : d;
+	q->integrity = d > SHMK_EVENTS_QUEUE_CAP && q->head - q->tail > SHMK_EVENTS_QUEUE_CAP;
+	q->role_a = SHMK_LOAD_U64(&roles->a);
+	q->role_b = has_b ? SHMK_LOAD_U64(&roles->b) : 0;
+}
+
+/* r[impl events.describe.info] */
+int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *info)
+{
+	if (!info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	int rc = shmk_events_validate(base, len, NULL);
+	if (!base || len < sizeof(struct shmk_events_header) || (uintptr_t)base % SHMK_CACHELINE)
+		return rc;
+	const struct shmk_events_layout *l = base;
+	info->magic = SHMK_LOAD_U32(&l->hdr.v1.magic);
+	info->version = SHMK_LOAD_U16(&l->hdr.v1.version);
+	info->kind = SHMK_LOAD_U16(&l->hdr.v1.flags) & 0xffu;
+	info->capabilities = SHMK_LOAD_U32(&l->hdr.v1.capabilities);
+	info->layout_bytes = SHMK_LOAD_U32(&l->hdr.v1.layout_bytes);
+	info->initialized = SHMK_LOAD_U32(&l->hdr.initialized);
+	info->creator = SHMK_LOAD_U64(&l->hdr.creator);
+	info->counter_start = SHMK_LOAD_U64(&l->hdr.counter_start);
+	if (rc)
+		return rc;
+
+	/* Pool: walk the free list once, bounded by the slot count; a visited
+	 * bitmap turns a cycle into a state instead of a hang. */
+	uint64_t fh = SHMK_LOAD_U64(&l->pool.free_head);
+	uint8_t seen[SHMK_EVENTS_SLOTS / 8] = { 0 };
+	info->free_head = (uint32_t)fh;
+	info->free_generation = (uint32_t)(fh >> 32);
+	for (uint32_t idx = (uint32_t)fh; idx != SHMK_EVENTS_NIL;) {
+		if (idx >= SHMK_EVENTS_SLOTS || (seen[idx / 8] & (1u << (idx % 8)))) {
+			info->pool_state = idx >= SHMK_EVENTS_SLOTS ? SHMK_EVENTS_POOL_RANGE
+								   : SHMK_EVENTS_POOL_CYCLE;
+			info->pool_bad_slot = idx;
+			break;
+		}
+		seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
+		info->pool_free++;
+		idx = SHMK_LOAD_U32(&l->slots[idx].next_free);
+	}
+	for (uint32_t i = 0; i < SHMK_EVENTS_SLOTS; i++)
+		info->pool_held += SHMK_LOAD_U32(&l->slots[i].refcnt) != 0;
+
+	describe_queue(&info->spsc, &l->spsc.tail.v, &l->spsc.head.v, &l->spsc.roles, true);
+	describe_queue(&info->mpsc, &l->mpsc.tail.v, &l->mpsc.head.v, &l->mpsc.roles, false);
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+		struct shmk_events_producer_info *p = &info->producers[i];
+		p->token = SHMK_LOAD_U64(&l->mpsc.producers[i].token);
+		uint64_t intent = SHMK_LOAD_U64(&l->mpsc.producers[i].intent);
+		/* "Nothing" is a position plus 2^63, not a flag bit: a recorded
+		 * position lies near tail, nothing half the counter space away
+		 * (testing bit 63 misreads counters started near the top). */
+		int64_t d = (int64_t)(intent - info->mpsc.tail);
+		p->recorded = p->token && d > -(INT64_C(1) << 62) && d < (INT64_C(1) << 62);
+		p->intent = p->recorded ? intent : 0;
+		/* claimed (tail moved past it) but not published: the cell's
+		 * sequence still equals the position (Vyukov) */
+		p->claiming = p->recorded && intent - info->mpsc.head < info->mpsc.tail - info->mpsc.head &&
+			      SHMK_LOAD_U64(&l->mpsc.cells[intent & EV_MASK].seq) == intent;
+	}
+
+	/* The length, not a capabilities copy alone, bounds the read: only len
+	 * is beyond a peer's reach (validate checked layout_bytes <= len). */
+	if ((info->capabilities & SHMK_EVENTS_CAP_WAKE) &&
+	    len >= (size_t)SHMK_EVENTS_BASE_BYTES + SHMK_EVENTS_WAKE_BYTES) {
+		const struct shmk_events_wake *w =
+			(const void *)((const uint8_t *)base + SHMK_EVENTS_BASE_BYTES);
+		const struct shmk_events_wakeword *ww[4] = { &w->spsc_data, &w->spsc_space,
+							     &w->mpsc_data, &w->mpsc_space };
+		info->has_wake = 1;
+		for (int i = 0; i < 4; i++) {
+			info->wake[i].gen = SHMK_LOAD_U32(&ww[i]->gen);
+			info->wake[i].waiters = SHMK_LOAD_U32(&ww[i]->waiters);
+		}
+	}
+	info->complete = 1;
 	return 0;
 }
 

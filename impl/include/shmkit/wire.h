@@ -60,6 +60,10 @@ typedef uint64_t shmk_token_t;
 #define SHMK_EVENTS_SLOT_DATA 256u
 #define SHMK_EVENTS_PRODUCERS 64u	/* MPSC producer table entries */
 #define SHMK_EVENTS_NIL 0xffffffffu	/* free-list terminator */
+/* Added (mod 2^64) to a position in a producer's intent word: "claiming
+ * nothing".  Not a flag: a claim lies near the MPSC tail, nothing lies half
+ * the counter space away from it. */
+#define SHMK_EVENTS_INTENT_NONE (1ull << 63)
 
 struct shmk_events_v1hdr {
 	uint32_t magic;
