@@ -81,7 +81,7 @@ build/rel/obj/%.o: %.c | $(DEPS_STAMP)
 
 $(VB)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) -Iconformance/harness $(VFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(CFLAGS_BASE) -Iconformance/harness $(VFLAGS) -c -o $@ $<
 
 # lib_archive(archive, objects): one rule shape for every build's archive.
 define lib_archive
@@ -98,17 +98,11 @@ $(LIB_SO): $(REL_OBJS)
 
 lib: $(LIB_A) $(LIB_SO)
 
-# The instrumented variant's library: tests, stress and fixtures link the
-# archive, the variant's shmkit tool the shared object (its objects are
-# -fPIC for that), so the tests run the tool as a shared-library user.
+# The instrumented variant's library: tests, stress, fixtures and the
+# variant's shmkit tool link it.
 VLIB_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(LIB_SRCS))
 VLIB_A := $(VB)/lib/libshmkit.a
-VLIB_SO := $(VB)/lib/libshmkit.so.$(SOVERSION)
 $(eval $(call lib_archive,$(VLIB_A),$(VLIB_OBJS)))
-$(VLIB_SO): $(VLIB_OBJS)
-	@mkdir -p $(@D)
-	$(CC) $(VLDFLAGS) -shared -Wl,-soname,libshmkit.so.$(SOVERSION) -o $@ $^ $(LDLIBS)
-	ln -sf libshmkit.so.$(SOVERSION) $(VB)/lib/libshmkit.so
 
 # ------------------------------------------------------------------ harness
 H_SRCS := $(sort $(wildcard conformance/harness/*.c))
