@@ -18,7 +18,9 @@ for f in "$tool" "$tests"; do
 done
 
 passed=0 failed=0
-if ldd "$tool" | grep -q "libshmkit.so.0 => $root/build/lib/"; then
+# the library it loads is the one the build made (through the rpath)
+loaded=$(ldd "$tool" | sed -nE 's/^[[:space:]]*libshmkit\.so\.0 => ([^ ]+) .*/\1/p')
+if [ -n "$loaded" ] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$root/build/lib/libshmkit.so.0")" ]; then
 	echo "PASS $prog/links_shared"
 	passed=$((passed + 1))
 else
