@@ -44,7 +44,7 @@ void (*shmk_slots_test_scan_hook)(uint32_t index);
 #define SCAN_HOOK(i) ((void)0)
 #endif
 
-#define FLINK_MAX 256	/* shm name: '/' + up to NAME_MAX-1 chars, plus '\n' */
+#define FLINK_MAX SHMK_SLOTS_FLINK_MAX	/* wire.h */
 #define WAIT_SPIN 200
 
 struct shmk_slots {

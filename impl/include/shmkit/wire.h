@@ -286,6 +286,9 @@ SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, slots) == 128);
 #define SHMK_SLOTS_OWNER_CLOSED 2u
 /* Registry value of a reader that closed; the owner reaps it to 0. */
 #define SHMK_SLOTS_READER_LEFT UINT64_MAX
+/* Largest flink file: the segment's shm name ('/' + up to NAME_MAX - 1
+ * bytes) and a newline; readers (attach, `shmkit inspect`) read no more. */
+#define SHMK_SLOTS_FLINK_MAX 256u
 
 struct shmk_slots_hdr {
 	uint32_t magic;				/* 0x00 SHMK_SLOTS_MAGIC, stored last */
