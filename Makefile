@@ -59,10 +59,16 @@ $(DEPS_STAMP): scripts/deps.sh
 	@mkdir -p $(@D) && touch $@
 
 # ------------------------------------------------------------------ library
+# Every impl/src/*.c is part of the library; every program links the
+# library archive of its build (release: build/lib/libshmkit.a, a variant:
+# $(VB)/lib/libshmkit.a), never objects picked by file name, so a new
+# library file links everywhere and the linker takes what a program uses.
 LIB_SRCS := $(sort $(wildcard impl/src/*.c))
-CORE := error common
-MODULES := $(filter-out $(CORE),$(basename $(notdir $(LIB_SRCS))))
 HEADERS := $(sort $(wildcard impl/include/shmkit/*.h))
+# The five modules, named by their public headers (not the shared ones):
+# program names match them (bench/<module>.c, bench/cycle/<module>.c),
+# linking never does.
+MODULES := $(filter-out error util wire,$(basename $(notdir $(HEADERS))))
 
 REL_OBJS := $(patsubst %.c,build/rel/obj/%.o,$(LIB_SRCS))
 LIB_A := build/lib/libshmkit.a
@@ -77,9 +83,13 @@ $(VB)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) -Iconformance/harness $(VFLAGS) -c -o $@ $<
 
-$(LIB_A): $(REL_OBJS)
-	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+# lib_archive(archive, objects): one rule shape for every build's archive.
+define lib_archive
+$(1): $(2)
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(eval $(call lib_archive,$(LIB_A),$(REL_OBJS)))
 
 $(LIB_SO): $(REL_OBJS)
 	@mkdir -p $(@D)
@@ -88,11 +98,11 @@ $(LIB_SO): $(REL_OBJS)
 
 lib: $(LIB_A) $(LIB_SO)
 
-# Objects a program for module M links: the core, M itself (when it is a
-# library module) and DEPS_M.  A test of one module never waits on another.
-DEPS_cli := $(MODULES)
-mod_objs = $(patsubst %,$(VB)/obj/impl/src/%.o,$(CORE) $(filter $(MODULES),$(1) $(DEPS_$(1))))
+# The instrumented variant's library: tests, stress, fixtures and the
+# variant's shmkit tool link it.
 VLIB_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(LIB_SRCS))
+VLIB_A := $(VB)/lib/libshmkit.a
+$(eval $(call lib_archive,$(VLIB_A),$(VLIB_OBJS)))
 
 # ------------------------------------------------------------------ harness
 H_SRCS := $(sort $(wildcard conformance/harness/*.c))
@@ -105,18 +115,16 @@ TESTS := $(sort $(basename $(notdir $(wildcard conformance/tests/*.c))))
 TEST_BINS := $(patsubst %,$(VB)/tests/%,$(TESTS))
 
 define test_prog
-$(VB)/tests/$(1): $(VB)/obj/conformance/tests/$(1).o $(H_OBJS) $(call mod_objs,$(1))
+$(VB)/tests/$(1): $(VB)/obj/conformance/tests/$(1).o $(H_OBJS) $(VLIB_A)
 	@mkdir -p $$(@D)
 	$(CC) $(VLDFLAGS) $(H_LDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
-# Cross-module programs link every module.
-DEPS_reliability := $(MODULES)
 
 # Deliberately bad programs that the harness meta-test runs (never in CHECK_PROGS).
 FIXTURES := $(sort $(basename $(notdir $(wildcard conformance/harness/fixtures/*.c))))
 FIXTURE_BINS := $(patsubst %,$(VB)/fixtures/%,$(FIXTURES))
 define fixture_prog
-$(VB)/fixtures/$(1): $(VB)/obj/conformance/harness/fixtures/$(1).o $(H_OBJS) $(call mod_objs,none)
+$(VB)/fixtures/$(1): $(VB)/obj/conformance/harness/fixtures/$(1).o $(H_OBJS) $(VLIB_A)
 	@mkdir -p $$(@D)
 	$(CC) $(VLDFLAGS) $(H_LDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
@@ -128,14 +136,13 @@ CHECK_PROGS := $(TEST_BINS)
 CHECK_DEPS := $(TEST_BINS) $(FIXTURE_BINS)
 
 # ------------------------------------------------------------------ fragments
--include conformance/stress/stress.mk
--include conformance/checks/checks.mk
--include conformance/models/models.mk
--include impl/cli/cli.mk
--include fuzz/fuzz.mk
--include bench/bench.mk
+include conformance/stress/stress.mk
+include conformance/checks/checks.mk
+include conformance/models/models.mk
+include impl/cli/cli.mk
+include fuzz/fuzz.mk
+include bench/bench.mk
 
-# Evaluated after the fragments, so a fragment may set DEPS_<name>.
 $(foreach t,$(TESTS),$(eval $(call test_prog,$(t))))
 
 # The gate runs last, after every program has written its evidence.

@@ -8,8 +8,7 @@
 # Programs (build/bench/):
 #   peers                 every baseline except iceoryx (bench/peers/*.c)
 #   iceoryx               the iceoryx C binding baseline (needs iox-roudi)
-#   <module>              bench/<module>.c + the core + that module's release
-#                         object only, so one broken module breaks one bench
+#   <module>              bench/<module>.c + the release library archive
 #   cycle-<name>          tiny whole-process programs for hyperfine
 
 BB := build/bench
@@ -22,7 +21,6 @@ IOX_LIBS := -liceoryx_binding_c -liceoryx_posh -liceoryx_hoofs -liceoryx_platfor
 BENCH_SHIM := $(BB)/obj/bench/gbshim.o $(BB)/obj/bench/common.o $(BB)/obj/bench/main.o
 PEER_SRCS := $(filter-out bench/peers/iceoryx.c,$(sort $(wildcard bench/peers/*.c)))
 PEER_OBJS := $(patsubst %.c,$(BB)/obj/%.o,$(PEER_SRCS))
-REL_CORE := $(patsubst %,build/rel/obj/impl/src/%.o,$(CORE))
 
 # Module benches: bench/<m>.c for every library module that has a source.
 BENCH_MODS := $(filter $(MODULES),$(basename $(notdir $(wildcard bench/*.c))))
@@ -51,7 +49,7 @@ $(BB)/iceoryx: $(BB)/obj/bench/peers/iceoryx.o $(BENCH_SHIM)
 	$(CXX) -pthread -o $@ $^ $(IOX_LIBS) $(BENCH_LIBS)
 
 define bench_mod_prog
-$(BB)/$(1): $(BB)/obj/bench/$(1).o $(BENCH_SHIM) $(REL_CORE) build/rel/obj/impl/src/$(1).o
+$(BB)/$(1): $(BB)/obj/bench/$(1).o $(BENCH_SHIM) $(LIB_A)
 	$$(CXX) -pthread -o $$@ $$^ $(BENCH_LIBS)
 endef
 $(foreach m,$(BENCH_MODS),$(eval $(call bench_mod_prog,$(m))))
@@ -60,7 +58,7 @@ $(BB)/cycle-raw: $(BB)/obj/bench/cycle/raw.o
 	$(CC) -o $@ $^ $(LDLIBS)
 
 define cycle_prog
-$(BB)/cycle-$(1): $(BB)/obj/bench/cycle/$(1).o $(REL_CORE) build/rel/obj/impl/src/$(1).o
+$(BB)/cycle-$(1): $(BB)/obj/bench/cycle/$(1).o $(LIB_A)
 	$$(CC) -pthread -o $$@ $$^ $(LDLIBS)
 endef
 $(foreach m,$(filter-out raw,$(CYCLE_NAMES)),$(eval $(call cycle_prog,$(m))))

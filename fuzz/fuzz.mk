@@ -1,6 +1,6 @@
 # Fuzz targets: fuzz/<target>.c, each with fuzz/corpus/<target>/ (and
-# optionally fuzz/dict/<target>.dict, fuzz/regress/<target>/).  The module a
-# target links is the prefix of its name before '_' (inspect_* links all).
+# optionally fuzz/dict/<target>.dict, fuzz/regress/<target>/).  Every target
+# links the library archive of its build (inspect_* also the CLI core).
 #
 #   make check   replays corpus + regress with gcc + ASan/UBSan (build/fuzz-replay)
 #   make fuzz    runs each target under libFuzzer (clang-14) for FUZZ_SECONDS
@@ -24,17 +24,19 @@ $(FZB)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CLANG) $(CFLAGS_BASE) -Ifuzz -Iimpl/cli $(FZB_FLAGS) -c -o $@ $<
 
-fz_mod = $(firstword $(subst _, ,$(1)))
-# Library (and CLI) sources a target links.
-fz_srcs = $(patsubst %,impl/src/%.c,$(CORE) $(if $(filter inspect,$(call fz_mod,$(1))),$(MODULES),$(filter $(MODULES),$(call fz_mod,$(1))) $(DEPS_$(call fz_mod,$(1))))) \
-	$(if $(filter inspect,$(call fz_mod,$(1))),$(FUZZ_CLI_SRCS))
+$(eval $(call lib_archive,$(FRB)/lib/libshmkit.a,$(patsubst %.c,$(FRB)/obj/%.o,$(LIB_SRCS))))
+$(eval $(call lib_archive,$(FZB)/lib/libshmkit.a,$(patsubst %.c,$(FZB)/obj/%.o,$(LIB_SRCS))))
+# CLI sources an inspect_* target links besides the library.
+fz_cli = $(if $(filter inspect_%,$(1)),$(FUZZ_CLI_SRCS))
 
 define fuzz_prog
 $(FRB)/$(1): $(FRB)/obj/fuzz/$(1).o $(FRB)/obj/fuzz/replay.o $(FRB)/obj/fuzz/peer.o \
-	     $(FRB)/obj/conformance/harness/harness.o $(patsubst %.c,$(FRB)/obj/%.o,$(call fz_srcs,$(1)))
+	     $(FRB)/obj/conformance/harness/harness.o $(patsubst %.c,$(FRB)/obj/%.o,$(call fz_cli,$(1))) \
+	     $(FRB)/lib/libshmkit.a
 	@mkdir -p $$(@D)
 	$(CC) -fsanitize=address,undefined -pthread -o $$@ $$^ $(TEST_LDLIBS)
-$(FZB)/$(1): $(FZB)/obj/fuzz/$(1).o $(FZB)/obj/fuzz/peer.o $(patsubst %.c,$(FZB)/obj/%.o,$(call fz_srcs,$(1)))
+$(FZB)/$(1): $(FZB)/obj/fuzz/$(1).o $(FZB)/obj/fuzz/peer.o $(patsubst %.c,$(FZB)/obj/%.o,$(call fz_cli,$(1))) \
+	     $(FZB)/lib/libshmkit.a
 	@mkdir -p $$(@D)
 	$(CLANG) -fsanitize=fuzzer,address,undefined -pthread -o $$@ $$^ $(LDLIBS)
 endef

@@ -18,8 +18,10 @@ build/tsan/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_BASE) -Iconformance/harness $(TSAN_VFLAGS) -c -o $@ $<
 
+$(eval $(call lib_archive,build/tsan/lib/libshmkit.a,$(patsubst %.c,build/tsan/obj/%.o,$(LIB_SRCS))))
+
 define tsan_prog
-build/tsan/stress/$(1): build/tsan/obj/conformance/stress/$(1).o $(patsubst %.c,build/tsan/obj/%.o,$(H_SRCS)) $(patsubst %,build/tsan/obj/impl/src/%.o,$(CORE) $(filter $(MODULES),$(call stress_mod,$(1))))
+build/tsan/stress/$(1): build/tsan/obj/conformance/stress/$(1).o $(patsubst %.c,build/tsan/obj/%.o,$(H_SRCS)) build/tsan/lib/libshmkit.a
 	@mkdir -p $$(@D)
 	$(CC) -fsanitize=thread -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef

@@ -2,10 +2,9 @@
 #
 # Every conformance/stress/<module>_<what>.c is one standalone program (its
 # own main(), harness.h helpers for h_seed/h_evidence, stress.h for knobs,
-# checksums and the result record).  It links the harness and the objects
-# of <module> (the longest module name that prefixes the file name, else
-# the part before the first '_'), exactly like a test program, so adding a
-# program needs no edit here.
+# checksums and the result record).  It links the harness and the library
+# archive, exactly like a test program, so adding a program needs no edit
+# here.
 #
 #   make check    builds $(VB)/stress/<name> (sanitizer variant) and runs
 #                 each with the short default STRESS_SECONDS (3 s)
@@ -23,12 +22,8 @@ STRESS_SRCS := $(sort $(wildcard conformance/stress/*.c))
 STRESS := $(basename $(notdir $(STRESS_SRCS)))
 STRESS_BINS := $(patsubst %,$(VB)/stress/%,$(STRESS))
 
-# module of a stress program: longest library module that prefixes "<name>_",
-# else the text before the first '_'
-stress_mod = $(or $(lastword $(sort $(foreach m,$(MODULES),$(if $(filter $(m)_%,$(1)),$(m))))),$(firstword $(subst _, ,$(1))))
-
 define stress_prog
-$(VB)/stress/$(1): $(VB)/obj/conformance/stress/$(1).o $(H_OBJS) $(call mod_objs,$(call stress_mod,$(1)))
+$(VB)/stress/$(1): $(VB)/obj/conformance/stress/$(1).o $(H_OBJS) $(VLIB_A)
 	@mkdir -p $$(@D)
 	$(CC) $(VLDFLAGS) $(H_LDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
@@ -49,8 +44,10 @@ $(SB)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(STRESS_CFLAGS) -c -o $@ $<
 
+$(eval $(call lib_archive,$(SB)/lib/libshmkit.a,$(patsubst %.c,$(SB)/obj/%.o,$(LIB_SRCS))))
+
 define stress_rel_prog
-$(SB)/bin/$(1): $(SB)/obj/conformance/stress/$(1).o $(patsubst %.c,$(SB)/obj/%.o,$(H_SRCS)) $(patsubst %,$(SB)/obj/impl/src/%.o,$(CORE) $(filter $(MODULES),$(call stress_mod,$(1)) $(DEPS_$(call stress_mod,$(1)))))
+$(SB)/bin/$(1): $(SB)/obj/conformance/stress/$(1).o $(patsubst %.c,$(SB)/obj/%.o,$(H_SRCS)) $(SB)/lib/libshmkit.a
 	@mkdir -p $$(@D)
 	$(CC) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Tests of conformance/spec/cli.md: they run the real sanitizer build of
- * the tool ($(VB)/bin/shmkit, found next to this program's directory)
+ * the tool ($(VB)/bin/shmkit, found next to this program's directory, or $SHMKIT_BIN)
  * against objects that live peer processes (roles) created, against
  * copies of those objects with truncated, random and field-by-field
  * corrupted bytes, and against a file another process rewrites while the
@@ -59,6 +59,11 @@ static void res_free(struct res *r)
 static const char *bin(void)
 {
 	if (g_bin[0])
+		return g_bin;
+	/* another build of the tool (impl/cli/shared-check.sh: the one linked
+	 * against the shared library) */
+	const char *env = getenv("SHMKIT_BIN");
+	if (env && *env && snprintf(g_bin, sizeof(g_bin), "%s", env) < (int)sizeof(g_bin))
 		return g_bin;
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);

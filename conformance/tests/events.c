@@ -210,6 +210,122 @@ static void layout(void)
 	isolate(layout_body, 20);
 }
 
+/* ------------------------------------------------------------ describe */
+
+static void describe_body(void)
+{
+	struct shmk_events_opts o = { .blocking = true, .counter_start = UINT64_MAX - 1 };
+	struct shmk_events *r = must_open(new_path(), &o);
+	struct shmk_events_tx *tx, *prod;
+	struct shmk_events_rx *rx, *cons;
+	struct shmk_events_info ei;
+	uint64_t self = shmk_self_token();
+	size_t len;
+	void *b = shmk_events_as_ptr(r, &len);
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &prod, &cons), 0);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "abc", 3, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(prod, "x", 1, NULL), 0);
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_describe(b, len, &ei), 0);
+	CU_ASSERT(ei.complete);
+	CU_ASSERT_EQUAL(ei.magic, SHMK_EVENTS_MAGIC);
+	CU_ASSERT_EQUAL(ei.version, 1);
+	CU_ASSERT_EQUAL(ei.kind, SHMK_EVENTS_KIND);
+	CU_ASSERT_EQUAL(ei.capabilities, SHMK_EVENTS_CAP_WAKE);
+	CU_ASSERT_EQUAL(ei.layout_bytes, 582400u);
+	CU_ASSERT_EQUAL(ei.initialized, SHMK_EVENTS_INIT_READY);
+	CU_ASSERT_EQUAL(ei.creator, self);
+	CU_ASSERT_EQUAL(ei.counter_start, UINT64_MAX - 1);
+	/* the counters wrapped past UINT64_MAX: depth is still the count */
+	CU_ASSERT_EQUAL(ei.spsc.depth, 3);
+	CU_ASSERT_EQUAL(ei.spsc.tail - ei.spsc.head, 3);
+	CU_ASSERT_FALSE(ei.spsc.integrity);
+	CU_ASSERT_EQUAL(ei.spsc.role_a, self);	/* the sender claimed on first use */
+	CU_ASSERT_EQUAL(ei.spsc.role_b, 0);	/* the receiver never did */
+	CU_ASSERT_EQUAL(ei.mpsc.depth, 1);
+	CU_ASSERT_EQUAL(ei.mpsc.role_a, 0);
+	int rows = 0, row = -1;
+	for (int i = 0; i < (int)SHMK_EVENTS_PRODUCERS; i++)
+		if (ei.producers[i].token) {
+			rows++;
+			row = i;
+			CU_ASSERT_EQUAL(ei.producers[i].token, self);
+			CU_ASSERT_FALSE(ei.producers[i].claiming);
+		}
+	CU_ASSERT_EQUAL_FATAL(rows, 1);
+	CU_ASSERT_EQUAL(ei.pool_state, SHMK_EVENTS_POOL_OK);
+	CU_ASSERT(ei.pool_held >= 4);	/* the four messages' slots */
+	CU_ASSERT_EQUAL(ei.pool_free + ei.pool_held, SHMK_EVENTS_SLOTS);
+	CU_ASSERT(ei.has_wake);
+
+	/* the row records the published position, claiming nothing now */
+	CU_ASSERT(ei.producers[row].recorded);
+	CU_ASSERT_EQUAL(ei.producers[row].intent, ei.mpsc.tail - 1);
+	/* a producer that claimed a position and has not published it (the
+	 * cell's sequence still equals the position) is claiming */
+	struct shmk_events_layout *l = LAYOUT(r);
+	uint64_t pos = ei.mpsc.tail;
+	struct shmk_events_mcell *cell = &l->mpsc.cells[pos & (SHMK_EVENTS_QUEUE_CAP - 1)];
+	CU_ASSERT_EQUAL_FATAL(atomic_load(&cell->seq), pos);
+	atomic_store(&l->mpsc.producers[row].intent, pos);
+	atomic_store(&l->mpsc.tail.v, pos + 1);
+	CU_ASSERT_EQUAL(shmk_events_describe(b, len, &ei), 0);
+	CU_ASSERT(ei.producers[row].claiming);
+	CU_ASSERT_EQUAL(ei.producers[row].intent, pos);
+	CU_ASSERT_EQUAL(ei.mpsc.depth, 2);
+	/* "claiming nothing" (position + 2^63) near the top of the range */
+	atomic_store(&l->mpsc.producers[row].intent, pos + SHMK_EVENTS_INTENT_NONE);
+	CU_ASSERT_EQUAL(shmk_events_describe(b, len, &ei), 0);
+	CU_ASSERT_FALSE(ei.producers[row].recorded);
+	CU_ASSERT_FALSE(ei.producers[row].claiming);
+	atomic_store(&l->mpsc.tail.v, pos);
+	atomic_store(&l->mpsc.producers[row].intent, pos - 1);
+
+	/* damage, on a private copy: impossible indices, a cycled and a wild
+	 * free list are reported, never followed */
+	struct shmk_events_layout *c = aligned_alloc(64, len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	memcpy(c, b, len);
+	uint32_t h = ei.free_head;
+	atomic_store(&c->spsc.tail.v, ei.spsc.head + 5000);
+	atomic_store(&c->slots[h].next_free, h);
+	CU_ASSERT_EQUAL(shmk_events_describe(c, len, &ei), 0);
+	CU_ASSERT(ei.spsc.integrity);
+	CU_ASSERT_EQUAL(ei.pool_state, SHMK_EVENTS_POOL_CYCLE);
+	CU_ASSERT_EQUAL(ei.pool_bad_slot, h);
+	atomic_store(&c->slots[h].next_free, SHMK_EVENTS_SLOTS + 7);
+	CU_ASSERT_EQUAL(shmk_events_describe(c, len, &ei), 0);
+	CU_ASSERT_EQUAL(ei.pool_state, SHMK_EVENTS_POOL_RANGE);
+	CU_ASSERT_EQUAL(ei.pool_bad_slot, SHMK_EVENTS_SLOTS + 7);
+
+	/* not initialised: the validator's code, and the header still read */
+	atomic_store(&c->hdr.initialized, SHMK_EVENTS_INIT_BUSY);
+	CU_ASSERT_EQUAL(shmk_events_describe(c, len, &ei), SHMK_ENOTINIT);
+	CU_ASSERT_FALSE(ei.complete);
+	CU_ASSERT_EQUAL(ei.initialized, SHMK_EVENTS_INIT_BUSY);
+	CU_ASSERT_EQUAL(ei.creator, self);
+	CU_ASSERT_EQUAL(ei.spsc.depth, 0);
+	CU_ASSERT_EQUAL(shmk_events_describe(c, 10, &ei), SHMK_ETOOSMALL);
+	CU_ASSERT_EQUAL(ei.creator, 0);
+	CU_ASSERT_EQUAL(shmk_events_describe(c, len, NULL), -EINVAL);
+	free(c);
+
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_tx_close(prod);
+	shmk_events_rx_close(cons);
+	shmk_events_close(r);
+}
+
+static void describe(void)
+{
+	SPEC_VERIFY("events.describe.info");
+	isolate(describe_body, 20);
+}
+
 /* ------------------------------------------------------------ open race */
 
 #define RACERS 6
@@ -2226,6 +2342,7 @@ static const struct h_test tests[] = {
 	{ "consumer_window_lap", consumer_window_lap },
 	{ "dead_creator", dead_creator },
 	{ "dead_producer", dead_producer },
+	{ "describe", describe },
 	{ "hostile", hostile },
 	{ "init_timeout", init_timeout },
 	{ "joiners", joiners },

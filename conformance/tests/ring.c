@@ -549,7 +549,9 @@ static void cleanup_body(void)
 			unlink(path);
 		}
 	}
-	CU_ASSERT(fired >= 10);
+	/* create alone passes nine of these sites: open, fstat, fallocate and
+	 * six mmaps (reservation, three parts, the writers page, its init) */
+	CU_ASSERT(fired >= 9);
 }
 
 static void cleanup(void)

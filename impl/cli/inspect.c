@@ -3,10 +3,12 @@
  * inspect.c - the parse/print core of `shmkit inspect` (and the quick look
  * `ls` and `gc` take).  Rules: conformance/spec/cli.md.
  *
- * Input is always a private copy of the file's bytes.  Even so every field
- * is loaded once through SHMK_LOAD_* (the fuzz build's hostile-peer model
- * then catches a validator that re-reads), bounded against the copy before
- * use, and every loop runs a fixed number of times.
+ * Input is always a private copy of the file's bytes.  The modules'
+ * validators and describe calls read the layouts (on the copy); what this
+ * file still reads itself (ring records, the slot table, tokens) is loaded
+ * once into a local, bounded against the copy before use, and every loop
+ * runs a fixed number of times.  Public headers only: the tool links the
+ * shared library as well as the static one.
  */
 #include "inspect.h"
 
@@ -17,16 +19,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "shmkit/events.h"
 #include "shmkit/ring.h"
 #include "shmkit/slots.h"
+#include "shmkit/util.h"
 #include "shmkit/wire.h"
 
 #define CLI_DEFAULT_LIMIT 16u
 #define CLI_MAX_LIMIT 4096u
 #define CLI_MAX_PROBLEMS 8
-#define EV_INTENT_NONE (1ull << 63) /* events.c: intent "claiming nothing" */
+#define CLI_ALIGN 64	/* the validators want a 64-byte aligned base */
+
+/* One read of a field of the private copy (nobody writes it meanwhile). */
+static inline uint64_t ld64(const volatile void *p)
+{
+	uint64_t v;
+	memcpy(&v, (const void *)p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t ld32(const volatile void *p)
+{
+	uint32_t v;
+	memcpy(&v, (const void *)p, sizeof(v));
+	return v;
+}
+
+static inline size_t align_up(size_t v, size_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
 
 /* ------------------------------------------------------------ emitter */
 
@@ -282,20 +304,6 @@ static void lib_fail(struct ctx *c, const char *what, int rc)
  * field while peers run, so a head that overtook the tail we copied by at
  * most the capacity is a torn snapshot, not corruption.
  * r[impl cli.inspect.snapshot] */
-static uint64_t depth_of(struct ctx *c, const char *q, uint64_t tail, uint64_t head, uint64_t cap)
-{
-	uint64_t d = tail - head;
-
-	if (d <= cap)
-		return d;
-	if (head - tail <= cap)
-		return 0;
-	/* r[impl cli.inspect.integrity] */
-	problem(c, "%s: SHMK_EINTEGRITY: tail %" PRIu64 " - head %" PRIu64 " exceeds capacity %" PRIu64,
-		q, tail, head, cap);
-	return d;
-}
-
 /* ------------------------------------------------------------ kinds */
 
 static int valid_shm_name(const char *n, size_t len)
@@ -386,18 +394,16 @@ static const char *init_name(uint32_t v)
 		: v == SHMK_EVENTS_INIT_READY ? "ready" : "invalid";
 }
 
-static int events_check(struct ctx *c)
+/* r[impl cli.inspect.validate] r[impl events.describe.info] the library's
+ * own validator and describer, on the copy: nothing here reads the layout */
+static int events_check(struct ctx *c, struct shmk_events_info *ei)
 {
-	/* r[impl cli.inspect.validate] the library's own validator, on the copy */
-	int rc = shmk_events_validate(c->b, c->len, NULL);
+	int rc = shmk_events_describe(c->b, c->len, ei);
 
 	if (rc == SHMK_ENOTINIT && c->len >= sizeof(struct shmk_events_header)) {
-		const struct shmk_events_header *h = (const void *)c->b;
-		uint32_t init = SHMK_LOAD_U32(&h->initialized);
-		uint64_t cr = SHMK_LOAD_U64(&h->creator);
-		fail(c, "events region not initialised (initialized=%u %s, creator pid %u %s)", init,
-		     init_name(init), SHMK_TOKEN_PID(cr),
-		     cr ? (shmk_token_alive(cr) == 1 ? "alive" : "dead") : "none");
+		fail(c, "events region not initialised (initialized=%u %s, creator pid %u %s)",
+		     ei->initialized, init_name(ei->initialized), SHMK_TOKEN_PID(ei->creator),
+		     ei->creator ? (shmk_token_alive(ei->creator) == 1 ? "alive" : "dead") : "none");
 		return rc;
 	}
 	if (rc)
@@ -405,134 +411,102 @@ static int events_check(struct ctx *c)
 	return rc;
 }
 
-static void events_queue_roles(struct em *e, const struct shmk_events_roles *r, const char *a,
-			       const char *b)
+static void events_queue(struct ctx *c, const char *name, const struct shmk_events_queue_info *q,
+			 const char *a, const char *b)
 {
-	em_token(e, a, SHMK_LOAD_U64(&r->a));
+	struct em *e = &c->e;
+
+	em_obj(e, name);
+	em_u64(e, "capacity", SHMK_EVENTS_QUEUE_CAP);
+	em_u64(e, "tail", q->tail);
+	em_u64(e, "head", q->head);
+	/* r[impl cli.inspect.integrity] */
+	if (q->integrity)
+		problem(c, "%s: SHMK_EINTEGRITY: tail %" PRIu64 " - head %" PRIu64
+			" exceeds capacity %" PRIu64, name, q->tail, q->head,
+			(uint64_t)SHMK_EVENTS_QUEUE_CAP);
+	em_u64(e, "depth", q->depth);
+	em_token(e, a, q->role_a);
 	if (b)
-		em_token(e, b, SHMK_LOAD_U64(&r->b));
+		em_token(e, b, q->role_b);
 }
 
-static void events_print(struct ctx *c)
+static void events_print(struct ctx *c, const struct shmk_events_info *ei)
 {
-	const struct shmk_events_layout *l = (const void *)c->b;
 	struct em *e = &c->e;
-	uint32_t caps = SHMK_LOAD_U32(&l->hdr.v1.capabilities);
-	uint32_t lb = SHMK_LOAD_U32(&l->hdr.v1.layout_bytes);
-	uint64_t creator = SHMK_LOAD_U64(&l->hdr.creator);
 
 	em_obj(e, "header");
-	em_hex(e, "magic", SHMK_LOAD_U32(&l->hdr.v1.magic));
-	em_u64(e, "version", SHMK_LOAD_U16(&l->hdr.v1.version));
-	em_u64(e, "region_kind", SHMK_LOAD_U16(&l->hdr.v1.flags) & 0xffu);
-	em_hex(e, "capabilities", caps);
-	em_bool(e, "cap_wake", caps & SHMK_EVENTS_CAP_WAKE);
-	em_u64(e, "layout_bytes", lb);
-	em_str(e, "init", init_name(SHMK_LOAD_U32(&l->hdr.initialized)));
-	em_u64(e, "counter_start", SHMK_LOAD_U64(&l->hdr.counter_start));
+	em_hex(e, "magic", ei->magic);
+	em_u64(e, "version", ei->version);
+	em_u64(e, "region_kind", ei->kind);
+	em_hex(e, "capabilities", ei->capabilities);
+	em_bool(e, "cap_wake", ei->capabilities & SHMK_EVENTS_CAP_WAKE);
+	em_u64(e, "layout_bytes", ei->layout_bytes);
+	em_str(e, "init", init_name(ei->initialized));
+	em_u64(e, "counter_start", ei->counter_start);
 	em_end(e);
-	em_token(e, "owner", creator);
+	em_token(e, "owner", ei->creator);
 
-	/* Pool: walk the free list once, bounded by the slot count; a
-	 * visited bitmap turns a cycle into a problem instead of a hang. */
-	uint64_t fh = SHMK_LOAD_U64(&l->pool.free_head);
-	uint8_t seen[SHMK_EVENTS_SLOTS / 8];
-	uint32_t nfree = 0, held = 0, idx = (uint32_t)fh;
-	memset(seen, 0, sizeof(seen));
-	while (idx != SHMK_EVENTS_NIL) {
-		if (idx >= SHMK_EVENTS_SLOTS) {
-			problem(c, "pool: free list reaches slot %u >= %u", idx, SHMK_EVENTS_SLOTS);
-			break;
-		}
-		if (seen[idx / 8] & (1u << (idx % 8))) {
-			problem(c, "pool: free list cycles at slot %u", idx);
-			break;
-		}
-		seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
-		nfree++;
-		idx = SHMK_LOAD_U32(&l->slots[idx].next_free);
-	}
-	for (uint32_t i = 0; i < SHMK_EVENTS_SLOTS; i++)
-		held += SHMK_LOAD_U32(&l->slots[i].refcnt) != 0;
+	if (ei->pool_state == SHMK_EVENTS_POOL_RANGE)
+		problem(c, "pool: free list reaches slot %u >= %u", ei->pool_bad_slot,
+			SHMK_EVENTS_SLOTS);
+	else if (ei->pool_state == SHMK_EVENTS_POOL_CYCLE)
+		problem(c, "pool: free list cycles at slot %u", ei->pool_bad_slot);
 	em_obj(e, "pool");
 	em_u64(e, "slots", SHMK_EVENTS_SLOTS);
 	em_u64(e, "slot_bytes", SHMK_EVENTS_SLOT_DATA);
-	em_u64(e, "free_head", (uint32_t)fh);
-	em_u64(e, "free_generation", fh >> 32);
-	em_u64(e, "free", nfree);
-	em_u64(e, "held", held);
+	em_u64(e, "free_head", ei->free_head);
+	em_u64(e, "free_generation", ei->free_generation);
+	em_u64(e, "free", ei->pool_free);
+	em_u64(e, "held", ei->pool_held);
 	em_end(e);
 
 	/* r[impl cli.inspect.queues] */
-	uint64_t st = SHMK_LOAD_U64(&l->spsc.tail.v), sh = SHMK_LOAD_U64(&l->spsc.head.v);
-	em_obj(e, "spsc");
-	em_u64(e, "capacity", SHMK_EVENTS_QUEUE_CAP);
-	em_u64(e, "tail", st);
-	em_u64(e, "head", sh);
-	em_u64(e, "depth", depth_of(c, "spsc", st, sh, SHMK_EVENTS_QUEUE_CAP));
-	events_queue_roles(e, &l->spsc.roles, "sender", "receiver");
+	events_queue(c, "spsc", &ei->spsc, "sender", "receiver");
 	em_end(e);
-
-	uint64_t mt = SHMK_LOAD_U64(&l->mpsc.tail.v), mh = SHMK_LOAD_U64(&l->mpsc.head.v);
-	em_obj(e, "mpsc");
-	em_u64(e, "capacity", SHMK_EVENTS_QUEUE_CAP);
-	em_u64(e, "tail", mt);
-	em_u64(e, "head", mh);
-	em_u64(e, "depth", depth_of(c, "mpsc", mt, mh, SHMK_EVENTS_QUEUE_CAP));
-	events_queue_roles(e, &l->mpsc.roles, "consumer", NULL);
+	events_queue(c, "mpsc", &ei->mpsc, "consumer", NULL);
 	em_arr(e, "producers");
 	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
-		uint64_t tok = SHMK_LOAD_U64(&l->mpsc.producers[i].token);
-		uint64_t intent = SHMK_LOAD_U64(&l->mpsc.producers[i].intent);
-		if (!tok)
+		const struct shmk_events_producer_info *p = &ei->producers[i];
+		if (!p->token)
 			continue;
 		em_obj(e, NULL);
 		em_u64(e, "index", i);
-		em_token_fields(e, tok);
-		if (intent & EV_INTENT_NONE)
-			em_null(e, "claiming");
+		em_token_fields(e, p->token);
+		if (p->claiming)
+			em_u64(e, "claiming", p->intent);
 		else
-			em_u64(e, "claiming", intent);
+			em_null(e, "claiming");
 		em_end(e);
 	}
 	em_end(e);
 	em_end(e);
 
-	/* The length check, not the caps copy alone: caps was loaded again
-	 * after validation, and only len is beyond a peer's reach. */
-	if ((caps & SHMK_EVENTS_CAP_WAKE) &&
-	    c->len >= (size_t)SHMK_EVENTS_BASE_BYTES + SHMK_EVENTS_WAKE_BYTES) {
-		const struct shmk_events_wake *w = (const void *)(c->b + SHMK_EVENTS_BASE_BYTES);
-		const struct shmk_events_wakeword *ww[4] = { &w->spsc_data, &w->spsc_space,
-							     &w->mpsc_data, &w->mpsc_space };
+	if (ei->has_wake) {
 		static const char *const names[4] = { "spsc_data", "spsc_space", "mpsc_data",
 						      "mpsc_space" };
 		em_arr(e, "wake");
 		for (int i = 0; i < 4; i++) {
 			em_obj(e, NULL);
 			em_str(e, "word", names[i]);
-			em_u64(e, "gen", SHMK_LOAD_U32(&ww[i]->gen));
-			em_u64(e, "waiters", SHMK_LOAD_U32(&ww[i]->waiters));
+			em_u64(e, "gen", ei->wake[i].gen);
+			em_u64(e, "waiters", ei->wake[i].waiters);
 			em_end(e);
 		}
 		em_end(e);
 	}
 }
 
-static void events_summary(const struct ctx *c, struct shmk_cli_summary *s)
+static void events_summary(const struct shmk_events_info *ei, struct shmk_cli_summary *s)
 {
-	const struct shmk_events_layout *l = (const void *)c->b;
-
-	if (c->len < sizeof(struct shmk_events_header))
-		return;
-	s->owner = SHMK_LOAD_U64(&l->hdr.creator);
+	s->owner = ei->creator;
 	if (!s->valid)
 		return;
-	s->users[s->nusers++] = SHMK_LOAD_U64(&l->spsc.roles.a);
-	s->users[s->nusers++] = SHMK_LOAD_U64(&l->spsc.roles.b);
-	s->users[s->nusers++] = SHMK_LOAD_U64(&l->mpsc.roles.a);
+	s->users[s->nusers++] = ei->spsc.role_a;
+	s->users[s->nusers++] = ei->spsc.role_b;
+	s->users[s->nusers++] = ei->mpsc.role_a;
 	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++)
-		s->users[s->nusers++] = SHMK_LOAD_U64(&l->mpsc.producers[i].token);
+		s->users[s->nusers++] = ei->producers[i].token;
 }
 
 /* ------------------------------------------------------------ ring */
@@ -551,7 +525,7 @@ static int ring_check(struct ctx *c, struct shmk_ring_info *ri)
 /* One u64 of the ring at index i (8-aligned: never straddles the end). */
 static uint64_t ring_u64(const struct ctx *c, const struct shmk_ring_info *ri, uint64_t i)
 {
-	return SHMK_LOAD_U64(c->b + ri->page_size + i % ri->capacity);
+	return ld64(c->b + ri->page_size + i % ri->capacity);
 }
 
 static void ring_print(struct ctx *c, const struct shmk_ring_info *ri)
@@ -567,8 +541,8 @@ static void ring_print(struct ctx *c, const struct shmk_ring_info *ri)
 	em_u64(e, "page_size", ri->page_size);
 	em_u64(e, "capacity", ri->capacity);
 	em_u64(e, "max_message", SHMK_RING_MAX_MESSAGE);
-	em_u64(e, "gen", SHMK_LOAD_U32(&h->gen));
-	em_u64(e, "waiters", SHMK_LOAD_U32(&h->waiters));
+	em_u64(e, "gen", ld32(&h->gen));
+	em_u64(e, "waiters", ld32(&h->waiters));
 	em_end(e);
 	em_token(e, "owner", reader);
 
@@ -638,8 +612,8 @@ static void ring_print(struct ctx *c, const struct shmk_ring_info *ri)
 	em_u64(e, "registered", ri->registered);
 	em_arr(e, "slots");
 	for (unsigned k = 0; k < SHMK_RING_MAX_WRITERS; k++) {
-		uint64_t tok = SHMK_LOAD_U64(&wp->slots[k].token);
-		uint64_t tag = SHMK_LOAD_U64(&wp->slots[k].tag);
+		uint64_t tok = ld64(&wp->slots[k].token);
+		uint64_t tag = ld64(&wp->slots[k].tag);
 		if (!tok)
 			continue;
 		em_obj(e, NULL);
@@ -660,12 +634,12 @@ static void ring_summary(const struct ctx *c, const struct shmk_ring_info *ri,
 
 	if (c->len < sizeof(*h))
 		return;
-	s->owner = SHMK_LOAD_U64(&h->reader);
+	s->owner = ld64(&h->reader);
 	if (!s->valid || !ri->complete)
 		return;
 	const struct shmk_ring_wpage *wp = (const void *)(c->b + ri->page_size + ri->capacity);
 	for (unsigned k = 0; k < SHMK_RING_MAX_WRITERS; k++)
-		s->users[s->nusers++] = SHMK_LOAD_U64(&wp->slots[k].token);
+		s->users[s->nusers++] = ld64(&wp->slots[k].token);
 }
 
 /* ------------------------------------------------------------ slots */
@@ -701,8 +675,8 @@ static void slots_print(struct ctx *c, const struct shmk_slots_info *si)
 	em_u64(e, "slot_capacity", si->slot_capacity);
 	em_u64(e, "slot_total_size", si->slot_total_size);
 	em_u64(e, "next_sn", si->next_sn);
-	em_u64(e, "notify_gen", SHMK_LOAD_U32(&h->notify_gen));
-	em_u64(e, "waiters", SHMK_LOAD_U32(&h->waiters));
+	em_u64(e, "notify_gen", ld32(&h->notify_gen));
+	em_u64(e, "waiters", ld32(&h->waiters));
 	em_end(e);
 	em_token(e, "owner", si->owner_token);
 	em_str(e, "owner_state", ostate == SHMK_SLOTS_OWNER_LIVE ? "live"
@@ -711,7 +685,7 @@ static void slots_print(struct ctx *c, const struct shmk_slots_info *si)
 	/* r[impl cli.inspect.slots] */
 	em_arr(e, "readers");
 	for (unsigned i = 0; i < SHMK_SLOTS_MAX_READERS; i++) {
-		uint64_t tok = SHMK_LOAD_U64(&h->readers[i]);
+		uint64_t tok = ld64(&h->readers[i]);
 		if (!tok)
 			continue;
 		em_obj(e, NULL);
@@ -734,8 +708,8 @@ static void slots_print(struct ctx *c, const struct shmk_slots_info *si)
 	/* count <= SHMK_SLOTS_MAX_COUNT: bounded */
 	for (uint32_t i = 0; i < si->slot_count; i++) {
 		const struct shmk_slot_hdr *sl = slot_at(c, si, i);
-		uint64_t sn = SHMK_LOAD_U64(&sl->sn);
-		uint32_t size = SHMK_LOAD_U32(&sl->sample_size);
+		uint64_t sn = ld64(&sl->sn);
+		uint32_t size = ld32(&sl->sample_size);
 		if (!sn)
 			continue;
 		committed++;
@@ -750,9 +724,9 @@ static void slots_print(struct ctx *c, const struct shmk_slots_info *si)
 		const struct shmk_slot_hdr *sl = slot_at(c, si, i);
 		em_obj(e, NULL);
 		em_u64(e, "index", i);
-		em_u64(e, "sn", SHMK_LOAD_U64(&sl->sn));
-		em_u64(e, "size", SHMK_LOAD_U32(&sl->sample_size));
-		em_hex(e, "reader_mask", SHMK_LOAD_U32(&sl->reader_mask));
+		em_u64(e, "sn", ld64(&sl->sn));
+		em_u64(e, "size", ld32(&sl->sample_size));
+		em_hex(e, "reader_mask", ld32(&sl->reader_mask));
 		em_end(e);
 	}
 	em_end(e);
@@ -765,10 +739,10 @@ static void slots_summary(const struct ctx *c, struct shmk_cli_summary *s)
 
 	if (c->len < SHMK_SLOTS_HDR_SIZE)
 		return;
-	s->owner = SHMK_LOAD_U64(&h->owner_token);
-	s->owner_closed = SHMK_LOAD_U32(&h->owner_state) == SHMK_SLOTS_OWNER_CLOSED;
+	s->owner = ld64(&h->owner_token);
+	s->owner_closed = ld32(&h->owner_state) == SHMK_SLOTS_OWNER_CLOSED;
 	for (unsigned i = 0; i < SHMK_SLOTS_MAX_READERS; i++) {
-		uint64_t tok = SHMK_LOAD_U64(&h->readers[i]);
+		uint64_t tok = ld64(&h->readers[i]);
 		if (tok != SHMK_SLOTS_READER_LEFT)
 			s->users[s->nusers++] = tok;
 	}
@@ -780,9 +754,9 @@ static void slots_summary(const struct ctx *c, struct shmk_cli_summary *s)
 static const uint8_t *aligned_copy(const void *buf, size_t len, void **owned)
 {
 	*owned = NULL;
-	if ((uintptr_t)buf % SHMK_CACHELINE == 0)
+	if ((uintptr_t)buf % CLI_ALIGN == 0)
 		return buf;
-	void *p = aligned_alloc(SHMK_CACHELINE, shmk_align_up(len ? len : 1, SHMK_CACHELINE));
+	void *p = aligned_alloc(CLI_ALIGN, align_up(len ? len : 1, CLI_ALIGN));
 	if (!p)
 		return NULL;
 	if (len)
@@ -813,6 +787,7 @@ int shmk_cli_inspect(const struct shmk_cli_image *img, const struct shmk_cli_opt
 		     char *err, size_t errlen)
 {
 	struct ctx c;
+	struct shmk_events_info ei;
 	struct shmk_ring_info ri;
 	struct shmk_slots_info si;
 	void *owned;
@@ -831,7 +806,7 @@ int shmk_cli_inspect(const struct shmk_cli_image *img, const struct shmk_cli_opt
 	/* r[impl cli.inspect.header-first] nothing is printed before the header
 	 * validated, so a bad file yields exactly one error line. */
 	switch (k) {
-	case SHMK_CLI_EVENTS: rc = events_check(&c); break;
+	case SHMK_CLI_EVENTS: rc = events_check(&c, &ei); break;
 	case SHMK_CLI_RING: rc = ring_check(&c, &ri); break;
 	case SHMK_CLI_SLOTS: rc = slots_check(&c, &si); break;
 	case SHMK_CLI_FLINK:
@@ -864,7 +839,7 @@ int shmk_cli_inspect(const struct shmk_cli_image *img, const struct shmk_cli_opt
 	em_u64(e, "file_size", c.fsize);
 	em_u64(e, "copied", c.len);
 	if (k == SHMK_CLI_EVENTS)
-		events_print(&c);
+		events_print(&c, &ei);
 	else if (k == SHMK_CLI_RING)
 		ring_print(&c, &ri);
 	else
@@ -886,7 +861,7 @@ int shmk_cli_inspect_buf(const void *buf, size_t len, FILE *out, int json)
 
 	/* Always a private, aligned copy: the fuzz build's hostile peer
 	 * writes into what we parse, never into the caller's bytes. */
-	void *p = aligned_alloc(SHMK_CACHELINE, shmk_align_up(len ? len : 1, SHMK_CACHELINE));
+	void *p = aligned_alloc(CLI_ALIGN, align_up(len ? len : 1, CLI_ALIGN));
 	if (!p)
 		return 1;
 	if (len)
@@ -900,6 +875,7 @@ int shmk_cli_inspect_buf(const void *buf, size_t len, FILE *out, int json)
 void shmk_cli_summarize(const struct shmk_cli_image *img, struct shmk_cli_summary *s)
 {
 	struct ctx c;
+	struct shmk_events_info ei;
 	struct shmk_ring_info ri;
 	struct shmk_slots_info si;
 	struct shmk_cli_opts o = { 0 };
@@ -915,9 +891,9 @@ void shmk_cli_summarize(const struct shmk_cli_image *img, struct shmk_cli_summar
 	s->kind = shmk_cli_kind_of(b, img->len);
 	switch (s->kind) {
 	case SHMK_CLI_EVENTS:
-		s->rc = shmk_events_validate(b, c.len, NULL);
+		s->rc = shmk_events_describe(b, c.len, &ei);
 		s->valid = s->rc == 0;
-		events_summary(&c, s);
+		events_summary(&ei, s);
 		break;
 	case SHMK_CLI_RING:
 		s->rc = ring_check(&c, &ri);

@@ -16,12 +16,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "shmkit/wire.h"
+
 /* Bytes of a file the CLI copies at most (larger: header only). */
 #define SHMK_CLI_MAX_COPY (64u << 20)
 /* Bytes ls/gc read to recognise a file. */
 #define SHMK_CLI_PROBE_BYTES 4096u
-/* Longest flink content: '/' + name + '\n' (the slots module's FLINK_MAX). */
-#define SHMK_CLI_FLINK_MAX 256u
+/* Longest flink content: '/' + name + '\n' (wire.h). */
+#define SHMK_CLI_FLINK_MAX SHMK_SLOTS_FLINK_MAX
 
 enum shmk_cli_kind {
 	SHMK_CLI_UNKNOWN = 0,

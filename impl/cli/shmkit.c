@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,8 +27,8 @@
 #include <unistd.h>
 
 #include "inspect.h"
-#include "internal.h"
 #include "shmkit/slots.h"
+#include "shmkit/util.h"
 #include "shmkit/wire.h"
 
 #ifndef SHMK_VERSION
@@ -87,7 +86,15 @@ struct copy {
 
 static size_t max_copy(void)
 {
-	return (size_t)shmk_env_long("SHMKIT_MAX_COPY", SHMK_CLI_MAX_COPY, 4096, 1L << 30);
+	/* a bad value means the default */
+	const char *s = getenv("SHMKIT_MAX_COPY");
+	char *end;
+
+	if (!s || !*s)
+		return SHMK_CLI_MAX_COPY;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	return errno || *end || v < 4096 || v > (1L << 30) ? SHMK_CLI_MAX_COPY : (size_t)v;
 }
 
 /*
@@ -97,16 +104,16 @@ static size_t max_copy(void)
  */
 static int copy_fd(int fd, size_t limit, struct copy *c)
 {
-	int rc = shmk_sys_fstat(fd, &c->st);
+	int rc;
 
-	if (rc)
-		return rc;
+	if (fstat(fd, &c->st))
+		return -errno;
 	/* r[impl cli.inspect.regular] a FIFO or device could block or never end */
 	if (!S_ISREG(c->st.st_mode))
 		return -EINVAL;
 	c->size = c->st.st_size < 0 ? 0 : (uint64_t)c->st.st_size;
 	size_t want = c->size < limit ? (size_t)c->size : limit;
-	c->buf = aligned_alloc(64, shmk_align_up(want ? want : 1, 64));
+	c->buf = aligned_alloc(64, ((want ? want : 1) + 63) & ~(size_t)63);
 	if (!c->buf)
 		return -ENOMEM;
 	size_t got = 0;
@@ -422,19 +429,14 @@ typedef int (*obj_fn)(struct obj *o, void *arg);
 static int scan_dir(const char *dir, bool explicit_dir, obj_fn fn, void *arg)
 {
 	int rc = 0;
-	int dfd = shmk_sys_openat2(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
-				   RESOLVE_NO_SYMLINKS);
-	if (dfd == -ENOSYS) {
-		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (dfd < 0)
-			dfd = -errno;
-	}
-	if (dfd < 0) {
+	int dfd;
+	int orc = shmk_open_path(dir, O_RDONLY | O_DIRECTORY, 0, &dfd);
+	if (orc) {
 		/* the default flink directory need not exist */
-		if (!explicit_dir && dfd == -ENOENT)
+		if (!explicit_dir && orc == -ENOENT)
 			return 0;
-		errline(dir, "%s", dfd == -ELOOP ? "a path component is a symbolic link"
-						 : strerror(-dfd));
+		errline(dir, "%s", orc == SHMK_EUNSAFE ? "a path component is a symbolic link"
+						       : rc_text(orc));
 		return 1;
 	}
 	DIR *d = fdopendir(dfd);

@@ -229,25 +229,11 @@ int shmk_sys_ftruncate(int fd, off_t len)
 	return ftruncate(fd, len) ? -errno : 0;
 }
 
-int shmk_sys_fallocate(int fd, off_t off, off_t len)
-{
-	if (fault_hit(SITE_FALLOCATE))
-		return -ENOSPC;
-	/* fallocate(2), not posix_fallocate(3): glibc's fallback for a
-	 * filesystem without fallocate writes every block, which for a large
-	 * region is slower than the work it protects.  tmpfs and ext4 support
-	 * it; elsewhere the file stays sparse (the first touch may then fault,
-	 * as it would without shmkit). */
-	if (fallocate(fd, 0, off, len) == 0)
-		return 0;
-	if (errno == EOPNOTSUPP)
-		return 0;
-	return -errno;
-}
-
-/* As shmk_sys_fallocate, but 1 when the filesystem lacks fallocate and
- * nothing was done: only then must a caller set the size itself, so the
- * usual case needs no fstat to find out (0 means off + len is covered). */
+/* fallocate(2), not posix_fallocate(3): glibc's fallback for a filesystem
+ * without fallocate writes every block, which for a large region is slower
+ * than the work it protects.  0 done, 1 when the filesystem lacks fallocate
+ * and nothing was done: only then must a caller set the size itself
+ * (shmk_region_reserve), so the usual case needs no fstat to find out. */
 int shmk_sys_fallocate_or_unsupported(int fd, off_t off, off_t len)
 {
 	if (fault_hit(SITE_FALLOCATE))
@@ -287,80 +273,7 @@ int shmk_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *
 	return 0;
 }
 
-/* ---------------------------------------------------------------- paths */
-
-int shmk_open_path(const char *path, int flags, mode_t mode, int *fdp)
-{
-	if (!path || !fdp)
-		return -EINVAL;
-	if (!*path)
-		return -ENOENT;
-	/* r[impl common.path.nosymlink] */
-	/* RESOLVE_NO_SYMLINKS: a symlink at any component, not only the last
-	 * (which is all O_NOFOLLOW guards), is refused with ELOOP. */
-	int fd = shmk_sys_openat2(AT_FDCWD, path, flags | O_NOFOLLOW, mode, RESOLVE_NO_SYMLINKS);
-	if (fd == -ELOOP)
-		return shmk_fail(SHMK_EUNSAFE, "%s: a path component is a symbolic link", path);
-	if (fd == -ENOSYS) {
-		/* Kernels before 5.6: the last component is still guarded. */
-		fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-		if (fd < 0)
-			fd = errno == ELOOP ? shmk_fail(SHMK_EUNSAFE, "%s: symbolic link", path)
-					    : -errno;
-	}
-	/* r[impl common.path.owner] a directory is not a regular file: the
-	 * same refusal and detail as shmk_check_fd gives a FIFO */
-	if (fd == -EISDIR)
-		return shmk_fail(SHMK_EUNSAFE, "%s: a directory, not a regular file", path);
-	if (fd < 0)
-		return fd;
-	*fdp = fd;
-	return 0;
-}
-
-int shmk_check_fd(int fd, const char *what, const struct shmk_path_policy *pol,
-		  struct stat *st_out)
-{
-	struct stat st;
-	int rc = shmk_sys_fstat(fd, &st);
-
-	if (rc)
-		return rc;
-	if (!what)
-		what = "object";
-	/* r[impl common.path.owner] */
-	if (!S_ISREG(st.st_mode))
-		return shmk_fail(SHMK_EUNSAFE, "%s: not a regular file", what);
-	if (!pol->allow_foreign && st.st_uid != geteuid())
-		return shmk_fail(SHMK_EUNSAFE, "%s: owned by uid %u, not %u", what,
-				 (unsigned)st.st_uid, (unsigned)geteuid());
-	if (!pol->allow_wider && (st.st_mode & 07777 & ~pol->mode))
-		return shmk_fail(SHMK_EUNSAFE, "%s: mode %04o is wider than %04o", what,
-				 (unsigned)(st.st_mode & 07777), (unsigned)pol->mode);
-	if (st.st_nlink > 1)
-		return shmk_fail(SHMK_EUNSAFE, "%s: has %lu hard links", what,
-				 (unsigned long)st.st_nlink);
-	if (st_out)
-		*st_out = st;
-	return 0;
-}
-
-int shmk_fd_covers(int fd, uint64_t need, const char *what)
-{
-	struct stat st;
-	int rc = shmk_sys_fstat(fd, &st);
-
-	if (rc)
-		return rc;
-	/* A page wholly past the end of the file raises SIGBUS on touch: the
-	 * caller must stop before touching anything, so this is the answer. */
-	if (st.st_size < 0 || (uint64_t)st.st_size < need)
-		return shmk_fail(SHMK_ETRUNCATED,
-				 "%s: file shrank to %lld bytes under a %llu-byte mapping",
-				 what ? what : "object", (long long)st.st_size,
-				 (unsigned long long)need);
-	return 0;
-}
+/* Safe paths, the attach checks and the truncation check live in region.c. */
 
 /* ---------------------------------------------------------------- liveness */
 

@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "region.h"
 
 #define EV_MASK (SHMK_EVENTS_QUEUE_CAP - 1)
 #define EV_DEFAULT_INIT_NS (2000LL * 1000 * 1000)
@@ -62,7 +63,7 @@
 #define EV_SPIN_PURE_NS 5000LL	/* pure spin before the spin starts yielding the CPU */
 #define EV_SPIN_CHECK 16	/* attempts between two looks at the clock (vDSO, no syscall) */
 #define EV_HOLES 4		/* MPSC: empty cells published per send when the pool is dry */
-#define EV_INTENT_NONE (1ULL << 63)	/* added to a position: "claiming nothing" */
+#define EV_INTENT_NONE SHMK_EVENTS_INTENT_NONE	/* wire.h: "claiming nothing" */
 
 enum { EV_SPSC = 1, EV_MPSC = 2 };
 
@@ -184,6 +185,97 @@ int shmk_events_validate(const void *base, size_t len, const struct shmk_events_
 	return 0;
 }
 
+/* tail - head of one queue, told apart from impossible indices. */
+static void describe_queue(struct shmk_events_queue_info *q, const void *tail, const void *head,
+			   const struct shmk_events_roles *roles, bool has_b)
+{
+	q->tail = SHMK_LOAD_U64(tail);
+	q->head = SHMK_LOAD_U64(head);
+	uint64_t d = q->tail - q->head;
+	/* a consumer momentarily ahead of a stale tail is no damage */
+	q->depth = d <= SHMK_EVENTS_QUEUE_CAP ? d : q->head - q->tail <= SHMK_EVENTS_QUEUE_CAP ? 0 : d;
+	q->integrity = d > SHMK_EVENTS_QUEUE_CAP && q->head - q->tail > SHMK_EVENTS_QUEUE_CAP;
+	q->role_a = SHMK_LOAD_U64(&roles->a);
+	q->role_b = has_b ? SHMK_LOAD_U64(&roles->b) : 0;
+}
+
+/* r[impl events.describe.info] */
+int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *info)
+{
+	if (!info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	int rc = shmk_events_validate(base, len, NULL);
+	if (!base || len < sizeof(struct shmk_events_header) || (uintptr_t)base % SHMK_CACHELINE)
+		return rc;
+	const struct shmk_events_layout *l = base;
+	info->magic = SHMK_LOAD_U32(&l->hdr.v1.magic);
+	info->version = SHMK_LOAD_U16(&l->hdr.v1.version);
+	info->kind = SHMK_LOAD_U16(&l->hdr.v1.flags) & 0xffu;
+	info->capabilities = SHMK_LOAD_U32(&l->hdr.v1.capabilities);
+	info->layout_bytes = SHMK_LOAD_U32(&l->hdr.v1.layout_bytes);
+	info->initialized = SHMK_LOAD_U32(&l->hdr.initialized);
+	info->creator = SHMK_LOAD_U64(&l->hdr.creator);
+	info->counter_start = SHMK_LOAD_U64(&l->hdr.counter_start);
+	if (rc)
+		return rc;
+
+	/* Pool: walk the free list once, bounded by the slot count; a visited
+	 * bitmap turns a cycle into a state instead of a hang. */
+	uint64_t fh = SHMK_LOAD_U64(&l->pool.free_head);
+	uint8_t seen[SHMK_EVENTS_SLOTS / 8] = { 0 };
+	info->free_head = (uint32_t)fh;
+	info->free_generation = (uint32_t)(fh >> 32);
+	for (uint32_t idx = (uint32_t)fh; idx != SHMK_EVENTS_NIL;) {
+		if (idx >= SHMK_EVENTS_SLOTS || (seen[idx / 8] & (1u << (idx % 8)))) {
+			info->pool_state = idx >= SHMK_EVENTS_SLOTS ? SHMK_EVENTS_POOL_RANGE
+								   : SHMK_EVENTS_POOL_CYCLE;
+			info->pool_bad_slot = idx;
+			break;
+		}
+		seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
+		info->pool_free++;
+		idx = SHMK_LOAD_U32(&l->slots[idx].next_free);
+	}
+	for (uint32_t i = 0; i < SHMK_EVENTS_SLOTS; i++)
+		info->pool_held += SHMK_LOAD_U32(&l->slots[i].refcnt) != 0;
+
+	describe_queue(&info->spsc, &l->spsc.tail.v, &l->spsc.head.v, &l->spsc.roles, true);
+	describe_queue(&info->mpsc, &l->mpsc.tail.v, &l->mpsc.head.v, &l->mpsc.roles, false);
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+		struct shmk_events_producer_info *p = &info->producers[i];
+		p->token = SHMK_LOAD_U64(&l->mpsc.producers[i].token);
+		uint64_t intent = SHMK_LOAD_U64(&l->mpsc.producers[i].intent);
+		/* "Nothing" is a position plus 2^63, not a flag bit: a recorded
+		 * position lies near tail, nothing half the counter space away
+		 * (testing bit 63 misreads counters started near the top). */
+		int64_t d = (int64_t)(intent - info->mpsc.tail);
+		p->recorded = p->token && d > -(INT64_C(1) << 62) && d < (INT64_C(1) << 62);
+		p->intent = p->recorded ? intent : 0;
+		/* claimed (tail moved past it) but not published: the cell's
+		 * sequence still equals the position (Vyukov) */
+		p->claiming = p->recorded && intent - info->mpsc.head < info->mpsc.tail - info->mpsc.head &&
+			      SHMK_LOAD_U64(&l->mpsc.cells[intent & EV_MASK].seq) == intent;
+	}
+
+	/* The length, not a capabilities copy alone, bounds the read: only len
+	 * is beyond a peer's reach (validate checked layout_bytes <= len). */
+	if ((info->capabilities & SHMK_EVENTS_CAP_WAKE) &&
+	    len >= (size_t)SHMK_EVENTS_BASE_BYTES + SHMK_EVENTS_WAKE_BYTES) {
+		const struct shmk_events_wake *w =
+			(const void *)((const uint8_t *)base + SHMK_EVENTS_BASE_BYTES);
+		const struct shmk_events_wakeword *ww[4] = { &w->spsc_data, &w->spsc_space,
+							     &w->mpsc_data, &w->mpsc_space };
+		info->has_wake = 1;
+		for (int i = 0; i < 4; i++) {
+			info->wake[i].gen = SHMK_LOAD_U32(&ww[i]->gen);
+			info->wake[i].waiters = SHMK_LOAD_U32(&ww[i]->waiters);
+		}
+	}
+	info->complete = 1;
+	return 0;
+}
+
 /* ------------------------------------------------------------ init */
 
 /* Lays out everything but `initialized`, then publishes READY.  The caller
@@ -247,11 +339,10 @@ static int map_file(int fd, size_t size, uint8_t **base, size_t *len)
 
 	if (*base && *len == size)
 		return 0;
-	if (*base)
-		munmap(*base, *len);
+	shmk_region_unmap(*base, *len);
 	*base = NULL;
 	*len = 0;
-	int rc = shmk_sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &p);
+	int rc = shmk_region_map(fd, size, 0, PROT_READ | PROT_WRITE, &p);
 	if (rc)
 		return rc;
 	*base = p;
@@ -271,13 +362,13 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 	if (rc)
 		return rc;
 	if (st.st_size == 0) {
+		/* r[impl events.open.mode] the opener that sizes the file made
+		 * it (or found it empty): it sets exactly the asked mode
+		 * (common.create.mode) from this fstat */
+		rc = shmk_region_set_mode(fd, &st, o->mode);
 		/* r[impl events.open.reserve] */
-		rc = shmk_sys_fallocate(fd, 0, need);
-		/* shmk_sys_fallocate succeeds without doing anything where the
-		 * filesystem lacks fallocate: size the file then, or the mapping
-		 * below faults (SIGBUS) at its first touch.  A no-op otherwise. */
 		if (!rc)
-			rc = shmk_sys_ftruncate(fd, need);
+			rc = shmk_region_reserve(fd, 0, need);
 		if (rc)
 			return rc;
 		st.st_size = need;
@@ -334,22 +425,20 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 	uint8_t *base = NULL;
 	size_t len = 0;
 
-	/* r[impl events.open.mode] */
-	rc = shmk_open_path(path, O_RDWR | O_CREAT | O_CLOEXEC, o->mode, &fd);
+	/* r[impl events.open.mode] create-or-join: O_CREAT without O_EXCL */
+	struct stat st;
+	rc = shmk_region_open(path, O_RDWR | O_CREAT, o->mode, &pol, &fd, &st);
 	if (rc)
 		return rc;
-	rc = shmk_check_fd(fd, path, &pol, NULL);
-	if (rc)
-		goto fail;
 
 	/* r[impl events.open.init-timeout] */
 	/* r[impl common.wait.deadline] */
 	int64_t deadline = shmk_deadline_ns(shmk_now_ns(), o->init_timeout_ns);
-	for (;;) {
-		struct stat st;
+	/* the first round sizes its look from the open's fstat */
+	for (bool first = true;; first = false) {
 		uint32_t seen = SHMK_EVENTS_INIT_NONE;
 
-		rc = shmk_sys_fstat(fd, &st);
+		rc = first ? 0 : shmk_sys_fstat(fd, &st);
 		if (rc)
 			goto fail;
 		if (st.st_size > 0 && (size_t)st.st_size < sizeof(struct shmk_events_header)) {
@@ -367,16 +456,16 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 				break;
 		}
 		/* r[impl events.init.lock] */
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		rc = shmk_region_trylock(fd);
+		if (rc == 0) {
 			rc = locked_step(fd, o, &base, &len);
-			flock(fd, LOCK_UN);
+			shmk_region_unlock(fd);
 			if (rc <= 0) {
 				if (rc < 0)
 					goto fail;
 				break;
 			}
-		} else if (errno != EWOULDBLOCK && errno != EINTR) {
-			rc = -errno;
+		} else if (rc < 0) {
 			goto fail;
 		}
 		int64_t left = deadline - shmk_now_ns();
@@ -418,8 +507,7 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 	*out = m;
 	return 0;
 fail:
-	if (base)
-		munmap(base, len);
+	shmk_region_unmap(base, len);
 	close(fd);
 	return rc;
 }
@@ -457,7 +545,7 @@ int shmk_events_open_path_with(const char *path, const struct shmk_events_opts *
 		return rc;
 	struct shmk_events *r = calloc(1, sizeof(*r));
 	if (!r) {
-		munmap(m->base, m->len);
+		shmk_region_unmap(m->base, m->len);
 		close(m->fd);
 		free(m);
 		return -ENOMEM;
@@ -510,7 +598,7 @@ static void map_put(struct ev_map *m)
 	/* r[impl events.handle.keepalive] */
 	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	munmap(m->base, m->len);
+	shmk_region_unmap(m->base, m->len);
 	close(m->fd);
 	free(m);
 }

@@ -4,7 +4,7 @@
  *
  *   - SHMK_LOAD_*: the one way to read a field another process can write;
  *   - shmk_sys_*: syscall wrappers returning -errno, with the fault hook;
- *   - shmk_open_path / shmk_check_fd: the safe-path rules;
+ *   - shmk_open_path / shmk_check_fd: the safe-path rules (region.c);
  *   - process tokens: liveness that zombies and PID reuse cannot fool;
  *   - futex wait/wake on a shared 32-bit word;
  *   - time, environment knobs, crash points, error detail.
@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "shmkit/error.h"
+#include "shmkit/util.h" /* shmk_token_alive, shmk_open_path: public for tools */
 
 /* Nothing declared here is API: hide it from libshmkit.so's dynamic symbol
  * table (static links, the tool and the tests still see it). */
@@ -96,7 +97,6 @@ void shmk_clear_detail(void);
 int shmk_sys_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
 int shmk_sys_shm_open(const char *name, int flags, mode_t mode);
 int shmk_sys_ftruncate(int fd, off_t len);
-int shmk_sys_fallocate(int fd, off_t off, off_t len); /* posix_fallocate */
 /* 0 done, 1 filesystem lacks fallocate (nothing done), or -errno. */
 int shmk_sys_fallocate_or_unsupported(int fd, off_t off, off_t len);
 int shmk_sys_fstat(int fd, struct stat *st);
@@ -110,7 +110,8 @@ int shmk_fault_set(const char *spec); /* "" or NULL clears */
 int shmk_fault_fired(void);           /* how many injected faults fired since set */
 
 /* ------------------------------------------------------------------------
- * Safe paths.
+ * Safe paths (defined in region.c, with the rest of the file layer:
+ * region.h).
  *
  * shmk_open_path() opens with openat2(RESOLVE_NO_SYMLINKS) so a symlink at
  * the last component or any parent is refused (-ELOOP is mapped to
@@ -126,7 +127,7 @@ struct shmk_path_policy {
 	bool allow_wider;	/* accept mode bits beyond `mode` */
 };
 
-int shmk_open_path(const char *path, int flags, mode_t mode, int *fdp);
+/* shmk_open_path: shmkit/util.h */
 int shmk_check_fd(int fd, const char *what, const struct shmk_path_policy *pol,
 		  struct stat *st_out);
 /* Truncation check for the slow paths (waits before parking, role claims,
@@ -145,15 +146,12 @@ int shmk_fd_covers(int fd, uint64_t need, const char *what);
  * /proc/<pid>/stat exists, its start time matches and its state is neither
  * Z (zombie) nor X (dead): a reused PID has a different start time, a
  * killed-but-unreaped peer is a zombie.  0 is never a valid token.
- * Tokens are only meaningful inside one PID namespace.
+ * Tokens are only meaningful inside one PID namespace.  SHMK_TOKEN_PID and
+ * shmk_token_alive are public (shmkit/util.h).
  * ---------------------------------------------------------------------- */
-#define SHMK_TOKEN_PID_BITS 22
-#define SHMK_TOKEN_PID(t) ((uint32_t)((t) & ((1u << SHMK_TOKEN_PID_BITS) - 1)))
 
 uint64_t shmk_self_token(void);	/* cached per process, refreshed after fork */
 int shmk_token_for_pid(pid_t pid, uint64_t *tok); /* 0, -ESRCH, -errno */
-/* 1 alive, 0 dead (gone, zombie, or reused pid); never negative. */
-int shmk_token_alive(uint64_t tok);
 /* pidfd for tok's process (caller closes), or -ESRCH when tok is dead. */
 int shmk_token_pidfd(uint64_t tok);
 

@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "region.h"
 #include "shmkit/mmap_region.h"
 
 struct shmk_mmap_region {
@@ -137,17 +137,6 @@ opened:
 	return 0;
 }
 
-static int open_at(int dirfd, const char *base, const char *path, int flags, mode_t mode)
-{
-	int fd = shmk_sys_openat2(dirfd, base, flags | O_NOFOLLOW, mode, RESOLVE_NO_SYMLINKS);
-	if (fd == -ELOOP)
-		return shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link", path);
-	/* r[impl mmap_region.attach.check] a directory is not a regular file */
-	if (fd == -EISDIR)
-		return shmk_fail(SHMK_EUNSAFE, "%s: a directory, not a regular file", path);
-	return fd;
-}
-
 /* Unlink dirfd/base only while it still names the file (dev, ino). */
 static int unlink_if_same(int dirfd, const char *base, dev_t dev, ino_t ino)
 {
@@ -165,8 +154,7 @@ static int unlink_if_same(int dirfd, const char *base, dev_t dev, ino_t ino)
 
 static void region_free(struct shmk_mmap_region *r)
 {
-	if (r->ptr)
-		munmap(r->ptr, r->len);
+	shmk_region_unmap(r->ptr, r->len);
 	if (r->fd >= 0)
 		close(r->fd);
 	if (r->dirfd >= 0)
@@ -204,32 +192,6 @@ static int replace_existing(struct shmk_mmap_region *r, const struct shmk_mmap_r
 	if (unlinkat(r->dirfd, r->base, 0) && errno != ENOENT)
 		return -errno;
 	return 0;
-}
-
-/* As unlink_if_same, for the file open as fd. */
-static int unlink_if_fd(int dirfd, const char *base, int fd)
-{
-	struct stat mine;
-	int rc = shmk_sys_fstat(fd, &mine);
-
-	return rc ? rc : unlink_if_same(dirfd, base, mine.st_dev, mine.st_ino);
-}
-
-/* Make the file at least `size` bytes, with the blocks reserved. */
-static int grow_file(int fd, size_t cur, size_t size)
-{
-	/* r[impl mmap_region.create.reserve] fallocate (mode 0) extends the
-	 * size too, so the usual path needs no fstat afterwards. */
-	int rc = shmk_sys_fallocate_or_unsupported(fd, (off_t)cur, (off_t)(size - cur));
-	if (rc != 1)
-		return rc;
-	/* The filesystem lacks fallocate: set the size (the first touch may
-	 * fault there), never cutting a file a peer grew meanwhile. */
-	struct stat st;
-	rc = shmk_sys_fstat(fd, &st);
-	if (!rc && (uint64_t)st.st_size < (uint64_t)size)
-		rc = shmk_sys_ftruncate(fd, (off_t)size);
-	return rc;
 }
 
 static int check_size(size_t size, const char *path)
@@ -282,41 +244,37 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 		return rc;
 	}
 	/* r[impl mmap_region.create.excl] */
-	int fd = open_at(r->dirfd, r->base, r->path, O_RDWR | O_CREAT | O_EXCL, mode);
-	if (fd == -EEXIST) {
-		struct stat st;
-		if (!fstatat(r->dirfd, r->base, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode))
-			fd = shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link", r->path);
+	/* r[impl mmap_region.create.mode] the region layer sets exactly `mode`
+	 * (common.create.mode) and removes the file if that fails */
+	struct stat st;
+	rc = shmk_region_create(r->dirfd, r->base, mode, &r->fd, &st);
+	if (rc == -EEXIST) {
+		struct stat lst;
+		if (!fstatat(r->dirfd, r->base, &lst, AT_SYMLINK_NOFOLLOW) && S_ISLNK(lst.st_mode))
+			rc = shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link", r->path);
 		else
-			fd = shmk_fail(-EEXIST, "%s: exists (SHMK_MMAP_REPLACE replaces it)",
+			rc = shmk_fail(-EEXIST, "%s: exists (SHMK_MMAP_REPLACE replaces it)",
 				       r->path);
 	}
-	if (fd < 0) {
-		region_free(r);
-		return fd;
-	}
-	r->fd = fd;
-	struct stat st;
-	rc = grow_file(fd, 0, size);
-	if (!rc)
-		rc = shmk_sys_fstat(fd, &st);
-	/* The umask must not narrow (or a
-	 * caller's mode widen) what the attach-side mode check expects; the
-	 * fstat tells whether it did, so the usual case pays no fchmod. */
-	if (!rc && (st.st_mode & 07777) != mode)
-		rc = fchmod(fd, mode) ? -errno : 0;
-	if (!rc)
-		rc = shmk_sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &r->ptr);
 	if (rc) {
-		/* r[impl mmap_region.create.no_leftover] */
+		region_free(r);
+		return rc;
+	}
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	/* r[impl mmap_region.create.reserve] */
+	rc = shmk_region_reserve(r->fd, 0, size);
+	if (!rc)
+		rc = shmk_region_map(r->fd, size, 0, PROT_READ | PROT_WRITE, &r->ptr);
+	if (rc) {
+		/* r[impl mmap_region.create.no_leftover] the identity from the
+		 * create's fstat: only this file is removed */
 		r->ptr = NULL;
-		unlink_if_fd(r->dirfd, r->base, fd);
+		unlink_if_same(r->dirfd, r->base, r->dev, r->ino);
 		region_free(r);
 		return rc;
 	}
 	r->len = size;
-	r->dev = st.st_dev;
-	r->ino = st.st_ino;
 	/* r[impl mmap_region.owner.local] */
 	r->owns = opts->cleanup == SHMK_CLEANUP_ON_CLOSE;
 	*out = r;
@@ -334,26 +292,19 @@ static int attach_common(struct shmk_mmap_region *r, const struct shmk_mmap_regi
 		.allow_foreign = !!(o->flags & SHMK_MMAP_ALLOW_FOREIGN),
 		.allow_wider = !!(o->flags & SHMK_MMAP_ALLOW_WIDER),
 	};
+	size_t size;
 	int rc = shmk_check_fd(r->fd, what, &pol, &st);
-	if (rc)
-		return rc;
-	uint64_t size = (uint64_t)st.st_size;	/* peer-controlled: bound it */
-	size_t min = o->min_len ? o->min_len : 1;
 	/* r[impl mmap_region.attach.empty] */
-	if (size < min)
-		return shmk_fail(SHMK_ETOOSMALL, "%s: %llu bytes, need at least %zu", what,
-				 (unsigned long long)size, min);
-	if (size > REGION_MAX)
-		return shmk_fail(-EFBIG, "%s: %llu bytes is too large to map", what,
-				 (unsigned long long)size);
+	if (!rc)
+		rc = shmk_region_size(&st, o->min_len ? o->min_len : 1, REGION_MAX, what, &size);
 	/* r[impl mmap_region.map.shared] */
-	rc = shmk_sys_mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0,
-			   &r->ptr);
+	if (!rc)
+		rc = shmk_region_map(r->fd, size, 0, PROT_READ | PROT_WRITE, &r->ptr);
 	if (rc) {
 		r->ptr = NULL;
 		return rc;
 	}
-	r->len = (size_t)size;
+	r->len = size;
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
 	r->owns = false;	/* r[impl mmap_region.owner.local] */
@@ -477,20 +428,6 @@ int shmk_mmap_region_owns_file(const struct shmk_mmap_region *r)
 	return r ? (int)r->owns : -EINVAL;
 }
 
-/* Move the mapping to new_len; on failure the old one is untouched. */
-static int remap(struct shmk_mmap_region *r, size_t new_len)
-{
-	void *p;
-	/* MREMAP_MAYMOVE: growing in place is rarely possible; the caller was
-	 * told the base may move. mremap leaves the old mapping on failure. */
-	int rc = shmk_sys_mremap(r->ptr, r->len, new_len, MREMAP_MAYMOVE, NULL, &p);
-	if (rc)
-		return rc;
-	r->ptr = p;
-	r->len = new_len;
-	return 0;
-}
-
 int shmk_mmap_region_resize(struct shmk_mmap_region *r, size_t new_size)
 {
 	struct stat st;
@@ -513,12 +450,11 @@ int shmk_mmap_region_resize(struct shmk_mmap_region *r, size_t new_size)
 		return shmk_fail(SHMK_ETRUNCATED, "file shrank to %llu under a %zu-byte mapping",
 				 (unsigned long long)cur, r->len);
 	/* r[impl mmap_region.resize.keeps_old] */
-	if (cur < new_size) {
-		rc = grow_file(r->fd, (size_t)cur, new_size);
-		if (rc)
-			return rc;
-	}
-	return remap(r, new_size);
+	/* r[impl mmap_region.create.reserve] */
+	rc = shmk_region_reserve(r->fd, cur, new_size);
+	if (rc)
+		return rc;
+	return shmk_region_remap(&r->ptr, &r->len, new_size);
 }
 
 int shmk_mmap_region_check_and_remap(struct shmk_mmap_region *r, bool *remapped)
@@ -542,7 +478,7 @@ int shmk_mmap_region_check_and_remap(struct shmk_mmap_region *r, bool *remapped)
 		return shmk_fail(-EFBIG, "file grew to %llu bytes: too large to map",
 				 (unsigned long long)size);
 	/* r[impl mmap_region.remap.grown] */
-	rc = remap(r, (size_t)size);
+	rc = shmk_region_remap(&r->ptr, &r->len, (size_t)size);
 	if (rc)
 		return rc;
 	*remapped = true;

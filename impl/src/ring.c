@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "region.h"
 #include "shmkit/ring.h"
 
 #define RING_MAX_CAPACITY (1ull << 30)
@@ -79,10 +80,8 @@ size_t shmk_ring_record_len(size_t len)
 
 static void ring_unmap(struct ring_map *m)
 {
-	if (m->base)
-		munmap(m->base, m->len);
-	if (m->wp)
-		munmap(m->wp, m->page);
+	shmk_region_unmap(m->base, m->len);
+	shmk_region_unmap(m->wp, m->page);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -93,37 +92,31 @@ static void ring_unmap(struct ring_map *m)
  */
 static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_map *m)
 {
-	void *p;
+	void *base, *wp;
 	int rprot = writer ? PROT_READ | PROT_WRITE : PROT_READ;
 	size_t len = page + (size_t)cap + SHMK_RING_MIRROR;
-	int rc;
+	const struct shmk_region_part parts[] = {
+		{ 0, page, 0, PROT_READ | PROT_WRITE },
+		{ page, (size_t)cap, page, rprot },
+		/* r[impl ring.reader.mirror] */
+		{ page + (size_t)cap, SHMK_RING_MIRROR, page, rprot },
+	};
 
 	memset(m, 0, sizeof(*m));
-	rc = shmk_sys_mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
-			   0, &p);
+	int rc = shmk_region_map_parts(fd, len, parts, 3, &base);
 	if (rc)
 		return rc;
-	m->base = p;
+	/* r[impl ring.writer.lock] the reader never maps the writers page writable */
+	rc = shmk_region_map(fd, page, page + cap, rprot, &wp);
+	if (rc) {
+		shmk_region_unmap(base, len);
+		return rc;
+	}
+	m->base = base;
 	m->len = len;
 	m->page = page;
 	m->cap = cap;
-	rc = shmk_sys_mmap(m->base, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0, &p);
-	if (!rc)
-		rc = shmk_sys_mmap(m->base + page, cap, rprot, MAP_SHARED | MAP_FIXED, fd,
-				   (off_t)page, &p);
-	/* r[impl ring.reader.mirror] */
-	if (!rc)
-		rc = shmk_sys_mmap(m->base + page + cap, SHMK_RING_MIRROR, rprot,
-				   MAP_SHARED | MAP_FIXED, fd, (off_t)page, &p);
-	/* r[impl ring.writer.lock] the reader never maps the writers page writable */
-	if (!rc)
-		rc = shmk_sys_mmap(NULL, page, writer ? PROT_READ | PROT_WRITE : PROT_READ,
-				   MAP_SHARED, fd, (off_t)(page + cap), &p);
-	if (rc) {
-		ring_unmap(m);
-		return rc;
-	}
-	m->wp = p;
+	m->wp = wp;
 	m->hdr = (struct shmk_ring_hdr *)m->base;
 	m->data = m->base + page;
 	return 0;
@@ -202,19 +195,18 @@ int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
 
 /*
  * Validates an open ring file through a read-only view of all of it (sized
- * by fstat, never by the header); on success *cap is the capacity to map.
+ * by st, the caller's fstat, never by the header); on success *cap is the
+ * capacity to map.
  * r[impl ring.validate.shared] attach and writer open both come here.
  */
-static int ring_check_fd(int fd, uint64_t *cap_out)
+static int ring_check_fd(int fd, const struct stat *stp, uint64_t *cap_out)
 {
 	size_t page = shmk_page_size();
 	struct shmk_ring_info ri;
-	struct stat st;
+	struct stat st = *stp;
 	void *p;
-	int rc = shmk_sys_fstat(fd, &st);
+	int rc;
 
-	if (rc)
-		return rc;
 	/* At least a page so an empty file still maps (validate refuses it
 	 * before touching a byte); at most the largest valid ring, which
 	 * validate then refuses by size. */
@@ -222,11 +214,11 @@ static int ring_check_fd(int fd, uint64_t *cap_out)
 	uint64_t vlen = size < page ? page : size;
 	if (vlen > 2 * (uint64_t)page + RING_MAX_CAPACITY)
 		vlen = 2 * (uint64_t)page + RING_MAX_CAPACITY;
-	rc = shmk_sys_mmap(NULL, (size_t)vlen, PROT_READ, MAP_SHARED, fd, 0, &p);
+	rc = shmk_region_map(fd, (size_t)vlen, 0, PROT_READ, &p);
 	if (rc)
 		return rc;
 	rc = shmk_ring_validate(p, (size_t)(size < vlen ? size : vlen), size, &ri);
-	munmap(p, (size_t)vlen);
+	shmk_region_unmap(p, (size_t)vlen);
 	if (!rc)
 		*cap_out = ri.capacity;
 	return rc;
@@ -314,18 +306,13 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	/* r[impl ring.create.initial_index] */
 	if (opts->initial_index % 8)
 		return shmk_fail(-EINVAL, "ring: initial index not a multiple of 8");
-	/* r[impl ring.create.file] */
-	rc = shmk_open_path(path, O_RDWR | O_CREAT | O_EXCL, mode, &fd);
+	/* r[impl ring.create.file] exactly `mode` (common.create.mode), then
+	 * sized and reserved in one fallocate */
+	struct stat st;
+	rc = shmk_region_create(AT_FDCWD, path, mode, &fd, &st);
 	if (rc)
 		return rc;
-	struct shmk_path_policy pol = { .mode = mode };
-	rc = shmk_check_fd(fd, path, &pol, NULL);
-	if (!rc)
-		rc = fchmod(fd, mode) ? -errno : 0; /* the umask must not narrow what was asked */
-	if (!rc)
-		rc = shmk_sys_ftruncate(fd, (off_t)(2 * page + cap));
-	if (!rc)
-		rc = shmk_sys_fallocate(fd, 0, (off_t)(2 * page + cap));
+	rc = shmk_region_reserve(fd, 0, 2 * (uint64_t)page + cap);
 	r = calloc(1, sizeof(*r));
 	if (!r && !rc)
 		rc = -ENOMEM;
@@ -337,8 +324,7 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	/* Initialise the writers page through a private writable mapping:
 	 * the reader's own stays read-only. */
 	void *p;
-	rc = shmk_sys_mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-			   (off_t)(page + cap), &p);
+	rc = shmk_region_map(fd, page, page + cap, PROT_READ | PROT_WRITE, &p);
 	if (rc)
 		goto fail;
 	struct shmk_ring_wpage *wp = p;
@@ -350,14 +336,14 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	int e = pthread_mutex_init((pthread_mutex_t *)(void *)wp->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 	if (e) {
-		munmap(p, page);
+		shmk_region_unmap(p, page);
 		rc = -e;
 		goto fail;
 	}
 	wp->version = SHMK_RING_VERSION;
 	wp->nslots = SHMK_RING_MAX_WRITERS;
 	wp->magic = SHMK_RING_WMAGIC;
-	munmap(p, page); /* msync not needed: same page cache */
+	shmk_region_unmap(p, page); /* msync not needed: same page cache */
 
 	struct shmk_ring_hdr *h = r->m.hdr;
 	/* r[impl ring.layout.header] */
@@ -401,13 +387,12 @@ int shmk_ring_attach(const char *name, struct shmk_ring **rp)
 	if (rc)
 		return rc;
 	/* r[impl ring.attach.safe] */
-	rc = shmk_open_path(path, O_RDWR, 0, &fd);
+	struct shmk_path_policy pol = { .mode = 0600 };
+	struct stat st;
+	rc = shmk_region_open(path, O_RDWR, 0, &pol, &fd, &st);
 	if (rc)
 		return rc;
-	struct shmk_path_policy pol = { .mode = 0600 };
-	rc = shmk_check_fd(fd, path, &pol, NULL);
-	if (!rc)
-		rc = ring_check_fd(fd, &cap);
+	rc = ring_check_fd(fd, &st, &cap);
 	if (rc) {
 		close(fd);
 		return rc;
@@ -806,7 +791,10 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 		rc = shmk_fail(-EPROTO, "ring: not a writer hand-off");
 		goto out;
 	}
-	rc = ring_check_fd(fd, &cap);
+	struct stat st;
+	rc = shmk_sys_fstat(fd, &st);
+	if (!rc)
+		rc = ring_check_fd(fd, &st, &cap);
 	if (rc)
 		goto out;
 	w = calloc(1, sizeof(*w));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "region.h"
 #include "shmkit/shm.h"
 
 struct shmk_shm {
@@ -96,34 +97,27 @@ int shmk_shm_open_with(const char *name, int oflags, mode_t mode, unsigned flags
 
 	/* O_TRUNC is applied only after the checks below: truncating first would
 	 * let a planted object of another user be cut before we refuse it. */
-	int fd = shmk_sys_shm_open(name, oflags & ~O_TRUNC, mode);
-	/* r[impl shm.open.nosymlink] glibc opens /dev/shm/<name> with O_NOFOLLOW */
-	if (fd == -ELOOP)
-		fd = shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link", name);
-	/* r[impl shm.open.check] glibc's shm_open reports a directory at the
-	 * name as EINVAL (name and flags were validated above, so nothing
-	 * else gives EINVAL here): it is not a regular file. */
-	if (fd == -EINVAL || fd == -EISDIR)
-		fd = shmk_fail(SHMK_EUNSAFE, "%s: a directory, not a regular file", name);
-	if (fd < 0) {
-		free(shm);
-		return fd;
-	}
-	shm->fd = fd;
-
-	/* r[impl shm.open.check] An object this call created with O_EXCL is
-	 * the caller's by construction (its uid is our fsuid), so the owner
-	 * comparison (a geteuid per open) is skipped there; type, mode and
-	 * link count are still checked on the one fstat. */
-	bool created = (oflags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+	/* r[impl shm.open.nosymlink] r[impl shm.open.check] the region layer
+	 * refuses a link, a directory and what the policy forbids; an object
+	 * this call created with O_EXCL is the caller's by construction and
+	 * gets exactly `mode` (common.create.mode) */
+	/* r[impl shm.open.no_leftover] it also unlinks an O_EXCL object it
+	 * made when a check fails */
 	struct shmk_path_policy pol = {
 		.mode = mode,
-		.allow_foreign = created || (flags & SHMK_SHM_ALLOW_FOREIGN),
+		.allow_foreign = !!(flags & SHMK_SHM_ALLOW_FOREIGN),
 		.allow_wider = !!(flags & SHMK_SHM_ALLOW_WIDER),
 	};
-	rc = shmk_check_fd(fd, name, &pol, NULL);
-	if (!rc && (oflags & O_TRUNC))
-		rc = shmk_sys_ftruncate(fd, 0);
+	struct stat st;
+	int fd;
+	rc = shmk_region_shm_open(name, oflags & ~O_TRUNC, mode, &pol, &fd, &st);
+	if (rc) {
+		free(shm);
+		return rc;
+	}
+	shm->fd = fd;
+	if ((oflags & O_TRUNC) && st.st_size != 0)
+		rc = shmk_region_cut(fd, 0);
 	if (rc) {
 		/* r[impl shm.open.no_leftover] */
 		if ((oflags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
@@ -171,16 +165,9 @@ int shmk_shm_set_size(struct shmk_shm *shm, size_t size)
 	if (rc)
 		return rc;
 	if (size < cur)
-		return shmk_sys_ftruncate(shm->fd, (off_t)size);
-	if (size == cur)
-		return 0;
-	/* r[impl shm.size.reserve] fallocate (mode 0) also extends the size,
-	 * so only a filesystem without it (1: nothing done) needs ftruncate;
-	 * no second fstat on the usual path. */
-	rc = shmk_sys_fallocate_or_unsupported(shm->fd, (off_t)cur, (off_t)(size - cur));
-	if (rc == 1)
-		rc = shmk_sys_ftruncate(shm->fd, (off_t)size);
-	return rc;
+		return shmk_region_cut(shm->fd, size);
+	/* r[impl shm.size.reserve] */
+	return shmk_region_reserve(shm->fd, cur, size);
 }
 
 int shmk_shm_map(struct shmk_shm *shm, size_t offset, struct shmk_shm_map **out)
@@ -215,7 +202,7 @@ int shmk_shm_map(struct shmk_shm *shm, size_t offset, struct shmk_shm_map **out)
 	/* r[impl shm.map.readonly] */
 	/* r[impl shm.map.shared] MAP_SHARED: peers opening the name see these pages */
 	int prot = shm->acc == O_RDWR ? PROT_READ | PROT_WRITE : PROT_READ;
-	rc = shmk_sys_mmap(NULL, size - aoff, prot, MAP_SHARED, shm->fd, (off_t)aoff, &m->base);
+	rc = shmk_region_map(shm->fd, size - aoff, aoff, prot, &m->base);
 	if (rc) {
 		free(m);
 		return rc;
@@ -254,7 +241,7 @@ int shmk_shm_unmap(struct shmk_shm_map *map)
 {
 	if (!map)
 		return -EINVAL;
-	int rc = munmap(map->base, map->base_len) ? -errno : 0;
+	int rc = shmk_region_unmap(map->base, map->base_len);
 	if (map->shm)
 		map->shm->map = NULL;	/* the handle may map again */
 	free(map);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "region.h"
 #include "shmkit/slots.h"
 #include "shmkit/wire.h"
 
@@ -43,7 +44,7 @@ void (*shmk_slots_test_scan_hook)(uint32_t index);
 #define SCAN_HOOK(i) ((void)0)
 #endif
 
-#define FLINK_MAX 256	/* shm name: '/' + up to NAME_MAX-1 chars, plus '\n' */
+#define FLINK_MAX SHMK_SLOTS_FLINK_MAX	/* wire.h */
 #define WAIT_SPIN 200
 
 struct shmk_slots {
@@ -246,28 +247,20 @@ static int map_segment(const char *name, struct shmk_slots_hdr **hp, size_t *len
 {
 	static const struct shmk_path_policy pol = { .mode = 0600 };
 	struct stat st;
+	size_t len;
 	void *p;
-	int fd = shmk_sys_shm_open(name, O_RDWR | O_CLOEXEC, 0);
+	int fd, rc = shmk_region_shm_open(name, O_RDWR, 0, &pol, &fd, &st);
 
-	if (fd < 0)
-		return fd;
-	int rc = shmk_check_fd(fd, name, &pol, &st);
 	if (rc)
-		goto out;
-	if (st.st_size < (off_t)SHMK_SLOTS_HDR_SIZE) {
-		rc = shmk_fail(SHMK_ETOOSMALL, "%s: %lld bytes, header needs %u", name,
-			       (long long)st.st_size, SHMK_SLOTS_HDR_SIZE);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > SIZE_MAX) {
-		rc = SHMK_EOVERFLOW;
-		goto out;
-	}
-	rc = shmk_sys_mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &p);
+		return rc;
+	/* r[impl slots.attach.magic] too short for the header */
+	rc = shmk_region_size(&st, SHMK_SLOTS_HDR_SIZE, SIZE_MAX, name, &len);
+	if (!rc)
+		rc = shmk_region_map(fd, len, 0, PROT_READ | PROT_WRITE, &p);
 	if (rc)
 		goto out;
 	*hp = p;
-	*lenp = (size_t)st.st_size;
+	*lenp = len;
 	if (fdp) {
 		*fdp = fd;
 		return 0;
@@ -315,7 +308,7 @@ static int probe_flink(const char *flink, char name[FLINK_MAX], int *seg_ok)
 		uint32_t st = SHMK_LOAD_U32(&h->owner_state);
 		live = st == SHMK_SLOTS_OWNER_LIVE && shmk_token_alive(tok);
 	}
-	munmap(h, len);
+	shmk_region_unmap(h, len);
 	return live;
 }
 
@@ -394,8 +387,10 @@ static int write_all(int fd, const char *name)
 		return -errno;
 	if ((size_t)n != len)
 		return -EIO;
-	/* the umask may have narrowed the mode; never widened */
-	return fchmod(fd, 0600) ? -errno : 0;
+	/* r[impl common.create.mode] the umask may have narrowed the mode */
+	struct stat st;
+	int rc = shmk_sys_fstat(fd, &st);
+	return rc ? rc : shmk_region_set_mode(fd, &st, 0600);
 }
 
 /* r[impl slots.flink.create+2] The flink appears atomically with its whole
@@ -562,17 +557,18 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 			goto fail_free;
 	}
 
-	/* r[impl slots.create.exclusive] */
-	fd = shmk_sys_shm_open(s->segment, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = fd;
+	/* r[impl slots.create.exclusive] exactly 0600 (common.create.mode);
+	 * the region layer unlinks what it created if its checks fail */
+	static const struct shmk_path_policy pol = { .mode = 0600 };
+	struct stat st;
+	rc = shmk_region_shm_open(s->segment, O_RDWR | O_CREAT | O_EXCL, 0600, &pol, &fd, &st);
+	if (rc)
 		goto fail_free;
-	}
 	/* r[impl slots.create.fallocate] a full tmpfs fails here, not with
 	 * SIGBUS at the first touch of a slot. */
-	rc = shmk_sys_fallocate(fd, 0, (off_t)bytes);
+	rc = shmk_region_reserve(fd, 0, bytes);
 	if (!rc)
-		rc = shmk_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &p);
+		rc = shmk_region_map(fd, bytes, 0, PROT_READ | PROT_WRITE, &p);
 	if (rc) {
 		close(fd);
 		goto fail_unlink;
@@ -608,7 +604,7 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 	return 0;
 
 fail_unmap:
-	munmap(s->hdr, s->map_len);
+	shmk_region_unmap(s->hdr, s->map_len);
 	close(s->fd);
 fail_unlink:
 	shm_unlink(s->segment);
@@ -647,7 +643,7 @@ int shmk_slots_attach(const char *flink_path, struct shmk_slots **out)
 	struct shmk_slots_info si;
 	rc = shmk_slots_validate(s->hdr, s->map_len, s->map_len, &si);
 	if (rc) {
-		munmap(s->hdr, s->map_len);
+		shmk_region_unmap(s->hdr, s->map_len);
 		close(s->fd);
 		goto fail;
 	}
@@ -1245,7 +1241,7 @@ int shmk_slots_close(struct shmk_slots *s)
 							memory_order_relaxed);
 		notify(s);
 	}
-	munmap(s->hdr, s->map_len);
+	shmk_region_unmap(s->hdr, s->map_len);
 	close(s->fd);
 	free(s);
 	return rc ? rc : cut;

@@ -85,6 +85,59 @@ void shmk_events_rx_close(struct shmk_events_rx *rx);
  * opts may be NULL. Reads only the header unless it is valid. */
 int shmk_events_validate(const void *base, size_t len, const struct shmk_events_opts *opts);
 
+/* What a region holds, as shmk_events_describe reads it (`shmkit inspect`). */
+struct shmk_events_queue_info {
+	uint64_t tail;		/* producers' counter */
+	uint64_t head;		/* consumer's counter */
+	uint64_t depth;		/* tail - head (0 while the consumer is ahead) */
+	int integrity;		/* 1: neither tail - head nor head - tail fits the capacity */
+	uint64_t role_a;	/* token: SPSC sender / MPSC consumer, 0 = none */
+	uint64_t role_b;	/* token: SPSC receiver / unused */
+};
+struct shmk_events_producer_info {
+	uint64_t token;		/* 0: the row is free */
+	uint64_t intent;	/* the last position it recorded, when recorded */
+	int recorded;		/* 0: the row says "claiming nothing" */
+	int claiming;		/* intent is claimed (in [head, tail)) but unpublished */
+};
+enum shmk_events_pool_state {
+	SHMK_EVENTS_POOL_OK = 0,
+	SHMK_EVENTS_POOL_RANGE,	/* the free list reaches pool_bad_slot >= SHMK_EVENTS_SLOTS */
+	SHMK_EVENTS_POOL_CYCLE,	/* the free list visits pool_bad_slot twice */
+};
+struct shmk_events_info {
+	/* header: filled whenever len holds it, valid or not */
+	uint32_t magic;
+	uint16_t version;
+	uint16_t kind;		/* flags & 0xff */
+	uint32_t capabilities;
+	uint32_t layout_bytes;
+	uint32_t initialized;	/* SHMK_EVENTS_INIT_* or what the file holds */
+	uint64_t creator;	/* initialiser's process token */
+	uint64_t counter_start;
+	/* the rest: only when the region validated (complete = 1) */
+	int complete;
+	uint32_t pool_free;	/* slots on the free list (walked once, bounded) */
+	uint32_t pool_held;	/* slots with refcnt != 0 */
+	uint32_t free_head;	/* index part of the tagged head */
+	uint32_t free_generation;
+	enum shmk_events_pool_state pool_state;
+	uint32_t pool_bad_slot;
+	struct shmk_events_queue_info spsc, mpsc;
+	struct shmk_events_producer_info producers[SHMK_EVENTS_PRODUCERS];
+	int has_wake;		/* SHMK_EVENTS_CAP_WAKE and the wake section in the view */
+	struct {
+		uint32_t gen;
+		uint32_t waiters;
+	} wake[4];		/* spsc_data, spsc_space, mpsc_data, mpsc_space */
+};
+/* Validates (shmk_events_validate with no options) and describes the
+ * region in [base, base+len): a mapping or a private copy, 64-byte aligned.
+ * Every field is loaded once, nothing is written, every walk is bounded.
+ * Returns the validator's code; info (not NULL) gets the header whenever
+ * len holds it, and everything else only on success. */
+int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *info);
+
 /* Copying queue operations.  try_* never block and make no syscall unless a
  * peer is parked.  sizes (may be NULL) is filled on ETOOLARGE / EBUFSMALL. */
 int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,

@@ -60,6 +60,10 @@ typedef uint64_t shmk_token_t;
 #define SHMK_EVENTS_SLOT_DATA 256u
 #define SHMK_EVENTS_PRODUCERS 64u	/* MPSC producer table entries */
 #define SHMK_EVENTS_NIL 0xffffffffu	/* free-list terminator */
+/* Added (mod 2^64) to a position in a producer's intent word: "claiming
+ * nothing".  Not a flag: a claim lies near the MPSC tail, nothing lies half
+ * the counter space away from it. */
+#define SHMK_EVENTS_INTENT_NONE (1ull << 63)
 
 struct shmk_events_v1hdr {
 	uint32_t magic;
@@ -282,6 +286,9 @@ SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, slots) == 128);
 #define SHMK_SLOTS_OWNER_CLOSED 2u
 /* Registry value of a reader that closed; the owner reaps it to 0. */
 #define SHMK_SLOTS_READER_LEFT UINT64_MAX
+/* Largest flink file: the segment's shm name ('/' + up to NAME_MAX - 1
+ * bytes) and a newline; readers (attach, `shmkit inspect`) read no more. */
+#define SHMK_SLOTS_FLINK_MAX 256u
 
 struct shmk_slots_hdr {
 	uint32_t magic;				/* 0x00 SHMK_SLOTS_MAGIC, stored last */
