@@ -60,7 +60,7 @@ $(DEPS_STAMP): scripts/deps.sh
 
 # ------------------------------------------------------------------ library
 LIB_SRCS := $(sort $(wildcard impl/src/*.c))
-CORE := error common
+CORE := error common wait
 MODULES := $(filter-out $(CORE),$(basename $(notdir $(LIB_SRCS))))
 HEADERS := $(sort $(wildcard impl/include/shmkit/*.h))
 
