@@ -21,8 +21,8 @@
  * under make stress; stopping short of the count fails), SHMK_DELAY_US
  * for the hunt (default 50).
  *
- * r[verify reliability.hook.delay] r[verify ring.reader.wait.wake+2]
- * r[verify ring.writer.wake]
+ * r[verify reliability.hook.delay] r[verify ring.reader.wait.wake+3]
+ * r[verify ring.writer.wake+2]
  */
 #include "crash_common.h"
 #include "shmkit/ring.h"
@@ -157,7 +157,7 @@ int main(void)
 	static const struct wk_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "600000", .shape = "",
 		.late = "late (> 40 ms)",
-		.clauses = { "ring.reader.wait.wake+2", "ring.writer.wake" }, .stress_share = 4800000,
+		.clauses = { "ring.reader.wait.wake+3", "ring.writer.wake+2" }, .stress_share = 4800000,
 		.phase = phase,
 	};
 

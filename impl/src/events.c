@@ -388,7 +388,8 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 		 * bounded slice rechecks the lock in case it died instead. */
 		int64_t slice = left < 2000000 ? left : 2000000;
 		if (base) {
-			/* r[impl events.init.wait] */
+			/* wait.c's one park, on a word without announcements
+			 * (build() always wakes it) */
 			struct shmk_wait iw = {
 				.word = &((struct shmk_events_header *)base)->initialized,
 				.mode = SHMK_WAIT_GENERATION,

@@ -624,7 +624,7 @@ static int wait_peer(void *a)
 	return shmk_fail(SHMK_EPEERDEAD, "ring: no live writer");
 }
 
-/* r[impl ring.reader.wait.wake+2] r[impl ring.reader.wait.timeout]
+/* r[impl ring.reader.wait.wake+3] r[impl ring.reader.wait.timeout]
  * r[impl reliability.peer.unblock] A record already there costs one
  * load: no clock read, no getenv.  Then wait.c spins, checks the size, looks
  * at the writers once before the first park (a ring whose writers are all

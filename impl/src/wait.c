@@ -24,8 +24,8 @@ static inline void waiter_fence(void)
 	shmk_wait_fence();
 }
 
-/* r[impl common.wait.take] Take the announcement (CAS TAKEN in), then
- * bump and wake: a second waker finds it taken and costs one load, so a
+/* r[impl common.wait.take] Mode a: take the announcement (CAS TAKEN in),
+ * then bump and wake: a second waker finds it taken and costs one load, so a
  * waiter that misses many messages is woken once. */
 void shmk_wait__take(const struct shmk_wait *w)
 {
@@ -40,18 +40,21 @@ void shmk_wait__take(const struct shmk_wait *w)
 							  memory_order_seq_cst,
 							  memory_order_relaxed)) {
 			/* r[impl common.wait.park] after the take, hence after
-			 * the waiter's read of the word: its sleep returns */
-			if (w->mode == SHMK_WAIT_ANNOUNCED)
-				/* release: pairs with the acquire load of word in
-				 * shmk_wait_until */
-				atomic_fetch_add_explicit(w->word, 1, memory_order_release);
+			 * the waiter's read of the word: its sleep returns.
+			 * release: pairs with the acquire load of word in
+			 * shmk_wait_until */
+			atomic_fetch_add_explicit(w->word, 1, memory_order_release);
 			shmk_futex_wake(w->word, INT_MAX);
 			return;
 		}
 	}
 }
 
-/* r[impl common.wait.generation] */
+/* r[impl common.wait.generation] Every change bumps; a counted waiter is
+ * woken by every change (no take here: the bump comes before the look at
+ * waiters, so a notify delayed between the two could take an announcement
+ * made after its bump, and the next change would then skip the wake of a
+ * waiter that sleeps on the generation it read after that bump). */
 void shmk_wait_bump(const struct shmk_wait *w)
 {
 	/* seq_cst: orders the bump before the load of waiters (the waker's
@@ -59,9 +62,8 @@ void shmk_wait_bump(const struct shmk_wait *w)
 	atomic_fetch_add_explicit(w->word, 1, memory_order_seq_cst);
 	if (w->wake_gap)
 		SHMK_DELAY_POINT(w->wake_gap); /* test builds: widen bump -> wake */
-	uint32_t v = atomic_load_explicit(w->waiters, memory_order_seq_cst);
-	if (v != 0 && !(v & SHMK_WAIT_TAKEN))
-		shmk_wait__take(w);
+	if (atomic_load_explicit(w->waiters, memory_order_seq_cst) & SHMK_WAIT_COUNT)
+		shmk_futex_wake(w->word, INT_MAX);
 }
 
 void shmk_wait_wake_all(const struct shmk_wait *w)

@@ -6,28 +6,34 @@
  * Two shared words per wait point, both in the module's wire layout:
  *   word     the futex word (a generation);
  *   waiters  the announcement: a count of waiters in the park loop
- *            (SHMK_WAIT_COUNT bits) and SHMK_WAIT_TAKEN, set by the waker
- *            that woke them (ck_ec keeps its flag in the counter word; the
- *            wire layouts here keep a separate word, so the waker marks the
- *            announcement taken instead of clearing a flag).
+ *            (SHMK_WAIT_COUNT bits) and, in mode a, SHMK_WAIT_TAKEN, set
+ *            by the waker that woke them (ck_ec keeps its flag in the
+ *            counter word; the wire layouts here keep a separate word, so
+ *            the waker marks the announcement taken instead of clearing a
+ *            flag).
  *
  *   waiter (shmk_wait_until)                waker
  *   g = LOAD_ACQ(word)   (mode a)           publish (release)
- *     or the caller's snapshot (mode b)     mode a: shmk_wait_fence()
- *   announce: count+1, TAKEN cleared (CAS)  mode b: FETCH_ADD_SC(word, 1)
- *   shmk_wait__waiter_fence()               v = LOAD(waiters)
- *   re-check the condition                  if count && !TAKEN:
- *   futex_wait(word, g)                       CAS TAKEN in; (mode a) bump
- *   retract: count-1 (0 clears TAKEN)          word; futex_wake(word)
+ *     or the caller's snapshot (mode b)
+ *   announce: count+1, TAKEN cleared (CAS)  mode a                     mode b
+ *   waiter fence                            shmk_wait_fence()          FETCH_ADD_SC(word)
+ *   re-check the condition                  v = LOAD(waiters)          v = LOAD_SC(waiters)
+ *   futex_wait(word, g)                     if count && !TAKEN:        if count:
+ *   retract: count-1 (0 clears TAKEN)         CAS TAKEN in; bump word;   futex_wake(word)
+ *                                             futex_wake(word)
  *
  * The fences make the announce / publish pair a Dekker pair: the waiter's
- * re-check sees the publish or the waker sees the announcement.  The word
- * is read BEFORE the announcement, so whoever takes the announcement bumps
- * after that read and the sleep returns at once (reading it after lets a
- * late waker take the announcement and bump first: a lost wake-up,
- * conformance/models/futex.pml).  A taken announcement costs later wakers
- * one load until a waiter announces again: one wake per park, however many
- * messages a descheduled waiter misses.
+ * re-check sees the publish or the waker sees the announcement.  In mode a
+ * the word is read BEFORE the announcement, so whoever takes the
+ * announcement bumps after that read and the sleep returns at once
+ * (reading it after lets a late waker take the announcement and bump
+ * first: a lost wake-up, conformance/models/futex.pml).  A taken
+ * announcement costs later wakers one load until a waiter announces again:
+ * one wake per park, however many messages a descheduled waiter misses.
+ * Mode b bumps BEFORE it looks at waiters, so it cannot take (a notify
+ * delayed between its bump and its look would take an announcement made
+ * after the bump, and the next notify would skip a waiter asleep on the
+ * newer generation): every change wakes while a waiter is counted.
  *
  * Modes:
  *   SHMK_WAIT_ANNOUNCED   (a) the word moves only when a waker takes an
@@ -35,8 +41,9 @@
  *                         waits for costs the fence and one load, no locked
  *                         RMW and no syscall;
  *   SHMK_WAIT_GENERATION  (b) the word moves on every change (slots: its
- *                         public notify_generation); futex_wake still only
- *                         for an announcement no earlier wake took.
+ *                         public notify_generation is the caller's
+ *                         snapshot); futex_wake only while a waiter is
+ *                         counted.
  */
 #ifndef SHMK_WAIT_H
 #define SHMK_WAIT_H
@@ -59,7 +66,9 @@ enum shmk_wait_mode {
 /* A wait point: process-local, pointing into the mapping. */
 struct shmk_wait {
 	_Atomic uint32_t *word;		/* the futex word */
-	_Atomic uint32_t *waiters;	/* the announcement; NULL: the waker always wakes */
+	/* the announcement; NULL for a word without one (the events init
+	 * word: shmk_wait_park and shmk_wait_wake_all only) */
+	_Atomic uint32_t *waiters;
 	enum shmk_wait_mode mode;
 	/* delay point names (test builds) of the module's lost wake-up hunt:
 	 * between the waiter's last check and its sleep, and between the
@@ -104,7 +113,7 @@ static inline void shmk_wait_fence(void)
 #endif
 }
 
-/* Slow path of shmk_wait_wake: take the announcement, bump, wake. */
+/* Mode a, slow path of shmk_wait_wake: take the announcement, bump, wake. */
 void shmk_wait__take(const struct shmk_wait *w);
 
 /* Mode a, after the caller's publish and shmk_wait_fence(): wake an
@@ -121,7 +130,7 @@ static inline void shmk_wait_wake(const struct shmk_wait *w)
 }
 
 /* Mode b: one change after the caller's publish: bump the word (seq_cst,
- * also the waker's fence) and wake an announced waiter. */
+ * also the waker's fence) and wake while a waiter is counted. */
 void shmk_wait_bump(const struct shmk_wait *w);
 
 /* Wake every sleeper on the word, announced or not, after the caller
