@@ -61,6 +61,8 @@ static int c_peer(void *a)
 	struct cond *c = a;
 
 	c->peers++;
+	if (atomic_load(&c->sh->seen) == UINT64_MAX) /* the peer said goodbye */
+		return SHMK_EPEERDEAD;
 	return c->dead_after && c->peers >= c->dead_after ? SHMK_EPEERDEAD : 1;
 }
 
@@ -297,6 +299,31 @@ static void liveness_cadence_body(void)
 	ops.arg = &f;
 	CU_ASSERT_EQUAL(shmk_wait_until(&w, &ops, -1), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(f.covers, 3);
+	/* (the cut left the announcement: a cut file's words are moot) */
+	h_shared_free(sh, sizeof(*sh));
+	sh = h_shared_alloc(sizeof(*sh));
+	w = point(sh, SHMK_WAIT_ANNOUNCED);
+
+	/* a peer that leaves cleanly wakes its waiter: the wake-up leaves the
+	 * condition unmet, so the waiter looks at once (the period is 150 s
+	 * here, the deadline 10 s: only the look after the wake explains an
+	 * answer) */
+	setenv("SHMK_LIVENESS_MS", "600000", 1);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct cond g = { .sh = sh, .want = 1 };
+		struct shmk_wait_ops gops = { .ready = c_ready, .covers = c_covers,
+					      .peer = c_peer, .arg = &g, .max_slice = -1 };
+		_exit(shmk_wait_until(&w, &gops, (int64_t)h_deadline(10) * 1000000000) ==
+			      SHMK_EPEERDEAD ? 0 : 1);
+	}
+	int64_t end = shmk_now_ns() + (int64_t)h_deadline(10) * 1000000000;
+	while (atomic_load(&sh->waiters) == 0 && shmk_now_ns() < end)
+		sched_yield();
+	atomic_store(&sh->seen, UINT64_MAX);
+	shmk_wait_fence();
+	shmk_wait_wake(&w);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
 	h_shared_free(sh, sizeof(*sh));
 }
 

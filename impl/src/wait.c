@@ -115,6 +115,27 @@ static int64_t period_ns(void)
 	return p < 1000000 ? 1000000 : p;
 }
 
+/* How long the spin lasts: WAIT_SPIN_NS, or in test builds
+ * SHMK_WAIT_SPIN_NS (read once per process), so a lost wake-up hunt can
+ * make its waiters park as often as it needs. */
+static int64_t spin_ns(void)
+{
+#ifdef SHMK_TEST_BUILD
+	/* r[impl reliability.hook.spin] relaxed: a process-local cache; racing
+	 * threads store the same value */
+	static _Atomic int64_t knob = -1;
+	int64_t v = atomic_load_explicit(&knob, memory_order_relaxed);
+
+	if (v < 0) {
+		v = shmk_env_long("SHMK_WAIT_SPIN_NS", WAIT_SPIN_NS, 0, 1000000000);
+		atomic_store_explicit(&knob, v, memory_order_relaxed);
+	}
+	return v;
+#else
+	return WAIT_SPIN_NS;
+#endif
+}
+
 /* r[impl common.wait.spin] Spin by time, not by a count: a peer that
  * answers within WAIT_SPIN_NS costs no futex call however fast or slow one
  * attempt is; never spin past the deadline.  A yield every
@@ -138,7 +159,7 @@ static int spin(const struct shmk_wait_ops *ops, int64_t deadline)
 			}
 			if (spin_end < 0) {
 				spin_pure = now + WAIT_SPIN_PURE_NS;
-				spin_end = now + WAIT_SPIN_NS;
+				spin_end = now + spin_ns();
 				if (deadline >= 0 && deadline < spin_end)
 					spin_end = deadline;
 			}
@@ -168,10 +189,10 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 
 	/* r[impl common.wait.liveness] the file size before the first park
 	 * (a cut wakes no one; the fstat is the price of parking, never of a
-	 * message that moved during the spin), the peer every period (the
-	 * first look after one period unless the caller asks for one now: a
-	 * wait of microseconds reads no /proc), and no sleep longer than that
-	 * period */
+	 * message that moved during the spin), the peer every period and after
+	 * a wake-up that left the condition unmet (the first look after one
+	 * period unless the caller asks for one now: a wait of microseconds
+	 * reads no /proc), and no sleep longer than that period */
 	rc = look(ops->covers, ops->arg);
 	if (rc)
 		return rc;
@@ -218,7 +239,13 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 			rc = ops->ready(ops->arg);
 			return rc != 1 ? rc : frc;
 		}
-		if (ops->peer && shmk_now_ns() >= next_look) {
+		/* a wake-up that leaves the condition unmet may be a peer's
+		 * goodbye (a ring writer's close wakes its reader): look now,
+		 * not a period later; what woke us comes first */
+		if (ops->peer && (frc == 0 || shmk_now_ns() >= next_look)) {
+			rc = ops->ready(ops->arg);
+			if (rc != 1)
+				return rc;
 			rc = ops->peer(ops->arg);
 			if (rc != 1)
 				return rc;
