@@ -17,11 +17,12 @@
 #define WAIT_SPIN_PURE_NS 5000LL /* pure spin before the spin starts yielding the CPU */
 #define WAIT_SPIN_CHECK 16	 /* attempts between two looks at the clock (vDSO, no syscall) */
 
-/* The waiter's half of the Dekker pair, after its announcement: it pairs
- * with shmk_wait_fence (mode a) or the seq_cst bump (mode b). */
+/* r[impl common.wait.fence] The waiter's half of the Dekker pair, after
+ * its announcement: it pairs with shmk_wait_fence (mode a) or the seq_cst
+ * bump (mode b). */
 static inline void waiter_fence(void)
 {
-	shmk_wait_fence();
+	shmk_wait__full_fence();
 }
 
 /* r[impl common.wait.take] Mode a: take the announcement (CAS TAKEN in),

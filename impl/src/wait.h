@@ -97,13 +97,11 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
  * The events init-word wait uses it alone (its waker always wakes). */
 int shmk_wait_park(const struct shmk_wait *w, uint32_t expect, int64_t slice_ns);
 
-/* r[impl common.wait.fence] The waker's full fence, between its publish
- * and its look at waiters (mode a): the one place it lives, so that it can
- * be replaced.  gcc refuses atomic_thread_fence under -fsanitize=thread
- * (the tsan variant), so there a seq_cst RMW on a process-local word
- * stands in: a full barrier on the targets we build for, and tsan cannot
- * follow peers in other processes anyway. */
-static inline void shmk_wait_fence(void)
+/* A full barrier.  gcc refuses atomic_thread_fence under
+ * -fsanitize=thread (the tsan variant), so there a seq_cst RMW on a
+ * process-local word stands in: a full barrier on the targets we build
+ * for, and tsan cannot follow peers in other processes anyway. */
+static inline void shmk_wait__full_fence(void)
 {
 #ifdef __SANITIZE_THREAD__
 	static _Atomic uint32_t dummy;
@@ -111,6 +109,15 @@ static inline void shmk_wait_fence(void)
 #else
 	atomic_thread_fence(memory_order_seq_cst);
 #endif
+}
+
+/* r[impl common.wait.fence] The waker's full fence, between its publish
+ * and its look at waiters (mode a): the one place it lives, so that an
+ * asymmetric scheme (a compiler barrier here, membarrier on the waiter's
+ * side in wait.c) can replace it. */
+static inline void shmk_wait_fence(void)
+{
+	shmk_wait__full_fence();
 }
 
 /* Mode a, slow path of shmk_wait_wake: take the announcement, bump, wake. */
