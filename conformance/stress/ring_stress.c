@@ -25,7 +25,7 @@
  * r[verify ring.writer.lock] r[verify ring.writer.lock.recover]
  * r[verify ring.writer.publish] r[verify ring.writer.space]
  * r[verify ring.writer.tag] r[verify ring.reader.mirror]
- * r[verify ring.reader.wait.wake+2] r[verify ring.reader.wait.peerdead]
+ * r[verify ring.reader.wait.wake+3] r[verify ring.reader.wait.peerdead]
  * r[verify ring.record.format] r[verify ring.writer.reserve]
  */
 #include <errno.h>
@@ -372,7 +372,7 @@ int main(void)
 	static const char *const clauses[] = {
 		"ring.writer.lock", "ring.writer.lock.recover", "ring.writer.publish",
 		"ring.writer.space", "ring.writer.tag", "ring.reader.mirror",
-		"ring.reader.wait.wake+2", "ring.reader.wait.peerdead", "ring.record.format",
+		"ring.reader.wait.wake+3", "ring.reader.wait.peerdead", "ring.record.format",
 		"ring.writer.reserve",
 	};
 	for (size_t i = 0; i < sizeof(clauses) / sizeof(clauses[0]); i++)

@@ -19,10 +19,11 @@
  * Env: STRESS_ROUNDTRIPS (20000; 4,800,000 under make stress, this
  * program's share of the 10,000,000), STRESS_WAKEUP_SECONDS (60; 1200
  * under make stress; stopping short of the count fails), SHMK_DELAY_US
- * for the hunt (default 50).
+ * for the hunt (default 50), SHMK_WAIT_SPIN_NS (default 0 here: the
+ * shortest spin, so the reader parks).
  *
- * r[verify reliability.hook.delay] r[verify ring.reader.wait.wake+2]
- * r[verify ring.writer.wake]
+ * r[verify reliability.hook.delay] r[verify ring.reader.wait.wake+3]
+ * r[verify ring.writer.wake+2] r[verify reliability.hook.spin]
  */
 #include "crash_common.h"
 #include "shmkit/ring.h"
@@ -157,9 +158,14 @@ int main(void)
 	static const struct wk_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "600000", .shape = "",
 		.late = "late (> 40 ms)",
-		.clauses = { "ring.reader.wait.wake+2", "ring.writer.wake" }, .stress_share = 4800000,
+		.clauses = { "ring.reader.wait.wake+3", "ring.writer.wake+2",
+			     "reliability.hook.spin" },
+		.stress_share = 4800000,
 		.phase = phase,
 	};
 
+	/* spin as briefly as this module did before it shared wait.c, so the
+	 * waiters park and the park gap is really hunted */
+	setenv("SHMK_WAIT_SPIN_NS", "0", 0);
 	return wk_main(&p, &ws, &bar);
 }

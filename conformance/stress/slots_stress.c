@@ -26,7 +26,7 @@
  *
  * r[verify slots.publish.order+2] r[verify slots.delivery.order]
  * r[verify slots.reuse.rule] r[verify slots.reader.reap]
- * r[verify slots.wait.nolost] r[verify slots.loan.inplace]
+ * r[verify slots.wait.nolost+2] r[verify slots.loan.inplace]
  * r[verify slots.sn.width]
  */
 #include <errno.h>
@@ -330,7 +330,7 @@ int main(void)
 	int ok = !bad && lost == 0 && torn == 0 && dup == 0 && pub > 0;
 	static const char *const clauses[] = {
 		"slots.publish.order+2", "slots.delivery.order", "slots.reuse.rule",
-		"slots.wait.nolost", "slots.loan.inplace",
+		"slots.wait.nolost+2", "slots.loan.inplace",
 	};
 	for (size_t i = 0; i < sizeof(clauses) / sizeof(clauses[0]); i++)
 		h_evidence(PROG, "stress", PROG, clauses[i], ok);

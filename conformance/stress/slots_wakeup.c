@@ -15,7 +15,8 @@
  * A calibration phase (100 round trips with 0..2000 us delays, which must
  * take >= 30 ms) shows the delay points fire.  Env as ring_wakeup.
  *
- * r[verify reliability.hook.delay] r[verify slots.wait.nolost]
+ * r[verify reliability.hook.delay] r[verify slots.wait.nolost+2]
+ * r[verify reliability.hook.spin]
  */
 #include "crash_common.h"
 #include "shmkit/slots.h"
@@ -140,9 +141,12 @@ int main(void)
 {
 	static const struct wk_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "60000", .shape = "",
-		.late = "over 40 ms", .clauses = { "slots.wait.nolost" }, .stress_share = 3400000,
+		.late = "over 40 ms", .clauses = { "slots.wait.nolost+2", "reliability.hook.spin" }, .stress_share = 3400000,
 		.phase = phase,
 	};
 
+	/* spin as briefly as this module did before it shared wait.c, so the
+	 * waiters park and the park gap is really hunted */
+	setenv("SHMK_WAIT_SPIN_NS", "0", 0);
 	return wk_main(&p, &ws, &bar);
 }

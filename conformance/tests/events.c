@@ -988,8 +988,8 @@ static void blocking(void)
 {
 	SPEC_VERIFY("events.wake.capability");
 	SPEC_VERIFY("events.wake.spin");
-	SPEC_VERIFY("events.wake.park");
-	SPEC_VERIFY("events.wake.nosyscall");
+	SPEC_VERIFY("events.wake.park+2");
+	SPEC_VERIFY("events.wake.nosyscall+2");
 	isolate(blocking_body, 90);
 }
 

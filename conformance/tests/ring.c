@@ -23,6 +23,7 @@
 #include "exact_copy.h"
 #include "harness.h"
 #include "internal.h" /* shmk_fault_set */
+#include "wait.h"      /* SHMK_WAIT_TAKEN */
 #include "shmkit/ring.h"
 #include "trunc_peer.h"
 
@@ -1424,15 +1425,15 @@ static void wait_wake_body(void)
 
 static void wait_wake(void)
 {
-	SPEC_VERIFY("ring.reader.wait.wake+2");
-	SPEC_VERIFY("ring.writer.wake");
+	SPEC_VERIFY("ring.reader.wait.wake+3");
+	SPEC_VERIFY("ring.writer.wake+2");
 	isolate(wait_wake_body, 60);
 }
 
-/* ring.writer.wake: a writer in another process bumps gen and clears
+/* ring.writer.wake+2: a writer in another process bumps gen and takes
  * the announcement only when the reader announced (set here through the
  * raw mapping, as a parked reader leaves it): one bump for a burst of
- * commits, none without an announcement. */
+ * commits, none while the announcement stays taken, none without one. */
 static void wake_once_body(void)
 {
 	char path[256];
@@ -1452,8 +1453,8 @@ static void wake_once_body(void)
 		close(done[0]);
 		if (shmk_ring_writer_open(wfd, &w))
 			_exit(10);
-		/* phase 1: announced; phase 2: not announced */
-		for (int phase = 0; phase < 2; phase++) {
+		/* phase 1: announced; 2: taken; 3: not announced */
+		for (int phase = 0; phase < 3; phase++) {
 			if (read(go[0], &c, 1) != 1)
 				_exit(11);
 			for (uint64_t i = 0; i < 3; i++)
@@ -1472,8 +1473,13 @@ static void wake_once_body(void)
 	atomic_store(&h->waiters, 1);
 	CU_ASSERT_FATAL(write(go[1], "g", 1) == 1);
 	CU_ASSERT_FATAL(read(done[0], &c, 1) == 1);
-	CU_ASSERT_EQUAL(atomic_load(&h->waiters), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->waiters), 1 | SHMK_WAIT_TAKEN);
 	CU_ASSERT_EQUAL(atomic_load(&h->gen), g0 + 1);
+	CU_ASSERT_FATAL(write(go[1], "g", 1) == 1);
+	CU_ASSERT_FATAL(read(done[0], &c, 1) == 1);
+	CU_ASSERT_EQUAL(atomic_load(&h->waiters), 1 | SHMK_WAIT_TAKEN);
+	CU_ASSERT_EQUAL(atomic_load(&h->gen), g0 + 1);
+	atomic_store(&h->waiters, 0); /* the reader retracted */
 	CU_ASSERT_FATAL(write(go[1], "g", 1) == 1);
 	CU_ASSERT_FATAL(read(done[0], &c, 1) == 1);
 	CU_ASSERT_EQUAL(atomic_load(&h->waiters), 0);
@@ -1481,7 +1487,7 @@ static void wake_once_body(void)
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
 	uint64_t head;
 	shmk_ring_head(r, &head);
-	CU_ASSERT_EQUAL(head, 6 * shmk_ring_record_len(8));
+	CU_ASSERT_EQUAL(head, 9 * shmk_ring_record_len(8));
 	close(go[1]);
 	close(done[0]);
 	munmap(raw, len);
@@ -1491,7 +1497,7 @@ static void wake_once_body(void)
 
 static void wake_once(void)
 {
-	SPEC_VERIFY("ring.writer.wake");
+	SPEC_VERIFY("ring.writer.wake+2");
 	isolate(wake_once_body, 30);
 }
 

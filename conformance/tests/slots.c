@@ -1697,7 +1697,7 @@ static void wait_body(void)
 
 static void wait_change(void)
 {
-	SPEC_VERIFY("slots.wait.nolost");
+	SPEC_VERIFY("slots.wait.nolost+2");
 	isolate(wait_body, 60);
 }
 

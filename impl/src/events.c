@@ -34,9 +34,10 @@
  *    mutually exclusive.
  *
  *  - Waiting: a capability-gated wake section holds, per direction, a futex
- *    generation word and a waiter count.  Waiters: waiters++, fence, read
- *    gen, re-check, futex_wait(gen).  Wakers: fence, and only if waiters !=
- *    0 bump gen and futex_wake, so the non-blocking path makes no syscall.
+ *    generation word and a waiter announcement, used by wait.c's eventcount
+ *    in its announced mode: a waker fences and loads the announcement, and
+ *    only an announced waiter costs it a bump and a futex_wake, so the
+ *    non-blocking path makes no syscall and no locked RMW.
  */
 #include "shmkit/events.h"
 
@@ -55,13 +56,11 @@
 
 #include "internal.h"
 #include "region.h"
+#include "wait.h"
 
 #define EV_MASK (SHMK_EVENTS_QUEUE_CAP - 1)
 #define EV_DEFAULT_INIT_NS (2000LL * 1000 * 1000)
 #define EV_CAS_TRIES 4096	/* bounded work per call against a hostile peer */
-#define EV_SPIN_NS 50000LL	/* spin this long before parking (< bench's 200 us idle gap) */
-#define EV_SPIN_PURE_NS 5000LL	/* pure spin before the spin starts yielding the CPU */
-#define EV_SPIN_CHECK 16	/* attempts between two looks at the clock (vDSO, no syscall) */
 #define EV_HOLES 4		/* MPSC: empty cells published per send when the pool is dry */
 #define EV_INTENT_NONE SHMK_EVENTS_INTENT_NONE	/* wire.h: "claiming nothing" */
 
@@ -330,7 +329,7 @@ static void build(uint8_t *base, uint32_t caps, uint64_t start)
 	/* r[impl events.init.publish] */
 	/* release: pairs with the acquire load of initialized in shmk_events_validate */
 	atomic_store_explicit(&l->hdr.initialized, SHMK_EVENTS_INIT_READY, memory_order_release);
-	shmk_futex_wake(&l->hdr.initialized, INT_MAX);
+	shmk_wait_wake_all(&(struct shmk_wait){ .word = &l->hdr.initialized });
 }
 
 static int map_file(int fd, size_t size, uint8_t **base, size_t *len)
@@ -477,8 +476,15 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 		/* The initialiser wakes initialized when it stores READY; the
 		 * bounded slice rechecks the lock in case it died instead. */
 		int64_t slice = left < 2000000 ? left : 2000000;
-		if (base)
-			shmk_futex_wait(&((struct shmk_events_header *)base)->initialized, seen, slice);
+		if (base) {
+			/* wait.c's one park, on a word without announcements
+			 * (build() always wakes it) */
+			struct shmk_wait iw = {
+				.word = &((struct shmk_events_header *)base)->initialized,
+				.mode = SHMK_WAIT_GENERATION,
+			};
+			shmk_wait_park(&iw, seen, slice);
+		}
 		else {
 			struct timespec ts = { 0, slice };
 			nanosleep(&ts, NULL);
@@ -847,42 +853,28 @@ uint64_t shmk_events_rx_skipped(const struct shmk_events_rx *rx)
 
 /* ------------------------------------------------------------ wake */
 
-/* A full barrier for the waiter/waker handshake.  gcc refuses
- * atomic_thread_fence under -fsanitize=thread (the tsan variant), so there a
- * seq_cst RMW on a process-local word stands in: it is a full barrier on the
- * targets we build for, and tsan cannot follow peers in other processes
- * anyway. */
-static inline void ev_full_fence(void)
+/* A direction's wait point: wait.c's eventcount, announced mode (the
+ * generation moves only when a waker finds a waiter announced).  The delay
+ * point names are the events lost wake-up hunt's. */
+static inline struct shmk_wait ev_wait(struct shmk_events_wakeword *w)
 {
-#ifdef __SANITIZE_THREAD__
-	static _Atomic uint32_t dummy;
-	atomic_fetch_add_explicit(&dummy, 0, memory_order_seq_cst);
-#else
-	atomic_thread_fence(memory_order_seq_cst);
-#endif
+	return (struct shmk_wait){ .word = &w->gen, .waiters = &w->waiters,
+				   .mode = SHMK_WAIT_ANNOUNCED,
+				   .park_gap = "events.wait.gap",
+				   .wake_gap = "events.wake.gap" };
 }
 
-/* r[impl events.wake.nosyscall] */
-static inline void wake_word(struct shmk_events_wakeword *w)
-{
-	SHMK_DELAY_POINT("events.wake.gap"); /* test builds: widen publish -> wake */
-	/* relaxed load after the caller's seq_cst fence: pairs with the
-	 * waiters++ and fence in park() (Dekker: one of us sees the other) */
-	if (SHMK_UNLIKELY(SHMK_LOAD_U32(&w->waiters) != 0)) {
-		/* release: pairs with the acquire load of gen in park() */
-		atomic_fetch_add_explicit(&w->gen, 1, memory_order_release);
-		shmk_futex_wake(&w->gen, INT_MAX);
-	}
-}
-
+/* r[impl events.wake.nosyscall+2] after the caller's publish: the fence,
+ * then one load per word when nobody announced */
 static inline void wake_data(struct ev_map *m, int kind)
 {
 	struct shmk_events_wake *wk = W(m);
 
 	if (!wk)
 		return;
-	ev_full_fence();
-	wake_word(kind == EV_SPSC ? &wk->spsc_data : &wk->mpsc_data);
+	shmk_wait_fence();
+	struct shmk_wait w = ev_wait(kind == EV_SPSC ? &wk->spsc_data : &wk->mpsc_data);
+	shmk_wait_wake(&w);
 }
 
 /* A freed cell or slot may unblock either queue's senders (the pool is shared). */
@@ -892,9 +884,11 @@ static inline void wake_space(struct ev_map *m)
 
 	if (!wk)
 		return;
-	ev_full_fence();
-	wake_word(&wk->spsc_space);
-	wake_word(&wk->mpsc_space);
+	shmk_wait_fence();
+	struct shmk_wait w = ev_wait(&wk->spsc_space);
+	shmk_wait_wake(&w);
+	w = ev_wait(&wk->mpsc_space);
+	shmk_wait_wake(&w);
 }
 
 /* ------------------------------------------------------------ pool */
@@ -1611,17 +1605,6 @@ static bool rx_peer_dead(struct shmk_events_rx *rx)
 	return any;
 }
 
-/* r[impl events.wait.peerdead-cadence] How long a blocked call waits
- * between looks at its peer: SHMK_LIVENESS_MS/4, at least 1 ms.  A death
- * is then seen within two periods (liveness/2), inside reliability.peer.unblock's
- * 2 x SHMK_LIVENESS_MS even on a loaded machine. */
-static int64_t peer_period_ns(void)
-{
-	int64_t p = shmk_liveness_ns() / 4;
-
-	return p < 1000000 ? 1000000 : p;
-}
-
 /* r[impl events.wait.peerdead] 1 to keep waiting, else the result: the
  * operation's own (what the peer completed before it died still counts:
  * look once more after seeing the death), or SHMK_EPEERDEAD when the peer
@@ -1640,42 +1623,6 @@ static int peer_gone(struct shmk_events_tx *tx, struct shmk_events_rx *rx, int (
 	return shmk_fail(SHMK_EPEERDEAD, "events: the %s died and nothing is pending",
 			 tx ? (tx->kind == EV_SPSC ? "spsc receiver" : "mpsc consumer")
 			    : (rx->kind == EV_SPSC ? "spsc sender" : "last mpsc producer"));
-}
-
-/* r[impl events.wake.park] */
-static int park(const struct ev_map *m, struct shmk_events_wakeword *w, int64_t deadline,
-		int64_t max_slice, int (*again)(void *), void *arg)
-{
-	/* seq_cst: pairs with the fence before the waiters load in wake_word */
-	atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst);
-	ev_full_fence();
-	/* acquire: pairs with the release increment of gen in wake_word */
-	uint32_t gen = SHMK_LOAD_ACQ_U32(&w->gen);
-	int rc = again(arg);
-	if (rc != 1)
-		goto out;
-	int64_t slice = max_slice;
-	if (deadline >= 0) {
-		int64_t left = deadline - shmk_now_ns();
-		if (left <= 0) {
-			rc = -ETIMEDOUT;
-			goto out;
-		}
-		if (slice < 0 || left < slice)
-			slice = left;
-	}
-	SHMK_DELAY_POINT("events.wait.gap"); /* test builds: widen check -> park */
-	shmk_futex_wait(&w->gen, gen, slice);
-	/* r[impl events.truncate.wait] the wake word itself may be gone now:
-	 * look before the decrement touches it (a cut file's count is moot) */
-	rc = ev_covers(m);
-	if (rc)
-		return rc;
-	rc = 1;
-out:
-	/* relaxed: a stale non-zero count only costs a waker one futex_wake */
-	atomic_fetch_sub_explicit(&w->waiters, 1, memory_order_relaxed);
-	return rc;
 }
 
 struct op {
@@ -1702,68 +1649,35 @@ static int op_recv(void *a)
 	return rc == SHMK_EEMPTY ? 1 : rc;
 }
 
-static int blocking(struct ev_map *m, struct shmk_events_wakeword *w, int64_t timeout_ns,
-		    int64_t max_slice, int (*op)(void *), struct op *o)
+/* wait.c's callbacks: the operation itself, the size check, the peer */
+static int op_covers(void *a)
 {
-	/* r[impl common.wait.deadline] */
-	int64_t deadline = timeout_ns < 0 ? -1 : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
+	struct op *o = a;
 
-	/* r[impl events.wake.spin] Spin by time, not by a count: a peer
-	 * that answers within EV_SPIN_NS costs no futex call however fast or
-	 * slow one attempt is; never spin past the caller's deadline.  A
-	 * yield every EV_SPIN_PURE_NS lets a peer on our own CPU answer. */
-	int64_t spin_end = -1, spin_pure = 0;
-	for (unsigned i = 1;; i++) {
-		int rc = op(o);
-		if (rc != 1)
-			return rc;
-		shmk_cpu_relax();
-		if (i % EV_SPIN_CHECK == 0) {
-			/* A peer on our own CPU cannot answer while we spin:
-			 * after the first attempts, yield between them (a no-op
-			 * when nothing else wants this CPU; not a futex call) */
-			int64_t now = shmk_now_ns();
-			if (spin_end >= 0 && now >= spin_pure) {
-				sched_yield();
-				spin_pure = now + EV_SPIN_PURE_NS;
-			}
-			if (spin_end < 0) {
-				spin_pure = now + EV_SPIN_PURE_NS;
-				spin_end = now + EV_SPIN_NS;
-				if (deadline >= 0 && deadline < spin_end)
-					spin_end = deadline;
-			}
-			if (now >= spin_end)
-				break;
-		}
-	}
-	/* r[impl events.truncate.wait] A peer that cuts the file wakes no
-	 * one, so a parked waiter also wakes once per liveness period to look. */
-	int64_t live = shmk_liveness_ns();
-	if (max_slice < 0 || max_slice > live)
-		max_slice = live;
-	/* the fstat is the price of parking (here and after each wake-up in
-	 * park), never of a message that moved during the spin */
-	int rc = ev_covers(m);
-	if (rc)
-		return rc;
-	/* r[impl events.wait.peerdead-cadence] the first look after one
-	 * period: a wait of microseconds reads no /proc */
-	int64_t period = peer_period_ns();
-	if (max_slice < 0 || max_slice > period)
-		max_slice = period;
-	int64_t look = shmk_now_ns() + period;
-	for (;;) {
-		rc = park(m, w, deadline, max_slice, op, o);
-		if (rc != 1)
-			return rc;
-		if (shmk_now_ns() >= look) {
-			rc = peer_gone(o->tx, o->rx, op, o);
-			if (rc != 1)
-				return rc;
-			look = shmk_now_ns() + period;
-		}
-	}
+	return ev_covers(o->tx ? o->tx->m : o->rx->m);
+}
+
+/* r[impl events.wait.peerdead] */
+static int op_peer(void *a)
+{
+	struct op *o = a;
+
+	return peer_gone(o->tx, o->rx, o->tx ? op_send : op_recv, o);
+}
+
+/* r[impl events.wake.park+2] r[impl events.wake.spin]
+ * r[impl events.truncate.wait] r[impl events.wait.peerdead-cadence]
+ * wait.c spins by time, then parks on the direction's word, checking the
+ * file size before its first park and after each wake-up and the peer
+ * every SHMK_LIVENESS_MS/4 (the first look after one period). */
+static int blocking(struct shmk_events_wakeword *ww, int64_t timeout_ns, int64_t max_slice,
+		    int (*op)(void *), struct op *o)
+{
+	struct shmk_wait w = ev_wait(ww);
+	struct shmk_wait_ops ops = { .ready = op, .covers = op_covers, .peer = op_peer,
+				     .arg = o, .max_slice = max_slice };
+
+	return shmk_wait_until(&w, &ops, timeout_ns);
 }
 
 int shmk_events_send(struct shmk_events_tx *tx, const void *buf, size_t len,
@@ -1776,8 +1690,8 @@ int shmk_events_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 	if (!wk)
 		return shmk_fail(SHMK_EINCOMPAT, "events: region has no wake section");
 	struct op o = { .tx = tx, .sbuf = buf, .len = len, .sizes = sizes };
-	return blocking(tx->m, tx->kind == EV_SPSC ? &wk->spsc_space : &wk->mpsc_space,
-			timeout_ns, -1, op_send, &o);
+	return blocking(tx->kind == EV_SPSC ? &wk->spsc_space : &wk->mpsc_space, timeout_ns, -1,
+			op_send, &o);
 }
 
 int shmk_events_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
@@ -1791,6 +1705,6 @@ int shmk_events_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *l
 	struct op o = { .rx = rx, .rbuf = buf, .cap = cap, .len_out = len_out, .sizes = sizes };
 	/* An MPSC consumer must wake up to notice a dead producer's cell. */
 	int64_t slice = rx->kind == EV_MPSC ? rx->liveness_ns / 2 + 1 : -1;
-	return blocking(rx->m, rx->kind == EV_SPSC ? &wk->spsc_data : &wk->mpsc_data, timeout_ns,
-			slice, op_recv, &o);
+	return blocking(rx->kind == EV_SPSC ? &wk->spsc_data : &wk->mpsc_data, timeout_ns, slice,
+			op_recv, &o);
 }

@@ -12,11 +12,12 @@
  *
  * (A) pairs with (D): the reader finished reading bytes before the writer
  * reuses them.  (B) pairs with (C): the record bytes are visible before the
- * head that covers them.  Wake-ups: the writer bumps gen after (B) and
- * wakes when it takes `waiters`; the reader reads gen, sets `waiters`,
- * re-checks head and sleeps on that gen (seq_cst fences on both sides), so
- * a commit between the check and the sleep changes gen and the futex
- * returns at once.
+ * head that covers them.  Wake-ups: wait.c's eventcount in its announced
+ * mode on the header's gen and waiters words: the reader reads gen,
+ * announces itself, re-checks head and sleeps on that gen; the writer
+ * fences after (B) and bumps gen and wakes only when it takes an
+ * announcement, so a commit between the check and the sleep changes gen
+ * and the futex returns at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,7 @@
 
 #include "internal.h"
 #include "region.h"
+#include "wait.h"
 #include "shmkit/ring.h"
 
 #define RING_MAX_CAPACITY (1ull << 30)
@@ -560,87 +562,73 @@ static int writers_alive(const struct shmk_ring_wpage *wp)
 	return 0;
 }
 
+/* The header's wait point: wait.c's eventcount, announced mode.  The
+ * delay point names are the ring lost wake-up hunt's. */
+static inline struct shmk_wait ring_wait_point(struct shmk_ring_hdr *h)
+{
+	return (struct shmk_wait){ .word = &h->gen, .waiters = &h->waiters,
+				   .mode = SHMK_WAIT_ANNOUNCED,
+				   .park_gap = "ring.wait.gap",
+				   .wake_gap = "ring.wake.gap" };
+}
+
+struct ring_waiting {
+	struct shmk_ring *r;
+	uint64_t index;
+};
+
+static int wait_ready(void *a)
+{
+	struct ring_waiting *rw = a;
+
+	/* acquire: pairs with the release of head in publish() */
+	return SHMK_LOAD_ACQ_U64(&rw->r->m.hdr->head) > rw->index ? 0 : 1;
+}
+
+/* r[impl ring.truncate.wait] before the first park and after each
+ * wake-up, before the writers page is read */
+static int wait_covers(void *a)
+{
+	struct ring_waiting *rw = a;
+
+	return ring_covers(rw->r->fd, &rw->r->m);
+}
+
+/* r[impl ring.reader.wait.peerdead] */
+static int wait_peer(void *a)
+{
+	struct ring_waiting *rw = a;
+
+	/* acquire: pairs with the seq_cst fetch_add in claim_slot, which
+	 * follows the token CAS that writers_alive must then see */
+	if (!SHMK_LOAD_ACQ_U64(&rw->r->m.wp->registered) || writers_alive(rw->r->m.wp))
+		return 1;
+	/* A commit just before the last writer left still counts. */
+	if (wait_ready(rw) == 0)
+		return 0;
+	return shmk_fail(SHMK_EPEERDEAD, "ring: no live writer");
+}
+
+/* r[impl ring.reader.wait.wake+3] r[impl ring.reader.wait.timeout]
+ * r[impl reliability.peer.unblock] A record already there costs one
+ * load: no clock read, no getenv.  Then wait.c spins, checks the size, looks
+ * at the writers once before the first park (a ring whose writers are all
+ * gone answers at once, even with a zero timeout) and every
+ * SHMK_LIVENESS_MS/4 while parked: the token check is exact, so a death is
+ * seen within half of it, and the period scales with the knob, so a lost
+ * wake-up hunt that raises the knob sees a lost wake-up as a hang instead
+ * of a slow poll. */
 int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 {
 	if (!r)
 		return -EINVAL;
-	struct shmk_ring_hdr *h = r->m.hdr;
+	struct ring_waiting rw = { r, index };
+	struct shmk_wait w = ring_wait_point(r->m.hdr);
+	struct shmk_wait_ops ops = { .ready = wait_ready, .covers = wait_covers,
+				     .peer = wait_peer, .arg = &rw, .max_slice = -1,
+				     .look_first = true };
 
-	/* A record already there costs one load: no clock read, no getenv. */
-	/* acquire: pairs with the release of head in publish() */
-	if (SHMK_LOAD_ACQ_U64(&h->head) > index)
-		return 0;
-	/* r[impl common.wait.deadline] */
-	int64_t deadline = timeout_ns < 0 ? INT64_MAX : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
-	/* Spin a little: a writer on another CPU usually commits within. */
-	for (int i = 0; i < 64; i++) {
-		/* acquire: pairs with the release of head in publish() */
-		if (SHMK_LOAD_ACQ_U64(&h->head) > index)
-			return 0;
-		shmk_cpu_relax();
-	}
-	/* r[impl reliability.peer.unblock] A silent writer is checked every
-	 * quarter of SHMK_LIVENESS_MS (as events does; read only once
-	 * we are about to park: getenv is not per-record work): the check itself
-	 * (process token) is exact, so a death is seen within half of it, and
-	 * the period scales with the knob, so a lost wake-up hunt that raises
-	 * the knob sees a lost wake-up as a hang instead of a slow poll. */
-	int64_t slice = shmk_liveness_ns() / 4;
-	if (slice < 1000000)
-		slice = 1000000;
-
-	for (;;) {
-		/* r[impl ring.truncate.wait] before the first park and after
-		 * each wake-up, before the writers page is read: the slice
-		 * bounds how long a cut goes unnoticed.  Leaves waiters set (a
-		 * cut header's word is moot). */
-		int rc = ring_covers(r->fd, &r->m);
-		if (rc)
-			return rc;
-		/* r[impl ring.reader.wait.wake+2] gen, then announce, fence, then
-		 * the condition.  gen comes FIRST because writers take the
-		 * announcement (exchange to 0): whoever takes it bumps gen
-		 * after our read, so the sleep returns at once; a writer that
-		 * finds 0 published before our fence (the re-check sees it)
-		 * or after a take (whose bump ends the sleep).  Reading gen
-		 * after the announcement loses a wake-up: a late writer takes
-		 * the announcement and bumps before our read, and the next
-		 * writer finds 0 (found by conformance/models/futex.pml). */
-		uint32_t g = SHMK_LOAD_ACQ_U32(&h->gen);
-		atomic_store_explicit(&h->waiters, 1, memory_order_relaxed);
-		/* seq_cst fence: pairs with the fence before the load of waiters in wake_reader() */
-		atomic_thread_fence(memory_order_seq_cst);
-		if (SHMK_LOAD_ACQ_U64(&h->head) > index)
-			break;
-		/* r[impl ring.reader.wait.peerdead] */
-		/* acquire: pairs with the seq_cst fetch_add in claim_slot, which
-		 * follows the token CAS that writers_alive must then see */
-		if (SHMK_LOAD_ACQ_U64(&r->m.wp->registered) && !writers_alive(r->m.wp)) {
-			/* A commit just before the last writer left still counts. */
-			if (SHMK_LOAD_ACQ_U64(&h->head) > index)
-				break;
-			atomic_store_explicit(&h->waiters, 0, memory_order_relaxed);
-			return shmk_fail(SHMK_EPEERDEAD, "ring: no live writer");
-		}
-		int64_t now = shmk_now_ns();
-		/* r[impl ring.reader.wait.timeout] */
-		if (now >= deadline) {
-			atomic_store_explicit(&h->waiters, 0, memory_order_relaxed);
-			return -ETIMEDOUT;
-		}
-		int64_t t = deadline - now < slice ? deadline - now : slice;
-		SHMK_DELAY_POINT("ring.wait.gap"); /* test builds: widen check -> park */
-		rc = shmk_futex_wait(&h->gen, g, t);
-		if (rc && rc != -ETIMEDOUT && rc != -EINTR) {
-			/* -EFAULT: the header page itself was cut */
-			if (ring_covers(r->fd, &r->m))
-				return SHMK_ETRUNCATED;
-			atomic_store_explicit(&h->waiters, 0, memory_order_relaxed);
-			return rc;
-		}
-	}
-	atomic_store_explicit(&h->waiters, 0, memory_order_relaxed);
-	return 0;
+	return shmk_wait_until(&w, &ops, timeout_ns);
 }
 
 int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t buflen,
@@ -836,30 +824,15 @@ int shmk_ring_writer_tag(const struct shmk_ring_writer *w, uint64_t *tag)
 
 /* ---------------------------------------------------------------- writer */
 
+/* r[impl ring.writer.wake+2] after publish (B): the fence, then one load
+ * while the reader is busy; an announced reader is woken once (the take),
+ * however many records it misses before it runs. */
 static void wake_reader(struct shmk_ring_writer *w)
 {
-	struct shmk_ring_hdr *h = w->m.hdr;
+	struct shmk_wait wp = ring_wait_point(w->m.hdr);
 
-	/* r[impl ring.writer.wake] Dekker with shmk_ring_wait: we store head
-	 * then load waiters, the reader stores waiters then loads head; the two
-	 * seq_cst fences forbid both loads missing the other side's store.
-	 * gen is bumped only for an announced reader (as events' wake_word):
-	 * no locked RMW on the per-record path while the reader is busy. */
-	/* seq_cst fence: pairs with the fence after the store of waiters in shmk_ring_wait */
-	atomic_thread_fence(memory_order_seq_cst);
-	SHMK_DELAY_POINT("ring.wake.gap"); /* test builds: widen publish -> wake */
-	/* Take the announcement (exchange to 0): one wake per park.  A
-	 * reader parked (or descheduled) across many commits would
-	 * otherwise cost a futex syscall per commit until it runs again;
-	 * it re-announces before every re-check, so a later commit that
-	 * finds 0 is seen by that re-check (the same Dekker pair). */
-	if (SHMK_LOAD_U32(&h->waiters) &&
-	    atomic_exchange_explicit(&h->waiters, 0, memory_order_seq_cst)) {
-		/* seq_cst: after the fence, so a reader that read gen before
-		 * our bump sleeps on a stale value and returns at once */
-		atomic_fetch_add_explicit(&h->gen, 1, memory_order_seq_cst);
-		shmk_futex_wake(&h->gen, INT_MAX);
-	}
+	shmk_wait_fence();
+	shmk_wait_wake(&wp);
 }
 
 static int wlock(struct shmk_ring_writer *w)

@@ -26,6 +26,7 @@
 
 #include "internal.h"
 #include "region.h"
+#include "wait.h"
 #include "shmkit/slots.h"
 #include "shmkit/wire.h"
 
@@ -45,7 +46,6 @@ void (*shmk_slots_test_scan_hook)(uint32_t index);
 #endif
 
 #define FLINK_MAX SHMK_SLOTS_FLINK_MAX	/* wire.h */
-#define WAIT_SPIN 200
 
 struct shmk_slots {
 	struct shmk_slots_hdr *hdr;
@@ -85,15 +85,24 @@ static inline uint8_t *slot_data(const struct shmk_slots *s, uint32_t i)
 
 /* ------------------------------------------------------------ notify */
 
+/* The header's wait point: wait.c's eventcount in its generation mode
+ * (notify_gen moves on every change: notify_generation is public).  The
+ * delay point names are the slots lost wake-up hunt's. */
+static inline struct shmk_wait slots_wait_point(const struct shmk_slots *s)
+{
+	return (struct shmk_wait){ .word = &s->hdr->notify_gen, .waiters = &s->hdr->waiters,
+				   .mode = SHMK_WAIT_GENERATION,
+				   .park_gap = "slots.wait.gap",
+				   .wake_gap = "slots.notify.gap" };
+}
+
+/* The seq_cst bump, then a wake only for an announced waiter no earlier
+ * notify woke: a parked waiter is never missed (wait.c). */
 static void notify(struct shmk_slots *s)
 {
-	/* seq_cst: orders the bump before the waiters load, pairing with the
-	 * waiter's increment-then-load of notify_gen in wait_for_change
-	 * (Dekker), so a parked waiter is never missed. */
-	atomic_fetch_add_explicit(&s->hdr->notify_gen, 1, memory_order_seq_cst);
-	SHMK_DELAY_POINT("slots.notify.gap"); /* test builds: widen bump -> wake */
-	if (atomic_load_explicit(&s->hdr->waiters, memory_order_seq_cst))
-		shmk_futex_wake(&s->hdr->notify_gen, INT_MAX);
+	struct shmk_wait w = slots_wait_point(s);
+
+	shmk_wait_bump(&w);
 }
 
 /* ------------------------------------------------------------ names */
@@ -1138,62 +1147,52 @@ static int changed(const struct shmk_slots *s)
 	return 0;
 }
 
-/* r[impl slots.wait.nolost] r[impl slots.wait.peerdead] */
+struct slots_waiting {
+	struct shmk_slots *s;
+	uint32_t want;
+};
+
+static int wait_ready(void *a)
+{
+	struct slots_waiting *sw = a;
+
+	/* acquire: pairs with the seq_cst bump in shmk_wait_bump (notify) */
+	return SHMK_LOAD_ACQ_U32(&sw->s->hdr->notify_gen) != sw->want ? changed(sw->s) : 1;
+}
+
+/* r[impl slots.truncate.wait] before the first park and after each
+ * wake-up, before the header is touched again */
+static int wait_covers(void *a)
+{
+	return slots_covers(((struct slots_waiting *)a)->s);
+}
+
+/* r[impl slots.wait.peerdead] */
+static int wait_peer(void *a)
+{
+	struct slots_waiting *sw = a;
+
+	if (owner_gone(sw->s))
+		return shmk_fail(SHMK_EPEERDEAD, "slots: owner of %s closed or died",
+				 sw->s->segment);
+	return 1;
+}
+
+/* r[impl slots.wait.nolost+2] r[impl slots.wait.peerdead]
+ * r[impl reliability.peer.unblock] wait.c spins by time, then parks on
+ * notify_gen against the caller's `last`, looking at the owner before the
+ * first park and every SHMK_LIVENESS_MS/4 while parked. */
 int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t timeout_ns)
 {
 	if (!s)
 		return -EINVAL;
-	_Atomic uint32_t *gen = &s->hdr->notify_gen;
-	uint32_t want = (uint32_t)last;
-	/* r[impl common.wait.deadline] */
-	int64_t deadline = timeout_ns < 0 ? INT64_MAX : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
+	struct slots_waiting sw = { s, (uint32_t)last };
+	struct shmk_wait w = slots_wait_point(s);
+	struct shmk_wait_ops ops = { .ready = wait_ready, .covers = wait_covers,
+				     .peer = wait_peer, .arg = &sw, .expect = (uint32_t)last,
+				     .max_slice = -1, .look_first = true };
 
-	/* Bounded spin: a change that is microseconds away costs no syscall. */
-	for (int i = 0; i < WAIT_SPIN; i++) {
-		if (SHMK_LOAD_ACQ_U32(gen) != want)
-			return changed(s);
-		shmk_cpu_relax();
-	}
-	/* r[impl slots.truncate.wait] before the first park; after each
-	 * wake-up below.  The spin above read only the header's first line. */
-	int rc = slots_covers(s);
-	if (rc)
-		return rc;
-	for (;;) {
-		if (owner_gone(s))
-			return shmk_fail(SHMK_EPEERDEAD, "slots: owner of %s closed or died",
-					 s->segment);
-		/* seq_cst: increment, then load: pairs with notify's bump-then-
-		 * load of waiters, so either we see the bump or it sees us. */
-		atomic_fetch_add_explicit(&s->hdr->waiters, 1, memory_order_seq_cst);
-		uint32_t g = atomic_load_explicit(gen, memory_order_seq_cst); /* read once */
-		int64_t now = shmk_now_ns();
-		rc = 0;
-		if (g == want && now < deadline) {
-			/* r[impl reliability.peer.unblock] Park at most one liveness
-			 * period, then re-check the owner. */
-			int64_t slice = shmk_liveness_ns();
-			if (deadline - now < slice)
-				slice = deadline - now;
-			SHMK_DELAY_POINT("slots.wait.gap"); /* test builds: widen check -> park */
-			rc = shmk_futex_wait(gen, want, slice);
-			/* r[impl slots.truncate.wait] a peer that cuts the file
-			 * wakes no one: the slice bounds how long it goes
-			 * unnoticed.  Look before touching (waiters stays
-			 * raised: a cut segment's count is moot). */
-			int cut = slots_covers(s);
-			if (cut)
-				return cut;
-		}
-		atomic_fetch_sub_explicit(&s->hdr->waiters, 1, memory_order_seq_cst);
-		/* acquire: pairs with the seq_cst bump in notify. */
-		if (SHMK_LOAD_ACQ_U32(gen) != want)
-			return changed(s);
-		if (rc && rc != -ETIMEDOUT && rc != -EINTR)
-			return rc;
-		if (shmk_now_ns() >= deadline)
-			return -ETIMEDOUT;
-	}
+	return shmk_wait_until(&w, &ops, timeout_ns);
 }
 
 /* ------------------------------------------------------------ close */
@@ -1213,10 +1212,11 @@ int shmk_slots_close(struct shmk_slots *s)
 			/* release: pairs with the acquire load of owner_state in owner_gone. */
 			atomic_store_explicit(&s->hdr->owner_state, SHMK_SLOTS_OWNER_CLOSED,
 					      memory_order_release);
-			/* seq_cst bump and an unconditional wake: every parked reader
+			/* the bump and an unconditional wake: every parked reader
 			 * returns and sees CLOSED (changed() in wait_for_change). */
-			atomic_fetch_add_explicit(&s->hdr->notify_gen, 1, memory_order_seq_cst);
-			shmk_futex_wake(&s->hdr->notify_gen, INT_MAX);
+			struct shmk_wait w = slots_wait_point(s);
+			shmk_wait_bump(&w);
+			shmk_wait_wake_all(&w);
 		}
 		if (shm_unlink(s->segment) && errno != ENOENT)
 			rc = -errno;

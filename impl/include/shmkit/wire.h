@@ -147,7 +147,7 @@ struct shmk_events_layout {
 
 struct shmk_events_wakeword {
 	SHMK_ATOMIC(uint32_t) gen;	/* futex word: bumped on every wake */
-	SHMK_ATOMIC(uint32_t) waiters;	/* parked or about to park */
+	SHMK_ATOMIC(uint32_t) waiters;	/* announced waiters; bit 31: taken (wait.c) */
 	uint8_t _pad[56];
 };
 
@@ -228,7 +228,7 @@ struct shmk_ring_hdr {
 	SHMK_ATOMIC(uint64_t) reader;	/* 40: process token of the reader, 0 = none */
 	uint8_t reserved0[16];		/* 48 */
 	SHMK_ATOMIC(uint32_t) gen;	/* 64: futex word, bumped by every commit/close */
-	SHMK_ATOMIC(uint32_t) waiters;	/* 68: 1 while the reader may sleep on gen */
+	SHMK_ATOMIC(uint32_t) waiters;	/* 68: announced readers; bit 31: taken (wait.c) */
 	uint8_t reserved1[56];		/* 72 */
 };
 SHMK_WIRE_ASSERT(sizeof(struct shmk_ring_hdr) == 128);
@@ -300,7 +300,7 @@ struct shmk_slots_hdr {
 	uint32_t hdr_size;			/* 0x1c == SHMK_SLOTS_HDR_SIZE */
 	SHMK_ATOMIC(uint64_t) owner_token;	/* 0x20 creator's process token */
 	SHMK_ATOMIC(uint32_t) owner_state;	/* 0x28 SHMK_SLOTS_OWNER_* */
-	SHMK_ATOMIC(uint32_t) waiters;		/* 0x2c processes parked on notify_gen */
+	SHMK_ATOMIC(uint32_t) waiters;		/* 0x2c processes announced on notify_gen */
 	uint8_t reserved[0x10];			/* 0x30 zero */
 	SHMK_ATOMIC(uint64_t) readers[32];	/* 0x40 token, 0, or READER_LEFT */
 };

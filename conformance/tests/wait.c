@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of the wait primitive (impl/src/wait.c; conformance/spec/common.md,
+ * "Waiting"): the take and the no-waiter fast path of mode a, the bump of
+ * mode b, the park order between processes, the liveness cadence and the
+ * spin.  Each runs on two words in a shared mapping, as the modules' wire
+ * layouts place them; the modules' own tests cover their wiring.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "internal.h"
+#include "wait.h"
+
+struct shared {
+	_Atomic uint32_t gen;
+	_Atomic uint32_t waiters;
+	_Atomic uint64_t head;		/* the condition: messages published */
+	_Atomic uint64_t seen;		/* the waiter's progress */
+};
+
+static struct shmk_wait point(struct shared *sh, enum shmk_wait_mode mode)
+{
+	return (struct shmk_wait){ .word = &sh->gen, .waiters = &sh->waiters, .mode = mode };
+}
+
+struct cond {
+	struct shared *sh;
+	uint64_t want;
+	unsigned covers, peers, readies;
+	unsigned cut_after, dead_after;	/* 0: never */
+	unsigned ready_after;		/* > 0: ready at that many attempts */
+};
+
+static int c_ready(void *a)
+{
+	struct cond *c = a;
+
+	c->readies++;
+	if (c->ready_after && c->readies >= c->ready_after)
+		return 0;
+	return atomic_load(&c->sh->head) >= c->want ? 0 : 1;
+}
+
+static int c_covers(void *a)
+{
+	struct cond *c = a;
+
+	c->covers++;
+	return c->cut_after && c->covers >= c->cut_after ? SHMK_ETRUNCATED : 0;
+}
+
+static int c_peer(void *a)
+{
+	struct cond *c = a;
+
+	c->peers++;
+	if (atomic_load(&c->sh->seen) == UINT64_MAX) /* the peer said goodbye */
+		return SHMK_EPEERDEAD;
+	return c->dead_after && c->peers >= c->dead_after ? SHMK_EPEERDEAD : 1;
+}
+
+static int wait_for(struct shared *sh, enum shmk_wait_mode mode, struct cond *c, int64_t timeout)
+{
+	struct shmk_wait w = point(sh, mode);
+	struct shmk_wait_ops ops = { .ready = c_ready, .covers = c_covers, .peer = c_peer,
+				     .arg = c, .max_slice = -1 };
+
+	/* mode b: the snapshot before the first check of the condition */
+	if (mode == SHMK_WAIT_GENERATION)
+		ops.expect = atomic_load(&sh->gen);
+	return shmk_wait_until(&w, &ops, timeout);
+}
+
+/* ------------------------------------------------------------ mode a */
+
+static void take_once_body(void)
+{
+	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct shmk_wait w = point(sh, SHMK_WAIT_ANNOUNCED);
+
+	/* nobody announced: no word write, no futex call */
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("futex:1"), 0);
+	for (int i = 0; i < 1000; i++) {
+		shmk_wait_fence();
+		shmk_wait_wake(&w);
+	}
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	CU_ASSERT_EQUAL(atomic_load(&sh->gen), 0);
+	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 0);
+	shmk_fault_set(NULL);
+
+	/* one announced waiter (as a parked one leaves the words): the first
+	 * wake takes it, bumps once and wakes; the next find it taken */
+	atomic_store(&sh->waiters, 1);
+	for (int i = 0; i < 3; i++) {
+		shmk_wait_fence();
+		shmk_wait_wake(&w);
+	}
+	CU_ASSERT_EQUAL(atomic_load(&sh->gen), 1);
+	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 1 | SHMK_WAIT_TAKEN);
+	CU_ASSERT_EQUAL(shmk_fault_set("futex:1"), 0);
+	shmk_wait_fence();
+	shmk_wait_wake(&w);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	shmk_fault_set(NULL);
+
+	/* a second waiter announces (the count goes up, the mark goes): the
+	 * next wake takes again */
+	atomic_store(&sh->waiters, 2);
+	shmk_wait_fence();
+	shmk_wait_wake(&w);
+	shmk_wait_wake(&w);
+	CU_ASSERT_EQUAL(atomic_load(&sh->gen), 2);
+	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 2 | SHMK_WAIT_TAKEN);
+	h_shared_free(sh, sizeof(*sh));
+}
+
+static void take_once(void)
+{
+	SPEC_VERIFY("common.wait.take");
+	isolate(take_once_body, 20);
+}
+
+/* ------------------------------------------------------------ mode b */
+
+static void generation_bump_body(void)
+{
+	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct shmk_wait w = point(sh, SHMK_WAIT_GENERATION);
+
+	/* every change bumps; no waiter counted: no futex call */
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("futex:1"), 0);
+	for (int i = 0; i < 3; i++)
+		shmk_wait_bump(&w);
+	CU_ASSERT_EQUAL(atomic_load(&sh->gen), 3);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	/* a stray mark without a count is no waiter either */
+	atomic_store(&sh->waiters, SHMK_WAIT_TAKEN);
+	shmk_wait_bump(&w);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	/* a counted waiter: every change wakes (mode b never takes) */
+	atomic_store(&sh->waiters, 1);
+	shmk_wait_bump(&w);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
+	CU_ASSERT_EQUAL(shmk_fault_set("futex:1"), 0);
+	shmk_wait_bump(&w);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
+	shmk_fault_set(NULL);
+	CU_ASSERT_EQUAL(atomic_load(&sh->gen), 6);
+	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 1);
+	h_shared_free(sh, sizeof(*sh));
+}
+
+static void generation_bump(void)
+{
+	SPEC_VERIFY("common.wait.generation");
+	isolate(generation_bump_body, 20);
+}
+
+/* ------------------------------------------------------------ park order */
+
+#define ROUNDS 2000
+
+/* Two processes, one word per direction in each mode: the ponger waits
+ * for each ping and answers it; a lost wake-up shows as -ETIMEDOUT (10 s
+ * against a round trip of microseconds).  Every 8th round one side pauses
+ * past the spin, so the other really parks (a pause, not a
+ * synchronisation).  The waiter's announcement is gone again once it
+ * returns. */
+/* Message i, then the waker's side of the mode. */
+static void publish(struct shared *sh, enum shmk_wait_mode mode, uint64_t i)
+{
+	struct shmk_wait w = point(sh, mode);
+
+	atomic_store(&sh->head, i);
+	if (mode == SHMK_WAIT_ANNOUNCED) {
+		shmk_wait_fence();
+		shmk_wait_wake(&w);
+	} else {
+		shmk_wait_bump(&w);
+	}
+}
+
+static void pause_past_spin(uint64_t i)
+{
+	if (i % 8 == 0) {
+		struct timespec ts = { 0, 200000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void pingpong(enum shmk_wait_mode mode)
+{
+	struct shared *ab = h_shared_alloc(sizeof(*ab)), *ba = h_shared_alloc(sizeof(*ba));
+	int64_t dl = (int64_t)h_deadline(10) * 1000000000;
+
+	pid_t pid = fork();
+	if (pid == 0) {
+		for (uint64_t i = 1; i <= ROUNDS; i++) {
+			struct cond c = { .sh = ab, .want = i };
+			int rc;
+			while ((rc = wait_for(ab, mode, &c, dl)) == 0 &&
+			       atomic_load(&ab->head) < i)
+				; /* mode b returns on any change: look again */
+			if (rc)
+				_exit(10);
+			pause_past_spin(i);
+			publish(ba, mode, i);
+		}
+		_exit(0);
+	}
+	int fails = 0;
+	for (uint64_t i = 1; i <= ROUNDS && !fails; i++) {
+		pause_past_spin(i + 4);
+		publish(ab, mode, i);
+		struct cond c = { .sh = ba, .want = i };
+		int rc;
+		while ((rc = wait_for(ba, mode, &c, dl)) == 0 && atomic_load(&ba->head) < i)
+			;
+		fails += rc != 0;
+	}
+	CU_ASSERT_EQUAL(fails, 0);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(30)), 0);
+	/* every waiter retracted: nobody is left announced */
+	CU_ASSERT_EQUAL(atomic_load(&ab->waiters), 0);
+	CU_ASSERT_EQUAL(atomic_load(&ba->waiters), 0);
+	h_shared_free(ab, sizeof(*ab));
+	h_shared_free(ba, sizeof(*ba));
+}
+
+static void park_order_body(void)
+{
+	pingpong(SHMK_WAIT_ANNOUNCED);
+	pingpong(SHMK_WAIT_GENERATION);
+
+	/* nothing comes: -ETIMEDOUT, and the announcement is retracted */
+	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct cond c = { .sh = sh, .want = 1 };
+	CU_ASSERT_EQUAL(wait_for(sh, SHMK_WAIT_ANNOUNCED, &c, 5 * 1000000), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 0);
+	CU_ASSERT_EQUAL(wait_for(sh, SHMK_WAIT_GENERATION, &c, 5 * 1000000), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 0);
+	h_shared_free(sh, sizeof(*sh));
+}
+
+static void park_order(void)
+{
+	SPEC_VERIFY("common.wait.park");
+	isolate(park_order_body, 120);
+}
+
+/* ------------------------------------------------------------ liveness */
+
+static void liveness_cadence_body(void)
+{
+	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct shmk_wait w = point(sh, SHMK_WAIT_ANNOUNCED);
+
+	setenv("SHMK_LIVENESS_MS", "40", 1); /* period: 10 ms */
+
+	/* nothing comes for 200 ms: the size is checked before the first
+	 * park and after every wake-up, the peer once per period (the first
+	 * look after one period, never more often), and no sleep is longer
+	 * than a period: a sleep to the deadline would give 2 size checks and
+	 * at most 1 look, 10 ms sleeps about 20 of each (4 and 2 allow for a
+	 * loaded machine stretching sleeps) */
+	struct cond c = { .sh = sh, .want = 1 };
+	struct shmk_wait_ops ops = { .ready = c_ready, .covers = c_covers, .peer = c_peer,
+				     .arg = &c, .max_slice = -1 };
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(shmk_wait_until(&w, &ops, 200 * 1000000), -ETIMEDOUT);
+	unsigned periods = (unsigned)((shmk_now_ns() - t0) / 10000000);
+	CU_ASSERT(c.peers >= 2 && c.peers <= periods);
+	CU_ASSERT(c.covers >= 4);
+
+	/* with look_first the peer is looked at before the first park, so a
+	 * dead peer answers even a zero timeout */
+	struct cond d = { .sh = sh, .want = 1, .dead_after = 1 };
+	ops.arg = &d;
+	ops.look_first = true;
+	CU_ASSERT_EQUAL(shmk_wait_until(&w, &ops, 0), SHMK_EPEERDEAD);
+	CU_ASSERT_EQUAL(d.peers, 1);
+	/* without it, a death is seen at the first period */
+	struct cond e = { .sh = sh, .want = 1, .dead_after = 1 };
+	ops.arg = &e;
+	ops.look_first = false;
+	CU_ASSERT_EQUAL(shmk_wait_until(&w, &ops, -1), SHMK_EPEERDEAD);
+	CU_ASSERT_EQUAL(e.peers, 1);
+	/* a cut file after the second park: its error, nothing touched after */
+	struct cond f = { .sh = sh, .want = 1, .cut_after = 3 };
+	ops.arg = &f;
+	CU_ASSERT_EQUAL(shmk_wait_until(&w, &ops, -1), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(f.covers, 3);
+	/* (the cut left the announcement: a cut file's words are moot) */
+	h_shared_free(sh, sizeof(*sh));
+	sh = h_shared_alloc(sizeof(*sh));
+	w = point(sh, SHMK_WAIT_ANNOUNCED);
+
+	/* a peer that leaves cleanly wakes its waiter: the wake-up leaves the
+	 * condition unmet, so the waiter looks at once (the period is 150 s
+	 * here, the deadline 10 s: only the look after the wake explains an
+	 * answer) */
+	setenv("SHMK_LIVENESS_MS", "600000", 1);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct cond g = { .sh = sh, .want = 1 };
+		struct shmk_wait_ops gops = { .ready = c_ready, .covers = c_covers,
+					      .peer = c_peer, .arg = &g, .max_slice = -1 };
+		_exit(shmk_wait_until(&w, &gops, (int64_t)h_deadline(10) * 1000000000) ==
+			      SHMK_EPEERDEAD ? 0 : 1);
+	}
+	int64_t end = shmk_now_ns() + (int64_t)h_deadline(10) * 1000000000;
+	while (atomic_load(&sh->waiters) == 0 && shmk_now_ns() < end)
+		sched_yield();
+	atomic_store(&sh->seen, UINT64_MAX);
+	shmk_wait_fence();
+	shmk_wait_wake(&w);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
+	h_shared_free(sh, sizeof(*sh));
+}
+
+static void liveness_cadence(void)
+{
+	SPEC_VERIFY("common.wait.liveness");
+	isolate(liveness_cadence_body, 30);
+}
+
+/* ------------------------------------------------------------ spin */
+
+static void spin_by_time_body(void)
+{
+	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct shmk_wait w = point(sh, SHMK_WAIT_ANNOUNCED);
+	struct shmk_wait_ops ops = { .ready = c_ready, .covers = c_covers, .peer = c_peer,
+				     .max_slice = -1 };
+
+	/* the spin lasts its time, not a number of attempts: with it set to
+	 * a second (reliability.hook.spin; read once, by this first wait), an
+	 * answer at the 64th attempt is met by the spin however slow the
+	 * machine: no announcement, no size check, no futex call */
+	setenv("SHMK_WAIT_SPIN_NS", "1000000000", 1);
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("futex:1"), 0);
+	struct cond c = { .sh = sh, .want = 1, .ready_after = 64 };
+	ops.arg = &c;
+	CU_ASSERT_EQUAL(shmk_wait_until(&w, &ops, -1), 0);
+	CU_ASSERT_EQUAL(c.covers, 0);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	shmk_fault_set(NULL);
+	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 0);
+	CU_ASSERT_EQUAL(c.readies, 64);
+
+	/* the spin never outlasts the deadline: a zero timeout ends the
+	 * one-second spin at its first look at the clock */
+	struct cond d = { .sh = sh, .want = 1 };
+	ops.arg = &d;
+	CU_ASSERT_EQUAL(shmk_wait_until(&w, &ops, 0), -ETIMEDOUT);
+	CU_ASSERT(d.readies <= 64);
+	h_shared_free(sh, sizeof(*sh));
+}
+
+static void spin_by_time(void)
+{
+	SPEC_VERIFY("common.wait.spin");
+	SPEC_VERIFY("reliability.hook.spin");
+	isolate(spin_by_time_body, 20);
+}
+
+/* ------------------------------------------------------------ main */
+
+static const struct h_test wait_tests[] = {
+	{ "take_once", take_once },
+	{ "generation_bump", generation_bump },
+	{ "park_order", park_order },
+	{ "liveness_cadence", liveness_cadence },
+	{ "spin_by_time", spin_by_time },
+	{ NULL, NULL },
+};
+
+static const struct h_suite suites[] = {
+	{ "wait", NULL, NULL, wait_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static const struct h_role roles[] = {
+	{ NULL, NULL },
+};
+
+int main(int argc, char **argv)
+{
+	return h_main(argc, argv, "wait", suites, roles);
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wait.c - the one wait primitive: an eventcount on a shared futex word
+ * (protocol and modes in wait.h; clauses common.wait.* in
+ * conformance/spec/common.md; model conformance/models/futex.pml).
+ *
+ * One spin policy (by time, then park) and one liveness cadence while
+ * parked serve every blocking call of events, ring and slots.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+
+#include "wait.h"
+
+#define WAIT_SPIN_NS 50000LL	 /* spin this long before parking (< bench's 200 us idle gap) */
+#define WAIT_SPIN_PURE_NS 5000LL /* pure spin before the spin starts yielding the CPU */
+#define WAIT_SPIN_CHECK 16	 /* attempts between two looks at the clock (vDSO, no syscall) */
+
+/* r[impl common.wait.fence] The waiter's half of the Dekker pair, after
+ * its announcement: it pairs with shmk_wait_fence (mode a) or the seq_cst
+ * bump (mode b). */
+static inline void waiter_fence(void)
+{
+	shmk_wait__full_fence();
+}
+
+/* r[impl common.wait.take] Mode a: take the announcement (CAS TAKEN in),
+ * then bump and wake: a second waker finds it taken and costs one load, so a
+ * waiter that misses many messages is woken once. */
+void shmk_wait__take(const struct shmk_wait *w)
+{
+	/* relaxed: the caller's fence (or seq_cst bump) orders it */
+	uint32_t v = SHMK_LOAD_U32(w->waiters);
+
+	while (v != 0 && !(v & SHMK_WAIT_TAKEN)) {
+		/* seq_cst: pairs with the announce CAS in announce(), which
+		 * clears TAKEN: a waiter that announces after us is seen by the
+		 * next waker */
+		if (atomic_compare_exchange_weak_explicit(w->waiters, &v, v | SHMK_WAIT_TAKEN,
+							  memory_order_seq_cst,
+							  memory_order_relaxed)) {
+			/* r[impl common.wait.park] after the take, hence after
+			 * the waiter's read of the word: its sleep returns.
+			 * release: pairs with the acquire load of word in
+			 * shmk_wait_until */
+			atomic_fetch_add_explicit(w->word, 1, memory_order_release);
+			shmk_futex_wake(w->word, INT_MAX);
+			return;
+		}
+	}
+}
+
+/* r[impl common.wait.generation] Every change bumps; a counted waiter is
+ * woken by every change (no take here: the bump comes before the look at
+ * waiters, so a notify delayed between the two could take an announcement
+ * made after its bump, and the next change would then skip the wake of a
+ * waiter that sleeps on the generation it read after that bump). */
+void shmk_wait_bump(const struct shmk_wait *w)
+{
+	/* seq_cst: orders the bump before the load of waiters (the waker's
+	 * fence of mode b); pairs with the waiter's announce and fence */
+	atomic_fetch_add_explicit(w->word, 1, memory_order_seq_cst);
+	if (w->wake_gap)
+		SHMK_DELAY_POINT(w->wake_gap); /* test builds: widen bump -> wake */
+	if (atomic_load_explicit(w->waiters, memory_order_seq_cst) & SHMK_WAIT_COUNT)
+		shmk_futex_wake(w->word, INT_MAX);
+}
+
+void shmk_wait_wake_all(const struct shmk_wait *w)
+{
+	shmk_futex_wake(w->word, INT_MAX);
+}
+
+int shmk_wait_park(const struct shmk_wait *w, uint32_t expect, int64_t slice_ns)
+{
+	if (w->park_gap)
+		SHMK_DELAY_POINT(w->park_gap); /* test builds: widen check -> park */
+	return shmk_futex_wait(w->word, expect, slice_ns);
+}
+
+/* Count ourselves in and clear TAKEN: the announcement is new, the next
+ * waker must see it. */
+static void announce(const struct shmk_wait *w)
+{
+	uint32_t v = SHMK_LOAD_U32(w->waiters);
+
+	/* seq_cst: pairs with the take CAS in shmk_wait__take */
+	while (!atomic_compare_exchange_weak_explicit(w->waiters, &v,
+						      ((v & SHMK_WAIT_COUNT) + 1) & SHMK_WAIT_COUNT,
+						      memory_order_seq_cst, memory_order_relaxed))
+		;
+}
+
+/* Count ourselves out; the last one out clears TAKEN too, so waiters == 0
+ * means nobody is in the park loop (and a hostile 0 stays 0). */
+static void retract(const struct shmk_wait *w)
+{
+	uint32_t v = SHMK_LOAD_U32(w->waiters);
+	uint32_t n;
+
+	do {
+		uint32_t c = v & SHMK_WAIT_COUNT;
+		n = c > 1 ? (c - 1) | (v & SHMK_WAIT_TAKEN) : 0;
+		/* relaxed: a stale count only costs a waker one futex_wake */
+	} while (!atomic_compare_exchange_weak_explicit(w->waiters, &v, n, memory_order_relaxed,
+							memory_order_relaxed));
+}
+
+/* r[impl common.wait.liveness] One period between looks at the peer and
+ * the longest sleep: SHMK_LIVENESS_MS/4, at least 1 ms. */
+static int64_t period_ns(void)
+{
+	int64_t p = shmk_liveness_ns() / 4;
+
+	return p < 1000000 ? 1000000 : p;
+}
+
+/* How long the spin lasts: WAIT_SPIN_NS, or in test builds
+ * SHMK_WAIT_SPIN_NS (read once per process), so a lost wake-up hunt can
+ * make its waiters park as often as it needs. */
+static int64_t spin_ns(void)
+{
+#ifdef SHMK_TEST_BUILD
+	/* r[impl reliability.hook.spin] relaxed: a process-local cache; racing
+	 * threads store the same value */
+	static _Atomic int64_t knob = -1;
+	int64_t v = atomic_load_explicit(&knob, memory_order_relaxed);
+
+	if (v < 0) {
+		v = shmk_env_long("SHMK_WAIT_SPIN_NS", WAIT_SPIN_NS, 0, 1000000000);
+		atomic_store_explicit(&knob, v, memory_order_relaxed);
+	}
+	return v;
+#else
+	return WAIT_SPIN_NS;
+#endif
+}
+
+/* r[impl common.wait.spin] Spin by time, not by a count: a peer that
+ * answers within WAIT_SPIN_NS costs no futex call however fast or slow one
+ * attempt is; never spin past the deadline.  A yield every
+ * WAIT_SPIN_PURE_NS lets a peer on our own CPU answer.  1: park now. */
+static int spin(const struct shmk_wait_ops *ops, int64_t deadline)
+{
+	int64_t spin_end = -1, spin_pure = 0;
+
+	for (unsigned i = 1;; i++) {
+		int rc = ops->ready(ops->arg);
+		if (rc != 1)
+			return rc;
+		shmk_cpu_relax();
+		if (i % WAIT_SPIN_CHECK == 0) {
+			/* a yield is a no-op when nothing else wants this CPU,
+			 * and not a futex call */
+			int64_t now = shmk_now_ns();
+			if (spin_end >= 0 && now >= spin_pure) {
+				sched_yield();
+				spin_pure = now + WAIT_SPIN_PURE_NS;
+			}
+			if (spin_end < 0) {
+				spin_pure = now + WAIT_SPIN_PURE_NS;
+				spin_end = now + spin_ns();
+				if (deadline >= 0 && deadline < spin_end)
+					spin_end = deadline;
+			}
+			if (now >= spin_end)
+				return 1;
+		}
+	}
+}
+
+static inline int look(int (*fn)(void *), void *arg)
+{
+	return fn ? fn(arg) : 1;
+}
+
+/* r[impl common.wait.park] r[impl common.wait.deadline] */
+int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
+		    int64_t timeout_ns)
+{
+	/* a condition already met costs one call: no clock read */
+	int rc = ops->ready(ops->arg);
+	if (rc != 1)
+		return rc;
+	int64_t deadline = timeout_ns < 0 ? -1 : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
+	rc = spin(ops, deadline);
+	if (rc != 1)
+		return rc;
+
+	/* r[impl common.wait.liveness] the file size before the first park
+	 * (a cut wakes no one; the fstat is the price of parking, never of a
+	 * message that moved during the spin), the peer every period and after
+	 * a wake-up that left the condition unmet (the first look after one
+	 * period unless the caller asks for one now: a wait of microseconds
+	 * reads no /proc), and no sleep longer than that period */
+	rc = look(ops->covers, ops->arg);
+	if (rc)
+		return rc;
+	if (ops->look_first) {
+		rc = look(ops->peer, ops->arg);
+		if (rc != 1)
+			return rc;
+	}
+	int64_t period = period_ns();
+	int64_t max_slice = ops->max_slice;
+	if (max_slice < 0 || max_slice > period)
+		max_slice = period;
+	int64_t next_look = shmk_now_ns() + period;
+	for (;;) {
+		/* the word BEFORE the announcement (wait.h) */
+		uint32_t g = w->mode == SHMK_WAIT_GENERATION
+				     ? ops->expect
+				     /* acquire: pairs with the release bump in shmk_wait__take */
+				     : SHMK_LOAD_ACQ_U32(w->word);
+		announce(w);
+		waiter_fence();
+		rc = ops->ready(ops->arg);
+		if (rc != 1)
+			goto out;
+		int64_t slice = max_slice;
+		if (deadline >= 0) {
+			int64_t left = deadline - shmk_now_ns();
+			if (left <= 0) {
+				rc = -ETIMEDOUT;
+				goto out;
+			}
+			if (left < slice)
+				slice = left;
+		}
+		int frc = shmk_wait_park(w, g, slice);
+		/* the wait point itself may be gone now: look before the
+		 * retract touches it (a cut file's count is moot) */
+		rc = look(ops->covers, ops->arg);
+		if (rc)
+			return rc;
+		retract(w);
+		if (frc && frc != -ETIMEDOUT && frc != -EINTR) {
+			/* the sleep itself fails: what is there still counts */
+			rc = ops->ready(ops->arg);
+			return rc != 1 ? rc : frc;
+		}
+		/* a wake-up that leaves the condition unmet may be a peer's
+		 * goodbye (a ring writer's close wakes its reader): look now,
+		 * not a period later; what woke us comes first */
+		if (ops->peer && (frc == 0 || shmk_now_ns() >= next_look)) {
+			rc = ops->ready(ops->arg);
+			if (rc != 1)
+				return rc;
+			rc = ops->peer(ops->arg);
+			if (rc != 1)
+				return rc;
+			next_look = shmk_now_ns() + period;
+		}
+	}
+out:
+	retract(w);
+	return rc;
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wait.h - the one wait primitive (wait.c): an eventcount on a shared
+ * 32-bit futex word, in the manner of Concurrency Kit's ck_ec.  Internal.
+ *
+ * Two shared words per wait point, both in the module's wire layout:
+ *   word     the futex word (a generation);
+ *   waiters  the announcement: a count of waiters in the park loop
+ *            (SHMK_WAIT_COUNT bits) and, in mode a, SHMK_WAIT_TAKEN, set
+ *            by the waker that woke them (ck_ec keeps its flag in the
+ *            counter word; the wire layouts here keep a separate word, so
+ *            the waker marks the announcement taken instead of clearing a
+ *            flag).
+ *
+ *   waiter (shmk_wait_until)                waker
+ *   g = LOAD_ACQ(word)   (mode a)           publish (release)
+ *     or the caller's snapshot (mode b)
+ *   announce: count+1, TAKEN cleared (CAS)  mode a                     mode b
+ *   waiter fence                            shmk_wait_fence()          FETCH_ADD_SC(word)
+ *   re-check the condition                  v = LOAD(waiters)          v = LOAD_SC(waiters)
+ *   futex_wait(word, g)                     if count && !TAKEN:        if count:
+ *   retract: count-1 (0 clears TAKEN)         CAS TAKEN in; bump word;   futex_wake(word)
+ *                                             futex_wake(word)
+ *
+ * The fences make the announce / publish pair a Dekker pair: the waiter's
+ * re-check sees the publish or the waker sees the announcement.  In mode a
+ * the word is read BEFORE the announcement, so whoever takes the
+ * announcement bumps after that read and the sleep returns at once
+ * (reading it after lets a late waker take the announcement and bump
+ * first: a lost wake-up, conformance/models/futex.pml).  A taken
+ * announcement costs later wakers one load until a waiter announces again:
+ * one wake per park, however many messages a descheduled waiter misses.
+ * Mode b bumps BEFORE it looks at waiters, so it cannot take (a notify
+ * delayed between its bump and its look would take an announcement made
+ * after the bump, and the next notify would skip a waiter asleep on the
+ * newer generation): every change wakes while a waiter is counted.
+ *
+ * Modes:
+ *   SHMK_WAIT_ANNOUNCED   (a) the word moves only when a waker takes an
+ *                         announcement (events, ring): a message nobody
+ *                         waits for costs the fence and one load, no locked
+ *                         RMW and no syscall;
+ *   SHMK_WAIT_GENERATION  (b) the word moves on every change (slots: its
+ *                         public notify_generation is the caller's
+ *                         snapshot); futex_wake only while a waiter is
+ *                         counted.
+ */
+#ifndef SHMK_WAIT_H
+#define SHMK_WAIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+#pragma GCC visibility push(hidden)
+
+#define SHMK_WAIT_TAKEN 0x80000000u
+#define SHMK_WAIT_COUNT 0x7fffffffu
+
+enum shmk_wait_mode {
+	SHMK_WAIT_ANNOUNCED,
+	SHMK_WAIT_GENERATION,
+};
+
+/* A wait point: process-local, pointing into the mapping. */
+struct shmk_wait {
+	_Atomic uint32_t *word;		/* the futex word */
+	/* the announcement; NULL for a word without one (the events init
+	 * word: shmk_wait_park and shmk_wait_wake_all only) */
+	_Atomic uint32_t *waiters;
+	enum shmk_wait_mode mode;
+	/* delay point names (test builds) of the module's lost wake-up hunt:
+	 * between the waiter's last check and its sleep, and between the
+	 * waker's publish and its look at waiters; NULL: none */
+	const char *park_gap, *wake_gap;
+};
+
+/* The waiter's side of one blocking call. */
+struct shmk_wait_ops {
+	int (*ready)(void *arg);	/* 1: not yet; anything else is the result */
+	int (*covers)(void *arg);	/* 0, or the error for a file cut under us; NULL: none */
+	int (*peer)(void *arg);		/* 1: keep waiting; else the result (a dead peer); NULL: none */
+	void *arg;
+	uint32_t expect;		/* SHMK_WAIT_GENERATION: the caller's snapshot */
+	int64_t max_slice;		/* < 0: none; else a bound on one sleep */
+	bool look_first;		/* also look at the peer before the first park */
+};
+
+/* Spin by time, then park: returns ready()'s result, peer()'s, covers()'s,
+ * -ETIMEDOUT once timeout_ns (< 0: none) has passed, or a futex error. */
+int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
+		    int64_t timeout_ns);
+
+/* One sleep on w->word while it still holds `expect`, at most slice_ns
+ * (< 0: no bound): 0 woken or the word moved, -ETIMEDOUT, -EINTR, -errno.
+ * The events init-word wait uses it alone (its waker always wakes). */
+int shmk_wait_park(const struct shmk_wait *w, uint32_t expect, int64_t slice_ns);
+
+/* A full barrier.  gcc refuses atomic_thread_fence under
+ * -fsanitize=thread (the tsan variant), so there a seq_cst RMW on a
+ * process-local word stands in: a full barrier on the targets we build
+ * for, and tsan cannot follow peers in other processes anyway. */
+static inline void shmk_wait__full_fence(void)
+{
+#ifdef __SANITIZE_THREAD__
+	static _Atomic uint32_t dummy;
+	atomic_fetch_add_explicit(&dummy, 0, memory_order_seq_cst);
+#else
+	atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
+/* r[impl common.wait.fence] The waker's full fence, between its publish
+ * and its look at waiters (mode a): the one place it lives, so that an
+ * asymmetric scheme (a compiler barrier here, membarrier on the waiter's
+ * side in wait.c) can replace it. */
+static inline void shmk_wait_fence(void)
+{
+	shmk_wait__full_fence();
+}
+
+/* Mode a, slow path of shmk_wait_wake: take the announcement, bump, wake. */
+void shmk_wait__take(const struct shmk_wait *w);
+
+/* Mode a, after the caller's publish and shmk_wait_fence(): wake an
+ * announced waiter.  Nobody announced (or already taken): one load. */
+static inline void shmk_wait_wake(const struct shmk_wait *w)
+{
+	if (w->wake_gap)
+		SHMK_DELAY_POINT(w->wake_gap); /* test builds: widen publish -> wake */
+	/* relaxed, after shmk_wait_fence: pairs with the waiter's announce
+	 * and shmk_wait__waiter_fence (Dekker: one of us sees the other) */
+	uint32_t v = SHMK_LOAD_U32(w->waiters);
+	if (SHMK_UNLIKELY(v != 0 && !(v & SHMK_WAIT_TAKEN)))
+		shmk_wait__take(w);
+}
+
+/* Mode b: one change after the caller's publish: bump the word (seq_cst,
+ * also the waker's fence) and wake while a waiter is counted. */
+void shmk_wait_bump(const struct shmk_wait *w);
+
+/* Wake every sleeper on the word, announced or not, after the caller
+ * changed it (an init word without announcements; a close). */
+void shmk_wait_wake_all(const struct shmk_wait *w);
+
+#pragma GCC visibility pop
+
+#endif
