@@ -8,12 +8,17 @@
 # Programs (build/bench/):
 #   peers                 every baseline except iceoryx (bench/peers/*.c)
 #   iceoryx               the iceoryx C binding baseline (needs iox-roudi)
-#   <module>              bench/<module>.c + the core + that module's release
-#                         object only, so one broken module breaks one bench
+#   <module>              bench/<module>.c + the core + that module's object
+#                         of the bench build (build/bench/lib) only, so one
+#                         broken module breaks one bench
 #   cycle-<name>          tiny whole-process programs for hyperfine
 
 BB := build/bench
-BENCH_CFLAGS := $(STD) $(WARN) $(INC) -Ibench -O2 -g -MMD -MP -pthread
+# The bench build of the library: release flags plus SHMK_BENCH_COUNTERS
+# (counted futex calls, impl/src/common.c), in its own object directory so
+# the release and check builds stay as they are.
+BENCH_CFLAGS := $(STD) $(WARN) $(INC) -Ibench -O2 -g -MMD -MP -pthread -DSHMK_BENCH_COUNTERS
+BLIB := $(BB)/lib/obj
 BENCH_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -O2 -g -MMD -MP -pthread
 BENCH_LIBS := -lbenchmark -lpthread -lrt
 IOX_INC := /usr/include/iceoryx/v2.0.3
@@ -22,7 +27,7 @@ IOX_LIBS := -liceoryx_binding_c -liceoryx_posh -liceoryx_hoofs -liceoryx_platfor
 BENCH_SHIM := $(BB)/obj/bench/gbshim.o $(BB)/obj/bench/common.o $(BB)/obj/bench/main.o
 PEER_SRCS := $(filter-out bench/peers/iceoryx.c,$(sort $(wildcard bench/peers/*.c)))
 PEER_OBJS := $(patsubst %.c,$(BB)/obj/%.o,$(PEER_SRCS))
-REL_CORE := $(patsubst %,build/rel/obj/impl/src/%.o,$(CORE))
+BENCH_CORE := $(patsubst %,$(BLIB)/impl/src/%.o,$(CORE))
 
 # Module benches: bench/<m>.c for every library module that has a source.
 BENCH_MODS := $(filter $(MODULES),$(basename $(notdir $(wildcard bench/*.c))))
@@ -31,6 +36,10 @@ CYCLE_NAMES := $(filter raw $(MODULES),$(basename $(notdir $(wildcard bench/cycl
 CYCLE_BINS := $(patsubst %,$(BB)/cycle-%,$(CYCLE_NAMES))
 
 BENCH_BINS := $(BB)/peers $(BB)/iceoryx $(patsubst %,$(BB)/%,$(BENCH_MODS)) $(CYCLE_BINS)
+
+$(BLIB)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(REL_FLAGS) -DSHMK_BENCH_COUNTERS -c -o $@ $<
 
 $(BB)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -51,7 +60,7 @@ $(BB)/iceoryx: $(BB)/obj/bench/peers/iceoryx.o $(BENCH_SHIM)
 	$(CXX) -pthread -o $@ $^ $(IOX_LIBS) $(BENCH_LIBS)
 
 define bench_mod_prog
-$(BB)/$(1): $(BB)/obj/bench/$(1).o $(BENCH_SHIM) $(REL_CORE) build/rel/obj/impl/src/$(1).o
+$(BB)/$(1): $(BB)/obj/bench/$(1).o $(BENCH_SHIM) $(BENCH_CORE) $(BLIB)/impl/src/$(1).o
 	$$(CXX) -pthread -o $$@ $$^ $(BENCH_LIBS)
 endef
 $(foreach m,$(BENCH_MODS),$(eval $(call bench_mod_prog,$(m))))
@@ -60,7 +69,7 @@ $(BB)/cycle-raw: $(BB)/obj/bench/cycle/raw.o
 	$(CC) -o $@ $^ $(LDLIBS)
 
 define cycle_prog
-$(BB)/cycle-$(1): $(BB)/obj/bench/cycle/$(1).o $(REL_CORE) build/rel/obj/impl/src/$(1).o
+$(BB)/cycle-$(1): $(BB)/obj/bench/cycle/$(1).o $(BENCH_CORE) $(BLIB)/impl/src/$(1).o
 	$$(CC) -pthread -o $$@ $$^ $(LDLIBS)
 endef
 $(foreach m,$(filter-out raw,$(CYCLE_NAMES)),$(eval $(call cycle_prog,$(m))))
