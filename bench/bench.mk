@@ -89,6 +89,8 @@ bench: $(DEPS_STAMP)
 bench-list:
 	@printf '%s\n' $(BENCH_BINS)
 
-# `make check` runs no benchmark, only this smoke test of compare.sh and
-# render.sh on synthetic results.
-CHECK_PROGS += bench/checks/compare-smoke.sh
+# `make check` runs no benchmark: a smoke test of compare.sh and render.sh
+# on synthetic results, and the check of every bench's registration (from
+# `prog --shmk_meta`, so check-build builds the bench programs).
+CHECK_PROGS += bench/checks/compare-smoke.sh bench/checks/registry.sh
+CHECK_DEPS += $(BB)/peers $(BB)/iceoryx $(patsubst %,$(BB)/%,$(BENCH_MODS))
