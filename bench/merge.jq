@@ -16,6 +16,9 @@ def cv: if length < 2 then null else
 def higher_better($m): ($m | test("_per_second$"));
 def r4: if . == null then null else (. * 10000 | round) / 10000 end;
 def r1: if . == null then null else (. * 10 | round) / 10 end;
+# 4 significant digits (an efficiency of 1e-5 must not round to 0)
+def s4: if . == null or . == 0 then . else
+	((. | fabs | log10 | floor) as $e | pow(10; 3 - $e)) as $m | (. * $m | round) / $m end;
 
 ($machine[0]) as $M
 | ($run[0]) as $R
@@ -94,14 +97,14 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
   def ratio($a; $am; $b; $bm; $scale):
     (fig($a; $am)) as $x | (fig($b; $bm)) as $y
     | if $x == null or $y == null or $y == 0 then null
-      else ($x / ($y * $scale)) as $q | {ratio: ($q | r4), noise: (qnoise($q; $a; $b) | r4)} end;
+      else ($x / ($y * $scale)) as $q | {ratio: ($q | s4), noise: (qnoise($q; $a; $b) | s4)} end;
   def efficiency($r):
     ($BY[$r.floor // ""]) as $f
     | (fig($r; $r.metric)) as $x | (fig($f; $r.metric)) as $y
     | if $x == null or $y == null or $x == 0 or $y == 0 then null
       else ($y / ($r.floor_div // 1)) as $fy
       | (if $r.higher_is_better then $x / $fy else $fy / $x end) as $e
-      | {efficiency: ($e | r4), noise: (qnoise($e; $r; $f) | r4)} end;
+      | {efficiency: ($e | s4), noise: (qnoise($e; $r; $f) | s4)} end;
 
 # committed baselines of the same machine type
   # (a QUICK run is only compared with a QUICK one: its hyperfine cycles and

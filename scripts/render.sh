@@ -66,19 +66,18 @@ plot() { # name title ylabel xlabel logx datafile(series blocks) extra
 rm -f "$PLOTS"/*.svg
 if [ -s "$B" ] && $have_gnuplot; then
 	# Efficiency per primitive and size, like a roofline's distance to the
-	# machine's limit: one curve per module/pattern/placement (floors, at 1
-	# by definition, left out), primitives and peers apart.
-	for who in primitives peers; do
-		jq -r --arg who "$who" '[.results[] | select(.error == null and .efficiency != null and .floor != .name
-		    and ((.module == "peers") == ($who == "peers")))]
-		  | group_by([.module, .pattern, .placement])[] | sort_by(.bytes)
-		  | "#S \(.[0].module)/\(.[0].pattern | gsub("_"; "\\\\_"))/\(.[0].placement)\(if .[0].oversubscribed then " (oversubscribed)" else "" end)",
-		    (.[] | "\(.bytes) \(.efficiency)")' "$B" > "$TMP/eff-$who.dat"
+	# machine's limit: one plot per module (the peers' against the same
+	# floors in their own), one curve per pattern and placement; floors, at
+	# 1 by definition, left out.
+	for mod in $(jq -r '[.results[] | select(.efficiency != null) | .module] | unique[]' "$B"); do
+		jq -r --arg mod "$mod" '[.results[] | select(.module == $mod and .error == null and .efficiency != null and .floor != .name)]
+		  | group_by([.pattern, .placement])[] | sort_by(.bytes)
+		  | "#S \("\(.[0].pattern)/\(.[0].placement)" | gsub("_"; "\\\\_"))\(if .[0].oversubscribed then " (oversubscribed)" else "" end)",
+		    (.[] | "\(.bytes) \(.efficiency)")' "$B" > "$TMP/eff-$mod.dat"
+		plot "efficiency-$mod" "$(printf '%s' "$mod" | sed 's/_/\\\\_/g'): efficiency = floor / measured (latency), measured / floor (throughput)" \
+			"efficiency (1 = the floor)" "payload bytes" 1 "$TMP/eff-$mod.dat" \
+			"set yrange [0.001:2]; set format y '%g'; set format x '%.0b%B'"
 	done
-	plot efficiency "Efficiency of the primitives: floor / measured (latency), measured / floor (throughput)" \
-		"efficiency (1 = the floor)" "payload bytes" 1 "$TMP/eff-primitives.dat" "set yrange [0.01:2]"
-	plot efficiency-peers "Efficiency of the peers (baselines) against the same floors" \
-		"efficiency (1 = the floor)" "payload bytes" 1 "$TMP/eff-peers.dat" "set yrange [0.001:2]"
 	# Latency percentiles (x: percentile as 1/(1-q), labelled), one curve per result.
 	for kind in spin blocking; do
 		jq -r --arg kind "$kind" '
@@ -231,7 +230,8 @@ for s in "${SECTIONS[@]}"; do
 	  + "</table></div>"' "$B" >> "$HTML.tmp"
 	echo '<h3 id="efficiency">Efficiency and plots</h3><p>Efficiency = floor / measured (latency) or measured / floor (throughput), the floor a result of the same run that moves the same bytes the same way (<code>floor</code> in the table below).</p>' >> "$HTML.tmp"
 	nplots=0
-	for p in efficiency efficiency-peers latency-spin latency-blocking throughput bandwidth slots; do
+	for p in $(cd "$PLOTS" && ls efficiency-*.svg 2> /dev/null | sed 's/\.svg$//') \
+		latency-spin latency-blocking throughput bandwidth slots; do
 		if [ -s "$PLOTS/$p.svg" ]; then
 			sed -n '/<svg/,$p' "$PLOTS/$p.svg" >> "$HTML.tmp"
 			nplots=$((nplots + 1))
@@ -255,7 +255,8 @@ for s in "${SECTIONS[@]}"; do
 	    "| result | bytes | placement | mode | floor | efficiency | noise | metric | median | cv | p50 ns | p99 ns | p99.9 ns | ratio to baseline | noise | flags |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 	    (.results[] | "| \(.name) | \(.bytes | num) | \(.placement // "-") | \(.mode // "-") | \(if .floor == .name then "itself" else .floor // "-" end) | \(.efficiency | num) | \(.efficiency_noise | num) | \(.metric) | \(.median | num) | \(if .cv == null then "-" else "\((.cv * 1000 | round) / 10)%" end) | \(.p50_ns | num) | \(.p99_ns | num) | \(.p999_ns | num) | \(.ratio_to_baseline | num) | \(.ratio_noise | num) | \([(if .oversubscribed then "oversubscribed" else empty end), (if .drift_flag then "baseline moved" else empty end), (if .error then "error: \(.error | mdesc)" else empty end)] | join(", ")) |")' "$B" >> "$MD.tmp"
 	echo >> "$MD.tmp"
-	for p in efficiency efficiency-peers latency-spin latency-blocking throughput bandwidth slots; do
+	for p in $(cd "$PLOTS" && ls efficiency-*.svg 2> /dev/null | sed 's/\.svg$//') \
+		latency-spin latency-blocking throughput bandwidth slots; do
 		[ -s "$PLOTS/$p.svg" ] && printf '![%s](plots/%s.svg)\n\n' "$p" "$p" >> "$MD.tmp"
 	done
 done

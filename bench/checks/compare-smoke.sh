@@ -72,7 +72,7 @@ if REPORT_OUT="$tmp/out" scripts/render.sh > "$tmp/render.log" 2>&1 && [ -s "$tm
 		grep -q 'a synthetic reason' "$tmp/out/index.md" &&
 		ok "the page shows the target table with reasons and verdicts" || bad "target table missing from the page"
 	if command -v gnuplot > /dev/null; then
-		grep -q 'id="efficiency"' "$tmp/out/index.html" && [ -s "$tmp/out/plots/efficiency.svg" ] &&
+		grep -q 'id="efficiency"' "$tmp/out/index.html" && [ -s "$tmp/out/plots/efficiency-t.svg" ] &&
 			ok "the page has the efficiency plot" || bad "efficiency plot missing"
 	fi
 else
