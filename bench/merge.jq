@@ -48,6 +48,10 @@ def s4: if . == null or . == 0 then . else
       p999_ns: ($ok | map(.p999_ns // empty) | median),
       items_per_second: ($ok | map(.items_per_second // empty) | median),
       bytes_per_second: ($ok | map(.bytes_per_second // empty) | median),
+      # cv of each figure a target may name besides the primary one
+      cvs: ({p50_ns: ($ok | map(.p50_ns // empty) | cv | r4), p99_ns: ($ok | map(.p99_ns // empty) | cv | r4),
+             items_per_second: ($ok | map(.items_per_second // empty) | cv | r4),
+             real_time: ($ok | map(.real_time) | cv | r4)}),
       counters: ($ok | if length == 0 then {} else
          (map(to_entries | map(select(.key | test("^(futex_|wakes|parks|spins|offered|achieved|load_|saturation)"))))
           | add | group_by(.key) | map({key: .[0].key, value: (map(.value) | median)}) | from_entries) end),
@@ -72,7 +76,7 @@ def s4: if . == null or . == 0 then . else
       repetitions: ($vals | length), values: $vals,
       median: ($vals | median), mean: ($vals | mean), cv: ($vals | cv | r4),
       real_time_ns: ($vals | median), p50_ns: null, p90_ns: null, p99_ns: null, p999_ns: null,
-      items_per_second: null, bytes_per_second: null, counters: {},
+      items_per_second: null, bytes_per_second: null, cvs: {}, counters: {},
       spinning_procs: 0, oversubscribed: false,
       floor: $rawname, floor_div: 1, baseline: (if $raw then null else $rawname end),
       note: ((if $raw then "floor of a whole-process cycle of this size; " else "" end) + "hyperfine: \(.command)"),
@@ -88,23 +92,25 @@ def s4: if . == null or . == 0 then . else
     elif $metric == $r.metric then $r.median
     elif $metric == "real_time" or $metric == "cycle_ns" then $r.real_time_ns
     else $r[$metric] // $r.counters[$metric] end;
-  # Noise of a quotient q of two results: q x sqrt(cv_a^2 + cv_b^2); 0 for
-  # a result against itself (its two figures move together).
-  def qnoise($q; $a; $b):
-    if $a.name == $b.name and $a.metric == $b.metric then 0
-    elif $a.cv == null or $b.cv == null then null
-    else ($q * ((($a.cv * $a.cv) + ($b.cv * $b.cv)) | sqrt)) end;
+  # Noise of a quotient q of figure am of a and bm of b:
+  # q x sqrt(cv_a^2 + cv_b^2) over the repetitions; 0 for one figure
+  # against itself.
+  def cvof($r; $m): if $m == $r.metric then $r.cv else $r.cvs[$m] end;
+  def qnoise($q; $a; $am; $b; $bm):
+    if $a.name == $b.name and $am == $bm then 0
+    else (cvof($a; $am)) as $ca | (cvof($b; $bm)) as $cb
+    | if $ca == null or $cb == null then null else ($q * ((($ca * $ca) + ($cb * $cb)) | sqrt)) end end;
   def ratio($a; $am; $b; $bm; $scale):
     (fig($a; $am)) as $x | (fig($b; $bm)) as $y
     | if $x == null or $y == null or $y == 0 then null
-      else ($x / ($y * $scale)) as $q | {ratio: ($q | s4), noise: (qnoise($q; $a; $b) | s4)} end;
+      else ($x / ($y * $scale)) as $q | {ratio: ($q | s4), noise: (qnoise($q; $a; $am; $b; $bm) | s4)} end;
   def efficiency($r):
     ($BY[$r.floor // ""]) as $f
     | (fig($r; $r.metric)) as $x | (fig($f; $r.metric)) as $y
     | if $x == null or $y == null or $x == 0 or $y == 0 then null
       else ($y / ($r.floor_div // 1)) as $fy
       | (if $r.higher_is_better then $x / $fy else $fy / $x end) as $e
-      | {efficiency: ($e | s4), noise: (qnoise($e; $r; $f) | s4)} end;
+      | {efficiency: ($e | s4), noise: (qnoise($e; $r; $r.metric; $f; $r.metric) | s4)} end;
 
 # committed baselines of the same machine type
   # (a QUICK run is only compared with a QUICK one: its hyperfine cycles and
