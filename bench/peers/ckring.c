@@ -40,6 +40,7 @@ struct ck_sh {
 	struct ck_hdr ha, hb;
 };
 
+_Static_assert(sizeof(struct ck_sh) <= 4096, "control fits the first page (bc_shared_pair)");
 _Static_assert(offsetof(struct ck_sh, hb) % BC_LINE == 0, "ck_ring headers line-aligned");
 _Static_assert(sizeof(struct ck_hdr) % BC_LINE == 0, "ck_ring headers fill their lines");
 
@@ -56,13 +57,12 @@ static unsigned ck_slots(size_t size)
 
 static struct ck_sh *ck_area(size_t size)
 {
-	size_t rb = ((size_t)ck_slots(size) * size + 4095) & ~(size_t)4095;
-	size_t len = 4096 + 2 * rb;
-	struct ck_sh *sh = bc_shared(len);
+	size_t a, b, len;
+	struct ck_sh *sh = bc_shared_pair((size_t)ck_slots(size) * size, &a, &b, &len);
 	if (!sh)
 		return NULL;
-	sh->off_a = 4096;
-	sh->off_b = 4096 + rb;
+	sh->off_a = a;
+	sh->off_b = b;
 	sh->len = len;
 	sh->c.size = size;
 	ck_ring_init(&sh->ha.r, ck_slots(size));

@@ -91,18 +91,19 @@ struct lr_sh {
 	size_t len;
 };
 
+_Static_assert(sizeof(struct lr_sh) <= 4096, "control fits the first page (bc_shared_pair)");
+
 #define RA(sh) ((struct lring *)((char *)(sh) + (sh)->off_a))
 #define RB(sh) ((struct lring *)((char *)(sh) + (sh)->off_b))
 
 static struct lr_sh *lr_area(size_t size)
 {
-	size_t off_a = 4096, rb = (lr_bytes(size) + 4095) & ~(size_t)4095;
-	size_t len = off_a + 2 * rb;
-	struct lr_sh *sh = bc_shared(len);
+	size_t a, b, len;
+	struct lr_sh *sh = bc_shared_pair(lr_bytes(size), &a, &b, &len);
 	if (!sh)
 		return NULL;
-	sh->off_a = off_a;
-	sh->off_b = off_a + rb;
+	sh->off_a = a;
+	sh->off_b = b;
 	sh->len = len;
 	sh->c.size = size;
 	lr_init(RA(sh), size);

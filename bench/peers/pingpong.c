@@ -36,18 +36,19 @@ struct pp_sh {
 	size_t off_a, off_b, len; /* the N-byte buffers, page aligned */
 };
 
+_Static_assert(sizeof(struct pp_sh) <= 4096, "control fits the first page (bc_shared_pair)");
+
 #define PA(sh) ((unsigned char *)(sh) + (sh)->off_a)
 #define PB(sh) ((unsigned char *)(sh) + (sh)->off_b)
 
 static struct pp_sh *pp_area(size_t n)
 {
-	size_t rb = (n + 4095) & ~(size_t)4095;
-	size_t len = 4096 + 2 * rb;
-	struct pp_sh *sh = bc_shared(len);
+	size_t a, b, len;
+	struct pp_sh *sh = bc_shared_pair(n, &a, &b, &len);
 	if (!sh)
 		return NULL;
-	sh->off_a = 4096;
-	sh->off_b = 4096 + rb;
+	sh->off_a = a;
+	sh->off_b = b;
 	sh->len = len;
 	sh->c.size = n;
 	return sh;
