@@ -12,7 +12,9 @@
  * The reader spins on shmk_ring_head until a record is there, then takes
  * it with shmk_ring_read_message (which then never waits) and reads every
  * payload byte: mode spin, like the Lamport ring of the same element size
- * that is its floor and baseline.  The writer retries on SHMK_EFULL
+ * that is its floor and baseline.  Like that ring's consumer it keeps the
+ * last head it saw and its own tail locally, so it polls the writer's line
+ * only when its copy says empty.  The writer retries on SHMK_EFULL
  * (spinning).  Ring capacity 1 MiB.
  *
  *   ring/park_tput/<S>/cross-cpu      copy_tput with the reader waiting in
@@ -98,13 +100,20 @@ struct rg_arg {
 	bool park; /* wait in read_message instead of spinning on the head */
 };
 
-/* Spins until the ring holds a record past its tail (or the writer died). */
-static inline void rg_spin_head(struct shmk_ring *r, struct bc_run *run)
+/* The spinning reader's view: its tail and the last head it saw. */
+struct rg_cursor {
+	uint64_t tail, head;
+};
+
+/* Spins until the ring holds a record past the tail (or the writer died). */
+static inline void rg_spin_head(struct shmk_ring *r, struct rg_cursor *cur, struct bc_run *run)
 {
-	uint64_t head = 0, tail = 0;
 	uint32_t spins = 0;
-	shmk_ring_tail(r, &tail);
-	while (shmk_ring_head(r, &head) == 0 && head <= tail) {
+	while (cur->head <= cur->tail) {
+		if (shmk_ring_head(r, &cur->head))
+			return;
+		if (cur->head > cur->tail)
+			return;
 		bc_relax();
 		if (!(++spins & 0xffff) && !bc_run_alive(run))
 			return;
@@ -145,6 +154,8 @@ static void bm_ring(gbs_state *st, void *argp)
 	if (bc_run_start(&run, st, &sh->c, bc_peer_cpu(BC_CROSS), rg_writer, sh, 0)) {
 		close(sh->wfd);
 		sh->wfd = -1;
+		struct rg_cursor cur = {0, 0};
+		shmk_ring_tail(r, &cur.tail);
 		while (gbs_keep_running_batch(st, n)) {
 			uint64_t t0 = bc_now();
 			for (int64_t i = 0; i < n + BC_TPUT_WARM && !run.failed; i++) {
@@ -153,7 +164,7 @@ static void bm_ring(gbs_state *st, void *argp)
 				uint64_t tag;
 				size_t len = 0;
 				if (!a->park)
-					rg_spin_head(r, &run);
+					rg_spin_head(r, &cur, &run);
 				do
 					rc = shmk_ring_read_message(r, &tag, buf, a->size, &len, 100000000);
 				while (rc == -ETIMEDOUT && bc_run_alive(&run));
@@ -168,6 +179,7 @@ static void bm_ring(gbs_state *st, void *argp)
 					}
 					break;
 				}
+				cur.tail += shmk_ring_record_len(len);
 			}
 			gbs_set_iteration_time(st, (double)(bc_now() - t0) * 1e-9);
 		}
