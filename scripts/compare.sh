@@ -49,7 +49,9 @@ def verdict($x; $y; $na; $nb; $hb; $up; $down):
          + (if $noise == null then " (noise unknown)" else "" end))} end;
 def relnoise: if .norm_kind == "ratio" then (if .ratio_noise != null and .norm != 0 then .ratio_noise / .norm else null end)
               else .cv end;
-def fmt: if . == null then "-" elif (. | fabs) >= 1000 then (. | round | tostring)
+def fmt: if . == null then "-" elif . == 0 then "0"
+         elif (. | fabs) < 0.01 then (((. | fabs | log10 | floor) as $e | pow(10; 2 - $e)) as $m | (. * $m | round) / $m | tostring)
+         elif (. | fabs) >= 1000 then (. | round | tostring)
          elif (. | fabs) >= 10 then ((. * 10 | round) / 10 | tostring)
          else ((. * 1000 | round) / 1000 | tostring) end;
 def pct: if . == null then "-" else ((. * 1000 | round) / 10 | tostring) + "%" end;

@@ -117,6 +117,7 @@ def num: if type == "number" then
 	 elif (. | fabs) >= 1e6 then ((. / 1e6 * 100 | round) / 100 | tostring) + "M"
 	 elif (. | fabs) >= 1e4 then ((. / 1e3 * 10 | round) / 10 | tostring) + "k"
 	 elif (. | fabs) >= 100 then (. | round | tostring)
+	 elif . != 0 and (. | fabs) < 0.01 then (((. | fabs | log10 | floor) as $e | pow(10; 2 - $e)) as $m | (. * $m | round) / $m | tostring)
 	 else ((. * 1000 | round) / 1000 | tostring) end)
 	elif . == null then "-" else tostring end;
 def scalar: type != "object" and type != "array";
