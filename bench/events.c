@@ -610,7 +610,7 @@ __attribute__((constructor)) static void reg(void)
 		gbs_register(&(struct gbs_bench){
 			.name = bc_name("events/wake_rtt/8/%s", pl), .fn = bm_ev_rtt, .arg = &wake[p],
 			.manual_time = true, .module = "events", .pattern = "wake_rtt", .param = 8,
-			.bytes = 8, .placement = pl, .mode = p ? "park" : "spin-then-park",
+			.bytes = 8, .placement = pl, .mode = "spin-then-park",
 			.spinning_procs = 0, .metric = "p50_ns",
 			.floor = bc_name("peers/futex_rtt/8/%s", pl),
 			.baseline = p ? PEER_FUTEX_WAKE("cross-cpu") : PEER_FUTEX_WAKE("same-cpu"),

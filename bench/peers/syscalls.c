@@ -349,7 +349,7 @@ __attribute__((constructor)) static void reg(void)
 			.name = sp_name[i], .fn = bm_sc, .arg = &sp[i], .manual_time = true,
 			.module = "peers", .pattern = i ? "futex_wake_rtt" : "futex_spin_park_rtt",
 			.param = 8, .bytes = 8, .placement = pl,
-			.mode = i == 2 ? "park" : "spin-then-park",
+			.mode = "spin-then-park",
 			.spinning_procs = i == 0 ? 2 : 0, .metric = "p50_ns",
 			.floor = i == 0 ? PEER_FLOOR : bc_name("peers/futex_rtt/8/%s", pl),
 			.note = sp_note[i]});
