@@ -8,11 +8,17 @@
 # Programs (build/bench/):
 #   peers                 every baseline except iceoryx (bench/peers/*.c)
 #   iceoryx               the iceoryx C binding baseline (needs iox-roudi)
-#   <module>              bench/<module>.c + the release library archive
+#   <module>              bench/<module>.c + the bench build of the library
+#                         archive (build/bench/lib/libshmkit.a: release flags
+#                         plus the futex counters)
 #   cycle-<name>          tiny whole-process programs for hyperfine
 
 BB := build/bench
-BENCH_CFLAGS := $(STD) $(WARN) $(INC) -Ibench -O2 -g -MMD -MP -pthread
+# The bench build of the library: release flags plus SHMK_BENCH_COUNTERS
+# (counted futex calls, impl/src/common.c), in its own object directory so
+# the release and check builds stay as they are.
+BENCH_CFLAGS := $(STD) $(WARN) $(INC) -Ibench -O2 -g -MMD -MP -pthread -DSHMK_BENCH_COUNTERS
+BLIB := $(BB)/lib/obj
 BENCH_CXXFLAGS := -std=c++17 -Wall -Wextra -Werror -O2 -g -MMD -MP -pthread
 BENCH_LIBS := -lbenchmark -lpthread -lrt
 IOX_INC := /usr/include/iceoryx/v2.0.3
@@ -21,6 +27,12 @@ IOX_LIBS := -liceoryx_binding_c -liceoryx_posh -liceoryx_hoofs -liceoryx_platfor
 BENCH_SHIM := $(BB)/obj/bench/gbshim.o $(BB)/obj/bench/common.o $(BB)/obj/bench/main.o
 PEER_SRCS := $(filter-out bench/peers/iceoryx.c,$(sort $(wildcard bench/peers/*.c)))
 PEER_OBJS := $(patsubst %.c,$(BB)/obj/%.o,$(PEER_SRCS))
+# The bench build of the library archive: every impl/src file, like the
+# release archive, with the counters compiled in.
+BENCH_LIB := $(BB)/lib/libshmkit.a
+$(BENCH_LIB): $(patsubst %.c,$(BLIB)/%.o,$(LIB_SRCS))
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
 
 # Module benches: bench/<m>.c for every library module that has a source.
 BENCH_MODS := $(filter $(MODULES),$(basename $(notdir $(wildcard bench/*.c))))
@@ -29,6 +41,10 @@ CYCLE_NAMES := $(filter raw $(MODULES),$(basename $(notdir $(wildcard bench/cycl
 CYCLE_BINS := $(patsubst %,$(BB)/cycle-%,$(CYCLE_NAMES))
 
 BENCH_BINS := $(BB)/peers $(BB)/iceoryx $(patsubst %,$(BB)/%,$(BENCH_MODS)) $(CYCLE_BINS)
+
+$(BLIB)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_BASE) $(REL_FLAGS) -DSHMK_BENCH_COUNTERS -c -o $@ $<
 
 $(BB)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -49,7 +65,7 @@ $(BB)/iceoryx: $(BB)/obj/bench/peers/iceoryx.o $(BENCH_SHIM)
 	$(CXX) -pthread -o $@ $^ $(IOX_LIBS) $(BENCH_LIBS)
 
 define bench_mod_prog
-$(BB)/$(1): $(BB)/obj/bench/$(1).o $(BENCH_SHIM) $(LIB_A)
+$(BB)/$(1): $(BB)/obj/bench/$(1).o $(BENCH_SHIM) $(BENCH_LIB)
 	$$(CXX) -pthread -o $$@ $$^ $(BENCH_LIBS)
 endef
 $(foreach m,$(BENCH_MODS),$(eval $(call bench_mod_prog,$(m))))
@@ -58,7 +74,7 @@ $(BB)/cycle-raw: $(BB)/obj/bench/cycle/raw.o
 	$(CC) -o $@ $^ $(LDLIBS)
 
 define cycle_prog
-$(BB)/cycle-$(1): $(BB)/obj/bench/cycle/$(1).o $(LIB_A)
+$(BB)/cycle-$(1): $(BB)/obj/bench/cycle/$(1).o $(BENCH_LIB)
 	$$(CC) -pthread -o $$@ $$^ $(LDLIBS)
 endef
 $(foreach m,$(filter-out raw,$(CYCLE_NAMES)),$(eval $(call cycle_prog,$(m))))
@@ -78,6 +94,8 @@ bench: $(DEPS_STAMP)
 bench-list:
 	@printf '%s\n' $(BENCH_BINS)
 
-# `make check` runs no benchmark, only this smoke test of compare.sh and
-# render.sh on synthetic results.
-CHECK_PROGS += bench/checks/compare-smoke.sh
+# `make check` runs no benchmark: a smoke test of compare.sh and render.sh
+# on synthetic results, and the check of every bench's registration (from
+# `prog --shmk_meta`, so check-build builds the bench programs).
+CHECK_PROGS += bench/checks/compare-smoke.sh bench/checks/registry.sh
+CHECK_DEPS += $(BB)/peers $(BB)/iceoryx $(patsubst %,$(BB)/%,$(BENCH_MODS))

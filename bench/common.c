@@ -60,6 +60,15 @@ void *bc_shared(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+void *bc_shared_pair(size_t each, size_t *off_a, size_t *off_b, size_t *len)
+{
+	size_t rb = (each + 4095) & ~(size_t)4095;
+	*off_a = 4096;
+	*off_b = 4096 + rb;
+	*len = 4096 + 2 * rb;
+	return bc_shared(*len);
+}
+
 void bc_unshared(void *p, size_t len)
 {
 	if (p)

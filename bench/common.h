@@ -53,6 +53,10 @@ static inline bool bc_oversubscribed(int n)
 /* Page-aligned, zeroed MAP_SHARED|MAP_ANONYMOUS memory (NULL on failure). */
 void *bc_shared(size_t len);
 void bc_unshared(void *p, size_t len);
+/* A shared area for two-direction benches: its first page for the control
+ * struct, then two page-aligned buffers of `each` bytes (direction A at
+ * *off_a, B at *off_b); *len is the whole length for bc_unshared. */
+void *bc_shared_pair(size_t each, size_t *off_a, size_t *off_b, size_t *len);
 
 /* Forks a peer pinned to cpu that runs fn(arg) and _exit()s with its
  * return value.  The peer dies with the bench (PR_SET_PDEATHSIG). */

@@ -13,32 +13,35 @@
  *                                      processes: oversubscribed on 2 vCPUs)
  *   events/zc_tput/<S>/cross-cpu       SPSC zero-copy (reserve/publish,
  *                                      recv_view/release), vs the copying form
- *   events/wake_rtt/8/<placement>      blocking send/recv, the receiver parked
- *                                      (cross-cpu: 200 us gap before each ping
- *                                      so the peer has parked); vs raw futex
+ *   events/wake_rtt/8/<placement>      blocking send/recv (cross-cpu: 200 us
+ *                                      gap before each ping so the peer has
+ *                                      parked); vs the futex round trip with
+ *                                      the same idle/spin/park protocol
  *   events/spin_park_rtt/8/cross-cpu   blocking send/recv back to back
- *                                      (spin-then-park at saturation); parks
- *                                      per message from voluntary context
- *                                      switches of both processes
+ *                                      (spin-then-park at saturation)
  *   events/load_p99/<L>/cross-cpu      open loop at L % of the SPSC 64 B
  *                                      saturation rate measured in the same
  *                                      invocation; latency = receive time -
  *                                      INTENDED send time (coordinated-
  *                                      omission safe)
+ *
+ * Every round trip publishes parks_per_msg and futex_calls_per_msg, counted
+ * by the bench build of the library in both processes (futexcount.h).
+ * Floors: the ping-pong of the same bytes (round trips), the Lamport ring
+ * of the same element size (throughput).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "shmkit/events.h"
 
 #include "common.h"
+#include "futexcount.h"
 #include "peers/peers.h"
 
 #define EV_MAXMSG SHMK_EVENTS_SLOT_DATA
-#define EV_WAKE_GAP_NS 200000ull
 #define EV_CALIB_MSGS 200000ull
 
 enum ev_q { EVQ_SPSC, EVQ_MPSC };
@@ -55,7 +58,7 @@ struct ev_sh {
 	_Atomic uint64_t t0; /* load: intended time of message 0 */
 	_Atomic uint32_t calib_done;
 	_Atomic uint32_t prod_ready;
-	_Atomic int64_t peer_nvcsw;
+	struct bc_fx peer_fx; /* the peer's futex calls, written before it exits */
 };
 
 static unsigned ev_seq;
@@ -138,13 +141,6 @@ static inline int ev_recv_spin(struct shmk_events_rx *rx, void *buf, size_t *len
 	}
 }
 
-static int64_t nvcsw(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return ru.ru_nvcsw;
-}
-
 /* ------------------------------------------------------------ round trip */
 static int ev_rtt_peer(void *arg)
 {
@@ -161,7 +157,7 @@ static int ev_rtt_peer(void *arg)
 	}
 	if (!bc_ready_wait_go(&sh->c))
 		return 0;
-	int64_t cs0 = nvcsw(); /* after the start-up yields */
+	struct bc_fx fx0 = bc_fx_now();
 	for (;;) {
 		size_t len = 0;
 		if (sh->blocking) {
@@ -193,7 +189,8 @@ static int ev_rtt_peer(void *arg)
 			return 1;
 		}
 	}
-	atomic_store_explicit(&sh->peer_nvcsw, nvcsw() - cs0, memory_order_relaxed);
+	/* read by the measurer after it reaped this process */
+	sh->peer_fx = bc_fx_since(fx0);
 	ev_end_close(&a);
 	ev_end_close(&b);
 	return (int)(sink & 0);
@@ -233,10 +230,10 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 		bc_unshared(sh, sizeof *sh);
 		return;
 	}
-	int64_t cs0 = 0, msgs = 0;
+	int64_t rtts = 0;
+	struct bc_fx fx0 = bc_fx_now(), fx = {0, 0};
 	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(a->place), ev_rtt_peer, sh,
 			 (size_t)gbs_max_iterations(st))) {
-		cs0 = nvcsw(); /* after the start-up yields */
 		int warm = a->gap_ns ? 20 : PEERS_WARMUP;
 		for (int64_t i = -warm; !r.failed; i++) {
 			if (i >= 0 && !gbs_keep_running(st))
@@ -275,14 +272,14 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 				break;
 			}
 			seq += 2;
+			rtts++;
 			if (i >= 0) {
-				msgs++;
 				bc_lat_add(&r.lat, t1 - t0);
 				gbs_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
 			}
 		}
 	}
-	int64_t cs = nvcsw() - cs0;
+	fx = bc_fx_since(fx0);
 	/* An 8-byte message after stop ends the peer's loop. */
 	atomic_store_explicit(&sh->c.stop, 1, memory_order_relaxed);
 	if (!r.failed) {
@@ -293,12 +290,10 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 			shmk_events_try_send(ea.tx, buf, 8, NULL);
 	}
 	bc_run_end(&r, 1);
-	if (a->blocking && msgs > 0 && !r.failed) {
-		double parks = (double)(cs + atomic_load(&sh->peer_nvcsw));
-		gbs_counter(st, "parks_per_msg", parks / (double)(2 * msgs));
-		/* a park is a FUTEX_WAIT plus its peer's FUTEX_WAKE */
-		gbs_counter(st, "futex_calls_per_msg_est", 2 * parks / (double)(2 * msgs));
-	}
+	/* per message: a round trip is two, warm-up included (the peer cannot
+	 * tell warm-up from timed messages) */
+	if (!r.failed)
+		bc_fx_report(st, fx, sh->peer_fx, 2.0 * (double)rtts);
 	gbs_counter(st, "sink", (double)(sink & 1));
 	ev_end_close(&ea);
 	ev_end_close(&eb);
@@ -565,101 +560,76 @@ __attribute__((constructor)) static void reg(void)
 	static struct ev_rtt_arg rtt[2][3];
 	static struct ev_tput_arg tput[3][3], zc[3];
 	for (int i = 0; i < 3; i++) {
+		const char *spsc_rtt = bc_name("events/spsc_rtt/%zu/cross-cpu", sz[i]);
+		const char *spsc_tput = bc_name("events/spsc_tput/%zu/cross-cpu", sz[i]);
 		for (int q = 0; q < 2; q++) {
 			rtt[q][i] = (struct ev_rtt_arg){q, sz[i], false, 0, BC_CROSS};
-			const char *pat = q == EVQ_SPSC ? "spsc_rtt" : "mpsc_rtt";
-			struct gbs_bench b = {
-				.name = bc_name("events/%s/%zu/cross-cpu", pat, sz[i]),
+			gbs_register(&(struct gbs_bench){
+				.name = q == EVQ_SPSC ? spsc_rtt
+						      : bc_name("events/mpsc_rtt/%zu/cross-cpu", sz[i]),
 				.fn = bm_ev_rtt, .arg = &rtt[q][i], .manual_time = true,
-				.module = "events", .pattern = pat, .param = (long)sz[i],
-				.placement = "cross-cpu", .kind = "spin", .spinning_procs = 2,
-				.metric = "p50_ns", .baseline = PEER_FLOOR};
-			if (q == EVQ_SPSC) {
-				b.targets[0] = (struct gbs_target){.vs = PEER_FLOOR, .op = "le", .bound = 1.3};
-				b.targets[1] = (struct gbs_target){
-					.vs = bc_name("peers/ck_ring_rtt/%zu/cross-cpu", sz[i]),
-					.op = "le", .bound = 0.8};
-				b.targets[2] = (struct gbs_target){
-					.vs = bc_name("peers/iceoryx_rtt/%zu/cross-cpu", sz[i]),
-					.op = "le", .bound = 0.8};
-			}
-			gbs_register(&b);
+				.module = "events", .pattern = q == EVQ_SPSC ? "spsc_rtt" : "mpsc_rtt",
+				.param = (long)sz[i], .bytes = (long)sz[i], .placement = "cross-cpu",
+				.mode = "spin", .spinning_procs = 2, .metric = "p50_ns",
+				.floor = bc_name(PEER_PP_FMT, sz[i]),
+				.baseline = q == EVQ_SPSC ? bc_name(PEER_LAMPORT_RTT_FMT, sz[i]) : spsc_rtt});
 		}
 		for (int k = 0; k < 3; k++) {
 			int q = k == 0 ? EVQ_SPSC : EVQ_MPSC, prods = k == 2 ? 2 : 1;
 			tput[k][i] = (struct ev_tput_arg){q, sz[i], prods, 0};
 			const char *pat = k == 0 ? "spsc_tput" : k == 1 ? "mpsc1_tput" : "mpsc2_tput";
-			struct gbs_bench b = {
+			gbs_register(&(struct gbs_bench){
 				.name = bc_name("events/%s/%zu/cross-cpu", pat, sz[i]),
 				.fn = bm_ev_tput, .arg = &tput[k][i], .manual_time = true,
 				.module = "events", .pattern = pat, .param = (long)sz[i],
-				.placement = "cross-cpu", .kind = "spin", .spinning_procs = 1 + prods,
-				.metric = "items_per_second",
-				.baseline = bc_name("peers/lamport_tput/%zu/cross-cpu", sz[i])};
-			if (k == 0) {
-				b.targets[0] = (struct gbs_target){.vs = b.baseline, .op = "ge", .bound = 1.0};
-				if (sz[i] <= 64)
-					b.targets[1] = (struct gbs_target){
-						.vs = bc_name("peers/ck_ring_tput/%zu/cross-cpu", sz[i]),
-						.op = "ge", .bound = 3.0};
-			} else if (k == 1) {
-				b.targets[0] = (struct gbs_target){
-					.vs = bc_name("events/spsc_tput/%zu/cross-cpu", sz[i]), .op = "ge",
-					.bound = 0.7};
-			} else {
-				b.targets[0] = (struct gbs_target){
-					.vs = bc_name("events/mpsc1_tput/%zu/cross-cpu", sz[i]), .op = "ge",
-					.bound = 0.7};
-				b.note = "2 producers + consumer spin: needs 3 CPUs";
-			}
-			gbs_register(&b);
+				.bytes = (long)sz[i], .placement = "cross-cpu", .mode = "spin",
+				.spinning_procs = 1 + prods, .metric = "items_per_second",
+				.floor = bc_name(PEER_LAMPORT_TPUT_FMT, sz[i]),
+				.baseline = k == 0   ? bc_name(PEER_LAMPORT_TPUT_FMT, sz[i])
+					    : k == 1 ? spsc_tput
+						     : bc_name("events/mpsc1_tput/%zu/cross-cpu", sz[i]),
+				.note = k == 2 ? "2 producers + consumer spin: needs 3 CPUs" : NULL});
 		}
 		zc[i] = (struct ev_tput_arg){EVQ_SPSC, sz[i], 1, 1};
 		gbs_register(&(struct gbs_bench){
 			.name = bc_name("events/zc_tput/%zu/cross-cpu", sz[i]), .fn = bm_ev_tput,
 			.arg = &zc[i], .manual_time = true, .module = "events", .pattern = "zc_tput",
-			.param = (long)sz[i], .placement = "cross-cpu", .kind = "spin",
-			.spinning_procs = 2, .metric = "items_per_second",
-			.baseline = bc_name("events/spsc_tput/%zu/cross-cpu", sz[i]),
+			.param = (long)sz[i], .bytes = (long)sz[i], .placement = "cross-cpu",
+			.mode = "spin", .spinning_procs = 2, .metric = "items_per_second",
+			.floor = bc_name(PEER_LAMPORT_TPUT_FMT, sz[i]), .baseline = spsc_tput,
 			.note = "SPSC zero-copy: reserve, fill in place, publish / recv_view, read, release"});
 	}
 
 	static struct ev_rtt_arg wake[3] = {
 		{EVQ_SPSC, 8, true, 0, BC_SAME},
-		{EVQ_SPSC, 8, true, EV_WAKE_GAP_NS, BC_CROSS},
+		{EVQ_SPSC, 8, true, PEER_WAKE_GAP_NS, BC_CROSS},
 		{EVQ_SPSC, 8, true, 0, BC_CROSS},
 	};
 	for (int p = 0; p < 2; p++) {
 		const char *pl = bc_place_name(wake[p].place);
-		const char *vs = bc_name("peers/futex_rtt/8/%s", pl);
 		gbs_register(&(struct gbs_bench){
 			.name = bc_name("events/wake_rtt/8/%s", pl), .fn = bm_ev_rtt, .arg = &wake[p],
 			.manual_time = true, .module = "events", .pattern = "wake_rtt", .param = 8,
-			.placement = pl, .kind = "blocking", .spinning_procs = 0, .metric = "p50_ns",
-			.baseline = vs,
-			.note = p ? "200 us idle gap before each ping so the receiver has parked" : NULL,
-			.targets = {{.vs = vs, .op = "le", .bound = 1.05}}});
+			.bytes = 8, .placement = pl, .mode = "spin-then-park",
+			.spinning_procs = 0, .metric = "p50_ns",
+			.floor = bc_name("peers/futex_rtt/8/%s", pl),
+			.baseline = p ? PEER_FUTEX_WAKE("cross-cpu") : PEER_FUTEX_WAKE("same-cpu"),
+			.note = p ? "200 us idle gap before each ping so the receiver has parked" : NULL});
 	}
 	gbs_register(&(struct gbs_bench){
 		.name = "events/spin_park_rtt/8/cross-cpu", .fn = bm_ev_rtt, .arg = &wake[2],
 		.manual_time = true, .module = "events", .pattern = "spin_park_rtt", .param = 8,
-		.placement = "cross-cpu", .kind = "spin", .spinning_procs = 2, .metric = "p50_ns",
-		.baseline = PEER_FLOOR,
-		.targets = {{.vs = PEER_FLOOR, .op = "le", .bound = 1.3},
-			    {.vs = "-", .metric = "futex_calls_per_msg_est", .op = "le", .bound = 0.001}}});
+		.bytes = 8, .placement = "cross-cpu", .mode = "spin-then-park", .spinning_procs = 2,
+		.metric = "p50_ns", .floor = PEER_FLOOR, .baseline = PEER_FUTEX_SPIN_PARK});
 
 	static const long loads[] = {10, 50, 90};
-	for (int i = 0; i < 3; i++) {
-		struct gbs_bench b = {
+	for (int i = 0; i < 3; i++)
+		gbs_register(&(struct gbs_bench){
 			.name = bc_name("events/load_p99/%ld/cross-cpu", loads[i]), .fn = bm_ev_load,
 			.arg = (void *)(intptr_t)loads[i], .manual_time = true, .module = "events",
-			.pattern = "load_p99", .param = loads[i], .placement = "cross-cpu",
-			.kind = "spin", .spinning_procs = 2, .metric = "p99_ns",
-			.note = "open loop, 64 B, latency from the intended send time"};
-		if (loads[i] == 50)
-			b.targets[0] = (struct gbs_target){.vs = "events/spsc_rtt/64/cross-cpu",
-							   .metric = "p99_ns", .op = "le", .bound = 2.0,
-							   .scale = 0.5};
-		gbs_register(&b);
-	}
+			.pattern = "load_p99", .param = loads[i], .bytes = 64,
+			.placement = "cross-cpu", .mode = "spin", .spinning_procs = 2,
+			.metric = "p99_ns", .floor = "peers/pingpong_rtt/64/cross-cpu", .floor_div = 2,
+			.note = "open loop, 64 B, latency from the intended send time: no baseline "
+				"runs at the same offered load; floor = one way of the 64 B ping-pong"});
 }

@@ -15,8 +15,7 @@ namespace {
 
 struct Entry {
 	gbs_bench b;
-	std::string name, module, pattern, placement, kind, metric, baseline, note;
-	std::vector<std::string> tvs, tmetric, top, tvsmetric;
+	std::string name, module, pattern, placement, mode, metric, floor, baseline, note;
 };
 
 std::vector<Entry *> &entries()
@@ -72,20 +71,14 @@ int write_meta(const char *path)
 	bool first = true;
 	for (Entry *e : entries()) {
 		std::fprintf(f, "%s {\"name\": %s, \"module\": %s, \"pattern\": %s, \"param\": %ld, "
-			     "\"placement\": %s, \"kind\": %s, \"spinning_procs\": %d, \"metric\": %s, "
-			     "\"baseline\": %s, \"note\": %s, \"targets\": [",
+			     "\"bytes\": %ld, \"placement\": %s, \"mode\": %s, \"spinning_procs\": %d, "
+			     "\"metric\": %s, \"floor\": %s, \"floor_div\": %g, \"baseline\": %s, "
+			     "\"note\": %s}\n",
 			     first ? "" : ",", jstr(e->name).c_str(), jstr(e->module).c_str(),
-			     jstr(e->pattern).c_str(), e->b.param, jstr(e->placement).c_str(),
-			     jstr(e->kind).c_str(), e->b.spinning_procs, jstr(e->metric).c_str(),
+			     jstr(e->pattern).c_str(), e->b.param, e->b.bytes, jstr(e->placement).c_str(),
+			     jstr(e->mode).c_str(), e->b.spinning_procs, jstr(e->metric).c_str(),
+			     jnull(e->floor).c_str(), e->b.floor_div > 0 ? e->b.floor_div : 1.0,
 			     jnull(e->baseline).c_str(), jnull(e->note).c_str());
-		for (size_t i = 0; i < e->tvs.size(); i++)
-			std::fprintf(f, "%s{\"vs\": %s, \"metric\": %s, \"op\": %s, \"bound\": %g, "
-				     "\"vs_metric\": %s, \"scale\": %g}",
-				     i ? ", " : "", jstr(e->tvs[i]).c_str(), jstr(e->tmetric[i]).c_str(),
-				     jstr(e->top[i]).c_str(), e->b.targets[i].bound,
-				     jstr(e->tvsmetric[i]).c_str(),
-				     e->b.targets[i].scale > 0 ? e->b.targets[i].scale : 1.0);
-		std::fprintf(f, "]}\n");
 		first = false;
 	}
 	std::fprintf(f, "]\n");
@@ -109,17 +102,11 @@ int gbs_register(const struct gbs_bench *b)
 	e->module = s(b->module);
 	e->pattern = s(b->pattern);
 	e->placement = b->placement ? b->placement : "single";
-	e->kind = b->kind ? b->kind : "cpu";
+	e->mode = s(b->mode);
 	e->metric = b->metric ? b->metric : "real_time";
+	e->floor = s(b->floor);
 	e->baseline = s(b->baseline);
 	e->note = s(b->note);
-	for (int i = 0; i < GBS_MAX_TARGETS && b->targets[i].vs; i++) {
-		const gbs_target &t = b->targets[i];
-		e->tvs.push_back(t.vs);
-		e->tmetric.push_back(t.metric ? t.metric : e->metric);
-		e->top.push_back(t.op ? t.op : "le");
-		e->tvsmetric.push_back(t.vs_metric ? t.vs_metric : e->tmetric.back());
-	}
 	entries().push_back(e);
 
 	// Setup/teardown run around every invocation inside the lambda: 1.7.1's

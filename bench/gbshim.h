@@ -6,11 +6,15 @@
  * A bench is registered with a struct gbs_bench that carries, beside the
  * function, the facts the merge step (bench/merge.jq via bench.mk) needs and
  * that Google Benchmark's JSON has no place for: module, pattern, param,
- * placement, kind, the primary metric, the baseline it is judged against and
- * the issue's targets.  `prog --shmk_meta=FILE` writes them as JSON; every
- * other argument goes to benchmark::Initialize.
+ * the payload bytes, placement, wait mode, the primary metric, the floor
+ * and the like-for-like baseline it is judged against.  `prog
+ * --shmk_meta=FILE` writes them as JSON (bench/checks/registry.sh checks
+ * them in `make check`); every other argument goes to benchmark::Initialize.
+ * The targets are not here: bench/targets.json is their one table.
  *
- * Names follow <module>/<pattern>/<param>[/<placement>].
+ * Names follow <module>/<pattern>/<param>/<placement>; the param is a size
+ * for most benches, a producer count or a load for others, so `bytes`
+ * says what a name cannot.
  */
 #ifndef SHMK_GBSHIM_H
 #define SHMK_GBSHIM_H
@@ -26,18 +30,6 @@ typedef struct gbs_state gbs_state; /* is a benchmark::State */
 typedef void (*gbs_fn)(gbs_state *st, void *arg);
 typedef void (*gbs_hook)(void *arg);
 
-/* One ratio the issue asks for: metric(this) / metric(vs) <op> bound. */
-struct gbs_target {
-	const char *vs;	    /* baseline bench name (NULL ends the list) */
-	const char *metric; /* "p50_ns", "p99_ns", "items_per_second", ... */
-	const char *op;	    /* "le" or "ge" */
-	double bound;
-	const char *vs_metric; /* metric of `vs`; NULL = same as metric */
-	double scale;	       /* multiply vs's figure first (0 = 1) */
-};
-
-#define GBS_MAX_TARGETS 4
-
 struct gbs_bench {
 	const char *name;	/* copied */
 	gbs_fn fn;
@@ -50,14 +42,24 @@ struct gbs_bench {
 	/* facts for the report */
 	const char *module;	/* "peers", "events", ... */
 	const char *pattern;	/* "pingpong_rtt", ... */
-	long param;		/* message size in bytes, producers, % load ... */
+	long param;		/* the name's third field: size, producers, % load ... */
+	long bytes;		/* payload bytes moved per message (each way) */
 	const char *placement;	/* "same-cpu", "cross-cpu", "single" */
-	const char *kind;	/* "spin", "blocking", "cpu" */
+	const char *mode;	/* how a receiver waits: "spin", "spin-then-park",
+				 * "park"; "none" when nothing waits */
 	int spinning_procs;	/* processes that spin at once (oversubscription) */
 	const char *metric;	/* primary figure: "p50_ns", "items_per_second", ... */
-	const char *baseline;	/* bench it is normalised by (NULL = none) */
+	/* The physical floor, measured in the same run: a result that moves
+	 * the same bytes the same way (its own name for a floor).  Efficiency
+	 * = floor / measured (latency) or measured / floor (throughput), the
+	 * floor's figure of the same metric divided by floor_div first (0 = 1;
+	 * 2 = one way from a round trip). */
+	const char *floor;
+	double floor_div;
+	/* Like-for-like baseline: same bytes, placement and mode (NULL = none,
+	 * then note must say why). */
+	const char *baseline;
 	const char *note;	/* free text, may be NULL */
-	struct gbs_target targets[GBS_MAX_TARGETS];
 };
 
 /* Returns 0, or -1 when the name is a duplicate (the bench is dropped). */

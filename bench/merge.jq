@@ -3,7 +3,8 @@
 #
 # Inputs (jq --slurpfile): $machine, $run, $metas (bench facts written by
 # `prog --shmk_meta`), $gb (Google Benchmark JSON per program), $hf
-# (hyperfine rows), $skipped, $committed (reports/baselines/*.json).
+# (hyperfine rows), $skipped, $committed (reports/baselines/*.json),
+# $targets (bench/targets.json, the one target table).
 
 def median: sort | if length == 0 then null
 	elif length % 2 == 1 then .[length / 2 | floor]
@@ -15,6 +16,9 @@ def cv: if length < 2 then null else
 def higher_better($m): ($m | test("_per_second$"));
 def r4: if . == null then null else (. * 10000 | round) / 10000 end;
 def r1: if . == null then null else (. * 10 | round) / 10 end;
+# 4 significant digits (an efficiency of 1e-5 must not round to 0)
+def s4: if . == null or . == 0 then . else
+	((. | fabs | log10 | floor) as $e | pow(10; 3 - $e)) as $m | (. * $m | round) / $m end;
 
 ($machine[0]) as $M
 | ($run[0]) as $R
@@ -25,13 +29,14 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
     | . + {key: (.run_name | sub("/manual_time$"; "") | sub("/repeats:[0-9]+$"; ""))}]
    | group_by(.key)) as $groups
 | [$groups[] | (.[0].key) as $k | ($META[$k] // {name: $k, module: ($k | split("/")[0]),
-      pattern: ($k | split("/")[1]), param: null, placement: "single", kind: "cpu",
-      spinning_procs: 0, metric: "real_time", baseline: null, targets: []}) as $m
+      pattern: ($k | split("/")[1]), param: null, bytes: null, placement: "single", mode: null,
+      spinning_procs: 0, metric: "real_time", floor: null, floor_div: 1, baseline: null,
+      note: "not registered: no --shmk_meta facts"}) as $m
    | (map(select(.error_occurred | not))) as $ok
    | ($ok | map(if $m.metric == "real_time" then .real_time else .[$m.metric] end)
       | map(select(. != null))) as $vals
-   | {name: $k, module: $m.module, pattern: $m.pattern, param: $m.param,
-      placement: $m.placement, kind: $m.kind, source: "gbench",
+   | {name: $k, module: $m.module, pattern: $m.pattern, param: $m.param, bytes: $m.bytes,
+      placement: $m.placement, mode: $m.mode, procs: null, source: "gbench",
       metric: $m.metric, higher_is_better: higher_better($m.metric),
       unit: (if higher_better($m.metric) then "1/s" else "ns" end),
       repetitions: ($ok | length), values: $vals,
@@ -43,38 +48,38 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
       p999_ns: ($ok | map(.p999_ns // empty) | median),
       items_per_second: ($ok | map(.items_per_second // empty) | median),
       bytes_per_second: ($ok | map(.bytes_per_second // empty) | median),
+      # cv of each figure a target may name besides the primary one
+      cvs: ({p50_ns: ($ok | map(.p50_ns // empty) | cv | r4), p99_ns: ($ok | map(.p99_ns // empty) | cv | r4),
+             items_per_second: ($ok | map(.items_per_second // empty) | cv | r4),
+             real_time: ($ok | map(.real_time) | cv | r4)}),
       counters: ($ok | if length == 0 then {} else
-         (map(to_entries | map(select(.key | test("^(futex_|wakes|parks|spins|offered|achieved|load_)"))))
+         (map(to_entries | map(select(.key | test("^(futex_|wakes|parks|spins|offered|achieved|load_|saturation)"))))
           | add | group_by(.key) | map({key: .[0].key, value: (map(.value) | median)}) | from_entries) end),
       spinning_procs: ($m.spinning_procs // 0),
       oversubscribed: (($m.spinning_procs // 0) > $M.vcpus_allowed),
-      baseline: $m.baseline, note: $m.note, targets_meta: ($m.targets // []),
+      floor: $m.floor, floor_div: ($m.floor_div // 1),
+      baseline: $m.baseline, note: $m.note,
       error: (if ($ok | length) == 0 then (.[0].error_message // "no successful repetition") else null end)}
   ] as $gres
 
 # ---------------------------------------------------------------- hyperfine
-# One row per (program, sub, procs): ns per create+attach+teardown cycle.
+# One row per (program, sub, bytes, procs): ns per create+attach+teardown
+# cycle; the raw sequence on a region of the same size is floor and baseline.
 | [$hf[] | (.prog == "raw") as $raw
    | ((.times // [.mean]) | map(. * 1e9 / $R.hyperfine.cycles_per_process)) as $vals
-   | {name: (if $raw then "peers/raw_\(.sub)_process/\(.procs)/process"
-             else "\(.prog)/process_cycle/\(.procs)/process" end),
+   | "peers/raw_\(.sub)_process_\(.procs)p/\(.bytes)/process" as $rawname
+   | {name: (if $raw then $rawname else "\(.prog)/process_cycle_\(.procs)p/\(.bytes)/process" end),
       module: (if $raw then "peers" else .prog end),
-      pattern: (if $raw then "raw_\(.sub)_process" else "process_cycle" end),
-      param: .procs, placement: "process", kind: "process", source: "hyperfine",
-      metric: "cycle_ns", higher_is_better: false, unit: "ns",
+      pattern: (if $raw then "raw_\(.sub)_process_\(.procs)p" else "process_cycle_\(.procs)p" end),
+      param: .bytes, bytes: .bytes, placement: "process", mode: "none", procs: .procs,
+      source: "hyperfine", metric: "cycle_ns", higher_is_better: false, unit: "ns",
       repetitions: ($vals | length), values: $vals,
       median: ($vals | median), mean: ($vals | mean), cv: ($vals | cv | r4),
       real_time_ns: ($vals | median), p50_ns: null, p90_ns: null, p99_ns: null, p999_ns: null,
-      items_per_second: null, bytes_per_second: null, counters: {},
+      items_per_second: null, bytes_per_second: null, cvs: {}, counters: {},
       spinning_procs: 0, oversubscribed: false,
-      baseline: (if $raw then null
-                 else "peers/raw_\(if .prog == "mmap_region" then "mmap" else "shm" end)_process/\(.procs)/process" end),
-      note: "hyperfine: \(.command)",
-      # the issue's target (<= 1.1 x raw) is for shm and mmap_region; the
-      # other primitives' cycles are reported against raw shm without one
-      targets_meta: (if $raw or ((.prog == "shm" or .prog == "mmap_region") | not) then [] else
-         [{vs: "peers/raw_\(if .prog == "mmap_region" then "mmap" else "shm" end)_process/\(.procs)/process",
-           metric: "cycle_ns", op: "le", bound: 1.1, vs_metric: "cycle_ns", scale: 1}] end),
+      floor: $rawname, floor_div: 1, baseline: (if $raw then null else $rawname end),
+      note: ((if $raw then "floor of a whole-process cycle of this size; " else "" end) + "hyperfine: \(.command)"),
       error: null}
   ] as $hres
 
@@ -85,15 +90,27 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
 | def fig($r; $metric):
     if $r == null or $r.error != null then null
     elif $metric == $r.metric then $r.median
-    elif $metric == "real_time" then $r.real_time_ns
+    elif $metric == "real_time" or $metric == "cycle_ns" then $r.real_time_ns
     else $r[$metric] // $r.counters[$metric] end;
+  # Noise of a quotient q of figure am of a and bm of b:
+  # q x sqrt(cv_a^2 + cv_b^2) over the repetitions; 0 for one figure
+  # against itself.
+  def cvof($r; $m): if $m == $r.metric then $r.cv else $r.cvs[$m] end;
+  def qnoise($q; $a; $am; $b; $bm):
+    if $a.name == $b.name and $am == $bm then 0
+    else (cvof($a; $am)) as $ca | (cvof($b; $bm)) as $cb
+    | if $ca == null or $cb == null then null else ($q * ((($ca * $ca) + ($cb * $cb)) | sqrt)) end end;
   def ratio($a; $am; $b; $bm; $scale):
     (fig($a; $am)) as $x | (fig($b; $bm)) as $y
     | if $x == null or $y == null or $y == 0 then null
-      else ($x / ($y * $scale)) as $q
-      | {ratio: ($q | r4),
-         noise: (if $a.cv == null or $b.cv == null then null
-                 else ($q * ((($a.cv * $a.cv) + ($b.cv * $b.cv)) | sqrt)) | r4 end)} end;
+      else ($x / ($y * $scale)) as $q | {ratio: ($q | s4), noise: (qnoise($q; $a; $am; $b; $bm) | s4)} end;
+  def efficiency($r):
+    ($BY[$r.floor // ""]) as $f
+    | (fig($r; $r.metric)) as $x | (fig($f; $r.metric)) as $y
+    | if $x == null or $y == null or $x == 0 or $y == 0 then null
+      else ($y / ($r.floor_div // 1)) as $fy
+      | (if $r.higher_is_better then $x / $fy else $fy / $x end) as $e
+      | {efficiency: ($e | s4), noise: (qnoise($e; $r; $r.metric; $f; $r.metric) | s4)} end;
 
 # committed baselines of the same machine type
   # (a QUICK run is only compared with a QUICK one: its hyperfine cycles and
@@ -103,13 +120,57 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
    | sort_by(.run.ended) | last) as $C
 | ($C // {results: []} | .results | map({key: .name, value: .}) | from_entries) as $CB
 
+# ---------------------------------------------------------------- targets
+# bench/targets.json rows expanded into concrete (result, vs) pairs:
+# {S} from the bounds' keys, {P} from places, {M}/{R} from modules (R: the
+# raw sequence, mmap for mmap_region, else shm), {B} from the bytes of the
+# results that match (hyperfine rows, whose size the run learns).
+| ([$targets[0][] | . as $t
+    | ($t.bounds | to_entries[]) as $b
+    | ($t.places // [null])[] as $p
+    | ($t.modules // [null])[] as $mod
+    | ($t.result | gsub("\\{S\\}"; $b.key) | gsub("\\{P\\}"; $p // "") | gsub("\\{M\\}"; $mod // "")) as $res
+    | ($t.vs | gsub("\\{S\\}"; $b.key) | gsub("\\{P\\}"; $p // "")
+        | gsub("\\{R\\}"; (if $mod == "mmap_region" then "mmap" else "shm" end))) as $vs
+    | if ($res | test("\\{B\\}")) then
+        ("^" + ($res | gsub("\\{B\\}"; "(?<b>[0-9]+)")) + "$") as $re
+        | ($all[] | .name | capture($re)? | .b) as $bytes
+        | {row: $t.row, reason: $t.reason, result: ($res | gsub("\\{B\\}"; $bytes)),
+           vs: ($vs | gsub("\\{B\\}"; $bytes)), metric: $t.metric,
+           vs_metric: ($t.vs_metric // $t.metric), op: $t.op, bound: $b.value}
+      else {row: $t.row, reason: $t.reason, result: $res, vs: $vs, metric: $t.metric,
+            vs_metric: ($t.vs_metric // $t.metric), op: $t.op, bound: $b.value} end]) as $TT
+| ([$TT[] | . as $t | $BY[$t.result] as $r | $BY[$t.vs] as $v
+    | (if $r == null then null else ratio($r; $t.metric; $v; $t.vs_metric; 1) end) as $q
+    | $t + {ratio: ($q.ratio // null), noise: ($q.noise // null)}
+    | . + {why_not_judged: (if $r == null then "not measured"
+                           elif $q == null then (if $v == null then "\($t.vs) not measured" else "no figure" end)
+                           elif $R.quick then "QUICK"
+                           elif $r.oversubscribed then "oversubscribed: \($r.spinning_procs) spinning processes on \($M.vcpus_allowed) vCPUs"
+                           elif ($v.oversubscribed // false) then "\($t.vs) oversubscribed"
+                           else null end)}
+    | . + {judged: (.why_not_judged == null)}
+    | . + {met: (if .judged | not then null
+                 elif .op == "le" then .ratio <= .bound else .ratio >= .bound end),
+           unsure: (if .judged | not then null
+                    elif .noise == null then false
+                    else ((.ratio - .bound) | fabs) <= .noise end)}
+    | . + {verdict: (if .judged | not then "not judged: \(.why_not_judged)"
+                     else (if .met then "met" else "missed" end) + (if .unsure then ", unsure" else "" end) end)}
+   ]) as $TV
+
 | [$all[] | . as $r
    | ($BY[$r.baseline // ""]) as $b
    | (if $b then ratio($r; $r.metric; $b; $r.metric; 1) else null end) as $rb
+   | (efficiency($r)) as $eff
    | ($CB[$r.name]) as $old
    | $r + {
+       efficiency: ($eff.efficiency // null), efficiency_noise: ($eff.noise // null),
+       floor_missing: ($r.floor == null or $BY[$r.floor] == null),
        ratio_to_baseline: ($rb.ratio // null), ratio_noise: ($rb.noise // null),
        baseline_missing: ($r.baseline != null and $b == null),
+       baseline_like: (if $b == null then null
+                       else ($b.bytes == $r.bytes and $b.placement == $r.placement and $b.mode == $r.mode) end),
        norm: (if $rb then $rb.ratio else $r.median end),
        norm_kind: (if $rb then "ratio" else "raw" end),
        committed_median: ($old.median // null),
@@ -117,24 +178,7 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
                   and $old.median != 0
                then ($r.median / $old.median - 1 | r4) else null end)}
    | . + {drift_flag: (.drift != null and (.drift | fabs) > 0.30)}
-   | .targets = [$r.targets_meta[] | . as $t
-        # vs "-": an absolute bound on one of this result's own figures
-        | (if $t.vs == "-" then {name: "-", error: null, oversubscribed: false, cv: null,
-                                 median: 1, metric: "one", real_time_ns: 1}
-           else $BY[$t.vs] end) as $v
-        | (if $t.vs == "-" then (fig($r; $t.metric)) as $x
-                | (if $x == null then null else {ratio: ($x | r4), noise: null} end)
-           else ratio($r; $t.metric; $v; $t.vs_metric // $t.metric; $t.scale // 1) end) as $q
-        | {vs: $t.vs, metric: $t.metric, vs_metric: ($t.vs_metric // $t.metric), op: $t.op,
-           bound: $t.bound, scale: ($t.scale // 1), ratio: ($q.ratio // null), noise: ($q.noise // null),
-           judged: ($q != null and ($r.oversubscribed | not) and (($v.oversubscribed // false) | not)),
-           why_not_judged: (if $q == null then (if $v == null then "baseline not measured" else "no figure" end)
-                            elif $r.oversubscribed then "oversubscribed: \($r.spinning_procs) spinning processes on \($M.vcpus_allowed) vCPUs"
-                            elif ($v.oversubscribed // false) then "baseline oversubscribed"
-                            else null end)}
-        | . + {met: (if .judged | not then null
-                     elif .op == "le" then .ratio <= .bound else .ratio >= .bound end)}]
-   | del(.targets_meta)
+   | .targets = [$TV[] | select(.result == $r.name) | del(.result)]
    | .median |= r1 | .mean |= r1 | .real_time_ns |= r1
    | .p50_ns |= r1 | .p90_ns |= r1 | .p99_ns |= r1 | .p999_ns |= r1
   ] as $res
@@ -148,5 +192,6 @@ def r1: if . == null then null else (. * 10 | round) / 10 end;
      skipped: $skipped,
      committed_baseline: (if $C then {revision: $C.machine.git.short, ended: $C.run.ended} else null end)}),
    results: ($res | sort_by(.module, .pattern, .placement, (.param // 0))),
-   targets: [$res[] | .name as $n | .oversubscribed as $o | .targets[] | {result: $n} + .],
+   target_table: [$targets[0][] | {row, reason, result, vs, metric, vs_metric: (.vs_metric // .metric), op, bounds}],
+   targets: $TV,
    drifted_baselines: [$res[] | select(.drift_flag) | {name, median, committed_median, drift}]}

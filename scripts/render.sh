@@ -5,7 +5,8 @@
 # fuzz,stress,bench}.json.  A missing file gets a "not run" note; a file of
 # an unknown shape is shown generically (its scalar fields and tables).
 #
-# Plots (from bench.json): latency percentiles per primitive against its
+# Plots (from bench.json): efficiency (against the same-run floor) per
+# primitive and size, latency percentiles per primitive against its
 # baselines (spin and blocking), throughput against message size, slot
 # latency against sample size.  The SVGs are also written to
 # reports/out/plots/ for index.md.
@@ -64,11 +65,24 @@ plot() { # name title ylabel xlabel logx datafile(series blocks) extra
 
 rm -f "$PLOTS"/*.svg
 if [ -s "$B" ] && $have_gnuplot; then
+	# Efficiency per primitive and size, like a roofline's distance to the
+	# machine's limit: one plot per module (the peers' against the same
+	# floors in their own), one curve per pattern and placement; floors, at
+	# 1 by definition, left out.
+	for mod in $(jq -r '[.results[] | select(.efficiency != null) | .module] | unique[]' "$B"); do
+		jq -r --arg mod "$mod" '[.results[] | select(.module == $mod and .error == null and .efficiency != null and .floor != .name)]
+		  | group_by([.pattern, .placement])[] | sort_by(.bytes)
+		  | "#S \("\(.[0].pattern)/\(.[0].placement)" | gsub("_"; "\\\\_"))\(if .[0].oversubscribed then " (oversubscribed)" else "" end)",
+		    (.[] | "\(.bytes) \(.efficiency)")' "$B" > "$TMP/eff-$mod.dat"
+		plot "efficiency-$mod" "$(printf '%s' "$mod" | sed 's/_/\\\\_/g'): efficiency = floor / measured (latency), measured / floor (throughput)" \
+			"efficiency (1 = the floor)" "payload bytes" 1 "$TMP/eff-$mod.dat" \
+			"set yrange [0.001:2]; set format y '%g'; set format x '%.0b%B'"
+	done
 	# Latency percentiles (x: percentile as 1/(1-q), labelled), one curve per result.
 	for kind in spin blocking; do
 		jq -r --arg kind "$kind" '
 		  .results[] | select(.error == null and .p50_ns != null and (.pattern | test("rtt$"))
-		    and .kind == $kind and (.param == 64 or .param == 8 or .module == "slots")
+		    and ((.mode == "spin") == ($kind == "spin")) and (.param == 64 or .param == 8 or .module == "slots")
 		    and (.module != "slots" or .param == 64))
 		  | "#S \(.name | gsub("_"; "\\\\_"))", "2 \(.p50_ns)", "10 \(.p90_ns // .p50_ns)", "100 \(.p99_ns)", "1000 \(.p999_ns)"' \
 			"$B" > "$TMP/lat-$kind.dat"
@@ -103,6 +117,7 @@ def num: if type == "number" then
 	 elif (. | fabs) >= 1e6 then ((. / 1e6 * 100 | round) / 100 | tostring) + "M"
 	 elif (. | fabs) >= 1e4 then ((. / 1e3 * 10 | round) / 10 | tostring) + "k"
 	 elif (. | fabs) >= 100 then (. | round | tostring)
+	 elif . != 0 and (. | fabs) < 0.01 then (((. | fabs | log10 | floor) as $e | pow(10; 2 - $e)) as $m | (. * $m | round) / $m | tostring)
 	 else ((. * 1000 | round) / 1000 | tostring) end)
 	elif . == null then "-" else tostring end;
 def scalar: type != "object" and type != "array";
@@ -140,7 +155,7 @@ summary() { # name file
 	spec-coverage) jq -r '"\(if .passed then "gate passes" else "gate FAILS" end) — \(.totals.clauses // "?") clauses, \(.totals.ok // "?") ok, \(.totals.missing_impl // "?") missing impl, \(.totals.missing_test // "?") missing test, \(.totals.failed_test // "?") failed test"' "$f" ;;
 	coverage) jq -r '"lines \(.totals.line_pct // "?") %, branches \(.totals.branch_pct // "?") %, functions \(.totals.functions_covered // "?")/\(.totals.functions // "?")"' "$f" ;;
 	fuzz) jq -r 'if (.targets | type) == "array" then "\(.targets | length) targets" else "fuzz results" end' "$f" ;;
-	bench) jq -r '"\(.results | length) results, \([.results[] | select(.error)] | length) errors; targets: \([.targets[] | select(.met == true)] | length) met, \([.targets[] | select(.met == false)] | length) missed, \([.targets[] | select(.judged | not)] | length) not judged\(if .run.quick then " (QUICK run)" else "" end)"' "$f" ;;
+	bench) jq -r '"\(.results | length) results, \([.results[] | select(.error)] | length) errors; targets: " + (if .run.quick then "\(.targets | length), not judged (QUICK run)" else "\([.targets[] | select(.met == true)] | length) met, \([.targets[] | select(.met == false)] | length) missed, \([.targets[] | select(.unsure == true)] | length) unsure, \([.targets[] | select(.judged | not)] | length) not judged" end)' "$f" ;;
 	*) jq -r '"\(.schema // "results")"' "$f" ;;
 	esac 2> /dev/null || echo "unreadable JSON"
 }
@@ -208,14 +223,16 @@ for s in "${SECTIONS[@]}"; do
 	  + (if ($r.skipped | length) > 0 then "<dt>skipped</dt><dd>" + ([$r.skipped[] | "\(.program | esc): \(.reason | esc)"] | join("<br>")) + "</dd>" else "" end)
 	  + (if (.drifted_baselines | length) > 0 then "<dt class=bad>baselines moved &gt;30%</dt><dd>" + ([.drifted_baselines[] | "\(.name | esc): \(.drift * 100 | round)%"] | join("<br>")) + "</dd>" else "" end)
 	  + "</dl><p>Absolute nanoseconds on a shared VM are noise; the ratios to baselines measured in the same run are the figures to read. Ratios are median(result) / median(baseline) with noise = ratio × √(cv²+cv²).</p>"' "$B" >> "$HTML.tmp"
-	echo '<h3>Targets</h3>' >> "$HTML.tmp"
+	echo '<h3>Targets</h3><p>The one target table is <code>bench/targets.json</code>; a full run says <i>met</i> or <i>missed</i> by the median ratio and adds <i>unsure</i> when the noise interval straddles the bound; a QUICK run is not judged.</p>' >> "$HTML.tmp"
 	jq -r -L "$TMP" 'include "lib";
-	  "<div class=scroll><table><tr><th>result</th><th>metric</th><th>against</th><th>target</th><th>ratio</th><th>noise</th><th>verdict</th></tr>"
-	  + ([.targets[] | "<tr><td>\(.result | esc)</td><td>\(.metric | esc)</td><td>\(if .vs == "-" then "absolute" else (.vs | esc) end)\(if .scale != 1 then " × \(.scale)" else "" end)</td><td>\(if .op == "le" then "≤" else "≥" end) \(.bound)</td><td>\(.ratio | num)</td><td>\(.noise | num)</td><td>\(if .met == true then "<span class=ok>met</span>" elif .met == false then "<span class=bad>missed</span>" else "<span class=nj>not judged: \(.why_not_judged // "" | esc)</span>" end)</td></tr>"] | join(""))
+	  def verdict: if .met == true then "<span class=ok>\(.verdict | esc)</span>" elif .met == false then "<span class=bad>\(.verdict | esc)</span>" else "<span class=nj>\(.verdict // "not judged" | esc)</span>" end;
+	  "<div class=scroll><table><tr><th>target</th><th>result</th><th>against</th><th>metric</th><th>bound</th><th>ratio</th><th>noise</th><th>verdict</th><th>why this bound</th></tr>"
+	  + ([.targets[] | "<tr><td>\(.row | esc)</td><td>\(.result | esc)</td><td>\(.vs | esc)</td><td>\(.metric | esc)\(if .vs_metric != .metric then " / " + (.vs_metric | esc) else "" end)</td><td>\(if .op == "le" then "≤" else "≥" end) \(.bound)</td><td>\(.ratio | num)</td><td>\(.noise | num)</td><td>\(verdict)</td><td>\(.reason | esc)</td></tr>"] | join(""))
 	  + "</table></div>"' "$B" >> "$HTML.tmp"
-	echo '<h3>Plots</h3>' >> "$HTML.tmp"
+	echo '<h3 id="efficiency">Efficiency and plots</h3><p>Efficiency = floor / measured (latency) or measured / floor (throughput), the floor a result of the same run that moves the same bytes the same way (<code>floor</code> in the table below).</p>' >> "$HTML.tmp"
 	nplots=0
-	for p in latency-spin latency-blocking throughput bandwidth slots; do
+	for p in $(cd "$PLOTS" && ls efficiency-*.svg 2> /dev/null | sed 's/\.svg$//') \
+		latency-spin latency-blocking throughput bandwidth slots; do
 		if [ -s "$PLOTS/$p.svg" ]; then
 			sed -n '/<svg/,$p' "$PLOTS/$p.svg" >> "$HTML.tmp"
 			nplots=$((nplots + 1))
@@ -224,22 +241,23 @@ for s in "${SECTIONS[@]}"; do
 	[ $nplots -gt 0 ] || echo "<p class=nj>no plots (gnuplot missing or no data)</p>" >> "$HTML.tmp"
 	echo '<h3>All results</h3>' >> "$HTML.tmp"
 	jq -r -L "$TMP" 'include "lib";
-	  "<div class=scroll><table><tr><th>result</th><th>kind</th><th>metric</th><th>median</th><th>cv</th><th>p50 ns</th><th>p99 ns</th><th>p99.9 ns</th><th>items/s</th><th>bytes/s</th><th>baseline</th><th>ratio</th><th>noise</th><th>flags</th></tr>"
-	  + ([.results[] | "<tr><td>\(.name | esc)</td><td>\(.kind)</td><td>\(.metric)</td><td>\(.median | num)</td><td>\(if .cv == null then "-" else "\((.cv * 1000 | round) / 10)%" end)</td><td>\(.p50_ns | num)</td><td>\(.p99_ns | num)</td><td>\(.p999_ns | num)</td><td>\(.items_per_second | num)</td><td>\(.bytes_per_second | num)</td><td>\(.baseline // "-" | esc)</td><td>\(.ratio_to_baseline | num)</td><td>\(.ratio_noise | num)</td><td>\([(if .oversubscribed then "<span class=nj>oversubscribed</span>" else empty end), (if .drift_flag then "<span class=bad>baseline moved \(.drift * 100 | round)%</span>" else empty end), (if .error then "<span class=bad>error: \(.error | esc)</span>" else empty end), (if .baseline_missing then "<span class=nj>baseline not measured</span>" else empty end)] | join(" "))</td></tr>"] | join(""))
+	  "<div class=scroll><table><tr><th>result</th><th>bytes</th><th>placement</th><th>mode</th><th>floor</th><th>efficiency</th><th>noise</th><th>parks/msg</th><th>futex calls/msg</th><th>metric</th><th>median</th><th>cv</th><th>p50 ns</th><th>p99 ns</th><th>p99.9 ns</th><th>items/s</th><th>bytes/s</th><th>baseline</th><th>ratio</th><th>noise</th><th>flags</th></tr>"
+	  + ([.results[] | "<tr><td>\(.name | esc)</td><td>\(.bytes | num)</td><td>\(.placement // "-")</td><td>\(.mode // "-")</td><td>\(if .floor == .name then "itself" else (.floor // "-" | esc) end)</td><td>\(.efficiency | num)</td><td>\(.efficiency_noise | num)</td><td>\(.counters.parks_per_msg | num)</td><td>\(.counters.futex_calls_per_msg | num)</td><td>\(.metric)</td><td>\(.median | num)</td><td>\(if .cv == null then "-" else "\((.cv * 1000 | round) / 10)%" end)</td><td>\(.p50_ns | num)</td><td>\(.p99_ns | num)</td><td>\(.p999_ns | num)</td><td>\(.items_per_second | num)</td><td>\(.bytes_per_second | num)</td><td>\(.baseline // "-" | esc)</td><td>\(.ratio_to_baseline | num)</td><td>\(.ratio_noise | num)</td><td>\([(if .oversubscribed then "<span class=nj>oversubscribed</span>" else empty end), (if .drift_flag then "<span class=bad>baseline moved \(.drift * 100 | round)%</span>" else empty end), (if .error then "<span class=bad>error: \(.error | esc)</span>" else empty end), (if .baseline_missing then "<span class=nj>baseline not measured</span>" else empty end), (if .baseline == null and .note != null then "<span class=muted>\(.note | esc)</span>" else empty end)] | join(" "))</td></tr>"] | join(""))
 	  + "</table></div>"' "$B" >> "$HTML.tmp"
 
 	jq -r -L "$TMP" 'include "lib";
 	  .machine as $m | .run as $r
 	  | "machine: \($m.machine_type), kernel \($m.kernel), rev \($m.git.short); run \($r.started) → \($r.ended), \($r.repetitions) repetitions\(if $r.quick then ", QUICK" else "" end)",
 	    (if ($r.skipped | length) > 0 then "\nskipped: " + ([$r.skipped[] | "\(.program): \(.reason)"] | join("; ")) else empty end),
-	    "", "### Targets", "",
-	    "| result | metric | against | target | ratio | noise | verdict |", "|---|---|---|---|---|---|---|",
-	    (.targets[] | "| \(.result) | \(.metric) | \(if .vs == "-" then "absolute" else .vs end)\(if .scale != 1 then " × \(.scale)" else "" end) | \(if .op == "le" then "≤" else "≥" end) \(.bound) | \(.ratio | num) | \(.noise | num) | \(if .met == true then "met" elif .met == false then "**missed**" else "not judged: \(.why_not_judged // "")" end) |"),
+	    "", "### Targets (bench/targets.json)", "",
+	    "| target | result | against | metric | bound | ratio | noise | verdict | why this bound |", "|---|---|---|---|---|---|---|---|---|",
+	    (.targets[] | "| \(.row) | \(.result) | \(.vs) | \(.metric)\(if .vs_metric != .metric then " / " + .vs_metric else "" end) | \(if .op == "le" then "≤" else "≥" end) \(.bound) | \(.ratio | num) | \(.noise | num) | \(if .met == false then "**\(.verdict)**" else .verdict // "not judged" end) | \(.reason | mdesc) |"),
 	    "", "### Results", "",
-	    "| result | metric | median | cv | p50 ns | p99 ns | p99.9 ns | ratio to baseline | noise | flags |", "|---|---|---|---|---|---|---|---|---|---|",
-	    (.results[] | "| \(.name) | \(.metric) | \(.median | num) | \(if .cv == null then "-" else "\((.cv * 1000 | round) / 10)%" end) | \(.p50_ns | num) | \(.p99_ns | num) | \(.p999_ns | num) | \(.ratio_to_baseline | num) | \(.ratio_noise | num) | \([(if .oversubscribed then "oversubscribed" else empty end), (if .drift_flag then "baseline moved" else empty end), (if .error then "error: \(.error | mdesc)" else empty end)] | join(", ")) |")' "$B" >> "$MD.tmp"
+	    "| result | bytes | placement | mode | floor | efficiency | noise | metric | median | cv | p50 ns | p99 ns | p99.9 ns | ratio to baseline | noise | flags |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+	    (.results[] | "| \(.name) | \(.bytes | num) | \(.placement // "-") | \(.mode // "-") | \(if .floor == .name then "itself" else .floor // "-" end) | \(.efficiency | num) | \(.efficiency_noise | num) | \(.metric) | \(.median | num) | \(if .cv == null then "-" else "\((.cv * 1000 | round) / 10)%" end) | \(.p50_ns | num) | \(.p99_ns | num) | \(.p999_ns | num) | \(.ratio_to_baseline | num) | \(.ratio_noise | num) | \([(if .oversubscribed then "oversubscribed" else empty end), (if .drift_flag then "baseline moved" else empty end), (if .error then "error: \(.error | mdesc)" else empty end)] | join(", ")) |")' "$B" >> "$MD.tmp"
 	echo >> "$MD.tmp"
-	for p in latency-spin latency-blocking throughput bandwidth slots; do
+	for p in $(cd "$PLOTS" && ls efficiency-*.svg 2> /dev/null | sed 's/\.svg$//') \
+		latency-spin latency-blocking throughput bandwidth slots; do
 		[ -s "$PLOTS/$p.svg" ] && printf '![%s](plots/%s.svg)\n\n' "$p" "$p" >> "$MD.tmp"
 	done
 done

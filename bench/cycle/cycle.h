@@ -12,6 +12,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,8 +22,27 @@
 /* Implemented by each program: one full cycle on `name`; 0 or < 0. */
 static int one_cycle(const char *name);
 
+/* Size of the region a cycle creates: programs whose size is not
+ * CYCLE_LEN note their backing file's size (cycle_note) before teardown. */
+static long cycle_bytes;
+
+static inline void cycle_note(const char *path)
+{
+	struct stat sb;
+	if (!cycle_bytes && stat(path, &sb) == 0)
+		cycle_bytes = (long)sb.st_size;
+}
+
 static int cycle_main(const char *prog, const char *fmt, int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "--bytes")) {
+		char name[128];
+		snprintf(name, sizeof name, fmt, (int)getpid(), 0);
+		if (one_cycle(name))
+			return 1;
+		printf("%ld\n", cycle_bytes ? cycle_bytes : (long)CYCLE_LEN);
+		return 0;
+	}
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s ITERS PROCS\n", prog);
 		return 2;

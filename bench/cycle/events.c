@@ -26,6 +26,7 @@ static int one_cycle(const char *name)
 	shmk_events_close(b);
 	shmk_events_close(a);
 	snprintf(path, sizeof path, "/dev/shm%s", name);
+	cycle_note(path);
 	return unlink(path);
 }
 

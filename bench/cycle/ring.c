@@ -24,6 +24,9 @@ static int one_cycle(const char *name)
 	shmk_ring_writer_close(w);
 	close(pfd);
 	shmk_ring_close(r);
+	char path[160];
+	snprintf(path, sizeof path, "/dev/shm%s", name);
+	cycle_note(path);
 	return shmk_ring_unlink(name + 1);
 }
 

@@ -20,6 +20,17 @@ static int one_cycle(const char *name)
 	if ((rc = shmk_slots_attach(flink, &rd)) || (rc = shmk_slots_register_reader(rd, -1, &idx)))
 		return rc;
 	shmk_slots_close(rd);
+	if (!cycle_bytes) {
+		/* the flink holds the segment's shm name */
+		char seg[128] = "/dev/shm";
+		FILE *f = fopen(flink, "r");
+		if (f && fgets(seg + 8, (int)sizeof seg - 8, f)) {
+			seg[strcspn(seg, "\n")] = 0;
+			cycle_note(seg);
+		}
+		if (f)
+			fclose(f);
+	}
 	return shmk_slots_close(o);
 }
 

@@ -5,6 +5,9 @@
  * element type of exactly the message size, ring header and buffer in
  * shared memory (ck_ring keeps no pointers in the ring, so it works across
  * processes).  Same slot budget and same payload rule as peers/lamport.c.
+ * Each ring header sits in its own cache-line-aligned, line-padded block
+ * (as ck_ring's users allocate it): one ring's read-only mask/size line is
+ * never shared with the other ring's c_head.
  *
  *   peers/ck_ring_rtt/<S>/cross-cpu, peers/ck_ring_tput/<S>/cross-cpu
  */
@@ -25,11 +28,21 @@ CK_RING_PROTOTYPE(m64, m64)
 CK_RING_PROTOTYPE(m256, m256)
 CK_RING_PROTOTYPE(m4096, m4096)
 
+/* One ring header alone on its lines. */
+struct ck_hdr {
+	_Alignas(BC_LINE) struct ck_ring r;
+	char pad[BC_LINE];
+};
+
 struct ck_sh {
 	struct bc_ctl c;
-	struct ck_ring ra, rb;
 	size_t off_a, off_b, len;
+	struct ck_hdr ha, hb;
 };
+
+_Static_assert(sizeof(struct ck_sh) <= 4096, "control fits the first page (bc_shared_pair)");
+_Static_assert(offsetof(struct ck_sh, hb) % BC_LINE == 0, "ck_ring headers line-aligned");
+_Static_assert(sizeof(struct ck_hdr) % BC_LINE == 0, "ck_ring headers fill their lines");
 
 static unsigned ck_slots(size_t size)
 {
@@ -44,17 +57,16 @@ static unsigned ck_slots(size_t size)
 
 static struct ck_sh *ck_area(size_t size)
 {
-	size_t rb = ((size_t)ck_slots(size) * size + 4095) & ~(size_t)4095;
-	size_t len = 4096 + 2 * rb;
-	struct ck_sh *sh = bc_shared(len);
+	size_t a, b, len;
+	struct ck_sh *sh = bc_shared_pair((size_t)ck_slots(size) * size, &a, &b, &len);
 	if (!sh)
 		return NULL;
-	sh->off_a = 4096;
-	sh->off_b = 4096 + rb;
+	sh->off_a = a;
+	sh->off_b = b;
 	sh->len = len;
 	sh->c.size = size;
-	ck_ring_init(&sh->ra, ck_slots(size));
-	ck_ring_init(&sh->rb, ck_slots(size));
+	ck_ring_init(&sh->ha.r, ck_slots(size));
+	ck_ring_init(&sh->hb.r, ck_slots(size));
 	return sh;
 }
 
@@ -71,14 +83,14 @@ static struct ck_sh *ck_area(size_t size)
 			return 0;                                                          \
 		for (;;) {                                                                 \
 			bool got;                                                          \
-			BC_SPIN_WHILE(!(got = ck_ring_dequeue_spsc_##T(&sh->ra, BUFA(sh),  \
+			BC_SPIN_WHILE(!(got = ck_ring_dequeue_spsc_##T(&sh->ha.r, BUFA(sh),  \
 								      msg)),               \
 				      !bc_stopped(&sh->c));                                \
 			if (!got)                                                          \
 				return 0;                                                  \
 			uint64_t seq = bc_read(msg, sizeof *msg, &sink);                   \
 			bc_fill(msg, sizeof *msg, seq + 1);                                \
-			while (!ck_ring_enqueue_spsc_##T(&sh->rb, BUFB(sh), msg))          \
+			while (!ck_ring_enqueue_spsc_##T(&sh->hb.r, BUFB(sh), msg))          \
 				bc_relax();                                                \
 		}                                                                          \
 	}                                                                                  \
@@ -101,8 +113,8 @@ static struct ck_sh *ck_area(size_t size)
 					break;                                             \
 				uint64_t t0 = bc_now();                                    \
 				bc_fill(msg, sizeof *msg, seq);                            \
-				ck_ring_enqueue_spsc_##T(&sh->ra, BUFA(sh), msg);          \
-				BC_SPIN_WHILE(!ck_ring_dequeue_spsc_##T(&sh->rb, BUFB(sh), \
+				ck_ring_enqueue_spsc_##T(&sh->ha.r, BUFA(sh), msg);          \
+				BC_SPIN_WHILE(!ck_ring_dequeue_spsc_##T(&sh->hb.r, BUFB(sh), \
 									msg),              \
 					      bc_run_alive(&r));                           \
 				if (bc_read(msg, sizeof *msg, &sink) != seq + 1 &&         \
@@ -133,7 +145,7 @@ static struct ck_sh *ck_area(size_t size)
 		for (uint64_t i = 0; i < sh->c.n; i++) {                                   \
 			bc_fill(msg, sizeof *msg, i);                                      \
 			uint32_t spins = 0;                                                \
-			while (!ck_ring_enqueue_spsc_##T(&sh->ra, BUFA(sh), msg)) {        \
+			while (!ck_ring_enqueue_spsc_##T(&sh->ha.r, BUFA(sh), msg)) {        \
 				bc_relax();                                                \
 				if (!(++spins & 0xffff) && bc_stopped(&sh->c))             \
 					return 0;                                          \
@@ -163,7 +175,7 @@ static struct ck_sh *ck_area(size_t size)
 					if (i == BC_TPUT_WARM)                             \
 						t0 = bc_now();                             \
 					BC_SPIN_WHILE(!ck_ring_dequeue_spsc_##T(           \
-							      &sh->ra, BUFA(sh), msg),     \
+							      &sh->ha.r, BUFA(sh), msg),     \
 						      bc_run_alive(&r));                   \
 					if (bc_read(msg, sizeof *msg, &sink) != (uint64_t)i && \
 					    !r.failed) {                                   \
@@ -190,7 +202,7 @@ CK_FUNCS(m4096)
 __attribute__((constructor)) static void reg(void)
 {
 	static const struct {
-		long size;
+		size_t size;
 		gbs_fn rtt, tput;
 	} t[] = {{8, bm_ck_rtt_m8, bm_ck_tput_m8},
 		 {64, bm_ck_rtt_m64, bm_ck_tput_m64},
@@ -199,16 +211,18 @@ __attribute__((constructor)) static void reg(void)
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		if (t[i].rtt)
 			gbs_register(&(struct gbs_bench){
-				.name = bc_name("peers/ck_ring_rtt/%ld/cross-cpu", t[i].size),
-				.fn = t[i].rtt, .manual_time = true, .module = "peers",
-				.pattern = "ck_ring_rtt", .param = t[i].size,
-				.placement = "cross-cpu", .kind = "spin", .spinning_procs = 2,
-				.metric = "p50_ns", .baseline = PEER_FLOOR});
+				.name = bc_name(PEER_CK_RTT_FMT, t[i].size), .fn = t[i].rtt,
+				.manual_time = true, .module = "peers", .pattern = "ck_ring_rtt",
+				.param = (long)t[i].size, .bytes = (long)t[i].size,
+				.placement = "cross-cpu", .mode = "spin", .spinning_procs = 2,
+				.metric = "p50_ns", .floor = bc_name(PEER_PP_FMT, t[i].size),
+				.baseline = bc_name(PEER_LAMPORT_RTT_FMT, t[i].size)});
 		gbs_register(&(struct gbs_bench){
-			.name = bc_name("peers/ck_ring_tput/%ld/cross-cpu", t[i].size),
-			.fn = t[i].tput, .manual_time = true, .module = "peers",
-			.pattern = "ck_ring_tput", .param = t[i].size, .placement = "cross-cpu",
-			.kind = "spin", .spinning_procs = 2, .metric = "items_per_second",
-			.baseline = bc_name("peers/lamport_tput/%ld/cross-cpu", t[i].size)});
+			.name = bc_name(PEER_CK_TPUT_FMT, t[i].size), .fn = t[i].tput,
+			.manual_time = true, .module = "peers", .pattern = "ck_ring_tput",
+			.param = (long)t[i].size, .bytes = (long)t[i].size, .placement = "cross-cpu",
+			.mode = "spin", .spinning_procs = 2, .metric = "items_per_second",
+			.floor = bc_name(PEER_LAMPORT_TPUT_FMT, t[i].size),
+			.baseline = bc_name(PEER_LAMPORT_TPUT_FMT, t[i].size)});
 	}
 }

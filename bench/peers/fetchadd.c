@@ -56,6 +56,8 @@ __attribute__((constructor)) static void reg(void)
 {
 	gbs_register(&(struct gbs_bench){
 		.name = PEER_FETCHADD, .fn = bm_fetchadd, .manual_time = true,
-		.module = "peers", .pattern = "fetch_add", .param = 2, .placement = "cross-cpu",
-		.kind = "spin", .spinning_procs = 2, .metric = "items_per_second"});
+		.module = "peers", .pattern = "fetch_add", .param = 2, .bytes = 8,
+		.placement = "cross-cpu", .mode = "spin", .spinning_procs = 2,
+		.metric = "items_per_second", .floor = PEER_FETCHADD,
+		.note = "floor of a shared cursor: one line bounced by two CPUs"});
 }

@@ -199,13 +199,14 @@ static void bm_iox(gbs_state *st, void *arg)
 
 __attribute__((constructor)) static void reg(void)
 {
-	static const size_t sz[] = {8, 64, 256};
+	static const size_t sz[] = {PEER_IOX_SIZES};
 	for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++)
 		gbs_register(&(struct gbs_bench){
-			.name = bc_name("peers/iceoryx_rtt/%zu/cross-cpu", sz[i]), .fn = bm_iox,
+			.name = bc_name(PEER_IOX_RTT_FMT, sz[i]), .fn = bm_iox,
 			.arg = (void *)(uintptr_t)sz[i], .manual_time = true, .module = "peers",
-			.pattern = "iceoryx_rtt", .param = (long)sz[i], .placement = "cross-cpu",
-			.kind = "spin", .spinning_procs = 2, .metric = "p50_ns",
-			.baseline = PEER_FLOOR,
+			.pattern = "iceoryx_rtt", .param = (long)sz[i], .bytes = (long)sz[i],
+			.placement = "cross-cpu", .mode = "spin", .spinning_procs = 2,
+			.metric = "p50_ns", .floor = bc_name(PEER_PP_FMT, sz[i]),
+			.baseline = bc_name(PEER_LAMPORT_RTT_FMT, sz[i]),
 			.note = "iceoryx 2.0.3 C binding, polling subscribers"});
 }

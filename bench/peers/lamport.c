@@ -91,18 +91,19 @@ struct lr_sh {
 	size_t len;
 };
 
+_Static_assert(sizeof(struct lr_sh) <= 4096, "control fits the first page (bc_shared_pair)");
+
 #define RA(sh) ((struct lring *)((char *)(sh) + (sh)->off_a))
 #define RB(sh) ((struct lring *)((char *)(sh) + (sh)->off_b))
 
 static struct lr_sh *lr_area(size_t size)
 {
-	size_t off_a = 4096, rb = (lr_bytes(size) + 4095) & ~(size_t)4095;
-	size_t len = off_a + 2 * rb;
-	struct lr_sh *sh = bc_shared(len);
+	size_t a, b, len;
+	struct lr_sh *sh = bc_shared_pair(lr_bytes(size), &a, &b, &len);
 	if (!sh)
 		return NULL;
-	sh->off_a = off_a;
-	sh->off_b = off_a + rb;
+	sh->off_a = a;
+	sh->off_b = b;
 	sh->len = len;
 	sh->c.size = size;
 	lr_init(RA(sh), size);
@@ -235,19 +236,21 @@ static void bm_lr_tput(gbs_state *st, void *arg)
 
 __attribute__((constructor)) static void reg(void)
 {
-	static const size_t rtt[] = {8, 64, 256}, tput[] = {8, 64, 256, 4096};
+	static const size_t rtt[] = {PEER_LAMPORT_RTT_SIZES}, tput[] = {PEER_LAMPORT_TPUT_SIZES};
 	for (size_t i = 0; i < sizeof rtt / sizeof rtt[0]; i++)
 		gbs_register(&(struct gbs_bench){
-			.name = bc_name("peers/lamport_rtt/%zu/cross-cpu", rtt[i]), .fn = bm_lr_rtt,
+			.name = bc_name(PEER_LAMPORT_RTT_FMT, rtt[i]), .fn = bm_lr_rtt,
 			.arg = (void *)(uintptr_t)rtt[i], .manual_time = true, .module = "peers",
-			.pattern = "lamport_rtt", .param = (long)rtt[i], .placement = "cross-cpu",
-			.kind = "spin", .spinning_procs = 2, .metric = "p50_ns",
-			.baseline = PEER_FLOOR});
+			.pattern = "lamport_rtt", .param = (long)rtt[i], .bytes = (long)rtt[i],
+			.placement = "cross-cpu", .mode = "spin", .spinning_procs = 2,
+			.metric = "p50_ns", .floor = bc_name(PEER_PP_FMT, rtt[i]),
+			.note = "baseline: the plain cached-index SPSC ring"});
 	for (size_t i = 0; i < sizeof tput / sizeof tput[0]; i++)
 		gbs_register(&(struct gbs_bench){
-			.name = bc_name("peers/lamport_tput/%zu/cross-cpu", tput[i]),
-			.fn = bm_lr_tput, .arg = (void *)(uintptr_t)tput[i], .manual_time = true,
-			.module = "peers", .pattern = "lamport_tput", .param = (long)tput[i],
-			.placement = "cross-cpu", .kind = "spin", .spinning_procs = 2,
-			.metric = "items_per_second"});
+			.name = bc_name(PEER_LAMPORT_TPUT_FMT, tput[i]), .fn = bm_lr_tput,
+			.arg = (void *)(uintptr_t)tput[i], .manual_time = true, .module = "peers",
+			.pattern = "lamport_tput", .param = (long)tput[i], .bytes = (long)tput[i],
+			.placement = "cross-cpu", .mode = "spin", .spinning_procs = 2,
+			.metric = "items_per_second", .floor = bc_name(PEER_LAMPORT_TPUT_FMT, tput[i]),
+			.note = "floor of streaming: the plain cached-index SPSC ring, same element size"});
 }

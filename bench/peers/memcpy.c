@@ -40,6 +40,8 @@ __attribute__((constructor)) static void reg(void)
 		gbs_register(&(struct gbs_bench){
 			.name = bc_name("peers/memcpy/%zu/single", sz[i]), .fn = bm_memcpy,
 			.arg = (void *)(uintptr_t)sz[i], .module = "peers", .pattern = "memcpy",
-			.param = (long)sz[i], .placement = "single", .kind = "cpu",
-			.metric = "bytes_per_second"});
+			.param = (long)sz[i], .bytes = (long)sz[i], .placement = "single",
+			.mode = "none", .metric = "bytes_per_second",
+			.floor = bc_name("peers/memcpy/%zu/single", sz[i]),
+			.note = "floor of a copy within one process"});
 }

@@ -34,10 +34,12 @@ __attribute__((constructor)) static void reg(void)
 {
 	gbs_register(&(struct gbs_bench){
 		.name = PEER_RAW_SHM, .fn = bm_raw, .arg = (void *)1, .module = "peers",
-		.pattern = "raw_shm_cycle", .param = RC_LEN, .placement = "single",
-		.kind = "cpu", .metric = "real_time"});
+		.pattern = "raw_shm_cycle", .param = RC_LEN, .bytes = RC_LEN, .placement = "single",
+		.mode = "none", .metric = "real_time", .floor = PEER_RAW_SHM,
+		.note = "floor of a create/attach cycle: the raw shm_open sequence"});
 	gbs_register(&(struct gbs_bench){
 		.name = PEER_RAW_MMAP, .fn = bm_raw, .arg = NULL, .module = "peers",
-		.pattern = "raw_mmap_cycle", .param = RC_LEN, .placement = "single",
-		.kind = "cpu", .metric = "real_time"});
+		.pattern = "raw_mmap_cycle", .param = RC_LEN, .bytes = RC_LEN, .placement = "single",
+		.mode = "none", .metric = "real_time", .floor = PEER_RAW_MMAP,
+		.note = "floor of a create/attach cycle: the raw open + mmap sequence"});
 }

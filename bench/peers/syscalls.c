@@ -8,9 +8,24 @@
  * The futex baseline is the plain form: the sender stores the new value
  * with release and always calls FUTEX_WAKE; the receiver FUTEX_WAITs while
  * the word is not the value it expects (no spinning, no waiter flag).
+ *
+ * The spin-then-park futex baselines use the protocol of events' blocking
+ * receive (impl/src/events.c), so a wake round trip is judged against the
+ * same idle-then-spin protocol: the receiver spins SP_SPIN_NS by the clock
+ * (looking at it every SP_CHECK polls, yielding every SP_PURE_NS so a peer
+ * on its own CPU can run), then announces itself, fences and parks; the
+ * sender stores, fences and calls FUTEX_WAKE only when it takes an
+ * announcement.  Both processes count their FUTEX_WAIT / FUTEX_WAKE calls
+ * (parks_per_msg, futex_calls_per_msg).
+ *
+ *   peers/futex_spin_park_rtt/8/cross-cpu   back to back
+ *   peers/futex_wake_rtt/8/same-cpu         back to back on one CPU
+ *   peers/futex_wake_rtt/8/cross-cpu        idle PEER_WAKE_GAP_NS before
+ *                                           each ping, so the peer parked
  */
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -19,20 +34,93 @@
 #include "../common.h"
 #include "peers.h"
 
-enum chan { CH_PIPE, CH_EVENTFD, CH_FUTEX, CH_UNIX };
-static const char *const chan_name[] = {"pipe", "eventfd", "futex", "unix"};
+enum chan { CH_PIPE, CH_EVENTFD, CH_FUTEX, CH_UNIX, CH_FUTEX_SP };
+static const char *const chan_name[] = {"pipe", "eventfd", "futex", "unix", "futex_sp"};
+
+/* events' wait protocol (impl/src/events.c EV_SPIN_NS, EV_SPIN_PURE_NS,
+ * EV_SPIN_CHECK) */
+#define SP_SPIN_NS 50000ull
+#define SP_PURE_NS 5000ull
+#define SP_CHECK 16
 
 struct sc_sh {
 	struct bc_ctl c;
 	int kind;
 	int to_peer[2], to_meas[2]; /* fds: [0] read end, [1] write end */
 	_Alignas(BC_LINE) _Atomic uint32_t fa; /* measurer -> peer */
+	_Atomic uint32_t wa;		       /* peer announced it parks on fa */
 	_Alignas(BC_LINE) _Atomic uint32_t fb; /* peer -> measurer */
+	_Atomic uint32_t wb;		       /* measurer announced it parks on fb */
+	_Alignas(BC_LINE) uint64_t peer_waits, peer_wakes; /* written by the peer at its end */
 };
+
+/* FUTEX_WAIT / FUTEX_WAKE calls of this process. */
+static uint64_t n_waits, n_wakes;
 
 static long futex(_Atomic uint32_t *w, int op, uint32_t val)
 {
+	if (op == FUTEX_WAIT)
+		n_waits++;
+	else
+		n_wakes++;
 	return syscall(SYS_futex, (uint32_t *)w, op, val, NULL, NULL, 0);
+}
+
+static inline _Atomic uint32_t *sc_waiters(struct sc_sh *sh, _Atomic uint32_t *w)
+{
+	return w == &sh->fa ? &sh->wa : &sh->wb;
+}
+
+static inline int sp_send(struct sc_sh *sh, _Atomic uint32_t *w, uint32_t v)
+{
+	/* release: pairs with the receiver's acquire load in sp_recv */
+	atomic_store_explicit(w, v, memory_order_release);
+	/* seq_cst fence: pairs with the receiver's fence between its
+	 * announcement and its re-check in sp_recv (no lost wake-up) */
+	atomic_thread_fence(memory_order_seq_cst);
+	/* relaxed: the fence above orders it; taking the announcement (0)
+	 * makes this the one sender that wakes */
+	if (atomic_exchange_explicit(sc_waiters(sh, w), 0, memory_order_relaxed))
+		return futex(w, FUTEX_WAKE, 1) < 0 ? -1 : 0;
+	return 0;
+}
+
+static inline int sp_recv(struct sc_sh *sh, _Atomic uint32_t *w, uint32_t want)
+{
+	uint64_t spin_end = 0, pure = 0;
+	for (uint32_t i = 0;; i++) {
+		/* acquire: pairs with the sender's release store in sp_send */
+		if (atomic_load_explicit(w, memory_order_acquire) == want)
+			return 0;
+		if (bc_stopped(&sh->c))
+			return -1;
+		if (i % SP_CHECK == 0) {
+			uint64_t now = bc_now();
+			if (!spin_end) {
+				spin_end = now + SP_SPIN_NS;
+				pure = now + SP_PURE_NS;
+			} else if (now >= pure) {
+				sched_yield();
+				pure = now + SP_PURE_NS;
+			}
+			if (now >= spin_end)
+				break;
+		}
+		bc_relax();
+	}
+	for (;;) {
+		/* relaxed: ordered by the fence below */
+		atomic_store_explicit(sc_waiters(sh, w), 1, memory_order_relaxed);
+		/* seq_cst fence: pairs with the sender's fence in sp_send */
+		atomic_thread_fence(memory_order_seq_cst);
+		/* acquire: pairs with the sender's release store in sp_send */
+		uint32_t cur = atomic_load_explicit(w, memory_order_acquire);
+		if (cur == want || bc_stopped(&sh->c)) {
+			atomic_store_explicit(sc_waiters(sh, w), 0, memory_order_relaxed);
+			return cur == want ? 0 : -1;
+		}
+		futex(w, FUTEX_WAIT, cur);
+	}
 }
 
 static int full_io(int fd, void *buf, size_t n, bool wr)
@@ -54,6 +142,8 @@ static int full_io(int fd, void *buf, size_t n, bool wr)
 static inline int sc_send(struct sc_sh *sh, int wfd, _Atomic uint32_t *w, uint64_t seq)
 {
 	switch (sh->kind) {
+	case CH_FUTEX_SP:
+		return sp_send(sh, w, (uint32_t)seq);
 	case CH_FUTEX:
 		/* release: pairs with the receiver's acquire load in sc_recv */
 		atomic_store_explicit(w, (uint32_t)seq, memory_order_release);
@@ -70,6 +160,8 @@ static inline int sc_recv(struct sc_sh *sh, int rfd, _Atomic uint32_t *w, uint64
 {
 	uint64_t v = 0;
 	switch (sh->kind) {
+	case CH_FUTEX_SP:
+		return sp_recv(sh, w, (uint32_t)want);
 	case CH_FUTEX:
 		for (;;) {
 			/* acquire: pairs with the sender's release store in sc_send */
@@ -96,17 +188,22 @@ static int sc_peer(void *arg)
 	struct sc_sh *sh = arg;
 	if (!bc_ready_wait_go(&sh->c))
 		return 0;
+	n_waits = n_wakes = 0;
 	for (uint64_t want = 1;; want += 2) {
 		if (sc_recv(sh, sh->to_peer[0], &sh->fa, want))
-			return bc_stopped(&sh->c) ? 0 : 1;
+			break;
 		if (sc_send(sh, sh->to_meas[1], &sh->fb, want + 1))
 			return 1;
 	}
+	sh->peer_waits = n_waits;
+	sh->peer_wakes = n_wakes;
+	return bc_stopped(&sh->c) ? 0 : 1;
 }
 
 struct sc_arg {
 	enum chan kind;
 	enum bc_place place;
+	uint64_t gap_ns; /* idle before each ping */
 };
 
 static int sc_open(struct sc_sh *sh)
@@ -161,12 +258,21 @@ static void bm_sc(gbs_state *st, void *argp)
 		bc_unshared(sh, sizeof *sh);
 		return;
 	}
+	int64_t rtts = 0;
 	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(a->place), sc_peer, sh,
 			 (size_t)gbs_max_iterations(st))) {
 		uint64_t seq = 1;
-		for (int64_t i = -PEERS_WARMUP / 4; !r.failed; i++, seq += 2) {
+		n_waits = n_wakes = 0;
+		int64_t warm = a->gap_ns ? 20 : PEERS_WARMUP / 4;
+		for (int64_t i = -warm; !r.failed; i++, seq += 2) {
 			if (i >= 0 && !gbs_keep_running(st))
 				break;
+			if (a->gap_ns) {
+				uint64_t until = bc_now() + a->gap_ns;
+				while (bc_now() < until)
+					bc_relax();
+			}
+			rtts++;
 			uint64_t t0 = bc_now();
 			int rc = sc_send(sh, sh->to_peer[1], &sh->fa, seq);
 			if (!rc)
@@ -185,8 +291,9 @@ static void bm_sc(gbs_state *st, void *argp)
 	}
 	/* Stop, then send a value the peer does not expect: it sees stop and
 	 * leaves (closing our fds would not do: it holds copies of them). */
+	uint64_t waits = n_waits, wakes = n_wakes;
 	atomic_store_explicit(&sh->c.stop, 1, memory_order_relaxed);
-	if (sh->kind == CH_FUTEX) {
+	if (sh->kind == CH_FUTEX || sh->kind == CH_FUTEX_SP) {
 		atomic_fetch_add_explicit(&sh->fa, 2, memory_order_release);
 		futex(&sh->fa, FUTEX_WAKE, 1);
 	} else {
@@ -194,8 +301,13 @@ static void bm_sc(gbs_state *st, void *argp)
 		(void)!write(sh->to_peer[1], &poison, 8);
 	}
 	bc_run_end(&r, 1);
+	if ((sh->kind == CH_FUTEX || sh->kind == CH_FUTEX_SP) && rtts > 0 && !r.failed) {
+		double msgs = 2.0 * (double)rtts;
+		gbs_counter(st, "parks_per_msg", (double)(waits + sh->peer_waits) / msgs);
+		gbs_counter(st, "futex_calls_per_msg",
+			    (double)(waits + wakes + sh->peer_waits + sh->peer_wakes) / msgs);
+	}
 	sc_close(sh);
-	bc_run_end(&r, 1);
 	bc_unshared(sh, sizeof *sh);
 }
 
@@ -204,16 +316,42 @@ __attribute__((constructor)) static void reg(void)
 	static struct sc_arg args[4][2];
 	for (int k = 0; k < 4; k++)
 		for (int p = 0; p < 2; p++) {
-			args[k][p] = (struct sc_arg){(enum chan)k, (enum bc_place)p};
+			const char *pl = bc_place_name((enum bc_place)p);
+			args[k][p] = (struct sc_arg){(enum chan)k, (enum bc_place)p, 0};
 			gbs_register(&(struct gbs_bench){
-				.name = bc_name("peers/%s_rtt/8/%s", chan_name[k],
-						bc_place_name((enum bc_place)p)),
+				.name = bc_name("peers/%s_rtt/8/%s", chan_name[k], pl),
 				.fn = bm_sc, .arg = &args[k][p], .manual_time = true,
 				.module = "peers", .pattern = bc_name("%s_rtt", chan_name[k]),
-				.param = 8, .placement = bc_place_name((enum bc_place)p),
-				.kind = "blocking", .spinning_procs = 0, .metric = "p50_ns",
-				.baseline = k == CH_FUTEX ? NULL
-					   : bc_name("peers/futex_rtt/8/%s",
-						     bc_place_name((enum bc_place)p))});
+				.param = 8, .bytes = 8, .placement = pl, .mode = "park",
+				.spinning_procs = 0, .metric = "p50_ns",
+				.floor = bc_name("peers/futex_rtt/8/%s", pl),
+				.baseline = k == CH_FUTEX ? NULL : bc_name("peers/futex_rtt/8/%s", pl),
+				.note = k == CH_FUTEX ? "floor of a blocking round trip: FUTEX_WAIT / "
+							"FUTEX_WAKE every message, no spin"
+						      : NULL});
 		}
+	/* events' protocol: spin_park back to back (cross), wake same-cpu
+	 * back to back, wake cross-cpu after an idle gap. */
+	static struct sc_arg sp[3] = {
+		{CH_FUTEX_SP, BC_CROSS, 0},
+		{CH_FUTEX_SP, BC_SAME, 0},
+		{CH_FUTEX_SP, BC_CROSS, PEER_WAKE_GAP_NS},
+	};
+	static const char *const sp_name[3] = {PEER_FUTEX_SPIN_PARK, PEER_FUTEX_WAKE("same-cpu"),
+					       PEER_FUTEX_WAKE("cross-cpu")};
+	static const char *const sp_note[3] = {
+		"events' wait protocol back to back: spin 50 us by the clock, then park",
+		"events' wait protocol on one CPU: the receiver yields while it spins, then parks",
+		"events' wait protocol after a 200 us idle gap before each ping (the peer parked)"};
+	for (int i = 0; i < 3; i++) {
+		const char *pl = bc_place_name(sp[i].place);
+		gbs_register(&(struct gbs_bench){
+			.name = sp_name[i], .fn = bm_sc, .arg = &sp[i], .manual_time = true,
+			.module = "peers", .pattern = i ? "futex_wake_rtt" : "futex_spin_park_rtt",
+			.param = 8, .bytes = 8, .placement = pl,
+			.mode = "spin-then-park",
+			.spinning_procs = i == 0 ? 2 : 0, .metric = "p50_ns",
+			.floor = i == 0 ? PEER_FLOOR : bc_name("peers/futex_rtt/8/%s", pl),
+			.note = sp_note[i]});
+	}
 }

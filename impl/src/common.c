@@ -389,6 +389,20 @@ int shmk_token_pidfd(uint64_t tok)
 
 /* ---------------------------------------------------------------- futex */
 
+#ifdef SHMK_BENCH_COUNTERS
+/* relaxed: process-local tallies, read by the bench after its messages */
+static _Atomic uint64_t bench_futex_waits, bench_futex_wakes;
+#define BENCH_COUNT(c) atomic_fetch_add_explicit(&(c), 1, memory_order_relaxed)
+
+void shmk_bench_futex_counts(uint64_t *waits, uint64_t *wakes)
+{
+	*waits = atomic_load_explicit(&bench_futex_waits, memory_order_relaxed);
+	*wakes = atomic_load_explicit(&bench_futex_wakes, memory_order_relaxed);
+}
+#else
+#define BENCH_COUNT(c) ((void)0)
+#endif
+
 int shmk_futex_wait(_Atomic uint32_t *w, uint32_t expected, int64_t timeout_ns)
 {
 	struct timespec ts, *tsp = NULL;
@@ -400,6 +414,7 @@ int shmk_futex_wait(_Atomic uint32_t *w, uint32_t expected, int64_t timeout_ns)
 		ts.tv_nsec = timeout_ns % 1000000000;
 		tsp = &ts;
 	}
+	BENCH_COUNT(bench_futex_waits);
 	long rc = syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, expected, tsp, NULL, 0);
 	if (rc == 0)
 		return 0;
@@ -412,6 +427,7 @@ int shmk_futex_wake(_Atomic uint32_t *w, int nwake)
 {
 	if (fault_hit(SITE_FUTEX))
 		return -EINTR;
+	BENCH_COUNT(bench_futex_wakes);
 	long rc = syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, nwake, NULL, NULL, 0);
 	return rc < 0 ? -errno : (int)rc;
 }

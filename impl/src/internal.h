@@ -166,6 +166,11 @@ extern int (*shmk_liveness_hook)(uint64_t tok);
  * ---------------------------------------------------------------------- */
 int shmk_futex_wait(_Atomic uint32_t *w, uint32_t expected, int64_t timeout_ns);
 int shmk_futex_wake(_Atomic uint32_t *w, int nwake);
+#ifdef SHMK_BENCH_COUNTERS
+/* Bench builds only (bench/bench.mk): this process's FUTEX_WAIT and
+ * FUTEX_WAKE calls so far, counted in the two wrappers above. */
+void shmk_bench_futex_counts(uint64_t *waits, uint64_t *wakes);
+#endif
 
 static inline void shmk_cpu_relax(void)
 {

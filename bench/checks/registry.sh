@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# registry.sh - `make check` check of the bench registrations (no benchmark
+# runs): every bench program's `--shmk_meta` dump, joined, must give every
+# result bytes, a placement, a wait mode and a floor that is registered and
+# moves the same bytes the same way, and a baseline with the same bytes,
+# placement and mode (or a note saying why there is none); every row of the
+# target table (bench/targets.json) must name registered results
+# (bench/checks/registry.jq).  It first proves the checker on synthetic
+# registrations that break each rule.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+name=registry
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+check() { jq -r --slurpfile targets bench/targets.json -f bench/checks/registry.jq "$1"; }
+
+# ------------------------------------------------------------ the checker
+jq -n '[{name: "p/floor_rtt/64/cross-cpu", module: "p", pattern: "floor_rtt", param: 64, bytes: 64,
+         placement: "cross-cpu", mode: "spin", metric: "p50_ns", floor: "p/floor_rtt/64/cross-cpu",
+         baseline: null, note: "floor"},
+        {name: "m/rtt/64/cross-cpu", module: "m", pattern: "rtt", param: 64, bytes: 64,
+         placement: "cross-cpu", mode: "spin", metric: "p50_ns", floor: "p/floor_rtt/64/cross-cpu",
+         baseline: "p/floor_rtt/64/cross-cpu", note: null}]' > "$tmp/good.json"
+echo '[]' > "$tmp/t0.json"
+if [ -z "$(jq -r --slurpfile targets "$tmp/t0.json" -f bench/checks/registry.jq "$tmp/good.json")" ]; then
+	ok "a consistent registration passes"
+else
+	bad "a consistent registration is refused"
+fi
+expect() { # what jq-edit-of-good.json pattern
+	jq "$2" "$tmp/good.json" > "$tmp/bad.json"
+	out=$(jq -r --slurpfile targets "$tmp/t0.json" -f bench/checks/registry.jq "$tmp/bad.json")
+	if echo "$out" | grep -q -- "$3"; then ok "refuses $1"; else bad "accepts $1 (got: $out)"; fi
+}
+expect "a result without a floor" '.[1].floor = null' "no floor"
+expect "a floor of other bytes" '.[1].bytes = 8 | .[1].param = 8 | .[1].name = "m/rtt/8/cross-cpu"' "floor p/floor_rtt/64/cross-cpu moves 64 B"
+expect "a baseline of another mode" '.[0].mode = "park"' "baseline p/floor_rtt/64/cross-cpu is 64 B cross-cpu park"
+expect "a baseline of another placement" '.[1].placement = "same-cpu" | .[1].name = "m/rtt/64/same-cpu"' "is 64 B cross-cpu spin, this 64 B same-cpu"
+expect "no baseline and no note" '.[1].baseline = null' "no baseline and no note"
+expect "a mode that is not declared" '.[1].mode = "blocking"' "mode \"blocking\" is not one of"
+expect "a result without bytes" '.[1].bytes = 0' "no bytes"
+
+# ------------------------------------------------------------ the real ones
+mapfile -t BINS < <(make -s --no-print-directory bench-list | grep -v '/cycle-')
+: > "$tmp/all.json"
+missing=0
+for b in "${BINS[@]}"; do
+	if [ -x "$b" ] && "$b" --shmk_meta="$tmp/one.json" > /dev/null 2>&1; then
+		cat "$tmp/one.json" >> "$tmp/all.json"
+	else
+		bad "$b: not built or cannot dump its registrations (make check-build builds it)"
+		missing=1
+	fi
+done
+if [ "$missing" = 0 ]; then
+	jq -s 'add' "$tmp/all.json" > "$tmp/regs.json"
+	n=$(jq length "$tmp/regs.json")
+	out=$(check "$tmp/regs.json")
+	if [ -z "$out" ]; then
+		ok "$n registrations: every one has bytes, placement, mode, a like-for-like floor and baseline (or a note); every target names registered results"
+	else
+		echo "$out" | sed 's/^/  /'
+		bad "$(echo "$out" | wc -l) problems in the $n registrations"
+	fi
+fi
+
+echo "$name: $pass passed, $fail failed, 0 skipped"
+[ "$fail" -eq 0 ]
