@@ -183,7 +183,7 @@ static void enospc_body(void *arg)
 	case REL_MMAP: {
 		struct shmk_mmap_region *r = NULL;
 		snprintf(big, sizeof(big), "%s/big", dir);
-		rc = shmk_mmap_region_create(big, 2u << 20, SHMK_CLEANUP_MANUAL, 0, &r);
+		rc = shmk_mmap_region_create(big, 2u << 20, SHMK_CLEANUP_KEEP, 0, &r);
 		CU_ASSERT_PTR_NULL(r);
 		break;
 	}

@@ -31,7 +31,7 @@ struct shmk_mmap_region {
 	size_t len;
 	int fd;
 	int dirfd;	/* O_PATH parent directory, -1 when attached by fd */
-	bool owns;	/* close unlinks (process-local, mmap_region.owner.local) */
+	bool owns;	/* close unlinks (process-local, mmap_region.owner.local+2) */
 	dev_t dev;	/* the mapped file's identity, from the fstat at create or */
 	ino_t ino;	/* attach (never changes for an open file): no fstat at close */
 	char *path;	/* as given; NULL when attached by fd */
@@ -43,7 +43,7 @@ struct shmk_mmap_region {
 #define REGION_MAX ((size_t)PTRDIFF_MAX)
 
 static const struct shmk_mmap_region_opts default_opts = {
-	.cleanup = SHMK_CLEANUP_MANUAL,
+	.cleanup = SHMK_CLEANUP_KEEP,
 	.mode = 0600,
 	.flags = 0,
 	.min_len = 1,
@@ -52,7 +52,8 @@ static const struct shmk_mmap_region_opts default_opts = {
 /* r[impl mmap_region.api.args] */
 static int check_opts(const struct shmk_mmap_region_opts *o)
 {
-	if (o->cleanup != SHMK_CLEANUP_MANUAL && o->cleanup != SHMK_CLEANUP_ON_CLOSE)
+	if (o->cleanup != SHMK_CLEANUP_KEEP && o->cleanup != SHMK_CLEANUP_MANUAL &&
+	    o->cleanup != SHMK_CLEANUP_AUTO)
 		return shmk_fail(-EINVAL, "unknown cleanup %d", (int)o->cleanup);
 	if (o->mode & ~(mode_t)0777)
 		return shmk_fail(-EINVAL, "mode %#o has bits beyond 0777", (unsigned)o->mode);
@@ -317,8 +318,19 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 	r->len = size;
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
-	/* r[impl mmap_region.owner.local] */
-	r->owns = opts->cleanup == SHMK_CLEANUP_ON_CLOSE;
+	/* r[impl mmap_region.owner.local+2] r[impl mmap_region.cleanup.names] */
+	r->owns = opts->cleanup == SHMK_CLEANUP_MANUAL;
+	/* r[impl mmap_region.cleanup.auto] roam's Auto on Unix: the name goes
+	 * now, the file lives while mapped or open; only our own file goes. */
+	if (opts->cleanup == SHMK_CLEANUP_AUTO) {
+		rc = unlink_if_same(r->dirfd, r->base, r->dev, r->ino);
+		if (rc) {
+			shmk_fail(rc, "%s: cannot unlink after mapping (SHMK_CLEANUP_AUTO)",
+				  r->path);
+			region_free(r);
+			return rc;
+		}
+	}
 	*out = r;
 	return 0;
 }
@@ -356,7 +368,7 @@ static int attach_common(struct shmk_mmap_region *r, const struct shmk_mmap_regi
 	r->len = (size_t)size;
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
-	r->owns = false;	/* r[impl mmap_region.owner.local] */
+	r->owns = false;	/* r[impl mmap_region.owner.local+2] */
 	return 0;
 }
 
@@ -441,6 +453,11 @@ bool shmk_mmap_region_is_empty(const struct shmk_mmap_region *r)
 const char *shmk_mmap_region_path(const struct shmk_mmap_region *r)
 {
 	return r ? r->path : NULL;
+}
+
+int shmk_mmap_region_fd(const struct shmk_mmap_region *r)
+{
+	return r ? r->fd : -EINVAL;
 }
 
 int shmk_mmap_region_take_ownership(struct shmk_mmap_region *r)

@@ -4,7 +4,7 @@
  * shm-primitives' `MmapRegion`.
  *
  *   struct shmk_mmap_region *r;
- *   int rc = shmk_mmap_region_create("/run/app/seg", 1 << 20, SHMK_CLEANUP_ON_CLOSE, 0, &r);
+ *   int rc = shmk_mmap_region_create("/run/app/seg", 1 << 20, SHMK_CLEANUP_MANUAL, 0, &r);
  *   ... shmk_mmap_region_ptr(r), shmk_mmap_region_len(r) ...
  *   shmk_mmap_region_close(r);             // unlinks: this process owns the file
  *
@@ -39,9 +39,33 @@ extern "C" {
 
 struct shmk_mmap_region;	/* opaque */
 
+/*
+ * What happens to the file (r[mmap_region.cleanup.names]).  The mapping to
+ * roam's FileCleanup:
+ *
+ *   shmkit                 roam                 the file
+ *   SHMK_CLEANUP_KEEP      (none)               never deleted by shmkit; the
+ *                                               default (value 0), an attach
+ *                                               takes ownership to remove it
+ *   SHMK_CLEANUP_MANUAL    FileCleanup::Manual  this handle owns it: close
+ *                                               unlinks it (a crash leaves it,
+ *                                               hence "manual" cleanup)
+ *   SHMK_CLEANUP_AUTO      FileCleanup::Auto    unlinked right after mapping
+ *                                               (Unix); it lives while mapped
+ *                                               or open.  Peers must already
+ *                                               have it open or receive the
+ *                                               descriptor (shmk_mmap_region_fd,
+ *                                               SCM_RIGHTS, then _attach_fd)
+ *
+ * Earlier shmkit called value 0 SHMK_CLEANUP_MANUAL and value 1
+ * SHMK_CLEANUP_ON_CLOSE: code written against those names must rename
+ * MANUAL to KEEP (value 0 never deletes) and ON_CLOSE to MANUAL (value 1,
+ * same meaning).
+ */
 enum shmk_cleanup {
-	SHMK_CLEANUP_MANUAL = 0,	/* close leaves the file (upstream Manual) */
-	SHMK_CLEANUP_ON_CLOSE = 1,	/* close unlinks it while this handle owns it (Auto) */
+	SHMK_CLEANUP_KEEP = 0,
+	SHMK_CLEANUP_MANUAL = 1,
+	SHMK_CLEANUP_AUTO = 2,
 };
 
 enum {
@@ -87,8 +111,13 @@ void *shmk_mmap_region_ptr(const struct shmk_mmap_region *r);	/* NULL for NULL *
 size_t shmk_mmap_region_len(const struct shmk_mmap_region *r);	/* 0 for NULL */
 /* True only for NULL: a live region is never empty (mmap_region.attach.empty). */
 bool shmk_mmap_region_is_empty(const struct shmk_mmap_region *r);
-/* The path given to create/attach, or NULL (fd-attached or NULL handle). */
+/* The path given to create/attach, or NULL (fd-attached or NULL handle).
+ * With SHMK_CLEANUP_AUTO the path is already unlinked (as upstream's path()). */
 const char *shmk_mmap_region_path(const struct shmk_mmap_region *r);
+/* The handle's descriptor (it stays the handle's: dup or send it, never
+ * close it), e.g. to pass an SHMK_CLEANUP_AUTO region over SCM_RIGHTS;
+ * -EINVAL for NULL. */
+int shmk_mmap_region_fd(const struct shmk_mmap_region *r);
 
 /* From now on close unlinks the file (-EINVAL when the region has no path). */
 int shmk_mmap_region_take_ownership(struct shmk_mmap_region *r);
