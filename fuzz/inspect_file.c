@@ -263,7 +263,7 @@ size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 			n = file_seed(p, 0, out, max); /* the flink itself, raw */
 		} else {
 			char seg[300];
-			snprintf(seg, sizeof(seg), "/dev/shm%s", shmk_slots_segment_path(o));
+			snprintf(seg, sizeof(seg), "/dev/shm%s", shmk_slots_shm_name(o));
 			n = file_seed(seg, (uint8_t)(i == 4 ? 0 : 3), out, max);
 		}
 		shmk_slots_close(o);

@@ -224,7 +224,7 @@ size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 			shmk_slots_commit_slot(o, h, msg, caps[i] > k ? caps[i] - k : 1, NULL, NULL);
 	}
 	const struct shmk_slots_hdr *h;
-	int fd = shm_open(shmk_slots_segment_path(o), O_RDONLY, 0);
+	int fd = shm_open(shmk_slots_shm_name(o), O_RDONLY, 0);
 	struct stat st;
 	fstat(fd, &st);
 	h = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);

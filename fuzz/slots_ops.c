@@ -386,7 +386,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    shmk_slots_attach(flink, &rd[0]) || shmk_slots_attach(flink, &rd[1]))
 		abort();
 	/* our own view of the segment, for the foreign reader and the corruption */
-	int fd = shm_open(shmk_slots_segment_path(own), O_RDWR, 0);
+	int fd = shm_open(shmk_slots_shm_name(own), O_RDWR, 0);
 	size_t seglen = SHMK_SLOTS_HDR_SIZE + (size_t)m.count * ((16 + m.cap + 63) & ~63u);
 	seg_hdr = mmap(NULL, seglen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);

@@ -306,7 +306,7 @@ static void trunc_target(enum rel_kind k, const struct rel_obj *owner, const cha
 		*cut = 0;
 		break;
 	case REL_SLOTS:
-		snprintf(file, len, "/dev/shm%s", shmk_slots_segment_path(owner->h));
+		snprintf(file, len, "/dev/shm%s", shmk_slots_shm_name(owner->h));
 		*cut = 64; /* inside the 0x140-byte header */
 		break;
 	case REL_EVENTS:

@@ -289,14 +289,14 @@ static void layout_body(void)
 	if (pid == 0) {
 		int ok = shmk_slots_attach(fl, &r) == 0 && shmk_slots_slot_capacity(r) == 100 &&
 			 shmk_slots_slot_total_size(r) == 128 && shmk_slots_slot_count(r) == 3 &&
-			 strcmp(shmk_slots_segment_path(r), shmk_slots_segment_path(o)) == 0 &&
+			 strcmp(shmk_slots_shm_name(r), shmk_slots_shm_name(o)) == 0 &&
 			 strcmp(shmk_slots_flink_path(r), fl) == 0;
 		_exit(ok ? 0 : 1);
 	}
 	CU_ASSERT_EQUAL(h_wait(pid, 10), 0);
 
 	/* raw bytes at the documented offsets */
-	uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_EQUAL(len, 0x140 + 3 * 128);
 	uint32_t u32;
@@ -321,8 +321,73 @@ static void layout_offsets(void)
 {
 	SPEC_VERIFY("slots.layout.header");
 	SPEC_VERIFY("slots.layout.capacity");
-	SPEC_VERIFY("slots.segment.name");
 	isolate(layout_body, 20);
+}
+
+/* Reader given only the owner's locator string (as PID_SHM_LOCATOR would
+ * carry it): attaches with it, registers, takes the one sample. */
+static const char *g_locator, *g_owner_shm;
+static int locator_reader(void *arg)
+{
+	struct shmk_slots *r;
+	shmk_slot_handle_t h;
+	unsigned idx;
+	char buf[16];
+
+	(void)arg;
+	if (shmk_slots_attach(g_locator, &r))
+		return 10;
+	if (strcmp(shmk_slots_segment_path(r), g_locator) ||
+	    strcmp(shmk_slots_flink_path(r), g_locator))
+		return 11;
+	if (strcmp(shmk_slots_shm_name(r), g_owner_shm) || shmk_slots_shm_name(r)[0] != '/')
+		return 12;
+	if (shmk_slots_register_reader(r, -1, &idx))
+		return 13;
+	bump(&sh->ready);
+	if (wait_value(&sh->go, 1, 10))
+		return 14;
+	if (shmk_slots_next_unread_slot(r, idx, &h) != 1 ||
+	    shmk_slots_read_slot(r, h, buf, sizeof(buf), NULL) || memcmp(buf, "locator", 8))
+		return 15;
+	return shmk_slots_close(r) ? 16 : 0;
+}
+
+static void segment_locator_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+	shmk_slot_handle_t h;
+	uint64_t sn;
+
+	fresh_shared();
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
+	/* upstream: segment_path() == flink_path() */
+	CU_ASSERT_STRING_EQUAL(shmk_slots_segment_path(o), fl);
+	CU_ASSERT_STRING_EQUAL(shmk_slots_segment_path(o), shmk_slots_flink_path(o));
+	/* the object's own name is a separate call; it opens the object */
+	g_owner_shm = shmk_slots_shm_name(o);
+	CU_ASSERT_NOT_EQUAL(strcmp(g_owner_shm, fl), 0);
+	int fd = shm_open(g_owner_shm, O_RDONLY, 0);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	g_locator = shmk_slots_segment_path(o);
+	pid_t pid = run_proc(locator_reader, NULL);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(wait_value(&sh->ready, 1, 10), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "locator", 8, &sn, NULL), 0);
+	bump(&sh->go);
+	CU_ASSERT_EQUAL(h_wait(pid, 10), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+}
+
+static void segment_locator(void)
+{
+	SPEC_VERIFY("slots.segment.name+2");
+	SPEC_VERIFY("slots.segment.shm-name");
+	isolate(segment_locator_body, 20);
 }
 
 /* ------------------------------------------------------------ create */
@@ -334,7 +399,7 @@ static void create_files_body(void)
 	struct stat st;
 
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
-	const char *seg = shmk_slots_segment_path(o);
+	const char *seg = shmk_slots_shm_name(o);
 	/* flink: regular, 0600, exactly the shm name */
 	CU_ASSERT_EQUAL_FATAL(lstat(fl, &st), 0);
 	CU_ASSERT(S_ISREG(st.st_mode));
@@ -355,7 +420,7 @@ static void create_files_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_create(fl, 2, 64, &o2), SHMK_EBUSY);
 	char fl2[256];
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl2, sizeof(fl2)), 2, 64, &o2), 0);
-	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_segment_path(o2), seg), 0);
+	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_shm_name(o2), seg), 0);
 	/* a symlinked parent directory is refused */
 	char ld[256], via[300];
 	h_unique_path(ld, sizeof(ld), "lnkdir");
@@ -477,7 +542,7 @@ static void flink_dir_body(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(NULL, 2, 64, &o), 0);
 	CU_ASSERT_EQUAL(stat(dir, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0700);
-	snprintf(buf, sizeof(buf), "%s%s.flink", dir, shmk_slots_segment_path(o));
+	snprintf(buf, sizeof(buf), "%s%s.flink", dir, shmk_slots_shm_name(o));
 	CU_ASSERT_STRING_EQUAL(shmk_slots_flink_path(o), buf);
 	CU_ASSERT_EQUAL(access(buf, F_OK), 0);
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
@@ -614,10 +679,10 @@ static void lie_run(const struct lie *lies, size_t n)
 		size_t len;
 
 		CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 100, &o), 0);
-		uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+		uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 		if (lies[i].trunc) {
-			int fd = shm_open(shmk_slots_segment_path(o), O_RDWR, 0);
+			int fd = shm_open(shmk_slots_shm_name(o), O_RDWR, 0);
 			CU_ASSERT_EQUAL(ftruncate(fd, (off_t)lies[i].trunc), 0);
 			close(fd);
 		} else {
@@ -695,7 +760,7 @@ static void attach_bounds_body(void)
 	struct shmk_slots *o;
 	size_t len;
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 100, &o), 0);
-	uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	uint32_t cap = UINT32_MAX - 79, total = UINT32_MAX - 63, count = 65536;
 	memcpy(m + 0x0c, &cap, 4);
@@ -742,7 +807,7 @@ static void vs_creator(const char *fl, int out, int go)
 		 shmk_slots_commit_slot(o, h, "two", 3, &sn, NULL) == 0;
 	if (ok) {
 		seg.token = shmk_self_token();
-		snprintf(seg.name, sizeof(seg.name), "%s", shmk_slots_segment_path(o));
+		snprintf(seg.name, sizeof(seg.name), "%s", shmk_slots_shm_name(o));
 	}
 	ok = write(out, &seg, sizeof(seg)) == (ssize_t)sizeof(seg) && ok;
 	ok = read(go, &c, 1) == 1 && ok;
@@ -977,7 +1042,7 @@ static void reader_register_body(void)
 	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 10), 0);
 	CU_ASSERT_EQUAL(sh->rc[0], 0);
 	/* the registry entry holds the child's token */
-	struct shmk_slots_hdr *hd = raw_map(shmk_slots_segment_path(o), &len);
+	struct shmk_slots_hdr *hd = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
 	CU_ASSERT_EQUAL(atomic_load(&hd->readers[7]), sh->token[0]);
 	CU_ASSERT_NOT_EQUAL(sh->token[0], shmk_self_token());
@@ -1287,7 +1352,7 @@ static void reader_killed_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
 	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), 0);
 	size_t len;
-	struct shmk_slots_hdr *hd = raw_map(shmk_slots_segment_path(o), &len);
+	struct shmk_slots_hdr *hd = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
 	CU_ASSERT_EQUAL(atomic_load(&hd->readers[sh->idx[1]]), 0);	/* index released */
 	CU_ASSERT_NOT_EQUAL(atomic_load(&hd->readers[sh->idx[0]]), 0);
@@ -1336,7 +1401,7 @@ static void reader_pid_reuse_body(void)
 	CU_ASSERT_EQUAL(shmk_token_alive(reused), 0);
 
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 1, 16, &o), 0);
-	struct shmk_slots_hdr *hd = raw_map(shmk_slots_segment_path(o), &len);
+	struct shmk_slots_hdr *hd = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
 	atomic_store(&hd->readers[5], reused);
 	atomic_store(&hd->readers[6], live_tok);
@@ -1494,7 +1559,7 @@ static void read_bounds_body(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
 	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "abc", 3, &sn, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
-	uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	struct shmk_slot_hdr *sl = (void *)(m + 0x140 + (size_t)rh.index * 128);
 	atomic_store(&sl->sample_size, 101);	/* capacity + 1: still inside the slot padding */
@@ -1618,8 +1683,8 @@ static void loan_body(void)
 	memcpy(p, src, mib - 17);
 	CU_ASSERT_EQUAL(shmk_slots_commit_in_place(o2, h2, mib - 17, &sn2, NULL), 0);
 	CU_ASSERT_EQUAL(sn, sn2);
-	uint8_t *ma = raw_map(shmk_slots_segment_path(o), &la);
-	uint8_t *mb = raw_map(shmk_slots_segment_path(o2), &lb);
+	uint8_t *ma = raw_map(shmk_slots_shm_name(o), &la);
+	uint8_t *mb = raw_map(shmk_slots_shm_name(o2), &lb);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ma);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
 	CU_ASSERT_EQUAL_FATAL(la, lb);
@@ -1706,7 +1771,7 @@ static int committer_when_parked(void *arg)
 {
 	struct shmk_slots *o = arg;
 	size_t len;
-	struct shmk_slots_hdr *h = raw_map(shmk_slots_segment_path(o), &len);
+	struct shmk_slots_hdr *h = raw_map(shmk_slots_shm_name(o), &len);
 	shmk_slot_handle_t sh_;
 	uint64_t sn;
 
@@ -1847,7 +1912,7 @@ static void stale_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_create_opts(live, 2, 16, &rep, &o), SHMK_EBUSY);
 	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(live), SHMK_EBUSY);
 	CU_ASSERT_EQUAL(access(live, F_OK), 0);
-	snprintf(flink_copy, sizeof(flink_copy), "%s", shmk_slots_segment_path(o2));
+	snprintf(flink_copy, sizeof(flink_copy), "%s", shmk_slots_shm_name(o2));
 	fd = shm_open(flink_copy, O_RDONLY, 0);
 	CU_ASSERT(fd >= 0);
 	close(fd);
@@ -1856,7 +1921,7 @@ static void stale_body(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create_opts(fl, 2, 16, &rep, &o), 0);
 	CU_ASSERT_EQUAL(shm_open(seg, O_RDONLY, 0), -1);
 	CU_ASSERT_EQUAL(errno, ENOENT);
-	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_segment_path(o), seg), 0);
+	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_shm_name(o), seg), 0);
 	shmk_slots_close(o);
 	/* and the gc entry point */
 	pid = run_proc(owner_crash, fl);
@@ -1883,7 +1948,7 @@ static void close_body(void)
 	uint64_t sn;
 
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
-	snprintf(seg, sizeof(seg), "%s", shmk_slots_segment_path(o));
+	snprintf(seg, sizeof(seg), "%s", shmk_slots_shm_name(o));
 	struct shmk_slots_hdr *hd = raw_map(seg, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
 	/* a reader's close leaves everything, releases its entry */
@@ -1965,7 +2030,7 @@ static void close_dirlock(void)
 /* The segment's file: /dev/shm + its shm name. */
 static void seg_file(const struct shmk_slots *s, char *buf, size_t len)
 {
-	snprintf(buf, len, "/dev/shm%s", shmk_slots_segment_path(s));
+	snprintf(buf, len, "/dev/shm%s", shmk_slots_shm_name(s));
 }
 
 static void truncated_body(void)
@@ -2054,6 +2119,7 @@ static void truncated_parked(void)
 
 static const struct h_test tests[] = {
 	{ "layout_offsets", layout_offsets },
+	{ "segment_locator", segment_locator },
 	{ "create_files", create_files },
 	{ "flink_atomic", flink_atomic },
 	{ "create_limits", create_limits },

@@ -1108,8 +1108,15 @@ const char *shmk_slots_flink_path(const struct shmk_slots *s)
 	return s ? s->flink : NULL;
 }
 
-/* r[impl slots.segment.name] */
+/* r[impl slots.segment.name+2] upstream's segment_path() returns the flink
+ * path: the locator a consumer hands to attach. */
 const char *shmk_slots_segment_path(const struct shmk_slots *s)
+{
+	return s ? s->flink : NULL;
+}
+
+/* r[impl slots.segment.shm-name] */
+const char *shmk_slots_shm_name(const struct shmk_slots *s)
 {
 	return s ? s->segment : NULL;
 }

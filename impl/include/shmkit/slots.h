@@ -185,8 +185,16 @@ int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t time
  */
 int shmk_slots_check(const struct shmk_slots *s);
 
+/* The flink path this handle was created or attached with (NULL for NULL). */
 const char *shmk_slots_flink_path(const struct shmk_slots *s);
+/* What upstream's segment_path() returns and its PID_SHM_LOCATOR carries:
+ * the locator a consumer passes to shmk_slots_attach, i.e. the flink path
+ * (the same string as shmk_slots_flink_path). */
 const char *shmk_slots_segment_path(const struct shmk_slots *s);
+/* The POSIX shm object's name the flink holds ("/shmk-..."), for shm_open
+ * or /dev/shm; identical for the owner and every reader.  Upstream keeps it
+ * private (shmem_os_id). */
+const char *shmk_slots_shm_name(const struct shmk_slots *s);
 
 #ifdef __cplusplus
 }
