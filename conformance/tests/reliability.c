@@ -548,7 +548,7 @@ static void trunc_ring(void)
 static void trunc_slots(void)
 {
 	SPEC_VERIFY("slots.truncate.check");
-	SPEC_VERIFY("slots.attach.magic");
+	SPEC_VERIFY("slots.attach.magic+2");
 	isolate_arg(truncate_body, (void *)&kinds[REL_SLOTS], 60);
 }
 
@@ -806,7 +806,7 @@ static void paths_ring(void)
 static void paths_slots(void)
 {
 	SPEC_VERIFY("slots.flink.safe");
-	SPEC_VERIFY("slots.attach.magic");
+	SPEC_VERIFY("slots.attach.magic+2");
 	run_paths(REL_SLOTS);
 }
 

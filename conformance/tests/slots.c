@@ -301,7 +301,7 @@ static void layout_body(void)
 	CU_ASSERT_EQUAL(len, 0x140 + 3 * 128);
 	uint32_t u32;
 	uint64_t u64;
-	memcpy(&u32, m + 0x00, 4); CU_ASSERT_EQUAL(u32, 0x5A445353u);
+	memcpy(&u32, m + 0x00, 4); CU_ASSERT_EQUAL(u32, 0x4C534B53u);
 	memcpy(&u32, m + 0x04, 4); CU_ASSERT_EQUAL(u32, 3);
 	memcpy(&u32, m + 0x08, 4); CU_ASSERT_EQUAL(u32, 128);
 	memcpy(&u32, m + 0x0c, 4); CU_ASSERT_EQUAL(u32, 100);
@@ -319,7 +319,7 @@ static void layout_body(void)
 
 static void layout_offsets(void)
 {
-	SPEC_VERIFY("slots.layout.header");
+	SPEC_VERIFY("slots.layout.header+2");
 	SPEC_VERIFY("slots.layout.capacity");
 	isolate(layout_body, 20);
 }
@@ -716,8 +716,94 @@ static void attach_magic_body(void)
 
 static void attach_magic(void)
 {
-	SPEC_VERIFY("slots.attach.magic");
+	SPEC_VERIFY("slots.attach.magic+2");
 	isolate(attach_magic_body, 30);
+}
+
+/* An upstream ZeroDDS flatdata v1 owner, laid out exactly as its module
+ * documentation and create() describe: u32 magic 0x5A445353, slot_count,
+ * slot_total_size, next_sn at 0x0c, the futex generation at 0x10, a 0x20
+ * header, then slots of {u32 sn, u32 sample_size, u32 reader_mask, pad}
+ * and data; the flink holds the shm name. arg: slot count. */
+static char g_up_flink[256], g_up_name[64];
+static int upstream_owner(void *arg)
+{
+	uint32_t count = (uint32_t)(uintptr_t)arg, total = 128;	/* align_up(16 + 64, 64) */
+	size_t size = SHMK_SLOTS_ZERODDS_HDR_SIZE + (size_t)count * total;
+	int fd = shm_open(g_up_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size))
+		return 10;
+	uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return 11;
+	uint32_t w[5] = { SHMK_SLOTS_ZERODDS_MAGIC, count, total, 1, 0 };
+	memcpy(m, w, sizeof(w));
+	uint32_t slot[3] = { 0, 5, 0 };	/* sn 0, "hello", nobody read it */
+	memcpy(m + SHMK_SLOTS_ZERODDS_HDR_SIZE, slot, sizeof(slot));
+	memcpy(m + SHMK_SLOTS_ZERODDS_HDR_SIZE + 16, "hello", 5);
+	munmap(m, size);
+	fd = open(g_up_flink, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, g_up_name, strlen(g_up_name)) != (ssize_t)strlen(g_up_name))
+		return 12;
+	close(fd);
+	return 0;
+}
+
+static void attach_upstream_body(void)
+{
+	char fl[256];
+	struct shmk_slots *r = NULL, *o;
+	size_t len;
+
+	/* 4 slots: 0x20 + 512 bytes, longer than our header; 1 slot: 0xa0
+	 * bytes, shorter: both are named, neither is a bare size error */
+	static const uintptr_t counts[] = { 4, 1 };
+	for (size_t k = 0; k < 2; k++) {
+		uintptr_t count = counts[k];
+		new_flink(g_up_flink, sizeof(g_up_flink));
+		h_unique_shm_name(g_up_name, sizeof(g_up_name));
+		pid_t pid = run_proc(upstream_owner, (void *)count);
+		CU_ASSERT_FATAL(pid > 0);
+		CU_ASSERT_EQUAL_FATAL(h_wait(pid, 10), 0);
+		int arc = shmk_slots_attach(g_up_flink, &r);
+		if (arc != SHMK_EBADMAGIC)
+			fprintf(stderr, "upstream %zu: %s: %s\n", (size_t)count, shmk_errname(arc),
+				shmk_errdetail());
+		CU_ASSERT_EQUAL(arc, SHMK_EBADMAGIC);
+		CU_ASSERT_PTR_NULL(r);
+		CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(),
+					      "ZeroDDS flatdata v1 layout, 0x20 header"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "not supported"));
+		/* the one validator says the same (inspect, fuzzers) */
+		uint8_t *m = raw_map(g_up_name, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		CU_ASSERT_EQUAL(shmk_slots_validate(m, len, len, NULL), SHMK_EBADMAGIC);
+		munmap(m, len);
+		shm_unlink(g_up_name);
+		unlink(g_up_flink);
+	}
+
+	/* the other way round: upstream's attach checks only the first u32
+	 * against its magic, and a shmkit segment (from another process's
+	 * create) fails that check */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
+	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	uint32_t first;
+	memcpy(&first, m, 4);
+	CU_ASSERT_NOT_EQUAL(first, 0x5A445353u);
+	CU_ASSERT_EQUAL(first, SHMK_SLOTS_MAGIC);
+	munmap(m, len);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+}
+
+static void attach_upstream(void)
+{
+	SPEC_VERIFY("slots.attach.upstream");
+	SPEC_VERIFY("slots.layout.magic");
+	isolate(attach_upstream_body, 30);
 }
 
 static void attach_sizes_body(void)
@@ -912,6 +998,7 @@ static void validate_shared_body(void)
 	} patches[] = {
 		{ 0x00, 0, SHMK_EBADMAGIC },
 		{ 0x00, SHMK_SLOTS_MAGIC ^ 1, SHMK_EBADMAGIC },
+		{ 0x00, SHMK_SLOTS_ZERODDS_MAGIC, SHMK_EBADMAGIC },
 		{ 0x00, UINT32_MAX, SHMK_EBADMAGIC },
 		{ 0x1c, 0, SHMK_ELAYOUT },
 		{ 0x1c, SHMK_SLOTS_HDR_SIZE - 1, SHMK_ELAYOUT },
@@ -2128,6 +2215,7 @@ static const struct h_test tests[] = {
 	{ "flink_safe", flink_safe },
 	{ "flink_content", flink_content },
 	{ "attach_magic", attach_magic },
+	{ "attach_upstream", attach_upstream },
 	{ "attach_sizes", attach_sizes },
 	{ "attach_bounds", attach_bounds },
 	{ "validate_shared", validate_shared },

@@ -191,14 +191,25 @@ int shmk_slots_validate(const void *base, size_t len, uint64_t file_size,
 	if ((uintptr_t)base % 8)
 		return shmk_fail(SHMK_EMISALIGNED, "slots segment: base %p is not 8-byte aligned",
 				 base);
+	/* r[impl slots.attach.upstream] before the size check: upstream's
+	 * segments are often shorter than our header.  Upstream stores its
+	 * magic with a plain write; only the value matters here. */
+	if (len >= 4) {
+		uint32_t m0 = SHMK_LOAD_U32(&h->magic);
+		if (m0 == SHMK_SLOTS_ZERODDS_MAGIC)
+			return shmk_fail(SHMK_EBADMAGIC, "slots segment: magic %#x is ZeroDDS "
+					 "flatdata v1 layout, 0x20 header: not supported (shmkit's "
+					 "layout has magic %#x)", m0, SHMK_SLOTS_MAGIC);
+	}
 	if (len < SHMK_SLOTS_HDR_SIZE)
 		return shmk_fail(SHMK_ETOOSMALL, "slots segment: %llu bytes (%zu in view), header "
 				 "needs %u", (unsigned long long)file_size, len, SHMK_SLOTS_HDR_SIZE);
-	/* r[impl slots.attach.magic] acquire: pairs with the release store of
+	/* r[impl slots.attach.magic+2] acquire: pairs with the release store of
 	 * magic at the end of create, so the fields below are initialised. */
 	uint32_t magic = SHMK_LOAD_ACQ_U32(&h->magic);
 	if (magic != SHMK_SLOTS_MAGIC)
-		return shmk_fail(SHMK_EBADMAGIC, "slots segment: magic %#x", magic);
+		return shmk_fail(SHMK_EBADMAGIC, "slots segment: magic %#x, not %#x", magic,
+				 SHMK_SLOTS_MAGIC);
 	/* Read once; validate and use only the copies. */
 	uint32_t hsz = SHMK_LOAD_U32(&h->hdr_size);
 	uint32_t count = SHMK_LOAD_U32(&h->slot_count);
@@ -255,12 +266,20 @@ static int map_segment(const char *name, struct shmk_slots_hdr **hp, size_t *len
 	if (rc)
 		goto out;
 	if (st.st_size < (off_t)SHMK_SLOTS_HDR_SIZE) {
-		rc = shmk_fail(SHMK_ETOOSMALL, "%s: %lld bytes, header needs %u", name,
-			       (long long)st.st_size, SHMK_SLOTS_HDR_SIZE);
+		/* r[impl slots.attach.upstream] an upstream segment is often
+		 * shorter than our header: the validator names it */
+		uint64_t first = 0;
+		if (st.st_size >= 4 && pread(fd, &first, 4, 0) == 4 &&
+		    shmk_slots_validate(&first, 4, 4, NULL) == SHMK_EBADMAGIC)
+			rc = SHMK_EBADMAGIC;
+		else
+			rc = shmk_fail(SHMK_ETOOSMALL, "%s: %lld bytes, header needs %u", name,
+				       (long long)st.st_size, SHMK_SLOTS_HDR_SIZE);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > SIZE_MAX) {
-		rc = SHMK_EOVERFLOW;
+		rc = shmk_fail(SHMK_EOVERFLOW, "%s: %lld bytes cannot be mapped", name,
+			       (long long)st.st_size);
 		goto out;
 	}
 	rc = shmk_sys_mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &p);
