@@ -806,6 +806,77 @@ static void attach_upstream(void)
 	isolate(attach_upstream_body, 30);
 }
 
+/* Reader with an index agreed out of band (upstream style): refused at
+ * its first read with a detail; once registered it gets the samples
+ * committed after that. */
+static const char *g_unreg_flink;
+static int unregistered_reader(void *arg)
+{
+	struct shmk_slots *r;
+	shmk_slot_handle_t h = { 0 };
+	unsigned idx;
+	char buf[8];
+
+	(void)arg;
+	if (shmk_slots_attach(g_unreg_flink, &r))
+		return 10;
+	bump(&sh->ready);
+	if (wait_value(&sh->go, 1, 10))
+		return 11;
+	/* sample "A" is committed for mask UINT32_MAX; index 0 is ours by
+	 * agreement only */
+	if (shmk_slots_next_unread_slot(r, 0, &h) != -EPERM ||
+	    !strstr(shmk_errdetail(), "shmk_slots_register_reader"))
+		return 12;
+	if (shmk_slots_mark_read(r, h, 0) != -EPERM)
+		return 13;
+	if (shmk_slots_register_reader(r, 0, &idx) || idx != 0)
+		return 14;
+	/* "A" was addressed before we registered: never ours */
+	if (shmk_slots_next_unread_slot(r, 0, &h) != 0)
+		return 15;
+	if (shmk_slots_next_unread_slot(r, 1, &h) != -EPERM || !strstr(shmk_errdetail(), "not 1"))
+		return 16;
+	bump(&sh->ready);
+	if (wait_value(&sh->go, 2, 10))
+		return 17;
+	if (shmk_slots_next_unread_slot(r, 0, &h) != 1 ||
+	    shmk_slots_read_slot(r, h, buf, sizeof(buf), NULL) || memcmp(buf, "B", 2) ||
+	    shmk_slots_mark_read(r, h, 0))
+		return 18;
+	return shmk_slots_close(r) ? 19 : 0;
+}
+
+static void reader_unregistered_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+	shmk_slot_handle_t h;
+	uint64_t sn;
+
+	fresh_shared();
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
+	g_unreg_flink = fl;
+	pid_t pid = run_proc(unregistered_reader, NULL);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(wait_value(&sh->ready, 1, 10), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "A", 2, &sn, NULL), 0);
+	bump(&sh->go);
+	CU_ASSERT_EQUAL(wait_value(&sh->ready, 2, 10), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "B", 2, &sn, NULL), 0);
+	bump(&sh->go);
+	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+}
+
+static void reader_unregistered(void)
+{
+	SPEC_VERIFY("slots.reader.unregistered");
+	isolate(reader_unregistered_body, 30);
+}
+
 static void attach_sizes_body(void)
 {
 	static const struct lie lies[] = {
@@ -1283,14 +1354,13 @@ static void recycle_race_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
 	/* the reader scans; at slot 0, after loading sn 1, the owner reuses
 	 * it for sn 2 (owed to this reader, so its bit is clear again).  A
-	 * fresh handle scans: r itself knows sn 1 was its last and that
-	 * nothing later is published, so it would not look at slot 0. */
-	struct shmk_slots *r2;
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r2), 0);
+	 * fresh scanner: r itself knows sn 1 was its last and that nothing
+	 * later is published, so it would not look at slot 0.  The owner's
+	 * handle is one (it may scan any index, slots.reader.unregistered,
+	 * and has no hint for idx yet). */
 	shmk_slots_test_scan_hook = recycle_hook;
-	int rc = shmk_slots_next_unread_slot(r2, idx, &rh);
+	int rc = shmk_slots_next_unread_slot(g_owner, idx, &rh);
 	shmk_slots_test_scan_hook = NULL;
-	shmk_slots_close(r2);
 	CU_ASSERT_EQUAL(g_hook_fired, 1);
 	CU_ASSERT(rc == 0 || (rc == 1 && rh.sn == 2));	/* never sample 1 again */
 	if (rc == 1)
@@ -1608,6 +1678,8 @@ static void handle_bounds_body(void)
 
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 3, 16, &o), 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	unsigned idx;
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, 0, &idx), 0);
 	shmk_slot_handle_t hs[2] = { bad, worse };
 	for (int i = 0; i < 2; i++) {
 		shmk_slot_handle_t h = hs[i];
@@ -2221,6 +2293,7 @@ static const struct h_test tests[] = {
 	{ "validate_shared", validate_shared },
 	{ "reader_index", reader_index },
 	{ "reader_register", reader_register },
+	{ "reader_unregistered", reader_unregistered },
 	{ "multi_reader", multi_reader },
 	{ "delivery_order", delivery_order },
 	{ "recycle_race", recycle_race },

@@ -932,6 +932,20 @@ static int check_reader(const struct shmk_slots *s, unsigned reader)
 	return 0;
 }
 
+/* r[impl slots.reader.unregistered] A commit addresses only the readers
+ * registered at that moment (slots.delivery.addressed), so an index agreed
+ * out of band, as upstream allows, would wait forever in silence.  Cold. */
+static int __attribute__((noinline, cold))
+unregistered(const struct shmk_slots *s, unsigned reader)
+{
+	if (s->reg_index < 0)
+		return shmk_fail(-EPERM, "slots: reader %u is not registered by this handle; "
+				 "commits address only registered readers: call "
+				 "shmk_slots_register_reader first", reader);
+	return shmk_fail(-EPERM, "slots: this handle registered reader %d, not %u", s->reg_index,
+			 reader);
+}
+
 /* r[impl slots.delivery.order] */
 int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot_handle_t *h)
 {
@@ -941,6 +955,9 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 		return rc;
 	if (!h)
 		return -EINVAL;
+	/* r[impl slots.reader.unregistered] two loads of the handle, no store */
+	if (!s->owner && (int)reader != s->reg_index)
+		return unregistered(s, reader);
 	/* acquire: pairs with the release store of next_sn in publish: every
 	 * sample numbered below `end` is visible, so the minimum found below
 	 * cannot be undercut by one published during the scan. */
@@ -1077,6 +1094,9 @@ int shmk_slots_mark_read(struct shmk_slots *s, shmk_slot_handle_t h, unsigned re
 
 	if (rc)
 		return rc;
+	/* r[impl slots.reader.unregistered] */
+	if (!s->owner && (int)reader != s->reg_index)
+		return unregistered(s, reader);
 	if (h.index >= s->count)
 		return shmk_fail(SHMK_ERANGE, "slots: slot %u >= %u", h.index, s->count);
 	struct shmk_slot_hdr *sh = slot_at(s, h.index);

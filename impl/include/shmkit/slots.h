@@ -144,7 +144,14 @@ int shmk_slots_commit_in_place(struct shmk_slots *s, shmk_slot_handle_t h, size_
 			       uint64_t *sn, struct shmk_slots_toolarge *tl);
 
 /* Readers.  next_unread_slot returns 1 and *h for the unread sample with
- * the lowest sequence number, 0 when nothing is pending. */
+ * the lowest sequence number, 0 when nothing is pending.
+ *
+ * Unlike upstream, a reader must register first (register_reader): a commit
+ * is addressed to the readers in active_readers_mask that are registered at
+ * that moment, so a reader using an index agreed out of band would never see a
+ * sample.  On a reader's handle, next_unread_slot and mark_read refuse an
+ * index the handle has not registered with -EPERM
+ * (r[slots.reader.unregistered]); the owner's handle may scan any index. */
 int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot_handle_t *h);
 /* Zero-copy read: *ptr valid until the slot is recycled (after mark_read). */
 int shmk_slots_slot_read_ptr(struct shmk_slots *s, shmk_slot_handle_t h, const void **ptr,
