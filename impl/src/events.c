@@ -47,9 +47,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,10 +80,22 @@ struct shmk_events {
 	struct ev_map *m;
 };
 
+/* A single role (SPSC sender, SPSC receiver, MPSC consumer) of one file,
+ * as this process's handles hold it (r[events.role.one-handle]). */
+enum { EV_ROLE_SPSC_TX, EV_ROLE_SPSC_RX, EV_ROLE_MPSC_RX };
+struct ev_hold {
+	dev_t dev;
+	ino_t ino;
+	int role;
+	pid_t pid;		/* entries inherited through fork() are not ours */
+	struct ev_hold *next;
+};
+
 struct shmk_events_tx {
 	struct ev_map *m;
 	int kind;
 	bool claimed;
+	struct ev_hold *hold;	/* SPSC: our entry in the process's hold list */
 	uint64_t me;
 	uint64_t tail;		/* SPSC: our own index (we are its only writer) */
 	uint64_t head_cache;	/* SPSC: last consumer index we read */
@@ -92,6 +106,7 @@ struct shmk_events_rx {
 	struct ev_map *m;
 	int kind;
 	bool claimed;
+	struct ev_hold *hold;	/* our entry in the process's hold list */
 	uint64_t me;
 	uint64_t head;		/* our own index */
 	uint64_t tail_cache;	/* SPSC: last producer index we read */
@@ -600,25 +615,103 @@ int shmk_events_split_mpsc(struct shmk_events *r, struct shmk_events_tx **prod,
 
 /* ------------------------------------------------------------ roles */
 
+/* The roles this process's live handles hold.  The role word holds a
+ * process token, which cannot tell two handles of one process apart; this
+ * list can.  Claims and closes are cold: one mutex is enough. */
+static pthread_mutex_t ev_holds_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ev_hold *ev_holds;
+static const char *const ev_role_names[] = { "SPSC sender", "SPSC receiver", "MPSC consumer" };
+
+/* Caller holds ev_holds_mu.  Drops entries a fork() copied from the parent. */
+static struct ev_hold *hold_find(dev_t dev, ino_t ino, int role)
+{
+	pid_t self = getpid();
+
+	for (struct ev_hold **pp = &ev_holds; *pp;) {
+		struct ev_hold *e = *pp;
+		if (e->pid != self) {
+			*pp = e->next;	/* the parent's handle, not ours */
+			free(e);
+			continue;
+		}
+		if (e->dev == dev && e->ino == ino && e->role == role)
+			return e;
+		pp = &e->next;
+	}
+	return NULL;
+}
+
+static void hold_drop(struct ev_hold *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&ev_holds_mu);
+	for (struct ev_hold **pp = &ev_holds; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			free(h);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ev_holds_mu);
+}
+
 /* r[impl events.role.claim] */
-static int claim_role(_Atomic uint64_t *w, uint64_t me)
+static int claim_word(_Atomic uint64_t *w, uint64_t me, int role)
 {
 	for (int i = 0; i < 8; i++) {
 		/* acquire: pairs with the acq_rel CAS below in another process */
 		uint64_t cur = SHMK_LOAD_ACQ_U64(w);
-		/* r[impl events.role.per-process] */
+		/* Our own token but no handle of ours holds it (the caller
+		 * checked): an earlier image of this process (exec) or a
+		 * handle whose close found the file cut.  Ours to resume. */
 		if (cur == me)
 			return 0;
 		/* r[impl events.role.busy] */
 		if (cur && shmk_token_alive(cur))
-			return shmk_fail(SHMK_EBUSY, "events: role held by pid %u",
-					 SHMK_TOKEN_PID(cur));
+			return shmk_fail(SHMK_EBUSY, "events: %s role held by pid %u",
+					 ev_role_names[role], SHMK_TOKEN_PID(cur));
 		/* r[impl events.role.reclaim] */
 		if (atomic_compare_exchange_strong_explicit(w, &cur, me, memory_order_acq_rel,
 							    memory_order_acquire))
 			return 0;
 	}
-	return SHMK_EBUSY;
+	return shmk_fail(SHMK_EBUSY, "events: %s role word kept changing (8 claims lost)",
+			 ev_role_names[role]);
+}
+
+/* r[impl events.role.one-handle] One live handle per role per process: a
+ * second one would run its own cached index (sender tail, receiver head)
+ * against the first's and overwrite or re-deliver messages. */
+static int claim_role(struct ev_map *m, int role, _Atomic uint64_t *w, uint64_t me,
+		      struct ev_hold **holdp)
+{
+	struct stat st;
+	int rc = shmk_sys_fstat(m->fd, &st);
+
+	if (rc)
+		return shmk_fail(rc, "events: fstat before the %s role claim", ev_role_names[role]);
+	struct ev_hold *h = malloc(sizeof(*h));
+	if (!h)
+		return shmk_fail(-ENOMEM, "events: %s role claim", ev_role_names[role]);
+	pthread_mutex_lock(&ev_holds_mu);
+	if (hold_find(st.st_dev, st.st_ino, role)) {
+		pthread_mutex_unlock(&ev_holds_mu);
+		free(h);
+		return shmk_fail(SHMK_EBUSY, "events: another handle of this process holds the %s "
+				 "role (close it first)", ev_role_names[role]);
+	}
+	rc = claim_word(w, me, role);
+	if (rc) {
+		pthread_mutex_unlock(&ev_holds_mu);
+		free(h);
+		return rc;
+	}
+	*h = (struct ev_hold){ st.st_dev, st.st_ino, role, getpid(), ev_holds };
+	ev_holds = h;
+	pthread_mutex_unlock(&ev_holds_mu);
+	*holdp = h;
+	return 0;
 }
 
 static void release_role(_Atomic uint64_t *w, uint64_t me)
@@ -667,7 +760,7 @@ static int tx_claim(struct shmk_events_tx *tx)
 		return rc;
 	tx->me = shmk_self_token();
 	if (tx->kind == EV_SPSC) {
-		rc = claim_role(&l->spsc.roles.a, tx->me);
+		rc = claim_role(tx->m, EV_ROLE_SPSC_TX, &l->spsc.roles.a, tx->me, &tx->hold);
 		if (rc)
 			return rc;
 		/* A reclaimed role resumes from the shared indices. */
@@ -675,6 +768,8 @@ static int tx_claim(struct shmk_events_tx *tx)
 		uint64_t h = SHMK_LOAD_ACQ_U64(&l->spsc.head.v); /* pairs with rx_advance */
 		if (t - h > SHMK_EVENTS_QUEUE_CAP) {
 			release_role(&l->spsc.roles.a, tx->me);
+			hold_drop(tx->hold);
+			tx->hold = NULL;
 			return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
 		}
 		tx->tail = t;
@@ -699,7 +794,8 @@ static int rx_claim(struct shmk_events_rx *rx)
 	if (rc)
 		return rc;
 	rx->me = shmk_self_token();
-	rc = claim_role(w, rx->me);
+	rc = claim_role(rx->m, rx->kind == EV_SPSC ? EV_ROLE_SPSC_RX : EV_ROLE_MPSC_RX, w, rx->me,
+			&rx->hold);
 	if (rc)
 		return rc;
 	rx->head = SHMK_LOAD_U64(head);
@@ -735,6 +831,7 @@ void shmk_events_tx_close(struct shmk_events_tx *tx)
 		else
 			release_role(&l->mpsc.producers[tx->prod].token, tx->me);
 	}
+	hold_drop(tx->hold);	/* after the release: no second handle slips in before it */
 	map_put(tx->m);
 	free(tx);
 }
@@ -748,6 +845,7 @@ void shmk_events_rx_close(struct shmk_events_rx *rx)
 		struct shmk_events_layout *l = L(rx->m);
 		release_role(rx->kind == EV_SPSC ? &l->spsc.roles.b : &l->mpsc.roles.a, rx->me);
 	}
+	hold_drop(rx->hold);
 	map_put(rx->m);
 	free(rx);
 }

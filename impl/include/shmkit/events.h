@@ -14,7 +14,11 @@
  *
  * Threads: a region handle may be split and closed from any thread; a tx/rx
  * handle belongs to one thread at a time (like a file position) and to the
- * process that created it (handles do not survive fork()).
+ * process that created it (handles do not survive fork()).  Each single
+ * role of a file (SPSC sender, SPSC receiver, MPSC consumer) is held by at
+ * most one handle per process: a second handle's first operation returns
+ * SHMK_EBUSY until the first is closed (r[events.role.one-handle]).  MPSC
+ * producers are many, in one process or several.
  *
  * Every function returns 0 (or a small count) or a negative code (-errno,
  * SHMK_E*; see error.h).
