@@ -24,7 +24,14 @@
 #define SHMK_ATOMIC(t) _Atomic t
 #endif
 
+/* r[impl common.headers.cxx] The same layout asserts in C11 and C++17
+ * (make check compiles every public header as both,
+ * conformance/checks/cxx-headers.sh). */
+#ifdef __cplusplus
+#define SHMK_WIRE_ASSERT(cond) static_assert(cond, #cond)
+#else
 #define SHMK_WIRE_ASSERT(cond) _Static_assert(cond, #cond)
+#endif
 
 /* ------------------------------------------------------------------ common
  * A process token: (start_time_ticks << 22) | pid, 0 = nobody.  One u64 so
