@@ -1258,6 +1258,82 @@ static void role_one_handle(void)
 	isolate(role_one_handle_body, 30);
 }
 
+/* Sender process: fills the queue until it is full.  Each failure must
+ * describe itself, not the failure before it. */
+static int detail_sender(void *arg)
+{
+	struct shmk_events *r;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t junk[64] = { 0 };
+	uint32_t i = 0;
+
+	if (shmk_events_open_path((const char *)arg, &r) || shmk_events_split_spsc(r, &tx, &rx))
+		return 10;
+	shmk_events_rx_close(rx);
+	if (shmk_events_validate(junk, sizeof(junk), NULL) >= 0 || !*shmk_errdetail())
+		return 11;	/* an older failure with its own detail */
+	while (shmk_events_try_send(tx, &i, sizeof(i), NULL) == 0)
+		i++;
+	if (i != SHMK_EVENTS_QUEUE_CAP)
+		return 12;
+	if (!strstr(shmk_errdetail(), "SHMK_EFULL"))
+		return 13;
+	shmk_events_tx_close(tx);
+	shmk_events_close(r);
+	return 0;
+}
+
+static void error_detail_body(void)
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	struct shmk_events_tx *tx, *tx2;
+	struct shmk_events_rx *rx, *rx2;
+	uint8_t junk[64] = { 0 };
+	uint32_t v, i;
+	size_t n;
+
+	pid_t pid = fork_child(detail_sender, p);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx2, &rx2), 0);
+	for (i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		if (shmk_events_try_recv(rx, &v, sizeof(v), &n, NULL) || v != i)
+			break;
+	CU_ASSERT_EQUAL(i, SHMK_EVENTS_QUEUE_CAP);
+	/* the queue the peer filled is drained: empty, said as such, after an
+	 * unrelated failure with its own detail */
+	CU_ASSERT(shmk_events_validate(junk, sizeof(junk), NULL) < 0);
+	char older[256];
+	snprintf(older, sizeof(older), "%s", shmk_errdetail());
+	CU_ASSERT(older[0] != '\0');
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, &v, sizeof(v), &n, NULL), SHMK_EEMPTY);
+	CU_ASSERT_STRING_NOT_EQUAL(shmk_errdetail(), older);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "SHMK_EEMPTY"));
+	/* too small a buffer for the peer's next message, then a role claim */
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "abcdef", 6, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, &v, 2, &n, NULL), SHMK_EBUFSMALL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "SHMK_EBUFSMALL"));
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx2, &v, sizeof(v), &n, NULL), SHMK_EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "SPSC receiver"));
+	CU_ASSERT_EQUAL(shmk_events_try_send(NULL, "x", 1, NULL), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "EINVAL"));
+	shmk_events_tx_close(tx);
+	shmk_events_tx_close(tx2);
+	shmk_events_rx_close(rx);
+	shmk_events_rx_close(rx2);
+	shmk_events_close(r);
+	unlink(p);
+}
+
+static void error_detail(void)
+{
+	SPEC_VERIFY("common.error.detail");
+	isolate(error_detail_body, 30);
+}
+
 static void roles(void)
 {
 	SPEC_VERIFY("events.split.validate");
@@ -2330,6 +2406,7 @@ static const struct h_test tests[] = {
 	{ "reserve_nofallocate", reserve_nofallocate },
 	{ "roles", roles },
 	{ "role_one_handle", role_one_handle },
+	{ "error_detail", error_detail },
 	{ "sizes", sizes },
 	{ "spsc_recycle", spsc_recycle },
 	{ "spsc_traffic", spsc_traffic },

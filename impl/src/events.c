@@ -148,7 +148,7 @@ static uint32_t required_caps(const struct shmk_events_opts *o)
 int shmk_events_validate(const void *base, size_t len, const struct shmk_events_opts *opts)
 {
 	if (!base)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl events.validate.aligned] */
 	if ((uintptr_t)base % SHMK_CACHELINE)
 		return shmk_fail(SHMK_EMISALIGNED, "events: base %p is not 64-byte aligned", base);
@@ -391,7 +391,7 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 				break;
 			}
 		} else if (errno != EWOULDBLOCK && errno != EINTR) {
-			rc = -errno;
+			rc = SHMK_FAIL(-errno);
 			goto fail;
 		}
 		int64_t left = deadline - shmk_now_ns();
@@ -416,7 +416,7 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 		goto fail;
 	struct ev_map *m = calloc(1, sizeof(*m));
 	if (!m) {
-		rc = -ENOMEM;
+		rc = SHMK_FAIL(-ENOMEM);
 		goto fail;
 	}
 	m->base = base;
@@ -465,7 +465,7 @@ int shmk_events_open_path_with(const char *path, const struct shmk_events_opts *
 	struct ev_map *m = NULL;
 
 	if (!path || !out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	norm_opts(opts, &o);
 	int rc = open_fd(path, &o, &m);
 	if (rc)
@@ -475,7 +475,7 @@ int shmk_events_open_path_with(const char *path, const struct shmk_events_opts *
 		munmap(m->base, m->len);
 		close(m->fd);
 		free(m);
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	}
 	r->m = m;
 	*out = r;
@@ -494,7 +494,7 @@ int shmk_events_open_with(const char *name, const struct shmk_events_opts *opts,
 	char path[PATH_MAX];
 
 	if (!name || !out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	norm_opts(opts, &o);
 	/* r[impl events.open.name] */
 	if (*name == '/')
@@ -502,7 +502,7 @@ int shmk_events_open_with(const char *name, const struct shmk_events_opts *opts,
 	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
 		return shmk_fail(-EINVAL, "events: bad region name");
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", o.dir, name) >= sizeof(path))
-		return -ENAMETOOLONG;
+		return SHMK_FAIL(-ENAMETOOLONG);
 	return shmk_events_open_path_with(path, &o, out);
 }
 
@@ -530,12 +530,13 @@ static void map_put(struct ev_map *m)
 	free(m);
 }
 
-void shmk_events_close(struct shmk_events *r)
+int shmk_events_close(struct shmk_events *r)
 {
 	if (!r)
-		return;
+		return 0;
 	map_put(r->m);
 	free(r);
+	return 0;
 }
 
 /* 0 while the file still holds the layout, else SHMK_ETRUNCATED: one
@@ -550,7 +551,7 @@ static int ev_covers(const struct ev_map *m)
 static int split_check(struct shmk_events *r)
 {
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl events.split.truncated] the size first: validate reads the
 	 * header, which a cut to below one page takes away */
 	int rc = ev_covers(r->m);
@@ -562,24 +563,24 @@ static int split_check(struct shmk_events *r)
 /* r[impl events.truncate.check] */
 int shmk_events_check(const struct shmk_events *r)
 {
-	return r ? ev_covers(r->m) : -EINVAL;
+	return r ? ev_covers(r->m) : SHMK_FAIL(-EINVAL);
 }
 
 int shmk_events_tx_check(const struct shmk_events_tx *tx)
 {
-	return tx ? ev_covers(tx->m) : -EINVAL;
+	return tx ? ev_covers(tx->m) : SHMK_FAIL(-EINVAL);
 }
 
 int shmk_events_rx_check(const struct shmk_events_rx *rx)
 {
-	return rx ? ev_covers(rx->m) : -EINVAL;
+	return rx ? ev_covers(rx->m) : SHMK_FAIL(-EINVAL);
 }
 
 static int split(struct shmk_events *r, int kind, struct shmk_events_tx **txp,
 		 struct shmk_events_rx **rxp)
 {
 	if (!txp || !rxp)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int rc = split_check(r);
 	if (rc)
 		return rc;
@@ -588,7 +589,7 @@ static int split(struct shmk_events *r, int kind, struct shmk_events_tx **txp,
 	if (!tx || !rx) {
 		free(tx);
 		free(rx);
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	}
 	tx->m = rx->m = r->m;
 	tx->kind = rx->kind = kind;
@@ -818,13 +819,15 @@ static int rx_claim(struct shmk_events_rx *rx)
 	return 0;
 }
 
-void shmk_events_tx_close(struct shmk_events_tx *tx)
+int shmk_events_tx_close(struct shmk_events_tx *tx)
 {
+	int rc = 0;
+
 	if (!tx)
-		return;
+		return 0;
 	/* r[impl events.truncate.close] a cut file keeps the role word: a
 	 * dead-or-gone token is reclaimable, a SIGBUS here is not */
-	if (tx->claimed && ev_covers(tx->m) == 0) {
+	if (tx->claimed && (rc = ev_covers(tx->m)) == 0) {
 		struct shmk_events_layout *l = L(tx->m);
 		if (tx->kind == EV_SPSC)
 			release_role(&l->spsc.roles.a, tx->me);
@@ -834,20 +837,24 @@ void shmk_events_tx_close(struct shmk_events_tx *tx)
 	hold_drop(tx->hold);	/* after the release: no second handle slips in before it */
 	map_put(tx->m);
 	free(tx);
+	return rc;
 }
 
-void shmk_events_rx_close(struct shmk_events_rx *rx)
+int shmk_events_rx_close(struct shmk_events_rx *rx)
 {
+	int rc = 0;
+
 	if (!rx)
-		return;
+		return 0;
 	/* r[impl events.truncate.close] */
-	if (rx->claimed && ev_covers(rx->m) == 0) {
+	if (rx->claimed && (rc = ev_covers(rx->m)) == 0) {
 		struct shmk_events_layout *l = L(rx->m);
 		release_role(rx->kind == EV_SPSC ? &l->spsc.roles.b : &l->mpsc.roles.a, rx->me);
 	}
 	hold_drop(rx->hold);
 	map_put(rx->m);
 	free(rx);
+	return rc;
 }
 
 uint64_t shmk_events_rx_skipped(const struct shmk_events_rx *rx)
@@ -919,7 +926,7 @@ static int pool_pop(struct ev_map *m, uint32_t *idx_out)
 	for (int i = 0; i < EV_CAS_TRIES; i++) {
 		uint32_t idx = (uint32_t)h;
 		if (idx == SHMK_EVENTS_NIL)
-			return SHMK_EFULL;
+			return SHMK_FAIL(SHMK_EFULL);
 		/* r[impl events.hostile.bounds] */
 		if (idx >= SHMK_EVENTS_SLOTS)
 			return shmk_fail(SHMK_EINTEGRITY, "events: free head %u out of range", idx);
@@ -944,7 +951,7 @@ static int pool_pop(struct ev_map *m, uint32_t *idx_out)
 			return 0;
 		}
 	}
-	return SHMK_EFULL;
+	return SHMK_FAIL(SHMK_EFULL);
 }
 
 static int pool_push(struct ev_map *m, uint32_t idx)
@@ -991,7 +998,7 @@ static int spsc_space(struct shmk_events_tx *tx)
 		return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
 	tx->head_cache = h;
 	/* r[impl events.queue.full-empty] */
-	return t - h < SHMK_EVENTS_QUEUE_CAP ? 0 : SHMK_EFULL;
+	return t - h < SHMK_EVENTS_QUEUE_CAP ? 0 : SHMK_FAIL(SHMK_EFULL);
 }
 
 /* r[impl events.spsc.recycle] The pool is empty: give back to it every
@@ -1097,11 +1104,13 @@ static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_o
 	uint64_t pos = SHMK_LOAD_U64(&q->tail.v);
 	struct shmk_events_mcell *c;
 	uint32_t want = *slot, cur;
-	int rc = SHMK_EFULL;
+	int rc;
 
 	for (int i = 0;; i++) {
-		if (i == EV_CAS_TRIES)
+		if (i == EV_CAS_TRIES) {
+			rc = shmk_fail(SHMK_EFULL, "events: mpsc tail CAS lost %d times", EV_CAS_TRIES);
 			goto full;
+		}
 		c = &q->cells[pos & EV_MASK];
 		/* acquire: pairs with the consumer's release store of seq in rx_advance */
 		uint64_t seq = SHMK_LOAD_ACQ_U64(&c->seq);
@@ -1121,7 +1130,7 @@ static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_o
 								  memory_order_relaxed))
 				break;
 		} else if (dif < 0) {
-			rc = SHMK_EFULL;
+			rc = SHMK_FAIL(SHMK_EFULL);
 			goto full;
 		} else {
 			pos = SHMK_LOAD_U64(&q->tail.v);
@@ -1204,7 +1213,7 @@ static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos)
 static int tx_prep(struct shmk_events_tx *tx)
 {
 	if (!tx)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (SHMK_UNLIKELY(!tx->claimed))
 		return tx_claim(tx);
 	return 0;
@@ -1234,10 +1243,10 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 	if (len > SHMK_EVENTS_SLOT_DATA) {
 		if (sizes)
 			*sizes = (struct shmk_events_sizes){ SHMK_EVENTS_SLOT_DATA, len };
-		return SHMK_ETOOLARGE;
+		return SHMK_FAIL(SHMK_ETOOLARGE);
 	}
 	if (len && !buf)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (tx->kind == EV_SPSC) {
 		/* Refuse a full SPSC queue before touching a slot. */
 		if ((rc = spsc_space(tx)) || (rc = spsc_slot(tx, &slot)))
@@ -1257,7 +1266,7 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 		if (rc != 1)
 			return rc;
 		if (hole + 1 == EV_HOLES)
-			return SHMK_EFULL;
+			return SHMK_FAIL(SHMK_EFULL);
 	}
 	if (len)
 		memcpy(L(tx->m)->slots[slot].data, buf, len);
@@ -1274,7 +1283,7 @@ int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view
 	if (rc)
 		return rc;
 	if (!view)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl events.zerocopy.reserve] */
 	rc = tx_pool_pop(tx, &slot);
 	/* r[impl events.mpsc.steal] bounded: EV_HOLES cells a call */
@@ -1283,7 +1292,7 @@ int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view
 		slot = SHMK_EVENTS_NIL;
 		rc = mpsc_claim(tx, &slot, &pos, true);
 		if (rc == 1)
-			rc = SHMK_EFULL;
+			rc = SHMK_FAIL(SHMK_EFULL);
 	}
 	if (rc)
 		return rc;
@@ -1301,11 +1310,11 @@ int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view
 	if (rc)
 		return rc;
 	if (!view || !view->data || view->slot >= SHMK_EVENTS_SLOTS)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (len > SHMK_EVENTS_SLOT_DATA) {
 		if (sizes)
 			*sizes = (struct shmk_events_sizes){ SHMK_EVENTS_SLOT_DATA, len };
-		return SHMK_ETOOLARGE;
+		return SHMK_FAIL(SHMK_ETOOLARGE);
 	}
 	/* r[impl events.zerocopy.publish] */
 	if (tx->kind == EV_SPSC) {
@@ -1331,7 +1340,7 @@ int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view
 int shmk_events_cancel(struct shmk_events_tx *tx, struct shmk_events_view *view)
 {
 	if (!tx || !view || !view->data)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int rc = pool_push(tx->m, view->slot);
 	view->data = NULL;
 	if (rc == 0)
@@ -1352,10 +1361,10 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 		rx->stalled = true;
 		rx->stall_pos = pos;
 		rx->stall_since = now;
-		return SHMK_EEMPTY;
+		return SHMK_FAIL(SHMK_EEMPTY);
 	}
 	if (now - rx->stall_since < rx->liveness_ns)
-		return SHMK_EEMPTY;
+		return SHMK_FAIL(SHMK_EEMPTY);
 	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
 		/* acquire: pairs with the acq_rel CAS of token in register_producer */
 		uint64_t tok = SHMK_LOAD_ACQ_U64(&q->producers[i].token);
@@ -1364,7 +1373,7 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 		uint64_t intent = SHMK_LOAD_U64(&q->producers[i].intent);
 		if (intent == pos && shmk_token_alive(tok)) {
 			rx->stall_since = now; /* a live claimer: look again later */
-			return SHMK_EEMPTY;
+			return SHMK_FAIL(SHMK_EEMPTY);
 		}
 	}
 	uint64_t expect = pos;
@@ -1402,7 +1411,7 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 				return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
 			rx->tail_cache = t;
 			if (t == h)
-				return SHMK_EEMPTY;
+				return SHMK_FAIL(SHMK_EEMPTY);
 		}
 		s = SHMK_LOAD_U32(&l->spsc.cells[h & EV_MASK]);
 		/* r[impl events.spsc.detached-skip] a receiver that took this message
@@ -1426,7 +1435,7 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 			uint64_t t = SHMK_LOAD_ACQ_U64(&l->mpsc.tail.v);
 			if (t == h) {
 				rx->stalled = false;
-				return SHMK_EEMPTY;
+				return SHMK_FAIL(SHMK_EEMPTY);
 			}
 			if (t - h > SHMK_EVENTS_QUEUE_CAP)
 				return shmk_fail(SHMK_EINTEGRITY, "events: mpsc tail - head > capacity");
@@ -1493,7 +1502,7 @@ static void rx_detach(struct shmk_events_rx *rx)
 static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 {
 	if (!rx)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (SHMK_UNLIKELY(!rx->claimed)) {
 		int rc = rx_claim(rx);
 		if (rc)
@@ -1505,7 +1514,7 @@ static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		if (rc != 1)
 			return rc;
 	}
-	return SHMK_EEMPTY;
+	return SHMK_FAIL(SHMK_EEMPTY);
 }
 
 int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
@@ -1520,7 +1529,7 @@ int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_
 	if (cap < len) {
 		if (sizes)
 			*sizes = (struct shmk_events_sizes){ len, cap };
-		return SHMK_EBUFSMALL;
+		return SHMK_FAIL(SHMK_EBUFSMALL);
 	}
 	if (len)
 		memcpy(buf, L(rx->m)->slots[slot].data, len);
@@ -1546,7 +1555,7 @@ int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *vi
 	uint32_t slot, len;
 
 	if (!view)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int rc = rx_next(rx, &slot, &len);
 	if (rc)
 		return rc;
@@ -1563,7 +1572,7 @@ int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *vi
 int shmk_events_release(struct shmk_events_rx *rx, struct shmk_events_view *view)
 {
 	if (!rx || !view || !view->data)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int rc = pool_push(rx->m, view->slot);
 	view->data = NULL;
 	if (rc == 0)
@@ -1668,7 +1677,7 @@ static int park(const struct ev_map *m, struct shmk_events_wakeword *w, int64_t 
 	if (deadline >= 0) {
 		int64_t left = deadline - shmk_now_ns();
 		if (left <= 0) {
-			rc = -ETIMEDOUT;
+			rc = SHMK_FAIL(-ETIMEDOUT);
 			goto out;
 		}
 		if (slice < 0 || left < slice)
@@ -1780,7 +1789,7 @@ int shmk_events_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 		     int64_t timeout_ns, struct shmk_events_sizes *sizes)
 {
 	if (!tx)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	struct shmk_events_wake *wk = W(tx->m);
 	/* r[impl events.wake.capability] */
 	if (!wk)
@@ -1794,7 +1803,7 @@ int shmk_events_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *l
 		     int64_t timeout_ns, struct shmk_events_sizes *sizes)
 {
 	if (!rx)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	struct shmk_events_wake *wk = W(rx->m);
 	if (!wk)
 		return shmk_fail(SHMK_EINCOMPAT, "events: region has no wake section");

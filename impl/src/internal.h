@@ -85,6 +85,14 @@ static inline uint64_t shmk__ld64(const volatile void *p, memory_order mo)
  * ---------------------------------------------------------------------- */
 int shmk_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void shmk_clear_detail(void);
+/* r[impl common.error.detail] Every failing return sets a detail: a
+ * specific one through shmk_fail, or at least the site and the code through
+ * SHMK_FAIL(rc) (`return SHMK_FAIL(-EINVAL);`; "shmk_ring_read: Invalid
+ * argument (EINVAL)").  Cheap enough for hot failure paths (EEMPTY, EFULL):
+ * two thread-local stores, formatted only when shmk_errdetail() is read.
+ * conformance/checks/fail-detail.sh refuses a bare failure return. */
+int shmk_fail_at(int rc, const char *site);
+#define SHMK_FAIL(rc) shmk_fail_at((rc), __func__)
 
 /* ------------------------------------------------------------------------
  * Syscall wrappers.  Each returns 0 / a non-negative value, or -errno.

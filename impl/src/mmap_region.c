@@ -84,7 +84,7 @@ static int open_parent(const char *path, char **pathp, const char **basep, int *
 	if (!copy || !dir) {
 		free(copy);
 		free(dir);
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	}
 	char *slash = strrchr(dir, '/');
 	const char *base = slash ? copy + (slash - dir) + 1 : copy;
@@ -155,12 +155,12 @@ static int unlink_if_same(int dirfd, const char *base, dev_t dev, ino_t ino)
 	struct stat now;
 
 	if (fstatat(dirfd, base, &now, AT_SYMLINK_NOFOLLOW))
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT ? 0 : SHMK_FAIL(-errno);
 	/* r[impl mmap_region.owner.same_file] */
 	if (now.st_dev != dev || now.st_ino != ino)
 		return 0;	/* someone else's file now: not ours to remove */
 	if (unlinkat(dirfd, base, 0) && errno != ENOENT)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	return 0;
 }
 
@@ -192,7 +192,7 @@ static int replace_existing(struct shmk_mmap_region *r, const struct shmk_mmap_r
 	struct stat st;
 
 	if (fstatat(r->dirfd, r->base, &st, AT_SYMLINK_NOFOLLOW))
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT ? 0 : SHMK_FAIL(-errno);
 	if (S_ISLNK(st.st_mode))
 		return shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link; not replaced", r->path);
 	if (!S_ISREG(st.st_mode))
@@ -203,7 +203,7 @@ static int replace_existing(struct shmk_mmap_region *r, const struct shmk_mmap_r
 	/* Unlink, never truncate: a peer still mapping the old file keeps its
 	 * bytes instead of dying of SIGBUS. */
 	if (unlinkat(r->dirfd, r->base, 0) && errno != ENOENT)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	return 0;
 }
 
@@ -260,7 +260,7 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 	int rc;
 
 	if (!out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	if (!opts)
 		opts = &default_opts;
@@ -274,7 +274,7 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 
 	struct shmk_mmap_region *r = region_new();
 	if (!r)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	rc = open_parent(path, &r->path, &r->base, &r->dirfd);
 	if (!rc && (opts->flags & SHMK_MMAP_REPLACE))
 		rc = replace_existing(r, opts);
@@ -305,7 +305,7 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 	 * caller's mode widen) what the attach-side mode check expects; the
 	 * fstat tells whether it did, so the usual case pays no fchmod. */
 	if (!rc && (st.st_mode & 07777) != mode)
-		rc = fchmod(fd, mode) ? -errno : 0;
+		rc = fchmod(fd, mode) ? SHMK_FAIL(-errno) : 0;
 	if (!rc)
 		rc = shmk_sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, &r->ptr);
 	if (rc) {
@@ -381,7 +381,7 @@ int shmk_mmap_region_attach_with(const char *path, const struct shmk_mmap_region
 				 struct shmk_mmap_region **out)
 {
 	if (!out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	if (!opts)
 		opts = &default_opts;
@@ -390,7 +390,7 @@ int shmk_mmap_region_attach_with(const char *path, const struct shmk_mmap_region
 		return rc;
 	struct shmk_mmap_region *r = region_new();
 	if (!r)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	/* r[impl mmap_region.path.nosymlink] the whole path in one openat2
 	 * (RESOLVE_NO_SYMLINKS, O_NOFOLLOW): no parent descriptor until the
 	 * handle takes ownership, which saves an open and a close per attach. */
@@ -411,10 +411,10 @@ int shmk_mmap_region_attach_fd(int fd, const struct shmk_mmap_region_opts *opts,
 			       struct shmk_mmap_region **out)
 {
 	if (!out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	if (fd < 0)
-		return -EBADF;
+		return SHMK_FAIL(-EBADF);
 	if (!opts)
 		opts = &default_opts;
 	int rc = check_opts(opts);
@@ -422,10 +422,10 @@ int shmk_mmap_region_attach_fd(int fd, const struct shmk_mmap_region_opts *opts,
 		return rc;
 	struct shmk_mmap_region *r = region_new();
 	if (!r)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	/* r[impl mmap_region.attach.fd] */
 	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	rc = r->fd < 0 ? -errno : attach_common(r, opts, "descriptor");
+	rc = r->fd < 0 ? SHMK_FAIL(-errno) : attach_common(r, opts, "descriptor");
 	if (rc) {
 		region_free(r);
 		return rc;
@@ -457,13 +457,13 @@ const char *shmk_mmap_region_path(const struct shmk_mmap_region *r)
 
 int shmk_mmap_region_fd(const struct shmk_mmap_region *r)
 {
-	return r ? r->fd : -EINVAL;
+	return r ? r->fd : SHMK_FAIL(-EINVAL);
 }
 
 int shmk_mmap_region_take_ownership(struct shmk_mmap_region *r)
 {
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (!r->path)
 		return shmk_fail(-EINVAL, "region attached by descriptor has no path to unlink");
 	if (r->dirfd < 0) {
@@ -484,14 +484,14 @@ int shmk_mmap_region_take_ownership(struct shmk_mmap_region *r)
 int shmk_mmap_region_release_ownership(struct shmk_mmap_region *r)
 {
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	r->owns = false;
 	return 0;
 }
 
 int shmk_mmap_region_owns_file(const struct shmk_mmap_region *r)
 {
-	return r ? (int)r->owns : -EINVAL;
+	return r ? (int)r->owns : SHMK_FAIL(-EINVAL);
 }
 
 /* Move the mapping to new_len; on failure the old one is untouched. */
@@ -513,7 +513,7 @@ int shmk_mmap_region_resize(struct shmk_mmap_region *r, size_t new_size)
 	struct stat st;
 
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl mmap_region.resize.grow_only] */
 	if (new_size < r->len)
 		return shmk_fail(-EINVAL, "shrinking %zu -> %zu is not supported", r->len,
@@ -543,7 +543,7 @@ int shmk_mmap_region_check_and_remap(struct shmk_mmap_region *r, bool *remapped)
 	struct stat st;
 
 	if (!r || !remapped)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*remapped = false;
 	int rc = shmk_sys_fstat(r->fd, &st);
 	if (rc)
@@ -571,7 +571,7 @@ int shmk_mmap_region_close(struct shmk_mmap_region *r)
 	int rc = 0;
 
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl mmap_region.owner.close_unlinks] */
 	if (r->owns && r->dirfd >= 0)
 		rc = unlink_if_same(r->dirfd, r->base, r->dev, r->ino);

@@ -133,7 +133,7 @@ static int read_flink(const char *flink, char name[FLINK_MAX])
 	int err = errno;
 	close(fd);
 	if (n < 0)
-		return -err;
+		return SHMK_FAIL(-err);
 	size_t len = (size_t)n;
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
@@ -151,12 +151,12 @@ int shmk_slots_default_dir(char *buf, size_t len)
 	int n;
 
 	if (!buf)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (env && *env)
 		n = snprintf(buf, len, "%s", env);
 	else
 		n = snprintf(buf, len, "/tmp/shmkit-%u", (unsigned)geteuid());
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return n < 0 || (size_t)n >= len ? SHMK_FAIL(-ENAMETOOLONG) : 0;
 }
 
 static int ensure_dir(const char *dir)
@@ -164,9 +164,9 @@ static int ensure_dir(const char *dir)
 	struct stat st;
 
 	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	if (lstat(dir, &st))
-		return -errno;
+		return SHMK_FAIL(-errno);
 	if (!S_ISDIR(st.st_mode))
 		return shmk_fail(SHMK_EUNSAFE, "%s: not a directory", dir);
 	if (st.st_uid != geteuid() || (st.st_mode & 077))
@@ -186,7 +186,7 @@ int shmk_slots_validate(const void *base, size_t len, uint64_t file_size,
 	const struct shmk_slots_hdr *h = base;
 
 	if (!base || len > file_size)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* u64 fields are loaded in place */
 	if ((uintptr_t)base % 8)
 		return shmk_fail(SHMK_EMISALIGNED, "slots segment: base %p is not 8-byte aligned",
@@ -269,10 +269,9 @@ static int map_segment(const char *name, struct shmk_slots_hdr **hp, size_t *len
 		/* r[impl slots.attach.upstream] an upstream segment is often
 		 * shorter than our header: the validator names it */
 		uint64_t first = 0;
-		if (st.st_size >= 4 && pread(fd, &first, 4, 0) == 4 &&
-		    shmk_slots_validate(&first, 4, 4, NULL) == SHMK_EBADMAGIC)
-			rc = SHMK_EBADMAGIC;
-		else
+		if (st.st_size >= 4 && pread(fd, &first, 4, 0) == 4)
+			rc = shmk_slots_validate(&first, 4, 4, NULL);
+		if (rc != SHMK_EBADMAGIC)
 			rc = shmk_fail(SHMK_ETOOSMALL, "%s: %lld bytes, header needs %u", name,
 				       (long long)st.st_size, SHMK_SLOTS_HDR_SIZE);
 		goto out;
@@ -307,7 +306,7 @@ static int slots_covers(const struct shmk_slots *s)
 /* r[impl slots.truncate.check] */
 int shmk_slots_check(const struct shmk_slots *s)
 {
-	return s ? slots_covers(s) : -EINVAL;
+	return s ? slots_covers(s) : SHMK_FAIL(-EINVAL);
 }
 
 /* ------------------------------------------------------------ stale flinks */
@@ -353,7 +352,7 @@ static int flink_dir_lock(const char *flink)
 	size_t dl = !slash ? 0 : slash == flink ? 1 : (size_t)(slash - flink);
 
 	if (dl >= sizeof(dir))
-		return -ENAMETOOLONG;
+		return SHMK_FAIL(-ENAMETOOLONG);
 	if (dl)
 		memcpy(dir, flink, dl);
 	else
@@ -361,7 +360,7 @@ static int flink_dir_lock(const char *flink)
 	dir[dl] = '\0';
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	/* r[impl slots.flink.lock-bounded] anyone who can open the directory
 	 * (/tmp) can hold a flock on it: wait one liveness period at most. */
 	int64_t end = shmk_deadline_ns(shmk_now_ns(), shmk_liveness_ns());
@@ -385,7 +384,7 @@ int shmk_slots_reclaim_stale(const char *flink)
 	int seg_ok;
 
 	if (!flink)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int lk = flink_dir_lock(flink);
 	if (lk < 0)
 		return lk;
@@ -395,9 +394,9 @@ int shmk_slots_reclaim_stale(const char *flink)
 	/* Only a segment that carries our magic and a dead owner is ours to
 	 * remove; the flink (checked: ours, 0600, one link) always is. */
 	else if (rc == 0 && seg_ok && shm_unlink(name) && errno != ENOENT)
-		rc = -errno;
+		rc = SHMK_FAIL(-errno);
 	else if (rc == 0 && unlink(flink) && errno != ENOENT)
-		rc = -errno;
+		rc = SHMK_FAIL(-errno);
 	close(lk);
 	return rc;
 }
@@ -410,11 +409,11 @@ static int write_all(int fd, const char *name)
 	ssize_t n = write(fd, name, len);
 
 	if (n < 0)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	if ((size_t)n != len)
-		return -EIO;
+		return SHMK_FAIL(-EIO);
 	/* the umask may have narrowed the mode; never widened */
-	return fchmod(fd, 0600) ? -errno : 0;
+	return fchmod(fd, 0600) ? SHMK_FAIL(-errno) : 0;
 }
 
 /* r[impl slots.flink.create+2] The flink appears atomically with its whole
@@ -430,11 +429,11 @@ static int write_flink(const char *flink, const char *name)
 	int dfd, fd, rc;
 
 	if (!*base)
-		return -EISDIR;
+		return SHMK_FAIL(-EISDIR);
 	if (slash) {
 		size_t dl = slash == flink ? 1 : (size_t)(slash - flink);
 		if (dl >= sizeof(dir))
-			return -ENAMETOOLONG;
+			return SHMK_FAIL(-ENAMETOOLONG);
 		memcpy(dir, flink, dl);
 		dir[dl] = '\0';
 	} else {
@@ -448,7 +447,7 @@ static int write_flink(const char *flink, const char *name)
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
-			rc = -errno;
+			rc = SHMK_FAIL(-errno);
 			close(dfd);
 			return rc;
 		}
@@ -460,7 +459,7 @@ static int write_flink(const char *flink, const char *name)
 		return rc;
 	}
 	if (fd < 0) {
-		rc = -errno;
+		rc = SHMK_FAIL(-errno);
 		close(dfd);
 		return rc;
 	}
@@ -468,7 +467,7 @@ static int write_flink(const char *flink, const char *name)
 	SHMK_CRASH_POINT("slots.flink.before_link");
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (!rc && linkat(AT_FDCWD, proc, dfd, base, AT_SYMLINK_FOLLOW))
-		rc = -errno;
+		rc = SHMK_FAIL(-errno);
 	close(fd);
 	close(dfd);
 	return rc;
@@ -482,7 +481,7 @@ static int make_paths(struct shmk_slots *s, const char *flink)
 			 atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed));
 
 	if (n < 0 || (size_t)n >= sizeof(s->segment))
-		return -ENAMETOOLONG;
+		return SHMK_FAIL(-ENAMETOOLONG);
 	if (flink) {
 		n = snprintf(s->flink, sizeof(s->flink), "%s", flink);
 	} else {
@@ -495,7 +494,7 @@ static int make_paths(struct shmk_slots *s, const char *flink)
 			return rc;
 		n = snprintf(s->flink, sizeof(s->flink), "%s/%s.flink", dir, s->segment + 1);
 	}
-	return n < 0 || (size_t)n >= sizeof(s->flink) ? -ENAMETOOLONG : 0;
+	return n < 0 || (size_t)n >= sizeof(s->flink) ? SHMK_FAIL(-ENAMETOOLONG) : 0;
 }
 
 /* Flink exists: say whose it is.  SHMK_EBUSY (live owner) or SHMK_ESTALE. */
@@ -530,7 +529,7 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 	int rc, fd;
 
 	if (!out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	/* r[impl slots.create.limits] */
 	if (slot_count == 0 || slot_capacity == 0)
@@ -550,11 +549,11 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 				 SHMK_SLOTS_MAX_COUNT);
 	uint64_t first = opts && opts->first_sn ? opts->first_sn : 1;
 	if (first == UINT64_MAX)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	s->owner = 1;
 	s->reg_index = -1;
 	s->fd = -1;
@@ -564,7 +563,7 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 	s->next_sn = first;
 	s->lstate = calloc(slot_count, 1);
 	s->lactive = calloc(slot_count, sizeof(uint32_t));
-	rc = s->lstate && s->lactive ? make_paths(s, flink_path) : -ENOMEM;
+	rc = s->lstate && s->lactive ? make_paths(s, flink_path) : SHMK_FAIL(-ENOMEM);
 	if (rc)
 		goto fail_free;
 
@@ -646,15 +645,15 @@ int shmk_slots_attach(const char *flink_path, struct shmk_slots **out)
 	int rc;
 
 	if (!flink_path || !out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	s->reg_index = -1;
 	s->fd = -1;
 	if (snprintf(s->flink, sizeof(s->flink), "%s", flink_path) >= (int)sizeof(s->flink)) {
-		rc = -ENAMETOOLONG;
+		rc = SHMK_FAIL(-ENAMETOOLONG);
 		goto fail;
 	}
 	rc = read_flink(s->flink, s->segment);
@@ -695,7 +694,7 @@ static void set_bit_everywhere(struct shmk_slots *s, unsigned reader)
 int shmk_slots_register_reader(struct shmk_slots *s, int want, unsigned *index)
 {
 	if (!s || !index)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl slots.reader.index] */
 	if (want >= (int)SHMK_SLOTS_MAX_READERS || want < -1)
 		return shmk_fail(SHMK_ERANGE, "slots: reader index %d >= 32", want);
@@ -765,7 +764,7 @@ static uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
 static int owner_handle(struct shmk_slots *s, shmk_slot_handle_t h, int want_state)
 {
 	if (!s)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (!s->owner)
 		return shmk_fail(-EPERM, "slots: loans belong to the owner's handle");
 	/* r[impl slots.handle.bounds] */
@@ -781,7 +780,7 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			    shmk_slot_handle_t *h)
 {
 	if (!s || !h)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (!s->owner)
 		return shmk_fail(-EPERM, "slots: only the owner reserves");
 	int reaped = 0;
@@ -877,7 +876,7 @@ int shmk_slots_commit_slot(struct shmk_slots *s, shmk_slot_handle_t h, const voi
 	if (rc)
 		return rc;
 	if (len && !data)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (len > s->capacity)
 		return publish(s, h, len, sn, tl);
 	if (len)
@@ -894,7 +893,7 @@ int shmk_slots_slot_data_ptr(struct shmk_slots *s, shmk_slot_handle_t h, void **
 	if (rc)
 		return rc;
 	if (!ptr)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*ptr = slot_data(s, h.index);
 	if (capacity)
 		*capacity = s->capacity;
@@ -925,7 +924,7 @@ int shmk_slots_discard_slot(struct shmk_slots *s, shmk_slot_handle_t h)
 static int check_reader(const struct shmk_slots *s, unsigned reader)
 {
 	if (!s)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl slots.reader.index] every build, not only debug. */
 	if (reader >= SHMK_SLOTS_MAX_READERS)
 		return shmk_fail(SHMK_ERANGE, "slots: reader index %u >= 32", reader);
@@ -954,7 +953,7 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	if (rc)
 		return rc;
 	if (!h)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl slots.reader.unregistered] two loads of the handle, no store */
 	if (!s->owner && (int)reader != s->reg_index)
 		return unregistered(s, reader);
@@ -1016,7 +1015,7 @@ static int load_committed(const struct shmk_slots *s, shmk_slot_handle_t h, uint
 			  uint32_t *sizep, uint32_t *maskp)
 {
 	if (!s)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl slots.handle.bounds] */
 	if (h.index >= s->count)
 		return shmk_fail(SHMK_ERANGE, "slots: slot %u >= %u", h.index, s->count);
@@ -1054,7 +1053,7 @@ int shmk_slots_slot_read_ptr(struct shmk_slots *s, shmk_slot_handle_t h, const v
 	if (rc)
 		return rc;
 	if (!ptr || !len)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*ptr = slot_data(s, h.index);
 	*len = size;
 	return 0;
@@ -1077,7 +1076,7 @@ int shmk_slots_read_slot(struct shmk_slots *s, shmk_slot_handle_t h, void *buf, 
 	if (buflen < size)
 		return shmk_fail(SHMK_EBUFSMALL, "slots: sample %u > buffer %zu", size, buflen);
 	if (size && !buf)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	memcpy(buf, slot_data(s, h.index), size);
 	/* acquire fence, then sn again: a slot recycled under the copy (only
 	 * possible when this reader was disconnected) is reported, not
@@ -1192,7 +1191,7 @@ static int changed(const struct shmk_slots *s)
 int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t timeout_ns)
 {
 	if (!s)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	_Atomic uint32_t *gen = &s->hdr->notify_gen;
 	uint32_t want = (uint32_t)last;
 	/* r[impl common.wait.deadline] */
@@ -1242,7 +1241,7 @@ int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t time
 		if (rc && rc != -ETIMEDOUT && rc != -EINTR)
 			return rc;
 		if (shmk_now_ns() >= deadline)
-			return -ETIMEDOUT;
+			return SHMK_FAIL(-ETIMEDOUT);
 	}
 }
 
@@ -1269,13 +1268,13 @@ int shmk_slots_close(struct shmk_slots *s)
 			shmk_futex_wake(&s->hdr->notify_gen, INT_MAX);
 		}
 		if (shm_unlink(s->segment) && errno != ENOENT)
-			rc = -errno;
+			rc = SHMK_FAIL(-errno);
 		/* Someone may have reclaimed the path: remove only our flink,
 		 * under the directory lock (see flink_dir_lock). */
 		int lk = flink_dir_lock(s->flink);
 		if (read_flink(s->flink, name) == 0 && strcmp(name, s->segment) == 0 &&
 		    unlink(s->flink) && errno != ENOENT && !rc)
-			rc = -errno;
+			rc = SHMK_FAIL(-errno);
 		if (lk >= 0)
 			close(lk);
 		free(s->lstate);

@@ -16,7 +16,9 @@
  *   rc = shmk_mmap_region_check_and_remap(r, &moved);  // the creator grew it?
  *   if (rc == SHMK_ETRUNCATED) ...                     // it shrank: stop touching it
  *
- * Every function returns 0 or a negative code (-errno or SHMK_E*, error.h).
+ * Every function returning int returns 0 or a negative code (-errno or
+ * SHMK_E*; error.h gives the convention, the detail and SHMK_LIVENESS_MS);
+ * the getters say what they return for NULL.
  * The promises are the clauses in conformance/spec/mmap_region.md.
  *
  * The file has no header: shmkit keeps no state in it, so ownership (who
@@ -97,7 +99,10 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 
 /* Attach to an existing file; its size is the region's length.  Refuses an
  * empty or too-short file (SHMK_ETOOSMALL) and an unsafe one (SHMK_EUNSAFE:
- * symlink, other owner, mode wider than 0600, not regular, hard-linked). */
+ * symlink, other owner, mode wider than 0600, not regular, hard-linked);
+ * -EINVAL (NULL out, bad opts), -ENOENT and other -errno from open, -EFBIG
+ * (too large to map), -errno from fstat/mmap.  attach_fd: the same, and
+ * -EBADF for a negative fd. */
 int shmk_mmap_region_attach(const char *path, struct shmk_mmap_region **out);
 int shmk_mmap_region_attach_with(const char *path, const struct shmk_mmap_region_opts *opts,
 				 struct shmk_mmap_region **out);

@@ -81,8 +81,11 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 			   const struct shmk_slots_opts *opts, struct shmk_slots **out);
 
 /* Reader.  SHMK_EBADMAGIC / SHMK_ELAYOUT / SHMK_ETOOSMALL for a segment
- * whose header does not describe it; SHMK_ELAYOUT for a flink that does not
- * hold a valid shm name; SHMK_EUNSAFE for an unsafe flink or segment. */
+ * whose header does not describe it (SHMK_EBADMAGIC, with a detail saying
+ * so, for an upstream ZeroDDS flatdata v1 segment: r[slots.attach.upstream]);
+ * SHMK_ELAYOUT for a flink that does not hold a valid shm name; SHMK_EUNSAFE
+ * for an unsafe flink or segment; -EINVAL (NULL argument), -ENAMETOOLONG,
+ * -ENOENT and other -errno from open/read/shm_open/fstat/mmap. */
 int shmk_slots_attach(const char *flink_path, struct shmk_slots **out);
 
 /* What shmk_slots_validate found.  The sizes are validated; next_sn, the
