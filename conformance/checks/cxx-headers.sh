@@ -13,8 +13,9 @@ set -uo pipefail
 
 prog=cxx-headers
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=conformance/checks/check-lib.sh
+. "$root/conformance/checks/check-lib.sh"
 inc=$root/impl/include
-evidence=${SHMK_EVIDENCE:-}
 CXX=${CXX:-g++}
 CC=${CC:-gcc}
 flags=(-fsyntax-only -Wall -Wextra -Werror -pedantic -I"$inc")
@@ -63,11 +64,4 @@ if [ ${#headers[@]} -eq 0 ]; then
 	echo "$prog: no headers in $inc/shmkit" >&2
 	failed=$((failed + 1))
 fi
-if [ -n "$evidence" ]; then
-	r=pass
-	[ "$failed" -eq 0 ] || r=fail
-	printf '{"program":"%s","suite":"headers","test":"cxx17","clause":"%s","result":"%s"}\n' \
-		"$prog" "common.headers.cxx" "$r" >>"$evidence"
-fi
-echo "$prog: $passed passed, $failed failed, 0 skipped"
-[ "$failed" -eq 0 ]
+check_finish "$prog" headers cxx17 common.headers.cxx

@@ -14,7 +14,8 @@ set -uo pipefail
 
 prog=fail-detail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-evidence=${SHMK_EVIDENCE:-}
+# shellcheck source=conformance/checks/check-lib.sh
+. "$root/conformance/checks/check-lib.sh"
 code='(-E[A-Z0-9]+|SHMK_E[A-Z]+|-errno|-e|-err)'
 passed=0
 failed=0
@@ -36,11 +37,4 @@ for f in "${files[@]}"; do
 	fi
 done
 [ ${#files[@]} -gt 0 ] || failed=1
-if [ -n "$evidence" ]; then
-	r=pass
-	[ "$failed" -eq 0 ] || r=fail
-	printf '{"program":"%s","suite":"library","test":"no-bare-failure","clause":"%s","result":"%s"}\n' \
-		"$prog" "common.error.detail" "$r" >>"$evidence"
-fi
-echo "$prog: $passed passed, $failed failed, 0 skipped"
-[ "$failed" -eq 0 ]
+check_finish "$prog" library no-bare-failure common.error.detail

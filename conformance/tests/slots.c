@@ -720,11 +720,12 @@ static void attach_magic(void)
 	isolate(attach_magic_body, 30);
 }
 
-/* An upstream ZeroDDS flatdata v1 owner, laid out exactly as its module
- * documentation and create() describe: u32 magic 0x5A445353, slot_count,
- * slot_total_size, next_sn at 0x0c, the futex generation at 0x10, a 0x20
- * header, then slots of {u32 sn, u32 sample_size, u32 reader_mask, pad}
- * and data; the flink holds the shm name. arg: slot count. */
+/* An upstream ZeroDDS flatdata v1 owner, laid out exactly as its create()
+ * writes it and SEGMENT_HEADER_SIZE documents: u32 magic 0x5A445353,
+ * slot_count, slot_total_size, next_sn at 0x0c, the futex generation at
+ * 0x10, a 0x20 header (the module's layout table still shows the older 0x10
+ * one), then slots of {u32 sn, u32 sample_size, u32 reader_mask, pad} and
+ * data; the flink holds the shm name.  arg: slot count. */
 static char g_up_flink[256], g_up_name[64];
 static int upstream_owner(void *arg)
 {

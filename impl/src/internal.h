@@ -92,7 +92,14 @@ void shmk_clear_detail(void);
  * two thread-local stores, formatted only when shmk_errdetail() is read.
  * conformance/checks/fail-detail.sh refuses a bare failure return. */
 int shmk_fail_at(int rc, const char *site);
-#define SHMK_FAIL(rc) shmk_fail_at((rc), __func__)
+/* Inline so the compiler still sees the constant code that is returned
+ * (callers' "set on success only" out-parameters stay provably set). */
+static inline int shmk__fail_here(int rc, const char *site)
+{
+	shmk_fail_at(rc, site);
+	return rc;
+}
+#define SHMK_FAIL(rc) shmk__fail_here((rc), __func__)
 
 /* ------------------------------------------------------------------------
  * Syscall wrappers.  Each returns 0 / a non-negative value, or -errno.

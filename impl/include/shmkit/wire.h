@@ -275,10 +275,11 @@ SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, slots) == 128);
  * padded to slot_total_size = align_up(16 + slot_capacity, 64).
  *
  * r[impl slots.layout.header+2] Layout changes from upstream ZeroDDS
- * flatdata (v1: u32 magic 0x5A445353, slot_count, slot_total_size, next_sn
- * at 0x0c, the futex generation at 0x10, padded to a 0x20 header; slot
- * header {u32 sn, u32 sample_size, u32 reader_mask, pad}): the header grows
- * to 0x140 bytes; slot_capacity is stored at 0x0c (where upstream keeps
+ * flatdata (v1 as its create() writes it: u32 magic 0x5A445353,
+ * slot_count, slot_total_size, next_sn at 0x0c, the futex generation at
+ * 0x10, padded to a 0x20 header, though its module table still shows a
+ * 0x10 one; slot header {u32 sn, u32 sample_size, u32 reader_mask, pad}):
+ * the header grows to 0x140 bytes; slot_capacity is stored at 0x0c (where upstream keeps
  * next_sn) so owner and readers agree; next_sn moves to 0x10 and, like the
  * slot sn, is a u64 that never wraps (so sample_size and reader_mask move
  * to 0x08 and 0x0c of the slot header); the futex word moves to 0x18; an
