@@ -4,8 +4,9 @@
  * target" rule holds):
  *
  *   - fz_init(): once per process, a private mount namespace with its own
- *     tmpfs on /dev/shm and on FZ_DIR, so fuzzed names, sizes and flinks can
- *     never touch another process's objects and tmpfs caps every size;
+ *     tmpfs on /dev/shm, FZ_DIR inside it, so fuzzed names, sizes and flinks
+ *     can never touch another process's objects, tmpfs caps every size and
+ *     nothing is left on the host;
  *     and the injected liveness provider (shmk_liveness_hook);
  *   - a byte cursor over the input (fz_u8 .. fz_u64; zeros once exhausted);
  *   - boundary values (0, 1, cap-1, cap, cap+1, 2^k-1/2^k/2^k+1, MAX);
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -31,7 +33,9 @@
 #include "internal.h"
 #include "shmkit/error.h"
 
-#define FZ_DIR "/tmp/shmk-fuzz"
+/* Inside the private /dev/shm when fz_init() could make one; otherwise a
+ * directory of the real /dev/shm that the last process out removes. */
+#define FZ_DIR "/dev/shm/shmk-fuzz"
 
 /* ------------------------------------------------------------ liveness */
 
@@ -83,6 +87,11 @@ static inline void fz_revive(uint64_t tok)
 
 static bool fz_isolated;	/* /dev/shm and FZ_DIR are our own tmpfs */
 
+static inline void fz_rmdir(void)
+{
+	rmdir(FZ_DIR);	/* fails while another process still has files there */
+}
+
 static inline void fz_init(void)
 {
 	static int done;
@@ -95,15 +104,13 @@ static inline void fz_init(void)
 	 * run; they only create names they chose themselves with O_EXCL. */
 	if (unshare(CLONE_NEWNS) == 0 ||
 	    (unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0)) {
-		mkdir(FZ_DIR, 0700);
 		fz_isolated = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
 			      mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
-				    "size=256m,mode=1777") == 0 &&
-			      mount("tmpfs", FZ_DIR, "tmpfs", MS_NOSUID | MS_NODEV,
-				    "size=64m,mode=0700") == 0;
-	} else {
-		mkdir(FZ_DIR, 0700);
+				    "size=256m,mode=1777") == 0;
 	}
+	mkdir(FZ_DIR, 0700);
+	if (!fz_isolated)
+		atexit(fz_rmdir);
 	shmk_liveness_hook = fz_liveness;
 }
 
