@@ -23,7 +23,7 @@ static int one_cycle(const char *name)
 	char path[160];
 	struct shmk_mmap_region *a, *b;
 	snprintf(path, sizeof path, "/dev/shm%s", name);
-	int rc = shmk_mmap_region_create(path, CYCLE_LEN, SHMK_CLEANUP_ON_CLOSE, 0600, &a);
+	int rc = shmk_mmap_region_create(path, CYCLE_LEN, SHMK_CLEANUP_MANUAL, 0600, &a);
 	if (rc)
 		return rc;
 	*(volatile uint64_t *)shmk_mmap_region_ptr(a) = 42;

@@ -11,7 +11,7 @@
  *   mode & 2: JSON report (checked to be one line holding one object).
  * The file is a 64-byte aligned heap buffer of exactly its size.
  */
-/* r[verify cli.exit.error] r[verify cli.inspect.json] r[verify cli.inspect.recognise] */
+/* r[verify cli.exit.error] r[verify cli.inspect.json] r[verify cli.inspect.recognise+2] */
 #include <stdio.h>
 
 #include "common.h"
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
-	/* r[verify cli.inspect.recognise] a kind only by its magic */
+	/* r[verify cli.inspect.recognise+2] a kind only by its magic */
 	enum shmk_cli_kind kind = shmk_cli_kind_of(file, len);
 	uint32_t m32 = 0;
 	uint64_t m64 = 0;
@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(m32 == SHMK_EVENTS_MAGIC ||
 			    (m32 == 0 && init == SHMK_EVENTS_INIT_BUSY && len >= 64));
 	else if (kind == SHMK_CLI_SLOTS)
-		FUZZ_ASSERT(m32 == SHMK_SLOTS_MAGIC);
+		FUZZ_ASSERT(m32 == SHMK_SLOTS_MAGIC || m32 == SHMK_SLOTS_ZERODDS_MAGIC);
 	else if (kind == SHMK_CLI_RING)
 		FUZZ_ASSERT(m64 == SHMK_RING_MAGIC && len >= sizeof(struct shmk_ring_hdr));
 	FUZZ_ASSERT(shmk_cli_kind_name(kind) != NULL);
@@ -263,7 +263,7 @@ size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 			n = file_seed(p, 0, out, max); /* the flink itself, raw */
 		} else {
 			char seg[300];
-			snprintf(seg, sizeof(seg), "/dev/shm%s", shmk_slots_segment_path(o));
+			snprintf(seg, sizeof(seg), "/dev/shm%s", shmk_slots_shm_name(o));
 			n = file_seed(seg, (uint8_t)(i == 4 ? 0 : 3), out, max);
 		}
 		shmk_slots_close(o);

@@ -8,7 +8,7 @@
  *        [u16 n][n bytes of slots from 0x140][ops (op, a) until 0xff, max 16]
  *        [peer script ...]
  */
-/* r[verify slots.attach.magic] r[verify slots.attach.sizes] r[verify slots.attach.bounds]
+/* r[verify slots.attach.magic+2] r[verify slots.attach.upstream] r[verify slots.attach.sizes] r[verify slots.attach.bounds]
  * r[verify slots.handle.bounds] r[verify slots.read.bounds] r[verify slots.read.ptr]
  * r[verify slots.reader.index] r[verify slots.reader.register] r[verify fuzz.peer.double-fetch] */
 #include <sys/mman.h>
@@ -18,7 +18,8 @@
 #include "shmkit/wire.h"
 
 const char *const shmk_fuzz_clauses[] = {
-	"slots.attach.magic",
+	"slots.attach.magic+2",
+	"slots.attach.upstream",
 	"slots.attach.sizes",
 	"slots.attach.bounds",
 	"slots.handle.bounds",
@@ -188,10 +189,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!shmk_fuzz_peer_writes()) {
 		uint32_t magic;
 		memcpy(&magic, hdr, 4);
-		if (fsize < HDR)
+		if (fsize >= 4 && magic == SHMK_SLOTS_ZERODDS_MAGIC)
+			FUZZ_ASSERT(rc == SHMK_EBADMAGIC); /* r[verify slots.attach.upstream] */
+		else if (fsize < HDR)
 			FUZZ_ASSERT(rc == SHMK_ETOOSMALL);
 		else if (magic != SHMK_SLOTS_MAGIC)
-			FUZZ_ASSERT(rc == SHMK_EBADMAGIC); /* r[verify slots.attach.magic] */
+			FUZZ_ASSERT(rc == SHMK_EBADMAGIC); /* r[verify slots.attach.magic+2] */
 		else
 			FUZZ_ASSERT(rc == SHMK_ELAYOUT); /* r[verify slots.attach.sizes] */
 	}
@@ -224,7 +227,7 @@ size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 			shmk_slots_commit_slot(o, h, msg, caps[i] > k ? caps[i] - k : 1, NULL, NULL);
 	}
 	const struct shmk_slots_hdr *h;
-	int fd = shm_open(shmk_slots_segment_path(o), O_RDONLY, 0);
+	int fd = shm_open(shmk_slots_shm_name(o), O_RDONLY, 0);
 	struct stat st;
 	fstat(fd, &st);
 	h = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);

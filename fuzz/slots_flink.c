@@ -60,7 +60,7 @@ static int setup(void)
 	unlink(fl);
 	if (shmk_slots_create(fl, 4, 64, &o))
 		return -1;
-	int fd = shm_open(shmk_slots_segment_path(o), O_RDONLY, 0);
+	int fd = shm_open(shmk_slots_shm_name(o), O_RDONLY, 0);
 	pread(fd, image, sizeof(image), 0);
 	close(fd);
 	shmk_slots_close(o);
@@ -115,8 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (rc == 0) {
 		/* what it attached is the segment the flink names */
 		size_t k = c[n - 1] == '\n' ? n - 1 : n;
-		FUZZ_ASSERT(strlen(shmk_slots_segment_path(s)) == k &&
-			    !memcmp(shmk_slots_segment_path(s), c, k));
+		FUZZ_ASSERT(strlen(shmk_slots_shm_name(s)) == k &&
+			    !memcmp(shmk_slots_shm_name(s), c, k));
 	}
 	if (s)
 		FUZZ_ASSERT(shmk_slots_close(s) == 0);

@@ -14,7 +14,8 @@
 /* r[verify slots.reuse.rule] r[verify slots.delivery.order] r[verify slots.delivery.addressed]
  * r[verify slots.reader.register] r[verify slots.reader.reap] r[verify slots.reader.disconnect]
  * r[verify slots.reader.index] r[verify slots.handle.bounds] r[verify slots.read.bounds]
- * r[verify slots.loan.inplace] r[verify slots.sn.width] r[verify slots.close.reader] */
+ * r[verify slots.loan.inplace] r[verify slots.sn.width] r[verify slots.close.reader]
+ * r[verify slots.reader.unregistered] */
 #include <sys/mman.h>
 
 #include "common.h"
@@ -31,6 +32,7 @@ const char *const shmk_fuzz_clauses[] = {
 	"slots.reader.index",
 	"slots.read.bounds",
 	"slots.loan.inplace",
+	"slots.reader.unregistered",
 	NULL,
 };
 
@@ -238,6 +240,11 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 		unsigned r = m.ridx[k] >= 0 ? (unsigned)m.ridx[k] : (b & 31);
 		rc = shmk_slots_next_unread_slot(rd[k], r, &h);
 		fz_rc(rc);
+		if (m.ridx[k] < 0) {
+			/* r[verify slots.reader.unregistered] */
+			FUZZ_ASSERT(rc == -EPERM);
+			break;
+		}
 		if (rc == 1) {
 			const void *p;
 			size_t len;
@@ -386,7 +393,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    shmk_slots_attach(flink, &rd[0]) || shmk_slots_attach(flink, &rd[1]))
 		abort();
 	/* our own view of the segment, for the foreign reader and the corruption */
-	int fd = shm_open(shmk_slots_segment_path(own), O_RDWR, 0);
+	int fd = shm_open(shmk_slots_shm_name(own), O_RDWR, 0);
 	size_t seglen = SHMK_SLOTS_HDR_SIZE + (size_t)m.count * ((16 + m.cap + 63) & ~63u);
 	seg_hdr = mmap(NULL, seglen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mmap_region.c - cycle-mmap_region ITERS PROCS: create + attach + teardown
  * with shmkit's mmap_region module on /dev/shm/<name> (create with
- * SHMK_CLEANUP_ON_CLOSE, write | attach, read | close attacher, close
+ * SHMK_CLEANUP_MANUAL, write | attach, read | close attacher, close
  * creator, which unlinks). */
 #include <stdint.h>
 
@@ -14,7 +14,7 @@ static int one_cycle(const char *name)
 	char path[160];
 	struct shmk_mmap_region *a, *b;
 	snprintf(path, sizeof path, "/dev/shm%s", name);
-	int rc = shmk_mmap_region_create(path, CYCLE_LEN, SHMK_CLEANUP_ON_CLOSE, 0600, &a);
+	int rc = shmk_mmap_region_create(path, CYCLE_LEN, SHMK_CLEANUP_MANUAL, 0600, &a);
 	if (rc)
 		return rc;
 	*(volatile uint64_t *)shmk_mmap_region_ptr(a) = 42;

@@ -1,5 +1,7 @@
 CHECK_PROGS += conformance/checks/spec-coverage-fixtures.sh
 CHECK_PROGS += conformance/checks/harness-meta.sh
 CHECK_PROGS += conformance/checks/private-checkout.sh
+CHECK_PROGS += conformance/checks/cxx-headers.sh
+CHECK_PROGS += conformance/checks/fail-detail.sh
 -include conformance/checks/reliability.mk
 -include conformance/checks/tsan.mk

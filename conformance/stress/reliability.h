@@ -135,7 +135,7 @@ static inline int rel_shm_remove(const char *name)
 static inline int rel_mmap_create(const char *path, struct rel_obj *o)
 {
 	struct shmk_mmap_region *r = NULL;
-	int rc = shmk_mmap_region_create(path, REL_MMAP_SIZE, SHMK_CLEANUP_MANUAL, 0600, &r);
+	int rc = shmk_mmap_region_create(path, REL_MMAP_SIZE, SHMK_CLEANUP_KEEP, 0600, &r);
 
 	if (rc)
 		return rc;

@@ -144,7 +144,7 @@ static void release(const struct rel_prim *p, struct shared *sh, struct rel_obj 
 			fclose(f);
 		}
 		buf[strcspn(buf, "\n")] = 0;
-		if (strcmp(buf, shmk_slots_segment_path(o->h)))
+		if (strcmp(buf, shmk_slots_shm_name(o->h)))
 			atomic_fetch_add(&sh->stolen, 1);
 	}
 	p->release(o);

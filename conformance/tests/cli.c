@@ -788,7 +788,7 @@ static void bad_files(void)
 {
 	SPEC_VERIFY("cli.exit.error");
 	SPEC_VERIFY("cli.inspect.header-first");
-	SPEC_VERIFY("cli.inspect.recognise");
+	SPEC_VERIFY("cli.inspect.recognise+2");
 	SPEC_VERIFY("cli.inspect.validate");
 	isolate(bad_files_body, 600);
 }

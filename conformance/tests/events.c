@@ -1284,6 +1284,172 @@ static void consumer_window_lap(void)
 	isolate(consumer_window_lap_body, 20);
 }
 
+/* A process with two handles to the SPSC sender role: the second is
+ * refused while the first lives (its cached tail would overwrite the
+ * first's messages), and takes over once the first is closed. */
+static int two_senders(void *arg)
+{
+	struct shmk_events *r;
+	struct shmk_events_tx *tx1, *tx2;
+	struct shmk_events_rx *rx1, *rx2;
+
+	if (shmk_events_open_path((const char *)arg, &r))
+		return 10;
+	if (shmk_events_split_spsc(r, &tx1, &rx1) || shmk_events_split_spsc(r, &tx2, &rx2))
+		return 11;
+	shmk_events_rx_close(rx1);
+	shmk_events_rx_close(rx2);
+	if (shmk_events_try_send(tx1, "1", 1, NULL))
+		return 12;
+	if (shmk_events_try_send(tx2, "2", 1, NULL) != SHMK_EBUSY ||
+	    !strstr(shmk_errdetail(), "another handle of this process"))
+		return 13;
+	if (shmk_events_try_send(tx1, "3", 1, NULL))
+		return 14;
+	shmk_events_tx_close(tx1);
+	if (shmk_events_try_send(tx2, "4", 1, NULL))	/* resumes from the shared tail */
+		return 15;
+	shmk_events_tx_close(tx2);
+	shmk_events_close(r);
+	return 0;
+}
+
+static void role_one_handle_body(void)
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	struct shmk_events_tx *tx1, *tx2, *ptx1, *ptx2;
+	struct shmk_events_rx *rx1, *rx2, *c1, *c2;
+	char buf[8];
+	size_t n;
+
+	pid_t pid = fork_child(two_senders, p);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
+	/* the receiver side, two handles in this process */
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx1, &rx1), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx2, &rx2), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx1, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(buf[0], '1');
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx2, buf, sizeof(buf), &n, NULL), SHMK_EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "SPSC receiver"));
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx1, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(buf[0], '3');
+	shmk_events_rx_close(rx1);
+	/* every message the sender process had accepted, once, in order */
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx2, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(buf[0], '4');
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx2, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	/* the MPSC consumer too; producers are many by design */
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &ptx1, &c1), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &ptx2, &c2), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(ptx1, "a", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(ptx2, "b", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(c1, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(c2, buf, sizeof(buf), &n, NULL), SHMK_EBUSY);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(c1, buf, sizeof(buf), &n, NULL), 0);
+	/* our own token with no handle of ours behind it (as after exec, or
+	 * a close that found the file cut): resumed, not refused */
+	shmk_events_tx_close(tx1);
+	shmk_events_tx_close(tx2);
+	CU_ASSERT_EQUAL(atomic_load(&LAYOUT(r)->spsc.roles.a), 0);
+	atomic_store(&LAYOUT(r)->spsc.roles.a, shmk_self_token());
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx1, &rx1), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx1, "5", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx2, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(buf[0], '5');
+	shmk_events_rx_close(rx1);
+	shmk_events_tx_close(tx1);
+	shmk_events_tx_close(ptx2);
+	shmk_events_rx_close(rx2);
+	shmk_events_rx_close(c1);
+	shmk_events_rx_close(c2);
+	shmk_events_close(r);
+	unlink(p);
+}
+
+static void role_one_handle(void)
+{
+	SPEC_VERIFY("events.role.one-handle");
+	isolate(role_one_handle_body, 30);
+}
+
+/* Sender process: fills the queue until it is full.  Each failure must
+ * describe itself, not the failure before it. */
+static int detail_sender(void *arg)
+{
+	struct shmk_events *r;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t junk[64] = { 0 };
+	uint32_t i = 0;
+
+	if (shmk_events_open_path((const char *)arg, &r) || shmk_events_split_spsc(r, &tx, &rx))
+		return 10;
+	shmk_events_rx_close(rx);
+	if (shmk_events_validate(junk, sizeof(junk), NULL) >= 0 || !*shmk_errdetail())
+		return 11;	/* an older failure with its own detail */
+	while (shmk_events_try_send(tx, &i, sizeof(i), NULL) == 0)
+		i++;
+	if (i != SHMK_EVENTS_QUEUE_CAP)
+		return 12;
+	if (!strstr(shmk_errdetail(), "SHMK_EFULL"))
+		return 13;
+	shmk_events_tx_close(tx);
+	shmk_events_close(r);
+	return 0;
+}
+
+static void error_detail_body(void)
+{
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, NULL);
+	struct shmk_events_tx *tx, *tx2;
+	struct shmk_events_rx *rx, *rx2;
+	uint8_t junk[64] = { 0 };
+	uint32_t v, i;
+	size_t n;
+
+	pid_t pid = fork_child(detail_sender, p);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx2, &rx2), 0);
+	for (i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		if (shmk_events_try_recv(rx, &v, sizeof(v), &n, NULL) || v != i)
+			break;
+	CU_ASSERT_EQUAL(i, SHMK_EVENTS_QUEUE_CAP);
+	/* the queue the peer filled is drained: empty, said as such, after an
+	 * unrelated failure with its own detail */
+	CU_ASSERT(shmk_events_validate(junk, sizeof(junk), NULL) < 0);
+	char older[256];
+	snprintf(older, sizeof(older), "%s", shmk_errdetail());
+	CU_ASSERT(older[0] != '\0');
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, &v, sizeof(v), &n, NULL), SHMK_EEMPTY);
+	CU_ASSERT_STRING_NOT_EQUAL(shmk_errdetail(), older);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "SHMK_EEMPTY"));
+	/* too small a buffer for the peer's next message, then a role claim */
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "abcdef", 6, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, &v, 2, &n, NULL), SHMK_EBUFSMALL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "SHMK_EBUFSMALL"));
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx2, &v, sizeof(v), &n, NULL), SHMK_EBUSY);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "SPSC receiver"));
+	CU_ASSERT_EQUAL(shmk_events_try_send(NULL, "x", 1, NULL), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "EINVAL"));
+	shmk_events_tx_close(tx);
+	shmk_events_tx_close(tx2);
+	shmk_events_rx_close(rx);
+	shmk_events_rx_close(rx2);
+	shmk_events_close(r);
+	unlink(p);
+}
+
+static void error_detail(void)
+{
+	SPEC_VERIFY("common.error.detail");
+	isolate(error_detail_body, 30);
+}
+
 static void roles(void)
 {
 	SPEC_VERIFY("events.split.validate");
@@ -2313,11 +2479,12 @@ static void truncated_body(void)
 	/* with the header gone too, closing claimed handles touches nothing */
 	CU_ASSERT_EQUAL(truncate(p, 0), 0);
 	CU_ASSERT_EQUAL(shmk_events_check(r), SHMK_ETRUNCATED);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
+	/* closes say what they could not undo (the role words stay) */
+	CU_ASSERT_EQUAL(shmk_events_tx_close(tx), SHMK_ETRUNCATED);
+	CU_ASSERT_EQUAL(shmk_events_rx_close(rx), SHMK_ETRUNCATED);
 	shmk_events_tx_close(prod);
 	shmk_events_rx_close(cons);
-	shmk_events_close(r);
+	CU_ASSERT_EQUAL(shmk_events_close(r), 0);
 	CU_ASSERT_EQUAL(mapped(p), 0);
 	unlink(p);
 }
@@ -2356,6 +2523,8 @@ static const struct h_test tests[] = {
 	{ "peerdead", peerdead },
 	{ "reserve_nofallocate", reserve_nofallocate },
 	{ "roles", roles },
+	{ "role_one_handle", role_one_handle },
+	{ "error_detail", error_detail },
 	{ "sizes", sizes },
 	{ "spsc_recycle", spsc_recycle },
 	{ "spsc_traffic", spsc_traffic },

@@ -127,7 +127,7 @@ static int peer_live_region(void)
 {
 	struct shmk_mmap_region *r = NULL;
 
-	if (shmk_mmap_region_create(g_path, 2 * page(), SHMK_CLEANUP_MANUAL, 0, &r))
+	if (shmk_mmap_region_create(g_path, 2 * page(), SHMK_CLEANUP_KEEP, 0, &r))
 		return 10;
 	fill(r, 0);
 	if (h_barrier_wait(g_b, DEADLINE) || h_barrier_wait(g_b, DEADLINE))
@@ -147,10 +147,10 @@ static void create_excl_body(void)
 	pid_t pid = fork_peer(peer_live_region);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL_FATAL(h_barrier_wait(g_b, DEADLINE), 0);
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r),
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			-EEXIST);
 	CU_ASSERT_PTR_NULL(r);
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 4 * page(), SHMK_CLEANUP_ON_CLOSE, 0, &r),
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 4 * page(), SHMK_CLEANUP_MANUAL, 0, &r),
 			-EEXIST);
 	CU_ASSERT_EQUAL(file_size(g_path), (off_t)(2 * page()));
 	CU_ASSERT_EQUAL(h_barrier_wait(g_b, DEADLINE), 0);
@@ -169,7 +169,7 @@ static void create_excl(void)
 static void create_replace_body(void)
 {
 	struct shmk_mmap_region *r = NULL;
-	struct shmk_mmap_region_opts o = { .cleanup = SHMK_CLEANUP_MANUAL,
+	struct shmk_mmap_region_opts o = { .cleanup = SHMK_CLEANUP_KEEP,
 					   .flags = SHMK_MMAP_REPLACE };
 	struct stat before, after;
 
@@ -190,7 +190,7 @@ static void create_replace_body(void)
 	shmk_mmap_region_close(r);
 
 	/* without the flag the same call is -EEXIST */
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r),
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			-EEXIST);
 	/* replace with nothing there just creates */
 	unlink(g_path);
@@ -255,7 +255,7 @@ static void create_mode_body(void)
 	struct stat st;
 
 	umask(077);	/* would narrow 0640 to 0600 without the explicit chmod */
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0640,
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0640,
 						      &r), 0);
 	CU_ASSERT_EQUAL(stat(g_path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0640);
@@ -263,7 +263,7 @@ static void create_mode_body(void)
 	unlink(g_path);
 
 	umask(0);	/* would widen nothing: mode 0 means exactly 0600 */
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r),
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			      0);
 	CU_ASSERT_EQUAL(stat(g_path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
@@ -289,20 +289,20 @@ static void create_size_body(void)
 {
 	struct shmk_mmap_region *r = (struct shmk_mmap_region *)0x1;
 
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 0, SHMK_CLEANUP_MANUAL, 0, &r), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 0, SHMK_CLEANUP_KEEP, 0, &r), -EINVAL);
 	CU_ASSERT_PTR_NULL(r);
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, SIZE_MAX, SHMK_CLEANUP_MANUAL, 0, &r),
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, SIZE_MAX, SHMK_CLEANUP_KEEP, 0, &r),
 			-EFBIG);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, (size_t)PTRDIFF_MAX + 1,
-						SHMK_CLEANUP_MANUAL, 0, &r), -EFBIG);
+						SHMK_CLEANUP_KEEP, 0, &r), -EFBIG);
 	CU_ASSERT_FALSE(exists(g_path));
 	/* huge but representable: the filesystem refuses it, nothing is left */
-	int rc = shmk_mmap_region_create(g_path, (size_t)1 << 50, SHMK_CLEANUP_MANUAL, 0, &r);
+	int rc = shmk_mmap_region_create(g_path, (size_t)1 << 50, SHMK_CLEANUP_KEEP, 0, &r);
 	CU_ASSERT(rc < 0);
 	CU_ASSERT_PTR_NULL(r);
 	CU_ASSERT_FALSE(exists(g_path));
 	/* one byte is a region */
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 1, SHMK_CLEANUP_ON_CLOSE, 0, &r), 0);
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 1, SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_len(r), 1);
 	shmk_mmap_region_close(r);
 }
@@ -327,12 +327,12 @@ static void create_reserve_body(void)
 	char p[PATH_MAX + 8];
 	snprintf(p, sizeof(p), "%s/big", g_dir);
 
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(p, 2u << 20, SHMK_CLEANUP_MANUAL, 0, &r),
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(p, 2u << 20, SHMK_CLEANUP_KEEP, 0, &r),
 			-ENOSPC);
 	CU_ASSERT_PTR_NULL(r);
 	CU_ASSERT_FALSE(exists(p));
 	/* what fits is reserved: every page can be touched */
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(p, 512u << 10, SHMK_CLEANUP_ON_CLOSE, 0, &r),
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(p, 512u << 10, SHMK_CLEANUP_MANUAL, 0, &r),
 			      0);
 	fill(r, 0);
 	/* growing past what is left fails at resize, the mapping stays */
@@ -366,7 +366,7 @@ static void create_no_leftover_body(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		CU_ASSERT_EQUAL_FATAL(shmk_fault_set(cases[i].fault), 0);
-		int rc = shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r);
+		int rc = shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r);
 		int fired = shmk_fault_fired();
 		shmk_fault_set("");
 		CU_ASSERT_EQUAL(fired, 1);
@@ -377,7 +377,7 @@ static void create_no_leftover_body(void)
 		CU_ASSERT_FALSE(exists(g_path));
 	}
 	/* the path is free for the next O_EXCL create */
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_ON_CLOSE, 0, &r), 0);
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	shmk_mmap_region_close(r);
 
 	/* sweep: every call site create passes, each failing in turn */
@@ -388,7 +388,7 @@ static void create_no_leftover_body(void)
 		for (int n = 1; n <= 4; n++) {
 			snprintf(spec, sizeof(spec), "%s:%d", sites[s], n);
 			CU_ASSERT_EQUAL_FATAL(shmk_fault_set(spec), 0);
-			int rc = shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_ON_CLOSE, 0, &r);
+			int rc = shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r);
 			int fired = shmk_fault_fired();
 			shmk_fault_set("");
 			fired_total += (unsigned)fired;
@@ -426,7 +426,7 @@ static void path_nosymlink_body(void)
 	/* last component: g_path -> g_path2 (a 100-byte target) */
 	CU_ASSERT_EQUAL_FATAL(make_file(g_path2, 100, 0600), 0);
 	CU_ASSERT_EQUAL_FATAL(symlink(g_path2, g_path), 0);
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_ON_CLOSE, 0, &r),
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r),
 			SHMK_EUNSAFE);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create_with(g_path, page(), &rep, &r), SHMK_EUNSAFE);
 	CU_ASSERT_EQUAL(shmk_mmap_region_attach(g_path, &r), SHMK_EUNSAFE);
@@ -435,7 +435,7 @@ static void path_nosymlink_body(void)
 	CU_ASSERT_EQUAL(file_size(g_path2), 100);
 	/* a dangling link is refused too (O_EXCL alone says -EEXIST) */
 	unlink(g_path2);
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r),
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			SHMK_EUNSAFE);
 	CU_ASSERT_FALSE(exists(g_path2));
 	unlink(g_path);
@@ -446,7 +446,7 @@ static void path_nosymlink_body(void)
 	snprintf(link_dir, sizeof(link_dir), "%s", g_path);
 	snprintf(via, sizeof(via), "%s/seg", link_dir);
 	snprintf(real, sizeof(real), "%s/seg", g_dir);
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(via, page(), SHMK_CLEANUP_MANUAL, 0, &r),
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(via, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			SHMK_EUNSAFE);
 	CU_ASSERT_FALSE(exists(real));
 	CU_ASSERT_EQUAL_FATAL(make_file(real, 64, 0600), 0);
@@ -588,7 +588,7 @@ static void attach_fd_body(void)
 	struct shmk_mmap_region *r = NULL, *a = NULL;
 	size_t n = 2 * page();
 
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, n, SHMK_CLEANUP_ON_CLOSE, 0, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, n, SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	fill(r, 0);
 	g_fd = open(g_path, O_RDWR | O_CLOEXEC);
 	CU_ASSERT_FATAL(g_fd >= 0);
@@ -646,7 +646,7 @@ static void map_shared_body(void)
 	struct shmk_mmap_region *r = NULL;
 	size_t n = 2 * page();
 
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, n, SHMK_CLEANUP_ON_CLOSE, 0, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, n, SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	CU_ASSERT_STRING_EQUAL(shmk_mmap_region_path(r), g_path);
 	fill(r, 0);
 	pid_t pid = fork_peer(peer_attach_answer);
@@ -674,7 +674,7 @@ static void owner_local_body(void)
 {
 	struct shmk_mmap_region *r = NULL, *a = NULL;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r),
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			      0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_owns_file(r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_take_ownership(r), 0);
@@ -688,14 +688,14 @@ static void owner_local_body(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_take_ownership(a), 0); /* hand-over in one process */
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(a), 0);
 	CU_ASSERT_FALSE(exists(g_path));
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_ON_CLOSE, 0, &r), 0);
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_owns_file(r), 1);
 	shmk_mmap_region_close(r);
 }
 
 static void owner_local(void)
 {
-	SPEC_VERIFY("mmap_region.owner.local");
+	SPEC_VERIFY("mmap_region.owner.local+2");
 	fresh_paths();
 	isolate(owner_local_body, DEADLINE);
 	drop_paths();
@@ -709,7 +709,7 @@ static int peer_a_creator(void)
 {
 	struct shmk_mmap_region *r = NULL;
 
-	if (shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_ON_CLOSE, 0, &r))
+	if (shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r))
 		return 10;
 	fill(r, 0);
 	if (h_barrier_wait(g_ab, DEADLINE))	/* 1: B may attach */
@@ -758,7 +758,7 @@ static void owner_handover_body(void)
 
 static void owner_handover(void)
 {
-	SPEC_VERIFY("mmap_region.owner.local");
+	SPEC_VERIFY("mmap_region.owner.local+2");
 	fresh_paths();
 	isolate(owner_handover_body, DEADLINE);
 	drop_paths();
@@ -777,7 +777,7 @@ static int peer_owner_close(void)
 {
 	struct shmk_mmap_region *r = NULL;
 
-	if (shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_ON_CLOSE, 0, &r))
+	if (shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r))
 		return 10;
 	if (h_barrier_wait(g_b, DEADLINE) || h_barrier_wait(g_b, DEADLINE))
 		return 11;
@@ -801,8 +801,8 @@ static void owner_close_unlinks_body(void)
 	CU_ASSERT_FALSE(exists(g_path));
 	h_barrier_free(g_b);
 
-	/* manual cleanup: close leaves it */
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r),
+	/* SHMK_CLEANUP_KEEP: close leaves it */
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			      0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
 	CU_ASSERT(exists(g_path));
@@ -828,7 +828,7 @@ static void owner_same_file_body(void)
 {
 	struct shmk_mmap_region *r = NULL;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_ON_CLOSE, 0, &r),
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r),
 			      0);
 	pid_t pid = fork_peer(peer_replace_raw);
 	CU_ASSERT_FATAL(pid > 0);
@@ -836,7 +836,7 @@ static void owner_same_file_body(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
 	CU_ASSERT_EQUAL(file_size(g_path), 3);	/* the new file survived */
 	/* an owner whose file is simply gone closes cleanly */
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path2, page(), SHMK_CLEANUP_ON_CLOSE, 0, &r),
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path2, page(), SHMK_CLEANUP_MANUAL, 0, &r),
 			      0);
 	unlink(g_path2);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
@@ -850,6 +850,143 @@ static void owner_same_file(void)
 	drop_paths();
 }
 
+/* ------------------------------------------------------------ cleanup policies */
+
+/* Shared between the host and the checker of cleanup_auto. */
+struct auto_share {
+	pid_t host;
+	int fd;
+	int path_gone;	/* the host saw ENOENT at the path right after create */
+	int owns;	/* shmk_mmap_region_owns_file in the host */
+};
+static struct auto_share *g_auto;
+
+/* Host: creates with SHMK_CLEANUP_AUTO, fills it, publishes its descriptor,
+ * then checks the checker's answer and closes. */
+static int peer_auto_host(void)
+{
+	struct shmk_mmap_region *r = NULL;
+
+	if (shmk_mmap_region_create(g_path, 2 * page(), SHMK_CLEANUP_AUTO, 0, &r))
+		return 10;
+	g_auto->path_gone = !exists(g_path);
+	g_auto->owns = shmk_mmap_region_owns_file(r);
+	g_auto->fd = shmk_mmap_region_fd(r);
+	g_auto->host = getpid();
+	fill(r, 0);
+	if (h_barrier_wait(g_b, DEADLINE) || h_barrier_wait(g_b, DEADLINE))
+		return 11;
+	const uint8_t *p = shmk_mmap_region_ptr(r);
+	size_t n = shmk_mmap_region_len(r), bad = 0;
+	for (size_t i = n / 2; i < n; i++)
+		bad += p[i] != npat(i);
+	if (bad)
+		return 12;
+	if (!shmk_mmap_region_path(r) || strcmp(shmk_mmap_region_path(r), g_path))
+		return 13;
+	return shmk_mmap_region_close(r) ? 14 : 0;
+}
+
+static void cleanup_auto_body(void)
+{
+	struct shmk_mmap_region *r = NULL;
+	char via[64];
+
+	g_auto = h_shared_alloc(sizeof(*g_auto));
+	g_b = h_barrier_new(2);
+	pid_t host = fork_peer(peer_auto_host);
+	CU_ASSERT_FATAL(host > 0);
+	CU_ASSERT_EQUAL_FATAL(h_barrier_wait(g_b, DEADLINE), 0);
+	/* unlinked at create: a crash from here on leaves no file */
+	CU_ASSERT(g_auto->path_gone);
+	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_EQUAL(g_auto->owns, 0);
+	CU_ASSERT_EQUAL(shmk_mmap_region_attach(g_path, &r), -ENOENT);
+	/* a peer reaches it through the host's descriptor (as SCM_RIGHTS would
+	 * hand it over): same file, same bytes, both ways */
+	snprintf(via, sizeof(via), "/proc/%d/fd/%d", (int)g_auto->host, g_auto->fd);
+	int fd = open(via, O_RDWR | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_attach_fd(fd, NULL, &r), 0);
+	close(fd);
+	size_t n = shmk_mmap_region_len(r);
+	CU_ASSERT_EQUAL(n, 2 * page());
+	CU_ASSERT_EQUAL(count_bad(r, 0, n / 2), 0);
+	uint8_t *p = shmk_mmap_region_ptr(r);
+	for (size_t i = n / 2; i < n; i++)
+		p[i] = npat(i);
+	CU_ASSERT_EQUAL(h_barrier_wait(g_b, DEADLINE), 0);
+	CU_ASSERT_EQUAL(h_wait(host, DEADLINE), 0);
+	/* the host closed and exited: the file lives while we map it */
+	CU_ASSERT_EQUAL(count_bad(r, 0, n / 2), 0);
+	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
+	h_barrier_free(g_b);
+	h_shared_free(g_auto, sizeof(*g_auto));
+}
+
+static void cleanup_auto(void)
+{
+	SPEC_VERIFY("mmap_region.cleanup.auto");
+	fresh_paths();
+	isolate(cleanup_auto_body, DEADLINE);
+	drop_paths();
+}
+
+/* Creates with the given policy (default options for KEEP), closes or is
+ * killed before closing. */
+static int g_policy, g_crash;
+static int peer_policy(void)
+{
+	struct shmk_mmap_region *r = NULL;
+	struct shmk_mmap_region_opts o;
+
+	memset(&o, 0, sizeof(o));	/* the zero options: cleanup value 0 */
+	o.cleanup = (enum shmk_cleanup)g_policy;
+	if (shmk_mmap_region_create_with(g_path, page(), &o, &r))
+		return 10;
+	if (g_crash)
+		raise(SIGKILL);
+	return shmk_mmap_region_close(r) ? 11 : 0;
+}
+
+static void cleanup_names_body(void)
+{
+	/* roam's values and names; 0 is the non-destructive default */
+	CU_ASSERT_EQUAL(SHMK_CLEANUP_KEEP, 0);
+	CU_ASSERT_EQUAL(SHMK_CLEANUP_MANUAL, 1);
+	CU_ASSERT_EQUAL(SHMK_CLEANUP_AUTO, 2);
+	static const struct {
+		int policy, crash, exists_after;
+	} cases[] = {
+		{ SHMK_CLEANUP_KEEP, 0, 1 },	/* never deleted */
+		{ SHMK_CLEANUP_MANUAL, 0, 0 },	/* roam Manual: the owner's close deletes */
+		{ SHMK_CLEANUP_MANUAL, 1, 1 },	/* ... and a crash leaves it (manual cleanup) */
+		{ SHMK_CLEANUP_AUTO, 1, 0 },	/* roam Auto: gone even after a crash */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		g_policy = cases[i].policy;
+		g_crash = cases[i].crash;
+		pid_t pid = fork_peer(peer_policy);
+		CU_ASSERT_FATAL(pid > 0);
+		int st = h_wait(pid, DEADLINE);
+		CU_ASSERT_EQUAL(st, cases[i].crash ? 128 + SIGKILL : 0);
+		CU_ASSERT_EQUAL(exists(g_path), cases[i].exists_after);
+		if (exists(g_path) != cases[i].exists_after)
+			fprintf(stderr, "cleanup %d crash %d: exists %d\n", cases[i].policy,
+				cases[i].crash, exists(g_path));
+		unlink(g_path);
+	}
+}
+
+static void cleanup_names(void)
+{
+	SPEC_VERIFY("mmap_region.cleanup.names");
+	fresh_paths();
+	isolate(cleanup_names_body, DEADLINE);
+	drop_paths();
+}
+
 /* ------------------------------------------------------------ growth */
 
 static void resize_grow_only_body(void)
@@ -857,7 +994,7 @@ static void resize_grow_only_body(void)
 	struct shmk_mmap_region *r = NULL;
 	size_t ps = page();
 
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, 2 * ps, SHMK_CLEANUP_ON_CLOSE, 0, &r),
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, 2 * ps, SHMK_CLEANUP_MANUAL, 0, &r),
 			      0);
 	fill(r, 0);
 	void *base = shmk_mmap_region_ptr(r);
@@ -897,7 +1034,7 @@ static void resize_keeps_old_body(void)
 		int rc;
 	} cases[] = { { "mremap:1", -ENOMEM }, { "fallocate:1", -ENOSPC }, { "fstat:1", -EIO } };
 
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, ps, SHMK_CLEANUP_ON_CLOSE, 0, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, ps, SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	fill(r, 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		void *base = shmk_mmap_region_ptr(r);
@@ -952,7 +1089,7 @@ static void remap_grown_body(void)
 	bool moved = true;
 	size_t ps = page();
 
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, ps, SHMK_CLEANUP_ON_CLOSE, 0, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, ps, SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	fill(r, 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_check_and_remap(r, &moved), 0);
 	CU_ASSERT_FALSE(moved);
@@ -990,7 +1127,7 @@ static void remap_truncated_body(void)
 	bool moved = true;
 	size_t ps = page();
 
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, 4 * ps, SHMK_CLEANUP_ON_CLOSE, 0, &r),
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, 4 * ps, SHMK_CLEANUP_MANUAL, 0, &r),
 			      0);
 	fill(r, 0);
 	void *base = shmk_mmap_region_ptr(r);
@@ -1026,17 +1163,17 @@ static void api_args_body(void)
 	bool moved;
 	char trail[PATH_MAX + 2];
 
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(NULL, 1, SHMK_CLEANUP_MANUAL, 0, &r), -EINVAL);
-	CU_ASSERT_EQUAL(shmk_mmap_region_create("", 1, SHMK_CLEANUP_MANUAL, 0, &r), -ENOENT);
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 1, SHMK_CLEANUP_MANUAL, 0, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(NULL, 1, SHMK_CLEANUP_KEEP, 0, &r), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_mmap_region_create("", 1, SHMK_CLEANUP_KEEP, 0, &r), -ENOENT);
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 1, SHMK_CLEANUP_KEEP, 0, NULL), -EINVAL);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 1, (enum shmk_cleanup)7, 0, &r), -EINVAL);
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 1, SHMK_CLEANUP_MANUAL, 01600, &r),
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 1, SHMK_CLEANUP_KEEP, 01600, &r),
 			-EINVAL);
 	o.flags = 0x100;
 	CU_ASSERT_EQUAL(shmk_mmap_region_create_with(g_path, 1, &o, &r), -EINVAL);
 	CU_ASSERT_EQUAL(shmk_mmap_region_attach_with(g_path, &o, &r), -EINVAL);
 	snprintf(trail, sizeof(trail), "%s/", h_tmpdir());
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(trail, 1, SHMK_CLEANUP_MANUAL, 0, &r), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(trail, 1, SHMK_CLEANUP_KEEP, 0, &r), -EINVAL);
 	CU_ASSERT_EQUAL(shmk_mmap_region_attach(NULL, &r), -EINVAL);
 	CU_ASSERT_EQUAL(shmk_mmap_region_attach("", &r), -ENOENT);
 	CU_ASSERT_EQUAL(shmk_mmap_region_attach(g_path, NULL), -EINVAL);
@@ -1048,7 +1185,7 @@ static void api_args_body(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(huge);
 	memset(huge, 'a', PATH_MAX + 9);
 	huge[PATH_MAX + 9] = '\0';
-	CU_ASSERT_EQUAL(shmk_mmap_region_create(huge, 1, SHMK_CLEANUP_MANUAL, 0, &r),
+	CU_ASSERT_EQUAL(shmk_mmap_region_create(huge, 1, SHMK_CLEANUP_KEEP, 0, &r),
 			-ENAMETOOLONG);
 	free(huge);
 	CU_ASSERT_FALSE(exists(g_path));
@@ -1063,7 +1200,7 @@ static void api_args_body(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_resize(NULL, 1), -EINVAL);
 	CU_ASSERT_EQUAL(shmk_mmap_region_check_and_remap(NULL, &moved), -EINVAL);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(NULL), -EINVAL);
-	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, 1, SHMK_CLEANUP_ON_CLOSE, 0, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, 1, SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_check_and_remap(r, NULL), -EINVAL);
 	shmk_mmap_region_close(r);
 }
@@ -1092,6 +1229,8 @@ static const struct h_test tests[] = {
 	{ "owner_handover", owner_handover },
 	{ "owner_close_unlinks", owner_close_unlinks },
 	{ "owner_same_file", owner_same_file },
+	{ "cleanup_auto", cleanup_auto },
+	{ "cleanup_names", cleanup_names },
 	{ "resize_grow_only", resize_grow_only },
 	{ "resize_keeps_old", resize_keeps_old },
 	{ "remap_grown", remap_grown },

@@ -289,19 +289,19 @@ static void layout_body(void)
 	if (pid == 0) {
 		int ok = shmk_slots_attach(fl, &r) == 0 && shmk_slots_slot_capacity(r) == 100 &&
 			 shmk_slots_slot_total_size(r) == 128 && shmk_slots_slot_count(r) == 3 &&
-			 strcmp(shmk_slots_segment_path(r), shmk_slots_segment_path(o)) == 0 &&
+			 strcmp(shmk_slots_shm_name(r), shmk_slots_shm_name(o)) == 0 &&
 			 strcmp(shmk_slots_flink_path(r), fl) == 0;
 		_exit(ok ? 0 : 1);
 	}
 	CU_ASSERT_EQUAL(h_wait(pid, 10), 0);
 
 	/* raw bytes at the documented offsets */
-	uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_EQUAL(len, 0x140 + 3 * 128);
 	uint32_t u32;
 	uint64_t u64;
-	memcpy(&u32, m + 0x00, 4); CU_ASSERT_EQUAL(u32, 0x5A445353u);
+	memcpy(&u32, m + 0x00, 4); CU_ASSERT_EQUAL(u32, 0x4C534B53u);
 	memcpy(&u32, m + 0x04, 4); CU_ASSERT_EQUAL(u32, 3);
 	memcpy(&u32, m + 0x08, 4); CU_ASSERT_EQUAL(u32, 128);
 	memcpy(&u32, m + 0x0c, 4); CU_ASSERT_EQUAL(u32, 100);
@@ -319,10 +319,75 @@ static void layout_body(void)
 
 static void layout_offsets(void)
 {
-	SPEC_VERIFY("slots.layout.header");
+	SPEC_VERIFY("slots.layout.header+2");
 	SPEC_VERIFY("slots.layout.capacity");
-	SPEC_VERIFY("slots.segment.name");
 	isolate(layout_body, 20);
+}
+
+/* Reader given only the owner's locator string (as PID_SHM_LOCATOR would
+ * carry it): attaches with it, registers, takes the one sample. */
+static const char *g_locator, *g_owner_shm;
+static int locator_reader(void *arg)
+{
+	struct shmk_slots *r;
+	shmk_slot_handle_t h;
+	unsigned idx;
+	char buf[16];
+
+	(void)arg;
+	if (shmk_slots_attach(g_locator, &r))
+		return 10;
+	if (strcmp(shmk_slots_segment_path(r), g_locator) ||
+	    strcmp(shmk_slots_flink_path(r), g_locator))
+		return 11;
+	if (strcmp(shmk_slots_shm_name(r), g_owner_shm) || shmk_slots_shm_name(r)[0] != '/')
+		return 12;
+	if (shmk_slots_register_reader(r, -1, &idx))
+		return 13;
+	bump(&sh->ready);
+	if (wait_value(&sh->go, 1, 10))
+		return 14;
+	if (shmk_slots_next_unread_slot(r, idx, &h) != 1 ||
+	    shmk_slots_read_slot(r, h, buf, sizeof(buf), NULL) || memcmp(buf, "locator", 8))
+		return 15;
+	return shmk_slots_close(r) ? 16 : 0;
+}
+
+static void segment_locator_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+	shmk_slot_handle_t h;
+	uint64_t sn;
+
+	fresh_shared();
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
+	/* upstream: segment_path() == flink_path() */
+	CU_ASSERT_STRING_EQUAL(shmk_slots_segment_path(o), fl);
+	CU_ASSERT_STRING_EQUAL(shmk_slots_segment_path(o), shmk_slots_flink_path(o));
+	/* the object's own name is a separate call; it opens the object */
+	g_owner_shm = shmk_slots_shm_name(o);
+	CU_ASSERT_NOT_EQUAL(strcmp(g_owner_shm, fl), 0);
+	int fd = shm_open(g_owner_shm, O_RDONLY, 0);
+	CU_ASSERT(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	g_locator = shmk_slots_segment_path(o);
+	pid_t pid = run_proc(locator_reader, NULL);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(wait_value(&sh->ready, 1, 10), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "locator", 8, &sn, NULL), 0);
+	bump(&sh->go);
+	CU_ASSERT_EQUAL(h_wait(pid, 10), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+}
+
+static void segment_locator(void)
+{
+	SPEC_VERIFY("slots.segment.name+2");
+	SPEC_VERIFY("slots.segment.shm-name");
+	isolate(segment_locator_body, 20);
 }
 
 /* ------------------------------------------------------------ create */
@@ -334,7 +399,7 @@ static void create_files_body(void)
 	struct stat st;
 
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
-	const char *seg = shmk_slots_segment_path(o);
+	const char *seg = shmk_slots_shm_name(o);
 	/* flink: regular, 0600, exactly the shm name */
 	CU_ASSERT_EQUAL_FATAL(lstat(fl, &st), 0);
 	CU_ASSERT(S_ISREG(st.st_mode));
@@ -355,7 +420,7 @@ static void create_files_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_create(fl, 2, 64, &o2), SHMK_EBUSY);
 	char fl2[256];
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl2, sizeof(fl2)), 2, 64, &o2), 0);
-	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_segment_path(o2), seg), 0);
+	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_shm_name(o2), seg), 0);
 	/* a symlinked parent directory is refused */
 	char ld[256], via[300];
 	h_unique_path(ld, sizeof(ld), "lnkdir");
@@ -477,7 +542,7 @@ static void flink_dir_body(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(NULL, 2, 64, &o), 0);
 	CU_ASSERT_EQUAL(stat(dir, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0700);
-	snprintf(buf, sizeof(buf), "%s%s.flink", dir, shmk_slots_segment_path(o));
+	snprintf(buf, sizeof(buf), "%s%s.flink", dir, shmk_slots_shm_name(o));
 	CU_ASSERT_STRING_EQUAL(shmk_slots_flink_path(o), buf);
 	CU_ASSERT_EQUAL(access(buf, F_OK), 0);
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
@@ -614,10 +679,10 @@ static void lie_run(const struct lie *lies, size_t n)
 		size_t len;
 
 		CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 100, &o), 0);
-		uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+		uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 		if (lies[i].trunc) {
-			int fd = shm_open(shmk_slots_segment_path(o), O_RDWR, 0);
+			int fd = shm_open(shmk_slots_shm_name(o), O_RDWR, 0);
 			CU_ASSERT_EQUAL(ftruncate(fd, (off_t)lies[i].trunc), 0);
 			close(fd);
 		} else {
@@ -651,8 +716,166 @@ static void attach_magic_body(void)
 
 static void attach_magic(void)
 {
-	SPEC_VERIFY("slots.attach.magic");
+	SPEC_VERIFY("slots.attach.magic+2");
 	isolate(attach_magic_body, 30);
+}
+
+/* An upstream ZeroDDS flatdata v1 owner, laid out exactly as its create()
+ * writes it and SEGMENT_HEADER_SIZE documents: u32 magic 0x5A445353,
+ * slot_count, slot_total_size, next_sn at 0x0c, the futex generation at
+ * 0x10, a 0x20 header (the module's layout table still shows the older 0x10
+ * one), then slots of {u32 sn, u32 sample_size, u32 reader_mask, pad} and
+ * data; the flink holds the shm name.  arg: slot count. */
+static char g_up_flink[256], g_up_name[64];
+static int upstream_owner(void *arg)
+{
+	uint32_t count = (uint32_t)(uintptr_t)arg, total = 128;	/* align_up(16 + 64, 64) */
+	size_t size = SHMK_SLOTS_ZERODDS_HDR_SIZE + (size_t)count * total;
+	int fd = shm_open(g_up_name, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+	if (fd < 0 || ftruncate(fd, (off_t)size))
+		return 10;
+	uint8_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return 11;
+	uint32_t w[5] = { SHMK_SLOTS_ZERODDS_MAGIC, count, total, 1, 0 };
+	memcpy(m, w, sizeof(w));
+	uint32_t slot[3] = { 0, 5, 0 };	/* sn 0, "hello", nobody read it */
+	memcpy(m + SHMK_SLOTS_ZERODDS_HDR_SIZE, slot, sizeof(slot));
+	memcpy(m + SHMK_SLOTS_ZERODDS_HDR_SIZE + 16, "hello", 5);
+	munmap(m, size);
+	fd = open(g_up_flink, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, g_up_name, strlen(g_up_name)) != (ssize_t)strlen(g_up_name))
+		return 12;
+	close(fd);
+	return 0;
+}
+
+static void attach_upstream_body(void)
+{
+	char fl[256];
+	struct shmk_slots *r = NULL, *o;
+	size_t len;
+
+	/* 4 slots: 0x20 + 512 bytes, longer than our header; 1 slot: 0xa0
+	 * bytes, shorter: both are named, neither is a bare size error */
+	static const uintptr_t counts[] = { 4, 1 };
+	for (size_t k = 0; k < 2; k++) {
+		uintptr_t count = counts[k];
+		new_flink(g_up_flink, sizeof(g_up_flink));
+		h_unique_shm_name(g_up_name, sizeof(g_up_name));
+		pid_t pid = run_proc(upstream_owner, (void *)count);
+		CU_ASSERT_FATAL(pid > 0);
+		CU_ASSERT_EQUAL_FATAL(h_wait(pid, 10), 0);
+		int arc = shmk_slots_attach(g_up_flink, &r);
+		if (arc != SHMK_EBADMAGIC)
+			fprintf(stderr, "upstream %zu: %s: %s\n", (size_t)count, shmk_errname(arc),
+				shmk_errdetail());
+		CU_ASSERT_EQUAL(arc, SHMK_EBADMAGIC);
+		CU_ASSERT_PTR_NULL(r);
+		CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(),
+					      "ZeroDDS flatdata v1 layout, 0x20 header"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "not supported"));
+		/* the one validator says the same (inspect, fuzzers) */
+		uint8_t *m = raw_map(g_up_name, &len);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		CU_ASSERT_EQUAL(shmk_slots_validate(m, len, len, NULL), SHMK_EBADMAGIC);
+		munmap(m, len);
+		shm_unlink(g_up_name);
+		unlink(g_up_flink);
+	}
+
+	/* the other way round: upstream's attach checks only the first u32
+	 * against its magic, and a shmkit segment (from another process's
+	 * create) fails that check */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
+	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	uint32_t first;
+	memcpy(&first, m, 4);
+	CU_ASSERT_NOT_EQUAL(first, 0x5A445353u);
+	CU_ASSERT_EQUAL(first, SHMK_SLOTS_MAGIC);
+	munmap(m, len);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+}
+
+static void attach_upstream(void)
+{
+	SPEC_VERIFY("slots.attach.upstream");
+	SPEC_VERIFY("slots.layout.magic");
+	isolate(attach_upstream_body, 30);
+}
+
+/* Reader with an index agreed out of band (upstream style): refused at
+ * its first read with a detail; once registered it gets the samples
+ * committed after that. */
+static const char *g_unreg_flink;
+static int unregistered_reader(void *arg)
+{
+	struct shmk_slots *r;
+	shmk_slot_handle_t h = { 0 };
+	unsigned idx;
+	char buf[8];
+
+	(void)arg;
+	if (shmk_slots_attach(g_unreg_flink, &r))
+		return 10;
+	bump(&sh->ready);
+	if (wait_value(&sh->go, 1, 10))
+		return 11;
+	/* sample "A" is committed for mask UINT32_MAX; index 0 is ours by
+	 * agreement only */
+	if (shmk_slots_next_unread_slot(r, 0, &h) != -EPERM ||
+	    !strstr(shmk_errdetail(), "shmk_slots_register_reader"))
+		return 12;
+	if (shmk_slots_mark_read(r, h, 0) != -EPERM)
+		return 13;
+	if (shmk_slots_register_reader(r, 0, &idx) || idx != 0)
+		return 14;
+	/* "A" was addressed before we registered: never ours */
+	if (shmk_slots_next_unread_slot(r, 0, &h) != 0)
+		return 15;
+	if (shmk_slots_next_unread_slot(r, 1, &h) != -EPERM || !strstr(shmk_errdetail(), "not 1"))
+		return 16;
+	bump(&sh->ready);
+	if (wait_value(&sh->go, 2, 10))
+		return 17;
+	if (shmk_slots_next_unread_slot(r, 0, &h) != 1 ||
+	    shmk_slots_read_slot(r, h, buf, sizeof(buf), NULL) || memcmp(buf, "B", 2) ||
+	    shmk_slots_mark_read(r, h, 0))
+		return 18;
+	return shmk_slots_close(r) ? 19 : 0;
+}
+
+static void reader_unregistered_body(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+	shmk_slot_handle_t h;
+	uint64_t sn;
+
+	fresh_shared();
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
+	g_unreg_flink = fl;
+	pid_t pid = run_proc(unregistered_reader, NULL);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(wait_value(&sh->ready, 1, 10), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "A", 2, &sn, NULL), 0);
+	bump(&sh->go);
+	CU_ASSERT_EQUAL(wait_value(&sh->ready, 2, 10), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "B", 2, &sn, NULL), 0);
+	bump(&sh->go);
+	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
+	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
+}
+
+static void reader_unregistered(void)
+{
+	SPEC_VERIFY("slots.reader.unregistered");
+	isolate(reader_unregistered_body, 30);
 }
 
 static void attach_sizes_body(void)
@@ -695,7 +918,7 @@ static void attach_bounds_body(void)
 	struct shmk_slots *o;
 	size_t len;
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 100, &o), 0);
-	uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	uint32_t cap = UINT32_MAX - 79, total = UINT32_MAX - 63, count = 65536;
 	memcpy(m + 0x0c, &cap, 4);
@@ -742,7 +965,7 @@ static void vs_creator(const char *fl, int out, int go)
 		 shmk_slots_commit_slot(o, h, "two", 3, &sn, NULL) == 0;
 	if (ok) {
 		seg.token = shmk_self_token();
-		snprintf(seg.name, sizeof(seg.name), "%s", shmk_slots_segment_path(o));
+		snprintf(seg.name, sizeof(seg.name), "%s", shmk_slots_shm_name(o));
 	}
 	ok = write(out, &seg, sizeof(seg)) == (ssize_t)sizeof(seg) && ok;
 	ok = read(go, &c, 1) == 1 && ok;
@@ -847,6 +1070,7 @@ static void validate_shared_body(void)
 	} patches[] = {
 		{ 0x00, 0, SHMK_EBADMAGIC },
 		{ 0x00, SHMK_SLOTS_MAGIC ^ 1, SHMK_EBADMAGIC },
+		{ 0x00, SHMK_SLOTS_ZERODDS_MAGIC, SHMK_EBADMAGIC },
 		{ 0x00, UINT32_MAX, SHMK_EBADMAGIC },
 		{ 0x1c, 0, SHMK_ELAYOUT },
 		{ 0x1c, SHMK_SLOTS_HDR_SIZE - 1, SHMK_ELAYOUT },
@@ -977,7 +1201,7 @@ static void reader_register_body(void)
 	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 10), 0);
 	CU_ASSERT_EQUAL(sh->rc[0], 0);
 	/* the registry entry holds the child's token */
-	struct shmk_slots_hdr *hd = raw_map(shmk_slots_segment_path(o), &len);
+	struct shmk_slots_hdr *hd = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
 	CU_ASSERT_EQUAL(atomic_load(&hd->readers[7]), sh->token[0]);
 	CU_ASSERT_NOT_EQUAL(sh->token[0], shmk_self_token());
@@ -1131,14 +1355,13 @@ static void recycle_race_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
 	/* the reader scans; at slot 0, after loading sn 1, the owner reuses
 	 * it for sn 2 (owed to this reader, so its bit is clear again).  A
-	 * fresh handle scans: r itself knows sn 1 was its last and that
-	 * nothing later is published, so it would not look at slot 0. */
-	struct shmk_slots *r2;
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r2), 0);
+	 * fresh scanner: r itself knows sn 1 was its last and that nothing
+	 * later is published, so it would not look at slot 0.  The owner's
+	 * handle is one (it may scan any index, slots.reader.unregistered,
+	 * and has no hint for idx yet). */
 	shmk_slots_test_scan_hook = recycle_hook;
-	int rc = shmk_slots_next_unread_slot(r2, idx, &rh);
+	int rc = shmk_slots_next_unread_slot(g_owner, idx, &rh);
 	shmk_slots_test_scan_hook = NULL;
-	shmk_slots_close(r2);
 	CU_ASSERT_EQUAL(g_hook_fired, 1);
 	CU_ASSERT(rc == 0 || (rc == 1 && rh.sn == 2));	/* never sample 1 again */
 	if (rc == 1)
@@ -1287,7 +1510,7 @@ static void reader_killed_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
 	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), 0);
 	size_t len;
-	struct shmk_slots_hdr *hd = raw_map(shmk_slots_segment_path(o), &len);
+	struct shmk_slots_hdr *hd = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
 	CU_ASSERT_EQUAL(atomic_load(&hd->readers[sh->idx[1]]), 0);	/* index released */
 	CU_ASSERT_NOT_EQUAL(atomic_load(&hd->readers[sh->idx[0]]), 0);
@@ -1336,7 +1559,7 @@ static void reader_pid_reuse_body(void)
 	CU_ASSERT_EQUAL(shmk_token_alive(reused), 0);
 
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 1, 16, &o), 0);
-	struct shmk_slots_hdr *hd = raw_map(shmk_slots_segment_path(o), &len);
+	struct shmk_slots_hdr *hd = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
 	atomic_store(&hd->readers[5], reused);
 	atomic_store(&hd->readers[6], live_tok);
@@ -1456,6 +1679,8 @@ static void handle_bounds_body(void)
 
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 3, 16, &o), 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	unsigned idx;
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, 0, &idx), 0);
 	shmk_slot_handle_t hs[2] = { bad, worse };
 	for (int i = 0; i < 2; i++) {
 		shmk_slot_handle_t h = hs[i];
@@ -1494,7 +1719,7 @@ static void read_bounds_body(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
 	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "abc", 3, &sn, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
-	uint8_t *m = raw_map(shmk_slots_segment_path(o), &len);
+	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	struct shmk_slot_hdr *sl = (void *)(m + 0x140 + (size_t)rh.index * 128);
 	atomic_store(&sl->sample_size, 101);	/* capacity + 1: still inside the slot padding */
@@ -1618,8 +1843,8 @@ static void loan_body(void)
 	memcpy(p, src, mib - 17);
 	CU_ASSERT_EQUAL(shmk_slots_commit_in_place(o2, h2, mib - 17, &sn2, NULL), 0);
 	CU_ASSERT_EQUAL(sn, sn2);
-	uint8_t *ma = raw_map(shmk_slots_segment_path(o), &la);
-	uint8_t *mb = raw_map(shmk_slots_segment_path(o2), &lb);
+	uint8_t *ma = raw_map(shmk_slots_shm_name(o), &la);
+	uint8_t *mb = raw_map(shmk_slots_shm_name(o2), &lb);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ma);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
 	CU_ASSERT_EQUAL_FATAL(la, lb);
@@ -1706,7 +1931,7 @@ static int committer_when_parked(void *arg)
 {
 	struct shmk_slots *o = arg;
 	size_t len;
-	struct shmk_slots_hdr *h = raw_map(shmk_slots_segment_path(o), &len);
+	struct shmk_slots_hdr *h = raw_map(shmk_slots_shm_name(o), &len);
 	shmk_slot_handle_t sh_;
 	uint64_t sn;
 
@@ -1847,7 +2072,7 @@ static void stale_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_create_opts(live, 2, 16, &rep, &o), SHMK_EBUSY);
 	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(live), SHMK_EBUSY);
 	CU_ASSERT_EQUAL(access(live, F_OK), 0);
-	snprintf(flink_copy, sizeof(flink_copy), "%s", shmk_slots_segment_path(o2));
+	snprintf(flink_copy, sizeof(flink_copy), "%s", shmk_slots_shm_name(o2));
 	fd = shm_open(flink_copy, O_RDONLY, 0);
 	CU_ASSERT(fd >= 0);
 	close(fd);
@@ -1856,7 +2081,7 @@ static void stale_body(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create_opts(fl, 2, 16, &rep, &o), 0);
 	CU_ASSERT_EQUAL(shm_open(seg, O_RDONLY, 0), -1);
 	CU_ASSERT_EQUAL(errno, ENOENT);
-	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_segment_path(o), seg), 0);
+	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_shm_name(o), seg), 0);
 	shmk_slots_close(o);
 	/* and the gc entry point */
 	pid = run_proc(owner_crash, fl);
@@ -1883,7 +2108,7 @@ static void close_body(void)
 	uint64_t sn;
 
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
-	snprintf(seg, sizeof(seg), "%s", shmk_slots_segment_path(o));
+	snprintf(seg, sizeof(seg), "%s", shmk_slots_shm_name(o));
 	struct shmk_slots_hdr *hd = raw_map(seg, &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
 	/* a reader's close leaves everything, releases its entry */
@@ -1965,7 +2190,7 @@ static void close_dirlock(void)
 /* The segment's file: /dev/shm + its shm name. */
 static void seg_file(const struct shmk_slots *s, char *buf, size_t len)
 {
-	snprintf(buf, len, "/dev/shm%s", shmk_slots_segment_path(s));
+	snprintf(buf, len, "/dev/shm%s", shmk_slots_shm_name(s));
 }
 
 static void truncated_body(void)
@@ -2054,6 +2279,7 @@ static void truncated_parked(void)
 
 static const struct h_test tests[] = {
 	{ "layout_offsets", layout_offsets },
+	{ "segment_locator", segment_locator },
 	{ "create_files", create_files },
 	{ "flink_atomic", flink_atomic },
 	{ "create_limits", create_limits },
@@ -2062,11 +2288,13 @@ static const struct h_test tests[] = {
 	{ "flink_safe", flink_safe },
 	{ "flink_content", flink_content },
 	{ "attach_magic", attach_magic },
+	{ "attach_upstream", attach_upstream },
 	{ "attach_sizes", attach_sizes },
 	{ "attach_bounds", attach_bounds },
 	{ "validate_shared", validate_shared },
 	{ "reader_index", reader_index },
 	{ "reader_register", reader_register },
+	{ "reader_unregistered", reader_unregistered },
 	{ "multi_reader", multi_reader },
 	{ "delivery_order", delivery_order },
 	{ "recycle_race", recycle_race },

@@ -350,7 +350,7 @@ static uint64_t rd64(const void *buf, size_t off)
 	return v;
 }
 
-/* r[impl cli.inspect.recognise] */
+/* r[impl cli.inspect.recognise+2] */
 enum shmk_cli_kind shmk_cli_kind_of(const void *buf, size_t len)
 {
 	char name[SHMK_CLI_FLINK_MAX];
@@ -359,7 +359,9 @@ enum shmk_cli_kind shmk_cli_kind_of(const void *buf, size_t len)
 		return SHMK_CLI_UNKNOWN;
 	if (len >= 4 && rd32(buf, 0) == SHMK_EVENTS_MAGIC)
 		return SHMK_CLI_EVENTS;
-	if (len >= 4 && rd32(buf, 0) == SHMK_SLOTS_MAGIC)
+	/* upstream's magic too: the slots validator names what it found */
+	if (len >= 4 &&
+	    (rd32(buf, 0) == SHMK_SLOTS_MAGIC || rd32(buf, 0) == SHMK_SLOTS_ZERODDS_MAGIC))
 		return SHMK_CLI_SLOTS;
 	if (len >= sizeof(struct shmk_ring_hdr) &&
 	    rd64(buf, offsetof(struct shmk_ring_hdr, magic)) == SHMK_RING_MAGIC)

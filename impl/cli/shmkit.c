@@ -239,7 +239,7 @@ static int inspect_once(const char *path, const struct shmk_cli_opts *o, char **
 		snprintf(err, errlen, "%s", copy_err(rc));
 		return 1;
 	}
-	/* r[impl cli.inspect.recognise] */
+	/* r[impl cli.inspect.recognise+2] */
 	if (shmk_cli_kind_of(c.buf, c.len) == SHMK_CLI_FLINK) {
 		char name[SHMK_CLI_FLINK_MAX];
 		if (shmk_cli_flink_name(c.buf, c.len, name)) {

@@ -50,13 +50,13 @@ int shmk_fault_set(const char *spec)
 		return 0;
 	char buf[256];
 	if (strlen(spec) >= sizeof(buf))
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	strcpy(buf, spec);
 	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		char *colon = strchr(tok, ':');
 		if (!colon)
-			return -EINVAL;
+			return SHMK_FAIL(-EINVAL);
 		*colon = '\0';
 		long n = strtol(colon + 1, NULL, 10);
 		int i;
@@ -64,7 +64,7 @@ int shmk_fault_set(const char *spec)
 			if (!strcmp(tok, site_names[i]))
 				break;
 		if (i == SITE_N || n <= 0)
-			return -EINVAL;
+			return SHMK_FAIL(-EINVAL);
 		fault_at[i] = n;
 	}
 	return 0;
@@ -184,7 +184,7 @@ void shmk_delay_point(const char *name)
 int shmk_fault_set(const char *spec)
 {
 	(void)spec;
-	return -ENOTSUP;
+	return SHMK_FAIL(-ENOTSUP);
 }
 
 int shmk_fault_fired(void)
@@ -204,29 +204,29 @@ static inline int fault_hit(int site)
 int shmk_sys_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve)
 {
 	if (fault_hit(SITE_OPEN))
-		return -EIO;
+		return SHMK_FAIL(-EIO);
 	struct open_how how = {
 		.flags = (uint64_t)(flags | O_CLOEXEC),
 		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
 		.resolve = resolve,
 	};
 	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
+	return fd < 0 ? SHMK_FAIL(-errno) : (int)fd;
 }
 
 int shmk_sys_shm_open(const char *name, int flags, mode_t mode)
 {
 	if (fault_hit(SITE_SHM_OPEN))
-		return -EIO;
+		return SHMK_FAIL(-EIO);
 	int fd = shm_open(name, flags | O_CLOEXEC, mode);
-	return fd < 0 ? -errno : fd;
+	return fd < 0 ? SHMK_FAIL(-errno) : fd;
 }
 
 int shmk_sys_ftruncate(int fd, off_t len)
 {
 	if (fault_hit(SITE_FTRUNCATE))
-		return -ENOSPC;
-	return ftruncate(fd, len) ? -errno : 0;
+		return SHMK_FAIL(-ENOSPC);
+	return ftruncate(fd, len) ? SHMK_FAIL(-errno) : 0;
 }
 
 /* fallocate(2), not posix_fallocate(3): glibc's fallback for a filesystem
@@ -237,26 +237,26 @@ int shmk_sys_ftruncate(int fd, off_t len)
 int shmk_sys_fallocate_or_unsupported(int fd, off_t off, off_t len)
 {
 	if (fault_hit(SITE_FALLOCATE))
-		return -ENOSPC;
+		return SHMK_FAIL(-ENOSPC);
 	if (fallocate(fd, 0, off, len) == 0)
 		return 0;
-	return errno == EOPNOTSUPP ? 1 : -errno;
+	return errno == EOPNOTSUPP ? 1 : SHMK_FAIL(-errno);
 }
 
 int shmk_sys_fstat(int fd, struct stat *st)
 {
 	if (fault_hit(SITE_FSTAT))
-		return -EIO;
-	return fstat(fd, st) ? -errno : 0;
+		return SHMK_FAIL(-EIO);
+	return fstat(fd, st) ? SHMK_FAIL(-errno) : 0;
 }
 
 int shmk_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, void **out)
 {
 	if (fault_hit(SITE_MMAP))
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	void *p = mmap(addr, len, prot, flags, fd, off);
 	if (p == MAP_FAILED)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	*out = p;
 	return 0;
 }
@@ -265,10 +265,10 @@ int shmk_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *
 		    void **out)
 {
 	if (fault_hit(SITE_MREMAP))
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	void *p = mremap(old, old_len, new_len, flags, new_addr);
 	if (p == MAP_FAILED)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	*out = p;
 	return 0;
 }
@@ -287,24 +287,24 @@ static int proc_stat(pid_t pid, uint64_t *start, char *state)
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	int err = errno;
 	close(fd);
 	if (n <= 0)
-		return n < 0 ? -err : -ESRCH;
+		return n < 0 ? -err : SHMK_FAIL(-ESRCH);
 	buf[n] = '\0';
 	/* comm may hold spaces and parentheses: parse after the last ')'. */
 	char *p = strrchr(buf, ')');
 	if (!p || p[1] != ' ')
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	p += 2;
 	*state = *p;
 	/* fields 3..22: skip 19 spaces from the state field to reach 22. */
 	for (int i = 0; i < 19; i++) {
 		p = strchr(p, ' ');
 		if (!p)
-			return -EINVAL;
+			return SHMK_FAIL(-EINVAL);
 		p++;
 	}
 	*start = strtoull(p, NULL, 10);
@@ -322,10 +322,10 @@ int shmk_token_for_pid(pid_t pid, uint64_t *tok)
 	char state;
 
 	if (pid <= 0 || (uint64_t)pid >= (1u << SHMK_TOKEN_PID_BITS))
-		return -ESRCH;
+		return SHMK_FAIL(-ESRCH);
 	int rc = proc_stat(pid, &start, &state);
 	if (rc)
-		return rc == -ENOENT ? -ESRCH : rc;
+		return rc == -ENOENT ? SHMK_FAIL(-ESRCH) : rc;
 	*tok = make_token(pid, start);
 	return 0;
 }
@@ -374,15 +374,15 @@ int shmk_token_pidfd(uint64_t tok)
 	pid_t pid = (pid_t)SHMK_TOKEN_PID(tok);
 
 	if (!tok || !pid)
-		return -ESRCH;
+		return SHMK_FAIL(-ESRCH);
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	/* r[impl common.liveness.pidfd] */
 	/* The pidfd pins one incarnation; check it is tok's, not a reuse. */
 	if (!shmk_token_alive(tok)) {
 		close(fd);
-		return -ESRCH;
+		return SHMK_FAIL(-ESRCH);
 	}
 	return fd;
 }
@@ -408,7 +408,7 @@ int shmk_futex_wait(_Atomic uint32_t *w, uint32_t expected, int64_t timeout_ns)
 	struct timespec ts, *tsp = NULL;
 
 	if (fault_hit(SITE_FUTEX))
-		return -EINTR;
+		return SHMK_FAIL(-EINTR);
 	if (timeout_ns >= 0) {
 		ts.tv_sec = timeout_ns / 1000000000;
 		ts.tv_nsec = timeout_ns % 1000000000;
@@ -420,16 +420,16 @@ int shmk_futex_wait(_Atomic uint32_t *w, uint32_t expected, int64_t timeout_ns)
 		return 0;
 	if (errno == EAGAIN)
 		return 0;
-	return -errno;
+	return SHMK_FAIL(-errno);
 }
 
 int shmk_futex_wake(_Atomic uint32_t *w, int nwake)
 {
 	if (fault_hit(SITE_FUTEX))
-		return -EINTR;
+		return SHMK_FAIL(-EINTR);
 	BENCH_COUNT(bench_futex_wakes);
 	long rc = syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, nwake, NULL, NULL, 0);
-	return rc < 0 ? -errno : (int)rc;
+	return rc < 0 ? SHMK_FAIL(-errno) : (int)rc;
 }
 
 /* ---------------------------------------------------------------- time */

@@ -68,9 +68,21 @@ const char *shmk_strerror(int rc)
 }
 
 static _Thread_local char shmk_detail_buf[256];
+/* r[impl common.error.detail] A failure without a specific reason (one of
+ * the SHMK_FAIL sites) records only where it happened and its code: two
+ * stores, no formatting, because some of them are hot (an empty try_recv
+ * polled in a loop).  shmk_errdetail() formats on demand. */
+static _Thread_local const char *shmk_detail_site;
+static _Thread_local int shmk_detail_rc;
 
 const char *shmk_errdetail(void)
 {
+	if (shmk_detail_site) {
+		snprintf(shmk_detail_buf, sizeof(shmk_detail_buf), "%s: %s (%s)", shmk_detail_site,
+			 shmk_strerror(shmk_detail_rc),
+			 shmk_errname(shmk_detail_rc) ? shmk_errname(shmk_detail_rc) : "?");
+		shmk_detail_site = NULL;
+	}
 	return shmk_detail_buf;
 }
 
@@ -78,13 +90,22 @@ int shmk_fail(int rc, const char *fmt, ...)
 {
 	va_list ap;
 
+	shmk_detail_site = NULL;
 	va_start(ap, fmt);
 	vsnprintf(shmk_detail_buf, sizeof(shmk_detail_buf), fmt, ap);
 	va_end(ap);
 	return rc;
 }
 
+int shmk_fail_at(int rc, const char *site)
+{
+	shmk_detail_site = site;
+	shmk_detail_rc = rc;
+	return rc;
+}
+
 void shmk_clear_detail(void)
 {
+	shmk_detail_site = NULL;
 	shmk_detail_buf[0] = '\0';
 }

@@ -48,9 +48,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,10 +80,22 @@ struct shmk_events {
 	struct ev_map *m;
 };
 
+/* A single role (SPSC sender, SPSC receiver, MPSC consumer) of one file,
+ * as this process's handles hold it (r[events.role.one-handle]). */
+enum { EV_ROLE_SPSC_TX, EV_ROLE_SPSC_RX, EV_ROLE_MPSC_RX };
+struct ev_hold {
+	dev_t dev;
+	ino_t ino;
+	int role;
+	pid_t pid;		/* entries inherited through fork() are not ours */
+	struct ev_hold *next;
+};
+
 struct shmk_events_tx {
 	struct ev_map *m;
 	int kind;
 	bool claimed;
+	struct ev_hold *hold;	/* SPSC: our entry in the process's hold list */
 	uint64_t me;
 	uint64_t tail;		/* SPSC: our own index (we are its only writer) */
 	uint64_t head_cache;	/* SPSC: last consumer index we read */
@@ -92,6 +106,7 @@ struct shmk_events_rx {
 	struct ev_map *m;
 	int kind;
 	bool claimed;
+	struct ev_hold *hold;	/* our entry in the process's hold list */
 	uint64_t me;
 	uint64_t head;		/* our own index */
 	uint64_t tail_cache;	/* SPSC: last producer index we read */
@@ -133,7 +148,7 @@ static uint32_t required_caps(const struct shmk_events_opts *o)
 int shmk_events_validate(const void *base, size_t len, const struct shmk_events_opts *opts)
 {
 	if (!base)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl events.validate.aligned] */
 	if ((uintptr_t)base % SHMK_CACHELINE)
 		return shmk_fail(SHMK_EMISALIGNED, "events: base %p is not 64-byte aligned", base);
@@ -202,7 +217,7 @@ static void describe_queue(struct shmk_events_queue_info *q, const void *tail, c
 int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *info)
 {
 	if (!info)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	memset(info, 0, sizeof(*info));
 	int rc = shmk_events_validate(base, len, NULL);
 	if (!base || len < sizeof(struct shmk_events_header) || (uintptr_t)base % SHMK_CACHELINE)
@@ -496,7 +511,7 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 		goto fail;
 	struct ev_map *m = calloc(1, sizeof(*m));
 	if (!m) {
-		rc = -ENOMEM;
+		rc = SHMK_FAIL(-ENOMEM);
 		goto fail;
 	}
 	m->base = base;
@@ -544,7 +559,7 @@ int shmk_events_open_path_with(const char *path, const struct shmk_events_opts *
 	struct ev_map *m = NULL;
 
 	if (!path || !out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	norm_opts(opts, &o);
 	int rc = open_fd(path, &o, &m);
 	if (rc)
@@ -554,7 +569,7 @@ int shmk_events_open_path_with(const char *path, const struct shmk_events_opts *
 		shmk_region_unmap(m->base, m->len);
 		close(m->fd);
 		free(m);
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	}
 	r->m = m;
 	*out = r;
@@ -573,7 +588,7 @@ int shmk_events_open_with(const char *name, const struct shmk_events_opts *opts,
 	char path[PATH_MAX];
 
 	if (!name || !out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	norm_opts(opts, &o);
 	/* r[impl events.open.name] */
 	if (*name == '/')
@@ -581,7 +596,7 @@ int shmk_events_open_with(const char *name, const struct shmk_events_opts *opts,
 	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
 		return shmk_fail(-EINVAL, "events: bad region name");
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", o.dir, name) >= sizeof(path))
-		return -ENAMETOOLONG;
+		return SHMK_FAIL(-ENAMETOOLONG);
 	return shmk_events_open_path_with(path, &o, out);
 }
 
@@ -609,12 +624,13 @@ static void map_put(struct ev_map *m)
 	free(m);
 }
 
-void shmk_events_close(struct shmk_events *r)
+int shmk_events_close(struct shmk_events *r)
 {
 	if (!r)
-		return;
+		return 0;
 	map_put(r->m);
 	free(r);
+	return 0;
 }
 
 /* 0 while the file still holds the layout, else SHMK_ETRUNCATED: one
@@ -629,7 +645,7 @@ static int ev_covers(const struct ev_map *m)
 static int split_check(struct shmk_events *r)
 {
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl events.split.truncated] the size first: validate reads the
 	 * header, which a cut to below one page takes away */
 	int rc = ev_covers(r->m);
@@ -641,24 +657,24 @@ static int split_check(struct shmk_events *r)
 /* r[impl events.truncate.check] */
 int shmk_events_check(const struct shmk_events *r)
 {
-	return r ? ev_covers(r->m) : -EINVAL;
+	return r ? ev_covers(r->m) : SHMK_FAIL(-EINVAL);
 }
 
 int shmk_events_tx_check(const struct shmk_events_tx *tx)
 {
-	return tx ? ev_covers(tx->m) : -EINVAL;
+	return tx ? ev_covers(tx->m) : SHMK_FAIL(-EINVAL);
 }
 
 int shmk_events_rx_check(const struct shmk_events_rx *rx)
 {
-	return rx ? ev_covers(rx->m) : -EINVAL;
+	return rx ? ev_covers(rx->m) : SHMK_FAIL(-EINVAL);
 }
 
 static int split(struct shmk_events *r, int kind, struct shmk_events_tx **txp,
 		 struct shmk_events_rx **rxp)
 {
 	if (!txp || !rxp)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int rc = split_check(r);
 	if (rc)
 		return rc;
@@ -667,7 +683,7 @@ static int split(struct shmk_events *r, int kind, struct shmk_events_tx **txp,
 	if (!tx || !rx) {
 		free(tx);
 		free(rx);
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	}
 	tx->m = rx->m = r->m;
 	tx->kind = rx->kind = kind;
@@ -694,25 +710,103 @@ int shmk_events_split_mpsc(struct shmk_events *r, struct shmk_events_tx **prod,
 
 /* ------------------------------------------------------------ roles */
 
+/* The roles this process's live handles hold.  The role word holds a
+ * process token, which cannot tell two handles of one process apart; this
+ * list can.  Claims and closes are cold: one mutex is enough. */
+static pthread_mutex_t ev_holds_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ev_hold *ev_holds;
+static const char *const ev_role_names[] = { "SPSC sender", "SPSC receiver", "MPSC consumer" };
+
+/* Caller holds ev_holds_mu.  Drops entries a fork() copied from the parent. */
+static struct ev_hold *hold_find(dev_t dev, ino_t ino, int role)
+{
+	pid_t self = getpid();
+
+	for (struct ev_hold **pp = &ev_holds; *pp;) {
+		struct ev_hold *e = *pp;
+		if (e->pid != self) {
+			*pp = e->next;	/* the parent's handle, not ours */
+			free(e);
+			continue;
+		}
+		if (e->dev == dev && e->ino == ino && e->role == role)
+			return e;
+		pp = &e->next;
+	}
+	return NULL;
+}
+
+static void hold_drop(struct ev_hold *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&ev_holds_mu);
+	for (struct ev_hold **pp = &ev_holds; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			free(h);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ev_holds_mu);
+}
+
 /* r[impl events.role.claim] */
-static int claim_role(_Atomic uint64_t *w, uint64_t me)
+static int claim_word(_Atomic uint64_t *w, uint64_t me, int role)
 {
 	for (int i = 0; i < 8; i++) {
 		/* acquire: pairs with the acq_rel CAS below in another process */
 		uint64_t cur = SHMK_LOAD_ACQ_U64(w);
-		/* r[impl events.role.per-process] */
+		/* Our own token but no handle of ours holds it (the caller
+		 * checked): an earlier image of this process (exec) or a
+		 * handle whose close found the file cut.  Ours to resume. */
 		if (cur == me)
 			return 0;
 		/* r[impl events.role.busy] */
 		if (cur && shmk_token_alive(cur))
-			return shmk_fail(SHMK_EBUSY, "events: role held by pid %u",
-					 SHMK_TOKEN_PID(cur));
+			return shmk_fail(SHMK_EBUSY, "events: %s role held by pid %u",
+					 ev_role_names[role], SHMK_TOKEN_PID(cur));
 		/* r[impl events.role.reclaim] */
 		if (atomic_compare_exchange_strong_explicit(w, &cur, me, memory_order_acq_rel,
 							    memory_order_acquire))
 			return 0;
 	}
-	return SHMK_EBUSY;
+	return shmk_fail(SHMK_EBUSY, "events: %s role word kept changing (8 claims lost)",
+			 ev_role_names[role]);
+}
+
+/* r[impl events.role.one-handle] One live handle per role per process: a
+ * second one would run its own cached index (sender tail, receiver head)
+ * against the first's and overwrite or re-deliver messages. */
+static int claim_role(struct ev_map *m, int role, _Atomic uint64_t *w, uint64_t me,
+		      struct ev_hold **holdp)
+{
+	struct stat st;
+	int rc = shmk_sys_fstat(m->fd, &st);
+
+	if (rc)
+		return shmk_fail(rc, "events: fstat before the %s role claim", ev_role_names[role]);
+	struct ev_hold *h = malloc(sizeof(*h));
+	if (!h)
+		return shmk_fail(-ENOMEM, "events: %s role claim", ev_role_names[role]);
+	pthread_mutex_lock(&ev_holds_mu);
+	if (hold_find(st.st_dev, st.st_ino, role)) {
+		pthread_mutex_unlock(&ev_holds_mu);
+		free(h);
+		return shmk_fail(SHMK_EBUSY, "events: another handle of this process holds the %s "
+				 "role (close it first)", ev_role_names[role]);
+	}
+	rc = claim_word(w, me, role);
+	if (rc) {
+		pthread_mutex_unlock(&ev_holds_mu);
+		free(h);
+		return rc;
+	}
+	*h = (struct ev_hold){ st.st_dev, st.st_ino, role, getpid(), ev_holds };
+	ev_holds = h;
+	pthread_mutex_unlock(&ev_holds_mu);
+	*holdp = h;
+	return 0;
 }
 
 static void release_role(_Atomic uint64_t *w, uint64_t me)
@@ -761,7 +855,7 @@ static int tx_claim(struct shmk_events_tx *tx)
 		return rc;
 	tx->me = shmk_self_token();
 	if (tx->kind == EV_SPSC) {
-		rc = claim_role(&l->spsc.roles.a, tx->me);
+		rc = claim_role(tx->m, EV_ROLE_SPSC_TX, &l->spsc.roles.a, tx->me, &tx->hold);
 		if (rc)
 			return rc;
 		/* A reclaimed role resumes from the shared indices. */
@@ -769,6 +863,8 @@ static int tx_claim(struct shmk_events_tx *tx)
 		uint64_t h = SHMK_LOAD_ACQ_U64(&l->spsc.head.v); /* pairs with rx_advance */
 		if (t - h > SHMK_EVENTS_QUEUE_CAP) {
 			release_role(&l->spsc.roles.a, tx->me);
+			hold_drop(tx->hold);
+			tx->hold = NULL;
 			return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
 		}
 		tx->tail = t;
@@ -793,7 +889,8 @@ static int rx_claim(struct shmk_events_rx *rx)
 	if (rc)
 		return rc;
 	rx->me = shmk_self_token();
-	rc = claim_role(w, rx->me);
+	rc = claim_role(rx->m, rx->kind == EV_SPSC ? EV_ROLE_SPSC_RX : EV_ROLE_MPSC_RX, w, rx->me,
+			&rx->hold);
 	if (rc)
 		return rc;
 	rx->head = SHMK_LOAD_U64(head);
@@ -816,34 +913,42 @@ static int rx_claim(struct shmk_events_rx *rx)
 	return 0;
 }
 
-void shmk_events_tx_close(struct shmk_events_tx *tx)
+int shmk_events_tx_close(struct shmk_events_tx *tx)
 {
+	int rc = 0;
+
 	if (!tx)
-		return;
+		return 0;
 	/* r[impl events.truncate.close] a cut file keeps the role word: a
 	 * dead-or-gone token is reclaimable, a SIGBUS here is not */
-	if (tx->claimed && ev_covers(tx->m) == 0) {
+	if (tx->claimed && (rc = ev_covers(tx->m)) == 0) {
 		struct shmk_events_layout *l = L(tx->m);
 		if (tx->kind == EV_SPSC)
 			release_role(&l->spsc.roles.a, tx->me);
 		else
 			release_role(&l->mpsc.producers[tx->prod].token, tx->me);
 	}
+	hold_drop(tx->hold);	/* after the release: no second handle slips in before it */
 	map_put(tx->m);
 	free(tx);
+	return rc;
 }
 
-void shmk_events_rx_close(struct shmk_events_rx *rx)
+int shmk_events_rx_close(struct shmk_events_rx *rx)
 {
+	int rc = 0;
+
 	if (!rx)
-		return;
+		return 0;
 	/* r[impl events.truncate.close] */
-	if (rx->claimed && ev_covers(rx->m) == 0) {
+	if (rx->claimed && (rc = ev_covers(rx->m)) == 0) {
 		struct shmk_events_layout *l = L(rx->m);
 		release_role(rx->kind == EV_SPSC ? &l->spsc.roles.b : &l->mpsc.roles.a, rx->me);
 	}
+	hold_drop(rx->hold);
 	map_put(rx->m);
 	free(rx);
+	return rc;
 }
 
 uint64_t shmk_events_rx_skipped(const struct shmk_events_rx *rx)
@@ -903,7 +1008,7 @@ static int pool_pop(struct ev_map *m, uint32_t *idx_out)
 	for (int i = 0; i < EV_CAS_TRIES; i++) {
 		uint32_t idx = (uint32_t)h;
 		if (idx == SHMK_EVENTS_NIL)
-			return SHMK_EFULL;
+			return SHMK_FAIL(SHMK_EFULL);
 		/* r[impl events.hostile.bounds] */
 		if (idx >= SHMK_EVENTS_SLOTS)
 			return shmk_fail(SHMK_EINTEGRITY, "events: free head %u out of range", idx);
@@ -928,7 +1033,7 @@ static int pool_pop(struct ev_map *m, uint32_t *idx_out)
 			return 0;
 		}
 	}
-	return SHMK_EFULL;
+	return SHMK_FAIL(SHMK_EFULL);
 }
 
 static int pool_push(struct ev_map *m, uint32_t idx)
@@ -975,7 +1080,7 @@ static int spsc_space(struct shmk_events_tx *tx)
 		return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
 	tx->head_cache = h;
 	/* r[impl events.queue.full-empty] */
-	return t - h < SHMK_EVENTS_QUEUE_CAP ? 0 : SHMK_EFULL;
+	return t - h < SHMK_EVENTS_QUEUE_CAP ? 0 : SHMK_FAIL(SHMK_EFULL);
 }
 
 /* r[impl events.spsc.recycle] The pool is empty: give back to it every
@@ -1081,11 +1186,13 @@ static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_o
 	uint64_t pos = SHMK_LOAD_U64(&q->tail.v);
 	struct shmk_events_mcell *c;
 	uint32_t want = *slot, cur;
-	int rc = SHMK_EFULL;
+	int rc;
 
 	for (int i = 0;; i++) {
-		if (i == EV_CAS_TRIES)
+		if (i == EV_CAS_TRIES) {
+			rc = shmk_fail(SHMK_EFULL, "events: mpsc tail CAS lost %d times", EV_CAS_TRIES);
 			goto full;
+		}
 		c = &q->cells[pos & EV_MASK];
 		/* acquire: pairs with the consumer's release store of seq in rx_advance */
 		uint64_t seq = SHMK_LOAD_ACQ_U64(&c->seq);
@@ -1105,7 +1212,7 @@ static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_o
 								  memory_order_relaxed))
 				break;
 		} else if (dif < 0) {
-			rc = SHMK_EFULL;
+			rc = SHMK_FAIL(SHMK_EFULL);
 			goto full;
 		} else {
 			pos = SHMK_LOAD_U64(&q->tail.v);
@@ -1188,7 +1295,7 @@ static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos)
 static int tx_prep(struct shmk_events_tx *tx)
 {
 	if (!tx)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (SHMK_UNLIKELY(!tx->claimed))
 		return tx_claim(tx);
 	return 0;
@@ -1218,10 +1325,10 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 	if (len > SHMK_EVENTS_SLOT_DATA) {
 		if (sizes)
 			*sizes = (struct shmk_events_sizes){ SHMK_EVENTS_SLOT_DATA, len };
-		return SHMK_ETOOLARGE;
+		return SHMK_FAIL(SHMK_ETOOLARGE);
 	}
 	if (len && !buf)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (tx->kind == EV_SPSC) {
 		/* Refuse a full SPSC queue before touching a slot. */
 		if ((rc = spsc_space(tx)) || (rc = spsc_slot(tx, &slot)))
@@ -1241,7 +1348,7 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 		if (rc != 1)
 			return rc;
 		if (hole + 1 == EV_HOLES)
-			return SHMK_EFULL;
+			return SHMK_FAIL(SHMK_EFULL);
 	}
 	if (len)
 		memcpy(L(tx->m)->slots[slot].data, buf, len);
@@ -1258,7 +1365,7 @@ int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view
 	if (rc)
 		return rc;
 	if (!view)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl events.zerocopy.reserve] */
 	rc = tx_pool_pop(tx, &slot);
 	/* r[impl events.mpsc.steal] bounded: EV_HOLES cells a call */
@@ -1267,7 +1374,7 @@ int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view
 		slot = SHMK_EVENTS_NIL;
 		rc = mpsc_claim(tx, &slot, &pos, true);
 		if (rc == 1)
-			rc = SHMK_EFULL;
+			rc = SHMK_FAIL(SHMK_EFULL);
 	}
 	if (rc)
 		return rc;
@@ -1285,11 +1392,11 @@ int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view
 	if (rc)
 		return rc;
 	if (!view || !view->data || view->slot >= SHMK_EVENTS_SLOTS)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (len > SHMK_EVENTS_SLOT_DATA) {
 		if (sizes)
 			*sizes = (struct shmk_events_sizes){ SHMK_EVENTS_SLOT_DATA, len };
-		return SHMK_ETOOLARGE;
+		return SHMK_FAIL(SHMK_ETOOLARGE);
 	}
 	/* r[impl events.zerocopy.publish] */
 	if (tx->kind == EV_SPSC) {
@@ -1315,7 +1422,7 @@ int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view
 int shmk_events_cancel(struct shmk_events_tx *tx, struct shmk_events_view *view)
 {
 	if (!tx || !view || !view->data)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int rc = pool_push(tx->m, view->slot);
 	view->data = NULL;
 	if (rc == 0)
@@ -1336,10 +1443,10 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 		rx->stalled = true;
 		rx->stall_pos = pos;
 		rx->stall_since = now;
-		return SHMK_EEMPTY;
+		return SHMK_FAIL(SHMK_EEMPTY);
 	}
 	if (now - rx->stall_since < rx->liveness_ns)
-		return SHMK_EEMPTY;
+		return SHMK_FAIL(SHMK_EEMPTY);
 	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
 		/* acquire: pairs with the acq_rel CAS of token in register_producer */
 		uint64_t tok = SHMK_LOAD_ACQ_U64(&q->producers[i].token);
@@ -1348,7 +1455,7 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 		uint64_t intent = SHMK_LOAD_U64(&q->producers[i].intent);
 		if (intent == pos && shmk_token_alive(tok)) {
 			rx->stall_since = now; /* a live claimer: look again later */
-			return SHMK_EEMPTY;
+			return SHMK_FAIL(SHMK_EEMPTY);
 		}
 	}
 	uint64_t expect = pos;
@@ -1386,7 +1493,7 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 				return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
 			rx->tail_cache = t;
 			if (t == h)
-				return SHMK_EEMPTY;
+				return SHMK_FAIL(SHMK_EEMPTY);
 		}
 		s = SHMK_LOAD_U32(&l->spsc.cells[h & EV_MASK]);
 		/* r[impl events.spsc.detached-skip] a receiver that took this message
@@ -1410,7 +1517,7 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 			uint64_t t = SHMK_LOAD_ACQ_U64(&l->mpsc.tail.v);
 			if (t == h) {
 				rx->stalled = false;
-				return SHMK_EEMPTY;
+				return SHMK_FAIL(SHMK_EEMPTY);
 			}
 			if (t - h > SHMK_EVENTS_QUEUE_CAP)
 				return shmk_fail(SHMK_EINTEGRITY, "events: mpsc tail - head > capacity");
@@ -1477,7 +1584,7 @@ static void rx_detach(struct shmk_events_rx *rx)
 static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 {
 	if (!rx)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (SHMK_UNLIKELY(!rx->claimed)) {
 		int rc = rx_claim(rx);
 		if (rc)
@@ -1489,7 +1596,7 @@ static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		if (rc != 1)
 			return rc;
 	}
-	return SHMK_EEMPTY;
+	return SHMK_FAIL(SHMK_EEMPTY);
 }
 
 int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
@@ -1504,7 +1611,7 @@ int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_
 	if (cap < len) {
 		if (sizes)
 			*sizes = (struct shmk_events_sizes){ len, cap };
-		return SHMK_EBUFSMALL;
+		return SHMK_FAIL(SHMK_EBUFSMALL);
 	}
 	if (len)
 		memcpy(buf, L(rx->m)->slots[slot].data, len);
@@ -1530,7 +1637,7 @@ int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *vi
 	uint32_t slot, len;
 
 	if (!view)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int rc = rx_next(rx, &slot, &len);
 	if (rc)
 		return rc;
@@ -1547,7 +1654,7 @@ int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *vi
 int shmk_events_release(struct shmk_events_rx *rx, struct shmk_events_view *view)
 {
 	if (!rx || !view || !view->data)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int rc = pool_push(rx->m, view->slot);
 	view->data = NULL;
 	if (rc == 0)
@@ -1684,7 +1791,7 @@ int shmk_events_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 		     int64_t timeout_ns, struct shmk_events_sizes *sizes)
 {
 	if (!tx)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	struct shmk_events_wake *wk = W(tx->m);
 	/* r[impl events.wake.capability] */
 	if (!wk)
@@ -1698,7 +1805,7 @@ int shmk_events_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *l
 		     int64_t timeout_ns, struct shmk_events_sizes *sizes)
 {
 	if (!rx)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	struct shmk_events_wake *wk = W(rx->m);
 	if (!wk)
 		return shmk_fail(SHMK_EINCOMPAT, "events: region has no wake section");

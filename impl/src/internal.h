@@ -86,6 +86,21 @@ static inline uint64_t shmk__ld64(const volatile void *p, memory_order mo)
  * ---------------------------------------------------------------------- */
 int shmk_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void shmk_clear_detail(void);
+/* r[impl common.error.detail] Every failing return sets a detail: a
+ * specific one through shmk_fail, or at least the site and the code through
+ * SHMK_FAIL(rc) (`return SHMK_FAIL(-EINVAL);`; "shmk_ring_read: Invalid
+ * argument (EINVAL)").  Cheap enough for hot failure paths (EEMPTY, EFULL):
+ * two thread-local stores, formatted only when shmk_errdetail() is read.
+ * conformance/checks/fail-detail.sh refuses a bare failure return. */
+int shmk_fail_at(int rc, const char *site);
+/* Inline so the compiler still sees the constant code that is returned
+ * (callers' "set on success only" out-parameters stay provably set). */
+static inline int shmk__fail_here(int rc, const char *site)
+{
+	shmk_fail_at(rc, site);
+	return rc;
+}
+#define SHMK_FAIL(rc) shmk__fail_here((rc), __func__)
 
 /* ------------------------------------------------------------------------
  * Syscall wrappers.  Each returns 0 / a non-negative value, or -errno.

@@ -31,7 +31,7 @@ struct shmk_mmap_region {
 	size_t len;
 	int fd;
 	int dirfd;	/* O_PATH parent directory, -1 when attached by fd */
-	bool owns;	/* close unlinks (process-local, mmap_region.owner.local) */
+	bool owns;	/* close unlinks (process-local, mmap_region.owner.local+2) */
 	dev_t dev;	/* the mapped file's identity, from the fstat at create or */
 	ino_t ino;	/* attach (never changes for an open file): no fstat at close */
 	char *path;	/* as given; NULL when attached by fd */
@@ -43,7 +43,7 @@ struct shmk_mmap_region {
 #define REGION_MAX ((size_t)PTRDIFF_MAX)
 
 static const struct shmk_mmap_region_opts default_opts = {
-	.cleanup = SHMK_CLEANUP_MANUAL,
+	.cleanup = SHMK_CLEANUP_KEEP,
 	.mode = 0600,
 	.flags = 0,
 	.min_len = 1,
@@ -52,7 +52,8 @@ static const struct shmk_mmap_region_opts default_opts = {
 /* r[impl mmap_region.api.args] */
 static int check_opts(const struct shmk_mmap_region_opts *o)
 {
-	if (o->cleanup != SHMK_CLEANUP_MANUAL && o->cleanup != SHMK_CLEANUP_ON_CLOSE)
+	if (o->cleanup != SHMK_CLEANUP_KEEP && o->cleanup != SHMK_CLEANUP_MANUAL &&
+	    o->cleanup != SHMK_CLEANUP_AUTO)
 		return shmk_fail(-EINVAL, "unknown cleanup %d", (int)o->cleanup);
 	if (o->mode & ~(mode_t)0777)
 		return shmk_fail(-EINVAL, "mode %#o has bits beyond 0777", (unsigned)o->mode);
@@ -83,7 +84,7 @@ static int open_parent(const char *path, char **pathp, const char **basep, int *
 	if (!copy || !dir) {
 		free(copy);
 		free(dir);
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	}
 	char *slash = strrchr(dir, '/');
 	const char *base = slash ? copy + (slash - dir) + 1 : copy;
@@ -143,12 +144,12 @@ static int unlink_if_same(int dirfd, const char *base, dev_t dev, ino_t ino)
 	struct stat now;
 
 	if (fstatat(dirfd, base, &now, AT_SYMLINK_NOFOLLOW))
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT ? 0 : SHMK_FAIL(-errno);
 	/* r[impl mmap_region.owner.same_file] */
 	if (now.st_dev != dev || now.st_ino != ino)
 		return 0;	/* someone else's file now: not ours to remove */
 	if (unlinkat(dirfd, base, 0) && errno != ENOENT)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	return 0;
 }
 
@@ -179,7 +180,7 @@ static int replace_existing(struct shmk_mmap_region *r, const struct shmk_mmap_r
 	struct stat st;
 
 	if (fstatat(r->dirfd, r->base, &st, AT_SYMLINK_NOFOLLOW))
-		return errno == ENOENT ? 0 : -errno;
+		return errno == ENOENT ? 0 : SHMK_FAIL(-errno);
 	if (S_ISLNK(st.st_mode))
 		return shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link; not replaced", r->path);
 	if (!S_ISREG(st.st_mode))
@@ -190,7 +191,7 @@ static int replace_existing(struct shmk_mmap_region *r, const struct shmk_mmap_r
 	/* Unlink, never truncate: a peer still mapping the old file keeps its
 	 * bytes instead of dying of SIGBUS. */
 	if (unlinkat(r->dirfd, r->base, 0) && errno != ENOENT)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	return 0;
 }
 
@@ -221,7 +222,7 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 	int rc;
 
 	if (!out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	if (!opts)
 		opts = &default_opts;
@@ -235,7 +236,7 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 
 	struct shmk_mmap_region *r = region_new();
 	if (!r)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	rc = open_parent(path, &r->path, &r->base, &r->dirfd);
 	if (!rc && (opts->flags & SHMK_MMAP_REPLACE))
 		rc = replace_existing(r, opts);
@@ -275,8 +276,19 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 		return rc;
 	}
 	r->len = size;
-	/* r[impl mmap_region.owner.local] */
-	r->owns = opts->cleanup == SHMK_CLEANUP_ON_CLOSE;
+	/* r[impl mmap_region.owner.local+2] r[impl mmap_region.cleanup.names] */
+	r->owns = opts->cleanup == SHMK_CLEANUP_MANUAL;
+	/* r[impl mmap_region.cleanup.auto] roam's Auto on Unix: the name goes
+	 * now, the file lives while mapped or open; only our own file goes. */
+	if (opts->cleanup == SHMK_CLEANUP_AUTO) {
+		rc = unlink_if_same(r->dirfd, r->base, r->dev, r->ino);
+		if (rc) {
+			shmk_fail(rc, "%s: cannot unlink after mapping (SHMK_CLEANUP_AUTO)",
+				  r->path);
+			region_free(r);
+			return rc;
+		}
+	}
 	*out = r;
 	return 0;
 }
@@ -307,7 +319,7 @@ static int attach_common(struct shmk_mmap_region *r, const struct shmk_mmap_regi
 	r->len = size;
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
-	r->owns = false;	/* r[impl mmap_region.owner.local] */
+	r->owns = false;	/* r[impl mmap_region.owner.local+2] */
 	return 0;
 }
 
@@ -320,7 +332,7 @@ int shmk_mmap_region_attach_with(const char *path, const struct shmk_mmap_region
 				 struct shmk_mmap_region **out)
 {
 	if (!out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	if (!opts)
 		opts = &default_opts;
@@ -329,7 +341,7 @@ int shmk_mmap_region_attach_with(const char *path, const struct shmk_mmap_region
 		return rc;
 	struct shmk_mmap_region *r = region_new();
 	if (!r)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	/* r[impl mmap_region.path.nosymlink] the whole path in one openat2
 	 * (RESOLVE_NO_SYMLINKS, O_NOFOLLOW): no parent descriptor until the
 	 * handle takes ownership, which saves an open and a close per attach. */
@@ -350,10 +362,10 @@ int shmk_mmap_region_attach_fd(int fd, const struct shmk_mmap_region_opts *opts,
 			       struct shmk_mmap_region **out)
 {
 	if (!out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	if (fd < 0)
-		return -EBADF;
+		return SHMK_FAIL(-EBADF);
 	if (!opts)
 		opts = &default_opts;
 	int rc = check_opts(opts);
@@ -361,10 +373,10 @@ int shmk_mmap_region_attach_fd(int fd, const struct shmk_mmap_region_opts *opts,
 		return rc;
 	struct shmk_mmap_region *r = region_new();
 	if (!r)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	/* r[impl mmap_region.attach.fd] */
 	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	rc = r->fd < 0 ? -errno : attach_common(r, opts, "descriptor");
+	rc = r->fd < 0 ? SHMK_FAIL(-errno) : attach_common(r, opts, "descriptor");
 	if (rc) {
 		region_free(r);
 		return rc;
@@ -394,10 +406,15 @@ const char *shmk_mmap_region_path(const struct shmk_mmap_region *r)
 	return r ? r->path : NULL;
 }
 
+int shmk_mmap_region_fd(const struct shmk_mmap_region *r)
+{
+	return r ? r->fd : SHMK_FAIL(-EINVAL);
+}
+
 int shmk_mmap_region_take_ownership(struct shmk_mmap_region *r)
 {
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (!r->path)
 		return shmk_fail(-EINVAL, "region attached by descriptor has no path to unlink");
 	if (r->dirfd < 0) {
@@ -418,14 +435,14 @@ int shmk_mmap_region_take_ownership(struct shmk_mmap_region *r)
 int shmk_mmap_region_release_ownership(struct shmk_mmap_region *r)
 {
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	r->owns = false;
 	return 0;
 }
 
 int shmk_mmap_region_owns_file(const struct shmk_mmap_region *r)
 {
-	return r ? (int)r->owns : -EINVAL;
+	return r ? (int)r->owns : SHMK_FAIL(-EINVAL);
 }
 
 int shmk_mmap_region_resize(struct shmk_mmap_region *r, size_t new_size)
@@ -433,7 +450,7 @@ int shmk_mmap_region_resize(struct shmk_mmap_region *r, size_t new_size)
 	struct stat st;
 
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl mmap_region.resize.grow_only] */
 	if (new_size < r->len)
 		return shmk_fail(-EINVAL, "shrinking %zu -> %zu is not supported", r->len,
@@ -462,7 +479,7 @@ int shmk_mmap_region_check_and_remap(struct shmk_mmap_region *r, bool *remapped)
 	struct stat st;
 
 	if (!r || !remapped)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*remapped = false;
 	int rc = shmk_sys_fstat(r->fd, &st);
 	if (rc)
@@ -490,7 +507,7 @@ int shmk_mmap_region_close(struct shmk_mmap_region *r)
 	int rc = 0;
 
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl mmap_region.owner.close_unlinks] */
 	if (r->owns && r->dirfd >= 0)
 		rc = unlink_if_same(r->dirfd, r->base, r->dev, r->ino);

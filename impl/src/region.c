@@ -34,7 +34,7 @@ static int open_safe(int dirfd, const char *path, int flags, mode_t mode)
 		fd = openat(dirfd, path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd < 0)
 			fd = errno == ELOOP ? shmk_fail(SHMK_EUNSAFE, "%s: symbolic link", path)
-					    : -errno;
+					    : SHMK_FAIL(-errno);
 	}
 	/* r[impl common.path.owner] a directory is not a regular file: the
 	 * same refusal and detail as shmk_check_fd gives a FIFO */
@@ -46,9 +46,9 @@ static int open_safe(int dirfd, const char *path, int flags, mode_t mode)
 int shmk_open_path(const char *path, int flags, mode_t mode, int *fdp)
 {
 	if (!path || !fdp)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (!*path)
-		return -ENOENT;
+		return SHMK_FAIL(-ENOENT);
 	int fd = open_safe(AT_FDCWD, path, flags, mode);
 	if (fd < 0)
 		return fd;
@@ -90,7 +90,7 @@ int shmk_region_set_mode(int fd, const struct stat *st, mode_t mode)
 {
 	if ((st->st_mode & 07777) == mode)
 		return 0;
-	return fchmod(fd, mode) ? -errno : 0;
+	return fchmod(fd, mode) ? SHMK_FAIL(-errno) : 0;
 }
 
 int shmk_region_create(int dirfd, const char *path, mode_t mode, int *fdp, struct stat *st)
@@ -174,7 +174,7 @@ int shmk_region_trylock(int fd)
 {
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 		return 0;
-	return errno == EWOULDBLOCK || errno == EINTR ? 1 : -errno;
+	return errno == EWOULDBLOCK || errno == EINTR ? 1 : SHMK_FAIL(-errno);
 }
 
 void shmk_region_unlock(int fd)
@@ -285,5 +285,5 @@ int shmk_region_unmap(void *base, size_t len)
 {
 	if (!base)
 		return 0;
-	return munmap(base, len) ? -errno : 0;
+	return munmap(base, len) ? SHMK_FAIL(-errno) : 0;
 }

@@ -136,7 +136,7 @@ int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
 	const struct shmk_ring_hdr *h = base;
 
 	if (!base || len > file_size)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* u64 fields are loaded in place */
 	if ((uintptr_t)base % 8)
 		return shmk_fail(SHMK_EMISALIGNED, "ring: base %p is not 8-byte aligned", base);
@@ -240,12 +240,12 @@ static int ring_covers(int fd, const struct ring_map *m)
 /* r[impl ring.truncate.check] */
 int shmk_ring_check(const struct shmk_ring *r)
 {
-	return r ? ring_covers(r->fd, &r->m) : -EINVAL;
+	return r ? ring_covers(r->fd, &r->m) : SHMK_FAIL(-EINVAL);
 }
 
 int shmk_ring_writer_check(const struct shmk_ring_writer *w)
 {
-	return w ? ring_covers(w->fd, &w->m) : -EINVAL;
+	return w ? ring_covers(w->fd, &w->m) : SHMK_FAIL(-EINVAL);
 }
 
 /* ---------------------------------------------------------------- create / attach */
@@ -254,13 +254,13 @@ int shmk_ring_writer_check(const struct shmk_ring_writer *w)
 static int ring_path(const char *path, char *buf, size_t len, const char **out)
 {
 	if (!path || !*path)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (strchr(path, '/')) {
 		*out = path;
 		return 0;
 	}
 	if ((size_t)snprintf(buf, len, "/dev/shm/%s", path) >= len)
-		return -ENAMETOOLONG;
+		return SHMK_FAIL(-ENAMETOOLONG);
 	*out = buf;
 	return 0;
 }
@@ -294,7 +294,7 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	int fd = -1, rc;
 
 	if (!opts || !rp)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	rc = ring_path(name, buf, sizeof(buf), &path);
 	if (rc)
 		return rc;
@@ -317,7 +317,7 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	rc = shmk_region_reserve(fd, 0, 2 * (uint64_t)page + cap);
 	r = calloc(1, sizeof(*r));
 	if (!r && !rc)
-		rc = -ENOMEM;
+		rc = SHMK_FAIL(-ENOMEM);
 	if (!rc)
 		rc = ring_map(fd, page, cap, 0, &r->m);
 	if (rc)
@@ -339,7 +339,7 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	pthread_mutexattr_destroy(&ma);
 	if (e) {
 		shmk_region_unmap(p, page);
-		rc = -e;
+		rc = SHMK_FAIL(-e);
 		goto fail;
 	}
 	wp->version = SHMK_RING_VERSION;
@@ -384,7 +384,7 @@ int shmk_ring_attach(const char *name, struct shmk_ring **rp)
 	int fd, rc;
 
 	if (!rp)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	rc = ring_path(name, buf, sizeof(buf), &path);
 	if (rc)
 		return rc;
@@ -402,7 +402,7 @@ int shmk_ring_attach(const char *name, struct shmk_ring **rp)
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		close(fd);
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	}
 	r->fd = fd;
 	rc = ring_map(fd, shmk_page_size(), cap, 0, &r->m);
@@ -419,14 +419,15 @@ int shmk_ring_attach(const char *name, struct shmk_ring **rp)
 	return 0;
 }
 
-void shmk_ring_close(struct shmk_ring *r)
+int shmk_ring_close(struct shmk_ring *r)
 {
 	if (!r)
-		return;
+		return 0;
 	uint64_t self = r->token;
 	/* r[impl ring.truncate.close] a cut file keeps our token (a dead
 	 * token is reclaimable); touching the cut header would SIGBUS */
-	if (ring_covers(r->fd, &r->m) == 0)
+	int rc = ring_covers(r->fd, &r->m);
+	if (rc == 0)
 		/* release: pairs with the acq_rel CAS in claim_reader */
 		atomic_compare_exchange_strong_explicit(&r->m.hdr->reader, &self, 0,
 							memory_order_release,
@@ -434,6 +435,7 @@ void shmk_ring_close(struct shmk_ring *r)
 	ring_unmap(&r->m);
 	close(r->fd);
 	free(r);
+	return rc;
 }
 
 int shmk_ring_unlink(const char *name)
@@ -444,7 +446,7 @@ int shmk_ring_unlink(const char *name)
 
 	if (rc)
 		return rc;
-	return unlink(path) ? -errno : 0;
+	return unlink(path) ? SHMK_FAIL(-errno) : 0;
 }
 
 /* ---------------------------------------------------------------- reader */
@@ -452,7 +454,7 @@ int shmk_ring_unlink(const char *name)
 int shmk_ring_capacity(const struct shmk_ring *r, uint64_t *capacity)
 {
 	if (!r || !capacity)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*capacity = r->m.cap;
 	return 0;
 }
@@ -460,7 +462,7 @@ int shmk_ring_capacity(const struct shmk_ring *r, uint64_t *capacity)
 int shmk_ring_head(const struct shmk_ring *r, uint64_t *head)
 {
 	if (!r || !head)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.reader.head_tail] acquire: pairs with the release of head in publish() */
 	*head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
 	return 0;
@@ -469,7 +471,7 @@ int shmk_ring_head(const struct shmk_ring *r, uint64_t *head)
 int shmk_ring_tail(const struct shmk_ring *r, uint64_t *tail)
 {
 	if (!r || !tail)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.reader.head_tail] acquire: pairs with the release in
 	 * shmk_ring_increment_tail (another reader handle of this ring) */
 	*tail = SHMK_LOAD_ACQ_U64(&r->m.hdr->tail);
@@ -479,7 +481,7 @@ int shmk_ring_tail(const struct shmk_ring *r, uint64_t *tail)
 int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount)
 {
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.reader.increment_tail.align] */
 	if (amount % 8)
 		return shmk_fail(SHMK_EALIGN, "ring: tail increment %llu not a multiple of 8",
@@ -500,7 +502,7 @@ int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount)
 int shmk_ring_read(const struct shmk_ring *r, uint64_t index, void *out, size_t size)
 {
 	if (!r || !out || size == 0)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.reader.read.size] */
 	if (size > SHMK_RING_MAX_MESSAGE)
 		return shmk_fail(SHMK_ETOOLARGE, "ring: read of %zu bytes", size);
@@ -520,7 +522,7 @@ int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64
 			       uint64_t *tag, const void **payload, size_t *len)
 {
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.reader.first_message.align] */
 	if (start % 8)
 		return shmk_fail(SHMK_EALIGN, "ring: record index %llu not 8-aligned",
@@ -621,7 +623,7 @@ static int wait_peer(void *a)
 int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 {
 	if (!r)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	struct ring_waiting rw = { r, index };
 	struct shmk_wait w = ring_wait_point(r->m.hdr);
 	struct shmk_wait_ops ops = { .ready = wait_ready, .covers = wait_covers,
@@ -635,7 +637,7 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 			   size_t *len, int64_t timeout_ns)
 {
 	if (!r || (!buf && buflen))
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	uint64_t tail = SHMK_LOAD_U64(&r->m.hdr->tail);
 	/* acquire: pairs with the release of head in publish() */
 	uint64_t head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
@@ -685,10 +687,10 @@ int shmk_ring_writer_new(struct shmk_ring *r, uint64_t tag, int *writer_fd, int 
 	int sv[2];
 
 	if (!r || !writer_fd || !peer_fd)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.writer.handoff] a socket end carries the file and the tag */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
-		return -errno;
+		return SHMK_FAIL(-errno);
 	struct handoff msg = { RING_CMSG_MAGIC, tag };
 	struct iovec iov = { &msg, sizeof(msg) };
 	union {
@@ -707,7 +709,7 @@ int shmk_ring_writer_new(struct shmk_ring *r, uint64_t tag, int *writer_fd, int 
 		int e = errno ? errno : EIO;
 		close(sv[0]);
 		close(sv[1]);
-		return -e;
+		return SHMK_FAIL(-e);
 	}
 	/* r[impl ring.writer.peer_fd] sv[0] reports POLLHUP once every copy of sv[1] is closed */
 	shutdown(sv[0], SHUT_WR);
@@ -746,7 +748,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 	if (writer_fd < 0 || !wp) {
 		if (writer_fd >= 0)
 			close(writer_fd);
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	}
 	struct iovec iov = { &msg, sizeof(msg) };
 	union {
@@ -757,7 +759,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 			     .msg_controllen = sizeof(u.buf) };
 	ssize_t n = recvmsg(writer_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n < 0) {
-		rc = errno == EAGAIN ? -ENOTCONN : -errno; /* hand-off already consumed */
+		rc = errno == EAGAIN ? SHMK_FAIL(-ENOTCONN) : SHMK_FAIL(-errno); /* hand-off already consumed */
 		goto out;
 	}
 	/* Take every fd that came, whatever else is wrong, so none leaks. */
@@ -787,7 +789,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 		goto out;
 	w = calloc(1, sizeof(*w));
 	if (!w) {
-		rc = -ENOMEM;
+		rc = SHMK_FAIL(-ENOMEM);
 		goto out;
 	}
 	rc = ring_map(fd, shmk_page_size(), cap, 1, &w->m);
@@ -817,7 +819,7 @@ out:
 int shmk_ring_writer_tag(const struct shmk_ring_writer *w, uint64_t *tag)
 {
 	if (!w || !tag)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*tag = w->tag;
 	return 0;
 }
@@ -861,7 +863,7 @@ static int wlock(struct shmk_ring_writer *w)
 	/* r[impl ring.writer.lock.deadline] */
 	if (e == ETIMEDOUT)
 		return shmk_fail(SHMK_EBUSY, "ring: writers' lock held past SHMK_LIVENESS_MS");
-	return -e;
+	return SHMK_FAIL(-e);
 }
 
 static void wunlock(struct shmk_ring_writer *w)
@@ -929,7 +931,7 @@ int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int io
 	uint64_t head, rl;
 
 	if (!w || iovcnt < 0 || (iovcnt && !iov))
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.writer.iov] */
 	if (iovcnt > SHMK_RING_MAX_IOV)
 		return shmk_fail(-EINVAL, "ring: %d segments, at most %d", iovcnt,
@@ -972,7 +974,7 @@ int shmk_ring_write(struct shmk_ring_writer *w, const void *buf, size_t len)
 	struct iovec iov = { (void *)(uintptr_t)buf, len };
 
 	if (!buf && len)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	return shmk_ring_writev(w, &iov, 1);
 }
 
@@ -981,7 +983,7 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	uint64_t head, rl;
 
 	if (!w || !payload)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (w->reserved)
 		return shmk_fail(-EINVAL, "ring: a reservation is pending");
 	/* r[impl ring.record.max] */
@@ -1007,7 +1009,7 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 int shmk_ring_commit(struct shmk_ring_writer *w)
 {
 	if (!w || !w->reserved)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	SHMK_CRASH_POINT("ring.commit");
 	publish(w, w->res_head, w->res_rl);
 	w->reserved = 0;
@@ -1019,20 +1021,21 @@ int shmk_ring_commit(struct shmk_ring_writer *w)
 int shmk_ring_discard(struct shmk_ring_writer *w)
 {
 	if (!w || !w->reserved)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.writer.reserve] head never moved: nothing to undo */
 	w->reserved = 0;
 	wunlock(w);
 	return 0;
 }
 
-void shmk_ring_writer_close(struct shmk_ring_writer *w)
+int shmk_ring_writer_close(struct shmk_ring_writer *w)
 {
 	if (!w)
-		return;
+		return 0;
 	/* r[impl ring.truncate.close] the lock, the slot and the header may
 	 * all be cut: leave them (the reader's liveness check sees us gone) */
-	if (ring_covers(w->fd, &w->m) == 0) {
+	int rc = ring_covers(w->fd, &w->m);
+	if (rc == 0) {
 		if (w->reserved)
 			shmk_ring_discard(w);
 		uint64_t self = w->token;
@@ -1045,4 +1048,5 @@ void shmk_ring_writer_close(struct shmk_ring_writer *w)
 	close(w->fd);
 	close(w->sock);
 	free(w);
+	return rc;
 }

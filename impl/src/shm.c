@@ -69,7 +69,7 @@ int shmk_shm_open_with(const char *name, int oflags, mode_t mode, unsigned flags
 
 	/* r[impl shm.api.args] */
 	if (!out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	rc = check_name(name);
 	if (rc)
@@ -90,7 +90,7 @@ int shmk_shm_open_with(const char *name, int oflags, mode_t mode, unsigned flags
 	size_t nlen = strlen(name);
 	struct shmk_shm *shm = malloc(sizeof(*shm) + nlen + 1);
 	if (!shm)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	memcpy(shm->name, name, nlen + 1);
 	shm->map = NULL;
 	shm->acc = acc;
@@ -135,12 +135,12 @@ int shmk_shm_size(const struct shmk_shm *shm, size_t *size)
 	struct stat st;
 
 	if (!shm || !size)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int rc = shmk_sys_fstat(shm->fd, &st);
 	if (rc)
 		return rc;
 	if (st.st_size < 0 || (uint64_t)st.st_size > SIZE_MAX)
-		return -EOVERFLOW;
+		return SHMK_FAIL(-EOVERFLOW);
 	*size = (size_t)st.st_size;
 	return 0;
 }
@@ -151,7 +151,7 @@ int shmk_shm_set_size(struct shmk_shm *shm, size_t size)
 	int rc;
 
 	if (!shm)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl shm.size.limits] */
 	if ((uint64_t)size > (uint64_t)INT64_MAX)
 		return shmk_fail(-EFBIG, "%s: size %zu exceeds off_t", shm->name, size);
@@ -176,7 +176,7 @@ int shmk_shm_map(struct shmk_shm *shm, size_t offset, struct shmk_shm_map **out)
 	int rc;
 
 	if (!shm || !out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	/* r[impl shm.map.single] */
 	if (shm->map)
@@ -198,7 +198,7 @@ int shmk_shm_map(struct shmk_shm *shm, size_t offset, struct shmk_shm_map **out)
 	size_t aoff = offset & ~(ps - 1);
 	struct shmk_shm_map *m = calloc(1, sizeof(*m));
 	if (!m)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	/* r[impl shm.map.readonly] */
 	/* r[impl shm.map.shared] MAP_SHARED: peers opening the name see these pages */
 	int prot = shm->acc == O_RDWR ? PROT_READ | PROT_WRITE : PROT_READ;
@@ -231,7 +231,7 @@ size_t shmk_shm_map_len(const struct shmk_shm_map *map)
 int shmk_shm_map_check(const struct shmk_shm_map *map)
 {
 	if (!map)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (!map->shm)
 		return shmk_fail(-EBADF, "shm: the map's handle was closed");
 	return shmk_fd_covers(map->shm->fd, (uint64_t)map->aoff + map->base_len, map->shm->name);
@@ -240,7 +240,7 @@ int shmk_shm_map_check(const struct shmk_shm_map *map)
 int shmk_shm_unmap(struct shmk_shm_map *map)
 {
 	if (!map)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int rc = shmk_region_unmap(map->base, map->base_len);
 	if (map->shm)
 		map->shm->map = NULL;	/* the handle may map again */
@@ -250,7 +250,7 @@ int shmk_shm_unmap(struct shmk_shm_map *map)
 
 int shmk_shm_fd(const struct shmk_shm *shm)
 {
-	return shm ? shm->fd : -EINVAL;
+	return shm ? shm->fd : SHMK_FAIL(-EINVAL);
 }
 
 const char *shmk_shm_name(const struct shmk_shm *shm)
@@ -262,18 +262,18 @@ const char *shmk_shm_name(const struct shmk_shm *shm)
 int shmk_shm_unlink(struct shmk_shm *shm)
 {
 	if (!shm)
-		return -EINVAL;
-	return shm_unlink(shm->name) ? -errno : 0;
+		return SHMK_FAIL(-EINVAL);
+	return shm_unlink(shm->name) ? SHMK_FAIL(-errno) : 0;
 }
 
 /* r[impl shm.close.map_survives] */
 int shmk_shm_close(struct shmk_shm *shm)
 {
 	if (!shm)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (shm->map)
 		shm->map->shm = NULL;	/* detached: unmap no longer touches the handle */
-	int rc = close(shm->fd) ? -errno : 0;
+	int rc = close(shm->fd) ? SHMK_FAIL(-errno) : 0;
 	free(shm);
 	return rc;
 }

@@ -143,7 +143,7 @@ static int read_flink(const char *flink, char name[FLINK_MAX])
 	int err = errno;
 	close(fd);
 	if (n < 0)
-		return -err;
+		return SHMK_FAIL(-err);
 	size_t len = (size_t)n;
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
@@ -161,12 +161,12 @@ int shmk_slots_default_dir(char *buf, size_t len)
 	int n;
 
 	if (!buf)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (env && *env)
 		n = snprintf(buf, len, "%s", env);
 	else
 		n = snprintf(buf, len, "/tmp/shmkit-%u", (unsigned)geteuid());
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return n < 0 || (size_t)n >= len ? SHMK_FAIL(-ENAMETOOLONG) : 0;
 }
 
 static int ensure_dir(const char *dir)
@@ -174,9 +174,9 @@ static int ensure_dir(const char *dir)
 	struct stat st;
 
 	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	if (lstat(dir, &st))
-		return -errno;
+		return SHMK_FAIL(-errno);
 	if (!S_ISDIR(st.st_mode))
 		return shmk_fail(SHMK_EUNSAFE, "%s: not a directory", dir);
 	if (st.st_uid != geteuid() || (st.st_mode & 077))
@@ -196,19 +196,30 @@ int shmk_slots_validate(const void *base, size_t len, uint64_t file_size,
 	const struct shmk_slots_hdr *h = base;
 
 	if (!base || len > file_size)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* u64 fields are loaded in place */
 	if ((uintptr_t)base % 8)
 		return shmk_fail(SHMK_EMISALIGNED, "slots segment: base %p is not 8-byte aligned",
 				 base);
+	/* r[impl slots.attach.upstream] before the size check: upstream's
+	 * segments are often shorter than our header.  Upstream stores its
+	 * magic with a plain write; only the value matters here. */
+	if (len >= 4) {
+		uint32_t m0 = SHMK_LOAD_U32(&h->magic);
+		if (m0 == SHMK_SLOTS_ZERODDS_MAGIC)
+			return shmk_fail(SHMK_EBADMAGIC, "slots segment: magic %#x is ZeroDDS "
+					 "flatdata v1 layout, 0x20 header: not supported (shmkit's "
+					 "layout has magic %#x)", m0, SHMK_SLOTS_MAGIC);
+	}
 	if (len < SHMK_SLOTS_HDR_SIZE)
 		return shmk_fail(SHMK_ETOOSMALL, "slots segment: %llu bytes (%zu in view), header "
 				 "needs %u", (unsigned long long)file_size, len, SHMK_SLOTS_HDR_SIZE);
-	/* r[impl slots.attach.magic] acquire: pairs with the release store of
+	/* r[impl slots.attach.magic+2] acquire: pairs with the release store of
 	 * magic at the end of create, so the fields below are initialised. */
 	uint32_t magic = SHMK_LOAD_ACQ_U32(&h->magic);
 	if (magic != SHMK_SLOTS_MAGIC)
-		return shmk_fail(SHMK_EBADMAGIC, "slots segment: magic %#x", magic);
+		return shmk_fail(SHMK_EBADMAGIC, "slots segment: magic %#x, not %#x", magic,
+				 SHMK_SLOTS_MAGIC);
 	/* Read once; validate and use only the copies. */
 	uint32_t hsz = SHMK_LOAD_U32(&h->hdr_size);
 	uint32_t count = SHMK_LOAD_U32(&h->slot_count);
@@ -262,6 +273,14 @@ static int map_segment(const char *name, struct shmk_slots_hdr **hp, size_t *len
 
 	if (rc)
 		return rc;
+	if (st.st_size >= 4 && st.st_size < (off_t)SHMK_SLOTS_HDR_SIZE) {
+		/* r[impl slots.attach.upstream] an upstream segment is often
+		 * shorter than our header: the validator names it */
+		uint64_t first = 0;
+		if (pread(fd, &first, 4, 0) == 4 &&
+		    (rc = shmk_slots_validate(&first, 4, 4, NULL)) == SHMK_EBADMAGIC)
+			goto out;
+	}
 	/* r[impl slots.attach.magic] too short for the header */
 	rc = shmk_region_size(&st, SHMK_SLOTS_HDR_SIZE, SIZE_MAX, name, &len);
 	if (!rc)
@@ -290,7 +309,7 @@ static int slots_covers(const struct shmk_slots *s)
 /* r[impl slots.truncate.check] */
 int shmk_slots_check(const struct shmk_slots *s)
 {
-	return s ? slots_covers(s) : -EINVAL;
+	return s ? slots_covers(s) : SHMK_FAIL(-EINVAL);
 }
 
 /* ------------------------------------------------------------ stale flinks */
@@ -336,7 +355,7 @@ static int flink_dir_lock(const char *flink)
 	size_t dl = !slash ? 0 : slash == flink ? 1 : (size_t)(slash - flink);
 
 	if (dl >= sizeof(dir))
-		return -ENAMETOOLONG;
+		return SHMK_FAIL(-ENAMETOOLONG);
 	if (dl)
 		memcpy(dir, flink, dl);
 	else
@@ -344,7 +363,7 @@ static int flink_dir_lock(const char *flink)
 	dir[dl] = '\0';
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	/* r[impl slots.flink.lock-bounded] anyone who can open the directory
 	 * (/tmp) can hold a flock on it: wait one liveness period at most. */
 	int64_t end = shmk_deadline_ns(shmk_now_ns(), shmk_liveness_ns());
@@ -368,7 +387,7 @@ int shmk_slots_reclaim_stale(const char *flink)
 	int seg_ok;
 
 	if (!flink)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	int lk = flink_dir_lock(flink);
 	if (lk < 0)
 		return lk;
@@ -378,9 +397,9 @@ int shmk_slots_reclaim_stale(const char *flink)
 	/* Only a segment that carries our magic and a dead owner is ours to
 	 * remove; the flink (checked: ours, 0600, one link) always is. */
 	else if (rc == 0 && seg_ok && shm_unlink(name) && errno != ENOENT)
-		rc = -errno;
+		rc = SHMK_FAIL(-errno);
 	else if (rc == 0 && unlink(flink) && errno != ENOENT)
-		rc = -errno;
+		rc = SHMK_FAIL(-errno);
 	close(lk);
 	return rc;
 }
@@ -393,9 +412,9 @@ static int write_all(int fd, const char *name)
 	ssize_t n = write(fd, name, len);
 
 	if (n < 0)
-		return -errno;
+		return SHMK_FAIL(-errno);
 	if ((size_t)n != len)
-		return -EIO;
+		return SHMK_FAIL(-EIO);
 	/* r[impl common.create.mode] the umask may have narrowed the mode */
 	struct stat st;
 	int rc = shmk_sys_fstat(fd, &st);
@@ -415,11 +434,11 @@ static int write_flink(const char *flink, const char *name)
 	int dfd, fd, rc;
 
 	if (!*base)
-		return -EISDIR;
+		return SHMK_FAIL(-EISDIR);
 	if (slash) {
 		size_t dl = slash == flink ? 1 : (size_t)(slash - flink);
 		if (dl >= sizeof(dir))
-			return -ENAMETOOLONG;
+			return SHMK_FAIL(-ENAMETOOLONG);
 		memcpy(dir, flink, dl);
 		dir[dl] = '\0';
 	} else {
@@ -433,7 +452,7 @@ static int write_flink(const char *flink, const char *name)
 	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
-			rc = -errno;
+			rc = SHMK_FAIL(-errno);
 			close(dfd);
 			return rc;
 		}
@@ -445,7 +464,7 @@ static int write_flink(const char *flink, const char *name)
 		return rc;
 	}
 	if (fd < 0) {
-		rc = -errno;
+		rc = SHMK_FAIL(-errno);
 		close(dfd);
 		return rc;
 	}
@@ -453,7 +472,7 @@ static int write_flink(const char *flink, const char *name)
 	SHMK_CRASH_POINT("slots.flink.before_link");
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	if (!rc && linkat(AT_FDCWD, proc, dfd, base, AT_SYMLINK_FOLLOW))
-		rc = -errno;
+		rc = SHMK_FAIL(-errno);
 	close(fd);
 	close(dfd);
 	return rc;
@@ -467,7 +486,7 @@ static int make_paths(struct shmk_slots *s, const char *flink)
 			 atomic_fetch_add_explicit(&seq, 1, memory_order_relaxed));
 
 	if (n < 0 || (size_t)n >= sizeof(s->segment))
-		return -ENAMETOOLONG;
+		return SHMK_FAIL(-ENAMETOOLONG);
 	if (flink) {
 		n = snprintf(s->flink, sizeof(s->flink), "%s", flink);
 	} else {
@@ -480,7 +499,7 @@ static int make_paths(struct shmk_slots *s, const char *flink)
 			return rc;
 		n = snprintf(s->flink, sizeof(s->flink), "%s/%s.flink", dir, s->segment + 1);
 	}
-	return n < 0 || (size_t)n >= sizeof(s->flink) ? -ENAMETOOLONG : 0;
+	return n < 0 || (size_t)n >= sizeof(s->flink) ? SHMK_FAIL(-ENAMETOOLONG) : 0;
 }
 
 /* Flink exists: say whose it is.  SHMK_EBUSY (live owner) or SHMK_ESTALE. */
@@ -515,7 +534,7 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 	int rc, fd;
 
 	if (!out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	/* r[impl slots.create.limits] */
 	if (slot_count == 0 || slot_capacity == 0)
@@ -535,11 +554,11 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 				 SHMK_SLOTS_MAX_COUNT);
 	uint64_t first = opts && opts->first_sn ? opts->first_sn : 1;
 	if (first == UINT64_MAX)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	s->owner = 1;
 	s->reg_index = -1;
 	s->fd = -1;
@@ -549,7 +568,7 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 	s->next_sn = first;
 	s->lstate = calloc(slot_count, 1);
 	s->lactive = calloc(slot_count, sizeof(uint32_t));
-	rc = s->lstate && s->lactive ? make_paths(s, flink_path) : -ENOMEM;
+	rc = s->lstate && s->lactive ? make_paths(s, flink_path) : SHMK_FAIL(-ENOMEM);
 	if (rc)
 		goto fail_free;
 
@@ -632,15 +651,15 @@ int shmk_slots_attach(const char *flink_path, struct shmk_slots **out)
 	int rc;
 
 	if (!flink_path || !out)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return -ENOMEM;
+		return SHMK_FAIL(-ENOMEM);
 	s->reg_index = -1;
 	s->fd = -1;
 	if (snprintf(s->flink, sizeof(s->flink), "%s", flink_path) >= (int)sizeof(s->flink)) {
-		rc = -ENAMETOOLONG;
+		rc = SHMK_FAIL(-ENAMETOOLONG);
 		goto fail;
 	}
 	rc = read_flink(s->flink, s->segment);
@@ -681,7 +700,7 @@ static void set_bit_everywhere(struct shmk_slots *s, unsigned reader)
 int shmk_slots_register_reader(struct shmk_slots *s, int want, unsigned *index)
 {
 	if (!s || !index)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl slots.reader.index] */
 	if (want >= (int)SHMK_SLOTS_MAX_READERS || want < -1)
 		return shmk_fail(SHMK_ERANGE, "slots: reader index %d >= 32", want);
@@ -751,7 +770,7 @@ static uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
 static int owner_handle(struct shmk_slots *s, shmk_slot_handle_t h, int want_state)
 {
 	if (!s)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (!s->owner)
 		return shmk_fail(-EPERM, "slots: loans belong to the owner's handle");
 	/* r[impl slots.handle.bounds] */
@@ -767,7 +786,7 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			    shmk_slot_handle_t *h)
 {
 	if (!s || !h)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (!s->owner)
 		return shmk_fail(-EPERM, "slots: only the owner reserves");
 	int reaped = 0;
@@ -863,7 +882,7 @@ int shmk_slots_commit_slot(struct shmk_slots *s, shmk_slot_handle_t h, const voi
 	if (rc)
 		return rc;
 	if (len && !data)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	if (len > s->capacity)
 		return publish(s, h, len, sn, tl);
 	if (len)
@@ -880,7 +899,7 @@ int shmk_slots_slot_data_ptr(struct shmk_slots *s, shmk_slot_handle_t h, void **
 	if (rc)
 		return rc;
 	if (!ptr)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*ptr = slot_data(s, h.index);
 	if (capacity)
 		*capacity = s->capacity;
@@ -911,11 +930,25 @@ int shmk_slots_discard_slot(struct shmk_slots *s, shmk_slot_handle_t h)
 static int check_reader(const struct shmk_slots *s, unsigned reader)
 {
 	if (!s)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl slots.reader.index] every build, not only debug. */
 	if (reader >= SHMK_SLOTS_MAX_READERS)
 		return shmk_fail(SHMK_ERANGE, "slots: reader index %u >= 32", reader);
 	return 0;
+}
+
+/* r[impl slots.reader.unregistered] A commit addresses only the readers
+ * registered at that moment (slots.delivery.addressed), so an index agreed
+ * out of band, as upstream allows, would wait forever in silence.  Cold. */
+static int __attribute__((noinline, cold))
+unregistered(const struct shmk_slots *s, unsigned reader)
+{
+	if (s->reg_index < 0)
+		return shmk_fail(-EPERM, "slots: reader %u is not registered by this handle; "
+				 "commits address only registered readers: call "
+				 "shmk_slots_register_reader first", reader);
+	return shmk_fail(-EPERM, "slots: this handle registered reader %d, not %u", s->reg_index,
+			 reader);
 }
 
 /* r[impl slots.delivery.order] */
@@ -926,7 +959,10 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	if (rc)
 		return rc;
 	if (!h)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
+	/* r[impl slots.reader.unregistered] two loads of the handle, no store */
+	if (!s->owner && (int)reader != s->reg_index)
+		return unregistered(s, reader);
 	/* acquire: pairs with the release store of next_sn in publish: every
 	 * sample numbered below `end` is visible, so the minimum found below
 	 * cannot be undercut by one published during the scan. */
@@ -985,7 +1021,7 @@ static int load_committed(const struct shmk_slots *s, shmk_slot_handle_t h, uint
 			  uint32_t *sizep, uint32_t *maskp)
 {
 	if (!s)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	/* r[impl slots.handle.bounds] */
 	if (h.index >= s->count)
 		return shmk_fail(SHMK_ERANGE, "slots: slot %u >= %u", h.index, s->count);
@@ -1023,7 +1059,7 @@ int shmk_slots_slot_read_ptr(struct shmk_slots *s, shmk_slot_handle_t h, const v
 	if (rc)
 		return rc;
 	if (!ptr || !len)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	*ptr = slot_data(s, h.index);
 	*len = size;
 	return 0;
@@ -1046,7 +1082,7 @@ int shmk_slots_read_slot(struct shmk_slots *s, shmk_slot_handle_t h, void *buf, 
 	if (buflen < size)
 		return shmk_fail(SHMK_EBUFSMALL, "slots: sample %u > buffer %zu", size, buflen);
 	if (size && !buf)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	memcpy(buf, slot_data(s, h.index), size);
 	/* acquire fence, then sn again: a slot recycled under the copy (only
 	 * possible when this reader was disconnected) is reported, not
@@ -1063,6 +1099,9 @@ int shmk_slots_mark_read(struct shmk_slots *s, shmk_slot_handle_t h, unsigned re
 
 	if (rc)
 		return rc;
+	/* r[impl slots.reader.unregistered] */
+	if (!s->owner && (int)reader != s->reg_index)
+		return unregistered(s, reader);
 	if (h.index >= s->count)
 		return shmk_fail(SHMK_ERANGE, "slots: slot %u >= %u", h.index, s->count);
 	struct shmk_slot_hdr *sh = slot_at(s, h.index);
@@ -1113,8 +1152,15 @@ const char *shmk_slots_flink_path(const struct shmk_slots *s)
 	return s ? s->flink : NULL;
 }
 
-/* r[impl slots.segment.name] */
+/* r[impl slots.segment.name+2] upstream's segment_path() returns the flink
+ * path: the locator a consumer hands to attach. */
 const char *shmk_slots_segment_path(const struct shmk_slots *s)
+{
+	return s ? s->flink : NULL;
+}
+
+/* r[impl slots.segment.shm-name] */
+const char *shmk_slots_shm_name(const struct shmk_slots *s)
 {
 	return s ? s->segment : NULL;
 }
@@ -1185,7 +1231,7 @@ static int wait_peer(void *a)
 int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t timeout_ns)
 {
 	if (!s)
-		return -EINVAL;
+		return SHMK_FAIL(-EINVAL);
 	struct slots_waiting sw = { s, (uint32_t)last };
 	struct shmk_wait w = slots_wait_point(s);
 	struct shmk_wait_ops ops = { .ready = wait_ready, .covers = wait_covers,
@@ -1219,13 +1265,13 @@ int shmk_slots_close(struct shmk_slots *s)
 			shmk_wait_wake_all(&w);
 		}
 		if (shm_unlink(s->segment) && errno != ENOENT)
-			rc = -errno;
+			rc = SHMK_FAIL(-errno);
 		/* Someone may have reclaimed the path: remove only our flink,
 		 * under the directory lock (see flink_dir_lock). */
 		int lk = flink_dir_lock(s->flink);
 		if (read_flink(s->flink, name) == 0 && strcmp(name, s->segment) == 0 &&
 		    unlink(s->flink) && errno != ENOENT && !rc)
-			rc = -errno;
+			rc = SHMK_FAIL(-errno);
 		if (lk >= 0)
 			close(lk);
 		free(s->lstate);

@@ -222,7 +222,7 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 		if (deadline >= 0) {
 			int64_t left = deadline - shmk_now_ns();
 			if (left <= 0) {
-				rc = -ETIMEDOUT;
+				rc = SHMK_FAIL(-ETIMEDOUT);
 				goto out;
 			}
 			if (left < slice)

@@ -35,8 +35,28 @@
  *
  * Where a seed error carries data (TooLarge{max,len}) the function offers it
  * through an out-parameter.  shmk_errdetail() gives a one-line, thread-local
- * explanation of the last SHMK_EUNSAFE / SHMK_ELAYOUT / ... on this thread
- * (which field, which path); it never allocates.
+ * explanation of the last failure on this thread (which field, which path,
+ * or at least which call and which code); it never allocates.  Every
+ * failing return sets it (r[common.error.detail]), so it never describes an
+ * older failure; a successful call leaves it as it was.
+ *
+ * Return convention, every module: a function returning int returns 0 (or a
+ * small non-negative count or flag where its comment says so) on success
+ * and one of the negative codes above on failure; values that can exceed
+ * INT_MAX come back through out-parameters.  Every close returns int and
+ * frees its handle whatever it returns (a non-zero result reports what it
+ * could not undo, e.g. SHMK_ETRUNCATED); closing NULL is a no-op.  Getters
+ * that return a pointer, size_t or bool say what they return for NULL.
+ *
+ * SHMK_LIVENESS_MS (environment, milliseconds, default 1000, accepted
+ * 1..3600000, anything else means the default; r[common.liveness.default]):
+ * how long a survivor waits on a silent peer before it declares it dead.
+ * It bounds a blocking events/ring/slots wait on a dead peer (SHMK_EPEERDEAD
+ * within it), an MPSC consumer's wait on a claimed but unpublished cell
+ * (then skipped), a ring writer's wait for the writers' lock and a slots
+ * owner's or `shmkit gc`'s wait for the flink directory's lock (then
+ * SHMK_EBUSY), and how often a parked wait re-checks for truncation.  A
+ * peer whose process token shows it alive is never declared dead.
  */
 #ifndef SHMKIT_ERROR_H
 #define SHMKIT_ERROR_H

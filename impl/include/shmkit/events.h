@@ -14,10 +14,15 @@
  *
  * Threads: a region handle may be split and closed from any thread; a tx/rx
  * handle belongs to one thread at a time (like a file position) and to the
- * process that created it (handles do not survive fork()).
+ * process that created it (handles do not survive fork()).  Each single
+ * role of a file (SPSC sender, SPSC receiver, MPSC consumer) is held by at
+ * most one handle per process: a second handle's first operation returns
+ * SHMK_EBUSY until the first is closed (r[events.role.one-handle]).  MPSC
+ * producers are many, in one process or several.
  *
- * Every function returns 0 (or a small count) or a negative code (-errno,
- * SHMK_E*; see error.h).
+ * Every function returning int returns 0 (or a small count) or a negative
+ * code (-errno, SHMK_E*; see error.h for the convention, the detail and
+ * SHMK_LIVENESS_MS).
  */
 #ifndef SHMKIT_EVENTS_H
 #define SHMKIT_EVENTS_H
@@ -62,6 +67,22 @@ struct shmk_events_view {
 	uint32_t slot;		/* pool index (opaque to callers) */
 };
 
+/*
+ * Open (or create) the region: open(name) uses <opts->dir or /dev/shm>/name,
+ * open_path the path as given.  The first opener of a new or empty file
+ * initialises it; others wait up to init_timeout_ns for initialized == 2.
+ * Errors: -EINVAL (NULL out or name; a name that is empty, ".", "..", or
+ * has a '/' after an optional leading one), -ENAMETOOLONG;
+ * SHMK_EUNSAFE (symlink at any component, other owner, mode wider than
+ * opts->mode, not a regular file, hard-linked); SHMK_ENOTINIT (the creator
+ * did not finish within init_timeout_ns; with opts->recover a dead
+ * creator's region is re-initialised instead); SHMK_EBADMAGIC,
+ * SHMK_EVERSION, SHMK_ELAYOUT (not a v1 events region, or its header
+ * contradicts itself); SHMK_ETOOSMALL (shorter than the layout it claims);
+ * SHMK_EINCOMPAT (lacks required_caps, or the wake section when blocking);
+ * SHMK_EMISALIGNED (mapping base below the ABI alignment); -errno from
+ * open/fstat/fallocate/mmap/flock (-ENOSPC: a full filesystem at create).
+ */
 int shmk_events_open(const char *name, struct shmk_events **out);
 int shmk_events_open_with(const char *name, const struct shmk_events_opts *opts,
 			  struct shmk_events **out);
@@ -76,10 +97,14 @@ int shmk_events_split_spsc(struct shmk_events *r, struct shmk_events_tx **tx,
 			   struct shmk_events_rx **rx);
 int shmk_events_split_mpsc(struct shmk_events *r, struct shmk_events_tx **prod,
 			   struct shmk_events_rx **cons);
-/* Unmaps once the region and all of its handles are closed.  NULL is a no-op. */
-void shmk_events_close(struct shmk_events *r);
-void shmk_events_tx_close(struct shmk_events_tx *tx);
-void shmk_events_rx_close(struct shmk_events_rx *rx);
+/* Unmaps once the region and all of its handles are closed; each frees its
+ * handle whatever it returns.  NULL is a no-op (0).  A tx/rx close releases
+ * the role it claimed and returns 0, or SHMK_ETRUNCATED (the file was cut:
+ * the role word is left for reclaim, r[events.truncate.close]) or -errno
+ * from fstat; the region's close returns 0. */
+int shmk_events_close(struct shmk_events *r);
+int shmk_events_tx_close(struct shmk_events_tx *tx);
+int shmk_events_rx_close(struct shmk_events_rx *rx);
 
 /* The one validator (open, `shmkit inspect`, fuzzers): 0 or SHMK_E*.
  * opts may be NULL. Reads only the header unless it is valid. */

@@ -4,7 +4,7 @@
  * shm-primitives' `MmapRegion`.
  *
  *   struct shmk_mmap_region *r;
- *   int rc = shmk_mmap_region_create("/run/app/seg", 1 << 20, SHMK_CLEANUP_ON_CLOSE, 0, &r);
+ *   int rc = shmk_mmap_region_create("/run/app/seg", 1 << 20, SHMK_CLEANUP_MANUAL, 0, &r);
  *   ... shmk_mmap_region_ptr(r), shmk_mmap_region_len(r) ...
  *   shmk_mmap_region_close(r);             // unlinks: this process owns the file
  *
@@ -16,7 +16,9 @@
  *   rc = shmk_mmap_region_check_and_remap(r, &moved);  // the creator grew it?
  *   if (rc == SHMK_ETRUNCATED) ...                     // it shrank: stop touching it
  *
- * Every function returns 0 or a negative code (-errno or SHMK_E*, error.h).
+ * Every function returning int returns 0 or a negative code (-errno or
+ * SHMK_E*; error.h gives the convention, the detail and SHMK_LIVENESS_MS);
+ * the getters say what they return for NULL.
  * The promises are the clauses in conformance/spec/mmap_region.md.
  *
  * The file has no header: shmkit keeps no state in it, so ownership (who
@@ -39,9 +41,33 @@ extern "C" {
 
 struct shmk_mmap_region;	/* opaque */
 
+/*
+ * What happens to the file (r[mmap_region.cleanup.names]).  The mapping to
+ * roam's FileCleanup:
+ *
+ *   shmkit                 roam                 the file
+ *   SHMK_CLEANUP_KEEP      (none)               never deleted by shmkit; the
+ *                                               default (value 0), an attach
+ *                                               takes ownership to remove it
+ *   SHMK_CLEANUP_MANUAL    FileCleanup::Manual  this handle owns it: close
+ *                                               unlinks it (a crash leaves it,
+ *                                               hence "manual" cleanup)
+ *   SHMK_CLEANUP_AUTO      FileCleanup::Auto    unlinked right after mapping
+ *                                               (Unix); it lives while mapped
+ *                                               or open.  Peers must already
+ *                                               have it open or receive the
+ *                                               descriptor (shmk_mmap_region_fd,
+ *                                               SCM_RIGHTS, then _attach_fd)
+ *
+ * Earlier shmkit called value 0 SHMK_CLEANUP_MANUAL and value 1
+ * SHMK_CLEANUP_ON_CLOSE: code written against those names must rename
+ * MANUAL to KEEP (value 0 never deletes) and ON_CLOSE to MANUAL (value 1,
+ * same meaning).
+ */
 enum shmk_cleanup {
-	SHMK_CLEANUP_MANUAL = 0,	/* close leaves the file (upstream Manual) */
-	SHMK_CLEANUP_ON_CLOSE = 1,	/* close unlinks it while this handle owns it (Auto) */
+	SHMK_CLEANUP_KEEP = 0,
+	SHMK_CLEANUP_MANUAL = 1,
+	SHMK_CLEANUP_AUTO = 2,
 };
 
 enum {
@@ -73,7 +99,10 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 
 /* Attach to an existing file; its size is the region's length.  Refuses an
  * empty or too-short file (SHMK_ETOOSMALL) and an unsafe one (SHMK_EUNSAFE:
- * symlink, other owner, mode wider than 0600, not regular, hard-linked). */
+ * symlink, other owner, mode wider than 0600, not regular, hard-linked);
+ * -EINVAL (NULL out, bad opts), -ENOENT and other -errno from open, -EFBIG
+ * (too large to map), -errno from fstat/mmap.  attach_fd: the same, and
+ * -EBADF for a negative fd. */
 int shmk_mmap_region_attach(const char *path, struct shmk_mmap_region **out);
 int shmk_mmap_region_attach_with(const char *path, const struct shmk_mmap_region_opts *opts,
 				 struct shmk_mmap_region **out);
@@ -87,8 +116,13 @@ void *shmk_mmap_region_ptr(const struct shmk_mmap_region *r);	/* NULL for NULL *
 size_t shmk_mmap_region_len(const struct shmk_mmap_region *r);	/* 0 for NULL */
 /* True only for NULL: a live region is never empty (mmap_region.attach.empty). */
 bool shmk_mmap_region_is_empty(const struct shmk_mmap_region *r);
-/* The path given to create/attach, or NULL (fd-attached or NULL handle). */
+/* The path given to create/attach, or NULL (fd-attached or NULL handle).
+ * With SHMK_CLEANUP_AUTO the path is already unlinked (as upstream's path()). */
 const char *shmk_mmap_region_path(const struct shmk_mmap_region *r);
+/* The handle's descriptor (it stays the handle's: dup or send it, never
+ * close it), e.g. to pass an SHMK_CLEANUP_AUTO region over SCM_RIGHTS;
+ * -EINVAL for NULL. */
+int shmk_mmap_region_fd(const struct shmk_mmap_region *r);
 
 /* From now on close unlinks the file (-EINVAL when the region has no path). */
 int shmk_mmap_region_take_ownership(struct shmk_mmap_region *r);

@@ -26,6 +26,11 @@
  * be committed by the thread that reserved.  Several writer handles, in any
  * processes, may write at once: they serialise on a robust process-shared
  * mutex in the writers page.
+ *
+ * Every function returning int returns 0 (or a small count where stated)
+ * or a negative code (-errno, SHMK_E*); error.h gives the convention, the
+ * detail and SHMK_LIVENESS_MS (which bounds the writers' lock wait and a
+ * reader's wait on dead writers).
  */
 #ifndef SHMKIT_RING_H
 #define SHMKIT_RING_H
@@ -65,7 +70,8 @@ struct shmk_ring_opts {
 int shmk_ring_create(const char *path, const struct shmk_ring_opts *opts, struct shmk_ring **r);
 /* Opens an existing ring as its reader.  SHMK_EBUSY while a live reader
  * holds it; SHMK_EBADMAGIC / SHMK_ENOTINIT / SHMK_EVERSION / SHMK_ELAYOUT /
- * SHMK_ETOOSMALL for a file that is not a valid ring; SHMK_EUNSAFE. */
+ * SHMK_ETOOSMALL for a file that is not a valid ring; SHMK_EUNSAFE;
+ * -EINVAL (NULL argument), -ENOENT and other -errno from open/fstat/mmap. */
 int shmk_ring_attach(const char *path, struct shmk_ring **r);
 
 /* What shmk_ring_validate found.  capacity .. file_size are validated;
@@ -95,8 +101,10 @@ struct shmk_ring_info {
  * NULL. */
 int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
 		       struct shmk_ring_info *info);
-/* Releases the reader role and the mapping; the file stays. */
-void shmk_ring_close(struct shmk_ring *r);
+/* Releases the reader role and the mapping; the file stays.  Frees r
+ * whatever it returns: 0, SHMK_ETRUNCATED (the file was cut: the role is
+ * left for reclaim, r[ring.truncate.close]) or -errno from fstat; NULL: 0. */
+int shmk_ring_close(struct shmk_ring *r);
 int shmk_ring_unlink(const char *path);
 
 int shmk_ring_capacity(const struct shmk_ring *r, uint64_t *capacity);
@@ -151,8 +159,9 @@ int shmk_ring_writer_new(struct shmk_ring *r, uint64_t tag, int *writer_fd, int 
  * on error too) and registers this process as a writer.  SHMK_EBUSY when
  * SHMK_RING_MAX_WRITERS live writers are registered. */
 int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **w);
-/* Discards a pending reservation, deregisters, wakes the reader. */
-void shmk_ring_writer_close(struct shmk_ring_writer *w);
+/* Discards a pending reservation, deregisters, wakes the reader.  Frees w
+ * and returns as shmk_ring_close. */
+int shmk_ring_writer_close(struct shmk_ring_writer *w);
 int shmk_ring_writer_tag(const struct shmk_ring_writer *w, uint64_t *tag);
 
 /* Appends one record.  SHMK_ETOOLARGE (len > SHMK_RING_MAX_PAYLOAD),

@@ -10,8 +10,9 @@
  *   ... shmk_shm_map_ptr(map), shmk_shm_map_len(map) ...
  *   shmk_shm_unmap(map); shmk_shm_unlink(shm); shmk_shm_close(shm);
  *
- * Every function returns 0 (or a non-negative value where stated) or a
- * negative code: -errno from the failing call or a SHMK_E* code (error.h).
+ * Every function returning int returns 0 (or a non-negative value where
+ * stated) or a negative code: -errno from the failing call or a SHMK_E*
+ * code (error.h gives the convention and the detail).
  * The promises are the clauses in conformance/spec/shm.md (ids shm.*).
  *
  * Threads: a handle and its map are NOT safe to use from two threads at
@@ -46,7 +47,8 @@ enum {
  * permission bits to create with and the widest mode accepted on an
  * existing object; 0 means 0600.  Bad names are -EINVAL / -ENAMETOOLONG,
  * an unsafe object (other owner, wider mode, not regular, hard-linked) is
- * SHMK_EUNSAFE.
+ * SHMK_EUNSAFE; bad oflags -EINVAL; -errno from shm_open/fstat (-ENOENT
+ * without O_CREAT, -EEXIST with O_EXCL, -EACCES).
  */
 int shmk_shm_open(const char *name, int oflags, mode_t mode, struct shmk_shm **out);
 /* Same, with SHMK_SHM_ALLOW_* opt-ins in `flags`. */

@@ -81,8 +81,11 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 			   const struct shmk_slots_opts *opts, struct shmk_slots **out);
 
 /* Reader.  SHMK_EBADMAGIC / SHMK_ELAYOUT / SHMK_ETOOSMALL for a segment
- * whose header does not describe it; SHMK_ELAYOUT for a flink that does not
- * hold a valid shm name; SHMK_EUNSAFE for an unsafe flink or segment. */
+ * whose header does not describe it (SHMK_EBADMAGIC, with a detail saying
+ * so, for an upstream ZeroDDS flatdata v1 segment: r[slots.attach.upstream]);
+ * SHMK_ELAYOUT for a flink that does not hold a valid shm name; SHMK_EUNSAFE
+ * for an unsafe flink or segment; -EINVAL (NULL argument), -ENAMETOOLONG,
+ * -ENOENT and other -errno from open/read/shm_open/fstat/mmap. */
 int shmk_slots_attach(const char *flink_path, struct shmk_slots **out);
 
 /* What shmk_slots_validate found.  The sizes are validated; next_sn, the
@@ -144,7 +147,14 @@ int shmk_slots_commit_in_place(struct shmk_slots *s, shmk_slot_handle_t h, size_
 			       uint64_t *sn, struct shmk_slots_toolarge *tl);
 
 /* Readers.  next_unread_slot returns 1 and *h for the unread sample with
- * the lowest sequence number, 0 when nothing is pending. */
+ * the lowest sequence number, 0 when nothing is pending.
+ *
+ * Unlike upstream, a reader must register first (register_reader): a commit
+ * is addressed to the readers in active_readers_mask that are registered at
+ * that moment, so a reader using an index agreed out of band would never see a
+ * sample.  On a reader's handle, next_unread_slot and mark_read refuse an
+ * index the handle has not registered with -EPERM
+ * (r[slots.reader.unregistered]); the owner's handle may scan any index. */
 int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot_handle_t *h);
 /* Zero-copy read: *ptr valid until the slot is recycled (after mark_read). */
 int shmk_slots_slot_read_ptr(struct shmk_slots *s, shmk_slot_handle_t h, const void **ptr,
@@ -185,8 +195,16 @@ int shmk_slots_wait_for_change(struct shmk_slots *s, uint64_t last, int64_t time
  */
 int shmk_slots_check(const struct shmk_slots *s);
 
+/* The flink path this handle was created or attached with (NULL for NULL). */
 const char *shmk_slots_flink_path(const struct shmk_slots *s);
+/* What upstream's segment_path() returns and its PID_SHM_LOCATOR carries:
+ * the locator a consumer passes to shmk_slots_attach, i.e. the flink path
+ * (the same string as shmk_slots_flink_path). */
 const char *shmk_slots_segment_path(const struct shmk_slots *s);
+/* The POSIX shm object's name the flink holds ("/shmk-..."), for shm_open
+ * or /dev/shm; identical for the owner and every reader.  Upstream keeps it
+ * private (shmem_os_id). */
+const char *shmk_slots_shm_name(const struct shmk_slots *s);
 
 #ifdef __cplusplus
 }

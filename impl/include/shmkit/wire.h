@@ -24,7 +24,14 @@
 #define SHMK_ATOMIC(t) _Atomic t
 #endif
 
+/* r[impl common.headers.cxx] The same layout asserts in C11 and C++17
+ * (make check compiles every public header as both,
+ * conformance/checks/cxx-headers.sh). */
+#ifdef __cplusplus
+#define SHMK_WIRE_ASSERT(cond) static_assert(cond, #cond)
+#else
 #define SHMK_WIRE_ASSERT(cond) _Static_assert(cond, #cond)
+#endif
 
 /* ------------------------------------------------------------------ common
  * A process token: (start_time_ticks << 22) | pid, 0 = nobody.  One u64 so
@@ -271,13 +278,27 @@ SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, slots) == 128);
  * struct shmk_slot_hdr (16 bytes) followed by slot_capacity data bytes,
  * padded to slot_total_size = align_up(16 + slot_capacity, 64).
  *
- * r[impl slots.layout.header] Layout changes from upstream ZeroDDS: the
- * header grows from 0x20 to 0x140 bytes: slot_capacity is stored so owner
- * and readers agree, next_sn and slot sn are u64 (never wrap), and an
+ * r[impl slots.layout.header+2] Layout changes from upstream ZeroDDS
+ * flatdata (v1 as its create() writes it: u32 magic 0x5A445353,
+ * slot_count, slot_total_size, next_sn at 0x0c, the futex generation at
+ * 0x10, padded to a 0x20 header, though its module table still shows a
+ * 0x10 one; slot header {u32 sn, u32 sample_size, u32 reader_mask, pad}):
+ * the header grows to 0x140 bytes; slot_capacity is stored at 0x0c (where upstream keeps
+ * next_sn) so owner and readers agree; next_sn moves to 0x10 and, like the
+ * slot sn, is a u64 that never wraps (so sample_size and reader_mask move
+ * to 0x08 and 0x0c of the slot header); the futex word moves to 0x18; an
  * owner token, owner state, waiter count and a 32-entry reader registry
- * (process tokens) follow.  The magic stays 0x5A445353 ("ZDSS").
+ * (process tokens) follow.
+ *
+ * r[impl slots.layout.magic] Because the bytes mean other things, the
+ * magic is shmkit's own, "SKSL" read as a host-endian u32: upstream's
+ * attach, which checks only the magic, refuses a shmkit segment instead of
+ * misreading it, and shmkit refuses upstream's segment by name
+ * (SHMK_SLOTS_ZERODDS_MAGIC, r[slots.attach.upstream]).
  */
-#define SHMK_SLOTS_MAGIC 0x5A445353u
+#define SHMK_SLOTS_MAGIC 0x4C534B53u		/* "SKSL" */
+#define SHMK_SLOTS_ZERODDS_MAGIC 0x5A445353u	/* upstream v1 ("ZDSS"): refused */
+#define SHMK_SLOTS_ZERODDS_HDR_SIZE 0x20u
 #define SHMK_SLOTS_MAX_READERS 32u
 #define SHMK_SLOTS_SLOT_HDR_SIZE 16u
 #define SHMK_SLOTS_HDR_SIZE 0x140u
@@ -325,6 +346,7 @@ SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, waiters) == 0x2c);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, reserved) == 0x30);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, readers) == 0x40);
 SHMK_WIRE_ASSERT(SHMK_SLOTS_HDR_SIZE % SHMK_SLOTS_SLOT_ALIGN == 0);
+SHMK_WIRE_ASSERT(SHMK_SLOTS_MAGIC != SHMK_SLOTS_ZERODDS_MAGIC);
 SHMK_WIRE_ASSERT(sizeof(struct shmk_slot_hdr) == SHMK_SLOTS_SLOT_HDR_SIZE);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_slot_hdr, sn) == 0x00);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_slot_hdr, sample_size) == 0x08);
