@@ -281,7 +281,7 @@ static int map_segment(const char *name, struct shmk_slots_hdr **hp, size_t *len
 		    (rc = shmk_slots_validate(&first, 4, 4, NULL)) == SHMK_EBADMAGIC)
 			goto out;
 	}
-	/* r[impl slots.attach.magic] too short for the header */
+	/* r[impl slots.attach.magic+2] too short for the header */
 	rc = shmk_region_size(&st, SHMK_SLOTS_HDR_SIZE, SIZE_MAX, name, &len);
 	if (!rc)
 		rc = shmk_region_map(fd, len, 0, PROT_READ | PROT_WRITE, &p);
