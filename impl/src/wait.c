@@ -197,16 +197,12 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 	rc = look(ops->covers, ops->arg);
 	if (rc)
 		return rc;
-	if (ops->look_first) {
-		rc = look(ops->peer, ops->arg);
-		if (rc != 1)
-			return rc;
-	}
 	int64_t period = period_ns();
 	int64_t max_slice = ops->max_slice;
 	if (max_slice < 0 || max_slice > period)
 		max_slice = period;
 	int64_t next_look = shmk_now_ns() + period;
+	bool look_now = ops->look_first;
 	for (;;) {
 		/* the word BEFORE the announcement (wait.h) */
 		uint32_t g = w->mode == SHMK_WAIT_GENERATION
@@ -218,6 +214,16 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 		rc = ops->ready(ops->arg);
 		if (rc != 1)
 			goto out;
+		/* The peer is part of the re-check, after the announcement: a
+		 * peer that leaves cleanly stores its goodbye, fences and looks
+		 * at the announcement (a ring writer's close), so this look
+		 * sees the goodbye or the goodbye wakes us (look_now again). */
+		if (ops->peer && (look_now || shmk_now_ns() >= next_look)) {
+			rc = ops->peer(ops->arg);
+			if (rc != 1)
+				goto out;
+			next_look = shmk_now_ns() + period;
+		}
 		int64_t slice = max_slice;
 		if (deadline >= 0) {
 			int64_t left = deadline - shmk_now_ns();
@@ -240,18 +246,9 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 			rc = ops->ready(ops->arg);
 			return rc != 1 ? rc : frc;
 		}
-		/* a wake-up that leaves the condition unmet may be a peer's
-		 * goodbye (a ring writer's close wakes its reader): look now,
-		 * not a period later; what woke us comes first */
-		if (ops->peer && (frc == 0 || shmk_now_ns() >= next_look)) {
-			rc = ops->ready(ops->arg);
-			if (rc != 1)
-				return rc;
-			rc = ops->peer(ops->arg);
-			if (rc != 1)
-				return rc;
-			next_look = shmk_now_ns() + period;
-		}
+		/* woken (or the word moved): if the condition is still unmet
+		 * after the next announcement, that may have been a goodbye */
+		look_now = frc == 0;
 	}
 out:
 	retract(w);
