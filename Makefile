@@ -9,7 +9,8 @@
 #   make fuzz       libFuzzer targets for FUZZ_SECONDS -> reports/out/fuzz.json
 #   make spec-coverage, coverage, report, install, clean
 #
-# Area fragments (included below, each owned by its area) add programs:
+# Area fragments (included below, each owned by its area; a missing one is an
+# error, never silently skipped) add programs:
 #   bench/bench.mk  fuzz/fuzz.mk  conformance/stress/stress.mk
 #   conformance/models/models.mk  impl/cli/cli.mk
 
@@ -128,12 +129,12 @@ CHECK_PROGS := $(TEST_BINS)
 CHECK_DEPS := $(TEST_BINS) $(FIXTURE_BINS)
 
 # ------------------------------------------------------------------ fragments
--include conformance/stress/stress.mk
--include conformance/checks/checks.mk
--include conformance/models/models.mk
--include impl/cli/cli.mk
--include fuzz/fuzz.mk
--include bench/bench.mk
+include conformance/stress/stress.mk
+include conformance/checks/checks.mk
+include conformance/models/models.mk
+include impl/cli/cli.mk
+include fuzz/fuzz.mk
+include bench/bench.mk
 
 # Evaluated after the fragments, so a fragment may set DEPS_<name>.
 $(foreach t,$(TESTS),$(eval $(call test_prog,$(t))))
