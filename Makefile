@@ -76,7 +76,7 @@ build/rel/obj/%.o: %.c | $(DEPS_STAMP)
 
 $(VB)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) -Iconformance/harness $(VFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS_BASE) -Iconformance/harness -Iconformance/support $(VFLAGS) -c -o $@ $<
 
 $(LIB_A): $(REL_OBJS)
 	@mkdir -p $(@D)
@@ -97,7 +97,18 @@ VLIB_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(LIB_SRCS))
 
 # ------------------------------------------------------------------ harness
 H_SRCS := $(sort $(wildcard conformance/harness/*.c))
-H_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(H_SRCS))
+# conformance/support/*.c: the t_ helpers, one archive per build directory
+# (a program pulls in only the members it uses, so the events load never
+# drags the events module into a shm test).  $(call sup_lib,DIR)
+SUP_SRCS := $(sort $(wildcard conformance/support/*.c))
+sup_lib = $(1)/lib/libshmktest.a
+define sup_lib_rule
+$(1)/lib/libshmktest.a: $(patsubst %.c,$(1)/obj/%.o,$(SUP_SRCS))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(eval $(call sup_lib_rule,$(VB)))
+H_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(H_SRCS)) $(call sup_lib,$(VB))
 TEST_LDLIBS := -lcunit $(LDLIBS)
 
 # ------------------------------------------------------------------ tests

@@ -144,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default: break;
 	}
 	fz_live_reset();
-	fz_garbage_dead = flags & 1;
+	fz_set_garbage_dead(flags & 1);
 
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)

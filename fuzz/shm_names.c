@@ -100,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Without a private /dev/shm a fuzzed name could be another process's
 	 * object: then only our own prefix is opened. */
-	if (!fz_isolated && name_ok(name) && strncmp(name, "/shmk-fuzz-", 11))
+	if (!fz_isolated() && name_ok(name) && strncmp(name, "/shmk-fuzz-", 11))
 		return 0;
 	struct shmk_shm *s = NULL;
 	int rc = shmk_shm_open_with(name, of, mode, flags, &s);

@@ -135,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t sel = fz_u8(&in);
 	uint32_t raw = fz_u32(&in);
 	uint8_t flags = fz_u8(&in);
-	fz_garbage_dead = flags & 1;
+	fz_set_garbage_dead(flags & 1);
 	fz_take(&in, hdr, sizeof(hdr));
 	uint32_t count, total;
 	memcpy(&count, hdr + offsetof(struct shmk_slots_hdr, slot_count), 4);

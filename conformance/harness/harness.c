@@ -10,6 +10,7 @@
  * no assertion, and a forked process that came back into the runner.
  */
 #include "harness.h"
+#include "support.h"
 
 #include <CUnit/TestDB.h>
 #include <CUnit/TestRun.h>
@@ -237,20 +238,7 @@ const char *h_unique_path(char *buf, size_t len, const char *stem)
 	return r < 0 || (size_t)r >= len ? NULL : buf;
 }
 
-/* ------------------------------------------------------------------ memory, barrier */
-
-void *h_shared_alloc(size_t len)
-{
-	void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-		       0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void h_shared_free(void *p, size_t len)
-{
-	if (p)
-		munmap(p, len ? len : 1);
-}
+/* ------------------------------------------------------------------ barrier */
 
 /* One 32-bit futex word: generation in the high 16 bits, arrivals in the
  * low 16.  Keeping both in one word lets a waiter that times out withdraw
@@ -268,7 +256,7 @@ struct h_barrier *h_barrier_new(unsigned n)
 {
 	if (n > 0xffffu)
 		return NULL;
-	struct h_barrier *b = h_shared_alloc(sizeof(*b));
+	struct h_barrier *b = t_shared_alloc(sizeof(*b));
 	if (!b)
 		return NULL;
 	atomic_init(&b->word, 0);
@@ -278,7 +266,7 @@ struct h_barrier *h_barrier_new(unsigned n)
 
 void h_barrier_free(struct h_barrier *b)
 {
-	h_shared_free(b, sizeof(*b));
+	t_shared_free(b, sizeof(*b));
 }
 
 /* r[impl harness.wait.deadline] */
@@ -1142,7 +1130,7 @@ int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites
 			argv[0], argv[0]);
 		return 2;
 	}
-	g_escape = h_shared_alloc(sizeof(*g_escape));
+	g_escape = t_shared_alloc(sizeof(*g_escape));
 	h_tmpdir();
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {

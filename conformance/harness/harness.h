@@ -43,6 +43,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "support.h"	/* the t_ helpers every test links (conformance/support/) */
+
 struct h_test {
 	const char *name;
 	void (*fn)(void);
@@ -104,11 +106,6 @@ struct h_barrier;
 struct h_barrier *h_barrier_new(unsigned n);
 int h_barrier_wait(struct h_barrier *b, unsigned deadline_s);
 void h_barrier_free(struct h_barrier *b);
-
-/* Anonymous MAP_SHARED memory created before fork, for results a child
- * hands back. */
-void *h_shared_alloc(size_t len);
-void h_shared_free(void *p, size_t len);
 
 /* Drop to an unprivileged uid/gid (nobody, 65534) in this process.  Used
  * in children for permission tests: CI runs as root.  0 or -errno. */

@@ -9,28 +9,28 @@
  * r[verify events.spsc.fifo] r[verify events.queue.counter-start]
  * r[verify events.wake.park] r[verify events.zerocopy.publish]
  */
-#include "events_stress.h"
+#include "events_load.h"
 
 int main(void)
 {
 	uint64_t seed = h_seed();
-	double secs = st_seconds();
-	uint64_t msgs = st_messages(10000000);
-	struct evs_cfg main_cfg = { "spsc", 0, 1, msgs, secs * 2 / 3, 0, seed };
-	struct evs_cfg wrap_cfg = { "spsc-wrap", 0, 1, msgs / 10 ? msgs / 10 : 1, secs / 3,
+	double secs = t_seconds();
+	uint64_t msgs = t_messages(10000000);
+	struct t_ev_cfg main_cfg = { "spsc", 0, 1, msgs, secs * 2 / 3, 0, seed };
+	struct t_ev_cfg wrap_cfg = { "spsc-wrap", 0, 1, msgs / 10 ? msgs / 10 : 1, secs / 3,
 				    UINT64_MAX - 1000 - seed % 4096, seed + 1 };
-	struct evs_res a, b;
+	struct t_ev_res a, b;
 
 	printf("events_spsc: seed %llu (SHMK_SEED replays), %.1f s, %llu messages\n",
 	       (unsigned long long)seed, secs, (unsigned long long)msgs);
-	evs_run(&main_cfg, &a);
-	evs_run(&wrap_cfg, &b);
+	t_ev_run(&main_cfg, &a);
+	t_ev_run(&wrap_cfg, &b);
 	bool ok = a.passed && b.passed;
 	h_evidence("events_spsc", "stress", "spsc", "events.spsc.fifo", a.passed);
 	h_evidence("events_spsc", "stress", "spsc", "events.wake.park", a.passed);
 	h_evidence("events_spsc", "stress", "spsc", "events.zerocopy.publish", a.passed);
 	h_evidence("events_spsc", "stress", "spsc-wrap", "events.queue.counter-start", b.passed);
-	st_report("events_spsc", seed, a.seconds + b.seconds, ok,
+	t_report("events_spsc", seed, a.seconds + b.seconds, ok,
 		  "\"sent\": %llu, \"received\": %llu, \"lost\": %llu, \"dup\": %llu, "
 		  "\"reordered\": %llu, \"corrupt\": %llu, \"wrap_sent\": %llu, "
 		  "\"wrap_received\": %llu, \"wrap_failures\": %llu",

@@ -903,7 +903,7 @@ static void changing_file_body(void)
 		const uint8_t *img = k ? im.rg : im.ev;
 		size_t len = k ? im.rgl : im.evl;
 		CU_ASSERT_EQUAL_FATAL(spew(path, img, len), 0);
-		_Atomic uint32_t *stop = h_shared_alloc(sizeof(*stop));
+		_Atomic uint32_t *stop = t_shared_alloc(sizeof(*stop));
 		pid_t w = fork();
 		if (w == 0) {
 			int fd = open(path, O_RDWR);
@@ -942,7 +942,7 @@ static void changing_file_body(void)
 		CU_ASSERT_EQUAL(ok + bad, 25);
 		atomic_store(stop, 1);
 		CU_ASSERT_EQUAL(h_wait(w, 30), 0);
-		h_shared_free((void *)stop, sizeof(*stop));
+		t_shared_free((void *)stop, sizeof(*stop));
 	}
 	unlink(path);
 	free_images(&im);

@@ -30,7 +30,7 @@
 #include "harness.h"
 #include "internal.h"
 #include "shmkit/events.h"
-#include "trunc_peer.h"
+#include "support.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -52,15 +52,6 @@ static struct shmk_events *must_open(const char *path, const struct shmk_events_
 	return r;
 }
 
-static uint32_t fnv(const void *p, size_t n, uint32_t h)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
-}
-
 /* Message: u32 producer, u32 seq, u32 crc, then payload; the crc covers the
  * producer, the sequence and the payload. */
 static size_t make_msg(uint8_t *buf, uint32_t prod, uint32_t seq)
@@ -71,8 +62,8 @@ static size_t make_msg(uint8_t *buf, uint32_t prod, uint32_t seq)
 	memcpy(buf + 4, &seq, 4);
 	for (size_t i = 0; i < plen; i++)
 		buf[12 + i] = (uint8_t)(seq + i * 3 + prod);
-	uint32_t crc = fnv(buf, 8, 2166136261u);
-	crc = fnv(buf + 12, plen, crc);
+	uint32_t crc = t_crc32(0, buf, 8);
+	crc = t_crc32(crc, buf + 12, plen);
 	memcpy(buf + 8, &crc, 4);
 	return 12 + plen;
 }
@@ -87,8 +78,8 @@ static int check_msg(const uint8_t *buf, size_t len, uint32_t *prod, uint32_t *s
 	memcpy(prod, buf, 4);
 	memcpy(seq, buf + 4, 4);
 	memcpy(&crc, buf + 8, 4);
-	uint32_t c = fnv(buf, 8, 2166136261u);
-	c = fnv(buf + 12, len - 12, c);
+	uint32_t c = t_crc32(0, buf, 8);
+	c = t_crc32(c, buf + 12, len - 12);
 	if (c != crc || len != 12 + (*seq * 7u + *prod * 13u) % 200u)
 		return -1;
 	return 0;
@@ -123,7 +114,7 @@ static int open_job_fn(void *a)
 /* Opens path in a separate process and returns what open returned there. */
 static int open_in_child(const char *path, const struct shmk_events_opts *o)
 {
-	struct open_job *j = h_shared_alloc(sizeof(*j));
+	struct open_job *j = t_shared_alloc(sizeof(*j));
 
 	j->path = path;
 	j->o = o ? *o : (struct shmk_events_opts){ 0 };
@@ -131,7 +122,7 @@ static int open_in_child(const char *path, const struct shmk_events_opts *o)
 	pid_t pid = fork_child(open_job_fn, j);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
 	int rc = j->rc;
-	h_shared_free(j, sizeof(*j));
+	t_shared_free(j, sizeof(*j));
 	return rc;
 }
 
@@ -249,7 +240,7 @@ static int racer(void *a)
 static void open_race_body(void)
 {
 	for (int round = 0; round < 5; round++) {
-		struct race *rc = h_shared_alloc(sizeof(*rc));
+		struct race *rc = t_shared_alloc(sizeof(*rc));
 		pid_t pids[RACERS];
 
 		g_race = rc;
@@ -273,7 +264,7 @@ static void open_race_body(void)
 		CU_ASSERT_EQUAL(stat(rc->path, &st), 0);
 		CU_ASSERT_EQUAL(st.st_size, 582144);
 		h_barrier_free(rc->bar);
-		h_shared_free(rc, sizeof(*rc));
+		t_shared_free(rc, sizeof(*rc));
 	}
 }
 
@@ -1308,7 +1299,7 @@ static void init_timeout_body(void)
 	CU_ASSERT(shmk_now_ns() - t0 >= 300 * 1000000);
 	/* and succeed once the initialiser finishes within their timeout */
 	o.init_timeout_ns = 20LL * 1000000000;
-	struct open_job *j = h_shared_alloc(sizeof(*j));
+	struct open_job *j = t_shared_alloc(sizeof(*j));
 	j->path = p;
 	j->o = o;
 	j->rc = 12345;
@@ -1702,7 +1693,7 @@ static void peerdead_body(void)
 {
 	/* before any split: the handles cache it; period = 25 ms */
 	setenv("SHMK_LIVENESS_MS", "100", 1);
-	g_pd = h_shared_alloc(sizeof(*g_pd));
+	g_pd = t_shared_alloc(sizeof(*g_pd));
 	CU_ASSERT_FATAL(g_pd != NULL);
 	pd_spsc_receiver();
 	pd_spsc_sender();
@@ -1710,7 +1701,7 @@ static void peerdead_body(void)
 	pd_mpsc_producer();
 	printf("\n  peerdead: slowest SHMK_EPEERDEAD %.1f ms after a death while parked "
 	       "(SHMK_LIVENESS_MS 100)\n", (double)g_pd_max_ns / 1e6);
-	h_shared_free(g_pd, sizeof(*g_pd));
+	t_shared_free(g_pd, sizeof(*g_pd));
 }
 
 static void peerdead(void)
@@ -2178,7 +2169,7 @@ static void truncated_body(void)
 
 	/* parked in recv on the empty queue when a peer cuts everything but
 	 * the header page: the wait wakes within its slice and reports it */
-	pid_t pid = tp_fork_truncator(p, 4096);
+	pid_t pid = t_fork_truncator(p, 4096);
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 120LL * 1000000000, NULL),
 			SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);

@@ -34,13 +34,13 @@ static struct shared *sh;
 
 static int suite_init(void)
 {
-	sh = h_shared_alloc(sizeof(*sh));
+	sh = t_shared_alloc(sizeof(*sh));
 	return sh ? 0 : 1;
 }
 
 static int suite_cleanup(void)
 {
-	h_shared_free(sh, sizeof(*sh));
+	t_shared_free(sh, sizeof(*sh));
 	sh = NULL;
 	return 0;
 }
@@ -491,13 +491,13 @@ static const char *last_line(char *s)
 
 static int run_init(void)
 {
-	ro = h_shared_alloc(sizeof(*ro));
+	ro = t_shared_alloc(sizeof(*ro));
 	return ro ? 0 : 1;
 }
 
 static int run_cleanup(void)
 {
-	h_shared_free(ro, sizeof(*ro));
+	t_shared_free(ro, sizeof(*ro));
 	return 0;
 }
 

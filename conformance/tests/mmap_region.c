@@ -52,16 +52,6 @@ static size_t page(void)
 	return (size_t)sysconf(_SC_PAGESIZE);
 }
 
-static uint8_t pat(size_t i)
-{
-	return (uint8_t)(i * 7 + 1);
-}
-
-static uint8_t npat(size_t i)
-{
-	return (uint8_t)(0xff ^ pat(i));
-}
-
 static pid_t fork_peer(int (*fn)(void))
 {
 	pid_t pid = fork();
@@ -90,7 +80,7 @@ static void fill(struct shmk_mmap_region *r, size_t from)
 	uint8_t *p = shmk_mmap_region_ptr(r);
 
 	for (size_t i = from; i < shmk_mmap_region_len(r); i++)
-		p[i] = pat(i);
+		p[i] = t_pat(i);
 }
 
 static size_t count_bad(const struct shmk_mmap_region *r, size_t from, size_t to)
@@ -99,7 +89,7 @@ static size_t count_bad(const struct shmk_mmap_region *r, size_t from, size_t to
 	size_t bad = 0;
 
 	for (size_t i = from; i < to; i++)
-		bad += p[i] != pat(i);
+		bad += p[i] != t_pat(i);
 	return bad;
 }
 
@@ -112,7 +102,7 @@ static int make_file(const char *path, size_t n, mode_t mode)
 		return -errno;
 	int rc = fchmod(fd, mode) ? -errno : 0;
 	for (size_t i = 0; !rc && i < n; i++) {
-		uint8_t b = pat(i);
+		uint8_t b = t_pat(i);
 		if (pwrite(fd, &b, 1, (off_t)i) != 1)
 			rc = -errno;
 	}
@@ -578,7 +568,7 @@ static int peer_attach_fd(void)
 		return 11;
 	uint8_t *p = shmk_mmap_region_ptr(r);
 	for (size_t i = n / 2; i < n; i++)
-		p[i] = npat(i);
+		p[i] = t_npat(i);
 	shmk_mmap_region_close(r);
 	return fcntl(g_fd, F_GETFD) == -1 ? 12 : 0;
 }
@@ -598,7 +588,7 @@ static void attach_fd_body(void)
 	const uint8_t *p = shmk_mmap_region_ptr(r);
 	size_t bad = 0;
 	for (size_t i = n / 2; i < n; i++)
-		bad += p[i] != npat(i);
+		bad += p[i] != t_npat(i);
 	CU_ASSERT_EQUAL(bad, 0);
 
 	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_attach_fd(g_fd, NULL, &a), 0);
@@ -636,7 +626,7 @@ static int peer_attach_answer(void)
 		return 11;
 	uint8_t *p = shmk_mmap_region_ptr(r);
 	for (size_t i = n / 2; i < n; i++)
-		p[i] = npat(i);
+		p[i] = t_npat(i);
 	shmk_mmap_region_close(r);
 	return 0;
 }
@@ -655,7 +645,7 @@ static void map_shared_body(void)
 	const uint8_t *p = shmk_mmap_region_ptr(r);
 	size_t bad = 0;
 	for (size_t i = n / 2; i < n; i++)
-		bad += p[i] != npat(i);
+		bad += p[i] != t_npat(i);
 	CU_ASSERT_EQUAL(bad, 0);
 	shmk_mmap_region_close(r);
 }

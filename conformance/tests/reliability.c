@@ -441,7 +441,7 @@ static void truncate_body(void *arg)
 	const struct rel_prim *p = &rel_prims[k];
 	char dir[256], where[300], file[300];
 	struct rel_obj owner;
-	struct trunc_seen *seen = h_shared_alloc(sizeof(*seen));
+	struct trunc_seen *seen = t_shared_alloc(sizeof(*seen));
 	int up[2], go[2], ring_wfd = -1, ring_peer = -1;
 	off_t cut = 0;
 
@@ -512,7 +512,7 @@ static void truncate_body(void *arg)
 	p->remove(where);
 	close(up[0]);
 	close(go[1]);
-	h_shared_free(seen, sizeof(*seen));
+	t_shared_free(seen, sizeof(*seen));
 	rm_tree(dir);
 }
 

@@ -20,11 +20,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exact_copy.h"
+#include "support.h"
 #include "harness.h"
 #include "internal.h" /* shmk_fault_set */
 #include "shmkit/ring.h"
-#include "trunc_peer.h"
+#include "support.h"
 
 #define CAP64K 65536u
 #define PAGE ((size_t)sysconf(_SC_PAGESIZE))
@@ -64,15 +64,9 @@ static struct shmk_ring *mk(char *path, size_t plen, uint64_t cap, uint64_t init
 /* Whole file mapped writable: plays the hostile peer / inspects bytes. */
 static uint8_t *raw_map(const char *path, size_t *len)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	struct stat st;
+	uint8_t *p = t_raw_map(open(path, O_RDWR | O_CLOEXEC), len);
 
-	CU_ASSERT_FATAL(fd >= 0);
-	CU_ASSERT_FATAL(fstat(fd, &st) == 0);
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	CU_ASSERT_FATAL(p != MAP_FAILED);
-	*len = (size_t)st.st_size;
+	CU_ASSERT_FATAL(p != NULL);
 	return p;
 }
 
@@ -639,7 +633,10 @@ static void attach_validate(void)
 
 static uint8_t *copy_file(const char *path, size_t *len)
 {
-	return ec_copy_fd(open(path, O_RDONLY | O_CLOEXEC), len);
+	uint8_t *b = t_copy_fd(open(path, O_RDONLY | O_CLOEXEC), len);
+
+	CU_ASSERT_FATAL(b != NULL);
+	return b;
 }
 
 /* The creator process: a ring at VS_INIT with one writer and two records;
@@ -752,7 +749,7 @@ static void validate_shared_body(void)
 	/* (b) every truncation length, each in a buffer of exactly that many
 	 * bytes */
 	struct vs_prefix pre = { size, cap };
-	CU_ASSERT_EQUAL(ec_each_prefix(b, size, vs_prefix_ok, &pre), 0);
+	CU_ASSERT_EQUAL(t_each_prefix(b, size, vs_prefix_ok, &pre), 0);
 
 	/* each header field at its boundaries: the validator on the copy
 	 * and attach on the file refuse with the same named code */
@@ -2425,7 +2422,7 @@ static void truncated_body(void)
 	/* a peer cuts all but the header page: the wait's spin reads only
 	 * the header, and the check before its first park (before the
 	 * writers page is read) reports the cut */
-	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(path, (off_t)page), 0);
+	CU_ASSERT_EQUAL_FATAL(t_peer_truncate(path, (off_t)page), 0);
 	CU_ASSERT_EQUAL(shmk_ring_head(r, &head), 0);
 	CU_ASSERT_EQUAL(shmk_ring_wait(r, head, 120ll * 1000000000), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &tag, buf, sizeof(buf), &got,
@@ -2433,7 +2430,7 @@ static void truncated_body(void)
 	CU_ASSERT_EQUAL(shmk_ring_check(r), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_ring_writer_check(w), SHMK_ETRUNCATED);
 	/* the header too: closing touches nothing */
-	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(path, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(t_peer_truncate(path, 0), 0);
 	CU_ASSERT_EQUAL(shmk_ring_check(r), SHMK_ETRUNCATED);
 	shmk_ring_writer_close(w);
 	shmk_ring_close(r);
@@ -2450,7 +2447,7 @@ static void truncated_parked_body(void)
 
 	/* parked in wait when the peer cuts the file: the next wake-up (a
 	 * slice of at most 50 ms) checks before it touches the writers page */
-	pid_t pid = tp_fork_truncator(path, (off_t)page);
+	pid_t pid = t_fork_truncator(path, (off_t)page);
 	CU_ASSERT_EQUAL(shmk_ring_head(r, &head), 0);
 	CU_ASSERT_EQUAL(shmk_ring_wait(r, head, 120ll * 1000000000), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);

@@ -25,7 +25,7 @@
 #include "internal.h"
 #include "shmkit/error.h"
 #include "shmkit/shm.h"
-#include "trunc_peer.h"
+#include "support.h"
 
 #define DEADLINE 20
 
@@ -48,16 +48,6 @@ static void drop_names(void)
 static size_t page(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE);
-}
-
-static uint8_t pat(size_t i)
-{
-	return (uint8_t)(i * 7 + 1);
-}
-
-static uint8_t npat(size_t i)
-{
-	return (uint8_t)(0xff ^ pat(i));
 }
 
 static pid_t fork_peer(int (*fn)(void))
@@ -449,7 +439,7 @@ static void truncate_check_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_map_check(m), 0);
 	CU_ASSERT_EQUAL(shmk_shm_map_check(NULL), -EINVAL);
 	/* another process shrinks the object to one page under the map */
-	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(file, (off_t)ps), 0);
+	CU_ASSERT_EQUAL_FATAL(t_peer_truncate(file, (off_t)ps), 0);
 	CU_ASSERT_EQUAL(shmk_shm_map_check(m), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_shm_size(s, &sz), 0);
 	CU_ASSERT_EQUAL(sz, ps);
@@ -460,7 +450,7 @@ static void truncate_check_body(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_shm_map(s, 0, &m), 0);
 	CU_ASSERT_EQUAL(shmk_shm_map_check(m), 0);
 	/* the peer cuts to 0: the whole map is gone */
-	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(file, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(t_peer_truncate(file, 0), 0);
 	CU_ASSERT_EQUAL(shmk_shm_map_check(m), SHMK_ETRUNCATED);
 	/* without its handle there is no descriptor to ask */
 	shmk_shm_close(s);
@@ -494,10 +484,10 @@ static int peer_shared(void)
 	if (n != 2 * page())
 		return 12;
 	for (size_t i = 0; i < n / 2; i++)
-		if (p[i] != pat(i))
+		if (p[i] != t_pat(i))
 			return 13;
 	for (size_t i = n / 2; i < n; i++)
-		p[i] = npat(i);
+		p[i] = t_npat(i);
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 	return 0;
@@ -511,13 +501,13 @@ static void map_shared_body(void)
 	uint8_t *p = shmk_shm_map_ptr(m);
 
 	for (size_t i = 0; i < n / 2; i++)
-		p[i] = pat(i);
+		p[i] = t_pat(i);
 	pid_t pid = fork_peer(peer_shared);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(h_wait(pid, DEADLINE), 0);
 	size_t bad = 0;
 	for (size_t i = n / 2; i < n; i++)
-		bad += p[i] != npat(i);
+		bad += p[i] != t_npat(i);
 	CU_ASSERT_EQUAL(bad, 0);
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
@@ -623,7 +613,7 @@ static void map_unaligned_body(void)
 	uint8_t *p = shmk_shm_map_ptr(m);
 
 	for (size_t i = 0; i < n; i++)
-		p[i] = pat(i);
+		p[i] = t_pat(i);
 	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
 
 	const size_t offs[] = { 5, ps - 1, ps + 123, 2 * ps + 1, n - 1 };
@@ -635,7 +625,7 @@ static void map_unaligned_body(void)
 		CU_ASSERT_EQUAL(shmk_shm_map_len(m), n - off);
 		size_t bad = 0;
 		for (size_t i = 0; i < n - off; i++)
-			bad += q[i] != pat(off + i);
+			bad += q[i] != t_pat(off + i);
 		CU_ASSERT_EQUAL(bad, 0);
 		q[n - off - 1] ^= 0xff;	/* the last byte is writable */
 		q[n - off - 1] ^= 0xff;

@@ -25,12 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exact_copy.h"
+#include "support.h"
 #include "harness.h"
 #include "internal.h"
 #include "shmkit/slots.h"
 #include "shmkit/wire.h"
-#include "trunc_peer.h"
+#include "support.h"
 
 #define NR 4
 
@@ -51,7 +51,7 @@ static struct shared *sh;
 
 static void fresh_shared(void)
 {
-	sh = h_shared_alloc(sizeof(*sh));
+	sh = t_shared_alloc(sizeof(*sh));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sh);
 	memset((void *)sh, 0, sizeof(*sh));
 }
@@ -159,19 +159,7 @@ static int publish(struct shmk_slots *s, uint64_t *next, size_t len)
 /* Raw mapping of a segment by name, for tests that inspect or lie. */
 static void *raw_map(const char *name, size_t *len)
 {
-	int fd = shm_open(name, O_RDWR, 0);
-	struct stat st;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st)) {
-		close(fd);
-		return NULL;
-	}
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	*len = (size_t)st.st_size;
-	return p == MAP_FAILED ? NULL : p;
+	return t_raw_map(shm_open(name, O_RDWR, 0), len);
 }
 
 static int write_file(const char *path, const void *data, size_t len, mode_t mode)
@@ -751,7 +739,10 @@ static void vs_creator(const char *fl, int out, int go)
 
 static uint8_t *vs_copy(const char *name, size_t *len)
 {
-	return ec_copy_fd(shm_open(name, O_RDONLY, 0), len);
+	uint8_t *b = t_copy_fd(shm_open(name, O_RDONLY, 0), len);
+
+	CU_ASSERT_FATAL(b != NULL);
+	return b;
 }
 
 /* A prefix of the whole segment (size bytes, slots in the first need). */
@@ -836,7 +827,7 @@ static void validate_shared_body(void)
 	/* (b) every truncation length, each in a buffer of exactly that many
 	 * bytes */
 	struct vs_prefix pre = { size, need };
-	CU_ASSERT_EQUAL(ec_each_prefix(b, size, vs_prefix_ok, &pre), 0);
+	CU_ASSERT_EQUAL(t_each_prefix(b, size, vs_prefix_ok, &pre), 0);
 
 	/* each header field at its boundaries: the validator on the copy and
 	 * attach on the segment give the same code */
@@ -2002,13 +1993,13 @@ static void truncated_body(void)
 	/* a peer cuts the segment inside its header: the page holding the
 	 * header stays, every slot page goes */
 	uint64_t gen = shmk_slots_notify_generation(rd);
-	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(seg, 64), 0);
+	CU_ASSERT_EQUAL_FATAL(t_peer_truncate(seg, 64), 0);
 	CU_ASSERT_EQUAL(shmk_slots_wait_for_change(rd, gen, 20ll * 1000000000), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_slots_check(rd), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_slots_check(own), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_slots_register_reader(rd2, -1, &idx2), SHMK_ETRUNCATED);
 	/* every page now: closing touches nothing, still cleans up */
-	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(seg, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(t_peer_truncate(seg, 0), 0);
 	CU_ASSERT_EQUAL(shmk_slots_close(rd), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_slots_close(rd2), 0); /* never registered: touches nothing */
 	CU_ASSERT_EQUAL(shmk_slots_close(own), SHMK_ETRUNCATED);
@@ -2029,7 +2020,7 @@ static void truncated_parked_body(void)
 	/* parked when the peer cuts: the wake-up at the slice's end (one
 	 * liveness period) checks before it touches the header again */
 	uint64_t gen = shmk_slots_notify_generation(rd);
-	pid_t pid = tp_fork_truncator(seg, 64);
+	pid_t pid = t_fork_truncator(seg, 64);
 	CU_ASSERT_EQUAL(shmk_slots_wait_for_change(rd, gen, 20ll * 1000000000), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
 	CU_ASSERT_EQUAL(shmk_slots_close(rd), SHMK_ETRUNCATED);
