@@ -6,7 +6,7 @@
  * our own handlers): Basic mode replaces handlers, counts a failed suite
  * init as 0 failed tests, and knows nothing about forked children.  Every
  * test is registered through one trampoline so the harness can check, in
- * the test's own context, what CUnit cannot: a SPEC_VERIFY test that made
+ * the test's own context, what CUnit cannot: a test verifying clauses that made
  * no assertion, and a forked process that came back into the runner.
  */
 #include "harness.h"
@@ -103,7 +103,7 @@ static size_t g_nev, g_capev;
 
 struct h_map {
 	CU_pTest t;
-	void (*fn)(void);
+	const struct h_test *reg;
 };
 static struct h_map *g_map;
 static size_t g_nmap;
@@ -458,20 +458,20 @@ void h_spec_verify(const char *clause_id)
 {
 	if (g_in_child || (g_main_pid && getpid() != g_main_pid)) {
 		char msg[300];
-		snprintf(msg, sizeof(msg), "SPEC_VERIFY(\"%s\") called in a child: call it first, "
+		snprintf(msg, sizeof(msg), "h_spec_verify(\"%s\") called in a child: call it "
 			 "in the parent, before isolate()", clause_id);
 		fail_here(__FILE__, __LINE__, msg);
 		return;
 	}
 	if (!g_cur.running) {
-		fprintf(stderr, "harness: SPEC_VERIFY(\"%s\") outside a test ignored\n", clause_id);
+		fprintf(stderr, "harness: h_spec_verify(\"%s\") outside a test ignored\n", clause_id);
 		return;
 	}
 	for (unsigned i = 0; i < g_cur.nclause; i++)
 		if (strcmp(g_cur.clause[i], clause_id) == 0)
 			return;
 	if (g_cur.nclause == H_MAX_CLAUSES) {
-		fail_here(__FILE__, __LINE__, "too many SPEC_VERIFY clauses in one test");
+		fail_here(__FILE__, __LINE__, "too many clauses in one test");
 		return;
 	}
 	g_cur.clause[g_cur.nclause++] = strdup(clause_id);
@@ -996,6 +996,11 @@ static void test_start(const CU_pTest t, const CU_pSuite s)
 	g_cur.suite = s->pName;
 	g_cur.test = t->pName;
 	g_cur.assert_base = CU_get_number_of_asserts();
+	/* r[impl harness.evidence.register] */
+	for (size_t i = 0; i < g_nmap; i++)
+		if (g_map[i].t == t && g_map[i].reg->clauses)
+			for (const char *const *c = g_map[i].reg->clauses; *c; c++)
+				h_spec_verify(*c);
 }
 
 /* r[impl harness.run.count] */
@@ -1063,12 +1068,14 @@ static void suite_cleanup_failed(const CU_pSuite s)
 static void trampoline(void)
 {
 	CU_pTest t = CU_get_current_test();
-	void (*fn)(void) = NULL;
+	const struct h_test *reg = NULL;
 	for (size_t i = 0; i < g_nmap; i++)
 		if (g_map[i].t == t)
-			fn = g_map[i].fn;
-	if (fn)
-		fn();
+			reg = g_map[i].reg;
+	if (reg && reg->deadline)
+		isolate(reg->fn, reg->deadline);
+	else if (reg)
+		reg->fn();
 	char where[192];
 	snprintf(where, sizeof(where), "%s/%s", g_cur.suite, g_cur.test);
 	escape_check_self(where);
@@ -1077,7 +1084,7 @@ static void trampoline(void)
 	if (g_cur.nclause && !g_cur.skipped && asserts == 0)
 		/* r[impl harness.evidence.assert] */
 		CU_assertImplementation(CU_FALSE, __LINE__,
-					"test calls SPEC_VERIFY but made no assertion (not evidence)",
+					"test verifies clauses but made no assertion (not evidence)",
 					__FILE__, "", CU_FALSE);
 }
 
@@ -1114,6 +1121,25 @@ static int run_role(int argc, char **argv, const struct h_role *roles)
 	return 2;
 }
 
+/* The registrations, one JSON line per (test, clause); a test without
+ * clauses has one line with "clause": null. */
+static int list_clauses(const char *prog, const struct h_suite *suites)
+{
+	for (const struct h_suite *s = suites; s && s->name; s++)
+		for (const struct h_test *t = s->tests; t && t->name; t++) {
+			const char *const *c = t->clauses;
+			if (!c || !*c)
+				printf("{\"program\":\"%s\",\"suite\":\"%s\",\"test\":\"%s\","
+				       "\"deadline\":%u,\"clause\":null}\n", prog, s->name, t->name,
+				       t->deadline);
+			for (; c && *c; c++)
+				printf("{\"program\":\"%s\",\"suite\":\"%s\",\"test\":\"%s\","
+				       "\"deadline\":%u,\"clause\":\"%s\"}\n", prog, s->name, t->name,
+				       t->deadline, *c);
+		}
+	return fflush(stdout) ? 1 : 0;
+}
+
 int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
 	   const struct h_role *roles)
 {
@@ -1124,6 +1150,8 @@ int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites
 		return run_role(argc, argv, roles);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && strcmp(argv[1], "--list-clauses") == 0)
+		return list_clauses(prog, suites);
 	const char *filter = argc > 1 ? argv[1] : NULL;
 	if (filter && filter[0] == '-') {
 		fprintf(stderr, "usage: %s [suite[/test]]\n       %s --role=NAME [args...]\n",
@@ -1163,7 +1191,7 @@ int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites
 				setup_err = 1;
 				break;
 			}
-			g_map[g_nmap++] = (struct h_map){ ct, t->fn };
+			g_map[g_nmap++] = (struct h_map){ ct, t };
 		}
 	}
 	if (setup_err) {

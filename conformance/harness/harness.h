@@ -2,15 +2,15 @@
 /*
  * shmkit's CUnit harness: what CUnit 2.1-3 lacks for multiprocess tests.
  *
- * A test program is:
+ * A test program is a table: each test is one function, registered once
+ * with its name, its deadline and the clauses it verifies:
  *
- *   static void opens_by_name(void)
+ *   static void opens_by_name(void)            // runs in a forked child
  *   {
- *           SPEC_VERIFY("shm.open.name");      // first statement, in the parent
- *           isolate(opens_by_name_body, 10);   // body runs in a forked child
+ *           ...CU_ASSERT...
  *   }
  *   static const struct h_test tests[] = {
- *           { "opens_by_name", opens_by_name },
+ *           H_TEST(opens_by_name, 10, "shm.open.name"),
  *           { NULL, NULL },
  *   };
  *   static const struct h_suite suites[] = { { "shm", NULL, NULL, tests }, { NULL } };
@@ -24,10 +24,14 @@
  *     failures in the parent; a crash, a timeout, a child that returns
  *     into CUnit, or a non-zero exit without a shipped failure is a
  *     failure naming the signal; the group is killed at the end.
- *   - SPEC_VERIFY(id): records that this test verifies clause `id`; after
- *     the run, evidence lines go to $SHMK_EVIDENCE (default
- *     reports/out/evidence.jsonl).  A test that made no assertion is not
- *     evidence.
+ *   - H_TEST(fn, deadline, clauses...): deadline > 0 runs fn under
+ *     isolate(fn, deadline); 0 runs it in the parent (it may isolate()
+ *     parts itself).  After the run one evidence line per registered
+ *     clause goes to $SHMK_EVIDENCE (default reports/out/evidence.jsonl)
+ *     with the test's result; a test that made no assertion is not
+ *     evidence.  `prog --list-clauses` prints the registrations (JSON
+ *     lines); the spec gate reads the H_TEST tables and checks them
+ *     against the evidence.
  *   - H_SKIP(reason): the test counts as skipped, not passed.
  *   - Roles: `prog --role=NAME args...` runs roles[NAME] instead of the
  *     suites (a clean peer image, DPDK style); h_spawn_role() starts one.
@@ -48,7 +52,11 @@
 struct h_test {
 	const char *name;
 	void (*fn)(void);
+	unsigned deadline;		/* > 0: run fn under isolate(fn, deadline) */
+	const char *const *clauses;	/* verified by a pass; NULL-terminated, may be NULL */
 };
+#define H_CLAUSES(...) ((const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
+#define H_TEST(fn, deadline, ...) { #fn, fn, deadline, H_CLAUSES(__VA_ARGS__) }
 
 struct h_suite {
 	const char *name;
@@ -66,10 +74,6 @@ struct h_role {
 
 int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
 	   const struct h_role *roles);
-
-/* Clause evidence; call as the first statement of a test, in the parent. */
-void h_spec_verify(const char *clause_id);
-#define SPEC_VERIFY(id) h_spec_verify(id)
 
 /* Run body in a forked child with a deadline in seconds (scaled). */
 void isolate(void (*body)(void), unsigned deadline_s);
@@ -121,7 +125,9 @@ void h_evidence(const char *program, const char *suite, const char *test,
  * exactly as isolate() does, but store what isolate() would replay into
  * CUnit (shipped child failures, crash, timeout, bad exit) in *cap, so a
  * test can check that a known-bad child was reported as the right
- * failure without failing itself.
+ * failure without failing itself.  h_spec_verify adds a clause to the
+ * running test at run time (what a registration does), for the
+ * self-test's mini programs whose ids no spec defines.
  * ------------------------------------------------------------------- */
 #define H_CAPTURE_MAX 8
 struct h_capture_failure {
@@ -136,5 +142,6 @@ struct h_capture {
 	bool skipped;		/* the child called h_skip() */
 };
 void h_isolate_capture(void (*body)(void), unsigned deadline_s, struct h_capture *cap);
+void h_spec_verify(const char *clause_id);
 
 #endif

@@ -369,7 +369,7 @@ static const char *new_dir(char *buf, size_t n)
 
 /* ------------------------------------------------------------ inspect: live peers */
 
-static void inspect_events_body(void)
+static void inspect_events(void)
 {
 	char dir[PATH_MAX], path[PATH_MAX], pid_s[32];
 	struct res r;
@@ -422,16 +422,7 @@ static void inspect_events_body(void)
 	unlink(path);
 }
 
-static void inspect_events(void)
-{
-	SPEC_VERIFY("cli.inspect.queues");
-	SPEC_VERIFY("cli.inspect.liveness");
-	SPEC_VERIFY("cli.inspect.json");
-	SPEC_VERIFY("cli.inspect.validate");
-	isolate(inspect_events_body, 120);
-}
-
-static void inspect_ring_body(void)
+static void inspect_ring(void)
 {
 	char dir[PATH_MAX], path[PATH_MAX], pid_s[32];
 	struct res r;
@@ -481,14 +472,7 @@ static void inspect_ring_body(void)
 	unlink(path);
 }
 
-static void inspect_ring(void)
-{
-	SPEC_VERIFY("cli.inspect.ring");
-	SPEC_VERIFY("cli.inspect.copy");
-	isolate(inspect_ring_body, 120);
-}
-
-static void inspect_slots_body(void)
+static void inspect_slots(void)
 {
 	char dir[PATH_MAX], flink[PATH_MAX], pid_s[32], seg[300];
 	struct res r;
@@ -531,14 +515,6 @@ static void inspect_slots_body(void)
 	res_free(&r);
 	kill_wait(peer);
 	shmk_slots_reclaim_stale(flink);
-}
-
-static void inspect_slots(void)
-{
-	SPEC_VERIFY("cli.inspect.slots");
-	SPEC_VERIFY("cli.inspect.flink");
-	SPEC_VERIFY("cli.inspect.name");
-	isolate(inspect_slots_body, 120);
 }
 
 /* ------------------------------------------------------------ inspect: hostile files */
@@ -651,7 +627,7 @@ struct patch {
 	uint64_t val;
 };
 
-static void bad_files_body(void)
+static void bad_files(void)
 {
 	struct images im;
 	CU_ASSERT_EQUAL_FATAL(make_images(&im), 0);
@@ -779,16 +755,7 @@ static void bad_files_body(void)
 	free_images(&im);
 }
 
-static void bad_files(void)
-{
-	SPEC_VERIFY("cli.exit.error");
-	SPEC_VERIFY("cli.inspect.header-first");
-	SPEC_VERIFY("cli.inspect.recognise");
-	SPEC_VERIFY("cli.inspect.validate");
-	isolate(bad_files_body, 600);
-}
-
-static void body_problems_body(void)
+static void body_problems(void)
 {
 	struct images im;
 	CU_ASSERT_EQUAL_FATAL(make_images(&im), 0);
@@ -847,15 +814,9 @@ static void body_problems_body(void)
 	free_images(&im);
 }
 
-static void body_problems(void)
-{
-	SPEC_VERIFY("cli.inspect.integrity");
-	isolate(body_problems_body, 300);
-}
-
 /* A head that overtook the copied tail by at most the capacity is a torn
  * copy, not corruption. */
-static void torn_copy_body(void)
+static void torn_copy(void)
 {
 	struct images im;
 	CU_ASSERT_EQUAL_FATAL(make_images(&im), 0);
@@ -885,14 +846,8 @@ static void torn_copy_body(void)
 	free_images(&im);
 }
 
-static void torn_copy(void)
-{
-	SPEC_VERIFY("cli.inspect.snapshot");
-	isolate(torn_copy_body, 120);
-}
-
 /* Another process rewrites and truncates the file while the tool reads. */
-static void changing_file_body(void)
+static void changing_file(void)
 {
 	struct images im;
 	CU_ASSERT_EQUAL_FATAL(make_images(&im), 0);
@@ -948,14 +903,7 @@ static void changing_file_body(void)
 	free_images(&im);
 }
 
-static void changing_file(void)
-{
-	SPEC_VERIFY("cli.exit.error");
-	SPEC_VERIFY("cli.inspect.copy");
-	isolate(changing_file_body, 300);
-}
-
-static void not_regular_body(void)
+static void not_regular(void)
 {
 	char dir[PATH_MAX], p[PATH_MAX], l[PATH_MAX], ld[PATH_MAX];
 	struct res r;
@@ -1020,15 +968,7 @@ static void not_regular_body(void)
 	free_images(&im);
 }
 
-static void not_regular(void)
-{
-	SPEC_VERIFY("cli.inspect.regular");
-	SPEC_VERIFY("cli.inspect.nofollow");
-	SPEC_VERIFY("cli.inspect.flink");
-	isolate(not_regular_body, 180);
-}
-
-static void usage_body(void)
+static void usage(void)
 {
 	struct res r;
 	static const char *const bad[][5] = {
@@ -1064,13 +1004,6 @@ static void usage_body(void)
 	res_free(&r);
 }
 
-static void usage(void)
-{
-	SPEC_VERIFY("cli.exit.usage");
-	SPEC_VERIFY("cli.cmd.version");
-	isolate(usage_body, 120);
-}
-
 /* ------------------------------------------------------------ ls and gc */
 
 static int exists(const char *p)
@@ -1079,7 +1012,7 @@ static int exists(const char *p)
 	return lstat(p, &st) == 0;
 }
 
-static void ls_body(void)
+static void ls(void)
 {
 	char dir[PATH_MAX], ev[PATH_MAX], rg[PATH_MAX], fl[PATH_MAX], junk[PATH_MAX], ln[PATH_MAX];
 	char pid_s[3][32];
@@ -1139,13 +1072,6 @@ static void ls_body(void)
 	unlink(ln);
 }
 
-static void ls(void)
-{
-	SPEC_VERIFY("cli.ls.fields");
-	SPEC_VERIFY("cli.ls.dirs");
-	isolate(ls_body, 180);
-}
-
 static int has_line(const char *out, const char *verb, const char *path)
 {
 	char want[PATH_MAX + 32];
@@ -1153,7 +1079,7 @@ static int has_line(const char *out, const char *verb, const char *path)
 	return strstr(out, want) != NULL;
 }
 
-static void gc_body(void)
+static void gc(void)
 {
 	char dir[PATH_MAX], dead[PATH_MAX], live[PATH_MAX], mapped[PATH_MAX], fl[PATH_MAX];
 	char bad[PATH_MAX], seg[300];
@@ -1252,16 +1178,6 @@ static void gc_body(void)
 	unlink(midshort);
 }
 
-static void gc(void)
-{
-	SPEC_VERIFY("cli.gc.dead-owner");
-	SPEC_VERIFY("cli.gc.never-live");
-	SPEC_VERIFY("cli.gc.unmapped");
-	SPEC_VERIFY("cli.gc.dry-run");
-	SPEC_VERIFY("cli.ls.dirs");
-	isolate(gc_body, 240);
-}
-
 /* As nobody, root's processes cannot be read: a warning, and --strict keeps. */
 static void gc_unreadable_body(void)
 {
@@ -1296,26 +1212,25 @@ static void gc_unreadable_body(void)
 
 static void gc_unreadable(void)
 {
-	SPEC_VERIFY("cli.gc.unreadable");
 	if (geteuid() != 0)
 		H_SKIP("needs root to drop to nobody");
 	isolate(gc_unreadable_body, 120);
 }
 
 static const struct h_test tests[] = {
-	{ "inspect_events", inspect_events },
-	{ "inspect_ring", inspect_ring },
-	{ "inspect_slots", inspect_slots },
-	{ "bad_files", bad_files },
-	{ "body_problems", body_problems },
-	{ "torn_copy", torn_copy },
-	{ "changing_file", changing_file },
-	{ "not_regular", not_regular },
-	{ "usage", usage },
-	{ "ls", ls },
-	{ "gc", gc },
-	{ "gc_unreadable", gc_unreadable },
-	{ NULL, NULL },
+	H_TEST(inspect_events, 120, "cli.inspect.queues", "cli.inspect.liveness", "cli.inspect.json", "cli.inspect.validate"),
+	H_TEST(inspect_ring, 120, "cli.inspect.ring", "cli.inspect.copy"),
+	H_TEST(inspect_slots, 120, "cli.inspect.slots", "cli.inspect.flink", "cli.inspect.name"),
+	H_TEST(bad_files, 600, "cli.exit.error", "cli.inspect.header-first", "cli.inspect.recognise", "cli.inspect.validate"),
+	H_TEST(body_problems, 300, "cli.inspect.integrity"),
+	H_TEST(torn_copy, 120, "cli.inspect.snapshot"),
+	H_TEST(changing_file, 300, "cli.exit.error", "cli.inspect.copy"),
+	H_TEST(not_regular, 180, "cli.inspect.regular", "cli.inspect.nofollow", "cli.inspect.flink"),
+	H_TEST(usage, 120, "cli.exit.usage", "cli.cmd.version"),
+	H_TEST(ls, 180, "cli.ls.fields", "cli.ls.dirs"),
+	H_TEST(gc, 240, "cli.gc.dead-owner", "cli.gc.never-live", "cli.gc.unmapped", "cli.gc.dry-run", "cli.ls.dirs"),
+	H_TEST(gc_unreadable, 0, "cli.gc.unreadable"),
+	{ 0 },
 };
 
 static const struct h_suite suites[] = { { "cli", NULL, NULL, tests }, { NULL, NULL, NULL, NULL } };

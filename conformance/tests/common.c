@@ -84,7 +84,7 @@ static int make_file(const char *path, mode_t mode)
 
 /* ------------------------------------------------------------ liveness */
 
-static void token_live_zombie_gone_body(void)
+static void token_live_zombie_gone(void)
 {
 	int keep = -1;
 	uint64_t tok = 0, self = shmk_self_token();
@@ -116,14 +116,8 @@ static void token_live_zombie_gone_body(void)
 	close(keep);
 }
 
-static void token_live_zombie_gone(void)
-{
-	SPEC_VERIFY("common.liveness.token");
-	isolate(token_live_zombie_gone_body, 20);
-}
-
 /* A forked child must not inherit the parent's cached token. */
-static void token_after_fork_body(void)
+static void token_after_fork(void)
 {
 	int p[2];
 	uint64_t parent = shmk_self_token(), got = 0, want = 0;
@@ -144,12 +138,6 @@ static void token_after_fork_body(void)
 	CU_ASSERT_NOT_EQUAL(got, parent);
 	CU_ASSERT_EQUAL(got, want);
 	CU_ASSERT_EQUAL(SHMK_TOKEN_PID(got), (uint32_t)pid);
-}
-
-static void token_after_fork(void)
-{
-	SPEC_VERIFY("common.liveness.token");
-	isolate(token_after_fork_body, 20);
 }
 
 /*
@@ -245,13 +233,12 @@ static void token_pid_reuse_body(void)
 
 static void token_pid_reuse(void)
 {
-	SPEC_VERIFY("common.liveness.token");
 	if (geteuid() != 0)
 		H_SKIP("needs root for unshare --pid and ns_last_pid");
 	isolate(token_pid_reuse_body, 40);
 }
 
-static void token_pidfd_body(void)
+static void token_pidfd(void)
 {
 	int keep = -1;
 	uint64_t tok = 0;
@@ -276,15 +263,9 @@ static void token_pidfd_body(void)
 	CU_ASSERT_EQUAL(shmk_token_pidfd(0), -ESRCH);
 }
 
-static void token_pidfd(void)
-{
-	SPEC_VERIFY("common.liveness.pidfd");
-	isolate(token_pidfd_body, 20);
-}
-
 /* ------------------------------------------------------------ liveness knob */
 
-static void liveness_knob_body(void)
+static void liveness_knob(void)
 {
 	static const struct {
 		const char *val;
@@ -310,15 +291,9 @@ static void liveness_knob_body(void)
 	}
 }
 
-static void liveness_knob(void)
-{
-	SPEC_VERIFY("common.liveness.default");
-	isolate(liveness_knob_body, 10);
-}
-
 /* ------------------------------------------------------------ safe paths */
 
-static void nosymlink_body(void)
+static void nosymlink(void)
 {
 	char dir[512], file[600], link[600], dlink[600], via[700], dangling[600], target[600];
 	int fd = -1;
@@ -374,12 +349,6 @@ static void nosymlink_body(void)
 	rmdir(dir);
 }
 
-static void nosymlink(void)
-{
-	SPEC_VERIFY("common.path.nosymlink");
-	isolate(nosymlink_body, 10);
-}
-
 static int open_checked(const char *path, const struct shmk_path_policy *pol, struct stat *st)
 {
 	int fd = -1;
@@ -392,7 +361,7 @@ static int open_checked(const char *path, const struct shmk_path_policy *pol, st
 	return rc;
 }
 
-static void owner_mode_type_links_body(void)
+static void owner_mode_type_links(void)
 {
 	char dir[512], file[600], wide[600], narrow[600], fifo[600], hard[600];
 	struct shmk_path_policy p600 = { .mode = 0600 };
@@ -456,12 +425,6 @@ static void owner_mode_type_links_body(void)
 	rmdir(dir);
 }
 
-static void owner_mode_type_links(void)
-{
-	SPEC_VERIFY("common.path.owner");
-	isolate(owner_mode_type_links_body, 10);
-}
-
 /* The same rule seen from an unprivileged attacher: a root-owned file
  * opened before dropping privileges is foreign to uid 65534. */
 static void foreign_owner_unprivileged_body(void)
@@ -485,7 +448,6 @@ static void foreign_owner_unprivileged_body(void)
 
 static void foreign_owner_unprivileged(void)
 {
-	SPEC_VERIFY("common.path.owner");
 	if (geteuid() != 0)
 		H_SKIP("needs root to own a file that nobody then sees as foreign");
 	isolate(foreign_owner_unprivileged_body, 10);
@@ -493,7 +455,7 @@ static void foreign_owner_unprivileged(void)
 
 /* ------------------------------------------------------------ fault hook */
 
-static void fault_open_body(void)
+static void fault_open(void)
 {
 	char path[512];
 	int fd = -1;
@@ -548,12 +510,6 @@ static void fault_open_body(void)
 	unlink(path);
 }
 
-static void fault_open(void)
-{
-	SPEC_VERIFY("common.fault.hook");
-	isolate(fault_open_body, 10);
-}
-
 /* A fresh process reads SHMK_FAULT from its environment. */
 static int role_fault_env(int argc, char **argv)
 {
@@ -572,7 +528,7 @@ static int role_fault_env(int argc, char **argv)
 	return 0;
 }
 
-static void fault_env_body(void)
+static void fault_env(void)
 {
 	char path[512];
 
@@ -584,12 +540,6 @@ static void fault_env_body(void)
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
 	unlink(path);
-}
-
-static void fault_env(void)
-{
-	SPEC_VERIFY("common.fault.hook");
-	isolate(fault_env_body, 30);
 }
 
 /* ------------------------------------------------------------ error names */
@@ -609,7 +559,6 @@ static const struct {
 
 static void error_names(void)
 {
-	SPEC_VERIFY("common.error.names");
 	size_t n = sizeof(codes) / sizeof(codes[0]);
 
 	/* the table above is complete: every value from EBASE-1 to ELAST */
@@ -659,30 +608,30 @@ static void error_names(void)
 /* ------------------------------------------------------------ main */
 
 static const struct h_test liveness_tests[] = {
-	{ "token_live_zombie_gone", token_live_zombie_gone },
-	{ "token_after_fork", token_after_fork },
-	{ "token_pid_reuse", token_pid_reuse },
-	{ "token_pidfd", token_pidfd },
-	{ "liveness_knob", liveness_knob },
-	{ NULL, NULL },
+	H_TEST(token_live_zombie_gone, 20, "common.liveness.token"),
+	H_TEST(token_after_fork, 20, "common.liveness.token"),
+	H_TEST(token_pid_reuse, 0, "common.liveness.token"),
+	H_TEST(token_pidfd, 20, "common.liveness.pidfd"),
+	H_TEST(liveness_knob, 10, "common.liveness.default"),
+	{ 0 },
 };
 
 static const struct h_test path_tests[] = {
-	{ "nosymlink", nosymlink },
-	{ "owner_mode_type_links", owner_mode_type_links },
-	{ "foreign_owner_unprivileged", foreign_owner_unprivileged },
-	{ NULL, NULL },
+	H_TEST(nosymlink, 10, "common.path.nosymlink"),
+	H_TEST(owner_mode_type_links, 10, "common.path.owner"),
+	H_TEST(foreign_owner_unprivileged, 0, "common.path.owner"),
+	{ 0 },
 };
 
 static const struct h_test fault_tests[] = {
-	{ "fault_open", fault_open },
-	{ "fault_env", fault_env },
-	{ NULL, NULL },
+	H_TEST(fault_open, 10, "common.fault.hook"),
+	H_TEST(fault_env, 30, "common.fault.hook"),
+	{ 0 },
 };
 
 static const struct h_test error_tests[] = {
-	{ "error_names", error_names },
-	{ NULL, NULL },
+	H_TEST(error_names, 0, "common.error.names"),
+	{ 0 },
 };
 
 static const struct h_suite suites[] = {

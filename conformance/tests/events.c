@@ -128,7 +128,7 @@ static int open_in_child(const char *path, const struct shmk_events_opts *o)
 
 /* ------------------------------------------------------------ layout */
 
-static void layout_body(void)
+static void layout(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -191,16 +191,6 @@ static void layout_body(void)
 	shmk_events_close(r);
 }
 
-static void layout(void)
-{
-	SPEC_VERIFY("events.layout.wire");
-	SPEC_VERIFY("events.layout.wake-section");
-	SPEC_VERIFY("events.layout.hot-lines");
-	SPEC_VERIFY("events.pool.freelist");
-	SPEC_VERIFY("events.init.creator-token");
-	isolate(layout_body, 20);
-}
-
 /* ------------------------------------------------------------ open race */
 
 #define RACERS 6
@@ -237,7 +227,7 @@ static int racer(void *a)
 	return 0;
 }
 
-static void open_race_body(void)
+static void open_race(void)
 {
 	for (int round = 0; round < 5; round++) {
 		struct race *rc = t_shared_alloc(sizeof(*rc));
@@ -268,18 +258,9 @@ static void open_race_body(void)
 	}
 }
 
-static void open_race(void)
-{
-	SPEC_VERIFY("events.init.once");
-	SPEC_VERIFY("events.init.lock");
-	SPEC_VERIFY("events.init.publish");
-	SPEC_VERIFY("events.open.reserve");
-	isolate(open_race_body, 60);
-}
-
 /* ------------------------------------------------------------ names, mode */
 
-static void names_body(void)
+static void names(void)
 {
 	char name[128];
 	struct shmk_events *r = NULL;
@@ -322,14 +303,6 @@ static void names_body(void)
 	CU_ASSERT_EQUAL(open_in_child(p, &wide), 0);
 }
 
-static void names(void)
-{
-	SPEC_VERIFY("events.open.default-dir");
-	SPEC_VERIFY("events.open.name");
-	SPEC_VERIFY("events.open.mode");
-	isolate(names_body, 20);
-}
-
 /* ------------------------------------------------------------ joiner errors */
 
 static struct shmk_events_header *map_hdr(const char *path, int *fd)
@@ -368,7 +341,7 @@ static void c_big(struct shmk_events_header *h) { h->v1.layout_bytes = 1u << 30;
 static void c_odd(struct shmk_events_header *h) { h->v1.layout_bytes = 4096; }
 static void c_init7(struct shmk_events_header *h) { h->initialized = 7; }
 
-static void joiners_body(void)
+static void joiners(void)
 {
 	struct shmk_events_opts fast = { .init_timeout_ns = 300 * 1000 * 1000 };
 
@@ -416,19 +389,6 @@ static void joiners_body(void)
 	CU_ASSERT_EQUAL(shmk_events_validate(buf, 4096, NULL), SHMK_ENOTINIT);
 	memset(buf, 0, sizeof(buf));
 	CU_ASSERT_EQUAL(shmk_events_validate(buf, 4096, NULL), SHMK_ENOTINIT);
-}
-
-static void joiners(void)
-{
-	SPEC_VERIFY("events.validate.aligned");
-	SPEC_VERIFY("events.validate.short");
-	SPEC_VERIFY("events.validate.initialized");
-	SPEC_VERIFY("events.validate.magic");
-	SPEC_VERIFY("events.validate.version");
-	SPEC_VERIFY("events.validate.kind");
-	SPEC_VERIFY("events.validate.caps");
-	SPEC_VERIFY("events.validate.layout-bytes");
-	isolate(joiners_body, 60);
 }
 
 /* ------------------------------------------------------------ traffic */
@@ -500,7 +460,7 @@ static int receive_all(struct shmk_events_rx *rx, uint32_t nprod, uint32_t per, 
 	return bad;
 }
 
-static void spsc_traffic_body(void)
+static void spsc_traffic(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -527,14 +487,6 @@ static void spsc_traffic_body(void)
 	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
-}
-
-static void spsc_traffic(void)
-{
-	SPEC_VERIFY("events.spsc.fifo");
-	SPEC_VERIFY("events.spsc.cached-index");
-	SPEC_VERIFY("events.queue.full-empty");
-	isolate(spsc_traffic_body, 60);
 }
 
 static void mpsc_traffic_run(uint64_t start)
@@ -570,20 +522,12 @@ static void mpsc_traffic_run(uint64_t start)
 	shmk_events_close(r);
 }
 
-static void mpsc_traffic_body(void)
+static void mpsc_traffic(void)
 {
 	mpsc_traffic_run(0);
 }
 
-static void mpsc_traffic(void)
-{
-	SPEC_VERIFY("events.mpsc.vyukov");
-	SPEC_VERIFY("events.mpsc.order");
-	SPEC_VERIFY("events.mpsc.producer-table");
-	isolate(mpsc_traffic_body, 90);
-}
-
-static void wrap_body(void)
+static void wrap(void)
 {
 	/* SPSC across the u64 wrap */
 	uint64_t start = UINT64_MAX - 3000;
@@ -608,15 +552,9 @@ static void wrap_body(void)
 	mpsc_traffic_run(UINT64_MAX - 7000);
 }
 
-static void wrap(void)
-{
-	SPEC_VERIFY("events.queue.counter-start");
-	isolate(wrap_body, 90);
-}
-
 /* ------------------------------------------------------------ sizes */
 
-static void sizes_body(void)
+static void sizes(void)
 {
 	struct shmk_events *r = must_open(new_path(), NULL);
 	struct shmk_events_tx *tx;
@@ -658,14 +596,6 @@ static void sizes_body(void)
 	shmk_events_close(r);
 }
 
-static void sizes(void)
-{
-	SPEC_VERIFY("events.queue.full-empty");
-	SPEC_VERIFY("events.send.toolarge");
-	SPEC_VERIFY("events.recv.bufsmall");
-	isolate(sizes_body, 20);
-}
-
 /* ------------------------------------------------------------ zero copy */
 
 static const char *g_zc_path;
@@ -698,7 +628,7 @@ static int zc_sender(void *a)
 	return 0;
 }
 
-static void zerocopy_body(void)
+static void zerocopy(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -768,14 +698,6 @@ static void zerocopy_body(void)
 	shmk_events_close(r);
 }
 
-static void zerocopy(void)
-{
-	SPEC_VERIFY("events.zerocopy.reserve");
-	SPEC_VERIFY("events.zerocopy.publish");
-	SPEC_VERIFY("events.zerocopy.view");
-	isolate(zerocopy_body, 60);
-}
-
 /* ------------------------------------------------------------ blocking */
 
 static const char *g_blk_path;
@@ -811,7 +733,7 @@ static int blk_sender(void *a)
 	return 0;
 }
 
-static void blocking_body(void)
+static void blocking(void)
 {
 	char *p = new_path();
 	struct shmk_events_opts o = { .blocking = true };
@@ -859,18 +781,9 @@ static void blocking_body(void)
 	shmk_events_close(r);
 }
 
-static void blocking(void)
-{
-	SPEC_VERIFY("events.wake.capability");
-	SPEC_VERIFY("events.wake.spin");
-	SPEC_VERIFY("events.wake.park");
-	SPEC_VERIFY("events.wake.nosyscall");
-	isolate(blocking_body, 90);
-}
-
 /* INT64_MAX as a recv timeout and as the init timeout means "practically
  * forever": neither may overflow (UBSan aborts) or wrap into the past. */
-static void blocking_huge_timeout_body(void)
+static void blocking_huge_timeout(void)
 {
 	char *p = new_path();
 	struct shmk_events_opts o = { .blocking = true };
@@ -893,12 +806,6 @@ static void blocking_huge_timeout_body(void)
 	shmk_events_close(r);
 }
 
-static void blocking_huge_timeout(void)
-{
-	SPEC_VERIFY("common.wait.deadline");
-	isolate(blocking_huge_timeout_body, 60);
-}
-
 /* ------------------------------------------------------------ no fallocate */
 
 #if defined(__x86_64__)
@@ -911,7 +818,7 @@ static void blocking_huge_timeout(void)
  * fails with EOPNOTSUPP there, which a seccomp filter reproduces.  The
  * creator must still size the file, not map an empty one and die of
  * SIGBUS in the first store of init. */
-static void reserve_nofallocate_body(void)
+static void reserve_nofallocate(void)
 {
 #ifdef EV_AUDIT_ARCH
 	struct sock_filter f[] = {
@@ -953,12 +860,6 @@ static void reserve_nofallocate_body(void)
 #else
 	H_SKIP("seccomp arch constant unknown for this target");
 #endif
-}
-
-static void reserve_nofallocate(void)
-{
-	SPEC_VERIFY("events.open.reserve");
-	isolate(reserve_nofallocate_body, 30);
 }
 
 /* ------------------------------------------------------------ roles */
@@ -1015,7 +916,7 @@ static pid_t start_holder(struct holder *h, const char *path, int mpsc)
 	return pid;
 }
 
-static void roles_body(void)
+static void roles(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -1074,7 +975,7 @@ static void roles_body(void)
 }
 
 /* the MPSC consumer died after freeing the head cell, before storing head */
-static void consumer_window_body(void)
+static void consumer_window(void)
 {
 	struct shmk_events *r = must_open(new_path(), NULL);
 	struct shmk_events_layout *l = LAYOUT(r);
@@ -1108,17 +1009,11 @@ static void consumer_window_body(void)
 	shmk_events_close(r);
 }
 
-static void consumer_window(void)
-{
-	SPEC_VERIFY("events.role.reclaim");
-	isolate(consumer_window_body, 20);
-}
-
 /* The same window, but the producers keep going while no consumer runs
  * and fill the queue: the cell the dead consumer freed is claimed and
  * published for the next lap (seq == head + capacity + 1).  The
  * replacement must still step past it and deliver everything in order. */
-static void consumer_window_lap_body(void)
+static void consumer_window_lap(void)
 {
 	struct shmk_events *r = must_open(new_path(), NULL);
 	struct shmk_events_layout *l = LAYOUT(r);
@@ -1153,22 +1048,6 @@ static void consumer_window_lap_body(void)
 	shmk_events_close(r);
 }
 
-static void consumer_window_lap(void)
-{
-	SPEC_VERIFY("events.role.reclaim");
-	isolate(consumer_window_lap_body, 20);
-}
-
-static void roles(void)
-{
-	SPEC_VERIFY("events.split.validate");
-	SPEC_VERIFY("events.role.claim");
-	SPEC_VERIFY("events.role.busy");
-	SPEC_VERIFY("events.role.reclaim");
-	SPEC_VERIFY("events.role.release");
-	isolate(roles_body, 60);
-}
-
 /* ------------------------------------------------------------ keepalive, truncation */
 
 static int mapped(const char *path)
@@ -1186,7 +1065,7 @@ static int mapped(const char *path)
 	return found;
 }
 
-static void keepalive_body(void)
+static void keepalive(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -1213,13 +1092,6 @@ static void keepalive_body(void)
 	shmk_events_close(r);
 }
 
-static void keepalive(void)
-{
-	SPEC_VERIFY("events.handle.keepalive");
-	SPEC_VERIFY("events.split.truncated");
-	isolate(keepalive_body, 20);
-}
-
 /* ------------------------------------------------------------ crashes */
 
 /* role: open (or create) argv[1]; with SHMK_CRASH_AT=events.init it dies mid-init */
@@ -1243,7 +1115,7 @@ static pid_t spawn_with_env(const char *role, const char *const *args, const cha
 	return pid;
 }
 
-static void dead_creator_body(void)
+static void dead_creator(void)
 {
 	char *p = new_path();
 	const char *args[] = { p, NULL };
@@ -1276,14 +1148,7 @@ static void dead_creator_body(void)
 	shmk_events_close(r);
 }
 
-static void dead_creator(void)
-{
-	SPEC_VERIFY("events.init.dead-creator");
-	SPEC_VERIFY("events.init.recover");
-	isolate(dead_creator_body, 60);
-}
-
-static void init_timeout_body(void)
+static void init_timeout(void)
 {
 	/* a live process holds the lock with initialized == 1: joiners time out */
 	char *p = new_path();
@@ -1312,12 +1177,6 @@ static void init_timeout_body(void)
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
 	CU_ASSERT_EQUAL(j->rc, 0);
 	unmap_hdr(h, fd);
-}
-
-static void init_timeout(void)
-{
-	SPEC_VERIFY("events.open.init-timeout");
-	isolate(init_timeout_body, 60);
 }
 
 /* role: MPSC producer argv[2] sending argv[3] messages to argv[1] */
@@ -1349,7 +1208,7 @@ static int role_producer(int argc, char **argv)
 	return 0;
 }
 
-static void dead_producer_body(void)
+static void dead_producer(void)
 {
 	char *p = new_path();
 	struct shmk_events_opts o = { .blocking = true };
@@ -1426,14 +1285,6 @@ static void dead_producer_body(void)
 	CU_ASSERT_EQUAL(h_wait(live, 30), 0);
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
-}
-
-static void dead_producer(void)
-{
-	SPEC_VERIFY("events.mpsc.dead-producer");
-	SPEC_VERIFY("events.mpsc.intent");
-	SPEC_VERIFY("events.mpsc.publish-cas");
-	isolate(dead_producer_body, 120);
 }
 
 /* ------------------------------------------------------------ dead peers */
@@ -1706,9 +1557,6 @@ static void peerdead_body(void)
 
 static void peerdead(void)
 {
-	SPEC_VERIFY("events.wait.peerdead");
-	SPEC_VERIFY("events.wait.peerdead-cadence");
-	SPEC_VERIFY("events.wait.peer-absent");
 	/* each death is noticed within 2 x 25 ms: 60 s means a wait that
 	 * never noticed it (the calls have no timeout) */
 	isolate(peerdead_body, 60);
@@ -1716,7 +1564,7 @@ static void peerdead(void)
 
 /* ------------------------------------------------------------ hostile bytes */
 
-static void hostile_body(void)
+static void hostile(void)
 {
 	struct shmk_events *r = must_open(new_path(), NULL);
 	struct shmk_events_layout *l = LAYOUT(r);
@@ -1803,15 +1651,6 @@ static void hostile_body(void)
 	shmk_events_close(r);
 }
 
-static void hostile(void)
-{
-	SPEC_VERIFY("events.hostile.bounds");
-	SPEC_VERIFY("events.hostile.counters");
-	SPEC_VERIFY("events.pool.aba");
-	SPEC_VERIFY("events.pool.double-release");
-	isolate(hostile_body, 30);
-}
-
 /* ------------------------------------------------------------ slot recycling */
 
 /* role: open argv[1] and take one SPSC (argv[2] "mpsc": MPSC) message as
@@ -1834,7 +1673,7 @@ static int role_viewer(int argc, char **argv)
 	return shmk_events_recv_view(rx, &v) ? 5 : 0;
 }
 
-static void spsc_recycle_body(void)
+static void spsc_recycle(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -1918,14 +1757,7 @@ static void spsc_recycle_body(void)
 	unlink(p);
 }
 
-static void spsc_recycle(void)
-{
-	SPEC_VERIFY("events.spsc.recycle");
-	SPEC_VERIFY("events.spsc.detached-skip");
-	isolate(spsc_recycle_body, 30);
-}
-
-static void mpsc_recycle_body(void)
+static void mpsc_recycle(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -2054,16 +1886,6 @@ static void mpsc_recycle_body(void)
 	unlink(p);
 }
 
-static void mpsc_recycle(void)
-{
-	SPEC_VERIFY("events.mpsc.recycle");
-	SPEC_VERIFY("events.mpsc.hole");
-	SPEC_VERIFY("events.mpsc.steal");
-	SPEC_VERIFY("events.pool.dry-return");
-	SPEC_VERIFY("events.mpsc.detached-skip");
-	isolate(mpsc_recycle_body, 30);
-}
-
 /* role: open argv[1], reserve an MPSC slot and publish it; with
  * SHMK_CRASH_AT=events.mpsc.replaced it dies after the reservation
  * replaced the slot attached to its cell, before that slot is pushed */
@@ -2090,7 +1912,7 @@ static int role_replacer(int argc, char **argv)
  * replaces the cell's attached slot must not leave that slot both in the
  * pool and attached (the consumer skips the dead cell, the next lap's
  * producer reuses the attached slot while the pool hands it out too) */
-static void mpsc_replace_crash_body(void)
+static void mpsc_replace_crash(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -2130,16 +1952,9 @@ static void mpsc_replace_crash_body(void)
 	unlink(p);
 }
 
-static void mpsc_replace_crash(void)
-{
-	SPEC_VERIFY("events.mpsc.recycle");
-	SPEC_VERIFY("events.pool.dead-holder");
-	isolate(mpsc_replace_crash_body, 30);
-}
-
 /* ------------------------------------------------------------ truncation */
 
-static void truncated_body(void)
+static void truncated(void)
 {
 	char *p = new_path();
 	struct shmk_events_opts o = { .blocking = true };
@@ -2197,46 +2012,35 @@ static void truncated_body(void)
 	unlink(p);
 }
 
-static void truncated(void)
-{
-	SPEC_VERIFY("events.truncate.check");
-	SPEC_VERIFY("events.truncate.claim");
-	SPEC_VERIFY("events.truncate.wait");
-	SPEC_VERIFY("events.truncate.close");
-	SPEC_VERIFY("events.truncate.hot-path");
-	SPEC_VERIFY("events.split.truncated");
-	isolate(truncated_body, 120);
-}
-
 /* ------------------------------------------------------------ main */
 
 static const struct h_test tests[] = {
-	{ "blocking", blocking },
-	{ "blocking_huge_timeout", blocking_huge_timeout },
-	{ "consumer_window", consumer_window },
-	{ "consumer_window_lap", consumer_window_lap },
-	{ "dead_creator", dead_creator },
-	{ "dead_producer", dead_producer },
-	{ "hostile", hostile },
-	{ "init_timeout", init_timeout },
-	{ "joiners", joiners },
-	{ "keepalive", keepalive },
-	{ "layout", layout },
-	{ "mpsc_recycle", mpsc_recycle },
-	{ "mpsc_replace_crash", mpsc_replace_crash },
-	{ "mpsc_traffic", mpsc_traffic },
-	{ "names", names },
-	{ "open_race", open_race },
-	{ "peerdead", peerdead },
-	{ "reserve_nofallocate", reserve_nofallocate },
-	{ "roles", roles },
-	{ "sizes", sizes },
-	{ "spsc_recycle", spsc_recycle },
-	{ "spsc_traffic", spsc_traffic },
-	{ "truncated", truncated },
-	{ "wrap", wrap },
-	{ "zerocopy", zerocopy },
-	{ NULL, NULL },
+	H_TEST(blocking, 90, "events.wake.capability", "events.wake.spin", "events.wake.park", "events.wake.nosyscall"),
+	H_TEST(blocking_huge_timeout, 60, "common.wait.deadline"),
+	H_TEST(consumer_window, 20, "events.role.reclaim"),
+	H_TEST(consumer_window_lap, 20, "events.role.reclaim"),
+	H_TEST(dead_creator, 60, "events.init.dead-creator", "events.init.recover"),
+	H_TEST(dead_producer, 120, "events.mpsc.dead-producer", "events.mpsc.intent", "events.mpsc.publish-cas"),
+	H_TEST(hostile, 30, "events.hostile.bounds", "events.hostile.counters", "events.pool.aba", "events.pool.double-release"),
+	H_TEST(init_timeout, 60, "events.open.init-timeout"),
+	H_TEST(joiners, 60, "events.validate.aligned", "events.validate.short", "events.validate.initialized", "events.validate.magic", "events.validate.version", "events.validate.kind", "events.validate.caps", "events.validate.layout-bytes"),
+	H_TEST(keepalive, 20, "events.handle.keepalive", "events.split.truncated"),
+	H_TEST(layout, 20, "events.layout.wire", "events.layout.wake-section", "events.layout.hot-lines", "events.pool.freelist", "events.init.creator-token"),
+	H_TEST(mpsc_recycle, 30, "events.mpsc.recycle", "events.mpsc.hole", "events.mpsc.steal", "events.pool.dry-return", "events.mpsc.detached-skip"),
+	H_TEST(mpsc_replace_crash, 30, "events.mpsc.recycle", "events.pool.dead-holder"),
+	H_TEST(mpsc_traffic, 90, "events.mpsc.vyukov", "events.mpsc.order", "events.mpsc.producer-table"),
+	H_TEST(names, 20, "events.open.default-dir", "events.open.name", "events.open.mode"),
+	H_TEST(open_race, 60, "events.init.once", "events.init.lock", "events.init.publish", "events.open.reserve"),
+	H_TEST(peerdead, 0, "events.wait.peerdead", "events.wait.peerdead-cadence", "events.wait.peer-absent"),
+	H_TEST(reserve_nofallocate, 30, "events.open.reserve"),
+	H_TEST(roles, 60, "events.split.validate", "events.role.claim", "events.role.busy", "events.role.reclaim", "events.role.release"),
+	H_TEST(sizes, 20, "events.queue.full-empty", "events.send.toolarge", "events.recv.bufsmall"),
+	H_TEST(spsc_recycle, 30, "events.spsc.recycle", "events.spsc.detached-skip"),
+	H_TEST(spsc_traffic, 60, "events.spsc.fifo", "events.spsc.cached-index", "events.queue.full-empty"),
+	H_TEST(truncated, 120, "events.truncate.check", "events.truncate.claim", "events.truncate.wait", "events.truncate.close", "events.truncate.hot-path", "events.split.truncated"),
+	H_TEST(wrap, 90, "events.queue.counter-start"),
+	H_TEST(zerocopy, 60, "events.zerocopy.reserve", "events.zerocopy.publish", "events.zerocopy.view"),
+	{ 0 },
 };
 
 static const struct h_suite suites[] = { { "events", NULL, NULL, tests }, { NULL, NULL, NULL, NULL } };

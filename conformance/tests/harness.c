@@ -136,7 +136,6 @@ static void body_leaks_peer(void)
 
 static void child_assert_shipped(void)
 {
-	SPEC_VERIFY("harness.isolate.ship");
 	struct h_capture cap;
 	h_isolate_capture(body_assert, 10, &cap);
 	CU_ASSERT_EQUAL_FATAL(cap.nfail, 1);
@@ -148,7 +147,6 @@ static void child_assert_shipped(void)
 
 static void child_fatal_ends_body(void)
 {
-	SPEC_VERIFY("harness.isolate.fatal");
 	struct h_capture cap;
 	h_isolate_capture(body_fatal, 10, &cap);
 	/* exactly the shipped assertion: no "exited with status", which is
@@ -161,7 +159,6 @@ static void child_fatal_ends_body(void)
 
 static void child_segv_reported(void)
 {
-	SPEC_VERIFY("harness.isolate.crash");
 	struct h_capture cap;
 	h_isolate_capture(body_segv, 10, &cap);
 	CU_ASSERT_EQUAL_FATAL(cap.nfail, 1);
@@ -170,7 +167,6 @@ static void child_segv_reported(void)
 
 static void child_ubsan_reported(void)
 {
-	SPEC_VERIFY("harness.isolate.crash");
 #ifndef __SANITIZE_ADDRESS__
 	H_SKIP("not a sanitizer build (make V=check)");
 #endif
@@ -185,7 +181,6 @@ static void child_ubsan_reported(void)
 
 static void child_hang_times_out(void)
 {
-	SPEC_VERIFY("harness.isolate.timeout");
 	struct h_capture cap;
 	char want[64];
 	snprintf(want, sizeof(want), "timed out after %us", h_deadline(1));
@@ -196,7 +191,6 @@ static void child_hang_times_out(void)
 
 static void child_exit_nonzero(void)
 {
-	SPEC_VERIFY("harness.isolate.exit");
 	struct h_capture cap;
 	h_isolate_capture(body_exit3, 10, &cap);
 	CU_ASSERT_EQUAL_FATAL(cap.nfail, 1);
@@ -208,7 +202,6 @@ static void child_exit_nonzero(void)
 
 static void child_body_returns(void)
 {
-	SPEC_VERIFY("harness.isolate.return");
 	struct h_capture cap;
 	h_isolate_capture(body_returns, 10, &cap);
 	CU_ASSERT_EQUAL(cap.nfail, 0);
@@ -227,7 +220,6 @@ static void child_skip_shipped(void)
 
 static void child_asserts_count(void)
 {
-	SPEC_VERIFY("harness.evidence.assert");
 	struct h_capture cap;
 	h_isolate_capture(body_asserts3, 10, &cap);
 	CU_ASSERT_EQUAL(cap.nfail, 0);
@@ -238,13 +230,11 @@ static void child_only_asserts(void)
 {
 	/* The parent asserts nothing: this test passes (instead of failing
 	 * with "made no assertion") only because the child's count is shipped. */
-	SPEC_VERIFY("harness.evidence.assert");
 	isolate(body_asserts3, 10);
 }
 
 static void child_group_killed(void)
 {
-	SPEC_VERIFY("harness.isolate.group");
 	struct h_capture cap;
 	sh->grandchild = 0;
 	h_isolate_capture(body_leaks_peer, 10, &cap);
@@ -323,19 +313,19 @@ static int m_bad_init(void)
 	return -1;
 }
 static const struct h_test mini_a[] = {
-	{ "pass", m_pass },
-	{ "fail_in_child", m_fail_in_child },
-	{ "skip", m_skip },
-	{ "noassert", m_noassert },
-	{ "verified_pass", m_verified_pass },
-	{ "verified_child", m_verified_child },
-	{ "verified_skip", m_verified_skip },
-	{ NULL, NULL },
+	{ "pass", m_pass, 0, H_CLAUSES() },
+	{ "fail_in_child", m_fail_in_child, 0, H_CLAUSES() },
+	{ "skip", m_skip, 0, H_CLAUSES() },
+	{ "noassert", m_noassert, 0, H_CLAUSES() },
+	{ "verified_pass", m_verified_pass, 0, H_CLAUSES() },
+	{ "verified_child", m_verified_child, 0, H_CLAUSES() },
+	{ "verified_skip", m_verified_skip, 0, H_CLAUSES() },
+	{ 0 },
 };
 static const struct h_test mini_broken[] = {
-	{ "one", m_pass },
-	{ "two", m_pass },
-	{ NULL, NULL },
+	{ "one", m_pass, 0, H_CLAUSES() },
+	{ "two", m_pass, 0, H_CLAUSES() },
+	{ 0 },
 };
 static const struct h_suite mini_suites[] = {
 	{ "a", NULL, NULL, mini_a },
@@ -348,9 +338,9 @@ static int role_mini(int argc, char **argv)
 }
 
 static const struct h_test allskip_t[] = {
-	{ "s1", m_skip },
-	{ "s2", m_verified_skip },
-	{ NULL, NULL },
+	{ "s1", m_skip, 0, H_CLAUSES() },
+	{ "s2", m_verified_skip, 0, H_CLAUSES() },
+	{ 0 },
 };
 static const struct h_suite allskip_suites[] = {
 	{ "k", NULL, NULL, allskip_t },
@@ -376,9 +366,9 @@ static void e_later(void)
 	CU_ASSERT(1);
 }
 static const struct h_test escape_t[] = {
-	{ "fork_returns", e_fork_returns },
-	{ "later", e_later },
-	{ NULL, NULL },
+	{ "fork_returns", e_fork_returns, 0, H_CLAUSES() },
+	{ "later", e_later, 0, H_CLAUSES() },
+	{ 0 },
 };
 static const struct h_suite escape_suites[] = {
 	{ "e", NULL, NULL, escape_t },
@@ -405,9 +395,9 @@ static void nonl_child(void)
 	CU_ASSERT(0);
 }
 static const struct h_test nonl_t[] = {
-	{ "t", nonl_test },
-	{ "c", nonl_child },
-	{ NULL, NULL },
+	{ "t", nonl_test, 0, H_CLAUSES() },
+	{ "c", nonl_child, 0, H_CLAUSES() },
+	{ 0 },
 };
 static const struct h_suite nonl_suites[] = {
 	{ "n", NULL, NULL, nonl_t },
@@ -503,7 +493,6 @@ static int run_cleanup(void)
 
 static void counts_and_status(void)
 {
-	SPEC_VERIFY("harness.run.count");
 	run_role("mini", NULL);
 	CU_ASSERT_EQUAL(ro->status, 1);
 	CU_ASSERT(has(ro->out, "PASS a/pass\n"));
@@ -517,7 +506,6 @@ static void counts_and_status(void)
 
 static void all_skipped_is_77(void)
 {
-	SPEC_VERIFY("harness.run.count");
 	run_role("allskip", NULL);
 	CU_ASSERT_EQUAL(ro->status, 77);
 	CU_ASSERT_STRING_EQUAL(last_line(ro->out), "allskip: 0 passed, 0 failed, 2 skipped");
@@ -525,7 +513,6 @@ static void all_skipped_is_77(void)
 
 static void filter_runs_subset(void)
 {
-	SPEC_VERIFY("harness.run.count");
 	run_role("mini", "a/pass");
 	CU_ASSERT_EQUAL(ro->status, 0);
 	CU_ASSERT_STRING_EQUAL(last_line(ro->out), "mini: 1 passed, 0 failed, 0 skipped");
@@ -533,7 +520,6 @@ static void filter_runs_subset(void)
 
 static void evidence_needs_assert(void)
 {
-	SPEC_VERIFY("harness.evidence.assert");
 	run_role("mini", NULL);
 	CU_ASSERT(has(ro->ev, "{\"program\":\"mini\",\"suite\":\"a\",\"test\":\"noassert\","
 			      "\"clause\":\"mini.x.noassert\",\"result\":\"fail\"}\n"));
@@ -549,7 +535,6 @@ static void evidence_needs_assert(void)
 
 static void raw_fork_return_caught(void)
 {
-	SPEC_VERIFY("harness.isolate.return");
 	run_role("escape", NULL);
 	CU_ASSERT_EQUAL(ro->status, 1);
 	CU_ASSERT(has(ro->out, "FAIL e/fork_returns "));
@@ -591,7 +576,6 @@ static int role_hang(int argc, char **argv)
 
 static void spawn_role_status(void)
 {
-	SPEC_VERIFY("harness.role.exec");
 	g_marker = 1;
 	const char *args[] = { "42", NULL };
 	pid_t p = h_spawn_role("exitcode", args);
@@ -608,7 +592,6 @@ static void spawn_role_status(void)
 
 static void wait_times_out(void)
 {
-	SPEC_VERIFY("harness.wait.deadline");
 	pid_t p = h_spawn_role("hang", NULL);
 	CU_ASSERT_FATAL(p > 0);
 	CU_ASSERT_EQUAL(h_wait(p, 1), -ETIMEDOUT);
@@ -634,7 +617,7 @@ static void barrier_peer(int idx)
 	}
 }
 
-static void body_barrier(void)
+static void barrier_across_processes(void)
 {
 	bar = h_barrier_new(3);
 	CU_ASSERT_FATAL(bar != NULL);
@@ -668,12 +651,6 @@ static void body_barrier(void)
 	}
 	CU_ASSERT_EQUAL(h_barrier_wait(bar, 1), -ETIMEDOUT);
 	h_barrier_free(bar);
-}
-
-static void barrier_across_processes(void)
-{
-	SPEC_VERIFY("harness.wait.deadline");
-	isolate(body_barrier, 60);
 }
 
 static void unique_names(void)
@@ -741,37 +718,37 @@ static void seed_from_env(void)
 }
 
 static const struct h_test isolate_tests[] = {
-	{ "child_assert_shipped", child_assert_shipped },
-	{ "child_fatal_ends_body", child_fatal_ends_body },
-	{ "child_segv_reported", child_segv_reported },
-	{ "child_ubsan_reported", child_ubsan_reported },
-	{ "child_hang_times_out", child_hang_times_out },
-	{ "child_exit_nonzero", child_exit_nonzero },
-	{ "child_body_returns", child_body_returns },
-	{ "child_skip_shipped", child_skip_shipped },
-	{ "child_asserts_count", child_asserts_count },
-	{ "child_only_asserts", child_only_asserts },
-	{ "child_group_killed", child_group_killed },
-	{ "zz_suite_ran_once", zz_suite_ran_once },
-	{ NULL, NULL },
+	H_TEST(child_assert_shipped, 0, "harness.isolate.ship"),
+	H_TEST(child_fatal_ends_body, 0, "harness.isolate.fatal"),
+	H_TEST(child_segv_reported, 0, "harness.isolate.crash"),
+	H_TEST(child_ubsan_reported, 0, "harness.isolate.crash"),
+	H_TEST(child_hang_times_out, 0, "harness.isolate.timeout"),
+	H_TEST(child_exit_nonzero, 0, "harness.isolate.exit"),
+	H_TEST(child_body_returns, 0, "harness.isolate.return"),
+	H_TEST(child_skip_shipped, 0),
+	H_TEST(child_asserts_count, 0, "harness.evidence.assert"),
+	H_TEST(child_only_asserts, 0, "harness.evidence.assert"),
+	H_TEST(child_group_killed, 0, "harness.isolate.group"),
+	H_TEST(zz_suite_ran_once, 0),
+	{ 0 },
 };
 static const struct h_test run_tests[] = {
-	{ "counts_and_status", counts_and_status },
-	{ "all_skipped_is_77", all_skipped_is_77 },
-	{ "filter_runs_subset", filter_runs_subset },
-	{ "evidence_needs_assert", evidence_needs_assert },
-	{ "raw_fork_return_caught", raw_fork_return_caught },
-	{ "seed_from_env", seed_from_env },
-	{ "lines_start_a_line", lines_start_a_line },
-	{ NULL, NULL },
+	H_TEST(counts_and_status, 0, "harness.run.count"),
+	H_TEST(all_skipped_is_77, 0, "harness.run.count"),
+	H_TEST(filter_runs_subset, 0, "harness.run.count"),
+	H_TEST(evidence_needs_assert, 0, "harness.evidence.assert"),
+	H_TEST(raw_fork_return_caught, 0, "harness.isolate.return"),
+	H_TEST(seed_from_env, 0),
+	H_TEST(lines_start_a_line, 0),
+	{ 0 },
 };
 static const struct h_test proc_tests[] = {
-	{ "spawn_role_status", spawn_role_status },
-	{ "wait_times_out", wait_times_out },
-	{ "barrier_across_processes", barrier_across_processes },
-	{ "unique_names", unique_names },
-	{ "drop_privileges", drop_privileges },
-	{ NULL, NULL },
+	H_TEST(spawn_role_status, 0, "harness.role.exec"),
+	H_TEST(wait_times_out, 0, "harness.wait.deadline"),
+	H_TEST(barrier_across_processes, 60, "harness.wait.deadline"),
+	H_TEST(unique_names, 0),
+	H_TEST(drop_privileges, 0),
+	{ 0 },
 };
 static const struct h_suite suites[] = {
 	{ "isolate", suite_init, suite_cleanup, isolate_tests },

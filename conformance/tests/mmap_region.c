@@ -150,7 +150,6 @@ static void create_excl_body(void)
 
 static void create_excl(void)
 {
-	SPEC_VERIFY("mmap_region.create.excl");
 	fresh_paths();
 	isolate(create_excl_body, DEADLINE);
 	drop_paths();
@@ -207,7 +206,6 @@ static void create_replace_body(void)
 
 static void create_replace(void)
 {
-	SPEC_VERIFY("mmap_region.create.replace");
 	if (geteuid() != 0)
 		H_SKIP("needs root to chown to another uid");
 	fresh_paths();
@@ -267,7 +265,6 @@ static void create_mode_body(void)
 
 static void create_mode(void)
 {
-	SPEC_VERIFY("mmap_region.create.mode");
 	if (geteuid() != 0)
 		H_SKIP("needs root to drop to another uid");
 	fresh_paths();
@@ -299,7 +296,6 @@ static void create_size_body(void)
 
 static void create_size(void)
 {
-	SPEC_VERIFY("mmap_region.create.size");
 	fresh_paths();
 	isolate(create_size_body, DEADLINE);
 	drop_paths();
@@ -338,7 +334,6 @@ static void create_reserve_body(void)
 
 static void create_reserve(void)
 {
-	SPEC_VERIFY("mmap_region.create.reserve");
 	if (geteuid() != 0)
 		H_SKIP("needs root for a private mount namespace");
 	fresh_paths();
@@ -398,7 +393,6 @@ static void create_no_leftover_body(void)
 
 static void create_no_leftover(void)
 {
-	SPEC_VERIFY("mmap_region.create.no_leftover");
 	fresh_paths();
 	isolate(create_no_leftover_body, DEADLINE);
 	drop_paths();
@@ -457,7 +451,6 @@ static void path_nosymlink_body(void)
 
 static void path_nosymlink(void)
 {
-	SPEC_VERIFY("mmap_region.path.nosymlink");
 	fresh_paths();
 	isolate(path_nosymlink_body, DEADLINE);
 	drop_paths();
@@ -514,7 +507,6 @@ static void attach_check_body(void)
 
 static void attach_check(void)
 {
-	SPEC_VERIFY("mmap_region.attach.check");
 	if (geteuid() != 0)
 		H_SKIP("needs root to chown to another uid");
 	fresh_paths();
@@ -548,7 +540,6 @@ static void attach_empty_body(void)
 
 static void attach_empty(void)
 {
-	SPEC_VERIFY("mmap_region.attach.empty");
 	fresh_paths();
 	isolate(attach_empty_body, DEADLINE);
 	drop_paths();
@@ -608,7 +599,6 @@ static void attach_fd_body(void)
 
 static void attach_fd(void)
 {
-	SPEC_VERIFY("mmap_region.attach.fd");
 	fresh_paths();
 	isolate(attach_fd_body, DEADLINE);
 	drop_paths();
@@ -652,7 +642,6 @@ static void map_shared_body(void)
 
 static void map_shared(void)
 {
-	SPEC_VERIFY("mmap_region.map.shared");
 	fresh_paths();
 	isolate(map_shared_body, DEADLINE);
 	drop_paths();
@@ -685,7 +674,6 @@ static void owner_local_body(void)
 
 static void owner_local(void)
 {
-	SPEC_VERIFY("mmap_region.owner.local");
 	fresh_paths();
 	isolate(owner_local_body, DEADLINE);
 	drop_paths();
@@ -748,7 +736,6 @@ static void owner_handover_body(void)
 
 static void owner_handover(void)
 {
-	SPEC_VERIFY("mmap_region.owner.local");
 	fresh_paths();
 	isolate(owner_handover_body, DEADLINE);
 	drop_paths();
@@ -800,7 +787,6 @@ static void owner_close_unlinks_body(void)
 
 static void owner_close_unlinks(void)
 {
-	SPEC_VERIFY("mmap_region.owner.close_unlinks");
 	fresh_paths();
 	isolate(owner_close_unlinks_body, DEADLINE);
 	drop_paths();
@@ -834,7 +820,6 @@ static void owner_same_file_body(void)
 
 static void owner_same_file(void)
 {
-	SPEC_VERIFY("mmap_region.owner.same_file");
 	fresh_paths();
 	isolate(owner_same_file_body, DEADLINE);
 	drop_paths();
@@ -872,7 +857,6 @@ static void resize_grow_only_body(void)
 
 static void resize_grow_only(void)
 {
-	SPEC_VERIFY("mmap_region.resize.grow_only");
 	fresh_paths();
 	isolate(resize_grow_only_body, DEADLINE);
 	drop_paths();
@@ -916,7 +900,6 @@ static void resize_keeps_old_body(void)
 
 static void resize_keeps_old(void)
 {
-	SPEC_VERIFY("mmap_region.resize.keeps_old");
 	fresh_paths();
 	isolate(resize_keeps_old_body, DEADLINE);
 	drop_paths();
@@ -962,7 +945,6 @@ static void remap_grown_body(void)
 
 static void remap_grown(void)
 {
-	SPEC_VERIFY("mmap_region.remap.grown");
 	fresh_paths();
 	isolate(remap_grown_body, DEADLINE);
 	drop_paths();
@@ -1001,7 +983,6 @@ static void remap_truncated_body(void)
 
 static void remap_truncated(void)
 {
-	SPEC_VERIFY("mmap_region.remap.truncated");
 	fresh_paths();
 	isolate(remap_truncated_body, DEADLINE);
 	drop_paths();
@@ -1060,34 +1041,33 @@ static void api_args_body(void)
 
 static void api_args(void)
 {
-	SPEC_VERIFY("mmap_region.api.args");
 	fresh_paths();
 	isolate(api_args_body, DEADLINE);
 	drop_paths();
 }
 
 static const struct h_test tests[] = {
-	{ "create_excl", create_excl },
-	{ "create_replace", create_replace },
-	{ "create_mode", create_mode },
-	{ "create_size", create_size },
-	{ "create_reserve", create_reserve },
-	{ "create_no_leftover", create_no_leftover },
-	{ "path_nosymlink", path_nosymlink },
-	{ "attach_check", attach_check },
-	{ "attach_empty", attach_empty },
-	{ "attach_fd", attach_fd },
-	{ "map_shared", map_shared },
-	{ "owner_local", owner_local },
-	{ "owner_handover", owner_handover },
-	{ "owner_close_unlinks", owner_close_unlinks },
-	{ "owner_same_file", owner_same_file },
-	{ "resize_grow_only", resize_grow_only },
-	{ "resize_keeps_old", resize_keeps_old },
-	{ "remap_grown", remap_grown },
-	{ "remap_truncated", remap_truncated },
-	{ "api_args", api_args },
-	{ NULL, NULL },
+	H_TEST(create_excl, 0, "mmap_region.create.excl"),
+	H_TEST(create_replace, 0, "mmap_region.create.replace"),
+	H_TEST(create_mode, 0, "mmap_region.create.mode"),
+	H_TEST(create_size, 0, "mmap_region.create.size"),
+	H_TEST(create_reserve, 0, "mmap_region.create.reserve"),
+	H_TEST(create_no_leftover, 0, "mmap_region.create.no_leftover"),
+	H_TEST(path_nosymlink, 0, "mmap_region.path.nosymlink"),
+	H_TEST(attach_check, 0, "mmap_region.attach.check"),
+	H_TEST(attach_empty, 0, "mmap_region.attach.empty"),
+	H_TEST(attach_fd, 0, "mmap_region.attach.fd"),
+	H_TEST(map_shared, 0, "mmap_region.map.shared"),
+	H_TEST(owner_local, 0, "mmap_region.owner.local"),
+	H_TEST(owner_handover, 0, "mmap_region.owner.local"),
+	H_TEST(owner_close_unlinks, 0, "mmap_region.owner.close_unlinks"),
+	H_TEST(owner_same_file, 0, "mmap_region.owner.same_file"),
+	H_TEST(resize_grow_only, 0, "mmap_region.resize.grow_only"),
+	H_TEST(resize_keeps_old, 0, "mmap_region.resize.keeps_old"),
+	H_TEST(remap_grown, 0, "mmap_region.remap.grown"),
+	H_TEST(remap_truncated, 0, "mmap_region.remap.truncated"),
+	H_TEST(api_args, 0, "mmap_region.api.args"),
+	{ 0 },
 };
 
 static const struct h_suite suites[] = {

@@ -263,28 +263,22 @@ static void run_enospc(enum rel_kind k)
 
 static void enospc_shm(void)
 {
-	SPEC_VERIFY("shm.size.reserve");
 	run_enospc(REL_SHM);
 }
 static void enospc_mmap(void)
 {
-	SPEC_VERIFY("mmap_region.create.reserve");
-	SPEC_VERIFY("mmap_region.create.no_leftover");
 	run_enospc(REL_MMAP);
 }
 static void enospc_events(void)
 {
-	SPEC_VERIFY("events.open.reserve");
 	run_enospc(REL_EVENTS);
 }
 static void enospc_ring(void)
 {
-	SPEC_VERIFY("ring.create.file");
 	run_enospc(REL_RING);
 }
 static void enospc_slots(void)
 {
-	SPEC_VERIFY("slots.create.fallocate");
 	run_enospc(REL_SLOTS);
 }
 
@@ -518,37 +512,22 @@ static void truncate_body(void *arg)
 
 static void trunc_shm(void)
 {
-	SPEC_VERIFY("shm.truncate.check");
-	SPEC_VERIFY("shm.truncate.hot-path");
-	SPEC_VERIFY("shm.map.zero_size");
 	isolate_arg(truncate_body, (void *)&kinds[REL_SHM], 60);
 }
 static void trunc_mmap(void)
 {
-	SPEC_VERIFY("mmap_region.remap.truncated");
-	SPEC_VERIFY("mmap_region.truncate.hot-path");
-	SPEC_VERIFY("mmap_region.attach.empty");
 	isolate_arg(truncate_body, (void *)&kinds[REL_MMAP], 60);
 }
 static void trunc_events(void)
 {
-	SPEC_VERIFY("events.split.truncated");
-	SPEC_VERIFY("events.truncate.check");
-	SPEC_VERIFY("events.truncate.claim");
-	SPEC_VERIFY("events.validate.layout-bytes");
 	isolate_arg(truncate_body, (void *)&kinds[REL_EVENTS], 60);
 }
 static void trunc_ring(void)
 {
-	SPEC_VERIFY("ring.truncate.check");
-	SPEC_VERIFY("ring.truncate.hot-path");
-	SPEC_VERIFY("ring.attach.validate");
 	isolate_arg(truncate_body, (void *)&kinds[REL_RING], 60);
 }
 static void trunc_slots(void)
 {
-	SPEC_VERIFY("slots.truncate.check");
-	SPEC_VERIFY("slots.attach.magic");
 	isolate_arg(truncate_body, (void *)&kinds[REL_SLOTS], 60);
 }
 
@@ -777,36 +756,22 @@ static void run_paths(enum rel_kind k)
 
 static void paths_shm(void)
 {
-	SPEC_VERIFY("shm.open.check");
-	SPEC_VERIFY("shm.open.nosymlink");
-	SPEC_VERIFY("shm.map.zero_size");
 	run_paths(REL_SHM);
 }
 static void paths_mmap(void)
 {
-	SPEC_VERIFY("mmap_region.path.nosymlink");
-	SPEC_VERIFY("mmap_region.attach.check");
-	SPEC_VERIFY("mmap_region.attach.empty");
-	SPEC_VERIFY("common.path.nosymlink");
-	SPEC_VERIFY("common.path.owner");
 	run_paths(REL_MMAP);
 }
 static void paths_events(void)
 {
-	SPEC_VERIFY("events.open.mode");
-	SPEC_VERIFY("events.validate.short");
 	run_paths(REL_EVENTS);
 }
 static void paths_ring(void)
 {
-	SPEC_VERIFY("ring.attach.safe");
-	SPEC_VERIFY("ring.attach.validate");
 	run_paths(REL_RING);
 }
 static void paths_slots(void)
 {
-	SPEC_VERIFY("slots.flink.safe");
-	SPEC_VERIFY("slots.attach.magic");
 	run_paths(REL_SLOTS);
 }
 
@@ -991,57 +956,46 @@ static void faults_body(void *arg)
 
 static void faults_shm(void)
 {
-	SPEC_VERIFY("common.fault.hook");
-	SPEC_VERIFY("shm.open.no_leftover");
 	isolate_arg(faults_body, (void *)&kinds[REL_SHM], 60);
 }
 static void faults_mmap(void)
 {
-	SPEC_VERIFY("common.fault.hook");
-	SPEC_VERIFY("mmap_region.create.no_leftover");
-	SPEC_VERIFY("mmap_region.resize.keeps_old");
 	isolate_arg(faults_body, (void *)&kinds[REL_MMAP], 60);
 }
 static void faults_events(void)
 {
-	SPEC_VERIFY("common.fault.hook");
-	SPEC_VERIFY("events.init.once");
 	isolate_arg(faults_body, (void *)&kinds[REL_EVENTS], 60);
 }
 static void faults_ring(void)
 {
-	SPEC_VERIFY("common.fault.hook");
-	SPEC_VERIFY("ring.create.cleanup");
 	isolate_arg(faults_body, (void *)&kinds[REL_RING], 60);
 }
 static void faults_slots(void)
 {
-	SPEC_VERIFY("common.fault.hook");
-	SPEC_VERIFY("slots.create.exclusive");
 	isolate_arg(faults_body, (void *)&kinds[REL_SLOTS], 60);
 }
 
 /* ------------------------------------------------------------ main */
 
 static const struct h_test enospc_tests[] = {
-	{ "enospc_shm", enospc_shm },	  { "enospc_mmap_region", enospc_mmap },
-	{ "enospc_events", enospc_events }, { "enospc_ring", enospc_ring },
-	{ "enospc_slots", enospc_slots },   { NULL, NULL },
+	H_TEST(enospc_shm, 0, "shm.size.reserve"),	  { "enospc_mmap_region", enospc_mmap, 0, H_CLAUSES("mmap_region.create.reserve", "mmap_region.create.no_leftover") },
+	H_TEST(enospc_events, 0, "events.open.reserve"), H_TEST(enospc_ring, 0, "ring.create.file"),
+	H_TEST(enospc_slots, 0, "slots.create.fallocate"),   { 0 },
 };
 static const struct h_test trunc_tests[] = {
-	{ "truncate_shm", trunc_shm },	     { "truncate_mmap_region", trunc_mmap },
-	{ "truncate_events", trunc_events }, { "truncate_ring", trunc_ring },
-	{ "truncate_slots", trunc_slots },   { NULL, NULL },
+	{ "truncate_shm", trunc_shm, 0, H_CLAUSES("shm.truncate.check", "shm.truncate.hot-path", "shm.map.zero_size") },	     { "truncate_mmap_region", trunc_mmap, 0, H_CLAUSES("mmap_region.remap.truncated", "mmap_region.truncate.hot-path", "mmap_region.attach.empty") },
+	{ "truncate_events", trunc_events, 0, H_CLAUSES("events.split.truncated", "events.truncate.check", "events.truncate.claim", "events.validate.layout-bytes") }, { "truncate_ring", trunc_ring, 0, H_CLAUSES("ring.truncate.check", "ring.truncate.hot-path", "ring.attach.validate") },
+	{ "truncate_slots", trunc_slots, 0, H_CLAUSES("slots.truncate.check", "slots.attach.magic") },   { 0 },
 };
 static const struct h_test path_tests[] = {
-	{ "paths_shm", paths_shm },	  { "paths_mmap_region", paths_mmap },
-	{ "paths_events", paths_events }, { "paths_ring", paths_ring },
-	{ "paths_slots", paths_slots },	  { NULL, NULL },
+	H_TEST(paths_shm, 0, "shm.open.check", "shm.open.nosymlink", "shm.map.zero_size"),	  { "paths_mmap_region", paths_mmap, 0, H_CLAUSES("mmap_region.path.nosymlink", "mmap_region.attach.check", "mmap_region.attach.empty", "common.path.nosymlink", "common.path.owner") },
+	H_TEST(paths_events, 0, "events.open.mode", "events.validate.short"), H_TEST(paths_ring, 0, "ring.attach.safe", "ring.attach.validate"),
+	H_TEST(paths_slots, 0, "slots.flink.safe", "slots.attach.magic"),	  { 0 },
 };
 static const struct h_test fault_tests[] = {
-	{ "faults_shm", faults_shm },	    { "faults_mmap_region", faults_mmap },
-	{ "faults_events", faults_events }, { "faults_ring", faults_ring },
-	{ "faults_slots", faults_slots },   { NULL, NULL },
+	H_TEST(faults_shm, 0, "common.fault.hook", "shm.open.no_leftover"),	    { "faults_mmap_region", faults_mmap, 0, H_CLAUSES("common.fault.hook", "mmap_region.create.no_leftover", "mmap_region.resize.keeps_old") },
+	H_TEST(faults_events, 0, "common.fault.hook", "events.init.once"), H_TEST(faults_ring, 0, "common.fault.hook", "ring.create.cleanup"),
+	H_TEST(faults_slots, 0, "common.fault.hook", "slots.create.exclusive"),   { 0 },
 };
 static const struct h_suite suites[] = {
 	{ "enospc", NULL, NULL, enospc_tests },

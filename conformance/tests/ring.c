@@ -276,7 +276,7 @@ static pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op
 
 /* ---------------------------------------------------------------- layout */
 
-static void layout_header_body(void)
+static void layout_header(void)
 {
 	char path[256];
 	size_t len;
@@ -312,13 +312,7 @@ static void layout_header_body(void)
 	unlink(path);
 }
 
-static void layout_header(void)
-{
-	SPEC_VERIFY("ring.layout.header");
-	isolate(layout_header_body, 30);
-}
-
-static void create_capacity_body(void)
+static void create_capacity(void)
 {
 	char path[256];
 	struct shmk_ring *r = NULL;
@@ -335,12 +329,6 @@ static void create_capacity_body(void)
 	CU_ASSERT_EQUAL(shmk_ring_create(path, &ok, &r), 0);
 	shmk_ring_close(r);
 	unlink(path);
-}
-
-static void create_capacity(void)
-{
-	SPEC_VERIFY("ring.create.capacity");
-	isolate(create_capacity_body, 20);
 }
 
 static void create_file_body(void)
@@ -416,13 +404,12 @@ static void create_enospc_body(void)
 
 static void create_file(void)
 {
-	SPEC_VERIFY("ring.create.file");
 	isolate(create_file_body, 20);
 	if (geteuid() == 0)
 		isolate(create_enospc_body, 20);
 }
 
-static void create_name_body(void)
+static void create_name(void)
 {
 	char name[64], path[128];
 	struct shmk_ring *r = NULL, *r2 = NULL;
@@ -442,12 +429,6 @@ static void create_name_body(void)
 	CU_ASSERT(access(path, F_OK) != 0);
 	CU_ASSERT_EQUAL(shmk_ring_unlink(name), -ENOENT);
 	CU_ASSERT_EQUAL(shmk_ring_create("", &o, &r), -EINVAL);
-}
-
-static void create_name(void)
-{
-	SPEC_VERIFY("ring.create.name");
-	isolate(create_name_body, 20);
 }
 
 static int count_fds(void)
@@ -477,7 +458,7 @@ static int maps_mentioning(const char *needle)
 
 /* Every syscall site of create / attach / writer open fails once in turn
  * (SHMK_FAULT hook): the error comes back and nothing leaks. */
-static void cleanup_body(void)
+static void cleanup(void)
 {
 	static const char *const sites[] = { "open", "ftruncate", "fallocate", "mmap", "fstat" };
 	char path[256], spec[64];
@@ -546,13 +527,7 @@ static void cleanup_body(void)
 	CU_ASSERT(fired >= 10);
 }
 
-static void cleanup(void)
-{
-	SPEC_VERIFY("ring.create.cleanup");
-	isolate(cleanup_body, 60);
-}
-
-static void initial_index_body(void)
+static void initial_index(void)
 {
 	char path[256];
 	uint64_t v = 0;
@@ -570,13 +545,7 @@ static void initial_index_body(void)
 	unlink(path);
 }
 
-static void initial_index(void)
-{
-	SPEC_VERIFY("ring.create.initial_index");
-	isolate(initial_index_body, 20);
-}
-
-static void attach_validate_body(void)
+static void attach_validate(void)
 {
 	char path[256];
 	size_t len;
@@ -618,12 +587,6 @@ static void attach_validate_body(void)
 	CU_ASSERT_EQUAL(truncate(path, 100), 0);
 	CU_ASSERT_EQUAL(shmk_ring_attach(path, &r2), SHMK_ETOOSMALL);
 	unlink(path);
-}
-
-static void attach_validate(void)
-{
-	SPEC_VERIFY("ring.attach.validate");
-	isolate(attach_validate_body, 20);
 }
 
 /* ---------------------------------------------------------------- the one validator */
@@ -698,7 +661,7 @@ static int vs_prefix_ok(const uint8_t *t, size_t l, void *arg)
 	return rc == 0 && !ri.complete && ri.capacity == p->cap && ri.writers == 0;
 }
 
-static void validate_shared_body(void)
+static void validate_shared(void)
 {
 	char path[256];
 	int pfd[2];
@@ -828,13 +791,7 @@ static void validate_shared_body(void)
 	unlink(path);
 }
 
-static void validate_shared(void)
-{
-	SPEC_VERIFY("ring.validate.shared");
-	isolate(validate_shared_body, 60);
-}
-
-static void attach_safe_body(void)
+static void attach_safe(void)
 {
 	char path[256], link[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0), *r2 = NULL;
@@ -865,13 +822,7 @@ static void attach_safe_body(void)
 	unlink(path);
 }
 
-static void attach_safe(void)
-{
-	SPEC_VERIFY("ring.attach.safe");
-	isolate(attach_safe_body, 30);
-}
-
-static void reader_single_body(void)
+static void reader_single(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0), *r2 = NULL;
@@ -907,15 +858,9 @@ static void reader_single_body(void)
 	unlink(path);
 }
 
-static void reader_single(void)
-{
-	SPEC_VERIFY("ring.reader.single");
-	isolate(reader_single_body, 30);
-}
-
 /* ---------------------------------------------------------------- records */
 
-static void record_format_body(void)
+static void record_format(void)
 {
 	char path[256];
 	size_t len;
@@ -951,13 +896,7 @@ static void record_format_body(void)
 	unlink(path);
 }
 
-static void record_format(void)
-{
-	SPEC_VERIFY("ring.record.format");
-	isolate(record_format_body, 30);
-}
-
-static void record_max_body(void)
+static void record_max(void)
 {
 	char path[256];
 	size_t len;
@@ -985,15 +924,9 @@ static void record_max_body(void)
 	unlink(path);
 }
 
-static void record_max(void)
-{
-	SPEC_VERIFY("ring.record.max");
-	isolate(record_max_body, 20);
-}
-
 /* ---------------------------------------------------------------- reader */
 
-static void mirror_body(void)
+static void mirror(void)
 {
 	char path[256];
 	/* initial index 64 KiB - 24: a record of 40 bytes straddles the end */
@@ -1038,14 +971,8 @@ static void mirror_body(void)
 	unlink(path);
 }
 
-static void mirror(void)
-{
-	SPEC_VERIFY("ring.reader.mirror");
-	isolate(mirror_body, 20);
-}
-
 /* Records that straddle the wrap: small capacity, every size class. */
-static void straddle_body(void)
+static void straddle(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1064,14 +991,7 @@ static void straddle_body(void)
 	unlink(path);
 }
 
-static void straddle(void)
-{
-	SPEC_VERIFY("ring.reader.mirror");
-	SPEC_VERIFY("ring.writer.bounds");
-	isolate(straddle_body, 60);
-}
-
-static void head_tail_body(void)
+static void head_tail(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1092,13 +1012,7 @@ static void head_tail_body(void)
 	unlink(path);
 }
 
-static void head_tail(void)
-{
-	SPEC_VERIFY("ring.reader.head_tail");
-	isolate(head_tail_body, 20);
-}
-
-static void incr_tail_align_body(void)
+static void incr_tail_align(void)
 {
 	char path[256];
 	uint64_t tail;
@@ -1117,13 +1031,7 @@ static void incr_tail_align_body(void)
 	unlink(path);
 }
 
-static void incr_tail_align(void)
-{
-	SPEC_VERIFY("ring.reader.increment_tail.align");
-	isolate(incr_tail_align_body, 20);
-}
-
-static void incr_tail_range_body(void)
+static void incr_tail_range(void)
 {
 	char path[256];
 	uint64_t tail;
@@ -1145,13 +1053,7 @@ static void incr_tail_range_body(void)
 	unlink(path);
 }
 
-static void incr_tail_range(void)
-{
-	SPEC_VERIFY("ring.reader.increment_tail.range");
-	isolate(incr_tail_range_body, 20);
-}
-
-static void read_align_body(void)
+static void read_align(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1184,13 +1086,7 @@ static void read_align_body(void)
 	unlink(path);
 }
 
-static void read_align(void)
-{
-	SPEC_VERIFY("ring.reader.read.align");
-	isolate(read_align_body, 20);
-}
-
-static void read_size_body(void)
+static void read_size(void)
 {
 	char path[256];
 	static uint8_t buf[SHMK_RING_MAX_MESSAGE + 8];
@@ -1206,13 +1102,7 @@ static void read_size_body(void)
 	unlink(path);
 }
 
-static void read_size(void)
-{
-	SPEC_VERIFY("ring.reader.read.size");
-	isolate(read_size_body, 20);
-}
-
-static void first_msg_body(void)
+static void first_msg_align(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1232,13 +1122,7 @@ static void first_msg_body(void)
 	unlink(path);
 }
 
-static void first_msg_align(void)
-{
-	SPEC_VERIFY("ring.reader.first_message.align");
-	isolate(first_msg_body, 20);
-}
-
-static void first_msg_small_body(void)
+static void first_msg_small(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1258,13 +1142,7 @@ static void first_msg_small_body(void)
 	unlink(path);
 }
 
-static void first_msg_small(void)
-{
-	SPEC_VERIFY("ring.reader.first_message.toosmall");
-	isolate(first_msg_small_body, 20);
-}
-
-static void first_msg_badlen_body(void)
+static void first_msg_badlen(void)
 {
 	char path[256];
 	size_t len;
@@ -1291,15 +1169,9 @@ static void first_msg_badlen_body(void)
 	unlink(path);
 }
 
-static void first_msg_badlen(void)
-{
-	SPEC_VERIFY("ring.reader.first_message.badlen");
-	isolate(first_msg_badlen_body, 20);
-}
-
 /* Garbage records and indices: every answer is an error or a span inside
  * the ring + mirror. */
-static void reader_bounds_body(void)
+static void reader_bounds(void)
 {
 	char path[256];
 	size_t len;
@@ -1364,15 +1236,9 @@ static void reader_bounds_body(void)
 	unlink(path);
 }
 
-static void reader_bounds(void)
-{
-	SPEC_VERIFY("ring.reader.bounds");
-	isolate(reader_bounds_body, 60);
-}
-
 /* Ping-pong: the writer writes record i only after the reader consumed i-1,
  * so the reader parks on nearly every wait; a lost wake-up hangs (timeout). */
-static void wait_wake_body(void)
+static void wait_wake(void)
 {
 	char path[256];
 	int back[2];
@@ -1417,18 +1283,11 @@ static void wait_wake_body(void)
 	unlink(path);
 }
 
-static void wait_wake(void)
-{
-	SPEC_VERIFY("ring.reader.wait.wake+2");
-	SPEC_VERIFY("ring.writer.wake");
-	isolate(wait_wake_body, 60);
-}
-
 /* ring.writer.wake: a writer in another process bumps gen and clears
  * the announcement only when the reader announced (set here through the
  * raw mapping, as a parked reader leaves it): one bump for a burst of
  * commits, none without an announcement. */
-static void wake_once_body(void)
+static void wake_once(void)
 {
 	char path[256];
 	size_t len;
@@ -1484,13 +1343,7 @@ static void wake_once_body(void)
 	unlink(path);
 }
 
-static void wake_once(void)
-{
-	SPEC_VERIFY("ring.writer.wake");
-	isolate(wake_once_body, 30);
-}
-
-static void wait_timeout_body(void)
+static void wait_timeout(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1507,16 +1360,10 @@ static void wait_timeout_body(void)
 	unlink(path);
 }
 
-static void wait_timeout(void)
-{
-	SPEC_VERIFY("ring.reader.wait.timeout");
-	isolate(wait_timeout_body, 20);
-}
-
 /* INT64_MAX must wait like "forever": the writer commits only once the
  * reader is parked (waiters == 1), so an overflowed deadline in the past
  * shows as -ETIMEDOUT (or as UBSan's signed-overflow abort). */
-static void wait_huge_timeout_body(void)
+static void wait_huge_timeout(void)
 {
 	char path[256];
 	size_t len;
@@ -1541,13 +1388,7 @@ static void wait_huge_timeout_body(void)
 	unlink(path);
 }
 
-static void wait_huge_timeout(void)
-{
-	SPEC_VERIFY("common.wait.deadline");
-	isolate(wait_huge_timeout_body, 20);
-}
-
-static void wait_peerdead_body(void)
+static void wait_peerdead(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1595,13 +1436,7 @@ static void wait_peerdead_body(void)
 	unlink(path);
 }
 
-static void wait_peerdead(void)
-{
-	SPEC_VERIFY("ring.reader.wait.peerdead");
-	isolate(wait_peerdead_body, 30);
-}
-
-static void read_message_body(void)
+static void read_message(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1627,16 +1462,10 @@ static void read_message_body(void)
 	unlink(path);
 }
 
-static void read_message(void)
-{
-	SPEC_VERIFY("ring.reader.read_message");
-	isolate(read_message_body, 20);
-}
-
 /* ---------------------------------------------------------------- writers */
 
 /* A writer in an unrelated (re-exec'd) process gets its fd by SCM_RIGHTS. */
-static void handoff_body(void)
+static void handoff(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1658,13 +1487,7 @@ static void handoff_body(void)
 	unlink(path);
 }
 
-static void handoff(void)
-{
-	SPEC_VERIFY("ring.writer.handoff");
-	isolate(handoff_body, 30);
-}
-
-static void peer_fd_body(void)
+static void peer_fd(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1709,14 +1532,8 @@ static void peer_fd_body(void)
 	unlink(path);
 }
 
-static void peer_fd(void)
-{
-	SPEC_VERIFY("ring.writer.peer_fd");
-	isolate(peer_fd_body, 30);
-}
-
 /* Several writer processes at once, per-writer tags, per-writer order. */
-static void multi_writer_body(void)
+static void multi_writer(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1758,14 +1575,7 @@ static void multi_writer_body(void)
 	unlink(path);
 }
 
-static void multi_writer(void)
-{
-	SPEC_VERIFY("ring.writer.tag");
-	SPEC_VERIFY("ring.writer.lock");
-	isolate(multi_writer_body, 60);
-}
-
-static void register_body(void)
+static void register_writers(void)
 {
 	char path[256];
 	size_t len;
@@ -1813,15 +1623,9 @@ static void register_body(void)
 	unlink(path);
 }
 
-static void register_writers(void)
-{
-	SPEC_VERIFY("ring.writer.register");
-	isolate(register_body, 30);
-}
-
 /* The reader's mapping of the writers page (and the ring) is read-only: a
  * stray store through it faults instead of wedging the writers' lock. */
-static void lock_readonly_body(void)
+static void lock_readonly(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -1877,12 +1681,6 @@ static void lock_readonly_body(void)
 	CU_ASSERT_EQUAL(writable, 0);
 	shmk_ring_close(r);
 	unlink(path);
-}
-
-static void lock_readonly(void)
-{
-	SPEC_VERIFY("ring.writer.lock");
-	isolate(lock_readonly_body, 20);
 }
 
 /* A writer SIGKILLed at a crash point while holding the lock: the next
@@ -1946,33 +1744,24 @@ static void recover_mid_copy_body(void)
 	crash_case("ring.write.copying", "write", "5", "1000");
 }
 
-static void recover_reserve_body(void)
+static void reserve_crash(void)
 {
 	crash_case("ring.commit", "reserve", "1", "4000");
 }
 
 static void lock_recover(void)
 {
-	SPEC_VERIFY("ring.writer.lock.recover");
 	isolate(recover_locked_body, 40);
 	isolate(recover_copied_body, 40);
 }
 
 static void publish_torn(void)
 {
-	SPEC_VERIFY("ring.writer.publish");
 	isolate(recover_mid_copy_body, 40);
 	isolate(recover_copied_body, 40);
 }
 
-static void reserve_crash(void)
-{
-	SPEC_VERIFY("ring.writer.reserve");
-	SPEC_VERIFY("ring.writer.lock.recover");
-	isolate(recover_reserve_body, 40);
-}
-
-static void lock_deadline_body(void)
+static void lock_deadline(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -2013,19 +1802,13 @@ static void lock_deadline_body(void)
 	unlink(path);
 }
 
-static void lock_deadline(void)
-{
-	SPEC_VERIFY("ring.writer.lock.deadline");
-	isolate(lock_deadline_body, 30);
-}
-
 /* A hostile reader writes impossible head/tail; a writer in another
  * process refuses with SHMK_EINTEGRITY and writes nothing. */
 struct garbage {
 	uint64_t head, tail;
 };
 
-static void validate_body(void)
+static void validate(void)
 {
 	char path[256];
 	size_t len;
@@ -2076,13 +1859,7 @@ static void validate_body(void)
 	unlink(path);
 }
 
-static void validate(void)
-{
-	SPEC_VERIFY("ring.writer.validate");
-	isolate(validate_body, 40);
-}
-
-static void overflow_body(void)
+static void overflow(void)
 {
 	char path[256];
 	size_t len;
@@ -2133,13 +1910,7 @@ static void overflow_body(void)
 	unlink(path);
 }
 
-static void overflow(void)
-{
-	SPEC_VERIFY("ring.writer.overflow");
-	isolate(overflow_body, 20);
-}
-
-static void space_body(void)
+static void space(void)
 {
 	char path[256];
 	size_t len;
@@ -2201,15 +1972,9 @@ static void space_body(void)
 	unlink(path);
 }
 
-static void space(void)
-{
-	SPEC_VERIFY("ring.writer.space");
-	isolate(space_body, 30);
-}
-
 /* Writers never store outside the ring: canaries in the header page and
  * the writers page survive wrapping writes at every offset. */
-static void bounds_body(void)
+static void bounds(void)
 {
 	char path[256];
 	size_t len;
@@ -2266,13 +2031,7 @@ static void bounds_body(void)
 	unlink(path);
 }
 
-static void bounds(void)
-{
-	SPEC_VERIFY("ring.writer.bounds");
-	isolate(bounds_body, 60);
-}
-
-static void toolarge_body(void)
+static void toolarge(void)
 {
 	char path[256];
 	static uint8_t b[SHMK_RING_MAX_PAYLOAD];
@@ -2297,13 +2056,7 @@ static void toolarge_body(void)
 	unlink(path);
 }
 
-static void toolarge(void)
-{
-	SPEC_VERIFY("ring.writer.toolarge");
-	isolate(toolarge_body, 20);
-}
-
-static void iov_body(void)
+static void iov(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
@@ -2333,13 +2086,7 @@ static void iov_body(void)
 	unlink(path);
 }
 
-static void iov(void)
-{
-	SPEC_VERIFY("ring.writer.iov");
-	isolate(iov_body, 20);
-}
-
-static void reserve_body(void)
+static void reserve(void)
 {
 	char path[256];
 	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, CAP64K - 40);
@@ -2386,17 +2133,11 @@ static void reserve_body(void)
 	unlink(path);
 }
 
-static void reserve(void)
-{
-	SPEC_VERIFY("ring.writer.reserve");
-	isolate(reserve_body, 20);
-}
-
 /* ---------------------------------------------------------------- main */
 
 /* ---------------------------------------------------------------- truncation */
 
-static void truncated_body(void)
+static void truncated(void)
 {
 	char path[256];
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -2437,7 +2178,7 @@ static void truncated_body(void)
 	unlink(path);
 }
 
-static void truncated_parked_body(void)
+static void truncated_parked(void)
 {
 	char path[256];
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -2456,70 +2197,55 @@ static void truncated_parked_body(void)
 	unlink(path);
 }
 
-static void truncated(void)
-{
-	SPEC_VERIFY("ring.truncate.check");
-	SPEC_VERIFY("ring.truncate.wait");
-	SPEC_VERIFY("ring.truncate.close");
-	SPEC_VERIFY("ring.truncate.hot-path");
-	isolate(truncated_body, 120);
-}
-
-static void truncated_parked(void)
-{
-	SPEC_VERIFY("ring.truncate.wait");
-	isolate(truncated_parked_body, 120);
-}
-
 static const struct h_test tests[] = {
-	{ "attach_safe", attach_safe },
-	{ "attach_validate", attach_validate },
-	{ "bounds", bounds },
-	{ "cleanup", cleanup },
-	{ "create_capacity", create_capacity },
-	{ "create_file", create_file },
-	{ "create_name", create_name },
-	{ "first_msg_align", first_msg_align },
-	{ "first_msg_badlen", first_msg_badlen },
-	{ "first_msg_small", first_msg_small },
-	{ "handoff", handoff },
-	{ "head_tail", head_tail },
-	{ "incr_tail_align", incr_tail_align },
-	{ "incr_tail_range", incr_tail_range },
-	{ "initial_index", initial_index },
-	{ "iov", iov },
-	{ "layout_header", layout_header },
-	{ "lock_deadline", lock_deadline },
-	{ "lock_readonly", lock_readonly },
-	{ "lock_recover", lock_recover },
-	{ "mirror", mirror },
-	{ "multi_writer", multi_writer },
-	{ "overflow", overflow },
-	{ "peer_fd", peer_fd },
-	{ "publish_torn", publish_torn },
-	{ "read_align", read_align },
-	{ "read_message", read_message },
-	{ "read_size", read_size },
-	{ "reader_bounds", reader_bounds },
-	{ "reader_single", reader_single },
-	{ "record_format", record_format },
-	{ "record_max", record_max },
-	{ "register_writers", register_writers },
-	{ "reserve", reserve },
-	{ "reserve_crash", reserve_crash },
-	{ "space", space },
-	{ "straddle", straddle },
-	{ "toolarge", toolarge },
-	{ "truncated", truncated },
-	{ "truncated_parked", truncated_parked },
-	{ "validate", validate },
-	{ "validate_shared", validate_shared },
-	{ "wait_huge_timeout", wait_huge_timeout },
-	{ "wait_peerdead", wait_peerdead },
-	{ "wait_timeout", wait_timeout },
-	{ "wait_wake", wait_wake },
-	{ "wake_once", wake_once },
-	{ NULL, NULL },
+	H_TEST(attach_safe, 30, "ring.attach.safe"),
+	H_TEST(attach_validate, 20, "ring.attach.validate"),
+	H_TEST(bounds, 60, "ring.writer.bounds"),
+	H_TEST(cleanup, 60, "ring.create.cleanup"),
+	H_TEST(create_capacity, 20, "ring.create.capacity"),
+	H_TEST(create_file, 0, "ring.create.file"),
+	H_TEST(create_name, 20, "ring.create.name"),
+	H_TEST(first_msg_align, 20, "ring.reader.first_message.align"),
+	H_TEST(first_msg_badlen, 20, "ring.reader.first_message.badlen"),
+	H_TEST(first_msg_small, 20, "ring.reader.first_message.toosmall"),
+	H_TEST(handoff, 30, "ring.writer.handoff"),
+	H_TEST(head_tail, 20, "ring.reader.head_tail"),
+	H_TEST(incr_tail_align, 20, "ring.reader.increment_tail.align"),
+	H_TEST(incr_tail_range, 20, "ring.reader.increment_tail.range"),
+	H_TEST(initial_index, 20, "ring.create.initial_index"),
+	H_TEST(iov, 20, "ring.writer.iov"),
+	H_TEST(layout_header, 30, "ring.layout.header"),
+	H_TEST(lock_deadline, 30, "ring.writer.lock.deadline"),
+	H_TEST(lock_readonly, 20, "ring.writer.lock"),
+	H_TEST(lock_recover, 0, "ring.writer.lock.recover"),
+	H_TEST(mirror, 20, "ring.reader.mirror"),
+	H_TEST(multi_writer, 60, "ring.writer.tag", "ring.writer.lock"),
+	H_TEST(overflow, 20, "ring.writer.overflow"),
+	H_TEST(peer_fd, 30, "ring.writer.peer_fd"),
+	H_TEST(publish_torn, 0, "ring.writer.publish"),
+	H_TEST(read_align, 20, "ring.reader.read.align"),
+	H_TEST(read_message, 20, "ring.reader.read_message"),
+	H_TEST(read_size, 20, "ring.reader.read.size"),
+	H_TEST(reader_bounds, 60, "ring.reader.bounds"),
+	H_TEST(reader_single, 30, "ring.reader.single"),
+	H_TEST(record_format, 30, "ring.record.format"),
+	H_TEST(record_max, 20, "ring.record.max"),
+	H_TEST(register_writers, 30, "ring.writer.register"),
+	H_TEST(reserve, 20, "ring.writer.reserve"),
+	H_TEST(reserve_crash, 40, "ring.writer.reserve", "ring.writer.lock.recover"),
+	H_TEST(space, 30, "ring.writer.space"),
+	H_TEST(straddle, 60, "ring.reader.mirror", "ring.writer.bounds"),
+	H_TEST(toolarge, 20, "ring.writer.toolarge"),
+	H_TEST(truncated, 120, "ring.truncate.check", "ring.truncate.wait", "ring.truncate.close", "ring.truncate.hot-path"),
+	H_TEST(truncated_parked, 120, "ring.truncate.wait"),
+	H_TEST(validate, 40, "ring.writer.validate"),
+	H_TEST(validate_shared, 60, "ring.validate.shared"),
+	H_TEST(wait_huge_timeout, 20, "common.wait.deadline"),
+	H_TEST(wait_peerdead, 30, "ring.reader.wait.peerdead"),
+	H_TEST(wait_timeout, 20, "ring.reader.wait.timeout"),
+	H_TEST(wait_wake, 60, "ring.reader.wait.wake+2", "ring.writer.wake"),
+	H_TEST(wake_once, 30, "ring.writer.wake"),
+	{ 0 },
 };
 
 static const struct h_suite suites[] = {

@@ -116,7 +116,6 @@ static void name_rules_body(void)
 
 static void name_rules(void)
 {
-	SPEC_VERIFY("shm.name.rules");
 	fresh_names();
 	isolate(name_rules_body, DEADLINE);
 	drop_names();
@@ -144,7 +143,6 @@ static void open_flags_body(void)
 
 static void open_flags(void)
 {
-	SPEC_VERIFY("shm.open.flags");
 	fresh_names();
 	isolate(open_flags_body, DEADLINE);
 	drop_names();
@@ -193,7 +191,6 @@ static void open_mode_body(void)
 
 static void open_mode(void)
 {
-	SPEC_VERIFY("shm.open.mode");
 	if (geteuid() != 0)
 		H_SKIP("needs root to drop to another uid");
 	fresh_names();
@@ -250,7 +247,6 @@ static void open_check_body(void)
 
 static void open_check(void)
 {
-	SPEC_VERIFY("shm.open.check");
 	if (geteuid() != 0)
 		H_SKIP("needs root to chown to another uid");
 	fresh_names();
@@ -284,7 +280,6 @@ static void open_nosymlink_body(void)
 
 static void open_nosymlink(void)
 {
-	SPEC_VERIFY("shm.open.nosymlink");
 	fresh_names();
 	isolate(open_nosymlink_body, DEADLINE);
 	drop_names();
@@ -312,7 +307,6 @@ static void open_no_leftover_body(void)
 
 static void open_no_leftover(void)
 {
-	SPEC_VERIFY("shm.open.no_leftover");
 	fresh_names();
 	isolate(open_no_leftover_body, DEADLINE);
 	drop_names();
@@ -345,7 +339,6 @@ static void size_limits_body(void)
 
 static void size_limits(void)
 {
-	SPEC_VERIFY("shm.size.limits");
 	fresh_names();
 	isolate(size_limits_body, DEADLINE);
 	drop_names();
@@ -381,7 +374,6 @@ static void size_reserve_body(void)
 
 static void size_reserve(void)
 {
-	SPEC_VERIFY("shm.size.reserve");
 	if (geteuid() != 0)
 		H_SKIP("needs root for a private mount namespace");
 	fresh_names();
@@ -420,7 +412,6 @@ static void size_shrink_mapped_body(void)
 
 static void size_shrink_mapped(void)
 {
-	SPEC_VERIFY("shm.size.shrink_mapped");
 	fresh_names();
 	isolate(size_shrink_mapped_body, DEADLINE);
 	drop_names();
@@ -460,8 +451,6 @@ static void truncate_check_body(void)
 
 static void truncate_check(void)
 {
-	SPEC_VERIFY("shm.truncate.check");
-	SPEC_VERIFY("shm.truncate.hot-path");
 	fresh_names();
 	isolate(truncate_check_body, DEADLINE);
 	drop_names();
@@ -515,7 +504,6 @@ static void map_shared_body(void)
 
 static void map_shared(void)
 {
-	SPEC_VERIFY("shm.map.shared");
 	fresh_names();
 	isolate(map_shared_body, DEADLINE);
 	drop_names();
@@ -547,7 +535,6 @@ static void map_single_body(void)
 
 static void map_single(void)
 {
-	SPEC_VERIFY("shm.map.single");
 	fresh_names();
 	isolate(map_single_body, DEADLINE);
 	drop_names();
@@ -572,7 +559,6 @@ static void map_zero_size_body(void)
 
 static void map_zero_size(void)
 {
-	SPEC_VERIFY("shm.map.zero_size");
 	fresh_names();
 	isolate(map_zero_size_body, DEADLINE);
 	drop_names();
@@ -599,7 +585,6 @@ static void map_offset_range_body(void)
 
 static void map_offset_range(void)
 {
-	SPEC_VERIFY("shm.map.offset_range");
 	fresh_names();
 	isolate(map_offset_range_body, DEADLINE);
 	drop_names();
@@ -636,7 +621,6 @@ static void map_unaligned_body(void)
 
 static void map_unaligned(void)
 {
-	SPEC_VERIFY("shm.map.unaligned");
 	fresh_names();
 	isolate(map_unaligned_body, DEADLINE);
 	drop_names();
@@ -678,7 +662,6 @@ static void map_readonly_body(void)
 
 static void map_readonly(void)
 {
-	SPEC_VERIFY("shm.map.readonly");
 	fresh_names();
 	isolate(map_readonly_body, DEADLINE);
 	drop_names();
@@ -721,7 +704,6 @@ static void unlink_keeps_handle_body(void)
 
 static void unlink_keeps_handle(void)
 {
-	SPEC_VERIFY("shm.unlink.keeps_handle");
 	fresh_names();
 	isolate(unlink_keeps_handle_body, DEADLINE);
 	drop_names();
@@ -760,7 +742,6 @@ static void close_map_survives_body(void)
 
 static void close_map_survives(void)
 {
-	SPEC_VERIFY("shm.close.map_survives");
 	fresh_names();
 	isolate(close_map_survives_body, DEADLINE);
 	drop_names();
@@ -795,33 +776,32 @@ static void api_args_body(void)
 
 static void api_args(void)
 {
-	SPEC_VERIFY("shm.api.args");
 	fresh_names();
 	isolate(api_args_body, DEADLINE);
 	drop_names();
 }
 
 static const struct h_test tests[] = {
-	{ "name_rules", name_rules },
-	{ "open_flags", open_flags },
-	{ "open_mode", open_mode },
-	{ "open_check", open_check },
-	{ "open_nosymlink", open_nosymlink },
-	{ "open_no_leftover", open_no_leftover },
-	{ "size_limits", size_limits },
-	{ "size_reserve", size_reserve },
-	{ "size_shrink_mapped", size_shrink_mapped },
-	{ "map_shared", map_shared },
-	{ "map_single", map_single },
-	{ "map_zero_size", map_zero_size },
-	{ "map_offset_range", map_offset_range },
-	{ "map_unaligned", map_unaligned },
-	{ "map_readonly", map_readonly },
-	{ "unlink_keeps_handle", unlink_keeps_handle },
-	{ "close_map_survives", close_map_survives },
-	{ "truncate_check", truncate_check },
-	{ "api_args", api_args },
-	{ NULL, NULL },
+	H_TEST(name_rules, 0, "shm.name.rules"),
+	H_TEST(open_flags, 0, "shm.open.flags"),
+	H_TEST(open_mode, 0, "shm.open.mode"),
+	H_TEST(open_check, 0, "shm.open.check"),
+	H_TEST(open_nosymlink, 0, "shm.open.nosymlink"),
+	H_TEST(open_no_leftover, 0, "shm.open.no_leftover"),
+	H_TEST(size_limits, 0, "shm.size.limits"),
+	H_TEST(size_reserve, 0, "shm.size.reserve"),
+	H_TEST(size_shrink_mapped, 0, "shm.size.shrink_mapped"),
+	H_TEST(map_shared, 0, "shm.map.shared"),
+	H_TEST(map_single, 0, "shm.map.single"),
+	H_TEST(map_zero_size, 0, "shm.map.zero_size"),
+	H_TEST(map_offset_range, 0, "shm.map.offset_range"),
+	H_TEST(map_unaligned, 0, "shm.map.unaligned"),
+	H_TEST(map_readonly, 0, "shm.map.readonly"),
+	H_TEST(unlink_keeps_handle, 0, "shm.unlink.keeps_handle"),
+	H_TEST(close_map_survives, 0, "shm.close.map_survives"),
+	H_TEST(truncate_check, 0, "shm.truncate.check", "shm.truncate.hot-path"),
+	H_TEST(api_args, 0, "shm.api.args"),
+	{ 0 },
 };
 
 static const struct h_suite suites[] = {

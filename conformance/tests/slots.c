@@ -256,7 +256,7 @@ static int reader_proc(void *argp)
 
 /* ------------------------------------------------------------ layout */
 
-static void layout_body(void)
+static void layout_offsets(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -305,17 +305,9 @@ static void layout_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
 }
 
-static void layout_offsets(void)
-{
-	SPEC_VERIFY("slots.layout.header");
-	SPEC_VERIFY("slots.layout.capacity");
-	SPEC_VERIFY("slots.segment.name");
-	isolate(layout_body, 20);
-}
-
 /* ------------------------------------------------------------ create */
 
-static void create_files_body(void)
+static void create_files(void)
 {
 	char fl[256], buf[300];
 	struct shmk_slots *o, *o2;
@@ -356,16 +348,9 @@ static void create_files_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
 }
 
-static void create_files(void)
-{
-	SPEC_VERIFY("slots.create.exclusive");
-	SPEC_VERIFY("slots.flink.create+2");
-	isolate(create_files_body, 20);
-}
-
 /* An owner killed after writing the flink's content but before linking it:
  * no flink (and so no half-written one) ever appears at the path. */
-static void flink_atomic_body(void)
+static void flink_atomic(void)
 {
 	char fl[256], pat[64];
 	struct shmk_slots *o;
@@ -398,13 +383,7 @@ static void flink_atomic_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
 }
 
-static void flink_atomic(void)
-{
-	SPEC_VERIFY("slots.flink.create+2");
-	isolate(flink_atomic_body, 20);
-}
-
-static void create_limits_body(void)
+static void create_limits(void)
 {
 	char fl[256];
 	struct shmk_slots *o = NULL;
@@ -419,12 +398,6 @@ static void create_limits_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_create(fl, 65536, (size_t)UINT32_MAX - 79, &o) < 0, 1);
 	CU_ASSERT_PTR_NULL(o);
 	CU_ASSERT_EQUAL(access(fl, F_OK), -1);	/* nothing left behind */
-}
-
-static void create_limits(void)
-{
-	SPEC_VERIFY("slots.create.limits");
-	isolate(create_limits_body, 20);
 }
 
 static void create_fallocate_body(void)
@@ -446,13 +419,12 @@ static void create_fallocate_body(void)
 
 static void create_fallocate(void)
 {
-	SPEC_VERIFY("slots.create.fallocate");
 	if (geteuid() != 0)
 		H_SKIP("needs root for a private tmpfs");
 	isolate(create_fallocate_body, 20);
 }
 
-static void flink_dir_body(void)
+static void flink_dir(void)
 {
 	char dir[256], buf[300];
 	struct shmk_slots *o;
@@ -481,15 +453,9 @@ static void flink_dir_body(void)
 	CU_ASSERT_STRING_EQUAL(buf, want);
 }
 
-static void flink_dir(void)
-{
-	SPEC_VERIFY("slots.flink.dir");
-	isolate(flink_dir_body, 20);
-}
-
 /* ------------------------------------------------------------ attach */
 
-static void flink_safe_body(void)
+static void flink_safe(void)
 {
 	char fl[256], other[256];
 	struct shmk_slots *o, *r;
@@ -527,13 +493,7 @@ static void flink_safe_body(void)
 	shmk_slots_close(o);
 }
 
-static void flink_safe(void)
-{
-	SPEC_VERIFY("slots.flink.safe");
-	isolate(flink_safe_body, 20);
-}
-
-static void flink_content_body(void)
+static void flink_content(void)
 {
 	static const struct {
 		const char *bytes;
@@ -578,12 +538,6 @@ static void flink_content_body(void)
 	unlink(fl);
 }
 
-static void flink_content(void)
-{
-	SPEC_VERIFY("slots.flink.content");
-	isolate(flink_content_body, 20);
-}
-
 /* A real segment from an owner, then one header field lies; every attach
  * runs in its own process so a crash would be caught as a failure. */
 struct lie {
@@ -626,7 +580,7 @@ static void lie_run(const struct lie *lies, size_t n)
 	}
 }
 
-static void attach_magic_body(void)
+static void attach_magic(void)
 {
 	static const struct lie lies[] = {
 		{ "magic", 0x00, 0x5353445Au, 0, SHMK_EBADMAGIC },
@@ -637,13 +591,7 @@ static void attach_magic_body(void)
 	lie_run(lies, 3);
 }
 
-static void attach_magic(void)
-{
-	SPEC_VERIFY("slots.attach.magic");
-	isolate(attach_magic_body, 30);
-}
-
-static void attach_sizes_body(void)
+static void attach_sizes(void)
 {
 	static const struct lie lies[] = {
 		{ "hdr_size", 0x1c, 0x20, 0, SHMK_ELAYOUT },
@@ -663,13 +611,7 @@ static void attach_sizes_body(void)
 	lie_run(lies, sizeof(lies) / sizeof(lies[0]));
 }
 
-static void attach_sizes(void)
-{
-	SPEC_VERIFY("slots.attach.sizes");
-	isolate(attach_sizes_body, 60);
-}
-
-static void attach_bounds_body(void)
+static void attach_bounds(void)
 {
 	static const struct lie lies[] = {
 		{ "count 5 of 4", 0x04, 5, 0, SHMK_ELAYOUT },
@@ -694,12 +636,6 @@ static void attach_bounds_body(void)
 	CU_ASSERT_PTR_NULL(r);
 	munmap(m, len);
 	shmk_slots_close(o);
-}
-
-static void attach_bounds(void)
-{
-	SPEC_VERIFY("slots.attach.bounds");
-	isolate(attach_bounds_body, 30);
 }
 
 /* ------------------------------------------------------------ the one validator */
@@ -767,7 +703,7 @@ static int vs_prefix_ok(const uint8_t *t, size_t l, void *arg)
 	return rc == 0 && si.complete == (l >= p->need) && si.slot_count == 5;
 }
 
-static void validate_shared_body(void)
+static void validate_shared(void)
 {
 	char fl[256];
 	int out[2], go[2];
@@ -903,15 +839,9 @@ static void validate_shared_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(fl), 0);
 }
 
-static void validate_shared(void)
-{
-	SPEC_VERIFY("slots.validate.shared");
-	isolate(validate_shared_body, 60);
-}
-
 /* ------------------------------------------------------------ readers */
 
-static void reader_index_body(void)
+static void reader_index(void)
 {
 	char fl[256];
 	struct shmk_slots *o;
@@ -932,12 +862,6 @@ static void reader_index_body(void)
 	shmk_slots_close(o);
 }
 
-static void reader_index(void)
-{
-	SPEC_VERIFY("slots.reader.index");
-	isolate(reader_index_body, 20);
-}
-
 static int register_child(void *arg)
 {
 	struct shmk_slots *r;
@@ -955,7 +879,7 @@ static int register_child(void *arg)
 	return rc == 0 && idx == 7 ? 0 : 1;
 }
 
-static void reader_register_body(void)
+static void reader_register(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r[33];
@@ -995,15 +919,9 @@ static void reader_register_body(void)
 	shmk_slots_close(o);
 }
 
-static void reader_register(void)
-{
-	SPEC_VERIFY("slots.reader.register");
-	isolate(reader_register_body, 30);
-}
-
 /* Owner and three reader processes: every sample reaches every reader, in
  * order and intact, through 8 slots recycled many times. */
-static void multi_reader_body(void)
+static void multi_reader(void)
 {
 	char fl[256];
 	struct shmk_slots *o;
@@ -1035,15 +953,8 @@ static void multi_reader_body(void)
 	shmk_slots_close(o);
 }
 
-static void multi_reader(void)
-{
-	SPEC_VERIFY("slots.publish.order+2");
-	SPEC_VERIFY("slots.reuse.rule");
-	isolate(multi_reader_body, 120);
-}
-
 /* Delivery in sequence-number order after the slots wrapped around. */
-static void delivery_order_body(void)
+static void delivery_order(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1081,12 +992,6 @@ static void delivery_order_body(void)
 	shmk_slots_close(o);
 }
 
-static void delivery_order(void)
-{
-	SPEC_VERIFY("slots.delivery.order");
-	isolate(delivery_order_body, 20);
-}
-
 /* The owner recycles a slot between the reader's sn load and its mask
  * load (test seam): an old sn must never pair with the new commit's mask. */
 extern void (*shmk_slots_test_scan_hook)(uint32_t index);
@@ -1104,7 +1009,7 @@ static void recycle_hook(uint32_t index)
 		shmk_slots_commit_slot(g_owner, h, "NEW", 3, &sn, NULL);
 }
 
-static void recycle_race_body(void)
+static void recycle_race(void)
 {
 	char fl[256];
 	struct shmk_slots *r;
@@ -1144,14 +1049,8 @@ static void recycle_race_body(void)
 	shmk_slots_close(g_owner);
 }
 
-static void recycle_race(void)
-{
-	SPEC_VERIFY("slots.publish.order+2");
-	isolate(recycle_race_body, 20);
-}
-
 /* Samples are owed only to active ∩ registered readers. */
-static void addressed_body(void)
+static void addressed(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *ra, *rb, *rc_;
@@ -1190,14 +1089,8 @@ static void addressed_body(void)
 	shmk_slots_close(o);
 }
 
-static void addressed(void)
-{
-	SPEC_VERIFY("slots.delivery.addressed");
-	isolate(addressed_body, 20);
-}
-
 /* Reuse: a slot comes back only when every addressed live reader read it. */
-static void reuse_body(void)
+static void reuse(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *ra, *rb;
@@ -1242,15 +1135,9 @@ static void reuse_body(void)
 	shmk_slots_close(o);
 }
 
-static void reuse(void)
-{
-	SPEC_VERIFY("slots.reuse.rule");
-	isolate(reuse_body, 20);
-}
-
 /* A reader killed while holding unread samples: detected (as a zombie, and
  * once reaped), its slots come back, the other reader is unaffected. */
-static void reader_killed_body(void)
+static void reader_killed(void)
 {
 	char fl[256];
 	struct shmk_slots *o;
@@ -1294,15 +1181,9 @@ static void reader_killed_body(void)
 	shmk_slots_close(o);
 }
 
-static void reader_killed(void)
-{
-	SPEC_VERIFY("slots.reader.reap");
-	isolate(reader_killed_body, 120);
-}
-
 /* PID reuse: a registry token whose pid is alive but whose start time
  * differs names an earlier incarnation: dead, reaped.  A live token pins. */
-static void reader_pid_reuse_body(void)
+static void reader_pid_reuse(void)
 {
 	char fl[256];
 	struct shmk_slots *o;
@@ -1346,13 +1227,7 @@ static void reader_pid_reuse_body(void)
 	shmk_slots_close(o);
 }
 
-static void reader_pid_reuse(void)
-{
-	SPEC_VERIFY("slots.reader.reap");
-	isolate(reader_pid_reuse_body, 20);
-}
-
-static void disconnect_body(void)
+static void disconnect(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1375,15 +1250,9 @@ static void disconnect_body(void)
 	shmk_slots_close(o);
 }
 
-static void disconnect(void)
-{
-	SPEC_VERIFY("slots.reader.disconnect");
-	isolate(disconnect_body, 20);
-}
-
 /* ------------------------------------------------------------ sequence numbers */
 
-static void sn_wrap_body(void)
+static void sn_wrap(void)
 {
 	char fl[256];
 	struct shmk_slots *o;
@@ -1426,15 +1295,9 @@ static void sn_wrap_body(void)
 	shmk_slots_close(o);
 }
 
-static void sn_wrap(void)
-{
-	SPEC_VERIFY("slots.sn.width");
-	isolate(sn_wrap_body, 90);
-}
-
 /* ------------------------------------------------------------ handles and reads */
 
-static void handle_bounds_body(void)
+static void handle_bounds(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1462,13 +1325,7 @@ static void handle_bounds_body(void)
 	shmk_slots_close(o);
 }
 
-static void handle_bounds(void)
-{
-	SPEC_VERIFY("slots.handle.bounds");
-	isolate(handle_bounds_body, 20);
-}
-
-static void read_bounds_body(void)
+static void read_bounds(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1505,13 +1362,7 @@ static void read_bounds_body(void)
 	shmk_slots_close(o);
 }
 
-static void read_bounds(void)
-{
-	SPEC_VERIFY("slots.read.bounds");
-	isolate(read_bounds_body, 20);
-}
-
-static void read_ptr_body(void)
+static void read_ptr(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1545,15 +1396,9 @@ static void read_ptr_body(void)
 	shmk_slots_close(o);
 }
 
-static void read_ptr(void)
-{
-	SPEC_VERIFY("slots.read.ptr");
-	isolate(read_ptr_body, 20);
-}
-
 /* Zero-copy loan: 1 MiB samples to a reader process; commit_in_place is
  * byte-for-byte commit_slot; loans stay with the owner's handle. */
-static void loan_body(void)
+static void loan(void)
 {
 	char fl[256], fl2[256];
 	struct shmk_slots *o, *o2, *r;
@@ -1622,12 +1467,6 @@ static void loan_body(void)
 	shmk_slots_close(o2);
 }
 
-static void loan(void)
-{
-	SPEC_VERIFY("slots.loan.inplace");
-	isolate(loan_body, 120);
-}
-
 /* ------------------------------------------------------------ wait */
 
 static int committer(void *arg)
@@ -1644,7 +1483,7 @@ static int committer(void *arg)
 	return 0;
 }
 
-static void wait_body(void)
+static void wait_change(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1686,12 +1525,6 @@ static void wait_body(void)
 	shmk_slots_close(o);
 }
 
-static void wait_change(void)
-{
-	SPEC_VERIFY("slots.wait.nolost");
-	isolate(wait_body, 60);
-}
-
 /* Commits once the reader is parked (header waiters != 0). */
 static int committer_when_parked(void *arg)
 {
@@ -1713,7 +1546,7 @@ static int committer_when_parked(void *arg)
 
 /* INT64_MAX waits like "forever": an overflowed deadline in the past
  * shows as -ETIMEDOUT before the commit (or as UBSan's abort). */
-static void wait_huge_timeout_body(void)
+static void wait_huge_timeout(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1726,12 +1559,6 @@ static void wait_huge_timeout_body(void)
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
 	shmk_slots_close(r);
 	shmk_slots_close(o);
-}
-
-static void wait_huge_timeout(void)
-{
-	SPEC_VERIFY("common.wait.deadline");
-	isolate(wait_huge_timeout_body, 30);
 }
 
 static int owner_then_die(void *arg)
@@ -1785,16 +1612,10 @@ static void peerdead_case(int clean)
 		shmk_slots_reclaim_stale(fl);
 }
 
-static void peerdead_body(void)
+static void wait_peerdead(void)
 {
 	peerdead_case(1);
 	peerdead_case(0);
-}
-
-static void wait_peerdead(void)
-{
-	SPEC_VERIFY("slots.wait.peerdead");
-	isolate(peerdead_body, 90);
 }
 
 /* ------------------------------------------------------------ stale and close */
@@ -1809,7 +1630,7 @@ static int owner_crash(void *arg)
 	return 3;
 }
 
-static void stale_body(void)
+static void stale_detect(void)
 {
 	char fl[256], seg[256], flink_copy[256];
 	struct shmk_slots *o, *o2;
@@ -1857,14 +1678,7 @@ static void stale_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(fl), -ENOENT);
 }
 
-static void stale_detect(void)
-{
-	SPEC_VERIFY("slots.stale.detect");
-	SPEC_VERIFY("slots.stale.reclaim");
-	isolate(stale_body, 60);
-}
-
-static void close_body(void)
+static void close_roles(void)
 {
 	char fl[256], seg[256];
 	struct shmk_slots *o, *r;
@@ -1904,16 +1718,9 @@ static void close_body(void)
 	munmap(hd, len);
 }
 
-static void close_roles(void)
-{
-	SPEC_VERIFY("slots.close.owner");
-	SPEC_VERIFY("slots.close.reader");
-	isolate(close_body, 20);
-}
-
 /* Anyone who can open the flink's directory (think /tmp) can flock it:
  * a stranger holding that lock must not hang the owner's close or gc. */
-static void close_dirlock_body(void)
+static void close_dirlock(void)
 {
 	char fl[256], dir[256];
 	struct shmk_slots *o;
@@ -1945,12 +1752,6 @@ static void close_dirlock_body(void)
 	close(ready[0]);
 }
 
-static void close_dirlock(void)
-{
-	SPEC_VERIFY("slots.flink.lock-bounded");
-	isolate(close_dirlock_body, 20);
-}
-
 /* ------------------------------------------------------------ truncation */
 
 /* The segment's file: /dev/shm + its shm name. */
@@ -1959,7 +1760,7 @@ static void seg_file(const struct shmk_slots *s, char *buf, size_t len)
 	snprintf(buf, len, "/dev/shm%s", shmk_slots_segment_path(s));
 }
 
-static void truncated_body(void)
+static void truncated(void)
 {
 	char fl[PATH_MAX], seg[PATH_MAX], buf[1024];
 	struct shmk_slots *own = NULL, *rd = NULL, *rd2 = NULL;
@@ -2007,7 +1808,7 @@ static void truncated_body(void)
 	CU_ASSERT_EQUAL(access(fl, F_OK), -1);
 }
 
-static void truncated_parked_body(void)
+static void truncated_parked(void)
 {
 	char fl[PATH_MAX], seg[PATH_MAX];
 	struct shmk_slots *own = NULL, *rd = NULL;
@@ -2027,59 +1828,43 @@ static void truncated_parked_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_close(own), SHMK_ETRUNCATED);
 }
 
-static void truncated(void)
-{
-	SPEC_VERIFY("slots.truncate.check");
-	SPEC_VERIFY("slots.truncate.register");
-	SPEC_VERIFY("slots.truncate.wait");
-	SPEC_VERIFY("slots.truncate.close");
-	SPEC_VERIFY("slots.truncate.hot-path");
-	isolate(truncated_body, 120);
-}
-
-static void truncated_parked(void)
-{
-	SPEC_VERIFY("slots.truncate.wait");
-	isolate(truncated_parked_body, 120);
-}
-
 static const struct h_test tests[] = {
-	{ "layout_offsets", layout_offsets },
-	{ "create_files", create_files },
-	{ "flink_atomic", flink_atomic },
-	{ "create_limits", create_limits },
-	{ "create_fallocate", create_fallocate },
-	{ "flink_dir", flink_dir },
-	{ "flink_safe", flink_safe },
-	{ "flink_content", flink_content },
-	{ "attach_magic", attach_magic },
-	{ "attach_sizes", attach_sizes },
-	{ "attach_bounds", attach_bounds },
-	{ "validate_shared", validate_shared },
-	{ "reader_index", reader_index },
-	{ "reader_register", reader_register },
-	{ "multi_reader", multi_reader },
-	{ "delivery_order", delivery_order },
-	{ "recycle_race", recycle_race },
-	{ "addressed", addressed },
-	{ "reuse", reuse },
-	{ "reader_killed", reader_killed },
-	{ "reader_pid_reuse", reader_pid_reuse },
-	{ "disconnect", disconnect },
-	{ "sn_wrap", sn_wrap },
-	{ "handle_bounds", handle_bounds },
-	{ "read_bounds", read_bounds },
-	{ "read_ptr", read_ptr },
-	{ "loan", loan },
-	{ "wait_change", wait_change },
-	{ "wait_huge_timeout", wait_huge_timeout },
-	{ "wait_peerdead", wait_peerdead },
-	{ "stale_detect", stale_detect },
-	{ "close_roles", close_roles },
-	{ "close_dirlock", close_dirlock },
-	{ "truncated", truncated },
-	{ "truncated_parked", truncated_parked },
-	{ NULL, NULL },
+	H_TEST(layout_offsets, 20, "slots.layout.header", "slots.layout.capacity", "slots.segment.name"),
+	H_TEST(create_files, 20, "slots.create.exclusive", "slots.flink.create+2"),
+	H_TEST(flink_atomic, 20, "slots.flink.create+2"),
+	H_TEST(create_limits, 20, "slots.create.limits"),
+	H_TEST(create_fallocate, 0, "slots.create.fallocate"),
+	H_TEST(flink_dir, 20, "slots.flink.dir"),
+	H_TEST(flink_safe, 20, "slots.flink.safe"),
+	H_TEST(flink_content, 20, "slots.flink.content"),
+	H_TEST(attach_magic, 30, "slots.attach.magic"),
+	H_TEST(attach_sizes, 60, "slots.attach.sizes"),
+	H_TEST(attach_bounds, 30, "slots.attach.bounds"),
+	H_TEST(validate_shared, 60, "slots.validate.shared"),
+	H_TEST(reader_index, 20, "slots.reader.index"),
+	H_TEST(reader_register, 30, "slots.reader.register"),
+	H_TEST(multi_reader, 120, "slots.publish.order+2", "slots.reuse.rule"),
+	H_TEST(delivery_order, 20, "slots.delivery.order"),
+	H_TEST(recycle_race, 20, "slots.publish.order+2"),
+	H_TEST(addressed, 20, "slots.delivery.addressed"),
+	H_TEST(reuse, 20, "slots.reuse.rule"),
+	H_TEST(reader_killed, 120, "slots.reader.reap"),
+	H_TEST(reader_pid_reuse, 20, "slots.reader.reap"),
+	H_TEST(disconnect, 20, "slots.reader.disconnect"),
+	H_TEST(sn_wrap, 90, "slots.sn.width"),
+	H_TEST(handle_bounds, 20, "slots.handle.bounds"),
+	H_TEST(read_bounds, 20, "slots.read.bounds"),
+	H_TEST(read_ptr, 20, "slots.read.ptr"),
+	H_TEST(loan, 120, "slots.loan.inplace"),
+	H_TEST(wait_change, 60, "slots.wait.nolost"),
+	H_TEST(wait_huge_timeout, 30, "common.wait.deadline"),
+	H_TEST(wait_peerdead, 90, "slots.wait.peerdead"),
+	H_TEST(stale_detect, 60, "slots.stale.detect", "slots.stale.reclaim"),
+	H_TEST(close_roles, 20, "slots.close.owner", "slots.close.reader"),
+	H_TEST(close_dirlock, 20, "slots.flink.lock-bounded"),
+	H_TEST(truncated, 120, "slots.truncate.check", "slots.truncate.register", "slots.truncate.wait", "slots.truncate.close", "slots.truncate.hot-path"),
+	H_TEST(truncated_parked, 120, "slots.truncate.wait"),
+	{ 0 },
 };
 
 static const struct h_suite suites[] = { { "slots", NULL, NULL, tests }, { NULL, NULL, NULL, NULL } };
