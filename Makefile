@@ -171,7 +171,7 @@ check: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory check-run
 
 spec-coverage: | $(DEPS_STAMP)
-	@scripts/spec-coverage.sh
+	@scripts/spec-coverage.py
 
 coverage: $(DEPS_STAMP)
 	@rm -rf build/cov/obj && find build/cov -name '*.gcda' -delete 2>/dev/null; true
