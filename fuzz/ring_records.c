@@ -9,11 +9,6 @@
  *        [ops: up to 32 x (op u8, a u64)][peer script ...]
  * where the ops list ends at the first byte 0xff.
  */
-/* r[verify ring.reader.bounds] r[verify ring.reader.first_message.align]
- * r[verify ring.reader.first_message.toosmall] r[verify ring.reader.first_message.badlen]
- * r[verify ring.record.max] r[verify ring.reader.read_message]
- * r[verify ring.reader.increment_tail.align] r[verify ring.reader.increment_tail.range]
- * r[verify ring.reader.read.align] r[verify ring.reader.read.size] */
 #include <sys/mman.h>
 
 #include "common.h"
@@ -108,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 			rc = shmk_ring_first_message_in(ring, t0, t0 + (a >> 32), &tag, &p, &len);
 			fz_rc(rc);
 			if (rc == 0) {
-				/* r[verify ring.reader.bounds] the payload is mapped */
+				/* ring.reader.bounds: the payload is mapped */
 				FUZZ_ASSERT(len <= SHMK_RING_MAX_PAYLOAD);
 				FUZZ_ASSERT(t0 % 8 == 0 && len + SHMK_RING_REC_HDR <= (a >> 32));
 				memcpy(buf, p, len);
@@ -132,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 				FUZZ_ASSERT(t1 - t0 == shmk_ring_record_len(len));
 				FUZZ_ASSERT(h0 - t0 >= t1 - t0);
 			} else {
-				/* r[verify ring.reader.read_message] a refused record stays */
+				/* ring.reader.read_message: a refused record stays */
 				FUZZ_ASSERT(t1 == t0);
 			}
 			break;

@@ -10,15 +10,21 @@ MUST, SHOULD or MAY; "MUST NOT"/"SHOULD NOT" count as MUST/SHOULD; words in
 Citations are read ONLY from the source trees below, so ids quoted in
 DESIGN.md, README.md or fixture trees never count:
   impl citations     impl/ (*.c, *.h), scripts/, conformance/harness/, fuzz/, bench/
-  verify citations   fuzz/ bench/ scripts/ conformance/{stress,models,checks}/,
-                     and the registrations of conformance/tests/ (H_TEST(fn,
+  verify citations   bench/ scripts/ conformance/{stress,models,checks}/,
+                     the registrations of conformance/tests/ (H_TEST(fn,
                      deadline, "id", ...) and H_CLAUSES("id", ...) entries)
+                     each fuzz target's shmk_fuzz_clauses[] array, and the
+                     clause ids a stress program (conformance/stress/, with
+                     the skeletons of conformance/support/) quotes as
+                     strings - in its h_evidence() calls and clause arrays,
+                     its one list
   exempt citations   any of the trees above
 A citation of the wrong kind for its tree counts for nothing (warning).
 Evidence (JSONL {"program","suite","test","clause","result"}) says which
 tests passed or failed for a clause at run time.  For every CUnit program
-(conformance/tests/<program>.c or conformance/tests/<program>/*.c) that
-wrote evidence, the evidence and the registrations must agree: no evidence
+(conformance/tests/<program>.c or conformance/tests/<program>/*.c) and
+fuzz target (fuzz/<program>.c) that wrote evidence, the evidence and the
+registrations must agree: no evidence
 for a clause a test does not register, no registered clause of a test that
 ran without its evidence.
 
@@ -42,6 +48,7 @@ CITE_RE = re.compile(r'r\[(impl|verify|exempt) (' + IDC + r')\]')
 EXEMPT_RE = re.compile(r'r\[exempt (' + IDC + r')\]([^*]*)')
 REG_RE = re.compile(r'\bH_TEST\(\s*(\w+)\s*,\s*\w+\s*((?:,\s*"[^"]*"\s*)*)\)'
                     r'|\{\s*"(\w+)"\s*,\s*\w+\s*,\s*\w+\s*,\s*H_CLAUSES\(((?:\s*"[^"]*"\s*,?)*)\)\s*\}')
+FUZZ_RE = re.compile(r'shmk_fuzz_clauses\[\]\s*=\s*\{([^}]*)\}')
 ID_RE = re.compile(r'^[a-z0-9_-]+(\.[a-z0-9_-]+){2,}(\+[0-9]+)?$')
 FAILED = ('fail', 'failed', 'crash', 'timeout')
 PASSED = ('pass', 'passed', 'ok')
@@ -175,6 +182,24 @@ def parse_citations(root):
                                   'reason': ''})
                     regs.append({'program': test_program(rel), 'test': test, 'clause': cid,
                                  'at': at})
+    for rel in walk(root, 'fuzz', ('.c',)):
+        text = '\n'.join(read_lines(root, rel))
+        for m in FUZZ_RE.finditer(text):
+            for s in re.finditer(r'"([^"]*)"', m.group(1)):
+                n = text.count('\n', 0, m.start(1) + s.start()) + 1
+                at = '%s:%d' % (rel, n)
+                cites.append({'kind': 'verify', 'id': s.group(1), 'at': at, 'where': 'impl+verify',
+                              'reason': ''})
+                regs.append({'program': os.path.splitext(os.path.basename(rel))[0],
+                             'test': 'replay', 'clause': s.group(1), 'at': at})
+    modules = set(os.path.splitext(f)[0] for f in os.listdir(os.path.join(root, 'conformance/spec'))
+                  if f.endswith('.md')) if os.path.isdir(os.path.join(root, 'conformance/spec')) else set()
+    for rel in walk(root, 'conformance/stress', ('.c',)) + walk(root, 'conformance/support', ('.c',)):
+        for n, line in enumerate(read_lines(root, rel), 1):
+            for s in re.finditer(r'"([a-z0-9_-]+(?:\.[a-z0-9_-]+){2,}(?:\+[0-9]+)?)"', line):
+                if s.group(1).split('.')[0] in modules:
+                    cites.append({'kind': 'verify', 'id': s.group(1), 'at': '%s:%d' % (rel, n),
+                                  'where': 'verify', 'reason': ''})
     # one exempt row per (file:line, text), as `sort -u` did
     seen, uniq = set(), []
     for c in cites:

@@ -34,13 +34,6 @@
  * as a replacement is expected: up to 10 s x SHMK_TIME_SCALE of such
  * answers in a row.
  *
- * r[verify reliability.crash.committed] r[verify reliability.peer.unblock]
- * r[verify events.role.reclaim] r[verify events.mpsc.dead-producer]
- * r[verify events.init.dead-creator] r[verify events.init.recover]
- * r[verify events.spsc.fifo] r[verify events.mpsc.order]
- * r[verify common.liveness.token] r[verify cli.gc.dead-owner]
- * r[verify events.wait.peerdead] r[verify events.wait.peer-absent]
- *
  * Then, as in ring_crash: a zombie receiver's role is claimable at once; in
  * a private PID namespace a stranger given the dead receiver's PID does not
  * keep the role; and a restart after everyone was SIGKILLed comes up on
@@ -429,7 +422,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		kill(p[1], SIGKILL);
 		int rc = wait_one(p[1], &died[1], &st[1]);
 		/* the receiver drains and then waits on a dead sender: it must
-		 * answer SHMK_EPEERDEAD (r[verify events.wait.peerdead]) */
+		 * answer SHMK_EPEERDEAD (events.wait.peerdead) */
 		if (t % 4 == 0 && role_word(offsetof(struct shmk_events_layout, spsc.roles.a)) &&
 		    (await_peerdead(p[0]) || !atomic_load(&sh->peerdead_ns))) {
 			printf("%s: spsc trial %" PRIu64 ": the receiver never answered "

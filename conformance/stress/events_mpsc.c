@@ -5,9 +5,6 @@
  * (STRESS_SECONDS) and count-bounded (STRESS_MESSAGES per producer, default
  * 1,000,000), every message checksummed, order checked per producer.  A
  * second variant starts the counters just below UINT64_MAX.
- *
- * r[verify events.mpsc.vyukov] r[verify events.mpsc.order]
- * r[verify events.queue.counter-start] r[verify events.pool.aba]
  */
 #include "events_load.h"
 

@@ -5,9 +5,6 @@
  * count-bounded (STRESS_MESSAGES, default 10,000,000), every message
  * checksummed.  A second variant starts the queue counters just below
  * UINT64_MAX so they wrap during the run.
- *
- * r[verify events.spsc.fifo] r[verify events.queue.counter-start]
- * r[verify events.wake.park] r[verify events.zerocopy.publish]
  */
 #include "events_load.h"
 

@@ -11,8 +11,6 @@
  * 20000) messages [seq u64][crc u32]; the receiver checks order and CRC.
  * MPSC: 3 producer threads (one producer handle each), one consumer; per
  * producer order and CRC checked, nothing lost or duplicated.
- *
- * r[verify events.spsc.fifo] r[verify events.mpsc.order]
  */
 #include <inttypes.h>
 #include <pthread.h>

@@ -24,13 +24,7 @@
  *
  * Output: one line per primitive with the counts and every code seen, then
  * `reliability_race: 1 passed, 0 failed, 0 skipped`.  Seed: SHMK_SEED.
- *
- * r[verify mmap_region.create.excl] r[verify shm.open.no_leftover]
- * r[verify events.init.once] r[verify ring.reader.single]
- * r[verify slots.stale.detect] r[verify slots.stale.reclaim]
- * r[verify mmap_region.attach.empty]
  */
-#include <dirent.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -73,19 +67,6 @@ static int code_index(int rc)
 static int code_of(int idx)
 {
 	return idx == 0 ? 0 : idx < 200 ? -idx : SHMK_EBASE - (idx - 200);
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 /* mappings of our objects: anything under /dev/shm or the test directory */
@@ -156,11 +137,11 @@ static void worker(const struct rel_prim *p, struct shared *sh, char names[][256
 	struct rel_obj held[2];
 	bool busy[2] = { false, false }, made[2] = { false, false };
 	uint64_t rng = seed;
-	int fds0 = count_fds();
+	int fds0 = t_count_fds();
 
 	/* warm the paths through /proc once so both counts are stable */
 	(void)count_maps();
-	fds0 = count_fds();
+	fds0 = t_count_fds();
 	h_barrier_wait(go, 60); /* all start together: the races need company */
 	for (uint64_t r = 0;; r++) {
 		if (target ? atomic_load(&sh->creations) >= target || t_now() > deadline
@@ -209,7 +190,7 @@ static void worker(const struct rel_prim *p, struct shared *sh, char names[][256
 	for (int i = 0; i < 2; i++)
 		if (busy[i])
 			release(p, sh, &held[i], made[i]);
-	if (count_fds() != fds0)
+	if (t_count_fds() != fds0)
 		atomic_fetch_add(&sh->fd_leaks, 1);
 	if (count_maps() != 0)
 		atomic_fetch_add(&sh->map_leaks, 1);

@@ -24,11 +24,6 @@
  * 3. Restart: reader and writers all SIGKILLed mid-traffic; a new reader
  *    attaches the same path, new writers write, messages flow; then
  *    `shmkit gc` (when built) removes the ring whose reader is dead.
- *
- * r[verify reliability.crash.committed] r[verify reliability.peer.unblock]
- * r[verify ring.writer.lock.recover] r[verify ring.writer.publish]
- * r[verify ring.reader.wait.peerdead] r[verify common.liveness.token]
- * r[verify ring.reader.single] r[verify cli.gc.dead-owner]
  */
 #include "crash.h"
 #include "shmkit/ring.h"

@@ -21,12 +21,6 @@
  * 300000), STRESS_WRITERS (default 3), SHMK_SEED.  The run ends at the
  * first bound; the killer stops once every writer has finished.
  * Output ends with `ring_stress: 1 passed, 0 failed, 0 skipped`.
- *
- * r[verify ring.writer.lock] r[verify ring.writer.lock.recover]
- * r[verify ring.writer.publish] r[verify ring.writer.space]
- * r[verify ring.writer.tag] r[verify ring.reader.mirror]
- * r[verify ring.reader.wait.wake+2] r[verify ring.reader.wait.peerdead]
- * r[verify ring.record.format] r[verify ring.writer.reserve]
  */
 #include <errno.h>
 #include <inttypes.h>

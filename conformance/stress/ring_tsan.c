@@ -11,8 +11,6 @@
  * sees the writers' shared lock and indices through separate mappings;
  * what it checks is the process-local state and each handle's own use.
  * conformance/checks/tsan.sh runs the -fsanitize=thread build.
- *
- * r[verify ring.writer.tag] r[verify ring.writer.lock]
  */
 #include <inttypes.h>
 #include <pthread.h>

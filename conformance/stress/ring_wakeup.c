@@ -20,9 +20,6 @@
  * program's share of the 10,000,000), STRESS_WAKEUP_SECONDS (60; 1200
  * under make stress; stopping short of the count fails), SHMK_DELAY_US
  * for the hunt (default 50).
- *
- * r[verify reliability.hook.delay] r[verify ring.reader.wait.wake+2]
- * r[verify ring.writer.wake]
  */
 #include "crash.h"
 #include "shmkit/ring.h"

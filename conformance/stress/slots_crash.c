@@ -32,12 +32,6 @@
  *    flink says SHMK_ESTALE naming the flink, REPLACE_STALE comes up and
  *    traffic flows; after another kill of all, `shmkit gc` (when built)
  *    removes the flink and its segment.
- *
- * r[verify reliability.crash.committed] r[verify reliability.peer.unblock]
- * r[verify slots.wait.peerdead] r[verify slots.reader.reap]
- * r[verify slots.flink.create+2] r[verify slots.stale.detect]
- * r[verify slots.stale.reclaim] r[verify common.liveness.token]
- * r[verify cli.gc.dead-owner]
  */
 #include "crash.h"
 #include "shmkit/slots.h"

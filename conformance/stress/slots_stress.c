@@ -23,11 +23,6 @@
  * bound that ends `make stress`), SHMK_SEED.
  * Output: `slots: N published, N read per reader, 0 lost, 0 torn, 0 dup`,
  * then `slots_stress: 1 passed, 0 failed, 0 skipped`.
- *
- * r[verify slots.publish.order+2] r[verify slots.delivery.order]
- * r[verify slots.reuse.rule] r[verify slots.reader.reap]
- * r[verify slots.wait.nolost] r[verify slots.loan.inplace]
- * r[verify slots.sn.width]
  */
 #include <errno.h>
 #include <inttypes.h>

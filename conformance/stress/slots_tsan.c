@@ -10,8 +10,6 @@
  * process-local state; the shared words are covered by the SPIN model and
  * the multiprocess stress.  conformance/checks/tsan.sh runs the
  * -fsanitize=thread build.
- *
- * r[verify slots.delivery.order] r[verify slots.reuse.rule]
  */
 #include <inttypes.h>
 #include <pthread.h>

@@ -14,8 +14,6 @@
  *
  * A calibration phase (100 round trips with 0..2000 us delays, which must
  * take >= 30 ms) shows the delay points fire.  Env as ring_wakeup.
- *
- * r[verify reliability.hook.delay] r[verify slots.wait.nolost]
  */
 #include "crash.h"
 #include "shmkit/slots.h"
