@@ -81,6 +81,12 @@ void t_shared_free(void *p, size_t len);
  * negative: a failed open).  NULL on failure. */
 void *t_raw_map(int fd, size_t *len);
 
+/* ------------------------------------------------------------ this process */
+/* Open descriptors of this process (the opendir's own included), -1 on error. */
+int t_count_fds(void);
+/* Lines of /proc/self/maps that mention any of needles (NULL-terminated). */
+int t_count_maps(const char *const *needles);
+
 /* ------------------------------------------------------------ files */
 /* All of fd's bytes in a heap buffer of exactly their size; closes fd.
  * NULL on failure. */

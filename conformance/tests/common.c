@@ -4,7 +4,6 @@
  * (impl/src/common.c, error.c): process tokens, safe paths, the liveness
  * knob, the fault hook and error names.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,19 +22,6 @@
 #include "shmkit/error.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 /* A child that blocks until its stdin-like pipe closes; returns its pid and
  * the write end that keeps it alive. */
@@ -463,14 +449,14 @@ static void fault_open(void)
 	h_unique_path(path, sizeof(path), "fault");
 	CU_ASSERT_EQUAL_FATAL(make_file(path, 0600), 0);
 
-	int before = count_fds();
+	int before = t_count_fds();
 	CU_ASSERT_FATAL(before > 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("open:1"), 0);
 	int rc = shmk_open_path(path, O_RDWR, 0, &fd);
 	CU_ASSERT(rc < 0 && rc >= -4095); /* a negative errno */
 	CU_ASSERT_EQUAL(fd, -1);
 	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
-	CU_ASSERT_EQUAL(count_fds(), before); /* nothing leaked */
+	CU_ASSERT_EQUAL(t_count_fds(), before); /* nothing leaked */
 	/* only the Nth call fails */
 	CU_ASSERT_EQUAL(shmk_open_path(path, O_RDWR, 0, &fd), 0);
 	CU_ASSERT(fd >= 0);
@@ -487,7 +473,7 @@ static void fault_open(void)
 	CU_ASSERT_EQUAL(fd2, -1);
 	if (fd >= 0)
 		close(fd);
-	CU_ASSERT_EQUAL(count_fds(), before);
+	CU_ASSERT_EQUAL(t_count_fds(), before);
 
 	/* another site, through shmk_check_fd */
 	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("fstat:1"), 0);

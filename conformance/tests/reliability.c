@@ -59,19 +59,6 @@ static const enum rel_kind kinds[REL_N] = { REL_SHM, REL_MMAP, REL_EVENTS, REL_R
 
 /* ------------------------------------------------------------ helpers */
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* mappings of shmkit objects: files under /dev/shm or the test directory */
 static int count_maps(void)
 {
@@ -808,7 +795,7 @@ static void faults_body(void *arg)
 	own_dir(dir, sizeof(dir), "faults", geteuid());
 	object_at(k, dir, "obj", where, sizeof(where));
 	const char *wfs = rel_fs_path(p, where, fs, sizeof(fs));
-	int fds0 = count_fds(), maps0 = count_maps();
+	int fds0 = t_count_fds(), maps0 = count_maps();
 
 	/* create */
 	for (size_t s = 0; s < NSITES; s++) {
@@ -837,7 +824,7 @@ static void faults_body(void *arg)
 				CU_ASSERT_STRING_EQUAL(sites[s], "futex");
 				p->release(&o);
 			}
-			int fds = count_fds(), maps = count_maps();
+			int fds = t_count_fds(), maps = count_maps();
 			if (fds != fds0 || maps != maps0) {
 				leaks++;
 				printf("\n    %s create, %s: %d fds (was %d), %d maps (was %d)", p->name,
@@ -860,7 +847,7 @@ static void faults_body(void *arg)
 	bool keep = k == REL_SLOTS || k == REL_SHM;
 	if (!keep)
 		p->release(&owner);
-	int fds1 = count_fds(), maps1 = count_maps();
+	int fds1 = t_count_fds(), maps1 = count_maps();
 	for (size_t s = 0; s < NSITES; s++) {
 		for (int n = 1; n <= MAX_N; n++) {
 			struct rel_obj o;
@@ -886,7 +873,7 @@ static void faults_body(void *arg)
 				CU_ASSERT_STRING_EQUAL(sites[s], "futex");
 				p->release(&o);
 			}
-			int fds = count_fds(), maps = count_maps();
+			int fds = t_count_fds(), maps = count_maps();
 			if (fds != fds1 || maps != maps1) {
 				leaks++;
 				printf("\n    %s attach, %s: %d fds (was %d), %d maps (was %d)", p->name,
@@ -915,7 +902,7 @@ static void faults_body(void *arg)
 			for (int n = 1; n <= MAX_N; n++) {
 				void *base = shmk_mmap_region_ptr(o.h);
 				size_t cur = shmk_mmap_region_len(o.h);
-				int fds = count_fds(), maps = count_maps();
+				int fds = t_count_fds(), maps = count_maps();
 				snprintf(spec, sizeof(spec), "%s:%d", sites[s], n);
 				CU_ASSERT_EQUAL_FATAL(shmk_fault_set(spec), 0);
 				int rc = shmk_mmap_region_resize(o.h, cur + 4096);
@@ -933,7 +920,7 @@ static void faults_body(void *arg)
 				CU_ASSERT_PTR_EQUAL(shmk_mmap_region_ptr(o.h), base);
 				CU_ASSERT_EQUAL(shmk_mmap_region_len(o.h), cur);
 				((volatile uint8_t *)base)[cur - 1] = 1;
-				CU_ASSERT_EQUAL(count_fds(), fds);
+				CU_ASSERT_EQUAL(t_count_fds(), fds);
 				CU_ASSERT_EQUAL(count_maps(), maps);
 			}
 		}

@@ -431,29 +431,9 @@ static void create_name(void)
 	CU_ASSERT_EQUAL(shmk_ring_create("", &o, &r), -EINVAL);
 }
 
-static int count_fds(void)
-{
-	int n = 0;
-	char p[64];
-	for (int fd = 0; fd < 1024; fd++) {
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-		n += access(p, F_OK) == 0;
-	}
-	return n;
-}
-
 static int maps_mentioning(const char *needle)
 {
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[1024];
-	int n = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	fclose(f);
-	return n;
+	return t_count_maps((const char *const[]){ needle, NULL });
 }
 
 /* Every syscall site of create / attach / writer open fails once in turn
@@ -466,7 +446,7 @@ static void cleanup(void)
 	int fired = 0;
 
 	h_unique_path(path, sizeof(path), "fault");
-	int fds0 = count_fds();
+	int fds0 = t_count_fds();
 	for (size_t s = 0; s < sizeof(sites) / sizeof(sites[0]); s++) {
 		for (int n = 1; n <= 8; n++) {
 			struct shmk_ring *r = NULL, *r2 = NULL;
@@ -481,7 +461,7 @@ static void cleanup(void)
 				fired++;
 				CU_ASSERT(rc < 0);
 				CU_ASSERT(access(path, F_OK) != 0);
-				CU_ASSERT_EQUAL(count_fds(), fds0);
+				CU_ASSERT_EQUAL(t_count_fds(), fds0);
 				CU_ASSERT_EQUAL(maps_mentioning(path), 0);
 				continue;
 			}
@@ -495,7 +475,7 @@ static void cleanup(void)
 			if (hit) {
 				fired++;
 				CU_ASSERT(rc < 0);
-				CU_ASSERT_EQUAL(count_fds(), fds0);
+				CU_ASSERT_EQUAL(t_count_fds(), fds0);
 				CU_ASSERT_EQUAL(maps_mentioning(path), 0);
 				CU_ASSERT_EQUAL_FATAL(shmk_ring_attach(path, &r2), 0);
 			} else {
@@ -504,7 +484,7 @@ static void cleanup(void)
 			/* and inside writer open */
 			int wfd = -1, peer = -1;
 			CU_ASSERT_EQUAL_FATAL(shmk_ring_writer_new(r2, 1, &wfd, &peer), 0);
-			int fds1 = count_fds();
+			int fds1 = t_count_fds();
 			CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
 			rc = shmk_ring_writer_open(wfd, &w);
 			hit = shmk_fault_fired();
@@ -512,7 +492,7 @@ static void cleanup(void)
 			if (hit) {
 				fired++;
 				CU_ASSERT(rc < 0);
-				CU_ASSERT_EQUAL(count_fds(), fds1 - 1); /* wfd consumed */
+				CU_ASSERT_EQUAL(t_count_fds(), fds1 - 1); /* wfd consumed */
 			} else {
 				CU_ASSERT_EQUAL(rc, 0);
 				shmk_ring_writer_close(w);
@@ -520,7 +500,7 @@ static void cleanup(void)
 			close(peer);
 			shmk_ring_close(r2);
 			CU_ASSERT_EQUAL(maps_mentioning(path), 0);
-			CU_ASSERT_EQUAL(count_fds(), fds0);
+			CU_ASSERT_EQUAL(t_count_fds(), fds0);
 			unlink(path);
 		}
 	}
