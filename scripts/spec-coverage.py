@@ -11,8 +11,9 @@ Citations are read ONLY from the source trees below, so ids quoted in
 DESIGN.md, README.md or fixture trees never count:
   impl citations     impl/ (*.c, *.h), scripts/, conformance/harness/, fuzz/, bench/
   verify citations   bench/ scripts/ conformance/{stress,models,checks}/,
-                     the registrations of conformance/tests/ (H_TEST(fn,
-                     deadline, "id", ...) and H_CLAUSES("id", ...) entries)
+                     the registrations of conformance/tests/ (H_REGISTER(fn,
+                     deadline, "id", ...), H_REGISTER_IN, H_TEST and
+                     H_CLAUSES("id", ...) entries)
                      each fuzz target's shmk_fuzz_clauses[] array, and the
                      clause ids a stress program (conformance/stress/, with
                      the skeletons of conformance/support/) quotes as
@@ -46,9 +47,13 @@ SRC_EXT = ('.c', '.h', '.cc', '.cpp', '.sh', '.mk', '.pml', '.py', '.awk')
 IDC = r'[A-Za-z0-9_][A-Za-z0-9_.+-]*'
 CITE_RE = re.compile(r'r\[(impl|verify|exempt) (' + IDC + r')\]')
 EXEMPT_RE = re.compile(r'r\[exempt (' + IDC + r')\]([^*]*)')
-REG_RE = re.compile(r'\bH_TEST\(\s*(\w+)\s*,\s*\w+\s*((?:,\s*"[^"]*"\s*)*)\)'
+REG_RE = re.compile(r'\bH_(?:TEST|REGISTER|REGISTER_IN\(\s*"\w+"\s*,)\(?\s*(\w+)\s*,\s*\w+\s*((?:,\s*"[^"]*"\s*)*)\)'
                     r'|\{\s*"(\w+)"\s*,\s*\w+\s*,\s*\w+\s*,\s*H_CLAUSES\(((?:\s*"[^"]*"\s*,?)*)\)\s*\}')
 FUZZ_RE = re.compile(r'shmk_fuzz_clauses\[\]\s*=\s*\{([^}]*)\}')
+# a stress program's list: the clause argument of h_evidence(prog, suite,
+# test, "id", ok) and the initialisers of its clauses arrays
+STRESS_RE = re.compile(r'h_evidence\([^;]*?,[^;]*?,[^;]*?,\s*("[^"]*")'
+                       r'|\bclauses(?:\[[^\]]*\])?\s*=\s*\{([^}]*)\}')
 ID_RE = re.compile(r'^[a-z0-9_-]+(\.[a-z0-9_-]+){2,}(\+[0-9]+)?$')
 FAILED = ('fail', 'failed', 'crash', 'timeout')
 PASSED = ('pass', 'passed', 'ok')
@@ -195,9 +200,12 @@ def parse_citations(root):
     modules = set(os.path.splitext(f)[0] for f in os.listdir(os.path.join(root, 'conformance/spec'))
                   if f.endswith('.md')) if os.path.isdir(os.path.join(root, 'conformance/spec')) else set()
     for rel in walk(root, 'conformance/stress', ('.c',)) + walk(root, 'conformance/support', ('.c',)):
-        for n, line in enumerate(read_lines(root, rel), 1):
-            for s in re.finditer(r'"([a-z0-9_-]+(?:\.[a-z0-9_-]+){2,}(?:\+[0-9]+)?)"', line):
+        text = '\n'.join(read_lines(root, rel))
+        for m in STRESS_RE.finditer(text):
+            g = 1 if m.group(1) is not None else 2
+            for s in re.finditer(r'"([^"]*)"', m.group(g)):
                 if s.group(1).split('.')[0] in modules:
+                    n = text.count('\n', 0, m.start(g) + s.start()) + 1
                     cites.append({'kind': 'verify', 'id': s.group(1), 'at': '%s:%d' % (rel, n),
                                   'where': 'verify', 'reason': ''})
     # one exempt row per (file:line, text), as `sort -u` did

@@ -1121,6 +1121,71 @@ static int run_role(int argc, char **argv, const struct h_role *roles)
 	return 2;
 }
 
+/* ------------------------------------------------------------------ registry */
+
+int h_registered;		/* how many H_REGISTER constructors ran */
+static struct h_reg *g_regs;
+/* the tables built from them, kept for the program's life */
+static struct h_suite *g_reg_suites;
+static struct h_test *g_reg_tests;
+
+void h_register(struct h_reg *r)
+{
+	r->next = g_regs;
+	g_regs = r;
+	h_registered++;
+}
+
+static int reg_cmp(const void *a, const void *b)
+{
+	const struct h_reg *x = *(const struct h_reg *const *)a, *y = *(const struct h_reg *const *)b;
+	int c = strcmp(x->file, y->file);
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* The registered tests as a suite table: one suite per name (NULL: the
+ * program's), in the order of their first test, tests in file and line
+ * order.  NULL when memory runs out. */
+static struct h_suite *registered_suites(const char *prog)
+{
+	size_t n = (size_t)h_registered, ns = 0;
+	struct h_reg **v = calloc(n ? n : 1, sizeof(*v));
+	struct h_suite *s = calloc(n + 1, sizeof(*s));
+	struct h_test *t = calloc(2 * n + 1, sizeof(*t));
+	if (!v || !s || !t) {
+		free(v);
+		free(s);
+		free(t);
+		return NULL;
+	}
+	size_t i = 0;
+	for (struct h_reg *r = g_regs; r && i < n; r = r->next)
+		v[i++] = r;
+	qsort(v, i, sizeof(*v), reg_cmp);
+	/* suites in order of first appearance; each suite's tests then a { 0 } */
+	size_t k = 0;
+	for (size_t a = 0; a < i; a++) {
+		const char *name = v[a]->suite ? v[a]->suite : prog;
+		size_t j;
+		for (j = 0; j < ns; j++)
+			if (strcmp(s[j].name, name) == 0)
+				break;
+		if (j < ns)
+			continue;
+		s[ns].name = name;
+		s[ns].tests = &t[k];
+		for (size_t b = a; b < i; b++)
+			if (strcmp(v[b]->suite ? v[b]->suite : prog, name) == 0)
+				t[k++] = v[b]->t;
+		k++;	/* the { 0 } that ends this suite */
+		ns++;
+	}
+	free(v);
+	g_reg_suites = s;
+	g_reg_tests = t;
+	return s;
+}
+
 /* The registrations, one JSON line per (test, clause); a test without
  * clauses has one line with "clause": null. */
 static int list_clauses(const char *prog, const struct h_suite *suites)
@@ -1140,8 +1205,26 @@ static int list_clauses(const char *prog, const struct h_suite *suites)
 	return fflush(stdout) ? 1 : 0;
 }
 
+static int run_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
+		    const struct h_role *roles);
+
 int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
 	   const struct h_role *roles)
+{
+	if (!suites && !(suites = registered_suites(prog))) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
+	}
+	int rc = run_main(argc, argv, prog, suites, roles);
+	free(g_reg_tests);
+	free(g_reg_suites);
+	g_reg_tests = NULL;
+	g_reg_suites = NULL;
+	return rc;
+}
+
+static int run_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
+		    const struct h_role *roles)
 {
 	g_prog = prog;
 	g_argv0 = argv[0];

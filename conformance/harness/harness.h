@@ -2,20 +2,21 @@
 /*
  * shmkit's CUnit harness: what CUnit 2.1-3 lacks for multiprocess tests.
  *
- * A test program is a table: each test is one function, registered once
+ * A test program: each test is one function, registered once, next to it,
  * with its name, its deadline and the clauses it verifies:
  *
  *   static void opens_by_name(void)            // runs in a forked child
  *   {
  *           ...CU_ASSERT...
  *   }
- *   static const struct h_test tests[] = {
- *           H_TEST(opens_by_name, 10, "shm.open.name"),
- *           { NULL, NULL },
- *   };
- *   static const struct h_suite suites[] = { { "shm", NULL, NULL, tests }, { NULL } };
+ *   H_REGISTER(opens_by_name, 10, "shm.open.name");
+ *
  *   static const struct h_role roles[] = { { "peer", peer_main }, { NULL, NULL } };
- *   int main(int argc, char **argv) { return h_main(argc, argv, "shm", suites, roles); }
+ *   int main(int argc, char **argv) { return h_main(argc, argv, "shm", NULL, roles); }
+ *
+ * (A table of struct h_test, H_TEST(fn, deadline, clauses...) entries, in
+ * struct h_suite rows passed to h_main, does the same where a suite needs
+ * init/cleanup hooks: the harness self-test.)
  *
  * Rules the harness enforces (see ../shared/DESIGN.md, Tests):
  *   - isolate(): fork; the child runs in its own process group under an
@@ -24,13 +25,13 @@
  *     failures in the parent; a crash, a timeout, a child that returns
  *     into CUnit, or a non-zero exit without a shipped failure is a
  *     failure naming the signal; the group is killed at the end.
- *   - H_TEST(fn, deadline, clauses...): deadline > 0 runs fn under
+ *   - H_REGISTER(fn, deadline, clauses...): deadline > 0 runs fn under
  *     isolate(fn, deadline); 0 runs it in the parent (it may isolate()
  *     parts itself).  After the run one evidence line per registered
  *     clause goes to $SHMK_EVIDENCE (default reports/out/evidence.jsonl)
  *     with the test's result; a test that made no assertion is not
  *     evidence.  `prog --list-clauses` prints the registrations (JSON
- *     lines); the spec gate reads the H_TEST tables and checks them
+ *     lines); the spec gate reads the registrations and checks them
  *     against the evidence.
  *   - H_SKIP(reason): the test counts as skipped, not passed.
  *   - Roles: `prog --role=NAME args...` runs roles[NAME] instead of the
@@ -58,6 +59,33 @@ struct h_test {
 #define H_CLAUSES(...) ((const char *const[]){ __VA_ARGS__ __VA_OPT__(,) NULL })
 #define H_TEST(fn, deadline, ...) { #fn, fn, deadline, H_CLAUSES(__VA_ARGS__) }
 
+/* A test registered next to its function (DPDK's REGISTER_TEST style), in
+ * the program's suite (named after the program) or in `suite`; h_main()
+ * with suites == NULL runs every registered test, in file and line order:
+ *
+ *   static void opens_by_name(void) { ... }
+ *   H_REGISTER(opens_by_name, 10, "shm.open.name");
+ */
+struct h_reg {
+	struct h_test t;
+	const char *suite;	/* NULL: the program's name */
+	const char *file;
+	unsigned line;
+	struct h_reg *next;
+};
+void h_register(struct h_reg *r);
+#define H_CAT2(a, b) a##b
+#define H_CAT(a, b) H_CAT2(a, b)
+#define H_REGISTER_IN(suite, fn, deadline, ...)                                                \
+	static struct h_reg H_CAT(h_reg_, __LINE__) = { H_TEST(fn, deadline, __VA_ARGS__), suite, \
+							 __FILE__, __LINE__, NULL };          \
+	__attribute__((constructor)) static void H_CAT(h_reg_ctor_, __LINE__)(void)              \
+	{                                                                                        \
+		h_register(&H_CAT(h_reg_, __LINE__));                                            \
+	}                                                                                        \
+	extern int h_registered
+#define H_REGISTER(fn, deadline, ...) H_REGISTER_IN(NULL, fn, deadline, __VA_ARGS__)
+
 struct h_suite {
 	const char *name;
 	int (*init)(void);	/* may be NULL; non-zero fails every test of the suite */
@@ -72,6 +100,7 @@ struct h_role {
 	int (*main)(int argc, char **argv);
 };
 
+/* suites == NULL: the H_REGISTER'ed tests. */
 int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
 	   const struct h_role *roles);
 

@@ -421,6 +421,7 @@ static void inspect_events(void)
 	res_free(&r);
 	unlink(path);
 }
+H_REGISTER(inspect_events, 120, "cli.inspect.queues", "cli.inspect.liveness", "cli.inspect.json", "cli.inspect.validate");
 
 static void inspect_ring(void)
 {
@@ -471,6 +472,7 @@ static void inspect_ring(void)
 	kill_wait(peer);
 	unlink(path);
 }
+H_REGISTER(inspect_ring, 120, "cli.inspect.ring", "cli.inspect.copy");
 
 static void inspect_slots(void)
 {
@@ -516,6 +518,7 @@ static void inspect_slots(void)
 	kill_wait(peer);
 	shmk_slots_reclaim_stale(flink);
 }
+H_REGISTER(inspect_slots, 120, "cli.inspect.slots", "cli.inspect.flink", "cli.inspect.name");
 
 /* ------------------------------------------------------------ inspect: hostile files */
 
@@ -754,6 +757,7 @@ static void bad_files(void)
 	free(b);
 	free_images(&im);
 }
+H_REGISTER(bad_files, 600, "cli.exit.error", "cli.inspect.header-first", "cli.inspect.recognise", "cli.inspect.validate");
 
 static void body_problems(void)
 {
@@ -813,6 +817,7 @@ static void body_problems(void)
 	free(b);
 	free_images(&im);
 }
+H_REGISTER(body_problems, 300, "cli.inspect.integrity");
 
 /* A head that overtook the copied tail by at most the capacity is a torn
  * copy, not corruption. */
@@ -845,6 +850,7 @@ static void torn_copy(void)
 	res_free(&r);
 	free_images(&im);
 }
+H_REGISTER(torn_copy, 120, "cli.inspect.snapshot");
 
 /* Another process rewrites and truncates the file while the tool reads. */
 static void changing_file(void)
@@ -902,6 +908,7 @@ static void changing_file(void)
 	unlink(path);
 	free_images(&im);
 }
+H_REGISTER(changing_file, 300, "cli.exit.error", "cli.inspect.copy");
 
 static void not_regular(void)
 {
@@ -967,6 +974,7 @@ static void not_regular(void)
 	unlink(shmpath);
 	free_images(&im);
 }
+H_REGISTER(not_regular, 180, "cli.inspect.regular", "cli.inspect.nofollow", "cli.inspect.flink");
 
 static void usage(void)
 {
@@ -1003,6 +1011,7 @@ static void usage(void)
 	CU_ASSERT(one_error_line(&r, "/nonexistent/shmkit-test"));
 	res_free(&r);
 }
+H_REGISTER(usage, 120, "cli.exit.usage", "cli.cmd.version");
 
 /* ------------------------------------------------------------ ls and gc */
 
@@ -1071,6 +1080,7 @@ static void ls(void)
 	unlink(junk);
 	unlink(ln);
 }
+H_REGISTER(ls, 180, "cli.ls.fields", "cli.ls.dirs");
 
 static int has_line(const char *out, const char *verb, const char *path)
 {
@@ -1177,6 +1187,7 @@ static void gc(void)
 	unlink(bad);
 	unlink(midshort);
 }
+H_REGISTER(gc, 240, "cli.gc.dead-owner", "cli.gc.never-live", "cli.gc.unmapped", "cli.gc.dry-run", "cli.ls.dirs");
 
 /* As nobody, root's processes cannot be read: a warning, and --strict keeps. */
 static void gc_unreadable_body(void)
@@ -1216,24 +1227,7 @@ static void gc_unreadable(void)
 		H_SKIP("needs root to drop to nobody");
 	isolate(gc_unreadable_body, 120);
 }
-
-static const struct h_test tests[] = {
-	H_TEST(inspect_events, 120, "cli.inspect.queues", "cli.inspect.liveness", "cli.inspect.json", "cli.inspect.validate"),
-	H_TEST(inspect_ring, 120, "cli.inspect.ring", "cli.inspect.copy"),
-	H_TEST(inspect_slots, 120, "cli.inspect.slots", "cli.inspect.flink", "cli.inspect.name"),
-	H_TEST(bad_files, 600, "cli.exit.error", "cli.inspect.header-first", "cli.inspect.recognise", "cli.inspect.validate"),
-	H_TEST(body_problems, 300, "cli.inspect.integrity"),
-	H_TEST(torn_copy, 120, "cli.inspect.snapshot"),
-	H_TEST(changing_file, 300, "cli.exit.error", "cli.inspect.copy"),
-	H_TEST(not_regular, 180, "cli.inspect.regular", "cli.inspect.nofollow", "cli.inspect.flink"),
-	H_TEST(usage, 120, "cli.exit.usage", "cli.cmd.version"),
-	H_TEST(ls, 180, "cli.ls.fields", "cli.ls.dirs"),
-	H_TEST(gc, 240, "cli.gc.dead-owner", "cli.gc.never-live", "cli.gc.unmapped", "cli.gc.dry-run", "cli.ls.dirs"),
-	H_TEST(gc_unreadable, 0, "cli.gc.unreadable"),
-	{ 0 },
-};
-
-static const struct h_suite suites[] = { { "cli", NULL, NULL, tests }, { NULL, NULL, NULL, NULL } };
+H_REGISTER(gc_unreadable, 0, "cli.gc.unreadable");
 
 static const struct h_role roles[] = {
 	{ "events-peer", role_events },
@@ -1244,5 +1238,5 @@ static const struct h_role roles[] = {
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "cli", suites, roles);
+	return h_main(argc, argv, "cli", NULL, roles);
 }

@@ -101,6 +101,7 @@ static void token_live_zombie_gone(void)
 	CU_ASSERT_EQUAL(shmk_token_for_pid(1 << SHMK_TOKEN_PID_BITS, &tok), -ESRCH);
 	close(keep);
 }
+H_REGISTER_IN("liveness", token_live_zombie_gone, 20, "common.liveness.token");
 
 /* A forked child must not inherit the parent's cached token. */
 static void token_after_fork(void)
@@ -125,6 +126,7 @@ static void token_after_fork(void)
 	CU_ASSERT_EQUAL(got, want);
 	CU_ASSERT_EQUAL(SHMK_TOKEN_PID(got), (uint32_t)pid);
 }
+H_REGISTER_IN("liveness", token_after_fork, 20, "common.liveness.token");
 
 /*
  * Role run as PID 1 of a private PID namespace: start a child A, remember
@@ -223,6 +225,7 @@ static void token_pid_reuse(void)
 		H_SKIP("needs root for unshare --pid and ns_last_pid");
 	isolate(token_pid_reuse_body, 40);
 }
+H_REGISTER_IN("liveness", token_pid_reuse, 0, "common.liveness.token");
 
 static void token_pidfd(void)
 {
@@ -248,6 +251,7 @@ static void token_pidfd(void)
 	CU_ASSERT_EQUAL(shmk_token_pidfd(tok), -ESRCH);
 	CU_ASSERT_EQUAL(shmk_token_pidfd(0), -ESRCH);
 }
+H_REGISTER_IN("liveness", token_pidfd, 20, "common.liveness.pidfd");
 
 /* ------------------------------------------------------------ liveness knob */
 
@@ -276,6 +280,7 @@ static void liveness_knob(void)
 		CU_ASSERT_EQUAL(got, cases[i].want_ms * 1000000);
 	}
 }
+H_REGISTER_IN("liveness", liveness_knob, 10, "common.liveness.default");
 
 /* ------------------------------------------------------------ safe paths */
 
@@ -334,6 +339,7 @@ static void nosymlink(void)
 	unlink(file);
 	rmdir(dir);
 }
+H_REGISTER_IN("paths", nosymlink, 10, "common.path.nosymlink");
 
 static int open_checked(const char *path, const struct shmk_path_policy *pol, struct stat *st)
 {
@@ -410,6 +416,7 @@ static void owner_mode_type_links(void)
 	unlink(fifo);
 	rmdir(dir);
 }
+H_REGISTER_IN("paths", owner_mode_type_links, 10, "common.path.owner");
 
 /* The same rule seen from an unprivileged attacher: a root-owned file
  * opened before dropping privileges is foreign to uid 65534. */
@@ -438,6 +445,7 @@ static void foreign_owner_unprivileged(void)
 		H_SKIP("needs root to own a file that nobody then sees as foreign");
 	isolate(foreign_owner_unprivileged_body, 10);
 }
+H_REGISTER_IN("paths", foreign_owner_unprivileged, 0, "common.path.owner");
 
 /* ------------------------------------------------------------ fault hook */
 
@@ -495,6 +503,7 @@ static void fault_open(void)
 	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
 	unlink(path);
 }
+H_REGISTER_IN("faults", fault_open, 10, "common.fault.hook");
 
 /* A fresh process reads SHMK_FAULT from its environment. */
 static int role_fault_env(int argc, char **argv)
@@ -527,6 +536,7 @@ static void fault_env(void)
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
 	unlink(path);
 }
+H_REGISTER_IN("faults", fault_env, 30, "common.fault.hook");
 
 /* ------------------------------------------------------------ error names */
 
@@ -590,43 +600,9 @@ static void error_names(void)
 	CU_ASSERT_PTR_NULL(shmk_errname(SHMK_ELAST - 1));
 	CU_ASSERT_PTR_NULL(shmk_errname(-2147483647 - 1));
 }
+H_REGISTER_IN("errors", error_names, 0, "common.error.names");
 
 /* ------------------------------------------------------------ main */
-
-static const struct h_test liveness_tests[] = {
-	H_TEST(token_live_zombie_gone, 20, "common.liveness.token"),
-	H_TEST(token_after_fork, 20, "common.liveness.token"),
-	H_TEST(token_pid_reuse, 0, "common.liveness.token"),
-	H_TEST(token_pidfd, 20, "common.liveness.pidfd"),
-	H_TEST(liveness_knob, 10, "common.liveness.default"),
-	{ 0 },
-};
-
-static const struct h_test path_tests[] = {
-	H_TEST(nosymlink, 10, "common.path.nosymlink"),
-	H_TEST(owner_mode_type_links, 10, "common.path.owner"),
-	H_TEST(foreign_owner_unprivileged, 0, "common.path.owner"),
-	{ 0 },
-};
-
-static const struct h_test fault_tests[] = {
-	H_TEST(fault_open, 10, "common.fault.hook"),
-	H_TEST(fault_env, 30, "common.fault.hook"),
-	{ 0 },
-};
-
-static const struct h_test error_tests[] = {
-	H_TEST(error_names, 0, "common.error.names"),
-	{ 0 },
-};
-
-static const struct h_suite suites[] = {
-	{ "liveness", NULL, NULL, liveness_tests },
-	{ "paths", NULL, NULL, path_tests },
-	{ "faults", NULL, NULL, fault_tests },
-	{ "errors", NULL, NULL, error_tests },
-	{ NULL, NULL, NULL, NULL },
-};
 
 static const struct h_role roles[] = {
 	{ "pidreuse", role_pidreuse },
@@ -636,5 +612,5 @@ static const struct h_role roles[] = {
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "common", suites, roles);
+	return h_main(argc, argv, "common", NULL, roles);
 }

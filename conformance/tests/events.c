@@ -190,6 +190,7 @@ static void layout(void)
 	CU_ASSERT_EQUAL(st.st_size, 582400);
 	shmk_events_close(r);
 }
+H_REGISTER(layout, 20, "events.layout.wire", "events.layout.wake-section", "events.layout.hot-lines", "events.pool.freelist", "events.init.creator-token");
 
 /* ------------------------------------------------------------ open race */
 
@@ -257,6 +258,7 @@ static void open_race(void)
 		t_shared_free(rc, sizeof(*rc));
 	}
 }
+H_REGISTER(open_race, 60, "events.init.once", "events.init.lock", "events.init.publish", "events.open.reserve");
 
 /* ------------------------------------------------------------ names, mode */
 
@@ -302,6 +304,7 @@ static void names(void)
 	struct shmk_events_opts wide = { .mode = 0666 };
 	CU_ASSERT_EQUAL(open_in_child(p, &wide), 0);
 }
+H_REGISTER(names, 20, "events.open.default-dir", "events.open.name", "events.open.mode");
 
 /* ------------------------------------------------------------ joiner errors */
 
@@ -390,6 +393,7 @@ static void joiners(void)
 	memset(buf, 0, sizeof(buf));
 	CU_ASSERT_EQUAL(shmk_events_validate(buf, 4096, NULL), SHMK_ENOTINIT);
 }
+H_REGISTER(joiners, 60, "events.validate.aligned", "events.validate.short", "events.validate.initialized", "events.validate.magic", "events.validate.version", "events.validate.kind", "events.validate.caps", "events.validate.layout-bytes");
 
 /* ------------------------------------------------------------ traffic */
 
@@ -488,6 +492,7 @@ static void spsc_traffic(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(spsc_traffic, 60, "events.spsc.fifo", "events.spsc.cached-index", "events.queue.full-empty");
 
 static void mpsc_traffic_run(uint64_t start)
 {
@@ -526,6 +531,7 @@ static void mpsc_traffic(void)
 {
 	mpsc_traffic_run(0);
 }
+H_REGISTER(mpsc_traffic, 90, "events.mpsc.vyukov", "events.mpsc.order", "events.mpsc.producer-table");
 
 static void wrap(void)
 {
@@ -551,6 +557,7 @@ static void wrap(void)
 	/* MPSC across the wrap */
 	mpsc_traffic_run(UINT64_MAX - 7000);
 }
+H_REGISTER(wrap, 90, "events.queue.counter-start");
 
 /* ------------------------------------------------------------ sizes */
 
@@ -595,6 +602,7 @@ static void sizes(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(sizes, 20, "events.queue.full-empty", "events.send.toolarge", "events.recv.bufsmall");
 
 /* ------------------------------------------------------------ zero copy */
 
@@ -697,6 +705,7 @@ static void zerocopy(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(zerocopy, 60, "events.zerocopy.reserve", "events.zerocopy.publish", "events.zerocopy.view");
 
 /* ------------------------------------------------------------ blocking */
 
@@ -780,6 +789,7 @@ static void blocking(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(blocking, 90, "events.wake.capability", "events.wake.spin", "events.wake.park", "events.wake.nosyscall");
 
 /* INT64_MAX as a recv timeout and as the init timeout means "practically
  * forever": neither may overflow (UBSan aborts) or wrap into the past. */
@@ -805,6 +815,7 @@ static void blocking_huge_timeout(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(blocking_huge_timeout, 60, "common.wait.deadline");
 
 /* ------------------------------------------------------------ no fallocate */
 
@@ -861,6 +872,7 @@ static void reserve_nofallocate(void)
 	H_SKIP("seccomp arch constant unknown for this target");
 #endif
 }
+H_REGISTER(reserve_nofallocate, 30, "events.open.reserve");
 
 /* ------------------------------------------------------------ roles */
 
@@ -973,6 +985,7 @@ static void roles(void)
 	}
 	shmk_events_close(r);
 }
+H_REGISTER(roles, 60, "events.split.validate", "events.role.claim", "events.role.busy", "events.role.reclaim", "events.role.release");
 
 /* the MPSC consumer died after freeing the head cell, before storing head */
 static void consumer_window(void)
@@ -1008,6 +1021,7 @@ static void consumer_window(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(consumer_window, 20, "events.role.reclaim");
 
 /* The same window, but the producers keep going while no consumer runs
  * and fill the queue: the cell the dead consumer freed is claimed and
@@ -1047,6 +1061,7 @@ static void consumer_window_lap(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(consumer_window_lap, 20, "events.role.reclaim");
 
 /* ------------------------------------------------------------ keepalive, truncation */
 
@@ -1091,6 +1106,7 @@ static void keepalive(void)
 	CU_ASSERT_EQUAL(shmk_events_split_spsc(r, &tx, &rx), SHMK_ETRUNCATED);
 	shmk_events_close(r);
 }
+H_REGISTER(keepalive, 20, "events.handle.keepalive", "events.split.truncated");
 
 /* ------------------------------------------------------------ crashes */
 
@@ -1147,6 +1163,7 @@ static void dead_creator(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(dead_creator, 60, "events.init.dead-creator", "events.init.recover");
 
 static void init_timeout(void)
 {
@@ -1178,6 +1195,7 @@ static void init_timeout(void)
 	CU_ASSERT_EQUAL(j->rc, 0);
 	unmap_hdr(h, fd);
 }
+H_REGISTER(init_timeout, 60, "events.open.init-timeout");
 
 /* role: MPSC producer argv[2] sending argv[3] messages to argv[1] */
 static int role_producer(int argc, char **argv)
@@ -1286,6 +1304,7 @@ static void dead_producer(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(dead_producer, 120, "events.mpsc.dead-producer", "events.mpsc.intent", "events.mpsc.publish-cas");
 
 /* ------------------------------------------------------------ dead peers */
 
@@ -1561,6 +1580,7 @@ static void peerdead(void)
 	 * never noticed it (the calls have no timeout) */
 	isolate(peerdead_body, 60);
 }
+H_REGISTER(peerdead, 0, "events.wait.peerdead", "events.wait.peerdead-cadence", "events.wait.peer-absent");
 
 /* ------------------------------------------------------------ hostile bytes */
 
@@ -1650,6 +1670,7 @@ static void hostile(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(hostile, 30, "events.hostile.bounds", "events.hostile.counters", "events.pool.aba", "events.pool.double-release");
 
 /* ------------------------------------------------------------ slot recycling */
 
@@ -1727,7 +1748,7 @@ static void spsc_recycle(void)
 	CU_ASSERT_EQUAL(got, SHMK_EVENTS_SLOTS);
 	for (uint32_t i = 0; i < got; i++)
 		CU_ASSERT_EQUAL(shmk_events_cancel(tx, &all[i]), 0);
-	/* r[verify events.hostile.bounds] a free cell holding a wild index */
+	/* events.hostile.bounds: a free cell holding a wild index */
 	uint64_t t = atomic_load(&l->spsc.tail.v);
 	atomic_store(&l->spsc.cells[t & 1023], 5000);
 	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "z", 1, NULL), SHMK_EINTEGRITY);
@@ -1756,6 +1777,7 @@ static void spsc_recycle(void)
 	shmk_events_close(r);
 	unlink(p);
 }
+H_REGISTER(spsc_recycle, 30, "events.spsc.recycle", "events.spsc.detached-skip");
 
 static void mpsc_recycle(void)
 {
@@ -1885,6 +1907,7 @@ static void mpsc_recycle(void)
 	shmk_events_close(r);
 	unlink(p);
 }
+H_REGISTER(mpsc_recycle, 30, "events.mpsc.recycle", "events.mpsc.hole", "events.mpsc.steal", "events.pool.dry-return", "events.mpsc.detached-skip");
 
 /* role: open argv[1], reserve an MPSC slot and publish it; with
  * SHMK_CRASH_AT=events.mpsc.replaced it dies after the reservation
@@ -1951,6 +1974,7 @@ static void mpsc_replace_crash(void)
 	shmk_events_close(r);
 	unlink(p);
 }
+H_REGISTER(mpsc_replace_crash, 30, "events.mpsc.recycle", "events.pool.dead-holder");
 
 /* ------------------------------------------------------------ truncation */
 
@@ -2011,39 +2035,9 @@ static void truncated(void)
 	CU_ASSERT_EQUAL(mapped(p), 0);
 	unlink(p);
 }
+H_REGISTER(truncated, 120, "events.truncate.check", "events.truncate.claim", "events.truncate.wait", "events.truncate.close", "events.truncate.hot-path", "events.split.truncated");
 
 /* ------------------------------------------------------------ main */
-
-static const struct h_test tests[] = {
-	H_TEST(blocking, 90, "events.wake.capability", "events.wake.spin", "events.wake.park", "events.wake.nosyscall"),
-	H_TEST(blocking_huge_timeout, 60, "common.wait.deadline"),
-	H_TEST(consumer_window, 20, "events.role.reclaim"),
-	H_TEST(consumer_window_lap, 20, "events.role.reclaim"),
-	H_TEST(dead_creator, 60, "events.init.dead-creator", "events.init.recover"),
-	H_TEST(dead_producer, 120, "events.mpsc.dead-producer", "events.mpsc.intent", "events.mpsc.publish-cas"),
-	H_TEST(hostile, 30, "events.hostile.bounds", "events.hostile.counters", "events.pool.aba", "events.pool.double-release"),
-	H_TEST(init_timeout, 60, "events.open.init-timeout"),
-	H_TEST(joiners, 60, "events.validate.aligned", "events.validate.short", "events.validate.initialized", "events.validate.magic", "events.validate.version", "events.validate.kind", "events.validate.caps", "events.validate.layout-bytes"),
-	H_TEST(keepalive, 20, "events.handle.keepalive", "events.split.truncated"),
-	H_TEST(layout, 20, "events.layout.wire", "events.layout.wake-section", "events.layout.hot-lines", "events.pool.freelist", "events.init.creator-token"),
-	H_TEST(mpsc_recycle, 30, "events.mpsc.recycle", "events.mpsc.hole", "events.mpsc.steal", "events.pool.dry-return", "events.mpsc.detached-skip"),
-	H_TEST(mpsc_replace_crash, 30, "events.mpsc.recycle", "events.pool.dead-holder"),
-	H_TEST(mpsc_traffic, 90, "events.mpsc.vyukov", "events.mpsc.order", "events.mpsc.producer-table"),
-	H_TEST(names, 20, "events.open.default-dir", "events.open.name", "events.open.mode"),
-	H_TEST(open_race, 60, "events.init.once", "events.init.lock", "events.init.publish", "events.open.reserve"),
-	H_TEST(peerdead, 0, "events.wait.peerdead", "events.wait.peerdead-cadence", "events.wait.peer-absent"),
-	H_TEST(reserve_nofallocate, 30, "events.open.reserve"),
-	H_TEST(roles, 60, "events.split.validate", "events.role.claim", "events.role.busy", "events.role.reclaim", "events.role.release"),
-	H_TEST(sizes, 20, "events.queue.full-empty", "events.send.toolarge", "events.recv.bufsmall"),
-	H_TEST(spsc_recycle, 30, "events.spsc.recycle", "events.spsc.detached-skip"),
-	H_TEST(spsc_traffic, 60, "events.spsc.fifo", "events.spsc.cached-index", "events.queue.full-empty"),
-	H_TEST(truncated, 120, "events.truncate.check", "events.truncate.claim", "events.truncate.wait", "events.truncate.close", "events.truncate.hot-path", "events.split.truncated"),
-	H_TEST(wrap, 90, "events.queue.counter-start"),
-	H_TEST(zerocopy, 60, "events.zerocopy.reserve", "events.zerocopy.publish", "events.zerocopy.view"),
-	{ 0 },
-};
-
-static const struct h_suite suites[] = { { "events", NULL, NULL, tests }, { NULL, NULL, NULL, NULL } };
 
 static const struct h_role roles_tab[] = {
 	{ "creator", role_creator },
@@ -2055,5 +2049,5 @@ static const struct h_role roles_tab[] = {
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "events", suites, roles_tab);
+	return h_main(argc, argv, "events", NULL, roles_tab);
 }

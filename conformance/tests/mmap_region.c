@@ -154,6 +154,7 @@ static void create_excl(void)
 	isolate(create_excl_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_excl, 0, "mmap_region.create.excl");
 
 static void create_replace_body(void)
 {
@@ -212,6 +213,7 @@ static void create_replace(void)
 	isolate(create_replace_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_replace, 0, "mmap_region.create.replace");
 
 /* Peer without privileges: the 0600 region keeps it out, the 0644 control
  * file (same directory) does not. */
@@ -271,6 +273,7 @@ static void create_mode(void)
 	isolate(create_mode_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_mode, 0, "mmap_region.create.mode");
 
 static void create_size_body(void)
 {
@@ -300,6 +303,7 @@ static void create_size(void)
 	isolate(create_size_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_size, 0, "mmap_region.create.size");
 
 /* A 1 MiB tmpfs in a private mount namespace (the isolate child's own). */
 static void create_reserve_body(void)
@@ -340,6 +344,7 @@ static void create_reserve(void)
 	isolate(create_reserve_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_reserve, 0, "mmap_region.create.reserve");
 
 static void create_no_leftover_body(void)
 {
@@ -397,6 +402,7 @@ static void create_no_leftover(void)
 	isolate(create_no_leftover_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_no_leftover, 0, "mmap_region.create.no_leftover");
 
 /* ------------------------------------------------------------ paths */
 
@@ -455,6 +461,7 @@ static void path_nosymlink(void)
 	isolate(path_nosymlink_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(path_nosymlink, 0, "mmap_region.path.nosymlink");
 
 /* ------------------------------------------------------------ attach */
 
@@ -513,6 +520,7 @@ static void attach_check(void)
 	isolate(attach_check_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(attach_check, 0, "mmap_region.attach.check");
 
 static void attach_empty_body(void)
 {
@@ -544,6 +552,7 @@ static void attach_empty(void)
 	isolate(attach_empty_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(attach_empty, 0, "mmap_region.attach.empty");
 
 static int g_fd = -1;
 
@@ -603,6 +612,7 @@ static void attach_fd(void)
 	isolate(attach_fd_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(attach_fd, 0, "mmap_region.attach.fd");
 
 /* Peer: attach by path, check the creator's half, answer in the other. */
 static int peer_attach_answer(void)
@@ -646,6 +656,7 @@ static void map_shared(void)
 	isolate(map_shared_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(map_shared, 0, "mmap_region.map.shared");
 
 /* ------------------------------------------------------------ ownership */
 
@@ -678,6 +689,7 @@ static void owner_local(void)
 	isolate(owner_local_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(owner_local, 0, "mmap_region.owner.local");
 
 /* Hand-over: A creates (on-close) and releases, then exits; B takes and
  * closes.  The driver checks the file between the two. */
@@ -740,6 +752,7 @@ static void owner_handover(void)
 	isolate(owner_handover_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(owner_handover, 0, "mmap_region.owner.local");
 
 static int peer_attach_close(void)
 {
@@ -791,6 +804,7 @@ static void owner_close_unlinks(void)
 	isolate(owner_close_unlinks_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(owner_close_unlinks, 0, "mmap_region.owner.close_unlinks");
 
 /* Peer: a restarted host replaces the file under the old owner's feet. */
 static int peer_replace_raw(void)
@@ -824,6 +838,7 @@ static void owner_same_file(void)
 	isolate(owner_same_file_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(owner_same_file, 0, "mmap_region.owner.same_file");
 
 /* ------------------------------------------------------------ growth */
 
@@ -861,6 +876,7 @@ static void resize_grow_only(void)
 	isolate(resize_grow_only_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(resize_grow_only, 0, "mmap_region.resize.grow_only");
 
 static void resize_keeps_old_body(void)
 {
@@ -904,6 +920,7 @@ static void resize_keeps_old(void)
 	isolate(resize_keeps_old_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(resize_keeps_old, 0, "mmap_region.resize.keeps_old");
 
 /* Peer: grow the region to 8 pages and fill the new part. */
 static int peer_grow(void)
@@ -949,6 +966,7 @@ static void remap_grown(void)
 	isolate(remap_grown_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(remap_grown, 0, "mmap_region.remap.grown");
 
 /* Peer: cut the file to one page behind the mapper's back. */
 static int peer_truncate(void)
@@ -987,6 +1005,7 @@ static void remap_truncated(void)
 	isolate(remap_truncated_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(remap_truncated, 0, "mmap_region.remap.truncated");
 
 /* ------------------------------------------------------------ arguments */
 
@@ -1045,37 +1064,9 @@ static void api_args(void)
 	isolate(api_args_body, DEADLINE);
 	drop_paths();
 }
-
-static const struct h_test tests[] = {
-	H_TEST(create_excl, 0, "mmap_region.create.excl"),
-	H_TEST(create_replace, 0, "mmap_region.create.replace"),
-	H_TEST(create_mode, 0, "mmap_region.create.mode"),
-	H_TEST(create_size, 0, "mmap_region.create.size"),
-	H_TEST(create_reserve, 0, "mmap_region.create.reserve"),
-	H_TEST(create_no_leftover, 0, "mmap_region.create.no_leftover"),
-	H_TEST(path_nosymlink, 0, "mmap_region.path.nosymlink"),
-	H_TEST(attach_check, 0, "mmap_region.attach.check"),
-	H_TEST(attach_empty, 0, "mmap_region.attach.empty"),
-	H_TEST(attach_fd, 0, "mmap_region.attach.fd"),
-	H_TEST(map_shared, 0, "mmap_region.map.shared"),
-	H_TEST(owner_local, 0, "mmap_region.owner.local"),
-	H_TEST(owner_handover, 0, "mmap_region.owner.local"),
-	H_TEST(owner_close_unlinks, 0, "mmap_region.owner.close_unlinks"),
-	H_TEST(owner_same_file, 0, "mmap_region.owner.same_file"),
-	H_TEST(resize_grow_only, 0, "mmap_region.resize.grow_only"),
-	H_TEST(resize_keeps_old, 0, "mmap_region.resize.keeps_old"),
-	H_TEST(remap_grown, 0, "mmap_region.remap.grown"),
-	H_TEST(remap_truncated, 0, "mmap_region.remap.truncated"),
-	H_TEST(api_args, 0, "mmap_region.api.args"),
-	{ 0 },
-};
-
-static const struct h_suite suites[] = {
-	{ "mmap_region", NULL, NULL, tests },
-	{ NULL, NULL, NULL, NULL },
-};
+H_REGISTER(api_args, 0, "mmap_region.api.args");
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "mmap_region", suites, NULL);
+	return h_main(argc, argv, "mmap_region", NULL, NULL);
 }

@@ -252,22 +252,27 @@ static void enospc_shm(void)
 {
 	run_enospc(REL_SHM);
 }
-static void enospc_mmap(void)
+H_REGISTER_IN("enospc", enospc_shm, 0, "shm.size.reserve");
+static void enospc_mmap_region(void)
 {
 	run_enospc(REL_MMAP);
 }
+H_REGISTER_IN("enospc", enospc_mmap_region, 0, "mmap_region.create.reserve", "mmap_region.create.no_leftover");
 static void enospc_events(void)
 {
 	run_enospc(REL_EVENTS);
 }
+H_REGISTER_IN("enospc", enospc_events, 0, "events.open.reserve");
 static void enospc_ring(void)
 {
 	run_enospc(REL_RING);
 }
+H_REGISTER_IN("enospc", enospc_ring, 0, "ring.create.file");
 static void enospc_slots(void)
 {
 	run_enospc(REL_SLOTS);
 }
+H_REGISTER_IN("enospc", enospc_slots, 0, "slots.create.fallocate");
 
 /* ------------------------------------------------------------ 5b: truncation */
 
@@ -497,26 +502,31 @@ static void truncate_body(void *arg)
 	rm_tree(dir);
 }
 
-static void trunc_shm(void)
+static void truncate_shm(void)
 {
 	isolate_arg(truncate_body, (void *)&kinds[REL_SHM], 60);
 }
-static void trunc_mmap(void)
+H_REGISTER_IN("truncate", truncate_shm, 0, "shm.truncate.check", "shm.truncate.hot-path", "shm.map.zero_size");
+static void truncate_mmap_region(void)
 {
 	isolate_arg(truncate_body, (void *)&kinds[REL_MMAP], 60);
 }
-static void trunc_events(void)
+H_REGISTER_IN("truncate", truncate_mmap_region, 0, "mmap_region.remap.truncated", "mmap_region.truncate.hot-path", "mmap_region.attach.empty");
+static void truncate_events(void)
 {
 	isolate_arg(truncate_body, (void *)&kinds[REL_EVENTS], 60);
 }
-static void trunc_ring(void)
+H_REGISTER_IN("truncate", truncate_events, 0, "events.split.truncated", "events.truncate.check", "events.truncate.claim", "events.validate.layout-bytes");
+static void truncate_ring(void)
 {
 	isolate_arg(truncate_body, (void *)&kinds[REL_RING], 60);
 }
-static void trunc_slots(void)
+H_REGISTER_IN("truncate", truncate_ring, 0, "ring.truncate.check", "ring.truncate.hot-path", "ring.attach.validate");
+static void truncate_slots(void)
 {
 	isolate_arg(truncate_body, (void *)&kinds[REL_SLOTS], 60);
 }
+H_REGISTER_IN("truncate", truncate_slots, 0, "slots.truncate.check", "slots.attach.magic");
 
 /* ------------------------------------------------------------ 6: path attacks */
 
@@ -745,22 +755,27 @@ static void paths_shm(void)
 {
 	run_paths(REL_SHM);
 }
-static void paths_mmap(void)
+H_REGISTER_IN("paths", paths_shm, 0, "shm.open.check", "shm.open.nosymlink", "shm.map.zero_size");
+static void paths_mmap_region(void)
 {
 	run_paths(REL_MMAP);
 }
+H_REGISTER_IN("paths", paths_mmap_region, 0, "mmap_region.path.nosymlink", "mmap_region.attach.check", "mmap_region.attach.empty", "common.path.nosymlink", "common.path.owner");
 static void paths_events(void)
 {
 	run_paths(REL_EVENTS);
 }
+H_REGISTER_IN("paths", paths_events, 0, "events.open.mode", "events.validate.short");
 static void paths_ring(void)
 {
 	run_paths(REL_RING);
 }
+H_REGISTER_IN("paths", paths_ring, 0, "ring.attach.safe", "ring.attach.validate");
 static void paths_slots(void)
 {
 	run_paths(REL_SLOTS);
 }
+H_REGISTER_IN("paths", paths_slots, 0, "slots.flink.safe", "slots.attach.magic");
 
 /* ------------------------------------------------------------ 7: faults */
 
@@ -945,54 +960,31 @@ static void faults_shm(void)
 {
 	isolate_arg(faults_body, (void *)&kinds[REL_SHM], 60);
 }
-static void faults_mmap(void)
+H_REGISTER_IN("faults", faults_shm, 0, "common.fault.hook", "shm.open.no_leftover");
+static void faults_mmap_region(void)
 {
 	isolate_arg(faults_body, (void *)&kinds[REL_MMAP], 60);
 }
+H_REGISTER_IN("faults", faults_mmap_region, 0, "common.fault.hook", "mmap_region.create.no_leftover", "mmap_region.resize.keeps_old");
 static void faults_events(void)
 {
 	isolate_arg(faults_body, (void *)&kinds[REL_EVENTS], 60);
 }
+H_REGISTER_IN("faults", faults_events, 0, "common.fault.hook", "events.init.once");
 static void faults_ring(void)
 {
 	isolate_arg(faults_body, (void *)&kinds[REL_RING], 60);
 }
+H_REGISTER_IN("faults", faults_ring, 0, "common.fault.hook", "ring.create.cleanup");
 static void faults_slots(void)
 {
 	isolate_arg(faults_body, (void *)&kinds[REL_SLOTS], 60);
 }
+H_REGISTER_IN("faults", faults_slots, 0, "common.fault.hook", "slots.create.exclusive");
 
 /* ------------------------------------------------------------ main */
 
-static const struct h_test enospc_tests[] = {
-	H_TEST(enospc_shm, 0, "shm.size.reserve"),	  { "enospc_mmap_region", enospc_mmap, 0, H_CLAUSES("mmap_region.create.reserve", "mmap_region.create.no_leftover") },
-	H_TEST(enospc_events, 0, "events.open.reserve"), H_TEST(enospc_ring, 0, "ring.create.file"),
-	H_TEST(enospc_slots, 0, "slots.create.fallocate"),   { 0 },
-};
-static const struct h_test trunc_tests[] = {
-	{ "truncate_shm", trunc_shm, 0, H_CLAUSES("shm.truncate.check", "shm.truncate.hot-path", "shm.map.zero_size") },	     { "truncate_mmap_region", trunc_mmap, 0, H_CLAUSES("mmap_region.remap.truncated", "mmap_region.truncate.hot-path", "mmap_region.attach.empty") },
-	{ "truncate_events", trunc_events, 0, H_CLAUSES("events.split.truncated", "events.truncate.check", "events.truncate.claim", "events.validate.layout-bytes") }, { "truncate_ring", trunc_ring, 0, H_CLAUSES("ring.truncate.check", "ring.truncate.hot-path", "ring.attach.validate") },
-	{ "truncate_slots", trunc_slots, 0, H_CLAUSES("slots.truncate.check", "slots.attach.magic") },   { 0 },
-};
-static const struct h_test path_tests[] = {
-	H_TEST(paths_shm, 0, "shm.open.check", "shm.open.nosymlink", "shm.map.zero_size"),	  { "paths_mmap_region", paths_mmap, 0, H_CLAUSES("mmap_region.path.nosymlink", "mmap_region.attach.check", "mmap_region.attach.empty", "common.path.nosymlink", "common.path.owner") },
-	H_TEST(paths_events, 0, "events.open.mode", "events.validate.short"), H_TEST(paths_ring, 0, "ring.attach.safe", "ring.attach.validate"),
-	H_TEST(paths_slots, 0, "slots.flink.safe", "slots.attach.magic"),	  { 0 },
-};
-static const struct h_test fault_tests[] = {
-	H_TEST(faults_shm, 0, "common.fault.hook", "shm.open.no_leftover"),	    { "faults_mmap_region", faults_mmap, 0, H_CLAUSES("common.fault.hook", "mmap_region.create.no_leftover", "mmap_region.resize.keeps_old") },
-	H_TEST(faults_events, 0, "common.fault.hook", "events.init.once"), H_TEST(faults_ring, 0, "common.fault.hook", "ring.create.cleanup"),
-	H_TEST(faults_slots, 0, "common.fault.hook", "slots.create.exclusive"),   { 0 },
-};
-static const struct h_suite suites[] = {
-	{ "enospc", NULL, NULL, enospc_tests },
-	{ "truncate", NULL, NULL, trunc_tests },
-	{ "paths", NULL, NULL, path_tests },
-	{ "faults", NULL, NULL, fault_tests },
-	{ NULL, NULL, NULL, NULL },
-};
-
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "reliability", suites, NULL);
+	return h_main(argc, argv, "reliability", NULL, NULL);
 }

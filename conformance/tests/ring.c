@@ -311,6 +311,7 @@ static void layout_header(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(layout_header, 30, "ring.layout.header");
 
 static void create_capacity(void)
 {
@@ -330,6 +331,7 @@ static void create_capacity(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(create_capacity, 20, "ring.create.capacity");
 
 static void create_file_body(void)
 {
@@ -408,6 +410,7 @@ static void create_file(void)
 	if (geteuid() == 0)
 		isolate(create_enospc_body, 20);
 }
+H_REGISTER(create_file, 0, "ring.create.file");
 
 static void create_name(void)
 {
@@ -430,6 +433,7 @@ static void create_name(void)
 	CU_ASSERT_EQUAL(shmk_ring_unlink(name), -ENOENT);
 	CU_ASSERT_EQUAL(shmk_ring_create("", &o, &r), -EINVAL);
 }
+H_REGISTER(create_name, 20, "ring.create.name");
 
 static int maps_mentioning(const char *needle)
 {
@@ -506,6 +510,7 @@ static void cleanup(void)
 	}
 	CU_ASSERT(fired >= 10);
 }
+H_REGISTER(cleanup, 60, "ring.create.cleanup");
 
 static void initial_index(void)
 {
@@ -524,6 +529,7 @@ static void initial_index(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(initial_index, 20, "ring.create.initial_index");
 
 static void attach_validate(void)
 {
@@ -568,6 +574,7 @@ static void attach_validate(void)
 	CU_ASSERT_EQUAL(shmk_ring_attach(path, &r2), SHMK_ETOOSMALL);
 	unlink(path);
 }
+H_REGISTER(attach_validate, 20, "ring.attach.validate");
 
 /* ---------------------------------------------------------------- the one validator */
 
@@ -770,6 +777,7 @@ static void validate_shared(void)
 	free(b);
 	unlink(path);
 }
+H_REGISTER(validate_shared, 60, "ring.validate.shared");
 
 static void attach_safe(void)
 {
@@ -801,6 +809,7 @@ static void attach_safe(void)
 	unlink(link);
 	unlink(path);
 }
+H_REGISTER(attach_safe, 30, "ring.attach.safe");
 
 static void reader_single(void)
 {
@@ -837,6 +846,7 @@ static void reader_single(void)
 	shmk_ring_close(r2);
 	unlink(path);
 }
+H_REGISTER(reader_single, 30, "ring.reader.single");
 
 /* ---------------------------------------------------------------- records */
 
@@ -875,6 +885,7 @@ static void record_format(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(record_format, 30, "ring.record.format");
 
 static void record_max(void)
 {
@@ -903,6 +914,7 @@ static void record_max(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(record_max, 20, "ring.record.max");
 
 /* ---------------------------------------------------------------- reader */
 
@@ -950,6 +962,7 @@ static void mirror(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(mirror, 20, "ring.reader.mirror");
 
 /* Records that straddle the wrap: small capacity, every size class. */
 static void straddle(void)
@@ -970,6 +983,7 @@ static void straddle(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(straddle, 60, "ring.reader.mirror", "ring.writer.bounds");
 
 static void head_tail(void)
 {
@@ -991,6 +1005,7 @@ static void head_tail(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(head_tail, 20, "ring.reader.head_tail");
 
 static void incr_tail_align(void)
 {
@@ -1010,6 +1025,7 @@ static void incr_tail_align(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(incr_tail_align, 20, "ring.reader.increment_tail.align");
 
 static void incr_tail_range(void)
 {
@@ -1032,6 +1048,7 @@ static void incr_tail_range(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(incr_tail_range, 20, "ring.reader.increment_tail.range");
 
 static void read_align(void)
 {
@@ -1065,6 +1082,7 @@ static void read_align(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(read_align, 20, "ring.reader.read.align");
 
 static void read_size(void)
 {
@@ -1081,6 +1099,7 @@ static void read_size(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(read_size, 20, "ring.reader.read.size");
 
 static void first_msg_align(void)
 {
@@ -1101,6 +1120,7 @@ static void first_msg_align(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(first_msg_align, 20, "ring.reader.first_message.align");
 
 static void first_msg_small(void)
 {
@@ -1121,6 +1141,7 @@ static void first_msg_small(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(first_msg_small, 20, "ring.reader.first_message.toosmall");
 
 static void first_msg_badlen(void)
 {
@@ -1148,6 +1169,7 @@ static void first_msg_badlen(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(first_msg_badlen, 20, "ring.reader.first_message.badlen");
 
 /* Garbage records and indices: every answer is an error or a span inside
  * the ring + mirror. */
@@ -1215,6 +1237,7 @@ static void reader_bounds(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(reader_bounds, 60, "ring.reader.bounds");
 
 /* Ping-pong: the writer writes record i only after the reader consumed i-1,
  * so the reader parks on nearly every wait; a lost wake-up hangs (timeout). */
@@ -1262,6 +1285,7 @@ static void wait_wake(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(wait_wake, 60, "ring.reader.wait.wake+2", "ring.writer.wake");
 
 /* ring.writer.wake: a writer in another process bumps gen and clears
  * the announcement only when the reader announced (set here through the
@@ -1322,6 +1346,7 @@ static void wake_once(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(wake_once, 30, "ring.writer.wake");
 
 static void wait_timeout(void)
 {
@@ -1339,6 +1364,7 @@ static void wait_timeout(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(wait_timeout, 20, "ring.reader.wait.timeout");
 
 /* INT64_MAX must wait like "forever": the writer commits only once the
  * reader is parked (waiters == 1), so an overflowed deadline in the past
@@ -1367,6 +1393,7 @@ static void wait_huge_timeout(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(wait_huge_timeout, 20, "common.wait.deadline");
 
 static void wait_peerdead(void)
 {
@@ -1415,6 +1442,7 @@ static void wait_peerdead(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(wait_peerdead, 30, "ring.reader.wait.peerdead");
 
 static void read_message(void)
 {
@@ -1441,6 +1469,7 @@ static void read_message(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(read_message, 20, "ring.reader.read_message");
 
 /* ---------------------------------------------------------------- writers */
 
@@ -1466,6 +1495,7 @@ static void handoff(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(handoff, 30, "ring.writer.handoff");
 
 static void peer_fd(void)
 {
@@ -1511,6 +1541,7 @@ static void peer_fd(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(peer_fd, 30, "ring.writer.peer_fd");
 
 /* Several writer processes at once, per-writer tags, per-writer order. */
 static void multi_writer(void)
@@ -1554,6 +1585,7 @@ static void multi_writer(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(multi_writer, 60, "ring.writer.tag", "ring.writer.lock");
 
 static void register_writers(void)
 {
@@ -1602,6 +1634,7 @@ static void register_writers(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(register_writers, 30, "ring.writer.register");
 
 /* The reader's mapping of the writers page (and the ring) is read-only: a
  * stray store through it faults instead of wedging the writers' lock. */
@@ -1662,6 +1695,7 @@ static void lock_readonly(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(lock_readonly, 20, "ring.writer.lock");
 
 /* A writer SIGKILLed at a crash point while holding the lock: the next
  * writer recovers and the reader sees only whole records. */
@@ -1728,18 +1762,21 @@ static void reserve_crash(void)
 {
 	crash_case("ring.commit", "reserve", "1", "4000");
 }
+H_REGISTER(reserve_crash, 40, "ring.writer.reserve", "ring.writer.lock.recover");
 
 static void lock_recover(void)
 {
 	isolate(recover_locked_body, 40);
 	isolate(recover_copied_body, 40);
 }
+H_REGISTER(lock_recover, 0, "ring.writer.lock.recover");
 
 static void publish_torn(void)
 {
 	isolate(recover_mid_copy_body, 40);
 	isolate(recover_copied_body, 40);
 }
+H_REGISTER(publish_torn, 0, "ring.writer.publish");
 
 static void lock_deadline(void)
 {
@@ -1781,6 +1818,7 @@ static void lock_deadline(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(lock_deadline, 30, "ring.writer.lock.deadline");
 
 /* A hostile reader writes impossible head/tail; a writer in another
  * process refuses with SHMK_EINTEGRITY and writes nothing. */
@@ -1838,6 +1876,7 @@ static void validate(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(validate, 40, "ring.writer.validate");
 
 static void overflow(void)
 {
@@ -1889,6 +1928,7 @@ static void overflow(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(overflow, 20, "ring.writer.overflow");
 
 static void space(void)
 {
@@ -1951,6 +1991,7 @@ static void space(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(space, 30, "ring.writer.space");
 
 /* Writers never store outside the ring: canaries in the header page and
  * the writers page survive wrapping writes at every offset. */
@@ -2010,6 +2051,7 @@ static void bounds(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(bounds, 60, "ring.writer.bounds");
 
 static void toolarge(void)
 {
@@ -2035,6 +2077,7 @@ static void toolarge(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(toolarge, 20, "ring.writer.toolarge");
 
 static void iov(void)
 {
@@ -2065,6 +2108,7 @@ static void iov(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(iov, 20, "ring.writer.iov");
 
 static void reserve(void)
 {
@@ -2112,6 +2156,7 @@ static void reserve(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(reserve, 20, "ring.writer.reserve");
 
 /* ---------------------------------------------------------------- main */
 
@@ -2157,6 +2202,7 @@ static void truncated(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
+H_REGISTER(truncated, 120, "ring.truncate.check", "ring.truncate.wait", "ring.truncate.close", "ring.truncate.hot-path");
 
 static void truncated_parked(void)
 {
@@ -2176,62 +2222,7 @@ static void truncated_parked(void)
 	shmk_ring_close(r);
 	unlink(path);
 }
-
-static const struct h_test tests[] = {
-	H_TEST(attach_safe, 30, "ring.attach.safe"),
-	H_TEST(attach_validate, 20, "ring.attach.validate"),
-	H_TEST(bounds, 60, "ring.writer.bounds"),
-	H_TEST(cleanup, 60, "ring.create.cleanup"),
-	H_TEST(create_capacity, 20, "ring.create.capacity"),
-	H_TEST(create_file, 0, "ring.create.file"),
-	H_TEST(create_name, 20, "ring.create.name"),
-	H_TEST(first_msg_align, 20, "ring.reader.first_message.align"),
-	H_TEST(first_msg_badlen, 20, "ring.reader.first_message.badlen"),
-	H_TEST(first_msg_small, 20, "ring.reader.first_message.toosmall"),
-	H_TEST(handoff, 30, "ring.writer.handoff"),
-	H_TEST(head_tail, 20, "ring.reader.head_tail"),
-	H_TEST(incr_tail_align, 20, "ring.reader.increment_tail.align"),
-	H_TEST(incr_tail_range, 20, "ring.reader.increment_tail.range"),
-	H_TEST(initial_index, 20, "ring.create.initial_index"),
-	H_TEST(iov, 20, "ring.writer.iov"),
-	H_TEST(layout_header, 30, "ring.layout.header"),
-	H_TEST(lock_deadline, 30, "ring.writer.lock.deadline"),
-	H_TEST(lock_readonly, 20, "ring.writer.lock"),
-	H_TEST(lock_recover, 0, "ring.writer.lock.recover"),
-	H_TEST(mirror, 20, "ring.reader.mirror"),
-	H_TEST(multi_writer, 60, "ring.writer.tag", "ring.writer.lock"),
-	H_TEST(overflow, 20, "ring.writer.overflow"),
-	H_TEST(peer_fd, 30, "ring.writer.peer_fd"),
-	H_TEST(publish_torn, 0, "ring.writer.publish"),
-	H_TEST(read_align, 20, "ring.reader.read.align"),
-	H_TEST(read_message, 20, "ring.reader.read_message"),
-	H_TEST(read_size, 20, "ring.reader.read.size"),
-	H_TEST(reader_bounds, 60, "ring.reader.bounds"),
-	H_TEST(reader_single, 30, "ring.reader.single"),
-	H_TEST(record_format, 30, "ring.record.format"),
-	H_TEST(record_max, 20, "ring.record.max"),
-	H_TEST(register_writers, 30, "ring.writer.register"),
-	H_TEST(reserve, 20, "ring.writer.reserve"),
-	H_TEST(reserve_crash, 40, "ring.writer.reserve", "ring.writer.lock.recover"),
-	H_TEST(space, 30, "ring.writer.space"),
-	H_TEST(straddle, 60, "ring.reader.mirror", "ring.writer.bounds"),
-	H_TEST(toolarge, 20, "ring.writer.toolarge"),
-	H_TEST(truncated, 120, "ring.truncate.check", "ring.truncate.wait", "ring.truncate.close", "ring.truncate.hot-path"),
-	H_TEST(truncated_parked, 120, "ring.truncate.wait"),
-	H_TEST(validate, 40, "ring.writer.validate"),
-	H_TEST(validate_shared, 60, "ring.validate.shared"),
-	H_TEST(wait_huge_timeout, 20, "common.wait.deadline"),
-	H_TEST(wait_peerdead, 30, "ring.reader.wait.peerdead"),
-	H_TEST(wait_timeout, 20, "ring.reader.wait.timeout"),
-	H_TEST(wait_wake, 60, "ring.reader.wait.wake+2", "ring.writer.wake"),
-	H_TEST(wake_once, 30, "ring.writer.wake"),
-	{ 0 },
-};
-
-static const struct h_suite suites[] = {
-	{ "ring", NULL, NULL, tests },
-	{ NULL, NULL, NULL, NULL },
-};
+H_REGISTER(truncated_parked, 120, "ring.truncate.wait");
 
 static const struct h_role roles[] = {
 	{ "writer", role_writer },
@@ -2240,5 +2231,5 @@ static const struct h_role roles[] = {
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "ring", suites, roles);
+	return h_main(argc, argv, "ring", NULL, roles);
 }

@@ -120,6 +120,7 @@ static void name_rules(void)
 	isolate(name_rules_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(name_rules, 0, "shm.name.rules");
 
 static void open_flags_body(void)
 {
@@ -147,6 +148,7 @@ static void open_flags(void)
 	isolate(open_flags_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(open_flags, 0, "shm.open.flags");
 
 /* A peer without privileges tries to open g_name: 0 when refused with EACCES. */
 static int peer_unprivileged_open(void)
@@ -197,6 +199,7 @@ static void open_mode(void)
 	isolate(open_mode_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(open_mode, 0, "shm.open.mode");
 
 static void open_check_body(void)
 {
@@ -253,6 +256,7 @@ static void open_check(void)
 	isolate(open_check_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(open_check, 0, "shm.open.check");
 
 static void open_nosymlink_body(void)
 {
@@ -284,6 +288,7 @@ static void open_nosymlink(void)
 	isolate(open_nosymlink_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(open_nosymlink, 0, "shm.open.nosymlink");
 
 static void open_no_leftover_body(void)
 {
@@ -311,6 +316,7 @@ static void open_no_leftover(void)
 	isolate(open_no_leftover_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(open_no_leftover, 0, "shm.open.no_leftover");
 
 /* ------------------------------------------------------------ size */
 
@@ -343,6 +349,7 @@ static void size_limits(void)
 	isolate(size_limits_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(size_limits, 0, "shm.size.limits");
 
 /* In a private mount namespace, /dev/shm becomes a 1 MiB tmpfs. */
 static void size_reserve_body(void)
@@ -379,6 +386,7 @@ static void size_reserve(void)
 	fresh_names();
 	isolate(size_reserve_body, DEADLINE);
 }
+H_REGISTER(size_reserve, 0, "shm.size.reserve");
 
 static void size_shrink_mapped_body(void)
 {
@@ -416,6 +424,7 @@ static void size_shrink_mapped(void)
 	isolate(size_shrink_mapped_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(size_shrink_mapped, 0, "shm.size.shrink_mapped");
 
 /* ------------------------------------------------------------ truncation */
 
@@ -455,6 +464,7 @@ static void truncate_check(void)
 	isolate(truncate_check_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(truncate_check, 0, "shm.truncate.check", "shm.truncate.hot-path");
 
 /* ------------------------------------------------------------ map */
 
@@ -508,6 +518,7 @@ static void map_shared(void)
 	isolate(map_shared_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(map_shared, 0, "shm.map.shared");
 
 static void map_single_body(void)
 {
@@ -539,6 +550,7 @@ static void map_single(void)
 	isolate(map_single_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(map_single, 0, "shm.map.single");
 
 static void map_zero_size_body(void)
 {
@@ -563,6 +575,7 @@ static void map_zero_size(void)
 	isolate(map_zero_size_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(map_zero_size, 0, "shm.map.zero_size");
 
 static void map_offset_range_body(void)
 {
@@ -589,6 +602,7 @@ static void map_offset_range(void)
 	isolate(map_offset_range_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(map_offset_range, 0, "shm.map.offset_range");
 
 static void map_unaligned_body(void)
 {
@@ -625,6 +639,7 @@ static void map_unaligned(void)
 	isolate(map_unaligned_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(map_unaligned, 0, "shm.map.unaligned");
 
 /* Peer: read-only open and map; reads must work, then a write must fault. */
 static int peer_readonly(void)
@@ -666,6 +681,7 @@ static void map_readonly(void)
 	isolate(map_readonly_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(map_readonly, 0, "shm.map.readonly");
 
 /* ------------------------------------------------------------ lifetime */
 
@@ -708,6 +724,7 @@ static void unlink_keeps_handle(void)
 	isolate(unlink_keeps_handle_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(unlink_keeps_handle, 0, "shm.unlink.keeps_handle");
 
 static int peer_reads_after_close(void)
 {
@@ -746,6 +763,7 @@ static void close_map_survives(void)
 	isolate(close_map_survives_body, DEADLINE);
 	drop_names();
 }
+H_REGISTER(close_map_survives, 0, "shm.close.map_survives");
 
 static void api_args_body(void)
 {
@@ -780,36 +798,9 @@ static void api_args(void)
 	isolate(api_args_body, DEADLINE);
 	drop_names();
 }
-
-static const struct h_test tests[] = {
-	H_TEST(name_rules, 0, "shm.name.rules"),
-	H_TEST(open_flags, 0, "shm.open.flags"),
-	H_TEST(open_mode, 0, "shm.open.mode"),
-	H_TEST(open_check, 0, "shm.open.check"),
-	H_TEST(open_nosymlink, 0, "shm.open.nosymlink"),
-	H_TEST(open_no_leftover, 0, "shm.open.no_leftover"),
-	H_TEST(size_limits, 0, "shm.size.limits"),
-	H_TEST(size_reserve, 0, "shm.size.reserve"),
-	H_TEST(size_shrink_mapped, 0, "shm.size.shrink_mapped"),
-	H_TEST(map_shared, 0, "shm.map.shared"),
-	H_TEST(map_single, 0, "shm.map.single"),
-	H_TEST(map_zero_size, 0, "shm.map.zero_size"),
-	H_TEST(map_offset_range, 0, "shm.map.offset_range"),
-	H_TEST(map_unaligned, 0, "shm.map.unaligned"),
-	H_TEST(map_readonly, 0, "shm.map.readonly"),
-	H_TEST(unlink_keeps_handle, 0, "shm.unlink.keeps_handle"),
-	H_TEST(close_map_survives, 0, "shm.close.map_survives"),
-	H_TEST(truncate_check, 0, "shm.truncate.check", "shm.truncate.hot-path"),
-	H_TEST(api_args, 0, "shm.api.args"),
-	{ 0 },
-};
-
-static const struct h_suite suites[] = {
-	{ "shm", NULL, NULL, tests },
-	{ NULL, NULL, NULL, NULL },
-};
+H_REGISTER(api_args, 0, "shm.api.args");
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "shm", suites, NULL);
+	return h_main(argc, argv, "shm", NULL, NULL);
 }

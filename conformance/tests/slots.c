@@ -304,6 +304,7 @@ static void layout_offsets(void)
 	munmap(m, len);
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
 }
+H_REGISTER(layout_offsets, 20, "slots.layout.header", "slots.layout.capacity", "slots.segment.name");
 
 /* ------------------------------------------------------------ create */
 
@@ -347,6 +348,7 @@ static void create_files(void)
 	CU_ASSERT_EQUAL(shmk_slots_close(o2), 0);
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
 }
+H_REGISTER(create_files, 20, "slots.create.exclusive", "slots.flink.create+2");
 
 /* An owner killed after writing the flink's content but before linking it:
  * no flink (and so no half-written one) ever appears at the path. */
@@ -382,6 +384,7 @@ static void flink_atomic(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(fl, 2, 64, &o), 0);
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
 }
+H_REGISTER(flink_atomic, 20, "slots.flink.create+2");
 
 static void create_limits(void)
 {
@@ -399,6 +402,7 @@ static void create_limits(void)
 	CU_ASSERT_PTR_NULL(o);
 	CU_ASSERT_EQUAL(access(fl, F_OK), -1);	/* nothing left behind */
 }
+H_REGISTER(create_limits, 20, "slots.create.limits");
 
 static void create_fallocate_body(void)
 {
@@ -423,6 +427,7 @@ static void create_fallocate(void)
 		H_SKIP("needs root for a private tmpfs");
 	isolate(create_fallocate_body, 20);
 }
+H_REGISTER(create_fallocate, 0, "slots.create.fallocate");
 
 static void flink_dir(void)
 {
@@ -452,6 +457,7 @@ static void flink_dir(void)
 	CU_ASSERT_EQUAL(shmk_slots_default_dir(buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, want);
 }
+H_REGISTER(flink_dir, 20, "slots.flink.dir");
 
 /* ------------------------------------------------------------ attach */
 
@@ -492,6 +498,7 @@ static void flink_safe(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(flink_safe, 20, "slots.flink.safe");
 
 static void flink_content(void)
 {
@@ -537,6 +544,7 @@ static void flink_content(void)
 	CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), -ENOENT);	/* valid, absent */
 	unlink(fl);
 }
+H_REGISTER(flink_content, 20, "slots.flink.content");
 
 /* A real segment from an owner, then one header field lies; every attach
  * runs in its own process so a crash would be caught as a failure. */
@@ -590,6 +598,7 @@ static void attach_magic(void)
 	};
 	lie_run(lies, 3);
 }
+H_REGISTER(attach_magic, 30, "slots.attach.magic");
 
 static void attach_sizes(void)
 {
@@ -610,6 +619,7 @@ static void attach_sizes(void)
 	};
 	lie_run(lies, sizeof(lies) / sizeof(lies[0]));
 }
+H_REGISTER(attach_sizes, 60, "slots.attach.sizes");
 
 static void attach_bounds(void)
 {
@@ -637,6 +647,7 @@ static void attach_bounds(void)
 	munmap(m, len);
 	shmk_slots_close(o);
 }
+H_REGISTER(attach_bounds, 30, "slots.attach.bounds");
 
 /* ------------------------------------------------------------ the one validator */
 
@@ -838,6 +849,7 @@ static void validate_shared(void)
 	/* the creator died without closing: its objects are stale now */
 	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(fl), 0);
 }
+H_REGISTER(validate_shared, 60, "slots.validate.shared");
 
 /* ------------------------------------------------------------ readers */
 
@@ -861,6 +873,7 @@ static void reader_index(void)
 	CU_ASSERT_EQUAL(shmk_slots_mark_reader_disconnected(o, 31), 0);
 	shmk_slots_close(o);
 }
+H_REGISTER(reader_index, 20, "slots.reader.index");
 
 static int register_child(void *arg)
 {
@@ -918,6 +931,7 @@ static void reader_register(void)
 	munmap(hd, len);
 	shmk_slots_close(o);
 }
+H_REGISTER(reader_register, 30, "slots.reader.register");
 
 /* Owner and three reader processes: every sample reaches every reader, in
  * order and intact, through 8 slots recycled many times. */
@@ -952,6 +966,7 @@ static void multi_reader(void)
 	}
 	shmk_slots_close(o);
 }
+H_REGISTER(multi_reader, 120, "slots.publish.order+2", "slots.reuse.rule");
 
 /* Delivery in sequence-number order after the slots wrapped around. */
 static void delivery_order(void)
@@ -991,6 +1006,7 @@ static void delivery_order(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(delivery_order, 20, "slots.delivery.order");
 
 /* The owner recycles a slot between the reader's sn load and its mask
  * load (test seam): an old sn must never pair with the new commit's mask. */
@@ -1048,6 +1064,7 @@ static void recycle_race(void)
 	shmk_slots_close(r);
 	shmk_slots_close(g_owner);
 }
+H_REGISTER(recycle_race, 20, "slots.publish.order+2");
 
 /* Samples are owed only to active ∩ registered readers. */
 static void addressed(void)
@@ -1088,6 +1105,7 @@ static void addressed(void)
 	shmk_slots_close(rc_);
 	shmk_slots_close(o);
 }
+H_REGISTER(addressed, 20, "slots.delivery.addressed");
 
 /* Reuse: a slot comes back only when every addressed live reader read it. */
 static void reuse(void)
@@ -1134,6 +1152,7 @@ static void reuse(void)
 	shmk_slots_close(ra);
 	shmk_slots_close(o);
 }
+H_REGISTER(reuse, 20, "slots.reuse.rule");
 
 /* A reader killed while holding unread samples: detected (as a zombie, and
  * once reaped), its slots come back, the other reader is unaffected. */
@@ -1180,6 +1199,7 @@ static void reader_killed(void)
 	CU_ASSERT_EQUAL(sh->last_sn[0], n);
 	shmk_slots_close(o);
 }
+H_REGISTER(reader_killed, 120, "slots.reader.reap");
 
 /* PID reuse: a registry token whose pid is alive but whose start time
  * differs names an earlier incarnation: dead, reaped.  A live token pins. */
@@ -1226,6 +1246,7 @@ static void reader_pid_reuse(void)
 	munmap(hd, len);
 	shmk_slots_close(o);
 }
+H_REGISTER(reader_pid_reuse, 20, "slots.reader.reap");
 
 static void disconnect(void)
 {
@@ -1249,6 +1270,7 @@ static void disconnect(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(disconnect, 20, "slots.reader.disconnect");
 
 /* ------------------------------------------------------------ sequence numbers */
 
@@ -1294,6 +1316,7 @@ static void sn_wrap(void)
 	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), 0);
 	shmk_slots_close(o);
 }
+H_REGISTER(sn_wrap, 90, "slots.sn.width");
 
 /* ------------------------------------------------------------ handles and reads */
 
@@ -1324,6 +1347,7 @@ static void handle_bounds(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(handle_bounds, 20, "slots.handle.bounds");
 
 static void read_bounds(void)
 {
@@ -1361,6 +1385,7 @@ static void read_bounds(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(read_bounds, 20, "slots.read.bounds");
 
 static void read_ptr(void)
 {
@@ -1395,6 +1420,7 @@ static void read_ptr(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(read_ptr, 20, "slots.read.ptr");
 
 /* Zero-copy loan: 1 MiB samples to a reader process; commit_in_place is
  * byte-for-byte commit_slot; loans stay with the owner's handle. */
@@ -1466,6 +1492,7 @@ static void loan(void)
 	shmk_slots_close(o);
 	shmk_slots_close(o2);
 }
+H_REGISTER(loan, 120, "slots.loan.inplace");
 
 /* ------------------------------------------------------------ wait */
 
@@ -1524,6 +1551,7 @@ static void wait_change(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(wait_change, 60, "slots.wait.nolost");
 
 /* Commits once the reader is parked (header waiters != 0). */
 static int committer_when_parked(void *arg)
@@ -1560,6 +1588,7 @@ static void wait_huge_timeout(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(wait_huge_timeout, 30, "common.wait.deadline");
 
 static int owner_then_die(void *arg)
 {
@@ -1617,6 +1646,7 @@ static void wait_peerdead(void)
 	peerdead_case(1);
 	peerdead_case(0);
 }
+H_REGISTER(wait_peerdead, 90, "slots.wait.peerdead");
 
 /* ------------------------------------------------------------ stale and close */
 
@@ -1677,6 +1707,7 @@ static void stale_detect(void)
 	CU_ASSERT_EQUAL(access(fl, F_OK), -1);
 	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(fl), -ENOENT);
 }
+H_REGISTER(stale_detect, 60, "slots.stale.detect", "slots.stale.reclaim");
 
 static void close_roles(void)
 {
@@ -1717,6 +1748,7 @@ static void close_roles(void)
 	CU_ASSERT_EQUAL(errno, ENOENT);
 	munmap(hd, len);
 }
+H_REGISTER(close_roles, 20, "slots.close.owner", "slots.close.reader");
 
 /* Anyone who can open the flink's directory (think /tmp) can flock it:
  * a stranger holding that lock must not hang the owner's close or gc. */
@@ -1751,6 +1783,7 @@ static void close_dirlock(void)
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
 	close(ready[0]);
 }
+H_REGISTER(close_dirlock, 20, "slots.flink.lock-bounded");
 
 /* ------------------------------------------------------------ truncation */
 
@@ -1807,6 +1840,7 @@ static void truncated(void)
 	CU_ASSERT_EQUAL(access(seg, F_OK), -1);
 	CU_ASSERT_EQUAL(access(fl, F_OK), -1);
 }
+H_REGISTER(truncated, 120, "slots.truncate.check", "slots.truncate.register", "slots.truncate.wait", "slots.truncate.close", "slots.truncate.hot-path");
 
 static void truncated_parked(void)
 {
@@ -1827,49 +1861,9 @@ static void truncated_parked(void)
 	CU_ASSERT_EQUAL(shmk_slots_close(rd), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_slots_close(own), SHMK_ETRUNCATED);
 }
-
-static const struct h_test tests[] = {
-	H_TEST(layout_offsets, 20, "slots.layout.header", "slots.layout.capacity", "slots.segment.name"),
-	H_TEST(create_files, 20, "slots.create.exclusive", "slots.flink.create+2"),
-	H_TEST(flink_atomic, 20, "slots.flink.create+2"),
-	H_TEST(create_limits, 20, "slots.create.limits"),
-	H_TEST(create_fallocate, 0, "slots.create.fallocate"),
-	H_TEST(flink_dir, 20, "slots.flink.dir"),
-	H_TEST(flink_safe, 20, "slots.flink.safe"),
-	H_TEST(flink_content, 20, "slots.flink.content"),
-	H_TEST(attach_magic, 30, "slots.attach.magic"),
-	H_TEST(attach_sizes, 60, "slots.attach.sizes"),
-	H_TEST(attach_bounds, 30, "slots.attach.bounds"),
-	H_TEST(validate_shared, 60, "slots.validate.shared"),
-	H_TEST(reader_index, 20, "slots.reader.index"),
-	H_TEST(reader_register, 30, "slots.reader.register"),
-	H_TEST(multi_reader, 120, "slots.publish.order+2", "slots.reuse.rule"),
-	H_TEST(delivery_order, 20, "slots.delivery.order"),
-	H_TEST(recycle_race, 20, "slots.publish.order+2"),
-	H_TEST(addressed, 20, "slots.delivery.addressed"),
-	H_TEST(reuse, 20, "slots.reuse.rule"),
-	H_TEST(reader_killed, 120, "slots.reader.reap"),
-	H_TEST(reader_pid_reuse, 20, "slots.reader.reap"),
-	H_TEST(disconnect, 20, "slots.reader.disconnect"),
-	H_TEST(sn_wrap, 90, "slots.sn.width"),
-	H_TEST(handle_bounds, 20, "slots.handle.bounds"),
-	H_TEST(read_bounds, 20, "slots.read.bounds"),
-	H_TEST(read_ptr, 20, "slots.read.ptr"),
-	H_TEST(loan, 120, "slots.loan.inplace"),
-	H_TEST(wait_change, 60, "slots.wait.nolost"),
-	H_TEST(wait_huge_timeout, 30, "common.wait.deadline"),
-	H_TEST(wait_peerdead, 90, "slots.wait.peerdead"),
-	H_TEST(stale_detect, 60, "slots.stale.detect", "slots.stale.reclaim"),
-	H_TEST(close_roles, 20, "slots.close.owner", "slots.close.reader"),
-	H_TEST(close_dirlock, 20, "slots.flink.lock-bounded"),
-	H_TEST(truncated, 120, "slots.truncate.check", "slots.truncate.register", "slots.truncate.wait", "slots.truncate.close", "slots.truncate.hot-path"),
-	H_TEST(truncated_parked, 120, "slots.truncate.wait"),
-	{ 0 },
-};
-
-static const struct h_suite suites[] = { { "slots", NULL, NULL, tests }, { NULL, NULL, NULL, NULL } };
+H_REGISTER(truncated_parked, 120, "slots.truncate.wait");
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "slots", suites, NULL);
+	return h_main(argc, argv, "slots", NULL, NULL);
 }
