@@ -1136,6 +1136,22 @@ void h_register(struct h_reg *r)
 	h_registered++;
 }
 
+static struct h_hooks *g_hooks;
+
+void h_register_hooks(struct h_hooks *k)
+{
+	k->next = g_hooks;
+	g_hooks = k;
+}
+
+static const struct h_hooks *hooks_of(const char *suite)
+{
+	for (const struct h_hooks *k = g_hooks; k; k = k->next)
+		if (strcmp(k->suite ? k->suite : g_prog, suite) == 0)
+			return k;
+	return NULL;
+}
+
 static int reg_cmp(const void *a, const void *b)
 {
 	const struct h_reg *x = *(const struct h_reg *const *)a, *y = *(const struct h_reg *const *)b;
@@ -1265,8 +1281,12 @@ static int run_main(int argc, char **argv, const char *prog, const struct h_suit
 		for (const struct h_test *t = s->tests; t && t->name; t++) {
 			if (!filter_match(filter, s->name, t->name))
 				continue;
-			if (!cs)
-				cs = CU_add_suite(s->name, s->init, s->cleanup);
+			if (!cs) {
+				const struct h_hooks *k = hooks_of(s->name);
+				cs = CU_add_suite_with_setup_and_teardown(s->name, s->init, s->cleanup,
+									  k ? k->before : NULL,
+									  k ? k->after : NULL);
+			}
 			CU_pTest ct = cs ? CU_add_test(cs, t->name, trampoline) : NULL;
 			if (!ct) {
 				fprintf(stderr, "%s: cannot register %s/%s: %s\n", prog, s->name,

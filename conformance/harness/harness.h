@@ -86,6 +86,24 @@ void h_register(struct h_reg *r);
 	extern int h_registered
 #define H_REGISTER(fn, deadline, ...) H_REGISTER_IN(NULL, fn, deadline, __VA_ARGS__)
 
+/* before() and after() run in the parent around every test of `suite`
+ * (NULL: the program's): what each test needs made and removed whatever
+ * its child did, such as unique names. */
+struct h_hooks {
+	const char *suite;
+	void (*before)(void);
+	void (*after)(void);
+	struct h_hooks *next;
+};
+void h_register_hooks(struct h_hooks *k);
+#define H_HOOKS(suite, before, after)                                                            \
+	static struct h_hooks H_CAT(h_hooks_, __LINE__) = { suite, before, after, NULL };        \
+	__attribute__((constructor)) static void H_CAT(h_hooks_ctor_, __LINE__)(void)            \
+	{                                                                                        \
+		h_register_hooks(&H_CAT(h_hooks_, __LINE__));                                    \
+	}                                                                                        \
+	extern int h_registered
+
 struct h_suite {
 	const char *name;
 	int (*init)(void);	/* may be NULL; non-zero fails every test of the suite */

@@ -30,7 +30,7 @@
 #define DEADLINE 20
 
 /* Names are made in the parent (before isolate) so the parent can remove
- * them whatever the child did. */
+ * them whatever the child did: before and after every test (H_HOOKS). */
 static char g_name[64], g_name2[64];
 
 static void fresh_names(void)
@@ -44,6 +44,7 @@ static void drop_names(void)
 	shm_unlink(g_name);
 	shm_unlink(g_name2);
 }
+H_HOOKS(NULL, fresh_names, drop_names);
 
 static size_t page(void)
 {
@@ -72,7 +73,7 @@ static struct shmk_shm *create_mapped(size_t n, struct shmk_shm_map **m)
 
 /* ------------------------------------------------------------ names, flags */
 
-static void name_rules_body(void)
+static void name_rules(void)
 {
 	struct shmk_shm *s = (struct shmk_shm *)0x1;
 	char longname[300];
@@ -113,16 +114,10 @@ static void name_rules_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_open(huge, O_RDWR | O_CREAT, 0600, &s), -ENAMETOOLONG);
 	free(huge);
 }
+H_REGISTER(name_rules, DEADLINE, "shm.name.rules");
 
-static void name_rules(void)
-{
-	fresh_names();
-	isolate(name_rules_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(name_rules, 0, "shm.name.rules");
 
-static void open_flags_body(void)
+static void open_flags(void)
 {
 	struct shmk_shm *s = NULL;
 
@@ -141,14 +136,8 @@ static void open_flags_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_open(g_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &s), 0);
 	CU_ASSERT_EQUAL(shmk_shm_close(s), 0);
 }
+H_REGISTER(open_flags, DEADLINE, "shm.open.flags");
 
-static void open_flags(void)
-{
-	fresh_names();
-	isolate(open_flags_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(open_flags, 0, "shm.open.flags");
 
 /* A peer without privileges tries to open g_name: 0 when refused with EACCES. */
 static int peer_unprivileged_open(void)
@@ -195,9 +184,7 @@ static void open_mode(void)
 {
 	if (geteuid() != 0)
 		H_SKIP("needs root to drop to another uid");
-	fresh_names();
 	isolate(open_mode_body, DEADLINE);
-	drop_names();
 }
 H_REGISTER(open_mode, 0, "shm.open.mode");
 
@@ -252,13 +239,11 @@ static void open_check(void)
 {
 	if (geteuid() != 0)
 		H_SKIP("needs root to chown to another uid");
-	fresh_names();
 	isolate(open_check_body, DEADLINE);
-	drop_names();
 }
 H_REGISTER(open_check, 0, "shm.open.check");
 
-static void open_nosymlink_body(void)
+static void open_nosymlink(void)
 {
 	struct shmk_shm *s = NULL, *t = NULL;
 	char p1[128], p2[128];
@@ -281,16 +266,10 @@ static void open_nosymlink_body(void)
 	unlink(p1);
 	shmk_shm_close(s);
 }
+H_REGISTER(open_nosymlink, DEADLINE, "shm.open.nosymlink");
 
-static void open_nosymlink(void)
-{
-	fresh_names();
-	isolate(open_nosymlink_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(open_nosymlink, 0, "shm.open.nosymlink");
 
-static void open_no_leftover_body(void)
+static void open_no_leftover(void)
 {
 	struct shmk_shm *s = NULL;
 
@@ -309,18 +288,12 @@ static void open_no_leftover_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_open(g_name, O_RDWR | O_CREAT | O_EXCL, 0600, &s), 0);
 	shmk_shm_close(s);
 }
+H_REGISTER(open_no_leftover, DEADLINE, "shm.open.no_leftover");
 
-static void open_no_leftover(void)
-{
-	fresh_names();
-	isolate(open_no_leftover_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(open_no_leftover, 0, "shm.open.no_leftover");
 
 /* ------------------------------------------------------------ size */
 
-static void size_limits_body(void)
+static void size_limits(void)
 {
 	struct shmk_shm *s = NULL, *r = NULL;
 	size_t sz = 1;
@@ -342,14 +315,8 @@ static void size_limits_body(void)
 	shmk_shm_close(r);
 	shmk_shm_close(s);
 }
+H_REGISTER(size_limits, DEADLINE, "shm.size.limits");
 
-static void size_limits(void)
-{
-	fresh_names();
-	isolate(size_limits_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(size_limits, 0, "shm.size.limits");
 
 /* In a private mount namespace, /dev/shm becomes a 1 MiB tmpfs. */
 static void size_reserve_body(void)
@@ -383,12 +350,11 @@ static void size_reserve(void)
 {
 	if (geteuid() != 0)
 		H_SKIP("needs root for a private mount namespace");
-	fresh_names();
 	isolate(size_reserve_body, DEADLINE);
 }
 H_REGISTER(size_reserve, 0, "shm.size.reserve");
 
-static void size_shrink_mapped_body(void)
+static void size_shrink_mapped(void)
 {
 	size_t ps = page(), sz = 0;
 	struct shmk_shm_map *m = NULL;
@@ -417,18 +383,12 @@ static void size_shrink_mapped_body(void)
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 }
+H_REGISTER(size_shrink_mapped, DEADLINE, "shm.size.shrink_mapped");
 
-static void size_shrink_mapped(void)
-{
-	fresh_names();
-	isolate(size_shrink_mapped_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(size_shrink_mapped, 0, "shm.size.shrink_mapped");
 
 /* ------------------------------------------------------------ truncation */
 
-static void truncate_check_body(void)
+static void truncate_check(void)
 {
 	size_t ps = page(), sz = 0;
 	char file[128];
@@ -457,14 +417,8 @@ static void truncate_check_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_map_check(m), -EBADF);
 	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
 }
+H_REGISTER(truncate_check, DEADLINE, "shm.truncate.check", "shm.truncate.hot-path");
 
-static void truncate_check(void)
-{
-	fresh_names();
-	isolate(truncate_check_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(truncate_check, 0, "shm.truncate.check", "shm.truncate.hot-path");
 
 /* ------------------------------------------------------------ map */
 
@@ -492,7 +446,7 @@ static int peer_shared(void)
 	return 0;
 }
 
-static void map_shared_body(void)
+static void map_shared(void)
 {
 	size_t n = 2 * page();
 	struct shmk_shm_map *m = NULL;
@@ -511,16 +465,10 @@ static void map_shared_body(void)
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 }
+H_REGISTER(map_shared, DEADLINE, "shm.map.shared");
 
-static void map_shared(void)
-{
-	fresh_names();
-	isolate(map_shared_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(map_shared, 0, "shm.map.shared");
 
-static void map_single_body(void)
+static void map_single(void)
 {
 	struct shmk_shm_map *m = NULL, *m2 = (struct shmk_shm_map *)0x1;
 	struct shmk_shm *s = create_mapped(page(), &m);
@@ -543,16 +491,10 @@ static void map_single_body(void)
 	shmk_shm_close(t);
 	shmk_shm_close(s);
 }
+H_REGISTER(map_single, DEADLINE, "shm.map.single");
 
-static void map_single(void)
-{
-	fresh_names();
-	isolate(map_single_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(map_single, 0, "shm.map.single");
 
-static void map_zero_size_body(void)
+static void map_zero_size(void)
 {
 	struct shmk_shm *s = NULL;
 	struct shmk_shm_map *m = (struct shmk_shm_map *)0x1;
@@ -568,16 +510,10 @@ static void map_zero_size_body(void)
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 }
+H_REGISTER(map_zero_size, DEADLINE, "shm.map.zero_size");
 
-static void map_zero_size(void)
-{
-	fresh_names();
-	isolate(map_zero_size_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(map_zero_size, 0, "shm.map.zero_size");
 
-static void map_offset_range_body(void)
+static void map_offset_range(void)
 {
 	struct shmk_shm *s = NULL;
 	struct shmk_shm_map *m = NULL;
@@ -595,16 +531,10 @@ static void map_offset_range_body(void)
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 }
+H_REGISTER(map_offset_range, DEADLINE, "shm.map.offset_range");
 
-static void map_offset_range(void)
-{
-	fresh_names();
-	isolate(map_offset_range_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(map_offset_range, 0, "shm.map.offset_range");
 
-static void map_unaligned_body(void)
+static void map_unaligned(void)
 {
 	size_t ps = page(), n = 3 * ps;
 	struct shmk_shm_map *m = NULL;
@@ -632,14 +562,8 @@ static void map_unaligned_body(void)
 	}
 	shmk_shm_close(s);
 }
+H_REGISTER(map_unaligned, DEADLINE, "shm.map.unaligned");
 
-static void map_unaligned(void)
-{
-	fresh_names();
-	isolate(map_unaligned_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(map_unaligned, 0, "shm.map.unaligned");
 
 /* Peer: read-only open and map; reads must work, then a write must fault. */
 static int peer_readonly(void)
@@ -659,7 +583,7 @@ static int peer_readonly(void)
 	return 13;
 }
 
-static void map_readonly_body(void)
+static void map_readonly(void)
 {
 	struct shmk_shm_map *m = NULL;
 	struct shmk_shm *s = create_mapped(page(), &m);
@@ -674,14 +598,8 @@ static void map_readonly_body(void)
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 }
+H_REGISTER(map_readonly, DEADLINE, "shm.map.readonly");
 
-static void map_readonly(void)
-{
-	fresh_names();
-	isolate(map_readonly_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(map_readonly, 0, "shm.map.readonly");
 
 /* ------------------------------------------------------------ lifetime */
 
@@ -693,7 +611,7 @@ static int peer_open_fails_enoent(void)
 	return rc == -ENOENT ? 0 : 10;
 }
 
-static void unlink_keeps_handle_body(void)
+static void unlink_keeps_handle(void)
 {
 	struct shmk_shm_map *m = NULL;
 	struct shmk_shm *s = create_mapped(page(), &m);
@@ -717,14 +635,8 @@ static void unlink_keeps_handle_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
 	CU_ASSERT_EQUAL(shmk_shm_close(s), 0);
 }
+H_REGISTER(unlink_keeps_handle, DEADLINE, "shm.unlink.keeps_handle");
 
-static void unlink_keeps_handle(void)
-{
-	fresh_names();
-	isolate(unlink_keeps_handle_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(unlink_keeps_handle, 0, "shm.unlink.keeps_handle");
 
 static int peer_reads_after_close(void)
 {
@@ -739,7 +651,7 @@ static int peer_reads_after_close(void)
 	return b[0] == 0xab && b[1] == 0xcd ? 0 : 12;
 }
 
-static void close_map_survives_body(void)
+static void close_map_survives(void)
 {
 	struct shmk_shm_map *m = NULL;
 	struct shmk_shm *s = create_mapped(page(), &m);
@@ -756,16 +668,10 @@ static void close_map_survives_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_map_len(m), page());
 	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
 }
+H_REGISTER(close_map_survives, DEADLINE, "shm.close.map_survives");
 
-static void close_map_survives(void)
-{
-	fresh_names();
-	isolate(close_map_survives_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(close_map_survives, 0, "shm.close.map_survives");
 
-static void api_args_body(void)
+static void api_args(void)
 {
 	struct shmk_shm *s = NULL;
 	struct shmk_shm_map *m = NULL;
@@ -791,14 +697,8 @@ static void api_args_body(void)
 	CU_ASSERT_STRING_EQUAL(shmk_shm_name(s), g_name);
 	shmk_shm_close(s);
 }
+H_REGISTER(api_args, DEADLINE, "shm.api.args");
 
-static void api_args(void)
-{
-	fresh_names();
-	isolate(api_args_body, DEADLINE);
-	drop_names();
-}
-H_REGISTER(api_args, 0, "shm.api.args");
 
 int main(int argc, char **argv)
 {
