@@ -164,7 +164,7 @@ deps: $(DEPS_STAMP)
 check-build: $(CHECK_DEPS)
 
 check-run: check-build
-	@scripts/run-tests.sh --variant $(V) $(CHECK_PROGS)
+	@scripts/run-tests.sh --variant $(V) --hygiene $(CHECK_PROGS)
 
 check: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory check-build

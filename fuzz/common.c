@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -62,6 +63,11 @@ bool fz_isolated(void)
 	return g_isolated;
 }
 
+static void fz_rmdir(void)
+{
+	rmdir(FZ_DIR);	/* fails while another process still has files there */
+}
+
 void fz_init(void)
 {
 	static int done;
@@ -74,15 +80,13 @@ void fz_init(void)
 	 * run; they only create names they chose themselves with O_EXCL. */
 	if (unshare(CLONE_NEWNS) == 0 ||
 	    (unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0)) {
-		mkdir(FZ_DIR, 0700);
 		g_isolated = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-			      mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
-				    "size=256m,mode=1777") == 0 &&
-			      mount("tmpfs", FZ_DIR, "tmpfs", MS_NOSUID | MS_NODEV,
-				    "size=64m,mode=0700") == 0;
-	} else {
-		mkdir(FZ_DIR, 0700);
+			     mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+				   "size=256m,mode=1777") == 0;
 	}
+	mkdir(FZ_DIR, 0700);
+	if (!g_isolated)
+		atexit(fz_rmdir);
 	shmk_liveness_hook = fz_liveness;
 }
 

@@ -4,8 +4,9 @@
  * which fuzz.mk links into every target like replay.c and peer.c):
  *
  *   - fz_init(): once per process, a private mount namespace with its own
- *     tmpfs on /dev/shm and on FZ_DIR, so fuzzed names, sizes and flinks can
- *     never touch another process's objects and tmpfs caps every size;
+ *     tmpfs on /dev/shm, FZ_DIR inside it, so fuzzed names, sizes and flinks
+ *     can never touch another process's objects, tmpfs caps every size and
+ *     nothing is left on the host;
  *     and the injected liveness provider (shmk_liveness_hook);
  *   - a byte cursor over the input (fz_u8 .. fz_u64; zeros once exhausted);
  *   - boundary values (0, 1, cap-1, cap, cap+1, 2^k-1/2^k/2^k+1, MAX);
@@ -22,6 +23,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -31,7 +33,9 @@
 #include "internal.h"
 #include "shmkit/error.h"
 
-#define FZ_DIR "/tmp/shmk-fuzz"
+/* Inside the private /dev/shm when fz_init() could make one; otherwise a
+ * directory of the real /dev/shm that the last process out removes. */
+#define FZ_DIR "/dev/shm/shmk-fuzz"
 
 /* ------------------------------------------------------------ liveness */
 

@@ -12,13 +12,17 @@
 # that dies without a record gets a "fail" record here, and one that runs
 # past STRESS_PROGRAM_TIMEOUT (default 1800 s, far above any program's own
 # bound) is killed as hung, so make stress always ends.  Writes
-# OUT/stress.json (shmkit.stress/1) and exits 1 if anything failed.
+# OUT/stress.json (shmkit.stress/1) and exits 1 if anything failed or if
+# the run left anything of the project's behind (scripts/hygiene.sh).
 set -u
 out=$1
 shift
 mkdir -p "$out/stress-logs"
 rm -f "$out/stress.jsonl"
 fail=0
+hyg=$(mktemp)
+trap 'rm -f "$hyg"' EXIT
+"$(dirname "$0")/hygiene.sh" snapshot "$hyg"
 limit=${STRESS_PROGRAM_TIMEOUT:-1800}
 command -v timeout >/dev/null || { echo "run-stress: timeout is missing (coreutils)" >&2; exit 2; }
 
@@ -77,4 +81,8 @@ if command -v jq >/dev/null; then
 		"$out/stress.json"
 fi
 echo "stress: wrote $out/stress.json"
+if ! "$(dirname "$0")/hygiene.sh" check "$hyg"; then
+	echo "stress: the run left the entries above behind (removed now)"
+	fail=1
+fi
 exit $fail

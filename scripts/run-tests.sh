@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-tests.sh - run test programs one after another and summarise them.
 #
-#   scripts/run-tests.sh [--variant V] [--out DIR] PROG...
+#   scripts/run-tests.sh [--variant V] [--out DIR] [--hygiene] PROG...
 #
 # Each PROG (a CUnit program built on conformance/harness, or a script) runs
 # under `timeout -k 5 $TEST_TIMEOUT` (default 600 s) with its output in
@@ -20,21 +20,26 @@
 # run), prints one status line per program and ends with
 # exactly one line `check: N passed, N failed, N skipped`; exits 1 when any
 # program failed, crashed or timed out, 2 on a usage error.
+# --hygiene: snapshot /tmp, $TMPDIR, /dev/shm and the flink directory before
+# the first program and, after the last, count one more test, `hygiene`,
+# that fails naming every entry the run left behind (scripts/hygiene.sh).
 #
 # r[impl harness.run.summary] r[impl harness.run.json]
 set -uo pipefail
 
 variant=check
 out=reports/out
+hygiene=0
 
 usage() {
-	echo "usage: $0 [--variant V] [--out DIR] PROG..." >&2
+	echo "usage: $0 [--variant V] [--out DIR] [--hygiene] PROG..." >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--variant) [ $# -ge 2 ] || usage; variant=$2; shift 2 ;;
 	--out) [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
+	--hygiene) hygiene=1; shift ;;
 	--) shift; break ;;
 	-*) usage ;;
 	*) break ;;
@@ -70,6 +75,9 @@ else
 	clock=realtime
 	now_ms() { echo $(($(date +%s%N) / 1000000)); }
 fi
+
+hygiene_sh=$(dirname "${BASH_SOURCE[0]}")/hygiene.sh
+[ $hygiene = 1 ] && "$hygiene_sh" snapshot "$tmp/hygiene.before"
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 run_t0=$(now_ms)
@@ -183,6 +191,31 @@ for prog in "$@"; do
 		;;
 	esac
 done
+
+if [ $hygiene = 1 ]; then
+	n=$((n + 1))
+	t0=$(now_ms)
+	"$hygiene_sh" check "$tmp/hygiene.before" >"$out/logs/hygiene.log" 2>&1
+	rc=$?
+	wall=$(($(now_ms) - t0))
+	if [ $rc -eq 0 ]; then
+		result=pass p=1 f=0
+	else
+		result=fail p=0 f=1 bad=$((bad + 1))
+	fi
+	total_p=$((total_p + p)) total_f=$((total_f + f))
+	jq -n --argjson exit "$rc" --arg result "$result" --argjson wall_ms "$wall" \
+		--argjson p "$p" --argjson f "$f" --rawfile why "$out/logs/hygiene.log" '
+		{name: "hygiene", path: "scripts/hygiene.sh", exit: $exit, result: $result,
+		 wall_ms: $wall_ms, counts: {passed: $p, failed: $f, skipped: 0},
+		 log: "logs/hygiene.log", clauses: [], evidence: [],
+		 tests: [{name: "hygiene/leftovers", result: $result, clauses: [],
+			  failures: ($why | split("\n") | map(select(length > 0)))}]}' \
+		>"$tmp/prog-$(printf %04d $n).json"
+	printf '%-7s %-34s %4d passed %3d failed %3d skipped %8d ms\n' \
+		"$result" hygiene "$p" "$f" 0 "$wall"
+	[ $rc -eq 0 ] || sed 's/^/    /' "$out/logs/hygiene.log"
+fi
 
 run_wall=$(($(now_ms) - run_t0))
 jq -s --arg variant "$variant" --arg clock "$clock" --arg started "$started" \

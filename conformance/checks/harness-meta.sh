@@ -10,8 +10,12 @@
 # PASS/FAIL lines and `harness-meta: N passed, N failed, N skipped`, and
 # appends evidence lines to $SHMK_EVIDENCE.
 #
+# Then plants a leak (an entry in /dev/shm, in /tmp and in a flink directory)
+# and checks that the runner's --hygiene check fails naming each one.
+#
 # r[verify harness.run.summary] r[verify harness.run.json] r[verify harness.isolate.crash]
 # r[verify harness.isolate.timeout] r[verify harness.isolate.return] r[verify harness.isolate.ship]
+# r[verify harness.run.hygiene]
 set -uo pipefail
 
 prog=harness-meta
@@ -27,6 +31,11 @@ fixture_names="child_assert child_returns crash hang"
 fx=$root/build/$variant/fixtures
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The fixtures that crash or hang die before their harness removes its
+# temporary directory: keep those under $tmp (searchable, so the harness
+# takes it as TMPDIR), which this script removes.
+chmod 0755 "$tmp"
+export TMPDIR=$tmp
 
 evid() {	# clause result
 	mkdir -p "$(dirname "$evidence")"
@@ -121,6 +130,43 @@ dead_json() {
 check dead_programs_last_line harness.run.summary -- last_line_is "check: 2 passed, 3 failed, 0 skipped"
 check dead_programs_exit_status harness.run.summary -- nonzero $rc
 check dead_programs_json harness.run.json -- dead_json
+
+# ------------------------------------------------------------ hygiene: a planted leak
+# The check looks at directories of its own (HYGIENE_*), so another run on
+# the machine cannot add to what it finds; names carry no pid, so no live
+# process can claim them.
+tag=x$RANDOM$RANDOM
+mkdir -m 0700 "$tmp/flinks" "$tmp/shm" "$tmp/tmpd"
+export HYGIENE_SHM_DIR=$tmp/shm HYGIENE_TMP_DIRS=$tmp/tmpd
+leaks=("$tmp/shm/shmk-planted-$tag" "$tmp/tmpd/shmk-planted-$tag" "$tmp/flinks/shmk-planted-$tag.flink")
+printf '#!/bin/sh\n: > "%s"\nmkdir "%s"\n: > "%s"\necho "leaks: 1 passed, 0 failed, 0 skipped"\n' \
+	"${leaks[@]}" >"$tmp/leaks.sh"
+printf '#!/bin/sh\necho "clean: 1 passed, 0 failed, 0 skipped"\n' >"$tmp/clean.sh"
+chmod +x "$tmp/leaks.sh" "$tmp/clean.sh"
+SHMK_SLOTS_DIR=$tmp/flinks "$root/scripts/run-tests.sh" --hygiene --out "$tmp/out3" \
+	"$tmp/leaks.sh" >"$tmp/stdout3" 2>&1
+rc3=$?
+SHMK_SLOTS_DIR=$tmp/flinks "$root/scripts/run-tests.sh" --hygiene --out "$tmp/out4" \
+	"$tmp/clean.sh" >"$tmp/stdout4" 2>&1
+rc4=$?
+leak_named() {
+	local l
+	for l in "${leaks[@]}"; do
+		grep -qxF "    hygiene: leftover $l" "$tmp/stdout3" || { echo "not named: $l"; return 1; }
+	done
+	jq -e '.programs[-1] | .name == "hygiene" and .result == "fail"' "$tmp/out3/check.json" \
+		>/dev/null || { echo "check.json has no failed hygiene entry"; return 1; }
+}
+clean_passes() {
+	[ $rc4 -eq 0 ] && [ "$(tail -n 1 "$tmp/stdout4")" = "check: 2 passed, 0 failed, 0 skipped" ] ||
+		{ echo "clean run: exit $rc4, $(tail -n 1 "$tmp/stdout4")"; return 1; }
+}
+rm -rf "${leaks[@]}"
+check hygiene_leak_fails harness.run.hygiene -- nonzero $rc3
+check hygiene_leak_last_line harness.run.hygiene -- \
+	eval '[ "$(tail -n 1 "$tmp/stdout3")" = "check: 1 passed, 1 failed, 0 skipped" ]'
+check hygiene_leak_named harness.run.hygiene -- leak_named
+check hygiene_clean_passes harness.run.hygiene -- clean_passes
 
 if [ $failed -gt 0 ]; then
 	echo "  runner output of the last run:"

@@ -192,25 +192,59 @@ static void rm_tmpdir(void)
 		nftw(g_tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-const char *h_tmpdir(void)
+/* r[impl harness.tmp.reach]
+ * Can uid/gid 65534 search every directory from / down to dir?  Tests that
+ * drop privileges make, open and run files there, so it must be. */
+bool h_nobody_can_reach(const char *dir)
 {
-	if (g_tmpdir[0])
-		return g_tmpdir;
-	/* A role re-exec'd by h_spawn_role shares its parent's directory. */
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		return false;
+	for (char *end = real + strlen(real);;) {
+		struct stat st;
+		char c = *end;
+		*end = '\0';
+		int r = stat(end == real ? "/" : real, &st);
+		*end = c;
+		if (r)
+			return false;
+		mode_t x = st.st_uid == 65534 ? S_IXUSR : st.st_gid == 65534 ? S_IXGRP : S_IXOTH;
+		if (!(st.st_mode & x))
+			return false;
+		if (end == real)
+			return true;
+		while (end > real && *--end != '/')
+			;
+	}
+}
+
+/* r[impl harness.tmp.once]
+ * The directory is made before main() runs, so the process that makes it
+ * is the one that removes it at exit: a forked child that leaves with
+ * _exit() or is killed never owns it.  Its base is $TMPDIR when nobody can
+ * reach it, else /tmp (a private 0700 TMPDIR would shut out the tests that
+ * drop privileges); the owner's pid in the name lets the runner's hygiene
+ * check tell a live run's directory from a leftover. */
+__attribute__((constructor)) static void h_tmp_init(void)
+{
+	/* A role re-exec'd by h_spawn_role (or a program a test runs) shares
+	 * its parent's directory and leaves it to the parent. */
 	const char *inh = getenv("SHMK_H_TMPDIR");
 	struct stat st;
 	if (inh && strlen(inh) < sizeof(g_tmpdir) && stat(inh, &st) == 0 && S_ISDIR(st.st_mode)) {
 		strcpy(g_tmpdir, inh);
-		return g_tmpdir;
+		return;
 	}
 	const char *base = getenv("TMPDIR");
-	if (!base || !*base)
-		base = "/tmp";
-	char tmpl[PATH_MAX];
-	snprintf(tmpl, sizeof(tmpl), "%s/shmk-%s-XXXXXX", base, g_prog);
-	if (!mkdtemp(tmpl)) {
+	char rb[PATH_MAX];
+	if (!base || !*base || !h_nobody_can_reach(base) || !realpath(base, rb))
+		snprintf(rb, sizeof(rb), "/tmp");
+	char tmpl[PATH_MAX + 64];
+	snprintf(tmpl, sizeof(tmpl), "%s/shmk-%s-%d-XXXXXX", rb, program_invocation_short_name,
+		 (int)getpid());
+	if (strlen(tmpl) >= sizeof(g_tmpdir) || !mkdtemp(tmpl)) {
 		fprintf(stderr, "harness: mkdtemp %s: %s\n", tmpl, strerror(errno));
-		return "/tmp";
+		return;
 	}
 	/* Sticky and world-writable like /tmp, so a child that dropped its
 	 * privileges fails on the object under test, not on the directory. */
@@ -219,7 +253,49 @@ const char *h_tmpdir(void)
 	g_tmp_owner = getpid();
 	atexit(rm_tmpdir);
 	setenv("SHMK_H_TMPDIR", g_tmpdir, 1);
-	return g_tmpdir;
+}
+
+const char *h_tmpdir(void)
+{
+	return g_tmpdir[0] ? g_tmpdir : "/tmp";
+}
+
+int h_nobody_copy(const char *src, char *dst, size_t len)
+{
+	const char *stem = strrchr(src, '/');
+	stem = stem ? stem + 1 : src;
+	if (!h_unique_path(dst, len, stem))
+		return -ENAMETOOLONG;
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (out < 0) {
+		int e = -errno;
+		close(in);
+		return e;
+	}
+	int rc = 0;
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n == 0)
+			break;
+		if (n < 0 || write(out, buf, (size_t)n) != n) {
+			rc = n < 0 ? -errno : -EIO;
+			break;
+		}
+	}
+	close(in);
+	if (close(out) && !rc)
+		rc = -errno;
+	if (!rc && fchmodat(AT_FDCWD, dst, 0755, 0))
+		rc = -errno;
+	if (!rc && !h_nobody_can_reach(h_tmpdir()))
+		rc = -EACCES;
+	if (rc)
+		unlink(dst);
+	return rc;
 }
 
 const char *h_unique_shm_name(char *buf, size_t len)
@@ -1258,7 +1334,6 @@ static int run_main(int argc, char **argv, const char *prog, const struct h_suit
 		return 2;
 	}
 	g_escape = t_shared_alloc(sizeof(*g_escape));
-	h_tmpdir();
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		struct sigaction old;

@@ -146,10 +146,20 @@ unsigned h_deadline(unsigned seconds);	/* seconds * scale, rounded up */
 uint64_t h_seed(void);			/* SHMK_SEED or a fresh one; printed once */
 
 /* Unique names: "/shmk-test-<pid>-<n>" (shm names) and paths under a
- * per-program temporary directory (removed at exit). */
+ * per-program temporary directory, made before main() by the program's
+ * first process and removed when that process exits.  Its base is $TMPDIR
+ * when uid 65534 can reach it, else /tmp, so tests that drop privileges
+ * can use it. */
 const char *h_unique_shm_name(char *buf, size_t len);
 const char *h_unique_path(char *buf, size_t len, const char *stem);
 const char *h_tmpdir(void);
+/* true when uid/gid 65534 can search every directory down to dir */
+bool h_nobody_can_reach(const char *dir);
+/* Copy the executable src into the temporary directory (mode 0755) so a
+ * process that dropped its privileges can run it wherever the checkout
+ * lives; the copy's path goes to dst.  0, -errno, or -EACCES when nobody
+ * cannot reach the temporary directory either (the caller then skips). */
+int h_nobody_copy(const char *src, char *dst, size_t len);
 
 /* A process-shared barrier for `n` processes in anonymous shared memory,
  * created before fork.  wait returns 0, or -ETIMEDOUT after deadline_s. */

@@ -1189,12 +1189,15 @@ static void gc(void)
 }
 H_REGISTER(gc, 240, "cli.gc.dead-owner", "cli.gc.never-live", "cli.gc.unmapped", "cli.gc.dry-run", "cli.ls.dirs");
 
-/* As nobody, root's processes cannot be read: a warning, and --strict keeps. */
-static void gc_unreadable_body(void)
+/* As nobody, root's processes cannot be read: a warning, and --strict keeps.
+ * nobody runs a copy of the tool in the harness's directory, so the test
+ * does not depend on where the checkout lives (a 0700 home, say). */
+static void gc_unreadable_body(void *arg)
 {
+	const char *tool = arg;
 	char dir[PATH_MAX], ev[PATH_MAX];
 	struct res r;
-	snprintf(dir, sizeof(dir), "/tmp/shmkit-cli-test-%d", (int)getpid());
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h_unique_path(dir, sizeof(dir), "gc"));
 	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0777), 0);
 	CU_ASSERT_EQUAL_FATAL(chmod(dir, 0777), 0);
 	const char *ea[] = { dir, "ev", "1", "0", NULL };
@@ -1204,14 +1207,14 @@ static void gc_unreadable_body(void)
 	CU_ASSERT_EQUAL(chmod(ev, 0644), 0);
 	kill_wait(a);
 	/* a root process that stays alive while gc runs: this one */
-	const char *strict[] = { "shmkit", "gc", "--strict", dir, NULL };
+	const char *strict[] = { tool, "gc", "--strict", dir, NULL };
 	CU_ASSERT_EQUAL(run_env(&r, 1, NULL, strict), 0);
 	CU_ASSERT(sanitizer_quiet(&r));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "warning: cannot read /proc/"));
 	CU_ASSERT(has_line(r.out, "kept", ev));
 	CU_ASSERT(exists(ev));
 	res_free(&r);
-	const char *plain[] = { "shmkit", "gc", dir, NULL };
+	const char *plain[] = { tool, "gc", dir, NULL };
 	CU_ASSERT_EQUAL(run_env(&r, 1, NULL, plain), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "warning: cannot read /proc/"));
 	CU_ASSERT(has_line(r.out, "removed", ev));
@@ -1223,9 +1226,17 @@ static void gc_unreadable_body(void)
 
 static void gc_unreadable(void)
 {
+	static char tool[PATH_MAX];
+
 	if (geteuid() != 0)
 		H_SKIP("needs root to drop to nobody");
-	isolate(gc_unreadable_body, 120);
+	int rc = h_nobody_copy(bin(), tool, sizeof(tool));
+	if (rc == -EACCES)
+		H_SKIP("uid 65534 cannot reach the harness's temporary directory (neither $TMPDIR "
+		       "nor /tmp), so it cannot run a copy of the tool");
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	isolate_arg(gc_unreadable_body, tool, 120);
+	unlink(tool);
 }
 H_REGISTER(gc_unreadable, 0, "cli.gc.unreadable");
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -691,6 +692,97 @@ static void drop_privileges(void)
 	isolate(body_drop, 30);
 }
 
+/* A fresh program instance: prints its directory, lets a forked child
+ * write there and _exit(), then returns (atexit removes the directory). */
+static int role_tmpdir(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("dir=%s\n", h_tmpdir());
+	fflush(stdout);
+	pid_t p = fork();
+	if (p == 0) {
+		char f[PATH_MAX];
+		int fd = h_unique_path(f, sizeof(f), "child") ? open(f, O_CREAT | O_WRONLY, 0600) : -1;
+		_exit(fd < 0);
+	}
+	int st = 0;
+	if (p < 0 || waitpid(p, &st, 0) != p)
+		return 2;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
+/* runs role_tmpdir as a new program (no inherited directory) with TMPDIR
+ * set to tmpdir; its directory goes to dir */
+static void run_fresh_tmpdir(const char *tmpdir, char *dir, size_t len)
+{
+	char inh[PATH_MAX];
+	snprintf(inh, sizeof(inh), "%s", getenv("SHMK_H_TMPDIR"));
+	unsetenv("SHMK_H_TMPDIR");
+	setenv("TMPDIR", tmpdir, 1);
+	run_role("tmpdir", NULL);
+	setenv("SHMK_H_TMPDIR", inh, 1);
+	unsetenv("TMPDIR");
+	dir[0] = 0;
+	const char *l = strstr(ro->out, "dir=");
+	if (l)
+		snprintf(dir, len, "%.*s", (int)strcspn(l + 4, "\n"), l + 4);
+}
+
+static void tmpdir_owned_by_first(void)
+{
+	char here[PATH_MAX], dir[PATH_MAX];
+	snprintf(here, sizeof(here), "%s", h_tmpdir());
+	/* made before main(), by this process: a forked child shares it and
+	 * leaving with _exit() removes nothing */
+	struct stat st;
+	CU_ASSERT_EQUAL_FATAL(stat(here, &st), 0);
+	CU_ASSERT(S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 01777);
+	char *seen = t_shared_alloc(PATH_MAX);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(seen);
+	pid_t p = fork();
+	if (p == 0) {
+		snprintf(seen, PATH_MAX, "%s", h_tmpdir());
+		_exit(0);
+	}
+	CU_ASSERT_EQUAL(h_wait(p, 10), 0);
+	CU_ASSERT_STRING_EQUAL(seen, here);
+	CU_ASSERT_EQUAL(stat(here, &st), 0);
+	t_shared_free(seen, PATH_MAX);
+
+	/* a new program makes its own, and its exit removes it, child files too */
+	run_fresh_tmpdir("/tmp", dir, sizeof(dir));
+	CU_ASSERT_EQUAL(ro->status, 0);
+	CU_ASSERT(strncmp(dir, "/tmp/shmk-harness-", 18) == 0);
+	CU_ASSERT(strcmp(dir, here) != 0);
+	errno = 0;
+	CU_ASSERT(dir[0] && stat(dir, &st) == -1 && errno == ENOENT);
+}
+
+static void tmpdir_reachable(void)
+{
+	char priv[PATH_MAX], pub[PATH_MAX], dir[PATH_MAX];
+	CU_ASSERT_FATAL(h_unique_path(priv, sizeof(priv), "private dir") != NULL);
+	CU_ASSERT_FATAL(h_unique_path(pub, sizeof(pub), "public dir") != NULL);
+	CU_ASSERT_EQUAL_FATAL(mkdir(priv, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(pub, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(chmod(pub, 0755), 0);
+	CU_ASSERT(h_nobody_can_reach(h_tmpdir()));
+	CU_ASSERT(h_nobody_can_reach(pub));
+	CU_ASSERT(!h_nobody_can_reach(priv));
+
+	/* a private TMPDIR (a 0700 home, say): the directory goes to /tmp */
+	run_fresh_tmpdir(priv, dir, sizeof(dir));
+	CU_ASSERT_EQUAL(ro->status, 0);
+	CU_ASSERT(strncmp(dir, "/tmp/shmk-harness-", 18) == 0);
+	/* a reachable one, even with a space in its path, is used */
+	run_fresh_tmpdir(pub, dir, sizeof(dir));
+	CU_ASSERT_EQUAL(ro->status, 0);
+	CU_ASSERT(strncmp(dir, pub, strlen(pub)) == 0 && dir[strlen(pub)] == '/');
+	rmdir(priv);
+	rmdir(pub);
+}
+
 static int role_seed(int argc, char **argv)
 {
 	(void)argc;
@@ -741,6 +833,8 @@ static const struct h_test run_tests[] = {
 	H_TEST(raw_fork_return_caught, 0, "harness.isolate.return"),
 	H_TEST(seed_from_env, 0),
 	H_TEST(lines_start_a_line, 0),
+	H_TEST(tmpdir_owned_by_first, 0, "harness.tmp.once"),
+	H_TEST(tmpdir_reachable, 0, "harness.tmp.reach"),
 	{ 0 },
 };
 static const struct h_test proc_tests[] = {
@@ -766,6 +860,7 @@ static const struct h_role roles[] = {
 	{ "hang", role_hang },
 	{ "seed", role_seed },
 	{ "nonl", role_nonl },
+	{ "tmpdir", role_tmpdir },
 	{ NULL, NULL },
 };
 
