@@ -112,12 +112,15 @@ H_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(H_SRCS)) $(call sup_lib,$(VB))
 TEST_LDLIBS := -lcunit $(LDLIBS)
 
 # ------------------------------------------------------------------ tests
-# conformance/tests/<name>.c -> $(VB)/tests/<name>, one program per module.
-TESTS := $(sort $(basename $(notdir $(wildcard conformance/tests/*.c))))
+# conformance/tests/<name>.c, or conformance/tests/<name>/*.c split by
+# concern -> $(VB)/tests/<name>, one program per module.
+TESTS := $(sort $(basename $(notdir $(wildcard conformance/tests/*.c))) \
+	 $(patsubst conformance/tests/%/,%,$(sort $(dir $(wildcard conformance/tests/*/*.c)))))
 TEST_BINS := $(patsubst %,$(VB)/tests/%,$(TESTS))
+test_objs = $(patsubst %.c,$(VB)/obj/%.o,$(or $(wildcard conformance/tests/$(1)/*.c),conformance/tests/$(1).c))
 
 define test_prog
-$(VB)/tests/$(1): $(VB)/obj/conformance/tests/$(1).o $(H_OBJS) $(call mod_objs,$(1))
+$(VB)/tests/$(1): $(call test_objs,$(1)) $(H_OBJS) $(call mod_objs,$(1))
 	@mkdir -p $$(@D)
 	$(CC) $(VLDFLAGS) $(H_LDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef

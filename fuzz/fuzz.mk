@@ -34,7 +34,7 @@ $(FRB)/$(1): $(FRB)/obj/fuzz/$(1).o $(FRB)/obj/fuzz/replay.o $(FRB)/obj/fuzz/pee
 	     $(FRB)/obj/conformance/harness/harness.o $(call sup_lib,$(FRB)) $(patsubst %.c,$(FRB)/obj/%.o,$(call fz_srcs,$(1)))
 	@mkdir -p $$(@D)
 	$(CC) -fsanitize=address,undefined -pthread -o $$@ $$^ $(TEST_LDLIBS)
-$(FZB)/$(1): $(FZB)/obj/fuzz/$(1).o $(FZB)/obj/fuzz/peer.o $(FZB)/obj/fuzz/common.o $(FZB)/obj/conformance/support/rand.o $(patsubst %.c,$(FZB)/obj/%.o,$(call fz_srcs,$(1)))
+$(FZB)/$(1): $(FZB)/obj/fuzz/$(1).o $(FZB)/obj/fuzz/peer.o $(FZB)/obj/fuzz/common.o $(FZB)/obj/conformance/support/rand.o $(FZB)/obj/conformance/support/mem.o $(patsubst %.c,$(FZB)/obj/%.o,$(call fz_srcs,$(1)))
 	@mkdir -p $$(@D)
 	$(CLANG) -fsanitize=fuzzer,address,undefined -pthread -o $$@ $$^ $(LDLIBS)
 endef

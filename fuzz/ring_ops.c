@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "common.h"
+#include "support.h"
 #include "shmkit/ring.h"
 
 const char *const shmk_fuzz_clauses[] = {
@@ -64,11 +65,10 @@ static int setup(void)
 	unlink(path);
 	if (shmk_ring_create(path, &o, &ring))
 		return -1;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	void *p = mmap(NULL, page + CAP, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
+	size_t len;
+	void *p = t_raw_map(open(path, O_RDWR | O_CLOEXEC), &len);
 	unlink(path);
-	if (p == MAP_FAILED)
+	if (!p || len < page + CAP)
 		return -1;
 	hdr = p;
 	data = (uint8_t *)p + page;

@@ -106,6 +106,7 @@ struct h_map {
 	const struct h_test *reg;
 };
 static struct h_map *g_map;
+static struct h_role_reg *g_roles;	/* H_ROLE registrations */
 static size_t g_nmap;
 
 /* ------------------------------------------------------------------ knobs */
@@ -1179,22 +1180,27 @@ static bool filter_match(const char *filter, const char *suite, const char *test
 static int run_role(int argc, char **argv, const struct h_role *roles)
 {
 	const char *name = argv[1] + strlen("--role=");
-	for (const struct h_role *r = roles; r && r->name; r++) {
-		if (strcmp(r->name, name) != 0)
-			continue;
-		char **rargv = calloc((size_t)argc, sizeof(*rargv));
-		if (!rargv)
-			return 2;
-		rargv[0] = (char *)r->name;
-		for (int i = 2; i < argc; i++)
-			rargv[i - 1] = argv[i];
-		int rc = r->main(argc - 1, rargv);
-		free(rargv);
-		fflush(NULL);
-		return rc;
+	const struct h_role *r = NULL;
+	for (const struct h_role *x = roles; x && x->name && !r; x++)
+		if (strcmp(x->name, name) == 0)
+			r = x;
+	for (const struct h_role_reg *k = roles ? NULL : g_roles; k && !r; k = k->next)
+		if (strcmp(k->r.name, name) == 0)
+			r = &k->r;
+	if (!r) {
+		fprintf(stderr, "%s: unknown role %s\n", g_prog, name);
+		return 2;
 	}
-	fprintf(stderr, "%s: unknown role %s\n", g_prog, name);
-	return 2;
+	char **rargv = calloc((size_t)argc, sizeof(*rargv));
+	if (!rargv)
+		return 2;
+	rargv[0] = (char *)r->name;
+	for (int i = 2; i < argc; i++)
+		rargv[i - 1] = argv[i];
+	int rc = r->main(argc - 1, rargv);
+	free(rargv);
+	fflush(NULL);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ registry */
@@ -1213,6 +1219,12 @@ void h_register(struct h_reg *r)
 }
 
 static struct h_hooks *g_hooks;
+
+void h_register_role(struct h_role_reg *r)
+{
+	r->next = g_roles;
+	g_roles = r;
+}
 
 void h_register_hooks(struct h_hooks *k)
 {

@@ -11,8 +11,10 @@
  *   }
  *   H_REGISTER(opens_by_name, 10, "shm.open.name");
  *
- *   static const struct h_role roles[] = { { "peer", peer_main }, { NULL, NULL } };
- *   int main(int argc, char **argv) { return h_main(argc, argv, "shm", NULL, roles); }
+ *   static int peer_main(int argc, char **argv) { ... }
+ *   H_ROLE("peer", peer_main);
+ *
+ *   int main(int argc, char **argv) { return h_main(argc, argv, "shm", NULL, NULL); }
  *
  * (A table of struct h_test, H_TEST(fn, deadline, clauses...) entries, in
  * struct h_suite rows passed to h_main, does the same where a suite needs
@@ -118,7 +120,22 @@ struct h_role {
 	int (*main)(int argc, char **argv);
 };
 
-/* suites == NULL: the H_REGISTER'ed tests. */
+/* A role registered next to its function: `prog --role=NAME` runs it
+ * when h_main() is given roles == NULL. */
+struct h_role_reg {
+	struct h_role r;
+	struct h_role_reg *next;
+};
+void h_register_role(struct h_role_reg *r);
+#define H_ROLE(name, fn)                                                                         \
+	static struct h_role_reg H_CAT(h_role_, __LINE__) = { { name, fn }, NULL };             \
+	__attribute__((constructor)) static void H_CAT(h_role_ctor_, __LINE__)(void)             \
+	{                                                                                        \
+		h_register_role(&H_CAT(h_role_, __LINE__));                                      \
+	}                                                                                        \
+	extern int h_registered
+
+/* suites == NULL: the H_REGISTER'ed tests; roles == NULL: the H_ROLEs. */
 int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
 	   const struct h_role *roles);
 

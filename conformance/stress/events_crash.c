@@ -841,7 +841,7 @@ static int pidreuse_role(void)
 
 /* Everyone (creator done; SPSC sender + receiver, 2 MPSC producers + the
  * consumer) SIGKILLed mid-traffic, then a new set on the same path. */
-static int restart_check(uint64_t *rng, int *gc_state)
+static int restart_rounds(uint64_t *rng, int *gc_state)
 {
 	char dir[200];
 	double died[6];
@@ -907,6 +907,15 @@ static int restart_check(uint64_t *rng, int *gc_state)
 	return *gc_state == 0;
 }
 
+/* The restart rounds with their five parties' barrier. */
+static int restart_check(uint64_t *rng, int *gc_state)
+{
+	bar = h_barrier_new(5);
+	int rs = restart_rounds(rng, gc_state);
+	h_barrier_free(bar);
+	return rs;
+}
+
 static void print_group(const struct group *G, const char *kinds)
 {
 	printf("events-%s: %" PRIu64 " trials (%s), %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64
@@ -921,10 +930,10 @@ static void print_group(const struct group *G, const char *kinds)
 
 int main(int argc, char **argv)
 {
-	t_crash_env();
-	sh = t_shared_alloc(sizeof(*sh));
-	if (argc > 1 && !strcmp(argv[1], "--pidreuse"))
-		return pidreuse_role();
+	int role_rc;
+	sh = t_crash_start(argc, argv, sizeof(*sh), pidreuse_role, &role_rc);
+	if (role_rc >= 0)
+		return role_rc;
 	g_seed = h_seed();
 	uint64_t rng = g_seed, n = t_trials();
 	struct group S = { .name = "spsc" }, M = { .name = "mpsc" }, I = { .name = "init" };
@@ -959,17 +968,11 @@ int main(int argc, char **argv)
 
 	/* the parent may use the library from here on: no crash point is
 	 * armed any more */
-	int z = zombie_check();
-	int pr = t_pidreuse(PROG);
-	int gc_state = 0;
-	bar = h_barrier_new(5);
-	int rs = restart_check(&rng, &gc_state);
-	h_barrier_free(bar);
-	int ok = s_ok && m_ok && i_ok && !z && (pr == 0 || pr == 77) && !rs;
+	struct t_after A;
+	t_crash_after(PROG, zombie_check, restart_check, &rng, &A);
+	int z = A.zombie, rs = A.restart, ok = s_ok && m_ok && i_ok && t_after_ok(&A);
 	h_evidence(PROG, "stress", "zombie", "events.role.reclaim", !z);
-	t_liveness_evidence(PROG, z, pr);
 	h_evidence(PROG, "stress", "restart", "events.role.reclaim", !rs);
-	t_gc_evidence(PROG, gc_state);
 	h_evidence(PROG, "stress", "spsc", "reliability.crash.committed", s_ok);
 	h_evidence(PROG, "stress", "mpsc", "reliability.crash.committed", m_ok);
 	h_evidence(PROG, "stress", "spsc", "reliability.peer.unblock", s_ok);
@@ -993,6 +996,6 @@ int main(int argc, char **argv)
 		  n, S.torn, S.lost, S.dup, S.held, S.max_unblock, M.torn, M.lost, M.dup, M.held,
 		  M.skipped, M.max_unblock, I.failed, I.max_unblock,
 		  S.trials == n && M.trials == n && I.trials == n, !z,
-		  t_pidreuse_json(pr), !rs, t_gc_json(gc_state));
+		  t_pidreuse_json(A.pidreuse), !rs, t_gc_json(A.gc));
 	return ok ? 0 : 1;
 }

@@ -105,7 +105,6 @@ static uint64_t receive(struct shmk_events_rx *rx, unsigned nprod)
 int main(void)
 {
 	uint64_t seed = h_seed();
-	(void)t_crc32(0, "", 0); /* build t_crc32's lazy table before any thread */
 	char path[256];
 	struct shmk_events *r = NULL;
 	double t0 = t_now();
@@ -124,11 +123,8 @@ int main(void)
 		else
 			shmk_events_rx_close(cons);
 	}
-	if (rc) {
-		printf("%s: setup failed: %s\n", PROG, shmk_strerror(rc));
-		t_report(PROG, seed, 0, false, "\"setup\": %d", rc);
-		return 1;
-	}
+	if (rc)
+		return t_setup_failed(PROG, seed, rc);
 	shmk_events_close(r); /* the handles keep the mapping */
 
 	pthread_create(&th[0], NULL, spsc_sender, NULL);

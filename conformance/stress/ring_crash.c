@@ -491,10 +491,10 @@ static int restart_check(uint64_t *rng, int *gc_state)
 
 int main(int argc, char **argv)
 {
-	t_crash_env();
-	sh = t_shared_alloc(sizeof(*sh));
-	if (argc > 1 && !strcmp(argv[1], "--pidreuse"))
-		return pidreuse_role();
+	int role_rc;
+	sh = t_crash_start(argc, argv, sizeof(*sh), pidreuse_role, &role_rc);
+	if (role_rc >= 0)
+		return role_rc;
 
 	g_seed = h_seed();
 	uint64_t rng = g_seed, n = t_trials();
@@ -518,20 +518,15 @@ int main(int argc, char **argv)
 	       g_seed, complete ? "" : " incomplete");
 	int crash_ok = complete && !T.failed;
 
-	int z = zombie_check();
-	int pr = t_pidreuse(PROG);
-	int gc_state = 0;
-	int rs = restart_check(&rng, &gc_state);
-
-	int ok = crash_ok && !z && (pr == 0 || pr == 77) && !rs;
+	struct t_after A;
+	t_crash_after(PROG, zombie_check, restart_check, &rng, &A);
+	int z = A.zombie, rs = A.restart, ok = crash_ok && t_after_ok(&A);
 	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
 	h_evidence(PROG, "stress", "crash", "reliability.peer.unblock", crash_ok);
 	h_evidence(PROG, "stress", "crash", "ring.writer.lock.recover", crash_ok);
 	h_evidence(PROG, "stress", "crash", "ring.writer.publish", crash_ok);
 	h_evidence(PROG, "stress", "zombie", "ring.reader.wait.peerdead", !z);
-	t_liveness_evidence(PROG, z, pr);
 	h_evidence(PROG, "stress", "restart", "ring.reader.single", !rs);
-	t_gc_evidence(PROG, gc_state);
 	h_barrier_free(bar);
 	t_report(PROG, g_seed, t_now() - t0, ok,
 		  "\"trials\": %" PRIu64 ", \"crash_point_trials\": %" PRIu64
@@ -540,6 +535,6 @@ int main(int argc, char **argv)
 		  ", \"max_unblock_s\": %.3f, \"zombie_ok\": %d, \"pidreuse\": \"%s\""
 		  ", \"restart_ok\": %d, \"gc\": \"%s\", \"complete\": %d",
 		  T.trials, T.crash_trials, T.random_trials, T.torn, T.lost, T.dup, T.inflight,
-		  T.max_unblock, !z, t_pidreuse_json(pr), !rs, t_gc_json(gc_state), complete);
+		  T.max_unblock, !z, t_pidreuse_json(A.pidreuse), !rs, t_gc_json(A.gc), complete);
 	return ok ? 0 : 1;
 }

@@ -58,7 +58,6 @@ static void *writer(void *a)
 int main(void)
 {
 	uint64_t seed = h_seed();
-	(void)t_crc32(0, "", 0); /* build t_crc32's lazy table before any thread */
 	char path[256];
 	struct shmk_ring *ring = NULL;
 	struct shmk_ring_opts o = { .capacity = 65536 };
@@ -79,11 +78,8 @@ int main(void)
 		if (!rc)
 			rc = shmk_ring_writer_open(wfds[k], &wr[k]);
 	}
-	if (rc) {
-		printf("%s: setup failed: %s\n", PROG, shmk_strerror(rc));
-		t_report(PROG, seed, 0, false, "\"setup\": %d", rc);
-		return 1;
-	}
+	if (rc)
+		return t_setup_failed(PROG, seed, rc);
 	for (int k = 0; k < NWRITERS; k++)
 		pthread_create(&th[k], NULL, writer, (void *)(uintptr_t)k);
 	double deadline = t_now() + 300;

@@ -604,10 +604,10 @@ static int restart_check(uint64_t *rng, int *gc_state)
 
 int main(int argc, char **argv)
 {
-	t_crash_env();
-	sh = t_shared_alloc(sizeof(*sh));
-	if (argc > 1 && !strcmp(argv[1], "--pidreuse"))
-		return pidreuse_role();
+	int role_rc;
+	sh = t_crash_start(argc, argv, sizeof(*sh), pidreuse_role, &role_rc);
+	if (role_rc >= 0)
+		return role_rc;
 
 	g_seed = h_seed();
 	uint64_t rng = g_seed, n = t_trials();
@@ -632,21 +632,16 @@ int main(int argc, char **argv)
 	       complete ? "" : " incomplete");
 	int crash_ok = complete && !T.failed;
 
-	int z = zombie_check();
-	int pr = t_pidreuse(PROG);
-	int gc_state = 0;
-	int rs = restart_check(&rng, &gc_state);
-
-	int ok = crash_ok && !z && (pr == 0 || pr == 77) && !rs;
+	struct t_after A;
+	t_crash_after(PROG, zombie_check, restart_check, &rng, &A);
+	int z = A.zombie, rs = A.restart, ok = crash_ok && t_after_ok(&A);
 	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
 	h_evidence(PROG, "stress", "crash", "reliability.peer.unblock", crash_ok);
 	h_evidence(PROG, "stress", "crash", "slots.wait.peerdead", crash_ok && !z);
 	h_evidence(PROG, "stress", "crash", "slots.reader.reap", crash_ok && !z);
 	h_evidence(PROG, "stress", "crash", "slots.flink.create+2", crash_ok);
 	h_evidence(PROG, "stress", "crash", "slots.stale.reclaim", crash_ok && !rs);
-	t_liveness_evidence(PROG, z, pr);
 	h_evidence(PROG, "stress", "restart", "slots.stale.detect", !rs);
-	t_gc_evidence(PROG, gc_state);
 	h_barrier_free(bar);
 	t_report(PROG, g_seed, t_now() - t0, ok,
 		  "\"trials\": %" PRIu64 ", \"owner_point\": %" PRIu64 ", \"owner_random\": %" PRIu64
@@ -658,6 +653,6 @@ int main(int argc, char **argv)
 		  ", \"restart_ok\": %d, \"gc\": \"%s\", \"complete\": %d",
 		  T.trials, T.per_kind[0], T.per_kind[1], T.per_kind[2], T.per_kind[3], T.torn,
 		  T.lost, T.dup, T.held_lost, T.inflight, T.orphans, T.max_unblock, !z,
-		  t_pidreuse_json(pr), !rs, t_gc_json(gc_state), complete);
+		  t_pidreuse_json(A.pidreuse), !rs, t_gc_json(A.gc), complete);
 	return ok ? 0 : 1;
 }

@@ -78,7 +78,6 @@ static void *reader(void *a)
 int main(void)
 {
 	uint64_t seed = h_seed();
-	(void)t_crc32(0, "", 0); /* build t_crc32's lazy table before any thread */
 	struct shmk_slots *own = NULL;
 	pthread_t th[NREADERS];
 	double t0 = t_now();
@@ -87,11 +86,8 @@ int main(void)
 	n_msgs = t_messages(5000);
 	h_unique_path(flink, sizeof(flink), "slots-tsan");
 	int rc = shmk_slots_create(flink, 8, sizeof(struct sample), &own);
-	if (rc) {
-		printf("%s: setup failed: %s\n", PROG, shmk_strerror(rc));
-		t_report(PROG, seed, 0, false, "\"setup\": %d", rc);
-		return 1;
-	}
+	if (rc)
+		return t_setup_failed(PROG, seed, rc);
 	for (unsigned k = 0; k < NREADERS; k++)
 		pthread_create(&th[k], NULL, reader, (void *)(uintptr_t)k);
 	while (atomic_load(&registered) < NREADERS)

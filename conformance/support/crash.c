@@ -305,3 +305,27 @@ const char *t_gc_json(int gc_state)
 	return gc_state < 0 ? "not built" : gc_state ? "ok" : "fail";
 }
 
+void *t_crash_start(int argc, char **argv, size_t shlen, int (*pidreuse_role)(void),
+		    int *role_rc)
+{
+	t_crash_env();
+	void *sh = t_shared_alloc(shlen);
+	*role_rc = argc > 1 && !strcmp(argv[1], "--pidreuse") ? pidreuse_role() : -1;
+	return sh;
+}
+
+void t_crash_after(const char *prog, int (*zombie)(void), int (*restart)(uint64_t *rng, int *gc),
+		   uint64_t *rng, struct t_after *a)
+{
+	a->zombie = zombie();
+	a->pidreuse = t_pidreuse(prog);
+	a->gc = 0;
+	a->restart = restart(rng, &a->gc);
+	t_liveness_evidence(prog, a->zombie, a->pidreuse);
+	t_gc_evidence(prog, a->gc);
+}
+
+int t_after_ok(const struct t_after *a)
+{
+	return !a->zombie && (a->pidreuse == 0 || a->pidreuse == 77) && !a->restart;
+}

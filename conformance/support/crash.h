@@ -131,6 +131,29 @@ const char *t_pidreuse_json(int pr);
 
 const char *t_gc_json(int gc_state);
 
+/* The start of every crash program: the knob defaults, the shared side
+ * channel (shlen zeroed bytes, created before any fork), and the
+ * --pidreuse role when argv asks for it (*role_rc its exit status; else
+ * -1, and the program goes on). */
+void *t_crash_start(int argc, char **argv, size_t shlen, int (*pidreuse_role)(void),
+		    int *role_rc);
+
+/* What every crash program checks after its trials, with the program's own
+ * zombie and restart checks (0 = passed): the zombie, the pid-reuse run in
+ * a private PID namespace, the restart and its `shmkit gc`, with the
+ * liveness and gc evidence.  The parent may use the library by now (no
+ * crash point is armed any more). */
+struct t_after {
+	int zombie;	/* zombie(): 0 passed */
+	int pidreuse;	/* t_pidreuse(): 0 passed, 77 could not run */
+	int restart;	/* restart(): 0 passed */
+	int gc;		/* restart()'s gc state (t_gc_json) */
+};
+void t_crash_after(const char *prog, int (*zombie)(void), int (*restart)(uint64_t *rng, int *gc),
+		   uint64_t *rng, struct t_after *a);
+/* All of them passed (a pid-reuse run that could not run counts as passed). */
+int t_after_ok(const struct t_after *a);
+
 /* ---------------------------------------------------------- wake-up hunt */
 
 /* Round trips to run: STRESS_ROUNDTRIPS, default 20000 in make check and

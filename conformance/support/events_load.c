@@ -183,3 +183,40 @@ out:
 	       (unsigned long long)c->counter_start);
 	fflush(stdout);
 }
+
+int t_ev_main(const char *prog, int mpsc, uint32_t producers, uint64_t msgs,
+	      const char *const *clauses)
+{
+	uint64_t seed = h_seed();
+	double secs = t_seconds();
+	const char *kind = mpsc ? "mpsc" : "spsc";
+	char wrap[16], np[32] = "";
+	snprintf(wrap, sizeof(wrap), "%s-wrap", kind);
+	struct t_ev_cfg main_cfg = { kind, mpsc, producers, msgs, secs * 2 / 3, 0, seed };
+	struct t_ev_cfg wrap_cfg = { wrap, mpsc, producers, msgs / 10 ? msgs / 10 : 1, secs / 3,
+				    UINT64_MAX - 1000 - seed % 4096, seed + 1 };
+	struct t_ev_res a, b;
+
+	if (mpsc)
+		snprintf(np, sizeof(np), "%u producers x ", producers);
+	printf("%s: seed %llu (SHMK_SEED replays), %.1f s, %s%llu messages\n", prog,
+	       (unsigned long long)seed, secs, np, (unsigned long long)msgs);
+	t_ev_run(&main_cfg, &a);
+	t_ev_run(&wrap_cfg, &b);
+	bool ok = a.passed && b.passed;
+	for (const char *const *c = clauses; *c; c++)
+		h_evidence(prog, "stress", kind, *c, a.passed);
+	h_evidence(prog, "stress", wrap, "events.queue.counter-start", b.passed);
+	if (mpsc)
+		snprintf(np, sizeof(np), "\"producers\": %u, ", producers);
+	t_report(prog, seed, a.seconds + b.seconds, ok,
+		 "%s\"sent\": %llu, \"received\": %llu, \"lost\": %llu, \"dup\": %llu, "
+		 "\"reordered\": %llu, \"corrupt\": %llu, \"wrap_sent\": %llu, "
+		 "\"wrap_received\": %llu, \"wrap_failures\": %llu", np,
+		 (unsigned long long)a.sent, (unsigned long long)a.received,
+		 (unsigned long long)a.lost, (unsigned long long)a.dup,
+		 (unsigned long long)a.reordered, (unsigned long long)a.corrupt,
+		 (unsigned long long)b.sent, (unsigned long long)b.received,
+		 (unsigned long long)(b.lost + b.dup + b.reordered + b.corrupt));
+	return ok ? 0 : 1;
+}

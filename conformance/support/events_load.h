@@ -52,4 +52,13 @@ struct t_ev_ctl {
 
 void t_ev_run(const struct t_ev_cfg *c, struct t_ev_res *res);
 
+/* The whole of events_spsc and events_mpsc: the main run (msgs per
+ * producer, 2/3 of STRESS_SECONDS), then the same with the queue counters
+ * just below UINT64_MAX so they wrap (a tenth of the messages, 1/3 of the
+ * time); evidence for `clauses` (NULL-ended) from the main run and
+ * events.queue.counter-start from the wrap run; the result record.
+ * Returns the exit status. */
+int t_ev_main(const char *prog, int mpsc, uint32_t producers, uint64_t msgs,
+	      const char *const *clauses);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "shmkit/error.h"
 #include "support.h"
 
 double t_now(void)
@@ -62,4 +63,11 @@ void t_report(const char *prog, uint64_t seed, double seconds, bool passed,
 	}
 	printf("%s: %d passed, %d failed, 0 skipped\n", prog, passed ? 1 : 0, passed ? 0 : 1);
 	fflush(stdout);
+}
+
+int t_setup_failed(const char *prog, uint64_t seed, int rc)
+{
+	printf("%s: setup failed: %s\n", prog, shmk_strerror(rc));
+	t_report(prog, seed, 0, false, "\"setup\": %d", rc);
+	return 1;
 }

@@ -118,6 +118,9 @@ pid_t t_fork_truncator(const char *file, off_t cut);
 int t_peer_truncate(const char *file, off_t cut);
 
 /* ------------------------------------------------------------ result record */
+/* A program whose setup failed with rc: says so and writes a failed record
+ * ("setup": rc).  Returns the exit status, 1. */
+int t_setup_failed(const char *prog, uint64_t seed, int rc);
 /* `counts_fmt` makes a JSON object body such as "\"sent\": 10, \"lost\": 0". */
 void t_report(const char *prog, uint64_t seed, double seconds, bool passed,
 	      const char *counts_fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -200,6 +200,7 @@ static int role_pidreuse(int argc, char **argv)
 	}
 	return 0;
 }
+H_ROLE("pidreuse", role_pidreuse);
 
 static char self_exe[4096];
 
@@ -522,6 +523,7 @@ static int role_fault_env(int argc, char **argv)
 	close(fd);
 	return 0;
 }
+H_ROLE("fault_env", role_fault_env);
 
 static void fault_env(void)
 {
@@ -604,13 +606,7 @@ H_REGISTER_IN("errors", error_names, 0, "common.error.names");
 
 /* ------------------------------------------------------------ main */
 
-static const struct h_role roles[] = {
-	{ "pidreuse", role_pidreuse },
-	{ "fault_env", role_fault_env },
-	{ NULL, NULL },
-};
-
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "common", NULL, roles);
+	return h_main(argc, argv, "common", NULL, NULL);
 }

@@ -1121,6 +1121,7 @@ static int role_creator(int argc, char **argv)
 	shmk_events_close(r);
 	return rc ? 3 : 0;
 }
+H_ROLE("creator", role_creator);
 
 static pid_t spawn_with_env(const char *role, const char *const *args, const char *var,
 			    const char *val)
@@ -1225,6 +1226,7 @@ static int role_producer(int argc, char **argv)
 	shmk_events_close(r);
 	return 0;
 }
+H_ROLE("producer", role_producer);
 
 static void dead_producer(void)
 {
@@ -1693,6 +1695,7 @@ static int role_viewer(int argc, char **argv)
 		return 4;
 	return shmk_events_recv_view(rx, &v) ? 5 : 0;
 }
+H_ROLE("viewer", role_viewer);
 
 static void spsc_recycle(void)
 {
@@ -1930,6 +1933,7 @@ static int role_replacer(int argc, char **argv)
 	memcpy(v.data, "rep", 3);
 	return shmk_events_publish(tx, &v, 3, NULL) ? 6 : 0;
 }
+H_ROLE("replacer", role_replacer);
 
 /* models/mpsc.pml found it: a producer killed while its reservation
  * replaces the cell's attached slot must not leave that slot both in the
@@ -2039,15 +2043,7 @@ H_REGISTER(truncated, 120, "events.truncate.check", "events.truncate.claim", "ev
 
 /* ------------------------------------------------------------ main */
 
-static const struct h_role roles_tab[] = {
-	{ "creator", role_creator },
-	{ "viewer", role_viewer },
-	{ "replacer", role_replacer },
-	{ "producer", role_producer },
-	{ NULL, NULL },
-};
-
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "events", NULL, roles_tab);
+	return h_main(argc, argv, "events", NULL, NULL);
 }
