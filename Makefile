@@ -9,7 +9,8 @@
 #   make fuzz       libFuzzer targets for FUZZ_SECONDS -> reports/out/fuzz.json
 #   make spec-coverage, coverage, report, install, clean
 #
-# Area fragments (included below, each owned by its area) add programs:
+# Area fragments (included below, each owned by its area; a missing one is an
+# error, never silently skipped) add programs:
 #   bench/bench.mk  fuzz/fuzz.mk  conformance/stress/stress.mk
 #   conformance/models/models.mk  impl/cli/cli.mk
 
@@ -81,7 +82,7 @@ build/rel/obj/%.o: %.c | $(DEPS_STAMP)
 
 $(VB)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) -Iconformance/harness $(VFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS_BASE) -Iconformance/harness -Iconformance/support $(VFLAGS) -c -o $@ $<
 
 # lib_archive(archive, objects): one rule shape for every build's archive.
 define lib_archive
@@ -106,16 +107,30 @@ $(eval $(call lib_archive,$(VLIB_A),$(VLIB_OBJS)))
 
 # ------------------------------------------------------------------ harness
 H_SRCS := $(sort $(wildcard conformance/harness/*.c))
-H_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(H_SRCS))
+# conformance/support/*.c: the t_ helpers, one archive per build directory
+# (a program pulls in only the members it uses, so the events load never
+# drags the events module into a shm test).  $(call sup_lib,DIR)
+SUP_SRCS := $(sort $(wildcard conformance/support/*.c))
+sup_lib = $(1)/lib/libshmktest.a
+define sup_lib_rule
+$(1)/lib/libshmktest.a: $(patsubst %.c,$(1)/obj/%.o,$(SUP_SRCS))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(eval $(call sup_lib_rule,$(VB)))
+H_OBJS := $(patsubst %.c,$(VB)/obj/%.o,$(H_SRCS)) $(call sup_lib,$(VB))
 TEST_LDLIBS := -lcunit $(LDLIBS)
 
 # ------------------------------------------------------------------ tests
-# conformance/tests/<name>.c -> $(VB)/tests/<name>, one program per module.
-TESTS := $(sort $(basename $(notdir $(wildcard conformance/tests/*.c))))
+# conformance/tests/<name>.c, or conformance/tests/<name>/*.c split by
+# concern -> $(VB)/tests/<name>, one program per module.
+TESTS := $(sort $(basename $(notdir $(wildcard conformance/tests/*.c))) \
+	 $(patsubst conformance/tests/%/,%,$(sort $(dir $(wildcard conformance/tests/*/*.c)))))
 TEST_BINS := $(patsubst %,$(VB)/tests/%,$(TESTS))
+test_objs = $(patsubst %.c,$(VB)/obj/%.o,$(or $(wildcard conformance/tests/$(1)/*.c),conformance/tests/$(1).c))
 
 define test_prog
-$(VB)/tests/$(1): $(VB)/obj/conformance/tests/$(1).o $(H_OBJS) $(VLIB_A)
+$(VB)/tests/$(1): $(call test_objs,$(1)) $(H_OBJS) $(VLIB_A)
 	@mkdir -p $$(@D)
 	$(CC) $(VLDFLAGS) $(H_LDFLAGS) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
@@ -166,7 +181,7 @@ check: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory check-run
 
 spec-coverage: | $(DEPS_STAMP)
-	@scripts/spec-coverage.sh
+	@scripts/spec-coverage.py
 
 coverage: $(DEPS_STAMP)
 	@rm -rf build/cov/obj && find build/cov -name '*.gcda' -delete 2>/dev/null; true

@@ -12,11 +12,6 @@
  *   revive it (the injected liveness provider), corrupt a shared field
  *   (after which only safety is checked: named codes, no crash).
  */
-/* r[verify events.spsc.fifo] r[verify events.mpsc.order] r[verify events.queue.full-empty]
- * r[verify events.send.toolarge] r[verify events.recv.bufsmall] r[verify events.zerocopy.reserve]
- * r[verify events.zerocopy.publish] r[verify events.zerocopy.view] r[verify events.role.busy]
- * r[verify events.role.reclaim] r[verify events.mpsc.dead-producer]
- * r[verify events.hostile.bounds] r[verify events.hostile.counters] r[verify events.pool.freelist] */
 #include "common.h"
 #include "shmkit/events.h"
 #include "shmkit/wire.h"
@@ -34,6 +29,7 @@ const char *const shmk_fuzz_clauses[] = {
 	"events.role.reclaim",
 	"events.hostile.bounds",
 	"events.hostile.counters",
+	"events.mpsc.dead-producer",
 	NULL,
 };
 
@@ -166,7 +162,7 @@ static void check_recv(unsigned qi, int rc, size_t len, const uint8_t *data, siz
 	 * one of a live producer never */
 	for (; skipped; skipped--) {
 		FUZZ_ASSERT(qi == 1 && m.qn[qi] && entry(qi, 0) == HOLE && m.dead[3]);
-		pop(qi); /* r[verify events.mpsc.dead-producer] */
+		pop(qi); /* events.mpsc.dead-producer */
 	}
 	if (m.qn[qi] && entry(qi, 0) == HOLE) {
 		FUZZ_ASSERT(rc == SHMK_EEMPTY);
@@ -183,11 +179,11 @@ static void check_recv(unsigned qi, int rc, size_t len, const uint8_t *data, siz
 	size_t want_len = e & 0xffff;
 	uint8_t fill = (uint8_t)(e >> 16);
 	if (!view && cap < want_len) {
-		/* r[verify events.recv.bufsmall] the message stays */
+		/* events.recv.bufsmall: the message stays */
 		FUZZ_ASSERT(rc == SHMK_EBUFSMALL);
 		return;
 	}
-	/* r[verify events.spsc.fifo] r[verify events.mpsc.order] */
+	/* events.spsc.fifo, events.mpsc.order */
 	FUZZ_ASSERT(rc == 0 && len == want_len);
 	for (size_t i = 0; i < len; i++)
 		FUZZ_ASSERT(data[i] == fill);
@@ -268,7 +264,7 @@ static void step(uint8_t op, uint8_t qsel, uint8_t a, uint8_t b)
 			push(qi, (uint32_t)len | (uint32_t)a << 16);
 			m.pool_used++;
 		} else if (rc == SHMK_ETOOLARGE) {
-			/* r[verify events.send.toolarge] */
+			/* events.send.toolarge */
 			FUZZ_ASSERT(sz.a == SHMK_EVENTS_SLOT_DATA && sz.b == len);
 			tx_claimed(qi);
 		} else if (rc == SHMK_EFULL) {
@@ -301,7 +297,7 @@ static void step(uint8_t op, uint8_t qsel, uint8_t a, uint8_t b)
 		if (want != SHMK_EBUSY)
 			tx_claimed(qi);
 		if (!rc) {
-			/* r[verify events.zerocopy.reserve] a whole slot's bytes */
+			/* events.zerocopy.reserve: a whole slot's bytes */
 			FUZZ_ASSERT(m.tv[qi][m.tvn[qi]].len == SHMK_EVENTS_SLOT_DATA);
 			memset(m.tv[qi][m.tvn[qi]].data, a, SHMK_EVENTS_SLOT_DATA);
 			m.tvn[qi]++;
@@ -318,7 +314,7 @@ static void step(uint8_t op, uint8_t qsel, uint8_t a, uint8_t b)
 		if (!m.corrupt)
 			FUZZ_ASSERT(rc == want);
 		if (rc == 0) {
-			/* r[verify events.zerocopy.publish] */
+			/* events.zerocopy.publish */
 			if (!m.corrupt)
 				push(qi, (uint32_t)len | (uint32_t)a << 16);
 			memmove(&m.tv[qi][0], &m.tv[qi][1], sizeof(v) * (NV - 1));
@@ -343,7 +339,7 @@ static void step(uint8_t op, uint8_t qsel, uint8_t a, uint8_t b)
 		rc = shmk_events_recv_view(rx[qi], &v);
 		fz_rc(rc);
 		if (rc == 0) {
-			/* r[verify events.zerocopy.view] inside the slot */
+			/* events.zerocopy.view: inside the slot */
 			FUZZ_ASSERT(v.len <= SHMK_EVENTS_SLOT_DATA && v.slot < SHMK_EVENTS_SLOTS);
 			memcpy(buf, v.data, v.len);
 			m.rv[qi][m.rvn[qi]++] = v;

@@ -8,11 +8,6 @@
  * The region is a 64-byte aligned buffer whose bytes past `len` are
  * poisoned, so ASan sees any read beyond the length the caller gave.
  */
-/* r[verify events.validate.aligned] r[verify events.validate.short]
- * r[verify events.validate.initialized] r[verify events.validate.magic]
- * r[verify events.validate.version] r[verify events.validate.kind]
- * r[verify events.validate.caps] r[verify events.validate.layout-bytes]
- * r[verify fuzz.peer.double-fetch] */
 #include <sanitizer/asan_interface.h>
 
 #include "common.h"

@@ -11,7 +11,6 @@
  *   mode & 2: JSON report (checked to be one line holding one object).
  * The file is a 64-byte aligned heap buffer of exactly its size.
  */
-/* r[verify cli.exit.error] r[verify cli.inspect.json] r[verify cli.inspect.recognise+2] */
 #include <stdio.h>
 
 #include "common.h"
@@ -24,6 +23,7 @@
 const char *const shmk_fuzz_clauses[] = {
 	"cli.exit.error",
 	"cli.inspect.json",
+	"cli.inspect.recognise+2",
 	NULL,
 };
 
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 
-	/* r[verify cli.inspect.recognise+2] a kind only by its magic */
+	/* cli.inspect.recognise+2: a kind only by its magic */
 	enum shmk_cli_kind kind = shmk_cli_kind_of(file, len);
 	uint32_t m32 = 0;
 	uint64_t m64 = 0;
@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shmk_cli_summarize(&img, &sum);
 	FUZZ_ASSERT(sum.nusers <= SHMK_CLI_MAX_USERS);
 
-	/* r[verify cli.exit.error] 0 or 1, never a signal or a hang */
+	/* cli.exit.error: 0 or 1, never a signal or a hang */
 	struct shmk_cli_opts o = { .json = !!(mode & 2), .limit = mode >> 4 };
 	char err[256];
 	int rc;
@@ -112,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = shmk_cli_inspect(&img, &o, f, err, sizeof(err));
 		fclose(f);
 		if (outlen) {
-			/* r[verify cli.inspect.json] one object on one line */
+			/* cli.inspect.json: one object on one line */
 			FUZZ_ASSERT(out[0] == '{' && out[outlen - 1] == '\n');
 			FUZZ_ASSERT(memchr(out, '\n', outlen) == out + outlen - 1);
 			FUZZ_ASSERT(outlen >= 3 && out[outlen - 2] == '}');

@@ -12,10 +12,6 @@
  * header's capacity says.  The hostile peer runs while attach and the
  * reads parse the file.
  */
-/* r[verify ring.attach.validate] r[verify ring.reader.single] r[verify ring.reader.bounds]
- * r[verify ring.reader.first_message.badlen] r[verify ring.reader.first_message.toosmall]
- * r[verify ring.writer.validate] r[verify ring.writer.bounds] r[verify ring.writer.space]
- * r[verify fuzz.peer.double-fetch] */
 #include "common.h"
 #include "shmkit/ring.h"
 
@@ -28,6 +24,7 @@ const char *const shmk_fuzz_clauses[] = {
 	"ring.writer.validate",
 	"ring.writer.bounds",
 	"ring.writer.space",
+	"ring.reader.read_message",
 	NULL,
 };
 
@@ -46,7 +43,7 @@ static void check_reader(struct shmk_ring *r, struct fz_in *in, uint64_t fsize)
 	size_t len;
 
 	FUZZ_ASSERT(shmk_ring_capacity(r, &cap) == 0);
-	/* r[verify ring.attach.validate] accepted: the file really holds it */
+	/* ring.attach.validate, accepted: the file really holds it */
 	FUZZ_ASSERT(cap % page == 0 && cap >= SHMK_RING_MAX_MESSAGE && cap <= (1ull << 30));
 	FUZZ_ASSERT(fsize == 2 * page + cap);
 	shmk_ring_head(r, &head);
@@ -55,7 +52,7 @@ static void check_reader(struct shmk_ring *r, struct fz_in *in, uint64_t fsize)
 	int rc = shmk_ring_first_message_in(r, tail, head, &tag, &p, &len);
 	fz_rc(rc);
 	if (rc == 0) {
-		/* r[verify ring.reader.bounds] the payload is inside the mapping:
+		/* ring.reader.bounds: the payload is inside the mapping:
 		 * touching all of it must not fault */
 		FUZZ_ASSERT(len <= SHMK_RING_MAX_PAYLOAD);
 		if (shmk_fuzz_peer_writes() == before)
@@ -76,7 +73,7 @@ static void check_reader(struct shmk_ring *r, struct fz_in *in, uint64_t fsize)
 	shmk_ring_tail(r, &t2);
 	/* (the peer may write at any load, the one of t2 included) */
 	if (rc == 0 && shmk_fuzz_peer_writes() == before) {
-		/* r[verify ring.reader.read_message] tail moved by exactly one record */
+		/* ring.reader.read_message: tail moved by exactly one record */
 		FUZZ_ASSERT(t2 - tail == shmk_ring_record_len(len));
 		FUZZ_ASSERT(len + SHMK_RING_REC_HDR <= head - tail);
 	}
@@ -104,7 +101,7 @@ static void check_writer(struct shmk_ring *r, uint8_t flags)
 		if (shmk_fuzz_peer_writes() == before) { /* h0..h1 loads included */
 			uint64_t rl = shmk_ring_record_len(n);
 			if (rc == 0) {
-				/* r[verify ring.writer.validate] r[verify ring.writer.space] */
+				/* ring.writer.validate, ring.writer.space */
 				FUZZ_ASSERT(h0 % 8 == 0 && t0 <= h0 && h0 - t0 <= cap);
 				FUZZ_ASSERT(h1 == h0 + rl && h1 - t0 <= cap);
 			} else {
@@ -144,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default: break;
 	}
 	fz_live_reset();
-	fz_garbage_dead = flags & 1;
+	fz_set_garbage_dead(flags & 1);
 
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)

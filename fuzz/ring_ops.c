@@ -10,14 +10,10 @@
  *   corrupt head or tail (then one write and one read must fail cleanly,
  *   after which the target restores the model's state)
  */
-/* r[verify ring.writer.space] r[verify ring.writer.overflow] r[verify ring.writer.reserve]
- * r[verify ring.writer.toolarge] r[verify ring.writer.validate] r[verify ring.writer.tag]
- * r[verify ring.reader.read_message] r[verify ring.reader.wait.peerdead]
- * r[verify ring.reader.wait.timeout] r[verify ring.reader.increment_tail.range]
- * r[verify ring.record.format] */
 #include <sys/mman.h>
 
 #include "common.h"
+#include "support.h"
 #include "shmkit/ring.h"
 
 const char *const shmk_fuzz_clauses[] = {
@@ -69,11 +65,10 @@ static int setup(void)
 	unlink(path);
 	if (shmk_ring_create(path, &o, &ring))
 		return -1;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	void *p = mmap(NULL, page + CAP, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
+	size_t len;
+	void *p = t_raw_map(open(path, O_RDWR | O_CLOEXEC), &len);
 	unlink(path);
-	if (p == MAP_FAILED)
+	if (!p || len < page + CAP)
 		return -1;
 	hdr = p;
 	data = (uint8_t *)p + page;
@@ -126,13 +121,13 @@ static void op_read(size_t buflen)
 	int rc = shmk_ring_read_message(ring, &tag, buf, buflen, &len, 0);
 	fz_rc(rc);
 	if (!m.qn) {
-		/* r[verify ring.reader.wait.peerdead] r[verify ring.reader.wait.timeout] */
+		/* ring.reader.wait.peerdead, ring.reader.wait.timeout */
 		FUZZ_ASSERT(rc == (m.dead ? SHMK_EPEERDEAD : -ETIMEDOUT));
 		return;
 	}
 	uint32_t want = m.len[m.q0];
 	if (want > buflen) {
-		/* r[verify ring.reader.read_message] too small: the length, record stays */
+		/* ring.reader.read_message: too small: the length, record stays */
 		FUZZ_ASSERT(rc == SHMK_EBUFSMALL && len == want);
 		return;
 	}
@@ -155,7 +150,7 @@ static void op_corrupt(uint8_t a, uint16_t b)
 	int rc = shmk_ring_write(wr, buf, b >> 9);
 	fz_rc(rc);
 	if (h % 8 || t > h || h - t > CAP) {
-		/* r[verify ring.writer.validate] impossible indices: nothing written */
+		/* ring.writer.validate: impossible indices: nothing written */
 		FUZZ_ASSERT(m.pending ? rc == -EINVAL : rc == SHMK_EINTEGRITY);
 		FUZZ_ASSERT(ld(&hdr->head) == h);
 	}
@@ -203,7 +198,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 			rc = shmk_ring_reserve(wr, len, &p);
 			FUZZ_ASSERT(rc == want);
 			if (!rc) {
-				/* r[verify ring.writer.reserve] len contiguous bytes */
+				/* ring.writer.reserve: len contiguous bytes */
 				memset(p, a, len);
 				m.pending = 1;
 				m.plen = (uint32_t)len;
@@ -252,7 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 			if (amt % 8) {
 				FUZZ_ASSERT(rc == SHMK_EALIGN);
 			} else if (amt > m.head - m.tail) {
-				/* r[verify ring.reader.increment_tail.range] */
+				/* ring.reader.increment_tail.range */
 				FUZZ_ASSERT(rc == SHMK_ERANGE);
 			} else {
 				FUZZ_ASSERT(rc == 0);

@@ -9,14 +9,10 @@
  *        [ops: up to 32 x (op u8, a u64)][peer script ...]
  * where the ops list ends at the first byte 0xff.
  */
-/* r[verify ring.reader.bounds] r[verify ring.reader.first_message.align]
- * r[verify ring.reader.first_message.toosmall] r[verify ring.reader.first_message.badlen]
- * r[verify ring.record.max] r[verify ring.reader.read_message]
- * r[verify ring.reader.increment_tail.align] r[verify ring.reader.increment_tail.range]
- * r[verify ring.reader.read.align] r[verify ring.reader.read.size] */
 #include <sys/mman.h>
 
 #include "common.h"
+#include "support.h"
 #include "shmkit/ring.h"
 
 const char *const shmk_fuzz_clauses[] = {
@@ -51,11 +47,10 @@ static int setup(void)
 	unlink(path);
 	if (shmk_ring_create(path, &o, &ring))
 		return -1;
-	int fd = open(path, O_RDWR | O_CLOEXEC);
-	void *p = mmap(NULL, page + CAP, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
+	size_t len;
+	void *p = t_raw_map(open(path, O_RDWR | O_CLOEXEC), &len);
 	unlink(path);
-	if (p == MAP_FAILED)
+	if (!p || len < page + CAP)
 		return -1;
 	hdr = p;
 	data = (uint8_t *)p + page;
@@ -108,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 			rc = shmk_ring_first_message_in(ring, t0, t0 + (a >> 32), &tag, &p, &len);
 			fz_rc(rc);
 			if (rc == 0) {
-				/* r[verify ring.reader.bounds] the payload is mapped */
+				/* ring.reader.bounds: the payload is mapped */
 				FUZZ_ASSERT(len <= SHMK_RING_MAX_PAYLOAD);
 				FUZZ_ASSERT(t0 % 8 == 0 && len + SHMK_RING_REC_HDR <= (a >> 32));
 				memcpy(buf, p, len);
@@ -132,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 				FUZZ_ASSERT(t1 - t0 == shmk_ring_record_len(len));
 				FUZZ_ASSERT(h0 - t0 >= t1 - t0);
 			} else {
-				/* r[verify ring.reader.read_message] a refused record stays */
+				/* ring.reader.read_message: a refused record stays */
 				FUZZ_ASSERT(t1 == t0);
 			}
 			break;

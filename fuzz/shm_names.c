@@ -7,9 +7,6 @@
  * Input: [name len u8][name][oflags sel u8][mode u16][flags u8]
  *        [size sel u8][size u64][offset sel u8][offset u64][shrink sel u8][shrink u64]
  */
-/* r[verify shm.name.rules] r[verify shm.open.flags] r[verify shm.size.limits]
- * r[verify shm.map.zero_size] r[verify shm.map.offset_range] r[verify shm.map.unaligned]
- * r[verify shm.size.shrink_mapped] r[verify shm.api.args] */
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
@@ -100,13 +97,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* Without a private /dev/shm a fuzzed name could be another process's
 	 * object: then only our own prefix is opened. */
-	if (!fz_isolated && name_ok(name) && strncmp(name, "/shmk-fuzz-", 11))
+	if (!fz_isolated() && name_ok(name) && strncmp(name, "/shmk-fuzz-", 11))
 		return 0;
 	struct shmk_shm *s = NULL;
 	int rc = shmk_shm_open_with(name, of, mode, flags, &s);
 	fz_rc(rc);
 	if (!name_ok(name)) {
-		/* r[verify shm.name.rules] */
+		/* shm.name.rules */
 		FUZZ_ASSERT(rc == -EINVAL || rc == -ENAMETOOLONG);
 		return 0;
 	}
@@ -116,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		shm_unlink(name);
 		return 0;
 	}
-	/* r[verify shm.open.flags] accepted flags are the documented ones */
+	/* shm.open.flags: accepted flags are the documented ones */
 	int acc = of & O_ACCMODE;
 	FUZZ_ASSERT(acc == O_RDONLY || acc == O_RDWR);
 	FUZZ_ASSERT(!(of & ~(O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC)));
@@ -127,7 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = shmk_shm_set_size(s, sz);
 	fz_rc(rc);
 	if (sz > (size_t)INT64_MAX)
-		FUZZ_ASSERT(rc == -EFBIG); /* r[verify shm.size.limits] */
+		FUZZ_ASSERT(rc == -EFBIG); /* shm.size.limits */
 	FUZZ_ASSERT(shmk_shm_size(s, &cur) == 0);
 	if (rc == 0)
 		FUZZ_ASSERT(cur == sz);
@@ -136,12 +133,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = shmk_shm_map(s, off, &mp);
 	fz_rc(rc);
 	if (cur == 0) {
-		FUZZ_ASSERT(rc == SHMK_ETOOSMALL); /* r[verify shm.map.zero_size] */
+		FUZZ_ASSERT(rc == SHMK_ETOOSMALL); /* shm.map.zero_size */
 	} else if (off >= cur) {
-		FUZZ_ASSERT(rc == SHMK_ERANGE); /* r[verify shm.map.offset_range] */
+		FUZZ_ASSERT(rc == SHMK_ERANGE); /* shm.map.offset_range */
 	}
 	if (rc == 0) {
-		/* r[verify shm.map.unaligned] the caller's bytes start at offset */
+		/* shm.map.unaligned: the caller's bytes start at offset */
 		FUZZ_ASSERT(shmk_shm_map_len(mp) == cur - off);
 		volatile uint8_t *p = shmk_shm_map_ptr(mp);
 		FUZZ_ASSERT(p != NULL);
@@ -152,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = shmk_shm_set_size(s, shrink);
 		fz_rc(rc);
 		if (acc == O_RDWR && shrink <= (size_t)INT64_MAX && shrink < cur) {
-			/* r[verify shm.size.shrink_mapped] never cut the live map */
+			/* shm.size.shrink_mapped: never cut the live map */
 			FUZZ_ASSERT(rc == -EBUSY);
 		}
 		FUZZ_ASSERT(shmk_shm_unmap(mp) == 0);

@@ -8,9 +8,6 @@
  *        [u16 n][n bytes of slots from 0x140][ops (op, a) until 0xff, max 16]
  *        [peer script ...]
  */
-/* r[verify slots.attach.magic+2] r[verify slots.attach.upstream] r[verify slots.attach.sizes] r[verify slots.attach.bounds]
- * r[verify slots.handle.bounds] r[verify slots.read.bounds] r[verify slots.read.ptr]
- * r[verify slots.reader.index] r[verify slots.reader.register] r[verify fuzz.peer.double-fetch] */
 #include <sys/mman.h>
 
 #include "common.h"
@@ -54,7 +51,7 @@ static void reader_ops(struct shmk_slots *s, const uint8_t *ops, unsigned nops, 
 	shmk_slot_handle_t h = { 0 };
 	int have = 0;
 
-	/* r[verify slots.attach.bounds] accepted: every slot inside the file */
+	/* slots.attach.bounds, accepted: every slot inside the file */
 	FUZZ_ASSERT(count >= 1 && count <= SHMK_SLOTS_MAX_COUNT);
 	FUZZ_ASSERT(total == ((16 + cap + 63) & ~(size_t)63));
 	FUZZ_ASSERT(HDR + (uint64_t)count * total <= fsize);
@@ -82,7 +79,7 @@ static void reader_ops(struct shmk_slots *s, const uint8_t *ops, unsigned nops, 
 			rc = shmk_slots_next_unread_slot(s, a & 0x20 ? a : reader, &h);
 			fz_rc(rc);
 			if ((a & 0x20) && a >= 32)
-				FUZZ_ASSERT(rc == SHMK_ERANGE); /* r[verify slots.reader.index] */
+				FUZZ_ASSERT(rc == SHMK_ERANGE); /* slots.reader.index */
 			if (rc == 1) {
 				FUZZ_ASSERT(h.index < count && h.sn != 0);
 				have = 1;
@@ -96,9 +93,9 @@ static void reader_ops(struct shmk_slots *s, const uint8_t *ops, unsigned nops, 
 			rc = shmk_slots_slot_read_ptr(s, h, &p, &len);
 			fz_rc(rc);
 			if (h.index >= count)
-				FUZZ_ASSERT(rc == SHMK_ERANGE); /* r[verify slots.handle.bounds] */
+				FUZZ_ASSERT(rc == SHMK_ERANGE); /* slots.handle.bounds */
 			if (rc == 0) {
-				/* r[verify slots.read.bounds] r[verify slots.read.ptr] */
+				/* slots.read.bounds, slots.read.ptr */
 				FUZZ_ASSERT(len <= cap);
 				memcpy(buf, p, len);
 			}
@@ -136,7 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t sel = fz_u8(&in);
 	uint32_t raw = fz_u32(&in);
 	uint8_t flags = fz_u8(&in);
-	fz_garbage_dead = flags & 1;
+	fz_set_garbage_dead(flags & 1);
 	fz_take(&in, hdr, sizeof(hdr));
 	uint32_t count, total;
 	memcpy(&count, hdr + offsetof(struct shmk_slots_hdr, slot_count), 4);
@@ -194,9 +191,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else if (fsize < HDR)
 			FUZZ_ASSERT(rc == SHMK_ETOOSMALL);
 		else if (magic != SHMK_SLOTS_MAGIC)
-			FUZZ_ASSERT(rc == SHMK_EBADMAGIC); /* r[verify slots.attach.magic+2] */
+			FUZZ_ASSERT(rc == SHMK_EBADMAGIC); /* slots.attach.magic+2 */
 		else
-			FUZZ_ASSERT(rc == SHMK_ELAYOUT); /* r[verify slots.attach.sizes] */
+			FUZZ_ASSERT(rc == SHMK_ELAYOUT); /* slots.attach.sizes */
 	}
 	shmk_fuzz_peer_stop();
 	return 0;

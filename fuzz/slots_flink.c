@@ -9,8 +9,6 @@
  *   kind bit 0-1: regular 0600 / mode 0644 / symlink to a good flink / FIFO
  *   kind bit 2: the segment's owner is dead; bit 3: reclaim_stale too
  */
-/* r[verify slots.flink.content] r[verify slots.flink.safe] r[verify slots.stale.detect]
- * r[verify slots.stale.reclaim] */
 #include <sys/mman.h>
 
 #include "common.h"
@@ -20,6 +18,7 @@
 const char *const shmk_fuzz_clauses[] = {
 	"slots.flink.content",
 	"slots.flink.safe",
+	"slots.stale.reclaim",
 	NULL,
 };
 
@@ -107,10 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc = shmk_slots_attach(flink, &s);
 	fz_rc(rc);
 	if ((kind & 3) != 0) {
-		/* r[verify slots.flink.safe] wider mode, symlink, not a regular file */
+		/* slots.flink.safe: wider mode, symlink, not a regular file */
 		FUZZ_ASSERT(rc == SHMK_EUNSAFE);
 	} else if (!name_ok(c, n) || n > 256) {
-		/* r[verify slots.flink.content] */
+		/* slots.flink.content */
 		FUZZ_ASSERT(rc == SHMK_ELAYOUT);
 	} else if (rc == 0) {
 		/* what it attached is the segment the flink names */
@@ -124,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = shmk_slots_reclaim_stale(flink);
 		fz_rc(rc);
 		if ((kind & 3) == 0 && rc == 0)
-			FUZZ_ASSERT(name_ok(c, n)); /* r[verify slots.stale.reclaim] */
+			FUZZ_ASSERT(name_ok(c, n)); /* slots.stale.reclaim */
 	}
 	return 0;
 }

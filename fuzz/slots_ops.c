@@ -11,11 +11,6 @@
  *   plant a foreign reader, kill/revive it (liveness provider),
  *   corrupt a slot header field (then only safety is checked).
  */
-/* r[verify slots.reuse.rule] r[verify slots.delivery.order] r[verify slots.delivery.addressed]
- * r[verify slots.reader.register] r[verify slots.reader.reap] r[verify slots.reader.disconnect]
- * r[verify slots.reader.index] r[verify slots.handle.bounds] r[verify slots.read.bounds]
- * r[verify slots.loan.inplace] r[verify slots.sn.width] r[verify slots.close.reader]
- * r[verify slots.reader.unregistered] */
 #include <sys/mman.h>
 
 #include "common.h"
@@ -33,6 +28,8 @@ const char *const shmk_fuzz_clauses[] = {
 	"slots.read.bounds",
 	"slots.loan.inplace",
 	"slots.reader.unregistered",
+	"slots.handle.bounds",
+	"slots.close.reader",
 	NULL,
 };
 
@@ -146,7 +143,7 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 			break;
 		}
 		want = model_reserve(active, &idx);
-		/* r[verify slots.reuse.rule] the same slot, the same verdict */
+		/* slots.reuse.rule: the same slot, the same verdict */
 		FUZZ_ASSERT(rc == want);
 		if (!rc) {
 			FUZZ_ASSERT(h.index == idx && h.sn == 0);
@@ -170,7 +167,7 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 			size_t cap;
 			rc = shmk_slots_slot_data_ptr(own, h, &p, &cap);
 			if (rc == 0) {
-				/* r[verify slots.loan.inplace] capacity bytes, ours */
+				/* slots.loan.inplace: capacity bytes, ours */
 				FUZZ_ASSERT(cap == m.cap);
 				memset(p, a, cap);
 				rc = shmk_slots_commit_in_place(own, h, len, &sn, &tl);
@@ -213,7 +210,7 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 		if (m.corrupt)
 			break;
 		if (w >= (int)NR)
-			want = SHMK_ERANGE; /* r[verify slots.reader.index] */
+			want = SHMK_ERANGE; /* slots.reader.index */
 		else if (m.ridx[k] >= 0)
 			want = SHMK_EBUSY;
 		else if (w >= 0)
@@ -227,7 +224,7 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 					break;
 				}
 		}
-		/* r[verify slots.reader.register] */
+		/* slots.reader.register */
 		FUZZ_ASSERT(rc == want);
 		if (!rc) {
 			FUZZ_ASSERT(got == (unsigned)w);
@@ -251,7 +248,7 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 			int rc2 = shmk_slots_slot_read_ptr(rd[k], h, &p, &len);
 			fz_rc(rc2);
 			if (rc2 == 0) {
-				/* r[verify slots.read.bounds] */
+				/* slots.read.bounds */
 				FUZZ_ASSERT(len <= m.cap);
 				memcpy(buf, p, len);
 			}
@@ -262,7 +259,7 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 			break;
 		}
 		int best = model_next(r);
-		/* r[verify slots.delivery.order] r[verify slots.delivery.addressed] */
+		/* slots.delivery.order, slots.delivery.addressed */
 		if (best < 0) {
 			FUZZ_ASSERT(rc == 0);
 			break;
@@ -291,7 +288,7 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 		rc = shmk_slots_read_slot(rd[k], h, buf, sizeof(buf), &info);
 		fz_rc(rc);
 		if (b >= m.count)
-			FUZZ_ASSERT(rc == SHMK_ERANGE); /* r[verify slots.handle.bounds] */
+			FUZZ_ASSERT(rc == SHMK_ERANGE); /* slots.handle.bounds */
 		if (rc == 0)
 			FUZZ_ASSERT(info.sample_size <= m.cap);
 		break;
@@ -302,7 +299,7 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 		if (b >= NR) {
 			FUZZ_ASSERT(rc == SHMK_ERANGE);
 		} else if (!m.corrupt) {
-			/* r[verify slots.reader.disconnect] */
+			/* slots.reader.disconnect */
 			FUZZ_ASSERT(rc == 0);
 			for (uint32_t i = 0; i < m.count; i++)
 				m.mask[i] |= 1u << b;
@@ -311,7 +308,7 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 	case 8: /* reader handle k leaves and a new one attaches */
 		FUZZ_ASSERT(shmk_slots_close(rd[k]) == 0);
 		if (m.ridx[k] >= 0) {
-			/* r[verify slots.close.reader] its bits set, entry LEFT */
+			/* slots.close.reader: its bits set, entry LEFT */
 			for (uint32_t i = 0; i < m.count; i++)
 				m.mask[i] |= 1u << m.ridx[k];
 			m.reg[m.ridx[k]] = R_LEFT;

@@ -3,7 +3,7 @@
 # are present.  Runs `apt-get update` once, only when something is missing.
 set -euo pipefail
 
-PKGS=(gcc g++ make libcunit1-dev libbenchmark-dev hyperfine jq clang-14
+PKGS=(gcc g++ make libcunit1-dev libbenchmark-dev hyperfine jq python3 libxml2-utils clang-14
       libfuzzer-14-dev libclang-rt-14-dev libck-dev gnuplot-nox spin strace
       util-linux iceoryx libiceoryx-binding-c-dev)
 

@@ -15,7 +15,9 @@
 # skipped` line; without one it counts as 1 passed (exit 0), 1 skipped
 # (exit 77) or 1 failed.  A program that failed, crashed or timed out counts
 # as at least one failed test.  Writes DIR/check.json (schema shmkit.check/1,
-# reports/schema/check.md), prints one status line per program and ends with
+# reports/schema/check.md) and DIR/junit.xml (scripts/junit.py, validated
+# against reports/schema/junit.xsd: one that does not validate fails the
+# run), prints one status line per program and ends with
 # exactly one line `check: N passed, N failed, N skipped`; exits 1 when any
 # program failed, crashed or timed out, 2 on a usage error.
 # --hygiene: snapshot /tmp, $TMPDIR, /dev/shm and the flink directory before
@@ -224,6 +226,9 @@ jq -s --arg variant "$variant" --arg clock "$clock" --arg started "$started" \
 	 result: (if $bad > 0 then "fail" else "pass" end),
 	 totals: {passed: $p, failed: $f, skipped: $s, programs: length, programs_failed: $bad},
 	 programs: .}' "$tmp"/prog-*.json >"$out/check.json.tmp" && mv "$out/check.json.tmp" "$out/check.json"
+
+# the same run as JUnit XML for CI (DIR/junit.xml), validated against reports/schema/junit.xsd
+"$(dirname "${BASH_SOURCE[0]}")/junit.py" --check "$out/check.json" || bad=$((bad + 1))
 
 echo "check: $total_p passed, $total_f failed, $total_s skipped"
 [ $bad -eq 0 ]

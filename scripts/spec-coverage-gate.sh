@@ -26,7 +26,7 @@ done
 [ -n "$evidence" ] || evidence=$root/reports/out/evidence.jsonl
 [ -n "$out" ] || out=$(dirname "$evidence")
 
-STRICT=1 "$here/spec-coverage.sh" --strict --root "$root" --evidence "$evidence" --out "$out" \
+STRICT=1 "$here/spec-coverage.py" --strict --root "$root" --evidence "$evidence" --out "$out" \
 	${args[@]+"${args[@]}"} 2>&1
 rc=$?
 if [ $rc -eq 0 ]; then

@@ -5,7 +5,7 @@
 # spec/, impl/, conformance/tests/, fuzz/ as needed, plus evidence.jsonl) and
 # an `expect` file:
 #   strict pass|fail    scripts/spec-coverage-gate.sh (STRICT) must pass/fail
-#   lax pass|fail       scripts/spec-coverage.sh (not strict) must pass/fail
+#   lax pass|fail       scripts/spec-coverage.py (not strict) must pass/fail
 #   names ID            some `spec-coverage: error:` line names ID
 #   json EXPR           jq -e EXPR holds on the spec-coverage.json written
 #   clause ID           the gate clause (conformance/spec/spec.md) this case verifies
@@ -15,6 +15,7 @@
 # r[verify spec.gate.must] r[verify spec.gate.should-strict] r[verify spec.gate.dangling]
 # r[verify spec.gate.duplicate] r[verify spec.gate.keyword] r[verify spec.gate.exempt]
 # r[verify spec.gate.failed] r[verify spec.gate.id] r[verify spec.gate.scope]
+# r[verify spec.gate.registered]
 set -uo pipefail
 
 prog=spec-coverage-fixtures
@@ -42,7 +43,7 @@ for dir in "$fixtures"/*/; do
 				"$root/scripts/spec-coverage-gate.sh" --root "$dir" \
 					--evidence "$dir/evidence.jsonl" --out "$out" >"$out/log" 2>&1
 			else
-				STRICT=0 "$root/scripts/spec-coverage.sh" --root "$dir" \
+				STRICT=0 "$root/scripts/spec-coverage.py" --root "$dir" \
 					--evidence "$dir/evidence.jsonl" --out "$out" >"$out/log" 2>&1
 			fi
 			rc=$?

@@ -16,16 +16,17 @@ TSAN_VFLAGS := -O1 -g -fsanitize=thread -DSHMK_TEST_BUILD
 
 build/tsan/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_BASE) -Iconformance/harness $(TSAN_VFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS_BASE) -Iconformance/harness -Iconformance/support $(TSAN_VFLAGS) -c -o $@ $<
 
 $(eval $(call lib_archive,build/tsan/lib/libshmkit.a,$(patsubst %.c,build/tsan/obj/%.o,$(LIB_SRCS))))
 
 define tsan_prog
-build/tsan/stress/$(1): build/tsan/obj/conformance/stress/$(1).o $(patsubst %.c,build/tsan/obj/%.o,$(H_SRCS)) build/tsan/lib/libshmkit.a
+build/tsan/stress/$(1): build/tsan/obj/conformance/stress/$(1).o $(patsubst %.c,build/tsan/obj/%.o,$(H_SRCS)) $(call sup_lib,build/tsan) build/tsan/lib/libshmkit.a
 	@mkdir -p $$(@D)
 	$(CC) -fsanitize=thread -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
 $(foreach s,$(TSAN_PROGS),$(eval $(call tsan_prog,$(s))))
+$(eval $(call sup_lib_rule,build/tsan))
 endif
 
 .PHONY: tsan

@@ -6,10 +6,11 @@
  * our own handlers): Basic mode replaces handlers, counts a failed suite
  * init as 0 failed tests, and knows nothing about forked children.  Every
  * test is registered through one trampoline so the harness can check, in
- * the test's own context, what CUnit cannot: a SPEC_VERIFY test that made
+ * the test's own context, what CUnit cannot: a test verifying clauses that made
  * no assertion, and a forked process that came back into the runner.
  */
 #include "harness.h"
+#include "support.h"
 
 #include <CUnit/TestDB.h>
 #include <CUnit/TestRun.h>
@@ -102,9 +103,10 @@ static size_t g_nev, g_capev;
 
 struct h_map {
 	CU_pTest t;
-	void (*fn)(void);
+	const struct h_test *reg;
 };
 static struct h_map *g_map;
+static struct h_role_reg *g_roles;	/* H_ROLE registrations */
 static size_t g_nmap;
 
 /* ------------------------------------------------------------------ knobs */
@@ -313,20 +315,7 @@ const char *h_unique_path(char *buf, size_t len, const char *stem)
 	return r < 0 || (size_t)r >= len ? NULL : buf;
 }
 
-/* ------------------------------------------------------------------ memory, barrier */
-
-void *h_shared_alloc(size_t len)
-{
-	void *p = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
-		       0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void h_shared_free(void *p, size_t len)
-{
-	if (p)
-		munmap(p, len ? len : 1);
-}
+/* ------------------------------------------------------------------ barrier */
 
 /* One 32-bit futex word: generation in the high 16 bits, arrivals in the
  * low 16.  Keeping both in one word lets a waiter that times out withdraw
@@ -344,7 +333,7 @@ struct h_barrier *h_barrier_new(unsigned n)
 {
 	if (n > 0xffffu)
 		return NULL;
-	struct h_barrier *b = h_shared_alloc(sizeof(*b));
+	struct h_barrier *b = t_shared_alloc(sizeof(*b));
 	if (!b)
 		return NULL;
 	atomic_init(&b->word, 0);
@@ -354,7 +343,7 @@ struct h_barrier *h_barrier_new(unsigned n)
 
 void h_barrier_free(struct h_barrier *b)
 {
-	h_shared_free(b, sizeof(*b));
+	t_shared_free(b, sizeof(*b));
 }
 
 /* r[impl harness.wait.deadline] */
@@ -546,20 +535,20 @@ void h_spec_verify(const char *clause_id)
 {
 	if (g_in_child || (g_main_pid && getpid() != g_main_pid)) {
 		char msg[300];
-		snprintf(msg, sizeof(msg), "SPEC_VERIFY(\"%s\") called in a child: call it first, "
+		snprintf(msg, sizeof(msg), "h_spec_verify(\"%s\") called in a child: call it "
 			 "in the parent, before isolate()", clause_id);
 		fail_here(__FILE__, __LINE__, msg);
 		return;
 	}
 	if (!g_cur.running) {
-		fprintf(stderr, "harness: SPEC_VERIFY(\"%s\") outside a test ignored\n", clause_id);
+		fprintf(stderr, "harness: h_spec_verify(\"%s\") outside a test ignored\n", clause_id);
 		return;
 	}
 	for (unsigned i = 0; i < g_cur.nclause; i++)
 		if (strcmp(g_cur.clause[i], clause_id) == 0)
 			return;
 	if (g_cur.nclause == H_MAX_CLAUSES) {
-		fail_here(__FILE__, __LINE__, "too many SPEC_VERIFY clauses in one test");
+		fail_here(__FILE__, __LINE__, "too many clauses in one test");
 		return;
 	}
 	g_cur.clause[g_cur.nclause++] = strdup(clause_id);
@@ -1084,6 +1073,11 @@ static void test_start(const CU_pTest t, const CU_pSuite s)
 	g_cur.suite = s->pName;
 	g_cur.test = t->pName;
 	g_cur.assert_base = CU_get_number_of_asserts();
+	/* r[impl harness.evidence.register] */
+	for (size_t i = 0; i < g_nmap; i++)
+		if (g_map[i].t == t && g_map[i].reg->clauses)
+			for (const char *const *c = g_map[i].reg->clauses; *c; c++)
+				h_spec_verify(*c);
 }
 
 /* r[impl harness.run.count] */
@@ -1151,12 +1145,14 @@ static void suite_cleanup_failed(const CU_pSuite s)
 static void trampoline(void)
 {
 	CU_pTest t = CU_get_current_test();
-	void (*fn)(void) = NULL;
+	const struct h_test *reg = NULL;
 	for (size_t i = 0; i < g_nmap; i++)
 		if (g_map[i].t == t)
-			fn = g_map[i].fn;
-	if (fn)
-		fn();
+			reg = g_map[i].reg;
+	if (reg && reg->deadline)
+		isolate(reg->fn, reg->deadline);
+	else if (reg)
+		reg->fn();
 	char where[192];
 	snprintf(where, sizeof(where), "%s/%s", g_cur.suite, g_cur.test);
 	escape_check_self(where);
@@ -1165,7 +1161,7 @@ static void trampoline(void)
 	if (g_cur.nclause && !g_cur.skipped && asserts == 0)
 		/* r[impl harness.evidence.assert] */
 		CU_assertImplementation(CU_FALSE, __LINE__,
-					"test calls SPEC_VERIFY but made no assertion (not evidence)",
+					"test verifies clauses but made no assertion (not evidence)",
 					__FILE__, "", CU_FALSE);
 }
 
@@ -1184,26 +1180,155 @@ static bool filter_match(const char *filter, const char *suite, const char *test
 static int run_role(int argc, char **argv, const struct h_role *roles)
 {
 	const char *name = argv[1] + strlen("--role=");
-	for (const struct h_role *r = roles; r && r->name; r++) {
-		if (strcmp(r->name, name) != 0)
-			continue;
-		char **rargv = calloc((size_t)argc, sizeof(*rargv));
-		if (!rargv)
-			return 2;
-		rargv[0] = (char *)r->name;
-		for (int i = 2; i < argc; i++)
-			rargv[i - 1] = argv[i];
-		int rc = r->main(argc - 1, rargv);
-		free(rargv);
-		fflush(NULL);
-		return rc;
+	const struct h_role *r = NULL;
+	for (const struct h_role *x = roles; x && x->name && !r; x++)
+		if (strcmp(x->name, name) == 0)
+			r = x;
+	for (const struct h_role_reg *k = roles ? NULL : g_roles; k && !r; k = k->next)
+		if (strcmp(k->r.name, name) == 0)
+			r = &k->r;
+	if (!r) {
+		fprintf(stderr, "%s: unknown role %s\n", g_prog, name);
+		return 2;
 	}
-	fprintf(stderr, "%s: unknown role %s\n", g_prog, name);
-	return 2;
+	char **rargv = calloc((size_t)argc, sizeof(*rargv));
+	if (!rargv)
+		return 2;
+	rargv[0] = (char *)r->name;
+	for (int i = 2; i < argc; i++)
+		rargv[i - 1] = argv[i];
+	int rc = r->main(argc - 1, rargv);
+	free(rargv);
+	fflush(NULL);
+	return rc;
 }
+
+/* ------------------------------------------------------------------ registry */
+
+int h_registered;		/* how many H_REGISTER constructors ran */
+static struct h_reg *g_regs;
+/* the tables built from them, kept for the program's life */
+static struct h_suite *g_reg_suites;
+static struct h_test *g_reg_tests;
+
+void h_register(struct h_reg *r)
+{
+	r->next = g_regs;
+	g_regs = r;
+	h_registered++;
+}
+
+static struct h_hooks *g_hooks;
+
+void h_register_role(struct h_role_reg *r)
+{
+	r->next = g_roles;
+	g_roles = r;
+}
+
+void h_register_hooks(struct h_hooks *k)
+{
+	k->next = g_hooks;
+	g_hooks = k;
+}
+
+static const struct h_hooks *hooks_of(const char *suite)
+{
+	for (const struct h_hooks *k = g_hooks; k; k = k->next)
+		if (strcmp(k->suite ? k->suite : g_prog, suite) == 0)
+			return k;
+	return NULL;
+}
+
+static int reg_cmp(const void *a, const void *b)
+{
+	const struct h_reg *x = *(const struct h_reg *const *)a, *y = *(const struct h_reg *const *)b;
+	int c = strcmp(x->file, y->file);
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* The registered tests as a suite table: one suite per name (NULL: the
+ * program's), in the order of their first test, tests in file and line
+ * order.  NULL when memory runs out. */
+static struct h_suite *registered_suites(const char *prog)
+{
+	size_t n = (size_t)h_registered, ns = 0;
+	struct h_reg **v = calloc(n ? n : 1, sizeof(*v));
+	struct h_suite *s = calloc(n + 1, sizeof(*s));
+	struct h_test *t = calloc(2 * n + 1, sizeof(*t));
+	if (!v || !s || !t) {
+		free(v);
+		free(s);
+		free(t);
+		return NULL;
+	}
+	size_t i = 0;
+	for (struct h_reg *r = g_regs; r && i < n; r = r->next)
+		v[i++] = r;
+	qsort(v, i, sizeof(*v), reg_cmp);
+	/* suites in order of first appearance; each suite's tests then a { 0 } */
+	size_t k = 0;
+	for (size_t a = 0; a < i; a++) {
+		const char *name = v[a]->suite ? v[a]->suite : prog;
+		size_t j;
+		for (j = 0; j < ns; j++)
+			if (strcmp(s[j].name, name) == 0)
+				break;
+		if (j < ns)
+			continue;
+		s[ns].name = name;
+		s[ns].tests = &t[k];
+		for (size_t b = a; b < i; b++)
+			if (strcmp(v[b]->suite ? v[b]->suite : prog, name) == 0)
+				t[k++] = v[b]->t;
+		k++;	/* the { 0 } that ends this suite */
+		ns++;
+	}
+	free(v);
+	g_reg_suites = s;
+	g_reg_tests = t;
+	return s;
+}
+
+/* The registrations, one JSON line per (test, clause); a test without
+ * clauses has one line with "clause": null. */
+static int list_clauses(const char *prog, const struct h_suite *suites)
+{
+	for (const struct h_suite *s = suites; s && s->name; s++)
+		for (const struct h_test *t = s->tests; t && t->name; t++) {
+			const char *const *c = t->clauses;
+			if (!c || !*c)
+				printf("{\"program\":\"%s\",\"suite\":\"%s\",\"test\":\"%s\","
+				       "\"deadline\":%u,\"clause\":null}\n", prog, s->name, t->name,
+				       t->deadline);
+			for (; c && *c; c++)
+				printf("{\"program\":\"%s\",\"suite\":\"%s\",\"test\":\"%s\","
+				       "\"deadline\":%u,\"clause\":\"%s\"}\n", prog, s->name, t->name,
+				       t->deadline, *c);
+		}
+	return fflush(stdout) ? 1 : 0;
+}
+
+static int run_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
+		    const struct h_role *roles);
 
 int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
 	   const struct h_role *roles)
+{
+	if (!suites && !(suites = registered_suites(prog))) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return 1;
+	}
+	int rc = run_main(argc, argv, prog, suites, roles);
+	free(g_reg_tests);
+	free(g_reg_suites);
+	g_reg_tests = NULL;
+	g_reg_suites = NULL;
+	return rc;
+}
+
+static int run_main(int argc, char **argv, const char *prog, const struct h_suite *suites,
+		    const struct h_role *roles)
 {
 	g_prog = prog;
 	g_argv0 = argv[0];
@@ -1212,13 +1337,15 @@ int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites
 		return run_role(argc, argv, roles);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && strcmp(argv[1], "--list-clauses") == 0)
+		return list_clauses(prog, suites);
 	const char *filter = argc > 1 ? argv[1] : NULL;
 	if (filter && filter[0] == '-') {
 		fprintf(stderr, "usage: %s [suite[/test]]\n       %s --role=NAME [args...]\n",
 			argv[0], argv[0]);
 		return 2;
 	}
-	g_escape = h_shared_alloc(sizeof(*g_escape));
+	g_escape = t_shared_alloc(sizeof(*g_escape));
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		struct sigaction old;
@@ -1241,8 +1368,12 @@ int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites
 		for (const struct h_test *t = s->tests; t && t->name; t++) {
 			if (!filter_match(filter, s->name, t->name))
 				continue;
-			if (!cs)
-				cs = CU_add_suite(s->name, s->init, s->cleanup);
+			if (!cs) {
+				const struct h_hooks *k = hooks_of(s->name);
+				cs = CU_add_suite_with_setup_and_teardown(s->name, s->init, s->cleanup,
+									  k ? k->before : NULL,
+									  k ? k->after : NULL);
+			}
 			CU_pTest ct = cs ? CU_add_test(cs, t->name, trampoline) : NULL;
 			if (!ct) {
 				fprintf(stderr, "%s: cannot register %s/%s: %s\n", prog, s->name,
@@ -1250,7 +1381,7 @@ int h_main(int argc, char **argv, const char *prog, const struct h_suite *suites
 				setup_err = 1;
 				break;
 			}
-			g_map[g_nmap++] = (struct h_map){ ct, t->fn };
+			g_map[g_nmap++] = (struct h_map){ ct, t };
 		}
 	}
 	if (setup_err) {

@@ -34,13 +34,6 @@
  * as a replacement is expected: up to 10 s x SHMK_TIME_SCALE of such
  * answers in a row.
  *
- * r[verify reliability.crash.committed] r[verify reliability.peer.unblock]
- * r[verify events.role.reclaim] r[verify events.mpsc.dead-producer]
- * r[verify events.init.dead-creator] r[verify events.init.recover]
- * r[verify events.spsc.fifo] r[verify events.mpsc.order]
- * r[verify common.liveness.token] r[verify cli.gc.dead-owner]
- * r[verify events.wait.peerdead] r[verify events.wait.peer-absent]
- *
  * Then, as in ring_crash: a zombie receiver's role is claimable at once; in
  * a private PID namespace a stranger given the dead receiver's PID does not
  * keep the role; and a restart after everyone was SIGKILLed comes up on
@@ -50,7 +43,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 
-#include "crash_common.h"
+#include "crash.h"
 #include "shmkit/events.h"
 
 #define PROG "events_crash"
@@ -83,13 +76,13 @@ static char g_path[256];
 static size_t ev_make(uint8_t *buf, uint32_t prod, uint64_t seq)
 {
 	size_t n = 0;
-	for (uint64_t k = 0; n < CR_HDR + 8; k++) /* room for the stamp */
-		n = cr_make(buf, MAXMSG, prod, seq, g_seed + k);
+	for (uint64_t k = 0; n < T_MSG_HDR + 8; k++) /* room for the stamp */
+		n = t_msg_make(buf, MAXMSG, prod, seq, g_seed + k);
 	{ /* a send timestamp, under the CRC */
 		int64_t now = shmk_now_ns();
-		memcpy(buf + CR_HDR, &now, 8);
-		uint32_t crc = st_crc32(0, buf, 16);
-		crc = st_crc32(crc, buf + CR_HDR, n - CR_HDR);
+		memcpy(buf + T_MSG_HDR, &now, 8);
+		uint32_t crc = t_crc32(0, buf, 16);
+		crc = t_crc32(crc, buf + T_MSG_HDR, n - T_MSG_HDR);
 		memcpy(buf + 16, &crc, 4);
 	}
 	return n;
@@ -174,7 +167,7 @@ static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *cr
 		size_t n = ev_make(buf, id, seq);
 		/* (a zero-copy publish into a full queue retries its try-style
 		 * call: it never answers SHMK_EPEERDEAD) */
-		if (st_rand(&rng) % 8 == 0 && !atomic_load(&sh->no_zerocopy)) {
+		if (t_rand(&rng) % 8 == 0 && !atomic_load(&sh->no_zerocopy)) {
 			struct shmk_events_view v;
 			while ((rc = shmk_events_reserve(tx, &v)) == SHMK_EFULL)
 				sched_yield();
@@ -239,18 +232,18 @@ static void consumer_child(int mpsc, int slot, int nbar, int replacement)
 		first = 0;
 		uint32_t prod;
 		uint64_t seq;
-		if (cr_check(buf, n, &prod, &seq) || prod >= MAXP || seq >= MAXSEQ) {
+		if (t_msg_check(buf, n, &prod, &seq) || prod >= MAXP || seq >= MAXSEQ) {
 			atomic_fetch_add(&sh->torn, 1);
 			continue;
 		}
 		int64_t sent;
-		memcpy(&sent, buf + CR_HDR, 8);
+		memcpy(&sent, buf + T_MSG_HDR, 8);
 		if (sent < atomic_load(&sh->round_ns)) {
 			atomic_fetch_add(&sh->leftovers, 1);
 			continue;
 		}
 		if (!replacement)
-			cr_max_ns(&sh->max_lat_ns, now - sent);
+			t_max_ns(&sh->max_lat_ns, now - sent);
 		if (prod == END_ID) {
 			atomic_store(&sh->got_end, 1 + (int)seq);
 			break;
@@ -288,7 +281,7 @@ static pid_t spawn_creator(const char *crash)
 
 static int wait_one(pid_t pid, double *died, int *st)
 {
-	return cr_wait_all(&pid, 1, died, st, h_deadline(60));
+	return t_wait_all(&pid, 1, died, st, h_deadline(60));
 }
 
 /* Checks producer id's deliveries against what it committed: returns the
@@ -328,9 +321,9 @@ static void account(struct group *G, uint64_t t, const char *kind, int bad, doub
 	G->reorder += sh->reorder;
 	if (unblock > G->max_unblock)
 		G->max_unblock = unblock;
-	if (unblock > cr_unblock_bound()) {
+	if (unblock > t_unblock_bound()) {
 		printf("%s: %s trial %" PRIu64 " (%s): blocked %.3f s (bound %.3f s)\n", PROG,
-		       G->name, t, kind, unblock, cr_unblock_bound());
+		       G->name, t, kind, unblock, t_unblock_bound());
 		bad = 1;
 	}
 	if (lost || dup || beyond || sh->torn || sh->reorder) {
@@ -408,7 +401,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 	memset(sh, 0, sizeof(*sh));
 	h_unique_path(g_path, sizeof(g_path), "ev-crash");
 	pid_t c = spawn_creator(NULL);
-	if (wait_one(c, died, st) || !cr_exited0(st[0])) {
+	if (wait_one(c, died, st) || !t_exited0(st[0])) {
 		printf("%s: spsc trial %" PRIu64 ": creator failed\n", PROG, t);
 		G->failed++;
 		G->trials++;
@@ -425,11 +418,11 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		if (p[1] == 0)
 			producer_child(0, 0, ENDLESS, NULL, 0, 1);
 		h_barrier_wait(bar, 30);
-		cr_pause_us(rng, 3000);
+		t_pause_us(rng, 3000);
 		kill(p[1], SIGKILL);
 		int rc = wait_one(p[1], &died[1], &st[1]);
 		/* the receiver drains and then waits on a dead sender: it must
-		 * answer SHMK_EPEERDEAD (r[verify events.wait.peerdead]) */
+		 * answer SHMK_EPEERDEAD (events.wait.peerdead) */
 		if (t % 4 == 0 && role_word(offsetof(struct shmk_events_layout, spsc.roles.a)) &&
 		    (await_peerdead(p[0]) || !atomic_load(&sh->peerdead_ns))) {
 			printf("%s: spsc trial %" PRIu64 ": the receiver never answered "
@@ -442,7 +435,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 			producer_child(0, 1, 20, NULL, 1, 0);
 		rc |= wait_one(rp, &died[2], &st[2]);
 		rc |= wait_one(p[0], &died[0], &st[0]);
-		bad |= rc || !cr_killed(st[1]) || !cr_exited0(st[2]) || !cr_exited0(st[0]);
+		bad |= rc || !t_killed(st[1]) || !t_exited0(st[2]) || !t_exited0(st[0]);
 		if (bad)
 			printf("%s: spsc trial %" PRIu64 " (sender killed): status %#x/%#x/%#x, "
 			       "%s / %s\n", PROG, t, st[0], st[1], st[2], shmk_strerror(sh->err[4]),
@@ -456,7 +449,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		unblock = u > lat ? u : lat;
 		unblock = peerdead_unblock(G, died[1], unblock);
 	} else {
-		uint64_t count = 1 + st_rand(rng) % 3000;
+		uint64_t count = 1 + t_rand(rng) % 3000;
 		pid_t p[2];
 		atomic_store(&sh->no_zerocopy, t % 4 == 1);
 		p[0] = fork();
@@ -466,7 +459,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		if (p[1] == 0)
 			producer_child(0, 0, count, NULL, 1, 1);
 		h_barrier_wait(bar, 30);
-		cr_pause_us(rng, 3000);
+		t_pause_us(rng, 3000);
 		kill(p[0], SIGKILL);
 		int rc = wait_one(p[0], &died[0], &st[0]);
 		if (atomic_load(&sh->got_end)) {
@@ -489,20 +482,20 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 			 * replacement stops at whichever end it meets first. */
 			rc |= wait_one(p[1], &died[1], &st[1]);
 			sender_waited = 1;
-			double closer_at = st_now();
+			double closer_at = t_now();
 			pid_t cl = -1;
-			if (!rc && cr_exited0(st[1])) {
+			if (!rc && t_exited0(st[1])) {
 				cl = fork();
 				if (cl == 0)
 					producer_child(0, 1, 0, NULL, 2, 0);
 			}
 			rc |= wait_one(rp, &died[2], &st[2]);
-			bad |= !cr_exited0(st[2]);
+			bad |= !t_exited0(st[2]);
 			if (cl > 0) {
 				int sc;
 				double dc;
 				rc |= wait_one(cl, &dc, &sc);
-				bad |= !cr_exited0(sc);
+				bad |= !t_exited0(sc);
 			}
 			double u = (double)atomic_load(&sh->first_rx_ns) / 1e9;
 			/* the replacement met the closer's end first: the first
@@ -527,7 +520,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		unblock = peerdead_unblock(G, died[0], unblock);
 		if (!sender_waited)
 			rc |= wait_one(p[1], &died[1], &st[1]);
-		bad |= rc || !cr_exited0(st[1]) || !atomic_load(&sh->got_end);
+		bad |= rc || !t_exited0(st[1]) || !atomic_load(&sh->got_end);
 		if (bad)
 			printf("%s: spsc trial %" PRIu64 " (receiver killed): status %#x/%#x, %s / %s"
 			       "%s\n", PROG, t, st[1], st[2], shmk_strerror(sh->err[0]),
@@ -558,15 +551,15 @@ static void mpsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 	memset(sh, 0, sizeof(*sh));
 	h_unique_path(g_path, sizeof(g_path), "ev-crash");
 	pid_t c = spawn_creator(NULL);
-	if (wait_one(c, died, st) || !cr_exited0(st[0])) {
+	if (wait_one(c, died, st) || !t_exited0(st[0])) {
 		G->failed++;
 		G->trials++;
 		unlink(g_path);
 		return;
 	}
 	G->kinds[kind]++;
-	uint64_t vcount = 1 + st_rand(rng) % 200;
-	snprintf(crash, sizeof(crash), "events.mpsc.claimed:%" PRIu64, 1 + st_rand(rng) % vcount);
+	uint64_t vcount = 1 + t_rand(rng) % 200;
+	snprintf(crash, sizeof(crash), "events.mpsc.claimed:%" PRIu64, 1 + t_rand(rng) % vcount);
 	pid_t p[4]; /* consumer, victim/producer 0, producers 1 and 2 */
 	p[0] = fork();
 	if (p[0] == 0)
@@ -585,7 +578,7 @@ static void mpsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 	int victim = kind == 2 ? 0 : 1;
 	pid_t replaced = 0;
 	if (kind != 0) {
-		cr_pause_us(rng, 3000);
+		t_pause_us(rng, 3000);
 		kill(p[victim], SIGKILL);
 	}
 	rc |= wait_one(p[victim], &died[victim], &st[victim]);
@@ -607,24 +600,24 @@ static void mpsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		if (closer == 0)
 			producer_child(1, 2, 0, NULL, 1, 0); /* no messages, only the end */
 		rc |= wait_one(closer, &died[4], &st[4]);
-		if (!cr_exited0(st[4]))
+		if (!t_exited0(st[4]))
 			bad = 1;
 	}
 	if (victim != 0)
 		rc |= wait_one(p[0], &died[0], &st[0]);
 	if (replaced > 0) {
 		rc |= wait_one(replaced, &died[5], &st[5]);
-		if (!cr_exited0(st[5]))
+		if (!t_exited0(st[5]))
 			bad = 1;
 	}
 	bad |= rc || !atomic_load(&sh->got_end);
 	for (int i = 0; i < 4; i++) {
 		if ((kind != 2 && i == 1) || (kind == 2 && i == 0))
 			continue;
-		if (!cr_exited0(st[i]))
+		if (!t_exited0(st[i]))
 			bad = 1;
 	}
-	if (kind != 2 && !cr_killed(st[1]))
+	if (kind != 2 && !t_killed(st[1]))
 		bad = 1;
 	if (bad)
 		printf("%s: mpsc trial %" PRIu64 " (%s): status %#x/%#x/%#x/%#x, consumer %s, "
@@ -683,7 +676,7 @@ static void joiner_child(int recover)
 		rc = shmk_events_try_recv(rx, got, sizeof(got), &m, NULL);
 	uint32_t prod;
 	uint64_t seq;
-	if (!rc && (m != n || cr_check(got, m, &prod, &seq)))
+	if (!rc && (m != n || t_msg_check(got, m, &prod, &seq)))
 		rc = SHMK_EINTEGRITY;
 	sh->err[6] = rc;
 	_exit(rc ? 1 : 0);
@@ -701,11 +694,11 @@ static void init_trial(uint64_t t, uint64_t *rng, struct group *G)
 	G->kinds[rnd]++;
 	pid_t c = spawn_creator(rnd ? NULL : "events.init");
 	if (rnd) {
-		cr_pause_us(rng, 2000);
+		t_pause_us(rng, 2000);
 		kill(c, SIGKILL);
 	}
 	int rc = wait_one(c, &died, &st);
-	int creator_done = cr_exited0(st);
+	int creator_done = t_exited0(st);
 	if (!rnd) {
 		/* died in build(): a plain joiner fails at once */
 		pid_t j = fork();
@@ -715,7 +708,7 @@ static void init_trial(uint64_t t, uint64_t *rng, struct group *G)
 		int s2;
 		rc |= wait_one(j, &d2, &s2);
 		unblock = (double)atomic_load(&sh->open_ns) / 1e9;
-		if (!cr_killed(st) || !(WIFEXITED(s2) && WEXITSTATUS(s2) == 2)) {
+		if (!t_killed(st) || !(WIFEXITED(s2) && WEXITSTATUS(s2) == 2)) {
 			printf("%s: init trial %" PRIu64 ": creator status %#x, plain joiner status "
 			       "%#x (want ENOTINIT)\n", PROG, t, st, s2);
 			bad = 1;
@@ -731,7 +724,7 @@ static void init_trial(uint64_t t, uint64_t *rng, struct group *G)
 	double o = (double)atomic_load(&sh->open_ns) / 1e9;
 	if (o > unblock)
 		unblock = o;
-	if (rc || !cr_exited0(s3)) {
+	if (rc || !t_exited0(s3)) {
 		printf("%s: init trial %" PRIu64 " (%s, creator %s): recovering joiner status %#x: "
 		       "%s\n", PROG, t, rnd ? "random" : "events.init",
 		       creator_done ? "finished" : "killed", s3, shmk_strerror(sh->err[6]));
@@ -807,9 +800,9 @@ static int zombie_check(void)
 	pid_t z = role_holder_dies();
 	if (z < 0 || waitid(P_PID, (id_t)z, &si, WEXITED | WNOWAIT))
 		return 1;
-	char st = cr_proc_state(z);
+	char st = t_proc_state(z);
 	rc = claim_receiver();
-	char st2 = cr_proc_state(z);
+	char st2 = t_proc_state(z);
 	waitpid(z, NULL, 0);
 	unlink(g_path);
 	printf("%s: zombie receiver (state %c..%c): a new receiver's claim -> %s\n", PROG, st, st2,
@@ -833,11 +826,11 @@ static int pidreuse_role(void)
 		return 3;
 	pid_t stranger;
 	int release;
-	int step = cr_reuse_pid(PROG, a, &stranger, &release);
+	int step = t_reuse_pid(PROG, a, &stranger, &release);
 	if (step)
 		return 3 + step;
 	rc = claim_receiver();
-	cr_release(stranger, release);
+	t_release(stranger, release);
 	unlink(g_path);
 	printf("%s: receiver pid %d reused by a stranger: a new receiver's claim -> %s\n", PROG,
 	       (int)a, rc == SHMK_EEMPTY ? "claimed (queue empty)" : shmk_strerror(rc));
@@ -848,7 +841,7 @@ static int pidreuse_role(void)
 
 /* Everyone (creator done; SPSC sender + receiver, 2 MPSC producers + the
  * consumer) SIGKILLed mid-traffic, then a new set on the same path. */
-static int restart_check(uint64_t *rng, int *gc_state)
+static int restart_rounds(uint64_t *rng, int *gc_state)
 {
 	char dir[200];
 	double died[6];
@@ -859,7 +852,7 @@ static int restart_check(uint64_t *rng, int *gc_state)
 	snprintf(g_path, sizeof(g_path), "%s/restart-region", dir);
 	memset(sh, 0, sizeof(*sh));
 	pid_t c = spawn_creator(NULL);
-	if (wait_one(c, died, st) || !cr_exited0(st[0]))
+	if (wait_one(c, died, st) || !t_exited0(st[0]))
 		return 1;
 	for (int round = 0; round < 3; round++) {
 		memset(sh, 0, sizeof(*sh));
@@ -881,13 +874,13 @@ static int restart_check(uint64_t *rng, int *gc_state)
 			producer_child(0, 0, cnt, NULL, 0, 1); /* SPSC sender, nobody drains */
 		h_barrier_wait(bar, 30);
 		if (round != 1) {
-			cr_pause_us(rng, 5000);
+			t_pause_us(rng, 5000);
 			for (int i = 0; i < 4; i++)
 				kill(p[i], SIGKILL);
-			cr_wait_all(p, 4, died, st, h_deadline(30));
+			t_wait_all(p, 4, died, st, h_deadline(30));
 			continue;
 		}
-		int rc = cr_wait_all(p + 1, 2, died, st, h_deadline(60));
+		int rc = t_wait_all(p + 1, 2, died, st, h_deadline(60));
 		pid_t closer = fork();
 		if (closer == 0)
 			producer_child(1, 2, 0, NULL, 1, 0);
@@ -896,7 +889,7 @@ static int restart_check(uint64_t *rng, int *gc_state)
 		kill(p[3], SIGKILL); /* the SPSC sender may block on a full queue */
 		wait_one(p[3], died, st + 1);
 		uint64_t d1 = atomic_load(&sh->last[1]), d2 = atomic_load(&sh->last[2]);
-		int ok = !rc && cr_exited0(st[0]) && atomic_load(&sh->got_end) && d1 == 100 &&
+		int ok = !rc && t_exited0(st[0]) && atomic_load(&sh->got_end) && d1 == 100 &&
 			 d2 == 100 && !sh->torn && !sh->reorder;
 		printf("%s: restart after kill of all: a new consumer + producers on the same "
 		       "region delivered %" PRIu64 "+%" PRIu64 " of 100+100 (%s; %" PRIu64
@@ -906,12 +899,21 @@ static int restart_check(uint64_t *rng, int *gc_state)
 			return 1;
 	}
 	char out[2048];
-	int g = cr_gc(PROG, dir, out, sizeof(out), gc_state);
+	int g = t_gc(PROG, dir, out, sizeof(out), gc_state);
 	if (g != -ENOENT)
-		cr_gc_report(PROG, dir, g, "region", access(g_path, F_OK) != 0, out, 1, gc_state);
+		t_gc_report(PROG, dir, g, "region", access(g_path, F_OK) != 0, out, 1, gc_state);
 	unlink(g_path);
 	rmdir(dir);
 	return *gc_state == 0;
+}
+
+/* The restart rounds with their five parties' barrier. */
+static int restart_check(uint64_t *rng, int *gc_state)
+{
+	bar = h_barrier_new(5);
+	int rs = restart_rounds(rng, gc_state);
+	h_barrier_free(bar);
+	return rs;
 }
 
 static void print_group(const struct group *G, const char *kinds)
@@ -923,23 +925,23 @@ static void print_group(const struct group *G, const char *kinds)
 	       "SHMK_EPEERDEAD, max unblock %.3f s, seed %" PRIu64 "%s\n",
 	       G->name, G->trials, kinds, G->torn, G->lost, G->dup, G->reorder, G->held,
 	       G->inflight, G->skipped, G->missed, G->peerdead, G->max_unblock, g_seed,
-	       G->trials == cr_trials() ? "" : " incomplete");
+	       G->trials == t_trials() ? "" : " incomplete");
 }
 
 int main(int argc, char **argv)
 {
-	cr_env_defaults();
-	sh = cr_shared(sizeof(*sh));
-	if (argc > 1 && !strcmp(argv[1], "--pidreuse"))
-		return pidreuse_role();
+	int role_rc;
+	sh = t_crash_start(argc, argv, sizeof(*sh), pidreuse_role, &role_rc);
+	if (role_rc >= 0)
+		return role_rc;
 	g_seed = h_seed();
-	uint64_t rng = g_seed, n = cr_trials();
+	uint64_t rng = g_seed, n = t_trials();
 	struct group S = { .name = "spsc" }, M = { .name = "mpsc" }, I = { .name = "init" };
-	double t0 = st_now();
+	double t0 = t_now();
 	char kinds[256];
 
 	printf("%s: seed %" PRIu64 ", %" PRIu64 " trials per group (spsc, mpsc, init), "
-	       "SHMK_LIVENESS_MS %.0f\n", PROG, g_seed, n, cr_liveness_s() * 1000);
+	       "SHMK_LIVENESS_MS %.0f\n", PROG, g_seed, n, t_liveness_s() * 1000);
 	bar = h_barrier_new(3);
 	for (uint64_t t = 0; t < n; t++)
 		spsc_trial(t, &rng, &S);
@@ -966,17 +968,11 @@ int main(int argc, char **argv)
 
 	/* the parent may use the library from here on: no crash point is
 	 * armed any more */
-	int z = zombie_check();
-	int pr = cr_pidreuse(PROG);
-	int gc_state = 0;
-	bar = h_barrier_new(5);
-	int rs = restart_check(&rng, &gc_state);
-	h_barrier_free(bar);
-	int ok = s_ok && m_ok && i_ok && !z && (pr == 0 || pr == 77) && !rs;
+	struct t_after A;
+	t_crash_after(PROG, zombie_check, restart_check, &rng, &A);
+	int z = A.zombie, rs = A.restart, ok = s_ok && m_ok && i_ok && t_after_ok(&A);
 	h_evidence(PROG, "stress", "zombie", "events.role.reclaim", !z);
-	cr_liveness_evidence(PROG, z, pr);
 	h_evidence(PROG, "stress", "restart", "events.role.reclaim", !rs);
-	cr_gc_evidence(PROG, gc_state);
 	h_evidence(PROG, "stress", "spsc", "reliability.crash.committed", s_ok);
 	h_evidence(PROG, "stress", "mpsc", "reliability.crash.committed", m_ok);
 	h_evidence(PROG, "stress", "spsc", "reliability.peer.unblock", s_ok);
@@ -989,7 +985,7 @@ int main(int argc, char **argv)
 	h_evidence(PROG, "stress", "mpsc", "events.mpsc.order", m_ok);
 	h_evidence(PROG, "stress", "init", "events.init.dead-creator", i_ok);
 	h_evidence(PROG, "stress", "init", "events.init.recover", i_ok);
-	st_report(PROG, g_seed, st_now() - t0, ok,
+	t_report(PROG, g_seed, t_now() - t0, ok,
 		  "\"trials_per_group\": %" PRIu64 ", \"spsc_torn\": %" PRIu64 ", \"spsc_lost\": %"
 		  PRIu64 ", \"spsc_dup\": %" PRIu64 ", \"spsc_held\": %" PRIu64
 		  ", \"spsc_max_unblock_s\": %.3f, \"mpsc_torn\": %" PRIu64 ", \"mpsc_lost\": %"
@@ -1000,6 +996,6 @@ int main(int argc, char **argv)
 		  n, S.torn, S.lost, S.dup, S.held, S.max_unblock, M.torn, M.lost, M.dup, M.held,
 		  M.skipped, M.max_unblock, I.failed, I.max_unblock,
 		  S.trials == n && M.trials == n && I.trials == n, !z,
-		  cr_pidreuse_json(pr), !rs, cr_gc_json(gc_state));
+		  t_pidreuse_json(A.pidreuse), !rs, t_gc_json(A.gc));
 	return ok ? 0 : 1;
 }

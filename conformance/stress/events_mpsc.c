@@ -5,42 +5,15 @@
  * (STRESS_SECONDS) and count-bounded (STRESS_MESSAGES per producer, default
  * 1,000,000), every message checksummed, order checked per producer.  A
  * second variant starts the counters just below UINT64_MAX.
- *
- * r[verify events.mpsc.vyukov] r[verify events.mpsc.order]
- * r[verify events.queue.counter-start] r[verify events.pool.aba]
  */
-#include "events_stress.h"
+#include "events_load.h"
 
 int main(void)
 {
-	uint64_t seed = h_seed();
-	double secs = st_seconds();
-	uint64_t msgs = st_messages(1000000);
-	uint32_t np = (uint32_t)st_env_u64("STRESS_PRODUCERS", 8);
-	if (np > EVS_MAXP)
-		np = EVS_MAXP;
-	struct evs_cfg main_cfg = { "mpsc", 1, np, msgs, secs * 2 / 3, 0, seed };
-	struct evs_cfg wrap_cfg = { "mpsc-wrap", 1, np, msgs / 10 ? msgs / 10 : 1, secs / 3,
-				    UINT64_MAX - 1000 - seed % 4096, seed + 1 };
-	struct evs_res a, b;
+	static const char *const clauses[] = { "events.mpsc.vyukov", "events.mpsc.order",
+					       "events.pool.aba", NULL };
+	uint32_t np = (uint32_t)t_env_u64("STRESS_PRODUCERS", 8);
 
-	printf("events_mpsc: seed %llu (SHMK_SEED replays), %.1f s, %u producers x %llu messages\n",
-	       (unsigned long long)seed, secs, np, (unsigned long long)msgs);
-	evs_run(&main_cfg, &a);
-	evs_run(&wrap_cfg, &b);
-	bool ok = a.passed && b.passed;
-	h_evidence("events_mpsc", "stress", "mpsc", "events.mpsc.vyukov", a.passed);
-	h_evidence("events_mpsc", "stress", "mpsc", "events.mpsc.order", a.passed);
-	h_evidence("events_mpsc", "stress", "mpsc", "events.pool.aba", a.passed);
-	h_evidence("events_mpsc", "stress", "mpsc-wrap", "events.queue.counter-start", b.passed);
-	st_report("events_mpsc", seed, a.seconds + b.seconds, ok,
-		  "\"producers\": %u, \"sent\": %llu, \"received\": %llu, \"lost\": %llu, "
-		  "\"dup\": %llu, \"reordered\": %llu, \"corrupt\": %llu, \"wrap_sent\": %llu, "
-		  "\"wrap_received\": %llu, \"wrap_failures\": %llu",
-		  np, (unsigned long long)a.sent, (unsigned long long)a.received,
-		  (unsigned long long)a.lost, (unsigned long long)a.dup,
-		  (unsigned long long)a.reordered, (unsigned long long)a.corrupt,
-		  (unsigned long long)b.sent, (unsigned long long)b.received,
-		  (unsigned long long)(b.lost + b.dup + b.reordered + b.corrupt));
-	return ok ? 0 : 1;
+	return t_ev_main("events_mpsc", 1, np < T_EV_MAXP ? np : T_EV_MAXP, t_messages(1000000),
+			 clauses);
 }

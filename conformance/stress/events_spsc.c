@@ -5,39 +5,13 @@
  * count-bounded (STRESS_MESSAGES, default 10,000,000), every message
  * checksummed.  A second variant starts the queue counters just below
  * UINT64_MAX so they wrap during the run.
- *
- * r[verify events.spsc.fifo] r[verify events.queue.counter-start]
- * r[verify events.wake.park+2] r[verify events.zerocopy.publish]
  */
-#include "events_stress.h"
+#include "events_load.h"
 
 int main(void)
 {
-	uint64_t seed = h_seed();
-	double secs = st_seconds();
-	uint64_t msgs = st_messages(10000000);
-	struct evs_cfg main_cfg = { "spsc", 0, 1, msgs, secs * 2 / 3, 0, seed };
-	struct evs_cfg wrap_cfg = { "spsc-wrap", 0, 1, msgs / 10 ? msgs / 10 : 1, secs / 3,
-				    UINT64_MAX - 1000 - seed % 4096, seed + 1 };
-	struct evs_res a, b;
+	static const char *const clauses[] = { "events.spsc.fifo", "events.wake.park+2",
+					       "events.zerocopy.publish", NULL };
 
-	printf("events_spsc: seed %llu (SHMK_SEED replays), %.1f s, %llu messages\n",
-	       (unsigned long long)seed, secs, (unsigned long long)msgs);
-	evs_run(&main_cfg, &a);
-	evs_run(&wrap_cfg, &b);
-	bool ok = a.passed && b.passed;
-	h_evidence("events_spsc", "stress", "spsc", "events.spsc.fifo", a.passed);
-	h_evidence("events_spsc", "stress", "spsc", "events.wake.park+2", a.passed);
-	h_evidence("events_spsc", "stress", "spsc", "events.zerocopy.publish", a.passed);
-	h_evidence("events_spsc", "stress", "spsc-wrap", "events.queue.counter-start", b.passed);
-	st_report("events_spsc", seed, a.seconds + b.seconds, ok,
-		  "\"sent\": %llu, \"received\": %llu, \"lost\": %llu, \"dup\": %llu, "
-		  "\"reordered\": %llu, \"corrupt\": %llu, \"wrap_sent\": %llu, "
-		  "\"wrap_received\": %llu, \"wrap_failures\": %llu",
-		  (unsigned long long)a.sent, (unsigned long long)a.received,
-		  (unsigned long long)a.lost, (unsigned long long)a.dup,
-		  (unsigned long long)a.reordered, (unsigned long long)a.corrupt,
-		  (unsigned long long)b.sent, (unsigned long long)b.received,
-		  (unsigned long long)(b.lost + b.dup + b.reordered + b.corrupt));
-	return ok ? 0 : 1;
+	return t_ev_main("events_spsc", 0, 1, t_messages(10000000), clauses);
 }

@@ -11,8 +11,6 @@
  * 20000) messages [seq u64][crc u32]; the receiver checks order and CRC.
  * MPSC: 3 producer threads (one producer handle each), one consumer; per
  * producer order and CRC checked, nothing lost or duplicated.
- *
- * r[verify events.spsc.fifo] r[verify events.mpsc.order]
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -21,7 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "stress.h"
+#include "support.h"
 #include "shmkit/events.h"
 
 #define PROG "events_tsan"
@@ -43,7 +41,7 @@ static void fill(struct msg *m, uint32_t prod, uint64_t seq)
 {
 	m->seq = seq;
 	m->producer = prod;
-	m->crc = st_crc32(0, m, offsetof(struct msg, crc));
+	m->crc = t_crc32(0, m, offsetof(struct msg, crc));
 }
 
 static void send_all(struct shmk_events_tx *tx, uint32_t prod)
@@ -80,9 +78,9 @@ static void *mpsc_producer(void *a)
 static uint64_t receive(struct shmk_events_rx *rx, unsigned nprod)
 {
 	uint64_t next[NPROD] = { 0 }, got = 0, total = n_msgs * nprod;
-	double deadline = st_now() + 300;
+	double deadline = t_now() + 300;
 
-	while (got < total && st_now() < deadline) {
+	while (got < total && t_now() < deadline) {
 		struct msg m;
 		size_t len = 0;
 		int rc = shmk_events_try_recv(rx, &m, sizeof(m), &len, NULL);
@@ -91,7 +89,7 @@ static uint64_t receive(struct shmk_events_rx *rx, unsigned nprod)
 			continue;
 		}
 		if (rc || len != sizeof(m) || m.producer >= nprod ||
-		    m.crc != st_crc32(0, &m, offsetof(struct msg, crc)) ||
+		    m.crc != t_crc32(0, &m, offsetof(struct msg, crc)) ||
 		    m.seq != next[m.producer]) {
 			atomic_fetch_add(&bad, 1);
 			if (rc)
@@ -107,13 +105,12 @@ static uint64_t receive(struct shmk_events_rx *rx, unsigned nprod)
 int main(void)
 {
 	uint64_t seed = h_seed();
-	(void)st_crc32(0, "", 0); /* build stress.h's lazy CRC table before any thread */
 	char path[256];
 	struct shmk_events *r = NULL;
-	double t0 = st_now();
+	double t0 = t_now();
 	pthread_t th[NPROD];
 
-	n_msgs = st_messages(20000);
+	n_msgs = t_messages(20000);
 	h_unique_path(path, sizeof(path), "events-tsan");
 	int rc = shmk_events_open_path(path, &r);
 	if (!rc)
@@ -126,11 +123,8 @@ int main(void)
 		else
 			shmk_events_rx_close(cons);
 	}
-	if (rc) {
-		printf("%s: setup failed: %s\n", PROG, shmk_strerror(rc));
-		st_report(PROG, seed, 0, false, "\"setup\": %d", rc);
-		return 1;
-	}
+	if (rc)
+		return t_setup_failed(PROG, seed, rc);
 	shmk_events_close(r); /* the handles keep the mapping */
 
 	pthread_create(&th[0], NULL, spsc_sender, NULL);
@@ -164,7 +158,7 @@ int main(void)
 	       (uint64_t)errs);
 	h_evidence(PROG, "tsan", "spsc", "events.spsc.fifo", ok);
 	h_evidence(PROG, "tsan", "mpsc", "events.mpsc.order", ok);
-	st_report(PROG, seed, st_now() - t0, ok,
+	t_report(PROG, seed, t_now() - t0, ok,
 		  "\"spsc_received\": %" PRIu64 ", \"mpsc_received\": %" PRIu64 ", \"bad\": %" PRIu64,
 		  spsc_got, mpsc_got, spsc_bad + mpsc_bad);
 	return ok ? 0 : 1;

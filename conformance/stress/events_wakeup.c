@@ -19,10 +19,8 @@
  *
  * A calibration phase (100 round trips with 0..2000 us delays, which must
  * take >= 30 ms) shows the delay points fire.  Env as ring_wakeup.
- *
- * r[verify reliability.hook.delay] r[verify events.wake.park+2]
  */
-#include "crash_common.h"
+#include "crash.h"
 #include "shmkit/events.h"
 
 #define PROG "events_wakeup"
@@ -30,7 +28,7 @@
 #define BURST (1ULL << 63)
 #define END (~0ULL)
 
-static struct wk_side *ws;
+static struct t_wake_side *ws;
 static struct h_barrier *bar;
 
 static void player(int me, const char *path, uint64_t n, double secs)
@@ -58,8 +56,8 @@ static void player(int me, const char *path, uint64_t n, double secs)
 		shmk_events_tx_close(stx);
 		shmk_events_rx_close(mrx);
 	}
-	int64_t dl = wk_deadline_ns();
-	double end = st_now() + secs;
+	int64_t dl = t_wake_deadline_ns();
+	double end = t_now() + secs;
 	uint64_t v;
 	size_t len;
 	for (uint64_t i = 0;; i++) {
@@ -78,7 +76,7 @@ static void player(int me, const char *path, uint64_t n, double secs)
 				break;
 			continue;
 		}
-		if (i >= n || ((i & 255) == 0 && st_now() > end)) {
+		if (i >= n || ((i & 255) == 0 && t_now() > end)) {
 			v = END;
 			rc = shmk_events_send(stx, &v, sizeof(v), dl, NULL);
 			break;
@@ -101,7 +99,7 @@ static void player(int me, const char *path, uint64_t n, double secs)
 		if (v != i)
 			atomic_fetch_add(&ws->bad, 1);
 		if (i % 4096 != 4095) /* a burst round trip is long by design */
-			wk_rt_done(ws, shmk_now_ns() - t0);
+			t_wake_rt_done(ws, shmk_now_ns() - t0);
 		atomic_store(&ws->done, i + 1);
 	}
 	ws->err[me] = rc;
@@ -112,7 +110,7 @@ static void player(int me, const char *path, uint64_t n, double secs)
 		shmk_events_rx_close(srx);
 		shmk_events_tx_close(mtx);
 	}
-	wk_exit(ws, me, rc ? 1 : 0);
+	t_wake_exit(ws, me, rc ? 1 : 0);
 }
 
 static double phase(uint64_t n, double secs, int *ok)
@@ -128,19 +126,19 @@ static double phase(uint64_t n, double secs, int *ok)
 	pids[1] = fork();
 	if (pids[1] == 0)
 		player(1, path, n, secs);
-	double took = wk_collect(PROG, ws, bar, 1, pids, secs, ok);
+	double took = t_wake_collect(PROG, ws, bar, 1, pids, secs, ok);
 	unlink(path);
 	return took;
 }
 
 int main(void)
 {
-	static const struct wk_prog p = {
+	static const struct t_wake_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "600000",
 		.shape = "; SPSC out, MPSC back, a 1100-message burst every 4096",
 		.late = "over 40 ms", .clauses = { "events.wake.park+2" }, .stress_share = 1800000,
 		.phase = phase,
 	};
 
-	return wk_main(&p, &ws, &bar);
+	return t_wake_main(&p, &ws, &bar);
 }

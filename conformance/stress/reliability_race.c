@@ -24,13 +24,7 @@
  *
  * Output: one line per primitive with the counts and every code seen, then
  * `reliability_race: 1 passed, 0 failed, 0 skipped`.  Seed: SHMK_SEED.
- *
- * r[verify mmap_region.create.excl] r[verify shm.open.no_leftover]
- * r[verify events.init.once] r[verify ring.reader.single]
- * r[verify slots.stale.detect] r[verify slots.stale.reclaim]
- * r[verify mmap_region.attach.empty]
  */
-#include <dirent.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -38,7 +32,7 @@
 #include <sys/wait.h>
 
 #include "harness.h"
-#include "stress.h"
+#include "support.h"
 #include "reliability.h"
 
 #define PROG "reliability_race"
@@ -73,19 +67,6 @@ static int code_index(int rc)
 static int code_of(int idx)
 {
 	return idx == 0 ? 0 : idx < 200 ? -idx : SHMK_EBASE - (idx - 200);
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 /* mappings of our objects: anything under /dev/shm or the test directory */
@@ -156,17 +137,17 @@ static void worker(const struct rel_prim *p, struct shared *sh, char names[][256
 	struct rel_obj held[2];
 	bool busy[2] = { false, false }, made[2] = { false, false };
 	uint64_t rng = seed;
-	int fds0 = count_fds();
+	int fds0 = t_count_fds();
 
 	/* warm the paths through /proc once so both counts are stable */
 	(void)count_maps();
-	fds0 = count_fds();
+	fds0 = t_count_fds();
 	h_barrier_wait(go, 60); /* all start together: the races need company */
 	for (uint64_t r = 0;; r++) {
-		if (target ? atomic_load(&sh->creations) >= target || st_now() > deadline
+		if (target ? atomic_load(&sh->creations) >= target || t_now() > deadline
 			   : r >= rounds)
 			break;
-		uint64_t x = st_rand(&rng);
+		uint64_t x = t_rand(&rng);
 		const char *name = names[x % NNAMES];
 		unsigned pick = (unsigned)(x >> 8) % 10;
 		int slot = busy[0] ? (busy[1] ? -1 : 1) : 0;
@@ -209,7 +190,7 @@ static void worker(const struct rel_prim *p, struct shared *sh, char names[][256
 	for (int i = 0; i < 2; i++)
 		if (busy[i])
 			release(p, sh, &held[i], made[i]);
-	if (count_fds() != fds0)
+	if (t_count_fds() != fds0)
 		atomic_fetch_add(&sh->fd_leaks, 1);
 	if (count_maps() != 0)
 		atomic_fetch_add(&sh->map_leaks, 1);
@@ -218,11 +199,11 @@ static void worker(const struct rel_prim *p, struct shared *sh, char names[][256
 static bool run_prim(const struct rel_prim *p, uint64_t seed, uint64_t rounds, uint64_t target,
 		     double seconds, char *summary, size_t sumlen)
 {
-	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct shared *sh = t_shared_alloc(sizeof(*sh));
 	char names[NNAMES][256];
 	pid_t pids[NPROC];
 	unsigned crashed = 0, hung = 0, bad_exit = 0;
-	double t0 = st_now();
+	double t0 = t_now();
 	struct h_barrier *go = h_barrier_new(NPROC);
 
 	for (int i = 0; i < NNAMES; i++) {
@@ -271,7 +252,7 @@ static bool run_prim(const struct rel_prim *p, uint64_t seed, uint64_t rounds, u
 	printf("%s: %s%d procs, %" PRIu64 " creations in %.1f s, %u crashed, %u hung, "
 	       "%" PRIu64 " undocumented, %" PRIu64 " wrong size, %" PRIu64 " fd leaks, "
 	       "%" PRIu64 " map leaks, %" PRIu64 " live flinks stolen, %u names left (removed)\n",
-	       p->name, incomplete ? "incomplete: " : "", NPROC, creations, st_now() - t0, crashed,
+	       p->name, incomplete ? "incomplete: " : "", NPROC, creations, t_now() - t0, crashed,
 	       hung, (uint64_t)sh->undocumented, (uint64_t)sh->wrong_size,
 	       (uint64_t)sh->fd_leaks, (uint64_t)sh->map_leaks, (uint64_t)sh->stolen, leftovers);
 	for (int op = 0; op < OP_N; op++) {
@@ -297,7 +278,7 @@ static bool run_prim(const struct rel_prim *p, uint64_t seed, uint64_t rounds, u
 		 "\"%s_undocumented\": %" PRIu64,
 		 p->name, creations, p->name, crashed, p->name, hung, p->name,
 		 (uint64_t)sh->undocumented);
-	h_shared_free(sh, sizeof(*sh));
+	t_shared_free(sh, sizeof(*sh));
 	h_barrier_free(go);
 	return ok;
 }
@@ -305,11 +286,11 @@ static bool run_prim(const struct rel_prim *p, uint64_t seed, uint64_t rounds, u
 int main(void)
 {
 	uint64_t seed = h_seed();
-	double seconds = st_seconds();
+	double seconds = t_seconds();
 	bool longrun = seconds >= 60;
-	uint64_t rounds = st_env_u64("STRESS_ROUNDS", 50);
-	uint64_t target = longrun ? st_messages(6000) : 0;
-	double t0 = st_now();
+	uint64_t rounds = t_env_u64("STRESS_ROUNDS", 50);
+	uint64_t target = longrun ? t_messages(6000) : 0;
+	double t0 = t_now();
 	char sums[REL_N][256];
 	bool ok = true, prim_ok[REL_N];
 
@@ -333,7 +314,7 @@ int main(void)
 		h_evidence(PROG, "race", rel_prims[k].name, clauses[k], prim_ok[k]);
 	h_evidence(PROG, "race", "mmap_region", "mmap_region.attach.empty", prim_ok[REL_MMAP]);
 	h_evidence(PROG, "race", "slots", "slots.stale.reclaim", prim_ok[REL_SLOTS]);
-	st_report(PROG, seed, st_now() - t0, ok, "%s, %s, %s, %s, %s", sums[0], sums[1], sums[2],
+	t_report(PROG, seed, t_now() - t0, ok, "%s, %s, %s, %s, %s", sums[0], sums[1], sums[2],
 		  sums[3], sums[4]);
 	return ok ? 0 : 1;
 }

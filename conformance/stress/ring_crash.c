@@ -24,13 +24,8 @@
  * 3. Restart: reader and writers all SIGKILLed mid-traffic; a new reader
  *    attaches the same path, new writers write, messages flow; then
  *    `shmkit gc` (when built) removes the ring whose reader is dead.
- *
- * r[verify reliability.crash.committed] r[verify reliability.peer.unblock]
- * r[verify ring.writer.lock.recover] r[verify ring.writer.publish]
- * r[verify ring.reader.wait.peerdead] r[verify common.liveness.token]
- * r[verify ring.reader.single] r[verify cli.gc.dead-owner]
  */
-#include "crash_common.h"
+#include "crash.h"
 #include "shmkit/ring.h"
 
 #define PROG "ring_crash"
@@ -109,8 +104,8 @@ static void writer_child(int wfd, unsigned k, const char *crash, uint64_t count,
 	h_barrier_wait(bar, 30);
 	int64_t worst = 0;
 	for (uint64_t i = 0; count == 0 || i < count; i++) {
-		size_t n = cr_make(buf, MAXMSG, k, i, g_seed);
-		int how = how_fixed >= 0 ? how_fixed : (int)(st_rand(&rng) % 3);
+		size_t n = t_msg_make(buf, MAXMSG, k, i, g_seed);
+		int how = how_fixed >= 0 ? how_fixed : (int)(t_rand(&rng) % 3);
 		rc = put(w, how, buf, n, k == 1 ? &worst : NULL);
 		if (rc) {
 			sh->writer_err[k] = rc;
@@ -119,7 +114,7 @@ static void writer_child(int wfd, unsigned k, const char *crash, uint64_t count,
 		/* the side channel: committed before the kill */
 		atomic_store(&sh->committed[k], i + 1);
 		if (k == 1)
-			cr_max_ns(&sh->max_call_ns, worst);
+			t_max_ns(&sh->max_call_ns, worst);
 	}
 	shmk_ring_writer_close(w);
 	_exit(0);
@@ -153,7 +148,7 @@ static void reader_child(const char *path, int close1, int close2)
 		}
 		uint32_t prod;
 		uint64_t seq;
-		if (cr_check(buf, n, &prod, &seq)) {
+		if (t_msg_check(buf, n, &prod, &seq)) {
 			atomic_fetch_add(&sh->torn, 1);
 			continue;
 		}
@@ -190,7 +185,7 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 	int wfd[2], peer[2];
 	int crash_mode = t % 2 == 0;
 	unsigned point = (unsigned)((t / 2) % NPOINTS);
-	uint64_t vcount = 1 + st_rand(rng) % 32;
+	uint64_t vcount = 1 + t_rand(rng) % 32;
 
 	memset(sh, 0, sizeof(*sh));
 	h_unique_path(path, sizeof(path), "ring-crash");
@@ -210,10 +205,10 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 		close(wfd[1]);
 		if (crash_mode) {
 			snprintf(crash, sizeof(crash), "%s:%" PRIu64, points[point],
-				 1 + st_rand(rng) % vcount);
+				 1 + t_rand(rng) % vcount);
 			/* ring.commit is on the reserve/commit path, the rest on write/writev */
 			writer_child(wfd[0], 0, crash, vcount,
-				     point == 3 ? 2 : (int)(st_rand(rng) % 2), *rng);
+				     point == 3 ? 2 : (int)(t_rand(rng) % 2), *rng);
 		}
 		writer_child(wfd[0], 0, NULL, 0, -1, *rng);
 	}
@@ -231,12 +226,12 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 	}
 	h_barrier_wait(bar, 30);
 	if (!crash_mode) {
-		cr_pause_us(rng, 3000);
+		t_pause_us(rng, 3000);
 		kill(pids[0], SIGKILL);
 	}
 	double died[3];
 	int st[3];
-	rc = cr_wait_all(pids, 3, died, st, h_deadline(60));
+	rc = t_wait_all(pids, 3, died, st, h_deadline(60));
 	unlink(path);
 
 	uint64_t c0 = atomic_load(&sh->committed[0]), d0 = atomic_load(&sh->delivered[0]);
@@ -247,12 +242,12 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 		       PROG, t);
 		bad = 1;
 	}
-	if (!cr_killed(st[0])) {
+	if (!t_killed(st[0])) {
 		printf("%s: trial %" PRIu64 ": victim was not killed (status %#x, crash %s)\n",
 		       PROG, t, st[0], crash_mode ? points[point] : "random");
 		bad = 1;
 	}
-	if (!cr_exited0(st[1]) || !cr_exited0(st[2]) || sh->reader_err || sh->writer_err[1]) {
+	if (!t_exited0(st[1]) || !t_exited0(st[2]) || sh->reader_err || sh->writer_err[1]) {
 		printf("%s: trial %" PRIu64 ": survivor/reader failed (status %#x/%#x, %s / %s)\n",
 		       PROG, t, st[1], st[2], shmk_strerror(sh->writer_err[1]),
 		       shmk_strerror(sh->reader_err));
@@ -284,9 +279,9 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 		unblock = call;
 	if (unblock > T->max_unblock)
 		T->max_unblock = unblock;
-	if (unblock > cr_unblock_bound()) {
+	if (unblock > t_unblock_bound()) {
 		printf("%s: trial %" PRIu64 ": a survivor stayed blocked %.3f s (bound %.3f s)\n",
-		       PROG, t, unblock, cr_unblock_bound());
+		       PROG, t, unblock, t_unblock_bound());
 		bad = 1;
 	}
 	T->trials++;
@@ -339,11 +334,11 @@ static int zombie_check(void)
 	siginfo_t si;
 	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT))
 		return -1;
-	char state = cr_proc_state(pid);
+	char state = t_proc_state(pid);
 	int64_t t0 = shmk_now_ns();
 	int rc = shmk_ring_wait(r, 0, (int64_t)(10 * 1e9));
 	double took = (double)(shmk_now_ns() - t0) / 1e9;
-	char state2 = cr_proc_state(pid);
+	char state2 = t_proc_state(pid);
 	waitpid(pid, NULL, 0);
 	close(p[0]);
 	close(p[1]);
@@ -352,7 +347,7 @@ static int zombie_check(void)
 	unlink(path);
 	printf("%s: zombie writer (state %c..%c): ring_wait -> %s after %.3f s\n", PROG, state,
 	       state2, shmk_strerror(rc), took);
-	return state == 'Z' && state2 == 'Z' && rc == SHMK_EPEERDEAD && took < cr_unblock_bound()
+	return state == 'Z' && state2 == 'Z' && rc == SHMK_EPEERDEAD && took < t_unblock_bound()
 		       ? 0 : 1;
 }
 
@@ -382,17 +377,17 @@ static int pidreuse_role(void)
 	char c = 0;
 	if (read(p[0], &c, 1) != 1 || c != 'o')
 		return 3;
-	/* A must be a zombie while its token is read (cr_reuse_pid) */
+	/* A must be a zombie while its token is read (t_reuse_pid) */
 	siginfo_t si;
 	if (waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
 		return 4;
 	pid_t b;
 	int release;
-	int step = cr_reuse_pid(PROG, a, &b, &release);
+	int step = t_reuse_pid(PROG, a, &b, &release);
 	if (step)
 		return 4 + step;
 	int rc = shmk_ring_wait(r, 0, (int64_t)(10 * 1e9));
-	cr_release(b, release);
+	t_release(b, release);
 	shmk_ring_close(r);
 	unlink(path);
 	printf("%s: pid %d reused by a stranger: ring_wait -> %s\n", PROG, (int)a,
@@ -454,15 +449,15 @@ static int restart_check(uint64_t *rng, int *gc_state)
 		int st[3];
 		if (round == 0) {
 			/* kill every participant mid-traffic */
-			cr_pause_us(rng, 5000);
+			t_pause_us(rng, 5000);
 			for (int k = 0; k < 3; k++)
 				kill(pids[k], SIGKILL);
-			cr_wait_all(pids, 3, died, st, h_deadline(30));
+			t_wait_all(pids, 3, died, st, h_deadline(30));
 			continue;
 		}
 		/* round 1: the writers finish; survivor k=0 and k=1 both write 200 */
-		rc = cr_wait_all(pids, 3, died, st, h_deadline(60));
-		int ok = !rc && cr_exited0(st[0]) && cr_exited0(st[1]) && cr_exited0(st[2]) &&
+		rc = t_wait_all(pids, 3, died, st, h_deadline(60));
+		int ok = !rc && t_exited0(st[0]) && t_exited0(st[1]) && t_exited0(st[2]) &&
 			 sh->delivered[0] == 200 && sh->delivered[1] == 200 && !sh->torn &&
 			 !sh->dup && !sh->lost;
 		printf("%s: restart after kill of all: new reader + writers delivered %" PRIu64
@@ -487,29 +482,29 @@ static int restart_check(uint64_t *rng, int *gc_state)
 	shmk_ring_close(r);
 	waitpid(z, NULL, 0);
 	char out[2048];
-	int g = cr_gc(PROG, dir, out, sizeof(out), gc_state);
+	int g = t_gc(PROG, dir, out, sizeof(out), gc_state);
 	if (g != -ENOENT)
-		cr_gc_report(PROG, dir, g, "ring", access(path, F_OK) != 0, out, 0, gc_state);
+		t_gc_report(PROG, dir, g, "ring", access(path, F_OK) != 0, out, 0, gc_state);
 	unlink(path);
 	return *gc_state == 0;
 }
 
 int main(int argc, char **argv)
 {
-	cr_env_defaults();
-	sh = cr_shared(sizeof(*sh));
-	if (argc > 1 && !strcmp(argv[1], "--pidreuse"))
-		return pidreuse_role();
+	int role_rc;
+	sh = t_crash_start(argc, argv, sizeof(*sh), pidreuse_role, &role_rc);
+	if (role_rc >= 0)
+		return role_rc;
 
 	g_seed = h_seed();
-	uint64_t rng = g_seed, n = cr_trials();
+	uint64_t rng = g_seed, n = t_trials();
 	struct totals T = { 0 };
-	double t0 = st_now();
+	double t0 = t_now();
 	bar = h_barrier_new(4);
 
 	printf("%s: seed %" PRIu64 ", %" PRIu64 " trials (victim writer SIGKILLed at %zu crash "
 	       "points and at random times), SHMK_LIVENESS_MS %.0f\n",
-	       PROG, g_seed, n, NPOINTS, cr_liveness_s() * 1000);
+	       PROG, g_seed, n, NPOINTS, t_liveness_s() * 1000);
 	for (uint64_t t = 0; t < n; t++)
 		if (trial(t, &rng, &T))
 			break;
@@ -523,28 +518,23 @@ int main(int argc, char **argv)
 	       g_seed, complete ? "" : " incomplete");
 	int crash_ok = complete && !T.failed;
 
-	int z = zombie_check();
-	int pr = cr_pidreuse(PROG);
-	int gc_state = 0;
-	int rs = restart_check(&rng, &gc_state);
-
-	int ok = crash_ok && !z && (pr == 0 || pr == 77) && !rs;
+	struct t_after A;
+	t_crash_after(PROG, zombie_check, restart_check, &rng, &A);
+	int z = A.zombie, rs = A.restart, ok = crash_ok && t_after_ok(&A);
 	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
 	h_evidence(PROG, "stress", "crash", "reliability.peer.unblock", crash_ok);
 	h_evidence(PROG, "stress", "crash", "ring.writer.lock.recover", crash_ok);
 	h_evidence(PROG, "stress", "crash", "ring.writer.publish", crash_ok);
 	h_evidence(PROG, "stress", "zombie", "ring.reader.wait.peerdead", !z);
-	cr_liveness_evidence(PROG, z, pr);
 	h_evidence(PROG, "stress", "restart", "ring.reader.single", !rs);
-	cr_gc_evidence(PROG, gc_state);
 	h_barrier_free(bar);
-	st_report(PROG, g_seed, st_now() - t0, ok,
+	t_report(PROG, g_seed, t_now() - t0, ok,
 		  "\"trials\": %" PRIu64 ", \"crash_point_trials\": %" PRIu64
 		  ", \"random_trials\": %" PRIu64 ", \"torn\": %" PRIu64 ", \"lost\": %" PRIu64
 		  ", \"duplicated\": %" PRIu64 ", \"inflight_delivered\": %" PRIu64
 		  ", \"max_unblock_s\": %.3f, \"zombie_ok\": %d, \"pidreuse\": \"%s\""
 		  ", \"restart_ok\": %d, \"gc\": \"%s\", \"complete\": %d",
 		  T.trials, T.crash_trials, T.random_trials, T.torn, T.lost, T.dup, T.inflight,
-		  T.max_unblock, !z, cr_pidreuse_json(pr), !rs, cr_gc_json(gc_state), complete);
+		  T.max_unblock, !z, t_pidreuse_json(A.pidreuse), !rs, t_gc_json(A.gc), complete);
 	return ok ? 0 : 1;
 }

@@ -21,12 +21,6 @@
  * 300000), STRESS_WRITERS (default 3), SHMK_SEED.  The run ends at the
  * first bound; the killer stops once every writer has finished.
  * Output ends with `ring_stress: 1 passed, 0 failed, 0 skipped`.
- *
- * r[verify ring.writer.lock] r[verify ring.writer.lock.recover]
- * r[verify ring.writer.publish] r[verify ring.writer.space]
- * r[verify ring.writer.tag] r[verify ring.reader.mirror]
- * r[verify ring.reader.wait.wake+3] r[verify ring.reader.wait.peerdead]
- * r[verify ring.record.format] r[verify ring.writer.reserve]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -42,7 +36,7 @@
 
 #include "harness.h"
 #include "internal.h"
-#include "stress.h"
+#include "support.h"
 #include "shmkit/ring.h"
 
 #define PROG "ring_stress"
@@ -59,26 +53,10 @@ struct shared {
 
 static uint64_t g_seed;
 
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 /* Length of record i of writer `tag`: mostly small, sometimes up to max. */
 static size_t rec_len(uint64_t tag, uint64_t i)
 {
-	uint64_t r = mix(g_seed ^ mix(tag * 0x10001 + i));
+	uint64_t r = t_mix(g_seed ^ t_mix(tag * 0x10001 + i));
 	switch (r & 7) {
 	case 0:
 		return (size_t)((r >> 8) % 16);			/* 0..15: no room for a checksum */
@@ -93,16 +71,16 @@ static size_t rec_len(uint64_t tag, uint64_t i)
 
 static void rec_fill(uint8_t *p, size_t n, uint64_t tag, uint64_t i)
 {
-	uint64_t x = mix(g_seed ^ tag ^ (i << 20));
+	uint64_t x = t_mix(g_seed ^ tag ^ (i << 20));
 	for (size_t j = 0; j < n; j++) {
 		if (j % 8 == 0)
-			x = mix(x);
+			x = t_mix(x);
 		p[j] = (uint8_t)(x >> (8 * (j % 8)));
 	}
 	if (n >= 8)
 		memcpy(p, &i, 8);
 	if (n >= 16) {
-		uint64_t c = fnv(p + 8, n - 16);
+		uint64_t c = (uint64_t)t_crc32(0, p + 8, n - 16);
 		memcpy(p + n - 8, &c, 8);
 	}
 }
@@ -119,7 +97,7 @@ static int rec_check(const uint8_t *p, size_t n, uint64_t tag, uint64_t expect, 
 	if (n >= 16) {
 		uint64_t c;
 		memcpy(&c, p + n - 8, 8);
-		if (c != fnv(p + 8, n - 16))
+		if (c != (uint64_t)t_crc32(0, p + 8, n - 16))
 			return 1;
 	}
 	if (n != rec_len(tag, seq))
@@ -133,7 +111,7 @@ static int put(struct shmk_ring_writer *w, uint64_t tag, uint64_t i, uint8_t *bu
 	       uint64_t *efull)
 {
 	size_t n = rec_len(tag, i);
-	uint64_t how = mix(g_seed + tag + i) % 3;
+	uint64_t how = t_mix(g_seed + tag + i) % 3;
 	int rc;
 
 	rec_fill(buf, n, tag, i);
@@ -222,7 +200,7 @@ static void killer_main(struct shmk_ring *r, int64_t deadline, unsigned nw, stru
 		inc++;
 		sh->victims = inc;
 		/* a random 0.2..5 ms of life: kills land anywhere, also inside the lock */
-		struct timespec ts = { 0, (long)(200000 + mix(g_seed ^ inc) % 4800000) };
+		struct timespec ts = { 0, (long)(200000 + t_mix(g_seed ^ inc) % 4800000) };
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -234,8 +212,8 @@ static void killer_main(struct shmk_ring *r, int64_t deadline, unsigned nw, stru
 int main(void)
 {
 	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
-	double secs = st_seconds();
-	uint64_t msgs = st_messages(300000);
+	double secs = t_seconds();
+	uint64_t msgs = t_messages(300000);
 	unsigned nw = (unsigned)shmk_env_long("STRESS_WRITERS", 3, 1, 32);
 	char path[256];
 
@@ -259,7 +237,7 @@ int main(void)
 	printf("%s: seed %" PRIu64 ", %.1f s, %u writers + victims, capacity %" PRIu64 "\n", PROG,
 	       g_seed, secs, nw, cap);
 
-	double t0 = st_now();
+	double t0 = t_now();
 	int64_t deadline = shmk_now_ns() + (int64_t)(secs * 1e9);
 	pid_t pids[33];
 	for (unsigned k = 0; k < nw; k++) {
@@ -380,7 +358,7 @@ int main(void)
 	shmk_ring_close(r);
 	unlink(path);
 	free(vnext);
-	st_report(PROG, g_seed, st_now() - t0, ok,
+	t_report(PROG, g_seed, t_now() - t0, ok,
 		  "\"written\": %" PRIu64 ", \"read\": %" PRIu64 ", \"lost\": %" PRIu64
 		  ", \"dup\": %" PRIu64 ", \"corrupt\": %" PRIu64 ", \"victims\": %" PRIu64
 		  ", \"victim_records\": %" PRIu64 ", \"bytes\": %" PRIu64,

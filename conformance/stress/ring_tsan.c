@@ -11,8 +11,6 @@
  * sees the writers' shared lock and indices through separate mappings;
  * what it checks is the process-local state and each handle's own use.
  * conformance/checks/tsan.sh runs the -fsanitize=thread build.
- *
- * r[verify ring.writer.tag] r[verify ring.writer.lock]
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -21,7 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "stress.h"
+#include "support.h"
 #include "shmkit/ring.h"
 
 #define PROG "ring_tsan"
@@ -44,7 +42,7 @@ static void *writer(void *a)
 
 	for (uint64_t i = 0; i < n_msgs && !atomic_load(&stop); i++) {
 		struct rec r = { .seq = i, .writer = k };
-		r.crc = st_crc32(0, &r, offsetof(struct rec, crc));
+		r.crc = t_crc32(0, &r, offsetof(struct rec, crc));
 		int rc;
 		while ((rc = shmk_ring_write(w, &r, sizeof(r))) == SHMK_EFULL &&
 		       !atomic_load(&stop))
@@ -60,16 +58,15 @@ static void *writer(void *a)
 int main(void)
 {
 	uint64_t seed = h_seed();
-	(void)st_crc32(0, "", 0); /* build stress.h's lazy CRC table before any thread */
 	char path[256];
 	struct shmk_ring *ring = NULL;
 	struct shmk_ring_opts o = { .capacity = 65536 };
 	int wfds[NWRITERS], peers[NWRITERS];
 	pthread_t th[NWRITERS];
-	double t0 = st_now();
+	double t0 = t_now();
 	uint64_t next[NWRITERS] = { 0 }, got = 0, bad = 0;
 
-	n_msgs = st_messages(5000);
+	n_msgs = t_messages(5000);
 	h_unique_path(path, sizeof(path), "ring-tsan");
 	int rc = shmk_ring_create(path, &o, &ring);
 	/* Every writer registers before the reader's first wait: a reader
@@ -81,15 +78,12 @@ int main(void)
 		if (!rc)
 			rc = shmk_ring_writer_open(wfds[k], &wr[k]);
 	}
-	if (rc) {
-		printf("%s: setup failed: %s\n", PROG, shmk_strerror(rc));
-		st_report(PROG, seed, 0, false, "\"setup\": %d", rc);
-		return 1;
-	}
+	if (rc)
+		return t_setup_failed(PROG, seed, rc);
 	for (int k = 0; k < NWRITERS; k++)
 		pthread_create(&th[k], NULL, writer, (void *)(uintptr_t)k);
-	double deadline = st_now() + 300;
-	while (got < n_msgs * NWRITERS && !errs && st_now() < deadline) {
+	double deadline = t_now() + 300;
+	while (got < n_msgs * NWRITERS && !errs && t_now() < deadline) {
 		struct rec r;
 		uint64_t tag = 0;
 		size_t len = 0;
@@ -102,7 +96,7 @@ int main(void)
 			break;
 		}
 		if (len != sizeof(r) || r.writer >= NWRITERS || tag != 100 + r.writer ||
-		    r.crc != st_crc32(0, &r, offsetof(struct rec, crc)) || r.seq != next[r.writer])
+		    r.crc != t_crc32(0, &r, offsetof(struct rec, crc)) || r.seq != next[r.writer])
 			bad++;
 		else
 			next[r.writer]++;
@@ -122,7 +116,7 @@ int main(void)
 	       PROG, seed, NWRITERS, got, n_msgs * NWRITERS, bad, (uint64_t)errs);
 	h_evidence(PROG, "tsan", "writers", "ring.writer.tag", ok);
 	h_evidence(PROG, "tsan", "writers", "ring.writer.lock", ok);
-	st_report(PROG, seed, st_now() - t0, ok, "\"read\": %" PRIu64 ", \"bad\": %" PRIu64, got,
+	t_report(PROG, seed, t_now() - t0, ok, "\"read\": %" PRIu64 ", \"bad\": %" PRIu64, got,
 		  bad);
 	return ok ? 0 : 1;
 }

@@ -19,19 +19,17 @@
  * Env: STRESS_ROUNDTRIPS (20000; 4,800,000 under make stress, this
  * program's share of the 10,000,000), STRESS_WAKEUP_SECONDS (60; 1200
  * under make stress; stopping short of the count fails), SHMK_DELAY_US
- * for the hunt (default 50), SHMK_WAIT_SPIN_NS (default 0 here: the
- * shortest spin, so the reader parks).
- *
- * r[verify reliability.hook.delay] r[verify ring.reader.wait.wake+3]
- * r[verify ring.writer.wake+2] r[verify reliability.hook.spin]
+ * for the hunt (default 50).
  */
-#include "crash_common.h"
+#include <stdlib.h>
+
+#include "crash.h"
 #include "shmkit/ring.h"
 
 #define PROG "ring_wakeup"
 #define POINTS "ring.wait.gap,ring.wake.gap"
 
-static struct wk_side *ws;
+static struct t_wake_side *ws;
 static struct h_barrier *bar;
 
 static int put(struct shmk_ring_writer *w, const uint64_t *v)
@@ -54,9 +52,9 @@ static void pinger(const char *path_b, int wfd_a, uint64_t n, double secs)
 		ws->err[0] = rc;
 		_exit(1);
 	}
-	double end = st_now() + secs;
+	double end = t_now() + secs;
 	for (uint64_t i = 0; i < n; i++) {
-		if ((i & 255) == 0 && st_now() > end)
+		if ((i & 255) == 0 && t_now() > end)
 			break;
 		int64_t t0 = shmk_now_ns();
 		rc = put(w, &i);
@@ -64,7 +62,7 @@ static void pinger(const char *path_b, int wfd_a, uint64_t n, double secs)
 			break;
 		uint64_t tag, v = ~i;
 		size_t len;
-		rc = shmk_ring_read_message(r, &tag, &v, sizeof(v), &len, wk_deadline_ns());
+		rc = shmk_ring_read_message(r, &tag, &v, sizeof(v), &len, t_wake_deadline_ns());
 		if (rc == -ETIMEDOUT) {
 			atomic_fetch_add(&ws->hangs, 1);
 			break;
@@ -73,13 +71,13 @@ static void pinger(const char *path_b, int wfd_a, uint64_t n, double secs)
 			break;
 		if (len != sizeof(v) || v != i)
 			atomic_fetch_add(&ws->bad, 1);
-		wk_rt_done(ws, shmk_now_ns() - t0);
+		t_wake_rt_done(ws, shmk_now_ns() - t0);
 		atomic_store(&ws->done, i + 1);
 	}
 	ws->err[0] = rc;
 	shmk_ring_writer_close(w);	/* the ponger's wait now says EPEERDEAD */
 	shmk_ring_close(r);
-	wk_exit(ws, 0, rc ? 1 : 0);
+	t_wake_exit(ws, 0, rc ? 1 : 0);
 }
 
 static void ponger(const char *path_a, int wfd_b)
@@ -97,7 +95,7 @@ static void ponger(const char *path_a, int wfd_b)
 	for (;;) {
 		uint64_t tag, v;
 		size_t len;
-		rc = shmk_ring_read_message(r, &tag, &v, sizeof(v), &len, wk_deadline_ns());
+		rc = shmk_ring_read_message(r, &tag, &v, sizeof(v), &len, t_wake_deadline_ns());
 		if (rc == SHMK_EPEERDEAD) {
 			rc = 0;
 			break;
@@ -113,7 +111,7 @@ static void ponger(const char *path_a, int wfd_b)
 	ws->err[1] = rc;
 	shmk_ring_writer_close(w);
 	shmk_ring_close(r);
-	wk_exit(ws, 1, rc ? 1 : 0);
+	t_wake_exit(ws, 1, rc ? 1 : 0);
 }
 
 /* One phase: returns seconds taken, -1 on failure to set up. */
@@ -147,7 +145,7 @@ static double phase(uint64_t n, double secs, int *ok)
 	close(wb);
 	close(pa);
 	close(pb);
-	double took = wk_collect(PROG, ws, bar, 1, pids, secs, ok);
+	double took = t_wake_collect(PROG, ws, bar, 1, pids, secs, ok);
 	unlink(a);
 	unlink(b);
 	return took;
@@ -155,7 +153,7 @@ static double phase(uint64_t n, double secs, int *ok)
 
 int main(void)
 {
-	static const struct wk_prog p = {
+	static const struct t_wake_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "600000", .shape = "",
 		.late = "late (> 40 ms)",
 		.clauses = { "ring.reader.wait.wake+3", "ring.writer.wake+2",
@@ -167,5 +165,5 @@ int main(void)
 	/* spin as briefly as this module did before it shared wait.c, so the
 	 * waiters park and the park gap is really hunted */
 	setenv("SHMK_WAIT_SPIN_NS", "0", 0);
-	return wk_main(&p, &ws, &bar);
+	return t_wake_main(&p, &ws, &bar);
 }

@@ -32,14 +32,8 @@
  *    flink says SHMK_ESTALE naming the flink, REPLACE_STALE comes up and
  *    traffic flows; after another kill of all, `shmkit gc` (when built)
  *    removes the flink and its segment.
- *
- * r[verify reliability.crash.committed] r[verify reliability.peer.unblock]
- * r[verify slots.wait.peerdead] r[verify slots.reader.reap]
- * r[verify slots.flink.create+2] r[verify slots.stale.detect]
- * r[verify slots.stale.reclaim] r[verify common.liveness.token]
- * r[verify cli.gc.dead-owner]
  */
-#include "crash_common.h"
+#include "crash.h"
 #include "shmkit/slots.h"
 
 #include <dirent.h>
@@ -97,12 +91,12 @@ static void owner_child(const char *flink, const char *crash, uint64_t count, ui
 				break;
 		}
 		if (stall0)
-			cr_max_ns(&sh->owner_stall_ns, shmk_now_ns() - stall0);
+			t_max_ns(&sh->owner_stall_ns, shmk_now_ns() - stall0);
 		if (rc) {
 			sh->owner_err = rc;
 			_exit(1);
 		}
-		size_t n = cr_make(buf, CAP, 0, i, g_seed);
+		size_t n = t_msg_make(buf, CAP, 0, i, g_seed);
 		uint64_t sn;
 		rc = shmk_slots_commit_slot(s, h, buf, n, &sn, NULL);
 		if (rc) {
@@ -130,7 +124,7 @@ static int drain(struct shmk_slots *s, unsigned idx, uint64_t *exp)
 			return rc;
 		uint32_t prod;
 		uint64_t seq;
-		if (cr_check(buf, info.sample_size, &prod, &seq) || prod != 0) {
+		if (t_msg_check(buf, info.sample_size, &prod, &seq) || prod != 0) {
 			atomic_fetch_add(&sh->torn, 1);
 		} else {
 			if (seq < *exp)
@@ -204,8 +198,8 @@ static int owner_init_trial(uint64_t t, struct totals *T)
 	}
 	double died;
 	int st;
-	cr_wait_all(&pid, 1, &died, &st, h_deadline(30));
-	if (!cr_killed(st) || access(flink, F_OK) == 0) {
+	t_wait_all(&pid, 1, &died, &st, h_deadline(30));
+	if (!t_killed(st) || access(flink, F_OK) == 0) {
 		printf("%s: trial %" PRIu64 " (owner-init): status %#x, flink %s\n", PROG, t, st,
 		       access(flink, F_OK) ? "absent" : "PRESENT");
 		bad = 1;
@@ -242,8 +236,8 @@ static int owner_init_trial(uint64_t t, struct totals *T)
 			shmk_slots_close(s);
 		_exit(rc ? 1 : 0);
 	}
-	cr_wait_all(&pid, 1, &died, &st, h_deadline(30));
-	if (!cr_exited0(st))
+	t_wait_all(&pid, 1, &died, &st, h_deadline(30));
+	if (!t_exited0(st))
 		bad = 1;
 	unlink(flink);
 	T->failed += bad;
@@ -272,8 +266,8 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 {
 	enum kind k = (enum kind)(t % NKINDS);
 	char flink[256], crash[96];
-	uint64_t count = 1 + st_rand(rng) % (k == READER_RANDOM ? 400 : 40);
-	int victim = k == READER_RANDOM ? 1 + (int)(st_rand(rng) % 2) : 0; /* pids[] index */
+	uint64_t count = 1 + t_rand(rng) % (k == READER_RANDOM ? 400 : 40);
+	int victim = k == READER_RANDOM ? 1 + (int)(t_rand(rng) % 2) : 0; /* pids[] index */
 
 	T->trials++;
 	T->per_kind[k]++;
@@ -286,14 +280,14 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 		 * the owner child drew it from its own copy */
 		uint64_t r = *rng;
 		snprintf(crash, sizeof(crash), "slots.commit.before_publish:%" PRIu64,
-			 1 + st_rand(&r) % count);
+			 1 + t_rand(&r) % count);
 		point = crash;
 	}
 	pid_t pids[3];
 	/* random owner kills: endless; reader kills: a fixed count */
 	spawn_set(flink, point, k == OWNER_RANDOM ? 0 : count, 0, pids);
 	if (k != OWNER_POINT) {
-		cr_pause_us(rng, 2000);
+		t_pause_us(rng, 2000);
 		kill(pids[victim], SIGKILL);
 	}
 	double died[3];
@@ -302,27 +296,27 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 	if (k == READER_RANDOM) {
 		/* the killed reader first: what was committed by its death is
 		 * what it could have held */
-		rc = cr_wait_all(&pids[victim], 1, &died[victim], &st[victim], h_deadline(60));
+		rc = t_wait_all(&pids[victim], 1, &died[victim], &st[victim], h_deadline(60));
 		c_at_death = atomic_load(&sh->committed);
 		pid_t rest[2] = { pids[0], pids[victim == 1 ? 2 : 1] };
 		double d2[2];
 		int s2[2];
-		rc |= cr_wait_all(rest, 2, d2, s2, h_deadline(60));
+		rc |= t_wait_all(rest, 2, d2, s2, h_deadline(60));
 		died[0] = d2[0];
 		st[0] = s2[0];
 		died[victim == 1 ? 2 : 1] = d2[1];
 		st[victim == 1 ? 2 : 1] = s2[1];
 	} else {
-		rc = cr_wait_all(pids, 3, died, st, h_deadline(60));
+		rc = t_wait_all(pids, 3, died, st, h_deadline(60));
 	}
 	int bad = 0;
 	if (rc) {
 		printf("%s: trial %" PRIu64 " (%s): a participant hung\n", PROG, t, kind_name[k]);
 		bad = 1;
 	}
-	if (!cr_killed(st[victim])) {
+	if (!t_killed(st[victim])) {
 		/* a reader killed after the owner finished and it drained: exited 0 */
-		if (!(k == READER_RANDOM && cr_exited0(st[victim]))) {
+		if (!(k == READER_RANDOM && t_exited0(st[victim]))) {
 			printf("%s: trial %" PRIu64 " (%s): victim status %#x\n", PROG, t,
 			       kind_name[k], st[victim]);
 			bad = 1;
@@ -331,7 +325,7 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 	for (int i = 0; i < 3; i++) {
 		if (i == victim)
 			continue;
-		if (!cr_exited0(st[i])) {
+		if (!t_exited0(st[i])) {
 			int e = i == 0 ? sh->owner_err : sh->reader_err[i - 1];
 			printf("%s: trial %" PRIu64 " (%s): survivor %d status %#x: %s\n", PROG, t,
 			       kind_name[k], i, st[i], shmk_strerror(e));
@@ -376,9 +370,9 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 	}
 	if (unblock > T->max_unblock)
 		T->max_unblock = unblock;
-	if (unblock > cr_unblock_bound()) {
+	if (unblock > t_unblock_bound()) {
 		printf("%s: trial %" PRIu64 " (%s): blocked %.3f s (bound %.3f s)\n", PROG, t,
-		       kind_name[k], unblock, cr_unblock_bound());
+		       kind_name[k], unblock, t_unblock_bound());
 		bad = 1;
 	}
 	if (victim == 0) { /* the dead owner's flink + segment: reclaim */
@@ -452,15 +446,15 @@ static int zombie_check(void)
 		return 1;
 	struct shmk_slots *r;
 	int rc = shmk_slots_attach(flink, &r);
-	char st = cr_proc_state(o);
+	char st = t_proc_state(o);
 	int64_t t0 = shmk_now_ns();
 	int w = rc ? rc : shmk_slots_wait_for_change(r, shmk_slots_notify_generation(r),
 						      (int64_t)(10 * 1e9));
 	double took = (double)(shmk_now_ns() - t0) / 1e9;
-	char st2 = cr_proc_state(o);
+	char st2 = t_proc_state(o);
 	printf("%s: zombie owner (state %c..%c): wait_for_change -> %s after %.3f s\n", PROG, st,
 	       st2, shmk_strerror(w), took);
-	bad |= st != 'Z' || st2 != 'Z' || w != SHMK_EPEERDEAD || took > cr_unblock_bound();
+	bad |= st != 'Z' || st2 != 'Z' || w != SHMK_EPEERDEAD || took > t_unblock_bound();
 	if (!rc)
 		shmk_slots_close(r);
 	waitpid(o, NULL, 0);
@@ -477,12 +471,12 @@ static int zombie_check(void)
 	shmk_slot_handle_t h;
 	uint64_t sn;
 	uint8_t buf[CAP];
-	size_t n = cr_make(buf, CAP, 0, 0, g_seed);
+	size_t n = t_msg_make(buf, CAP, 0, 0, g_seed);
 	for (int i = 0; i < 2; i++)
 		if (shmk_slots_reserve_slot(s, 1, &h) ||
 		    shmk_slots_commit_slot(s, h, buf, n, &sn, NULL))
 			bad = 1;
-	st = cr_proc_state(rd);
+	st = t_proc_state(rd);
 	rc = shmk_slots_reserve_slot(s, 1, &h);
 	printf("%s: zombie reader (state %c) pinning every slot: reserve_slot -> %s\n", PROG, st,
 	       shmk_strerror(rc));
@@ -513,20 +507,20 @@ static int pidreuse_role(void)
 	close(pfd);
 	pid_t stranger;
 	int release;
-	int step = cr_reuse_pid(PROG, a, &stranger, &release);
+	int step = t_reuse_pid(PROG, a, &stranger, &release);
 	if (step)
 		return 3 + step;
 	shmk_slot_handle_t h;
 	uint64_t sn;
 	uint8_t buf[CAP];
-	size_t n = cr_make(buf, CAP, 0, 0, 1);
+	size_t n = t_msg_make(buf, CAP, 0, 0, 1);
 	int bad = 0;
 	for (int i = 0; i < 2; i++)
 		if (shmk_slots_reserve_slot(s, 1, &h) ||
 		    shmk_slots_commit_slot(s, h, buf, n, &sn, NULL))
 			bad = 1;
 	int rc = shmk_slots_reserve_slot(s, 1, &h);
-	cr_release(stranger, release);
+	t_release(stranger, release);
 	shmk_slots_close(s);
 	unlink(flink);
 	printf("%s: reader pid %d reused by a stranger: reserve_slot -> %s\n", PROG, (int)a,
@@ -541,12 +535,12 @@ static void run_and_kill_all(const char *flink, uint32_t flags, uint64_t *rng)
 {
 	pid_t pids[3];
 	spawn_set(flink, NULL, 0, flags, pids);
-	cr_pause_us(rng, 5000);
+	t_pause_us(rng, 5000);
 	for (int i = 0; i < 3; i++)
 		kill(pids[i], SIGKILL);
 	double died[3];
 	int st[3];
-	cr_wait_all(pids, 3, died, st, h_deadline(30));
+	t_wait_all(pids, 3, died, st, h_deadline(30));
 }
 
 static int restart_check(uint64_t *rng, int *gc_state)
@@ -575,8 +569,8 @@ static int restart_check(uint64_t *rng, int *gc_state)
 	spawn_set(flink, NULL, 100, SHMK_SLOTS_REPLACE_STALE, pids);
 	double died[3];
 	int st[3];
-	rc = cr_wait_all(pids, 3, died, st, h_deadline(60));
-	int ok = !rc && cr_exited0(st[0]) && cr_exited0(st[1]) && cr_exited0(st[2]) &&
+	rc = t_wait_all(pids, 3, died, st, h_deadline(60));
+	int ok = !rc && t_exited0(st[0]) && t_exited0(st[1]) && t_exited0(st[2]) &&
 		 sh->delivered[0] == 100 && sh->delivered[1] == 100 && !sh->torn && !sh->dup;
 	printf("%s: restart after kill of all (%" PRIu64 " committed before): REPLACE_STALE owner "
 	       "+ 2 readers delivered %" PRIu64 "+%" PRIu64 " of 100+100 (%s)\n", PROG, before,
@@ -595,11 +589,11 @@ static int restart_check(uint64_t *rng, int *gc_state)
 		seg[strcspn(seg, "\n")] = 0;
 	}
 	char out[2048], what[320];
-	int g = cr_gc(PROG, dir, out, sizeof(out), gc_state);
+	int g = t_gc(PROG, dir, out, sizeof(out), gc_state);
 	if (g != -ENOENT) {
 		int gone = access(flink, F_OK) != 0 && (!seg[0] || access(seg, F_OK) != 0);
 		snprintf(what, sizeof(what), "flink + segment %s", seg);
-		cr_gc_report(PROG, dir, g, what, gone, out, 1, gc_state);
+		t_gc_report(PROG, dir, g, what, gone, out, 1, gc_state);
 		bad |= !*gc_state;
 	}
 	shmk_slots_reclaim_stale(flink);
@@ -610,20 +604,20 @@ static int restart_check(uint64_t *rng, int *gc_state)
 
 int main(int argc, char **argv)
 {
-	cr_env_defaults();
-	sh = cr_shared(sizeof(*sh));
-	if (argc > 1 && !strcmp(argv[1], "--pidreuse"))
-		return pidreuse_role();
+	int role_rc;
+	sh = t_crash_start(argc, argv, sizeof(*sh), pidreuse_role, &role_rc);
+	if (role_rc >= 0)
+		return role_rc;
 
 	g_seed = h_seed();
-	uint64_t rng = g_seed, n = cr_trials();
+	uint64_t rng = g_seed, n = t_trials();
 	struct totals T = { 0 };
-	double t0 = st_now();
+	double t0 = t_now();
 	bar = h_barrier_new(4);
 
 	printf("%s: seed %" PRIu64 ", %" PRIu64 " trials (owner at slots.commit.before_publish "
 	       "and slots.flink.before_link, owner and readers at random times), "
-	       "SHMK_LIVENESS_MS %.0f\n", PROG, g_seed, n, cr_liveness_s() * 1000);
+	       "SHMK_LIVENESS_MS %.0f\n", PROG, g_seed, n, t_liveness_s() * 1000);
 	for (uint64_t t = 0; t < n; t++)
 		if (trial(t, &rng, &T))
 			break;
@@ -638,23 +632,18 @@ int main(int argc, char **argv)
 	       complete ? "" : " incomplete");
 	int crash_ok = complete && !T.failed;
 
-	int z = zombie_check();
-	int pr = cr_pidreuse(PROG);
-	int gc_state = 0;
-	int rs = restart_check(&rng, &gc_state);
-
-	int ok = crash_ok && !z && (pr == 0 || pr == 77) && !rs;
+	struct t_after A;
+	t_crash_after(PROG, zombie_check, restart_check, &rng, &A);
+	int z = A.zombie, rs = A.restart, ok = crash_ok && t_after_ok(&A);
 	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
 	h_evidence(PROG, "stress", "crash", "reliability.peer.unblock", crash_ok);
 	h_evidence(PROG, "stress", "crash", "slots.wait.peerdead", crash_ok && !z);
 	h_evidence(PROG, "stress", "crash", "slots.reader.reap", crash_ok && !z);
 	h_evidence(PROG, "stress", "crash", "slots.flink.create+2", crash_ok);
 	h_evidence(PROG, "stress", "crash", "slots.stale.reclaim", crash_ok && !rs);
-	cr_liveness_evidence(PROG, z, pr);
 	h_evidence(PROG, "stress", "restart", "slots.stale.detect", !rs);
-	cr_gc_evidence(PROG, gc_state);
 	h_barrier_free(bar);
-	st_report(PROG, g_seed, st_now() - t0, ok,
+	t_report(PROG, g_seed, t_now() - t0, ok,
 		  "\"trials\": %" PRIu64 ", \"owner_point\": %" PRIu64 ", \"owner_random\": %" PRIu64
 		  ", \"reader_random\": %" PRIu64 ", \"owner_init\": %" PRIu64 ", \"torn\": %" PRIu64
 		  ", \"lost\": %" PRIu64 ", \"duplicated\": %" PRIu64
@@ -664,6 +653,6 @@ int main(int argc, char **argv)
 		  ", \"restart_ok\": %d, \"gc\": \"%s\", \"complete\": %d",
 		  T.trials, T.per_kind[0], T.per_kind[1], T.per_kind[2], T.per_kind[3], T.torn,
 		  T.lost, T.dup, T.held_lost, T.inflight, T.orphans, T.max_unblock, !z,
-		  cr_pidreuse_json(pr), !rs, cr_gc_json(gc_state), complete);
+		  t_pidreuse_json(A.pidreuse), !rs, t_gc_json(A.gc), complete);
 	return ok ? 0 : 1;
 }

@@ -23,11 +23,6 @@
  * bound that ends `make stress`), SHMK_SEED.
  * Output: `slots: N published, N read per reader, 0 lost, 0 torn, 0 dup`,
  * then `slots_stress: 1 passed, 0 failed, 0 skipped`.
- *
- * r[verify slots.publish.order+2] r[verify slots.delivery.order]
- * r[verify slots.reuse.rule] r[verify slots.reader.reap]
- * r[verify slots.wait.nolost+2] r[verify slots.loan.inplace]
- * r[verify slots.sn.width]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,7 +36,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "stress.h"
+#include "support.h"
 #include "internal.h"
 #include "shmkit/slots.h"
 
@@ -64,38 +59,22 @@ struct shared {
 static uint64_t g_seed;
 static struct shared *sh;
 
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 static size_t sample_len(uint64_t sn)
 {
-	uint64_t r = mix(g_seed ^ sn);
+	uint64_t r = t_mix(g_seed ^ sn);
 	return 16 + (size_t)((r & 3) == 0 ? (r >> 8) % (CAP - 15) : (r >> 8) % 240);
 }
 
 static void make_sample(uint8_t *p, uint64_t sn, size_t len)
 {
-	uint64_t x = mix(g_seed + sn);
+	uint64_t x = t_mix(g_seed + sn);
 	memcpy(p, &sn, 8);
 	for (size_t i = 8; i < len - 8; i++) {
 		if ((i & 7) == 0)
-			x = mix(x);
+			x = t_mix(x);
 		p[i] = (uint8_t)(x >> ((i & 7) * 8));
 	}
-	uint64_t c = fnv(p, len - 8);
+	uint64_t c = (uint64_t)t_crc32(0, p, len - 8);
 	memcpy(p + len - 8, &c, 8);
 }
 
@@ -107,7 +86,7 @@ static int sample_ok(const uint8_t *p, size_t len, uint64_t sn)
 		return 0;
 	memcpy(&got, p, 8);
 	memcpy(&c, p + len - 8, 8);
-	return got == sn && c == fnv(p, len - 8);
+	return got == sn && c == (uint64_t)t_crc32(0, p, len - 8);
 }
 
 static int reader_main(const char *flink, int k)
@@ -207,7 +186,7 @@ static void killer_main(const char *flink)
 			break;
 		atomic_fetch_add(&sh->victims, 1);
 		/* a random lifetime: not synchronisation, just when to strike */
-		struct timespec ts = { 0, (long)(mix(g_seed ^ (uint64_t)v) % 20 + 1) * 1000000L };
+		struct timespec ts = { 0, (long)(t_mix(g_seed ^ (uint64_t)v) % 20 + 1) * 1000000L };
 		nanosleep(&ts, NULL);
 		kill(v, SIGKILL);
 		waitpid(v, NULL, 0);
@@ -218,9 +197,9 @@ static void killer_main(const char *flink)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	double secs = st_seconds();
-	uint64_t max_msgs = st_messages(200000);
-	double t0 = st_now();
+	double secs = t_seconds();
+	uint64_t max_msgs = t_messages(200000);
+	double t0 = t_now();
 	char flink[256];
 	struct shmk_slots *o;
 	struct shmk_slots_opts opts = { .first_sn = FIRST_SN };
@@ -271,7 +250,7 @@ int main(void)
 		}
 		size_t len = sample_len(next);
 		uint64_t sn = 0;
-		if (mix(g_seed ^ ~next) & 1) {
+		if (t_mix(g_seed ^ ~next) & 1) {
 			make_sample(buf, next, len);
 			rc = shmk_slots_commit_slot(o, h, buf, len, &sn, NULL);
 		} else {
@@ -339,7 +318,7 @@ int main(void)
 		h_evidence(PROG, "stress", PROG, "slots.reader.reap", ok);
 	if (next - 1 > UINT32_MAX)
 		h_evidence(PROG, "stress", PROG, "slots.sn.width", ok);
-	st_report(PROG, g_seed, st_now() - t0, ok,
+	t_report(PROG, g_seed, t_now() - t0, ok,
 		  "\"published\": %" PRIu64 ", \"read_per_reader\": %" PRIu64 ", \"lost\": %" PRIu64
 		  ", \"torn\": %" PRIu64 ", \"dup\": %" PRIu64 ", \"victims\": %" PRIu64,
 		  pub, minread == UINT64_MAX ? 0 : minread, lost, torn, dup, (uint64_t)sh->victims);

@@ -10,8 +10,6 @@
  * process-local state; the shared words are covered by the SPIN model and
  * the multiprocess stress.  conformance/checks/tsan.sh runs the
  * -fsanitize=thread build.
- *
- * r[verify slots.delivery.order] r[verify slots.reuse.rule]
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -19,7 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "stress.h"
+#include "support.h"
 #include "shmkit/slots.h"
 
 #define PROG "slots_tsan"
@@ -41,7 +39,7 @@ static void *reader(void *a)
 	unsigned k = (unsigned)(uintptr_t)a, idx;
 	struct shmk_slots *s = NULL;
 	uint64_t expect = 0;
-	double deadline = st_now() + 300;
+	double deadline = t_now() + 300;
 
 	if (shmk_slots_attach(flink, &s) || shmk_slots_register_reader(s, (int)k, &idx)) {
 		atomic_fetch_add(&errs, 1);
@@ -50,7 +48,7 @@ static void *reader(void *a)
 		return NULL;
 	}
 	atomic_fetch_add(&registered, 1);
-	while (expect < n_msgs && st_now() < deadline) {
+	while (expect < n_msgs && t_now() < deadline) {
 		uint64_t gen = shmk_slots_notify_generation(s);
 		shmk_slot_handle_t h;
 		int rc = shmk_slots_next_unread_slot(s, idx, &h);
@@ -66,7 +64,7 @@ static void *reader(void *a)
 		struct shmk_slot_info info;
 		rc = shmk_slots_read_slot(s, h, &smp, sizeof(smp), &info);
 		if (rc == 0 && (info.sample_size != sizeof(smp) || smp.sn != h.sn ||
-				smp.crc != st_crc32(0, &smp, offsetof(struct sample, crc))))
+				smp.crc != t_crc32(0, &smp, offsetof(struct sample, crc))))
 			atomic_fetch_add(&bad[k], 1);
 		if (rc == 0)
 			expect++;
@@ -80,26 +78,22 @@ static void *reader(void *a)
 int main(void)
 {
 	uint64_t seed = h_seed();
-	(void)st_crc32(0, "", 0); /* build stress.h's lazy CRC table before any thread */
 	struct shmk_slots *own = NULL;
 	pthread_t th[NREADERS];
-	double t0 = st_now();
+	double t0 = t_now();
 	uint64_t published = 0;
 
-	n_msgs = st_messages(5000);
+	n_msgs = t_messages(5000);
 	h_unique_path(flink, sizeof(flink), "slots-tsan");
 	int rc = shmk_slots_create(flink, 8, sizeof(struct sample), &own);
-	if (rc) {
-		printf("%s: setup failed: %s\n", PROG, shmk_strerror(rc));
-		st_report(PROG, seed, 0, false, "\"setup\": %d", rc);
-		return 1;
-	}
+	if (rc)
+		return t_setup_failed(PROG, seed, rc);
 	for (unsigned k = 0; k < NREADERS; k++)
 		pthread_create(&th[k], NULL, reader, (void *)(uintptr_t)k);
 	while (atomic_load(&registered) < NREADERS)
 		sched_yield();
-	double deadline = st_now() + 300;
-	while (published < n_msgs && !errs && st_now() < deadline) {
+	double deadline = t_now() + 300;
+	while (published < n_msgs && !errs && t_now() < deadline) {
 		uint64_t gen = shmk_slots_notify_generation(own);
 		shmk_slot_handle_t h;
 		rc = shmk_slots_reserve_slot(own, UINT32_MAX, &h);
@@ -113,7 +107,7 @@ int main(void)
 		}
 		/* the sample carries the sn it will get: sns start at 1 */
 		struct sample smp = { .sn = published + 1 };
-		smp.crc = st_crc32(0, &smp, offsetof(struct sample, crc));
+		smp.crc = t_crc32(0, &smp, offsetof(struct sample, crc));
 		uint64_t sn = 0;
 		rc = shmk_slots_commit_slot(own, h, &smp, sizeof(smp), &sn, NULL);
 		if (rc || sn != smp.sn) {
@@ -135,7 +129,7 @@ int main(void)
 	printf("; %" PRIu64 " errors\n", (uint64_t)errs);
 	h_evidence(PROG, "tsan", "readers", "slots.delivery.order", ok);
 	h_evidence(PROG, "tsan", "readers", "slots.reuse.rule", ok);
-	st_report(PROG, seed, st_now() - t0, ok, "\"published\": %" PRIu64 ", \"errors\": %" PRIu64,
+	t_report(PROG, seed, t_now() - t0, ok, "\"published\": %" PRIu64 ", \"errors\": %" PRIu64,
 		  published, (uint64_t)errs);
 	return ok ? 0 : 1;
 }

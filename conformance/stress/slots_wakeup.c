@@ -14,17 +14,16 @@
  *
  * A calibration phase (100 round trips with 0..2000 us delays, which must
  * take >= 30 ms) shows the delay points fire.  Env as ring_wakeup.
- *
- * r[verify reliability.hook.delay] r[verify slots.wait.nolost+2]
- * r[verify reliability.hook.spin]
  */
-#include "crash_common.h"
+#include <stdlib.h>
+
+#include "crash.h"
 #include "shmkit/slots.h"
 
 #define PROG "slots_wakeup"
 #define POINTS "slots.wait.gap,slots.notify.gap"
 
-static struct wk_side *ws;
+static struct t_wake_side *ws;
 static struct h_barrier *bar;
 
 static int send_one(struct shmk_slots *s, uint64_t v)
@@ -57,7 +56,7 @@ static int recv_one(struct shmk_slots *s, unsigned idx, uint64_t *v)
 		}
 		if (rc)
 			return rc;
-		rc = shmk_slots_wait_for_change(s, g, wk_deadline_ns());
+		rc = shmk_slots_wait_for_change(s, g, t_wake_deadline_ns());
 		if (rc)
 			return rc;
 	}
@@ -78,12 +77,12 @@ static void player(int me, const char *mine, const char *theirs, uint64_t n, dou
 		ws->err[me] = rc;
 		_exit(1);
 	}
-	double end = st_now() + secs;
+	double end = t_now() + secs;
 	for (uint64_t i = 0; me == 0 ? i < n : 1; i++) {
 		uint64_t v = ~i;
 		int64_t t0 = shmk_now_ns();
 		if (me == 0) {
-			if ((i & 255) == 0 && st_now() > end)
+			if ((i & 255) == 0 && t_now() > end)
 				break;
 			rc = send_one(own, i);
 			if (rc)
@@ -106,13 +105,13 @@ static void player(int me, const char *mine, const char *theirs, uint64_t n, dou
 		}
 		if (v != i)
 			atomic_fetch_add(&ws->bad, 1);
-		wk_rt_done(ws, shmk_now_ns() - t0);
+		t_wake_rt_done(ws, shmk_now_ns() - t0);
 		atomic_store(&ws->done, i + 1);
 	}
 	ws->err[me] = rc;
 	shmk_slots_close(own);	/* the peer's wait now says EPEERDEAD */
 	shmk_slots_close(peer);
-	wk_exit(ws, me, rc ? 1 : 0);
+	t_wake_exit(ws, me, rc ? 1 : 0);
 }
 
 static double phase(uint64_t n, double secs, int *ok)
@@ -129,7 +128,7 @@ static double phase(uint64_t n, double secs, int *ok)
 	pids[1] = fork();
 	if (pids[1] == 0)
 		player(1, b, a, n, secs);
-	double took = wk_collect(PROG, ws, bar, 2, pids, secs, ok);
+	double took = t_wake_collect(PROG, ws, bar, 2, pids, secs, ok);
 	shmk_slots_reclaim_stale(a);
 	shmk_slots_reclaim_stale(b);
 	unlink(a);
@@ -139,7 +138,7 @@ static double phase(uint64_t n, double secs, int *ok)
 
 int main(void)
 {
-	static const struct wk_prog p = {
+	static const struct t_wake_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "60000", .shape = "",
 		.late = "over 40 ms", .clauses = { "slots.wait.nolost+2", "reliability.hook.spin" }, .stress_share = 3400000,
 		.phase = phase,
@@ -148,5 +147,5 @@ int main(void)
 	/* spin as briefly as this module did before it shared wait.c, so the
 	 * waiters park and the park gap is really hunted */
 	setenv("SHMK_WAIT_SPIN_NS", "0", 0);
-	return wk_main(&p, &ws, &bar);
+	return t_wake_main(&p, &ws, &bar);
 }

@@ -1,10 +1,11 @@
 # conformance/stress/stress.mk - multiprocess stress programs.
 #
 # Every conformance/stress/<module>_<what>.c is one standalone program (its
-# own main(), harness.h helpers for h_seed/h_evidence, stress.h for knobs,
-# checksums and the result record).  It links the harness and the library
-# archive, exactly like a test program, so adding a program needs no edit
-# here.
+# own main(), harness.h helpers for h_seed/h_evidence, support.h (the t_
+# helpers of conformance/support/, linked from libshmktest.a) for knobs,
+# checksums and the result record).  It links the harness, the support
+# library and the library archive, exactly like a test program, so adding a
+# program needs no edit here.
 #
 #   make check    builds $(VB)/stress/<name> (sanitizer variant) and runs
 #                 each with the short default STRESS_SECONDS (3 s)
@@ -36,7 +37,7 @@ CHECK_DEPS += $(STRESS_BINS)
 SB := build/stress
 # -DSHMK_TEST_BUILD: crash points and delay points (the crash and wake-up
 # programs aim at them) stay in; they cost one getenv per process.
-STRESS_CFLAGS := $(CFLAGS_BASE) -Iconformance/harness -O2 -g -DSHMK_TEST_BUILD
+STRESS_CFLAGS := $(CFLAGS_BASE) -Iconformance/harness -Iconformance/support -O2 -g -DSHMK_TEST_BUILD
 STRESS_SECONDS ?= 300
 STRESS_REL_BINS := $(patsubst %,$(SB)/bin/%,$(STRESS))
 
@@ -47,11 +48,12 @@ $(SB)/obj/%.o: %.c | $(DEPS_STAMP)
 $(eval $(call lib_archive,$(SB)/lib/libshmkit.a,$(patsubst %.c,$(SB)/obj/%.o,$(LIB_SRCS))))
 
 define stress_rel_prog
-$(SB)/bin/$(1): $(SB)/obj/conformance/stress/$(1).o $(patsubst %.c,$(SB)/obj/%.o,$(H_SRCS)) $(SB)/lib/libshmkit.a
+$(SB)/bin/$(1): $(SB)/obj/conformance/stress/$(1).o $(patsubst %.c,$(SB)/obj/%.o,$(H_SRCS)) $(call sup_lib,$(SB)) $(SB)/lib/libshmkit.a
 	@mkdir -p $$(@D)
 	$(CC) -pthread -o $$@ $$^ $(TEST_LDLIBS)
 endef
 $(foreach s,$(STRESS),$(eval $(call stress_rel_prog,$(s))))
+$(eval $(call sup_lib_rule,$(SB)))
 
 # Deadlines (and the 2 x SHMK_LIVENESS_MS unblock bound) get a scheduling
 # allowance of 2 on a shared 2-vCPU VM, as make check gets 3 for sanitizers;

@@ -4,7 +4,6 @@
  * (impl/src/common.c, error.c): process tokens, safe paths, the liveness
  * knob, the fault hook and error names.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,19 +22,6 @@
 #include "shmkit/error.h"
 
 /* ------------------------------------------------------------ helpers */
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
 
 /* A child that blocks until its stdin-like pipe closes; returns its pid and
  * the write end that keeps it alive. */
@@ -84,7 +70,7 @@ static int make_file(const char *path, mode_t mode)
 
 /* ------------------------------------------------------------ liveness */
 
-static void token_live_zombie_gone_body(void)
+static void token_live_zombie_gone(void)
 {
 	int keep = -1;
 	uint64_t tok = 0, self = shmk_self_token();
@@ -115,15 +101,10 @@ static void token_live_zombie_gone_body(void)
 	CU_ASSERT_EQUAL(shmk_token_for_pid(1 << SHMK_TOKEN_PID_BITS, &tok), -ESRCH);
 	close(keep);
 }
-
-static void token_live_zombie_gone(void)
-{
-	SPEC_VERIFY("common.liveness.token");
-	isolate(token_live_zombie_gone_body, 20);
-}
+H_REGISTER_IN("liveness", token_live_zombie_gone, 20, "common.liveness.token");
 
 /* A forked child must not inherit the parent's cached token. */
-static void token_after_fork_body(void)
+static void token_after_fork(void)
 {
 	int p[2];
 	uint64_t parent = shmk_self_token(), got = 0, want = 0;
@@ -145,12 +126,7 @@ static void token_after_fork_body(void)
 	CU_ASSERT_EQUAL(got, want);
 	CU_ASSERT_EQUAL(SHMK_TOKEN_PID(got), (uint32_t)pid);
 }
-
-static void token_after_fork(void)
-{
-	SPEC_VERIFY("common.liveness.token");
-	isolate(token_after_fork_body, 20);
-}
+H_REGISTER_IN("liveness", token_after_fork, 20, "common.liveness.token");
 
 /*
  * Role run as PID 1 of a private PID namespace: start a child A, remember
@@ -224,6 +200,7 @@ static int role_pidreuse(int argc, char **argv)
 	}
 	return 0;
 }
+H_ROLE("pidreuse", role_pidreuse);
 
 static char self_exe[4096];
 
@@ -245,13 +222,13 @@ static void token_pid_reuse_body(void)
 
 static void token_pid_reuse(void)
 {
-	SPEC_VERIFY("common.liveness.token");
 	if (geteuid() != 0)
 		H_SKIP("needs root for unshare --pid and ns_last_pid");
 	isolate(token_pid_reuse_body, 40);
 }
+H_REGISTER_IN("liveness", token_pid_reuse, 0, "common.liveness.token");
 
-static void token_pidfd_body(void)
+static void token_pidfd(void)
 {
 	int keep = -1;
 	uint64_t tok = 0;
@@ -275,16 +252,11 @@ static void token_pidfd_body(void)
 	CU_ASSERT_EQUAL(shmk_token_pidfd(tok), -ESRCH);
 	CU_ASSERT_EQUAL(shmk_token_pidfd(0), -ESRCH);
 }
-
-static void token_pidfd(void)
-{
-	SPEC_VERIFY("common.liveness.pidfd");
-	isolate(token_pidfd_body, 20);
-}
+H_REGISTER_IN("liveness", token_pidfd, 20, "common.liveness.pidfd");
 
 /* ------------------------------------------------------------ liveness knob */
 
-static void liveness_knob_body(void)
+static void liveness_knob(void)
 {
 	static const struct {
 		const char *val;
@@ -309,16 +281,11 @@ static void liveness_knob_body(void)
 		CU_ASSERT_EQUAL(got, cases[i].want_ms * 1000000);
 	}
 }
-
-static void liveness_knob(void)
-{
-	SPEC_VERIFY("common.liveness.default");
-	isolate(liveness_knob_body, 10);
-}
+H_REGISTER_IN("liveness", liveness_knob, 10, "common.liveness.default");
 
 /* ------------------------------------------------------------ safe paths */
 
-static void nosymlink_body(void)
+static void nosymlink(void)
 {
 	char dir[512], file[600], link[600], dlink[600], via[700], dangling[600], target[600];
 	int fd = -1;
@@ -373,12 +340,7 @@ static void nosymlink_body(void)
 	unlink(file);
 	rmdir(dir);
 }
-
-static void nosymlink(void)
-{
-	SPEC_VERIFY("common.path.nosymlink");
-	isolate(nosymlink_body, 10);
-}
+H_REGISTER_IN("paths", nosymlink, 10, "common.path.nosymlink");
 
 static int open_checked(const char *path, const struct shmk_path_policy *pol, struct stat *st)
 {
@@ -392,7 +354,7 @@ static int open_checked(const char *path, const struct shmk_path_policy *pol, st
 	return rc;
 }
 
-static void owner_mode_type_links_body(void)
+static void owner_mode_type_links(void)
 {
 	char dir[512], file[600], wide[600], narrow[600], fifo[600], hard[600];
 	struct shmk_path_policy p600 = { .mode = 0600 };
@@ -455,12 +417,7 @@ static void owner_mode_type_links_body(void)
 	unlink(fifo);
 	rmdir(dir);
 }
-
-static void owner_mode_type_links(void)
-{
-	SPEC_VERIFY("common.path.owner");
-	isolate(owner_mode_type_links_body, 10);
-}
+H_REGISTER_IN("paths", owner_mode_type_links, 10, "common.path.owner");
 
 /* The same rule seen from an unprivileged attacher: a root-owned file
  * opened before dropping privileges is foreign to uid 65534. */
@@ -485,15 +442,15 @@ static void foreign_owner_unprivileged_body(void)
 
 static void foreign_owner_unprivileged(void)
 {
-	SPEC_VERIFY("common.path.owner");
 	if (geteuid() != 0)
 		H_SKIP("needs root to own a file that nobody then sees as foreign");
 	isolate(foreign_owner_unprivileged_body, 10);
 }
+H_REGISTER_IN("paths", foreign_owner_unprivileged, 0, "common.path.owner");
 
 /* ------------------------------------------------------------ fault hook */
 
-static void fault_open_body(void)
+static void fault_open(void)
 {
 	char path[512];
 	int fd = -1;
@@ -501,14 +458,14 @@ static void fault_open_body(void)
 	h_unique_path(path, sizeof(path), "fault");
 	CU_ASSERT_EQUAL_FATAL(make_file(path, 0600), 0);
 
-	int before = count_fds();
+	int before = t_count_fds();
 	CU_ASSERT_FATAL(before > 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("open:1"), 0);
 	int rc = shmk_open_path(path, O_RDWR, 0, &fd);
 	CU_ASSERT(rc < 0 && rc >= -4095); /* a negative errno */
 	CU_ASSERT_EQUAL(fd, -1);
 	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
-	CU_ASSERT_EQUAL(count_fds(), before); /* nothing leaked */
+	CU_ASSERT_EQUAL(t_count_fds(), before); /* nothing leaked */
 	/* only the Nth call fails */
 	CU_ASSERT_EQUAL(shmk_open_path(path, O_RDWR, 0, &fd), 0);
 	CU_ASSERT(fd >= 0);
@@ -525,7 +482,7 @@ static void fault_open_body(void)
 	CU_ASSERT_EQUAL(fd2, -1);
 	if (fd >= 0)
 		close(fd);
-	CU_ASSERT_EQUAL(count_fds(), before);
+	CU_ASSERT_EQUAL(t_count_fds(), before);
 
 	/* another site, through shmk_check_fd */
 	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("fstat:1"), 0);
@@ -547,12 +504,7 @@ static void fault_open_body(void)
 	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
 	unlink(path);
 }
-
-static void fault_open(void)
-{
-	SPEC_VERIFY("common.fault.hook");
-	isolate(fault_open_body, 10);
-}
+H_REGISTER_IN("faults", fault_open, 10, "common.fault.hook");
 
 /* A fresh process reads SHMK_FAULT from its environment. */
 static int role_fault_env(int argc, char **argv)
@@ -571,8 +523,9 @@ static int role_fault_env(int argc, char **argv)
 	close(fd);
 	return 0;
 }
+H_ROLE("fault_env", role_fault_env);
 
-static void fault_env_body(void)
+static void fault_env(void)
 {
 	char path[512];
 
@@ -585,12 +538,7 @@ static void fault_env_body(void)
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
 	unlink(path);
 }
-
-static void fault_env(void)
-{
-	SPEC_VERIFY("common.fault.hook");
-	isolate(fault_env_body, 30);
-}
+H_REGISTER_IN("faults", fault_env, 30, "common.fault.hook");
 
 /* ------------------------------------------------------------ error names */
 
@@ -609,7 +557,6 @@ static const struct {
 
 static void error_names(void)
 {
-	SPEC_VERIFY("common.error.names");
 	size_t n = sizeof(codes) / sizeof(codes[0]);
 
 	/* the table above is complete: every value from EBASE-1 to ELAST */
@@ -655,51 +602,11 @@ static void error_names(void)
 	CU_ASSERT_PTR_NULL(shmk_errname(SHMK_ELAST - 1));
 	CU_ASSERT_PTR_NULL(shmk_errname(-2147483647 - 1));
 }
+H_REGISTER_IN("errors", error_names, 0, "common.error.names");
 
 /* ------------------------------------------------------------ main */
 
-static const struct h_test liveness_tests[] = {
-	{ "token_live_zombie_gone", token_live_zombie_gone },
-	{ "token_after_fork", token_after_fork },
-	{ "token_pid_reuse", token_pid_reuse },
-	{ "token_pidfd", token_pidfd },
-	{ "liveness_knob", liveness_knob },
-	{ NULL, NULL },
-};
-
-static const struct h_test path_tests[] = {
-	{ "nosymlink", nosymlink },
-	{ "owner_mode_type_links", owner_mode_type_links },
-	{ "foreign_owner_unprivileged", foreign_owner_unprivileged },
-	{ NULL, NULL },
-};
-
-static const struct h_test fault_tests[] = {
-	{ "fault_open", fault_open },
-	{ "fault_env", fault_env },
-	{ NULL, NULL },
-};
-
-static const struct h_test error_tests[] = {
-	{ "error_names", error_names },
-	{ NULL, NULL },
-};
-
-static const struct h_suite suites[] = {
-	{ "liveness", NULL, NULL, liveness_tests },
-	{ "paths", NULL, NULL, path_tests },
-	{ "faults", NULL, NULL, fault_tests },
-	{ "errors", NULL, NULL, error_tests },
-	{ NULL, NULL, NULL, NULL },
-};
-
-static const struct h_role roles[] = {
-	{ "pidreuse", role_pidreuse },
-	{ "fault_env", role_fault_env },
-	{ NULL, NULL },
-};
-
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "common", suites, roles);
+	return h_main(argc, argv, "common", NULL, NULL);
 }

@@ -30,7 +30,7 @@
 #include "harness.h"
 #include "internal.h"
 #include "shmkit/events.h"
-#include "trunc_peer.h"
+#include "support.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -52,15 +52,6 @@ static struct shmk_events *must_open(const char *path, const struct shmk_events_
 	return r;
 }
 
-static uint32_t fnv(const void *p, size_t n, uint32_t h)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
-}
-
 /* Message: u32 producer, u32 seq, u32 crc, then payload; the crc covers the
  * producer, the sequence and the payload. */
 static size_t make_msg(uint8_t *buf, uint32_t prod, uint32_t seq)
@@ -71,8 +62,8 @@ static size_t make_msg(uint8_t *buf, uint32_t prod, uint32_t seq)
 	memcpy(buf + 4, &seq, 4);
 	for (size_t i = 0; i < plen; i++)
 		buf[12 + i] = (uint8_t)(seq + i * 3 + prod);
-	uint32_t crc = fnv(buf, 8, 2166136261u);
-	crc = fnv(buf + 12, plen, crc);
+	uint32_t crc = t_crc32(0, buf, 8);
+	crc = t_crc32(crc, buf + 12, plen);
 	memcpy(buf + 8, &crc, 4);
 	return 12 + plen;
 }
@@ -87,8 +78,8 @@ static int check_msg(const uint8_t *buf, size_t len, uint32_t *prod, uint32_t *s
 	memcpy(prod, buf, 4);
 	memcpy(seq, buf + 4, 4);
 	memcpy(&crc, buf + 8, 4);
-	uint32_t c = fnv(buf, 8, 2166136261u);
-	c = fnv(buf + 12, len - 12, c);
+	uint32_t c = t_crc32(0, buf, 8);
+	c = t_crc32(c, buf + 12, len - 12);
 	if (c != crc || len != 12 + (*seq * 7u + *prod * 13u) % 200u)
 		return -1;
 	return 0;
@@ -123,7 +114,7 @@ static int open_job_fn(void *a)
 /* Opens path in a separate process and returns what open returned there. */
 static int open_in_child(const char *path, const struct shmk_events_opts *o)
 {
-	struct open_job *j = h_shared_alloc(sizeof(*j));
+	struct open_job *j = t_shared_alloc(sizeof(*j));
 
 	j->path = path;
 	j->o = o ? *o : (struct shmk_events_opts){ 0 };
@@ -131,13 +122,13 @@ static int open_in_child(const char *path, const struct shmk_events_opts *o)
 	pid_t pid = fork_child(open_job_fn, j);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
 	int rc = j->rc;
-	h_shared_free(j, sizeof(*j));
+	t_shared_free(j, sizeof(*j));
 	return rc;
 }
 
 /* ------------------------------------------------------------ layout */
 
-static void layout_body(void)
+static void layout(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -199,16 +190,7 @@ static void layout_body(void)
 	CU_ASSERT_EQUAL(st.st_size, 582400);
 	shmk_events_close(r);
 }
-
-static void layout(void)
-{
-	SPEC_VERIFY("events.layout.wire");
-	SPEC_VERIFY("events.layout.wake-section");
-	SPEC_VERIFY("events.layout.hot-lines");
-	SPEC_VERIFY("events.pool.freelist");
-	SPEC_VERIFY("events.init.creator-token");
-	isolate(layout_body, 20);
-}
+H_REGISTER(layout, 20, "events.layout.wire", "events.layout.wake-section", "events.layout.hot-lines", "events.pool.freelist", "events.init.creator-token");
 
 /* ------------------------------------------------------------ describe */
 
@@ -322,9 +304,9 @@ static void describe_body(void)
 
 static void describe(void)
 {
-	SPEC_VERIFY("events.describe.info");
 	isolate(describe_body, 20);
 }
+H_REGISTER(describe, 0, "events.describe.info");
 
 /* ------------------------------------------------------------ open race */
 
@@ -362,10 +344,10 @@ static int racer(void *a)
 	return 0;
 }
 
-static void open_race_body(void)
+static void open_race(void)
 {
 	for (int round = 0; round < 5; round++) {
-		struct race *rc = h_shared_alloc(sizeof(*rc));
+		struct race *rc = t_shared_alloc(sizeof(*rc));
 		pid_t pids[RACERS];
 
 		g_race = rc;
@@ -389,22 +371,14 @@ static void open_race_body(void)
 		CU_ASSERT_EQUAL(stat(rc->path, &st), 0);
 		CU_ASSERT_EQUAL(st.st_size, 582144);
 		h_barrier_free(rc->bar);
-		h_shared_free(rc, sizeof(*rc));
+		t_shared_free(rc, sizeof(*rc));
 	}
 }
-
-static void open_race(void)
-{
-	SPEC_VERIFY("events.init.once");
-	SPEC_VERIFY("events.init.lock");
-	SPEC_VERIFY("events.init.publish");
-	SPEC_VERIFY("events.open.reserve");
-	isolate(open_race_body, 60);
-}
+H_REGISTER(open_race, 60, "events.init.once", "events.init.lock", "events.init.publish", "events.open.reserve");
 
 /* ------------------------------------------------------------ names, mode */
 
-static void names_body(void)
+static void names(void)
 {
 	char name[128];
 	struct shmk_events *r = NULL;
@@ -446,14 +420,7 @@ static void names_body(void)
 	struct shmk_events_opts wide = { .mode = 0666 };
 	CU_ASSERT_EQUAL(open_in_child(p, &wide), 0);
 }
-
-static void names(void)
-{
-	SPEC_VERIFY("events.open.default-dir");
-	SPEC_VERIFY("events.open.name");
-	SPEC_VERIFY("events.open.mode");
-	isolate(names_body, 20);
-}
+H_REGISTER(names, 20, "events.open.default-dir", "events.open.name", "events.open.mode");
 
 /* ------------------------------------------------------------ joiner errors */
 
@@ -493,7 +460,7 @@ static void c_big(struct shmk_events_header *h) { h->v1.layout_bytes = 1u << 30;
 static void c_odd(struct shmk_events_header *h) { h->v1.layout_bytes = 4096; }
 static void c_init7(struct shmk_events_header *h) { h->initialized = 7; }
 
-static void joiners_body(void)
+static void joiners(void)
 {
 	struct shmk_events_opts fast = { .init_timeout_ns = 300 * 1000 * 1000 };
 
@@ -542,19 +509,7 @@ static void joiners_body(void)
 	memset(buf, 0, sizeof(buf));
 	CU_ASSERT_EQUAL(shmk_events_validate(buf, 4096, NULL), SHMK_ENOTINIT);
 }
-
-static void joiners(void)
-{
-	SPEC_VERIFY("events.validate.aligned");
-	SPEC_VERIFY("events.validate.short");
-	SPEC_VERIFY("events.validate.initialized");
-	SPEC_VERIFY("events.validate.magic");
-	SPEC_VERIFY("events.validate.version");
-	SPEC_VERIFY("events.validate.kind");
-	SPEC_VERIFY("events.validate.caps");
-	SPEC_VERIFY("events.validate.layout-bytes");
-	isolate(joiners_body, 60);
-}
+H_REGISTER(joiners, 60, "events.validate.aligned", "events.validate.short", "events.validate.initialized", "events.validate.magic", "events.validate.version", "events.validate.kind", "events.validate.caps", "events.validate.layout-bytes");
 
 /* ------------------------------------------------------------ traffic */
 
@@ -625,7 +580,7 @@ static int receive_all(struct shmk_events_rx *rx, uint32_t nprod, uint32_t per, 
 	return bad;
 }
 
-static void spsc_traffic_body(void)
+static void spsc_traffic(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -653,14 +608,7 @@ static void spsc_traffic_body(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-
-static void spsc_traffic(void)
-{
-	SPEC_VERIFY("events.spsc.fifo");
-	SPEC_VERIFY("events.spsc.cached-index");
-	SPEC_VERIFY("events.queue.full-empty");
-	isolate(spsc_traffic_body, 60);
-}
+H_REGISTER(spsc_traffic, 60, "events.spsc.fifo", "events.spsc.cached-index", "events.queue.full-empty");
 
 static void mpsc_traffic_run(uint64_t start)
 {
@@ -695,20 +643,13 @@ static void mpsc_traffic_run(uint64_t start)
 	shmk_events_close(r);
 }
 
-static void mpsc_traffic_body(void)
+static void mpsc_traffic(void)
 {
 	mpsc_traffic_run(0);
 }
+H_REGISTER(mpsc_traffic, 90, "events.mpsc.vyukov", "events.mpsc.order", "events.mpsc.producer-table");
 
-static void mpsc_traffic(void)
-{
-	SPEC_VERIFY("events.mpsc.vyukov");
-	SPEC_VERIFY("events.mpsc.order");
-	SPEC_VERIFY("events.mpsc.producer-table");
-	isolate(mpsc_traffic_body, 90);
-}
-
-static void wrap_body(void)
+static void wrap(void)
 {
 	/* SPSC across the u64 wrap */
 	uint64_t start = UINT64_MAX - 3000;
@@ -732,16 +673,11 @@ static void wrap_body(void)
 	/* MPSC across the wrap */
 	mpsc_traffic_run(UINT64_MAX - 7000);
 }
-
-static void wrap(void)
-{
-	SPEC_VERIFY("events.queue.counter-start");
-	isolate(wrap_body, 90);
-}
+H_REGISTER(wrap, 90, "events.queue.counter-start");
 
 /* ------------------------------------------------------------ sizes */
 
-static void sizes_body(void)
+static void sizes(void)
 {
 	struct shmk_events *r = must_open(new_path(), NULL);
 	struct shmk_events_tx *tx;
@@ -782,14 +718,7 @@ static void sizes_body(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-
-static void sizes(void)
-{
-	SPEC_VERIFY("events.queue.full-empty");
-	SPEC_VERIFY("events.send.toolarge");
-	SPEC_VERIFY("events.recv.bufsmall");
-	isolate(sizes_body, 20);
-}
+H_REGISTER(sizes, 20, "events.queue.full-empty", "events.send.toolarge", "events.recv.bufsmall");
 
 /* ------------------------------------------------------------ zero copy */
 
@@ -823,7 +752,7 @@ static int zc_sender(void *a)
 	return 0;
 }
 
-static void zerocopy_body(void)
+static void zerocopy(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -892,14 +821,7 @@ static void zerocopy_body(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-
-static void zerocopy(void)
-{
-	SPEC_VERIFY("events.zerocopy.reserve");
-	SPEC_VERIFY("events.zerocopy.publish");
-	SPEC_VERIFY("events.zerocopy.view");
-	isolate(zerocopy_body, 60);
-}
+H_REGISTER(zerocopy, 60, "events.zerocopy.reserve", "events.zerocopy.publish", "events.zerocopy.view");
 
 /* ------------------------------------------------------------ blocking */
 
@@ -936,7 +858,7 @@ static int blk_sender(void *a)
 	return 0;
 }
 
-static void blocking_body(void)
+static void blocking(void)
 {
 	char *p = new_path();
 	struct shmk_events_opts o = { .blocking = true };
@@ -984,18 +906,11 @@ static void blocking_body(void)
 	shmk_events_close(r);
 }
 
-static void blocking(void)
-{
-	SPEC_VERIFY("events.wake.capability");
-	SPEC_VERIFY("events.wake.spin");
-	SPEC_VERIFY("events.wake.park+2");
-	SPEC_VERIFY("events.wake.nosyscall+2");
-	isolate(blocking_body, 90);
-}
+H_REGISTER(blocking, 90, "events.wake.capability", "events.wake.spin", "events.wake.park+2", "events.wake.nosyscall+2");
 
 /* INT64_MAX as a recv timeout and as the init timeout means "practically
  * forever": neither may overflow (UBSan aborts) or wrap into the past. */
-static void blocking_huge_timeout_body(void)
+static void blocking_huge_timeout(void)
 {
 	char *p = new_path();
 	struct shmk_events_opts o = { .blocking = true };
@@ -1017,12 +932,7 @@ static void blocking_huge_timeout_body(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-
-static void blocking_huge_timeout(void)
-{
-	SPEC_VERIFY("common.wait.deadline");
-	isolate(blocking_huge_timeout_body, 60);
-}
+H_REGISTER(blocking_huge_timeout, 60, "common.wait.deadline");
 
 /* ------------------------------------------------------------ no fallocate */
 
@@ -1036,7 +946,7 @@ static void blocking_huge_timeout(void)
  * fails with EOPNOTSUPP there, which a seccomp filter reproduces.  The
  * creator must still size the file, not map an empty one and die of
  * SIGBUS in the first store of init. */
-static void reserve_nofallocate_body(void)
+static void reserve_nofallocate(void)
 {
 #ifdef EV_AUDIT_ARCH
 	struct sock_filter f[] = {
@@ -1079,12 +989,7 @@ static void reserve_nofallocate_body(void)
 	H_SKIP("seccomp arch constant unknown for this target");
 #endif
 }
-
-static void reserve_nofallocate(void)
-{
-	SPEC_VERIFY("events.open.reserve");
-	isolate(reserve_nofallocate_body, 30);
-}
+H_REGISTER(reserve_nofallocate, 30, "events.open.reserve");
 
 /* ------------------------------------------------------------ roles */
 
@@ -1140,7 +1045,7 @@ static pid_t start_holder(struct holder *h, const char *path, int mpsc)
 	return pid;
 }
 
-static void roles_body(void)
+static void roles(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -1197,9 +1102,10 @@ static void roles_body(void)
 	}
 	shmk_events_close(r);
 }
+H_REGISTER(roles, 60, "events.split.validate", "events.role.claim", "events.role.busy", "events.role.reclaim", "events.role.release");
 
 /* the MPSC consumer died after freeing the head cell, before storing head */
-static void consumer_window_body(void)
+static void consumer_window(void)
 {
 	struct shmk_events *r = must_open(new_path(), NULL);
 	struct shmk_events_layout *l = LAYOUT(r);
@@ -1232,18 +1138,13 @@ static void consumer_window_body(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-
-static void consumer_window(void)
-{
-	SPEC_VERIFY("events.role.reclaim");
-	isolate(consumer_window_body, 20);
-}
+H_REGISTER(consumer_window, 20, "events.role.reclaim");
 
 /* The same window, but the producers keep going while no consumer runs
  * and fill the queue: the cell the dead consumer freed is claimed and
  * published for the next lap (seq == head + capacity + 1).  The
  * replacement must still step past it and deliver everything in order. */
-static void consumer_window_lap_body(void)
+static void consumer_window_lap(void)
 {
 	struct shmk_events *r = must_open(new_path(), NULL);
 	struct shmk_events_layout *l = LAYOUT(r);
@@ -1278,11 +1179,6 @@ static void consumer_window_lap_body(void)
 	shmk_events_close(r);
 }
 
-static void consumer_window_lap(void)
-{
-	SPEC_VERIFY("events.role.reclaim");
-	isolate(consumer_window_lap_body, 20);
-}
 
 /* A process with two handles to the SPSC sender role: the second is
  * refused while the first lives (its cached tail would overwrite the
@@ -1370,9 +1266,9 @@ static void role_one_handle_body(void)
 
 static void role_one_handle(void)
 {
-	SPEC_VERIFY("events.role.one-handle");
 	isolate(role_one_handle_body, 30);
 }
+H_REGISTER(role_one_handle, 0, "events.role.one-handle");
 
 /* Sender process: fills the queue until it is full.  Each failure must
  * describe itself, not the failure before it. */
@@ -1446,19 +1342,11 @@ static void error_detail_body(void)
 
 static void error_detail(void)
 {
-	SPEC_VERIFY("common.error.detail");
 	isolate(error_detail_body, 30);
 }
+H_REGISTER(error_detail, 0, "common.error.detail");
 
-static void roles(void)
-{
-	SPEC_VERIFY("events.split.validate");
-	SPEC_VERIFY("events.role.claim");
-	SPEC_VERIFY("events.role.busy");
-	SPEC_VERIFY("events.role.reclaim");
-	SPEC_VERIFY("events.role.release");
-	isolate(roles_body, 60);
-}
+H_REGISTER(consumer_window_lap, 20, "events.role.reclaim");
 
 /* ------------------------------------------------------------ keepalive, truncation */
 
@@ -1477,7 +1365,7 @@ static int mapped(const char *path)
 	return found;
 }
 
-static void keepalive_body(void)
+static void keepalive(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -1503,13 +1391,7 @@ static void keepalive_body(void)
 	CU_ASSERT_EQUAL(shmk_events_split_spsc(r, &tx, &rx), SHMK_ETRUNCATED);
 	shmk_events_close(r);
 }
-
-static void keepalive(void)
-{
-	SPEC_VERIFY("events.handle.keepalive");
-	SPEC_VERIFY("events.split.truncated");
-	isolate(keepalive_body, 20);
-}
+H_REGISTER(keepalive, 20, "events.handle.keepalive", "events.split.truncated");
 
 /* ------------------------------------------------------------ crashes */
 
@@ -1524,6 +1406,7 @@ static int role_creator(int argc, char **argv)
 	shmk_events_close(r);
 	return rc ? 3 : 0;
 }
+H_ROLE("creator", role_creator);
 
 static pid_t spawn_with_env(const char *role, const char *const *args, const char *var,
 			    const char *val)
@@ -1534,7 +1417,7 @@ static pid_t spawn_with_env(const char *role, const char *const *args, const cha
 	return pid;
 }
 
-static void dead_creator_body(void)
+static void dead_creator(void)
 {
 	char *p = new_path();
 	const char *args[] = { p, NULL };
@@ -1566,15 +1449,9 @@ static void dead_creator_body(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
+H_REGISTER(dead_creator, 60, "events.init.dead-creator", "events.init.recover");
 
-static void dead_creator(void)
-{
-	SPEC_VERIFY("events.init.dead-creator");
-	SPEC_VERIFY("events.init.recover");
-	isolate(dead_creator_body, 60);
-}
-
-static void init_timeout_body(void)
+static void init_timeout(void)
 {
 	/* a live process holds the lock with initialized == 1: joiners time out */
 	char *p = new_path();
@@ -1590,7 +1467,7 @@ static void init_timeout_body(void)
 	CU_ASSERT(shmk_now_ns() - t0 >= 300 * 1000000);
 	/* and succeed once the initialiser finishes within their timeout */
 	o.init_timeout_ns = 20LL * 1000000000;
-	struct open_job *j = h_shared_alloc(sizeof(*j));
+	struct open_job *j = t_shared_alloc(sizeof(*j));
 	j->path = p;
 	j->o = o;
 	j->rc = 12345;
@@ -1604,12 +1481,7 @@ static void init_timeout_body(void)
 	CU_ASSERT_EQUAL(j->rc, 0);
 	unmap_hdr(h, fd);
 }
-
-static void init_timeout(void)
-{
-	SPEC_VERIFY("events.open.init-timeout");
-	isolate(init_timeout_body, 60);
-}
+H_REGISTER(init_timeout, 60, "events.open.init-timeout");
 
 /* role: MPSC producer argv[2] sending argv[3] messages to argv[1] */
 static int role_producer(int argc, char **argv)
@@ -1639,8 +1511,9 @@ static int role_producer(int argc, char **argv)
 	shmk_events_close(r);
 	return 0;
 }
+H_ROLE("producer", role_producer);
 
-static void dead_producer_body(void)
+static void dead_producer(void)
 {
 	char *p = new_path();
 	struct shmk_events_opts o = { .blocking = true };
@@ -1718,14 +1591,7 @@ static void dead_producer_body(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-
-static void dead_producer(void)
-{
-	SPEC_VERIFY("events.mpsc.dead-producer");
-	SPEC_VERIFY("events.mpsc.intent");
-	SPEC_VERIFY("events.mpsc.publish-cas");
-	isolate(dead_producer_body, 120);
-}
+H_REGISTER(dead_producer, 120, "events.mpsc.dead-producer", "events.mpsc.intent", "events.mpsc.publish-cas");
 
 /* ------------------------------------------------------------ dead peers */
 
@@ -1984,7 +1850,7 @@ static void peerdead_body(void)
 {
 	/* before any split: the handles cache it; period = 25 ms */
 	setenv("SHMK_LIVENESS_MS", "100", 1);
-	g_pd = h_shared_alloc(sizeof(*g_pd));
+	g_pd = t_shared_alloc(sizeof(*g_pd));
 	CU_ASSERT_FATAL(g_pd != NULL);
 	pd_spsc_receiver();
 	pd_spsc_sender();
@@ -1992,22 +1858,20 @@ static void peerdead_body(void)
 	pd_mpsc_producer();
 	printf("\n  peerdead: slowest SHMK_EPEERDEAD %.1f ms after a death while parked "
 	       "(SHMK_LIVENESS_MS 100)\n", (double)g_pd_max_ns / 1e6);
-	h_shared_free(g_pd, sizeof(*g_pd));
+	t_shared_free(g_pd, sizeof(*g_pd));
 }
 
 static void peerdead(void)
 {
-	SPEC_VERIFY("events.wait.peerdead");
-	SPEC_VERIFY("events.wait.peerdead-cadence");
-	SPEC_VERIFY("events.wait.peer-absent");
 	/* each death is noticed within 2 x 25 ms: 60 s means a wait that
 	 * never noticed it (the calls have no timeout) */
 	isolate(peerdead_body, 60);
 }
+H_REGISTER(peerdead, 0, "events.wait.peerdead", "events.wait.peerdead-cadence", "events.wait.peer-absent");
 
 /* ------------------------------------------------------------ hostile bytes */
 
-static void hostile_body(void)
+static void hostile(void)
 {
 	struct shmk_events *r = must_open(new_path(), NULL);
 	struct shmk_events_layout *l = LAYOUT(r);
@@ -2093,15 +1957,7 @@ static void hostile_body(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-
-static void hostile(void)
-{
-	SPEC_VERIFY("events.hostile.bounds");
-	SPEC_VERIFY("events.hostile.counters");
-	SPEC_VERIFY("events.pool.aba");
-	SPEC_VERIFY("events.pool.double-release");
-	isolate(hostile_body, 30);
-}
+H_REGISTER(hostile, 30, "events.hostile.bounds", "events.hostile.counters", "events.pool.aba", "events.pool.double-release");
 
 /* ------------------------------------------------------------ slot recycling */
 
@@ -2124,8 +1980,9 @@ static int role_viewer(int argc, char **argv)
 		return 4;
 	return shmk_events_recv_view(rx, &v) ? 5 : 0;
 }
+H_ROLE("viewer", role_viewer);
 
-static void spsc_recycle_body(void)
+static void spsc_recycle(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -2179,7 +2036,7 @@ static void spsc_recycle_body(void)
 	CU_ASSERT_EQUAL(got, SHMK_EVENTS_SLOTS);
 	for (uint32_t i = 0; i < got; i++)
 		CU_ASSERT_EQUAL(shmk_events_cancel(tx, &all[i]), 0);
-	/* r[verify events.hostile.bounds] a free cell holding a wild index */
+	/* events.hostile.bounds: a free cell holding a wild index */
 	uint64_t t = atomic_load(&l->spsc.tail.v);
 	atomic_store(&l->spsc.cells[t & 1023], 5000);
 	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "z", 1, NULL), SHMK_EINTEGRITY);
@@ -2208,15 +2065,9 @@ static void spsc_recycle_body(void)
 	shmk_events_close(r);
 	unlink(p);
 }
+H_REGISTER(spsc_recycle, 30, "events.spsc.recycle", "events.spsc.detached-skip");
 
-static void spsc_recycle(void)
-{
-	SPEC_VERIFY("events.spsc.recycle");
-	SPEC_VERIFY("events.spsc.detached-skip");
-	isolate(spsc_recycle_body, 30);
-}
-
-static void mpsc_recycle_body(void)
+static void mpsc_recycle(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -2344,16 +2195,7 @@ static void mpsc_recycle_body(void)
 	shmk_events_close(r);
 	unlink(p);
 }
-
-static void mpsc_recycle(void)
-{
-	SPEC_VERIFY("events.mpsc.recycle");
-	SPEC_VERIFY("events.mpsc.hole");
-	SPEC_VERIFY("events.mpsc.steal");
-	SPEC_VERIFY("events.pool.dry-return");
-	SPEC_VERIFY("events.mpsc.detached-skip");
-	isolate(mpsc_recycle_body, 30);
-}
+H_REGISTER(mpsc_recycle, 30, "events.mpsc.recycle", "events.mpsc.hole", "events.mpsc.steal", "events.pool.dry-return", "events.mpsc.detached-skip");
 
 /* role: open argv[1], reserve an MPSC slot and publish it; with
  * SHMK_CRASH_AT=events.mpsc.replaced it dies after the reservation
@@ -2376,12 +2218,13 @@ static int role_replacer(int argc, char **argv)
 	memcpy(v.data, "rep", 3);
 	return shmk_events_publish(tx, &v, 3, NULL) ? 6 : 0;
 }
+H_ROLE("replacer", role_replacer);
 
 /* models/mpsc.pml found it: a producer killed while its reservation
  * replaces the cell's attached slot must not leave that slot both in the
  * pool and attached (the consumer skips the dead cell, the next lap's
  * producer reuses the attached slot while the pool hands it out too) */
-static void mpsc_replace_crash_body(void)
+static void mpsc_replace_crash(void)
 {
 	char *p = new_path();
 	struct shmk_events *r = must_open(p, NULL);
@@ -2420,17 +2263,11 @@ static void mpsc_replace_crash_body(void)
 	shmk_events_close(r);
 	unlink(p);
 }
-
-static void mpsc_replace_crash(void)
-{
-	SPEC_VERIFY("events.mpsc.recycle");
-	SPEC_VERIFY("events.pool.dead-holder");
-	isolate(mpsc_replace_crash_body, 30);
-}
+H_REGISTER(mpsc_replace_crash, 30, "events.mpsc.recycle", "events.pool.dead-holder");
 
 /* ------------------------------------------------------------ truncation */
 
-static void truncated_body(void)
+static void truncated(void)
 {
 	char *p = new_path();
 	struct shmk_events_opts o = { .blocking = true };
@@ -2460,7 +2297,7 @@ static void truncated_body(void)
 
 	/* parked in recv on the empty queue when a peer cuts everything but
 	 * the header page: the wait wakes within its slice and reports it */
-	pid_t pid = tp_fork_truncator(p, 4096);
+	pid_t pid = t_fork_truncator(p, 4096);
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 120LL * 1000000000, NULL),
 			SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
@@ -2488,63 +2325,13 @@ static void truncated_body(void)
 	CU_ASSERT_EQUAL(mapped(p), 0);
 	unlink(p);
 }
-
-static void truncated(void)
-{
-	SPEC_VERIFY("events.truncate.check");
-	SPEC_VERIFY("events.truncate.claim");
-	SPEC_VERIFY("events.truncate.wait");
-	SPEC_VERIFY("events.truncate.close");
-	SPEC_VERIFY("events.truncate.hot-path");
-	SPEC_VERIFY("events.split.truncated");
-	isolate(truncated_body, 120);
-}
+H_REGISTER(truncated, 120, "events.truncate.check", "events.truncate.claim", "events.truncate.wait", "events.truncate.close", "events.truncate.hot-path", "events.split.truncated");
 
 /* ------------------------------------------------------------ main */
 
-static const struct h_test tests[] = {
-	{ "blocking", blocking },
-	{ "blocking_huge_timeout", blocking_huge_timeout },
-	{ "consumer_window", consumer_window },
-	{ "consumer_window_lap", consumer_window_lap },
-	{ "dead_creator", dead_creator },
-	{ "dead_producer", dead_producer },
-	{ "describe", describe },
-	{ "hostile", hostile },
-	{ "init_timeout", init_timeout },
-	{ "joiners", joiners },
-	{ "keepalive", keepalive },
-	{ "layout", layout },
-	{ "mpsc_recycle", mpsc_recycle },
-	{ "mpsc_replace_crash", mpsc_replace_crash },
-	{ "mpsc_traffic", mpsc_traffic },
-	{ "names", names },
-	{ "open_race", open_race },
-	{ "peerdead", peerdead },
-	{ "reserve_nofallocate", reserve_nofallocate },
-	{ "roles", roles },
-	{ "role_one_handle", role_one_handle },
-	{ "error_detail", error_detail },
-	{ "sizes", sizes },
-	{ "spsc_recycle", spsc_recycle },
-	{ "spsc_traffic", spsc_traffic },
-	{ "truncated", truncated },
-	{ "wrap", wrap },
-	{ "zerocopy", zerocopy },
-	{ NULL, NULL },
-};
 
-static const struct h_suite suites[] = { { "events", NULL, NULL, tests }, { NULL, NULL, NULL, NULL } };
-
-static const struct h_role roles_tab[] = {
-	{ "creator", role_creator },
-	{ "viewer", role_viewer },
-	{ "replacer", role_replacer },
-	{ "producer", role_producer },
-	{ NULL, NULL },
-};
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "events", suites, roles_tab);
+	return h_main(argc, argv, "events", NULL, NULL);
 }

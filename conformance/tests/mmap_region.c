@@ -52,16 +52,6 @@ static size_t page(void)
 	return (size_t)sysconf(_SC_PAGESIZE);
 }
 
-static uint8_t pat(size_t i)
-{
-	return (uint8_t)(i * 7 + 1);
-}
-
-static uint8_t npat(size_t i)
-{
-	return (uint8_t)(0xff ^ pat(i));
-}
-
 static pid_t fork_peer(int (*fn)(void))
 {
 	pid_t pid = fork();
@@ -90,7 +80,7 @@ static void fill(struct shmk_mmap_region *r, size_t from)
 	uint8_t *p = shmk_mmap_region_ptr(r);
 
 	for (size_t i = from; i < shmk_mmap_region_len(r); i++)
-		p[i] = pat(i);
+		p[i] = t_pat(i);
 }
 
 static size_t count_bad(const struct shmk_mmap_region *r, size_t from, size_t to)
@@ -99,7 +89,7 @@ static size_t count_bad(const struct shmk_mmap_region *r, size_t from, size_t to
 	size_t bad = 0;
 
 	for (size_t i = from; i < to; i++)
-		bad += p[i] != pat(i);
+		bad += p[i] != t_pat(i);
 	return bad;
 }
 
@@ -112,7 +102,7 @@ static int make_file(const char *path, size_t n, mode_t mode)
 		return -errno;
 	int rc = fchmod(fd, mode) ? -errno : 0;
 	for (size_t i = 0; !rc && i < n; i++) {
-		uint8_t b = pat(i);
+		uint8_t b = t_pat(i);
 		if (pwrite(fd, &b, 1, (off_t)i) != 1)
 			rc = -errno;
 	}
@@ -160,11 +150,11 @@ static void create_excl_body(void)
 
 static void create_excl(void)
 {
-	SPEC_VERIFY("mmap_region.create.excl");
 	fresh_paths();
 	isolate(create_excl_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_excl, 0, "mmap_region.create.excl");
 
 static void create_replace_body(void)
 {
@@ -217,13 +207,13 @@ static void create_replace_body(void)
 
 static void create_replace(void)
 {
-	SPEC_VERIFY("mmap_region.create.replace");
 	if (geteuid() != 0)
 		H_SKIP("needs root to chown to another uid");
 	fresh_paths();
 	isolate(create_replace_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_replace, 0, "mmap_region.create.replace");
 
 /* Peer without privileges: the 0600 region keeps it out, the 0644 control
  * file (same directory) does not. */
@@ -277,13 +267,13 @@ static void create_mode_body(void)
 
 static void create_mode(void)
 {
-	SPEC_VERIFY("mmap_region.create.mode");
 	if (geteuid() != 0)
 		H_SKIP("needs root to drop to another uid");
 	fresh_paths();
 	isolate(create_mode_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_mode, 0, "mmap_region.create.mode");
 
 static void create_size_body(void)
 {
@@ -309,11 +299,11 @@ static void create_size_body(void)
 
 static void create_size(void)
 {
-	SPEC_VERIFY("mmap_region.create.size");
 	fresh_paths();
 	isolate(create_size_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_size, 0, "mmap_region.create.size");
 
 /* A 1 MiB tmpfs in a private mount namespace (the isolate child's own). */
 static void create_reserve_body(void)
@@ -348,13 +338,13 @@ static void create_reserve_body(void)
 
 static void create_reserve(void)
 {
-	SPEC_VERIFY("mmap_region.create.reserve");
 	if (geteuid() != 0)
 		H_SKIP("needs root for a private mount namespace");
 	fresh_paths();
 	isolate(create_reserve_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_reserve, 0, "mmap_region.create.reserve");
 
 static void create_no_leftover_body(void)
 {
@@ -408,11 +398,11 @@ static void create_no_leftover_body(void)
 
 static void create_no_leftover(void)
 {
-	SPEC_VERIFY("mmap_region.create.no_leftover");
 	fresh_paths();
 	isolate(create_no_leftover_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(create_no_leftover, 0, "mmap_region.create.no_leftover");
 
 /* ------------------------------------------------------------ paths */
 
@@ -467,11 +457,11 @@ static void path_nosymlink_body(void)
 
 static void path_nosymlink(void)
 {
-	SPEC_VERIFY("mmap_region.path.nosymlink");
 	fresh_paths();
 	isolate(path_nosymlink_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(path_nosymlink, 0, "mmap_region.path.nosymlink");
 
 /* ------------------------------------------------------------ attach */
 
@@ -524,13 +514,13 @@ static void attach_check_body(void)
 
 static void attach_check(void)
 {
-	SPEC_VERIFY("mmap_region.attach.check");
 	if (geteuid() != 0)
 		H_SKIP("needs root to chown to another uid");
 	fresh_paths();
 	isolate(attach_check_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(attach_check, 0, "mmap_region.attach.check");
 
 static void attach_empty_body(void)
 {
@@ -558,11 +548,11 @@ static void attach_empty_body(void)
 
 static void attach_empty(void)
 {
-	SPEC_VERIFY("mmap_region.attach.empty");
 	fresh_paths();
 	isolate(attach_empty_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(attach_empty, 0, "mmap_region.attach.empty");
 
 static int g_fd = -1;
 
@@ -578,7 +568,7 @@ static int peer_attach_fd(void)
 		return 11;
 	uint8_t *p = shmk_mmap_region_ptr(r);
 	for (size_t i = n / 2; i < n; i++)
-		p[i] = npat(i);
+		p[i] = t_npat(i);
 	shmk_mmap_region_close(r);
 	return fcntl(g_fd, F_GETFD) == -1 ? 12 : 0;
 }
@@ -598,7 +588,7 @@ static void attach_fd_body(void)
 	const uint8_t *p = shmk_mmap_region_ptr(r);
 	size_t bad = 0;
 	for (size_t i = n / 2; i < n; i++)
-		bad += p[i] != npat(i);
+		bad += p[i] != t_npat(i);
 	CU_ASSERT_EQUAL(bad, 0);
 
 	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_attach_fd(g_fd, NULL, &a), 0);
@@ -618,11 +608,11 @@ static void attach_fd_body(void)
 
 static void attach_fd(void)
 {
-	SPEC_VERIFY("mmap_region.attach.fd");
 	fresh_paths();
 	isolate(attach_fd_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(attach_fd, 0, "mmap_region.attach.fd");
 
 /* Peer: attach by path, check the creator's half, answer in the other. */
 static int peer_attach_answer(void)
@@ -636,7 +626,7 @@ static int peer_attach_answer(void)
 		return 11;
 	uint8_t *p = shmk_mmap_region_ptr(r);
 	for (size_t i = n / 2; i < n; i++)
-		p[i] = npat(i);
+		p[i] = t_npat(i);
 	shmk_mmap_region_close(r);
 	return 0;
 }
@@ -655,18 +645,18 @@ static void map_shared_body(void)
 	const uint8_t *p = shmk_mmap_region_ptr(r);
 	size_t bad = 0;
 	for (size_t i = n / 2; i < n; i++)
-		bad += p[i] != npat(i);
+		bad += p[i] != t_npat(i);
 	CU_ASSERT_EQUAL(bad, 0);
 	shmk_mmap_region_close(r);
 }
 
 static void map_shared(void)
 {
-	SPEC_VERIFY("mmap_region.map.shared");
 	fresh_paths();
 	isolate(map_shared_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(map_shared, 0, "mmap_region.map.shared");
 
 /* ------------------------------------------------------------ ownership */
 
@@ -692,14 +682,13 @@ static void owner_local_body(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_owns_file(r), 1);
 	shmk_mmap_region_close(r);
 }
-
 static void owner_local(void)
 {
-	SPEC_VERIFY("mmap_region.owner.local+2");
 	fresh_paths();
 	isolate(owner_local_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(owner_local, 0, "mmap_region.owner.local+2");
 
 /* Hand-over: A creates (on-close) and releases, then exits; B takes and
  * closes.  The driver checks the file between the two. */
@@ -755,14 +744,13 @@ static void owner_handover_body(void)
 	h_barrier_free(g_ab);
 	h_barrier_free(g_db);
 }
-
 static void owner_handover(void)
 {
-	SPEC_VERIFY("mmap_region.owner.local+2");
 	fresh_paths();
 	isolate(owner_handover_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(owner_handover, 0, "mmap_region.owner.local+2");
 
 static int peer_attach_close(void)
 {
@@ -810,11 +798,11 @@ static void owner_close_unlinks_body(void)
 
 static void owner_close_unlinks(void)
 {
-	SPEC_VERIFY("mmap_region.owner.close_unlinks");
 	fresh_paths();
 	isolate(owner_close_unlinks_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(owner_close_unlinks, 0, "mmap_region.owner.close_unlinks");
 
 /* Peer: a restarted host replaces the file under the old owner's feet. */
 static int peer_replace_raw(void)
@@ -844,11 +832,11 @@ static void owner_same_file_body(void)
 
 static void owner_same_file(void)
 {
-	SPEC_VERIFY("mmap_region.owner.same_file");
 	fresh_paths();
 	isolate(owner_same_file_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(owner_same_file, 0, "mmap_region.owner.same_file");
 
 /* ------------------------------------------------------------ cleanup policies */
 
@@ -879,7 +867,7 @@ static int peer_auto_host(void)
 	const uint8_t *p = shmk_mmap_region_ptr(r);
 	size_t n = shmk_mmap_region_len(r), bad = 0;
 	for (size_t i = n / 2; i < n; i++)
-		bad += p[i] != npat(i);
+		bad += p[i] != t_npat(i);
 	if (bad)
 		return 12;
 	if (!shmk_mmap_region_path(r) || strcmp(shmk_mmap_region_path(r), g_path))
@@ -892,7 +880,7 @@ static void cleanup_auto_body(void)
 	struct shmk_mmap_region *r = NULL;
 	char via[64];
 
-	g_auto = h_shared_alloc(sizeof(*g_auto));
+	g_auto = t_shared_alloc(sizeof(*g_auto));
 	g_b = h_barrier_new(2);
 	pid_t host = fork_peer(peer_auto_host);
 	CU_ASSERT_FATAL(host > 0);
@@ -914,7 +902,7 @@ static void cleanup_auto_body(void)
 	CU_ASSERT_EQUAL(count_bad(r, 0, n / 2), 0);
 	uint8_t *p = shmk_mmap_region_ptr(r);
 	for (size_t i = n / 2; i < n; i++)
-		p[i] = npat(i);
+		p[i] = t_npat(i);
 	CU_ASSERT_EQUAL(h_barrier_wait(g_b, DEADLINE), 0);
 	CU_ASSERT_EQUAL(h_wait(host, DEADLINE), 0);
 	/* the host closed and exited: the file lives while we map it */
@@ -922,16 +910,16 @@ static void cleanup_auto_body(void)
 	CU_ASSERT_FALSE(exists(g_path));
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
 	h_barrier_free(g_b);
-	h_shared_free(g_auto, sizeof(*g_auto));
+	t_shared_free(g_auto, sizeof(*g_auto));
 }
 
 static void cleanup_auto(void)
 {
-	SPEC_VERIFY("mmap_region.cleanup.auto");
 	fresh_paths();
 	isolate(cleanup_auto_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(cleanup_auto, 0, "mmap_region.cleanup.auto");
 
 /* Creates with the given policy (default options for KEEP), closes or is
  * killed before closing. */
@@ -981,11 +969,11 @@ static void cleanup_names_body(void)
 
 static void cleanup_names(void)
 {
-	SPEC_VERIFY("mmap_region.cleanup.names");
 	fresh_paths();
 	isolate(cleanup_names_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(cleanup_names, 0, "mmap_region.cleanup.names");
 
 /* ------------------------------------------------------------ growth */
 
@@ -1019,11 +1007,11 @@ static void resize_grow_only_body(void)
 
 static void resize_grow_only(void)
 {
-	SPEC_VERIFY("mmap_region.resize.grow_only");
 	fresh_paths();
 	isolate(resize_grow_only_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(resize_grow_only, 0, "mmap_region.resize.grow_only");
 
 static void resize_keeps_old_body(void)
 {
@@ -1063,11 +1051,11 @@ static void resize_keeps_old_body(void)
 
 static void resize_keeps_old(void)
 {
-	SPEC_VERIFY("mmap_region.resize.keeps_old");
 	fresh_paths();
 	isolate(resize_keeps_old_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(resize_keeps_old, 0, "mmap_region.resize.keeps_old");
 
 /* Peer: grow the region to 8 pages and fill the new part. */
 static int peer_grow(void)
@@ -1109,11 +1097,11 @@ static void remap_grown_body(void)
 
 static void remap_grown(void)
 {
-	SPEC_VERIFY("mmap_region.remap.grown");
 	fresh_paths();
 	isolate(remap_grown_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(remap_grown, 0, "mmap_region.remap.grown");
 
 /* Peer: cut the file to one page behind the mapper's back. */
 static int peer_truncate(void)
@@ -1148,11 +1136,11 @@ static void remap_truncated_body(void)
 
 static void remap_truncated(void)
 {
-	SPEC_VERIFY("mmap_region.remap.truncated");
 	fresh_paths();
 	isolate(remap_truncated_body, DEADLINE);
 	drop_paths();
 }
+H_REGISTER(remap_truncated, 0, "mmap_region.remap.truncated");
 
 /* ------------------------------------------------------------ arguments */
 
@@ -1207,44 +1195,15 @@ static void api_args_body(void)
 
 static void api_args(void)
 {
-	SPEC_VERIFY("mmap_region.api.args");
 	fresh_paths();
 	isolate(api_args_body, DEADLINE);
 	drop_paths();
 }
 
-static const struct h_test tests[] = {
-	{ "create_excl", create_excl },
-	{ "create_replace", create_replace },
-	{ "create_mode", create_mode },
-	{ "create_size", create_size },
-	{ "create_reserve", create_reserve },
-	{ "create_no_leftover", create_no_leftover },
-	{ "path_nosymlink", path_nosymlink },
-	{ "attach_check", attach_check },
-	{ "attach_empty", attach_empty },
-	{ "attach_fd", attach_fd },
-	{ "map_shared", map_shared },
-	{ "owner_local", owner_local },
-	{ "owner_handover", owner_handover },
-	{ "owner_close_unlinks", owner_close_unlinks },
-	{ "owner_same_file", owner_same_file },
-	{ "cleanup_auto", cleanup_auto },
-	{ "cleanup_names", cleanup_names },
-	{ "resize_grow_only", resize_grow_only },
-	{ "resize_keeps_old", resize_keeps_old },
-	{ "remap_grown", remap_grown },
-	{ "remap_truncated", remap_truncated },
-	{ "api_args", api_args },
-	{ NULL, NULL },
-};
 
-static const struct h_suite suites[] = {
-	{ "mmap_region", NULL, NULL, tests },
-	{ NULL, NULL, NULL, NULL },
-};
+H_REGISTER(api_args, 0, "mmap_region.api.args");
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "mmap_region", suites, NULL);
+	return h_main(argc, argv, "mmap_region", NULL, NULL);
 }

@@ -25,12 +25,12 @@
 #include "internal.h"
 #include "shmkit/error.h"
 #include "shmkit/shm.h"
-#include "trunc_peer.h"
+#include "support.h"
 
 #define DEADLINE 20
 
 /* Names are made in the parent (before isolate) so the parent can remove
- * them whatever the child did. */
+ * them whatever the child did: before and after every test (H_HOOKS). */
 static char g_name[64], g_name2[64];
 
 static void fresh_names(void)
@@ -44,20 +44,11 @@ static void drop_names(void)
 	shm_unlink(g_name);
 	shm_unlink(g_name2);
 }
+H_HOOKS(NULL, fresh_names, drop_names);
 
 static size_t page(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE);
-}
-
-static uint8_t pat(size_t i)
-{
-	return (uint8_t)(i * 7 + 1);
-}
-
-static uint8_t npat(size_t i)
-{
-	return (uint8_t)(0xff ^ pat(i));
 }
 
 static pid_t fork_peer(int (*fn)(void))
@@ -82,7 +73,7 @@ static struct shmk_shm *create_mapped(size_t n, struct shmk_shm_map **m)
 
 /* ------------------------------------------------------------ names, flags */
 
-static void name_rules_body(void)
+static void name_rules(void)
 {
 	struct shmk_shm *s = (struct shmk_shm *)0x1;
 	char longname[300];
@@ -123,16 +114,10 @@ static void name_rules_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_open(huge, O_RDWR | O_CREAT, 0600, &s), -ENAMETOOLONG);
 	free(huge);
 }
+H_REGISTER(name_rules, DEADLINE, "shm.name.rules");
 
-static void name_rules(void)
-{
-	SPEC_VERIFY("shm.name.rules");
-	fresh_names();
-	isolate(name_rules_body, DEADLINE);
-	drop_names();
-}
 
-static void open_flags_body(void)
+static void open_flags(void)
 {
 	struct shmk_shm *s = NULL;
 
@@ -151,14 +136,8 @@ static void open_flags_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_open(g_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &s), 0);
 	CU_ASSERT_EQUAL(shmk_shm_close(s), 0);
 }
+H_REGISTER(open_flags, DEADLINE, "shm.open.flags");
 
-static void open_flags(void)
-{
-	SPEC_VERIFY("shm.open.flags");
-	fresh_names();
-	isolate(open_flags_body, DEADLINE);
-	drop_names();
-}
 
 /* A peer without privileges tries to open g_name: 0 when refused with EACCES. */
 static int peer_unprivileged_open(void)
@@ -203,13 +182,11 @@ static void open_mode_body(void)
 
 static void open_mode(void)
 {
-	SPEC_VERIFY("shm.open.mode");
 	if (geteuid() != 0)
 		H_SKIP("needs root to drop to another uid");
-	fresh_names();
 	isolate(open_mode_body, DEADLINE);
-	drop_names();
 }
+H_REGISTER(open_mode, 0, "shm.open.mode");
 
 static void open_check_body(void)
 {
@@ -260,15 +237,13 @@ static void open_check_body(void)
 
 static void open_check(void)
 {
-	SPEC_VERIFY("shm.open.check");
 	if (geteuid() != 0)
 		H_SKIP("needs root to chown to another uid");
-	fresh_names();
 	isolate(open_check_body, DEADLINE);
-	drop_names();
 }
+H_REGISTER(open_check, 0, "shm.open.check");
 
-static void open_nosymlink_body(void)
+static void open_nosymlink(void)
 {
 	struct shmk_shm *s = NULL, *t = NULL;
 	char p1[128], p2[128];
@@ -291,16 +266,10 @@ static void open_nosymlink_body(void)
 	unlink(p1);
 	shmk_shm_close(s);
 }
+H_REGISTER(open_nosymlink, DEADLINE, "shm.open.nosymlink");
 
-static void open_nosymlink(void)
-{
-	SPEC_VERIFY("shm.open.nosymlink");
-	fresh_names();
-	isolate(open_nosymlink_body, DEADLINE);
-	drop_names();
-}
 
-static void open_no_leftover_body(void)
+static void open_no_leftover(void)
 {
 	struct shmk_shm *s = NULL;
 
@@ -319,18 +288,12 @@ static void open_no_leftover_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_open(g_name, O_RDWR | O_CREAT | O_EXCL, 0600, &s), 0);
 	shmk_shm_close(s);
 }
+H_REGISTER(open_no_leftover, DEADLINE, "shm.open.no_leftover");
 
-static void open_no_leftover(void)
-{
-	SPEC_VERIFY("shm.open.no_leftover");
-	fresh_names();
-	isolate(open_no_leftover_body, DEADLINE);
-	drop_names();
-}
 
 /* ------------------------------------------------------------ size */
 
-static void size_limits_body(void)
+static void size_limits(void)
 {
 	struct shmk_shm *s = NULL, *r = NULL;
 	size_t sz = 1;
@@ -352,14 +315,8 @@ static void size_limits_body(void)
 	shmk_shm_close(r);
 	shmk_shm_close(s);
 }
+H_REGISTER(size_limits, DEADLINE, "shm.size.limits");
 
-static void size_limits(void)
-{
-	SPEC_VERIFY("shm.size.limits");
-	fresh_names();
-	isolate(size_limits_body, DEADLINE);
-	drop_names();
-}
 
 /* In a private mount namespace, /dev/shm becomes a 1 MiB tmpfs. */
 static void size_reserve_body(void)
@@ -391,14 +348,13 @@ static void size_reserve_body(void)
 
 static void size_reserve(void)
 {
-	SPEC_VERIFY("shm.size.reserve");
 	if (geteuid() != 0)
 		H_SKIP("needs root for a private mount namespace");
-	fresh_names();
 	isolate(size_reserve_body, DEADLINE);
 }
+H_REGISTER(size_reserve, 0, "shm.size.reserve");
 
-static void size_shrink_mapped_body(void)
+static void size_shrink_mapped(void)
 {
 	size_t ps = page(), sz = 0;
 	struct shmk_shm_map *m = NULL;
@@ -427,18 +383,12 @@ static void size_shrink_mapped_body(void)
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 }
+H_REGISTER(size_shrink_mapped, DEADLINE, "shm.size.shrink_mapped");
 
-static void size_shrink_mapped(void)
-{
-	SPEC_VERIFY("shm.size.shrink_mapped");
-	fresh_names();
-	isolate(size_shrink_mapped_body, DEADLINE);
-	drop_names();
-}
 
 /* ------------------------------------------------------------ truncation */
 
-static void truncate_check_body(void)
+static void truncate_check(void)
 {
 	size_t ps = page(), sz = 0;
 	char file[128];
@@ -449,7 +399,7 @@ static void truncate_check_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_map_check(m), 0);
 	CU_ASSERT_EQUAL(shmk_shm_map_check(NULL), -EINVAL);
 	/* another process shrinks the object to one page under the map */
-	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(file, (off_t)ps), 0);
+	CU_ASSERT_EQUAL_FATAL(t_peer_truncate(file, (off_t)ps), 0);
 	CU_ASSERT_EQUAL(shmk_shm_map_check(m), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_shm_size(s, &sz), 0);
 	CU_ASSERT_EQUAL(sz, ps);
@@ -460,22 +410,15 @@ static void truncate_check_body(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_shm_map(s, 0, &m), 0);
 	CU_ASSERT_EQUAL(shmk_shm_map_check(m), 0);
 	/* the peer cuts to 0: the whole map is gone */
-	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(file, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(t_peer_truncate(file, 0), 0);
 	CU_ASSERT_EQUAL(shmk_shm_map_check(m), SHMK_ETRUNCATED);
 	/* without its handle there is no descriptor to ask */
 	shmk_shm_close(s);
 	CU_ASSERT_EQUAL(shmk_shm_map_check(m), -EBADF);
 	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
 }
+H_REGISTER(truncate_check, DEADLINE, "shm.truncate.check", "shm.truncate.hot-path");
 
-static void truncate_check(void)
-{
-	SPEC_VERIFY("shm.truncate.check");
-	SPEC_VERIFY("shm.truncate.hot-path");
-	fresh_names();
-	isolate(truncate_check_body, DEADLINE);
-	drop_names();
-}
 
 /* ------------------------------------------------------------ map */
 
@@ -494,16 +437,16 @@ static int peer_shared(void)
 	if (n != 2 * page())
 		return 12;
 	for (size_t i = 0; i < n / 2; i++)
-		if (p[i] != pat(i))
+		if (p[i] != t_pat(i))
 			return 13;
 	for (size_t i = n / 2; i < n; i++)
-		p[i] = npat(i);
+		p[i] = t_npat(i);
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 	return 0;
 }
 
-static void map_shared_body(void)
+static void map_shared(void)
 {
 	size_t n = 2 * page();
 	struct shmk_shm_map *m = NULL;
@@ -511,27 +454,21 @@ static void map_shared_body(void)
 	uint8_t *p = shmk_shm_map_ptr(m);
 
 	for (size_t i = 0; i < n / 2; i++)
-		p[i] = pat(i);
+		p[i] = t_pat(i);
 	pid_t pid = fork_peer(peer_shared);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(h_wait(pid, DEADLINE), 0);
 	size_t bad = 0;
 	for (size_t i = n / 2; i < n; i++)
-		bad += p[i] != npat(i);
+		bad += p[i] != t_npat(i);
 	CU_ASSERT_EQUAL(bad, 0);
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 }
+H_REGISTER(map_shared, DEADLINE, "shm.map.shared");
 
-static void map_shared(void)
-{
-	SPEC_VERIFY("shm.map.shared");
-	fresh_names();
-	isolate(map_shared_body, DEADLINE);
-	drop_names();
-}
 
-static void map_single_body(void)
+static void map_single(void)
 {
 	struct shmk_shm_map *m = NULL, *m2 = (struct shmk_shm_map *)0x1;
 	struct shmk_shm *s = create_mapped(page(), &m);
@@ -554,16 +491,10 @@ static void map_single_body(void)
 	shmk_shm_close(t);
 	shmk_shm_close(s);
 }
+H_REGISTER(map_single, DEADLINE, "shm.map.single");
 
-static void map_single(void)
-{
-	SPEC_VERIFY("shm.map.single");
-	fresh_names();
-	isolate(map_single_body, DEADLINE);
-	drop_names();
-}
 
-static void map_zero_size_body(void)
+static void map_zero_size(void)
 {
 	struct shmk_shm *s = NULL;
 	struct shmk_shm_map *m = (struct shmk_shm_map *)0x1;
@@ -579,16 +510,10 @@ static void map_zero_size_body(void)
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 }
+H_REGISTER(map_zero_size, DEADLINE, "shm.map.zero_size");
 
-static void map_zero_size(void)
-{
-	SPEC_VERIFY("shm.map.zero_size");
-	fresh_names();
-	isolate(map_zero_size_body, DEADLINE);
-	drop_names();
-}
 
-static void map_offset_range_body(void)
+static void map_offset_range(void)
 {
 	struct shmk_shm *s = NULL;
 	struct shmk_shm_map *m = NULL;
@@ -606,16 +531,10 @@ static void map_offset_range_body(void)
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 }
+H_REGISTER(map_offset_range, DEADLINE, "shm.map.offset_range");
 
-static void map_offset_range(void)
-{
-	SPEC_VERIFY("shm.map.offset_range");
-	fresh_names();
-	isolate(map_offset_range_body, DEADLINE);
-	drop_names();
-}
 
-static void map_unaligned_body(void)
+static void map_unaligned(void)
 {
 	size_t ps = page(), n = 3 * ps;
 	struct shmk_shm_map *m = NULL;
@@ -623,7 +542,7 @@ static void map_unaligned_body(void)
 	uint8_t *p = shmk_shm_map_ptr(m);
 
 	for (size_t i = 0; i < n; i++)
-		p[i] = pat(i);
+		p[i] = t_pat(i);
 	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
 
 	const size_t offs[] = { 5, ps - 1, ps + 123, 2 * ps + 1, n - 1 };
@@ -635,7 +554,7 @@ static void map_unaligned_body(void)
 		CU_ASSERT_EQUAL(shmk_shm_map_len(m), n - off);
 		size_t bad = 0;
 		for (size_t i = 0; i < n - off; i++)
-			bad += q[i] != pat(off + i);
+			bad += q[i] != t_pat(off + i);
 		CU_ASSERT_EQUAL(bad, 0);
 		q[n - off - 1] ^= 0xff;	/* the last byte is writable */
 		q[n - off - 1] ^= 0xff;
@@ -643,14 +562,8 @@ static void map_unaligned_body(void)
 	}
 	shmk_shm_close(s);
 }
+H_REGISTER(map_unaligned, DEADLINE, "shm.map.unaligned");
 
-static void map_unaligned(void)
-{
-	SPEC_VERIFY("shm.map.unaligned");
-	fresh_names();
-	isolate(map_unaligned_body, DEADLINE);
-	drop_names();
-}
 
 /* Peer: read-only open and map; reads must work, then a write must fault. */
 static int peer_readonly(void)
@@ -670,7 +583,7 @@ static int peer_readonly(void)
 	return 13;
 }
 
-static void map_readonly_body(void)
+static void map_readonly(void)
 {
 	struct shmk_shm_map *m = NULL;
 	struct shmk_shm *s = create_mapped(page(), &m);
@@ -685,14 +598,8 @@ static void map_readonly_body(void)
 	shmk_shm_unmap(m);
 	shmk_shm_close(s);
 }
+H_REGISTER(map_readonly, DEADLINE, "shm.map.readonly");
 
-static void map_readonly(void)
-{
-	SPEC_VERIFY("shm.map.readonly");
-	fresh_names();
-	isolate(map_readonly_body, DEADLINE);
-	drop_names();
-}
 
 /* ------------------------------------------------------------ lifetime */
 
@@ -704,7 +611,7 @@ static int peer_open_fails_enoent(void)
 	return rc == -ENOENT ? 0 : 10;
 }
 
-static void unlink_keeps_handle_body(void)
+static void unlink_keeps_handle(void)
 {
 	struct shmk_shm_map *m = NULL;
 	struct shmk_shm *s = create_mapped(page(), &m);
@@ -728,14 +635,8 @@ static void unlink_keeps_handle_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
 	CU_ASSERT_EQUAL(shmk_shm_close(s), 0);
 }
+H_REGISTER(unlink_keeps_handle, DEADLINE, "shm.unlink.keeps_handle");
 
-static void unlink_keeps_handle(void)
-{
-	SPEC_VERIFY("shm.unlink.keeps_handle");
-	fresh_names();
-	isolate(unlink_keeps_handle_body, DEADLINE);
-	drop_names();
-}
 
 static int peer_reads_after_close(void)
 {
@@ -750,7 +651,7 @@ static int peer_reads_after_close(void)
 	return b[0] == 0xab && b[1] == 0xcd ? 0 : 12;
 }
 
-static void close_map_survives_body(void)
+static void close_map_survives(void)
 {
 	struct shmk_shm_map *m = NULL;
 	struct shmk_shm *s = create_mapped(page(), &m);
@@ -767,16 +668,10 @@ static void close_map_survives_body(void)
 	CU_ASSERT_EQUAL(shmk_shm_map_len(m), page());
 	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
 }
+H_REGISTER(close_map_survives, DEADLINE, "shm.close.map_survives");
 
-static void close_map_survives(void)
-{
-	SPEC_VERIFY("shm.close.map_survives");
-	fresh_names();
-	isolate(close_map_survives_body, DEADLINE);
-	drop_names();
-}
 
-static void api_args_body(void)
+static void api_args(void)
 {
 	struct shmk_shm *s = NULL;
 	struct shmk_shm_map *m = NULL;
@@ -802,44 +697,10 @@ static void api_args_body(void)
 	CU_ASSERT_STRING_EQUAL(shmk_shm_name(s), g_name);
 	shmk_shm_close(s);
 }
+H_REGISTER(api_args, DEADLINE, "shm.api.args");
 
-static void api_args(void)
-{
-	SPEC_VERIFY("shm.api.args");
-	fresh_names();
-	isolate(api_args_body, DEADLINE);
-	drop_names();
-}
-
-static const struct h_test tests[] = {
-	{ "name_rules", name_rules },
-	{ "open_flags", open_flags },
-	{ "open_mode", open_mode },
-	{ "open_check", open_check },
-	{ "open_nosymlink", open_nosymlink },
-	{ "open_no_leftover", open_no_leftover },
-	{ "size_limits", size_limits },
-	{ "size_reserve", size_reserve },
-	{ "size_shrink_mapped", size_shrink_mapped },
-	{ "map_shared", map_shared },
-	{ "map_single", map_single },
-	{ "map_zero_size", map_zero_size },
-	{ "map_offset_range", map_offset_range },
-	{ "map_unaligned", map_unaligned },
-	{ "map_readonly", map_readonly },
-	{ "unlink_keeps_handle", unlink_keeps_handle },
-	{ "close_map_survives", close_map_survives },
-	{ "truncate_check", truncate_check },
-	{ "api_args", api_args },
-	{ NULL, NULL },
-};
-
-static const struct h_suite suites[] = {
-	{ "shm", NULL, NULL, tests },
-	{ NULL, NULL, NULL, NULL },
-};
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "shm", suites, NULL);
+	return h_main(argc, argv, "shm", NULL, NULL);
 }

@@ -25,12 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exact_copy.h"
+#include "support.h"
 #include "harness.h"
 #include "internal.h"
 #include "shmkit/slots.h"
 #include "shmkit/wire.h"
-#include "trunc_peer.h"
+#include "support.h"
 
 #define NR 4
 
@@ -51,7 +51,7 @@ static struct shared *sh;
 
 static void fresh_shared(void)
 {
-	sh = h_shared_alloc(sizeof(*sh));
+	sh = t_shared_alloc(sizeof(*sh));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(sh);
 	memset((void *)sh, 0, sizeof(*sh));
 }
@@ -159,19 +159,7 @@ static int publish(struct shmk_slots *s, uint64_t *next, size_t len)
 /* Raw mapping of a segment by name, for tests that inspect or lie. */
 static void *raw_map(const char *name, size_t *len)
 {
-	int fd = shm_open(name, O_RDWR, 0);
-	struct stat st;
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st)) {
-		close(fd);
-		return NULL;
-	}
-	void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	*len = (size_t)st.st_size;
-	return p == MAP_FAILED ? NULL : p;
+	return t_raw_map(shm_open(name, O_RDWR, 0), len);
 }
 
 static int write_file(const char *path, const void *data, size_t len, mode_t mode)
@@ -268,7 +256,7 @@ static int reader_proc(void *argp)
 
 /* ------------------------------------------------------------ layout */
 
-static void layout_body(void)
+static void layout_offsets(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -317,12 +305,7 @@ static void layout_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
 }
 
-static void layout_offsets(void)
-{
-	SPEC_VERIFY("slots.layout.header+2");
-	SPEC_VERIFY("slots.layout.capacity");
-	isolate(layout_body, 20);
-}
+H_REGISTER(layout_offsets, 20, "slots.layout.header+2", "slots.layout.capacity");
 
 /* Reader given only the owner's locator string (as PID_SHM_LOCATOR would
  * carry it): attaches with it, registers, takes the one sample. */
@@ -385,14 +368,13 @@ static void segment_locator_body(void)
 
 static void segment_locator(void)
 {
-	SPEC_VERIFY("slots.segment.name+2");
-	SPEC_VERIFY("slots.segment.shm-name");
 	isolate(segment_locator_body, 20);
 }
+H_REGISTER(segment_locator, 0, "slots.segment.name+2", "slots.segment.shm-name");
 
 /* ------------------------------------------------------------ create */
 
-static void create_files_body(void)
+static void create_files(void)
 {
 	char fl[256], buf[300];
 	struct shmk_slots *o, *o2;
@@ -432,17 +414,11 @@ static void create_files_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_close(o2), 0);
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
 }
-
-static void create_files(void)
-{
-	SPEC_VERIFY("slots.create.exclusive");
-	SPEC_VERIFY("slots.flink.create+2");
-	isolate(create_files_body, 20);
-}
+H_REGISTER(create_files, 20, "slots.create.exclusive", "slots.flink.create+2");
 
 /* An owner killed after writing the flink's content but before linking it:
  * no flink (and so no half-written one) ever appears at the path. */
-static void flink_atomic_body(void)
+static void flink_atomic(void)
 {
 	char fl[256], pat[64];
 	struct shmk_slots *o;
@@ -474,14 +450,9 @@ static void flink_atomic_body(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(fl, 2, 64, &o), 0);
 	CU_ASSERT_EQUAL(shmk_slots_close(o), 0);
 }
+H_REGISTER(flink_atomic, 20, "slots.flink.create+2");
 
-static void flink_atomic(void)
-{
-	SPEC_VERIFY("slots.flink.create+2");
-	isolate(flink_atomic_body, 20);
-}
-
-static void create_limits_body(void)
+static void create_limits(void)
 {
 	char fl[256];
 	struct shmk_slots *o = NULL;
@@ -497,12 +468,7 @@ static void create_limits_body(void)
 	CU_ASSERT_PTR_NULL(o);
 	CU_ASSERT_EQUAL(access(fl, F_OK), -1);	/* nothing left behind */
 }
-
-static void create_limits(void)
-{
-	SPEC_VERIFY("slots.create.limits");
-	isolate(create_limits_body, 20);
-}
+H_REGISTER(create_limits, 20, "slots.create.limits");
 
 static void create_fallocate_body(void)
 {
@@ -523,13 +489,13 @@ static void create_fallocate_body(void)
 
 static void create_fallocate(void)
 {
-	SPEC_VERIFY("slots.create.fallocate");
 	if (geteuid() != 0)
 		H_SKIP("needs root for a private tmpfs");
 	isolate(create_fallocate_body, 20);
 }
+H_REGISTER(create_fallocate, 0, "slots.create.fallocate");
 
-static void flink_dir_body(void)
+static void flink_dir(void)
 {
 	char dir[256], buf[300];
 	struct shmk_slots *o;
@@ -557,16 +523,11 @@ static void flink_dir_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_default_dir(buf, sizeof(buf)), 0);
 	CU_ASSERT_STRING_EQUAL(buf, want);
 }
-
-static void flink_dir(void)
-{
-	SPEC_VERIFY("slots.flink.dir");
-	isolate(flink_dir_body, 20);
-}
+H_REGISTER(flink_dir, 20, "slots.flink.dir");
 
 /* ------------------------------------------------------------ attach */
 
-static void flink_safe_body(void)
+static void flink_safe(void)
 {
 	char fl[256], other[256];
 	struct shmk_slots *o, *r;
@@ -603,14 +564,9 @@ static void flink_safe_body(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(flink_safe, 20, "slots.flink.safe");
 
-static void flink_safe(void)
-{
-	SPEC_VERIFY("slots.flink.safe");
-	isolate(flink_safe_body, 20);
-}
-
-static void flink_content_body(void)
+static void flink_content(void)
 {
 	static const struct {
 		const char *bytes;
@@ -654,12 +610,7 @@ static void flink_content_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_attach(fl, &r), -ENOENT);	/* valid, absent */
 	unlink(fl);
 }
-
-static void flink_content(void)
-{
-	SPEC_VERIFY("slots.flink.content");
-	isolate(flink_content_body, 20);
-}
+H_REGISTER(flink_content, 20, "slots.flink.content");
 
 /* A real segment from an owner, then one header field lies; every attach
  * runs in its own process so a crash would be caught as a failure. */
@@ -703,7 +654,7 @@ static void lie_run(const struct lie *lies, size_t n)
 	}
 }
 
-static void attach_magic_body(void)
+static void attach_magic(void)
 {
 	static const struct lie lies[] = {
 		{ "magic", 0x00, 0x5353445Au, 0, SHMK_EBADMAGIC },
@@ -713,12 +664,8 @@ static void attach_magic_body(void)
 	};
 	lie_run(lies, 3);
 }
+H_REGISTER(attach_magic, 30, "slots.attach.magic+2");
 
-static void attach_magic(void)
-{
-	SPEC_VERIFY("slots.attach.magic+2");
-	isolate(attach_magic_body, 30);
-}
 
 /* An upstream ZeroDDS flatdata v1 owner, laid out exactly as its create()
  * writes it and SEGMENT_HEADER_SIZE documents: u32 magic 0x5A445353,
@@ -802,10 +749,9 @@ static void attach_upstream_body(void)
 
 static void attach_upstream(void)
 {
-	SPEC_VERIFY("slots.attach.upstream");
-	SPEC_VERIFY("slots.layout.magic");
 	isolate(attach_upstream_body, 30);
 }
+H_REGISTER(attach_upstream, 0, "slots.attach.upstream", "slots.layout.magic");
 
 /* Reader with an index agreed out of band (upstream style): refused at
  * its first read with a detail; once registered it gets the samples
@@ -874,11 +820,11 @@ static void reader_unregistered_body(void)
 
 static void reader_unregistered(void)
 {
-	SPEC_VERIFY("slots.reader.unregistered");
 	isolate(reader_unregistered_body, 30);
 }
+H_REGISTER(reader_unregistered, 0, "slots.reader.unregistered");
 
-static void attach_sizes_body(void)
+static void attach_sizes(void)
 {
 	static const struct lie lies[] = {
 		{ "hdr_size", 0x1c, 0x20, 0, SHMK_ELAYOUT },
@@ -897,14 +843,9 @@ static void attach_sizes_body(void)
 	};
 	lie_run(lies, sizeof(lies) / sizeof(lies[0]));
 }
+H_REGISTER(attach_sizes, 60, "slots.attach.sizes");
 
-static void attach_sizes(void)
-{
-	SPEC_VERIFY("slots.attach.sizes");
-	isolate(attach_sizes_body, 60);
-}
-
-static void attach_bounds_body(void)
+static void attach_bounds(void)
 {
 	static const struct lie lies[] = {
 		{ "count 5 of 4", 0x04, 5, 0, SHMK_ELAYOUT },
@@ -930,12 +871,7 @@ static void attach_bounds_body(void)
 	munmap(m, len);
 	shmk_slots_close(o);
 }
-
-static void attach_bounds(void)
-{
-	SPEC_VERIFY("slots.attach.bounds");
-	isolate(attach_bounds_body, 30);
-}
+H_REGISTER(attach_bounds, 30, "slots.attach.bounds");
 
 /* ------------------------------------------------------------ the one validator */
 
@@ -974,7 +910,10 @@ static void vs_creator(const char *fl, int out, int go)
 
 static uint8_t *vs_copy(const char *name, size_t *len)
 {
-	return ec_copy_fd(shm_open(name, O_RDONLY, 0), len);
+	uint8_t *b = t_copy_fd(shm_open(name, O_RDONLY, 0), len);
+
+	CU_ASSERT_FATAL(b != NULL);
+	return b;
 }
 
 /* A prefix of the whole segment (size bytes, slots in the first need). */
@@ -999,7 +938,7 @@ static int vs_prefix_ok(const uint8_t *t, size_t l, void *arg)
 	return rc == 0 && si.complete == (l >= p->need) && si.slot_count == 5;
 }
 
-static void validate_shared_body(void)
+static void validate_shared(void)
 {
 	char fl[256];
 	int out[2], go[2];
@@ -1059,7 +998,7 @@ static void validate_shared_body(void)
 	/* (b) every truncation length, each in a buffer of exactly that many
 	 * bytes */
 	struct vs_prefix pre = { size, need };
-	CU_ASSERT_EQUAL(ec_each_prefix(b, size, vs_prefix_ok, &pre), 0);
+	CU_ASSERT_EQUAL(t_each_prefix(b, size, vs_prefix_ok, &pre), 0);
 
 	/* each header field at its boundaries: the validator on the copy and
 	 * attach on the segment give the same code */
@@ -1135,16 +1074,11 @@ static void validate_shared_body(void)
 	/* the creator died without closing: its objects are stale now */
 	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(fl), 0);
 }
-
-static void validate_shared(void)
-{
-	SPEC_VERIFY("slots.validate.shared");
-	isolate(validate_shared_body, 60);
-}
+H_REGISTER(validate_shared, 60, "slots.validate.shared");
 
 /* ------------------------------------------------------------ readers */
 
-static void reader_index_body(void)
+static void reader_index(void)
 {
 	char fl[256];
 	struct shmk_slots *o;
@@ -1164,12 +1098,7 @@ static void reader_index_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_mark_reader_disconnected(o, 31), 0);
 	shmk_slots_close(o);
 }
-
-static void reader_index(void)
-{
-	SPEC_VERIFY("slots.reader.index");
-	isolate(reader_index_body, 20);
-}
+H_REGISTER(reader_index, 20, "slots.reader.index");
 
 static int register_child(void *arg)
 {
@@ -1188,7 +1117,7 @@ static int register_child(void *arg)
 	return rc == 0 && idx == 7 ? 0 : 1;
 }
 
-static void reader_register_body(void)
+static void reader_register(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r[33];
@@ -1227,16 +1156,11 @@ static void reader_register_body(void)
 	munmap(hd, len);
 	shmk_slots_close(o);
 }
-
-static void reader_register(void)
-{
-	SPEC_VERIFY("slots.reader.register");
-	isolate(reader_register_body, 30);
-}
+H_REGISTER(reader_register, 30, "slots.reader.register");
 
 /* Owner and three reader processes: every sample reaches every reader, in
  * order and intact, through 8 slots recycled many times. */
-static void multi_reader_body(void)
+static void multi_reader(void)
 {
 	char fl[256];
 	struct shmk_slots *o;
@@ -1267,16 +1191,10 @@ static void multi_reader_body(void)
 	}
 	shmk_slots_close(o);
 }
-
-static void multi_reader(void)
-{
-	SPEC_VERIFY("slots.publish.order+2");
-	SPEC_VERIFY("slots.reuse.rule");
-	isolate(multi_reader_body, 120);
-}
+H_REGISTER(multi_reader, 120, "slots.publish.order+2", "slots.reuse.rule");
 
 /* Delivery in sequence-number order after the slots wrapped around. */
-static void delivery_order_body(void)
+static void delivery_order(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1313,12 +1231,7 @@ static void delivery_order_body(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
-
-static void delivery_order(void)
-{
-	SPEC_VERIFY("slots.delivery.order");
-	isolate(delivery_order_body, 20);
-}
+H_REGISTER(delivery_order, 20, "slots.delivery.order");
 
 /* The owner recycles a slot between the reader's sn load and its mask
  * load (test seam): an old sn must never pair with the new commit's mask. */
@@ -1337,7 +1250,7 @@ static void recycle_hook(uint32_t index)
 		shmk_slots_commit_slot(g_owner, h, "NEW", 3, &sn, NULL);
 }
 
-static void recycle_race_body(void)
+static void recycle_race(void)
 {
 	char fl[256];
 	struct shmk_slots *r;
@@ -1375,15 +1288,10 @@ static void recycle_race_body(void)
 	shmk_slots_close(r);
 	shmk_slots_close(g_owner);
 }
-
-static void recycle_race(void)
-{
-	SPEC_VERIFY("slots.publish.order+2");
-	isolate(recycle_race_body, 20);
-}
+H_REGISTER(recycle_race, 20, "slots.publish.order+2");
 
 /* Samples are owed only to active ∩ registered readers. */
-static void addressed_body(void)
+static void addressed(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *ra, *rb, *rc_;
@@ -1421,15 +1329,10 @@ static void addressed_body(void)
 	shmk_slots_close(rc_);
 	shmk_slots_close(o);
 }
-
-static void addressed(void)
-{
-	SPEC_VERIFY("slots.delivery.addressed");
-	isolate(addressed_body, 20);
-}
+H_REGISTER(addressed, 20, "slots.delivery.addressed");
 
 /* Reuse: a slot comes back only when every addressed live reader read it. */
-static void reuse_body(void)
+static void reuse(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *ra, *rb;
@@ -1473,16 +1376,11 @@ static void reuse_body(void)
 	shmk_slots_close(ra);
 	shmk_slots_close(o);
 }
-
-static void reuse(void)
-{
-	SPEC_VERIFY("slots.reuse.rule");
-	isolate(reuse_body, 20);
-}
+H_REGISTER(reuse, 20, "slots.reuse.rule");
 
 /* A reader killed while holding unread samples: detected (as a zombie, and
  * once reaped), its slots come back, the other reader is unaffected. */
-static void reader_killed_body(void)
+static void reader_killed(void)
 {
 	char fl[256];
 	struct shmk_slots *o;
@@ -1525,16 +1423,11 @@ static void reader_killed_body(void)
 	CU_ASSERT_EQUAL(sh->last_sn[0], n);
 	shmk_slots_close(o);
 }
-
-static void reader_killed(void)
-{
-	SPEC_VERIFY("slots.reader.reap");
-	isolate(reader_killed_body, 120);
-}
+H_REGISTER(reader_killed, 120, "slots.reader.reap");
 
 /* PID reuse: a registry token whose pid is alive but whose start time
  * differs names an earlier incarnation: dead, reaped.  A live token pins. */
-static void reader_pid_reuse_body(void)
+static void reader_pid_reuse(void)
 {
 	char fl[256];
 	struct shmk_slots *o;
@@ -1577,14 +1470,9 @@ static void reader_pid_reuse_body(void)
 	munmap(hd, len);
 	shmk_slots_close(o);
 }
+H_REGISTER(reader_pid_reuse, 20, "slots.reader.reap");
 
-static void reader_pid_reuse(void)
-{
-	SPEC_VERIFY("slots.reader.reap");
-	isolate(reader_pid_reuse_body, 20);
-}
-
-static void disconnect_body(void)
+static void disconnect(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1606,16 +1494,11 @@ static void disconnect_body(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
-
-static void disconnect(void)
-{
-	SPEC_VERIFY("slots.reader.disconnect");
-	isolate(disconnect_body, 20);
-}
+H_REGISTER(disconnect, 20, "slots.reader.disconnect");
 
 /* ------------------------------------------------------------ sequence numbers */
 
-static void sn_wrap_body(void)
+static void sn_wrap(void)
 {
 	char fl[256];
 	struct shmk_slots *o;
@@ -1657,16 +1540,11 @@ static void sn_wrap_body(void)
 	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), 0);
 	shmk_slots_close(o);
 }
-
-static void sn_wrap(void)
-{
-	SPEC_VERIFY("slots.sn.width");
-	isolate(sn_wrap_body, 90);
-}
+H_REGISTER(sn_wrap, 90, "slots.sn.width");
 
 /* ------------------------------------------------------------ handles and reads */
 
-static void handle_bounds_body(void)
+static void handle_bounds(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1695,14 +1573,9 @@ static void handle_bounds_body(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(handle_bounds, 20, "slots.handle.bounds");
 
-static void handle_bounds(void)
-{
-	SPEC_VERIFY("slots.handle.bounds");
-	isolate(handle_bounds_body, 20);
-}
-
-static void read_bounds_body(void)
+static void read_bounds(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1738,14 +1611,9 @@ static void read_bounds_body(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
+H_REGISTER(read_bounds, 20, "slots.read.bounds");
 
-static void read_bounds(void)
-{
-	SPEC_VERIFY("slots.read.bounds");
-	isolate(read_bounds_body, 20);
-}
-
-static void read_ptr_body(void)
+static void read_ptr(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1778,16 +1646,11 @@ static void read_ptr_body(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
-
-static void read_ptr(void)
-{
-	SPEC_VERIFY("slots.read.ptr");
-	isolate(read_ptr_body, 20);
-}
+H_REGISTER(read_ptr, 20, "slots.read.ptr");
 
 /* Zero-copy loan: 1 MiB samples to a reader process; commit_in_place is
  * byte-for-byte commit_slot; loans stay with the owner's handle. */
-static void loan_body(void)
+static void loan(void)
 {
 	char fl[256], fl2[256];
 	struct shmk_slots *o, *o2, *r;
@@ -1855,12 +1718,7 @@ static void loan_body(void)
 	shmk_slots_close(o);
 	shmk_slots_close(o2);
 }
-
-static void loan(void)
-{
-	SPEC_VERIFY("slots.loan.inplace");
-	isolate(loan_body, 120);
-}
+H_REGISTER(loan, 120, "slots.loan.inplace");
 
 /* ------------------------------------------------------------ wait */
 
@@ -1878,7 +1736,7 @@ static int committer(void *arg)
 	return 0;
 }
 
-static void wait_body(void)
+static void wait_change(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1920,11 +1778,7 @@ static void wait_body(void)
 	shmk_slots_close(o);
 }
 
-static void wait_change(void)
-{
-	SPEC_VERIFY("slots.wait.nolost+2");
-	isolate(wait_body, 60);
-}
+H_REGISTER(wait_change, 60, "slots.wait.nolost+2");
 
 /* Commits once the reader is parked (header waiters != 0). */
 static int committer_when_parked(void *arg)
@@ -1947,7 +1801,7 @@ static int committer_when_parked(void *arg)
 
 /* INT64_MAX waits like "forever": an overflowed deadline in the past
  * shows as -ETIMEDOUT before the commit (or as UBSan's abort). */
-static void wait_huge_timeout_body(void)
+static void wait_huge_timeout(void)
 {
 	char fl[256];
 	struct shmk_slots *o, *r;
@@ -1961,12 +1815,7 @@ static void wait_huge_timeout_body(void)
 	shmk_slots_close(r);
 	shmk_slots_close(o);
 }
-
-static void wait_huge_timeout(void)
-{
-	SPEC_VERIFY("common.wait.deadline");
-	isolate(wait_huge_timeout_body, 30);
-}
+H_REGISTER(wait_huge_timeout, 30, "common.wait.deadline");
 
 static int owner_then_die(void *arg)
 {
@@ -2019,17 +1868,12 @@ static void peerdead_case(int clean)
 		shmk_slots_reclaim_stale(fl);
 }
 
-static void peerdead_body(void)
+static void wait_peerdead(void)
 {
 	peerdead_case(1);
 	peerdead_case(0);
 }
-
-static void wait_peerdead(void)
-{
-	SPEC_VERIFY("slots.wait.peerdead");
-	isolate(peerdead_body, 90);
-}
+H_REGISTER(wait_peerdead, 90, "slots.wait.peerdead");
 
 /* ------------------------------------------------------------ stale and close */
 
@@ -2043,7 +1887,7 @@ static int owner_crash(void *arg)
 	return 3;
 }
 
-static void stale_body(void)
+static void stale_detect(void)
 {
 	char fl[256], seg[256], flink_copy[256];
 	struct shmk_slots *o, *o2;
@@ -2090,15 +1934,9 @@ static void stale_body(void)
 	CU_ASSERT_EQUAL(access(fl, F_OK), -1);
 	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(fl), -ENOENT);
 }
+H_REGISTER(stale_detect, 60, "slots.stale.detect", "slots.stale.reclaim");
 
-static void stale_detect(void)
-{
-	SPEC_VERIFY("slots.stale.detect");
-	SPEC_VERIFY("slots.stale.reclaim");
-	isolate(stale_body, 60);
-}
-
-static void close_body(void)
+static void close_roles(void)
 {
 	char fl[256], seg[256];
 	struct shmk_slots *o, *r;
@@ -2137,17 +1975,11 @@ static void close_body(void)
 	CU_ASSERT_EQUAL(errno, ENOENT);
 	munmap(hd, len);
 }
-
-static void close_roles(void)
-{
-	SPEC_VERIFY("slots.close.owner");
-	SPEC_VERIFY("slots.close.reader");
-	isolate(close_body, 20);
-}
+H_REGISTER(close_roles, 20, "slots.close.owner", "slots.close.reader");
 
 /* Anyone who can open the flink's directory (think /tmp) can flock it:
  * a stranger holding that lock must not hang the owner's close or gc. */
-static void close_dirlock_body(void)
+static void close_dirlock(void)
 {
 	char fl[256], dir[256];
 	struct shmk_slots *o;
@@ -2178,12 +2010,7 @@ static void close_dirlock_body(void)
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
 	close(ready[0]);
 }
-
-static void close_dirlock(void)
-{
-	SPEC_VERIFY("slots.flink.lock-bounded");
-	isolate(close_dirlock_body, 20);
-}
+H_REGISTER(close_dirlock, 20, "slots.flink.lock-bounded");
 
 /* ------------------------------------------------------------ truncation */
 
@@ -2193,7 +2020,7 @@ static void seg_file(const struct shmk_slots *s, char *buf, size_t len)
 	snprintf(buf, len, "/dev/shm%s", shmk_slots_shm_name(s));
 }
 
-static void truncated_body(void)
+static void truncated(void)
 {
 	char fl[PATH_MAX], seg[PATH_MAX], buf[1024];
 	struct shmk_slots *own = NULL, *rd = NULL, *rd2 = NULL;
@@ -2227,21 +2054,22 @@ static void truncated_body(void)
 	/* a peer cuts the segment inside its header: the page holding the
 	 * header stays, every slot page goes */
 	uint64_t gen = shmk_slots_notify_generation(rd);
-	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(seg, 64), 0);
+	CU_ASSERT_EQUAL_FATAL(t_peer_truncate(seg, 64), 0);
 	CU_ASSERT_EQUAL(shmk_slots_wait_for_change(rd, gen, 20ll * 1000000000), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_slots_check(rd), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_slots_check(own), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_slots_register_reader(rd2, -1, &idx2), SHMK_ETRUNCATED);
 	/* every page now: closing touches nothing, still cleans up */
-	CU_ASSERT_EQUAL_FATAL(tp_peer_truncate(seg, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(t_peer_truncate(seg, 0), 0);
 	CU_ASSERT_EQUAL(shmk_slots_close(rd), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_slots_close(rd2), 0); /* never registered: touches nothing */
 	CU_ASSERT_EQUAL(shmk_slots_close(own), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(access(seg, F_OK), -1);
 	CU_ASSERT_EQUAL(access(fl, F_OK), -1);
 }
+H_REGISTER(truncated, 120, "slots.truncate.check", "slots.truncate.register", "slots.truncate.wait", "slots.truncate.close", "slots.truncate.hot-path");
 
-static void truncated_parked_body(void)
+static void truncated_parked(void)
 {
 	char fl[PATH_MAX], seg[PATH_MAX];
 	struct shmk_slots *own = NULL, *rd = NULL;
@@ -2254,74 +2082,15 @@ static void truncated_parked_body(void)
 	/* parked when the peer cuts: the wake-up at the slice's end (one
 	 * liveness period) checks before it touches the header again */
 	uint64_t gen = shmk_slots_notify_generation(rd);
-	pid_t pid = tp_fork_truncator(seg, 64);
+	pid_t pid = t_fork_truncator(seg, 64);
 	CU_ASSERT_EQUAL(shmk_slots_wait_for_change(rd, gen, 20ll * 1000000000), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
 	CU_ASSERT_EQUAL(shmk_slots_close(rd), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(shmk_slots_close(own), SHMK_ETRUNCATED);
 }
-
-static void truncated(void)
-{
-	SPEC_VERIFY("slots.truncate.check");
-	SPEC_VERIFY("slots.truncate.register");
-	SPEC_VERIFY("slots.truncate.wait");
-	SPEC_VERIFY("slots.truncate.close");
-	SPEC_VERIFY("slots.truncate.hot-path");
-	isolate(truncated_body, 120);
-}
-
-static void truncated_parked(void)
-{
-	SPEC_VERIFY("slots.truncate.wait");
-	isolate(truncated_parked_body, 120);
-}
-
-static const struct h_test tests[] = {
-	{ "layout_offsets", layout_offsets },
-	{ "segment_locator", segment_locator },
-	{ "create_files", create_files },
-	{ "flink_atomic", flink_atomic },
-	{ "create_limits", create_limits },
-	{ "create_fallocate", create_fallocate },
-	{ "flink_dir", flink_dir },
-	{ "flink_safe", flink_safe },
-	{ "flink_content", flink_content },
-	{ "attach_magic", attach_magic },
-	{ "attach_upstream", attach_upstream },
-	{ "attach_sizes", attach_sizes },
-	{ "attach_bounds", attach_bounds },
-	{ "validate_shared", validate_shared },
-	{ "reader_index", reader_index },
-	{ "reader_register", reader_register },
-	{ "reader_unregistered", reader_unregistered },
-	{ "multi_reader", multi_reader },
-	{ "delivery_order", delivery_order },
-	{ "recycle_race", recycle_race },
-	{ "addressed", addressed },
-	{ "reuse", reuse },
-	{ "reader_killed", reader_killed },
-	{ "reader_pid_reuse", reader_pid_reuse },
-	{ "disconnect", disconnect },
-	{ "sn_wrap", sn_wrap },
-	{ "handle_bounds", handle_bounds },
-	{ "read_bounds", read_bounds },
-	{ "read_ptr", read_ptr },
-	{ "loan", loan },
-	{ "wait_change", wait_change },
-	{ "wait_huge_timeout", wait_huge_timeout },
-	{ "wait_peerdead", wait_peerdead },
-	{ "stale_detect", stale_detect },
-	{ "close_roles", close_roles },
-	{ "close_dirlock", close_dirlock },
-	{ "truncated", truncated },
-	{ "truncated_parked", truncated_parked },
-	{ NULL, NULL },
-};
-
-static const struct h_suite suites[] = { { "slots", NULL, NULL, tests }, { NULL, NULL, NULL, NULL } };
+H_REGISTER(truncated_parked, 120, "slots.truncate.wait");
 
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "slots", suites, NULL);
+	return h_main(argc, argv, "slots", NULL, NULL);
 }

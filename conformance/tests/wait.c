@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "support.h"
 #include "internal.h"
 #include "wait.h"
 
@@ -80,9 +81,9 @@ static int wait_for(struct shared *sh, enum shmk_wait_mode mode, struct cond *c,
 
 /* ------------------------------------------------------------ mode a */
 
-static void take_once_body(void)
+static void take_once(void)
 {
-	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct shared *sh = t_shared_alloc(sizeof(*sh));
 	struct shmk_wait w = point(sh, SHMK_WAIT_ANNOUNCED);
 
 	/* nobody announced: no word write, no futex call */
@@ -119,20 +120,16 @@ static void take_once_body(void)
 	shmk_wait_wake(&w);
 	CU_ASSERT_EQUAL(atomic_load(&sh->gen), 2);
 	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 2 | SHMK_WAIT_TAKEN);
-	h_shared_free(sh, sizeof(*sh));
+	t_shared_free(sh, sizeof(*sh));
 }
 
-static void take_once(void)
-{
-	SPEC_VERIFY("common.wait.take");
-	isolate(take_once_body, 20);
-}
+H_REGISTER(take_once, 20, "common.wait.take");
 
 /* ------------------------------------------------------------ mode b */
 
-static void generation_bump_body(void)
+static void generation_bump(void)
 {
-	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct shared *sh = t_shared_alloc(sizeof(*sh));
 	struct shmk_wait w = point(sh, SHMK_WAIT_GENERATION);
 
 	/* every change bumps; no waiter counted: no futex call */
@@ -155,14 +152,10 @@ static void generation_bump_body(void)
 	shmk_fault_set(NULL);
 	CU_ASSERT_EQUAL(atomic_load(&sh->gen), 6);
 	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 1);
-	h_shared_free(sh, sizeof(*sh));
+	t_shared_free(sh, sizeof(*sh));
 }
 
-static void generation_bump(void)
-{
-	SPEC_VERIFY("common.wait.generation");
-	isolate(generation_bump_body, 20);
-}
+H_REGISTER(generation_bump, 20, "common.wait.generation");
 
 /* ------------------------------------------------------------ park order */
 
@@ -198,7 +191,7 @@ static void pause_past_spin(uint64_t i)
 
 static void pingpong(enum shmk_wait_mode mode)
 {
-	struct shared *ab = h_shared_alloc(sizeof(*ab)), *ba = h_shared_alloc(sizeof(*ba));
+	struct shared *ab = t_shared_alloc(sizeof(*ab)), *ba = t_shared_alloc(sizeof(*ba));
 	int64_t dl = (int64_t)h_deadline(10) * 1000000000;
 
 	pid_t pid = fork();
@@ -231,36 +224,32 @@ static void pingpong(enum shmk_wait_mode mode)
 	/* every waiter retracted: nobody is left announced */
 	CU_ASSERT_EQUAL(atomic_load(&ab->waiters), 0);
 	CU_ASSERT_EQUAL(atomic_load(&ba->waiters), 0);
-	h_shared_free(ab, sizeof(*ab));
-	h_shared_free(ba, sizeof(*ba));
+	t_shared_free(ab, sizeof(*ab));
+	t_shared_free(ba, sizeof(*ba));
 }
 
-static void park_order_body(void)
+static void park_order(void)
 {
 	pingpong(SHMK_WAIT_ANNOUNCED);
 	pingpong(SHMK_WAIT_GENERATION);
 
 	/* nothing comes: -ETIMEDOUT, and the announcement is retracted */
-	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct shared *sh = t_shared_alloc(sizeof(*sh));
 	struct cond c = { .sh = sh, .want = 1 };
 	CU_ASSERT_EQUAL(wait_for(sh, SHMK_WAIT_ANNOUNCED, &c, 5 * 1000000), -ETIMEDOUT);
 	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 0);
 	CU_ASSERT_EQUAL(wait_for(sh, SHMK_WAIT_GENERATION, &c, 5 * 1000000), -ETIMEDOUT);
 	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), 0);
-	h_shared_free(sh, sizeof(*sh));
+	t_shared_free(sh, sizeof(*sh));
 }
 
-static void park_order(void)
-{
-	SPEC_VERIFY("common.wait.park");
-	isolate(park_order_body, 120);
-}
+H_REGISTER(park_order, 120, "common.wait.park");
 
 /* ------------------------------------------------------------ liveness */
 
-static void liveness_cadence_body(void)
+static void liveness_cadence(void)
 {
-	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct shared *sh = t_shared_alloc(sizeof(*sh));
 	struct shmk_wait w = point(sh, SHMK_WAIT_ANNOUNCED);
 
 	setenv("SHMK_LIVENESS_MS", "40", 1); /* period: 10 ms */
@@ -299,8 +288,8 @@ static void liveness_cadence_body(void)
 	CU_ASSERT_EQUAL(shmk_wait_until(&w, &ops, -1), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(f.covers, 3);
 	/* (the cut left the announcement: a cut file's words are moot) */
-	h_shared_free(sh, sizeof(*sh));
-	sh = h_shared_alloc(sizeof(*sh));
+	t_shared_free(sh, sizeof(*sh));
+	sh = t_shared_alloc(sizeof(*sh));
 	w = point(sh, SHMK_WAIT_ANNOUNCED);
 
 	/* a peer that leaves cleanly wakes its waiter: the wake-up leaves the
@@ -323,20 +312,16 @@ static void liveness_cadence_body(void)
 	shmk_wait_fence();
 	shmk_wait_wake(&w);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
-	h_shared_free(sh, sizeof(*sh));
+	t_shared_free(sh, sizeof(*sh));
 }
 
-static void liveness_cadence(void)
-{
-	SPEC_VERIFY("common.wait.liveness");
-	isolate(liveness_cadence_body, 30);
-}
+H_REGISTER(liveness_cadence, 30, "common.wait.liveness");
 
 /* ------------------------------------------------------------ spin */
 
-static void spin_by_time_body(void)
+static void spin_by_time(void)
 {
-	struct shared *sh = h_shared_alloc(sizeof(*sh));
+	struct shared *sh = t_shared_alloc(sizeof(*sh));
 	struct shmk_wait w = point(sh, SHMK_WAIT_ANNOUNCED);
 	struct shmk_wait_ops ops = { .ready = c_ready, .covers = c_covers, .peer = c_peer,
 				     .max_slice = -1 };
@@ -362,37 +347,14 @@ static void spin_by_time_body(void)
 	ops.arg = &d;
 	CU_ASSERT_EQUAL(shmk_wait_until(&w, &ops, 0), -ETIMEDOUT);
 	CU_ASSERT(d.readies <= 64);
-	h_shared_free(sh, sizeof(*sh));
+	t_shared_free(sh, sizeof(*sh));
 }
 
-static void spin_by_time(void)
-{
-	SPEC_VERIFY("common.wait.spin");
-	SPEC_VERIFY("reliability.hook.spin");
-	isolate(spin_by_time_body, 20);
-}
+H_REGISTER(spin_by_time, 20, "common.wait.spin", "reliability.hook.spin");
 
 /* ------------------------------------------------------------ main */
 
-static const struct h_test wait_tests[] = {
-	{ "take_once", take_once },
-	{ "generation_bump", generation_bump },
-	{ "park_order", park_order },
-	{ "liveness_cadence", liveness_cadence },
-	{ "spin_by_time", spin_by_time },
-	{ NULL, NULL },
-};
-
-static const struct h_suite suites[] = {
-	{ "wait", NULL, NULL, wait_tests },
-	{ NULL, NULL, NULL, NULL },
-};
-
-static const struct h_role roles[] = {
-	{ NULL, NULL },
-};
-
 int main(int argc, char **argv)
 {
-	return h_main(argc, argv, "wait", suites, roles);
+	return h_main(argc, argv, "wait", NULL, NULL);
 }

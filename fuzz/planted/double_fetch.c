@@ -5,7 +5,6 @@
  * a second.  conformance/checks/fuzz-planted.sh requires libFuzzer to crash
  * it within 60 s.  Never linked into anything else.
  */
-/* r[verify fuzz.peer.double-fetch] */
 #include <string.h>
 
 #include "fuzz.h"

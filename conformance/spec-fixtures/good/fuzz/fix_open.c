@@ -1,1 +1,5 @@
-/* r[verify fix.open.create] */
+/* a fuzz target's clause array is its one list */
+const char *const shmk_fuzz_clauses[] = {
+	"fix.open.create",
+	NULL,
+};

@@ -1,74 +1,21 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * events_stress.h - the body both events stress programs share: one
- * consumer (this process) and N producer processes (fork) on a fresh
- * events region, every message checksummed (producer id, sequence, length,
- * CRC-32 of header and payload), counting lost, duplicated,
- * reordered-per-producer and corrupt messages.
- *
- * Producers send with the blocking call (spin, then park on the futex when
- * the queue is full: with 2 vCPUs and 8 producers spinning would starve the
- * consumer), and every 16th message (seeded choice) goes through the
- * zero-copy reserve/publish path instead.
- */
-#ifndef SHMK_EVENTS_STRESS_H
-#define SHMK_EVENTS_STRESS_H
-
+/* The events stress load (events_load.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "shmkit/events.h"
-#include "stress.h"
+#include "events_load.h"
+#include "shmkit/error.h"
 
-#define EVS_MAXP 64
-#define EVS_HDR 20	/* u32 producer, u32 len, u64 seq, u32 crc */
-
-struct evs_cfg {
-	const char *variant;	/* "spsc", "mpsc-wrap", ... */
-	int mpsc;
-	uint32_t producers;
-	uint64_t per_producer;	/* count bound */
-	double seconds;		/* time bound */
-	uint64_t counter_start;
-	uint64_t seed;
-};
-
-struct evs_res {
-	uint64_t sent, received, lost, dup, reordered, corrupt;
-	double seconds;
-	bool passed;
-};
-
-struct evs_ctl {
-	_Atomic uint64_t sent[EVS_MAXP];
-	_Atomic int done[EVS_MAXP];
-	_Atomic int failed[EVS_MAXP];
-};
-
-static size_t evs_make(uint8_t *buf, uint32_t prod, uint64_t seq, uint64_t *rng)
-{
-	uint32_t len = EVS_HDR + (uint32_t)(st_rand(rng) % (SHMK_EVENTS_SLOT_DATA - EVS_HDR + 1));
-
-	memcpy(buf, &prod, 4);
-	memcpy(buf + 4, &len, 4);
-	memcpy(buf + 8, &seq, 8);
-	for (uint32_t i = EVS_HDR; i < len; i += 8) {
-		uint64_t r = st_rand(rng);
-		memcpy(buf + i, &r, len - i < 8 ? len - i : 8);
-	}
-	uint32_t crc = st_crc32(0, buf, 16);
-	crc = st_crc32(crc, buf + EVS_HDR, len - EVS_HDR);
-	memcpy(buf + 16, &crc, 4);
-	return len;
-}
-
-static int evs_producer(const char *name, const struct evs_cfg *c, uint32_t id,
-			struct evs_ctl *ctl)
+static int t_ev_producer(const char *name, const struct t_ev_cfg *c, uint32_t id,
+			struct t_ev_ctl *ctl)
 {
 	struct shmk_events *r = NULL;
 	struct shmk_events_tx *tx;
@@ -76,7 +23,7 @@ static int evs_producer(const char *name, const struct evs_cfg *c, uint32_t id,
 	struct shmk_events_opts o = { .blocking = true };
 	uint64_t rng = c->seed ^ ((uint64_t)(id + 1) * 0x9e3779b97f4a7c15ULL);
 	uint8_t buf[SHMK_EVENTS_SLOT_DATA];
-	double end = st_now() + c->seconds;
+	double end = t_now() + c->seconds;
 	uint64_t seq;
 	int rc = 0;
 
@@ -88,10 +35,10 @@ static int evs_producer(const char *name, const struct evs_cfg *c, uint32_t id,
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 	for (seq = 0; seq < c->per_producer; seq++) {
-		if ((seq & 255) == 0 && st_now() > end)
+		if ((seq & 255) == 0 && t_now() > end)
 			break;
-		size_t n = evs_make(buf, id, seq, &rng);
-		if (st_rand(&rng) % 16 == 0) {
+		size_t n = t_msg_fill(buf, SHMK_EVENTS_SLOT_DATA, id, seq, &rng);
+		if (t_rand(&rng) % 16 == 0) {
 			struct shmk_events_view v;
 			while ((rc = shmk_events_reserve(tx, &v)) == SHMK_EFULL)
 				sched_yield();
@@ -113,19 +60,19 @@ static int evs_producer(const char *name, const struct evs_cfg *c, uint32_t id,
 	return rc ? 12 : 0;
 }
 
-static void evs_run(const struct evs_cfg *c, struct evs_res *res)
+void t_ev_run(const struct t_ev_cfg *c, struct t_ev_res *res)
 {
 	char name[128];
 	struct shmk_events_opts o = { .blocking = true, .counter_start = c->counter_start };
 	struct shmk_events *r = NULL;
 	struct shmk_events_tx *tx;
 	struct shmk_events_rx *rx;
-	pid_t pids[EVS_MAXP];
+	pid_t pids[T_EV_MAXP];
 	size_t words = (size_t)((c->per_producer + 63) / 64);
 	uint64_t *seen = calloc((size_t)c->producers * words, 8);
 	uint64_t *last = calloc(c->producers, 8);
 	bool *any = calloc(c->producers, 1);
-	struct evs_ctl *ctl = h_shared_alloc(sizeof(*ctl));
+	struct t_ev_ctl *ctl = t_shared_alloc(sizeof(*ctl));
 	uint8_t buf[SHMK_EVENTS_SLOT_DATA];
 	int rc;
 
@@ -138,13 +85,13 @@ static void evs_run(const struct evs_cfg *c, struct evs_res *res)
 		goto out;
 	}
 	shmk_events_tx_close(tx);
-	double t0 = st_now();
+	double t0 = t_now();
 	for (uint32_t i = 0; i < c->producers; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0)
-			_exit(evs_producer(name, c, i, ctl));
+			_exit(t_ev_producer(name, c, i, ctl));
 	}
-	double idle_since = st_now();
+	double idle_since = t_now();
 	for (;;) {
 		size_t n = 0;
 		rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 100 * 1000000, NULL);
@@ -154,7 +101,7 @@ static void evs_run(const struct evs_cfg *c, struct evs_res *res)
 			uint32_t done = 0;
 			for (uint32_t i = 0; i < c->producers; i++)
 				done += atomic_load(&ctl->done[i]);
-			if (st_now() - idle_since > 120) {
+			if (t_now() - idle_since > 120) {
 				fprintf(stderr, "%s: no message for 120 s\n", c->variant);
 				break;
 			}
@@ -170,11 +117,11 @@ static void evs_run(const struct evs_cfg *c, struct evs_res *res)
 			res->corrupt++;
 			break;
 		}
-		idle_since = st_now();
+		idle_since = t_now();
 		res->received++;
 		uint32_t prod, len, crc;
 		uint64_t seq;
-		if (n < EVS_HDR) {
+		if (n < T_MSG_HDR) {
 			res->corrupt++;
 			continue;
 		}
@@ -182,7 +129,7 @@ static void evs_run(const struct evs_cfg *c, struct evs_res *res)
 		memcpy(&len, buf + 4, 4);
 		memcpy(&seq, buf + 8, 8);
 		memcpy(&crc, buf + 16, 4);
-		uint32_t want = st_crc32(st_crc32(0, buf, 16), buf + EVS_HDR, n - EVS_HDR);
+		uint32_t want = t_crc32(t_crc32(0, buf, 16), buf + T_MSG_HDR, n - T_MSG_HDR);
 		if (len != n || crc != want || prod >= c->producers || seq >= c->per_producer) {
 			res->corrupt++;
 			continue;
@@ -198,7 +145,7 @@ static void evs_run(const struct evs_cfg *c, struct evs_res *res)
 		any[prod] = true;
 		last[prod] = seq;
 	}
-	res->seconds = st_now() - t0;
+	res->seconds = t_now() - t0;
 	int bad_exit = 0;
 	for (uint32_t i = 0; i < c->producers; i++) {
 		int st = 0;
@@ -226,7 +173,7 @@ out:
 	free(last);
 	free(any);
 	if (ctl)
-		h_shared_free(ctl, sizeof(*ctl));
+		t_shared_free(ctl, sizeof(*ctl));
 	printf("%s: %llu sent, %llu received, %llu lost, %llu dup, %llu reordered, %llu corrupt\n",
 	       c->variant, (unsigned long long)res->sent, (unsigned long long)res->received,
 	       (unsigned long long)res->lost, (unsigned long long)res->dup,
@@ -237,4 +184,39 @@ out:
 	fflush(stdout);
 }
 
-#endif
+int t_ev_main(const char *prog, int mpsc, uint32_t producers, uint64_t msgs,
+	      const char *const *clauses)
+{
+	uint64_t seed = h_seed();
+	double secs = t_seconds();
+	const char *kind = mpsc ? "mpsc" : "spsc";
+	char wrap[16], np[32] = "";
+	snprintf(wrap, sizeof(wrap), "%s-wrap", kind);
+	struct t_ev_cfg main_cfg = { kind, mpsc, producers, msgs, secs * 2 / 3, 0, seed };
+	struct t_ev_cfg wrap_cfg = { wrap, mpsc, producers, msgs / 10 ? msgs / 10 : 1, secs / 3,
+				    UINT64_MAX - 1000 - seed % 4096, seed + 1 };
+	struct t_ev_res a, b;
+
+	if (mpsc)
+		snprintf(np, sizeof(np), "%u producers x ", producers);
+	printf("%s: seed %llu (SHMK_SEED replays), %.1f s, %s%llu messages\n", prog,
+	       (unsigned long long)seed, secs, np, (unsigned long long)msgs);
+	t_ev_run(&main_cfg, &a);
+	t_ev_run(&wrap_cfg, &b);
+	bool ok = a.passed && b.passed;
+	for (const char *const *c = clauses; *c; c++)
+		h_evidence(prog, "stress", kind, *c, a.passed);
+	h_evidence(prog, "stress", wrap, "events.queue.counter-start", b.passed);
+	if (mpsc)
+		snprintf(np, sizeof(np), "\"producers\": %u, ", producers);
+	t_report(prog, seed, a.seconds + b.seconds, ok,
+		 "%s\"sent\": %llu, \"received\": %llu, \"lost\": %llu, \"dup\": %llu, "
+		 "\"reordered\": %llu, \"corrupt\": %llu, \"wrap_sent\": %llu, "
+		 "\"wrap_received\": %llu, \"wrap_failures\": %llu", np,
+		 (unsigned long long)a.sent, (unsigned long long)a.received,
+		 (unsigned long long)a.lost, (unsigned long long)a.dup,
+		 (unsigned long long)a.reordered, (unsigned long long)a.corrupt,
+		 (unsigned long long)b.sent, (unsigned long long)b.received,
+		 (unsigned long long)(b.lost + b.dup + b.reordered + b.corrupt));
+	return ok ? 0 : 1;
+}

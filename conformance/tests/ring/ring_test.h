@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring conformance tests (one program, conformance/tests/ring/<concern>.c by
+ * concern): one test per clause of conformance/spec/ring.md, writers and
+ * readers in separate processes (fork, or a re-exec'd role for crash
+ * points), hostile peers simulated through a raw mapping of the file.
+ * This header declares what the files share; main.c defines it.
+ */
+#ifndef SHMK_TESTS_RING_H
+#define SHMK_TESTS_RING_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "support.h"
+#include "harness.h"
+#include "internal.h" /* shmk_fault_set */
+#include "wait.h"      /* SHMK_WAIT_TAKEN */
+#include "shmkit/ring.h"
+
+#define CAP64K 65536u
+#define PAGE ((size_t)sysconf(_SC_PAGESIZE))
+
+/* Snapshot of the ring bytes and head for "nothing written" checks. */
+struct snap {
+	uint8_t *bytes;
+	uint64_t head;
+};
+
+uint8_t pat(uint64_t tag, uint64_t i, size_t j);
+void fill(uint8_t *p, size_t n, uint64_t tag, uint64_t i);
+int check(const uint8_t *p, size_t n, uint64_t tag, uint64_t i);
+struct shmk_ring *mk(char *path, size_t plen, uint64_t cap, uint64_t init);
+uint8_t *raw_map(const char *path, size_t *len);
+struct shmk_ring_hdr *raw_hdr(uint8_t *raw);
+int new_writer_fd(struct shmk_ring *r, uint64_t tag, int *peer);
+struct shmk_ring_writer *local_writer(struct shmk_ring *r, uint64_t tag);
+int read_seq(struct shmk_ring *r, uint64_t tag, uint64_t count, size_t len0, size_t step,
+		    size_t maxlen);
+pid_t fork_writer(int wfd, uint64_t tag, uint64_t count, size_t len0, size_t step,
+			 size_t maxlen);
+struct snap take(uint8_t *raw, size_t len);
+int same_ring(const struct snap *s, const uint8_t *raw, size_t len);
+pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op,
+			       const char *count, const char *len, int *peer);
+
+#endif
