@@ -190,7 +190,7 @@ coverage: $(DEPS_STAMP)
 	@scripts/coverage.sh build/cov
 
 report: | $(DEPS_STAMP)
-	@scripts/render.sh
+	@scripts/render.py
 
 PC_FILE := build/lib/shmkit.pc
 $(PC_FILE): Makefile

@@ -94,7 +94,7 @@ bench: $(DEPS_STAMP)
 bench-list:
 	@printf '%s\n' $(BENCH_BINS)
 
-# `make check` runs no benchmark: a smoke test of compare.sh and render.sh
+# `make check` runs no benchmark: a smoke test of compare.sh and render.py
 # on synthetic results, and the check of every bench's registration (from
 # `prog --shmk_meta`, so check-build builds the bench programs).
 CHECK_PROGS += bench/checks/compare-smoke.sh bench/checks/registry.sh

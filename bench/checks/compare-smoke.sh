@@ -4,7 +4,7 @@
 # files must call a 20 % latency gain "faster", a 2 % wobble "same", a
 # halved throughput "slower", a difference inside 3 x noise "same", an
 # efficiency that rose 20 % "better" and one that fell by half "worse", and
-# refuse a file of another schema; scripts/render.sh must write a page with
+# refuse a file of another schema; scripts/render.py must write a page with
 # the bench section, the efficiency plot and the target table with its
 # reasons and verdicts, and "not run" notes for the missing reports.
 set -uo pipefail
@@ -64,10 +64,10 @@ if scripts/compare.sh "$tmp/a.json" "$tmp/c.json" > /dev/null 2>&1; then bad "ac
 
 mkdir -p "$tmp/out"
 cp "$tmp/b.json" "$tmp/out/bench.json"
-if REPORT_OUT="$tmp/out" scripts/render.sh > "$tmp/render.log" 2>&1 && [ -s "$tmp/out/index.html" ] && [ -s "$tmp/out/index.md" ]; then
+if REPORT_OUT="$tmp/out" scripts/render.py > "$tmp/render.log" 2>&1 && [ -s "$tmp/out/index.html" ] && [ -s "$tmp/out/index.md" ]; then
 	grep -q 'id="bench"' "$tmp/out/index.html" && grep -q 't/x_rtt/8/cross-cpu' "$tmp/out/index.html" &&
 		grep -q 'not run' "$tmp/out/index.html" && ! grep -qiE '<script|(src|href)="https?:' "$tmp/out/index.html" &&
-		ok "render.sh writes a static page" || bad "render.sh page content"
+		ok "render.py writes a static page" || bad "render.py page content"
 	grep -q 'a synthetic reason' "$tmp/out/index.html" && grep -q 'met, unsure' "$tmp/out/index.html" &&
 		grep -q 'a synthetic reason' "$tmp/out/index.md" &&
 		ok "the page shows the target table with reasons and verdicts" || bad "target table missing from the page"
@@ -76,7 +76,7 @@ if REPORT_OUT="$tmp/out" scripts/render.sh > "$tmp/render.log" 2>&1 && [ -s "$tm
 			ok "the page has the efficiency plot" || bad "efficiency plot missing"
 	fi
 else
-	bad "render.sh failed: $(cat "$tmp/render.log")"
+	bad "render.py failed: $(cat "$tmp/render.log")"
 fi
 
 echo "$name: $pass passed, $fail failed, 0 skipped"
