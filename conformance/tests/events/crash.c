@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: MIT */
+/* events tests: a creator, a producer or a peer that dies (init recovery, dead producers, peer-dead waits). */
+#include "events_test.h"
+
+/* ------------------------------------------------------------ crashes */
+
+/* role: open (or create) argv[1]; with SHMK_CRASH_AT=events.init it dies mid-init */
+static int role_creator(int argc, char **argv)
+{
+	struct shmk_events *r = NULL;
+
+	if (argc < 2)
+		return 2;
+	int rc = shmk_events_open_path(argv[1], &r);
+	shmk_events_close(r);
+	return rc ? 3 : 0;
+}
+H_ROLE("creator", role_creator);
+
+static void dead_creator(void)
+{
+	char *p = new_path();
+	const char *args[] = { p, NULL };
+
+	pid_t pid = spawn_with_env("creator", args, "SHMK_CRASH_AT", "events.init");
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 30), 128 + SIGKILL);
+
+	/* the creator died at initialized == 1: joiners get ENOTINIT at once */
+	struct shmk_events_opts o = { .init_timeout_ns = 20LL * 1000000000 };
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(open_in_child(p, &o), SHMK_ENOTINIT);
+	CU_ASSERT(shmk_now_ns() - t0 < 10LL * 1000000000);
+	CU_ASSERT_EQUAL(open_in_child(p, &o), SHMK_ENOTINIT);
+
+	/* recovery: re-initialise under the lock */
+	o.recover = true;
+	CU_ASSERT_EQUAL(open_in_child(p, &o), 0);
+	struct shmk_events *r = must_open(p, NULL);
+	CU_ASSERT_NOT_EQUAL(LAYOUT(r)->hdr.creator, shmk_self_token());
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	char buf[8];
+	size_t n;
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "ok", 2, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(dead_creator, 60, "events.init.dead-creator", "events.init.recover");
+
+static void init_timeout(void)
+{
+	/* a live process holds the lock with initialized == 1: joiners time out */
+	char *p = new_path();
+	shmk_events_close(must_open(p, NULL));
+	int fd;
+	struct shmk_events_header *h = map_hdr(p, &fd);
+	atomic_store(&h->initialized, 1);
+	atomic_store(&h->creator, shmk_self_token());
+	CU_ASSERT_EQUAL_FATAL(flock(fd, LOCK_EX), 0);
+	struct shmk_events_opts o = { .init_timeout_ns = 300 * 1000000 };
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(open_in_child(p, &o), SHMK_ENOTINIT);
+	CU_ASSERT(shmk_now_ns() - t0 >= 300 * 1000000);
+	/* and succeed once the initialiser finishes within their timeout */
+	o.init_timeout_ns = 20LL * 1000000000;
+	struct open_job *j = t_shared_alloc(sizeof(*j));
+	j->path = p;
+	j->o = o;
+	j->rc = 12345;
+	pid_t pid = fork_child(open_job_fn, j);
+	struct timespec ts = { 0, 100 * 1000000 };
+	nanosleep(&ts, NULL); /* not synchronisation: the child passes either way */
+	atomic_store(&h->initialized, 2);
+	shmk_futex_wake(&h->initialized, INT_MAX);
+	flock(fd, LOCK_UN);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(j->rc, 0);
+	unmap_hdr(h, fd);
+}
+H_REGISTER(init_timeout, 60, "events.open.init-timeout");
+
+/* role: MPSC producer argv[2] sending argv[3] messages to argv[1] */
+static int role_producer(int argc, char **argv)
+{
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+
+	if (argc < 4)
+		return 2;
+	uint32_t prod = (uint32_t)atoi(argv[2]), count = (uint32_t)atoi(argv[3]);
+	if (shmk_events_open_path(argv[1], &r) || shmk_events_split_mpsc(r, &tx, &rx))
+		return 3;
+	shmk_events_rx_close(rx);
+	for (uint32_t s = 0; s < count; s++) {
+		size_t n = make_msg(buf, prod, s);
+		int rc = shmk_events_send(tx, buf, n, 20LL * 1000000000, NULL);
+		if (rc) {
+			shmk_events_tx_close(tx);
+			shmk_events_close(r);
+			/* 42: our claimed cell was skipped by the consumer */
+			return rc == SHMK_EPEERDEAD ? 42 : 4;
+		}
+	}
+	shmk_events_tx_close(tx);
+	shmk_events_close(r);
+	return 0;
+}
+H_ROLE("producer", role_producer);
+
+static void dead_producer(void)
+{
+	char *p = new_path();
+	struct shmk_events_opts o = { .blocking = true };
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+
+	/* producer 0 dies between claim and publish of its 3rd message */
+	const char *a0[] = { p, "0", "10", NULL };
+	pid_t dead = spawn_with_env("producer", a0, "SHMK_CRASH_AT", "events.mpsc.claimed:3");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	/* producer 1 sends after it: its messages queue behind the hole */
+	const char *a1[] = { p, "1", "50", NULL };
+	pid_t live = h_spawn_role("producer", a1);
+	CU_ASSERT_EQUAL(h_wait(live, 30), 0);
+
+	uint32_t next[2] = { 0, 0 };
+	for (int got = 0; got < 52; got++) {
+		int rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 20LL * 1000000000, NULL);
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		uint32_t pr, s;
+		CU_ASSERT_EQUAL_FATAL(check_msg(buf, n, &pr, &s), 0);
+		CU_ASSERT_FATAL(pr < 2);
+		CU_ASSERT_EQUAL(s, next[pr]);
+		next[pr] = s + 1;
+	}
+	CU_ASSERT_EQUAL(next[0], 2);
+	CU_ASSERT_EQUAL(next[1], 50);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 1);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+
+	/* a live producer stopped between claim and publish is never skipped */
+	const char *a2[] = { p, "1", "1", NULL };
+	pid_t slow = spawn_with_env("producer", a2, "SHMK_EVENTS_STOP_AT_CLAIM", "1");
+	CU_ASSERT_FATAL(slow > 0);
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	CU_ASSERT_EQUAL_FATAL(waitid(P_PID, (id_t)slow, &si, WSTOPPED), 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 600 * 1000000, NULL), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 1);
+	/* make it look dead to the consumer (its intent moved away): the
+	 * consumer skips, and the producer's publish CAS then fails */
+	struct shmk_events_layout *l = LAYOUT(r);
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++)
+		if (atomic_load(&l->mpsc.producers[i].token))
+			atomic_fetch_add(&l->mpsc.producers[i].intent, 1ULL << 62);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 600 * 1000000, NULL), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 2);
+	CU_ASSERT_EQUAL(kill(slow, SIGCONT), 0);
+	CU_ASSERT_EQUAL(h_wait(slow, 30), 42);
+	/* the queue still works across the skipped cells */
+	const char *a3[] = { p, "1", "2000", NULL };
+	live = h_spawn_role("producer", a3);
+	for (uint32_t s = 0; s < 2000; s++) {
+		int rc;
+		/* until the new producer registers, producer 0's dead row is the
+		 * only one: SHMK_EPEERDEAD, retry (events.wait.peer-absent) */
+		int64_t end = shmk_now_ns() + 20LL * 1000000000;
+		while ((rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 20LL * 1000000000, NULL)) ==
+			       SHMK_EPEERDEAD &&
+		       shmk_now_ns() < end)
+			;
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		uint32_t pr, sq;
+		CU_ASSERT_EQUAL_FATAL(check_msg(buf, n, &pr, &sq), 0);
+		CU_ASSERT_EQUAL_FATAL(sq, s);
+	}
+	CU_ASSERT_EQUAL(h_wait(live, 30), 0);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(dead_producer, 120, "events.mpsc.dead-producer", "events.mpsc.intent", "events.mpsc.publish-cas");
+
+/* ------------------------------------------------------------ dead peers */
+
+enum { PD_DIE, PD_DIE_PARKED, PD_HOLD, PD_CLEAN };
+
+struct pd_side {
+	_Atomic int claimed;		/* the child holds its role */
+	_Atomic int64_t died_ns;	/* when it raised SIGKILL */
+};
+
+struct pd_job {
+	int kind;			/* 0 SPSC sender, 1 SPSC receiver, 2 MPSC producer, 3 consumer */
+	int n;				/* messages to send (senders) or receive (receivers) */
+	int mode;			/* PD_*: how the child leaves */
+	_Atomic uint32_t *park;		/* PD_DIE_PARKED: a waiter count of the parent's */
+};
+
+static struct shmk_events *g_pd_r;
+static struct pd_side *g_pd;
+
+/* Child: takes its role in g_pd_r, moves n messages, then dies by SIGKILL
+ * (at once, or once the parent is parked on job->park), waits to be killed,
+ * or closes cleanly. */
+static int pd_child(void *a)
+{
+	const struct pd_job *j = a;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	char buf[SHMK_EVENTS_SLOT_DATA];
+	size_t n;
+	int rc = j->kind >= 2 ? shmk_events_split_mpsc(g_pd_r, &tx, &rx)
+			      : shmk_events_split_spsc(g_pd_r, &tx, &rx);
+
+	if (rc)
+		return 10;
+	if (j->kind % 2 == 0) {
+		/* an oversized send claims the role and sends nothing */
+		if (shmk_events_try_send(tx, buf, SHMK_EVENTS_SLOT_DATA + 1, NULL) != SHMK_ETOOLARGE)
+			return 11;
+		for (int i = 0; i < j->n; i++) {
+			int len = snprintf(buf, sizeof(buf), "m%d", i) + 1;
+			if (shmk_events_try_send(tx, buf, (size_t)len, NULL))
+				return 12;
+		}
+	} else {
+		if (shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL) != (j->n ? 0 : SHMK_EEMPTY))
+			return 13;
+		for (int i = 1; i < j->n; i++)
+			if (shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL))
+				return 14;
+	}
+	atomic_store(&g_pd->claimed, 1);
+	if (j->mode == PD_CLEAN) {
+		shmk_events_tx_close(tx);
+		shmk_events_rx_close(rx);
+		return 0;
+	}
+	if (j->mode == PD_HOLD)
+		for (;;)
+			pause();
+	if (j->mode == PD_DIE_PARKED) {
+		int64_t end = shmk_now_ns() + 20LL * 1000000000;
+		while (atomic_load(j->park) == 0) {
+			if (shmk_now_ns() > end)
+				return 15;
+			sched_yield();
+		}
+	}
+	atomic_store(&g_pd->died_ns, shmk_now_ns());
+	raise(SIGKILL);
+	return 16;
+}
+
+static pid_t pd_fork(int kind, int n, int mode, _Atomic uint32_t *park)
+{
+	static struct pd_job j; /* copied by fork */
+
+	j = (struct pd_job){ kind, n, mode, park };
+	atomic_store(&g_pd->claimed, 0);
+	pid_t pid = fork_child(pd_child, &j);
+	int64_t end = shmk_now_ns() + 20LL * 1000000000;
+	while (pid > 0 && !atomic_load(&g_pd->claimed) && shmk_now_ns() < end) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return -1; /* left before it claimed: a failure */
+		sched_yield();
+	}
+	return pid;
+}
+
+static int64_t g_pd_max_ns; /* slowest EPEERDEAD after a death seen while parked */
+
+static void pd_took(void)
+{
+	int64_t d = shmk_now_ns() - atomic_load(&g_pd->died_ns);
+	if (d > g_pd_max_ns)
+		g_pd_max_ns = d;
+}
+
+static struct shmk_events_wake *pd_wake(void)
+{
+	return (void *)((uint8_t *)shmk_events_as_ptr(g_pd_r, NULL) + SHMK_EVENTS_BASE_BYTES);
+}
+
+static void pd_spsc_receiver(void)
+{
+	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA], want[16];
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s", new_path());
+	g_pd_r = must_open(p, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(g_pd_r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	/* the sender sends 3, then dies once we are parked: the 3 come first,
+	 * then SHMK_EPEERDEAD, with no timeout to end the wait */
+	pid_t pid = pd_fork(0, 3, PD_DIE_PARKED, &pd_wake()->spsc_data.waiters);
+	CU_ASSERT_FATAL(pid > 0);
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
+		snprintf(want, sizeof(want), "m%d", i);
+		CU_ASSERT_STRING_EQUAL(buf, want);
+	}
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), SHMK_EPEERDEAD);
+	pd_took();
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 128 + SIGKILL);
+	/* a retry says so again: the dead token still holds the role */
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), SHMK_EPEERDEAD);
+	/* a replacement reclaims the role, sends one and closes cleanly */
+	pid = pd_fork(0, 1, PD_CLEAN, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "m0");
+	/* a clean close leaves the role absent, not dead: we wait it out */
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 300 * 1000000, NULL),
+			-ETIMEDOUT);
+	shmk_events_rx_close(rx);
+	shmk_events_close(g_pd_r);
+	unlink(p);
+}
+
+static void pd_spsc_sender(void)
+{
+	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA] = "x";
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	snprintf(p, sizeof(p), "%s", new_path());
+	g_pd_r = must_open(p, &o);
+	struct shmk_events_layout *l = LAYOUT(g_pd_r);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(g_pd_r, &tx, &rx), 0);
+	shmk_events_rx_close(rx);
+	/* a queue nobody ever received from: a full one just waits */
+	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, 100 * 1000000, NULL), -ETIMEDOUT);
+	/* a receiver takes one, and dies once we are parked on the full queue */
+	pid_t pid = pd_fork(1, 1, PD_DIE_PARKED, &pd_wake()->spsc_space.waiters);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), SHMK_EPEERDEAD);
+	pd_took();
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 128 + SIGKILL);
+	/* nothing was queued by the failed send */
+	CU_ASSERT_EQUAL(atomic_load(&l->spsc.tail.v) - atomic_load(&l->spsc.head.v),
+			SHMK_EVENTS_QUEUE_CAP);
+	/* a replacement receiver takes one: the retry goes through */
+	pid = pd_fork(1, 1, PD_CLEAN, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), 0);
+	shmk_events_tx_close(tx);
+	shmk_events_close(g_pd_r);
+	unlink(p);
+}
+
+static void pd_mpsc_consumer(void)
+{
+	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA];
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s", new_path());
+	g_pd_r = must_open(p, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(g_pd_r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	/* no producer ever registered: wait */
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 100 * 1000000, NULL),
+			-ETIMEDOUT);
+	/* one producer dies, one lives: wait for the live one */
+	pid_t live = pd_fork(2, 1, PD_HOLD, NULL);
+	CU_ASSERT_FATAL(live > 0);
+	pid_t dead = pd_fork(2, 1, PD_DIE, NULL);
+	CU_ASSERT_EQUAL(h_wait(dead, 30), 128 + SIGKILL);
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 300 * 1000000, NULL),
+			-ETIMEDOUT);
+	/* the live one dies too (before the call) */
+	CU_ASSERT_EQUAL(kill(live, SIGKILL), 0);
+	CU_ASSERT_EQUAL(h_wait(live, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), SHMK_EPEERDEAD);
+	/* a new producer sends one and dies while we are parked */
+	dead = pd_fork(2, 1, PD_DIE_PARKED, &pd_wake()->mpsc_data.waiters);
+	CU_ASSERT_FATAL(dead > 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "m0");
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), SHMK_EPEERDEAD);
+	pd_took();
+	CU_ASSERT_EQUAL(h_wait(dead, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 0);
+	/* a replacement producer registers and sends: the retry gets it */
+	pid_t pid = pd_fork(2, 1, PD_CLEAN, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
+	shmk_events_rx_close(rx);
+	shmk_events_close(g_pd_r);
+	unlink(p);
+}
+
+static void pd_mpsc_producer(void)
+{
+	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA] = "x";
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	snprintf(p, sizeof(p), "%s", new_path());
+	g_pd_r = must_open(p, &o);
+	struct shmk_events_layout *l = LAYOUT(g_pd_r);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(g_pd_r, &tx, &rx), 0);
+	shmk_events_rx_close(rx);
+	/* the consumer claims its role, then dies once we are parked on a full queue */
+	pid_t pid = pd_fork(3, 0, PD_DIE_PARKED, &pd_wake()->mpsc_space.waiters);
+	CU_ASSERT_FATAL(pid > 0);
+	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), SHMK_EPEERDEAD);
+	pd_took();
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.tail.v) - atomic_load(&l->mpsc.head.v),
+			SHMK_EVENTS_QUEUE_CAP);
+	/* a replacement consumer takes one: the retry goes through */
+	pid = pd_fork(3, 1, PD_CLEAN, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), 0);
+	shmk_events_tx_close(tx);
+	shmk_events_close(g_pd_r);
+	unlink(p);
+}
+
+static void peerdead(void)
+{
+	/* before any split: the handles cache it; period = 25 ms */
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	g_pd = t_shared_alloc(sizeof(*g_pd));
+	CU_ASSERT_FATAL(g_pd != NULL);
+	pd_spsc_receiver();
+	pd_spsc_sender();
+	pd_mpsc_consumer();
+	pd_mpsc_producer();
+	printf("\n  peerdead: slowest SHMK_EPEERDEAD %.1f ms after a death while parked "
+	       "(SHMK_LIVENESS_MS 100)\n", (double)g_pd_max_ns / 1e6);
+	t_shared_free(g_pd, sizeof(*g_pd));
+}
+/* each death is noticed within 2 x 25 ms: 60 s means a wait that
+ * never noticed it (the calls have no timeout) */
+H_REGISTER(peerdead, 60, "events.wait.peerdead", "events.wait.peerdead-cadence", "events.wait.peer-absent");

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * events conformance tests (one program, conformance/tests/events/<concern>.c by
+ * concern) of conformance/spec/events.md (impl/src/events.c): the events
+ * region's layout, open/init protocol, validation, roles, SPSC and MPSC
+ * traffic between real processes, zero-copy, blocking, crash recovery and
+ * hostile bytes.
+ * This header declares what the files share; main.c defines it.
+ */
+#ifndef SHMK_TESTS_EVENTS_H
+#define SHMK_TESTS_EVENTS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "internal.h"
+#include "shmkit/events.h"
+#include "support.h"
+
+#define LAYOUT(r) ((struct shmk_events_layout *)shmk_events_as_ptr((r), NULL))
+char *new_path(void);
+struct shmk_events *must_open(const char *path, const struct shmk_events_opts *o);
+size_t make_msg(uint8_t *buf, uint32_t prod, uint32_t seq);
+int check_msg(const uint8_t *buf, size_t len, uint32_t *prod, uint32_t *seq);
+pid_t fork_child(int (*fn)(void *), void *arg);
+
+struct open_job {
+	const char *path;
+	struct shmk_events_opts o;
+	int rc;		/* filled through a shared page */
+};
+
+int open_job_fn(void *a);
+int open_in_child(const char *path, const struct shmk_events_opts *o);
+struct shmk_events_header *map_hdr(const char *path, int *fd);
+void unmap_hdr(struct shmk_events_header *h, int fd);
+int mapped(const char *path);
+pid_t spawn_with_env(const char *role, const char *const *args, const char *var,
+		     const char *val);
+
+#endif
