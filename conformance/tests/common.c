@@ -204,8 +204,10 @@ H_ROLE("pidreuse", role_pidreuse);
 
 static char self_exe[4096];
 
-static void token_pid_reuse_body(void)
+static void token_pid_reuse(void)
 {
+	if (geteuid() != 0)
+		H_SKIP("needs root for unshare --pid and ns_last_pid");
 	ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
 
 	CU_ASSERT_FATAL(n > 0);
@@ -219,14 +221,7 @@ static void token_pid_reuse_body(void)
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
 }
-
-static void token_pid_reuse(void)
-{
-	if (geteuid() != 0)
-		H_SKIP("needs root for unshare --pid and ns_last_pid");
-	isolate(token_pid_reuse_body, 40);
-}
-H_REGISTER_IN("liveness", token_pid_reuse, 0, "common.liveness.token");
+H_REGISTER_IN("liveness", token_pid_reuse, 40, "common.liveness.token");
 
 static void token_pidfd(void)
 {
@@ -421,8 +416,10 @@ H_REGISTER_IN("paths", owner_mode_type_links, 10, "common.path.owner");
 
 /* The same rule seen from an unprivileged attacher: a root-owned file
  * opened before dropping privileges is foreign to uid 65534. */
-static void foreign_owner_unprivileged_body(void)
+static void foreign_owner_unprivileged(void)
 {
+	if (geteuid() != 0)
+		H_SKIP("needs root to own a file that nobody then sees as foreign");
 	char path[512];
 	int fd = -1;
 
@@ -439,14 +436,7 @@ static void foreign_owner_unprivileged_body(void)
 	CU_ASSERT_EQUAL(shmk_check_fd(fd, "foreign", &pol, NULL), 0);
 	close(fd);
 }
-
-static void foreign_owner_unprivileged(void)
-{
-	if (geteuid() != 0)
-		H_SKIP("needs root to own a file that nobody then sees as foreign");
-	isolate(foreign_owner_unprivileged_body, 10);
-}
-H_REGISTER_IN("paths", foreign_owner_unprivileged, 0, "common.path.owner");
+H_REGISTER_IN("paths", foreign_owner_unprivileged, 10, "common.path.owner");
 
 /* ------------------------------------------------------------ fault hook */
 

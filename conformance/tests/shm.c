@@ -116,7 +116,6 @@ static void name_rules(void)
 }
 H_REGISTER(name_rules, DEADLINE, "shm.name.rules");
 
-
 static void open_flags(void)
 {
 	struct shmk_shm *s = NULL;
@@ -137,7 +136,6 @@ static void open_flags(void)
 	CU_ASSERT_EQUAL(shmk_shm_close(s), 0);
 }
 H_REGISTER(open_flags, DEADLINE, "shm.open.flags");
-
 
 /* A peer without privileges tries to open g_name: 0 when refused with EACCES. */
 static int peer_unprivileged_open(void)
@@ -162,8 +160,10 @@ static int peer_unprivileged_open(void)
 	return 0;
 }
 
-static void open_mode_body(void)
+static void open_mode(void)
 {
+	if (geteuid() != 0)
+		H_SKIP("needs root to drop to another uid");
 	struct shmk_shm *s = NULL, *s2 = NULL;
 	struct stat st;
 
@@ -179,17 +179,12 @@ static void open_mode_body(void)
 	shmk_shm_close(s);
 	shmk_shm_close(s2);
 }
+H_REGISTER(open_mode, DEADLINE, "shm.open.mode");
 
-static void open_mode(void)
+static void open_check(void)
 {
 	if (geteuid() != 0)
-		H_SKIP("needs root to drop to another uid");
-	isolate(open_mode_body, DEADLINE);
-}
-H_REGISTER(open_mode, 0, "shm.open.mode");
-
-static void open_check_body(void)
-{
+		H_SKIP("needs root to chown to another uid");
 	struct shmk_shm *s = NULL, *t = NULL;
 	size_t sz = 0;
 	char p1[128], p2[128];
@@ -234,14 +229,7 @@ static void open_check_body(void)
 	shmk_shm_close(t);
 	shmk_shm_close(s);
 }
-
-static void open_check(void)
-{
-	if (geteuid() != 0)
-		H_SKIP("needs root to chown to another uid");
-	isolate(open_check_body, DEADLINE);
-}
-H_REGISTER(open_check, 0, "shm.open.check");
+H_REGISTER(open_check, DEADLINE, "shm.open.check");
 
 static void open_nosymlink(void)
 {
@@ -268,7 +256,6 @@ static void open_nosymlink(void)
 }
 H_REGISTER(open_nosymlink, DEADLINE, "shm.open.nosymlink");
 
-
 static void open_no_leftover(void)
 {
 	struct shmk_shm *s = NULL;
@@ -289,7 +276,6 @@ static void open_no_leftover(void)
 	shmk_shm_close(s);
 }
 H_REGISTER(open_no_leftover, DEADLINE, "shm.open.no_leftover");
-
 
 /* ------------------------------------------------------------ size */
 
@@ -317,10 +303,11 @@ static void size_limits(void)
 }
 H_REGISTER(size_limits, DEADLINE, "shm.size.limits");
 
-
 /* In a private mount namespace, /dev/shm becomes a 1 MiB tmpfs. */
-static void size_reserve_body(void)
+static void size_reserve(void)
 {
+	if (geteuid() != 0)
+		H_SKIP("needs root for a private mount namespace");
 	struct shmk_shm *s = NULL;
 	size_t sz = 1;
 
@@ -345,14 +332,7 @@ static void size_reserve_body(void)
 	shmk_shm_unlink(s);
 	shmk_shm_close(s);
 }
-
-static void size_reserve(void)
-{
-	if (geteuid() != 0)
-		H_SKIP("needs root for a private mount namespace");
-	isolate(size_reserve_body, DEADLINE);
-}
-H_REGISTER(size_reserve, 0, "shm.size.reserve");
+H_REGISTER(size_reserve, DEADLINE, "shm.size.reserve");
 
 static void size_shrink_mapped(void)
 {
@@ -384,7 +364,6 @@ static void size_shrink_mapped(void)
 	shmk_shm_close(s);
 }
 H_REGISTER(size_shrink_mapped, DEADLINE, "shm.size.shrink_mapped");
-
 
 /* ------------------------------------------------------------ truncation */
 
@@ -418,7 +397,6 @@ static void truncate_check(void)
 	CU_ASSERT_EQUAL(shmk_shm_unmap(m), 0);
 }
 H_REGISTER(truncate_check, DEADLINE, "shm.truncate.check", "shm.truncate.hot-path");
-
 
 /* ------------------------------------------------------------ map */
 
@@ -467,7 +445,6 @@ static void map_shared(void)
 }
 H_REGISTER(map_shared, DEADLINE, "shm.map.shared");
 
-
 static void map_single(void)
 {
 	struct shmk_shm_map *m = NULL, *m2 = (struct shmk_shm_map *)0x1;
@@ -493,7 +470,6 @@ static void map_single(void)
 }
 H_REGISTER(map_single, DEADLINE, "shm.map.single");
 
-
 static void map_zero_size(void)
 {
 	struct shmk_shm *s = NULL;
@@ -511,7 +487,6 @@ static void map_zero_size(void)
 	shmk_shm_close(s);
 }
 H_REGISTER(map_zero_size, DEADLINE, "shm.map.zero_size");
-
 
 static void map_offset_range(void)
 {
@@ -532,7 +507,6 @@ static void map_offset_range(void)
 	shmk_shm_close(s);
 }
 H_REGISTER(map_offset_range, DEADLINE, "shm.map.offset_range");
-
 
 static void map_unaligned(void)
 {
@@ -563,7 +537,6 @@ static void map_unaligned(void)
 	shmk_shm_close(s);
 }
 H_REGISTER(map_unaligned, DEADLINE, "shm.map.unaligned");
-
 
 /* Peer: read-only open and map; reads must work, then a write must fault. */
 static int peer_readonly(void)
@@ -599,7 +572,6 @@ static void map_readonly(void)
 	shmk_shm_close(s);
 }
 H_REGISTER(map_readonly, DEADLINE, "shm.map.readonly");
-
 
 /* ------------------------------------------------------------ lifetime */
 
@@ -637,7 +609,6 @@ static void unlink_keeps_handle(void)
 }
 H_REGISTER(unlink_keeps_handle, DEADLINE, "shm.unlink.keeps_handle");
 
-
 static int peer_reads_after_close(void)
 {
 	struct shmk_shm *s = NULL;
@@ -670,7 +641,6 @@ static void close_map_survives(void)
 }
 H_REGISTER(close_map_survives, DEADLINE, "shm.close.map_survives");
 
-
 static void api_args(void)
 {
 	struct shmk_shm *s = NULL;
@@ -698,7 +668,6 @@ static void api_args(void)
 	shmk_shm_close(s);
 }
 H_REGISTER(api_args, DEADLINE, "shm.api.args");
-
 
 int main(int argc, char **argv)
 {
