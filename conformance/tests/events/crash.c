@@ -295,18 +295,35 @@ static struct shmk_events_wake *pd_wake(void)
 	return (void *)((uint8_t *)shmk_events_as_ptr(g_pd_r, NULL) + SHMK_EVENTS_BASE_BYTES);
 }
 
+/* The parent's side of a case: a blocking region at p (g_pd_r), split SPSC
+ * or MPSC; the half the parent does not play (NULL) is closed. */
+static void pd_open(char *p, size_t len, bool mpsc, struct shmk_events_tx **tx,
+		    struct shmk_events_rx **rx)
+{
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *t;
+	struct shmk_events_rx *r;
+
+	snprintf(p, len, "%s", new_path());
+	g_pd_r = must_open(p, &o);
+	CU_ASSERT_EQUAL_FATAL((mpsc ? shmk_events_split_mpsc : shmk_events_split_spsc)(g_pd_r, &t, &r), 0);
+	if (tx)
+		*tx = t;
+	else
+		shmk_events_tx_close(t);
+	if (rx)
+		*rx = r;
+	else
+		shmk_events_rx_close(r);
+}
+
 static void pd_spsc_receiver(void)
 {
 	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA], want[16];
-	struct shmk_events_opts o = { .blocking = true };
-	struct shmk_events_tx *tx;
 	struct shmk_events_rx *rx;
 	size_t n;
 
-	snprintf(p, sizeof(p), "%s", new_path());
-	g_pd_r = must_open(p, &o);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(g_pd_r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
+	pd_open(p, sizeof(p), false, NULL, &rx);
 	/* the sender sends 3, then dies once we are parked: the 3 come first,
 	 * then SHMK_EPEERDEAD, with no timeout to end the wait */
 	pid_t pid = pd_fork(0, 3, PD_DIE_PARKED, &pd_wake()->spsc_data.waiters);
@@ -337,15 +354,10 @@ static void pd_spsc_receiver(void)
 static void pd_spsc_sender(void)
 {
 	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA] = "x";
-	struct shmk_events_opts o = { .blocking = true };
 	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
 
-	snprintf(p, sizeof(p), "%s", new_path());
-	g_pd_r = must_open(p, &o);
+	pd_open(p, sizeof(p), false, &tx, NULL);
 	struct shmk_events_layout *l = LAYOUT(g_pd_r);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(g_pd_r, &tx, &rx), 0);
-	shmk_events_rx_close(rx);
 	/* a queue nobody ever received from: a full one just waits */
 	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
@@ -372,15 +384,10 @@ static void pd_spsc_sender(void)
 static void pd_mpsc_consumer(void)
 {
 	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA];
-	struct shmk_events_opts o = { .blocking = true };
-	struct shmk_events_tx *tx;
 	struct shmk_events_rx *rx;
 	size_t n;
 
-	snprintf(p, sizeof(p), "%s", new_path());
-	g_pd_r = must_open(p, &o);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(g_pd_r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
+	pd_open(p, sizeof(p), true, NULL, &rx);
 	/* no producer ever registered: wait */
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 100 * 1000000, NULL),
 			-ETIMEDOUT);
@@ -418,15 +425,10 @@ static void pd_mpsc_consumer(void)
 static void pd_mpsc_producer(void)
 {
 	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA] = "x";
-	struct shmk_events_opts o = { .blocking = true };
 	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
 
-	snprintf(p, sizeof(p), "%s", new_path());
-	g_pd_r = must_open(p, &o);
+	pd_open(p, sizeof(p), true, &tx, NULL);
 	struct shmk_events_layout *l = LAYOUT(g_pd_r);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(g_pd_r, &tx, &rx), 0);
-	shmk_events_rx_close(rx);
 	/* the consumer claims its role, then dies once we are parked on a full queue */
 	pid_t pid = pd_fork(3, 0, PD_DIE_PARKED, &pd_wake()->mpsc_space.waiters);
 	CU_ASSERT_FATAL(pid > 0);
