@@ -737,37 +737,20 @@ static void init_trial(uint64_t t, uint64_t *rng, struct group *G)
 
 /* ------------------------------------------------------------ liveness */
 
-/* A child that takes the SPSC receiver role, reports, and SIGKILLs itself;
- * returns its pid once the role is held (it is then dying), or -1. */
-static pid_t role_holder_dies(void)
+/* Run by a child that then SIGKILLs itself (t_fork_dying): takes the SPSC
+ * receiver role and keeps it; 0 once it is held. */
+static int take_receiver(void *arg)
 {
-	int p[2];
-	if (pipe(p))
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmk_events_tx *tx;
-		struct shmk_events_rx *rx;
-		uint8_t b[SHMK_EVENTS_SLOT_DATA];
-		size_t n;
-		int rc = ev_split(0, &tx, &rx);
-		if (!rc) /* first use claims the role */
-			rc = shmk_events_try_recv(rx, b, sizeof(b), &n, NULL);
-		char c = rc == SHMK_EEMPTY ? 'o' : 'e';
-		if (write(p[1], &c, 1) != 1)
-			_exit(1);
-		raise(SIGKILL);
-		_exit(1);
-	}
-	close(p[1]);
-	char c = 0;
-	if (read(p[0], &c, 1) != 1 || c != 'o') {
-		close(p[0]);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	close(p[0]);
-	return pid;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t b[SHMK_EVENTS_SLOT_DATA];
+	size_t n;
+	int rc = ev_split(0, &tx, &rx);
+
+	(void)arg;
+	if (!rc) /* first use claims the role */
+		rc = shmk_events_try_recv(rx, b, sizeof(b), &n, NULL);
+	return rc != SHMK_EEMPTY;
 }
 
 /* Claims the SPSC receiver role here: the try_recv result (SHMK_EEMPTY =
@@ -797,7 +780,7 @@ static int zombie_check(void)
 	if (rc)
 		return 1;
 	shmk_events_close(r);
-	pid_t z = role_holder_dies();
+	pid_t z = t_fork_dying(take_receiver, NULL);
 	if (z < 0 || waitid(P_PID, (id_t)z, &si, WEXITED | WNOWAIT))
 		return 1;
 	char st = t_proc_state(z);
@@ -820,7 +803,7 @@ static int pidreuse_role(void)
 	if (rc)
 		return 2;
 	shmk_events_close(r);
-	pid_t a = role_holder_dies();
+	pid_t a = t_fork_dying(take_receiver, NULL);
 	siginfo_t si;
 	if (a < 0 || waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
 		return 3;

@@ -302,6 +302,15 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 
 /* ------------------------------------------------------------ liveness */
 
+/* Run by a child that then SIGKILLs itself (t_fork_dying): opens the
+ * writer whose fd *arg is, and dies holding it. */
+static int open_writer(void *arg)
+{
+	struct shmk_ring_writer *w;
+
+	return shmk_ring_writer_open(*(int *)arg, &w);
+}
+
 /* In the caller's PID namespace: a killed, unreaped writer (zombie). */
 static int zombie_check(void)
 {
@@ -313,21 +322,9 @@ static int zombie_check(void)
 	h_unique_path(path, sizeof(path), "ring-zombie");
 	if (shmk_ring_create(path, &o, &r) || shmk_ring_writer_new(r, 1, &wfd, &peer))
 		return -1;
-	int p[2];
-	if (pipe(p))
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmk_ring_writer *w;
-		char c = shmk_ring_writer_open(wfd, &w) ? 'e' : 'o';
-		if (write(p[1], &c, 1) != 1)
-			_exit(1);
-		raise(SIGKILL);
-		_exit(1);
-	}
+	pid_t pid = t_fork_dying(open_writer, &wfd);
 	close(wfd);
-	char c = 0;
-	if (read(p[0], &c, 1) != 1 || c != 'o')
+	if (pid < 0)
 		return -1;
 	/* the death is an event: waitid(WNOWAIT) returns once it is a zombie
 	 * and leaves it unreaped */
@@ -340,8 +337,6 @@ static int zombie_check(void)
 	double took = (double)(shmk_now_ns() - t0) / 1e9;
 	char state2 = t_proc_state(pid);
 	waitpid(pid, NULL, 0);
-	close(p[0]);
-	close(p[1]);
 	close(peer);
 	shmk_ring_close(r);
 	unlink(path);
@@ -358,24 +353,15 @@ static int pidreuse_role(void)
 	char path[256];
 	struct shmk_ring *r;
 	struct shmk_ring_opts o = { .capacity = 65536 };
-	int wfd, peer, p[2];
+	int wfd, peer;
 
 	snprintf(path, sizeof(path), "/dev/shm/shmk-ringreuse-%d", (int)getpid());
 	unlink(path);
-	if (shmk_ring_create(path, &o, &r) || shmk_ring_writer_new(r, 1, &wfd, &peer) || pipe(p))
+	if (shmk_ring_create(path, &o, &r) || shmk_ring_writer_new(r, 1, &wfd, &peer))
 		return 2;
-	pid_t a = fork();
-	if (a == 0) {
-		struct shmk_ring_writer *w;
-		char c = shmk_ring_writer_open(wfd, &w) ? 'e' : 'o';
-		if (write(p[1], &c, 1) != 1)
-			_exit(1);
-		raise(SIGKILL);
-		_exit(1);
-	}
+	pid_t a = t_fork_dying(open_writer, &wfd);
 	close(wfd);
-	char c = 0;
-	if (read(p[0], &c, 1) != 1 || c != 'o')
+	if (a < 0)
 		return 3;
 	/* A must be a zombie while its token is read (t_reuse_pid) */
 	siginfo_t si;

@@ -396,30 +396,6 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 
 /* ------------------------------------------------------------ liveness */
 
-static pid_t spawn_dying(int (*fn)(void *), void *arg, int *pfd)
-{
-	int p[2];
-	if (pipe(p))
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		char c = fn(arg) ? 'e' : 'o';
-		if (write(p[1], &c, 1) != 1)
-			_exit(1);
-		raise(SIGKILL);
-		_exit(1);
-	}
-	close(p[1]);
-	char c = 0;
-	if (read(p[0], &c, 1) != 1 || c != 'o') {
-		close(p[0]);
-		waitpid(pid, NULL, 0);
-		return -1;
-	}
-	*pfd = p[0];
-	return pid;
-}
-
 static int mk_owner(void *flink)
 {
 	struct shmk_slots *s;
@@ -437,11 +413,11 @@ static int mk_reader(void *flink)
 static int zombie_check(void)
 {
 	char flink[256];
-	int pfd, bad = 0;
+	int bad = 0;
 	siginfo_t si;
 
 	h_unique_path(flink, sizeof(flink), "slots-zombie");
-	pid_t o = spawn_dying(mk_owner, flink, &pfd);
+	pid_t o = t_fork_dying(mk_owner, flink);
 	if (o < 0 || waitid(P_PID, (id_t)o, &si, WEXITED | WNOWAIT))
 		return 1;
 	struct shmk_slots *r;
@@ -458,14 +434,13 @@ static int zombie_check(void)
 	if (!rc)
 		shmk_slots_close(r);
 	waitpid(o, NULL, 0);
-	close(pfd);
 	bad |= shmk_slots_reclaim_stale(flink) != 0;
 
 	/* a zombie reader pins both slots until reserve reaps it */
 	struct shmk_slots *s;
 	if (shmk_slots_create(flink, 2, CAP, &s))
 		return 1;
-	pid_t rd = spawn_dying(mk_reader, flink, &pfd);
+	pid_t rd = t_fork_dying(mk_reader, flink);
 	if (rd < 0 || waitid(P_PID, (id_t)rd, &si, WEXITED | WNOWAIT))
 		return 1;
 	shmk_slot_handle_t h;
@@ -482,7 +457,6 @@ static int zombie_check(void)
 	       shmk_strerror(rc));
 	bad |= st != 'Z' || rc != 0;
 	waitpid(rd, NULL, 0);
-	close(pfd);
 	shmk_slots_close(s);
 	unlink(flink);
 	return bad;
@@ -493,18 +467,16 @@ static int zombie_check(void)
 static int pidreuse_role(void)
 {
 	char flink[256];
-	int pfd;
 	struct shmk_slots *s;
 
 	snprintf(flink, sizeof(flink), "/tmp/shmk-slotsreuse-%d.flink", (int)getpid());
 	unlink(flink);
 	if (shmk_slots_create(flink, 2, CAP, &s))
 		return 2;
-	pid_t a = spawn_dying(mk_reader, flink, &pfd);
+	pid_t a = t_fork_dying(mk_reader, flink);
 	siginfo_t si;
 	if (a < 0 || waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
 		return 3;
-	close(pfd);
 	pid_t stranger;
 	int release;
 	int step = t_reuse_pid(PROG, a, &stranger, &release);

@@ -134,6 +134,31 @@ char t_proc_state(pid_t pid)
 	return p && p[1] == ' ' ? p[2] : '?';
 }
 
+pid_t t_fork_dying(int (*fn)(void *), void *arg)
+{
+	int p[2];
+	if (pipe(p))
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c = fn(arg) ? 'e' : 'o';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	close(p[1]);
+	char c = 0;
+	ssize_t n = pid > 0 ? read(p[0], &c, 1) : -1;
+	close(p[0]);
+	if (n != 1 || c != 'o') {
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return pid;
+}
+
 long t_ticks_now(void)
 {
 	struct timespec ts;

@@ -71,6 +71,12 @@ void t_max_ns(_Atomic int64_t *m, int64_t v);
 /* State letter of /proc/<pid>/stat ('Z' for a zombie), or '?'. */
 char t_proc_state(pid_t pid);
 
+/* Forks a child that runs fn(arg) and SIGKILLs itself: the peer that dies
+ * holding what fn took.  Returns its pid once fn returned 0 in it (it is
+ * then dying, not reaped), or -1 (fn failed or the fork did; the child is
+ * reaped). */
+pid_t t_fork_dying(int (*fn)(void *), void *arg);
+
 /* Clock ticks since boot, the unit of /proc/<pid>/stat start times. */
 long t_ticks_now(void);
 
