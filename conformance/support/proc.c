@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -36,4 +37,13 @@ int t_count_maps(const char *const *needles)
 	}
 	fclose(f);
 	return n;
+}
+
+pid_t t_fork_run(int (*fn)(void *), void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(fn(arg));
+	return pid;
 }

@@ -86,6 +86,9 @@ void *t_raw_map(int fd, size_t *len);
 int t_count_fds(void);
 /* Lines of /proc/self/maps that mention any of needles (NULL-terminated). */
 int t_count_maps(const char *const *needles);
+/* Forks a child that runs fn(arg) and exits with its return value; its pid
+ * (or -1). */
+pid_t t_fork_run(int (*fn)(void *), void *arg);
 
 /* ------------------------------------------------------------ files */
 /* All of fd's bytes in a heap buffer of exactly their size; closes fd.

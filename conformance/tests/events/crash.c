@@ -71,7 +71,7 @@ static void init_timeout(void)
 	j->path = p;
 	j->o = o;
 	j->rc = 12345;
-	pid_t pid = fork_child(open_job_fn, j);
+	pid_t pid = t_fork_run(open_job_fn, j);
 	struct timespec ts = { 0, 100 * 1000000 };
 	nanosleep(&ts, NULL); /* not synchronisation: the child passes either way */
 	atomic_store(&h->initialized, 2);
@@ -271,7 +271,7 @@ static pid_t pd_fork(int kind, int n, int mode, _Atomic uint32_t *park)
 
 	j = (struct pd_job){ kind, n, mode, park };
 	atomic_store(&g_pd->claimed, 0);
-	pid_t pid = fork_child(pd_child, &j);
+	pid_t pid = t_fork_run(pd_child, &j);
 	int64_t end = shmk_now_ns() + 20LL * 1000000000;
 	while (pid > 0 && !atomic_load(&g_pd->claimed) && shmk_now_ns() < end) {
 		if (waitpid(pid, NULL, WNOHANG) == pid)

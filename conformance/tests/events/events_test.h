@@ -42,7 +42,6 @@ char *new_path(void);
 struct shmk_events *must_open(const char *path, const struct shmk_events_opts *o);
 size_t make_msg(uint8_t *buf, uint32_t prod, uint32_t seq);
 int check_msg(const uint8_t *buf, size_t len, uint32_t *prod, uint32_t *seq);
-pid_t fork_child(int (*fn)(void *), void *arg);
 
 struct open_job {
 	const char *path;

@@ -53,16 +53,6 @@ int check_msg(const uint8_t *buf, size_t len, uint32_t *prod, uint32_t *seq)
 	return 0;
 }
 
-/* Forks a child that runs fn(arg) and exits with its return value. */
-pid_t fork_child(int (*fn)(void *), void *arg)
-{
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(fn(arg));
-	return pid;
-}
-
 int open_job_fn(void *a)
 {
 	struct open_job *j = a;
@@ -81,7 +71,7 @@ int open_in_child(const char *path, const struct shmk_events_opts *o)
 	j->path = path;
 	j->o = o ? *o : (struct shmk_events_opts){ 0 };
 	j->rc = 12345;
-	pid_t pid = fork_child(open_job_fn, j);
+	pid_t pid = t_fork_run(open_job_fn, j);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
 	int rc = j->rc;
 	t_shared_free(j, sizeof(*j));

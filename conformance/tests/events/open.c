@@ -226,7 +226,7 @@ static void open_race(void)
 		rc->bar = h_barrier_new(RACERS);
 		for (int i = 0; i < RACERS; i++) {
 			g_racer = i;
-			pids[i] = fork_child(racer, NULL);
+			pids[i] = t_fork_run(racer, NULL);
 		}
 		for (int i = 0; i < RACERS; i++)
 			CU_ASSERT_EQUAL(h_wait(pids[i], 30), 0);

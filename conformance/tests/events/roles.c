@@ -47,7 +47,7 @@ static pid_t start_holder(struct holder *h, const char *path, int mpsc)
 	h->path = path;
 	h->mpsc = mpsc;
 	CU_ASSERT_FATAL(pipe(h->ready) == 0 && pipe(h->hold) == 0);
-	pid_t pid = fork_child(holder_fn, h);
+	pid_t pid = t_fork_run(holder_fn, h);
 	close(h->ready[1]);
 	close(h->hold[0]);
 	CU_ASSERT_EQUAL(read(h->ready[0], &c, 1), 1);
@@ -230,7 +230,7 @@ static void role_one_handle(void)
 	char buf[8];
 	size_t n;
 
-	pid_t pid = fork_child(two_senders, p);
+	pid_t pid = t_fork_run(two_senders, p);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
 	/* the receiver side, two handles in this process */
@@ -312,7 +312,7 @@ static void error_detail(void)
 	uint32_t v, i;
 	size_t n;
 
-	pid_t pid = fork_child(detail_sender, p);
+	pid_t pid = t_fork_run(detail_sender, p);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);

@@ -92,7 +92,7 @@ static void spsc_traffic(void)
 
 	/* then between processes */
 	struct traffic t = { .path = p, .prod = 0, .count = 20000 };
-	pid_t pid = fork_child(sender, &t);
+	pid_t pid = t_fork_run(sender, &t);
 	CU_ASSERT_EQUAL(receive_all(rx, 1, t.count, 0), 0);
 	CU_ASSERT_EQUAL(h_wait(pid, 60), 0);
 	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
@@ -117,7 +117,7 @@ static void mpsc_traffic_run(uint64_t start)
 	for (uint32_t i = 0; i < NP; i++) {
 		t[i] = (struct traffic){ .path = p, .mpsc = 1, .prod = i, .count = PER,
 					 .blocking = (int)(i & 1) };
-		pids[i] = fork_child(sender, &t[i]);
+		pids[i] = t_fork_run(sender, &t[i]);
 	}
 	CU_ASSERT_EQUAL(receive_all(rx, NP, PER, 1), 0);
 	for (int i = 0; i < NP; i++)
@@ -154,7 +154,7 @@ static void wrap(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
 	shmk_events_tx_close(tx);
 	struct traffic t = { .path = p, .count = 8000 };
-	pid_t pid = fork_child(sender, &t);
+	pid_t pid = t_fork_run(sender, &t);
 	CU_ASSERT_EQUAL(receive_all(rx, 1, t.count, 0), 0);
 	CU_ASSERT_EQUAL(h_wait(pid, 60), 0);
 	CU_ASSERT_EQUAL(atomic_load(&LAYOUT(r)->spsc.head.v), start + 8000); /* wrapped */
@@ -292,7 +292,7 @@ static void zerocopy(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
 	shmk_events_tx_close(tx);
 	g_zc_path = p;
-	pid_t pid = fork_child(zc_sender, NULL);
+	pid_t pid = t_fork_run(zc_sender, NULL);
 	uint32_t next = 0;
 	while (next < 3000) {
 		int rc = shmk_events_recv_view(rx, &v);
@@ -367,7 +367,7 @@ static void blocking(void)
 	CU_ASSERT(shmk_now_ns() - t0 >= 50 * 1000000);
 	/* woken by another process's send */
 	g_blk_path = p;
-	pid_t pid = fork_child(blk_sender, NULL);
+	pid_t pid = t_fork_run(blk_sender, NULL);
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 30LL * 1000000000, NULL), 0);
 	CU_ASSERT_EQUAL(n, 4);
 	CU_ASSERT_EQUAL(memcmp(buf, "wake", 4), 0);
@@ -416,7 +416,7 @@ static void blocking_huge_timeout(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
 	shmk_events_tx_close(tx);
 	g_blk_path = p;
-	pid_t pid = fork_child(blk_sender, NULL); /* sends once we are parked */
+	pid_t pid = t_fork_run(blk_sender, NULL); /* sends once we are parked */
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, INT64_MAX, NULL), 0);
 	CU_ASSERT_EQUAL(n, 4);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);

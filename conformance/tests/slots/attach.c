@@ -188,7 +188,7 @@ static void attach_upstream(void)
 		uintptr_t count = counts[k];
 		new_flink(g_up_flink, sizeof(g_up_flink));
 		h_unique_shm_name(g_up_name, sizeof(g_up_name));
-		pid_t pid = run_proc(upstream_owner, (void *)count);
+		pid_t pid = t_fork_run(upstream_owner, (void *)count);
 		CU_ASSERT_FATAL(pid > 0);
 		CU_ASSERT_EQUAL_FATAL(h_wait(pid, 10), 0);
 		int arc = shmk_slots_attach(g_up_flink, &r);
@@ -275,7 +275,7 @@ static void reader_unregistered(void)
 	fresh_shared();
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
 	g_unreg_flink = fl;
-	pid_t pid = run_proc(unregistered_reader, NULL);
+	pid_t pid = t_fork_run(unregistered_reader, NULL);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(wait_value(&sh->ready, 1, 10), 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);

@@ -22,7 +22,7 @@ static void stale_detect(void)
 
 	fresh_shared();
 	new_flink(fl, sizeof(fl));
-	pid_t pid = run_proc(owner_crash, fl);
+	pid_t pid = t_fork_run(owner_crash, fl);
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 128 + SIGKILL);
 	fd = open(fl, O_RDONLY);
 	CU_ASSERT_FATAL(fd >= 0);
@@ -55,7 +55,7 @@ static void stale_detect(void)
 	CU_ASSERT_NOT_EQUAL(strcmp(shmk_slots_shm_name(o), seg), 0);
 	shmk_slots_close(o);
 	/* and the gc entry point */
-	pid = run_proc(owner_crash, fl);
+	pid = t_fork_run(owner_crash, fl);
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 128 + SIGKILL);
 	CU_ASSERT_EQUAL(shmk_slots_reclaim_stale(fl), 0);
 	CU_ASSERT_EQUAL(access(fl, F_OK), -1);

@@ -104,7 +104,7 @@ static void segment_locator(void)
 	if (fd >= 0)
 		close(fd);
 	g_locator = shmk_slots_segment_path(o);
-	pid_t pid = run_proc(locator_reader, NULL);
+	pid_t pid = t_fork_run(locator_reader, NULL);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(wait_value(&sh->ready, 1, 10), 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);

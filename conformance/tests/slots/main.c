@@ -16,15 +16,6 @@ const char *new_flink(char *buf, size_t len)
 	return h_unique_path(buf, len, "slots.flink");
 }
 
-/* Fork a process running fn(arg); its return value is the exit status. */
-pid_t run_proc(int (*fn)(void *), void *arg)
-{
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(fn(arg));
-	return pid;
-}
-
 /* Block until pid is a zombie without reaping it. */
 int wait_zombie(pid_t pid)
 {

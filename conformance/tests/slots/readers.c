@@ -52,7 +52,7 @@ static void reader_register(void)
 
 	fresh_shared();
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
-	pid_t pid = run_proc(register_child, fl);
+	pid_t pid = t_fork_run(register_child, fl);
 	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 10), 0);
 	CU_ASSERT_EQUAL(sh->rc[0], 0);
 	/* the registry entry holds the child's token */
@@ -99,7 +99,7 @@ static void multi_reader(void)
 	for (int i = 0; i < 3; i++) {
 		a[i] = (struct rd_arg){ .flink = fl, .slot = i, .expect = n, .want_index = -1,
 					.len = 150, .copy = i == 2 };
-		pid[i] = run_proc(reader_proc, &a[i]);
+		pid[i] = t_fork_run(reader_proc, &a[i]);
 	}
 	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 3, 20), 0);
 	uint64_t next = 1;
@@ -319,8 +319,8 @@ static void reader_killed(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 64, &o), 0);
 	a[0] = (struct rd_arg){ .flink = fl, .slot = 0, .expect = n, .want_index = -1, .len = 32 };
 	a[1] = (struct rd_arg){ .flink = fl, .slot = 1, .want_index = -1, .hold = 1 };
-	pid[0] = run_proc(reader_proc, &a[0]);
-	pid[1] = run_proc(reader_proc, &a[1]);
+	pid[0] = t_fork_run(reader_proc, &a[0]);
+	pid[1] = t_fork_run(reader_proc, &a[1]);
 	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 2, 20), 0);
 	uint64_t next = 1;
 	for (int k = 0; k < 4; k++)

@@ -16,7 +16,7 @@ static void sn_wrap(void)
 	CU_ASSERT_EQUAL_FATAL(
 		shmk_slots_create_opts(new_flink(fl, sizeof(fl)), 3, 64, &opts, &o), 0);
 	a = (struct rd_arg){ .flink = fl, .slot = 0, .expect = n, .want_index = -1, .len = 20 };
-	pid_t pid = run_proc(reader_proc, &a);
+	pid_t pid = t_fork_run(reader_proc, &a);
 	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 20), 0);
 	uint64_t next = UINT32_MAX - 3;
 	for (uint64_t k = 0; k < n; k++)
@@ -171,7 +171,7 @@ static void loan(void)
 	fresh_shared();
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 3, mib, &o), 0);
 	a = (struct rd_arg){ .flink = fl, .slot = 0, .expect = 8, .want_index = -1, .len = mib };
-	pid_t pid = run_proc(reader_proc, &a);
+	pid_t pid = t_fork_run(reader_proc, &a);
 	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 20), 0);
 	uint64_t next = 1;
 	for (int k = 0; k < 8; k++)

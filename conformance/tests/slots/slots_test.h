@@ -54,7 +54,6 @@ struct shared {
 extern struct shared *sh;
 void fresh_shared(void);
 const char *new_flink(char *buf, size_t len);
-pid_t run_proc(int (*fn)(void *), void *arg);
 int wait_zombie(pid_t pid);
 int wait_value(_Atomic uint32_t *w, uint32_t want, unsigned deadline_s);
 void bump(_Atomic uint32_t *w);

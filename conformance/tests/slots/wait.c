@@ -46,7 +46,7 @@ static void wait_change(void)
 	 * before the commit could start: no lost wake-up */
 	for (int round = 0; round < 20; round++) {
 		atomic_store(&sh->go, 0);
-		pid_t pid = run_proc(committer, o);
+		pid_t pid = t_fork_run(committer, o);
 		g = shmk_slots_notify_generation(r);
 		bump(&sh->go);
 		int rc = shmk_slots_wait_for_change(r, g, (int64_t)h_deadline(20) * 1000000000LL);
@@ -91,7 +91,7 @@ static void wait_huge_timeout(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
 	uint64_t g = shmk_slots_notify_generation(r);
-	pid_t pid = run_proc(committer_when_parked, o);
+	pid_t pid = t_fork_run(committer_when_parked, o);
 	CU_ASSERT_EQUAL(shmk_slots_wait_for_change(r, g, INT64_MAX), 0);
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
 	shmk_slots_close(r);
@@ -138,9 +138,9 @@ static void peerdead_case(int clean)
 	fresh_shared();
 	sh->rc[0] = clean;
 	new_flink(fl, sizeof(fl));
-	pid_t op = run_proc(owner_then_die, fl);
+	pid_t op = t_fork_run(owner_then_die, fl);
 	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 20), 0);
-	pid_t rp = run_proc(wait_reader, fl);
+	pid_t rp = t_fork_run(wait_reader, fl);
 	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 2, 20), 0);
 	bump(&sh->go);
 	CU_ASSERT_EQUAL(h_wait(op, 20), clean ? 0 : 128 + SIGKILL);
