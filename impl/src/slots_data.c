@@ -43,7 +43,7 @@ static void reap_entry(struct shmk_slots *s, unsigned i, uint64_t tok)
 /* Registered readers as a mask.  Left entries are reaped on the way (no
  * /proc read); with check_alive, dead tokens are reaped too. Returns the
  * mask of readers that may still read; *reaped counts reaped entries. */
-static uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
+static inline uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
 {
 	uint32_t live = 0;
 
