@@ -1,5 +1,5 @@
 /*
- * pool.pml - SPIN model of the events slot pool (impl/src/events.c
+ * pool.pml - SPIN model of the events slot pool (impl/src/events_queue.c
  * pool_pop / pool_push): a Treiber free list shared by every sender and
  * receiver process, whose head is one u64 {generation, index}.
  *

@@ -1,5 +1,5 @@
 /*
- * ring.pml - SPIN model of the mediated-write ring (impl/src/ring.c).
+ * ring.pml - SPIN model of the mediated-write ring (impl/src/ring_rw.c).
  *
  * A ring of CAP words; `head` (advanced only by writers) and `tail`
  * (advanced only by the reader) are monotonic indices that never wrap;

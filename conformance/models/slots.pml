@@ -1,6 +1,6 @@
 /*
  * slots.pml - SPIN model of the slot allocator's publish / read / reclaim
- * protocol (impl/src/slots.c).
+ * protocol (impl/src/slots_data.c).
  *
  * One owner publishes K samples into N slots; R readers each read every
  * sample, in sequence-number order, and set their bit in the slot's reader

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * events_int.h - what the events region's files share (events.c: the
+ * region, its handles and roles; events_queue.c: the pool and the queues;
+ * events_blocking.c: the blocking calls): the handles, the layout
+ * accessors, the size check and the wait point.  Internal.
+ */
+#ifndef SHMK_EVENTS_INT_H
+#define SHMK_EVENTS_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "internal.h"
+#include "wait.h"
+#include "shmkit/events.h"
+
+#pragma GCC visibility push(hidden)
+
+#define EV_MASK (SHMK_EVENTS_QUEUE_CAP - 1)
+#define EV_DEFAULT_INIT_NS (2000LL * 1000 * 1000)
+#define EV_CAS_TRIES 4096	/* bounded work per call against a hostile peer */
+#define EV_HOLES 4		/* MPSC: empty cells published per send when the pool is dry */
+#define EV_INTENT_NONE SHMK_EVENTS_INTENT_NONE	/* wire.h: "claiming nothing" */
+
+enum { EV_SPSC = 1, EV_MPSC = 2 };
+
+struct ev_map {
+	uint8_t *base;
+	size_t len;
+	int fd;
+	_Atomic int refs;	/* region handle + every tx/rx handle */
+	uint32_t caps;		/* copy taken when the header was validated */
+};
+
+struct shmk_events {
+	struct ev_map *m;
+};
+
+/* A single role (SPSC sender, SPSC receiver, MPSC consumer) of one file,
+ * as this process's handles hold it (r[events.role.one-handle]). */
+enum { EV_ROLE_SPSC_TX, EV_ROLE_SPSC_RX, EV_ROLE_MPSC_RX };
+struct ev_hold {
+	dev_t dev;
+	ino_t ino;
+	int role;
+	pid_t pid;		/* entries inherited through fork() are not ours */
+	struct ev_hold *next;
+};
+
+struct shmk_events_tx {
+	struct ev_map *m;
+	int kind;
+	bool claimed;
+	struct ev_hold *hold;	/* SPSC: our entry in the process's hold list */
+	uint64_t me;
+	uint64_t tail;		/* SPSC: our own index (we are its only writer) */
+	uint64_t head_cache;	/* SPSC: last consumer index we read */
+	uint32_t prod;		/* MPSC: our row in the producer table */
+};
+
+struct shmk_events_rx {
+	struct ev_map *m;
+	int kind;
+	bool claimed;
+	struct ev_hold *hold;	/* our entry in the process's hold list */
+	uint64_t me;
+	uint64_t head;		/* our own index */
+	uint64_t tail_cache;	/* SPSC: last producer index we read */
+	bool stalled;		/* MPSC: head cell claimed but unpublished */
+	uint64_t stall_pos;
+	int64_t stall_since;
+	int64_t liveness_ns;
+	uint64_t skipped;
+};
+
+/* r[impl events.layout.wire] r[impl events.layout.hot-lines]: the struct in wire.h */
+static inline struct shmk_events_layout *L(const struct ev_map *m)
+{
+	return (struct shmk_events_layout *)m->base;
+}
+
+static inline struct shmk_events_wake *W(const struct ev_map *m)
+{
+	return (m->caps & SHMK_EVENTS_CAP_WAKE)
+		       ? (struct shmk_events_wake *)(m->base + SHMK_EVENTS_BASE_BYTES)
+		       : NULL;
+}
+
+static inline uint32_t layout_bytes_for(uint32_t caps)
+{
+	/* r[impl events.layout.wake-section] */
+	return SHMK_EVENTS_BASE_BYTES + ((caps & SHMK_EVENTS_CAP_WAKE) ? SHMK_EVENTS_WAKE_BYTES : 0);
+}
+
+/* 0 while the file still holds the layout, else SHMK_ETRUNCATED: one
+ * fstat, so only slow paths call it (r[impl events.truncate.hot-path]: the
+ * try_* and zero-copy operations never do). */
+static inline int ev_covers(const struct ev_map *m)
+{
+	return shmk_fd_covers(m->fd, layout_bytes_for(m->caps), "events");
+}
+
+/* A direction's wait point: wait.c's eventcount, announced mode (the
+ * generation moves only when a waker finds a waiter announced).  The delay
+ * point names are the events lost wake-up hunt's. */
+static inline struct shmk_wait ev_wait(struct shmk_events_wakeword *w)
+{
+	return (struct shmk_wait){ .word = &w->gen, .waiters = &w->waiters,
+				   .mode = SHMK_WAIT_ANNOUNCED,
+				   .park_gap = "events.wait.gap",
+				   .wake_gap = "events.wake.gap" };
+}
+
+/* events.c's role claims, which the first operation on a handle makes
+ * (events_queue.c: tx_prep, rx_next). */
+int shmk_ev_tx_claim(struct shmk_events_tx *tx);
+int shmk_ev_rx_claim(struct shmk_events_rx *rx);
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,745 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * events_queue.c - the events region's data paths: the slot pool, the SPSC
+ * and MPSC queues and their wakers (the region, its handles and roles are
+ * in events.c, the blocking calls in events_blocking.c).
+ *
+ * Algorithms, in one paragraph each:
+ *
+ *  - Pool: a Treiber free list whose head is a u64 (generation << 32 |
+ *    index); every pop and push bumps the generation, so a head that was
+ *    popped and pushed back between our load and our CAS no longer matches
+ *    (ABA).  Slots carry refcnt 0/1 so a double release is caught.
+ *    Slots recycle through the queue cells: a copying receive leaves the
+ *    slot attached to its cell and the sender that next writes that cell
+ *    reuses it, so the free list is not touched per message (its head
+ *    would bounce between the two cores twice a message).  Views detach
+ *    their slot; an empty pool gets slots back (SPSC sender: detach the
+ *    free cells; MPSC reservation: claim a cell, take its slot, publish a
+ *    hole; receivers: return what they read while the pool is dry).
+ *
+ *  - SPSC: a Lamport ring of u32 slot indices with u64 head/tail on their
+ *    own cache lines; each side caches the other's index and only re-reads
+ *    it when the cached value says full/empty (liburing / libbpf style).
+ *
+ *  - MPSC: Vyukov's bounded queue (per-cell sequence numbers).  A producer
+ *    claims a position with one CAS on tail and publishes with a CAS on the
+ *    cell's sequence.  Before the claim it records the position in its row
+ *    of the producer table (intent), so a consumer that finds a claimed but
+ *    unpublished cell for SHMK_LIVENESS_MS can tell whether a live process
+ *    could still publish it; if not, it frees the cell with a CAS on the
+ *    sequence (Aeron's unblock).  The publish CAS makes "skip" and "publish"
+ *    mutually exclusive.
+ *
+ *  - Waiting: a capability-gated wake section holds, per direction, a futex
+ *    generation word and a waiter announcement, used by wait.c's eventcount
+ *    in its announced mode: a waker fences and loads the announcement, and
+ *    only an announced waiter costs it a bump and a futex_wake, so the
+ *    non-blocking path makes no syscall and no locked RMW.
+ */
+#include "shmkit/events.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "wait.h"
+#include "events_int.h"
+
+/* ------------------------------------------------------------ wake */
+
+/* r[impl events.wake.nosyscall+2] after the caller's publish: the fence,
+ * then one load per word when nobody announced */
+static inline void wake_data(struct ev_map *m, int kind)
+{
+	struct shmk_events_wake *wk = W(m);
+
+	if (!wk)
+		return;
+	shmk_wait_fence();
+	struct shmk_wait w = ev_wait(kind == EV_SPSC ? &wk->spsc_data : &wk->mpsc_data);
+	shmk_wait_wake(&w);
+}
+
+/* A freed cell or slot may unblock either queue's senders (the pool is shared). */
+static inline void wake_space(struct ev_map *m)
+{
+	struct shmk_events_wake *wk = W(m);
+
+	if (!wk)
+		return;
+	shmk_wait_fence();
+	struct shmk_wait w = ev_wait(&wk->spsc_space);
+	shmk_wait_wake(&w);
+	w = ev_wait(&wk->mpsc_space);
+	shmk_wait_wake(&w);
+}
+
+/* ------------------------------------------------------------ pool */
+
+/* r[impl events.pool.aba] r[impl events.pool.dead-holder] */
+static int pool_pop(struct ev_map *m, uint32_t *idx_out)
+{
+	struct shmk_events_layout *l = L(m);
+	/* acquire: pairs with the release CAS of free_head in pool_push */
+	uint64_t h = SHMK_LOAD_ACQ_U64(&l->pool.free_head);
+
+	for (int i = 0; i < EV_CAS_TRIES; i++) {
+		uint32_t idx = (uint32_t)h;
+		if (idx == SHMK_EVENTS_NIL)
+			return SHMK_FAIL(SHMK_EFULL);
+		/* r[impl events.hostile.bounds] */
+		if (idx >= SHMK_EVENTS_SLOTS)
+			return shmk_fail(SHMK_EINTEGRITY, "events: free head %u out of range", idx);
+		uint32_t next = SHMK_LOAD_U32(&l->slots[idx].next_free);
+		if (next != SHMK_EVENTS_NIL && next >= SHMK_EVENTS_SLOTS) {
+			uint64_t again = SHMK_LOAD_ACQ_U64(&l->pool.free_head);
+			if (again == h)
+				return shmk_fail(SHMK_EINTEGRITY, "events: next_free %u out of range",
+						 next);
+			h = again;
+			continue;
+		}
+		uint64_t nh = (((h >> 32) + 1) << 32) | next;
+		/* acq_rel: the success acquires the pusher's next_free store */
+		if (atomic_compare_exchange_weak_explicit(&l->pool.free_head, &h, nh,
+							  memory_order_acq_rel,
+							  memory_order_acquire)) {
+			/* relaxed: only the holder reads it (pool_push's CAS);
+			 * the queue's release publishes the slot to a receiver */
+			atomic_store_explicit(&l->slots[idx].refcnt, 1, memory_order_relaxed);
+			*idx_out = idx;
+			return 0;
+		}
+	}
+	return SHMK_FAIL(SHMK_EFULL);
+}
+
+static int pool_push(struct ev_map *m, uint32_t idx)
+{
+	struct shmk_events_layout *l = L(m);
+
+	if (idx >= SHMK_EVENTS_SLOTS)
+		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u out of range", idx);
+	struct shmk_events_slot *s = &l->slots[idx];
+	uint32_t one = 1;
+	/* r[impl events.pool.double-release] */
+	/* relaxed: the release CAS of free_head below publishes the slot */
+	if (!atomic_compare_exchange_strong_explicit(&s->refcnt, &one, 0, memory_order_relaxed,
+						     memory_order_relaxed))
+		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u released twice", idx);
+	uint64_t h = SHMK_LOAD_U64(&l->pool.free_head);
+	for (int i = 0; i < EV_CAS_TRIES * 16; i++) {
+		/* relaxed: published by the release CAS right below */
+		atomic_store_explicit(&s->next_free, (uint32_t)h, memory_order_relaxed);
+		uint64_t nh = (((h >> 32) + 1) << 32) | idx;
+		/* release: pairs with the acquire load/CAS of free_head in pool_pop */
+		if (atomic_compare_exchange_weak_explicit(&l->pool.free_head, &h, nh,
+							  memory_order_release,
+							  memory_order_relaxed))
+			return 0;
+	}
+	return shmk_fail(SHMK_EINTEGRITY, "events: free list contended beyond bound");
+}
+
+/* ------------------------------------------------------------ enqueue */
+
+/* r[impl events.spsc.cached-index] */
+static int spsc_space(struct shmk_events_tx *tx)
+{
+	struct shmk_events_spsc *q = &L(tx->m)->spsc;
+	uint64_t t = tx->tail;
+
+	if (SHMK_LIKELY(t - tx->head_cache < SHMK_EVENTS_QUEUE_CAP))
+		return 0;
+	/* acquire: pairs with the release store of head in rx_advance */
+	uint64_t h = SHMK_LOAD_ACQ_U64(&q->head.v);
+	/* r[impl events.hostile.counters] */
+	if (t - h > SHMK_EVENTS_QUEUE_CAP)
+		return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
+	tx->head_cache = h;
+	/* r[impl events.queue.full-empty] */
+	return t - h < SHMK_EVENTS_QUEUE_CAP ? 0 : SHMK_FAIL(SHMK_EFULL);
+}
+
+/* r[impl events.spsc.recycle] The pool is empty: give back to it every
+ * slot still attached to a free SPSC cell (the sender owns the free cells,
+ * [tail, head + capacity)).  Bounded: one pass over the 1024 cells, and
+ * only when a pop found the pool empty. */
+static void spsc_detach_all(struct shmk_events_tx *tx)
+{
+	struct shmk_events_spsc *q = &L(tx->m)->spsc;
+	/* acquire: pairs with the release store of head in rx_advance, so the
+	 * receiver's detach (NIL) of every cell it left is visible */
+	uint64_t h = SHMK_LOAD_ACQ_U64(&q->head.v);
+	uint64_t t = tx->tail;
+
+	if (t - h > SHMK_EVENTS_QUEUE_CAP)
+		return;
+	tx->head_cache = h;
+	for (uint64_t p = t; p != h + SHMK_EVENTS_QUEUE_CAP; p++) {
+		_Atomic uint32_t *cell = &q->cells[p & EV_MASK];
+		uint32_t s = SHMK_LOAD_U32(cell);
+		if (s == SHMK_EVENTS_NIL)
+			continue;
+		/* relaxed: a free cell is read only by us (the sender) */
+		atomic_store_explicit(cell, SHMK_EVENTS_NIL, memory_order_relaxed);
+		pool_push(tx->m, s); /* out of range or refcnt != 1: refused, stays lost */
+	}
+}
+
+/* A slot for the sender: the pool's, and when the pool is empty, once
+ * more after handing back the slots attached to free SPSC cells.  An MPSC
+ * sender cannot do that (r[impl events.spsc.hoard]). */
+static int tx_pool_pop(struct shmk_events_tx *tx, uint32_t *slot)
+{
+	int rc = pool_pop(tx->m, slot);
+
+	if (rc != SHMK_EFULL || tx->kind != EV_SPSC)
+		return rc;
+	spsc_detach_all(tx);
+	return pool_pop(tx->m, slot);
+}
+
+/* r[impl events.spsc.recycle] The slot for the SPSC position at tail
+ * (space already checked): the one the receiver left attached to the cell
+ * a lap ago, else one from the pool. */
+static int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
+{
+	struct shmk_events_spsc *q = &L(tx->m)->spsc;
+	/* relaxed: the cell is free, so its last writer was us or the
+	 * receiver's detach, published by the head store we acquired */
+	uint32_t s = SHMK_LOAD_U32(&q->cells[tx->tail & EV_MASK]);
+
+	if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
+		*slot = s;
+		return 0;
+	}
+	/* r[impl events.hostile.bounds] */
+	if (s != SHMK_EVENTS_NIL)
+		return shmk_fail(SHMK_EINTEGRITY, "events: spsc free cell holds slot %u", s);
+	return tx_pool_pop(tx, slot);
+}
+
+/* r[impl events.spsc.fifo] */
+static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
+{
+	struct shmk_events_spsc *q = &L(tx->m)->spsc;
+	int rc = spsc_space(tx);
+
+	if (rc)
+		return rc;
+	uint64_t t = tx->tail;
+	_Atomic uint32_t *cell = &q->cells[t & EV_MASK];
+	/* r[impl events.spsc.recycle] a published reservation replaces the
+	 * slot attached to the cell: that one goes back to the pool */
+	uint32_t old = SHMK_LOAD_U32(cell);
+	if (SHMK_UNLIKELY(old != slot && old != SHMK_EVENTS_NIL)) {
+		/* relaxed: a free cell is read only by us (the sender) */
+		atomic_store_explicit(cell, SHMK_EVENTS_NIL, memory_order_relaxed);
+		pool_push(tx->m, old);
+	}
+	/* relaxed: published by the release store of tail below.  A reused
+	 * slot is already there: no store, so the cell line stays shared in
+	 * the receiver's cache instead of moving to ours and back. */
+	if (old != slot)
+		atomic_store_explicit(cell, slot, memory_order_relaxed);
+	/* release: pairs with the acquire load of tail in rx_peek */
+	atomic_store_explicit(&q->tail.v, t + 1, memory_order_release);
+	tx->tail = t + 1;
+	return 0;
+}
+
+static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos);
+
+/* r[impl events.mpsc.vyukov] r[impl events.mpsc.order] Claims the next
+ * position.  *slot in: the reservation to publish, or NIL (try_send: use
+ * the slot attached to the cell, else one from the pool); out: the slot
+ * the cell now carries, to fill and publish with mpsc_publish.  Returns 1
+ * when the cell had no slot and the pool none either: the cell was then
+ * published as a hole (r[impl events.mpsc.hole]), try the next one. */
+static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_out, bool steal)
+{
+	struct shmk_events_mpsc *q = &L(tx->m)->mpsc;
+	struct shmk_events_producer *me = &q->producers[tx->prod];
+	uint64_t pos = SHMK_LOAD_U64(&q->tail.v);
+	struct shmk_events_mcell *c;
+	uint32_t want = *slot, cur;
+	int rc;
+
+	for (int i = 0;; i++) {
+		if (i == EV_CAS_TRIES) {
+			rc = shmk_fail(SHMK_EFULL, "events: mpsc tail CAS lost %d times", EV_CAS_TRIES);
+			goto full;
+		}
+		c = &q->cells[pos & EV_MASK];
+		/* acquire: pairs with the consumer's release store of seq in rx_advance */
+		uint64_t seq = SHMK_LOAD_ACQ_U64(&c->seq);
+		int64_t dif = (int64_t)(seq - pos);
+		if (dif == 0) {
+			/* r[impl events.mpsc.recycle] relaxed: written before the
+			 * release that made seq == pos (the consumer's detach, or
+			 * the previous lap's publish it acquired); no one else
+			 * writes it until someone claims pos */
+			cur = SHMK_LOAD_U32(&c->slot);
+			/* r[impl events.mpsc.intent] */
+			/* relaxed: published to the consumer by the release CAS of tail below */
+			atomic_store_explicit(&me->intent, pos, memory_order_relaxed);
+			/* release: pairs with the consumer's acquire load of tail in mpsc_peek */
+			if (atomic_compare_exchange_weak_explicit(&q->tail.v, &pos, pos + 1,
+								  memory_order_release,
+								  memory_order_relaxed))
+				break;
+		} else if (dif < 0) {
+			rc = SHMK_FAIL(SHMK_EFULL);
+			goto full;
+		} else {
+			pos = SHMK_LOAD_U64(&q->tail.v);
+		}
+	}
+	uint32_t s = cur;
+	*pos_out = pos;
+	if (steal) {
+		/* r[impl events.mpsc.steal] take the cell's slot, publish a hole */
+		/* relaxed: published by the release publish CAS of seq */
+		atomic_store_explicit(&c->slot, SHMK_EVENTS_NIL, memory_order_relaxed);
+		rc = mpsc_publish(tx, pos);
+		if (rc)
+			return rc; /* skipped: the slot may be the next lap's now */
+		if (cur >= SHMK_EVENTS_SLOTS)
+			return 1;
+		*slot = cur;
+		return 0;
+	}
+	if (want != SHMK_EVENTS_NIL) {
+		s = want;
+	} else if (cur >= SHMK_EVENTS_SLOTS) {
+		rc = pool_pop(tx->m, &s);
+		if (rc) {
+			/* r[impl events.mpsc.hole] never leave a claimed cell
+			 * behind: publish it empty, the consumer steps over it */
+			/* relaxed: published by the release publish CAS of seq */
+			atomic_store_explicit(&c->slot, SHMK_EVENTS_NIL, memory_order_relaxed);
+			int prc = mpsc_publish(tx, pos);
+			return prc ? prc : rc == SHMK_EFULL ? 1 : rc;
+		}
+	}
+	if (s != cur)
+		/* relaxed: published by the release publish CAS of seq */
+		atomic_store_explicit(&c->slot, s, memory_order_relaxed);
+	if (want != SHMK_EVENTS_NIL && cur < SHMK_EVENTS_SLOTS && cur != want) {
+		/* the reservation replaced it: back to the pool only now that
+		 * the cell no longer names it, so a producer killed in between
+		 * loses it (events.pool.dead-holder) instead of leaving it both
+		 * free and attached to a cell the consumer skips (models/mpsc.pml) */
+		SHMK_CRASH_POINT("events.mpsc.replaced");
+		pool_push(tx->m, cur);
+	}
+	*slot = s;
+	return 0;
+full:
+	/* relaxed: a consumer that still sees the old value only waits one
+	 * more liveness period */
+	atomic_store_explicit(&me->intent, pos + EV_INTENT_NONE, memory_order_relaxed);
+	return rc;
+}
+
+/* Publishes the claimed position (its slot filled, len stored).  On
+ * SHMK_EPEERDEAD the consumer skipped the cell: the slot stays attached to
+ * it (events.mpsc.recycle), the caller must not give it back. */
+static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos)
+{
+	struct shmk_events_mcell *c = &L(tx->m)->mpsc.cells[pos & EV_MASK];
+
+	SHMK_CRASH_POINT("events.mpsc.claimed");
+#ifdef SHMK_TEST_BUILD
+	/* Test builds: SHMK_EVENTS_STOP_AT_CLAIM=1 stops the producer here, so a
+	 * test can hold a live claimer between claim and publish. */
+	static int stop_at_claim = -1;
+	if (stop_at_claim < 0)
+		stop_at_claim = getenv("SHMK_EVENTS_STOP_AT_CLAIM") != NULL;
+	if (stop_at_claim)
+		raise(SIGSTOP);
+#endif
+	uint64_t expect = pos;
+	/* r[impl events.mpsc.publish-cas] */
+	/* release: pairs with the consumer's acquire load of seq in mpsc_peek */
+	if (!atomic_compare_exchange_strong_explicit(&c->seq, &expect, pos + 1,
+						     memory_order_release, memory_order_relaxed))
+		return shmk_fail(SHMK_EPEERDEAD, "events: the consumer skipped our claimed cell");
+	wake_data(tx->m, EV_MPSC);
+	return 0;
+}
+
+static int tx_prep(struct shmk_events_tx *tx)
+{
+	if (!tx)
+		return SHMK_FAIL(-EINVAL);
+	if (SHMK_UNLIKELY(!tx->claimed))
+		return shmk_ev_tx_claim(tx);
+	return 0;
+}
+
+/* SPSC only: MPSC claims first, then fills, then publishes */
+static int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
+{
+	/* relaxed: published with the slot index by the release store of tail */
+	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
+	int rc = spsc_enqueue(tx, slot);
+	if (rc == 0)
+		wake_data(tx->m, EV_SPSC);
+	return rc;
+}
+
+/* r[impl events.truncate.hot-path] no size check here: see ev_covers */
+int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
+			 struct shmk_events_sizes *sizes)
+{
+	uint32_t slot;
+	int rc = tx_prep(tx);
+
+	if (rc)
+		return rc;
+	/* r[impl events.send.toolarge] */
+	if (len > SHMK_EVENTS_SLOT_DATA) {
+		if (sizes)
+			*sizes = (struct shmk_events_sizes){ SHMK_EVENTS_SLOT_DATA, len };
+		return SHMK_FAIL(SHMK_ETOOLARGE);
+	}
+	if (len && !buf)
+		return SHMK_FAIL(-EINVAL);
+	if (tx->kind == EV_SPSC) {
+		/* Refuse a full SPSC queue before touching a slot. */
+		if ((rc = spsc_space(tx)) || (rc = spsc_slot(tx, &slot)))
+			return rc;
+		if (len)
+			memcpy(L(tx->m)->slots[slot].data, buf, len);
+		/* cannot fail: space was checked and we are the only sender */
+		return enqueue(tx, slot, len);
+	}
+	uint64_t pos;
+	/* r[impl events.mpsc.hole] bounded: EV_HOLES empty cells a call */
+	for (int hole = 0;; hole++) {
+		slot = SHMK_EVENTS_NIL;
+		rc = mpsc_claim(tx, &slot, &pos, false);
+		if (rc == 0)
+			break;
+		if (rc != 1)
+			return rc;
+		if (hole + 1 == EV_HOLES)
+			return SHMK_FAIL(SHMK_EFULL);
+	}
+	if (len)
+		memcpy(L(tx->m)->slots[slot].data, buf, len);
+	/* relaxed: published by the release publish CAS of seq */
+	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
+	return mpsc_publish(tx, pos);
+}
+
+int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view)
+{
+	uint32_t slot;
+	int rc = tx_prep(tx);
+
+	if (rc)
+		return rc;
+	if (!view)
+		return SHMK_FAIL(-EINVAL);
+	/* r[impl events.zerocopy.reserve] */
+	rc = tx_pool_pop(tx, &slot);
+	/* r[impl events.mpsc.steal] bounded: EV_HOLES cells a call */
+	for (int hole = 0; rc == SHMK_EFULL && tx->kind == EV_MPSC && hole < EV_HOLES; hole++) {
+		uint64_t pos;
+		slot = SHMK_EVENTS_NIL;
+		rc = mpsc_claim(tx, &slot, &pos, true);
+		if (rc == 1)
+			rc = SHMK_FAIL(SHMK_EFULL);
+	}
+	if (rc)
+		return rc;
+	view->data = L(tx->m)->slots[slot].data;
+	view->len = SHMK_EVENTS_SLOT_DATA;
+	view->slot = slot;
+	return 0;
+}
+
+int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view, size_t len,
+			struct shmk_events_sizes *sizes)
+{
+	int rc = tx_prep(tx);
+
+	if (rc)
+		return rc;
+	if (!view || !view->data || view->slot >= SHMK_EVENTS_SLOTS)
+		return SHMK_FAIL(-EINVAL);
+	if (len > SHMK_EVENTS_SLOT_DATA) {
+		if (sizes)
+			*sizes = (struct shmk_events_sizes){ SHMK_EVENTS_SLOT_DATA, len };
+		return SHMK_FAIL(SHMK_ETOOLARGE);
+	}
+	/* r[impl events.zerocopy.publish] */
+	if (tx->kind == EV_SPSC) {
+		rc = enqueue(tx, view->slot, len);
+		if (rc)
+			return rc; /* the view stays reserved: retry or cancel */
+		view->data = NULL;
+		return 0;
+	}
+	uint32_t slot = view->slot;
+	uint64_t pos;
+	rc = mpsc_claim(tx, &slot, &pos, false);
+	if (rc)
+		return rc; /* the view stays reserved: retry or cancel */
+	/* relaxed: published by the release publish CAS of seq */
+	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
+	/* claimed: the slot belongs to the cell now, whatever publish says
+	 * (r[impl events.zerocopy.publish-skipped]) */
+	view->data = NULL;
+	return mpsc_publish(tx, pos);
+}
+
+int shmk_events_cancel(struct shmk_events_tx *tx, struct shmk_events_view *view)
+{
+	if (!tx || !view || !view->data)
+		return SHMK_FAIL(-EINVAL);
+	int rc = pool_push(tx->m, view->slot);
+	view->data = NULL;
+	if (rc == 0)
+		wake_space(tx->m);
+	return rc;
+}
+
+/* ------------------------------------------------------------ dequeue */
+
+/* The consumer found cell `pos` claimed but unpublished. */
+/* r[impl events.mpsc.dead-producer] */
+static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_events_mcell *c)
+{
+	struct shmk_events_mpsc *q = &L(rx->m)->mpsc;
+	int64_t now = shmk_now_ns();
+
+	if (!rx->stalled || rx->stall_pos != pos) {
+		rx->stalled = true;
+		rx->stall_pos = pos;
+		rx->stall_since = now;
+		return SHMK_FAIL(SHMK_EEMPTY);
+	}
+	if (now - rx->stall_since < rx->liveness_ns)
+		return SHMK_FAIL(SHMK_EEMPTY);
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+		/* acquire: pairs with the acq_rel CAS of token in register_producer */
+		uint64_t tok = SHMK_LOAD_ACQ_U64(&q->producers[i].token);
+		if (!tok)
+			continue;
+		uint64_t intent = SHMK_LOAD_U64(&q->producers[i].intent);
+		if (intent == pos && shmk_token_alive(tok)) {
+			rx->stall_since = now; /* a live claimer: look again later */
+			return SHMK_FAIL(SHMK_EEMPTY);
+		}
+	}
+	uint64_t expect = pos;
+	/* acq_rel: exclusive with the producer's publish CAS in mpsc_publish;
+	 * release pairs with the producers' acquire load of seq */
+	if (!atomic_compare_exchange_strong_explicit(&c->seq, &expect,
+						     pos + SHMK_EVENTS_QUEUE_CAP,
+						     memory_order_acq_rel, memory_order_acquire))
+		return 1; /* published meanwhile: look again */
+	rx->head = pos + 1;
+	/* release: pairs with the acquire load of head in shmk_ev_rx_claim / inspect */
+	atomic_store_explicit(&q->head.v, rx->head, memory_order_release);
+	rx->stalled = false;
+	rx->skipped++;
+	wake_space(rx->m);
+	return 1;
+}
+
+static void rx_advance(struct shmk_events_rx *rx);
+
+/* Finds the message at the head without consuming it: 0 with slot/len,
+ * SHMK_EEMPTY, SHMK_EINTEGRITY, or 1 (internal: look again). */
+static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+{
+	struct shmk_events_layout *l = L(rx->m);
+	uint64_t h = rx->head;
+	uint32_t s;
+
+	if (rx->kind == EV_SPSC) {
+		if (h == rx->tail_cache) {
+			/* acquire: pairs with the release store of tail in spsc_enqueue */
+			uint64_t t = SHMK_LOAD_ACQ_U64(&l->spsc.tail.v);
+			/* r[impl events.hostile.counters] */
+			if (t - h > SHMK_EVENTS_QUEUE_CAP)
+				return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
+			rx->tail_cache = t;
+			if (t == h)
+				return SHMK_FAIL(SHMK_EEMPTY);
+		}
+		s = SHMK_LOAD_U32(&l->spsc.cells[h & EV_MASK]);
+		/* r[impl events.spsc.detached-skip] a receiver that took this message
+		 * as a view detached the cell and died before storing head:
+		 * the message was delivered (at most once), step over it */
+		if (SHMK_UNLIKELY(s == SHMK_EVENTS_NIL)) {
+			rx->head = h + 1;
+			/* release: pairs with the acquire load of head in spsc_space */
+			atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
+			wake_space(rx->m);
+			return 1;
+		}
+	} else {
+		struct shmk_events_mcell *c = &l->mpsc.cells[h & EV_MASK];
+		/* acquire: pairs with the release publish CAS in mpsc_publish */
+		uint64_t seq = SHMK_LOAD_ACQ_U64(&c->seq);
+		if (seq != h + 1) {
+			if (seq != h)
+				return shmk_fail(SHMK_EINTEGRITY, "events: mpsc cell seq inconsistent");
+			/* acquire: pairs with the release CAS of tail in mpsc_claim */
+			uint64_t t = SHMK_LOAD_ACQ_U64(&l->mpsc.tail.v);
+			if (t == h) {
+				rx->stalled = false;
+				return SHMK_FAIL(SHMK_EEMPTY);
+			}
+			if (t - h > SHMK_EVENTS_QUEUE_CAP)
+				return shmk_fail(SHMK_EINTEGRITY, "events: mpsc tail - head > capacity");
+			return mpsc_stalled(rx, h, c);
+		}
+		s = SHMK_LOAD_U32(&c->slot);
+		/* r[impl events.mpsc.detached-skip] as for SPSC: a dead
+		 * consumer's view */
+		if (SHMK_UNLIKELY(s == SHMK_EVENTS_NIL)) {
+			rx_advance(rx);
+			wake_space(rx->m);
+			return 1;
+		}
+	}
+	/* r[impl events.hostile.bounds] */
+	if (s >= SHMK_EVENTS_SLOTS)
+		return shmk_fail(SHMK_EINTEGRITY, "events: queued slot %u out of range", s);
+	uint32_t n = SHMK_LOAD_U32(&l->slots[s].len);
+	if (n > SHMK_EVENTS_SLOT_DATA)
+		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u len %u > 256", s, n);
+	*slot = s;
+	*len = n;
+	return 0;
+}
+
+static void rx_advance(struct shmk_events_rx *rx)
+{
+	struct shmk_events_layout *l = L(rx->m);
+	uint64_t h = rx->head;
+
+	if (rx->kind == EV_SPSC) {
+		/* release: pairs with the acquire load of head in spsc_space */
+		atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
+	} else {
+		/* release: pairs with the producers' acquire load of seq in mpsc_claim */
+		atomic_store_explicit(&l->mpsc.cells[h & EV_MASK].seq, h + SHMK_EVENTS_QUEUE_CAP,
+				      memory_order_release);
+		/* release: pairs with the acquire load of head in shmk_ev_rx_claim */
+		atomic_store_explicit(&l->mpsc.head.v, h + 1, memory_order_release);
+		rx->stalled = false;
+	}
+	rx->head = h + 1;
+}
+
+/* r[impl events.spsc.recycle] r[impl events.mpsc.recycle] Detaches the
+ * head cell's slot, so the sender does not reuse it (a view, or a slot
+ * going back to a dry pool).  Relaxed: published by the release store of
+ * head (SPSC) or seq (MPSC) in rx_advance. */
+static void rx_detach(struct shmk_events_rx *rx)
+{
+	struct shmk_events_layout *l = L(rx->m);
+
+	if (rx->kind == EV_SPSC) {
+		atomic_store_explicit(&l->spsc.cells[rx->head & EV_MASK], SHMK_EVENTS_NIL,
+				      memory_order_relaxed);
+		SHMK_CRASH_POINT("events.spsc.detached");
+	} else {
+		atomic_store_explicit(&l->mpsc.cells[rx->head & EV_MASK].slot, SHMK_EVENTS_NIL,
+				      memory_order_relaxed);
+		SHMK_CRASH_POINT("events.mpsc.detached");
+	}
+}
+
+static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+{
+	if (!rx)
+		return SHMK_FAIL(-EINVAL);
+	if (SHMK_UNLIKELY(!rx->claimed)) {
+		int rc = shmk_ev_rx_claim(rx);
+		if (rc)
+			return rc;
+	}
+	/* bounded: a skip frees one cell, then we look once more */
+	for (int i = 0; i < 3; i++) {
+		int rc = rx_peek(rx, slot, len);
+		if (rc != 1)
+			return rc;
+	}
+	return SHMK_FAIL(SHMK_EEMPTY);
+}
+
+int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
+			 struct shmk_events_sizes *sizes)
+{
+	uint32_t slot, len;
+	int rc = rx_next(rx, &slot, &len);
+
+	if (rc)
+		return rc;
+	/* r[impl events.recv.bufsmall] */
+	if (cap < len) {
+		if (sizes)
+			*sizes = (struct shmk_events_sizes){ len, cap };
+		return SHMK_FAIL(SHMK_EBUFSMALL);
+	}
+	if (len)
+		memcpy(buf, L(rx->m)->slots[slot].data, len);
+	/* r[impl events.spsc.recycle] r[impl events.mpsc.recycle] the slot
+	 * stays attached to its cell for the sender's next lap: no shared
+	 * free list per message.  r[impl events.pool.dry-return] Unless the
+	 * pool is empty: then it goes back there, detached first (a plain
+	 * load of a line nobody writes while the pool has slots). */
+	bool dry = (uint32_t)SHMK_LOAD_U64(&L(rx->m)->pool.free_head) == SHMK_EVENTS_NIL;
+	if (SHMK_UNLIKELY(dry))
+		rx_detach(rx);
+	rx_advance(rx);
+	if (SHMK_UNLIKELY(dry))
+		pool_push(rx->m, slot); /* refused (integrity) only for a hostile slot */
+	wake_space(rx->m);
+	if (len_out)
+		*len_out = len;
+	return 0;
+}
+
+int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *view)
+{
+	uint32_t slot, len;
+
+	if (!view)
+		return SHMK_FAIL(-EINVAL);
+	int rc = rx_next(rx, &slot, &len);
+	if (rc)
+		return rc;
+	/* r[impl events.zerocopy.view] */
+	rx_detach(rx);
+	rx_advance(rx);
+	wake_space(rx->m);
+	view->data = L(rx->m)->slots[slot].data;
+	view->len = len;
+	view->slot = slot;
+	return 0;
+}
+
+int shmk_events_release(struct shmk_events_rx *rx, struct shmk_events_view *view)
+{
+	if (!rx || !view || !view->data)
+		return SHMK_FAIL(-EINVAL);
+	int rc = pool_push(rx->m, view->slot);
+	view->data = NULL;
+	if (rc == 0)
+		wake_space(rx->m);
+	return rc;
+}

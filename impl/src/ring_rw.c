@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ring_rw.c - the ring's data path: reading, waiting and writing (create,
+ * attach, validate and the writer hand-off are in ring.c; see ring.h and
+ * conformance/spec/ring.md).
+ *
+ * Ordering, in libbpf's habit of naming both ends of every barrier:
+ *
+ *   writer (lock held)                  reader
+ *   t = LOAD_ACQ(tail)      (A)         h = LOAD_ACQ(head)      (C)
+ *   copy record at head                 read records in [t, h)
+ *   STORE_REL(head, h+rl)   (B)         STORE_REL(tail, t+n)    (D)
+ *
+ * (A) pairs with (D): the reader finished reading bytes before the writer
+ * reuses them.  (B) pairs with (C): the record bytes are visible before the
+ * head that covers them.  Wake-ups: wait.c's eventcount in its announced
+ * mode on the header's gen and waiters words: the reader reads gen,
+ * announces itself, re-checks head and sleeps on that gen; the writer
+ * fences after (B) and bumps gen and wakes only when it takes an
+ * announcement, so a commit between the check and the sleep changes gen
+ * and the futex returns at once.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "wait.h"
+#include "shmkit/ring.h"
+#include "ring_int.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+size_t shmk_ring_record_len(size_t len)
+{
+	/* r[impl ring.record.format] */
+	if (len > SIZE_MAX - SHMK_RING_REC_HDR - 7)
+		return 0;
+	return SHMK_RING_REC_HDR + ((len + 7) & ~(size_t)7);
+}
+
+/* ---------------------------------------------------------------- reader */
+
+int shmk_ring_capacity(const struct shmk_ring *r, uint64_t *capacity)
+{
+	if (!r || !capacity)
+		return SHMK_FAIL(-EINVAL);
+	*capacity = r->m.cap;
+	return 0;
+}
+
+int shmk_ring_head(const struct shmk_ring *r, uint64_t *head)
+{
+	if (!r || !head)
+		return SHMK_FAIL(-EINVAL);
+	/* r[impl ring.reader.head_tail] acquire: pairs with the release of head in publish() */
+	*head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+	return 0;
+}
+
+int shmk_ring_tail(const struct shmk_ring *r, uint64_t *tail)
+{
+	if (!r || !tail)
+		return SHMK_FAIL(-EINVAL);
+	/* r[impl ring.reader.head_tail] acquire: pairs with the release in
+	 * shmk_ring_increment_tail (another reader handle of this ring) */
+	*tail = SHMK_LOAD_ACQ_U64(&r->m.hdr->tail);
+	return 0;
+}
+
+int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount)
+{
+	if (!r)
+		return SHMK_FAIL(-EINVAL);
+	/* r[impl ring.reader.increment_tail.align] */
+	if (amount % 8)
+		return shmk_fail(SHMK_EALIGN, "ring: tail increment %llu not a multiple of 8",
+				 (unsigned long long)amount);
+	uint64_t tail = SHMK_LOAD_U64(&r->m.hdr->tail); /* only we store it */
+	/* acquire: pairs with the release of head in publish() */
+	uint64_t head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+	/* r[impl ring.reader.increment_tail.range] */
+	if (tail > head || amount > head - tail)
+		return shmk_fail(SHMK_ERANGE, "ring: tail %llu + %llu passes head %llu",
+				 (unsigned long long)tail, (unsigned long long)amount,
+				 (unsigned long long)head);
+	/* release: pairs with the acquire of tail in reserve_locked() */
+	atomic_store_explicit(&r->m.hdr->tail, tail + amount, memory_order_release);
+	return 0;
+}
+
+int shmk_ring_read(const struct shmk_ring *r, uint64_t index, void *out, size_t size)
+{
+	if (!r || !out || size == 0)
+		return SHMK_FAIL(-EINVAL);
+	/* r[impl ring.reader.read.size] */
+	if (size > SHMK_RING_MAX_MESSAGE)
+		return shmk_fail(SHMK_ETOOLARGE, "ring: read of %zu bytes", size);
+	size_t align = 8;
+	if (size < 8)
+		align = size <= 1 ? 1 : size <= 2 ? 2 : size <= 4 ? 4 : 8; /* next power of two */
+	/* r[impl ring.reader.read.align] */
+	if (index % align)
+		return shmk_fail(SHMK_EALIGN, "ring: index %llu not aligned to %zu",
+				 (unsigned long long)index, align);
+	/* r[impl ring.reader.mirror] offset < cap and size <= 64 KiB stay in the mirror */
+	memcpy(out, r->m.data + index % r->m.cap, size);
+	return 0;
+}
+
+int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64_t end,
+			       uint64_t *tag, const void **payload, size_t *len)
+{
+	if (!r)
+		return SHMK_FAIL(-EINVAL);
+	/* r[impl ring.reader.first_message.align] */
+	if (start % 8)
+		return shmk_fail(SHMK_EALIGN, "ring: record index %llu not 8-aligned",
+				 (unsigned long long)start);
+	/* r[impl ring.reader.first_message.toosmall] */
+	if (end < start || end - start < SHMK_RING_REC_HDR)
+		return shmk_fail(SHMK_ETOOSMALL, "ring: range [%llu, %llu) holds no record header",
+				 (unsigned long long)start, (unsigned long long)end);
+	const uint8_t *rec = r->m.data + start % r->m.cap;
+	/* Loaded once each: the records are the writers' and may lie. */
+	uint64_t t = SHMK_LOAD_U64(rec);
+	uint64_t n = SHMK_LOAD_U64(rec + 8);
+	uint64_t room = end - start - SHMK_RING_REC_HDR;
+	/* r[impl ring.reader.first_message.badlen] r[impl ring.reader.bounds]
+	 * r[impl ring.record.max] */
+	if (n > SHMK_RING_MAX_PAYLOAD || ((n + 7) & ~7ull) > room)
+		return shmk_fail(SHMK_EBADLEN, "ring: record at %llu claims %llu bytes",
+				 (unsigned long long)start, (unsigned long long)n);
+	if (tag)
+		*tag = t;
+	if (payload)
+		*payload = rec + SHMK_RING_REC_HDR;
+	if (len)
+		*len = (size_t)n;
+	return 0;
+}
+
+/* Any registered writer alive?  Bounded: SHMK_RING_MAX_WRITERS slots. */
+static int writers_alive(const struct shmk_ring_wpage *wp)
+{
+	for (unsigned i = 0; i < SHMK_RING_MAX_WRITERS; i++) {
+		/* acquire: pairs with the seq_cst CAS of token in claim_slot and
+		 * shmk_ring_writer_close, so the last commit of a writer seen as
+		 * gone is visible to the head re-check in shmk_ring_wait */
+		uint64_t t = SHMK_LOAD_ACQ_U64(&wp->slots[i].token);
+		if (t && shmk_token_alive(t))
+			return 1;
+	}
+	return 0;
+}
+
+/* The header's wait point: wait.c's eventcount, announced mode.  The
+ * delay point names are the ring lost wake-up hunt's. */
+static inline struct shmk_wait ring_wait_point(struct shmk_ring_hdr *h)
+{
+	return (struct shmk_wait){ .word = &h->gen, .waiters = &h->waiters,
+				   .mode = SHMK_WAIT_ANNOUNCED,
+				   .park_gap = "ring.wait.gap",
+				   .wake_gap = "ring.wake.gap" };
+}
+
+struct ring_waiting {
+	struct shmk_ring *r;
+	uint64_t index;
+};
+
+static int wait_ready(void *a)
+{
+	struct ring_waiting *rw = a;
+
+	/* acquire: pairs with the release of head in publish() */
+	return SHMK_LOAD_ACQ_U64(&rw->r->m.hdr->head) > rw->index ? 0 : 1;
+}
+
+/* r[impl ring.truncate.wait] before the first park and after each
+ * wake-up, before the writers page is read */
+static int wait_covers(void *a)
+{
+	struct ring_waiting *rw = a;
+
+	return ring_covers(rw->r->fd, &rw->r->m);
+}
+
+/* r[impl ring.reader.wait.peerdead] */
+static int wait_peer(void *a)
+{
+	struct ring_waiting *rw = a;
+
+	/* acquire: pairs with the seq_cst fetch_add in claim_slot, which
+	 * follows the token CAS that writers_alive must then see */
+	if (!SHMK_LOAD_ACQ_U64(&rw->r->m.wp->registered) || writers_alive(rw->r->m.wp))
+		return 1;
+	/* A commit just before the last writer left still counts. */
+	if (wait_ready(rw) == 0)
+		return 0;
+	return shmk_fail(SHMK_EPEERDEAD, "ring: no live writer");
+}
+
+/* r[impl ring.reader.wait.wake+3] r[impl ring.reader.wait.timeout]
+ * r[impl reliability.peer.unblock] A record already there costs one
+ * load: no clock read, no getenv.  Then wait.c spins, checks the size, looks
+ * at the writers once before the first park (a ring whose writers are all
+ * gone answers at once, even with a zero timeout) and every
+ * SHMK_LIVENESS_MS/4 while parked: the token check is exact, so a death is
+ * seen within half of it, and the period scales with the knob, so a lost
+ * wake-up hunt that raises the knob sees a lost wake-up as a hang instead
+ * of a slow poll. */
+int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
+{
+	if (!r)
+		return SHMK_FAIL(-EINVAL);
+	struct ring_waiting rw = { r, index };
+	struct shmk_wait w = ring_wait_point(r->m.hdr);
+	struct shmk_wait_ops ops = { .ready = wait_ready, .covers = wait_covers,
+				     .peer = wait_peer, .arg = &rw, .max_slice = -1,
+				     .look_first = true };
+
+	return shmk_wait_until(&w, &ops, timeout_ns);
+}
+
+int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t buflen,
+			   size_t *len, int64_t timeout_ns)
+{
+	if (!r || (!buf && buflen))
+		return SHMK_FAIL(-EINVAL);
+	uint64_t tail = SHMK_LOAD_U64(&r->m.hdr->tail);
+	/* acquire: pairs with the release of head in publish() */
+	uint64_t head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+	int rc;
+	/* r[impl ring.reader.read_message] wait only when nothing is there */
+	if (head <= tail) {
+		rc = shmk_ring_wait(r, tail, timeout_ns);
+		if (rc)
+			return rc;
+		/* acquire: pairs with the release of head in publish() */
+		head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+	}
+	uint64_t t;
+	const void *p;
+	size_t n;
+	rc = shmk_ring_first_message_in(r, tail, head, &t, &p, &n);
+	if (rc)
+		return rc;
+	if (len)
+		*len = n;
+	if (n > buflen)
+		return shmk_fail(SHMK_EBUFSMALL, "ring: message of %zu bytes, buffer %zu", n,
+				 buflen);
+	if (n)
+		memcpy(buf, p, n);
+	if (tag)
+		*tag = t;
+	/* What increment_tail would check, first_message_in already did on
+	 * these same copies: tail is 8-aligned and record_len(n) <= head -
+	 * tail.  So skip its second load of head (a miss on the line the
+	 * writer just stored) and store directly. */
+	/* release: pairs with the acquire of tail in reserve_locked() */
+	atomic_store_explicit(&r->m.hdr->tail, tail + shmk_ring_record_len(n),
+			      memory_order_release);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+/* r[impl ring.writer.wake+2] after publish (B): the fence, then one load
+ * while the reader is busy; an announced reader is woken once (the take),
+ * however many records it misses before it runs. */
+static void wake_reader(struct shmk_ring_writer *w)
+{
+	struct shmk_wait wp = ring_wait_point(w->m.hdr);
+
+	shmk_wait_fence();
+	shmk_wait_wake(&wp);
+}
+
+static int wlock(struct shmk_ring_writer *w)
+{
+	pthread_mutex_t *mu = (pthread_mutex_t *)(void *)w->m.wp->lock;
+	struct timespec ts;
+
+	/* r[impl ring.writer.lock] Uncontended: one trylock, no clock read
+	 * and no getenv (shmk_liveness_ns) on the per-record path; the
+	 * deadline is computed only when we must wait. */
+	int e = pthread_mutex_trylock(mu);
+	if (e == EBUSY) {
+		int64_t until = shmk_now_ns() + shmk_liveness_ns();
+		ts.tv_sec = until / 1000000000;
+		ts.tv_nsec = until % 1000000000;
+		e = pthread_mutex_clocklock(mu, CLOCK_MONOTONIC, &ts);
+	}
+	if (e == EOWNERDEAD) {
+		/* r[impl ring.writer.lock.recover] the dead holder never
+		 * published (head moves only at the end), so its half-written
+		 * bytes lie beyond head; the head we are about to validate is
+		 * the last committed one. */
+		pthread_mutex_consistent(mu);
+		return 0;
+	}
+	/* r[impl ring.writer.lock.deadline] */
+	if (e == ETIMEDOUT)
+		return shmk_fail(SHMK_EBUSY, "ring: writers' lock held past SHMK_LIVENESS_MS");
+	return SHMK_FAIL(-e);
+}
+
+static void wunlock(struct shmk_ring_writer *w)
+{
+	pthread_mutex_unlock((pthread_mutex_t *)(void *)w->m.wp->lock);
+}
+
+/*
+ * With the lock held: validates head and tail and checks space for a
+ * record of `len` payload bytes; writes the record header and padding.
+ * Returns the head to publish after, or an error having written nothing.
+ */
+static int reserve_locked(struct shmk_ring_writer *w, size_t len, uint64_t *head_out,
+			  uint64_t *rl_out)
+{
+	struct shmk_ring_hdr *h = w->m.hdr;
+	uint64_t cap = w->m.cap;
+	uint64_t rl = shmk_ring_record_len(len);
+
+	/* r[impl ring.writer.validate] each loaded once; the copies are used */
+	uint64_t head = SHMK_LOAD_U64(&h->head); /* only writers store it, under this lock */
+	/* No tail cache (as Lamport's producer keeps): tail shares head's
+	 * cache line, which this load of head has just brought in, so a
+	 * cached tail would save no miss and would let a hostile tail pass
+	 * unchecked. */
+	/* acquire: pairs with the release of tail in shmk_ring_read_message
+	 * and shmk_ring_increment_tail */
+	uint64_t tail = SHMK_LOAD_ACQ_U64(&h->tail);
+	if (head % 8 || tail > head || head - tail > cap)
+		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu tail %llu impossible",
+				 (unsigned long long)head, (unsigned long long)tail);
+	/* r[impl ring.writer.overflow] */
+	if (head > UINT64_MAX - rl)
+		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu + %llu would wrap",
+				 (unsigned long long)head, (unsigned long long)rl);
+	/* r[impl ring.writer.space] */
+	if (head + rl - tail > cap)
+		return shmk_fail(SHMK_EFULL, "ring: %llu bytes free, record needs %llu",
+				 (unsigned long long)(cap - (head - tail)), (unsigned long long)rl);
+	/* r[impl ring.writer.bounds] offset < cap and rl <= 64 KiB: inside ring + mirror */
+	uint8_t *rec = w->m.data + head % cap;
+	/* r[impl ring.record.format] r[impl ring.writer.tag] the owner's tag, never the caller's */
+	memcpy(rec, &w->tag, 8);
+	uint64_t n64 = len;
+	memcpy(rec + 8, &n64, 8);
+	memset(rec + SHMK_RING_REC_HDR + len, 0, rl - SHMK_RING_REC_HDR - len);
+	*head_out = head;
+	*rl_out = rl;
+	return 0;
+}
+
+static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
+{
+	/* r[impl reliability.crash.committed] head covers only whole records */
+	/* r[impl ring.writer.publish] release: pairs with the acquire of head in
+	 * shmk_ring_head / shmk_ring_wait / read_message: the bytes written
+	 * above are visible before the head that covers them */
+	atomic_store_explicit(&w->m.hdr->head, head + rl, memory_order_release);
+}
+
+/* r[impl ring.truncate.hot-path] no size check: see ring_covers */
+int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int iovcnt)
+{
+	size_t len = 0;
+	uint64_t head, rl;
+
+	if (!w || iovcnt < 0 || (iovcnt && !iov))
+		return SHMK_FAIL(-EINVAL);
+	/* r[impl ring.writer.iov] */
+	if (iovcnt > SHMK_RING_MAX_IOV)
+		return shmk_fail(-EINVAL, "ring: %d segments, at most %d", iovcnt,
+				 SHMK_RING_MAX_IOV);
+	if (w->reserved)
+		return shmk_fail(-EINVAL, "ring: a reservation is pending");
+	for (int i = 0; i < iovcnt; i++) {
+		/* r[impl ring.writer.toolarge] r[impl ring.record.max] */
+		if (iov[i].iov_len > SHMK_RING_MAX_PAYLOAD - len)
+			return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
+					 SHMK_RING_MAX_PAYLOAD);
+		len += iov[i].iov_len;
+	}
+	int rc = wlock(w);
+	if (rc)
+		return rc;
+	SHMK_CRASH_POINT("ring.write.locked");
+	rc = reserve_locked(w, len, &head, &rl);
+	if (rc) {
+		wunlock(w);
+		return rc;
+	}
+	uint8_t *dst = w->m.data + head % w->m.cap + SHMK_RING_REC_HDR;
+	size_t done = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len)
+			memcpy(dst + done, iov[i].iov_base, iov[i].iov_len);
+		done += iov[i].iov_len;
+		SHMK_CRASH_POINT("ring.write.copying");
+	}
+	SHMK_CRASH_POINT("ring.write.copied");
+	publish(w, head, rl);
+	wunlock(w);
+	wake_reader(w);
+	return 0;
+}
+
+int shmk_ring_write(struct shmk_ring_writer *w, const void *buf, size_t len)
+{
+	struct iovec iov = { (void *)(uintptr_t)buf, len };
+
+	if (!buf && len)
+		return SHMK_FAIL(-EINVAL);
+	return shmk_ring_writev(w, &iov, 1);
+}
+
+int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
+{
+	uint64_t head, rl;
+
+	if (!w || !payload)
+		return SHMK_FAIL(-EINVAL);
+	if (w->reserved)
+		return shmk_fail(-EINVAL, "ring: a reservation is pending");
+	/* r[impl ring.record.max] */
+	if (len > SHMK_RING_MAX_PAYLOAD)
+		return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
+				 SHMK_RING_MAX_PAYLOAD);
+	int rc = wlock(w);
+	if (rc)
+		return rc;
+	rc = reserve_locked(w, len, &head, &rl);
+	if (rc) {
+		wunlock(w);
+		return rc;
+	}
+	/* r[impl ring.writer.reserve] the lock stays held until commit/discard */
+	w->reserved = 1;
+	w->res_head = head;
+	w->res_rl = rl;
+	*payload = w->m.data + head % w->m.cap + SHMK_RING_REC_HDR;
+	return 0;
+}
+
+int shmk_ring_commit(struct shmk_ring_writer *w)
+{
+	if (!w || !w->reserved)
+		return SHMK_FAIL(-EINVAL);
+	SHMK_CRASH_POINT("ring.commit");
+	publish(w, w->res_head, w->res_rl);
+	w->reserved = 0;
+	wunlock(w);
+	wake_reader(w);
+	return 0;
+}
+
+int shmk_ring_discard(struct shmk_ring_writer *w)
+{
+	if (!w || !w->reserved)
+		return SHMK_FAIL(-EINVAL);
+	/* r[impl ring.writer.reserve] head never moved: nothing to undo */
+	w->reserved = 0;
+	wunlock(w);
+	return 0;
+}
+
+int shmk_ring_writer_close(struct shmk_ring_writer *w)
+{
+	if (!w)
+		return 0;
+	/* r[impl ring.truncate.close] the lock, the slot and the header may
+	 * all be cut: leave them (the reader's liveness check sees us gone) */
+	int rc = ring_covers(w->fd, &w->m);
+	if (rc == 0) {
+		if (w->reserved)
+			shmk_ring_discard(w);
+		uint64_t self = w->token;
+		/* r[impl ring.writer.register] seq_cst: pairs with the loads in writers_alive() */
+		atomic_compare_exchange_strong(&w->m.wp->slots[w->slot].token, &self, 0);
+		/* A reader waiting for this writer re-checks liveness now. */
+		wake_reader(w);
+	}
+	ring_unmap(&w->m);
+	close(w->fd);
+	close(w->sock);
+	free(w);
+	return rc;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * slots_int.h - what the slots module's two files share (slots.c: names,
+ * validation, create, attach, registration, close; slots_data.c: the
+ * owner's and the readers' operations and the wait): the handle, the slot
+ * addressing, the notify, the size check and the bit every reader can
+ * have set on every slot.  Internal.
+ */
+#ifndef SHMK_SLOTS_INT_H
+#define SHMK_SLOTS_INT_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "wait.h"
+#include "shmkit/slots.h"
+#include "shmkit/wire.h"
+
+#pragma GCC visibility push(hidden)
+
+enum { LS_FREE = 0, LS_LOANED = 1, LS_COMMITTED = 2 };
+
+#define FLINK_MAX SHMK_SLOTS_FLINK_MAX	/* wire.h */
+
+struct shmk_slots {
+	struct shmk_slots_hdr *hdr;
+	size_t map_len;
+	uint32_t count;		/* validated local copies: never re-read */
+	uint32_t total;
+	uint32_t capacity;
+	int owner;
+	/* owner only */
+	uint8_t *lstate;	/* LS_* per slot */
+	uint32_t *lactive;	/* active mask given at reserve */
+	uint32_t cursor;
+	uint64_t next_sn;	/* authoritative copy; header's is advisory */
+	/* reader only */
+	int reg_index;		/* -1 when not registered */
+	/* Per reader index, process-local hints for next_unread_slot:
+	 * rd_low is a lower bound on the smallest unread sn (it only rises:
+	 * mask bits are only ever set until a slot is recommitted with an sn
+	 * >= next_sn), rd_start the slot last returned. */
+	uint64_t rd_low[SHMK_SLOTS_MAX_READERS];
+	uint32_t rd_start[SHMK_SLOTS_MAX_READERS];
+	uint64_t reg_token;
+	int fd;			/* the segment, kept for the truncation checks (fstat) */
+	char flink[PATH_MAX];
+	char segment[FLINK_MAX];
+};
+
+static inline struct shmk_slot_hdr *slot_at(const struct shmk_slots *s, uint32_t i)
+{
+	return (struct shmk_slot_hdr *)((char *)s->hdr + SHMK_SLOTS_HDR_SIZE + (size_t)i * s->total);
+}
+
+static inline uint8_t *slot_data(const struct shmk_slots *s, uint32_t i)
+{
+	return (uint8_t *)slot_at(s, i) + SHMK_SLOTS_SLOT_HDR_SIZE;
+}
+
+/* ------------------------------------------------------------ notify */
+
+/* The header's wait point: wait.c's eventcount in its generation mode
+ * (notify_gen moves on every change: notify_generation is public).  The
+ * delay point names are the slots lost wake-up hunt's. */
+static inline struct shmk_wait slots_wait_point(const struct shmk_slots *s)
+{
+	return (struct shmk_wait){ .word = &s->hdr->notify_gen, .waiters = &s->hdr->waiters,
+				   .mode = SHMK_WAIT_GENERATION,
+				   .park_gap = "slots.wait.gap",
+				   .wake_gap = "slots.notify.gap" };
+}
+
+/* The seq_cst bump, then a wake only for an announced waiter no earlier
+ * notify woke: a parked waiter is never missed (wait.c). */
+static inline void notify(struct shmk_slots *s)
+{
+	struct shmk_wait w = slots_wait_point(s);
+
+	shmk_wait_bump(&w);
+}
+
+/* 0 while the segment still holds everything mapped, else SHMK_ETRUNCATED.
+ * One fstat: slow paths only (r[impl slots.truncate.hot-path]: reserve,
+ * commit, next_unread, read and mark_read never call it). */
+static inline int slots_covers(const struct shmk_slots *s)
+{
+	return shmk_fd_covers(s->fd, s->map_len, "slots");
+}
+
+/* Sets bit `reader` on every slot: the reader no longer pins anything.
+ * release: pairs with the acquire load of reader_mask in reserve_slot. */
+static inline void set_bit_everywhere(struct shmk_slots *s, unsigned reader)
+{
+	for (uint32_t i = 0; i < s->count; i++)
+		atomic_fetch_or_explicit(&slot_at(s, i)->reader_mask, 1u << reader,
+					 memory_order_release);
+}
+
+#pragma GCC visibility pop
+
+#endif
