@@ -19,7 +19,8 @@ done
 
 passed=0 failed=0
 # the library it loads is the one the build made (through the rpath)
-loaded=$(ldd "$tool" | sed -nE 's/^[[:space:]]*libshmkit\.so\.0 => ([^ ]+) .*/\1/p')
+# (the path may hold spaces: everything between "=> " and the load address)
+loaded=$(ldd "$tool" | sed -nE 's/^[[:space:]]*libshmkit\.so\.0 => (.+) \(0x[0-9a-f]+\)$/\1/p')
 if [ -n "$loaded" ] && [ "$(readlink -f "$loaded")" = "$(readlink -f "$root/build/lib/libshmkit.so.0")" ]; then
 	echo "PASS $prog/links_shared"
 	passed=$((passed + 1))
