@@ -229,7 +229,7 @@ static void corrupt(uint8_t a, uint8_t b)
 	case 3: atomic_store(&L->mpsc.head.v, v); break;
 	case 4: atomic_store(&L->spsc.cells[i], (uint32_t)v); break;
 	case 5: atomic_store(&L->mpsc.cells[i].seq, atomic_load(&L->mpsc.cells[i].seq) + v); break;
-	case 6: atomic_store(&L->mpsc.cells[i].slot, (uint32_t)v); break;
+	case 6: atomic_store(&L->mpsc.cells[i].slotw, v); break;
 	case 7: atomic_store(&L->pool.free_head, v); break;
 	case 8: atomic_store(&L->slots[i * 2 % SHMK_EVENTS_SLOTS].next_free, (uint32_t)v); break;
 	case 9: atomic_store(&L->slots[i * 2 % SHMK_EVENTS_SLOTS].len, (uint32_t)v); break;

@@ -106,7 +106,7 @@
  * r[verify events.mpsc.order]
  * r[verify events.mpsc.intent]
  * r[verify events.mpsc.dead-producer]
- * r[verify events.mpsc.publish-cas]
+ * r[verify events.mpsc.publish-cas+2]
  * r[verify events.mpsc.recycle]
  * r[verify events.mpsc.hole]
  * r[verify events.mpsc.steal]

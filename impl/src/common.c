@@ -95,12 +95,16 @@ void shmk_crash_point(const char *name)
 	 * process's, as SHMK_CRASH_AT=name:N promises */
 	static _Thread_local const char *spec;
 	static _Thread_local long want = 1;
-	static _Thread_local int read_env;
+	static _Thread_local int read_env, sig = SIGKILL;
 	static _Atomic long seen;
 
 	if (!read_env) {
 		read_env = 1;
 		spec = getenv("SHMK_CRASH_AT");
+		/* r[impl reliability.hook.stop] the same points stop the process
+		 * instead (a stall, not a crash: SIGCONT resumes it there) */
+		if (!spec && (spec = getenv("SHMK_STOP_AT")))
+			sig = SIGSTOP;
 		const char *c = spec ? strchr(spec, ':') : NULL;
 		if (c)
 			want = strtol(c + 1, NULL, 10);
@@ -111,7 +115,7 @@ void shmk_crash_point(const char *name)
 	if (strlen(name) != n || strncmp(spec, name, n))
 		return;
 	if (atomic_fetch_add_explicit(&seen, 1, memory_order_relaxed) + 1 == want)
-		raise(SIGKILL);
+		raise(sig);
 }
 
 /* Times this process reached each SHMK_DELAY_AT entry (by position), so

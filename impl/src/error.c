@@ -34,6 +34,7 @@ static const struct {
 	{ SHMK_ETRUNCATED, "SHMK_ETRUNCATED", "backing file shrank under the mapping" },
 	{ SHMK_EUNSAFE, "SHMK_EUNSAFE", "unsafe path (symlink, foreign owner, wider mode, not a regular file)" },
 	{ SHMK_ESTALE, "SHMK_ESTALE", "stale object left by a dead owner" },
+	{ SHMK_ESKIPPED, "SHMK_ESKIPPED", "the consumer unblocked our claimed cell: message not sent" },
 };
 
 #define N_CODES (sizeof(shmk_codes) / sizeof(shmk_codes[0]))

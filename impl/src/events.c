@@ -225,7 +225,8 @@ static void build(uint8_t *base, uint32_t caps, uint64_t start)
 	 * attached to a cell yet */
 	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++) {
 		atomic_store_explicit(&l->spsc.cells[k], SHMK_EVENTS_NIL, memory_order_relaxed);
-		atomic_store_explicit(&l->mpsc.cells[k].slot, SHMK_EVENTS_NIL, memory_order_relaxed);
+		atomic_store_explicit(&l->mpsc.cells[k].slotw, SHMK_EVENTS_SLOTW(0, SHMK_EVENTS_NIL),
+				      memory_order_relaxed);
 	}
 	for (uint32_t k = 0; k < SHMK_EVENTS_PRODUCERS; k++)
 		atomic_store_explicit(&l->mpsc.producers[k].intent, start + EV_INTENT_NONE,
@@ -842,4 +843,9 @@ int shmk_events_rx_close(struct shmk_events_rx *rx)
 uint64_t shmk_events_rx_skipped(const struct shmk_events_rx *rx)
 {
 	return rx ? rx->skipped : 0;
+}
+
+uint64_t shmk_events_rx_unblocked(const struct shmk_events_rx *rx)
+{
+	return rx ? rx->unblocked : 0;
 }

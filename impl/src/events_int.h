@@ -70,10 +70,12 @@ struct shmk_events_rx {
 	uint64_t head;		/* our own index */
 	uint64_t tail_cache;	/* SPSC: last producer index we read */
 	bool stalled;		/* MPSC: head cell claimed but unpublished */
+	bool stall_live;	/* ... and a live process claims it */
 	uint64_t stall_pos;
-	int64_t stall_since;
+	int64_t stall_since;	/* when this consumer first saw it so */
 	int64_t liveness_ns;
-	uint64_t skipped;
+	uint64_t skipped;	/* cells of dead claimers skipped */
+	uint64_t unblocked;	/* cells of live (stopped) claimers unblocked */
 };
 
 /* r[impl events.layout.wire] r[impl events.layout.hot-lines]: the struct in wire.h */

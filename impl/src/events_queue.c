@@ -255,19 +255,51 @@ static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 
 static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos);
 
+/* The consumer unblocked our claimed cell (r[impl events.mpsc.publish-cas+2]):
+ * nothing of ours is in it; the intent moves away so no stale claim is
+ * read, and the next send claims afresh. */
+static int mpsc_skipped(struct shmk_events_tx *tx, uint64_t pos)
+{
+	/* relaxed: read by a consumer's scan, which only ever waits longer on it */
+	atomic_store_explicit(&L(tx->m)->mpsc.producers[tx->prod].intent, pos + EV_INTENT_NONE,
+			      memory_order_relaxed);
+	return shmk_fail(SHMK_ESKIPPED, "events: the consumer unblocked our claimed cell %llu "
+			 "(stalled past the bound): message not sent", (unsigned long long)pos);
+}
+
+/* r[impl events.mpsc.slot-stamp] Binds slot s (or NIL) to the claimed cell:
+ * one CAS from the slot word read at the claim to BOUND(pos).  It fails
+ * only when the consumer unblocked the cell first (its CAS stamped
+ * UNBLOCKED(pos)); no other lap can write the word while we hold the claim,
+ * and the stamp of the word we read is an older lap's, so a stopped
+ * producer that wakes laps later cannot match it again (ABA).  Until it
+ * succeeds we write nothing the cell or its next lap can reach. */
+static bool mpsc_bind(struct shmk_events_mcell *c, uint64_t w0, uint64_t pos, uint32_t s)
+{
+	/* relaxed: the modification order of the word alone decides bind
+	 * against unblock; the data goes out with the release publish CAS,
+	 * the unblock's word with the consumer's release store of seq */
+	return atomic_compare_exchange_strong_explicit(
+		&c->slotw, &w0, SHMK_EVENTS_SLOTW(SHMK_EVENTS_STAMP_BOUND(pos), s),
+		memory_order_relaxed, memory_order_relaxed);
+}
+
 /* r[impl events.mpsc.vyukov] r[impl events.mpsc.order] Claims the next
  * position.  *slot in: the reservation to publish, or NIL (try_send: use
  * the slot attached to the cell, else one from the pool); out: the slot
- * the cell now carries, to fill and publish with mpsc_publish.  Returns 1
- * when the cell had no slot and the pool none either: the cell was then
- * published as a hole (r[impl events.mpsc.hole]), try the next one. */
+ * the cell now carries, bound to it (mpsc_bind), to fill and publish with
+ * mpsc_publish.  Returns 1 when the cell had no slot and the pool none
+ * either: the cell was then published as a hole (r[impl events.mpsc.hole]),
+ * try the next one; SHMK_ESKIPPED when the consumer unblocked the cell
+ * before the bind (the reservation, if any, is still the caller's). */
 static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_out, bool steal)
 {
 	struct shmk_events_mpsc *q = &L(tx->m)->mpsc;
 	struct shmk_events_producer *me = &q->producers[tx->prod];
 	uint64_t pos = SHMK_LOAD_U64(&q->tail.v);
 	struct shmk_events_mcell *c;
-	uint32_t want = *slot, cur;
+	uint32_t want = *slot, s;
+	uint64_t w0;
 	int rc;
 
 	for (int i = 0;; i++) {
@@ -281,10 +313,10 @@ static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_o
 		int64_t dif = (int64_t)(seq - pos);
 		if (dif == 0) {
 			/* r[impl events.mpsc.recycle] relaxed: written before the
-			 * release that made seq == pos (the consumer's detach, or
-			 * the previous lap's publish it acquired); no one else
-			 * writes it until someone claims pos */
-			cur = SHMK_LOAD_U32(&c->slot);
+			 * release that made seq == pos (the consumer's detach or
+			 * unblock, or the previous lap's bind it acquired); no one
+			 * else writes it until someone claims pos */
+			w0 = SHMK_LOAD_U64(&c->slotw);
 			/* r[impl events.mpsc.intent] */
 			/* relaxed: published to the consumer by the release CAS of tail below */
 			atomic_store_explicit(&me->intent, pos, memory_order_relaxed);
@@ -300,37 +332,46 @@ static int mpsc_claim(struct shmk_events_tx *tx, uint32_t *slot, uint64_t *pos_o
 			pos = SHMK_LOAD_U64(&q->tail.v);
 		}
 	}
-	uint32_t s = cur;
+	uint32_t cur = SHMK_EVENTS_SLOTW_SLOT(w0);
+	bool attached = cur < SHMK_EVENTS_SLOTS;
 	*pos_out = pos;
 	if (steal) {
-		/* r[impl events.mpsc.steal] take the cell's slot, publish a hole */
-		/* relaxed: published by the release publish CAS of seq */
-		atomic_store_explicit(&c->slot, SHMK_EVENTS_NIL, memory_order_relaxed);
-		rc = mpsc_publish(tx, pos);
-		if (rc)
-			return rc; /* skipped: the slot may be the next lap's now */
-		if (cur >= SHMK_EVENTS_SLOTS)
+		/* r[impl events.mpsc.steal] take the cell's slot, publish a hole;
+		 * unblocked after the bind, the slot we took is ours all the same */
+		if (!mpsc_bind(c, w0, pos, SHMK_EVENTS_NIL)) {
+			mpsc_skipped(tx, pos);
+			return 1; /* the cell keeps its slot: try the next one */
+		}
+		mpsc_publish(tx, pos);
+		if (!attached)
 			return 1;
 		*slot = cur;
 		return 0;
 	}
 	if (want != SHMK_EVENTS_NIL) {
 		s = want;
-	} else if (cur >= SHMK_EVENTS_SLOTS) {
+	} else if (attached) {
+		s = cur;
+	} else {
 		rc = pool_pop(tx->m, &s);
 		if (rc) {
 			/* r[impl events.mpsc.hole] never leave a claimed cell
-			 * behind: publish it empty, the consumer steps over it */
-			/* relaxed: published by the release publish CAS of seq */
-			atomic_store_explicit(&c->slot, SHMK_EVENTS_NIL, memory_order_relaxed);
-			int prc = mpsc_publish(tx, pos);
-			return prc ? prc : rc == SHMK_EFULL ? 1 : rc;
+			 * behind: publish it empty, the consumer steps over it
+			 * (an unblock instead is a hole all the same) */
+			if (mpsc_bind(c, w0, pos, SHMK_EVENTS_NIL))
+				mpsc_publish(tx, pos);
+			else
+				mpsc_skipped(tx, pos);
+			return rc == SHMK_EFULL ? 1 : rc;
 		}
 	}
-	if (s != cur)
-		/* relaxed: published by the release publish CAS of seq */
-		atomic_store_explicit(&c->slot, s, memory_order_relaxed);
-	if (want != SHMK_EVENTS_NIL && cur < SHMK_EVENTS_SLOTS && cur != want) {
+	SHMK_CRASH_POINT("events.mpsc.claimed-unbound");
+	if (!mpsc_bind(c, w0, pos, s)) {
+		if (want == SHMK_EVENTS_NIL && !attached)
+			pool_push(tx->m, s); /* popped above, never bound: still ours */
+		return mpsc_skipped(tx, pos);
+	}
+	if (want != SHMK_EVENTS_NIL && attached && cur != want) {
 		/* the reservation replaced it: back to the pool only now that
 		 * the cell no longer names it, so a producer killed in between
 		 * loses it (events.pool.dead-holder) instead of leaving it both
@@ -347,29 +388,21 @@ full:
 	return rc;
 }
 
-/* Publishes the claimed position (its slot filled, len stored).  On
- * SHMK_EPEERDEAD the consumer skipped the cell: the slot stays attached to
- * it (events.mpsc.recycle), the caller must not give it back. */
+/* Publishes the claimed position (its slot bound, filled, len stored).
+ * On SHMK_ESKIPPED the consumer unblocked the cell after the bind and
+ * detached our slot from it (events.mpsc.unblock): the slot is the
+ * caller's again, nothing of the message reached the queue. */
 static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos)
 {
 	struct shmk_events_mcell *c = &L(tx->m)->mpsc.cells[pos & EV_MASK];
 
 	SHMK_CRASH_POINT("events.mpsc.claimed");
-#ifdef SHMK_TEST_BUILD
-	/* Test builds: SHMK_EVENTS_STOP_AT_CLAIM=1 stops the producer here, so a
-	 * test can hold a live claimer between claim and publish. */
-	static int stop_at_claim = -1;
-	if (stop_at_claim < 0)
-		stop_at_claim = getenv("SHMK_EVENTS_STOP_AT_CLAIM") != NULL;
-	if (stop_at_claim)
-		raise(SIGSTOP);
-#endif
 	uint64_t expect = pos;
-	/* r[impl events.mpsc.publish-cas] */
+	/* r[impl events.mpsc.publish-cas+2] */
 	/* release: pairs with the consumer's acquire load of seq in mpsc_peek */
 	if (!atomic_compare_exchange_strong_explicit(&c->seq, &expect, pos + 1,
 						     memory_order_release, memory_order_relaxed))
-		return shmk_fail(SHMK_EPEERDEAD, "events: the consumer skipped our claimed cell");
+		return mpsc_skipped(tx, pos);
 	wake_data(tx->m, EV_MPSC);
 	return 0;
 }
@@ -436,7 +469,10 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 		memcpy(L(tx->m)->slots[slot].data, buf, len);
 	/* relaxed: published by the release publish CAS of seq */
 	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
-	return mpsc_publish(tx, pos);
+	rc = mpsc_publish(tx, pos);
+	if (rc == SHMK_ESKIPPED)
+		pool_push(tx->m, slot); /* detached by the unblock: ours again */
+	return rc;
 }
 
 int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view)
@@ -490,15 +526,18 @@ int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view
 	}
 	uint32_t slot = view->slot;
 	uint64_t pos;
+	/* relaxed: published by the release publish CAS of seq; the slot is
+	 * ours until the bind, so the store may precede the claim */
+	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
 	rc = mpsc_claim(tx, &slot, &pos, false);
+	/* r[impl events.zerocopy.publish-skipped+2] unblocked before or after
+	 * the bind, the slot is not in the queue: the view stays reserved */
+	if (rc == 0)
+		rc = mpsc_publish(tx, pos);
 	if (rc)
 		return rc; /* the view stays reserved: retry or cancel */
-	/* relaxed: published by the release publish CAS of seq */
-	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
-	/* claimed: the slot belongs to the cell now, whatever publish says
-	 * (r[impl events.zerocopy.publish-skipped]) */
 	view->data = NULL;
-	return mpsc_publish(tx, pos);
+	return 0;
 }
 
 int shmk_events_cancel(struct shmk_events_tx *tx, struct shmk_events_view *view)
@@ -514,8 +553,50 @@ int shmk_events_cancel(struct shmk_events_tx *tx, struct shmk_events_view *view)
 
 /* ------------------------------------------------------------ dequeue */
 
+/* r[impl events.mpsc.unblock] Second half of a skip or unblock, the cell's
+ * seq already moved from pos to pos + 2 (so no publish can land and no
+ * next-lap claimer can start): stamp the slot word UNBLOCKED(pos), detaching
+ * a slot a live producer bound (it takes it back on its failed publish) and
+ * keeping one a dead producer left (events.mpsc.recycle), then free the
+ * cell for the next lap.  A consumer that died in between left seq at
+ * pos + 2: its successor completes the unblock here (rx_peek). */
+static int mpsc_unblock_finish(struct shmk_events_rx *rx, uint64_t pos,
+			       struct shmk_events_mcell *c, bool dead)
+{
+	struct shmk_events_mpsc *q = &L(rx->m)->mpsc;
+	uint64_t w = SHMK_LOAD_U64(&c->slotw);
+	int i;
+
+	/* bounded: only the claimer's one bind can move the word under us */
+	for (i = 0; i < 4; i++) {
+		bool bound = SHMK_EVENTS_SLOTW_STAMP(w) == SHMK_EVENTS_STAMP_BOUND(pos);
+		uint32_t keep = bound && !dead ? SHMK_EVENTS_NIL : SHMK_EVENTS_SLOTW_SLOT(w);
+		/* relaxed: exclusive with the producer's bind CAS by the word's
+		 * modification order; published by the release store of seq below */
+		if (atomic_compare_exchange_strong_explicit(
+			    &c->slotw, &w, SHMK_EVENTS_SLOTW(SHMK_EVENTS_STAMP_UNBLOCKED(pos), keep),
+			    memory_order_relaxed, memory_order_relaxed))
+			break;
+	}
+	if (i == 4)
+		return shmk_fail(SHMK_EINTEGRITY, "events: mpsc slot word of cell %llu keeps moving",
+				 (unsigned long long)pos);
+	/* release: pairs with the producers' acquire load of seq in mpsc_claim */
+	atomic_store_explicit(&c->seq, pos + SHMK_EVENTS_QUEUE_CAP, memory_order_release);
+	rx->head = pos + 1;
+	/* release: pairs with the acquire load of head in shmk_ev_rx_claim / inspect */
+	atomic_store_explicit(&q->head.v, rx->head, memory_order_release);
+	rx->stalled = false;
+	if (dead)
+		rx->skipped++;
+	else
+		rx->unblocked++;
+	wake_space(rx->m);
+	return 1;
+}
+
 /* The consumer found cell `pos` claimed but unpublished. */
-/* r[impl events.mpsc.dead-producer] */
+/* r[impl events.mpsc.dead-producer] r[impl events.mpsc.unblock] */
 static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_events_mcell *c)
 {
 	struct shmk_events_mpsc *q = &L(rx->m)->mpsc;
@@ -523,37 +604,41 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 
 	if (!rx->stalled || rx->stall_pos != pos) {
 		rx->stalled = true;
+		rx->stall_live = false;
 		rx->stall_pos = pos;
 		rx->stall_since = now;
 		return SHMK_FAIL(SHMK_EEMPTY);
 	}
-	if (now - rx->stall_since < rx->liveness_ns)
+	int64_t waited = now - rx->stall_since;
+	if (waited < rx->liveness_ns)
 		return SHMK_FAIL(SHMK_EEMPTY);
-	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+	/* a live claimer seen once is looked up again only at the unblock:
+	 * a scan may read /proc 64 times */
+	bool unblock = waited >= 2 * rx->liveness_ns;
+	if (rx->stall_live && !unblock)
+		return SHMK_FAIL(SHMK_EEMPTY);
+	bool live = false;
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS && !live; i++) {
 		/* acquire: pairs with the acq_rel CAS of token in register_producer */
 		uint64_t tok = SHMK_LOAD_ACQ_U64(&q->producers[i].token);
 		if (!tok)
 			continue;
 		uint64_t intent = SHMK_LOAD_U64(&q->producers[i].intent);
-		if (intent == pos && shmk_token_alive(tok)) {
-			rx->stall_since = now; /* a live claimer: look again later */
-			return SHMK_FAIL(SHMK_EEMPTY);
-		}
+		live = intent == pos && shmk_token_alive(tok);
+	}
+	if (live && !unblock) {
+		rx->stall_live = true; /* a live claimer: unblocked at twice the bound */
+		return SHMK_FAIL(SHMK_EEMPTY);
 	}
 	uint64_t expect = pos;
 	/* acq_rel: exclusive with the producer's publish CAS in mpsc_publish;
-	 * release pairs with the producers' acquire load of seq */
-	if (!atomic_compare_exchange_strong_explicit(&c->seq, &expect,
-						     pos + SHMK_EVENTS_QUEUE_CAP,
+	 * pos + 2 is no lap's free or published value, so neither a publish
+	 * nor a next-lap claim can start while the slot word is settled */
+	if (!atomic_compare_exchange_strong_explicit(&c->seq, &expect, pos + 2,
 						     memory_order_acq_rel, memory_order_acquire))
 		return 1; /* published meanwhile: look again */
-	rx->head = pos + 1;
-	/* release: pairs with the acquire load of head in shmk_ev_rx_claim / inspect */
-	atomic_store_explicit(&q->head.v, rx->head, memory_order_release);
-	rx->stalled = false;
-	rx->skipped++;
-	wake_space(rx->m);
-	return 1;
+	SHMK_CRASH_POINT("events.mpsc.unblocking");
+	return mpsc_unblock_finish(rx, pos, c, !live);
 }
 
 static void rx_advance(struct shmk_events_rx *rx);
@@ -593,6 +678,10 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		/* acquire: pairs with the release publish CAS in mpsc_publish */
 		uint64_t seq = SHMK_LOAD_ACQ_U64(&c->seq);
 		if (seq != h + 1) {
+			/* a consumer died in the middle of an unblock: finish it
+			 * (the claimer may be alive: its slot is detached) */
+			if (seq == h + 2)
+				return mpsc_unblock_finish(rx, h, c, false);
 			if (seq != h)
 				return shmk_fail(SHMK_EINTEGRITY, "events: mpsc cell seq inconsistent");
 			/* acquire: pairs with the release CAS of tail in mpsc_claim */
@@ -605,7 +694,7 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 				return shmk_fail(SHMK_EINTEGRITY, "events: mpsc tail - head > capacity");
 			return mpsc_stalled(rx, h, c);
 		}
-		s = SHMK_LOAD_U32(&c->slot);
+		s = SHMK_EVENTS_SLOTW_SLOT(SHMK_LOAD_U64(&c->slotw));
 		/* r[impl events.mpsc.detached-skip] as for SPSC: a dead
 		 * consumer's view */
 		if (SHMK_UNLIKELY(s == SHMK_EVENTS_NIL)) {
@@ -657,7 +746,10 @@ static void rx_detach(struct shmk_events_rx *rx)
 				      memory_order_relaxed);
 		SHMK_CRASH_POINT("events.spsc.detached");
 	} else {
-		atomic_store_explicit(&l->mpsc.cells[rx->head & EV_MASK].slot, SHMK_EVENTS_NIL,
+		/* the stamp stays: the cell is published, no claimer binds it */
+		_Atomic uint64_t *w = &l->mpsc.cells[rx->head & EV_MASK].slotw;
+		atomic_store_explicit(w, SHMK_EVENTS_SLOTW(SHMK_EVENTS_SLOTW_STAMP(SHMK_LOAD_U64(w)),
+							   SHMK_EVENTS_NIL),
 				      memory_order_relaxed);
 		SHMK_CRASH_POINT("events.mpsc.detached");
 	}

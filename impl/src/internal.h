@@ -216,7 +216,8 @@ static inline int64_t shmk_deadline_ns(int64_t now, int64_t timeout_ns)
 
 /* ------------------------------------------------------------------------
  * Crash points (test builds): SHMK_CRASH_AT="name" or "name:N" SIGKILLs
- * the process at the Nth time it reaches SHMK_CRASH_POINT("name").
+ * the process at the Nth time it reaches SHMK_CRASH_POINT("name");
+ * SHMK_STOP_AT (read when SHMK_CRASH_AT is unset) SIGSTOPs it there.
  * ---------------------------------------------------------------------- */
 #ifdef SHMK_TEST_BUILD
 void shmk_crash_point(const char *name);

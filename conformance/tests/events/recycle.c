@@ -124,7 +124,7 @@ static void mpsc_recycle(void)
 
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
 	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
-		CU_ASSERT_EQUAL_FATAL(atomic_load(&l->mpsc.cells[i].slot), SHMK_EVENTS_NIL);
+		CU_ASSERT_EQUAL_FATAL(SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[i].slotw)), SHMK_EVENTS_NIL);
 	/* pool empty and no slot at the tail cells: 4 holes, then SHMK_EFULL;
 	 * the consumer steps over the holes */
 	uint32_t got = 0;
@@ -136,7 +136,7 @@ static void mpsc_recycle(void)
 	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.tail.v), th + 4);
 	for (uint64_t k = th; k < th + 4; k++) {
 		CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[k & 1023].seq), k + 1); /* published */
-		CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[k & 1023].slot), SHMK_EVENTS_NIL);
+		CU_ASSERT_EQUAL(SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[k & 1023].slotw)), SHMK_EVENTS_NIL);
 	}
 	/* (the reservation that found the pool empty published 4 holes too,
 	 * events.mpsc.steal; a receive steps over at most 3) */
@@ -147,13 +147,13 @@ static void mpsc_recycle(void)
 		CU_ASSERT_EQUAL(shmk_events_cancel(tx, &all[i]), 0);
 	uint64_t t0 = atomic_load(&l->mpsc.tail.v);
 	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "a", 1, NULL), 0);
-	uint32_t s0 = atomic_load(&l->mpsc.cells[t0 & 1023].slot);
+	uint32_t s0 = SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[t0 & 1023].slotw));
 	CU_ASSERT_FATAL(s0 < SHMK_EVENTS_SLOTS);
 	uint64_t fh = atomic_load(&l->pool.free_head);
 	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
 	CU_ASSERT(n == 1 && buf[0] == 'a');
 	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), fh);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t0 & 1023].slot), s0);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[t0 & 1023].slotw)), s0);
 	CU_ASSERT_EQUAL(atomic_load(&l->slots[s0].refcnt), 1);
 	for (uint32_t i = 1; i < SHMK_EVENTS_QUEUE_CAP; i++) {
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "x", 1, NULL), 0);
@@ -163,40 +163,41 @@ static void mpsc_recycle(void)
 	fh = atomic_load(&l->pool.free_head);
 	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "b", 1, NULL), 0);
 	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), fh);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t0 & 1023].slot), s0);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[t0 & 1023].slotw)), s0);
 	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
 	CU_ASSERT(n == 1 && buf[0] == 'b');
 	/* a view detaches first */
 	uint64_t tv = atomic_load(&l->mpsc.tail.v);
 	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "c", 1, NULL), 0);
-	uint32_t sv = atomic_load(&l->mpsc.cells[tv & 1023].slot);
+	uint32_t sv = SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[tv & 1023].slotw));
 	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(rx, &v), 0);
 	CU_ASSERT_EQUAL(v.slot, sv);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[tv & 1023].slot), SHMK_EVENTS_NIL);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[tv & 1023].slotw)), SHMK_EVENTS_NIL);
 	CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
 	/* a reservation published over an attached slot frees that slot */
 	uint64_t t = atomic_load(&l->mpsc.tail.v);
-	uint32_t sa = atomic_load(&l->mpsc.cells[t & 1023].slot);
+	uint32_t sa = SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[t & 1023].slotw));
 	CU_ASSERT_FATAL(sa < SHMK_EVENTS_SLOTS);
 	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &v), 0);
 	uint32_t sr = v.slot;
 	CU_ASSERT_EQUAL(shmk_events_publish(tx, &v, 3, NULL), 0);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t & 1023].slot), sr);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[t & 1023].slotw)), sr);
 	CU_ASSERT_EQUAL(atomic_load(&l->slots[sa].refcnt), 0);	/* back in the pool */
 	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
 	CU_ASSERT_EQUAL(n, 3);
 
 	/* steal: with the pool empty a reservation takes the tail cell's slot
 	 * and publishes the cell as a hole */
-	for (int k = 0; k < 2048 && atomic_load(&l->mpsc.cells[atomic_load(&l->mpsc.tail.v) &
-							   1023].slot) >= SHMK_EVENTS_SLOTS;
+	for (int k = 0; k < 2048 && SHMK_EVENTS_SLOTW_SLOT(atomic_load(
+				     &l->mpsc.cells[atomic_load(&l->mpsc.tail.v) & 1023].slotw)) >=
+				     SHMK_EVENTS_SLOTS;
 	     k++) {
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "y", 1, NULL), 0);
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
 	}
 	t = atomic_load(&l->mpsc.tail.v);
-	uint32_t st = atomic_load(&l->mpsc.cells[t & 1023].slot);
-	uint32_t sn = atomic_load(&l->mpsc.cells[(t + 1) & 1023].slot);
+	uint32_t st = SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[t & 1023].slotw));
+	uint32_t sn = SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[(t + 1) & 1023].slotw));
 	CU_ASSERT_FATAL(st < SHMK_EVENTS_SLOTS && sn < SHMK_EVENTS_SLOTS);
 	got = 0;
 	while ((uint32_t)atomic_load(&l->pool.free_head) != SHMK_EVENTS_NIL && got < SHMK_EVENTS_SLOTS)
@@ -206,13 +207,13 @@ static void mpsc_recycle(void)
 	got++;
 	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.tail.v), t + 1);
 	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t & 1023].seq), t + 1);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t & 1023].slot), SHMK_EVENTS_NIL);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[t & 1023].slotw)), SHMK_EVENTS_NIL);
 	/* dry return: a copy receive with the pool empty gives the slot back */
 	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "q", 1, NULL), 0); /* reuses sn */
 	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
 	CU_ASSERT(n == 1 && buf[0] == 'q');
 	CU_ASSERT_EQUAL((uint32_t)atomic_load(&l->pool.free_head), sn);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[(t + 1) & 1023].slot), SHMK_EVENTS_NIL);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[(t + 1) & 1023].slotw)), SHMK_EVENTS_NIL);
 	for (uint32_t i = 0; i < got; i++)
 		CU_ASSERT_EQUAL(shmk_events_cancel(tx, &all[i]), 0);
 
@@ -226,7 +227,7 @@ static void mpsc_recycle(void)
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 30), 128 + SIGKILL);
 	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.head.v), hd);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[hd & 1023].slot), SHMK_EVENTS_NIL);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[hd & 1023].slotw)), SHMK_EVENTS_NIL);
 	struct shmk_events_tx *tx2;
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx2, &rx), 0);
 	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
@@ -279,14 +280,15 @@ static void mpsc_replace_crash(void)
 
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
 	/* one lap of copy receives: the tail cell gets a slot attached */
-	for (int k = 0; k < 2048 && atomic_load(&l->mpsc.cells[atomic_load(&l->mpsc.tail.v) &
-							   1023].slot) >= SHMK_EVENTS_SLOTS;
+	for (int k = 0; k < 2048 && SHMK_EVENTS_SLOTW_SLOT(atomic_load(
+				     &l->mpsc.cells[atomic_load(&l->mpsc.tail.v) & 1023].slotw)) >=
+				     SHMK_EVENTS_SLOTS;
 	     k++) {
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "y", 1, NULL), 0);
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
 	}
 	uint64_t t = atomic_load(&l->mpsc.tail.v);
-	uint32_t sa = atomic_load(&l->mpsc.cells[t & 1023].slot);
+	uint32_t sa = SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[t & 1023].slotw));
 	CU_ASSERT_FATAL(sa < SHMK_EVENTS_SLOTS);
 	CU_ASSERT_EQUAL_FATAL(atomic_load(&l->slots[sa].refcnt), 1);
 	shmk_events_tx_close(tx);
@@ -296,7 +298,7 @@ static void mpsc_replace_crash(void)
 	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 30), 128 + SIGKILL);
 	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.tail.v), t + 1);	/* it claimed the cell */
 	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t & 1023].seq), t); /* unpublished */
-	uint32_t now = atomic_load(&l->mpsc.cells[t & 1023].slot);
+	uint32_t now = SHMK_EVENTS_SLOTW_SLOT(atomic_load(&l->mpsc.cells[t & 1023].slotw));
 	uint32_t ref = atomic_load(&l->slots[sa].refcnt);
 	/* never both: attached to the cell and free in the pool */
 	CU_ASSERT(!(now == sa && ref == 0));

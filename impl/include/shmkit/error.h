@@ -32,6 +32,8 @@
  *   backing file shrank under the mapping                 SHMK_ETRUNCATED
  *   unsafe path: symlink, foreign owner, wider mode, ...  SHMK_EUNSAFE
  *   object left behind by a dead owner (stale flink, ...) SHMK_ESTALE
+ *   MPSC producer stopped past the bound: its claimed cell SHMK_ESKIPPED
+ *   was unblocked, the message not sent (events; retry)
  *
  * Where a seed error carries data (TooLarge{max,len}) the function offers it
  * through an out-parameter.  shmk_errdetail() gives a one-line, thread-local
@@ -53,7 +55,9 @@
  * how long a survivor waits on a silent peer before it declares it dead.
  * It bounds a blocking events/ring/slots wait on a dead peer (SHMK_EPEERDEAD
  * within it), an MPSC consumer's wait on a claimed but unpublished cell
- * (then skipped), a ring writer's wait for the writers' lock and a slots
+ * (skipped after it when no live process claims it, unblocked after twice
+ * it in any case: the stopped producer's publish then fails with
+ * SHMK_ESKIPPED), a ring writer's wait for the writers' lock and a slots
  * owner's or `shmkit gc`'s wait for the flink directory's lock (then
  * SHMK_EBUSY), and how often a parked wait re-checks for truncation.  A
  * peer whose process token shows it alive is never declared dead.
@@ -88,7 +92,8 @@ enum {
 	SHMK_ETRUNCATED = -5019,
 	SHMK_EUNSAFE = -5020,
 	SHMK_ESTALE = -5021,
-	SHMK_ELAST = -5021,
+	SHMK_ESKIPPED = -5022,
+	SHMK_ELAST = -5022,
 };
 
 /* Text of any return code: "ok" for >= 0, strerror text for -errno, the

@@ -209,6 +209,11 @@ int shmk_events_rx_check(const struct shmk_events_rx *rx);
  * between claim and publish (r[events.mpsc.dead-producer]). */
 uint64_t shmk_events_rx_skipped(const struct shmk_events_rx *rx);
 
+/* MPSC consumer: how many cells it unblocked although a live process had
+ * claimed them, because they stayed unpublished for 2 x SHMK_LIVENESS_MS
+ * (r[events.mpsc.unblock]); that producer's publish fails with SHMK_ESKIPPED. */
+uint64_t shmk_events_rx_unblocked(const struct shmk_events_rx *rx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,7 +48,7 @@ typedef uint64_t shmk_token_t;
  *   64          64       pool control (tagged free-list head)
  *   128         4288     SPSC queue: tail line, head line, role line, 1024 u32 cells
  *   4416        20672    MPSC queue: tail line, head line, role line, producer table,
- *                        1024 Vyukov cells {seq u64, slot u32}
+ *                        1024 Vyukov cells {seq u64, stamp u32 | slot u32}
  *   25088       557056   slot pool: 2048 x {next_free, refcnt, len, pad, 256 data}
  *   582144      256      wake section (only with SHMK_EVENTS_CAP_WAKE): futex words
  *
@@ -121,11 +121,22 @@ struct shmk_events_producer {
 	uint8_t _pad[48];
 };
 
+/* The slot word of an MPSC cell: low 32 bits the slot index (also kept
+ * while free, events.mpsc.recycle; NIL when published: a hole, skipped),
+ * high 32 bits a stamp naming the lap that last wrote it: a producer binds
+ * its slot with a CAS from the word it read at its claim to BOUND(pos), an
+ * unblock writes UNBLOCKED(pos) (events.mpsc.slot-stamp).  One CAS then
+ * tells a stopped producer its cell was unblocked, whatever lap it wakes in. */
+#define SHMK_EVENTS_SLOTW_SLOT(w) ((uint32_t)(w))
+#define SHMK_EVENTS_SLOTW_STAMP(w) ((uint32_t)((w) >> 32))
+#define SHMK_EVENTS_STAMP_BOUND(pos) ((uint32_t)((pos) / SHMK_EVENTS_QUEUE_CAP * 2 + 1))
+#define SHMK_EVENTS_STAMP_UNBLOCKED(pos) ((uint32_t)((pos) / SHMK_EVENTS_QUEUE_CAP * 2 + 2))
+#define SHMK_EVENTS_SLOTW(stamp, slot) (((uint64_t)(stamp) << 32) | (uint32_t)(slot))
+
 struct shmk_events_mcell {
-	SHMK_ATOMIC(uint64_t) seq;	/* Vyukov: pos free, pos+1 published */
-	SHMK_ATOMIC(uint32_t) slot;	/* also kept while free (events.mpsc.recycle);
-					 * NIL when published: a hole, skipped */
-	uint32_t _pad;
+	SHMK_ATOMIC(uint64_t) seq;	/* Vyukov: pos free, pos+1 published,
+					 * pos+2 an unblock in progress */
+	SHMK_ATOMIC(uint64_t) slotw;	/* stamp << 32 | slot, see above */
 };
 
 struct shmk_events_mpsc {
@@ -187,7 +198,7 @@ SHMK_WIRE_ASSERT(sizeof(struct shmk_events_spsc) == 4288);
 SHMK_WIRE_ASSERT(sizeof(struct shmk_events_producer) == 64);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_producer, intent) == 8);
 SHMK_WIRE_ASSERT(sizeof(struct shmk_events_mcell) == 16);
-SHMK_WIRE_ASSERT(offsetof(struct shmk_events_mcell, slot) == 8);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_mcell, slotw) == 8);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_mpsc, head) == 64);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_mpsc, roles) == 128);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_mpsc, producers) == 192);
