@@ -27,10 +27,21 @@
  *   copy   read both halves; dry = pool empty; dry: detach (slot := NIL);
  *          free the cell (seq = pos + CAP, release); store head; dry: push;
  *   view   detach, free the cell, store head; the caller reads, releases.
- * Dead-producer skip (mpsc_stalled): a claimed (tail past pos) but
- * unpublished head cell, after SHMK_LIVENESS_MS (any time, here), with no
- * live row whose intent is pos, is freed by CAS seq pos -> pos + CAP; the
- * publish CAS and this one exclude each other.
+ * Skip and unblock (mpsc_stalled, mpsc_unblock_finish, impl/src/events_queue.c
+ * as of the stall branch): a claimed (tail past pos) but unpublished head
+ * cell, after SHMK_LIVENESS_MS (any time, here), with no live row whose
+ * intent is pos, is skipped; with a live claimer the consumer waits, or
+ * (after 2 x SHMK_LIVENESS_MS: any time, here) unblocks it all the same.
+ * Both are one CAS of seq from pos to a mark (pos + 2 in the C code, the
+ * flag mark[] here: no lap's free or published value), then a CAS of the
+ * cell's slot word to stamp UNBLOCKED(pos) - detaching a slot a live
+ * claimer bound, keeping one a dead claimer left - then seq = pos + CAP.
+ * The producer binds its slot with a CAS of the slot word from the word it
+ * read at its claim to (BOUND(pos), slot) before writing the payload; a
+ * failed bind or publish is SHMK_ESKIPPED: the producer takes back what is
+ * not in the cell (a popped slot, a detached one: pushed; a reservation:
+ * kept) and sends the same message again.  The slot word's stamp is the
+ * lap: stamp[] here, 3 bits like the counters.
  *
  * Slots live in the pool (a set here: pool.pml checks the Treiber list), in a
  * cell, in a producer's hands (a reservation, a popped slot not yet in its
@@ -57,7 +68,15 @@
  *   - per-producer order, no duplication, no loss of a published message:
  *     producer p's messages arrive as 1, 2, ..., published[p], exactly;
  *   - no slot owned by two parties; no slot lost by live processes;
- *   - the consumer never wedges: dead producers, holes, dead views.
+ *   - the consumer never wedges: dead producers, holes, dead views;
+ *   - a live producer whose cell was unblocked sends its message again,
+ *     nothing of the first attempt is delivered, its slot comes back.
+ *
+ * Bug found by this model in the unblock (fixed in events.c's build): the
+ * slot words started with stamp 0, which is UNBLOCKED of the lap just below
+ * the counters' wrap; with counters started there, a producer stopped
+ * before its bind of the first lap bound after the unblock (its CAS
+ * expected the 0 the unblock wrote back), so a pushed slot stayed attached.
  *
  * Bug found by this model (fixed in events.c): publish of a reservation
  * pushed the cell's attached slot to the pool before the cell named the
@@ -69,7 +88,11 @@
  * @check safety RESERVE
  * @planted BUG_PUBLISH_EARLY safety publish-before-write
  * @planted BUG_NO_SKIP safety no-dead-producer-skip
- * @planted BUG_SKIP_LIVE safety skip-a-live-producer
+ * @planted BUG_SKIP_LIVE safety skip-a-live-producer-as-dead
+ * @planted BUG_PUBLISH_NO_CHECK safety publish-does-not-check-the-unblock
+ * @planted BUG_BIND_STORE safety bind-without-cas
+ * @planted BUG_UNBLOCK_KEEPS safety unblock-leaves-a-live-claimers-slot-attached
+ * @planted BUG_NO_STAMP safety bind-cas-without-lap-stamp
  * @planted BUG_NO_CAS safety claim-without-cas
  * @planted BUG_INTENT_LATE safety intent-after-claim
  * @planted RESERVE,BUG_PUB_PUSH_FIRST safety publish-pushes-cell-slot-before-replacing
@@ -84,7 +107,15 @@
  *   BUG_PUBLISH_EARLY    seq = pos + 1 is stored before the payload;
  *   BUG_NO_SKIP          the consumer never skips: a dead producer wedges it;
  *   BUG_SKIP_LIVE        the consumer skips after the timeout without scanning
- *                        the table (a timer instead of the token);
+ *                        the table, treating a live claimer as dead (keeps
+ *                        the slot it bound attached);
+ *   BUG_PUBLISH_NO_CHECK the publish stores seq = pos + 1 without checking
+ *                        that the consumer unblocked the cell;
+ *   BUG_BIND_STORE       the bind is a plain store, not a CAS;
+ *   BUG_UNBLOCK_KEEPS    an unblock of a live claimer keeps its bound slot
+ *                        attached to the cell;
+ *   BUG_NO_STAMP         the bind CAS and the unblock compare the slot index
+ *                        only (no lap stamp): ABA across laps;
  *   BUG_NO_CAS           the claim is a load then a store, not one CAS;
  *   BUG_INTENT_LATE      the intent is recorded after the claiming CAS;
  *   BUG_PUB_PUSH_FIRST   publish of a reservation pushes the attached slot
@@ -106,6 +137,9 @@
  * r[verify events.mpsc.order]
  * r[verify events.mpsc.intent]
  * r[verify events.mpsc.dead-producer]
+ * r[verify events.mpsc.unblock]
+ * r[verify events.mpsc.slot-stamp]
+ * r[verify events.zerocopy.publish-skipped+2]
  * r[verify events.mpsc.publish-cas+2]
  * r[verify events.mpsc.recycle]
  * r[verify events.mpsc.hole]
@@ -135,7 +169,16 @@
 #define R_OK    0
 #define R_HOLE  1
 #define R_FULL  2
-#define R_DEAD  3          /* SHMK_EPEERDEAD: the consumer skipped our cell */
+#define R_SKIP  3          /* SHMK_ESKIPPED: the consumer unblocked our cell */
+
+/* slot-word stamps of position pos (wire.h: SHMK_EVENTS_STAMP_*), 3 bits */
+#define BOUND(pos)     ((((pos) / CAP) * 2 + 1) & IDXM)
+#define UNBLOCKED(pos) ((((pos) / CAP) * 2 + 2) & IDXM)
+#ifdef BUG_NO_STAMP
+#define STAMP_EQ(a, b) true
+#else
+#define STAMP_EQ(a, b) ((a) == (b))
+#endif
 
 /* operations */
 #define OP_TRY   0
@@ -158,7 +201,9 @@
 #define NEG(d) (((d) & IDXM) >= 4)
 
 byte seq[CAP];
+bool mark[CAP];            /* seq == pos + 2: an unblock in progress */
 byte slot[CAP];            /* the slot attached to the cell, or NIL */
+byte stamp[CAP];           /* the slot word's lap stamp */
 byte lo[NS];
 byte hi[NS];
 byte tail;                 /* producers' claim counter (CAS) */
@@ -183,7 +228,10 @@ byte rhand = NIL;          /* the consumer's view or dry-return slot */
 byte leaked;               /* slots a dead process took with it */
 bool slot_two_owners;      /* set by the monitor only to name its assertion */
 
-#define INCELL(s, i) (slot[i] == s && (claimedby[i] == NONE || dead[claimedby[i]]))
+/* claimedby GONE: the claimer's publish failed after an unblock began; the
+ * slot field is nobody's until the unblock finishes (it detaches it) */
+#define GONE  254
+#define INCELL(s, i) (slot[i] == s && (claimedby[i] == NONE || (claimedby[i] < P && dead[claimedby[i]])))
 #define HOLDS(s) (inpool[s] + INCELL(s, 0) + INCELL(s, 1) + (pres[0] == s) + (pres[1] == s) + \
 		  (phand[0] == s) + (phand[1] == s) + (rhand == s))
 #define ONE_OWNER (HOLDS(0) <= 1 && HOLDS(1) <= 1 && HOLDS(2) <= 1)
@@ -193,6 +241,9 @@ init {
 		seq[START & MASK] = START;
 		seq[(START + 1) & MASK] = (START + 1) & IDXM;
 		slot[0] = NIL; slot[1] = NIL;
+		/* the stamp a bind of the lap before the first would have left */
+		stamp[START & MASK] = BOUND((START - CAP) & IDXM);
+		stamp[(START + 1) & MASK] = BOUND((START + 1 - CAP) & IDXM);
 		claimedby[0] = NONE; claimedby[1] = NONE;
 		/* two slots only (slot 2 stays out of the pool), so the pool
 		 * runs dry: holes, steals, dry returns; three with a consumer
@@ -236,33 +287,58 @@ inline pool_push(s)
 	d_step { assert(!inpool[s]); inpool[s] = 1; npool++ }
 }
 
-/* the process dies here (SIGKILL): what it holds is lost (events.pool.dead-holder) */
+/* the process dies here (SIGKILL): what it holds is lost (events.pool.dead-holder),
+ * with a slot it bound that an unblock then detached (bsl: its producer's again) */
 #define DIE(cond) \
 	if \
 	:: true -> skip \
-	:: cond -> atomic { dead[me] = true; ndead++; \
-		leaked = leaked + (pres[me] != NIL) + (phand[me] != NIL); \
+	:: atomic { cond -> dead[me] = true; ndead++; \
+		leaked = leaked + (pres[me] != NIL) + (phand[me] != NIL) + \
+			 (bsl != NIL && !(slot[c] == bsl && claimedby[c] == me)); \
 		pres[me] = NIL; phand[me] = NIL }; goto out \
 	fi
 
 /* mpsc_publish: CAS(seq, pos, pos + 1), release; exclusive with the skip CAS */
+#ifdef BUG_PUBLISH_NO_CHECK
+#define PUBLISH_CAS(okstmt) \
+	atomic { seq[c] = (pos + 1) & IDXM; mark[c] = false; claimedby[c] = NONE; okstmt }
+#else
 #define PUBLISH_CAS(okstmt) \
 	atomic { \
 		if \
-		:: seq[c] == pos -> seq[c] = (pos + 1) & IDXM; claimedby[c] = NONE; okstmt \
-		:: else -> rc = R_DEAD \
+		:: seq[c] == pos && !mark[c] -> seq[c] = (pos + 1) & IDXM; claimedby[c] = NONE; okstmt \
+		:: else -> rc = R_SKIP; \
+			if :: claimedby[c] == me -> claimedby[c] = GONE :: else -> skip fi \
 		fi \
 	}
+#endif
+
+/* mpsc_bind: CAS of the slot word from (cst, cur), read at the claim, to
+ * (BOUND(pos), sv); then `then` in the same step (ghost ownership moves) */
+#ifdef BUG_BIND_STORE
+#define BIND(sv, then) \
+	atomic { stamp[c] = BOUND(pos); slot[c] = sv; bound = true; then }
+#else
+#define BIND(sv, then) \
+	atomic { \
+		if \
+		:: STAMP_EQ(stamp[c], cst) && slot[c] == cur -> \
+			stamp[c] = BOUND(pos); slot[c] = sv; bound = true; then \
+		:: else -> bound = false \
+		fi \
+	}
+#endif
 
 proctype producer(byte me)
 {
-	byte v = 1, pos, s, c, cur, sl, want, rc, hole, op, t0, h0;
-	bool early;                                   /* BUG_PUBLISH_EARLY only */
+	byte v = 1, pos, s, c, cur, cst, sl, want, rc, hole, op, t0, h0, bsl = NIL;
+	bool early, bound, mk;                        /* early: BUG_PUBLISH_EARLY only */
 
 next:
 	/* forget the last call's locals (they are dead; keeps the state space small) */
 	skip;
-	d_step { pos = 0; s = 0; c = 0; cur = 0; sl = 0; want = 0; rc = 0; hole = 0; op = 0; t0 = 0; h0 = 0 };
+	d_step { pos = 0; s = 0; c = 0; cur = 0; cst = 0; sl = 0; want = 0; rc = 0; hole = 0; op = 0;
+		 t0 = 0; h0 = 0; bound = false; mk = false; bsl = NIL };
 	if
 	:: v > KP(me) -> goto out
 	:: else -> skip
@@ -287,8 +363,7 @@ steal:
 after_steal:                                          /* r[events.mpsc.steal] */
 	if
 	:: rc == R_OK -> goto fill
-	:: rc == R_DEAD -> assert(false)              /* a live producer was skipped */
-	:: else -> skip                               /* a hole or a full queue: next cell */
+	:: else -> skip                               /* a hole, an unblock or a full queue: next cell */
 	fi;
 	hole++;
 	if
@@ -304,12 +379,16 @@ fill:                                                 /* the caller fills its re
 	DIE(MAYDIE_MORE(me));
 	hi[sl] = me * 4 + v;
 	want = sl;
+pub_again:
 	op = OP_PUB;                                  /* shmk_events_publish */
 	goto claim;
 after_pub:
 	if
 	:: rc == R_OK -> goto publish
 	:: rc == R_FULL -> goto claim                 /* (waited in claim) the view stays reserved */
+	:: rc == R_SKIP ->                            /* r[events.zerocopy.publish-skipped+2] */
+		assert(pres[me] == want);             /* the view is still ours: publish again */
+		goto pub_again
 	:: else -> assert(false)
 	fi;
 
@@ -335,7 +414,7 @@ after_try:
 		fi;
 		goto claim
 	:: rc == R_FULL -> hole = 0; goto claim       /* (waited in claim) */
-	:: else -> assert(false)                      /* a live producer was skipped */
+	:: rc == R_SKIP -> hole = 0; goto claim       /* SHMK_ESKIPPED: send it again */
 	fi;
 
 publish:
@@ -344,8 +423,16 @@ publish:
 	:: early -> early = false
 	:: else ->
 		/* release, pairs with acquire of seq in consumer; exclusive with the skip CAS */
-		PUBLISH_CAS(published[me]++);
-		assert(rc != R_DEAD)                  /* a live producer is never skipped */
+		PUBLISH_CAS(published[me]++; bsl = NIL);
+		if
+		:: rc == R_SKIP ->                    /* r[events.mpsc.publish-cas+2] */
+			/* the unblock detached our slot: ours again, nothing sent */
+			if
+			:: op == OP_PUB -> atomic { pres[me] = sl; bsl = NIL }; goto pub_again
+			:: else -> atomic { pool_push(sl); bsl = NIL }; hole = 0; goto claim
+			fi
+		:: else -> skip
+		fi
 	fi;
 	v++;
 	goto next;
@@ -355,10 +442,10 @@ claim:
 	pos = tail;
 claim_at:
 	c = pos & MASK;
-	s = seq[c];                                   /* acquire: pairs with release of seq in consumer */
+	d_step { s = seq[c]; mk = mark[c] }           /* acquire: pairs with release of seq in consumer */
 	if
-	:: ((s - pos) & IDXM) == 0 ->
-		cur = slot[c];                        /* r[events.mpsc.recycle] */
+	:: ((s - pos) & IDXM) == 0 && !mk ->
+		d_step { cur = slot[c]; cst = stamp[c] };   /* r[events.mpsc.recycle] one load of the word */
 #ifndef BUG_INTENT_LATE
 		intent[me] = pos;                     /* r[events.mpsc.intent]: before the claiming CAS */
 #endif
@@ -368,7 +455,10 @@ claim_at:
 #else
 		atomic {                              /* CAS(tail, pos, pos + 1), release */
 			if
-			:: tail == pos -> tail = (pos + 1) & IDXM; claimedby[c] = me
+			:: tail == pos ->
+				/* nobody wrote the slot word between our load and the claim */
+				assert(slot[c] == cur && stamp[c] == cst);
+				tail = (pos + 1) & IDXM; claimedby[c] = me
 			:: else -> pos = tail; goto claim_at   /* failed CAS reloads pos */
 			fi
 		};
@@ -376,31 +466,32 @@ claim_at:
 #ifdef BUG_INTENT_LATE
 		intent[me] = pos;
 #endif
-		/* nobody wrote the slot field between our load and the claim */
-		assert(slot[c] == cur)
-	:: NEG(s - pos) ->                            /* full: give up the intent, SHMK_EFULL ... */
+	:: NEG(s - pos) || mk ->                      /* full: give up the intent, SHMK_EFULL ... */
 		intent[me] = NONE;
 		rc = R_FULL;
-		(seq[c] != s || tail != pos);         /* ... the caller retries later */
+		(seq[c] != s || tail != pos || mark[c] != mk);   /* ... the caller retries later */
 		goto claimed
 	:: else -> pos = tail; goto claim_at          /* another producer took pos */
 	fi;
 
-	/* claimed: a crash may strike here */
+	/* claimed: a crash, or a stop the consumer unblocks, may strike here */
 	DIE(MAYDIE(me));
 	if
 	:: op == OP_STEAL ->                          /* take the cell's slot, publish a hole */
 #ifdef BUG_STEAL_NO_DETACH
-		atomic { if :: cur != NIL -> pres[me] = cur :: else -> skip fi };
+		BIND(cur, if :: cur != NIL -> pres[me] = cur :: else -> skip fi);
 #else
-		atomic { slot[c] = NIL; if :: cur != NIL -> pres[me] = cur :: else -> skip fi };
+		BIND(NIL, if :: cur != NIL -> pres[me] = cur :: else -> skip fi);
 #endif
-		DIE(MAYDIE(me));
-		PUBLISH_CAS(skip);
 		if
-		:: rc == R_DEAD -> skip
-		:: cur == NIL -> rc = R_HOLE
-		:: else -> sl = cur; rc = R_OK
+		:: !bound -> intent[me] = NONE; rc = R_HOLE   /* unblocked first: the cell keeps it */
+		:: else ->
+			DIE(MAYDIE(me));
+			PUBLISH_CAS(skip);            /* unblocked after the bind: a hole all the same */
+			if
+			:: cur == NIL -> rc = R_HOLE
+			:: else -> sl = cur; rc = R_OK
+			fi
 		fi
 	:: op == OP_PUB ->                            /* a reservation replaces the cell's slot */
 #ifdef BUG_PUB_PUSH_FIRST
@@ -409,48 +500,54 @@ claim_at:
 		:: else -> skip
 		fi;
 		DIE(MAYDIE(me));
+		BIND(want, pres[me] = NIL);
+#else
+		BIND(want, pres[me] = NIL; bsl = want;
+			if :: cur != NIL && cur != want -> phand[me] = cur :: else -> skip fi);
 #endif
 		if
-		:: want != cur -> atomic {
-				slot[c] = want; pres[me] = NIL;
+		:: !bound -> intent[me] = NONE; rc = R_SKIP   /* the view stays ours */
+		:: else ->
 #ifndef BUG_PUB_PUSH_FIRST
-				phand[me] = cur           /* NIL or the replaced slot, ours to push */
+			DIE(MAYDIE(me));
+			if
+			:: phand[me] != NIL -> atomic { pool_push(phand[me]); phand[me] = NIL }
+			:: else -> skip
+			fi;
 #endif
-			}
-		:: else -> pres[me] = NIL
-		fi;
-#ifndef BUG_PUB_PUSH_FIRST
-		DIE(MAYDIE(me));
-		if
-		:: cur != NIL && cur != want -> atomic { pool_push(cur); phand[me] = NIL }
-		:: else -> phand[me] = NIL
-		fi;
-#endif
-		sl = want;
-		rc = R_OK
+			sl = want;
+			rc = R_OK
+		fi
 	:: op == OP_TRY ->
 		if
-		:: cur != NIL -> sl = cur; rc = R_OK  /* the slot the last lap left attached */
-		:: else ->
-			atomic { pool_pop(sl); phand[me] = sl };
-			if
-			:: sl == NIL ->
-				/* r[events.mpsc.hole]: publish the cell empty */
+		:: cur != NIL -> sl = cur             /* the slot the last lap left attached */
+		:: else -> atomic { pool_pop(sl); phand[me] = sl }
+		fi;
+		if
+		:: sl == NIL ->
+			/* r[events.mpsc.hole]: publish the cell empty */
 #ifdef BUG_HOLE_UNPUBLISHED
-				rc = R_HOLE
+			rc = R_HOLE
 #else
-				slot[c] = NIL;
-				DIE(MAYDIE(me));
-				PUBLISH_CAS(skip);
-				if
-				:: rc != R_DEAD -> rc = R_HOLE
-				:: else -> skip
-				fi
+			BIND(NIL, skip);
+			if
+			:: bound -> DIE(MAYDIE(me)); PUBLISH_CAS(skip)
+			:: else -> intent[me] = NONE
+			fi;
+			rc = R_HOLE                   /* published, or unblocked: a hole either way */
 #endif
-			:: else ->
-				DIE(MAYDIE(me));
-				atomic { slot[c] = sl; phand[me] = NIL };
-				rc = R_OK
+		:: else ->
+			DIE(MAYDIE(me));
+			BIND(sl, phand[me] = NIL; bsl = sl);
+			if
+			:: bound -> rc = R_OK
+			:: else ->                    /* unblocked first: a popped slot is still ours */
+				if
+				:: phand[me] != NIL -> atomic { pool_push(sl); phand[me] = NIL }
+				:: else -> skip
+				fi;
+				intent[me] = NONE;
+				rc = R_SKIP
 			fi
 		fi
 	fi;
@@ -494,10 +591,40 @@ out:
 	pos = (pos + 1) & IDXM; \
 	chead = pos                        /* release: pairs with acquire of head in rx_claim */
 
+/* mpsc_unblock_finish: stamp the slot word UNBLOCKED(pos), detaching a
+ * slot a live claimer bound (its producer's again: it pushes it or keeps its
+ * view on its failed publish; until then it is counted nowhere) and keeping
+ * one a dead claimer left; then free the cell for the next lap and move
+ * head.  dd: the consumer found no live claimer (a successor finishing a
+ * dead consumer's unblock does not know: detaches). */
+#ifdef BUG_UNBLOCK_KEEPS
+#define DETACH(dd) false
+#else
+#define DETACH(dd) (STAMP_EQ(stamp[c], BOUND(pos)) && !(dd))
+#endif
+#define UNBLOCK_FINISH(dd) \
+	atomic { \
+		if \
+		:: DETACH(dd) -> \
+			if \
+			:: claimedby[c] < P && dead[claimedby[c]] -> leaked = leaked + (slot[c] != NIL) \
+			:: else -> skip \
+			fi; \
+			slot[c] = NIL \
+		:: else -> skip \
+		fi; \
+		stamp[c] = UNBLOCKED(pos); \
+		claimedby[c] = NONE \
+	}; \
+	atomic { seq[c] = (pos + CAP) & IDXM; mark[c] = false }; \
+	CRASH(NONE, 0); \
+	pos = (pos + 1) & IDXM; \
+	chead = pos
+
 proctype consumer()
 {
 	byte pos, c, a, b, p, i, s, sl, gv;
-	bool dry;
+	bool dry, live;
 
 	pos = chead;                               /* rx_claim: resume from the shared head */
 #ifdef RESYNC
@@ -593,39 +720,44 @@ proctype consumer()
 			 * ever: the consumer is wedged */
 			assert(false)
 #ifndef BUG_NO_SKIP
-		:: (seq[c] == pos && tail != pos) ->   /* claimed, unpublished: stalled */
+		:: (seq[c] == pos && !mark[c] && tail != pos) ->   /* claimed, unpublished: stalled */
 			/* after SHMK_LIVENESS_MS (any time, here): look for a live claimer */
+			live = false;
 			i = 0;
 			do
 			:: i == P -> break
 			:: else ->
 #ifndef BUG_SKIP_LIVE
 				if
-				:: intent[i] == pos && !dead[i] ->
-					/* live claimer: look again once something changes */
-					(seq[c] != pos || dead[i] || intent[i] != pos);
-					goto next
+				:: intent[i] == pos && !dead[i] -> live = true; break
 				:: else -> skip
 				fi;
 #endif
 				i++
 			od;
-			if                                 /* skip: CAS(seq, pos, pos + CAP) */
-			:: atomic { seq[c] == pos -> seq[c] = (pos + CAP) & IDXM;
-					/* only a dead claimer's cell is skipped: a live
-					 * producer publishes every cell it claims */
-					assert(claimedby[c] != NONE && dead[claimedby[c]]);
-					claimedby[c] = NONE };
-				CRASH(NONE, 0);
-				pos = (pos + 1) & IDXM;
-				chead = pos
-			:: atomic { seq[c] != pos -> skip }   /* published meanwhile: look again */
+			if
+			:: live ->
+				if                         /* a live claimer: look again once something changes */
+				:: (seq[c] != pos || mark[c] || dead[i] || intent[i] != pos) -> goto next
+				:: true -> skip            /* after 2 x SHMK_LIVENESS_MS: unblock it anyway */
+				fi
+			:: else -> skip
+			fi;
+			if                                 /* CAS(seq, pos, pos + 2): exclusive with the publish */
+			:: atomic { seq[c] == pos && !mark[c] -> mark[c] = true;
+					/* a skip without a live claimer is a dead one's */
+					assert(live || (claimedby[c] < P && dead[claimedby[c]])) };
+				CRASH(NONE, 0);            /* the successor finishes the unblock */
+				UNBLOCK_FINISH(!live)
+			:: atomic { (seq[c] != pos || mark[c]) -> skip }   /* published meanwhile: look again */
 			fi
 #endif
+		:: mark[c] ->                          /* a dead consumer's unblock: finish it */
+			UNBLOCK_FINISH(false)
 		fi;
 next:
 		skip;
-		d_step { a = 0; b = 0; p = 0; i = 0; s = 0; sl = 0; gv = 0; dry = false }
+		d_step { a = 0; b = 0; p = 0; i = 0; s = 0; sl = 0; gv = 0; dry = false; live = false }
 	od;
 	/* every published message was delivered, but for one a dead consumer took */
 	assert(received[0] == published[0] ||

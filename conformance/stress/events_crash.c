@@ -43,8 +43,8 @@
 #include <fcntl.h>
 #include <stddef.h>
 
-#include "crash.h"
-#include "shmkit/events.h"
+#include "events_load.h"
+#include "stall.h"
 
 #define PROG "events_crash"
 #define MAXP 4		/* producer ids: 0 victim, 1 and 2 survivors, 3 end marker */
@@ -73,19 +73,10 @@ static struct side *sh;
 static struct h_barrier *bar;
 static char g_path[256];
 
+/* a message with its send timestamp under the CRC */
 static size_t ev_make(uint8_t *buf, uint32_t prod, uint64_t seq)
 {
-	size_t n = 0;
-	for (uint64_t k = 0; n < T_MSG_HDR + 8; k++) /* room for the stamp */
-		n = t_msg_make(buf, MAXMSG, prod, seq, g_seed + k);
-	{ /* a send timestamp, under the CRC */
-		int64_t now = shmk_now_ns();
-		memcpy(buf + T_MSG_HDR, &now, 8);
-		uint32_t crc = t_crc32(0, buf, 16);
-		crc = t_crc32(crc, buf + T_MSG_HDR, n - T_MSG_HDR);
-		memcpy(buf + 16, &crc, 4);
-	}
-	return n;
+	return t_msg_stamped(buf, MAXMSG, prod, seq, g_seed);
 }
 
 static struct shmk_events *ev_open(int recover, int *rc)
@@ -168,18 +159,11 @@ static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *cr
 		/* (a zero-copy publish into a full queue retries its try-style
 		 * call: it never answers SHMK_EPEERDEAD) */
 		if (t_rand(&rng) % 8 == 0 && !atomic_load(&sh->no_zerocopy)) {
-			struct shmk_events_view v;
-			while ((rc = shmk_events_reserve(tx, &v)) == SHMK_EFULL)
-				sched_yield();
-			if (!rc) {
-				memcpy(v.data, buf, n);
-				while ((rc = shmk_events_publish(tx, &v, n, NULL)) == SHMK_EFULL)
-					sched_yield();
-			}
+			rc = t_ev_send_view(tx, buf, n, NULL);
 		} else {
 			do
 				rc = shmk_events_send(tx, buf, n, 10LL * 1000000000, NULL);
-			while (retry_peerdead(rc, &give_up));
+			while (rc == SHMK_ESKIPPED || retry_peerdead(rc, &give_up));
 		}
 		if (rc) {
 			sh->err[id] = rc;
@@ -193,7 +177,7 @@ static void producer_child(int mpsc, uint32_t id, uint64_t count, const char *cr
 		size_t n = ev_make(buf, END_ID, (uint64_t)(end - 1));
 		do
 			rc = shmk_events_send(tx, buf, n, 10LL * 1000000000, NULL);
-		while (retry_peerdead(rc, &give_up));
+		while (rc == SHMK_ESKIPPED || retry_peerdead(rc, &give_up));
 		if (rc) {
 			sh->err[END_ID] = rc;
 			_exit(1);

@@ -14,6 +14,26 @@
 #include "events_load.h"
 #include "shmkit/error.h"
 
+int t_ev_send_view(struct shmk_events_tx *tx, const void *buf, size_t n, _Atomic uint64_t *skipped)
+{
+	struct shmk_events_view v;
+	int rc;
+
+	while ((rc = shmk_events_reserve(tx, &v)) == SHMK_EFULL)
+		sched_yield();
+	if (rc)
+		return rc;
+	memcpy(v.data, buf, n);
+	/* SHMK_ESKIPPED: stopped or descheduled past the unblock bound;
+	 * nothing was sent, the view stays: publish again */
+	while ((rc = shmk_events_publish(tx, &v, n, NULL)) == SHMK_EFULL || rc == SHMK_ESKIPPED) {
+		if (rc == SHMK_ESKIPPED && skipped)
+			atomic_fetch_add(skipped, 1);
+		sched_yield();
+	}
+	return rc;
+}
+
 static int t_ev_producer(const char *name, const struct t_ev_cfg *c, uint32_t id,
 			struct t_ev_ctl *ctl)
 {
@@ -39,16 +59,11 @@ static int t_ev_producer(const char *name, const struct t_ev_cfg *c, uint32_t id
 			break;
 		size_t n = t_msg_fill(buf, SHMK_EVENTS_SLOT_DATA, id, seq, &rng);
 		if (t_rand(&rng) % 16 == 0) {
-			struct shmk_events_view v;
-			while ((rc = shmk_events_reserve(tx, &v)) == SHMK_EFULL)
-				sched_yield();
-			if (rc)
-				break;
-			memcpy(v.data, buf, n);
-			while ((rc = shmk_events_publish(tx, &v, n, NULL)) == SHMK_EFULL)
-				sched_yield();
+			rc = t_ev_send_view(tx, buf, n, NULL);
 		} else {
-			rc = shmk_events_send(tx, buf, n, 60LL * 1000000000, NULL);
+			while ((rc = shmk_events_send(tx, buf, n, 60LL * 1000000000, NULL)) ==
+			       SHMK_ESKIPPED)
+				;
 		}
 		if (rc)
 			break;

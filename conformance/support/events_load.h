@@ -51,6 +51,11 @@ struct t_ev_ctl {
 };
 
 void t_ev_run(const struct t_ev_cfg *c, struct t_ev_res *res);
+/* One message sent zero-copy: reserve (again while SHMK_EFULL), copy,
+ * publish (again while SHMK_EFULL, or SHMK_ESKIPPED: the view stays
+ * reserved, r[events.zerocopy.publish-skipped+2]; *skipped, when not NULL,
+ * counts those).  0 or the failing call's code. */
+int t_ev_send_view(struct shmk_events_tx *tx, const void *buf, size_t n, _Atomic uint64_t *skipped);
 
 /* The whole of events_spsc and events_mpsc: the main run (msgs per
  * producer, 2/3 of STRESS_SECONDS), then the same with the queue counters

@@ -88,33 +88,48 @@ static int fault_hit(int site)
 	return 1;
 }
 
+/* the env is read once per thread (no shared lazy init: threads hit crash
+ * points at once, stress/ring_tsan); the hit count is the process's, as
+ * SHMK_CRASH_AT=name:N promises */
+static _Thread_local const char *crash_spec;
+static _Thread_local long crash_want = 1;
+static _Thread_local int crash_read_env, crash_sig = SIGKILL;
+static _Atomic long crash_seen;
+
+void shmk_crash_rearm(void)
+{
+	crash_read_env = 0;
+	crash_want = 1;
+	crash_sig = SIGKILL;
+	atomic_store_explicit(&crash_seen, 0, memory_order_relaxed);
+}
+
 void shmk_crash_point(const char *name)
 {
-	/* the env is read once per thread (no shared lazy init: threads hit
-	 * crash points at once, stress/ring_tsan); the hit count is the
-	 * process's, as SHMK_CRASH_AT=name:N promises */
-	static _Thread_local const char *spec;
-	static _Thread_local long want = 1;
-	static _Thread_local int read_env, sig = SIGKILL;
-	static _Atomic long seen;
+	const char *spec;
+	long want;
+	int sig;
 
-	if (!read_env) {
-		read_env = 1;
-		spec = getenv("SHMK_CRASH_AT");
+	if (!crash_read_env) {
+		crash_read_env = 1;
+		crash_spec = getenv("SHMK_CRASH_AT");
 		/* r[impl reliability.hook.stop] the same points stop the process
 		 * instead (a stall, not a crash: SIGCONT resumes it there) */
-		if (!spec && (spec = getenv("SHMK_STOP_AT")))
-			sig = SIGSTOP;
-		const char *c = spec ? strchr(spec, ':') : NULL;
+		if (!crash_spec && (crash_spec = getenv("SHMK_STOP_AT")))
+			crash_sig = SIGSTOP;
+		const char *c = crash_spec ? strchr(crash_spec, ':') : NULL;
 		if (c)
-			want = strtol(c + 1, NULL, 10);
+			crash_want = strtol(c + 1, NULL, 10);
 	}
+	spec = crash_spec;
+	want = crash_want;
+	sig = crash_sig;
 	if (!spec)
 		return;
 	size_t n = strcspn(spec, ":");
 	if (strlen(name) != n || strncmp(spec, name, n))
 		return;
-	if (atomic_fetch_add_explicit(&seen, 1, memory_order_relaxed) + 1 == want)
+	if (atomic_fetch_add_explicit(&crash_seen, 1, memory_order_relaxed) + 1 == want)
 		raise(sig);
 }
 

@@ -222,11 +222,21 @@ static void build(uint8_t *base, uint32_t caps, uint64_t start)
 		atomic_store_explicit(&l->mpsc.cells[(start + k) & EV_MASK].seq, start + k,
 				      memory_order_relaxed);
 	/* r[impl events.spsc.recycle] r[impl events.mpsc.recycle] no slot is
-	 * attached to a cell yet */
+	 * attached to a cell yet.  r[impl events.mpsc.slot-stamp] each MPSC
+	 * cell's word carries the stamp a bind of the lap before its first
+	 * would have left: a first-lap claimer then reads a stamp that neither
+	 * its own bind nor an unblock of its lap writes (a constant 0 would
+	 * equal UNBLOCKED of the lap below 2^64 - counters started near the
+	 * top - and a stopped producer's bind would then succeed after the
+	 * unblock: models/mpsc.pml found it) */
 	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++) {
 		atomic_store_explicit(&l->spsc.cells[k], SHMK_EVENTS_NIL, memory_order_relaxed);
-		atomic_store_explicit(&l->mpsc.cells[k].slotw, SHMK_EVENTS_SLOTW(0, SHMK_EVENTS_NIL),
-				      memory_order_relaxed);
+		uint64_t first = start + k;
+		atomic_store_explicit(
+			&l->mpsc.cells[first & EV_MASK].slotw,
+			SHMK_EVENTS_SLOTW(SHMK_EVENTS_STAMP_BOUND(first - SHMK_EVENTS_QUEUE_CAP),
+					  SHMK_EVENTS_NIL),
+			memory_order_relaxed);
 	}
 	for (uint32_t k = 0; k < SHMK_EVENTS_PRODUCERS; k++)
 		atomic_store_explicit(&l->mpsc.producers[k].intent, start + EV_INTENT_NONE,

@@ -221,6 +221,9 @@ static inline int64_t shmk_deadline_ns(int64_t now, int64_t timeout_ns)
  * ---------------------------------------------------------------------- */
 #ifdef SHMK_TEST_BUILD
 void shmk_crash_point(const char *name);
+/* A forked child that set SHMK_CRASH_AT / SHMK_STOP_AT: read them again
+ * (the parent may have reached a crash point, and so read them, already). */
+void shmk_crash_rearm(void);
 #define SHMK_CRASH_POINT(name) shmk_crash_point(name)
 #else
 #define SHMK_CRASH_POINT(name) ((void)0)

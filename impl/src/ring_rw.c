@@ -306,7 +306,9 @@ static int wlock(struct shmk_ring_writer *w)
 		pthread_mutex_consistent(mu);
 		return 0;
 	}
-	/* r[impl ring.writer.lock.deadline] */
+	/* r[impl ring.writer.lock.deadline] r[impl ring.writer.stopped-holder]
+	 * a live holder (stopped, frozen) keeps the lock: only EOWNERDEAD
+	 * hands it over, so its late bytes never land on another's record */
 	if (e == ETIMEDOUT)
 		return shmk_fail(SHMK_EBUSY, "ring: writers' lock held past SHMK_LIVENESS_MS");
 	return SHMK_FAIL(-e);

@@ -81,7 +81,9 @@ static int owner_handle(struct shmk_slots *s, shmk_slot_handle_t h, int want_sta
 	return 0;
 }
 
-/* r[impl slots.reuse.rule] */
+/* r[impl slots.reuse.rule] r[impl slots.stall.reader] bounded work, no wait:
+ * a reader that does not run (stopped, frozen) is alive, keeps its unread
+ * samples pinned and costs only SHMK_EFULL until the owner disconnects it */
 int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			    shmk_slot_handle_t *h)
 {
@@ -388,6 +390,7 @@ int shmk_slots_read_slot(struct shmk_slots *s, shmk_slot_handle_t h, void *buf, 
 	 * possible when this reader was disconnected) is reported, not
 	 * returned torn. */
 	atomic_thread_fence(memory_order_acquire);
+	/* r[impl slots.stall.reader-resume] also a reader stopped mid-copy */
 	if (SHMK_LOAD_U64(&slot_at(s, h.index)->sn) != sn)
 		return shmk_fail(SHMK_EEMPTY, "slots: slot %u recycled during the copy", h.index);
 	return 0;
@@ -405,6 +408,8 @@ int shmk_slots_mark_read(struct shmk_slots *s, shmk_slot_handle_t h, unsigned re
 	if (h.index >= s->count)
 		return shmk_fail(SHMK_ERANGE, "slots: slot %u >= %u", h.index, s->count);
 	struct shmk_slot_hdr *sh = slot_at(s, h.index);
+	/* r[impl slots.stall.reader-resume] a handle held across a disconnect
+	 * and a reuse no longer matches */
 	if (h.sn && SHMK_LOAD_U64(&sh->sn) != h.sn)
 		return shmk_fail(SHMK_EEMPTY, "slots: slot %u no longer holds sample %llu", h.index,
 				 (unsigned long long)h.sn);
@@ -418,7 +423,8 @@ int shmk_slots_mark_read(struct shmk_slots *s, shmk_slot_handle_t h, unsigned re
 	return 0;
 }
 
-/* r[impl slots.reader.disconnect] */
+/* r[impl slots.reader.disconnect] r[impl slots.stall.reader] fetch_or on
+ * each slot: no lock and no step of the reader */
 int shmk_slots_mark_reader_disconnected(struct shmk_slots *s, unsigned reader)
 {
 	int rc = check_reader(s, reader);
@@ -472,7 +478,8 @@ static int wait_covers(void *a)
 	return slots_covers(((struct slots_waiting *)a)->s);
 }
 
-/* r[impl slots.wait.peerdead] */
+/* r[impl slots.wait.peerdead] r[impl slots.stall.owner] dead or closed only:
+ * a stopped owner's token is alive, so the wait runs to its timeout */
 static int wait_peer(void *a)
 {
 	struct slots_waiting *sw = a;

@@ -688,3 +688,53 @@ static void reserve(void)
 	unlink(path);
 }
 H_REGISTER(reserve, 20, "ring.writer.reserve");
+
+/* A direct writer stopped (SIGSTOP) while it holds the writers' lock: every
+ * call of another writer returns SHMK_EBUSY within the bound (plus
+ * scheduling slack), writing nothing, again and again; the reader is not
+ * blocked; once resumed, the holder's record and then the other writer's
+ * go out whole. */
+static void stopped_holder(void)
+{
+	char path[256];
+	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
+
+	setenv("SHMK_STOP_AT", "ring.write.locked", 1);
+	pid_t pid = spawn_writer_role(r, 1, "write", "1", "64", NULL);
+	unsetenv("SHMK_STOP_AT");
+	siginfo_t si;
+	memset(&si, 0, sizeof(si));
+	CU_ASSERT_EQUAL_FATAL(waitid(P_PID, (id_t)pid, &si, WSTOPPED), 0);
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	struct shmk_ring_writer *w = local_writer(r, 2);
+	/* the bound plus the scheduling slack the crash programs allow */
+	int64_t slack = (int64_t)h_deadline(1) * 1000000000LL;
+	for (int i = 0; i < 3; i++) {
+		int64_t t0 = shmk_now_ns();
+		CU_ASSERT_EQUAL(shmk_ring_write(w, "blocked", 7), SHMK_EBUSY);
+		int64_t took = shmk_now_ns() - t0;
+		CU_ASSERT(took >= 100 * 1000000LL);
+		CU_ASSERT(took < 100 * 1000000LL + slack);
+		uint64_t head;
+		shmk_ring_head(r, &head);
+		CU_ASSERT_EQUAL(head, 0);
+	}
+	/* the reader is not blocked: nothing published, it says so at once */
+	uint64_t tag;
+	uint8_t buf[128];
+	size_t len;
+	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &tag, buf, sizeof(buf), &len, 0), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(kill(pid, SIGCONT), 0);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	unsetenv("SHMK_LIVENESS_MS");
+	CU_ASSERT_EQUAL(shmk_ring_write(w, "free", 4), 0);
+	CU_ASSERT_EQUAL(read_seq(r, 1, 1, 64, 0, 64), 0); /* the holder's record, whole */
+	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &tag, buf, sizeof(buf), &len, h_deadline(10) * 1000000000LL), 0);
+	CU_ASSERT_EQUAL(tag, 2);
+	CU_ASSERT_EQUAL(len, 4);
+	CU_ASSERT_EQUAL(memcmp(buf, "free", 4), 0);
+	shmk_ring_writer_close(w);
+	shmk_ring_close(r);
+	unlink(path);
+}
+H_REGISTER(stopped_holder, 40, "ring.writer.stopped-holder", "ring.writer.lock.deadline");

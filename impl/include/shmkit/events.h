@@ -164,7 +164,12 @@ struct shmk_events_info {
 int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *info);
 
 /* Copying queue operations.  try_* never block and make no syscall unless a
- * peer is parked.  sizes (may be NULL) is filled on ETOOLARGE / EBUFSMALL. */
+ * peer is parked.  sizes (may be NULL) is filled on ETOOLARGE / EBUFSMALL.
+ * MPSC sends and publishes fail with SHMK_ESKIPPED when this producer was
+ * stopped (or descheduled) between its claim and its publish for longer
+ * than 2 x SHMK_LIVENESS_MS and the consumer unblocked the cell
+ * (r[events.mpsc.unblock]): nothing was sent, a view stays reserved, the
+ * next call works - send again. */
 int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 			 struct shmk_events_sizes *sizes);
 int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * events_stall: SIGSTOP on the events MPSC queue.  A producer alive but
+ * not running must wedge nobody for longer than the bound
+ * (events.mpsc.unblock: 2 x SHMK_LIVENESS_MS), and lose, tear or
+ * duplicate nothing.
+ *
+ * STRESS_TRIALS trials (200 in make check, 10000 in make stress) on
+ * STRESS_WORKERS workers side by side (stall.h), each on its own blocking
+ * region, of which it is the consumer.  Per trial a victim producer and a
+ * survivor producer each send K checksummed, timestamped messages (one in
+ * four zero-copy); the victim is stopped
+ *   - at SHMK_STOP_AT=events.mpsc.claimed:N (claimed, bound, filled, not
+ *     published),
+ *   - at SHMK_STOP_AT=events.mpsc.claimed-unbound:N (claimed, its slot not
+ *     yet bound), or
+ *   - by SIGSTOP at a random time,
+ * held a random 1..5 x SHMK_LIVENESS_MS, then SIGCONTed.  A send or
+ * publish that fails with SHMK_ESKIPPED (the consumer unblocked its cell)
+ * is made again with the same sequence number.  Counted: torn (bad
+ * checksum), lost (a send that returned 0 never delivered: silently
+ * dropped), duplicated (a skipped attempt that landed anyway shows here),
+ * failed calls (any error but SHMK_ESKIPPED), unblocks, SHMK_ESKIPPED
+ * answers; and the longest time another party was blocked: the survivor's
+ * longest send call and the longest send-to-receive latency of its
+ * messages (those queued behind the stopped producer's cell), within
+ * t_unblock_bound() (2 x SHMK_LIVENESS_MS times SHMK_TIME_SCALE, the
+ * crash programs' allowance).
+ */
+#include "events_load.h"
+#include "stall.h"
+
+#define PROG "events_stall"
+#define K 24		/* messages per producer per trial */
+#define MAXMSG 120
+#define V_ID 0		/* the victim */
+#define S_ID 1		/* the survivor */
+
+/* What every trial checks (the one list of this program's clauses). */
+static const char *const clauses[] = { "events.mpsc.unblock", "events.mpsc.publish-cas+2",
+				       "events.mpsc.slot-stamp",
+				       "events.zerocopy.publish-skipped+2",
+				       "reliability.hook.stop" };
+
+struct wside {	/* one per worker: what its trial's producers report */
+	_Atomic uint64_t committed[2];	/* sends that returned 0 */
+	_Atomic uint64_t skipped;	/* SHMK_ESKIPPED answers */
+	_Atomic int err[2];
+	_Atomic int64_t max_send_ns;	/* the survivor's longest send call */
+};
+
+struct side {
+	struct t_stall_totals T;
+	struct wside w[T_STALL_MAXW];
+};
+
+static uint64_t g_seed;
+static struct side *sh;
+
+/* A producer: K messages, each made again after SHMK_ESKIPPED. */
+static _Noreturn void producer(const char *path, struct wside *ws, uint32_t id, uint64_t rng,
+			       const char *stop_at)
+{
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct shmk_events_opts o = { .blocking = true };
+	uint8_t buf[MAXMSG];
+
+	if (stop_at) {
+		setenv("SHMK_STOP_AT", stop_at, 1);
+		shmk_crash_rearm(); /* the worker, our parent, read the env already */
+	}
+	int rc = shmk_events_open_path_with(path, &o, &r);
+	if (!rc)
+		rc = shmk_events_split_mpsc(r, &tx, &rx);
+	if (rc) {
+		ws->err[id] = rc;
+		_exit(1);
+	}
+	shmk_events_close(r);
+	shmk_events_rx_close(rx);
+	for (uint64_t seq = 0; seq < K; seq++) {
+		size_t n = t_msg_stamped(buf, MAXMSG, id, seq, g_seed);
+		int64_t t0 = shmk_now_ns();
+		if (t_rand(&rng) % 4 == 0) {
+			rc = t_ev_send_view(tx, buf, n, &ws->skipped);
+		} else {
+			while ((rc = shmk_events_send(tx, buf, n, 10LL * 1000000000, NULL)) ==
+			       SHMK_ESKIPPED)
+				atomic_fetch_add(&ws->skipped, 1);
+		}
+		if (id == S_ID)
+			t_max_ns(&ws->max_send_ns, shmk_now_ns() - t0);
+		if (rc) {
+			ws->err[id] = rc;
+			_exit(1);
+		}
+		atomic_store(&ws->committed[id], seq + 1);
+	}
+	shmk_events_tx_close(tx);
+	_exit(0);
+}
+
+/* One trial on worker w's region, this process the consumer. */
+static void trial(int w, const char *path, struct shmk_events_rx *rx, uint64_t *rng)
+{
+	struct wside *ws = &sh->w[w];
+	uint8_t buf[SHMK_EVENTS_SLOT_DATA], cnt[2][K];
+	char stop[64];
+	struct t_stall_victim v;
+	t_stall_victim_init(&v, (int)(t_rand(rng) % T_STALL_KINDS), rng);
+	uint64_t u0 = shmk_events_rx_unblocked(rx) + shmk_events_rx_skipped(rx);
+
+	memset(ws, 0, sizeof(*ws));
+	memset(cnt, 0, sizeof(cnt));
+	snprintf(stop, sizeof(stop), "%s:%u",
+		 v.kind == T_STALL_POINT ? "events.mpsc.claimed" : "events.mpsc.claimed-unbound",
+		 1 + (unsigned)(t_rand(rng) % K));
+	uint64_t vr = t_rand(rng), sr = t_rand(rng);
+	v.pid = fork();
+	if (v.pid == 0)
+		producer(path, ws, V_ID, vr, v.kind == T_STALL_RANDOM ? NULL : stop);
+	struct t_stall_victim s = { .pid = fork(), .kind = T_STALL_RANDOM, .status = -1,
+				    .stop_at = INT64_MAX };
+	if (s.pid == 0)
+		producer(path, ws, S_ID, sr, NULL);
+	int64_t end = shmk_now_ns() + (int64_t)h_deadline(60) * 1000000000LL, max_lat = 0;
+	uint64_t torn = 0;
+	for (;;) {
+		size_t n;
+		int rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 2000000, NULL);
+		int64_t now = shmk_now_ns();
+		if (rc == 0) {
+			uint32_t prod;
+			uint64_t seq;
+			int64_t sent;
+			if (t_msg_stamped_check(buf, n, &prod, &seq, &sent) || prod > S_ID || seq >= K) {
+				torn++;
+				continue;
+			}
+			cnt[prod][seq]++;
+			if (prod == S_ID && now - sent > max_lat)
+				max_lat = now - sent;
+			continue;
+		}
+		if (t_stall_idle(PROG, w, &sh->T, &v, &s, rc, end))
+			break;
+	}
+	uint64_t lost, dup, committed[2] = { ws->committed[0], ws->committed[1] };
+	t_stall_tally(&cnt[0][0], 2, K, committed, &lost, &dup);
+	uint64_t failed = !t_exited0(v.status) + !t_exited0(s.status);
+	int64_t blocked = max_lat > ws->max_send_ns ? max_lat : ws->max_send_ns;
+	atomic_fetch_add(&sh->T.unblocked,
+			 shmk_events_rx_unblocked(rx) + shmk_events_rx_skipped(rx) - u0);
+	atomic_fetch_add(&sh->T.retried, atomic_load(&ws->skipped));
+	if (torn || lost || dup || failed)
+		printf("%s: worker %d trial (%s, hold %.0f ms): %" PRIu64 " torn, %" PRIu64
+		       " lost, %" PRIu64 " dup, victim %s, survivor %s\n", PROG, w,
+		       v.kind == T_STALL_RANDOM ? "random" : stop, (double)v.hold / 1e6, torn,
+		       lost, dup, shmk_errname(ws->err[V_ID]), shmk_errname(ws->err[S_ID]));
+	t_stall_account(&sh->T, &v, torn, lost, dup, failed, blocked);
+}
+
+static int worker(int w, uint64_t trials, const char *dir)
+{
+	char path[224];
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct shmk_events_opts o = { .blocking = true };
+	uint64_t rng = t_mix(g_seed + (uint64_t)w);
+
+	snprintf(path, sizeof(path), "%s/ev-%d", dir, w);
+	int rc = shmk_events_open_path_with(path, &o, &r);
+	if (!rc)
+		rc = shmk_events_split_mpsc(r, &tx, &rx);
+	if (rc) {
+		printf("%s: worker %d: open: %s\n", PROG, w, shmk_errname(rc));
+		return 1;
+	}
+	shmk_events_tx_close(tx);
+	shmk_events_close(r);
+	for (uint64_t t = 0; t < trials; t++)
+		trial(w, path, rx, &rng);
+	shmk_events_rx_close(rx);
+	unlink(path);
+	return 0;
+}
+
+int main(void)
+{
+	g_seed = t_stall_start();
+	sh = t_shared_alloc(sizeof(*sh));
+	struct t_stall_prog p = {
+		.prog = PROG, .line = "events-stall", .victim = "producer",
+		.points = { "events.mpsc.claimed", "events.mpsc.claimed-unbound" },
+		.unblocks = "cells the consumer unblocked",
+		.retried = "calls answered SHMK_ESKIPPED and made again",
+		.clauses = clauses, .nclauses = sizeof(clauses) / sizeof(clauses[0]),
+		.worker = worker, .T = sh ? &sh->T : NULL,
+	};
+	return t_stall_main(&p, g_seed);
+}
