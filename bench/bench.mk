@@ -89,6 +89,13 @@ bench: $(DEPS_STAMP)
 	@QUICK=$(QUICK) bench/run.sh
 	@$(MAKE) --no-print-directory report
 
+# Two revisions on this machine, bench by bench, each pair run next to each
+# other per repetition: make bench-ab A=<rev> B=<rev> [BENCH_FILTER=re].
+.PHONY: bench-ab
+bench-ab: $(DEPS_STAMP)
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make bench-ab A=<rev> B=<rev>"; exit 2; }
+	@scripts/bench-ab.py --filter '$(or $(BENCH_FILTER),.)' $(A) $(B)
+
 # The runner asks for the program list (one per line).
 .PHONY: bench-list
 bench-list:
