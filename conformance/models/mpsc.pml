@@ -31,7 +31,10 @@
  * as of the stall branch): a claimed (tail past pos) but unpublished head
  * cell, after SHMK_LIVENESS_MS (any time, here), with no live row whose
  * intent is pos, is skipped; with a live claimer the consumer waits, or
- * (after 2 x SHMK_LIVENESS_MS: any time, here) unblocks it all the same.
+ * (after 2 x SHMK_LIVENESS_MS: any time, here) unblocks it all the same
+ * (with -DUNBLOCK: once a run, at any of the producers' steps, one
+ * message each, no deaths unless -DUNBLOCK_DEATH; a retry that could be
+ * unblocked again and again would make the search unbounded).
  * Both are one CAS of seq from pos to a mark (pos + 2 in the C code, the
  * flag mark[] here: no lap's free or published value), then a CAS of the
  * cell's slot word to stamp UNBLOCKED(pos) - detaching a slot a live
@@ -89,10 +92,14 @@
  * @planted BUG_PUBLISH_EARLY safety publish-before-write
  * @planted BUG_NO_SKIP safety no-dead-producer-skip
  * @planted BUG_SKIP_LIVE safety skip-a-live-producer-as-dead
- * @planted BUG_PUBLISH_NO_CHECK safety publish-does-not-check-the-unblock
- * @planted BUG_BIND_STORE safety bind-without-cas
- * @planted BUG_UNBLOCK_KEEPS safety unblock-leaves-a-live-claimers-slot-attached
- * @planted BUG_NO_STAMP safety bind-cas-without-lap-stamp
+ * @check safety UNBLOCK
+ * @check safety UNBLOCK,RESERVE
+ * @check safety UNBLOCK,UNBLOCK_DEATH
+ * @planted UNBLOCK,BUG_PUBLISH_NO_CHECK safety publish-does-not-check-the-unblock
+ * @planted UNBLOCK,BUG_BIND_STORE safety bind-without-cas
+ * @planted UNBLOCK,BUG_UNBLOCK_KEEPS safety unblock-leaves-a-live-claimers-slot-attached
+ * @planted UNBLOCK,BUG_NO_STAMP safety bind-cas-without-lap-stamp
+ * @planted UNBLOCK,RESERVE,BUG_NO_STAMP safety reservation-bind-cas-without-lap-stamp
  * @planted BUG_NO_CAS safety claim-without-cas
  * @planted BUG_INTENT_LATE safety intent-after-claim
  * @planted RESERVE,BUG_PUB_PUSH_FIRST safety publish-pushes-cell-slot-before-replacing
@@ -154,7 +161,11 @@
 #define IDXM  7            /* counters mod 8 */
 #define START 6            /* counters start near the top: they wrap */
 #define P     2            /* producers */
+#ifdef UNBLOCK
+#define KP(p) 1            /* messages per producer (the unblock's retries add laps) */
+#else
 #define KP(p) (2 - (p))     /* messages per producer: 2 and 1 */
+#endif
 #define NS    3            /* slot array */
 #ifdef CONSUMER_CRASH
 #define NUSED 3            /* slots in use */
@@ -171,9 +182,12 @@
 #define R_FULL  2
 #define R_SKIP  3          /* SHMK_ESKIPPED: the consumer unblocked our cell */
 
-/* slot-word stamps of position pos (wire.h: SHMK_EVENTS_STAMP_*), 3 bits */
-#define BOUND(pos)     ((((pos) / CAP) * 2 + 1) & IDXM)
-#define UNBLOCKED(pos) ((((pos) / CAP) * 2 + 2) & IDXM)
+/* slot-word stamps of the cell's current lap (wire.h: SHMK_EVENTS_STAMP_*,
+ * 2 x lap + 1 and + 2).  The C stamps wrap after 2^31 laps; lap[] here is
+ * a ghost that does not wrap in a run (the 3-bit counters would, after 4
+ * laps, which a stopped producer can now be overtaken by). */
+#define BOUND(pos)     (lap[c] * 2 + 1)
+#define UNBLOCKED(pos) (lap[c] * 2 + 2)
 #ifdef BUG_NO_STAMP
 #define STAMP_EQ(a, b) true
 #else
@@ -186,7 +200,10 @@
 #define OP_PUB   2
 
 /* which producers may die (fewer with a consumer crash, to keep the search small) */
-#if defined(CONSUMER_CRASH)
+#if defined(UNBLOCK) && !defined(UNBLOCK_DEATH)
+#define MAYDIE(p)      false            /* the stopped producer lives: the unblock is the point */
+#define MAYDIE_MORE(p) false
+#elif defined(CONSUMER_CRASH)
 #define MAYDIE(p)      (p == 1 && ndead == 0)   /* after its claim only */
 #define MAYDIE_MORE(p) false
 #elif defined(RESERVE)
@@ -204,6 +221,7 @@ byte seq[CAP];
 bool mark[CAP];            /* seq == pos + 2: an unblock in progress */
 byte slot[CAP];            /* the slot attached to the cell, or NIL */
 byte stamp[CAP];           /* the slot word's lap stamp */
+byte lap[CAP];             /* ghost: laps of the cell so far (see BOUND) */
 byte lo[NS];
 byte hi[NS];
 byte tail;                 /* producers' claim counter (CAS) */
@@ -226,6 +244,7 @@ byte pres[P];              /* a producer's reservation / stolen slot */
 byte phand[P];             /* a slot a producer popped, not yet in its cell */
 byte rhand = NIL;          /* the consumer's view or dry-return slot */
 byte leaked;               /* slots a dead process took with it */
+byte unblocks;             /* live claimers unblocked: at most one a run (bounds the search) */
 bool slot_two_owners;      /* set by the monitor only to name its assertion */
 
 /* claimedby GONE: the claimer's publish failed after an unblock began; the
@@ -242,8 +261,8 @@ init {
 		seq[(START + 1) & MASK] = (START + 1) & IDXM;
 		slot[0] = NIL; slot[1] = NIL;
 		/* the stamp a bind of the lap before the first would have left */
-		stamp[START & MASK] = BOUND((START - CAP) & IDXM);
-		stamp[(START + 1) & MASK] = BOUND((START + 1 - CAP) & IDXM);
+		lap[0] = 1; lap[1] = 1;
+		stamp[0] = 1; stamp[1] = 1;
 		claimedby[0] = NONE; claimedby[1] = NONE;
 		/* two slots only (slot 2 stays out of the pool), so the pool
 		 * runs dry: holes, steals, dry returns; three with a consumer
@@ -298,7 +317,9 @@ inline pool_push(s)
 		pres[me] = NIL; phand[me] = NIL }; goto out \
 	fi
 
-/* mpsc_publish: CAS(seq, pos, pos + 1), release; exclusive with the skip CAS */
+/* mpsc_publish: CAS(seq, pos, pos + 1), release; exclusive with the skip CAS.
+ * seq is a u64 in C: it never comes back to pos; the 3-bit one here does
+ * after 4 laps, so the CAS also compares the ghost claimant (the high bits) */
 #ifdef BUG_PUBLISH_NO_CHECK
 #define PUBLISH_CAS(okstmt) \
 	atomic { seq[c] = (pos + 1) & IDXM; mark[c] = false; claimedby[c] = NONE; okstmt }
@@ -306,7 +327,8 @@ inline pool_push(s)
 #define PUBLISH_CAS(okstmt) \
 	atomic { \
 		if \
-		:: seq[c] == pos && !mark[c] -> seq[c] = (pos + 1) & IDXM; claimedby[c] = NONE; okstmt \
+		:: seq[c] == pos && !mark[c] && claimedby[c] == me -> \
+			seq[c] = (pos + 1) & IDXM; claimedby[c] = NONE; okstmt \
 		:: else -> rc = R_SKIP; \
 			if :: claimedby[c] == me -> claimedby[c] = GONE :: else -> skip fi \
 		fi \
@@ -586,7 +608,7 @@ out:
 
 /* rx_advance: free the cell for the next lap, then move head */
 #define ADVANCE(pp, vv) \
-	seq[c] = (pos + CAP) & IDXM;       /* release: pairs with acquire in producer claim */ \
+	atomic { seq[c] = (pos + CAP) & IDXM; lap[c]++ };  /* release: pairs with acquire in producer claim */ \
 	CRASH(pp, vv);                     /* killed between freeing the cell and moving head */ \
 	pos = (pos + 1) & IDXM; \
 	chead = pos                        /* release: pairs with acquire of head in rx_claim */
@@ -616,7 +638,7 @@ out:
 		stamp[c] = UNBLOCKED(pos); \
 		claimedby[c] = NONE \
 	}; \
-	atomic { seq[c] = (pos + CAP) & IDXM; mark[c] = false }; \
+	atomic { seq[c] = (pos + CAP) & IDXM; mark[c] = false; lap[c]++ }; \
 	CRASH(NONE, 0); \
 	pos = (pos + 1) & IDXM; \
 	chead = pos
@@ -689,7 +711,7 @@ proctype consumer()
 				:: else -> skip
 				fi;
 #ifdef BUG_VIEW_LATE_DETACH
-				seq[c] = (pos + CAP) & IDXM;
+				atomic { seq[c] = (pos + CAP) & IDXM; lap[c]++ };
 				atomic { slot[c] = NIL; rhand = sl };
 				pos = (pos + 1) & IDXM;
 				chead = pos;
@@ -739,7 +761,9 @@ proctype consumer()
 			:: live ->
 				if                         /* a live claimer: look again once something changes */
 				:: (seq[c] != pos || mark[c] || dead[i] || intent[i] != pos) -> goto next
-				:: true -> skip            /* after 2 x SHMK_LIVENESS_MS: unblock it anyway */
+#ifdef UNBLOCK
+				:: unblocks == 0 -> unblocks++   /* after 2 x SHMK_LIVENESS_MS: unblock it anyway */
+#endif
 				fi
 			:: else -> skip
 			fi;
