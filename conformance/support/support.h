@@ -120,6 +120,13 @@ pid_t t_fork_truncator(const char *file, off_t cut);
  * caller touches nothing; 0 once it did. */
 int t_peer_truncate(const char *file, off_t cut);
 
+/* ------------------------------------------------------------ module helpers */
+struct shmk_ring_writer;
+/* One message through write (how 0), writev in `parts` pieces, each half
+ * of what is left (how 1), or reserve + copy + commit (how 2); one try:
+ * the call's result. */
+int t_ring_put(struct shmk_ring_writer *w, int how, const void *buf, size_t n, int parts);
+
 /* ------------------------------------------------------------ result record */
 /* A program whose setup failed with rc: says so and writes a failed record
  * ("setup": rc).  Returns the exit status, 1. */
