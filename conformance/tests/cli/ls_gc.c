@@ -4,12 +4,6 @@
 
 /* ------------------------------------------------------------ ls and gc */
 
-static int exists(const char *p)
-{
-	struct stat st;
-	return lstat(p, &st) == 0;
-}
-
 static void ls(void)
 {
 	char dir[PATH_MAX], ev[PATH_MAX], rg[PATH_MAX], fl[PATH_MAX], junk[PATH_MAX], ln[PATH_MAX];
@@ -140,7 +134,7 @@ static void gc(void)
 	CU_ASSERT(has_line(r.out, "kept", bad));
 	CU_ASSERT(!strstr(r.out, "removed"));
 	res_free(&r);
-	CU_ASSERT(exists(dead) && exists(fl) && exists(seg));
+	CU_ASSERT(t_exists(dead) && t_exists(fl) && t_exists(seg));
 
 	const char *gc[] = { "shmkit", "gc", dir, NULL };
 	CU_ASSERT_EQUAL(run(&r, gc), 0);
@@ -154,14 +148,14 @@ static void gc(void)
 	CU_ASSERT(has_line(r.out, "removed", midinit));
 	CU_ASSERT(has_line(r.out, "kept", midshort));
 	res_free(&r);
-	CU_ASSERT(!exists(midinit));
-	CU_ASSERT(exists(midshort));
-	CU_ASSERT(!exists(dead));
-	CU_ASSERT(!exists(fl));
-	CU_ASSERT(!exists(seg));	/* the flink's segment went with it */
-	CU_ASSERT(exists(live));
-	CU_ASSERT(exists(mapped));
-	CU_ASSERT(exists(bad));
+	CU_ASSERT(!t_exists(midinit));
+	CU_ASSERT(t_exists(midshort));
+	CU_ASSERT(!t_exists(dead));
+	CU_ASSERT(!t_exists(fl));
+	CU_ASSERT(!t_exists(seg));	/* the flink's segment went with it */
+	CU_ASSERT(t_exists(live));
+	CU_ASSERT(t_exists(mapped));
+	CU_ASSERT(t_exists(bad));
 
 	/* unmapped now: the ring goes too; the live region still stays */
 	munmap(m, 4096);
@@ -169,8 +163,8 @@ static void gc(void)
 	CU_ASSERT(has_line(r.out, "removed", mapped));
 	CU_ASSERT(has_line(r.out, "kept", live));
 	res_free(&r);
-	CU_ASSERT(!exists(mapped));
-	CU_ASSERT(exists(live));
+	CU_ASSERT(!t_exists(mapped));
+	CU_ASSERT(t_exists(live));
 	kill_wait(b);
 	unlink(live);
 	unlink(bad);
@@ -201,13 +195,13 @@ static void gc_unreadable_body(void *arg)
 	CU_ASSERT(sanitizer_quiet(&r));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "warning: cannot read /proc/"));
 	CU_ASSERT(has_line(r.out, "kept", ev));
-	CU_ASSERT(exists(ev));
+	CU_ASSERT(t_exists(ev));
 	res_free(&r);
 	const char *plain[] = { tool, "gc", dir, NULL };
 	CU_ASSERT_EQUAL(run_env(&r, 1, NULL, plain), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "warning: cannot read /proc/"));
 	CU_ASSERT(has_line(r.out, "removed", ev));
-	CU_ASSERT(!exists(ev));
+	CU_ASSERT(!t_exists(ev));
 	res_free(&r);
 	unlink(ev);
 	rmdir(dir);

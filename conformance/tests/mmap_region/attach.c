@@ -122,7 +122,7 @@ static void attach_fd(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_owns_file(a), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(a), 0);
 	CU_ASSERT_NOT_EQUAL(fcntl(g_fd, F_GETFD), -1);	/* ours stays open */
-	CU_ASSERT(exists(g_path));
+	CU_ASSERT(t_exists(g_path));
 	/* the checks apply to descriptors too */
 	CU_ASSERT_EQUAL_FATAL(fchmod(g_fd, 0666), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_attach_fd(g_fd, NULL, &a), SHMK_EUNSAFE);
@@ -185,10 +185,10 @@ static void owner_local(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_release_ownership(r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_owns_file(r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
-	CU_ASSERT(exists(g_path));
+	CU_ASSERT(t_exists(g_path));
 	CU_ASSERT_EQUAL(shmk_mmap_region_take_ownership(a), 0); /* hand-over in one process */
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(a), 0);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_owns_file(r), 1);
 	shmk_mmap_region_close(r);
@@ -242,10 +242,10 @@ static void owner_handover(void)
 	pid_t b = fork_peer(peer_b_taker);
 	CU_ASSERT_FATAL(a > 0 && b > 0);
 	CU_ASSERT_EQUAL(h_wait(a, DEADLINE), 0);
-	CU_ASSERT(exists(g_path));	/* A released before it closed and exited */
+	CU_ASSERT(t_exists(g_path));	/* A released before it closed and exited */
 	CU_ASSERT_EQUAL(h_barrier_wait(g_db, DEADLINE), 0);
 	CU_ASSERT_EQUAL(h_wait(b, DEADLINE), 0);
-	CU_ASSERT_FALSE(exists(g_path));	/* the new owner's close removed it */
+	CU_ASSERT_FALSE(t_exists(g_path));	/* the new owner's close removed it */
 	h_barrier_free(g_ab);
 	h_barrier_free(g_db);
 }
@@ -282,17 +282,17 @@ static void owner_close_unlinks(void)
 	/* a non-owner's close (another process) leaves the file */
 	pid_t peer = fork_peer(peer_attach_close);
 	CU_ASSERT_EQUAL(h_wait(peer, DEADLINE), 0);
-	CU_ASSERT(exists(g_path));
+	CU_ASSERT(t_exists(g_path));
 	CU_ASSERT_EQUAL(h_barrier_wait(g_b, DEADLINE), 0);
 	CU_ASSERT_EQUAL(h_wait(owner, DEADLINE), 0);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	h_barrier_free(g_b);
 
 	/* SHMK_CLEANUP_KEEP: close leaves it */
 	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			      0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
-	CU_ASSERT(exists(g_path));
+	CU_ASSERT(t_exists(g_path));
 }
 H_REGISTER(owner_close_unlinks, DEADLINE, "mmap_region.owner.close_unlinks");
 

@@ -37,13 +37,6 @@ pid_t fork_peer(int (*fn)(void))
 	return pid;
 }
 
-bool exists(const char *p)
-{
-	struct stat st;
-
-	return lstat(p, &st) == 0;
-}
-
 off_t file_size(const char *p)
 {
 	struct stat st;
