@@ -162,6 +162,20 @@ static int maps_mentioning(const char *needle)
 
 /* Every syscall site of create / attach / writer open fails once in turn
  * (SHMK_FAULT hook): the error comes back and nothing leaks. */
+/* A fault armed around one call: arm(spec), the call, disarm() (did it fire). */
+static void arm(const char *spec)
+{
+	CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+}
+
+static int disarm(void)
+{
+	int hit = shmk_fault_fired();
+
+	shmk_fault_set(NULL);
+	return hit;
+}
+
 static void cleanup(void)
 {
 	static const char *const sites[] = { "open", "ftruncate", "fallocate", "mmap", "fstat" };
@@ -177,11 +191,9 @@ static void cleanup(void)
 			struct shmk_ring_writer *w = NULL;
 			snprintf(spec, sizeof(spec), "%s:%d", sites[s], n);
 
-			CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+			arm(spec);
 			int rc = shmk_ring_create(path, &o, &r);
-			int hit = shmk_fault_fired();
-			shmk_fault_set(NULL);
-			if (hit) {
+			if (disarm()) {
 				fired++;
 				CU_ASSERT(rc < 0);
 				CU_ASSERT(access(path, F_OK) != 0);
@@ -192,11 +204,9 @@ static void cleanup(void)
 			CU_ASSERT_EQUAL_FATAL(rc, 0);
 			/* the same fault inside attach (after closing the reader) */
 			shmk_ring_close(r);
-			CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+			arm(spec);
 			rc = shmk_ring_attach(path, &r2);
-			hit = shmk_fault_fired();
-			shmk_fault_set(NULL);
-			if (hit) {
+			if (disarm()) {
 				fired++;
 				CU_ASSERT(rc < 0);
 				CU_ASSERT_EQUAL(t_count_fds(), fds0);
@@ -209,11 +219,9 @@ static void cleanup(void)
 			int wfd = -1, peer = -1;
 			CU_ASSERT_EQUAL_FATAL(shmk_ring_writer_new(r2, 1, &wfd, &peer), 0);
 			int fds1 = t_count_fds();
-			CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+			arm(spec);
 			rc = shmk_ring_writer_open(wfd, &w);
-			hit = shmk_fault_fired();
-			shmk_fault_set(NULL);
-			if (hit) {
+			if (disarm()) {
 				fired++;
 				CU_ASSERT(rc < 0);
 				CU_ASSERT_EQUAL(t_count_fds(), fds1 - 1); /* wfd consumed */

@@ -448,24 +448,22 @@ static void wait_timeout(void)
 }
 H_REGISTER(wait_timeout, 20, "ring.reader.wait.timeout");
 
+/* Writes one record once the reader (raw: the file mapped) is parked. */
+static int write_once_parked(struct shmk_ring_writer *w, void *raw)
+{
+	while (!atomic_load(&raw_hdr(raw)->waiters))
+		sched_yield(); /* the harness alarm bounds this */
+	return shmk_ring_write(w, "z", 1) ? 11 : 0;
+}
+
 /* INT64_MAX must wait like "forever": the writer commits only once the
  * reader is parked (waiters == 1), so an overflowed deadline in the past
  * shows as -ETIMEDOUT (or as UBSan's signed-overflow abort). */
 static void wait_huge_timeout(void)
 {
 	struct rfx f = rfx_new(CAP64K, 0, 0, true);
-	int wfd = new_writer_fd(f.r, 3, NULL);
+	pid_t pid = fork_writer_do(new_writer_fd(f.r, 3, NULL), write_once_parked, f.raw);
 
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmk_ring_writer *w;
-		if (shmk_ring_writer_open(wfd, &w))
-			_exit(10);
-		while (!atomic_load(&raw_hdr(f.raw)->waiters))
-			sched_yield(); /* the harness alarm bounds this */
-		_exit(shmk_ring_write(w, "z", 1) ? 11 : 0);
-	}
-	close(wfd);
 	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 0, INT64_MAX), 0);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
 	rfx_close(&f);

@@ -26,6 +26,22 @@ static void handoff(void)
 }
 H_REGISTER(handoff, 30, "ring.writer.handoff");
 
+/* SIGKILLs itself holding the writer; with go (a pipe) given, only once a
+ * byte arrives on it. */
+static int die_holding(struct shmk_ring_writer *w, void *go)
+{
+	char c;
+
+	(void)w;
+	if (go) {
+		close(((int *)go)[1]);
+		if (read(((int *)go)[0], &c, 1) != 1)
+			return 11;
+	}
+	raise(SIGKILL);
+	return 12;
+}
+
 static void peer_fd(void)
 {
 	struct rfx f = rfx_new(CAP64K, 0, 0, false);
@@ -33,19 +49,7 @@ static void peer_fd(void)
 	int wfd = new_writer_fd(f.r, 1, &peer);
 
 	CU_ASSERT_FATAL(pipe(go) == 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmk_ring_writer *w;
-		char c;
-		close(go[1]);
-		if (shmk_ring_writer_open(wfd, &w))
-			_exit(10);
-		if (read(go[0], &c, 1) != 1)
-			_exit(11);
-		raise(SIGKILL); /* dies holding the writer */
-		_exit(12);
-	}
-	close(wfd);
+	pid_t pid = fork_writer_do(wfd, die_holding, go);
 	close(go[0]);
 	struct pollfd pf = { .fd = peer, .events = POLLIN };
 	CU_ASSERT_EQUAL(poll(&pf, 1, 0), 0); /* writer alive: nothing to report */
@@ -119,16 +123,7 @@ static void register_writers(void)
 	struct shmk_ring_writer *ws[SHMK_RING_MAX_WRITERS];
 
 	/* a dead writer's slot is reusable */
-	int wfd = new_writer_fd(f.r, 1, NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmk_ring_writer *w;
-		if (shmk_ring_writer_open(wfd, &w))
-			_exit(10);
-		raise(SIGKILL);
-		_exit(11);
-	}
-	close(wfd);
+	pid_t pid = fork_writer_do(new_writer_fd(f.r, 1, NULL), die_holding, NULL);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 128 + SIGKILL);
 	CU_ASSERT(atomic_load(&wp->slots[0].token) != 0); /* left behind by the dead */
 	CU_ASSERT_EQUAL(atomic_load(&wp->registered), 1);
