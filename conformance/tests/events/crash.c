@@ -36,18 +36,14 @@ static void dead_creator(void)
 	/* recovery: re-initialise under the lock */
 	o.recover = true;
 	CU_ASSERT_EQUAL(open_in_child(p, &o), 0);
-	struct shmk_events *r = must_open(p, NULL);
-	CU_ASSERT_NOT_EQUAL(LAYOUT(r)->hdr.creator, shmk_self_token());
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	char buf[8];
 	size_t n;
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "ok", 2, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
+	CU_ASSERT_EQUAL_FATAL(evq_attach(&q, p, 0), 0);
+	CU_ASSERT_NOT_EQUAL(q.l->hdr.creator, shmk_self_token());
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "ok", 2, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
+	evq_close(&q, false);
 }
 H_REGISTER(dead_creator, 60, "events.init.dead-creator", "events.init.recover");
 
@@ -317,6 +313,16 @@ static void pd_open(char *p, size_t len, bool mpsc, struct shmk_events_tx **tx,
 		shmk_events_rx_close(r);
 }
 
+/* The end of a case: the parent's half (tx or rx, the other NULL) and the
+ * region (g_pd_r, at p) closed, the file removed. */
+static void pd_close(const char *p, struct shmk_events_tx *tx, struct shmk_events_rx *rx)
+{
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(g_pd_r);
+	unlink(p);
+}
+
 /* The receiving end (pid, role `role` of pd_fork: 1 SPSC receiver, 3 MPSC
  * consumer) dies while tx is parked on the full queue: the send says
  * SHMK_EPEERDEAD and queued nothing; a replacement takes one message and
@@ -337,9 +343,7 @@ static void pd_dead_receiver(const char *p, struct shmk_events_tx *tx, pid_t pid
 	pid = pd_fork(role, 1, PD_CLEAN, NULL);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
 	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), 0);
-	shmk_events_tx_close(tx);
-	shmk_events_close(g_pd_r);
-	unlink(p);
+	pd_close(p, tx, NULL);
 }
 
 static void pd_spsc_receiver(void)
@@ -371,9 +375,7 @@ static void pd_spsc_receiver(void)
 	/* a clean close leaves the role absent, not dead: we wait it out */
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 300 * 1000000, NULL),
 			-ETIMEDOUT);
-	shmk_events_rx_close(rx);
-	shmk_events_close(g_pd_r);
-	unlink(p);
+	pd_close(p, NULL, rx);
 }
 
 static void pd_spsc_sender(void)
@@ -429,9 +431,7 @@ static void pd_mpsc_consumer(void)
 	pid_t pid = pd_fork(2, 1, PD_CLEAN, NULL);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
-	shmk_events_rx_close(rx);
-	shmk_events_close(g_pd_r);
-	unlink(p);
+	pd_close(p, NULL, rx);
 }
 
 static void pd_mpsc_producer(void)

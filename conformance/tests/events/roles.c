@@ -108,6 +108,21 @@ static void roles(void)
 }
 H_REGISTER(roles, 60, "events.split.validate", "events.role.claim", "events.role.busy", "events.role.reclaim", "events.role.release");
 
+/* A fresh MPSC queue: "1" and "2" sent, "1" received, the consumer's
+ * handle closed. */
+static void one_of_two_taken(struct evq *q)
+{
+	uint8_t buf[8];
+	size_t n;
+
+	evq_open(q, 1);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q->tx, "1", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q->tx, "2", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), 0);
+	shmk_events_rx_close(q->rx);
+	q->rx = NULL;
+}
+
 /* the MPSC consumer died after freeing the head cell, before storing head */
 static void consumer_window(void)
 {
@@ -115,12 +130,8 @@ static void consumer_window(void)
 	uint8_t buf[8];
 	size_t n;
 
-	evq_open(&q, 1);
+	one_of_two_taken(&q);
 	struct shmk_events_layout *l = q.l;
-	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "1", 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "2", 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
-	shmk_events_rx_close(q.rx);
 	/* roll head back as if the store of head never happened, and leave a
 	 * dead holder in the role word */
 	uint64_t h = atomic_load(&l->mpsc.head.v);
@@ -146,37 +157,30 @@ H_REGISTER(consumer_window, 20, "events.role.reclaim");
  * replacement must still step past it and deliver everything in order. */
 static void consumer_window_lap(void)
 {
-	struct shmk_events *r = must_open(new_path(), NULL);
-	struct shmk_events_layout *l = LAYOUT(r);
-	struct shmk_events_tx *tx, *tx2;
-	struct shmk_events_rx *rx;
+	struct evq q;
+	struct shmk_events_tx *tx2;
 	uint8_t buf[8];
 	size_t n;
 	uint32_t i, sent = 0;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "1", 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "2", 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	shmk_events_rx_close(rx);
+	one_of_two_taken(&q);
+	struct shmk_events_layout *l = q.l;
 	atomic_store(&l->mpsc.head.v, atomic_load(&l->mpsc.head.v) - 1); /* died before head */
-	while (shmk_events_try_send(tx, &sent, sizeof(sent), NULL) == 0)
+	while (shmk_events_try_send(q.tx, &sent, sizeof(sent), NULL) == 0)
 		sent++;
 	CU_ASSERT_EQUAL(sent, SHMK_EVENTS_QUEUE_CAP - 1);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx2, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(q.r, &tx2, &q.rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
 	CU_ASSERT_EQUAL(buf[0], '2');
 	for (i = 0; i < sent; i++) {
 		uint32_t v = ~0u;
-		if (shmk_events_try_recv(rx, &v, sizeof(v), &n, NULL) || v != i)
+		if (shmk_events_try_recv(q.rx, &v, sizeof(v), &n, NULL) || v != i)
 			break;
 	}
 	CU_ASSERT_EQUAL(i, sent);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
-	shmk_events_tx_close(tx);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
 	shmk_events_tx_close(tx2);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
+	evq_close(&q, false);
 }
 H_REGISTER(consumer_window_lap, 20, "events.role.reclaim");
 

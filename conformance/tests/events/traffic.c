@@ -448,9 +448,7 @@ static void reserve_nofallocate(void)
 	};
 	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
 	char *p = new_path();
-	struct shmk_events *r = NULL;
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	struct stat st;
 	char buf[8];
 	size_t n = 0;
@@ -462,17 +460,13 @@ static void reserve_nofallocate(void)
 	CU_ASSERT_EQUAL_FATAL(errno, EOPNOTSUPP); /* the filter works */
 	close(fd);
 	unlink(p);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_open_path(p, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(evq_attach(&q, p, 0), 0);
 	CU_ASSERT_EQUAL(stat(p, &st), 0);
 	CU_ASSERT_EQUAL(st.st_size, SHMK_EVENTS_BASE_BYTES);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "ok", 2, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "ok", 2, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
 	CU_ASSERT_EQUAL(n, 2);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
-	unlink(p);
+	evq_close(&q, true);
 #else
 	H_SKIP("seccomp arch constant unknown for this target");
 #endif
