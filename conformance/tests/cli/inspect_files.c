@@ -19,12 +19,8 @@ static int make_images(struct images *im)
 		return -1;
 	const char *ea[] = { im->dir, "ev", "5", "2", NULL };
 	pid_t a = spawn_ready("events-peer", ea);
-	snprintf(p, sizeof(p), "%s/ring", im->dir);
-	const char *ra[] = { p, "4", NULL };
-	pid_t b = spawn_ready("ring-peer", ra);
-	snprintf(f, sizeof(f), "%s/s.flink", im->dir);
-	const char *sa[] = { f, "2", NULL };
-	pid_t c = spawn_ready("slots-peer", sa);
+	pid_t b = spawn_at("ring-peer", im->dir, "ring", "4", p, sizeof(p));
+	pid_t c = spawn_at("slots-peer", im->dir, "s.flink", "2", f, sizeof(f));
 	int rc = a > 0 && b > 0 && c > 0 ? 0 : -1;
 	if (!rc) {
 		char ev[PATH_MAX];

@@ -65,9 +65,7 @@ static pid_t live_peer(const char *role, const char *leaf, const char *n, char *
 	char dir[PATH_MAX];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(new_dir(dir, sizeof(dir)));
-	snprintf(path, PATH_MAX, "%s/%s", dir, leaf);
-	const char *args[] = { path, n, NULL };
-	pid_t peer = spawn_ready(role, args);
+	pid_t peer = spawn_at(role, dir, leaf, n, path, PATH_MAX);
 	CU_ASSERT_FATAL(peer > 0);
 	snprintf(pid_s, 32, "%d", (int)peer);
 	return peer;
