@@ -81,6 +81,21 @@ H_REGISTER(attach_empty, DEADLINE, "mmap_region.attach.empty");
 
 static int g_fd = -1;
 
+/* A peer's part on a 2-page region: the creator's half (the first) holds
+ * its pattern, the peer writes the complement into the second; closes r.
+ * 0, or 11 when the first half is wrong. */
+static int answer(struct shmk_mmap_region *r)
+{
+	size_t n = shmk_mmap_region_len(r);
+	int rc = n != 2 * page() || count_bad(r, 0, n / 2) ? 11 : 0;
+	uint8_t *p = shmk_mmap_region_ptr(r);
+
+	for (size_t i = n / 2; !rc && i < n; i++)
+		p[i] = t_npat(i);
+	shmk_mmap_region_close(r);
+	return rc;
+}
+
 /* Peer: attach to an inherited descriptor, check, answer in the 2nd half. */
 static int peer_attach_fd(void)
 {
@@ -88,14 +103,8 @@ static int peer_attach_fd(void)
 
 	if (shmk_mmap_region_attach_fd(g_fd, NULL, &r))
 		return 10;
-	size_t n = shmk_mmap_region_len(r);
-	if (n != 2 * page() || count_bad(r, 0, n / 2))
-		return 11;
-	uint8_t *p = shmk_mmap_region_ptr(r);
-	for (size_t i = n / 2; i < n; i++)
-		p[i] = t_npat(i);
-	shmk_mmap_region_close(r);
-	return fcntl(g_fd, F_GETFD) == -1 ? 12 : 0;
+	int rc = answer(r);
+	return rc ? rc : fcntl(g_fd, F_GETFD) == -1 ? 12 : 0;
 }
 
 static void attach_fd(void)
@@ -135,18 +144,9 @@ H_REGISTER(attach_fd, DEADLINE, "mmap_region.attach.fd");
 /* Peer: attach by path, check the creator's half, answer in the other. */
 static int peer_attach_answer(void)
 {
-	struct shmk_mmap_region *r = NULL;
+	struct shmk_mmap_region *r = attach_g();
 
-	if (shmk_mmap_region_attach(g_path, &r))
-		return 10;
-	size_t n = shmk_mmap_region_len(r);
-	if (n != 2 * page() || count_bad(r, 0, n / 2))
-		return 11;
-	uint8_t *p = shmk_mmap_region_ptr(r);
-	for (size_t i = n / 2; i < n; i++)
-		p[i] = t_npat(i);
-	shmk_mmap_region_close(r);
-	return 0;
+	return r ? answer(r) : 10;
 }
 
 static void map_shared(void)
@@ -253,11 +253,9 @@ H_REGISTER(owner_handover, DEADLINE, "mmap_region.owner.local+2");
 
 static int peer_attach_close(void)
 {
-	struct shmk_mmap_region *r = NULL;
+	struct shmk_mmap_region *r = attach_g();
 
-	if (shmk_mmap_region_attach(g_path, &r))
-		return 10;
-	return shmk_mmap_region_close(r) ? 11 : 0;
+	return !r ? 10 : shmk_mmap_region_close(r) ? 11 : 0;
 }
 
 static int peer_owner_close(void)

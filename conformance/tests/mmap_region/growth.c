@@ -196,9 +196,9 @@ H_REGISTER(resize_keeps_old, DEADLINE, "mmap_region.resize.keeps_old");
 /* Peer: grow the region to 8 pages and fill the new part. */
 static int peer_grow(void)
 {
-	struct shmk_mmap_region *r = NULL;
+	struct shmk_mmap_region *r = attach_g();
 
-	if (shmk_mmap_region_attach(g_path, &r))
+	if (!r)
 		return 10;
 	size_t old = shmk_mmap_region_len(r);
 	if (shmk_mmap_region_resize(r, 8 * page()))

@@ -37,6 +37,13 @@ pid_t fork_peer(int (*fn)(void))
 	return pid;
 }
 
+struct shmk_mmap_region *attach_g(void)
+{
+	struct shmk_mmap_region *r = NULL;
+
+	return shmk_mmap_region_attach(g_path, &r) ? NULL : r;
+}
+
 off_t file_size(const char *p)
 {
 	struct stat st;

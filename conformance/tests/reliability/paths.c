@@ -177,16 +177,15 @@ static void paths_body(void *arg)
 			unlink(fs);
 			break;
 		case A_FIFO:
-			object_at(k, dir, "fifo", t, sizeof(t));
-			CU_ASSERT_FATAL(mkfifo(t_rel_fs_path(p, t, fs, sizeof(fs)), 0600) == 0);
+		case A_DIR: /* not a regular file */
+			object_at(k, dir, a == A_FIFO ? "fifo" : "dir", t, sizeof(t));
+			t_rel_fs_path(p, t, fs, sizeof(fs));
+			CU_ASSERT_FATAL((a == A_FIFO ? mkfifo(fs, 0600) : mkdir(fs, 0700)) == 0);
 			attack_one(&cx, a, t, vfs, fp);
-			unlink(fs);
-			break;
-		case A_DIR:
-			object_at(k, dir, "dir", t, sizeof(t));
-			CU_ASSERT_FATAL(mkdir(t_rel_fs_path(p, t, fs, sizeof(fs)), 0700) == 0);
-			attack_one(&cx, a, t, vfs, fp);
-			rmdir(fs);
+			if (a == A_FIFO)
+				unlink(fs);
+			else
+				rmdir(fs);
 			break;
 		case A_SHORT:
 			object_at(k, dir, "short", t, sizeof(t));
