@@ -280,20 +280,26 @@ H_REGISTER_IN("liveness", liveness_knob, 10, "common.liveness.default");
 
 /* ------------------------------------------------------------ safe paths */
 
+/* A fresh directory (stem) holding a file f of mode 0600 (its path in file). */
+static void dir_with_file(char *dir, size_t dlen, const char *stem, char *file, size_t flen)
+{
+	h_unique_path(dir, dlen, stem);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+	snprintf(file, flen, "%s/f", dir);
+	CU_ASSERT_EQUAL_FATAL(make_file(file, 0600), 0);
+}
+
 static void nosymlink(void)
 {
 	char dir[512], file[600], link[600], dlink[600], via[700], dangling[600], target[600];
 	int fd = -1;
 
-	h_unique_path(dir, sizeof(dir), "paths");
-	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
-	snprintf(file, sizeof(file), "%s/f", dir);
+	dir_with_file(dir, sizeof(dir), "paths", file, sizeof(file));
 	snprintf(link, sizeof(link), "%s/l", dir);
 	snprintf(dlink, sizeof(dlink), "%s.dl", dir);
 	snprintf(via, sizeof(via), "%s/f", dlink);
 	snprintf(dangling, sizeof(dangling), "%s/dangling", dir);
 	snprintf(target, sizeof(target), "%s/target", dir);
-	CU_ASSERT_EQUAL_FATAL(make_file(file, 0600), 0);
 	CU_ASSERT_EQUAL_FATAL(symlink(file, link), 0);
 	CU_ASSERT_EQUAL_FATAL(symlink(dir, dlink), 0);
 	CU_ASSERT_EQUAL_FATAL(symlink(target, dangling), 0);
@@ -355,14 +361,11 @@ static void owner_mode_type_links(void)
 	struct shmk_path_policy p600 = { .mode = 0600 };
 	struct stat st;
 
-	h_unique_path(dir, sizeof(dir), "owner");
-	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
-	snprintf(file, sizeof(file), "%s/f", dir);
+	dir_with_file(dir, sizeof(dir), "owner", file, sizeof(file));
 	snprintf(wide, sizeof(wide), "%s/wide", dir);
 	snprintf(narrow, sizeof(narrow), "%s/narrow", dir);
 	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
 	snprintf(hard, sizeof(hard), "%s/hard", dir);
-	CU_ASSERT_EQUAL_FATAL(make_file(file, 0600), 0);
 	CU_ASSERT_EQUAL_FATAL(make_file(wide, 0644), 0);
 	CU_ASSERT_EQUAL_FATAL(make_file(narrow, 0400), 0);
 	CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);

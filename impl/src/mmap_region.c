@@ -323,6 +323,19 @@ static int attach_common(struct shmk_mmap_region *r, const struct shmk_mmap_regi
 	return 0;
 }
 
+/* What both attaches start with: the options (NULL: the defaults) checked
+ * and a fresh handle in *r.  0 or the error. */
+static int attach_begin(const struct shmk_mmap_region_opts **opts, struct shmk_mmap_region **r)
+{
+	if (!*opts)
+		*opts = &default_opts;
+	int rc = check_opts(*opts);
+	if (rc)
+		return rc;
+	*r = region_new();
+	return *r ? 0 : SHMK_FAIL(-ENOMEM);
+}
+
 int shmk_mmap_region_attach(const char *path, struct shmk_mmap_region **out)
 {
 	return shmk_mmap_region_attach_with(path, NULL, out);
@@ -334,14 +347,10 @@ int shmk_mmap_region_attach_with(const char *path, const struct shmk_mmap_region
 	if (!out)
 		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
-	if (!opts)
-		opts = &default_opts;
-	int rc = check_opts(opts);
+	struct shmk_mmap_region *r;
+	int rc = attach_begin(&opts, &r);
 	if (rc)
 		return rc;
-	struct shmk_mmap_region *r = region_new();
-	if (!r)
-		return SHMK_FAIL(-ENOMEM);
 	/* r[impl mmap_region.path.nosymlink] the whole path in one openat2
 	 * (RESOLVE_NO_SYMLINKS, O_NOFOLLOW): no parent descriptor until the
 	 * handle takes ownership, which saves an open and a close per attach. */
@@ -366,14 +375,10 @@ int shmk_mmap_region_attach_fd(int fd, const struct shmk_mmap_region_opts *opts,
 	*out = NULL;
 	if (fd < 0)
 		return SHMK_FAIL(-EBADF);
-	if (!opts)
-		opts = &default_opts;
-	int rc = check_opts(opts);
+	struct shmk_mmap_region *r;
+	int rc = attach_begin(&opts, &r);
 	if (rc)
 		return rc;
-	struct shmk_mmap_region *r = region_new();
-	if (!r)
-		return SHMK_FAIL(-ENOMEM);
 	/* r[impl mmap_region.attach.fd] */
 	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	rc = r->fd < 0 ? SHMK_FAIL(-errno) : attach_common(r, opts, "descriptor");

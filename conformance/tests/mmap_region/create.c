@@ -77,7 +77,7 @@ static void create_replace(void)
 	/* another uid's file: refused unless allowed */
 	CU_ASSERT_EQUAL_FATAL(chown(g_path, 65534, 65534), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create_with(g_path, page(), &o, &r), SHMK_EUNSAFE);
-	CU_ASSERT(exists(g_path));
+	CU_ASSERT(t_exists(g_path));
 	o.flags |= SHMK_MMAP_ALLOW_FOREIGN;
 	CU_ASSERT_EQUAL(shmk_mmap_region_create_with(g_path, page(), &o, &r), 0);
 	CU_ASSERT_EQUAL(stat(g_path, &after), 0);
@@ -156,12 +156,12 @@ static void create_size(void)
 			-EFBIG);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, (size_t)PTRDIFF_MAX + 1,
 						SHMK_CLEANUP_KEEP, 0, &r), -EFBIG);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	/* huge but representable: the filesystem refuses it, nothing is left */
 	int rc = shmk_mmap_region_create(g_path, (size_t)1 << 50, SHMK_CLEANUP_KEEP, 0, &r);
 	CU_ASSERT(rc < 0);
 	CU_ASSERT_PTR_NULL(r);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	/* one byte is a region */
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 1, SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_len(r), 1);
@@ -186,7 +186,7 @@ static void create_reserve(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(p, 2u << 20, SHMK_CLEANUP_KEEP, 0, &r),
 			-ENOSPC);
 	CU_ASSERT_PTR_NULL(r);
-	CU_ASSERT_FALSE(exists(p));
+	CU_ASSERT_FALSE(t_exists(p));
 	/* what fits is reserved: every page can be touched */
 	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(p, 512u << 10, SHMK_CLEANUP_MANUAL, 0, &r),
 			      0);
@@ -198,7 +198,7 @@ static void create_reserve(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_len(r), 512u << 10);
 	CU_ASSERT_EQUAL(count_bad(r, 0, 512u << 10), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
-	CU_ASSERT_FALSE(exists(p));
+	CU_ASSERT_FALSE(t_exists(p));
 	umount(g_dir);
 }
 H_REGISTER(create_reserve, DEADLINE, "mmap_region.create.reserve");
@@ -221,7 +221,7 @@ static void create_no_leftover(void)
 		if (rc != cases[i].rc)
 			fprintf(stderr, "fault %s -> %d\n", cases[i].fault, rc);
 		CU_ASSERT_PTR_NULL(r);
-		CU_ASSERT_FALSE(exists(g_path));
+		CU_ASSERT_FALSE(t_exists(g_path));
 	}
 	/* the path is free for the next O_EXCL create */
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r), 0);
@@ -242,11 +242,11 @@ static void create_no_leftover(void)
 			if (fired) {
 				CU_ASSERT(rc < 0);
 				CU_ASSERT_PTR_NULL(r);
-				CU_ASSERT_FALSE(exists(g_path));
+				CU_ASSERT_FALSE(t_exists(g_path));
 			} else {
 				CU_ASSERT_EQUAL(rc, 0);
 				CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
-				CU_ASSERT_FALSE(exists(g_path));
+				CU_ASSERT_FALSE(t_exists(g_path));
 			}
 		}
 	}
@@ -277,7 +277,7 @@ static void path_nosymlink(void)
 	unlink(g_path2);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			SHMK_EUNSAFE);
-	CU_ASSERT_FALSE(exists(g_path2));
+	CU_ASSERT_FALSE(t_exists(g_path2));
 	unlink(g_path);
 
 	/* parent directory: g_path -> g_dir (a real directory) */
@@ -288,7 +288,7 @@ static void path_nosymlink(void)
 	snprintf(real, sizeof(real), "%s/seg", g_dir);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(via, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			SHMK_EUNSAFE);
-	CU_ASSERT_FALSE(exists(real));
+	CU_ASSERT_FALSE(t_exists(real));
 	CU_ASSERT_EQUAL_FATAL(make_file(real, 64, 0600), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_attach(via, &r), SHMK_EUNSAFE);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create_with(via, page(), &rep, &r), SHMK_EUNSAFE);
