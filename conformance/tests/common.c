@@ -438,6 +438,29 @@ static void foreign_owner_unprivileged(void)
 }
 H_REGISTER_IN("paths", foreign_owner_unprivileged, 10, "common.path.owner");
 
+/* The owner check after a privilege drop: a check made as root first (it
+ * would fill any per-process cache of the euid), then the same descriptor
+ * checked as uid 65534 must be foreign.  A cached euid would still say 0. */
+static void owner_euid_read_at_check(void)
+{
+	if (geteuid() != 0)
+		H_SKIP("needs root to own a file and then drop to uid 65534");
+	char path[512];
+	int fd = -1;
+	struct shmk_path_policy pol = { .mode = 0600 };
+
+	h_unique_path(path, sizeof(path), "euidnow");
+	CU_ASSERT_EQUAL_FATAL(make_file(path, 0600), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_open_path(path, O_RDONLY, 0, &fd), 0);
+	unlink(path);
+	CU_ASSERT_EQUAL(shmk_check_fd(fd, "euidnow", &pol, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_drop_privileges(), 0);
+	CU_ASSERT_EQUAL(shmk_check_fd(fd, "euidnow", &pol, NULL), SHMK_EUNSAFE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "not 65534"));
+	close(fd);
+}
+H_REGISTER_IN("paths", owner_euid_read_at_check, 10, "common.path.euid-now");
+
 /* ------------------------------------------------------------ fault hook */
 
 static void fault_open(void)

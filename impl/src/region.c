@@ -69,9 +69,12 @@ int shmk_check_fd(int fd, const char *what, const struct shmk_path_policy *pol,
 	/* r[impl common.path.owner] */
 	if (!S_ISREG(st.st_mode))
 		return shmk_fail(SHMK_EUNSAFE, "%s: not a regular file", what);
-	if (!pol->allow_foreign && st.st_uid != geteuid())
+	/* r[impl common.path.euid-now] read at every owner check, never
+	 * cached: a process may drop privileges between two opens */
+	uid_t euid;
+	if (!pol->allow_foreign && st.st_uid != (euid = geteuid()))
 		return shmk_fail(SHMK_EUNSAFE, "%s: owned by uid %u, not %u", what,
-				 (unsigned)st.st_uid, (unsigned)geteuid());
+				 (unsigned)st.st_uid, (unsigned)euid);
 	if (!pol->allow_wider && (st.st_mode & 07777 & ~pol->mode))
 		return shmk_fail(SHMK_EUNSAFE, "%s: mode %04o is wider than %04o", what,
 				 (unsigned)(st.st_mode & 07777), (unsigned)pol->mode);
