@@ -20,6 +20,7 @@
 #include "harness.h"
 #include "internal.h"
 #include "shmkit/error.h"
+#include "shmkit/shm.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -460,6 +461,84 @@ static void owner_euid_read_at_check(void)
 	close(fd);
 }
 H_REGISTER_IN("paths", owner_euid_read_at_check, 10, "common.path.euid-now");
+
+/* ------------------------------------------------------------ populate */
+
+/* Resident bytes of the mapping that starts at p (/proc/self/smaps), -1 if
+ * not found: what is mapped in page tables, touched or populated. */
+static long rss_of(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	long rss = -1;
+	bool in = false;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's first line */
+			in = lo == (unsigned long)p;
+			continue;
+		}
+		if (in && sscanf(line, "Rss: %ld kB", &rss) == 1)
+			break;
+	}
+	fclose(f);
+	return rss < 0 ? -1 : rss * 1024;
+}
+
+/* Peer: creates the object at name with `size` bytes, writes its first and
+ * last byte, and leaves it for the test to map. */
+static int peer_make(const char *name, size_t size)
+{
+	struct shmk_shm *s;
+	struct shmk_shm_map *m;
+	if (shmk_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &s) ||
+	    shmk_shm_set_size(s, size) || shmk_shm_map(s, 0, &m))
+		return 10;
+	char *b = shmk_shm_map_ptr(m);
+	b[0] = 1;
+	b[size - 1] = 2;
+	shmk_shm_unmap(m);
+	shmk_shm_close(s);
+	return 0;
+}
+
+static void map_populate(void)
+{
+	const size_t sizes[] = { 4096, 64 * 1024, 64 * 1024 + 4096, 1024 * 1024 };
+
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "/shmk-test-pop-%d-%u", (int)getpid(), i);
+		pid_t pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0)
+			_exit(peer_make(name, sizes[i]));
+		int st;
+		CU_ASSERT_EQUAL_FATAL(waitpid(pid, &st, 0), pid);
+		CU_ASSERT_FATAL(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+		struct shmk_shm *s;
+		struct shmk_shm_map *m;
+		CU_ASSERT_EQUAL_FATAL(shmk_shm_open(name, O_RDONLY, 0600, &s), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_shm_map(s, 0, &m), 0);
+		const volatile char *b = shmk_shm_map_ptr(m);
+		/* before any touch: all of a small mapping is in the page
+		 * tables, nothing of a large one */
+		long rss = rss_of((const void *)(uintptr_t)b);
+		long want = sizes[i] <= 64 * 1024 ? (long)sizes[i] : 0;
+		CU_ASSERT_EQUAL(rss, want);
+		/* and the peer's bytes are there */
+		CU_ASSERT_EQUAL(b[0], 1);
+		CU_ASSERT_EQUAL(b[sizes[i] - 1], 2);
+		shmk_shm_unmap(m);
+		shmk_shm_unlink(s);
+		shmk_shm_close(s);
+	}
+}
+H_REGISTER_IN("map", map_populate, 10, "common.map.populate");
 
 /* ------------------------------------------------------------ fault hook */
 
