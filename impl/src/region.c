@@ -259,6 +259,11 @@ int shmk_region_map(int fd, size_t len, uint64_t off, int prot, void **out)
 	return shmk_sys_mmap(NULL, len, prot, flags, fd, (off_t)off, out);
 }
 
+int shmk_region_map_populated(int fd, size_t len, uint64_t off, int prot, void **out)
+{
+	return shmk_sys_mmap(NULL, len, prot, MAP_SHARED | MAP_POPULATE, fd, (off_t)off, out);
+}
+
 int shmk_region_map_parts(int fd, size_t len, const struct shmk_region_part *parts,
 			  unsigned nparts, void **base)
 {
