@@ -21,6 +21,7 @@
 #include "internal.h"
 #include "shmkit/error.h"
 #include "shmkit/shm.h"
+#include "support.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -464,30 +465,6 @@ H_REGISTER_IN("paths", owner_euid_read_at_check, 10, "common.path.euid-now");
 
 /* ------------------------------------------------------------ populate */
 
-/* Resident bytes of the mapping that starts at p (/proc/self/smaps), -1 if
- * not found: what is mapped in page tables, touched or populated. */
-static long rss_of(const void *p)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	char line[512];
-	long rss = -1;
-	bool in = false;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's first line */
-			in = lo == (unsigned long)p;
-			continue;
-		}
-		if (in && sscanf(line, "Rss: %ld kB", &rss) == 1)
-			break;
-	}
-	fclose(f);
-	return rss < 0 ? -1 : rss * 1024;
-}
-
 /* Peer: creates the object at name with `size` bytes, writes its first and
  * last byte, and leaves it for the test to map. */
 static int peer_make(const char *name, size_t size)
@@ -527,7 +504,7 @@ static void map_populate(void)
 		const volatile char *b = shmk_shm_map_ptr(m);
 		/* before any touch: all of a small mapping is in the page
 		 * tables, nothing of a large one */
-		long rss = rss_of((const void *)(uintptr_t)b);
+		long rss = t_rss_of((const void *)(uintptr_t)b);
 		long want = sizes[i] <= 64 * 1024 ? (long)sizes[i] : 0;
 		CU_ASSERT_EQUAL(rss, want);
 		/* and the peer's bytes are there */

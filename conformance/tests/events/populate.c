@@ -27,29 +27,6 @@ static long long faults(int fd)
 	return read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n) ? n : -1;
 }
 
-/* Resident bytes of the mapping that starts at p, -1 if not found. */
-static long rss_of(const void *p)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	char line[512];
-	long rss = -1;
-	bool in = false;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long lo, hi;
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
-			in = lo == (unsigned long)p;
-			continue;
-		}
-		if (in && sscanf(line, "Rss: %ld kB", &rss) == 1)
-			break;
-	}
-	fclose(f);
-	return rss < 0 ? -1 : rss * 1024;
-}
-
 static const char *g_pop_path;
 
 /* Peer: joins the region the test created; its mapping must not be
@@ -61,7 +38,7 @@ static int peer_join(void)
 	if (shmk_events_open_path(g_pop_path, &r))
 		return 10;
 	void *b = shmk_events_as_ptr(r, &len);
-	long rss = rss_of(b);
+	long rss = t_rss_of(b);
 	if (rss < 0)
 		return 11;
 	if ((size_t)rss > len / 2)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mmap_region tests: create (exclusive, replace, mode, size, reserve, no leftover) and symlinked paths. */
 #include "mmap_region_test.h"
+#include "support.h"
 
 /* ------------------------------------------------------------ create */
 
@@ -308,17 +309,6 @@ H_REGISTER(path_nosymlink, DEADLINE, "mmap_region.path.nosymlink");
 
 /* ------------------------------------------------------------ parent */
 
-static int count_fds(void)
-{
-	int n = 0;
-	char p[64];
-	for (int fd = 0; fd < 1024; fd++) {
-		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-		n += access(p, F_OK) == 0;
-	}
-	return n;
-}
-
 static char g_seg[PATH_MAX + 8], g_moved_seg[PATH_MAX + 8];
 
 /* Peer: moves the directory away (to g_path2) and puts a new directory
@@ -333,20 +323,20 @@ static int peer_swap_dir(void)
 static void path_parent(void)
 {
 	struct shmk_mmap_region *r = NULL;
-	int base = count_fds();
+	int base = t_count_fds();
 
 	snprintf(g_seg, sizeof(g_seg), "%s/seg", g_dir);
 	snprintf(g_moved_seg, sizeof(g_moved_seg), "%s/seg", g_path2);
 	/* KEEP: no unlink ahead, so the file's descriptor is all it holds */
 	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			      0);
-	CU_ASSERT_EQUAL(count_fds(), base + 1);
+	CU_ASSERT_EQUAL(t_count_fds(), base + 1);
 	/* taking ownership opens the parent then; the close unlinks */
 	CU_ASSERT_EQUAL(shmk_mmap_region_take_ownership(r), 0);
-	CU_ASSERT_EQUAL(count_fds(), base + 2);
+	CU_ASSERT_EQUAL(t_count_fds(), base + 2);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
 	CU_ASSERT_FALSE(exists(g_path));
-	CU_ASSERT_EQUAL(count_fds(), base);
+	CU_ASSERT_EQUAL(t_count_fds(), base);
 
 	/* MANUAL: the parent is opened at create and kept, so a peer that
 	 * moves the directory and plants another seg in its place changes
@@ -354,7 +344,7 @@ static void path_parent(void)
 	CU_ASSERT_EQUAL_FATAL(mkdir(g_dir, 0700), 0);
 	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_seg, page(), SHMK_CLEANUP_MANUAL, 0, &r),
 			      0);
-	CU_ASSERT_EQUAL(count_fds(), base + 2);
+	CU_ASSERT_EQUAL(t_count_fds(), base + 2);
 	CU_ASSERT_EQUAL(h_wait(fork_peer(peer_swap_dir), DEADLINE), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
 	CU_ASSERT_FALSE(exists(g_moved_seg));
@@ -374,6 +364,6 @@ static void path_parent(void)
 	unlink(g_seg);
 	unlink(g_moved_seg);
 	rmdir(g_path2);
-	CU_ASSERT_EQUAL(count_fds(), base);
+	CU_ASSERT_EQUAL(t_count_fds(), base);
 }
 H_REGISTER(path_parent, DEADLINE, "mmap_region.path.parent", "mmap_region.owner.same_file");
