@@ -87,6 +87,9 @@ void *t_raw_map(int fd, size_t *len);
 int t_count_fds(void);
 /* Lines of /proc/self/maps that mention any of needles (NULL-terminated). */
 int t_count_maps(const char *const *needles);
+/* Resident bytes (smaps Rss: what is in the page tables, touched or
+ * populated) of this process's mapping that starts at p; -1 if none does. */
+long t_rss_of(const void *p);
 /* Forks a child that runs fn(arg) and exits with its return value; its pid
  * (or -1). */
 pid_t t_fork_run(int (*fn)(void *), void *arg);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mmap_region tests: create (exclusive, replace, mode, size, reserve, no leftover) and symlinked paths. */
 #include "mmap_region_test.h"
+#include "support.h"
 
 /* ------------------------------------------------------------ create */
 
@@ -305,3 +306,64 @@ static void path_nosymlink(void)
 	unlink(g_path);
 }
 H_REGISTER(path_nosymlink, DEADLINE, "mmap_region.path.nosymlink");
+
+/* ------------------------------------------------------------ parent */
+
+static char g_seg[PATH_MAX + 8], g_moved_seg[PATH_MAX + 8];
+
+/* Peer: moves the directory away (to g_path2) and puts a new directory
+ * with another file named seg in its place. */
+static int peer_swap_dir(void)
+{
+	if (rename(g_dir, g_path2) || mkdir(g_dir, 0700) || make_file(g_seg, 64, 0600))
+		return 10;
+	return 0;
+}
+
+static void path_parent(void)
+{
+	struct shmk_mmap_region *r = NULL;
+	int base = t_count_fds();
+
+	snprintf(g_seg, sizeof(g_seg), "%s/seg", g_dir);
+	snprintf(g_moved_seg, sizeof(g_moved_seg), "%s/seg", g_path2);
+	/* KEEP: no unlink ahead, so the file's descriptor is all it holds */
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
+			      0);
+	CU_ASSERT_EQUAL(t_count_fds(), base + 1);
+	/* taking ownership opens the parent then; the close unlinks */
+	CU_ASSERT_EQUAL(shmk_mmap_region_take_ownership(r), 0);
+	CU_ASSERT_EQUAL(t_count_fds(), base + 2);
+	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
+	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_EQUAL(t_count_fds(), base);
+
+	/* MANUAL: the parent is opened at create and kept, so a peer that
+	 * moves the directory and plants another seg in its place changes
+	 * nothing: the close removes our file where it went, not the plant */
+	CU_ASSERT_EQUAL_FATAL(mkdir(g_dir, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_seg, page(), SHMK_CLEANUP_MANUAL, 0, &r),
+			      0);
+	CU_ASSERT_EQUAL(t_count_fds(), base + 2);
+	CU_ASSERT_EQUAL(h_wait(fork_peer(peer_swap_dir), DEADLINE), 0);
+	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
+	CU_ASSERT_FALSE(exists(g_moved_seg));
+	CU_ASSERT_EQUAL(file_size(g_seg), 64);
+	unlink(g_seg);
+	rmdir(g_path2);
+
+	/* KEEP, then the same swap, then take_ownership: the parent is the
+	 * path's at that moment, and the plant there is not our file
+	 * (mmap_region.owner.same_file), so the close leaves both */
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_seg, page(), SHMK_CLEANUP_KEEP, 0, &r), 0);
+	CU_ASSERT_EQUAL(h_wait(fork_peer(peer_swap_dir), DEADLINE), 0);
+	CU_ASSERT_EQUAL(shmk_mmap_region_take_ownership(r), 0);
+	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
+	CU_ASSERT_EQUAL(file_size(g_seg), 64);
+	CU_ASSERT_EQUAL(file_size(g_moved_seg), (off_t)page());
+	unlink(g_seg);
+	unlink(g_moved_seg);
+	rmdir(g_path2);
+	CU_ASSERT_EQUAL(t_count_fds(), base);
+}
+H_REGISTER(path_parent, DEADLINE, "mmap_region.path.parent", "mmap_region.owner.same_file");
