@@ -10,8 +10,7 @@
 #include "cycle.h"
 #include "ops.h"
 
-/* noinline: cycle_main calls it out of line, as when the cycle was written here */
-static __attribute__((noinline)) int one_cycle(const char *name)
+int one_cycle(const char *name)
 {
 	return cycle_mmap_region(name);
 }
