@@ -335,7 +335,7 @@ static void path_parent(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_take_ownership(r), 0);
 	CU_ASSERT_EQUAL(t_count_fds(), base + 2);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	CU_ASSERT_EQUAL(t_count_fds(), base);
 
 	/* MANUAL: the parent is opened at create and kept, so a peer that
@@ -347,7 +347,7 @@ static void path_parent(void)
 	CU_ASSERT_EQUAL(t_count_fds(), base + 2);
 	CU_ASSERT_EQUAL(h_wait(fork_peer(peer_swap_dir), DEADLINE), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
-	CU_ASSERT_FALSE(exists(g_moved_seg));
+	CU_ASSERT_FALSE(t_exists(g_moved_seg));
 	CU_ASSERT_EQUAL(file_size(g_seg), 64);
 	unlink(g_seg);
 	rmdir(g_path2);
