@@ -179,7 +179,9 @@ int shmk_ring_check(const struct shmk_ring *r)
 
 int shmk_ring_writer_check(const struct shmk_ring_writer *w)
 {
-	return w ? ring_covers(w->fd, &w->m) : SHMK_FAIL(-EINVAL);
+	if (!w)
+		return SHMK_FAIL(-EINVAL);
+	return w->mediated ? 0 : ring_covers(w->fd, &w->m);
 }
 
 /* ---------------------------------------------------------------- create / attach */
@@ -426,7 +428,7 @@ int shmk_ring_writer_new(struct shmk_ring *r, uint64_t tag, int *writer_fd, int 
 	return 0;
 }
 
-static int claim_slot(struct shmk_ring_writer *w)
+int shmk_ring__claim_slot(struct shmk_ring_writer *w)
 {
 	struct shmk_ring_wpage *wp = w->m.wp;
 
@@ -440,6 +442,7 @@ static int claim_slot(struct shmk_ring_writer *w)
 			wp->slots[i].tag = w->tag;
 			atomic_fetch_add(&wp->registered, 1);
 			w->slot = i;
+			w->slot_held = 1;
 			return 0;
 		}
 	}
@@ -484,6 +487,22 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 				close(x);
 		}
 	}
+	/* r[impl ring.mediated.mode] a mediated writer's hand-off carries no
+	 * descriptor: the handle is the socket alone */
+	if (n == (ssize_t)sizeof(msg) && msg.magic == SHMK_RING_MHANDOFF && fd < 0 &&
+	    !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		w = calloc(1, sizeof(*w));
+		if (!w) {
+			rc = SHMK_FAIL(-ENOMEM);
+			goto out;
+		}
+		w->fd = -1;
+		w->sock = writer_fd;
+		w->tag = msg.tag;
+		w->mediated = 1;
+		*wp = w;
+		return 0;
+	}
 	if (n != (ssize_t)sizeof(msg) || msg.magic != RING_CMSG_MAGIC || fd < 0 ||
 	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
 		rc = shmk_fail(-EPROTO, "ring: not a writer hand-off");
@@ -507,7 +526,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 	w->sock = writer_fd;
 	w->tag = msg.tag;
 	w->token = shmk_self_token();
-	rc = claim_slot(w);
+	rc = shmk_ring__claim_slot(w);
 	if (rc)
 		goto out;
 	*wp = w;
@@ -522,6 +541,31 @@ out:
 		close(fd);
 	close(writer_fd);
 	return rc;
+}
+
+int shmk_ring__writer_local(struct shmk_ring *r, struct shmk_ring_writer **wp)
+{
+	struct shmk_ring_writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w)
+		return SHMK_FAIL(-ENOMEM);
+	w->sock = -1;
+	w->token = shmk_self_token();
+	w->fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
+	if (w->fd < 0) {
+		rc = SHMK_FAIL(-errno);
+		free(w);
+		return rc;
+	}
+	rc = ring_map(w->fd, r->m.page, r->m.cap, 1, &w->m);
+	if (rc) {
+		close(w->fd);
+		free(w);
+		return rc;
+	}
+	*wp = w;
+	return 0;
 }
 
 int shmk_ring_writer_tag(const struct shmk_ring_writer *w, uint64_t *tag)
