@@ -390,6 +390,8 @@ int shmk_ring_mediator_stats(const struct shmk_ring_mediator *m,
 		return SHMK_FAIL(-EINVAL);
 	struct shmk_ring_mediator *mm = (struct shmk_ring_mediator *)m; /* the lock only */
 	memset(st, 0, sizeof(*st));
+	/* under the lock: a turn's disconnection and its count are seen together */
+	pthread_mutex_lock(&mm->mu);
 	st->records = atomic_load_explicit(&m->records, memory_order_relaxed);
 	st->refused = atomic_load_explicit(&m->refused, memory_order_relaxed);
 	st->hangups = atomic_load_explicit(&m->hangups, memory_order_relaxed);
@@ -397,7 +399,6 @@ int shmk_ring_mediator_stats(const struct shmk_ring_mediator *m,
 	st->bad_header = atomic_load_explicit(&m->bad_header, memory_order_relaxed);
 	st->oversized = atomic_load_explicit(&m->oversized, memory_order_relaxed);
 	st->ancillary = atomic_load_explicit(&m->ancillary, memory_order_relaxed);
-	pthread_mutex_lock(&mm->mu);
 	st->connected = m->connected;
 	pthread_mutex_unlock(&mm->mu);
 	st->max_batch = MED_BATCH;

@@ -142,7 +142,7 @@ int same_ring(const struct snap *s, const uint8_t *raw, size_t len)
 
 /* ---------------------------------------------------------------- roles */
 
-static int recv_fd(int sock)
+int recv_fd(int sock)
 {
 	char c;
 	struct iovec iov = { &c, 1 };
@@ -162,7 +162,7 @@ static int recv_fd(int sock)
 	return fd;
 }
 
-static int send_fd(int sock, int fd)
+int send_fd(int sock, int fd)
 {
 	char c = 'w';
 	struct iovec iov = { &c, 1 };
@@ -222,9 +222,10 @@ static int role_writer(int argc, char **argv)
 }
 H_ROLE("writer", role_writer);
 
-/* Starts role "writer" and hands it a writer fd by SCM_RIGHTS. */
-pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op,
-			       const char *count, const char *len, int *peer)
+/* Starts `role` with argv <sockfd> op count len and hands it wfd (a
+ * writer fd of either mode) by SCM_RIGHTS; wfd stays the caller's. */
+pid_t spawn_role_fd(const char *role, int wfd, const char *op, const char *count,
+		    const char *len)
 {
 	int sv[2];
 	char fdarg[16];
@@ -233,13 +234,21 @@ pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op,
 	fcntl(sv[0], F_SETFD, FD_CLOEXEC);
 	snprintf(fdarg, sizeof(fdarg), "%d", sv[1]); /* sv[1] survives the exec */
 	const char *args[] = { fdarg, op, count, len, NULL };
-	pid_t pid = h_spawn_role("writer", args);
+	pid_t pid = h_spawn_role(role, args);
 	CU_ASSERT_FATAL(pid > 0);
 	close(sv[1]);
-	int wfd = new_writer_fd(r, tag, peer);
 	CU_ASSERT_EQUAL_FATAL(send_fd(sv[0], wfd), 0);
-	close(wfd);
 	close(sv[0]);
+	return pid;
+}
+
+/* Starts role "writer" and hands it a writer fd by SCM_RIGHTS. */
+pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op,
+			       const char *count, const char *len, int *peer)
+{
+	int wfd = new_writer_fd(r, tag, peer);
+	pid_t pid = spawn_role_fd("writer", wfd, op, count, len);
+	close(wfd);
 	return pid;
 }
 
