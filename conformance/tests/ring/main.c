@@ -223,9 +223,10 @@ static int role_writer(int argc, char **argv)
 H_ROLE("writer", role_writer);
 
 /* Starts `role` with argv <sockfd> op count len and hands it wfd (a
- * writer fd of either mode) by SCM_RIGHTS; wfd stays the caller's. */
+ * writer fd of either mode) by SCM_RIGHTS over <sockfd>; wfd stays the
+ * caller's.  ctl: NULL, or gets our end of <sockfd> to talk to the role. */
 pid_t spawn_role_fd(const char *role, int wfd, const char *op, const char *count,
-		    const char *len)
+		    const char *len, int *ctl)
 {
 	int sv[2];
 	char fdarg[16];
@@ -238,7 +239,10 @@ pid_t spawn_role_fd(const char *role, int wfd, const char *op, const char *count
 	CU_ASSERT_FATAL(pid > 0);
 	close(sv[1]);
 	CU_ASSERT_EQUAL_FATAL(send_fd(sv[0], wfd), 0);
-	close(sv[0]);
+	if (ctl)
+		*ctl = sv[0];
+	else
+		close(sv[0]);
 	return pid;
 }
 
@@ -247,7 +251,7 @@ pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op,
 			       const char *count, const char *len, int *peer)
 {
 	int wfd = new_writer_fd(r, tag, peer);
-	pid_t pid = spawn_role_fd("writer", wfd, op, count, len);
+	pid_t pid = spawn_role_fd("writer", wfd, op, count, len, NULL);
 	close(wfd);
 	return pid;
 }

@@ -30,12 +30,13 @@ static void med_down(struct med_fixture *f)
 }
 
 /* A mediated writer fd handed to a role; *peer is the owner's peer fd. */
-static pid_t spawn_mediated(struct med_fixture *f, const char *role, uint64_t tag,
-			    const char *op, const char *count, const char *len, int *peer)
+static pid_t spawn_mediated_ctl(struct med_fixture *f, const char *role, uint64_t tag,
+				const char *op, const char *count, const char *len, int *peer,
+				int *ctl)
 {
 	int wfd = -1, pfd = -1;
 	CU_ASSERT_EQUAL_FATAL(shmk_ring_mediated_new(f->m, tag, &wfd, &pfd), 0);
-	pid_t pid = spawn_role_fd(role, wfd, op, count, len);
+	pid_t pid = spawn_role_fd(role, wfd, op, count, len, ctl);
 	close(wfd);
 	if (peer)
 		*peer = pfd;
@@ -55,6 +56,12 @@ static struct shmk_ring_mediator_stats med_stats(struct med_fixture *f)
 	struct shmk_ring_mediator_stats st;
 	CU_ASSERT_EQUAL(shmk_ring_mediator_stats(f->m, &st), 0);
 	return st;
+}
+
+static pid_t spawn_mediated(struct med_fixture *f, const char *role, uint64_t tag,
+			    const char *op, const char *count, const char *len, int *peer)
+{
+	return spawn_mediated_ctl(f, role, tag, op, count, len, peer, NULL);
 }
 
 /* ---------------------------------------------------------------- the hostile role */
@@ -101,7 +108,6 @@ static int role_hostile(int argc, char **argv)
 	uint64_t count = strtoull(argv[3], NULL, 10);
 	size_t len = strtoul(argv[4], NULL, 10);
 	int s = recv_fd(sock);
-	close(sock);
 	if (s < 0)
 		return 3;
 	struct { uint64_t magic, tag; } ho;
@@ -109,6 +115,25 @@ static int role_hostile(int argc, char **argv)
 		return 4;
 	uint64_t tag = ho.tag, i = 0;
 
+	if (!strcmp(mode, "burst")) {
+		/* on the owner's word, count records at once; tell it; then
+		 * the replies */
+		char c;
+		if (read(sock, &c, 1) != 1)
+			return 13;
+		for (; i < count; i++) {
+			fill(big, len, tag, i);
+			if (h_send(s, SHMK_RING_MMSG_MAGIC, (uint32_t)len, big, len, 0) < 0)
+				return 14;
+		}
+		if (write(sock, "d", 1) != 1)
+			return 15;
+		struct shmk_ring_mreply rep;
+		for (i = 0; i < count; i++)
+			if (recv(s, &rep, sizeof(rep), 0) != (ssize_t)sizeof(rep) || rep.rc)
+				return 16;
+		return 0;
+	}
 	if (!strcmp(mode, "flood")) {
 		/* pipelined and non-blocking, until killed: replies read as they come */
 		uint8_t rep[sizeof(struct shmk_ring_mreply) * 16];
@@ -409,6 +434,64 @@ static void fairness(void)
 	med_down(&f);
 }
 H_REGISTER(fairness, 120, "ring.mediated.fair");
+
+/* Two writers whose sockets are both full before the mediator may go on
+ * (a direct writer in this process holds the lock with a reservation):
+ * their records alternate in runs of at most a turn's batch. */
+static void round_robin(void)
+{
+	struct med_fixture f;
+	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
+	enum { NA = 48, NB = 128 };
+	int ca, cb;
+
+	setenv("SHMK_LIVENESS_MS", "600000", 1); /* the mediator waits for our lock */
+	med_up(&f, 16 * CAP64K);
+	struct shmk_ring_writer *w = local_writer(f.r, 0xEE);
+	pid_t a = spawn_mediated_ctl(&f, "mhostile", 0xCA, "burst", "48", "256", NULL, &ca);
+	pid_t b = spawn_mediated_ctl(&f, "mhostile", 0xCB, "burst", "128", "256", NULL, &cb);
+	void *p;
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(w, 8, &p), 0);
+	char c;
+	CU_ASSERT_EQUAL(write(ca, "g", 1), 1);
+	CU_ASSERT_EQUAL(write(cb, "g", 1), 1);
+	CU_ASSERT_EQUAL(read(ca, &c, 1), 1);
+	CU_ASSERT_EQUAL(read(cb, &c, 1), 1);
+	CU_ASSERT_EQUAL(shmk_ring_discard(w), 0);
+	uint64_t next[2] = { 0, 0 }, last = 0;
+	unsigned run = 0, max_run = 0;
+	int bad = 0;
+	while (next[0] < NA && next[1] < NB) {
+		uint64_t t;
+		size_t n;
+		if (shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 20ll * 1000000000)) {
+			bad++;
+			break;
+		}
+		if (t != 0xCA && t != 0xCB) {
+			bad++;
+			continue;
+		}
+		int k = t == 0xCB;
+		if (n != 256 || !check(buf, n, t, next[k]++))
+			bad++;
+		run = t == last ? run + 1 : 1;
+		last = t;
+		if (run > max_run)
+			max_run = run;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	/* a turn serves each ready socket at most max_batch; where the epoll
+	 * order turns round, two turns of one socket meet */
+	CU_ASSERT(max_run >= 1 && max_run <= 2 * med_stats(&f).max_batch);
+	CU_ASSERT_EQUAL(h_wait(a, h_deadline(20)), 0);
+	CU_ASSERT_EQUAL(h_wait(b, h_deadline(20)), 0);
+	close(ca);
+	close(cb);
+	shmk_ring_writer_close(w);
+	med_down(&f);
+}
+H_REGISTER(round_robin, 60, "ring.mediated.fair");
 
 /* ---------------------------------------------------------------- status */
 

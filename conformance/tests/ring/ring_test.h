@@ -55,7 +55,7 @@ int same_ring(const struct snap *s, const uint8_t *raw, size_t len);
 int recv_fd(int sock);
 int send_fd(int sock, int fd);
 pid_t spawn_role_fd(const char *role, int wfd, const char *op, const char *count,
-		    const char *len);
+		    const char *len, int *ctl);
 pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op,
 			       const char *count, const char *len, int *peer);
 
