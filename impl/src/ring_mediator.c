@@ -46,6 +46,8 @@ struct med_conn {
 	int hup;		/* write end of the peer pipe: closed = writer gone */
 	uint64_t tag;
 	int pending;		/* a reply the socket could not take yet */
+	int deaf;		/* the writer's end is closed: no more replies, but
+				 * what it sent before is still appended (in order) */
 	struct shmk_ring_mreply reply;
 };
 
@@ -93,23 +95,31 @@ static void med_close(struct shmk_ring_mediator *m, struct med_conn *c, _Atomic 
 {
 	epoll_ctl(m->ep, EPOLL_CTL_DEL, c->sock, NULL);
 	close(c->sock);
-	/* r[impl ring.mediated.liveness] the owner's peer fd hangs up */
+	/* r[impl ring.mediated.liveness] the owner's peer fd hangs up (also
+	 * on mediator_stop, which closes every connection here) */
 	close(c->hup);
 	c->sock = c->hup = -1;
-	c->pending = 0;
+	c->pending = c->deaf = 0;
 	atomic_fetch_add_explicit(why, 1, memory_order_relaxed);
-	/* The last mediated writer gone: the reader's wait may report a dead
-	 * peer, as for direct writers (every record we appended is already
+	/* r[impl ring.mediated.peerdead] The last mediated writer gone: the
+	 * reader's wait may report a dead peer, as for direct writers (every record we appended is already
 	 * published, so wait_peer's head re-check sees it). */
 	if (--m->connected == 0)
 		shmk_ring__release_slot(m->w);
 }
 
-/* 1: the reply went (or there was none), 0: the socket is full (keep it
- * pending, wait for EPOLLOUT), -1: the writer is gone. */
+/* 1: the reply went (or nobody can take it any more), 0: the socket is
+ * full (keep it pending, wait for EPOLLOUT). */
 static int med_reply(struct shmk_ring_mediator *m, struct med_conn *c, unsigned idx)
 {
-	ssize_t k = send(c->sock, &c->reply, sizeof(c->reply), MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t k = c->deaf ? (ssize_t)sizeof(c->reply)
+			    : send(c->sock, &c->reply, sizeof(c->reply), MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		/* the writer closed or died: its queued messages still go in,
+		 * then EOF disconnects it */
+		c->deaf = 1;
+		k = (ssize_t)sizeof(c->reply);
+	}
 	if (k == (ssize_t)sizeof(c->reply)) {
 		if (c->pending) {
 			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = idx };
@@ -128,7 +138,7 @@ static int med_reply(struct shmk_ring_mediator *m, struct med_conn *c, unsigned 
 		}
 		return 0;
 	}
-	return -1;
+	return 1;
 }
 
 /* Closes every descriptor an ancillary message brought (none may stay). */
@@ -154,13 +164,8 @@ static void med_serve(struct shmk_ring_mediator *m, unsigned idx)
 
 	if (c->sock < 0)
 		return;
-	if (c->pending) {
-		int k = med_reply(m, c, idx);
-		if (k < 0)
-			med_close(m, c, &m->hangups);
-		if (k <= 0)
-			return;
-	}
+	if (c->pending && !med_reply(m, c, idx))
+		return;
 	for (unsigned b = 0; b < MED_BATCH; b++) {
 		union {
 			char buf[CMSG_SPACE(4 * sizeof(int))];
@@ -199,16 +204,15 @@ static void med_serve(struct shmk_ring_mediator *m, unsigned idx)
 		}
 		struct iovec rec = { m->buf + sizeof(struct shmk_ring_mmsg), len };
 		/* r[impl ring.mediated.mode] the tag bound to this socket, the
-		 * direct writers' append (lock, bounds, publish, wake) */
+		 * direct writers' append (lock, bounds, publish, wake);
+		 * r[impl ring.mediated.mixed] so direct writers interleave
+		 * whole records under the same lock */
 		int rc = shmk_ring__append(m->w, c->tag, &rec, 1, len);
 		atomic_fetch_add_explicit(rc ? &m->refused : &m->records, 1, memory_order_relaxed);
 		/* r[impl ring.mediated.status] one reply per message: the append's code */
 		c->reply.rc = rc;
 		c->reply.zero = 0;
-		int k = med_reply(m, c, idx);
-		if (k < 0)
-			med_close(m, c, &m->hangups);
-		if (k <= 0)
+		if (!med_reply(m, c, idx))
 			return;
 	}
 }
@@ -351,7 +355,7 @@ int shmk_ring_mediated_new(struct shmk_ring_mediator *m, uint64_t tag, int *writ
 		rc = shmk_fail(SHMK_EBUSY, "ring: %u mediated writers connected", MED_MAX);
 		goto fail;
 	}
-	/* r[impl ring.mediated.liveness] the mediator holds a writer slot (our
+	/* r[impl ring.mediated.peerdead] the mediator holds a writer slot (our
 	 * token) while any mediated writer is connected, so the reader's wait
 	 * tells "no writer left" for mediated writers too */
 	if (m->connected == 0 && !m->w->slot_held) {

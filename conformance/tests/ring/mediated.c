@@ -358,6 +358,10 @@ static void hostile_writers(void)
 	CU_ASSERT_EQUAL(st.oversized, 1);
 	CU_ASSERT_EQUAL(st.ancillary, 1);
 	CU_ASSERT_EQUAL(st.connected, 2);
+	/* with the stalled writer's replies piled up, a newcomer is served */
+	pid_t late = spawn_mediated(&f, "writer", 0xA3, "write", "100", "50", NULL);
+	CU_ASSERT_EQUAL(read_seq(f.r, 0xA3, 100, 50, 0, 50), 0);
+	CU_ASSERT_EQUAL(h_wait(late, h_deadline(20)), 0);
 	/* the stalled and the stopped writer: killed, seen gone */
 	for (int k = NS - 2; k < NS; k++) {
 		kill(src[k].pid, SIGKILL);
