@@ -381,8 +381,8 @@ __attribute__((constructor)) static void reg_mediated(void)
 				.mode = "park", .spinning_procs = 0,
 				.metric = l ? "p50_ns" : "items_per_second", .floor = fl,
 				.baseline = fl,
-				.note = "against ring/copy_tput (spin, direct writer): the price of "
-					"mediation; efficiency = the floor's rate / this one's"});
+				.note = "the price of mediation: against ring/copy_tput/<S> (a direct "
+					"writer, spinning) in the same run"});
 		}
 }
 

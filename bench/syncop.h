@@ -13,7 +13,8 @@
 #ifndef SHMK_BENCH_SYNCOP_H
 #define SHMK_BENCH_SYNCOP_H
 
-#include "common.h"
+/* common.h first (its run helper lies outside its include guard, so this
+ * header does not include it again). */
 
 /* Sends record seq (buf holds size bytes stamped with seq): 0 or an error
  * whose text op leaves in msg. */

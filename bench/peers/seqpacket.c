@@ -37,19 +37,20 @@ static int sq_peer(void *arg)
 	size_t size = sh->c.size;
 	unsigned char *buf = malloc(size + 8);
 	uint64_t sink = 0, want = 0, rep = 0;
+	int s = sh->sv[1];	/* a local copy: the measurer rewrites sh->sv */
 
 	close(sh->sv[0]);
 	if (!buf || !bc_ready_wait_go(&sh->c))
 		return 0;
 	for (;;) {
-		ssize_t n = recv(sh->sv[1], buf, size + 8, 0);
+		ssize_t n = recv(s, buf, size + 8, 0);
 		if (n <= 0)	/* the measurer closed its end: done */
 			break;
 		if ((size_t)n != size + 8 || bc_read(buf + 8, size, &sink) != want++) {
 			snprintf(sh->c.msg, sizeof sh->c.msg, "seqpacket: bad message");
 			return 1;
 		}
-		if (send(sh->sv[1], &rep, sizeof rep, MSG_NOSIGNAL) != (ssize_t)sizeof rep)
+		if (send(s, &rep, sizeof rep, MSG_NOSIGNAL) != (ssize_t)sizeof rep)
 			break;
 	}
 	free(buf);
