@@ -387,6 +387,26 @@ int shmk_ring_unlink(const char *name)
 
 /* ---------------------------------------------------------------- writer hand-off */
 
+int shmk_ring__take_fds(struct msghdr *mh, int keep_first)
+{
+	int fd = -1;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int x;
+			memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (keep_first && fd < 0)
+				fd = x;
+			else
+				close(x);
+		}
+	}
+	return fd;
+}
+
 struct handoff {
 	uint64_t magic;
 	uint64_t tag;
@@ -474,19 +494,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 		goto out;
 	}
 	/* Take every fd that came, whatever else is wrong, so none leaks. */
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int x;
-			memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (fd < 0)
-				fd = x;
-			else
-				close(x);
-		}
-	}
+	fd = shmk_ring__take_fds(&mh, 1);
 	/* r[impl ring.mediated.mode] a mediated writer's hand-off carries no
 	 * descriptor: the handle is the socket alone */
 	if (n == (ssize_t)sizeof(msg) && msg.magic == SHMK_RING_MHANDOFF && fd < 0 &&

@@ -54,6 +54,10 @@ struct shmk_ring_writer {
  * of r's fd, tag 0, no slot held), and the slot claim writer_open makes. */
 int shmk_ring__writer_local(struct shmk_ring *r, struct shmk_ring_writer **w);
 int shmk_ring__claim_slot(struct shmk_ring_writer *w);
+/* Closes every descriptor a received message brought (SCM_RIGHTS), but
+ * the first when keep_first: that one is returned (else -1). */
+struct msghdr;
+int shmk_ring__take_fds(struct msghdr *mh, int keep_first);
 /* ring_rw.c: gives up the slot (if held) and wakes the reader; appends one
  * record of `len` bytes (the sum of iov, already checked against the
  * maximum) with `tag`, under the writers' lock: the one append path of

@@ -141,21 +141,6 @@ static int med_reply(struct shmk_ring_mediator *m, struct med_conn *c, unsigned 
 	return 1;
 }
 
-/* Closes every descriptor an ancillary message brought (none may stay). */
-static void med_drop_fds(struct msghdr *mh)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			close(fd);
-		}
-	}
-}
-
 /* One turn of one socket: a pending reply first, then at most MED_BATCH
  * messages. */
 static void med_serve(struct shmk_ring_mediator *m, unsigned idx)
@@ -182,7 +167,7 @@ static void med_serve(struct shmk_ring_mediator *m, unsigned idx)
 			return;
 		}
 		/* r[impl ring.mediated.validate] no descriptor a writer sends survives */
-		med_drop_fds(&mh);
+		shmk_ring__take_fds(&mh, 0);
 		if (n == 0 && !mh.msg_controllen) {
 			/* EOF, or a zero-length message from a live writer (a lie) */
 			struct pollfd pf = { .fd = c->sock, .events = POLLRDHUP };

@@ -187,18 +187,28 @@ int send_fd(int sock, int fd)
  * (count records of len, pattern of tag/index), "reserve" (reserve len,
  * fill half, commit).  Crash points come from SHMK_CRASH_AT.
  */
-static int role_writer(int argc, char **argv)
+int role_args(int argc, char **argv, struct role_args *a)
 {
 	if (argc < 5)
-		return 2;
-	int sock = atoi(argv[1]);
-	const char *op = argv[2];
-	uint64_t count = strtoull(argv[3], NULL, 10);
-	size_t len = strtoul(argv[4], NULL, 10);
-	int wfd = recv_fd(sock);
-	close(sock);
+		return -2;
+	a->sock = atoi(argv[1]);
+	a->op = argv[2];
+	a->count = strtoull(argv[3], NULL, 10);
+	a->len = strtoul(argv[4], NULL, 10);
+	int fd = recv_fd(a->sock);
+	return fd < 0 ? -3 : fd;
+}
+
+static int role_writer(int argc, char **argv)
+{
+	struct role_args a;
+	int wfd = role_args(argc, argv, &a);
 	if (wfd < 0)
-		return 3;
+		return -wfd;
+	close(a.sock);
+	const char *op = a.op;
+	uint64_t count = a.count;
+	size_t len = a.len;
 	struct shmk_ring_writer *w = NULL;
 	if (shmk_ring_writer_open(wfd, &w))
 		return 4;

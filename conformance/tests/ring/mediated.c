@@ -101,15 +101,14 @@ static int h_honest(int s, uint64_t tag, uint64_t i, size_t len)
 static int role_hostile(int argc, char **argv)
 {
 	static uint8_t big[SHMK_RING_MAX_PAYLOAD + 64];
-	if (argc < 5)
-		return 2;
-	int sock = atoi(argv[1]);
-	const char *mode = argv[2];
-	uint64_t count = strtoull(argv[3], NULL, 10);
-	size_t len = strtoul(argv[4], NULL, 10);
-	int s = recv_fd(sock);
+	struct role_args a;
+	int s = role_args(argc, argv, &a);
 	if (s < 0)
-		return 3;
+		return -s;
+	int sock = a.sock;
+	const char *mode = a.op;
+	uint64_t count = a.count;
+	size_t len = a.len;
 	struct { uint64_t magic, tag; } ho;
 	if (recv(s, &ho, sizeof(ho), 0) != (ssize_t)sizeof(ho) || ho.magic != SHMK_RING_MHANDOFF)
 		return 4;
@@ -268,10 +267,26 @@ static struct source *by_tag(struct source *src, int ns, uint64_t tag)
 	return NULL;
 }
 
+/* One record into its source's check: 0, or read_message's code. */
+static int take_one(struct med_fixture *f, struct source *src, int ns, int64_t timeout,
+		    uint64_t *bytes, int *bad)
+{
+	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
+	uint64_t t;
+	size_t n;
+	int rc = shmk_ring_read_message(f->r, &t, buf, sizeof(buf), &n, timeout);
+	if (rc)
+		return rc;
+	struct source *s = by_tag(src, ns, t);
+	if (!s || !record_ok(s, buf, n))
+		(*bad)++;
+	*bytes += shmk_ring_record_len(n);
+	return 0;
+}
+
 static void hostile_writers(void)
 {
 	struct med_fixture f;
-	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
 	struct source src[] = {
 		{ NULL, 0xA1, 2000, 100, 0, 0, -1, 0 },
 		{ NULL, 0xA2, 1000, 1000, 0, 0, -1, 0 },
@@ -301,34 +316,15 @@ static void hostile_writers(void)
 	 * hostile that ends by itself has ended, then what is left. */
 	uint64_t bytes = 0;
 	int bad = 0, rc = 0;
-	for (;;) {
-		if (src[0].next == src[0].count && src[1].next == src[1].count)
-			break;
-		uint64_t t;
-		size_t n;
-		rc = shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 20ll * 1000000000);
-		if (rc)
-			break;
-		struct source *s = by_tag(src, NS, t);
-		if (!s || !record_ok(s, buf, n))
-			bad++;
-		bytes += shmk_ring_record_len(n);
-	}
+	while (!rc && (src[0].next < src[0].count || src[1].next < src[1].count))
+		rc = take_one(&f, src, NS, 20ll * 1000000000, &bytes, &bad);
 	CU_ASSERT_EQUAL(rc, 0);
 	for (int k = 0; k < NS; k++)
 		if (!src[k].mode || (strcmp(src[k].mode, "noreply") && strcmp(src[k].mode, "stop"))) {
 			CU_ASSERT_EQUAL(h_wait(src[k].pid, h_deadline(20)), 0);
 		}
-	for (;;) {
-		uint64_t t;
-		size_t n;
-		if (shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0))
-			break;
-		struct source *s = by_tag(src, NS, t);
-		if (!s || !record_ok(s, buf, n))
-			bad++;
-		bytes += shmk_ring_record_len(n);
-	}
+	while (take_one(&f, src, NS, 0, &bytes, &bad) == 0)
+		;
 	/* every record came from a bound tag, intact and in order; no head
 	 * movement but the records read */
 	CU_ASSERT_EQUAL(bad, 0);
