@@ -213,18 +213,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 {
-	/* kinds of the messages of seed i: valid records, then one lie */
+	/* kinds of the messages of seed i: valid records, then one lie; the
+	 * last seed's lie claims one byte less than it sends (flags 0xff) */
 	static const uint8_t seeds[][4] = {
 		{ 1, 1, 1, 255 }, { 1, 0, 1, 255 }, { 1, 2, 1, 255 }, { 1, 3, 1, 255 },
-		{ 1, 4, 1, 255 }, { 1, 5, 1, 255 }, { 1, 1, 2, 1 },
+		{ 1, 4, 1, 255 }, { 1, 5, 1, 255 }, { 1, 1, 2, 1 }, { 1, 2, 1, 255 },
 	};
-	if (i >= sizeof(seeds) / sizeof(seeds[0]) || max < 4096)
+	enum { NSEEDS = sizeof(seeds) / sizeof(seeds[0]) };
+	if (i >= NSEEDS || max < 4096)
 		return 0;
 	size_t n = 0;
 	for (unsigned k = 0; k < 4 && seeds[i][k] != 255; k++) {
 		uint16_t len = (uint16_t)(k == 1 ? 3 : 40 + 13 * k);
 		out[n++] = seeds[i][k];
-		out[n++] = (uint8_t)(k + 1);
+		out[n++] = (uint8_t)(i == NSEEDS - 1 && k == 1 ? 0xff : k + 1);
 		memcpy(out + n, &len, 2);
 		n += 2;
 		for (unsigned j = 0; j < len; j++)
