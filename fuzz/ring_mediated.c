@@ -7,7 +7,7 @@
  *
  * Input: up to 16 x [kind u8][flags u8][n u16][n bytes], where kind says
  * how the bytes go out: 0 as they are (garbage), 1 behind a correct header
- * (a valid record, n <= 4096), 2 behind a header whose len is off by the
+ * (a valid record, n <= 3072), 2 behind a header whose len is off by the
  * flags byte, 3 a correct record carrying a descriptor (SCM_RIGHTS),
  * 4 zero bytes, 5 one byte over the largest message (MSG_TRUNC).
  *
@@ -34,7 +34,7 @@ const char *const shmk_fuzz_clauses[] = {
 
 #define CAP 65536u
 #define MAXMSG 16
-#define MAXREC 4096u
+#define MAXREC 3072u	/* 16 records of it never fill the 64 KiB ring */
 #define TAG 0x6d656469ull
 
 static struct shmk_ring *ring;

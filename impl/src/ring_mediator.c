@@ -163,6 +163,12 @@ static void med_serve(struct shmk_ring_mediator *m, unsigned idx)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
+			if (errno == ECONNRESET) {
+				/* the writer closed with replies unread: the error
+				 * is reported once, its queued messages follow */
+				c->deaf = 1;
+				continue;
+			}
 			med_close(m, c, &m->hangups);
 			return;
 		}
