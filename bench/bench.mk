@@ -1,7 +1,7 @@
 # bench/bench.mk - release-mode benchmark programs and `make bench`.
 # Included by the top-level Makefile.  Benchmarks never run in `make check`.
 #
-#   make bench            full run (>= 5 repetitions, random interleaving)
+#   make bench            full run (>= 5 repetitions, compared benches adjacent)
 #   make bench QUICK=1    every bench once, briefly (smoke test, <= 3 min)
 #   make bench-build      just the programs
 #
@@ -89,6 +89,13 @@ bench: $(DEPS_STAMP)
 	@QUICK=$(QUICK) bench/run.sh
 	@$(MAKE) --no-print-directory report
 
+# Two revisions on this machine, bench by bench, each pair run next to each
+# other per repetition: make bench-ab A=<rev> B=<rev> [BENCH_FILTER=re].
+.PHONY: bench-ab
+bench-ab: $(DEPS_STAMP)
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make bench-ab A=<rev> B=<rev>"; exit 2; }
+	@scripts/bench-ab.py --filter '$(or $(BENCH_FILTER),.)' $(A) $(B)
+
 # The runner asks for the program list (one per line).
 .PHONY: bench-list
 bench-list:
@@ -97,5 +104,5 @@ bench-list:
 # `make check` runs no benchmark: a smoke test of compare.sh and render.py
 # on synthetic results, and the check of every bench's registration (from
 # `prog --shmk_meta`, so check-build builds the bench programs).
-CHECK_PROGS += bench/checks/compare-smoke.sh bench/checks/registry.sh
+CHECK_PROGS += bench/checks/compare-smoke.sh bench/checks/registry.sh bench/checks/schedule.sh
 CHECK_DEPS += $(BB)/peers $(BB)/iceoryx $(patsubst %,$(BB)/%,$(BENCH_MODS))

@@ -2,9 +2,15 @@
 # (schema shmkit.bench/1, documented in reports/schema/bench.md).
 #
 # Inputs (jq --slurpfile): $machine, $run, $metas (bench facts written by
-# `prog --shmk_meta`), $gb (Google Benchmark JSON per program), $hf
-# (hyperfine rows), $skipped, $committed (reports/baselines/*.json),
-# $targets (bench/targets.json, the one target table).
+# `prog --shmk_meta`), $runs (one line per run of one bench: {seq, rep,
+# group, prog, name, b: Google Benchmark's iteration object} or {..., error}),
+# $ctx (Google Benchmark's context, one per program), $hf (hyperfine rows,
+# one per round), $skipped, $committed (reports/baselines/*.json), $targets
+# (bench/targets.json, the one target table).
+#
+# Ratios are paired: a ratio of two results is taken per repetition (the
+# two ran next to each other, bench/schedule.py) and the median of those
+# per-repetition ratios is reported, with their spread as the noise.
 
 def median: sort | if length == 0 then null
 	elif length % 2 == 1 then .[length / 2 | floor]
@@ -25,14 +31,16 @@ def s4: if . == null or . == 0 then . else
 | ([$metas[] | .[]] | map({key: .name, value: .}) | from_entries) as $META
 
 # ---------------------------------------------------------------- gbench
-| ([$gb[] | .benchmarks[] | select(.run_type == "iteration")
-    | . + {key: (.run_name | sub("/manual_time$"; "") | sub("/repeats:[0-9]+$"; ""))}]
-   | group_by(.key)) as $groups
-| [$groups[] | (.[0].key) as $k | ($META[$k] // {name: $k, module: ($k | split("/")[0]),
+# The figures a ratio may name, per run.
+| def figs: {real_time, p50_ns, p90_ns, p99_ns, p999_ns, items_per_second, bytes_per_second}
+    | with_entries(select(.value != null));
+  ([$runs[] | select(.name != null)] | group_by(.name)) as $groups
+| [$groups[] | (.[0].name) as $k | ($META[$k] // {name: $k, module: ($k | split("/")[0]),
       pattern: ($k | split("/")[1]), param: null, bytes: null, placement: "single", mode: null,
       spinning_procs: 0, metric: "real_time", floor: null, floor_div: 1, baseline: null,
       note: "not registered: no --shmk_meta facts"}) as $m
-   | (map(select(.error_occurred | not))) as $ok
+   | (map(select(.b != null and (.b.error_occurred | not)))) as $okr
+   | ($okr | map(.b)) as $ok
    | ($ok | map(if $m.metric == "real_time" then .real_time else .[$m.metric] end)
       | map(select(. != null))) as $vals
    | {name: $k, module: $m.module, pattern: $m.pattern, param: $m.param, bytes: $m.bytes,
@@ -59,19 +67,23 @@ def s4: if . == null or . == 0 then . else
       oversubscribed: (($m.spinning_procs // 0) > $M.vcpus_allowed),
       floor: $m.floor, floor_div: ($m.floor_div // 1),
       baseline: $m.baseline, note: $m.note,
-      error: (if ($ok | length) == 0 then (.[0].error_message // "no successful repetition") else null end)}
+      byrep: ($okr | map({key: (.rep | tostring), value: (.b | figs)}) | from_entries),
+      error: (if ($ok | length) == 0 then
+                ((map(.error // .b.error_message // empty) | first) // "no successful repetition") else null end)}
   ] as $gres
 
 # ---------------------------------------------------------------- hyperfine
 # One row per (program, sub, bytes, procs): ns per create+attach+teardown
 # cycle; the raw sequence on a region of the same size is floor and baseline.
-| [$hf[] | (.prog == "raw") as $raw
-   | ((.times // [.mean]) | map(. * 1e9 / $R.hyperfine.cycles_per_process)) as $vals
-   | "peers/raw_\(.sub)_process_\(.procs)p/\(.bytes)/process" as $rawname
-   | {name: (if $raw then $rawname else "\(.prog)/process_cycle_\(.procs)p/\(.bytes)/process" end),
-      module: (if $raw then "peers" else .prog end),
-      pattern: (if $raw then "raw_\(.sub)_process_\(.procs)p" else "process_cycle_\(.procs)p" end),
-      param: .bytes, bytes: .bytes, placement: "process", mode: "none", procs: .procs,
+| [$hf[] | . + {key: "\(.prog)-\(.sub)-\(.bytes)-\(.procs)"}] | group_by(.key)
+| [.[] | (.[0]) as $h | ($h.prog == "raw") as $raw
+   | (map({rep: .rep, vals: ((.times // [.mean]) | map(. * 1e9 / $R.hyperfine.cycles_per_process))})) as $rounds
+   | ($rounds | map(.vals[])) as $vals
+   | "peers/raw_\($h.sub)_process_\($h.procs)p/\($h.bytes)/process" as $rawname
+   | {name: (if $raw then $rawname else "\($h.prog)/process_cycle_\($h.procs)p/\($h.bytes)/process" end),
+      module: (if $raw then "peers" else $h.prog end),
+      pattern: (if $raw then "raw_\($h.sub)_process_\($h.procs)p" else "process_cycle_\($h.procs)p" end),
+      param: $h.bytes, bytes: $h.bytes, placement: "process", mode: "none", procs: $h.procs,
       source: "hyperfine", metric: "cycle_ns", higher_is_better: false, unit: "ns",
       repetitions: ($vals | length), values: $vals,
       median: ($vals | median), mean: ($vals | mean), cv: ($vals | cv | r4),
@@ -79,7 +91,9 @@ def s4: if . == null or . == 0 then . else
       items_per_second: null, bytes_per_second: null, cvs: {}, counters: {},
       spinning_procs: 0, oversubscribed: false,
       floor: $rawname, floor_div: 1, baseline: (if $raw then null else $rawname end),
-      note: ((if $raw then "floor of a whole-process cycle of this size; " else "" end) + "hyperfine: \(.command)"),
+      note: ((if $raw then "floor of a whole-process cycle of this size; " else "" end) + "hyperfine: \($h.command)"),
+      byrep: ($rounds | group_by(.rep) | map({key: (.[0].rep | tostring),
+                value: ([.[].vals[]] | median | {cycle_ns: ., real_time: .})}) | from_entries),
       error: null}
   ] as $hres
 
@@ -92,25 +106,33 @@ def s4: if . == null or . == 0 then . else
     elif $metric == $r.metric then $r.median
     elif $metric == "real_time" or $metric == "cycle_ns" then $r.real_time_ns
     else $r[$metric] // $r.counters[$metric] end;
-  # Noise of a quotient q of figure am of a and bm of b:
-  # q x sqrt(cv_a^2 + cv_b^2) over the repetitions; 0 for one figure
-  # against itself.
-  def cvof($r; $m): if $m == $r.metric then $r.cv else $r.cvs[$m] end;
-  def qnoise($q; $a; $am; $b; $bm):
-    if $a.name == $b.name and $am == $bm then 0
-    else (cvof($a; $am)) as $ca | (cvof($b; $bm)) as $cb
-    | if $ca == null or $cb == null then null else ($q * ((($ca * $ca) + ($cb * $cb)) | sqrt)) end end;
-  def ratio($a; $am; $b; $bm; $scale):
-    (fig($a; $am)) as $x | (fig($b; $bm)) as $y
-    | if $x == null or $y == null or $y == 0 then null
-      else ($x / ($y * $scale)) as $q | {ratio: ($q | s4), noise: (qnoise($q; $a; $am; $b; $bm) | s4)} end;
+  # The same figure in one repetition's run of r.
+  def repfig($f; $metric):
+    if $f == null then null elif $metric == "cycle_ns" then $f.real_time else $f[$metric] end;
+  # Paired ratio: figure am of a over figure bm of b (x $scale) in every
+  # repetition where both ran, next to each other; the median of those,
+  # and as noise 1.4826 x their median absolute deviation (the spread of
+  # one pair's ratio; null under three pairs).  $inv: b / a instead.
+  def paired($a; $am; $b; $bm; $scale; $inv):
+    if $a == null or $b == null or $a.error != null or $b.error != null then null
+    else [($a.byrep // {}) | keys[] as $k
+           | (repfig($a.byrep[$k]; $am)) as $x | (repfig($b.byrep[$k] // null; $bm)) as $y
+           | select($x != null and $y != null and $x != 0 and $y != 0)
+           | (if $inv then ($y * $scale) / $x else $x / ($y * $scale) end)]
+      | if length == 0 then null else
+          median as $q
+          | {ratio: ($q | s4),
+             noise: (if length < 3 then null else ((map(. - $q | fabs) | median) * 1.4826 | s4) end),
+             pairs: map(s4)} end end;
+  def ratio($a; $am; $b; $bm; $scale): paired($a; $am; $b; $bm; $scale; false);
+  # floor / measured (latency) or measured / floor (throughput), paired.
   def efficiency($r):
     ($BY[$r.floor // ""]) as $f
-    | (fig($r; $r.metric)) as $x | (fig($f; $r.metric)) as $y
-    | if $x == null or $y == null or $x == 0 or $y == 0 then null
-      else ($y / ($r.floor_div // 1)) as $fy
-      | (if $r.higher_is_better then $x / $fy else $fy / $x end) as $e
-      | {efficiency: ($e | s4), noise: (qnoise($e; $r; $r.metric; $f; $r.metric) | s4)} end;
+    | if $f == null then null else
+        (1 / ($r.floor_div // 1)) as $d
+        | (if $r.higher_is_better then paired($r; $r.metric; $f; $r.metric; $d; false)
+           else paired($r; $r.metric; $f; $r.metric; $d; true) end)
+        | if . == null then null else {efficiency: .ratio, noise: .noise, pairs: .pairs} end end;
 
 # committed baselines of the same machine type
   # (a QUICK run is only compared with a QUICK one: its hyperfine cycles and
@@ -142,10 +164,11 @@ def s4: if . == null or . == 0 then . else
             vs_metric: ($t.vs_metric // $t.metric), op: $t.op, bound: $b.value} end]) as $TT
 | ([$TT[] | . as $t | $BY[$t.result] as $r | $BY[$t.vs] as $v
     | (if $r == null then null else ratio($r; $t.metric; $v; $t.vs_metric; 1) end) as $q
-    | $t + {ratio: ($q.ratio // null), noise: ($q.noise // null)}
+    | $t + {ratio: ($q.ratio // null), noise: ($q.noise // null), pairs: ($q.pairs // null)}
     | . + {why_not_judged: (if $r == null then "not measured"
                            elif $q == null then (if $v == null then "\($t.vs) not measured" else "no figure" end)
                            elif $R.quick then "QUICK"
+                           elif ($q.pairs | length) < 3 then "\($q.pairs | length) paired repetitions (3 needed)"
                            elif $r.oversubscribed then "oversubscribed: \($r.spinning_procs) spinning processes on \($M.vcpus_allowed) vCPUs"
                            elif ($v.oversubscribed // false) then "\($t.vs) oversubscribed"
                            else null end)}
@@ -166,8 +189,10 @@ def s4: if . == null or . == 0 then . else
    | ($CB[$r.name]) as $old
    | $r + {
        efficiency: ($eff.efficiency // null), efficiency_noise: ($eff.noise // null),
+       efficiency_pairs: ($eff.pairs // null),
        floor_missing: ($r.floor == null or $BY[$r.floor] == null),
        ratio_to_baseline: ($rb.ratio // null), ratio_noise: ($rb.noise // null),
+       ratio_pairs: ($rb.pairs // null),
        baseline_missing: ($r.baseline != null and $b == null),
        baseline_like: (if $b == null then null
                        else ($b.bytes == $r.bytes and $b.placement == $r.placement and $b.mode == $r.mode) end),
@@ -179,6 +204,7 @@ def s4: if . == null or . == 0 then . else
                then ($r.median / $old.median - 1 | r4) else null end)}
    | . + {drift_flag: (.drift != null and (.drift | fabs) > 0.30)}
    | .targets = [$TV[] | select(.result == $r.name) | del(.result)]
+   | del(.byrep)
    | .median |= r1 | .mean |= r1 | .real_time_ns |= r1
    | .p50_ns |= r1 | .p90_ns |= r1 | .p99_ns |= r1 | .p999_ns |= r1
   ] as $res
@@ -186,9 +212,8 @@ def s4: if . == null or . == 0 then . else
 | {schema: "shmkit.bench/1",
    machine: $M,
    run: ($R + {
-     programs: [$gb[] | {executable: .context.executable, date: .context.date,
-                         load_avg: .context.load_avg, library_build_type: .context.library_build_type,
-                         mhz_per_cpu: .context.mhz_per_cpu}],
+     programs: [$ctx[] | {executable, date, load_avg, library_build_type, mhz_per_cpu}],
+     failed_runs: [$runs[] | select(.error) | {name, rep, error}],
      skipped: $skipped,
      committed_baseline: (if $C then {revision: $C.machine.git.short, ended: $C.run.ended} else null end)}),
    results: ($res | sort_by(.module, .pattern, .placement, (.param // 0))),

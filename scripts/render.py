@@ -327,7 +327,7 @@ def bench_html(b, plots):
         '<dt>revision</dt><dd>%s%s</dd>' % (esc(git.get('short')), ' (dirty tree)' if git.get('dirty') else ''),
         '<dt>run</dt><dd>%s → %s (%s s), %s repetitions%s, min_time %s s%s</dd>' % (
             s(r.get('started')), s(r.get('ended')), s(r.get('seconds')), s(r.get('repetitions')),
-            ', random interleaving' if r.get('random_interleaving') else '', s(r.get('min_time_s')),
+            ', ratios paired per repetition' if r.get('pairing') == 'adjacent' else '', s(r.get('min_time_s')),
             ', <b>QUICK</b> (smoke run: figures are rough)' if r.get('quick') else '')]
     cb = r.get('committed_baseline')
     h.append('<dt>committed baseline</dt><dd>%s</dd>' % (

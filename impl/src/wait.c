@@ -51,22 +51,6 @@ void shmk_wait__take(const struct shmk_wait *w)
 	}
 }
 
-/* r[impl common.wait.generation] Every change bumps; a counted waiter is
- * woken by every change (no take here: the bump comes before the look at
- * waiters, so a notify delayed between the two could take an announcement
- * made after its bump, and the next change would then skip the wake of a
- * waiter that sleeps on the generation it read after that bump). */
-void shmk_wait_bump(const struct shmk_wait *w)
-{
-	/* seq_cst: orders the bump before the load of waiters (the waker's
-	 * fence of mode b); pairs with the waiter's announce and fence */
-	atomic_fetch_add_explicit(w->word, 1, memory_order_seq_cst);
-	if (w->wake_gap)
-		SHMK_DELAY_POINT(w->wake_gap); /* test builds: widen bump -> wake */
-	if (atomic_load_explicit(w->waiters, memory_order_seq_cst) & SHMK_WAIT_COUNT)
-		shmk_futex_wake(w->word, INT_MAX);
-}
-
 void shmk_wait_wake_all(const struct shmk_wait *w)
 {
 	shmk_futex_wake(w->word, INT_MAX);
