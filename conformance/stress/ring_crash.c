@@ -21,7 +21,7 @@
  * 2. Liveness truth: a SIGKILLed writer left a zombie (not reaped): the
  *    reader's wait says SHMK_EPEERDEAD; in a private PID namespace a new
  *    process given the dead writer's PID (ns_last_pid) is not taken for it.
- * 1b. Mediated trials (half as many): the owner (this process) reads and
+ * 1b. Mediated trials (a quarter as many): the owner (this process) reads and
  *    runs the mediator; a victim and a survivor mediated writer; the victim
  *    is SIGKILLed after a send whose reply it never saw (crash point
  *    ring.mediated.sent) or at a random time.  0 torn, the victim's records
@@ -634,9 +634,9 @@ int main(int argc, char **argv)
 	       g_seed, complete ? "" : " incomplete");
 	int crash_ok = complete && !T.failed;
 
-	/* mediated writers: half as many trials */
+	/* mediated writers: a quarter as many trials (one crash point) */
 	struct med_totals M = { 0 };
-	uint64_t mn = n / 2 ? n / 2 : 1;
+	uint64_t mn = n / 4 ? n / 4 : 1;
 	struct h_barrier *mbar = h_barrier_new(3);
 	for (uint64_t t = 0; t < mn; t++)
 		if (med_trial(t, &rng, &M, mbar))
