@@ -70,11 +70,11 @@ $(BB)/$(1): $(BB)/obj/bench/$(1).o $(BENCH_SHIM) $(BENCH_LIB)
 endef
 $(foreach m,$(BENCH_MODS),$(eval $(call bench_mod_prog,$(m))))
 
-$(BB)/cycle-raw: $(BB)/obj/bench/cycle/raw.o
+$(BB)/cycle-raw: $(BB)/obj/bench/cycle/raw.o $(BB)/obj/bench/cycle/cycle.o
 	$(CC) -o $@ $^ $(LDLIBS)
 
 define cycle_prog
-$(BB)/cycle-$(1): $(BB)/obj/bench/cycle/$(1).o $(BENCH_LIB)
+$(BB)/cycle-$(1): $(BB)/obj/bench/cycle/$(1).o $(BB)/obj/bench/cycle/cycle.o $(BENCH_LIB)
 	$$(CC) -pthread -o $$@ $$^ $(LDLIBS)
 endef
 $(foreach m,$(filter-out raw,$(CYCLE_NAMES)),$(eval $(call cycle_prog,$(m))))

@@ -69,6 +69,17 @@ void *bc_shared_pair(size_t each, size_t *off_a, size_t *off_b, size_t *len)
 	return bc_shared(*len);
 }
 
+void *bc_shared_area(size_t each, uint64_t size, size_t bufs_at)
+{
+	struct bc_bufs b;
+	char *p = bc_shared_pair(each, &b.off_a, &b.off_b, &b.len);
+	if (p) {
+		((struct bc_ctl *)(void *)p)->size = size;
+		memcpy(p + bufs_at, &b, sizeof(b));
+	}
+	return p;
+}
+
 void bc_unshared(void *p, size_t len)
 {
 	if (p)
@@ -236,6 +247,14 @@ const char *bc_name(const char *fmt, ...)
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	return strdup(buf);
+}
+
+void bc_register_cycle(const char *module, long bytes, gbs_fn fn, const char *peer)
+{
+	gbs_register(&(struct gbs_bench){
+		.name = bc_name("%s/cycle/%ld/single", module, bytes), .fn = fn, .module = module,
+		.pattern = "cycle", .param = bytes, .bytes = bytes, .placement = "single",
+		.mode = "none", .metric = "real_time", .floor = peer, .baseline = peer});
 }
 
 bool bc_quick(void)

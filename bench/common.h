@@ -16,11 +16,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "gbshim.h"
+#include "shmkit/error.h"
 
 #define BC_LINE 64
 /* Throughput benches: messages sent and received untimed before timing
@@ -57,6 +60,14 @@ void bc_unshared(void *p, size_t len);
  * struct, then two page-aligned buffers of `each` bytes (direction A at
  * *off_a, B at *off_b); *len is the whole length for bc_unshared. */
 void *bc_shared_pair(size_t each, size_t *off_a, size_t *off_b, size_t *len);
+/* The same three numbers as one field of a control struct ... */
+struct bc_bufs {
+	size_t off_a, off_b, len;
+};
+/* ... which bc_shared_area fills in: the control struct starts with a
+ * struct bc_ctl (its size set to `size` here) and holds its struct bc_bufs
+ * at offset `bufs_at`.  NULL on failure. */
+void *bc_shared_area(size_t each, uint64_t size, size_t bufs_at);
 
 /* Forks a peer pinned to cpu that runs fn(arg) and _exit()s with its
  * return value.  The peer dies with the bench (PR_SET_PDEATHSIG). */
@@ -190,6 +201,31 @@ const char *bc_name(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* QUICK=1 smoke runs: programs shrink buffers/sizes a little. */
 bool bc_quick(void);
+
+/* A create + attach + teardown bench of `bytes` (bench/cycle/ops.h) named
+ * <module>/cycle/<bytes>/single, judged against the raw syscall sequence
+ * `peer`, its floor and baseline. */
+void bc_register_cycle(const char *module, long bytes, gbs_fn fn, const char *peer);
+
+/* Its timed loop: one(name) per iteration on a name of this process made
+ * from fmt ("...%d", the pid); a failed cycle ends the run with its error.
+ * static inline like the helpers above: each program compiles the loop
+ * with its own cycle, as when it had its own copy. */
+static inline void bc_cycle_bench(gbs_state *st, const char *fmt, int (*one)(const char *name))
+{
+	char name[96];
+	snprintf(name, sizeof name, fmt, (int)getpid());
+	while (gbs_keep_running(st)) {
+		int rc = one(name);
+		if (rc) {
+			char m[160];
+			snprintf(m, sizeof m, "cycle: %s (%s)", shmk_strerror(rc), shmk_errdetail());
+			gbs_skip_with_error(st, m);
+			break;
+		}
+	}
+	gbs_set_items_processed(st, gbs_iterations(st));
+}
 
 #endif
 

@@ -70,6 +70,20 @@ static void ev_names(struct ev_sh *sh)
 	ev_seq++;
 }
 
+/* A bench's shared area with fresh region names, queue q; NULL (the bench
+ * skipped with the error) when it could not be mapped. */
+static struct ev_sh *ev_area(gbs_state *st, int q)
+{
+	struct ev_sh *sh = bc_shared(sizeof *sh);
+	if (!sh) {
+		gbs_skip_with_error(st, "mmap");
+		return NULL;
+	}
+	ev_names(sh);
+	sh->q = q;
+	return sh;
+}
+
 static void ev_unlink(struct ev_sh *sh)
 {
 	char p[128];
@@ -207,17 +221,13 @@ struct ev_rtt_arg {
 static void bm_ev_rtt(gbs_state *st, void *argp)
 {
 	const struct ev_rtt_arg *a = argp;
-	struct ev_sh *sh = bc_shared(sizeof *sh);
+	struct ev_sh *sh = ev_area(st, a->q);
 	struct ev_end ea, eb;
 	struct bc_run r;
 	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
 	uint64_t sink = 0, seq = 0;
-	if (!sh) {
-		gbs_skip_with_error(st, "mmap");
+	if (!sh)
 		return;
-	}
-	ev_names(sh);
-	sh->q = a->q;
 	sh->blocking = a->blocking;
 	int rc = ev_end_open(&ea, sh->name_a, a->q, a->blocking);
 	if (!rc)
@@ -367,18 +377,14 @@ static int ev_prod_peer(void *arg)
 static void bm_ev_tput(gbs_state *st, void *argp)
 {
 	const struct ev_tput_arg *a = argp;
-	struct ev_sh *sh = bc_shared(sizeof *sh);
+	struct ev_sh *sh = ev_area(st, a->q);
 	struct ev_end ea;
 	struct bc_run r;
 	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
 	uint64_t sink = 0;
 	pid_t extra = -1;
-	if (!sh) {
-		gbs_skip_with_error(st, "mmap");
+	if (!sh)
 		return;
-	}
-	ev_names(sh);
-	sh->q = a->q;
 	sh->producers = a->producers;
 	sh->zc = a->zc;
 	int64_t n = gbs_max_iterations(st);
@@ -488,16 +494,13 @@ static int ev_load_peer(void *arg)
 static void bm_ev_load(gbs_state *st, void *argp)
 {
 	long load = (long)(intptr_t)argp;
-	struct ev_sh *sh = bc_shared(sizeof *sh);
+	struct ev_sh *sh = ev_area(st, EVQ_SPSC);
 	struct ev_end ea;
 	struct bc_run r;
 	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
 	uint64_t sink = 0;
-	if (!sh) {
-		gbs_skip_with_error(st, "mmap");
+	if (!sh)
 		return;
-	}
-	ev_names(sh);
 	int64_t n = gbs_max_iterations(st);
 	sh->c.n = (uint64_t)n;
 	sh->c.size = 64;

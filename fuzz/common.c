@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -11,6 +12,7 @@
 
 #include "common.h"
 #include "support.h"
+#include "shmkit/ring.h"
 
 static uint64_t fz_dead[FZ_MAX_DEAD];
 static unsigned fz_ndead;
@@ -88,6 +90,34 @@ void fz_init(void)
 	if (!g_isolated)
 		atexit(fz_rmdir);
 	shmk_liveness_hook = fz_liveness;
+}
+
+void *fz_ring_raw(const char *name, uint64_t cap, struct shmk_ring **ring)
+{
+	char path[128];
+	struct shmk_ring_opts o = { .capacity = cap };
+	size_t len;
+
+	fz_init();
+	snprintf(path, sizeof(path), "/dev/shm/shmk-fuzz-%s-%d", name, (int)getpid());
+	unlink(path);
+	if (shmk_ring_create(path, &o, ring))
+		return NULL;
+	void *p = t_raw_map(open(path, O_RDWR | O_CLOEXEC), &len);
+	unlink(path);
+	return p && len >= shmk_page_size() + cap ? p : NULL;
+}
+
+size_t fz_script_seed(const uint8_t *script, size_t width, size_t head, uint8_t *out, size_t max)
+{
+	if (max < width)
+		return 0;
+	size_t n = width;
+	while (n > head && !script[n - 1])
+		n--;
+	n = head + ((n - head + 3) / 4) * 4;
+	memcpy(out, script, n);
+	return n;
 }
 
 uint64_t fz_bytes(struct fz_in *in, size_t w)

@@ -89,6 +89,21 @@ uint64_t fz_boundary(uint8_t sel, uint64_t cap, uint64_t other);
  * `n` are bytes (the rest zero), mode 0600, one link. */
 int fz_write_file(const char *path, const void *bytes, size_t n, uint64_t size);
 
+/* ------------------------------------------------------------ ring */
+
+struct shmk_ring;
+/* A real ring of `cap` bytes (*ring) under FZ-private /dev/shm/shmk-fuzz-<name>-<pid>,
+ * already unlinked, and the writable mapping of its whole file (the hostile
+ * writer's view: header first, then the data one page on).  NULL on failure. */
+void *fz_ring_raw(const char *name, uint64_t cap, struct shmk_ring **ring);
+
+/* ------------------------------------------------------------ seeds */
+
+/* A seed input from a script of `width` bytes (zero-padded): the script
+ * without its trailing zeros, rounded up to `head` bytes plus whole 4-byte
+ * steps, copied to out.  Its length, 0 when max is shorter than width. */
+size_t fz_script_seed(const uint8_t *script, size_t width, size_t head, uint8_t *out, size_t max);
+
 /* ------------------------------------------------------------ mutator core */
 
 /* One header field the structure-aware mutator may set. */

@@ -432,12 +432,7 @@ size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 		{ 0, 0, 0, 'a', 5, 10, 0, 4, 0x0f, 1, 0, 0, 0xff, 10, 0, 7, 0x02, 0, 0, 'b', 5,
 		  10, 0, 2, 0x07, 0, 1, 'c', 5, 1, 1, 0, 0xff },
 	};
-	if (i >= sizeof(scripts) / sizeof(scripts[0]) || max < sizeof(scripts[0]))
+	if (i >= sizeof(scripts) / sizeof(scripts[0]))
 		return 0;
-	size_t n = sizeof(scripts[0]);
-	while (n > 1 && !scripts[i][n - 1])
-		n--;
-	n = 1 + ((n - 1 + 3) / 4) * 4;
-	memcpy(out, scripts[i], n);
-	return n;
+	return fz_script_seed(scripts[i], sizeof(scripts[0]), 1, out, max);
 }

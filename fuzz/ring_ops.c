@@ -55,23 +55,13 @@ static struct {
 
 static int setup(void)
 {
-	char path[128];
-	size_t page = shmk_page_size();
-	struct shmk_ring_opts o = { .capacity = CAP };
 	int wfd, pfd;
+	void *p = fz_ring_raw("ring-ops", CAP, &ring);
 
-	fz_init();
-	snprintf(path, sizeof(path), "/dev/shm/shmk-fuzz-ring-ops-%d", (int)getpid());
-	unlink(path);
-	if (shmk_ring_create(path, &o, &ring))
-		return -1;
-	size_t len;
-	void *p = t_raw_map(open(path, O_RDWR | O_CLOEXEC), &len);
-	unlink(path);
-	if (!p || len < page + CAP)
+	if (!p)
 		return -1;
 	hdr = p;
-	data = (uint8_t *)p + page;
+	data = (uint8_t *)p + shmk_page_size();
 	if (shmk_ring_writer_new(ring, TAG, &wfd, &pfd) || shmk_ring_writer_open(wfd, &wr))
 		return -1;
 	close(pfd);
@@ -292,12 +282,7 @@ size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 		{ 6, 1, 1, 16, 0, 3, 0, 0, 0, 1, 2, 16, 0, 0, 1, 1, 0, 2, 0, 0, 0, 4, 1, 5, 0 },
 		{ 0, 8, 0, 0x04, 0x7, 8, 1, 0x07, 0x18, 6, 3, 0, 0, 6, 4, 0, 0 },
 	};
-	if (i >= sizeof(scripts) / sizeof(scripts[0]) || max < sizeof(scripts[0]))
+	if (i >= sizeof(scripts) / sizeof(scripts[0]))
 		return 0;
-	size_t n = sizeof(scripts[0]);
-	while (n > 1 && !scripts[i][n - 1])
-		n--;
-	n = 1 + ((n - 1 + 3) / 4) * 4;
-	memcpy(out, scripts[i], n);
-	return n;
+	return fz_script_seed(scripts[i], sizeof(scripts[0]), 1, out, max);
 }

@@ -38,22 +38,12 @@ static uint8_t buf[SHMK_RING_MAX_MESSAGE + 8];
 
 static int setup(void)
 {
-	char path[128];
-	size_t page = shmk_page_size();
-	struct shmk_ring_opts o = { .capacity = CAP };
+	void *p = fz_ring_raw("ring-records", CAP, &ring);
 
-	fz_init();
-	snprintf(path, sizeof(path), "/dev/shm/shmk-fuzz-ring-records-%d", (int)getpid());
-	unlink(path);
-	if (shmk_ring_create(path, &o, &ring))
-		return -1;
-	size_t len;
-	void *p = t_raw_map(open(path, O_RDWR | O_CLOEXEC), &len);
-	unlink(path);
-	if (!p || len < page + CAP)
+	if (!p)
 		return -1;
 	hdr = p;
-	data = (uint8_t *)p + page;
+	data = (uint8_t *)p + shmk_page_size();
 	return 0;
 }
 

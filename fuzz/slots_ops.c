@@ -425,12 +425,7 @@ size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 		{ 0x0a, 0, 4, 0, 0xfe, 0, 0, 0, 1, 0, 1, 'a', 0, 10, 12, 1, 0, 0xff, 5, 0, 0,
 		  0xff, 12, 0, 0, 5, 5, 0, 0, 0xff, 6, 0, 0, 0 },
 	};
-	if (i >= sizeof(scripts) / sizeof(scripts[0]) || max < sizeof(scripts[0]))
+	if (i >= sizeof(scripts) / sizeof(scripts[0]))
 		return 0;
-	size_t n = sizeof(scripts[0]);
-	while (n > 2 && !scripts[i][n - 1])
-		n--;
-	n = 2 + ((n - 2 + 3) / 4) * 4;
-	memcpy(out, scripts[i], n);
-	return n;
+	return fz_script_seed(scripts[i], sizeof(scripts[0]), 2, out, max);
 }

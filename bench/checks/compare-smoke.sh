@@ -7,14 +7,8 @@
 # refuse a file of another schema; scripts/render.py must write a page with
 # the bench section, the efficiency plot and the target table with its
 # reasons and verdicts, and "not run" notes for the missing reports.
-set -uo pipefail
 cd "$(dirname "$0")/../.."
-name=compare-smoke
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. bench/checks/lib.sh compare-smoke
 
 mk() { # file x_median y_ratio z_tput w_ratio x_efficiency z_efficiency
 	jq -n --argjson x "$2" --argjson y "$3" --argjson z "$4" --argjson w "$5" --argjson xe "$6" --argjson ze "$7" '
@@ -79,5 +73,4 @@ else
 	bad "render.py failed: $(cat "$tmp/render.log")"
 fi
 
-echo "$name: $pass passed, $fail failed, 0 skipped"
-[ "$fail" -eq 0 ]
+finish

@@ -7,23 +7,12 @@
 # target table (bench/targets.json) must name registered results
 # (bench/checks/registry.jq).  It first proves the checker on synthetic
 # registrations that break each rule.
-set -uo pipefail
 cd "$(dirname "$0")/../.."
-name=registry
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. bench/checks/lib.sh registry
 check() { jq -r --slurpfile targets bench/targets.json -f bench/checks/registry.jq "$1"; }
 
 # ------------------------------------------------------------ the checker
-jq -n '[{name: "p/floor_rtt/64/cross-cpu", module: "p", pattern: "floor_rtt", param: 64, bytes: 64,
-         placement: "cross-cpu", mode: "spin", metric: "p50_ns", floor: "p/floor_rtt/64/cross-cpu",
-         baseline: null, note: "floor"},
-        {name: "m/rtt/64/cross-cpu", module: "m", pattern: "rtt", param: 64, bytes: 64,
-         placement: "cross-cpu", mode: "spin", metric: "p50_ns", floor: "p/floor_rtt/64/cross-cpu",
-         baseline: "p/floor_rtt/64/cross-cpu", note: null}]' > "$tmp/good.json"
+synth_regs 64 > "$tmp/good.json"
 echo '[]' > "$tmp/t0.json"
 if [ -z "$(jq -r --slurpfile targets "$tmp/t0.json" -f bench/checks/registry.jq "$tmp/good.json")" ]; then
 	ok "a consistent registration passes"
@@ -44,19 +33,11 @@ expect "a mode that is not declared" '.[1].mode = "blocking"' "mode \"blocking\"
 expect "a result without bytes" '.[1].bytes = 0' "no bytes"
 
 # ------------------------------------------------------------ the real ones
-mapfile -t BINS < <(make -s --no-print-directory bench-list | grep -v '/cycle-')
-: > "$tmp/all.json"
-missing=0
-for b in "${BINS[@]}"; do
-	if [ -x "$b" ] && "$b" --shmk_meta="$tmp/one.json" > /dev/null 2>&1; then
-		cat "$tmp/one.json" >> "$tmp/all.json"
-	else
-		bad "$b: not built or cannot dump its registrations (make check-build builds it)"
-		missing=1
-	fi
-done
-if [ "$missing" = 0 ]; then
-	jq -s 'add' "$tmp/all.json" > "$tmp/regs.json"
+mkdir "$tmp/metas"
+before=$fail
+dump_metas "$tmp/metas"
+if [ "$fail" = "$before" ]; then
+	jq -s 'add' "$tmp"/metas/*.meta.json > "$tmp/regs.json"
 	n=$(jq length "$tmp/regs.json")
 	out=$(check "$tmp/regs.json")
 	if [ -z "$out" ]; then
@@ -67,5 +48,4 @@ if [ "$missing" = 0 ]; then
 	fi
 fi
 
-echo "$name: $pass passed, $fail failed, 0 skipped"
-[ "$fail" -eq 0 ]
+finish

@@ -7,26 +7,13 @@
 # per repetition: on synthetic runs from a host that flips between a fast and
 # a slow placement, a result always 1.5x its floor must get efficiency 0.6667
 # exactly, where the ratio of the two pooled medians would not.
-set -uo pipefail
 cd "$(dirname "$0")/../.."
-name=schedule
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok: $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. bench/checks/lib.sh schedule
 
 # ------------------------------------------------------------ the schedule
-mapfile -t BINS < <(make -s --no-print-directory bench-list | grep -v '/cycle-')
-metas=()
-for b in "${BINS[@]}"; do
-	n=$(basename "$b")
-	if [ -x "$b" ] && "$b" --shmk_meta="$tmp/$n.meta.json" > /dev/null 2>&1; then
-		metas+=("$tmp/$n.meta.json")
-	else
-		bad "$b: not built or cannot dump its registrations (make check-build builds it)"
-	fi
-done
+mkdir "$tmp/metas"
+dump_metas "$tmp/metas"
+metas=("$tmp"/metas/*.meta.json)
 if python3 bench/schedule.py --reps 5 --seed 7 --targets bench/targets.json "${metas[@]}" > "$tmp/sched.tsv"; then
 	out=$(python3 - "$tmp/sched.tsv" bench/targets.json "${metas[@]}" <<'EOF'
 import json, sys
@@ -82,12 +69,7 @@ fi
 # 3 to 5.  In repetition 3 the result caught the fast placement (150 ns)
 # while its floor did not.  The pooled medians (result 150, floor 450) say
 # efficiency 3; the per-repetition pairs say 0.6667 four times out of five.
-jq -n '[{name: "p/floor_rtt/8/cross-cpu", module: "p", pattern: "floor_rtt", param: 8, bytes: 8,
-         placement: "cross-cpu", mode: "spin", metric: "p50_ns", floor: "p/floor_rtt/8/cross-cpu",
-         baseline: null, note: "floor"},
-        {name: "m/rtt/8/cross-cpu", module: "m", pattern: "rtt", param: 8, bytes: 8,
-         placement: "cross-cpu", mode: "spin", metric: "p50_ns", floor: "p/floor_rtt/8/cross-cpu",
-         baseline: "p/floor_rtt/8/cross-cpu", note: null}]' > "$tmp/meta.json"
+synth_regs 8 > "$tmp/meta.json"
 : > "$tmp/runs.jsonl"
 for rep in 1 2 3 4 5; do
 	case $rep in 1 | 2) f=100 ;; *) f=450 ;; esac
@@ -119,5 +101,4 @@ else
 	bad "merge.jq failed on synthetic runs"
 fi
 
-echo "$name: $pass passed, $fail failed, 0 skipped"
-[ "$fail" -eq 0 ]
+finish

@@ -3,12 +3,14 @@
  * events region (shmk_events_open creates, a second open joins and
  * validates, split SPSC on the joiner, close both, unlink the file). */
 #include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "shmkit/events.h"
 
 #include "cycle.h"
 
-static int one_cycle(const char *name)
+int one_cycle(const char *name)
 {
 	struct shmk_events *a, *b;
 	struct shmk_events_tx *tx;

@@ -8,22 +8,11 @@
 #include "shmkit/mmap_region.h"
 
 #include "cycle.h"
+#include "ops.h"
 
-static int one_cycle(const char *name)
+int one_cycle(const char *name)
 {
-	char path[160];
-	struct shmk_mmap_region *a, *b;
-	snprintf(path, sizeof path, "/dev/shm%s", name);
-	int rc = shmk_mmap_region_create(path, CYCLE_LEN, SHMK_CLEANUP_MANUAL, 0600, &a);
-	if (rc)
-		return rc;
-	*(volatile uint64_t *)shmk_mmap_region_ptr(a) = 42;
-	if ((rc = shmk_mmap_region_attach(path, &b)))
-		return rc;
-	if (*(volatile uint64_t *)shmk_mmap_region_ptr(b) != 42)
-		return -1;
-	shmk_mmap_region_close(b);
-	return shmk_mmap_region_close(a);
+	return cycle_mmap_region(name);
 }
 
 int main(int argc, char **argv)

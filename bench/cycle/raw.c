@@ -5,6 +5,8 @@
  * /dev/shm/<name>), on a region of BYTES, the size of the cycle it judges.
  */
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../rawcycle.h"
@@ -13,7 +15,7 @@
 static bool use_shm;
 static size_t len;
 
-static int one_cycle(const char *name)
+int one_cycle(const char *name)
 {
 	char path[160];
 	const char *p = name;

@@ -2,12 +2,14 @@
 /* ring.c - cycle-ring ITERS PROCS: create a 64 KiB ring (the minimum),
  * hand out a writer and open it (in this process), close both, unlink. */
 #include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "shmkit/ring.h"
 
 #include "cycle.h"
 
-static int one_cycle(const char *name)
+int one_cycle(const char *name)
 {
 	struct shmk_ring *r;
 	struct shmk_ring_writer *w;

@@ -8,27 +8,11 @@
 #include "shmkit/shm.h"
 
 #include "cycle.h"
+#include "ops.h"
 
-static int one_cycle(const char *name)
+int one_cycle(const char *name)
 {
-	struct shmk_shm *a, *b;
-	struct shmk_shm_map *ma, *mb;
-	int rc = shmk_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
-	if (rc)
-		return rc;
-	if ((rc = shmk_shm_set_size(a, CYCLE_LEN)) || (rc = shmk_shm_map(a, 0, &ma)))
-		return rc;
-	*(volatile uint64_t *)shmk_shm_map_ptr(ma) = 42;
-	if ((rc = shmk_shm_open(name, O_RDWR, 0600, &b)) || (rc = shmk_shm_map(b, 0, &mb)))
-		return rc;
-	if (*(volatile uint64_t *)shmk_shm_map_ptr(mb) != 42)
-		return -1;
-	shmk_shm_unmap(mb);
-	shmk_shm_unmap(ma);
-	rc = shmk_shm_unlink(a);
-	shmk_shm_close(b);
-	shmk_shm_close(a);
-	return rc;
+	return cycle_shm(name);
 }
 
 int main(int argc, char **argv)

@@ -3,12 +3,15 @@
  * its flink), attach a reader through the flink and register it, close the
  * reader, close the owner (which unlinks segment and flink). */
 #include <stdint.h>
+#include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "shmkit/slots.h"
 
 #include "cycle.h"
 
-static int one_cycle(const char *name)
+int one_cycle(const char *name)
 {
 	struct shmk_slots *o, *rd;
 	unsigned idx;
@@ -20,7 +23,7 @@ static int one_cycle(const char *name)
 	if ((rc = shmk_slots_attach(flink, &rd)) || (rc = shmk_slots_register_reader(rd, -1, &idx)))
 		return rc;
 	shmk_slots_close(rd);
-	if (!cycle_bytes) {
+	if (!cycle_noted()) {
 		/* the flink holds the segment's shm name */
 		char seg[128] = "/dev/shm";
 		FILE *f = fopen(flink, "r");

@@ -36,11 +36,11 @@ struct ck_hdr {
 
 struct ck_sh {
 	struct bc_ctl c;
-	size_t off_a, off_b, len;
+	struct bc_bufs bufs;
 	struct ck_hdr ha, hb;
 };
 
-_Static_assert(sizeof(struct ck_sh) <= 4096, "control fits the first page (bc_shared_pair)");
+_Static_assert(sizeof(struct ck_sh) <= 4096, "control fits the first page (bc_shared_area)");
 _Static_assert(offsetof(struct ck_sh, hb) % BC_LINE == 0, "ck_ring headers line-aligned");
 _Static_assert(sizeof(struct ck_hdr) % BC_LINE == 0, "ck_ring headers fill their lines");
 
@@ -52,22 +52,24 @@ static unsigned ck_slots(size_t size)
 	return (unsigned)p;
 }
 
-#define BUFA(sh) ((void *)((char *)(sh) + (sh)->off_a))
-#define BUFB(sh) ((void *)((char *)(sh) + (sh)->off_b))
+#define BUFA(sh) ((void *)((char *)(sh) + (sh)->bufs.off_a))
+#define BUFB(sh) ((void *)((char *)(sh) + (sh)->bufs.off_b))
 
 static struct ck_sh *ck_area(size_t size)
 {
-	size_t a, b, len;
-	struct ck_sh *sh = bc_shared_pair((size_t)ck_slots(size) * size, &a, &b, &len);
+	struct ck_sh *sh = bc_shared_area((size_t)ck_slots(size) * size, size,
+					  offsetof(struct ck_sh, bufs));
 	if (!sh)
 		return NULL;
-	sh->off_a = a;
-	sh->off_b = b;
-	sh->len = len;
-	sh->c.size = size;
 	ck_ring_init(&sh->ha.r, ck_slots(size));
 	ck_ring_init(&sh->hb.r, ck_slots(size));
 	return sh;
+}
+
+/* A message buffer of a line at least, line-aligned. */
+static void *ck_msg(size_t size)
+{
+	return aligned_alloc(BC_LINE, size < 64 ? 64 : size);
 }
 
 /* Dispatch on size without an indirect call in the hot path: each size
@@ -76,8 +78,7 @@ static struct ck_sh *ck_area(size_t size)
 	static int ck_rtt_peer_##T(void *arg)                                              \
 	{                                                                                  \
 		struct ck_sh *sh = arg;                                                    \
-		struct T *msg = aligned_alloc(BC_LINE, sizeof(struct T) < 64 ? 64          \
-								     : sizeof(struct T));  \
+		struct T *msg = ck_msg(sizeof(struct T));                                  \
 		uint64_t sink = 0;                                                         \
 		if (!bc_ready_wait_go(&sh->c))                                             \
 			return 0;                                                          \
@@ -98,8 +99,7 @@ static struct ck_sh *ck_area(size_t size)
 	{                                                                                  \
 		(void)arg;                                                                 \
 		struct ck_sh *sh = ck_area(sizeof(struct T));                              \
-		struct T *msg = aligned_alloc(BC_LINE, sizeof(struct T) < 64 ? 64          \
-								     : sizeof(struct T));  \
+		struct T *msg = ck_msg(sizeof(struct T));                                  \
 		struct bc_run r;                                                           \
 		uint64_t sink = 0, seq = 0;                                                \
 		if (!sh || !msg) {                                                         \
@@ -133,13 +133,12 @@ static struct ck_sh *ck_area(size_t size)
 		bc_run_end(&r, 1);                                                         \
 		gbs_counter(st, "sink", (double)(sink & 1));                               \
 		free(msg);                                                                 \
-		bc_unshared(sh, sh->len);                                                  \
+		bc_unshared(sh, sh->bufs.len);                                             \
 	}                                                                                  \
 	static int ck_tput_peer_##T(void *arg)                                             \
 	{                                                                                  \
 		struct ck_sh *sh = arg;                                                    \
-		struct T *msg = aligned_alloc(BC_LINE, sizeof(struct T) < 64 ? 64          \
-								     : sizeof(struct T));  \
+		struct T *msg = ck_msg(sizeof(struct T));                                  \
 		if (!bc_ready_wait_go(&sh->c))                                             \
 			return 0;                                                          \
 		for (uint64_t i = 0; i < sh->c.n; i++) {                                   \
@@ -157,8 +156,7 @@ static struct ck_sh *ck_area(size_t size)
 	{                                                                                  \
 		(void)arg;                                                                 \
 		struct ck_sh *sh = ck_area(sizeof(struct T));                              \
-		struct T *msg = aligned_alloc(BC_LINE, sizeof(struct T) < 64 ? 64          \
-								     : sizeof(struct T));  \
+		struct T *msg = ck_msg(sizeof(struct T));                                  \
 		struct bc_run r;                                                           \
 		uint64_t sink = 0;                                                         \
 		if (!sh || !msg) {                                                         \
@@ -191,7 +189,7 @@ static struct ck_sh *ck_area(size_t size)
 		bc_run_end(&r, 1);                                                         \
 		gbs_counter(st, "sink", (double)(sink & 1));                               \
 		free(msg);                                                                 \
-		bc_unshared(sh, sh->len);                                                  \
+		bc_unshared(sh, sh->bufs.len);                                             \
 	}
 
 CK_FUNCS(m8)

@@ -93,16 +93,23 @@ static uint64_t recv_msg(struct iox_ends *e, struct bc_ctl *c, size_t size, uint
 	return seq;
 }
 
+/* This process joins RouDi as shmk-<me>-<pid> and opens its two ends:
+ * it publishes on `me` and subscribes to `other`. */
+static void join(struct iox_ends *e, const char *me, const char *other)
+{
+	char name[64];
+	snprintf(name, sizeof name, "shmk-%s-%d", me, (int)getpid());
+	iox_set_loglevel(Iceoryx_LogLevel_Warn);
+	iox_runtime_init(name);
+	ends_init(e, me, other);
+}
+
 static int pong_main(void *arg)
 {
 	struct iox_sh *sh = arg;
-	char name[64];
 	uint64_t sink = 0;
-	snprintf(name, sizeof name, "shmk-pong-%d", (int)getpid());
-	iox_set_loglevel(Iceoryx_LogLevel_Warn);
-	iox_runtime_init(name);
 	struct iox_ends e;
-	ends_init(&e, "pong", "ping");
+	join(&e, "pong", "ping");
 	/* release: pairs with ping's acquire of pong_up */
 	atomic_store_explicit(&sh->pong_up, 1, memory_order_release);
 	for (;;) {
@@ -123,13 +130,9 @@ static int pong_main(void *arg)
 static int ping_main(void *arg)
 {
 	struct iox_sh *sh = arg;
-	char name[64];
 	uint64_t sink = 0;
-	snprintf(name, sizeof name, "shmk-ping-%d", (int)getpid());
-	iox_set_loglevel(Iceoryx_LogLevel_Warn);
-	iox_runtime_init(name);
 	struct iox_ends e;
-	ends_init(&e, "ping", "pong");
+	join(&e, "ping", "pong");
 	uint64_t t0 = bc_now();
 	/* acquire: pairs with pong's release of pong_up */
 	while (!atomic_load_explicit(&sh->pong_up, memory_order_acquire) || !ends_connected(&e)) {

@@ -87,25 +87,19 @@ static inline bool lr_pop(struct lcons *c, void *msg)
 
 struct lr_sh {
 	struct bc_ctl c;
-	size_t off_a, off_b; /* ring offsets from the start of the area */
-	size_t len;
+	struct bc_bufs bufs; /* the two rings */
 };
 
-_Static_assert(sizeof(struct lr_sh) <= 4096, "control fits the first page (bc_shared_pair)");
+_Static_assert(sizeof(struct lr_sh) <= 4096, "control fits the first page (bc_shared_area)");
 
-#define RA(sh) ((struct lring *)((char *)(sh) + (sh)->off_a))
-#define RB(sh) ((struct lring *)((char *)(sh) + (sh)->off_b))
+#define RA(sh) ((struct lring *)((char *)(sh) + (sh)->bufs.off_a))
+#define RB(sh) ((struct lring *)((char *)(sh) + (sh)->bufs.off_b))
 
 static struct lr_sh *lr_area(size_t size)
 {
-	size_t a, b, len;
-	struct lr_sh *sh = bc_shared_pair(lr_bytes(size), &a, &b, &len);
+	struct lr_sh *sh = bc_shared_area(lr_bytes(size), size, offsetof(struct lr_sh, bufs));
 	if (!sh)
 		return NULL;
-	sh->off_a = a;
-	sh->off_b = b;
-	sh->len = len;
-	sh->c.size = size;
 	lr_init(RA(sh), size);
 	lr_init(RB(sh), size);
 	return sh;
@@ -172,7 +166,7 @@ static void bm_lr_rtt(gbs_state *st, void *arg)
 	bc_run_end(&r, 1);
 	gbs_counter(st, "sink", (double)(sink & 1));
 	free(buf);
-	bc_unshared(sh, sh->len);
+	bc_unshared(sh, sh->bufs.len);
 }
 
 /* Throughput peer: produce c.n messages. */
@@ -231,7 +225,7 @@ static void bm_lr_tput(gbs_state *st, void *arg)
 	bc_run_end(&r, 1);
 	gbs_counter(st, "sink", (double)(sink & 1));
 	free(buf);
-	bc_unshared(sh, sh->len);
+	bc_unshared(sh, sh->bufs.len);
 }
 
 __attribute__((constructor)) static void reg(void)

@@ -389,6 +389,25 @@ static int await_peerdead(pid_t other)
 	return 0;
 }
 
+/* The SPSC pair: p[0] the receiver, p[1] the sender of count messages (end:
+ * its end marker, as producer_child's), started together; after a random
+ * pause p[victim] is SIGKILLed and reaped (died[victim], st[victim]).
+ * wait_one's result. */
+static int spsc_pair_kill(pid_t p[2], uint64_t count, int end, int victim, uint64_t *rng,
+			  double *died, int *st)
+{
+	p[0] = fork();
+	if (p[0] == 0)
+		consumer_child(0, 4, 1, 0);
+	p[1] = fork();
+	if (p[1] == 0)
+		producer_child(0, 0, count, NULL, end, 1);
+	h_barrier_wait(bar, 30);
+	t_pause_us(rng, 3000);
+	kill(p[victim], SIGKILL);
+	return wait_one(p[victim], &died[victim], &st[victim]);
+}
+
 static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 {
 	int kill_consumer = t % 2;
@@ -411,16 +430,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 	G->kinds[kill_consumer]++;
 	if (!kill_consumer) {
 		pid_t p[2];
-		p[0] = fork();
-		if (p[0] == 0)
-			consumer_child(0, 4, 1, 0);
-		p[1] = fork();
-		if (p[1] == 0)
-			producer_child(0, 0, ENDLESS, NULL, 0, 1);
-		h_barrier_wait(bar, 30);
-		t_pause_us(rng, 3000);
-		kill(p[1], SIGKILL);
-		int rc = wait_one(p[1], &died[1], &st[1]);
+		int rc = spsc_pair_kill(p, ENDLESS, 0, 1, rng, died, st);
 		/* the receiver drains and then waits on a dead sender: it must
 		 * answer SHMK_EPEERDEAD (events.wait.peerdead) */
 		if (t % 4 == 0 && role_word(offsetof(struct shmk_events_layout, spsc.roles.a)) &&
@@ -452,16 +462,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		uint64_t count = 1 + t_rand(rng) % 3000;
 		pid_t p[2];
 		atomic_store(&sh->no_zerocopy, t % 4 == 1);
-		p[0] = fork();
-		if (p[0] == 0)
-			consumer_child(0, 4, 1, 0);
-		p[1] = fork();
-		if (p[1] == 0)
-			producer_child(0, 0, count, NULL, 1, 1);
-		h_barrier_wait(bar, 30);
-		t_pause_us(rng, 3000);
-		kill(p[0], SIGKILL);
-		int rc = wait_one(p[0], &died[0], &st[0]);
+		int rc = spsc_pair_kill(p, count, 1, 0, rng, died, st);
 		if (atomic_load(&sh->got_end)) {
 			G->missed++; /* it had finished: nothing to take over */
 		} else {
@@ -737,7 +738,7 @@ static void init_trial(uint64_t t, uint64_t *rng, struct group *G)
 
 /* ------------------------------------------------------------ liveness */
 
-/* Run by a child that then SIGKILLs itself (t_fork_dying): takes the SPSC
+/* Run by a child that then SIGKILLs itself (t_fork_zombie): takes the SPSC
  * receiver role and keeps it; 0 once it is held. */
 static int take_receiver(void *arg)
 {
@@ -772,7 +773,6 @@ static int claim_receiver(void)
 
 static int zombie_check(void)
 {
-	siginfo_t si;
 	int rc;
 
 	h_unique_path(g_path, sizeof(g_path), "ev-zombie");
@@ -780,8 +780,8 @@ static int zombie_check(void)
 	if (rc)
 		return 1;
 	shmk_events_close(r);
-	pid_t z = t_fork_dying(take_receiver, NULL);
-	if (z < 0 || waitid(P_PID, (id_t)z, &si, WEXITED | WNOWAIT))
+	pid_t z = t_fork_zombie(take_receiver, NULL);
+	if (z < 0)
 		return 1;
 	char st = t_proc_state(z);
 	rc = claim_receiver();
@@ -803,15 +803,11 @@ static int pidreuse_role(void)
 	if (rc)
 		return 2;
 	shmk_events_close(r);
-	pid_t a = t_fork_dying(take_receiver, NULL);
-	siginfo_t si;
-	if (a < 0 || waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
-		return 3;
-	pid_t stranger;
+	pid_t a, stranger;
 	int release;
-	int step = t_reuse_pid(PROG, a, &stranger, &release);
+	int step = t_reuse_dead(PROG, take_receiver, NULL, &a, &stranger, &release);
 	if (step)
-		return 3 + step;
+		return 2 + step;
 	rc = claim_receiver();
 	t_release(stranger, release);
 	unlink(g_path);
@@ -911,51 +907,49 @@ static void print_group(const struct group *G, const char *kinds)
 	       G->trials == t_trials() ? "" : " incomplete");
 }
 
-int main(int argc, char **argv)
+static struct group S = { .name = "spsc" }, M = { .name = "mpsc" }, I = { .name = "init" };
+static int s_ok, m_ok, i_ok;
+
+static int run_trials(uint64_t n, uint64_t *rng)
 {
-	int role_rc;
-	sh = t_crash_start(argc, argv, sizeof(*sh), pidreuse_role, &role_rc);
-	if (role_rc >= 0)
-		return role_rc;
-	g_seed = h_seed();
-	uint64_t rng = g_seed, n = t_trials();
-	struct group S = { .name = "spsc" }, M = { .name = "mpsc" }, I = { .name = "init" };
-	double t0 = t_now();
 	char kinds[256];
 
 	printf("%s: seed %" PRIu64 ", %" PRIu64 " trials per group (spsc, mpsc, init), "
 	       "SHMK_LIVENESS_MS %.0f\n", PROG, g_seed, n, t_liveness_s() * 1000);
 	bar = h_barrier_new(3);
 	for (uint64_t t = 0; t < n; t++)
-		spsc_trial(t, &rng, &S);
+		spsc_trial(t, rng, &S);
 	h_barrier_free(bar);
 	snprintf(kinds, sizeof(kinds), "sender killed %" PRIu64 ", receiver killed %" PRIu64,
 		 S.kinds[0], S.kinds[1]);
 	print_group(&S, kinds);
 	bar = h_barrier_new(5);
 	for (uint64_t t = 0; t < n; t++)
-		mpsc_trial(t, &rng, &M);
+		mpsc_trial(t, rng, &M);
 	h_barrier_free(bar);
 	snprintf(kinds, sizeof(kinds), "producer at events.mpsc.claimed %" PRIu64 ", producer "
 		 "at random %" PRIu64 ", consumer at random %" PRIu64, M.kinds[0], M.kinds[1],
 		 M.kinds[2]);
 	print_group(&M, kinds);
 	for (uint64_t t = 0; t < n; t++)
-		init_trial(t, &rng, &I);
+		init_trial(t, rng, &I);
 	snprintf(kinds, sizeof(kinds), "creator at events.init %" PRIu64 ", at random %" PRIu64,
 		 I.kinds[0], I.kinds[1]);
 	print_group(&I, kinds);
 
-	int s_ok = S.trials == n && !S.failed, m_ok = M.trials == n && !M.failed,
-	    i_ok = I.trials == n && !I.failed;
+	s_ok = S.trials == n && !S.failed;
+	m_ok = M.trials == n && !M.failed;
+	i_ok = I.trials == n && !I.failed;
+	return s_ok && m_ok && i_ok;
+}
 
-	/* the parent may use the library from here on: no crash point is
-	 * armed any more */
-	struct t_after A;
-	t_crash_after(PROG, zombie_check, restart_check, &rng, &A);
-	int z = A.zombie, rs = A.restart, ok = s_ok && m_ok && i_ok && t_after_ok(&A);
-	h_evidence(PROG, "stress", "zombie", "events.role.reclaim", !z);
-	h_evidence(PROG, "stress", "restart", "events.role.reclaim", !rs);
+static void finish(const struct t_after *a, int crash_ok, char *counts, size_t len)
+{
+	uint64_t n = t_trials();
+
+	(void)crash_ok;
+	h_evidence(PROG, "stress", "zombie", "events.role.reclaim", !a->zombie);
+	h_evidence(PROG, "stress", "restart", "events.role.reclaim", !a->restart);
 	h_evidence(PROG, "stress", "spsc", "reliability.crash.committed", s_ok);
 	h_evidence(PROG, "stress", "mpsc", "reliability.crash.committed", m_ok);
 	h_evidence(PROG, "stress", "spsc", "reliability.peer.unblock", s_ok);
@@ -968,17 +962,21 @@ int main(int argc, char **argv)
 	h_evidence(PROG, "stress", "mpsc", "events.mpsc.order", m_ok);
 	h_evidence(PROG, "stress", "init", "events.init.dead-creator", i_ok);
 	h_evidence(PROG, "stress", "init", "events.init.recover", i_ok);
-	t_report(PROG, g_seed, t_now() - t0, ok,
-		  "\"trials_per_group\": %" PRIu64 ", \"spsc_torn\": %" PRIu64 ", \"spsc_lost\": %"
-		  PRIu64 ", \"spsc_dup\": %" PRIu64 ", \"spsc_held\": %" PRIu64
-		  ", \"spsc_max_unblock_s\": %.3f, \"mpsc_torn\": %" PRIu64 ", \"mpsc_lost\": %"
-		  PRIu64 ", \"mpsc_dup\": %" PRIu64 ", \"mpsc_held\": %" PRIu64
-		  ", \"mpsc_skipped\": %" PRIu64 ", \"mpsc_max_unblock_s\": %.3f"
-		  ", \"init_failed\": %" PRIu64 ", \"init_max_unblock_s\": %.3f, \"complete\": %d"
-		  ", \"zombie_ok\": %d, \"pidreuse\": \"%s\", \"restart_ok\": %d, \"gc\": \"%s\"",
-		  n, S.torn, S.lost, S.dup, S.held, S.max_unblock, M.torn, M.lost, M.dup, M.held,
-		  M.skipped, M.max_unblock, I.failed, I.max_unblock,
-		  S.trials == n && M.trials == n && I.trials == n, !z,
-		  t_pidreuse_json(A.pidreuse), !rs, t_gc_json(A.gc));
-	return ok ? 0 : 1;
+	snprintf(counts, len, "\"trials_per_group\": %" PRIu64 ", \"spsc_torn\": %" PRIu64
+		 ", \"spsc_lost\": %" PRIu64 ", \"spsc_dup\": %" PRIu64 ", \"spsc_held\": %" PRIu64
+		 ", \"spsc_max_unblock_s\": %.3f, \"mpsc_torn\": %" PRIu64 ", \"mpsc_lost\": %"
+		 PRIu64 ", \"mpsc_dup\": %" PRIu64 ", \"mpsc_held\": %" PRIu64
+		 ", \"mpsc_skipped\": %" PRIu64 ", \"mpsc_max_unblock_s\": %.3f"
+		 ", \"init_failed\": %" PRIu64 ", \"init_max_unblock_s\": %.3f, \"complete\": %d",
+		 n, S.torn, S.lost, S.dup, S.held, S.max_unblock, M.torn, M.lost, M.dup, M.held,
+		 M.skipped, M.max_unblock, I.failed, I.max_unblock,
+		 S.trials == n && M.trials == n && I.trials == n);
+}
+
+int main(int argc, char **argv)
+{
+	sh = t_shared_alloc(sizeof(*sh));
+	return t_crash_main(argc, argv, sh, &(const struct t_crash_prog){ .prog = PROG,
+		.seed = &g_seed, .pidreuse_role = pidreuse_role, .trials = run_trials,
+		.zombie = zombie_check, .restart = restart_check, .finish = finish });
 }

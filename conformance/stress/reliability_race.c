@@ -28,12 +28,19 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "harness.h"
 #include "support.h"
-#include "reliability.h"
+#include "rel.h"
+#include "shmkit/error.h"
+#include "shmkit/mmap_region.h"
+#include "shmkit/shm.h"
+#include "shmkit/slots.h"
 
 #define PROG "reliability_race"
 #define NPROC 8
@@ -72,16 +79,9 @@ static int code_of(int idx)
 /* mappings of our objects: anything under /dev/shm or the test directory */
 static int count_maps(void)
 {
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[1024];
-	int n = 0;
+	const char *const needles[] = { "/dev/shm/", h_tmpdir(), NULL };
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "/dev/shm/") != NULL || strstr(line, h_tmpdir()) != NULL;
-	fclose(f);
-	return n;
+	return t_count_maps(needles);
 }
 
 static const int remove_errs[] = { -ENOENT, SHMK_EBUSY, 0 };
@@ -89,7 +89,7 @@ static const int remove_errs[] = { -ENOENT, SHMK_EBUSY, 0 };
 static void note(struct shared *sh, int op, int rc, const int *errs)
 {
 	atomic_fetch_add_explicit(&sh->count[op][code_index(rc)], 1, memory_order_relaxed);
-	if (rc < 0 && !rel_documented(errs, rc)) {
+	if (rc < 0 && !t_rel_documented(errs, rc)) {
 		int z = 0;
 		atomic_fetch_add(&sh->undocumented, 1);
 		if (atomic_compare_exchange_strong(&sh->first_bad_code, &z, rc)) {
@@ -100,7 +100,7 @@ static void note(struct shared *sh, int op, int rc, const int *errs)
 	}
 }
 
-static bool size_ok(const struct rel_obj *o)
+static bool size_ok(const struct t_rel_obj *o)
 {
 	switch (o->kind) {
 	case REL_SHM:
@@ -114,7 +114,7 @@ static bool size_ok(const struct rel_obj *o)
 
 /* A slots owner's flink must still name its segment while it lives: gc
  * (reclaim_stale) and other creators MUST NOT take it (slots.stale.reclaim). */
-static void release(const struct rel_prim *p, struct shared *sh, struct rel_obj *o, bool created)
+static void release(const struct t_rel_prim *p, struct shared *sh, struct t_rel_obj *o, bool created)
 {
 	if (created && o->kind == REL_SLOTS) {
 		char buf[300] = "";
@@ -131,10 +131,10 @@ static void release(const struct rel_prim *p, struct shared *sh, struct rel_obj 
 	p->release(o);
 }
 
-static void worker(const struct rel_prim *p, struct shared *sh, char names[][256], uint64_t seed,
+static void worker(const struct t_rel_prim *p, struct shared *sh, char names[][256], uint64_t seed,
 		   uint64_t rounds, uint64_t target, double deadline, struct h_barrier *go)
 {
-	struct rel_obj held[2];
+	struct t_rel_obj held[2];
 	bool busy[2] = { false, false }, made[2] = { false, false };
 	uint64_t rng = seed;
 	int fds0 = t_count_fds();
@@ -151,7 +151,7 @@ static void worker(const struct rel_prim *p, struct shared *sh, char names[][256
 		const char *name = names[x % NNAMES];
 		unsigned pick = (unsigned)(x >> 8) % 10;
 		int slot = busy[0] ? (busy[1] ? -1 : 1) : 0;
-		struct rel_obj o;
+		struct t_rel_obj o;
 		int rc;
 
 		if (pick < 4) {
@@ -196,7 +196,7 @@ static void worker(const struct rel_prim *p, struct shared *sh, char names[][256
 		atomic_fetch_add(&sh->map_leaks, 1);
 }
 
-static bool run_prim(const struct rel_prim *p, uint64_t seed, uint64_t rounds, uint64_t target,
+static bool run_prim(const struct t_rel_prim *p, uint64_t seed, uint64_t rounds, uint64_t target,
 		     double seconds, char *summary, size_t sumlen)
 {
 	struct shared *sh = t_shared_alloc(sizeof(*sh));
@@ -238,7 +238,7 @@ static bool run_prim(const struct rel_prim *p, uint64_t seed, uint64_t rounds, u
 	unsigned leftovers = 0;
 	for (int i = 0; i < NNAMES; i++) {
 		char buf[300];
-		if (access(rel_fs_path(p, names[i], buf, sizeof(buf)), F_OK) == 0) {
+		if (access(t_rel_fs_path(p, names[i], buf, sizeof(buf)), F_OK) == 0) {
 			leftovers++;
 			if (p->remove(names[i]) && !p->by_name)
 				unlink(names[i]);
@@ -299,7 +299,7 @@ int main(void)
 	       NPROC, NNAMES,
 	       longrun ? "until STRESS_MESSAGES creations each" : "STRESS_ROUNDS rounds each");
 	for (int k = 0; k < REL_N; k++) {
-		prim_ok[k] = run_prim(&rel_prims[k], seed, rounds, target, seconds / REL_N, sums[k],
+		prim_ok[k] = run_prim(&t_rel_prims[k], seed, rounds, target, seconds / REL_N, sums[k],
 				      sizeof(sums[k]));
 		ok &= prim_ok[k];
 	}
@@ -311,7 +311,7 @@ int main(void)
 		[REL_SLOTS] = "slots.stale.detect",
 	};
 	for (int k = 0; k < REL_N; k++)
-		h_evidence(PROG, "race", rel_prims[k].name, clauses[k], prim_ok[k]);
+		h_evidence(PROG, "race", t_rel_prims[k].name, clauses[k], prim_ok[k]);
 	h_evidence(PROG, "race", "mmap_region", "mmap_region.attach.empty", prim_ok[REL_MMAP]);
 	h_evidence(PROG, "race", "slots", "slots.stale.reclaim", prim_ok[REL_SLOTS]);
 	t_report(PROG, seed, t_now() - t0, ok, "%s, %s, %s, %s, %s", sums[0], sums[1], sums[2],

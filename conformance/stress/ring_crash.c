@@ -62,21 +62,7 @@ static int put(struct shmk_ring_writer *w, int how, uint8_t *buf, size_t n, int6
 {
 	for (;;) {
 		int64_t t0 = shmk_now_ns();
-		int rc;
-		if (how == 0) {
-			rc = shmk_ring_write(w, buf, n);
-		} else if (how == 1) {
-			struct iovec v[3] = { { buf, n / 3 }, { buf + n / 3, n / 3 },
-					      { buf + 2 * (n / 3), n - 2 * (n / 3) } };
-			rc = shmk_ring_writev(w, v, 3);
-		} else {
-			void *p;
-			rc = shmk_ring_reserve(w, n, &p);
-			if (!rc) {
-				memcpy(p, buf, n);
-				rc = shmk_ring_commit(w);
-			}
-		}
+		int rc = t_ring_put(w, how, buf, n, 3);
 		int64_t d = shmk_now_ns() - t0;
 		if (call_ns && d > *call_ns)
 			*call_ns = d;
@@ -184,6 +170,21 @@ static void reader_child(const char *path, int close1, int close2)
 	_exit(0);
 }
 
+/* Once both writers are forked: forks the reader, drops the parent's ends
+ * of the writers' fds, and starts all three at the barrier.  The reader's pid. */
+static pid_t start_reader(const char *path, const int wfd[2], const int peer[2])
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		reader_child(path, wfd[0], wfd[1]);
+	for (int k = 0; k < 2; k++) {
+		close(wfd[k]);
+		close(peer[k]);
+	}
+	h_barrier_wait(bar, 30);
+	return pid;
+}
+
 struct totals {
 	uint64_t trials, crash_trials, random_trials, torn, lost, dup, bad, failed;
 	uint64_t committed, delivered, inflight;
@@ -231,14 +232,7 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 		close(wfd[0]);
 		writer_child(wfd[1], 1, NULL, 64, -1, *rng ^ 7);
 	}
-	pids[2] = fork();
-	if (pids[2] == 0)
-		reader_child(path, wfd[0], wfd[1]);
-	for (int k = 0; k < 2; k++) {
-		close(wfd[k]);
-		close(peer[k]);
-	}
-	h_barrier_wait(bar, 30);
+	pids[2] = start_reader(path, wfd, peer);
 	if (!crash_mode) {
 		t_pause_us(rng, 3000);
 		kill(pids[0], SIGKILL);
@@ -432,7 +426,7 @@ static int med_trial(uint64_t t, uint64_t *rng, struct med_totals *M, struct h_b
 
 /* ------------------------------------------------------------ liveness */
 
-/* Run by a child that then SIGKILLs itself (t_fork_dying): opens the
+/* Run by a child that then SIGKILLs itself (t_fork_zombie): opens the
  * writer whose fd *arg is, and dies holding it. */
 static int open_writer(void *arg)
 {
@@ -452,14 +446,9 @@ static int zombie_check(void)
 	h_unique_path(path, sizeof(path), "ring-zombie");
 	if (shmk_ring_create(path, &o, &r) || shmk_ring_writer_new(r, 1, &wfd, &peer))
 		return -1;
-	pid_t pid = t_fork_dying(open_writer, &wfd);
+	pid_t pid = t_fork_zombie(open_writer, &wfd);
 	close(wfd);
 	if (pid < 0)
-		return -1;
-	/* the death is an event: waitid(WNOWAIT) returns once it is a zombie
-	 * and leaves it unreaped */
-	siginfo_t si;
-	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT))
 		return -1;
 	char state = t_proc_state(pid);
 	int64_t t0 = shmk_now_ns();
@@ -489,19 +478,12 @@ static int pidreuse_role(void)
 	unlink(path);
 	if (shmk_ring_create(path, &o, &r) || shmk_ring_writer_new(r, 1, &wfd, &peer))
 		return 2;
-	pid_t a = t_fork_dying(open_writer, &wfd);
-	close(wfd);
-	if (a < 0)
-		return 3;
-	/* A must be a zombie while its token is read (t_reuse_pid) */
-	siginfo_t si;
-	if (waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
-		return 4;
-	pid_t b;
+	pid_t a, b;
 	int release;
-	int step = t_reuse_pid(PROG, a, &b, &release);
+	int step = t_reuse_dead(PROG, open_writer, &wfd, &a, &b, &release);
+	close(wfd);
 	if (step)
-		return 4 + step;
+		return 2 + step;
 	int rc = shmk_ring_wait(r, 0, (int64_t)(10 * 1e9));
 	t_release(b, release);
 	shmk_ring_close(r);
@@ -553,14 +535,7 @@ static int restart_check(uint64_t *rng, int *gc_state)
 				writer_child(wfd[k], (unsigned)k, NULL, round ? 200 : 0, -1, *rng + k);
 			}
 		}
-		pids[2] = fork();
-		if (pids[2] == 0)
-			reader_child(path, wfd[0], wfd[1]);
-		for (int k = 0; k < 2; k++) {
-			close(wfd[k]);
-			close(peer[k]);
-		}
-		h_barrier_wait(bar, 30);
+		pids[2] = start_reader(path, wfd, peer);
 		double died[3];
 		int st[3];
 		if (round == 0) {
@@ -605,74 +580,82 @@ static int restart_check(uint64_t *rng, int *gc_state)
 	return *gc_state == 0;
 }
 
-int main(int argc, char **argv)
+static struct totals T;
+
+static int run_trials(uint64_t n, uint64_t *rng)
 {
-	int role_rc;
-	sh = t_crash_start(argc, argv, sizeof(*sh), pidreuse_role, &role_rc);
-	if (role_rc >= 0)
-		return role_rc;
-
-	g_seed = h_seed();
-	uint64_t rng = g_seed, n = t_trials();
-	struct totals T = { 0 };
-	double t0 = t_now();
 	bar = h_barrier_new(4);
-
 	printf("%s: seed %" PRIu64 ", %" PRIu64 " trials (victim writer SIGKILLed at %zu crash "
 	       "points and at random times), SHMK_LIVENESS_MS %.0f\n",
 	       PROG, g_seed, n, NPOINTS, t_liveness_s() * 1000);
 	for (uint64_t t = 0; t < n; t++)
-		if (trial(t, &rng, &T))
+		if (trial(t, rng, &T))
 			break;
-	int complete = T.trials == n;
 	printf("ring-writers: %" PRIu64 " trials (%" PRIu64 " at crash points: locked %" PRIu64
 	       ", copying %" PRIu64 ", copied %" PRIu64 ", commit %" PRIu64 "; %" PRIu64
 	       " random), %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64 " duplicated, %" PRIu64
 	       " in flight at the kill delivered, max unblock %.3f s, seed %" PRIu64 "%s\n",
 	       T.trials, T.crash_trials, T.per_point[0], T.per_point[1], T.per_point[2],
 	       T.per_point[3], T.random_trials, T.torn, T.lost, T.dup, T.inflight, T.max_unblock,
-	       g_seed, complete ? "" : " incomplete");
-	int crash_ok = complete && !T.failed;
+	       g_seed, T.trials == n ? "" : " incomplete");
+	return T.trials == n && !T.failed;
+}
 
-	/* mediated writers: a quarter as many trials (one crash point) */
-	struct med_totals M = { 0 };
+/* mediated writers: a quarter as many trials (one crash point) */
+static struct med_totals M;
+static int med_ok, med_complete;
+
+static int run_med_trials(uint64_t n, uint64_t *rng)
+{
 	uint64_t mn = n / 4 ? n / 4 : 1;
 	struct h_barrier *mbar = h_barrier_new(3);
 	for (uint64_t t = 0; t < mn; t++)
-		if (med_trial(t, &rng, &M, mbar))
+		if (med_trial(t, rng, &M, mbar))
 			break;
 	h_barrier_free(mbar);
-	int med_complete = M.trials == mn, med_ok = med_complete && !M.failed;
+	med_complete = M.trials == mn;
+	med_ok = med_complete && !M.failed;
 	printf("ring-mediated: %" PRIu64 " trials (%" PRIu64 " killed at ring.mediated.sent, %"
 	       PRIu64 " random), %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64 " duplicated, %"
 	       PRIu64 " in flight at the kill delivered, %" PRIu64 " victims seen gone, seed %"
 	       PRIu64 "%s\n", M.trials, M.crash_trials, M.random_trials, M.torn, M.lost, M.dup,
 	       M.inflight, M.gone_seen, g_seed, med_complete ? "" : " incomplete");
-	crash_ok = crash_ok && med_ok;
+	return med_ok;
+}
 
-	struct t_after A;
-	t_crash_after(PROG, zombie_check, restart_check, &rng, &A);
-	int z = A.zombie, rs = A.restart, ok = crash_ok && t_after_ok(&A);
+static int all_trials(uint64_t n, uint64_t *rng)
+{
+	int direct = run_trials(n, rng);
+	return run_med_trials(n, rng) && direct;
+}
+
+static void finish(const struct t_after *a, int crash_ok, char *counts, size_t len)
+{
 	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
 	h_evidence(PROG, "stress", "crash", "reliability.peer.unblock", crash_ok);
 	h_evidence(PROG, "stress", "crash", "ring.writer.lock.recover", crash_ok);
 	h_evidence(PROG, "stress", "crash", "ring.writer.publish", crash_ok);
-	h_evidence(PROG, "stress", "zombie", "ring.reader.wait.peerdead", !z);
+	h_evidence(PROG, "stress", "zombie", "ring.reader.wait.peerdead", !a->zombie);
 	h_evidence(PROG, "stress", "mediated", "ring.mediated.liveness", med_ok);
 	h_evidence(PROG, "stress", "mediated", "ring.mediated.peerdead", med_ok);
-	h_evidence(PROG, "stress", "restart", "ring.reader.single", !rs);
+	h_evidence(PROG, "stress", "restart", "ring.reader.single", !a->restart);
 	h_barrier_free(bar);
-	t_report(PROG, g_seed, t_now() - t0, ok,
-		  "\"trials\": %" PRIu64 ", \"crash_point_trials\": %" PRIu64
-		  ", \"random_trials\": %" PRIu64 ", \"torn\": %" PRIu64 ", \"lost\": %" PRIu64
-		  ", \"duplicated\": %" PRIu64 ", \"inflight_delivered\": %" PRIu64
-		  ", \"max_unblock_s\": %.3f, \"zombie_ok\": %d, \"pidreuse\": \"%s\""
-		  ", \"restart_ok\": %d, \"gc\": \"%s\", \"complete\": %d"
-		  ", \"mediated_trials\": %" PRIu64 ", \"mediated_torn\": %" PRIu64
-		  ", \"mediated_lost\": %" PRIu64 ", \"mediated_duplicated\": %" PRIu64
-		  ", \"mediated_gone_seen\": %" PRIu64,
-		  T.trials, T.crash_trials, T.random_trials, T.torn, T.lost, T.dup, T.inflight,
-		  T.max_unblock, !z, t_pidreuse_json(A.pidreuse), !rs, t_gc_json(A.gc),
-		  complete && med_complete, M.trials, M.torn, M.lost, M.dup, M.gone_seen);
-	return ok ? 0 : 1;
+	snprintf(counts, len, "\"trials\": %" PRIu64 ", \"crash_point_trials\": %" PRIu64
+		 ", \"random_trials\": %" PRIu64 ", \"torn\": %" PRIu64 ", \"lost\": %" PRIu64
+		 ", \"duplicated\": %" PRIu64 ", \"inflight_delivered\": %" PRIu64
+		 ", \"max_unblock_s\": %.3f, \"complete\": %d"
+		 ", \"mediated_trials\": %" PRIu64 ", \"mediated_torn\": %" PRIu64
+		 ", \"mediated_lost\": %" PRIu64 ", \"mediated_duplicated\": %" PRIu64
+		 ", \"mediated_gone_seen\": %" PRIu64,
+		 T.trials, T.crash_trials, T.random_trials, T.torn, T.lost, T.dup, T.inflight,
+		 T.max_unblock, T.trials == t_trials() && med_complete, M.trials, M.torn, M.lost,
+		 M.dup, M.gone_seen);
+}
+
+int main(int argc, char **argv)
+{
+	sh = t_shared_alloc(sizeof(*sh));
+	return t_crash_main(argc, argv, sh, &(const struct t_crash_prog){ .prog = PROG,
+		.seed = &g_seed, .pidreuse_role = pidreuse_role, .trials = all_trials,
+		.zombie = zombie_check, .restart = restart_check, .finish = finish });
 }

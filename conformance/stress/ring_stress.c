@@ -116,27 +116,7 @@ static int put(struct shmk_ring_writer *w, uint64_t tag, uint64_t i, uint8_t *bu
 
 	rec_fill(buf, n, tag, i);
 	for (;;) {
-		if (how == 0) {
-			rc = shmk_ring_write(w, buf, n);
-		} else if (how == 1) {
-			struct iovec v[SHMK_RING_MAX_IOV];
-			int cnt = 1 + (int)(i % SHMK_RING_MAX_IOV);
-			size_t off = 0;
-			for (int s = 0; s < cnt; s++) {
-				size_t part = s == cnt - 1 ? n - off : (n - off) / 2;
-				v[s].iov_base = buf + off;
-				v[s].iov_len = part;
-				off += part;
-			}
-			rc = shmk_ring_writev(w, v, cnt);
-		} else {
-			void *p;
-			rc = shmk_ring_reserve(w, n, &p);
-			if (!rc) {
-				memcpy(p, buf, n);
-				rc = shmk_ring_commit(w);
-			}
-		}
+		rc = t_ring_put(w, (int)how, buf, n, 1 + (int)(i % SHMK_RING_MAX_IOV));
 		if (rc != SHMK_EFULL)
 			return rc;
 		(*efull)++;

@@ -159,11 +159,8 @@ int main(void)
 		.clauses = { "ring.reader.wait.wake+3", "ring.writer.wake+2",
 			     "reliability.hook.spin" },
 		.stress_share = 4800000,
-		.phase = phase,
+		.phase = phase, .park = 1,
 	};
 
-	/* spin as briefly as this module did before it shared wait.c, so the
-	 * waiters park and the park gap is really hunted */
-	setenv("SHMK_WAIT_SPIN_NS", "0", 0);
 	return t_wake_main(&p, &ws, &bar);
 }

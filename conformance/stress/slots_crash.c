@@ -414,11 +414,10 @@ static int zombie_check(void)
 {
 	char flink[256];
 	int bad = 0;
-	siginfo_t si;
 
 	h_unique_path(flink, sizeof(flink), "slots-zombie");
-	pid_t o = t_fork_dying(mk_owner, flink);
-	if (o < 0 || waitid(P_PID, (id_t)o, &si, WEXITED | WNOWAIT))
+	pid_t o = t_fork_zombie(mk_owner, flink);
+	if (o < 0)
 		return 1;
 	struct shmk_slots *r;
 	int rc = shmk_slots_attach(flink, &r);
@@ -440,8 +439,8 @@ static int zombie_check(void)
 	struct shmk_slots *s;
 	if (shmk_slots_create(flink, 2, CAP, &s))
 		return 1;
-	pid_t rd = t_fork_dying(mk_reader, flink);
-	if (rd < 0 || waitid(P_PID, (id_t)rd, &si, WEXITED | WNOWAIT))
+	pid_t rd = t_fork_zombie(mk_reader, flink);
+	if (rd < 0)
 		return 1;
 	shmk_slot_handle_t h;
 	uint64_t sn;
@@ -473,15 +472,11 @@ static int pidreuse_role(void)
 	unlink(flink);
 	if (shmk_slots_create(flink, 2, CAP, &s))
 		return 2;
-	pid_t a = t_fork_dying(mk_reader, flink);
-	siginfo_t si;
-	if (a < 0 || waitid(P_PID, (id_t)a, &si, WEXITED | WNOWAIT))
-		return 3;
-	pid_t stranger;
+	pid_t a, stranger;
 	int release;
-	int step = t_reuse_pid(PROG, a, &stranger, &release);
+	int step = t_reuse_dead(PROG, mk_reader, flink, &a, &stranger, &release);
 	if (step)
-		return 3 + step;
+		return 2 + step;
 	shmk_slot_handle_t h;
 	uint64_t sn;
 	uint8_t buf[CAP];
@@ -574,26 +569,17 @@ static int restart_check(uint64_t *rng, int *gc_state)
 	return bad;
 }
 
-int main(int argc, char **argv)
+static struct totals T;
+
+static int run_trials(uint64_t n, uint64_t *rng)
 {
-	int role_rc;
-	sh = t_crash_start(argc, argv, sizeof(*sh), pidreuse_role, &role_rc);
-	if (role_rc >= 0)
-		return role_rc;
-
-	g_seed = h_seed();
-	uint64_t rng = g_seed, n = t_trials();
-	struct totals T = { 0 };
-	double t0 = t_now();
 	bar = h_barrier_new(4);
-
 	printf("%s: seed %" PRIu64 ", %" PRIu64 " trials (owner at slots.commit.before_publish "
 	       "and slots.flink.before_link, owner and readers at random times), "
 	       "SHMK_LIVENESS_MS %.0f\n", PROG, g_seed, n, t_liveness_s() * 1000);
 	for (uint64_t t = 0; t < n; t++)
-		if (trial(t, &rng, &T))
+		if (trial(t, rng, &T))
 			break;
-	int complete = T.trials == n;
 	printf("slots: %" PRIu64 " trials (owner-point %" PRIu64 ", owner-random %" PRIu64
 	       ", reader-random %" PRIu64 ", owner-init %" PRIu64 "), %" PRIu64 " torn, %" PRIu64
 	       " lost, %" PRIu64 " duplicated, %" PRIu64 " reader-held lost, %" PRIu64
@@ -601,12 +587,13 @@ int main(int argc, char **argv)
 	       " orphan segments after owner-init, max unblock %.3f s, seed %" PRIu64 "%s\n",
 	       T.trials, T.per_kind[0], T.per_kind[1], T.per_kind[2], T.per_kind[3], T.torn, T.lost,
 	       T.dup, T.held_lost, T.inflight, T.reclaimed, T.orphans, T.max_unblock, g_seed,
-	       complete ? "" : " incomplete");
-	int crash_ok = complete && !T.failed;
+	       T.trials == n ? "" : " incomplete");
+	return T.trials == n && !T.failed;
+}
 
-	struct t_after A;
-	t_crash_after(PROG, zombie_check, restart_check, &rng, &A);
-	int z = A.zombie, rs = A.restart, ok = crash_ok && t_after_ok(&A);
+static void finish(const struct t_after *a, int crash_ok, char *counts, size_t len)
+{
+	int z = a->zombie, rs = a->restart;
 	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
 	h_evidence(PROG, "stress", "crash", "reliability.peer.unblock", crash_ok);
 	h_evidence(PROG, "stress", "crash", "slots.wait.peerdead", crash_ok && !z);
@@ -615,16 +602,21 @@ int main(int argc, char **argv)
 	h_evidence(PROG, "stress", "crash", "slots.stale.reclaim", crash_ok && !rs);
 	h_evidence(PROG, "stress", "restart", "slots.stale.detect", !rs);
 	h_barrier_free(bar);
-	t_report(PROG, g_seed, t_now() - t0, ok,
-		  "\"trials\": %" PRIu64 ", \"owner_point\": %" PRIu64 ", \"owner_random\": %" PRIu64
-		  ", \"reader_random\": %" PRIu64 ", \"owner_init\": %" PRIu64 ", \"torn\": %" PRIu64
-		  ", \"lost\": %" PRIu64 ", \"duplicated\": %" PRIu64
-		  ", \"reader_held_lost\": %" PRIu64 ", \"inflight_delivered\": %" PRIu64
-		  ", \"orphan_segments\": %" PRIu64
-		  ", \"max_unblock_s\": %.3f, \"zombie_ok\": %d, \"pidreuse\": \"%s\""
-		  ", \"restart_ok\": %d, \"gc\": \"%s\", \"complete\": %d",
-		  T.trials, T.per_kind[0], T.per_kind[1], T.per_kind[2], T.per_kind[3], T.torn,
-		  T.lost, T.dup, T.held_lost, T.inflight, T.orphans, T.max_unblock, !z,
-		  t_pidreuse_json(A.pidreuse), !rs, t_gc_json(A.gc), complete);
-	return ok ? 0 : 1;
+	snprintf(counts, len, "\"trials\": %" PRIu64 ", \"owner_point\": %" PRIu64
+		 ", \"owner_random\": %" PRIu64 ", \"reader_random\": %" PRIu64
+		 ", \"owner_init\": %" PRIu64 ", \"torn\": %" PRIu64 ", \"lost\": %" PRIu64
+		 ", \"duplicated\": %" PRIu64 ", \"reader_held_lost\": %" PRIu64
+		 ", \"inflight_delivered\": %" PRIu64 ", \"orphan_segments\": %" PRIu64
+		 ", \"max_unblock_s\": %.3f, \"complete\": %d",
+		 T.trials, T.per_kind[0], T.per_kind[1], T.per_kind[2], T.per_kind[3], T.torn,
+		 T.lost, T.dup, T.held_lost, T.inflight, T.orphans, T.max_unblock,
+		 T.trials == t_trials());
+}
+
+int main(int argc, char **argv)
+{
+	sh = t_shared_alloc(sizeof(*sh));
+	return t_crash_main(argc, argv, sh, &(const struct t_crash_prog){ .prog = PROG,
+		.seed = &g_seed, .pidreuse_role = pidreuse_role, .trials = run_trials,
+		.zombie = zombie_check, .restart = restart_check, .finish = finish });
 }

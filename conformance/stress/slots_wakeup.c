@@ -141,11 +141,8 @@ int main(void)
 	static const struct t_wake_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "60000", .shape = "",
 		.late = "over 40 ms", .clauses = { "slots.wait.nolost+2", "reliability.hook.spin" }, .stress_share = 3400000,
-		.phase = phase,
+		.phase = phase, .park = 1,
 	};
 
-	/* spin as briefly as this module did before it shared wait.c, so the
-	 * waiters park and the park gap is really hunted */
-	setenv("SHMK_WAIT_SPIN_NS", "0", 0);
 	return t_wake_main(&p, &ws, &bar);
 }

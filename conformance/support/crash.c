@@ -134,7 +134,7 @@ char t_proc_state(pid_t pid)
 	return p && p[1] == ' ' ? p[2] : '?';
 }
 
-pid_t t_fork_dying(int (*fn)(void *), void *arg)
+pid_t t_fork_zombie(int (*fn)(void *), void *arg)
 {
 	int p[2];
 	if (pipe(p))
@@ -154,6 +154,13 @@ pid_t t_fork_dying(int (*fn)(void *), void *arg)
 	if (n != 1 || c != 'o') {
 		if (pid > 0)
 			waitpid(pid, NULL, 0);
+		return -1;
+	}
+	/* the death is an event: waitid(WNOWAIT) returns once it is a zombie
+	 * and leaves it unreaped */
+	siginfo_t si;
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT)) {
+		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	return pid;
@@ -263,6 +270,16 @@ void t_release(pid_t stranger, int release)
 	waitpid(stranger, NULL, 0);
 }
 
+int t_reuse_dead(const char *prog, int (*fn)(void *), void *arg, pid_t *dead,
+		 pid_t *stranger, int *release)
+{
+	*dead = t_fork_zombie(fn, arg);
+	if (*dead < 0)
+		return 1;
+	int step = t_reuse_pid(prog, *dead, stranger, release);
+	return step ? 1 + step : 0;
+}
+
 int t_pidreuse(const char *prog)
 {
 	int pr = t_in_pidns("--pidreuse", 60);
@@ -320,37 +337,39 @@ void t_gc_evidence(const char *prog, int gc_state)
 		h_evidence(prog, "stress", "restart-gc", "cli.gc.dead-owner", gc_state == 1);
 }
 
-const char *t_pidreuse_json(int pr)
+static const char *pidreuse_json(int pr)
 {
 	return pr == 77 ? "skipped" : pr ? "fail" : "ok";
 }
 
-const char *t_gc_json(int gc_state)
+static const char *gc_json(int gc_state)
 {
 	return gc_state < 0 ? "not built" : gc_state ? "ok" : "fail";
 }
 
-void *t_crash_start(int argc, char **argv, size_t shlen, int (*pidreuse_role)(void),
-		    int *role_rc)
+int t_crash_main(int argc, char **argv, const void *side, const struct t_crash_prog *p)
 {
 	t_crash_env();
-	void *sh = t_shared_alloc(shlen);
-	*role_rc = argc > 1 && !strcmp(argv[1], "--pidreuse") ? pidreuse_role() : -1;
-	return sh;
-}
+	if (!side)
+		return t_setup_failed(p->prog, 0, -ENOMEM);
+	if (argc > 1 && !strcmp(argv[1], "--pidreuse"))
+		return p->pidreuse_role();
 
-void t_crash_after(const char *prog, int (*zombie)(void), int (*restart)(uint64_t *rng, int *gc),
-		   uint64_t *rng, struct t_after *a)
-{
-	a->zombie = zombie();
-	a->pidreuse = t_pidreuse(prog);
-	a->gc = 0;
-	a->restart = restart(rng, &a->gc);
-	t_liveness_evidence(prog, a->zombie, a->pidreuse);
-	t_gc_evidence(prog, a->gc);
-}
-
-int t_after_ok(const struct t_after *a)
-{
-	return !a->zombie && (a->pidreuse == 0 || a->pidreuse == 77) && !a->restart;
+	uint64_t seed = *p->seed = h_seed(), rng = seed;
+	double t0 = t_now();
+	int trials_ok = p->trials(t_trials(), &rng);
+	struct t_after a = { 0 };
+	a.zombie = p->zombie();
+	a.pidreuse = t_pidreuse(p->prog);
+	a.restart = p->restart(&rng, &a.gc);
+	t_liveness_evidence(p->prog, a.zombie, a.pidreuse);
+	t_gc_evidence(p->prog, a.gc);
+	/* a pid-reuse run that could not run counts as passed */
+	int ok = trials_ok && !a.zombie && (a.pidreuse == 0 || a.pidreuse == 77) && !a.restart;
+	char counts[2048];
+	p->finish(&a, trials_ok, counts, sizeof(counts));
+	t_report(p->prog, seed, t_now() - t0, ok,
+		 "%s, \"zombie_ok\": %d, \"pidreuse\": \"%s\", \"restart_ok\": %d, \"gc\": \"%s\"",
+		 counts, !a.zombie, pidreuse_json(a.pidreuse), !a.restart, gc_json(a.gc));
+	return ok ? 0 : 1;
 }

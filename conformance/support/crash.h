@@ -72,10 +72,10 @@ void t_max_ns(_Atomic int64_t *m, int64_t v);
 char t_proc_state(pid_t pid);
 
 /* Forks a child that runs fn(arg) and SIGKILLs itself: the peer that dies
- * holding what fn took.  Returns its pid once fn returned 0 in it (it is
- * then dying, not reaped), or -1 (fn failed or the fork did; the child is
- * reaped). */
-pid_t t_fork_dying(int (*fn)(void *), void *arg);
+ * holding what fn took.  Returns its pid once fn returned 0 in it and it is
+ * a zombie (dead, not reaped: the caller reaps it), or -1 (fn failed or the
+ * fork did; the child is reaped). */
+pid_t t_fork_zombie(int (*fn)(void *), void *arg);
 
 /* Clock ticks since boot, the unit of /proc/<pid>/stat start times. */
 long t_ticks_now(void);
@@ -106,6 +106,13 @@ int t_reuse_pid(const char *prog, pid_t dead, pid_t *stranger, int *release);
 
 void t_release(pid_t stranger, int release);
 
+/* Both steps above: a child that dies holding what fn(arg) took
+ * (t_fork_zombie), its PID given to a stranger (t_reuse_pid); *dead is the
+ * dead holder's PID.  0, or the step that failed: 1 the holder (fn or the
+ * fork), else 1 + t_reuse_pid's step. */
+int t_reuse_dead(const char *prog, int (*fn)(void *), void *arg, pid_t *dead,
+		 pid_t *stranger, int *release);
+
 /* The PID reuse check: this program again as init of a private PID
  * namespace with --pidreuse.  0 passed, 77 skipped, else the failing step;
  * says so unless it passed. */
@@ -132,33 +139,39 @@ void t_gc_report(const char *prog, const char *dir, int g, const char *what,
  * leave it; nothing when gc was not checked). */
 void t_gc_evidence(const char *prog, int gc_state);
 
-/* JSON values of the t_report fields "pidreuse" and "gc". */
-const char *t_pidreuse_json(int pr);
-
-const char *t_gc_json(int gc_state);
-
-/* The start of every crash program: the knob defaults, the shared side
- * channel (shlen zeroed bytes, created before any fork), and the
- * --pidreuse role when argv asks for it (*role_rc its exit status; else
- * -1, and the program goes on). */
-void *t_crash_start(int argc, char **argv, size_t shlen, int (*pidreuse_role)(void),
-		    int *role_rc);
-
-/* What every crash program checks after its trials, with the program's own
- * zombie and restart checks (0 = passed): the zombie, the pid-reuse run in
- * a private PID namespace, the restart and its `shmkit gc`, with the
- * liveness and gc evidence.  The parent may use the library by now (no
- * crash point is armed any more). */
+/* The zombie, pid-reuse and restart checks every crash program runs after
+ * its trials (0 = passed). */
 struct t_after {
 	int zombie;	/* zombie(): 0 passed */
 	int pidreuse;	/* t_pidreuse(): 0 passed, 77 could not run */
 	int restart;	/* restart(): 0 passed */
-	int gc;		/* restart()'s gc state (t_gc_json) */
+	int gc;		/* restart()'s gc state (t_gc, t_gc_report) */
 };
-void t_crash_after(const char *prog, int (*zombie)(void), int (*restart)(uint64_t *rng, int *gc),
-		   uint64_t *rng, struct t_after *a);
-/* All of them passed (a pid-reuse run that could not run counts as passed). */
-int t_after_ok(const struct t_after *a);
+
+/* What a crash program brings to t_crash_main. */
+struct t_crash_prog {
+	const char *prog;
+	uint64_t *seed;		/* set to h_seed() before the trials */
+	int (*pidreuse_role)(void);	/* the --pidreuse role t_pidreuse runs */
+	/* The n trials, drawing from *rng: says its own lines and returns 1
+	 * when all n ran and every one passed. */
+	int (*trials)(uint64_t n, uint64_t *rng);
+	int (*zombie)(void);
+	int (*restart)(uint64_t *rng, int *gc);
+	/* The program's own evidence, and its counts for the result record (a
+	 * JSON object body such as "\"trials\": 10") written to counts. */
+	void (*finish)(const struct t_after *a, int trials_ok, char *counts, size_t len);
+};
+
+/* The whole crash program: the knob defaults, the --pidreuse role when argv
+ * asks for it, the trials, then the zombie, the
+ * pid-reuse run in a private PID namespace, the restart and its `shmkit
+ * gc` (the parent may use the library by now: no crash point is armed any
+ * more), the liveness and gc evidence, the program's own (finish), and the
+ * result record.  The exit status. */
+/* side is the program's side channel, t_shared_alloc()ed before (NULL: the
+ * setup failed). */
+int t_crash_main(int argc, char **argv, const void *side, const struct t_crash_prog *p);
 
 /* ---------------------------------------------------------- wake-up hunt */
 
@@ -218,6 +231,10 @@ struct t_wake_prog {
 	const char *late;		/* how the hunt line names round trips over 40 ms */
 	const char *clauses[3];		/* what the hunt verifies (NULL-ended) */
 	uint64_t stress_share;		/* round trips under make stress (t_wake_roundtrips) */
+	/* 1: the waiters spin as briefly as this module did before it shared
+	 * wait.c (SHMK_WAIT_SPIN_NS 0 unless set), so they park and the park
+	 * gap is really hunted */
+	int park;
 	/* One phase of n round trips (or secs): the children reset and fill
 	 * *ws, share *bar (3 parties); *ok and the seconds taken (t_wake_collect). */
 	double (*phase)(uint64_t n, double secs, int *ok);

@@ -12,6 +12,13 @@
 #include "harness.h"
 #include "support.h"
 
+bool t_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
 uint8_t *t_copy_fd(int fd, size_t *len)
 {
 	struct stat st;

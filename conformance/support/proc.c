@@ -39,6 +39,28 @@ int t_count_maps(const char *const *needles)
 	return n;
 }
 
+long t_rss_of(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	long rss = -1;
+	int in = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's first line */
+			in = lo == (unsigned long)p;
+			continue;
+		}
+		if (in && sscanf(line, "Rss: %ld kB", &rss) == 1)
+			break;
+	}
+	fclose(f);
+	return rss < 0 ? -1 : rss * 1024;
+}
+
 pid_t t_fork_run(int (*fn)(void *), void *arg)
 {
 	pid_t pid = fork();

@@ -24,7 +24,8 @@
  *              closing line `<prog>: 1 passed, 0 failed, 0 skipped`.  The
  *              seed is a decimal string: jq rounds integers above 2^53.
  * The crash and wake-up hunt skeletons are in crash.h, the events load in
- * events_load.h.
+ * events_load.h, the five primitives behind one face (the reliability
+ * programs) in rel.h.
  */
 #ifndef SHMK_SUPPORT_H
 #define SHMK_SUPPORT_H
@@ -86,11 +87,17 @@ void *t_raw_map(int fd, size_t *len);
 int t_count_fds(void);
 /* Lines of /proc/self/maps that mention any of needles (NULL-terminated). */
 int t_count_maps(const char *const *needles);
+/* Resident bytes (smaps Rss: what is in the page tables, touched or
+ * populated) of this process's mapping that starts at p; -1 if none does. */
+long t_rss_of(const void *p);
 /* Forks a child that runs fn(arg) and exits with its return value; its pid
  * (or -1). */
 pid_t t_fork_run(int (*fn)(void *), void *arg);
 
 /* ------------------------------------------------------------ files */
+/* Something (a link included: lstat) is at path. */
+bool t_exists(const char *path);
+
 /* All of fd's bytes in a heap buffer of exactly their size; closes fd.
  * NULL on failure. */
 uint8_t *t_copy_fd(int fd, size_t *len);
@@ -119,6 +126,13 @@ pid_t t_fork_truncator(const char *file, off_t cut);
 /* The peer cuts `file` to `cut` bytes now, in its own process, while the
  * caller touches nothing; 0 once it did. */
 int t_peer_truncate(const char *file, off_t cut);
+
+/* ------------------------------------------------------------ module helpers */
+struct shmk_ring_writer;
+/* One message through write (how 0), writev in `parts` pieces, each half
+ * of what is left (how 1), or reserve + copy + commit (how 2); one try:
+ * the call's result. */
+int t_ring_put(struct shmk_ring_writer *w, int how, const void *buf, size_t n, int parts);
 
 /* ------------------------------------------------------------ result record */
 /* A program whose setup failed with rc: says so and writes a failed record

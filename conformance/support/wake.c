@@ -86,6 +86,8 @@ double t_wake_collect(const char *prog, const struct t_wake_side *ws,
 int t_wake_main(const struct t_wake_prog *p, struct t_wake_side **wsp, struct h_barrier **barp)
 {
 	setenv("SHMK_LIVENESS_MS", p->liveness_ms, 0);
+	if (p->park)
+		setenv("SHMK_WAIT_SPIN_NS", "0", 0);
 	t_crash_env();
 	struct t_wake_side *ws = *wsp = t_shared_alloc(sizeof(*ws));
 	struct h_barrier *bar = *barp = h_barrier_new(3);

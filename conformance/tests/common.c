@@ -20,6 +20,8 @@
 #include "harness.h"
 #include "internal.h"
 #include "shmkit/error.h"
+#include "shmkit/shm.h"
+#include "support.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -280,20 +282,26 @@ H_REGISTER_IN("liveness", liveness_knob, 10, "common.liveness.default");
 
 /* ------------------------------------------------------------ safe paths */
 
+/* A fresh directory (stem) holding a file f of mode 0600 (its path in file). */
+static void dir_with_file(char *dir, size_t dlen, const char *stem, char *file, size_t flen)
+{
+	h_unique_path(dir, dlen, stem);
+	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+	snprintf(file, flen, "%s/f", dir);
+	CU_ASSERT_EQUAL_FATAL(make_file(file, 0600), 0);
+}
+
 static void nosymlink(void)
 {
 	char dir[512], file[600], link[600], dlink[600], via[700], dangling[600], target[600];
 	int fd = -1;
 
-	h_unique_path(dir, sizeof(dir), "paths");
-	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
-	snprintf(file, sizeof(file), "%s/f", dir);
+	dir_with_file(dir, sizeof(dir), "paths", file, sizeof(file));
 	snprintf(link, sizeof(link), "%s/l", dir);
 	snprintf(dlink, sizeof(dlink), "%s.dl", dir);
 	snprintf(via, sizeof(via), "%s/f", dlink);
 	snprintf(dangling, sizeof(dangling), "%s/dangling", dir);
 	snprintf(target, sizeof(target), "%s/target", dir);
-	CU_ASSERT_EQUAL_FATAL(make_file(file, 0600), 0);
 	CU_ASSERT_EQUAL_FATAL(symlink(file, link), 0);
 	CU_ASSERT_EQUAL_FATAL(symlink(dir, dlink), 0);
 	CU_ASSERT_EQUAL_FATAL(symlink(target, dangling), 0);
@@ -355,14 +363,11 @@ static void owner_mode_type_links(void)
 	struct shmk_path_policy p600 = { .mode = 0600 };
 	struct stat st;
 
-	h_unique_path(dir, sizeof(dir), "owner");
-	CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
-	snprintf(file, sizeof(file), "%s/f", dir);
+	dir_with_file(dir, sizeof(dir), "owner", file, sizeof(file));
 	snprintf(wide, sizeof(wide), "%s/wide", dir);
 	snprintf(narrow, sizeof(narrow), "%s/narrow", dir);
 	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
 	snprintf(hard, sizeof(hard), "%s/hard", dir);
-	CU_ASSERT_EQUAL_FATAL(make_file(file, 0600), 0);
 	CU_ASSERT_EQUAL_FATAL(make_file(wide, 0644), 0);
 	CU_ASSERT_EQUAL_FATAL(make_file(narrow, 0400), 0);
 	CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
@@ -437,6 +442,83 @@ static void foreign_owner_unprivileged(void)
 	close(fd);
 }
 H_REGISTER_IN("paths", foreign_owner_unprivileged, 10, "common.path.owner");
+
+/* The owner check after a privilege drop: a check made as root first (it
+ * would fill any per-process cache of the euid), then the same descriptor
+ * checked as uid 65534 must be foreign.  A cached euid would still say 0. */
+static void owner_euid_read_at_check(void)
+{
+	if (geteuid() != 0)
+		H_SKIP("needs root to own a file and then drop to uid 65534");
+	char path[512];
+	int fd = -1;
+	struct shmk_path_policy pol = { .mode = 0600 };
+
+	h_unique_path(path, sizeof(path), "euidnow");
+	CU_ASSERT_EQUAL_FATAL(make_file(path, 0600), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_open_path(path, O_RDONLY, 0, &fd), 0);
+	unlink(path);
+	CU_ASSERT_EQUAL(shmk_check_fd(fd, "euidnow", &pol, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(h_drop_privileges(), 0);
+	CU_ASSERT_EQUAL(shmk_check_fd(fd, "euidnow", &pol, NULL), SHMK_EUNSAFE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "not 65534"));
+	close(fd);
+}
+H_REGISTER_IN("paths", owner_euid_read_at_check, 10, "common.path.euid-now");
+
+/* ------------------------------------------------------------ populate */
+
+/* Peer: creates the object at name with `size` bytes, writes its first and
+ * last byte, and leaves it for the test to map. */
+static int peer_make(const char *name, size_t size)
+{
+	struct shmk_shm *s;
+	struct shmk_shm_map *m;
+	if (shmk_shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &s) ||
+	    shmk_shm_set_size(s, size) || shmk_shm_map(s, 0, &m))
+		return 10;
+	char *b = shmk_shm_map_ptr(m);
+	b[0] = 1;
+	b[size - 1] = 2;
+	shmk_shm_unmap(m);
+	shmk_shm_close(s);
+	return 0;
+}
+
+static void map_populate(void)
+{
+	const size_t sizes[] = { 4096, 64 * 1024, 64 * 1024 + 4096, 1024 * 1024 };
+
+	for (unsigned i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "/shmk-test-pop-%d-%u", (int)getpid(), i);
+		pid_t pid = fork();
+		CU_ASSERT_FATAL(pid >= 0);
+		if (pid == 0)
+			_exit(peer_make(name, sizes[i]));
+		int st;
+		CU_ASSERT_EQUAL_FATAL(waitpid(pid, &st, 0), pid);
+		CU_ASSERT_FATAL(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+		struct shmk_shm *s;
+		struct shmk_shm_map *m;
+		CU_ASSERT_EQUAL_FATAL(shmk_shm_open(name, O_RDONLY, 0600, &s), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_shm_map(s, 0, &m), 0);
+		const volatile char *b = shmk_shm_map_ptr(m);
+		/* before any touch: all of a small mapping is in the page
+		 * tables, nothing of a large one */
+		long rss = t_rss_of((const void *)(uintptr_t)b);
+		long want = sizes[i] <= 64 * 1024 ? (long)sizes[i] : 0;
+		CU_ASSERT_EQUAL(rss, want);
+		/* and the peer's bytes are there */
+		CU_ASSERT_EQUAL(b[0], 1);
+		CU_ASSERT_EQUAL(b[sizes[i] - 1], 2);
+		shmk_shm_unmap(m);
+		shmk_shm_unlink(s);
+		shmk_shm_close(s);
+	}
+}
+H_REGISTER_IN("map", map_populate, 10, "common.map.populate");
 
 /* ------------------------------------------------------------ fault hook */
 

@@ -564,23 +564,47 @@ static int ls_one(struct obj *o, void *arg)
 	return 0;
 }
 
+/* The directories a command (ls, gc) scans: every argument that opt(arg,
+ * st) does not take as an option ("-" alone is a directory).  The caller
+ * frees the array.  NULL with *nd the exit status on an unknown option
+ * (said) or no memory. */
+static char **dir_args(const char *fmt, int argc, char **argv, bool (*opt)(const char *, void *),
+		       void *st, int *nd)
+{
+	char **dirs = calloc((size_t)argc + 1, sizeof(*dirs));
+
+	*nd = 0;
+	for (int i = 0; dirs && i < argc; i++) {
+		if (opt(argv[i], st))
+			continue;
+		if (argv[i][0] == '-' && argv[i][1]) {
+			free(dirs);
+			*nd = usage_err(fmt, argv[i]);
+			return NULL;
+		}
+		dirs[(*nd)++] = argv[i];
+	}
+	if (!dirs)
+		*nd = 1;
+	return dirs;
+}
+
+static bool ls_opt(const char *a, void *st)
+{
+	if (strcmp(a, "--json"))
+		return false;
+	((struct ls_state *)st)->json = 1;
+	return true;
+}
+
 static int cmd_ls(int argc, char **argv)
 {
 	struct ls_state ls = { 0 };
-	char **dirs = calloc((size_t)argc + 1, sizeof(*dirs));
-	int nd = 0;
+	int nd;
+	char **dirs = dir_args("ls: unknown option %s", argc, argv, ls_opt, &ls, &nd);
 
 	if (!dirs)
-		return 1;
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			ls.json = 1;
-		else if (argv[i][0] == '-' && argv[i][1]) {
-			free(dirs);
-			return usage_err("ls: unknown option %s", argv[i]);
-		} else
-			dirs[nd++] = argv[i];
-	}
+		return nd;
 	if (ls.json)
 		fputs("{\"schema\":\"shmkit.ls/1\",\"objects\":[", stdout);
 	int rc = scan(nd, dirs, ls_one, &ls);
@@ -797,25 +821,25 @@ static int gc_one(struct obj *o, void *arg)
 	return 0;
 }
 
+static bool gc_opt(const char *a, void *st)
+{
+	if (!strcmp(a, "--dry-run") || !strcmp(a, "-n"))
+		((struct gc_state *)st)->dry = true;
+	else if (!strcmp(a, "--strict"))
+		gc_strict = true;
+	else
+		return false;
+	return true;
+}
+
 static int cmd_gc(int argc, char **argv)
 {
 	struct gc_state g = { 0 };
-	char **dirs = calloc((size_t)argc + 1, sizeof(*dirs));
-	int nd = 0;
+	int nd;
+	char **dirs = dir_args("gc: unknown option %s", argc, argv, gc_opt, &g, &nd);
 
 	if (!dirs)
-		return 1;
-	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run") || !strcmp(argv[i], "-n"))
-			g.dry = true;
-		else if (!strcmp(argv[i], "--strict"))
-			gc_strict = true;
-		else if (argv[i][0] == '-' && argv[i][1]) {
-			free(dirs);
-			return usage_err("gc: unknown option %s", argv[i]);
-		} else
-			dirs[nd++] = argv[i];
-	}
+		return nd;
 	int rc = scan(nd, dirs, gc_one, &g);
 	free(dirs);
 	return rc ? 1 : 0;

@@ -8,11 +8,13 @@
 #include "shmkit/error.h"
 #include "internal.h"
 
-static const struct {
+struct shmk_code {
 	int code;
 	const char *name;
 	const char *text;
-} shmk_codes[] = {
+};
+
+static const struct shmk_code shmk_codes[] = {
 	{ SHMK_EBADMAGIC, "SHMK_EBADMAGIC", "bad magic number" },
 	{ SHMK_EVERSION, "SHMK_EVERSION", "unsupported layout version" },
 	{ SHMK_ENOTINIT, "SHMK_ENOTINIT", "region not initialised" },
@@ -38,28 +40,31 @@ static const struct {
 
 #define N_CODES (sizeof(shmk_codes) / sizeof(shmk_codes[0]))
 
+/* shmkit's own entry for rc, or NULL. */
+static const struct shmk_code *own_code(int rc)
+{
+	for (size_t i = 0; i < N_CODES; i++)
+		if (shmk_codes[i].code == rc)
+			return &shmk_codes[i];
+	return NULL;
+}
+
 /* r[impl common.error.names] */
 const char *shmk_errname(int rc)
 {
 	if (rc >= 0)
 		return "OK";
-	for (size_t i = 0; i < N_CODES; i++)
-		if (shmk_codes[i].code == rc)
-			return shmk_codes[i].name;
-	if (rc >= -4095) {
-		const char *n = strerrorname_np(-rc);
-		return n;
-	}
-	return NULL;
+	const struct shmk_code *c = own_code(rc);
+	return c ? c->name : rc >= -4095 ? strerrorname_np(-rc) : NULL;
 }
 
 const char *shmk_strerror(int rc)
 {
 	if (rc >= 0)
 		return "ok";
-	for (size_t i = 0; i < N_CODES; i++)
-		if (shmk_codes[i].code == rc)
-			return shmk_codes[i].text;
+	const struct shmk_code *c = own_code(rc);
+	if (c)
+		return c->text;
 	if (rc >= -4095) {
 		const char *d = strerrordesc_np(-rc);
 		return d ? d : "unknown error";

@@ -6,12 +6,14 @@
  * The file carries no header, so the only peer-controlled value is the file
  * size, read once per call with fstat and bounded before it sizes a mapping.
  *
- * Path handling: the parent directory is opened once (O_PATH, no symlinks
- * anywhere) and kept for the handle's life; create, replace and the unlink
- * at close all work relative to it, so a symlink planted in a parent after
- * create, or a later chdir(), cannot redirect the unlink.  Attach by path
- * opens the file in one openat2 (no symlink anywhere) and opens the parent
- * only if it takes ownership; the unlink then also checks device and inode.
+ * Path handling: a handle that will unlink (SHMK_CLEANUP_MANUAL or _AUTO,
+ * SHMK_MMAP_REPLACE) opens the parent directory once (O_PATH, no symlinks
+ * anywhere) and keeps it for its life; create, replace and the unlink at
+ * close all work relative to it, so a symlink planted in a parent after
+ * create, or a later chdir(), cannot redirect the unlink.  A handle that
+ * will not (a SHMK_CLEANUP_KEEP create, an attach by path) opens the file in
+ * one openat2 (no symlink anywhere) and opens the parent only if it takes
+ * ownership; the unlink always checks device and inode too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +32,7 @@ struct shmk_mmap_region {
 	void *ptr;
 	size_t len;
 	int fd;
-	int dirfd;	/* O_PATH parent directory, -1 when attached by fd */
+	int dirfd;	/* O_PATH parent, -1 until the handle may unlink (path.parent) */
 	bool owns;	/* close unlinks (process-local, mmap_region.owner.local+2) */
 	dev_t dev;	/* the mapped file's identity, from the fstat at create or */
 	ino_t ino;	/* attach (never changes for an open file): no fstat at close */
@@ -153,6 +155,22 @@ static int unlink_if_same(int dirfd, const char *base, dev_t dev, ino_t ino)
 	return 0;
 }
 
+/* The parent of a handle that has none yet (a KEEP create, an attach by
+ * path), opened when it first needs to unlink: the same rules as create's
+ * (no symlink at any component). */
+static int need_parent(struct shmk_mmap_region *r)
+{
+	char *copy;
+	const char *base;
+
+	if (r->dirfd >= 0)
+		return 0;
+	int rc = open_parent(r->path, &copy, &base, &r->dirfd);
+	if (!rc)
+		free(copy);
+	return rc;
+}
+
 static void region_free(struct shmk_mmap_region *r)
 {
 	shmk_region_unmap(r->ptr, r->len);
@@ -237,21 +255,27 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 	struct shmk_mmap_region *r = region_new();
 	if (!r)
 		return SHMK_FAIL(-ENOMEM);
-	rc = open_parent(path, &r->path, &r->base, &r->dirfd);
+	/* r[impl mmap_region.path.parent] the parent only for a handle that
+	 * unlinks through it: a KEEP create saves its open and close */
+	bool keep_dir = (opts->flags & SHMK_MMAP_REPLACE) || opts->cleanup != SHMK_CLEANUP_KEEP;
+	rc = open_parent(path, &r->path, &r->base, keep_dir ? &r->dirfd : NULL);
 	if (!rc && (opts->flags & SHMK_MMAP_REPLACE))
 		rc = replace_existing(r, opts);
 	if (rc) {
 		region_free(r);
 		return rc;
 	}
+	/* relative to the kept parent, else the whole path in one openat2 */
+	int at = keep_dir ? r->dirfd : AT_FDCWD;
+	const char *rel = keep_dir ? r->base : r->path;
 	/* r[impl mmap_region.create.excl] */
 	/* r[impl mmap_region.create.mode] the region layer sets exactly `mode`
 	 * (common.create.mode) and removes the file if that fails */
 	struct stat st;
-	rc = shmk_region_create(r->dirfd, r->base, mode, &r->fd, &st);
+	rc = shmk_region_create(at, rel, mode, &r->fd, &st);
 	if (rc == -EEXIST) {
 		struct stat lst;
-		if (!fstatat(r->dirfd, r->base, &lst, AT_SYMLINK_NOFOLLOW) && S_ISLNK(lst.st_mode))
+		if (!fstatat(at, rel, &lst, AT_SYMLINK_NOFOLLOW) && S_ISLNK(lst.st_mode))
 			rc = shmk_fail(SHMK_EUNSAFE, "%s: is a symbolic link", r->path);
 		else
 			rc = shmk_fail(-EEXIST, "%s: exists (SHMK_MMAP_REPLACE replaces it)",
@@ -269,9 +293,11 @@ int shmk_mmap_region_create_with(const char *path, size_t size,
 		rc = shmk_region_map(r->fd, size, 0, PROT_READ | PROT_WRITE, &r->ptr);
 	if (rc) {
 		/* r[impl mmap_region.create.no_leftover] the identity from the
-		 * create's fstat: only this file is removed */
+		 * create's fstat: only this file is removed, through a parent
+		 * opened under the create's rules */
 		r->ptr = NULL;
-		unlink_if_same(r->dirfd, r->base, r->dev, r->ino);
+		if (!need_parent(r))
+			unlink_if_same(r->dirfd, r->base, r->dev, r->ino);
 		region_free(r);
 		return rc;
 	}
@@ -323,6 +349,19 @@ static int attach_common(struct shmk_mmap_region *r, const struct shmk_mmap_regi
 	return 0;
 }
 
+/* What both attaches start with: the options (NULL: the defaults) checked
+ * and a fresh handle in *r.  0 or the error. */
+static int attach_begin(const struct shmk_mmap_region_opts **opts, struct shmk_mmap_region **r)
+{
+	if (!*opts)
+		*opts = &default_opts;
+	int rc = check_opts(*opts);
+	if (rc)
+		return rc;
+	*r = region_new();
+	return *r ? 0 : SHMK_FAIL(-ENOMEM);
+}
+
 int shmk_mmap_region_attach(const char *path, struct shmk_mmap_region **out)
 {
 	return shmk_mmap_region_attach_with(path, NULL, out);
@@ -334,14 +373,10 @@ int shmk_mmap_region_attach_with(const char *path, const struct shmk_mmap_region
 	if (!out)
 		return SHMK_FAIL(-EINVAL);
 	*out = NULL;
-	if (!opts)
-		opts = &default_opts;
-	int rc = check_opts(opts);
+	struct shmk_mmap_region *r;
+	int rc = attach_begin(&opts, &r);
 	if (rc)
 		return rc;
-	struct shmk_mmap_region *r = region_new();
-	if (!r)
-		return SHMK_FAIL(-ENOMEM);
 	/* r[impl mmap_region.path.nosymlink] the whole path in one openat2
 	 * (RESOLVE_NO_SYMLINKS, O_NOFOLLOW): no parent descriptor until the
 	 * handle takes ownership, which saves an open and a close per attach. */
@@ -366,14 +401,10 @@ int shmk_mmap_region_attach_fd(int fd, const struct shmk_mmap_region_opts *opts,
 	*out = NULL;
 	if (fd < 0)
 		return SHMK_FAIL(-EBADF);
-	if (!opts)
-		opts = &default_opts;
-	int rc = check_opts(opts);
+	struct shmk_mmap_region *r;
+	int rc = attach_begin(&opts, &r);
 	if (rc)
 		return rc;
-	struct shmk_mmap_region *r = region_new();
-	if (!r)
-		return SHMK_FAIL(-ENOMEM);
 	/* r[impl mmap_region.attach.fd] */
 	r->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	rc = r->fd < 0 ? SHMK_FAIL(-errno) : attach_common(r, opts, "descriptor");
@@ -417,17 +448,13 @@ int shmk_mmap_region_take_ownership(struct shmk_mmap_region *r)
 		return SHMK_FAIL(-EINVAL);
 	if (!r->path)
 		return shmk_fail(-EINVAL, "region attached by descriptor has no path to unlink");
-	if (r->dirfd < 0) {
-		/* Attached by path: open the parent now (no symlink at any
-		 * component).  The unlink at close still removes the path only
-		 * while it names the mapped file (mmap_region.owner.same_file). */
-		char *copy;
-		const char *base;
-		int rc = open_parent(r->path, &copy, &base, &r->dirfd);
-		if (rc)
-			return rc;
-		free(copy);
-	}
+	/* r[impl mmap_region.path.parent] attached by path or created KEEP:
+	 * open the parent now (no symlink at any component).  The unlink at
+	 * close still removes the path only while it names the mapped file
+	 * (mmap_region.owner.same_file). */
+	int rc = need_parent(r);
+	if (rc)
+		return rc;
 	r->owns = true;
 	return 0;
 }

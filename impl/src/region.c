@@ -69,9 +69,12 @@ int shmk_check_fd(int fd, const char *what, const struct shmk_path_policy *pol,
 	/* r[impl common.path.owner] */
 	if (!S_ISREG(st.st_mode))
 		return shmk_fail(SHMK_EUNSAFE, "%s: not a regular file", what);
-	if (!pol->allow_foreign && st.st_uid != geteuid())
+	/* r[impl common.path.euid-now] read at every owner check, never
+	 * cached: a process may drop privileges between two opens */
+	uid_t euid;
+	if (!pol->allow_foreign && st.st_uid != (euid = geteuid()))
 		return shmk_fail(SHMK_EUNSAFE, "%s: owned by uid %u, not %u", what,
-				 (unsigned)st.st_uid, (unsigned)geteuid());
+				 (unsigned)st.st_uid, (unsigned)euid);
 	if (!pol->allow_wider && (st.st_mode & 07777 & ~pol->mode))
 		return shmk_fail(SHMK_EUNSAFE, "%s: mode %04o is wider than %04o", what,
 				 (unsigned)(st.st_mode & 07777), (unsigned)pol->mode);
@@ -241,10 +244,24 @@ int shmk_fd_covers(int fd, uint64_t need, const char *what)
 
 /* ---------------------------------------------------------------- maps */
 
+/* r[impl common.map.populate] the kernel's default fault-around window:
+ * a read fault maps this much around it anyway */
+#define REGION_POPULATE_MAX ((size_t)64 * 1024)
+
 int shmk_region_map(int fd, size_t len, uint64_t off, int prot, void **out)
 {
-	/* MAP_SHARED: every process mapping the file sees the same pages */
-	return shmk_sys_mmap(NULL, len, prot, MAP_SHARED, fd, (off_t)off, out);
+	/* MAP_SHARED: every process mapping the file sees the same pages.
+	 * r[impl common.map.populate] a small mapping is touched whole by its
+	 * first use: populate it now, one kernel entry instead of a fault per
+	 * touch (a populate that fails, e.g. past a cut end, is ignored by the
+	 * kernel and leaves what a fault would have met). */
+	int flags = MAP_SHARED | (len <= REGION_POPULATE_MAX ? MAP_POPULATE : 0);
+	return shmk_sys_mmap(NULL, len, prot, flags, fd, (off_t)off, out);
+}
+
+int shmk_region_map_populated(int fd, size_t len, uint64_t off, int prot, void **out)
+{
+	return shmk_sys_mmap(NULL, len, prot, MAP_SHARED | MAP_POPULATE, fd, (off_t)off, out);
 }
 
 int shmk_region_map_parts(int fd, size_t len, const struct shmk_region_part *parts,

@@ -72,8 +72,13 @@ int shmk_region_cut(int fd, uint64_t size);
 int shmk_region_size(const struct stat *st, uint64_t min, uint64_t max, const char *what,
 		     size_t *len);
 
-/* MAP_SHARED mapping of [off, off + len) of fd with prot. */
+/* MAP_SHARED mapping of [off, off + len) of fd with prot, populated when
+ * at most 64 KiB long (common.map.populate). */
 int shmk_region_map(int fd, size_t len, uint64_t off, int prot, void **out);
+
+/* The same, populated whatever its length: for a caller that is about to
+ * write every page (an initialiser laying out a whole new file). */
+int shmk_region_map_populated(int fd, size_t len, uint64_t off, int prot, void **out);
 
 /* One piece of a composite mapping: base + at, len bytes of the file from
  * off, with prot. */

@@ -60,6 +60,10 @@ int jq(const char *json, const char *filter, char *out, size_t n);
 uint64_t jq_u64(const char *json, const char *filter);
 int jq_is(const char *json, const char *filter, const char *want);
 pid_t spawn_ready(const char *role, const char **args);
+/* A ring-peer or slots-peer (role) started with its count n on dir/leaf,
+ * the path written to path (len bytes).  Its pid once ready (<= 0: not). */
+pid_t spawn_at(const char *role, const char *dir, const char *leaf, const char *n, char *path,
+	       size_t len);
 void kill_wait(pid_t pid);
 uint8_t *slurp(const char *path, size_t *len);
 int spew(const char *path, const void *b, size_t len);

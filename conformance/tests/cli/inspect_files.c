@@ -19,12 +19,8 @@ static int make_images(struct images *im)
 		return -1;
 	const char *ea[] = { im->dir, "ev", "5", "2", NULL };
 	pid_t a = spawn_ready("events-peer", ea);
-	snprintf(p, sizeof(p), "%s/ring", im->dir);
-	const char *ra[] = { p, "4", NULL };
-	pid_t b = spawn_ready("ring-peer", ra);
-	snprintf(f, sizeof(f), "%s/s.flink", im->dir);
-	const char *sa[] = { f, "2", NULL };
-	pid_t c = spawn_ready("slots-peer", sa);
+	pid_t b = spawn_at("ring-peer", im->dir, "ring", "4", p, sizeof(p));
+	pid_t c = spawn_at("slots-peer", im->dir, "s.flink", "2", f, sizeof(f));
 	int rc = a > 0 && b > 0 && c > 0 ? 0 : -1;
 	if (!rc) {
 		char ev[PATH_MAX];
@@ -98,6 +94,33 @@ static void expect_problem(const char *dir, const char *what, const void *b, siz
 	CU_ASSERT(sanitizer_quiet(&r));
 	res_free(&r);
 	unlink(path);
+}
+
+/* `shmkit inspect path` must fail: exit 1, one error line naming path, with
+ * needle in it unless needle is NULL. */
+static void inspect_fails(const char *path, const char *needle)
+{
+	struct res r;
+	const char *a[] = { "shmkit", "inspect", path, NULL };
+
+	CU_ASSERT_EQUAL(run(&r, a), 1);
+	CU_ASSERT(one_error_line(&r, path));
+	if (needle)
+		CU_ASSERT_PTR_NOT_NULL(strstr(r.err, needle));
+	res_free(&r);
+}
+
+/* b written to dir/name, then `shmkit inspect --json` on it: its exit
+ * status, and its output in r (res_free it). */
+static int inspect_json(struct res *r, const char *dir, const char *name, const void *b,
+			size_t len)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	CU_ASSERT_EQUAL_FATAL(spew(path, b, len), 0);
+	const char *a[] = { "shmkit", "inspect", "--json", path, NULL };
+	return run(r, a);
 }
 
 static void put64(uint8_t *b, size_t off, uint64_t v) { memcpy(b + off, &v, 8); }
@@ -304,27 +327,18 @@ static void torn_copy(void)
 {
 	struct images im;
 	CU_ASSERT_EQUAL_FATAL(make_images(&im), 0);
-	char path[PATH_MAX];
 	struct res r;
 	const size_t spsc = offsetof(struct shmk_events_layout, spsc);
-	uint64_t tail;
+	uint64_t tail, head;
 
 	memcpy(&tail, im.ev + spsc, 8);
 	put64(im.ev, spsc + 64, tail + 3);	/* head = tail + 3 */
-	snprintf(path, sizeof(path), "%s/torn-ev", im.dir);
-	CU_ASSERT_EQUAL(spew(path, im.ev, im.evl), 0);
-	const char *a[] = { "shmkit", "inspect", "--json", path, NULL };
-	CU_ASSERT_EQUAL(run(&r, a), 0);
+	CU_ASSERT_EQUAL(inspect_json(&r, im.dir, "torn-ev", im.ev, im.evl), 0);
 	CU_ASSERT_EQUAL(jq_u64(r.out, ".spsc.depth"), 0);
 	res_free(&r);
-
-	uint64_t head;
 	memcpy(&head, im.rg, 8);
 	put64(im.rg, 8, head + 8);	/* tail = head + 8 */
-	snprintf(path, sizeof(path), "%s/torn-ring", im.dir);
-	CU_ASSERT_EQUAL(spew(path, im.rg, im.rgl), 0);
-	const char *a2[] = { "shmkit", "inspect", "--json", path, NULL };
-	CU_ASSERT_EQUAL(run(&r, a2), 0);
+	CU_ASSERT_EQUAL(inspect_json(&r, im.dir, "torn-ring", im.rg, im.rgl), 0);
 	CU_ASSERT_EQUAL(jq_u64(r.out, ".cursors.used"), 0);
 	res_free(&r);
 	free_images(&im);
@@ -400,15 +414,8 @@ static void not_regular(void)
 	/* a FIFO must neither block nor be read */
 	snprintf(p, sizeof(p), "%s/fifo", dir);
 	CU_ASSERT_EQUAL_FATAL(mkfifo(p, 0600), 0);
-	const char *a1[] = { "shmkit", "inspect", p, NULL };
-	CU_ASSERT_EQUAL(run(&r, a1), 1);
-	CU_ASSERT(one_error_line(&r, p));
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "not a regular file"));
-	res_free(&r);
-	const char *a2[] = { "shmkit", "inspect", dir, NULL };
-	CU_ASSERT_EQUAL(run(&r, a2), 1);
-	CU_ASSERT(one_error_line(&r, dir));
-	res_free(&r);
+	inspect_fails(p, "not a regular file");
+	inspect_fails(dir, NULL);
 
 	/* a symlink to a valid region, and a valid region behind a symlinked dir */
 	snprintf(p, sizeof(p), "%s/ev", dir);
@@ -418,38 +425,24 @@ static void not_regular(void)
 	res_free(&r);
 	snprintf(l, sizeof(l), "%s/link", dir);
 	CU_ASSERT_EQUAL_FATAL(symlink(p, l), 0);
-	const char *a4[] = { "shmkit", "inspect", l, NULL };
-	CU_ASSERT_EQUAL(run(&r, a4), 1);
-	CU_ASSERT(one_error_line(&r, l));
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "symbolic link"));
-	res_free(&r);
+	inspect_fails(l, "symbolic link");
 	snprintf(ld, sizeof(ld), "%s-linkdir", dir);
 	CU_ASSERT_EQUAL_FATAL(symlink(dir, ld), 0);
 	snprintf(l, sizeof(l), "%s/ev", ld);
-	const char *a5[] = { "shmkit", "inspect", l, NULL };
-	CU_ASSERT_EQUAL(run(&r, a5), 1);
-	CU_ASSERT(one_error_line(&r, l));
-	res_free(&r);
+	inspect_fails(l, NULL);
 	unlink(ld);
 
 	/* a flink naming a missing segment, and one naming a non-slots object */
 	snprintf(p, sizeof(p), "%s/missing.flink", dir);
 	CU_ASSERT_EQUAL(spew(p, "/shmk-test-no-such-segment\n", 27), 0);
-	const char *a6[] = { "shmkit", "inspect", p, NULL };
-	CU_ASSERT_EQUAL(run(&r, a6), 1);
-	CU_ASSERT(one_error_line(&r, p));
-	res_free(&r);
+	inspect_fails(p, NULL);
 	char shm[128], shmpath[160];
 	h_unique_shm_name(shm, sizeof(shm));
 	snprintf(shmpath, sizeof(shmpath), "/dev/shm%s", shm);
 	CU_ASSERT_EQUAL(spew(shmpath, im.ev, im.evl), 0);
 	snprintf(p, sizeof(p), "%s/events.flink", dir);
 	CU_ASSERT_EQUAL(spew(p, shm, strlen(shm)), 0);
-	const char *a7[] = { "shmkit", "inspect", p, NULL };
-	CU_ASSERT_EQUAL(run(&r, a7), 1);
-	CU_ASSERT(one_error_line(&r, p));
-	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "not a slots segment"));
-	res_free(&r);
+	inspect_fails(p, "not a slots segment");
 	unlink(shmpath);
 	free_images(&im);
 }

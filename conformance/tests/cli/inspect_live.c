@@ -58,16 +58,24 @@ static void inspect_events(void)
 }
 H_REGISTER(inspect_events, 120, "cli.inspect.queues", "cli.inspect.liveness", "cli.inspect.json", "cli.inspect.validate");
 
+/* A live peer (role, started with its count n) on <fresh dir>/leaf, whose
+ * path goes to path (PATH_MAX) and pid, as text, to pid_s (32).  Its pid. */
+static pid_t live_peer(const char *role, const char *leaf, const char *n, char *path, char *pid_s)
+{
+	char dir[PATH_MAX];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(new_dir(dir, sizeof(dir)));
+	pid_t peer = spawn_at(role, dir, leaf, n, path, PATH_MAX);
+	CU_ASSERT_FATAL(peer > 0);
+	snprintf(pid_s, 32, "%d", (int)peer);
+	return peer;
+}
+
 static void inspect_ring(void)
 {
-	char dir[PATH_MAX], path[PATH_MAX], pid_s[32];
+	char path[PATH_MAX], pid_s[32];
 	struct res r;
-	CU_ASSERT_PTR_NOT_NULL_FATAL(new_dir(dir, sizeof(dir)));
-	snprintf(path, sizeof(path), "%s/ring", dir);
-	const char *args[] = { path, "20", NULL };
-	pid_t peer = spawn_ready("ring-peer", args);
-	CU_ASSERT_FATAL(peer > 0);
-	snprintf(pid_s, sizeof(pid_s), "%d", (int)peer);
+	pid_t peer = live_peer("ring-peer", "ring", "20", path, pid_s);
 	uint64_t head = 0;
 	for (int i = 0; i < 20; i++)
 		head += shmk_ring_record_len((size_t)(3 * i));
@@ -111,14 +119,9 @@ H_REGISTER(inspect_ring, 120, "cli.inspect.ring", "cli.inspect.copy");
 
 static void inspect_slots(void)
 {
-	char dir[PATH_MAX], flink[PATH_MAX], pid_s[32], seg[300];
+	char flink[PATH_MAX], pid_s[32], seg[300];
 	struct res r;
-	CU_ASSERT_PTR_NOT_NULL_FATAL(new_dir(dir, sizeof(dir)));
-	snprintf(flink, sizeof(flink), "%s/s.flink", dir);
-	const char *args[] = { flink, "3", NULL };
-	pid_t peer = spawn_ready("slots-peer", args);
-	CU_ASSERT_FATAL(peer > 0);
-	snprintf(pid_s, sizeof(pid_s), "%d", (int)peer);
+	pid_t peer = live_peer("slots-peer", "s.flink", "3", flink, pid_s);
 
 	const char *a1[] = { "shmkit", "inspect", "--json", flink, NULL };
 	CU_ASSERT_EQUAL(run(&r, a1), 0);

@@ -4,12 +4,6 @@
 
 /* ------------------------------------------------------------ ls and gc */
 
-static int exists(const char *p)
-{
-	struct stat st;
-	return lstat(p, &st) == 0;
-}
-
 static void ls(void)
 {
 	char dir[PATH_MAX], ev[PATH_MAX], rg[PATH_MAX], fl[PATH_MAX], junk[PATH_MAX], ln[PATH_MAX];
@@ -18,12 +12,8 @@ static void ls(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(new_dir(dir, sizeof(dir)));
 	const char *ea[] = { dir, "a-ev", "1", "0", NULL };
 	pid_t a = spawn_ready("events-peer", ea);
-	snprintf(rg, sizeof(rg), "%s/b-ring", dir);
-	const char *ra[] = { rg, "1", NULL };
-	pid_t b = spawn_ready("ring-peer", ra);
-	snprintf(fl, sizeof(fl), "%s/c.flink", dir);
-	const char *sa[] = { fl, "1", NULL };
-	pid_t c = spawn_ready("slots-peer", sa);
+	pid_t b = spawn_at("ring-peer", dir, "b-ring", "1", rg, sizeof(rg));
+	pid_t c = spawn_at("slots-peer", dir, "c.flink", "1", fl, sizeof(fl));
 	CU_ASSERT_FATAL(a > 0 && b > 0 && c > 0);
 	snprintf(pid_s[0], 32, "%d", (int)a);
 	snprintf(pid_s[1], 32, "%d", (int)b);
@@ -78,6 +68,29 @@ static int has_line(const char *out, const char *verb, const char *path)
 	return strstr(out, want) != NULL;
 }
 
+/* What gc meets: two dead objects (an events region, a slots flink), a
+ * live one, a mapped one and one it cannot validate. */
+struct gc_objs {
+	const char *dead, *fl, *live, *mapped, *bad;
+};
+
+/* `shmkit gc [--dry-run] dir`: exit 0, nothing from the sanitizers, the
+ * dead objects removed (or, dry, would be), the others kept.  The output
+ * stays in r. */
+static void gc_run(struct res *r, const char *dir, bool dry, const struct gc_objs *o)
+{
+	const char *a[] = { "shmkit", "gc", dry ? "--dry-run" : dir, dry ? dir : NULL, NULL };
+	const char *gone = dry ? "would remove" : "removed";
+
+	CU_ASSERT_EQUAL(run(r, a), 0);
+	CU_ASSERT(sanitizer_quiet(r));
+	CU_ASSERT(has_line(r->out, gone, o->dead));
+	CU_ASSERT(has_line(r->out, gone, o->fl));
+	CU_ASSERT(has_line(r->out, "kept", o->live));
+	CU_ASSERT(has_line(r->out, "kept", o->mapped));
+	CU_ASSERT(has_line(r->out, "kept", o->bad));
+}
+
 static void gc(void)
 {
 	char dir[PATH_MAX], dead[PATH_MAX], live[PATH_MAX], mapped[PATH_MAX], fl[PATH_MAX];
@@ -88,12 +101,8 @@ static void gc(void)
 	pid_t a = spawn_ready("events-peer", ea);
 	const char *eb[] = { dir, "live-ev", "2", "0", NULL };
 	pid_t b = spawn_ready("events-peer", eb);
-	snprintf(mapped, sizeof(mapped), "%s/mapped-ring", dir);
-	const char *ra[] = { mapped, "2", NULL };
-	pid_t c = spawn_ready("ring-peer", ra);
-	snprintf(fl, sizeof(fl), "%s/dead.flink", dir);
-	const char *sa[] = { fl, "2", NULL };
-	pid_t d = spawn_ready("slots-peer", sa);
+	pid_t c = spawn_at("ring-peer", dir, "mapped-ring", "2", mapped, sizeof(mapped));
+	pid_t d = spawn_at("slots-peer", dir, "dead.flink", "2", fl, sizeof(fl));
 	CU_ASSERT_FATAL(a > 0 && b > 0 && c > 0 && d > 0);
 	snprintf(dead, sizeof(dead), "%s/dead-ev", dir);
 	snprintf(live, sizeof(live), "%s/live-ev", dir);
@@ -130,47 +139,35 @@ static void gc(void)
 	kill_wait(c);
 	kill_wait(d);
 
-	const char *dry[] = { "shmkit", "gc", "--dry-run", dir, NULL };
-	CU_ASSERT_EQUAL(run(&r, dry), 0);
-	CU_ASSERT(sanitizer_quiet(&r));
-	CU_ASSERT(has_line(r.out, "would remove", dead));
-	CU_ASSERT(has_line(r.out, "would remove", fl));
-	CU_ASSERT(has_line(r.out, "kept", live));
-	CU_ASSERT(has_line(r.out, "kept", mapped));
-	CU_ASSERT(has_line(r.out, "kept", bad));
+	const struct gc_objs objs = { dead, fl, live, mapped, bad };
+	gc_run(&r, dir, true, &objs);
 	CU_ASSERT(!strstr(r.out, "removed"));
 	res_free(&r);
-	CU_ASSERT(exists(dead) && exists(fl) && exists(seg));
+	CU_ASSERT(t_exists(dead) && t_exists(fl) && t_exists(seg));
 
-	const char *gc[] = { "shmkit", "gc", dir, NULL };
-	CU_ASSERT_EQUAL(run(&r, gc), 0);
-	CU_ASSERT(sanitizer_quiet(&r));
-	CU_ASSERT(has_line(r.out, "removed", dead));
-	CU_ASSERT(has_line(r.out, "removed", fl));
-	CU_ASSERT(has_line(r.out, "kept", live));
-	CU_ASSERT(has_line(r.out, "kept", mapped));
+	gc_run(&r, dir, false, &objs);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "mapped or open by pid"));
-	CU_ASSERT(has_line(r.out, "kept", bad));
 	CU_ASSERT(has_line(r.out, "removed", midinit));
 	CU_ASSERT(has_line(r.out, "kept", midshort));
 	res_free(&r);
-	CU_ASSERT(!exists(midinit));
-	CU_ASSERT(exists(midshort));
-	CU_ASSERT(!exists(dead));
-	CU_ASSERT(!exists(fl));
-	CU_ASSERT(!exists(seg));	/* the flink's segment went with it */
-	CU_ASSERT(exists(live));
-	CU_ASSERT(exists(mapped));
-	CU_ASSERT(exists(bad));
+	CU_ASSERT(!t_exists(midinit));
+	CU_ASSERT(t_exists(midshort));
+	CU_ASSERT(!t_exists(dead));
+	CU_ASSERT(!t_exists(fl));
+	CU_ASSERT(!t_exists(seg));	/* the flink's segment went with it */
+	CU_ASSERT(t_exists(live));
+	CU_ASSERT(t_exists(mapped));
+	CU_ASSERT(t_exists(bad));
 
 	/* unmapped now: the ring goes too; the live region still stays */
 	munmap(m, 4096);
+	const char *gc[] = { "shmkit", "gc", dir, NULL };
 	CU_ASSERT_EQUAL(run(&r, gc), 0);
 	CU_ASSERT(has_line(r.out, "removed", mapped));
 	CU_ASSERT(has_line(r.out, "kept", live));
 	res_free(&r);
-	CU_ASSERT(!exists(mapped));
-	CU_ASSERT(exists(live));
+	CU_ASSERT(!t_exists(mapped));
+	CU_ASSERT(t_exists(live));
 	kill_wait(b);
 	unlink(live);
 	unlink(bad);
@@ -201,13 +198,13 @@ static void gc_unreadable_body(void *arg)
 	CU_ASSERT(sanitizer_quiet(&r));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "warning: cannot read /proc/"));
 	CU_ASSERT(has_line(r.out, "kept", ev));
-	CU_ASSERT(exists(ev));
+	CU_ASSERT(t_exists(ev));
 	res_free(&r);
 	const char *plain[] = { tool, "gc", dir, NULL };
 	CU_ASSERT_EQUAL(run_env(&r, 1, NULL, plain), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.err, "warning: cannot read /proc/"));
 	CU_ASSERT(has_line(r.out, "removed", ev));
-	CU_ASSERT(!exists(ev));
+	CU_ASSERT(!t_exists(ev));
 	res_free(&r);
 	unlink(ev);
 	rmdir(dir);

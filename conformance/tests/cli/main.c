@@ -288,6 +288,14 @@ pid_t spawn_ready(const char *role, const char **args)
 	return pid;
 }
 
+pid_t spawn_at(const char *role, const char *dir, const char *leaf, const char *n, char *path,
+	       size_t len)
+{
+	snprintf(path, len, "%s/%s", dir, leaf);
+	const char *args[] = { path, n, NULL };
+	return spawn_ready(role, args);
+}
+
 void kill_wait(pid_t pid)
 {
 	if (pid > 0) {

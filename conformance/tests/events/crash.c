@@ -36,18 +36,14 @@ static void dead_creator(void)
 	/* recovery: re-initialise under the lock */
 	o.recover = true;
 	CU_ASSERT_EQUAL(open_in_child(p, &o), 0);
-	struct shmk_events *r = must_open(p, NULL);
-	CU_ASSERT_NOT_EQUAL(LAYOUT(r)->hdr.creator, shmk_self_token());
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	char buf[8];
 	size_t n;
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "ok", 2, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
+	CU_ASSERT_EQUAL_FATAL(evq_attach(&q, p, 0), 0);
+	CU_ASSERT_NOT_EQUAL(q.l->hdr.creator, shmk_self_token());
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "ok", 2, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
+	evq_close(&q, false);
 }
 H_REGISTER(dead_creator, 60, "events.init.dead-creator", "events.init.recover");
 
@@ -317,6 +313,39 @@ static void pd_open(char *p, size_t len, bool mpsc, struct shmk_events_tx **tx,
 		shmk_events_rx_close(r);
 }
 
+/* The end of a case: the parent's half (tx or rx, the other NULL) and the
+ * region (g_pd_r, at p) closed, the file removed. */
+static void pd_close(const char *p, struct shmk_events_tx *tx, struct shmk_events_rx *rx)
+{
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(g_pd_r);
+	unlink(p);
+}
+
+/* The receiving end (pid, role `role` of pd_fork: 1 SPSC receiver, 3 MPSC
+ * consumer) dies while tx is parked on the full queue: the send says
+ * SHMK_EPEERDEAD and queued nothing; a replacement takes one message and
+ * the retry goes through.  Closes the case (p, g_pd_r). */
+static void pd_dead_receiver(const char *p, struct shmk_events_tx *tx, pid_t pid, int role)
+{
+	struct shmk_events_layout *l = LAYOUT(g_pd_r);
+	bool mpsc = role == 3;
+	char buf[SHMK_EVENTS_SLOT_DATA] = "x";
+
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), SHMK_EPEERDEAD);
+	pd_took();
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 128 + SIGKILL);
+	/* nothing was queued by the failed send */
+	uint64_t depth = mpsc ? atomic_load(&l->mpsc.tail.v) - atomic_load(&l->mpsc.head.v)
+			      : atomic_load(&l->spsc.tail.v) - atomic_load(&l->spsc.head.v);
+	CU_ASSERT_EQUAL(depth, SHMK_EVENTS_QUEUE_CAP);
+	pid = pd_fork(role, 1, PD_CLEAN, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), 0);
+	pd_close(p, tx, NULL);
+}
+
 static void pd_spsc_receiver(void)
 {
 	char p[PATH_MAX], buf[SHMK_EVENTS_SLOT_DATA], want[16];
@@ -346,9 +375,7 @@ static void pd_spsc_receiver(void)
 	/* a clean close leaves the role absent, not dead: we wait it out */
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 300 * 1000000, NULL),
 			-ETIMEDOUT);
-	shmk_events_rx_close(rx);
-	shmk_events_close(g_pd_r);
-	unlink(p);
+	pd_close(p, NULL, rx);
 }
 
 static void pd_spsc_sender(void)
@@ -357,7 +384,6 @@ static void pd_spsc_sender(void)
 	struct shmk_events_tx *tx;
 
 	pd_open(p, sizeof(p), false, &tx, NULL);
-	struct shmk_events_layout *l = LAYOUT(g_pd_r);
 	/* a queue nobody ever received from: a full one just waits */
 	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
@@ -366,19 +392,7 @@ static void pd_spsc_sender(void)
 	pid_t pid = pd_fork(1, 1, PD_DIE_PARKED, &pd_wake()->spsc_space.waiters);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), SHMK_EPEERDEAD);
-	pd_took();
-	CU_ASSERT_EQUAL(h_wait(pid, 30), 128 + SIGKILL);
-	/* nothing was queued by the failed send */
-	CU_ASSERT_EQUAL(atomic_load(&l->spsc.tail.v) - atomic_load(&l->spsc.head.v),
-			SHMK_EVENTS_QUEUE_CAP);
-	/* a replacement receiver takes one: the retry goes through */
-	pid = pd_fork(1, 1, PD_CLEAN, NULL);
-	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
-	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), 0);
-	shmk_events_tx_close(tx);
-	shmk_events_close(g_pd_r);
-	unlink(p);
+	pd_dead_receiver(p, tx, pid, 1);
 }
 
 static void pd_mpsc_consumer(void)
@@ -417,9 +431,7 @@ static void pd_mpsc_consumer(void)
 	pid_t pid = pd_fork(2, 1, PD_CLEAN, NULL);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, -1, NULL), 0);
-	shmk_events_rx_close(rx);
-	shmk_events_close(g_pd_r);
-	unlink(p);
+	pd_close(p, NULL, rx);
 }
 
 static void pd_mpsc_producer(void)
@@ -428,24 +440,12 @@ static void pd_mpsc_producer(void)
 	struct shmk_events_tx *tx;
 
 	pd_open(p, sizeof(p), true, &tx, NULL);
-	struct shmk_events_layout *l = LAYOUT(g_pd_r);
 	/* the consumer claims its role, then dies once we are parked on a full queue */
 	pid_t pid = pd_fork(3, 0, PD_DIE_PARKED, &pd_wake()->mpsc_space.waiters);
 	CU_ASSERT_FATAL(pid > 0);
 	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), SHMK_EPEERDEAD);
-	pd_took();
-	CU_ASSERT_EQUAL(h_wait(pid, 30), 128 + SIGKILL);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.tail.v) - atomic_load(&l->mpsc.head.v),
-			SHMK_EVENTS_QUEUE_CAP);
-	/* a replacement consumer takes one: the retry goes through */
-	pid = pd_fork(3, 1, PD_CLEAN, NULL);
-	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
-	CU_ASSERT_EQUAL(shmk_events_send(tx, buf, 1, -1, NULL), 0);
-	shmk_events_tx_close(tx);
-	shmk_events_close(g_pd_r);
-	unlink(p);
+	pd_dead_receiver(p, tx, pid, 3);
 }
 
 static void peerdead(void)

@@ -21,6 +21,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
@@ -42,6 +43,25 @@ char *new_path(void);
 struct shmk_events *must_open(const char *path, const struct shmk_events_opts *o);
 size_t make_msg(uint8_t *buf, uint32_t prod, uint32_t seq);
 int check_msg(const uint8_t *buf, size_t len, uint32_t *prod, uint32_t *seq);
+
+/* A region and one of its queues (SPSC, or MPSC when mpsc) with its two
+ * ends: what most tests and their peers work on. */
+struct evq {
+	const char *path;
+	struct shmk_events *r;
+	struct shmk_events_layout *l;
+	int mpsc;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+};
+/* Opens path (creating it) and splits the queue: 0 or the failing call's
+ * code, asserting nothing (for peers in children). */
+int evq_attach(struct evq *q, const char *path, int mpsc);
+/* The same on a fresh path (new_path); a failure fails the test. */
+void evq_open(struct evq *q, int mpsc);
+/* Closes the ends that are set and the region; removes the file when
+ * remove is true. */
+void evq_close(struct evq *q, bool remove);
 
 struct open_job {
 	const char *path;

@@ -6,43 +6,41 @@
 
 static void hostile(void)
 {
-	struct shmk_events *r = must_open(new_path(), NULL);
-	struct shmk_events_layout *l = LAYOUT(r);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	struct shmk_events_view v, v2;
 	uint8_t buf[256];
 	size_t n;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	evq_open(&q, 0);
+	struct shmk_events_layout *l = q.l;
 	/* slot index out of range */
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "a", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "a", 1, NULL), 0);
 	uint64_t h = atomic_load(&l->spsc.head.v);
 	uint32_t saved = atomic_load(&l->spsc.cells[h & 1023]);
 	atomic_store(&l->spsc.cells[h & 1023], 5000);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
 	atomic_store(&l->spsc.cells[h & 1023], saved);
 	/* length out of range */
 	atomic_store(&l->slots[saved].len, 300);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
 	atomic_store(&l->slots[saved].len, 1);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
 	/* impossible counters */
 	uint64_t t = atomic_load(&l->spsc.tail.v);
 	atomic_store(&l->spsc.tail.v, t + 5000);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
 	atomic_store(&l->spsc.tail.v, t);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(q.tx);
+	shmk_events_rx_close(q.rx);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(q.r, &q.tx, &q.rx), 0);
 	atomic_store(&l->spsc.head.v, t - 5000);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "a", 1, NULL), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "a", 1, NULL), SHMK_EINTEGRITY);
 	atomic_store(&l->spsc.head.v, t);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "a", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "a", 1, NULL), 0);
 	/* MPSC: tail far ahead of head, cell sequence from another lap */
 	struct shmk_events_tx *ptx;
 	struct shmk_events_rx *crx;
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &ptx, &crx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(q.r, &ptx, &crx), 0);
 	uint64_t mt = atomic_load(&l->mpsc.tail.v);
 	atomic_store(&l->mpsc.tail.v, mt + 4000);
 	CU_ASSERT_EQUAL(shmk_events_try_recv(crx, buf, sizeof(buf), &n, NULL), SHMK_EINTEGRITY);
@@ -57,38 +55,36 @@ static void hostile(void)
 	/* free-list head out of range */
 	uint64_t fh = atomic_load(&l->pool.free_head);
 	atomic_store(&l->pool.free_head, (fh & ~0xffffffffULL) | 9999);
-	CU_ASSERT_EQUAL(shmk_events_reserve(tx, &v), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(shmk_events_reserve(q.tx, &v), SHMK_EINTEGRITY);
 	atomic_store(&l->pool.free_head, fh);
 
 	/* ABA: a head popped and pushed back carries a new generation */
 	uint64_t h0 = atomic_load(&l->pool.free_head);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &v), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &v2), 0);
-	CU_ASSERT_EQUAL(shmk_events_cancel(tx, &v), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(q.tx, &v), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(q.tx, &v2), 0);
+	CU_ASSERT_EQUAL(shmk_events_cancel(q.tx, &v), 0);
 	uint64_t h1 = atomic_load(&l->pool.free_head);
 	CU_ASSERT_EQUAL((uint32_t)h1, (uint32_t)h0);	/* same index on top ... */
 	CU_ASSERT_EQUAL(h1 >> 32, (h0 >> 32) + 3);	/* ... another generation */
-	CU_ASSERT_EQUAL(shmk_events_cancel(tx, &v2), 0);
+	CU_ASSERT_EQUAL(shmk_events_cancel(q.tx, &v2), 0);
 	/* the 32-bit generation wraps without touching the index */
 	uint64_t top = atomic_load(&l->pool.free_head);
 	atomic_store(&l->pool.free_head, (0xffffffffULL << 32) | (uint32_t)top);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &v), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(q.tx, &v), 0);
 	CU_ASSERT_EQUAL(v.slot, (uint32_t)top);
 	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head) >> 32, 0);
-	CU_ASSERT_EQUAL(shmk_events_cancel(tx, &v), 0);
+	CU_ASSERT_EQUAL(shmk_events_cancel(q.tx, &v), 0);
 	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), (1ULL << 32) | (uint32_t)top);
 
 	/* double release */
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "c", 1, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(rx, &v), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "c", 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(q.rx, &v), 0);
 	v2 = v;
-	CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
+	CU_ASSERT_EQUAL(shmk_events_release(q.rx, &v), 0);
 	uint64_t before = atomic_load(&l->pool.free_head);
-	CU_ASSERT_EQUAL(shmk_events_release(rx, &v2), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(shmk_events_release(q.rx, &v2), SHMK_EINTEGRITY);
 	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), before);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
+	evq_close(&q, false);
 }
 H_REGISTER(hostile, 30, "events.hostile.bounds", "events.hostile.counters", "events.pool.aba", "events.pool.double-release");
 

@@ -20,6 +20,30 @@ struct shmk_events *must_open(const char *path, const struct shmk_events_opts *o
 	return r;
 }
 
+int evq_attach(struct evq *q, const char *path, int mpsc)
+{
+	*q = (struct evq){ .path = path, .mpsc = mpsc };
+	int rc = shmk_events_open_path(path, &q->r);
+	if (rc)
+		return rc;
+	q->l = LAYOUT(q->r);
+	return (mpsc ? shmk_events_split_mpsc : shmk_events_split_spsc)(q->r, &q->tx, &q->rx);
+}
+
+void evq_open(struct evq *q, int mpsc)
+{
+	CU_ASSERT_EQUAL_FATAL(evq_attach(q, new_path(), mpsc), 0);
+}
+
+void evq_close(struct evq *q, bool remove)
+{
+	shmk_events_tx_close(q->tx);
+	shmk_events_rx_close(q->rx);
+	shmk_events_close(q->r);
+	if (remove)
+		unlink(q->path);
+}
+
 /* Message: u32 producer, u32 seq, u32 crc, then payload; the crc covers the
  * producer, the sequence and the payload. */
 size_t make_msg(uint8_t *buf, uint32_t prod, uint32_t seq)

@@ -9,234 +9,250 @@
  * it dies between detaching the cell and freeing it */
 static int role_viewer(int argc, char **argv)
 {
-	struct shmk_events *r = NULL;
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	struct shmk_events_view v;
 
 	if (argc < 2)
 		return 2;
-	if (shmk_events_open_path(argv[1], &r))
+	if (evq_attach(&q, argv[1], argc > 2 && !strcmp(argv[2], "mpsc")))
 		return 3;
-	bool mpsc = argc > 2 && !strcmp(argv[2], "mpsc");
-	if ((mpsc ? shmk_events_split_mpsc : shmk_events_split_spsc)(r, &tx, &rx))
-		return 4;
-	return shmk_events_recv_view(rx, &v) ? 5 : 0;
+	return shmk_events_recv_view(q.rx, &v) ? 5 : 0;
 }
 H_ROLE("viewer", role_viewer);
 
-static void spsc_recycle(void)
+/* The slot attached to the cell of queue index i. */
+static SHMK_ATOMIC(uint32_t) *cell_slot(const struct evq *q, uint64_t i)
 {
-	char *p = new_path();
-	struct shmk_events *r = must_open(p, NULL);
-	struct shmk_events_layout *l = LAYOUT(r);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
-	struct shmk_events_view v;
-	static struct shmk_events_view all[SHMK_EVENTS_SLOTS + 1];
+	return q->mpsc ? &q->l->mpsc.cells[i & 1023].slot : &q->l->spsc.cells[i & 1023];
+}
+
+static uint64_t q_tail(const struct evq *q)
+{
+	return atomic_load(q->mpsc ? &q->l->mpsc.tail.v : &q->l->spsc.tail.v);
+}
+
+static uint64_t q_head(const struct evq *q)
+{
+	return atomic_load(q->mpsc ? &q->l->mpsc.head.v : &q->l->spsc.head.v);
+}
+
+/* Sends the one byte c and receives it back by copy. */
+static void send_recv(struct evq *q, char c)
+{
 	uint8_t buf[256];
 	size_t n = 0;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	/* a fresh region attaches no slot to any cell */
-	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
-		CU_ASSERT_EQUAL_FATAL(atomic_load(&l->spsc.cells[i]), SHMK_EVENTS_NIL);
-	uint64_t t0 = atomic_load(&l->spsc.tail.v);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "a", 1, NULL), 0);
-	uint32_t s0 = atomic_load(&l->spsc.cells[t0 & 1023]);
-	CU_ASSERT_FATAL(s0 < SHMK_EVENTS_SLOTS);
-	uint64_t fh = atomic_load(&l->pool.free_head);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	CU_ASSERT(n == 1 && buf[0] == 'a');
-	/* received by copy: still attached, held, off the free list */
-	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), fh);
-	CU_ASSERT_EQUAL(atomic_load(&l->spsc.cells[t0 & 1023]), s0);
-	CU_ASSERT_EQUAL(atomic_load(&l->slots[s0].refcnt), 1);
-	for (uint32_t i = 1; i < SHMK_EVENTS_QUEUE_CAP; i++) {
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "x", 1, NULL), 0);
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	}
-	/* one lap later the sender reuses s0 without touching the pool */
-	fh = atomic_load(&l->pool.free_head);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "b", 1, NULL), 0);
-	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), fh);
-	CU_ASSERT_EQUAL(atomic_load(&l->spsc.cells[t0 & 1023]), s0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	CU_ASSERT(n == 1 && buf[0] == 'b');
-	/* a view detaches its slot first; release returns it to the pool */
-	uint64_t tv = atomic_load(&l->spsc.tail.v);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "c", 1, NULL), 0);
-	uint32_t sv = atomic_load(&l->spsc.cells[tv & 1023]);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(rx, &v), 0);
-	CU_ASSERT_EQUAL(v.slot, sv);
-	CU_ASSERT_EQUAL(atomic_load(&l->spsc.cells[tv & 1023]), SHMK_EVENTS_NIL);
-	CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
-	CU_ASSERT_EQUAL(atomic_load(&l->slots[sv].refcnt), 0);
-	/* an empty pool takes back every attached slot: all 2048 reservable */
-	uint32_t got = 0;
-	while (got <= SHMK_EVENTS_SLOTS && shmk_events_reserve(tx, &all[got]) == 0)
-		got++;
-	CU_ASSERT_EQUAL(got, SHMK_EVENTS_SLOTS);
-	for (uint32_t i = 0; i < got; i++)
-		CU_ASSERT_EQUAL(shmk_events_cancel(tx, &all[i]), 0);
-	/* events.hostile.bounds: a free cell holding a wild index */
-	uint64_t t = atomic_load(&l->spsc.tail.v);
-	atomic_store(&l->spsc.cells[t & 1023], 5000);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "z", 1, NULL), SHMK_EINTEGRITY);
-	atomic_store(&l->spsc.cells[t & 1023], SHMK_EVENTS_NIL);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(q->tx, &c, 1, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT(n == 1 && buf[0] == (uint8_t)c);
+}
 
-	/* another process takes "d" as a view and dies before storing head */
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "d", 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "e", 1, NULL), 0);
-	uint64_t hd = atomic_load(&l->spsc.head.v);
-	shmk_events_rx_close(rx);
-	const char *args[] = { p, NULL };
-	pid_t pid = spawn_with_env("viewer", args, "SHMK_CRASH_AT", "events.spsc.detached");
+/* A copy receive leaves its slot attached, held and off the free list, and
+ * the sender reuses it one lap later without touching the pool. */
+static void lap_reuse(struct evq *q)
+{
+	SHMK_ATOMIC(uint64_t) *fhp = &q->l->pool.free_head;
+	uint64_t t0 = q_tail(q);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(q->tx, "a", 1, NULL), 0);
+	uint32_t s0 = atomic_load(cell_slot(q, t0));
+	CU_ASSERT_FATAL(s0 < SHMK_EVENTS_SLOTS);
+	uint64_t fh = atomic_load(fhp);
+	uint8_t buf[256];
+	size_t n = 0;
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT(n == 1 && buf[0] == 'a');
+	CU_ASSERT_EQUAL(atomic_load(fhp), fh);
+	CU_ASSERT_EQUAL(atomic_load(cell_slot(q, t0)), s0);
+	CU_ASSERT_EQUAL(atomic_load(&q->l->slots[s0].refcnt), 1);
+	for (uint32_t i = 1; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		send_recv(q, 'x');
+	fh = atomic_load(fhp);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q->tx, "b", 1, NULL), 0);
+	CU_ASSERT_EQUAL(atomic_load(fhp), fh);
+	CU_ASSERT_EQUAL(atomic_load(cell_slot(q, t0)), s0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT(n == 1 && buf[0] == 'b');
+}
+
+/* A view detaches its slot from the cell first; release returns it. */
+static void view_detaches(struct evq *q)
+{
+	struct shmk_events_view v;
+	uint64_t tv = q_tail(q);
+
+	CU_ASSERT_EQUAL(shmk_events_try_send(q->tx, "c", 1, NULL), 0);
+	uint32_t sv = atomic_load(cell_slot(q, tv));
+	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(q->rx, &v), 0);
+	CU_ASSERT_EQUAL(v.slot, sv);
+	CU_ASSERT_EQUAL(atomic_load(cell_slot(q, tv)), SHMK_EVENTS_NIL);
+	CU_ASSERT_EQUAL(shmk_events_release(q->rx, &v), 0);
+	CU_ASSERT_EQUAL(atomic_load(&q->l->slots[sv].refcnt), 0);
+}
+
+/* Reserves every slot the pool has left (into all[], at most
+ * SHMK_EVENTS_SLOTS + 1); how many. */
+static uint32_t reserve_all(struct evq *q, struct shmk_events_view *all)
+{
+	uint32_t got = 0;
+
+	while (got <= SHMK_EVENTS_SLOTS && shmk_events_reserve(q->tx, &all[got]) == 0)
+		got++;
+	return got;
+}
+
+static void cancel_all(struct evq *q, struct shmk_events_view *all, uint32_t got)
+{
+	for (uint32_t i = 0; i < got; i++)
+		CU_ASSERT_EQUAL(shmk_events_cancel(q->tx, &all[i]), 0);
+}
+
+/* Another process takes "d" as a view and dies (crash point `point`)
+ * before storing head or freeing the cell: head never moved, the cell is
+ * detached, and the next receiver gets "e". */
+static void dead_viewer(struct evq *q, const char *point)
+{
+	uint8_t buf[256];
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL(shmk_events_try_send(q->tx, "d", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q->tx, "e", 1, NULL), 0);
+	uint64_t hd = q_head(q);
+	shmk_events_rx_close(q->rx);
+	const char *args[] = { q->path, q->mpsc ? "mpsc" : NULL, NULL };
+	pid_t pid = spawn_with_env("viewer", args, "SHMK_CRASH_AT", point);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 30), 128 + SIGKILL);
-	CU_ASSERT_EQUAL(atomic_load(&l->spsc.head.v), hd); /* it never moved head */
-	CU_ASSERT_EQUAL(atomic_load(&l->spsc.cells[hd & 1023]), SHMK_EVENTS_NIL);
+	CU_ASSERT_EQUAL(q_head(q), hd);
+	CU_ASSERT_EQUAL(atomic_load(cell_slot(q, hd)), SHMK_EVENTS_NIL);
 	struct shmk_events_tx *tx2;
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx2, &rx), 0);
-	/* "d" was delivered to the dead viewer: the next receiver gets "e" */
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL((q->mpsc ? shmk_events_split_mpsc : shmk_events_split_spsc)(
+				      q->r, &tx2, &q->rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), 0);
 	CU_ASSERT(n == 1 && buf[0] == 'e');
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
 	shmk_events_tx_close(tx2);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
-	unlink(p);
+}
+
+/* Copy receives until the MPSC tail cell has a slot attached. */
+static void attach_tail_slot(struct evq *q)
+{
+	for (int k = 0; k < 2048 && atomic_load(cell_slot(q, q_tail(q))) >= SHMK_EVENTS_SLOTS; k++)
+		send_recv(q, 'y');
+}
+
+/* A fresh region's queue: no slot attached to any cell yet. */
+static void open_fresh(struct evq *q, int mpsc)
+{
+	evq_open(q, mpsc);
+	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(atomic_load(cell_slot(q, i)), SHMK_EVENTS_NIL);
+}
+
+static void spsc_recycle(void)
+{
+	static struct shmk_events_view all[SHMK_EVENTS_SLOTS + 1];
+	struct evq q;
+
+	open_fresh(&q, 0);
+	lap_reuse(&q);
+	view_detaches(&q);
+	/* an empty pool takes back every attached slot: all 2048 reservable */
+	uint32_t got = reserve_all(&q, all);
+	CU_ASSERT_EQUAL(got, SHMK_EVENTS_SLOTS);
+	cancel_all(&q, all, got);
+	/* events.hostile.bounds: a free cell holding a wild index */
+	uint64_t t = q_tail(&q);
+	atomic_store(cell_slot(&q, t), 5000);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "z", 1, NULL), SHMK_EINTEGRITY);
+	atomic_store(cell_slot(&q, t), SHMK_EVENTS_NIL);
+	dead_viewer(&q, "events.spsc.detached");
+	evq_close(&q, true);
 }
 H_REGISTER(spsc_recycle, 30, "events.spsc.recycle", "events.spsc.detached-skip");
 
-static void mpsc_recycle(void)
+/* Pool empty and no slot at the tail cells: 4 holes, then SHMK_EFULL; the
+ * consumer steps over the holes. */
+static void mpsc_holes(struct evq *q, struct shmk_events_view *all)
 {
-	char *p = new_path();
-	struct shmk_events *r = must_open(p, NULL);
-	struct shmk_events_layout *l = LAYOUT(r);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
-	struct shmk_events_view v;
-	static struct shmk_events_view all[SHMK_EVENTS_SLOTS + 1];
+	struct shmk_events_layout *l = q->l;
 	uint8_t buf[256];
 	size_t n = 0;
+	uint32_t got = reserve_all(q, all);
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
-	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
-		CU_ASSERT_EQUAL_FATAL(atomic_load(&l->mpsc.cells[i].slot), SHMK_EVENTS_NIL);
-	/* pool empty and no slot at the tail cells: 4 holes, then SHMK_EFULL;
-	 * the consumer steps over the holes */
-	uint32_t got = 0;
-	while (got <= SHMK_EVENTS_SLOTS && shmk_events_reserve(tx, &all[got]) == 0)
-		got++;
 	CU_ASSERT_EQUAL(got, SHMK_EVENTS_SLOTS);
-	uint64_t th = atomic_load(&l->mpsc.tail.v);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "z", 1, NULL), SHMK_EFULL);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.tail.v), th + 4);
+	uint64_t th = q_tail(q);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q->tx, "z", 1, NULL), SHMK_EFULL);
+	CU_ASSERT_EQUAL(q_tail(q), th + 4);
 	for (uint64_t k = th; k < th + 4; k++) {
 		CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[k & 1023].seq), k + 1); /* published */
-		CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[k & 1023].slot), SHMK_EVENTS_NIL);
+		CU_ASSERT_EQUAL(atomic_load(cell_slot(q, k)), SHMK_EVENTS_NIL);
 	}
 	/* (the reservation that found the pool empty published 4 holes too,
 	 * events.mpsc.steal; a receive steps over at most 3) */
 	for (int k = 0; k < 4; k++)
-		CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.head.v), th + 4);
-	for (uint32_t i = 0; i < got; i++)
-		CU_ASSERT_EQUAL(shmk_events_cancel(tx, &all[i]), 0);
-	uint64_t t0 = atomic_load(&l->mpsc.tail.v);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "a", 1, NULL), 0);
-	uint32_t s0 = atomic_load(&l->mpsc.cells[t0 & 1023].slot);
-	CU_ASSERT_FATAL(s0 < SHMK_EVENTS_SLOTS);
-	uint64_t fh = atomic_load(&l->pool.free_head);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	CU_ASSERT(n == 1 && buf[0] == 'a');
-	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), fh);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t0 & 1023].slot), s0);
-	CU_ASSERT_EQUAL(atomic_load(&l->slots[s0].refcnt), 1);
-	for (uint32_t i = 1; i < SHMK_EVENTS_QUEUE_CAP; i++) {
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "x", 1, NULL), 0);
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	}
-	/* the producer claiming the cell next lap reuses s0, pool untouched */
-	fh = atomic_load(&l->pool.free_head);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "b", 1, NULL), 0);
-	CU_ASSERT_EQUAL(atomic_load(&l->pool.free_head), fh);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t0 & 1023].slot), s0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	CU_ASSERT(n == 1 && buf[0] == 'b');
-	/* a view detaches first */
-	uint64_t tv = atomic_load(&l->mpsc.tail.v);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "c", 1, NULL), 0);
-	uint32_t sv = atomic_load(&l->mpsc.cells[tv & 1023].slot);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(rx, &v), 0);
-	CU_ASSERT_EQUAL(v.slot, sv);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[tv & 1023].slot), SHMK_EVENTS_NIL);
-	CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
-	/* a reservation published over an attached slot frees that slot */
-	uint64_t t = atomic_load(&l->mpsc.tail.v);
-	uint32_t sa = atomic_load(&l->mpsc.cells[t & 1023].slot);
-	CU_ASSERT_FATAL(sa < SHMK_EVENTS_SLOTS);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &v), 0);
-	uint32_t sr = v.slot;
-	CU_ASSERT_EQUAL(shmk_events_publish(tx, &v, 3, NULL), 0);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t & 1023].slot), sr);
-	CU_ASSERT_EQUAL(atomic_load(&l->slots[sa].refcnt), 0);	/* back in the pool */
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	CU_ASSERT_EQUAL(n, 3);
+		CU_ASSERT_EQUAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(q_head(q), th + 4);
+	cancel_all(q, all, got);
+}
 
-	/* steal: with the pool empty a reservation takes the tail cell's slot
-	 * and publishes the cell as a hole */
-	for (int k = 0; k < 2048 && atomic_load(&l->mpsc.cells[atomic_load(&l->mpsc.tail.v) &
-							   1023].slot) >= SHMK_EVENTS_SLOTS;
-	     k++) {
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "y", 1, NULL), 0);
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	}
-	t = atomic_load(&l->mpsc.tail.v);
-	uint32_t st = atomic_load(&l->mpsc.cells[t & 1023].slot);
-	uint32_t sn = atomic_load(&l->mpsc.cells[(t + 1) & 1023].slot);
+/* A reservation published over an attached slot frees that slot. */
+static void mpsc_replace(struct evq *q)
+{
+	struct shmk_events_view v;
+	uint8_t buf[256];
+	size_t n = 0;
+	uint64_t t = q_tail(q);
+	uint32_t sa = atomic_load(cell_slot(q, t));
+
+	CU_ASSERT_FATAL(sa < SHMK_EVENTS_SLOTS);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(q->tx, &v), 0);
+	uint32_t sr = v.slot;
+	CU_ASSERT_EQUAL(shmk_events_publish(q->tx, &v, 3, NULL), 0);
+	CU_ASSERT_EQUAL(atomic_load(cell_slot(q, t)), sr);
+	CU_ASSERT_EQUAL(atomic_load(&q->l->slots[sa].refcnt), 0);	/* back in the pool */
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(n, 3);
+}
+
+/* Steal: with the pool empty a reservation takes the tail cell's slot and
+ * publishes the cell as a hole; dry return: a copy receive with the pool
+ * empty gives its slot back. */
+static void mpsc_steal(struct evq *q, struct shmk_events_view *all)
+{
+	SHMK_ATOMIC(uint64_t) *fhp = &q->l->pool.free_head;
+
+	attach_tail_slot(q);
+	uint64_t t = q_tail(q);
+	uint32_t st = atomic_load(cell_slot(q, t)), sn = atomic_load(cell_slot(q, t + 1));
 	CU_ASSERT_FATAL(st < SHMK_EVENTS_SLOTS && sn < SHMK_EVENTS_SLOTS);
-	got = 0;
-	while ((uint32_t)atomic_load(&l->pool.free_head) != SHMK_EVENTS_NIL && got < SHMK_EVENTS_SLOTS)
-		CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &all[got++]), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &all[got]), 0);
+	uint32_t got = 0;
+	while ((uint32_t)atomic_load(fhp) != SHMK_EVENTS_NIL && got < SHMK_EVENTS_SLOTS)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(q->tx, &all[got++]), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(q->tx, &all[got]), 0);
 	CU_ASSERT_EQUAL(all[got].slot, st);
 	got++;
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.tail.v), t + 1);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t & 1023].seq), t + 1);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t & 1023].slot), SHMK_EVENTS_NIL);
-	/* dry return: a copy receive with the pool empty gives the slot back */
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "q", 1, NULL), 0); /* reuses sn */
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	CU_ASSERT(n == 1 && buf[0] == 'q');
-	CU_ASSERT_EQUAL((uint32_t)atomic_load(&l->pool.free_head), sn);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[(t + 1) & 1023].slot), SHMK_EVENTS_NIL);
-	for (uint32_t i = 0; i < got; i++)
-		CU_ASSERT_EQUAL(shmk_events_cancel(tx, &all[i]), 0);
+	CU_ASSERT_EQUAL(q_tail(q), t + 1);
+	CU_ASSERT_EQUAL(atomic_load(&q->l->mpsc.cells[t & 1023].seq), t + 1);
+	CU_ASSERT_EQUAL(atomic_load(cell_slot(q, t)), SHMK_EVENTS_NIL);
+	send_recv(q, 'q'); /* reuses sn */
+	CU_ASSERT_EQUAL((uint32_t)atomic_load(fhp), sn);
+	CU_ASSERT_EQUAL(atomic_load(cell_slot(q, t + 1)), SHMK_EVENTS_NIL);
+	cancel_all(q, all, got);
+}
 
-	/* another process takes "d" as a view and dies before freeing the cell */
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "d", 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "e", 1, NULL), 0);
-	uint64_t hd = atomic_load(&l->mpsc.head.v);
-	shmk_events_rx_close(rx);
-	const char *args[] = { p, "mpsc", NULL };
-	pid_t pid = spawn_with_env("viewer", args, "SHMK_CRASH_AT", "events.mpsc.detached");
-	CU_ASSERT_FATAL(pid > 0);
-	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 30), 128 + SIGKILL);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.head.v), hd);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[hd & 1023].slot), SHMK_EVENTS_NIL);
-	struct shmk_events_tx *tx2;
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx2, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	CU_ASSERT(n == 1 && buf[0] == 'e');
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
-	shmk_events_tx_close(tx2);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
-	unlink(p);
+static void mpsc_recycle(void)
+{
+	static struct shmk_events_view all[SHMK_EVENTS_SLOTS + 1];
+	struct evq q;
+
+	open_fresh(&q, 1);
+	mpsc_holes(&q, all);
+	lap_reuse(&q);
+	view_detaches(&q);
+	mpsc_replace(&q);
+	mpsc_steal(&q, all);
+	dead_viewer(&q, "events.mpsc.detached");
+	evq_close(&q, true);
 }
 H_REGISTER(mpsc_recycle, 30, "events.mpsc.recycle", "events.mpsc.hole", "events.mpsc.steal", "events.pool.dry-return", "events.mpsc.detached-skip");
 
@@ -245,21 +261,17 @@ H_REGISTER(mpsc_recycle, 30, "events.mpsc.recycle", "events.mpsc.hole", "events.
  * replaced the slot attached to its cell, before that slot is pushed */
 static int role_replacer(int argc, char **argv)
 {
-	struct shmk_events *r = NULL;
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	struct shmk_events_view v;
 
 	if (argc < 2)
 		return 2;
-	if (shmk_events_open_path(argv[1], &r))
+	if (evq_attach(&q, argv[1], 1))
 		return 3;
-	if (shmk_events_split_mpsc(r, &tx, &rx))
-		return 4;
-	if (shmk_events_reserve(tx, &v))
+	if (shmk_events_reserve(q.tx, &v))
 		return 5;
 	memcpy(v.data, "rep", 3);
-	return shmk_events_publish(tx, &v, 3, NULL) ? 6 : 0;
+	return shmk_events_publish(q.tx, &v, 3, NULL) ? 6 : 0;
 }
 H_ROLE("replacer", role_replacer);
 
@@ -269,41 +281,30 @@ H_ROLE("replacer", role_replacer);
  * producer reuses the attached slot while the pool hands it out too) */
 static void mpsc_replace_crash(void)
 {
-	char *p = new_path();
-	struct shmk_events *r = must_open(p, NULL);
-	struct shmk_events_layout *l = LAYOUT(r);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
-	uint8_t buf[256];
-	size_t n = 0;
+	struct evq q;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	evq_open(&q, 1);
+	struct shmk_events_layout *l = q.l;
 	/* one lap of copy receives: the tail cell gets a slot attached */
-	for (int k = 0; k < 2048 && atomic_load(&l->mpsc.cells[atomic_load(&l->mpsc.tail.v) &
-							   1023].slot) >= SHMK_EVENTS_SLOTS;
-	     k++) {
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, "y", 1, NULL), 0);
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	}
-	uint64_t t = atomic_load(&l->mpsc.tail.v);
-	uint32_t sa = atomic_load(&l->mpsc.cells[t & 1023].slot);
+	attach_tail_slot(&q);
+	uint64_t t = q_tail(&q);
+	uint32_t sa = atomic_load(cell_slot(&q, t));
 	CU_ASSERT_FATAL(sa < SHMK_EVENTS_SLOTS);
 	CU_ASSERT_EQUAL_FATAL(atomic_load(&l->slots[sa].refcnt), 1);
-	shmk_events_tx_close(tx);
-	const char *args[] = { p, NULL };
+	shmk_events_tx_close(q.tx);
+	q.tx = NULL;
+	const char *args[] = { q.path, NULL };
 	pid_t pid = spawn_with_env("replacer", args, "SHMK_CRASH_AT", "events.mpsc.replaced");
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 30), 128 + SIGKILL);
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.tail.v), t + 1);	/* it claimed the cell */
+	CU_ASSERT_EQUAL(q_tail(&q), t + 1);	/* it claimed the cell */
 	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.cells[t & 1023].seq), t); /* unpublished */
-	uint32_t now = atomic_load(&l->mpsc.cells[t & 1023].slot);
+	uint32_t now = atomic_load(cell_slot(&q, t));
 	uint32_t ref = atomic_load(&l->slots[sa].refcnt);
 	/* never both: attached to the cell and free in the pool */
 	CU_ASSERT(!(now == sa && ref == 0));
 	CU_ASSERT(now != sa && now < SHMK_EVENTS_SLOTS);	/* the cell names the reservation */
 	CU_ASSERT_EQUAL(ref, 1);				/* sa is lost, not free */
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
-	unlink(p);
+	evq_close(&q, true);
 }
 H_REGISTER(mpsc_replace_crash, 30, "events.mpsc.recycle", "events.pool.dead-holder");

@@ -14,29 +14,22 @@ struct holder {
 static int holder_fn(void *a)
 {
 	struct holder *h = a;
-	struct shmk_events *r = NULL;
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	uint8_t buf[8];
 	size_t n;
 	char c;
 
 	close(h->ready[0]);
 	close(h->hold[1]);
-	if (shmk_events_open_path(h->path, &r))
+	if (evq_attach(&q, h->path, h->mpsc))
 		return 10;
-	int rc = h->mpsc ? shmk_events_split_mpsc(r, &tx, &rx) : shmk_events_split_spsc(r, &tx, &rx);
-	if (rc)
-		return 11;
-	rc = shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL);
+	int rc = shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL);
 	c = rc == SHMK_EEMPTY ? 'k' : 'x';
 	if (write(h->ready[1], &c, 1) != 1)
 		return 12;
 	while (read(h->hold[0], &c, 1) < 0 && errno == EINTR)
 		;
-	shmk_events_rx_close(rx);	/* releases the role */
-	shmk_events_tx_close(tx);
-	shmk_events_close(r);
+	evq_close(&q, false);	/* releases the role */
 	return 0;
 }
 
@@ -115,21 +108,30 @@ static void roles(void)
 }
 H_REGISTER(roles, 60, "events.split.validate", "events.role.claim", "events.role.busy", "events.role.reclaim", "events.role.release");
 
-/* the MPSC consumer died after freeing the head cell, before storing head */
-static void consumer_window(void)
+/* A fresh MPSC queue: "1" and "2" sent, "1" received, the consumer's
+ * handle closed. */
+static void one_of_two_taken(struct evq *q)
 {
-	struct shmk_events *r = must_open(new_path(), NULL);
-	struct shmk_events_layout *l = LAYOUT(r);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
 	uint8_t buf[8];
 	size_t n;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "1", 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "2", 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	shmk_events_rx_close(rx);
+	evq_open(q, 1);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q->tx, "1", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q->tx, "2", 1, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), 0);
+	shmk_events_rx_close(q->rx);
+	q->rx = NULL;
+}
+
+/* the MPSC consumer died after freeing the head cell, before storing head */
+static void consumer_window(void)
+{
+	struct evq q;
+	uint8_t buf[8];
+	size_t n;
+
+	one_of_two_taken(&q);
+	struct shmk_events_layout *l = q.l;
 	/* roll head back as if the store of head never happened, and leave a
 	 * dead holder in the role word */
 	uint64_t h = atomic_load(&l->mpsc.head.v);
@@ -141,13 +143,11 @@ static void consumer_window(void)
 	CU_ASSERT_EQUAL(shmk_token_for_pid(pid, &dead), 0);
 	CU_ASSERT_EQUAL(h_wait(pid, 10), 0);
 	atomic_store(&l->mpsc.roles.a, dead);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(q.r, &q.tx, &q.rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
 	CU_ASSERT_EQUAL(buf[0], '2');
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	evq_close(&q, false);
 }
 H_REGISTER(consumer_window, 20, "events.role.reclaim");
 
@@ -157,37 +157,30 @@ H_REGISTER(consumer_window, 20, "events.role.reclaim");
  * replacement must still step past it and deliver everything in order. */
 static void consumer_window_lap(void)
 {
-	struct shmk_events *r = must_open(new_path(), NULL);
-	struct shmk_events_layout *l = LAYOUT(r);
-	struct shmk_events_tx *tx, *tx2;
-	struct shmk_events_rx *rx;
+	struct evq q;
+	struct shmk_events_tx *tx2;
 	uint8_t buf[8];
 	size_t n;
 	uint32_t i, sent = 0;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "1", 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "2", 1, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	shmk_events_rx_close(rx);
+	one_of_two_taken(&q);
+	struct shmk_events_layout *l = q.l;
 	atomic_store(&l->mpsc.head.v, atomic_load(&l->mpsc.head.v) - 1); /* died before head */
-	while (shmk_events_try_send(tx, &sent, sizeof(sent), NULL) == 0)
+	while (shmk_events_try_send(q.tx, &sent, sizeof(sent), NULL) == 0)
 		sent++;
 	CU_ASSERT_EQUAL(sent, SHMK_EVENTS_QUEUE_CAP - 1);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx2, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(q.r, &tx2, &q.rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
 	CU_ASSERT_EQUAL(buf[0], '2');
 	for (i = 0; i < sent; i++) {
 		uint32_t v = ~0u;
-		if (shmk_events_try_recv(rx, &v, sizeof(v), &n, NULL) || v != i)
+		if (shmk_events_try_recv(q.rx, &v, sizeof(v), &n, NULL) || v != i)
 			break;
 	}
 	CU_ASSERT_EQUAL(i, sent);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
-	shmk_events_tx_close(tx);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
 	shmk_events_tx_close(tx2);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
+	evq_close(&q, false);
 }
 H_REGISTER(consumer_window_lap, 20, "events.role.reclaim");
 
@@ -280,45 +273,43 @@ H_REGISTER(role_one_handle, 30, "events.role.one-handle");
  * describe itself, not the failure before it. */
 static int detail_sender(void *arg)
 {
-	struct shmk_events *r;
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	uint8_t junk[64] = { 0 };
 	uint32_t i = 0;
 
-	if (shmk_events_open_path((const char *)arg, &r) || shmk_events_split_spsc(r, &tx, &rx))
+	if (evq_attach(&q, arg, 0))
 		return 10;
-	shmk_events_rx_close(rx);
 	if (shmk_events_validate(junk, sizeof(junk), NULL) >= 0 || !*shmk_errdetail())
 		return 11;	/* an older failure with its own detail */
-	while (shmk_events_try_send(tx, &i, sizeof(i), NULL) == 0)
+	while (shmk_events_try_send(q.tx, &i, sizeof(i), NULL) == 0)
 		i++;
 	if (i != SHMK_EVENTS_QUEUE_CAP)
 		return 12;
 	if (!strstr(shmk_errdetail(), "SHMK_EFULL"))
 		return 13;
-	shmk_events_tx_close(tx);
-	shmk_events_close(r);
+	evq_close(&q, false);
 	return 0;
 }
 
 static void error_detail(void)
 {
-	char *p = new_path();
-	struct shmk_events *r = must_open(p, NULL);
-	struct shmk_events_tx *tx, *tx2;
-	struct shmk_events_rx *rx, *rx2;
+	struct evq q;
+	struct shmk_events_tx *tx2;
+	struct shmk_events_rx *rx2;
 	uint8_t junk[64] = { 0 };
 	uint32_t v, i;
 	size_t n;
 
-	pid_t pid = t_fork_run(detail_sender, p);
+	evq_open(&q, 0);
+	shmk_events_tx_close(q.tx);
+	shmk_events_rx_close(q.rx);
+	pid_t pid = t_fork_run(detail_sender, (void *)q.path);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx2, &rx2), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(q.r, &q.tx, &q.rx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(q.r, &tx2, &rx2), 0);
 	for (i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
-		if (shmk_events_try_recv(rx, &v, sizeof(v), &n, NULL) || v != i)
+		if (shmk_events_try_recv(q.rx, &v, sizeof(v), &n, NULL) || v != i)
 			break;
 	CU_ASSERT_EQUAL(i, SHMK_EVENTS_QUEUE_CAP);
 	/* the queue the peer filled is drained: empty, said as such, after an
@@ -327,23 +318,20 @@ static void error_detail(void)
 	char older[256];
 	snprintf(older, sizeof(older), "%s", shmk_errdetail());
 	CU_ASSERT(older[0] != '\0');
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, &v, sizeof(v), &n, NULL), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, &v, sizeof(v), &n, NULL), SHMK_EEMPTY);
 	CU_ASSERT_STRING_NOT_EQUAL(shmk_errdetail(), older);
 	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "SHMK_EEMPTY"));
 	/* too small a buffer for the peer's next message, then a role claim */
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "abcdef", 6, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, &v, 2, &n, NULL), SHMK_EBUFSMALL);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "abcdef", 6, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, &v, 2, &n, NULL), SHMK_EBUFSMALL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "SHMK_EBUFSMALL"));
 	CU_ASSERT_EQUAL(shmk_events_try_recv(rx2, &v, sizeof(v), &n, NULL), SHMK_EBUSY);
 	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "SPSC receiver"));
 	CU_ASSERT_EQUAL(shmk_events_try_send(NULL, "x", 1, NULL), -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(shmk_errdetail(), "EINVAL"));
-	shmk_events_tx_close(tx);
 	shmk_events_tx_close(tx2);
-	shmk_events_rx_close(rx);
 	shmk_events_rx_close(rx2);
-	shmk_events_close(r);
-	unlink(p);
+	evq_close(&q, true);
 }
 H_REGISTER(error_detail, 30, "common.error.detail");
 

@@ -15,18 +15,15 @@ struct traffic {
 static int sender(void *a)
 {
 	struct traffic *t = a;
-	struct shmk_events *r = NULL;
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	uint8_t buf[256];
 
-	if (shmk_events_open_path(t->path, &r))
-		return 10;
-	int rc = t->mpsc ? shmk_events_split_mpsc(r, &tx, &rx) : shmk_events_split_spsc(r, &tx, &rx);
+	int rc = evq_attach(&q, t->path, t->mpsc);
 	if (rc)
-		return 11;
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);	/* the handle keeps the mapping */
+		return 10;
+	struct shmk_events_tx *tx = q.tx;
+	shmk_events_rx_close(q.rx);
+	shmk_events_close(q.r);	/* the handle keeps the mapping */
 	for (uint32_t s = 0; s < t->count; s++) {
 		size_t n = make_msg(buf, t->prod, s);
 		if (t->blocking)
@@ -73,31 +70,28 @@ static int receive_all(struct shmk_events_rx *rx, uint32_t nprod, uint32_t per, 
 
 static void spsc_traffic(void)
 {
-	char *p = new_path();
-	struct shmk_events *r = must_open(p, NULL);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	uint8_t buf[256];
 	size_t n;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	evq_open(&q, 0);
 	/* full and empty, in one process first */
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
 	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, make_msg(buf, 0, i), NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, buf, 1, NULL), SHMK_EFULL);
-	CU_ASSERT_EQUAL(receive_all(rx, 1, SHMK_EVENTS_QUEUE_CAP, 0), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
-	shmk_events_tx_close(tx);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(q.tx, buf, make_msg(buf, 0, i), NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, buf, 1, NULL), SHMK_EFULL);
+	CU_ASSERT_EQUAL(receive_all(q.rx, 1, SHMK_EVENTS_QUEUE_CAP, 0), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	shmk_events_tx_close(q.tx);
+	q.tx = NULL;
 
 	/* then between processes */
-	struct traffic t = { .path = p, .prod = 0, .count = 20000 };
+	struct traffic t = { .path = q.path, .prod = 0, .count = 20000 };
 	pid_t pid = t_fork_run(sender, &t);
-	CU_ASSERT_EQUAL(receive_all(rx, 1, t.count, 0), 0);
+	CU_ASSERT_EQUAL(receive_all(q.rx, 1, t.count, 0), 0);
 	CU_ASSERT_EQUAL(h_wait(pid, 60), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	evq_close(&q, false);
 }
 H_REGISTER(spsc_traffic, 60, "events.spsc.fifo", "events.spsc.cached-index", "events.queue.full-empty");
 
@@ -170,44 +164,40 @@ H_REGISTER(wrap, 90, "events.queue.counter-start");
 
 static void sizes(void)
 {
-	struct shmk_events *r = must_open(new_path(), NULL);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	struct shmk_events_sizes sz = { 0, 0 };
 	uint8_t big[300] = { 0 }, small[8];
 	size_t n = 0;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, big, 257, &sz), SHMK_ETOOLARGE);
+	evq_open(&q, 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, big, 257, &sz), SHMK_ETOOLARGE);
 	CU_ASSERT_EQUAL(sz.a, 256);
 	CU_ASSERT_EQUAL(sz.b, 257);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, big, sizeof(big), &n, NULL), SHMK_EEMPTY);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, big, 256, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, big, sizeof(big), &n, NULL), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, big, 256, NULL), 0);
 	memset(big, 7, 40);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, big, 40, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, big, sizeof(big), &n, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, big, 40, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, big, sizeof(big), &n, NULL), 0);
 	CU_ASSERT_EQUAL(n, 256);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, small, sizeof(small), &n, &sz), SHMK_EBUFSMALL);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, small, sizeof(small), &n, &sz), SHMK_EBUFSMALL);
 	CU_ASSERT_EQUAL(sz.a, 40);
 	CU_ASSERT_EQUAL(sz.b, 8);
 	/* still at the head */
 	memset(big, 0, sizeof(big));
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, big, sizeof(big), &n, &sz), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, big, sizeof(big), &n, &sz), 0);
 	CU_ASSERT_EQUAL(n, 40);
 	CU_ASSERT_EQUAL(big[39], 7);
 	/* no free slot: EFULL too */
 	static struct shmk_events_view all[SHMK_EVENTS_SLOTS];
 	for (uint32_t i = 0; i < SHMK_EVENTS_SLOTS; i++)
-		CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &all[i]), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(q.tx, &all[i]), 0);
 	struct shmk_events_view one;
-	CU_ASSERT_EQUAL(shmk_events_reserve(tx, &one), SHMK_EFULL);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "z", 1, NULL), SHMK_EFULL);
+	CU_ASSERT_EQUAL(shmk_events_reserve(q.tx, &one), SHMK_EFULL);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "z", 1, NULL), SHMK_EFULL);
 	for (uint32_t i = 0; i < SHMK_EVENTS_SLOTS; i++)
-		CU_ASSERT_EQUAL_FATAL(shmk_events_cancel(tx, &all[i]), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "z", 1, NULL), 0);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_cancel(q.tx, &all[i]), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "z", 1, NULL), 0);
+	evq_close(&q, false);
 }
 H_REGISTER(sizes, 20, "events.queue.full-empty", "events.send.toolarge", "events.recv.bufsmall");
 
@@ -217,85 +207,89 @@ static const char *g_zc_path;
 
 static int zc_sender(void *a)
 {
-	struct shmk_events *r = NULL;
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 
 	(void)a;
-	if (shmk_events_open_path(g_zc_path, &r) || shmk_events_split_mpsc(r, &tx, &rx))
+	if (evq_attach(&q, g_zc_path, 1))
 		return 10;
-	shmk_events_rx_close(rx);
 	for (uint32_t s = 0; s < 3000; s++) {
 		struct shmk_events_view v;
 		int rc;
-		while ((rc = shmk_events_reserve(tx, &v)) == SHMK_EFULL)
+		while ((rc = shmk_events_reserve(q.tx, &v)) == SHMK_EFULL)
 			sched_yield();
 		if (rc || v.len != 256)
 			return 11;
 		size_t n = make_msg(v.data, 9, s);
-		while ((rc = shmk_events_publish(tx, &v, n, NULL)) == SHMK_EFULL)
+		while ((rc = shmk_events_publish(q.tx, &v, n, NULL)) == SHMK_EFULL)
 			sched_yield();
 		if (rc || v.data)
 			return 12;
 	}
-	shmk_events_tx_close(tx);
-	shmk_events_close(r);
+	evq_close(&q, false);
 	return 0;
+}
+
+/* In one process: reservations are distinct and invisible until
+ * published, a lent slot is not handed out again, and publish on a full
+ * queue keeps the reservation. */
+static void zc_one_process(struct evq *q)
+{
+	struct shmk_events_view a, b, v;
+
+	/* two reservations are two distinct, invisible slots */
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(q->tx, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(q->tx, &b), 0);
+	CU_ASSERT_NOT_EQUAL(a.slot, b.slot);
+	CU_ASSERT_EQUAL(shmk_events_recv_view(q->rx, &v), SHMK_EEMPTY);
+	memcpy(b.data, "hello", 5);
+	CU_ASSERT_EQUAL(shmk_events_publish(q->tx, &b, 5, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(q->rx, &v), 0);
+	CU_ASSERT_EQUAL(v.len, 5);
+	CU_ASSERT_EQUAL(memcmp(v.data, "hello", 5), 0);
+	CU_ASSERT_EQUAL(v.slot, b.slot);
+	CU_ASSERT_EQUAL(shmk_events_recv_view(q->rx, &b), SHMK_EEMPTY); /* left the queue */
+	/* while lent, the slot is not handed out again */
+	struct shmk_events_view c;
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(q->tx, &c), 0);
+	CU_ASSERT_NOT_EQUAL(c.slot, v.slot);
+	CU_ASSERT_EQUAL(shmk_events_cancel(q->tx, &c), 0);
+	CU_ASSERT_EQUAL(shmk_events_release(q->rx, &v), 0);
+	/* publish on a full queue keeps the reservation */
+	uint8_t buf[8] = { 1 };
+	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(q->tx, buf, 1, NULL), 0);
+	memcpy(a.data, "kept", 4);
+	CU_ASSERT_EQUAL(shmk_events_publish(q->tx, &a, 4, NULL), SHMK_EFULL);
+	CU_ASSERT_PTR_NOT_NULL(a.data);
+	size_t n;
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_publish(q->tx, &a, 4, NULL), 0);
+	for (uint32_t i = 1; i < SHMK_EVENTS_QUEUE_CAP; i++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(q->rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(q->rx, &v), 0);
+	CU_ASSERT_EQUAL(memcmp(v.data, "kept", 4), 0);
+	CU_ASSERT_EQUAL(shmk_events_release(q->rx, &v), 0);
 }
 
 static void zerocopy(void)
 {
-	char *p = new_path();
-	struct shmk_events *r = must_open(p, NULL);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
-	struct shmk_events_view a, b, v;
+	struct evq q;
+	struct shmk_events_view v;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	/* two reservations are two distinct, invisible slots */
-	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &a), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &b), 0);
-	CU_ASSERT_NOT_EQUAL(a.slot, b.slot);
-	CU_ASSERT_EQUAL(shmk_events_recv_view(rx, &v), SHMK_EEMPTY);
-	memcpy(b.data, "hello", 5);
-	CU_ASSERT_EQUAL(shmk_events_publish(tx, &b, 5, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(rx, &v), 0);
-	CU_ASSERT_EQUAL(v.len, 5);
-	CU_ASSERT_EQUAL(memcmp(v.data, "hello", 5), 0);
-	CU_ASSERT_EQUAL(v.slot, b.slot);
-	CU_ASSERT_EQUAL(shmk_events_recv_view(rx, &b), SHMK_EEMPTY); /* left the queue */
-	/* while lent, the slot is not handed out again */
-	struct shmk_events_view c;
-	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &c), 0);
-	CU_ASSERT_NOT_EQUAL(c.slot, v.slot);
-	CU_ASSERT_EQUAL(shmk_events_cancel(tx, &c), 0);
-	CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
-	/* publish on a full queue keeps the reservation */
-	uint8_t buf[8] = { 1 };
-	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, 1, NULL), 0);
-	memcpy(a.data, "kept", 4);
-	CU_ASSERT_EQUAL(shmk_events_publish(tx, &a, 4, NULL), SHMK_EFULL);
-	CU_ASSERT_PTR_NOT_NULL(a.data);
-	size_t n;
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_publish(tx, &a, 4, NULL), 0);
-	for (uint32_t i = 1; i < SHMK_EVENTS_QUEUE_CAP; i++)
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_recv_view(rx, &v), 0);
-	CU_ASSERT_EQUAL(memcmp(v.data, "kept", 4), 0);
-	CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
+	evq_open(&q, 0);
+	zc_one_process(&q);
+	shmk_events_tx_close(q.tx);
+	shmk_events_rx_close(q.rx);
 
 	/* between processes, over the MPSC queue */
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
-	g_zc_path = p;
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(q.r, &q.tx, &q.rx), 0);
+	shmk_events_tx_close(q.tx);
+	q.tx = NULL;
+	g_zc_path = q.path;
 	pid_t pid = t_fork_run(zc_sender, NULL);
 	uint32_t next = 0;
 	while (next < 3000) {
-		int rc = shmk_events_recv_view(rx, &v);
+		int rc = shmk_events_recv_view(q.rx, &v);
 		if (rc == SHMK_EEMPTY) {
 			sched_yield();
 			continue;
@@ -306,11 +300,10 @@ static void zerocopy(void)
 		CU_ASSERT_EQUAL(pr, 9);
 		CU_ASSERT_EQUAL(s, next);
 		next = s + 1;
-		CU_ASSERT_EQUAL(shmk_events_release(rx, &v), 0);
+		CU_ASSERT_EQUAL(shmk_events_release(q.rx, &v), 0);
 	}
 	CU_ASSERT_EQUAL(h_wait(pid, 60), 0);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
+	evq_close(&q, false);
 }
 H_REGISTER(zerocopy, 60, "events.zerocopy.reserve", "events.zerocopy.publish", "events.zerocopy.view");
 
@@ -349,24 +342,34 @@ static int blk_sender(void *a)
 	return 0;
 }
 
-static void blocking(void)
+/* A fresh blocking region (*r, at g_blk_path for blk_sender) and the
+ * receiving end of its SPSC queue (the sending end closed). */
+static struct shmk_events_rx *blk_receiver(struct shmk_events **r)
 {
-	char *p = new_path();
 	struct shmk_events_opts o = { .blocking = true };
-	struct shmk_events *r = must_open(p, &o);
 	struct shmk_events_tx *tx;
 	struct shmk_events_rx *rx;
+
+	g_blk_path = new_path();
+	*r = must_open(g_blk_path, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(*r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	return rx;
+}
+
+static void blocking(void)
+{
+	struct shmk_events *r;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx = blk_receiver(&r);
 	char buf[16];
 	size_t n = 0;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
 	/* times out on an empty queue */
 	int64_t t0 = shmk_now_ns();
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 50 * 1000000, NULL), -ETIMEDOUT);
 	CU_ASSERT(shmk_now_ns() - t0 >= 50 * 1000000);
 	/* woken by another process's send */
-	g_blk_path = p;
 	pid_t pid = t_fork_run(blk_sender, NULL);
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 30LL * 1000000000, NULL), 0);
 	CU_ASSERT_EQUAL(n, 4);
@@ -403,19 +406,13 @@ H_REGISTER(blocking, 90, "events.wake.capability", "events.wake.spin", "events.w
  * forever": neither may overflow (UBSan aborts) or wrap into the past. */
 static void blocking_huge_timeout(void)
 {
-	char *p = new_path();
-	struct shmk_events_opts o = { .blocking = true };
-	struct shmk_events *r = must_open(p, &o);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = blk_receiver(&r);
+	struct shmk_events_opts o = { .blocking = true, .init_timeout_ns = INT64_MAX };
 	char buf[16];
 	size_t n = 0;
 
-	o.init_timeout_ns = INT64_MAX;
-	CU_ASSERT_EQUAL(open_in_child(p, &o), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
-	g_blk_path = p;
+	CU_ASSERT_EQUAL(open_in_child(g_blk_path, &o), 0);
 	pid_t pid = t_fork_run(blk_sender, NULL); /* sends once we are parked */
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, INT64_MAX, NULL), 0);
 	CU_ASSERT_EQUAL(n, 4);
@@ -451,9 +448,7 @@ static void reserve_nofallocate(void)
 	};
 	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
 	char *p = new_path();
-	struct shmk_events *r = NULL;
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct evq q;
 	struct stat st;
 	char buf[8];
 	size_t n = 0;
@@ -465,17 +460,13 @@ static void reserve_nofallocate(void)
 	CU_ASSERT_EQUAL_FATAL(errno, EOPNOTSUPP); /* the filter works */
 	close(fd);
 	unlink(p);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_open_path(p, &r), 0);
+	CU_ASSERT_EQUAL_FATAL(evq_attach(&q, p, 0), 0);
 	CU_ASSERT_EQUAL(stat(p, &st), 0);
 	CU_ASSERT_EQUAL(st.st_size, SHMK_EVENTS_BASE_BYTES);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_send(tx, "ok", 2, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "ok", 2, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
 	CU_ASSERT_EQUAL(n, 2);
-	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
-	unlink(p);
+	evq_close(&q, true);
 #else
 	H_SKIP("seccomp arch constant unknown for this target");
 #endif

@@ -81,6 +81,21 @@ H_REGISTER(attach_empty, DEADLINE, "mmap_region.attach.empty");
 
 static int g_fd = -1;
 
+/* A peer's part on a 2-page region: the creator's half (the first) holds
+ * its pattern, the peer writes the complement into the second; closes r.
+ * 0, or 11 when the first half is wrong. */
+static int answer(struct shmk_mmap_region *r)
+{
+	size_t n = shmk_mmap_region_len(r);
+	int rc = n != 2 * page() || count_bad(r, 0, n / 2) ? 11 : 0;
+	uint8_t *p = shmk_mmap_region_ptr(r);
+
+	for (size_t i = n / 2; !rc && i < n; i++)
+		p[i] = t_npat(i);
+	shmk_mmap_region_close(r);
+	return rc;
+}
+
 /* Peer: attach to an inherited descriptor, check, answer in the 2nd half. */
 static int peer_attach_fd(void)
 {
@@ -88,14 +103,8 @@ static int peer_attach_fd(void)
 
 	if (shmk_mmap_region_attach_fd(g_fd, NULL, &r))
 		return 10;
-	size_t n = shmk_mmap_region_len(r);
-	if (n != 2 * page() || count_bad(r, 0, n / 2))
-		return 11;
-	uint8_t *p = shmk_mmap_region_ptr(r);
-	for (size_t i = n / 2; i < n; i++)
-		p[i] = t_npat(i);
-	shmk_mmap_region_close(r);
-	return fcntl(g_fd, F_GETFD) == -1 ? 12 : 0;
+	int rc = answer(r);
+	return rc ? rc : fcntl(g_fd, F_GETFD) == -1 ? 12 : 0;
 }
 
 static void attach_fd(void)
@@ -122,7 +131,7 @@ static void attach_fd(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_owns_file(a), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(a), 0);
 	CU_ASSERT_NOT_EQUAL(fcntl(g_fd, F_GETFD), -1);	/* ours stays open */
-	CU_ASSERT(exists(g_path));
+	CU_ASSERT(t_exists(g_path));
 	/* the checks apply to descriptors too */
 	CU_ASSERT_EQUAL_FATAL(fchmod(g_fd, 0666), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_attach_fd(g_fd, NULL, &a), SHMK_EUNSAFE);
@@ -135,18 +144,9 @@ H_REGISTER(attach_fd, DEADLINE, "mmap_region.attach.fd");
 /* Peer: attach by path, check the creator's half, answer in the other. */
 static int peer_attach_answer(void)
 {
-	struct shmk_mmap_region *r = NULL;
+	struct shmk_mmap_region *r = attach_g();
 
-	if (shmk_mmap_region_attach(g_path, &r))
-		return 10;
-	size_t n = shmk_mmap_region_len(r);
-	if (n != 2 * page() || count_bad(r, 0, n / 2))
-		return 11;
-	uint8_t *p = shmk_mmap_region_ptr(r);
-	for (size_t i = n / 2; i < n; i++)
-		p[i] = t_npat(i);
-	shmk_mmap_region_close(r);
-	return 0;
+	return r ? answer(r) : 10;
 }
 
 static void map_shared(void)
@@ -185,10 +185,10 @@ static void owner_local(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_release_ownership(r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_owns_file(r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
-	CU_ASSERT(exists(g_path));
+	CU_ASSERT(t_exists(g_path));
 	CU_ASSERT_EQUAL(shmk_mmap_region_take_ownership(a), 0); /* hand-over in one process */
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(a), 0);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_owns_file(r), 1);
 	shmk_mmap_region_close(r);
@@ -242,10 +242,10 @@ static void owner_handover(void)
 	pid_t b = fork_peer(peer_b_taker);
 	CU_ASSERT_FATAL(a > 0 && b > 0);
 	CU_ASSERT_EQUAL(h_wait(a, DEADLINE), 0);
-	CU_ASSERT(exists(g_path));	/* A released before it closed and exited */
+	CU_ASSERT(t_exists(g_path));	/* A released before it closed and exited */
 	CU_ASSERT_EQUAL(h_barrier_wait(g_db, DEADLINE), 0);
 	CU_ASSERT_EQUAL(h_wait(b, DEADLINE), 0);
-	CU_ASSERT_FALSE(exists(g_path));	/* the new owner's close removed it */
+	CU_ASSERT_FALSE(t_exists(g_path));	/* the new owner's close removed it */
 	h_barrier_free(g_ab);
 	h_barrier_free(g_db);
 }
@@ -253,11 +253,9 @@ H_REGISTER(owner_handover, DEADLINE, "mmap_region.owner.local+2");
 
 static int peer_attach_close(void)
 {
-	struct shmk_mmap_region *r = NULL;
+	struct shmk_mmap_region *r = attach_g();
 
-	if (shmk_mmap_region_attach(g_path, &r))
-		return 10;
-	return shmk_mmap_region_close(r) ? 11 : 0;
+	return !r ? 10 : shmk_mmap_region_close(r) ? 11 : 0;
 }
 
 static int peer_owner_close(void)
@@ -282,17 +280,17 @@ static void owner_close_unlinks(void)
 	/* a non-owner's close (another process) leaves the file */
 	pid_t peer = fork_peer(peer_attach_close);
 	CU_ASSERT_EQUAL(h_wait(peer, DEADLINE), 0);
-	CU_ASSERT(exists(g_path));
+	CU_ASSERT(t_exists(g_path));
 	CU_ASSERT_EQUAL(h_barrier_wait(g_b, DEADLINE), 0);
 	CU_ASSERT_EQUAL(h_wait(owner, DEADLINE), 0);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	h_barrier_free(g_b);
 
 	/* SHMK_CLEANUP_KEEP: close leaves it */
 	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			      0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
-	CU_ASSERT(exists(g_path));
+	CU_ASSERT(t_exists(g_path));
 }
 H_REGISTER(owner_close_unlinks, DEADLINE, "mmap_region.owner.close_unlinks");
 

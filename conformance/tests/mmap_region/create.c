@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* mmap_region tests: create (exclusive, replace, mode, size, reserve, no leftover) and symlinked paths. */
 #include "mmap_region_test.h"
+#include "support.h"
 
 /* ------------------------------------------------------------ create */
 
@@ -77,7 +78,7 @@ static void create_replace(void)
 	/* another uid's file: refused unless allowed */
 	CU_ASSERT_EQUAL_FATAL(chown(g_path, 65534, 65534), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create_with(g_path, page(), &o, &r), SHMK_EUNSAFE);
-	CU_ASSERT(exists(g_path));
+	CU_ASSERT(t_exists(g_path));
 	o.flags |= SHMK_MMAP_ALLOW_FOREIGN;
 	CU_ASSERT_EQUAL(shmk_mmap_region_create_with(g_path, page(), &o, &r), 0);
 	CU_ASSERT_EQUAL(stat(g_path, &after), 0);
@@ -156,12 +157,12 @@ static void create_size(void)
 			-EFBIG);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, (size_t)PTRDIFF_MAX + 1,
 						SHMK_CLEANUP_KEEP, 0, &r), -EFBIG);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	/* huge but representable: the filesystem refuses it, nothing is left */
 	int rc = shmk_mmap_region_create(g_path, (size_t)1 << 50, SHMK_CLEANUP_KEEP, 0, &r);
 	CU_ASSERT(rc < 0);
 	CU_ASSERT_PTR_NULL(r);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	/* one byte is a region */
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, 1, SHMK_CLEANUP_MANUAL, 0, &r), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_len(r), 1);
@@ -186,7 +187,7 @@ static void create_reserve(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(p, 2u << 20, SHMK_CLEANUP_KEEP, 0, &r),
 			-ENOSPC);
 	CU_ASSERT_PTR_NULL(r);
-	CU_ASSERT_FALSE(exists(p));
+	CU_ASSERT_FALSE(t_exists(p));
 	/* what fits is reserved: every page can be touched */
 	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(p, 512u << 10, SHMK_CLEANUP_MANUAL, 0, &r),
 			      0);
@@ -198,7 +199,7 @@ static void create_reserve(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_len(r), 512u << 10);
 	CU_ASSERT_EQUAL(count_bad(r, 0, 512u << 10), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
-	CU_ASSERT_FALSE(exists(p));
+	CU_ASSERT_FALSE(t_exists(p));
 	umount(g_dir);
 }
 H_REGISTER(create_reserve, DEADLINE, "mmap_region.create.reserve");
@@ -221,7 +222,7 @@ static void create_no_leftover(void)
 		if (rc != cases[i].rc)
 			fprintf(stderr, "fault %s -> %d\n", cases[i].fault, rc);
 		CU_ASSERT_PTR_NULL(r);
-		CU_ASSERT_FALSE(exists(g_path));
+		CU_ASSERT_FALSE(t_exists(g_path));
 	}
 	/* the path is free for the next O_EXCL create */
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_MANUAL, 0, &r), 0);
@@ -242,11 +243,11 @@ static void create_no_leftover(void)
 			if (fired) {
 				CU_ASSERT(rc < 0);
 				CU_ASSERT_PTR_NULL(r);
-				CU_ASSERT_FALSE(exists(g_path));
+				CU_ASSERT_FALSE(t_exists(g_path));
 			} else {
 				CU_ASSERT_EQUAL(rc, 0);
 				CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
-				CU_ASSERT_FALSE(exists(g_path));
+				CU_ASSERT_FALSE(t_exists(g_path));
 			}
 		}
 	}
@@ -277,7 +278,7 @@ static void path_nosymlink(void)
 	unlink(g_path2);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			SHMK_EUNSAFE);
-	CU_ASSERT_FALSE(exists(g_path2));
+	CU_ASSERT_FALSE(t_exists(g_path2));
 	unlink(g_path);
 
 	/* parent directory: g_path -> g_dir (a real directory) */
@@ -288,7 +289,7 @@ static void path_nosymlink(void)
 	snprintf(real, sizeof(real), "%s/seg", g_dir);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(via, page(), SHMK_CLEANUP_KEEP, 0, &r),
 			SHMK_EUNSAFE);
-	CU_ASSERT_FALSE(exists(real));
+	CU_ASSERT_FALSE(t_exists(real));
 	CU_ASSERT_EQUAL_FATAL(make_file(real, 64, 0600), 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_attach(via, &r), SHMK_EUNSAFE);
 	CU_ASSERT_EQUAL(shmk_mmap_region_create_with(via, page(), &rep, &r), SHMK_EUNSAFE);
@@ -305,3 +306,64 @@ static void path_nosymlink(void)
 	unlink(g_path);
 }
 H_REGISTER(path_nosymlink, DEADLINE, "mmap_region.path.nosymlink");
+
+/* ------------------------------------------------------------ parent */
+
+static char g_seg[PATH_MAX + 8], g_moved_seg[PATH_MAX + 8];
+
+/* Peer: moves the directory away (to g_path2) and puts a new directory
+ * with another file named seg in its place. */
+static int peer_swap_dir(void)
+{
+	if (rename(g_dir, g_path2) || mkdir(g_dir, 0700) || make_file(g_seg, 64, 0600))
+		return 10;
+	return 0;
+}
+
+static void path_parent(void)
+{
+	struct shmk_mmap_region *r = NULL;
+	int base = t_count_fds();
+
+	snprintf(g_seg, sizeof(g_seg), "%s/seg", g_dir);
+	snprintf(g_moved_seg, sizeof(g_moved_seg), "%s/seg", g_path2);
+	/* KEEP: no unlink ahead, so the file's descriptor is all it holds */
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_path, page(), SHMK_CLEANUP_KEEP, 0, &r),
+			      0);
+	CU_ASSERT_EQUAL(t_count_fds(), base + 1);
+	/* taking ownership opens the parent then; the close unlinks */
+	CU_ASSERT_EQUAL(shmk_mmap_region_take_ownership(r), 0);
+	CU_ASSERT_EQUAL(t_count_fds(), base + 2);
+	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
+	CU_ASSERT_FALSE(t_exists(g_path));
+	CU_ASSERT_EQUAL(t_count_fds(), base);
+
+	/* MANUAL: the parent is opened at create and kept, so a peer that
+	 * moves the directory and plants another seg in its place changes
+	 * nothing: the close removes our file where it went, not the plant */
+	CU_ASSERT_EQUAL_FATAL(mkdir(g_dir, 0700), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_seg, page(), SHMK_CLEANUP_MANUAL, 0, &r),
+			      0);
+	CU_ASSERT_EQUAL(t_count_fds(), base + 2);
+	CU_ASSERT_EQUAL(h_wait(fork_peer(peer_swap_dir), DEADLINE), 0);
+	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
+	CU_ASSERT_FALSE(t_exists(g_moved_seg));
+	CU_ASSERT_EQUAL(file_size(g_seg), 64);
+	unlink(g_seg);
+	rmdir(g_path2);
+
+	/* KEEP, then the same swap, then take_ownership: the parent is the
+	 * path's at that moment, and the plant there is not our file
+	 * (mmap_region.owner.same_file), so the close leaves both */
+	CU_ASSERT_EQUAL_FATAL(shmk_mmap_region_create(g_seg, page(), SHMK_CLEANUP_KEEP, 0, &r), 0);
+	CU_ASSERT_EQUAL(h_wait(fork_peer(peer_swap_dir), DEADLINE), 0);
+	CU_ASSERT_EQUAL(shmk_mmap_region_take_ownership(r), 0);
+	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
+	CU_ASSERT_EQUAL(file_size(g_seg), 64);
+	CU_ASSERT_EQUAL(file_size(g_moved_seg), (off_t)page());
+	unlink(g_seg);
+	unlink(g_moved_seg);
+	rmdir(g_path2);
+	CU_ASSERT_EQUAL(t_count_fds(), base);
+}
+H_REGISTER(path_parent, DEADLINE, "mmap_region.path.parent", "mmap_region.owner.same_file");

@@ -21,7 +21,7 @@ static int peer_auto_host(void)
 
 	if (shmk_mmap_region_create(g_path, 2 * page(), SHMK_CLEANUP_AUTO, 0, &r))
 		return 10;
-	g_auto->path_gone = !exists(g_path);
+	g_auto->path_gone = !t_exists(g_path);
 	g_auto->owns = shmk_mmap_region_owns_file(r);
 	g_auto->fd = shmk_mmap_region_fd(r);
 	g_auto->host = getpid();
@@ -51,7 +51,7 @@ static void cleanup_auto(void)
 	CU_ASSERT_EQUAL_FATAL(h_barrier_wait(g_b, DEADLINE), 0);
 	/* unlinked at create: a crash from here on leaves no file */
 	CU_ASSERT(g_auto->path_gone);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	CU_ASSERT_EQUAL(g_auto->owns, 0);
 	CU_ASSERT_EQUAL(shmk_mmap_region_attach(g_path, &r), -ENOENT);
 	/* a peer reaches it through the host's descriptor (as SCM_RIGHTS would
@@ -71,7 +71,7 @@ static void cleanup_auto(void)
 	CU_ASSERT_EQUAL(h_wait(host, DEADLINE), 0);
 	/* the host closed and exited: the file lives while we map it */
 	CU_ASSERT_EQUAL(count_bad(r, 0, n / 2), 0);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 	CU_ASSERT_EQUAL(shmk_mmap_region_close(r), 0);
 	h_barrier_free(g_b);
 	t_shared_free(g_auto, sizeof(*g_auto));
@@ -116,10 +116,10 @@ static void cleanup_names(void)
 		CU_ASSERT_FATAL(pid > 0);
 		int st = h_wait(pid, DEADLINE);
 		CU_ASSERT_EQUAL(st, cases[i].crash ? 128 + SIGKILL : 0);
-		CU_ASSERT_EQUAL(exists(g_path), cases[i].exists_after);
-		if (exists(g_path) != cases[i].exists_after)
+		CU_ASSERT_EQUAL(t_exists(g_path), cases[i].exists_after);
+		if (t_exists(g_path) != cases[i].exists_after)
 			fprintf(stderr, "cleanup %d crash %d: exists %d\n", cases[i].policy,
-				cases[i].crash, exists(g_path));
+				cases[i].crash, t_exists(g_path));
 		unlink(g_path);
 	}
 }
@@ -196,9 +196,9 @@ H_REGISTER(resize_keeps_old, DEADLINE, "mmap_region.resize.keeps_old");
 /* Peer: grow the region to 8 pages and fill the new part. */
 static int peer_grow(void)
 {
-	struct shmk_mmap_region *r = NULL;
+	struct shmk_mmap_region *r = attach_g();
 
-	if (shmk_mmap_region_attach(g_path, &r))
+	if (!r)
 		return 10;
 	size_t old = shmk_mmap_region_len(r);
 	if (shmk_mmap_region_resize(r, 8 * page()))
@@ -228,7 +228,7 @@ static void remap_grown(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_check_and_remap(r, &moved), 0);
 	CU_ASSERT_FALSE(moved);
 	shmk_mmap_region_close(r);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 }
 H_REGISTER(remap_grown, DEADLINE, "mmap_region.remap.grown");
 
@@ -298,7 +298,7 @@ static void api_args(void)
 	CU_ASSERT_EQUAL(shmk_mmap_region_create(huge, 1, SHMK_CLEANUP_KEEP, 0, &r),
 			-ENAMETOOLONG);
 	free(huge);
-	CU_ASSERT_FALSE(exists(g_path));
+	CU_ASSERT_FALSE(t_exists(g_path));
 
 	CU_ASSERT_PTR_NULL(shmk_mmap_region_ptr(NULL));
 	CU_ASSERT_EQUAL(shmk_mmap_region_len(NULL), 0);

@@ -37,11 +37,11 @@ pid_t fork_peer(int (*fn)(void))
 	return pid;
 }
 
-bool exists(const char *p)
+struct shmk_mmap_region *attach_g(void)
 {
-	struct stat st;
+	struct shmk_mmap_region *r = NULL;
 
-	return lstat(p, &st) == 0;
+	return shmk_mmap_region_attach(g_path, &r) ? NULL : r;
 }
 
 off_t file_size(const char *p)

@@ -38,7 +38,8 @@ extern char g_path[PATH_MAX], g_path2[PATH_MAX], g_dir[PATH_MAX];
 extern struct h_barrier *g_b;
 size_t page(void);
 pid_t fork_peer(int (*fn)(void));
-bool exists(const char *p);
+/* A peer's handle on g_path (shmk_mmap_region_attach), or NULL. */
+struct shmk_mmap_region *attach_g(void);
 off_t file_size(const char *p);
 void fill(struct shmk_mmap_region *r, size_t from);
 size_t count_bad(const struct shmk_mmap_region *r, size_t from, size_t to);

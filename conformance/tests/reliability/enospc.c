@@ -6,8 +6,8 @@
 
 static void enospc_body(void *arg)
 {
-	enum rel_kind k = *(const enum rel_kind *)arg;
-	const struct rel_prim *p = &rel_prims[k];
+	enum t_rel_kind k = *(const enum t_rel_kind *)arg;
+	const struct t_rel_prim *p = &t_rel_prims[k];
 	char dir[256], path[300], big[300];
 	int rc = -1;
 
@@ -91,10 +91,10 @@ static void enospc_body(void *arg)
 	}
 	printf("\n    %s: create of 2 MiB on a 1 MiB tmpfs -> %s", p->name, shmk_errname(rc));
 	CU_ASSERT_EQUAL(rc, -ENOSPC);
-	CU_ASSERT_FALSE(exists(big));
+	CU_ASSERT_FALSE(t_exists(big));
 
 	/* and a small one fits: the filesystem works, only the size failed */
-	struct rel_obj o;
+	struct t_rel_obj o;
 	object_at(k, dir, "small", path, sizeof(path));
 	CU_ASSERT_EQUAL(rc = p->create(path, &o), 0);
 	if (!rc) {
@@ -106,7 +106,7 @@ static void enospc_body(void *arg)
 	rmdir(dir);
 }
 
-static void run_enospc(enum rel_kind k)
+static void run_enospc(enum t_rel_kind k)
 {
 	if (geteuid() != 0)
 		H_SKIP("needs root to mount a tmpfs in a private mount namespace");

@@ -2,30 +2,16 @@
 /* reliability tests: the helpers and roles the files share, and main(). */
 #include "reliability_test.h"
 
-const enum rel_kind kinds[REL_N] = { REL_SHM, REL_MMAP, REL_EVENTS, REL_RING, REL_SLOTS };
+const enum t_rel_kind kinds[REL_N] = { REL_SHM, REL_MMAP, REL_EVENTS, REL_RING, REL_SLOTS };
 
 /* ------------------------------------------------------------ helpers */
 
 /* mappings of shmkit objects: files under /dev/shm or the test directory */
 int count_maps(void)
 {
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[1024];
-	int n = 0;
+	const char *const needles[] = { "/dev/shm/", h_tmpdir(), "/tmp/shmk-rel", NULL };
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "/dev/shm/") != NULL || strstr(line, h_tmpdir()) != NULL ||
-		     strstr(line, "/tmp/shmk-rel") != NULL;
-	fclose(f);
-	return n;
-}
-
-bool exists(const char *path)
-{
-	struct stat st;
-	return lstat(path, &st) == 0;
+	return t_count_maps(needles);
 }
 
 /* FNV-1a of a file's bytes plus its size, mode and link count: the
@@ -74,10 +60,10 @@ void rm_tree(const char *dir)
 }
 
 /* where an object of kind k lives in dir (shm: a name in /dev/shm) */
-const char *object_at(enum rel_kind k, const char *dir, const char *stem, char *buf,
+const char *object_at(enum t_rel_kind k, const char *dir, const char *stem, char *buf,
 	size_t len)
 {
-	if (rel_prims[k].by_name)
+	if (t_rel_prims[k].by_name)
 		snprintf(buf, len, "/shmk-rel-%s-%d", stem, (int)getpid());
 	else
 		snprintf(buf, len, "%s/%s", dir, stem);

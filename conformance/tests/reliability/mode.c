@@ -13,14 +13,14 @@ static mode_t mode_of(const char *path)
  * leaves exactly 0600 on what it made (the slots segment and its flink). */
 static void create_mode_body(void *arg)
 {
-	enum rel_kind k = *(const enum rel_kind *)arg;
-	const struct rel_prim *p = &rel_prims[k];
+	enum t_rel_kind k = *(const enum t_rel_kind *)arg;
+	const struct t_rel_prim *p = &t_rel_prims[k];
 	char dir[256], where[300], fs[300];
-	struct rel_obj o;
+	struct t_rel_obj o;
 
 	own_dir(dir, sizeof(dir), "mode", geteuid());
 	object_at(k, dir, "obj", where, sizeof(where));
-	const char *wfs = rel_fs_path(p, where, fs, sizeof(fs));
+	const char *wfs = t_rel_fs_path(p, where, fs, sizeof(fs));
 	umask(0277);
 	CU_ASSERT_EQUAL_FATAL(p->create(where, &o), 0);
 	CU_ASSERT_EQUAL(mode_of(wfs), 0600);
@@ -36,7 +36,7 @@ static void create_mode_body(void *arg)
 	}
 	/* a peer of the same uid opens it read-write: nothing was narrowed
 	 * (a ring has one reader: its creator's handle goes first) */
-	struct rel_obj peer;
+	struct t_rel_obj peer;
 	if (k == REL_RING)
 		p->release(&o);
 	int rc = p->attach(where, &peer);

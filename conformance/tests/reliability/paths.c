@@ -19,7 +19,7 @@ static const char *const attack_reason[A_N] = {
 };
 
 /* A too-short object of kind k at `where` (owned by the caller, 0600). */
-static int make_short(enum rel_kind k, const char *where, const char *dir, char *segname,
+static int make_short(enum t_rel_kind k, const char *where, const char *dir, char *segname,
 		      size_t seglen)
 {
 	int fd;
@@ -56,7 +56,7 @@ static int make_short(enum rel_kind k, const char *where, const char *dir, char 
 }
 
 struct path_ctx {
-	enum rel_kind k;
+	enum t_rel_kind k;
 	unsigned refused[A_N], wrong[A_N], changed[A_N], na[A_N];
 };
 
@@ -64,8 +64,8 @@ struct path_ctx {
 static void attack_one(struct path_ctx *cx, enum attack a, const char *target,
 		       const char *victim_fs, uint64_t victim_fp)
 {
-	const struct rel_prim *p = &rel_prims[cx->k];
-	struct rel_obj o;
+	const struct t_rel_prim *p = &t_rel_prims[cx->k];
+	struct t_rel_obj o;
 	shmk_fail(0, "%s", ""); /* no stale detail from an earlier call */
 	int rc = p->attach(target, &o);
 	const char *detail = shmk_errdetail();
@@ -91,12 +91,12 @@ static void attack_one(struct path_ctx *cx, enum attack a, const char *target,
 
 static void paths_body(void *arg)
 {
-	enum rel_kind k = *(const enum rel_kind *)arg;
-	const struct rel_prim *p = &rel_prims[k];
+	enum t_rel_kind k = *(const enum t_rel_kind *)arg;
+	const struct t_rel_prim *p = &t_rel_prims[k];
 	const uid_t nobody = 65534;
 	struct path_ctx cx = { .k = k };
 	char dir[256], victim[300], vfs[300], t[300], t2[300], fs[300], seg[128] = "";
-	struct rel_obj vo;
+	struct t_rel_obj vo;
 
 	own_dir(dir, sizeof(dir), "paths", nobody);
 	/* as root: 64 KiB owned by another uid, readable and writable by all,
@@ -124,27 +124,27 @@ static void paths_body(void *arg)
 	object_at(k, dir, "victim", victim, sizeof(victim));
 	CU_ASSERT_EQUAL_FATAL(p->create(victim, &vo), 0);
 	/* the victim file: for slots the flink (what attach opens) */
-	snprintf(vfs, sizeof(vfs), "%s", p->by_name ? rel_fs_path(p, victim, fs, sizeof(fs)) : victim);
+	snprintf(vfs, sizeof(vfs), "%s", p->by_name ? t_rel_fs_path(p, victim, fs, sizeof(fs)) : victim);
 	uint64_t fp = fingerprint(vfs);
 
 	for (int a = 0; a < A_N; a++) {
 		switch (a) {
 		case A_SYMLINK_FINAL:
 			object_at(k, dir, "link", t, sizeof(t));
-			CU_ASSERT_FATAL(symlink(vfs, rel_fs_path(p, t, fs, sizeof(fs))) == 0);
+			CU_ASSERT_FATAL(symlink(vfs, t_rel_fs_path(p, t, fs, sizeof(fs))) == 0);
 			attack_one(&cx, a, t, vfs, fp);
 			unlink(fs);
 			/* a dangling link must not make create write through it */
 			object_at(k, dir, "dangling", t, sizeof(t));
 			snprintf(t2, sizeof(t2), "%s/created-through-link", dir);
-			CU_ASSERT_FATAL(symlink(t2, rel_fs_path(p, t, fs, sizeof(fs))) == 0);
-			struct rel_obj co;
+			CU_ASSERT_FATAL(symlink(t2, t_rel_fs_path(p, t, fs, sizeof(fs))) == 0);
+			struct t_rel_obj co;
 			int rc = p->create(t, &co);
 			if (!rc)
 				p->release(&co);
 			/* refused either way; never written through */
 			CU_ASSERT(rc == SHMK_EUNSAFE || rc == -EEXIST);
-			CU_ASSERT_FALSE(exists(t2));
+			CU_ASSERT_FALSE(t_exists(t2));
 			printf("\n    %-11s %-26s -> %s", p->name, "create at a dangling link",
 			       shmk_errname(rc) ?: "CREATED");
 			unlink(fs);
@@ -172,21 +172,20 @@ static void paths_body(void *arg)
 			break;
 		case A_HARDLINK:
 			object_at(k, dir, "hardlink", t, sizeof(t));
-			CU_ASSERT_FATAL(link(vfs, rel_fs_path(p, t, fs, sizeof(fs))) == 0);
+			CU_ASSERT_FATAL(link(vfs, t_rel_fs_path(p, t, fs, sizeof(fs))) == 0);
 			attack_one(&cx, a, t, vfs, fingerprint(vfs));
 			unlink(fs);
 			break;
 		case A_FIFO:
-			object_at(k, dir, "fifo", t, sizeof(t));
-			CU_ASSERT_FATAL(mkfifo(rel_fs_path(p, t, fs, sizeof(fs)), 0600) == 0);
+		case A_DIR: /* not a regular file */
+			object_at(k, dir, a == A_FIFO ? "fifo" : "dir", t, sizeof(t));
+			t_rel_fs_path(p, t, fs, sizeof(fs));
+			CU_ASSERT_FATAL((a == A_FIFO ? mkfifo(fs, 0600) : mkdir(fs, 0700)) == 0);
 			attack_one(&cx, a, t, vfs, fp);
-			unlink(fs);
-			break;
-		case A_DIR:
-			object_at(k, dir, "dir", t, sizeof(t));
-			CU_ASSERT_FATAL(mkdir(rel_fs_path(p, t, fs, sizeof(fs)), 0700) == 0);
-			attack_one(&cx, a, t, vfs, fp);
-			rmdir(fs);
+			if (a == A_FIFO)
+				unlink(fs);
+			else
+				rmdir(fs);
 			break;
 		case A_SHORT:
 			object_at(k, dir, "short", t, sizeof(t));
@@ -214,7 +213,7 @@ static void paths_body(void *arg)
 	/* the foreign object stays for the parent (root) to remove */
 }
 
-static void run_paths(enum rel_kind k)
+static void run_paths(enum t_rel_kind k)
 {
 	char name[64];
 	if (geteuid() != 0)

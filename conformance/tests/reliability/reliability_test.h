@@ -2,7 +2,7 @@
 /*
  * reliability.c - the cross-module reliability suite (issue 11, items 5-7),
  * one table-driven test per primitive and concern, through the uniform
- * face in conformance/stress/reliability.h:
+ * face in conformance/support/rel.h:
  *
  *   enospc    a tmpfs of 1 MiB in a private mount namespace (root only):
  *             creating an object that does not fit fails at create with
@@ -46,13 +46,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "harness.h"
 #include "internal.h"	/* shmk_fault_set / shmk_fault_fired */
-#include "../stress/reliability.h"
+#include "rel.h"
+#include "shmkit/error.h"
+#include "shmkit/events.h"
+#include "shmkit/mmap_region.h"
+#include "shmkit/ring.h"
+#include "shmkit/shm.h"
+#include "shmkit/slots.h"
 
 /* Test paths are well under 200 bytes; one cut short would fail its test
  * loudly (ENOENT), so gcc's worst-case length warnings are noise here. */
@@ -61,14 +68,13 @@
 #define OTHER_UID 1	/* "daemon": a uid that is neither root nor nobody */
 
 /* every primitive, in the order the tests walk them */
-extern const enum rel_kind kinds[REL_N];
+extern const enum t_rel_kind kinds[REL_N];
 
 int count_maps(void);
-bool exists(const char *path);
 uint64_t fingerprint(const char *path);
 void own_dir(char *buf, size_t len, const char *stem, uid_t uid);
 void rm_tree(const char *dir);
-const char *object_at(enum rel_kind k, const char *dir, const char *stem, char *buf,
+const char *object_at(enum t_rel_kind k, const char *dir, const char *stem, char *buf,
 	size_t len);
 
 #endif

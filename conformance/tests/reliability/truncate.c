@@ -11,7 +11,7 @@ struct trunc_seen {
 };
 
 /* The file to cut for an object at `where`, and how short. */
-static void trunc_target(enum rel_kind k, const struct rel_obj *owner, const char *where,
+static void trunc_target(enum t_rel_kind k, const struct t_rel_obj *owner, const char *where,
 			 char *file, size_t len, off_t *cut)
 {
 	switch (k) {
@@ -46,10 +46,10 @@ static void on_sigbus(int sig)
 
 /* The peer: attach, wait for the cut, run the detecting call, then an
  * ordinary operation that touches the mapping. */
-static int trunc_peer(enum rel_kind k, const char *where, int wfd, int ring_wfd, int go_fd,
+static int trunc_peer(enum t_rel_kind k, const char *where, int wfd, int ring_wfd, int go_fd,
 		      struct trunc_seen *seen)
 {
-	struct rel_obj o = { 0 };
+	struct t_rel_obj o = { 0 };
 	struct shmk_ring_writer *w = NULL;
 	struct shmk_events_tx *tx = NULL;
 	struct shmk_events_rx *rx = NULL;
@@ -65,7 +65,7 @@ static int trunc_peer(enum rel_kind k, const char *where, int wfd, int ring_wfd,
 	if (k == REL_RING)
 		rc = shmk_ring_writer_open(ring_wfd, &w);
 	else
-		rc = rel_prims[k].attach(where, &o);
+		rc = t_rel_prims[k].attach(where, &o);
 	if (!rc && k == REL_EVENTS)
 		rc = shmk_events_split_spsc(o.h, &tx, &rx);
 	if (!rc && k == REL_SLOTS)
@@ -149,12 +149,11 @@ static int trunc_peer(enum rel_kind k, const char *where, int wfd, int ring_wfd,
 	return 0;
 }
 
-static void truncate_body(void *arg)
+static void truncate_kind(enum t_rel_kind k)
 {
-	enum rel_kind k = *(const enum rel_kind *)arg;
-	const struct rel_prim *p = &rel_prims[k];
+	const struct t_rel_prim *p = &t_rel_prims[k];
 	char dir[256], where[300], file[300];
-	struct rel_obj owner;
+	struct t_rel_obj owner;
 	struct trunc_seen *seen = t_shared_alloc(sizeof(*seen));
 	int up[2], go[2], ring_wfd = -1, ring_peer = -1;
 	off_t cut = 0;
@@ -207,14 +206,14 @@ static void truncate_body(void *arg)
 	}
 
 	/* a new attach to the cut file is refused with a documented code */
-	struct rel_obj o2;
+	struct t_rel_obj o2;
 	int rc;
 	if (k == REL_RING)
 		shmk_ring_close(owner.h); /* free the reader role for the attach */
 	pid = fork();
 	if (pid == 0) {
 		rc = p->attach(where, &o2);
-		_exit(rc == 0 ? 0 : rel_documented(p->attach_errs, rc) ? 10 + (-rc % 200) : 1);
+		_exit(rc == 0 ? 0 : t_rel_documented(p->attach_errs, rc) ? 10 + (-rc % 200) : 1);
 	}
 	st = h_wait(pid, 30);
 	printf("; attach to the cut file -> %s\n", st == 0 ? "ok" : st >= 128 ? "CRASH" : "refused");
@@ -232,26 +231,26 @@ static void truncate_body(void *arg)
 
 static void truncate_shm(void)
 {
-	isolate_arg(truncate_body, (void *)&kinds[REL_SHM], 60);
+	truncate_kind(REL_SHM);
 }
-H_REGISTER_IN("truncate", truncate_shm, 0, "shm.truncate.check", "shm.truncate.hot-path", "shm.map.zero_size");
+H_REGISTER_IN("truncate", truncate_shm, 60, "shm.truncate.check", "shm.truncate.hot-path", "shm.map.zero_size");
 static void truncate_mmap_region(void)
 {
-	isolate_arg(truncate_body, (void *)&kinds[REL_MMAP], 60);
+	truncate_kind(REL_MMAP);
 }
-H_REGISTER_IN("truncate", truncate_mmap_region, 0, "mmap_region.remap.truncated", "mmap_region.truncate.hot-path", "mmap_region.attach.empty");
+H_REGISTER_IN("truncate", truncate_mmap_region, 60, "mmap_region.remap.truncated", "mmap_region.truncate.hot-path", "mmap_region.attach.empty");
 static void truncate_events(void)
 {
-	isolate_arg(truncate_body, (void *)&kinds[REL_EVENTS], 60);
+	truncate_kind(REL_EVENTS);
 }
-H_REGISTER_IN("truncate", truncate_events, 0, "events.split.truncated", "events.truncate.check", "events.truncate.claim", "events.validate.layout-bytes");
+H_REGISTER_IN("truncate", truncate_events, 60, "events.split.truncated", "events.truncate.check", "events.truncate.claim", "events.validate.layout-bytes");
 static void truncate_ring(void)
 {
-	isolate_arg(truncate_body, (void *)&kinds[REL_RING], 60);
+	truncate_kind(REL_RING);
 }
-H_REGISTER_IN("truncate", truncate_ring, 0, "ring.truncate.check", "ring.truncate.hot-path", "ring.attach.validate");
+H_REGISTER_IN("truncate", truncate_ring, 60, "ring.truncate.check", "ring.truncate.hot-path", "ring.attach.validate");
 static void truncate_slots(void)
 {
-	isolate_arg(truncate_body, (void *)&kinds[REL_SLOTS], 60);
+	truncate_kind(REL_SLOTS);
 }
-H_REGISTER_IN("truncate", truncate_slots, 0, "slots.truncate.check", "slots.attach.magic+2");
+H_REGISTER_IN("truncate", truncate_slots, 60, "slots.truncate.check", "slots.attach.magic+2");

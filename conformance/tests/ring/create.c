@@ -6,38 +6,33 @@
 
 static void layout_header(void)
 {
-	char path[256];
-	size_t len;
-	struct shmk_ring *r = mk(path, sizeof(path), 2 * CAP64K, 4096);
-	uint8_t *raw = raw_map(path, &len);
-	struct shmk_ring_hdr *h = raw_hdr(raw);
+	struct rfx f = rfx_new(2 * CAP64K, 4096, 0, true);
+	struct shmk_ring_hdr *h = raw_hdr(f.raw);
 
-	CU_ASSERT_EQUAL(len, 2 * PAGE + 2 * CAP64K);
-	CU_ASSERT_EQUAL(*(uint64_t *)(void *)(raw + 0), 4096);
-	CU_ASSERT_EQUAL(*(uint64_t *)(void *)(raw + 8), 4096);
+	CU_ASSERT_EQUAL(f.len, 2 * PAGE + 2 * CAP64K);
+	CU_ASSERT_EQUAL(*(uint64_t *)(void *)(f.raw + 0), 4096);
+	CU_ASSERT_EQUAL(*(uint64_t *)(void *)(f.raw + 8), 4096);
 	CU_ASSERT_EQUAL(h->magic, SHMK_RING_MAGIC);
 	CU_ASSERT_EQUAL(h->version, SHMK_RING_VERSION);
 	CU_ASSERT_EQUAL(h->page_size, PAGE);
 	CU_ASSERT_EQUAL(h->capacity, 2 * CAP64K);
 	uint64_t cap = 0;
-	CU_ASSERT_EQUAL(shmk_ring_capacity(r, &cap), 0);
+	CU_ASSERT_EQUAL(shmk_ring_capacity(f.r, &cap), 0);
 	CU_ASSERT_EQUAL(cap, 2 * CAP64K);
 
 	/* A record from another process lands at page + index mod capacity. */
-	int wfd = new_writer_fd(r, 77, NULL);
+	int wfd = new_writer_fd(f.r, 77, NULL);
 	pid_t pid = fork_writer(wfd, 77, 1, 40, 0, 40);
 	close(wfd);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
-	CU_ASSERT_EQUAL(*(uint64_t *)(void *)(raw + 0), 4096 + 56);
-	const uint8_t *rec = raw + PAGE + 4096 % (2 * CAP64K);
+	CU_ASSERT_EQUAL(*(uint64_t *)(void *)(f.raw + 0), 4096 + 56);
+	const uint8_t *rec = f.raw + PAGE + 4096 % (2 * CAP64K);
 	CU_ASSERT_EQUAL(*(const uint64_t *)(const void *)rec, 77);
 	CU_ASSERT_EQUAL(*(const uint64_t *)(const void *)(rec + 8), 40);
 	CU_ASSERT(check(rec + 16, 40, 77, 0));
 	/* the writers page, after the ring, has its magic */
-	CU_ASSERT_EQUAL(*(uint64_t *)(void *)(raw + PAGE + 2 * CAP64K), SHMK_RING_WMAGIC);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(*(uint64_t *)(void *)(f.raw + PAGE + 2 * CAP64K), SHMK_RING_WMAGIC);
+	rfx_close(&f);
 }
 H_REGISTER(layout_header, 30, "ring.layout.header");
 
@@ -61,7 +56,34 @@ static void create_capacity(void)
 }
 H_REGISTER(create_capacity, 20, "ring.create.capacity");
 
-static void create_file_body(void)
+/* A full filesystem fails the create (reserved up front), leaving no file. */
+static void create_enospc(void)
+{
+	char dir[256], path[300];
+	struct shmk_ring *r = NULL;
+	struct shmk_ring_opts o = { .capacity = 16 * CAP64K };
+
+	h_unique_path(dir, sizeof(dir), "tiny");
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("tmpfs", dir, "tmpfs", 0, "size=256k")) {
+		rmdir(dir);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/ring", dir);
+	int rc = shmk_ring_create(path, &o, &r);
+	CU_ASSERT(rc == -ENOSPC || rc == -ENOMEM);
+	CU_ASSERT(access(path, F_OK) != 0);
+	o.capacity = CAP64K; /* fits */
+	CU_ASSERT_EQUAL(shmk_ring_create(path, &o, &r), 0);
+	shmk_ring_close(r);
+	umount(dir);
+	rmdir(dir);
+}
+
+
+/* As root the create also meets a full filesystem (create_enospc). */
+static void create_file(void)
 {
 	char path[256];
 	struct stat st;
@@ -105,40 +127,10 @@ static void create_file_body(void)
 	CU_ASSERT(access(via, F_OK) != 0);
 	unlink(path);
 	rmdir(dir);
-}
-
-/* A full filesystem fails the create (reserved up front), leaving no file. */
-static void create_enospc_body(void)
-{
-	char dir[256], path[300];
-	struct shmk_ring *r = NULL;
-	struct shmk_ring_opts o = { .capacity = 16 * CAP64K };
-
-	h_unique_path(dir, sizeof(dir), "tiny");
-	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount("tmpfs", dir, "tmpfs", 0, "size=256k")) {
-		rmdir(dir);
-		return; /* not root: the parent reports the skip */
-	}
-	snprintf(path, sizeof(path), "%s/ring", dir);
-	int rc = shmk_ring_create(path, &o, &r);
-	CU_ASSERT(rc == -ENOSPC || rc == -ENOMEM);
-	CU_ASSERT(access(path, F_OK) != 0);
-	o.capacity = CAP64K; /* fits */
-	CU_ASSERT_EQUAL(shmk_ring_create(path, &o, &r), 0);
-	shmk_ring_close(r);
-	umount(dir);
-	rmdir(dir);
-}
-
-static void create_file(void)
-{
-	isolate(create_file_body, 20);
 	if (geteuid() == 0)
-		isolate(create_enospc_body, 20);
+		create_enospc(); /* last: it leaves this process in its own mount namespace */
 }
-H_REGISTER(create_file, 0, "ring.create.file");
+H_REGISTER(create_file, 40, "ring.create.file");
 
 static void create_name(void)
 {
@@ -170,6 +162,20 @@ static int maps_mentioning(const char *needle)
 
 /* Every syscall site of create / attach / writer open fails once in turn
  * (SHMK_FAULT hook): the error comes back and nothing leaks. */
+/* A fault armed around one call: arm(spec), the call, disarm() (did it fire). */
+static void arm(const char *spec)
+{
+	CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+}
+
+static int disarm(void)
+{
+	int hit = shmk_fault_fired();
+
+	shmk_fault_set(NULL);
+	return hit;
+}
+
 static void cleanup(void)
 {
 	static const char *const sites[] = { "open", "ftruncate", "fallocate", "mmap", "fstat" };
@@ -185,11 +191,9 @@ static void cleanup(void)
 			struct shmk_ring_writer *w = NULL;
 			snprintf(spec, sizeof(spec), "%s:%d", sites[s], n);
 
-			CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+			arm(spec);
 			int rc = shmk_ring_create(path, &o, &r);
-			int hit = shmk_fault_fired();
-			shmk_fault_set(NULL);
-			if (hit) {
+			if (disarm()) {
 				fired++;
 				CU_ASSERT(rc < 0);
 				CU_ASSERT(access(path, F_OK) != 0);
@@ -200,11 +204,9 @@ static void cleanup(void)
 			CU_ASSERT_EQUAL_FATAL(rc, 0);
 			/* the same fault inside attach (after closing the reader) */
 			shmk_ring_close(r);
-			CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+			arm(spec);
 			rc = shmk_ring_attach(path, &r2);
-			hit = shmk_fault_fired();
-			shmk_fault_set(NULL);
-			if (hit) {
+			if (disarm()) {
 				fired++;
 				CU_ASSERT(rc < 0);
 				CU_ASSERT_EQUAL(t_count_fds(), fds0);
@@ -217,11 +219,9 @@ static void cleanup(void)
 			int wfd = -1, peer = -1;
 			CU_ASSERT_EQUAL_FATAL(shmk_ring_writer_new(r2, 1, &wfd, &peer), 0);
 			int fds1 = t_count_fds();
-			CU_ASSERT_EQUAL(shmk_fault_set(spec), 0);
+			arm(spec);
 			rc = shmk_ring_writer_open(wfd, &w);
-			hit = shmk_fault_fired();
-			shmk_fault_set(NULL);
-			if (hit) {
+			if (disarm()) {
 				fired++;
 				CU_ASSERT(rc < 0);
 				CU_ASSERT_EQUAL(t_count_fds(), fds1 - 1); /* wfd consumed */

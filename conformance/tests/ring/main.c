@@ -69,6 +69,36 @@ struct shmk_ring_writer *local_writer(struct shmk_ring *r, uint64_t tag)
 	return w;
 }
 
+struct rfx rfx_new(uint64_t cap, uint64_t init, uint64_t tag, bool raw)
+{
+	struct rfx f = { .len = 0 };
+
+	f.r = mk(f.path, sizeof(f.path), cap, init);
+	f.w = tag ? local_writer(f.r, tag) : NULL;
+	f.raw = raw ? raw_map(f.path, &f.len) : NULL;
+	return f;
+}
+
+void rfx_close_writer(struct rfx *f)
+{
+	shmk_ring_writer_close(f->w);
+	f->w = NULL;
+}
+
+int rfx_first(struct rfx *f, uint64_t start, uint64_t end)
+{
+	return shmk_ring_first_message_in(f->r, start, end, &f->tag, &f->msg, &f->n);
+}
+
+void rfx_close(struct rfx *f)
+{
+	rfx_close_writer(f);
+	if (f->raw)
+		munmap(f->raw, f->len);
+	shmk_ring_close(f->r);
+	unlink(f->path);
+}
+
 /* Writes `count` records of lengths len0, len0+step, ... (mod maxlen+1),
  * retrying on SHMK_EFULL.  Returns 0 or the first other error. */
 static int write_seq(struct shmk_ring_writer *w, uint64_t tag, uint64_t count, size_t len0,
@@ -104,6 +134,21 @@ int read_seq(struct shmk_ring *r, uint64_t tag, uint64_t count, size_t len0, siz
 			return -EBADMSG;
 	}
 	return 0;
+}
+
+pid_t fork_writer_do(int wfd, int (*fn)(struct shmk_ring_writer *w, void *arg), void *arg)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct shmk_ring_writer *w = NULL;
+		if (shmk_ring_writer_open(wfd, &w))
+			_exit(10);
+		int rc = fn(w, arg);
+		shmk_ring_writer_close(w);
+		_exit(rc);
+	}
+	close(wfd);
+	return pid;
 }
 
 pid_t fork_writer(int wfd, uint64_t tag, uint64_t count, size_t len0, size_t step,

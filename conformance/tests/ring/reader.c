@@ -6,9 +6,6 @@
 
 static void record_format(void)
 {
-	char path[256];
-	size_t len;
-
 	CU_ASSERT_EQUAL(shmk_ring_record_len(0), 16);
 	CU_ASSERT_EQUAL(shmk_ring_record_len(1), 24);
 	CU_ASSERT_EQUAL(shmk_ring_record_len(8), 24);
@@ -17,16 +14,15 @@ static void record_format(void)
 	CU_ASSERT_EQUAL(shmk_ring_record_len(65520), 65536);
 	CU_ASSERT_EQUAL(shmk_ring_record_len(SIZE_MAX), 0);
 
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	uint8_t *raw = raw_map(path, &len);
-	memset(raw + PAGE, 0xEE, CAP64K); /* stale bytes the padding must clear */
-	int wfd = new_writer_fd(r, 0x5151, NULL);
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	memset(f.raw + PAGE, 0xEE, CAP64K); /* stale bytes the padding must clear */
+	int wfd = new_writer_fd(f.r, 0x5151, NULL);
 	pid_t pid = fork_writer(wfd, 0x5151, 9, 0, 1, 8); /* lengths 0..8 */
 	close(wfd);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
 	uint64_t idx = 0;
 	for (size_t n = 0; n <= 8; n++) {
-		const uint8_t *rec = raw + PAGE + idx;
+		const uint8_t *rec = f.raw + PAGE + idx;
 		CU_ASSERT_EQUAL(*(const uint64_t *)(const void *)rec, 0x5151);
 		CU_ASSERT_EQUAL(*(const uint64_t *)(const void *)(rec + 8), n);
 		CU_ASSERT(check(rec + 16, n, 0x5151, n));
@@ -34,39 +30,27 @@ static void record_format(void)
 			CU_ASSERT_EQUAL(rec[16 + j], 0);
 		idx += shmk_ring_record_len(n);
 	}
-	CU_ASSERT_EQUAL(raw_hdr(raw)->head, idx);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(raw_hdr(f.raw)->head, idx);
+	rfx_close(&f);
 }
 H_REGISTER(record_format, 30, "ring.record.format");
 
 static void record_max(void)
 {
-	char path[256];
-	size_t len;
 	static uint8_t buf[SHMK_RING_MAX_PAYLOAD + 8];
-	struct shmk_ring *r = mk(path, sizeof(path), 2 * CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 1);
-	uint8_t *raw = raw_map(path, &len);
+	struct rfx f = rfx_new(2 * CAP64K, 0, 1, true);
 
 	fill(buf, SHMK_RING_MAX_PAYLOAD, 1, 0);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, buf, SHMK_RING_MAX_PAYLOAD + 1), SHMK_ETOOLARGE);
-	CU_ASSERT_EQUAL(raw_hdr(raw)->head, 0);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, buf, SHMK_RING_MAX_PAYLOAD), 0);
-	CU_ASSERT_EQUAL(raw_hdr(raw)->head, SHMK_RING_MAX_MESSAGE);
-	uint64_t t;
-	const void *p;
-	size_t n;
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, SHMK_RING_MAX_MESSAGE, &t, &p, &n), 0);
-	CU_ASSERT_EQUAL(n, SHMK_RING_MAX_PAYLOAD);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, buf, SHMK_RING_MAX_PAYLOAD + 1), SHMK_ETOOLARGE);
+	CU_ASSERT_EQUAL(raw_hdr(f.raw)->head, 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, buf, SHMK_RING_MAX_PAYLOAD), 0);
+	CU_ASSERT_EQUAL(raw_hdr(f.raw)->head, SHMK_RING_MAX_MESSAGE);
+	CU_ASSERT_EQUAL(rfx_first(&f, 0, SHMK_RING_MAX_MESSAGE), 0);
+	CU_ASSERT_EQUAL(f.n, SHMK_RING_MAX_PAYLOAD);
 	/* a record claiming one byte more is refused by the reader */
-	*(uint64_t *)(void *)(raw + PAGE + 8) = SHMK_RING_MAX_PAYLOAD + 1;
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, 2 * CAP64K, &t, &p, &n), SHMK_EBADLEN);
-	shmk_ring_writer_close(w);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	*(uint64_t *)(void *)(f.raw + PAGE + 8) = SHMK_RING_MAX_PAYLOAD + 1;
+	CU_ASSERT_EQUAL(rfx_first(&f, 0, 2 * CAP64K), SHMK_EBADLEN);
+	rfx_close(&f);
 }
 H_REGISTER(record_max, 20, "ring.record.max");
 
@@ -74,254 +58,209 @@ H_REGISTER(record_max, 20, "ring.record.max");
 
 static void mirror(void)
 {
-	char path[256];
 	/* initial index 64 KiB - 24: a record of 40 bytes straddles the end */
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, CAP64K - 24);
-	int wfd = new_writer_fd(r, 9, NULL);
+	struct rfx f = rfx_new(CAP64K, CAP64K - 24, 0, false);
+	int wfd = new_writer_fd(f.r, 9, NULL);
 	pid_t pid = fork_writer(wfd, 9, 1, 40, 0, 40);
 	close(wfd);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
 	uint64_t t, head;
 	const void *p;
 	size_t n;
-	CU_ASSERT_EQUAL(shmk_ring_head(r, &head), 0);
+	CU_ASSERT_EQUAL(shmk_ring_head(f.r, &head), 0);
 	CU_ASSERT_EQUAL(head, CAP64K - 24 + 56);
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, CAP64K - 24, head, &t, &p, &n), 0);
+	CU_ASSERT_EQUAL(shmk_ring_first_message_in(f.r, CAP64K - 24, head, &t, &p, &n), 0);
 	CU_ASSERT_EQUAL(t, 9);
 	CU_ASSERT_EQUAL(n, 40);
 	CU_ASSERT(check(p, n, 9, 0)); /* contiguous through the mirror */
 	/* the same bytes through the ring start: both views are one page cache */
 	uint64_t v;
-	CU_ASSERT_EQUAL(shmk_ring_read(r, CAP64K, &v, 8), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, CAP64K, &v, 8), 0);
 	uint8_t want[8];
 	for (int j = 0; j < 8; j++)
 		want[j] = pat(9, 0, 8 + (size_t)j);
 	CU_ASSERT_EQUAL(memcmp(&v, want, 8), 0);
 	/* a maximal record starting at the last 8 bytes of the ring */
-	struct shmk_ring_writer *w = local_writer(r, 10);
+	f.w = local_writer(f.r, 10);
 	static uint8_t big[SHMK_RING_MAX_PAYLOAD];
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, 56), 0);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, 56), 0);
 	/* head % cap is 32: a record of cap - 40 bytes moves it to cap - 8 */
-	CU_ASSERT_EQUAL(shmk_ring_write(w, big, CAP64K - 56), 0);
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, CAP64K - 40), 0);
-	CU_ASSERT_EQUAL(shmk_ring_head(r, &head), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, big, CAP64K - 56), 0);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, CAP64K - 40), 0);
+	CU_ASSERT_EQUAL(shmk_ring_head(f.r, &head), 0);
 	CU_ASSERT_EQUAL(head % CAP64K, CAP64K - 8);
 	fill(big, sizeof(big), 10, 1);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, big, SHMK_RING_MAX_PAYLOAD), 0);
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, head, head + CAP64K, &t, &p, &n), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, big, SHMK_RING_MAX_PAYLOAD), 0);
+	CU_ASSERT_EQUAL(shmk_ring_first_message_in(f.r, head, head + CAP64K, &t, &p, &n), 0);
 	CU_ASSERT_EQUAL(t, 10);
 	CU_ASSERT_EQUAL(n, SHMK_RING_MAX_PAYLOAD);
 	CU_ASSERT(check(p, n, 10, 1));
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(mirror, 20, "ring.reader.mirror");
 
 /* Records that straddle the wrap: small capacity, every size class. */
 static void straddle(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	int wfd = new_writer_fd(r, 3, NULL);
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
+	int wfd = new_writer_fd(f.r, 3, NULL);
 	/* lengths 0, 37, 74, ... mod 20001: many wraps at many offsets */
 	pid_t pid = fork_writer(wfd, 3, 3000, 0, 37, 20000);
 	close(wfd);
-	CU_ASSERT_EQUAL(read_seq(r, 3, 3000, 0, 37, 20000), 0);
+	CU_ASSERT_EQUAL(read_seq(f.r, 3, 3000, 0, 37, 20000), 0);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(30)), 0);
 	uint64_t head, tail;
-	shmk_ring_head(r, &head);
-	shmk_ring_tail(r, &tail);
+	shmk_ring_head(f.r, &head);
+	shmk_ring_tail(f.r, &tail);
 	CU_ASSERT_EQUAL(head, tail);
 	CU_ASSERT(head > 20 * CAP64K); /* it really wrapped many times */
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(straddle, 60, "ring.reader.mirror", "ring.writer.bounds");
 
 static void head_tail(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	int wfd = new_writer_fd(r, 4, NULL);
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
+	int wfd = new_writer_fd(f.r, 4, NULL);
 	pid_t pid = fork_writer(wfd, 4, 100, 100, 0, 100);
 	close(wfd);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
 	uint64_t head = 0, tail = 1;
-	CU_ASSERT_EQUAL(shmk_ring_head(r, &head), 0);
+	CU_ASSERT_EQUAL(shmk_ring_head(f.r, &head), 0);
 	CU_ASSERT_EQUAL(head, 100 * shmk_ring_record_len(100));
-	CU_ASSERT_EQUAL(shmk_ring_tail(r, &tail), 0);
+	CU_ASSERT_EQUAL(shmk_ring_tail(f.r, &tail), 0);
 	CU_ASSERT_EQUAL(tail, 0);
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, 2 * shmk_ring_record_len(100)), 0);
-	CU_ASSERT_EQUAL(shmk_ring_tail(r, &tail), 0);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, 2 * shmk_ring_record_len(100)), 0);
+	CU_ASSERT_EQUAL(shmk_ring_tail(f.r, &tail), 0);
 	CU_ASSERT_EQUAL(tail, 2 * shmk_ring_record_len(100));
 	CU_ASSERT_EQUAL(shmk_ring_head(NULL, &head), -EINVAL);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(head_tail, 20, "ring.reader.head_tail");
 
 static void incr_tail_align(void)
 {
-	char path[256];
 	uint64_t tail;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 1);
+	struct rfx f = rfx_new(CAP64K, 0, 1, false);
 
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "abcdefgh", 8), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "abcdefgh", 8), 0);
 	for (uint64_t a = 1; a < 8; a++)
-		CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, a), SHMK_EALIGN);
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, 12), SHMK_EALIGN);
-	CU_ASSERT_EQUAL(shmk_ring_tail(r, &tail), 0);
+		CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, a), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, 12), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_tail(f.r, &tail), 0);
 	CU_ASSERT_EQUAL(tail, 0);
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, 8), 0);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, 8), 0);
+	rfx_close(&f);
 }
 H_REGISTER(incr_tail_align, 20, "ring.reader.increment_tail.align");
 
 static void incr_tail_range(void)
 {
-	char path[256];
 	uint64_t tail;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, UINT64_MAX - 7 - 64);
-	struct shmk_ring_writer *w = local_writer(r, 1);
+	struct rfx f = rfx_new(CAP64K, UINT64_MAX - 7 - 64, 1, false);
 
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, 8), SHMK_ERANGE); /* empty */
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "abcdefgh", 8), 0);	 /* head += 24 */
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, 32), SHMK_ERANGE);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, 8), SHMK_ERANGE); /* empty */
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "abcdefgh", 8), 0);	 /* head += 24 */
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, 32), SHMK_ERANGE);
 	/* an amount that wraps u64 past head */
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, UINT64_MAX - 7), SHMK_ERANGE);
-	CU_ASSERT_EQUAL(shmk_ring_tail(r, &tail), 0);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, UINT64_MAX - 7), SHMK_ERANGE);
+	CU_ASSERT_EQUAL(shmk_ring_tail(f.r, &tail), 0);
 	CU_ASSERT_EQUAL(tail, UINT64_MAX - 7 - 64);
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, 16), 0);
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, 8), 0);
-	CU_ASSERT_EQUAL(shmk_ring_increment_tail(r, 8), SHMK_ERANGE);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, 16), 0);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, 8), 0);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, 8), SHMK_ERANGE);
+	rfx_close(&f);
 }
 H_REGISTER(incr_tail_range, 20, "ring.reader.increment_tail.range");
 
 static void read_align(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 0x0102030405060708ull);
+	struct rfx f = rfx_new(CAP64K, 0, 0x0102030405060708ull, false);
 	uint64_t v64 = 0;
 	uint32_t v32 = 0;
 	uint16_t v16 = 0;
 	uint8_t v8 = 0, v3[3], v7[7];
 
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "abcdefgh", 8), 0);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 0, &v64, 8), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "abcdefgh", 8), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 0, &v64, 8), 0);
 	CU_ASSERT_EQUAL(v64, 0x0102030405060708ull);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 4, &v64, 8), SHMK_EALIGN);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 12, &v64, 16), SHMK_EALIGN);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 2, &v32, 4), SHMK_EALIGN);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 1, &v16, 2), SHMK_EALIGN);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 2, v3, 3), SHMK_EALIGN);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 4, v3, 3), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 4, &v64, 8), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 12, &v64, 16), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 2, &v32, 4), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 1, &v16, 2), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 2, v3, 3), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 4, v3, 3), 0);
 	/* 5..7 bytes round up to 8, not down to 4 */
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 4, v7, 5), SHMK_EALIGN);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 4, v7, 7), SHMK_EALIGN);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 8, v7, 7), 0);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 8, &v32, 4), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 4, v7, 5), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 4, v7, 7), SHMK_EALIGN);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 8, v7, 7), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 8, &v32, 4), 0);
 	CU_ASSERT_EQUAL(v32, 8);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 16, &v16, 2), 0);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 17, &v8, 1), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 16, &v16, 2), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 17, &v8, 1), 0);
 	CU_ASSERT_EQUAL(v8, 'b');
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(read_align, 20, "ring.reader.read.align");
 
 static void read_size(void)
 {
-	char path[256];
 	static uint8_t buf[SHMK_RING_MAX_MESSAGE + 8];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
 
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 0, buf, SHMK_RING_MAX_MESSAGE + 1), SHMK_ETOOLARGE);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 0, buf, SIZE_MAX), SHMK_ETOOLARGE);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, 0, buf, 0), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 0, buf, SHMK_RING_MAX_MESSAGE + 1), SHMK_ETOOLARGE);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 0, buf, SIZE_MAX), SHMK_ETOOLARGE);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, 0, buf, 0), -EINVAL);
 	/* the largest read from the last 8-aligned index stays in the mirror */
-	CU_ASSERT_EQUAL(shmk_ring_read(r, CAP64K - 8, buf, SHMK_RING_MAX_MESSAGE), 0);
-	CU_ASSERT_EQUAL(shmk_ring_read(r, UINT64_MAX - 7, buf, SHMK_RING_MAX_MESSAGE), 0);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, CAP64K - 8, buf, SHMK_RING_MAX_MESSAGE), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read(f.r, UINT64_MAX - 7, buf, SHMK_RING_MAX_MESSAGE), 0);
+	rfx_close(&f);
 }
 H_REGISTER(read_size, 20, "ring.reader.read.size");
 
 static void first_msg_align(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 6);
-	uint64_t t;
-	const void *p;
-	size_t n;
+	struct rfx f = rfx_new(CAP64K, 0, 6, false);
 
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "hello", 5), 0); /* record 0..24 */
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, 24, &t, &p, &n), 0);
-	CU_ASSERT_EQUAL(n, 5);
-	CU_ASSERT_EQUAL(memcmp(p, "hello", 5), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "hello", 5), 0); /* record 0..24 */
+	CU_ASSERT_EQUAL(rfx_first(&f, 0, 24), 0);
+	CU_ASSERT_EQUAL(f.n, 5);
+	CU_ASSERT_EQUAL(memcmp(f.msg, "hello", 5), 0);
 	for (uint64_t s = 1; s < 8; s++)
-		CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, s, 24, &t, &p, &n), SHMK_EALIGN);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+		CU_ASSERT_EQUAL(rfx_first(&f, s, 24), SHMK_EALIGN);
+	rfx_close(&f);
 }
 H_REGISTER(first_msg_align, 20, "ring.reader.first_message.align");
 
 static void first_msg_small(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 6);
-	uint64_t t;
-	const void *p;
-	size_t n;
+	struct rfx f = rfx_new(CAP64K, 0, 6, false);
 
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "", 0), 0);
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, 15, &t, &p, &n), SHMK_ETOOSMALL);
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, 0, &t, &p, &n), SHMK_ETOOSMALL);
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 64, 8, &t, &p, &n), SHMK_ETOOSMALL);
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, 16, &t, &p, &n), 0);
-	CU_ASSERT_EQUAL(n, 0);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "", 0), 0);
+	CU_ASSERT_EQUAL(rfx_first(&f, 0, 15), SHMK_ETOOSMALL);
+	CU_ASSERT_EQUAL(rfx_first(&f, 0, 0), SHMK_ETOOSMALL);
+	CU_ASSERT_EQUAL(rfx_first(&f, 64, 8), SHMK_ETOOSMALL);
+	CU_ASSERT_EQUAL(rfx_first(&f, 0, 16), 0);
+	CU_ASSERT_EQUAL(f.n, 0);
+	rfx_close(&f);
 }
 H_REGISTER(first_msg_small, 20, "ring.reader.first_message.toosmall");
 
 static void first_msg_badlen(void)
 {
-	char path[256];
-	size_t len;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 6);
-	uint8_t *raw = raw_map(path, &len);
-	uint64_t t;
-	const void *p;
-	size_t n;
+	struct rfx f = rfx_new(CAP64K, 0, 6, true);
 
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "hello", 5), 0);
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, 23, &t, &p, &n), SHMK_EBADLEN);
-	uint64_t *lenp = (uint64_t *)(void *)(raw + PAGE + 8);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "hello", 5), 0);
+	CU_ASSERT_EQUAL(rfx_first(&f, 0, 23), SHMK_EBADLEN);
+	uint64_t *lenp = (uint64_t *)(void *)(f.raw + PAGE + 8);
 	uint64_t lies[] = { 9, 100, SHMK_RING_MAX_PAYLOAD + 1, UINT64_MAX, UINT64_MAX - 6 };
 	for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
 		*lenp = lies[i];
-		CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, 24, &t, &p, &n), SHMK_EBADLEN);
-		CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, UINT64_MAX, &t, &p, &n),
+		CU_ASSERT_EQUAL(rfx_first(&f, 0, 24), SHMK_EBADLEN);
+		CU_ASSERT_EQUAL(rfx_first(&f, 0, UINT64_MAX),
 				lies[i] <= SHMK_RING_MAX_PAYLOAD ? 0 : SHMK_EBADLEN);
 	}
-	shmk_ring_writer_close(w);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(first_msg_badlen, 20, "ring.reader.first_message.badlen");
 
@@ -329,20 +268,16 @@ H_REGISTER(first_msg_badlen, 20, "ring.reader.first_message.badlen");
  * the ring + mirror. */
 static void reader_bounds(void)
 {
-	char path[256];
-	size_t len;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 1);
-	uint8_t *raw = raw_map(path, &len);
+	struct rfx f = rfx_new(CAP64K, 0, 1, true);
 	uint64_t t;
 	const void *p;
 	size_t n;
 	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
 
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "x", 1), 0);
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, 24, &t, &p, &n), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "x", 1), 0);
+	CU_ASSERT_EQUAL(shmk_ring_first_message_in(f.r, 0, 24, &t, &p, &n), 0);
 	const uint8_t *data = (const uint8_t *)p - 16; /* the reader's ring base */
-	shmk_ring_writer_close(w);
+	rfx_close_writer(&f);
 
 	uint64_t s = h_seed();
 	int ok = 0, err = 0, oob = 0;
@@ -355,14 +290,14 @@ static void reader_bounds(void)
 				v = SHMK_RING_MAX_PAYLOAD - (s >> 40 & 15);
 			if ((s >> 60) == 2)
 				v = UINT64_MAX - (s >> 40 & 15);
-			memcpy(raw + PAGE + i, &v, 8);
+			memcpy(f.raw + PAGE + i, &v, 8);
 		}
 		for (int k = 0; k < 200; k++) {
 			s = s * 6364136223846793005ull + 1442695040888963407ull;
 			uint64_t start = (s >> 3) & ~7ull, end = start + ((s >> 13) % (3 * CAP64K));
 			if (k % 7 == 0)
 				end = UINT64_MAX;
-			int rc = shmk_ring_first_message_in(r, start, end, &t, &p, &n);
+			int rc = shmk_ring_first_message_in(f.r, start, end, &t, &p, &n);
 			if (rc == 0) {
 				ok++;
 				const uint8_t *q = p;
@@ -378,18 +313,16 @@ static void reader_bounds(void)
 		}
 		/* read_message with garbage head/tail: errors, no fault */
 		s = s * 6364136223846793005ull + 1442695040888963407ull;
-		atomic_store(&raw_hdr(raw)->tail, s & ~7ull);
-		atomic_store(&raw_hdr(raw)->head, (s & ~7ull) + (s >> 50));
-		int rc = shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0);
+		atomic_store(&raw_hdr(f.raw)->tail, s & ~7ull);
+		atomic_store(&raw_hdr(f.raw)->head, (s & ~7ull) + (s >> 50));
+		int rc = shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0);
 		CU_ASSERT(rc == 0 || rc == SHMK_EBADLEN || rc == SHMK_ETOOSMALL ||
 			  rc == SHMK_EPEERDEAD || rc == -ETIMEDOUT);
 	}
 	CU_ASSERT_EQUAL(oob, 0);
 	CU_ASSERT(ok > 0);
 	CU_ASSERT(err > 0);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(reader_bounds, 60, "ring.reader.bounds");
 
@@ -397,10 +330,9 @@ H_REGISTER(reader_bounds, 60, "ring.reader.bounds");
  * so the reader parks on nearly every wait; a lost wake-up hangs (timeout). */
 static void wait_wake(void)
 {
-	char path[256];
 	int back[2];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	int wfd = new_writer_fd(r, 8, NULL);
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
+	int wfd = new_writer_fd(f.r, 8, NULL);
 	enum { N = 2000 };
 
 	CU_ASSERT_FATAL(pipe(back) == 0);
@@ -427,7 +359,7 @@ static void wait_wake(void)
 		uint64_t v = ~0ull, t;
 		size_t n;
 		/* no deadline: only the harness alarm ends a lost wake-up */
-		int rc = shmk_ring_read_message(r, &t, &v, sizeof(v), &n, -1);
+		int rc = shmk_ring_read_message(f.r, &t, &v, sizeof(v), &n, -1);
 		if (rc || v != i || t != 8)
 			bad++;
 		if (i + 1 < N && write(back[1], "x", 1) != 1)
@@ -436,8 +368,7 @@ static void wait_wake(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
 	close(back[1]);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(wait_wake, 60, "ring.reader.wait.wake+3", "ring.writer.wake+2");
 
@@ -447,15 +378,12 @@ H_REGISTER(wait_wake, 60, "ring.reader.wait.wake+3", "ring.writer.wake+2");
  * commits, none while the announcement stays taken, none without one. */
 static void wake_once(void)
 {
-	char path[256];
-	size_t len;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	uint8_t *raw = raw_map(path, &len);
-	struct shmk_ring_hdr *h = raw_hdr(raw);
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	struct shmk_ring_hdr *h = raw_hdr(f.raw);
 	int go[2], done[2];
 
 	CU_ASSERT_FATAL(pipe(go) == 0 && pipe(done) == 0);
-	int wfd = new_writer_fd(r, 3, NULL);
+	int wfd = new_writer_fd(f.r, 3, NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct shmk_ring_writer *w;
@@ -497,73 +425,60 @@ static void wake_once(void)
 	CU_ASSERT_EQUAL(atomic_load(&h->gen), g0 + 1);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
 	uint64_t head;
-	shmk_ring_head(r, &head);
+	shmk_ring_head(f.r, &head);
 	CU_ASSERT_EQUAL(head, 9 * shmk_ring_record_len(8));
 	close(go[1]);
 	close(done[0]);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(wake_once, 30, "ring.writer.wake+2");
 
 static void wait_timeout(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
 	/* no writer yet: not dead, just nothing */
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, 0, 0), -ETIMEDOUT);
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, 0, 30 * 1000000), -ETIMEDOUT);
-	struct shmk_ring_writer *w = local_writer(r, 1);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "a", 1), 0);
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, 0, 0), 0);
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, 23, 0), 0);
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, 24, 30 * 1000000), -ETIMEDOUT);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 0, 0), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 0, 30 * 1000000), -ETIMEDOUT);
+	f.w = local_writer(f.r, 1);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a", 1), 0);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 0, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 23, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 24, 30 * 1000000), -ETIMEDOUT);
+	rfx_close(&f);
 }
 H_REGISTER(wait_timeout, 20, "ring.reader.wait.timeout");
+
+/* Writes one record once the reader (raw: the file mapped) is parked. */
+static int write_once_parked(struct shmk_ring_writer *w, void *raw)
+{
+	while (!atomic_load(&raw_hdr(raw)->waiters))
+		sched_yield(); /* the harness alarm bounds this */
+	return shmk_ring_write(w, "z", 1) ? 11 : 0;
+}
 
 /* INT64_MAX must wait like "forever": the writer commits only once the
  * reader is parked (waiters == 1), so an overflowed deadline in the past
  * shows as -ETIMEDOUT (or as UBSan's signed-overflow abort). */
 static void wait_huge_timeout(void)
 {
-	char path[256];
-	size_t len;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	int wfd = new_writer_fd(r, 3, NULL);
-	uint8_t *raw = raw_map(path, &len);
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	pid_t pid = fork_writer_do(new_writer_fd(f.r, 3, NULL), write_once_parked, f.raw);
 
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmk_ring_writer *w;
-		if (shmk_ring_writer_open(wfd, &w))
-			_exit(10);
-		while (!atomic_load(&raw_hdr(raw)->waiters))
-			sched_yield(); /* the harness alarm bounds this */
-		_exit(shmk_ring_write(w, "z", 1) ? 11 : 0);
-	}
-	close(wfd);
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, 0, INT64_MAX), 0);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 0, INT64_MAX), 0);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(wait_huge_timeout, 20, "common.wait.deadline");
 
 static void wait_peerdead(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
 	uint64_t t;
 	char buf[16];
 	size_t n;
 
 	/* a writer that is killed without closing */
-	int wfd = new_writer_fd(r, 5, NULL);
+	int wfd = new_writer_fd(f.r, 5, NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct shmk_ring_writer *w;
@@ -574,14 +489,14 @@ static void wait_peerdead(void)
 	}
 	close(wfd);
 	/* the record written before death is still delivered */
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, -1), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, -1), 0);
 	CU_ASSERT_EQUAL(n, 4);
 	/* then the wait ends with the peer's death, without a deadline */
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, 24, -1), SHMK_EPEERDEAD);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 24, -1), SHMK_EPEERDEAD);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 128 + SIGKILL);
 
 	/* a writer that closes cleanly, while the reader is parked */
-	wfd = new_writer_fd(r, 6, NULL);
+	wfd = new_writer_fd(f.r, 6, NULL);
 	pid = fork();
 	if (pid == 0) {
 		struct shmk_ring_writer *w;
@@ -592,40 +507,34 @@ static void wait_peerdead(void)
 	}
 	close(wfd);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, 24, -1), SHMK_EPEERDEAD);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 24, -1), SHMK_EPEERDEAD);
 
 	/* while one writer lives, the wait is not dead */
-	struct shmk_ring_writer *w = local_writer(r, 7);
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, 24, 20 * 1000000), -ETIMEDOUT);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	f.w = local_writer(f.r, 7);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 24, 20 * 1000000), -ETIMEDOUT);
+	rfx_close(&f);
 }
 H_REGISTER(wait_peerdead, 30, "ring.reader.wait.peerdead");
 
 static void read_message(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 12);
+	struct rfx f = rfx_new(CAP64K, 0, 12, false);
 	uint64_t t = 0, tail;
 	char buf[32];
 	size_t n = 0;
 
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "0123456789abc", 13), 0);
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, 4, &n, 0), SHMK_EBUFSMALL);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "0123456789abc", 13), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, 4, &n, 0), SHMK_EBUFSMALL);
 	CU_ASSERT_EQUAL(n, 13);
-	CU_ASSERT_EQUAL(shmk_ring_tail(r, &tail), 0);
+	CU_ASSERT_EQUAL(shmk_ring_tail(f.r, &tail), 0);
 	CU_ASSERT_EQUAL(tail, 0);
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
 	CU_ASSERT_EQUAL(n, 13);
 	CU_ASSERT_EQUAL(t, 12);
 	CU_ASSERT_EQUAL(memcmp(buf, "0123456789abc", 13), 0);
-	CU_ASSERT_EQUAL(shmk_ring_tail(r, &tail), 0);
+	CU_ASSERT_EQUAL(shmk_ring_tail(f.r, &tail), 0);
 	CU_ASSERT_EQUAL(tail, 32);
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), -ETIMEDOUT);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), -ETIMEDOUT);
+	rfx_close(&f);
 }
 H_REGISTER(read_message, 20, "ring.reader.read_message");

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,25 @@ struct snap {
 	uint64_t head;
 };
 
+/* What most tests start from: a fresh ring at path (mk), with a local
+ * writer w when tag != 0 (local_writer) and the whole file mapped writable
+ * when raw (raw_map, len bytes).  rfx_close undoes it all. */
+struct rfx {
+	char path[256];
+	struct shmk_ring *r;
+	struct shmk_ring_writer *w;
+	uint8_t *raw;
+	size_t len;
+	uint64_t tag;		/* rfx_first: the message found */
+	const void *msg;
+	size_t n;
+};
+struct rfx rfx_new(uint64_t cap, uint64_t init, uint64_t tag, bool raw);
+void rfx_close_writer(struct rfx *f);
+/* shmk_ring_first_message_in(r, start, end) into tag, msg, n. */
+int rfx_first(struct rfx *f, uint64_t start, uint64_t end);
+void rfx_close(struct rfx *f);
+
 uint8_t pat(uint64_t tag, uint64_t i, size_t j);
 void fill(uint8_t *p, size_t n, uint64_t tag, uint64_t i);
 int check(const uint8_t *p, size_t n, uint64_t tag, uint64_t i);
@@ -48,6 +68,10 @@ int new_writer_fd(struct shmk_ring *r, uint64_t tag, int *peer);
 struct shmk_ring_writer *local_writer(struct shmk_ring *r, uint64_t tag);
 int read_seq(struct shmk_ring *r, uint64_t tag, uint64_t count, size_t len0, size_t step,
 		    size_t maxlen);
+/* Forks a writer process: it opens wfd, runs fn(w, arg), closes the
+ * writer and exits with fn's result (10: the open failed).  The parent's
+ * copy of wfd is closed.  The child's pid. */
+pid_t fork_writer_do(int wfd, int (*fn)(struct shmk_ring_writer *w, void *arg), void *arg);
 pid_t fork_writer(int wfd, uint64_t tag, uint64_t count, size_t len0, size_t step,
 			 size_t maxlen);
 struct snap take(uint8_t *raw, size_t len);

@@ -49,20 +49,16 @@ H_REGISTER(truncated, 120, "ring.truncate.check", "ring.truncate.wait", "ring.tr
 
 static void truncated_parked(void)
 {
-	char path[256];
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	struct shmk_ring *r = mk(path, sizeof(path), 65536, 0);
-	struct shmk_ring_writer *w = local_writer(r, 5);
+	struct rfx f = rfx_new(65536, 0, 5, false);
 	uint64_t head = 0;
 
 	/* parked in wait when the peer cuts the file: the next wake-up (a
 	 * slice of at most 50 ms) checks before it touches the writers page */
-	pid_t pid = t_fork_truncator(path, (off_t)page);
-	CU_ASSERT_EQUAL(shmk_ring_head(r, &head), 0);
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, head, 120ll * 1000000000), SHMK_ETRUNCATED);
+	pid_t pid = t_fork_truncator(f.path, (off_t)page);
+	CU_ASSERT_EQUAL(shmk_ring_head(f.r, &head), 0);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, head, 120ll * 1000000000), SHMK_ETRUNCATED);
 	CU_ASSERT_EQUAL(h_wait(pid, 30), 0);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(truncated_parked, 120, "ring.truncate.wait");

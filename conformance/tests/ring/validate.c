@@ -74,36 +74,17 @@ static int vs_prefix_ok(const uint8_t *t, size_t l, void *arg)
 	return rc == 0 && !ri.complete && ri.capacity == p->cap && ri.writers == 0;
 }
 
-static void validate_shared(void)
+/* The creator's file, whole: accepted, and the info is what the creator
+ * (reader token tok) set. */
+static void vs_info(const uint8_t *b, size_t size, uint64_t tok)
 {
-	char path[256];
-	int pfd[2];
-	uint64_t cap = CAP64K, page = PAGE;
-
-	h_unique_path(path, sizeof(path), "vs");
-	CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
-	pid_t pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0)
-		vs_creator(path, pfd[1]);
-	close(pfd[1]);
-	uint64_t tok = 0;
-	CU_ASSERT_EQUAL_FATAL(read(pfd[0], &tok, sizeof(tok)), (ssize_t)sizeof(tok));
-	close(pfd[0]);
-	CU_ASSERT_EQUAL_FATAL(h_wait(pid, h_deadline(20)), 0);
-	CU_ASSERT_FATAL(tok != 0);
-
-	/* (a) the whole file, exactly: accepted, and the info is what the
-	 * creator set */
-	size_t size;
-	uint8_t *b = copy_file(path, &size);
-	CU_ASSERT_EQUAL_FATAL(size, 2 * page + cap);
 	struct shmk_ring_info ri;
+
 	memset(&ri, 0xee, sizeof(ri));
 	CU_ASSERT_EQUAL_FATAL(shmk_ring_validate(b, size, size, &ri), 0);
-	CU_ASSERT_EQUAL(ri.capacity, cap);
+	CU_ASSERT_EQUAL(ri.capacity, CAP64K);
 	CU_ASSERT_EQUAL(ri.file_size, size);
-	CU_ASSERT_EQUAL(ri.page_size, page);
+	CU_ASSERT_EQUAL(ri.page_size, PAGE);
 	CU_ASSERT_EQUAL(ri.version, SHMK_RING_VERSION);
 	CU_ASSERT_EQUAL(ri.tail, VS_INIT);
 	CU_ASSERT_EQUAL(ri.head, VS_INIT + shmk_ring_record_len(3) + shmk_ring_record_len(100));
@@ -112,23 +93,14 @@ static void validate_shared(void)
 	CU_ASSERT_EQUAL(ri.writers, 1);
 	CU_ASSERT_EQUAL(ri.complete, 1);
 	CU_ASSERT_EQUAL(shmk_ring_validate(b, size, size, NULL), 0);
-	/* the validator wrote nothing */
-	uint8_t *again = copy_file(path, &size);
-	CU_ASSERT_EQUAL(memcmp(b, again, size), 0);
-	free(again);
+}
 
-	/* misuse */
-	CU_ASSERT_EQUAL(shmk_ring_validate(NULL, 0, size, &ri), -EINVAL);
-	CU_ASSERT_EQUAL(shmk_ring_validate(b, size, size - 1, &ri), -EINVAL);
-	CU_ASSERT_EQUAL(shmk_ring_validate(b + 4, 128, size, &ri), SHMK_EMISALIGNED);
-
-	/* (b) every truncation length, each in a buffer of exactly that many
-	 * bytes */
-	struct vs_prefix pre = { size, cap };
-	CU_ASSERT_EQUAL(t_each_prefix(b, size, vs_prefix_ok, &pre), 0);
-
-	/* each header field at its boundaries: the validator on the copy
-	 * and attach on the file refuse with the same named code */
+/* Each header field at its boundaries: the validator on a copy of b and
+ * attach on the file at path refuse with the same named code. */
+static void vs_fields(const char *path, const uint8_t *b, size_t size)
+{
+	uint64_t cap = CAP64K, page = PAGE;
+	struct shmk_ring_info ri;
 	size_t wp = page + cap;
 	const struct vs_patch patches[] = {
 		{ 16, 8, 0, SHMK_ENOTINIT },
@@ -194,12 +166,53 @@ static void validate_shared(void)
 	CU_ASSERT_EQUAL(shmk_ring_validate(t, size, size, &ri), 0);
 	CU_ASSERT_EQUAL(ri.head, UINT64_MAX);
 	CU_ASSERT_EQUAL(ri.tail, 1);
+	free(t);
+	munmap(raw, rawlen);
+}
+
+static void validate_shared(void)
+{
+	char path[256];
+	int pfd[2];
+	struct shmk_ring_info ri;
+
+	h_unique_path(path, sizeof(path), "vs");
+	CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		vs_creator(path, pfd[1]);
+	close(pfd[1]);
+	uint64_t tok = 0;
+	CU_ASSERT_EQUAL_FATAL(read(pfd[0], &tok, sizeof(tok)), (ssize_t)sizeof(tok));
+	close(pfd[0]);
+	CU_ASSERT_EQUAL_FATAL(h_wait(pid, h_deadline(20)), 0);
+	CU_ASSERT_FATAL(tok != 0);
+
+	size_t size;
+	uint8_t *b = copy_file(path, &size);
+	CU_ASSERT_EQUAL_FATAL(size, 2 * PAGE + CAP64K);
+	vs_info(b, size, tok);
+	/* the validator wrote nothing */
+	uint8_t *again = copy_file(path, &size);
+	CU_ASSERT_EQUAL(memcmp(b, again, size), 0);
+	free(again);
+
+	/* misuse */
+	CU_ASSERT_EQUAL(shmk_ring_validate(NULL, 0, size, &ri), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_ring_validate(b, size, size - 1, &ri), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_ring_validate(b + 4, 128, size, &ri), SHMK_EMISALIGNED);
+
+	/* (b) every truncation length, each in a buffer of exactly that many
+	 * bytes */
+	struct vs_prefix pre = { size, CAP64K };
+	CU_ASSERT_EQUAL(t_each_prefix(b, size, vs_prefix_ok, &pre), 0);
+
+	vs_fields(path, b, size);
 	/* the restored file attaches again (the creator is dead) */
 	struct shmk_ring *r = NULL;
 	CU_ASSERT_EQUAL(shmk_ring_attach(path, &r), 0);
 	shmk_ring_close(r);
-	free(t);
-	munmap(raw, rawlen);
 	free(b);
 	unlink(path);
 }

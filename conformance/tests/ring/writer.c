@@ -7,12 +7,11 @@
 /* A writer in an unrelated (re-exec'd) process gets its fd by SCM_RIGHTS. */
 static void handoff(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
 	int peer;
-	pid_t pid = spawn_writer_role(r, 0xfeed, "write", "50", "300", &peer);
+	pid_t pid = spawn_writer_role(f.r, 0xfeed, "write", "50", "300", &peer);
 
-	CU_ASSERT_EQUAL(read_seq(r, 0xfeed, 50, 300, 0, 300), 0);
+	CU_ASSERT_EQUAL(read_seq(f.r, 0xfeed, 50, 300, 0, 300), 0);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
 	close(peer);
 	/* a consumed or foreign fd is refused, and closed */
@@ -23,32 +22,34 @@ static void handoff(void)
 	CU_ASSERT_EQUAL(shmk_ring_writer_open(sv[1], &w), -EPROTO);
 	CU_ASSERT_EQUAL(fcntl(sv[1], F_GETFD), -1);
 	close(sv[0]);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(handoff, 30, "ring.writer.handoff");
 
+/* SIGKILLs itself holding the writer; with go (a pipe) given, only once a
+ * byte arrives on it. */
+static int die_holding(struct shmk_ring_writer *w, void *go)
+{
+	char c;
+
+	(void)w;
+	if (go) {
+		close(((int *)go)[1]);
+		if (read(((int *)go)[0], &c, 1) != 1)
+			return 11;
+	}
+	raise(SIGKILL);
+	return 12;
+}
+
 static void peer_fd(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
 	int peer, go[2];
-	int wfd = new_writer_fd(r, 1, &peer);
+	int wfd = new_writer_fd(f.r, 1, &peer);
 
 	CU_ASSERT_FATAL(pipe(go) == 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmk_ring_writer *w;
-		char c;
-		close(go[1]);
-		if (shmk_ring_writer_open(wfd, &w))
-			_exit(10);
-		if (read(go[0], &c, 1) != 1)
-			_exit(11);
-		raise(SIGKILL); /* dies holding the writer */
-		_exit(12);
-	}
-	close(wfd);
+	pid_t pid = fork_writer_do(wfd, die_holding, go);
 	close(go[0]);
 	struct pollfd pf = { .fd = peer, .events = POLLIN };
 	CU_ASSERT_EQUAL(poll(&pf, 1, 0), 0); /* writer alive: nothing to report */
@@ -60,7 +61,7 @@ static void peer_fd(void)
 	close(go[1]);
 
 	/* a writer that closes its handle: the same */
-	wfd = new_writer_fd(r, 2, &peer);
+	wfd = new_writer_fd(f.r, 2, &peer);
 	struct shmk_ring_writer *w;
 	CU_ASSERT_EQUAL_FATAL(shmk_ring_writer_open(wfd, &w), 0);
 	pf.fd = peer;
@@ -69,23 +70,21 @@ static void peer_fd(void)
 	CU_ASSERT_EQUAL(poll(&pf, 1, 0), 1);
 	CU_ASSERT(pf.revents & POLLHUP);
 	close(peer);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(peer_fd, 30, "ring.writer.peer_fd");
 
 /* Several writer processes at once, per-writer tags, per-writer order. */
 static void multi_writer(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
 	enum { W = 4, N = 1500 };
 	pid_t pids[W];
 	uint64_t next[W] = { 0 };
 	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
 
 	for (int k = 0; k < W; k++) {
-		int wfd = new_writer_fd(r, 100 + (uint64_t)k, NULL);
+		int wfd = new_writer_fd(f.r, 100 + (uint64_t)k, NULL);
 		pids[k] = fork_writer(wfd, 100 + (uint64_t)k, N, (size_t)k * 11, 97, 3000);
 		close(wfd);
 	}
@@ -93,7 +92,7 @@ static void multi_writer(void)
 	for (int m = 0; m < W * N; m++) {
 		uint64_t t;
 		size_t n;
-		int rc = shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 20ll * 1000000000);
+		int rc = shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 20ll * 1000000000);
 		if (rc) {
 			bad++;
 			break;
@@ -113,118 +112,84 @@ static void multi_writer(void)
 		CU_ASSERT_EQUAL(next[k], N);
 		CU_ASSERT_EQUAL(h_wait(pids[k], h_deadline(30)), 0);
 	}
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(multi_writer, 60, "ring.writer.tag", "ring.writer.lock");
 
 static void register_writers(void)
 {
-	char path[256];
-	size_t len;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	uint8_t *raw = raw_map(path, &len);
-	struct shmk_ring_wpage *wp = (struct shmk_ring_wpage *)(void *)(raw + PAGE + CAP64K);
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	struct shmk_ring_wpage *wp = (struct shmk_ring_wpage *)(void *)(f.raw + PAGE + CAP64K);
 	struct shmk_ring_writer *ws[SHMK_RING_MAX_WRITERS];
 
 	/* a dead writer's slot is reusable */
-	int wfd = new_writer_fd(r, 1, NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmk_ring_writer *w;
-		if (shmk_ring_writer_open(wfd, &w))
-			_exit(10);
-		raise(SIGKILL);
-		_exit(11);
-	}
-	close(wfd);
+	pid_t pid = fork_writer_do(new_writer_fd(f.r, 1, NULL), die_holding, NULL);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 128 + SIGKILL);
 	CU_ASSERT(atomic_load(&wp->slots[0].token) != 0); /* left behind by the dead */
 	CU_ASSERT_EQUAL(atomic_load(&wp->registered), 1);
 
 	for (unsigned i = 0; i < SHMK_RING_MAX_WRITERS; i++) {
 		ws[i] = NULL;
-		int fd = new_writer_fd(r, 1000 + i, NULL);
+		int fd = new_writer_fd(f.r, 1000 + i, NULL);
 		CU_ASSERT_EQUAL(shmk_ring_writer_open(fd, &ws[i]), 0);
 	}
 	CU_ASSERT_EQUAL(wp->slots[0].tag, 1000); /* took the dead writer's slot */
-	int fd = new_writer_fd(r, 5000, NULL);
+	int fd = new_writer_fd(f.r, 5000, NULL);
 	struct shmk_ring_writer *extra = NULL;
 	CU_ASSERT_EQUAL(shmk_ring_writer_open(fd, &extra), SHMK_EBUSY);
 	/* close clears the slot, so the next open fits */
 	shmk_ring_writer_close(ws[7]);
 	CU_ASSERT_EQUAL(atomic_load(&wp->slots[7].token), 0);
-	fd = new_writer_fd(r, 5001, NULL);
+	fd = new_writer_fd(f.r, 5001, NULL);
 	CU_ASSERT_EQUAL(shmk_ring_writer_open(fd, &ws[7]), 0);
 	CU_ASSERT_EQUAL(wp->slots[7].tag, 5001);
 	for (unsigned i = 0; i < SHMK_RING_MAX_WRITERS; i++)
 		shmk_ring_writer_close(ws[i]);
 	for (unsigned i = 0; i < SHMK_RING_MAX_WRITERS; i++)
 		CU_ASSERT_EQUAL(atomic_load(&wp->slots[i].token), 0);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(register_writers, 30, "ring.writer.register");
 
 /* The reader's mapping of the writers page (and the ring) is read-only: a
  * stray store through it faults instead of wedging the writers' lock. */
+/* Mappings of `path` at file offset `off` in /proc/self/maps; *writable
+ * of them are writable. */
+static int maps_at(const char *path, unsigned long long off, int *writable)
+{
+	FILE *m = fopen("/proc/self/maps", "r");
+	char line[512], perms[8];
+	unsigned long long lo, hi, o;
+	int found = 0;
+
+	CU_ASSERT_FATAL(m != NULL);
+	*writable = 0;
+	while (fgets(line, sizeof(line), m))
+		if (strstr(line, path) &&
+		    sscanf(line, "%llx-%llx %7s %llx", &lo, &hi, perms, &o) == 4 && o == off) {
+			found++;
+			*writable += perms[1] == 'w';
+		}
+	fclose(m);
+	return found;
+}
+
 static void lock_readonly(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 1);
-	uint64_t t;
-	const void *p;
-	size_t n;
+	struct rfx f = rfx_new(CAP64K, 0, 1, false);
+	int writable;
 
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "x", 1), 0);
-	CU_ASSERT_EQUAL(shmk_ring_first_message_in(r, 0, 24, &t, &p, &n), 0);
-	/* find the reader's writers-page mapping in /proc/self/maps: the only
-	 * mapping of the file at offset page + capacity */
-	FILE *f = fopen("/proc/self/maps", "r");
-	CU_ASSERT_FATAL(f != NULL);
-	char line[512];
-	int found = 0, writable = 0;
-	unsigned long long want = PAGE + CAP64K;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi, off;
-		char perms[8];
-		if (!strstr(line, path))
-			continue;
-		if (sscanf(line, "%llx-%llx %7s %llx", &lo, &hi, perms, &off) != 4)
-			continue;
-		if (off == want) {
-			found++;
-			if (perms[1] == 'w')
-				writable++;
-		}
-	}
-	fclose(f);
-	/* two mappings at that offset: the reader's (read-only), the writer's */
-	CU_ASSERT_EQUAL(found, 2);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "x", 1), 0);
+	CU_ASSERT_EQUAL(rfx_first(&f, 0, 24), 0);
+	/* the writers page is the only mapping of the file at offset page +
+	 * capacity: two of them, the reader's (read-only) and the writer's */
+	CU_ASSERT_EQUAL(maps_at(f.path, PAGE + CAP64K, &writable), 2);
 	CU_ASSERT_EQUAL(writable, 1);
-	shmk_ring_writer_close(w);
-	/* with the writer gone, the reader's is the only one and it is r/o */
-	f = fopen("/proc/self/maps", "r");
-	CU_ASSERT_FATAL(f != NULL);
-	found = writable = 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi, off;
-		char perms[8];
-		if (!strstr(line, path))
-			continue;
-		if (sscanf(line, "%llx-%llx %7s %llx", &lo, &hi, perms, &off) == 4 &&
-		    off == want) {
-			found++;
-			writable += perms[1] == 'w';
-		}
-	}
-	fclose(f);
-	CU_ASSERT_EQUAL(found, 1);
+	rfx_close_writer(&f);
+	/* with the writer gone, the reader's is the only one and it is f.r/o */
+	CU_ASSERT_EQUAL(maps_at(f.path, PAGE + CAP64K, &writable), 1);
 	CU_ASSERT_EQUAL(writable, 0);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(lock_readonly, 20, "ring.writer.lock");
 
@@ -232,61 +197,40 @@ H_REGISTER(lock_readonly, 20, "ring.writer.lock");
  * writer recovers and the reader sees only whole records. */
 static void crash_case(const char *point, const char *op, const char *count, const char *len)
 {
-	char path[256];
-	size_t rlen;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	uint8_t *raw = raw_map(path, &rlen);
+	struct rfx f = rfx_new(CAP64K, 0, 1, true);
 	int peer;
 
 	/* one good record first, so the crash lands mid-ring */
-	struct shmk_ring_writer *w0 = local_writer(r, 1);
-	CU_ASSERT_EQUAL(shmk_ring_write(w0, "good", 4), 0);
-	shmk_ring_writer_close(w0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "good", 4), 0);
+	rfx_close_writer(&f);
 
 	setenv("SHMK_CRASH_AT", point, 1);
-	pid_t pid = spawn_writer_role(r, 66, op, count, len, &peer);
+	pid_t pid = spawn_writer_role(f.r, 66, op, count, len, &peer);
 	unsetenv("SHMK_CRASH_AT");
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 128 + SIGKILL);
 	/* nothing of the dead writer was published */
-	CU_ASSERT_EQUAL(atomic_load(&raw_hdr(raw)->head), 24);
+	CU_ASSERT_EQUAL(atomic_load(&raw_hdr(f.raw)->head), 24);
 
 	/* the next writer (another process) gets the lock and writes */
-	int wfd = new_writer_fd(r, 2, NULL);
+	int wfd = new_writer_fd(f.r, 2, NULL);
 	pid = fork_writer(wfd, 2, 3, 100, 0, 100);
 	close(wfd);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
 	uint64_t t;
 	char buf[256];
 	size_t n;
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
 	CU_ASSERT_EQUAL(t, 1);
 	for (uint64_t i = 0; i < 3; i++) {
-		CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), 0);
+		CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
 		CU_ASSERT_EQUAL(t, 2);
 		CU_ASSERT_EQUAL(n, 100);
 		CU_ASSERT(check((uint8_t *)buf, 100, 2, i));
 	}
 	/* nothing more, and every writer is gone (the crashed one included) */
-	CU_ASSERT_EQUAL(shmk_ring_wait(r, 24 + 3 * 120, 0), SHMK_EPEERDEAD);
+	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 24 + 3 * 120, 0), SHMK_EPEERDEAD);
 	close(peer);
-	munmap(raw, rlen);
-	shmk_ring_close(r);
-	unlink(path);
-}
-
-static void recover_locked_body(void)
-{
-	crash_case("ring.write.locked", "write", "5", "200");
-}
-
-static void recover_copied_body(void)
-{
-	crash_case("ring.write.copied", "write", "5", "200");
-}
-
-static void recover_mid_copy_body(void)
-{
-	crash_case("ring.write.copying", "write", "5", "1000");
+	rfx_close(&f);
 }
 
 static void reserve_crash(void)
@@ -297,24 +241,23 @@ H_REGISTER(reserve_crash, 40, "ring.writer.reserve", "ring.writer.lock.recover")
 
 static void lock_recover(void)
 {
-	isolate(recover_locked_body, 40);
-	isolate(recover_copied_body, 40);
+	crash_case("ring.write.locked", "write", "5", "200");
+	crash_case("ring.write.copied", "write", "5", "200");
 }
-H_REGISTER(lock_recover, 0, "ring.writer.lock.recover");
+H_REGISTER(lock_recover, 80, "ring.writer.lock.recover");
 
 static void publish_torn(void)
 {
-	isolate(recover_mid_copy_body, 40);
-	isolate(recover_copied_body, 40);
+	crash_case("ring.write.copying", "write", "5", "1000");
+	crash_case("ring.write.copied", "write", "5", "200");
 }
-H_REGISTER(publish_torn, 0, "ring.writer.publish");
+H_REGISTER(publish_torn, 80, "ring.writer.publish");
 
 static void lock_deadline(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
 	int go[2], ready[2];
-	int wfd = new_writer_fd(r, 1, NULL);
+	int wfd = new_writer_fd(f.r, 1, NULL);
 
 	CU_ASSERT_FATAL(pipe(go) == 0 && pipe(ready) == 0);
 	pid_t pid = fork();
@@ -333,21 +276,19 @@ static void lock_deadline(void)
 	char c;
 	CU_ASSERT_EQUAL_FATAL(read(ready[0], &c, 1), 1);
 	setenv("SHMK_LIVENESS_MS", "200", 1);
-	struct shmk_ring_writer *w = local_writer(r, 2);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "blocked", 7), SHMK_EBUSY);
+	f.w = local_writer(f.r, 2);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "blocked", 7), SHMK_EBUSY);
 	uint64_t head;
-	shmk_ring_head(r, &head);
+	shmk_ring_head(f.r, &head);
 	CU_ASSERT_EQUAL(head, 0);
 	CU_ASSERT_EQUAL(write(go[1], "g", 1), 1);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
 	unsetenv("SHMK_LIVENESS_MS");
 	/* discarded: the lock is free and head never moved */
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "free", 4), 0);
-	shmk_ring_head(r, &head);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "free", 4), 0);
+	shmk_ring_head(f.r, &head);
 	CU_ASSERT_EQUAL(head, 24);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(lock_deadline, 30, "ring.writer.lock.deadline");
 
@@ -359,11 +300,8 @@ struct garbage {
 
 static void validate(void)
 {
-	char path[256];
-	size_t len;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	uint8_t *raw = raw_map(path, &len);
-	struct shmk_ring_hdr *h = raw_hdr(raw);
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	struct shmk_ring_hdr *h = raw_hdr(f.raw);
 	const struct garbage cases[] = {
 		{ 13, 0 },			/* head not a multiple of 8 */
 		{ 64, 72 },			/* tail > head */
@@ -371,12 +309,12 @@ static void validate(void)
 		{ UINT64_MAX - 7, 8 },		/* ditto, far */
 		{ 4, 4 },
 	};
-	memset(raw + PAGE, 0x5A, CAP64K);
+	memset(f.raw + PAGE, 0x5A, CAP64K);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		atomic_store(&h->head, cases[i].head);
 		atomic_store(&h->tail, cases[i].tail);
-		struct snap s = take(raw, len);
-		int wfd = new_writer_fd(r, 1, NULL);
+		struct snap s = take(f.raw, f.len);
+		int wfd = new_writer_fd(f.r, 1, NULL);
 		pid_t pid = fork();
 		if (pid == 0) {
 			struct shmk_ring_writer *w;
@@ -392,7 +330,7 @@ static void validate(void)
 		}
 		close(wfd);
 		CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
-		CU_ASSERT(same_ring(&s, raw, len));
+		CU_ASSERT(same_ring(&s, f.raw, f.len));
 		CU_ASSERT_EQUAL(atomic_load(&h->head), cases[i].head);
 		CU_ASSERT_EQUAL(atomic_load(&h->tail), cases[i].tail);
 		free(s.bytes);
@@ -400,23 +338,17 @@ static void validate(void)
 	/* sane again: the writer works */
 	atomic_store(&h->head, 64);
 	atomic_store(&h->tail, 64);
-	struct shmk_ring_writer *w = local_writer(r, 1);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "ok", 2), 0);
-	shmk_ring_writer_close(w);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	f.w = local_writer(f.r, 1);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "ok", 2), 0);
+	rfx_close(&f);
 }
 H_REGISTER(validate, 40, "ring.writer.validate");
 
 static void overflow(void)
 {
-	char path[256];
-	size_t len;
 	const uint64_t top = 0ull - 64; /* 2^64 - 64 */
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, top);
-	uint8_t *raw = raw_map(path, &len);
-	int wfd = new_writer_fd(r, 1, NULL);
+	struct rfx f = rfx_new(CAP64K, top, 0, true);
+	int wfd = new_writer_fd(f.r, 1, NULL);
 
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -445,127 +377,103 @@ static void overflow(void)
 	uint64_t head, t;
 	char buf[64];
 	size_t n;
-	shmk_ring_head(r, &head);
+	shmk_ring_head(f.r, &head);
 	CU_ASSERT_EQUAL(head, UINT64_MAX - 7);
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
 	CU_ASSERT_EQUAL(n, 40);
 	CU_ASSERT(check((uint8_t *)buf, 40, 1, 0));
 	/* nothing beyond that record was written */
-	const uint8_t *after = raw + PAGE + (UINT64_MAX - 7) % CAP64K;
+	const uint8_t *after = f.raw + PAGE + (UINT64_MAX - 7) % CAP64K;
 	uint8_t zero[16] = { 0 };
 	CU_ASSERT_EQUAL(memcmp(after, zero, 8), 0);
-	CU_ASSERT_EQUAL(memcmp(raw + PAGE, zero, 8), 0);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(memcmp(f.raw + PAGE, zero, 8), 0);
+	rfx_close(&f);
 }
 H_REGISTER(overflow, 20, "ring.writer.overflow");
 
+/* Fills a 64 KiB ring to exactly 16 bytes short: what fits, what does not. */
+static int fill_to_16(struct shmk_ring_writer *w, void *arg)
+{
+	static uint8_t b[SHMK_RING_MAX_PAYLOAD];
+	void *p;
+
+	(void)arg;
+	fill(b, sizeof(b), 1, 0);
+	/* 65536 - 16 = 65520 bytes: one record of 65504 payload */
+	if (shmk_ring_write(w, b, CAP64K - 32))
+		return 11;
+	if (shmk_ring_write(w, b, 1) != SHMK_EFULL) /* needs 24, 16 free */
+		return 12;
+	if (shmk_ring_write(w, b, 0)) /* exactly 16: fits */
+		return 13;
+	if (shmk_ring_write(w, b, 0) != SHMK_EFULL)
+		return 14;
+	return shmk_ring_reserve(w, 0, &p) != SHMK_EFULL ? 15 : 0;
+}
+
 static void space(void)
 {
-	char path[256];
-	size_t len;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	uint8_t *raw = raw_map(path, &len);
-	int wfd = new_writer_fd(r, 1, NULL);
-	int done[2];
-
-	CU_ASSERT_FATAL(pipe(done) == 0);
-	/* a child fills the ring to exactly 16 bytes short, then reports */
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmk_ring_writer *w;
-		static uint8_t b[SHMK_RING_MAX_PAYLOAD];
-		if (shmk_ring_writer_open(wfd, &w))
-			_exit(10);
-		fill(b, sizeof(b), 1, 0);
-		/* 65536 - 16 = 65520 bytes: one record of 65504 payload */
-		if (shmk_ring_write(w, b, CAP64K - 32))
-			_exit(11);
-		if (shmk_ring_write(w, b, 1) != SHMK_EFULL) /* needs 24, 16 free */
-			_exit(12);
-		if (shmk_ring_write(w, b, 0)) /* exactly 16: fits */
-			_exit(13);
-		if (shmk_ring_write(w, b, 0) != SHMK_EFULL)
-			_exit(14);
-		void *p;
-		if (shmk_ring_reserve(w, 0, &p) != SHMK_EFULL)
-			_exit(15);
-		if (write(done[1], "f", 1) != 1)
-			_exit(16);
-		shmk_ring_writer_close(w);
-		_exit(0);
-	}
-	close(wfd);
-	char c;
-	CU_ASSERT_EQUAL(read(done[0], &c, 1), 1);
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	/* a writer process fills the ring to exactly 16 bytes short */
+	pid_t pid = fork_writer_do(new_writer_fd(f.r, 1, NULL), fill_to_16, NULL);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
 	uint64_t head;
-	shmk_ring_head(r, &head);
+	shmk_ring_head(f.r, &head);
 	CU_ASSERT_EQUAL(head, CAP64K);
 	/* full: another write is refused and overwrites nothing */
-	struct snap s = take(raw, len);
-	struct shmk_ring_writer *w = local_writer(r, 2);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "more", 4), SHMK_EFULL);
-	CU_ASSERT(same_ring(&s, raw, len));
+	struct snap s = take(f.raw, f.len);
+	f.w = local_writer(f.r, 2);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "more", 4), SHMK_EFULL);
+	CU_ASSERT(same_ring(&s, f.raw, f.len));
 	free(s.bytes);
 	/* the reader frees the first record: there is room again */
 	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
 	uint64_t t;
 	size_t n;
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
 	CU_ASSERT_EQUAL(n, CAP64K - 32);
 	CU_ASSERT(check(buf, n, 1, 0));
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "more", 4), 0);
-	shmk_ring_writer_close(w);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "more", 4), 0);
+	rfx_close(&f);
 }
 H_REGISTER(space, 30, "ring.writer.space");
+
+/* 400 writes of every size, wrapping the ring many times; when it is full
+ * the writer plays reader through raw (the file mapped writable) and frees
+ * everything (a hostile but consistent peer). */
+static int wrap_writes(struct shmk_ring_writer *w, void *raw)
+{
+	static uint8_t b[SHMK_RING_MAX_PAYLOAD];
+	struct shmk_ring_hdr *hh = raw_hdr(raw);
+
+	memset(b, 0xFF, sizeof(b));
+	for (size_t i = 0; i < 400; i++) {
+		size_t n = (i * 1237) % (SHMK_RING_MAX_PAYLOAD + 1);
+		int rc = shmk_ring_write(w, b, n);
+		if (rc == SHMK_EFULL) {
+			atomic_store(&hh->tail, atomic_load(&hh->head));
+			i--;
+			continue;
+		}
+		if (rc)
+			return 11;
+	}
+	return 0;
+}
 
 /* Writers never store outside the ring: canaries in the header page and
  * the writers page survive wrapping writes at every offset. */
 static void bounds(void)
 {
-	char path[256];
-	size_t len;
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	uint8_t *raw = raw_map(path, &len);
-	struct shmk_ring_hdr *h = raw_hdr(raw);
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	struct shmk_ring_hdr *h = raw_hdr(f.raw);
 
 	memset(h->reserved0, 0xC3, sizeof(h->reserved0));
 	memset(h->reserved1, 0xC3, sizeof(h->reserved1));
-	memset(raw + sizeof(*h), 0xC3, PAGE - sizeof(*h));
+	memset(f.raw + sizeof(*h), 0xC3, PAGE - sizeof(*h));
 	size_t wp_end = PAGE + CAP64K + sizeof(struct shmk_ring_wpage);
-	memset(raw + wp_end, 0xC3, len - wp_end);
-	int wfd = new_writer_fd(r, 1, NULL);
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct shmk_ring_writer *w;
-		static uint8_t b[SHMK_RING_MAX_PAYLOAD];
-		if (shmk_ring_writer_open(wfd, &w))
-			_exit(10);
-		memset(b, 0xFF, sizeof(b));
-		uint64_t tail = 0;
-		for (size_t i = 0; i < 400; i++) {
-			size_t n = (i * 1237) % (SHMK_RING_MAX_PAYLOAD + 1);
-			int rc = shmk_ring_write(w, b, n);
-			if (rc == SHMK_EFULL) {
-				/* play reader: free everything (a hostile but consistent peer) */
-				struct shmk_ring_hdr *hh = raw_hdr(raw);
-				tail = atomic_load(&hh->head);
-				atomic_store(&hh->tail, tail);
-				i--;
-				continue;
-			}
-			if (rc)
-				_exit(11);
-		}
-		shmk_ring_writer_close(w);
-		_exit(0);
-	}
-	close(wfd);
+	memset(f.raw + wp_end, 0xC3, f.len - wp_end);
+	pid_t pid = fork_writer_do(new_writer_fd(f.r, 1, NULL), wrap_writes, f.raw);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(30)), 0);
 	int bad = 0;
 	for (size_t i = 0; i < sizeof(h->reserved0); i++)
@@ -573,48 +481,40 @@ static void bounds(void)
 	for (size_t i = 0; i < sizeof(h->reserved1); i++)
 		bad += h->reserved1[i] != 0xC3;
 	for (size_t i = sizeof(*h); i < PAGE; i++)
-		bad += raw[i] != 0xC3;
-	for (size_t i = wp_end; i < len; i++)
-		bad += raw[i] != 0xC3;
+		bad += f.raw[i] != 0xC3;
+	for (size_t i = wp_end; i < f.len; i++)
+		bad += f.raw[i] != 0xC3;
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT(atomic_load(&h->head) > 10 * CAP64K);
-	munmap(raw, len);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(bounds, 60, "ring.writer.bounds");
 
 static void toolarge(void)
 {
-	char path[256];
 	static uint8_t b[SHMK_RING_MAX_PAYLOAD];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 1);
+	struct rfx f = rfx_new(CAP64K, 0, 1, false);
 	uint64_t head;
 	void *p;
 
 	struct iovec two[2] = { { b, 40000 }, { b, 25521 } };
-	CU_ASSERT_EQUAL(shmk_ring_writev(w, two, 2), SHMK_ETOOLARGE);
+	CU_ASSERT_EQUAL(shmk_ring_writev(f.w, two, 2), SHMK_ETOOLARGE);
 	/* segment lengths whose sum wraps size_t */
 	struct iovec wrap[2] = { { b, 16 }, { b, SIZE_MAX - 8 } };
-	CU_ASSERT_EQUAL(shmk_ring_writev(w, wrap, 2), SHMK_ETOOLARGE);
-	CU_ASSERT_EQUAL(shmk_ring_reserve(w, SHMK_RING_MAX_PAYLOAD + 1, &p), SHMK_ETOOLARGE);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, b, SIZE_MAX), SHMK_ETOOLARGE);
-	shmk_ring_head(r, &head);
+	CU_ASSERT_EQUAL(shmk_ring_writev(f.w, wrap, 2), SHMK_ETOOLARGE);
+	CU_ASSERT_EQUAL(shmk_ring_reserve(f.w, SHMK_RING_MAX_PAYLOAD + 1, &p), SHMK_ETOOLARGE);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, b, SIZE_MAX), SHMK_ETOOLARGE);
+	shmk_ring_head(f.r, &head);
 	CU_ASSERT_EQUAL(head, 0);
 	two[1].iov_len = 25520;
-	CU_ASSERT_EQUAL(shmk_ring_writev(w, two, 2), 0);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL(shmk_ring_writev(f.w, two, 2), 0);
+	rfx_close(&f);
 }
 H_REGISTER(toolarge, 20, "ring.writer.toolarge");
 
 static void iov(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, 0);
-	struct shmk_ring_writer *w = local_writer(r, 1);
+	struct rfx f = rfx_new(CAP64K, 0, 1, false);
 	struct iovec v[9];
 	char seg[9][4];
 
@@ -623,68 +523,62 @@ static void iov(void)
 		v[i].iov_base = seg[i];
 		v[i].iov_len = (size_t)(i % 3) + 1;
 	}
-	CU_ASSERT_EQUAL(shmk_ring_writev(w, v, 9), -EINVAL);
-	CU_ASSERT_EQUAL(shmk_ring_writev(w, v, -1), -EINVAL);
-	CU_ASSERT_EQUAL(shmk_ring_writev(w, v, 8), 0);
+	CU_ASSERT_EQUAL(shmk_ring_writev(f.w, v, 9), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_ring_writev(f.w, v, -1), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_ring_writev(f.w, v, 8), 0);
 	char buf[64];
 	uint64_t t;
 	size_t n;
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
 	CU_ASSERT_EQUAL(n, 15);
 	CU_ASSERT_EQUAL(memcmp(buf, "011222344555677", 15), 0);
-	CU_ASSERT_EQUAL(shmk_ring_writev(w, v, 0), 0); /* an empty record */
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_writev(f.w, v, 0), 0); /* an empty record */
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
 	CU_ASSERT_EQUAL(n, 0);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	rfx_close(&f);
 }
 H_REGISTER(iov, 20, "ring.writer.iov");
 
 static void reserve(void)
 {
-	char path[256];
-	struct shmk_ring *r = mk(path, sizeof(path), CAP64K, CAP64K - 40);
-	struct shmk_ring_writer *w = local_writer(r, 4);
+	struct rfx f = rfx_new(CAP64K, CAP64K - 40, 4, false);
 	void *p, *p2;
 	uint64_t head, t;
 	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
 	size_t n;
 
 	/* reserve across the wrap: one contiguous span */
-	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(w, 1000, &p), 0);
-	CU_ASSERT_EQUAL(shmk_ring_reserve(w, 8, &p2), -EINVAL);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "x", 1), -EINVAL);
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f.w, 1000, &p), 0);
+	CU_ASSERT_EQUAL(shmk_ring_reserve(f.w, 8, &p2), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "x", 1), -EINVAL);
 	fill(p, 1000, 4, 0);
-	shmk_ring_head(r, &head);
+	shmk_ring_head(f.r, &head);
 	CU_ASSERT_EQUAL(head, CAP64K - 40); /* not published before commit */
-	CU_ASSERT_EQUAL(shmk_ring_commit(w), 0);
-	CU_ASSERT_EQUAL(shmk_ring_commit(w), -EINVAL);
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_commit(f.w), 0);
+	CU_ASSERT_EQUAL(shmk_ring_commit(f.w), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
 	CU_ASSERT_EQUAL(n, 1000);
 	CU_ASSERT(check(buf, 1000, 4, 0));
 
 	/* discard: nothing published, the lock is free, the index is reused */
-	shmk_ring_head(r, &head);
-	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(w, 32, &p), 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f.w, 32, &p), 0);
 	memset(p, 0xEE, 32);
-	CU_ASSERT_EQUAL(shmk_ring_discard(w), 0);
-	CU_ASSERT_EQUAL(shmk_ring_discard(w), -EINVAL);
+	CU_ASSERT_EQUAL(shmk_ring_discard(f.w), 0);
+	CU_ASSERT_EQUAL(shmk_ring_discard(f.w), -EINVAL);
 	uint64_t h2;
-	shmk_ring_head(r, &h2);
+	shmk_ring_head(f.r, &h2);
 	CU_ASSERT_EQUAL(h2, head);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "next", 4), 0);
-	CU_ASSERT_EQUAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "next", 4), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
 	CU_ASSERT_EQUAL(n, 4);
 	CU_ASSERT_EQUAL(memcmp(buf, "next", 4), 0);
 
 	/* close with a pending reservation releases the lock */
-	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(w, 8, &p), 0);
-	shmk_ring_writer_close(w);
-	w = local_writer(r, 5);
-	CU_ASSERT_EQUAL(shmk_ring_write(w, "again", 5), 0);
-	shmk_ring_writer_close(w);
-	shmk_ring_close(r);
-	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f.w, 8, &p), 0);
+	rfx_close_writer(&f);
+	f.w = local_writer(f.r, 5);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "again", 5), 0);
+	rfx_close(&f);
 }
 H_REGISTER(reserve, 20, "ring.writer.reserve");

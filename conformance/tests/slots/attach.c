@@ -107,8 +107,7 @@ static void lie_run(const struct lie *lies, size_t n)
 		size_t len;
 
 		CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 100, &o), 0);
-		uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+		uint8_t *m = seg_map(o, &len);
 		if (lies[i].trunc) {
 			int fd = shm_open(shmk_slots_shm_name(o), O_RDWR, 0);
 			CU_ASSERT_EQUAL(ftruncate(fd, (off_t)lies[i].trunc), 0);
@@ -213,8 +212,7 @@ static void attach_upstream(void)
 	 * against its magic, and a shmkit segment (from another process's
 	 * create) fails that check */
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 64, &o), 0);
-	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	uint8_t *m = seg_map(o, &len);
 	uint32_t first;
 	memcpy(&first, m, 4);
 	CU_ASSERT_NOT_EQUAL(first, 0x5A445353u);
@@ -325,8 +323,7 @@ static void attach_bounds(void)
 	struct shmk_slots *o;
 	size_t len;
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 100, &o), 0);
-	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	uint8_t *m = seg_map(o, &len);
 	uint32_t cap = UINT32_MAX - 79, total = UINT32_MAX - 63, count = 65536;
 	memcpy(m + 0x0c, &cap, 4);
 	memcpy(m + 0x08, &total, 4);

@@ -32,8 +32,7 @@ static void layout_offsets(void)
 	CU_ASSERT_EQUAL(h_wait(pid, 10), 0);
 
 	/* raw bytes at the documented offsets */
-	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	uint8_t *m = seg_map(o, &len);
 	CU_ASSERT_EQUAL(len, 0x140 + 3 * 128);
 	uint32_t u32;
 	uint64_t u64;

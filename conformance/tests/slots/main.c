@@ -123,6 +123,30 @@ int write_file(const char *path, const void *data, size_t len, mode_t mode)
 /* ------------------------------------------------------------ reader process */
 
 /* Attach, register, then take `expect` samples checking order and content. */
+void *seg_map(struct shmk_slots *o, size_t *len)
+{
+	void *m = raw_map(shmk_slots_shm_name(o), len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	return m;
+}
+
+struct sfx sfx_new(uint32_t count, size_t cap, int slot)
+{
+	struct sfx f = { .o = NULL };
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(f.fl, sizeof(f.fl)), count, cap, &f.o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(f.fl, &f.r), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(f.r, slot, &f.idx), 0);
+	return f;
+}
+
+void sfx_close(struct sfx *f)
+{
+	shmk_slots_close(f->r);
+	shmk_slots_close(f->o);
+}
+
 int reader_proc(void *argp)
 {
 	struct rd_arg *a = argp;

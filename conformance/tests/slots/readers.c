@@ -56,8 +56,7 @@ static void reader_register(void)
 	CU_ASSERT_EQUAL_FATAL(wait_value(&sh->ready, 1, 10), 0);
 	CU_ASSERT_EQUAL(sh->rc[0], 0);
 	/* the registry entry holds the child's token */
-	struct shmk_slots_hdr *hd = raw_map(shmk_slots_shm_name(o), &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
+	struct shmk_slots_hdr *hd = seg_map(o, &len);
 	CU_ASSERT_EQUAL(atomic_load(&hd->readers[7]), sh->token[0]);
 	CU_ASSERT_NOT_EQUAL(sh->token[0], shmk_self_token());
 	/* that index is held: EBUSY; any other: the first free one */
@@ -122,40 +121,34 @@ H_REGISTER(multi_reader, 120, "slots.publish.order+2", "slots.reuse.rule");
 /* Delivery in sequence-number order after the slots wrapped around. */
 static void delivery_order(void)
 {
-	char fl[256];
-	struct shmk_slots *o, *r;
 	shmk_slot_handle_t h, rh;
-	unsigned idx;
 	uint64_t sn;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 16, &o), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, -1, &idx), 0);
+	struct sfx f = sfx_new(4, 16, -1);
 	for (int k = 0; k < 4; k++) {
-		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
-		CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, &k, sizeof(k), &sn, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), 0);
+		CU_ASSERT_EQUAL(shmk_slots_commit_slot(f.o, h, &k, sizeof(k), &sn, NULL), 0);
 	}
 	/* read sn 1 and 2 (slots 0, 1), so the owner reuses slots 0 and 1 */
 	for (int k = 0; k < 2; k++) {
-		CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 1);
 		CU_ASSERT_EQUAL(rh.sn, (uint64_t)k + 1);
-		CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
+		CU_ASSERT_EQUAL(shmk_slots_mark_read(f.r, rh, f.idx), 0);
 	}
 	uint32_t used[2];
 	for (int k = 0; k < 2; k++) {
-		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), 0);
 		used[k] = h.index;
-		CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, &k, sizeof(k), &sn, NULL), 0);
+		CU_ASSERT_EQUAL(shmk_slots_commit_slot(f.o, h, &k, sizeof(k), &sn, NULL), 0);
 	}
 	CU_ASSERT(used[0] < 2 && used[1] < 2);	/* lower indices now hold newer samples */
 	for (uint64_t want = 3; want <= 6; want++) {
-		CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 1);
 		CU_ASSERT_EQUAL(rh.sn, want);
-		CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
+		CU_ASSERT_EQUAL(shmk_slots_mark_read(f.r, rh, f.idx), 0);
 	}
-	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(r, idx, &rh), 0);
-	shmk_slots_close(r);
-	shmk_slots_close(o);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 0);
+	sfx_close(&f);
 }
 H_REGISTER(delivery_order, 20, "slots.delivery.order");
 
@@ -334,8 +327,7 @@ static void reader_killed(void)
 	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
 	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), 0);
 	size_t len;
-	struct shmk_slots_hdr *hd = raw_map(shmk_slots_shm_name(o), &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
+	struct shmk_slots_hdr *hd = seg_map(o, &len);
 	CU_ASSERT_EQUAL(atomic_load(&hd->readers[sh->idx[1]]), 0);	/* index released */
 	CU_ASSERT_NOT_EQUAL(atomic_load(&hd->readers[sh->idx[0]]), 0);
 	munmap(hd, len);
@@ -378,8 +370,7 @@ static void reader_pid_reuse(void)
 	CU_ASSERT_EQUAL(shmk_token_alive(reused), 0);
 
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 1, 16, &o), 0);
-	struct shmk_slots_hdr *hd = raw_map(shmk_slots_shm_name(o), &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(hd);
+	struct shmk_slots_hdr *hd = seg_map(o, &len);
 	atomic_store(&hd->readers[5], reused);
 	atomic_store(&hd->readers[6], live_tok);
 	/* owed to 5 and 6; 6 is alive and never reads: pinned */
@@ -400,24 +391,18 @@ H_REGISTER(reader_pid_reuse, 20, "slots.reader.reap");
 
 static void disconnect(void)
 {
-	char fl[256];
-	struct shmk_slots *o, *r;
 	shmk_slot_handle_t h, rh;
-	unsigned idx;
 	uint64_t sn;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, 5, &idx), 0);
+	struct sfx f = sfx_new(2, 16, 5);
 	for (int k = 0; k < 2; k++) {
-		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
-		CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "z", 1, &sn, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), 0);
+		CU_ASSERT_EQUAL(shmk_slots_commit_slot(f.o, h, "z", 1, &sn, NULL), 0);
 	}
-	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), SHMK_EFULL);
-	CU_ASSERT_EQUAL(shmk_slots_mark_reader_disconnected(o, 5), 0);
-	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(r, idx, &rh), 0);
-	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
-	shmk_slots_close(r);
-	shmk_slots_close(o);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), SHMK_EFULL);
+	CU_ASSERT_EQUAL(shmk_slots_mark_reader_disconnected(f.o, 5), 0);
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), 0);
+	sfx_close(&f);
 }
 H_REGISTER(disconnect, 20, "slots.reader.disconnect");

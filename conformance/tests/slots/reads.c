@@ -52,8 +52,7 @@ H_REGISTER(sn_wrap, 90, "slots.sn.width");
 
 static void handle_bounds(void)
 {
-	char fl[256];
-	struct shmk_slots *o, *r;
+	struct sfx f = sfx_new(3, 16, 0);
 	shmk_slot_handle_t bad = { .index = 3 }, worse = { .index = UINT32_MAX };
 	void *p;
 	const void *cp;
@@ -61,96 +60,78 @@ static void handle_bounds(void)
 	uint64_t sn;
 	char buf[8];
 
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 3, 16, &o), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
-	unsigned idx;
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, 0, &idx), 0);
 	shmk_slot_handle_t hs[2] = { bad, worse };
 	for (int i = 0; i < 2; i++) {
 		shmk_slot_handle_t h = hs[i];
-		CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "a", 1, &sn, NULL), SHMK_ERANGE);
-		CU_ASSERT_EQUAL(shmk_slots_commit_in_place(o, h, 1, &sn, NULL), SHMK_ERANGE);
-		CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h), SHMK_ERANGE);
-		CU_ASSERT_EQUAL(shmk_slots_slot_data_ptr(o, h, &p, &n), SHMK_ERANGE);
-		CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, h, &cp, &n), SHMK_ERANGE);
-		CU_ASSERT_EQUAL(shmk_slots_read_slot(r, h, buf, sizeof(buf), NULL), SHMK_ERANGE);
-		CU_ASSERT_EQUAL(shmk_slots_mark_read(r, h, 0), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_commit_slot(f.o, h, "a", 1, &sn, NULL), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_commit_in_place(f.o, h, 1, &sn, NULL), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_discard_slot(f.o, h), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_slot_data_ptr(f.o, h, &p, &n), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(f.r, h, &cp, &n), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_read_slot(f.r, h, buf, sizeof(buf), NULL), SHMK_ERANGE);
+		CU_ASSERT_EQUAL(shmk_slots_mark_read(f.r, h, 0), SHMK_ERANGE);
 	}
-	shmk_slots_close(r);
-	shmk_slots_close(o);
+	sfx_close(&f);
 }
 H_REGISTER(handle_bounds, 20, "slots.handle.bounds");
 
 static void read_bounds(void)
 {
-	char fl[256];
-	struct shmk_slots *o, *r;
 	shmk_slot_handle_t h, rh;
-	unsigned idx;
 	uint64_t sn;
 	size_t len, n;
 	const void *cp;
 	char buf[256];
 
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 100, &o), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, -1, &idx), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
-	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "abc", 3, &sn, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
-	uint8_t *m = raw_map(shmk_slots_shm_name(o), &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	struct sfx f = sfx_new(2, 100, -1);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(f.o, h, "abc", 3, &sn, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 1);
+	uint8_t *m = seg_map(f.o, &len);
 	struct shmk_slot_hdr *sl = (void *)(m + 0x140 + (size_t)rh.index * 128);
 	atomic_store(&sl->sample_size, 101);	/* capacity + 1: still inside the slot padding */
-	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), NULL), SHMK_EINTEGRITY);
-	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, rh, &cp, &n), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(f.r, rh, buf, sizeof(buf), NULL), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(f.r, rh, &cp, &n), SHMK_EINTEGRITY);
 	atomic_store(&sl->sample_size, UINT32_MAX);
-	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), NULL), SHMK_EINTEGRITY);
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(f.r, rh, buf, sizeof(buf), NULL), SHMK_EINTEGRITY);
 	atomic_store(&sl->sample_size, 100);
-	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, rh, &cp, &n), 0);
+	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(f.r, rh, &cp, &n), 0);
 	CU_ASSERT_EQUAL(n, 100);
 	/* a short buffer gets EBUFSMALL with the size */
 	struct shmk_slot_info info;
-	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, 10, &info), SHMK_EBUFSMALL);
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(f.r, rh, buf, 10, &info), SHMK_EBUFSMALL);
 	CU_ASSERT_EQUAL(info.sample_size, 100);
 	munmap(m, len);
-	shmk_slots_close(r);
-	shmk_slots_close(o);
+	sfx_close(&f);
 }
 H_REGISTER(read_bounds, 20, "slots.read.bounds");
 
 static void read_ptr(void)
 {
-	char fl[256];
-	struct shmk_slots *o, *r;
 	shmk_slot_handle_t h, rh;
-	unsigned idx;
 	uint64_t sn;
 	const void *cp;
 	size_t n;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 1, 32, &o), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r, -1, &idx), 0);
+	struct sfx f = sfx_new(1, 32, -1);
 	/* nothing committed: the reserved slot has no sample */
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
-	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, h, &cp, &n), SHMK_EEMPTY);
-	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "first", 5, &sn, NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
-	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, rh, &cp, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(f.r, h, &cp, &n), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(f.o, h, "first", 5, &sn, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 1);
+	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(f.r, rh, &cp, &n), 0);
 	CU_ASSERT_EQUAL(n, 5);
 	CU_ASSERT_EQUAL(memcmp(cp, "first", 5), 0);
 	/* the pointer is into the segment: the owner's mapping shows the same bytes */
-	CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(f.r, rh, f.idx), 0);
 	/* recycled: the old handle is refused, not misread */
-	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
-	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "second", 6, &sn, NULL), 0);
-	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(r, rh, &cp, &n), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(f.o, h, "second", 6, &sn, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_slots_slot_read_ptr(f.r, rh, &cp, &n), SHMK_EEMPTY);
 	char buf[8];
-	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), NULL), SHMK_EEMPTY);
-	CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), SHMK_EEMPTY);
-	shmk_slots_close(r);
-	shmk_slots_close(o);
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(f.r, rh, buf, sizeof(buf), NULL), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(f.r, rh, f.idx), SHMK_EEMPTY);
+	sfx_close(&f);
 }
 H_REGISTER(read_ptr, 20, "slots.read.ptr");
 
@@ -212,10 +193,8 @@ static void loan(void)
 	memcpy(p, src, mib - 17);
 	CU_ASSERT_EQUAL(shmk_slots_commit_in_place(o2, h2, mib - 17, &sn2, NULL), 0);
 	CU_ASSERT_EQUAL(sn, sn2);
-	uint8_t *ma = raw_map(shmk_slots_shm_name(o), &la);
-	uint8_t *mb = raw_map(shmk_slots_shm_name(o2), &lb);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(ma);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(mb);
+	uint8_t *ma = seg_map(o, &la);
+	uint8_t *mb = seg_map(o2, &lb);
 	CU_ASSERT_EQUAL_FATAL(la, lb);
 	CU_ASSERT_EQUAL(memcmp(ma, mb, la), 0);
 	munmap(ma, la);

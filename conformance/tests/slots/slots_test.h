@@ -63,7 +63,20 @@ int reserve_wait(struct shmk_slots *s, uint32_t mask, shmk_slot_handle_t *h,
 		 unsigned deadline_s);
 int publish(struct shmk_slots *s, uint64_t *next, size_t len);
 void *raw_map(const char *name, size_t *len);
+/* The owner's segment mapped writable (raw_map); a failure fails the test. */
+void *seg_map(struct shmk_slots *o, size_t *len);
 int write_file(const char *path, const void *data, size_t len, mode_t mode);
+
+/* An owner o of count slots of cap bytes at the flink fl, and in this
+ * process a reader r registered at index idx (asked for: slot, -1 any).
+ * sfx_close closes both. */
+struct sfx {
+	char fl[256];
+	struct shmk_slots *o, *r;
+	unsigned idx;
+};
+struct sfx sfx_new(uint32_t count, size_t cap, int slot);
+void sfx_close(struct sfx *f);
 
 struct rd_arg {
 	const char *flink;

@@ -1,37 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * reliability.h - one uniform face for the five primitives, shared by the
- * cross-module reliability programs (conformance/tests/reliability.c and
- * conformance/stress/reliability_race.c; issue 11, items 4-7).
- *
- * Each primitive is reached through the same four calls:
- *   create(where)  make a new object and map it (shm: open O_EXCL, size,
- *                  map; events: open_path, which creates or joins);
- *   attach(where)  open an existing object by path/name and map it;
- *   release(obj)   close this process's handle (the file stays, except
- *                  that a slots owner's close removes flink and segment);
- *   remove(where)  remove what is left at `where` (the cleanup a tool or a
- *                  restarting owner does).
- * `where` is an absolute path, except for shm, whose objects are names
- * ("/name" in /dev/shm).  The sizes are small on purpose: these programs
- * count outcomes, they do not move data.
- *
- * The documented-error tables list, for each call, the codes its header
- * (impl/include/shmkit/<module>.h) names for that call; a code outside the
- * table is a failure of the programs that use it.
- */
-#ifndef SHMK_RELIABILITY_H
-#define SHMK_RELIABILITY_H
-
+/* The five primitives behind one face (rel.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "rel.h"
 #include "shmkit/error.h"
 #include "shmkit/events.h"
 #include "shmkit/mmap_region.h"
@@ -39,35 +15,9 @@
 #include "shmkit/shm.h"
 #include "shmkit/slots.h"
 
-enum rel_kind { REL_SHM, REL_MMAP, REL_EVENTS, REL_RING, REL_SLOTS, REL_N };
-
-#define REL_SHM_SIZE 65536u
-#define REL_MMAP_SIZE 65536u
-#define REL_RING_CAP 65536u
-#define REL_SLOT_COUNT 4u
-#define REL_SLOT_CAP 64u
-
-struct rel_obj {
-	enum rel_kind kind;
-	void *h;		/* the module's handle */
-	void *aux;		/* shm: its map */
-};
-
-struct rel_prim {
-	const char *name;
-	bool by_name;		/* shm: a name in /dev/shm, not a path */
-	int (*create)(const char *where, struct rel_obj *o);
-	int (*attach)(const char *where, struct rel_obj *o);
-	void (*release)(struct rel_obj *o);
-	int (*remove)(const char *where);
-	/* documented codes (0-terminated) for create and attach */
-	const int *create_errs;
-	const int *attach_errs;
-};
-
 /* Touch the first and last byte of the first page we were given, so a
  * mapping that is not backed shows up here (as a SIGBUS) and not later. */
-static inline void rel_touch(volatile const uint8_t *p, size_t len)
+static void rel_touch(volatile const uint8_t *p, size_t len)
 {
 	if (p && len) {
 		(void)p[0];
@@ -75,8 +25,19 @@ static inline void rel_touch(volatile const uint8_t *p, size_t len)
 	}
 }
 
+/* o holds handle h (of kind k, map m) when rc is 0; rc. */
+static int took(struct t_rel_obj *o, enum t_rel_kind k, void *h, void *m, int rc)
+{
+	if (!rc) {
+		o->kind = k;
+		o->h = h;
+		o->aux = m;
+	}
+	return rc;
+}
+
 /* ---------------------------------------------------------------- shm */
-static inline int rel_shm_create(const char *name, struct rel_obj *o)
+static int rel_shm_create(const char *name, struct t_rel_obj *o)
 {
 	struct shmk_shm *s = NULL;
 	struct shmk_shm_map *m = NULL;
@@ -94,13 +55,10 @@ static inline int rel_shm_create(const char *name, struct rel_obj *o)
 		return rc;
 	}
 	rel_touch(shmk_shm_map_ptr(m), shmk_shm_map_len(m));
-	o->kind = REL_SHM;
-	o->h = s;
-	o->aux = m;
-	return 0;
+	return took(o, REL_SHM, s, m, 0);
 }
 
-static inline int rel_shm_attach(const char *name, struct rel_obj *o)
+static int rel_shm_attach(const char *name, struct t_rel_obj *o)
 {
 	struct shmk_shm *s = NULL;
 	struct shmk_shm_map *m = NULL;
@@ -114,62 +72,57 @@ static inline int rel_shm_attach(const char *name, struct rel_obj *o)
 		return rc;
 	}
 	rel_touch(shmk_shm_map_ptr(m), shmk_shm_map_len(m));
-	o->kind = REL_SHM;
-	o->h = s;
-	o->aux = m;
-	return 0;
+	return took(o, REL_SHM, s, m, 0);
 }
 
-static inline void rel_shm_release(struct rel_obj *o)
+static void rel_shm_release(struct t_rel_obj *o)
 {
 	shmk_shm_unmap(o->aux);
 	shmk_shm_close(o->h);
 }
 
-static inline int rel_shm_remove(const char *name)
+static int rel_shm_remove(const char *name)
 {
 	return shm_unlink(name) ? -errno : 0;
 }
 
 /* ---------------------------------------------------------------- mmap_region */
-static inline int rel_mmap_create(const char *path, struct rel_obj *o)
+/* A region create or attach made (rc) becomes o's, its pages touched. */
+static int mmap_took(struct t_rel_obj *o, struct shmk_mmap_region *r, int rc)
+{
+	if (!rc)
+		rel_touch(shmk_mmap_region_ptr(r), shmk_mmap_region_len(r));
+	return took(o, REL_MMAP, r, NULL, rc);
+}
+
+static int rel_mmap_create(const char *path, struct t_rel_obj *o)
 {
 	struct shmk_mmap_region *r = NULL;
 	int rc = shmk_mmap_region_create(path, REL_MMAP_SIZE, SHMK_CLEANUP_KEEP, 0600, &r);
 
-	if (rc)
-		return rc;
-	rel_touch(shmk_mmap_region_ptr(r), shmk_mmap_region_len(r));
-	o->kind = REL_MMAP;
-	o->h = r;
-	return 0;
+	return mmap_took(o, r, rc);
 }
 
-static inline int rel_mmap_attach(const char *path, struct rel_obj *o)
+static int rel_mmap_attach(const char *path, struct t_rel_obj *o)
 {
 	struct shmk_mmap_region *r = NULL;
 	int rc = shmk_mmap_region_attach(path, &r);
 
-	if (rc)
-		return rc;
-	rel_touch(shmk_mmap_region_ptr(r), shmk_mmap_region_len(r));
-	o->kind = REL_MMAP;
-	o->h = r;
-	return 0;
+	return mmap_took(o, r, rc);
 }
 
-static inline void rel_mmap_release(struct rel_obj *o)
+static void rel_mmap_release(struct t_rel_obj *o)
 {
 	shmk_mmap_region_close(o->h);
 }
 
-static inline int rel_unlink(const char *path)
+static int rel_unlink(const char *path)
 {
 	return unlink(path) ? -errno : 0;
 }
 
 /* ---------------------------------------------------------------- events */
-static inline int rel_events_open(const char *path, struct rel_obj *o)
+static int rel_events_open(const char *path, struct t_rel_obj *o)
 {
 	struct shmk_events *r = NULL;
 	struct shmk_events_opts opts = { .init_timeout_ns = 0 };
@@ -179,86 +132,70 @@ static inline int rel_events_open(const char *path, struct rel_obj *o)
 		return rc;
 	size_t len = 0;
 	rel_touch(shmk_events_as_ptr(r, &len), len);
-	o->kind = REL_EVENTS;
-	o->h = r;
-	return 0;
+	return took(o, REL_EVENTS, r, NULL, 0);
 }
 
-static inline void rel_events_release(struct rel_obj *o)
+static void rel_events_release(struct t_rel_obj *o)
 {
 	shmk_events_close(o->h);
 }
 
 /* ---------------------------------------------------------------- ring */
-static inline int rel_ring_create(const char *path, struct rel_obj *o)
+static int rel_ring_create(const char *path, struct t_rel_obj *o)
 {
 	struct shmk_ring *r = NULL;
 	struct shmk_ring_opts opts = { .capacity = REL_RING_CAP };
 	int rc = shmk_ring_create(path, &opts, &r);
 
-	if (rc)
-		return rc;
-	o->kind = REL_RING;
-	o->h = r;
-	return 0;
+	return took(o, REL_RING, r, NULL, rc);
 }
 
-static inline int rel_ring_attach(const char *path, struct rel_obj *o)
+static int rel_ring_attach(const char *path, struct t_rel_obj *o)
 {
 	struct shmk_ring *r = NULL;
+	uint64_t head = 0;
 	int rc = shmk_ring_attach(path, &r);
 
-	if (rc)
-		return rc;
-	uint64_t head = 0;
-	rc = shmk_ring_head(r, &head); /* reads the mapped header */
-	o->kind = REL_RING;
-	o->h = r;
-	return rc;
+	/* reads the mapped header; o holds the ring whatever it says */
+	rc = took(o, REL_RING, r, NULL, rc);
+	return rc ? rc : shmk_ring_head(r, &head);
 }
 
-static inline void rel_ring_release(struct rel_obj *o)
+static void rel_ring_release(struct t_rel_obj *o)
 {
 	shmk_ring_close(o->h);
 }
 
-static inline int rel_ring_remove(const char *path)
+static int rel_ring_remove(const char *path)
 {
 	return shmk_ring_unlink(path);
 }
 
 /* ---------------------------------------------------------------- slots */
-static inline int rel_slots_create(const char *flink, struct rel_obj *o)
+static int rel_slots_create(const char *flink, struct t_rel_obj *o)
 {
 	struct shmk_slots *s = NULL;
 	int rc = shmk_slots_create(flink, REL_SLOT_COUNT, REL_SLOT_CAP, &s);
 
-	if (rc)
-		return rc;
-	o->kind = REL_SLOTS;
-	o->h = s;
-	return 0;
+	return took(o, REL_SLOTS, s, NULL, rc);
 }
 
-static inline int rel_slots_attach(const char *flink, struct rel_obj *o)
+static int rel_slots_attach(const char *flink, struct t_rel_obj *o)
 {
 	struct shmk_slots *s = NULL;
 	int rc = shmk_slots_attach(flink, &s);
 
-	if (rc)
-		return rc;
-	o->kind = REL_SLOTS;
-	o->h = s;
-	return shmk_slots_slot_count(s) == REL_SLOT_COUNT ? 0 : SHMK_ELAYOUT;
+	rc = took(o, REL_SLOTS, s, NULL, rc);
+	return rc ? rc : shmk_slots_slot_count(s) == REL_SLOT_COUNT ? 0 : SHMK_ELAYOUT;
 }
 
-static inline void rel_slots_release(struct rel_obj *o)
+static void rel_slots_release(struct t_rel_obj *o)
 {
 	shmk_slots_close(o->h);
 }
 
 /* gc of a flink: reclaim when its owner is dead; a live owner's flink stays */
-static inline int rel_slots_remove(const char *flink)
+static int rel_slots_remove(const char *flink)
 {
 	return shmk_slots_reclaim_stale(flink);
 }
@@ -282,7 +219,7 @@ static const int rel_slots_create_errs[] = { SHMK_ESTALE, SHMK_EBUSY, -EEXIST, S
 static const int rel_slots_attach_errs[] = { -ENOENT, SHMK_EBADMAGIC, SHMK_ELAYOUT, SHMK_ETOOSMALL,
 					     SHMK_EUNSAFE, -EACCES, 0 };
 
-static const struct rel_prim rel_prims[REL_N] = {
+const struct t_rel_prim t_rel_prims[REL_N] = {
 	[REL_SHM] = { "shm", true, rel_shm_create, rel_shm_attach, rel_shm_release,
 		      rel_shm_remove, rel_shm_create_errs, rel_shm_attach_errs },
 	[REL_MMAP] = { "mmap_region", false, rel_mmap_create, rel_mmap_attach, rel_mmap_release,
@@ -295,7 +232,7 @@ static const struct rel_prim rel_prims[REL_N] = {
 			rel_slots_remove, rel_slots_create_errs, rel_slots_attach_errs },
 };
 
-static inline bool rel_documented(const int *errs, int rc)
+bool t_rel_documented(const int *errs, int rc)
 {
 	for (; *errs; errs++)
 		if (*errs == rc)
@@ -303,9 +240,7 @@ static inline bool rel_documented(const int *errs, int rc)
 	return false;
 }
 
-/* "/dev/shm/name" for a shm name, else the path itself */
-static inline const char *rel_fs_path(const struct rel_prim *p, const char *where, char *buf,
-				      size_t len)
+const char *t_rel_fs_path(const struct t_rel_prim *p, const char *where, char *buf, size_t len)
 {
 	size_t pre = p->by_name ? 8 : 0, n = strlen(where);
 
@@ -318,4 +253,3 @@ static inline const char *rel_fs_path(const struct rel_prim *p, const char *wher
 	return buf;
 }
 
-#endif
