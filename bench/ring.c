@@ -30,7 +30,7 @@
  *                                     reader (read_message, parking), both
  *                                     on the other CPU.  Each write waits
  *                                     for the mediator's reply
- *                                     (r[ring.mediated.status]), so the
+ *                                     (r[ring.mediated.status+2]), so the
  *                                     floor is the same message sent and
  *                                     answered over SOCK_SEQPACKET
  *                                     (peers/seqpacket_*); compare the

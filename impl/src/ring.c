@@ -359,6 +359,11 @@ int shmk_ring_close(struct shmk_ring *r)
 {
 	if (!r)
 		return 0;
+	/* r[impl ring.mediated.close] the thread appends through r's mapping
+	 * and the owner still holds the mediator's handle: neither may be
+	 * freed under the other */
+	if (r->med)
+		return shmk_fail(SHMK_EBUSY, "ring: stop its mediator before closing it");
 	uint64_t self = r->token;
 	/* r[impl ring.truncate.close] a cut file keeps our token (a dead
 	 * token is reclaimable); touching the cut header would SIGBUS */

@@ -16,8 +16,12 @@
  * by reason; a writer that does not read its replies only stalls itself.
  *
  * Threads: the owner's thread calls start, mediated_new, stats and stop;
- * the mediator thread serves.  The connection table is shared under mu
- * (the thread holds it for one turn: bounded, MED_BATCH per socket).
+ * the mediator thread serves.  mu covers only changes of the connection
+ * table (a slot taken by mediated_new, freed by med_close) and the count of
+ * connected writers, never a receive or an append: an append may wait
+ * SHMK_LIVENESS_MS for a direct writer's lock, and the owner's calls must
+ * not wait for that (r[impl ring.mediated.owner]).  A slot's fields other
+ * than sock are the thread's alone once mediated_new has published it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +40,7 @@
 #include "ring_int.h"
 
 #define MED_MAX SHMK_RING_MAX_WRITERS
-/* r[impl ring.mediated.fair] records served per socket per turn */
+/* r[impl ring.mediated.fair+2] records served per socket per turn */
 #define MED_BATCH 8u
 #define MED_STOP UINT64_MAX	/* epoll data of the stop eventfd */
 #define MED_MSG_MAX (sizeof(struct shmk_ring_mmsg) + SHMK_RING_MAX_PAYLOAD)
@@ -59,15 +63,19 @@ struct shmk_ring_mediator {
 	pthread_mutex_t mu;
 	struct med_conn conn[MED_MAX];
 	unsigned connected;	/* under mu */
+	/* stop: relaxed store by stop, relaxed loads between records (the
+	 * eventfd wakes the thread; the flag only cuts a turn short) */
+	_Atomic int stopping;
 	/* counters: the thread adds (relaxed), stats reads (relaxed) */
 	_Atomic uint64_t records, refused, hangups, short_msgs, bad_header, oversized,
 		ancillary;
+	_Atomic int error;	/* the -errno that ended the thread (relaxed) */
 	uint8_t buf[MED_MSG_MAX];	/* the thread's receive buffer */
 };
 
 /* ---------------------------------------------------------------- parser */
 
-/* r[impl ring.mediated.validate] everything but the payload bytes is
+/* r[impl ring.mediated.validate+2] everything but the payload bytes is
  * checked against what the kernel says arrived */
 enum ring_med_verdict shmk_ring__med_parse(const void *buf, size_t n, int msg_flags,
 					   size_t controllen, size_t *len)
@@ -98,14 +106,17 @@ static void med_close(struct shmk_ring_mediator *m, struct med_conn *c, _Atomic 
 	/* r[impl ring.mediated.liveness] the owner's peer fd hangs up (also
 	 * on mediator_stop, which closes every connection here) */
 	close(c->hup);
-	c->sock = c->hup = -1;
+	pthread_mutex_lock(&m->mu);
+	c->hup = -1;
 	c->pending = c->deaf = 0;
+	c->sock = -1;	/* the slot is free for mediated_new */
 	atomic_fetch_add_explicit(why, 1, memory_order_relaxed);
 	/* r[impl ring.mediated.peerdead] The last mediated writer gone: the
 	 * reader's wait may report a dead peer, as for direct writers (every record we appended is already
 	 * published, so wait_peer's head re-check sees it). */
 	if (--m->connected == 0)
 		shmk_ring__release_slot(m->w);
+	pthread_mutex_unlock(&m->mu);
 }
 
 /* 1: the reply went (or nobody can take it any more), 0: the socket is
@@ -129,7 +140,7 @@ static int med_reply(struct shmk_ring_mediator *m, struct med_conn *c, unsigned 
 		return 1;
 	}
 	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		/* r[impl ring.mediated.fair] a writer that does not read its
+		/* r[impl ring.mediated.fair+2] a writer that does not read its
 		 * replies is not read either: one pending reply, no blocking */
 		if (!c->pending) {
 			struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = idx };
@@ -139,6 +150,24 @@ static int med_reply(struct shmk_ring_mediator *m, struct med_conn *c, unsigned 
 		return 0;
 	}
 	return 1;
+}
+
+/* recvmsg returned 0: the writer's close (1), or a zero-length message
+ * (0, a lie: never valid).  The kernel says 0 for both; what follows
+ * tells them apart: a non-empty message behind it, or a writer still
+ * there (the queue is merely empty: EAGAIN, or no hang-up), make it a
+ * message.  r[impl ring.mediated.validate+2] Only a zero-length message
+ * followed by another zero-length one and the close reads as the close. */
+static int med_eof(int sock)
+{
+	char b;
+	ssize_t k = recv(sock, &b, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+	if (k > 0 || (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+		return 0;
+	if (k < 0)
+		return 1;	/* ECONNRESET and the like: the writer is gone */
+	struct pollfd pf = { .fd = sock, .events = POLLRDHUP };
+	return poll(&pf, 1, 0) == 1 && (pf.revents & (POLLRDHUP | POLLHUP));
 }
 
 /* One turn of one socket: a pending reply first, then at most MED_BATCH
@@ -152,6 +181,9 @@ static void med_serve(struct shmk_ring_mediator *m, unsigned idx)
 	if (c->pending && !med_reply(m, c, idx))
 		return;
 	for (unsigned b = 0; b < MED_BATCH; b++) {
+		/* r[impl ring.mediated.owner] stop waits for one record at most */
+		if (atomic_load_explicit(&m->stopping, memory_order_relaxed))
+			return;
 		union {
 			char buf[CMSG_SPACE(4 * sizeof(int))];
 			struct cmsghdr align;
@@ -172,13 +204,10 @@ static void med_serve(struct shmk_ring_mediator *m, unsigned idx)
 			med_close(m, c, &m->hangups);
 			return;
 		}
-		/* r[impl ring.mediated.validate] no descriptor a writer sends survives */
+		/* r[impl ring.mediated.validate.fds] no descriptor a writer sends survives */
 		shmk_ring__take_fds(&mh, 0);
 		if (n == 0 && !mh.msg_controllen) {
-			/* EOF, or a zero-length message from a live writer (a lie) */
-			struct pollfd pf = { .fd = c->sock, .events = POLLRDHUP };
-			int gone = poll(&pf, 1, 0) == 1 && (pf.revents & (POLLRDHUP | POLLHUP));
-			med_close(m, c, gone ? &m->hangups : &m->short_msgs);
+			med_close(m, c, med_eof(c->sock) ? &m->hangups : &m->short_msgs);
 			return;
 		}
 		size_t len = 0;
@@ -200,7 +229,7 @@ static void med_serve(struct shmk_ring_mediator *m, unsigned idx)
 		 * whole records under the same lock */
 		int rc = shmk_ring__append(m->w, c->tag, &rec, 1, len);
 		atomic_fetch_add_explicit(rc ? &m->refused : &m->records, 1, memory_order_relaxed);
-		/* r[impl ring.mediated.status] one reply per message: the append's code */
+		/* r[impl ring.mediated.status+2] one reply per message: the append's code */
 		c->reply.rc = rc;
 		c->reply.zero = 0;
 		if (!med_reply(m, c, idx))
@@ -221,18 +250,31 @@ static void *med_main(void *arg)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/* r[impl ring.mediated.fatal] nothing will serve these
+			 * writers again: disconnect them all, so each gets
+			 * SHMK_EPEERDEAD, its peer fd hangs up and the slot goes */
+			int e = -errno;
+			pthread_mutex_lock(&m->mu);	/* mediated_new adds no more */
+			atomic_store_explicit(&m->error, e, memory_order_relaxed);
+			pthread_mutex_unlock(&m->mu);
+			for (unsigned i = 0; i < MED_MAX; i++)
+				if (m->conn[i].sock >= 0)
+					med_close(m, &m->conn[i], &m->hangups);
 			return NULL;
 		}
-		int stop = 0;
+		/* An empty critical section: acquires every slot mediated_new
+		 * published (it fills the slot before epoll_ctl ADD, under mu,
+		 * so an event for it means the fill is done or being unlocked). */
 		pthread_mutex_lock(&m->mu);
+		pthread_mutex_unlock(&m->mu);
+		int stop = 0;
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.u64 == MED_STOP)
 				stop = 1;
 			else if (ev[i].data.u64 < MED_MAX)
 				med_serve(m, (unsigned)ev[i].data.u64);
 		}
-		pthread_mutex_unlock(&m->mu);
-		if (stop)
+		if (stop || atomic_load_explicit(&m->stopping, memory_order_relaxed))
 			return NULL;
 	}
 }
@@ -299,6 +341,7 @@ int shmk_ring_mediator_stop(struct shmk_ring_mediator *m)
 	if (!m)
 		return 0;
 	uint64_t one = 1;
+	atomic_store_explicit(&m->stopping, 1, memory_order_relaxed);
 	/* the eventfd counter cannot overflow from one add: the write succeeds */
 	if (write(m->stop, &one, sizeof(one)) != (ssize_t)sizeof(one))
 		return SHMK_FAIL(-errno);
@@ -331,6 +374,15 @@ int shmk_ring_mediated_new(struct shmk_ring_mediator *m, uint64_t tag, int *writ
 		close(sv[1]);
 		return rc;
 	}
+#ifdef SO_PASSRIGHTS
+	/* r[impl ring.mediated.validate.fds] Linux 6.16+: the kernel refuses
+	 * a writer's SCM_RIGHTS (its sendmsg fails), so the mediator never
+	 * holds, and never closes, a file the writer may serve (a FUSE file's
+	 * flush on close waits for its server).  Older kernels say EINVAL or
+	 * ENOPROTOOPT: the descriptors then arrive and are closed. */
+	int no = 0;
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_PASSRIGHTS, &no, sizeof(no));
+#endif
 	/* The hand-off the writer's open reads: the tag, no descriptor. */
 	struct { uint64_t magic, tag; } msg = { SHMK_RING_MHANDOFF, tag };
 	if (send(sv[0], &msg, sizeof(msg), MSG_NOSIGNAL) != (ssize_t)sizeof(msg)) {
@@ -338,6 +390,12 @@ int shmk_ring_mediated_new(struct shmk_ring_mediator *m, uint64_t tag, int *writ
 		goto fail;
 	}
 	pthread_mutex_lock(&m->mu);
+	int dead = atomic_load_explicit(&m->error, memory_order_relaxed);
+	if (dead) {
+		pthread_mutex_unlock(&m->mu);
+		rc = shmk_fail(SHMK_EPEERDEAD, "ring: the mediator thread ended (%d)", dead);
+		goto fail;
+	}
 	unsigned i = 0;
 	while (i < MED_MAX && m->conn[i].sock >= 0)
 		i++;
@@ -356,15 +414,17 @@ int shmk_ring_mediated_new(struct shmk_ring_mediator *m, uint64_t tag, int *writ
 			goto fail;
 		}
 	}
+	/* filled before the thread can see an event for it (med_main) */
+	m->conn[i] = (struct med_conn){ .sock = sv[0], .hup = hp[1], .tag = tag };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = i };
 	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, sv[0], &ev)) {
 		rc = SHMK_FAIL(-errno);
+		m->conn[i].sock = m->conn[i].hup = -1;
 		if (m->connected == 0)
 			shmk_ring__release_slot(m->w);
 		pthread_mutex_unlock(&m->mu);
 		goto fail;
 	}
-	m->conn[i] = (struct med_conn){ .sock = sv[0], .hup = hp[1], .tag = tag };
 	m->connected++;
 	pthread_mutex_unlock(&m->mu);
 	*writer_fd = sv[1];
@@ -396,13 +456,14 @@ int shmk_ring_mediator_stats(const struct shmk_ring_mediator *m,
 	st->ancillary = atomic_load_explicit(&m->ancillary, memory_order_relaxed);
 	st->connected = m->connected;
 	pthread_mutex_unlock(&mm->mu);
+	st->error = atomic_load_explicit(&m->error, memory_order_relaxed);
 	st->max_batch = MED_BATCH;
 	return 0;
 }
 
 /* ---------------------------------------------------------------- writer's side */
 
-/* r[impl ring.mediated.status] send the record, then wait for its reply */
+/* r[impl ring.mediated.status+2] send the record, then wait for its reply */
 int shmk_ring__med_writev(struct shmk_ring_writer *w, const struct iovec *iov, int iovcnt,
 			  size_t len)
 {

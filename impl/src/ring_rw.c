@@ -464,6 +464,8 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 
 int shmk_ring_commit(struct shmk_ring_writer *w)
 {
+	if (w && w->mediated)
+		return shmk_fail(-EOPNOTSUPP, "ring: a mediated writer reserves nothing");
 	if (!w || !w->reserved)
 		return SHMK_FAIL(-EINVAL);
 	SHMK_CRASH_POINT("ring.commit");
@@ -476,6 +478,8 @@ int shmk_ring_commit(struct shmk_ring_writer *w)
 
 int shmk_ring_discard(struct shmk_ring_writer *w)
 {
+	if (w && w->mediated)
+		return shmk_fail(-EOPNOTSUPP, "ring: a mediated writer reserves nothing");
 	if (!w || !w->reserved)
 		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.writer.reserve] head never moved: nothing to undo */

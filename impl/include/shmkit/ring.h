@@ -108,7 +108,9 @@ int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
 		       struct shmk_ring_info *info);
 /* Releases the reader role and the mapping; the file stays.  Frees r
  * whatever it returns: 0, SHMK_ETRUNCATED (the file was cut: the role is
- * left for reclaim, r[ring.truncate.close]) or -errno from fstat; NULL: 0. */
+ * left for reclaim, r[ring.truncate.close]) or -errno from fstat; NULL: 0.
+ * But while r's mediator runs: SHMK_EBUSY, nothing done, r still open
+ * (r[ring.mediated.close]: stop the mediator first). */
 int shmk_ring_close(struct shmk_ring *r);
 int shmk_ring_unlink(const char *path);
 
@@ -173,15 +175,16 @@ int shmk_ring_writer_tag(const struct shmk_ring_writer *w, uint64_t *tag);
  * Mediated writers (r[ring.mediated.mode]).  The owner starts one mediator
  * thread per ring (it appends under the writers' lock like a direct writer,
  * so direct and mediated writers may share a ring) and stops it before
- * shmk_ring_close.  shmk_ring_mediated_new returns a writer fd (a socket
- * end, no descriptor of the ring; the writer process passes it to
- * shmk_ring_writer_open like a direct one) and a peer fd that polls POLLHUP
- * once the writer is gone: closed, dead, or disconnected for a lie.  On a
- * mediated handle write and writev send the record and block until the
- * mediator's reply: the append's code, or SHMK_EPEERDEAD once the mediator
- * has gone; reserve, commit and discard give -EOPNOTSUPP and
- * shmk_ring_writer_check 0 (no mapping).  The mediator's functions belong to
- * the owner's thread that started it.
+ * shmk_ring_close (SHMK_EBUSY until then).  shmk_ring_mediated_new returns
+ * a writer fd (a socket end, no descriptor of the ring; the writer process
+ * passes it to shmk_ring_writer_open like a direct one) and a peer fd that
+ * polls POLLHUP once the writer is gone: closed, dead, or disconnected for
+ * a lie.  On a mediated handle write and writev send the record and block
+ * until the mediator's reply: the append's code, or SHMK_EPEERDEAD once the
+ * mediator has gone (a record whose reply was pending when it stopped may
+ * have gone in: r[ring.mediated.status+2]); reserve, commit and discard
+ * give -EOPNOTSUPP and shmk_ring_writer_check 0 (no mapping).  The
+ * mediator's functions belong to the owner's thread that started it.
  */
 struct shmk_ring_mediator;
 struct shmk_ring_mediator_stats {
@@ -192,9 +195,11 @@ struct shmk_ring_mediator_stats {
 	uint64_t short_msgs;	/* shorter than the 8-byte header (zero-length too) */
 	uint64_t bad_header;	/* wrong magic, or len != message length - 8 */
 	uint64_t oversized;	/* longer than a whole record may be (MSG_TRUNC) */
-	uint64_t ancillary;	/* ancillary data (SCM_RIGHTS, credentials): fds closed */
+	uint64_t ancillary;	/* SCM_RIGHTS (its fds closed) or any other control message */
 	uint32_t connected;	/* writers connected now */
 	uint32_t max_batch;	/* records served per writer per turn */
+	int error;		/* 0, or the -errno that ended the mediator thread (every
+				 * writer then disconnected, counted in hangups) */
 };
 /* SHMK_EBUSY when r already has a mediator; -errno from epoll, eventfd, the
  * thread or the writable mapping. */
@@ -202,7 +207,8 @@ int shmk_ring_mediator_start(struct shmk_ring *r, struct shmk_ring_mediator **m)
 /* Stops the thread, disconnects every writer (their peer fds hang up),
  * frees m.  NULL: 0. */
 int shmk_ring_mediator_stop(struct shmk_ring_mediator *m);
-/* SHMK_EBUSY when SHMK_RING_MAX_WRITERS mediated writers are connected.
+/* SHMK_EBUSY when SHMK_RING_MAX_WRITERS mediated writers are connected,
+ * SHMK_EPEERDEAD when the mediator thread has ended (stats' error).
  * Both fds are O_CLOEXEC; the caller closes them. */
 int shmk_ring_mediated_new(struct shmk_ring_mediator *m, uint64_t tag, int *writer_fd,
 			   int *peer_fd);
