@@ -101,11 +101,10 @@ enum ring_med_verdict shmk_ring__med_parse(const void *buf, size_t n, int msg_fl
 
 static void med_close(struct shmk_ring_mediator *m, struct med_conn *c, _Atomic uint64_t *why)
 {
+	int hup = c->hup;
+
 	epoll_ctl(m->ep, EPOLL_CTL_DEL, c->sock, NULL);
 	close(c->sock);
-	/* r[impl ring.mediated.liveness] the owner's peer fd hangs up (also
-	 * on mediator_stop, which closes every connection here) */
-	close(c->hup);
 	pthread_mutex_lock(&m->mu);
 	c->hup = -1;
 	c->pending = c->deaf = 0;
@@ -117,6 +116,10 @@ static void med_close(struct shmk_ring_mediator *m, struct med_conn *c, _Atomic 
 	if (--m->connected == 0)
 		shmk_ring__release_slot(m->w);
 	pthread_mutex_unlock(&m->mu);
+	/* r[impl ring.mediated.liveness] the owner's peer fd hangs up (also
+	 * on mediator_stop, which closes every connection here), last: an
+	 * owner that sees it finds the count, the stats and the slot done */
+	close(hup);
 }
 
 /* 1: the reply went (or nobody can take it any more), 0: the socket is

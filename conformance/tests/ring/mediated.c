@@ -159,9 +159,15 @@ static int role_hostile(int argc, char **argv)
 		char c = 'r';
 		if (write(sock, &c, 1) != 1 || read(sock, &c, 1) != 1)
 			return 13;
-		if (!strcmp(mode, "fatal"))	/* answered, then nobody serves us */
-			return h_honest(s, tag, i, len) == 0 && h_honest(s, tag, i + 1, len) == -1
+		if (!strcmp(mode, "fatal")) {
+			/* answered; then the mediator hangs up on us (a thread
+			 * that ended silently would not: the poll's deadline) */
+			struct pollfd pf = { .fd = s, .events = POLLRDHUP };
+			return h_honest(s, tag, i, len) == 0 &&
+					       poll(&pf, 1, (int)h_deadline(10) * 1000) == 1 &&
+					       h_honest(s, tag, i + 1, len) == -1
 				       ? 0 : 20;
+		}
 		for (int j = 0; j < 8; j++, i++) {
 			fill(big, len, tag, i);
 			if (h_send(s, SHMK_RING_MMSG_MAGIC, (uint32_t)len, big, len, 0) < 0)
@@ -248,8 +254,14 @@ static int role_hostile(int argc, char **argv)
 		 * owner (when it listens) how many it sent */
 		for (; i < count + 2000; i++) {
 			fill(big, len, tag, i);
-			if (h_send(s, SHMK_RING_MMSG_MAGIC, (uint32_t)len, big, len, MSG_DONTWAIT) < 0)
+			if (h_send(s, SHMK_RING_MMSG_MAGIC, (uint32_t)len, big, len, MSG_DONTWAIT) >= 0)
+				continue;
+			/* full: the mediator is slower, or has stopped reading us
+			 * (no room for 200 ms) */
+			struct pollfd pf = { .fd = s, .events = POLLOUT };
+			if (errno != EAGAIN || poll(&pf, 1, 200) != 1)
 				break;
+			i--;
 		}
 		(void)send(sock, &i, sizeof(i), MSG_NOSIGNAL);
 		pause();
@@ -893,9 +905,9 @@ H_REGISTER(zero_then_data, 60, "ring.mediated.validate+2", "ring.mediated.lies")
 
 /* ---------------------------------------------------------------- the owner's calls */
 
-/* 1 once a thread of this process other than the caller is blocked in
- * futex(2) (/proc/self/task/<tid>/syscall), 0 at the deadline. */
-static int other_thread_in_futex(unsigned deadline_s)
+/* 1 once a thread of this process other than the caller is in system
+ * call nr1 or nr2 (/proc/self/task/<tid>/syscall), 0 at the deadline. */
+static int other_thread_in(long nr1, long nr2, unsigned deadline_s)
 {
 	double until = t_now() + deadline_s;
 	pid_t self = (pid_t)syscall(SYS_gettid);
@@ -908,12 +920,12 @@ static int other_thread_in_futex(unsigned deadline_s)
 		for (struct dirent *e; !found && (e = readdir(d));) {
 			if (e->d_name[0] == '.' || atoi(e->d_name) == self)
 				continue;
-			char p[96];
+			char p[300];
 			long nr = -1;
 			snprintf(p, sizeof(p), "/proc/self/task/%s/syscall", e->d_name);
 			FILE *fp = fopen(p, "r");
 			if (fp) {
-				found = fscanf(fp, "%ld", &nr) == 1 && nr == SYS_futex;
+				found = fscanf(fp, "%ld", &nr) == 1 && (nr == nr1 || nr == nr2);
 				fclose(fp);
 			}
 		}
@@ -941,7 +953,7 @@ static void owner_calls(void)
 	void *p;
 	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(w, 8, &p), 0);
 	pid_t pid = spawn_mediated(&f, "writer", 0x63, "write", "1", "100", &peer);
-	CU_ASSERT_FATAL(other_thread_in_futex(20));
+	CU_ASSERT_FATAL(other_thread_in(SYS_futex, SYS_futex, 20));
 	struct shmk_ring_mediator_stats st = med_stats(&f);
 	CU_ASSERT_EQUAL(st.connected, 1);
 	CU_ASSERT_EQUAL(shmk_ring_mediated_new(f.m, 0x64, &wfd2, &peer2), 0);
@@ -972,7 +984,7 @@ static int epoll_fd(void)
 	if (!d)
 		return -1;
 	for (struct dirent *e; (e = readdir(d));) {
-		char p[64], l[64];
+		char p[300], l[64];
 		snprintf(p, sizeof(p), "/proc/self/fd/%s", e->d_name);
 		ssize_t m = readlink(p, l, sizeof(l) - 1);
 		if (m > 0) {
@@ -1000,6 +1012,9 @@ static void fatal_epoll(void)
 	med_up(&f, CAP64K);
 	pid_t pid = spawn_mediated_ctl(&f, "mhostile", 0x65, "fatal", "2", "64", &peer, &ctl);
 	CU_ASSERT_EQUAL(read(ctl, &c, 1), 1);
+	/* the thread back in its wait, holding the old instance: the record
+	 * below wakes it, and its next wait fails */
+	CU_ASSERT_FATAL(other_thread_in(SYS_epoll_wait, SYS_epoll_pwait, 20));
 	int ep = epoll_fd();
 	CU_ASSERT_FATAL(ep >= 0);
 	int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
