@@ -23,10 +23,24 @@
  *
  * Every result publishes parks_per_msg and futex_calls_per_msg of both
  * processes, counted by the bench build of the library (futexcount.h).
+ *
+ *   ring/mediated_tput/<S>/cross-cpu  a mediated writer (the measurer: only
+ *   ring/mediated_lat/<S>/cross-cpu   a socket) writes; the owner process
+ *                                     runs the mediator thread and the
+ *                                     reader (read_message, parking), both
+ *                                     on the other CPU.  Each write waits
+ *                                     for the mediator's reply
+ *                                     (r[ring.mediated.status+2]), so the
+ *                                     floor is the same message sent and
+ *                                     answered over SOCK_SEQPACKET
+ *                                     (peers/seqpacket_*); compare the
+ *                                     throughput with ring/copy_tput for
+ *                                     the price of mediation.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "shmkit/ring.h"
@@ -34,6 +48,7 @@
 #include "common.h"
 #include "futexcount.h"
 #include "peers/peers.h"
+#include "syncop.h"
 
 #define RING_CAP (1u << 20)
 
@@ -200,6 +215,175 @@ out:
 	shmk_ring_unlink(name);
 	free(buf);
 	bc_unshared(sh, sizeof *sh);
+}
+
+/* ---------------------------------------------------------------- mediated */
+
+struct md_sh {
+	struct bc_ctl c;
+	int sv[2];	/* hands the writer fd over: [0] the measurer's end, [1] the owner's */
+};
+
+struct md_arg {
+	size_t size;
+	bool lat;
+};
+
+/* The owner: ring, mediator, reader; reads until the writer is gone. */
+static int md_owner(void *arg)
+{
+	struct md_sh *sh = arg;
+	struct shmk_ring *r = NULL;
+	struct shmk_ring_mediator *m = NULL;
+	char name[96];
+	size_t size = sh->c.size;
+	unsigned char *buf = aligned_alloc(BC_LINE, (size + 63) & ~(size_t)63);
+	int wfd = -1, peer = -1, ret = 1;
+	uint64_t sink = 0, want = 0;
+
+	close(sh->sv[0]);
+	snprintf(name, sizeof name, "shmk-bench-ringmed-%d", (int)getpid());
+	struct shmk_ring_opts o = {.capacity = RING_CAP};
+	int rc = buf ? shmk_ring_create(name, &o, &r) : -ENOMEM;
+	if (!rc)
+		rc = shmk_ring_mediator_start(r, &m);
+	if (!rc)
+		rc = shmk_ring_mediated_new(m, 9, &wfd, &peer);
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof u);
+	char c = 'w';
+	struct iovec iov = {&c, 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof u.b};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &wfd, sizeof(int));
+	if (rc || sendmsg(sh->sv[1], &mh, 0) != 1) {
+		snprintf(sh->c.msg, sizeof sh->c.msg, "mediated setup: %s (%s)",
+			 shmk_strerror(rc), shmk_errdetail());
+		goto out;
+	}
+	close(wfd);
+	wfd = -1;
+	if (!bc_ready_wait_go(&sh->c)) {
+		ret = 0;
+		goto out;
+	}
+	for (;;) {
+		uint64_t tag;
+		size_t len = 0;
+		rc = shmk_ring_read_message(r, &tag, buf, size, &len, 100000000);
+		if (rc == -ETIMEDOUT && !bc_stopped(&sh->c))
+			continue;
+		if (rc == SHMK_EPEERDEAD || (rc == -ETIMEDOUT && bc_stopped(&sh->c)))
+			break;	/* the writer closed: the run is over */
+		if (rc || len != size || bc_read(buf, len, &sink) != want++) {
+			snprintf(sh->c.msg, sizeof sh->c.msg, "mediated read: %s",
+				 rc ? shmk_strerror(rc) : "bad record");
+			goto out;
+		}
+	}
+	sh->c.aux = sink;
+	ret = 0;
+out:
+	if (wfd >= 0)
+		close(wfd);
+	if (peer >= 0)
+		close(peer);
+	shmk_ring_mediator_stop(m);
+	shmk_ring_close(r);
+	shmk_ring_unlink(name);
+	free(buf);
+	return ret;
+}
+
+static int md_write(void *ctx, const unsigned char *buf, size_t size, char *msg, size_t msglen)
+{
+	int rc;
+	while ((rc = shmk_ring_write(ctx, buf, size)) == SHMK_EFULL)
+		bc_relax();
+	if (rc)
+		snprintf(msg, msglen, "mediated write: %s (%s)", shmk_strerror(rc),
+			 shmk_errdetail());
+	return rc;
+}
+
+static void bm_mediated(gbs_state *st, void *argp)
+{
+	const struct md_arg *a = argp;
+	struct md_sh *sh = bc_shared(sizeof *sh);
+	unsigned char *buf = aligned_alloc(BC_LINE, (a->size + 63) & ~(size_t)63);
+	struct shmk_ring_writer *w = NULL;
+	struct bc_run run;
+
+	if (!sh || !buf || socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sh->sv)) {
+		gbs_skip_with_error(st, "mediated setup");
+		free(buf);
+		if (sh)
+			bc_unshared(sh, sizeof *sh);
+		return;
+	}
+	sh->c.size = a->size;
+	if (bc_run_start(&run, st, &sh->c, bc_peer_cpu(BC_CROSS), md_owner, sh,
+			 a->lat ? (size_t)gbs_max_iterations(st) : 0)) {
+		close(sh->sv[1]);
+		sh->sv[1] = -1;
+		char c;
+		int wfd = -1;
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = {&c, 1};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+				    .msg_controllen = sizeof u.b};
+		struct cmsghdr *cm;
+		if (recvmsg(sh->sv[0], &mh, MSG_CMSG_CLOEXEC) == 1 && (cm = CMSG_FIRSTHDR(&mh)))
+			memcpy(&wfd, CMSG_DATA(cm), sizeof(int));
+		int rc = wfd >= 0 ? shmk_ring_writer_open(wfd, &w) : -EPROTO;
+		if (rc) {
+			gbs_skip_with_error(st, "mediated writer_open");
+			run.failed = true;
+		} else {
+			bs_measure(st, &run, a->lat, a->size, buf, md_write, w);
+		}
+	}
+	/* the owner's reader sees the writer gone and leaves */
+	shmk_ring_writer_close(w);
+	bc_run_end(&run, 1);
+	close(sh->sv[0]);
+	if (sh->sv[1] >= 0)
+		close(sh->sv[1]);
+	free(buf);
+	bc_unshared(sh, sizeof *sh);
+}
+
+__attribute__((constructor)) static void reg_mediated(void)
+{
+	static const size_t sz[] = {PEER_SEQPACKET_SIZES};
+	static struct md_arg args[2][sizeof sz / sizeof sz[0]];
+	for (int l = 0; l < 2; l++)
+		for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) {
+			args[l][i] = (struct md_arg){sz[i], l == 1};
+			const char *fl = bc_name(l ? PEER_SEQPACKET_RTT_FMT : PEER_SEQPACKET_TPUT_FMT,
+						 sz[i]);
+			gbs_register(&(struct gbs_bench){
+				.name = bc_name("ring/%s/%zu/cross-cpu",
+						l ? "mediated_lat" : "mediated_tput", sz[i]),
+				.fn = bm_mediated, .arg = &args[l][i], .manual_time = true,
+				.module = "ring", .pattern = l ? "mediated_lat" : "mediated_tput",
+				.param = (long)sz[i], .bytes = (long)sz[i], .placement = "cross-cpu",
+				.mode = "park", .spinning_procs = 0,
+				.metric = l ? "p50_ns" : "items_per_second", .floor = fl,
+				.baseline = fl,
+				.note = "the price of mediation: against ring/copy_tput/<S> (a direct "
+					"writer, spinning) in the same run"});
+		}
 }
 
 __attribute__((constructor)) static void reg(void)

@@ -41,6 +41,11 @@
 /* iceoryx C binding pub/sub round trip (separate program). */
 #define PEER_IOX_SIZES 8, 64, 256
 #define PEER_IOX_RTT_FMT "peers/iceoryx_rtt/%zu/cross-cpu"
+/* SOCK_SEQPACKET send + 8-byte reply between two processes, cross-CPU:
+ * the floor of a mediated ring write (peers/seqpacket.c). */
+#define PEER_SEQPACKET_SIZES 64, 1024, 4096
+#define PEER_SEQPACKET_TPUT_FMT "peers/seqpacket_tput/%zu/cross-cpu"
+#define PEER_SEQPACKET_RTT_FMT "peers/seqpacket_rtt/%zu/cross-cpu"
 /* Raw syscall sequences: create + attach + teardown. */
 #define PEER_RAW_SHM "peers/raw_shm_cycle/4096/single"
 #define PEER_RAW_MMAP "peers/raw_mmap_cycle/4096/single"

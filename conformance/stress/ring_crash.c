@@ -21,6 +21,12 @@
  * 2. Liveness truth: a SIGKILLed writer left a zombie (not reaped): the
  *    reader's wait says SHMK_EPEERDEAD; in a private PID namespace a new
  *    process given the dead writer's PID (ns_last_pid) is not taken for it.
+ * 1b. Mediated trials (a quarter as many): the owner (this process) reads and
+ *    runs the mediator; a victim and a survivor mediated writer; the victim
+ *    is SIGKILLed after a send whose reply it never saw (crash point
+ *    ring.mediated.sent) or at a random time.  0 torn, the victim's records
+ *    exactly what it committed plus the one in flight, the survivor's all,
+ *    the victim's peer fd hangs up, the mediator counts both gone.
  * 3. Restart: reader and writers all SIGKILLed mid-traffic; a new reader
  *    attaches the same path, new writers write, messages flow; then
  *    `shmkit gc` (when built) removes the ring whose reader is dead.
@@ -106,20 +112,13 @@ static void writer_child(int wfd, unsigned k, const char *crash, uint64_t count,
 	_exit(0);
 }
 
-static void reader_child(const char *path, int close1, int close2)
+/* Reads until no writer is left, checking and counting into sh. */
+static void read_all(struct shmk_ring *r)
 {
 	static uint8_t buf[SHMK_RING_MAX_PAYLOAD];
-	struct shmk_ring *r;
 	uint64_t exp[2] = { 0, 0 };
+	int rc;
 
-	close(close1);
-	close(close2);
-	int rc = shmk_ring_attach(path, &r);
-	h_barrier_wait(bar, 30);
-	if (rc) {
-		sh->reader_err = rc;
-		_exit(1);
-	}
 	for (;;) {
 		uint64_t tag;
 		size_t n;
@@ -152,6 +151,21 @@ static void reader_child(const char *path, int close1, int close2)
 			exp[prod] = seq + 1;
 		atomic_store(&sh->delivered[prod], exp[prod]);
 	}
+}
+
+static void reader_child(const char *path, int close1, int close2)
+{
+	struct shmk_ring *r;
+
+	close(close1);
+	close(close2);
+	int rc = shmk_ring_attach(path, &r);
+	h_barrier_wait(bar, 30);
+	if (rc) {
+		sh->reader_err = rc;
+		_exit(1);
+	}
+	read_all(r);
 	shmk_ring_close(r);
 	_exit(0);
 }
@@ -291,6 +305,135 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 	T->committed += c0 + 64;
 	T->delivered += d0 + d1;
 	T->failed += bad;
+	return 0;
+}
+
+/* ------------------------------------------------------------ mediated writers */
+
+struct med_totals {
+	uint64_t trials, crash_trials, random_trials, torn, lost, dup, bad, failed;
+	uint64_t inflight, gone_seen;
+};
+
+/* A child forked from the owner, whose mediator thread runs, inherits the
+ * mediator's epoll fd, stop eventfd and every connected writer's socket
+ * end and hang-up pipe (O_CLOEXEC does not act on fork).  A writer holding
+ * them would keep the other writer's peer fd up and see its own socket
+ * from both ends; it keeps only `keep` (-1: none) and stdio.  Not re-exec'd:
+ * the writer's side channel and barrier are this process's shared memory. */
+static void only_fd(int keep)
+{
+	if (keep > 3)
+		syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u);
+	syscall(SYS_close_range, (unsigned)(keep < 3 ? 3 : keep + 1), ~0u, 0u);
+}
+
+/* The owner (this process: reader + mediator thread) and two mediated
+ * writer processes; the victim is SIGKILLed after a send whose reply it
+ * never saw (crash point ring.mediated.sent) or at a random time.  0 torn,
+ * the victim's records exactly what it committed (+ the one in flight),
+ * the survivor's all, the victim's peer fd hangs up, the mediator counts
+ * both writers gone and the reader's wait ends with SHMK_EPEERDEAD. */
+static int med_trial(uint64_t t, uint64_t *rng, struct med_totals *M, struct h_barrier *mbar)
+{
+	char path[256], crash[96];
+	struct shmk_ring *r;
+	struct shmk_ring_mediator *m;
+	struct shmk_ring_opts o = { .capacity = 65536 };
+	int wfd[2], peer[2];
+	int crash_mode = t % 2 == 0;
+	uint64_t vcount = 1 + t_rand(rng) % 32;
+	struct h_barrier *saved = bar;
+	pid_t pids[2];
+
+	memset(sh, 0, sizeof(*sh));
+	bar = mbar;
+	h_unique_path(path, sizeof(path), "ring-crash-med");
+	if (shmk_ring_create(path, &o, &r) || shmk_ring_mediator_start(r, &m))
+		return -1;
+	for (int k = 1; k >= 0; k--) {
+		if (shmk_ring_mediated_new(m, g_tagbase + (uint64_t)k, &wfd[k], &peer[k]))
+			return -1;
+		int how = (int)(t_rand(rng) % 2); /* write or writev: no reserve when mediated */
+		pids[k] = fork();
+		if (pids[k] == 0) {
+			only_fd(wfd[k]);
+			if (k == 1)
+				writer_child(wfd[1], 1, NULL, 64, how, *rng ^ 7);
+			if (crash_mode) {
+				snprintf(crash, sizeof(crash), "ring.mediated.sent:%" PRIu64,
+					 1 + t_rand(rng) % vcount);
+				writer_child(wfd[0], 0, crash, vcount, how, *rng);
+			}
+			writer_child(wfd[0], 0, NULL, 0, how, *rng);
+		}
+		close(wfd[k]);
+	}
+	h_barrier_wait(bar, 30);
+	pid_t killer = -1;
+	if (!crash_mode) {
+		killer = fork();
+		if (killer == 0) {
+			only_fd(-1);
+			t_pause_us(rng, 3000);
+			kill(pids[0], SIGKILL);
+			_exit(0);
+		}
+	}
+	read_all(r);
+	double died[2];
+	int st[2];
+	int rc = t_wait_all(pids, 2, died, st, h_deadline(60));
+	if (killer > 0)
+		waitpid(killer, NULL, 0);
+	struct pollfd pf = { .fd = peer[0], .events = POLLIN };
+	int gone = poll(&pf, 1, (int)h_deadline(10) * 1000) == 1 && (pf.revents & POLLHUP);
+	struct shmk_ring_mediator_stats ms;
+	shmk_ring_mediator_stats(m, &ms);
+	int serving = ms.connected == 0 && ms.hangups == 2 && !ms.short_msgs && !ms.bad_header &&
+		      !ms.oversized && !ms.ancillary;
+	shmk_ring_mediator_stop(m);
+	shmk_ring_close(r);
+	unlink(path);
+	close(peer[0]);
+	close(peer[1]);
+	bar = saved;
+
+	uint64_t c0 = atomic_load(&sh->committed[0]), d0 = atomic_load(&sh->delivered[0]);
+	uint64_t d1 = atomic_load(&sh->delivered[1]);
+	int bad = 0;
+	if (rc || !t_killed(st[0]) || !t_exited0(st[1]) || sh->reader_err || sh->writer_err[1]) {
+		printf("%s: mediated trial %" PRIu64 ": hung or failed (status %#x/%#x, %s / %s)\n",
+		       PROG, t, st[0], st[1], shmk_strerror(sh->writer_err[1]),
+		       shmk_strerror(sh->reader_err));
+		bad = 1;
+	}
+	/* a send whose reply never came was appended: one in flight at most,
+	 * exactly one at the crash point */
+	uint64_t lost = (d0 < c0 ? c0 - d0 : 0) + (d1 < 64 ? 64 - d1 : 0) + sh->lost;
+	if (d0 > c0 + 1 || (crash_mode && d0 != c0 + 1)) {
+		printf("%s: mediated trial %" PRIu64 ": delivered %" PRIu64 " of the victim's, it "
+		       "committed %" PRIu64 "\n", PROG, t, d0, c0);
+		bad = 1;
+	}
+	M->inflight += d0 == c0 + 1;
+	if (lost || sh->dup || sh->torn || sh->badtag || !gone || !serving) {
+		printf("%s: mediated trial %" PRIu64 " (%s): %" PRIu64 " lost, %" PRIu64 " dup, %"
+		       PRIu64 " torn, %" PRIu64 " bad tag, victim %sseen gone, mediator: %u "
+		       "connected, %" PRIu64 " hang-ups\n", PROG, t,
+		       crash_mode ? "ring.mediated.sent" : "random", lost, (uint64_t)sh->dup,
+		       (uint64_t)sh->torn, (uint64_t)sh->badtag, gone ? "" : "NOT ", ms.connected,
+		       ms.hangups);
+		bad = 1;
+	}
+	M->trials++;
+	M->crash_trials += crash_mode;
+	M->random_trials += !crash_mode;
+	M->torn += sh->torn;
+	M->dup += sh->dup;
+	M->lost += lost;
+	M->gone_seen += gone;
+	M->failed += bad;
 	return 0;
 }
 
@@ -471,6 +614,34 @@ static int run_trials(uint64_t n, uint64_t *rng)
 	return T.trials == n && !T.failed;
 }
 
+/* mediated writers: a quarter as many trials (one crash point) */
+static struct med_totals M;
+static int med_ok, med_complete;
+
+static int run_med_trials(uint64_t n, uint64_t *rng)
+{
+	uint64_t mn = n / 4 ? n / 4 : 1;
+	struct h_barrier *mbar = h_barrier_new(3);
+	for (uint64_t t = 0; t < mn; t++)
+		if (med_trial(t, rng, &M, mbar))
+			break;
+	h_barrier_free(mbar);
+	med_complete = M.trials == mn;
+	med_ok = med_complete && !M.failed;
+	printf("ring-mediated: %" PRIu64 " trials (%" PRIu64 " killed at ring.mediated.sent, %"
+	       PRIu64 " random), %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64 " duplicated, %"
+	       PRIu64 " in flight at the kill delivered, %" PRIu64 " victims seen gone, seed %"
+	       PRIu64 "%s\n", M.trials, M.crash_trials, M.random_trials, M.torn, M.lost, M.dup,
+	       M.inflight, M.gone_seen, g_seed, med_complete ? "" : " incomplete");
+	return med_ok;
+}
+
+static int all_trials(uint64_t n, uint64_t *rng)
+{
+	int direct = run_trials(n, rng);
+	return run_med_trials(n, rng) && direct;
+}
+
 static void finish(const struct t_after *a, int crash_ok, char *counts, size_t len)
 {
 	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
@@ -478,20 +649,26 @@ static void finish(const struct t_after *a, int crash_ok, char *counts, size_t l
 	h_evidence(PROG, "stress", "crash", "ring.writer.lock.recover", crash_ok);
 	h_evidence(PROG, "stress", "crash", "ring.writer.publish", crash_ok);
 	h_evidence(PROG, "stress", "zombie", "ring.reader.wait.peerdead", !a->zombie);
+	h_evidence(PROG, "stress", "mediated", "ring.mediated.liveness", med_ok);
+	h_evidence(PROG, "stress", "mediated", "ring.mediated.peerdead", med_ok);
 	h_evidence(PROG, "stress", "restart", "ring.reader.single", !a->restart);
 	h_barrier_free(bar);
 	snprintf(counts, len, "\"trials\": %" PRIu64 ", \"crash_point_trials\": %" PRIu64
 		 ", \"random_trials\": %" PRIu64 ", \"torn\": %" PRIu64 ", \"lost\": %" PRIu64
 		 ", \"duplicated\": %" PRIu64 ", \"inflight_delivered\": %" PRIu64
-		 ", \"max_unblock_s\": %.3f, \"complete\": %d",
+		 ", \"max_unblock_s\": %.3f, \"complete\": %d"
+		 ", \"mediated_trials\": %" PRIu64 ", \"mediated_torn\": %" PRIu64
+		 ", \"mediated_lost\": %" PRIu64 ", \"mediated_duplicated\": %" PRIu64
+		 ", \"mediated_gone_seen\": %" PRIu64,
 		 T.trials, T.crash_trials, T.random_trials, T.torn, T.lost, T.dup, T.inflight,
-		 T.max_unblock, T.trials == t_trials());
+		 T.max_unblock, T.trials == t_trials() && med_complete, M.trials, M.torn, M.lost,
+		 M.dup, M.gone_seen);
 }
 
 int main(int argc, char **argv)
 {
 	sh = t_shared_alloc(sizeof(*sh));
 	return t_crash_main(argc, argv, sh, &(const struct t_crash_prog){ .prog = PROG,
-		.seed = &g_seed, .pidreuse_role = pidreuse_role, .trials = run_trials,
+		.seed = &g_seed, .pidreuse_role = pidreuse_role, .trials = all_trials,
 		.zombie = zombie_check, .restart = restart_check, .finish = finish });
 }

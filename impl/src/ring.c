@@ -179,7 +179,9 @@ int shmk_ring_check(const struct shmk_ring *r)
 
 int shmk_ring_writer_check(const struct shmk_ring_writer *w)
 {
-	return w ? ring_covers(w->fd, &w->m) : SHMK_FAIL(-EINVAL);
+	if (!w)
+		return SHMK_FAIL(-EINVAL);
+	return w->mediated ? 0 : ring_covers(w->fd, &w->m);
 }
 
 /* ---------------------------------------------------------------- create / attach */
@@ -357,6 +359,11 @@ int shmk_ring_close(struct shmk_ring *r)
 {
 	if (!r)
 		return 0;
+	/* r[impl ring.mediated.close] the thread appends through r's mapping
+	 * and the owner still holds the mediator's handle: neither may be
+	 * freed under the other */
+	if (r->med)
+		return shmk_fail(SHMK_EBUSY, "ring: stop its mediator before closing it");
 	uint64_t self = r->token;
 	/* r[impl ring.truncate.close] a cut file keeps our token (a dead
 	 * token is reclaimable); touching the cut header would SIGBUS */
@@ -384,6 +391,26 @@ int shmk_ring_unlink(const char *name)
 }
 
 /* ---------------------------------------------------------------- writer hand-off */
+
+int shmk_ring__take_fds(struct msghdr *mh, int keep_first)
+{
+	int fd = -1;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int x;
+			memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (keep_first && fd < 0)
+				fd = x;
+			else
+				close(x);
+		}
+	}
+	return fd;
+}
 
 struct handoff {
 	uint64_t magic;
@@ -426,7 +453,7 @@ int shmk_ring_writer_new(struct shmk_ring *r, uint64_t tag, int *writer_fd, int 
 	return 0;
 }
 
-static int claim_slot(struct shmk_ring_writer *w)
+int shmk_ring__claim_slot(struct shmk_ring_writer *w)
 {
 	struct shmk_ring_wpage *wp = w->m.wp;
 
@@ -440,6 +467,7 @@ static int claim_slot(struct shmk_ring_writer *w)
 			wp->slots[i].tag = w->tag;
 			atomic_fetch_add(&wp->registered, 1);
 			w->slot = i;
+			w->slot_held = 1;
 			return 0;
 		}
 	}
@@ -471,18 +499,22 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 		goto out;
 	}
 	/* Take every fd that came, whatever else is wrong, so none leaks. */
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int x;
-			memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (fd < 0)
-				fd = x;
-			else
-				close(x);
+	fd = shmk_ring__take_fds(&mh, 1);
+	/* r[impl ring.mediated.mode] a mediated writer's hand-off carries no
+	 * descriptor: the handle is the socket alone */
+	if (n == (ssize_t)sizeof(msg) && msg.magic == SHMK_RING_MHANDOFF && fd < 0 &&
+	    !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		w = calloc(1, sizeof(*w));
+		if (!w) {
+			rc = SHMK_FAIL(-ENOMEM);
+			goto out;
 		}
+		w->fd = -1;
+		w->sock = writer_fd;
+		w->tag = msg.tag;
+		w->mediated = 1;
+		*wp = w;
+		return 0;
 	}
 	if (n != (ssize_t)sizeof(msg) || msg.magic != RING_CMSG_MAGIC || fd < 0 ||
 	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
@@ -507,7 +539,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 	w->sock = writer_fd;
 	w->tag = msg.tag;
 	w->token = shmk_self_token();
-	rc = claim_slot(w);
+	rc = shmk_ring__claim_slot(w);
 	if (rc)
 		goto out;
 	*wp = w;
@@ -522,6 +554,31 @@ out:
 		close(fd);
 	close(writer_fd);
 	return rc;
+}
+
+int shmk_ring__writer_local(struct shmk_ring *r, struct shmk_ring_writer **wp)
+{
+	struct shmk_ring_writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w)
+		return SHMK_FAIL(-ENOMEM);
+	w->sock = -1;
+	w->token = shmk_self_token();
+	w->fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
+	if (w->fd < 0) {
+		rc = SHMK_FAIL(-errno);
+		free(w);
+		return rc;
+	}
+	rc = ring_map(w->fd, r->m.page, r->m.cap, 1, &w->m);
+	if (rc) {
+		close(w->fd);
+		free(w);
+		return rc;
+	}
+	*wp = w;
+	return 0;
 }
 
 int shmk_ring_writer_tag(const struct shmk_ring_writer *w, uint64_t *tag)

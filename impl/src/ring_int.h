@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "internal.h"
 #include "region.h"
@@ -31,6 +32,7 @@ struct shmk_ring {
 	struct ring_map m;
 	int fd;
 	uint64_t token;		/* our reader token in hdr->reader */
+	struct shmk_ring_mediator *med; /* the running mediator, if any */
 };
 
 struct shmk_ring_writer {
@@ -43,7 +45,43 @@ struct shmk_ring_writer {
 	int reserved;		/* a reservation holds the lock */
 	uint64_t res_head;
 	uint64_t res_rl;
+	int mediated;		/* a mediated writer: sock only, no mapping (ring_mediator.c) */
+	int slot_held;		/* slot's token is ours (the mediator holds it only while
+				 * a mediated writer is connected) */
 };
+
+/* ring.c: the mediator's own writer handle on r (writable mapping of a dup
+ * of r's fd, tag 0, no slot held), and the slot claim writer_open makes. */
+int shmk_ring__writer_local(struct shmk_ring *r, struct shmk_ring_writer **w);
+int shmk_ring__claim_slot(struct shmk_ring_writer *w);
+/* Closes every descriptor a received message brought (SCM_RIGHTS), but
+ * the first when keep_first: that one is returned (else -1). */
+struct msghdr;
+int shmk_ring__take_fds(struct msghdr *mh, int keep_first);
+/* ring_rw.c: gives up the slot (if held) and wakes the reader; appends one
+ * record of `len` bytes (the sum of iov, already checked against the
+ * maximum) with `tag`, under the writers' lock: the one append path of
+ * direct writers and the mediator. */
+void shmk_ring__release_slot(struct shmk_ring_writer *w);
+int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iovec *iov,
+		      int iovcnt, size_t len);
+/* ring_mediator.c: a mediated handle's write (writev has checked the
+ * arguments; len is the payload sum) and its close. */
+int shmk_ring__med_writev(struct shmk_ring_writer *w, const struct iovec *iov, int iovcnt,
+			  size_t len);
+
+/* ring_mediator.c: the mediator's parser of one received message (n bytes
+ * at buf, recvmsg's msg_flags).  0 and *len (the payload follows the 8-byte
+ * header) or the reason to disconnect: */
+enum ring_med_verdict {
+	RING_MED_OK = 0,
+	RING_MED_SHORT,		/* n < 8 */
+	RING_MED_BADHDR,	/* magic, or len != n - 8 */
+	RING_MED_OVERSIZED,	/* MSG_TRUNC, or len > SHMK_RING_MAX_PAYLOAD */
+	RING_MED_ANCILLARY,	/* MSG_CTRUNC or any control message */
+};
+enum ring_med_verdict shmk_ring__med_parse(const void *buf, size_t n, int msg_flags,
+					   size_t controllen, size_t *len);
 
 static inline void ring_unmap(struct ring_map *m)
 {

@@ -324,8 +324,8 @@ static void wunlock(struct shmk_ring_writer *w)
  * record of `len` payload bytes; writes the record header and padding.
  * Returns the head to publish after, or an error having written nothing.
  */
-static int reserve_locked(struct shmk_ring_writer *w, size_t len, uint64_t *head_out,
-			  uint64_t *rl_out)
+static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
+			  uint64_t *head_out, uint64_t *rl_out)
 {
 	struct shmk_ring_hdr *h = w->m.hdr;
 	uint64_t cap = w->m.cap;
@@ -354,7 +354,7 @@ static int reserve_locked(struct shmk_ring_writer *w, size_t len, uint64_t *head
 	/* r[impl ring.writer.bounds] offset < cap and rl <= 64 KiB: inside ring + mirror */
 	uint8_t *rec = w->m.data + head % cap;
 	/* r[impl ring.record.format] r[impl ring.writer.tag] the owner's tag, never the caller's */
-	memcpy(rec, &w->tag, 8);
+	memcpy(rec, &tag, 8);
 	uint64_t n64 = len;
 	memcpy(rec + 8, &n64, 8);
 	memset(rec + SHMK_RING_REC_HDR + len, 0, rl - SHMK_RING_REC_HDR - len);
@@ -376,7 +376,6 @@ static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
 int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int iovcnt)
 {
 	size_t len = 0;
-	uint64_t head, rl;
 
 	if (!w || iovcnt < 0 || (iovcnt && !iov))
 		return SHMK_FAIL(-EINVAL);
@@ -393,11 +392,20 @@ int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int io
 					 SHMK_RING_MAX_PAYLOAD);
 		len += iov[i].iov_len;
 	}
+	if (w->mediated)
+		return shmk_ring__med_writev(w, iov, iovcnt, len);
+	return shmk_ring__append(w, w->tag, iov, iovcnt, len);
+}
+
+int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iovec *iov,
+		      int iovcnt, size_t len)
+{
+	uint64_t head, rl;
 	int rc = wlock(w);
 	if (rc)
 		return rc;
 	SHMK_CRASH_POINT("ring.write.locked");
-	rc = reserve_locked(w, len, &head, &rl);
+	rc = reserve_locked(w, tag, len, &head, &rl);
 	if (rc) {
 		wunlock(w);
 		return rc;
@@ -434,6 +442,8 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 		return SHMK_FAIL(-EINVAL);
 	if (w->reserved)
 		return shmk_fail(-EINVAL, "ring: a reservation is pending");
+	if (w->mediated)
+		return shmk_fail(-EOPNOTSUPP, "ring: a mediated writer has no mapping to reserve in");
 	/* r[impl ring.record.max] */
 	if (len > SHMK_RING_MAX_PAYLOAD)
 		return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
@@ -441,7 +451,7 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	int rc = wlock(w);
 	if (rc)
 		return rc;
-	rc = reserve_locked(w, len, &head, &rl);
+	rc = reserve_locked(w, w->tag, len, &head, &rl);
 	if (rc) {
 		wunlock(w);
 		return rc;
@@ -456,6 +466,8 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 
 int shmk_ring_commit(struct shmk_ring_writer *w)
 {
+	if (w && w->mediated)
+		return shmk_fail(-EOPNOTSUPP, "ring: a mediated writer reserves nothing");
 	if (!w || !w->reserved)
 		return SHMK_FAIL(-EINVAL);
 	SHMK_CRASH_POINT("ring.commit");
@@ -468,6 +480,8 @@ int shmk_ring_commit(struct shmk_ring_writer *w)
 
 int shmk_ring_discard(struct shmk_ring_writer *w)
 {
+	if (w && w->mediated)
+		return shmk_fail(-EOPNOTSUPP, "ring: a mediated writer reserves nothing");
 	if (!w || !w->reserved)
 		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.writer.reserve] head never moved: nothing to undo */
@@ -476,25 +490,40 @@ int shmk_ring_discard(struct shmk_ring_writer *w)
 	return 0;
 }
 
+void shmk_ring__release_slot(struct shmk_ring_writer *w)
+{
+	if (w->slot_held) {
+		uint64_t self = w->token;
+		/* r[impl ring.writer.register] seq_cst: pairs with the loads in writers_alive() */
+		atomic_compare_exchange_strong(&w->m.wp->slots[w->slot].token, &self, 0);
+		w->slot_held = 0;
+	}
+	/* A reader waiting for this writer re-checks liveness now. */
+	wake_reader(w);
+}
+
 int shmk_ring_writer_close(struct shmk_ring_writer *w)
 {
 	if (!w)
 		return 0;
+	if (w->mediated) {
+		/* the mediator sees the hang-up; nothing of the ring is ours */
+		close(w->sock);
+		free(w);
+		return 0;
+	}
 	/* r[impl ring.truncate.close] the lock, the slot and the header may
 	 * all be cut: leave them (the reader's liveness check sees us gone) */
 	int rc = ring_covers(w->fd, &w->m);
 	if (rc == 0) {
 		if (w->reserved)
 			shmk_ring_discard(w);
-		uint64_t self = w->token;
-		/* r[impl ring.writer.register] seq_cst: pairs with the loads in writers_alive() */
-		atomic_compare_exchange_strong(&w->m.wp->slots[w->slot].token, &self, 0);
-		/* A reader waiting for this writer re-checks liveness now. */
-		wake_reader(w);
+		shmk_ring__release_slot(w);
 	}
 	ring_unmap(&w->m);
 	close(w->fd);
-	close(w->sock);
+	if (w->sock >= 0)
+		close(w->sock);
 	free(w);
 	return rc;
 }

@@ -187,7 +187,7 @@ int same_ring(const struct snap *s, const uint8_t *raw, size_t len)
 
 /* ---------------------------------------------------------------- roles */
 
-static int recv_fd(int sock)
+int recv_fd(int sock)
 {
 	char c;
 	struct iovec iov = { &c, 1 };
@@ -207,7 +207,7 @@ static int recv_fd(int sock)
 	return fd;
 }
 
-static int send_fd(int sock, int fd)
+int send_fd(int sock, int fd)
 {
 	char c = 'w';
 	struct iovec iov = { &c, 1 };
@@ -232,18 +232,28 @@ static int send_fd(int sock, int fd)
  * (count records of len, pattern of tag/index), "reserve" (reserve len,
  * fill half, commit).  Crash points come from SHMK_CRASH_AT.
  */
-static int role_writer(int argc, char **argv)
+int role_args(int argc, char **argv, struct role_args *a)
 {
 	if (argc < 5)
-		return 2;
-	int sock = atoi(argv[1]);
-	const char *op = argv[2];
-	uint64_t count = strtoull(argv[3], NULL, 10);
-	size_t len = strtoul(argv[4], NULL, 10);
-	int wfd = recv_fd(sock);
-	close(sock);
+		return -2;
+	a->sock = atoi(argv[1]);
+	a->op = argv[2];
+	a->count = strtoull(argv[3], NULL, 10);
+	a->len = strtoul(argv[4], NULL, 10);
+	int fd = recv_fd(a->sock);
+	return fd < 0 ? -3 : fd;
+}
+
+static int role_writer(int argc, char **argv)
+{
+	struct role_args a;
+	int wfd = role_args(argc, argv, &a);
 	if (wfd < 0)
-		return 3;
+		return -wfd;
+	close(a.sock);
+	const char *op = a.op;
+	uint64_t count = a.count;
+	size_t len = a.len;
 	struct shmk_ring_writer *w = NULL;
 	if (shmk_ring_writer_open(wfd, &w))
 		return 4;
@@ -267,9 +277,11 @@ static int role_writer(int argc, char **argv)
 }
 H_ROLE("writer", role_writer);
 
-/* Starts role "writer" and hands it a writer fd by SCM_RIGHTS. */
-pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op,
-			       const char *count, const char *len, int *peer)
+/* Starts `role` with argv <sockfd> op count len and hands it wfd (a
+ * writer fd of either mode) by SCM_RIGHTS over <sockfd>; wfd stays the
+ * caller's.  ctl: NULL, or gets our end of <sockfd> to talk to the role. */
+pid_t spawn_role_fd(const char *role, int wfd, const char *op, const char *count,
+		    const char *len, int *ctl)
 {
 	int sv[2];
 	char fdarg[16];
@@ -278,13 +290,24 @@ pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op,
 	fcntl(sv[0], F_SETFD, FD_CLOEXEC);
 	snprintf(fdarg, sizeof(fdarg), "%d", sv[1]); /* sv[1] survives the exec */
 	const char *args[] = { fdarg, op, count, len, NULL };
-	pid_t pid = h_spawn_role("writer", args);
+	pid_t pid = h_spawn_role(role, args);
 	CU_ASSERT_FATAL(pid > 0);
 	close(sv[1]);
-	int wfd = new_writer_fd(r, tag, peer);
 	CU_ASSERT_EQUAL_FATAL(send_fd(sv[0], wfd), 0);
+	if (ctl)
+		*ctl = sv[0];
+	else
+		close(sv[0]);
+	return pid;
+}
+
+/* Starts role "writer" and hands it a writer fd by SCM_RIGHTS. */
+pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op,
+			       const char *count, const char *len, int *peer)
+{
+	int wfd = new_writer_fd(r, tag, peer);
+	pid_t pid = spawn_role_fd("writer", wfd, op, count, len, NULL);
 	close(wfd);
-	close(sv[0]);
 	return pid;
 }
 

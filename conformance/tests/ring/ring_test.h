@@ -76,6 +76,20 @@ pid_t fork_writer(int wfd, uint64_t tag, uint64_t count, size_t len0, size_t ste
 			 size_t maxlen);
 struct snap take(uint8_t *raw, size_t len);
 int same_ring(const struct snap *s, const uint8_t *raw, size_t len);
+int recv_fd(int sock);
+/* A role's argv <sockfd> <op> <count> <len>: parses it into a and receives
+ * the writer fd over sockfd (kept open in a->sock): the fd, or -2 (argv)
+ * or -3 (no fd), the role's exit code negated. */
+struct role_args {
+	int sock;
+	const char *op;
+	uint64_t count;
+	size_t len;
+};
+int role_args(int argc, char **argv, struct role_args *a);
+int send_fd(int sock, int fd);
+pid_t spawn_role_fd(const char *role, int wfd, const char *op, const char *count,
+		    const char *len, int *ctl);
 pid_t spawn_writer_role(struct shmk_ring *r, uint64_t tag, const char *op,
 			       const char *count, const char *len, int *peer);
 

@@ -7,8 +7,13 @@
  * share one named file: a header page (head, tail, magic, version,
  * capacity), `capacity` bytes of ring, and a writers page the reader never
  * maps writable.  Records are [tag u64][len u64][payload][0-7 zero bytes];
- * the tag is bound to the writer handle by the owner, so a writer cannot
- * forge another writer's tag.
+ * the tag is bound to the writer handle by the owner.
+ *
+ * Two writer modes, by what a writer is trusted with (r[ring.mediated.mode]):
+ *   direct:   the writer maps the ring, the head and the lock: it is TRUSTED; a hostile
+ *             one can forge any tag, corrupt any record, move head or hold the lock.
+ *   mediated: the writer holds only a socket; the owner's mediator checks, stamps the tag
+ *             and appends: a hostile one can only append well-formed records with its tag.
  *
  * Handing a writer to another process: the owner calls
  * shmk_ring_writer_new(), which returns a writer fd (a Unix socket end that
@@ -103,7 +108,9 @@ int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
 		       struct shmk_ring_info *info);
 /* Releases the reader role and the mapping; the file stays.  Frees r
  * whatever it returns: 0, SHMK_ETRUNCATED (the file was cut: the role is
- * left for reclaim, r[ring.truncate.close]) or -errno from fstat; NULL: 0. */
+ * left for reclaim, r[ring.truncate.close]) or -errno from fstat; NULL: 0.
+ * But while r's mediator runs: SHMK_EBUSY, nothing done, r still open
+ * (r[ring.mediated.close]: stop the mediator first). */
 int shmk_ring_close(struct shmk_ring *r);
 int shmk_ring_unlink(const char *path);
 
@@ -163,6 +170,50 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **w);
  * and returns as shmk_ring_close. */
 int shmk_ring_writer_close(struct shmk_ring_writer *w);
 int shmk_ring_writer_tag(const struct shmk_ring_writer *w, uint64_t *tag);
+
+/*
+ * Mediated writers (r[ring.mediated.mode]).  The owner starts one mediator
+ * thread per ring (it appends under the writers' lock like a direct writer,
+ * so direct and mediated writers may share a ring) and stops it before
+ * shmk_ring_close (SHMK_EBUSY until then).  shmk_ring_mediated_new returns
+ * a writer fd (a socket end, no descriptor of the ring; the writer process
+ * passes it to shmk_ring_writer_open like a direct one) and a peer fd that
+ * polls POLLHUP once the writer is gone: closed, dead, or disconnected for
+ * a lie.  On a mediated handle write and writev send the record and block
+ * until the mediator's reply: the append's code, or SHMK_EPEERDEAD once the
+ * mediator has gone (a record whose reply was pending when it stopped may
+ * have gone in: r[ring.mediated.status+2]); reserve, commit and discard
+ * give -EOPNOTSUPP and shmk_ring_writer_check 0 (no mapping).  The
+ * mediator's functions belong to the owner's thread that started it.
+ */
+struct shmk_ring_mediator;
+struct shmk_ring_mediator_stats {
+	uint64_t records;	/* messages appended (reply 0) */
+	uint64_t refused;	/* messages answered with an error (SHMK_EFULL ...) */
+	uint64_t hangups;	/* writers that closed or died */
+	/* writers disconnected for a lie, by reason */
+	uint64_t short_msgs;	/* shorter than the 8-byte header (zero-length too) */
+	uint64_t bad_header;	/* wrong magic, or len != message length - 8 */
+	uint64_t oversized;	/* longer than a whole record may be (MSG_TRUNC) */
+	uint64_t ancillary;	/* SCM_RIGHTS (its fds closed) or any other control message */
+	uint32_t connected;	/* writers connected now */
+	uint32_t max_batch;	/* records served per writer per turn */
+	int error;		/* 0, or the -errno that ended the mediator thread (every
+				 * writer then disconnected, counted in hangups) */
+};
+/* SHMK_EBUSY when r already has a mediator; -errno from epoll, eventfd, the
+ * thread or the writable mapping. */
+int shmk_ring_mediator_start(struct shmk_ring *r, struct shmk_ring_mediator **m);
+/* Stops the thread, disconnects every writer (their peer fds hang up),
+ * frees m.  NULL: 0. */
+int shmk_ring_mediator_stop(struct shmk_ring_mediator *m);
+/* SHMK_EBUSY when SHMK_RING_MAX_WRITERS mediated writers are connected,
+ * SHMK_EPEERDEAD when the mediator thread has ended (stats' error).
+ * Both fds are O_CLOEXEC; the caller closes them. */
+int shmk_ring_mediated_new(struct shmk_ring_mediator *m, uint64_t tag, int *writer_fd,
+			   int *peer_fd);
+int shmk_ring_mediator_stats(const struct shmk_ring_mediator *m,
+			     struct shmk_ring_mediator_stats *st);
 
 /* Appends one record.  SHMK_ETOOLARGE (len > SHMK_RING_MAX_PAYLOAD),
  * SHMK_EFULL (no space; never blocks), SHMK_EINTEGRITY (head/tail

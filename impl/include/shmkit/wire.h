@@ -281,6 +281,28 @@ SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, registered) == 16);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, lock) == 64);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, slots) == 128);
 
+/* Mediated writers (ring_mediator.c): the writer holds only its end of a
+ * SOCK_SEQPACKET socket; one message per record, [shmk_ring_mmsg][len
+ * payload bytes] and nothing else (no ancillary data); the mediator
+ * answers every accepted message with one shmk_ring_mreply.  The hand-off
+ * queued on a new writer's socket is 16 bytes: SHMK_RING_MHANDOFF, tag. */
+#define SHMK_RING_MMSG_MAGIC 0x4d4b5352u	/* "RSKM" little-endian: a record */
+#define SHMK_RING_MHANDOFF 0x31444d4b4d485372ull /* "rSHMKMD1": mediated hand-off */
+
+struct shmk_ring_mmsg {
+	uint32_t magic;			/* 0: SHMK_RING_MMSG_MAGIC */
+	uint32_t len;			/* 4: payload bytes, == message length - 8 */
+};
+SHMK_WIRE_ASSERT(sizeof(struct shmk_ring_mmsg) == 8);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_mmsg, len) == 4);
+
+struct shmk_ring_mreply {
+	int32_t rc;			/* 0: what the append returned */
+	uint32_t zero;			/* 4 */
+};
+SHMK_WIRE_ASSERT(sizeof(struct shmk_ring_mreply) == 8);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_mreply, zero) == 4);
+
 /* ------------------------------------------------------------------ slots */
 /* (section owned by slots.c; rules in conformance/spec/slots.md)
  *
