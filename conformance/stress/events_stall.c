@@ -24,8 +24,8 @@
  * answers; and the longest time another party was blocked: the survivor's
  * longest send call and the longest send-to-receive latency of its
  * messages (those queued behind the stopped producer's cell), within
- * t_unblock_bound() (2 x SHMK_LIVENESS_MS times SHMK_TIME_SCALE, the
- * crash programs' allowance).
+ * 3 x SHMK_LIVENESS_MS times SHMK_TIME_SCALE (t_stall_main: the clause's
+ * 2 x L before the unblock, plus one liveness period to notice it).
  */
 #include "events_load.h"
 #include "stall.h"

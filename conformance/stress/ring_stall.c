@@ -20,9 +20,8 @@
  * that returned 0 never read), duplicated, failed calls (any other error),
  * survivor trials released by SHMK_EBUSY, SHMK_EBUSY answers; and the
  * longest time another party was blocked: the survivor's longest write
- * call, within t_unblock_bound() (2 x SHMK_LIVENESS_MS times
- * SHMK_TIME_SCALE: the clause's bound plus as much again for scheduling,
- * as the crash programs allow).  The reader only polls: a stopped writer
+ * call, within 3 x SHMK_LIVENESS_MS times SHMK_TIME_SCALE (t_stall_main:
+ * the clause's bound, L, plus twice as much for scheduling).  The reader only polls: a stopped writer
  * has nothing it could wait on.
  */
 #include "stall.h"

@@ -22,9 +22,9 @@
  * duplicated (a sample read twice by either), failed calls, unblocks,
  * recycled handles refused with SHMK_EEMPTY; and the longest time another
  * party was blocked: the owner's longest wait for a free slot and the
- * survivor's longest commit-to-read latency, within t_unblock_bound()
- * (2 x SHMK_LIVENESS_MS times SHMK_TIME_SCALE): the lease plus as much
- * again for the survivor's reading and scheduling.
+ * survivor's longest commit-to-read latency, within 3 x SHMK_LIVENESS_MS
+ * times SHMK_TIME_SCALE (t_stall_main): the lease plus twice as much for
+ * the survivor's reading and scheduling.
  */
 #include "stall.h"
 #include "shmkit/slots.h"
