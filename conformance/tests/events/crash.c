@@ -188,19 +188,28 @@ static void stopped_claimer(const char *p, struct shmk_events_rx *rx, const char
 	CU_ASSERT_EQUAL(shmk_events_rx_unblocked(rx), u0 + 1);
 }
 
+/* A blocking region at p (liveness 100 ms) whose MPSC consumer this
+ * process holds; the producers are other processes. */
+static struct shmk_events_rx *mpsc_consumer(const char *p, struct shmk_events **r)
+{
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	*r = must_open(p, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(*r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	return rx;
+}
+
 static void dead_producer(void)
 {
 	char *p = new_path();
-	struct shmk_events_opts o = { .blocking = true };
-	setenv("SHMK_LIVENESS_MS", "100", 1);
-	struct shmk_events *r = must_open(p, &o);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = mpsc_consumer(p, &r);
 	uint8_t buf[256];
 	size_t n;
-
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
 
 	/* producer 0 dies between claim and publish of its 3rd message */
 	const char *a0[] = { p, "0", "10", NULL };
@@ -266,17 +275,11 @@ static void stopped_view_producer(void)
 					       { "view", "events.mpsc.claimed-unbound" },
 					       { "view", "events.mpsc.claimed" } };
 	char *p = new_path();
-	struct shmk_events_opts o = { .blocking = true };
-	setenv("SHMK_LIVENESS_MS", "100", 1);
-	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = mpsc_consumer(p, &r);
 	struct shmk_events_layout *l = LAYOUT(r);
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
 	uint8_t buf[256];
 	size_t n;
-
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
 	for (size_t k = 0; k < sizeof(runs) / sizeof(runs[0]); k++) {
 		stopped_claimer(p, rx, runs[k][0], runs[k][1], 0);
 		static uint8_t seen[SHMK_EVENTS_SLOTS];
