@@ -99,6 +99,33 @@ static void wait_huge_timeout(void)
 }
 H_REGISTER(wait_huge_timeout, 30, "common.wait.deadline");
 
+/* A parked waiter is woken by the commit, not by its next look: with
+ * SHMK_LIVENESS_MS at 600 s the waiter's slice is 150 s, so a commit that
+ * forgot its futex wake shows as a wait that lasts until its 5 s deadline
+ * instead of one slice (the tests above would pass on the slice alone). */
+static void wait_wakes_parked(void)
+{
+	char fl[256];
+	struct shmk_slots *o, *r;
+
+	CU_ASSERT_EQUAL_FATAL(setenv("SHMK_LIVENESS_MS", "600000", 1), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r), 0);
+	for (int round = 0; round < 3; round++) {
+		uint64_t g = shmk_slots_notify_generation(r);
+		pid_t pid = t_fork_run(committer_when_parked, o);
+		int64_t t0 = shmk_now_ns();
+		CU_ASSERT_EQUAL(shmk_slots_wait_for_change(r, g, 5000000000LL), 0);
+		/* ended by the wake, not by the deadline: the last look at the
+		 * deadline would see the change and answer 0 as well */
+		CU_ASSERT(shmk_now_ns() - t0 < 5000000000LL);
+		CU_ASSERT_EQUAL(h_wait(pid, 20), 0);
+	}
+	shmk_slots_close(r);
+	shmk_slots_close(o);
+}
+H_REGISTER(wait_wakes_parked, 60, "slots.wait.nolost+2");
+
 static int owner_then_die(void *arg)
 {
 	struct shmk_slots *o;
