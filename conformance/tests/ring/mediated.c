@@ -363,7 +363,13 @@ static void hostile_writers(void)
 	enum { NS = sizeof(src) / sizeof(src[0]) };
 	char cnt[NS][24], len[NS][24];
 
-	med_up(&f, CAP64K);
+	/* Room for everything every source can send (about 1.4 MB: 2000 x
+	 * 120 + 1000 x 1016 bytes of honest records, noreply's up to 2003 x
+	 * 80, the hostiles' few), so no append is ever refused for space: a
+	 * refused record of forge's (reply unread) or noreply's (replies
+	 * never read) would be a gap the checks below call lost, and a
+	 * loaded machine, where this reader falls behind, made 64 KiB fill. */
+	med_up(&f, 32 * CAP64K);
 	for (int k = 0; k < NS; k++) {
 		snprintf(cnt[k], sizeof(cnt[k]), "%llu", (unsigned long long)src[k].count);
 		snprintf(len[k], sizeof(len[k]), "%zu", src[k].len);
