@@ -151,7 +151,8 @@ static void trial(int w, const char *path, struct shmk_events_rx *rx, uint64_t *
 	uint64_t committed[2] = { ws->committed[0], ws->committed[1] };
 	struct t_stall_outcome o = { .torn = x.torn, .reordered = x.reordered,
 				     .at = v.kind == T_STALL_RANDOM ? "random" : stop,
-				     .verr = ws->err[V_ID], .serr = ws->err[S_ID] };
+				     .verr = ws->err[V_ID], .serr = ws->err[S_ID],
+				     .sstatus = s.status };
 	t_stall_tally(&x.cnt[0][0], 2, K, committed, &o.lost, &o.dup);
 	o.failed = !t_exited0(v.status) + !t_exited0(s.status);
 	o.blocked_ns = x.max_lat_ns > ws->max_send_ns ? x.max_lat_ns : ws->max_send_ns;

@@ -219,7 +219,8 @@ static void trial(int w, struct shmk_ring *r, struct shmk_ring_mediator *m, uint
 	uint64_t committed[3] = { ws->committed[0], ws->committed[1], ws->committed[2] };
 	struct t_stall_outcome o = { .torn = x.torn, .reordered = x.reordered, .held = held,
 				     .at = v.kind == T_STALL_RANDOM ? "random" : stop,
-				     .verr = ws->err[V_ID], .serr = ws->err[S_ID] };
+				     .verr = ws->err[V_ID], .serr = ws->err[S_ID],
+				     .sstatus = s[0].status };
 	t_stall_tally(&x.cnt[0][0], np, K, committed, &o.lost, &o.dup);
 	o.failed = !t_exited0(v.status);
 	for (int i = 0; i < np - 1; i++)

@@ -223,7 +223,7 @@ static void trial(int w, const char *flink, struct shmk_slots *o, uint64_t *rng)
 	char at[48];
 	snprintf(at, sizeof(at), "kind %d at %u", v.kind, stop_n);
 	struct t_stall_outcome out = { .torn = ws->torn, .at = at, .verr = ws->err[V_ID],
-				     .serr = ws->err[S_ID] };
+				     .serr = ws->err[S_ID], .sstatus = s.status };
 	t_stall_tally(&cnt[0][0], 2, K, owed, &out.lost, &out.dup);
 	out.failed = !t_exited0(v.status) + !t_exited0(s.status);
 	int64_t lat = atomic_load(&ws->max_lat_ns);

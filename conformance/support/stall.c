@@ -170,15 +170,29 @@ void t_stall_tally(const uint8_t *cnt, int nprod, int k, const uint64_t *committ
 		}
 }
 
+/* A wait status in words. */
+static const char *status_str(char *buf, size_t len, int st)
+{
+	if (st == -1)
+		snprintf(buf, len, "not reaped");
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, len, "exit %d", WEXITSTATUS(st));
+	return buf;
+}
+
 void t_stall_account(const char *prog, int w, struct t_stall_totals *T,
 		     const struct t_stall_victim *v, const struct t_stall_outcome *o)
 {
+	char vs[32], ss[32];
 	if (o->torn || o->lost || o->dup || o->failed || o->reordered || o->held)
 		printf("%s: worker %d trial (%s, hold %.0f ms): %" PRIu64 " torn, %" PRIu64
 		       " lost, %" PRIu64 " dup, %" PRIu64 " failed, %" PRIu64 " reordered, %"
-		       PRIu64 " held, victim %s, survivor %s\n", prog, w, o->at,
+		       PRIu64 " held, victim %s (%s), survivor %s (%s)\n", prog, w, o->at,
 		       (double)v->hold / 1e6, o->torn, o->lost, o->dup, o->failed, o->reordered,
-		       o->held, shmk_errname(o->verr), shmk_errname(o->serr));
+		       o->held, shmk_errname(o->verr), status_str(vs, sizeof(vs), v->status),
+		       shmk_errname(o->serr), status_str(ss, sizeof(ss), o->sstatus));
 	atomic_fetch_add(&T->torn, o->torn);
 	atomic_fetch_add(&T->lost, o->lost);
 	atomic_fetch_add(&T->dup, o->dup);

@@ -115,6 +115,7 @@ struct t_stall_outcome {
 	int64_t blocked_ns;	/* the longest time another party was blocked */
 	const char *at;		/* where the victim was stopped (for the failure line) */
 	int verr, serr;		/* the victim's and a survivor's last error */
+	int sstatus;		/* that survivor's wait status */
 };
 
 /* Adds one finished trial to *T (kind, counts, longest block), and says
