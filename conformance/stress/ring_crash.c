@@ -315,19 +315,9 @@ struct med_totals {
 	uint64_t inflight, gone_seen;
 };
 
-/* A child forked from the owner, whose mediator thread runs, inherits the
- * mediator's epoll fd, stop eventfd and every connected writer's socket
- * end and hang-up pipe (O_CLOEXEC does not act on fork).  A writer holding
- * them would keep the other writer's peer fd up and see its own socket
- * from both ends; it keeps only `keep` (-1: none) and stdio.  Not re-exec'd:
- * the writer's side channel and barrier are this process's shared memory. */
-static void only_fd(int keep)
-{
-	if (keep > 3)
-		syscall(SYS_close_range, 3u, (unsigned)keep - 1, 0u);
-	syscall(SYS_close_range, (unsigned)(keep < 3 ? 3 : keep + 1), ~0u, 0u);
-}
-
+/* A child forked from the owner, whose mediator thread runs, keeps only
+ * its socket end and stdio (t_only_fd).  Not re-exec'd: the writer's side
+ * channel and barrier are this process's shared memory. */
 /* The owner (this process: reader + mediator thread) and two mediated
  * writer processes; the victim is SIGKILLed after a send whose reply it
  * never saw (crash point ring.mediated.sent) or at a random time.  0 torn,
@@ -357,7 +347,7 @@ static int med_trial(uint64_t t, uint64_t *rng, struct med_totals *M, struct h_b
 		int how = (int)(t_rand(rng) % 2); /* write or writev: no reserve when mediated */
 		pids[k] = fork();
 		if (pids[k] == 0) {
-			only_fd(wfd[k]);
+			t_only_fd(wfd[k]);
 			if (k == 1)
 				writer_child(wfd[1], 1, NULL, 64, how, *rng ^ 7);
 			if (crash_mode) {
@@ -374,7 +364,7 @@ static int med_trial(uint64_t t, uint64_t *rng, struct med_totals *M, struct h_b
 	if (!crash_mode) {
 		killer = fork();
 		if (killer == 0) {
-			only_fd(-1);
+			t_only_fd(-1);
 			t_pause_us(rng, 3000);
 			kill(pids[0], SIGKILL);
 			_exit(0);

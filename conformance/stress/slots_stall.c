@@ -7,7 +7,7 @@
  * gets SHMK_EEMPTY for what was reused, never a torn or recycled sample
  * (slots.stall.reader-resume).
  *
- * STRESS_TRIALS trials (200 in make check, 10000 in make stress) on
+ * STRESS_TRIALS trials (64 in make check, 10000 in make stress) on
  * STRESS_WORKERS workers side by side (stall.h), each the owner of its own
  * 4-slot segment.  Per trial a victim reader and a survivor reader register
  * and read; the owner commits K checksummed, timestamped samples addressed
@@ -23,14 +23,14 @@
  * recycled handles refused with SHMK_EEMPTY; and the longest time another
  * party was blocked: the owner's longest wait for a free slot and the
  * survivor's longest commit-to-read latency, within 3 x SHMK_LIVENESS_MS
- * times SHMK_TIME_SCALE (t_stall_main): the lease plus twice as much for
+ * times SHMK_TIME_SCALE: the lease plus twice as much for
  * the survivor's reading and scheduling.
  */
 #include "stall.h"
 #include "shmkit/slots.h"
 
 #define PROG "slots_stall"
-#define K 24		/* samples per trial */
+#define K T_STALL_K	/* samples per trial */
 #define NSLOTS 4
 #define CAP 64
 #define V_ID 0
@@ -38,6 +38,15 @@
 
 static const char *const clauses[] = { "slots.stall.reader", "slots.stall.reader-resume",
 				       "slots.reader.disconnect" };
+
+static const struct t_stall_family family = {
+	.line = "slots-stall", .victim = "reader",
+	.points = { "a handle taken", "a sample read, not marked" },
+	.unblocks = "the owner's lease disconnected the stopped reader",
+	.retried = "handles of reused slots refused with SHMK_EEMPTY",
+	.bound_l = 3,	/* the lease, plus twice as much for reading and scheduling */
+	.clauses = clauses, .nclauses = sizeof(clauses) / sizeof(clauses[0]),
+};
 
 struct wside {
 	_Atomic uint32_t ready;		/* readers registered */
@@ -51,7 +60,7 @@ struct wside {
 };
 
 struct side {
-	struct t_stall_totals T;
+	struct t_stall_totals T[1];
 	struct wside w[T_STALL_MAXW];
 };
 
@@ -173,8 +182,8 @@ static void trial(int w, const char *flink, struct shmk_slots *o, uint64_t *rng)
 	v.pid = fork();
 	if (v.pid == 0)
 		reader(flink, ws, V_ID, v.kind, stop_n);
-	struct t_stall_victim s = { .pid = fork(), .kind = T_STALL_RANDOM, .status = -1,
-				    .stop_at = INT64_MAX };
+	struct t_stall_victim s;
+	t_stall_bystander(&s, fork());
 	if (s.pid == 0)
 		reader(flink, ws, S_ID, T_STALL_RANDOM, 0);
 	int64_t end = shmk_now_ns() + (int64_t)h_deadline(60) * 1000000000LL, blocked = 0;
@@ -202,29 +211,29 @@ static void trial(int w, const char *flink, struct shmk_slots *o, uint64_t *rng)
 		       rc ? shmk_errname(rc) : "readers hung");
 		t_stall_kill(&v);
 		t_stall_kill(&s);
-		atomic_fetch_add(&sh->T.bad_trials, 1);
+		atomic_fetch_add(&sh->T->bad_trials, 1);
 	}
 	/* every sample is the survivor's; the victim may miss those the
 	 * lease disconnected it from */
 	uint8_t cnt[2][K];
-	uint64_t lost, dup, owed[2] = { 0, K };
+	uint64_t owed[2] = { 0, K };
 	for (int p = 0; p < 2; p++)
 		for (int q = 0; q < K; q++)
 			cnt[p][q] = atomic_load(&ws->cnt[p][q]);
-	t_stall_tally(&cnt[0][0], 2, K, owed, &lost, &dup);
-	uint64_t failed = !t_exited0(v.status) + !t_exited0(s.status);
+	char at[48];
+	snprintf(at, sizeof(at), "kind %d at %u", v.kind, stop_n);
+	struct t_stall_outcome out = { .torn = ws->torn, .at = at, .verr = ws->err[V_ID],
+				     .serr = ws->err[S_ID], .sstatus = s.status };
+	t_stall_tally(&cnt[0][0], 2, K, owed, &out.lost, &out.dup);
+	out.failed = !t_exited0(v.status) + !t_exited0(s.status);
 	int64_t lat = atomic_load(&ws->max_lat_ns);
-	atomic_fetch_add(&sh->T.unblocked, unblocks);
-	atomic_fetch_add(&sh->T.retried, atomic_load(&ws->refused));
-	if (ws->torn || lost || dup || failed)
-		printf("%s: worker %d trial (kind %d at %u, hold %.0f ms): %" PRIu64 " torn, %"
-		       PRIu64 " lost, %" PRIu64 " dup, victim %s, survivor %s\n", PROG, w, v.kind,
-		       stop_n, (double)v.hold / 1e6, (uint64_t)ws->torn, lost, dup,
-		       shmk_errname(ws->err[V_ID]), shmk_errname(ws->err[S_ID]));
-	t_stall_account(&sh->T, &v, ws->torn, lost, dup, failed, lat > blocked ? lat : blocked);
+	out.blocked_ns = lat > blocked ? lat : blocked;
+	atomic_fetch_add(&sh->T->unblocked, unblocks);
+	atomic_fetch_add(&sh->T->retried, atomic_load(&ws->refused));
+	t_stall_account(PROG, w, sh->T, &v, &out);
 }
 
-static int worker(int w, uint64_t trials, const char *dir)
+static int worker(int w, const uint64_t *trials, const char *dir)
 {
 	char flink[224];
 	struct shmk_slots *o = NULL;
@@ -236,7 +245,7 @@ static int worker(int w, uint64_t trials, const char *dir)
 		printf("%s: worker %d: create: %s\n", PROG, w, shmk_errname(rc));
 		return 1;
 	}
-	for (uint64_t t = 0; t < trials; t++)
+	for (uint64_t t = 0; t < trials[0]; t++)
 		trial(w, flink, o, &rng);
 	shmk_slots_close(o);
 	return 0;
@@ -244,15 +253,7 @@ static int worker(int w, uint64_t trials, const char *dir)
 
 int main(void)
 {
-	g_seed = t_stall_start();
-	sh = t_shared_alloc(sizeof(*sh));
-	struct t_stall_prog p = {
-		.prog = PROG, .line = "slots-stall", .victim = "reader",
-		.points = { "a handle taken", "a sample read, not marked" },
-		.unblocks = "the owner's lease disconnected the stopped reader",
-		.retried = "handles of reused slots refused with SHMK_EEMPTY",
-		.clauses = clauses, .nclauses = sizeof(clauses) / sizeof(clauses[0]),
-		.worker = worker, .T = sh ? &sh->T : NULL,
-	};
-	return t_stall_main(&p, g_seed);
+	return t_stall_main(&(const struct t_stall_prog){ .prog = PROG, .fam = &family,
+		.nfam = 1, .worker = worker, .seed = &g_seed, .side = (void **)&sh,
+		.side_size = sizeof(*sh) });
 }

@@ -13,16 +13,6 @@
 #include "stall.h"
 #include "shmkit/error.h"
 
-uint64_t t_stall_start(void)
-{
-	/* short enough that 10,000 trials of 1-5 x SHMK_LIVENESS_MS holds fit
-	 * in make stress (release build); twice that in make check, where
-	 * sanitizers slow every party and the bound must not measure them */
-	setenv("SHMK_LIVENESS_MS", getenv("SHMK_STRESS_JSON") ? "25" : "50", 0);
-	t_crash_env();
-	return h_seed();
-}
-
 void t_stall_victim_init(struct t_stall_victim *v, int kind, uint64_t *rng)
 {
 	int64_t L = shmk_liveness_ns(), now = shmk_now_ns();
@@ -34,9 +24,23 @@ void t_stall_victim_init(struct t_stall_victim *v, int kind, uint64_t *rng)
 	v->status = -1;
 }
 
+void t_stall_bystander(struct t_stall_victim *s, pid_t pid)
+{
+	*s = (struct t_stall_victim){ .pid = pid, .kind = T_STALL_RANDOM, .status = -1,
+				      .stop_at = INT64_MAX };
+}
+
+void t_stop_at(const char *spec)
+{
+	if (!spec)
+		return;
+	setenv("SHMK_STOP_AT", spec, 1);
+	shmk_crash_rearm(); /* the worker, our parent, read the env already */
+}
+
 void t_stall_tick(struct t_stall_victim *v, int64_t now)
 {
-	if (v->done)
+	if (v->done || v->pid <= 0)	/* never kill(-1, ...): a fork that failed */
 		return;
 	if (!v->stopped) {
 		if (v->kind == T_STALL_RANDOM && now >= v->stop_at) {
@@ -57,7 +61,7 @@ void t_stall_tick(struct t_stall_victim *v, int64_t now)
 
 void t_stall_kill(struct t_stall_victim *v)
 {
-	if (v->done)
+	if (v->done || v->pid <= 0)
 		return;
 	kill(v->pid, SIGKILL);
 	waitpid(v->pid, &v->status, 0);
@@ -85,25 +89,69 @@ int t_msg_stamped_check(const uint8_t *buf, size_t n, uint32_t *prod, uint64_t *
 	return 0;
 }
 
+void t_stall_rx_init(struct t_stall_rx *x, int nprod, unsigned lat_mask)
+{
+	memset(x, 0, sizeof(*x));
+	x->nprod = nprod;
+	x->lat_mask = lat_mask;
+	for (int p = 0; p < T_STALL_MAXP; p++)
+		x->last[p] = -1;
+}
+
+int t_stall_rx_take(struct t_stall_rx *x, const uint8_t *buf, size_t n, int from)
+{
+	uint32_t prod;
+	uint64_t seq;
+	int64_t sent;
+
+	if (t_msg_stamped_check(buf, n, &prod, &seq, &sent) || prod >= (uint32_t)x->nprod ||
+	    seq >= T_STALL_K || (from >= 0 && prod != (uint32_t)from)) {
+		x->torn++;
+		return -1;
+	}
+	if ((int)seq < x->last[prod] && !x->cnt[prod][seq])
+		x->reordered++;
+	if ((int)seq > x->last[prod])
+		x->last[prod] = (int)seq;
+	if (x->cnt[prod][seq] < UINT8_MAX)
+		x->cnt[prod][seq]++;
+	int64_t lat = shmk_now_ns() - sent;
+	if ((x->lat_mask & (1u << prod)) && lat > x->max_lat_ns)
+		x->max_lat_ns = lat;
+	return (int)prod;
+}
+
+uint64_t t_stall_rx_missing(const struct t_stall_rx *x, int p, uint64_t below)
+{
+	uint64_t m = 0;
+	for (uint64_t q = 0; q < below && q < T_STALL_K; q++)
+		m += !x->cnt[p][q];
+	return m;
+}
+
 int t_stall_idle(const char *prog, int w, struct t_stall_totals *T, struct t_stall_victim *v,
-		 struct t_stall_victim *s, int rc, int64_t end)
+		 struct t_stall_victim *others, int nothers, int rc, int64_t end)
 {
 	int64_t now = shmk_now_ns();
-	/* over once a call made after both peers were reaped found nothing:
+	/* over once a call made after every party was reaped found nothing:
 	 * what they sent before exiting is drained first */
-	int both_gone = v->done && s->done;
+	int all_gone = v->done;
+	for (int i = 0; i < nothers; i++)
+		all_gone &= others[i].done;
 	t_stall_tick(v, now);
-	t_stall_tick(s, now);
+	for (int i = 0; i < nothers; i++)
+		t_stall_tick(&others[i], now);
 	/* nothing now (SHMK_EPEERDEAD: no peer registered yet, or any more) */
 	int idle = rc == -ETIMEDOUT || rc == SHMK_EPEERDEAD;
-	if (both_gone && idle)
+	if (all_gone && idle)
 		return 1;
 	if (idle && now <= end)
 		return 0;
 	printf("%s: worker %d: %s, trial given up\n", prog, w,
 	       idle ? "past the deadline" : shmk_errname(rc));
 	t_stall_kill(v);
-	t_stall_kill(s);
+	for (int i = 0; i < nothers; i++)
+		t_stall_kill(&others[i]);
 	atomic_fetch_add(&T->bad_trials, 1);
 	return 1;
 }
@@ -122,17 +170,39 @@ void t_stall_tally(const uint8_t *cnt, int nprod, int k, const uint64_t *committ
 		}
 }
 
-void t_stall_account(struct t_stall_totals *T, const struct t_stall_victim *v, uint64_t torn,
-		     uint64_t lost, uint64_t dup, uint64_t failed, int64_t blocked_ns)
+/* A wait status in words. */
+static const char *status_str(char *buf, size_t len, int st)
 {
-	atomic_fetch_add(&T->torn, torn);
-	atomic_fetch_add(&T->lost, lost);
-	atomic_fetch_add(&T->dup, dup);
-	atomic_fetch_add(&T->failed, failed);
+	if (st == -1)
+		snprintf(buf, len, "not reaped");
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(buf, len, "exit %d", WEXITSTATUS(st));
+	return buf;
+}
+
+void t_stall_account(const char *prog, int w, struct t_stall_totals *T,
+		     const struct t_stall_victim *v, const struct t_stall_outcome *o)
+{
+	char vs[32], ss[32];
+	if (o->torn || o->lost || o->dup || o->failed || o->reordered || o->held)
+		printf("%s: worker %d trial (%s, hold %.0f ms): %" PRIu64 " torn, %" PRIu64
+		       " lost, %" PRIu64 " dup, %" PRIu64 " failed, %" PRIu64 " reordered, %"
+		       PRIu64 " held, victim %s (%s), survivor %s (%s)\n", prog, w, o->at,
+		       (double)v->hold / 1e6, o->torn, o->lost, o->dup, o->failed, o->reordered,
+		       o->held, shmk_errname(o->verr), status_str(vs, sizeof(vs), v->status),
+		       shmk_errname(o->serr), status_str(ss, sizeof(ss), o->sstatus));
+	atomic_fetch_add(&T->torn, o->torn);
+	atomic_fetch_add(&T->lost, o->lost);
+	atomic_fetch_add(&T->dup, o->dup);
+	atomic_fetch_add(&T->failed, o->failed);
+	atomic_fetch_add(&T->reordered, o->reordered);
+	atomic_fetch_add(&T->held, o->held);
 	atomic_fetch_add(&T->kinds[v->kind], 1);
 	if (!v->stopped)
 		atomic_fetch_add(&T->not_stopped, 1);
-	t_max_ns(&T->max_block_ns, blocked_ns);
+	t_max_ns(&T->max_block_ns, o->blocked_ns);
 	atomic_fetch_add(&T->trials, 1);
 }
 
@@ -142,62 +212,118 @@ static int nworkers(void)
 	return w >= 1 && w <= T_STALL_MAXW ? (int)w : 4;
 }
 
-int t_stall_main(const struct t_stall_prog *p, uint64_t seed)
+int64_t t_stall_bound_ns(const struct t_stall_family *f)
 {
-	const struct t_stall_totals *T = p->T;
+	return (int64_t)(f->bound_l * (double)shmk_liveness_ns() * h_time_scale());
+}
+
+/* One family's closing line, evidence and result fields (appended to
+ * counts); whether it passed. */
+static int family_end(const char *prog, const struct t_stall_family *f,
+		      const struct t_stall_totals *T, uint64_t n, uint64_t seed, int run_ok,
+		      char *counts, size_t len)
+{
+	double bound = (double)t_stall_bound_ns(f) / 1e9;
+	double max_block = (double)atomic_load(&T->max_block_ns) / 1e9;
+	uint64_t done = atomic_load(&T->trials);
+	int ok = run_ok && done == n && !T->torn && !T->lost && !T->dup && !T->failed &&
+		 !T->reordered && !T->held && !T->bad_trials && max_block <= bound;
+	char extra[256] = "";
+
+	if (f->order)
+		snprintf(extra, sizeof(extra), "%" PRIu64 " reordered, ", (uint64_t)T->reordered);
+	if (f->held)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+			 "%" PRIu64 " held (%s), ", (uint64_t)T->held, f->held);
+	printf("%s: %" PRIu64 " trials (%s stopped at %s %" PRIu64 ", at %s %" PRIu64
+	       ", at random %" PRIu64 " (%" PRIu64 " of them after its end)), held 1-5 x "
+	       "SHMK_LIVENESS_MS: %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64 " duplicated, %s%"
+	       PRIu64 " failed calls, %" PRIu64 " unblocks (%s), %" PRIu64 " %s, longest block "
+	       "%.3f s (bound %.3f s), seed %" PRIu64 "%s\n",
+	       f->line, done, f->victim, f->points[0], (uint64_t)T->kinds[T_STALL_POINT],
+	       f->points[1], (uint64_t)T->kinds[T_STALL_POINT2], (uint64_t)T->kinds[T_STALL_RANDOM],
+	       (uint64_t)T->not_stopped, (uint64_t)T->torn, (uint64_t)T->lost, (uint64_t)T->dup,
+	       extra, (uint64_t)T->failed, (uint64_t)T->unblocked, f->unblocks,
+	       (uint64_t)T->retried, f->retried, max_block, bound, seed,
+	       done == n ? "" : " incomplete");
+	for (size_t i = 0; i < f->nclauses; i++)
+		h_evidence(prog, "stress", "stall", f->clauses[i], ok);
+
+	size_t at = strlen(counts);
+	const char *k = f->key ? f->key : "";
+	at += (size_t)snprintf(counts + at, len - at, "%s\"%strials\": %" PRIu64
+			       ", \"%storn\": %" PRIu64 ", \"%slost\": %" PRIu64 ", \"%sdup\": %"
+			       PRIu64 ", \"%sfailed\": %" PRIu64 ", \"%sunblocked\": %" PRIu64
+			       ", \"%sretried\": %" PRIu64, at ? ", " : "", k, done, k,
+			       (uint64_t)T->torn, k, (uint64_t)T->lost, k, (uint64_t)T->dup, k,
+			       (uint64_t)T->failed, k, (uint64_t)T->unblocked, k,
+			       (uint64_t)T->retried);
+	if (f->order && at < len)
+		at += (size_t)snprintf(counts + at, len - at, ", \"%sreordered\": %" PRIu64, k,
+				       (uint64_t)T->reordered);
+	if (f->held && at < len)
+		at += (size_t)snprintf(counts + at, len - at, ", \"%sheld\": %" PRIu64, k,
+				       (uint64_t)T->held);
+	if (at < len)
+		snprintf(counts + at, len - at, ", \"%smax_block_s\": %.3f, \"%sbound_s\": %.3f"
+			 ", \"%scomplete\": %d", k, max_block, k, bound, k, done == n);
+	return ok;
+}
+
+int t_stall_main(const struct t_stall_prog *p)
+{
+	/* short enough that 10,000 trials of 1-5 x SHMK_LIVENESS_MS holds fit
+	 * in make stress (release build); twice that in make check, where
+	 * sanitizers slow every party and the bound must not measure them */
+	setenv("SHMK_LIVENESS_MS", getenv("SHMK_STRESS_JSON") ? "25" : "50", 0);
+	t_crash_env();
+	uint64_t seed = *p->seed = h_seed();
+	*p->side = t_shared_alloc(p->side_size);
+	struct t_stall_totals *T = *p->side;
 	/* make check's short mode: 64 trials (each holds a stopped peer for
 	 * 1-5 x L, ~0.1 s; 200 took ~9 s a program); make stress: 10,000 */
 	uint64_t n = t_env_u64("STRESS_TRIALS", getenv("SHMK_STRESS_JSON") ? 10000 : 64);
+	uint64_t nf[T_STALL_MAXF] = { 0 };
 	int nw = nworkers();
 	const char *tmp = getenv("TMPDIR");
-	char dir[192];
+	char dir[192], counts[1024] = "";
 	pid_t pids[T_STALL_MAXW];
 	double died[T_STALL_MAXW];
 	int st[T_STALL_MAXW];
 
 	snprintf(dir, sizeof(dir), "%s/shmk-stall-%d", tmp && *tmp ? tmp : "/tmp", (int)getpid());
+	if (p->nfam < 1 || p->nfam > T_STALL_MAXF)
+		return t_setup_failed(p->prog, seed, -EINVAL);
 	if (!T || mkdir(dir, 0700))
 		return t_setup_failed(p->prog, seed, T ? -errno : -ENOMEM);
-	printf("%s: seed %" PRIu64 ", %" PRIu64 " trials on %d workers, SHMK_LIVENESS_MS %.0f\n",
-	       p->prog, seed, n, nw, t_liveness_s() * 1000);
+	for (int f = 0; f < p->nfam; f++) {
+		unsigned d = p->fam[f].divisor ? p->fam[f].divisor : 1;
+		nf[f] = n / d ? n / d : 1;
+	}
+	printf("%s: seed %" PRIu64 ", %" PRIu64 " trials", p->prog, seed, nf[0]);
+	for (int f = 1; f < p->nfam; f++)
+		printf(" + %" PRIu64 " %s", nf[f], p->fam[f].line);
+	printf(" on %d workers, SHMK_LIVENESS_MS %.0f\n", nw, t_liveness_s() * 1000);
+	fflush(stdout);
 	double t0 = t_now();
 	for (int w = 0; w < nw; w++) {
 		pids[w] = fork();
-		if (pids[w] == 0)
-			_exit(p->worker(w, n / (uint64_t)nw + ((uint64_t)w < n % (uint64_t)nw), dir));
+		if (pids[w] == 0) {
+			uint64_t mine[T_STALL_MAXF];
+			for (int f = 0; f < p->nfam; f++)
+				mine[f] = nf[f] / (uint64_t)nw + ((uint64_t)w < nf[f] % (uint64_t)nw);
+			_exit(p->worker(w, mine, dir));
+		}
 	}
 	int run_ok = t_wait_all(pids, nw, died, st, h_deadline(1200)) == 0;
 	for (int w = 0; w < nw; w++)
 		run_ok &= t_exited0(st[w]);
 	rmdir(dir);
 
-	/* The clauses let a stalled peer hold the others for 2 x L (events'
-	 * unblock starts only then); the party it held notices on its next
-	 * look, up to one liveness period later, and then needs the CPU: the
-	 * bound is 3 x L (x SHMK_TIME_SCALE).  2 x L alone made events_stall
-	 * fail at 0.104 s against 0.100 in one make check of 64 trials. */
-	double bound = 3 * t_liveness_s() * h_time_scale(), max_block = (double)atomic_load(&T->max_block_ns) / 1e9;
-	uint64_t done = atomic_load(&T->trials);
-	int ok = run_ok && done == n && !T->torn && !T->lost && !T->dup && !T->failed &&
-		 !T->bad_trials && max_block <= bound;
-	printf("%s: %" PRIu64 " trials (%s stopped at %s %" PRIu64 ", at %s %" PRIu64
-	       ", at random %" PRIu64 " (%" PRIu64 " of them after its end)), held 1-5 x "
-	       "SHMK_LIVENESS_MS: %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64 " duplicated, %"
-	       PRIu64 " failed calls, %" PRIu64 " unblocks (%s), %" PRIu64 " %s, longest block "
-	       "%.3f s (bound %.3f s), seed %" PRIu64 "%s\n",
-	       p->line, done, p->victim, p->points[0], (uint64_t)T->kinds[T_STALL_POINT],
-	       p->points[1], (uint64_t)T->kinds[T_STALL_POINT2], (uint64_t)T->kinds[T_STALL_RANDOM],
-	       (uint64_t)T->not_stopped, (uint64_t)T->torn, (uint64_t)T->lost, (uint64_t)T->dup,
-	       (uint64_t)T->failed, (uint64_t)T->unblocked, p->unblocks, (uint64_t)T->retried,
-	       p->retried, max_block, bound, seed, done == n ? "" : " incomplete");
-	for (size_t i = 0; i < p->nclauses; i++)
-		h_evidence(p->prog, "stress", "stall", p->clauses[i], ok);
-	t_report(p->prog, seed, t_now() - t0, ok,
-		 "\"trials\": %" PRIu64 ", \"torn\": %" PRIu64 ", \"lost\": %" PRIu64
-		 ", \"dup\": %" PRIu64 ", \"failed\": %" PRIu64 ", \"unblocked\": %" PRIu64
-		 ", \"retried\": %" PRIu64 ", \"max_block_s\": %.3f, \"bound_s\": %.3f"
-		 ", \"complete\": %d", done, (uint64_t)T->torn, (uint64_t)T->lost,
-		 (uint64_t)T->dup, (uint64_t)T->failed, (uint64_t)T->unblocked,
-		 (uint64_t)T->retried, max_block, bound, done == n);
+	int ok = 1;
+	for (int f = 0; f < p->nfam; f++)
+		ok &= family_end(p->prog, &p->fam[f], &T[f], nf[f], seed, run_ok, counts,
+				 sizeof(counts));
+	t_report(p->prog, seed, t_now() - t0, ok, "%s", counts);
 	return ok ? 0 : 1;
 }

@@ -93,6 +93,13 @@ long t_rss_of(const void *p);
 /* Forks a child that runs fn(arg) and exits with its return value; its pid
  * (or -1). */
 pid_t t_fork_run(int (*fn)(void *), void *arg);
+/* In a child forked from a process with a ring mediator (or any other
+ * descriptors a peer must not hold): closes every descriptor above stdio
+ * but `keep` (-1: none).  O_CLOEXEC does not act on fork, and a writer
+ * holding the mediator's epoll fd, stop eventfd and the other writers'
+ * socket ends and hang-up pipes would keep their peer fds up and see its
+ * own socket from both ends. */
+void t_only_fd(int keep);
 
 /* ------------------------------------------------------------ files */
 /* Something (a link included: lstat) is at path. */

@@ -124,6 +124,8 @@ static void med_close(struct shmk_ring_mediator *m, struct med_conn *c, _Atomic 
 
 /* 1: the reply went (or nobody can take it any more), 0: the socket is
  * full (keep it pending, wait for EPOLLOUT). */
+/* r[impl ring.mediated.stopped-writer] the record is in before its reply,
+ * and no reply is waited for */
 static int med_reply(struct shmk_ring_mediator *m, struct med_conn *c, unsigned idx)
 {
 	ssize_t k = c->deaf ? (ssize_t)sizeof(c->reply)

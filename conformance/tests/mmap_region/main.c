@@ -69,6 +69,16 @@ size_t count_bad(const struct shmk_mmap_region *r, size_t from, size_t to)
 	return bad;
 }
 
+size_t count_unanswered(const struct shmk_mmap_region *r)
+{
+	const uint8_t *p = shmk_mmap_region_ptr(r);
+	size_t n = shmk_mmap_region_len(r), bad = 0;
+
+	for (size_t i = n / 2; i < n; i++)
+		bad += p[i] != t_npat(i);
+	return bad;
+}
+
 /* A plain file of n bytes (pattern) with exactly `mode`, owned by us. */
 int make_file(const char *path, size_t n, mode_t mode)
 {

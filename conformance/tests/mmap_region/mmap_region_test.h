@@ -43,6 +43,8 @@ struct shmk_mmap_region *attach_g(void);
 off_t file_size(const char *p);
 void fill(struct shmk_mmap_region *r, size_t from);
 size_t count_bad(const struct shmk_mmap_region *r, size_t from, size_t to);
+/* Bytes of r's second half that are not a peer's answer (t_npat). */
+size_t count_unanswered(const struct shmk_mmap_region *r);
 int make_file(const char *path, size_t n, mode_t mode);
 
 #endif
