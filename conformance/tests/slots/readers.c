@@ -169,6 +169,21 @@ static void recycle_hook(uint32_t index)
 		shmk_slots_commit_slot(g_owner, h, "NEW", 3, &sn, NULL);
 }
 
+static unsigned g_recycle_idx;
+
+/* The owner disconnects the reader and reuses the slot under its scan. */
+static void disconnect_recycle_hook(uint32_t index)
+{
+	shmk_slot_handle_t h;
+	uint64_t sn;
+
+	if (g_hook_fired++)
+		return;
+	shmk_slots_mark_reader_disconnected(g_owner, g_recycle_idx);
+	if (shmk_slots_reserve_slot(g_owner, UINT32_MAX, &h) == 0 && h.index == index)
+		shmk_slots_commit_slot(g_owner, h, "FOUR", 4, &sn, NULL);
+}
+
 static void recycle_race(void)
 {
 	char fl[256];
@@ -204,6 +219,24 @@ static void recycle_race(void)
 	struct shmk_slot_info info;
 	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), &info), 0);
 	CU_ASSERT_EQUAL(memcmp(buf, "NEW", 3), 0);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
+	/* r expects sample 3 in slot 0 and looks there first (the fast
+	 * path); after its sn load the owner gives up on r and reuses the
+	 * slot for sample 4: r must take 4, never a handle of 3 on 4's bytes */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(g_owner, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(g_owner, h, "THREE", 5, &sn, NULL), 0);
+	g_hook_fired = 0;
+	g_recycle_idx = idx;
+	shmk_slots_test_scan_hook = disconnect_recycle_hook;
+	rc = shmk_slots_next_unread_slot(r, idx, &rh);
+	shmk_slots_test_scan_hook = NULL;
+	CU_ASSERT(g_hook_fired >= 1);
+	CU_ASSERT(rc == 0 || (rc == 1 && rh.sn == 4));	/* never a handle of 3 */
+	if (rc == 0)
+		CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
+	CU_ASSERT_EQUAL(rh.sn, 4);
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), &info), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, "FOUR", 4), 0);
 	shmk_slots_close(r);
 	shmk_slots_close(g_owner);
 }
