@@ -16,11 +16,7 @@
  *            has its bit clear);
  *   publish: sn = v (release), then the header's next_sn = v + 1 (release).
  * Reader, per sample (next_unread_slot, read_slot, mark_read):
- *   fast:    the slot of its last sample first: when its sn (acquire) is
- *            the lowest the reader may still owe (rd_low, here v: it reads
- *            1..K in order), its mask, acquire fence, sn again, and its bit
- *            clear, that slot is the handle (nothing unread is smaller);
- *   scan:    else end = next_sn (acquire); for each slot: sn (acquire), skip 0 or
+ *   scan:    end = next_sn (acquire); for each slot: sn (acquire), skip 0 or
  *            >= end or >= best; mask; acquire fence; sn again, and keep the
  *            slot only when both sn loads agree and its bit is clear: the
  *            lowest such sn is the handle;
@@ -47,7 +43,6 @@
  * @planted BUG_MARK_EARLY safety mark-before-read
  * @planted BUG_NO_REAP safety dead-reader-pins-slots
  * @planted BUG_NO_SN_CHECKS safety old-sn-with-new-mask
- * @planted BUG_FAST_PATH_GE safety fast-path-not-lowest
  *
  *   BUG_NO_MASK_CHECK  the owner reuses any published slot, oldest first,
  *                      without looking at the mask;
@@ -63,16 +58,12 @@
  *                      the scan without its re-check); the scan's re-check
  *                      and the fences of slots.publish.order+2 keep it so
  *                      when loads are reordered, which SPIN cannot show.
- *   BUG_FAST_PATH_GE   the fast path takes any unread sn at or above
- *                      rd_low in the expected slot, not only rd_low itself:
- *                      a later sample overtakes one in the other slot.
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
  * r[verify slots.publish.order+2]
  * r[verify slots.reuse.rule]
  * r[verify slots.reader.reap]
- * r[verify slots.delivery.order]
  */
 
 #define N 2                /* slots */
@@ -142,15 +133,9 @@ active proctype owner()
 #define HINT(i) (sn[i] != 0 && (mask[i] & mybit) == 0)
 #define NONE 255
 
-#ifdef BUG_FAST_PATH_GE
-#define EXPECTED(x) ((x) >= v)
-#else
-#define EXPECTED(x) ((x) == v)
-#endif
-
 proctype reader(byte me)
 {
-	byte v = 1, i, a, b, mybit, s1, s2, m, best, bi = 0, end;
+	byte v = 1, i, a, b, mybit, s1, s2, m, best, bi, end;
 
 	mybit = 1 << me;
 
@@ -164,26 +149,10 @@ proctype reader(byte me)
 retry:
 		(HINT(0) || HINT(1));
 		/* next_unread_slot: the unread sample with the lowest sn among
-		 * those published (sn < next_sn) when the scan starts; first the
-		 * slot of the last sample (bi), for the sample numbered rd_low */
-		best = NONE;
-		s1 = sn[bi];               /* acquire: pairs with release of sn in owner */
-		if
-		:: s1 != 0 && EXPECTED(s1) ->
-			m = mask[bi];
-			s2 = sn[bi];       /* acquire fence, then sn again */
-			if
-			:: s2 == s1 && (m & mybit) == 0 -> best = s1
-			:: else -> skip
-			fi
-		:: else -> skip
-		fi;
+		 * those published (sn < next_sn) when the scan starts */
 		end = nsn;                 /* acquire: pairs with release of next_sn in owner */
+		best = NONE;
 		i = 0;
-		if
-		:: best != NONE -> i = N   /* found: no scan */
-		:: else -> skip
-		fi;
 		do
 		:: i == N -> break
 		:: else ->

@@ -268,44 +268,22 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	/* r[impl slots.reader.unregistered] two loads of the handle, no store */
 	if (!s->owner && (int)reader != s->reg_index)
 		return unregistered(s, reader);
+	/* acquire: pairs with the release store of next_sn in publish: every
+	 * sample numbered below `end` is visible, so the minimum found below
+	 * cannot be undercut by one published during the scan. */
+	uint64_t end = SHMK_LOAD_ACQ_U64(&s->hdr->next_sn);
 	uint64_t low = s->rd_low[reader];
+	/* Nothing numbered >= low is published yet, and nothing below low is
+	 * unread: the idle poll touches the header's first line only. */
+	if (end <= low)
+		return 0;
+	uint64_t best = UINT64_MAX;
+	uint32_t best_i = 0;
 	/* Start where the next sample usually is (the owner retries the
 	 * slot it committed last, else moves on round robin: this slot or
 	 * the one after the last returned) and stop at sn == low: nothing
 	 * unread can be smaller. */
 	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
-	struct shmk_slot_hdr *first = slot_at(s, start);
-	/* The expected slot and next_sn are loaded together, so a poll waits
-	 * for one transfer, not for the header's line and then the slot's.
-	 * acquire: pairs with the release store of sn in publish. */
-	uint64_t sn0 = SHMK_LOAD_ACQ_U64(&first->sn);
-	/* acquire: pairs with the release store of next_sn in publish: every
-	 * sample numbered below `end` is visible, so the minimum found below
-	 * cannot be undercut by one published during the scan. */
-	uint64_t end = SHMK_LOAD_ACQ_U64(&s->hdr->next_sn);
-	/* The sample numbered low, published, not read by us: nothing unread
-	 * is smaller (sequence numbers are never reused), so it is the answer
-	 * whatever else next_sn says; the same sn, mask, sn again check as
-	 * the scan's (slots.publish.order+2). */
-	if (sn0 == low && low) {
-		SCAN_HOOK(start);
-		uint32_t mask = SHMK_LOAD_U32(&first->reader_mask);
-		/* acquire fence: pairs with the release fence after the
-		 * unpublishing store in reserve_slot. */
-		atomic_thread_fence(memory_order_acquire);
-		if (SHMK_LOAD_U64(&first->sn) == sn0 && !(mask & (1u << reader))) {
-			h->index = start;
-			h->reserved = 0;
-			h->sn = sn0;
-			return 1;
-		}
-	}
-	/* Nothing numbered >= low is published yet, and nothing below low is
-	 * unread. */
-	if (end <= low)
-		return 0;
-	uint64_t best = UINT64_MAX;
-	uint32_t best_i = 0;
 	for (uint32_t k = 0; k < s->count; k++) {
 		uint32_t i = start + k < s->count ? start + k : start + k - s->count;
 		struct shmk_slot_hdr *sh = slot_at(s, i);
