@@ -92,38 +92,20 @@ void fz_init(void)
 	shmk_liveness_hook = fz_liveness;
 }
 
-static char g_ring_path[128];
-
-static void fz_ring_unlink(void)
-{
-	unlink(g_ring_path);
-}
-
 void *fz_ring_raw(const char *name, uint64_t cap, struct shmk_ring **ring)
 {
+	char path[128];
 	struct shmk_ring_opts o = { .capacity = cap };
 	size_t len;
 
 	fz_init();
-	snprintf(g_ring_path, sizeof(g_ring_path), "/dev/shm/shmk-fuzz-%s-%d", name,
-		 (int)getpid());
-	unlink(g_ring_path);
-	if (shmk_ring_create(g_ring_path, &o, ring))
+	snprintf(path, sizeof(path), "/dev/shm/shmk-fuzz-%s-%d", name, (int)getpid());
+	unlink(path);
+	if (shmk_ring_create(path, &o, ring))
 		return NULL;
-	atexit(fz_ring_unlink);
-	void *p = t_raw_map(open(g_ring_path, O_RDWR | O_CLOEXEC), &len);
+	void *p = t_raw_map(open(path, O_RDWR | O_CLOEXEC), &len);
+	unlink(path);
 	return p && len >= shmk_page_size() + cap ? p : NULL;
-}
-
-int fz_ring_reader(struct shmk_ring **ring, void *raw, uint64_t head, uint64_t tail)
-{
-	struct shmk_ring_hdr *h = raw;
-
-	atomic_store(&h->head, head);
-	atomic_store(&h->tail, tail);
-	shmk_ring_close(*ring);
-	*ring = NULL;
-	return shmk_ring_attach(g_ring_path, ring);
 }
 
 size_t fz_script_seed(const uint8_t *script, size_t width, size_t head, uint8_t *out, size_t max)

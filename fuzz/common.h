@@ -92,16 +92,10 @@ int fz_write_file(const char *path, const void *bytes, size_t n, uint64_t size);
 /* ------------------------------------------------------------ ring */
 
 struct shmk_ring;
-/* A real ring of `cap` bytes (*ring) under FZ-private /dev/shm/shmk-fuzz-<name>-<pid>
- * (unlinked at exit; one per process), and the writable mapping of its whole
- * file (the hostile writer's view: header first, then the data one page on).
- * NULL on failure. */
+/* A real ring of `cap` bytes (*ring) under FZ-private /dev/shm/shmk-fuzz-<name>-<pid>,
+ * already unlinked, and the writable mapping of its whole file (the hostile
+ * writer's view: header first, then the data one page on).  NULL on failure. */
 void *fz_ring_raw(const char *name, uint64_t cap, struct shmk_ring **ring);
-/* A new reader for an input: stores head and tail into the header at raw,
- * closes *ring and attaches the ring again, so the reader starts at that
- * tail (its tail and the last head it loaded live in its handle,
- * r[ring.reader.head_tail+2]).  0 or attach's error. */
-int fz_ring_reader(struct shmk_ring **ring, void *raw, uint64_t head, uint64_t tail);
 
 /* ------------------------------------------------------------ seeds */
 

@@ -21,7 +21,7 @@ const char *const shmk_fuzz_clauses[] = {
 	"ring.writer.overflow",
 	"ring.writer.reserve",
 	"ring.writer.toolarge",
-	"ring.writer.validate+2",
+	"ring.writer.validate",
 	"ring.writer.tag",
 	"ring.reader.read_message",
 	"ring.reader.wait.peerdead",
@@ -53,40 +53,18 @@ static struct {
 	int dead;
 } m;
 
-/* A new writer: the tail a writer loaded last lives in its handle
- * (r[ring.writer.validate+2]), so an input's start, or a state restored
- * after a corruption, reaches a writer only through a new one. */
-static int open_writer(void)
-{
-	int wfd, pfd;
-
-	shmk_ring_writer_close(wr);
-	wr = NULL;
-	if (shmk_ring_writer_new(ring, TAG, &wfd, &pfd))
-		return -1;
-	close(pfd);
-	return shmk_ring_writer_open(wfd, &wr) ? -1 : 0;
-}
-
-/* The model's head and tail into the header, and a new reader and writer
- * that start from them. */
-static int restart(void)
-{
-	shmk_ring_writer_close(wr);
-	wr = NULL;
-	if (fz_ring_reader(&ring, hdr, m.head, m.tail))
-		return -1;
-	return open_writer();
-}
-
 static int setup(void)
 {
+	int wfd, pfd;
 	void *p = fz_ring_raw("ring-ops", CAP, &ring);
 
 	if (!p)
 		return -1;
 	hdr = p;
 	data = (uint8_t *)p + shmk_page_size();
+	if (shmk_ring_writer_new(ring, TAG, &wfd, &pfd) || shmk_ring_writer_open(wfd, &wr))
+		return -1;
+	close(pfd);
 	return 0;
 }
 
@@ -157,15 +135,12 @@ static void op_corrupt(uint8_t a, uint16_t b)
 	if (b & 0x100)
 		v += CAP;
 	memcpy(save, data, CAP);
-	/* a writer's first record loads tail: the corruption is seen whole */
-	if (!m.pending)
-		FUZZ_ASSERT(open_writer() == 0);
 	atomic_store(a & 1 ? &hdr->head : &hdr->tail, v);
 	uint64_t h = ld(&hdr->head), t = ld(&hdr->tail);
 	int rc = shmk_ring_write(wr, buf, b >> 9);
 	fz_rc(rc);
 	if (h % 8 || t > h || h - t > CAP) {
-		/* ring.writer.validate+2: impossible indices: nothing written */
+		/* ring.writer.validate: impossible indices: nothing written */
 		FUZZ_ASSERT(m.pending ? rc == -EINVAL : rc == SHMK_EINTEGRITY);
 		FUZZ_ASSERT(ld(&hdr->head) == h);
 	}
@@ -173,15 +148,10 @@ static void op_corrupt(uint8_t a, uint16_t b)
 	uint64_t tag;
 	rc = shmk_ring_read_message(ring, &tag, buf, sizeof(buf), &len, 0);
 	fz_rc(rc);
-	/* back to the model's state: the bytes, the indices, a reader and (but
-	 * under a reservation, whose writer never looked) a writer that have
-	 * seen nothing of the corruption */
+	/* back to the model's state */
 	memcpy(data, save, CAP);
-	if (m.pending) {
-		FUZZ_ASSERT(fz_ring_reader(&ring, hdr, m.head, m.tail) == 0);
-		return;
-	}
-	FUZZ_ASSERT(restart() == 0);
+	atomic_store(&hdr->head, m.head);
+	atomic_store(&hdr->tail, m.tail);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
@@ -196,8 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 	/* start at 0, near the ring's wrap, or near the end of the u64 index */
 	m.head = m.tail = s % 3 == 0 ? 0 : s % 3 == 1 ? CAP - 8 * (s >> 2)
 					    : (UINT64_MAX & ~7ull) - 8 * 1024 * (s >> 2);
-	if (restart())
-		return 0;
+	atomic_store(&hdr->head, m.head);
+	atomic_store(&hdr->tail, m.tail);
 	for (unsigned steps = 0; in.n && steps < 256; steps++) { /* bounded: execs/s */
 		uint8_t op = fz_u8(&in), a = fz_u8(&in);
 		uint16_t b = fz_u16(&in);

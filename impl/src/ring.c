@@ -201,17 +201,6 @@ static int ring_path(const char *path, char *buf, size_t len, const char **out)
 	return 0;
 }
 
-/* r[impl ring.reader.tail.lazy] The lag at which read_message publishes:
- * capacity/8, but never more than capacity - 65536, so that a reader that
- * has taken every record holds back less than a largest record's room and
- * a writer retrying on SHMK_EFULL never waits on a reader that spins. */
-static uint64_t lazy_lag(uint64_t cap)
-{
-	uint64_t lag = cap / 8;
-
-	return lag < cap - SHMK_RING_MAX_MESSAGE ? lag : cap - SHMK_RING_MAX_MESSAGE;
-}
-
 static int claim_reader(struct shmk_ring *r)
 {
 	uint64_t self = shmk_self_token();
@@ -226,11 +215,6 @@ static int claim_reader(struct shmk_ring *r)
 							    memory_order_acq_rel,
 							    memory_order_relaxed)) {
 			r->token = self;
-			/* The reader's tail from here on is its own: the
-			 * header's (what a dead reader last published) is read
-			 * this once. */
-			r->tail = r->pub = r->head = SHMK_LOAD_U64(&r->m.hdr->tail);
-			r->lazy = lazy_lag(r->m.cap);
 			return 0;
 		}
 	}
@@ -384,14 +368,11 @@ int shmk_ring_close(struct shmk_ring *r)
 	/* r[impl ring.truncate.close] a cut file keeps our token (a dead
 	 * token is reclaimable); touching the cut header would SIGBUS */
 	int rc = ring_covers(r->fd, &r->m);
-	if (rc == 0) {
-		/* r[impl ring.reader.tail.lazy] the next reader starts here */
-		shmk_ring__publish_tail(r);
+	if (rc == 0)
 		/* release: pairs with the acq_rel CAS in claim_reader */
 		atomic_compare_exchange_strong_explicit(&r->m.hdr->reader, &self, 0,
 							memory_order_release,
 							memory_order_relaxed);
-	}
 	ring_unmap(&r->m);
 	close(r->fd);
 	free(r);

@@ -33,15 +33,6 @@ struct shmk_ring {
 	int fd;
 	uint64_t token;		/* our reader token in hdr->reader */
 	struct shmk_ring_mediator *med; /* the running mediator, if any */
-	/* r[impl ring.reader.tail.lazy] The reader's own view: its tail (the
-	 * truth; hdr->tail is its publication, never read back after attach,
-	 * so a writer that stores tail cannot move it), the tail it last
-	 * published, the last head it loaded (validated: tail <= head <=
-	 * tail + cap, or <= tail) and the lag at which read_message publishes. */
-	uint64_t tail;
-	uint64_t pub;
-	uint64_t head;
-	uint64_t lazy;
 };
 
 struct shmk_ring_writer {
@@ -57,11 +48,6 @@ struct shmk_ring_writer {
 	int mediated;		/* a mediated writer: sock only, no mapping (ring_mediator.c) */
 	int slot_held;		/* slot's token is ours (the mediator holds it only while
 				 * a mediated writer is connected) */
-	/* r[impl ring.writer.validate+2] the last tail this handle loaded and
-	 * validated (tail only grows, so free space against it is never more
-	 * than the truth); reloaded when it leaves too little room */
-	int ctail_ok;
-	uint64_t ctail;
 };
 
 /* ring.c: the mediator's own writer handle on r (writable mapping of a dup
@@ -96,10 +82,6 @@ enum ring_med_verdict {
 };
 enum ring_med_verdict shmk_ring__med_parse(const void *buf, size_t n, int msg_flags,
 					   size_t controllen, size_t *len);
-
-/* ring_rw.c: stores the reader's tail into the header when it is ahead of
- * what it last published (before a park, at close, on increment_tail). */
-void shmk_ring__publish_tail(struct shmk_ring *r);
 
 static inline void ring_unmap(struct ring_map *m)
 {

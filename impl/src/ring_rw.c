@@ -13,17 +13,7 @@
  *
  * (A) pairs with (D): the reader finished reading bytes before the writer
  * reuses them.  (B) pairs with (C): the record bytes are visible before the
- * head that covers them.
- *
- * Neither side touches the header line per record when it need not
- * (rigtorp's cached indices): the reader keeps its tail and the last head
- * it loaded in its handle, loads head (C) only when its copy is used up
- * and publishes its tail (D) only every capacity/8 bytes, before it parks
- * and at close (ring.reader.tail.lazy); a writer keeps the last tail it
- * loaded (A) and reloads it only when that leaves too little room
- * (ring.writer.validate+2).  Tail only grows, so a stale copy only makes a
- * writer see less room than there is, and head only grows, so a stale copy
- * only makes the reader see fewer records.  Wake-ups: wait.c's eventcount in its announced
+ * head that covers them.  Wake-ups: wait.c's eventcount in its announced
  * mode on the header's gen and waiters words: the reader reads gen,
  * announces itself, re-checks head and sleeps on that gen; the writer
  * fences after (B) and bumps gen and wakes only when it takes an
@@ -68,7 +58,7 @@ int shmk_ring_head(const struct shmk_ring *r, uint64_t *head)
 {
 	if (!r || !head)
 		return SHMK_FAIL(-EINVAL);
-	/* r[impl ring.reader.head_tail+2] acquire: pairs with the release of head in publish() */
+	/* r[impl ring.reader.head_tail] acquire: pairs with the release of head in publish() */
 	*head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
 	return 0;
 }
@@ -77,35 +67,9 @@ int shmk_ring_tail(const struct shmk_ring *r, uint64_t *tail)
 {
 	if (!r || !tail)
 		return SHMK_FAIL(-EINVAL);
-	/* r[impl ring.reader.head_tail+2] the reader's own tail, which the
-	 * header may show up to r->lazy bytes late (ring.reader.tail.lazy) */
-	*tail = r->tail;
-	return 0;
-}
-
-void shmk_ring__publish_tail(struct shmk_ring *r)
-{
-	if (r->pub == r->tail)
-		return;
-	/* release: pairs with the acquire of tail in reserve_locked(): the
-	 * reader is done with every byte below it */
-	atomic_store_explicit(&r->m.hdr->tail, r->tail, memory_order_release);
-	r->pub = r->tail;
-}
-
-/* r[impl ring.reader.head.bound] Loads head once (acquire: pairs with the
- * release of head in publish()) and keeps it only when it is at most one
- * capacity past the reader's tail: a head further on claims more unread
- * bytes than the ring holds, which no writer can have published. */
-static int load_head(struct shmk_ring *r, uint64_t *head)
-{
-	uint64_t h = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
-
-	if (h > r->tail && h - r->tail > r->m.cap)
-		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu is past tail %llu + capacity",
-				 (unsigned long long)h, (unsigned long long)r->tail);
-	r->head = h;
-	*head = h;
+	/* r[impl ring.reader.head_tail] acquire: pairs with the release in
+	 * shmk_ring_increment_tail (another reader handle of this ring) */
+	*tail = SHMK_LOAD_ACQ_U64(&r->m.hdr->tail);
 	return 0;
 }
 
@@ -117,7 +81,7 @@ int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount)
 	if (amount % 8)
 		return shmk_fail(SHMK_EALIGN, "ring: tail increment %llu not a multiple of 8",
 				 (unsigned long long)amount);
-	uint64_t tail = r->tail;
+	uint64_t tail = SHMK_LOAD_U64(&r->m.hdr->tail); /* only we store it */
 	/* acquire: pairs with the release of head in publish() */
 	uint64_t head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
 	/* r[impl ring.reader.increment_tail.range] */
@@ -125,10 +89,8 @@ int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount)
 		return shmk_fail(SHMK_ERANGE, "ring: tail %llu + %llu passes head %llu",
 				 (unsigned long long)tail, (unsigned long long)amount,
 				 (unsigned long long)head);
-	/* r[impl ring.reader.tail.lazy] upstream's reader frees space with
-	 * this call: it publishes at once (release, in publish_tail) */
-	r->tail = tail + amount;
-	shmk_ring__publish_tail(r);
+	/* release: pairs with the acquire of tail in reserve_locked() */
+	atomic_store_explicit(&r->m.hdr->tail, tail + amount, memory_order_release);
 	return 0;
 }
 
@@ -221,19 +183,12 @@ static int wait_ready(void *a)
 }
 
 /* r[impl ring.truncate.wait] before the first park and after each
- * wake-up, before the writers page is read (and before the header is
- * stored to) */
+ * wake-up, before the writers page is read */
 static int wait_covers(void *a)
 {
 	struct ring_waiting *rw = a;
-	int rc = ring_covers(rw->r->fd, &rw->r->m);
 
-	/* r[impl ring.reader.tail.lazy] a reader about to sleep holds back no
-	 * room: the spin above did not store (a reader that keeps finding its
-	 * record there never does), the park path pays for a syscall anyway */
-	if (rc == 0)
-		shmk_ring__publish_tail(rw->r);
-	return rc;
+	return ring_covers(rw->r->fd, &rw->r->m);
 }
 
 /* r[impl ring.reader.wait.peerdead] */
@@ -278,23 +233,17 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 {
 	if (!r || (!buf && buflen))
 		return SHMK_FAIL(-EINVAL);
-	uint64_t tail = r->tail, head = r->head;
+	uint64_t tail = SHMK_LOAD_U64(&r->m.hdr->tail);
+	/* acquire: pairs with the release of head in publish() */
+	uint64_t head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
 	int rc;
-	/* r[impl ring.reader.tail.lazy] the header line only when the head
-	 * we loaded last is used up; r[impl ring.reader.read_message] wait
-	 * only when nothing is there */
-	if (head <= tail) {
-		rc = load_head(r, &head);
-		if (rc)
-			return rc;
-	}
+	/* r[impl ring.reader.read_message] wait only when nothing is there */
 	if (head <= tail) {
 		rc = shmk_ring_wait(r, tail, timeout_ns);
 		if (rc)
 			return rc;
-		rc = load_head(r, &head);
-		if (rc)
-			return rc;
+		/* acquire: pairs with the release of head in publish() */
+		head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
 	}
 	uint64_t t;
 	const void *p;
@@ -314,11 +263,10 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 	/* What increment_tail would check, first_message_in already did on
 	 * these same copies: tail is 8-aligned and record_len(n) <= head -
 	 * tail.  So skip its second load of head (a miss on the line the
-	 * writer just stored). */
-	r->tail = tail + shmk_ring_record_len(n);
-	/* r[impl ring.reader.tail.lazy] publish once r->lazy bytes behind */
-	if (r->tail - r->pub >= r->lazy)
-		shmk_ring__publish_tail(r);
+	 * writer just stored) and store directly. */
+	/* release: pairs with the acquire of tail in reserve_locked() */
+	atomic_store_explicit(&r->m.hdr->tail, tail + shmk_ring_record_len(n),
+			      memory_order_release);
 	return 0;
 }
 
@@ -383,30 +331,23 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 	uint64_t cap = w->m.cap;
 	uint64_t rl = shmk_ring_record_len(len);
 
-	/* r[impl ring.writer.validate+2] each loaded once; the copies are used */
+	/* r[impl ring.writer.validate] each loaded once; the copies are used */
 	uint64_t head = SHMK_LOAD_U64(&h->head); /* only writers store it, under this lock */
-	uint64_t tail = w->ctail;
-	/* The tail this handle last validated stands while it is consistent
-	 * with this head and leaves room for the record: the header line is
-	 * then only read here, never missed on for a tail the reader
-	 * publishes (it does so every capacity/8 bytes). */
-	int fresh = !w->ctail_ok || tail > head || head - tail > cap ||
-		    (head <= UINT64_MAX - rl && head + rl - tail > cap);
-	if (fresh)
-		/* acquire: pairs with the release of tail in
-		 * shmk_ring__publish_tail */
-		tail = SHMK_LOAD_ACQ_U64(&h->tail);
+	/* No tail cache (as Lamport's producer keeps): tail shares head's
+	 * cache line, which this load of head has just brought in, so a
+	 * cached tail would save no miss and would let a hostile tail pass
+	 * unchecked. */
+	/* acquire: pairs with the release of tail in shmk_ring_read_message
+	 * and shmk_ring_increment_tail */
+	uint64_t tail = SHMK_LOAD_ACQ_U64(&h->tail);
 	if (head % 8 || tail > head || head - tail > cap)
 		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu tail %llu impossible",
 				 (unsigned long long)head, (unsigned long long)tail);
-	w->ctail = tail;
-	w->ctail_ok = 1;
 	/* r[impl ring.writer.overflow] */
 	if (head > UINT64_MAX - rl)
 		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu + %llu would wrap",
 				 (unsigned long long)head, (unsigned long long)rl);
-	/* r[impl ring.writer.space] against a tail just loaded: a refusal is
-	 * never the fault of a stale copy */
+	/* r[impl ring.writer.space] */
 	if (head + rl - tail > cap)
 		return shmk_fail(SHMK_EFULL, "ring: %llu bytes free, record needs %llu",
 				 (unsigned long long)(cap - (head - tail)), (unsigned long long)rl);

@@ -300,7 +300,6 @@ struct garbage {
 
 static void validate(void)
 {
-	static uint8_t big[CAP64K];
 	struct rfx f = rfx_new(CAP64K, 0, 0, true);
 	struct shmk_ring_hdr *h = raw_hdr(f.raw);
 	const struct garbage cases[] = {
@@ -341,21 +340,9 @@ static void validate(void)
 	atomic_store(&h->tail, 64);
 	f.w = local_writer(f.r, 1);
 	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "ok", 2), 0);
-	/* the tail this writer loaded (64) stands only while head is not
-	 * below it: a head moved back under it makes the writer reload it and
-	 * refuse */
-	atomic_store(&h->head, 56);
-	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "no", 2), SHMK_EINTEGRITY);
-	CU_ASSERT_EQUAL(atomic_load(&h->head), 56);
-	/* and one that leaves too little room is reloaded: a hostile tail
-	 * found then is refused too */
-	atomic_store(&h->head, 88);
-	atomic_store(&h->tail, 96);
-	CU_ASSERT_EQUAL(shmk_ring_write(f.w, big, CAP64K - 32), SHMK_EINTEGRITY);
-	CU_ASSERT_EQUAL(atomic_load(&h->head), 88);
 	rfx_close(&f);
 }
-H_REGISTER(validate, 40, "ring.writer.validate+2");
+H_REGISTER(validate, 40, "ring.writer.validate");
 
 static void overflow(void)
 {

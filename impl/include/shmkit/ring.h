@@ -115,14 +115,10 @@ int shmk_ring_close(struct shmk_ring *r);
 int shmk_ring_unlink(const char *path);
 
 int shmk_ring_capacity(const struct shmk_ring *r, uint64_t *capacity);
-/* head: an acquire load (pairs with the release store in write / commit).
- * tail: the reader's own tail, kept in the handle; read_message publishes
- * it to the header lazily (every capacity/8 bytes, before it parks, at
- * close: r[ring.reader.tail.lazy]), so the header's copy may lag it. */
+/* Acquire loads (pair with the release stores in commit / increment_tail). */
 int shmk_ring_head(const struct shmk_ring *r, uint64_t *head);
 int shmk_ring_tail(const struct shmk_ring *r, uint64_t *tail);
-/* tail += amount, published at once (release).  SHMK_EALIGN: amount % 8;
- * SHMK_ERANGE: past head. */
+/* tail += amount (release).  SHMK_EALIGN: amount % 8; SHMK_ERANGE: past head. */
 int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount);
 /* Copies `size` bytes at `index` into out.  SHMK_EALIGN when index is not
  * aligned for the size (8 for size >= 8, else size rounded up to a power of
@@ -139,8 +135,7 @@ int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64
  * alive now. */
 int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns);
 /* wait(tail), parse, copy into buf, advance the tail.  *len gets the
- * payload length (also on SHMK_EBUFSMALL, which leaves the record).
- * SHMK_EINTEGRITY: head is more than the capacity past the tail. */
+ * payload length (also on SHMK_EBUFSMALL, which leaves the record). */
 int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t buflen,
 			   size_t *len, int64_t timeout_ns);
 
