@@ -124,8 +124,11 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			 * fence: pairs with the acquire fence before the sn re-load
 			 * in next_unread_slot / load_committed, so a reader that
 			 * sees any later store to this slot (mask, size, data)
-			 * re-loads sn as 0 or the new value, never the old one. */
-			atomic_store_explicit(&slot_at(s, i)->sn, 0, memory_order_seq_cst);
+			 * re-loads sn as 0 or the new value, never the old one.
+			 * The store itself is relaxed: the fence orders it before
+			 * those stores, which is all the pairing needs (a seq_cst
+			 * store was a locked exchange on every round trip). */
+			atomic_store_explicit(&slot_at(s, i)->sn, 0, memory_order_relaxed);
 			atomic_thread_fence(memory_order_release);
 			h->index = i;
 			h->reserved = 0;

@@ -158,6 +158,11 @@ extern void (*shmk_slots_test_scan_hook)(uint32_t index);
 static struct shmk_slots *g_owner;
 static int g_hook_fired;
 
+/* What the owner does under the scan: give up on reader g_disconnect
+ * first (when >= 0), then reuse the slot for g_new. */
+static int g_disconnect = -1;
+static const char *g_new = "NEW";
+
 static void recycle_hook(uint32_t index)
 {
 	shmk_slot_handle_t h;
@@ -165,8 +170,10 @@ static void recycle_hook(uint32_t index)
 
 	if (g_hook_fired++)
 		return;
+	if (g_disconnect >= 0)
+		shmk_slots_mark_reader_disconnected(g_owner, (unsigned)g_disconnect);
 	if (shmk_slots_reserve_slot(g_owner, UINT32_MAX, &h) == 0 && h.index == index)
-		shmk_slots_commit_slot(g_owner, h, "NEW", 3, &sn, NULL);
+		shmk_slots_commit_slot(g_owner, h, g_new, strlen(g_new), &sn, NULL);
 }
 
 static void recycle_race(void)
@@ -191,6 +198,8 @@ static void recycle_race(void)
 	 * later is published, so it would not look at slot 0.  The owner's
 	 * handle is one (it may scan any index, slots.reader.unregistered,
 	 * and has no hint for idx yet). */
+	g_disconnect = -1;
+	g_new = "NEW";
 	shmk_slots_test_scan_hook = recycle_hook;
 	int rc = shmk_slots_next_unread_slot(g_owner, idx, &rh);
 	shmk_slots_test_scan_hook = NULL;
@@ -204,6 +213,25 @@ static void recycle_race(void)
 	struct shmk_slot_info info;
 	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), &info), 0);
 	CU_ASSERT_EQUAL(memcmp(buf, "NEW", 3), 0);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(r, rh, idx), 0);
+	/* r itself scans for sample 3 in slot 0; after its sn load the owner
+	 * gives up on r and reuses the slot for sample 4: r must take 4 (now
+	 * or at its next call), never a handle of 3 on 4's bytes */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(g_owner, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL(shmk_slots_commit_slot(g_owner, h, "THREE", 5, &sn, NULL), 0);
+	g_hook_fired = 0;
+	g_disconnect = (int)idx;
+	g_new = "FOUR";
+	shmk_slots_test_scan_hook = recycle_hook;
+	rc = shmk_slots_next_unread_slot(r, idx, &rh);
+	shmk_slots_test_scan_hook = NULL;
+	CU_ASSERT(g_hook_fired >= 1);
+	CU_ASSERT(rc == 0 || (rc == 1 && rh.sn == 4));	/* never a handle of 3 */
+	if (rc == 0)
+		CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(r, idx, &rh), 1);
+	CU_ASSERT_EQUAL(rh.sn, 4);
+	CU_ASSERT_EQUAL(shmk_slots_read_slot(r, rh, buf, sizeof(buf), &info), 0);
+	CU_ASSERT_EQUAL(memcmp(buf, "FOUR", 4), 0);
 	shmk_slots_close(r);
 	shmk_slots_close(g_owner);
 }
