@@ -56,6 +56,11 @@
 #include "wait.h"
 #include "events_int.h"
 
+/* The SPSC fast paths are a handful of loads and stores: forced inline into
+ * the exported call (try_send / try_recv / recv_view / publish), they cost
+ * no call of their own; the cold paths (pool, MPSC stalls) stay calls. */
+#define EV_HOT static inline __attribute__((always_inline))
+
 /* ------------------------------------------------------------ wake */
 
 /* r[impl events.wake.nosyscall+2] after the caller's publish: the fence,
@@ -155,7 +160,7 @@ static int pool_push(struct ev_map *m, uint32_t idx)
 /* ------------------------------------------------------------ enqueue */
 
 /* r[impl events.spsc.cached-index] */
-static int spsc_space(struct shmk_events_tx *tx)
+EV_HOT int spsc_space(struct shmk_events_tx *tx)
 {
 	struct shmk_events_spsc *q = &L(tx->m)->spsc;
 	uint64_t t = tx->tail;
@@ -214,7 +219,7 @@ static int tx_pool_pop(struct shmk_events_tx *tx, uint32_t *slot)
 /* r[impl events.spsc.recycle] The slot for the SPSC position at tail
  * (space already checked): the one the receiver left attached to the cell
  * a lap ago, else one from the pool. */
-static int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
+EV_HOT int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
 {
 	struct shmk_events_spsc *q = &L(tx->m)->spsc;
 	/* relaxed: the cell is free, so its last writer was us or the
@@ -232,7 +237,7 @@ static int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
 }
 
 /* r[impl events.spsc.fifo] */
-static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
+EV_HOT int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 {
 	struct shmk_events_spsc *q = &L(tx->m)->spsc;
 	int rc = spsc_space(tx);
@@ -428,7 +433,7 @@ static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos)
 	return 0;
 }
 
-static int tx_prep(struct shmk_events_tx *tx)
+EV_HOT int tx_prep(struct shmk_events_tx *tx)
 {
 	if (!tx)
 		return SHMK_FAIL(-EINVAL);
@@ -438,7 +443,7 @@ static int tx_prep(struct shmk_events_tx *tx)
 }
 
 /* SPSC only: MPSC claims first, then fills, then publishes */
-static int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
+EV_HOT int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
 {
 	/* relaxed: published with the slot index by the release store of tail */
 	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
@@ -662,11 +667,11 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 	return mpsc_unblock_finish(rx, pos, c, !live);
 }
 
-static void rx_advance(struct shmk_events_rx *rx);
+EV_HOT void rx_advance(struct shmk_events_rx *rx);
 
 /* Finds the message at the head without consuming it: 0 with slot/len,
  * SHMK_EEMPTY, SHMK_EINTEGRITY, or 1 (internal: look again). */
-static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 {
 	struct shmk_events_layout *l = L(rx->m);
 	uint64_t h = rx->head;
@@ -769,7 +774,7 @@ found:;
 	return 0;
 }
 
-static void rx_advance(struct shmk_events_rx *rx)
+EV_HOT void rx_advance(struct shmk_events_rx *rx)
 {
 	struct shmk_events_layout *l = L(rx->m);
 	uint64_t h = rx->head;
@@ -810,7 +815,7 @@ static void rx_detach(struct shmk_events_rx *rx)
 	}
 }
 
-static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+EV_HOT int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 {
 	if (!rx)
 		return SHMK_FAIL(-EINVAL);
@@ -831,7 +836,7 @@ static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
 			 struct shmk_events_sizes *sizes)
 {
-	uint32_t slot, len;
+	uint32_t slot = 0, len = 0; /* set on success; gcc -O1 cannot see it through the inlined peek */
 	int rc = rx_next(rx, &slot, &len);
 
 	if (rc)
@@ -863,7 +868,7 @@ int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_
 
 int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *view)
 {
-	uint32_t slot, len;
+	uint32_t slot = 0, len = 0; /* set on success; gcc -O1 cannot see it through the inlined peek */
 
 	if (!view)
 		return SHMK_FAIL(-EINVAL);
