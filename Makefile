@@ -52,7 +52,10 @@ else
 $(error unknown variant V=$(V): check, cov or tsan)
 endif
 
-REL_FLAGS := -O2 -g -fPIC -fvisibility=default
+# -fno-semantic-interposition: -fPIC alone makes every call to an exported
+# function inside the library go through its PLT slot and forbids inlining
+# it (an LD_PRELOAD may replace it); shmkit promises no such interposition.
+REL_FLAGS := -O2 -g -fPIC -fvisibility=default -fno-semantic-interposition
 
 DEPS_STAMP := build/.deps-stamp
 $(DEPS_STAMP): scripts/deps.sh

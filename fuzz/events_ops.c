@@ -222,7 +222,7 @@ static void corrupt(uint8_t a, uint8_t b)
 {
 	uint64_t v = fz_boundary(b, a & 1 ? CAP : SHMK_EVENTS_SLOTS, atomic_load(&L->spsc.tail.v));
 	unsigned i = (unsigned)(v + a) % CAP;
-	switch (a % 12) {
+	switch (a % 13) {
 	case 0: atomic_store(&L->spsc.tail.v, atomic_load(&L->spsc.tail.v) + v); break;
 	case 1: atomic_store(&L->spsc.head.v, atomic_load(&L->spsc.head.v) + v); break;
 	case 2: atomic_store(&L->mpsc.tail.v, atomic_load(&L->mpsc.tail.v) + v); break;
@@ -234,6 +234,7 @@ static void corrupt(uint8_t a, uint8_t b)
 	case 8: atomic_store(&L->slots[i * 2 % SHMK_EVENTS_SLOTS].next_free, (uint32_t)v); break;
 	case 9: atomic_store(&L->slots[i * 2 % SHMK_EVENTS_SLOTS].len, (uint32_t)v); break;
 	case 10: atomic_store(&L->slots[i * 2 % SHMK_EVENTS_SLOTS].refcnt, (uint32_t)v); break;
+	case 12: atomic_store(&L->slots[i * 2 % SHMK_EVENTS_SLOTS].seq, (uint32_t)v); break;
 	default: atomic_store(&L->mpsc.producers[i % 64].intent, v); break;
 	}
 	m.corrupt = true;

@@ -1,8 +1,10 @@
 /*
  * spsc.pml - SPIN model of the events SPSC queue with slot recycling
- * (impl/src/events.c as of 1f747f6: spsc_space, spsc_slot, tx_pool_pop,
+ * (impl/src/events_queue.c: spsc_space, spsc_slot, tx_pool_pop,
  * spsc_detach_all, spsc_enqueue, rx_peek, rx_detach, rx_advance,
- * shmk_events_try_recv / recv_view / release / reserve / publish).
+ * shmk_events_try_recv / recv_view / release / reserve / publish; events.c:
+ * shmk_ev_tx_claim's announce), with the slot sequence word of capability
+ * 0x2 (events.spsc.slot-seq).
  *
  * A power-of-two ring of CAP cells, each holding a slot index or NIL
  * (0xffffffff); the sender owns tail, the receiver owns head; each side
@@ -20,12 +22,17 @@
  *     free cell ([tail, head + CAP)) and push its slot, then pop once more;
  *     still empty: SHMK_EFULL (the caller retries later).  Payload written in
  *     two halves, then spsc_enqueue: a cell slot other than ours goes back
- *     to the pool (detached first), the cell is stored only when it changes,
- *     tail published (release).
+ *     to the pool (detached first), the cell is stored only when it changes
+ *     (a slot new to the cell first gets seq "a lap ago"), tail published
+ *     (release), then the slot's seq = position + 1 (release), last.
  *   reserve: tx_pool_pop (with the same detach on empty), fill, publish =
  *     spsc_enqueue of the reserved slot (EFULL keeps the reservation).
- * Receiver, per message: peek (cached tail, reload when empty); a queued
- * cell holding NIL is stepped over (head + 1); then either
+ * Receiver, per message: peek: the head cell's slot carries seq == head + 1:
+ * the message is there (tail not read); seq of a lap ago: empty; else the
+ * tail path (cached tail, reload when it counts nothing past head); a queued
+ * cell holding NIL is stepped over (head + 1); a queued slot without
+ * seq == head + 1 is not there yet (-DLEGACY, a region without capability
+ * 0x2: no seq at all, tail alone publishes); then either
  *   copy: read both halves; dry = pool empty; dry: detach the cell; store
  *     head (release); dry: push the slot;
  *   view: detach the cell (NIL), store head, then (the caller) read the
@@ -40,9 +47,13 @@
  *   - assertions: no torn read (lo == hi), no loss, no duplication, in
  *     order (the receiver sees 1, 2, ..., M); the ring never holds more
  *     than CAP; a monitor process checks in every state that no slot is
- *     held by two parties (pool / a cell / the sender / the receiver), and
+ *     held by two parties (pool / a cell / the sender / the receiver) and
+ *     that head <= tail <= head + CAP (wrapping), and
  *     at the end that none was lost (every slot in exactly one place);
  *   - LTL `live`: every sent message is eventually received (weak fairness);
+ *   - -DSCRASH: the sender may be killed once between its tail and seq
+ *     stores; a successor claims the role, resumes from tail and announces
+ *     the counted message (events.spsc.reclaim-announce): nothing is lost;
  *   - -DRCRASH: the receiver may be killed once anywhere in a receive (after
  *     a view's detach, mid-copy, after a dry-return's detach, before a
  *     push); a successor resumes from the shared head.  At most the message
@@ -52,7 +63,14 @@
  * @check safety
  * @check ltl:live
  * @check safety RCRASH
- * @planted BUG_PUBLISH_EARLY safety publish-before-write
+ * @check safety LEGACY
+ * @check safety SCRASH
+ * @check ltl:live SCRASH
+ * @planted LEGACY,BUG_PUBLISH_EARLY safety publish-before-write
+ * @planted BUG_SEQ_EARLY safety seq-before-write
+ * @planted BUG_SEQ_BEFORE_TAIL safety seq-before-tail
+ * @planted BUG_NO_SEQ_RESET safety stale-seq-of-a-new-slot
+ * @planted SCRASH,BUG_NO_ANNOUNCE ltl:live successor-does-not-announce
  * @planted BUG_NO_FULL_CHECK safety no-full-check
  * @planted BUG_FULL_CHECK ltl:live stale-cached-tail
  * @planted BUG_DRY_NO_DETACH safety dry-return-while-attached
@@ -63,7 +81,17 @@
  * @planted RCRASH,BUG_NO_DETACHED_SKIP safety no-detached-skip
  *
  * Planted bugs (spin -D<NAME>), each must be rejected:
- *   BUG_PUBLISH_EARLY      tail is published before the payload is written;
+ *   BUG_PUBLISH_EARLY      (LEGACY) tail is published before the payload is
+ *                          written;
+ *   BUG_SEQ_EARLY          seq is stored (also) before the payload is written;
+ *   BUG_SEQ_BEFORE_TAIL    seq is stored before tail: the receiver takes the
+ *                          message and head passes tail (its next tail read
+ *                          sees tail - head < 0: SHMK_EINTEGRITY);
+ *   BUG_NO_SEQ_RESET       a slot new to its cell keeps its old seq, which may
+ *                          equal this position's (fresh slots hold 0, the
+ *                          seq of position 3 mod 4): taken before tail;
+ *   BUG_NO_ANNOUNCE        (SCRASH) the successor does not announce the
+ *                          counted message: the receiver waits for ever;
  *   BUG_FULL_CHECK         the full test never reloads the cached head: once
  *                          full the sender spins forever (liveness fails);
  *   BUG_NO_FULL_CHECK      the sender never checks for space;
@@ -89,6 +117,8 @@
  * r[verify events.spsc.detached-skip]
  * r[verify events.pool.dry-return]
  * r[verify events.zerocopy.view]
+ * r[verify events.spsc.slot-seq]
+ * r[verify events.spsc.reclaim-announce]
  */
 
 #define CAP   2          /* cells, a power of two */
@@ -99,6 +129,7 @@
 #define NIL   255
 
 byte lo[NS];             /* payload, first half */
+byte sq[NS];             /* slot seq: position + 1 (mod 4); 0 in a fresh slot */
 byte hi[NS];             /* payload, second half */
 byte cell[CAP];          /* slot index or NIL */
 byte head;               /* receiver index, published with release */
@@ -116,8 +147,9 @@ byte sent;               /* messages the sender published */
 byte expect = 1;         /* next message the receiver must see */
 byte lost;               /* messages a dead receiver took with it */
 bool crashed;
+bool scrashed;
 bool sdone;
-bool slot_two_owners;    /* set by the monitor only to name its assertion */
+bool slot_two_owners;    /* set by the monitor only to name its assertion (or the counters') */
 
 #define HOLDS(s) (inpool[s] + (cell[0] == s) + (cell[1] == s) + (sres == s) + \
 		  (shand == s) + (rhand == s))
@@ -126,16 +158,17 @@ init {
 	atomic {
 		inpool[0] = 1; inpool[1] = 1; inpool[2] = 1; npool = NS;
 		cell[0] = NIL; cell[1] = NIL;
-		run sender();
+		run sender(1, false);
 		run receiver();
 		run monitor()
 	}
 }
 
-/* no slot is held by two parties, in any state */
+/* no slot is held by two parties, and head <= tail <= head + CAP, in any state */
 proctype monitor()
 {
-end:	atomic { !(HOLDS(0) <= 1 && HOLDS(1) <= 1 && HOLDS(2) <= 1) ->
+end:	atomic { !(HOLDS(0) <= 1 && HOLDS(1) <= 1 && HOLDS(2) <= 1 &&
+		   ((tail - head) & IDXM) <= CAP) ->
 		slot_two_owners = true; assert(!slot_two_owners) }
 }
 
@@ -207,6 +240,24 @@ inline space()
 #endif
 }
 
+#ifdef SCRASH
+/* the sender is SIGKILLed once between its tail and seq stores; a
+ * successor claims the role and goes on with the next message */
+#define SCRASH_POINT() \
+	if \
+	:: !scrashed -> atomic { scrashed = true; run sender(v + 1, true) }; goto sgone \
+	:: true -> skip \
+	fi
+#else
+#define SCRASH_POINT() skip
+#endif
+
+#ifdef LEGACY
+#define SEQ_STORE(s, val) skip
+#else
+#define SEQ_STORE(s, val) sq[s] = (val)
+#endif
+
 /* spsc_enqueue of `slot` (space already checked) */
 inline enqueue()
 {
@@ -223,23 +274,59 @@ inline enqueue()
 	:: else -> skip
 	fi;
 	if
-	:: old != slot -> atomic { cell[t & MASK] = slot; sres = NIL }
+	:: old != slot ->
+#ifndef BUG_NO_SEQ_RESET
+		SEQ_STORE(slot, (t + 1 - CAP) & IDXM);   /* "a lap ago", before the cell names it */
+#endif
+		atomic { cell[t & MASK] = slot; sres = NIL }   /* release */
 	:: else -> skip
 	fi;
+#ifdef BUG_SEQ_BEFORE_TAIL
+	SEQ_STORE(slot, (t + 1) & IDXM);
+#endif
 #ifndef BUG_PUBLISH_EARLY
 	tail = (t + 1) & IDXM;           /* release: pairs with acquire of tail in receiver */
 #endif
 	t = (t + 1) & IDXM;
-	sent++
+	sent++;
+	SCRASH_POINT();
+#ifndef BUG_SEQ_BEFORE_TAIL
+	SEQ_STORE(slot, t)               /* release, last: pairs with acquire of sq in receiver */
+#else
+	skip
+#endif
 }
 
-proctype sender()
+/* shmk_ev_tx_claim of a successor: resume from tail, announce a counted
+ * message the dead sender left without its seq */
+inline claim()
+{
+	t = tail;
+	chead = head;                    /* acquire: pairs with release of head in receiver */
+	if
+	:: t != chead ->
+		s = cell[(t - 1) & MASK];
+#ifndef BUG_NO_ANNOUNCE
+		if
+		:: s != NIL && sq[s] != t -> sq[s] = t
+		:: else -> skip
+		fi
+#endif
+	:: else -> skip
+	fi
+}
+
+proctype sender(byte v0; bool successor)
 {
 	byte t = 0;          /* own index (private copy of tail) */
 	byte chead = 0;      /* cached head */
-	byte v = 1, slot, old, s, p;
+	byte v = v0, slot, old, s, p;
 	bool isfull;
 
+	if
+	:: successor -> claim()
+	:: else -> skip
+	fi;
 	do
 	:: v > M -> break
 	:: else ->
@@ -266,6 +353,9 @@ retry:
 			atomic { cell[t & MASK] = slot; sres = NIL };
 			tail = (t + 1) & IDXM;
 #endif
+#ifdef BUG_SEQ_EARLY
+			sq[slot] = (t + 1) & IDXM;
+#endif
 			lo[slot] = v;
 			hi[slot] = v;
 			enqueue()
@@ -288,11 +378,16 @@ pub:
 			atomic { cell[t & MASK] = slot; sres = NIL };
 			tail = (t + 1) & IDXM;
 #endif
+#ifdef BUG_SEQ_EARLY
+			sq[slot] = (t + 1) & IDXM;
+#endif
 			enqueue()
 		fi;
 		v++
 	od;
-	sdone = true
+	sdone = true;
+sgone:
+	skip
 }
 
 #ifdef RCRASH
@@ -312,7 +407,7 @@ proctype receiver()
 {
 	byte h;              /* own index: rx_claim resumes from the shared head */
 	byte ctail;          /* cached tail */
-	byte s, a, b;
+	byte s, a, b, q;
 	bool dry;
 
 	h = head;
@@ -320,17 +415,35 @@ proctype receiver()
 	do
 	:: expect > M -> break
 	:: else ->
+#ifndef LEGACY
+		/* the seq path: the head cell's slot says whether the message is there */
+		s = cell[h & MASK];              /* acquire: pairs with release of cell in sender */
 		if
-		:: ctail == h ->
+		:: s != NIL ->
+			q = sq[s];               /* acquire: pairs with release of sq in sender */
+			if
+			:: q == ((h + 1) & IDXM) ->
+				/* seq is stored after tail: tail >= h + 1 */
+				if :: ctail == h -> ctail = (h + 1) & IDXM :: else -> skip fi;
+				goto take
+			:: q == ((h + 1 - CAP) & IDXM) -> goto again   /* a lap ago: empty */
+			:: else -> skip
+			fi
+		:: else -> skip
+		fi;
+#endif
+		if
+		:: ctail == h ->                /* the cache counts nothing past head */
 			ctail = tail;            /* acquire: pairs with release of tail in sender */
+			/* the ring never claims to hold more than CAP messages, and
+			 * head never passes tail (SHMK_EINTEGRITY) */
+			assert(((ctail - h) & IDXM) <= CAP);
 			if
 			:: ctail == h -> goto again   /* still empty: look again */
 			:: else -> skip
 			fi
 		:: else -> skip
 		fi;
-		/* the ring never claims to hold more than CAP messages */
-		assert(((ctail - h) & IDXM) <= CAP);
 		s = cell[h & MASK];
 		if
 		:: s == NIL ->
@@ -343,6 +456,13 @@ proctype receiver()
 #endif
 		:: else -> skip
 		fi;
+#ifndef LEGACY
+		if
+		:: sq[s] != ((h + 1) & IDXM) -> goto again   /* counted, not announced yet */
+		:: else -> skip
+		fi;
+#endif
+take:
 		if
 		:: true ->                       /* copying receive */
 #ifdef BUG_READ_AFTER_ADVANCE

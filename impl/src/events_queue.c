@@ -21,6 +21,13 @@
  *  - SPSC: a Lamport ring of u32 slot indices with u64 head/tail on their
  *    own cache lines; each side caches the other's index and only re-reads
  *    it when the cached value says full/empty (liburing / libbpf style).
+ *    The sender stores last, after tail, the message's position + 1 in its
+ *    slot's seq word (capability SHMK_EVENTS_CAP_SEQ): the receiver polls
+ *    the slot its head cell names (the slot stays attached to the cell,
+ *    so the cell line is only read) and takes the message when seq says
+ *    so, one line a message where tail and then the slot cost two
+ *    dependent misses; tail is read only when the cell names no slot or
+ *    one carrying neither this lap's seq nor the last lap's.
  *
  *  - MPSC: Vyukov's bounded queue (per-cell sequence numbers).  A producer
  *    claims a position with one CAS on tail and publishes with a CAS on the
@@ -48,6 +55,11 @@
 #include "internal.h"
 #include "wait.h"
 #include "events_int.h"
+
+/* The SPSC fast paths are a handful of loads and stores: forced inline into
+ * the exported call (try_send / try_recv / recv_view / publish), they cost
+ * no call of their own; the cold paths (pool, MPSC stalls) stay calls. */
+#define EV_HOT static inline __attribute__((always_inline))
 
 /* ------------------------------------------------------------ wake */
 
@@ -148,7 +160,7 @@ static int pool_push(struct ev_map *m, uint32_t idx)
 /* ------------------------------------------------------------ enqueue */
 
 /* r[impl events.spsc.cached-index] */
-static int spsc_space(struct shmk_events_tx *tx)
+EV_HOT int spsc_space(struct shmk_events_tx *tx)
 {
 	struct shmk_events_spsc *q = &L(tx->m)->spsc;
 	uint64_t t = tx->tail;
@@ -207,7 +219,7 @@ static int tx_pool_pop(struct shmk_events_tx *tx, uint32_t *slot)
 /* r[impl events.spsc.recycle] The slot for the SPSC position at tail
  * (space already checked): the one the receiver left attached to the cell
  * a lap ago, else one from the pool. */
-static int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
+EV_HOT int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
 {
 	struct shmk_events_spsc *q = &L(tx->m)->spsc;
 	/* relaxed: the cell is free, so its last writer was us or the
@@ -225,7 +237,7 @@ static int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
 }
 
 /* r[impl events.spsc.fifo] */
-static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
+EV_HOT int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 {
 	struct shmk_events_spsc *q = &L(tx->m)->spsc;
 	int rc = spsc_space(tx);
@@ -242,14 +254,28 @@ static int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 		atomic_store_explicit(cell, SHMK_EVENTS_NIL, memory_order_relaxed);
 		pool_push(tx->m, old);
 	}
-	/* relaxed: published by the release store of tail below.  A reused
-	 * slot is already there: no store, so the cell line stays shared in
-	 * the receiver's cache instead of moving to ours and back. */
-	if (old != slot)
-		atomic_store_explicit(cell, slot, memory_order_relaxed);
+	/* A reused slot is already there: no store, so the cell line stays
+	 * shared in the receiver's cache instead of moving to ours and back. */
+	if (old != slot) {
+		/* r[impl events.spsc.slot-seq] a slot new to the cell may
+		 * carry any old seq, even this position's of 2^32 messages
+		 * ago: make it say "a lap ago" before the cell names it.
+		 * relaxed: published by the release store of the cell */
+		atomic_store_explicit(&L(tx->m)->slots[slot].seq,
+				      (uint32_t)(t + 1 - SHMK_EVENTS_QUEUE_CAP), memory_order_relaxed);
+		/* release: pairs with the acquire load of the cell in rx_peek's
+		 * seq path (and the tail store below publishes it too) */
+		atomic_store_explicit(cell, slot, memory_order_release);
+	}
 	/* release: pairs with the acquire load of tail in rx_peek */
 	atomic_store_explicit(&q->tail.v, t + 1, memory_order_release);
 	tx->tail = t + 1;
+	SHMK_CRASH_POINT("events.spsc.counted");
+	/* r[impl events.spsc.slot-seq] last, in the line the payload starts
+	 * in: a receiver that finds it takes the message without reading tail
+	 * (in every region: a receiver without SHMK_EVENTS_CAP_SEQ ignores it).
+	 * release: pairs with the acquire loads of seq in rx_peek */
+	atomic_store_explicit(&L(tx->m)->slots[slot].seq, (uint32_t)(t + 1), memory_order_release);
 	return 0;
 }
 
@@ -407,7 +433,7 @@ static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos)
 	return 0;
 }
 
-static int tx_prep(struct shmk_events_tx *tx)
+EV_HOT int tx_prep(struct shmk_events_tx *tx)
 {
 	if (!tx)
 		return SHMK_FAIL(-EINVAL);
@@ -417,7 +443,7 @@ static int tx_prep(struct shmk_events_tx *tx)
 }
 
 /* SPSC only: MPSC claims first, then fills, then publishes */
-static int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
+EV_HOT int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
 {
 	/* relaxed: published with the slot index by the release store of tail */
 	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
@@ -641,17 +667,43 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 	return mpsc_unblock_finish(rx, pos, c, !live);
 }
 
-static void rx_advance(struct shmk_events_rx *rx);
+EV_HOT void rx_advance(struct shmk_events_rx *rx);
 
 /* Finds the message at the head without consuming it: 0 with slot/len,
  * SHMK_EEMPTY, SHMK_EINTEGRITY, or 1 (internal: look again). */
-static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 {
 	struct shmk_events_layout *l = L(rx->m);
 	uint64_t h = rx->head;
 	uint32_t s;
 
 	if (rx->kind == EV_SPSC) {
+		bool seqd = rx->m->caps & SHMK_EVENTS_CAP_SEQ;
+		if (SHMK_LIKELY(seqd)) {
+			/* r[impl events.spsc.slot-seq] the slot the head cell names
+			 * says whether this position's message is in it: one line,
+			 * no look at tail */
+			/* acquire: pairs with the release store of the cell in
+			 * spsc_enqueue (a slot new to it says "a lap ago") */
+			s = SHMK_LOAD_ACQ_U32(&l->spsc.cells[h & EV_MASK]);
+			if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
+				/* acquire: pairs with the release store of seq in spsc_enqueue */
+				uint32_t q = SHMK_LOAD_ACQ_U32(&l->slots[s].seq);
+				if (SHMK_LIKELY(q == (uint32_t)(h + 1))) {
+					/* seq is stored after tail: the cached tail
+					 * may count this one, and stays in
+					 * [head, tail] (a lag of 2^64 would wrap) */
+					if (rx->tail_cache == h)
+						rx->tail_cache = h + 1;
+					goto found;
+				}
+				/* the cell's message of a lap ago, its slot attached
+				 * for the next one (events.spsc.recycle): not sent yet */
+				if (q == (uint32_t)(h + 1 - SHMK_EVENTS_QUEUE_CAP))
+					return SHMK_FAIL(SHMK_EEMPTY);
+			}
+		}
+		/* r[impl events.spsc.cached-index] */
 		if (h == rx->tail_cache) {
 			/* acquire: pairs with the release store of tail in spsc_enqueue */
 			uint64_t t = SHMK_LOAD_ACQ_U64(&l->spsc.tail.v);
@@ -673,6 +725,13 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 			wake_space(rx->m);
 			return 1;
 		}
+		/* r[impl events.spsc.slot-seq] counted in tail, not announced:
+		 * the sender is between the two stores (or died there, and its
+		 * successor announces it: events.spsc.reclaim-announce) */
+		if (seqd && s < SHMK_EVENTS_SLOTS &&
+		    /* acquire: pairs with the release store of seq in spsc_enqueue */
+		    SHMK_LOAD_ACQ_U32(&l->slots[s].seq) != (uint32_t)(h + 1))
+			return SHMK_FAIL(SHMK_EEMPTY);
 	} else {
 		struct shmk_events_mcell *c = &l->mpsc.cells[h & EV_MASK];
 		/* acquire: pairs with the release publish CAS in mpsc_publish */
@@ -706,6 +765,7 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 	/* r[impl events.hostile.bounds] */
 	if (s >= SHMK_EVENTS_SLOTS)
 		return shmk_fail(SHMK_EINTEGRITY, "events: queued slot %u out of range", s);
+found:;
 	uint32_t n = SHMK_LOAD_U32(&l->slots[s].len);
 	if (n > SHMK_EVENTS_SLOT_DATA)
 		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u len %u > 256", s, n);
@@ -714,7 +774,7 @@ static int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 	return 0;
 }
 
-static void rx_advance(struct shmk_events_rx *rx)
+EV_HOT void rx_advance(struct shmk_events_rx *rx)
 {
 	struct shmk_events_layout *l = L(rx->m);
 	uint64_t h = rx->head;
@@ -755,7 +815,7 @@ static void rx_detach(struct shmk_events_rx *rx)
 	}
 }
 
-static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+EV_HOT int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 {
 	if (!rx)
 		return SHMK_FAIL(-EINVAL);
@@ -776,7 +836,7 @@ static int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
 			 struct shmk_events_sizes *sizes)
 {
-	uint32_t slot, len;
+	uint32_t slot = 0, len = 0; /* set on success; gcc -O1 cannot see it through the inlined peek */
 	int rc = rx_next(rx, &slot, &len);
 
 	if (rc)
@@ -808,7 +868,7 @@ int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_
 
 int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *view)
 {
-	uint32_t slot, len;
+	uint32_t slot = 0, len = 0; /* set on success; gcc -O1 cannot see it through the inlined peek */
 
 	if (!view)
 		return SHMK_FAIL(-EINVAL);

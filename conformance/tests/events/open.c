@@ -17,7 +17,7 @@ static void layout(void)
 	CU_ASSERT_EQUAL(b[4] | b[5] << 8, 1); /* version, host-endian little */
 	CU_ASSERT_EQUAL(b[6], 1);		/* kind */
 	memcpy(&u32, b + 8, 4);
-	CU_ASSERT_EQUAL(u32, 0);		/* capabilities */
+	CU_ASSERT_EQUAL(u32, SHMK_EVENTS_CAP_SEQ); /* capabilities */
 	memcpy(&u32, b + 12, 4);
 	CU_ASSERT_EQUAL(u32, 582144u);
 	memcpy(&u32, b + 16, 4);
@@ -49,6 +49,7 @@ static void layout(void)
 			  offsetof(struct shmk_events_layout, mpsc.producers[0]) == 64);
 	CU_ASSERT_EQUAL(offsetof(struct shmk_events_layout, mpsc), 4416);
 	CU_ASSERT_EQUAL(offsetof(struct shmk_events_layout, slots), 25088);
+	CU_ASSERT_EQUAL(offsetof(struct shmk_events_slot, seq), 12); /* the v1 slot's padding */
 	shmk_events_close(r);
 
 	/* with the wake section */
@@ -57,7 +58,7 @@ static void layout(void)
 	r = must_open(p, &o);
 	b = shmk_events_as_ptr(r, &len);
 	memcpy(&u32, b + 8, 4);
-	CU_ASSERT_EQUAL(u32, SHMK_EVENTS_CAP_WAKE);
+	CU_ASSERT_EQUAL(u32, SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ);
 	memcpy(&u32, b + 12, 4);
 	CU_ASSERT_EQUAL(u32, 582400u);
 	CU_ASSERT_EQUAL(len, 582400u);
@@ -92,7 +93,7 @@ static void describe(void)
 	CU_ASSERT_EQUAL(ei.magic, SHMK_EVENTS_MAGIC);
 	CU_ASSERT_EQUAL(ei.version, 1);
 	CU_ASSERT_EQUAL(ei.kind, SHMK_EVENTS_KIND);
-	CU_ASSERT_EQUAL(ei.capabilities, SHMK_EVENTS_CAP_WAKE);
+	CU_ASSERT_EQUAL(ei.capabilities, SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ);
 	CU_ASSERT_EQUAL(ei.layout_bytes, 582400u);
 	CU_ASSERT_EQUAL(ei.initialized, SHMK_EVENTS_INIT_READY);
 	CU_ASSERT_EQUAL(ei.creator, self);

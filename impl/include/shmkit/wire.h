@@ -49,7 +49,7 @@ typedef uint64_t shmk_token_t;
  *   128         4288     SPSC queue: tail line, head line, role line, 1024 u32 cells
  *   4416        20672    MPSC queue: tail line, head line, role line, producer table,
  *                        1024 Vyukov cells {seq u64, stamp u32 | slot u32}
- *   25088       557056   slot pool: 2048 x {next_free, refcnt, len, pad, 256 data}
+ *   25088       557056   slot pool: 2048 x {next_free, refcnt, len, seq, 256 data}
  *   582144      256      wake section (only with SHMK_EVENTS_CAP_WAKE): futex words
  *
  * Every counter is a u64 that wraps; cell index = counter & (capacity - 1).
@@ -58,7 +58,11 @@ typedef uint64_t shmk_token_t;
 #define SHMK_EVENTS_VERSION 1u
 #define SHMK_EVENTS_KIND 1u		/* flags & 0xff: region kind "events" */
 #define SHMK_EVENTS_CAP_WAKE 0x1u	/* the futex wake section is appended */
-#define SHMK_EVENTS_CAPS_KNOWN SHMK_EVENTS_CAP_WAKE
+/* SPSC senders write each slot's `seq` (the v1 slot's padding word) and
+ * receivers may deliver on it alone (events.layout.slot-seq): no section,
+ * no layout change, only a promise every joiner must understand */
+#define SHMK_EVENTS_CAP_SEQ 0x2u
+#define SHMK_EVENTS_CAPS_KNOWN (SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ)
 #define SHMK_EVENTS_INIT_NONE 0u
 #define SHMK_EVENTS_INIT_BUSY 1u
 #define SHMK_EVENTS_INIT_READY 2u
@@ -151,7 +155,9 @@ struct shmk_events_slot {
 	SHMK_ATOMIC(uint32_t) next_free;
 	SHMK_ATOMIC(uint32_t) refcnt;	/* 0 free, 1 held */
 	SHMK_ATOMIC(uint32_t) len;
-	uint32_t _pad;
+	/* SPSC: (uint32_t)(position + 1) of the message the slot last carried,
+	 * stored last (SHMK_EVENTS_CAP_SEQ); padding in upstream's v1 slot */
+	SHMK_ATOMIC(uint32_t) seq;
 	uint8_t data[SHMK_EVENTS_SLOT_DATA];
 };
 
@@ -207,6 +213,7 @@ SHMK_WIRE_ASSERT(sizeof(struct shmk_events_mpsc) == 20672);
 SHMK_WIRE_ASSERT(sizeof(struct shmk_events_slot) == 272);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_slot, refcnt) == 4);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_slot, len) == 8);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_slot, seq) == 12);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_slot, data) == 16);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_layout, pool) == 64);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_layout, spsc) == 128);
