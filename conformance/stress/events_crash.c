@@ -416,7 +416,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		pid_t p[2];
 		int rc = spsc_pair_kill(p, ENDLESS, 0, 1, rng, died, st);
 		/* the receiver drains and then waits on a dead sender: it must
-		 * answer SHMK_EPEERDEAD (events.wait.peerdead) */
+		 * answer SHMK_EPEERDEAD (events.wait.peerdead+2) */
 		if (t % 4 == 0 && role_word(offsetof(struct shmk_events_layout, spsc.roles.a)) &&
 		    (await_peerdead(p[0]) || !atomic_load(&sh->peerdead_ns))) {
 			printf("%s: spsc trial %" PRIu64 ": the receiver never answered "

@@ -111,7 +111,7 @@ void t_ev_run(const struct t_ev_cfg *c, struct t_ev_res *res)
 		size_t n = 0;
 		rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 100 * 1000000, NULL);
 		/* SHMK_EPEERDEAD: every producer that registered has died
-		 * (events.wait.peerdead); the exit statuses below tell */
+		 * (events.wait.peerdead+2); the exit statuses below tell */
 		if (rc == -ETIMEDOUT || rc == SHMK_EEMPTY || rc == SHMK_EPEERDEAD) {
 			uint32_t done = 0;
 			for (uint32_t i = 0; i < c->producers; i++)

@@ -774,16 +774,8 @@ int shmk_ev_tx_claim(struct shmk_events_tx *tx)
 		}
 		tx->tail = t;
 		tx->head_cache = h;
-		/* r[impl events.spsc.reclaim-announce] a predecessor that died
-		 * between its tail and seq stores left the message at t - 1
-		 * whole but unannounced, and no receiver takes it before its
-		 * seq: announce it (the same value again if it was announced) */
-		uint32_t s = t != h ? SHMK_LOAD_U32(&l->spsc.cells[(t - 1) & EV_MASK])
-				    : SHMK_EVENTS_NIL;
-		if ((tx->m->caps & SHMK_EVENTS_CAP_SEQ) && s < SHMK_EVENTS_SLOTS &&
-		    SHMK_LOAD_U32(&l->slots[s].seq) != (uint32_t)t)
-			/* release: pairs with the acquire loads of seq in rx_peek */
-			atomic_store_explicit(&l->slots[s].seq, (uint32_t)t, memory_order_release);
+		if (t != h)
+			shmk_ev_spsc_announce(tx, t);
 	} else {
 		rc = register_producer(tx);
 		if (rc)

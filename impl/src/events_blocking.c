@@ -27,7 +27,7 @@ static bool role_dead(_Atomic uint64_t *w)
 	return tok && !shmk_token_alive(tok);
 }
 
-/* r[impl events.wait.peerdead] The receiving side of a blocked sender is
+/* r[impl events.wait.peerdead+2] The receiving side of a blocked sender is
  * dead: the SPSC receiver, or the MPSC consumer. */
 static bool tx_peer_dead(struct shmk_events_tx *tx)
 {
@@ -36,7 +36,7 @@ static bool tx_peer_dead(struct shmk_events_tx *tx)
 	return role_dead(tx->kind == EV_SPSC ? &l->spsc.roles.b : &l->mpsc.roles.a);
 }
 
-/* r[impl events.wait.peerdead] The sending side of a blocked receiver is
+/* r[impl events.wait.peerdead+2] The sending side of a blocked receiver is
  * dead: the SPSC sender, or every registered MPSC producer (at least one).
  * An MPSC position claimed but unpublished is not "nothing pending": the
  * dead-producer skip (events.mpsc.dead-producer) frees it, and what was
@@ -64,7 +64,7 @@ static bool rx_peer_dead(struct shmk_events_rx *rx)
 	return any;
 }
 
-/* r[impl events.wait.peerdead] 1 to keep waiting, else the result: the
+/* r[impl events.wait.peerdead+2] 1 to keep waiting, else the result: the
  * operation's own (what the peer completed before it died still counts:
  * look once more after seeing the death), or SHMK_EPEERDEAD when the peer
  * is still dead after that look (a replacement may have claimed the role
@@ -116,7 +116,7 @@ static int op_covers(void *a)
 	return ev_covers(o->tx ? o->tx->m : o->rx->m);
 }
 
-/* r[impl events.wait.peerdead] */
+/* r[impl events.wait.peerdead+2] */
 static int op_peer(void *a)
 {
 	struct op *o = a;

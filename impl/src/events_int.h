@@ -120,6 +120,9 @@ static inline struct shmk_wait ev_wait(struct shmk_events_wakeword *w)
  * (events_queue.c: tx_prep, rx_next). */
 int shmk_ev_tx_claim(struct shmk_events_tx *tx);
 int shmk_ev_rx_claim(struct shmk_events_rx *rx);
+/* events_queue.c: a new SPSC sender announces the message at tail - 1
+ * that a dead predecessor counted (tail != head) but left without its seq. */
+void shmk_ev_spsc_announce(struct shmk_events_tx *tx, uint64_t tail);
 
 #pragma GCC visibility pop
 

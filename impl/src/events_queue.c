@@ -76,6 +76,26 @@ static inline void wake_data(struct ev_map *m, int kind)
 	shmk_wait_wake(&w);
 }
 
+/* r[impl events.spsc.reclaim-announce+2] a predecessor that died between
+ * its tail and seq stores left the message at tail - 1 whole but
+ * unannounced, and no receiver takes it before its seq: announce it (the
+ * same value again if it was announced), then wake like a send - the
+ * receiver may have parked on that message, and the successor's first call
+ * need not be a send that wakes (a reserve, a send that fails). */
+void shmk_ev_spsc_announce(struct shmk_events_tx *tx, uint64_t tail)
+{
+	struct shmk_events_layout *l = L(tx->m);
+
+	if (!(tx->m->caps & SHMK_EVENTS_CAP_SEQ))
+		return;
+	uint32_t s = SHMK_LOAD_U32(&l->spsc.cells[(tail - 1) & EV_MASK]);
+	if (s >= SHMK_EVENTS_SLOTS || SHMK_LOAD_U32(&l->slots[s].seq) == (uint32_t)tail)
+		return;
+	/* release: pairs with the acquire loads of seq in rx_peek */
+	atomic_store_explicit(&l->slots[s].seq, (uint32_t)tail, memory_order_release);
+	wake_data(tx->m, EV_SPSC);
+}
+
 /* A freed cell or slot may unblock either queue's senders (the pool is shared). */
 static inline void wake_space(struct ev_map *m)
 {
@@ -727,7 +747,7 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		}
 		/* r[impl events.spsc.slot-seq] counted in tail, not announced:
 		 * the sender is between the two stores (or died there, and its
-		 * successor announces it: events.spsc.reclaim-announce) */
+		 * successor announces it: events.spsc.reclaim-announce+2) */
 		if (seqd && s < SHMK_EVENTS_SLOTS &&
 		    /* acquire: pairs with the release store of seq in spsc_enqueue */
 		    SHMK_LOAD_ACQ_U32(&l->slots[s].seq) != (uint32_t)(h + 1))

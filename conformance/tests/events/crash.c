@@ -579,4 +579,4 @@ static void peerdead(void)
 }
 /* each death is noticed within 2 x 25 ms: 60 s means a wait that
  * never noticed it (the calls have no timeout) */
-H_REGISTER(peerdead, 60, "events.wait.peerdead", "events.wait.peerdead-cadence", "events.wait.peer-absent");
+H_REGISTER(peerdead, 60, "events.wait.peerdead+2", "events.wait.peerdead-cadence", "events.wait.peer-absent");

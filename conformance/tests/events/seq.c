@@ -177,4 +177,140 @@ static void dead_spsc_sender(void)
 	shmk_events_tx_close(tx);
 	evq_close(&q, true);
 }
-H_REGISTER(dead_spsc_sender, 60, "events.spsc.reclaim-announce");
+H_REGISTER(dead_spsc_sender, 60, "events.spsc.reclaim-announce+2");
+
+/* The parked receiver's wake word (the blocking section after the base layout). */
+static struct shmk_events_wake *wake_of(struct shmk_events *r)
+{
+	return (void *)((uint8_t *)shmk_events_as_ptr(r, NULL) + SHMK_EVENTS_BASE_BYTES);
+}
+
+/* role: SPSC sender on the blocking region argv[1]: waits (bounded) until
+ * the receiver is parked, then sends one message (SHMK_CRASH_AT kills it
+ * between counting it in tail and announcing it, so it wakes nobody) */
+static int role_parked_sender(int argc, char **argv)
+{
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+
+	if (argc < 2)
+		return 2;
+	if (shmk_events_open_path_with(argv[1], &o, &r) || shmk_events_split_spsc(r, &tx, &rx))
+		return 3;
+	shmk_events_rx_close(rx);
+	int64_t end = shmk_now_ns() + 20LL * 1000000000;
+	while (atomic_load(&wake_of(r)->spsc_data.waiters) == 0)
+		if (shmk_now_ns() > end || sched_yield())
+			return 4;
+	size_t n = make_msg(buf, 0, 0);
+	return shmk_events_try_send(tx, buf, n, NULL) ? 5 : 0;
+}
+H_ROLE("spsc_parked_sender", role_parked_sender);
+
+/* The successor: once the dead sender's message is counted, claims the
+ * sender role with a zero-copy reserve (no send of its own) and cancels. */
+static int reserving_successor(void *arg)
+{
+	const char *path = arg;
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events *r = NULL;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	struct shmk_events_view v;
+
+	if (shmk_events_open_path_with(path, &o, &r) || shmk_events_split_spsc(r, &tx, &rx))
+		return 10;
+	shmk_events_rx_close(rx);
+	struct shmk_events_layout *l = shmk_events_as_ptr(r, NULL);
+	int64_t end = shmk_now_ns() + 20LL * 1000000000;
+	int rc;
+	while (atomic_load(&l->spsc.tail.v) == atomic_load(&l->spsc.head.v))
+		if (shmk_now_ns() > end || sched_yield())
+			return 11;
+	/* the role is free once the sender's SIGKILL lands */
+	while ((rc = shmk_events_reserve(tx, &v)) == SHMK_EBUSY)
+		if (shmk_now_ns() > end || sched_yield())
+			return 12;
+	if (rc || shmk_events_cancel(tx, &v))
+		return 13;
+	shmk_events_tx_close(tx);
+	shmk_events_close(r);
+	return 0;
+}
+
+/* A receiver parked while its sender died between counting and announcing
+ * is woken by the successor's announce, not by its own next look: with
+ * SHMK_LIVENESS_MS at 600 s it looks every 150 s, so a successor whose
+ * first call is a reserve (which wakes nobody itself) and an announce that
+ * forgot the wake leave it asleep until its 5 s deadline. */
+static void announce_wakes(void)
+{
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t prod, s;
+
+	CU_ASSERT_EQUAL_FATAL(setenv("SHMK_LIVENESS_MS", "600000", 1), 0);
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	const char *a[] = { p, NULL };
+	pid_t dead = spawn_with_env("spsc_parked_sender", a, "SHMK_CRASH_AT", "events.spsc.counted:1");
+	pid_t succ = t_fork_run(reserving_successor, p);
+	CU_ASSERT_FATAL(dead > 0 && succ > 0);
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 5000000000LL, NULL), 0);
+	CU_ASSERT(shmk_now_ns() - t0 < 5000000000LL);
+	CU_ASSERT_EQUAL(check_msg(buf, n, &prod, &s), 0);
+	CU_ASSERT_EQUAL(s, 0);
+	CU_ASSERT_EQUAL(h_wait(dead, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(h_wait(succ, 30), 0);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+	unlink(p);
+}
+H_REGISTER(announce_wakes, 60, "events.spsc.reclaim-announce+2");
+
+/* A blocking receive with the sender dead between counting and announcing
+ * its message answers SHMK_EPEERDEAD at once (nothing announced is
+ * pending) and loses nothing: after a successor's send both arrive. */
+static void counted_dead_sender(void)
+{
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n;
+
+	char *p = new_path();
+	struct shmk_events *r = must_open(p, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	const char *a[] = { p, "1", NULL };
+	pid_t dead = spawn_with_env("spsc_sender", a, "SHMK_CRASH_AT", "events.spsc.counted:1");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	struct shmk_events_layout *l = shmk_events_as_ptr(r, NULL);
+	CU_ASSERT_EQUAL(atomic_load(&l->spsc.tail.v) - atomic_load(&l->spsc.head.v), 1);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 20000000000LL, NULL),
+			SHMK_EPEERDEAD);
+	/* a successor (this process) claims the role and sends its own */
+	struct shmk_events_rx *rx2;
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx2), 0);
+	shmk_events_rx_close(rx2);
+	n = make_msg(buf, 0, 1);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, n, NULL), 0);
+	recv_msg(rx, 0);
+	recv_msg(rx, 1);
+	CU_ASSERT_EQUAL(recv_rc(rx), SHMK_EEMPTY);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+	unlink(p);
+}
+H_REGISTER(counted_dead_sender, 60, "events.wait.peerdead+2", "events.spsc.reclaim-announce+2");

@@ -176,7 +176,7 @@ int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_
 			 struct shmk_events_sizes *sizes);
 /* Blocking forms (region needs SHMK_EVENTS_CAP_WAKE, else SHMK_EINCOMPAT):
  * spin, then park on the futex; timeout_ns < 0 waits forever; -ETIMEDOUT.
- * SHMK_EPEERDEAD (r[events.wait.peerdead]) when, with nothing pending, the
+ * SHMK_EPEERDEAD (r[events.wait.peerdead+2]) when, with nothing pending, the
  * peer that claimed the other end died (the MPSC consumer: every registered
  * producer); noticed within SHMK_LIVENESS_MS/2.  Nothing was sent or
  * consumed: retry once a replacement may have reclaimed the role.  A peer
