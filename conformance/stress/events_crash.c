@@ -7,7 +7,9 @@
  * Three groups of STRESS_TRIALS trials each (200 in make check, 10000 in
  * make stress), every trial on a fresh blocking region made by a creator
  * process (the parent only forks, watches pidfds and checks):
- *   spsc   even: the sender is SIGKILLed at a random time, a replacement
+ *   spsc   even: the sender is SIGKILLed at a random time (every 4th
+ *          trial: at SHMK_CRASH_AT=events.spsc.counted:N, counted in tail
+ *          but not announced), a replacement
  *          sender reclaims the role and finishes; odd: the receiver is
  *          SIGKILLed, a replacement receiver reclaims the role and drains;
  *   mpsc   a producer is SIGKILLed at SHMK_CRASH_AT=events.mpsc.claimed:N
@@ -375,20 +377,23 @@ static int await_peerdead(pid_t other)
 
 /* The SPSC pair: p[0] the receiver, p[1] the sender of count messages (end:
  * its end marker, as producer_child's), started together; after a random
- * pause p[victim] is SIGKILLed and reaped (died[victim], st[victim]).
- * wait_one's result. */
+ * pause p[victim] is SIGKILLed and reaped (died[victim], st[victim]) - or,
+ * with crash, the sender kills itself at that crash point.  wait_one's
+ * result. */
 static int spsc_pair_kill(pid_t p[2], uint64_t count, int end, int victim, uint64_t *rng,
-			  double *died, int *st)
+			  double *died, int *st, const char *crash)
 {
 	p[0] = fork();
 	if (p[0] == 0)
 		consumer_child(0, 4, 1, 0);
 	p[1] = fork();
 	if (p[1] == 0)
-		producer_child(0, 0, count, NULL, end, 1);
+		producer_child(0, 0, count, crash, end, 1);
 	h_barrier_wait(bar, 30);
-	t_pause_us(rng, 3000);
-	kill(p[victim], SIGKILL);
+	if (!crash) {
+		t_pause_us(rng, 3000);
+		kill(p[victim], SIGKILL);
+	}
 	return wait_one(p[victim], &died[victim], &st[victim]);
 }
 
@@ -414,7 +419,17 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 	G->kinds[kill_consumer]++;
 	if (!kill_consumer) {
 		pid_t p[2];
-		int rc = spsc_pair_kill(p, ENDLESS, 0, 1, rng, died, st);
+		char crash[64];
+		/* every 4th: killed between counting a message in tail and
+		 * announcing it in its slot's seq (events.spsc.reclaim-announce+2:
+		 * the replacement announces it and the parked receiver wakes) */
+		int at_point = t % 4 == 2;
+		if (at_point) {
+			snprintf(crash, sizeof(crash), "events.spsc.counted:%" PRIu64,
+				 1 + t_rand(rng) % 2000);
+			G->kinds[2]++;
+		}
+		int rc = spsc_pair_kill(p, ENDLESS, 0, 1, rng, died, st, at_point ? crash : NULL);
 		/* the receiver drains and then waits on a dead sender: it must
 		 * answer SHMK_EPEERDEAD (events.wait.peerdead+2) */
 		if (t % 4 == 0 && role_word(offsetof(struct shmk_events_layout, spsc.roles.a)) &&
@@ -437,6 +452,13 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		uint64_t inflight = 0;
 		lost = check_prod(0, 1, &dup, &beyond, &inflight);
 		G->inflight += inflight;
+		/* the message the sender counted before its crash point is
+		 * whole in the queue: the replacement's announce delivers it */
+		if (at_point && inflight != 1) {
+			printf("%s: spsc trial %" PRIu64 ": the message counted at %s was not "
+			       "delivered\n", PROG, t, crash);
+			lost++;
+		}
 		lost += check_prod(1, 0, &dup, &beyond, &inflight);
 		double u = (double)atomic_load(&sh->first_ok_ns) / 1e9 - died[1];
 		double lat = (double)atomic_load(&sh->max_lat_ns) / 1e9;
@@ -446,7 +468,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		uint64_t count = 1 + t_rand(rng) % 3000;
 		pid_t p[2];
 		atomic_store(&sh->no_zerocopy, t % 4 == 1);
-		int rc = spsc_pair_kill(p, count, 1, 0, rng, died, st);
+		int rc = spsc_pair_kill(p, count, 1, 0, rng, died, st, NULL);
 		if (atomic_load(&sh->got_end)) {
 			G->missed++; /* it had finished: nothing to take over */
 		} else {
@@ -904,8 +926,9 @@ static int run_trials(uint64_t n, uint64_t *rng)
 	for (uint64_t t = 0; t < n; t++)
 		spsc_trial(t, rng, &S);
 	h_barrier_free(bar);
-	snprintf(kinds, sizeof(kinds), "sender killed %" PRIu64 ", receiver killed %" PRIu64,
-		 S.kinds[0], S.kinds[1]);
+	snprintf(kinds, sizeof(kinds), "sender killed %" PRIu64 " (%" PRIu64
+		 " of them at events.spsc.counted), receiver killed %" PRIu64,
+		 S.kinds[0], S.kinds[2], S.kinds[1]);
 	print_group(&S, kinds);
 	bar = h_barrier_new(5);
 	for (uint64_t t = 0; t < n; t++)
