@@ -443,6 +443,7 @@ static void events_print(struct ctx *c, const struct shmk_events_info *ei)
 	em_u64(e, "region_kind", ei->kind);
 	em_hex(e, "capabilities", ei->capabilities);
 	em_bool(e, "cap_wake", ei->capabilities & SHMK_EVENTS_CAP_WAKE);
+	em_bool(e, "cap_seq", ei->capabilities & SHMK_EVENTS_CAP_SEQ);
 	em_u64(e, "layout_bytes", ei->layout_bytes);
 	em_str(e, "init", init_name(ei->initialized));
 	em_u64(e, "counter_start", ei->counter_start);

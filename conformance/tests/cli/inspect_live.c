@@ -26,6 +26,7 @@ static void inspect_events(void)
 	CU_ASSERT(jq_is(r.out, ".ok", "true"));
 	CU_ASSERT(jq_is(r.out, ".header.init", "ready"));
 	CU_ASSERT(jq_is(r.out, ".header.cap_wake", "true"));
+	CU_ASSERT(jq_is(r.out, ".header.cap_seq", "true"));
 	CU_ASSERT_EQUAL(jq_u64(r.out, ".header.layout_bytes"),
 			SHMK_EVENTS_BASE_BYTES + SHMK_EVENTS_WAKE_BYTES);
 	CU_ASSERT_EQUAL(jq_u64(r.out, ".spsc.depth"), 7);
