@@ -109,9 +109,19 @@ static void no_slot_seq(void)
 }
 H_REGISTER(no_slot_seq, 20, "events.spsc.slot-seq");
 
-/* role: SPSC sender of argv[2] messages to argv[1] */
+/* The parked receiver's wake word (the blocking section after the base layout). */
+static struct shmk_events_wake *wake_of(struct shmk_events *r)
+{
+	return (void *)((uint8_t *)shmk_events_as_ptr(r, NULL) + SHMK_EVENTS_BASE_BYTES);
+}
+
+/* role: SPSC sender of argv[2] messages to argv[1]; with argv[3] "parked"
+ * (a blocking region) it first waits, bounded, until the receiver is
+ * parked - so a SHMK_CRASH_AT between counting a message in tail and
+ * announcing it leaves that receiver asleep with nobody to wake it */
 static int role_spsc_sender(int argc, char **argv)
 {
+	struct shmk_events_opts o = { .blocking = argc > 3 && !strcmp(argv[3], "parked") };
 	struct shmk_events *r = NULL;
 	struct shmk_events_tx *tx;
 	struct shmk_events_rx *rx;
@@ -120,9 +130,13 @@ static int role_spsc_sender(int argc, char **argv)
 	if (argc < 3)
 		return 2;
 	uint32_t count = (uint32_t)atoi(argv[2]);
-	if (shmk_events_open_path(argv[1], &r) || shmk_events_split_spsc(r, &tx, &rx))
+	if (shmk_events_open_path_with(argv[1], &o, &r) || shmk_events_split_spsc(r, &tx, &rx))
 		return 3;
 	shmk_events_rx_close(rx);
+	int64_t end = shmk_now_ns() + 20LL * 1000000000;
+	while (o.blocking && atomic_load(&wake_of(r)->spsc_data.waiters) == 0)
+		if (shmk_now_ns() > end || sched_yield())
+			return 5;
 	for (uint32_t s = 0; s < count; s++) {
 		size_t n = make_msg(buf, 0, s);
 		if (shmk_events_try_send(tx, buf, n, NULL))
@@ -179,37 +193,6 @@ static void dead_spsc_sender(void)
 }
 H_REGISTER(dead_spsc_sender, 60, "events.spsc.reclaim-announce+2");
 
-/* The parked receiver's wake word (the blocking section after the base layout). */
-static struct shmk_events_wake *wake_of(struct shmk_events *r)
-{
-	return (void *)((uint8_t *)shmk_events_as_ptr(r, NULL) + SHMK_EVENTS_BASE_BYTES);
-}
-
-/* role: SPSC sender on the blocking region argv[1]: waits (bounded) until
- * the receiver is parked, then sends one message (SHMK_CRASH_AT kills it
- * between counting it in tail and announcing it, so it wakes nobody) */
-static int role_parked_sender(int argc, char **argv)
-{
-	struct shmk_events_opts o = { .blocking = true };
-	struct shmk_events *r = NULL;
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
-	uint8_t buf[256];
-
-	if (argc < 2)
-		return 2;
-	if (shmk_events_open_path_with(argv[1], &o, &r) || shmk_events_split_spsc(r, &tx, &rx))
-		return 3;
-	shmk_events_rx_close(rx);
-	int64_t end = shmk_now_ns() + 20LL * 1000000000;
-	while (atomic_load(&wake_of(r)->spsc_data.waiters) == 0)
-		if (shmk_now_ns() > end || sched_yield())
-			return 4;
-	size_t n = make_msg(buf, 0, 0);
-	return shmk_events_try_send(tx, buf, n, NULL) ? 5 : 0;
-}
-H_ROLE("spsc_parked_sender", role_parked_sender);
-
 /* The successor: once the dead sender's message is counted, claims the
  * sender role with a zero-copy reserve (no send of its own) and cancels. */
 static int reserving_successor(void *arg)
@@ -241,6 +224,29 @@ static int reserving_successor(void *arg)
 	return 0;
 }
 
+/* A fresh blocking region at *p and the receiving end of its SPSC queue
+ * (the sending end closed: the sender is another process). */
+static struct shmk_events_rx *blocking_rx(char **p, struct shmk_events **r)
+{
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	*p = new_path();
+	*r = must_open(*p, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(*r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	return rx;
+}
+
+/* Closes what blocking_rx opened and removes the file. */
+static void blocking_rx_close(char *p, struct shmk_events *r, struct shmk_events_rx *rx)
+{
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+	unlink(p);
+}
+
 /* A receiver parked while its sender died between counting and announcing
  * is woken by the successor's announce, not by its own next look: with
  * SHMK_LIVENESS_MS at 600 s it looks every 150 s, so a successor whose
@@ -248,20 +254,16 @@ static int reserving_successor(void *arg)
  * forgot the wake leave it asleep until its 5 s deadline. */
 static void announce_wakes(void)
 {
-	struct shmk_events_opts o = { .blocking = true };
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
 	uint8_t buf[256];
 	size_t n;
 	uint32_t prod, s;
+	char *p;
+	struct shmk_events *r;
 
 	CU_ASSERT_EQUAL_FATAL(setenv("SHMK_LIVENESS_MS", "600000", 1), 0);
-	char *p = new_path();
-	struct shmk_events *r = must_open(p, &o);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
-	const char *a[] = { p, NULL };
-	pid_t dead = spawn_with_env("spsc_parked_sender", a, "SHMK_CRASH_AT", "events.spsc.counted:1");
+	struct shmk_events_rx *rx = blocking_rx(&p, &r);
+	const char *a[] = { p, "1", "parked", NULL };
+	pid_t dead = spawn_with_env("spsc_sender", a, "SHMK_CRASH_AT", "events.spsc.counted:1");
 	pid_t succ = t_fork_run(reserving_successor, p);
 	CU_ASSERT_FATAL(dead > 0 && succ > 0);
 	int64_t t0 = shmk_now_ns();
@@ -271,9 +273,7 @@ static void announce_wakes(void)
 	CU_ASSERT_EQUAL(s, 0);
 	CU_ASSERT_EQUAL(h_wait(dead, 30), 128 + SIGKILL);
 	CU_ASSERT_EQUAL(h_wait(succ, 30), 0);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
-	unlink(p);
+	blocking_rx_close(p, r, rx);
 }
 H_REGISTER(announce_wakes, 60, "events.spsc.reclaim-announce+2");
 
@@ -282,16 +282,13 @@ H_REGISTER(announce_wakes, 60, "events.spsc.reclaim-announce+2");
  * pending) and loses nothing: after a successor's send both arrive. */
 static void counted_dead_sender(void)
 {
-	struct shmk_events_opts o = { .blocking = true };
 	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
 	uint8_t buf[256];
 	size_t n;
+	char *p;
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = blocking_rx(&p, &r);
 
-	char *p = new_path();
-	struct shmk_events *r = must_open(p, &o);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
 	const char *a[] = { p, "1", NULL };
 	pid_t dead = spawn_with_env("spsc_sender", a, "SHMK_CRASH_AT", "events.spsc.counted:1");
 	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
@@ -309,8 +306,6 @@ static void counted_dead_sender(void)
 	recv_msg(rx, 1);
 	CU_ASSERT_EQUAL(recv_rc(rx), SHMK_EEMPTY);
 	shmk_events_tx_close(tx);
-	shmk_events_rx_close(rx);
-	shmk_events_close(r);
-	unlink(p);
+	blocking_rx_close(p, r, rx);
 }
 H_REGISTER(counted_dead_sender, 60, "events.wait.peerdead+2", "events.spsc.reclaim-announce+2");
