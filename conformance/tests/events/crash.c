@@ -403,7 +403,7 @@ static void pd_took(void)
 
 static struct shmk_events_wake *pd_wake(void)
 {
-	return (void *)((uint8_t *)shmk_events_as_ptr(g_pd_r, NULL) + SHMK_EVENTS_BASE_BYTES);
+	return ev_wake_of(g_pd_r);
 }
 
 /* The parent's side of a case: a blocking region at p (g_pd_r), split SPSC

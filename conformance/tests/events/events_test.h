@@ -62,6 +62,11 @@ void evq_open(struct evq *q, int mpsc);
 /* Closes the ends that are set and the region; removes the file when
  * remove is true. */
 void evq_close(struct evq *q, bool remove);
+/* The wake section of a blocking region (after the base layout). */
+struct shmk_events_wake *ev_wake_of(struct shmk_events *r);
+/* A fresh blocking region at path (*r) and the receiving end of its SPSC
+ * queue, the sending end closed (the sender is another process). */
+struct shmk_events_rx *ev_blocking_rx(const char *path, struct shmk_events **r);
 
 struct open_job {
 	const char *path;

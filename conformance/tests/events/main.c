@@ -44,6 +44,23 @@ void evq_close(struct evq *q, bool remove)
 		unlink(q->path);
 }
 
+struct shmk_events_wake *ev_wake_of(struct shmk_events *r)
+{
+	return (void *)((uint8_t *)shmk_events_as_ptr(r, NULL) + SHMK_EVENTS_BASE_BYTES);
+}
+
+struct shmk_events_rx *ev_blocking_rx(const char *path, struct shmk_events **r)
+{
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	*r = must_open(path, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(*r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	return rx;
+}
+
 /* Message: u32 producer, u32 seq, u32 crc, then payload; the crc covers the
  * producer, the sequence and the payload. */
 size_t make_msg(uint8_t *buf, uint32_t prod, uint32_t seq)

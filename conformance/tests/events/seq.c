@@ -109,12 +109,6 @@ static void no_slot_seq(void)
 }
 H_REGISTER(no_slot_seq, 20, "events.spsc.slot-seq");
 
-/* The parked receiver's wake word (the blocking section after the base layout). */
-static struct shmk_events_wake *wake_of(struct shmk_events *r)
-{
-	return (void *)((uint8_t *)shmk_events_as_ptr(r, NULL) + SHMK_EVENTS_BASE_BYTES);
-}
-
 /* role: SPSC sender of argv[2] messages to argv[1]; with argv[3] "parked"
  * (a blocking region) it first waits, bounded, until the receiver is
  * parked - so a SHMK_CRASH_AT between counting a message in tail and
@@ -134,7 +128,7 @@ static int role_spsc_sender(int argc, char **argv)
 		return 3;
 	shmk_events_rx_close(rx);
 	int64_t end = shmk_now_ns() + 20LL * 1000000000;
-	while (o.blocking && atomic_load(&wake_of(r)->spsc_data.waiters) == 0)
+	while (o.blocking && atomic_load(&ev_wake_of(r)->spsc_data.waiters) == 0)
 		if (shmk_now_ns() > end || sched_yield())
 			return 5;
 	for (uint32_t s = 0; s < count; s++) {
@@ -224,22 +218,7 @@ static int reserving_successor(void *arg)
 	return 0;
 }
 
-/* A fresh blocking region at *p and the receiving end of its SPSC queue
- * (the sending end closed: the sender is another process). */
-static struct shmk_events_rx *blocking_rx(char **p, struct shmk_events **r)
-{
-	struct shmk_events_opts o = { .blocking = true };
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
-
-	*p = new_path();
-	*r = must_open(*p, &o);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(*r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
-	return rx;
-}
-
-/* Closes what blocking_rx opened and removes the file. */
+/* Closes what ev_blocking_rx opened and removes the file. */
 static void blocking_rx_close(char *p, struct shmk_events *r, struct shmk_events_rx *rx)
 {
 	shmk_events_rx_close(rx);
@@ -257,11 +236,11 @@ static void announce_wakes(void)
 	uint8_t buf[256];
 	size_t n;
 	uint32_t prod, s;
-	char *p;
 	struct shmk_events *r;
 
 	CU_ASSERT_EQUAL_FATAL(setenv("SHMK_LIVENESS_MS", "600000", 1), 0);
-	struct shmk_events_rx *rx = blocking_rx(&p, &r);
+	char *p = new_path();
+	struct shmk_events_rx *rx = ev_blocking_rx(p, &r);
 	const char *a[] = { p, "1", "parked", NULL };
 	pid_t dead = spawn_with_env("spsc_sender", a, "SHMK_CRASH_AT", "events.spsc.counted:1");
 	pid_t succ = t_fork_run(reserving_successor, p);
@@ -285,9 +264,9 @@ static void counted_dead_sender(void)
 	struct shmk_events_tx *tx;
 	uint8_t buf[256];
 	size_t n;
-	char *p;
 	struct shmk_events *r;
-	struct shmk_events_rx *rx = blocking_rx(&p, &r);
+	char *p = new_path();
+	struct shmk_events_rx *rx = ev_blocking_rx(p, &r);
 
 	const char *a[] = { p, "1", NULL };
 	pid_t dead = spawn_with_env("spsc_sender", a, "SHMK_CRASH_AT", "events.spsc.counted:1");

@@ -322,8 +322,7 @@ static int blk_sender(void *a)
 	(void)a;
 	if (shmk_events_open_path_with(g_blk_path, &o, &r) || shmk_events_split_spsc(r, &tx, &rx))
 		return 10;
-	struct shmk_events_wake *w =
-		(void *)((uint8_t *)shmk_events_as_ptr(r, NULL) + SHMK_EVENTS_BASE_BYTES);
+	struct shmk_events_wake *w = ev_wake_of(r);
 	int64_t end = shmk_now_ns() + 20LL * 1000000000;
 	while (atomic_load(&w->spsc_data.waiters) == 0) {
 		if (shmk_now_ns() > end)
@@ -346,15 +345,8 @@ static int blk_sender(void *a)
  * receiving end of its SPSC queue (the sending end closed). */
 static struct shmk_events_rx *blk_receiver(struct shmk_events **r)
 {
-	struct shmk_events_opts o = { .blocking = true };
-	struct shmk_events_tx *tx;
-	struct shmk_events_rx *rx;
-
 	g_blk_path = new_path();
-	*r = must_open(g_blk_path, &o);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(*r, &tx, &rx), 0);
-	shmk_events_tx_close(tx);
-	return rx;
+	return ev_blocking_rx(g_blk_path, r);
 }
 
 static void blocking(void)
