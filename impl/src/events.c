@@ -816,6 +816,7 @@ int shmk_ev_rx_claim(struct shmk_events_rx *rx)
 	}
 	rx->tail_cache = rx->head;
 	rx->stalled = false;
+	rx->idle_polls = 0;
 	rx->claimed = true;
 	return 0;
 }

@@ -104,6 +104,9 @@ static int op_send(void *a)
 static int op_recv(void *a)
 {
 	struct op *o = a;
+	/* r[impl events.mpsc.idle-polls] a blocking receive polls a few times
+	 * a liveness period once parked: each poll looks at tail and the clock */
+	o->rx->idle_polls = EV_IDLE_POLLS;
 	int rc = shmk_events_try_recv(o->rx, o->rbuf, o->cap, o->len_out, o->sizes);
 	return rc == SHMK_EEMPTY ? 1 : rc;
 }

@@ -23,6 +23,7 @@
 #define EV_DEFAULT_INIT_NS (2000LL * 1000 * 1000)
 #define EV_CAS_TRIES 4096	/* bounded work per call against a hostile peer */
 #define EV_HOLES 4		/* MPSC: empty cells published per send when the pool is dry */
+#define EV_IDLE_POLLS 64	/* MPSC: see events.mpsc.idle-polls */
 #define EV_INTENT_NONE SHMK_EVENTS_INTENT_NONE	/* wire.h: "claiming nothing" */
 
 enum { EV_SPSC = 1, EV_MPSC = 2 };
@@ -69,6 +70,8 @@ struct shmk_events_rx {
 	uint64_t me;
 	uint64_t head;		/* our own index */
 	uint64_t tail_cache;	/* SPSC: last producer index we read */
+	uint32_t idle_polls;	/* MPSC: polls of the unpublished head cell
+				 * answered without a look at tail (events.mpsc.idle-polls) */
 	bool stalled;		/* MPSC: head cell claimed but unpublished */
 	bool stall_live;	/* ... and a live process claims it */
 	uint64_t stall_pos;

@@ -633,6 +633,7 @@ static int mpsc_unblock_finish(struct shmk_events_rx *rx, uint64_t pos,
 	/* release: pairs with the acquire load of head in shmk_ev_rx_claim / inspect */
 	atomic_store_explicit(&q->head.v, rx->head, memory_order_release);
 	rx->stalled = false;
+	rx->idle_polls = 0;
 	if (dead)
 		rx->skipped++;
 	else
@@ -763,10 +764,21 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 				return mpsc_unblock_finish(rx, h, c, false);
 			if (seq != h)
 				return shmk_fail(SHMK_EINTEGRITY, "events: mpsc cell seq inconsistent");
+			/* r[impl events.mpsc.idle-polls] empty or claimed, the
+			 * answer is the same until a claim has been stalled for
+			 * a liveness period: a poll that reads tail takes its
+			 * line from the producers (their next claim CAS misses)
+			 * and one that reads the clock costs a clock read, a
+			 * message, while the consumer keeps up */
+			if (SHMK_LIKELY(rx->idle_polls < EV_IDLE_POLLS)) {
+				rx->idle_polls++;
+				return SHMK_FAIL(SHMK_EEMPTY);
+			}
 			/* acquire: pairs with the release CAS of tail in mpsc_claim */
 			uint64_t t = SHMK_LOAD_ACQ_U64(&l->mpsc.tail.v);
 			if (t == h) {
 				rx->stalled = false;
+				rx->idle_polls = 0;
 				return SHMK_FAIL(SHMK_EEMPTY);
 			}
 			if (t - h > SHMK_EVENTS_QUEUE_CAP)
@@ -809,6 +821,7 @@ EV_HOT void rx_advance(struct shmk_events_rx *rx)
 		/* release: pairs with the acquire load of head in shmk_ev_rx_claim */
 		atomic_store_explicit(&l->mpsc.head.v, h + 1, memory_order_release);
 		rx->stalled = false;
+		rx->idle_polls = 0;
 	}
 	rx->head = h + 1;
 }
