@@ -262,6 +262,41 @@ static void dead_producer(void)
 H_REGISTER(dead_producer, 120, "events.mpsc.dead-producer", "events.mpsc.intent",
 	   "events.mpsc.publish-cas+2", "events.mpsc.unblock");
 
+/* A non-blocking consumer that polls once a millisecond skips a dead
+ * claimer's cell after at most 64 polls that do not look (no tail, no
+ * clock), then the liveness period (100 ms): a count that never ended, or
+ * one counted in time, would not. */
+static void idle_polls_bound(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = mpsc_consumer(p, &r);
+	uint8_t buf[256];
+	size_t n;
+
+	/* one message out, then death between the claim and the publish of the 2nd */
+	const char *a0[] = { p, "0", "2", NULL };
+	pid_t dead = spawn_with_env("producer", a0, "SHMK_CRASH_AT", "events.mpsc.claimed:2");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
+
+	/* every poll sleeps at least 1 ms: at most 100 + 2 of them look
+	 * within the liveness period (the first starts its clock) */
+	uint32_t polls = 0;
+	struct timespec ms = { 0, 1000000 };
+	while (shmk_events_rx_skipped(rx) == 0 && polls < 100000) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+		polls++;
+		nanosleep(&ms, NULL);
+	}
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 1);
+	CU_ASSERT(polls >= 1);
+	CU_ASSERT(polls <= 64 + 100 + 2);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(idle_polls_bound, 30, "events.mpsc.idle-polls", "events.mpsc.dead-producer");
+
 /* Producers stopped before their bind (copy and zero-copy) and after it
  * (zero-copy): each is unblocked, 3000 messages of another producer lap
  * the queue (every cell and pool slot reused) while it is stopped, then
