@@ -36,7 +36,9 @@
  *    unpublished cell for SHMK_LIVENESS_MS can tell whether a live process
  *    could still publish it; if not, it frees the cell with a CAS on the
  *    sequence (Aeron's unblock).  The publish CAS makes "skip" and "publish"
- *    mutually exclusive.
+ *    mutually exclusive.  A consumer that keeps up reads only the head
+ *    cell: tail and the clock are looked at after 64 polls of an
+ *    unpublished cell (events.mpsc.idle-polls).
  *
  *  - Waiting: a capability-gated wake section holds, per direction, a futex
  *    generation word and a waiter announcement, used by wait.c's eventcount

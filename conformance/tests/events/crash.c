@@ -203,18 +203,27 @@ static struct shmk_events_rx *mpsc_consumer(const char *p, struct shmk_events **
 	return rx;
 }
 
+/* mpsc_consumer(p, r), then producer 0 sends it `count` messages and is
+ * killed at crash point `at`. */
+static struct shmk_events_rx *dead_claimer(const char *p, struct shmk_events **r,
+					   const char *count, const char *at)
+{
+	struct shmk_events_rx *rx = mpsc_consumer(p, r);
+	const char *a0[] = { p, "0", count, NULL };
+	pid_t dead = spawn_with_env("producer", a0, "SHMK_CRASH_AT", at);
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	return rx;
+}
+
 static void dead_producer(void)
 {
 	char *p = new_path();
 	struct shmk_events *r;
-	struct shmk_events_rx *rx = mpsc_consumer(p, &r);
+	/* producer 0 dies between claim and publish of its 3rd message */
+	struct shmk_events_rx *rx = dead_claimer(p, &r, "10", "events.mpsc.claimed:3");
 	uint8_t buf[256];
 	size_t n;
 
-	/* producer 0 dies between claim and publish of its 3rd message */
-	const char *a0[] = { p, "0", "10", NULL };
-	pid_t dead = spawn_with_env("producer", a0, "SHMK_CRASH_AT", "events.mpsc.claimed:3");
-	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
 	/* producer 1 sends after it: its messages queue behind the hole */
 	const char *a1[] = { p, "1", "50", NULL };
 	pid_t live = h_spawn_role("producer", a1);
@@ -270,14 +279,11 @@ static void idle_polls_bound(void)
 {
 	char *p = new_path();
 	struct shmk_events *r;
-	struct shmk_events_rx *rx = mpsc_consumer(p, &r);
+	/* one message out, then death between the claim and the publish of the 2nd */
+	struct shmk_events_rx *rx = dead_claimer(p, &r, "2", "events.mpsc.claimed:2");
 	uint8_t buf[256];
 	size_t n;
 
-	/* one message out, then death between the claim and the publish of the 2nd */
-	const char *a0[] = { p, "0", "2", NULL };
-	pid_t dead = spawn_with_env("producer", a0, "SHMK_CRASH_AT", "events.mpsc.claimed:2");
-	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
 	CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
 
 	/* every poll sleeps at least 1 ms: at most 100 + 2 of them look
