@@ -101,7 +101,7 @@
  * r[verify common.wait.generation]  GENERATION; BUG_GEN_TAKE rejected
  * r[verify events.wake.park+2]      mode a (events' blocking calls)
  * r[verify events.wake.nosyscall+2] mode a
- * r[verify ring.reader.wait.wake+4] mode a (ring's wait)
+ * r[verify ring.reader.wait.wake+3] mode a (ring's wait)
  * r[verify ring.writer.wake+2]      mode a
  * r[verify slots.wait.nolost+2]     GENERATION
  */

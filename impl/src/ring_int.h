@@ -33,7 +33,6 @@ struct shmk_ring {
 	int fd;
 	uint64_t token;		/* our reader token in hdr->reader */
 	struct shmk_ring_mediator *med; /* the running mediator, if any */
-	int med_cpu;		/* with med: the one CPU its thread may run on, else -1 */
 };
 
 struct shmk_ring_writer {

@@ -27,7 +27,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,14 +328,6 @@ int shmk_ring_mediator_start(struct shmk_ring *r, struct shmk_ring_mediator **mp
 		rc = SHMK_FAIL(-e);
 		goto fail;
 	}
-	/* r[impl ring.reader.wait.mediator-cpu] the thread's own mask: it
-	 * inherited ours, and only it could change it later */
-	cpu_set_t cpus;
-	r->med_cpu = -1;
-	if (pthread_getaffinity_np(m->thread, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) == 1)
-		for (int c = 0; c < CPU_SETSIZE; c++)
-			if (CPU_ISSET(c, &cpus))
-				r->med_cpu = c;
 	r->med = m;
 	*mp = m;
 	return 0;

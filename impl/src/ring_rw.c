@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +206,7 @@ static int wait_peer(void *a)
 	return shmk_fail(SHMK_EPEERDEAD, "ring: no live writer");
 }
 
-/* r[impl ring.reader.wait.wake+4] r[impl ring.reader.wait.timeout]
+/* r[impl ring.reader.wait.wake+3] r[impl ring.reader.wait.timeout]
  * r[impl reliability.peer.unblock] A record already there costs one
  * load: no clock read, no getenv.  Then wait.c spins, checks the size, looks
  * at the writers once before the first park (a ring whose writers are all
@@ -225,9 +224,6 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 	struct shmk_wait_ops ops = { .ready = wait_ready, .covers = wait_covers,
 				     .peer = wait_peer, .arg = &rw, .max_slice = -1,
 				     .look_first = true };
-	/* r[impl ring.reader.wait.mediator-cpu] the records come through our
-	 * own mediator thread; pinned to this CPU it cannot run while we spin */
-	ops.no_spin = r->med && r->med_cpu >= 0 && sched_getcpu() == r->med_cpu;
 
 	return shmk_wait_until(&w, &ops, timeout_ns);
 }

@@ -168,7 +168,7 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 	if (rc != 1)
 		return rc;
 	int64_t deadline = timeout_ns < 0 ? -1 : shmk_deadline_ns(shmk_now_ns(), timeout_ns);
-	rc = ops->no_spin ? 1 : spin(ops, deadline);
+	rc = spin(ops, deadline);
 	if (rc != 1)
 		return rc;
 

@@ -86,8 +86,6 @@ struct shmk_wait_ops {
 	uint32_t expect;		/* SHMK_WAIT_GENERATION: the caller's snapshot */
 	int64_t max_slice;		/* < 0: none; else a bound on one sleep */
 	bool look_first;		/* also look at the peer before the first park */
-	bool no_spin;			/* park at once: whoever would meet the condition
-					 * needs the CPU a spin would hold */
 };
 
 /* Spin by time, then park: returns ready()'s result, peer()'s, covers()'s,

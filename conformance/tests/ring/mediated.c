@@ -1082,35 +1082,3 @@ static void noreply_stalls(void)
 	med_down(&f);
 }
 H_REGISTER(noreply_stalls, 30, "ring.mediated.fair+2");
-
-/* ---------------------------------------------------------------- mediator's CPU */
-
-/* Pinned to one CPU with the mediator thread (as the ring/mediated_*
- * benches pin the owner), the reader parks at once: with the spin knob at
- * a full second, a spinning wait of 300 ms would burn its CPU time for as
- * long as the scheduler gives it; a parked one burns next to none.  Then
- * records from a mediated writer still arrive through the parked waits. */
-static void mediator_cpu(void)
-{
-	struct med_fixture f;
-	cpu_set_t one;
-	struct timespec t0, t1;
-	int peer;
-
-	CPU_ZERO(&one);
-	CPU_SET(sched_getcpu(), &one);
-	CU_ASSERT_EQUAL_FATAL(sched_setaffinity(0, sizeof one, &one), 0);
-	setenv("SHMK_WAIT_SPIN_NS", "1000000000", 1);
-	med_up(&f, CAP64K);
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-	CU_ASSERT_EQUAL(shmk_ring_wait(f.r, 0, 300 * 1000000), -ETIMEDOUT);
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-	int64_t used = (t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec);
-	CU_ASSERT(used < 20 * 1000000);
-	pid_t pid = spawn_mediated(&f, "writer", 0x91, "write", "50", "100", &peer);
-	CU_ASSERT_EQUAL(read_seq(f.r, 0x91, 50, 100, 0, 100), 0);
-	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
-	close(peer);
-	med_down(&f);
-}
-H_REGISTER(mediator_cpu, 30, "ring.reader.wait.mediator-cpu");

@@ -370,7 +370,7 @@ static void wait_wake(void)
 	close(back[1]);
 	rfx_close(&f);
 }
-H_REGISTER(wait_wake, 60, "ring.reader.wait.wake+4", "ring.writer.wake+2");
+H_REGISTER(wait_wake, 60, "ring.reader.wait.wake+3", "ring.writer.wake+2");
 
 /* ring.writer.wake+2: a writer in another process bumps gen and takes
  * the announcement only when the reader announced (set here through the
