@@ -21,7 +21,7 @@ const char *const shmk_fuzz_clauses[] = {
 	"ring.reader.bounds",
 	"ring.reader.first_message.badlen",
 	"ring.reader.first_message.toosmall",
-	"ring.writer.validate",
+	"ring.writer.validate+3",
 	"ring.writer.bounds",
 	"ring.writer.space",
 	"ring.reader.read_message",
@@ -101,7 +101,7 @@ static void check_writer(struct shmk_ring *r, uint8_t flags)
 		if (shmk_fuzz_peer_writes() == before) { /* h0..h1 loads included */
 			uint64_t rl = shmk_ring_record_len(n);
 			if (rc == 0) {
-				/* ring.writer.validate, ring.writer.space */
+				/* ring.writer.validate+3, ring.writer.space */
 				FUZZ_ASSERT(h0 % 8 == 0 && t0 <= h0 && h0 - t0 <= cap);
 				FUZZ_ASSERT(h1 == h0 + rl && h1 - t0 <= cap);
 			} else {

@@ -21,7 +21,7 @@ const char *const shmk_fuzz_clauses[] = {
 	"ring.writer.overflow",
 	"ring.writer.reserve",
 	"ring.writer.toolarge",
-	"ring.writer.validate",
+	"ring.writer.validate+3",
 	"ring.writer.tag",
 	"ring.reader.read_message",
 	"ring.reader.wait.peerdead",
@@ -53,6 +53,8 @@ static struct {
 	int dead;
 } m;
 
+static struct shmk_ring_writer *second;
+
 static int setup(void)
 {
 	int wfd, pfd;
@@ -63,6 +65,14 @@ static int setup(void)
 	hdr = p;
 	data = (uint8_t *)p + shmk_page_size();
 	if (shmk_ring_writer_new(ring, TAG, &wfd, &pfd) || shmk_ring_writer_open(wfd, &wr))
+		return -1;
+	close(pfd);
+	/* A second registered writer (it never writes): each input resets
+	 * head and op_corrupt rewrites it under wr, so wr must load the
+	 * header every time, never keep a head as a sole writer does
+	 * (ring.writer.sole) */
+	if (shmk_ring_writer_new(ring, TAG + 1, &wfd, &pfd) ||
+	    shmk_ring_writer_open(wfd, &second))
 		return -1;
 	close(pfd);
 	return 0;
@@ -140,7 +150,7 @@ static void op_corrupt(uint8_t a, uint16_t b)
 	int rc = shmk_ring_write(wr, buf, b >> 9);
 	fz_rc(rc);
 	if (h % 8 || t > h || h - t > CAP) {
-		/* ring.writer.validate: impossible indices: nothing written */
+		/* ring.writer.validate+3: impossible indices: nothing written */
 		FUZZ_ASSERT(m.pending ? rc == -EINVAL : rc == SHMK_EINTEGRITY);
 		FUZZ_ASSERT(ld(&hdr->head) == h);
 	}

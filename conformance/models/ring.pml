@@ -15,6 +15,13 @@
  * writer (EOWNERDEAD), which re-validates head; since head moves only at
  * the end, the dead writer's partial record is invisible and is overwritten.
  *
+ * A writer that is the only one ever registered (registered == 1, read
+ * under the lock) and published the previous record itself keeps head and
+ * tail: it uses the head it stored and the tail it last loaded, and loads
+ * tail again only when the record does not fit (ring.writer.sole).  A
+ * writer registers before its first lock; a lock taken from a dead holder
+ * drops what it kept.
+ *
  * The reader loads head (acquire), parses records from tail up to head,
  * checks each one whole, then advances tail past it (release).
  *
@@ -37,10 +44,12 @@
  * @planted BUG_PUBLISH_EARLY safety publish-before-write
  * @planted BUG_NO_SPACE_CHECK safety no-space-check
  * @planted BUG_NO_LOCK safety writers-not-serialised
+ * @planted BUG_SOLE_ALWAYS safety kept-head-with-two-writers
  *
  *   BUG_PUBLISH_EARLY   head is advanced before the record is copied;
  *   BUG_NO_SPACE_CHECK  the writer does not compare against tail;
- *   BUG_NO_LOCK         writers do not take the lock.
+ *   BUG_NO_LOCK         writers do not take the lock;
+ *   BUG_SOLE_ALWAYS     a writer keeps head without looking at registered.
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
@@ -48,6 +57,7 @@
  * r[verify ring.writer.lock.recover]
  * r[verify ring.writer.space]
  * r[verify ring.writer.publish]
+ * r[verify ring.writer.sole]
  */
 
 #define CAP 4              /* ring words */
@@ -58,6 +68,7 @@ byte ring[CAP];
 byte head;                 /* advanced by writers, release */
 byte tail;                 /* advanced by the reader, release */
 byte lock;                 /* 0 free, else holder + 1 (robust) */
+byte registered;           /* writers ever registered (claim_slot) */
 
 /* ghosts */
 bool dead[W];
@@ -69,7 +80,13 @@ byte got[W];
 
 proctype writer(byte me)
 {
-	byte s = 1, rl, h, t, k;
+	byte s = 1, rl, h, t, k, kh, kt;
+	bool kept;
+
+	if                        /* claim_slot, before the first lock (writer 0's in init) */
+	:: me > 0 -> registered++
+	:: else -> skip
+	fi;
 
 	do
 	:: s > R -> break
@@ -80,10 +97,33 @@ proctype writer(byte me)
 		fi;
 again:
 #ifndef BUG_NO_LOCK
-		atomic { (lock == 0 || dead[lock - 1]) -> lock = me + 1 };
+		atomic {
+			(lock == 0 || dead[lock - 1]) ->
+			if                    /* EOWNERDEAD: another writer was there */
+			:: lock != 0 -> kept = false
+			:: else -> skip
+			fi;
+			lock = me + 1
+		};
 #endif
-		h = head;
-		t = tail;                 /* acquire: pairs with release of tail in reader */
+		if
+#ifdef BUG_SOLE_ALWAYS
+		:: kept ->
+#else
+		:: kept && registered == 1 ->
+#endif
+			h = kh;
+			t = kt;
+			if
+			:: CAP - (h - t) < 1 + rl -> t = tail
+			:: else -> skip
+			fi
+		:: else ->
+			kept = false;
+			h = head;
+			t = tail              /* acquire: pairs with release of tail in reader */
+		fi;
+		kt = t;
 		assert(t <= h);           /* the reader here is honest */
 #ifndef BUG_NO_SPACE_CHECK
 		if
@@ -119,6 +159,8 @@ again:
 		/* release: pairs with acquire of head in reader; ghost count in the same step */
 		atomic { head = h + 1 + rl; committed[me]++ };
 #endif
+		kh = h + 1 + rl;
+		kept = true;
 #ifndef BUG_NO_LOCK
 		lock = 0;
 #endif
@@ -171,6 +213,7 @@ end:	atomic { tail > head -> assert(false) }
 
 init {
 	atomic {
+		registered = 1;
 		run writer(0);
 		run writer(1);
 		run reader()

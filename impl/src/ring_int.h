@@ -43,6 +43,9 @@ struct shmk_ring_writer {
 	uint64_t token;
 	unsigned slot;
 	int reserved;		/* a reservation holds the lock */
+	int kept;		/* kept_head/kept_tail hold (ring.writer.sole) */
+	uint64_t kept_head;	/* the head this handle published last */
+	uint64_t kept_tail;	/* the tail this handle loaded last (validated) */
 	uint64_t res_head;
 	uint64_t res_rl;
 	int mediated;		/* a mediated writer: sock only, no mapping (ring_mediator.c) */

@@ -299,6 +299,8 @@ static int wlock(struct shmk_ring_writer *w)
 		e = pthread_mutex_clocklock(mu, CLOCK_MONOTONIC, &ts);
 	}
 	if (e == EOWNERDEAD) {
+		/* another writer was registered (it died): never sole again */
+		w->kept = 0;
 		/* r[impl ring.writer.lock.recover] the dead holder never
 		 * published (head moves only at the end), so its half-written
 		 * bytes lie beyond head; the head we are about to validate is
@@ -330,19 +332,40 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 	struct shmk_ring_hdr *h = w->m.hdr;
 	uint64_t cap = w->m.cap;
 	uint64_t rl = shmk_ring_record_len(len);
+	uint64_t head, tail;
 
-	/* r[impl ring.writer.validate] each loaded once; the copies are used */
-	uint64_t head = SHMK_LOAD_U64(&h->head); /* only writers store it, under this lock */
-	/* No tail cache (as Lamport's producer keeps): tail shares head's
-	 * cache line, which this load of head has just brought in, so a
-	 * cached tail would save no miss and would let a hostile tail pass
-	 * unchecked. */
-	/* acquire: pairs with the release of tail in shmk_ring_read_message
-	 * and shmk_ring_increment_tail */
-	uint64_t tail = SHMK_LOAD_ACQ_U64(&h->tail);
-	if (head % 8 || tail > head || head - tail > cap)
+	/* r[impl ring.writer.sole] Under the lock: a writer that registered
+	 * after our last publish did so before it could take the lock (its
+	 * claim_slot precedes its first lock), so a count of one here means
+	 * no one but this handle has stored head since.  relaxed: the lock's
+	 * acquire orders it after the other writer's unlock.  The header
+	 * line, which the reader writes (tail) and polls (head), is then
+	 * only stored to: the load of head and tail it saves is a transfer
+	 * of that line per record. */
+	if (w->kept && SHMK_LOAD_U64(&w->m.wp->registered) == 1) {
+		head = w->kept_head;
+		tail = w->kept_tail;
+		if (head + rl - tail > cap) {
+			/* r[impl ring.writer.validate+3] acquire: pairs with the
+			 * release of tail in shmk_ring_read_message and
+			 * shmk_ring_increment_tail */
+			tail = SHMK_LOAD_ACQ_U64(&h->tail);
+			w->kept_tail = tail;
+		}
+	} else {
+		/* r[impl ring.writer.validate+3] each loaded once; the copies are used */
+		head = SHMK_LOAD_U64(&h->head); /* only writers store it, under this lock */
+		/* acquire: pairs with the release of tail in shmk_ring_read_message
+		 * and shmk_ring_increment_tail */
+		tail = SHMK_LOAD_ACQ_U64(&h->tail);
+		w->kept = 0;
+	}
+	if (head % 8 || tail > head || head - tail > cap) {
+		w->kept = 0;
 		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu tail %llu impossible",
 				 (unsigned long long)head, (unsigned long long)tail);
+	}
+	w->kept_tail = tail;
 	/* r[impl ring.writer.overflow] */
 	if (head > UINT64_MAX - rl)
 		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu + %llu would wrap",
@@ -370,6 +393,10 @@ static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
 	 * shmk_ring_head / shmk_ring_wait / read_message: the bytes written
 	 * above are visible before the head that covers them */
 	atomic_store_explicit(&w->m.hdr->head, head + rl, memory_order_release);
+	/* r[impl ring.writer.sole] the header's head as we stored it (the
+	 * tail it was checked against is already in kept_tail) */
+	w->kept_head = head + rl;
+	w->kept = 1;
 }
 
 /* r[impl ring.truncate.hot-path] no size check: see ring_covers */

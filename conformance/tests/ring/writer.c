@@ -342,7 +342,63 @@ static void validate(void)
 	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "ok", 2), 0);
 	rfx_close(&f);
 }
-H_REGISTER(validate, 40, "ring.writer.validate");
+H_REGISTER(validate, 40, "ring.writer.validate+3");
+
+/* The one message at tail, read and checked: its tag and its bytes. */
+static void read_one(struct shmk_ring *r, uint64_t tag, const char *want)
+{
+	char buf[64];
+	uint64_t t = 0;
+	size_t n = 0;
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_read_message(r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT_EQUAL(t, tag);
+	CU_ASSERT(n == strlen(want) && memcmp(buf, want, n) == 0);
+}
+
+/* A sole writer keeps head and tail: a head the reader scribbles is not
+ * loaded (the next publish stores the true one), tail is loaded again only
+ * when the record does not fit (and then validated).  Once a second writer
+ * registers, the first loads both again: its next record lands after the
+ * second's, which a writer still keeping its head would overwrite. */
+static void sole(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
+	struct shmk_ring_hdr *h = raw_hdr(f.raw);
+	uint64_t rl = shmk_ring_record_len(2), head;
+
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a1", 2), 0);
+	atomic_store(&h->head, 13);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a2", 2), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->head), 2 * rl);
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xA, "a2");
+	/* full against the kept tail: loaded again, and a hostile one refused */
+	while (shmk_ring_write(f.w, "fill", 4) == 0)
+		;
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "fill", 4), SHMK_EFULL);
+	uint64_t t0 = atomic_load(&h->tail);
+	atomic_store(&h->tail, atomic_load(&h->head) + 8);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "fill", 4), SHMK_EINTEGRITY);
+	atomic_store(&h->tail, t0);
+	read_one(f.r, 0xA, "fill");
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "fill", 4), 0);
+	while (shmk_ring_head(f.r, &head) == 0 && shmk_ring_tail(f.r, &t0) == 0 && t0 < head)
+		read_one(f.r, 0xA, "fill");
+
+	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a3", 2), 0);
+	read_one(f.r, 0xB, "b1");
+	read_one(f.r, 0xA, "a3");
+	/* and a scribbled head is seen again */
+	shmk_ring_head(f.r, &head);
+	atomic_store(&h->head, 13);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a4", 2), SHMK_EINTEGRITY);
+	atomic_store(&h->head, head);
+	shmk_ring_writer_close(b);
+	rfx_close(&f);
+}
+H_REGISTER(sole, 30, "ring.writer.sole");
 
 static void overflow(void)
 {
