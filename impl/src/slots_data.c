@@ -284,6 +284,14 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	 * the one after the last returned) and stop at sn == low: nothing
 	 * unread can be smaller. */
 	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
+	/* Something is published, so mark_read's two locked RMWs will follow:
+	 * the fetch_or on the slot's first line (where the next sample
+	 * usually is) and the bump of notify_gen on this header line.  Ask
+	 * for both lines for writing now: they travel while the scan and the
+	 * caller's read wait for the sample, and the RMWs then find them
+	 * owned instead of each upgrading a shared copy on the round trip. */
+	__builtin_prefetch(slot_at(s, start), 1, 3);
+	__builtin_prefetch(&s->hdr->notify_gen, 1, 3);
 	for (uint32_t k = 0; k < s->count; k++) {
 		uint32_t i = start + k < s->count ? start + k : start + k - s->count;
 		struct shmk_slot_hdr *sh = slot_at(s, i);
