@@ -114,12 +114,12 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			}
 			s->lstate[i] = LS_LOANED;
 			s->lactive[i] = active_readers_mask;
-			/* The next reserve tries this slot first: once its
-			 * readers are done it is the one whose lines and page
-			 * (TLB entry) are warm on both sides, so a round trip
-			 * costs the same for every slot size; while it is
-			 * unread the scan moves on round robin. */
-			s->cursor = i;
+			/* Round robin: the next reserve tries the slot after
+			 * this one, which publish() fetches for writing while
+			 * this sample is read (its reader marked it a lap ago),
+			 * so the reserve's mask load is no transfer on the
+			 * round trip. */
+			s->cursor = i + 1 < s->count ? i + 1 : 0;
 			/* Unpublish first: a stale handle now sees sn 0.  release
 			 * fence: pairs with the acquire fence before the sn re-load
 			 * in next_unread_slot / load_committed, so a reader that
@@ -176,6 +176,12 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	if (sn)
 		*sn = my;
 	notify(s);
+	/* The next reserve starts at the cursor: fetch its first line
+	 * (sn, mask, the sample's first bytes) and the line after it for
+	 * writing now, while the readers take this sample. */
+	__builtin_prefetch(slot_at(s, s->cursor), 1, 3);
+	if (s->total > 64)
+		__builtin_prefetch((char *)slot_at(s, s->cursor) + 64, 1, 3);
 	return 0;
 }
 
@@ -291,6 +297,7 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	 * caller's read wait for the sample, and the RMWs then find them
 	 * owned instead of each upgrading a shared copy on the round trip. */
 	__builtin_prefetch(slot_at(s, start), 1, 3);
+	__builtin_prefetch(slot_at(s, start + 1 < s->count ? start + 1 : 0), 1, 3);
 	__builtin_prefetch(&s->hdr->notify_gen, 1, 3);
 	for (uint32_t k = 0; k < s->count; k++) {
 		uint32_t i = start + k < s->count ? start + k : start + k - s->count;
