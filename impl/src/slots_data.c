@@ -29,6 +29,23 @@ void (*shmk_slots_test_scan_hook)(uint32_t index);
 #define SCAN_HOOK(i) ((void)0)
 #endif
 
+/* ------------------------------------------------------------ prefetch */
+
+int shmk_slots__prefetchw;
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+/* CPUID 0x80000001 ECX bit 8: PREFETCHW (3DNowPrefetch), as the kernel's
+ * X86_FEATURE_3DNOWPREFETCH.  Read once at load, before any handle. */
+__attribute__((constructor)) static void detect_prefetchw(void)
+{
+	unsigned a, b, c, d;
+
+	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
+		shmk_slots__prefetchw = (c >> 8) & 1;
+}
+#endif
+
 /* ------------------------------------------------------------ registry */
 
 /* Owner thread only: forget reader i whose registry value was `tok`. */
@@ -104,7 +121,7 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 				 * free: fetch it for writing in one transfer
 				 * from the reader that marked it, not a shared
 				 * copy and then an upgrade. */
-				__builtin_prefetch(slot_at(s, i), 1, 3);
+				slots_prefetch_w(slot_at(s, i));
 				/* acquire: pairs with the release fetch_or in
 				 * mark_read, so the reader's data reads are done
 				 * before this slot is overwritten. */
@@ -179,9 +196,9 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	/* The next reserve starts at the cursor: fetch its first line
 	 * (sn, mask, the sample's first bytes) and the line after it for
 	 * writing now, while the readers take this sample. */
-	__builtin_prefetch(slot_at(s, s->cursor), 1, 3);
+	slots_prefetch_w(slot_at(s, s->cursor));
 	if (s->total > 64)
-		__builtin_prefetch((char *)slot_at(s, s->cursor) + 64, 1, 3);
+		slots_prefetch_w((char *)slot_at(s, s->cursor) + 64);
 	return 0;
 }
 
@@ -285,20 +302,21 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 		return 0;
 	uint64_t best = UINT64_MAX;
 	uint32_t best_i = 0;
-	/* Start where the next sample usually is (the owner retries the
-	 * slot it committed last, else moves on round robin: this slot or
-	 * the one after the last returned) and stop at sn == low: nothing
-	 * unread can be smaller. */
+	/* Start at the slot last returned (still unread, or read: then the
+	 * owner, which goes round robin, put the next sample in the slot
+	 * after it) and stop at sn == low: nothing unread can be smaller. */
 	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
+	uint32_t after = start + 1 < s->count ? start + 1 : 0;
 	/* Something is published, so mark_read's two locked RMWs will follow:
-	 * the fetch_or on the slot's first line (where the next sample
-	 * usually is) and the bump of notify_gen on this header line.  Ask
-	 * for both lines for writing now: they travel while the scan and the
-	 * caller's read wait for the sample, and the RMWs then find them
-	 * owned instead of each upgrading a shared copy on the round trip. */
-	__builtin_prefetch(slot_at(s, start), 1, 3);
-	__builtin_prefetch(slot_at(s, start + 1 < s->count ? start + 1 : 0), 1, 3);
-	__builtin_prefetch(&s->hdr->notify_gen, 1, 3);
+	 * the fetch_or on the sample's slot (one of these two) and the bump
+	 * of notify_gen on this header line.  Ask for those lines for
+	 * writing now: they travel while the scan and the caller's read wait
+	 * for the sample, and the RMWs then find them owned instead of each
+	 * upgrading a shared copy on the round trip.  The owner's prefetch
+	 * in publish() is one slot further on, so the two do not collide. */
+	slots_prefetch_w(slot_at(s, start));
+	slots_prefetch_w(slot_at(s, after));
+	slots_prefetch_w(&s->hdr->notify_gen);
 	for (uint32_t k = 0; k < s->count; k++) {
 		uint32_t i = start + k < s->count ? start + k : start + k - s->count;
 		struct shmk_slot_hdr *sh = slot_at(s, i);
