@@ -89,7 +89,7 @@ static int model_reserve(uint32_t active, uint32_t *idx)
 			m.st[i] = LOANED;
 			m.active[i] = active;
 			m.sn[i] = 0;
-			m.cursor = i;	/* the owner retries its last slot first */
+			m.cursor = (i + 1) % m.count;	/* round robin from the slot after */
 			*idx = i;
 			return 0;
 		}

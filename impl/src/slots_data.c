@@ -29,6 +29,23 @@ void (*shmk_slots_test_scan_hook)(uint32_t index);
 #define SCAN_HOOK(i) ((void)0)
 #endif
 
+/* ------------------------------------------------------------ prefetch */
+
+int shmk_slots__prefetchw;
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+/* CPUID 0x80000001 ECX bit 8: PREFETCHW (3DNowPrefetch), as the kernel's
+ * X86_FEATURE_3DNOWPREFETCH.  Read once at load, before any handle. */
+__attribute__((constructor)) static void detect_prefetchw(void)
+{
+	unsigned a, b, c, d;
+
+	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
+		shmk_slots__prefetchw = (c >> 8) & 1;
+}
+#endif
+
 /* ------------------------------------------------------------ registry */
 
 /* Owner thread only: forget reader i whose registry value was `tok`. */
@@ -104,7 +121,7 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 				 * free: fetch it for writing in one transfer
 				 * from the reader that marked it, not a shared
 				 * copy and then an upgrade. */
-				__builtin_prefetch(slot_at(s, i), 1, 3);
+				slots_prefetch_w(slot_at(s, i));
 				/* acquire: pairs with the release fetch_or in
 				 * mark_read, so the reader's data reads are done
 				 * before this slot is overwritten. */
@@ -114,12 +131,12 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			}
 			s->lstate[i] = LS_LOANED;
 			s->lactive[i] = active_readers_mask;
-			/* The next reserve tries this slot first: once its
-			 * readers are done it is the one whose lines and page
-			 * (TLB entry) are warm on both sides, so a round trip
-			 * costs the same for every slot size; while it is
-			 * unread the scan moves on round robin. */
-			s->cursor = i;
+			/* Round robin: the next reserve tries the slot after
+			 * this one, which publish() fetches for writing while
+			 * this sample is read (its reader marked it a lap ago),
+			 * so the reserve's mask load is no transfer on the
+			 * round trip. */
+			s->cursor = i + 1 < s->count ? i + 1 : 0;
 			/* Unpublish first: a stale handle now sees sn 0.  release
 			 * fence: pairs with the acquire fence before the sn re-load
 			 * in next_unread_slot / load_committed, so a reader that
@@ -176,6 +193,12 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	if (sn)
 		*sn = my;
 	notify(s);
+	/* The next reserve starts at the cursor: fetch its first line
+	 * (sn, mask, the sample's first bytes) and the line after it for
+	 * writing now, while the readers take this sample. */
+	slots_prefetch_w(slot_at(s, s->cursor));
+	if (s->total > 64)
+		slots_prefetch_w((char *)slot_at(s, s->cursor) + 64);
 	return 0;
 }
 
@@ -279,11 +302,29 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 		return 0;
 	uint64_t best = UINT64_MAX;
 	uint32_t best_i = 0;
-	/* Start where the next sample usually is (the owner retries the
-	 * slot it committed last, else moves on round robin: this slot or
-	 * the one after the last returned) and stop at sn == low: nothing
-	 * unread can be smaller. */
+	/* Start at the slot last returned (still unread, or read: then the
+	 * owner, which goes round robin, put the next sample in the slot
+	 * after it) and stop at sn == low: nothing unread can be smaller. */
 	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
+	uint32_t after = start + 1 < s->count ? start + 1 : 0;
+	/* Something is published, so mark_read's two locked RMWs will follow:
+	 * the fetch_or on the sample's slot (one of these two) and the bump
+	 * of notify_gen on this header line.  Ask for those lines for
+	 * writing now: they travel while the scan and the caller's read wait
+	 * for the sample, and the RMWs then find them owned instead of each
+	 * upgrading a shared copy on the round trip.  The owner's prefetch
+	 * in publish() is one slot further on, so the two do not collide. */
+	slots_prefetch_w(slot_at(s, start));
+	slots_prefetch_w(slot_at(s, after));
+	slots_prefetch_w(&s->hdr->notify_gen);
+	/* The sample's second line (its bytes from 48 on) is read next, but
+	 * its address waits for the scan's branches: fetch it now, shared
+	 * (the owner writes it again only a lap later), so it travels with
+	 * the first line instead of after it. */
+	if (s->total > 64) {
+		__builtin_prefetch((const char *)slot_at(s, start) + 64, 0, 3);
+		__builtin_prefetch((const char *)slot_at(s, after) + 64, 0, 3);
+	}
 	for (uint32_t k = 0; k < s->count; k++) {
 		uint32_t i = start + k < s->count ? start + k : start + k - s->count;
 		struct shmk_slot_hdr *sh = slot_at(s, i);
