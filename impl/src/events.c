@@ -189,8 +189,10 @@ int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *
 /* ------------------------------------------------------------ init */
 
 /* Lays out everything but `initialized`, then publishes READY.  The caller
- * won initialized 0 -> 1 (or recovers a dead creator's 1). */
-static void build(uint8_t *base, uint32_t caps, uint64_t start)
+ * won initialized 0 -> 1 (or recovers a dead creator's 1).  zeroed: the
+ * caller sized the file from empty in this same step under the flock, so
+ * every byte past the header already reads zero. */
+static void build(uint8_t *base, uint32_t caps, uint64_t start, bool zeroed)
 {
 	struct shmk_events_layout *l = (struct shmk_events_layout *)base;
 	uint32_t lb = layout_bytes_for(caps);
@@ -200,7 +202,12 @@ static void build(uint8_t *base, uint32_t caps, uint64_t start)
 	 * release store of READY below (acquire in shmk_events_validate) */
 	atomic_store_explicit(&l->hdr.creator, shmk_self_token(), memory_order_relaxed);
 	memset(&l->hdr.v1, 0, sizeof(l->hdr.v1));
-	memset(base + sizeof(l->hdr), 0, lb - sizeof(l->hdr));
+	/* r[impl events.init.zeroed] a new file reads zeros: clearing it again
+	 * would write all of its pages once more (on this VM each first touch
+	 * of a page is the cost, the layout below touches them anyway); a
+	 * recovered or pre-sized file holds whatever its last writer left */
+	if (!zeroed)
+		memset(base + sizeof(l->hdr), 0, lb - sizeof(l->hdr));
 	l->hdr.counter_start = start;
 
 	/* r[impl events.pool.freelist] */
@@ -319,7 +326,7 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 							    SHMK_EVENTS_INIT_BUSY,
 							    memory_order_acq_rel,
 							    memory_order_acquire)) {
-			build(*base, caps, o->counter_start);
+			build(*base, caps, o->counter_start, fresh);
 			return 0;
 		}
 		return 1;
@@ -339,7 +346,7 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 		/* r[impl events.init.recover] */
 		if (*len < need)
 			return shmk_fail(SHMK_ETOOSMALL, "events: file of %zu bytes < %u", *len, need);
-		build(*base, caps, o->counter_start);
+		build(*base, caps, o->counter_start, false);
 		return 0;
 	}
 	return 0; /* READY or garbage: the validator decides */
