@@ -35,23 +35,22 @@ _Static_assert(sizeof(pthread_mutex_t) <= 64, "pthread_mutex_t fits the wire loc
 /*
  * Maps [header page][ring][first 64 KiB of the ring again][writers page]
  * into one reserved range: one reservation, four mmaps and one munmap per
- * handle.  The reader gets the ring read-only (rprot) and the writers page
- * with wprot: read-only but for the creator, which lays the page out once
- * and then seals it (ring_seal_wpage).
+ * handle.  The reader gets the ring and the writers page read-only.
  */
-static int ring_map(int fd, size_t page, uint64_t cap, int rprot, int wprot, struct ring_map *m)
+static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_map *m)
 {
 	void *base;
+	int rprot = writer ? PROT_READ | PROT_WRITE : PROT_READ;
 	size_t len = page + (size_t)cap + SHMK_RING_MIRROR + page;
 	const struct shmk_region_part parts[] = {
 		{ 0, page, 0, PROT_READ | PROT_WRITE, false },
 		{ page, (size_t)cap, page, rprot, false },
 		/* r[impl ring.reader.mirror] */
 		{ page + (size_t)cap, SHMK_RING_MIRROR, page, rprot, false },
-		/* r[impl ring.writer.lock] the reader never keeps the writers
+		/* r[impl ring.writer.lock] the reader never maps the writers
 		 * page writable; populated as before: a writer's claim and a
 		 * reader's liveness look touch it at once */
-		{ page + (size_t)cap + SHMK_RING_MIRROR, page, page + cap, wprot, true },
+		{ page + (size_t)cap + SHMK_RING_MIRROR, page, page + cap, rprot, true },
 	};
 
 	memset(m, 0, sizeof(*m));
@@ -254,14 +253,18 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	if (!r && !rc)
 		rc = SHMK_FAIL(-ENOMEM);
 	if (!rc)
-		rc = ring_map(fd, page, cap, PROT_READ, PROT_READ | PROT_WRITE, &r->m);
+		rc = ring_map(fd, page, cap, 0, &r->m);
 	if (rc)
 		goto fail;
 
-	/* The writers page is laid out through the creator's own view of it,
-	 * mapped writable for this alone and sealed read-only below, before
-	 * the header is published. */
-	struct shmk_ring_wpage *wp = r->m.wp;
+	/* Initialise the writers page through a private writable mapping:
+	 * the reader's own stays read-only (sealing the reader's view with
+	 * mprotect instead cost more at close than this map and unmap). */
+	void *p;
+	rc = shmk_region_map(fd, page, page + cap, PROT_READ | PROT_WRITE, &p);
+	if (rc)
+		goto fail;
+	struct shmk_ring_wpage *wp = p;
 	pthread_mutexattr_t ma;
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
@@ -270,18 +273,14 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	int e = pthread_mutex_init((pthread_mutex_t *)(void *)wp->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 	if (e) {
+		shmk_region_unmap(p, page);
 		rc = SHMK_FAIL(-e);
 		goto fail;
 	}
 	wp->version = SHMK_RING_VERSION;
 	wp->nslots = SHMK_RING_MAX_WRITERS;
 	wp->magic = SHMK_RING_WMAGIC;
-	/* r[impl ring.writer.lock] from here on the reader's view of the
-	 * writers page is read-only, as an attached reader's is */
-	if (mprotect(wp, page, PROT_READ)) {
-		rc = SHMK_FAIL(-errno);
-		goto fail;
-	}
+	shmk_region_unmap(p, page); /* msync not needed: same page cache */
 
 	struct shmk_ring_hdr *h = r->m.hdr;
 	/* r[impl ring.layout.header] */
@@ -341,7 +340,7 @@ int shmk_ring_attach(const char *name, struct shmk_ring **rp)
 		return SHMK_FAIL(-ENOMEM);
 	}
 	r->fd = fd;
-	rc = ring_map(fd, shmk_page_size(), cap, PROT_READ, PROT_READ, &r->m);
+	rc = ring_map(fd, shmk_page_size(), cap, 0, &r->m);
 	if (!rc)
 		rc = claim_reader(r);
 	if (rc) {
@@ -532,8 +531,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 		rc = SHMK_FAIL(-ENOMEM);
 		goto out;
 	}
-	rc = ring_map(fd, shmk_page_size(), cap, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE,
-		      &w->m);
+	rc = ring_map(fd, shmk_page_size(), cap, 1, &w->m);
 	if (rc)
 		goto out;
 	w->fd = fd;
@@ -572,8 +570,7 @@ int shmk_ring__writer_local(struct shmk_ring *r, struct shmk_ring_writer **wp)
 		free(w);
 		return rc;
 	}
-	rc = ring_map(w->fd, r->m.page, r->m.cap, PROT_READ | PROT_WRITE, PROT_READ | PROT_WRITE,
-		      &w->m);
+	rc = ring_map(w->fd, r->m.page, r->m.cap, 1, &w->m);
 	if (rc) {
 		close(w->fd);
 		free(w);
