@@ -188,6 +188,24 @@ int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *
 
 /* ------------------------------------------------------------ init */
 
+/* pwrite all of buf at off: 0 or a negative code */
+static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t w = pwrite(fd, p, len, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? SHMK_FAIL(-errno) : SHMK_FAIL(-EIO);
+		p += w;
+		len -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
 /* r[impl events.init.populate+2] Writes every slot (zero refcnt, len, seq
  * and data, and the free-list link to the next) through the file: the free
  * list threads through 136 of the layout's 142 pages, and a first touch of
@@ -211,25 +229,29 @@ static int write_slots(int fd)
 			memcpy(buf + (size_t)k * STRIDE + offsetof(struct shmk_events_slot, next_free),
 			       &next, sizeof(next));
 		}
-		const uint8_t *p = buf;
-		size_t left = (size_t)n * STRIDE;
-		off_t off = at + (off_t)i * STRIDE;
-		while (left && !rc) {
-			ssize_t w = pwrite(fd, p, left, off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				rc = w < 0 ? SHMK_FAIL(-errno) : SHMK_FAIL(-EIO);
-				break;
-			}
-			p += w;
-			left -= (size_t)w;
-			off += w;
-		}
+		rc = pwrite_all(fd, buf, (size_t)n * STRIDE, at + (off_t)i * STRIDE);
 	}
 	free(buf);
 	return rc;
 }
+
+/* The layout between the header and the slots (pool control, SPSC and MPSC
+ * queues, 6 pages), laid out in a heap copy and written through the file
+ * like the slots: the creator's mapping then holds the header page alone,
+ * and its unmap flushes one page (an unmap that spans 2 to 33 touched
+ * pages flushes them one by one, about 16 us each on the VMs measured). */
+struct ev_queues {
+	struct shmk_events_pool_ctl pool;
+	struct shmk_events_spsc spsc;
+	struct shmk_events_mpsc mpsc;
+};
+#define EV_Q_AT(f) (sizeof(struct shmk_events_header) + offsetof(struct ev_queues, f))
+_Static_assert(EV_Q_AT(pool) == offsetof(struct shmk_events_layout, pool) &&
+	       EV_Q_AT(spsc) == offsetof(struct shmk_events_layout, spsc) &&
+	       EV_Q_AT(mpsc) == offsetof(struct shmk_events_layout, mpsc) &&
+	       sizeof(struct shmk_events_header) + sizeof(struct ev_queues) ==
+		       offsetof(struct shmk_events_layout, slots),
+	       "ev_queues is the layout between the header and the slots");
 
 /* Lays out everything but `initialized`, then publishes READY.  The caller
  * won initialized 0 -> 1 (or recovers a dead creator's 1).  zeroed: the
@@ -249,29 +271,30 @@ static int build(uint8_t *base, int fd, uint32_t caps, uint64_t start, bool zero
 	memset(&l->hdr.v1, 0, sizeof(l->hdr.v1));
 	/* r[impl events.init.zeroed] a new file reads zeros: clearing it again
 	 * would write its pages once more; a recovered or pre-sized file holds
-	 * whatever its last writer left (its slots are rewritten whole below) */
-	if (!zeroed) {
-		memset(base + sizeof(l->hdr), 0, offsetof(struct shmk_events_layout, slots) -
-						    sizeof(l->hdr));
+	 * whatever its last writer left (slots and queues are rewritten whole
+	 * below, the wake section is cleared here) */
+	if (!zeroed)
 		memset(base + sizeof(*l), 0, lb - sizeof(*l));
-	}
 	l->hdr.counter_start = start;
 
 	int rc = write_slots(fd);
 	if (rc)
 		return rc;
-	atomic_store_explicit(&l->pool.free_head, 0, memory_order_relaxed);
-	l->pool.slot_count = SHMK_EVENTS_SLOTS;
 
 	SHMK_CRASH_POINT("events.init");
 
+	struct ev_queues *q = calloc(1, sizeof(*q));
+	if (!q)
+		return SHMK_FAIL(-ENOMEM);
+	atomic_store_explicit(&q->pool.free_head, 0, memory_order_relaxed);
+	q->pool.slot_count = SHMK_EVENTS_SLOTS;
 	/* r[impl events.queue.counter-start] */
-	atomic_store_explicit(&l->spsc.tail.v, start, memory_order_relaxed);
-	atomic_store_explicit(&l->spsc.head.v, start, memory_order_relaxed);
-	atomic_store_explicit(&l->mpsc.tail.v, start, memory_order_relaxed);
-	atomic_store_explicit(&l->mpsc.head.v, start, memory_order_relaxed);
+	atomic_store_explicit(&q->spsc.tail.v, start, memory_order_relaxed);
+	atomic_store_explicit(&q->spsc.head.v, start, memory_order_relaxed);
+	atomic_store_explicit(&q->mpsc.tail.v, start, memory_order_relaxed);
+	atomic_store_explicit(&q->mpsc.head.v, start, memory_order_relaxed);
 	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++)
-		atomic_store_explicit(&l->mpsc.cells[(start + k) & EV_MASK].seq, start + k,
+		atomic_store_explicit(&q->mpsc.cells[(start + k) & EV_MASK].seq, start + k,
 				      memory_order_relaxed);
 	/* r[impl events.spsc.recycle] r[impl events.mpsc.recycle] no slot is
 	 * attached to a cell yet.  r[impl events.mpsc.slot-stamp] each MPSC
@@ -282,17 +305,21 @@ static int build(uint8_t *base, int fd, uint32_t caps, uint64_t start, bool zero
 	 * top - and a stopped producer's bind would then succeed after the
 	 * unblock: models/mpsc.pml found it) */
 	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++) {
-		atomic_store_explicit(&l->spsc.cells[k], SHMK_EVENTS_NIL, memory_order_relaxed);
+		atomic_store_explicit(&q->spsc.cells[k], SHMK_EVENTS_NIL, memory_order_relaxed);
 		uint64_t first = start + k;
 		atomic_store_explicit(
-			&l->mpsc.cells[first & EV_MASK].slotw,
+			&q->mpsc.cells[first & EV_MASK].slotw,
 			SHMK_EVENTS_SLOTW(SHMK_EVENTS_STAMP_BOUND(first - SHMK_EVENTS_QUEUE_CAP),
 					  SHMK_EVENTS_NIL),
 			memory_order_relaxed);
 	}
 	for (uint32_t k = 0; k < SHMK_EVENTS_PRODUCERS; k++)
-		atomic_store_explicit(&l->mpsc.producers[k].intent, start + EV_INTENT_NONE,
+		atomic_store_explicit(&q->mpsc.producers[k].intent, start + EV_INTENT_NONE,
 				      memory_order_relaxed);
+	rc = pwrite_all(fd, q, sizeof(*q), (off_t)sizeof(l->hdr));
+	free(q);
+	if (rc)
+		return rc;
 
 	l->hdr.v1.magic = SHMK_EVENTS_MAGIC;
 	l->hdr.v1.version = SHMK_EVENTS_VERSION;
@@ -359,7 +386,12 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 	if (rc)
 		return rc;
 	struct shmk_events_header *h = (struct shmk_events_header *)*base;
-	uint32_t init = SHMK_LOAD_ACQ_U32(&h->initialized); /* acquire: pairs with build() */
+	/* A file this step sized from empty reads 0 (no opener CASes without
+	 * the lock we hold); not reading it lets the CAS be the mapping's first
+	 * touch, a write fault that maps one page where a read fault maps the
+	 * 16 around it */
+	uint32_t init = fresh ? SHMK_EVENTS_INIT_NONE
+			      : SHMK_LOAD_ACQ_U32(&h->initialized); /* acquire: pairs with build() */
 	if (init == SHMK_EVENTS_INIT_NONE) {
 		if (*len < need)
 			return shmk_fail(SHMK_ETOOSMALL, "events: uninitialised file of %zu bytes < %u",
