@@ -188,38 +188,113 @@ int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *
 
 /* ------------------------------------------------------------ init */
 
+/* pwrite all of buf at off: 0 or a negative code */
+static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t w = pwrite(fd, p, len, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? SHMK_FAIL(-errno) : SHMK_FAIL(-EIO);
+		p += w;
+		len -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+/* r[impl events.init.populate+2] Writes every slot (zero refcnt, len, seq
+ * and data, and the free-list link to the next) through the file: the free
+ * list threads through 136 of the layout's 142 pages, and a first touch of
+ * a page through this process's mapping was the largest part of a create
+ * (populated or not, on the VMs measured), while the kernel stores the
+ * same bytes into the shared page cache without mapping them here. */
+static int write_slots(int fd)
+{
+	enum { STRIDE = sizeof(struct shmk_events_slot), PER = 65536 / STRIDE };
+	const off_t at = (off_t)offsetof(struct shmk_events_layout, slots);
+	uint8_t *buf = calloc(PER, STRIDE);
+	int rc = 0;
+
+	if (!buf)
+		return SHMK_FAIL(-ENOMEM);
+	for (uint32_t i = 0; i < SHMK_EVENTS_SLOTS && !rc; i += PER) {
+		uint32_t n = SHMK_EVENTS_SLOTS - i < PER ? SHMK_EVENTS_SLOTS - i : PER;
+		/* r[impl events.pool.freelist] only the links differ between chunks */
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t next = i + k + 1 < SHMK_EVENTS_SLOTS ? i + k + 1 : SHMK_EVENTS_NIL;
+			memcpy(buf + (size_t)k * STRIDE + offsetof(struct shmk_events_slot, next_free),
+			       &next, sizeof(next));
+		}
+		rc = pwrite_all(fd, buf, (size_t)n * STRIDE, at + (off_t)i * STRIDE);
+	}
+	free(buf);
+	return rc;
+}
+
+/* The layout between the header and the slots (pool control, SPSC and MPSC
+ * queues, 6 pages), laid out in a heap copy and written through the file
+ * like the slots: the creator's mapping then holds the header page alone,
+ * and its unmap flushes one page (an unmap that spans 2 to 33 touched
+ * pages flushes them one by one, about 16 us each on the VMs measured). */
+struct ev_queues {
+	struct shmk_events_pool_ctl pool;
+	struct shmk_events_spsc spsc;
+	struct shmk_events_mpsc mpsc;
+};
+#define EV_Q_AT(f) (sizeof(struct shmk_events_header) + offsetof(struct ev_queues, f))
+_Static_assert(EV_Q_AT(pool) == offsetof(struct shmk_events_layout, pool) &&
+	       EV_Q_AT(spsc) == offsetof(struct shmk_events_layout, spsc) &&
+	       EV_Q_AT(mpsc) == offsetof(struct shmk_events_layout, mpsc) &&
+	       sizeof(struct shmk_events_header) + sizeof(struct ev_queues) ==
+		       offsetof(struct shmk_events_layout, slots),
+	       "ev_queues is the layout between the header and the slots");
+
 /* Lays out everything but `initialized`, then publishes READY.  The caller
- * won initialized 0 -> 1 (or recovers a dead creator's 1). */
-static void build(uint8_t *base, uint32_t caps, uint64_t start)
+ * won initialized 0 -> 1 (or recovers a dead creator's 1).  zeroed: the
+ * caller sized the file from empty in this same step under the flock, so
+ * every byte past the header already reads zero.  On failure nothing is
+ * published and the caller hands the region back (initialized 0). */
+static int build(uint8_t *base, int fd, uint32_t caps, uint64_t start, bool zeroed)
 {
 	struct shmk_events_layout *l = (struct shmk_events_layout *)base;
 	uint32_t lb = layout_bytes_for(caps);
 
 	/* r[impl events.init.creator-token] */
 	/* relaxed, like every store in build(): all are published by the
-	 * release store of READY below (acquire in shmk_events_validate) */
+	 * release store of READY below (acquire in shmk_events_validate); the
+	 * slots written through the file come before it in program order */
 	atomic_store_explicit(&l->hdr.creator, shmk_self_token(), memory_order_relaxed);
 	memset(&l->hdr.v1, 0, sizeof(l->hdr.v1));
-	memset(base + sizeof(l->hdr), 0, lb - sizeof(l->hdr));
+	/* r[impl events.init.zeroed] a new file reads zeros: clearing it again
+	 * would write its pages once more; a recovered or pre-sized file holds
+	 * whatever its last writer left (slots and queues are rewritten whole
+	 * below, the wake section is cleared here) */
+	if (!zeroed)
+		memset(base + sizeof(*l), 0, lb - sizeof(*l));
 	l->hdr.counter_start = start;
 
-	/* r[impl events.pool.freelist] */
-	for (uint32_t i = 0; i < SHMK_EVENTS_SLOTS; i++)
-		atomic_store_explicit(&l->slots[i].next_free,
-				      i + 1 < SHMK_EVENTS_SLOTS ? i + 1 : SHMK_EVENTS_NIL,
-				      memory_order_relaxed);
-	atomic_store_explicit(&l->pool.free_head, 0, memory_order_relaxed);
-	l->pool.slot_count = SHMK_EVENTS_SLOTS;
+	int rc = write_slots(fd);
+	if (rc)
+		return rc;
 
 	SHMK_CRASH_POINT("events.init");
 
+	struct ev_queues *q = calloc(1, sizeof(*q));
+	if (!q)
+		return SHMK_FAIL(-ENOMEM);
+	atomic_store_explicit(&q->pool.free_head, 0, memory_order_relaxed);
+	q->pool.slot_count = SHMK_EVENTS_SLOTS;
 	/* r[impl events.queue.counter-start] */
-	atomic_store_explicit(&l->spsc.tail.v, start, memory_order_relaxed);
-	atomic_store_explicit(&l->spsc.head.v, start, memory_order_relaxed);
-	atomic_store_explicit(&l->mpsc.tail.v, start, memory_order_relaxed);
-	atomic_store_explicit(&l->mpsc.head.v, start, memory_order_relaxed);
+	atomic_store_explicit(&q->spsc.tail.v, start, memory_order_relaxed);
+	atomic_store_explicit(&q->spsc.head.v, start, memory_order_relaxed);
+	atomic_store_explicit(&q->mpsc.tail.v, start, memory_order_relaxed);
+	atomic_store_explicit(&q->mpsc.head.v, start, memory_order_relaxed);
 	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++)
-		atomic_store_explicit(&l->mpsc.cells[(start + k) & EV_MASK].seq, start + k,
+		atomic_store_explicit(&q->mpsc.cells[(start + k) & EV_MASK].seq, start + k,
 				      memory_order_relaxed);
 	/* r[impl events.spsc.recycle] r[impl events.mpsc.recycle] no slot is
 	 * attached to a cell yet.  r[impl events.mpsc.slot-stamp] each MPSC
@@ -230,17 +305,21 @@ static void build(uint8_t *base, uint32_t caps, uint64_t start)
 	 * top - and a stopped producer's bind would then succeed after the
 	 * unblock: models/mpsc.pml found it) */
 	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++) {
-		atomic_store_explicit(&l->spsc.cells[k], SHMK_EVENTS_NIL, memory_order_relaxed);
+		atomic_store_explicit(&q->spsc.cells[k], SHMK_EVENTS_NIL, memory_order_relaxed);
 		uint64_t first = start + k;
 		atomic_store_explicit(
-			&l->mpsc.cells[first & EV_MASK].slotw,
+			&q->mpsc.cells[first & EV_MASK].slotw,
 			SHMK_EVENTS_SLOTW(SHMK_EVENTS_STAMP_BOUND(first - SHMK_EVENTS_QUEUE_CAP),
 					  SHMK_EVENTS_NIL),
 			memory_order_relaxed);
 	}
 	for (uint32_t k = 0; k < SHMK_EVENTS_PRODUCERS; k++)
-		atomic_store_explicit(&l->mpsc.producers[k].intent, start + EV_INTENT_NONE,
+		atomic_store_explicit(&q->mpsc.producers[k].intent, start + EV_INTENT_NONE,
 				      memory_order_relaxed);
+	rc = pwrite_all(fd, q, sizeof(*q), (off_t)sizeof(l->hdr));
+	free(q);
+	if (rc)
+		return rc;
 
 	l->hdr.v1.magic = SHMK_EVENTS_MAGIC;
 	l->hdr.v1.version = SHMK_EVENTS_VERSION;
@@ -252,10 +331,10 @@ static void build(uint8_t *base, uint32_t caps, uint64_t start)
 	/* release: pairs with the acquire load of initialized in shmk_events_validate */
 	atomic_store_explicit(&l->hdr.initialized, SHMK_EVENTS_INIT_READY, memory_order_release);
 	shmk_wait_wake_all(&(struct shmk_wait){ .word = &l->hdr.initialized });
+	return 0;
 }
 
-/* fresh: this opener just sized the file and is about to lay all of it out */
-static int map_file(int fd, size_t size, bool fresh, uint8_t **base, size_t *len)
+static int map_file(int fd, size_t size, uint8_t **base, size_t *len)
 {
 	void *p;
 
@@ -264,10 +343,10 @@ static int map_file(int fd, size_t size, bool fresh, uint8_t **base, size_t *len
 	shmk_region_unmap(*base, *len);
 	*base = NULL;
 	*len = 0;
-	/* r[impl events.init.populate] build() writes every page (free list,
-	 * cells): populated, they cost one kernel entry instead of a fault each */
-	int rc = fresh ? shmk_region_map_populated(fd, size, 0, PROT_READ | PROT_WRITE, &p)
-		       : shmk_region_map(fd, size, 0, PROT_READ | PROT_WRITE, &p);
+	/* r[impl events.init.populate+2] creator and joiner alike: build()
+	 * writes the slots through the file, and touches here only the header
+	 * and the queues' pages */
+	int rc = shmk_region_map(fd, size, 0, PROT_READ | PROT_WRITE, &p);
 	if (rc)
 		return rc;
 	*base = p;
@@ -303,11 +382,16 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 	if ((size_t)st.st_size < sizeof(struct shmk_events_header))
 		return shmk_fail(SHMK_ETOOSMALL, "events: file is %lld bytes",
 				 (long long)st.st_size);
-	rc = map_file(fd, (size_t)st.st_size, fresh, base, len);
+	rc = map_file(fd, (size_t)st.st_size, base, len);
 	if (rc)
 		return rc;
 	struct shmk_events_header *h = (struct shmk_events_header *)*base;
-	uint32_t init = SHMK_LOAD_ACQ_U32(&h->initialized); /* acquire: pairs with build() */
+	/* A file this step sized from empty reads 0 (no opener CASes without
+	 * the lock we hold); not reading it lets the CAS be the mapping's first
+	 * touch, a write fault that maps one page where a read fault maps the
+	 * 16 around it */
+	uint32_t init = fresh ? SHMK_EVENTS_INIT_NONE
+			      : SHMK_LOAD_ACQ_U32(&h->initialized); /* acquire: pairs with build() */
 	if (init == SHMK_EVENTS_INIT_NONE) {
 		if (*len < need)
 			return shmk_fail(SHMK_ETOOSMALL, "events: uninitialised file of %zu bytes < %u",
@@ -319,8 +403,12 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 							    SHMK_EVENTS_INIT_BUSY,
 							    memory_order_acq_rel,
 							    memory_order_acquire)) {
-			build(*base, caps, o->counter_start);
-			return 0;
+			rc = build(*base, fd, caps, o->counter_start, fresh);
+			if (rc)
+				/* nothing was published: the next opener starts over */
+				atomic_store_explicit(&h->initialized, SHMK_EVENTS_INIT_NONE,
+						      memory_order_relaxed);
+			return rc;
 		}
 		return 1;
 	}
@@ -339,8 +427,11 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 		/* r[impl events.init.recover] */
 		if (*len < need)
 			return shmk_fail(SHMK_ETOOSMALL, "events: file of %zu bytes < %u", *len, need);
-		build(*base, caps, o->counter_start);
-		return 0;
+		rc = build(*base, fd, caps, o->counter_start, false);
+		if (rc)
+			atomic_store_explicit(&h->initialized, SHMK_EVENTS_INIT_NONE,
+					      memory_order_relaxed);
+		return rc;
 	}
 	return 0; /* READY or garbage: the validator decides */
 }
@@ -374,7 +465,7 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 			goto fail;
 		}
 		if (st.st_size > 0) {
-			rc = map_file(fd, (size_t)st.st_size, false, &base, &len);
+			rc = map_file(fd, (size_t)st.st_size, &base, &len);
 			if (rc)
 				goto fail;
 			/* acquire: pairs with the release store of READY in build() */

@@ -276,7 +276,8 @@ int shmk_region_map_parts(int fd, size_t len, const struct shmk_region_part *par
 		return rc;
 	for (unsigned i = 0; i < nparts && !rc; i++)
 		rc = shmk_sys_mmap((char *)b + parts[i].at, parts[i].len, parts[i].prot,
-				   MAP_SHARED | MAP_FIXED, fd, (off_t)parts[i].off, &p);
+				   MAP_SHARED | MAP_FIXED | (parts[i].populate ? MAP_POPULATE : 0),
+				   fd, (off_t)parts[i].off, &p);
 	if (rc) {
 		munmap(b, len);
 		return rc;

@@ -81,12 +81,14 @@ int shmk_region_map(int fd, size_t len, uint64_t off, int prot, void **out);
 int shmk_region_map_populated(int fd, size_t len, uint64_t off, int prot, void **out);
 
 /* One piece of a composite mapping: base + at, len bytes of the file from
- * off, with prot. */
+ * off, with prot; populate: MAP_POPULATE it (a page its maker touches at
+ * once). */
 struct shmk_region_part {
 	size_t at;
 	size_t len;
 	uint64_t off;
 	int prot;
+	bool populate;
 };
 
 /* Reserve len bytes of address space (PROT_NONE, no file) and map each part

@@ -25,6 +25,8 @@
 #include "ring_int.h"
 
 #define RING_MAX_CAPACITY (1ull << 30)
+/* ring_check_fd copies a file up to this size instead of mapping it */
+#define RING_COPY_MAX ((uint64_t)256 * 1024)
 #define RING_CMSG_MAGIC 0x31574b4d48537277ull /* "wrSHMKW1": writer hand-off message */
 
 /* The lock bytes must hold the platform's mutex. */
@@ -33,37 +35,35 @@ _Static_assert(sizeof(pthread_mutex_t) <= 64, "pthread_mutex_t fits the wire loc
 /* ---------------------------------------------------------------- helpers */
 
 /*
- * Maps [header page][ring][first 64 KiB of the ring again] into one
- * reserved range, and the writers page on its own.  The reader gets the
- * ring and the writers page read-only.
+ * Maps [header page][ring][first 64 KiB of the ring again][writers page]
+ * into one reserved range: one reservation, four mmaps and one munmap per
+ * handle.  The reader gets the ring and the writers page read-only.
  */
 static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_map *m)
 {
-	void *base, *wp;
+	void *base;
 	int rprot = writer ? PROT_READ | PROT_WRITE : PROT_READ;
-	size_t len = page + (size_t)cap + SHMK_RING_MIRROR;
+	size_t len = page + (size_t)cap + SHMK_RING_MIRROR + page;
 	const struct shmk_region_part parts[] = {
-		{ 0, page, 0, PROT_READ | PROT_WRITE },
-		{ page, (size_t)cap, page, rprot },
+		{ 0, page, 0, PROT_READ | PROT_WRITE, false },
+		{ page, (size_t)cap, page, rprot, false },
 		/* r[impl ring.reader.mirror] */
-		{ page + (size_t)cap, SHMK_RING_MIRROR, page, rprot },
+		{ page + (size_t)cap, SHMK_RING_MIRROR, page, rprot, false },
+		/* r[impl ring.writer.lock] the reader never maps the writers
+		 * page writable; populated as before: a writer's claim and a
+		 * reader's liveness look touch it at once */
+		{ page + (size_t)cap + SHMK_RING_MIRROR, page, page + cap, rprot, true },
 	};
 
 	memset(m, 0, sizeof(*m));
-	int rc = shmk_region_map_parts(fd, len, parts, 3, &base);
+	int rc = shmk_region_map_parts(fd, len, parts, 4, &base);
 	if (rc)
 		return rc;
-	/* r[impl ring.writer.lock] the reader never maps the writers page writable */
-	rc = shmk_region_map(fd, page, page + cap, rprot, &wp);
-	if (rc) {
-		shmk_region_unmap(base, len);
-		return rc;
-	}
 	m->base = base;
 	m->len = len;
 	m->page = page;
 	m->cap = cap;
-	m->wp = wp;
+	m->wp = (struct shmk_ring_wpage *)(m->base + page + cap + SHMK_RING_MIRROR);
 	m->hdr = (struct shmk_ring_hdr *)m->base;
 	m->data = m->base + page;
 	return 0;
@@ -141,9 +141,9 @@ int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
 }
 
 /*
- * Validates an open ring file through a read-only view of all of it (sized
- * by st, the caller's fstat, never by the header); on success *cap is the
- * capacity to map.
+ * Validates an open ring file through a view of all of it (sized by st,
+ * the caller's fstat, never by the header): a heap copy when it is small,
+ * else a read-only mapping; on success *cap is the capacity to map.
  * r[impl ring.validate.shared] attach and writer open both come here.
  */
 static int ring_check_fd(int fd, const struct stat *stp, uint64_t *cap_out)
@@ -158,6 +158,27 @@ static int ring_check_fd(int fd, const struct stat *stp, uint64_t *cap_out)
 	 * before touching a byte); at most the largest valid ring, which
 	 * validate then refuses by size. */
 	uint64_t size = st.st_size < 0 ? 0 : (uint64_t)st.st_size;
+	/* A small file is validated from a heap copy: one pread costs less
+	 * than a map, two faults and an unmap, whose TLB flush was the largest
+	 * part of a writer open on the VMs measured (bench/cycle/ring.c).  A
+	 * short read means the file shrank since the fstat: as a touch of the
+	 * view would have faulted, nothing is trusted. */
+	if (size >= page && size <= RING_COPY_MAX) {
+		void *copy = malloc((size_t)size);
+		if (!copy)
+			return SHMK_FAIL(-ENOMEM);
+		ssize_t n = pread(fd, copy, (size_t)size, 0);
+		if (n < 0)
+			rc = SHMK_FAIL(-errno);
+		else if ((uint64_t)n != size)
+			rc = shmk_fail(SHMK_ETRUNCATED, "ring: file shrank under the check");
+		else
+			rc = shmk_ring_validate(copy, (size_t)size, size, &ri);
+		free(copy);
+		if (!rc)
+			*cap_out = ri.capacity;
+		return rc;
+	}
 	uint64_t vlen = size < page ? page : size;
 	if (vlen > 2 * (uint64_t)page + RING_MAX_CAPACITY)
 		vlen = 2 * (uint64_t)page + RING_MAX_CAPACITY;
@@ -260,7 +281,8 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 		goto fail;
 
 	/* Initialise the writers page through a private writable mapping:
-	 * the reader's own stays read-only. */
+	 * the reader's own stays read-only (sealing the reader's view with
+	 * mprotect instead cost more at close than this map and unmap). */
 	void *p;
 	rc = shmk_region_map(fd, page, page + cap, PROT_READ | PROT_WRITE, &p);
 	if (rc)

@@ -23,7 +23,7 @@ struct ring_map {
 	size_t len;
 	struct shmk_ring_hdr *hdr;
 	uint8_t *data;		/* base + page: index i is data[i % cap] */
-	struct shmk_ring_wpage *wp; /* separate mapping of the writers page */
+	struct shmk_ring_wpage *wp; /* writers page, the range's last page */
 	size_t page;
 	uint64_t cap;		/* validated copy; never re-read from the header */
 };
@@ -88,8 +88,7 @@ enum ring_med_verdict shmk_ring__med_parse(const void *buf, size_t n, int msg_fl
 
 static inline void ring_unmap(struct ring_map *m)
 {
-	shmk_region_unmap(m->base, m->len);
-	shmk_region_unmap(m->wp, m->page);
+	shmk_region_unmap(m->base, m->len); /* the writers page too */
 	memset(m, 0, sizeof(*m));
 }
 

@@ -33,6 +33,19 @@ static void dead_creator(void)
 	CU_ASSERT(shmk_now_ns() - t0 < 10LL * 1000000000);
 	CU_ASSERT_EQUAL(open_in_child(p, &o), SHMK_ENOTINIT);
 
+	/* what the dead creator (or anyone before it) left past the header:
+	 * a held slot and a producer's token, which recovery must clear */
+	int fd = open(p, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	uint32_t held = 1;
+	uint64_t tok = shmk_self_token();
+	CU_ASSERT_EQUAL(pwrite(fd, &held, sizeof(held),
+			       offsetof(struct shmk_events_layout, slots[7].refcnt)), sizeof(held));
+	CU_ASSERT_EQUAL(pwrite(fd, &tok, sizeof(tok),
+			       offsetof(struct shmk_events_layout, mpsc.producers[3].token)),
+			sizeof(tok));
+	close(fd);
+
 	/* recovery: re-initialise under the lock */
 	o.recover = true;
 	CU_ASSERT_EQUAL(open_in_child(p, &o), 0);
@@ -41,11 +54,14 @@ static void dead_creator(void)
 	size_t n;
 	CU_ASSERT_EQUAL_FATAL(evq_attach(&q, p, 0), 0);
 	CU_ASSERT_NOT_EQUAL(q.l->hdr.creator, shmk_self_token());
+	CU_ASSERT_EQUAL(atomic_load(&q.l->slots[7].refcnt), 0);
+	CU_ASSERT_EQUAL(atomic_load(&q.l->mpsc.producers[3].token), 0);
 	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "ok", 2, NULL), 0);
 	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
 	evq_close(&q, false);
 }
-H_REGISTER(dead_creator, 60, "events.init.dead-creator", "events.init.recover");
+H_REGISTER(dead_creator, 60, "events.init.dead-creator", "events.init.recover",
+	   "events.init.zeroed");
 
 static void init_timeout(void)
 {
