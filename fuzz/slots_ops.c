@@ -89,7 +89,10 @@ static int model_reserve(uint32_t active, uint32_t *idx)
 			m.st[i] = LOANED;
 			m.active[i] = active;
 			m.sn[i] = 0;
-			m.cursor = (i + 1) % m.count;	/* round robin from the slot after */
+			/* round robin from the slot after: the harness's slots
+			 * (<= 8 x 128 B) are all under reserve_slot's
+			 * SLOTS_RR_MAX_BYTES, where it goes round robin */
+			m.cursor = (i + 1) % m.count;
 			*idx = i;
 			return 0;
 		}

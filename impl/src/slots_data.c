@@ -131,12 +131,13 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			}
 			s->lstate[i] = LS_LOANED;
 			s->lactive[i] = active_readers_mask;
-			/* Round robin: the next reserve tries the slot after
-			 * this one, which publish() fetches for writing while
-			 * this sample is read (its reader marked it a lap ago),
-			 * so the reserve's mask load is no transfer on the
-			 * round trip. */
-			s->cursor = i + 1 < s->count ? i + 1 : 0;
+			/* Small slots: round robin, the next reserve tries the
+			 * slot after this one, which publish() fetches for
+			 * writing while this sample is read (its reader marked
+			 * it a lap ago), so the reserve's mask load is no
+			 * transfer on the round trip.  Large ones: this slot
+			 * again, the warm one (SLOTS_RR_MAX_BYTES). */
+			s->cursor = !slots_round_robin(s) ? i : i + 1 < s->count ? i + 1 : 0;
 			/* Unpublish first: a stale handle now sees sn 0.  release
 			 * fence: pairs with the acquire fence before the sn re-load
 			 * in next_unread_slot / load_committed, so a reader that
@@ -193,12 +194,16 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	if (sn)
 		*sn = my;
 	notify(s);
-	/* The next reserve starts at the cursor: fetch its first line
-	 * (sn, mask, the sample's first bytes) and the line after it for
-	 * writing now, while the readers take this sample. */
-	slots_prefetch_w(slot_at(s, s->cursor));
-	if (s->total > 64)
-		slots_prefetch_w((char *)slot_at(s, s->cursor) + 64);
+	/* Round robin: the next reserve starts at the cursor, the slot after
+	 * this one: fetch its first line (sn, mask, the sample's first bytes)
+	 * and the line after it for writing now, while the readers take this
+	 * sample.  (Warm reuse: the cursor is the slot being read - leave it
+	 * to the readers.) */
+	if (slots_round_robin(s)) {
+		slots_prefetch_w(slot_at(s, s->cursor));
+		if (s->total > 64)
+			slots_prefetch_w((char *)slot_at(s, s->cursor) + 64);
+	}
 	return 0;
 }
 
