@@ -206,7 +206,7 @@ static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
-/* r[impl events.init.populate+2] Writes every slot (zero refcnt, len, seq
+/* r[impl events.init.populate+3] Writes every slot (zero refcnt, len, seq
  * and data, and the free-list link to the next) through the file: the free
  * list threads through 136 of the layout's 142 pages, and a first touch of
  * a page through this process's mapping was the largest part of a create
@@ -343,9 +343,10 @@ static int map_file(int fd, size_t size, uint8_t **base, size_t *len)
 	shmk_region_unmap(*base, *len);
 	*base = NULL;
 	*len = 0;
-	/* r[impl events.init.populate+2] creator and joiner alike: build()
-	 * writes the slots through the file, and touches here only the header
-	 * and the queues' pages */
+	/* r[impl events.init.populate+3] creator and joiner alike: build()
+	 * writes all but the header through the file, and touches here only
+	 * the header page (clearing a recovered or pre-sized file's wake
+	 * section touches its page too) */
 	int rc = shmk_region_map(fd, size, 0, PROT_READ | PROT_WRITE, &p);
 	if (rc)
 		return rc;
@@ -405,7 +406,10 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 							    memory_order_acquire)) {
 			rc = build(*base, fd, caps, o->counter_start, fresh);
 			if (rc)
-				/* nothing was published: the next opener starts over */
+				/* nothing was published: the next opener starts
+				 * over.  relaxed: pairs with that opener's CAS
+				 * (or acquire load) of initialized above, which
+				 * reads it under this flock after our unlock */
 				atomic_store_explicit(&h->initialized, SHMK_EVENTS_INIT_NONE,
 						      memory_order_relaxed);
 			return rc;
@@ -429,6 +433,8 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 			return shmk_fail(SHMK_ETOOSMALL, "events: file of %zu bytes < %u", *len, need);
 		rc = build(*base, fd, caps, o->counter_start, false);
 		if (rc)
+			/* handed back as above; relaxed: pairs with the next
+			 * opener's CAS of initialized under this flock */
 			atomic_store_explicit(&h->initialized, SHMK_EVENTS_INIT_NONE,
 					      memory_order_relaxed);
 		return rc;

@@ -4,37 +4,90 @@
 
 /* ------------------------------------------------------------ crashes */
 
-/* role: open (or create) argv[1]; with SHMK_CRASH_AT=events.init it dies mid-init */
+/* role: open (or create) argv[1], blocking (with the wake section) when
+ * argv[2] is "blocking"; with SHMK_CRASH_AT=events.init it dies mid-init */
 static int role_creator(int argc, char **argv)
 {
 	struct shmk_events *r = NULL;
 
 	if (argc < 2)
 		return 2;
-	int rc = shmk_events_open_path(argv[1], &r);
+	struct shmk_events_opts o = { .blocking = argc > 2 && !strcmp(argv[2], "blocking") };
+	int rc = shmk_events_open_path_with(argv[1], &o, &r);
 	shmk_events_close(r);
 	return rc ? 3 : 0;
 }
 H_ROLE("creator", role_creator);
 
+/* Garbage in every word of the wake section (a waiter count with TAKEN,
+ * a moved generation), written through the file as a dead process would
+ * have left it. */
+void ev_plant_wake(const char *path)
+{
+	struct shmk_events_wakeword w = { 0 };
+	int fd = open(path, O_RDWR);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	atomic_init(&w.gen, 0x5a5a5a5au);
+	atomic_init(&w.waiters, SHMK_WAIT_TAKEN | 3u);
+	for (size_t k = 0; k < SHMK_EVENTS_WAKE_BYTES / sizeof(w); k++)
+		CU_ASSERT_EQUAL(pwrite(fd, &w, sizeof(w), SHMK_EVENTS_BASE_BYTES + k * sizeof(w)),
+				(ssize_t)sizeof(w));
+	close(fd);
+}
+
+/* Joins path blocking: its wake section must read zero, an empty receive
+ * must park and time out, and a blocking send and receive then work. */
+void ev_check_wake_cleared(const char *path)
+{
+	struct shmk_events_opts o = { .blocking = true };
+	struct shmk_events *r = must_open(path, &o);
+	struct shmk_events_wake *w = ev_wake_of(r);
+	struct shmk_events_wakeword *ws[] = { &w->spsc_data, &w->spsc_space, &w->mpsc_data,
+					      &w->mpsc_space };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	char buf[8];
+	size_t n;
+
+	for (size_t k = 0; k < sizeof(ws) / sizeof(ws[0]); k++) {
+		CU_ASSERT_EQUAL(atomic_load(&ws[k]->gen), 0);
+		CU_ASSERT_EQUAL(atomic_load(&ws[k]->waiters), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 20 * 1000000, NULL), -ETIMEDOUT);
+	/* the parked receiver counted itself in and out again */
+	CU_ASSERT_EQUAL(atomic_load(&w->spsc_data.waiters), 0);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, "ok", 2, 1000000000, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 1000000000, NULL), 0);
+	CU_ASSERT(n == 2 && !memcmp(buf, "ok", 2));
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
 static void dead_creator(void)
 {
 	char *p = new_path();
-	const char *args[] = { p, NULL };
+	const char *args[] = { p, "blocking", NULL };
 
+	/* blocking: the wake section after the slots is the one part of the
+	 * layout that build() neither writes through the file nor sets, so
+	 * only events.init.zeroed's clearing empties it */
 	pid_t pid = spawn_with_env("creator", args, "SHMK_CRASH_AT", "events.init");
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 30), 128 + SIGKILL);
 
 	/* the creator died at initialized == 1: joiners get ENOTINIT at once */
-	struct shmk_events_opts o = { .init_timeout_ns = 20LL * 1000000000 };
+	struct shmk_events_opts o = { .blocking = true, .init_timeout_ns = 20LL * 1000000000 };
 	int64_t t0 = shmk_now_ns();
 	CU_ASSERT_EQUAL(open_in_child(p, &o), SHMK_ENOTINIT);
 	CU_ASSERT(shmk_now_ns() - t0 < 10LL * 1000000000);
 	CU_ASSERT_EQUAL(open_in_child(p, &o), SHMK_ENOTINIT);
 
 	/* what the dead creator (or anyone before it) left past the header:
-	 * a held slot and a producer's token, which recovery must clear */
+	 * a held slot, a producer's token and the wake words, which recovery
+	 * must clear */
 	int fd = open(p, O_RDWR);
 	CU_ASSERT_FATAL(fd >= 0);
 	uint32_t held = 1;
@@ -45,6 +98,7 @@ static void dead_creator(void)
 			       offsetof(struct shmk_events_layout, mpsc.producers[3].token)),
 			sizeof(tok));
 	close(fd);
+	ev_plant_wake(p);
 
 	/* recovery: re-initialise under the lock */
 	o.recover = true;
@@ -59,9 +113,52 @@ static void dead_creator(void)
 	CU_ASSERT_EQUAL(shmk_events_try_send(q.tx, "ok", 2, NULL), 0);
 	CU_ASSERT_EQUAL(shmk_events_try_recv(q.rx, buf, sizeof(buf), &n, NULL), 0);
 	evq_close(&q, false);
+	ev_check_wake_cleared(p);
 }
 H_REGISTER(dead_creator, 60, "events.init.dead-creator", "events.init.recover",
 	   "events.init.zeroed");
+
+/* An open in a child whose files may not grow past the slots' offset,
+ * SIGXFSZ ignored: build()'s first pwrite fails with EFBIG. */
+static int capped_open_fn(void *a)
+{
+	struct rlimit rl = { .rlim_cur = offsetof(struct shmk_events_layout, slots),
+			     .rlim_max = RLIM_INFINITY };
+
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &rl))
+		return 1;
+	return open_job_fn(a);
+}
+
+/* A file that someone sized (initialized 0, not empty) holds whatever they
+ * wrote: its initialiser clears it.  An initialiser whose build fails hands
+ * the region back (initialized 0) and the next opener builds it. */
+static void presized(void)
+{
+	char *p = new_path();
+	int fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(ftruncate(fd, SHMK_EVENTS_BASE_BYTES + SHMK_EVENTS_WAKE_BYTES), 0);
+	close(fd);
+	ev_plant_wake(p);
+
+	struct open_job *j = t_shared_alloc(sizeof(*j));
+	*j = (struct open_job){ .path = p, .o = { .blocking = true }, .rc = 12345 };
+	CU_ASSERT_EQUAL(h_wait(t_fork_run(capped_open_fn, j), 30), 0);
+	CU_ASSERT_EQUAL(j->rc, -EFBIG);
+	t_shared_free(j, sizeof(*j));
+	struct shmk_events_header *h = map_hdr(p, &fd);
+	CU_ASSERT_EQUAL(atomic_load(&h->initialized), SHMK_EVENTS_INIT_NONE);
+	unmap_hdr(h, fd);
+
+	/* the failed build cleared the wake section already: plant it again
+	 * for the next opener, which finds the file sized and must clear it */
+	ev_plant_wake(p);
+	ev_check_wake_cleared(p);
+	unlink(p);
+}
+H_REGISTER(presized, 20, "events.init.zeroed", "events.init.once");
 
 static void init_timeout(void)
 {

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -37,6 +38,7 @@
 #include "internal.h"
 #include "shmkit/events.h"
 #include "support.h"
+#include "wait.h"
 
 #define LAYOUT(r) ((struct shmk_events_layout *)shmk_events_as_ptr((r), NULL))
 char *new_path(void);
@@ -67,6 +69,12 @@ struct shmk_events_wake *ev_wake_of(struct shmk_events *r);
 /* A fresh blocking region at path (*r) and the receiving end of its SPSC
  * queue, the sending end closed (the sender is another process). */
 struct shmk_events_rx *ev_blocking_rx(const char *path, struct shmk_events **r);
+/* Writes garbage into every wake word of path's wake section through the
+ * file (waiters = TAKEN | 3, a moved gen). */
+void ev_plant_wake(const char *path);
+/* Opens path blocking and checks its wake section reads zero and a
+ * blocking receive and send work. */
+void ev_check_wake_cleared(const char *path);
 
 struct open_job {
 	const char *path;
