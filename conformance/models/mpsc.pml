@@ -35,6 +35,9 @@
  * (with -DUNBLOCK: once a run, at any of the producers' steps, one
  * message each, no deaths unless -DUNBLOCK_DEATH; a retry that could be
  * unblocked again and again would make the search unbounded).
+ * The periods count from the consumer's first look at tail, which the
+ * idle-poll count (events.mpsc.idle-polls) postpones by polls that read
+ * the head cell's seq alone and return SHMK_EEMPTY: "any time" covers it.
  * Both are one CAS of seq from pos to a mark (pos + 2 in the C code, the
  * flag mark[] here: no lap's free or published value), then a CAS of the
  * cell's slot word to stamp UNBLOCKED(pos) - detaching a slot a live
@@ -143,8 +146,8 @@
  * r[verify events.mpsc.vyukov]
  * r[verify events.mpsc.order]
  * r[verify events.mpsc.intent]
- * r[verify events.mpsc.dead-producer]
- * r[verify events.mpsc.unblock]
+ * r[verify events.mpsc.dead-producer+2]
+ * r[verify events.mpsc.unblock+2]
  * r[verify events.mpsc.slot-stamp]
  * r[verify events.zerocopy.publish-skipped+2]
  * r[verify events.mpsc.publish-cas+2]

@@ -964,7 +964,7 @@ static void finish(const struct t_after *a, int crash_ok, char *counts, size_t l
 	h_evidence(PROG, "stress", "init", "reliability.peer.unblock", i_ok);
 	h_evidence(PROG, "stress", "spsc", "events.role.reclaim", s_ok);
 	h_evidence(PROG, "stress", "mpsc", "events.role.reclaim", m_ok);
-	h_evidence(PROG, "stress", "mpsc", "events.mpsc.dead-producer", m_ok);
+	h_evidence(PROG, "stress", "mpsc", "events.mpsc.dead-producer+2", m_ok);
 	h_evidence(PROG, "stress", "spsc", "events.spsc.fifo", s_ok);
 	h_evidence(PROG, "stress", "mpsc", "events.mpsc.order", m_ok);
 	h_evidence(PROG, "stress", "init", "events.init.dead-creator", i_ok);

@@ -2,7 +2,7 @@
 /*
  * events_stall: SIGSTOP on the events MPSC queue.  A producer alive but
  * not running must wedge nobody for longer than the bound
- * (events.mpsc.unblock: 2 x SHMK_LIVENESS_MS), and lose, tear or
+ * (events.mpsc.unblock+2: 2 x SHMK_LIVENESS_MS), and lose, tear or
  * duplicate nothing.
  *
  * STRESS_TRIALS trials (64 in make check, 10000 in make stress) on
@@ -38,7 +38,7 @@
 #define S_ID 1		/* the survivor */
 
 /* What every trial checks (the one list of this program's clauses). */
-static const char *const clauses[] = { "events.mpsc.unblock", "events.mpsc.publish-cas+2",
+static const char *const clauses[] = { "events.mpsc.unblock+2", "events.mpsc.publish-cas+2",
 				       "events.mpsc.slot-stamp",
 				       "events.zerocopy.publish-skipped+2",
 				       "reliability.hook.stop" };

@@ -39,7 +39,7 @@ static bool tx_peer_dead(struct shmk_events_tx *tx)
 /* r[impl events.wait.peerdead+2] The sending side of a blocked receiver is
  * dead: the SPSC sender, or every registered MPSC producer (at least one).
  * An MPSC position claimed but unpublished is not "nothing pending": the
- * dead-producer skip (events.mpsc.dead-producer) frees it, and what was
+ * dead-producer skip (events.mpsc.dead-producer+2) frees it, and what was
  * published behind it is still delivered. */
 static bool rx_peer_dead(struct shmk_events_rx *rx)
 {
@@ -104,8 +104,11 @@ static int op_send(void *a)
 static int op_recv(void *a)
 {
 	struct op *o = a;
-	/* r[impl events.mpsc.idle-polls] a blocking receive polls a few times
-	 * a liveness period once parked: each poll looks at tail and the clock */
+	/* r[impl events.mpsc.idle-polls] every poll of a blocking receive,
+	 * spinning or woken, looks at tail and the clock: the count is set
+	 * spent before each one, so the saving is try_recv's alone, and a
+	 * waiter's skip and unblock are timed from its first poll (a count
+	 * would add 64 spins or 64 half-period wake-ups, 32 liveness periods) */
 	o->rx->idle_polls = EV_IDLE_POLLS;
 	int rc = shmk_events_try_recv(o->rx, o->rbuf, o->cap, o->len_out, o->sizes);
 	return rc == SHMK_EEMPTY ? 1 : rc;

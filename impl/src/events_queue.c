@@ -438,7 +438,7 @@ full:
 
 /* Publishes the claimed position (its slot bound, filled, len stored).
  * On SHMK_ESKIPPED the consumer unblocked the cell after the bind and
- * detached our slot from it (events.mpsc.unblock): the slot is the
+ * detached our slot from it (events.mpsc.unblock+2): the slot is the
  * caller's again, nothing of the message reached the queue. */
 static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos)
 {
@@ -601,7 +601,7 @@ int shmk_events_cancel(struct shmk_events_tx *tx, struct shmk_events_view *view)
 
 /* ------------------------------------------------------------ dequeue */
 
-/* r[impl events.mpsc.unblock] Second half of a skip or unblock, the cell's
+/* r[impl events.mpsc.unblock+2] Second half of a skip or unblock, the cell's
  * seq already moved from pos to pos + 2 (so no publish can land and no
  * next-lap claimer can start): stamp the slot word UNBLOCKED(pos), detaching
  * a slot a live producer bound (it takes it back on its failed publish) and
@@ -645,7 +645,7 @@ static int mpsc_unblock_finish(struct shmk_events_rx *rx, uint64_t pos,
 }
 
 /* The consumer found cell `pos` claimed but unpublished. */
-/* r[impl events.mpsc.dead-producer] r[impl events.mpsc.unblock] */
+/* r[impl events.mpsc.dead-producer+2] r[impl events.mpsc.unblock+2] */
 static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_events_mcell *c)
 {
 	struct shmk_events_mpsc *q = &L(rx->m)->mpsc;

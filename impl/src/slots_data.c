@@ -31,6 +31,8 @@ void (*shmk_slots_test_scan_hook)(uint32_t index);
 
 /* ------------------------------------------------------------ prefetch */
 
+/* hidden (not exported from the .so): declared under slots_int.h's
+ * visibility pragma, which this definition inherits */
 int shmk_slots__prefetchw;
 
 #if defined(__x86_64__)
@@ -318,7 +320,11 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	 * writing now: they travel while the scan and the caller's read wait
 	 * for the sample, and the RMWs then find them owned instead of each
 	 * upgrading a shared copy on the round trip.  The owner's prefetch
-	 * in publish() is one slot further on, so the two do not collide. */
+	 * in publish() is of its cursor, for a reader that keeps up the slot
+	 * after `after`: with three slots or more the two ask for different
+	 * lines, but with two it is `start` and with one the same slot, so
+	 * there the line may travel once more between them (prefetches are
+	 * hints: no result changes). */
 	slots_prefetch_w(slot_at(s, start));
 	slots_prefetch_w(slot_at(s, after));
 	slots_prefetch_w(&s->hdr->notify_gen);

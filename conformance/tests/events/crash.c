@@ -381,13 +381,17 @@ static void dead_producer(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(dead_producer, 120, "events.mpsc.dead-producer", "events.mpsc.intent",
-	   "events.mpsc.publish-cas+2", "events.mpsc.unblock");
+H_REGISTER(dead_producer, 120, "events.mpsc.dead-producer+2", "events.mpsc.intent",
+	   "events.mpsc.publish-cas+2", "events.mpsc.unblock+2");
 
 /* A non-blocking consumer that polls once a millisecond skips a dead
  * claimer's cell after at most 64 polls that do not look (no tail, no
  * clock), then the liveness period (100 ms): a count that never ended, or
- * one counted in time, would not. */
+ * one counted in time, would not.  And the period is timed from the first
+ * poll that looks (events.mpsc.dead-producer+2): 64 polls, a sleep past
+ * the period, and the 65th poll (the first look) still skips nothing - a
+ * poll in the count that looked would have started the clock before the
+ * sleep, and the 65th would skip. */
 static void idle_polls_bound(void)
 {
 	char *p = new_path();
@@ -399,22 +403,29 @@ static void idle_polls_bound(void)
 
 	CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), 0);
 
-	/* every poll sleeps at least 1 ms: at most 100 + 2 of them look
-	 * within the liveness period (the first starts its clock) */
 	uint32_t polls = 0;
+	for (; polls < 64; polls++)
+		CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	struct timespec period = { 0, 150 * 1000000 };
+	nanosleep(&period, NULL);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	polls++;
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 0);
+
+	/* every further poll sleeps at least 1 ms: at most 100 + 1 of them
+	 * look within the liveness period the 65th started */
 	struct timespec ms = { 0, 1000000 };
 	while (shmk_events_rx_skipped(rx) == 0 && polls < 100000) {
+		nanosleep(&ms, NULL);
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
 		polls++;
-		nanosleep(&ms, NULL);
 	}
 	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 1);
-	CU_ASSERT(polls >= 1);
-	CU_ASSERT(polls <= 64 + 100 + 2);
+	CU_ASSERT(polls <= 64 + 1 + 100 + 1);
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(idle_polls_bound, 30, "events.mpsc.idle-polls", "events.mpsc.dead-producer");
+H_REGISTER(idle_polls_bound, 30, "events.mpsc.idle-polls", "events.mpsc.dead-producer+2");
 
 /* Producers stopped before their bind (copy and zero-copy) and after it
  * (zero-copy): each is unblocked, 3000 messages of another producer lap
@@ -455,7 +466,7 @@ static void stopped_view_producer(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(stopped_view_producer, 120, "events.mpsc.unblock", "events.mpsc.slot-stamp",
+H_REGISTER(stopped_view_producer, 120, "events.mpsc.unblock+2", "events.mpsc.slot-stamp",
 	   "events.zerocopy.publish-skipped+2", "events.mpsc.publish-cas+2");
 
 /* ------------------------------------------------------------ dead peers */

@@ -168,8 +168,17 @@ int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *
  * MPSC sends and publishes fail with SHMK_ESKIPPED when this producer was
  * stopped (or descheduled) between its claim and its publish for longer
  * than 2 x SHMK_LIVENESS_MS and the consumer unblocked the cell
- * (r[events.mpsc.unblock]): nothing was sent, a view stays reserved, the
- * next call works - send again. */
+ * (r[events.mpsc.unblock+2]): nothing was sent, a view stays reserved, the
+ * next call works - send again.
+ * An MPSC try_recv answers up to 64 consecutive polls of a claimed but
+ * unpublished head cell with SHMK_EEMPTY without reading tail or the clock
+ * (r[events.mpsc.idle-polls]: a consumer that keeps up then leaves the
+ * producers' line alone), and the skip of a dead claimer's cell and the
+ * unblock of a stopped one are timed from the first poll that looks: a
+ * consumer polling every T ms holds every later message up to 64 x T ms
+ * longer (6.4 s at 100 ms) on top of those periods.  A slow poller that
+ * needs the periods alone waits in shmk_events_recv instead of sleeping
+ * between try_recv calls (every poll of a blocking receive looks). */
 int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 			 struct shmk_events_sizes *sizes);
 int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
@@ -211,12 +220,12 @@ int shmk_events_tx_check(const struct shmk_events_tx *tx);
 int shmk_events_rx_check(const struct shmk_events_rx *rx);
 
 /* MPSC consumer: how many cells it skipped because their producer died
- * between claim and publish (r[events.mpsc.dead-producer]). */
+ * between claim and publish (r[events.mpsc.dead-producer+2]). */
 uint64_t shmk_events_rx_skipped(const struct shmk_events_rx *rx);
 
 /* MPSC consumer: how many cells it unblocked although a live process had
  * claimed them, because they stayed unpublished for 2 x SHMK_LIVENESS_MS
- * (r[events.mpsc.unblock]); that producer's publish fails with SHMK_ESKIPPED. */
+ * (r[events.mpsc.unblock+2]); that producer's publish fails with SHMK_ESKIPPED. */
 uint64_t shmk_events_rx_unblocked(const struct shmk_events_rx *rx);
 
 #ifdef __cplusplus
