@@ -310,8 +310,9 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	uint64_t best = UINT64_MAX;
 	uint32_t best_i = 0;
 	/* Start at the slot last returned (still unread, or read: then the
-	 * owner, which goes round robin, put the next sample in the slot
-	 * after it) and stop at sn == low: nothing unread can be smaller. */
+	 * owner put the next sample in the slot after it, going round robin,
+	 * or in the same one when the slots are large: SLOTS_RR_MAX_BYTES)
+	 * and stop at sn == low: nothing unread can be smaller. */
 	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
 	uint32_t after = start + 1 < s->count ? start + 1 : 0;
 	/* Something is published, so mark_read's two locked RMWs will follow:
