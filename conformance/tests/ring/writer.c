@@ -405,6 +405,52 @@ static void sole(void)
 }
 H_REGISTER(sole, 30, "ring.writer.sole+2");
 
+/* Forks a child that waits for a byte on go, then exits with fn(arg). */
+static pid_t fork_held(int go[2], int (*fn)(void *), void *arg)
+{
+	char c;
+
+	CU_ASSERT_FATAL(pipe(go) == 0);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(go[1]);
+		_exit(read(go[0], &c, 1) == 1 ? fn(arg) : 11);
+	}
+	close(go[0]);
+	return pid;
+}
+
+/* Lets fork_held's child run and reaps it: it must exit 0. */
+static void release_held(int go[2], pid_t pid)
+{
+	CU_ASSERT_EQUAL(write(go[1], "g", 1), 1);
+	close(go[1]);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+}
+
+/* w writes the 2-byte msg; then the header's head is `records` records. */
+static void write_two(struct rfx *f, const char *msg, uint64_t records)
+{
+	uint64_t head = 0;
+
+	CU_ASSERT_EQUAL(shmk_ring_write(f->w, msg, 2), 0);
+	shmk_ring_head(f->r, &head);
+	CU_ASSERT_EQUAL(head, records * shmk_ring_record_len(2));
+}
+
+/* Opens the writer fd *arg as b, writes "b1", closes. */
+static int open_write_b1(void *arg)
+{
+	struct shmk_ring_writer *b = NULL;
+
+	if (shmk_ring_writer_open(*(int *)arg, &b))
+		return 10;
+	int rc = shmk_ring_write(b, "b1", 2);
+	shmk_ring_writer_close(b);
+	return rc ? 12 : 0;
+}
+
 /* The same with the second writer a real process that registers, writes
  * one record and is gone (exited, its slot given up) between a's records:
  * a2 must land after b1, not on it.  The process is forked before a is
@@ -413,40 +459,27 @@ H_REGISTER(sole, 30, "ring.writer.sole+2");
 static void sole_process(void)
 {
 	struct rfx f = rfx_new(CAP64K, 0, 0, false);
-	uint64_t rl = shmk_ring_record_len(2), head = 0;
 	int wfd = new_writer_fd(f.r, 0xB, NULL), go[2];
-	char c;
+	pid_t pid = fork_held(go, open_write_b1, &wfd);
 
-	CU_ASSERT_FATAL(pipe(go) == 0);
-	pid_t pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0) {
-		struct shmk_ring_writer *b = NULL;
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(11);
-		if (shmk_ring_writer_open(wfd, &b))
-			_exit(10);
-		int rc = shmk_ring_write(b, "b1", 2);
-		shmk_ring_writer_close(b);
-		_exit(rc ? 12 : 0);
-	}
 	close(wfd);
-	close(go[0]);
 	f.w = local_writer(f.r, 0xA);
-	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a1", 2), 0);
-	CU_ASSERT_EQUAL(write(go[1], "g", 1), 1);
-	close(go[1]);
-	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
-	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a2", 2), 0);
-	shmk_ring_head(f.r, &head);
-	CU_ASSERT_EQUAL(head, 3 * rl);
+	write_two(&f, "a1", 1);
+	release_held(go, pid);
+	write_two(&f, "a2", 3);
 	read_one(f.r, 0xA, "a1");
 	read_one(f.r, 0xB, "b1");
 	read_one(f.r, 0xA, "a2");
 	rfx_close(&f);
 }
 H_REGISTER(sole_process, 30, "ring.writer.sole+2");
+
+/* Writes "c1" with the parent's handle (*arg), without closing it: the
+ * slot is the parent's. */
+static int write_c1(void *arg)
+{
+	return shmk_ring_write(*(struct shmk_ring_writer **)arg, "c1", 2) ? 12 : 0;
+}
 
 /* Forbidden but harmless: a forked child writes with its parent's handle
  * (a copy of its kept head; the child registers nothing, so registered
@@ -456,33 +489,16 @@ H_REGISTER(sole_process, 30, "ring.writer.sole+2");
 static void sole_fork(void)
 {
 	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
-	uint64_t rl = shmk_ring_record_len(2), head = 0;
+	uint64_t head = 0;
 	int go[2];
-	char c;
 
-	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "p1", 2), 0);
-	CU_ASSERT_FATAL(pipe(go) == 0);
-	pid_t pid = fork();
-	CU_ASSERT_FATAL(pid >= 0);
-	if (pid == 0) {
-		/* no close: the slot is the parent's */
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(11);
-		_exit(shmk_ring_write(f.w, "c1", 2) ? 12 : 0);
-	}
-	close(go[0]);
-	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "p2", 2), 0);
+	write_two(&f, "p1", 1);
+	pid_t pid = fork_held(go, write_c1, &f.w);
+	write_two(&f, "p2", 2);
+	release_held(go, pid);
 	shmk_ring_head(f.r, &head);
-	CU_ASSERT_EQUAL(head, 2 * rl);
-	CU_ASSERT_EQUAL(write(go[1], "g", 1), 1);
-	close(go[1]);
-	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
-	shmk_ring_head(f.r, &head);
-	CU_ASSERT_EQUAL(head, 3 * rl);
-	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "p3", 2), 0);
-	shmk_ring_head(f.r, &head);
-	CU_ASSERT_EQUAL(head, 4 * rl);
+	CU_ASSERT_EQUAL(head, 3 * shmk_ring_record_len(2));
+	write_two(&f, "p3", 4);
 	read_one(f.r, 0xA, "p1");
 	read_one(f.r, 0xA, "p2");
 	read_one(f.r, 0xA, "c1");
