@@ -10,7 +10,9 @@
  * The file is 2 pages + capacity (capacity from the header when small,
  * else 64 KiB), bent by the size selector; the writers page lands where the
  * header's capacity says.  The hostile peer runs while attach and the
- * reads parse the file.
+ * reads parse the file.  With a writer (flags & 2) whose first write
+ * succeeds, the header's head (and tail when flags & 1) is scribbled
+ * before a second write of the same size: the kept path (check_kept).
  */
 #include "common.h"
 #include "shmkit/ring.h"
@@ -24,6 +26,7 @@ const char *const shmk_fuzz_clauses[] = {
 	"ring.writer.validate+3",
 	"ring.writer.bounds",
 	"ring.writer.space",
+	"ring.writer.sole+2",
 	"ring.reader.read_message",
 	NULL,
 };
@@ -79,7 +82,40 @@ static void check_reader(struct shmk_ring *r, struct fz_in *in, uint64_t fsize)
 	}
 }
 
-static void check_writer(struct shmk_ring *r, uint8_t flags)
+/* ring.writer.sole+2: w published [h1 - rl, h1) against tail t1, loaded
+ * and validated, and no peer wrote since.  Scribble an impossible head
+ * (and, when bad_tail, an impossible tail) into the header through fd,
+ * then write n bytes again: a handle alone on the writers page keeps its
+ * head, so the scribbled head is never loaded and the publish overwrites
+ * it; tail is loaded again only when the record does not fit against t1,
+ * and then validated (ring.writer.validate+3), writing nothing. */
+static void check_kept(struct shmk_ring *r, struct shmk_ring_writer *w, int fd, uint64_t h1,
+		       uint64_t t1, size_t n, int bad_tail)
+{
+	size_t page = shmk_page_size();
+	uint64_t cap, reg, h2, rl = shmk_ring_record_len(n);
+	uint64_t sh = h1 ^ 5, st = h1 + 8; /* misaligned head; tail past head */
+
+	shmk_ring_capacity(r, &cap);
+	if (h1 > UINT64_MAX - rl - 8)
+		return; /* ring.writer.overflow decides first */
+	if (pread(fd, &reg, 8, (off_t)(page + cap + 16)) != 8 ||
+	    pwrite(fd, &sh, 8, offsetof(struct shmk_ring_hdr, head)) != 8 ||
+	    (bad_tail && pwrite(fd, &st, 8, offsetof(struct shmk_ring_hdr, tail)) != 8))
+		return;
+	size_t before = shmk_fuzz_peer_writes();
+	int rc = shmk_ring_write(w, payload, n);
+	fz_rc(rc);
+	shmk_ring_head(r, &h2);
+	if (shmk_fuzz_peer_writes() != before || reg != 1)
+		return; /* registered forged or the peer wrote: only bounds hold */
+	if (h1 + rl - t1 <= cap)
+		FUZZ_ASSERT(rc == 0 && h2 == h1 + rl); /* nothing loaded */
+	else
+		FUZZ_ASSERT(rc == (bad_tail ? SHMK_EINTEGRITY : SHMK_EFULL) && h2 == sh);
+}
+
+static void check_writer(struct shmk_ring *r, uint8_t flags, int fd)
 {
 	int wfd, pfd;
 	struct shmk_ring_writer *w;
@@ -104,6 +140,7 @@ static void check_writer(struct shmk_ring *r, uint8_t flags)
 				/* ring.writer.validate+3, ring.writer.space */
 				FUZZ_ASSERT(h0 % 8 == 0 && t0 <= h0 && h0 - t0 <= cap);
 				FUZZ_ASSERT(h1 == h0 + rl && h1 - t0 <= cap);
+				check_kept(r, w, fd, h1, t0, n, flags & 1);
 			} else {
 				FUZZ_ASSERT(h1 == h0);
 				if (h0 % 8 || t0 > h0 || h0 - t0 > cap)
@@ -179,7 +216,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0) {
 		check_reader(r, &rd, fsize);
 		if (flags & 2)
-			check_writer(r, flags);
+			check_writer(r, flags, fd);
 		shmk_ring_close(r);
 	} else if (shmk_fuzz_peer_writes() == 0 && fsize < 2 * page) {
 		FUZZ_ASSERT(rc == SHMK_ETOOSMALL);

@@ -18,9 +18,14 @@
  * A writer that is the only one ever registered (registered == 1, read
  * under the lock) and published the previous record itself keeps head and
  * tail: it uses the head it stored and the tail it last loaded, and loads
- * tail again only when the record does not fit (ring.writer.sole).  A
+ * tail again only when the record does not fit (ring.writer.sole+2).  A
  * writer registers before its first lock; a lock taken from a dead holder
- * drops what it kept.
+ * drops what it kept.  Or writer 1 is not a registered writer but writer
+ * 0's forked child (init chooses): it starts after writer 0's first
+ * publish with a copy of what writer 0 kept and registers nothing, so
+ * registered stays 1; the fork bumps both processes' fork generation,
+ * and a writer keeps head only while its process's generation is the
+ * one its handle was opened at (ring.writer.sole+2).
  *
  * The reader loads head (acquire), parses records from tail up to head,
  * checks each one whole, then advances tail past it (release).
@@ -45,11 +50,16 @@
  * @planted BUG_NO_SPACE_CHECK safety no-space-check
  * @planted BUG_NO_LOCK safety writers-not-serialised
  * @planted BUG_SOLE_ALWAYS safety kept-head-with-two-writers
+ * @planted BUG_FORK_KEPT safety kept-head-in-a-forked-copy
+ * @planted BUG_FORK_CHILD_ONLY safety fork-bumps-only-the-child
  *
  *   BUG_PUBLISH_EARLY   head is advanced before the record is copied;
  *   BUG_NO_SPACE_CHECK  the writer does not compare against tail;
  *   BUG_NO_LOCK         writers do not take the lock;
- *   BUG_SOLE_ALWAYS     a writer keeps head without looking at registered.
+ *   BUG_SOLE_ALWAYS     a writer keeps head without looking at registered;
+ *   BUG_FORK_KEPT       a writer keeps head without looking at the fork
+ *                       generation;
+ *   BUG_FORK_CHILD_ONLY the fork bumps the child's generation only.
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
@@ -57,7 +67,7 @@
  * r[verify ring.writer.lock.recover]
  * r[verify ring.writer.space]
  * r[verify ring.writer.publish]
- * r[verify ring.writer.sole]
+ * r[verify ring.writer.sole+2]
  */
 
 #define CAP 4              /* ring words */
@@ -69,6 +79,9 @@ byte head;                 /* advanced by writers, release */
 byte tail;                 /* advanced by the reader, release */
 byte lock;                 /* 0 free, else holder + 1 (robust) */
 byte registered;           /* writers ever registered (claim_slot) */
+byte gen[W];               /* each writer process's fork generation (ring_fork_gen) */
+bool forked;               /* writer 1 is writer 0's forked child */
+bool spawned;              /* the fork happened */
 
 /* ghosts */
 bool dead[W];
@@ -78,13 +91,14 @@ byte got[W];
 
 /* header word: rl * 16 + tag; tag = w * 4 + s (s = 1..R); payload words = tag */
 
-proctype writer(byte me)
+/* reg: claim_slot, before the first lock (writer 0's in init); a forked
+ * child starts with its parent's kept, kh, kt and og instead. */
+proctype writer(byte me; bool reg; bool kept; byte kh, kt, og)
 {
-	byte s = 1, rl, h, t, k, kh, kt;
-	bool kept;
+	byte s = 1, rl, h, t, k;
 
-	if                        /* claim_slot, before the first lock (writer 0's in init) */
-	:: me > 0 -> registered++
+	if
+	:: reg -> registered++
 	:: else -> skip
 	fi;
 
@@ -107,10 +121,12 @@ again:
 		};
 #endif
 		if
-#ifdef BUG_SOLE_ALWAYS
+#if defined(BUG_SOLE_ALWAYS)
 		:: kept ->
-#else
+#elif defined(BUG_FORK_KEPT)
 		:: kept && registered == 1 ->
+#else
+		:: kept && registered == 1 && og == gen[me] ->
 #endif
 			h = kh;
 			t = kt;
@@ -164,9 +180,25 @@ again:
 #ifndef BUG_NO_LOCK
 		lock = 0;
 #endif
+		if                        /* fork(): the child copies the handle */
+		:: me == 0 && forked && !spawned ->
+			atomic {
+				spawned = true;
+				gen[1] = gen[0] + 1; /* pthread_atfork child handler */
+#ifndef BUG_FORK_CHILD_ONLY
+				gen[0]++;     /* and parent handler */
+#endif
+				run writer(1, false, kept, kh, kt, og)
+			}
+		:: else -> skip
+		fi;
 		s++
 	od;
 out:
+	if                        /* died before forking: no child will write */
+	:: me == 0 && forked && !spawned -> finished[1] = true
+	:: else -> skip
+	fi;
 	finished[me] = true
 }
 
@@ -214,8 +246,11 @@ end:	atomic { tail > head -> assert(false) }
 init {
 	atomic {
 		registered = 1;
-		run writer(0);
-		run writer(1);
+		run writer(0, false, false, 0, 0, 0);
+		if
+		:: run writer(1, true, false, 0, 0, 0)
+		:: forked = true
+		fi;
 		run reader()
 	}
 }

@@ -35,15 +35,19 @@ _Static_assert(sizeof(pthread_mutex_t) <= 64, "pthread_mutex_t fits the wire loc
 /* ---------------------------------------------------------------- helpers */
 
 /*
- * Maps [header page][ring][first 64 KiB of the ring again][writers page]
- * into one reserved range: one reservation, four mmaps and one munmap per
- * handle.  The reader gets the ring and the writers page read-only.
+ * Maps [header page][ring][first 64 KiB of the ring again][gap][writers
+ * page] into one reserved range: one reservation, four mmaps and one munmap
+ * per handle.  The reader gets the ring and the writers page read-only.
  */
 static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_map *m)
 {
 	void *base;
 	int rprot = writer ? PROT_READ | PROT_WRITE : PROT_READ;
-	size_t len = page + (size_t)cap + SHMK_RING_MIRROR + page;
+	/* r[impl ring.map.guard] the gap page stays the reservation's
+	 * PROT_NONE: an overrun past the mirror faults instead of landing on
+	 * the writers' robust mutex */
+	size_t wpat = page + (size_t)cap + SHMK_RING_MIRROR + page;
+	size_t len = wpat + page;
 	const struct shmk_region_part parts[] = {
 		{ 0, page, 0, PROT_READ | PROT_WRITE, false },
 		{ page, (size_t)cap, page, rprot, false },
@@ -52,7 +56,7 @@ static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_m
 		/* r[impl ring.writer.lock] the reader never maps the writers
 		 * page writable; populated as before: a writer's claim and a
 		 * reader's liveness look touch it at once */
-		{ page + (size_t)cap + SHMK_RING_MIRROR, page, page + cap, rprot, true },
+		{ wpat, page, page + cap, rprot, true },
 	};
 
 	memset(m, 0, sizeof(*m));
@@ -63,7 +67,7 @@ static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_m
 	m->len = len;
 	m->page = page;
 	m->cap = cap;
-	m->wp = (struct shmk_ring_wpage *)(m->base + page + cap + SHMK_RING_MIRROR);
+	m->wp = (struct shmk_ring_wpage *)(m->base + wpat);
 	m->hdr = (struct shmk_ring_hdr *)m->base;
 	m->data = m->base + page;
 	return 0;
@@ -487,6 +491,9 @@ int shmk_ring__claim_slot(struct shmk_ring_writer *w)
 		/* seq_cst: pairs with the loads in writers_alive() */
 		if (atomic_compare_exchange_strong(&wp->slots[i].token, &cur, w->token)) {
 			wp->slots[i].tag = w->tag;
+			/* seq_cst: pairs with the acquire load in wait_peer, and
+			 * with the relaxed load in reserve_locked (ring.writer.sole+2),
+			 * which our first lock orders after this */
 			atomic_fetch_add(&wp->registered, 1);
 			w->slot = i;
 			w->slot_held = 1;
@@ -561,6 +568,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 	w->sock = writer_fd;
 	w->tag = msg.tag;
 	w->token = shmk_self_token();
+	w->fork_gen = shmk_ring__fork_gen(); /* r[impl ring.writer.sole+2] */
 	rc = shmk_ring__claim_slot(w);
 	if (rc)
 		goto out;
@@ -587,6 +595,7 @@ int shmk_ring__writer_local(struct shmk_ring *r, struct shmk_ring_writer **wp)
 		return SHMK_FAIL(-ENOMEM);
 	w->sock = -1;
 	w->token = shmk_self_token();
+	w->fork_gen = shmk_ring__fork_gen(); /* r[impl ring.writer.sole+2] */
 	w->fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
 	if (w->fd < 0) {
 		rc = SHMK_FAIL(-errno);

@@ -43,7 +43,8 @@ struct shmk_ring_writer {
 	uint64_t token;
 	unsigned slot;
 	int reserved;		/* a reservation holds the lock */
-	int kept;		/* kept_head/kept_tail hold (ring.writer.sole) */
+	int kept;		/* kept_head/kept_tail hold (ring.writer.sole+2) */
+	uint64_t fork_gen;	/* shmk_ring__fork_gen() at open: no fork since while equal */
 	uint64_t kept_head;	/* the head this handle published last */
 	uint64_t kept_tail;	/* the tail this handle loaded last (validated) */
 	uint64_t res_head;
@@ -57,6 +58,9 @@ struct shmk_ring_writer {
  * of r's fd, tag 0, no slot held), and the slot claim writer_open makes. */
 int shmk_ring__writer_local(struct shmk_ring *r, struct shmk_ring_writer **w);
 int shmk_ring__claim_slot(struct shmk_ring_writer *w);
+/* ring_rw.c: the process's fork generation (every fork bumps it in parent
+ * and child; the first call registers the pthread_atfork handlers). */
+uint64_t shmk_ring__fork_gen(void);
 /* Closes every descriptor a received message brought (SCM_RIGHTS), but
  * the first when keep_first: that one is returned (else -1). */
 struct msghdr;

@@ -272,6 +272,44 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 
 /* ---------------------------------------------------------------- writer */
 
+/* r[impl ring.writer.sole+2] The process's fork generation: every fork
+ * bumps it in the parent and in the child (pthread_atfork's parent and
+ * child handlers), so a handle opened before a fork, whose copy the other
+ * process may write with, never matches it again on either side.  The
+ * parent needs the bump as much as the child: after the fork either copy
+ * may store head behind the other's kept one.  relaxed: a handle belongs
+ * to one thread at a time, and the handlers run in the forking thread
+ * (child: the only thread), so each load in reserve_locked pairs with the
+ * fetch_add of the fork that copied the handle, ordered by that thread's
+ * own program order; another thread's concurrent fork can only make the
+ * comparison fail, which takes the loading path. */
+static _Atomic uint64_t ring_fork_gen;
+static pthread_once_t ring_fork_once = PTHREAD_ONCE_INIT;
+
+static void ring_fork_bump(void)
+{
+	/* relaxed: see ring_fork_gen; pairs with the load in reserve_locked */
+	atomic_fetch_add_explicit(&ring_fork_gen, 1, memory_order_relaxed);
+}
+
+static void ring_fork_watch(void)
+{
+	/* Cannot fail but with ENOMEM; then forks go unseen, so the handles
+	 * opened meanwhile get a generation no load will ever match
+	 * (shmk_ring__fork_gen) and never keep head. */
+	if (pthread_atfork(NULL, ring_fork_bump, ring_fork_bump))
+		atomic_store_explicit(&ring_fork_gen, UINT64_MAX, memory_order_relaxed);
+}
+
+uint64_t shmk_ring__fork_gen(void)
+{
+	pthread_once(&ring_fork_once, ring_fork_watch);
+	/* relaxed: pairs with the fetch_add in ring_fork_bump (this thread's
+	 * own forks; see ring_fork_gen) */
+	uint64_t g = atomic_load_explicit(&ring_fork_gen, memory_order_relaxed);
+	return g == UINT64_MAX ? g - 1 : g;
+}
+
 /* r[impl ring.writer.wake+2] after publish (B): the fence, then one load
  * while the reader is busy; an announced reader is woken once (the take),
  * however many records it misses before it runs. */
@@ -334,15 +372,19 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 	uint64_t rl = shmk_ring_record_len(len);
 	uint64_t head, tail;
 
-	/* r[impl ring.writer.sole] Under the lock: a writer that registered
+	/* r[impl ring.writer.sole+2] Under the lock: a writer that registered
 	 * after our last publish did so before it could take the lock (its
 	 * claim_slot precedes its first lock), so a count of one here means
-	 * no one but this handle has stored head since.  relaxed: the lock's
-	 * acquire orders it after the other writer's unlock.  The header
+	 * no other handle has stored head since.  relaxed: pairs with the
+	 * fetch_add of registered in claim_slot, ordered before this load by
+	 * the lock (the other writer's unlock, our acquire).  A copy of this
+	 * handle in a forked process registers nothing: the fork generation
+	 * (ring_fork_gen, one process-local load) rules it out.  The header
 	 * line, which the reader writes (tail) and polls (head), is then
 	 * only stored to: the load of head and tail it saves is a transfer
 	 * of that line per record. */
-	if (w->kept && SHMK_LOAD_U64(&w->m.wp->registered) == 1) {
+	if (w->kept && SHMK_LOAD_U64(&w->m.wp->registered) == 1 &&
+	    w->fork_gen == atomic_load_explicit(&ring_fork_gen, memory_order_relaxed)) {
 		head = w->kept_head;
 		tail = w->kept_tail;
 		if (head + rl - tail > cap) {
@@ -393,7 +435,7 @@ static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
 	 * shmk_ring_head / shmk_ring_wait / read_message: the bytes written
 	 * above are visible before the head that covers them */
 	atomic_store_explicit(&w->m.hdr->head, head + rl, memory_order_release);
-	/* r[impl ring.writer.sole] the header's head as we stored it (the
+	/* r[impl ring.writer.sole+2] the header's head as we stored it (the
 	 * tail it was checked against is already in kept_tail) */
 	w->kept_head = head + rl;
 	w->kept = 1;

@@ -326,6 +326,36 @@ static void reader_bounds(void)
 }
 H_REGISTER(reader_bounds, 60, "ring.reader.bounds");
 
+/* Reads p in a child: 0 when it is readable, 128 + SIGSEGV when not (the
+ * child resets SIGSEGV to SIG_DFL, so ASan does not turn it into exit 1). */
+static int touch(const volatile uint8_t *p)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);
+		uint8_t v = p[0];
+		(void)v;
+		_exit(0);
+	}
+	return h_wait(pid, h_deadline(10));
+}
+
+/* The last mirror byte reads (the first ring byte again); the byte after
+ * it faults: no overrun of the mirror reaches the writers page. */
+static void map_guard(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
+	const void *p;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_write(f.w, "x", 1), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_first_message_in(f.r, 0, 64, NULL, &p, NULL), 0);
+	const uint8_t *data = (const uint8_t *)p - SHMK_RING_REC_HDR;
+	CU_ASSERT_EQUAL(touch(data + CAP64K + SHMK_RING_MIRROR - 1), 0);
+	CU_ASSERT_EQUAL(touch(data + CAP64K + SHMK_RING_MIRROR), 128 + SIGSEGV);
+	rfx_close(&f);
+}
+H_REGISTER(map_guard, 20, "ring.map.guard");
+
 /* Ping-pong: the writer writes record i only after the reader consumed i-1,
  * so the reader parks on nearly every wait; a lost wake-up hangs (timeout). */
 static void wait_wake(void)

@@ -388,8 +388,11 @@ static void sole(void)
 	while (shmk_ring_head(f.r, &head) == 0 && shmk_ring_tail(f.r, &t0) == 0 && t0 < head)
 		read_one(f.r, 0xA, "fill");
 
+	/* b is closed before a writes again: registered never goes down, so
+	 * a writer that merely left still rules the kept head out */
 	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
 	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
+	shmk_ring_writer_close(b);
 	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a3", 2), 0);
 	read_one(f.r, 0xB, "b1");
 	read_one(f.r, 0xA, "a3");
@@ -398,10 +401,111 @@ static void sole(void)
 	atomic_store(&h->head, 13);
 	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a4", 2), SHMK_EINTEGRITY);
 	atomic_store(&h->head, head);
-	shmk_ring_writer_close(b);
 	rfx_close(&f);
 }
-H_REGISTER(sole, 30, "ring.writer.sole");
+H_REGISTER(sole, 30, "ring.writer.sole+2");
+
+/* Forks a child that waits for a byte on go, then exits with fn(arg). */
+static pid_t fork_held(int go[2], int (*fn)(void *), void *arg)
+{
+	char c;
+
+	CU_ASSERT_FATAL(pipe(go) == 0);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(go[1]);
+		_exit(read(go[0], &c, 1) == 1 ? fn(arg) : 11);
+	}
+	close(go[0]);
+	return pid;
+}
+
+/* Lets fork_held's child run and reaps it: it must exit 0. */
+static void release_held(int go[2], pid_t pid)
+{
+	CU_ASSERT_EQUAL(write(go[1], "g", 1), 1);
+	close(go[1]);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+}
+
+/* w writes the 2-byte msg; then the header's head is `records` records. */
+static void write_two(struct rfx *f, const char *msg, uint64_t records)
+{
+	uint64_t head = 0;
+
+	CU_ASSERT_EQUAL(shmk_ring_write(f->w, msg, 2), 0);
+	shmk_ring_head(f->r, &head);
+	CU_ASSERT_EQUAL(head, records * shmk_ring_record_len(2));
+}
+
+/* Opens the writer fd *arg as b, writes "b1", closes. */
+static int open_write_b1(void *arg)
+{
+	struct shmk_ring_writer *b = NULL;
+
+	if (shmk_ring_writer_open(*(int *)arg, &b))
+		return 10;
+	int rc = shmk_ring_write(b, "b1", 2);
+	shmk_ring_writer_close(b);
+	return rc ? 12 : 0;
+}
+
+/* The same with the second writer a real process that registers, writes
+ * one record and is gone (exited, its slot given up) between a's records:
+ * a2 must land after b1, not on it.  The process is forked before a is
+ * opened, so a's handle has seen no fork (ring.writer.sole+2) and only
+ * registered can tell a about b. */
+static void sole_process(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0, false);
+	int wfd = new_writer_fd(f.r, 0xB, NULL), go[2];
+	pid_t pid = fork_held(go, open_write_b1, &wfd);
+
+	close(wfd);
+	f.w = local_writer(f.r, 0xA);
+	write_two(&f, "a1", 1);
+	release_held(go, pid);
+	write_two(&f, "a2", 3);
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xB, "b1");
+	read_one(f.r, 0xA, "a2");
+	rfx_close(&f);
+}
+H_REGISTER(sole_process, 30, "ring.writer.sole+2");
+
+/* Writes "c1" with the parent's handle (*arg), without closing it: the
+ * slot is the parent's. */
+static int write_c1(void *arg)
+{
+	return shmk_ring_write(*(struct shmk_ring_writer **)arg, "c1", 2) ? 12 : 0;
+}
+
+/* Forbidden but harmless: a forked child writes with its parent's handle
+ * (a copy of its kept head; the child registers nothing, so registered
+ * stays 1).  Parent p1, fork, parent p2, child c1, parent p3: with either
+ * copy keeping its head, c1 lands on p2 or p3 on c1 and head goes back.
+ * Every record is there, in order, and head only grows. */
+static void sole_fork(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
+	uint64_t head = 0;
+	int go[2];
+
+	write_two(&f, "p1", 1);
+	pid_t pid = fork_held(go, write_c1, &f.w);
+	write_two(&f, "p2", 2);
+	release_held(go, pid);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 3 * shmk_ring_record_len(2));
+	write_two(&f, "p3", 4);
+	read_one(f.r, 0xA, "p1");
+	read_one(f.r, 0xA, "p2");
+	read_one(f.r, 0xA, "c1");
+	read_one(f.r, 0xA, "p3");
+	rfx_close(&f);
+}
+H_REGISTER(sole_fork, 30, "ring.writer.sole+2");
 
 static void overflow(void)
 {

@@ -24,7 +24,11 @@
  * the writer fd is closed: the writer closed or died.
  *
  * A writer handle belongs to the process that opened it (its process
- * token is registered); a forked child must not use its parent's handle.
+ * token is registered); a forked child must not use its parent's handle
+ * (its close would give up the parent's slot).  A child that writes with
+ * it anyway loses no record: after a fork, neither copy keeps head
+ * (r[ring.writer.sole+2]), so a handle opened before a fork loads head
+ * and tail on every write from then on, in parent and child.
  *
  * Threads: a reader handle and a writer handle each belong to one thread
  * at a time (like a file position).  A reservation (reserve .. commit) must
