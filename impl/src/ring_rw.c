@@ -392,7 +392,6 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 			 * release of tail in shmk_ring_read_message and
 			 * shmk_ring_increment_tail */
 			tail = SHMK_LOAD_ACQ_U64(&h->tail);
-			w->kept_tail = tail;
 		}
 	} else {
 		/* r[impl ring.writer.validate+3] each loaded once; the copies are used */
@@ -407,7 +406,7 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu tail %llu impossible",
 				 (unsigned long long)head, (unsigned long long)tail);
 	}
-	w->kept_tail = tail;
+	w->kept_tail = tail; /* validated: loaded just now, or kept */
 	/* r[impl ring.writer.overflow] */
 	if (head > UINT64_MAX - rl)
 		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu + %llu would wrap",
