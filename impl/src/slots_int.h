@@ -30,6 +30,7 @@ struct shmk_slots {
 	uint32_t count;		/* validated local copies: never re-read */
 	uint32_t total;
 	uint32_t capacity;
+	uint32_t rr_span;	/* slots_rr_span(count, total) */
 	int owner;
 	/* owner only */
 	uint8_t *lstate;	/* LS_* per slot */
@@ -82,18 +83,20 @@ static inline uint8_t *slot_data(const struct shmk_slots *s, uint32_t i)
  * the scan looks at every slot. */
 #define SLOTS_RR_MAX_BYTES (1u << 20)
 
-static inline uint32_t slots_rr_span(const struct shmk_slots *s)
+/* Computed once per handle (create, attach: s->rr_span), not per call
+ * (a division). */
+static inline uint32_t slots_rr_span(uint32_t count, uint32_t total)
 {
-	uint64_t fit = SLOTS_RR_MAX_BYTES / s->total;
+	uint32_t fit = SLOTS_RR_MAX_BYTES / total;
 
-	return fit >= s->count ? s->count : fit >= 2 ? (uint32_t)fit : s->count < 2 ? s->count : 2;
+	return fit >= count ? count : fit >= 2 ? fit : count < 2 ? count : 2;
 }
 
 /* The slot reserve tries after slot i (the next one in turn; a slot past
  * the span, used when the span's slots were all busy, leads back to 0). */
 static inline uint32_t slots_rr_next(const struct shmk_slots *s, uint32_t i)
 {
-	return i + 1 < slots_rr_span(s) ? i + 1 : 0;
+	return i + 1 < s->rr_span ? i + 1 : 0;
 }
 
 /* ------------------------------------------------------------ prefetch */
