@@ -89,9 +89,9 @@ static int model_reserve(uint32_t active, uint32_t *idx)
 			m.st[i] = LOANED;
 			m.active[i] = active;
 			m.sn[i] = 0;
-			/* round robin from the slot after: the harness's slots
-			 * (<= 8 x 128 B) are all under reserve_slot's
-			 * SLOTS_RR_MAX_BYTES, where it goes round robin */
+			/* in turn from the slot after: the harness's slots
+			 * (<= 8 x 128 B) all fit in SLOTS_RR_MAX_BYTES, so the
+			 * turn goes over every slot (slots_rr_span) */
 			m.cursor = (i + 1) % m.count;
 			*idx = i;
 			return 0;

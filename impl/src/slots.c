@@ -488,6 +488,7 @@ int shmk_slots_create_opts(const char *flink_path, size_t slot_count, size_t slo
 	s->count = (uint32_t)slot_count;
 	s->total = (uint32_t)total;
 	s->capacity = (uint32_t)slot_capacity;
+	s->rr_span = slots_rr_span(s->count, s->total);
 	s->next_sn = first;
 	s->lstate = calloc(slot_count, 1);
 	s->lactive = calloc(slot_count, sizeof(uint32_t));
@@ -601,6 +602,7 @@ int shmk_slots_attach(const char *flink_path, struct shmk_slots **out)
 	s->count = si.slot_count;
 	s->total = si.slot_total_size;
 	s->capacity = si.slot_capacity;
+	s->rr_span = slots_rr_span(s->count, s->total);
 	*out = s;
 	return 0;
 fail:

@@ -133,13 +133,12 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 			}
 			s->lstate[i] = LS_LOANED;
 			s->lactive[i] = active_readers_mask;
-			/* Small slots: round robin, the next reserve tries the
+			/* In turn (slots_rr_span): the next reserve tries the
 			 * slot after this one, which publish() fetches for
-			 * writing while this sample is read (its reader marked
+			 * writing while this sample is read (its readers marked
 			 * it a lap ago), so the reserve's mask load is no
-			 * transfer on the round trip.  Large ones: this slot
-			 * again, the warm one (SLOTS_RR_MAX_BYTES). */
-			s->cursor = !slots_round_robin(s) ? i : i + 1 < s->count ? i + 1 : 0;
+			 * transfer on the round trip. */
+			s->cursor = slots_rr_next(s, i);
 			/* Unpublish first: a stale handle now sees sn 0.  release
 			 * fence: pairs with the acquire fence before the sn re-load
 			 * in next_unread_slot / load_committed, so a reader that
@@ -196,12 +195,12 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	if (sn)
 		*sn = my;
 	notify(s);
-	/* Round robin: the next reserve starts at the cursor, the slot after
-	 * this one: fetch its first line (sn, mask, the sample's first bytes)
-	 * and the line after it for writing now, while the readers take this
-	 * sample.  (Warm reuse: the cursor is the slot being read - leave it
+	/* The next reserve starts at the cursor, the slot after this one in
+	 * turn: fetch its first line (sn, mask, the sample's first bytes) and
+	 * the line after it for writing now, while the readers take this
+	 * sample.  (One slot: the cursor is the slot being read - leave it
 	 * to the readers.) */
-	if (slots_round_robin(s)) {
+	if (s->cursor != h.index) {
 		slots_prefetch_w(slot_at(s, s->cursor));
 		if (s->total > 64)
 			slots_prefetch_w((char *)slot_at(s, s->cursor) + 64);
@@ -309,34 +308,29 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 		return 0;
 	uint64_t best = UINT64_MAX;
 	uint32_t best_i = 0;
-	/* Start at the slot last returned (still unread, or read: then the
-	 * owner put the next sample in the slot after it, going round robin,
-	 * or in the same one when the slots are large: SLOTS_RR_MAX_BYTES)
-	 * and stop at sn == low: nothing unread can be smaller. */
+	/* Start at rd_start: the slot last returned while its sample is
+	 * unread, the slot after it in turn once mark_read took it
+	 * (slots_rr_next: where the owner puts the next sample), and stop at
+	 * sn == low: nothing unread can be smaller.  Any start finds the same
+	 * sample; this one finds it first. */
 	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
-	uint32_t after = start + 1 < s->count ? start + 1 : 0;
 	/* Something is published, so mark_read's two locked RMWs will follow:
-	 * the fetch_or on the sample's slot (one of these two) and the bump
+	 * the fetch_or on the sample's slot (normally `start`) and the bump
 	 * of notify_gen on this header line.  Ask for those lines for
 	 * writing now: they travel while the scan and the caller's read wait
 	 * for the sample, and the RMWs then find them owned instead of each
 	 * upgrading a shared copy on the round trip.  The owner's prefetch
-	 * in publish() is of its cursor, for a reader that keeps up the slot
-	 * after `after`: with three slots or more the two ask for different
-	 * lines, but with two it is `start` and with one the same slot, so
-	 * there the line may travel once more between them (prefetches are
-	 * hints: no result changes). */
+	 * in publish() is of the slot after `start` in turn, its next
+	 * reserve's: a different line, so the two do not pull one line
+	 * between them (prefetches are hints: no result changes). */
 	slots_prefetch_w(slot_at(s, start));
-	slots_prefetch_w(slot_at(s, after));
 	slots_prefetch_w(&s->hdr->notify_gen);
 	/* The sample's second line (its bytes from 48 on) is read next, but
 	 * its address waits for the scan's branches: fetch it now, shared
 	 * (the owner writes it again only a lap later), so it travels with
 	 * the first line instead of after it. */
-	if (s->total > 64) {
+	if (s->total > 64)
 		__builtin_prefetch((const char *)slot_at(s, start) + 64, 0, 3);
-		__builtin_prefetch((const char *)slot_at(s, after) + 64, 0, 3);
-	}
 	for (uint32_t k = 0; k < s->count; k++) {
 		uint32_t i = start + k < s->count ? start + k : start + k - s->count;
 		struct shmk_slot_hdr *sh = slot_at(s, i);
@@ -472,9 +466,13 @@ int shmk_slots_mark_read(struct shmk_slots *s, shmk_slot_handle_t h, unsigned re
 	/* release: pairs with the acquire load of reader_mask in
 	 * reserve_slot: this reader's reads of the data happen first. */
 	atomic_fetch_or_explicit(&sh->reader_mask, 1u << reader, memory_order_release);
-	/* The smallest unread sample is now read: the next one is above it. */
-	if (h.sn && h.sn == s->rd_low[reader])
+	/* The smallest unread sample is now read: the next one is above it,
+	 * in the slot after this one in turn if the owner keeps its order
+	 * (a hint for next_unread_slot's scan, which looks everywhere). */
+	if (h.sn && h.sn == s->rd_low[reader]) {
 		s->rd_low[reader] = h.sn + 1;
+		s->rd_start[reader] = slots_rr_next(s, h.index);
+	}
 	notify(s);	/* a slot may be free: wake a waiting writer */
 	return 0;
 }

@@ -30,6 +30,7 @@ struct shmk_slots {
 	uint32_t count;		/* validated local copies: never re-read */
 	uint32_t total;
 	uint32_t capacity;
+	uint32_t rr_span;	/* slots_rr_span(count, total) */
 	int owner;
 	/* owner only */
 	uint8_t *lstate;	/* LS_* per slot */
@@ -41,7 +42,8 @@ struct shmk_slots {
 	/* Per reader index, process-local hints for next_unread_slot:
 	 * rd_low is a lower bound on the smallest unread sn (it only rises:
 	 * mask bits are only ever set until a slot is recommitted with an sn
-	 * >= next_sn), rd_start the slot last returned. */
+	 * >= next_sn), rd_start the slot to scan first (the slot last
+	 * returned, or the one after it in turn once that sample is marked). */
 	uint64_t rd_low[SHMK_SLOTS_MAX_READERS];
 	uint32_t rd_start[SHMK_SLOTS_MAX_READERS];
 	uint64_t reg_token;
@@ -62,18 +64,39 @@ static inline uint8_t *slot_data(const struct shmk_slots *s, uint32_t i)
 
 /* ------------------------------------------------------------ reserve */
 
-/* Reserve goes round robin while all slots together span at most this
- * many bytes: their lines stay cached, and publish() fetches the next
- * slot for writing while the sample is read.  Above it, reserve retries
- * the slot it reserved last, whose lines and pages (TLB entries) are warm
- * on both sides once its readers are done: round robin over 8 x 1 MiB
- * made slots/read_rtt/1048576 1.14x slower (bench-ab d8ae712..a748f1a,
- * noise 0.02) while 8 x 64 KiB got 0.85x faster. */
+/* Reserve hands slots out in turn over the first slots_rr_span() slots:
+ * all of them while they span at most SLOTS_RR_MAX_BYTES together, else
+ * as many as fit in it, but never fewer than two.  In turn, publish()
+ * fetches the next slot's first lines for writing while the sample is
+ * read, so the next reserve's mask load and stores find them owned; the
+ * slot just read is the readers' until they are done with it.
+ *   - All 8 x 1 MiB in turn made slots/read_rtt/1048576 1.14x slower
+ *     (bench-ab d8ae712..a748f1a, noise 0.02): 16 MiB of slots on both
+ *     sides fall out of the caches and the TLB.
+ *   - One slot again and again (the warm slot, a5a51f2..e8bda4d) put the
+ *     mask load and the first stores of every reserve on the round trip
+ *     (the reader's mark_read had just taken the line): slots/loan_rtt
+ *     1 MiB / 64 B read 1.30-1.36 in make bench, 880 against 670 ns.
+ * Two slots keep the working set at 2 x 1 MiB and the prefetch on another
+ * slot than the one being read.  The readers' scan starts where this
+ * order says the next sample is (next_unread_slot); it is a hint there:
+ * the scan looks at every slot. */
 #define SLOTS_RR_MAX_BYTES (1u << 20)
 
-static inline bool slots_round_robin(const struct shmk_slots *s)
+/* Computed once per handle (create, attach: s->rr_span), not per call
+ * (a division). */
+static inline uint32_t slots_rr_span(uint32_t count, uint32_t total)
 {
-	return (uint64_t)s->count * s->total <= SLOTS_RR_MAX_BYTES;
+	uint32_t fit = SLOTS_RR_MAX_BYTES / total;
+
+	return fit >= count ? count : fit >= 2 ? fit : count < 2 ? count : 2;
+}
+
+/* The slot reserve tries after slot i (the next one in turn; a slot past
+ * the span, used when the span's slots were all busy, leads back to 0). */
+static inline uint32_t slots_rr_next(const struct shmk_slots *s, uint32_t i)
+{
+	return i + 1 < s->rr_span ? i + 1 : 0;
 }
 
 /* ------------------------------------------------------------ prefetch */
