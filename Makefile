@@ -179,8 +179,13 @@ check-build: $(CHECK_DEPS)
 check-run: check-build
 	@scripts/run-tests.sh --variant $(V) --hygiene $(CHECK_PROGS)
 
+# The build of `make check` (~280 objects and programs) takes one job per CPU
+# unless the caller chose (-j or -j1 on the command line or in MAKEFLAGS):
+# built serially it was a third of the CI budget. The tests still run one
+# program at a time (check-run).
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check: $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory check-build
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS)) check-build
 	@$(MAKE) --no-print-directory check-run
 
 spec-coverage: | $(DEPS_STAMP)

@@ -69,8 +69,49 @@ missing=0
 for f in "${fixtures[@]}"; do
 	[ -x "$f" ] || { echo "harness-meta: missing fixture $f (make check-build)" >&2; missing=1; }
 done
-"$root/scripts/run-tests.sh" --out "$tmp/out" "${fixtures[@]}" >"$tmp/stdout" 2>&1
+# The three runner runs (the fixtures; the dead scripts; the hygiene pair)
+# are independent - each has its own --out and output file, the hygiene
+# pair its own HYGIENE_* and flink directories - and mostly wait (a hang
+# past its deadline, a 1 s timeout): they run side by side, started here,
+# and each is checked below once it has ended, in the order a serial run
+# would check them.
+"$root/scripts/run-tests.sh" --out "$tmp/out" "${fixtures[@]}" >"$tmp/stdout1" 2>&1 &
+pid1=$!
+
+# ------------------------------------------------------------ programs that die without counts
+printf '#!/bin/sh\necho "about to crash"\nkill -SEGV $$\n' >"$tmp/crashes.sh"
+printf '#!/bin/sh\nexec sleep 600\n' >"$tmp/sleeps.sh"
+printf '#!/bin/sh\necho "no summary here"\nexit 3\n' >"$tmp/fails.sh"
+printf '#!/bin/sh\necho "x: 2 passed, 0 failed, 0 skipped"\n' >"$tmp/passes.sh"
+chmod +x "$tmp"/*.sh
+TEST_TIMEOUT=1 "$root/scripts/run-tests.sh" --out "$tmp/out2" \
+	"$tmp/crashes.sh" "$tmp/sleeps.sh" "$tmp/fails.sh" "$tmp/passes.sh" >"$tmp/stdout2" 2>&1 &
+pid2=$!
+
+# ------------------------------------------------------------ hygiene: a planted leak
+# The check looks at directories of its own (HYGIENE_*), so another run on
+# the machine cannot add to what it finds; names carry no pid, so no live
+# process can claim them.
+tag=x$RANDOM$RANDOM
+mkdir -m 0700 "$tmp/flinks" "$tmp/shm" "$tmp/tmpd"
+leaks=("$tmp/shm/shmk-planted-$tag" "$tmp/tmpd/shmk-planted-$tag" "$tmp/flinks/shmk-planted-$tag.flink")
+printf '#!/bin/sh\n: > "%s"\nmkdir "%s"\n: > "%s"\necho "leaks: 1 passed, 0 failed, 0 skipped"\n' \
+	"${leaks[@]}" >"$tmp/leaks.sh"
+printf '#!/bin/sh\necho "clean: 1 passed, 0 failed, 0 skipped"\n' >"$tmp/clean.sh"
+chmod +x "$tmp/leaks.sh" "$tmp/clean.sh"
+(
+	export HYGIENE_SHM_DIR=$tmp/shm HYGIENE_TMP_DIRS=$tmp/tmpd SHMK_SLOTS_DIR=$tmp/flinks
+	"$root/scripts/run-tests.sh" --hygiene --out "$tmp/out3" "$tmp/leaks.sh" >"$tmp/stdout3" 2>&1
+	echo $? >"$tmp/rc3"
+	"$root/scripts/run-tests.sh" --hygiene --out "$tmp/out4" "$tmp/clean.sh" >"$tmp/stdout4" 2>&1
+	echo $? >"$tmp/rc4"
+	rm -rf "${leaks[@]}"
+) &
+pid3=$!
+
+wait $pid1
 rc=$?
+cp "$tmp/stdout1" "$tmp/stdout"
 
 last_line_is() { # want
 	local got
@@ -108,15 +149,10 @@ check fixtures_check_json harness.run.json -- fixture_json
 check fixtures_failure_kinds harness.isolate.ship harness.isolate.crash harness.isolate.timeout \
 	harness.isolate.return -- kinds
 
-# ------------------------------------------------------------ programs that die without counts
-printf '#!/bin/sh\necho "about to crash"\nkill -SEGV $$\n' >"$tmp/crashes.sh"
-printf '#!/bin/sh\nexec sleep 600\n' >"$tmp/sleeps.sh"
-printf '#!/bin/sh\necho "no summary here"\nexit 3\n' >"$tmp/fails.sh"
-printf '#!/bin/sh\necho "x: 2 passed, 0 failed, 0 skipped"\n' >"$tmp/passes.sh"
-chmod +x "$tmp"/*.sh
-TEST_TIMEOUT=1 "$root/scripts/run-tests.sh" --out "$tmp/out2" \
-	"$tmp/crashes.sh" "$tmp/sleeps.sh" "$tmp/fails.sh" "$tmp/passes.sh" >"$tmp/stdout" 2>&1
+# ------------------------------------------------------------ the dead scripts' run
+wait $pid2
 rc=$?
+cp "$tmp/stdout2" "$tmp/stdout"
 dead_json() {
 	jq -e '
 		[.programs[] | {name, result, f: .counts.failed, p: .counts.passed}]
@@ -131,24 +167,10 @@ check dead_programs_last_line harness.run.summary -- last_line_is "check: 2 pass
 check dead_programs_exit_status harness.run.summary -- nonzero $rc
 check dead_programs_json harness.run.json -- dead_json
 
-# ------------------------------------------------------------ hygiene: a planted leak
-# The check looks at directories of its own (HYGIENE_*), so another run on
-# the machine cannot add to what it finds; names carry no pid, so no live
-# process can claim them.
-tag=x$RANDOM$RANDOM
-mkdir -m 0700 "$tmp/flinks" "$tmp/shm" "$tmp/tmpd"
-export HYGIENE_SHM_DIR=$tmp/shm HYGIENE_TMP_DIRS=$tmp/tmpd
-leaks=("$tmp/shm/shmk-planted-$tag" "$tmp/tmpd/shmk-planted-$tag" "$tmp/flinks/shmk-planted-$tag.flink")
-printf '#!/bin/sh\n: > "%s"\nmkdir "%s"\n: > "%s"\necho "leaks: 1 passed, 0 failed, 0 skipped"\n' \
-	"${leaks[@]}" >"$tmp/leaks.sh"
-printf '#!/bin/sh\necho "clean: 1 passed, 0 failed, 0 skipped"\n' >"$tmp/clean.sh"
-chmod +x "$tmp/leaks.sh" "$tmp/clean.sh"
-SHMK_SLOTS_DIR=$tmp/flinks "$root/scripts/run-tests.sh" --hygiene --out "$tmp/out3" \
-	"$tmp/leaks.sh" >"$tmp/stdout3" 2>&1
-rc3=$?
-SHMK_SLOTS_DIR=$tmp/flinks "$root/scripts/run-tests.sh" --hygiene --out "$tmp/out4" \
-	"$tmp/clean.sh" >"$tmp/stdout4" 2>&1
-rc4=$?
+# ------------------------------------------------------------ the hygiene pair
+wait $pid3
+rc3=$(cat "$tmp/rc3" 2>/dev/null || echo 255)
+rc4=$(cat "$tmp/rc4" 2>/dev/null || echo 255)
 leak_named() {
 	local l
 	for l in "${leaks[@]}"; do
@@ -161,7 +183,6 @@ clean_passes() {
 	[ $rc4 -eq 0 ] && [ "$(tail -n 1 "$tmp/stdout4")" = "check: 2 passed, 0 failed, 0 skipped" ] ||
 		{ echo "clean run: exit $rc4, $(tail -n 1 "$tmp/stdout4")"; return 1; }
 }
-rm -rf "${leaks[@]}"
 check hygiene_leak_fails harness.run.hygiene -- nonzero $rc3
 check hygiene_leak_last_line harness.run.hygiene -- \
 	eval '[ "$(tail -n 1 "$tmp/stdout3")" = "check: 1 passed, 1 failed, 0 skipped" ]'

@@ -28,11 +28,11 @@ trap 'rm -rf "$tmp"' EXIT
 passed=0
 failed=0
 
-for dir in "$fixtures"/*/; do
+# check_case DIR: one case's checks; writes $tmp/$case.errs (one error a
+# line, empty when the case holds) and $tmp/$case.clauses.
+check_case() {
+	local dir=$1 case kind arg rest out rc want expr errs=() clauses=()
 	case=$(basename "$dir")
-	[ -f "$dir/expect" ] || continue
-	errs=()
-	clauses=()
 	while read -r kind arg rest; do
 		case $kind in
 		''|'#'*) continue ;;
@@ -74,7 +74,32 @@ for dir in "$fixtures"/*/; do
 		*) errs+=("bad expect line: $kind") ;;
 		esac
 	done <"$dir/expect"
+	printf '%s\n' ${errs[@]+"${errs[@]}"} >"$tmp/$case.errs"
+	printf '%s\n' ${clauses[@]+"${clauses[@]}"} >"$tmp/$case.clauses"
+}
 
+# The cases are independent (each gate run has its own --out) and CPU-bound
+# (a python start and a parse of the fixture tree each): they run
+# SPEC_FIXTURES_JOBS at a time (default: one per CPU), and are reported in
+# order below, as a serial run would.
+jobs_max=${SPEC_FIXTURES_JOBS:-$(nproc 2>/dev/null || echo 1)}
+cases=()
+for dir in "$fixtures"/*/; do
+	[ -f "$dir/expect" ] || continue
+	cases+=("$(basename "$dir")")
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+	check_case "$dir" &
+done
+wait
+
+for case in ${cases[@]+"${cases[@]}"}; do
+	errs=() clauses=()
+	if [ -f "$tmp/$case.errs" ] && [ -f "$tmp/$case.clauses" ]; then
+		while IFS= read -r e; do [ -z "$e" ] || errs+=("$e"); done <"$tmp/$case.errs"
+		while IFS= read -r c; do [ -z "$c" ] || clauses+=("$c"); done <"$tmp/$case.clauses"
+	else
+		errs=("its checks did not finish")
+	fi
 	if [ ${#errs[@]} -eq 0 ]; then
 		echo "  ok    $case"
 		passed=$((passed + 1))

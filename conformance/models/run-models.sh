@@ -27,17 +27,31 @@
 # appended to $SHMK_EVIDENCE (default reports/out/evidence.jsonl).
 #
 # Usage: run-models.sh [model ...]   (names without .pml; default: all)
-# Env:   MODELS_JOBS (parallel verifications, default 2); MODELS_CFLAGS
-#        (default -O0: the state spaces are small, compile time dominates);
-#        MODELS_KEEP=1 keeps the scratch directory under /tmp.
+# Env:   MODELS_JOBS (parallel verifications, default one per CPU);
+#        MODELS_CC (default clang-14 when installed - scripts/deps.sh installs
+#        it for the fuzzers - else gcc: at -O0 it compiles a pan.c in about
+#        two thirds of gcc's time, and the ~70 compiles are half of the CPU
+#        spent here); MODELS_CFLAGS (default -O0: the state spaces are
+#        small, compile time dominates; pan's search is memory-bound and
+#        barely faster at -O1); MODELS_KEEP=1 keeps the scratch directory
+#        under /tmp.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 evidence=${SHMK_EVIDENCE:-reports/out/evidence.jsonl}
 case $evidence in /*) ;; *) evidence=$PWD/$evidence ;; esac
 cflags=${MODELS_CFLAGS:--O0}
+if [ -z "${MODELS_CC:-}" ]; then
+	MODELS_CC=gcc
+	command -v clang-14 >/dev/null 2>&1 && MODELS_CC=clang-14
+fi
+# pan memsets its 32 MB hash table (-w22) and grows its state store in
+# malloc'ed chunks: with transparent huge pages on madvise, glibc's
+# malloc.hugetlb=1 maps them with 2 MB pages, which halves the CPU of a
+# small run (its page faults) and changes nothing pan computes.
+export GLIBC_TUNABLES="glibc.malloc.hugetlb=1${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}"
 
-for tool in spin gcc; do
+for tool in spin "$MODELS_CC"; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		# deps.sh installs spin; its absence is a broken setup, not a skip.
 		echo "run-models: $tool not found (scripts/deps.sh installs it)" >&2
@@ -70,8 +84,8 @@ run_one() {
 	if ! (cd "$dir" && spin "${dflag[@]}" -a "$pml" >spin.log 2>&1); then
 		echo "-1 0 0 spin -a failed: $(tail -n1 "$dir/spin.log")"; return
 	fi
-	if ! (cd "$dir" && gcc $cflags -w "${cc[@]}" -o pan pan.c >cc.log 2>&1); then
-		echo "-1 0 0 gcc failed: $(head -n1 "$dir/cc.log")"; return
+	if ! (cd "$dir" && "$MODELS_CC" $cflags -w "${cc[@]}" -o pan pan.c >cc.log 2>&1); then
+		echo "-1 0 0 $MODELS_CC failed: $(head -n1 "$dir/cc.log")"; return
 	fi
 	(cd "$dir" && timeout 120 ./pan "${pan[@]}" >pan.log 2>&1)
 	t1=$EPOCHREALTIME
@@ -100,8 +114,11 @@ else
 fi
 
 # Phase 1: every verification of every model, MODELS_JOBS at a time (the
-# runs are independent; each has its own scratch directory).
-jobs_max=${MODELS_JOBS:-2}
+# runs are independent; each has its own scratch directory).  The @check
+# runs start first: they are the complete searches, the longest runs (a
+# planted bug mostly stops its search early), and a long run started last
+# would leave the other CPUs idle at the end.
+jobs_max=${MODELS_JOBS:-$(nproc 2>/dev/null || echo 2)}
 n=0
 for pml in "${models[@]}"; do
 	[ -f "$pml" ] || continue
@@ -113,10 +130,19 @@ for pml in "${models[@]}"; do
 		*) continue ;;
 		esac
 		n=$((n + 1))
-		printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$kind" "$def" "$mode" "${label:-}" >"$scratch/job.$n"
-		while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
-		run_one "$pml" "$def" "$mode" >"$scratch/res.$n" &
+		# (the label last: it may be empty, and read collapses adjacent tabs)
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$kind" "$def" "$mode" "$pml" "${label:-}" \
+			>"$scratch/job.$n"
 	done < <(sed -n 's/^ \* \(@check\|@planted\|@pending\)[[:space:]]\+/\1 /p' "$pml")
+done
+for pass in checks others; do
+	for ((i = 1; i <= n; i++)); do
+		IFS=$'\t' read -r _ kind def mode pml _ <"$scratch/job.$i"
+		[ "$kind" = @check ] && [ $pass = others ] && continue
+		[ "$kind" != @check ] && [ $pass = checks ] && continue
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+		run_one "$pml" "$def" "$mode" >"$scratch/res.$i" &
+	done
 done
 wait
 
@@ -129,7 +155,7 @@ for pml in "${models[@]}"; do
 	fi
 	ok=1 line="" total_states="" total_t=0 nchecks=0 nplanted=0
 	for ((i = 1; i <= n; i++)); do
-		IFS=$'\t' read -r jname kind def mode label <"$scratch/job.$i"
+		IFS=$'\t' read -r jname kind def mode _ label <"$scratch/job.$i"
 		[ "$jname" = "$name" ] || continue
 		read -r errs states secs what <"$scratch/res.$i"
 		total_t=$(awk -v a="$total_t" -v b="$secs" 'BEGIN { print a + b }')
