@@ -17,6 +17,25 @@
  *     futex_wait(gen, g)
  *     retract: CAS(cnt - 1; cnt == 0 clears taken)
  *
+ * -DASYM (mode a as it runs in processes registered for membarrier
+ * GLOBAL_EXPEDITED, r[common.wait.fence+2] / r[common.wait.asym]): the
+ * waker keeps a compiler barrier only, and the waiter's fence is
+ * membarrier, modelled as a fence executed on every registered process (it
+ * drains the waker's store buffer).  -DUNREG makes waiter 0 a process that
+ * cannot membarrier: at open it marks the word FENCED (its announcements
+ * keep the mark), then parks with its own fence only; a waker whose one
+ * load of the word shows FENCED fences and loads again.  The open waits
+ * until the waker's store buffer has drained once: a store in flight when
+ * the mark is set drains long before the opener's first park (the clause's
+ * argument; without that wait SPIN finds the in-flight publish).
+ *
+ *   waker (registered)                    waiter (registered | UNREG)
+ *   STORE_REL(head, h + 1)                [UNREG, at open: fenced = 1]
+ *   compiler barrier                      g = LOAD_ACQ(gen); CAS(cnt + 1)
+ *   v = LOAD(cnt, taken, fenced)          membarrier: DRAIN(waker) | own fence
+ *   if fenced: FENCE_SC; v = LOAD(...)    if cond: retract; done
+ *   if cnt && !taken: take                futex_wait(gen, g)
+ *
  * Mode b (-DGENERATION; slots): the word is a generation that moves on
  * every change; the caller snapshots it before its own check
  * (shmk_slots_notify_generation, then next_unread_slot), and the wait
@@ -55,6 +74,10 @@
  * @planted GENERATION,BUG_WAKE_BEFORE_PUBLISH safety gen-wake-before-publish
  * @planted BUG_GEN_AFTER_ANNOUNCE safety gen-read-after-announce
  * @planted GENERATION,BUG_GEN_TAKE safety generation-mode-takes
+ * @check safety ASYM
+ * @check safety ASYM,UNREG
+ * @planted ASYM,BUG_NO_MEMBARRIER safety no-waker-fence-no-membarrier
+ * @planted ASYM,UNREG,BUG_IGNORE_FENCED safety waker-skips-fence-unregistered-peer
  *
  *   BUG_NO_RECHECK          the waiter announces and sleeps on the word it
  *                           read without re-checking its condition: a
@@ -80,6 +103,13 @@
  *                           bumps before the read, the re-check finds
  *                           nothing new, and the next waker finds the
  *                           announcement taken;
+ *   BUG_NO_MEMBARRIER       ASYM without the waiter's membarrier: the
+ *                           waker skips its fence and nothing drains its
+ *                           publish before the re-check;
+ *   BUG_IGNORE_FENCED       ASYM,UNREG with a waker that skips its fence
+ *                           although the word is FENCED: the unregistered
+ *                           waiter's own fence cannot drain the waker's
+ *                           store buffer;
  *   BUG_GEN_TAKE            mode b taking the announcement as mode a does
  *                           (found by slots_wakeup while wait.c was
  *                           written): a notify delayed between its bump and
@@ -96,7 +126,9 @@
 /* Clauses this model verifies (run-models.sh writes their evidence when
  * every @check passes and every @planted is rejected):
  * r[verify common.wait.park]        both modes
- * r[verify common.wait.fence]       BUG_NO_WAKER_FENCE, BUG_NO_WAITER_FENCE rejected
+ * r[verify common.wait.fence+2]     BUG_NO_WAKER_FENCE, BUG_NO_WAITER_FENCE,
+ *                                   ASYM,BUG_NO_MEMBARRIER rejected
+ * r[verify common.wait.asym]        ASYM,UNREG; BUG_IGNORE_FENCED rejected
  * r[verify common.wait.take]        mode a, NW=1 and NW=2
  * r[verify common.wait.generation]  GENERATION; BUG_GEN_TAKE rejected
  * r[verify events.wake.park+2]      mode a (events' blocking calls)
@@ -117,6 +149,7 @@ byte head;                 /* messages published, in memory */
 byte gen;                  /* the futex word */
 byte cnt;                  /* announced waiters, in memory */
 bool taken;                /* mode a: the announcement was taken */
+bool fenced;               /* ASYM: SHMK_WAIT_FENCED, sticky */
 
 /* store buffers (one pending store per variable is enough here) */
 bool wpend; byte whead;    /* waker's buffered store of head */
@@ -150,11 +183,12 @@ inline wake_all()
 }
 
 /* mode a: the waker's look at the announcement, the take, bump and wake
- * (BUG_GEN_TAKE: mode b's notify takes the same way, its bump made before) */
-inline take()
+ * (BUG_GEN_TAKE: mode b's notify takes the same way, its bump made before);
+ * lc, lt: the count and mark its one load of the word saw */
+inline take_seen(lc, lt)
 {
 	if
-	:: cnt != 0 && !taken ->
+	:: lc != 0 && !lt ->
 		atomic {
 			DRAIN_W;                       /* CAS: a locked RMW */
 			if
@@ -174,6 +208,12 @@ inline take()
 	fi
 }
 
+inline take()
+{
+	atomic { lc = cnt; lt = taken };
+	take_seen(lc, lt)
+}
+
 inline publish()
 {
 	atomic { DRAIN_W; whead = i; wpend = true }    /* release store: buffered */
@@ -182,7 +222,8 @@ inline publish()
 active proctype waker()
 {
 	byte i = 1;
-	byte took, k;
+	byte took, k, lc;
+	bool lt, lf;
 
 	do
 	:: i > MSGS -> break
@@ -207,10 +248,23 @@ active proctype waker()
 #ifndef BUG_WAKE_BEFORE_PUBLISH
 		publish();
 #endif
+#if defined(ASYM)
+		/* shmk_wait_fence: a compiler barrier; one load of the word */
+		atomic { lc = cnt; lt = taken; lf = fenced };
+#ifndef BUG_IGNORE_FENCED
+		if
+		:: lf -> atomic { DRAIN_W }; take()    /* FENCED: fence, look again */
+		:: else -> take_seen(lc, lt)
+		fi;
+#else
+		take_seen(lc, lt);
+#endif
+#else
 #ifndef BUG_NO_WAKER_FENCE
 		atomic { DRAIN_W };                    /* shmk_wait_fence */
 #endif
 		take();
+#endif
 #ifdef BUG_WAKE_BEFORE_PUBLISH
 		publish();
 #endif
@@ -226,8 +280,23 @@ inline announce()
 	atomic { DRAIN_R; rcnt = cnt + 1; rpend = true }      /* plain store, buffered */
 	/* and no fence */
 #else
-	atomic { DRAIN_R; cnt++; taken = false };             /* CAS: locked */
+	atomic {
+		DRAIN_R; cnt++; taken = false;                /* CAS: locked */
+#if defined(ASYM) && defined(UNREG)
+		if :: me == 0 -> fenced = true :: else -> skip fi
+#endif
+	};
 	/* the waiter fence: the CAS drained already */
+#if defined(ASYM) && !defined(BUG_NO_MEMBARRIER)
+#ifdef UNREG
+	if
+	:: me != 0 -> atomic { DRAIN_W }               /* membarrier */
+	:: else -> skip                                /* unregistered: own fence */
+	fi
+#else
+	atomic { DRAIN_W }                             /* membarrier */
+#endif
+#endif
 #endif
 }
 
@@ -264,6 +333,19 @@ active [NW] proctype waiter()
 {
 	byte g, want = 1;
 	byte me = _pid - 2;     /* tso and waker come first */
+
+#if defined(ASYM) && defined(UNREG)
+	if
+	:: me == 0 ->
+		atomic { fenced = true };              /* shmk_wait_join at open */
+#ifndef NO_GRACE
+		!wpend                                 /* a store in flight drains */
+#else
+		skip
+#endif
+	:: else -> skip
+	fi;
+#endif
 
 	do
 	:: want > MSGS -> break
