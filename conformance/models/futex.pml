@@ -27,7 +27,8 @@
  * load of the word shows FENCED fences and loads again.  The open waits
  * until the waker's store buffer has drained once: a store in flight when
  * the mark is set drains long before the opener's first park (the clause's
- * argument; without that wait SPIN finds the in-flight publish).
+ * argument; without that wait, -DNO_GRACE, SPIN finds the in-flight
+ * publish: the model shows what the argument carries).
  *
  *   waker (registered)                    waiter (registered | UNREG)
  *   STORE_REL(head, h + 1)                [UNREG, at open: fenced = 1]
@@ -133,8 +134,8 @@
  * r[verify common.wait.generation]  GENERATION; BUG_GEN_TAKE rejected
  * r[verify events.wake.park+2]      mode a (events' blocking calls)
  * r[verify events.wake.nosyscall+2] mode a
- * r[verify ring.reader.wait.wake+3] mode a (ring's wait)
- * r[verify ring.writer.wake+2]      mode a
+ * r[verify ring.reader.wait.wake+4] mode a (ring's wait)
+ * r[verify ring.writer.wake+3]      mode a
  * r[verify slots.wait.nolost+2]     GENERATION
  */
 
