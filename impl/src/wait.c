@@ -297,8 +297,15 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 			rc = ops->ready(ops->arg);
 			return rc != 1 ? rc : frc;
 		}
-		/* woken (or the word moved): if the condition is still unmet
-		 * after the next announcement, that may have been a goodbye */
+		/* woken (or the word moved): the condition first, as the spin
+		 * looks at it, unannounced: the announcement and its fence (a
+		 * membarrier, microseconds and an IPI to the waker) are the
+		 * price of sleeping again, not of the message that woke us */
+		rc = ops->ready(ops->arg);
+		if (rc != 1)
+			return rc;
+		/* still unmet after the next announcement: that may have been
+		 * a goodbye */
 		look_now = frc == 0;
 	}
 out:
