@@ -16,6 +16,7 @@
  *     if cond: retract; done                futex_wake(gen)
  *     futex_wait(gen, g)
  *     retract: CAS(cnt - 1; cnt == 0 clears taken)
+ *     if cond: done  (woken: look before announcing again)
  *
  * -DASYM (mode a as it runs in processes registered for membarrier
  * GLOBAL_EXPEDITED, r[common.wait.fence+2] / r[common.wait.asym]): the
@@ -412,7 +413,11 @@ again:
 #endif
 		futex_wait(g);
 		retract();
-		goto again;
+		/* woken: the condition first, unannounced (wait.c) */
+		if
+		:: head >= want -> got[me]++; want++; goto next
+		:: else -> goto again
+		fi;
 #endif
 next:
 		skip
