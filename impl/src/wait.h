@@ -36,8 +36,7 @@
  * A process that cannot register (no membarrier, seccomp, refused) fences
  * as a waker and sets FENCED in every mode-a word it opens (and in its
  * announcements), so a registered waker that finds FENCED fences too.
- * In mode a
- * the word is read BEFORE the announcement, so whoever takes the
+ * In mode a the word is read BEFORE the announcement, so whoever takes the
  * announcement bumps after that read and the sleep returns at once
  * (reading it after lets a late waker take the announcement and bump
  * first: a lost wake-up, conformance/models/futex.pml).  A taken
