@@ -29,7 +29,14 @@
  * until the waker's store buffer has drained once: a store in flight when
  * the mark is set drains long before the opener's first park (the clause's
  * argument; without that wait, -DNO_GRACE, SPIN finds the in-flight
- * publish: the model shows what the argument carries).
+ * publish: the model shows what the argument carries).  -DLATE makes
+ * waiter 0 a registered process whose membarrier is refused at park (a
+ * seccomp filter installed after a fork inherited the registration): it
+ * marks FENCED in its announcement and fences only itself, so a waker that
+ * loaded the word before the mark skipped its fence; r[common.wait.asym.grace]:
+ * until a re-check made after the store buffer drained, its sleeps are
+ * short slices that end on their own (found by review: without them the
+ * waiter sleeps with head published).
  *
  *   waker (registered)                    waiter (registered | UNREG)
  *   STORE_REL(head, h + 1)                [UNREG, at open: fenced = 1]
@@ -78,8 +85,12 @@
  * @planted GENERATION,BUG_GEN_TAKE safety generation-mode-takes
  * @check safety ASYM
  * @check safety ASYM,UNREG
+ * @check safety ASYM,NW=2
+ * @check safety ASYM,UNREG,NW=2
  * @planted ASYM,BUG_NO_MEMBARRIER safety no-waker-fence-no-membarrier
  * @planted ASYM,UNREG,BUG_IGNORE_FENCED safety waker-skips-fence-unregistered-peer
+ * @check safety ASYM,LATE
+ * @planted ASYM,LATE,NO_GRACE safety refused-at-park-no-grace
  *
  *   BUG_NO_RECHECK          the waiter announces and sleeps on the word it
  *                           read without re-checking its condition: a
@@ -112,6 +123,11 @@
  *                           although the word is FENCED: the unregistered
  *                           waiter's own fence cannot drain the waker's
  *                           store buffer;
+ *   NO_GRACE (with LATE)    the waiter whose membarrier was refused at
+ *                           park marks FENCED and sleeps at once: a waker
+ *                           that looked before the mark skipped its fence
+ *                           and its take, and its publish is still
+ *                           buffered during the re-check;
  *   BUG_GEN_TAKE            mode b taking the announcement as mode a does
  *                           (found by slots_wakeup while wait.c was
  *                           written): a notify delayed between its bump and
@@ -131,6 +147,7 @@
  * r[verify common.wait.fence+2]     BUG_NO_WAKER_FENCE, BUG_NO_WAITER_FENCE,
  *                                   ASYM,BUG_NO_MEMBARRIER rejected
  * r[verify common.wait.asym]        ASYM,UNREG; BUG_IGNORE_FENCED rejected
+ * r[verify common.wait.asym.grace]  ASYM,LATE; LATE,NO_GRACE rejected
  * r[verify common.wait.take]        mode a, NW=1 and NW=2
  * r[verify common.wait.generation]  GENERATION; BUG_GEN_TAKE rejected
  * r[verify events.wake.park+2]      mode a (events' blocking calls)
@@ -284,13 +301,18 @@ inline announce()
 #else
 	atomic {
 		DRAIN_R; cnt++; taken = false;                /* CAS: locked */
-#if defined(ASYM) && defined(UNREG)
-		if :: me == 0 -> fenced = true :: else -> skip fi
+#if defined(ASYM) && (defined(UNREG) || defined(LATE))
+		if
+		:: me == 0 ->
+			if :: !fenced -> grace = true :: else -> skip fi;
+			fenced = true
+		:: else -> skip
+		fi
 #endif
 	};
 	/* the waiter fence: the CAS drained already */
 #if defined(ASYM) && !defined(BUG_NO_MEMBARRIER)
-#ifdef UNREG
+#if defined(UNREG) || defined(LATE)
 	if
 	:: me != 0 -> atomic { DRAIN_W }               /* membarrier */
 	:: else -> skip                                /* unregistered: own fence */
@@ -314,7 +336,10 @@ inline retract()
 }
 
 /* the futex_wait: the syscall drains the buffer, then the kernel sleeps
- * only while the word still equals the value */
+ * only while the word still equals the value.  In a grace period
+ * (r[common.wait.asym.grace]) the sleep is a short slice: it may end on
+ * its own, once the store buffer the mark found has drained (NO_GRACE: a
+ * full sleep, as before the grace period) */
 inline futex_wait(val)
 {
 	atomic {
@@ -328,13 +353,32 @@ inline futex_wait(val)
 		fi
 #endif
 	};
+#if defined(LATE) && !defined(NO_GRACE)
+	if
+	:: grace -> atomic { (!asleep[me] || !wpend) -> asleep[me] = false }
+	:: else -> !asleep[me]                     /* woken (or never slept) */
+	fi
+#else
 	!asleep[me]                                /* woken (or never slept) */
+#endif
+}
+
+/* the re-check's clock read in a grace period: a re-check made after the
+ * buffer drained ends it (wait.c: checked >= grace_end) */
+inline grace_check()
+{
+#ifdef LATE
+	atomic { if :: grace && !wpend -> grace = false :: else -> skip fi }
+#else
+	skip
+#endif
 }
 
 active [NW] proctype waiter()
 {
 	byte g, want = 1;
 	byte me = _pid - 2;     /* tso and waker come first */
+	bool grace;             /* LATE: in the grace period after our mark */
 
 #if defined(ASYM) && defined(UNREG)
 	if
@@ -402,6 +446,7 @@ again:
 		announce();
 #endif
 #endif
+		grace_check();
 #ifndef BUG_NO_RECHECK
 		if
 		:: head >= want -> retract(); got[me]++; want++; goto next

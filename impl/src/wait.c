@@ -17,6 +17,11 @@
 #define WAIT_SPIN_NS 50000LL	 /* spin this long before parking (< bench's 200 us idle gap) */
 #define WAIT_SPIN_PURE_NS 5000LL /* pure spin before the spin starts yielding the CPU */
 #define WAIT_SPIN_CHECK 16	 /* attempts between two looks at the clock (vDSO, no syscall) */
+/* r[impl common.wait.asym.grace] how long a waiter that marked a word
+ * FENCED keeps re-checking in short sleeps: a publish a registered waker
+ * left in its store buffer (it looked before the mark and skipped its
+ * fence) drains in nanoseconds; this is a thousand times that */
+#define WAIT_GRACE_NS 1000000LL
 
 _Atomic int shmk_wait__mb;
 
@@ -70,18 +75,24 @@ void shmk_wait_join(_Atomic uint32_t *waiters)
  * half of shmk_wait_fence's compiler barrier; refused now (a filter
  * installed since we registered): FENCED on the word from now on, and the
  * full fence.  Otherwise the full fence, pairing with shmk_wait_fence or
- * mode b's seq_cst bump. */
-static inline void waiter_fence(const struct shmk_wait *w)
+ * mode b's seq_cst bump.  true: this call set FENCED on a word without it
+ * (common.wait.asym.grace). */
+static inline bool waiter_fence(const struct shmk_wait *w)
 {
+	bool marked = false;
+
 	if (w->mode == SHMK_WAIT_ANNOUNCED && shmk_wait__asym()) {
 		if (shmk_sys_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0)
-			return;
+			return false;
 		/* relaxed: process-local */
 		atomic_store_explicit(&shmk_wait__mb, SHMK_WAIT_SYMMETRIC, memory_order_relaxed);
 		/* seq_cst: as in shmk_wait_join */
-		atomic_fetch_or_explicit(w->waiters, SHMK_WAIT_FENCED, memory_order_seq_cst);
+		marked = !(atomic_fetch_or_explicit(w->waiters, SHMK_WAIT_FENCED,
+						    memory_order_seq_cst) &
+			   SHMK_WAIT_FENCED);
 	}
 	shmk_wait__full_fence();
+	return marked;
 }
 
 /* r[impl common.wait.take] Mode a: take the announcement (CAS TAKEN in),
@@ -129,8 +140,8 @@ int shmk_wait_park(const struct shmk_wait *w, uint32_t expect, int64_t slice_ns)
 /* Count ourselves in and clear TAKEN: the announcement is new, the next
  * waker must see it.  FENCED stays (sticky), and a mode-a waiter that
  * cannot membarrier sets it again (a word it never joined, one a peer
- * cleared). */
-static void announce(const struct shmk_wait *w)
+ * cleared).  true: this announcement set FENCED on a word without it. */
+static bool announce(const struct shmk_wait *w)
 {
 	uint32_t v = SHMK_LOAD_U32(w->waiters);
 	uint32_t mark = w->mode == SHMK_WAIT_ANNOUNCED && !mb_asym() ? SHMK_WAIT_FENCED : 0;
@@ -141,6 +152,7 @@ static void announce(const struct shmk_wait *w)
 		(((v & SHMK_WAIT_COUNT) + 1) & SHMK_WAIT_COUNT) | (v & SHMK_WAIT_FENCED) | mark,
 		memory_order_seq_cst, memory_order_relaxed))
 		;
+	return mark && !(v & SHMK_WAIT_FENCED);
 }
 
 /* Count ourselves out; the last one out clears TAKEN too, so a count of 0
@@ -254,14 +266,20 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 		max_slice = period;
 	int64_t next_look = shmk_now_ns() + period;
 	bool look_now = ops->look_first;
+	/* r[impl common.wait.asym.grace] < 0: not in a grace period */
+	int64_t grace_end = -1, checked = 0;
 	for (;;) {
 		/* the word BEFORE the announcement (wait.h) */
 		uint32_t g = w->mode == SHMK_WAIT_GENERATION
 				     ? ops->expect
 				     /* acquire: pairs with the release bump in shmk_wait__take */
 				     : SHMK_LOAD_ACQ_U32(w->word);
-		announce(w);
-		waiter_fence(w);
+		bool marked = announce(w);
+		if (waiter_fence(w) || marked)
+			grace_end = shmk_now_ns() + WAIT_GRACE_NS;
+		/* the clock only in a grace period: when this re-check ran */
+		if (grace_end >= 0)
+			checked = shmk_now_ns();
 		rc = ops->ready(ops->arg);
 		if (rc != 1)
 			goto out;
@@ -276,6 +294,16 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 			next_look = shmk_now_ns() + period;
 		}
 		int64_t slice = max_slice;
+		/* r[impl common.wait.asym.grace] a waker that looked before our
+		 * mark skipped its fence and its wake: until a re-check has run
+		 * after the grace period, no sleep outlasts it (an early wake-up
+		 * does not end it: that waker's publish may still be buffered) */
+		if (grace_end >= 0) {
+			if (checked >= grace_end)
+				grace_end = -1;
+			else if (grace_end - checked < slice)
+				slice = grace_end - checked;
+		}
 		if (deadline >= 0) {
 			int64_t left = deadline - shmk_now_ns();
 			if (left <= 0) {

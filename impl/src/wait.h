@@ -35,7 +35,10 @@
  * message, parks are rare: the syscall (~1.6 us) moves off the hot path.
  * A process that cannot register (no membarrier, seccomp, refused) fences
  * as a waker and sets FENCED in every mode-a word it opens (and in its
- * announcements), so a registered waker that finds FENCED fences too.
+ * announcements), so a registered waker that finds FENCED fences too;
+ * a waiter that sets FENCED itself (its membarrier refused at park) sleeps
+ * in short slices for a grace period, since a waker that looked just
+ * before the mark skipped its fence (common.wait.asym.grace).
  * In mode a the word is read BEFORE the announcement, so whoever takes the
  * announcement bumps after that read and the sleep returns at once
  * (reading it after lets a late waker take the announcement and bump
