@@ -62,9 +62,11 @@ void shmk_wait__forget(void)
  * fence of a publish already on its way to memory (a store buffer drains
  * in nanoseconds; open and the spin before a first park take
  * microseconds), and every later look finds FENCED and fences. */
-void shmk_wait_join(_Atomic uint32_t *waiters)
+void shmk_wait_join(_Atomic uint32_t *waiters, bool old_peers)
 {
-	if (!mb_asym() && !(SHMK_LOAD_U32(waiters) & SHMK_WAIT_FENCED))
+	bool asym = mb_asym(); /* registers this process either way */
+
+	if ((old_peers || !asym) && !(SHMK_LOAD_U32(waiters) & SHMK_WAIT_FENCED))
 		/* seq_cst: pairs with the wakers' relaxed loads of waiters after
 		 * their publish (they fence once they see it) */
 		atomic_fetch_or_explicit(waiters, SHMK_WAIT_FENCED, memory_order_seq_cst);

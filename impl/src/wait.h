@@ -153,9 +153,10 @@ static inline void shmk_wait_fence(void)
 }
 
 /* An opener's half of common.wait.asym: register this process (once) and,
- * if it cannot issue membarrier, mark the mode-a word FENCED before any of
- * its waits can announce on it. */
-void shmk_wait_join(_Atomic uint32_t *waiters);
+ * if it cannot issue membarrier or the object may have peers of a build
+ * before the asymmetric fence (old_peers: events.layout.asym), mark the
+ * mode-a word FENCED before any of its waits can announce on it. */
+void shmk_wait_join(_Atomic uint32_t *waiters, bool old_peers);
 
 #ifdef SHMK_TEST_BUILD
 /* Test builds: forget the registration, so the next join or park asks the
