@@ -69,12 +69,12 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "shmkit/wire.h"
 
 #pragma GCC visibility push(hidden)
 
-#define SHMK_WAIT_TAKEN 0x80000000u
-#define SHMK_WAIT_FENCED 0x40000000u
-#define SHMK_WAIT_COUNT 0x3fffffffu
+/* SHMK_WAIT_TAKEN, SHMK_WAIT_FENCED, SHMK_WAIT_COUNT: the announcement
+ * word's bits, in shmkit/wire.h (the inspector shows them) */
 
 enum shmk_wait_mode {
 	SHMK_WAIT_ANNOUNCED,

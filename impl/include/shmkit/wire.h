@@ -39,6 +39,15 @@
  */
 typedef uint64_t shmk_token_t;
 
+/* The announcement word of a wait point (impl/src/wait.c, common.wait.*):
+ * bits 0-29 count the announced waiters; bit 30 FENCED (mode a, sticky: a
+ * process that cannot membarrier shares the word, so every waker fences);
+ * bit 31 TAKEN (mode a: a waker took the announcement).  Mode b (slots)
+ * sets neither flag. */
+#define SHMK_WAIT_TAKEN 0x80000000u
+#define SHMK_WAIT_FENCED 0x40000000u
+#define SHMK_WAIT_COUNT 0x3fffffffu
+
 /* ------------------------------------------------------------------ events */
 /*
  * The IndexBus-style events region (events.c, spec conformance/spec/events.md).
@@ -177,7 +186,7 @@ struct shmk_events_layout {
 
 struct shmk_events_wakeword {
 	SHMK_ATOMIC(uint32_t) gen;	/* futex word: bumped on every wake */
-	SHMK_ATOMIC(uint32_t) waiters;	/* announced waiters; bit 31: taken (wait.c) */
+	SHMK_ATOMIC(uint32_t) waiters;	/* 30-bit count; bit 30 FENCED, 31 TAKEN (SHMK_WAIT_*) */
 	uint8_t _pad[56];
 };
 
@@ -263,7 +272,8 @@ struct shmk_ring_hdr {
 	SHMK_ATOMIC(uint64_t) reader;	/* 40: process token of the reader, 0 = none */
 	uint8_t reserved0[16];		/* 48 */
 	SHMK_ATOMIC(uint32_t) gen;	/* 64: futex word, bumped by every commit/close */
-	SHMK_ATOMIC(uint32_t) waiters;	/* 68: announced readers; bit 31: taken (wait.c) */
+	SHMK_ATOMIC(uint32_t) waiters;	/* 68: announced readers, 30-bit count; bit 30
+					 * FENCED, 31 TAKEN (SHMK_WAIT_*) */
 	uint8_t reserved1[56];		/* 72 */
 };
 SHMK_WIRE_ASSERT(sizeof(struct shmk_ring_hdr) == 128);
