@@ -542,6 +542,24 @@ static void asym_grace(void)
 
 H_REGISTER(asym_grace, 20, "common.wait.asym.grace");
 
+/* The one membarrier owner other modules call: registered once (cached),
+ * the heavy barrier 0 here, -errno when refused, and not ready after. */
+static void membarrier_api(void)
+{
+	CU_ASSERT_FATAL(shmk_membarrier_ready());
+	CU_ASSERT_EQUAL(shmk_membarrier_heavy(), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
+	CU_ASSERT(shmk_membarrier_ready()); /* cached: no call */
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	CU_ASSERT_EQUAL(shmk_membarrier_heavy(), -EPERM);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
+	shmk_fault_set(NULL);
+	CU_ASSERT(!shmk_membarrier_ready());
+	CU_ASSERT(!shmk_wait__asym());
+}
+
+H_REGISTER(membarrier_api, 20, "common.wait.asym");
+
 /* ------------------------------------------------------------ main */
 
 int main(int argc, char **argv)

@@ -140,6 +140,23 @@ static inline bool shmk_wait__asym(void)
 	return atomic_load_explicit(&shmk_wait__mb, memory_order_relaxed) == SHMK_WAIT_ASYM;
 }
 
+/* The process's membarrier, the one place every module asks for it
+ * (wait.c; common.wait.asym):
+ *   shmk_membarrier_ready  QUERY, then REGISTER_GLOBAL_EXPEDITED, once per
+ *                          process (cached; a fork inherits the answer, an
+ *                          exec asks again): true when this process is
+ *                          registered and may rely on the heavy barrier;
+ *   shmk_membarrier_heavy  membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+ *                          through the fault site (SHMK_FAULT=membarrier):
+ *                          a full barrier on every CPU running a registered
+ *                          process, 0 or -errno (EPERM: a seccomp filter
+ *                          installed since the registration; ready is
+ *                          false from then on).
+ * The heavy barrier interrupts every CPU that runs ANY registered process,
+ * those of unrelated objects included: keep it off per-message paths. */
+bool shmk_membarrier_ready(void);
+int shmk_membarrier_heavy(void);
+
 /* r[impl common.wait.fence+2] The waker's fence, between its publish and
  * its look at waiters (mode a): registered, a compiler barrier (the
  * waiter's membarrier is the heavy half); otherwise a full fence.  A
