@@ -32,7 +32,9 @@
  * runs a full barrier on every CPU that runs a registered process: the
  * waker's publish is then visible to the re-check, or its load of waiters
  * came after the barrier and sees the announcement.  Wakes are per
- * message, parks are rare: the syscall (~1.6 us) moves off the hot path.
+ * message, parks are rare: the syscall (~1.6 us) moves off the hot path;
+ * it interrupts every CPU running any registered process, unrelated
+ * objects' processes included (every shmkit process registers).
  * A process that cannot register (no membarrier, seccomp, refused) fences
  * as a waker and sets FENCED in every mode-a word it opens (and in its
  * announcements), so a registered waker that finds FENCED fences too;
