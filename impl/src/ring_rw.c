@@ -21,10 +21,12 @@
  * and the futex returns at once.
  */
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -321,6 +323,121 @@ static void wake_reader(struct shmk_ring_writer *w)
 	shmk_wait_wake(&wp);
 }
 
+/*
+ * r[impl ring.writer.solo] The sole writer's unlocked records.  A Dekker
+ * pair made asymmetric: the sole writer (every record) stores its token in
+ * busy and then loads registered with only a compiler barrier between; a
+ * writer that takes the lock (rarely: once per handle and fork generation)
+ * runs membarrier, which executes a full barrier on every CPU running a
+ * registered process, and then loads busy.  So either the sole writer's
+ * load sees the other's registration (it takes the lock from then on: the
+ * count never goes down) or its busy store is seen, and the other waits
+ * for busy to clear (the record published) or for its token to die (a
+ * dead sole writer published nothing: head moves only at the end).
+ */
+static long ring_membarrier(int cmd)
+{
+	return syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+/* 1 when this record goes without the lock (busy is ours: solo_leave
+ * after it), 0 to take the lock. */
+static int solo_enter(struct shmk_ring_writer *w)
+{
+	struct shmk_ring_wpage *wp = w->m.wp;
+
+	/* relaxed: see ring_fork_gen (a copy of the handle in a forked
+	 * process, or the parent after a fork, takes the lock) */
+	if (!w->solo || !w->kept ||
+	    w->fork_gen != atomic_load_explicit(&ring_fork_gen, memory_order_relaxed))
+		return 0;
+	/* relaxed, then a compiler barrier only: the other side's membarrier
+	 * orders this store before the load of registered below, paired with
+	 * the acquire load of busy in solo_drain */
+	atomic_store_explicit(&wp->busy, w->token, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	/* relaxed: pairs with the fetch_add in claim_slot, made visible to
+	 * this load by the registering writer's membarrier (solo_drain) */
+	if (SHMK_LOAD_U64(&wp->registered) == 1)
+		return 1;
+	/* release: pairs with the acquire load of busy in solo_drain */
+	atomic_store_explicit(&wp->busy, 0, memory_order_release);
+	w->solo = 0; /* registered never goes down */
+	return 0;
+}
+
+static void solo_leave(struct shmk_ring_writer *w)
+{
+	/* release: pairs with the acquire load of busy in solo_drain; the
+	 * head just published comes before it */
+	atomic_store_explicit(&w->m.wp->busy, 0, memory_order_release);
+}
+
+/* Under the lock, once per handle and fork generation while a sole writer
+ * has ever armed: fence it and wait until it is out of its unlocked record
+ * (or dead).  0, or an error having changed nothing. */
+static int solo_drain(struct shmk_ring_writer *w, uint64_t gen)
+{
+	struct shmk_ring_wpage *wp = w->m.wp;
+
+	/* relaxed: solo is stored under this lock (solo_arm), which orders it */
+	if (w->fenced == gen + 1 || !SHMK_LOAD_U64(&wp->solo))
+		return 0;
+	if (ring_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
+	    ring_membarrier(MEMBARRIER_CMD_GLOBAL)) {
+		int e = errno;
+		return shmk_fail(-e, "ring: no membarrier to fence the sole writer with");
+	}
+	int64_t until = 0;
+	unsigned spins = 0;
+	uint64_t b;
+	/* acquire: pairs with the release stores of 0 in solo_leave and
+	 * solo_enter (the sole writer's head store comes before) */
+	while ((b = SHMK_LOAD_ACQ_U64(&wp->busy)) != 0) {
+		if (++spins < 1024) {
+			shmk_cpu_relax();
+			continue;
+		}
+		if (!shmk_token_alive(b))
+			break; /* died in its record: it published nothing */
+		int64_t now = shmk_now_ns();
+		if (!until)
+			until = now + shmk_liveness_ns();
+		else if (now > until)
+			return shmk_fail(SHMK_EBUSY, "ring: the sole writer stayed in its record "
+						     "past SHMK_LIVENESS_MS");
+		struct timespec ts = { 0, 50000 };
+		nanosleep(&ts, NULL);
+	}
+	w->fenced = gen + 1;
+	return 0;
+}
+
+/* Under the lock: the only writer ever registered, in the process that
+ * opened it, arms its unlocked path.  Its process registers for the
+ * expedited membarrier first (else it never arms: the others' fence would
+ * not reach it).  solo is stored under the lock, so a writer registering
+ * later sees it at its first lock (registration precedes it), and one
+ * registered earlier makes registered != 1 here. */
+static void solo_arm(struct shmk_ring_writer *w, uint64_t gen)
+{
+	struct shmk_ring_wpage *wp = w->m.wp;
+
+	if (w->solo || w->mediated || w->fork_gen != gen || SHMK_LOAD_U64(&wp->registered) != 1)
+		return;
+	if (!w->solo_tried) {
+		w->solo_tried = 1;
+		if (ring_membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
+			return;
+		w->solo_tried = 2;
+	}
+	if (w->solo_tried != 2)
+		return;
+	/* relaxed: ordered by the lock for every later writer (solo_drain) */
+	atomic_store_explicit(&wp->solo, 1, memory_order_relaxed);
+	w->solo = 1;
+}
+
 static int wlock(struct shmk_ring_writer *w)
 {
 	pthread_mutex_t *mu = (pthread_mutex_t *)(void *)w->m.wp->lock;
@@ -344,6 +461,17 @@ static int wlock(struct shmk_ring_writer *w)
 		 * bytes lie beyond head; the head we are about to validate is
 		 * the last committed one. */
 		pthread_mutex_consistent(mu);
+		e = 0;
+	}
+	if (e == 0) {
+		/* relaxed: see ring_fork_gen */
+		uint64_t gen = atomic_load_explicit(&ring_fork_gen, memory_order_relaxed);
+		int rc = solo_drain(w, gen);
+		if (rc) {
+			pthread_mutex_unlock(mu);
+			return rc;
+		}
+		solo_arm(w, gen);
 		return 0;
 	}
 	/* r[impl ring.writer.lock.deadline] r[impl ring.writer.stopped-holder]
@@ -469,13 +597,14 @@ int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iov
 		      int iovcnt, size_t len)
 {
 	uint64_t head, rl;
-	int rc = wlock(w);
-	if (rc)
+	/* r[impl ring.writer.solo] */
+	int solo = solo_enter(w), rc = 0;
+	if (!solo && (rc = wlock(w)))
 		return rc;
 	SHMK_CRASH_POINT("ring.write.locked");
 	rc = reserve_locked(w, tag, len, &head, &rl);
 	if (rc) {
-		wunlock(w);
+		solo ? solo_leave(w) : wunlock(w);
 		return rc;
 	}
 	uint8_t *dst = w->m.data + head % w->m.cap + SHMK_RING_REC_HDR;
@@ -488,7 +617,7 @@ int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iov
 	}
 	SHMK_CRASH_POINT("ring.write.copied");
 	publish(w, head, rl);
-	wunlock(w);
+	solo ? solo_leave(w) : wunlock(w);
 	wake_reader(w);
 	return 0;
 }
@@ -516,16 +645,18 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	if (len > SHMK_RING_MAX_PAYLOAD)
 		return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
 				 SHMK_RING_MAX_PAYLOAD);
-	int rc = wlock(w);
-	if (rc)
+	/* r[impl ring.writer.solo] */
+	int solo = solo_enter(w), rc = 0;
+	if (!solo && (rc = wlock(w)))
 		return rc;
 	rc = reserve_locked(w, w->tag, len, &head, &rl);
 	if (rc) {
-		wunlock(w);
+		solo ? solo_leave(w) : wunlock(w);
 		return rc;
 	}
-	/* r[impl ring.writer.reserve] the lock stays held until commit/discard */
+	/* r[impl ring.writer.reserve] the lock (or busy) stays held until commit/discard */
 	w->reserved = 1;
+	w->res_solo = solo;
 	w->res_head = head;
 	w->res_rl = rl;
 	*payload = w->m.data + head % w->m.cap + SHMK_RING_REC_HDR;
@@ -541,7 +672,7 @@ int shmk_ring_commit(struct shmk_ring_writer *w)
 	SHMK_CRASH_POINT("ring.commit");
 	publish(w, w->res_head, w->res_rl);
 	w->reserved = 0;
-	wunlock(w);
+	w->res_solo ? solo_leave(w) : wunlock(w);
 	wake_reader(w);
 	return 0;
 }
@@ -554,7 +685,7 @@ int shmk_ring_discard(struct shmk_ring_writer *w)
 		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.writer.reserve] head never moved: nothing to undo */
 	w->reserved = 0;
-	wunlock(w);
+	w->res_solo ? solo_leave(w) : wunlock(w);
 	return 0;
 }
 

@@ -507,6 +507,80 @@ static void sole_fork(void)
 }
 H_REGISTER(sole_fork, 30, "ring.writer.sole+2");
 
+/* The sole writer writes unlocked once armed (its first record, locked,
+ * arms it): a reservation it holds is its busy word, not the lock.  A
+ * second writer that registers meanwhile must wait for it (SHMK_EBUSY
+ * within the bound while the record stays open, writing nothing) and not
+ * write over the reserved bytes; once a commits, b's record follows a's. */
+static void solo_busy(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+	void *p;
+
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f.w, 2, &p), 0);
+	memcpy(p, "a3", 2);
+	setenv("SHMK_LIVENESS_MS", "200", 1);
+	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), SHMK_EBUSY);
+	unsetenv("SHMK_LIVENESS_MS");
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 2 * rl);
+	CU_ASSERT_EQUAL(shmk_ring_commit(f.w), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
+	/* a takes the lock from now on: its next record follows b's */
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a4", 2), 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 5 * rl);
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xA, "a2");
+	read_one(f.r, 0xA, "a3");
+	read_one(f.r, 0xB, "b1");
+	read_one(f.r, 0xA, "a4");
+	shmk_ring_writer_close(b);
+	rfx_close(&f);
+}
+H_REGISTER(solo_busy, 30, "ring.writer.solo");
+
+/* The sole writer (the only one registered) killed in its third record,
+ * unlocked: its busy word names a dead process; the next writer (another
+ * process) fences, sees it dead at once (no SHMK_EBUSY wait) and writes
+ * after the two published records. */
+static void solo_crash(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	int peer;
+
+	setenv("SHMK_CRASH_AT", "ring.write.copied:3", 1);
+	pid_t pid = spawn_writer_role(f.r, 66, "write", "5", "200", &peer);
+	unsetenv("SHMK_CRASH_AT");
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(atomic_load(&raw_hdr(f.raw)->head), 2 * 216);
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - (size_t)sysconf(_SC_PAGESIZE));
+	CU_ASSERT_NOT_EQUAL(atomic_load(&wp->busy), 0); /* it died unlocked */
+
+	int wfd = new_writer_fd(f.r, 2, NULL);
+	pid = fork_writer(wfd, 2, 3, 100, 0, 100);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
+	uint64_t t;
+	char buf[256];
+	size_t n;
+	for (uint64_t i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
+		CU_ASSERT(t == 66 && n == 200);
+	}
+	for (uint64_t i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
+		CU_ASSERT(t == 2 && n == 100);
+		CU_ASSERT(check((uint8_t *)buf, 100, 2, i));
+	}
+	close(peer);
+	rfx_close(&f);
+}
+H_REGISTER(solo_crash, 40, "ring.writer.solo");
+
 static void overflow(void)
 {
 	const uint64_t top = 0ull - 64; /* 2^64 - 64 */
