@@ -274,7 +274,7 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 
 /* ---------------------------------------------------------------- writer */
 
-/* r[impl ring.writer.sole+2] The process's fork generation: every fork
+/* r[impl ring.writer.sole+4] The process's fork generation: every fork
  * bumps it in the parent and in the child (pthread_atfork's parent and
  * child handlers), so a handle opened before a fork, whose copy the other
  * process may write with, never matches it again on either side.  The
@@ -443,7 +443,7 @@ static int wlock(struct shmk_ring_writer *w)
 	pthread_mutex_t *mu = (pthread_mutex_t *)(void *)w->m.wp->lock;
 	struct timespec ts;
 
-	/* r[impl ring.writer.lock] Uncontended: one trylock, no clock read
+	/* r[impl ring.writer.lock+2] Uncontended: one trylock, no clock read
 	 * and no getenv (shmk_liveness_ns) on the per-record path; the
 	 * deadline is computed only when we must wait. */
 	int e = pthread_mutex_trylock(mu);
@@ -500,7 +500,7 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 	uint64_t rl = shmk_ring_record_len(len);
 	uint64_t head, tail;
 
-	/* r[impl ring.writer.sole+2] Under the lock: a writer that registered
+	/* r[impl ring.writer.sole+4] Under the lock: a writer that registered
 	 * after our last publish did so before it could take the lock (its
 	 * claim_slot precedes its first lock), so a count of one here means
 	 * no other handle has stored head since.  relaxed: pairs with the
@@ -562,7 +562,7 @@ static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
 	 * shmk_ring_head / shmk_ring_wait / read_message: the bytes written
 	 * above are visible before the head that covers them */
 	atomic_store_explicit(&w->m.hdr->head, head + rl, memory_order_release);
-	/* r[impl ring.writer.sole+2] the header's head as we stored it (the
+	/* r[impl ring.writer.sole+4] the header's head as we stored it (the
 	 * tail it was checked against is already in kept_tail) */
 	w->kept_head = head + rl;
 	w->kept = 1;

@@ -114,7 +114,7 @@ static void multi_writer(void)
 	}
 	rfx_close(&f);
 }
-H_REGISTER(multi_writer, 60, "ring.writer.tag", "ring.writer.lock");
+H_REGISTER(multi_writer, 60, "ring.writer.tag", "ring.writer.lock+2");
 
 static void register_writers(void)
 {
@@ -194,7 +194,7 @@ static void lock_readonly(void)
 	CU_ASSERT_EQUAL(writable, 0);
 	rfx_close(&f);
 }
-H_REGISTER(lock_readonly, 20, "ring.writer.lock");
+H_REGISTER(lock_readonly, 20, "ring.writer.lock+2");
 
 /* A writer SIGKILLed at a crash point while holding the lock: the next
  * writer recovers and the reader sees only whole records. */
@@ -403,7 +403,7 @@ static void sole(void)
 	atomic_store(&h->head, head);
 	rfx_close(&f);
 }
-H_REGISTER(sole, 30, "ring.writer.sole+2");
+H_REGISTER(sole, 30, "ring.writer.sole+4");
 
 /* Forks a child that waits for a byte on go, then exits with fn(arg). */
 static pid_t fork_held(int go[2], int (*fn)(void *), void *arg)
@@ -454,7 +454,7 @@ static int open_write_b1(void *arg)
 /* The same with the second writer a real process that registers, writes
  * one record and is gone (exited, its slot given up) between a's records:
  * a2 must land after b1, not on it.  The process is forked before a is
- * opened, so a's handle has seen no fork (ring.writer.sole+2) and only
+ * opened, so a's handle has seen no fork (ring.writer.sole+4) and only
  * registered can tell a about b. */
 static void sole_process(void)
 {
@@ -472,7 +472,7 @@ static void sole_process(void)
 	read_one(f.r, 0xA, "a2");
 	rfx_close(&f);
 }
-H_REGISTER(sole_process, 30, "ring.writer.sole+2");
+H_REGISTER(sole_process, 30, "ring.writer.sole+4");
 
 /* Writes "c1" with the parent's handle (*arg), without closing it: the
  * slot is the parent's. */
@@ -505,7 +505,7 @@ static void sole_fork(void)
 	read_one(f.r, 0xA, "p3");
 	rfx_close(&f);
 }
-H_REGISTER(sole_fork, 30, "ring.writer.sole+2");
+H_REGISTER(sole_fork, 30, "ring.writer.sole+4");
 
 /* The sole writer writes unlocked once armed (its first record, locked,
  * arms it): a reservation it holds is its busy word, not the lock.  A
