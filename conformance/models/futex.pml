@@ -16,6 +16,34 @@
  *     if cond: retract; done                futex_wake(gen)
  *     futex_wait(gen, g)
  *     retract: CAS(cnt - 1; cnt == 0 clears taken)
+ *     if cond: done  (woken: look before announcing again)
+ *
+ * -DASYM (mode a as it runs in processes registered for membarrier
+ * GLOBAL_EXPEDITED, r[common.wait.fence+2] / r[common.wait.asym]): the
+ * waker keeps a compiler barrier only, and the waiter's fence is
+ * membarrier, modelled as a fence executed on every registered process (it
+ * drains the waker's store buffer).  -DUNREG makes waiter 0 a process that
+ * cannot membarrier: at open it marks the word FENCED (its announcements
+ * keep the mark), then parks with its own fence only; a waker whose one
+ * load of the word shows FENCED fences and loads again.  The open waits
+ * until the waker's store buffer has drained once: a store in flight when
+ * the mark is set drains long before the opener's first park (the clause's
+ * argument; without that wait, -DNO_GRACE, SPIN finds the in-flight
+ * publish: the model shows what the argument carries).  -DLATE makes
+ * waiter 0 a registered process whose membarrier is refused at park (a
+ * seccomp filter installed after a fork inherited the registration): it
+ * marks FENCED in its announcement and fences only itself, so a waker that
+ * loaded the word before the mark skipped its fence; r[common.wait.asym.grace]:
+ * until a re-check made after the store buffer drained, its sleeps are
+ * short slices that end on their own (found by review: without them the
+ * waiter sleeps with head published).
+ *
+ *   waker (registered)                    waiter (registered | UNREG)
+ *   STORE_REL(head, h + 1)                [UNREG, at open: fenced = 1]
+ *   compiler barrier                      g = LOAD_ACQ(gen); CAS(cnt + 1)
+ *   v = LOAD(cnt, taken, fenced)          membarrier: DRAIN(waker) | own fence
+ *   if fenced: FENCE_SC; v = LOAD(...)    if cond: retract; done
+ *   if cnt && !taken: take                futex_wait(gen, g)
  *
  * Mode b (-DGENERATION; slots): the word is a generation that moves on
  * every change; the caller snapshots it before its own check
@@ -55,6 +83,14 @@
  * @planted GENERATION,BUG_WAKE_BEFORE_PUBLISH safety gen-wake-before-publish
  * @planted BUG_GEN_AFTER_ANNOUNCE safety gen-read-after-announce
  * @planted GENERATION,BUG_GEN_TAKE safety generation-mode-takes
+ * @check safety ASYM
+ * @check safety ASYM,UNREG
+ * @check safety ASYM,NW=2
+ * @check safety ASYM,UNREG,NW=2
+ * @planted ASYM,BUG_NO_MEMBARRIER safety no-waker-fence-no-membarrier
+ * @planted ASYM,UNREG,BUG_IGNORE_FENCED safety waker-skips-fence-unregistered-peer
+ * @check safety ASYM,LATE
+ * @planted ASYM,LATE,NO_GRACE safety refused-at-park-no-grace
  *
  *   BUG_NO_RECHECK          the waiter announces and sleeps on the word it
  *                           read without re-checking its condition: a
@@ -80,6 +116,18 @@
  *                           bumps before the read, the re-check finds
  *                           nothing new, and the next waker finds the
  *                           announcement taken;
+ *   BUG_NO_MEMBARRIER       ASYM without the waiter's membarrier: the
+ *                           waker skips its fence and nothing drains its
+ *                           publish before the re-check;
+ *   BUG_IGNORE_FENCED       ASYM,UNREG with a waker that skips its fence
+ *                           although the word is FENCED: the unregistered
+ *                           waiter's own fence cannot drain the waker's
+ *                           store buffer;
+ *   NO_GRACE (with LATE)    the waiter whose membarrier was refused at
+ *                           park marks FENCED and sleeps at once: a waker
+ *                           that looked before the mark skipped its fence
+ *                           and its take, and its publish is still
+ *                           buffered during the re-check;
  *   BUG_GEN_TAKE            mode b taking the announcement as mode a does
  *                           (found by slots_wakeup while wait.c was
  *                           written): a notify delayed between its bump and
@@ -96,13 +144,16 @@
 /* Clauses this model verifies (run-models.sh writes their evidence when
  * every @check passes and every @planted is rejected):
  * r[verify common.wait.park]        both modes
- * r[verify common.wait.fence]       BUG_NO_WAKER_FENCE, BUG_NO_WAITER_FENCE rejected
+ * r[verify common.wait.fence+2]     BUG_NO_WAKER_FENCE, BUG_NO_WAITER_FENCE,
+ *                                   ASYM,BUG_NO_MEMBARRIER rejected
+ * r[verify common.wait.asym]        ASYM,UNREG; BUG_IGNORE_FENCED rejected
+ * r[verify common.wait.asym.grace]  ASYM,LATE; LATE,NO_GRACE rejected
  * r[verify common.wait.take]        mode a, NW=1 and NW=2
  * r[verify common.wait.generation]  GENERATION; BUG_GEN_TAKE rejected
  * r[verify events.wake.park+2]      mode a (events' blocking calls)
  * r[verify events.wake.nosyscall+2] mode a
- * r[verify ring.reader.wait.wake+3] mode a (ring's wait)
- * r[verify ring.writer.wake+2]      mode a
+ * r[verify ring.reader.wait.wake+4] mode a (ring's wait)
+ * r[verify ring.writer.wake+3]      mode a
  * r[verify slots.wait.nolost+2]     GENERATION
  */
 
@@ -117,6 +168,7 @@ byte head;                 /* messages published, in memory */
 byte gen;                  /* the futex word */
 byte cnt;                  /* announced waiters, in memory */
 bool taken;                /* mode a: the announcement was taken */
+bool fenced;               /* ASYM: SHMK_WAIT_FENCED, sticky */
 
 /* store buffers (one pending store per variable is enough here) */
 bool wpend; byte whead;    /* waker's buffered store of head */
@@ -150,11 +202,12 @@ inline wake_all()
 }
 
 /* mode a: the waker's look at the announcement, the take, bump and wake
- * (BUG_GEN_TAKE: mode b's notify takes the same way, its bump made before) */
-inline take()
+ * (BUG_GEN_TAKE: mode b's notify takes the same way, its bump made before);
+ * lc, lt: the count and mark its one load of the word saw */
+inline take_seen(lc, lt)
 {
 	if
-	:: cnt != 0 && !taken ->
+	:: lc != 0 && !lt ->
 		atomic {
 			DRAIN_W;                       /* CAS: a locked RMW */
 			if
@@ -174,6 +227,12 @@ inline take()
 	fi
 }
 
+inline take()
+{
+	atomic { lc = cnt; lt = taken };
+	take_seen(lc, lt)
+}
+
 inline publish()
 {
 	atomic { DRAIN_W; whead = i; wpend = true }    /* release store: buffered */
@@ -182,7 +241,8 @@ inline publish()
 active proctype waker()
 {
 	byte i = 1;
-	byte took, k;
+	byte took, k, lc;
+	bool lt, lf;
 
 	do
 	:: i > MSGS -> break
@@ -207,10 +267,23 @@ active proctype waker()
 #ifndef BUG_WAKE_BEFORE_PUBLISH
 		publish();
 #endif
+#if defined(ASYM)
+		/* shmk_wait_fence: a compiler barrier; one load of the word */
+		atomic { lc = cnt; lt = taken; lf = fenced };
+#ifndef BUG_IGNORE_FENCED
+		if
+		:: lf -> atomic { DRAIN_W }; take()    /* FENCED: fence, look again */
+		:: else -> take_seen(lc, lt)
+		fi;
+#else
+		take_seen(lc, lt);
+#endif
+#else
 #ifndef BUG_NO_WAKER_FENCE
 		atomic { DRAIN_W };                    /* shmk_wait_fence */
 #endif
 		take();
+#endif
 #ifdef BUG_WAKE_BEFORE_PUBLISH
 		publish();
 #endif
@@ -226,8 +299,28 @@ inline announce()
 	atomic { DRAIN_R; rcnt = cnt + 1; rpend = true }      /* plain store, buffered */
 	/* and no fence */
 #else
-	atomic { DRAIN_R; cnt++; taken = false };             /* CAS: locked */
+	atomic {
+		DRAIN_R; cnt++; taken = false;                /* CAS: locked */
+#if defined(ASYM) && (defined(UNREG) || defined(LATE))
+		if
+		:: me == 0 ->
+			if :: !fenced -> grace = true :: else -> skip fi;
+			fenced = true
+		:: else -> skip
+		fi
+#endif
+	};
 	/* the waiter fence: the CAS drained already */
+#if defined(ASYM) && !defined(BUG_NO_MEMBARRIER)
+#if defined(UNREG) || defined(LATE)
+	if
+	:: me != 0 -> atomic { DRAIN_W }               /* membarrier */
+	:: else -> skip                                /* unregistered: own fence */
+	fi
+#else
+	atomic { DRAIN_W }                             /* membarrier */
+#endif
+#endif
 #endif
 }
 
@@ -243,7 +336,10 @@ inline retract()
 }
 
 /* the futex_wait: the syscall drains the buffer, then the kernel sleeps
- * only while the word still equals the value */
+ * only while the word still equals the value.  In a grace period
+ * (r[common.wait.asym.grace]) the sleep is a short slice: it may end on
+ * its own, once the store buffer the mark found has drained (NO_GRACE: a
+ * full sleep, as before the grace period) */
 inline futex_wait(val)
 {
 	atomic {
@@ -257,13 +353,45 @@ inline futex_wait(val)
 		fi
 #endif
 	};
+#if defined(LATE) && !defined(NO_GRACE)
+	if
+	:: grace -> atomic { (!asleep[me] || !wpend) -> asleep[me] = false }
+	:: else -> !asleep[me]                     /* woken (or never slept) */
+	fi
+#else
 	!asleep[me]                                /* woken (or never slept) */
+#endif
+}
+
+/* the re-check's clock read in a grace period: a re-check made after the
+ * buffer drained ends it (wait.c: checked >= grace_end) */
+inline grace_check()
+{
+#ifdef LATE
+	atomic { if :: grace && !wpend -> grace = false :: else -> skip fi }
+#else
+	skip
+#endif
 }
 
 active [NW] proctype waiter()
 {
 	byte g, want = 1;
 	byte me = _pid - 2;     /* tso and waker come first */
+	bool grace;             /* LATE: in the grace period after our mark */
+
+#if defined(ASYM) && defined(UNREG)
+	if
+	:: me == 0 ->
+		atomic { fenced = true };              /* shmk_wait_join at open */
+#ifndef NO_GRACE
+		!wpend                                 /* a store in flight drains */
+#else
+		skip
+#endif
+	:: else -> skip
+	fi;
+#endif
 
 	do
 	:: want > MSGS -> break
@@ -318,6 +446,7 @@ again:
 		announce();
 #endif
 #endif
+		grace_check();
 #ifndef BUG_NO_RECHECK
 		if
 		:: head >= want -> retract(); got[me]++; want++; goto next
@@ -329,7 +458,11 @@ again:
 #endif
 		futex_wait(g);
 		retract();
-		goto again;
+		/* woken: the condition first, unannounced (wait.c) */
+		if
+		:: head >= want -> got[me]++; want++; goto next
+		:: else -> goto again
+		fi;
 #endif
 next:
 		skip

@@ -330,7 +330,7 @@ int main(void)
 	static const char *const clauses[] = {
 		"ring.writer.lock+2", "ring.writer.lock.recover", "ring.writer.publish",
 		"ring.writer.space", "ring.writer.tag", "ring.reader.mirror",
-		"ring.reader.wait.wake+3", "ring.reader.wait.peerdead", "ring.record.format",
+		"ring.reader.wait.wake+4", "ring.reader.wait.peerdead", "ring.record.format",
 		"ring.writer.reserve",
 	};
 	for (size_t i = 0; i < sizeof(clauses) / sizeof(clauses[0]); i++)

@@ -156,7 +156,7 @@ int main(void)
 	static const struct t_wake_prog p = {
 		.prog = PROG, .points = POINTS, .liveness_ms = "600000", .shape = "",
 		.late = "late (> 40 ms)",
-		.clauses = { "ring.reader.wait.wake+3", "ring.writer.wake+2",
+		.clauses = { "ring.reader.wait.wake+4", "ring.writer.wake+3",
 			     "reliability.hook.spin" },
 		.stress_share = 4800000,
 		.phase = phase, .park = 1,

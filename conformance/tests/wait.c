@@ -352,6 +352,196 @@ static void spin_by_time(void)
 
 H_REGISTER(spin_by_time, 20, "common.wait.spin", "reliability.hook.spin");
 
+/* ------------------------------------------------------------ membarrier */
+
+#define ASYM_ROUNDS 2000
+
+/* Every wait parks (no spin) and no sleep ends on its own (a liveness
+ * period of ten minutes): a lost wake-up hangs the round and the test's
+ * deadline reports it.  Read by the first wait of this process. */
+static void park_every_wait(void)
+{
+	setenv("SHMK_WAIT_SPIN_NS", "0", 1);
+	setenv("SHMK_LIVENESS_MS", "600000", 1);
+}
+
+/* One side of a mode-a ping-pong: wait for message i on `in` (no
+ * timeout), answer it on `out`; the pinger publishes first. */
+static int asym_rounds(struct shared *in, struct shared *out, int pinger)
+{
+	for (uint64_t i = 1; i <= ASYM_ROUNDS; i++) {
+		if (pinger)
+			publish(out, SHMK_WAIT_ANNOUNCED, i);
+		struct cond c = { .sh = in, .want = i };
+		int rc = wait_for(in, SHMK_WAIT_ANNOUNCED, &c, -1);
+		if (rc)
+			return rc;
+		if (!pinger)
+			publish(out, SHMK_WAIT_ANNOUNCED, i);
+	}
+	return 0;
+}
+
+/* The child's half: `refuse` makes its membarrier calls fail (seccomp's
+ * EPERM through the fault hook) before it joins the words. */
+static void asym_pingpong(int refuse, uint32_t want_mark)
+{
+	struct shared *ab = t_shared_alloc(sizeof(*ab)), *ba = t_shared_alloc(sizeof(*ba));
+
+	park_every_wait();
+	shmk_wait_join(&ab->waiters);
+	shmk_wait_join(&ba->waiters);
+	/* this kernel has membarrier GLOBAL_EXPEDITED (a registered process
+	 * leaves no mark) */
+	CU_ASSERT_FATAL(shmk_wait__asym());
+	CU_ASSERT_EQUAL_FATAL(atomic_load(&ab->waiters), 0);
+
+	int go[2];
+	CU_ASSERT_EQUAL_FATAL(pipe(go), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (refuse) {
+			shmk_wait__forget();
+			if (shmk_fault_set("membarrier:1"))
+				_exit(11);
+		}
+		shmk_wait_join(&ab->waiters);
+		shmk_wait_join(&ba->waiters);
+		if (shmk_wait__asym() == refuse)
+			_exit(12);
+		char b = 1;
+		if (write(go[1], &b, 1) != 1)
+			_exit(13);
+		_exit(asym_rounds(ab, ba, 0) ? 10 : 0);
+	}
+	char b;
+	CU_ASSERT_EQUAL_FATAL(read(go[0], &b, 1), 1);
+	/* r[common.wait.asym]: the child's join marked both words before it
+	 * could announce; registered, nothing is marked */
+	CU_ASSERT_EQUAL(atomic_load(&ab->waiters) & ~SHMK_WAIT_COUNT, want_mark); /* it may wait */
+	CU_ASSERT_EQUAL(atomic_load(&ba->waiters), want_mark);
+	CU_ASSERT_EQUAL(asym_rounds(ba, ab, 1), 0);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	/* the waits parked (a take bumps the word), every waiter retracted,
+	 * and the mark survived every announce, take and retract */
+	CU_ASSERT(atomic_load(&ab->gen) > ASYM_ROUNDS / 4);
+	CU_ASSERT(atomic_load(&ba->gen) > ASYM_ROUNDS / 4);
+	CU_ASSERT_EQUAL(atomic_load(&ab->waiters), want_mark);
+	CU_ASSERT_EQUAL(atomic_load(&ba->waiters), want_mark);
+	close(go[0]);
+	close(go[1]);
+	t_shared_free(ab, sizeof(*ab));
+	t_shared_free(ba, sizeof(*ba));
+}
+
+/* Two registered processes: wakers keep only a compiler barrier, parkers
+ * membarrier; 2000 rounds, every wait parked, none lost. */
+static void asym_registered_pair(void)
+{
+	asym_pingpong(0, 0);
+}
+
+H_REGISTER(asym_registered_pair, 20, "common.wait.fence+2");
+
+/* A peer whose membarrier is refused marks the words at open, and the
+ * registered waker then fences: 2000 parked rounds, none lost. */
+static void asym_refused_peer(void)
+{
+	asym_pingpong(1, SHMK_WAIT_FENCED);
+}
+
+H_REGISTER(asym_refused_peer, 20, "common.wait.asym");
+
+/* Refused later (a filter installed after the registration): the first
+ * park's membarrier fails, the word is marked from then on, the process
+ * fences as a waker, and the wait itself still works. */
+static void asym_refused_at_park(void)
+{
+	struct shared *sh = t_shared_alloc(sizeof(*sh));
+
+	shmk_wait_join(&sh->waiters);
+	CU_ASSERT_FATAL(shmk_wait__asym());
+	park_every_wait();
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
+	struct cond c = { .sh = sh, .want = 1 };
+	CU_ASSERT_EQUAL(wait_for(sh, SHMK_WAIT_ANNOUNCED, &c, 5 * 1000000), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
+	shmk_fault_set(NULL);
+	CU_ASSERT(!shmk_wait__asym());
+	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), SHMK_WAIT_FENCED);
+	/* a refused process's next join marks its words too */
+	struct shared *sh2 = t_shared_alloc(sizeof(*sh2));
+	shmk_wait_join(&sh2->waiters);
+	CU_ASSERT_EQUAL(atomic_load(&sh2->waiters), SHMK_WAIT_FENCED);
+	/* a marked word with nobody announced still costs a waker no word
+	 * write and no syscall */
+	struct shmk_wait w = point(sh, SHMK_WAIT_ANNOUNCED);
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("futex:1"), 0);
+	shmk_wait_fence();
+	shmk_wait_wake(&w);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	shmk_fault_set(NULL);
+	CU_ASSERT_EQUAL(atomic_load(&sh->gen), 0);
+	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), SHMK_WAIT_FENCED);
+	t_shared_free(sh, sizeof(*sh));
+	t_shared_free(sh2, sizeof(*sh2));
+}
+
+H_REGISTER(asym_refused_at_park, 20, "common.wait.asym");
+
+/* The ready() of asym_grace: the re-check right after the refused
+ * membarrier (the first call that sees FENCED) misses the publish, which
+ * lands just after it with no wake: a registered waker that looked at the
+ * word before the mark, skipped its fence and its take, and whose store was
+ * still in its store buffer during the re-check. */
+static int late_ready(void *a)
+{
+	struct cond *c = a;
+
+	if (!c->readies && (atomic_load(&c->sh->waiters) & SHMK_WAIT_FENCED)) {
+		c->readies = 1;
+		atomic_store(&c->sh->head, c->want);
+		return 1;
+	}
+	return atomic_load(&c->sh->head) >= c->want ? 0 : 1;
+}
+
+/* r[common.wait.asym.grace]: a waiter whose membarrier is refused at park
+ * marks the word and then sleeps at most the grace period before it looks
+ * again, so the publish that no one woke it for is found in a millisecond,
+ * not after a liveness period (ten minutes here; the 4 s timeout would end
+ * the sleep first). */
+static void asym_grace(void)
+{
+	struct shared *sh = t_shared_alloc(sizeof(*sh));
+
+	shmk_wait_join(&sh->waiters);
+	CU_ASSERT_FATAL(shmk_wait__asym());
+	park_every_wait();
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
+	struct cond c = { .sh = sh, .want = 1 };
+	struct shmk_wait w = point(sh, SHMK_WAIT_ANNOUNCED);
+	struct shmk_wait_ops ops = { .ready = late_ready, .covers = c_covers, .arg = &c,
+				     .max_slice = -1 };
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CU_ASSERT_EQUAL(shmk_wait_until(&w, &ops, 4000000000LL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* found well before the 4 s timeout ends the sleep (the condition
+	 * holds by then, so the timeout too would return 0): a bound on a lost
+	 * wake-up's stall, a thousand times the grace period, not a speed */
+	CU_ASSERT(t1.tv_sec - t0.tv_sec < 2);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
+	shmk_fault_set(NULL);
+	CU_ASSERT_EQUAL(c.readies, 1);
+	/* nobody woke it: the grace period's own short sleep ended */
+	CU_ASSERT_EQUAL(atomic_load(&sh->gen), 0);
+	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), SHMK_WAIT_FENCED);
+	t_shared_free(sh, sizeof(*sh));
+}
+
+H_REGISTER(asym_grace, 20, "common.wait.asym.grace");
+
 /* ------------------------------------------------------------ main */
 
 int main(int argc, char **argv)

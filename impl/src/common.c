@@ -27,12 +27,14 @@ enum {
 	SITE_MREMAP,
 	SITE_FSTAT,
 	SITE_FUTEX,
+	SITE_MEMBARRIER,
 	SITE_N
 };
 
 #ifdef SHMK_TEST_BUILD
 static const char *const site_names[SITE_N] = {
 	"open", "shm_open", "ftruncate", "fallocate", "mmap", "mremap", "fstat", "futex",
+	"membarrier",
 };
 /* Per-process and not thread-safe on purpose: fault runs are single-threaded. */
 static long fault_at[SITE_N];	/* fail the Nth call; 0 = never */
@@ -448,6 +450,16 @@ int shmk_futex_wake(_Atomic uint32_t *w, int nwake)
 		return SHMK_FAIL(-EINTR);
 	BENCH_COUNT(bench_futex_wakes);
 	long rc = syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, nwake, NULL, NULL, 0);
+	return rc < 0 ? SHMK_FAIL(-errno) : (int)rc;
+}
+
+/* The injected failure is seccomp's answer (a container that filters the
+ * call): the wait primitive falls back to its plain fence (wait.c). */
+int shmk_sys_membarrier(int cmd)
+{
+	if (fault_hit(SITE_MEMBARRIER))
+		return SHMK_FAIL(-EPERM);
+	long rc = syscall(SYS_membarrier, cmd, 0, 0);
 	return rc < 0 ? SHMK_FAIL(-errno) : (int)rc;
 }
 

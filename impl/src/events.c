@@ -534,6 +534,14 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 		rc = shmk_fail(SHMK_ELAYOUT, "events: capabilities changed under us");
 		goto fail;
 	}
+	/* r[impl common.wait.asym] before any wait of ours announces */
+	struct shmk_events_wake *wk = W(m);
+	if (wk) {
+		shmk_wait_join(&wk->spsc_data.waiters);
+		shmk_wait_join(&wk->spsc_space.waiters);
+		shmk_wait_join(&wk->mpsc_data.waiters);
+		shmk_wait_join(&wk->mpsc_space.waiters);
+	}
 	atomic_init(&m->refs, 1);
 	*out = m;
 	return 0;

@@ -107,7 +107,7 @@ static inline int shmk__fail_here(int rc, const char *site)
  * They are the fault-injection sites: in test builds (SHMK_TEST_BUILD)
  * SHMK_FAULT="site:N[,site:N...]" (or shmk_fault_set()) makes the Nth call
  * of that site fail.  Sites: open, shm_open, ftruncate, fallocate, mmap,
- * mremap, fstat, futex.
+ * mremap, fstat, futex, membarrier.
  * ---------------------------------------------------------------------- */
 int shmk_sys_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
 int shmk_sys_shm_open(const char *name, int flags, mode_t mode);
@@ -119,6 +119,8 @@ int shmk_sys_fstat(int fd, struct stat *st);
 int shmk_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off, void **out);
 int shmk_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *new_addr,
 		    void **out);
+/* membarrier(2): its result (QUERY: the command mask) or -errno. */
+int shmk_sys_membarrier(int cmd);
 
 /* Fault hook control (test builds; no-ops returning -ENOTSUP otherwise). */
 int shmk_fault_set(const char *spec); /* "" or NULL clears */

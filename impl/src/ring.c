@@ -70,6 +70,8 @@ static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_m
 	m->wp = (struct shmk_ring_wpage *)(m->base + wpat);
 	m->hdr = (struct shmk_ring_hdr *)m->base;
 	m->data = m->base + page;
+	/* r[impl common.wait.asym] before any wait of ours announces */
+	shmk_wait_join(&m->hdr->waiters);
 	return 0;
 }
 

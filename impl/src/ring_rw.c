@@ -208,7 +208,7 @@ static int wait_peer(void *a)
 	return shmk_fail(SHMK_EPEERDEAD, "ring: no live writer");
 }
 
-/* r[impl ring.reader.wait.wake+3] r[impl ring.reader.wait.timeout]
+/* r[impl ring.reader.wait.wake+4] r[impl ring.reader.wait.timeout]
  * r[impl reliability.peer.unblock] A record already there costs one
  * load: no clock read, no getenv.  Then wait.c spins, checks the size, looks
  * at the writers once before the first park (a ring whose writers are all
@@ -312,7 +312,7 @@ uint64_t shmk_ring__fork_gen(void)
 	return g == UINT64_MAX ? g - 1 : g;
 }
 
-/* r[impl ring.writer.wake+2] after publish (B): the fence, then one load
+/* r[impl ring.writer.wake+3] after publish (B): the fence, then one load
  * while the reader is busy; an announced reader is woken once (the take),
  * however many records it misses before it runs. */
 static void wake_reader(struct shmk_ring_writer *w)

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 
 #include "wait.h"
@@ -16,24 +17,97 @@
 #define WAIT_SPIN_NS 50000LL	 /* spin this long before parking (< bench's 200 us idle gap) */
 #define WAIT_SPIN_PURE_NS 5000LL /* pure spin before the spin starts yielding the CPU */
 #define WAIT_SPIN_CHECK 16	 /* attempts between two looks at the clock (vDSO, no syscall) */
+/* r[impl common.wait.asym.grace] how long a waiter that marked a word
+ * FENCED keeps re-checking in short sleeps: a publish a registered waker
+ * left in its store buffer (it looked before the mark and skipped its
+ * fence) drains in nanoseconds; this is a thousand times that */
+#define WAIT_GRACE_NS 1000000LL
 
-/* r[impl common.wait.fence] The waiter's half of the Dekker pair, after
- * its announcement: it pairs with shmk_wait_fence (mode a) or the seq_cst
- * bump (mode b). */
-static inline void waiter_fence(void)
+_Atomic int shmk_wait__mb;
+
+#define MB_NEED (MEMBARRIER_CMD_GLOBAL_EXPEDITED | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED)
+
+/* r[impl common.wait.asym] Ask the kernel once per process: QUERY, then
+ * REGISTER_GLOBAL_EXPEDITED.  Any failure (ENOSYS: no membarrier; EINVAL:
+ * a kernel before 4.16; EPERM: a seccomp filter) leaves the process
+ * symmetric.  The registration belongs to the mm: a fork inherits it
+ * (measured on 6.18 with MEMBARRIER_CMD_GET_REGISTRATIONS), an exec drops
+ * it along with this variable.  Racing threads ask twice and store the
+ * same answer. */
+static bool mb_asym(void)
 {
+	int st = atomic_load_explicit(&shmk_wait__mb, memory_order_relaxed);
+
+	if (st == SHMK_WAIT_UNKNOWN) {
+		int q = shmk_sys_membarrier(MEMBARRIER_CMD_QUERY);
+		st = q >= 0 && (q & MB_NEED) == MB_NEED &&
+				     shmk_sys_membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) == 0
+			     ? SHMK_WAIT_ASYM
+			     : SHMK_WAIT_SYMMETRIC;
+		/* relaxed: process-local; see shmk_wait__mb */
+		atomic_store_explicit(&shmk_wait__mb, st, memory_order_relaxed);
+	}
+	return st == SHMK_WAIT_ASYM;
+}
+
+#ifdef SHMK_TEST_BUILD
+void shmk_wait__forget(void)
+{
+	atomic_store_explicit(&shmk_wait__mb, SHMK_WAIT_UNKNOWN, memory_order_relaxed);
+}
+#endif
+
+/* r[impl common.wait.asym] Set at open, before this process can announce
+ * on the word: a registered waker that loaded the word earlier skipped the
+ * fence of a publish already on its way to memory (a store buffer drains
+ * in nanoseconds; open and the spin before a first park take
+ * microseconds), and every later look finds FENCED and fences. */
+void shmk_wait_join(_Atomic uint32_t *waiters)
+{
+	if (!mb_asym() && !(SHMK_LOAD_U32(waiters) & SHMK_WAIT_FENCED))
+		/* seq_cst: pairs with the wakers' relaxed loads of waiters after
+		 * their publish (they fence once they see it) */
+		atomic_fetch_or_explicit(waiters, SHMK_WAIT_FENCED, memory_order_seq_cst);
+}
+
+/* r[impl common.wait.fence+2] The waiter's half of the Dekker pair, after
+ * its announcement.  Mode a in a registered process: membarrier, the heavy
+ * half of shmk_wait_fence's compiler barrier; refused now (a filter
+ * installed since we registered): FENCED on the word from now on, and the
+ * full fence.  Otherwise the full fence, pairing with shmk_wait_fence or
+ * mode b's seq_cst bump.  true: this call set FENCED on a word without it
+ * (common.wait.asym.grace). */
+static inline bool waiter_fence(const struct shmk_wait *w)
+{
+	bool marked = false;
+
+	if (w->mode == SHMK_WAIT_ANNOUNCED && shmk_wait__asym()) {
+		if (shmk_sys_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0)
+			return false;
+		/* relaxed: process-local */
+		atomic_store_explicit(&shmk_wait__mb, SHMK_WAIT_SYMMETRIC, memory_order_relaxed);
+		/* seq_cst: as in shmk_wait_join */
+		marked = !(atomic_fetch_or_explicit(w->waiters, SHMK_WAIT_FENCED,
+						    memory_order_seq_cst) &
+			   SHMK_WAIT_FENCED);
+	}
 	shmk_wait__full_fence();
+	return marked;
 }
 
 /* r[impl common.wait.take] Mode a: take the announcement (CAS TAKEN in),
  * then bump and wake: a second waker finds it taken and costs one load, so a
  * waiter that misses many messages is woken once. */
-void shmk_wait__take(const struct shmk_wait *w)
+void shmk_wait__take(const struct shmk_wait *w, uint32_t v)
 {
-	/* relaxed: the caller's fence (or seq_cst bump) orders it */
-	uint32_t v = SHMK_LOAD_U32(w->waiters);
-
-	while (v != 0 && !(v & SHMK_WAIT_TAKEN)) {
+	/* r[impl common.wait.asym] a process that cannot membarrier shares
+	 * the word: the fence shmk_wait_fence skipped, and the look again */
+	if ((v & SHMK_WAIT_FENCED) && shmk_wait__asym()) {
+		shmk_wait__full_fence();
+		/* relaxed: after the fence (Dekker, as in shmk_wait_wake) */
+		v = SHMK_LOAD_U32(w->waiters);
+	}
+	while ((v & SHMK_WAIT_COUNT) && !(v & SHMK_WAIT_TAKEN)) {
 		/* seq_cst: pairs with the announce CAS in announce(), which
 		 * clears TAKEN: a waiter that announces after us is seen by the
 		 * next waker */
@@ -64,20 +138,25 @@ int shmk_wait_park(const struct shmk_wait *w, uint32_t expect, int64_t slice_ns)
 }
 
 /* Count ourselves in and clear TAKEN: the announcement is new, the next
- * waker must see it. */
-static void announce(const struct shmk_wait *w)
+ * waker must see it.  FENCED stays (sticky), and a mode-a waiter that
+ * cannot membarrier sets it again (a word it never joined, one a peer
+ * cleared).  true: this announcement set FENCED on a word without it. */
+static bool announce(const struct shmk_wait *w)
 {
 	uint32_t v = SHMK_LOAD_U32(w->waiters);
+	uint32_t mark = w->mode == SHMK_WAIT_ANNOUNCED && !mb_asym() ? SHMK_WAIT_FENCED : 0;
 
 	/* seq_cst: pairs with the take CAS in shmk_wait__take */
-	while (!atomic_compare_exchange_weak_explicit(w->waiters, &v,
-						      ((v & SHMK_WAIT_COUNT) + 1) & SHMK_WAIT_COUNT,
-						      memory_order_seq_cst, memory_order_relaxed))
+	while (!atomic_compare_exchange_weak_explicit(
+		w->waiters, &v,
+		(((v & SHMK_WAIT_COUNT) + 1) & SHMK_WAIT_COUNT) | (v & SHMK_WAIT_FENCED) | mark,
+		memory_order_seq_cst, memory_order_relaxed))
 		;
+	return mark && !(v & SHMK_WAIT_FENCED);
 }
 
-/* Count ourselves out; the last one out clears TAKEN too, so waiters == 0
- * means nobody is in the park loop (and a hostile 0 stays 0). */
+/* Count ourselves out; the last one out clears TAKEN too, so a count of 0
+ * means nobody is in the park loop (and a hostile 0 stays 0); FENCED stays. */
 static void retract(const struct shmk_wait *w)
 {
 	uint32_t v = SHMK_LOAD_U32(w->waiters);
@@ -85,7 +164,7 @@ static void retract(const struct shmk_wait *w)
 
 	do {
 		uint32_t c = v & SHMK_WAIT_COUNT;
-		n = c > 1 ? (c - 1) | (v & SHMK_WAIT_TAKEN) : 0;
+		n = (c > 1 ? (c - 1) | (v & SHMK_WAIT_TAKEN) : 0) | (v & SHMK_WAIT_FENCED);
 		/* relaxed: a stale count only costs a waker one futex_wake */
 	} while (!atomic_compare_exchange_weak_explicit(w->waiters, &v, n, memory_order_relaxed,
 							memory_order_relaxed));
@@ -187,14 +266,20 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 		max_slice = period;
 	int64_t next_look = shmk_now_ns() + period;
 	bool look_now = ops->look_first;
+	/* r[impl common.wait.asym.grace] < 0: not in a grace period */
+	int64_t grace_end = -1, checked = 0;
 	for (;;) {
 		/* the word BEFORE the announcement (wait.h) */
 		uint32_t g = w->mode == SHMK_WAIT_GENERATION
 				     ? ops->expect
 				     /* acquire: pairs with the release bump in shmk_wait__take */
 				     : SHMK_LOAD_ACQ_U32(w->word);
-		announce(w);
-		waiter_fence();
+		bool marked = announce(w);
+		if (waiter_fence(w) || marked)
+			grace_end = shmk_now_ns() + WAIT_GRACE_NS;
+		/* the clock only in a grace period: when this re-check ran */
+		if (grace_end >= 0)
+			checked = shmk_now_ns();
 		rc = ops->ready(ops->arg);
 		if (rc != 1)
 			goto out;
@@ -209,6 +294,16 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 			next_look = shmk_now_ns() + period;
 		}
 		int64_t slice = max_slice;
+		/* r[impl common.wait.asym.grace] a waker that looked before our
+		 * mark skipped its fence and its wake: until a re-check has run
+		 * after the grace period, no sleep outlasts it (an early wake-up
+		 * does not end it: that waker's publish may still be buffered) */
+		if (grace_end >= 0) {
+			if (checked >= grace_end)
+				grace_end = -1;
+			else if (grace_end - checked < slice)
+				slice = grace_end - checked;
+		}
 		if (deadline >= 0) {
 			int64_t left = deadline - shmk_now_ns();
 			if (left <= 0) {
@@ -230,8 +325,15 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 			rc = ops->ready(ops->arg);
 			return rc != 1 ? rc : frc;
 		}
-		/* woken (or the word moved): if the condition is still unmet
-		 * after the next announcement, that may have been a goodbye */
+		/* woken (or the word moved): the condition first, as the spin
+		 * looks at it, unannounced: the announcement and its fence (a
+		 * membarrier, microseconds and an IPI to the waker) are the
+		 * price of sleeping again, not of the message that woke us */
+		rc = ops->ready(ops->arg);
+		if (rc != 1)
+			return rc;
+		/* still unmet after the next announcement: that may have been
+		 * a goodbye */
 		look_now = frc == 0;
 	}
 out:

@@ -6,11 +6,12 @@
  * Two shared words per wait point, both in the module's wire layout:
  *   word     the futex word (a generation);
  *   waiters  the announcement: a count of waiters in the park loop
- *            (SHMK_WAIT_COUNT bits) and, in mode a, SHMK_WAIT_TAKEN, set
- *            by the waker that woke them (ck_ec keeps its flag in the
- *            counter word; the wire layouts here keep a separate word, so
- *            the waker marks the announcement taken instead of clearing a
- *            flag).
+ *            (SHMK_WAIT_COUNT bits), in mode a SHMK_WAIT_TAKEN, set by
+ *            the waker that woke them (ck_ec keeps its flag in the counter
+ *            word; the wire layouts here keep a separate word, so the
+ *            waker marks the announcement taken instead of clearing a
+ *            flag), and SHMK_WAIT_FENCED (mode a, sticky): a process that
+ *            cannot issue membarrier shares the word, so wakers fence.
  *
  *   waiter (shmk_wait_until)                waker
  *   g = LOAD_ACQ(word)   (mode a)           publish (release)
@@ -23,8 +24,22 @@
  *                                             futex_wake(word)
  *
  * The fences make the announce / publish pair a Dekker pair: the waiter's
- * re-check sees the publish or the waker sees the announcement.  In mode a
- * the word is read BEFORE the announcement, so whoever takes the
+ * re-check sees the publish or the waker sees the announcement.  In mode
+ * a the pair is asymmetric (folly's asymmetricLightBarrier /
+ * asymmetricHeavyBarrier, liburcu's urcu-memb): a waker in a process
+ * registered for MEMBARRIER_CMD_GLOBAL_EXPEDITED keeps only a compiler
+ * barrier, and the waiter's fence is membarrier(GLOBAL_EXPEDITED), which
+ * runs a full barrier on every CPU that runs a registered process: the
+ * waker's publish is then visible to the re-check, or its load of waiters
+ * came after the barrier and sees the announcement.  Wakes are per
+ * message, parks are rare: the syscall (~1.6 us) moves off the hot path.
+ * A process that cannot register (no membarrier, seccomp, refused) fences
+ * as a waker and sets FENCED in every mode-a word it opens (and in its
+ * announcements), so a registered waker that finds FENCED fences too;
+ * a waiter that sets FENCED itself (its membarrier refused at park) sleeps
+ * in short slices for a grace period, since a waker that looked just
+ * before the mark skipped its fence (common.wait.asym.grace).
+ * In mode a the word is read BEFORE the announcement, so whoever takes the
  * announcement bumps after that read and the sleep returns at once
  * (reading it after lets a late waker take the announcement and bump
  * first: a lost wake-up, conformance/models/futex.pml).  A taken
@@ -33,7 +48,8 @@
  * Mode b bumps BEFORE it looks at waiters, so it cannot take (a notify
  * delayed between its bump and its look would take an announcement made
  * after the bump, and the next notify would skip a waiter asleep on the
- * newer generation): every change wakes while a waiter is counted.
+ * newer generation): every change wakes while a waiter is counted.  Its
+ * bump is a locked RMW in any case, so mode b keeps its symmetric fences.
  *
  * Modes:
  *   SHMK_WAIT_ANNOUNCED   (a) the word moves only when a waker takes an
@@ -57,7 +73,8 @@
 #pragma GCC visibility push(hidden)
 
 #define SHMK_WAIT_TAKEN 0x80000000u
-#define SHMK_WAIT_COUNT 0x7fffffffu
+#define SHMK_WAIT_FENCED 0x40000000u
+#define SHMK_WAIT_COUNT 0x3fffffffu
 
 enum shmk_wait_mode {
 	SHMK_WAIT_ANNOUNCED,
@@ -112,17 +129,43 @@ static inline void shmk_wait__full_fence(void)
 #endif
 }
 
-/* r[impl common.wait.fence] The waker's full fence, between its publish
- * and its look at waiters (mode a): the one place it lives, so that an
- * asymmetric scheme (a compiler barrier here, membarrier on the waiter's
- * side in wait.c) can replace it. */
-static inline void shmk_wait_fence(void)
+/* This process's membarrier state (wait.c): SHMK_WAIT_ASYM once it is
+ * registered for MEMBARRIER_CMD_GLOBAL_EXPEDITED and can issue it.
+ * relaxed: process-local; a stale 0 only costs a fence. */
+enum { SHMK_WAIT_UNKNOWN, SHMK_WAIT_ASYM, SHMK_WAIT_SYMMETRIC };
+extern _Atomic int shmk_wait__mb;
+
+static inline bool shmk_wait__asym(void)
 {
-	shmk_wait__full_fence();
+	return atomic_load_explicit(&shmk_wait__mb, memory_order_relaxed) == SHMK_WAIT_ASYM;
 }
 
-/* Mode a, slow path of shmk_wait_wake: take the announcement, bump, wake. */
-void shmk_wait__take(const struct shmk_wait *w);
+/* r[impl common.wait.fence+2] The waker's fence, between its publish and
+ * its look at waiters (mode a): registered, a compiler barrier (the
+ * waiter's membarrier is the heavy half); otherwise a full fence.  A
+ * process that never registered never skips it. */
+static inline void shmk_wait_fence(void)
+{
+	if (shmk_wait__asym())
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		shmk_wait__full_fence();
+}
+
+/* An opener's half of common.wait.asym: register this process (once) and,
+ * if it cannot issue membarrier, mark the mode-a word FENCED before any of
+ * its waits can announce on it. */
+void shmk_wait_join(_Atomic uint32_t *waiters);
+
+#ifdef SHMK_TEST_BUILD
+/* Test builds: forget the registration, so the next join or park asks the
+ * kernel again (a test that refuses it through SHMK_FAULT=membarrier:N). */
+void shmk_wait__forget(void);
+#endif
+
+/* Mode a, slow path of shmk_wait_wake: the fence FENCED asks for, then
+ * take the announcement, bump, wake. */
+void shmk_wait__take(const struct shmk_wait *w, uint32_t v);
 
 /* Mode a, after the caller's publish and shmk_wait_fence(): wake an
  * announced waiter.  Nobody announced (or already taken): one load. */
@@ -131,10 +174,11 @@ static inline void shmk_wait_wake(const struct shmk_wait *w)
 	if (w->wake_gap)
 		SHMK_DELAY_POINT(w->wake_gap); /* test builds: widen publish -> wake */
 	/* relaxed, after shmk_wait_fence: pairs with the waiter's announce
-	 * and shmk_wait__waiter_fence (Dekker: one of us sees the other) */
+	 * and its fence or membarrier in wait.c (Dekker: one of us sees the
+	 * other) */
 	uint32_t v = SHMK_LOAD_U32(w->waiters);
-	if (SHMK_UNLIKELY(v != 0 && !(v & SHMK_WAIT_TAKEN)))
-		shmk_wait__take(w);
+	if (SHMK_UNLIKELY((v & SHMK_WAIT_FENCED) || ((v & SHMK_WAIT_COUNT) && !(v & SHMK_WAIT_TAKEN))))
+		shmk_wait__take(w, v);
 }
 
 /* r[impl common.wait.generation] Mode b: one change after the caller's

@@ -400,9 +400,9 @@ static void wait_wake(void)
 	close(back[1]);
 	rfx_close(&f);
 }
-H_REGISTER(wait_wake, 60, "ring.reader.wait.wake+3", "ring.writer.wake+2");
+H_REGISTER(wait_wake, 60, "ring.reader.wait.wake+4", "ring.writer.wake+3");
 
-/* ring.writer.wake+2: a writer in another process bumps gen and takes
+/* ring.writer.wake+3: a writer in another process bumps gen and takes
  * the announcement only when the reader announced (set here through the
  * raw mapping, as a parked reader leaves it): one bump for a burst of
  * commits, none while the announcement stays taken, none without one. */
@@ -461,7 +461,7 @@ static void wake_once(void)
 	close(done[0]);
 	rfx_close(&f);
 }
-H_REGISTER(wake_once, 30, "ring.writer.wake+2");
+H_REGISTER(wake_once, 30, "ring.writer.wake+3");
 
 static void wait_timeout(void)
 {
