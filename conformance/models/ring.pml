@@ -18,14 +18,14 @@
  * A writer that is the only one ever registered (registered == 1, read
  * under the lock) and published the previous record itself keeps head and
  * tail: it uses the head it stored and the tail it last loaded, and loads
- * tail again only when the record does not fit (ring.writer.sole+4).  A
+ * tail again only when the record does not fit (ring.writer.sole+6).  A
  * writer registers before its first lock; a lock taken from a dead holder
  * drops what it kept.  Or writer 1 is not a registered writer but writer
  * 0's forked child (init chooses): it starts after writer 0's first
  * publish with a copy of what writer 0 kept and registers nothing, so
  * registered stays 1; the fork bumps both processes' fork generation,
  * and a writer keeps head only while its process's generation is the
- * one its handle was opened at (ring.writer.sole+4).
+ * one its handle was opened at (ring.writer.sole+6).
  *
  * A sole writer that armed itself under the lock (solo = 1 while
  * registered == 1) writes its later records without the lock: it stores
@@ -83,7 +83,7 @@
  * r[verify ring.writer.lock.recover]
  * r[verify ring.writer.space]
  * r[verify ring.writer.publish]
- * r[verify ring.writer.sole+4]
+ * r[verify ring.writer.sole+6]
  * r[verify ring.writer.solo]
  */
 

@@ -43,7 +43,7 @@ struct shmk_ring_writer {
 	uint64_t token;
 	unsigned slot;
 	int reserved;		/* a reservation holds the lock */
-	int kept;		/* kept_head/kept_tail hold (ring.writer.sole+4) */
+	int kept;		/* kept_head/kept_tail hold (ring.writer.sole+6) */
 	uint64_t fork_gen;	/* shmk_ring__fork_gen() at open: no fork since while equal */
 	uint64_t kept_head;	/* the head this handle published last */
 	uint64_t kept_tail;	/* the tail this handle loaded last (validated) */

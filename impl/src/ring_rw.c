@@ -274,17 +274,18 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 
 /* ---------------------------------------------------------------- writer */
 
-/* r[impl ring.writer.sole+4] The process's fork generation: every fork
- * bumps it in the parent and in the child (pthread_atfork's parent and
- * child handlers), so a handle opened before a fork, whose copy the other
- * process may write with, never matches it again on either side.  The
- * parent needs the bump as much as the child: after the fork either copy
- * may store head behind the other's kept one.  relaxed: a handle belongs
- * to one thread at a time, and the handlers run in the forking thread
- * (child: the only thread), so each load in reserve_locked pairs with the
- * fetch_add of the fork that copied the handle, ordered by that thread's
- * own program order; another thread's concurrent fork can only make the
- * comparison fail, which takes the loading path. */
+/* r[impl ring.writer.sole+6] The process's fork generation: every fork
+ * bumps it before the process is copied (pthread_atfork's prepare handler,
+ * so the child inherits the bump) and again in the child, so a handle
+ * opened before a fork, whose copy the other process may write with, never
+ * matches it again on either side.  The parent needs the bump as much as
+ * the child: after the fork either copy may store head behind the other's
+ * kept one.  It must come in prepare, not in the parent handler: another
+ * thread of the parent may write between fork's return and the parent
+ * handler, after the child already wrote (a record lost, head moved back).
+ * relaxed: a locked writer compares it under the lock, which the child
+ * cannot take before the parent's holder releases it, so a comparison that
+ * missed the bump finished its record before the child could write. */
 static _Atomic uint64_t ring_fork_gen;
 static pthread_once_t ring_fork_once = PTHREAD_ONCE_INIT;
 
@@ -299,7 +300,7 @@ static void ring_fork_watch(void)
 	/* Cannot fail but with ENOMEM; then forks go unseen, so the handles
 	 * opened meanwhile get a generation no load will ever match
 	 * (shmk_ring__fork_gen) and never keep head. */
-	if (pthread_atfork(NULL, ring_fork_bump, ring_fork_bump))
+	if (pthread_atfork(ring_fork_bump, NULL, ring_fork_bump))
 		atomic_store_explicit(&ring_fork_gen, UINT64_MAX, memory_order_relaxed);
 }
 
@@ -500,7 +501,7 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 	uint64_t rl = shmk_ring_record_len(len);
 	uint64_t head, tail;
 
-	/* r[impl ring.writer.sole+4] Under the lock: a writer that registered
+	/* r[impl ring.writer.sole+6] Under the lock: a writer that registered
 	 * after our last publish did so before it could take the lock (its
 	 * claim_slot precedes its first lock), so a count of one here means
 	 * no other handle has stored head since.  relaxed: pairs with the
@@ -562,7 +563,7 @@ static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
 	 * shmk_ring_head / shmk_ring_wait / read_message: the bytes written
 	 * above are visible before the head that covers them */
 	atomic_store_explicit(&w->m.hdr->head, head + rl, memory_order_release);
-	/* r[impl ring.writer.sole+4] the header's head as we stored it (the
+	/* r[impl ring.writer.sole+6] the header's head as we stored it (the
 	 * tail it was checked against is already in kept_tail) */
 	w->kept_head = head + rl;
 	w->kept = 1;

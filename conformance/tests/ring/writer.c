@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ring tests: writers: hand-off, locks, crash recovery, space and bounds. */
+#include <pthread.h>
+#include <stdint.h>
 #include "ring_test.h"
 
 /* ---------------------------------------------------------------- writers */
@@ -403,7 +405,7 @@ static void sole(void)
 	atomic_store(&h->head, head);
 	rfx_close(&f);
 }
-H_REGISTER(sole, 30, "ring.writer.sole+4");
+H_REGISTER(sole, 30, "ring.writer.sole+6");
 
 /* Forks a child that waits for a byte on go, then exits with fn(arg). */
 static pid_t fork_held(int go[2], int (*fn)(void *), void *arg)
@@ -454,7 +456,7 @@ static int open_write_b1(void *arg)
 /* The same with the second writer a real process that registers, writes
  * one record and is gone (exited, its slot given up) between a's records:
  * a2 must land after b1, not on it.  The process is forked before a is
- * opened, so a's handle has seen no fork (ring.writer.sole+4) and only
+ * opened, so a's handle has seen no fork (ring.writer.sole+6) and only
  * registered can tell a about b. */
 static void sole_process(void)
 {
@@ -472,7 +474,7 @@ static void sole_process(void)
 	read_one(f.r, 0xA, "a2");
 	rfx_close(&f);
 }
-H_REGISTER(sole_process, 30, "ring.writer.sole+4");
+H_REGISTER(sole_process, 30, "ring.writer.sole+6");
 
 /* Writes "c1" with the parent's handle (*arg), without closing it: the
  * slot is the parent's. */
@@ -505,7 +507,7 @@ static void sole_fork(void)
 	read_one(f.r, 0xA, "p3");
 	rfx_close(&f);
 }
-H_REGISTER(sole_fork, 30, "ring.writer.sole+4");
+H_REGISTER(sole_fork, 30, "ring.writer.sole+6");
 
 /* The sole writer writes unlocked once armed (its first record, locked,
  * arms it): a reservation it holds is its busy word, not the lock.  A
@@ -580,6 +582,95 @@ static void solo_crash(void)
 	rfx_close(&f);
 }
 H_REGISTER(solo_crash, 40, "ring.writer.solo");
+
+/* A fork by ANOTHER thread of the sole writer's process.  The writer
+ * thread writes while the forking thread is still inside fork's parent
+ * handlers (an application handler registered before shmkit's holds it
+ * there), after the child wrote with its copy of the handle: the writer
+ * must not use its kept head (the child's record would be lost and head
+ * move back), so the generation is bumped in prepare, before the copy. */
+static struct {
+	struct shmk_ring_writer *w;
+	int armed;		/* the app's parent handler acts (one fork) */
+	pid_t parent;
+	int child_done[2], t1_go[2], t1_done[2];
+	int t1_rc;
+} ft;
+
+static void ft_parent(void)
+{
+	char b;
+
+	if (!ft.armed || getpid() != ft.parent)
+		return;
+	ft.armed = 0;
+	/* the child wrote; let the writer thread write now; wait for it */
+	if (read(ft.child_done[0], &b, 1) != 1 || write(ft.t1_go[1], "g", 1) != 1 ||
+	    read(ft.t1_done[0], &b, 1) != 1)
+		ft.t1_rc = -1000;
+}
+
+static void *ft_writer(void *arg)
+{
+	char b;
+
+	(void)arg;
+	if (read(ft.t1_go[0], &b, 1) != 1)
+		return NULL;
+	ft.t1_rc = shmk_ring_write(ft.w, "a3", 2);
+	if (write(ft.t1_done[1], "d", 1) != 1)
+		ft.t1_rc = -1001;
+	return NULL;
+}
+
+static void *ft_forker(void *arg)
+{
+	(void)arg;
+	ft.armed = 1;
+	pid_t p = fork();
+	if (p == 0) {
+		char big[200];
+		memset(big, 'C', sizeof(big));
+		int rc = shmk_ring_write(ft.w, big, sizeof(big));
+		_exit(write(ft.child_done[1], "c", 1) == 1 && rc == 0 ? 0 : 13);
+	}
+	if (p > 0)
+		CU_ASSERT_EQUAL(h_wait(p, h_deadline(20)), 0);
+	return NULL;
+}
+
+static void solo_fork_thread(void)
+{
+	CU_ASSERT_EQUAL_FATAL(pipe(ft.child_done) | pipe(ft.t1_go) | pipe(ft.t1_done), 0);
+	ft.parent = getpid();
+	/* before shmkit's (registered at the first writer open): parent
+	 * handlers run in registration order */
+	CU_ASSERT_EQUAL_FATAL(pthread_atfork(NULL, ft_parent, NULL), 0);
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+	char buf[256];
+	uint64_t t;
+	size_t n;
+
+	ft.w = f.w;
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	pthread_t a, b;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&a, NULL, ft_writer, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&b, NULL, ft_forker, NULL), 0);
+	pthread_join(b, NULL);
+	pthread_join(a, NULL);
+	CU_ASSERT_EQUAL(ft.t1_rc, 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 3 * rl + shmk_ring_record_len(200));
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xA, "a2");
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT(t == 0xA && n == 200 && buf[0] == 'C' && buf[199] == 'C');
+	read_one(f.r, 0xA, "a3");
+	rfx_close(&f);
+}
+H_REGISTER(solo_fork_thread, 30, "ring.writer.sole+6", "ring.writer.solo");
 
 static void overflow(void)
 {

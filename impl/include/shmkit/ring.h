@@ -27,7 +27,7 @@
  * token is registered); a forked child must not use its parent's handle
  * (its close would give up the parent's slot).  A child that writes with
  * it anyway loses no record: after a fork, neither copy keeps head
- * (r[ring.writer.sole+4]), so a handle opened before a fork loads head
+ * (r[ring.writer.sole+6]), so a handle opened before a fork loads head
  * and tail on every write from then on, in parent and child.
  *
  * Threads: a reader handle and a writer handle each belong to one thread
