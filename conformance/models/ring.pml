@@ -30,7 +30,7 @@
  * A sole writer that armed itself under the lock (solo = 1 while
  * registered == 1) writes its later records without the lock: it stores
  * busy, then loads registered, and takes the lock instead when it is not 1;
- * it clears busy after publishing (ring.writer.solo).  Every writer that
+ * it clears busy after publishing (ring.writer.solo+2).  Every writer that
  * takes the lock while solo is set waits, once per handle and fork
  * generation, until busy is clear or names a dead writer.  In the C code
  * the busy store and the registered load are separated by a compiler
@@ -84,7 +84,7 @@
  * r[verify ring.writer.space]
  * r[verify ring.writer.publish]
  * r[verify ring.writer.sole+6]
- * r[verify ring.writer.solo]
+ * r[verify ring.writer.solo+2]
  */
 
 #define CAP 4              /* ring words */

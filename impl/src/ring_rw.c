@@ -285,14 +285,44 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
  * handler, after the child already wrote (a record lost, head moved back).
  * relaxed: a locked writer compares it under the lock, which the child
  * cannot take before the parent's holder releases it, so a comparison that
- * missed the bump finished its record before the child could write. */
+ * missed the bump finished its record before the child could write; an
+ * unlocked one compares again after its busy store (solo_enter), fenced
+ * against the child's busy load by the child's membarrier (solo_drain). */
 static _Atomic uint64_t ring_fork_gen;
 static pthread_once_t ring_fork_once = PTHREAD_ONCE_INIT;
 
 static void ring_fork_bump(void)
 {
-	/* relaxed: see ring_fork_gen; pairs with the load in reserve_locked */
+	/* relaxed: see ring_fork_gen; pairs with the loads in reserve_locked
+	 * and solo_enter */
 	atomic_fetch_add_explicit(&ring_fork_gen, 1, memory_order_relaxed);
+}
+
+/* r[impl ring.writer.solo+2] The calling thread's token (the process
+ * token's format over its tid and the thread's start time), which the
+ * sole writer stores in busy: a thread that exits or is cancelled inside
+ * an unlocked reservation leaves a token that dies with it, as the robust
+ * mutex's owner died with its thread.  0: not computed yet in this thread
+ * (a forked child's thread has a new tid: ring_fork_child clears it). */
+static _Thread_local uint64_t ring_thread_tok;
+
+static void ring_fork_child(void)
+{
+	ring_fork_bump();
+	ring_thread_tok = 0;
+}
+
+/* The calling thread's token, or 0 when /proc cannot tell it (then the
+ * record takes the lock). */
+static uint64_t ring_thread_token(void)
+{
+	if (!ring_thread_tok) {
+		uint64_t t;
+		if (shmk_token_for_pid((pid_t)syscall(SYS_gettid), &t))
+			return 0;
+		ring_thread_tok = t;
+	}
+	return ring_thread_tok;
 }
 
 static void ring_fork_watch(void)
@@ -300,7 +330,7 @@ static void ring_fork_watch(void)
 	/* Cannot fail but with ENOMEM; then forks go unseen, so the handles
 	 * opened meanwhile get a generation no load will ever match
 	 * (shmk_ring__fork_gen) and never keep head. */
-	if (pthread_atfork(ring_fork_bump, NULL, ring_fork_bump))
+	if (pthread_atfork(ring_fork_bump, NULL, ring_fork_child))
 		atomic_store_explicit(&ring_fork_gen, UINT64_MAX, memory_order_relaxed);
 }
 
@@ -325,7 +355,7 @@ static void wake_reader(struct shmk_ring_writer *w)
 }
 
 /*
- * r[impl ring.writer.solo] The sole writer's unlocked records.  A Dekker
+ * r[impl ring.writer.solo+2] The sole writer's unlocked records.  A Dekker
  * pair made asymmetric: the sole writer (every record) stores its token in
  * busy and then loads registered with only a compiler barrier between; a
  * writer that takes the lock (rarely: once per handle and fork generation)
@@ -352,18 +382,26 @@ static int solo_enter(struct shmk_ring_writer *w)
 	if (!w->solo || !w->kept ||
 	    w->fork_gen != atomic_load_explicit(&ring_fork_gen, memory_order_relaxed))
 		return 0;
+	uint64_t me = ring_thread_token();
+	if (!me)
+		return 0;
 	/* relaxed, then a compiler barrier only: the other side's membarrier
-	 * orders this store before the load of registered below, paired with
-	 * the acquire load of busy in solo_drain */
-	atomic_store_explicit(&wp->busy, w->token, memory_order_relaxed);
+	 * orders this store before the loads of registered and of the fork
+	 * generation below, paired with the acquire load of busy in solo_drain */
+	atomic_store_explicit(&wp->busy, me, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
-	/* relaxed: pairs with the fetch_add in claim_slot, made visible to
-	 * this load by the registering writer's membarrier (solo_drain) */
-	if (SHMK_LOAD_U64(&wp->registered) == 1)
+	/* relaxed: registered pairs with the fetch_add in claim_slot, made
+	 * visible to this load by the registering writer's membarrier
+	 * (solo_drain); the generation again with ring_fork_bump: another
+	 * thread's fork since the check above (its prepare handler bumps before
+	 * the child exists) means the child may drain and write at the header
+	 * head, so this record must not use the kept one (ring_fork_gen) */
+	if (SHMK_LOAD_U64(&wp->registered) == 1 &&
+	    w->fork_gen == atomic_load_explicit(&ring_fork_gen, memory_order_relaxed))
 		return 1;
 	/* release: pairs with the acquire load of busy in solo_drain */
 	atomic_store_explicit(&wp->busy, 0, memory_order_release);
-	w->solo = 0; /* registered never goes down */
+	w->solo = 0; /* registered never goes down; nor the fork generation */
 	return 0;
 }
 
@@ -399,8 +437,18 @@ static int solo_drain(struct shmk_ring_writer *w, uint64_t gen)
 			shmk_cpu_relax();
 			continue;
 		}
-		if (!shmk_token_alive(b))
-			break; /* died in its record: it published nothing */
+		if (!shmk_token_alive(b)) {
+			/* r[impl ring.writer.solo+2] its thread died in its record:
+			 * it published nothing.  Clear the word so the writers
+			 * draining after us skip the spins and the /proc read;
+			 * a CAS, as a live thread of that process may have stored
+			 * its own token since (relaxed: nothing is published by
+			 * it, and the lock orders it for the next drainer). */
+			atomic_compare_exchange_strong_explicit(&wp->busy, &b, 0,
+								memory_order_relaxed,
+								memory_order_relaxed);
+			break;
+		}
 		int64_t now = shmk_now_ns();
 		if (!until)
 			until = now + shmk_liveness_ns();
@@ -598,7 +646,7 @@ int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iov
 		      int iovcnt, size_t len)
 {
 	uint64_t head, rl;
-	/* r[impl ring.writer.solo] */
+	/* r[impl ring.writer.solo+2] */
 	int solo = solo_enter(w), rc = 0;
 	if (!solo && (rc = wlock(w)))
 		return rc;
@@ -646,7 +694,7 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	if (len > SHMK_RING_MAX_PAYLOAD)
 		return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
 				 SHMK_RING_MAX_PAYLOAD);
-	/* r[impl ring.writer.solo] */
+	/* r[impl ring.writer.solo+2] */
 	int solo = solo_enter(w), rc = 0;
 	if (!solo && (rc = wlock(w)))
 		return rc;

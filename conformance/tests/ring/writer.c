@@ -544,7 +544,7 @@ static void solo_busy(void)
 	shmk_ring_writer_close(b);
 	rfx_close(&f);
 }
-H_REGISTER(solo_busy, 30, "ring.writer.solo");
+H_REGISTER(solo_busy, 30, "ring.writer.solo+2");
 
 /* The sole writer (the only one registered) killed in its third record,
  * unlocked: its busy word names a dead process; the next writer (another
@@ -581,14 +581,15 @@ static void solo_crash(void)
 	close(peer);
 	rfx_close(&f);
 }
-H_REGISTER(solo_crash, 40, "ring.writer.solo");
+H_REGISTER(solo_crash, 40, "ring.writer.solo+2");
 
 /* A fork by ANOTHER thread of the sole writer's process.  The writer
  * thread writes while the forking thread is still inside fork's parent
  * handlers (an application handler registered before shmkit's holds it
  * there), after the child wrote with its copy of the handle: the writer
  * must not use its kept head (the child's record would be lost and head
- * move back), so the generation is bumped in prepare, before the copy. */
+ * move back), so the generation is bumped in prepare, before the copy,
+ * and re-checked after the busy store. */
 static struct {
 	struct shmk_ring_writer *w;
 	int armed;		/* the app's parent handler acts (one fork) */
@@ -670,7 +671,47 @@ static void solo_fork_thread(void)
 	read_one(f.r, 0xA, "a3");
 	rfx_close(&f);
 }
-H_REGISTER(solo_fork_thread, 30, "ring.writer.sole+6", "ring.writer.solo");
+H_REGISTER(solo_fork_thread, 30, "ring.writer.sole+6", "ring.writer.solo+2");
+
+/* The sole writer's thread reserves (unlocked) and exits without commit,
+ * its process living on: busy names a dead thread, so the next writer
+ * writes at once (the reservation published nothing), instead of failing
+ * with SHMK_EBUSY for as long as the process lives, and clears busy. */
+static void *reserve_and_exit(void *arg)
+{
+	void *p;
+
+	return (void *)(intptr_t)shmk_ring_reserve(arg, 8, &p);
+}
+
+static void solo_thread_exit(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
+	void *res = (void *)1;
+
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, reserve_and_exit, f.w), 0);
+	pthread_join(th, &res);
+	CU_ASSERT_EQUAL(res, NULL);
+	CU_ASSERT_NOT_EQUAL(atomic_load(&wp->busy), 0); /* it died unlocked */
+	setenv("SHMK_LIVENESS_MS", "200", 1);
+	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
+	unsetenv("SHMK_LIVENESS_MS");
+	CU_ASSERT_EQUAL(atomic_load(&wp->busy), 0); /* cleared under the lock */
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 3 * rl);
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xA, "a2");
+	read_one(f.r, 0xB, "b1");
+	shmk_ring_writer_close(b);
+	rfx_close(&f);
+}
+H_REGISTER(solo_thread_exit, 30, "ring.writer.solo+2");
 
 static void overflow(void)
 {

@@ -35,7 +35,7 @@
  * be committed by the thread that reserved.  Several writer handles, in any
  * processes, may write at once: they serialise on a robust process-shared
  * mutex in the writers page.  While only one writer has ever registered it
- * writes without that mutex (r[ring.writer.solo]: a busy word and a
+ * writes without that mutex (r[ring.writer.solo+2]: a busy word and a
  * membarrier the next writer to register runs at its first write).
  *
  * Every function returning int returns 0 (or a small count where stated)

@@ -279,7 +279,7 @@ struct shmk_ring_wpage {
 	uint32_t nslots;		/* 12: SHMK_RING_MAX_WRITERS */
 	SHMK_ATOMIC(uint64_t) registered; /* 16: writers ever opened */
 	SHMK_ATOMIC(uint64_t) solo;	/* 24: 1 once a sole writer may write unlocked */
-	SHMK_ATOMIC(uint64_t) busy;	/* 32: token of the sole writer in an unlocked record */
+	SHMK_ATOMIC(uint64_t) busy;	/* 32: thread token of the sole writer in an unlocked record */
 	uint8_t reserved0[24];		/* 40 */
 	uint8_t lock[64];		/* 64: pthread_mutex_t, process-shared + robust */
 	struct shmk_ring_wslot slots[SHMK_RING_MAX_WRITERS]; /* 128 */
