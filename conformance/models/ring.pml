@@ -34,9 +34,13 @@
  * takes the lock while solo is set waits, once per handle and fork
  * generation, until busy is clear or names a dead writer.  In the C code
  * the busy store and the registered load are separated by a compiler
- * barrier only, and the locking writer's membarrier is what makes the pair
- * (busy, registered) against (registered++, busy) sequentially consistent:
- * SPIN's interleaving is that order.
+ * barrier only, so the busy store is modelled buffered (as futex.pml
+ * models a store buffer): it sits in busyq, invisible to the other
+ * writers, until the hardware drains it (the tso process, at any moment),
+ * the sole writer publishes (its release clear of busy comes after it in
+ * store order) or the locking writer's membarrier drains it (a full
+ * barrier on the sole writer's CPU), which is what the pair (busy,
+ * registered) against (registered++, membarrier, busy) rests on.
  *
  * The reader loads head (acquire), parses records from tail up to head,
  * checks each one whole, then advances tail past it (release).
@@ -65,6 +69,7 @@
  * @planted BUG_FORK_CHILD_ONLY safety fork-bumps-only-the-child
  * @planted BUG_SOLO_NO_DRAIN safety locked-writer-ignores-busy
  * @planted BUG_SOLO_NO_RECHECK safety unlocked-without-registered-check
+ * @planted BUG_SOLO_NO_MEMBARRIER safety locked-writer-without-membarrier
  *
  *   BUG_PUBLISH_EARLY   head is advanced before the record is copied;
  *   BUG_NO_SPACE_CHECK  the writer does not compare against tail;
@@ -75,7 +80,10 @@
  *   BUG_FORK_CHILD_ONLY the fork bumps the child's generation only;
  *   BUG_SOLO_NO_DRAIN   a writer taking the lock never waits for busy;
  *   BUG_SOLO_NO_RECHECK an armed writer writes unlocked without loading
- *                       registered after its busy store.
+ *                       registered after its busy store;
+ *   BUG_SOLO_NO_MEMBARRIER a writer taking the lock loads busy without
+ *                       the membarrier that drains the sole writer's
+ *                       buffered busy store.
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
@@ -101,6 +109,18 @@ bool forked;               /* writer 1 is writer 0's forked child */
 bool spawned;              /* the fork happened */
 bool solo;                 /* a sole writer armed its unlocked path */
 byte busy;                 /* 0, else the unlocked writer + 1 */
+byte busyq;                /* the busy store still in the store buffer (0: none) */
+
+/* drain the store buffer: the hardware, a membarrier, a later release */
+#define DRAIN_BUSY if :: busyq != 0 -> busy = busyq; busyq = 0 :: else -> skip fi
+
+/* the hardware drains the buffer on its own, at any time */
+active proctype tso()
+{
+end:	do
+	:: atomic { busyq != 0 -> DRAIN_BUSY }
+	od
+}
 
 /* ghosts */
 bool dead[W];
@@ -133,13 +153,13 @@ again:
 		fast = false;
 		if                        /* solo_enter */
 		:: armed && kept && og == gen[me] ->
-			busy = me + 1;
+			busyq = me + 1;       /* relaxed store: buffered */
 #ifdef BUG_SOLO_NO_RECHECK
 			fast = true
 #else
 			if
 			:: registered == 1 -> fast = true
-			:: else -> busy = 0; armed = false
+			:: else -> atomic { DRAIN_BUSY; busy = 0 }; armed = false
 			fi
 #endif
 		:: else -> skip
@@ -160,6 +180,9 @@ again:
 			/* solo_drain: once per handle and fork generation */
 			if
 			:: solo && fg != gen[me] + 1 ->
+#ifndef BUG_SOLO_NO_MEMBARRIER
+				atomic { DRAIN_BUSY };  /* membarrier */
+#endif
 #ifndef BUG_SOLO_NO_DRAIN
 				(busy == 0 || dead[busy - 1]);
 #endif
@@ -198,7 +221,7 @@ again:
 		if
 		:: CAP - (h - t) < 1 + rl ->
 			if
-			:: fast -> busy = 0
+			:: fast -> atomic { DRAIN_BUSY; busy = 0 }
 			:: else ->
 #ifndef BUG_NO_LOCK
 				lock = 0;
@@ -236,7 +259,7 @@ again:
 		kh = h + 1 + rl;
 		kept = true;
 		if
-		:: fast -> busy = 0       /* release, after head */
+		:: fast -> atomic { DRAIN_BUSY; busy = 0 }  /* release, after head */
 		:: else ->
 #ifndef BUG_NO_LOCK
 			lock = 0;
