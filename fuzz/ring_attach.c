@@ -289,12 +289,12 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned 
 		{ 0, 8, 65536, 1 },	/* head, paired with tail */
 		{ 8, 8, 65536, 0 },	/* tail */
 		{ 16, 8, 0, -1 },	/* magic */
-		{ 24, 4, 1, -1 },	/* version */
+		{ 24, 4, SHMK_RING_VERSION, -1 },	/* version */
 		{ 28, 4, 4096, -1 },	/* page_size */
 		{ 32, 8, 65536, -1 },	/* capacity */
 		{ 40, 8, 0, -1 },	/* reader token */
 		{ HDR_LEN + 0, 8, 0, -1 },	/* writers page magic */
-		{ HDR_LEN + 8, 4, 1, -1 },	/* version */
+		{ HDR_LEN + 8, 4, SHMK_RING_VERSION, -1 },	/* version */
 		{ HDR_LEN + 12, 4, 64, -1 },	/* nslots */
 		{ HDR_LEN + 16, 8, 1, -1 },	/* registered */
 		{ HDR_LEN + WP_LEN, 1, 4, -1 },	/* size selector */

@@ -389,8 +389,8 @@ static void asym_pingpong(int refuse, uint32_t want_mark)
 	struct shared *ab = t_shared_alloc(sizeof(*ab)), *ba = t_shared_alloc(sizeof(*ba));
 
 	park_every_wait();
-	shmk_wait_join(&ab->waiters);
-	shmk_wait_join(&ba->waiters);
+	shmk_wait_join(&ab->waiters, false);
+	shmk_wait_join(&ba->waiters, false);
 	/* this kernel has membarrier GLOBAL_EXPEDITED (a registered process
 	 * leaves no mark) */
 	CU_ASSERT_FATAL(shmk_wait__asym());
@@ -405,8 +405,8 @@ static void asym_pingpong(int refuse, uint32_t want_mark)
 			if (shmk_fault_set("membarrier:1"))
 				_exit(11);
 		}
-		shmk_wait_join(&ab->waiters);
-		shmk_wait_join(&ba->waiters);
+		shmk_wait_join(&ab->waiters, false);
+		shmk_wait_join(&ba->waiters, false);
 		if (shmk_wait__asym() == refuse)
 			_exit(12);
 		char b = 1;
@@ -459,7 +459,7 @@ static void asym_refused_at_park(void)
 {
 	struct shared *sh = t_shared_alloc(sizeof(*sh));
 
-	shmk_wait_join(&sh->waiters);
+	shmk_wait_join(&sh->waiters, false);
 	CU_ASSERT_FATAL(shmk_wait__asym());
 	park_every_wait();
 	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
@@ -471,7 +471,7 @@ static void asym_refused_at_park(void)
 	CU_ASSERT_EQUAL(atomic_load(&sh->waiters), SHMK_WAIT_FENCED);
 	/* a refused process's next join marks its words too */
 	struct shared *sh2 = t_shared_alloc(sizeof(*sh2));
-	shmk_wait_join(&sh2->waiters);
+	shmk_wait_join(&sh2->waiters, false);
 	CU_ASSERT_EQUAL(atomic_load(&sh2->waiters), SHMK_WAIT_FENCED);
 	/* a marked word with nobody announced still costs a waker no word
 	 * write and no syscall */
@@ -515,7 +515,7 @@ static void asym_grace(void)
 {
 	struct shared *sh = t_shared_alloc(sizeof(*sh));
 
-	shmk_wait_join(&sh->waiters);
+	shmk_wait_join(&sh->waiters, false);
 	CU_ASSERT_FATAL(shmk_wait__asym());
 	park_every_wait();
 	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
@@ -541,6 +541,24 @@ static void asym_grace(void)
 }
 
 H_REGISTER(asym_grace, 20, "common.wait.asym.grace");
+
+/* The one membarrier owner other modules call: registered once (cached),
+ * the heavy barrier 0 here, -errno when refused, and not ready after. */
+static void membarrier_api(void)
+{
+	CU_ASSERT_FATAL(shmk_membarrier_ready());
+	CU_ASSERT_EQUAL(shmk_membarrier_heavy(), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
+	CU_ASSERT(shmk_membarrier_ready()); /* cached: no call */
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	CU_ASSERT_EQUAL(shmk_membarrier_heavy(), -EPERM);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
+	shmk_fault_set(NULL);
+	CU_ASSERT(!shmk_membarrier_ready());
+	CU_ASSERT(!shmk_wait__asym());
+}
+
+H_REGISTER(membarrier_api, 20, "common.wait.asym");
 
 /* ------------------------------------------------------------ main */
 

@@ -210,6 +210,15 @@ static void em_bool(struct em *e, const char *key, bool v)
 	em_scalar_end(e);
 }
 
+/* An announcement word (wire.h SHMK_WAIT_*): the count and its two flags
+ * apart, so FENCED does not read as a billion waiters. */
+static void em_waiters(struct em *e, uint32_t v)
+{
+	em_u64(e, "waiters", v & SHMK_WAIT_COUNT);
+	em_bool(e, "waiters_taken", v & SHMK_WAIT_TAKEN);
+	em_bool(e, "waiters_fenced", v & SHMK_WAIT_FENCED);
+}
+
 static void em_str(struct em *e, const char *key, const char *s)
 {
 	em_key(e, key);
@@ -444,6 +453,7 @@ static void events_print(struct ctx *c, const struct shmk_events_info *ei)
 	em_hex(e, "capabilities", ei->capabilities);
 	em_bool(e, "cap_wake", ei->capabilities & SHMK_EVENTS_CAP_WAKE);
 	em_bool(e, "cap_seq", ei->capabilities & SHMK_EVENTS_CAP_SEQ);
+	em_bool(e, "cap_asym", ei->capabilities & SHMK_EVENTS_CAP_ASYM);
 	em_u64(e, "layout_bytes", ei->layout_bytes);
 	em_str(e, "init", init_name(ei->initialized));
 	em_u64(e, "counter_start", ei->counter_start);
@@ -493,7 +503,7 @@ static void events_print(struct ctx *c, const struct shmk_events_info *ei)
 			em_obj(e, NULL);
 			em_str(e, "word", names[i]);
 			em_u64(e, "gen", ei->wake[i].gen);
-			em_u64(e, "waiters", ei->wake[i].waiters);
+			em_waiters(e, ei->wake[i].waiters);
 			em_end(e);
 		}
 		em_end(e);
@@ -545,7 +555,7 @@ static void ring_print(struct ctx *c, const struct shmk_ring_info *ri)
 	em_u64(e, "capacity", ri->capacity);
 	em_u64(e, "max_message", SHMK_RING_MAX_MESSAGE);
 	em_u64(e, "gen", ld32(&h->gen));
-	em_u64(e, "waiters", ld32(&h->waiters));
+	em_waiters(e, ld32(&h->waiters));
 	em_end(e);
 	em_token(e, "owner", reader);
 
@@ -679,7 +689,7 @@ static void slots_print(struct ctx *c, const struct shmk_slots_info *si)
 	em_u64(e, "slot_total_size", si->slot_total_size);
 	em_u64(e, "next_sn", si->next_sn);
 	em_u64(e, "notify_gen", ld32(&h->notify_gen));
-	em_u64(e, "waiters", ld32(&h->waiters));
+	em_waiters(e, ld32(&h->waiters));
 	em_end(e);
 	em_token(e, "owner", si->owner_token);
 	em_str(e, "owner_state", ostate == SHMK_SLOTS_OWNER_LIVE ? "live"

@@ -360,8 +360,9 @@ static int map_file(int fd, size_t size, uint8_t **base, size_t *len)
 static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base, size_t *len)
 {
 	struct stat st;
-	/* r[impl events.layout.slot-seq] */
-	uint32_t caps = (o->blocking ? SHMK_EVENTS_CAP_WAKE : 0) | SHMK_EVENTS_CAP_SEQ;
+	/* r[impl events.layout.slot-seq] r[impl events.layout.asym] */
+	uint32_t caps = (o->blocking ? SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_ASYM : 0) |
+			SHMK_EVENTS_CAP_SEQ;
 	uint32_t need = layout_bytes_for(caps);
 	int rc = shmk_sys_fstat(fd, &st);
 
@@ -534,13 +535,16 @@ static int open_fd(const char *path, const struct shmk_events_opts *o, struct ev
 		rc = shmk_fail(SHMK_ELAYOUT, "events: capabilities changed under us");
 		goto fail;
 	}
-	/* r[impl common.wait.asym] before any wait of ours announces */
+	/* r[impl common.wait.asym] before any wait of ours announces;
+	 * r[impl events.layout.asym] a region an older build made may have
+	 * peers that park without membarrier: its words are FENCED */
 	struct shmk_events_wake *wk = W(m);
 	if (wk) {
-		shmk_wait_join(&wk->spsc_data.waiters);
-		shmk_wait_join(&wk->spsc_space.waiters);
-		shmk_wait_join(&wk->mpsc_data.waiters);
-		shmk_wait_join(&wk->mpsc_space.waiters);
+		bool old = !(m->caps & SHMK_EVENTS_CAP_ASYM);
+		shmk_wait_join(&wk->spsc_data.waiters, old);
+		shmk_wait_join(&wk->spsc_space.waiters, old);
+		shmk_wait_join(&wk->mpsc_data.waiters, old);
+		shmk_wait_join(&wk->mpsc_space.waiters, old);
 	}
 	atomic_init(&m->refs, 1);
 	*out = m;

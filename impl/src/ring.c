@@ -71,7 +71,7 @@ static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_m
 	m->hdr = (struct shmk_ring_hdr *)m->base;
 	m->data = m->base + page;
 	/* r[impl common.wait.asym] before any wait of ours announces */
-	shmk_wait_join(&m->hdr->waiters);
+	shmk_wait_join(&m->hdr->waiters, false);
 	return 0;
 }
 
@@ -104,6 +104,8 @@ int shmk_ring_validate(const void *base, size_t len, uint64_t file_size,
 		return shmk_fail(SHMK_ENOTINIT, "ring: header not initialised");
 	if (magic != SHMK_RING_MAGIC)
 		return shmk_fail(SHMK_EBADMAGIC, "ring: magic %#llx", (unsigned long long)magic);
+	/* r[impl ring.layout.version] version 1 too: its peers park without
+	 * membarrier */
 	if (version != SHMK_RING_VERSION)
 		return shmk_fail(SHMK_EVERSION, "ring: version %u", version);
 	if (psz != page || cap % page || cap < SHMK_RING_MAX_MESSAGE || cap > RING_MAX_CAPACITY)
@@ -312,7 +314,7 @@ int shmk_ring_create(const char *name, const struct shmk_ring_opts *opts, struct
 	shmk_region_unmap(p, page); /* msync not needed: same page cache */
 
 	struct shmk_ring_hdr *h = r->m.hdr;
-	/* r[impl ring.layout.header] */
+	/* r[impl ring.layout.header] r[impl ring.layout.version] */
 	atomic_store_explicit(&h->head, opts->initial_index, memory_order_relaxed);
 	atomic_store_explicit(&h->tail, opts->initial_index, memory_order_relaxed);
 	h->version = SHMK_RING_VERSION;

@@ -34,7 +34,7 @@ _Atomic int shmk_wait__mb;
  * (measured on 6.18 with MEMBARRIER_CMD_GET_REGISTRATIONS), an exec drops
  * it along with this variable.  Racing threads ask twice and store the
  * same answer. */
-static bool mb_asym(void)
+bool shmk_membarrier_ready(void)
 {
 	int st = atomic_load_explicit(&shmk_wait__mb, memory_order_relaxed);
 
@@ -50,6 +50,20 @@ static bool mb_asym(void)
 	return st == SHMK_WAIT_ASYM;
 }
 
+/* Refused (a filter installed since we registered): not ready from now
+ * on, so every caller falls back to its own fence. */
+int shmk_membarrier_heavy(void)
+{
+	int rc = shmk_sys_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+
+	if (rc < 0) {
+		/* relaxed: process-local; see shmk_wait__mb */
+		atomic_store_explicit(&shmk_wait__mb, SHMK_WAIT_SYMMETRIC, memory_order_relaxed);
+		return rc;
+	}
+	return 0;
+}
+
 #ifdef SHMK_TEST_BUILD
 void shmk_wait__forget(void)
 {
@@ -62,9 +76,11 @@ void shmk_wait__forget(void)
  * fence of a publish already on its way to memory (a store buffer drains
  * in nanoseconds; open and the spin before a first park take
  * microseconds), and every later look finds FENCED and fences. */
-void shmk_wait_join(_Atomic uint32_t *waiters)
+void shmk_wait_join(_Atomic uint32_t *waiters, bool old_peers)
 {
-	if (!mb_asym() && !(SHMK_LOAD_U32(waiters) & SHMK_WAIT_FENCED))
+	bool asym = shmk_membarrier_ready(); /* registers this process either way */
+
+	if ((old_peers || !asym) && !(SHMK_LOAD_U32(waiters) & SHMK_WAIT_FENCED))
 		/* seq_cst: pairs with the wakers' relaxed loads of waiters after
 		 * their publish (they fence once they see it) */
 		atomic_fetch_or_explicit(waiters, SHMK_WAIT_FENCED, memory_order_seq_cst);
@@ -82,10 +98,8 @@ static inline bool waiter_fence(const struct shmk_wait *w)
 	bool marked = false;
 
 	if (w->mode == SHMK_WAIT_ANNOUNCED && shmk_wait__asym()) {
-		if (shmk_sys_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) == 0)
+		if (shmk_membarrier_heavy() == 0)
 			return false;
-		/* relaxed: process-local */
-		atomic_store_explicit(&shmk_wait__mb, SHMK_WAIT_SYMMETRIC, memory_order_relaxed);
 		/* seq_cst: as in shmk_wait_join */
 		marked = !(atomic_fetch_or_explicit(w->waiters, SHMK_WAIT_FENCED,
 						    memory_order_seq_cst) &
@@ -144,7 +158,7 @@ int shmk_wait_park(const struct shmk_wait *w, uint32_t expect, int64_t slice_ns)
 static bool announce(const struct shmk_wait *w)
 {
 	uint32_t v = SHMK_LOAD_U32(w->waiters);
-	uint32_t mark = w->mode == SHMK_WAIT_ANNOUNCED && !mb_asym() ? SHMK_WAIT_FENCED : 0;
+	uint32_t mark = w->mode == SHMK_WAIT_ANNOUNCED && !shmk_membarrier_ready() ? SHMK_WAIT_FENCED : 0;
 
 	/* seq_cst: pairs with the take CAS in shmk_wait__take */
 	while (!atomic_compare_exchange_weak_explicit(

@@ -32,7 +32,9 @@
  * runs a full barrier on every CPU that runs a registered process: the
  * waker's publish is then visible to the re-check, or its load of waiters
  * came after the barrier and sees the announcement.  Wakes are per
- * message, parks are rare: the syscall (~1.6 us) moves off the hot path.
+ * message, parks are rare: the syscall (~1.6 us) moves off the hot path;
+ * it interrupts every CPU running any registered process, unrelated
+ * objects' processes included (every shmkit process registers).
  * A process that cannot register (no membarrier, seccomp, refused) fences
  * as a waker and sets FENCED in every mode-a word it opens (and in its
  * announcements), so a registered waker that finds FENCED fences too;
@@ -69,12 +71,12 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "shmkit/wire.h"
 
 #pragma GCC visibility push(hidden)
 
-#define SHMK_WAIT_TAKEN 0x80000000u
-#define SHMK_WAIT_FENCED 0x40000000u
-#define SHMK_WAIT_COUNT 0x3fffffffu
+/* SHMK_WAIT_TAKEN, SHMK_WAIT_FENCED, SHMK_WAIT_COUNT: the announcement
+ * word's bits, in shmkit/wire.h (the inspector shows them) */
 
 enum shmk_wait_mode {
 	SHMK_WAIT_ANNOUNCED,
@@ -140,6 +142,23 @@ static inline bool shmk_wait__asym(void)
 	return atomic_load_explicit(&shmk_wait__mb, memory_order_relaxed) == SHMK_WAIT_ASYM;
 }
 
+/* The process's membarrier, the one place every module asks for it
+ * (wait.c; common.wait.asym):
+ *   shmk_membarrier_ready  QUERY, then REGISTER_GLOBAL_EXPEDITED, once per
+ *                          process (cached; a fork inherits the answer, an
+ *                          exec asks again): true when this process is
+ *                          registered and may rely on the heavy barrier;
+ *   shmk_membarrier_heavy  membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)
+ *                          through the fault site (SHMK_FAULT=membarrier):
+ *                          a full barrier on every CPU running a registered
+ *                          process, 0 or -errno (EPERM: a seccomp filter
+ *                          installed since the registration; ready is
+ *                          false from then on).
+ * The heavy barrier interrupts every CPU that runs ANY registered process,
+ * those of unrelated objects included: keep it off per-message paths. */
+bool shmk_membarrier_ready(void);
+int shmk_membarrier_heavy(void);
+
 /* r[impl common.wait.fence+2] The waker's fence, between its publish and
  * its look at waiters (mode a): registered, a compiler barrier (the
  * waiter's membarrier is the heavy half); otherwise a full fence.  A
@@ -153,9 +172,10 @@ static inline void shmk_wait_fence(void)
 }
 
 /* An opener's half of common.wait.asym: register this process (once) and,
- * if it cannot issue membarrier, mark the mode-a word FENCED before any of
- * its waits can announce on it. */
-void shmk_wait_join(_Atomic uint32_t *waiters);
+ * if it cannot issue membarrier or the object may have peers of a build
+ * before the asymmetric fence (old_peers: events.layout.asym), mark the
+ * mode-a word FENCED before any of its waits can announce on it. */
+void shmk_wait_join(_Atomic uint32_t *waiters, bool old_peers);
 
 #ifdef SHMK_TEST_BUILD
 /* Test builds: forget the registration, so the next join or park asks the

@@ -27,6 +27,12 @@ static void inspect_events(void)
 	CU_ASSERT(jq_is(r.out, ".header.init", "ready"));
 	CU_ASSERT(jq_is(r.out, ".header.cap_wake", "true"));
 	CU_ASSERT(jq_is(r.out, ".header.cap_seq", "true"));
+	CU_ASSERT(jq_is(r.out, ".header.cap_asym", "true"));
+	/* each announcement word as its count and its two flags */
+	CU_ASSERT(jq_is(r.out, ".wake | length", "4"));
+	CU_ASSERT(jq_is(r.out, ".wake[0].waiters_fenced | type", "boolean"));
+	CU_ASSERT(jq_is(r.out, ".wake[3].waiters_taken | type", "boolean"));
+	CU_ASSERT(jq_u64(r.out, "[.wake[].waiters] | max") <= SHMK_WAIT_COUNT);
 	CU_ASSERT_EQUAL(jq_u64(r.out, ".header.layout_bytes"),
 			SHMK_EVENTS_BASE_BYTES + SHMK_EVENTS_WAKE_BYTES);
 	CU_ASSERT_EQUAL(jq_u64(r.out, ".spsc.depth"), 7);

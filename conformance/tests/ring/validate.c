@@ -108,6 +108,7 @@ static void vs_fields(const char *path, const uint8_t *b, size_t size)
 		{ 16, 8, SHMK_RING_MAGIC ^ 1, SHMK_EBADMAGIC },
 		{ 16, 8, UINT64_MAX, SHMK_EBADMAGIC },
 		{ 24, 4, 0, SHMK_EVERSION },
+		{ 24, 4, 1, SHMK_EVERSION },		/* ring.layout.version */
 		{ 24, 4, SHMK_RING_VERSION + 1, SHMK_EVERSION },
 		{ 24, 4, UINT32_MAX, SHMK_EVERSION },
 		{ 28, 4, 0, SHMK_ELAYOUT },
@@ -130,6 +131,7 @@ static void vs_fields(const char *path, const uint8_t *b, size_t size)
 		{ wp, 8, SHMK_RING_MAGIC, SHMK_EBADMAGIC },
 		{ wp, 8, UINT64_MAX, SHMK_EBADMAGIC },
 		{ wp + 8, 4, 0, SHMK_EVERSION },
+		{ wp + 8, 4, 1, SHMK_EVERSION },
 		{ wp + 8, 4, UINT32_MAX, SHMK_EVERSION },
 		{ wp + 12, 4, 0, SHMK_ELAYOUT },
 		{ wp + 12, 4, SHMK_RING_MAX_WRITERS - 1, SHMK_ELAYOUT },
@@ -216,7 +218,7 @@ static void validate_shared(void)
 	free(b);
 	unlink(path);
 }
-H_REGISTER(validate_shared, 60, "ring.validate.shared");
+H_REGISTER(validate_shared, 60, "ring.validate.shared", "ring.layout.version");
 
 static void attach_safe(void)
 {

@@ -39,6 +39,15 @@
  */
 typedef uint64_t shmk_token_t;
 
+/* The announcement word of a wait point (impl/src/wait.c, common.wait.*):
+ * bits 0-29 count the announced waiters; bit 30 FENCED (mode a, sticky: a
+ * process that cannot membarrier shares the word, so every waker fences);
+ * bit 31 TAKEN (mode a: a waker took the announcement).  Mode b (slots)
+ * sets neither flag. */
+#define SHMK_WAIT_TAKEN 0x80000000u
+#define SHMK_WAIT_FENCED 0x40000000u
+#define SHMK_WAIT_COUNT 0x3fffffffu
+
 /* ------------------------------------------------------------------ events */
 /*
  * The IndexBus-style events region (events.c, spec conformance/spec/events.md).
@@ -62,7 +71,13 @@ typedef uint64_t shmk_token_t;
  * receivers may deliver on it alone (events.layout.slot-seq): no section,
  * no layout change, only a promise every joiner must understand */
 #define SHMK_EVENTS_CAP_SEQ 0x2u
-#define SHMK_EVENTS_CAPS_KNOWN (SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ)
+/* Every process on the region follows common.wait.fence+2's asymmetric
+ * fence (a registered waker skips its fence unless the word is FENCED): set
+ * with CAP_WAKE by every creator since; a build before it refuses the region
+ * (an unknown capability), and a joiner of a region without it marks the
+ * wake words FENCED (events.layout.asym).  0x4 is taken (CAP_LANES). */
+#define SHMK_EVENTS_CAP_ASYM 0x8u
+#define SHMK_EVENTS_CAPS_KNOWN (SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ | SHMK_EVENTS_CAP_ASYM)
 #define SHMK_EVENTS_INIT_NONE 0u
 #define SHMK_EVENTS_INIT_BUSY 1u
 #define SHMK_EVENTS_INIT_READY 2u
@@ -171,7 +186,7 @@ struct shmk_events_layout {
 
 struct shmk_events_wakeword {
 	SHMK_ATOMIC(uint32_t) gen;	/* futex word: bumped on every wake */
-	SHMK_ATOMIC(uint32_t) waiters;	/* announced waiters; bit 31: taken (wait.c) */
+	SHMK_ATOMIC(uint32_t) waiters;	/* 30-bit count; bit 30 FENCED, 31 TAKEN (SHMK_WAIT_*) */
 	uint8_t _pad[56];
 };
 
@@ -236,7 +251,11 @@ SHMK_WIRE_ASSERT((SHMK_EVENTS_QUEUE_CAP & (SHMK_EVENTS_QUEUE_CAP - 1)) == 0);
  */
 #define SHMK_RING_MAGIC 0x474e49524b4d4853ull /* "SHMKRING" little-endian */
 #define SHMK_RING_WMAGIC 0x5352544952574b53ull /* "SKWRITRS" little-endian */
-#define SHMK_RING_VERSION 1u
+/* 2 since common.wait.fence+2's asymmetric fence: a version-1 peer parks
+ * without membarrier and never marks FENCED, so it must not share a ring
+ * with a registered waker; its version check refuses version 2
+ * (ring.layout.version) */
+#define SHMK_RING_VERSION 2u
 #define SHMK_RING_REC_HDR 16u		/* tag + len */
 #define SHMK_RING_MAX_MESSAGE 65536u	/* a whole record, header included */
 #define SHMK_RING_MAX_PAYLOAD 65520u	/* MAX_MESSAGE - REC_HDR */
@@ -253,7 +272,8 @@ struct shmk_ring_hdr {
 	SHMK_ATOMIC(uint64_t) reader;	/* 40: process token of the reader, 0 = none */
 	uint8_t reserved0[16];		/* 48 */
 	SHMK_ATOMIC(uint32_t) gen;	/* 64: futex word, bumped by every commit/close */
-	SHMK_ATOMIC(uint32_t) waiters;	/* 68: announced readers; bit 31: taken (wait.c) */
+	SHMK_ATOMIC(uint32_t) waiters;	/* 68: announced readers, 30-bit count; bit 30
+					 * FENCED, 31 TAKEN (SHMK_WAIT_*) */
 	uint8_t reserved1[56];		/* 72 */
 };
 SHMK_WIRE_ASSERT(sizeof(struct shmk_ring_hdr) == 128);
@@ -261,6 +281,7 @@ SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_hdr, head) == 0);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_hdr, tail) == 8);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_hdr, magic) == 16);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_hdr, version) == 24);
+SHMK_WIRE_ASSERT(SHMK_RING_VERSION == 2); /* ring.layout.version */
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_hdr, page_size) == 28);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_hdr, capacity) == 32);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_hdr, reader) == 40);
