@@ -48,7 +48,6 @@ struct shmk_ring_writer {
 	uint64_t kept_head;	/* the head this handle published last */
 	uint64_t kept_tail;	/* the tail this handle loaded last (validated) */
 	int solo;		/* armed: may write unlocked (ring.writer.solo+2) */
-	int solo_tried;		/* asked for membarrier registration once (solo) */
 	int res_solo;		/* the pending reservation holds busy, not the lock */
 	uint64_t fenced;	/* fork generation + 1 at which this handle fenced and
 				 * drained the sole writer (0: never; ring.writer.solo+2) */

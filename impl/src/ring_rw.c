@@ -21,7 +21,6 @@
  * and the futex returns at once.
  */
 #include <errno.h>
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -366,10 +365,6 @@ static void wake_reader(struct shmk_ring_writer *w)
  * for busy to clear (the record published) or for its token to die (a
  * dead sole writer published nothing: head moves only at the end).
  */
-static long ring_membarrier(int cmd)
-{
-	return syscall(__NR_membarrier, cmd, 0, 0);
-}
 
 /* 1 when this record goes without the lock (busy is ours: solo_leave
  * after it), 0 to take the lock. */
@@ -422,11 +417,13 @@ static int solo_drain(struct shmk_ring_writer *w, uint64_t gen)
 	/* relaxed: solo is stored under this lock (solo_arm), which orders it */
 	if (w->fenced == gen + 1 || !SHMK_LOAD_U64(&wp->solo))
 		return 0;
-	if (ring_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED) &&
-	    ring_membarrier(MEMBARRIER_CMD_GLOBAL)) {
-		int e = errno;
-		return shmk_fail(-e, "ring: no membarrier to fence the sole writer with");
-	}
+	/* the process's one membarrier owner (wait.h): GLOBAL_EXPEDITED
+	 * reaches the sole writer, which armed only once its process was
+	 * registered (solo_arm); refused (seccomp, SHMK_FAULT=membarrier),
+	 * this writer cannot fence it and writes nothing */
+	int e = shmk_membarrier_heavy();
+	if (e)
+		return shmk_fail(e, "ring: no membarrier to fence the sole writer with");
 	int64_t until = 0;
 	unsigned spins = 0;
 	uint64_t b;
@@ -474,13 +471,8 @@ static void solo_arm(struct shmk_ring_writer *w, uint64_t gen)
 
 	if (w->solo || w->mediated || w->fork_gen != gen || SHMK_LOAD_U64(&wp->registered) != 1)
 		return;
-	if (!w->solo_tried) {
-		w->solo_tried = 1;
-		if (ring_membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
-			return;
-		w->solo_tried = 2;
-	}
-	if (w->solo_tried != 2)
+	/* cached per process (wait.h): QUERY and REGISTER once */
+	if (!shmk_membarrier_ready())
 		return;
 	/* relaxed: ordered by the lock for every later writer (solo_drain) */
 	atomic_store_explicit(&wp->solo, 1, memory_order_relaxed);

@@ -713,6 +713,38 @@ static void solo_thread_exit(void)
 }
 H_REGISTER(solo_thread_exit, 30, "ring.writer.solo+2");
 
+/* A writer that registers after the sole writer armed must fence it with
+ * membarrier before it writes; refused (SHMK_FAULT=membarrier: the heavy
+ * barrier is the first membarrier call after the fault is set), its write
+ * fails with the errno and writes nothing; its next write fences and
+ * lands after a's records. */
+static void solo_membarrier_refused(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), -EPERM);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
+	shmk_fault_set(NULL);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 2 * rl);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b2", 2), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a3", 2), 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 4 * rl);
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xA, "a2");
+	read_one(f.r, 0xB, "b2");
+	read_one(f.r, 0xA, "a3");
+	shmk_ring_writer_close(b);
+	rfx_close(&f);
+}
+H_REGISTER(solo_membarrier_refused, 20, "ring.writer.solo+2");
+
 static void overflow(void)
 {
 	const uint64_t top = 0ull - 64; /* 2^64 - 64 */
