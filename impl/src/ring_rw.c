@@ -363,7 +363,9 @@ static void wake_reader(struct shmk_ring_writer *w)
  * load sees the other's registration (it takes the lock from then on: the
  * count never goes down) or its busy store is seen, and the other waits
  * for busy to clear (the record published) or for its token to die (a
- * dead sole writer published nothing: head moves only at the end).
+ * dead sole writer published nothing: head moves only at the end).  A
+ * build older than this protocol ignores busy: ring.layout.version (2)
+ * keeps it off the file.
  */
 
 /* 1 when this record goes without the lock (busy is ours: solo_leave

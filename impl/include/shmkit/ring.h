@@ -36,7 +36,13 @@
  * processes, may write at once: they serialise on a robust process-shared
  * mutex in the writers page.  While only one writer has ever registered it
  * writes without that mutex (r[ring.writer.solo+2]: a busy word and a
- * membarrier the next writer to register runs at its first write).
+ * membarrier the next writer to register runs at its first write).  So a
+ * writer whose process cannot issue membarrier (no kernel support, or a
+ * seccomp filter refusing it) fails every write with that -errno (EPERM,
+ * ENOSYS) on a ring whose sole writer ever armed that path, writing
+ * nothing: open such writers before the first write of the ring's first
+ * writer (registered before it arms, they keep it locked), or use a
+ * mediated writer.  Rings of version 1 (older builds) are refused.
  *
  * Every function returning int returns 0 (or a small count where stated)
  * or a negative code (-errno, SHMK_E*); error.h gives the convention, the
