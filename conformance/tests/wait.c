@@ -452,10 +452,9 @@ static void asym_refused_peer(void)
 
 H_REGISTER(asym_refused_peer, 20, "common.wait.asym");
 
-/* Refused later (a filter installed after the registration): the first
- * park's membarrier fails, the word is marked from then on, the process
- * fences as a waker, and the wait itself still works. */
-static void asym_refused_at_park(void)
+/* A word this registered process joined, every wait parking, and its
+ * next membarrier refused (a filter installed after the registration). */
+static struct shared *refused_later(void)
 {
 	struct shared *sh = t_shared_alloc(sizeof(*sh));
 
@@ -463,6 +462,15 @@ static void asym_refused_at_park(void)
 	CU_ASSERT_FATAL(shmk_wait__asym());
 	park_every_wait();
 	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
+	return sh;
+}
+
+/* Refused later: the first park's membarrier fails, the word is marked
+ * from then on, the process fences as a waker, and the wait itself still
+ * works. */
+static void asym_refused_at_park(void)
+{
+	struct shared *sh = refused_later();
 	struct cond c = { .sh = sh, .want = 1 };
 	CU_ASSERT_EQUAL(wait_for(sh, SHMK_WAIT_ANNOUNCED, &c, 5 * 1000000), -ETIMEDOUT);
 	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
@@ -513,12 +521,7 @@ static int late_ready(void *a)
  * the sleep first). */
 static void asym_grace(void)
 {
-	struct shared *sh = t_shared_alloc(sizeof(*sh));
-
-	shmk_wait_join(&sh->waiters, false);
-	CU_ASSERT_FATAL(shmk_wait__asym());
-	park_every_wait();
-	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
+	struct shared *sh = refused_later();
 	struct cond c = { .sh = sh, .want = 1 };
 	struct shmk_wait w = point(sh, SHMK_WAIT_ANNOUNCED);
 	struct shmk_wait_ops ops = { .ready = late_ready, .covers = c_covers, .arg = &c,
