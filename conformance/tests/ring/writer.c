@@ -509,6 +509,26 @@ static void sole_fork(void)
 }
 H_REGISTER(sole_fork, 30, "ring.writer.sole+6");
 
+/* The end of a solo test: head covers exactly the 2-byte records listed
+ * (space-separated, "a..." from a's tag 0xA, "b..." from 0xB), the reader
+ * gets them in that order, and b and the fixture are closed. */
+static void solo_end(struct rfx *f, struct shmk_ring_writer *b, const char *order)
+{
+	uint64_t head = 0, n = 0;
+	char msg[3] = { 0 };
+
+	for (const char *p = order; *p; p += p[2] ? 3 : 2)
+		n++;
+	shmk_ring_head(f->r, &head);
+	CU_ASSERT_EQUAL(head, n * shmk_ring_record_len(2));
+	for (const char *p = order; *p; p += p[2] ? 3 : 2) {
+		memcpy(msg, p, 2);
+		read_one(f->r, p[0] == 'a' ? 0xA : 0xB, msg);
+	}
+	shmk_ring_writer_close(b);
+	rfx_close(f);
+}
+
 /* The sole writer writes unlocked once armed (its first record, locked,
  * arms it): a reservation it holds is its busy word, not the lock.  A
  * second writer that registers meanwhile must wait for it (SHMK_EBUSY
@@ -534,15 +554,7 @@ static void solo_busy(void)
 	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
 	/* a takes the lock from now on: its next record follows b's */
 	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a4", 2), 0);
-	shmk_ring_head(f.r, &head);
-	CU_ASSERT_EQUAL(head, 5 * rl);
-	read_one(f.r, 0xA, "a1");
-	read_one(f.r, 0xA, "a2");
-	read_one(f.r, 0xA, "a3");
-	read_one(f.r, 0xB, "b1");
-	read_one(f.r, 0xA, "a4");
-	shmk_ring_writer_close(b);
-	rfx_close(&f);
+	solo_end(&f, b, "a1 a2 a3 b1 a4");
 }
 H_REGISTER(solo_busy, 30, "ring.writer.solo+2");
 
@@ -687,7 +699,6 @@ static void *reserve_and_exit(void *arg)
 static void solo_thread_exit(void)
 {
 	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
-	uint64_t rl = shmk_ring_record_len(2), head = 0;
 	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
 	void *res = (void *)1;
 
@@ -703,13 +714,7 @@ static void solo_thread_exit(void)
 	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
 	unsetenv("SHMK_LIVENESS_MS");
 	CU_ASSERT_EQUAL(atomic_load(&wp->busy), 0); /* cleared under the lock */
-	shmk_ring_head(f.r, &head);
-	CU_ASSERT_EQUAL(head, 3 * rl);
-	read_one(f.r, 0xA, "a1");
-	read_one(f.r, 0xA, "a2");
-	read_one(f.r, 0xB, "b1");
-	shmk_ring_writer_close(b);
-	rfx_close(&f);
+	solo_end(&f, b, "a1 a2 b1");
 }
 H_REGISTER(solo_thread_exit, 30, "ring.writer.solo+2");
 
@@ -734,14 +739,7 @@ static void solo_membarrier_refused(void)
 	CU_ASSERT_EQUAL(head, 2 * rl);
 	CU_ASSERT_EQUAL(shmk_ring_write(b, "b2", 2), 0);
 	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a3", 2), 0);
-	shmk_ring_head(f.r, &head);
-	CU_ASSERT_EQUAL(head, 4 * rl);
-	read_one(f.r, 0xA, "a1");
-	read_one(f.r, 0xA, "a2");
-	read_one(f.r, 0xB, "b2");
-	read_one(f.r, 0xA, "a3");
-	shmk_ring_writer_close(b);
-	rfx_close(&f);
+	solo_end(&f, b, "a1 a2 b2 a3");
 }
 H_REGISTER(solo_membarrier_refused, 20, "ring.writer.solo+2");
 
