@@ -26,7 +26,7 @@ const char *const shmk_fuzz_clauses[] = {
 	"ring.writer.validate+3",
 	"ring.writer.bounds",
 	"ring.writer.space",
-	"ring.writer.sole+2",
+	"ring.writer.sole+6",
 	"ring.reader.read_message",
 	NULL,
 };
@@ -82,7 +82,7 @@ static void check_reader(struct shmk_ring *r, struct fz_in *in, uint64_t fsize)
 	}
 }
 
-/* ring.writer.sole+2: w published [h1 - rl, h1) against tail t1, loaded
+/* ring.writer.sole+6: w published [h1 - rl, h1) against tail t1, loaded
  * and validated, and no peer wrote since.  Scribble an impossible head
  * (and, when bad_tail, an impossible tail) into the header through fd,
  * then write n bytes again: a handle alone on the writers page keeps its

@@ -70,7 +70,7 @@ static int setup(void)
 	/* A second registered writer (it never writes): each input resets
 	 * head and op_corrupt rewrites it under wr, so wr must load the
 	 * header every time, never keep a head as a sole writer does
-	 * (ring.writer.sole+2) */
+	 * (ring.writer.sole+6) */
 	if (shmk_ring_writer_new(ring, TAG + 1, &wfd, &pfd) ||
 	    shmk_ring_writer_open(wfd, &second))
 		return -1;

@@ -18,14 +18,29 @@
  * A writer that is the only one ever registered (registered == 1, read
  * under the lock) and published the previous record itself keeps head and
  * tail: it uses the head it stored and the tail it last loaded, and loads
- * tail again only when the record does not fit (ring.writer.sole+2).  A
+ * tail again only when the record does not fit (ring.writer.sole+6).  A
  * writer registers before its first lock; a lock taken from a dead holder
  * drops what it kept.  Or writer 1 is not a registered writer but writer
  * 0's forked child (init chooses): it starts after writer 0's first
  * publish with a copy of what writer 0 kept and registers nothing, so
  * registered stays 1; the fork bumps both processes' fork generation,
  * and a writer keeps head only while its process's generation is the
- * one its handle was opened at (ring.writer.sole+2).
+ * one its handle was opened at (ring.writer.sole+6).
+ *
+ * A sole writer that armed itself under the lock (solo = 1 while
+ * registered == 1) writes its later records without the lock: it stores
+ * busy, then loads registered, and takes the lock instead when it is not 1;
+ * it clears busy after publishing (ring.writer.solo+2).  Every writer that
+ * takes the lock while solo is set waits, once per handle and fork
+ * generation, until busy is clear or names a dead writer.  In the C code
+ * the busy store and the registered load are separated by a compiler
+ * barrier only, so the busy store is modelled buffered (as futex.pml
+ * models a store buffer): it sits in busyq, invisible to the other
+ * writers, until the hardware drains it (the tso process, at any moment),
+ * the sole writer publishes (its release clear of busy comes after it in
+ * store order) or the locking writer's membarrier drains it (a full
+ * barrier on the sole writer's CPU), which is what the pair (busy,
+ * registered) against (registered++, membarrier, busy) rests on.
  *
  * The reader loads head (acquire), parses records from tail up to head,
  * checks each one whole, then advances tail past it (release).
@@ -52,6 +67,9 @@
  * @planted BUG_SOLE_ALWAYS safety kept-head-with-two-writers
  * @planted BUG_FORK_KEPT safety kept-head-in-a-forked-copy
  * @planted BUG_FORK_CHILD_ONLY safety fork-bumps-only-the-child
+ * @planted BUG_SOLO_NO_DRAIN safety locked-writer-ignores-busy
+ * @planted BUG_SOLO_NO_RECHECK safety unlocked-without-registered-check
+ * @planted BUG_SOLO_NO_MEMBARRIER safety locked-writer-without-membarrier
  *
  *   BUG_PUBLISH_EARLY   head is advanced before the record is copied;
  *   BUG_NO_SPACE_CHECK  the writer does not compare against tail;
@@ -59,15 +77,22 @@
  *   BUG_SOLE_ALWAYS     a writer keeps head without looking at registered;
  *   BUG_FORK_KEPT       a writer keeps head without looking at the fork
  *                       generation;
- *   BUG_FORK_CHILD_ONLY the fork bumps the child's generation only.
+ *   BUG_FORK_CHILD_ONLY the fork bumps the child's generation only;
+ *   BUG_SOLO_NO_DRAIN   a writer taking the lock never waits for busy;
+ *   BUG_SOLO_NO_RECHECK an armed writer writes unlocked without loading
+ *                       registered after its busy store;
+ *   BUG_SOLO_NO_MEMBARRIER a writer taking the lock loads busy without
+ *                       the membarrier that drains the sole writer's
+ *                       buffered busy store.
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
- * r[verify ring.writer.lock]
+ * r[verify ring.writer.lock+2]
  * r[verify ring.writer.lock.recover]
  * r[verify ring.writer.space]
  * r[verify ring.writer.publish]
- * r[verify ring.writer.sole+2]
+ * r[verify ring.writer.sole+6]
+ * r[verify ring.writer.solo+2]
  */
 
 #define CAP 4              /* ring words */
@@ -82,6 +107,20 @@ byte registered;           /* writers ever registered (claim_slot) */
 byte gen[W];               /* each writer process's fork generation (ring_fork_gen) */
 bool forked;               /* writer 1 is writer 0's forked child */
 bool spawned;              /* the fork happened */
+bool solo;                 /* a sole writer armed its unlocked path */
+byte busy;                 /* 0, else the unlocked writer + 1 */
+byte busyq;                /* the busy store still in the store buffer (0: none) */
+
+/* drain the store buffer: the hardware, a membarrier, a later release */
+#define DRAIN_BUSY if :: busyq != 0 -> busy = busyq; busyq = 0 :: else -> skip fi
+
+/* the hardware drains the buffer on its own, at any time */
+active proctype tso()
+{
+end:	do
+	:: atomic { busyq != 0 -> DRAIN_BUSY }
+	od
+}
 
 /* ghosts */
 bool dead[W];
@@ -93,9 +132,10 @@ byte got[W];
 
 /* reg: claim_slot, before the first lock (writer 0's in init); a forked
  * child starts with its parent's kept, kh, kt and og instead. */
-proctype writer(byte me; bool reg; bool kept; byte kh, kt, og)
+proctype writer(byte me; bool reg; bool kept; byte kh, kt, og; bool armed; byte fg)
 {
 	byte s = 1, rl, h, t, k;
+	bool fast;
 
 	if
 	:: reg -> registered++
@@ -110,16 +150,52 @@ proctype writer(byte me; bool reg; bool kept; byte kh, kt, og)
 		:: rl = 2
 		fi;
 again:
+		fast = false;
+		if                        /* solo_enter */
+		:: armed && kept && og == gen[me] ->
+			busyq = me + 1;       /* relaxed store: buffered */
+#ifdef BUG_SOLO_NO_RECHECK
+			fast = true
+#else
+			if
+			:: registered == 1 -> fast = true
+			:: else -> atomic { DRAIN_BUSY; busy = 0 }; armed = false
+			fi
+#endif
+		:: else -> skip
+		fi;
+		if
+		:: fast -> skip
+		:: else ->
 #ifndef BUG_NO_LOCK
-		atomic {
-			(lock == 0 || dead[lock - 1]) ->
-			if                    /* EOWNERDEAD: another writer was there */
-			:: lock != 0 -> kept = false
+			atomic {
+				(lock == 0 || dead[lock - 1]) ->
+				if            /* EOWNERDEAD: another writer was there */
+				:: lock != 0 -> kept = false
+				:: else -> skip
+				fi;
+				lock = me + 1
+			};
+#endif
+			/* solo_drain: once per handle and fork generation */
+			if
+			:: solo && fg != gen[me] + 1 ->
+#ifndef BUG_SOLO_NO_MEMBARRIER
+				atomic { DRAIN_BUSY };  /* membarrier */
+#endif
+#ifndef BUG_SOLO_NO_DRAIN
+				(busy == 0 || dead[busy - 1]);
+#endif
+				fg = gen[me] + 1
 			:: else -> skip
 			fi;
-			lock = me + 1
-		};
-#endif
+			/* solo_arm */
+			if
+			:: !armed && og == gen[me] && registered == 1 ->
+				solo = true; armed = true
+			:: else -> skip
+			fi
+		fi;
 		if
 #if defined(BUG_SOLE_ALWAYS)
 		:: kept ->
@@ -144,9 +220,14 @@ again:
 #ifndef BUG_NO_SPACE_CHECK
 		if
 		:: CAP - (h - t) < 1 + rl ->
+			if
+			:: fast -> atomic { DRAIN_BUSY; busy = 0 }
+			:: else ->
 #ifndef BUG_NO_LOCK
-			lock = 0;
+				lock = 0;
 #endif
+				skip
+			fi;
 			(tail != t);          /* no space: wait for the reader, then retry */
 			goto again
 		:: else -> skip
@@ -177,9 +258,14 @@ again:
 #endif
 		kh = h + 1 + rl;
 		kept = true;
+		if
+		:: fast -> atomic { DRAIN_BUSY; busy = 0 }  /* release, after head */
+		:: else ->
 #ifndef BUG_NO_LOCK
-		lock = 0;
+			lock = 0;
 #endif
+			skip
+		fi;
 		if                        /* fork(): the child copies the handle */
 		:: me == 0 && forked && !spawned ->
 			atomic {
@@ -188,7 +274,7 @@ again:
 #ifndef BUG_FORK_CHILD_ONLY
 				gen[0]++;     /* and parent handler */
 #endif
-				run writer(1, false, kept, kh, kt, og)
+				run writer(1, false, kept, kh, kt, og, armed, fg)
 			}
 		:: else -> skip
 		fi;
@@ -246,9 +332,9 @@ end:	atomic { tail > head -> assert(false) }
 init {
 	atomic {
 		registered = 1;
-		run writer(0, false, false, 0, 0, 0);
+		run writer(0, false, false, 0, 0, 0, false, 0);
 		if
-		:: run writer(1, true, false, 0, 0, 0)
+		:: run writer(1, true, false, 0, 0, 0, false, 0)
 		:: forked = true
 		fi;
 		run reader()

@@ -17,7 +17,10 @@
  *    nothing to count), nothing twice, nothing out of order; the survivor's
  *    messages all arrive; no survivor call blocks longer than 2 x
  *    SHMK_LIVENESS_MS, and the reader sees SHMK_EPEERDEAD within that once
- *    the last writer is gone.
+ *    the last writer is gone.  A third of the trials (both kinds) open the
+ *    survivor only after the victim's first records: the victim, the one
+ *    writer registered, writes unlocked (ring.writer.solo+2) until the
+ *    survivor's first write fences it, or is killed unlocked.
  * 2. Liveness truth: a SIGKILLed writer left a zombie (not reaped): the
  *    reader's wait says SHMK_EPEERDEAD; in a private PID namespace a new
  *    process given the dead writer's PID (ns_last_pid) is not taken for it.
@@ -50,6 +53,8 @@ struct side {
 	_Atomic int64_t peerdead_ns;	/* reader: when EPEERDEAD came back */
 	_Atomic int reader_err, writer_err[2];
 	_Atomic uint64_t ebusy;
+	_Atomic int late;		/* the survivor opens after the victim's first records */
+	_Atomic int survivor_done;	/* late: the reader waits for it past EPEERDEAD */
 };
 
 static uint64_t g_seed;
@@ -87,13 +92,28 @@ static void writer_child(int wfd, unsigned k, const char *crash, uint64_t count,
 
 	if (crash)
 		setenv("SHMK_CRASH_AT", crash, 1);
+	int late = k == 1 && atomic_load(&sh->late);
+	if (late) {
+		/* The victim is the only writer ever registered until this
+		 * open, so from its second record it writes unlocked
+		 * (ring.writer.solo+2); the open lands mid-stream (or after
+		 * its death) and the first write must fence it. */
+		h_barrier_wait(bar, 30);
+		int64_t until = shmk_now_ns() + 3000000;
+		while (atomic_load(&sh->committed[0]) < 2 && shmk_now_ns() < until)
+			sched_yield();
+		t_pause_us(&rng, 300);
+	}
 	int rc = shmk_ring_writer_open(wfd, &w);
 	if (rc) {
 		sh->writer_err[k] = rc;
-		h_barrier_wait(bar, 30);
+		atomic_store(&sh->survivor_done, 1);
+		if (!late)
+			h_barrier_wait(bar, 30);
 		_exit(1);
 	}
-	h_barrier_wait(bar, 30);
+	if (!late)
+		h_barrier_wait(bar, 30);
 	int64_t worst = 0;
 	for (uint64_t i = 0; count == 0 || i < count; i++) {
 		size_t n = t_msg_make(buf, MAXMSG, k, i, g_seed);
@@ -101,6 +121,7 @@ static void writer_child(int wfd, unsigned k, const char *crash, uint64_t count,
 		rc = put(w, how, buf, n, k == 1 ? &worst : NULL);
 		if (rc) {
 			sh->writer_err[k] = rc;
+			atomic_store(&sh->survivor_done, k == 1);
 			_exit(1);
 		}
 		/* the side channel: committed before the kill */
@@ -109,6 +130,8 @@ static void writer_child(int wfd, unsigned k, const char *crash, uint64_t count,
 			t_max_ns(&sh->max_call_ns, worst);
 	}
 	shmk_ring_writer_close(w);
+	if (k == 1)
+		atomic_store(&sh->survivor_done, 1);
 	_exit(0);
 }
 
@@ -123,6 +146,13 @@ static void read_all(struct shmk_ring *r)
 		uint64_t tag;
 		size_t n;
 		rc = shmk_ring_read_message(r, &tag, buf, sizeof(buf), &n, 30LL * 1000000000);
+		if (rc == SHMK_EPEERDEAD && atomic_load(&sh->late) &&
+		    !atomic_load(&sh->survivor_done)) {
+			/* late: the victim died before the survivor registered */
+			struct timespec ts = { 0, 200000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		if (rc == SHMK_EPEERDEAD) {
 			atomic_store(&sh->peerdead_ns, shmk_now_ns());
 			break;
@@ -186,7 +216,7 @@ static pid_t start_reader(const char *path, const int wfd[2], const int peer[2])
 }
 
 struct totals {
-	uint64_t trials, crash_trials, random_trials, torn, lost, dup, bad, failed;
+	uint64_t trials, crash_trials, random_trials, late, torn, lost, dup, bad, failed;
 	uint64_t committed, delivered, inflight;
 	double max_unblock;
 	uint64_t per_point[NPOINTS];
@@ -203,6 +233,8 @@ static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 	uint64_t vcount = 1 + t_rand(rng) % 32;
 
 	memset(sh, 0, sizeof(*sh));
+	sh->late = (t / 2) % 3 == 2;
+	T->late += sh->late;
 	h_unique_path(path, sizeof(path), "ring-crash");
 	int rc = shmk_ring_create(path, &o, &r);
 	if (rc) {
@@ -596,10 +628,10 @@ static int run_trials(uint64_t n, uint64_t *rng)
 			break;
 	printf("ring-writers: %" PRIu64 " trials (%" PRIu64 " at crash points: locked %" PRIu64
 	       ", copying %" PRIu64 ", copied %" PRIu64 ", commit %" PRIu64 "; %" PRIu64
-	       " random), %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64 " duplicated, %" PRIu64
+	       " random; %" PRIu64 " with the survivor opening late), %" PRIu64 " torn, %" PRIu64 " lost, %" PRIu64 " duplicated, %" PRIu64
 	       " in flight at the kill delivered, max unblock %.3f s, seed %" PRIu64 "%s\n",
 	       T.trials, T.crash_trials, T.per_point[0], T.per_point[1], T.per_point[2],
-	       T.per_point[3], T.random_trials, T.torn, T.lost, T.dup, T.inflight, T.max_unblock,
+	       T.per_point[3], T.random_trials, T.late, T.torn, T.lost, T.dup, T.inflight, T.max_unblock,
 	       g_seed, T.trials == n ? "" : " incomplete");
 	return T.trials == n && !T.failed;
 }

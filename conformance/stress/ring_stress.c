@@ -328,7 +328,7 @@ int main(void)
 	int ok = !werr && !lost && !dup && !corrupt && !badtag && written == nread &&
 		 head == tail && written > 0;
 	static const char *const clauses[] = {
-		"ring.writer.lock", "ring.writer.lock.recover", "ring.writer.publish",
+		"ring.writer.lock+2", "ring.writer.lock.recover", "ring.writer.publish",
 		"ring.writer.space", "ring.writer.tag", "ring.reader.mirror",
 		"ring.reader.wait.wake+4", "ring.reader.wait.peerdead", "ring.record.format",
 		"ring.writer.reserve",

@@ -53,7 +53,7 @@ static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_m
 		{ page, (size_t)cap, page, rprot, false },
 		/* r[impl ring.reader.mirror] */
 		{ page + (size_t)cap, SHMK_RING_MIRROR, page, rprot, false },
-		/* r[impl ring.writer.lock] the reader never maps the writers
+		/* r[impl ring.writer.lock+2] the reader never maps the writers
 		 * page writable; populated as before: a writer's claim and a
 		 * reader's liveness look touch it at once */
 		{ wpat, page, page + cap, rprot, true },
@@ -496,7 +496,7 @@ int shmk_ring__claim_slot(struct shmk_ring_writer *w)
 		if (atomic_compare_exchange_strong(&wp->slots[i].token, &cur, w->token)) {
 			wp->slots[i].tag = w->tag;
 			/* seq_cst: pairs with the acquire load in wait_peer, and
-			 * with the relaxed load in reserve_locked (ring.writer.sole+2),
+			 * with the relaxed load in reserve_locked (ring.writer.sole+6),
 			 * which our first lock orders after this */
 			atomic_fetch_add(&wp->registered, 1);
 			w->slot = i;
@@ -572,7 +572,7 @@ int shmk_ring_writer_open(int writer_fd, struct shmk_ring_writer **wp)
 	w->sock = writer_fd;
 	w->tag = msg.tag;
 	w->token = shmk_self_token();
-	w->fork_gen = shmk_ring__fork_gen(); /* r[impl ring.writer.sole+2] */
+	w->fork_gen = shmk_ring__fork_gen(); /* r[impl ring.writer.sole+6] */
 	rc = shmk_ring__claim_slot(w);
 	if (rc)
 		goto out;
@@ -599,7 +599,7 @@ int shmk_ring__writer_local(struct shmk_ring *r, struct shmk_ring_writer **wp)
 		return SHMK_FAIL(-ENOMEM);
 	w->sock = -1;
 	w->token = shmk_self_token();
-	w->fork_gen = shmk_ring__fork_gen(); /* r[impl ring.writer.sole+2] */
+	w->fork_gen = shmk_ring__fork_gen(); /* r[impl ring.writer.sole+6] */
 	w->fd = fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
 	if (w->fd < 0) {
 		rc = SHMK_FAIL(-errno);

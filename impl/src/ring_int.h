@@ -43,10 +43,14 @@ struct shmk_ring_writer {
 	uint64_t token;
 	unsigned slot;
 	int reserved;		/* a reservation holds the lock */
-	int kept;		/* kept_head/kept_tail hold (ring.writer.sole+2) */
+	int kept;		/* kept_head/kept_tail hold (ring.writer.sole+6) */
 	uint64_t fork_gen;	/* shmk_ring__fork_gen() at open: no fork since while equal */
 	uint64_t kept_head;	/* the head this handle published last */
 	uint64_t kept_tail;	/* the tail this handle loaded last (validated) */
+	int solo;		/* armed: may write unlocked (ring.writer.solo+2) */
+	int res_solo;		/* the pending reservation holds busy, not the lock */
+	uint64_t fenced;	/* fork generation + 1 at which this handle fenced and
+				 * drained the sole writer (0: never; ring.writer.solo+2) */
 	uint64_t res_head;
 	uint64_t res_rl;
 	int mediated;		/* a mediated writer: sock only, no mapping (ring_mediator.c) */

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,24 +273,55 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 
 /* ---------------------------------------------------------------- writer */
 
-/* r[impl ring.writer.sole+2] The process's fork generation: every fork
- * bumps it in the parent and in the child (pthread_atfork's parent and
- * child handlers), so a handle opened before a fork, whose copy the other
- * process may write with, never matches it again on either side.  The
- * parent needs the bump as much as the child: after the fork either copy
- * may store head behind the other's kept one.  relaxed: a handle belongs
- * to one thread at a time, and the handlers run in the forking thread
- * (child: the only thread), so each load in reserve_locked pairs with the
- * fetch_add of the fork that copied the handle, ordered by that thread's
- * own program order; another thread's concurrent fork can only make the
- * comparison fail, which takes the loading path. */
+/* r[impl ring.writer.sole+6] The process's fork generation: every fork
+ * bumps it before the process is copied (pthread_atfork's prepare handler,
+ * so the child inherits the bump) and again in the child, so a handle
+ * opened before a fork, whose copy the other process may write with, never
+ * matches it again on either side.  The parent needs the bump as much as
+ * the child: after the fork either copy may store head behind the other's
+ * kept one.  It must come in prepare, not in the parent handler: another
+ * thread of the parent may write between fork's return and the parent
+ * handler, after the child already wrote (a record lost, head moved back).
+ * relaxed: a locked writer compares it under the lock, which the child
+ * cannot take before the parent's holder releases it, so a comparison that
+ * missed the bump finished its record before the child could write; an
+ * unlocked one compares again after its busy store (solo_enter), fenced
+ * against the child's busy load by the child's membarrier (solo_drain). */
 static _Atomic uint64_t ring_fork_gen;
 static pthread_once_t ring_fork_once = PTHREAD_ONCE_INIT;
 
 static void ring_fork_bump(void)
 {
-	/* relaxed: see ring_fork_gen; pairs with the load in reserve_locked */
+	/* relaxed: see ring_fork_gen; pairs with the loads in reserve_locked
+	 * and solo_enter */
 	atomic_fetch_add_explicit(&ring_fork_gen, 1, memory_order_relaxed);
+}
+
+/* r[impl ring.writer.solo+2] The calling thread's token (the process
+ * token's format over its tid and the thread's start time), which the
+ * sole writer stores in busy: a thread that exits or is cancelled inside
+ * an unlocked reservation leaves a token that dies with it, as the robust
+ * mutex's owner died with its thread.  0: not computed yet in this thread
+ * (a forked child's thread has a new tid: ring_fork_child clears it). */
+static _Thread_local uint64_t ring_thread_tok;
+
+static void ring_fork_child(void)
+{
+	ring_fork_bump();
+	ring_thread_tok = 0;
+}
+
+/* The calling thread's token, or 0 when /proc cannot tell it (then the
+ * record takes the lock). */
+static uint64_t ring_thread_token(void)
+{
+	if (!ring_thread_tok) {
+		uint64_t t;
+		if (shmk_token_for_pid((pid_t)syscall(SYS_gettid), &t))
+			return 0;
+		ring_thread_tok = t;
+	}
+	return ring_thread_tok;
 }
 
 static void ring_fork_watch(void)
@@ -297,7 +329,7 @@ static void ring_fork_watch(void)
 	/* Cannot fail but with ENOMEM; then forks go unseen, so the handles
 	 * opened meanwhile get a generation no load will ever match
 	 * (shmk_ring__fork_gen) and never keep head. */
-	if (pthread_atfork(NULL, ring_fork_bump, ring_fork_bump))
+	if (pthread_atfork(ring_fork_bump, NULL, ring_fork_child))
 		atomic_store_explicit(&ring_fork_gen, UINT64_MAX, memory_order_relaxed);
 }
 
@@ -321,12 +353,140 @@ static void wake_reader(struct shmk_ring_writer *w)
 	shmk_wait_wake(&wp);
 }
 
+/*
+ * r[impl ring.writer.solo+2] The sole writer's unlocked records.  A Dekker
+ * pair made asymmetric: the sole writer (every record) stores its token in
+ * busy and then loads registered with only a compiler barrier between; a
+ * writer that takes the lock (rarely: once per handle and fork generation)
+ * runs membarrier, which executes a full barrier on every CPU running a
+ * registered process, and then loads busy.  So either the sole writer's
+ * load sees the other's registration (it takes the lock from then on: the
+ * count never goes down) or its busy store is seen, and the other waits
+ * for busy to clear (the record published) or for its token to die (a
+ * dead sole writer published nothing: head moves only at the end).  A
+ * build older than this protocol ignores busy: ring.layout.version (2)
+ * keeps it off the file.
+ */
+
+/* 1 when this record goes without the lock (busy is ours: solo_leave
+ * after it), 0 to take the lock. */
+static int solo_enter(struct shmk_ring_writer *w)
+{
+	struct shmk_ring_wpage *wp = w->m.wp;
+
+	/* relaxed: see ring_fork_gen (a copy of the handle in a forked
+	 * process, or the parent after a fork, takes the lock) */
+	if (!w->solo || !w->kept ||
+	    w->fork_gen != atomic_load_explicit(&ring_fork_gen, memory_order_relaxed))
+		return 0;
+	uint64_t me = ring_thread_token();
+	if (!me)
+		return 0;
+	/* relaxed, then a compiler barrier only: the other side's membarrier
+	 * orders this store before the loads of registered and of the fork
+	 * generation below, paired with the acquire load of busy in solo_drain */
+	atomic_store_explicit(&wp->busy, me, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	/* relaxed: registered pairs with the fetch_add in claim_slot, made
+	 * visible to this load by the registering writer's membarrier
+	 * (solo_drain); the generation again with ring_fork_bump: another
+	 * thread's fork since the check above (its prepare handler bumps before
+	 * the child exists) means the child may drain and write at the header
+	 * head, so this record must not use the kept one (ring_fork_gen) */
+	if (SHMK_LOAD_U64(&wp->registered) == 1 &&
+	    w->fork_gen == atomic_load_explicit(&ring_fork_gen, memory_order_relaxed))
+		return 1;
+	/* release: pairs with the acquire load of busy in solo_drain */
+	atomic_store_explicit(&wp->busy, 0, memory_order_release);
+	w->solo = 0; /* registered never goes down; nor the fork generation */
+	return 0;
+}
+
+static void solo_leave(struct shmk_ring_writer *w)
+{
+	/* release: pairs with the acquire load of busy in solo_drain; the
+	 * head just published comes before it */
+	atomic_store_explicit(&w->m.wp->busy, 0, memory_order_release);
+}
+
+/* Under the lock, once per handle and fork generation while a sole writer
+ * has ever armed: fence it and wait until it is out of its unlocked record
+ * (or dead).  0, or an error having changed nothing. */
+static int solo_drain(struct shmk_ring_writer *w, uint64_t gen)
+{
+	struct shmk_ring_wpage *wp = w->m.wp;
+
+	/* relaxed: solo is stored under this lock (solo_arm), which orders it */
+	if (w->fenced == gen + 1 || !SHMK_LOAD_U64(&wp->solo))
+		return 0;
+	/* the process's one membarrier owner (wait.h): GLOBAL_EXPEDITED
+	 * reaches the sole writer, which armed only once its process was
+	 * registered (solo_arm); refused (seccomp, SHMK_FAULT=membarrier),
+	 * this writer cannot fence it and writes nothing */
+	int e = shmk_membarrier_heavy();
+	if (e)
+		return shmk_fail(e, "ring: no membarrier to fence the sole writer with");
+	int64_t until = 0;
+	unsigned spins = 0;
+	uint64_t b;
+	/* acquire: pairs with the release stores of 0 in solo_leave and
+	 * solo_enter (the sole writer's head store comes before) */
+	while ((b = SHMK_LOAD_ACQ_U64(&wp->busy)) != 0) {
+		if (++spins < 1024) {
+			shmk_cpu_relax();
+			continue;
+		}
+		if (!shmk_token_alive(b)) {
+			/* r[impl ring.writer.solo+2] its thread died in its record:
+			 * it published nothing.  Clear the word so the writers
+			 * draining after us skip the spins and the /proc read;
+			 * a CAS, as a live thread of that process may have stored
+			 * its own token since (relaxed: nothing is published by
+			 * it, and the lock orders it for the next drainer). */
+			atomic_compare_exchange_strong_explicit(&wp->busy, &b, 0,
+								memory_order_relaxed,
+								memory_order_relaxed);
+			break;
+		}
+		int64_t now = shmk_now_ns();
+		if (!until)
+			until = now + shmk_liveness_ns();
+		else if (now > until)
+			return shmk_fail(SHMK_EBUSY, "ring: the sole writer stayed in its record "
+						     "past SHMK_LIVENESS_MS");
+		struct timespec ts = { 0, 50000 };
+		nanosleep(&ts, NULL);
+	}
+	w->fenced = gen + 1;
+	return 0;
+}
+
+/* Under the lock: the only writer ever registered, in the process that
+ * opened it, arms its unlocked path.  Its process registers for the
+ * expedited membarrier first (else it never arms: the others' fence would
+ * not reach it).  solo is stored under the lock, so a writer registering
+ * later sees it at its first lock (registration precedes it), and one
+ * registered earlier makes registered != 1 here. */
+static void solo_arm(struct shmk_ring_writer *w, uint64_t gen)
+{
+	struct shmk_ring_wpage *wp = w->m.wp;
+
+	if (w->solo || w->mediated || w->fork_gen != gen || SHMK_LOAD_U64(&wp->registered) != 1)
+		return;
+	/* cached per process (wait.h): QUERY and REGISTER once */
+	if (!shmk_membarrier_ready())
+		return;
+	/* relaxed: ordered by the lock for every later writer (solo_drain) */
+	atomic_store_explicit(&wp->solo, 1, memory_order_relaxed);
+	w->solo = 1;
+}
+
 static int wlock(struct shmk_ring_writer *w)
 {
 	pthread_mutex_t *mu = (pthread_mutex_t *)(void *)w->m.wp->lock;
 	struct timespec ts;
 
-	/* r[impl ring.writer.lock] Uncontended: one trylock, no clock read
+	/* r[impl ring.writer.lock+2] Uncontended: one trylock, no clock read
 	 * and no getenv (shmk_liveness_ns) on the per-record path; the
 	 * deadline is computed only when we must wait. */
 	int e = pthread_mutex_trylock(mu);
@@ -344,6 +504,17 @@ static int wlock(struct shmk_ring_writer *w)
 		 * bytes lie beyond head; the head we are about to validate is
 		 * the last committed one. */
 		pthread_mutex_consistent(mu);
+		e = 0;
+	}
+	if (e == 0) {
+		/* relaxed: see ring_fork_gen */
+		uint64_t gen = atomic_load_explicit(&ring_fork_gen, memory_order_relaxed);
+		int rc = solo_drain(w, gen);
+		if (rc) {
+			pthread_mutex_unlock(mu);
+			return rc;
+		}
+		solo_arm(w, gen);
 		return 0;
 	}
 	/* r[impl ring.writer.lock.deadline] r[impl ring.writer.stopped-holder]
@@ -372,7 +543,7 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 	uint64_t rl = shmk_ring_record_len(len);
 	uint64_t head, tail;
 
-	/* r[impl ring.writer.sole+2] Under the lock: a writer that registered
+	/* r[impl ring.writer.sole+6] Under the lock: a writer that registered
 	 * after our last publish did so before it could take the lock (its
 	 * claim_slot precedes its first lock), so a count of one here means
 	 * no other handle has stored head since.  relaxed: pairs with the
@@ -413,8 +584,10 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 				 (unsigned long long)head, (unsigned long long)rl);
 	/* r[impl ring.writer.space] */
 	if (head + rl - tail > cap)
-		return shmk_fail(SHMK_EFULL, "ring: %llu bytes free, record needs %llu",
-				 (unsigned long long)(cap - (head - tail)), (unsigned long long)rl);
+		/* a constant detail, formatted only if asked for: a writer polls
+		 * a full ring with this return (vsnprintf was 30 % of a full-ring
+		 * writer's samples) */
+		return shmk_fail_at(SHMK_EFULL, "ring: the record does not fit in the free space");
 	/* r[impl ring.writer.bounds] offset < cap and rl <= 64 KiB: inside ring + mirror */
 	uint8_t *rec = w->m.data + head % cap;
 	/* r[impl ring.record.format] r[impl ring.writer.tag] the owner's tag, never the caller's */
@@ -434,7 +607,7 @@ static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
 	 * shmk_ring_head / shmk_ring_wait / read_message: the bytes written
 	 * above are visible before the head that covers them */
 	atomic_store_explicit(&w->m.hdr->head, head + rl, memory_order_release);
-	/* r[impl ring.writer.sole+2] the header's head as we stored it (the
+	/* r[impl ring.writer.sole+6] the header's head as we stored it (the
 	 * tail it was checked against is already in kept_tail) */
 	w->kept_head = head + rl;
 	w->kept = 1;
@@ -469,13 +642,14 @@ int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iov
 		      int iovcnt, size_t len)
 {
 	uint64_t head, rl;
-	int rc = wlock(w);
-	if (rc)
+	/* r[impl ring.writer.solo+2] */
+	int solo = solo_enter(w), rc = 0;
+	if (!solo && (rc = wlock(w)))
 		return rc;
 	SHMK_CRASH_POINT("ring.write.locked");
 	rc = reserve_locked(w, tag, len, &head, &rl);
 	if (rc) {
-		wunlock(w);
+		solo ? solo_leave(w) : wunlock(w);
 		return rc;
 	}
 	uint8_t *dst = w->m.data + head % w->m.cap + SHMK_RING_REC_HDR;
@@ -488,7 +662,7 @@ int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iov
 	}
 	SHMK_CRASH_POINT("ring.write.copied");
 	publish(w, head, rl);
-	wunlock(w);
+	solo ? solo_leave(w) : wunlock(w);
 	wake_reader(w);
 	return 0;
 }
@@ -516,16 +690,18 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	if (len > SHMK_RING_MAX_PAYLOAD)
 		return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
 				 SHMK_RING_MAX_PAYLOAD);
-	int rc = wlock(w);
-	if (rc)
+	/* r[impl ring.writer.solo+2] */
+	int solo = solo_enter(w), rc = 0;
+	if (!solo && (rc = wlock(w)))
 		return rc;
 	rc = reserve_locked(w, w->tag, len, &head, &rl);
 	if (rc) {
-		wunlock(w);
+		solo ? solo_leave(w) : wunlock(w);
 		return rc;
 	}
-	/* r[impl ring.writer.reserve] the lock stays held until commit/discard */
+	/* r[impl ring.writer.reserve] the lock (or busy) stays held until commit/discard */
 	w->reserved = 1;
+	w->res_solo = solo;
 	w->res_head = head;
 	w->res_rl = rl;
 	*payload = w->m.data + head % w->m.cap + SHMK_RING_REC_HDR;
@@ -541,7 +717,7 @@ int shmk_ring_commit(struct shmk_ring_writer *w)
 	SHMK_CRASH_POINT("ring.commit");
 	publish(w, w->res_head, w->res_rl);
 	w->reserved = 0;
-	wunlock(w);
+	w->res_solo ? solo_leave(w) : wunlock(w);
 	wake_reader(w);
 	return 0;
 }
@@ -554,7 +730,7 @@ int shmk_ring_discard(struct shmk_ring_writer *w)
 		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.writer.reserve] head never moved: nothing to undo */
 	w->reserved = 0;
-	wunlock(w);
+	w->res_solo ? solo_leave(w) : wunlock(w);
 	return 0;
 }
 

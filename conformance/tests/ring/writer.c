@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ring tests: writers: hand-off, locks, crash recovery, space and bounds. */
+#include <pthread.h>
+#include <stdint.h>
 #include "ring_test.h"
 
 /* ---------------------------------------------------------------- writers */
@@ -114,7 +116,7 @@ static void multi_writer(void)
 	}
 	rfx_close(&f);
 }
-H_REGISTER(multi_writer, 60, "ring.writer.tag", "ring.writer.lock");
+H_REGISTER(multi_writer, 60, "ring.writer.tag", "ring.writer.lock+2");
 
 static void register_writers(void)
 {
@@ -194,7 +196,7 @@ static void lock_readonly(void)
 	CU_ASSERT_EQUAL(writable, 0);
 	rfx_close(&f);
 }
-H_REGISTER(lock_readonly, 20, "ring.writer.lock");
+H_REGISTER(lock_readonly, 20, "ring.writer.lock+2");
 
 /* A writer SIGKILLed at a crash point while holding the lock: the next
  * writer recovers and the reader sees only whole records. */
@@ -403,7 +405,7 @@ static void sole(void)
 	atomic_store(&h->head, head);
 	rfx_close(&f);
 }
-H_REGISTER(sole, 30, "ring.writer.sole+2");
+H_REGISTER(sole, 30, "ring.writer.sole+6");
 
 /* Forks a child that waits for a byte on go, then exits with fn(arg). */
 static pid_t fork_held(int go[2], int (*fn)(void *), void *arg)
@@ -454,7 +456,7 @@ static int open_write_b1(void *arg)
 /* The same with the second writer a real process that registers, writes
  * one record and is gone (exited, its slot given up) between a's records:
  * a2 must land after b1, not on it.  The process is forked before a is
- * opened, so a's handle has seen no fork (ring.writer.sole+2) and only
+ * opened, so a's handle has seen no fork (ring.writer.sole+6) and only
  * registered can tell a about b. */
 static void sole_process(void)
 {
@@ -472,7 +474,7 @@ static void sole_process(void)
 	read_one(f.r, 0xA, "a2");
 	rfx_close(&f);
 }
-H_REGISTER(sole_process, 30, "ring.writer.sole+2");
+H_REGISTER(sole_process, 30, "ring.writer.sole+6");
 
 /* Writes "c1" with the parent's handle (*arg), without closing it: the
  * slot is the parent's. */
@@ -505,7 +507,241 @@ static void sole_fork(void)
 	read_one(f.r, 0xA, "p3");
 	rfx_close(&f);
 }
-H_REGISTER(sole_fork, 30, "ring.writer.sole+2");
+H_REGISTER(sole_fork, 30, "ring.writer.sole+6");
+
+/* The end of a solo test: head covers exactly the 2-byte records listed
+ * (space-separated, "a..." from a's tag 0xA, "b..." from 0xB), the reader
+ * gets them in that order, and b and the fixture are closed. */
+static void solo_end(struct rfx *f, struct shmk_ring_writer *b, const char *order)
+{
+	uint64_t head = 0, n = 0;
+	char msg[3] = { 0 };
+
+	for (const char *p = order; *p; p += p[2] ? 3 : 2)
+		n++;
+	shmk_ring_head(f->r, &head);
+	CU_ASSERT_EQUAL(head, n * shmk_ring_record_len(2));
+	for (const char *p = order; *p; p += p[2] ? 3 : 2) {
+		memcpy(msg, p, 2);
+		read_one(f->r, p[0] == 'a' ? 0xA : 0xB, msg);
+	}
+	shmk_ring_writer_close(b);
+	rfx_close(f);
+}
+
+/* The sole writer writes unlocked once armed (its first record, locked,
+ * arms it): a reservation it holds is its busy word, not the lock.  A
+ * second writer that registers meanwhile must wait for it (SHMK_EBUSY
+ * within the bound while the record stays open, writing nothing) and not
+ * write over the reserved bytes; once a commits, b's record follows a's. */
+static void solo_busy(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+	void *p;
+
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f.w, 2, &p), 0);
+	memcpy(p, "a3", 2);
+	setenv("SHMK_LIVENESS_MS", "200", 1);
+	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), SHMK_EBUSY);
+	unsetenv("SHMK_LIVENESS_MS");
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 2 * rl);
+	CU_ASSERT_EQUAL(shmk_ring_commit(f.w), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
+	/* a takes the lock from now on: its next record follows b's */
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a4", 2), 0);
+	solo_end(&f, b, "a1 a2 a3 b1 a4");
+}
+H_REGISTER(solo_busy, 30, "ring.writer.solo+2");
+
+/* The sole writer (the only one registered) killed in its third record,
+ * unlocked: its busy word names a dead process; the next writer (another
+ * process) fences, sees it dead at once (no SHMK_EBUSY wait) and writes
+ * after the two published records. */
+static void solo_crash(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	int peer;
+
+	setenv("SHMK_CRASH_AT", "ring.write.copied:3", 1);
+	pid_t pid = spawn_writer_role(f.r, 66, "write", "5", "200", &peer);
+	unsetenv("SHMK_CRASH_AT");
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(atomic_load(&raw_hdr(f.raw)->head), 2 * 216);
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - (size_t)sysconf(_SC_PAGESIZE));
+	CU_ASSERT_NOT_EQUAL(atomic_load(&wp->busy), 0); /* it died unlocked */
+
+	int wfd = new_writer_fd(f.r, 2, NULL);
+	pid = fork_writer(wfd, 2, 3, 100, 0, 100);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
+	uint64_t t;
+	char buf[256];
+	size_t n;
+	for (uint64_t i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
+		CU_ASSERT(t == 66 && n == 200);
+	}
+	for (uint64_t i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
+		CU_ASSERT(t == 2 && n == 100);
+		CU_ASSERT(check((uint8_t *)buf, 100, 2, i));
+	}
+	close(peer);
+	rfx_close(&f);
+}
+H_REGISTER(solo_crash, 40, "ring.writer.solo+2");
+
+/* A fork by ANOTHER thread of the sole writer's process.  The writer
+ * thread writes while the forking thread is still inside fork's parent
+ * handlers (an application handler registered before shmkit's holds it
+ * there), after the child wrote with its copy of the handle: the writer
+ * must not use its kept head (the child's record would be lost and head
+ * move back), so the generation is bumped in prepare, before the copy,
+ * and re-checked after the busy store. */
+static struct {
+	struct shmk_ring_writer *w;
+	int armed;		/* the app's parent handler acts (one fork) */
+	pid_t parent;
+	int child_done[2], t1_go[2], t1_done[2];
+	int t1_rc;
+} ft;
+
+static void ft_parent(void)
+{
+	char b;
+
+	if (!ft.armed || getpid() != ft.parent)
+		return;
+	ft.armed = 0;
+	/* the child wrote; let the writer thread write now; wait for it */
+	if (read(ft.child_done[0], &b, 1) != 1 || write(ft.t1_go[1], "g", 1) != 1 ||
+	    read(ft.t1_done[0], &b, 1) != 1)
+		ft.t1_rc = -1000;
+}
+
+static void *ft_writer(void *arg)
+{
+	char b;
+
+	(void)arg;
+	if (read(ft.t1_go[0], &b, 1) != 1)
+		return NULL;
+	ft.t1_rc = shmk_ring_write(ft.w, "a3", 2);
+	if (write(ft.t1_done[1], "d", 1) != 1)
+		ft.t1_rc = -1001;
+	return NULL;
+}
+
+static void *ft_forker(void *arg)
+{
+	(void)arg;
+	ft.armed = 1;
+	pid_t p = fork();
+	if (p == 0) {
+		char big[200];
+		memset(big, 'C', sizeof(big));
+		int rc = shmk_ring_write(ft.w, big, sizeof(big));
+		_exit(write(ft.child_done[1], "c", 1) == 1 && rc == 0 ? 0 : 13);
+	}
+	if (p > 0)
+		CU_ASSERT_EQUAL(h_wait(p, h_deadline(20)), 0);
+	return NULL;
+}
+
+static void solo_fork_thread(void)
+{
+	CU_ASSERT_EQUAL_FATAL(pipe(ft.child_done) | pipe(ft.t1_go) | pipe(ft.t1_done), 0);
+	ft.parent = getpid();
+	/* before shmkit's (registered at the first writer open): parent
+	 * handlers run in registration order */
+	CU_ASSERT_EQUAL_FATAL(pthread_atfork(NULL, ft_parent, NULL), 0);
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+	char buf[256];
+	uint64_t t;
+	size_t n;
+
+	ft.w = f.w;
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	pthread_t a, b;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&a, NULL, ft_writer, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&b, NULL, ft_forker, NULL), 0);
+	pthread_join(b, NULL);
+	pthread_join(a, NULL);
+	CU_ASSERT_EQUAL(ft.t1_rc, 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 3 * rl + shmk_ring_record_len(200));
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xA, "a2");
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT(t == 0xA && n == 200 && buf[0] == 'C' && buf[199] == 'C');
+	read_one(f.r, 0xA, "a3");
+	rfx_close(&f);
+}
+H_REGISTER(solo_fork_thread, 30, "ring.writer.sole+6", "ring.writer.solo+2");
+
+/* The sole writer's thread reserves (unlocked) and exits without commit,
+ * its process living on: busy names a dead thread, so the next writer
+ * writes at once (the reservation published nothing), instead of failing
+ * with SHMK_EBUSY for as long as the process lives, and clears busy. */
+static void *reserve_and_exit(void *arg)
+{
+	void *p;
+
+	return (void *)(intptr_t)shmk_ring_reserve(arg, 8, &p);
+}
+
+static void solo_thread_exit(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
+	void *res = (void *)1;
+
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, reserve_and_exit, f.w), 0);
+	pthread_join(th, &res);
+	CU_ASSERT_EQUAL(res, NULL);
+	CU_ASSERT_NOT_EQUAL(atomic_load(&wp->busy), 0); /* it died unlocked */
+	setenv("SHMK_LIVENESS_MS", "200", 1);
+	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
+	unsetenv("SHMK_LIVENESS_MS");
+	CU_ASSERT_EQUAL(atomic_load(&wp->busy), 0); /* cleared under the lock */
+	solo_end(&f, b, "a1 a2 b1");
+}
+H_REGISTER(solo_thread_exit, 30, "ring.writer.solo+2");
+
+/* A writer that registers after the sole writer armed must fence it with
+ * membarrier before it writes; refused (SHMK_FAULT=membarrier: the heavy
+ * barrier is the first membarrier call after the fault is set), its write
+ * fails with the errno and writes nothing; its next write fences and
+ * lands after a's records. */
+static void solo_membarrier_refused(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), -EPERM);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 1);
+	shmk_fault_set(NULL);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 2 * rl);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b2", 2), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a3", 2), 0);
+	solo_end(&f, b, "a1 a2 b2 a3");
+}
+H_REGISTER(solo_membarrier_refused, 20, "ring.writer.solo+2");
 
 static void overflow(void)
 {

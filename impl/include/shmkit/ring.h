@@ -27,14 +27,22 @@
  * token is registered); a forked child must not use its parent's handle
  * (its close would give up the parent's slot).  A child that writes with
  * it anyway loses no record: after a fork, neither copy keeps head
- * (r[ring.writer.sole+2]), so a handle opened before a fork loads head
+ * (r[ring.writer.sole+6]), so a handle opened before a fork loads head
  * and tail on every write from then on, in parent and child.
  *
  * Threads: a reader handle and a writer handle each belong to one thread
  * at a time (like a file position).  A reservation (reserve .. commit) must
  * be committed by the thread that reserved.  Several writer handles, in any
  * processes, may write at once: they serialise on a robust process-shared
- * mutex in the writers page.
+ * mutex in the writers page.  While only one writer has ever registered it
+ * writes without that mutex (r[ring.writer.solo+2]: a busy word and a
+ * membarrier the next writer to register runs at its first write).  So a
+ * writer whose process cannot issue membarrier (no kernel support, or a
+ * seccomp filter refusing it) fails every write with that -errno (EPERM,
+ * ENOSYS) on a ring whose sole writer ever armed that path, writing
+ * nothing: open such writers before the first write of the ring's first
+ * writer (registered before it arms, they keep it locked), or use a
+ * mediated writer.  Rings of version 1 (older builds) are refused.
  *
  * Every function returning int returns 0 (or a small count where stated)
  * or a negative code (-errno, SHMK_E*); error.h gives the convention, the

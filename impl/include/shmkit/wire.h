@@ -299,13 +299,17 @@ struct shmk_ring_wpage {
 	uint32_t version;		/* 8 */
 	uint32_t nslots;		/* 12: SHMK_RING_MAX_WRITERS */
 	SHMK_ATOMIC(uint64_t) registered; /* 16: writers ever opened */
-	uint8_t reserved0[40];		/* 24 */
+	SHMK_ATOMIC(uint64_t) solo;	/* 24: 1 once a sole writer may write unlocked */
+	SHMK_ATOMIC(uint64_t) busy;	/* 32: thread token of the sole writer in an unlocked record */
+	uint8_t reserved0[24];		/* 40 */
 	uint8_t lock[64];		/* 64: pthread_mutex_t, process-shared + robust */
 	struct shmk_ring_wslot slots[SHMK_RING_MAX_WRITERS]; /* 128 */
 };
 SHMK_WIRE_ASSERT(sizeof(struct shmk_ring_wpage) == 128 + 16 * SHMK_RING_MAX_WRITERS);
 SHMK_WIRE_ASSERT(sizeof(struct shmk_ring_wpage) <= 4096);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, registered) == 16);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, solo) == 24);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, busy) == 32);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, lock) == 64);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, slots) == 128);
 
