@@ -24,6 +24,9 @@
 #define EV_CAS_TRIES 4096	/* bounded work per call against a hostile peer */
 #define EV_HOLES 4		/* MPSC: empty cells published per send when the pool is dry */
 #define EV_IDLE_POLLS 64	/* MPSC: see events.mpsc.idle-polls */
+#define EV_LMASK (SHMK_EVENTS_LANE_CAP - 1)
+#define EV_BELL_IDLE 1024	/* lanes: empty polls of a rung lane before its bit is
+				 * cleared (events.mpsc.doorbell) */
 #define EV_INTENT_NONE SHMK_EVENTS_INTENT_NONE	/* wire.h: "claiming nothing" */
 
 enum { EV_SPSC = 1, EV_MPSC = 2 };
@@ -60,6 +63,8 @@ struct shmk_events_tx {
 	uint64_t tail;		/* SPSC: our own index (we are its only writer) */
 	uint64_t head_cache;	/* SPSC: last consumer index we read */
 	uint32_t prod;		/* MPSC: our row in the producer table */
+	bool lanes;		/* MPSC in a region with SHMK_EVENTS_CAP_LANES: tail and
+				 * head_cache are our row's lane's */
 };
 
 struct shmk_events_rx {
@@ -79,6 +84,14 @@ struct shmk_events_rx {
 	int64_t liveness_ns;
 	uint64_t skipped;	/* cells of dead claimers skipped */
 	uint64_t unblocked;	/* cells of live (stopped) claimers unblocked */
+	/* lanes (MPSC in a region with SHMK_EVENTS_CAP_LANES) */
+	bool lanes;
+	uint32_t lane;		/* the lane of the message found by the last peek */
+	uint32_t cur;		/* where the next look at the doorbell starts */
+	uint32_t sweep;		/* the next lane an empty poll looks at (events.mpsc.sweep) */
+	bool full_look;		/* blocking receive: an empty poll sweeps every lane */
+	uint16_t lidle[SHMK_EVENTS_PRODUCERS];	/* empty polls of a rung lane */
+	uint64_t lhead[SHMK_EVENTS_PRODUCERS];	/* each lane's head (we are its only writer) */
 };
 
 /* r[impl events.layout.wire] r[impl events.layout.hot-lines]: the struct in wire.h */
@@ -94,10 +107,23 @@ static inline struct shmk_events_wake *W(const struct ev_map *m)
 		       : NULL;
 }
 
+/* r[impl events.layout.lanes] after the wake section when there is one */
+static inline uint32_t lanes_offset(uint32_t caps)
+{
+	return SHMK_EVENTS_BASE_BYTES + ((caps & SHMK_EVENTS_CAP_WAKE) ? SHMK_EVENTS_WAKE_BYTES : 0);
+}
+
+static inline struct shmk_events_lanes *LN(const struct ev_map *m)
+{
+	return (m->caps & SHMK_EVENTS_CAP_LANES)
+		       ? (struct shmk_events_lanes *)(m->base + lanes_offset(m->caps))
+		       : NULL;
+}
+
 static inline uint32_t layout_bytes_for(uint32_t caps)
 {
-	/* r[impl events.layout.wake-section] */
-	return SHMK_EVENTS_BASE_BYTES + ((caps & SHMK_EVENTS_CAP_WAKE) ? SHMK_EVENTS_WAKE_BYTES : 0);
+	/* r[impl events.layout.wake-section] r[impl events.layout.lanes] */
+	return lanes_offset(caps) + ((caps & SHMK_EVENTS_CAP_LANES) ? SHMK_EVENTS_LANES_BYTES : 0);
 }
 
 /* 0 while the file still holds the layout, else SHMK_ETRUNCATED: one
@@ -126,6 +152,9 @@ int shmk_ev_rx_claim(struct shmk_events_rx *rx);
 /* events_queue.c: a new SPSC sender announces the message at tail - 1
  * that a dead predecessor counted (tail != head) but left without its seq. */
 void shmk_ev_spsc_announce(struct shmk_events_tx *tx, uint64_t tail);
+/* events_queue.c: a producer that took a lane row over announces the
+ * message at tail - 1 the same way and rings the row's doorbell bit. */
+void shmk_ev_lane_takeover(struct shmk_events_tx *tx);
 
 #pragma GCC visibility pop
 

@@ -93,7 +93,7 @@ void shmk_ev_spsc_announce(struct shmk_events_tx *tx, uint64_t tail)
 	uint32_t s = SHMK_LOAD_U32(&l->spsc.cells[(tail - 1) & EV_MASK]);
 	if (s >= SHMK_EVENTS_SLOTS || SHMK_LOAD_U32(&l->slots[s].seq) == (uint32_t)tail)
 		return;
-	/* release: pairs with the acquire loads of seq in rx_peek */
+	/* release: pairs with the acquire loads of seq in ring_look */
 	atomic_store_explicit(&l->slots[s].seq, (uint32_t)tail, memory_order_release);
 	wake_data(tx->m, EV_SPSC);
 }
@@ -181,41 +181,69 @@ static int pool_push(struct ev_map *m, uint32_t idx)
 
 /* ------------------------------------------------------------ enqueue */
 
-/* r[impl events.spsc.cached-index] */
-EV_HOT int spsc_space(struct shmk_events_tx *tx)
+/* A sender's ring: the SPSC queue, or the lane of an MPSC producer's row
+ * in a region with SHMK_EVENTS_CAP_LANES (r[impl events.mpsc.lane]: the
+ * same single-writer ring, 16 cells).  Built where the kind is known, so
+ * the inlined SPSC path folds the constants. */
+struct ev_ring {
+	_Atomic uint32_t *cells;
+	_Atomic uint64_t *tail, *head;
+	uint64_t cap;
+};
+
+EV_HOT struct ev_ring spsc_ring(struct ev_map *m)
 {
-	struct shmk_events_spsc *q = &L(tx->m)->spsc;
+	struct shmk_events_spsc *q = &L(m)->spsc;
+
+	return (struct ev_ring){ q->cells, &q->tail.v, &q->head.v, SHMK_EVENTS_QUEUE_CAP };
+}
+
+EV_HOT struct ev_ring lane_ring(struct ev_map *m, uint32_t i)
+{
+	struct shmk_events_lane *ln = &LN(m)->lanes[i];
+
+	return (struct ev_ring){ ln->cells, &ln->tail.v, &ln->head.v, SHMK_EVENTS_LANE_CAP };
+}
+
+EV_HOT struct ev_ring tx_ring(struct shmk_events_tx *tx)
+{
+	return tx->kind == EV_SPSC ? spsc_ring(tx->m) : lane_ring(tx->m, tx->prod);
+}
+
+/* r[impl events.spsc.cached-index] */
+EV_HOT int ring_space(struct shmk_events_tx *tx, struct ev_ring rg)
+{
 	uint64_t t = tx->tail;
 
-	if (SHMK_LIKELY(t - tx->head_cache < SHMK_EVENTS_QUEUE_CAP))
+	if (SHMK_LIKELY(t - tx->head_cache < rg.cap))
 		return 0;
 	/* acquire: pairs with the release store of head in rx_advance */
-	uint64_t h = SHMK_LOAD_ACQ_U64(&q->head.v);
+	uint64_t h = SHMK_LOAD_ACQ_U64(rg.head);
 	/* r[impl events.hostile.counters] */
-	if (t - h > SHMK_EVENTS_QUEUE_CAP)
-		return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
+	if (t - h > rg.cap)
+		return shmk_fail(SHMK_EINTEGRITY, "events: %s tail - head > capacity",
+				 tx->kind == EV_SPSC ? "spsc" : "lane");
 	tx->head_cache = h;
 	/* r[impl events.queue.full-empty] */
-	return t - h < SHMK_EVENTS_QUEUE_CAP ? 0 : SHMK_FAIL(SHMK_EFULL);
+	return t - h < rg.cap ? 0 : SHMK_FAIL(SHMK_EFULL);
 }
 
 /* r[impl events.spsc.recycle] The pool is empty: give back to it every
- * slot still attached to a free SPSC cell (the sender owns the free cells,
- * [tail, head + capacity)).  Bounded: one pass over the 1024 cells, and
- * only when a pop found the pool empty. */
-static void spsc_detach_all(struct shmk_events_tx *tx)
+ * slot still attached to a free cell of the sender's ring (the sender owns
+ * the free cells, [tail, head + capacity)).  Bounded: one pass over the
+ * cells, and only when a pop found the pool empty. */
+static void ring_detach_all(struct shmk_events_tx *tx, struct ev_ring rg)
 {
-	struct shmk_events_spsc *q = &L(tx->m)->spsc;
 	/* acquire: pairs with the release store of head in rx_advance, so the
 	 * receiver's detach (NIL) of every cell it left is visible */
-	uint64_t h = SHMK_LOAD_ACQ_U64(&q->head.v);
+	uint64_t h = SHMK_LOAD_ACQ_U64(rg.head);
 	uint64_t t = tx->tail;
 
-	if (t - h > SHMK_EVENTS_QUEUE_CAP)
+	if (t - h > rg.cap)
 		return;
 	tx->head_cache = h;
-	for (uint64_t p = t; p != h + SHMK_EVENTS_QUEUE_CAP; p++) {
-		_Atomic uint32_t *cell = &q->cells[p & EV_MASK];
+	for (uint64_t p = t; p != h + rg.cap; p++) {
+		_Atomic uint32_t *cell = &rg.cells[p & (rg.cap - 1)];
 		uint32_t s = SHMK_LOAD_U32(cell);
 		if (s == SHMK_EVENTS_NIL)
 			continue;
@@ -226,27 +254,26 @@ static void spsc_detach_all(struct shmk_events_tx *tx)
 }
 
 /* A slot for the sender: the pool's, and when the pool is empty, once
- * more after handing back the slots attached to free SPSC cells.  An MPSC
- * sender cannot do that (r[impl events.spsc.hoard]). */
+ * more after handing back the slots attached to the free cells of its
+ * ring.  A Vyukov MPSC sender cannot do that (r[impl events.spsc.hoard]). */
 static int tx_pool_pop(struct shmk_events_tx *tx, uint32_t *slot)
 {
 	int rc = pool_pop(tx->m, slot);
 
-	if (rc != SHMK_EFULL || tx->kind != EV_SPSC)
+	if (rc != SHMK_EFULL || (tx->kind != EV_SPSC && !tx->lanes))
 		return rc;
-	spsc_detach_all(tx);
+	ring_detach_all(tx, tx_ring(tx));
 	return pool_pop(tx->m, slot);
 }
 
-/* r[impl events.spsc.recycle] The slot for the SPSC position at tail
- * (space already checked): the one the receiver left attached to the cell
- * a lap ago, else one from the pool. */
-EV_HOT int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
+/* r[impl events.spsc.recycle] The slot for the position at tail (space
+ * already checked): the one the receiver left attached to the cell a lap
+ * ago, else one from the pool. */
+EV_HOT int ring_slot(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t *slot)
 {
-	struct shmk_events_spsc *q = &L(tx->m)->spsc;
 	/* relaxed: the cell is free, so its last writer was us or the
 	 * receiver's detach, published by the head store we acquired */
-	uint32_t s = SHMK_LOAD_U32(&q->cells[tx->tail & EV_MASK]);
+	uint32_t s = SHMK_LOAD_U32(&rg.cells[tx->tail & (rg.cap - 1)]);
 
 	if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
 		*slot = s;
@@ -254,20 +281,19 @@ EV_HOT int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
 	}
 	/* r[impl events.hostile.bounds] */
 	if (s != SHMK_EVENTS_NIL)
-		return shmk_fail(SHMK_EINTEGRITY, "events: spsc free cell holds slot %u", s);
+		return shmk_fail(SHMK_EINTEGRITY, "events: free cell holds slot %u", s);
 	return tx_pool_pop(tx, slot);
 }
 
-/* r[impl events.spsc.fifo] */
-EV_HOT int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
+/* r[impl events.spsc.fifo] r[impl events.mpsc.lane] */
+EV_HOT int ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t slot)
 {
-	struct shmk_events_spsc *q = &L(tx->m)->spsc;
-	int rc = spsc_space(tx);
+	int rc = ring_space(tx, rg);
 
 	if (rc)
 		return rc;
 	uint64_t t = tx->tail;
-	_Atomic uint32_t *cell = &q->cells[t & EV_MASK];
+	_Atomic uint32_t *cell = &rg.cells[t & (rg.cap - 1)];
 	/* r[impl events.spsc.recycle] a published reservation replaces the
 	 * slot attached to the cell: that one goes back to the pool */
 	uint32_t old = SHMK_LOAD_U32(cell);
@@ -283,22 +309,58 @@ EV_HOT int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 		 * carry any old seq, even this position's of 2^32 messages
 		 * ago: make it say "a lap ago" before the cell names it.
 		 * relaxed: published by the release store of the cell */
-		atomic_store_explicit(&L(tx->m)->slots[slot].seq,
-				      (uint32_t)(t + 1 - SHMK_EVENTS_QUEUE_CAP), memory_order_relaxed);
-		/* release: pairs with the acquire load of the cell in rx_peek's
-		 * seq path (and the tail store below publishes it too) */
+		atomic_store_explicit(&L(tx->m)->slots[slot].seq, (uint32_t)(t + 1 - rg.cap),
+				      memory_order_relaxed);
+		/* release: pairs with the acquire load of the cell in ring_look
+		 * (and the tail store below publishes it too) */
 		atomic_store_explicit(cell, slot, memory_order_release);
 	}
-	/* release: pairs with the acquire load of tail in rx_peek */
-	atomic_store_explicit(&q->tail.v, t + 1, memory_order_release);
+	/* release: pairs with the acquire load of tail in ring_peek */
+	atomic_store_explicit(rg.tail, t + 1, memory_order_release);
 	tx->tail = t + 1;
 	SHMK_CRASH_POINT("events.spsc.counted");
 	/* r[impl events.spsc.slot-seq] last, in the line the payload starts
 	 * in: a receiver that finds it takes the message without reading tail
 	 * (in every region: a receiver without SHMK_EVENTS_CAP_SEQ ignores it).
-	 * release: pairs with the acquire loads of seq in rx_peek */
+	 * release: pairs with the acquire loads of seq in ring_look */
 	atomic_store_explicit(&L(tx->m)->slots[slot].seq, (uint32_t)(t + 1), memory_order_release);
 	return 0;
+}
+
+/* r[impl events.mpsc.doorbell] After a lane's seq store: set the row's
+ * bit unless it reads set.  Not a fence: a bit read set that the consumer
+ * clears meanwhile (the store of seq still on its way) leaves the message
+ * to the consumer's sweep (events.mpsc.sweep), never lost. */
+EV_HOT void lane_ring_bell(struct ev_map *m, uint32_t i)
+{
+	_Atomic uint64_t *bell = &LN(m)->bell.v;
+	uint64_t bit = 1ull << i;
+
+	SHMK_CRASH_POINT("events.lane.published");
+	/* relaxed: a hint, see above */
+	if (!(SHMK_LOAD_U64(bell) & bit))
+		/* release: pairs with the consumer's acquire load of the bell
+		 * in lanes_next (the seq store comes before it) */
+		atomic_fetch_or_explicit(bell, bit, memory_order_release);
+}
+
+/* r[impl events.mpsc.lane-takeover] a predecessor on this row that died
+ * between its tail and seq stores left the message at tail - 1 whole but
+ * unannounced (as events.spsc.reclaim-announce+2), or between its seq
+ * store and its doorbell: announce it, ring, wake. */
+void shmk_ev_lane_takeover(struct shmk_events_tx *tx)
+{
+	struct ev_ring rg = lane_ring(tx->m, tx->prod);
+	struct shmk_events_layout *l = L(tx->m);
+	uint64_t t = tx->tail;
+	uint32_t s = SHMK_LOAD_U32(&rg.cells[(t - 1) & (rg.cap - 1)]);
+
+	if (s < SHMK_EVENTS_SLOTS && SHMK_LOAD_U32(&l->slots[s].seq) != (uint32_t)t)
+		/* release: pairs with the acquire loads of seq in ring_look */
+		atomic_store_explicit(&l->slots[s].seq, (uint32_t)t, memory_order_release);
+	/* release: pairs with the consumer's acquire load of the bell */
+	atomic_fetch_or_explicit(&LN(tx->m)->bell.v, 1ull << tx->prod, memory_order_release);
+	wake_data(tx->m, EV_MPSC);
 }
 
 static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos);
@@ -464,15 +526,32 @@ EV_HOT int tx_prep(struct shmk_events_tx *tx)
 	return 0;
 }
 
-/* SPSC only: MPSC claims first, then fills, then publishes */
-EV_HOT int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
+/* SPSC and lanes only: Vyukov's MPSC claims first, then fills, then publishes */
+EV_HOT int enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t slot, size_t len)
 {
 	/* relaxed: published with the slot index by the release store of tail */
 	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
-	int rc = spsc_enqueue(tx, slot);
-	if (rc == 0)
-		wake_data(tx->m, EV_SPSC);
+	int rc = ring_enqueue(tx, rg, slot);
+	if (rc == 0) {
+		if (tx->kind != EV_SPSC)
+			lane_ring_bell(tx->m, tx->prod);
+		wake_data(tx->m, tx->kind);
+	}
 	return rc;
+}
+
+EV_HOT int ring_send(struct shmk_events_tx *tx, struct ev_ring rg, const void *buf, size_t len)
+{
+	uint32_t slot;
+	int rc;
+
+	/* Refuse a full ring before touching a slot. */
+	if ((rc = ring_space(tx, rg)) || (rc = ring_slot(tx, rg, &slot)))
+		return rc;
+	if (len)
+		memcpy(L(tx->m)->slots[slot].data, buf, len);
+	/* cannot fail: space was checked and we are the only sender */
+	return enqueue(tx, rg, slot, len);
 }
 
 /* r[impl events.truncate.hot-path] no size check here: see ev_covers */
@@ -492,15 +571,10 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 	}
 	if (len && !buf)
 		return SHMK_FAIL(-EINVAL);
-	if (tx->kind == EV_SPSC) {
-		/* Refuse a full SPSC queue before touching a slot. */
-		if ((rc = spsc_space(tx)) || (rc = spsc_slot(tx, &slot)))
-			return rc;
-		if (len)
-			memcpy(L(tx->m)->slots[slot].data, buf, len);
-		/* cannot fail: space was checked and we are the only sender */
-		return enqueue(tx, slot, len);
-	}
+	if (tx->kind == EV_SPSC)
+		return ring_send(tx, spsc_ring(tx->m), buf, len);
+	if (tx->lanes)
+		return ring_send(tx, lane_ring(tx->m, tx->prod), buf, len);
 	uint64_t pos;
 	/* r[impl events.mpsc.hole] bounded: EV_HOLES empty cells a call */
 	for (int hole = 0;; hole++) {
@@ -535,7 +609,8 @@ int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view
 	/* r[impl events.zerocopy.reserve] */
 	rc = tx_pool_pop(tx, &slot);
 	/* r[impl events.mpsc.steal] bounded: EV_HOLES cells a call */
-	for (int hole = 0; rc == SHMK_EFULL && tx->kind == EV_MPSC && hole < EV_HOLES; hole++) {
+	for (int hole = 0; rc == SHMK_EFULL && tx->kind == EV_MPSC && !tx->lanes && hole < EV_HOLES;
+	     hole++) {
 		uint64_t pos;
 		slot = SHMK_EVENTS_NIL;
 		rc = mpsc_claim(tx, &slot, &pos, true);
@@ -565,8 +640,8 @@ int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view
 		return SHMK_FAIL(SHMK_ETOOLARGE);
 	}
 	/* r[impl events.zerocopy.publish] */
-	if (tx->kind == EV_SPSC) {
-		rc = enqueue(tx, view->slot, len);
+	if (tx->kind == EV_SPSC || tx->lanes) {
+		rc = enqueue(tx, tx_ring(tx), view->slot, len);
 		if (rc)
 			return rc; /* the view stays reserved: retry or cancel */
 		view->data = NULL;
@@ -692,6 +767,149 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 
 EV_HOT void rx_advance(struct shmk_events_rx *rx);
 
+/* r[impl events.spsc.slot-seq] The message at position h of a ring whose
+ * senders store seq: 0 when the slot the cell names says it is there
+ * (*sp), 1 when it carries the cell's message of a lap ago, its slot
+ * attached for the next one (events.spsc.recycle): not sent yet, no need
+ * to read tail; 2 when only tail can tell. */
+EV_HOT int ring_look(struct shmk_events_layout *l, struct ev_ring rg, uint64_t h, uint32_t *sp)
+{
+	/* acquire: pairs with the release store of the cell in ring_enqueue
+	 * (a slot new to it says "a lap ago") */
+	uint32_t s = SHMK_LOAD_ACQ_U32(&rg.cells[h & (rg.cap - 1)]);
+
+	if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
+		/* acquire: pairs with the release store of seq in ring_enqueue */
+		uint32_t q = SHMK_LOAD_ACQ_U32(&l->slots[s].seq);
+		if (SHMK_LIKELY(q == (uint32_t)(h + 1))) {
+			*sp = s;
+			return 0;
+		}
+		if (q == (uint32_t)(h + 1 - rg.cap))
+			return 1;
+	}
+	return 2;
+}
+
+/* The length of the message in slot s (its index checked), into *slot and *len. */
+EV_HOT int slot_found(struct shmk_events_layout *l, uint32_t s, uint32_t *slot, uint32_t *len)
+{
+	/* r[impl events.hostile.bounds] */
+	if (s >= SHMK_EVENTS_SLOTS)
+		return shmk_fail(SHMK_EINTEGRITY, "events: queued slot %u out of range", s);
+	uint32_t n = SHMK_LOAD_U32(&l->slots[s].len);
+	if (n > SHMK_EVENTS_SLOT_DATA)
+		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u len %u > 256", s, n);
+	*slot = s;
+	*len = n;
+	return 0;
+}
+
+/* r[impl events.mpsc.lane] The message at the head of lane i, as an SPSC
+ * receiver finds it: 0 (rx->lane = i), SHMK_EEMPTY, SHMK_EINTEGRITY, or 1
+ * (a detached cell stepped over: look again). */
+static inline int lane_peek(struct shmk_events_rx *rx, uint32_t i, uint32_t *slot,
+			    uint32_t *len)
+{
+	struct shmk_events_layout *l = L(rx->m);
+	struct ev_ring rg = lane_ring(rx->m, i);
+	uint64_t h = rx->lhead[i];
+	uint32_t s;
+	int k = ring_look(l, rg, h, &s);
+
+	rx->lane = i;
+	if (SHMK_LIKELY(k == 0))
+		return slot_found(l, s, slot, len);
+	if (k == 1)
+		return SHMK_FAIL(SHMK_EEMPTY);
+	/* acquire: pairs with the release store of tail in ring_enqueue */
+	uint64_t t = SHMK_LOAD_ACQ_U64(rg.tail);
+	/* r[impl events.hostile.counters] */
+	if (t - h > rg.cap)
+		return shmk_fail(SHMK_EINTEGRITY, "events: lane %u tail - head > %u", i,
+				 SHMK_EVENTS_LANE_CAP);
+	if (t == h)
+		return SHMK_FAIL(SHMK_EEMPTY);
+	s = SHMK_LOAD_U32(&rg.cells[h & EV_LMASK]);
+	/* r[impl events.spsc.detached-skip] a consumer that took this message
+	 * as a view detached the cell and died before storing head */
+	if (SHMK_UNLIKELY(s == SHMK_EVENTS_NIL)) {
+		rx_advance(rx);
+		wake_space(rx->m);
+		return 1;
+	}
+	/* counted in tail, not announced: the producer is between the two
+	 * stores (or died there: its row's next holder announces it,
+	 * events.mpsc.lane-takeover) */
+	if (s < SHMK_EVENTS_SLOTS &&
+	    /* acquire: pairs with the release store of seq in ring_enqueue */
+	    SHMK_LOAD_ACQ_U32(&l->slots[s].seq) != (uint32_t)(h + 1))
+		return SHMK_FAIL(SHMK_EEMPTY);
+	return slot_found(l, s, slot, len);
+}
+
+/* A lane found non-empty outside the doorbell (its bit clear): ring it for
+ * the producer, whose next message then finds it set. */
+static void lane_rering(struct shmk_events_rx *rx, uint32_t i)
+{
+	/* release: pairs with the acquire load of the bell in lanes_next */
+	atomic_fetch_or_explicit(&LN(rx->m)->bell.v, 1ull << i, memory_order_release);
+}
+
+/* r[impl events.mpsc.doorbell] r[impl events.mpsc.sweep] The lanes
+ * consumer's poll: the rung lanes in turn from rx->cur (one message, then
+ * the next lane: no producer starves the others), clearing the bit of a
+ * lane found empty EV_BELL_IDLE polls in a row and then looking once more;
+ * then, with nothing found, one lane more in turn whatever its bit says
+ * (every lane on a blocking receive's poll). */
+static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+{
+	_Atomic uint64_t *bellw = &LN(rx->m)->bell.v;
+	/* acquire: pairs with the producers' release fetch_or in lane_ring_bell */
+	uint64_t bell = SHMK_LOAD_ACQ_U64(bellw);
+	uint32_t cur = rx->cur & (SHMK_EVENTS_PRODUCERS - 1);
+	uint64_t rot = cur ? (bell >> cur) | (bell << (64 - cur)) : bell;
+	int rc;
+
+	/* bounded: 64 bits */
+	while (rot) {
+		uint32_t i = (cur + (uint32_t)__builtin_ctzll(rot)) & (SHMK_EVENTS_PRODUCERS - 1);
+		rot &= rot - 1;
+		rc = lane_peek(rx, i, slot, len);
+		if (rc != SHMK_EEMPTY)
+			goto done;
+		if (++rx->lidle[i] < EV_BELL_IDLE)
+			continue;
+		rx->lidle[i] = 0;
+		/* acq_rel: the clear comes before the second look, which sees a
+		 * message whose producer read the bit set before the clear */
+		atomic_fetch_and_explicit(bellw, ~(1ull << i), memory_order_acq_rel);
+		rc = lane_peek(rx, i, slot, len);
+		if (rc == 0 || rc == 1)
+			lane_rering(rx, i);
+		if (rc != SHMK_EEMPTY)
+			goto done;
+	}
+	/* bounded: 64 lanes at most */
+	for (uint32_t n = rx->full_look ? SHMK_EVENTS_PRODUCERS : 1; n; n--) {
+		uint32_t i = rx->sweep++ & (SHMK_EVENTS_PRODUCERS - 1);
+		if (bell & (1ull << i))
+			continue; /* looked at above */
+		rc = lane_peek(rx, i, slot, len);
+		if (rc == 0 || rc == 1)
+			lane_rering(rx, i);
+		if (rc != SHMK_EEMPTY)
+			goto done;
+	}
+	return SHMK_FAIL(SHMK_EEMPTY);
+done:
+	if (rc == 0) {
+		rx->lidle[rx->lane] = 0;
+		rx->cur = rx->lane + 1;
+	}
+	return rc;
+}
+
 /* Finds the message at the head without consuming it: 0 with slot/len,
  * SHMK_EEMPTY, SHMK_EINTEGRITY, or 1 (internal: look again). */
 EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
@@ -700,35 +918,30 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 	uint64_t h = rx->head;
 	uint32_t s;
 
+	if (rx->lanes)
+		return lanes_next(rx, slot, len);
 	if (rx->kind == EV_SPSC) {
+		struct ev_ring rg = spsc_ring(rx->m);
 		bool seqd = rx->m->caps & SHMK_EVENTS_CAP_SEQ;
 		if (SHMK_LIKELY(seqd)) {
 			/* r[impl events.spsc.slot-seq] the slot the head cell names
 			 * says whether this position's message is in it: one line,
 			 * no look at tail */
-			/* acquire: pairs with the release store of the cell in
-			 * spsc_enqueue (a slot new to it says "a lap ago") */
-			s = SHMK_LOAD_ACQ_U32(&l->spsc.cells[h & EV_MASK]);
-			if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
-				/* acquire: pairs with the release store of seq in spsc_enqueue */
-				uint32_t q = SHMK_LOAD_ACQ_U32(&l->slots[s].seq);
-				if (SHMK_LIKELY(q == (uint32_t)(h + 1))) {
-					/* seq is stored after tail: the cached tail
-					 * may count this one, and stays in
-					 * [head, tail] (a lag of 2^64 would wrap) */
-					if (rx->tail_cache == h)
-						rx->tail_cache = h + 1;
-					goto found;
-				}
-				/* the cell's message of a lap ago, its slot attached
-				 * for the next one (events.spsc.recycle): not sent yet */
-				if (q == (uint32_t)(h + 1 - SHMK_EVENTS_QUEUE_CAP))
-					return SHMK_FAIL(SHMK_EEMPTY);
+			int k = ring_look(l, rg, h, &s);
+			if (SHMK_LIKELY(k == 0)) {
+				/* seq is stored after tail: the cached tail
+				 * may count this one, and stays in
+				 * [head, tail] (a lag of 2^64 would wrap) */
+				if (rx->tail_cache == h)
+					rx->tail_cache = h + 1;
+				goto found;
 			}
+			if (k == 1)
+				return SHMK_FAIL(SHMK_EEMPTY);
 		}
 		/* r[impl events.spsc.cached-index] */
 		if (h == rx->tail_cache) {
-			/* acquire: pairs with the release store of tail in spsc_enqueue */
+			/* acquire: pairs with the release store of tail in ring_enqueue */
 			uint64_t t = SHMK_LOAD_ACQ_U64(&l->spsc.tail.v);
 			/* r[impl events.hostile.counters] */
 			if (t - h > SHMK_EVENTS_QUEUE_CAP)
@@ -743,7 +956,7 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		 * the message was delivered (at most once), step over it */
 		if (SHMK_UNLIKELY(s == SHMK_EVENTS_NIL)) {
 			rx->head = h + 1;
-			/* release: pairs with the acquire load of head in spsc_space */
+			/* release: pairs with the acquire load of head in ring_space */
 			atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
 			wake_space(rx->m);
 			return 1;
@@ -752,7 +965,7 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		 * the sender is between the two stores (or died there, and its
 		 * successor announces it: events.spsc.reclaim-announce+2) */
 		if (seqd && s < SHMK_EVENTS_SLOTS &&
-		    /* acquire: pairs with the release store of seq in spsc_enqueue */
+		    /* acquire: pairs with the release store of seq in ring_enqueue */
 		    SHMK_LOAD_ACQ_U32(&l->slots[s].seq) != (uint32_t)(h + 1))
 			return SHMK_FAIL(SHMK_EEMPTY);
 	} else {
@@ -796,16 +1009,8 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 			return 1;
 		}
 	}
-	/* r[impl events.hostile.bounds] */
-	if (s >= SHMK_EVENTS_SLOTS)
-		return shmk_fail(SHMK_EINTEGRITY, "events: queued slot %u out of range", s);
-found:;
-	uint32_t n = SHMK_LOAD_U32(&l->slots[s].len);
-	if (n > SHMK_EVENTS_SLOT_DATA)
-		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u len %u > 256", s, n);
-	*slot = s;
-	*len = n;
-	return 0;
+found:
+	return slot_found(l, s, slot, len);
 }
 
 EV_HOT void rx_advance(struct shmk_events_rx *rx)
@@ -813,8 +1018,17 @@ EV_HOT void rx_advance(struct shmk_events_rx *rx)
 	struct shmk_events_layout *l = L(rx->m);
 	uint64_t h = rx->head;
 
+	if (rx->lanes) {
+		uint32_t i = rx->lane;
+		h = rx->lhead[i];
+		/* r[impl events.mpsc.lane] release: pairs with the acquire load
+		 * of head in ring_space (and in lane_takeover) */
+		atomic_store_explicit(&LN(rx->m)->lanes[i].head.v, h + 1, memory_order_release);
+		rx->lhead[i] = h + 1;
+		return;
+	}
 	if (rx->kind == EV_SPSC) {
-		/* release: pairs with the acquire load of head in spsc_space */
+		/* release: pairs with the acquire load of head in ring_space */
 		atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
 	} else {
 		/* release: pairs with the producers' acquire load of seq in mpsc_claim */
@@ -836,7 +1050,12 @@ static void rx_detach(struct shmk_events_rx *rx)
 {
 	struct shmk_events_layout *l = L(rx->m);
 
-	if (rx->kind == EV_SPSC) {
+	if (rx->lanes) {
+		atomic_store_explicit(
+			&LN(rx->m)->lanes[rx->lane].cells[rx->lhead[rx->lane] & EV_LMASK],
+			SHMK_EVENTS_NIL, memory_order_relaxed);
+		SHMK_CRASH_POINT("events.lane.detached");
+	} else if (rx->kind == EV_SPSC) {
 		atomic_store_explicit(&l->spsc.cells[rx->head & EV_MASK], SHMK_EVENTS_NIL,
 				      memory_order_relaxed);
 		SHMK_CRASH_POINT("events.spsc.detached");

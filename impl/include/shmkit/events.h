@@ -52,6 +52,8 @@ struct shmk_events_opts {
 	mode_t mode;		/* file mode for create and the attach check; 0 = 0600 */
 	const char *dir;	/* directory for open(name); NULL = "/dev/shm" */
 	uint64_t counter_start;	/* creator: first value of every queue counter */
+	bool lanes;		/* creator: MPSC as per-producer lanes (SHMK_EVENTS_CAP_LANES);
+				 * joiner: require them */
 };
 
 /* Sizes carried by SHMK_ETOOLARGE {max,len} and SHMK_EBUFSMALL {required,provided}. */
