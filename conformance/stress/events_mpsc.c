@@ -10,7 +10,7 @@
 
 int main(void)
 {
-	static const char *const clauses[] = { "events.mpsc.vyukov", "events.mpsc.order",
+	static const char *const clauses[] = { "events.mpsc.vyukov+2", "events.mpsc.order",
 					       "events.pool.aba", NULL };
 	uint32_t np = (uint32_t)t_env_u64("STRESS_PRODUCERS", 8);
 

@@ -870,7 +870,7 @@ static int lane_takeover(struct shmk_events_tx *tx)
 	tx->tail = t;
 	tx->head_cache = h;
 	if (t != h)
-		shmk_ev_lane_takeover(tx);
+		shmk_ev_lane_announce(tx->m, tx->prod, t);
 	return 0;
 }
 

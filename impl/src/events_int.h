@@ -27,6 +27,8 @@
 #define EV_LMASK (SHMK_EVENTS_LANE_CAP - 1)
 #define EV_BELL_IDLE 1024	/* lanes: empty polls of a rung lane before its bit is
 				 * cleared (events.mpsc.doorbell) */
+#define EV_ADOPT_LOOKS 2	/* lanes: sweeps that see one counted, unannounced
+				 * message before its row's holder is looked up */
 #define EV_INTENT_NONE SHMK_EVENTS_INTENT_NONE	/* wire.h: "claiming nothing" */
 
 enum { EV_SPSC = 1, EV_MPSC = 2 };
@@ -92,6 +94,8 @@ struct shmk_events_rx {
 	bool full_look;		/* blocking receive: an empty poll sweeps every lane */
 	uint16_t lidle[SHMK_EVENTS_PRODUCERS];	/* empty polls of a rung lane */
 	uint64_t lhead[SHMK_EVENTS_PRODUCERS];	/* each lane's head (we are its only writer) */
+	uint32_t orph_lane, orph_polls;	/* a counted, unannounced message seen */
+	uint64_t orph_pos;		/* ... at this position (events.mpsc.lane-adopt) */
 };
 
 /* r[impl events.layout.wire] r[impl events.layout.hot-lines]: the struct in wire.h */
@@ -154,7 +158,7 @@ int shmk_ev_rx_claim(struct shmk_events_rx *rx);
 void shmk_ev_spsc_announce(struct shmk_events_tx *tx, uint64_t tail);
 /* events_queue.c: a producer that took a lane row over announces the
  * message at tail - 1 the same way and rings the row's doorbell bit. */
-void shmk_ev_lane_takeover(struct shmk_events_tx *tx);
+void shmk_ev_lane_announce(struct ev_map *m, uint32_t row, uint64_t tail);
 
 #pragma GCC visibility pop
 

@@ -344,24 +344,26 @@ EV_HOT void lane_ring_bell(struct ev_map *m, uint32_t i)
 		atomic_fetch_or_explicit(bell, bit, memory_order_release);
 }
 
-/* r[impl events.mpsc.lane-takeover] a predecessor on this row that died
- * between its tail and seq stores left the message at tail - 1 whole but
- * unannounced (as events.spsc.reclaim-announce+2), or between its seq
- * store and its doorbell: announce it, ring, wake. */
-void shmk_ev_lane_takeover(struct shmk_events_tx *tx)
+/* r[impl events.mpsc.lane-takeover] The holder of row i (tail t of its
+ * lane) may have died between its tail and seq stores, leaving the message
+ * at t - 1 whole but unannounced (as events.spsc.reclaim-announce+2), or
+ * between its seq store and its doorbell: announce it, ring, wake.  The
+ * caller holds the row's token (a new producer, or the consumer adopting
+ * a dead row), so no one else writes the lane meanwhile. */
+void shmk_ev_lane_announce(struct ev_map *m, uint32_t i, uint64_t t)
 {
-	struct ev_ring rg = lane_ring(tx->m, tx->prod);
-	struct shmk_events_layout *l = L(tx->m);
-	uint64_t t = tx->tail;
+	struct ev_ring rg = lane_ring(m, i);
+	struct shmk_events_layout *l = L(m);
 	uint32_t s = SHMK_LOAD_U32(&rg.cells[(t - 1) & (rg.cap - 1)]);
 
 	if (s < SHMK_EVENTS_SLOTS && SHMK_LOAD_U32(&l->slots[s].seq) != (uint32_t)t)
 		/* release: pairs with the acquire loads of seq in ring_look */
 		atomic_store_explicit(&l->slots[s].seq, (uint32_t)t, memory_order_release);
 	/* release: pairs with the consumer's acquire load of the bell */
-	atomic_fetch_or_explicit(&LN(tx->m)->bell.v, 1ull << tx->prod, memory_order_release);
-	wake_data(tx->m, EV_MPSC);
+	atomic_fetch_or_explicit(&LN(m)->bell.v, 1ull << i, memory_order_release);
+	wake_data(m, EV_MPSC);
 }
+
 
 static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos);
 
@@ -394,7 +396,7 @@ static bool mpsc_bind(struct shmk_events_mcell *c, uint64_t w0, uint64_t pos, ui
 		memory_order_relaxed, memory_order_relaxed);
 }
 
-/* r[impl events.mpsc.vyukov] r[impl events.mpsc.order] Claims the next
+/* r[impl events.mpsc.vyukov+2] r[impl events.mpsc.order] Claims the next
  * position.  *slot in: the reservation to publish, or NIL (try_send: use
  * the slot attached to the cell, else one from the pool); out: the slot
  * the cell now carries, bound to it (mpsc_bind), to fill and publish with
@@ -805,11 +807,49 @@ EV_HOT int slot_found(struct shmk_events_layout *l, uint32_t s, uint32_t *slot, 
 	return 0;
 }
 
+/* r[impl events.mpsc.lane-adopt] Lane i's message at h is counted in tail
+ * but unannounced.  Seen so by EV_ADOPT_LOOKS looks (sweeps: 64 empty polls
+ * apart on a try_recv), the row's holder is looked up (one /proc read, not
+ * per poll: a live producer is there for nanoseconds); a dead or absent one's row is taken by the consumer for
+ * the announce (events.mpsc.lane-takeover) and released: the message is
+ * then delivered, not held until a producer happens to take that row
+ * (one takes a free row before a dead one).  SHMK_EEMPTY or 1 (look again). */
+static int lane_adopt(struct shmk_events_rx *rx, uint32_t i, uint64_t h)
+{
+	if (rx->orph_lane != i || rx->orph_pos != h) {
+		rx->orph_lane = i;
+		rx->orph_pos = h;
+		rx->orph_polls = 0;
+	}
+	if (++rx->orph_polls < EV_ADOPT_LOOKS)
+		return SHMK_FAIL(SHMK_EEMPTY);
+	rx->orph_polls = 0;
+	_Atomic uint64_t *tokw = &L(rx->m)->mpsc.producers[i].token;
+	/* acquire: pairs with the acq_rel CAS of token in register_producer */
+	uint64_t tok = SHMK_LOAD_ACQ_U64(tokw);
+	if (tok && shmk_token_alive(tok))
+		return SHMK_FAIL(SHMK_EEMPTY);
+	/* acq_rel: exclusive with a producer's register_producer CAS */
+	if (!atomic_compare_exchange_strong_explicit(tokw, &tok, rx->me, memory_order_acq_rel,
+						     memory_order_relaxed))
+		return SHMK_FAIL(SHMK_EEMPTY);
+	/* acquire: pairs with the release store of tail in ring_enqueue */
+	uint64_t t = SHMK_LOAD_ACQ_U64(&LN(rx->m)->lanes[i].tail.v);
+	if (t - h <= SHMK_EVENTS_LANE_CAP && t != h)
+		shmk_ev_lane_announce(rx->m, i, t);
+	uint64_t me = rx->me;
+	/* release: pairs with the acquire load of token in register_producer */
+	atomic_compare_exchange_strong_explicit(tokw, &me, 0, memory_order_release,
+						memory_order_relaxed);
+	return 1;
+}
+
 /* r[impl events.mpsc.lane] The message at the head of lane i, as an SPSC
  * receiver finds it: 0 (rx->lane = i), SHMK_EEMPTY, SHMK_EINTEGRITY, or 1
- * (a detached cell stepped over: look again). */
+ * (a detached cell stepped over, or a dead row adopted: look again).  A
+ * sweep also reads tail when the slot says "a lap ago". */
 static inline int lane_peek(struct shmk_events_rx *rx, uint32_t i, uint32_t *slot,
-			    uint32_t *len)
+			    uint32_t *len, bool sweep)
 {
 	struct shmk_events_layout *l = L(rx->m);
 	struct ev_ring rg = lane_ring(rx->m, i);
@@ -820,7 +860,9 @@ static inline int lane_peek(struct shmk_events_rx *rx, uint32_t i, uint32_t *slo
 	rx->lane = i;
 	if (SHMK_LIKELY(k == 0))
 		return slot_found(l, s, slot, len);
-	if (k == 1)
+	/* a lap ago, unless tail counts it: a sweep reads tail all the same,
+	 * to find a message left unannounced (lane_adopt) */
+	if (k == 1 && !sweep)
 		return SHMK_FAIL(SHMK_EEMPTY);
 	/* acquire: pairs with the release store of tail in ring_enqueue */
 	uint64_t t = SHMK_LOAD_ACQ_U64(rg.tail);
@@ -839,12 +881,11 @@ static inline int lane_peek(struct shmk_events_rx *rx, uint32_t i, uint32_t *slo
 		return 1;
 	}
 	/* counted in tail, not announced: the producer is between the two
-	 * stores (or died there: its row's next holder announces it,
-	 * events.mpsc.lane-takeover) */
+	 * stores (or died there: lane_adopt) */
 	if (s < SHMK_EVENTS_SLOTS &&
 	    /* acquire: pairs with the release store of seq in ring_enqueue */
 	    SHMK_LOAD_ACQ_U32(&l->slots[s].seq) != (uint32_t)(h + 1))
-		return SHMK_FAIL(SHMK_EEMPTY);
+		return lane_adopt(rx, i, h);
 	return slot_found(l, s, slot, len);
 }
 
@@ -860,8 +901,8 @@ static void lane_rering(struct shmk_events_rx *rx, uint32_t i)
  * consumer's poll: the rung lanes in turn from rx->cur (one message, then
  * the next lane: no producer starves the others), clearing the bit of a
  * lane found empty EV_BELL_IDLE polls in a row and then looking once more;
- * then, with nothing found, one lane more in turn whatever its bit says
- * (every lane on a blocking receive's poll). */
+ * then, with nothing found, one lane more in turn whatever its bit says,
+ * reading its tail (every lane on a blocking receive's poll). */
 static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 {
 	_Atomic uint64_t *bellw = &LN(rx->m)->bell.v;
@@ -875,7 +916,7 @@ static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 	while (rot) {
 		uint32_t i = (cur + (uint32_t)__builtin_ctzll(rot)) & (SHMK_EVENTS_PRODUCERS - 1);
 		rot &= rot - 1;
-		rc = lane_peek(rx, i, slot, len);
+		rc = lane_peek(rx, i, slot, len, false);
 		if (rc != SHMK_EEMPTY)
 			goto done;
 		if (++rx->lidle[i] < EV_BELL_IDLE)
@@ -884,7 +925,7 @@ static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		/* acq_rel: the clear comes before the second look, which sees a
 		 * message whose producer read the bit set before the clear */
 		atomic_fetch_and_explicit(bellw, ~(1ull << i), memory_order_acq_rel);
-		rc = lane_peek(rx, i, slot, len);
+		rc = lane_peek(rx, i, slot, len, false);
 		if (rc == 0 || rc == 1)
 			lane_rering(rx, i);
 		if (rc != SHMK_EEMPTY)
@@ -893,10 +934,8 @@ static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 	/* bounded: 64 lanes at most */
 	for (uint32_t n = rx->full_look ? SHMK_EVENTS_PRODUCERS : 1; n; n--) {
 		uint32_t i = rx->sweep++ & (SHMK_EVENTS_PRODUCERS - 1);
-		if (bell & (1ull << i))
-			continue; /* looked at above */
-		rc = lane_peek(rx, i, slot, len);
-		if (rc == 0 || rc == 1)
+		rc = lane_peek(rx, i, slot, len, true);
+		if ((rc == 0 || rc == 1) && !(bell & (1ull << i)))
 			lane_rering(rx, i);
 		if (rc != SHMK_EEMPTY)
 			goto done;

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/* events tests: the MPSC lanes (SHMK_EVENTS_CAP_LANES): layout and joiners,
+ * traffic between processes, the doorbell and its sweep, a dead producer's
+ * lane (adopted by the consumer, taken over by a new producer). */
+#include "events_test.h"
+
+static struct shmk_events_lanes *lanes_of(struct shmk_events *r)
+{
+	uint32_t caps = LAYOUT(r)->hdr.v1.capabilities;
+	size_t off = SHMK_EVENTS_BASE_BYTES + ((caps & SHMK_EVENTS_CAP_WAKE) ? SHMK_EVENTS_WAKE_BYTES : 0);
+
+	return (struct shmk_events_lanes *)((uint8_t *)LAYOUT(r) + off);
+}
+
+/* A lanes region at p (blocking when asked: crash.c's "producer" role,
+ * which the producers run, sends with shmk_events_send) and its MPSC
+ * consumer.  The role joins with no options: it needs no knowledge of the
+ * bit to use it. */
+static struct shmk_events_rx *lanes_consumer(const char *p, bool blocking, uint64_t start,
+					     struct shmk_events **r)
+{
+	struct shmk_events_opts o = { .blocking = blocking, .lanes = true, .counter_start = start };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	*r = must_open(p, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(*r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	return rx;
+}
+
+/* One message by try_recv within `polls` polls: 0, or the last code. */
+static int recv_within(struct shmk_events_rx *rx, int polls, uint32_t *prod, uint32_t *seq)
+{
+	uint8_t buf[256];
+	size_t n;
+	int rc = SHMK_EEMPTY;
+
+	for (int i = 0; i < polls && rc == SHMK_EEMPTY; i++)
+		rc = shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL);
+	if (rc == 0 && check_msg(buf, n, prod, seq))
+		rc = -1;
+	return rc;
+}
+
+static void lanes_layout(void)
+{
+	char *p = strdup(new_path()), *q = strdup(new_path());
+	uint64_t start = UINT64_MAX - 5;
+	struct shmk_events_opts o = { .blocking = true, .lanes = true, .counter_start = start };
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_layout *l = LAYOUT(r);
+
+	CU_ASSERT_EQUAL(l->hdr.v1.capabilities,
+			SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ | SHMK_EVENTS_CAP_LANES);
+	CU_ASSERT_EQUAL(l->hdr.v1.layout_bytes, 582400u + 12352u);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	CU_ASSERT_EQUAL((uint8_t *)ln - (uint8_t *)l, 582400);
+	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 0);
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+		CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].tail.v), start);
+		CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].head.v), start);
+		for (uint32_t k = 0; k < SHMK_EVENTS_LANE_CAP; k++)
+			CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].cells[k]), SHMK_EVENTS_NIL);
+	}
+	/* a joiner that asks for lanes gets them; one that does not, too */
+	struct shmk_events *j = NULL;
+	struct shmk_events_opts want = { .lanes = true };
+	CU_ASSERT_EQUAL(shmk_events_open_path_with(p, &want, &j), 0);
+	shmk_events_close(j);
+	/* the v1 layout is unmoved: a lanes region without the wake section
+	 * appends the lanes at 582144, and its v1 header lies about nothing */
+	struct shmk_events_opts o2 = { .lanes = true };
+	struct shmk_events *r2 = must_open(q, &o2);
+	CU_ASSERT_EQUAL(LAYOUT(r2)->hdr.v1.layout_bytes, 582144u + 12352u);
+	CU_ASSERT_EQUAL((uint8_t *)lanes_of(r2) - (uint8_t *)LAYOUT(r2), 582144);
+	/* a layout_bytes without the section is refused (a private copy) */
+	size_t len;
+	void *base = shmk_events_as_ptr(r2, &len);
+	uint8_t *copy = aligned_alloc(64, len);
+	CU_ASSERT_FATAL(copy != NULL);
+	memcpy(copy, base, len);
+	CU_ASSERT_EQUAL(shmk_events_validate(copy, len, NULL), 0);
+	((struct shmk_events_layout *)copy)->hdr.v1.layout_bytes = 582144u;
+	CU_ASSERT_EQUAL(shmk_events_validate(copy, len, NULL), SHMK_ELAYOUT);
+	free(copy);
+	shmk_events_close(r2);
+	unlink(q);
+	/* a v1 region without the bit: a joiner that asks for lanes refuses it */
+	struct shmk_events *v1 = must_open(q, NULL);
+	CU_ASSERT_EQUAL(shmk_events_open_path_with(q, &want, &j), SHMK_EINCOMPAT);
+	shmk_events_close(v1);
+	shmk_events_close(r);
+	free(p);
+	free(q);
+}
+H_REGISTER(lanes_layout, 20, "events.layout.lanes", "events.validate.lanes");
+
+static void lanes_traffic_run(uint64_t start)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, start, &r);
+	enum { NP = 4, PER = 3000 };
+	pid_t pids[NP];
+	char ids[NP][4];
+	uint8_t buf[256];
+	size_t n;
+
+	for (uint32_t i = 0; i < NP; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "%u", i);
+		const char *a[] = { p, ids[i], "3000", NULL };
+		pids[i] = h_spawn_role("producer", a);
+	}
+	uint32_t next[NP] = { 0 };
+	for (uint32_t got = 0; got < NP * PER; got++) {
+		/* blocking and not, in turn: both look at every lane in the end */
+		int rc;
+		if (got & 1)
+			rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 20LL * 1000000000, NULL);
+		else
+			while ((rc = shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL)) == SHMK_EEMPTY)
+				sched_yield();
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		uint32_t pr, s;
+		CU_ASSERT_EQUAL_FATAL(check_msg(buf, n, &pr, &s), 0);
+		CU_ASSERT_FATAL(pr < NP);
+		/* r[verify events.mpsc.order] */
+		CU_ASSERT_EQUAL_FATAL(s, next[pr]);
+		next[pr] = s + 1;
+	}
+	for (int i = 0; i < NP; i++)
+		CU_ASSERT_EQUAL(h_wait(pids[i], 60), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	/* nothing went through the v1 queue, nothing was skipped or unblocked */
+	CU_ASSERT_EQUAL(atomic_load(&LAYOUT(r)->mpsc.tail.v), start);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_rx_unblocked(rx), 0);
+	uint64_t sum = 0;
+	struct shmk_events_lanes *ln = lanes_of(r);
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+		CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].tail.v), atomic_load(&ln->lanes[i].head.v));
+		sum += atomic_load(&ln->lanes[i].head.v) - start;
+	}
+	CU_ASSERT_EQUAL(sum, (uint64_t)NP * PER);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void lanes_traffic(void)
+{
+	lanes_traffic_run(0);
+	lanes_traffic_run(UINT64_MAX - 1000); /* every lane across the u64 wrap */
+}
+H_REGISTER(lanes_traffic, 90, "events.mpsc.lane", "events.mpsc.order", "events.mpsc.lanes-scope",
+	   "events.queue.counter-start");
+
+/* The row (lane) producer `prod`'s first message went into: the lane whose tail moved. */
+static uint32_t moved_lane(struct shmk_events_lanes *ln, uint64_t start)
+{
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++)
+		if (atomic_load(&ln->lanes[i].tail.v) != start)
+			return i;
+	return SHMK_EVENTS_PRODUCERS;
+}
+
+static void lanes_doorbell(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	uint32_t pr, s;
+
+	const char *a[] = { p, "0", "1", NULL };
+	CU_ASSERT_EQUAL_FATAL(h_wait(h_spawn_role("producer", a), 30), 0);
+	uint32_t i = moved_lane(ln, 0);
+	CU_ASSERT_FATAL(i < SHMK_EVENTS_PRODUCERS);
+	/* the producer rang its row's bit after publishing */
+	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 1ull << i);
+	/* the consumer drains the lane and clears the bit only after
+	 * EV_BELL_IDLE empty polls of it */
+	CU_ASSERT_EQUAL(recv_within(rx, 1, &pr, &s), 0);
+	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 1ull << i);
+	CU_ASSERT_EQUAL(recv_within(rx, 2000, &pr, &s), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 0);
+
+	/* a message whose bit is clear (its producer read it set while the
+	 * consumer cleared it, or died before ringing) is found by the sweep
+	 * within 64 empty polls, and its lane rung again */
+	CU_ASSERT_EQUAL_FATAL(h_wait(h_spawn_role("producer", a), 30), 0);
+	atomic_store(&ln->bell.v, 0);
+	CU_ASSERT_EQUAL(recv_within(rx, 64, &pr, &s), 0);
+	CU_ASSERT_EQUAL(s, 0);
+	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 1ull << i);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_doorbell, 30, "events.mpsc.doorbell", "events.mpsc.sweep");
+
+static void lanes_dead_producer(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	struct shmk_events_layout *l = LAYOUT(r);
+	uint32_t pr, s;
+
+	/* producer 0 dies between the tail and seq stores of its 3rd message:
+	 * its first two are delivered, the third once the consumer adopted
+	 * the dead row (no other producer needs to come) */
+	const char *a[] = { p, "0", "10", NULL };
+	pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:3");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	for (uint32_t k = 0; k < 3; k++) {
+		CU_ASSERT_EQUAL_FATAL(recv_within(rx, 1000, &pr, &s), 0);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	CU_ASSERT_EQUAL(recv_within(rx, 200, &pr, &s), SHMK_EEMPTY);
+	/* the consumer gave the row back */
+	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.producers[0].token), 0);
+
+	/* again, and this time a producer takes the row over before the
+	 * consumer looks: it announces the dead one's message at once,
+	 * resuming the lane where it stood (no reset) */
+	dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:3");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	/* the dead token stays; rows are taken free-first, so free this one
+	 * as a full table would leave it to be taken */
+	CU_ASSERT_NOT_EQUAL(atomic_load(&l->mpsc.producers[0].token), 0);
+	atomic_store(&l->mpsc.producers[0].token, 0);
+	const char *b[] = { p, "1", "2", NULL };
+	CU_ASSERT_EQUAL_FATAL(h_wait(h_spawn_role("producer", b), 30), 0);
+	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[0].tail.v), 3 + 3 + 2);
+	for (uint32_t k = 0; k < 3; k++) {
+		/* each within one poll: announced and rung, no adoption needed */
+		CU_ASSERT_EQUAL_FATAL(recv_within(rx, 1, &pr, &s), 0);
+		CU_ASSERT_EQUAL(pr, 0);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	for (uint32_t k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL_FATAL(recv_within(rx, 1, &pr, &s), 0);
+		CU_ASSERT_EQUAL(pr, 1);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	CU_ASSERT_EQUAL(recv_within(rx, 200, &pr, &s), SHMK_EEMPTY);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt", "events.mpsc.lane-takeover");
