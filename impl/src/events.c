@@ -32,6 +32,7 @@
 #include "wait.h"
 #include "events_int.h"
 
+/* r[impl events.validate.lanes] a joiner that asks for lanes requires them */
 static uint32_t required_caps(const struct shmk_events_opts *o)
 {
 	if (!o)

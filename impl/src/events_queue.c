@@ -575,6 +575,7 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 		return SHMK_FAIL(-EINVAL);
 	if (tx->kind == EV_SPSC)
 		return ring_send(tx, spsc_ring(tx->m), buf, len);
+	/* r[impl events.mpsc.lanes-scope] a lane: no claim, no hole, no skip */
 	if (tx->lanes)
 		return ring_send(tx, lane_ring(tx->m, tx->prod), buf, len);
 	uint64_t pos;
@@ -610,7 +611,9 @@ int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view
 		return SHMK_FAIL(-EINVAL);
 	/* r[impl events.zerocopy.reserve] */
 	rc = tx_pool_pop(tx, &slot);
-	/* r[impl events.mpsc.steal] bounded: EV_HOLES cells a call */
+	/* r[impl events.mpsc.steal] bounded: EV_HOLES cells a call.
+	 * r[impl events.mpsc.lanes-scope] a lanes producer took back its own
+	 * lane's free slots in tx_pool_pop and steals nothing */
 	for (int hole = 0; rc == SHMK_EFULL && tx->kind == EV_MPSC && !tx->lanes && hole < EV_HOLES;
 	     hole++) {
 		uint64_t pos;

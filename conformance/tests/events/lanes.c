@@ -249,3 +249,33 @@ static void lanes_dead_producer(void)
 	shmk_events_close(r);
 }
 H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt", "events.mpsc.lane-takeover");
+
+static void lanes_peerdead(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n;
+
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	rx = lanes_consumer(p, true, 0, &r);
+	/* the only producer dies after publishing its 2nd message, before
+	 * ringing: both are delivered, then SHMK_EPEERDEAD, not a wait */
+	const char *a[] = { p, "0", "5", NULL };
+	pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.lane.published:2");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	for (uint32_t k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 5LL * 1000000000, NULL), 0);
+		uint32_t pr, s;
+		CU_ASSERT_EQUAL(check_msg(buf, n, &pr, &s), 0);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 5LL * 1000000000, NULL),
+			SHMK_EPEERDEAD);
+	CU_ASSERT(shmk_now_ns() - t0 < 4LL * 1000000000);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_peerdead, 30, "events.wait.peerdead-lanes");
