@@ -40,6 +40,18 @@
  *    cell: tail and the clock are looked at after 64 polls of an
  *    unpublished cell (events.mpsc.idle-polls).
  *
+ *  - MPSC lanes (capability SHMK_EVENTS_CAP_LANES, a section appended after
+ *    the v1 layout): each producer row owns a 16-cell lane that its
+ *    producer sends into exactly as the SPSC sender does (ring_* below, no
+ *    locked RMW per message), then rings its bit of a 64-bit doorbell only
+ *    when it reads it clear.  The consumer serves the rung lanes in turn,
+ *    clears a lane's bit after 1024 empty looks and looks once more, and on
+ *    every empty poll sweeps one more lane whatever its bit says (the
+ *    producer's bit read is not fenced, so a ring can be lost; so can one
+ *    of a producer that died before it).  A dead producer's lane stays as
+ *    it was: a new holder of the row resumes it and announces what was
+ *    counted but not announced, or the consumer adopts the row to do so.
+ *
  *  - Waiting: a capability-gated wake section holds, per direction, a futex
  *    generation word and a waiter announcement, used by wait.c's eventcount
  *    in its announced mode: a waker fences and loads the announcement, and
