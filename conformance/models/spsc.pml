@@ -4,7 +4,7 @@
  * spsc_detach_all, spsc_enqueue, rx_peek, rx_detach, rx_advance,
  * shmk_events_try_recv / recv_view / release / reserve / publish; events.c:
  * shmk_ev_tx_claim's announce), with the slot sequence word of capability
- * 0x2 (events.spsc.slot-seq).
+ * 0x2 (events.spsc.slot-seq+2).
  *
  * A power-of-two ring of CAP cells, each holding a slot index or NIL
  * (0xffffffff); the sender owns tail, the receiver owns head; each side
@@ -117,7 +117,7 @@
  * r[verify events.spsc.detached-skip]
  * r[verify events.pool.dry-return]
  * r[verify events.zerocopy.view]
- * r[verify events.spsc.slot-seq]
+ * r[verify events.spsc.slot-seq+2]
  * r[verify events.spsc.reclaim-announce+2]
  */
 

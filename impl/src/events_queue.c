@@ -317,7 +317,7 @@ EV_HOT int ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t s
 	/* A reused slot is already there: no store, so the cell line stays
 	 * shared in the receiver's cache instead of moving to ours and back. */
 	if (old != slot) {
-		/* r[impl events.spsc.slot-seq] a slot new to the cell may
+		/* r[impl events.spsc.slot-seq+2] a slot new to the cell may
 		 * carry any old seq, even this position's of 2^32 messages
 		 * ago: make it say "a lap ago" before the cell names it.
 		 * relaxed: published by the release store of the cell */
@@ -331,7 +331,7 @@ EV_HOT int ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t s
 	atomic_store_explicit(rg.tail, t + 1, memory_order_release);
 	tx->tail = t + 1;
 	SHMK_CRASH_POINT("events.spsc.counted");
-	/* r[impl events.spsc.slot-seq] last, in the line the payload starts
+	/* r[impl events.spsc.slot-seq+2] last, in the line the payload starts
 	 * in: a receiver that finds it takes the message without reading tail
 	 * (in every region: a receiver without SHMK_EVENTS_CAP_SEQ ignores it).
 	 * release: pairs with the acquire loads of seq in ring_look */
@@ -792,21 +792,30 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 
 EV_HOT void rx_advance(struct shmk_events_rx *rx);
 
-/* r[impl events.spsc.slot-seq] The message at position h of a ring whose
+/* r[impl events.spsc.slot-seq+2] The message at position h of a ring whose
  * senders store seq: 0 when the slot the cell names says it is there
  * (*sp), 1 when it carries the cell's message of a lap ago, its slot
  * attached for the next one (events.spsc.recycle): not sent yet, no need
  * to read tail; 2 when only tail can tell. */
 EV_HOT int ring_look(struct shmk_events_layout *l, struct ev_ring rg, uint64_t h, uint32_t *sp)
 {
+	_Atomic uint32_t *cell = &rg.cells[h & (rg.cap - 1)];
 	/* acquire: pairs with the release store of the cell in ring_enqueue
 	 * (a slot new to it says "a lap ago") */
-	uint32_t s = SHMK_LOAD_ACQ_U32(&rg.cells[h & (rg.cap - 1)]);
+	uint32_t s = SHMK_LOAD_ACQ_U32(cell);
 
+	SHMK_CRASH_POINT("events.cell.looked");
 	if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
 		/* acquire: pairs with the release store of seq in ring_enqueue */
 		uint32_t q = SHMK_LOAD_ACQ_U32(&l->slots[s].seq);
-		if (SHMK_LIKELY(q == (uint32_t)(h + 1))) {
+		/* every ring of a region counts from the same start and takes
+		 * slots from one pool: between the two loads s may have left
+		 * this cell (for the pool) and been sent by another ring at
+		 * this same position.  Its seq store then comes after this
+		 * cell lost s (pool release/acquire), so the cell read again
+		 * tells.  relaxed: ordered by the acquire load of seq above */
+		if (SHMK_LIKELY(q == (uint32_t)(h + 1)) &&
+		    SHMK_LIKELY(SHMK_LOAD_U32(cell) == s)) {
 			*sp = s;
 			return 0;
 		}
@@ -986,7 +995,7 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		struct ev_ring rg = spsc_ring(rx->m);
 		bool seqd = rx->m->caps & SHMK_EVENTS_CAP_SEQ;
 		if (SHMK_LIKELY(seqd)) {
-			/* r[impl events.spsc.slot-seq] the slot the head cell names
+			/* r[impl events.spsc.slot-seq+2] the slot the head cell names
 			 * says whether this position's message is in it: one line,
 			 * no look at tail */
 			int k = ring_look(l, rg, h, &s);
@@ -1023,7 +1032,7 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 			wake_space(rx->m);
 			return 1;
 		}
-		/* r[impl events.spsc.slot-seq] counted in tail, not announced:
+		/* r[impl events.spsc.slot-seq+2] counted in tail, not announced:
 		 * the sender is between the two stores (or died there, and its
 		 * successor announces it: events.spsc.reclaim-announce+2) */
 		if (seqd && s < SHMK_EVENTS_SLOTS &&

@@ -79,7 +79,7 @@ static void slot_seq(void)
 	shmk_events_close(r);
 	unlink(p);
 }
-H_REGISTER(slot_seq, 20, "events.layout.slot-seq", "events.spsc.slot-seq");
+H_REGISTER(slot_seq, 20, "events.layout.slot-seq", "events.spsc.slot-seq+2");
 
 /* A region without capability 0x2 (an upstream or earlier creator): its
  * senders need not write seq, so the receiver delivers on tail alone. */
@@ -107,7 +107,7 @@ static void no_slot_seq(void)
 	shmk_events_close(creator);
 	unlink(p);
 }
-H_REGISTER(no_slot_seq, 20, "events.spsc.slot-seq");
+H_REGISTER(no_slot_seq, 20, "events.spsc.slot-seq+2");
 
 /* role: SPSC sender of argv[2] messages to argv[1]; with argv[3] "parked"
  * (a blocking region) it first waits, bounded, until the receiver is

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* events tests: the lanes' races, each forced by stopping one party at a
+ * crash point (SHMK_STOP_AT, r[reliability.hook.stop]) while the test acts
+ * in the window, then resuming it. */
+#include "events_test.h"
+
+/* Forks a child that SIGSTOPs at the crash point `at` ("name:N") while it
+ * runs body(arg) (its return value is the child's exit status), and waits
+ * until it is stopped there. */
+static pid_t stopped_child(const char *at, int (*body)(void *), void *arg)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setenv("SHMK_STOP_AT", at, 1);
+		shmk_crash_rearm(); /* the parent may have read the env already */
+		_exit(body(arg));
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL_FATAL(waitpid(pid, &st, WUNTRACED), pid);
+	CU_ASSERT_FATAL(WIFSTOPPED(st));
+	return pid;
+}
+
+/* Resumes a stopped_child and returns its exit status. */
+static int resume_child(pid_t pid)
+{
+	kill(pid, SIGCONT);
+	return h_wait(pid, 20);
+}
+
+/* A reservation of `tx` published as producer prod's message seq. */
+static void publish_one(struct shmk_events_tx *tx, uint32_t prod, uint32_t seq)
+{
+	struct shmk_events_view v;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_reserve(tx, &v), 0);
+	size_t n = make_msg(v.data, prod, seq);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_publish(tx, &v, n, NULL), 0);
+}
+
+/* What a receiver in a child counts of two expected messages, (0, 77) and
+ * (1, 99), in `polls` polls: the count of the first times 4 plus the
+ * count of the second (both counts below 4, else 15). */
+struct two_counts {
+	struct shmk_events_rx *rx;
+	int polls;
+};
+static int count_two(void *arg)
+{
+	struct two_counts *c = arg;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr, sq;
+	int a = 0, b = 0;
+
+	for (int i = 0; i < c->polls; i++)
+		if (shmk_events_try_recv(c->rx, buf, sizeof buf, &n, NULL) == 0 &&
+		    !check_msg(buf, n, &pr, &sq)) {
+			a += pr == 0 && sq == 77;
+			b += pr == 1 && sq == 99;
+		}
+	return a < 4 && b < 4 ? a * 4 + b : 15;
+}
+
+/* Lane A is empty at h, its cell naming slot O (attached for the next
+ * lap).  The consumer loads that cell and stops; A publishes a reservation
+ * at h (O goes to the pool), B reserves O and publishes it at its own
+ * position h: O's seq says h + 1.  The consumer must deliver A's message
+ * and B's, each once. */
+static void lanes_cell_reread(void)
+{
+	struct shmk_events_opts o = { .lanes = true };
+	struct shmk_events *r = must_open(new_path(), &o);
+	struct shmk_events_tx *ta, *tb;
+	struct shmk_events_rx *rx, *x;
+	uint8_t buf[256];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &ta, &rx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tb, &x), 0);
+	shmk_events_rx_close(x);
+	/* one lap of each lane, all received: every cell names an attached slot */
+	for (uint32_t k = 0; k < SHMK_EVENTS_LANE_CAP; k++) {
+		n = make_msg(buf, 0, k);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(ta, buf, n, NULL), 0);
+		n = make_msg(buf, 1, k);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tb, buf, n, NULL), 0);
+	}
+	for (uint32_t k = 0; k < 2 * SHMK_EVENTS_LANE_CAP; k++)
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL), 0);
+	/* the consumer's next poll looks at lane A first (B was served last) */
+	struct two_counts c = { rx, 500 };
+	pid_t pid = stopped_child("events.cell.looked:1", count_two, &c);
+	publish_one(ta, 0, 77);
+	publish_one(tb, 1, 99);
+	CU_ASSERT_EQUAL(resume_child(pid), 1 * 4 + 1);
+	shmk_events_tx_close(ta);
+	shmk_events_tx_close(tb);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_cell_reread, 20, "events.spsc.slot-seq+2", "events.mpsc.lane");
+
+/* The same race against the SPSC receiver of a lanes region: a lane's
+ * message must not be taken for the SPSC ring's. */
+static void lanes_spsc_cell_reread(void)
+{
+	struct shmk_events_opts o = { .lanes = true };
+	struct shmk_events *r = must_open(new_path(), &o);
+	struct shmk_events_tx *st, *lt;
+	struct shmk_events_rx *sr, *lr;
+	uint8_t buf[256];
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &st, &sr), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &lt, &lr), 0);
+	/* one lap of the SPSC ring (its cell 0 names an attached slot), the
+	 * lane at the same position */
+	for (uint32_t k = 0; k < SHMK_EVENTS_QUEUE_CAP; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(st, buf, 8, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(sr, buf, sizeof buf, &n, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(lt, buf, 8, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(lr, buf, sizeof buf, &n, NULL), 0);
+	}
+	struct two_counts c = { sr, 200 };
+	pid_t pid = stopped_child("events.cell.looked:1", count_two, &c);
+	publish_one(st, 0, 77);
+	publish_one(lt, 1, 99);
+	/* the SPSC message once, the lane's never */
+	CU_ASSERT_EQUAL(resume_child(pid), 1 * 4 + 0);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_spsc_cell_reread, 20, "events.spsc.slot-seq+2", "events.mpsc.lanes-scope");
