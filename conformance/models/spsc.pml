@@ -53,7 +53,7 @@
  *   - LTL `live`: every sent message is eventually received (weak fairness);
  *   - -DSCRASH: the sender may be killed once between its tail and seq
  *     stores; a successor claims the role, resumes from tail and announces
- *     the counted message (events.spsc.reclaim-announce+2): nothing is lost;
+ *     the counted message (events.spsc.reclaim-announce+4): nothing is lost;
  *   - -DRCRASH: the receiver may be killed once anywhere in a receive (after
  *     a view's detach, mid-copy, after a dry-return's detach, before a
  *     push); a successor resumes from the shared head.  At most the message
@@ -118,7 +118,7 @@
  * r[verify events.pool.dry-return]
  * r[verify events.zerocopy.view]
  * r[verify events.spsc.slot-seq+2]
- * r[verify events.spsc.reclaim-announce+2]
+ * r[verify events.spsc.reclaim-announce+4]
  */
 
 #define CAP   2          /* cells, a power of two */

@@ -850,7 +850,7 @@ static void release_role(_Atomic uint64_t *w, uint64_t me)
 						memory_order_relaxed);
 }
 
-/* r[impl events.mpsc.lane-takeover] The row is ours (free, or its holder
+/* r[impl events.mpsc.lane-takeover+2] The row is ours (free, or its holder
  * is dead): resume its lane from the shared indices, which only the row's
  * holder writes (tail) or only the consumer (head), like a reclaimed SPSC
  * sender - nothing is reset, so what the last holder published is still

@@ -90,7 +90,24 @@ static inline void wake_data(struct ev_map *m, int kind)
 	shmk_wait_wake(&w);
 }
 
-/* r[impl events.spsc.reclaim-announce+2] a predecessor that died between
+/* r[impl events.spsc.reclaim-announce+4] r[impl events.mpsc.lane-takeover+2]
+ * Announces the message at tail - 1 of a ring of cap cells in slot s,
+ * which its cell named when read: true when done.  A sender that died
+ * between its tail and seq stores left exactly "a lap ago", (uint32_t)
+ * (tail - cap) (events.spsc.slot-seq+2); anything else means the message
+ * was announced, or the receiver took it meanwhile and s went by the pool
+ * to another ring, whose message a plain store would hide for good.
+ * release: pairs with the acquire loads of seq in ring_look */
+static bool ev_announce_cas(struct shmk_events_layout *l, uint32_t s, uint64_t tail, uint32_t cap)
+{
+	uint32_t lap = (uint32_t)(tail - cap);
+
+	SHMK_CRASH_POINT("events.announcing");
+	return atomic_compare_exchange_strong_explicit(&l->slots[s].seq, &lap, (uint32_t)tail,
+						       memory_order_release, memory_order_relaxed);
+}
+
+/* r[impl events.spsc.reclaim-announce+4] a predecessor that died between
  * its tail and seq stores left the message at tail - 1 whole but
  * unannounced, and no receiver takes it before its seq: announce it (the
  * same value again if it was announced), then wake like a send - the
@@ -103,10 +120,8 @@ void shmk_ev_spsc_announce(struct shmk_events_tx *tx, uint64_t tail)
 	if (!(tx->m->caps & SHMK_EVENTS_CAP_SEQ))
 		return;
 	uint32_t s = SHMK_LOAD_U32(&l->spsc.cells[(tail - 1) & EV_MASK]);
-	if (s >= SHMK_EVENTS_SLOTS || SHMK_LOAD_U32(&l->slots[s].seq) == (uint32_t)tail)
+	if (s >= SHMK_EVENTS_SLOTS || !ev_announce_cas(l, s, tail, SHMK_EVENTS_QUEUE_CAP))
 		return;
-	/* release: pairs with the acquire loads of seq in ring_look */
-	atomic_store_explicit(&l->slots[s].seq, (uint32_t)tail, memory_order_release);
 	wake_data(tx->m, EV_SPSC);
 }
 
@@ -356,9 +371,9 @@ EV_HOT void lane_ring_bell(struct ev_map *m, uint32_t i)
 		atomic_fetch_or_explicit(bell, bit, memory_order_release);
 }
 
-/* r[impl events.mpsc.lane-takeover] The holder of row i (tail t of its
+/* r[impl events.mpsc.lane-takeover+2] The holder of row i (tail t of its
  * lane) may have died between its tail and seq stores, leaving the message
- * at t - 1 whole but unannounced (as events.spsc.reclaim-announce+2), or
+ * at t - 1 whole but unannounced (as events.spsc.reclaim-announce+4), or
  * between its seq store and its doorbell: announce it, ring, wake.  The
  * caller holds the row's token (a new producer, or the consumer adopting
  * a dead row), so no one else writes the lane meanwhile. */
@@ -368,9 +383,8 @@ void shmk_ev_lane_announce(struct ev_map *m, uint32_t i, uint64_t t)
 	struct shmk_events_layout *l = L(m);
 	uint32_t s = SHMK_LOAD_U32(&rg.cells[(t - 1) & (rg.cap - 1)]);
 
-	if (s < SHMK_EVENTS_SLOTS && SHMK_LOAD_U32(&l->slots[s].seq) != (uint32_t)t)
-		/* release: pairs with the acquire loads of seq in ring_look */
-		atomic_store_explicit(&l->slots[s].seq, (uint32_t)t, memory_order_release);
+	if (s < SHMK_EVENTS_SLOTS)
+		ev_announce_cas(l, s, t, rg.cap);
 	/* release: pairs with the consumer's acquire load of the bell */
 	atomic_fetch_or_explicit(&LN(m)->bell.v, 1ull << i, memory_order_release);
 	wake_data(m, EV_MPSC);
@@ -843,7 +857,7 @@ EV_HOT int slot_found(struct shmk_events_layout *l, uint32_t s, uint32_t *slot, 
  * but unannounced.  Seen so by EV_ADOPT_LOOKS looks (sweeps: 64 empty polls
  * apart on a try_recv), the row's holder is looked up (one /proc read, not
  * per poll: a live producer is there for nanoseconds); a dead or absent one's row is taken by the consumer for
- * the announce (events.mpsc.lane-takeover) and released: the message is
+ * the announce (events.mpsc.lane-takeover+2) and released: the message is
  * then delivered, not held until a producer happens to take that row
  * (one takes a free row before a dead one).  SHMK_EEMPTY or 1 (look again). */
 static int lane_adopt(struct shmk_events_rx *rx, uint32_t i, uint64_t h)
@@ -1034,7 +1048,7 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		}
 		/* r[impl events.spsc.slot-seq+2] counted in tail, not announced:
 		 * the sender is between the two stores (or died there, and its
-		 * successor announces it: events.spsc.reclaim-announce+2) */
+		 * successor announces it: events.spsc.reclaim-announce+4) */
 		if (seqd && s < SHMK_EVENTS_SLOTS &&
 		    /* acquire: pairs with the release store of seq in ring_enqueue */
 		    SHMK_LOAD_ACQ_U32(&l->slots[s].seq) != (uint32_t)(h + 1))

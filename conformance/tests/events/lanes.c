@@ -248,7 +248,7 @@ static void lanes_dead_producer(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt", "events.mpsc.lane-takeover");
+H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt", "events.mpsc.lane-takeover+2");
 
 static void lanes_peerdead(void)
 {

@@ -133,3 +133,70 @@ static void lanes_spsc_cell_reread(void)
 	shmk_events_close(r);
 }
 H_REGISTER(lanes_spsc_cell_reread, 20, "events.spsc.slot-seq+2", "events.mpsc.lanes-scope");
+
+/* A new producer's first send: it takes the free row and announces what
+ * the last holder left (stopped there by the caller); 0 when the send
+ * went through. */
+static int takeover_send(void *arg)
+{
+	struct shmk_events *r = arg;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *x;
+	uint8_t buf[256];
+
+	if (shmk_events_split_mpsc(r, &tx, &x))
+		return 2;
+	shmk_events_rx_close(x);
+	size_t n = make_msg(buf, 2, 0);
+	return shmk_events_try_send(tx, buf, n, NULL) ? 3 : 0;
+}
+
+/* A takes row 1, sends (announced) and leaves; C takes the row over and
+ * reads the cell at tail - 1 (slot s) to announce it, then stops.  The
+ * consumer takes A's message as a view and releases it, B (row 0)
+ * reserves s and publishes it.  C's announce must leave s's seq alone:
+ * B's message and C's are delivered. */
+static void lanes_takeover_cas(void)
+{
+	struct shmk_events_opts o = { .lanes = true };
+	struct shmk_events *r = must_open(new_path(), &o);
+	struct shmk_events_tx *tb, *ta;
+	struct shmk_events_rx *rx, *x;
+	struct shmk_events_view v;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr, sq;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tb, &rx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &ta, &x), 0);
+	shmk_events_rx_close(x);
+	n = make_msg(buf, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tb, buf, n, NULL), 0); /* row 0 */
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL), 0);
+	n = make_msg(buf, 0, 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(ta, buf, n, NULL), 0); /* row 1, pending */
+	shmk_events_tx_close(ta);
+	pid_t pid = stopped_child("events.announcing:1", takeover_send, r);
+	int rc = SHMK_EEMPTY;
+	for (int i = 0; i < 1000 && rc == SHMK_EEMPTY; i++)
+		rc = shmk_events_recv_view(rx, &v);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	CU_ASSERT_EQUAL(check_msg(v.data, v.len, &pr, &sq), 0);
+	CU_ASSERT_EQUAL(pr, 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_release(rx, &v), 0);
+	publish_one(tb, 1, 1);
+	CU_ASSERT_EQUAL(resume_child(pid), 0);
+	int b1 = 0, c0 = 0;
+	for (int i = 0; i < 5000; i++)
+		if (shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL) == 0 &&
+		    !check_msg(buf, n, &pr, &sq)) {
+			b1 += pr == 1 && sq == 1;
+			c0 += pr == 2 && sq == 0;
+		}
+	CU_ASSERT_EQUAL(b1, 1);
+	CU_ASSERT_EQUAL(c0, 1);
+	shmk_events_tx_close(tb);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_takeover_cas, 20, "events.mpsc.lane-takeover+2");
