@@ -862,14 +862,13 @@ EV_HOT int slot_found(struct shmk_events_layout *l, uint32_t s, uint32_t *slot, 
  * (one takes a free row before a dead one).  SHMK_EEMPTY or 1 (look again). */
 static int lane_adopt(struct shmk_events_rx *rx, uint32_t i, uint64_t h)
 {
-	if (rx->orph_lane != i || rx->orph_pos != h) {
-		rx->orph_lane = i;
-		rx->orph_pos = h;
-		rx->orph_polls = 0;
+	if (rx->orph_pos[i] != h + 1) {
+		rx->orph_pos[i] = h + 1;
+		rx->orph_looks[i] = 0;
 	}
-	if (++rx->orph_polls < EV_ADOPT_LOOKS)
+	if (++rx->orph_looks[i] < EV_ADOPT_LOOKS)
 		return SHMK_FAIL(SHMK_EEMPTY);
-	rx->orph_polls = 0;
+	rx->orph_looks[i] = 0;
 	_Atomic uint64_t *tokw = &L(rx->m)->mpsc.producers[i].token;
 	/* acquire: pairs with the acq_rel CAS of token in register_producer */
 	uint64_t tok = SHMK_LOAD_ACQ_U64(tokw);

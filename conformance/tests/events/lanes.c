@@ -250,6 +250,33 @@ static void lanes_dead_producer(void)
 }
 H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt", "events.mpsc.lane-takeover+2");
 
+/* Two producers die between the tail and seq stores of their 3rd
+ * message: the consumer adopts both rows (each lane keeps its own
+ * tracking of the message it saw unannounced), all six are delivered. */
+static void lanes_two_dead(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	uint32_t pr, s, got[2] = { 0, 0 };
+
+	for (int k = 0; k < 2; k++) {
+		const char *a[] = { p, k ? "1" : "0", "10", NULL };
+		pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:3");
+		CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	}
+	for (uint32_t k = 0; k < 6; k++) {
+		CU_ASSERT_EQUAL_FATAL(recv_within(rx, 2000, &pr, &s), 0);
+		CU_ASSERT_FATAL(pr < 2);
+		CU_ASSERT_EQUAL(s, got[pr]);
+		got[pr]++;
+	}
+	CU_ASSERT_EQUAL(recv_within(rx, 300, &pr, &s), SHMK_EEMPTY);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_two_dead, 30, "events.mpsc.lane-adopt");
+
 static void lanes_peerdead(void)
 {
 	char *p = new_path();
