@@ -29,7 +29,7 @@
  * taken by a successor producer, which resumes the lane from its shared
  * counters, announces and rings (events.mpsc.lane-takeover+2), then sends one
  * message of its own.  -DADOPT: the same death, no successor: the consumer
- * adopts the dead row (events.mpsc.lane-adopt).
+ * adopts the dead row (events.mpsc.lane-adopt+2).
  *
  * Checked: no message taken unannounced or twice, per-lane FIFO, the lane
  * never over capacity, and at the end (every producer done or dead, every
@@ -73,7 +73,7 @@
  * r[verify events.mpsc.doorbell]
  * r[verify events.mpsc.sweep]
  * r[verify events.mpsc.lane-takeover+2]
- * r[verify events.mpsc.lane-adopt]
+ * r[verify events.mpsc.lane-adopt+2]
  * r[verify events.mpsc.order]
  */
 

@@ -94,7 +94,7 @@ struct shmk_events_rx {
 	bool full_look;		/* blocking receive: an empty poll sweeps every lane */
 	uint16_t lidle[SHMK_EVENTS_PRODUCERS];	/* empty polls of a rung lane */
 	uint64_t lhead[SHMK_EVENTS_PRODUCERS];	/* each lane's head (we are its only writer) */
-	/* per lane (events.mpsc.lane-adopt): 1 + the position of a counted,
+	/* per lane (events.mpsc.lane-adopt+2): 1 + the position of a counted,
 	 * unannounced message seen (0: none), and how many looks saw it - one
 	 * tracker for all lanes let two dead rows reset it for each other */
 	uint64_t orph_pos[SHMK_EVENTS_PRODUCERS];

@@ -853,7 +853,7 @@ EV_HOT int slot_found(struct shmk_events_layout *l, uint32_t s, uint32_t *slot, 
 	return 0;
 }
 
-/* r[impl events.mpsc.lane-adopt] Lane i's message at h is counted in tail
+/* r[impl events.mpsc.lane-adopt+2] Lane i's message at h is counted in tail
  * but unannounced.  Seen so by EV_ADOPT_LOOKS looks (sweeps: 64 empty polls
  * apart on a try_recv), the row's holder is looked up (one /proc read, not
  * per poll: a live producer is there for nanoseconds); a dead or absent one's row is taken by the consumer for
@@ -883,8 +883,11 @@ static int lane_adopt(struct shmk_events_rx *rx, uint32_t i, uint64_t h)
 	if (t - h <= SHMK_EVENTS_LANE_CAP && t != h)
 		shmk_ev_lane_announce(rx->m, i, t);
 	uint64_t me = rx->me;
-	/* release: pairs with the acquire load of token in register_producer */
-	atomic_compare_exchange_strong_explicit(tokw, &me, 0, memory_order_release,
+	/* r[impl events.mpsc.lane-adopt+2] back to what it held, a dead
+	 * token kept: a blocking receive's "every token dead" needs it
+	 * (events.wait.peerdead-lanes), 0 would read "no producer ever".
+	 * release: pairs with the acquire load of token in register_producer */
+	atomic_compare_exchange_strong_explicit(tokw, &me, tok, memory_order_release,
 						memory_order_relaxed);
 	return 1;
 }

@@ -218,12 +218,16 @@ static void lanes_dead_producer(void)
 		CU_ASSERT_EQUAL(s, k);
 	}
 	CU_ASSERT_EQUAL(recv_within(rx, 200, &pr, &s), SHMK_EEMPTY);
-	/* the consumer gave the row back */
-	CU_ASSERT_EQUAL(atomic_load(&l->mpsc.producers[0].token), 0);
+	/* the consumer gave the row back as it found it: the dead token */
+	uint64_t tok = atomic_load(&l->mpsc.producers[0].token);
+	CU_ASSERT_NOT_EQUAL(tok, 0);
+	CU_ASSERT_FALSE(shmk_token_alive(tok));
 
 	/* again, and this time a producer takes the row over before the
 	 * consumer looks: it announces the dead one's message at once,
-	 * resuming the lane where it stood (no reset) */
+	 * resuming the lane where it stood (no reset).  Rows are taken
+	 * free-first: free this one as a full table would leave it taken */
+	atomic_store(&l->mpsc.producers[0].token, 0);
 	dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:3");
 	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
 	/* the dead token stays; rows are taken free-first, so free this one
@@ -248,7 +252,7 @@ static void lanes_dead_producer(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt", "events.mpsc.lane-takeover+2");
+H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt+2", "events.mpsc.lane-takeover+2");
 
 /* Two producers die between the tail and seq stores of their 3rd
  * message: the consumer adopts both rows (each lane keeps its own
@@ -275,7 +279,34 @@ static void lanes_two_dead(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(lanes_two_dead, 30, "events.mpsc.lane-adopt");
+H_REGISTER(lanes_two_dead, 30, "events.mpsc.lane-adopt+2");
+
+/* A producer dies between the tail and seq stores of its 3rd message: a
+ * blocking receive delivers the three (the 3rd once the consumer adopted
+ * the row) and then ends with SHMK_EPEERDEAD, the dead token still in
+ * the row, instead of waiting out its timeout. */
+static void lanes_adopt_peerdead(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	uint8_t buf[256];
+	size_t n;
+	int got = 0, rc;
+
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	const char *a[] = { p, "0", "10", NULL };
+	pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:3");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	/* 2 s: far past the 50 ms the death takes to be seen */
+	while ((rc = shmk_events_recv(rx, buf, sizeof buf, &n, 2000000000LL, NULL)) == 0)
+		got++;
+	CU_ASSERT_EQUAL(got, 3);
+	CU_ASSERT_EQUAL(rc, SHMK_EPEERDEAD);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_adopt_peerdead, 30, "events.mpsc.lane-adopt+2", "events.wait.peerdead-lanes");
 
 static void lanes_peerdead(void)
 {
