@@ -22,7 +22,7 @@
  * message.  With -DSWEEP the producer may lose its ring (it read its bit set
  * while the consumer cleared it, its seq store still in its store buffer -
  * not expressible under SPIN's SC - or it died before the OR) and the
- * consumer's sweep (events.mpsc.sweep) looks at lanes whatever their bit.
+ * consumer's sweep (events.mpsc.sweep+2) looks at lanes whatever their bit.
  *
  * -DCRASH: producer 0 may die once, after counting a message and before
  * announcing it, or after announcing and before ringing; its row is then
@@ -71,7 +71,7 @@
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
  * r[verify events.mpsc.doorbell]
- * r[verify events.mpsc.sweep]
+ * r[verify events.mpsc.sweep+2]
  * r[verify events.mpsc.lane-takeover+2]
  * r[verify events.mpsc.lane-adopt+2]
  * r[verify events.mpsc.order]

@@ -113,7 +113,7 @@ static int op_recv(void *a)
 	 * waiter's skip and unblock are timed from its first poll (a count
 	 * would add 64 spins or 64 half-period wake-ups, 32 liveness periods) */
 	o->rx->idle_polls = EV_IDLE_POLLS;
-	/* r[impl events.mpsc.sweep] and every poll of a blocking lanes
+	/* r[impl events.mpsc.sweep+2] and every poll of a blocking lanes
 	 * receive looks at every lane, whatever the doorbell says: the re-check
 	 * after the waiter's announcement trusts no hint (events.wake.park+2) */
 	o->rx->full_look = true;

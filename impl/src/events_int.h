@@ -27,6 +27,7 @@
 #define EV_LMASK (SHMK_EVENTS_LANE_CAP - 1)
 #define EV_BELL_IDLE 1024	/* lanes: empty polls of a rung lane before its bit is
 				 * cleared (events.mpsc.doorbell) */
+#define EV_SWEEP_EVERY 64	/* lanes: every 64th poll sweeps one lane first (a power of 2) */
 #define EV_ADOPT_LOOKS 2	/* lanes: sweeps that see one counted, unannounced
 				 * message before its row's holder is looked up */
 #define EV_INTENT_NONE SHMK_EVENTS_INTENT_NONE	/* wire.h: "claiming nothing" */
@@ -90,7 +91,8 @@ struct shmk_events_rx {
 	bool lanes;
 	uint32_t lane;		/* the lane of the message found by the last peek */
 	uint32_t cur;		/* where the next look at the doorbell starts */
-	uint32_t sweep;		/* the next lane an empty poll looks at (events.mpsc.sweep) */
+	uint32_t sweep;		/* the next lane a sweep looks at (events.mpsc.sweep+2) */
+	uint32_t polls;		/* lanes polls, for the forced sweep (EV_SWEEP_EVERY) */
 	bool full_look;		/* blocking receive: an empty poll sweeps every lane */
 	uint16_t lidle[SHMK_EVENTS_PRODUCERS];	/* empty polls of a rung lane */
 	uint64_t lhead[SHMK_EVENTS_PRODUCERS];	/* each lane's head (we are its only writer) */

@@ -357,7 +357,7 @@ EV_HOT int ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t s
 /* r[impl events.mpsc.doorbell] After a lane's seq store: set the row's
  * bit unless it reads set.  Not a fence: a bit read set that the consumer
  * clears meanwhile (the store of seq still on its way) leaves the message
- * to the consumer's sweep (events.mpsc.sweep), never lost. */
+ * to the consumer's sweep (events.mpsc.sweep+2), never lost. */
 EV_HOT void lane_ring_bell(struct ev_map *m, uint32_t i)
 {
 	_Atomic uint64_t *bell = &LN(m)->bell.v;
@@ -945,12 +945,27 @@ static void lane_rering(struct shmk_events_rx *rx, uint32_t i)
 	atomic_fetch_or_explicit(&LN(rx->m)->bell.v, 1ull << i, memory_order_release);
 }
 
-/* r[impl events.mpsc.doorbell] r[impl events.mpsc.sweep] The lanes
- * consumer's poll: the rung lanes in turn from rx->cur (one message, then
- * the next lane: no producer starves the others), clearing the bit of a
- * lane found empty EV_BELL_IDLE polls in a row and then looking once more;
- * then, with nothing found, one lane more in turn whatever its bit says,
- * reading its tail (every lane on a blocking receive's poll). */
+/* The sweep's look at the next lane in turn, whatever its bit says
+ * (reading its tail): a message found there is rung for its producer. */
+static int lane_sweep(struct shmk_events_rx *rx, uint64_t bell, uint32_t *slot, uint32_t *len)
+{
+	uint32_t i = rx->sweep++ & (SHMK_EVENTS_PRODUCERS - 1);
+	int rc = lane_peek(rx, i, slot, len, true);
+
+	if ((rc == 0 || rc == 1) && !(bell & (1ull << i)))
+		lane_rering(rx, i);
+	return rc;
+}
+
+/* r[impl events.mpsc.doorbell] r[impl events.mpsc.sweep+2] The lanes
+ * consumer's poll: every EV_SWEEP_EVERY-th one first sweeps one lane (a
+ * busy doorbell must not keep a lane whose bit is clear from being looked
+ * at: a producer killed between its seq store and its OR, or whose ring a
+ * clear overtook, with no message after it); then the rung lanes in turn
+ * from rx->cur (one message, then the next lane: no producer starves the
+ * others), clearing the bit of a lane found empty EV_BELL_IDLE polls in a
+ * row and then looking once more; then, with nothing found, one lane more
+ * in turn (every lane on a blocking receive's poll). */
 static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 {
 	_Atomic uint64_t *bellw = &LN(rx->m)->bell.v;
@@ -960,6 +975,11 @@ static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 	uint64_t rot = cur ? (bell >> cur) | (bell << (64 - cur)) : bell;
 	int rc;
 
+	if (SHMK_UNLIKELY(!(++rx->polls & (EV_SWEEP_EVERY - 1)))) {
+		rc = lane_sweep(rx, bell, slot, len);
+		if (rc != SHMK_EEMPTY)
+			goto done;
+	}
 	/* bounded: 64 bits */
 	while (rot) {
 		uint32_t i = (cur + (uint32_t)__builtin_ctzll(rot)) & (SHMK_EVENTS_PRODUCERS - 1);
@@ -981,10 +1001,7 @@ static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 	}
 	/* bounded: 64 lanes at most */
 	for (uint32_t n = rx->full_look ? SHMK_EVENTS_PRODUCERS : 1; n; n--) {
-		uint32_t i = rx->sweep++ & (SHMK_EVENTS_PRODUCERS - 1);
-		rc = lane_peek(rx, i, slot, len, true);
-		if ((rc == 0 || rc == 1) && !(bell & (1ull << i)))
-			lane_rering(rx, i);
+		rc = lane_sweep(rx, bell, slot, len);
 		if (rc != SHMK_EEMPTY)
 			goto done;
 	}

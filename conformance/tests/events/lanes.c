@@ -196,7 +196,7 @@ static void lanes_doorbell(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(lanes_doorbell, 30, "events.mpsc.doorbell", "events.mpsc.sweep");
+H_REGISTER(lanes_doorbell, 30, "events.mpsc.doorbell", "events.mpsc.sweep+2");
 
 static void lanes_dead_producer(void)
 {
@@ -307,6 +307,42 @@ static void lanes_adopt_peerdead(void)
 	shmk_events_close(r);
 }
 H_REGISTER(lanes_adopt_peerdead, 30, "events.mpsc.lane-adopt+2", "events.wait.peerdead-lanes");
+
+/* A producer publishes one message and dies before its doorbell OR,
+ * while a busy producer keeps a message ready at every poll (no poll is
+ * empty): the forced sweep still finds the dead one's message, within
+ * 64 x 64 polls. */
+static void lanes_sweep_busy(void)
+{
+	char *p = new_path();
+	struct shmk_events_opts o = { .lanes = true, .blocking = true };
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr = 1, sq;
+	int polls = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	const char *a[] = { p, "5", "3", NULL };
+	pid_t d = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.lane.published:1");
+	CU_ASSERT_EQUAL_FATAL(h_wait(d, 30), 128 + SIGKILL);
+	n = make_msg(buf, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, n, NULL), 0);
+	for (uint32_t i = 1; polls < 2 * 64 * 64 && pr != 5; i++, polls++) {
+		n = make_msg(buf, 1, i);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, n, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(check_msg(buf, n, &pr, &sq), 0);
+	}
+	CU_ASSERT_EQUAL(pr, 5);
+	CU_ASSERT(polls <= 64 * 64);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_sweep_busy, 30, "events.mpsc.sweep+2");
 
 static void lanes_peerdead(void)
 {
