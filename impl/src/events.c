@@ -879,6 +879,7 @@ static int lane_takeover(struct shmk_events_tx *tx)
 static int register_producer(struct shmk_events_tx *tx)
 {
 	struct shmk_events_mpsc *q = &L(tx->m)->mpsc;
+	int bad = 0;
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
@@ -895,12 +896,20 @@ static int register_producer(struct shmk_events_tx *tx)
 				atomic_store_explicit(&q->producers[i].intent, t + EV_INTENT_NONE,
 						      memory_order_relaxed);
 				tx->prod = i;
-				if (tx->lanes)
-					return lane_takeover(tx);
-				return 0;
+				if (!tx->lanes)
+					return 0;
+				/* r[impl events.hostile.lane-skip] a row whose
+				 * lane fails integrity was given back: try the
+				 * next (a corrupt free row 0 must not keep every
+				 * new producer out) */
+				bad = lane_takeover(tx);
+				if (bad != SHMK_EINTEGRITY)
+					return bad;
 			}
 		}
 	}
+	if (bad)
+		return bad;
 	return shmk_fail(SHMK_EBUSY, "events: all %u producer rows are held by live processes",
 			 SHMK_EVENTS_PRODUCERS);
 }

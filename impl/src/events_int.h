@@ -93,6 +93,7 @@ struct shmk_events_rx {
 	uint32_t cur;		/* where the next look at the doorbell starts */
 	uint32_t sweep;		/* the next lane a sweep looks at (events.mpsc.sweep+2) */
 	uint32_t polls;		/* lanes polls, for the forced sweep (EV_SWEEP_EVERY) */
+	uint64_t bad_lanes;	/* lanes that failed integrity, skipped (events.hostile.lane-skip) */
 	bool full_look;		/* blocking receive: an empty poll sweeps every lane */
 	uint16_t lidle[SHMK_EVENTS_PRODUCERS];	/* empty polls of a rung lane */
 	uint64_t lhead[SHMK_EVENTS_PRODUCERS];	/* each lane's head (we are its only writer) */

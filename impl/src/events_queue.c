@@ -945,12 +945,29 @@ static void lane_rering(struct shmk_events_rx *rx, uint32_t i)
 	atomic_fetch_or_explicit(&LN(rx->m)->bell.v, 1ull << i, memory_order_release);
 }
 
+/* r[impl events.hostile.lane-skip] lane_peek, but a lane that once failed
+ * integrity is skipped from then on (its bytes are a hostile peer's, and
+ * the 63 others must not starve behind it): SHMK_EINTEGRITY is returned
+ * the first time only, the cursor moved past it. */
+static int lane_look(struct shmk_events_rx *rx, uint32_t i, uint32_t *slot, uint32_t *len,
+		     bool sweep)
+{
+	if (SHMK_UNLIKELY(rx->bad_lanes & (1ull << i)))
+		return SHMK_EEMPTY;
+	int rc = lane_peek(rx, i, slot, len, sweep);
+	if (SHMK_UNLIKELY(rc == SHMK_EINTEGRITY)) {
+		rx->bad_lanes |= 1ull << i;
+		rx->cur = i + 1;
+	}
+	return rc;
+}
+
 /* The sweep's look at the next lane in turn, whatever its bit says
  * (reading its tail): a message found there is rung for its producer. */
 static int lane_sweep(struct shmk_events_rx *rx, uint64_t bell, uint32_t *slot, uint32_t *len)
 {
 	uint32_t i = rx->sweep++ & (SHMK_EVENTS_PRODUCERS - 1);
-	int rc = lane_peek(rx, i, slot, len, true);
+	int rc = lane_look(rx, i, slot, len, true);
 
 	if ((rc == 0 || rc == 1) && !(bell & (1ull << i)))
 		lane_rering(rx, i);
@@ -984,7 +1001,7 @@ static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 	while (rot) {
 		uint32_t i = (cur + (uint32_t)__builtin_ctzll(rot)) & (SHMK_EVENTS_PRODUCERS - 1);
 		rot &= rot - 1;
-		rc = lane_peek(rx, i, slot, len, false);
+		rc = lane_look(rx, i, slot, len, false);
 		if (rc != SHMK_EEMPTY)
 			goto done;
 		if (++rx->lidle[i] < EV_BELL_IDLE)
@@ -993,7 +1010,7 @@ static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		/* acq_rel: the clear comes before the second look, which sees a
 		 * message whose producer read the bit set before the clear */
 		atomic_fetch_and_explicit(bellw, ~(1ull << i), memory_order_acq_rel);
-		rc = lane_peek(rx, i, slot, len, false);
+		rc = lane_look(rx, i, slot, len, false);
 		if (rc == 0 || rc == 1)
 			lane_rering(rx, i);
 		if (rc != SHMK_EEMPTY)

@@ -344,6 +344,60 @@ static void lanes_sweep_busy(void)
 }
 H_REGISTER(lanes_sweep_busy, 30, "events.mpsc.sweep+2");
 
+/* Lane 0's tail is corrupted (tail - head > 16): the consumer reports it
+ * once and goes on with lane 1's messages, and a new producer, finding
+ * row 0 free but its lane corrupt, takes another row. */
+static void lanes_hostile_lane(void)
+{
+	struct shmk_events_opts o = { .lanes = true };
+	struct shmk_events *r = must_open(new_path(), &o);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	struct shmk_events_tx *t0, *t1, *t2;
+	struct shmk_events_rx *rx, *x;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr, sq;
+	int integrity = 0, got = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t0, &rx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t1, &x), 0);
+	shmk_events_rx_close(x);
+	n = make_msg(buf, 0, 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(t0, buf, n, NULL), 0); /* row 0 */
+	for (uint32_t k = 0; k < 3; k++) {
+		n = make_msg(buf, 1, k);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(t1, buf, n, NULL), 0); /* row 1 */
+	}
+	/* lane 0's message (its seq says so, no tail read), then the corruption */
+	CU_ASSERT_EQUAL_FATAL(recv_within(rx, 10, &pr, &sq), 0);
+	CU_ASSERT_EQUAL(pr, 0);
+	shmk_events_tx_close(t0);
+	atomic_fetch_add(&ln->lanes[0].tail.v, 100);
+	for (int i = 0; i < 1000 && got < 3; i++) {
+		int rc = shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL);
+		integrity += rc == SHMK_EINTEGRITY;
+		if (rc == 0) {
+			CU_ASSERT_EQUAL(check_msg(buf, n, &pr, &sq), 0);
+			CU_ASSERT_EQUAL(pr, 1);
+			CU_ASSERT_EQUAL(sq, (uint32_t)got);
+			got++;
+		}
+	}
+	CU_ASSERT_EQUAL(got, 3);
+	CU_ASSERT_EQUAL(integrity, 1);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t2, &x), 0);
+	shmk_events_rx_close(x);
+	n = make_msg(buf, 2, 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(t2, buf, n, NULL), 0);
+	CU_ASSERT_EQUAL(recv_within(rx, 200, &pr, &sq), 0);
+	CU_ASSERT_EQUAL(pr, 2);
+	shmk_events_tx_close(t1);
+	shmk_events_tx_close(t2);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_hostile_lane, 20, "events.hostile.lane-skip", "events.hostile.counters");
+
 static void lanes_peerdead(void)
 {
 	char *p = new_path();
