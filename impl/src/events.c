@@ -875,6 +875,29 @@ static int lane_takeover(struct shmk_events_tx *tx)
 	return 0;
 }
 
+/* r[impl events.mpsc.lane-fork] relaxed: a handle belongs to one thread
+ * at a time and a forked child has one thread, so its loads in tx_prep
+ * come after the bump in its own program order. */
+_Atomic uint64_t shmk_ev_fork_gen;
+static pthread_once_t ev_fork_once = PTHREAD_ONCE_INIT;
+
+static void ev_fork_child(void)
+{
+	/* relaxed: pairs with the load in tx_prep (see shmk_ev_fork_gen) */
+	atomic_fetch_add_explicit(&shmk_ev_fork_gen, 1, memory_order_relaxed);
+}
+
+static void ev_fork_register(void)
+{
+	/* fails with ENOMEM only; forks then go unseen, as before the check */
+	(void)pthread_atfork(NULL, NULL, ev_fork_child);
+}
+
+void shmk_ev_fork_watch(void)
+{
+	pthread_once(&ev_fork_once, ev_fork_register);
+}
+
 /* r[impl events.mpsc.producer-table] */
 static int register_producer(struct shmk_events_tx *tx)
 {
@@ -898,6 +921,10 @@ static int register_producer(struct shmk_events_tx *tx)
 				tx->prod = i;
 				if (!tx->lanes)
 					return 0;
+				shmk_ev_fork_watch();
+				/* relaxed: see shmk_ev_fork_gen */
+				tx->fork_gen = atomic_load_explicit(&shmk_ev_fork_gen,
+								    memory_order_relaxed);
 				/* r[impl events.hostile.lane-skip] a row whose
 				 * lane fails integrity was given back: try the
 				 * next (a corrupt free row 0 must not keep every
@@ -1004,7 +1031,10 @@ int shmk_events_tx_close(struct shmk_events_tx *tx)
 		struct shmk_events_layout *l = L(tx->m);
 		if (tx->kind == EV_SPSC)
 			release_role(&l->spsc.roles.a, tx->me);
-		else
+		/* r[impl events.mpsc.lane-fork] a forked copy leaves the row
+		 * to the parent that holds it. relaxed: see shmk_ev_fork_gen */
+		else if (!tx->lanes || tx->fork_gen == atomic_load_explicit(&shmk_ev_fork_gen,
+									     memory_order_relaxed))
 			release_role(&l->mpsc.producers[tx->prod].token, tx->me);
 	}
 	hold_drop(tx->hold);	/* after the release: no second handle slips in before it */

@@ -68,7 +68,14 @@ struct shmk_events_tx {
 	uint32_t prod;		/* MPSC: our row in the producer table */
 	bool lanes;		/* MPSC in a region with SHMK_EVENTS_CAP_LANES: tail and
 				 * head_cache are our row's lane's */
+	uint64_t fork_gen;	/* lanes: shmk_ev_fork_gen when the row was taken */
 };
+
+/* events.c: forks this process's line came through (a pthread_atfork child
+ * handler bumps it in the child only: the parent keeps its rows), see
+ * events.mpsc.lane-fork; shmk_ev_fork_watch() registers the handler. */
+extern _Atomic uint64_t shmk_ev_fork_gen;
+void shmk_ev_fork_watch(void);
 
 struct shmk_events_rx {
 	struct ev_map *m;

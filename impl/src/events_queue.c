@@ -551,6 +551,11 @@ EV_HOT int tx_prep(struct shmk_events_tx *tx)
 		return SHMK_FAIL(-EINVAL);
 	if (SHMK_UNLIKELY(!tx->claimed))
 		return shmk_ev_tx_claim(tx);
+	/* r[impl events.mpsc.lane-fork] relaxed: see shmk_ev_fork_gen */
+	if (SHMK_UNLIKELY(tx->lanes && tx->fork_gen != atomic_load_explicit(&shmk_ev_fork_gen,
+									     memory_order_relaxed)))
+		return shmk_fail(SHMK_EBUSY, "events: a lanes producer handle copied by fork(): "
+					     "its row is the parent's, open a new handle");
 	return 0;
 }
 

@@ -200,3 +200,52 @@ static void lanes_takeover_cas(void)
 	shmk_events_close(r);
 }
 H_REGISTER(lanes_takeover_cas, 20, "events.mpsc.lane-takeover+2");
+
+/* A lanes producer's row is its process's: a forked child's copy of the
+ * handle fails with SHMK_EBUSY and its close leaves the row to the
+ * parent, which keeps sending.  The child's exit status: 0 when it was so. */
+static int forked_send(void *arg)
+{
+	struct shmk_events_tx *tx = arg;
+	struct shmk_events_view v;
+	uint8_t buf[256];
+	size_t n = make_msg(buf, 9, 0);
+
+	int a = shmk_events_try_send(tx, buf, n, NULL), b = shmk_events_reserve(tx, &v);
+	shmk_events_tx_close(tx);
+	return a == SHMK_EBUSY && b == SHMK_EBUSY ? 0 : 1;
+}
+
+static void lanes_fork_producer(void)
+{
+	struct shmk_events_opts o = { .lanes = true };
+	struct shmk_events *r = must_open(new_path(), &o);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr, sq;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	n = make_msg(buf, 0, 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, n, NULL), 0);
+	uint64_t tok = atomic_load(&LAYOUT(r)->mpsc.producers[0].token);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(forked_send(tx));
+	CU_ASSERT_EQUAL_FATAL(h_wait(pid, 20), 0);
+	CU_ASSERT_EQUAL(atomic_load(&LAYOUT(r)->mpsc.producers[0].token), tok);
+	n = make_msg(buf, 0, 1);
+	CU_ASSERT_EQUAL(shmk_events_try_send(tx, buf, n, NULL), 0);
+	for (uint32_t k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL), 0);
+		CU_ASSERT_EQUAL(check_msg(buf, n, &pr, &sq), 0);
+		CU_ASSERT_EQUAL(pr, 0);
+		CU_ASSERT_EQUAL(sq, k);
+	}
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL), SHMK_EEMPTY);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_fork_producer, 20, "events.mpsc.lane-fork");
