@@ -255,6 +255,24 @@ EV_HOT int ring_space(struct shmk_events_tx *tx, struct ev_ring rg)
 	return t - h < rg.cap ? 0 : SHMK_FAIL(SHMK_EFULL);
 }
 
+/* The free cells [t, h + cap) of a ring whose sender side we hold (its
+ * sender, or the consumer adopting a lane's row: events.mpsc.lane-adopt+2)
+ * give their attached slots back to the pool. */
+static void ev_detach_free(struct ev_map *m, struct ev_ring rg, uint64_t h, uint64_t t)
+{
+	if (t - h > rg.cap)
+		return;
+	for (uint64_t p = t; p != h + rg.cap; p++) {
+		_Atomic uint32_t *cell = &rg.cells[p & (rg.cap - 1)];
+		uint32_t s = SHMK_LOAD_U32(cell);
+		if (s == SHMK_EVENTS_NIL)
+			continue;
+		/* relaxed: a free cell is read only by its sender side (us) */
+		atomic_store_explicit(cell, SHMK_EVENTS_NIL, memory_order_relaxed);
+		pool_push(m, s); /* out of range or refcnt != 1: refused, stays lost */
+	}
+}
+
 /* r[impl events.spsc.recycle] The pool is empty: give back to it every
  * slot still attached to a free cell of the sender's ring (the sender owns
  * the free cells, [tail, head + capacity)).  Bounded: one pass over the
@@ -264,20 +282,9 @@ static void ring_detach_all(struct shmk_events_tx *tx, struct ev_ring rg)
 	/* acquire: pairs with the release store of head in rx_advance, so the
 	 * receiver's detach (NIL) of every cell it left is visible */
 	uint64_t h = SHMK_LOAD_ACQ_U64(rg.head);
-	uint64_t t = tx->tail;
 
-	if (t - h > rg.cap)
-		return;
 	tx->head_cache = h;
-	for (uint64_t p = t; p != h + rg.cap; p++) {
-		_Atomic uint32_t *cell = &rg.cells[p & (rg.cap - 1)];
-		uint32_t s = SHMK_LOAD_U32(cell);
-		if (s == SHMK_EVENTS_NIL)
-			continue;
-		/* relaxed: a free cell is read only by us (the sender) */
-		atomic_store_explicit(cell, SHMK_EVENTS_NIL, memory_order_relaxed);
-		pool_push(tx->m, s); /* out of range or refcnt != 1: refused, stays lost */
-	}
+	ev_detach_free(tx->m, rg, h, tx->tail);
 }
 
 /* A slot for the sender: the pool's, and when the pool is empty, once
@@ -887,6 +894,10 @@ static int lane_adopt(struct shmk_events_rx *rx, uint32_t i, uint64_t h)
 	uint64_t t = SHMK_LOAD_ACQ_U64(&LN(rx->m)->lanes[i].tail.v);
 	if (t - h <= SHMK_EVENTS_LANE_CAP && t != h)
 		shmk_ev_lane_announce(rx->m, i, t);
+	/* r[impl events.mpsc.lane-adopt+2] the row's holder is dead or gone:
+	 * its lane's free cells would keep their slots from every other
+	 * sender until a producer takes the row (events.mpsc.lanes-scope) */
+	ev_detach_free(rx->m, lane_ring(rx->m, i), h, t);
 	uint64_t me = rx->me;
 	/* r[impl events.mpsc.lane-adopt+2] back to what it held, a dead
 	 * token kept: a blocking receive's "every token dead" needs it
@@ -958,7 +969,7 @@ static int lane_look(struct shmk_events_rx *rx, uint32_t i, uint32_t *slot, uint
 		     bool sweep)
 {
 	if (SHMK_UNLIKELY(rx->bad_lanes & (1ull << i)))
-		return SHMK_EEMPTY;
+		return SHMK_FAIL(SHMK_EEMPTY);
 	int rc = lane_peek(rx, i, slot, len, sweep);
 	if (SHMK_UNLIKELY(rc == SHMK_EINTEGRITY)) {
 		rx->bad_lanes |= 1ull << i;

@@ -398,6 +398,37 @@ static void lanes_hostile_lane(void)
 }
 H_REGISTER(lanes_hostile_lane, 20, "events.hostile.lane-skip", "events.hostile.counters");
 
+/* A producer sends 20 messages, dying between the tail and seq stores of
+ * the 20th: when the consumer adopts the row it also gives the slots of
+ * the lane's 15 free cells back to the pool, so after the last message
+ * only its own cell keeps a slot. */
+static void lanes_adopt_detach(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr, s;
+
+	const char *a[] = { p, "0", "30", NULL };
+	pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:20");
+	for (uint32_t k = 0; k < 20; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_recv(rx, buf, sizeof buf, &n, 5000000000LL, NULL), 0);
+		CU_ASSERT_EQUAL(check_msg(buf, n, &pr, &s), 0);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	CU_ASSERT_EQUAL(h_wait(dead, 30), 128 + SIGKILL);
+	uint32_t attached = 0;
+	for (uint32_t c = 0; c < SHMK_EVENTS_LANE_CAP; c++)
+		attached += atomic_load(&ln->lanes[0].cells[c]) != SHMK_EVENTS_NIL;
+	CU_ASSERT_EQUAL(attached, 1);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_adopt_detach, 30, "events.mpsc.lane-adopt+2");
+
 static void lanes_peerdead(void)
 {
 	char *p = new_path();
