@@ -102,7 +102,8 @@ struct ev_end {
 /* Opens (creates or joins) region `name` and splits the queue q. */
 static int ev_end_open(struct ev_end *e, const char *name, int q, bool blocking)
 {
-	struct shmk_events_opts o = {.blocking = blocking};
+	/* MPSC: the per-producer lanes (SHMK_EVENTS_CAP_LANES) */
+	struct shmk_events_opts o = {.blocking = blocking, .lanes = q == EVQ_MPSC};
 	memset(e, 0, sizeof *e);
 	int rc = shmk_events_open_with(name, &o, &e->r);
 	if (rc)

@@ -22,10 +22,12 @@ const char *const shmk_fuzz_clauses[] = {
 	"events.validate.kind",
 	"events.validate.caps",
 	"events.validate.layout-bytes",
+	"events.validate.lanes",
+	"events.layout.lanes",
 	NULL,
 };
 
-#define MAXLEN (SHMK_EVENTS_BASE_BYTES + SHMK_EVENTS_WAKE_BYTES + 4096)
+#define MAXLEN (SHMK_EVENTS_BASE_BYTES + SHMK_EVENTS_WAKE_BYTES + SHMK_EVENTS_LANES_BYTES + 4096)
 
 static uint8_t *region;
 
@@ -41,7 +43,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t mis = fz_u8(&in);
 	struct shmk_events_opts o = { 0 };
 	o.required_caps = fz_u32(&in);
-	o.blocking = fz_u8(&in) & 1;
+	uint8_t ob = fz_u8(&in);
+	o.blocking = ob & 1;
+	o.lanes = (ob >> 1) & 1;
 	uint8_t hb[128];
 	fz_take(&in, hb, sizeof(hb));
 	uint32_t lbf;
@@ -79,14 +83,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (rc == 0) {
 		/* accepted: every header field checked, the layout within len */
 		uint32_t caps = h->v1.capabilities;
+		/* the lanes section after the wake section (events.layout.lanes) */
 		uint32_t need = SHMK_EVENTS_BASE_BYTES +
-				(caps & SHMK_EVENTS_CAP_WAKE ? SHMK_EVENTS_WAKE_BYTES : 0);
+				(caps & SHMK_EVENTS_CAP_WAKE ? SHMK_EVENTS_WAKE_BYTES : 0) +
+				(caps & SHMK_EVENTS_CAP_LANES ? SHMK_EVENTS_LANES_BYTES : 0);
 		FUZZ_ASSERT(h->initialized == SHMK_EVENTS_INIT_READY);
 		FUZZ_ASSERT(h->v1.magic == SHMK_EVENTS_MAGIC && h->v1.version == SHMK_EVENTS_VERSION);
 		FUZZ_ASSERT((h->v1.flags & 0xff) == SHMK_EVENTS_KIND);
 		FUZZ_ASSERT(!(caps & ~SHMK_EVENTS_CAPS_KNOWN));
 		FUZZ_ASSERT((caps & o.required_caps) == o.required_caps);
 		FUZZ_ASSERT(!o.blocking || (caps & SHMK_EVENTS_CAP_WAKE));
+		FUZZ_ASSERT(!o.lanes || (caps & SHMK_EVENTS_CAP_LANES));
 		FUZZ_ASSERT(h->v1.layout_bytes == need && need <= len);
 	} else if (h->initialized != SHMK_EVENTS_INIT_READY) {
 		FUZZ_ASSERT(rc == SHMK_ENOTINIT || rc == SHMK_ELAYOUT);
@@ -97,12 +104,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 /* A header the library itself laid out (build() through open_path). */
 size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 {
-	if (i >= 5 || max < 512)
+	if (i >= 7 || max < 512)
 		return 0;
 	fz_init();
 	char p[64];
 	struct shmk_events *r;
-	struct shmk_events_opts o = { .blocking = i & 1, .counter_start = i == 3 ? UINT64_MAX - 5 : 0 };
+	/* 5, 6: lanes regions (6 also blocking, and a joiner that asks for lanes) */
+	struct shmk_events_opts o = { .blocking = i & 1, .counter_start = i == 3 ? UINT64_MAX - 5 : 0,
+				      .lanes = i >= 5 };
 	snprintf(p, sizeof(p), "/dev/shm/shmk-fuzz-seed-ev-%u", i);
 	unlink(p);
 	if (shmk_events_open_path_with(p, &o, &r))
@@ -110,14 +119,14 @@ size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 	size_t len;
 	uint8_t *b = shmk_events_as_ptr(r, &len);
 	size_t n = 0;
-	out[n++] = (uint8_t)(i & 1);	/* exact layout length */
+	out[n++] = i >= 5 ? 2 : (uint8_t)(i & 1);	/* exact layout length */
 	memset(out + n, 0, 4);
 	n += 4;
 	out[n++] = 0;
 	uint32_t req = i == 4 ? SHMK_EVENTS_CAP_WAKE : 0;
 	memcpy(out + n, &req, 4);
 	n += 4;
-	out[n++] = (uint8_t)(i & 1);
+	out[n++] = (uint8_t)((i & 1) | (i == 6 ? 2 : 0));
 	memcpy(out + n, b, 128);
 	n += 128;
 	shmk_events_close(r);

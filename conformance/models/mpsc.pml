@@ -143,7 +143,7 @@
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
- * r[verify events.mpsc.vyukov]
+ * r[verify events.mpsc.vyukov+2]
  * r[verify events.mpsc.order]
  * r[verify events.mpsc.intent]
  * r[verify events.mpsc.dead-producer+2]

@@ -4,7 +4,7 @@
  * spsc_detach_all, spsc_enqueue, rx_peek, rx_detach, rx_advance,
  * shmk_events_try_recv / recv_view / release / reserve / publish; events.c:
  * shmk_ev_tx_claim's announce), with the slot sequence word of capability
- * 0x2 (events.spsc.slot-seq).
+ * 0x2 (events.spsc.slot-seq+2).
  *
  * A power-of-two ring of CAP cells, each holding a slot index or NIL
  * (0xffffffff); the sender owns tail, the receiver owns head; each side
@@ -53,7 +53,7 @@
  *   - LTL `live`: every sent message is eventually received (weak fairness);
  *   - -DSCRASH: the sender may be killed once between its tail and seq
  *     stores; a successor claims the role, resumes from tail and announces
- *     the counted message (events.spsc.reclaim-announce+2): nothing is lost;
+ *     the counted message (events.spsc.reclaim-announce+4): nothing is lost;
  *   - -DRCRASH: the receiver may be killed once anywhere in a receive (after
  *     a view's detach, mid-copy, after a dry-return's detach, before a
  *     push); a successor resumes from the shared head.  At most the message
@@ -117,8 +117,8 @@
  * r[verify events.spsc.detached-skip]
  * r[verify events.pool.dry-return]
  * r[verify events.zerocopy.view]
- * r[verify events.spsc.slot-seq]
- * r[verify events.spsc.reclaim-announce+2]
+ * r[verify events.spsc.slot-seq+2]
+ * r[verify events.spsc.reclaim-announce+4]
  */
 
 #define CAP   2          /* cells, a power of two */

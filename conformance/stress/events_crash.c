@@ -421,7 +421,7 @@ static void spsc_trial(uint64_t t, uint64_t *rng, struct group *G)
 		pid_t p[2];
 		char crash[64];
 		/* every 4th: killed between counting a message in tail and
-		 * announcing it in its slot's seq (events.spsc.reclaim-announce+2:
+		 * announcing it in its slot's seq (events.spsc.reclaim-announce+4:
 		 * the replacement announces it and the parked receiver wakes) */
 		int at_point = t % 4 == 2;
 		if (at_point) {

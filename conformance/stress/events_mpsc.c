@@ -4,13 +4,14 @@
  * consumer on the events region's MPSC queue: seeded, time-bounded
  * (STRESS_SECONDS) and count-bounded (STRESS_MESSAGES per producer, default
  * 1,000,000), every message checksummed, order checked per producer.  A
- * second variant starts the counters just below UINT64_MAX.
+ * second variant starts the counters just below UINT64_MAX.  STRESS_LANES=1
+ * runs the same on a lanes region (SHMK_EVENTS_CAP_LANES).
  */
 #include "events_load.h"
 
 int main(void)
 {
-	static const char *const clauses[] = { "events.mpsc.vyukov", "events.mpsc.order",
+	static const char *const clauses[] = { "events.mpsc.vyukov+2", "events.mpsc.order",
 					       "events.pool.aba", NULL };
 	uint32_t np = (uint32_t)t_env_u64("STRESS_PRODUCERS", 8);
 

@@ -32,11 +32,13 @@
 #include "wait.h"
 #include "events_int.h"
 
+/* r[impl events.validate.lanes] a joiner that asks for lanes requires them */
 static uint32_t required_caps(const struct shmk_events_opts *o)
 {
 	if (!o)
 		return 0;
-	return o->required_caps | (o->blocking ? SHMK_EVENTS_CAP_WAKE : 0);
+	return o->required_caps | (o->blocking ? SHMK_EVENTS_CAP_WAKE : 0) |
+	       (o->lanes ? SHMK_EVENTS_CAP_LANES : 0);
 }
 
 /* ------------------------------------------------------------ validation */
@@ -253,6 +255,28 @@ _Static_assert(EV_Q_AT(pool) == offsetof(struct shmk_events_layout, pool) &&
 		       offsetof(struct shmk_events_layout, slots),
 	       "ev_queues is the layout between the header and the slots");
 
+/* r[impl events.layout.lanes] The lanes section, written through the file
+ * like the queues (events.init.populate+3): every lane empty at the
+ * counter start, no slot attached, no doorbell bit. */
+static int write_lanes(int fd, uint32_t caps, uint64_t start)
+{
+	struct shmk_events_lanes *ln = calloc(1, sizeof(*ln));
+
+	if (!ln)
+		return SHMK_FAIL(-ENOMEM);
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+		/* relaxed: published by the release store of READY */
+		atomic_store_explicit(&ln->lanes[i].tail.v, start, memory_order_relaxed);
+		atomic_store_explicit(&ln->lanes[i].head.v, start, memory_order_relaxed);
+		for (uint32_t k = 0; k < SHMK_EVENTS_LANE_CAP; k++)
+			atomic_store_explicit(&ln->lanes[i].cells[k], SHMK_EVENTS_NIL,
+					      memory_order_relaxed);
+	}
+	int rc = pwrite_all(fd, ln, sizeof(*ln), (off_t)lanes_offset(caps));
+	free(ln);
+	return rc;
+}
+
 /* Lays out everything but `initialized`, then publishes READY.  The caller
  * won initialized 0 -> 1 (or recovers a dead creator's 1).  zeroed: the
  * caller sized the file from empty in this same step under the flock, so
@@ -320,6 +344,11 @@ static int build(uint8_t *base, int fd, uint32_t caps, uint64_t start, bool zero
 	free(q);
 	if (rc)
 		return rc;
+	if (caps & SHMK_EVENTS_CAP_LANES) {
+		rc = write_lanes(fd, caps, start);
+		if (rc)
+			return rc;
+	}
 
 	l->hdr.v1.magic = SHMK_EVENTS_MAGIC;
 	l->hdr.v1.version = SHMK_EVENTS_VERSION;
@@ -362,7 +391,7 @@ static int locked_step(int fd, const struct shmk_events_opts *o, uint8_t **base,
 	struct stat st;
 	/* r[impl events.layout.slot-seq] r[impl events.layout.asym] */
 	uint32_t caps = (o->blocking ? SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_ASYM : 0) |
-			SHMK_EVENTS_CAP_SEQ;
+			SHMK_EVENTS_CAP_SEQ | (o->lanes ? SHMK_EVENTS_CAP_LANES : 0);
 	uint32_t need = layout_bytes_for(caps);
 	int rc = shmk_sys_fstat(fd, &st);
 
@@ -701,6 +730,7 @@ static int split(struct shmk_events *r, int kind, struct shmk_events_tx **txp,
 	}
 	tx->m = rx->m = r->m;
 	tx->kind = rx->kind = kind;
+	tx->lanes = rx->lanes = kind == EV_MPSC && (r->m->caps & SHMK_EVENTS_CAP_LANES);
 	rx->liveness_ns = shmk_liveness_ns();
 	/* process-local refcount: relaxed increment, the acq_rel decrement in
 	 * map_put orders the last user's accesses before munmap */
@@ -831,10 +861,59 @@ static void release_role(_Atomic uint64_t *w, uint64_t me)
 						memory_order_relaxed);
 }
 
+/* r[impl events.mpsc.lane-takeover+2] The row is ours (free, or its holder
+ * is dead): resume its lane from the shared indices, which only the row's
+ * holder writes (tail) or only the consumer (head), like a reclaimed SPSC
+ * sender - nothing is reset, so what the last holder published is still
+ * delivered - then announce and ring what it may have left unannounced. */
+static int lane_takeover(struct shmk_events_tx *tx)
+{
+	struct shmk_events_lane *ln = &LN(tx->m)->lanes[tx->prod];
+	uint64_t t = SHMK_LOAD_U64(&ln->tail.v);
+	/* acquire: pairs with the release store of head in rx_advance */
+	uint64_t h = SHMK_LOAD_ACQ_U64(&ln->head.v);
+
+	/* r[impl events.hostile.counters] */
+	if (t - h > SHMK_EVENTS_LANE_CAP) {
+		release_role(&L(tx->m)->mpsc.producers[tx->prod].token, tx->me);
+		return shmk_fail(SHMK_EINTEGRITY, "events: lane %u tail - head > %u", tx->prod,
+				 SHMK_EVENTS_LANE_CAP);
+	}
+	tx->tail = t;
+	tx->head_cache = h;
+	if (t != h)
+		shmk_ev_lane_announce(tx->m, tx->prod, t);
+	return 0;
+}
+
+/* r[impl events.mpsc.lane-fork] relaxed: a handle belongs to one thread
+ * at a time and a forked child has one thread, so its loads in tx_prep
+ * come after the bump in its own program order. */
+_Atomic uint64_t shmk_ev_fork_gen;
+static pthread_once_t ev_fork_once = PTHREAD_ONCE_INIT;
+
+static void ev_fork_child(void)
+{
+	/* relaxed: pairs with the load in tx_prep (see shmk_ev_fork_gen) */
+	atomic_fetch_add_explicit(&shmk_ev_fork_gen, 1, memory_order_relaxed);
+}
+
+static void ev_fork_register(void)
+{
+	/* fails with ENOMEM only; forks then go unseen, as before the check */
+	(void)pthread_atfork(NULL, NULL, ev_fork_child);
+}
+
+void shmk_ev_fork_watch(void)
+{
+	pthread_once(&ev_fork_once, ev_fork_register);
+}
+
 /* r[impl events.mpsc.producer-table] */
 static int register_producer(struct shmk_events_tx *tx)
 {
 	struct shmk_events_mpsc *q = &L(tx->m)->mpsc;
+	int bad = 0;
 
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
@@ -851,10 +930,24 @@ static int register_producer(struct shmk_events_tx *tx)
 				atomic_store_explicit(&q->producers[i].intent, t + EV_INTENT_NONE,
 						      memory_order_relaxed);
 				tx->prod = i;
-				return 0;
+				if (!tx->lanes)
+					return 0;
+				shmk_ev_fork_watch();
+				/* relaxed: see shmk_ev_fork_gen */
+				tx->fork_gen = atomic_load_explicit(&shmk_ev_fork_gen,
+								    memory_order_relaxed);
+				/* r[impl events.hostile.lane-skip] a row whose
+				 * lane fails integrity was given back: try the
+				 * next (a corrupt free row 0 must not keep every
+				 * new producer out) */
+				bad = lane_takeover(tx);
+				if (bad != SHMK_EINTEGRITY)
+					return bad;
 			}
 		}
 	}
+	if (bad)
+		return bad;
 	return shmk_fail(SHMK_EBUSY, "events: all %u producer rows are held by live processes",
 			 SHMK_EVENTS_PRODUCERS);
 }
@@ -910,7 +1003,14 @@ int shmk_ev_rx_claim(struct shmk_events_rx *rx)
 	if (rc)
 		return rc;
 	rx->head = SHMK_LOAD_U64(head);
-	if (rx->kind == EV_MPSC) {
+	struct shmk_events_lanes *lanes = rx->lanes ? LN(rx->m) : NULL;
+	/* r[impl events.role.reclaim] a lanes consumer resumes every lane from
+	 * its shared head (it is that word's only writer) */
+	for (uint32_t i = 0; lanes && i < SHMK_EVENTS_PRODUCERS; i++) {
+		rx->lhead[i] = SHMK_LOAD_U64(&lanes->lanes[i].head.v);
+		rx->lidle[i] = 0;
+	}
+	if (rx->kind == EV_MPSC && !lanes) {
 		/* r[impl events.role.reclaim] A consumer that died between freeing
 		 * the head cell and storing head left seq == head + capacity:
 		 * that cell is consumed, resume after it.  Producers may since
@@ -942,7 +1042,10 @@ int shmk_events_tx_close(struct shmk_events_tx *tx)
 		struct shmk_events_layout *l = L(tx->m);
 		if (tx->kind == EV_SPSC)
 			release_role(&l->spsc.roles.a, tx->me);
-		else
+		/* r[impl events.mpsc.lane-fork] a forked copy leaves the row
+		 * to the parent that holds it. relaxed: see shmk_ev_fork_gen */
+		else if (!tx->lanes || tx->fork_gen == atomic_load_explicit(&shmk_ev_fork_gen,
+									     memory_order_relaxed))
 			release_role(&l->mpsc.producers[tx->prod].token, tx->me);
 	}
 	hold_drop(tx->hold);	/* after the release: no second handle slips in before it */

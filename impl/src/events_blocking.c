@@ -48,8 +48,11 @@ static bool rx_peer_dead(struct shmk_events_rx *rx)
 
 	if (rx->kind == EV_SPSC)
 		return role_dead(&l->spsc.roles.a);
+	/* r[impl events.wait.peerdead-lanes] lanes: the receive that ran
+	 * before this looked at every lane (full_look) and found nothing
+	 * announced; only the tokens are left to read */
 	/* acquire: pairs with the release CAS of tail in mpsc_claim */
-	if (SHMK_LOAD_ACQ_U64(&l->mpsc.tail.v) != rx->head)
+	if (!rx->lanes && SHMK_LOAD_ACQ_U64(&l->mpsc.tail.v) != rx->head)
 		return false;
 	/* bounded: 64 rows, one /proc read per row holding a token */
 	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
@@ -110,7 +113,12 @@ static int op_recv(void *a)
 	 * waiter's skip and unblock are timed from its first poll (a count
 	 * would add 64 spins or 64 half-period wake-ups, 32 liveness periods) */
 	o->rx->idle_polls = EV_IDLE_POLLS;
+	/* r[impl events.mpsc.sweep+2] and every poll of a blocking lanes
+	 * receive looks at every lane, whatever the doorbell says: the re-check
+	 * after the waiter's announcement trusts no hint (events.wake.park+2) */
+	o->rx->full_look = true;
 	int rc = shmk_events_try_recv(o->rx, o->rbuf, o->cap, o->len_out, o->sizes);
+	o->rx->full_look = false;
 	return rc == SHMK_EEMPTY ? 1 : rc;
 }
 

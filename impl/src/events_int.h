@@ -24,6 +24,12 @@
 #define EV_CAS_TRIES 4096	/* bounded work per call against a hostile peer */
 #define EV_HOLES 4		/* MPSC: empty cells published per send when the pool is dry */
 #define EV_IDLE_POLLS 64	/* MPSC: see events.mpsc.idle-polls */
+#define EV_LMASK (SHMK_EVENTS_LANE_CAP - 1)
+#define EV_BELL_IDLE 1024	/* lanes: empty polls of a rung lane before its bit is
+				 * cleared (events.mpsc.doorbell) */
+#define EV_SWEEP_EVERY 64	/* lanes: every 64th poll sweeps one lane first (a power of 2) */
+#define EV_ADOPT_LOOKS 2	/* lanes: sweeps that see one counted, unannounced
+				 * message before its row's holder is looked up */
 #define EV_INTENT_NONE SHMK_EVENTS_INTENT_NONE	/* wire.h: "claiming nothing" */
 
 enum { EV_SPSC = 1, EV_MPSC = 2 };
@@ -60,7 +66,16 @@ struct shmk_events_tx {
 	uint64_t tail;		/* SPSC: our own index (we are its only writer) */
 	uint64_t head_cache;	/* SPSC: last consumer index we read */
 	uint32_t prod;		/* MPSC: our row in the producer table */
+	bool lanes;		/* MPSC in a region with SHMK_EVENTS_CAP_LANES: tail and
+				 * head_cache are our row's lane's */
+	uint64_t fork_gen;	/* lanes: shmk_ev_fork_gen when the row was taken */
 };
+
+/* events.c: forks this process's line came through (a pthread_atfork child
+ * handler bumps it in the child only: the parent keeps its rows), see
+ * events.mpsc.lane-fork; shmk_ev_fork_watch() registers the handler. */
+extern _Atomic uint64_t shmk_ev_fork_gen;
+void shmk_ev_fork_watch(void);
 
 struct shmk_events_rx {
 	struct ev_map *m;
@@ -79,6 +94,21 @@ struct shmk_events_rx {
 	int64_t liveness_ns;
 	uint64_t skipped;	/* cells of dead claimers skipped */
 	uint64_t unblocked;	/* cells of live (stopped) claimers unblocked */
+	/* lanes (MPSC in a region with SHMK_EVENTS_CAP_LANES) */
+	bool lanes;
+	uint32_t lane;		/* the lane of the message found by the last peek */
+	uint32_t cur;		/* where the next look at the doorbell starts */
+	uint32_t sweep;		/* the next lane a sweep looks at (events.mpsc.sweep+2) */
+	uint32_t polls;		/* lanes polls, for the forced sweep (EV_SWEEP_EVERY) */
+	uint64_t bad_lanes;	/* lanes that failed integrity, skipped (events.hostile.lane-skip) */
+	bool full_look;		/* blocking receive: an empty poll sweeps every lane */
+	uint16_t lidle[SHMK_EVENTS_PRODUCERS];	/* empty polls of a rung lane */
+	uint64_t lhead[SHMK_EVENTS_PRODUCERS];	/* each lane's head (we are its only writer) */
+	/* per lane (events.mpsc.lane-adopt+2): 1 + the position of a counted,
+	 * unannounced message seen (0: none), and how many looks saw it - one
+	 * tracker for all lanes let two dead rows reset it for each other */
+	uint64_t orph_pos[SHMK_EVENTS_PRODUCERS];
+	uint8_t orph_looks[SHMK_EVENTS_PRODUCERS];
 };
 
 /* r[impl events.layout.wire] r[impl events.layout.hot-lines]: the struct in wire.h */
@@ -94,10 +124,23 @@ static inline struct shmk_events_wake *W(const struct ev_map *m)
 		       : NULL;
 }
 
+/* r[impl events.layout.lanes] after the wake section when there is one */
+static inline uint32_t lanes_offset(uint32_t caps)
+{
+	return SHMK_EVENTS_BASE_BYTES + ((caps & SHMK_EVENTS_CAP_WAKE) ? SHMK_EVENTS_WAKE_BYTES : 0);
+}
+
+static inline struct shmk_events_lanes *LN(const struct ev_map *m)
+{
+	return (m->caps & SHMK_EVENTS_CAP_LANES)
+		       ? (struct shmk_events_lanes *)(m->base + lanes_offset(m->caps))
+		       : NULL;
+}
+
 static inline uint32_t layout_bytes_for(uint32_t caps)
 {
-	/* r[impl events.layout.wake-section] */
-	return SHMK_EVENTS_BASE_BYTES + ((caps & SHMK_EVENTS_CAP_WAKE) ? SHMK_EVENTS_WAKE_BYTES : 0);
+	/* r[impl events.layout.wake-section] r[impl events.layout.lanes] */
+	return lanes_offset(caps) + ((caps & SHMK_EVENTS_CAP_LANES) ? SHMK_EVENTS_LANES_BYTES : 0);
 }
 
 /* 0 while the file still holds the layout, else SHMK_ETRUNCATED: one
@@ -126,6 +169,9 @@ int shmk_ev_rx_claim(struct shmk_events_rx *rx);
 /* events_queue.c: a new SPSC sender announces the message at tail - 1
  * that a dead predecessor counted (tail != head) but left without its seq. */
 void shmk_ev_spsc_announce(struct shmk_events_tx *tx, uint64_t tail);
+/* events_queue.c: a producer that took a lane row over announces the
+ * message at tail - 1 the same way and rings the row's doorbell bit. */
+void shmk_ev_lane_announce(struct ev_map *m, uint32_t row, uint64_t tail);
 
 #pragma GCC visibility pop
 

@@ -40,6 +40,18 @@
  *    cell: tail and the clock are looked at after 64 polls of an
  *    unpublished cell (events.mpsc.idle-polls).
  *
+ *  - MPSC lanes (capability SHMK_EVENTS_CAP_LANES, a section appended after
+ *    the v1 layout): each producer row owns a 16-cell lane that its
+ *    producer sends into exactly as the SPSC sender does (ring_* below, no
+ *    locked RMW per message), then rings its bit of a 64-bit doorbell only
+ *    when it reads it clear.  The consumer serves the rung lanes in turn,
+ *    clears a lane's bit after 1024 empty looks and looks once more, and on
+ *    every empty poll sweeps one more lane whatever its bit says (the
+ *    producer's bit read is not fenced, so a ring can be lost; so can one
+ *    of a producer that died before it).  A dead producer's lane stays as
+ *    it was: a new holder of the row resumes it and announces what was
+ *    counted but not announced, or the consumer adopts the row to do so.
+ *
  *  - Waiting: a capability-gated wake section holds, per direction, a futex
  *    generation word and a waiter announcement, used by wait.c's eventcount
  *    in its announced mode: a waker fences and loads the announcement, and
@@ -78,7 +90,24 @@ static inline void wake_data(struct ev_map *m, int kind)
 	shmk_wait_wake(&w);
 }
 
-/* r[impl events.spsc.reclaim-announce+2] a predecessor that died between
+/* r[impl events.spsc.reclaim-announce+4] r[impl events.mpsc.lane-takeover+2]
+ * Announces the message at tail - 1 of a ring of cap cells in slot s,
+ * which its cell named when read: true when done.  A sender that died
+ * between its tail and seq stores left exactly "a lap ago", (uint32_t)
+ * (tail - cap) (events.spsc.slot-seq+2); anything else means the message
+ * was announced, or the receiver took it meanwhile and s went by the pool
+ * to another ring, whose message a plain store would hide for good.
+ * release: pairs with the acquire loads of seq in ring_look */
+static bool ev_announce_cas(struct shmk_events_layout *l, uint32_t s, uint64_t tail, uint32_t cap)
+{
+	uint32_t lap = (uint32_t)(tail - cap);
+
+	SHMK_CRASH_POINT("events.announcing");
+	return atomic_compare_exchange_strong_explicit(&l->slots[s].seq, &lap, (uint32_t)tail,
+						       memory_order_release, memory_order_relaxed);
+}
+
+/* r[impl events.spsc.reclaim-announce+4] a predecessor that died between
  * its tail and seq stores left the message at tail - 1 whole but
  * unannounced, and no receiver takes it before its seq: announce it (the
  * same value again if it was announced), then wake like a send - the
@@ -91,10 +120,8 @@ void shmk_ev_spsc_announce(struct shmk_events_tx *tx, uint64_t tail)
 	if (!(tx->m->caps & SHMK_EVENTS_CAP_SEQ))
 		return;
 	uint32_t s = SHMK_LOAD_U32(&l->spsc.cells[(tail - 1) & EV_MASK]);
-	if (s >= SHMK_EVENTS_SLOTS || SHMK_LOAD_U32(&l->slots[s].seq) == (uint32_t)tail)
+	if (s >= SHMK_EVENTS_SLOTS || !ev_announce_cas(l, s, tail, SHMK_EVENTS_QUEUE_CAP))
 		return;
-	/* release: pairs with the acquire loads of seq in rx_peek */
-	atomic_store_explicit(&l->slots[s].seq, (uint32_t)tail, memory_order_release);
 	wake_data(tx->m, EV_SPSC);
 }
 
@@ -181,72 +208,106 @@ static int pool_push(struct ev_map *m, uint32_t idx)
 
 /* ------------------------------------------------------------ enqueue */
 
-/* r[impl events.spsc.cached-index] */
-EV_HOT int spsc_space(struct shmk_events_tx *tx)
-{
-	struct shmk_events_spsc *q = &L(tx->m)->spsc;
-	uint64_t t = tx->tail;
+/* A sender's ring: the SPSC queue, or the lane of an MPSC producer's row
+ * in a region with SHMK_EVENTS_CAP_LANES (r[impl events.mpsc.lane]: the
+ * same single-writer ring, 16 cells).  Built where the kind is known, so
+ * the inlined SPSC path folds the constants. */
+struct ev_ring {
+	_Atomic uint32_t *cells;
+	_Atomic uint64_t *tail, *head;
+	uint64_t cap;
+};
 
-	if (SHMK_LIKELY(t - tx->head_cache < SHMK_EVENTS_QUEUE_CAP))
-		return 0;
-	/* acquire: pairs with the release store of head in rx_advance */
-	uint64_t h = SHMK_LOAD_ACQ_U64(&q->head.v);
-	/* r[impl events.hostile.counters] */
-	if (t - h > SHMK_EVENTS_QUEUE_CAP)
-		return shmk_fail(SHMK_EINTEGRITY, "events: spsc tail - head > capacity");
-	tx->head_cache = h;
-	/* r[impl events.queue.full-empty] */
-	return t - h < SHMK_EVENTS_QUEUE_CAP ? 0 : SHMK_FAIL(SHMK_EFULL);
+EV_HOT struct ev_ring spsc_ring(struct ev_map *m)
+{
+	struct shmk_events_spsc *q = &L(m)->spsc;
+
+	return (struct ev_ring){ q->cells, &q->tail.v, &q->head.v, SHMK_EVENTS_QUEUE_CAP };
 }
 
-/* r[impl events.spsc.recycle] The pool is empty: give back to it every
- * slot still attached to a free SPSC cell (the sender owns the free cells,
- * [tail, head + capacity)).  Bounded: one pass over the 1024 cells, and
- * only when a pop found the pool empty. */
-static void spsc_detach_all(struct shmk_events_tx *tx)
+EV_HOT struct ev_ring lane_ring(struct ev_map *m, uint32_t i)
 {
-	struct shmk_events_spsc *q = &L(tx->m)->spsc;
-	/* acquire: pairs with the release store of head in rx_advance, so the
-	 * receiver's detach (NIL) of every cell it left is visible */
-	uint64_t h = SHMK_LOAD_ACQ_U64(&q->head.v);
+	struct shmk_events_lane *ln = &LN(m)->lanes[i];
+
+	return (struct ev_ring){ ln->cells, &ln->tail.v, &ln->head.v, SHMK_EVENTS_LANE_CAP };
+}
+
+EV_HOT struct ev_ring tx_ring(struct shmk_events_tx *tx)
+{
+	return tx->kind == EV_SPSC ? spsc_ring(tx->m) : lane_ring(tx->m, tx->prod);
+}
+
+/* r[impl events.spsc.cached-index] */
+EV_HOT int ring_space(struct shmk_events_tx *tx, struct ev_ring rg)
+{
 	uint64_t t = tx->tail;
 
-	if (t - h > SHMK_EVENTS_QUEUE_CAP)
-		return;
+	if (SHMK_LIKELY(t - tx->head_cache < rg.cap))
+		return 0;
+	/* acquire: pairs with the release store of head in rx_advance */
+	uint64_t h = SHMK_LOAD_ACQ_U64(rg.head);
+	/* r[impl events.hostile.counters] */
+	if (t - h > rg.cap)
+		return shmk_fail(SHMK_EINTEGRITY, "events: %s tail - head > capacity",
+				 tx->kind == EV_SPSC ? "spsc" : "lane");
 	tx->head_cache = h;
-	for (uint64_t p = t; p != h + SHMK_EVENTS_QUEUE_CAP; p++) {
-		_Atomic uint32_t *cell = &q->cells[p & EV_MASK];
+	/* r[impl events.queue.full-empty] */
+	return t - h < rg.cap ? 0 : SHMK_FAIL(SHMK_EFULL);
+}
+
+/* The free cells [t, h + cap) of a ring whose sender side we hold (its
+ * sender, or the consumer adopting a lane's row: events.mpsc.lane-adopt+2)
+ * give their attached slots back to the pool. */
+static void ev_detach_free(struct ev_map *m, struct ev_ring rg, uint64_t h, uint64_t t)
+{
+	if (t - h > rg.cap)
+		return;
+	for (uint64_t p = t; p != h + rg.cap; p++) {
+		_Atomic uint32_t *cell = &rg.cells[p & (rg.cap - 1)];
 		uint32_t s = SHMK_LOAD_U32(cell);
 		if (s == SHMK_EVENTS_NIL)
 			continue;
-		/* relaxed: a free cell is read only by us (the sender) */
+		/* relaxed: a free cell is read only by its sender side (us) */
 		atomic_store_explicit(cell, SHMK_EVENTS_NIL, memory_order_relaxed);
-		pool_push(tx->m, s); /* out of range or refcnt != 1: refused, stays lost */
+		pool_push(m, s); /* out of range or refcnt != 1: refused, stays lost */
 	}
 }
 
+/* r[impl events.spsc.recycle] The pool is empty: give back to it every
+ * slot still attached to a free cell of the sender's ring (the sender owns
+ * the free cells, [tail, head + capacity)).  Bounded: one pass over the
+ * cells, and only when a pop found the pool empty. */
+static void ring_detach_all(struct shmk_events_tx *tx, struct ev_ring rg)
+{
+	/* acquire: pairs with the release store of head in rx_advance, so the
+	 * receiver's detach (NIL) of every cell it left is visible */
+	uint64_t h = SHMK_LOAD_ACQ_U64(rg.head);
+
+	tx->head_cache = h;
+	ev_detach_free(tx->m, rg, h, tx->tail);
+}
+
 /* A slot for the sender: the pool's, and when the pool is empty, once
- * more after handing back the slots attached to free SPSC cells.  An MPSC
- * sender cannot do that (r[impl events.spsc.hoard]). */
+ * more after handing back the slots attached to the free cells of its
+ * ring.  A Vyukov MPSC sender cannot do that (r[impl events.spsc.hoard]). */
 static int tx_pool_pop(struct shmk_events_tx *tx, uint32_t *slot)
 {
 	int rc = pool_pop(tx->m, slot);
 
-	if (rc != SHMK_EFULL || tx->kind != EV_SPSC)
+	if (rc != SHMK_EFULL || (tx->kind != EV_SPSC && !tx->lanes))
 		return rc;
-	spsc_detach_all(tx);
+	ring_detach_all(tx, tx_ring(tx));
 	return pool_pop(tx->m, slot);
 }
 
-/* r[impl events.spsc.recycle] The slot for the SPSC position at tail
- * (space already checked): the one the receiver left attached to the cell
- * a lap ago, else one from the pool. */
-EV_HOT int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
+/* r[impl events.spsc.recycle] The slot for the position at tail (space
+ * already checked): the one the receiver left attached to the cell a lap
+ * ago, else one from the pool. */
+EV_HOT int ring_slot(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t *slot)
 {
-	struct shmk_events_spsc *q = &L(tx->m)->spsc;
 	/* relaxed: the cell is free, so its last writer was us or the
 	 * receiver's detach, published by the head store we acquired */
-	uint32_t s = SHMK_LOAD_U32(&q->cells[tx->tail & EV_MASK]);
+	uint32_t s = SHMK_LOAD_U32(&rg.cells[tx->tail & (rg.cap - 1)]);
 
 	if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
 		*slot = s;
@@ -254,20 +315,19 @@ EV_HOT int spsc_slot(struct shmk_events_tx *tx, uint32_t *slot)
 	}
 	/* r[impl events.hostile.bounds] */
 	if (s != SHMK_EVENTS_NIL)
-		return shmk_fail(SHMK_EINTEGRITY, "events: spsc free cell holds slot %u", s);
+		return shmk_fail(SHMK_EINTEGRITY, "events: free cell holds slot %u", s);
 	return tx_pool_pop(tx, slot);
 }
 
-/* r[impl events.spsc.fifo] */
-EV_HOT int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
+/* r[impl events.spsc.fifo] r[impl events.mpsc.lane] */
+EV_HOT int ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t slot)
 {
-	struct shmk_events_spsc *q = &L(tx->m)->spsc;
-	int rc = spsc_space(tx);
+	int rc = ring_space(tx, rg);
 
 	if (rc)
 		return rc;
 	uint64_t t = tx->tail;
-	_Atomic uint32_t *cell = &q->cells[t & EV_MASK];
+	_Atomic uint32_t *cell = &rg.cells[t & (rg.cap - 1)];
 	/* r[impl events.spsc.recycle] a published reservation replaces the
 	 * slot attached to the cell: that one goes back to the pool */
 	uint32_t old = SHMK_LOAD_U32(cell);
@@ -279,27 +339,64 @@ EV_HOT int spsc_enqueue(struct shmk_events_tx *tx, uint32_t slot)
 	/* A reused slot is already there: no store, so the cell line stays
 	 * shared in the receiver's cache instead of moving to ours and back. */
 	if (old != slot) {
-		/* r[impl events.spsc.slot-seq] a slot new to the cell may
+		/* r[impl events.spsc.slot-seq+2] a slot new to the cell may
 		 * carry any old seq, even this position's of 2^32 messages
 		 * ago: make it say "a lap ago" before the cell names it.
 		 * relaxed: published by the release store of the cell */
-		atomic_store_explicit(&L(tx->m)->slots[slot].seq,
-				      (uint32_t)(t + 1 - SHMK_EVENTS_QUEUE_CAP), memory_order_relaxed);
-		/* release: pairs with the acquire load of the cell in rx_peek's
-		 * seq path (and the tail store below publishes it too) */
+		atomic_store_explicit(&L(tx->m)->slots[slot].seq, (uint32_t)(t + 1 - rg.cap),
+				      memory_order_relaxed);
+		/* release: pairs with the acquire load of the cell in ring_look
+		 * (and the tail store below publishes it too) */
 		atomic_store_explicit(cell, slot, memory_order_release);
 	}
-	/* release: pairs with the acquire load of tail in rx_peek */
-	atomic_store_explicit(&q->tail.v, t + 1, memory_order_release);
+	/* release: pairs with the acquire load of tail in ring_peek */
+	atomic_store_explicit(rg.tail, t + 1, memory_order_release);
 	tx->tail = t + 1;
 	SHMK_CRASH_POINT("events.spsc.counted");
-	/* r[impl events.spsc.slot-seq] last, in the line the payload starts
+	/* r[impl events.spsc.slot-seq+2] last, in the line the payload starts
 	 * in: a receiver that finds it takes the message without reading tail
 	 * (in every region: a receiver without SHMK_EVENTS_CAP_SEQ ignores it).
-	 * release: pairs with the acquire loads of seq in rx_peek */
+	 * release: pairs with the acquire loads of seq in ring_look */
 	atomic_store_explicit(&L(tx->m)->slots[slot].seq, (uint32_t)(t + 1), memory_order_release);
 	return 0;
 }
+
+/* r[impl events.mpsc.doorbell] After a lane's seq store: set the row's
+ * bit unless it reads set.  Not a fence: a bit read set that the consumer
+ * clears meanwhile (the store of seq still on its way) leaves the message
+ * to the consumer's sweep (events.mpsc.sweep+2), never lost. */
+EV_HOT void lane_ring_bell(struct ev_map *m, uint32_t i)
+{
+	_Atomic uint64_t *bell = &LN(m)->bell.v;
+	uint64_t bit = 1ull << i;
+
+	SHMK_CRASH_POINT("events.lane.published");
+	/* relaxed: a hint, see above */
+	if (!(SHMK_LOAD_U64(bell) & bit))
+		/* release: pairs with the consumer's acquire load of the bell
+		 * in lanes_next (the seq store comes before it) */
+		atomic_fetch_or_explicit(bell, bit, memory_order_release);
+}
+
+/* r[impl events.mpsc.lane-takeover+2] The holder of row i (tail t of its
+ * lane) may have died between its tail and seq stores, leaving the message
+ * at t - 1 whole but unannounced (as events.spsc.reclaim-announce+4), or
+ * between its seq store and its doorbell: announce it, ring, wake.  The
+ * caller holds the row's token (a new producer, or the consumer adopting
+ * a dead row), so no one else writes the lane meanwhile. */
+void shmk_ev_lane_announce(struct ev_map *m, uint32_t i, uint64_t t)
+{
+	struct ev_ring rg = lane_ring(m, i);
+	struct shmk_events_layout *l = L(m);
+	uint32_t s = SHMK_LOAD_U32(&rg.cells[(t - 1) & (rg.cap - 1)]);
+
+	if (s < SHMK_EVENTS_SLOTS)
+		ev_announce_cas(l, s, t, rg.cap);
+	/* release: pairs with the consumer's acquire load of the bell */
+	atomic_fetch_or_explicit(&LN(m)->bell.v, 1ull << i, memory_order_release);
+	wake_data(m, EV_MPSC);
+}
+
 
 static int mpsc_publish(struct shmk_events_tx *tx, uint64_t pos);
 
@@ -332,7 +429,7 @@ static bool mpsc_bind(struct shmk_events_mcell *c, uint64_t w0, uint64_t pos, ui
 		memory_order_relaxed, memory_order_relaxed);
 }
 
-/* r[impl events.mpsc.vyukov] r[impl events.mpsc.order] Claims the next
+/* r[impl events.mpsc.vyukov+2] r[impl events.mpsc.order] Claims the next
  * position.  *slot in: the reservation to publish, or NIL (try_send: use
  * the slot attached to the cell, else one from the pool); out: the slot
  * the cell now carries, bound to it (mpsc_bind), to fill and publish with
@@ -461,18 +558,48 @@ EV_HOT int tx_prep(struct shmk_events_tx *tx)
 		return SHMK_FAIL(-EINVAL);
 	if (SHMK_UNLIKELY(!tx->claimed))
 		return shmk_ev_tx_claim(tx);
+	/* r[impl events.mpsc.lane-fork] relaxed: see shmk_ev_fork_gen */
+	if (SHMK_UNLIKELY(tx->lanes && tx->fork_gen != atomic_load_explicit(&shmk_ev_fork_gen,
+									     memory_order_relaxed)))
+		return shmk_fail(SHMK_EBUSY, "events: a lanes producer handle copied by fork(): "
+					     "its row is the parent's, open a new handle");
 	return 0;
 }
 
-/* SPSC only: MPSC claims first, then fills, then publishes */
-EV_HOT int enqueue(struct shmk_events_tx *tx, uint32_t slot, size_t len)
+/* SPSC and lanes only: Vyukov's MPSC claims first, then fills, then publishes */
+EV_HOT int enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t slot, size_t len)
 {
 	/* relaxed: published with the slot index by the release store of tail */
 	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
-	int rc = spsc_enqueue(tx, slot);
-	if (rc == 0)
-		wake_data(tx->m, EV_SPSC);
+	int rc = ring_enqueue(tx, rg, slot);
+	if (rc == 0) {
+		if (tx->kind != EV_SPSC)
+			lane_ring_bell(tx->m, tx->prod);
+		wake_data(tx->m, tx->kind);
+	}
 	return rc;
+}
+
+EV_HOT int ring_send(struct shmk_events_tx *tx, struct ev_ring rg, const void *buf, size_t len)
+{
+	uint32_t slot;
+	int rc;
+
+	/* Refuse a full ring before touching a slot. */
+	if ((rc = ring_space(tx, rg)) || (rc = ring_slot(tx, rg, &slot)))
+		return rc;
+	if (len)
+		memcpy(L(tx->m)->slots[slot].data, buf, len);
+	/* cannot fail: space was checked and we are the only sender */
+	return enqueue(tx, rg, slot, len);
+}
+
+/* A lanes producer's send: the SPSC send on its row's lane, a call of its
+ * own so the SPSC path inlined into try_send stays as it was. */
+static __attribute__((noinline)) int lane_send(struct shmk_events_tx *tx, const void *buf,
+					       size_t len)
+{
+	return ring_send(tx, lane_ring(tx->m, tx->prod), buf, len);
 }
 
 /* r[impl events.truncate.hot-path] no size check here: see ev_covers */
@@ -492,15 +619,11 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 	}
 	if (len && !buf)
 		return SHMK_FAIL(-EINVAL);
-	if (tx->kind == EV_SPSC) {
-		/* Refuse a full SPSC queue before touching a slot. */
-		if ((rc = spsc_space(tx)) || (rc = spsc_slot(tx, &slot)))
-			return rc;
-		if (len)
-			memcpy(L(tx->m)->slots[slot].data, buf, len);
-		/* cannot fail: space was checked and we are the only sender */
-		return enqueue(tx, slot, len);
-	}
+	if (tx->kind == EV_SPSC)
+		return ring_send(tx, spsc_ring(tx->m), buf, len);
+	/* r[impl events.mpsc.lanes-scope] a lane: no claim, no hole, no skip */
+	if (tx->lanes)
+		return lane_send(tx, buf, len);
 	uint64_t pos;
 	/* r[impl events.mpsc.hole] bounded: EV_HOLES empty cells a call */
 	for (int hole = 0;; hole++) {
@@ -534,8 +657,11 @@ int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view
 		return SHMK_FAIL(-EINVAL);
 	/* r[impl events.zerocopy.reserve] */
 	rc = tx_pool_pop(tx, &slot);
-	/* r[impl events.mpsc.steal] bounded: EV_HOLES cells a call */
-	for (int hole = 0; rc == SHMK_EFULL && tx->kind == EV_MPSC && hole < EV_HOLES; hole++) {
+	/* r[impl events.mpsc.steal] bounded: EV_HOLES cells a call.
+	 * r[impl events.mpsc.lanes-scope] a lanes producer took back its own
+	 * lane's free slots in tx_pool_pop and steals nothing */
+	for (int hole = 0; rc == SHMK_EFULL && tx->kind == EV_MPSC && !tx->lanes && hole < EV_HOLES;
+	     hole++) {
 		uint64_t pos;
 		slot = SHMK_EVENTS_NIL;
 		rc = mpsc_claim(tx, &slot, &pos, true);
@@ -565,8 +691,8 @@ int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view
 		return SHMK_FAIL(SHMK_ETOOLARGE);
 	}
 	/* r[impl events.zerocopy.publish] */
-	if (tx->kind == EV_SPSC) {
-		rc = enqueue(tx, view->slot, len);
+	if (tx->kind == EV_SPSC || tx->lanes) {
+		rc = enqueue(tx, tx_ring(tx), view->slot, len);
 		if (rc)
 			return rc; /* the view stays reserved: retry or cancel */
 		view->data = NULL;
@@ -692,6 +818,235 @@ static int mpsc_stalled(struct shmk_events_rx *rx, uint64_t pos, struct shmk_eve
 
 EV_HOT void rx_advance(struct shmk_events_rx *rx);
 
+/* r[impl events.spsc.slot-seq+2] The message at position h of a ring whose
+ * senders store seq: 0 when the slot the cell names says it is there
+ * (*sp), 1 when it carries the cell's message of a lap ago, its slot
+ * attached for the next one (events.spsc.recycle): not sent yet, no need
+ * to read tail; 2 when only tail can tell. */
+EV_HOT int ring_look(struct shmk_events_layout *l, struct ev_ring rg, uint64_t h, uint32_t *sp)
+{
+	_Atomic uint32_t *cell = &rg.cells[h & (rg.cap - 1)];
+	/* acquire: pairs with the release store of the cell in ring_enqueue
+	 * (a slot new to it says "a lap ago") */
+	uint32_t s = SHMK_LOAD_ACQ_U32(cell);
+
+	SHMK_CRASH_POINT("events.cell.looked");
+	if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
+		/* acquire: pairs with the release store of seq in ring_enqueue */
+		uint32_t q = SHMK_LOAD_ACQ_U32(&l->slots[s].seq);
+		/* every ring of a region counts from the same start and takes
+		 * slots from one pool: between the two loads s may have left
+		 * this cell (for the pool) and been sent by another ring at
+		 * this same position.  Its seq store then comes after this
+		 * cell lost s (pool release/acquire), so the cell read again
+		 * tells.  relaxed: ordered by the acquire load of seq above */
+		if (SHMK_LIKELY(q == (uint32_t)(h + 1)) &&
+		    SHMK_LIKELY(SHMK_LOAD_U32(cell) == s)) {
+			*sp = s;
+			return 0;
+		}
+		if (q == (uint32_t)(h + 1 - rg.cap))
+			return 1;
+	}
+	return 2;
+}
+
+/* The length of the message in slot s (its index checked), into *slot and *len. */
+EV_HOT int slot_found(struct shmk_events_layout *l, uint32_t s, uint32_t *slot, uint32_t *len)
+{
+	/* r[impl events.hostile.bounds] */
+	if (s >= SHMK_EVENTS_SLOTS)
+		return shmk_fail(SHMK_EINTEGRITY, "events: queued slot %u out of range", s);
+	uint32_t n = SHMK_LOAD_U32(&l->slots[s].len);
+	if (n > SHMK_EVENTS_SLOT_DATA)
+		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u len %u > 256", s, n);
+	*slot = s;
+	*len = n;
+	return 0;
+}
+
+/* r[impl events.mpsc.lane-adopt+2] Lane i's message at h is counted in tail
+ * but unannounced.  Seen so by EV_ADOPT_LOOKS looks (sweeps: 64 empty polls
+ * apart on a try_recv), the row's holder is looked up (one /proc read, not
+ * per poll: a live producer is there for nanoseconds); a dead or absent one's row is taken by the consumer for
+ * the announce (events.mpsc.lane-takeover+2) and released: the message is
+ * then delivered, not held until a producer happens to take that row
+ * (one takes a free row before a dead one).  SHMK_EEMPTY or 1 (look again). */
+static int lane_adopt(struct shmk_events_rx *rx, uint32_t i, uint64_t h)
+{
+	if (rx->orph_pos[i] != h + 1) {
+		rx->orph_pos[i] = h + 1;
+		rx->orph_looks[i] = 0;
+	}
+	if (++rx->orph_looks[i] < EV_ADOPT_LOOKS)
+		return SHMK_FAIL(SHMK_EEMPTY);
+	rx->orph_looks[i] = 0;
+	_Atomic uint64_t *tokw = &L(rx->m)->mpsc.producers[i].token;
+	/* acquire: pairs with the acq_rel CAS of token in register_producer */
+	uint64_t tok = SHMK_LOAD_ACQ_U64(tokw);
+	if (tok && shmk_token_alive(tok))
+		return SHMK_FAIL(SHMK_EEMPTY);
+	/* acq_rel: exclusive with a producer's register_producer CAS */
+	if (!atomic_compare_exchange_strong_explicit(tokw, &tok, rx->me, memory_order_acq_rel,
+						     memory_order_relaxed))
+		return SHMK_FAIL(SHMK_EEMPTY);
+	/* acquire: pairs with the release store of tail in ring_enqueue */
+	uint64_t t = SHMK_LOAD_ACQ_U64(&LN(rx->m)->lanes[i].tail.v);
+	if (t - h <= SHMK_EVENTS_LANE_CAP && t != h)
+		shmk_ev_lane_announce(rx->m, i, t);
+	/* r[impl events.mpsc.lane-adopt+2] the row's holder is dead or gone:
+	 * its lane's free cells would keep their slots from every other
+	 * sender until a producer takes the row (events.mpsc.lanes-scope) */
+	ev_detach_free(rx->m, lane_ring(rx->m, i), h, t);
+	uint64_t me = rx->me;
+	/* r[impl events.mpsc.lane-adopt+2] back to what it held, a dead
+	 * token kept: a blocking receive's "every token dead" needs it
+	 * (events.wait.peerdead-lanes), 0 would read "no producer ever".
+	 * release: pairs with the acquire load of token in register_producer */
+	atomic_compare_exchange_strong_explicit(tokw, &me, tok, memory_order_release,
+						memory_order_relaxed);
+	return 1;
+}
+
+/* r[impl events.mpsc.lane] The message at the head of lane i, as an SPSC
+ * receiver finds it: 0 (rx->lane = i), SHMK_EEMPTY, SHMK_EINTEGRITY, or 1
+ * (a detached cell stepped over, or a dead row adopted: look again).  A
+ * sweep also reads tail when the slot says "a lap ago". */
+static inline int lane_peek(struct shmk_events_rx *rx, uint32_t i, uint32_t *slot,
+			    uint32_t *len, bool sweep)
+{
+	struct shmk_events_layout *l = L(rx->m);
+	struct ev_ring rg = lane_ring(rx->m, i);
+	uint64_t h = rx->lhead[i];
+	uint32_t s;
+	int k = ring_look(l, rg, h, &s);
+
+	rx->lane = i;
+	if (SHMK_LIKELY(k == 0))
+		return slot_found(l, s, slot, len);
+	/* a lap ago, unless tail counts it: a sweep reads tail all the same,
+	 * to find a message left unannounced (lane_adopt) */
+	if (k == 1 && !sweep)
+		return SHMK_FAIL(SHMK_EEMPTY);
+	/* acquire: pairs with the release store of tail in ring_enqueue */
+	uint64_t t = SHMK_LOAD_ACQ_U64(rg.tail);
+	/* r[impl events.hostile.counters] */
+	if (t - h > rg.cap)
+		return shmk_fail(SHMK_EINTEGRITY, "events: lane %u tail - head > %u", i,
+				 SHMK_EVENTS_LANE_CAP);
+	if (t == h)
+		return SHMK_FAIL(SHMK_EEMPTY);
+	s = SHMK_LOAD_U32(&rg.cells[h & EV_LMASK]);
+	/* r[impl events.spsc.detached-skip] a consumer that took this message
+	 * as a view detached the cell and died before storing head */
+	if (SHMK_UNLIKELY(s == SHMK_EVENTS_NIL)) {
+		rx_advance(rx);
+		wake_space(rx->m);
+		return 1;
+	}
+	/* counted in tail, not announced: the producer is between the two
+	 * stores (or died there: lane_adopt) */
+	if (s < SHMK_EVENTS_SLOTS &&
+	    /* acquire: pairs with the release store of seq in ring_enqueue */
+	    SHMK_LOAD_ACQ_U32(&l->slots[s].seq) != (uint32_t)(h + 1))
+		return lane_adopt(rx, i, h);
+	return slot_found(l, s, slot, len);
+}
+
+/* A lane found non-empty outside the doorbell (its bit clear): ring it for
+ * the producer, whose next message then finds it set. */
+static void lane_rering(struct shmk_events_rx *rx, uint32_t i)
+{
+	/* release: pairs with the acquire load of the bell in lanes_next */
+	atomic_fetch_or_explicit(&LN(rx->m)->bell.v, 1ull << i, memory_order_release);
+}
+
+/* r[impl events.hostile.lane-skip] lane_peek, but a lane that once failed
+ * integrity is skipped from then on (its bytes are a hostile peer's, and
+ * the 63 others must not starve behind it): SHMK_EINTEGRITY is returned
+ * the first time only, the cursor moved past it. */
+static int lane_look(struct shmk_events_rx *rx, uint32_t i, uint32_t *slot, uint32_t *len,
+		     bool sweep)
+{
+	if (SHMK_UNLIKELY(rx->bad_lanes & (1ull << i)))
+		return SHMK_FAIL(SHMK_EEMPTY);
+	int rc = lane_peek(rx, i, slot, len, sweep);
+	if (SHMK_UNLIKELY(rc == SHMK_EINTEGRITY)) {
+		rx->bad_lanes |= 1ull << i;
+		rx->cur = i + 1;
+	}
+	return rc;
+}
+
+/* The sweep's look at the next lane in turn, whatever its bit says
+ * (reading its tail): a message found there is rung for its producer. */
+static int lane_sweep(struct shmk_events_rx *rx, uint64_t bell, uint32_t *slot, uint32_t *len)
+{
+	uint32_t i = rx->sweep++ & (SHMK_EVENTS_PRODUCERS - 1);
+	int rc = lane_look(rx, i, slot, len, true);
+
+	if ((rc == 0 || rc == 1) && !(bell & (1ull << i)))
+		lane_rering(rx, i);
+	return rc;
+}
+
+/* r[impl events.mpsc.doorbell] r[impl events.mpsc.sweep+2] The lanes
+ * consumer's poll: every EV_SWEEP_EVERY-th one first sweeps one lane (a
+ * busy doorbell must not keep a lane whose bit is clear from being looked
+ * at: a producer killed between its seq store and its OR, or whose ring a
+ * clear overtook, with no message after it); then the rung lanes in turn
+ * from rx->cur (one message, then the next lane: no producer starves the
+ * others), clearing the bit of a lane found empty EV_BELL_IDLE polls in a
+ * row and then looking once more; then, with nothing found, one lane more
+ * in turn (every lane on a blocking receive's poll). */
+static int lanes_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+{
+	_Atomic uint64_t *bellw = &LN(rx->m)->bell.v;
+	/* acquire: pairs with the producers' release fetch_or in lane_ring_bell */
+	uint64_t bell = SHMK_LOAD_ACQ_U64(bellw);
+	uint32_t cur = rx->cur & (SHMK_EVENTS_PRODUCERS - 1);
+	uint64_t rot = cur ? (bell >> cur) | (bell << (64 - cur)) : bell;
+	int rc;
+
+	if (SHMK_UNLIKELY(!(++rx->polls & (EV_SWEEP_EVERY - 1)))) {
+		rc = lane_sweep(rx, bell, slot, len);
+		if (rc != SHMK_EEMPTY)
+			goto done;
+	}
+	/* bounded: 64 bits */
+	while (rot) {
+		uint32_t i = (cur + (uint32_t)__builtin_ctzll(rot)) & (SHMK_EVENTS_PRODUCERS - 1);
+		rot &= rot - 1;
+		rc = lane_look(rx, i, slot, len, false);
+		if (rc != SHMK_EEMPTY)
+			goto done;
+		if (++rx->lidle[i] < EV_BELL_IDLE)
+			continue;
+		rx->lidle[i] = 0;
+		/* acq_rel: the clear comes before the second look, which sees a
+		 * message whose producer read the bit set before the clear */
+		atomic_fetch_and_explicit(bellw, ~(1ull << i), memory_order_acq_rel);
+		rc = lane_look(rx, i, slot, len, false);
+		if (rc == 0 || rc == 1)
+			lane_rering(rx, i);
+		if (rc != SHMK_EEMPTY)
+			goto done;
+	}
+	/* bounded: 64 lanes at most */
+	for (uint32_t n = rx->full_look ? SHMK_EVENTS_PRODUCERS : 1; n; n--) {
+		rc = lane_sweep(rx, bell, slot, len);
+		if (rc != SHMK_EEMPTY)
+			goto done;
+	}
+	return SHMK_FAIL(SHMK_EEMPTY);
+done:
+	if (rc == 0) {
+		rx->lidle[rx->lane] = 0;
+		rx->cur = rx->lane + 1;
+	}
+	return rc;
+}
+
 /* Finds the message at the head without consuming it: 0 with slot/len,
  * SHMK_EEMPTY, SHMK_EINTEGRITY, or 1 (internal: look again). */
 EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
@@ -700,35 +1055,30 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 	uint64_t h = rx->head;
 	uint32_t s;
 
+	if (rx->lanes)
+		return lanes_next(rx, slot, len);
 	if (rx->kind == EV_SPSC) {
+		struct ev_ring rg = spsc_ring(rx->m);
 		bool seqd = rx->m->caps & SHMK_EVENTS_CAP_SEQ;
 		if (SHMK_LIKELY(seqd)) {
-			/* r[impl events.spsc.slot-seq] the slot the head cell names
+			/* r[impl events.spsc.slot-seq+2] the slot the head cell names
 			 * says whether this position's message is in it: one line,
 			 * no look at tail */
-			/* acquire: pairs with the release store of the cell in
-			 * spsc_enqueue (a slot new to it says "a lap ago") */
-			s = SHMK_LOAD_ACQ_U32(&l->spsc.cells[h & EV_MASK]);
-			if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
-				/* acquire: pairs with the release store of seq in spsc_enqueue */
-				uint32_t q = SHMK_LOAD_ACQ_U32(&l->slots[s].seq);
-				if (SHMK_LIKELY(q == (uint32_t)(h + 1))) {
-					/* seq is stored after tail: the cached tail
-					 * may count this one, and stays in
-					 * [head, tail] (a lag of 2^64 would wrap) */
-					if (rx->tail_cache == h)
-						rx->tail_cache = h + 1;
-					goto found;
-				}
-				/* the cell's message of a lap ago, its slot attached
-				 * for the next one (events.spsc.recycle): not sent yet */
-				if (q == (uint32_t)(h + 1 - SHMK_EVENTS_QUEUE_CAP))
-					return SHMK_FAIL(SHMK_EEMPTY);
+			int k = ring_look(l, rg, h, &s);
+			if (SHMK_LIKELY(k == 0)) {
+				/* seq is stored after tail: the cached tail
+				 * may count this one, and stays in
+				 * [head, tail] (a lag of 2^64 would wrap) */
+				if (rx->tail_cache == h)
+					rx->tail_cache = h + 1;
+				goto found;
 			}
+			if (k == 1)
+				return SHMK_FAIL(SHMK_EEMPTY);
 		}
 		/* r[impl events.spsc.cached-index] */
 		if (h == rx->tail_cache) {
-			/* acquire: pairs with the release store of tail in spsc_enqueue */
+			/* acquire: pairs with the release store of tail in ring_enqueue */
 			uint64_t t = SHMK_LOAD_ACQ_U64(&l->spsc.tail.v);
 			/* r[impl events.hostile.counters] */
 			if (t - h > SHMK_EVENTS_QUEUE_CAP)
@@ -743,16 +1093,16 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 		 * the message was delivered (at most once), step over it */
 		if (SHMK_UNLIKELY(s == SHMK_EVENTS_NIL)) {
 			rx->head = h + 1;
-			/* release: pairs with the acquire load of head in spsc_space */
+			/* release: pairs with the acquire load of head in ring_space */
 			atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
 			wake_space(rx->m);
 			return 1;
 		}
-		/* r[impl events.spsc.slot-seq] counted in tail, not announced:
+		/* r[impl events.spsc.slot-seq+2] counted in tail, not announced:
 		 * the sender is between the two stores (or died there, and its
-		 * successor announces it: events.spsc.reclaim-announce+2) */
+		 * successor announces it: events.spsc.reclaim-announce+4) */
 		if (seqd && s < SHMK_EVENTS_SLOTS &&
-		    /* acquire: pairs with the release store of seq in spsc_enqueue */
+		    /* acquire: pairs with the release store of seq in ring_enqueue */
 		    SHMK_LOAD_ACQ_U32(&l->slots[s].seq) != (uint32_t)(h + 1))
 			return SHMK_FAIL(SHMK_EEMPTY);
 	} else {
@@ -796,16 +1146,8 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 			return 1;
 		}
 	}
-	/* r[impl events.hostile.bounds] */
-	if (s >= SHMK_EVENTS_SLOTS)
-		return shmk_fail(SHMK_EINTEGRITY, "events: queued slot %u out of range", s);
-found:;
-	uint32_t n = SHMK_LOAD_U32(&l->slots[s].len);
-	if (n > SHMK_EVENTS_SLOT_DATA)
-		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u len %u > 256", s, n);
-	*slot = s;
-	*len = n;
-	return 0;
+found:
+	return slot_found(l, s, slot, len);
 }
 
 EV_HOT void rx_advance(struct shmk_events_rx *rx)
@@ -813,8 +1155,17 @@ EV_HOT void rx_advance(struct shmk_events_rx *rx)
 	struct shmk_events_layout *l = L(rx->m);
 	uint64_t h = rx->head;
 
+	if (rx->lanes) {
+		uint32_t i = rx->lane;
+		h = rx->lhead[i];
+		/* r[impl events.mpsc.lane] release: pairs with the acquire load
+		 * of head in ring_space (and in lane_takeover) */
+		atomic_store_explicit(&LN(rx->m)->lanes[i].head.v, h + 1, memory_order_release);
+		rx->lhead[i] = h + 1;
+		return;
+	}
 	if (rx->kind == EV_SPSC) {
-		/* release: pairs with the acquire load of head in spsc_space */
+		/* release: pairs with the acquire load of head in ring_space */
 		atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
 	} else {
 		/* release: pairs with the producers' acquire load of seq in mpsc_claim */
@@ -836,7 +1187,12 @@ static void rx_detach(struct shmk_events_rx *rx)
 {
 	struct shmk_events_layout *l = L(rx->m);
 
-	if (rx->kind == EV_SPSC) {
+	if (rx->lanes) {
+		atomic_store_explicit(
+			&LN(rx->m)->lanes[rx->lane].cells[rx->lhead[rx->lane] & EV_LMASK],
+			SHMK_EVENTS_NIL, memory_order_relaxed);
+		SHMK_CRASH_POINT("events.lane.detached");
+	} else if (rx->kind == EV_SPSC) {
 		atomic_store_explicit(&l->spsc.cells[rx->head & EV_MASK], SHMK_EVENTS_NIL,
 				      memory_order_relaxed);
 		SHMK_CRASH_POINT("events.spsc.detached");

@@ -79,7 +79,7 @@ static void slot_seq(void)
 	shmk_events_close(r);
 	unlink(p);
 }
-H_REGISTER(slot_seq, 20, "events.layout.slot-seq", "events.spsc.slot-seq");
+H_REGISTER(slot_seq, 20, "events.layout.slot-seq", "events.spsc.slot-seq+2");
 
 /* A region without capability 0x2 (an upstream or earlier creator): its
  * senders need not write seq, so the receiver delivers on tail alone. */
@@ -107,7 +107,7 @@ static void no_slot_seq(void)
 	shmk_events_close(creator);
 	unlink(p);
 }
-H_REGISTER(no_slot_seq, 20, "events.spsc.slot-seq");
+H_REGISTER(no_slot_seq, 20, "events.spsc.slot-seq+2");
 
 /* role: SPSC sender of argv[2] messages to argv[1]; with argv[3] "parked"
  * (a blocking region) it first waits, bounded, until the receiver is
@@ -185,7 +185,7 @@ static void dead_spsc_sender(void)
 	shmk_events_tx_close(tx);
 	evq_close(&q, true);
 }
-H_REGISTER(dead_spsc_sender, 60, "events.spsc.reclaim-announce+2");
+H_REGISTER(dead_spsc_sender, 60, "events.spsc.reclaim-announce+4");
 
 /* The successor: once the dead sender's message is counted, claims the
  * sender role with a zero-copy reserve (no send of its own) and cancels. */
@@ -254,7 +254,7 @@ static void announce_wakes(void)
 	CU_ASSERT_EQUAL(h_wait(succ, 30), 0);
 	blocking_rx_close(p, r, rx);
 }
-H_REGISTER(announce_wakes, 60, "events.spsc.reclaim-announce+2");
+H_REGISTER(announce_wakes, 60, "events.spsc.reclaim-announce+4");
 
 /* A blocking receive with the sender dead between counting and announcing
  * its message answers SHMK_EPEERDEAD at once (nothing announced is
@@ -287,4 +287,4 @@ static void counted_dead_sender(void)
 	shmk_events_tx_close(tx);
 	blocking_rx_close(p, r, rx);
 }
-H_REGISTER(counted_dead_sender, 60, "events.wait.peerdead+2", "events.spsc.reclaim-announce+2");
+H_REGISTER(counted_dead_sender, 60, "events.wait.peerdead+2", "events.spsc.reclaim-announce+4");

@@ -52,6 +52,8 @@ struct shmk_events_opts {
 	mode_t mode;		/* file mode for create and the attach check; 0 = 0600 */
 	const char *dir;	/* directory for open(name); NULL = "/dev/shm" */
 	uint64_t counter_start;	/* creator: first value of every queue counter */
+	bool lanes;		/* creator: MPSC as per-producer lanes (SHMK_EVENTS_CAP_LANES);
+				 * joiner: require them */
 };
 
 /* Sizes carried by SHMK_ETOOLARGE {max,len} and SHMK_EBUFSMALL {required,provided}. */
@@ -165,7 +167,11 @@ int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *
 
 /* Copying queue operations.  try_* never block and make no syscall unless a
  * peer is parked.  sizes (may be NULL) is filled on ETOOLARGE / EBUFSMALL.
- * MPSC sends and publishes fail with SHMK_ESKIPPED when this producer was
+ * In a region created with opts.lanes (SHMK_EVENTS_CAP_LANES) each MPSC
+ * producer sends into a lane of its own (16 messages deep, no locked RMW
+ * per message; r[events.mpsc.lane]) and nothing below about claimed cells,
+ * SHMK_ESKIPPED or the 64 idle polls applies (r[events.mpsc.lanes-scope]).
+ * Otherwise MPSC sends and publishes fail with SHMK_ESKIPPED when this producer was
  * stopped (or descheduled) between its claim and its publish for longer
  * than 2 x SHMK_LIVENESS_MS and the consumer unblocked the cell
  * (r[events.mpsc.unblock+2]): nothing was sent, a view stays reserved, the

@@ -60,6 +60,9 @@ typedef uint64_t shmk_token_t;
  *                        1024 Vyukov cells {seq u64, stamp u32 | slot u32}
  *   25088       557056   slot pool: 2048 x {next_free, refcnt, len, seq, 256 data}
  *   582144      256      wake section (only with SHMK_EVENTS_CAP_WAKE): futex words
+ *   582144|582400 12352  lanes section (only with SHMK_EVENTS_CAP_LANES), after the
+ *                        wake section when there is one: the doorbell line, then 64
+ *                        lanes {tail line, head line, 16 u32 cells}, one per producer row
  *
  * Every counter is a u64 that wraps; cell index = counter & (capacity - 1).
  */
@@ -71,13 +74,19 @@ typedef uint64_t shmk_token_t;
  * receivers may deliver on it alone (events.layout.slot-seq): no section,
  * no layout change, only a promise every joiner must understand */
 #define SHMK_EVENTS_CAP_SEQ 0x2u
+/* The MPSC queue is the lanes section appended after the v1 layout (and
+ * after the wake section), one SPSC lane per producer row and a doorbell
+ * (events.layout.lanes); the v1 MPSC cells stay unused.  v1 regions
+ * without it keep Vyukov's queue. */
+#define SHMK_EVENTS_CAP_LANES 0x4u
 /* Every process on the region follows common.wait.fence+2's asymmetric
  * fence (a registered waker skips its fence unless the word is FENCED): set
  * with CAP_WAKE by every creator since; a build before it refuses the region
  * (an unknown capability), and a joiner of a region without it marks the
- * wake words FENCED (events.layout.asym).  0x4 is taken (CAP_LANES). */
+ * wake words FENCED (events.layout.asym). */
 #define SHMK_EVENTS_CAP_ASYM 0x8u
-#define SHMK_EVENTS_CAPS_KNOWN (SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ | SHMK_EVENTS_CAP_ASYM)
+#define SHMK_EVENTS_CAPS_KNOWN \
+	(SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ | SHMK_EVENTS_CAP_LANES | SHMK_EVENTS_CAP_ASYM)
 #define SHMK_EVENTS_INIT_NONE 0u
 #define SHMK_EVENTS_INIT_BUSY 1u
 #define SHMK_EVENTS_INIT_READY 2u
@@ -194,8 +203,26 @@ struct shmk_events_wake {
 	struct shmk_events_wakeword spsc_data, spsc_space, mpsc_data, mpsc_space;
 };
 
+/* One producer row's lane: an SPSC ring of slot indices (events.mpsc.lane) */
+#define SHMK_EVENTS_LANE_CAP 16u	/* 64 lanes x 16 = SHMK_EVENTS_QUEUE_CAP cells */
+struct shmk_events_lane {
+	struct shmk_events_line64 tail;		/* the row's producer writes it */
+	struct shmk_events_line64 head;		/* the consumer writes it */
+	/* slot indices; a free cell keeps its slot attached (refcnt 1) for
+	 * the producer's next lap, or NIL (events.mpsc.recycle) */
+	SHMK_ATOMIC(uint32_t) cells[SHMK_EVENTS_LANE_CAP];
+};
+
+struct shmk_events_lanes {
+	/* bit i: lane i may hold a message (events.mpsc.doorbell); producers
+	 * set their bit, the consumer clears it */
+	struct shmk_events_line64 bell;
+	struct shmk_events_lane lanes[SHMK_EVENTS_PRODUCERS];
+};
+
 #define SHMK_EVENTS_BASE_BYTES 582144u
 #define SHMK_EVENTS_WAKE_BYTES 256u
+#define SHMK_EVENTS_LANES_BYTES 12352u
 
 SHMK_WIRE_ASSERT(sizeof(struct shmk_events_v1hdr) == 16);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_v1hdr, magic) == 0);
@@ -238,6 +265,14 @@ SHMK_WIRE_ASSERT(sizeof(struct shmk_events_layout) == SHMK_EVENTS_BASE_BYTES);
 SHMK_WIRE_ASSERT(sizeof(struct shmk_events_wakeword) == 64);
 SHMK_WIRE_ASSERT(sizeof(struct shmk_events_wake) == SHMK_EVENTS_WAKE_BYTES);
 SHMK_WIRE_ASSERT(SHMK_EVENTS_BASE_BYTES % 64 == 0);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_lane, head) == 64);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_lane, cells) == 128);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_lane) == 192);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_lanes, lanes) == 64);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_lanes) == SHMK_EVENTS_LANES_BYTES);
+SHMK_WIRE_ASSERT(SHMK_EVENTS_LANE_CAP * SHMK_EVENTS_PRODUCERS == SHMK_EVENTS_QUEUE_CAP);
+SHMK_WIRE_ASSERT((SHMK_EVENTS_LANE_CAP & (SHMK_EVENTS_LANE_CAP - 1)) == 0);
+SHMK_WIRE_ASSERT(SHMK_EVENTS_PRODUCERS == 64); /* one doorbell bit per row in a u64 */
 SHMK_WIRE_ASSERT((SHMK_EVENTS_QUEUE_CAP & (SHMK_EVENTS_QUEUE_CAP - 1)) == 0);
 
 /* ------------------------------------------------------------------ ring */

@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/* events tests: the MPSC lanes (SHMK_EVENTS_CAP_LANES): layout and joiners,
+ * traffic between processes, the doorbell and its sweep, a dead producer's
+ * lane (adopted by the consumer, taken over by a new producer). */
+#include "events_test.h"
+
+static struct shmk_events_lanes *lanes_of(struct shmk_events *r)
+{
+	uint32_t caps = LAYOUT(r)->hdr.v1.capabilities;
+	size_t off = SHMK_EVENTS_BASE_BYTES + ((caps & SHMK_EVENTS_CAP_WAKE) ? SHMK_EVENTS_WAKE_BYTES : 0);
+
+	return (struct shmk_events_lanes *)((uint8_t *)LAYOUT(r) + off);
+}
+
+/* A lanes region at p (blocking when asked: crash.c's "producer" role,
+ * which the producers run, sends with shmk_events_send) and its MPSC
+ * consumer.  The role joins with no options: it needs no knowledge of the
+ * bit to use it. */
+static struct shmk_events_rx *lanes_consumer(const char *p, bool blocking, uint64_t start,
+					     struct shmk_events **r)
+{
+	struct shmk_events_opts o = { .blocking = blocking, .lanes = true, .counter_start = start };
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+
+	*r = must_open(p, &o);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(*r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	return rx;
+}
+
+/* One message by try_recv within `polls` polls: 0, or the last code. */
+static int recv_within(struct shmk_events_rx *rx, int polls, uint32_t *prod, uint32_t *seq)
+{
+	uint8_t buf[256];
+	size_t n;
+	int rc = SHMK_EEMPTY;
+
+	for (int i = 0; i < polls && rc == SHMK_EEMPTY; i++)
+		rc = shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL);
+	if (rc == 0 && check_msg(buf, n, prod, seq))
+		rc = -1;
+	return rc;
+}
+
+static void lanes_layout(void)
+{
+	char *p = strdup(new_path()), *q = strdup(new_path());
+	uint64_t start = UINT64_MAX - 5;
+	struct shmk_events_opts o = { .blocking = true, .lanes = true, .counter_start = start };
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_layout *l = LAYOUT(r);
+
+	CU_ASSERT_EQUAL(l->hdr.v1.capabilities,
+			SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ | SHMK_EVENTS_CAP_LANES);
+	CU_ASSERT_EQUAL(l->hdr.v1.layout_bytes, 582400u + 12352u);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	CU_ASSERT_EQUAL((uint8_t *)ln - (uint8_t *)l, 582400);
+	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 0);
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+		CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].tail.v), start);
+		CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].head.v), start);
+		for (uint32_t k = 0; k < SHMK_EVENTS_LANE_CAP; k++)
+			CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].cells[k]), SHMK_EVENTS_NIL);
+	}
+	/* a joiner that asks for lanes gets them; one that does not, too */
+	struct shmk_events *j = NULL;
+	struct shmk_events_opts want = { .lanes = true };
+	CU_ASSERT_EQUAL(shmk_events_open_path_with(p, &want, &j), 0);
+	shmk_events_close(j);
+	/* the v1 layout is unmoved: a lanes region without the wake section
+	 * appends the lanes at 582144, and its v1 header lies about nothing */
+	struct shmk_events_opts o2 = { .lanes = true };
+	struct shmk_events *r2 = must_open(q, &o2);
+	CU_ASSERT_EQUAL(LAYOUT(r2)->hdr.v1.layout_bytes, 582144u + 12352u);
+	CU_ASSERT_EQUAL((uint8_t *)lanes_of(r2) - (uint8_t *)LAYOUT(r2), 582144);
+	/* a layout_bytes without the section is refused (a private copy) */
+	size_t len;
+	void *base = shmk_events_as_ptr(r2, &len);
+	uint8_t *copy = aligned_alloc(64, len);
+	CU_ASSERT_FATAL(copy != NULL);
+	memcpy(copy, base, len);
+	CU_ASSERT_EQUAL(shmk_events_validate(copy, len, NULL), 0);
+	((struct shmk_events_layout *)copy)->hdr.v1.layout_bytes = 582144u;
+	CU_ASSERT_EQUAL(shmk_events_validate(copy, len, NULL), SHMK_ELAYOUT);
+	free(copy);
+	shmk_events_close(r2);
+	unlink(q);
+	/* a v1 region without the bit: a joiner that asks for lanes refuses it */
+	struct shmk_events *v1 = must_open(q, NULL);
+	CU_ASSERT_EQUAL(shmk_events_open_path_with(q, &want, &j), SHMK_EINCOMPAT);
+	shmk_events_close(v1);
+	shmk_events_close(r);
+	free(p);
+	free(q);
+}
+H_REGISTER(lanes_layout, 20, "events.layout.lanes", "events.validate.lanes");
+
+static void lanes_traffic_run(uint64_t start)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, start, &r);
+	enum { NP = 4, PER = 800 }; /* 50 laps of a 16-cell lane each */
+	pid_t pids[NP];
+	char ids[NP][4];
+	uint8_t buf[256];
+	size_t n;
+
+	for (uint32_t i = 0; i < NP; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "%u", i);
+		const char *a[] = { p, ids[i], "800", NULL };
+		pids[i] = h_spawn_role("producer", a);
+	}
+	uint32_t next[NP] = { 0 };
+	for (uint32_t got = 0; got < NP * PER; got++) {
+		/* blocking and not, in turn: both look at every lane in the end */
+		int rc;
+		if (got & 1)
+			rc = shmk_events_recv(rx, buf, sizeof(buf), &n, 20LL * 1000000000, NULL);
+		else
+			while ((rc = shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL)) == SHMK_EEMPTY)
+				sched_yield();
+		CU_ASSERT_EQUAL_FATAL(rc, 0);
+		uint32_t pr, s;
+		CU_ASSERT_EQUAL_FATAL(check_msg(buf, n, &pr, &s), 0);
+		CU_ASSERT_FATAL(pr < NP);
+		/* per producer, in send order */
+		CU_ASSERT_EQUAL_FATAL(s, next[pr]);
+		next[pr] = s + 1;
+	}
+	for (int i = 0; i < NP; i++)
+		CU_ASSERT_EQUAL(h_wait(pids[i], 60), 0);
+	CU_ASSERT_EQUAL(shmk_events_try_recv(rx, buf, sizeof(buf), &n, NULL), SHMK_EEMPTY);
+	/* nothing went through the v1 queue, nothing was skipped or unblocked */
+	CU_ASSERT_EQUAL(atomic_load(&LAYOUT(r)->mpsc.tail.v), start);
+	CU_ASSERT_EQUAL(shmk_events_rx_skipped(rx), 0);
+	CU_ASSERT_EQUAL(shmk_events_rx_unblocked(rx), 0);
+	uint64_t sum = 0;
+	struct shmk_events_lanes *ln = lanes_of(r);
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
+		CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].tail.v), atomic_load(&ln->lanes[i].head.v));
+		sum += atomic_load(&ln->lanes[i].head.v) - start;
+	}
+	CU_ASSERT_EQUAL(sum, (uint64_t)NP * PER);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void lanes_traffic(void)
+{
+	lanes_traffic_run(0);
+	lanes_traffic_run(UINT64_MAX - 1000); /* every lane across the u64 wrap */
+}
+H_REGISTER(lanes_traffic, 90, "events.mpsc.lane", "events.mpsc.order", "events.mpsc.lanes-scope",
+	   "events.queue.counter-start");
+
+/* The row (lane) producer `prod`'s first message went into: the lane whose tail moved. */
+static uint32_t moved_lane(struct shmk_events_lanes *ln, uint64_t start)
+{
+	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++)
+		if (atomic_load(&ln->lanes[i].tail.v) != start)
+			return i;
+	return SHMK_EVENTS_PRODUCERS;
+}
+
+static void lanes_doorbell(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	uint32_t pr, s;
+
+	const char *a[] = { p, "0", "1", NULL };
+	CU_ASSERT_EQUAL_FATAL(h_wait(h_spawn_role("producer", a), 30), 0);
+	uint32_t i = moved_lane(ln, 0);
+	CU_ASSERT_FATAL(i < SHMK_EVENTS_PRODUCERS);
+	/* the producer rang its row's bit after publishing */
+	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 1ull << i);
+	/* the consumer drains the lane and clears the bit only after
+	 * EV_BELL_IDLE empty polls of it */
+	CU_ASSERT_EQUAL(recv_within(rx, 1, &pr, &s), 0);
+	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 1ull << i);
+	CU_ASSERT_EQUAL(recv_within(rx, 2000, &pr, &s), SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 0);
+
+	/* a message whose bit is clear (its producer read it set while the
+	 * consumer cleared it, or died before ringing) is found by the sweep
+	 * within 64 empty polls, and its lane rung again */
+	CU_ASSERT_EQUAL_FATAL(h_wait(h_spawn_role("producer", a), 30), 0);
+	atomic_store(&ln->bell.v, 0);
+	CU_ASSERT_EQUAL(recv_within(rx, 64, &pr, &s), 0);
+	CU_ASSERT_EQUAL(s, 0);
+	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 1ull << i);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_doorbell, 30, "events.mpsc.doorbell", "events.mpsc.sweep+2");
+
+static void lanes_dead_producer(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	struct shmk_events_layout *l = LAYOUT(r);
+	uint32_t pr, s;
+
+	/* producer 0 dies between the tail and seq stores of its 3rd message:
+	 * its first two are delivered, the third once the consumer adopted
+	 * the dead row (no other producer needs to come) */
+	const char *a[] = { p, "0", "10", NULL };
+	pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:3");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	for (uint32_t k = 0; k < 3; k++) {
+		CU_ASSERT_EQUAL_FATAL(recv_within(rx, 1000, &pr, &s), 0);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	CU_ASSERT_EQUAL(recv_within(rx, 200, &pr, &s), SHMK_EEMPTY);
+	/* the consumer gave the row back as it found it: the dead token */
+	uint64_t tok = atomic_load(&l->mpsc.producers[0].token);
+	CU_ASSERT_NOT_EQUAL(tok, 0);
+	CU_ASSERT_FALSE(shmk_token_alive(tok));
+
+	/* again, and this time a producer takes the row over before the
+	 * consumer looks: it announces the dead one's message at once,
+	 * resuming the lane where it stood (no reset).  Rows are taken
+	 * free-first: free this one as a full table would leave it taken */
+	atomic_store(&l->mpsc.producers[0].token, 0);
+	dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:3");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	/* the dead token stays; rows are taken free-first, so free this one
+	 * as a full table would leave it to be taken */
+	CU_ASSERT_NOT_EQUAL(atomic_load(&l->mpsc.producers[0].token), 0);
+	atomic_store(&l->mpsc.producers[0].token, 0);
+	const char *b[] = { p, "1", "2", NULL };
+	CU_ASSERT_EQUAL_FATAL(h_wait(h_spawn_role("producer", b), 30), 0);
+	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[0].tail.v), 3 + 3 + 2);
+	for (uint32_t k = 0; k < 3; k++) {
+		/* each within one poll: announced and rung, no adoption needed */
+		CU_ASSERT_EQUAL_FATAL(recv_within(rx, 1, &pr, &s), 0);
+		CU_ASSERT_EQUAL(pr, 0);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	for (uint32_t k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL_FATAL(recv_within(rx, 1, &pr, &s), 0);
+		CU_ASSERT_EQUAL(pr, 1);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	CU_ASSERT_EQUAL(recv_within(rx, 200, &pr, &s), SHMK_EEMPTY);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt+2", "events.mpsc.lane-takeover+2");
+
+/* Two producers die between the tail and seq stores of their 3rd
+ * message: the consumer adopts both rows (each lane keeps its own
+ * tracking of the message it saw unannounced), all six are delivered. */
+static void lanes_two_dead(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	uint32_t pr, s, got[2] = { 0, 0 };
+
+	for (int k = 0; k < 2; k++) {
+		const char *a[] = { p, k ? "1" : "0", "10", NULL };
+		pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:3");
+		CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	}
+	for (uint32_t k = 0; k < 6; k++) {
+		CU_ASSERT_EQUAL_FATAL(recv_within(rx, 2000, &pr, &s), 0);
+		CU_ASSERT_FATAL(pr < 2);
+		CU_ASSERT_EQUAL(s, got[pr]);
+		got[pr]++;
+	}
+	CU_ASSERT_EQUAL(recv_within(rx, 300, &pr, &s), SHMK_EEMPTY);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_two_dead, 30, "events.mpsc.lane-adopt+2");
+
+/* A producer dies between the tail and seq stores of its 3rd message: a
+ * blocking receive delivers the three (the 3rd once the consumer adopted
+ * the row) and then ends with SHMK_EPEERDEAD, the dead token still in
+ * the row, instead of waiting out its timeout. */
+static void lanes_adopt_peerdead(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	uint8_t buf[256];
+	size_t n;
+	int got = 0, rc;
+
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	const char *a[] = { p, "0", "10", NULL };
+	pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:3");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	/* 2 s: far past the 50 ms the death takes to be seen */
+	while ((rc = shmk_events_recv(rx, buf, sizeof buf, &n, 2000000000LL, NULL)) == 0)
+		got++;
+	CU_ASSERT_EQUAL(got, 3);
+	CU_ASSERT_EQUAL(rc, SHMK_EPEERDEAD);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_adopt_peerdead, 30, "events.mpsc.lane-adopt+2", "events.wait.peerdead-lanes");
+
+/* A producer publishes one message and dies before its doorbell OR,
+ * while a busy producer keeps a message ready at every poll (no poll is
+ * empty): the forced sweep still finds the dead one's message, within
+ * 64 x 64 polls. */
+static void lanes_sweep_busy(void)
+{
+	char *p = new_path();
+	struct shmk_events_opts o = { .lanes = true, .blocking = true };
+	struct shmk_events *r = must_open(p, &o);
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr = 1, sq;
+	int polls = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	const char *a[] = { p, "5", "3", NULL };
+	pid_t d = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.lane.published:1");
+	CU_ASSERT_EQUAL_FATAL(h_wait(d, 30), 128 + SIGKILL);
+	n = make_msg(buf, 1, 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, n, NULL), 0);
+	for (uint32_t i = 1; polls < 2 * 64 * 64 && pr != 5; i++, polls++) {
+		n = make_msg(buf, 1, i);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tx, buf, n, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(check_msg(buf, n, &pr, &sq), 0);
+	}
+	CU_ASSERT_EQUAL(pr, 5);
+	CU_ASSERT(polls <= 64 * 64);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_sweep_busy, 30, "events.mpsc.sweep+2");
+
+/* Lane 0's tail is corrupted (tail - head > 16): the consumer reports it
+ * once and goes on with lane 1's messages, and a new producer, finding
+ * row 0 free but its lane corrupt, takes another row. */
+static void lanes_hostile_lane(void)
+{
+	struct shmk_events_opts o = { .lanes = true };
+	struct shmk_events *r = must_open(new_path(), &o);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	struct shmk_events_tx *t0, *t1, *t2;
+	struct shmk_events_rx *rx, *x;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr, sq;
+	int integrity = 0, got = 0;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t0, &rx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t1, &x), 0);
+	shmk_events_rx_close(x);
+	n = make_msg(buf, 0, 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(t0, buf, n, NULL), 0); /* row 0 */
+	for (uint32_t k = 0; k < 3; k++) {
+		n = make_msg(buf, 1, k);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(t1, buf, n, NULL), 0); /* row 1 */
+	}
+	/* lane 0's message (its seq says so, no tail read), then the corruption */
+	CU_ASSERT_EQUAL_FATAL(recv_within(rx, 10, &pr, &sq), 0);
+	CU_ASSERT_EQUAL(pr, 0);
+	shmk_events_tx_close(t0);
+	atomic_fetch_add(&ln->lanes[0].tail.v, 100);
+	for (int i = 0; i < 1000 && got < 3; i++) {
+		int rc = shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL);
+		integrity += rc == SHMK_EINTEGRITY;
+		if (rc == 0) {
+			CU_ASSERT_EQUAL(check_msg(buf, n, &pr, &sq), 0);
+			CU_ASSERT_EQUAL(pr, 1);
+			CU_ASSERT_EQUAL(sq, (uint32_t)got);
+			got++;
+		}
+	}
+	CU_ASSERT_EQUAL(got, 3);
+	CU_ASSERT_EQUAL(integrity, 1);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t2, &x), 0);
+	shmk_events_rx_close(x);
+	n = make_msg(buf, 2, 0);
+	CU_ASSERT_EQUAL(shmk_events_try_send(t2, buf, n, NULL), 0);
+	CU_ASSERT_EQUAL(recv_within(rx, 200, &pr, &sq), 0);
+	CU_ASSERT_EQUAL(pr, 2);
+	shmk_events_tx_close(t1);
+	shmk_events_tx_close(t2);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_hostile_lane, 20, "events.hostile.lane-skip", "events.hostile.counters");
+
+/* A producer sends 20 messages, dying between the tail and seq stores of
+ * the 20th: when the consumer adopts the row it also gives the slots of
+ * the lane's 15 free cells back to the pool, so after the last message
+ * only its own cell keeps a slot. */
+static void lanes_adopt_detach(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr, s;
+
+	const char *a[] = { p, "0", "30", NULL };
+	pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:20");
+	for (uint32_t k = 0; k < 20; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_recv(rx, buf, sizeof buf, &n, 5000000000LL, NULL), 0);
+		CU_ASSERT_EQUAL(check_msg(buf, n, &pr, &s), 0);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	CU_ASSERT_EQUAL(h_wait(dead, 30), 128 + SIGKILL);
+	uint32_t attached = 0;
+	for (uint32_t c = 0; c < SHMK_EVENTS_LANE_CAP; c++)
+		attached += atomic_load(&ln->lanes[0].cells[c]) != SHMK_EVENTS_NIL;
+	CU_ASSERT_EQUAL(attached, 1);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_adopt_detach, 30, "events.mpsc.lane-adopt+2");
+
+static void lanes_peerdead(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx;
+	uint8_t buf[256];
+	size_t n;
+
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	rx = lanes_consumer(p, true, 0, &r);
+	/* the only producer dies after publishing its 2nd message, before
+	 * ringing: both are delivered, then SHMK_EPEERDEAD, not a wait */
+	const char *a[] = { p, "0", "5", NULL };
+	pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.lane.published:2");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	for (uint32_t k = 0; k < 2; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 5LL * 1000000000, NULL), 0);
+		uint32_t pr, s;
+		CU_ASSERT_EQUAL(check_msg(buf, n, &pr, &s), 0);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 5LL * 1000000000, NULL),
+			SHMK_EPEERDEAD);
+	CU_ASSERT(shmk_now_ns() - t0 < 4LL * 1000000000);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_peerdead, 30, "events.wait.peerdead-lanes");
