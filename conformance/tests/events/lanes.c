@@ -52,7 +52,8 @@ static void lanes_layout(void)
 	struct shmk_events_layout *l = LAYOUT(r);
 
 	CU_ASSERT_EQUAL(l->hdr.v1.capabilities,
-			SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ | SHMK_EVENTS_CAP_LANES);
+			SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ | SHMK_EVENTS_CAP_LANES |
+				SHMK_EVENTS_CAP_ASYM);
 	CU_ASSERT_EQUAL(l->hdr.v1.layout_bytes, 582400u + 12352u);
 	struct shmk_events_lanes *ln = lanes_of(r);
 	CU_ASSERT_EQUAL((uint8_t *)ln - (uint8_t *)l, 582400);
