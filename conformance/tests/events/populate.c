@@ -60,15 +60,32 @@ static void init_populate(void)
 	char p[96];
 	snprintf(p, sizeof(p), "/dev/shm/shmk-evpop-%d", (int)getpid());
 	size_t len;
-	long long before = faults(pf);
-	struct shmk_events *r = must_open(p, NULL);
-	long long taken = faults(pf) - before;
+	/* The fault count of one create is noisy under load (the harness runs
+	 * test programs side by side: text and heap pages faulted again after
+	 * reclaim, the sanitizer's allocator): a warm-up create first, then
+	 * the fewest faults of three creates.  Noise only adds faults, while
+	 * a build that wrote through a mapping takes one per page every time. */
+	shmk_events_close(must_open(p, NULL));
+	unlink(p);
+	long long taken = -1;
+	struct shmk_events *r = NULL;
+	for (int i = 0; i < 3; i++) {
+		if (r) {
+			shmk_events_close(r);
+			unlink(p);
+		}
+		long long before = faults(pf);
+		r = must_open(p, NULL);
+		long long t = faults(pf) - before;
+		CU_ASSERT(before >= 0);
+		if (taken < 0 || t < taken)
+			taken = t;
+	}
 	close(pf);
 	shmk_events_as_ptr(r, &len);
 	/* build() wrote all but the header, 141 of the 142 pages, through the
 	 * file: they cost no user fault each (the header, the stack, the heap
 	 * and the sanitizer's shadow take some: about 40 under ASan) */
-	CU_ASSERT(before >= 0);
 	CU_ASSERT(taken < (long long)(len / 4096 / 2));
 	/* and its mapping holds the header page alone: everything else went
 	 * through the file, and the CAS of initialized, a write fault, was
