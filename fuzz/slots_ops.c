@@ -22,7 +22,7 @@ const char *const shmk_fuzz_clauses[] = {
 	"slots.delivery.order",
 	"slots.delivery.addressed",
 	"slots.reader.register",
-	"slots.reader.reap",
+	"slots.reader.reap+2",
 	"slots.reader.disconnect",
 	"slots.reader.index",
 	"slots.read.bounds",

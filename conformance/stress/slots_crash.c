@@ -597,7 +597,7 @@ static void finish(const struct t_after *a, int crash_ok, char *counts, size_t l
 	h_evidence(PROG, "stress", "crash", "reliability.crash.committed", crash_ok);
 	h_evidence(PROG, "stress", "crash", "reliability.peer.unblock", crash_ok);
 	h_evidence(PROG, "stress", "crash", "slots.wait.peerdead", crash_ok && !z);
-	h_evidence(PROG, "stress", "crash", "slots.reader.reap", crash_ok && !z);
+	h_evidence(PROG, "stress", "crash", "slots.reader.reap+2", crash_ok && !z);
 	h_evidence(PROG, "stress", "crash", "slots.flink.create+2", crash_ok);
 	h_evidence(PROG, "stress", "crash", "slots.stale.reclaim", crash_ok && !rs);
 	h_evidence(PROG, "stress", "restart", "slots.stale.detect", !rs);

@@ -315,7 +315,7 @@ int main(void)
 		h_evidence(PROG, "stress", PROG, clauses[i], ok);
 	/* reaping and the 2^32 crossing count only when they happened */
 	if (sh->victims > 0)
-		h_evidence(PROG, "stress", PROG, "slots.reader.reap", ok);
+		h_evidence(PROG, "stress", PROG, "slots.reader.reap+2", ok);
 	if (next - 1 > UINT32_MAX)
 		h_evidence(PROG, "stress", PROG, "slots.sn.width", ok);
 	t_report(PROG, g_seed, t_now() - t0, ok,

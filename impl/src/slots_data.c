@@ -62,7 +62,7 @@ static void reap_entry(struct shmk_slots *s, unsigned i, uint64_t tok)
 /* Registered readers as a mask.  Left entries are reaped on the way (no
  * /proc read); with check_alive, dead tokens are reaped too. Returns the
  * mask of readers that may still read; *reaped counts reaped entries. */
-static inline uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
+static uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
 {
 	uint32_t live = 0;
 
@@ -73,7 +73,7 @@ static inline uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *
 		uint64_t tok = SHMK_LOAD_U64(&s->hdr->readers[i]);
 		if (!tok)
 			continue;
-		/* r[impl slots.reader.reap] */
+		/* r[impl slots.reader.reap+2] */
 		if (tok == SHMK_SLOTS_READER_LEFT || (check_alive && !shmk_token_alive(tok))) {
 			reap_entry(s, i, tok);
 			++*reaped;
@@ -82,6 +82,28 @@ static inline uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *
 		live |= 1u << i;
 	}
 	return live;
+}
+
+/* scan_readers(s, 0, ...) for every commit, without a branch per entry:
+ * each token is loaded once into a mask of held entries and one of left
+ * ones (the 32-entry loop with its branches was a third of the
+ * instructions of a whole reserve-commit-read-mark round trip).  Left
+ * entries, rare, are reaped afterwards from the mask: their value is
+ * known, so nothing is loaded twice. */
+static inline uint32_t registered_readers(struct shmk_slots *s)
+{
+	uint32_t held = 0, left = 0;
+
+	for (unsigned i = 0; i < SHMK_SLOTS_MAX_READERS; i++) {
+		/* relaxed: as in scan_readers */
+		uint64_t tok = SHMK_LOAD_U64(&s->hdr->readers[i]);
+		held |= (uint32_t)(tok != 0) << i;
+		left |= (uint32_t)(tok == SHMK_SLOTS_READER_LEFT) << i;
+	}
+	/* r[impl slots.reader.reap+2] closed readers, at every commit */
+	for (uint32_t l = left; SHMK_UNLIKELY(l); l &= l - 1)
+		reap_entry(s, (unsigned)__builtin_ctz(l), SHMK_SLOTS_READER_LEFT);
+	return held & ~left;
 }
 
 /* ------------------------------------------------------------ owner ops */
@@ -112,8 +134,14 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 		return shmk_fail(-EPERM, "slots: only the owner reserves");
 	int reaped = 0;
 	for (int pass = 0; pass < 2; pass++) {
-		/* Pass 0 is cheap (no /proc); pass 1 checks every token. */
-		uint32_t live = scan_readers(s, pass, &reaped);
+		/* Pass 0 is cheap (no /proc); pass 1 checks every token.  The
+		 * registry is scanned only when a slot's mask has to be judged
+		 * by it: a mask with every bit set frees its slot whoever is
+		 * registered, and in turn that is the slot reserve finds
+		 * (r[impl slots.reader.reap+2]: closed entries are then reaped
+		 * by the commit). */
+		uint32_t live = 0;
+		int scanned = 0;
 		for (uint32_t k = 0; k < s->count; k++) {
 			uint32_t i = s->cursor + k < s->count ? s->cursor + k : s->cursor + k - s->count;
 			if (s->lstate[i] == LS_LOANED)
@@ -128,6 +156,10 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 				 * mark_read, so the reader's data reads are done
 				 * before this slot is overwritten. */
 				uint32_t m = SHMK_LOAD_ACQ_U32(&slot_at(s, i)->reader_mask);
+				if (m != UINT32_MAX && !scanned) {
+					live = scan_readers(s, pass, &reaped);
+					scanned = 1;
+				}
 				if ((m | ~live) != UINT32_MAX)
 					continue;
 			}
@@ -176,9 +208,7 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	struct shmk_slot_hdr *sh = slot_at(s, h.index);
 	/* r[impl slots.delivery.addressed] only readers registered now are
 	 * owed this sample; everyone else's bit is set from the start. */
-	int reaped = 0;
-	uint32_t live = scan_readers(s, 0, &reaped);
-	uint32_t owed = s->lactive[h.index] & live;
+	uint32_t owed = s->lactive[h.index] & registered_readers(s);
 	/* relaxed: published by the release store of sn below. */
 	atomic_store_explicit(&sh->sample_size, (uint32_t)len, memory_order_relaxed);
 	atomic_store_explicit(&sh->reader_mask, ~owed, memory_order_relaxed);
@@ -297,23 +327,52 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	/* r[impl slots.reader.unregistered] two loads of the handle, no store */
 	if (!s->owner && (int)reader != s->reg_index)
 		return unregistered(s, reader);
+	uint64_t low = s->rd_low[reader];
+	/* rd_start: the slot last returned while its sample is unread, the
+	 * slot after it in turn once mark_read took it (slots_rr_next: where
+	 * the owner puts the next sample). */
+	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
+	/* r[impl slots.delivery.direct] Nothing below low is unread, so a
+	 * sample numbered low is the lowest unread one wherever it lies: take
+	 * it from the slot where it is expected without the header's next_sn,
+	 * whose line the owner writes on every commit and this reader's
+	 * notify bumps (one transfer less on the round trip: the sample's
+	 * line carries the news).  Same checks as the scan below. */
+	if (low) {
+		struct shmk_slot_hdr *sh = slot_at(s, start);
+		/* acquire: pairs with the release store of sn in publish. */
+		uint64_t sn = SHMK_LOAD_ACQ_U64(&sh->sn);
+		if (sn == low) {
+			SCAN_HOOK(start);
+			uint32_t mask = SHMK_LOAD_U32(&sh->reader_mask);
+			/* acquire fence: pairs with the release fence after the
+			 * unpublishing store in reserve_slot (slots.publish.order+2) */
+			atomic_thread_fence(memory_order_acquire);
+			if (SHMK_LOAD_U64(&sh->sn) == sn && !(mask & (1u << reader))) {
+				/* mark_read's two RMWs follow: see the scan's prefetches */
+				slots_prefetch_w(sh);
+				slots_prefetch_w(&s->hdr->notify_gen);
+				h->index = start;
+				h->reserved = 0;
+				h->sn = sn;
+				return 1;
+			}
+		}
+	}
 	/* acquire: pairs with the release store of next_sn in publish: every
 	 * sample numbered below `end` is visible, so the minimum found below
 	 * cannot be undercut by one published during the scan. */
 	uint64_t end = SHMK_LOAD_ACQ_U64(&s->hdr->next_sn);
-	uint64_t low = s->rd_low[reader];
 	/* Nothing numbered >= low is published yet, and nothing below low is
-	 * unread: the idle poll touches the header's first line only. */
+	 * unread: the idle poll touches the expected slot's first line and the
+	 * header's. */
 	if (end <= low)
 		return 0;
 	uint64_t best = UINT64_MAX;
 	uint32_t best_i = 0;
-	/* Start at rd_start: the slot last returned while its sample is
-	 * unread, the slot after it in turn once mark_read took it
-	 * (slots_rr_next: where the owner puts the next sample), and stop at
-	 * sn == low: nothing unread can be smaller.  Any start finds the same
-	 * sample; this one finds it first. */
-	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
+	/* Start at rd_start and stop at sn == low: nothing unread can be
+	 * smaller.  Any start finds the same sample; this one finds it
+	 * first. */
 	/* Something is published, so mark_read's two locked RMWs will follow:
 	 * the fetch_or on the sample's slot (normally `start`) and the bump
 	 * of notify_gen on this header line.  Ask for those lines for

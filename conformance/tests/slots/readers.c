@@ -152,6 +152,53 @@ static void delivery_order(void)
 }
 H_REGISTER(delivery_order, 20, "slots.delivery.order");
 
+/* A later sample in the slot where the reader expects its next one (the
+ * owner committed two loans out of turn) must not overtake the earlier
+ * one elsewhere: the direct look takes only the sample numbered the
+ * reader's bound. */
+static void delivery_direct(void)
+{
+	shmk_slot_handle_t h, ha, hb, rh;
+	uint64_t sn;
+	int v = 7;
+
+	struct sfx f = sfx_new(4, 16, -1);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_commit_slot(f.o, h, &v, sizeof v, &sn, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 1);
+	CU_ASSERT_EQUAL(rh.sn, sn);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(f.r, rh, f.idx), 0);
+	/* the next in turn (the reader's expected slot) is loaned first but
+	 * committed second */
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &ha), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &hb), 0);
+	CU_ASSERT_EQUAL(ha.index, (h.index + 1) % 4);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_commit_slot(f.o, hb, &v, sizeof v, &sn, NULL), 0);
+	uint64_t sn_b = sn;
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_commit_slot(f.o, ha, &v, sizeof v, &sn, NULL), 0);
+	uint64_t sn_a = sn;
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 1);
+	CU_ASSERT_EQUAL(rh.sn, sn_b);
+	CU_ASSERT_EQUAL(rh.index, hb.index);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(f.r, rh, f.idx), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 1);
+	CU_ASSERT_EQUAL(rh.sn, sn_a);
+	CU_ASSERT_EQUAL(rh.index, ha.index);
+	CU_ASSERT_EQUAL(shmk_slots_mark_read(f.r, rh, f.idx), 0);
+	/* in turn again: the expected slot holds the bound's sample */
+	for (int k = 0; k < 6; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_commit_slot(f.o, h, &k, sizeof k, &sn, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 1);
+		CU_ASSERT_EQUAL(rh.sn, sn);
+		CU_ASSERT_EQUAL(rh.index, h.index);
+		CU_ASSERT_EQUAL(shmk_slots_mark_read(f.r, rh, f.idx), 0);
+	}
+	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 0);
+	sfx_close(&f);
+}
+H_REGISTER(delivery_direct, 20, "slots.delivery.direct", "slots.delivery.order");
+
 /* The owner recycles a slot between the reader's sn load and its mask
  * load (test seam): an old sn must never pair with the new commit's mask. */
 extern void (*shmk_slots_test_scan_hook)(uint32_t index);
@@ -427,7 +474,7 @@ static void reader_killed(void)
 	CU_ASSERT_EQUAL(sh->last_sn[0], n);
 	shmk_slots_close(o);
 }
-H_REGISTER(reader_killed, 120, "slots.reader.reap");
+H_REGISTER(reader_killed, 120, "slots.reader.reap+2");
 
 /* PID reuse: a registry token whose pid is alive but whose start time
  * differs names an earlier incarnation: dead, reaped.  A live token pins. */
@@ -473,7 +520,7 @@ static void reader_pid_reuse(void)
 	munmap(hd, len);
 	shmk_slots_close(o);
 }
-H_REGISTER(reader_pid_reuse, 20, "slots.reader.reap");
+H_REGISTER(reader_pid_reuse, 20, "slots.reader.reap+2");
 
 static void disconnect(void)
 {
