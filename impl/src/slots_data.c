@@ -338,58 +338,28 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	/* r[impl slots.reader.unregistered] two loads of the handle, no store */
 	if (!s->owner && (int)reader != s->reg_index)
 		return unregistered(s, reader);
-	uint64_t low = s->rd_low[reader];
-	/* rd_start: the slot last returned while its sample is unread, the
-	 * slot after it in turn once mark_read took it (slots_rr_next: where
-	 * the owner puts the next sample). */
-	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
-	/* r[impl slots.delivery.direct] Nothing below low is unread, so a
-	 * sample numbered low is the lowest unread one wherever it lies: take
-	 * it from the slot where it is expected without the header's next_sn,
-	 * whose line the owner writes on every commit and this reader's
-	 * notify bumps (one transfer less on the round trip: the sample's
-	 * line carries the news).  Same checks as the scan below. */
-	if (low) {
-		struct shmk_slot_hdr *sh = slot_at(s, start);
-		/* The sample's second line (its bytes from 48 on) is read
-		 * after this one: ask for it shared now, so it travels while
-		 * the first line is awaited instead of after it (while idle,
-		 * a hit on the copy the last poll brought; a hint). */
-		if (s->total > 64)
-			__builtin_prefetch((const char *)sh + 64, 0, 3);
-		/* acquire: pairs with the release store of sn in publish. */
-		uint64_t sn = SHMK_LOAD_ACQ_U64(&sh->sn);
-		if (sn == low) {
-			SCAN_HOOK(start);
-			uint32_t mask = SHMK_LOAD_U32(&sh->reader_mask);
-			/* acquire fence: pairs with the release fence after the
-			 * unpublishing store in reserve_slot (slots.publish.order+2) */
-			atomic_thread_fence(memory_order_acquire);
-			if (SHMK_LOAD_U64(&sh->sn) == sn && !(mask & (1u << reader))) {
-				/* mark_read's two RMWs follow: see the scan's prefetches */
-				slots_prefetch_w(sh);
-				slots_prefetch_w(&s->hdr->notify_gen);
-				h->index = start;
-				h->reserved = 0;
-				h->sn = sn;
-				return 1;
-			}
-		}
-	}
 	/* acquire: pairs with the release store of next_sn in publish: every
 	 * sample numbered below `end` is visible, so the minimum found below
 	 * cannot be undercut by one published during the scan. */
 	uint64_t end = SHMK_LOAD_ACQ_U64(&s->hdr->next_sn);
+	uint64_t low = s->rd_low[reader];
 	/* Nothing numbered >= low is published yet, and nothing below low is
-	 * unread: the idle poll touches the expected slot's first line and the
-	 * header's. */
+	 * unread: the idle poll touches the header's first line only.  (A
+	 * look at the expected slot first, without next_sn, made
+	 * slots/read_rtt/64 1.26x slower in bench-ab 77d2388 against ab191a1:
+	 * the owner writes that line several times per sample - reserve's
+	 * unpublishing store, the data, size, mask, sn - and a reader polling
+	 * it took it back between those stores.) */
 	if (end <= low)
 		return 0;
 	uint64_t best = UINT64_MAX;
 	uint32_t best_i = 0;
-	/* Start at rd_start and stop at sn == low: nothing unread can be
-	 * smaller.  Any start finds the same sample; this one finds it
-	 * first. */
+	/* Start at rd_start: the slot last returned while its sample is
+	 * unread, the slot after it in turn once mark_read took it
+	 * (slots_rr_next: where the owner puts the next sample), and stop at
+	 * sn == low: nothing unread can be smaller.  Any start finds the same
+	 * sample; this one finds it first. */
+	uint32_t start = s->rd_start[reader] < s->count ? s->rd_start[reader] : 0;
 	/* Something is published, so mark_read's two locked RMWs will follow:
 	 * the fetch_or on the sample's slot (normally `start`) and the bump
 	 * of notify_gen on this header line.  Ask for those lines for
