@@ -16,9 +16,6 @@
  *            has its bit clear);
  *   publish: sn = v (release), then the header's next_sn = v + 1 (release).
  * Reader, per sample (next_unread_slot, read_slot, mark_read):
- *   direct:  in the slot it expects the sample (either slot here): sn
- *            (acquire); if it is the reader's bound: mask, acquire fence,
- *            sn again, bit clear: the handle, with no next_sn load;
  *   scan:    end = next_sn (acquire); for each slot: sn (acquire), skip 0 or
  *            >= end or >= best; mask; acquire fence; sn again, and keep the
  *            slot only when both sn loads agree and its bit is clear: the
@@ -46,7 +43,6 @@
  * @planted BUG_MARK_EARLY safety mark-before-read
  * @planted BUG_NO_REAP safety dead-reader-pins-slots
  * @planted BUG_NO_SN_CHECKS safety old-sn-with-new-mask
- * @planted BUG_DIRECT_ANY safety direct-look-overtakes
  *
  *   BUG_NO_MASK_CHECK  the owner reuses any published slot, oldest first,
  *                      without looking at the mask;
@@ -61,17 +57,12 @@
  *                      checks stops the double delivery (the model accepts
  *                      the scan without its re-check); the scan's re-check
  *                      and the fences of slots.publish.order+2 keep it so
- *                      when loads are reordered, which SPIN cannot show;
- *   BUG_DIRECT_ANY     the direct look takes any later sample from the
- *                      expected slot, not only the one numbered the
- *                      reader's bound: it overtakes an earlier sample
- *                      in the other slot.
+ *                      when loads are reordered, which SPIN cannot show.
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
  * r[verify slots.publish.order+2]
  * r[verify slots.reuse.rule]
- * r[verify slots.delivery.direct]
  * r[verify slots.reader.reap+2]
  */
 
@@ -157,34 +148,6 @@ proctype reader(byte me)
 		fi;
 retry:
 		(HINT(0) || HINT(1));
-		/* next_unread_slot's direct look (slots.delivery.direct): either
-		 * slot may be the expected one; its sample is taken without
-		 * next_sn only when its sn is the reader's bound (v here:
-		 * nothing below it is unread), with the scan's checks */
-		if
-		:: i = 0
-		:: i = 1
-		fi;
-		s1 = sn[i];                /* acquire: pairs with release of sn in owner */
-#ifdef BUG_DIRECT_ANY
-		if
-		:: s1 != 0 && s1 >= v ->
-#else
-		if
-		:: s1 != 0 && s1 == v ->
-#endif
-			m = mask[i];
-#ifdef BUG_NO_SN_CHECKS
-			s2 = s1;
-#else
-			s2 = sn[i];        /* acquire fence, then sn again */
-#endif
-			if
-			:: s2 == s1 && (m & mybit) == 0 -> best = s1; bi = i; goto found
-			:: else -> skip
-			fi
-		:: else -> skip
-		fi;
 		/* next_unread_slot: the unread sample with the lowest sn among
 		 * those published (sn < next_sn) when the scan starts */
 		end = nsn;                 /* acquire: pairs with release of next_sn in owner */
@@ -214,7 +177,6 @@ retry:
 		:: best == NONE -> goto retry
 		:: else -> skip
 		fi;
-found:
 		/* read_slot: load_committed (sn must still be the handle's) ... */
 #ifndef BUG_NO_SN_CHECKS
 		if

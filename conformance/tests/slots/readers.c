@@ -152,11 +152,10 @@ static void delivery_order(void)
 }
 H_REGISTER(delivery_order, 20, "slots.delivery.order");
 
-/* A later sample in the slot where the reader expects its next one (the
- * owner committed two loans out of turn) must not overtake the earlier
- * one elsewhere: the direct look takes only the sample numbered the
- * reader's bound. */
-static void delivery_direct(void)
+/* A later sample in the slot where the reader's scan starts (the slot
+ * after its last one in reserve's turn: the owner committed two loans out
+ * of turn) must not overtake the earlier one elsewhere. */
+static void delivery_out_of_turn(void)
 {
 	shmk_slot_handle_t h, ha, hb, rh;
 	uint64_t sn;
@@ -185,7 +184,7 @@ static void delivery_direct(void)
 	CU_ASSERT_EQUAL(rh.sn, sn_a);
 	CU_ASSERT_EQUAL(rh.index, ha.index);
 	CU_ASSERT_EQUAL(shmk_slots_mark_read(f.r, rh, f.idx), 0);
-	/* in turn again: the expected slot holds the bound's sample */
+	/* in turn again */
 	for (int k = 0; k < 6; k++) {
 		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(f.o, UINT32_MAX, &h), 0);
 		CU_ASSERT_EQUAL_FATAL(shmk_slots_commit_slot(f.o, h, &k, sizeof k, &sn, NULL), 0);
@@ -197,7 +196,7 @@ static void delivery_direct(void)
 	CU_ASSERT_EQUAL(shmk_slots_next_unread_slot(f.r, f.idx, &rh), 0);
 	sfx_close(&f);
 }
-H_REGISTER(delivery_direct, 20, "slots.delivery.direct", "slots.delivery.order");
+H_REGISTER(delivery_out_of_turn, 20, "slots.delivery.order");
 
 /* The owner recycles a slot between the reader's sn load and its mask
  * load (test seam): an old sn must never pair with the new commit's mask. */
