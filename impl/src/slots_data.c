@@ -62,7 +62,7 @@ static void reap_entry(struct shmk_slots *s, unsigned i, uint64_t tok)
 /* Registered readers as a mask.  Left entries are reaped on the way (no
  * /proc read); with check_alive, dead tokens are reaped too. Returns the
  * mask of readers that may still read; *reaped counts reaped entries. */
-static uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
+static inline uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
 {
 	uint32_t live = 0;
 
@@ -82,39 +82,6 @@ static uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
 		live |= 1u << i;
 	}
 	return live;
-}
-
-/* scan_readers(s, 0, ...) for every commit, at a few instructions per
- * empty entry: the tokens are loaded four at a time (each once) and a
- * group of four empty entries costs one test (the 32-entry loop with a
- * branch per entry was a third of the instructions of a whole
- * reserve-commit-read-mark round trip).  Left entries, rare, are reaped
- * afterwards from a mask: their value is known, so nothing is loaded
- * twice. */
-static inline uint32_t registered_readers(struct shmk_slots *s)
-{
-	uint32_t held = 0, left = 0;
-
-	for (unsigned g = 0; g < SHMK_SLOTS_MAX_READERS; g += 4) {
-		uint64_t t[4];
-		for (unsigned j = 0; j < 4; j++)
-			/* relaxed: as in scan_readers */
-			t[j] = SHMK_LOAD_U64(&s->hdr->readers[g + j]);
-		if (!(t[0] | t[1] | t[2] | t[3]))
-			continue;
-		for (unsigned j = 0; j < 4; j++) {
-			if (!t[j])
-				continue;
-			if (t[j] == SHMK_SLOTS_READER_LEFT)
-				left |= 1u << (g + j);
-			else
-				held |= 1u << (g + j);
-		}
-	}
-	/* r[impl slots.reader.reap+2] closed readers, at every commit */
-	for (uint32_t l = left; SHMK_UNLIKELY(l); l &= l - 1)
-		reap_entry(s, (unsigned)__builtin_ctz(l), SHMK_SLOTS_READER_LEFT);
-	return held;
 }
 
 /* ------------------------------------------------------------ owner ops */
@@ -219,7 +186,9 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	struct shmk_slot_hdr *sh = slot_at(s, h.index);
 	/* r[impl slots.delivery.addressed] only readers registered now are
 	 * owed this sample; everyone else's bit is set from the start. */
-	uint32_t owed = s->lactive[h.index] & registered_readers(s);
+	/* r[impl slots.reader.reap+2] closed readers, at every commit */
+	int reaped = 0;
+	uint32_t owed = s->lactive[h.index] & scan_readers(s, 0, &reaped);
 	/* relaxed: published by the release store of sn below. */
 	atomic_store_explicit(&sh->sample_size, (uint32_t)len, memory_order_relaxed);
 	atomic_store_explicit(&sh->reader_mask, ~owed, memory_order_relaxed);
