@@ -79,7 +79,11 @@
 
 #define NP   2           /* producer rows = lanes */
 #define M    2           /* messages per producer */
-#define CAPL 1           /* cells per lane */
+#define CAPL 1           /* cells per lane: the C lanes are 128 (rows 0-3) or
+                          * 8 deep (events.mpsc.lane+2), but the depth changes
+                          * no step of the doorbell, sweep, takeover or
+                          * adoption; a lane's ring (cached head, recycled
+                          * slots, seq last) is spsc.pml's at any capacity */
 
 #ifdef CRASH
 #define CRASHED 1        /* the successor counts in fin too */

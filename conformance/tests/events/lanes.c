@@ -103,6 +103,63 @@ static void lanes_layout(void)
 }
 H_REGISTER(lanes_layout, 20, "events.layout.lanes+2", "events.validate.lanes");
 
+/* Rows 0-3 hold 128 messages and the others 8, each lane in its own cells
+ * (events.mpsc.lane+2, events.layout.lanes+2): the first producer fills
+ * its lane to 128 and the fifth to 8 before SHMK_EFULL, the fifth's cells
+ * are the 8 after rows 0-3's 512 while row 5's stay NIL, and everything
+ * is received, per producer in order. */
+static void lanes_depth(void)
+{
+	struct shmk_events_opts o = { .lanes = true };
+	struct shmk_events *r = must_open(new_path(), &o);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	struct shmk_events_tx *t[5];
+	struct shmk_events_rx *rx = NULL, *x;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t sent[5], next[5] = { 0 }, got = 0, pr, sq;
+	int rc;
+
+	for (uint32_t p = 0; p < 5; p++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t[p], p ? &x : &rx), 0);
+		if (p)
+			shmk_events_rx_close(x);
+		n = make_msg(buf, p, 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(t[p], buf, n, NULL), 0); /* row p */
+		sent[p] = 1;
+	}
+	for (uint32_t p = 0; p < 5; p += 4) {
+		do {
+			n = make_msg(buf, p, sent[p]);
+			rc = shmk_events_try_send(t[p], buf, n, NULL);
+			sent[p] += rc == 0;
+		} while (rc == 0 && sent[p] < 1000);
+		CU_ASSERT_EQUAL(rc, SHMK_EFULL);
+	}
+	CU_ASSERT_EQUAL(sent[0], 128);
+	CU_ASSERT_EQUAL(sent[4], 8);
+	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[4].tail.v) - atomic_load(&ln->lanes[4].head.v), 8);
+	for (uint32_t k = 0; k < 8; k++) {
+		CU_ASSERT_NOT_EQUAL(atomic_load(&ln->cells[512 + k]), SHMK_EVENTS_NIL);
+		CU_ASSERT_EQUAL(atomic_load(&ln->cells[520 + k]), SHMK_EVENTS_NIL);
+	}
+	while ((rc = recv_within(rx, 200, &pr, &sq)) == 0) {
+		CU_ASSERT_FATAL(pr < 5);
+		CU_ASSERT_EQUAL(sq, next[pr]);
+		next[pr] = sq + 1;
+		got++;
+	}
+	CU_ASSERT_EQUAL(rc, SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(got, 128 + 3 + 8);
+	for (uint32_t p = 0; p < 5; p++) {
+		CU_ASSERT_EQUAL(next[p], sent[p]);
+		shmk_events_tx_close(t[p]);
+	}
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_depth, 20, "events.mpsc.lane+2", "events.layout.lanes+2");
+
 static void lanes_traffic_run(uint64_t start)
 {
 	char *p = new_path();
