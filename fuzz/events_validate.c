@@ -23,7 +23,7 @@ const char *const shmk_fuzz_clauses[] = {
 	"events.validate.caps",
 	"events.validate.layout-bytes",
 	"events.validate.lanes",
-	"events.layout.lanes",
+	"events.layout.lanes+2",
 	NULL,
 };
 
@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (rc == 0) {
 		/* accepted: every header field checked, the layout within len */
 		uint32_t caps = h->v1.capabilities;
-		/* the lanes section after the wake section (events.layout.lanes) */
+		/* the lanes section after the wake section (events.layout.lanes+2) */
 		uint32_t need = SHMK_EVENTS_BASE_BYTES +
 				(caps & SHMK_EVENTS_CAP_WAKE ? SHMK_EVENTS_WAKE_BYTES : 0) +
 				(caps & SHMK_EVENTS_CAP_LANES ? SHMK_EVENTS_LANES_BYTES : 0);

@@ -27,7 +27,7 @@
  * -DCRASH: producer 0 may die once, after counting a message and before
  * announcing it, or after announcing and before ringing; its row is then
  * taken by a successor producer, which resumes the lane from its shared
- * counters, announces and rings (events.mpsc.lane-takeover+2), then sends one
+ * counters, announces and rings (events.mpsc.lane-takeover+4), then sends one
  * message of its own.  -DADOPT: the same death, no successor: the consumer
  * adopts the dead row (events.mpsc.lane-adopt+2).
  *
@@ -72,14 +72,18 @@
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
  * r[verify events.mpsc.doorbell]
  * r[verify events.mpsc.sweep+2]
- * r[verify events.mpsc.lane-takeover+2]
+ * r[verify events.mpsc.lane-takeover+4]
  * r[verify events.mpsc.lane-adopt+2]
  * r[verify events.mpsc.order]
  */
 
 #define NP   2           /* producer rows = lanes */
 #define M    2           /* messages per producer */
-#define CAPL 1           /* cells per lane */
+#define CAPL 1           /* cells per lane: the C lanes are 128 (rows 0-3) or
+                          * 8 deep (events.mpsc.lane+2), but the depth changes
+                          * no step of the doorbell, sweep, takeover or
+                          * adoption; a lane's ring (cached head, recycled
+                          * slots, seq last) is spsc.pml's at any capacity */
 
 #ifdef CRASH
 #define CRASHED 1        /* the successor counts in fin too */

@@ -78,7 +78,7 @@ static int t_ev_producer(const char *name, const struct t_ev_cfg *c, uint32_t id
 void t_ev_run(const struct t_ev_cfg *c, struct t_ev_res *res)
 {
 	char name[128];
-	/* STRESS_LANES=1: the MPSC queue as per-producer lanes (events.mpsc.lane) */
+	/* STRESS_LANES=1: the MPSC queue as per-producer lanes (events.mpsc.lane+2) */
 	struct shmk_events_opts o = { .blocking = true, .counter_start = c->counter_start,
 				      .lanes = c->mpsc && t_env_u64("STRESS_LANES", 0) };
 	struct shmk_events *r = NULL;

@@ -255,7 +255,7 @@ _Static_assert(EV_Q_AT(pool) == offsetof(struct shmk_events_layout, pool) &&
 		       offsetof(struct shmk_events_layout, slots),
 	       "ev_queues is the layout between the header and the slots");
 
-/* r[impl events.layout.lanes] The lanes section, written through the file
+/* r[impl events.layout.lanes+2] The lanes section, written through the file
  * like the queues (events.init.populate+3): every lane empty at the
  * counter start, no slot attached, no doorbell bit. */
 static int write_lanes(int fd, uint32_t caps, uint64_t start)
@@ -268,10 +268,9 @@ static int write_lanes(int fd, uint32_t caps, uint64_t start)
 		/* relaxed: published by the release store of READY */
 		atomic_store_explicit(&ln->lanes[i].tail.v, start, memory_order_relaxed);
 		atomic_store_explicit(&ln->lanes[i].head.v, start, memory_order_relaxed);
-		for (uint32_t k = 0; k < SHMK_EVENTS_LANE_CAP; k++)
-			atomic_store_explicit(&ln->lanes[i].cells[k], SHMK_EVENTS_NIL,
-					      memory_order_relaxed);
 	}
+	for (uint32_t k = 0; k < SHMK_EVENTS_LANE_CELLS; k++)
+		atomic_store_explicit(&ln->cells[k], SHMK_EVENTS_NIL, memory_order_relaxed);
 	int rc = pwrite_all(fd, ln, sizeof(*ln), (off_t)lanes_offset(caps));
 	free(ln);
 	return rc;
@@ -861,7 +860,7 @@ static void release_role(_Atomic uint64_t *w, uint64_t me)
 						memory_order_relaxed);
 }
 
-/* r[impl events.mpsc.lane-takeover+2] The row is ours (free, or its holder
+/* r[impl events.mpsc.lane-takeover+4] The row is ours (free, or its holder
  * is dead): resume its lane from the shared indices, which only the row's
  * holder writes (tail) or only the consumer (head), like a reclaimed SPSC
  * sender - nothing is reset, so what the last holder published is still
@@ -874,10 +873,10 @@ static int lane_takeover(struct shmk_events_tx *tx)
 	uint64_t h = SHMK_LOAD_ACQ_U64(&ln->head.v);
 
 	/* r[impl events.hostile.counters] */
-	if (t - h > SHMK_EVENTS_LANE_CAP) {
+	if (t - h > lane_cap(tx->prod)) {
 		release_role(&L(tx->m)->mpsc.producers[tx->prod].token, tx->me);
 		return shmk_fail(SHMK_EINTEGRITY, "events: lane %u tail - head > %u", tx->prod,
-				 SHMK_EVENTS_LANE_CAP);
+				 lane_cap(tx->prod));
 	}
 	tx->tail = t;
 	tx->head_cache = h;

@@ -24,7 +24,6 @@
 #define EV_CAS_TRIES 4096	/* bounded work per call against a hostile peer */
 #define EV_HOLES 4		/* MPSC: empty cells published per send when the pool is dry */
 #define EV_IDLE_POLLS 64	/* MPSC: see events.mpsc.idle-polls */
-#define EV_LMASK (SHMK_EVENTS_LANE_CAP - 1)
 #define EV_BELL_IDLE 1024	/* lanes: empty polls of a rung lane before its bit is
 				 * cleared (events.mpsc.doorbell) */
 #define EV_SWEEP_EVERY 64	/* lanes: every 64th poll sweeps one lane first (a power of 2) */
@@ -124,7 +123,7 @@ static inline struct shmk_events_wake *W(const struct ev_map *m)
 		       : NULL;
 }
 
-/* r[impl events.layout.lanes] after the wake section when there is one */
+/* r[impl events.layout.lanes+2] after the wake section when there is one */
 static inline uint32_t lanes_offset(uint32_t caps)
 {
 	return SHMK_EVENTS_BASE_BYTES + ((caps & SHMK_EVENTS_CAP_WAKE) ? SHMK_EVENTS_WAKE_BYTES : 0);
@@ -137,9 +136,20 @@ static inline struct shmk_events_lanes *LN(const struct ev_map *m)
 		       : NULL;
 }
 
+/* r[impl events.mpsc.lane+2] row i's lane depth and cells (wire.h) */
+static inline uint32_t lane_cap(uint32_t i)
+{
+	return SHMK_EVENTS_LANE_CAP_OF(i);
+}
+
+static inline _Atomic uint32_t *lane_cells(const struct ev_map *m, uint32_t i)
+{
+	return &LN(m)->cells[SHMK_EVENTS_LANE_FIRST(i)];
+}
+
 static inline uint32_t layout_bytes_for(uint32_t caps)
 {
-	/* r[impl events.layout.wake-section] r[impl events.layout.lanes] */
+	/* r[impl events.layout.wake-section] r[impl events.layout.lanes+2] */
 	return lanes_offset(caps) + ((caps & SHMK_EVENTS_CAP_LANES) ? SHMK_EVENTS_LANES_BYTES : 0);
 }
 

@@ -41,7 +41,8 @@
  *    unpublished cell (events.mpsc.idle-polls).
  *
  *  - MPSC lanes (capability SHMK_EVENTS_CAP_LANES, a section appended after
- *    the v1 layout): each producer row owns a 16-cell lane that its
+ *    the v1 layout): each producer row owns a lane (128 cells for rows
+ *    0-3, the first producers' rows, and 8 for the others) that its
  *    producer sends into exactly as the SPSC sender does (ring_* below, no
  *    locked RMW per message), then rings its bit of a 64-bit doorbell only
  *    when it reads it clear.  The consumer serves the rung lanes in turn,
@@ -90,7 +91,7 @@ static inline void wake_data(struct ev_map *m, int kind)
 	shmk_wait_wake(&w);
 }
 
-/* r[impl events.spsc.reclaim-announce+4] r[impl events.mpsc.lane-takeover+2]
+/* r[impl events.spsc.reclaim-announce+4] r[impl events.mpsc.lane-takeover+4]
  * Announces the message at tail - 1 of a ring of cap cells in slot s,
  * which its cell named when read: true when done.  A sender that died
  * between its tail and seq stores left exactly "a lap ago", (uint32_t)
@@ -209,9 +210,9 @@ static int pool_push(struct ev_map *m, uint32_t idx)
 /* ------------------------------------------------------------ enqueue */
 
 /* A sender's ring: the SPSC queue, or the lane of an MPSC producer's row
- * in a region with SHMK_EVENTS_CAP_LANES (r[impl events.mpsc.lane]: the
- * same single-writer ring, 16 cells).  Built where the kind is known, so
- * the inlined SPSC path folds the constants. */
+ * in a region with SHMK_EVENTS_CAP_LANES (r[impl events.mpsc.lane+2]: the
+ * same single-writer ring, 128 or 8 cells).  Built where the kind is
+ * known, so the inlined SPSC path folds the constants. */
 struct ev_ring {
 	_Atomic uint32_t *cells;
 	_Atomic uint64_t *tail, *head;
@@ -229,7 +230,7 @@ EV_HOT struct ev_ring lane_ring(struct ev_map *m, uint32_t i)
 {
 	struct shmk_events_lane *ln = &LN(m)->lanes[i];
 
-	return (struct ev_ring){ ln->cells, &ln->tail.v, &ln->head.v, SHMK_EVENTS_LANE_CAP };
+	return (struct ev_ring){ lane_cells(m, i), &ln->tail.v, &ln->head.v, lane_cap(i) };
 }
 
 EV_HOT struct ev_ring tx_ring(struct shmk_events_tx *tx)
@@ -319,7 +320,7 @@ EV_HOT int ring_slot(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t *slo
 	return tx_pool_pop(tx, slot);
 }
 
-/* r[impl events.spsc.fifo] r[impl events.mpsc.lane] */
+/* r[impl events.spsc.fifo] r[impl events.mpsc.lane+2] */
 EV_HOT int ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t slot)
 {
 	int rc = ring_space(tx, rg);
@@ -378,7 +379,7 @@ EV_HOT void lane_ring_bell(struct ev_map *m, uint32_t i)
 		atomic_fetch_or_explicit(bell, bit, memory_order_release);
 }
 
-/* r[impl events.mpsc.lane-takeover+2] The holder of row i (tail t of its
+/* r[impl events.mpsc.lane-takeover+4] The holder of row i (tail t of its
  * lane) may have died between its tail and seq stores, leaving the message
  * at t - 1 whole but unannounced (as events.spsc.reclaim-announce+4), or
  * between its seq store and its doorbell: announce it, ring, wake.  The
@@ -869,7 +870,7 @@ EV_HOT int slot_found(struct shmk_events_layout *l, uint32_t s, uint32_t *slot, 
  * but unannounced.  Seen so by EV_ADOPT_LOOKS looks (sweeps: 64 empty polls
  * apart on a try_recv), the row's holder is looked up (one /proc read, not
  * per poll: a live producer is there for nanoseconds); a dead or absent one's row is taken by the consumer for
- * the announce (events.mpsc.lane-takeover+2) and released: the message is
+ * the announce (events.mpsc.lane-takeover+4) and released: the message is
  * then delivered, not held until a producer happens to take that row
  * (one takes a free row before a dead one).  SHMK_EEMPTY or 1 (look again). */
 static int lane_adopt(struct shmk_events_rx *rx, uint32_t i, uint64_t h)
@@ -892,7 +893,7 @@ static int lane_adopt(struct shmk_events_rx *rx, uint32_t i, uint64_t h)
 		return SHMK_FAIL(SHMK_EEMPTY);
 	/* acquire: pairs with the release store of tail in ring_enqueue */
 	uint64_t t = SHMK_LOAD_ACQ_U64(&LN(rx->m)->lanes[i].tail.v);
-	if (t - h <= SHMK_EVENTS_LANE_CAP && t != h)
+	if (t - h <= lane_cap(i) && t != h)
 		shmk_ev_lane_announce(rx->m, i, t);
 	/* r[impl events.mpsc.lane-adopt+2] the row's holder is dead or gone:
 	 * its lane's free cells would keep their slots from every other
@@ -908,7 +909,7 @@ static int lane_adopt(struct shmk_events_rx *rx, uint32_t i, uint64_t h)
 	return 1;
 }
 
-/* r[impl events.mpsc.lane] The message at the head of lane i, as an SPSC
+/* r[impl events.mpsc.lane+2] The message at the head of lane i, as an SPSC
  * receiver finds it: 0 (rx->lane = i), SHMK_EEMPTY, SHMK_EINTEGRITY, or 1
  * (a detached cell stepped over, or a dead row adopted: look again).  A
  * sweep also reads tail when the slot says "a lap ago". */
@@ -933,10 +934,10 @@ static inline int lane_peek(struct shmk_events_rx *rx, uint32_t i, uint32_t *slo
 	/* r[impl events.hostile.counters] */
 	if (t - h > rg.cap)
 		return shmk_fail(SHMK_EINTEGRITY, "events: lane %u tail - head > %u", i,
-				 SHMK_EVENTS_LANE_CAP);
+				 (uint32_t)rg.cap);
 	if (t == h)
 		return SHMK_FAIL(SHMK_EEMPTY);
-	s = SHMK_LOAD_U32(&rg.cells[h & EV_LMASK]);
+	s = SHMK_LOAD_U32(&rg.cells[h & (rg.cap - 1)]);
 	/* r[impl events.spsc.detached-skip] a consumer that took this message
 	 * as a view detached the cell and died before storing head */
 	if (SHMK_UNLIKELY(s == SHMK_EVENTS_NIL)) {
@@ -1158,7 +1159,7 @@ EV_HOT void rx_advance(struct shmk_events_rx *rx)
 	if (rx->lanes) {
 		uint32_t i = rx->lane;
 		h = rx->lhead[i];
-		/* r[impl events.mpsc.lane] release: pairs with the acquire load
+		/* r[impl events.mpsc.lane+2] release: pairs with the acquire load
 		 * of head in ring_space (and in lane_takeover) */
 		atomic_store_explicit(&LN(rx->m)->lanes[i].head.v, h + 1, memory_order_release);
 		rx->lhead[i] = h + 1;
@@ -1188,9 +1189,9 @@ static void rx_detach(struct shmk_events_rx *rx)
 	struct shmk_events_layout *l = L(rx->m);
 
 	if (rx->lanes) {
-		atomic_store_explicit(
-			&LN(rx->m)->lanes[rx->lane].cells[rx->lhead[rx->lane] & EV_LMASK],
-			SHMK_EVENTS_NIL, memory_order_relaxed);
+		uint32_t i = rx->lane;
+		atomic_store_explicit(&lane_cells(rx->m, i)[rx->lhead[i] & (lane_cap(i) - 1)],
+				      SHMK_EVENTS_NIL, memory_order_relaxed);
 		SHMK_CRASH_POINT("events.lane.detached");
 	} else if (rx->kind == EV_SPSC) {
 		atomic_store_explicit(&l->spsc.cells[rx->head & EV_MASK], SHMK_EVENTS_NIL,

@@ -54,16 +54,22 @@ static void lanes_layout(void)
 	CU_ASSERT_EQUAL(l->hdr.v1.capabilities,
 			SHMK_EVENTS_CAP_WAKE | SHMK_EVENTS_CAP_SEQ | SHMK_EVENTS_CAP_LANES |
 				SHMK_EVENTS_CAP_ASYM);
-	CU_ASSERT_EQUAL(l->hdr.v1.layout_bytes, 582400u + 12352u);
+	CU_ASSERT_EQUAL(l->hdr.v1.layout_bytes, 582400u + 12224u);
 	struct shmk_events_lanes *ln = lanes_of(r);
 	CU_ASSERT_EQUAL((uint8_t *)ln - (uint8_t *)l, 582400);
 	CU_ASSERT_EQUAL(atomic_load(&ln->bell.v), 0);
 	for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
 		CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].tail.v), start);
 		CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].head.v), start);
-		for (uint32_t k = 0; k < SHMK_EVENTS_LANE_CAP; k++)
-			CU_ASSERT_EQUAL(atomic_load(&ln->lanes[i].cells[k]), SHMK_EVENTS_NIL);
 	}
+	/* rows 0-3: 128 cells each from offset 8256 of the section, rows 4-63: 8 */
+	CU_ASSERT_EQUAL((uint8_t *)&ln->cells[0] - (uint8_t *)ln, 8256);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_LANE_CAP_OF(3), 128);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_LANE_CAP_OF(4), 8);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_LANE_FIRST(4), 512);
+	CU_ASSERT_EQUAL(SHMK_EVENTS_LANE_FIRST(63), 512 + 59 * 8);
+	for (uint32_t k = 0; k < SHMK_EVENTS_LANE_CELLS; k++)
+		CU_ASSERT_EQUAL(atomic_load(&ln->cells[k]), SHMK_EVENTS_NIL);
 	/* a joiner that asks for lanes gets them; one that does not, too */
 	struct shmk_events *j = NULL;
 	struct shmk_events_opts want = { .lanes = true };
@@ -73,7 +79,7 @@ static void lanes_layout(void)
 	 * appends the lanes at 582144, and its v1 header lies about nothing */
 	struct shmk_events_opts o2 = { .lanes = true };
 	struct shmk_events *r2 = must_open(q, &o2);
-	CU_ASSERT_EQUAL(LAYOUT(r2)->hdr.v1.layout_bytes, 582144u + 12352u);
+	CU_ASSERT_EQUAL(LAYOUT(r2)->hdr.v1.layout_bytes, 582144u + 12224u);
 	CU_ASSERT_EQUAL((uint8_t *)lanes_of(r2) - (uint8_t *)LAYOUT(r2), 582144);
 	/* a layout_bytes without the section is refused (a private copy) */
 	size_t len;
@@ -95,14 +101,72 @@ static void lanes_layout(void)
 	free(p);
 	free(q);
 }
-H_REGISTER(lanes_layout, 20, "events.layout.lanes", "events.validate.lanes");
+H_REGISTER(lanes_layout, 20, "events.layout.lanes+2", "events.validate.lanes");
+
+/* Rows 0-3 hold 128 messages and the others 8, each lane in its own cells
+ * (events.mpsc.lane+2, events.layout.lanes+2): the first producer fills
+ * its lane to 128 and the fifth to 8 before SHMK_EFULL, the fifth's cells
+ * are the 8 after rows 0-3's 512 while row 5's stay NIL, and everything
+ * is received, per producer in order. */
+static void lanes_depth(void)
+{
+	struct shmk_events_opts o = { .lanes = true };
+	struct shmk_events *r = must_open(new_path(), &o);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	struct shmk_events_tx *t[5];
+	struct shmk_events_rx *rx = NULL, *x;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t sent[5], next[5] = { 0 }, got = 0, pr, sq;
+	int rc;
+
+	for (uint32_t p = 0; p < 5; p++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t[p], p ? &x : &rx), 0);
+		if (p)
+			shmk_events_rx_close(x);
+		n = make_msg(buf, p, 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(t[p], buf, n, NULL), 0); /* row p */
+		sent[p] = 1;
+	}
+	for (uint32_t p = 0; p < 5; p += 4) {
+		do {
+			n = make_msg(buf, p, sent[p]);
+			rc = shmk_events_try_send(t[p], buf, n, NULL);
+			sent[p] += rc == 0;
+		} while (rc == 0 && sent[p] < 1000);
+		CU_ASSERT_EQUAL(rc, SHMK_EFULL);
+	}
+	CU_ASSERT_EQUAL(sent[0], 128);
+	CU_ASSERT_EQUAL(sent[4], 8);
+	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[4].tail.v) - atomic_load(&ln->lanes[4].head.v), 8);
+	for (uint32_t k = 0; k < 8; k++) {
+		CU_ASSERT_NOT_EQUAL(atomic_load(&ln->cells[512 + k]), SHMK_EVENTS_NIL);
+		CU_ASSERT_EQUAL(atomic_load(&ln->cells[520 + k]), SHMK_EVENTS_NIL);
+	}
+	while ((rc = recv_within(rx, 200, &pr, &sq)) == 0) {
+		CU_ASSERT_FATAL(pr < 5);
+		CU_ASSERT_EQUAL(sq, next[pr]);
+		next[pr] = sq + 1;
+		got++;
+	}
+	CU_ASSERT_EQUAL(rc, SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(got, 128 + 3 + 8);
+	for (uint32_t p = 0; p < 5; p++) {
+		CU_ASSERT_EQUAL(next[p], sent[p]);
+		shmk_events_tx_close(t[p]);
+	}
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_depth, 20, "events.mpsc.lane+2", "events.layout.lanes+2");
 
 static void lanes_traffic_run(uint64_t start)
 {
 	char *p = new_path();
 	struct shmk_events *r;
 	struct shmk_events_rx *rx = lanes_consumer(p, true, start, &r);
-	enum { NP = 4, PER = 800 }; /* 50 laps of a 16-cell lane each */
+	/* rows 0-3 (128 cells: 6 laps each) and two 8-cell rows (100 laps) */
+	enum { NP = 6, PER = 800 };
 	pid_t pids[NP];
 	char ids[NP][4];
 	uint8_t buf[256];
@@ -153,7 +217,7 @@ static void lanes_traffic(void)
 	lanes_traffic_run(0);
 	lanes_traffic_run(UINT64_MAX - 1000); /* every lane across the u64 wrap */
 }
-H_REGISTER(lanes_traffic, 90, "events.mpsc.lane", "events.mpsc.order", "events.mpsc.lanes-scope",
+H_REGISTER(lanes_traffic, 90, "events.mpsc.lane+2", "events.mpsc.order", "events.mpsc.lanes-scope",
 	   "events.queue.counter-start");
 
 /* The row (lane) producer `prod`'s first message went into: the lane whose tail moved. */
@@ -253,7 +317,7 @@ static void lanes_dead_producer(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt+2", "events.mpsc.lane-takeover+2");
+H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt+2", "events.mpsc.lane-takeover+4");
 
 /* Two producers die between the tail and seq stores of their 3rd
  * message: the consumer adopts both rows (each lane keeps its own
@@ -345,7 +409,7 @@ static void lanes_sweep_busy(void)
 }
 H_REGISTER(lanes_sweep_busy, 30, "events.mpsc.sweep+2");
 
-/* Lane 0's tail is corrupted (tail - head > 16): the consumer reports it
+/* Lane 0's tail is corrupted (tail - head > 128): the consumer reports it
  * once and goes on with lane 1's messages, and a new producer, finding
  * row 0 free but its lane corrupt, takes another row. */
 static void lanes_hostile_lane(void)
@@ -373,7 +437,7 @@ static void lanes_hostile_lane(void)
 	CU_ASSERT_EQUAL_FATAL(recv_within(rx, 10, &pr, &sq), 0);
 	CU_ASSERT_EQUAL(pr, 0);
 	shmk_events_tx_close(t0);
-	atomic_fetch_add(&ln->lanes[0].tail.v, 100);
+	atomic_fetch_add(&ln->lanes[0].tail.v, 1000);
 	for (int i = 0; i < 1000 && got < 3; i++) {
 		int rc = shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL);
 		integrity += rc == SHMK_EINTEGRITY;
@@ -401,7 +465,7 @@ H_REGISTER(lanes_hostile_lane, 20, "events.hostile.lane-skip", "events.hostile.c
 
 /* A producer sends 20 messages, dying between the tail and seq stores of
  * the 20th: when the consumer adopts the row it also gives the slots of
- * the lane's 15 free cells back to the pool, so after the last message
+ * the lane's 127 free cells back to the pool, so after the last message
  * only its own cell keeps a slot. */
 static void lanes_adopt_detach(void)
 {
@@ -422,8 +486,8 @@ static void lanes_adopt_detach(void)
 	}
 	CU_ASSERT_EQUAL(h_wait(dead, 30), 128 + SIGKILL);
 	uint32_t attached = 0;
-	for (uint32_t c = 0; c < SHMK_EVENTS_LANE_CAP; c++)
-		attached += atomic_load(&ln->lanes[0].cells[c]) != SHMK_EVENTS_NIL;
+	for (uint32_t c = 0; c < SHMK_EVENTS_LANE_CAP_OF(0); c++)
+		attached += atomic_load(&ln->cells[SHMK_EVENTS_LANE_FIRST(0) + c]) != SHMK_EVENTS_NIL;
 	CU_ASSERT_EQUAL(attached, 1);
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);

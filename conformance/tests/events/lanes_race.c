@@ -82,13 +82,13 @@ static void lanes_cell_reread(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tb, &x), 0);
 	shmk_events_rx_close(x);
 	/* one lap of each lane, all received: every cell names an attached slot */
-	for (uint32_t k = 0; k < SHMK_EVENTS_LANE_CAP; k++) {
+	for (uint32_t k = 0; k < SHMK_EVENTS_LANE_DEEP_CAP; k++) {
 		n = make_msg(buf, 0, k);
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(ta, buf, n, NULL), 0);
 		n = make_msg(buf, 1, k);
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tb, buf, n, NULL), 0);
 	}
-	for (uint32_t k = 0; k < 2 * SHMK_EVENTS_LANE_CAP; k++)
+	for (uint32_t k = 0; k < 2 * SHMK_EVENTS_LANE_DEEP_CAP; k++)
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL), 0);
 	/* the consumer's next poll looks at lane A first (B was served last) */
 	struct two_counts c = { rx, 500 };
@@ -101,7 +101,7 @@ static void lanes_cell_reread(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(lanes_cell_reread, 20, "events.spsc.slot-seq+2", "events.mpsc.lane");
+H_REGISTER(lanes_cell_reread, 20, "events.spsc.slot-seq+2", "events.mpsc.lane+2");
 
 /* The same race against the SPSC receiver of a lanes region: a lane's
  * message must not be taken for the SPSC ring's. */
@@ -199,7 +199,7 @@ static void lanes_takeover_cas(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(lanes_takeover_cas, 20, "events.mpsc.lane-takeover+2");
+H_REGISTER(lanes_takeover_cas, 20, "events.mpsc.lane-takeover+4");
 
 /* A lanes producer's row is its process's: a forked child's copy of the
  * handle fails with SHMK_EBUSY and its close leaves the row to the

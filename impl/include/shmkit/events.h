@@ -168,8 +168,9 @@ int shmk_events_describe(const void *base, size_t len, struct shmk_events_info *
 /* Copying queue operations.  try_* never block and make no syscall unless a
  * peer is parked.  sizes (may be NULL) is filled on ETOOLARGE / EBUFSMALL.
  * In a region created with opts.lanes (SHMK_EVENTS_CAP_LANES) each MPSC
- * producer sends into a lane of its own (16 messages deep, no locked RMW
- * per message; r[events.mpsc.lane]) and nothing below about claimed cells,
+ * producer sends into a lane of its own (128 messages deep for the first
+ * four producers' rows, 8 for the others; no locked RMW
+ * per message; r[events.mpsc.lane+2]) and nothing below about claimed cells,
  * SHMK_ESKIPPED or the 64 idle polls applies (r[events.mpsc.lanes-scope]).
  * Otherwise MPSC sends and publishes fail with SHMK_ESKIPPED when this producer was
  * stopped (or descheduled) between its claim and its publish for longer

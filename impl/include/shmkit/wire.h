@@ -60,9 +60,10 @@ typedef uint64_t shmk_token_t;
  *                        1024 Vyukov cells {seq u64, stamp u32 | slot u32}
  *   25088       557056   slot pool: 2048 x {next_free, refcnt, len, seq, 256 data}
  *   582144      256      wake section (only with SHMK_EVENTS_CAP_WAKE): futex words
- *   582144|582400 12352  lanes section (only with SHMK_EVENTS_CAP_LANES), after the
- *                        wake section when there is one: the doorbell line, then 64
- *                        lanes {tail line, head line, 16 u32 cells}, one per producer row
+ *   582144|582400 12224  lanes section (only with SHMK_EVENTS_CAP_LANES), after the
+ *                        wake section when there is one: the doorbell line, 64 lane
+ *                        {tail line, head line} pairs, one per producer row, then
+ *                        992 u32 cells (rows 0-3: 128 each, rows 4-63: 8 each)
  *
  * Every counter is a u64 that wraps; cell index = counter & (capacity - 1).
  */
@@ -76,7 +77,7 @@ typedef uint64_t shmk_token_t;
 #define SHMK_EVENTS_CAP_SEQ 0x2u
 /* The MPSC queue is the lanes section appended after the v1 layout (and
  * after the wake section), one SPSC lane per producer row and a doorbell
- * (events.layout.lanes); the v1 MPSC cells stay unused.  v1 regions
+ * (events.layout.lanes+2); the v1 MPSC cells stay unused.  v1 regions
  * without it keep Vyukov's queue. */
 #define SHMK_EVENTS_CAP_LANES 0x4u
 /* Every process on the region follows common.wait.fence+2's asymmetric
@@ -203,14 +204,28 @@ struct shmk_events_wake {
 	struct shmk_events_wakeword spsc_data, spsc_space, mpsc_data, mpsc_space;
 };
 
-/* One producer row's lane: an SPSC ring of slot indices (events.mpsc.lane) */
-#define SHMK_EVENTS_LANE_CAP 16u	/* 64 lanes x 16 = SHMK_EVENTS_QUEUE_CAP cells */
+/* One producer row's lane: an SPSC ring of slot indices (events.mpsc.lane+2).
+ * Rows 0-3 (the first producers: a producer takes the lowest free row) get
+ * 128 cells, the other 60 rows 8: 4 x 128 + 60 x 8 = 992 cells, so every
+ * lane cell can keep a slot attached together with every SPSC cell (1024)
+ * and the 2048-slot pool still has slots over (events.spsc.hoard). */
+#define SHMK_EVENTS_LANE_DEEP_ROWS 4u
+#define SHMK_EVENTS_LANE_DEEP_CAP 128u
+#define SHMK_EVENTS_LANE_CAP 8u		/* rows 4-63 */
+#define SHMK_EVENTS_LANE_CELLS \
+	(SHMK_EVENTS_LANE_DEEP_ROWS * SHMK_EVENTS_LANE_DEEP_CAP + \
+	 (SHMK_EVENTS_PRODUCERS - SHMK_EVENTS_LANE_DEEP_ROWS) * SHMK_EVENTS_LANE_CAP)
+/* Row i's depth and the index of its first cell in the cells array. */
+#define SHMK_EVENTS_LANE_CAP_OF(i) \
+	((i) < SHMK_EVENTS_LANE_DEEP_ROWS ? SHMK_EVENTS_LANE_DEEP_CAP : SHMK_EVENTS_LANE_CAP)
+#define SHMK_EVENTS_LANE_FIRST(i) \
+	((i) < SHMK_EVENTS_LANE_DEEP_ROWS \
+		 ? (i) * SHMK_EVENTS_LANE_DEEP_CAP \
+		 : SHMK_EVENTS_LANE_DEEP_ROWS * SHMK_EVENTS_LANE_DEEP_CAP + \
+			   ((i) - SHMK_EVENTS_LANE_DEEP_ROWS) * SHMK_EVENTS_LANE_CAP)
 struct shmk_events_lane {
 	struct shmk_events_line64 tail;		/* the row's producer writes it */
 	struct shmk_events_line64 head;		/* the consumer writes it */
-	/* slot indices; a free cell keeps its slot attached (refcnt 1) for
-	 * the producer's next lap, or NIL (events.mpsc.recycle) */
-	SHMK_ATOMIC(uint32_t) cells[SHMK_EVENTS_LANE_CAP];
 };
 
 struct shmk_events_lanes {
@@ -218,11 +233,15 @@ struct shmk_events_lanes {
 	 * set their bit, the consumer clears it */
 	struct shmk_events_line64 bell;
 	struct shmk_events_lane lanes[SHMK_EVENTS_PRODUCERS];
+	/* every lane's cells, row by row (SHMK_EVENTS_LANE_FIRST): slot
+	 * indices; a free cell keeps its slot attached (refcnt 1) for the
+	 * producer's next lap, or NIL (events.mpsc.recycle) */
+	SHMK_ATOMIC(uint32_t) cells[SHMK_EVENTS_LANE_CELLS];
 };
 
 #define SHMK_EVENTS_BASE_BYTES 582144u
 #define SHMK_EVENTS_WAKE_BYTES 256u
-#define SHMK_EVENTS_LANES_BYTES 12352u
+#define SHMK_EVENTS_LANES_BYTES 12224u
 
 SHMK_WIRE_ASSERT(sizeof(struct shmk_events_v1hdr) == 16);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_v1hdr, magic) == 0);
@@ -266,12 +285,16 @@ SHMK_WIRE_ASSERT(sizeof(struct shmk_events_wakeword) == 64);
 SHMK_WIRE_ASSERT(sizeof(struct shmk_events_wake) == SHMK_EVENTS_WAKE_BYTES);
 SHMK_WIRE_ASSERT(SHMK_EVENTS_BASE_BYTES % 64 == 0);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_lane, head) == 64);
-SHMK_WIRE_ASSERT(offsetof(struct shmk_events_lane, cells) == 128);
-SHMK_WIRE_ASSERT(sizeof(struct shmk_events_lane) == 192);
+SHMK_WIRE_ASSERT(sizeof(struct shmk_events_lane) == 128);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_events_lanes, lanes) == 64);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_events_lanes, cells) == 8256);
 SHMK_WIRE_ASSERT(sizeof(struct shmk_events_lanes) == SHMK_EVENTS_LANES_BYTES);
-SHMK_WIRE_ASSERT(SHMK_EVENTS_LANE_CAP * SHMK_EVENTS_PRODUCERS == SHMK_EVENTS_QUEUE_CAP);
+/* every lane cell and every SPSC cell can hold a slot at once */
+SHMK_WIRE_ASSERT(SHMK_EVENTS_LANE_CELLS == 992);
+SHMK_WIRE_ASSERT(SHMK_EVENTS_LANE_CELLS + SHMK_EVENTS_QUEUE_CAP <= SHMK_EVENTS_SLOTS);
+SHMK_WIRE_ASSERT(SHMK_EVENTS_LANE_FIRST(SHMK_EVENTS_PRODUCERS) == SHMK_EVENTS_LANE_CELLS);
 SHMK_WIRE_ASSERT((SHMK_EVENTS_LANE_CAP & (SHMK_EVENTS_LANE_CAP - 1)) == 0);
+SHMK_WIRE_ASSERT((SHMK_EVENTS_LANE_DEEP_CAP & (SHMK_EVENTS_LANE_DEEP_CAP - 1)) == 0);
 SHMK_WIRE_ASSERT(SHMK_EVENTS_PRODUCERS == 64); /* one doorbell bit per row in a u64 */
 SHMK_WIRE_ASSERT((SHMK_EVENTS_QUEUE_CAP & (SHMK_EVENTS_QUEUE_CAP - 1)) == 0);
 
