@@ -30,9 +30,11 @@
  * A sole writer that armed itself under the lock (solo = 1 while
  * registered == 1) writes its later records without the lock: it stores
  * busy, then loads registered, and takes the lock instead when it is not 1;
- * it clears busy after publishing (ring.writer.solo+2).  Every writer that
+ * it clears busy after publishing (ring.writer.solo+4).  Every writer that
  * takes the lock while solo is set waits, once per handle and fork
- * generation, until busy is clear or names a dead writer.  In the C code
+ * generation, until busy is clear or names a dead writer, except the armed
+ * handle in the process that armed it (a forked copy drains: the child
+ * handler drops its OFD lock, own here; ring.writer.solo.self).  In the C code
  * the busy store and the registered load are separated by a compiler
  * barrier only, so the busy store is modelled buffered (as futex.pml
  * models a store buffer): it sits in busyq, invisible to the other
@@ -92,7 +94,8 @@
  * r[verify ring.writer.space]
  * r[verify ring.writer.publish]
  * r[verify ring.writer.sole+6]
- * r[verify ring.writer.solo+2]
+ * r[verify ring.writer.solo+4]
+ * r[verify ring.writer.solo.self]
  */
 
 #define CAP 4              /* ring words */
@@ -134,6 +137,7 @@ byte got[W];
  * child starts with its parent's kept, kh, kt and og instead. */
 proctype writer(byte me; bool reg; bool kept; byte kh, kt, og; bool armed; byte fg)
 {
+	bool own = false;             /* holds the OFD lock: armed here (solo_own) */
 	byte s = 1, rl, h, t, k;
 	bool fast;
 
@@ -177,9 +181,11 @@ again:
 				lock = me + 1
 			};
 #endif
-			/* solo_drain: once per handle and fork generation */
+			/* solo_drain: once per handle and fork generation, but
+			 * not by the armed handle in its own process (ring.writer.
+			 * solo.self: only it writes unlocked, and it is here) */
 			if
-			:: solo && fg != gen[me] + 1 ->
+			:: solo && !own && fg != gen[me] + 1 ->
 #ifndef BUG_SOLO_NO_MEMBARRIER
 				atomic { DRAIN_BUSY };  /* membarrier */
 #endif
@@ -192,7 +198,7 @@ again:
 			/* solo_arm */
 			if
 			:: !armed && og == gen[me] && registered == 1 ->
-				solo = true; armed = true
+				solo = true; armed = true; own = true
 			:: else -> skip
 			fi
 		fi;

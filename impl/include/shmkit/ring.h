@@ -35,7 +35,7 @@
  * be committed by the thread that reserved.  Several writer handles, in any
  * processes, may write at once: they serialise on a robust process-shared
  * mutex in the writers page.  While only one writer has ever registered it
- * writes without that mutex (r[ring.writer.solo+2]: a busy word and a
+ * writes without that mutex (r[ring.writer.solo+4]: a busy word and a
  * membarrier the next writer to register runs at its first write).  So a
  * writer whose process cannot issue membarrier (no kernel support, or a
  * seccomp filter refusing it) fails every write with that -errno (EPERM,
