@@ -156,11 +156,13 @@ void shmk_delay_point(const char *name)
 	static _Thread_local int read_env;
 	static _Thread_local uint64_t rng;
 	static _Thread_local pid_t rng_pid;
+	static _Thread_local int fixed;
 
 	if (!read_env) {
 		read_env = 1;
 		spec = getenv("SHMK_DELAY_AT");
 		max_us = shmk_env_long("SHMK_DELAY_US", 200, 0, 1000000);
+		fixed = getenv("SHMK_DELAY_FIXED") != NULL;
 	}
 	if (!spec || !*spec)
 		return;
@@ -177,6 +179,11 @@ void shmk_delay_point(const char *name)
 	}
 	if (entry < SHMK_DELAY_ENTRIES) /* relaxed: a count read after the run */
 		atomic_fetch_add_explicit(&delay_hits[entry], 1, memory_order_relaxed);
+	if (fixed) { /* a test that needs a known gap: always the whole of it */
+		struct timespec ts = { max_us / 1000000, (max_us % 1000000) * 1000 };
+		nanosleep(&ts, NULL);
+		return;
+	}
 	pid_t me = getpid();
 	if (rng_pid != me) { /* a forked child draws its own delays */
 		rng_pid = me;

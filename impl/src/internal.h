@@ -236,7 +236,9 @@ void shmk_crash_rearm(void);
  * 200) microseconds, to widen the gap between checking a condition and
  * parking on it (the lost wake-up hunt, conformance/stress/<module>_wakeup.c).
  * shmk_delay_hits(i) counts this process's visits to the ith listed point
- * (the first SHMK_DELAY_ENTRIES; all of them for "*" count as entry 0). */
+ * (the first SHMK_DELAY_ENTRIES; all of them for "*" count as entry 0).
+ * SHMK_DELAY_FIXED set: every visit sleeps exactly SHMK_DELAY_US (a test
+ * that must land a step of another thread inside the gap). */
 #define SHMK_DELAY_ENTRIES 4
 #ifdef SHMK_TEST_BUILD
 void shmk_delay_point(const char *name);

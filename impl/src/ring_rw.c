@@ -413,6 +413,9 @@ static int solo_enter(struct shmk_ring_writer *w)
 	uint64_t me = ring_thread_token();
 	if (!me)
 		return 0;
+	/* a fork by another thread here is what the second generation load
+	 * below is for (test: ring/solo_fork_gap) */
+	SHMK_DELAY_POINT("ring.solo.gap");
 	/* relaxed, then a compiler barrier only: the other side's membarrier
 	 * orders this store before the loads of registered and of the fork
 	 * generation below, paired with the acquire load of busy in solo_drain */

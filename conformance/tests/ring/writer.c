@@ -693,6 +693,102 @@ static void solo_fork_thread(void)
 }
 H_REGISTER(solo_fork_thread, 30, "ring.writer.sole+6", "ring.writer.solo+4");
 
+/* A fork by another thread lands between the sole writer thread's first
+ * fork-generation check and its busy store (the delay point ring.solo.gap,
+ * held 400 ms): the child drains (busy still 0) and writes C1.  The writer
+ * thread, after its busy store, must load the generation again and take
+ * the lock for its reservation a3: else it reserves unlocked while the
+ * child, drained for this generation, writes C2 under the lock at the same
+ * head.  With the lock, C2 waits for a3's commit: C1 a3 C2. */
+static struct shmk_ring_writer *gap_w;
+static int gap_rc = 1, gap_res[2], gap_commit[2];
+
+static void *gap_writer(void *arg)
+{
+	void *p;
+	char c;
+
+	(void)arg;
+	int rc = shmk_ring_reserve(gap_w, 2, &p);
+	if (!rc)
+		memcpy(p, "a3", 2);
+	if (write(gap_res[1], "r", 1) != 1 || read(gap_commit[0], &c, 1) != 1)
+		rc = -1000;
+	gap_rc = rc ? rc : shmk_ring_commit(gap_w);
+	return NULL;
+}
+
+static int gap_child_write(char c)
+{
+	char big[200];
+
+	memset(big, c, sizeof(big));
+	return shmk_ring_write(gap_w, big, sizeof(big));
+}
+
+static void solo_fork_gap(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
+	uint64_t rl = shmk_ring_record_len(2), big = shmk_ring_record_len(200), head = 0, t;
+	int c1[2], go[2];
+	char buf[256], c;
+	size_t n;
+
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	CU_ASSERT_EQUAL_FATAL(atomic_load(&wp->solo), 1);
+	CU_ASSERT_EQUAL_FATAL(pipe(gap_res) | pipe(gap_commit) | pipe(c1) | pipe(go), 0);
+	gap_w = f.w;
+	uint64_t hits = shmk_delay_hits(0);
+	/* read by the writer thread's first delay point (per thread) */
+	setenv("SHMK_DELAY_AT", "ring.solo.gap", 1);
+	setenv("SHMK_DELAY_US", "400000", 1);
+	setenv("SHMK_DELAY_FIXED", "1", 1);
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, gap_writer, NULL), 0);
+	int64_t until = shmk_now_ns() + 5000000000;
+	while (shmk_delay_hits(0) == hits && shmk_now_ns() < until)
+		usleep(100);
+	CU_ASSERT_FATAL(shmk_delay_hits(0) != hits);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int rc = gap_child_write('C');
+		if (write(c1[1], "c", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(14);
+		_exit(rc == 0 && gap_child_write('D') == 0 ? 0 : 13);
+	}
+	CU_ASSERT_EQUAL(read(c1[0], &c, 1), 1);
+	CU_ASSERT_EQUAL(gap_rc, 1); /* the writer thread is still in the gap */
+	CU_ASSERT_EQUAL(read(gap_res[0], &c, 1), 1); /* a3 reserved */
+	CU_ASSERT_EQUAL(write(go[1], "g", 1), 1);
+	usleep(100000); /* the child's chance to write D at a3's head */
+	CU_ASSERT_EQUAL(write(gap_commit[1], "c", 1), 1);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	unsetenv("SHMK_DELAY_AT");
+	unsetenv("SHMK_DELAY_US");
+	unsetenv("SHMK_DELAY_FIXED");
+	CU_ASSERT_EQUAL(gap_rc, 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 3 * rl + 2 * big);
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xA, "a2");
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT(t == 0xA && n == 200 && buf[0] == 'C' && buf[199] == 'C');
+	read_one(f.r, 0xA, "a3");
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT(t == 0xA && n == 200 && buf[0] == 'D' && buf[199] == 'D');
+	for (int i = 0; i < 2; i++) {
+		close(gap_res[i]);
+		close(gap_commit[i]);
+		close(c1[i]);
+		close(go[i]);
+	}
+	rfx_close(&f);
+}
+H_REGISTER(solo_fork_gap, 20, "ring.writer.solo+4", "ring.writer.sole+6");
+
 /* The sole writer's thread reserves (unlocked) and exits without commit,
  * its process living on: busy names a dead thread, so the next writer
  * writes at once (the reservation published nothing), instead of failing
