@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Syscall wrappers, safe paths, process tokens, futex, time: see internal.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/openat2.h>
@@ -28,13 +29,14 @@ enum {
 	SITE_FSTAT,
 	SITE_FUTEX,
 	SITE_MEMBARRIER,
+	SITE_ATFORK,
 	SITE_N
 };
 
 #ifdef SHMK_TEST_BUILD
 static const char *const site_names[SITE_N] = {
 	"open", "shm_open", "ftruncate", "fallocate", "mmap", "mremap", "fstat", "futex",
-	"membarrier",
+	"membarrier", "atfork",
 };
 /* Per-process and not thread-safe on purpose: fault runs are single-threaded. */
 static long fault_at[SITE_N];	/* fail the Nth call; 0 = never */
@@ -468,6 +470,15 @@ int shmk_sys_membarrier(int cmd)
 		return SHMK_FAIL(-EPERM);
 	long rc = syscall(SYS_membarrier, cmd, 0, 0);
 	return rc < 0 ? SHMK_FAIL(-errno) : (int)rc;
+}
+
+/* The injected failure is glibc's only one (ENOMEM). */
+int shmk_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	if (fault_hit(SITE_ATFORK))
+		return SHMK_FAIL(-ENOMEM);
+	int e = pthread_atfork(prepare, parent, child);
+	return e ? SHMK_FAIL(-e) : 0;
 }
 
 /* ---------------------------------------------------------------- time */

@@ -360,7 +360,7 @@ static void ring_fork_watch(void)
 	 * opened meanwhile get a generation no load will ever match
 	 * (shmk_ring__fork_gen) and never keep head, and no handle arms
 	 * (wlock: a child could not drop the lock, nor see the fork). */
-	if (pthread_atfork(ring_fork_prepare, ring_fork_parent, ring_fork_child))
+	if (shmk_sys_atfork(ring_fork_prepare, ring_fork_parent, ring_fork_child))
 		atomic_store_explicit(&ring_fork_gen, UINT64_MAX, memory_order_relaxed);
 }
 

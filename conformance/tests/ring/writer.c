@@ -913,6 +913,98 @@ static void solo_hidden(void)
 }
 H_REGISTER(solo_hidden, 20, "ring.writer.solo.dead");
 
+/* A process whose pthread_atfork registration failed (SHMK_FAULT=atfork:
+ * glibc's ENOMEM) sees no fork, so its fork generation is a sentinel: its
+ * writer must still drain the sole writer once (the sentinel's "gen + 1"
+ * wrapped to the "never drained" 0, and it wrote over the open record)
+ * and never arm.  The role opens a writer while a's record is open: it
+ * must fail with SHMK_EBUSY. */
+static int role_solo_atfork(int argc, char **argv)
+{
+	struct role_args a;
+	struct shmk_ring_writer *b = NULL;
+	int wfd = role_args(argc, argv, &a);
+
+	if (wfd < 0)
+		return -wfd;
+	if (shmk_ring_writer_open(wfd, &b))
+		return 10;
+	if (shmk_fault_fired() != 1)
+		return 11; /* the registration did not fail: nothing to prove */
+	int rc = shmk_ring_write(b, "b1", 2);
+	shmk_ring_writer_close(b);
+	return rc == SHMK_EBUSY ? 0 : 12;
+}
+H_ROLE("solo_atfork", role_solo_atfork);
+
+static void solo_atfork_failed(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+	void *p;
+
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f.w, 2, &p), 0);
+	CU_ASSERT_NOT_EQUAL(atomic_load(&wp->busy), 0);
+	memcpy(p, "a3", 2);
+	int wfd = new_writer_fd(f.r, 0xB, NULL);
+	setenv("SHMK_FAULT", "atfork:1", 1);
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	pid_t pid = spawn_role_fd("solo_atfork", wfd, "x", "0", "0", NULL);
+	unsetenv("SHMK_FAULT");
+	unsetenv("SHMK_LIVENESS_MS");
+	close(wfd);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 2 * rl);
+	CU_ASSERT_EQUAL(shmk_ring_commit(f.w), 0);
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xA, "a2");
+	read_one(f.r, 0xA, "a3");
+	rfx_close(&f);
+}
+H_REGISTER(solo_atfork_failed, 20, "ring.writer.solo.owner", "ring.writer.solo.drain");
+
+/* ... and such a process, the only writer, never arms: its records take
+ * the lock (solo stays 0). */
+static int role_solo_atfork_sole(int argc, char **argv)
+{
+	struct role_args a;
+	struct shmk_ring_writer *w = NULL;
+	int wfd = role_args(argc, argv, &a);
+
+	if (wfd < 0)
+		return -wfd;
+	if (shmk_ring_writer_open(wfd, &w))
+		return 10;
+	if (shmk_fault_fired() != 1)
+		return 11;
+	int rc = 0;
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = shmk_ring_write(w, "a1", 2);
+	shmk_ring_writer_close(w);
+	return rc ? 12 : 0;
+}
+H_ROLE("solo_atfork_sole", role_solo_atfork_sole);
+
+static void solo_atfork_never_arms(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
+	int wfd = new_writer_fd(f.r, 0xA, NULL);
+
+	setenv("SHMK_FAULT", "atfork:1", 1);
+	pid_t pid = spawn_role_fd("solo_atfork_sole", wfd, "x", "0", "0", NULL);
+	unsetenv("SHMK_FAULT");
+	close(wfd);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	CU_ASSERT_EQUAL(atomic_load(&wp->solo), 0);
+	rfx_close(&f);
+}
+H_REGISTER(solo_atfork_never_arms, 20, "ring.writer.solo.owner");
+
 /* The sole writer's process execs inside its unlocked reservation (pid
  * and start time unchanged: its thread token stays "alive"); the new image
  * opens another writer fd and must write at once: the exec dropped the
