@@ -181,7 +181,7 @@ void shmk_delay_point(const char *name)
 	}
 	if (entry < SHMK_DELAY_ENTRIES) /* relaxed: a count read after the run */
 		atomic_fetch_add_explicit(&delay_hits[entry], 1, memory_order_relaxed);
-	if (fixed) { /* a test that needs a known gap: always the whole of it */
+	if (fixed) { /* r[impl reliability.hook.delay.fixed] a known gap */
 		struct timespec ts = { max_us / 1000000, (max_us % 1000000) * 1000 };
 		nanosleep(&ts, NULL);
 		return;

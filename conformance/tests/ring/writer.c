@@ -530,6 +530,35 @@ static void solo_end(struct rfx *f, struct shmk_ring_writer *b, const char *orde
 	rfx_close(f);
 }
 
+static struct shmk_ring_wpage *solo_wp(struct rfx *f)
+{
+	return (void *)(f->raw + f->len - PAGE);
+}
+
+/* a1 and a2 written (the second unlocked: a armed), a3 reserved and
+ * filled, not committed: its reservation holds busy, not the lock (else a
+ * second writer's SHMK_EBUSY would come from the lock's deadline just as
+ * well).  f raw. */
+static void solo_hold_a3(struct rfx *f)
+{
+	void *p;
+
+	write_two(f, "a1", 1);
+	write_two(f, "a2", 2); /* unlocked from here */
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f->w, 2, &p), 0);
+	CU_ASSERT_NOT_EQUAL(atomic_load(&solo_wp(f)->busy), 0);
+	memcpy(p, "a3", 2);
+}
+
+/* Reads a1 and a2 (tag 0xA), then msg (tag), and closes f. */
+static void solo_read3(struct rfx *f, uint64_t tag, const char *msg)
+{
+	read_one(f->r, 0xA, "a1");
+	read_one(f->r, 0xA, "a2");
+	read_one(f->r, tag, msg);
+	rfx_close(f);
+}
+
 /* The sole writer writes unlocked once armed (its first record, locked,
  * arms it): a reservation it holds is its busy word, not the lock.  A
  * second writer that registers meanwhile must wait for it (SHMK_EBUSY
@@ -538,17 +567,9 @@ static void solo_end(struct rfx *f, struct shmk_ring_writer *b, const char *orde
 static void solo_busy(void)
 {
 	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
-	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
 	uint64_t rl = shmk_ring_record_len(2), head = 0;
-	void *p;
 
-	write_two(&f, "a1", 1);
-	write_two(&f, "a2", 2); /* unlocked from here */
-	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f.w, 2, &p), 0);
-	/* the reservation holds busy, not the lock (else the SHMK_EBUSY
-	 * below would come from the lock's deadline just as well) */
-	CU_ASSERT_NOT_EQUAL(atomic_load(&wp->busy), 0);
-	memcpy(p, "a3", 2);
+	solo_hold_a3(&f);
 	setenv("SHMK_LIVENESS_MS", "200", 1);
 	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
 	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), SHMK_EBUSY);
@@ -675,7 +696,7 @@ static void solo_fork_thread(void)
 	write_two(&f, "a2", 2); /* unlocked from here */
 	/* armed: else the writer thread takes the lock whatever the fork
 	 * generation says, and this test proves nothing of the unlocked path */
-	CU_ASSERT_EQUAL(atomic_load(&((struct shmk_ring_wpage *)(void *)(f.raw + f.len - PAGE))->solo), 1);
+	CU_ASSERT_EQUAL(atomic_load(&solo_wp(&f)->solo), 1);
 	pthread_t a, b;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&a, NULL, ft_writer, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&b, NULL, ft_forker, NULL), 0);
@@ -787,7 +808,8 @@ static void solo_fork_gap(void)
 	}
 	rfx_close(&f);
 }
-H_REGISTER(solo_fork_gap, 20, "ring.writer.solo+4", "ring.writer.sole+6");
+H_REGISTER(solo_fork_gap, 20, "ring.writer.solo+4", "ring.writer.sole+6",
+	   "reliability.hook.delay.fixed");
 
 /* The sole writer's thread reserves (unlocked) and exits without commit,
  * its process living on: busy names a dead thread, so the next writer
@@ -876,16 +898,10 @@ static int solo_hidden_child(int wfd, int mode)
 static void solo_hidden(void)
 {
 	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
-	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
 	uint64_t rl = shmk_ring_record_len(2), head = 0;
 	int skipped = 0;
-	void *p;
 
-	write_two(&f, "a1", 1);
-	write_two(&f, "a2", 2); /* unlocked from here */
-	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f.w, 2, &p), 0);
-	CU_ASSERT_NOT_EQUAL(atomic_load(&wp->busy), 0);
-	memcpy(p, "a3", 2);
+	solo_hold_a3(&f);
 	for (int mode = 0; mode < 2; mode++) {
 		int wfd = new_writer_fd(f.r, 0xB, NULL);
 		pid_t pid = fork();
@@ -904,10 +920,7 @@ static void solo_hidden(void)
 	CU_ASSERT_EQUAL(shmk_ring_commit(f.w), 0);
 	shmk_ring_head(f.r, &head);
 	CU_ASSERT_EQUAL(head, 3 * rl);
-	read_one(f.r, 0xA, "a1");
-	read_one(f.r, 0xA, "a2");
-	read_one(f.r, 0xA, "a3");
-	rfx_close(&f);
+	solo_read3(&f, 0xA, "a3");
 	if (skipped == 2)
 		H_SKIP("needs root for unshare and mount (pid namespace, hidepid /proc)");
 }
@@ -940,15 +953,9 @@ H_ROLE("solo_atfork", role_solo_atfork);
 static void solo_atfork_failed(void)
 {
 	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
-	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
 	uint64_t rl = shmk_ring_record_len(2), head = 0;
-	void *p;
 
-	write_two(&f, "a1", 1);
-	write_two(&f, "a2", 2); /* unlocked from here */
-	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f.w, 2, &p), 0);
-	CU_ASSERT_NOT_EQUAL(atomic_load(&wp->busy), 0);
-	memcpy(p, "a3", 2);
+	solo_hold_a3(&f);
 	int wfd = new_writer_fd(f.r, 0xB, NULL);
 	setenv("SHMK_FAULT", "atfork:1", 1);
 	setenv("SHMK_LIVENESS_MS", "100", 1);
@@ -960,10 +967,7 @@ static void solo_atfork_failed(void)
 	shmk_ring_head(f.r, &head);
 	CU_ASSERT_EQUAL(head, 2 * rl);
 	CU_ASSERT_EQUAL(shmk_ring_commit(f.w), 0);
-	read_one(f.r, 0xA, "a1");
-	read_one(f.r, 0xA, "a2");
-	read_one(f.r, 0xA, "a3");
-	rfx_close(&f);
+	solo_read3(&f, 0xA, "a3");
 }
 H_REGISTER(solo_atfork_failed, 20, "ring.writer.solo.owner", "ring.writer.solo.drain");
 
@@ -1050,10 +1054,7 @@ static void solo_exec(void)
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
 	shmk_ring_head(f.r, &head);
 	CU_ASSERT_EQUAL(head, 3 * rl);
-	read_one(f.r, 0xA, "a1");
-	read_one(f.r, 0xA, "a2");
-	read_one(f.r, 0xB, "b1");
-	rfx_close(&f);
+	solo_read3(&f, 0xB, "b1");
 }
 H_REGISTER(solo_exec, 20, "ring.writer.solo.dead", "ring.writer.solo.owner");
 
@@ -1098,10 +1099,7 @@ static void solo_self_fork(void)
 	close(fd);
 	close(pp[1]);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
-	read_one(f.r, 0xA, "a1");
-	read_one(f.r, 0xA, "a2");
-	read_one(f.r, 0xA, "a3");
-	rfx_close(&f);
+	solo_read3(&f, 0xA, "a3");
 }
 H_REGISTER(solo_self_fork, 20, "ring.writer.solo.self", "ring.writer.solo.owner");
 
