@@ -30,9 +30,11 @@
  * A sole writer that armed itself under the lock (solo = 1 while
  * registered == 1) writes its later records without the lock: it stores
  * busy, then loads registered, and takes the lock instead when it is not 1;
- * it clears busy after publishing (ring.writer.solo+2).  Every writer that
+ * it clears busy after publishing (ring.writer.solo+4).  Every writer that
  * takes the lock while solo is set waits, once per handle and fork
- * generation, until busy is clear or names a dead writer.  In the C code
+ * generation, until busy is clear or names a dead writer, except the armed
+ * handle in the process that armed it (a forked copy drains: the child
+ * handler drops its OFD lock, own here; ring.writer.solo.self).  In the C code
  * the busy store and the registered load are separated by a compiler
  * barrier only, so the busy store is modelled buffered (as futex.pml
  * models a store buffer): it sits in busyq, invisible to the other
@@ -70,6 +72,7 @@
  * @planted BUG_SOLO_NO_DRAIN safety locked-writer-ignores-busy
  * @planted BUG_SOLO_NO_RECHECK safety unlocked-without-registered-check
  * @planted BUG_SOLO_NO_MEMBARRIER safety locked-writer-without-membarrier
+ * @planted BUG_SOLO_NO_GEN_RECHECK safety unlocked-without-fork-generation-recheck
  *
  *   BUG_PUBLISH_EARLY   head is advanced before the record is copied;
  *   BUG_NO_SPACE_CHECK  the writer does not compare against tail;
@@ -83,7 +86,9 @@
  *                       registered after its busy store;
  *   BUG_SOLO_NO_MEMBARRIER a writer taking the lock loads busy without
  *                       the membarrier that drains the sole writer's
- *                       buffered busy store.
+ *                       buffered busy store;
+ *   BUG_SOLO_NO_GEN_RECHECK an armed writer loads only registered after
+ *                       its busy store, not the fork generation again.
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
@@ -92,7 +97,8 @@
  * r[verify ring.writer.space]
  * r[verify ring.writer.publish]
  * r[verify ring.writer.sole+6]
- * r[verify ring.writer.solo+2]
+ * r[verify ring.writer.solo+4]
+ * r[verify ring.writer.solo.self]
  */
 
 #define CAP 4              /* ring words */
@@ -130,10 +136,33 @@ byte got[W];
 
 /* header word: rl * 16 + tag; tag = w * 4 + s (s = 1..R); payload words = tag */
 
+/* fork(): the child copies the handle (own not: the child handler closes
+ * its copy of the OFD lock's fd), when writer 1 is writer 0's child and
+ * it has not forked yet, or not yet (another thread forks later: between
+ * two records, or between an unlocked record's first generation check
+ * and its busy store, ring/solo_fork_gap) */
+#define FORK \
+		if \
+		:: me == 0 && forked && !spawned -> \
+			atomic { \
+				spawned = true; \
+				gen[1] = gen[0] + 1; /* pthread_atfork child handler */ \
+				GEN0_BUMP; \
+				run writer(1, false, kept, kh, kt, og, armed, fg) \
+			} \
+		:: true -> skip \
+		fi
+#ifndef BUG_FORK_CHILD_ONLY
+#define GEN0_BUMP gen[0]++        /* and prepare handler */
+#else
+#define GEN0_BUMP skip
+#endif
+
 /* reg: claim_slot, before the first lock (writer 0's in init); a forked
  * child starts with its parent's kept, kh, kt and og instead. */
 proctype writer(byte me; bool reg; bool kept; byte kh, kt, og; bool armed; byte fg)
 {
+	bool own = false;             /* holds the OFD lock: armed here (solo_own) */
 	byte s = 1, rl, h, t, k;
 	bool fast;
 
@@ -153,12 +182,19 @@ again:
 		fast = false;
 		if                        /* solo_enter */
 		:: armed && kept && og == gen[me] ->
+			/* another thread's fork may land here, between the
+			 * first generation check and the busy store */
+			FORK;
 			busyq = me + 1;       /* relaxed store: buffered */
 #ifdef BUG_SOLO_NO_RECHECK
 			fast = true
 #else
 			if
+#ifdef BUG_SOLO_NO_GEN_RECHECK
 			:: registered == 1 -> fast = true
+#else
+			:: registered == 1 && og == gen[me] -> fast = true
+#endif
 			:: else -> atomic { DRAIN_BUSY; busy = 0 }; armed = false
 			fi
 #endif
@@ -177,9 +213,11 @@ again:
 				lock = me + 1
 			};
 #endif
-			/* solo_drain: once per handle and fork generation */
+			/* solo_drain: once per handle and fork generation, but
+			 * not by the armed handle in its own process (ring.writer.
+			 * solo.self: only it writes unlocked, and it is here) */
 			if
-			:: solo && fg != gen[me] + 1 ->
+			:: solo && !own && fg != gen[me] + 1 ->
 #ifndef BUG_SOLO_NO_MEMBARRIER
 				atomic { DRAIN_BUSY };  /* membarrier */
 #endif
@@ -192,7 +230,7 @@ again:
 			/* solo_arm */
 			if
 			:: !armed && og == gen[me] && registered == 1 ->
-				solo = true; armed = true
+				solo = true; armed = true; own = true
 			:: else -> skip
 			fi
 		fi;
@@ -266,18 +304,7 @@ again:
 #endif
 			skip
 		fi;
-		if                        /* fork(): the child copies the handle */
-		:: me == 0 && forked && !spawned ->
-			atomic {
-				spawned = true;
-				gen[1] = gen[0] + 1; /* pthread_atfork child handler */
-#ifndef BUG_FORK_CHILD_ONLY
-				gen[0]++;     /* and parent handler */
-#endif
-				run writer(1, false, kept, kh, kt, og, armed, fg)
-			}
-		:: else -> skip
-		fi;
+		FORK;                     /* fork() between records */
 		s++
 	od;
 out:

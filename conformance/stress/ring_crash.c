@@ -19,7 +19,7 @@
  *    SHMK_LIVENESS_MS, and the reader sees SHMK_EPEERDEAD within that once
  *    the last writer is gone.  A third of the trials (both kinds) open the
  *    survivor only after the victim's first records: the victim, the one
- *    writer registered, writes unlocked (ring.writer.solo+2) until the
+ *    writer registered, writes unlocked (ring.writer.solo+4) until the
  *    survivor's first write fences it, or is killed unlocked.
  * 2. Liveness truth: a SIGKILLed writer left a zombie (not reaped): the
  *    reader's wait says SHMK_EPEERDEAD; in a private PID namespace a new
@@ -96,7 +96,7 @@ static void writer_child(int wfd, unsigned k, const char *crash, uint64_t count,
 	if (late) {
 		/* The victim is the only writer ever registered until this
 		 * open, so from its second record it writes unlocked
-		 * (ring.writer.solo+2); the open lands mid-stream (or after
+		 * (ring.writer.solo+4); the open lands mid-stream (or after
 		 * its death) and the first write must fence it. */
 		h_barrier_wait(bar, 30);
 		int64_t until = shmk_now_ns() + 3000000;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Syscall wrappers, safe paths, process tokens, futex, time: see internal.h. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/openat2.h>
@@ -28,13 +29,14 @@ enum {
 	SITE_FSTAT,
 	SITE_FUTEX,
 	SITE_MEMBARRIER,
+	SITE_ATFORK,
 	SITE_N
 };
 
 #ifdef SHMK_TEST_BUILD
 static const char *const site_names[SITE_N] = {
 	"open", "shm_open", "ftruncate", "fallocate", "mmap", "mremap", "fstat", "futex",
-	"membarrier",
+	"membarrier", "atfork",
 };
 /* Per-process and not thread-safe on purpose: fault runs are single-threaded. */
 static long fault_at[SITE_N];	/* fail the Nth call; 0 = never */
@@ -156,11 +158,13 @@ void shmk_delay_point(const char *name)
 	static _Thread_local int read_env;
 	static _Thread_local uint64_t rng;
 	static _Thread_local pid_t rng_pid;
+	static _Thread_local int fixed;
 
 	if (!read_env) {
 		read_env = 1;
 		spec = getenv("SHMK_DELAY_AT");
 		max_us = shmk_env_long("SHMK_DELAY_US", 200, 0, 1000000);
+		fixed = getenv("SHMK_DELAY_FIXED") != NULL;
 	}
 	if (!spec || !*spec)
 		return;
@@ -177,6 +181,11 @@ void shmk_delay_point(const char *name)
 	}
 	if (entry < SHMK_DELAY_ENTRIES) /* relaxed: a count read after the run */
 		atomic_fetch_add_explicit(&delay_hits[entry], 1, memory_order_relaxed);
+	if (fixed) { /* r[impl reliability.hook.delay.fixed] a known gap */
+		struct timespec ts = { max_us / 1000000, (max_us % 1000000) * 1000 };
+		nanosleep(&ts, NULL);
+		return;
+	}
 	pid_t me = getpid();
 	if (rng_pid != me) { /* a forked child draws its own delays */
 		rng_pid = me;
@@ -461,6 +470,15 @@ int shmk_sys_membarrier(int cmd)
 		return SHMK_FAIL(-EPERM);
 	long rc = syscall(SYS_membarrier, cmd, 0, 0);
 	return rc < 0 ? SHMK_FAIL(-errno) : (int)rc;
+}
+
+/* The injected failure is glibc's only one (ENOMEM). */
+int shmk_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	if (fault_hit(SITE_ATFORK))
+		return SHMK_FAIL(-ENOMEM);
+	int e = pthread_atfork(prepare, parent, child);
+	return e ? SHMK_FAIL(-e) : 0;
 }
 
 /* ---------------------------------------------------------------- time */

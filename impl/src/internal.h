@@ -107,7 +107,7 @@ static inline int shmk__fail_here(int rc, const char *site)
  * They are the fault-injection sites: in test builds (SHMK_TEST_BUILD)
  * SHMK_FAULT="site:N[,site:N...]" (or shmk_fault_set()) makes the Nth call
  * of that site fail.  Sites: open, shm_open, ftruncate, fallocate, mmap,
- * mremap, fstat, futex, membarrier.
+ * mremap, fstat, futex, membarrier, atfork.
  * ---------------------------------------------------------------------- */
 int shmk_sys_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
 int shmk_sys_shm_open(const char *name, int flags, mode_t mode);
@@ -121,6 +121,8 @@ int shmk_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *
 		    void **out);
 /* membarrier(2): its result (QUERY: the command mask) or -errno. */
 int shmk_sys_membarrier(int cmd);
+/* pthread_atfork: 0 or -errno. */
+int shmk_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
 /* Fault hook control (test builds; no-ops returning -ENOTSUP otherwise). */
 int shmk_fault_set(const char *spec); /* "" or NULL clears */
@@ -236,7 +238,9 @@ void shmk_crash_rearm(void);
  * 200) microseconds, to widen the gap between checking a condition and
  * parking on it (the lost wake-up hunt, conformance/stress/<module>_wakeup.c).
  * shmk_delay_hits(i) counts this process's visits to the ith listed point
- * (the first SHMK_DELAY_ENTRIES; all of them for "*" count as entry 0). */
+ * (the first SHMK_DELAY_ENTRIES; all of them for "*" count as entry 0).
+ * SHMK_DELAY_FIXED set: every visit sleeps exactly SHMK_DELAY_US (a test
+ * that must land a step of another thread inside the gap). */
 #define SHMK_DELAY_ENTRIES 4
 #ifdef SHMK_TEST_BUILD
 void shmk_delay_point(const char *name);

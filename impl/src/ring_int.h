@@ -47,10 +47,15 @@ struct shmk_ring_writer {
 	uint64_t fork_gen;	/* shmk_ring__fork_gen() at open: no fork since while equal */
 	uint64_t kept_head;	/* the head this handle published last */
 	uint64_t kept_tail;	/* the tail this handle loaded last (validated) */
-	int solo;		/* armed: may write unlocked (ring.writer.solo+2) */
+	int solo;		/* armed: may write unlocked (ring.writer.solo+4) */
 	int res_solo;		/* the pending reservation holds busy, not the lock */
 	uint64_t fenced;	/* fork generation + 1 at which this handle fenced and
-				 * drained the sole writer (0: never; ring.writer.solo+2) */
+				 * drained the sole writer (0: never; ring.writer.solo+4) */
+	int solo_own;		/* solo_fd holds the OFD lock (ring.writer.solo.owner):
+				 * the armed handle, in the process that armed it
+				 * (the fork child handler closes a copy's) */
+	int solo_fd;		/* its own O_CLOEXEC re-open of the ring file */
+	struct shmk_ring_writer *solo_next; /* the process's armed handles */
 	uint64_t res_head;
 	uint64_t res_rl;
 	int mediated;		/* a mediated writer: sock only, no mapping (ring_mediator.c) */
@@ -65,6 +70,8 @@ int shmk_ring__claim_slot(struct shmk_ring_writer *w);
 /* ring_rw.c: the process's fork generation (every fork bumps it in parent
  * and child; the first call registers the pthread_atfork handlers). */
 uint64_t shmk_ring__fork_gen(void);
+/* ring_rw.c: drops the armed handle's OFD lock (writer close). */
+void shmk_ring__solo_release(struct shmk_ring_writer *w);
 /* Closes every descriptor a received message brought (SCM_RIGHTS), but
  * the first when keep_first: that one is returned (else -1). */
 struct msghdr;

@@ -21,8 +21,10 @@
  * and the futex returns at once.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -297,7 +299,7 @@ static void ring_fork_bump(void)
 	atomic_fetch_add_explicit(&ring_fork_gen, 1, memory_order_relaxed);
 }
 
-/* r[impl ring.writer.solo+2] The calling thread's token (the process
+/* r[impl ring.writer.solo+4] The calling thread's token (the process
  * token's format over its tid and the thread's start time), which the
  * sole writer stores in busy: a thread that exits or is cancelled inside
  * an unlocked reservation leaves a token that dies with it, as the robust
@@ -305,8 +307,36 @@ static void ring_fork_bump(void)
  * (a forked child's thread has a new tid: ring_fork_child clears it). */
 static _Thread_local uint64_t ring_thread_tok;
 
+/* r[impl ring.writer.solo.owner] The process's armed handles, whose
+ * solo_fd holds the OFD lock.  A forked child closes its copies (the open
+ * file description stays locked by the parent's): held by the child too,
+ * the lock would say "the sole writer's process lives" after the parent
+ * died, making the others wait and fail with SHMK_EBUSY (safe, but the
+ * ring would be wedged for as long as the child lives).  solo_mu is held
+ * across fork (prepare to the parent or child handler), so the child's
+ * list is whole. */
+static pthread_mutex_t solo_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct shmk_ring_writer *solo_list;
+
+static void ring_fork_prepare(void)
+{
+	pthread_mutex_lock(&solo_mu);
+	ring_fork_bump();
+}
+
+static void ring_fork_parent(void)
+{
+	pthread_mutex_unlock(&solo_mu);
+}
+
 static void ring_fork_child(void)
 {
+	for (struct shmk_ring_writer *w = solo_list; w; w = w->solo_next) {
+		close(w->solo_fd);
+		w->solo_own = 0;
+	}
+	solo_list = NULL;
+	pthread_mutex_unlock(&solo_mu);
 	ring_fork_bump();
 	ring_thread_tok = 0;
 }
@@ -328,8 +358,9 @@ static void ring_fork_watch(void)
 {
 	/* Cannot fail but with ENOMEM; then forks go unseen, so the handles
 	 * opened meanwhile get a generation no load will ever match
-	 * (shmk_ring__fork_gen) and never keep head. */
-	if (pthread_atfork(ring_fork_bump, NULL, ring_fork_child))
+	 * (shmk_ring__fork_gen) and never keep head, and no handle arms
+	 * (wlock: a child could not drop the lock, nor see the fork). */
+	if (shmk_sys_atfork(ring_fork_prepare, ring_fork_parent, ring_fork_child))
 		atomic_store_explicit(&ring_fork_gen, UINT64_MAX, memory_order_relaxed);
 }
 
@@ -354,7 +385,7 @@ static void wake_reader(struct shmk_ring_writer *w)
 }
 
 /*
- * r[impl ring.writer.solo+2] The sole writer's unlocked records.  A Dekker
+ * r[impl ring.writer.solo+4] The sole writer's unlocked records.  A Dekker
  * pair made asymmetric: the sole writer (every record) stores its token in
  * busy and then loads registered with only a compiler barrier between; a
  * writer that takes the lock (rarely: once per handle and fork generation)
@@ -382,6 +413,9 @@ static int solo_enter(struct shmk_ring_writer *w)
 	uint64_t me = ring_thread_token();
 	if (!me)
 		return 0;
+	/* a fork by another thread here is what the second generation load
+	 * below is for (test: ring/solo_fork_gap) */
+	SHMK_DELAY_POINT("ring.solo.gap");
 	/* relaxed, then a compiler barrier only: the other side's membarrier
 	 * orders this store before the loads of registered and of the fork
 	 * generation below, paired with the acquire load of busy in solo_drain */
@@ -409,9 +443,38 @@ static void solo_leave(struct shmk_ring_writer *w)
 	atomic_store_explicit(&w->m.wp->busy, 0, memory_order_release);
 }
 
-/* Under the lock, once per handle and fork generation while a sole writer
- * has ever armed: fence it and wait until it is out of its unlocked record
- * (or dead).  0, or an error having changed nothing. */
+/* r[impl ring.writer.solo.dead] busy names a thread that provably died in
+ * its record (it published nothing: head moves at the end).  The proofs:
+ * the sole writer's OFD lock is free (the kernel drops it when the last
+ * descriptor of its open file description goes: the process died or
+ * exec'd, as it released a robust mutex), or its process is visible in our
+ * /proc with the token stored at arming while the thread is not.  Not
+ * seeing a process proves nothing (another pid namespace, hidepid): the
+ * holder then counts as alive until the bound.  proc: also look in /proc
+ * (two opens; the lock query is one fcntl). */
+static int solo_holder_dead(struct shmk_ring_writer *w, uint64_t b, int proc)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = SHMK_RING_SOLO_LOCK_OFF, .l_len = 1 };
+
+	/* our fd's open file description is never the owner's (solo_arm
+	 * re-opens), so its lock conflicts; a refused query proves nothing */
+	if (fcntl(w->fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK)
+		return 1;
+	if (!proc)
+		return 0;
+	/* relaxed: stored before solo under the lock (solo_arm), which
+	 * orders it before this load */
+	uint64_t owner = SHMK_LOAD_U64(&w->m.wp->owner), t;
+	if (!owner || shmk_token_for_pid((pid_t)SHMK_TOKEN_PID(owner), &t) || t != owner)
+		return 0;
+	return !shmk_token_alive(b);
+}
+
+/* r[impl ring.writer.solo.drain] Under the lock, once per handle and fork
+ * generation while a sole writer has ever armed: fence it and wait until
+ * it is out of its unlocked record (or dead).  0, or an error having
+ * changed nothing. */
 static int solo_drain(struct shmk_ring_writer *w, uint64_t gen)
 {
 	struct shmk_ring_wpage *wp = w->m.wp;
@@ -426,7 +489,8 @@ static int solo_drain(struct shmk_ring_writer *w, uint64_t gen)
 	int e = shmk_membarrier_heavy();
 	if (e)
 		return shmk_fail(e, "ring: no membarrier to fence the sole writer with");
-	int64_t until = 0;
+	int64_t until = 0, next_proc = 0;
+	long nap_ns = 50000;
 	unsigned spins = 0;
 	uint64_t b;
 	/* acquire: pairs with the release stores of 0 in solo_leave and
@@ -436,26 +500,32 @@ static int solo_drain(struct shmk_ring_writer *w, uint64_t gen)
 			shmk_cpu_relax();
 			continue;
 		}
-		if (!shmk_token_alive(b)) {
-			/* r[impl ring.writer.solo+2] its thread died in its record:
-			 * it published nothing.  Clear the word so the writers
-			 * draining after us skip the spins and the /proc read;
-			 * a CAS, as a live thread of that process may have stored
-			 * its own token since (relaxed: nothing is published by
-			 * it, and the lock orders it for the next drainer). */
+		/* r[impl ring.writer.solo.dead] bounded polling: naps growing
+		 * to 1 ms, the lock query every round, /proc every 8 ms */
+		int64_t now = shmk_now_ns();
+		int proc = now >= next_proc;
+		if (proc)
+			next_proc = now + 8000000;
+		if (solo_holder_dead(w, b, proc)) {
+			/* Clear the word so the writers draining after us skip
+			 * the spins; a CAS, as a live thread of that process may
+			 * have stored its own token since (relaxed: nothing is
+			 * published by it, and the lock orders it for the next
+			 * drainer). */
 			atomic_compare_exchange_strong_explicit(&wp->busy, &b, 0,
 								memory_order_relaxed,
 								memory_order_relaxed);
 			break;
 		}
-		int64_t now = shmk_now_ns();
 		if (!until)
 			until = now + shmk_liveness_ns();
 		else if (now > until)
 			return shmk_fail(SHMK_EBUSY, "ring: the sole writer stayed in its record "
 						     "past SHMK_LIVENESS_MS");
-		struct timespec ts = { 0, 50000 };
+		struct timespec ts = { 0, nap_ns };
 		nanosleep(&ts, NULL);
+		if (nap_ns < 1000000)
+			nap_ns *= 2;
 	}
 	w->fenced = gen + 1;
 	return 0;
@@ -471,14 +541,58 @@ static void solo_arm(struct shmk_ring_writer *w, uint64_t gen)
 {
 	struct shmk_ring_wpage *wp = w->m.wp;
 
+	/* relaxed: registered pairs with the fetch_add in claim_slot, which
+	 * our first lock orders before this load */
 	if (w->solo || w->mediated || w->fork_gen != gen || SHMK_LOAD_U64(&wp->registered) != 1)
 		return;
 	/* cached per process (wait.h): QUERY and REGISTER once */
 	if (!shmk_membarrier_ready())
 		return;
-	/* relaxed: ordered by the lock for every later writer (solo_drain) */
-	atomic_store_explicit(&wp->solo, 1, memory_order_relaxed);
-	w->solo = 1;
+	/* r[impl ring.writer.solo.owner] the OFD lock through our own
+	 * O_CLOEXEC open file description (w->fd's may be shared with the
+	 * process that handed it over); no lock, no arming.  Under solo_mu:
+	 * a fork from here on finds the fd in the list (the child closes its
+	 * copy), and one before it bumped the generation checked here. */
+	pthread_mutex_lock(&solo_mu);
+	char path[48];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", w->fd);
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = SHMK_RING_SOLO_LOCK_OFF, .l_len = 1 };
+	int fd = -1;
+	/* relaxed: see ring_fork_gen (prepare bumps it under solo_mu) */
+	if (gen == atomic_load_explicit(&ring_fork_gen, memory_order_relaxed))
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0) {
+		w->solo_fd = fd;
+		w->solo_own = 1;
+		w->solo_next = solo_list;
+		solo_list = w;
+		/* relaxed, both: ordered by the lock for every later writer
+		 * (solo_drain, solo_holder_dead) */
+		atomic_store_explicit(&wp->owner, w->token, memory_order_relaxed);
+		atomic_store_explicit(&wp->solo, 1, memory_order_relaxed);
+		w->solo = 1;
+	}
+	pthread_mutex_unlock(&solo_mu);
+}
+
+void shmk_ring__solo_release(struct shmk_ring_writer *w)
+{
+	if (!w->solo_own)
+		return;
+	pthread_mutex_lock(&solo_mu);
+	for (struct shmk_ring_writer **p = &solo_list; *p; p = &(*p)->solo_next)
+		if (*p == w) {
+			*p = w->solo_next;
+			break;
+		}
+	close(w->solo_fd);
+	w->solo_own = 0;
+	pthread_mutex_unlock(&solo_mu);
 }
 
 static int wlock(struct shmk_ring_writer *w)
@@ -508,13 +622,26 @@ static int wlock(struct shmk_ring_writer *w)
 	}
 	if (e == 0) {
 		/* relaxed: see ring_fork_gen */
-		uint64_t gen = atomic_load_explicit(&ring_fork_gen, memory_order_relaxed);
-		int rc = solo_drain(w, gen);
+		uint64_t raw = atomic_load_explicit(&ring_fork_gen, memory_order_relaxed);
+		/* r[impl ring.writer.solo.owner] the atfork sentinel
+		 * (ring_fork_watch): forks go unseen, so one drain per handle
+		 * (gen + 1 must not wrap to "never") and no arming */
+		uint64_t gen = raw == UINT64_MAX ? raw - 1 : raw;
+		/* r[impl ring.writer.solo.self] The armed handle in the process
+		 * that armed it (a fork child closed its copy's lock: solo_own
+		 * is 0 there) drains nothing: only this handle ever writes
+		 * unlocked (one OFD lock per ring), and a writer handle belongs
+		 * to one thread at a time (ring.h), the one here, so none of its
+		 * records is open; a record whose thread died left busy naming
+		 * it and published nothing.  So a sole writer whose process
+		 * refuses membarrier later (seccomp) still writes after a fork. */
+		int rc = w->solo_own ? 0 : solo_drain(w, gen);
 		if (rc) {
 			pthread_mutex_unlock(mu);
 			return rc;
 		}
-		solo_arm(w, gen);
+		if (raw != UINT64_MAX)
+			solo_arm(w, gen);
 		return 0;
 	}
 	/* r[impl ring.writer.lock.deadline] r[impl ring.writer.stopped-holder]
@@ -642,7 +769,7 @@ int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iov
 		      int iovcnt, size_t len)
 {
 	uint64_t head, rl;
-	/* r[impl ring.writer.solo+2] */
+	/* r[impl ring.writer.solo+4] */
 	int solo = solo_enter(w), rc = 0;
 	if (!solo && (rc = wlock(w)))
 		return rc;
@@ -690,7 +817,7 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	if (len > SHMK_RING_MAX_PAYLOAD)
 		return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
 				 SHMK_RING_MAX_PAYLOAD);
-	/* r[impl ring.writer.solo+2] */
+	/* r[impl ring.writer.solo+4] */
 	int solo = solo_enter(w), rc = 0;
 	if (!solo && (rc = wlock(w)))
 		return rc;
@@ -764,6 +891,8 @@ int shmk_ring_writer_close(struct shmk_ring_writer *w)
 			shmk_ring_discard(w);
 		shmk_ring__release_slot(w);
 	}
+	/* r[impl ring.writer.solo.owner] after the discard: busy is clear */
+	shmk_ring__solo_release(w);
 	ring_unmap(&w->m);
 	close(w->fd);
 	if (w->sock >= 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ring tests: writers: hand-off, locks, crash recovery, space and bounds. */
+#include <grp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include "ring_test.h"
@@ -529,6 +530,35 @@ static void solo_end(struct rfx *f, struct shmk_ring_writer *b, const char *orde
 	rfx_close(f);
 }
 
+static struct shmk_ring_wpage *solo_wp(struct rfx *f)
+{
+	return (void *)(f->raw + f->len - PAGE);
+}
+
+/* a1 and a2 written (the second unlocked: a armed), a3 reserved and
+ * filled, not committed: its reservation holds busy, not the lock (else a
+ * second writer's SHMK_EBUSY would come from the lock's deadline just as
+ * well).  f raw. */
+static void solo_hold_a3(struct rfx *f)
+{
+	void *p;
+
+	write_two(f, "a1", 1);
+	write_two(f, "a2", 2); /* unlocked from here */
+	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f->w, 2, &p), 0);
+	CU_ASSERT_NOT_EQUAL(atomic_load(&solo_wp(f)->busy), 0);
+	memcpy(p, "a3", 2);
+}
+
+/* Reads a1 and a2 (tag 0xA), then msg (tag), and closes f. */
+static void solo_read3(struct rfx *f, uint64_t tag, const char *msg)
+{
+	read_one(f->r, 0xA, "a1");
+	read_one(f->r, 0xA, "a2");
+	read_one(f->r, tag, msg);
+	rfx_close(f);
+}
+
 /* The sole writer writes unlocked once armed (its first record, locked,
  * arms it): a reservation it holds is its busy word, not the lock.  A
  * second writer that registers meanwhile must wait for it (SHMK_EBUSY
@@ -536,14 +566,10 @@ static void solo_end(struct rfx *f, struct shmk_ring_writer *b, const char *orde
  * write over the reserved bytes; once a commits, b's record follows a's. */
 static void solo_busy(void)
 {
-	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
 	uint64_t rl = shmk_ring_record_len(2), head = 0;
-	void *p;
 
-	write_two(&f, "a1", 1);
-	write_two(&f, "a2", 2); /* unlocked from here */
-	CU_ASSERT_EQUAL_FATAL(shmk_ring_reserve(f.w, 2, &p), 0);
-	memcpy(p, "a3", 2);
+	solo_hold_a3(&f);
 	setenv("SHMK_LIVENESS_MS", "200", 1);
 	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
 	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), SHMK_EBUSY);
@@ -556,7 +582,7 @@ static void solo_busy(void)
 	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a4", 2), 0);
 	solo_end(&f, b, "a1 a2 a3 b1 a4");
 }
-H_REGISTER(solo_busy, 30, "ring.writer.solo+2");
+H_REGISTER(solo_busy, 30, "ring.writer.solo+4", "ring.writer.solo.drain");
 
 /* The sole writer (the only one registered) killed in its third record,
  * unlocked: its busy word names a dead process; the next writer (another
@@ -593,7 +619,7 @@ static void solo_crash(void)
 	close(peer);
 	rfx_close(&f);
 }
-H_REGISTER(solo_crash, 40, "ring.writer.solo+2");
+H_REGISTER(solo_crash, 40, "ring.writer.solo+4", "ring.writer.solo.dead");
 
 /* A fork by ANOTHER thread of the sole writer's process.  The writer
  * thread writes while the forking thread is still inside fork's parent
@@ -659,7 +685,7 @@ static void solo_fork_thread(void)
 	/* before shmkit's (registered at the first writer open): parent
 	 * handlers run in registration order */
 	CU_ASSERT_EQUAL_FATAL(pthread_atfork(NULL, ft_parent, NULL), 0);
-	struct rfx f = rfx_new(CAP64K, 0, 0xA, false);
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
 	uint64_t rl = shmk_ring_record_len(2), head = 0;
 	char buf[256];
 	uint64_t t;
@@ -668,6 +694,9 @@ static void solo_fork_thread(void)
 	ft.w = f.w;
 	write_two(&f, "a1", 1);
 	write_two(&f, "a2", 2); /* unlocked from here */
+	/* armed: else the writer thread takes the lock whatever the fork
+	 * generation says, and this test proves nothing of the unlocked path */
+	CU_ASSERT_EQUAL(atomic_load(&solo_wp(&f)->solo), 1);
 	pthread_t a, b;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&a, NULL, ft_writer, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&b, NULL, ft_forker, NULL), 0);
@@ -683,7 +712,104 @@ static void solo_fork_thread(void)
 	read_one(f.r, 0xA, "a3");
 	rfx_close(&f);
 }
-H_REGISTER(solo_fork_thread, 30, "ring.writer.sole+6", "ring.writer.solo+2");
+H_REGISTER(solo_fork_thread, 30, "ring.writer.sole+6", "ring.writer.solo+4");
+
+/* A fork by another thread lands between the sole writer thread's first
+ * fork-generation check and its busy store (the delay point ring.solo.gap,
+ * held 400 ms): the child drains (busy still 0) and writes C1.  The writer
+ * thread, after its busy store, must load the generation again and take
+ * the lock for its reservation a3: else it reserves unlocked while the
+ * child, drained for this generation, writes C2 under the lock at the same
+ * head.  With the lock, C2 waits for a3's commit: C1 a3 C2. */
+static struct shmk_ring_writer *gap_w;
+static int gap_rc = 1, gap_res[2], gap_commit[2];
+
+static void *gap_writer(void *arg)
+{
+	void *p;
+	char c;
+
+	(void)arg;
+	int rc = shmk_ring_reserve(gap_w, 2, &p);
+	if (!rc)
+		memcpy(p, "a3", 2);
+	if (write(gap_res[1], "r", 1) != 1 || read(gap_commit[0], &c, 1) != 1)
+		rc = -1000;
+	gap_rc = rc ? rc : shmk_ring_commit(gap_w);
+	return NULL;
+}
+
+static int gap_child_write(char c)
+{
+	char big[200];
+
+	memset(big, c, sizeof(big));
+	return shmk_ring_write(gap_w, big, sizeof(big));
+}
+
+static void solo_fork_gap(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
+	uint64_t rl = shmk_ring_record_len(2), big = shmk_ring_record_len(200), head = 0, t;
+	int c1[2], go[2];
+	char buf[256], c;
+	size_t n;
+
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	CU_ASSERT_EQUAL_FATAL(atomic_load(&wp->solo), 1);
+	CU_ASSERT_EQUAL_FATAL(pipe(gap_res) | pipe(gap_commit) | pipe(c1) | pipe(go), 0);
+	gap_w = f.w;
+	uint64_t hits = shmk_delay_hits(0);
+	/* read by the writer thread's first delay point (per thread) */
+	setenv("SHMK_DELAY_AT", "ring.solo.gap", 1);
+	setenv("SHMK_DELAY_US", "400000", 1);
+	setenv("SHMK_DELAY_FIXED", "1", 1);
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, gap_writer, NULL), 0);
+	int64_t until = shmk_now_ns() + 5000000000;
+	while (shmk_delay_hits(0) == hits && shmk_now_ns() < until)
+		usleep(100);
+	CU_ASSERT_FATAL(shmk_delay_hits(0) != hits);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int rc = gap_child_write('C');
+		if (write(c1[1], "c", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(14);
+		_exit(rc == 0 && gap_child_write('D') == 0 ? 0 : 13);
+	}
+	CU_ASSERT_EQUAL(read(c1[0], &c, 1), 1);
+	CU_ASSERT_EQUAL(gap_rc, 1); /* the writer thread is still in the gap */
+	CU_ASSERT_EQUAL(read(gap_res[0], &c, 1), 1); /* a3 reserved */
+	CU_ASSERT_EQUAL(write(go[1], "g", 1), 1);
+	usleep(100000); /* the child's chance to write D at a3's head */
+	CU_ASSERT_EQUAL(write(gap_commit[1], "c", 1), 1);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	unsetenv("SHMK_DELAY_AT");
+	unsetenv("SHMK_DELAY_US");
+	unsetenv("SHMK_DELAY_FIXED");
+	CU_ASSERT_EQUAL(gap_rc, 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 3 * rl + 2 * big);
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xA, "a2");
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT(t == 0xA && n == 200 && buf[0] == 'C' && buf[199] == 'C');
+	read_one(f.r, 0xA, "a3");
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, buf, sizeof(buf), &n, 0), 0);
+	CU_ASSERT(t == 0xA && n == 200 && buf[0] == 'D' && buf[199] == 'D');
+	for (int i = 0; i < 2; i++) {
+		close(gap_res[i]);
+		close(gap_commit[i]);
+		close(c1[i]);
+		close(go[i]);
+	}
+	rfx_close(&f);
+}
+H_REGISTER(solo_fork_gap, 20, "ring.writer.solo+4", "ring.writer.sole+6",
+	   "reliability.hook.delay.fixed");
 
 /* The sole writer's thread reserves (unlocked) and exits without commit,
  * its process living on: busy names a dead thread, so the next writer
@@ -716,7 +842,7 @@ static void solo_thread_exit(void)
 	CU_ASSERT_EQUAL(atomic_load(&wp->busy), 0); /* cleared under the lock */
 	solo_end(&f, b, "a1 a2 b1");
 }
-H_REGISTER(solo_thread_exit, 30, "ring.writer.solo+2");
+H_REGISTER(solo_thread_exit, 30, "ring.writer.solo+4", "ring.writer.solo.dead");
 
 /* A writer that registers after the sole writer armed must fence it with
  * membarrier before it writes; refused (SHMK_FAULT=membarrier: the heavy
@@ -741,7 +867,241 @@ static void solo_membarrier_refused(void)
 	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a3", 2), 0);
 	solo_end(&f, b, "a1 a2 b2 a3");
 }
-H_REGISTER(solo_membarrier_refused, 20, "ring.writer.solo+2");
+H_REGISTER(solo_membarrier_refused, 20, "ring.writer.solo.drain");
+
+/* The sole writer holds a reservation open; a second writer that cannot
+ * see it in /proc (mode 0: another pid namespace with its own /proc; mode
+ * 1: a hidepid=2 /proc and another uid) must count it alive: SHMK_EBUSY
+ * within the bound, nothing written, a3 not lost.  Needs root (unshare):
+ * skipped when refused. */
+static int solo_hidden_child(int wfd, int mode)
+{
+	if (unshare(mode ? CLONE_NEWNS : CLONE_NEWNS | CLONE_NEWPID))
+		return 77;
+	pid_t p = mode ? 0 : fork(); /* the new pid namespace takes a child */
+	if (p > 0)
+		return h_wait(p, h_deadline(10));
+	if (p < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("proc", "/proc", "proc", 0, mode ? "hidepid=2" : NULL))
+		_exit(77);
+	if (mode && (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+		     setresuid(65534, 65534, 65534)))
+		_exit(77);
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	struct shmk_ring_writer *b = NULL;
+	if (shmk_ring_writer_open(wfd, &b))
+		_exit(10);
+	int rc = shmk_ring_write(b, "b1", 2);
+	_exit(rc == SHMK_EBUSY ? 0 : 12);
+}
+
+static void solo_hidden(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+	int skipped = 0;
+
+	solo_hold_a3(&f);
+	for (int mode = 0; mode < 2; mode++) {
+		int wfd = new_writer_fd(f.r, 0xB, NULL);
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(solo_hidden_child(wfd, mode));
+		close(wfd);
+		int st = h_wait(pid, h_deadline(10));
+		if (st == 77) {
+			skipped++;
+			continue;
+		}
+		CU_ASSERT_EQUAL(st, 0);
+		shmk_ring_head(f.r, &head);
+		CU_ASSERT_EQUAL(head, 2 * rl);
+	}
+	CU_ASSERT_EQUAL(shmk_ring_commit(f.w), 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 3 * rl);
+	solo_read3(&f, 0xA, "a3");
+	if (skipped == 2)
+		H_SKIP("needs root for unshare and mount (pid namespace, hidepid /proc)");
+}
+H_REGISTER(solo_hidden, 20, "ring.writer.solo.dead");
+
+/* A process whose pthread_atfork registration failed (SHMK_FAULT=atfork:
+ * glibc's ENOMEM) sees no fork, so its fork generation is a sentinel: its
+ * writer must still drain the sole writer once (the sentinel's "gen + 1"
+ * wrapped to the "never drained" 0, and it wrote over the open record)
+ * and never arm.  The role opens a writer while a's record is open: it
+ * must fail with SHMK_EBUSY. */
+static int role_solo_atfork(int argc, char **argv)
+{
+	struct role_args a;
+	struct shmk_ring_writer *b = NULL;
+	int wfd = role_args(argc, argv, &a);
+
+	if (wfd < 0)
+		return -wfd;
+	if (shmk_ring_writer_open(wfd, &b))
+		return 10;
+	if (shmk_fault_fired() != 1)
+		return 11; /* the registration did not fail: nothing to prove */
+	int rc = shmk_ring_write(b, "b1", 2);
+	shmk_ring_writer_close(b);
+	return rc == SHMK_EBUSY ? 0 : 12;
+}
+H_ROLE("solo_atfork", role_solo_atfork);
+
+static void solo_atfork_failed(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+
+	solo_hold_a3(&f);
+	int wfd = new_writer_fd(f.r, 0xB, NULL);
+	setenv("SHMK_FAULT", "atfork:1", 1);
+	setenv("SHMK_LIVENESS_MS", "100", 1);
+	pid_t pid = spawn_role_fd("solo_atfork", wfd, "x", "0", "0", NULL);
+	unsetenv("SHMK_FAULT");
+	unsetenv("SHMK_LIVENESS_MS");
+	close(wfd);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 2 * rl);
+	CU_ASSERT_EQUAL(shmk_ring_commit(f.w), 0);
+	solo_read3(&f, 0xA, "a3");
+}
+H_REGISTER(solo_atfork_failed, 20, "ring.writer.solo.owner", "ring.writer.solo.drain");
+
+/* ... and such a process, the only writer, never arms: its records take
+ * the lock (solo stays 0). */
+static int role_solo_atfork_sole(int argc, char **argv)
+{
+	struct role_args a;
+	struct shmk_ring_writer *w = NULL;
+	int wfd = role_args(argc, argv, &a);
+
+	if (wfd < 0)
+		return -wfd;
+	if (shmk_ring_writer_open(wfd, &w))
+		return 10;
+	if (shmk_fault_fired() != 1)
+		return 11;
+	int rc = 0;
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = shmk_ring_write(w, "a1", 2);
+	shmk_ring_writer_close(w);
+	return rc ? 12 : 0;
+}
+H_ROLE("solo_atfork_sole", role_solo_atfork_sole);
+
+static void solo_atfork_never_arms(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
+	int wfd = new_writer_fd(f.r, 0xA, NULL);
+
+	setenv("SHMK_FAULT", "atfork:1", 1);
+	pid_t pid = spawn_role_fd("solo_atfork_sole", wfd, "x", "0", "0", NULL);
+	unsetenv("SHMK_FAULT");
+	close(wfd);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	CU_ASSERT_EQUAL(atomic_load(&wp->solo), 0);
+	rfx_close(&f);
+}
+H_REGISTER(solo_atfork_never_arms, 20, "ring.writer.solo.owner");
+
+/* The sole writer's process execs inside its unlocked reservation (pid
+ * and start time unchanged: its thread token stays "alive"); the new image
+ * opens another writer fd and must write at once: the exec dropped the
+ * O_CLOEXEC OFD lock, which proves the record's writer gone. */
+static int role_solo_exec(int argc, char **argv)
+{
+	struct shmk_ring_writer *b = NULL;
+
+	if (argc < 2 || shmk_ring_writer_open(atoi(argv[1]), &b))
+		return 10;
+	setenv("SHMK_LIVENESS_MS", "300", 1);
+	int rc = shmk_ring_write(b, "b1", 2);
+	shmk_ring_writer_close(b);
+	return rc ? 12 : 0;
+}
+H_ROLE("solo_exec", role_solo_exec);
+
+static void solo_exec(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
+	int wa = new_writer_fd(f.r, 0xA, NULL), wb = new_writer_fd(f.r, 0xB, NULL);
+	uint64_t rl = shmk_ring_record_len(2), head = 0;
+
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct shmk_ring_writer *a = NULL;
+		void *p;
+		char fdarg[16];
+		if (shmk_ring_writer_open(wa, &a) || shmk_ring_write(a, "a1", 2) ||
+		    shmk_ring_write(a, "a2", 2) || shmk_ring_reserve(a, 2, &p))
+			_exit(20);
+		memcpy(p, "a3", 2);
+		if (!atomic_load(&wp->busy) || fcntl(wb, F_SETFD, 0))
+			_exit(21); /* not unlocked: nothing to prove */
+		snprintf(fdarg, sizeof(fdarg), "%d", wb);
+		char *args[] = { "shmk-test", "--role=solo_exec", fdarg, NULL };
+		execv("/proc/self/exe", args);
+		_exit(22);
+	}
+	close(wa);
+	close(wb);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(20)), 0);
+	shmk_ring_head(f.r, &head);
+	CU_ASSERT_EQUAL(head, 3 * rl);
+	solo_read3(&f, 0xB, "b1");
+}
+H_REGISTER(solo_exec, 20, "ring.writer.solo.dead", "ring.writer.solo.owner");
+
+/* After a fork, the sole writer takes the lock (its fork generation
+ * moved) but fences nobody: only it writes unlocked, and it is here.  So
+ * with membarrier refused from then on (SHMK_FAULT=membarrier: a seccomp
+ * filter installed after start-up), it still writes and no membarrier is
+ * tried; the forked child's copy of the handle must drain (it is not the
+ * armed handle in its process: the child handler dropped its lock). */
+static void solo_self_fork(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
+	struct shmk_ring_wpage *wp = (void *)(f.raw + f.len - PAGE);
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = SHMK_RING_SOLO_LOCK_OFF, .l_len = 1 };
+	int pp[2], up[2];
+	char c;
+
+	write_two(&f, "a1", 1);
+	write_two(&f, "a2", 2); /* unlocked from here */
+	CU_ASSERT_EQUAL(atomic_load(&wp->solo), 1);
+	CU_ASSERT_EQUAL_FATAL(pipe(pp) | pipe(up), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pp[1]);
+		/* fork's child handlers ran: up; then live until told */
+		_exit(write(up[1], "u", 1) == 1 && read(pp[0], &c, 1) == 0 ? 0 : 12);
+	}
+	close(pp[0]);
+	close(up[1]);
+	CU_ASSERT_EQUAL(read(up[0], &c, 1), 1);
+	close(up[0]);
+	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, "a3", 2), 0);
+	CU_ASSERT_EQUAL(shmk_fault_fired(), 0);
+	shmk_fault_set(NULL);
+	/* the child (alive) closed its copy of the lock's descriptor: our
+	 * close frees the lock */
+	rfx_close_writer(&f);
+	int fd = open(f.path, O_RDWR | O_CLOEXEC);
+	CU_ASSERT(fd >= 0 && fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK);
+	close(fd);
+	close(pp[1]);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+	solo_read3(&f, 0xA, "a3");
+}
+H_REGISTER(solo_self_fork, 20, "ring.writer.solo.self", "ring.writer.solo.owner");
 
 static void overflow(void)
 {

@@ -35,14 +35,21 @@
  * be committed by the thread that reserved.  Several writer handles, in any
  * processes, may write at once: they serialise on a robust process-shared
  * mutex in the writers page.  While only one writer has ever registered it
- * writes without that mutex (r[ring.writer.solo+2]: a busy word and a
+ * writes without that mutex (r[ring.writer.solo+4]: a busy word and a
  * membarrier the next writer to register runs at its first write).  So a
  * writer whose process cannot issue membarrier (no kernel support, or a
  * seccomp filter refusing it) fails every write with that -errno (EPERM,
  * ENOSYS) on a ring whose sole writer ever armed that path, writing
  * nothing: open such writers before the first write of the ring's first
  * writer (registered before it arms, they keep it locked), or use a
- * mediated writer.  Rings of version 1 (older builds) are refused.
+ * mediated writer.  The sole writer itself never needs membarrier once
+ * armed (r[ring.writer.solo.self]).  It arms only while it holds an OFD
+ * lock (F_OFD_SETLK) on byte 0 of the ring file through its own re-open
+ * of /proc/self/fd/N (r[ring.writer.solo.owner]), which the kernel drops
+ * when it dies or execs: a writer that cannot see it in /proc (another
+ * pid namespace, hidepid) waits SHMK_LIVENESS_MS and fails with SHMK_EBUSY
+ * while it lives in its record.  Rings of version 1 (older builds) are
+ * refused.
  *
  * Every function returning int returns 0 (or a small count where stated)
  * or a negative code (-errno, SHMK_E*); error.h gives the convention, the
