@@ -167,8 +167,9 @@ static inline bool waiter_fence(const struct shmk_wait *w, bool marked)
  * waiter that misses many messages is woken once. */
 void shmk_wait__take(const struct shmk_wait *w, uint32_t v)
 {
-	/* r[impl common.wait.asym] a process that cannot membarrier shares
-	 * the word: the fence shmk_wait_fence skipped, and the look again */
+	/* r[impl common.wait.asym.look] a process that cannot membarrier
+	 * shares the word: the fence shmk_wait_fence skipped, and the look
+	 * again */
 	if ((v & SHMK_WAIT_FENCED) && shmk_wait__asym()) {
 		shmk_wait__full_fence();
 		/* relaxed: after the fence (Dekker, as in shmk_wait_wake) */
@@ -355,7 +356,7 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 		max_slice = period;
 	int64_t next_look = shmk_now_ns() + period;
 	bool look_now = ops->look_first;
-	/* r[impl common.wait.asym.grace] < 0: not in a grace period */
+	/* r[impl common.wait.asym.grace+2] < 0: not in a grace period */
 	int64_t grace_end = -1, checked = 0;
 	for (;;) {
 		/* the word BEFORE the announcement (wait.h) */
@@ -383,7 +384,7 @@ recheck:
 			next_look = shmk_now_ns() + period;
 		}
 		int64_t slice = max_slice;
-		/* r[impl common.wait.asym.grace] a waker that looked before our
+		/* r[impl common.wait.asym.grace+2] a waker that looked before our
 		 * mark skipped its fence and its wake: until a re-check has run
 		 * after the grace period, no sleep outlasts it (an early wake-up
 		 * does not end it: that waker's publish may still be buffered) */

@@ -170,8 +170,9 @@ int shmk_membarrier_heavy(void);
 
 /* r[impl common.wait.fence+2] The waker's fence, between its publish and
  * its look at waiters (mode a): registered, a compiler barrier (the
- * waiter's membarrier is the heavy half); otherwise a full fence.  A
- * process that never registered never skips it. */
+ * waiter's membarrier is the heavy half); otherwise a full fence.
+ * r[impl common.wait.asym.waker] A process that never registered, or was
+ * refused since, never skips it (shmk_wait__asym is false). */
 static inline void shmk_wait_fence(void)
 {
 	if (shmk_wait__asym())
