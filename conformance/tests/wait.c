@@ -510,7 +510,7 @@ static void asym_refused_peer(void)
 	asym_pingpong(1, SHMK_WAIT_FENCED);
 }
 
-H_REGISTER(asym_refused_peer, 20, "common.wait.asym");
+H_REGISTER(asym_refused_peer, 20, "common.wait.asym", "common.wait.asym.look");
 
 /* A word this registered process joined, every wait parking, and its
  * next membarrier refused (a filter installed after the registration). */
@@ -555,7 +555,7 @@ static void asym_refused_at_park(void)
 	t_shared_free(sh2, sizeof(*sh2));
 }
 
-H_REGISTER(asym_refused_at_park, 20, "common.wait.asym");
+H_REGISTER(asym_refused_at_park, 20, "common.wait.asym", "common.wait.asym.waker");
 
 /* The ready() of asym_grace: the re-check right after the refused
  * membarrier (the first call that sees FENCED) misses the publish, which
