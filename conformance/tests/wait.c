@@ -513,14 +513,23 @@ static void asym_refused_peer(void)
 
 H_REGISTER(asym_refused_peer, 20, "common.wait.asym", "common.wait.asym.look");
 
-/* A word this registered process joined, every wait parking, and its
- * next membarrier refused (a filter installed after the registration). */
-static struct shared *refused_later(void)
+/* A word this process joined, registered (this kernel has membarrier
+ * GLOBAL_EXPEDITED). */
+static struct shared *registered_word(void)
 {
 	struct shared *sh = t_shared_alloc(sizeof(*sh));
 
 	shmk_wait_join(&sh->waiters, false);
 	CU_ASSERT_FATAL(shmk_wait__asym());
+	return sh;
+}
+
+/* A registered word, every wait parking, and the process's next
+ * membarrier refused (a filter installed after the registration). */
+static struct shared *refused_later(void)
+{
+	struct shared *sh = registered_word();
+
 	park_every_wait();
 	CU_ASSERT_EQUAL_FATAL(shmk_fault_set("membarrier:1"), 0);
 	return sh;
@@ -633,10 +642,8 @@ H_REGISTER(asym_grace_refused_process, 20, "common.wait.asym.grace+2");
  * stays registered: its next park issues membarrier again. */
 static void asym_transient(void)
 {
-	struct shared *sh = t_shared_alloc(sizeof(*sh));
+	struct shared *sh = registered_word();
 
-	shmk_wait_join(&sh->waiters, false);
-	CU_ASSERT_FATAL(shmk_wait__asym());
 	park_every_wait();
 	uint64_t calls = shmk_wait__heavy_calls();
 	shmk_wait__heavy_fail_next(ENOMEM);
@@ -666,10 +673,8 @@ H_REGISTER(asym_transient, 20, "common.wait.asym.transient");
  * slices, each followed by the size check). */
 static void idle_keeps_announcement(void)
 {
-	struct shared *sh = t_shared_alloc(sizeof(*sh));
+	struct shared *sh = registered_word();
 
-	shmk_wait_join(&sh->waiters, false);
-	CU_ASSERT_FATAL(shmk_wait__asym());
 	setenv("SHMK_WAIT_SPIN_NS", "0", 1);
 	setenv("SHMK_LIVENESS_MS", "40", 1);
 	uint64_t calls = shmk_wait__heavy_calls();
