@@ -15,6 +15,7 @@
  *     FENCE_SC                              FETCH_ADD_REL(gen, 1)
  *     if cond: retract; done                futex_wake(gen)
  *     futex_wait(gen, g)
+ *     slice ended, gen == g, cnt, !taken: keep it, back to the re-check
  *     retract: CAS(cnt - 1; cnt == 0 clears taken)
  *     if cond: done  (woken: look before announcing again)
  *
@@ -33,10 +34,21 @@
  * waiter 0 a registered process whose membarrier is refused at park (a
  * seccomp filter installed after a fork inherited the registration): it
  * marks FENCED in its announcement and fences only itself, so a waker that
- * loaded the word before the mark skipped its fence; r[common.wait.asym.grace]:
+ * loaded the word before the mark skipped its fence; r[common.wait.asym.grace+2]:
  * until a re-check made after the store buffer drained, its sleeps are
  * short slices that end on their own (found by review: without them the
- * waiter sleeps with head published).
+ * waiter sleeps with head published).  -DSAMEPROC (with LATE, NW=2) puts
+ * waiter 1 in the same refused process: its announcement finds the mark
+ * waiter 0 set a moment ago, and a refused process gives every
+ * announcement the grace period (review s7 finding 5: the rule before +2,
+ * grace only for the waiter that set the mark, is BUG_GRACE_MARKER_ONLY).
+ *
+ * Slices (r[common.wait.keep]): a sleep may also end on its own (its slice
+ * or a signal), TMO times for waiter 0 (default 1; bounded, so that a lost
+ * wake-up still ends as a sleep for ever); the waiter then keeps its
+ * announcement, without a new fence or membarrier, when the word still
+ * holds g and the announcement is counted and (mode a) not taken, and
+ * re-checks; otherwise it retracts and announces again.
  *
  *   waker (registered)                    waiter (registered | UNREG)
  *   STORE_REL(head, h + 1)                [UNREG, at open: fenced = 1]
@@ -91,6 +103,11 @@
  * @planted ASYM,UNREG,BUG_IGNORE_FENCED safety waker-skips-fence-unregistered-peer
  * @check safety ASYM,LATE
  * @planted ASYM,LATE,NO_GRACE safety refused-at-park-no-grace
+ * @check safety ASYM,LATE,NW=2,SAMEPROC,TMO=0
+ * @planted ASYM,LATE,NW=2,SAMEPROC,TMO=0,BUG_GRACE_MARKER_ONLY safety grace-only-for-the-marker
+ * @check safety ASYM,TMO=2
+ * @planted BUG_KEEP_MOVED safety keep-after-the-word-moved
+ * @planted ASYM,BUG_KEEP_MOVED safety asym-keep-after-the-word-moved
  *
  *   BUG_NO_RECHECK          the waiter announces and sleeps on the word it
  *                           read without re-checking its condition: a
@@ -128,6 +145,15 @@
  *                           that looked before the mark skipped its fence
  *                           and its take, and its publish is still
  *                           buffered during the re-check;
+ *   BUG_GRACE_MARKER_ONLY   (LATE,SAMEPROC) the grace period only for the
+ *                           waiter whose announcement set the mark: the
+ *                           second waiter of the refused process finds it
+ *                           set and sleeps through the buffered publish;
+ *   BUG_KEEP_MOVED          a waiter whose slice ended keeps its
+ *                           announcement although the word moved, and
+ *                           sleeps on the new value: the late waker of an
+ *                           earlier message took it, and the next waker
+ *                           finds it taken;
  *   BUG_GEN_TAKE            mode b taking the announcement as mode a does
  *                           (found by slots_wakeup while wait.c was
  *                           written): a notify delayed between its bump and
@@ -146,8 +172,13 @@
  * r[verify common.wait.park]        both modes
  * r[verify common.wait.fence+2]     BUG_NO_WAKER_FENCE, BUG_NO_WAITER_FENCE,
  *                                   ASYM,BUG_NO_MEMBARRIER rejected
- * r[verify common.wait.asym]        ASYM,UNREG; BUG_IGNORE_FENCED rejected
- * r[verify common.wait.asym.grace]  ASYM,LATE; LATE,NO_GRACE rejected
+ * r[verify common.wait.asym]        ASYM,UNREG (the mark at open)
+ * r[verify common.wait.asym.look]   ASYM,UNREG; BUG_IGNORE_FENCED rejected
+ * r[verify common.wait.asym.grace+2] ASYM,LATE and LATE,NW=2,SAMEPROC;
+ *                                   LATE,NO_GRACE and BUG_GRACE_MARKER_ONLY
+ *                                   rejected
+ * r[verify common.wait.keep]        every check (TMO slices); BUG_KEEP_MOVED
+ *                                   rejected
  * r[verify common.wait.take]        mode a, NW=1 and NW=2
  * r[verify common.wait.generation]  GENERATION; BUG_GEN_TAKE rejected
  * r[verify events.wake.park+2]      mode a (events' blocking calls)
@@ -162,6 +193,15 @@
 #endif
 #ifndef NW
 #define NW 1
+#endif
+#ifndef TMO
+#define TMO 1
+#endif
+/* LATE: the waiters of the process refused at park */
+#ifdef SAMEPROC
+#define REFUSED_W(w) ((w) <= 1)
+#else
+#define REFUSED_W(w) ((w) == 0)
 #endif
 
 byte head;                 /* messages published, in memory */
@@ -301,10 +341,20 @@ inline announce()
 #else
 	atomic {
 		DRAIN_R; cnt++; taken = false;                /* CAS: locked */
-#if defined(ASYM) && (defined(UNREG) || defined(LATE))
+#if defined(ASYM) && defined(UNREG)
 		if
-		:: me == 0 ->
+		:: me == 0 -> fenced = true
+		:: else -> skip
+		fi
+#endif
+#if defined(ASYM) && defined(LATE)
+		if
+		:: REFUSED_W(me) ->
+#ifdef BUG_GRACE_MARKER_ONLY
 			if :: !fenced -> grace = true :: else -> skip fi;
+#else
+			grace = true;                 /* refused: every announcement */
+#endif
 			fenced = true
 		:: else -> skip
 		fi
@@ -312,10 +362,15 @@ inline announce()
 	};
 	/* the waiter fence: the CAS drained already */
 #if defined(ASYM) && !defined(BUG_NO_MEMBARRIER)
-#if defined(UNREG) || defined(LATE)
+#if defined(UNREG)
 	if
 	:: me != 0 -> atomic { DRAIN_W }               /* membarrier */
 	:: else -> skip                                /* unregistered: own fence */
+	fi
+#elif defined(LATE)
+	if
+	:: !REFUSED_W(me) -> atomic { DRAIN_W }        /* membarrier */
+	:: else -> skip                                /* refused: own fence */
 	fi
 #else
 	atomic { DRAIN_W }                             /* membarrier */
@@ -335,15 +390,23 @@ inline retract()
 	}
 }
 
+/* a sleep ends: woken (or never slept), or its slice ends on its own (at
+ * most TMO times for waiter 0) */
+#define SLEEP if \
+	:: !asleep[me] -> skip \
+	:: atomic { asleep[me] && tmo > 0 -> asleep[me] = false; tmo--; timedout = true } \
+	fi
+
 /* the futex_wait: the syscall drains the buffer, then the kernel sleeps
  * only while the word still equals the value.  In a grace period
- * (r[common.wait.asym.grace]) the sleep is a short slice: it may end on
+ * (r[common.wait.asym.grace+2]) the sleep is a short slice: it may end on
  * its own, once the store buffer the mark found has drained (NO_GRACE: a
  * full sleep, as before the grace period) */
 inline futex_wait(val)
 {
 	atomic {
 		DRAIN_R;
+		timedout = false;
 #ifdef BUG_WAIT_NO_VALUE
 		asleep[me] = true
 #else
@@ -355,13 +418,25 @@ inline futex_wait(val)
 	};
 #if defined(LATE) && !defined(NO_GRACE)
 	if
-	:: grace -> atomic { (!asleep[me] || !wpend) -> asleep[me] = false }
-	:: else -> !asleep[me]                     /* woken (or never slept) */
+	:: grace -> atomic { (!asleep[me] || !wpend) ->
+			if :: asleep[me] -> asleep[me] = false; timedout = true :: else -> skip fi }
+	:: else -> SLEEP
 	fi
 #else
-	!asleep[me]                                /* woken (or never slept) */
+	SLEEP
 #endif
 }
+
+/* r[common.wait.keep]: after a slice that ended on its own, keep the
+ * announcement (no retract, no announce, no fence) when the word still
+ * holds g and it is counted and, in mode a, untaken */
+#ifdef GENERATION
+#define KEEP_OK (timedout && gen == g && cnt != 0)
+#elif defined(BUG_KEEP_MOVED)
+#define KEEP_OK (timedout && cnt != 0)
+#else
+#define KEEP_OK (timedout && gen == g && cnt != 0 && !taken)
+#endif
 
 /* the re-check's clock read in a grace period: a re-check made after the
  * buffer drained ends it (wait.c: checked >= grace_end) */
@@ -379,7 +454,13 @@ active [NW] proctype waiter()
 	byte g, want = 1;
 	byte me = _pid - 2;     /* tso and waker come first */
 	bool grace;             /* LATE: in the grace period after our mark */
+	bool timedout, keep;    /* the last sleep ended on its own; kept */
+	byte tmo;               /* slices left that may end on their own */
 
+	/* one waiter's slices end on their own: the other's announcements,
+	 * takes and retracts interleave with its kept one (TMO for both
+	 * multiplies the NW=2 state spaces by six and finds nothing more) */
+	tmo = (me == 0 -> TMO : 0);
 #if defined(ASYM) && defined(UNREG)
 	if
 	:: me == 0 ->
@@ -417,6 +498,7 @@ again:
 		announce();
 #else
 		announce();
+recheck_b:
 #ifndef BUG_NO_RECHECK
 		if
 		:: gen != g -> retract(); goto next
@@ -425,6 +507,10 @@ again:
 #endif
 #endif
 		futex_wait(g);
+#ifndef BUG_ANNOUNCE_AFTER_CHECK
+		atomic { keep = KEEP_OK };
+		if :: keep -> goto recheck_b :: else -> skip fi;
+#endif
 		retract();
 		if
 		:: gen != g -> goto next
@@ -446,6 +532,7 @@ again:
 		announce();
 #endif
 #endif
+recheck_a:
 		grace_check();
 #ifndef BUG_NO_RECHECK
 		if
@@ -457,6 +544,15 @@ again:
 		announce();
 #endif
 		futex_wait(g);
+#ifndef BUG_ANNOUNCE_AFTER_CHECK
+		atomic {
+			keep = KEEP_OK;
+#ifdef BUG_KEEP_MOVED
+			if :: keep -> g = gen :: else -> skip fi
+#endif
+		};
+		if :: keep -> goto recheck_a :: else -> skip fi;
+#endif
 		retract();
 		/* woken: the condition first, unannounced (wait.c) */
 		if

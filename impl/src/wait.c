@@ -17,10 +17,10 @@
 #define WAIT_SPIN_NS 50000LL	 /* spin this long before parking (< bench's 200 us idle gap) */
 #define WAIT_SPIN_PURE_NS 5000LL /* pure spin before the spin starts yielding the CPU */
 #define WAIT_SPIN_CHECK 16	 /* attempts between two looks at the clock (vDSO, no syscall) */
-/* r[impl common.wait.asym.grace] how long a waiter that marked a word
- * FENCED keeps re-checking in short sleeps: a publish a registered waker
- * left in its store buffer (it looked before the mark and skipped its
- * fence) drains in nanoseconds; this is a thousand times that */
+/* r[impl common.wait.asym.grace+2] how long a waiter whose announcement
+ * no membarrier covered keeps re-checking in short sleeps: a publish a
+ * registered waker left in its store buffer (it looked before the mark and
+ * skipped its fence) drains in nanoseconds; this is a thousand times that */
 #define WAIT_GRACE_NS 1000000LL
 
 _Atomic int shmk_wait__mb;
@@ -50,26 +50,53 @@ bool shmk_membarrier_ready(void)
 	return st == SHMK_WAIT_ASYM;
 }
 
-/* Refused (a filter installed since we registered): not ready from now
- * on, so every caller falls back to its own fence. */
-int shmk_membarrier_heavy(void)
-{
-	int rc = shmk_sys_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+#ifdef SHMK_TEST_BUILD
+/* relaxed: process-local counters a test reads after the calls it counts */
+static _Atomic uint64_t heavy_calls;
+static _Atomic int heavy_fail;
 
-	if (rc < 0) {
-		/* relaxed: process-local; see shmk_wait__mb */
-		atomic_store_explicit(&shmk_wait__mb, SHMK_WAIT_SYMMETRIC, memory_order_relaxed);
-		return rc;
-	}
-	return 0;
+uint64_t shmk_wait__heavy_calls(void)
+{
+	return atomic_load_explicit(&heavy_calls, memory_order_relaxed);
 }
 
-#ifdef SHMK_TEST_BUILD
+void shmk_wait__heavy_fail_next(int err)
+{
+	atomic_store_explicit(&heavy_fail, err, memory_order_relaxed);
+}
+
 void shmk_wait__forget(void)
 {
 	atomic_store_explicit(&shmk_wait__mb, SHMK_WAIT_UNKNOWN, memory_order_relaxed);
 }
 #endif
+
+/* Refused (a filter installed since we registered): not ready from now
+ * on, so every caller falls back to its own fence.
+ * r[impl common.wait.asym.transient] ENOMEM (the kernel allocates a cpumask
+ * per call) and EAGAIN say nothing about the next call: this caller falls
+ * back once (a waiter: its full fence and the grace period, wait.c), and
+ * the process stays registered, since making it symmetric for good would
+ * add a full fence to every later message of every object it wakes. */
+int shmk_membarrier_heavy(void)
+{
+#ifdef SHMK_TEST_BUILD
+	atomic_fetch_add_explicit(&heavy_calls, 1, memory_order_relaxed);
+	int inject = atomic_exchange_explicit(&heavy_fail, 0, memory_order_relaxed);
+	int rc = inject ? -inject : shmk_sys_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+#else
+	int rc = shmk_sys_membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+#endif
+
+	if (rc < 0) {
+		if (rc != -ENOMEM && rc != -EAGAIN)
+			/* relaxed: process-local; see shmk_wait__mb */
+			atomic_store_explicit(&shmk_wait__mb, SHMK_WAIT_REFUSED,
+					      memory_order_relaxed);
+		return rc;
+	}
+	return 0;
+}
 
 /* r[impl common.wait.asym] Set at open, before this process can announce
  * on the word: a registered waker that loaded the word earlier skipped the
@@ -88,25 +115,51 @@ void shmk_wait_join(_Atomic uint32_t *waiters, bool old_peers)
 
 /* r[impl common.wait.fence+2] The waiter's half of the Dekker pair, after
  * its announcement.  Mode a in a registered process: membarrier, the heavy
- * half of shmk_wait_fence's compiler barrier; refused now (a filter
- * installed since we registered): FENCED on the word from now on, and the
- * full fence.  Otherwise the full fence, pairing with shmk_wait_fence or
- * mode b's seq_cst bump.  true: this call set FENCED on a word without it
- * (common.wait.asym.grace). */
-static inline bool waiter_fence(const struct shmk_wait *w)
+ * half of shmk_wait_fence's compiler barrier.  Otherwise the full fence,
+ * pairing with shmk_wait_fence or mode b's seq_cst bump.
+ * true: the announcement needs the grace period (common.wait.asym.grace+2):
+ * marked (it set FENCED on a word without it); the membarrier failed now;
+ * or the process was refused after registering: its membarrier covers
+ * nothing since then, and a registered waker may have looked at this word
+ * just before a mark that another thread, or another process refused at
+ * the same moment, set nanoseconds ago (the word keeps no time of its mark,
+ * so every such announcement gets the grace: one short slice per park, in a
+ * process that already pays a full fence per message).  A process that
+ * never registered marked its words at open (common.wait.asym), long before
+ * this park, unless this announcement set the mark (marked). */
+static inline bool waiter_fence(const struct shmk_wait *w, bool marked)
 {
-	bool marked = false;
-
-	if (w->mode == SHMK_WAIT_ANNOUNCED && shmk_wait__asym()) {
-		if (shmk_membarrier_heavy() == 0)
-			return false;
-		/* seq_cst: as in shmk_wait_join */
-		marked = !(atomic_fetch_or_explicit(w->waiters, SHMK_WAIT_FENCED,
-						    memory_order_seq_cst) &
-			   SHMK_WAIT_FENCED);
+	if (w->mode != SHMK_WAIT_ANNOUNCED) {
+		shmk_wait__full_fence();
+		return false;
 	}
+	/* relaxed: process-local; see shmk_wait__mb */
+	int st = atomic_load_explicit(&shmk_wait__mb, memory_order_relaxed);
+	if (st == SHMK_WAIT_ASYM) {
+		int rc = shmk_membarrier_heavy();
+		if (rc == 0)
+			return false;
+		/* r[impl common.wait.asym.transient] failed this once: the
+		 * full fence and the grace period cover this announcement (a
+		 * waker that looks after it sees the count and takes); the word
+		 * stays unmarked, since this process's next park membarriers */
+		if (rc == -ENOMEM || rc == -EAGAIN) {
+			shmk_wait__full_fence();
+			return true;
+		}
+		st = SHMK_WAIT_REFUSED;
+	}
+	if (st == SHMK_WAIT_REFUSED &&
+	    /* relaxed: our own announcement just wrote it (a peer's clear
+	     * only makes us set it again) */
+	    !(SHMK_LOAD_U32(w->waiters) & SHMK_WAIT_FENCED))
+		/* r[impl common.wait.asym] refused now, or another thread's
+		 * refusal came between our announce (which found the process
+		 * registered) and here: mark it as announce() does.  seq_cst: as
+		 * in shmk_wait_join */
+		atomic_fetch_or_explicit(w->waiters, SHMK_WAIT_FENCED, memory_order_seq_cst);
 	shmk_wait__full_fence();
-	return marked;
+	return marked || st == SHMK_WAIT_REFUSED;
 }
 
 /* r[impl common.wait.take] Mode a: take the announcement (CAS TAKEN in),
@@ -114,8 +167,9 @@ static inline bool waiter_fence(const struct shmk_wait *w)
  * waiter that misses many messages is woken once. */
 void shmk_wait__take(const struct shmk_wait *w, uint32_t v)
 {
-	/* r[impl common.wait.asym] a process that cannot membarrier shares
-	 * the word: the fence shmk_wait_fence skipped, and the look again */
+	/* r[impl common.wait.asym.look] a process that cannot membarrier
+	 * shares the word: the fence shmk_wait_fence skipped, and the look
+	 * again */
 	if ((v & SHMK_WAIT_FENCED) && shmk_wait__asym()) {
 		shmk_wait__full_fence();
 		/* relaxed: after the fence (Dekker, as in shmk_wait_wake) */
@@ -182,6 +236,28 @@ static void retract(const struct shmk_wait *w)
 		/* relaxed: a stale count only costs a waker one futex_wake */
 	} while (!atomic_compare_exchange_weak_explicit(w->waiters, &v, n, memory_order_relaxed,
 							memory_order_relaxed));
+}
+
+/* r[impl common.wait.keep] After a sleep that its slice (or a signal)
+ * ended: true when our announcement still stands as the last fence left it
+ * (the word unmoved, so no take bumped it since our read; counted; in mode
+ * a untaken), so the waiter re-checks and sleeps on the same value without
+ * announcing again: the Dekker pair of that announcement still holds (a
+ * waker that publishes from now on looks after our fence or membarrier and
+ * finds the count), and a new announcement would only add a membarrier (an
+ * interrupt on every CPU running a registered process) to every period of
+ * an idle waiter.  Taken on an unmoved word (a waker between its take and
+ * its bump, or one that died there) or uncounted (a peer's write): announce
+ * again, which clears the mark and restores the count. */
+static bool kept(const struct shmk_wait *w, uint32_t g)
+{
+	/* acquire: pairs with the release bump in shmk_wait__take, as the
+	 * read of g does; relaxed for waiters: a stale view only costs a
+	 * new announcement */
+	if (SHMK_LOAD_ACQ_U32(w->word) != g)
+		return false;
+	uint32_t v = SHMK_LOAD_U32(w->waiters);
+	return (v & SHMK_WAIT_COUNT) && (w->mode == SHMK_WAIT_GENERATION || !(v & SHMK_WAIT_TAKEN));
 }
 
 /* r[impl common.wait.liveness] One period between looks at the peer and
@@ -280,7 +356,7 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 		max_slice = period;
 	int64_t next_look = shmk_now_ns() + period;
 	bool look_now = ops->look_first;
-	/* r[impl common.wait.asym.grace] < 0: not in a grace period */
+	/* r[impl common.wait.asym.grace+2] < 0: not in a grace period */
 	int64_t grace_end = -1, checked = 0;
 	for (;;) {
 		/* the word BEFORE the announcement (wait.h) */
@@ -288,9 +364,9 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 				     ? ops->expect
 				     /* acquire: pairs with the release bump in shmk_wait__take */
 				     : SHMK_LOAD_ACQ_U32(w->word);
-		bool marked = announce(w);
-		if (waiter_fence(w) || marked)
+		if (waiter_fence(w, announce(w)))
 			grace_end = shmk_now_ns() + WAIT_GRACE_NS;
+recheck:
 		/* the clock only in a grace period: when this re-check ran */
 		if (grace_end >= 0)
 			checked = shmk_now_ns();
@@ -308,7 +384,7 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 			next_look = shmk_now_ns() + period;
 		}
 		int64_t slice = max_slice;
-		/* r[impl common.wait.asym.grace] a waker that looked before our
+		/* r[impl common.wait.asym.grace+2] a waker that looked before our
 		 * mark skipped its fence and its wake: until a re-check has run
 		 * after the grace period, no sleep outlasts it (an early wake-up
 		 * does not end it: that waker's publish may still be buffered) */
@@ -333,6 +409,8 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 		rc = look(ops->covers, ops->arg);
 		if (rc)
 			return rc;
+		if ((frc == -ETIMEDOUT || frc == -EINTR) && kept(w, g))
+			goto recheck;
 		retract(w);
 		if (frc && frc != -ETIMEDOUT && frc != -EINTR) {
 			/* the sleep itself fails: what is there still counts */

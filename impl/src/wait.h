@@ -38,9 +38,14 @@
  * A process that cannot register (no membarrier, seccomp, refused) fences
  * as a waker and sets FENCED in every mode-a word it opens (and in its
  * announcements), so a registered waker that finds FENCED fences too;
- * a waiter that sets FENCED itself (its membarrier refused at park) sleeps
- * in short slices for a grace period, since a waker that looked just
- * before the mark skipped its fence (common.wait.asym.grace).
+ * a waiter whose announcement no membarrier covered sleeps in short slices
+ * for a grace period when a waker may have looked just before a fresh mark
+ * and skipped its fence: it set the mark itself, its process was refused
+ * after registering (another thread or process may have set the mark a
+ * moment ago), or its membarrier failed this once (common.wait.asym.grace+2).
+ * An announcement that a slice's end leaves counted, untaken and on an
+ * unmoved word is kept: the next re-check needs no new fence or membarrier
+ * (common.wait.keep).
  * In mode a the word is read BEFORE the announcement, so whoever takes the
  * announcement bumps after that read and the sleep returns at once
  * (reading it after lets a late waker take the announcement and bump
@@ -132,9 +137,12 @@ static inline void shmk_wait__full_fence(void)
 }
 
 /* This process's membarrier state (wait.c): SHMK_WAIT_ASYM once it is
- * registered for MEMBARRIER_CMD_GLOBAL_EXPEDITED and can issue it.
+ * registered for MEMBARRIER_CMD_GLOBAL_EXPEDITED and can issue it;
+ * SHMK_WAIT_SYMMETRIC when it never could; SHMK_WAIT_REFUSED when it was
+ * registered and GLOBAL_EXPEDITED was refused since (its waiters then owe
+ * every announcement a grace period: common.wait.asym.grace+2).
  * relaxed: process-local; a stale 0 only costs a fence. */
-enum { SHMK_WAIT_UNKNOWN, SHMK_WAIT_ASYM, SHMK_WAIT_SYMMETRIC };
+enum { SHMK_WAIT_UNKNOWN, SHMK_WAIT_ASYM, SHMK_WAIT_SYMMETRIC, SHMK_WAIT_REFUSED };
 extern _Atomic int shmk_wait__mb;
 
 static inline bool shmk_wait__asym(void)
@@ -153,7 +161,8 @@ static inline bool shmk_wait__asym(void)
  *                          a full barrier on every CPU running a registered
  *                          process, 0 or -errno (EPERM: a seccomp filter
  *                          installed since the registration; ready is
- *                          false from then on).
+ *                          false from then on; ENOMEM or EAGAIN: this call
+ *                          only, ready stays true: common.wait.asym.transient).
  * The heavy barrier interrupts every CPU that runs ANY registered process,
  * those of unrelated objects included: keep it off per-message paths. */
 bool shmk_membarrier_ready(void);
@@ -161,8 +170,9 @@ int shmk_membarrier_heavy(void);
 
 /* r[impl common.wait.fence+2] The waker's fence, between its publish and
  * its look at waiters (mode a): registered, a compiler barrier (the
- * waiter's membarrier is the heavy half); otherwise a full fence.  A
- * process that never registered never skips it. */
+ * waiter's membarrier is the heavy half); otherwise a full fence.
+ * r[impl common.wait.asym.waker] A process that never registered, or was
+ * refused since, never skips it (shmk_wait__asym is false). */
 static inline void shmk_wait_fence(void)
 {
 	if (shmk_wait__asym())
@@ -181,6 +191,12 @@ void shmk_wait_join(_Atomic uint32_t *waiters, bool old_peers);
 /* Test builds: forget the registration, so the next join or park asks the
  * kernel again (a test that refuses it through SHMK_FAULT=membarrier:N). */
 void shmk_wait__forget(void);
+/* Test builds: GLOBAL_EXPEDITED calls shmk_membarrier_heavy made in this
+ * process (issued or failed), so a test can count a parker's membarriers
+ * and a waker's (none); and make the next one fail with -err without a
+ * syscall (the kernel's transient ENOMEM, which SHMK_FAULT cannot name). */
+uint64_t shmk_wait__heavy_calls(void);
+void shmk_wait__heavy_fail_next(int err);
 #endif
 
 /* Mode a, slow path of shmk_wait_wake: the fence FENCED asks for, then
