@@ -120,6 +120,13 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 		 * by the commit). */
 		uint32_t live = 0;
 		int scanned = 0;
+		/* r[impl slots.reader.reap+2] pass 1 runs only when no slot
+		 * was free: every token is checked then, even when every slot
+		 * is loaned and no mask is judged. */
+		if (pass == 1) {
+			live = scan_readers(s, 1, &reaped);
+			scanned = 1;
+		}
 		for (uint32_t k = 0; k < s->count; k++) {
 			uint32_t i = s->cursor + k < s->count ? s->cursor + k : s->cursor + k - s->count;
 			if (s->lstate[i] == LS_LOANED)

@@ -521,6 +521,34 @@ static void reader_pid_reuse(void)
 }
 H_REGISTER(reader_pid_reuse, 20, "slots.reader.reap+2");
 
+/* Every slot loaned, a dead reader registered: the reserve that finds no
+ * slot free still checks every token and reaps the dead one, though no
+ * committed slot's mask needed the registry. */
+static void reap_all_loaned(void)
+{
+	char fl[256];
+	struct shmk_slots *o;
+	shmk_slot_handle_t h[3];
+	uint64_t self;
+	size_t len;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_token_for_pid(getpid(), &self), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 2, 16, &o), 0);
+	struct shmk_slots_hdr *hd = seg_map(o, &len);
+	/* our pid with another start time: an earlier incarnation, dead */
+	atomic_store(&hd->readers[5], self + (1ull << SHMK_TOKEN_PID_BITS));
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h[0]), 0);
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h[1]), 0);
+	CU_ASSERT_NOT_EQUAL(atomic_load(&hd->readers[5]), 0);
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h[2]), SHMK_EFULL);
+	CU_ASSERT_EQUAL(atomic_load(&hd->readers[5]), 0);
+	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h[0]), 0);
+	CU_ASSERT_EQUAL(shmk_slots_discard_slot(o, h[1]), 0);
+	munmap(hd, len);
+	shmk_slots_close(o);
+}
+H_REGISTER(reap_all_loaned, 20, "slots.reader.reap+2");
+
 static void disconnect(void)
 {
 	shmk_slot_handle_t h, rh;
