@@ -39,6 +39,7 @@
 
 #include "common.h"
 #include "futexcount.h"
+#include "ilv.h"
 #include "peers/peers.h"
 
 #define EV_MAXMSG SHMK_EVENTS_SLOT_DATA
@@ -59,6 +60,14 @@ struct ev_sh {
 	_Atomic uint32_t calib_done;
 	_Atomic uint32_t prod_ready;
 	struct bc_fx peer_fx; /* the peer's futex calls, written before it exits */
+	/* interleaved floor (ilv.h): round trips: the ping-pong of the same
+	 * bytes, a block of it after every `ilv` round trips of the queue;
+	 * streams: the Lamport ring, a block after every `ilv` messages */
+	uint64_t ilv;
+	struct pp_sh *pp;
+	struct lring *lr;
+	size_t lr_len;
+	struct ilv_ctl ik;    /* streams: the block the producer may send */
 };
 
 static unsigned ev_seq;
@@ -91,6 +100,17 @@ static void ev_unlink(struct ev_sh *sh)
 	unlink(p);
 	snprintf(p, sizeof p, "/dev/shm/%s", sh->name_b);
 	unlink(p);
+}
+
+/* The interleaved floor's shared memory and samples (ilv.h). */
+static void ev_ilv_free(struct ev_sh *sh, struct ilv *v)
+{
+	if (sh->pp)
+		bc_unshared(sh->pp, sh->pp->len);
+	bc_unshared(sh->lr, sh->lr_len);
+	sh->pp = NULL;
+	sh->lr = NULL;
+	ilv_free(v);
 }
 
 struct ev_end {
@@ -173,6 +193,7 @@ static int ev_rtt_peer(void *arg)
 	if (!bc_ready_wait_go(&sh->c))
 		return 0;
 	struct bc_fx fx0 = bc_fx_now();
+	uint64_t served = 0, pp_want = 1;
 	for (;;) {
 		size_t len = 0;
 		if (sh->blocking) {
@@ -203,6 +224,13 @@ static int ev_rtt_peer(void *arg)
 			peer_fail(sh, "send", rc);
 			return 1;
 		}
+		if (sh->ilv && ++served % sh->ilv == 0) {
+			rc = ilv_pp_serve(sh->pp, &pp_want, sh->ilv, &sh->c, &sink);
+			if (rc > 0)
+				break;
+			if (rc < 0)
+				return 1;
+		}
 	}
 	/* read by the measurer after it reaped this process */
 	sh->peer_fx = bc_fx_since(fx0);
@@ -217,6 +245,7 @@ struct ev_rtt_arg {
 	bool blocking;
 	uint64_t gap_ns;
 	enum bc_place place;
+	bool ilv; /* the ping-pong of the same bytes interleaved (ilv.h) */
 };
 
 static void bm_ev_rtt(gbs_state *st, void *argp)
@@ -227,9 +256,23 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 	struct bc_run r;
 	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
 	uint64_t sink = 0, seq = 0;
+	struct ilv v = {0};
+	uint64_t pp_seq = 1;
 	if (!sh)
 		return;
 	sh->blocking = a->blocking;
+	if (a->ilv) {
+		sh->pp = pp_area(a->size);
+		if (!sh->pp || ilv_init(&v, st, ILV_RTT_BLOCK, (size_t)gbs_max_iterations(st))) {
+			if (sh->pp)
+				bc_unshared(sh->pp, sh->pp->len);
+			else
+				gbs_skip_with_error(st, "mmap");
+			bc_unshared(sh, sizeof *sh);
+			return;
+		}
+		sh->ilv = ILV_RTT_BLOCK;
+	}
 	int rc = ev_end_open(&ea, sh->name_a, a->q, a->blocking);
 	if (!rc)
 		rc = ev_end_open(&eb, sh->name_b, a->q, a->blocking);
@@ -238,6 +281,7 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 		snprintf(m, sizeof m, "open: %s (%s)", shmk_strerror(rc), shmk_errdetail());
 		gbs_skip_with_error(st, m);
 		ev_unlink(sh);
+		ev_ilv_free(sh, &v);
 		bc_unshared(sh, sizeof *sh);
 		return;
 	}
@@ -287,7 +331,12 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 			if (i >= 0) {
 				bc_lat_add(&r.lat, t1 - t0);
 				gbs_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
+				if (sh->ilv)
+					ilv_add(&v, t1 - t0);
 			}
+			if (sh->ilv && ilv_due(&v, (uint64_t)rtts) &&
+			    !ilv_pp_block(&v, &r, sh->pp, &pp_seq, i >= 0, &sink))
+				break;
 		}
 	}
 	fx = bc_fx_since(fx0);
@@ -305,10 +354,13 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 	 * tell warm-up from timed messages) */
 	if (!r.failed)
 		bc_fx_report(st, fx, sh->peer_fx, 2.0 * (double)rtts);
+	if (sh->ilv && !r.failed)
+		ilv_report_rtt(st, &v);
 	gbs_counter(st, "sink", (double)(sink & 1));
 	ev_end_close(&ea);
 	ev_end_close(&eb);
 	ev_unlink(sh);
+	ev_ilv_free(sh, &v);
 	bc_unshared(sh, sizeof *sh);
 }
 
@@ -319,6 +371,36 @@ struct ev_tput_arg {
 	int producers;
 	int zc;
 };
+
+/* Interleaved producer (SPSC, copying): block after block as the
+ * measurer hands them out, odd ones through the queue, even ones through
+ * the Lamport ring; each stream stamped 0, 1, 2, ... */
+static int ev_prod_ilv(struct ev_sh *sh, struct ev_end *a, unsigned char *buf)
+{
+	struct lprod p = {.r = sh->lr};
+	uint64_t own = 0, floor = 0;
+	for (uint64_t j = 1;; j++) {
+		uint64_t n = ilv_wait(&sh->ik, j, &sh->c);
+		if (!n)
+			return 0;
+		if (j % 2 == 0) {
+			if (lr_produce(&p, buf, floor, n, &sh->c))
+				return 0;
+			floor += n;
+			continue;
+		}
+		for (uint64_t end = own + n; own < end; own++) {
+			bc_fill(buf, sh->c.size, own);
+			int rc = ev_send_spin(a->tx, buf, sh->c.size, &sh->c, NULL);
+			if (rc) {
+				if (bc_stopped(&sh->c))
+					return 0;
+				peer_fail(sh, "send", rc);
+				return 1;
+			}
+		}
+	}
+}
 
 /* Producer: sends c.n / producers messages stamped (producer << 56 | i). */
 static int ev_prod_peer(void *arg)
@@ -341,6 +423,11 @@ static int ev_prod_peer(void *arg)
 		while (!atomic_load_explicit(&sh->c.go, memory_order_acquire))
 			if (bc_stopped(&sh->c))
 				return 0;
+	}
+	if (sh->ilv) {
+		rc = ev_prod_ilv(sh, &a, buf);
+		ev_end_close(&a);
+		return rc;
 	}
 	uint64_t n = sh->c.n / (uint64_t)sh->producers + (id == 0 ? sh->c.n % (uint64_t)sh->producers : 0);
 	for (uint64_t i = 0; i < n; i++) {
@@ -451,6 +538,79 @@ static void bm_ev_tput(gbs_state *st, void *argp)
 	gbs_counter(st, "sink", (double)(sink & 1));
 	ev_end_close(&ea);
 	ev_unlink(sh);
+	bc_unshared(sh, sizeof *sh);
+}
+
+/* Interleaved: as bm_ev_tput (SPSC, copying), in blocks of ILV_TPUT_BLOCK
+ * messages alternating with as many through the Lamport ring (ilv.h); the
+ * first pair is the warm-up. */
+static void bm_ev_tput_ilv(gbs_state *st, void *argp)
+{
+	const struct ev_tput_arg *a = argp;
+	struct ev_sh *sh = ev_area(st, a->q);
+	struct ev_end ea;
+	struct bc_run r;
+	struct ilv v = {0};
+	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
+	uint64_t sink = 0;
+	if (!sh)
+		return;
+	sh->producers = 1;
+	sh->c.size = a->size;
+	sh->ilv = ILV_TPUT_BLOCK;
+	sh->lr_len = lr_bytes(a->size);
+	sh->lr = bc_shared(sh->lr_len);
+	int rc = sh->lr ? ilv_init(&v, st, ILV_TPUT_BLOCK, 0) : -ENOMEM;
+	if (!rc)
+		rc = ev_end_open(&ea, sh->name_a, a->q, false);
+	if (rc) {
+		if (!gbs_error_occurred(st))
+			gbs_skip_with_error(st, shmk_strerror(rc));
+		ev_unlink(sh);
+		ev_ilv_free(sh, &v);
+		bc_unshared(sh, sizeof *sh);
+		return;
+	}
+	lr_init(sh->lr, a->size);
+	struct lcons lc = {.r = sh->lr};
+	int64_t n = gbs_max_iterations(st);
+	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), ev_prod_peer, sh, 0)) {
+		uint64_t own = 0, floor = 0, j = 1, own_ns = 0;
+		for (int64_t left = n, warm = 1; (left > 0 || warm) && !r.failed; warm = 0) {
+			uint64_t b = warm ? ILV_TPUT_BLOCK
+					  : (uint64_t)(left < ILV_TPUT_BLOCK ? left : ILV_TPUT_BLOCK);
+			uint64_t t0 = bc_now();
+			ilv_go(&sh->ik, j++, b);
+			for (uint64_t end = own + b; own < end && !r.failed; own++) {
+				size_t len = 0;
+				rc = ev_recv_spin(ea.rx, buf, &len, &sh->c, &r);
+				if (rc || bc_read(buf, len, &sink) != own) {
+					if (!r.failed)
+						gbs_skip_with_error(st, rc ? shmk_strerror(rc) : "out of order");
+					r.failed = true;
+				}
+			}
+			uint64_t t1 = bc_now();
+			ilv_go(&sh->ik, j++, b);
+			if (!r.failed && !lr_consume(&lc, buf, floor, b, &sink, &r) && !warm) {
+				ilv_tput_pair(&v, b, t1 - t0, bc_now() - t1);
+				own_ns += t1 - t0;
+				left -= (int64_t)b;
+			}
+			floor += b;
+		}
+		while (gbs_keep_running_batch(st, n))
+			gbs_set_iteration_time(st, (double)own_ns * 1e-9);
+		gbs_set_items_processed(st, n);
+		gbs_set_bytes_processed(st, n * (int64_t)a->size);
+	}
+	bc_run_end(&r, 1);
+	if (!r.failed)
+		ilv_report_tput(st, &v);
+	gbs_counter(st, "sink", (double)(sink & 1));
+	ev_end_close(&ea);
+	ev_unlink(sh);
+	ev_ilv_free(sh, &v);
 	bc_unshared(sh, sizeof *sh);
 }
 
@@ -567,7 +727,8 @@ __attribute__((constructor)) static void reg(void)
 		const char *spsc_rtt = bc_name("events/spsc_rtt/%zu/cross-cpu", sz[i]);
 		const char *spsc_tput = bc_name("events/spsc_tput/%zu/cross-cpu", sz[i]);
 		for (int q = 0; q < 2; q++) {
-			rtt[q][i] = (struct ev_rtt_arg){q, sz[i], false, 0, BC_CROSS};
+			/* SPSC: judged against the ping-pong interleaved with it */
+			rtt[q][i] = (struct ev_rtt_arg){q, sz[i], false, 0, BC_CROSS, q == EVQ_SPSC};
 			gbs_register(&(struct gbs_bench){
 				.name = q == EVQ_SPSC ? spsc_rtt
 						      : bc_name("events/mpsc_rtt/%zu/cross-cpu", sz[i]),
@@ -576,7 +737,9 @@ __attribute__((constructor)) static void reg(void)
 				.param = (long)sz[i], .bytes = (long)sz[i], .placement = "cross-cpu",
 				.mode = "spin", .spinning_procs = 2, .metric = "p50_ns",
 				.floor = bc_name(PEER_PP_FMT, sz[i]),
-				.baseline = q == EVQ_SPSC ? bc_name(PEER_LAMPORT_RTT_FMT, sz[i]) : spsc_rtt});
+				.baseline = q == EVQ_SPSC ? bc_name(PEER_LAMPORT_RTT_FMT, sz[i]) : spsc_rtt,
+				.ilv_floor = q == EVQ_SPSC ? bc_name(PEER_PP_FMT, sz[i]) : NULL,
+				.time_share = q == EVQ_SPSC ? ILV_TIME_SHARE : 0});
 		}
 		for (int k = 0; k < 3; k++) {
 			int q = k == 0 ? EVQ_SPSC : EVQ_MPSC, prods = k == 2 ? 2 : 1;
@@ -584,7 +747,8 @@ __attribute__((constructor)) static void reg(void)
 			const char *pat = k == 0 ? "spsc_tput" : k == 1 ? "mpsc1_tput" : "mpsc2_tput";
 			gbs_register(&(struct gbs_bench){
 				.name = bc_name("events/%s/%zu/cross-cpu", pat, sz[i]),
-				.fn = bm_ev_tput, .arg = &tput[k][i], .manual_time = true,
+				.fn = k == 0 ? bm_ev_tput_ilv : bm_ev_tput, .arg = &tput[k][i],
+				.manual_time = true,
 				.module = "events", .pattern = pat, .param = (long)sz[i],
 				.bytes = (long)sz[i], .placement = "cross-cpu", .mode = "spin",
 				.spinning_procs = 1 + prods, .metric = "items_per_second",
@@ -592,7 +756,10 @@ __attribute__((constructor)) static void reg(void)
 				.baseline = k == 0   ? bc_name(PEER_LAMPORT_TPUT_FMT, sz[i])
 					    : k == 1 ? spsc_tput
 						     : bc_name("events/mpsc1_tput/%zu/cross-cpu", sz[i]),
-				.note = k == 2 ? "2 producers + consumer spin: needs 3 CPUs" : NULL});
+				.note = k == 2 ? "2 producers + consumer spin: needs 3 CPUs" : NULL,
+				/* SPSC: the Lamport ring interleaved with it */
+				.ilv_floor = k == 0 ? bc_name(PEER_LAMPORT_TPUT_FMT, sz[i]) : NULL,
+				.time_share = k == 0 ? ILV_TIME_SHARE : 0});
 		}
 		zc[i] = (struct ev_tput_arg){EVQ_SPSC, sz[i], 1, 1};
 		gbs_register(&(struct gbs_bench){
@@ -605,9 +772,9 @@ __attribute__((constructor)) static void reg(void)
 	}
 
 	static struct ev_rtt_arg wake[3] = {
-		{EVQ_SPSC, 8, true, 0, BC_SAME},
-		{EVQ_SPSC, 8, true, PEER_WAKE_GAP_NS, BC_CROSS},
-		{EVQ_SPSC, 8, true, 0, BC_CROSS},
+		{EVQ_SPSC, 8, true, 0, BC_SAME, false},
+		{EVQ_SPSC, 8, true, PEER_WAKE_GAP_NS, BC_CROSS, false},
+		{EVQ_SPSC, 8, true, 0, BC_CROSS, false},
 	};
 	for (int p = 0; p < 2; p++) {
 		const char *pl = bc_place_name(wake[p].place);

@@ -47,6 +47,7 @@
 
 #include "common.h"
 #include "futexcount.h"
+#include "ilv.h"
 #include "peers/peers.h"
 #include "syncop.h"
 
@@ -57,9 +58,72 @@ struct rg_sh {
 	int wfd;
 	int reserve;
 	struct bc_fx peer_fx; /* the writer's futex calls, written before it exits */
+	/* copy_tput: the Lamport ring interleaved (ilv.h): blocks handed out
+	 * through ik, odd ones through the ring, even ones through lr */
+	int ilv;
+	struct lring *lr;
+	size_t lr_len;
+	struct ilv_ctl ik;
 };
 
 static unsigned rg_seq;
+
+/* Writes record i (retrying while full): 0, 1 when stopped, else the
+ * error (c.msg says it). */
+static inline int rg_write_one(struct rg_sh *sh, struct shmk_ring_writer *w, unsigned char *buf,
+			       uint64_t i)
+{
+	size_t size = sh->c.size;
+	uint32_t spins = 0;
+	int rc;
+	for (;;) {
+		if (sh->reserve) {
+			void *p;
+			rc = shmk_ring_reserve(w, size, &p);
+			if (!rc) {
+				bc_fill(p, size, i);
+				rc = shmk_ring_commit(w);
+			}
+		} else {
+			bc_fill(buf, size, i);
+			rc = shmk_ring_write(w, buf, size);
+		}
+		if (rc != SHMK_EFULL)
+			break;
+		bc_relax();
+		if (!(++spins & 0xffff) && bc_stopped(&sh->c))
+			return 1;
+	}
+	if (rc)
+		snprintf(sh->c.msg, sizeof sh->c.msg, "ring write: %s (%s)", shmk_strerror(rc),
+			 shmk_errdetail());
+	return rc;
+}
+
+/* Interleaved writer: block after block as the reader hands them out, odd
+ * ones through the ring, even ones through the Lamport ring; each stream
+ * stamped 0, 1, 2, ...  0, or 1 on a write error. */
+static int rg_write_ilv(struct rg_sh *sh, struct shmk_ring_writer *w, unsigned char *buf)
+{
+	struct lprod p = {.r = sh->lr};
+	uint64_t own = 0, floor = 0;
+	for (uint64_t j = 1;; j++) {
+		uint64_t n = ilv_wait(&sh->ik, j, &sh->c);
+		if (!n)
+			return 0;
+		if (j % 2 == 0) {
+			if (lr_produce(&p, buf, floor, n, &sh->c))
+				return 0;
+			floor += n;
+			continue;
+		}
+		for (uint64_t end = own + n; own < end; own++) {
+			int rc = rg_write_one(sh, w, buf, own);
+			if (rc)
+				return rc < 0;
+		}
+	}
+}
 
 static int rg_writer(void *arg)
 {
@@ -76,30 +140,15 @@ static int rg_writer(void *arg)
 	if (!bc_ready_wait_go(&sh->c))
 		return 0;
 	struct bc_fx fx0 = bc_fx_now();
-	for (uint64_t i = 0; i < sh->c.n; i++) {
-		uint32_t spins = 0;
-		for (;;) {
-			if (sh->reserve) {
-				void *p;
-				rc = shmk_ring_reserve(w, size, &p);
-				if (!rc) {
-					bc_fill(p, size, i);
-					rc = shmk_ring_commit(w);
-				}
-			} else {
-				bc_fill(buf, size, i);
-				rc = shmk_ring_write(w, buf, size);
-			}
-			if (rc != SHMK_EFULL)
-				break;
-			bc_relax();
-			if (!(++spins & 0xffff) && bc_stopped(&sh->c))
-				return 0;
-		}
-		if (rc) {
-			snprintf(sh->c.msg, sizeof sh->c.msg, "ring write: %s (%s)", shmk_strerror(rc),
-				 shmk_errdetail());
+	if (sh->ilv) {
+		rc = rg_write_ilv(sh, w, buf);
+		if (rc)
 			return 1;
+	} else {
+		for (uint64_t i = 0; i < sh->c.n; i++) {
+			rc = rg_write_one(sh, w, buf, i);
+			if (rc)
+				return rc < 0;
 		}
 	}
 	/* read by the measurer after it reaped this process */
@@ -113,6 +162,7 @@ struct rg_arg {
 	size_t size;
 	int reserve;
 	bool park; /* wait in read_message instead of spinning on the head */
+	bool ilv;  /* the Lamport ring interleaved (ilv.h) */
 };
 
 /* The spinning reader's view: its tail and the last head it saw. */
@@ -135,12 +185,71 @@ static inline void rg_spin_head(struct shmk_ring *r, struct rg_cursor *cur, stru
 	}
 }
 
+/* Takes record i (the reader's part of a stream): false, the bench
+ * skipped with the error, when it did not come or was not record i. */
+static inline bool rg_take(struct shmk_ring *r, const struct rg_arg *a, struct rg_cursor *cur,
+			   unsigned char *buf, uint64_t i, uint64_t *sink, struct bc_run *run)
+{
+	uint64_t tag;
+	size_t len = 0;
+	int rc;
+	if (!a->park)
+		rg_spin_head(r, cur, run);
+	do
+		rc = shmk_ring_read_message(r, &tag, buf, a->size, &len, 100000000);
+	while (rc == -ETIMEDOUT && bc_run_alive(run));
+	if (rc || len != a->size || bc_read(buf, len, sink) != i) {
+		if (!run->failed) {
+			char m[160];
+			snprintf(m, sizeof m, "read_message: %s (%s)", rc ? shmk_strerror(rc) : "bad record",
+				 rc ? shmk_errdetail() : "");
+			gbs_skip_with_error(run->st, m);
+			run->failed = true;
+		}
+		return false;
+	}
+	cur->tail += shmk_ring_record_len(len);
+	return true;
+}
+
+/* Interleaved (ilv.h): n records in blocks of ILV_TPUT_BLOCK alternating
+ * with as many through the Lamport ring, after a warm-up pair; the ring's
+ * time is the iteration time.  Returns the records taken. */
+static uint64_t rg_measure_ilv(gbs_state *st, struct rg_sh *sh, struct shmk_ring *r,
+			       const struct rg_arg *a, struct rg_cursor *cur, unsigned char *buf,
+			       uint64_t *sink, struct bc_run *run, struct ilv *v)
+{
+	struct lcons lc = {.r = sh->lr};
+	int64_t n = gbs_max_iterations(st);
+	uint64_t own = 0, floor = 0, j = 1, own_ns = 0;
+	for (int64_t left = n, warm = 1; (left > 0 || warm) && !run->failed; warm = 0) {
+		uint64_t b = warm ? ILV_TPUT_BLOCK : (uint64_t)(left < ILV_TPUT_BLOCK ? left : ILV_TPUT_BLOCK);
+		uint64_t t0 = bc_now();
+		ilv_go(&sh->ik, j++, b);
+		for (uint64_t end = own + b; own < end; own++)
+			if (!rg_take(r, a, cur, buf, own, sink, run))
+				break;
+		uint64_t t1 = bc_now();
+		ilv_go(&sh->ik, j++, b);
+		if (!run->failed && !lr_consume(&lc, buf, floor, b, sink, run) && !warm) {
+			ilv_tput_pair(v, b, t1 - t0, bc_now() - t1);
+			own_ns += t1 - t0;
+			left -= (int64_t)b;
+		}
+		floor += b;
+	}
+	while (gbs_keep_running_batch(st, n))
+		gbs_set_iteration_time(st, (double)own_ns * 1e-9);
+	return own;
+}
+
 static void bm_ring(gbs_state *st, void *argp)
 {
 	const struct rg_arg *a = argp;
 	struct rg_sh *sh = bc_shared(sizeof *sh);
 	struct shmk_ring *r = NULL;
 	struct bc_run run;
+	struct ilv v = {0};
 	char name[96];
 	uint64_t sink = 0;
 	int pfd = -1;
@@ -165,36 +274,33 @@ static void bm_ring(gbs_state *st, void *argp)
 	sh->c.n = (uint64_t)n + BC_TPUT_WARM;
 	sh->c.size = a->size;
 	sh->reserve = a->reserve;
+	if (a->ilv) {
+		sh->lr_len = lr_bytes(a->size);
+		sh->lr = bc_shared(sh->lr_len);
+		if (!sh->lr || ilv_init(&v, st, ILV_TPUT_BLOCK, 0)) {
+			if (!gbs_error_occurred(st))
+				gbs_skip_with_error(st, "mmap");
+			goto out;
+		}
+		lr_init(sh->lr, a->size);
+		sh->ilv = 1;
+	}
 	struct bc_fx fx0 = bc_fx_now(), fx = {0, 0};
 	if (bc_run_start(&run, st, &sh->c, bc_peer_cpu(BC_CROSS), rg_writer, sh, 0)) {
 		close(sh->wfd);
 		sh->wfd = -1;
 		struct rg_cursor cur = {0, 0};
 		shmk_ring_tail(r, &cur.tail);
-		while (gbs_keep_running_batch(st, n)) {
+		/* the writer's futex calls are per record it wrote */
+		if (sh->ilv)
+			sh->c.n = rg_measure_ilv(st, sh, r, a, &cur, buf, &sink, &run, &v);
+		while (!sh->ilv && gbs_keep_running_batch(st, n)) {
 			uint64_t t0 = bc_now();
 			for (int64_t i = 0; i < n + BC_TPUT_WARM && !run.failed; i++) {
 				if (i == BC_TPUT_WARM)
 					t0 = bc_now();
-				uint64_t tag;
-				size_t len = 0;
-				if (!a->park)
-					rg_spin_head(r, &cur, &run);
-				do
-					rc = shmk_ring_read_message(r, &tag, buf, a->size, &len, 100000000);
-				while (rc == -ETIMEDOUT && bc_run_alive(&run));
-				if (rc || len != a->size || bc_read(buf, len, &sink) != (uint64_t)i) {
-					if (!run.failed) {
-						char m[160];
-						snprintf(m, sizeof m, "read_message: %s (%s)",
-							 rc ? shmk_strerror(rc) : "bad record",
-							 rc ? shmk_errdetail() : "");
-						gbs_skip_with_error(st, m);
-						run.failed = true;
-					}
+				if (!rg_take(r, a, &cur, buf, (uint64_t)i, &sink, &run))
 					break;
-				}
-				cur.tail += shmk_ring_record_len(len);
 			}
 			gbs_set_iteration_time(st, (double)(bc_now() - t0) * 1e-9);
 		}
@@ -205,8 +311,12 @@ static void bm_ring(gbs_state *st, void *argp)
 	bc_run_end(&run, 1);
 	if (!run.failed)
 		bc_fx_report(st, fx, sh->peer_fx, (double)sh->c.n);
+	if (sh->ilv && !run.failed)
+		ilv_report_tput(st, &v);
 	gbs_counter(st, "sink", (double)(sink & 1));
 out:
+	bc_unshared(sh->lr, sh->lr_len);
+	ilv_free(&v);
 	if (sh->wfd > 0)
 		close(sh->wfd);
 	if (pfd >= 0)
@@ -394,7 +504,8 @@ __attribute__((constructor)) static void reg(void)
 		for (int i = 0; i < 7; i++) {
 			if (m == 2 && sz[i] != 64 && sz[i] != 4096)
 				continue;
-			args[m][i] = (struct rg_arg){sz[i], m == 1, m == 2};
+			/* copy_tput: judged against the Lamport ring interleaved */
+			args[m][i] = (struct rg_arg){sz[i], m == 1, m == 2, m == 0};
 			const char *pat = m == 0 ? "copy_tput" : m == 1 ? "reserve_tput" : "park_tput";
 			const char *lam = bc_name(PEER_LAMPORT_TPUT_FMT, sz[i]);
 			gbs_register(&(struct gbs_bench){
@@ -408,6 +519,8 @@ __attribute__((constructor)) static void reg(void)
 						     : NULL,
 				.note = m == 2 ? "no spin-then-park stream among the peers: read it "
 						 "against its floor and ring/copy_tput (spin)"
-					       : NULL});
+					       : NULL,
+				.ilv_floor = m == 0 ? lam : NULL,
+				.time_share = m == 0 ? ILV_TIME_SHARE : 0});
 		}
 }

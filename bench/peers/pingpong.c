@@ -23,88 +23,23 @@
 #include <stdlib.h>
 
 #include "../common.h"
+#include "../floors.h"
 #include "peers.h"
 
-struct pp_sh {
-	struct bc_ctl c;
-	_Alignas(BC_LINE) _Atomic uint64_t word; /* N = 8: payload and flag */
-	char pad[BC_LINE - sizeof(uint64_t)];
-	_Alignas(BC_LINE) _Atomic uint64_t flag_a; /* measurer -> peer */
-	char pad_a[BC_LINE - sizeof(uint64_t)];
-	_Alignas(BC_LINE) _Atomic uint64_t flag_b; /* peer -> measurer */
-	char pad_b[BC_LINE - sizeof(uint64_t)];
-	size_t off_a, off_b, len; /* the N-byte buffers, page aligned */
-};
-
-_Static_assert(sizeof(struct pp_sh) <= 4096, "control fits the first page (bc_shared_pair)");
-
-#define PA(sh) ((unsigned char *)(sh) + (sh)->off_a)
-#define PB(sh) ((unsigned char *)(sh) + (sh)->off_b)
-
-static struct pp_sh *pp_area(size_t n)
-{
-	size_t a, b, len;
-	struct pp_sh *sh = bc_shared_pair(n, &a, &b, &len);
-	if (!sh)
-		return NULL;
-	sh->off_a = a;
-	sh->off_b = b;
-	sh->len = len;
-	sh->c.size = n;
-	return sh;
-}
-
-/* Waits until *w == want (or stop / peer gone); true when it got there. */
-static inline bool pp_await(_Atomic uint64_t *w, uint64_t want, struct bc_ctl *c, struct bc_run *r)
-{
-	/* acquire: pairs with the other side's release store of the flag in
-	 * pp_peer / pp_rtt, so the buffer it filled before is visible */
-	BC_SPIN_WHILE(atomic_load_explicit(w, memory_order_acquire) != want,
-		      r ? bc_run_alive(r) : !bc_stopped(c));
-	return atomic_load_explicit(w, memory_order_acquire) == want;
-}
-
+/* pp_peer: answers round trips 1, 3, 5, ... until stopped (the protocol,
+ * pp_serve and pp_rtt, is in ../floors.c: module benches run the same code
+ * interleaved with their own round trips, ../ilv.h). */
 static int pp_peer(void *arg)
 {
 	struct pp_sh *sh = arg;
-	size_t n = sh->c.size;
 	uint64_t sink = 0;
 	if (!bc_ready_wait_go(&sh->c))
 		return 0;
 	for (uint64_t want = 1;; want += 2) {
-		if (n <= 8) {
-			if (!pp_await(&sh->word, want, &sh->c, NULL))
-				return 0; /* stopped */
-			/* release: pairs with the measurer's acquire load of word */
-			atomic_store_explicit(&sh->word, want + 1, memory_order_release);
-			continue;
-		}
-		if (!pp_await(&sh->flag_a, want, &sh->c, NULL))
-			return 0;
-		if (bc_read(PA(sh), n, &sink) != want) {
-			snprintf(sh->c.msg, sizeof sh->c.msg, "pingpong: bad stamp");
-			return 1;
-		}
-		bc_fill(PB(sh), n, want + 1);
-		/* release: pairs with the measurer's acquire of flag_b in pp_await */
-		atomic_store_explicit(&sh->flag_b, want + 1, memory_order_release);
+		int rc = pp_serve(sh, want, &sh->c, &sink);
+		if (rc)
+			return rc < 0;
 	}
-}
-
-static inline bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink)
-{
-	size_t n = sh->c.size;
-	if (n <= 8) {
-		/* release: pairs with the peer's acquire load of word */
-		atomic_store_explicit(&sh->word, seq, memory_order_release);
-		return pp_await(&sh->word, seq + 1, &sh->c, r) && !r->failed;
-	}
-	bc_fill(PA(sh), n, seq);
-	/* release: pairs with the peer's acquire of flag_a in pp_await */
-	atomic_store_explicit(&sh->flag_a, seq, memory_order_release);
-	if (!pp_await(&sh->flag_b, seq + 1, &sh->c, r) || r->failed)
-		return false;
-	return bc_read(PB(sh), n, sink) == seq + 1;
 }
 
 static void bm_pingpong(gbs_state *st, void *arg)

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* ilv.c - see ilv.h. */
+#include "ilv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int ilv_init(struct ilv *v, gbs_state *st, uint64_t block, size_t samples)
+{
+	memset(v, 0, sizeof *v);
+	v->block = block ? block : 1;
+	/* one ratio per block pair of samples, plus the partial ones */
+	v->cap = samples / v->block + 64;
+	int rc = samples ? bc_lat_init(&v->floor, samples) : 0;
+	if (samples) {
+		v->res = malloc(v->block * sizeof *v->res);
+		v->flo = malloc(v->block * sizeof *v->flo);
+	}
+	v->ratios = malloc(v->cap * sizeof *v->ratios);
+	if (rc || !v->ratios || (samples && (!v->res || !v->flo))) {
+		gbs_skip_with_error(st, "out of memory for interleaved samples");
+		ilv_free(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void ilv_free(struct ilv *v)
+{
+	bc_lat_free(&v->floor);
+	free(v->res);
+	free(v->flo);
+	free(v->ratios);
+	memset(v, 0, sizeof *v);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median_u64(uint64_t *s, size_t n)
+{
+	qsort(s, n, sizeof *s, cmp_u64);
+	return n % 2 ? (double)s[n / 2] : ((double)s[n / 2 - 1] + (double)s[n / 2]) / 2;
+}
+
+static void add_ratio(struct ilv *v, double q)
+{
+	if (v->nratios < v->cap)
+		v->ratios[v->nratios++] = q;
+}
+
+bool ilv_pp_block(struct ilv *v, struct bc_run *r, struct pp_sh *pp, uint64_t *seq,
+		  bool timed, uint64_t *sink)
+{
+	for (uint64_t i = 0; i < v->block; i++, *seq += 2) {
+		uint64_t t0 = bc_now();
+		bool ok = pp_rtt(r, pp, *seq, sink);
+		uint64_t t1 = bc_now();
+		if (!ok) {
+			if (!r->failed) {
+				gbs_skip_with_error(r->st, "interleaved pingpong: bad reply");
+				r->failed = true;
+			}
+			return false;
+		}
+		if (timed) {
+			bc_lat_add(&v->floor, t1 - t0);
+			v->flo[v->nflo++] = t1 - t0;
+		}
+	}
+	/* a pair is closed only when both blocks were timed whole: the first
+	 * timed block after the warm-up may be partial */
+	if (v->nres == v->block && v->nflo == v->block)
+		add_ratio(v, median_u64(v->res, v->nres) / median_u64(v->flo, v->nflo));
+	v->nres = v->nflo = 0;
+	return true;
+}
+
+int ilv_pp_serve(struct pp_sh *pp, uint64_t *want, uint64_t block, struct bc_ctl *stop,
+		 uint64_t *sink)
+{
+	for (uint64_t i = 0; i < block; i++, *want += 2) {
+		int rc = pp_serve(pp, *want, stop, sink);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static double pct(const double *s, size_t n, double q)
+{
+	size_t i = (size_t)(q * (double)(n - 1) + 0.5);
+	return s[i < n ? i : n - 1];
+}
+
+static void report_ratios(gbs_state *st, struct ilv *v)
+{
+	if (!v->nratios)
+		return;
+	qsort(v->ratios, v->nratios, sizeof *v->ratios, cmp_dbl);
+	gbs_counter(st, "ilv_ratio", pct(v->ratios, v->nratios, 0.5));
+	gbs_counter(st, "ilv_ratio_p10", pct(v->ratios, v->nratios, 0.1));
+	gbs_counter(st, "ilv_ratio_p90", pct(v->ratios, v->nratios, 0.9));
+	gbs_counter(st, "ilv_blocks", (double)v->nratios);
+}
+
+void ilv_report_rtt(gbs_state *st, struct ilv *v)
+{
+	if (gbs_error_occurred(st) || !v->floor.n)
+		return;
+	bc_lat_report_as(st, &v->floor, 1, "floor_");
+	report_ratios(st, v);
+}
+
+void ilv_tput_pair(struct ilv *v, uint64_t n, uint64_t res_ns, uint64_t floor_ns)
+{
+	v->floor_items += (double)n;
+	v->floor_ns += (double)floor_ns;
+	if (res_ns && floor_ns)
+		/* rate / rate of the same n messages = floor time / own time */
+		add_ratio(v, (double)floor_ns / (double)res_ns);
+}
+
+void ilv_report_tput(gbs_state *st, struct ilv *v)
+{
+	if (gbs_error_occurred(st) || v->floor_ns <= 0)
+		return;
+	gbs_counter(st, "floor_items_per_second", v->floor_items / v->floor_ns * 1e9);
+	report_ratios(st, v);
+}
