@@ -60,9 +60,9 @@ struct ev_sh {
 	_Atomic uint32_t calib_done;
 	_Atomic uint32_t prod_ready;
 	struct bc_fx peer_fx; /* the peer's futex calls, written before it exits */
-	/* interleaved floor (ilv.h): round trips: the ping-pong of the same
-	 * bytes, a block of it after every `ilv` round trips of the queue;
-	 * streams: the Lamport ring, a block after every `ilv` messages */
+	/* interleaved floor (ilv.h), 0 = none: round trips: the ping-pong of
+	 * the same bytes, a block of it after every `ilv` round trips of the
+	 * queue; streams (1): the Lamport ring, blocks handed out through ik */
 	uint64_t ilv;
 	struct pp_sh *pp;
 	struct lring *lr;
@@ -263,7 +263,8 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 	sh->blocking = a->blocking;
 	if (a->ilv) {
 		sh->pp = pp_area(a->size);
-		if (!sh->pp || ilv_init(&v, st, ILV_RTT_BLOCK, (size_t)gbs_max_iterations(st))) {
+		if (!sh->pp || ilv_init(&v, st, ilv_block(ILV_RTT_BLOCK, gbs_max_iterations(st)),
+					(size_t)gbs_max_iterations(st))) {
 			if (sh->pp)
 				bc_unshared(sh->pp, sh->pp->len);
 			else
@@ -271,7 +272,7 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 			bc_unshared(sh, sizeof *sh);
 			return;
 		}
-		sh->ilv = ILV_RTT_BLOCK;
+		sh->ilv = v.block;
 	}
 	int rc = ev_end_open(&ea, sh->name_a, a->q, a->blocking);
 	if (!rc)
@@ -372,34 +373,32 @@ struct ev_tput_arg {
 	int zc;
 };
 
-/* Interleaved producer (SPSC, copying): block after block as the
- * measurer hands them out, odd ones through the queue, even ones through
- * the Lamport ring; each stream stamped 0, 1, 2, ... */
-static int ev_prod_ilv(struct ev_sh *sh, struct ev_end *a, unsigned char *buf)
+/* Interleaved producer (SPSC, copying): its blocks through the queue
+ * (ilv_produce runs the Lamport ring's). */
+struct ev_ilv_ctx {
+	struct ev_sh *sh;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	unsigned char *buf;
+	uint64_t *sink;
+	struct bc_run *r;
+};
+
+static int ev_ilv_send(void *ctxp, uint64_t first, uint64_t n)
 {
-	struct lprod p = {.r = sh->lr};
-	uint64_t own = 0, floor = 0;
-	for (uint64_t j = 1;; j++) {
-		uint64_t n = ilv_wait(&sh->ik, j, &sh->c);
-		if (!n)
-			return 0;
-		if (j % 2 == 0) {
-			if (lr_produce(&p, buf, floor, n, &sh->c))
-				return 0;
-			floor += n;
-			continue;
-		}
-		for (uint64_t end = own + n; own < end; own++) {
-			bc_fill(buf, sh->c.size, own);
-			int rc = ev_send_spin(a->tx, buf, sh->c.size, &sh->c, NULL);
-			if (rc) {
-				if (bc_stopped(&sh->c))
-					return 0;
-				peer_fail(sh, "send", rc);
+	struct ev_ilv_ctx *x = ctxp;
+	struct ev_sh *sh = x->sh;
+	for (uint64_t i = first; i < first + n; i++) {
+		bc_fill(x->buf, sh->c.size, i);
+		int rc = ev_send_spin(x->tx, x->buf, sh->c.size, &sh->c, NULL);
+		if (rc) {
+			if (bc_stopped(&sh->c))
 				return 1;
-			}
+			peer_fail(sh, "send", rc);
+			return -1;
 		}
 	}
+	return 0;
 }
 
 /* Producer: sends c.n / producers messages stamped (producer << 56 | i). */
@@ -425,7 +424,9 @@ static int ev_prod_peer(void *arg)
 				return 0;
 	}
 	if (sh->ilv) {
-		rc = ev_prod_ilv(sh, &a, buf);
+		struct lprod p = {.r = sh->lr};
+		struct ev_ilv_ctx x = {sh, a.tx, NULL, buf, NULL, NULL};
+		rc = ilv_produce(&sh->ik, &p, buf, &sh->c, ev_ilv_send, &x);
 		ev_end_close(&a);
 		return rc;
 	}
@@ -541,9 +542,25 @@ static void bm_ev_tput(gbs_state *st, void *argp)
 	bc_unshared(sh, sizeof *sh);
 }
 
-/* Interleaved: as bm_ev_tput (SPSC, copying), in blocks of ILV_TPUT_BLOCK
- * messages alternating with as many through the Lamport ring (ilv.h); the
- * first pair is the warm-up. */
+/* The measurer's blocks: n messages from the queue, stamps checked. */
+static bool ev_ilv_recv(void *ctxp, uint64_t first, uint64_t n)
+{
+	struct ev_ilv_ctx *x = ctxp;
+	for (uint64_t i = first; i < first + n; i++) {
+		size_t len = 0;
+		int rc = ev_recv_spin(x->rx, x->buf, &len, &x->sh->c, x->r);
+		if (rc || bc_read(x->buf, len, x->sink) != i) {
+			if (!x->r->failed)
+				gbs_skip_with_error(x->r->st, rc ? shmk_strerror(rc) : "out of order");
+			x->r->failed = true;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Interleaved: as bm_ev_tput (SPSC, copying), in blocks alternating with
+ * as many messages through the Lamport ring (ilv.h). */
 static void bm_ev_tput_ilv(gbs_state *st, void *argp)
 {
 	const struct ev_tput_arg *a = argp;
@@ -557,10 +574,11 @@ static void bm_ev_tput_ilv(gbs_state *st, void *argp)
 		return;
 	sh->producers = 1;
 	sh->c.size = a->size;
-	sh->ilv = ILV_TPUT_BLOCK;
+	sh->ilv = 1;
 	sh->lr_len = lr_bytes(a->size);
 	sh->lr = bc_shared(sh->lr_len);
-	int rc = sh->lr ? ilv_init(&v, st, ILV_TPUT_BLOCK, 0) : -ENOMEM;
+	int rc = sh->lr ? ilv_init(&v, st, ilv_block(ILV_TPUT_BLOCK, gbs_max_iterations(st)), 0)
+			: -ENOMEM;
 	if (!rc)
 		rc = ev_end_open(&ea, sh->name_a, a->q, false);
 	if (rc) {
@@ -573,36 +591,10 @@ static void bm_ev_tput_ilv(gbs_state *st, void *argp)
 	}
 	lr_init(sh->lr, a->size);
 	struct lcons lc = {.r = sh->lr};
-	int64_t n = gbs_max_iterations(st);
 	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), ev_prod_peer, sh, 0)) {
-		uint64_t own = 0, floor = 0, j = 1, own_ns = 0;
-		for (int64_t left = n, warm = 1; (left > 0 || warm) && !r.failed; warm = 0) {
-			uint64_t b = warm ? ILV_TPUT_BLOCK
-					  : (uint64_t)(left < ILV_TPUT_BLOCK ? left : ILV_TPUT_BLOCK);
-			uint64_t t0 = bc_now();
-			ilv_go(&sh->ik, j++, b);
-			for (uint64_t end = own + b; own < end && !r.failed; own++) {
-				size_t len = 0;
-				rc = ev_recv_spin(ea.rx, buf, &len, &sh->c, &r);
-				if (rc || bc_read(buf, len, &sink) != own) {
-					if (!r.failed)
-						gbs_skip_with_error(st, rc ? shmk_strerror(rc) : "out of order");
-					r.failed = true;
-				}
-			}
-			uint64_t t1 = bc_now();
-			ilv_go(&sh->ik, j++, b);
-			if (!r.failed && !lr_consume(&lc, buf, floor, b, &sink, &r) && !warm) {
-				ilv_tput_pair(&v, b, t1 - t0, bc_now() - t1);
-				own_ns += t1 - t0;
-				left -= (int64_t)b;
-			}
-			floor += b;
-		}
-		while (gbs_keep_running_batch(st, n))
-			gbs_set_iteration_time(st, (double)own_ns * 1e-9);
-		gbs_set_items_processed(st, n);
-		gbs_set_bytes_processed(st, n * (int64_t)a->size);
+		struct ev_ilv_ctx x = {sh, NULL, ea.rx, buf, &sink, &r};
+		ilv_stream(st, &v, &sh->ik, &lc, buf, &sink, &r, ev_ilv_recv, &x);
+		gbs_set_bytes_processed(st, gbs_max_iterations(st) * (int64_t)a->size);
 	}
 	bc_run_end(&r, 1);
 	if (!r.failed)

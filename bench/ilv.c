@@ -121,13 +121,60 @@ void ilv_report_rtt(gbs_state *st, struct ilv *v)
 	report_ratios(st, v);
 }
 
-void ilv_tput_pair(struct ilv *v, uint64_t n, uint64_t res_ns, uint64_t floor_ns)
+uint64_t ilv_stream(gbs_state *st, struct ilv *v, struct ilv_ctl *k, struct lcons *lc,
+		    unsigned char *buf, uint64_t *sink, struct bc_run *r,
+		    bool (*own)(void *ctx, uint64_t first, uint64_t n), void *ctx)
 {
-	v->floor_items += (double)n;
-	v->floor_ns += (double)floor_ns;
-	if (res_ns && floor_ns)
-		/* rate / rate of the same n messages = floor time / own time */
-		add_ratio(v, (double)floor_ns / (double)res_ns);
+	int64_t n = gbs_max_iterations(st);
+	uint64_t taken = 0, floor = 0, j = 1, own_ns = 0;
+	for (int64_t left = n, warm = 1; (left > 0 || warm) && !r->failed; warm = 0) {
+		uint64_t b = warm || left >= (int64_t)v->block ? v->block : (uint64_t)left;
+		/* both clocks include handing the block out: the same for both */
+		uint64_t t0 = bc_now();
+		ilv_go(k, j++, b);
+		if (!own(ctx, taken, b))
+			break;
+		taken += b;
+		uint64_t t1 = bc_now();
+		ilv_go(k, j++, b);
+		if (lr_consume(lc, buf, floor, b, sink, r))
+			break;
+		uint64_t t2 = bc_now();
+		floor += b;
+		if (warm)
+			continue;
+		own_ns += t1 - t0;
+		left -= (int64_t)b;
+		v->floor_items += (double)b;
+		v->floor_ns += (double)(t2 - t1);
+		/* rate / rate of the same b messages = floor time / own time */
+		add_ratio(v, (double)(t2 - t1) / (double)(t1 - t0));
+	}
+	while (gbs_keep_running_batch(st, n))
+		gbs_set_iteration_time(st, (double)own_ns * 1e-9);
+	gbs_set_items_processed(st, n);
+	return taken;
+}
+
+int ilv_produce(struct ilv_ctl *k, struct lprod *p, unsigned char *buf, struct bc_ctl *stop,
+		int (*own)(void *ctx, uint64_t first, uint64_t n), void *ctx)
+{
+	uint64_t mine = 0, floor = 0;
+	for (uint64_t j = 1;; j++) {
+		uint64_t n = ilv_wait(k, j, stop);
+		if (!n)
+			return 0;
+		if (j % 2 == 0) {
+			if (lr_produce(p, buf, floor, n, stop))
+				return 0;
+			floor += n;
+			continue;
+		}
+		int rc = own(ctx, mine, n);
+		if (rc)
+			return rc < 0;
+		mine += n;
+	}
 }
 
 void ilv_report_tput(gbs_state *st, struct ilv *v)

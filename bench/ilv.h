@@ -34,6 +34,15 @@
  * long again). */
 #define ILV_TIME_SHARE 0.5
 
+/* The block for an invocation of `iters` timed operations: `max`, or
+ * fewer so that even a short invocation (Google Benchmark's first tries, a
+ * QUICK run) closes about eight block pairs; never under 16. */
+static inline uint64_t ilv_block(uint64_t max, int64_t iters)
+{
+	uint64_t b = iters > 0 ? (uint64_t)iters / 8 : 0;
+	return b > max ? max : b < 16 ? 16 : b;
+}
+
 struct ilv {
 	uint64_t block;		/* operations per block */
 	struct bc_lat floor;	/* round trips: every timed floor sample */
@@ -104,9 +113,21 @@ static inline uint64_t ilv_wait(struct ilv_ctl *k, uint64_t j, struct bc_ctl *st
 	}
 	return atomic_load_explicit(&k->n, memory_order_relaxed);
 }
-/* Measurer: closes a block pair of streams: n messages of the bench's own
- * in res_ns, n of the floor's in floor_ns. */
-void ilv_tput_pair(struct ilv *v, uint64_t n, uint64_t res_ns, uint64_t floor_ns);
+/* Measurer of a stream: gbs_max_iterations messages of the bench's own
+ * (own(ctx, first, n) takes n of them stamped first, first + 1, ...;
+ * false when it failed, r->failed) in blocks of v->block, each followed by
+ * as many through the Lamport ring lc, after one untimed pair (the warm-up).
+ * Sets the iteration time to the own blocks' time and closes a ratio per
+ * pair.  Returns the own messages taken. */
+uint64_t ilv_stream(gbs_state *st, struct ilv *v, struct ilv_ctl *k, struct lcons *lc,
+		    unsigned char *buf, uint64_t *sink, struct bc_run *r,
+		    bool (*own)(void *ctx, uint64_t first, uint64_t n), void *ctx);
+/* Producer of a stream: block after block as ilv_stream hands them out,
+ * odd ones through own(ctx, first, n) (0, 1 stopped, < 0 failed), even
+ * ones through the Lamport ring p; each stream stamped 0, 1, 2, ...
+ * 0 when stopped, 1 when own failed. */
+int ilv_produce(struct ilv_ctl *k, struct lprod *p, unsigned char *buf, struct bc_ctl *stop,
+		int (*own)(void *ctx, uint64_t first, uint64_t n), void *ctx);
 /* floor_items_per_second, ilv_ratio, ilv_ratio_p10, ilv_ratio_p90,
  * ilv_blocks. */
 void ilv_report_tput(gbs_state *st, struct ilv *v);

@@ -100,29 +100,23 @@ static inline int rg_write_one(struct rg_sh *sh, struct shmk_ring_writer *w, uns
 	return rc;
 }
 
-/* Interleaved writer: block after block as the reader hands them out, odd
- * ones through the ring, even ones through the Lamport ring; each stream
- * stamped 0, 1, 2, ...  0, or 1 on a write error. */
-static int rg_write_ilv(struct rg_sh *sh, struct shmk_ring_writer *w, unsigned char *buf)
+/* Interleaved writer: its blocks through the ring (ilv_produce runs the
+ * Lamport ring's). */
+struct rg_ilv_ctx {
+	struct rg_sh *sh;
+	struct shmk_ring_writer *w;
+	unsigned char *buf;
+};
+
+static int rg_ilv_write(void *ctxp, uint64_t first, uint64_t n)
 {
-	struct lprod p = {.r = sh->lr};
-	uint64_t own = 0, floor = 0;
-	for (uint64_t j = 1;; j++) {
-		uint64_t n = ilv_wait(&sh->ik, j, &sh->c);
-		if (!n)
-			return 0;
-		if (j % 2 == 0) {
-			if (lr_produce(&p, buf, floor, n, &sh->c))
-				return 0;
-			floor += n;
-			continue;
-		}
-		for (uint64_t end = own + n; own < end; own++) {
-			int rc = rg_write_one(sh, w, buf, own);
-			if (rc)
-				return rc < 0;
-		}
+	struct rg_ilv_ctx *x = ctxp;
+	for (uint64_t i = first; i < first + n; i++) {
+		int rc = rg_write_one(x->sh, x->w, x->buf, i);
+		if (rc)
+			return rc > 0 ? 1 : -1;
 	}
+	return 0;
 }
 
 static int rg_writer(void *arg)
@@ -141,8 +135,9 @@ static int rg_writer(void *arg)
 		return 0;
 	struct bc_fx fx0 = bc_fx_now();
 	if (sh->ilv) {
-		rc = rg_write_ilv(sh, w, buf);
-		if (rc)
+		struct lprod p = {.r = sh->lr};
+		struct rg_ilv_ctx x = {sh, w, buf};
+		if (ilv_produce(&sh->ik, &p, buf, &sh->c, rg_ilv_write, &x))
 			return 1;
 	} else {
 		for (uint64_t i = 0; i < sh->c.n; i++) {
@@ -212,35 +207,23 @@ static inline bool rg_take(struct shmk_ring *r, const struct rg_arg *a, struct r
 	return true;
 }
 
-/* Interleaved (ilv.h): n records in blocks of ILV_TPUT_BLOCK alternating
- * with as many through the Lamport ring, after a warm-up pair; the ring's
- * time is the iteration time.  Returns the records taken. */
-static uint64_t rg_measure_ilv(gbs_state *st, struct rg_sh *sh, struct shmk_ring *r,
-			       const struct rg_arg *a, struct rg_cursor *cur, unsigned char *buf,
-			       uint64_t *sink, struct bc_run *run, struct ilv *v)
+/* The reader's blocks (ilv.h): n records, stamps checked. */
+struct rg_take_ctx {
+	struct shmk_ring *r;
+	const struct rg_arg *a;
+	struct rg_cursor *cur;
+	unsigned char *buf;
+	uint64_t *sink;
+	struct bc_run *run;
+};
+
+static bool rg_ilv_take(void *ctxp, uint64_t first, uint64_t n)
 {
-	struct lcons lc = {.r = sh->lr};
-	int64_t n = gbs_max_iterations(st);
-	uint64_t own = 0, floor = 0, j = 1, own_ns = 0;
-	for (int64_t left = n, warm = 1; (left > 0 || warm) && !run->failed; warm = 0) {
-		uint64_t b = warm ? ILV_TPUT_BLOCK : (uint64_t)(left < ILV_TPUT_BLOCK ? left : ILV_TPUT_BLOCK);
-		uint64_t t0 = bc_now();
-		ilv_go(&sh->ik, j++, b);
-		for (uint64_t end = own + b; own < end; own++)
-			if (!rg_take(r, a, cur, buf, own, sink, run))
-				break;
-		uint64_t t1 = bc_now();
-		ilv_go(&sh->ik, j++, b);
-		if (!run->failed && !lr_consume(&lc, buf, floor, b, sink, run) && !warm) {
-			ilv_tput_pair(v, b, t1 - t0, bc_now() - t1);
-			own_ns += t1 - t0;
-			left -= (int64_t)b;
-		}
-		floor += b;
-	}
-	while (gbs_keep_running_batch(st, n))
-		gbs_set_iteration_time(st, (double)own_ns * 1e-9);
-	return own;
+	struct rg_take_ctx *x = ctxp;
+	for (uint64_t i = first; i < first + n; i++)
+		if (!rg_take(x->r, x->a, x->cur, x->buf, i, x->sink, x->run))
+			return false;
+	return true;
 }
 
 static void bm_ring(gbs_state *st, void *argp)
@@ -277,7 +260,7 @@ static void bm_ring(gbs_state *st, void *argp)
 	if (a->ilv) {
 		sh->lr_len = lr_bytes(a->size);
 		sh->lr = bc_shared(sh->lr_len);
-		if (!sh->lr || ilv_init(&v, st, ILV_TPUT_BLOCK, 0)) {
+		if (!sh->lr || ilv_init(&v, st, ilv_block(ILV_TPUT_BLOCK, n), 0)) {
 			if (!gbs_error_occurred(st))
 				gbs_skip_with_error(st, "mmap");
 			goto out;
@@ -292,8 +275,11 @@ static void bm_ring(gbs_state *st, void *argp)
 		struct rg_cursor cur = {0, 0};
 		shmk_ring_tail(r, &cur.tail);
 		/* the writer's futex calls are per record it wrote */
-		if (sh->ilv)
-			sh->c.n = rg_measure_ilv(st, sh, r, a, &cur, buf, &sink, &run, &v);
+		if (sh->ilv) {
+			struct lcons lc = {.r = sh->lr};
+			struct rg_take_ctx x = {r, a, &cur, buf, &sink, &run};
+			sh->c.n = ilv_stream(st, &v, &sh->ik, &lc, buf, &sink, &run, rg_ilv_take, &x);
+		}
 		while (!sh->ilv && gbs_keep_running_batch(st, n)) {
 			uint64_t t0 = bc_now();
 			for (int64_t i = 0; i < n + BC_TPUT_WARM && !run.failed; i++) {

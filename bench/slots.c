@@ -191,7 +191,8 @@ static void bm_sl_rtt(gbs_state *st, void *argp)
 	sh->touch_all = a->touch_all;
 	if (a->ilv) {
 		sh->pp = pp_area(size);
-		if (!sh->pp || ilv_init(&v, st, ILV_RTT_BLOCK, (size_t)gbs_max_iterations(st))) {
+		if (!sh->pp || ilv_init(&v, st, ilv_block(ILV_RTT_BLOCK, gbs_max_iterations(st)),
+					(size_t)gbs_max_iterations(st))) {
 			if (sh->pp)
 				bc_unshared(sh->pp, sh->pp->len);
 			else
@@ -199,7 +200,7 @@ static void bm_sl_rtt(gbs_state *st, void *argp)
 			bc_unshared(sh, sizeof *sh);
 			return;
 		}
-		sh->ilv = ILV_RTT_BLOCK;
+		sh->ilv = v.block;
 	}
 	atomic_store(&sh->reader_a, -1);
 	atomic_store(&sh->reader_b, -1);
