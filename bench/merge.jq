@@ -181,7 +181,8 @@ def s4: if . == null or . == 0 then . else
     | $t + {ratio: ($q.ratio // null), noise: ($q.noise // null), pairs: ($q.pairs // null),
             pairing: (if $t.interleaved then "interleaved" else "adjacent" end),
             separate_ratio: (if $t.interleaved then ($sep.ratio // null) else null end),
-            separate_noise: (if $t.interleaved then ($sep.noise // null) else null end)}
+            separate_noise: (if $t.interleaved then ($sep.noise // null) else null end),
+            separate_pairs: (if $t.interleaved then ($sep.pairs // null) else null end)}
     | . + {why_not_judged: (if $r == null then "not measured"
                            elif $q == null then (if $t.interleaved then "no interleaved ratio"
                                                  elif $v == null then "\($t.vs) not measured" else "no figure" end)

@@ -9,6 +9,10 @@
  *
  *   peers/lamport_rtt/<S>/cross-cpu   ping through ring A, pong through B
  *   peers/lamport_tput/<S>/cross-cpu  peer produces n messages, measurer consumes
+ *
+ * The ring itself (lr_push / lr_pop, lr_produce / lr_consume) is in
+ * ../floors.c: module benches stream through the same code interleaved with
+ * their own stream (../ilv.h).
  */
 #include <stdlib.h>
 
