@@ -105,12 +105,10 @@ static void ev_unlink(struct ev_sh *sh)
 /* The interleaved floor's shared memory and samples (ilv.h). */
 static void ev_ilv_free(struct ev_sh *sh, struct ilv *v)
 {
-	if (sh->pp)
-		bc_unshared(sh->pp, sh->pp->len);
 	bc_unshared(sh->lr, sh->lr_len);
-	sh->pp = NULL;
 	sh->lr = NULL;
-	ilv_free(v);
+	ilv_rtt_close(v, sh->pp);
+	sh->pp = NULL;
 }
 
 struct ev_end {
@@ -224,13 +222,11 @@ static int ev_rtt_peer(void *arg)
 			peer_fail(sh, "send", rc);
 			return 1;
 		}
-		if (sh->ilv && ++served % sh->ilv == 0) {
-			rc = ilv_pp_serve(sh->pp, &pp_want, sh->ilv, &sh->c, &sink);
-			if (rc > 0)
-				break;
-			if (rc < 0)
-				return 1;
-		}
+		rc = ilv_pp_after(sh->pp, sh->ilv, &served, &pp_want, &sh->c, &sink);
+		if (rc < 0)
+			return 1;
+		if (rc)
+			break; /* stopped */
 	}
 	/* read by the measurer after it reaped this process */
 	sh->peer_fx = bc_fx_since(fx0);
@@ -262,13 +258,7 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 		return;
 	sh->blocking = a->blocking;
 	if (a->ilv) {
-		sh->pp = pp_area(a->size);
-		if (!sh->pp || ilv_init(&v, st, ilv_block(ILV_RTT_BLOCK, gbs_max_iterations(st)),
-					(size_t)gbs_max_iterations(st))) {
-			if (sh->pp)
-				bc_unshared(sh->pp, sh->pp->len);
-			else
-				gbs_skip_with_error(st, "mmap");
+		if (!(sh->pp = ilv_rtt_open(&v, st, a->size))) {
 			bc_unshared(sh, sizeof *sh);
 			return;
 		}

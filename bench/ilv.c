@@ -3,6 +3,7 @@
 #include "ilv.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 int ilv_init(struct ilv *v, gbs_state *st, uint64_t block, size_t samples)
@@ -34,6 +35,29 @@ void ilv_free(struct ilv *v)
 	memset(v, 0, sizeof *v);
 }
 
+struct pp_sh *ilv_rtt_open(struct ilv *v, gbs_state *st, size_t size)
+{
+	int64_t iters = gbs_max_iterations(st);
+	struct pp_sh *pp = pp_area(size);
+	if (!pp) {
+		memset(v, 0, sizeof *v);
+		gbs_skip_with_error(st, "mmap");
+		return NULL;
+	}
+	if (ilv_init(v, st, ilv_block(ILV_RTT_BLOCK, iters), (size_t)iters)) {
+		bc_unshared(pp, pp->len);
+		return NULL;
+	}
+	return pp;
+}
+
+void ilv_rtt_close(struct ilv *v, struct pp_sh *pp)
+{
+	if (pp)
+		bc_unshared(pp, pp->len);
+	ilv_free(v);
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -52,10 +76,22 @@ static double median_u64(uint64_t *s, size_t n)
 	return n % 2 ? (double)s[n / 2] : ((double)s[n / 2 - 1] + (double)s[n / 2]) / 2;
 }
 
-static void add_ratio(struct ilv *v, double q)
+/* Each closed pair, own figure and floor figure, appended to the file
+ * SHMK_BENCH_ILV_TRACE names (a diagnostic: how the ratio moves with the
+ * placement, bench/README.md). */
+static void add_pair(struct ilv *v, double own, double floor)
 {
+	static FILE *trace;
+	static bool looked;
+	if (!looked) {
+		const char *path = getenv("SHMK_BENCH_ILV_TRACE");
+		looked = true;
+		trace = path && *path ? fopen(path, "a") : NULL;
+	}
+	if (trace)
+		fprintf(trace, "%.1f %.1f\n", own, floor);
 	if (v->nratios < v->cap)
-		v->ratios[v->nratios++] = q;
+		v->ratios[v->nratios++] = own / floor;
 }
 
 bool ilv_pp_block(struct ilv *v, struct bc_run *r, struct pp_sh *pp, uint64_t *seq,
@@ -80,7 +116,7 @@ bool ilv_pp_block(struct ilv *v, struct bc_run *r, struct pp_sh *pp, uint64_t *s
 	/* a pair is closed only when both blocks were timed whole: the first
 	 * timed block after the warm-up may be partial */
 	if (v->nres == v->block && v->nflo == v->block)
-		add_ratio(v, median_u64(v->res, v->nres) / median_u64(v->flo, v->nflo));
+		add_pair(v, median_u64(v->res, v->nres), median_u64(v->flo, v->nflo));
 	v->nres = v->nflo = 0;
 	return true;
 }
@@ -147,8 +183,7 @@ uint64_t ilv_stream(gbs_state *st, struct ilv *v, struct ilv_ctl *k, struct lcon
 		left -= (int64_t)b;
 		v->floor_items += (double)b;
 		v->floor_ns += (double)(t2 - t1);
-		/* rate / rate of the same b messages = floor time / own time */
-		add_ratio(v, (double)(t2 - t1) / (double)(t1 - t0));
+		add_pair(v, (double)b / (double)(t1 - t0) * 1e9, (double)b / (double)(t2 - t1) * 1e9);
 	}
 	while (gbs_keep_running_batch(st, n))
 		gbs_set_iteration_time(st, (double)own_ns * 1e-9);

@@ -59,6 +59,12 @@ int ilv_init(struct ilv *v, gbs_state *st, uint64_t block, size_t samples);
 void ilv_free(struct ilv *v);
 
 /* ------------------------------------------------------------ round trips */
+/* Measurer, before the peer is forked: the ping-pong area for size-byte
+ * messages and v for this invocation (blocks of ilv_block(ILV_RTT_BLOCK,
+ * its iterations)); NULL, the bench skipped with the error, on failure.
+ * Free both with ilv_rtt_close. */
+struct pp_sh *ilv_rtt_open(struct ilv *v, gbs_state *st, size_t size);
+void ilv_rtt_close(struct ilv *v, struct pp_sh *pp);
 /* True after the done-th round trip of the bench's own (warm-up included)
  * when a floor block is due: every `block` round trips. */
 static inline bool ilv_due(const struct ilv *v, uint64_t done)
@@ -80,6 +86,16 @@ bool ilv_pp_block(struct ilv *v, struct bc_run *r, struct pp_sh *pp, uint64_t *s
  * 0, 1 when stopped, -1 bad stamp (stop->msg says so). */
 int ilv_pp_serve(struct pp_sh *pp, uint64_t *want, uint64_t block, struct bc_ctl *stop,
 		 uint64_t *sink);
+/* Peer: after each round trip of the bench's own it served (*served
+ * counts them), the floor's block when one is due; block 0 = none.  As
+ * ilv_pp_serve. */
+static inline int ilv_pp_after(struct pp_sh *pp, uint64_t block, uint64_t *served, uint64_t *want,
+			       struct bc_ctl *stop, uint64_t *sink)
+{
+	if (!block || ++*served % block)
+		return 0;
+	return ilv_pp_serve(pp, want, block, stop, sink);
+}
 /* floor_p50_ns, floor_p99_ns, ilv_ratio, ilv_ratio_p10, ilv_ratio_p90,
  * ilv_blocks. */
 void ilv_report_rtt(gbs_state *st, struct ilv *v);

@@ -146,13 +146,11 @@ static int sl_peer(void *arg)
 			sl_fail(sh, "peer", rc);
 			return 1;
 		}
-		if (sh->ilv && ++served % sh->ilv == 0) {
-			rc = ilv_pp_serve(sh->pp, &pp_want, sh->ilv, &sh->c, &sink);
-			if (rc > 0)
-				break;
-			if (rc < 0)
-				return 1;
-		}
+		rc = ilv_pp_after(sh->pp, sh->ilv, &served, &pp_want, &sh->c, &sink);
+		if (rc < 0)
+			return 1;
+		if (rc)
+			break; /* stopped */
 	}
 done:
 	shmk_slots_close(a);
@@ -165,14 +163,6 @@ struct sl_arg {
 	int touch_all;
 	bool ilv; /* the ping-pong of the same bytes interleaved (ilv.h) */
 };
-
-static void sl_ilv_free(struct sl_sh *sh, struct ilv *v)
-{
-	if (sh->pp)
-		bc_unshared(sh->pp, sh->pp->len);
-	sh->pp = NULL;
-	ilv_free(v);
-}
 
 static void bm_sl_rtt(gbs_state *st, void *argp)
 {
@@ -190,13 +180,7 @@ static void bm_sl_rtt(gbs_state *st, void *argp)
 	sh->c.size = size;
 	sh->touch_all = a->touch_all;
 	if (a->ilv) {
-		sh->pp = pp_area(size);
-		if (!sh->pp || ilv_init(&v, st, ilv_block(ILV_RTT_BLOCK, gbs_max_iterations(st)),
-					(size_t)gbs_max_iterations(st))) {
-			if (sh->pp)
-				bc_unshared(sh->pp, sh->pp->len);
-			else
-				gbs_skip_with_error(st, "mmap");
+		if (!(sh->pp = ilv_rtt_open(&v, st, size))) {
 			bc_unshared(sh, sizeof *sh);
 			return;
 		}
@@ -209,7 +193,7 @@ static void bm_sl_rtt(gbs_state *st, void *argp)
 		char m[160];
 		snprintf(m, sizeof m, "create: %s (%s)", shmk_strerror(rc), shmk_errdetail());
 		gbs_skip_with_error(st, m);
-		sl_ilv_free(sh, &v);
+		ilv_rtt_close(&v, sh->pp);
 		bc_unshared(sh, sizeof *sh);
 		return;
 	}
@@ -262,7 +246,7 @@ static void bm_sl_rtt(gbs_state *st, void *argp)
 	gbs_counter(st, "sink", (double)(sink & 1));
 	shmk_slots_close(peer);
 	shmk_slots_close(own);
-	sl_ilv_free(sh, &v);
+	ilv_rtt_close(&v, sh->pp);
 	bc_unshared(sh, sizeof *sh);
 }
 
