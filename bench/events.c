@@ -62,7 +62,8 @@ struct ev_sh {
 	struct bc_fx peer_fx; /* the peer's futex calls, written before it exits */
 	/* interleaved floor (ilv.h), 0 = none: round trips: the ping-pong of
 	 * the same bytes, a block of it after every `ilv` round trips of the
-	 * queue; streams (1): the Lamport ring, blocks handed out through ik */
+	 * queue; streams: 1 the Lamport ring, 2 (MPSC) the SPSC queue of
+	 * region b, blocks handed out through ik */
 	uint64_t ilv;
 	struct pp_sh *pp;
 	struct lring *lr;
@@ -414,10 +415,23 @@ static int ev_prod_peer(void *arg)
 				return 0;
 	}
 	if (sh->ilv) {
-		struct lprod p = {.r = sh->lr};
-		struct ev_ilv_ctx x = {sh, a.tx, NULL, buf, NULL, NULL};
-		rc = ilv_produce(&sh->ik, &p, buf, &sh->c, ev_ilv_send, &x);
+		struct ilv_lamport l = {.p = {.r = sh->lr}, .buf = buf, .stop = &sh->c};
+		struct ev_ilv_ctx x = {sh, a.tx, NULL, buf, NULL, NULL}, y = x;
+		struct ev_end b = {0};
+		struct ilv_side floor = {NULL, ilv_lamport_put, &l};
+		if (sh->ilv == 2) {
+			rc = ev_end_open(&b, sh->name_b, EVQ_SPSC, false);
+			if (rc) {
+				peer_fail(sh, "open", rc);
+				return 1;
+			}
+			y.tx = b.tx;
+			floor = (struct ilv_side){NULL, ev_ilv_send, &y};
+		}
+		rc = ilv_produce(&sh->ik, &sh->c, (struct ilv_side){NULL, ev_ilv_send, &x}, floor);
 		ev_end_close(&a);
+		if (b.r)
+			ev_end_close(&b);
 		return rc;
 	}
 	uint64_t n = sh->c.n / (uint64_t)sh->producers + (id == 0 ? sh->c.n % (uint64_t)sh->producers : 0);
@@ -549,13 +563,14 @@ static bool ev_ilv_recv(void *ctxp, uint64_t first, uint64_t n)
 	return true;
 }
 
-/* Interleaved: as bm_ev_tput (SPSC, copying), in blocks alternating with
- * as many messages through the Lamport ring (ilv.h). */
+/* Interleaved: as bm_ev_tput (1 producer, copying), in blocks alternating
+ * with as many messages through the floor (ilv.h): the Lamport ring for
+ * SPSC, the SPSC queue of a second region for MPSC. */
 static void bm_ev_tput_ilv(gbs_state *st, void *argp)
 {
 	const struct ev_tput_arg *a = argp;
 	struct ev_sh *sh = ev_area(st, a->q);
-	struct ev_end ea;
+	struct ev_end ea, eb = {0};
 	struct bc_run r;
 	struct ilv v = {0};
 	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
@@ -564,13 +579,16 @@ static void bm_ev_tput_ilv(gbs_state *st, void *argp)
 		return;
 	sh->producers = 1;
 	sh->c.size = a->size;
-	sh->ilv = 1;
+	sh->ilv = a->q == EVQ_MPSC ? 2 : 1;
 	sh->lr_len = lr_bytes(a->size);
 	sh->lr = bc_shared(sh->lr_len);
-	int rc = sh->lr ? ilv_init(&v, st, ilv_block(ILV_TPUT_BLOCK, gbs_max_iterations(st)), 0)
+	int rc = sh->lr ? ilv_init(&v, st, ilv_block(ILV_TPUT_BLOCK, gbs_max_iterations(st)), 0,
+				    (uint64_t)gbs_max_iterations(st))
 			: -ENOMEM;
 	if (!rc)
 		rc = ev_end_open(&ea, sh->name_a, a->q, false);
+	if (!rc && sh->ilv == 2)
+		rc = ev_end_open(&eb, sh->name_b, EVQ_SPSC, false);
 	if (rc) {
 		if (!gbs_error_occurred(st))
 			gbs_skip_with_error(st, shmk_strerror(rc));
@@ -580,10 +598,15 @@ static void bm_ev_tput_ilv(gbs_state *st, void *argp)
 		return;
 	}
 	lr_init(sh->lr, a->size);
-	struct lcons lc = {.r = sh->lr};
 	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), ev_prod_peer, sh, 0)) {
-		struct ev_ilv_ctx x = {sh, NULL, ea.rx, buf, &sink, &r};
-		ilv_stream(st, &v, &sh->ik, &lc, buf, &sink, &r, ev_ilv_recv, &x);
+		struct ev_ilv_ctx x = {sh, NULL, ea.rx, buf, &sink, &r}, y = x;
+		struct ilv_lamport l = {.c = {.r = sh->lr}, .buf = buf, .sink = &sink, .r = &r};
+		struct ilv_side floor = {ilv_lamport_take, NULL, &l};
+		if (sh->ilv == 2) {
+			y.rx = eb.rx;
+			floor = (struct ilv_side){ev_ilv_recv, NULL, &y};
+		}
+		ilv_stream(st, &v, &sh->ik, (struct ilv_side){ev_ilv_recv, NULL, &x}, floor, &r);
 		gbs_set_bytes_processed(st, gbs_max_iterations(st) * (int64_t)a->size);
 	}
 	bc_run_end(&r, 1);
@@ -591,6 +614,8 @@ static void bm_ev_tput_ilv(gbs_state *st, void *argp)
 		ilv_report_tput(st, &v);
 	gbs_counter(st, "sink", (double)(sink & 1));
 	ev_end_close(&ea);
+	if (eb.r)
+		ev_end_close(&eb);
 	ev_unlink(sh);
 	ev_ilv_free(sh, &v);
 	bc_unshared(sh, sizeof *sh);
@@ -729,7 +754,7 @@ __attribute__((constructor)) static void reg(void)
 			const char *pat = k == 0 ? "spsc_tput" : k == 1 ? "mpsc1_tput" : "mpsc2_tput";
 			gbs_register(&(struct gbs_bench){
 				.name = bc_name("events/%s/%zu/cross-cpu", pat, sz[i]),
-				.fn = k == 0 ? bm_ev_tput_ilv : bm_ev_tput, .arg = &tput[k][i],
+				.fn = k < 2 ? bm_ev_tput_ilv : bm_ev_tput, .arg = &tput[k][i],
 				.manual_time = true,
 				.module = "events", .pattern = pat, .param = (long)sz[i],
 				.bytes = (long)sz[i], .placement = "cross-cpu", .mode = "spin",
@@ -739,9 +764,12 @@ __attribute__((constructor)) static void reg(void)
 					    : k == 1 ? spsc_tput
 						     : bc_name("events/mpsc1_tput/%zu/cross-cpu", sz[i]),
 				.note = k == 2 ? "2 producers + consumer spin: needs 3 CPUs" : NULL,
-				/* SPSC: the Lamport ring interleaved with it */
-				.ilv_floor = k == 0 ? bc_name(PEER_LAMPORT_TPUT_FMT, sz[i]) : NULL,
-				.time_share = k == 0 ? ILV_TIME_SHARE : 0});
+				/* interleaved: SPSC with the Lamport ring, MPSC (1
+				 * producer) with the SPSC queue */
+				.ilv_floor = k == 0   ? bc_name(PEER_LAMPORT_TPUT_FMT, sz[i])
+					     : k == 1 ? spsc_tput
+						      : NULL,
+				.time_share = k < 2 ? ILV_TIME_SHARE : 0});
 		}
 		zc[i] = (struct ev_tput_arg){EVQ_SPSC, sz[i], 1, 1};
 		gbs_register(&(struct gbs_bench){

@@ -15,7 +15,9 @@
  * rate / floor block's rate for streams); the bench reports its own
  * figures unchanged, the floor's figures over all its blocks (floor_p50_ns,
  * floor_p99_ns or floor_items_per_second) and the median of the per-block
- * ratios, ilv_ratio (with ilv_ratio_p10 / _p90 and ilv_blocks): a block
+ * ratios, ilv_ratio (with ilv_ratio_p10 / _p90 and ilv_blocks; and
+ * ilv_ratio_fast, the median over the quarter of the pairs whose floor was
+ * fastest, with floor_fast: the ratio in the close placement): a block
  * pair lasts well under a millisecond, so nearly every pair sees one
  * placement, and the median over pairs is not moved by the few that
  * straddle a move.  bench/targets.json judges these rows by ilv_ratio.
@@ -48,14 +50,16 @@ struct ilv {
 	struct bc_lat floor;	/* round trips: every timed floor sample */
 	uint64_t *res, *flo;	/* round trips: this block pair's samples */
 	size_t nres, nflo;
-	double *ratios;		/* one per closed block pair */
+	double *ratios;		/* one per closed block pair: own / floor */
+	double *floors;		/* and the floor's figure of that pair */
 	size_t nratios, cap;
 	double floor_items, floor_ns; /* streams: floor messages and their time */
 };
 
-/* samples: the floor samples kept (as for the bench's own); 0 on success,
- * else the bench was skipped with the error. */
-int ilv_init(struct ilv *v, gbs_state *st, uint64_t block, size_t samples);
+/* samples: the floor samples kept (as for the bench's own; 0 for
+ * streams), ops: the bench's own operations planned (its iterations); 0 on
+ * success, else the bench was skipped with the error. */
+int ilv_init(struct ilv *v, gbs_state *st, uint64_t block, size_t samples, uint64_t ops);
 void ilv_free(struct ilv *v);
 
 /* ------------------------------------------------------------ round trips */
@@ -97,7 +101,7 @@ static inline int ilv_pp_after(struct pp_sh *pp, uint64_t block, uint64_t *serve
 	return ilv_pp_serve(pp, want, block, stop, sink);
 }
 /* floor_p50_ns, floor_p99_ns, ilv_ratio, ilv_ratio_p10, ilv_ratio_p90,
- * ilv_blocks. */
+ * ilv_blocks, ilv_ratio_fast, floor_fast_p50_ns. */
 void ilv_report_rtt(gbs_state *st, struct ilv *v);
 
 /* ------------------------------------------------------------ streams */
@@ -129,23 +133,39 @@ static inline uint64_t ilv_wait(struct ilv_ctl *k, uint64_t j, struct bc_ctl *st
 	}
 	return atomic_load_explicit(&k->n, memory_order_relaxed);
 }
+/* One side of an interleaved stream: take (measurer) takes n messages
+ * stamped first, first + 1, ... and checks them (false when it failed: the
+ * bench skipped, r->failed); put (producer) sends them (0, 1 when stopped,
+ * < 0 failed, stop->msg says why). */
+struct ilv_side {
+	bool (*take)(void *ctx, uint64_t first, uint64_t n);
+	int (*put)(void *ctx, uint64_t first, uint64_t n);
+	void *ctx;
+};
+/* The Lamport ring as the floor side (lr_consume / lr_produce). */
+struct ilv_lamport {
+	struct lcons c;
+	struct lprod p;
+	unsigned char *buf;
+	uint64_t *sink;
+	struct bc_run *r;	/* measurer */
+	struct bc_ctl *stop;	/* producer */
+};
+bool ilv_lamport_take(void *ctx, uint64_t first, uint64_t n);
+int ilv_lamport_put(void *ctx, uint64_t first, uint64_t n);
 /* Measurer of a stream: gbs_max_iterations messages of the bench's own
- * (own(ctx, first, n) takes n of them stamped first, first + 1, ...;
- * false when it failed, r->failed) in blocks of v->block, each followed by
- * as many through the Lamport ring lc, after one untimed pair (the warm-up).
- * Sets the iteration time to the own blocks' time and closes a ratio per
- * pair.  Returns the own messages taken. */
-uint64_t ilv_stream(gbs_state *st, struct ilv *v, struct ilv_ctl *k, struct lcons *lc,
-		    unsigned char *buf, uint64_t *sink, struct bc_run *r,
-		    bool (*own)(void *ctx, uint64_t first, uint64_t n), void *ctx);
+ * side in blocks of v->block, each followed by as many of the floor side,
+ * after one untimed pair (the warm-up).  Sets the iteration time to the own
+ * blocks' time, items processed, and closes a ratio per pair.  Returns the
+ * own messages taken. */
+uint64_t ilv_stream(gbs_state *st, struct ilv *v, struct ilv_ctl *k, struct ilv_side own,
+		    struct ilv_side floor, struct bc_run *r);
 /* Producer of a stream: block after block as ilv_stream hands them out,
- * odd ones through own(ctx, first, n) (0, 1 stopped, < 0 failed), even
- * ones through the Lamport ring p; each stream stamped 0, 1, 2, ...
- * 0 when stopped, 1 when own failed. */
-int ilv_produce(struct ilv_ctl *k, struct lprod *p, unsigned char *buf, struct bc_ctl *stop,
-		int (*own)(void *ctx, uint64_t first, uint64_t n), void *ctx);
+ * odd ones through own.put, even ones through floor.put; each stream
+ * stamped 0, 1, 2, ...  0 when stopped, 1 when a put failed. */
+int ilv_produce(struct ilv_ctl *k, struct bc_ctl *stop, struct ilv_side own, struct ilv_side floor);
 /* floor_items_per_second, ilv_ratio, ilv_ratio_p10, ilv_ratio_p90,
- * ilv_blocks. */
+ * ilv_blocks, ilv_ratio_fast, floor_fast_items_per_second. */
 void ilv_report_tput(gbs_state *st, struct ilv *v);
 
 #endif

@@ -66,7 +66,7 @@ def s4: if . == null or . == 0 then . else
              items_per_second: ($ok | map(.items_per_second // empty) | cv | r4),
              real_time: ($ok | map(.real_time) | cv | r4)}),
       counters: ($ok | if length == 0 then {} else
-         (map(to_entries | map(select(.key | test("^(futex_|wakes|parks|spins|offered|achieved|load_|saturation|floor_(p50|p99|items)|ilv_)"))))
+         (map(to_entries | map(select(.key | test("^(futex_|wakes|parks|spins|offered|achieved|load_|saturation|floor_(p50|p99|items|fast)|ilv_)"))))
           | add | group_by(.key) | map({key: .[0].key, value: (map(.value) | median)}) | from_entries) end),
       spinning_procs: ($m.spinning_procs // 0),
       oversubscribed: (($m.spinning_procs // 0) > $M.vcpus_allowed),

@@ -135,9 +135,10 @@ static int rg_writer(void *arg)
 		return 0;
 	struct bc_fx fx0 = bc_fx_now();
 	if (sh->ilv) {
-		struct lprod p = {.r = sh->lr};
+		struct ilv_lamport l = {.p = {.r = sh->lr}, .buf = buf, .stop = &sh->c};
 		struct rg_ilv_ctx x = {sh, w, buf};
-		if (ilv_produce(&sh->ik, &p, buf, &sh->c, rg_ilv_write, &x))
+		if (ilv_produce(&sh->ik, &sh->c, (struct ilv_side){NULL, rg_ilv_write, &x},
+				(struct ilv_side){NULL, ilv_lamport_put, &l}))
 			return 1;
 	} else {
 		for (uint64_t i = 0; i < sh->c.n; i++) {
@@ -260,7 +261,7 @@ static void bm_ring(gbs_state *st, void *argp)
 	if (a->ilv) {
 		sh->lr_len = lr_bytes(a->size);
 		sh->lr = bc_shared(sh->lr_len);
-		if (!sh->lr || ilv_init(&v, st, ilv_block(ILV_TPUT_BLOCK, n), 0)) {
+		if (!sh->lr || ilv_init(&v, st, ilv_block(ILV_TPUT_BLOCK, n), 0, (uint64_t)n)) {
 			if (!gbs_error_occurred(st))
 				gbs_skip_with_error(st, "mmap");
 			goto out;
@@ -276,9 +277,10 @@ static void bm_ring(gbs_state *st, void *argp)
 		shmk_ring_tail(r, &cur.tail);
 		/* the writer's futex calls are per record it wrote */
 		if (sh->ilv) {
-			struct lcons lc = {.r = sh->lr};
+			struct ilv_lamport l = {.c = {.r = sh->lr}, .buf = buf, .sink = &sink, .r = &run};
 			struct rg_take_ctx x = {r, a, &cur, buf, &sink, &run};
-			sh->c.n = ilv_stream(st, &v, &sh->ik, &lc, buf, &sink, &run, rg_ilv_take, &x);
+			sh->c.n = ilv_stream(st, &v, &sh->ik, (struct ilv_side){rg_ilv_take, NULL, &x},
+					     (struct ilv_side){ilv_lamport_take, NULL, &l}, &run);
 		}
 		while (!sh->ilv && gbs_keep_running_batch(st, n)) {
 			uint64_t t0 = bc_now();
