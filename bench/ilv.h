@@ -9,8 +9,10 @@
  * separate shared memory, alternating short blocks: ILV_RTT_BLOCK round
  * trips of its own, then as many of the floor's (ping-pong, floors.h), or
  * ILV_TPUT_BLOCK messages of its own stream, then as many through the
- * Lamport ring.  Both processes count operations, so both switch at the
- * same one without a word passed.  Each block pair gives a ratio (result
+ * floor's (the Lamport ring, or for the MPSC queue the SPSC one).  Round
+ * trips: both processes count them, so both switch at the same one without
+ * a word passed; streams: the consumer hands out each block (ilv_ctl).
+ * Each block pair gives a ratio (result
  * block's median / floor block's median for round trips, result block's
  * rate / floor block's rate for streams); the bench reports its own
  * figures unchanged, the floor's figures over all its blocks (floor_p50_ns,
