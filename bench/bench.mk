@@ -24,7 +24,10 @@ BENCH_LIBS := -lbenchmark -lpthread -lrt
 IOX_INC := /usr/include/iceoryx/v2.0.3
 IOX_LIBS := -liceoryx_binding_c -liceoryx_posh -liceoryx_hoofs -liceoryx_platform
 
-BENCH_SHIM := $(BB)/obj/bench/gbshim.o $(BB)/obj/bench/common.o $(BB)/obj/bench/main.o
+# floors.o and ilv.o: the floor protocols and their interleaving, one copy
+# for the peers program and every module program (bench/ilv.h).
+BENCH_SHIM := $(BB)/obj/bench/gbshim.o $(BB)/obj/bench/common.o $(BB)/obj/bench/main.o \
+	$(BB)/obj/bench/floors.o $(BB)/obj/bench/ilv.o
 PEER_SRCS := $(filter-out bench/peers/iceoryx.c,$(sort $(wildcard bench/peers/*.c)))
 PEER_OBJS := $(patsubst %.c,$(BB)/obj/%.o,$(PEER_SRCS))
 # The bench build of the library archive: every impl/src file, like the

@@ -178,17 +178,27 @@ double bc_lat_pct(struct bc_lat *l, double q)
 
 void bc_lat_report(gbs_state *st, struct bc_lat *l, double div)
 {
+	bc_lat_report_as(st, l, div, "");
+}
+
+void bc_lat_report_as(gbs_state *st, struct bc_lat *l, double div, const char *prefix)
+{
+	static const char *const fig[] = {"p50_ns", "p90_ns", "p99_ns", "p999_ns"};
+	static const double q[] = {0.50, 0.90, 0.99, 0.999};
+	char name[64];
 	if (!l->n)
 		return;
 	qsort(l->ns, l->n, sizeof *l->ns, cmp_u64);
 	if (div <= 0)
 		div = 1;
-	gbs_counter(st, "p50_ns", bc_lat_pct(l, 0.50) / div);
-	gbs_counter(st, "p90_ns", bc_lat_pct(l, 0.90) / div);
-	gbs_counter(st, "p99_ns", bc_lat_pct(l, 0.99) / div);
-	gbs_counter(st, "p999_ns", bc_lat_pct(l, 0.999) / div);
-	gbs_counter(st, "max_ns", (double)l->ns[l->n - 1] / div);
-	gbs_counter(st, "samples", (double)l->n);
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "%s%s", prefix, fig[i]);
+		gbs_counter(st, name, bc_lat_pct(l, q[i]) / div);
+	}
+	snprintf(name, sizeof name, "%smax_ns", prefix);
+	gbs_counter(st, name, (double)l->ns[l->n - 1] / div);
+	snprintf(name, sizeof name, "%ssamples", prefix);
+	gbs_counter(st, name, (double)l->n);
 }
 
 void bc_lat_free(struct bc_lat *l)

@@ -152,6 +152,8 @@ static inline void bc_lat_add(struct bc_lat *l, uint64_t ns)
 /* Sorts and publishes p50_ns, p90_ns, p99_ns, p999_ns, max_ns, samples;
  * every value divided by div (e.g. 2 for one-way from a round trip). */
 void bc_lat_report(gbs_state *st, struct bc_lat *l, double div);
+/* The same counters with a prefix on their names ("floor_p50_ns", ...). */
+void bc_lat_report_as(gbs_state *st, struct bc_lat *l, double div, const char *prefix);
 double bc_lat_pct(struct bc_lat *l, double q); /* after report (sorted) */
 void bc_lat_free(struct bc_lat *l);
 
@@ -227,8 +229,6 @@ static inline void bc_cycle_bench(gbs_state *st, const char *fmt, int (*one)(con
 	gbs_set_items_processed(st, gbs_iterations(st));
 }
 
-#endif
-
 /* ------------------------------------------------------------ run helper */
 /* One invocation of a two-process bench: the peer is forked, pinned,
  * waited for, then released with go; bc_run_end stops and reaps it. */
@@ -260,3 +260,5 @@ void bc_run_end(struct bc_run *r, double div);
 		bc_lat_add(&(r)->lat, bc__t1 - bc__t0);                                    \
 		gbs_set_iteration_time((st), (double)(bc__t1 - bc__t0) * 1e-9);            \
 	} while (0)
+
+#endif

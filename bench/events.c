@@ -39,6 +39,7 @@
 
 #include "common.h"
 #include "futexcount.h"
+#include "ilv.h"
 #include "peers/peers.h"
 
 #define EV_MAXMSG SHMK_EVENTS_SLOT_DATA
@@ -59,6 +60,15 @@ struct ev_sh {
 	_Atomic uint32_t calib_done;
 	_Atomic uint32_t prod_ready;
 	struct bc_fx peer_fx; /* the peer's futex calls, written before it exits */
+	/* interleaved floor (ilv.h), 0 = none: round trips: the ping-pong of
+	 * the same bytes, a block of it after every `ilv` round trips of the
+	 * queue; streams: 1 the Lamport ring, 2 (MPSC) the SPSC queue of
+	 * region b, blocks handed out through ik */
+	uint64_t ilv;
+	struct pp_sh *pp;
+	struct lring *lr;
+	size_t lr_len;
+	struct ilv_ctl ik;    /* streams: the block the producer may send */
 };
 
 static unsigned ev_seq;
@@ -91,6 +101,15 @@ static void ev_unlink(struct ev_sh *sh)
 	unlink(p);
 	snprintf(p, sizeof p, "/dev/shm/%s", sh->name_b);
 	unlink(p);
+}
+
+/* The interleaved floor's shared memory and samples (ilv.h). */
+static void ev_ilv_free(struct ev_sh *sh, struct ilv *v)
+{
+	bc_unshared(sh->lr, sh->lr_len);
+	sh->lr = NULL;
+	ilv_rtt_close(v, sh->pp);
+	sh->pp = NULL;
 }
 
 struct ev_end {
@@ -173,6 +192,7 @@ static int ev_rtt_peer(void *arg)
 	if (!bc_ready_wait_go(&sh->c))
 		return 0;
 	struct bc_fx fx0 = bc_fx_now();
+	uint64_t served = 0, pp_want = 1;
 	for (;;) {
 		size_t len = 0;
 		if (sh->blocking) {
@@ -203,6 +223,11 @@ static int ev_rtt_peer(void *arg)
 			peer_fail(sh, "send", rc);
 			return 1;
 		}
+		rc = ilv_pp_after(sh->pp, sh->ilv, &served, &pp_want, &sh->c, &sink);
+		if (rc < 0)
+			return 1;
+		if (rc)
+			break; /* stopped */
 	}
 	/* read by the measurer after it reaped this process */
 	sh->peer_fx = bc_fx_since(fx0);
@@ -217,6 +242,7 @@ struct ev_rtt_arg {
 	bool blocking;
 	uint64_t gap_ns;
 	enum bc_place place;
+	bool ilv; /* the ping-pong of the same bytes interleaved (ilv.h) */
 };
 
 static void bm_ev_rtt(gbs_state *st, void *argp)
@@ -227,9 +253,18 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 	struct bc_run r;
 	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
 	uint64_t sink = 0, seq = 0;
+	struct ilv v = {0};
+	uint64_t pp_seq = 1;
 	if (!sh)
 		return;
 	sh->blocking = a->blocking;
+	if (a->ilv) {
+		if (!(sh->pp = ilv_rtt_open(&v, st, a->size))) {
+			bc_unshared(sh, sizeof *sh);
+			return;
+		}
+		sh->ilv = v.block;
+	}
 	int rc = ev_end_open(&ea, sh->name_a, a->q, a->blocking);
 	if (!rc)
 		rc = ev_end_open(&eb, sh->name_b, a->q, a->blocking);
@@ -238,6 +273,7 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 		snprintf(m, sizeof m, "open: %s (%s)", shmk_strerror(rc), shmk_errdetail());
 		gbs_skip_with_error(st, m);
 		ev_unlink(sh);
+		ev_ilv_free(sh, &v);
 		bc_unshared(sh, sizeof *sh);
 		return;
 	}
@@ -287,7 +323,12 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 			if (i >= 0) {
 				bc_lat_add(&r.lat, t1 - t0);
 				gbs_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
+				if (sh->ilv)
+					ilv_add(&v, t1 - t0);
 			}
+			if (sh->ilv && ilv_due(&v, (uint64_t)rtts) &&
+			    !ilv_pp_block(&v, &r, sh->pp, &pp_seq, i >= 0, &sink))
+				break;
 		}
 	}
 	fx = bc_fx_since(fx0);
@@ -305,10 +346,13 @@ static void bm_ev_rtt(gbs_state *st, void *argp)
 	 * tell warm-up from timed messages) */
 	if (!r.failed)
 		bc_fx_report(st, fx, sh->peer_fx, 2.0 * (double)rtts);
+	if (sh->ilv && !r.failed)
+		ilv_report_rtt(st, &v);
 	gbs_counter(st, "sink", (double)(sink & 1));
 	ev_end_close(&ea);
 	ev_end_close(&eb);
 	ev_unlink(sh);
+	ev_ilv_free(sh, &v);
 	bc_unshared(sh, sizeof *sh);
 }
 
@@ -319,6 +363,34 @@ struct ev_tput_arg {
 	int producers;
 	int zc;
 };
+
+/* Interleaved producer (SPSC, copying): its blocks through the queue
+ * (ilv_produce runs the Lamport ring's). */
+struct ev_ilv_ctx {
+	struct ev_sh *sh;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx;
+	unsigned char *buf;
+	uint64_t *sink;
+	struct bc_run *r;
+};
+
+static int ev_ilv_send(void *ctxp, uint64_t first, uint64_t n)
+{
+	struct ev_ilv_ctx *x = ctxp;
+	struct ev_sh *sh = x->sh;
+	for (uint64_t i = first; i < first + n; i++) {
+		bc_fill(x->buf, sh->c.size, i);
+		int rc = ev_send_spin(x->tx, x->buf, sh->c.size, &sh->c, NULL);
+		if (rc) {
+			if (bc_stopped(&sh->c))
+				return 1;
+			peer_fail(sh, "send", rc);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 /* Producer: sends c.n / producers messages stamped (producer << 56 | i). */
 static int ev_prod_peer(void *arg)
@@ -341,6 +413,26 @@ static int ev_prod_peer(void *arg)
 		while (!atomic_load_explicit(&sh->c.go, memory_order_acquire))
 			if (bc_stopped(&sh->c))
 				return 0;
+	}
+	if (sh->ilv) {
+		struct ilv_lamport l = {.p = {.r = sh->lr}, .buf = buf, .stop = &sh->c};
+		struct ev_ilv_ctx x = {sh, a.tx, NULL, buf, NULL, NULL}, y = x;
+		struct ev_end b = {0};
+		struct ilv_side floor = {NULL, ilv_lamport_put, &l};
+		if (sh->ilv == 2) {
+			rc = ev_end_open(&b, sh->name_b, EVQ_SPSC, false);
+			if (rc) {
+				peer_fail(sh, "open", rc);
+				return 1;
+			}
+			y.tx = b.tx;
+			floor = (struct ilv_side){NULL, ev_ilv_send, &y};
+		}
+		rc = ilv_produce(&sh->ik, &sh->c, (struct ilv_side){NULL, ev_ilv_send, &x}, floor);
+		ev_end_close(&a);
+		if (b.r)
+			ev_end_close(&b);
+		return rc;
 	}
 	uint64_t n = sh->c.n / (uint64_t)sh->producers + (id == 0 ? sh->c.n % (uint64_t)sh->producers : 0);
 	for (uint64_t i = 0; i < n; i++) {
@@ -451,6 +543,81 @@ static void bm_ev_tput(gbs_state *st, void *argp)
 	gbs_counter(st, "sink", (double)(sink & 1));
 	ev_end_close(&ea);
 	ev_unlink(sh);
+	bc_unshared(sh, sizeof *sh);
+}
+
+/* The measurer's blocks: n messages from the queue, stamps checked. */
+static bool ev_ilv_recv(void *ctxp, uint64_t first, uint64_t n)
+{
+	struct ev_ilv_ctx *x = ctxp;
+	for (uint64_t i = first; i < first + n; i++) {
+		size_t len = 0;
+		int rc = ev_recv_spin(x->rx, x->buf, &len, &x->sh->c, x->r);
+		if (rc || bc_read(x->buf, len, x->sink) != i) {
+			if (!x->r->failed)
+				gbs_skip_with_error(x->r->st, rc ? shmk_strerror(rc) : "out of order");
+			x->r->failed = true;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Interleaved: as bm_ev_tput (1 producer, copying), in blocks alternating
+ * with as many messages through the floor (ilv.h): the Lamport ring for
+ * SPSC, the SPSC queue of a second region for MPSC. */
+static void bm_ev_tput_ilv(gbs_state *st, void *argp)
+{
+	const struct ev_tput_arg *a = argp;
+	struct ev_sh *sh = ev_area(st, a->q);
+	struct ev_end ea, eb = {0};
+	struct bc_run r;
+	struct ilv v = {0};
+	_Alignas(BC_LINE) unsigned char buf[EV_MAXMSG];
+	uint64_t sink = 0;
+	if (!sh)
+		return;
+	sh->producers = 1;
+	sh->c.size = a->size;
+	sh->ilv = a->q == EVQ_MPSC ? 2 : 1;
+	sh->lr_len = lr_bytes(a->size);
+	sh->lr = bc_shared(sh->lr_len);
+	int rc = sh->lr ? ilv_init(&v, st, ilv_block(ILV_TPUT_BLOCK, gbs_max_iterations(st)), 0,
+				    (uint64_t)gbs_max_iterations(st))
+			: -ENOMEM;
+	if (!rc)
+		rc = ev_end_open(&ea, sh->name_a, a->q, false);
+	if (!rc && sh->ilv == 2)
+		rc = ev_end_open(&eb, sh->name_b, EVQ_SPSC, false);
+	if (rc) {
+		if (!gbs_error_occurred(st))
+			gbs_skip_with_error(st, shmk_strerror(rc));
+		ev_unlink(sh);
+		ev_ilv_free(sh, &v);
+		bc_unshared(sh, sizeof *sh);
+		return;
+	}
+	lr_init(sh->lr, a->size);
+	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), ev_prod_peer, sh, 0)) {
+		struct ev_ilv_ctx x = {sh, NULL, ea.rx, buf, &sink, &r}, y = x;
+		struct ilv_lamport l = {.c = {.r = sh->lr}, .buf = buf, .sink = &sink, .r = &r};
+		struct ilv_side floor = {ilv_lamport_take, NULL, &l};
+		if (sh->ilv == 2) {
+			y.rx = eb.rx;
+			floor = (struct ilv_side){ev_ilv_recv, NULL, &y};
+		}
+		ilv_stream(st, &v, &sh->ik, (struct ilv_side){ev_ilv_recv, NULL, &x}, floor, &r);
+		gbs_set_bytes_processed(st, gbs_max_iterations(st) * (int64_t)a->size);
+	}
+	bc_run_end(&r, 1);
+	if (!r.failed)
+		ilv_report_tput(st, &v);
+	gbs_counter(st, "sink", (double)(sink & 1));
+	ev_end_close(&ea);
+	if (eb.r)
+		ev_end_close(&eb);
+	ev_unlink(sh);
+	ev_ilv_free(sh, &v);
 	bc_unshared(sh, sizeof *sh);
 }
 
@@ -567,7 +734,8 @@ __attribute__((constructor)) static void reg(void)
 		const char *spsc_rtt = bc_name("events/spsc_rtt/%zu/cross-cpu", sz[i]);
 		const char *spsc_tput = bc_name("events/spsc_tput/%zu/cross-cpu", sz[i]);
 		for (int q = 0; q < 2; q++) {
-			rtt[q][i] = (struct ev_rtt_arg){q, sz[i], false, 0, BC_CROSS};
+			/* SPSC: judged against the ping-pong interleaved with it */
+			rtt[q][i] = (struct ev_rtt_arg){q, sz[i], false, 0, BC_CROSS, q == EVQ_SPSC};
 			gbs_register(&(struct gbs_bench){
 				.name = q == EVQ_SPSC ? spsc_rtt
 						      : bc_name("events/mpsc_rtt/%zu/cross-cpu", sz[i]),
@@ -576,7 +744,9 @@ __attribute__((constructor)) static void reg(void)
 				.param = (long)sz[i], .bytes = (long)sz[i], .placement = "cross-cpu",
 				.mode = "spin", .spinning_procs = 2, .metric = "p50_ns",
 				.floor = bc_name(PEER_PP_FMT, sz[i]),
-				.baseline = q == EVQ_SPSC ? bc_name(PEER_LAMPORT_RTT_FMT, sz[i]) : spsc_rtt});
+				.baseline = q == EVQ_SPSC ? bc_name(PEER_LAMPORT_RTT_FMT, sz[i]) : spsc_rtt,
+				.ilv_floor = q == EVQ_SPSC ? bc_name(PEER_PP_FMT, sz[i]) : NULL,
+				.time_share = q == EVQ_SPSC ? ILV_TIME_SHARE : 0});
 		}
 		for (int k = 0; k < 3; k++) {
 			int q = k == 0 ? EVQ_SPSC : EVQ_MPSC, prods = k == 2 ? 2 : 1;
@@ -584,7 +754,8 @@ __attribute__((constructor)) static void reg(void)
 			const char *pat = k == 0 ? "spsc_tput" : k == 1 ? "mpsc1_tput" : "mpsc2_tput";
 			gbs_register(&(struct gbs_bench){
 				.name = bc_name("events/%s/%zu/cross-cpu", pat, sz[i]),
-				.fn = bm_ev_tput, .arg = &tput[k][i], .manual_time = true,
+				.fn = k < 2 ? bm_ev_tput_ilv : bm_ev_tput, .arg = &tput[k][i],
+				.manual_time = true,
 				.module = "events", .pattern = pat, .param = (long)sz[i],
 				.bytes = (long)sz[i], .placement = "cross-cpu", .mode = "spin",
 				.spinning_procs = 1 + prods, .metric = "items_per_second",
@@ -592,7 +763,13 @@ __attribute__((constructor)) static void reg(void)
 				.baseline = k == 0   ? bc_name(PEER_LAMPORT_TPUT_FMT, sz[i])
 					    : k == 1 ? spsc_tput
 						     : bc_name("events/mpsc1_tput/%zu/cross-cpu", sz[i]),
-				.note = k == 2 ? "2 producers + consumer spin: needs 3 CPUs" : NULL});
+				.note = k == 2 ? "2 producers + consumer spin: needs 3 CPUs" : NULL,
+				/* interleaved: SPSC with the Lamport ring, MPSC (1
+				 * producer) with the SPSC queue */
+				.ilv_floor = k == 0   ? bc_name(PEER_LAMPORT_TPUT_FMT, sz[i])
+					     : k == 1 ? spsc_tput
+						      : NULL,
+				.time_share = k < 2 ? ILV_TIME_SHARE : 0});
 		}
 		zc[i] = (struct ev_tput_arg){EVQ_SPSC, sz[i], 1, 1};
 		gbs_register(&(struct gbs_bench){
@@ -605,9 +782,9 @@ __attribute__((constructor)) static void reg(void)
 	}
 
 	static struct ev_rtt_arg wake[3] = {
-		{EVQ_SPSC, 8, true, 0, BC_SAME},
-		{EVQ_SPSC, 8, true, PEER_WAKE_GAP_NS, BC_CROSS},
-		{EVQ_SPSC, 8, true, 0, BC_CROSS},
+		{EVQ_SPSC, 8, true, 0, BC_SAME, false},
+		{EVQ_SPSC, 8, true, PEER_WAKE_GAP_NS, BC_CROSS, false},
+		{EVQ_SPSC, 8, true, 0, BC_CROSS, false},
 	};
 	for (int p = 0; p < 2; p++) {
 		const char *pl = bc_place_name(wake[p].place);

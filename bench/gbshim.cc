@@ -15,7 +15,8 @@ namespace {
 
 struct Entry {
 	gbs_bench b;
-	std::string name, module, pattern, placement, mode, metric, floor, baseline, note;
+	std::string name, module, pattern, placement, mode, metric, floor, baseline, note, ilv_floor;
+	benchmark::internal::Benchmark *bm;
 };
 
 std::vector<Entry *> &entries()
@@ -73,12 +74,13 @@ int write_meta(const char *path)
 		std::fprintf(f, "%s {\"name\": %s, \"module\": %s, \"pattern\": %s, \"param\": %ld, "
 			     "\"bytes\": %ld, \"placement\": %s, \"mode\": %s, \"spinning_procs\": %d, "
 			     "\"metric\": %s, \"floor\": %s, \"floor_div\": %g, \"baseline\": %s, "
-			     "\"note\": %s}\n",
+			     "\"note\": %s, \"ilv_floor\": %s}\n",
 			     first ? "" : ",", jstr(e->name).c_str(), jstr(e->module).c_str(),
 			     jstr(e->pattern).c_str(), e->b.param, e->b.bytes, jstr(e->placement).c_str(),
 			     jstr(e->mode).c_str(), e->b.spinning_procs, jstr(e->metric).c_str(),
 			     jnull(e->floor).c_str(), e->b.floor_div > 0 ? e->b.floor_div : 1.0,
-			     jnull(e->baseline).c_str(), jnull(e->note).c_str());
+			     jnull(e->baseline).c_str(), jnull(e->note).c_str(),
+			     jnull(e->ilv_floor).c_str());
 		first = false;
 	}
 	std::fprintf(f, "]\n");
@@ -107,6 +109,7 @@ int gbs_register(const struct gbs_bench *b)
 	e->floor = s(b->floor);
 	e->baseline = s(b->baseline);
 	e->note = s(b->note);
+	e->ilv_floor = s(b->ilv_floor);
 	entries().push_back(e);
 
 	// Setup/teardown run around every invocation inside the lambda: 1.7.1's
@@ -138,6 +141,7 @@ int gbs_register(const struct gbs_bench *b)
 	else if (b->min_time > 0)
 		bm->MinTime(b->min_time);
 	bm->Unit(benchmark::kNanosecond);
+	e->bm = bm;
 	return 0;
 }
 
@@ -240,6 +244,15 @@ int gbs_main(int argc, char **argv)
 	}
 	if (meta)
 		return 0;
+	// A share of min_time needs the command line's value (gbench's default
+	// 0.5 s when none is given), known only now, after registration.
+	double min_time = 0.5;
+	for (char *a : rest)
+		if (!std::strncmp(a, "--benchmark_min_time=", 21))
+			min_time = std::atof(a + 21);
+	for (Entry *e : entries())
+		if (e->b.time_share > 0 && e->b.iterations <= 0 && e->b.min_time <= 0 && min_time > 0)
+			e->bm->MinTime(e->b.time_share * min_time);
 	int n = (int)rest.size();
 	rest.push_back(nullptr);
 	benchmark::Initialize(&n, rest.data());

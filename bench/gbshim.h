@@ -60,6 +60,14 @@ struct gbs_bench {
 	 * then note must say why). */
 	const char *baseline;
 	const char *note;	/* free text, may be NULL */
+	/* Interleaved floor (bench/ilv.h): the floor protocol this bench also
+	 * runs, in short blocks alternating with its own, between the same two
+	 * processes; its figures are the counters floor_* and the per-block
+	 * ratio ilv_ratio.  NULL = none. */
+	const char *ilv_floor;
+	/* Share of the command line's min_time (0 = all of it): an interleaved
+	 * bench spends as long again on its floor, so it asks for half. */
+	double time_share;
 };
 
 /* Returns 0, or -1 when the name is a duplicate (the bench is dropped). */

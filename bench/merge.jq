@@ -11,6 +11,10 @@
 # Ratios are paired: a ratio of two results is taken per repetition (the
 # two ran next to each other, bench/schedule.py) and the median of those
 # per-repetition ratios is reported, with their spread as the noise.
+# An interleaved target row (bench/ilv.h) is judged by the result's own
+# ilv_ratio instead: the median of per-block ratios to its floor protocol,
+# run in short blocks alternating with it between the same two processes;
+# the paired ratio to the floor's separate run is kept beside it.
 
 def median: sort | if length == 0 then null
 	elif length % 2 == 1 then .[length / 2 | floor]
@@ -32,7 +36,8 @@ def s4: if . == null or . == 0 then . else
 
 # ---------------------------------------------------------------- gbench
 # The figures a ratio may name, per run.
-| def figs: {real_time, p50_ns, p90_ns, p99_ns, p999_ns, items_per_second, bytes_per_second}
+| def figs: {real_time, p50_ns, p90_ns, p99_ns, p999_ns, items_per_second, bytes_per_second,
+             ilv_ratio, floor_p50_ns, floor_items_per_second}
     | with_entries(select(.value != null));
   ([$runs[] | select(.name != null)] | group_by(.name)) as $groups
 | [$groups[] | (.[0].name) as $k | ($META[$k] // {name: $k, module: ($k | split("/")[0]),
@@ -61,11 +66,11 @@ def s4: if . == null or . == 0 then . else
              items_per_second: ($ok | map(.items_per_second // empty) | cv | r4),
              real_time: ($ok | map(.real_time) | cv | r4)}),
       counters: ($ok | if length == 0 then {} else
-         (map(to_entries | map(select(.key | test("^(futex_|wakes|parks|spins|offered|achieved|load_|saturation)"))))
+         (map(to_entries | map(select(.key | test("^(futex_|wakes|parks|spins|offered|achieved|load_|saturation|floor_(p50|p99|items|fast)|ilv_)"))))
           | add | group_by(.key) | map({key: .[0].key, value: (map(.value) | median)}) | from_entries) end),
       spinning_procs: ($m.spinning_procs // 0),
       oversubscribed: (($m.spinning_procs // 0) > $M.vcpus_allowed),
-      floor: $m.floor, floor_div: ($m.floor_div // 1),
+      floor: $m.floor, floor_div: ($m.floor_div // 1), ilv_floor: ($m.ilv_floor // null),
       baseline: $m.baseline, note: $m.note,
       byrep: ($okr | map({key: (.rep | tostring), value: (.b | figs)}) | from_entries),
       error: (if ($ok | length) == 0 then
@@ -90,7 +95,7 @@ def s4: if . == null or . == 0 then . else
       real_time_ns: ($vals | median), p50_ns: null, p90_ns: null, p99_ns: null, p999_ns: null,
       items_per_second: null, bytes_per_second: null, cvs: {}, counters: {},
       spinning_procs: 0, oversubscribed: false,
-      floor: $rawname, floor_div: 1, baseline: (if $raw then null else $rawname end),
+      floor: $rawname, floor_div: 1, ilv_floor: null, baseline: (if $raw then null else $rawname end),
       note: ((if $raw then "floor of a whole-process cycle of this size; " else "" end) + "hyperfine: \($h.command)"),
       byrep: ($rounds | group_by(.rep) | map({key: (.[0].rep | tostring),
                 value: ([.[].vals[]] | median | {cycle_ns: ., real_time: .})}) | from_entries),
@@ -113,17 +118,23 @@ def s4: if . == null or . == 0 then . else
   # repetition where both ran, next to each other; the median of those,
   # and as noise 1.4826 x their median absolute deviation (the spread of
   # one pair's ratio; null under three pairs).  $inv: b / a instead.
+  def summary: if length == 0 then null else
+      median as $q
+      | {ratio: ($q | s4),
+         noise: (if length < 3 then null else ((map(. - $q | fabs) | median) * 1.4826 | s4) end),
+         pairs: map(s4)} end;
   def paired($a; $am; $b; $bm; $scale; $inv):
     if $a == null or $b == null or $a.error != null or $b.error != null then null
     else [($a.byrep // {}) | keys[] as $k
            | (repfig($a.byrep[$k]; $am)) as $x | (repfig($b.byrep[$k] // null; $bm)) as $y
            | select($x != null and $y != null and $x != 0 and $y != 0)
            | (if $inv then ($y * $scale) / $x else $x / ($y * $scale) end)]
-      | if length == 0 then null else
-          median as $q
-          | {ratio: ($q | s4),
-             noise: (if length < 3 then null else ((map(. - $q | fabs) | median) * 1.4826 | s4) end),
-             pairs: map(s4)} end end;
+      | summary end;
+  # A ratio the result measured itself (ilv_ratio, interleaved with its
+  # floor): the median of its repetitions' values, the same noise.
+  def own($a; $fig):
+    if $a == null or $a.error != null then null
+    else [($a.byrep // {})[] | .[$fig] | select(. != null and . != 0)] | summary end;
   def ratio($a; $am; $b; $bm; $scale): paired($a; $am; $b; $bm; $scale; false);
   # floor / measured (latency) or measured / floor (throughput), paired.
   def efficiency($r):
@@ -159,14 +170,22 @@ def s4: if . == null or . == 0 then . else
         | ($all[] | .name | capture($re)? | .b) as $bytes
         | {row: $t.row, reason: $t.reason, result: ($res | gsub("\\{B\\}"; $bytes)),
            vs: ($vs | gsub("\\{B\\}"; $bytes)), metric: $t.metric,
-           vs_metric: ($t.vs_metric // $t.metric), op: $t.op, bound: $b.value}
+           vs_metric: ($t.vs_metric // $t.metric), op: $t.op, bound: $b.value,
+           interleaved: ($t.interleaved // false)}
       else {row: $t.row, reason: $t.reason, result: $res, vs: $vs, metric: $t.metric,
-            vs_metric: ($t.vs_metric // $t.metric), op: $t.op, bound: $b.value} end]) as $TT
+            vs_metric: ($t.vs_metric // $t.metric), op: $t.op, bound: $b.value,
+            interleaved: ($t.interleaved // false)} end]) as $TT
 | ([$TT[] | . as $t | $BY[$t.result] as $r | $BY[$t.vs] as $v
-    | (if $r == null then null else ratio($r; $t.metric; $v; $t.vs_metric; 1) end) as $q
-    | $t + {ratio: ($q.ratio // null), noise: ($q.noise // null), pairs: ($q.pairs // null)}
+    | (if $r == null then null else ratio($r; $t.metric; $v; $t.vs_metric; 1) end) as $sep
+    | (if $t.interleaved then own($r; "ilv_ratio") else $sep end) as $q
+    | $t + {ratio: ($q.ratio // null), noise: ($q.noise // null), pairs: ($q.pairs // null),
+            pairing: (if $t.interleaved then "interleaved" else "adjacent" end),
+            separate_ratio: (if $t.interleaved then ($sep.ratio // null) else null end),
+            separate_noise: (if $t.interleaved then ($sep.noise // null) else null end),
+            separate_pairs: (if $t.interleaved then ($sep.pairs // null) else null end)}
     | . + {why_not_judged: (if $r == null then "not measured"
-                           elif $q == null then (if $v == null then "\($t.vs) not measured" else "no figure" end)
+                           elif $q == null then (if $t.interleaved then "no interleaved ratio"
+                                                 elif $v == null then "\($t.vs) not measured" else "no figure" end)
                            elif $R.quick then "QUICK"
                            elif ($q.pairs | length) < 3 then "\($q.pairs | length) paired repetitions (3 needed)"
                            elif $r.oversubscribed then "oversubscribed: \($r.spinning_procs) spinning processes on \($M.vcpus_allowed) vCPUs"
@@ -217,6 +236,7 @@ def s4: if . == null or . == 0 then . else
      skipped: $skipped,
      committed_baseline: (if $C then {revision: $C.machine.git.short, ended: $C.run.ended} else null end)}),
    results: ($res | sort_by(.module, .pattern, .placement, (.param // 0))),
-   target_table: [$targets[0][] | {row, reason, result, vs, metric, vs_metric: (.vs_metric // .metric), op, bounds}],
+   target_table: [$targets[0][] | {row, reason, result, vs, metric, vs_metric: (.vs_metric // .metric), op, bounds,
+                                  interleaved: (.interleaved // false)}],
    targets: $TV,
    drifted_baselines: [$res[] | select(.drift_flag) | {name, median, committed_median, drift}]}

@@ -47,6 +47,7 @@
 
 #include "common.h"
 #include "futexcount.h"
+#include "ilv.h"
 #include "peers/peers.h"
 #include "syncop.h"
 
@@ -57,9 +58,66 @@ struct rg_sh {
 	int wfd;
 	int reserve;
 	struct bc_fx peer_fx; /* the writer's futex calls, written before it exits */
+	/* copy_tput: the Lamport ring interleaved (ilv.h): blocks handed out
+	 * through ik, odd ones through the ring, even ones through lr */
+	int ilv;
+	struct lring *lr;
+	size_t lr_len;
+	struct ilv_ctl ik;
 };
 
 static unsigned rg_seq;
+
+/* Writes record i (retrying while full): 0, 1 when stopped, else the
+ * error (c.msg says it). */
+static inline int rg_write_one(struct rg_sh *sh, struct shmk_ring_writer *w, unsigned char *buf,
+			       uint64_t i)
+{
+	size_t size = sh->c.size;
+	uint32_t spins = 0;
+	int rc;
+	for (;;) {
+		if (sh->reserve) {
+			void *p;
+			rc = shmk_ring_reserve(w, size, &p);
+			if (!rc) {
+				bc_fill(p, size, i);
+				rc = shmk_ring_commit(w);
+			}
+		} else {
+			bc_fill(buf, size, i);
+			rc = shmk_ring_write(w, buf, size);
+		}
+		if (rc != SHMK_EFULL)
+			break;
+		bc_relax();
+		if (!(++spins & 0xffff) && bc_stopped(&sh->c))
+			return 1;
+	}
+	if (rc)
+		snprintf(sh->c.msg, sizeof sh->c.msg, "ring write: %s (%s)", shmk_strerror(rc),
+			 shmk_errdetail());
+	return rc;
+}
+
+/* Interleaved writer: its blocks through the ring (ilv_produce runs the
+ * Lamport ring's). */
+struct rg_ilv_ctx {
+	struct rg_sh *sh;
+	struct shmk_ring_writer *w;
+	unsigned char *buf;
+};
+
+static int rg_ilv_write(void *ctxp, uint64_t first, uint64_t n)
+{
+	struct rg_ilv_ctx *x = ctxp;
+	for (uint64_t i = first; i < first + n; i++) {
+		int rc = rg_write_one(x->sh, x->w, x->buf, i);
+		if (rc)
+			return rc > 0 ? 1 : -1;
+	}
+	return 0;
+}
 
 static int rg_writer(void *arg)
 {
@@ -76,30 +134,17 @@ static int rg_writer(void *arg)
 	if (!bc_ready_wait_go(&sh->c))
 		return 0;
 	struct bc_fx fx0 = bc_fx_now();
-	for (uint64_t i = 0; i < sh->c.n; i++) {
-		uint32_t spins = 0;
-		for (;;) {
-			if (sh->reserve) {
-				void *p;
-				rc = shmk_ring_reserve(w, size, &p);
-				if (!rc) {
-					bc_fill(p, size, i);
-					rc = shmk_ring_commit(w);
-				}
-			} else {
-				bc_fill(buf, size, i);
-				rc = shmk_ring_write(w, buf, size);
-			}
-			if (rc != SHMK_EFULL)
-				break;
-			bc_relax();
-			if (!(++spins & 0xffff) && bc_stopped(&sh->c))
-				return 0;
-		}
-		if (rc) {
-			snprintf(sh->c.msg, sizeof sh->c.msg, "ring write: %s (%s)", shmk_strerror(rc),
-				 shmk_errdetail());
+	if (sh->ilv) {
+		struct ilv_lamport l = {.p = {.r = sh->lr}, .buf = buf, .stop = &sh->c};
+		struct rg_ilv_ctx x = {sh, w, buf};
+		if (ilv_produce(&sh->ik, &sh->c, (struct ilv_side){NULL, rg_ilv_write, &x},
+				(struct ilv_side){NULL, ilv_lamport_put, &l}))
 			return 1;
+	} else {
+		for (uint64_t i = 0; i < sh->c.n; i++) {
+			rc = rg_write_one(sh, w, buf, i);
+			if (rc)
+				return rc < 0;
 		}
 	}
 	/* read by the measurer after it reaped this process */
@@ -113,6 +158,7 @@ struct rg_arg {
 	size_t size;
 	int reserve;
 	bool park; /* wait in read_message instead of spinning on the head */
+	bool ilv;  /* the Lamport ring interleaved (ilv.h) */
 };
 
 /* The spinning reader's view: its tail and the last head it saw. */
@@ -135,12 +181,59 @@ static inline void rg_spin_head(struct shmk_ring *r, struct rg_cursor *cur, stru
 	}
 }
 
+/* Takes record i (the reader's part of a stream): false, the bench
+ * skipped with the error, when it did not come or was not record i. */
+static inline bool rg_take(struct shmk_ring *r, const struct rg_arg *a, struct rg_cursor *cur,
+			   unsigned char *buf, uint64_t i, uint64_t *sink, struct bc_run *run)
+{
+	uint64_t tag;
+	size_t len = 0;
+	int rc;
+	if (!a->park)
+		rg_spin_head(r, cur, run);
+	do
+		rc = shmk_ring_read_message(r, &tag, buf, a->size, &len, 100000000);
+	while (rc == -ETIMEDOUT && bc_run_alive(run));
+	if (rc || len != a->size || bc_read(buf, len, sink) != i) {
+		if (!run->failed) {
+			char m[160];
+			snprintf(m, sizeof m, "read_message: %s (%s)", rc ? shmk_strerror(rc) : "bad record",
+				 rc ? shmk_errdetail() : "");
+			gbs_skip_with_error(run->st, m);
+			run->failed = true;
+		}
+		return false;
+	}
+	cur->tail += shmk_ring_record_len(len);
+	return true;
+}
+
+/* The reader's blocks (ilv.h): n records, stamps checked. */
+struct rg_take_ctx {
+	struct shmk_ring *r;
+	const struct rg_arg *a;
+	struct rg_cursor *cur;
+	unsigned char *buf;
+	uint64_t *sink;
+	struct bc_run *run;
+};
+
+static bool rg_ilv_take(void *ctxp, uint64_t first, uint64_t n)
+{
+	struct rg_take_ctx *x = ctxp;
+	for (uint64_t i = first; i < first + n; i++)
+		if (!rg_take(x->r, x->a, x->cur, x->buf, i, x->sink, x->run))
+			return false;
+	return true;
+}
+
 static void bm_ring(gbs_state *st, void *argp)
 {
 	const struct rg_arg *a = argp;
 	struct rg_sh *sh = bc_shared(sizeof *sh);
 	struct shmk_ring *r = NULL;
 	struct bc_run run;
+	struct ilv v = {0};
 	char name[96];
 	uint64_t sink = 0;
 	int pfd = -1;
@@ -165,36 +258,37 @@ static void bm_ring(gbs_state *st, void *argp)
 	sh->c.n = (uint64_t)n + BC_TPUT_WARM;
 	sh->c.size = a->size;
 	sh->reserve = a->reserve;
+	if (a->ilv) {
+		sh->lr_len = lr_bytes(a->size);
+		sh->lr = bc_shared(sh->lr_len);
+		if (!sh->lr || ilv_init(&v, st, ilv_block(ILV_TPUT_BLOCK, n), 0, (uint64_t)n)) {
+			if (!gbs_error_occurred(st))
+				gbs_skip_with_error(st, "mmap");
+			goto out;
+		}
+		lr_init(sh->lr, a->size);
+		sh->ilv = 1;
+	}
 	struct bc_fx fx0 = bc_fx_now(), fx = {0, 0};
 	if (bc_run_start(&run, st, &sh->c, bc_peer_cpu(BC_CROSS), rg_writer, sh, 0)) {
 		close(sh->wfd);
 		sh->wfd = -1;
 		struct rg_cursor cur = {0, 0};
 		shmk_ring_tail(r, &cur.tail);
-		while (gbs_keep_running_batch(st, n)) {
+		/* the writer's futex calls are per record it wrote */
+		if (sh->ilv) {
+			struct ilv_lamport l = {.c = {.r = sh->lr}, .buf = buf, .sink = &sink, .r = &run};
+			struct rg_take_ctx x = {r, a, &cur, buf, &sink, &run};
+			sh->c.n = ilv_stream(st, &v, &sh->ik, (struct ilv_side){rg_ilv_take, NULL, &x},
+					     (struct ilv_side){ilv_lamport_take, NULL, &l}, &run);
+		}
+		while (!sh->ilv && gbs_keep_running_batch(st, n)) {
 			uint64_t t0 = bc_now();
 			for (int64_t i = 0; i < n + BC_TPUT_WARM && !run.failed; i++) {
 				if (i == BC_TPUT_WARM)
 					t0 = bc_now();
-				uint64_t tag;
-				size_t len = 0;
-				if (!a->park)
-					rg_spin_head(r, &cur, &run);
-				do
-					rc = shmk_ring_read_message(r, &tag, buf, a->size, &len, 100000000);
-				while (rc == -ETIMEDOUT && bc_run_alive(&run));
-				if (rc || len != a->size || bc_read(buf, len, &sink) != (uint64_t)i) {
-					if (!run.failed) {
-						char m[160];
-						snprintf(m, sizeof m, "read_message: %s (%s)",
-							 rc ? shmk_strerror(rc) : "bad record",
-							 rc ? shmk_errdetail() : "");
-						gbs_skip_with_error(st, m);
-						run.failed = true;
-					}
+				if (!rg_take(r, a, &cur, buf, (uint64_t)i, &sink, &run))
 					break;
-				}
-				cur.tail += shmk_ring_record_len(len);
 			}
 			gbs_set_iteration_time(st, (double)(bc_now() - t0) * 1e-9);
 		}
@@ -205,8 +299,12 @@ static void bm_ring(gbs_state *st, void *argp)
 	bc_run_end(&run, 1);
 	if (!run.failed)
 		bc_fx_report(st, fx, sh->peer_fx, (double)sh->c.n);
+	if (sh->ilv && !run.failed)
+		ilv_report_tput(st, &v);
 	gbs_counter(st, "sink", (double)(sink & 1));
 out:
+	bc_unshared(sh->lr, sh->lr_len);
+	ilv_free(&v);
 	if (sh->wfd > 0)
 		close(sh->wfd);
 	if (pfd >= 0)
@@ -394,7 +492,8 @@ __attribute__((constructor)) static void reg(void)
 		for (int i = 0; i < 7; i++) {
 			if (m == 2 && sz[i] != 64 && sz[i] != 4096)
 				continue;
-			args[m][i] = (struct rg_arg){sz[i], m == 1, m == 2};
+			/* copy_tput: judged against the Lamport ring interleaved */
+			args[m][i] = (struct rg_arg){sz[i], m == 1, m == 2, m == 0};
 			const char *pat = m == 0 ? "copy_tput" : m == 1 ? "reserve_tput" : "park_tput";
 			const char *lam = bc_name(PEER_LAMPORT_TPUT_FMT, sz[i]);
 			gbs_register(&(struct gbs_bench){
@@ -408,6 +507,8 @@ __attribute__((constructor)) static void reg(void)
 						     : NULL,
 				.note = m == 2 ? "no spin-then-park stream among the peers: read it "
 						 "against its floor and ring/copy_tput (spin)"
-					       : NULL});
+					       : NULL,
+				.ilv_floor = m == 0 ? lam : NULL,
+				.time_share = m == 0 ? ILV_TIME_SHARE : 0});
 		}
 }

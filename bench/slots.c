@@ -31,6 +31,7 @@
 #include "shmkit/slots.h"
 
 #include "common.h"
+#include "ilv.h"
 #include "peers/peers.h"
 
 #define SL_COUNT 8
@@ -41,6 +42,10 @@ struct sl_sh {
 	int touch_all;		   /* read_rtt: write and read every byte */
 	_Atomic int32_t reader_a;  /* the peer's reader index on A */
 	_Atomic int32_t reader_b;  /* the measurer's reader index on B (after go) */
+	/* read_rtt: the ping-pong of the same bytes interleaved (ilv.h), a
+	 * block of it after every `ilv` round trips; 0 = none */
+	uint64_t ilv;
+	struct pp_sh *pp;
 };
 
 /* Bytes a sample's writer fills and its reader reads. */
@@ -128,7 +133,7 @@ static int sl_peer(void *arg)
 	while ((ib = atomic_load_explicit(&sh->reader_b, memory_order_acquire)) < 0)
 		if (bc_stopped(&sh->c))
 			goto done;
-	for (;;) {
+	for (uint64_t served = 0, pp_want = 1;;) {
 		uint64_t seq;
 		rc = sl_recv(a, ia, touch, &seq, &sink, &sh->c, NULL);
 		if (rc == 1)
@@ -141,6 +146,11 @@ static int sl_peer(void *arg)
 			sl_fail(sh, "peer", rc);
 			return 1;
 		}
+		rc = ilv_pp_after(sh->pp, sh->ilv, &served, &pp_want, &sh->c, &sink);
+		if (rc < 0)
+			return 1;
+		if (rc)
+			break; /* stopped */
 	}
 done:
 	shmk_slots_close(a);
@@ -151,6 +161,7 @@ done:
 struct sl_arg {
 	size_t size;
 	int touch_all;
+	bool ilv; /* the ping-pong of the same bytes interleaved (ilv.h) */
 };
 
 static void bm_sl_rtt(gbs_state *st, void *argp)
@@ -160,13 +171,21 @@ static void bm_sl_rtt(gbs_state *st, void *argp)
 	struct sl_sh *sh = bc_shared(sizeof *sh);
 	struct shmk_slots *own = NULL, *peer = NULL;
 	struct bc_run r;
-	uint64_t sink = 0;
+	struct ilv v = {0};
+	uint64_t sink = 0, pp_seq = 1;
 	if (!sh) {
 		gbs_skip_with_error(st, "mmap");
 		return;
 	}
 	sh->c.size = size;
 	sh->touch_all = a->touch_all;
+	if (a->ilv) {
+		if (!(sh->pp = ilv_rtt_open(&v, st, size))) {
+			bc_unshared(sh, sizeof *sh);
+			return;
+		}
+		sh->ilv = v.block;
+	}
 	atomic_store(&sh->reader_a, -1);
 	atomic_store(&sh->reader_b, -1);
 	int rc = shmk_slots_create(NULL, SL_COUNT, size, &own);
@@ -174,6 +193,7 @@ static void bm_sl_rtt(gbs_state *st, void *argp)
 		char m[160];
 		snprintf(m, sizeof m, "create: %s (%s)", shmk_strerror(rc), shmk_errdetail());
 		gbs_skip_with_error(st, m);
+		ilv_rtt_close(&v, sh->pp);
 		bc_unshared(sh, sizeof *sh);
 		return;
 	}
@@ -191,6 +211,7 @@ static void bm_sl_rtt(gbs_state *st, void *argp)
 		unsigned ia = (unsigned)atomic_load(&sh->reader_a);
 		int warm = size > 65536 ? PEERS_WARMUP / 20 : PEERS_WARMUP;
 		uint64_t seq = 1;
+		uint64_t done = 0; /* round trips, warm-up included (as the peer counts) */
 		for (int64_t i = -warm; !rc && !r.failed; i++, seq += 2) {
 			if (i >= 0 && !gbs_keep_running(st))
 				break;
@@ -204,7 +225,12 @@ static void bm_sl_rtt(gbs_state *st, void *argp)
 			if (!rc && i >= 0) {
 				bc_lat_add(&r.lat, t1 - t0);
 				gbs_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
+				if (sh->ilv)
+					ilv_add(&v, t1 - t0);
 			}
+			if (!rc && sh->ilv && ilv_due(&v, ++done) &&
+			    !ilv_pp_block(&v, &r, sh->pp, &pp_seq, i >= 0, &sink))
+				break;
 		}
 		if (rc && !r.failed) {
 			char m[160];
@@ -215,9 +241,12 @@ static void bm_sl_rtt(gbs_state *st, void *argp)
 		}
 	}
 	bc_run_end(&r, 1);
+	if (sh->ilv && !r.failed)
+		ilv_report_rtt(st, &v);
 	gbs_counter(st, "sink", (double)(sink & 1));
 	shmk_slots_close(peer);
 	shmk_slots_close(own);
+	ilv_rtt_close(&v, sh->pp);
 	bc_unshared(sh, sizeof *sh);
 }
 
@@ -284,7 +313,10 @@ __attribute__((constructor)) static void reg(void)
 	static struct sl_arg args[2][4];
 	for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) {
 		for (int m = 0; m < 2; m++) {
-			args[m][i] = (struct sl_arg){sz[i], m == 0};
+			/* read_rtt up to 4 KiB: judged against the ping-pong
+			 * interleaved with it (larger ones have no target) */
+			bool ilv = m == 0 && sz[i] <= 4096;
+			args[m][i] = (struct sl_arg){sz[i], m == 0, ilv};
 			const char *pat = m == 0 ? "read_rtt" : "loan_rtt";
 			gbs_register(&(struct gbs_bench){
 				.name = bc_name("slots/%s/%zu/cross-cpu", pat, sz[i]), .fn = bm_sl_rtt,
@@ -295,6 +327,8 @@ __attribute__((constructor)) static void reg(void)
 				.baseline = m == 0 ? (sz[i] <= 256 ? bc_name(PEER_IOX_RTT_FMT, sz[i]) : NULL)
 					    : sz[i] == 64 ? NULL
 							  : "slots/loan_rtt/64/cross-cpu",
+				.ilv_floor = ilv ? bc_name(PEER_PP_FMT, sz[i]) : NULL,
+				.time_share = ilv ? ILV_TIME_SHARE : 0,
 				.note = m == 0 ? (sz[i] <= 256 ? NULL
 							       : "no peer moves samples this large through "
 								 "a pool: judged by its floor")

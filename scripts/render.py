@@ -62,6 +62,14 @@ def s(v):
     return str(v)
 
 
+def against(t):
+    """A target's `vs`; an interleaved row (bench/ilv.h) says so, with the
+    ratio to the floor's separate run beside it for reference."""
+    if t.get('pairing') != 'interleaved':
+        return t.get('vs')
+    return '%s (interleaved; separate runs: %s)' % (s(t.get('vs')), num(t.get('separate_ratio')))
+
+
 def esc(v):
     return html.escape(s(v), quote=True).replace('&#x27;', "'")
 
@@ -353,7 +361,7 @@ def bench_html(b, plots):
         metric = esc(t.get('metric')) + (' / ' + esc(t.get('vs_metric')) if t.get('vs_metric') != t.get('metric') else '')
         h.append('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s %s</td><td>%s</td><td>%s</td>'
                  '<td><span class=%s>%s</span></td><td>%s</td></tr>' % (
-                     esc(t.get('row')), esc(t.get('result')), esc(t.get('vs')), metric,
+                     esc(t.get('row')), esc(t.get('result')), esc(against(t)), metric,
                      '≤' if t.get('op') == 'le' else '≥', s(t.get('bound')), num(t.get('ratio')),
                      num(t.get('noise')), cls, esc(v), esc(t.get('reason'))))
     h.append('</table></div>\n')
@@ -412,7 +420,7 @@ def bench_md(b, plots):
         metric = s(t.get('metric')) + (' / ' + s(t.get('vs_metric')) if t.get('vs_metric') != t.get('metric') else '')
         v = '**%s**' % s(t.get('verdict')) if t.get('met') is False else s(t.get('verdict') or 'not judged')
         md.append('| %s | %s | %s | %s | %s %s | %s | %s | %s | %s |' % (
-            s(t.get('row')), s(t.get('result')), s(t.get('vs')), metric, '≤' if t.get('op') == 'le' else '≥',
+            s(t.get('row')), s(t.get('result')), s(against(t)), metric, '≤' if t.get('op') == 'le' else '≥',
             s(t.get('bound')), num(t.get('ratio')), num(t.get('noise')), v, mdesc(t.get('reason'))))
     md += ['', '### Results', '',
            '| result | bytes | placement | mode | floor | efficiency | noise | metric | median | cv | p50 ns | '

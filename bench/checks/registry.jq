@@ -25,6 +25,13 @@ def metrics: ["p50_ns", "p99_ns", "real_time", "items_per_second", "bytes_per_se
         "\($r.name): floor \($r.floor) moves \($BY[$r.floor].bytes) B \($BY[$r.floor].placement), this \($r.bytes) B \($r.placement)"
       elif $BY[$r.floor].floor != $r.floor then "\($r.name): floor \($r.floor) is not a floor (its own floor is \($BY[$r.floor].floor))"
       else empty end),
+     # an interleaved floor (bench/ilv.h) is a floor run between the same
+     # two processes: the same bytes, placement and mode as the result
+     (if ($r.ilv_floor // null) == null then empty
+      elif $BY[$r.ilv_floor] == null then "\($r.name): interleaved floor \($r.ilv_floor) is not registered"
+      elif [$BY[$r.ilv_floor] | .bytes, .placement, .mode] != [$r.bytes, $r.placement, $r.mode] then
+        "\($r.name): interleaved floor \($r.ilv_floor) is \($BY[$r.ilv_floor].bytes) B \($BY[$r.ilv_floor].placement) \($BY[$r.ilv_floor].mode), this \($r.bytes) B \($r.placement) \($r.mode)"
+      else empty end),
      (if $r.baseline == null then
         (if ($r.note // "") == "" then "\($r.name): no baseline and no note saying why" else empty end)
       elif $BY[$r.baseline] == null then "\($r.name): baseline \($r.baseline) is not registered"
@@ -44,5 +51,9 @@ def metrics: ["p50_ns", "p99_ns", "real_time", "items_per_second", "bytes_per_se
         | ($t.vs | gsub("\\{S\\}"; $s) | gsub("\\{P\\}"; $p // "")) as $vs
         | (if $BY[$res] == null then "target \($t.row): result \($res) is not registered" else empty end),
           (if $BY[$vs] == null then "target \($t.row): \($vs) is not registered" else empty end),
-          (if $BY[$res] != null and (metrics | index($t.metric)) == null then "target \($t.row): metric \($t.metric)" else empty end)
+          (if $BY[$res] != null and (metrics | index($t.metric)) == null then "target \($t.row): metric \($t.metric)" else empty end),
+          # an interleaved row is judged by the ratio to the floor the
+          # result runs interleaved: that must be the row's vs
+          (if ($t.interleaved // false) and $BY[$res] != null and $BY[$res].ilv_floor != $vs
+           then "target \($t.row): \($res) runs \($BY[$res].ilv_floor // "no floor") interleaved, not \($vs)" else empty end)
       end))

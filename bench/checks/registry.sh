@@ -31,6 +31,15 @@ expect "a baseline of another placement" '.[1].placement = "same-cpu" | .[1].nam
 expect "no baseline and no note" '.[1].baseline = null' "no baseline and no note"
 expect "a mode that is not declared" '.[1].mode = "blocking"' "mode \"blocking\" is not one of"
 expect "a result without bytes" '.[1].bytes = 0' "no bytes"
+expect "an interleaved floor of other bytes" '.[0].bytes = 8 | .[1].ilv_floor = .[0].name' "interleaved floor p/floor_rtt/64/cross-cpu is 8 B"
+jq '.[1].ilv_floor = null' "$tmp/good.json" > "$tmp/bad.json"
+echo '[{"row": "r", "reason": "w", "result": "m/rtt/{S}/cross-cpu", "vs": "p/floor_rtt/{S}/cross-cpu",
+  "metric": "p50_ns", "op": "le", "bounds": {"64": 1.3}, "interleaved": true}]' > "$tmp/t1.json"
+if jq -r --slurpfile targets "$tmp/t1.json" -f bench/checks/registry.jq "$tmp/bad.json" | grep -q "runs no floor interleaved"; then
+	ok "refuses an interleaved target row on a result that runs no floor interleaved"
+else
+	bad "accepts an interleaved target row on a result that runs no floor interleaved"
+fi
 
 # ------------------------------------------------------------ the real ones
 mkdir "$tmp/metas"

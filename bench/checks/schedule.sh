@@ -101,4 +101,26 @@ else
 	bad "merge.jq failed on synthetic runs"
 fi
 
+# An interleaved target row is judged by the result's own ilv_ratio (its
+# per-block ratio to the floor run in the same processes, here 1.2 every
+# time), not by the ratio of the separate runs (1.5, and 0.33 in rep 3);
+# that one stays beside it as separate_ratio.
+jq -c 'if .name == "m/rtt/8/cross-cpu" then .b.ilv_ratio = 1.2 else . end' "$tmp/runs2.jsonl" > "$tmp/runs3.jsonl"
+jq '.[1].ilv_floor = .[0].name' "$tmp/meta.json" > "$tmp/meta3.json"
+echo '[{"row": "r", "reason": "w", "result": "m/rtt/{S}/cross-cpu", "vs": "p/floor_rtt/{S}/cross-cpu",
+  "metric": "p50_ns", "op": "le", "bounds": {"8": 1.3}, "interleaved": true}]' > "$tmp/targets3.json"
+if jq -n --slurpfile machine "$tmp/machine.json" --slurpfile run "$tmp/run.json" \
+	--slurpfile metas "$tmp/meta3.json" --slurpfile runs "$tmp/runs3.jsonl" --slurpfile ctx /dev/null \
+	--slurpfile hf /dev/null --slurpfile skipped /dev/null --slurpfile committed /dev/null \
+	--slurpfile targets "$tmp/targets3.json" -f bench/merge.jq > "$tmp/bench3.json"; then
+	got=$(jq -r '.targets[0] | "\(.ratio) \(.pairs | length) \(.verdict) \(.separate_ratio) \(.pairing)"' "$tmp/bench3.json")
+	if [ "$got" = "1.2 5 met 1.5 interleaved" ]; then
+		ok "merge.jq judges an interleaved row by ilv_ratio (1.2 from 5 repetitions, met; separate runs 1.5)"
+	else
+		bad "merge.jq on an interleaved row: $got (want 1.2 5 met 1.5 interleaved)"
+	fi
+else
+	bad "merge.jq failed on synthetic interleaved runs"
+fi
+
 finish

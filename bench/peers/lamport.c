@@ -9,81 +9,16 @@
  *
  *   peers/lamport_rtt/<S>/cross-cpu   ping through ring A, pong through B
  *   peers/lamport_tput/<S>/cross-cpu  peer produces n messages, measurer consumes
+ *
+ * The ring itself (lr_push / lr_pop, lr_produce / lr_consume) is in
+ * ../floors.c: module benches stream through the same code interleaved with
+ * their own stream (../ilv.h).
  */
 #include <stdlib.h>
 
 #include "../common.h"
+#include "../floors.h"
 #include "peers.h"
-
-#define LR_DATA_BYTES (256u * 1024u)
-
-struct lring {
-	_Alignas(BC_LINE) _Atomic uint64_t head; /* producer's line */
-	_Alignas(BC_LINE) _Atomic uint64_t tail; /* consumer's line */
-	_Alignas(BC_LINE) uint64_t mask;	 /* read-only after init */
-	uint64_t size;
-	_Alignas(BC_LINE) unsigned char data[];
-};
-
-struct lprod {
-	struct lring *r;
-	uint64_t head, tail_cache;
-};
-
-struct lcons {
-	struct lring *r;
-	uint64_t tail, head_cache;
-};
-
-static size_t lr_slots(size_t size)
-{
-	size_t n = LR_DATA_BYTES / size;
-	size_t p = 64;
-	while (p < n)
-		p <<= 1;
-	return p;
-}
-
-static size_t lr_bytes(size_t size)
-{
-	return sizeof(struct lring) + lr_slots(size) * size;
-}
-
-static void lr_init(struct lring *r, size_t size)
-{
-	r->mask = lr_slots(size) - 1;
-	r->size = size;
-}
-
-static inline bool lr_push(struct lprod *p, const void *msg)
-{
-	struct lring *r = p->r;
-	if (p->head - p->tail_cache > r->mask) {
-		/* acquire: pairs with the consumer's release of tail in lr_pop */
-		p->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-		if (p->head - p->tail_cache > r->mask)
-			return false;
-	}
-	memcpy(r->data + (p->head & r->mask) * r->size, msg, r->size);
-	/* release: pairs with the consumer's acquire of head in lr_pop */
-	atomic_store_explicit(&r->head, ++p->head, memory_order_release);
-	return true;
-}
-
-static inline bool lr_pop(struct lcons *c, void *msg)
-{
-	struct lring *r = c->r;
-	if (c->tail == c->head_cache) {
-		/* acquire: pairs with the producer's release of head in lr_push */
-		c->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
-		if (c->tail == c->head_cache)
-			return false;
-	}
-	memcpy(msg, r->data + (c->tail & r->mask) * r->size, r->size);
-	/* release: pairs with the producer's acquire of tail in lr_push */
-	atomic_store_explicit(&r->tail, ++c->tail, memory_order_release);
-	return true;
-}
 
 struct lr_sh {
 	struct bc_ctl c;
@@ -178,15 +113,7 @@ static int lr_tput_peer(void *arg)
 	struct lprod p = {.r = RA(sh)};
 	if (!bc_ready_wait_go(&sh->c))
 		return 0;
-	for (uint64_t i = 0; i < sh->c.n; i++) {
-		bc_fill(buf, size, i);
-		uint32_t spins = 0;
-		while (!lr_push(&p, buf)) {
-			bc_relax();
-			if (!(++spins & 0xffff) && bc_stopped(&sh->c))
-				return 0;
-		}
-	}
+	lr_produce(&p, buf, 0, sh->c.n, &sh->c);
 	return 0;
 }
 
@@ -208,14 +135,9 @@ static void bm_lr_tput(gbs_state *st, void *arg)
 	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), lr_tput_peer, sh, 0)) {
 		while (gbs_keep_running_batch(st, n)) {
 			uint64_t t0 = bc_now();
-			for (int64_t i = 0; i < n + BC_TPUT_WARM && !r.failed; i++) {
-				if (i == BC_TPUT_WARM)
-					t0 = bc_now();
-				BC_SPIN_WHILE(!lr_pop(&c, buf), bc_run_alive(&r));
-				if (bc_read(buf, size, &sink) != (uint64_t)i && !r.failed) {
-					gbs_skip_with_error(st, "bad sequence");
-					r.failed = true;
-				}
+			if (!lr_consume(&c, buf, 0, BC_TPUT_WARM, &sink, &r)) {
+				t0 = bc_now();
+				lr_consume(&c, buf, BC_TPUT_WARM, (uint64_t)n, &sink, &r);
 			}
 			gbs_set_iteration_time(st, (double)(bc_now() - t0) * 1e-9);
 		}

@@ -23,109 +23,71 @@
 #include <stdlib.h>
 
 #include "../common.h"
+#include "../floors.h"
+#include "../ilv.h"
 #include "peers.h"
 
-struct pp_sh {
-	struct bc_ctl c;
-	_Alignas(BC_LINE) _Atomic uint64_t word; /* N = 8: payload and flag */
-	char pad[BC_LINE - sizeof(uint64_t)];
-	_Alignas(BC_LINE) _Atomic uint64_t flag_a; /* measurer -> peer */
-	char pad_a[BC_LINE - sizeof(uint64_t)];
-	_Alignas(BC_LINE) _Atomic uint64_t flag_b; /* peer -> measurer */
-	char pad_b[BC_LINE - sizeof(uint64_t)];
-	size_t off_a, off_b, len; /* the N-byte buffers, page aligned */
+/* pp_peer: answers round trips 1, 3, 5, ... until stopped (the protocol,
+ * pp_serve and pp_rtt, is in ../floors.c: module benches run the same code
+ * interleaved with their own round trips, ../ilv.h). */
+/* The peer's view: the area, and for the self-check (pingpong_ilv_rtt) a
+ * second area served in blocks of `block` (ilv.h); block 0 = none. */
+struct pp_arg {
+	struct pp_sh *sh, *b;
+	uint64_t block;
 };
-
-_Static_assert(sizeof(struct pp_sh) <= 4096, "control fits the first page (bc_shared_pair)");
-
-#define PA(sh) ((unsigned char *)(sh) + (sh)->off_a)
-#define PB(sh) ((unsigned char *)(sh) + (sh)->off_b)
-
-static struct pp_sh *pp_area(size_t n)
-{
-	size_t a, b, len;
-	struct pp_sh *sh = bc_shared_pair(n, &a, &b, &len);
-	if (!sh)
-		return NULL;
-	sh->off_a = a;
-	sh->off_b = b;
-	sh->len = len;
-	sh->c.size = n;
-	return sh;
-}
-
-/* Waits until *w == want (or stop / peer gone); true when it got there. */
-static inline bool pp_await(_Atomic uint64_t *w, uint64_t want, struct bc_ctl *c, struct bc_run *r)
-{
-	/* acquire: pairs with the other side's release store of the flag in
-	 * pp_peer / pp_rtt, so the buffer it filled before is visible */
-	BC_SPIN_WHILE(atomic_load_explicit(w, memory_order_acquire) != want,
-		      r ? bc_run_alive(r) : !bc_stopped(c));
-	return atomic_load_explicit(w, memory_order_acquire) == want;
-}
 
 static int pp_peer(void *arg)
 {
-	struct pp_sh *sh = arg;
-	size_t n = sh->c.size;
-	uint64_t sink = 0;
+	struct pp_arg *a = arg;
+	struct pp_sh *sh = a->sh;
+	uint64_t sink = 0, served = 0, want_b = 1;
 	if (!bc_ready_wait_go(&sh->c))
 		return 0;
 	for (uint64_t want = 1;; want += 2) {
-		if (n <= 8) {
-			if (!pp_await(&sh->word, want, &sh->c, NULL))
-				return 0; /* stopped */
-			/* release: pairs with the measurer's acquire load of word */
-			atomic_store_explicit(&sh->word, want + 1, memory_order_release);
-			continue;
-		}
-		if (!pp_await(&sh->flag_a, want, &sh->c, NULL))
-			return 0;
-		if (bc_read(PA(sh), n, &sink) != want) {
-			snprintf(sh->c.msg, sizeof sh->c.msg, "pingpong: bad stamp");
-			return 1;
-		}
-		bc_fill(PB(sh), n, want + 1);
-		/* release: pairs with the measurer's acquire of flag_b in pp_await */
-		atomic_store_explicit(&sh->flag_b, want + 1, memory_order_release);
+		int rc = pp_serve(sh, want, &sh->c, &sink);
+		if (!rc)
+			rc = ilv_pp_after(a->b, a->block, &served, &want_b, &sh->c, &sink);
+		if (rc)
+			return rc < 0;
 	}
 }
 
-static inline bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink)
-{
-	size_t n = sh->c.size;
-	if (n <= 8) {
-		/* release: pairs with the peer's acquire load of word */
-		atomic_store_explicit(&sh->word, seq, memory_order_release);
-		return pp_await(&sh->word, seq + 1, &sh->c, r) && !r->failed;
-	}
-	bc_fill(PA(sh), n, seq);
-	/* release: pairs with the peer's acquire of flag_a in pp_await */
-	atomic_store_explicit(&sh->flag_a, seq, memory_order_release);
-	if (!pp_await(&sh->flag_b, seq + 1, &sh->c, r) || r->failed)
-		return false;
-	return bc_read(PB(sh), n, sink) == seq + 1;
-}
+struct pp_bench {
+	size_t n;
+	bool ilv; /* the self-check: interleaved with a second ping-pong */
+};
 
-static void bm_pingpong(gbs_state *st, void *arg)
+static void bm_pingpong(gbs_state *st, void *argp)
 {
-	size_t n = (size_t)(uintptr_t)arg;
-	struct pp_sh *sh = pp_area(n);
+	const struct pp_bench *a = argp;
+	size_t n = a->n;
+	struct pp_arg pa = {pp_area(n), NULL, 0};
+	struct pp_sh *sh = pa.sh;
+	struct ilv v = {0};
 	struct bc_run r;
-	uint64_t sink = 0;
+	uint64_t sink = 0, seq_b = 1;
 	if (!sh) {
 		gbs_skip_with_error(st, "mmap");
 		return;
 	}
-	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), pp_peer, sh,
+	if (a->ilv) {
+		if (!(pa.b = ilv_rtt_open(&v, st, n))) {
+			bc_unshared(sh, sh->len);
+			return;
+		}
+		pa.block = v.block;
+	}
+	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(BC_CROSS), pp_peer, &pa,
 			 (size_t)gbs_max_iterations(st))) {
-		uint64_t seq = 1;
-		int warm = n > 65536 ? PEERS_WARMUP / 20 : PEERS_WARMUP;
-		for (int i = 0; i < warm && pp_rtt(&r, sh, seq, &sink); i++)
-			seq += 2;
-		while (gbs_keep_running(st)) {
-			bool ok;
-			BC_TIMED_OP(st, &r, ok = pp_rtt(&r, sh, seq, &sink));
+		uint64_t seq = 1, done = 0;
+		int64_t warm = n > 65536 ? PEERS_WARMUP / 20 : PEERS_WARMUP;
+		for (int64_t i = -warm; !r.failed; i++, seq += 2) {
+			if (i >= 0 && !gbs_keep_running(st))
+				break;
+			uint64_t t0 = bc_now();
+			bool ok = pp_rtt(&r, sh, seq, &sink);
+			uint64_t t1 = bc_now();
 			if (!ok) {
 				if (!r.failed) {
 					gbs_skip_with_error(st, "pingpong: bad reply");
@@ -133,25 +95,55 @@ static void bm_pingpong(gbs_state *st, void *arg)
 				}
 				break;
 			}
-			seq += 2;
+			if (i >= 0) {
+				bc_lat_add(&r.lat, t1 - t0);
+				gbs_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
+				if (pa.b)
+					ilv_add(&v, t1 - t0);
+			}
+			if (pa.b && ilv_due(&v, ++done) &&
+			    !ilv_pp_block(&v, &r, pa.b, &seq_b, i >= 0, &sink))
+				break;
 		}
 	}
 	bc_run_end(&r, 1);
+	if (pa.b && !r.failed)
+		ilv_report_rtt(st, &v);
 	gbs_counter(st, "sink", (double)(sink & 1));
+	ilv_rtt_close(&v, pa.b);
 	bc_unshared(sh, sh->len);
 }
 
 __attribute__((constructor)) static void reg(void)
 {
 	static const size_t sz[] = {PEER_PP_SIZES};
-	for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++)
+	static struct pp_bench args[sizeof sz / sizeof sz[0]], aa[2] = {{8, true}, {64, true}};
+	/* The instrument's self-check (ilv.h): the ping-pong interleaved with
+	 * a second one of its own in the same two processes; its ilv_ratio
+	 * should be 1, and its own p50 and floor_p50_ns those of
+	 * peers/pingpong_rtt/<N> run alone. */
+	for (int i = 0; i < 2; i++) {
+		const char *pp = bc_name(PEER_PP_FMT, aa[i].n);
+		gbs_register(&(struct gbs_bench){
+			.name = bc_name("peers/pingpong_ilv_rtt/%zu/cross-cpu", aa[i].n),
+			.fn = bm_pingpong, .arg = &aa[i], .manual_time = true, .module = "peers",
+			.pattern = "pingpong_ilv_rtt", .param = (long)aa[i].n, .bytes = (long)aa[i].n,
+			.placement = "cross-cpu", .mode = "spin", .spinning_procs = 2,
+			.metric = "p50_ns", .floor = pp, .baseline = pp, .ilv_floor = pp,
+			.time_share = ILV_TIME_SHARE,
+			.note = "self-check of the interleaving: the ping-pong alternating blocks with "
+				"a second ping-pong; ilv_ratio should be 1"});
+	}
+	for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) {
+		args[i] = (struct pp_bench){sz[i], false};
 		gbs_register(&(struct gbs_bench){
 			.name = bc_name("peers/pingpong_rtt/%zu/cross-cpu", sz[i]),
-			.fn = bm_pingpong, .arg = (void *)(uintptr_t)sz[i], .manual_time = true,
+			.fn = bm_pingpong, .arg = &args[i], .manual_time = true,
 			.module = "peers", .pattern = "pingpong_rtt", .param = (long)sz[i],
 			.bytes = (long)sz[i], .placement = "cross-cpu", .mode = "spin",
 			.spinning_procs = 2, .metric = "p50_ns",
 			.floor = bc_name("peers/pingpong_rtt/%zu/cross-cpu", sz[i]),
 			.note = sz[i] <= 8 ? "floor: one 64-byte-aligned word alternated with acquire/release"
 					   : "floor: N bytes filled then a flag line, read back whole, each way"});
+	}
 }

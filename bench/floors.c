@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* floors.c - see floors.h. */
+#include "floors.h"
+
+#include <stdio.h>
+
+_Static_assert(sizeof(struct pp_sh) <= 4096, "control fits the first page (bc_shared_pair)");
+
+#define PA(sh) ((unsigned char *)(sh) + (sh)->off_a)
+#define PB(sh) ((unsigned char *)(sh) + (sh)->off_b)
+
+struct pp_sh *pp_area(size_t n)
+{
+	size_t a, b, len;
+	struct pp_sh *sh = bc_shared_pair(n, &a, &b, &len);
+	if (!sh)
+		return NULL;
+	sh->off_a = a;
+	sh->off_b = b;
+	sh->len = len;
+	sh->c.size = n;
+	return sh;
+}
+
+/* Waits until *w == want (or stop / peer gone); true when it got there. */
+static inline bool pp_await(_Atomic uint64_t *w, uint64_t want, struct bc_ctl *c, struct bc_run *r)
+{
+	/* acquire: pairs with the other side's release store of the flag in
+	 * pp_serve / pp_rtt, so the buffer it filled before is visible */
+	BC_SPIN_WHILE(atomic_load_explicit(w, memory_order_acquire) != want,
+		      r ? bc_run_alive(r) : !bc_stopped(c));
+	return atomic_load_explicit(w, memory_order_acquire) == want;
+}
+
+int pp_serve(struct pp_sh *sh, uint64_t want, struct bc_ctl *stop, uint64_t *sink)
+{
+	size_t n = sh->c.size;
+	if (n <= 8) {
+		if (!pp_await(&sh->word, want, stop, NULL))
+			return 1;
+		/* release: pairs with the measurer's acquire load of word */
+		atomic_store_explicit(&sh->word, want + 1, memory_order_release);
+		return 0;
+	}
+	if (!pp_await(&sh->flag_a, want, stop, NULL))
+		return 1;
+	if (bc_read(PA(sh), n, sink) != want) {
+		snprintf(stop->msg, sizeof stop->msg, "pingpong: bad stamp");
+		return -1;
+	}
+	bc_fill(PB(sh), n, want + 1);
+	/* release: pairs with the measurer's acquire of flag_b in pp_await */
+	atomic_store_explicit(&sh->flag_b, want + 1, memory_order_release);
+	return 0;
+}
+
+bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink)
+{
+	size_t n = sh->c.size;
+	if (n <= 8) {
+		/* release: pairs with the peer's acquire load of word */
+		atomic_store_explicit(&sh->word, seq, memory_order_release);
+		return pp_await(&sh->word, seq + 1, &sh->c, r) && !r->failed;
+	}
+	bc_fill(PA(sh), n, seq);
+	/* release: pairs with the peer's acquire of flag_a in pp_await */
+	atomic_store_explicit(&sh->flag_a, seq, memory_order_release);
+	if (!pp_await(&sh->flag_b, seq + 1, &sh->c, r) || r->failed)
+		return false;
+	return bc_read(PB(sh), n, sink) == seq + 1;
+}
+
+/* ---------------------------------------------------------------- Lamport */
+#define LR_DATA_BYTES (256u * 1024u)
+
+static size_t lr_slots(size_t size)
+{
+	size_t n = LR_DATA_BYTES / size;
+	size_t p = 64;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+size_t lr_bytes(size_t size)
+{
+	return sizeof(struct lring) + lr_slots(size) * size;
+}
+
+void lr_init(struct lring *r, size_t size)
+{
+	r->mask = lr_slots(size) - 1;
+	r->size = size;
+}
+
+/* Inline here, so lr_produce / lr_consume run without a call per message;
+ * lr_push / lr_pop below are the same for callers elsewhere. */
+static inline bool push(struct lprod *p, const void *msg)
+{
+	struct lring *r = p->r;
+	if (p->head - p->tail_cache > r->mask) {
+		/* acquire: pairs with the consumer's release of tail in pop */
+		p->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+		if (p->head - p->tail_cache > r->mask)
+			return false;
+	}
+	memcpy(r->data + (p->head & r->mask) * r->size, msg, r->size);
+	/* release: pairs with the consumer's acquire of head in pop */
+	atomic_store_explicit(&r->head, ++p->head, memory_order_release);
+	return true;
+}
+
+static inline bool pop(struct lcons *c, void *msg)
+{
+	struct lring *r = c->r;
+	if (c->tail == c->head_cache) {
+		/* acquire: pairs with the producer's release of head in push */
+		c->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+		if (c->tail == c->head_cache)
+			return false;
+	}
+	memcpy(msg, r->data + (c->tail & r->mask) * r->size, r->size);
+	/* release: pairs with the producer's acquire of tail in push */
+	atomic_store_explicit(&r->tail, ++c->tail, memory_order_release);
+	return true;
+}
+
+bool lr_push(struct lprod *p, const void *msg)
+{
+	return push(p, msg);
+}
+
+bool lr_pop(struct lcons *c, void *msg)
+{
+	return pop(c, msg);
+}
+
+int lr_produce(struct lprod *p, unsigned char *buf, uint64_t first, uint64_t n,
+	       struct bc_ctl *stop)
+{
+	size_t size = p->r->size;
+	for (uint64_t i = first; i < first + n; i++) {
+		bc_fill(buf, size, i);
+		uint32_t spins = 0;
+		while (!push(p, buf)) {
+			bc_relax();
+			if (!(++spins & 0xffff) && bc_stopped(stop))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+int lr_consume(struct lcons *c, unsigned char *buf, uint64_t first, uint64_t n,
+	       uint64_t *sink, struct bc_run *r)
+{
+	size_t size = c->r->size;
+	for (uint64_t i = first; i < first + n; i++) {
+		BC_SPIN_WHILE(!pop(c, buf), bc_run_alive(r));
+		if (r->failed)
+			return -1;
+		if (bc_read(buf, size, sink) != i) {
+			gbs_skip_with_error(r->st, "bad sequence");
+			r->failed = true;
+			return -1;
+		}
+	}
+	return 0;
+}

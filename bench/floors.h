@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * floors.h - the two floor protocols a module bench also runs interleaved
+ * with its own (ilv.h): the N-byte ping-pong (peers/pingpong_rtt) and the
+ * Lamport cached-index SPSC ring (peers/lamport_*).  One copy of each,
+ * compiled once (bench/floors.c) and linked into the peers program and
+ * every module program, so the floor a module bench measures between its
+ * own two processes is the code peers/ measures on its own.  What each
+ * protocol does is in bench/peers/pingpong.c and bench/peers/lamport.c.
+ */
+#ifndef SHMK_BENCH_FLOORS_H
+#define SHMK_BENCH_FLOORS_H
+
+#include "common.h"
+
+/* ------------------------------------------------------------ ping-pong */
+struct pp_sh {
+	struct bc_ctl c;
+	_Alignas(BC_LINE) _Atomic uint64_t word; /* N <= 8: payload and flag */
+	char pad[BC_LINE - sizeof(uint64_t)];
+	_Alignas(BC_LINE) _Atomic uint64_t flag_a; /* measurer -> peer */
+	char pad_a[BC_LINE - sizeof(uint64_t)];
+	_Alignas(BC_LINE) _Atomic uint64_t flag_b; /* peer -> measurer */
+	char pad_b[BC_LINE - sizeof(uint64_t)];
+	size_t off_a, off_b, len; /* the N-byte buffers, page aligned */
+};
+
+/* A shared ping-pong area for N-byte messages (NULL when mmap failed);
+ * free with bc_unshared(sh, sh->len). */
+struct pp_sh *pp_area(size_t n);
+/* Peer: answers round trip `want` (the measurer's stamp; odd, 1, 3, ...).
+ * stop: the control block whose stop ends the wait.  0 answered, 1
+ * stopped, -1 bad stamp (c->msg says so). */
+int pp_serve(struct pp_sh *sh, uint64_t want, struct bc_ctl *stop, uint64_t *sink);
+/* Measurer: one round trip stamped seq; true when the right reply came
+ * (false also when the peer of r died: r->failed). */
+bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink);
+
+/* ------------------------------------------------------------ Lamport */
+struct lring {
+	_Alignas(BC_LINE) _Atomic uint64_t head; /* producer's line */
+	_Alignas(BC_LINE) _Atomic uint64_t tail; /* consumer's line */
+	_Alignas(BC_LINE) uint64_t mask;	 /* read-only after init */
+	uint64_t size;
+	_Alignas(BC_LINE) unsigned char data[];
+};
+
+struct lprod {
+	struct lring *r;
+	uint64_t head, tail_cache;
+};
+
+struct lcons {
+	struct lring *r;
+	uint64_t tail, head_cache;
+};
+
+/* Bytes of a ring of `size`-byte elements (256 KiB of slots, >= 64). */
+size_t lr_bytes(size_t size);
+void lr_init(struct lring *r, size_t size);
+/* One message in / out; false when full / empty. */
+bool lr_push(struct lprod *p, const void *msg);
+bool lr_pop(struct lcons *c, void *msg);
+/* Producer: pushes messages first .. first + n - 1, each filled with its
+ * stamp (bc_fill); 0, or 1 when stopped while the ring was full. */
+int lr_produce(struct lprod *p, unsigned char *buf, uint64_t first, uint64_t n,
+	       struct bc_ctl *stop);
+/* Consumer: pops n messages, reads every byte and checks the stamps run
+ * first, first + 1, ...; 0, or -1 (bad stamp, or the peer of r died). */
+int lr_consume(struct lcons *c, unsigned char *buf, uint64_t first, uint64_t n,
+	       uint64_t *sink, struct bc_run *r);
+
+#endif
