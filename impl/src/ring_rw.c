@@ -59,7 +59,7 @@ int shmk_ring_head(const struct shmk_ring *r, uint64_t *head)
 {
 	if (!r || !head)
 		return SHMK_FAIL(-EINVAL);
-	/* r[impl ring.reader.head_tail] acquire: pairs with the release of head in publish() */
+	/* r[impl ring.reader.head_tail+2] acquire: pairs with the release of head in publish() */
 	*head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
 	return 0;
 }
@@ -68,9 +68,9 @@ int shmk_ring_tail(const struct shmk_ring *r, uint64_t *tail)
 {
 	if (!r || !tail)
 		return SHMK_FAIL(-EINVAL);
-	/* r[impl ring.reader.head_tail] acquire: pairs with the release in
-	 * shmk_ring_increment_tail (another reader handle of this ring) */
-	*tail = SHMK_LOAD_ACQ_U64(&r->m.hdr->tail);
+	/* r[impl ring.reader.head_tail+2] r[impl ring.reader.lazy_tail] the reader's own tail: only this
+	 * handle moves it (ring.reader.single), and the header's may lag it */
+	*tail = r->rtail;
 	return 0;
 }
 
@@ -82,7 +82,7 @@ int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount)
 	if (amount % 8)
 		return shmk_fail(SHMK_EALIGN, "ring: tail increment %llu not a multiple of 8",
 				 (unsigned long long)amount);
-	uint64_t tail = SHMK_LOAD_U64(&r->m.hdr->tail); /* only we store it */
+	uint64_t tail = r->rtail; /* r[impl ring.reader.lazy_tail] */
 	/* acquire: pairs with the release of head in publish() */
 	uint64_t head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
 	/* r[impl ring.reader.increment_tail.range] */
@@ -90,8 +90,11 @@ int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount)
 		return shmk_fail(SHMK_ERANGE, "ring: tail %llu + %llu passes head %llu",
 				 (unsigned long long)tail, (unsigned long long)amount,
 				 (unsigned long long)head);
-	/* release: pairs with the acquire of tail in reserve_locked() */
-	atomic_store_explicit(&r->m.hdr->tail, tail + amount, memory_order_release);
+	r->rhead = head;
+	r->rtail = tail + amount;
+	/* r[impl ring.reader.lazy_tail] upstream's explicit step: published
+	 * now, the caller chose its batch */
+	ring_publish_tail(r);
 	return 0;
 }
 
@@ -220,6 +223,9 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 {
 	if (!r)
 		return SHMK_FAIL(-EINVAL);
+	/* r[impl ring.reader.lazy_tail] before any spin or park: a writer
+	 * polling SHMK_EFULL must see the space of every record we read */
+	ring_publish_tail(r);
 	struct ring_waiting rw = { r, index };
 	struct shmk_wait w = ring_wait_point(r->m.hdr);
 	struct shmk_wait_ops ops = { .ready = wait_ready, .covers = wait_covers,
@@ -234,17 +240,22 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 {
 	if (!r || (!buf && buflen))
 		return SHMK_FAIL(-EINVAL);
-	uint64_t tail = SHMK_LOAD_U64(&r->m.hdr->tail);
-	/* acquire: pairs with the release of head in publish() */
-	uint64_t head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+	/* r[impl ring.reader.lazy_tail] our tail, and the head we loaded
+	 * last: while records remain below it the header line is not touched */
+	uint64_t tail = r->rtail, head = r->rhead;
 	int rc;
-	/* r[impl ring.reader.read_message] wait only when nothing is there */
 	if (head <= tail) {
-		rc = shmk_ring_wait(r, tail, timeout_ns);
-		if (rc)
-			return rc;
 		/* acquire: pairs with the release of head in publish() */
 		head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+		/* r[impl ring.reader.read_message] wait only when nothing is there */
+		if (head <= tail) {
+			rc = shmk_ring_wait(r, tail, timeout_ns);
+			if (rc)
+				return rc;
+			/* acquire: pairs with the release of head in publish() */
+			head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+		}
+		r->rhead = head;
 	}
 	uint64_t t;
 	const void *p;
@@ -264,10 +275,13 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 	/* What increment_tail would check, first_message_in already did on
 	 * these same copies: tail is 8-aligned and record_len(n) <= head -
 	 * tail.  So skip its second load of head (a miss on the line the
-	 * writer just stored) and store directly. */
-	/* release: pairs with the acquire of tail in reserve_locked() */
-	atomic_store_explicit(&r->m.hdr->tail, tail + shmk_ring_record_len(n),
-			      memory_order_release);
+	 * writer just stored). */
+	r->rtail = tail + shmk_ring_record_len(n);
+	/* r[impl ring.reader.lazy_tail] published once lazy bytes gathered:
+	 * the tail store takes the header line from the writer, whose next
+	 * head store takes it back, two transfers per record when eager */
+	if (r->rtail - r->ptail >= r->lazy)
+		ring_publish_tail(r);
 	return 0;
 }
 
