@@ -67,6 +67,7 @@ static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_m
 	m->len = len;
 	m->page = page;
 	m->cap = cap;
+	m->mask = (cap & (cap - 1)) == 0 ? cap - 1 : 0;
 	m->wp = (struct shmk_ring_wpage *)(m->base + wpat);
 	m->hdr = (struct shmk_ring_hdr *)m->base;
 	m->data = m->base + page;

@@ -18,6 +18,12 @@
 
 #pragma GCC visibility push(hidden)
 
+/* The per-record steps of a write (ring_rw.c), folded into the call: each
+ * call saves and restores registers on the stack, and a sole writer whose
+ * head store waits for the reader to give the header line back can run
+ * ahead only as far as its store buffer holds its other stores. */
+#define RING_HOT inline __attribute__((always_inline))
+
 struct ring_map {
 	uint8_t *base;		/* reserved range: header page, ring, mirror */
 	size_t len;
@@ -26,7 +32,16 @@ struct ring_map {
 	struct shmk_ring_wpage *wp; /* writers page, the range's last page */
 	size_t page;
 	uint64_t cap;		/* validated copy; never re-read from the header */
+	uint64_t mask;		/* cap - 1 when cap is a power of two, else 0 */
 };
+
+/* Index i's offset in the ring: a mask where the capacity allows one (a
+ * 64-bit division per record costs the writer and the reader each tens of
+ * cycles on the hot path). */
+static inline uint64_t ring_off(const struct ring_map *m, uint64_t i)
+{
+	return m->mask ? i & m->mask : i % m->cap;
+}
 
 struct shmk_ring {
 	struct ring_map m;
