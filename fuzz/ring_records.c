@@ -110,7 +110,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 			/* the reader's own tail (ring.reader.lazy_tail): a
 			 * tail the hostile writer stored is not followed */
 			shmk_ring_tail(ring, &t0);
-			h0 = ld(&hdr->head);
+			/* and the head it loaded last while that still
+			 * covers a record past its tail: a head the hostile
+			 * writer lowered since is not loaded */
+			h0 = ring->rhead > t0 ? ring->rhead : ld(&hdr->head);
 			w0 = shmk_fuzz_peer_writes();
 			rc = shmk_ring_read_message(ring, &tag, buf, a % (sizeof(buf) + 1), &len, 0);
 			fz_rc(rc);
