@@ -15,6 +15,7 @@
 #include "common.h"
 #include "support.h"
 #include "shmkit/ring.h"
+#include "ring_int.h"
 
 const char *const shmk_fuzz_clauses[] = {
 	"ring.writer.space",
@@ -162,6 +163,7 @@ static void op_corrupt(uint8_t a, uint16_t b)
 	memcpy(data, save, CAP);
 	atomic_store(&hdr->head, m.head);
 	atomic_store(&hdr->tail, m.tail);
+	shmk_ring__reader_reload(ring); /* the read above may have moved it */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
@@ -178,6 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 					    : (UINT64_MAX & ~7ull) - 8 * 1024 * (s >> 2);
 	atomic_store(&hdr->head, m.head);
 	atomic_store(&hdr->tail, m.tail);
+	shmk_ring__reader_reload(ring); /* a fresh reader's tail */
 	for (unsigned steps = 0; in.n && steps < 256; steps++) { /* bounded: execs/s */
 		uint8_t op = fz_u8(&in), a = fz_u8(&in);
 		uint16_t b = fz_u16(&in);

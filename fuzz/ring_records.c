@@ -14,6 +14,7 @@
 #include "common.h"
 #include "support.h"
 #include "shmkit/ring.h"
+#include "ring_int.h"
 
 const char *const shmk_fuzz_clauses[] = {
 	"ring.reader.bounds",
@@ -62,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 	uint64_t head = fz_u64(&in), tail = fz_u64(&in);
 	atomic_store(&hdr->head, head);
 	atomic_store(&hdr->tail, tail);
+	shmk_ring__reader_reload(ring); /* a fresh reader's tail */
 	memset(data, 0, CAP);
 	size_t n = fz_u16(&in);
 	if (n > in.n)
@@ -89,7 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 		int rc;
 		switch (ops[i] % 5) {
 		case 0: /* parse [tail + a_lo, tail + a_lo + a_hi) */
-			t0 = ld(&hdr->tail) + (uint32_t)a;
+			shmk_ring_tail(ring, &t0);
+			t0 += (uint32_t)a;
 			rc = shmk_ring_first_message_in(ring, t0, t0 + (a >> 32), &tag, &p, &len);
 			fz_rc(rc);
 			if (rc == 0) {
@@ -104,15 +107,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 			}
 			break;
 		case 1: /* read_message into a buffer of a bytes */
-			t0 = ld(&hdr->tail);
-			h0 = ld(&hdr->head);
+			/* the reader's own tail (ring.reader.lazy_tail): a
+			 * tail the hostile writer stored is not followed */
+			shmk_ring_tail(ring, &t0);
+			/* and the head it loaded last while that still
+			 * covers a record past its tail: a head the hostile
+			 * writer lowered since is not loaded */
+			h0 = ring->rhead > t0 ? ring->rhead : ld(&hdr->head);
 			w0 = shmk_fuzz_peer_writes();
 			rc = shmk_ring_read_message(ring, &tag, buf, a % (sizeof(buf) + 1), &len, 0);
 			fz_rc(rc);
-			t1 = ld(&hdr->tail);
+			shmk_ring_tail(ring, &t1);
 			if (shmk_fuzz_peer_writes() != w0)
 				break;
 			if (rc == 0) {
+				/* 64 KiB: every record published (lazy 0) */
+				FUZZ_ASSERT(ld(&hdr->tail) == t1);
 				FUZZ_ASSERT(len <= a % (sizeof(buf) + 1) && len <= SHMK_RING_MAX_PAYLOAD);
 				FUZZ_ASSERT(t1 - t0 == shmk_ring_record_len(len));
 				FUZZ_ASSERT(h0 - t0 >= t1 - t0);
@@ -128,17 +138,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 				FUZZ_ASSERT((a & 0x1ffff) <= SHMK_RING_MAX_MESSAGE);
 			break;
 		case 3: /* increment_tail */
-			t0 = ld(&hdr->tail);
+			shmk_ring_tail(ring, &t0);
 			h0 = ld(&hdr->head);
 			w0 = shmk_fuzz_peer_writes();
 			rc = shmk_ring_increment_tail(ring, a);
 			fz_rc(rc);
-			t1 = ld(&hdr->tail);
+			shmk_ring_tail(ring, &t1);
 			if (shmk_fuzz_peer_writes() != w0)
 				break;
-			if (rc == 0)
+			if (rc == 0) {
 				FUZZ_ASSERT(a % 8 == 0 && t0 <= h0 && a <= h0 - t0 && t1 == t0 + a);
-			else
+				/* a step stores it (an empty one stores nothing) */
+				if (a)
+					FUZZ_ASSERT(ld(&hdr->tail) == t1);
+			} else
 				FUZZ_ASSERT(t1 == t0);
 			break;
 		default: /* a hostile writer moves head or tail */

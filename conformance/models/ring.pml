@@ -44,8 +44,13 @@
  * barrier on the sole writer's CPU), which is what the pair (busy,
  * registered) against (registered++, membarrier, busy) rests on.
  *
- * The reader loads head (acquire), parses records from tail up to head,
- * checks each one whole, then advances tail past it (release).
+ * The reader loads head (acquire), parses records from its own tail up to
+ * that head, checks each one whole, and advances its own tail past it; it
+ * stores that tail into the shared one (release) only once LAZY words
+ * gathered, and before it parks (ring.reader.lazy_tail).  A writer short
+ * of space waits until the shared tail moves (the C writer polls
+ * SHMK_EFULL): a reader that parked with its tail unstored would leave both
+ * blocked, an invalid end state.
  *
  * SPIN interleaves under sequential consistency; the statement order below
  * is what the release/acquire pairs in the C code enforce.
@@ -73,6 +78,7 @@
  * @planted BUG_SOLO_NO_RECHECK safety unlocked-without-registered-check
  * @planted BUG_SOLO_NO_MEMBARRIER safety locked-writer-without-membarrier
  * @planted BUG_SOLO_NO_GEN_RECHECK safety unlocked-without-fork-generation-recheck
+ * @planted BUG_LAZY_NO_STORE safety reader-parks-with-its-tail-unstored
  *
  *   BUG_PUBLISH_EARLY   head is advanced before the record is copied;
  *   BUG_NO_SPACE_CHECK  the writer does not compare against tail;
@@ -89,6 +95,8 @@
  *                       buffered busy store;
  *   BUG_SOLO_NO_GEN_RECHECK an armed writer loads only registered after
  *                       its busy store, not the fork generation again.
+ *   BUG_LAZY_NO_STORE   the reader parks without storing the tail it
+ *                       gathered.
  */
 
 /* Clauses this model verifies (run-models.sh writes their evidence when it passes):
@@ -99,11 +107,13 @@
  * r[verify ring.writer.sole+6]
  * r[verify ring.writer.solo+4]
  * r[verify ring.writer.solo.self]
+ * r[verify ring.reader.lazy_tail]
  */
 
 #define CAP 4              /* ring words */
 #define W   2              /* writers */
 #define R   2              /* records per writer */
+#define LAZY 3             /* the reader stores its tail once this far ahead */
 
 byte ring[CAP];
 byte head;                 /* advanced by writers, release */
@@ -317,10 +327,15 @@ out:
 
 proctype reader()
 {
-	byte h, t = 0, hdr, rl, tag, w, k, x;
+	byte h, t = 0, pt = 0, hdr, rl, tag, w, k, x;
 
 	do
 	:: atomic { finished[0] && finished[1] && head == t } -> break
+#ifndef BUG_LAZY_NO_STORE
+	:: head == t && pt != t ->   /* about to park: store what gathered */
+		tail = t;                /* release: pairs with acquire of tail in writer */
+		pt = t
+#endif
 	:: head != t ->
 		h = head;                 /* acquire: pairs with release of head in writer */
 		do
@@ -344,7 +359,12 @@ proctype reader()
 			assert(tag % 4 == got[w] + 1);  /* per-writer order, no dup, no gap */
 			got[w]++;
 			t = t + 1 + rl;
-			tail = t                     /* release: pairs with acquire of tail in writer */
+			if
+			:: t - pt >= LAZY ->
+				tail = t;            /* release: pairs with acquire of tail in writer */
+				pt = t
+			:: else -> skip
+			fi
 		od
 	od;
 	assert(got[0] == committed[0] && got[1] == committed[1])

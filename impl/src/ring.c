@@ -67,6 +67,7 @@ static int ring_map(int fd, size_t page, uint64_t cap, int writer, struct ring_m
 	m->len = len;
 	m->page = page;
 	m->cap = cap;
+	m->mask = (cap & (cap - 1)) == 0 ? cap - 1 : 0;
 	m->wp = (struct shmk_ring_wpage *)(m->base + wpat);
 	m->hdr = (struct shmk_ring_hdr *)m->base;
 	m->data = m->base + page;
@@ -244,6 +245,11 @@ static int claim_reader(struct shmk_ring *r)
 							    memory_order_acq_rel,
 							    memory_order_relaxed)) {
 			r->token = self;
+			/* r[impl ring.reader.lazy_tail] the role's tail, loaded
+			 * once (a dead reader's unpublished records come again);
+			 * from here on only this handle stores it */
+			r->rtail = r->ptail = r->rhead = SHMK_LOAD_U64(&r->m.hdr->tail);
+			r->lazy = ring_lazy_bytes(r->m.cap);
 			return 0;
 		}
 	}
@@ -398,6 +404,10 @@ int shmk_ring_close(struct shmk_ring *r)
 	/* r[impl ring.truncate.close] a cut file keeps our token (a dead
 	 * token is reclaimable); touching the cut header would SIGBUS */
 	int rc = ring_covers(r->fd, &r->m);
+	if (rc == 0 && r->token)
+		/* r[impl ring.reader.lazy_tail] what we read is free for the writers
+		 * and not read again by the next reader */
+		ring_publish_tail(r);
 	if (rc == 0)
 		/* release: pairs with the acq_rel CAS in claim_reader */
 		atomic_compare_exchange_strong_explicit(&r->m.hdr->reader, &self, 0,
@@ -408,6 +418,15 @@ int shmk_ring_close(struct shmk_ring *r)
 	free(r);
 	return rc;
 }
+
+#ifdef SHMK_TEST_BUILD
+/* Fuzzers rewrite the header between inputs as a fresh ring: the reader
+ * takes its tail from it again, as claim_reader does. */
+void shmk_ring__reader_reload(struct shmk_ring *r)
+{
+	r->rtail = r->ptail = r->rhead = SHMK_LOAD_U64(&r->m.hdr->tail);
+}
+#endif
 
 int shmk_ring_unlink(const char *name)
 {

@@ -18,6 +18,12 @@
 
 #pragma GCC visibility push(hidden)
 
+/* The per-record steps of a write (ring_rw.c), folded into the call: each
+ * call saves and restores registers on the stack, and a sole writer whose
+ * head store waits for the reader to give the header line back can run
+ * ahead only as far as its store buffer holds its other stores. */
+#define RING_HOT inline __attribute__((always_inline))
+
 struct ring_map {
 	uint8_t *base;		/* reserved range: header page, ring, mirror */
 	size_t len;
@@ -26,14 +32,54 @@ struct ring_map {
 	struct shmk_ring_wpage *wp; /* writers page, the range's last page */
 	size_t page;
 	uint64_t cap;		/* validated copy; never re-read from the header */
+	uint64_t mask;		/* cap - 1 when cap is a power of two, else 0 */
 };
+
+/* Index i's offset in the ring: a mask where the capacity allows one (a
+ * 64-bit division per record costs the writer and the reader each tens of
+ * cycles on the hot path). */
+static inline uint64_t ring_off(const struct ring_map *m, uint64_t i)
+{
+	return m->mask ? i & m->mask : i % m->cap;
+}
 
 struct shmk_ring {
 	struct ring_map m;
 	int fd;
 	uint64_t token;		/* our reader token in hdr->reader */
 	struct shmk_ring_mediator *med; /* the running mediator, if any */
+	/* r[impl ring.reader.lazy_tail] the reader's own view: its tail (the
+	 * next record to read; hdr->tail lags it by less than lazy bytes), the
+	 * tail it last stored in the header, and the last head it loaded
+	 * (records below it need no load of the header line) */
+	uint64_t rtail;
+	uint64_t ptail;
+	uint64_t rhead;
+	uint64_t lazy;		/* ring_lazy_bytes(cap) */
 };
+
+/* r[impl ring.reader.lazy_tail] How far the reader's tail may run ahead of
+ * the one it published: an eighth of the ring, and never so far that a
+ * reader which read everything leaves less than the largest record free
+ * (so a writer polling SHMK_EFULL always gets through once the reader has
+ * caught up, even a reader that then spins on shmk_ring_head instead of
+ * waiting); 0 (every record published) on a 64 KiB ring. */
+static inline uint64_t ring_lazy_bytes(uint64_t cap)
+{
+	uint64_t room = cap - SHMK_RING_MAX_MESSAGE; /* cap >= 64 KiB: ring.create.capacity */
+	return cap / 8 < room ? cap / 8 : room;
+}
+
+/* The reader's tail, published (release: pairs with the acquire of tail in
+ * reserve_locked, so the records below it were read before a writer
+ * reuses their bytes). */
+static inline void ring_publish_tail(struct shmk_ring *r)
+{
+	if (r->ptail != r->rtail) {
+		atomic_store_explicit(&r->m.hdr->tail, r->rtail, memory_order_release);
+		r->ptail = r->rtail;
+	}
+}
 
 struct shmk_ring_writer {
 	struct ring_map m;
@@ -117,6 +163,12 @@ static inline int ring_covers(int fd, const struct ring_map *m)
 {
 	return shmk_fd_covers(fd, 2 * (uint64_t)m->page + m->cap, "ring");
 }
+
+#ifdef SHMK_TEST_BUILD
+/* ring.c: the reader's tail, head cache and published tail taken from the
+ * header again (fuzzers that reset the header between inputs). */
+void shmk_ring__reader_reload(struct shmk_ring *r);
+#endif
 
 #pragma GCC visibility pop
 

@@ -61,7 +61,7 @@ int shmk_ring_head(const struct shmk_ring *r, uint64_t *head)
 {
 	if (!r || !head)
 		return SHMK_FAIL(-EINVAL);
-	/* r[impl ring.reader.head_tail] acquire: pairs with the release of head in publish() */
+	/* r[impl ring.reader.head_tail+2] acquire: pairs with the release of head in publish() */
 	*head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
 	return 0;
 }
@@ -70,9 +70,9 @@ int shmk_ring_tail(const struct shmk_ring *r, uint64_t *tail)
 {
 	if (!r || !tail)
 		return SHMK_FAIL(-EINVAL);
-	/* r[impl ring.reader.head_tail] acquire: pairs with the release in
-	 * shmk_ring_increment_tail (another reader handle of this ring) */
-	*tail = SHMK_LOAD_ACQ_U64(&r->m.hdr->tail);
+	/* r[impl ring.reader.head_tail+2] r[impl ring.reader.lazy_tail] the reader's own tail: only this
+	 * handle moves it (ring.reader.single), and the header's may lag it */
+	*tail = r->rtail;
 	return 0;
 }
 
@@ -84,7 +84,7 @@ int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount)
 	if (amount % 8)
 		return shmk_fail(SHMK_EALIGN, "ring: tail increment %llu not a multiple of 8",
 				 (unsigned long long)amount);
-	uint64_t tail = SHMK_LOAD_U64(&r->m.hdr->tail); /* only we store it */
+	uint64_t tail = r->rtail; /* r[impl ring.reader.lazy_tail] */
 	/* acquire: pairs with the release of head in publish() */
 	uint64_t head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
 	/* r[impl ring.reader.increment_tail.range] */
@@ -92,8 +92,11 @@ int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount)
 		return shmk_fail(SHMK_ERANGE, "ring: tail %llu + %llu passes head %llu",
 				 (unsigned long long)tail, (unsigned long long)amount,
 				 (unsigned long long)head);
-	/* release: pairs with the acquire of tail in reserve_locked() */
-	atomic_store_explicit(&r->m.hdr->tail, tail + amount, memory_order_release);
+	r->rhead = head;
+	r->rtail = tail + amount;
+	/* r[impl ring.reader.lazy_tail] upstream's explicit step: published
+	 * now, the caller chose its batch */
+	ring_publish_tail(r);
 	return 0;
 }
 
@@ -112,7 +115,7 @@ int shmk_ring_read(const struct shmk_ring *r, uint64_t index, void *out, size_t 
 		return shmk_fail(SHMK_EALIGN, "ring: index %llu not aligned to %zu",
 				 (unsigned long long)index, align);
 	/* r[impl ring.reader.mirror] offset < cap and size <= 64 KiB stay in the mirror */
-	memcpy(out, r->m.data + index % r->m.cap, size);
+	memcpy(out, r->m.data + ring_off(&r->m, index), size);
 	return 0;
 }
 
@@ -129,7 +132,7 @@ int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64
 	if (end < start || end - start < SHMK_RING_REC_HDR)
 		return shmk_fail(SHMK_ETOOSMALL, "ring: range [%llu, %llu) holds no record header",
 				 (unsigned long long)start, (unsigned long long)end);
-	const uint8_t *rec = r->m.data + start % r->m.cap;
+	const uint8_t *rec = r->m.data + ring_off(&r->m, start);
 	/* Loaded once each: the records are the writers' and may lie. */
 	uint64_t t = SHMK_LOAD_U64(rec);
 	uint64_t n = SHMK_LOAD_U64(rec + 8);
@@ -222,6 +225,9 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 {
 	if (!r)
 		return SHMK_FAIL(-EINVAL);
+	/* r[impl ring.reader.lazy_tail] before any spin or park: a writer
+	 * polling SHMK_EFULL must see the space of every record we read */
+	ring_publish_tail(r);
 	struct ring_waiting rw = { r, index };
 	struct shmk_wait w = ring_wait_point(r->m.hdr);
 	struct shmk_wait_ops ops = { .ready = wait_ready, .covers = wait_covers,
@@ -236,17 +242,22 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 {
 	if (!r || (!buf && buflen))
 		return SHMK_FAIL(-EINVAL);
-	uint64_t tail = SHMK_LOAD_U64(&r->m.hdr->tail);
-	/* acquire: pairs with the release of head in publish() */
-	uint64_t head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+	/* r[impl ring.reader.lazy_tail] our tail, and the head we loaded
+	 * last: while records remain below it the header line is not touched */
+	uint64_t tail = r->rtail, head = r->rhead;
 	int rc;
-	/* r[impl ring.reader.read_message] wait only when nothing is there */
 	if (head <= tail) {
-		rc = shmk_ring_wait(r, tail, timeout_ns);
-		if (rc)
-			return rc;
 		/* acquire: pairs with the release of head in publish() */
 		head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+		/* r[impl ring.reader.read_message] wait only when nothing is there */
+		if (head <= tail) {
+			rc = shmk_ring_wait(r, tail, timeout_ns);
+			if (rc)
+				return rc;
+			/* acquire: pairs with the release of head in publish() */
+			head = SHMK_LOAD_ACQ_U64(&r->m.hdr->head);
+		}
+		r->rhead = head;
 	}
 	uint64_t t;
 	const void *p;
@@ -266,10 +277,13 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 	/* What increment_tail would check, first_message_in already did on
 	 * these same copies: tail is 8-aligned and record_len(n) <= head -
 	 * tail.  So skip its second load of head (a miss on the line the
-	 * writer just stored) and store directly. */
-	/* release: pairs with the acquire of tail in reserve_locked() */
-	atomic_store_explicit(&r->m.hdr->tail, tail + shmk_ring_record_len(n),
-			      memory_order_release);
+	 * writer just stored). */
+	r->rtail = tail + shmk_ring_record_len(n);
+	/* r[impl ring.reader.lazy_tail] published once lazy bytes gathered:
+	 * the tail store takes the header line from the writer, whose next
+	 * head store takes it back, two transfers per record when eager */
+	if (r->rtail - r->ptail >= r->lazy)
+		ring_publish_tail(r);
 	return 0;
 }
 
@@ -376,7 +390,7 @@ uint64_t shmk_ring__fork_gen(void)
 /* r[impl ring.writer.wake+3] after publish (B): the fence, then one load
  * while the reader is busy; an announced reader is woken once (the take),
  * however many records it misses before it runs. */
-static void wake_reader(struct shmk_ring_writer *w)
+static RING_HOT void wake_reader(struct shmk_ring_writer *w)
 {
 	struct shmk_wait wp = ring_wait_point(w->m.hdr);
 
@@ -401,7 +415,7 @@ static void wake_reader(struct shmk_ring_writer *w)
 
 /* 1 when this record goes without the lock (busy is ours: solo_leave
  * after it), 0 to take the lock. */
-static int solo_enter(struct shmk_ring_writer *w)
+static RING_HOT int solo_enter(struct shmk_ring_writer *w)
 {
 	struct shmk_ring_wpage *wp = w->m.wp;
 
@@ -436,7 +450,7 @@ static int solo_enter(struct shmk_ring_writer *w)
 	return 0;
 }
 
-static void solo_leave(struct shmk_ring_writer *w)
+static RING_HOT void solo_leave(struct shmk_ring_writer *w)
 {
 	/* release: pairs with the acquire load of busy in solo_drain; the
 	 * head just published comes before it */
@@ -660,10 +674,11 @@ static void wunlock(struct shmk_ring_writer *w)
 /*
  * With the lock held: validates head and tail and checks space for a
  * record of `len` payload bytes; writes the record header and padding.
- * Returns the head to publish after, or an error having written nothing.
+ * Returns the head to publish after and the record's address, or an error
+ * having written nothing.
  */
-static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
-			  uint64_t *head_out, uint64_t *rl_out)
+static RING_HOT int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
+					  uint64_t *head_out, uint64_t *rl_out, uint8_t **rec_out)
 {
 	struct shmk_ring_hdr *h = w->m.hdr;
 	uint64_t cap = w->m.cap;
@@ -704,7 +719,8 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu tail %llu impossible",
 				 (unsigned long long)head, (unsigned long long)tail);
 	}
-	w->kept_tail = tail; /* validated: loaded just now, or kept */
+	if (w->kept_tail != tail)
+		w->kept_tail = tail; /* validated: loaded just now, or kept */
 	/* r[impl ring.writer.overflow] */
 	if (head > UINT64_MAX - rl)
 		return shmk_fail(SHMK_EINTEGRITY, "ring: head %llu + %llu would wrap",
@@ -716,18 +732,20 @@ static int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
 		 * writer's samples) */
 		return shmk_fail_at(SHMK_EFULL, "ring: the record does not fit in the free space");
 	/* r[impl ring.writer.bounds] offset < cap and rl <= 64 KiB: inside ring + mirror */
-	uint8_t *rec = w->m.data + head % cap;
+	uint8_t *rec = w->m.data + ring_off(&w->m, head);
 	/* r[impl ring.record.format] r[impl ring.writer.tag] the owner's tag, never the caller's */
 	memcpy(rec, &tag, 8);
 	uint64_t n64 = len;
 	memcpy(rec + 8, &n64, 8);
-	memset(rec + SHMK_RING_REC_HDR + len, 0, rl - SHMK_RING_REC_HDR - len);
+	if (rl - SHMK_RING_REC_HDR - len)
+		memset(rec + SHMK_RING_REC_HDR + len, 0, rl - SHMK_RING_REC_HDR - len);
 	*head_out = head;
 	*rl_out = rl;
+	*rec_out = rec;
 	return 0;
 }
 
-static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
+static RING_HOT void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
 {
 	/* r[impl reliability.crash.committed] head covers only whole records */
 	/* r[impl ring.writer.publish] release: pairs with the acquire of head in
@@ -737,7 +755,8 @@ static void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t rl)
 	/* r[impl ring.writer.sole+6] the header's head as we stored it (the
 	 * tail it was checked against is already in kept_tail) */
 	w->kept_head = head + rl;
-	w->kept = 1;
+	if (!w->kept)
+		w->kept = 1;
 }
 
 /* r[impl ring.truncate.hot-path] no size check: see ring_covers */
@@ -768,18 +787,19 @@ int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int io
 int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iovec *iov,
 		      int iovcnt, size_t len)
 {
-	uint64_t head, rl;
+	uint64_t head = 0, rl = 0; /* set by reserve_locked when it returns 0 */
+	uint8_t *dst = NULL;
 	/* r[impl ring.writer.solo+4] */
 	int solo = solo_enter(w), rc = 0;
 	if (!solo && (rc = wlock(w)))
 		return rc;
 	SHMK_CRASH_POINT("ring.write.locked");
-	rc = reserve_locked(w, tag, len, &head, &rl);
+	rc = reserve_locked(w, tag, len, &head, &rl, &dst);
 	if (rc) {
 		solo ? solo_leave(w) : wunlock(w);
 		return rc;
 	}
-	uint8_t *dst = w->m.data + head % w->m.cap + SHMK_RING_REC_HDR;
+	dst += SHMK_RING_REC_HDR;
 	size_t done = 0;
 	for (int i = 0; i < iovcnt; i++) {
 		if (iov[i].iov_len)
@@ -805,7 +825,8 @@ int shmk_ring_write(struct shmk_ring_writer *w, const void *buf, size_t len)
 
 int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 {
-	uint64_t head, rl;
+	uint64_t head = 0, rl = 0; /* set by reserve_locked when it returns 0 */
+	uint8_t *rec = NULL;
 
 	if (!w || !payload)
 		return SHMK_FAIL(-EINVAL);
@@ -821,7 +842,7 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	int solo = solo_enter(w), rc = 0;
 	if (!solo && (rc = wlock(w)))
 		return rc;
-	rc = reserve_locked(w, w->tag, len, &head, &rl);
+	rc = reserve_locked(w, w->tag, len, &head, &rl, &rec);
 	if (rc) {
 		solo ? solo_leave(w) : wunlock(w);
 		return rc;
@@ -831,7 +852,7 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	w->res_solo = solo;
 	w->res_head = head;
 	w->res_rl = rl;
-	*payload = w->m.data + head % w->m.cap + SHMK_RING_REC_HDR;
+	*payload = rec + SHMK_RING_REC_HDR;
 	return 0;
 }
 

@@ -136,7 +136,7 @@ static void head_tail(void)
 	CU_ASSERT_EQUAL(shmk_ring_head(NULL, &head), -EINVAL);
 	rfx_close(&f);
 }
-H_REGISTER(head_tail, 20, "ring.reader.head_tail");
+H_REGISTER(head_tail, 20, "ring.reader.head_tail+2");
 
 static void incr_tail_align(void)
 {
@@ -568,3 +568,59 @@ static void read_message(void)
 	rfx_close(&f);
 }
 H_REGISTER(read_message, 20, "ring.reader.read_message");
+
+/* The reader's tail runs ahead of the header's by less than lazy bytes
+ * (here 17 pages: the largest record must still fit beside them), is not
+ * read back from the header (a writer may rewrite it), and is stored
+ * before a wait and at close, where the next reader takes it up. */
+static void lazy_tail(void)
+{
+	static uint8_t b[SHMK_RING_MAX_PAYLOAD];
+	uint64_t cap = CAP64K + PAGE, lazy = cap / 8 < cap - CAP64K ? cap / 8 : cap - CAP64K;
+	struct rfx f = rfx_new(cap, 0, 5, true);
+	struct shmk_ring_hdr *h = raw_hdr(f.raw);
+	uint64_t rl = shmk_ring_record_len(1000), k = (lazy + rl - 1) / rl, t = 0, tail;
+	size_t n;
+
+	CU_ASSERT(rl < lazy);
+	for (uint64_t i = 0; i < k + 1; i++) {
+		fill(b, 1000, 5, i);
+		CU_ASSERT_EQUAL(shmk_ring_write(f.w, b, 1000), 0);
+	}
+	for (uint64_t i = 0; i < k; i++) {
+		if (i == k - 1) {
+			/* k - 1 read, nothing stored yet; a writer's tail is ignored */
+			CU_ASSERT_EQUAL(atomic_load(&h->tail), 0);
+			CU_ASSERT_EQUAL(shmk_ring_tail(f.r, &tail), 0);
+			CU_ASSERT_EQUAL(tail, (k - 1) * rl);
+			atomic_store(&h->tail, 8);
+		}
+		CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, b, sizeof(b), &n, 0), 0);
+		CU_ASSERT(n == 1000 && t == 5 && check(b, n, 5, i));
+	}
+	CU_ASSERT_EQUAL(atomic_load(&h->tail), k * rl); /* lazy bytes gathered */
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, b, sizeof(b), &n, 0), 0);
+	CU_ASSERT(n == 1000 && check(b, n, 5, k));
+	CU_ASSERT_EQUAL(atomic_load(&h->tail), k * rl);
+	/* caught up, rl bytes held back: the largest record still fits */
+	fill(b, SHMK_RING_MAX_PAYLOAD, 5, 99);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, b, SHMK_RING_MAX_PAYLOAD), 0);
+	/* close stores it; the next reader starts there */
+	shmk_ring_close(f.r);
+	CU_ASSERT_EQUAL(atomic_load(&h->tail), (k + 1) * rl);
+	CU_ASSERT_EQUAL(shmk_ring_attach(f.path, &f.r), 0);
+	fill(b, 1000, 5, 100);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, b, 1000), 0);
+	uint64_t t1 = (k + 1) * rl + SHMK_RING_MAX_MESSAGE;
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, b, sizeof(b), &n, 0), 0);
+	CU_ASSERT(n == SHMK_RING_MAX_PAYLOAD && check(b, n, 5, 99));
+	CU_ASSERT_EQUAL(atomic_load(&h->tail), t1); /* over lazy bytes at once */
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, b, sizeof(b), &n, 0), 0);
+	CU_ASSERT(n == 1000 && check(b, n, 5, 100));
+	CU_ASSERT_EQUAL(atomic_load(&h->tail), t1);
+	/* nothing left: stored before the wait */
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, b, sizeof(b), &n, 0), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(atomic_load(&h->tail), t1 + rl);
+	rfx_close(&f);
+}
+H_REGISTER(lazy_tail, 20, "ring.reader.lazy_tail");

@@ -134,10 +134,15 @@ int shmk_ring_close(struct shmk_ring *r);
 int shmk_ring_unlink(const char *path);
 
 int shmk_ring_capacity(const struct shmk_ring *r, uint64_t *capacity);
-/* Acquire loads (pair with the release stores in commit / increment_tail). */
+/* head: an acquire load (pairs with the release store in write / commit).
+ * tail: the reader's own (r[ring.reader.lazy_tail]): the header's copy,
+ * which writers check their space against, lags it by less than
+ * min(capacity / 8, capacity - 64 KiB) bytes and catches up before a wait,
+ * in increment_tail and at close. */
 int shmk_ring_head(const struct shmk_ring *r, uint64_t *head);
 int shmk_ring_tail(const struct shmk_ring *r, uint64_t *tail);
-/* tail += amount (release).  SHMK_EALIGN: amount % 8; SHMK_ERANGE: past head. */
+/* tail += amount, stored into the header (release).  SHMK_EALIGN: amount
+ * % 8; SHMK_ERANGE: past head. */
 int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount);
 /* Copies `size` bytes at `index` into out.  SHMK_EALIGN when index is not
  * aligned for the size (8 for size >= 8, else size rounded up to a power of
@@ -153,8 +158,10 @@ int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64
  * 0, -ETIMEDOUT, or SHMK_EPEERDEAD when writers have opened but none is
  * alive now. */
 int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns);
-/* wait(tail), parse, copy into buf, advance the tail.  *len gets the
- * payload length (also on SHMK_EBUFSMALL, which leaves the record). */
+/* wait(tail), parse, copy into buf, advance the tail (into the header once
+ * the lazy bytes gathered, see shmk_ring_tail; a reader that dies leaves
+ * the records it read since for the next reader).  *len gets the payload
+ * length (also on SHMK_EBUFSMALL, which leaves the record). */
 int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t buflen,
 			   size_t *len, int64_t timeout_ns);
 
