@@ -71,8 +71,6 @@ bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink)
 }
 
 /* ---------------------------------------------------------------- Lamport */
-#define LR_DATA_BYTES (256u * 1024u)
-
 static size_t lr_slots(size_t size)
 {
 	size_t n = LR_DATA_BYTES / size;

@@ -55,6 +55,10 @@ struct lcons {
 	uint64_t tail, head_cache;
 };
 
+/* The Lamport ring's data bytes at every element size that fits 64 slots
+ * (the ring bench gives its byte ring the same capacity: one working set). */
+#define LR_DATA_BYTES (256u * 1024u)
+
 /* Bytes of a ring of `size`-byte elements (256 KiB of slots, >= 64). */
 size_t lr_bytes(size_t size);
 void lr_init(struct lring *r, size_t size);

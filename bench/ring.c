@@ -51,7 +51,10 @@
 #include "peers/peers.h"
 #include "syncop.h"
 
-#define RING_CAP (1u << 20)
+/* The capacity of the Lamport floor's slots (floors.h): a copy ratio compares
+ * two rings of one working set (1 MiB against 256 KiB put four times the
+ * lines in play at 4 KiB). */
+#define RING_CAP LR_DATA_BYTES
 
 struct rg_sh {
 	struct bc_ctl c;
