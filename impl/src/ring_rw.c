@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -461,7 +462,20 @@ static void solo_leave(struct shmk_ring_writer *w)
 	atomic_store_explicit(&w->m.wp->busy, 0, memory_order_release);
 }
 
-/* r[impl ring.writer.solo.dead] busy names a thread that provably died in
+/* r[impl ring.writer.solo.dead+2] The inode of the pid namespace of the
+ * process /proc/<pid> names (pid "self" or a number), 0 when unknown: a
+ * pid number and a start tick name one process only within one pid
+ * namespace (review s7 finding 3). */
+static uint64_t solo_pid_ns(const char *pid)
+{
+	char path[48];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/pid", pid);
+	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+/* r[impl ring.writer.solo.dead+2] busy names a thread that provably died in
  * its record (it published nothing: head moves at the end).  The proofs:
  * the sole writer's OFD lock is free (the kernel drops it when the last
  * descriptor of its open file description goes: the process died or
@@ -485,6 +499,14 @@ static int solo_holder_dead(struct shmk_ring_writer *w, uint64_t b, int proc)
 	 * orders it before this load */
 	uint64_t owner = SHMK_LOAD_U64(&w->m.wp->owner), t;
 	if (!owner || shmk_token_for_pid((pid_t)SHMK_TOKEN_PID(owner), &t) || t != owner)
+		return 0;
+	/* r[impl ring.writer.solo.dead+2] and the process found is in the
+	 * owner's pid namespace (stored at arming, read once; 0 or another
+	 * one, a forged word included, proves nothing) */
+	char pid[24];
+	snprintf(pid, sizeof(pid), "%d", (int)SHMK_TOKEN_PID(owner));
+	uint64_t ns = SHMK_LOAD_U64(&w->m.wp->owner_ns);
+	if (!ns || solo_pid_ns(pid) != ns)
 		return 0;
 	return !shmk_token_alive(b);
 }
@@ -518,7 +540,7 @@ static int solo_drain(struct shmk_ring_writer *w, uint64_t gen)
 			shmk_cpu_relax();
 			continue;
 		}
-		/* r[impl ring.writer.solo.dead] bounded polling: naps growing
+		/* r[impl ring.writer.solo.dead+2] bounded polling: naps growing
 		 * to 1 ms, the lock query every round, /proc every 8 ms */
 		int64_t now = shmk_now_ns();
 		int proc = now >= next_proc;
@@ -592,6 +614,7 @@ static void solo_arm(struct shmk_ring_writer *w, uint64_t gen)
 		/* relaxed, both: ordered by the lock for every later writer
 		 * (solo_drain, solo_holder_dead) */
 		atomic_store_explicit(&wp->owner, w->token, memory_order_relaxed);
+		atomic_store_explicit(&wp->owner_ns, solo_pid_ns("self"), memory_order_relaxed);
 		atomic_store_explicit(&wp->solo, 1, memory_order_relaxed);
 		w->solo = 1;
 	}

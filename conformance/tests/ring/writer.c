@@ -619,7 +619,7 @@ static void solo_crash(void)
 	close(peer);
 	rfx_close(&f);
 }
-H_REGISTER(solo_crash, 40, "ring.writer.solo+4", "ring.writer.solo.dead");
+H_REGISTER(solo_crash, 40, "ring.writer.solo+4", "ring.writer.solo.dead+2");
 
 /* A fork by ANOTHER thread of the sole writer's process.  The writer
  * thread writes while the forking thread is still inside fork's parent
@@ -841,7 +841,8 @@ H_REGISTER(solo_fork_gap, 20, "ring.writer.solo+4", "ring.writer.sole+6",
 /* The sole writer's thread reserves (unlocked) and exits without commit,
  * its process living on: busy names a dead thread, so the next writer
  * writes at once (the reservation published nothing), instead of failing
- * with SHMK_EBUSY for as long as the process lives, and clears busy. */
+ * with SHMK_EBUSY for as long as the process lives, and clears busy; but
+ * not while owner_ns names another pid namespace than the process found. */
 static void *reserve_and_exit(void *arg)
 {
 	void *p;
@@ -864,12 +865,20 @@ static void solo_thread_exit(void)
 	CU_ASSERT_NOT_EQUAL(atomic_load(&wp->busy), 0); /* it died unlocked */
 	setenv("SHMK_LIVENESS_MS", "200", 1);
 	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
+	/* the /proc proof holds only in the owner's pid namespace (a process
+	 * of another one may have the owner's pid and start tick): another
+	 * namespace's inode in owner_ns, and the dead thread counts alive */
+	uint64_t ns = atomic_load(&wp->owner_ns);
+	CU_ASSERT_NOT_EQUAL(ns, 0);
+	atomic_store(&wp->owner_ns, ns + 1);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), SHMK_EBUSY);
+	atomic_store(&wp->owner_ns, ns);
 	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
 	unsetenv("SHMK_LIVENESS_MS");
 	CU_ASSERT_EQUAL(atomic_load(&wp->busy), 0); /* cleared under the lock */
 	solo_end(&f, b, "a1 a2 b1");
 }
-H_REGISTER(solo_thread_exit, 30, "ring.writer.solo+4", "ring.writer.solo.dead");
+H_REGISTER(solo_thread_exit, 30, "ring.writer.solo+4", "ring.writer.solo.dead+2");
 
 /* A writer that registers after the sole writer armed must fence it with
  * membarrier before it writes; refused (SHMK_FAULT=membarrier: the heavy
@@ -951,7 +960,7 @@ static void solo_hidden(void)
 	if (skipped == 2)
 		H_SKIP("needs root for unshare and mount (pid namespace, hidepid /proc)");
 }
-H_REGISTER(solo_hidden, 20, "ring.writer.solo.dead");
+H_REGISTER(solo_hidden, 20, "ring.writer.solo.dead+2");
 
 /* A process whose pthread_atfork registration failed (SHMK_FAULT=atfork:
  * glibc's ENOMEM) sees no fork, so its fork generation is a sentinel: its
@@ -1083,7 +1092,7 @@ static void solo_exec(void)
 	CU_ASSERT_EQUAL(head, 3 * rl);
 	solo_read3(&f, 0xB, "b1");
 }
-H_REGISTER(solo_exec, 20, "ring.writer.solo.dead", "ring.writer.solo.owner");
+H_REGISTER(solo_exec, 20, "ring.writer.solo.dead+2", "ring.writer.solo.owner");
 
 /* After a fork, the sole writer takes the lock (its fork generation
  * moved) but fences nobody: only it writes unlocked, and it is here.  So
