@@ -25,7 +25,9 @@
  * publish with a copy of what writer 0 kept and registers nothing, so
  * registered stays 1; the fork bumps both processes' fork generation,
  * and a writer keeps head only while its process's generation is the
- * one its handle was opened at (ring.writer.sole+6).
+ * one its handle was opened at (ring.writer.sole+6).  The fork may also
+ * land inside writer 0's unlocked record: the child's copy inherits the
+ * reservation and forgets it, storing nothing (ring.writer.solo.copy).
  *
  * A sole writer that armed itself under the lock (solo = 1 while
  * registered == 1) writes its later records without the lock: it stores
@@ -79,6 +81,7 @@
  * @planted BUG_SOLO_NO_MEMBARRIER safety locked-writer-without-membarrier
  * @planted BUG_SOLO_NO_GEN_RECHECK safety unlocked-without-fork-generation-recheck
  * @planted BUG_LAZY_NO_STORE safety reader-parks-with-its-tail-unstored
+ * @planted BUG_COPY_DISCARD safety forked-copy-discard-clears-busy
  *
  *   BUG_PUBLISH_EARLY   head is advanced before the record is copied;
  *   BUG_NO_SPACE_CHECK  the writer does not compare against tail;
@@ -94,7 +97,9 @@
  *                       the membarrier that drains the sole writer's
  *                       buffered busy store;
  *   BUG_SOLO_NO_GEN_RECHECK an armed writer loads only registered after
- *                       its busy store, not the fork generation again.
+ *                       its busy store, not the fork generation again;
+ *   BUG_COPY_DISCARD    a copy forked inside the parent's unlocked record
+ *                       discards the inherited reservation by clearing busy;
  *   BUG_LAZY_NO_STORE   the reader parks without storing the tail it
  *                       gathered.
  */
@@ -108,6 +113,7 @@
  * r[verify ring.writer.solo+4]
  * r[verify ring.writer.solo.self]
  * r[verify ring.reader.lazy_tail]
+ * r[verify ring.writer.solo.copy]
  */
 
 #define CAP 4              /* ring words */
@@ -151,14 +157,14 @@ byte got[W];
  * it has not forked yet, or not yet (another thread forks later: between
  * two records, or between an unlocked record's first generation check
  * and its busy store, ring/solo_fork_gap) */
-#define FORK \
+#define FORK(inh) \
 		if \
 		:: me == 0 && forked && !spawned -> \
 			atomic { \
 				spawned = true; \
 				gen[1] = gen[0] + 1; /* pthread_atfork child handler */ \
 				GEN0_BUMP; \
-				run writer(1, false, kept, kh, kt, og, armed, fg) \
+				run writer(1, false, kept, kh, kt, og, armed, fg, inh) \
 			} \
 		:: true -> skip \
 		fi
@@ -170,11 +176,21 @@ byte got[W];
 
 /* reg: claim_slot, before the first lock (writer 0's in init); a forked
  * child starts with its parent's kept, kh, kt and og instead. */
-proctype writer(byte me; bool reg; bool kept; byte kh, kt, og; bool armed; byte fg)
+proctype writer(byte me; bool reg; bool kept; byte kh, kt, og; bool armed; byte fg; bool inh)
 {
 	bool own = false;             /* holds the OFD lock: armed here (solo_own) */
 	byte s = 1, rl, h, t, k;
 	bool fast;
+
+	/* ring.writer.solo.copy: a copy forked inside the parent's
+	 * unlocked record inherits that reservation (inh) and forgets it: its
+	 * discard or close stores neither busy nor head */
+#ifdef BUG_COPY_DISCARD
+	if
+	:: inh -> busy = 0
+	:: else -> skip
+	fi;
+#endif
 
 	if
 	:: reg -> registered++
@@ -194,7 +210,7 @@ again:
 		:: armed && kept && og == gen[me] ->
 			/* another thread's fork may land here, between the
 			 * first generation check and the busy store */
-			FORK;
+			FORK(false);
 			busyq = me + 1;       /* relaxed store: buffered */
 #ifdef BUG_SOLO_NO_RECHECK
 			fast = true
@@ -284,6 +300,10 @@ again:
 #ifdef BUG_PUBLISH_EARLY
 		atomic { head = h + 1 + rl; committed[me]++ };
 #endif
+		if                        /* fork() inside an unlocked record */
+		:: fast -> FORK(true)
+		:: else -> skip
+		fi;
 		k = 0;
 		do
 		:: k > rl -> break
@@ -314,7 +334,7 @@ again:
 #endif
 			skip
 		fi;
-		FORK;                     /* fork() between records */
+		FORK(false);              /* fork() between records */
 		s++
 	od;
 out:
@@ -379,9 +399,9 @@ end:	atomic { tail > head -> assert(false) }
 init {
 	atomic {
 		registered = 1;
-		run writer(0, false, false, 0, 0, 0, false, 0);
+		run writer(0, false, false, 0, 0, 0, false, 0, false);
 		if
-		:: run writer(1, true, false, 0, 0, 0, false, 0)
+		:: run writer(1, true, false, 0, 0, 0, false, 0, false)
 		:: forked = true
 		fi;
 		run reader()

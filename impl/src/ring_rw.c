@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -378,6 +379,24 @@ static void ring_fork_watch(void)
 		atomic_store_explicit(&ring_fork_gen, UINT64_MAX, memory_order_relaxed);
 }
 
+/* r[impl ring.writer.solo.atfork] Registered at library load, not at the
+ * first writer open: glibc runs prepare handlers in the reverse order of
+ * registration, and ring_fork_prepare holds solo_mu until the parent or
+ * child handler.  Registered late (after the application's handlers),
+ * ours ran first and held solo_mu while an application's prepare waited
+ * for its own lock U, whose holder could be waiting for solo_mu (closing
+ * or arming a writer): a deadlock (review s7 finding 2).  Registered at
+ * load, ours run after every handler registered later, so solo_mu is
+ * taken last and released first; sections under solo_mu call no foreign
+ * code, so nothing waits for another lock while holding it.  (A library
+ * whose constructor registers before ours can still order itself
+ * first; only its own lock taken around a shmkit call could then
+ * deadlock.)  The pthread_once in shmk_ring__fork_gen is then one load. */
+__attribute__((constructor)) static void ring_fork_load(void)
+{
+	pthread_once(&ring_fork_once, ring_fork_watch);
+}
+
 uint64_t shmk_ring__fork_gen(void)
 {
 	pthread_once(&ring_fork_once, ring_fork_watch);
@@ -457,7 +476,20 @@ static RING_HOT void solo_leave(struct shmk_ring_writer *w)
 	atomic_store_explicit(&w->m.wp->busy, 0, memory_order_release);
 }
 
-/* r[impl ring.writer.solo.dead] busy names a thread that provably died in
+/* r[impl ring.writer.solo.dead+2] The inode of the pid namespace of the
+ * process /proc/<pid> names (pid "self" or a number), 0 when unknown: a
+ * pid number and a start tick name one process only within one pid
+ * namespace (review s7 finding 3). */
+static uint64_t solo_pid_ns(const char *pid)
+{
+	char path[48];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/pid", pid);
+	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+/* r[impl ring.writer.solo.dead+2] busy names a thread that provably died in
  * its record (it published nothing: head moves at the end).  The proofs:
  * the sole writer's OFD lock is free (the kernel drops it when the last
  * descriptor of its open file description goes: the process died or
@@ -481,6 +513,14 @@ static int solo_holder_dead(struct shmk_ring_writer *w, uint64_t b, int proc)
 	 * orders it before this load */
 	uint64_t owner = SHMK_LOAD_U64(&w->m.wp->owner), t;
 	if (!owner || shmk_token_for_pid((pid_t)SHMK_TOKEN_PID(owner), &t) || t != owner)
+		return 0;
+	/* r[impl ring.writer.solo.dead+2] and the process found is in the
+	 * owner's pid namespace (stored at arming, read once; 0 or another
+	 * one, a forged word included, proves nothing) */
+	char pid[24];
+	snprintf(pid, sizeof(pid), "%d", (int)SHMK_TOKEN_PID(owner));
+	uint64_t ns = SHMK_LOAD_U64(&w->m.wp->owner_ns);
+	if (!ns || solo_pid_ns(pid) != ns)
 		return 0;
 	return !shmk_token_alive(b);
 }
@@ -514,7 +554,7 @@ static int solo_drain(struct shmk_ring_writer *w, uint64_t gen)
 			shmk_cpu_relax();
 			continue;
 		}
-		/* r[impl ring.writer.solo.dead] bounded polling: naps growing
+		/* r[impl ring.writer.solo.dead+2] bounded polling: naps growing
 		 * to 1 ms, the lock query every round, /proc every 8 ms */
 		int64_t now = shmk_now_ns();
 		int proc = now >= next_proc;
@@ -588,6 +628,7 @@ static void solo_arm(struct shmk_ring_writer *w, uint64_t gen)
 		/* relaxed, both: ordered by the lock for every later writer
 		 * (solo_drain, solo_holder_dead) */
 		atomic_store_explicit(&wp->owner, w->token, memory_order_relaxed);
+		atomic_store_explicit(&wp->owner_ns, solo_pid_ns("self"), memory_order_relaxed);
 		atomic_store_explicit(&wp->solo, 1, memory_order_relaxed);
 		w->solo = 1;
 	}
@@ -856,12 +897,35 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	return 0;
 }
 
+/* r[impl ring.writer.solo.copy] A reservation that holds busy (res_solo)
+ * exists only on the armed handle, and only the armed handle in the
+ * process that armed it has solo_own set (ring_fork_child clears it in a
+ * forked copy; shmk_ring__solo_release runs after the discard in close).
+ * So res_solo without solo_own is a forked copy's inherited reservation:
+ * busy names the original's thread, which is still inside the record.
+ * Storing busy = 0 (solo_leave) or head (publish) from here would let the
+ * next writer drain past the open record and write over it (review s7
+ * finding 1), so the copy only forgets it.  The parent's own commit after
+ * the fork still publishes: the fork generation moved for it too, so it
+ * cannot tell the copy apart; solo_own can.  Returns 1 when forgotten. */
+static int solo_copy_forget(struct shmk_ring_writer *w)
+{
+	if (!w->res_solo || w->solo_own)
+		return 0;
+	w->reserved = 0;
+	w->res_solo = 0;
+	return 1;
+}
+
 int shmk_ring_commit(struct shmk_ring_writer *w)
 {
 	if (w && w->mediated)
 		return shmk_fail(-EOPNOTSUPP, "ring: a mediated writer reserves nothing");
 	if (!w || !w->reserved)
 		return SHMK_FAIL(-EINVAL);
+	if (solo_copy_forget(w))
+		return shmk_fail(-EPERM, "ring: a forked copy of the sole writer's handle "
+				 "cannot commit the reservation it inherited (forgotten)");
 	SHMK_CRASH_POINT("ring.commit");
 	publish(w, w->res_head, w->res_rl);
 	w->reserved = 0;
@@ -876,6 +940,8 @@ int shmk_ring_discard(struct shmk_ring_writer *w)
 		return shmk_fail(-EOPNOTSUPP, "ring: a mediated writer reserves nothing");
 	if (!w || !w->reserved)
 		return SHMK_FAIL(-EINVAL);
+	if (solo_copy_forget(w))
+		return 0;
 	/* r[impl ring.writer.reserve] head never moved: nothing to undo */
 	w->reserved = 0;
 	w->res_solo ? solo_leave(w) : wunlock(w);
@@ -884,6 +950,12 @@ int shmk_ring_discard(struct shmk_ring_writer *w)
 
 void shmk_ring__release_slot(struct shmk_ring_writer *w)
 {
+	/* r[impl ring.writer.solo.copy] a forked copy's slot token is the
+	 * original's (w->token, taken at open in that process): clearing it
+	 * would make the reader's writers_alive count the living original
+	 * gone.  shmk_self_token recomputes after a fork (new pid). */
+	if (w->slot_held && w->token != shmk_self_token())
+		w->slot_held = 0;
 	if (w->slot_held) {
 		uint64_t self = w->token;
 		/* r[impl ring.writer.register] seq_cst: pairs with the loads in writers_alive() */

@@ -619,7 +619,7 @@ static void solo_crash(void)
 	close(peer);
 	rfx_close(&f);
 }
-H_REGISTER(solo_crash, 40, "ring.writer.solo+4", "ring.writer.solo.dead");
+H_REGISTER(solo_crash, 40, "ring.writer.solo+4", "ring.writer.solo.dead+2");
 
 /* A fork by ANOTHER thread of the sole writer's process.  The writer
  * thread writes while the forking thread is still inside fork's parent
@@ -715,14 +715,30 @@ static void solo_fork_thread(void)
 H_REGISTER(solo_fork_thread, 30, "ring.writer.sole+6", "ring.writer.solo+4");
 
 /* A fork by another thread lands between the sole writer thread's first
- * fork-generation check and its busy store (the delay point ring.solo.gap,
- * held 400 ms): the child drains (busy still 0) and writes C1.  The writer
+ * fork-generation check and its busy store (the delay point ring.solo.gap:
+ * its sleep is interrupted by a signal whose handler parks the thread on a
+ * pipe until the child wrote, so the order does not hang on the machine's
+ * load; a fixed sleep (400 ms) let a slow fork and first write lose the
+ * race and fail the test): the child drains (busy still 0) and writes C1.  The writer
  * thread, after its busy store, must load the generation again and take
  * the lock for its reservation a3: else it reserves unlocked while the
  * child, drained for this generation, writes C2 under the lock at the same
  * head.  With the lock, C2 waits for a3's commit: C1 a3 C2. */
 static struct shmk_ring_writer *gap_w;
-static int gap_rc = 1, gap_res[2], gap_commit[2];
+static int gap_rc = 1, gap_res[2], gap_commit[2], gap_go[2];
+
+/* SIGUSR2 in the writer thread, inside the delay point: stay in the gap
+ * until the main thread says the child wrote */
+static void gap_park(int sig)
+{
+	int e = errno;
+	char c;
+	ssize_t n = read(gap_go[0], &c, 1);
+
+	(void)sig;
+	(void)n;
+	errno = e;
+}
 
 static void *gap_writer(void *arg)
 {
@@ -759,12 +775,19 @@ static void solo_fork_gap(void)
 	write_two(&f, "a1", 1);
 	write_two(&f, "a2", 2); /* unlocked from here */
 	CU_ASSERT_EQUAL_FATAL(atomic_load(&wp->solo), 1);
-	CU_ASSERT_EQUAL_FATAL(pipe(gap_res) | pipe(gap_commit) | pipe(c1) | pipe(go), 0);
+	CU_ASSERT_EQUAL_FATAL(pipe(gap_res) | pipe(gap_commit) | pipe(c1) | pipe(go) |
+			      pipe(gap_go), 0);
 	gap_w = f.w;
+	/* no SA_RESTART: the delay point's sleep ends with the handler */
+	struct sigaction sa = { .sa_handler = gap_park }, old;
+	sigemptyset(&sa.sa_mask);
+	CU_ASSERT_EQUAL_FATAL(sigaction(SIGUSR2, &sa, &old), 0);
 	uint64_t hits = shmk_delay_hits(0);
-	/* read by the writer thread's first delay point (per thread) */
+	/* read by the writer thread's first delay point (per thread); the
+	 * sleep only has to outlast the signal's delivery: a sleeping thread
+	 * runs the handler before it can return from the delay point */
 	setenv("SHMK_DELAY_AT", "ring.solo.gap", 1);
-	setenv("SHMK_DELAY_US", "400000", 1);
+	setenv("SHMK_DELAY_US", "1000000", 1);
 	setenv("SHMK_DELAY_FIXED", "1", 1);
 	pthread_t th;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, gap_writer, NULL), 0);
@@ -772,6 +795,7 @@ static void solo_fork_gap(void)
 	while (shmk_delay_hits(0) == hits && shmk_now_ns() < until)
 		usleep(100);
 	CU_ASSERT_FATAL(shmk_delay_hits(0) != hits);
+	CU_ASSERT_EQUAL_FATAL(pthread_kill(th, SIGUSR2), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		int rc = gap_child_write('C');
@@ -781,11 +805,13 @@ static void solo_fork_gap(void)
 	}
 	CU_ASSERT_EQUAL(read(c1[0], &c, 1), 1);
 	CU_ASSERT_EQUAL(gap_rc, 1); /* the writer thread is still in the gap */
+	CU_ASSERT_EQUAL(write(gap_go[1], "g", 1), 1); /* leave it */
 	CU_ASSERT_EQUAL(read(gap_res[0], &c, 1), 1); /* a3 reserved */
 	CU_ASSERT_EQUAL(write(go[1], "g", 1), 1);
 	usleep(100000); /* the child's chance to write D at a3's head */
 	CU_ASSERT_EQUAL(write(gap_commit[1], "c", 1), 1);
 	pthread_join(th, NULL);
+	sigaction(SIGUSR2, &old, NULL);
 	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
 	unsetenv("SHMK_DELAY_AT");
 	unsetenv("SHMK_DELAY_US");
@@ -805,6 +831,7 @@ static void solo_fork_gap(void)
 		close(gap_commit[i]);
 		close(c1[i]);
 		close(go[i]);
+		close(gap_go[i]);
 	}
 	rfx_close(&f);
 }
@@ -814,7 +841,8 @@ H_REGISTER(solo_fork_gap, 20, "ring.writer.solo+4", "ring.writer.sole+6",
 /* The sole writer's thread reserves (unlocked) and exits without commit,
  * its process living on: busy names a dead thread, so the next writer
  * writes at once (the reservation published nothing), instead of failing
- * with SHMK_EBUSY for as long as the process lives, and clears busy. */
+ * with SHMK_EBUSY for as long as the process lives, and clears busy; but
+ * not while owner_ns names another pid namespace than the process found. */
 static void *reserve_and_exit(void *arg)
 {
 	void *p;
@@ -837,12 +865,20 @@ static void solo_thread_exit(void)
 	CU_ASSERT_NOT_EQUAL(atomic_load(&wp->busy), 0); /* it died unlocked */
 	setenv("SHMK_LIVENESS_MS", "200", 1);
 	struct shmk_ring_writer *b = local_writer(f.r, 0xB);
+	/* the /proc proof holds only in the owner's pid namespace (a process
+	 * of another one may have the owner's pid and start tick): another
+	 * namespace's inode in owner_ns, and the dead thread counts alive */
+	uint64_t ns = atomic_load(&wp->owner_ns);
+	CU_ASSERT_NOT_EQUAL(ns, 0);
+	atomic_store(&wp->owner_ns, ns + 1);
+	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), SHMK_EBUSY);
+	atomic_store(&wp->owner_ns, ns);
 	CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
 	unsetenv("SHMK_LIVENESS_MS");
 	CU_ASSERT_EQUAL(atomic_load(&wp->busy), 0); /* cleared under the lock */
 	solo_end(&f, b, "a1 a2 b1");
 }
-H_REGISTER(solo_thread_exit, 30, "ring.writer.solo+4", "ring.writer.solo.dead");
+H_REGISTER(solo_thread_exit, 30, "ring.writer.solo+4", "ring.writer.solo.dead+2");
 
 /* A writer that registers after the sole writer armed must fence it with
  * membarrier before it writes; refused (SHMK_FAULT=membarrier: the heavy
@@ -924,7 +960,7 @@ static void solo_hidden(void)
 	if (skipped == 2)
 		H_SKIP("needs root for unshare and mount (pid namespace, hidepid /proc)");
 }
-H_REGISTER(solo_hidden, 20, "ring.writer.solo.dead");
+H_REGISTER(solo_hidden, 20, "ring.writer.solo.dead+2");
 
 /* A process whose pthread_atfork registration failed (SHMK_FAULT=atfork:
  * glibc's ENOMEM) sees no fork, so its fork generation is a sentinel: its
@@ -1056,7 +1092,7 @@ static void solo_exec(void)
 	CU_ASSERT_EQUAL(head, 3 * rl);
 	solo_read3(&f, 0xB, "b1");
 }
-H_REGISTER(solo_exec, 20, "ring.writer.solo.dead", "ring.writer.solo.owner");
+H_REGISTER(solo_exec, 20, "ring.writer.solo.dead+2", "ring.writer.solo.owner");
 
 /* After a fork, the sole writer takes the lock (its fork generation
  * moved) but fences nobody: only it writes unlocked, and it is here.  So
@@ -1102,6 +1138,128 @@ static void solo_self_fork(void)
 	solo_read3(&f, 0xA, "a3");
 }
 H_REGISTER(solo_self_fork, 20, "ring.writer.solo.self", "ring.writer.solo.owner");
+
+/* A forked child's copy of the sole writer's handle, inheriting its open
+ * unlocked reservation a3: the child's commit (mode 1) fails and its close
+ * (both modes) forgets the reservation without clearing busy or storing
+ * head, and leaves the parent's registration slot (review s7 finding 1:
+ * the copy's close cleared busy, and a second writer wrote b1 where the
+ * parent then published a3).  The second writer must fail with SHMK_EBUSY
+ * while a3 is open and follow it once committed. */
+static void solo_child_close(void)
+{
+	for (int mode = 0; mode < 2; mode++) {
+		struct rfx f = rfx_new(CAP64K, 0, 0xA, true);
+		struct shmk_ring_wpage *wp = solo_wp(&f);
+		uint64_t busy, head = 0;
+		int slots = 0;
+
+		solo_hold_a3(&f);
+		busy = atomic_load(&wp->busy);
+		pid_t pid = fork();
+		if (pid == 0) {
+			int rc = mode ? shmk_ring_commit(f.w) : 0;
+			_exit(rc == (mode ? -EPERM : 0) && shmk_ring_writer_close(f.w) == 0 ? 0 : 12);
+		}
+		CU_ASSERT_EQUAL(h_wait(pid, h_deadline(10)), 0);
+		CU_ASSERT_EQUAL(atomic_load(&wp->busy), busy);
+		shmk_ring_head(f.r, &head);
+		CU_ASSERT_EQUAL(head, 2 * shmk_ring_record_len(2));
+		for (unsigned i = 0; i < SHMK_RING_MAX_WRITERS; i++)
+			slots += atomic_load(&wp->slots[i].token) != 0;
+		CU_ASSERT_EQUAL(slots, 1); /* the parent's, kept */
+		setenv("SHMK_LIVENESS_MS", "200", 1);
+		struct shmk_ring_writer *b = local_writer(f.r, 0xB);
+		CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), SHMK_EBUSY);
+		unsetenv("SHMK_LIVENESS_MS");
+		CU_ASSERT_EQUAL(shmk_ring_commit(f.w), 0);
+		CU_ASSERT_EQUAL(shmk_ring_write(b, "b1", 2), 0);
+		solo_end(&f, b, "a1 a2 a3 b1");
+	}
+}
+H_REGISTER(solo_child_close, 20, "ring.writer.solo.copy");
+
+/* shmkit's fork handlers run after the application's prepare handlers
+ * (registered at load, review s7 finding 2).  The role registers its own
+ * atfork prepare, which takes its lock U, before it opens its writer; a
+ * thread T holds U and closes the armed writer (which takes solo_mu) once
+ * the forking thread is inside that prepare.  With shmkit's prepare first
+ * (holding solo_mu from then on) T waits for solo_mu and the fork for U:
+ * a deadlock, which the deadline catches.  Deterministic: T closes only
+ * after the application's prepare started, and shmkit's prepare cannot run
+ * before T releases U. */
+static pthread_mutex_t order_u = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic int order_armed, order_in_prepare, order_t_has_u;
+
+static void order_prepare(void)
+{
+	if (atomic_load(&order_armed)) {
+		atomic_store(&order_in_prepare, 1);
+		pthread_mutex_lock(&order_u);
+	}
+}
+
+static void order_release(void)
+{
+	if (atomic_load(&order_armed))
+		pthread_mutex_unlock(&order_u);
+}
+
+static void *order_closer(void *w)
+{
+	pthread_mutex_lock(&order_u);
+	atomic_store(&order_t_has_u, 1);
+	while (!atomic_load(&order_in_prepare))
+		usleep(100);
+	int rc = shmk_ring_writer_close(w);
+	pthread_mutex_unlock(&order_u);
+	return (void *)(intptr_t)rc;
+}
+
+static int role_solo_atfork_order(int argc, char **argv)
+{
+	struct role_args a;
+	struct shmk_ring_writer *w = NULL;
+	int wfd = role_args(argc, argv, &a);
+	void *rc;
+	pthread_t t;
+
+	if (wfd < 0)
+		return -wfd;
+	if (pthread_atfork(order_prepare, order_release, order_release))
+		return 10;
+	if (shmk_ring_writer_open(wfd, &w) || shmk_ring_write(w, "a1", 2) ||
+	    shmk_ring_write(w, "a2", 2))
+		return 11;
+	if (pthread_create(&t, NULL, order_closer, w))
+		return 12;
+	while (!atomic_load(&order_t_has_u))
+		usleep(100);
+	atomic_store(&order_armed, 1);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0 || waitpid(pid, NULL, 0) != pid || pthread_join(t, &rc))
+		return 13;
+	return rc ? 14 : 0;
+}
+H_ROLE("solo_atfork_order", role_solo_atfork_order);
+
+static void solo_atfork_order(void)
+{
+	struct rfx f = rfx_new(CAP64K, 0, 0, true);
+	struct shmk_ring_wpage *wp = solo_wp(&f);
+	int wfd = new_writer_fd(f.r, 0xA, NULL);
+
+	pid_t pid = spawn_role_fd("solo_atfork_order", wfd, "x", "0", "0", NULL);
+	close(wfd);
+	CU_ASSERT_EQUAL(h_wait(pid, h_deadline(5)), 0);
+	CU_ASSERT_EQUAL(atomic_load(&wp->solo), 1); /* it armed */
+	read_one(f.r, 0xA, "a1");
+	read_one(f.r, 0xA, "a2");
+	rfx_close(&f);
+}
+H_REGISTER(solo_atfork_order, 10, "ring.writer.solo.atfork");
 
 static void overflow(void)
 {

@@ -25,10 +25,14 @@
  *
  * A writer handle belongs to the process that opened it (its process
  * token is registered); a forked child must not use its parent's handle
- * (its close would give up the parent's slot).  A child that writes with
- * it anyway loses no record: after a fork, neither copy keeps head
+ * but to close it.  Its close leaves the parent's slot and a reservation
+ * the parent holds, and committing such an inherited reservation fails
+ * with -EPERM (r[ring.writer.solo.copy]).  A child that writes with it
+ * anyway loses no record: after a fork, neither copy keeps head
  * (r[ring.writer.sole+6]), so a handle opened before a fork loads head
- * and tail on every write from then on, in parent and child.
+ * and tail on every write from then on, in parent and child.  Forks that
+ * skip pthread_atfork handlers (glibc's _Fork, a raw clone) are not
+ * supported while a writer handle is open.
  *
  * Threads: a reader handle and a writer handle each belong to one thread
  * at a time (like a file position).  A reservation (reserve .. commit) must
@@ -48,7 +52,7 @@
  * of /proc/self/fd/N (r[ring.writer.solo.owner]), which the kernel drops
  * when it dies or execs: a writer that cannot see it in /proc (another
  * pid namespace, hidepid) waits SHMK_LIVENESS_MS and fails with SHMK_EBUSY
- * while it lives in its record.  Rings of version 1 (older builds) are
+ * while its process lives, even when the thread in the record died.  Rings of version 1 (older builds) are
  * refused.
  *
  * Every function returning int returns 0 (or a small count where stated)

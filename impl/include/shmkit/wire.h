@@ -360,7 +360,8 @@ struct shmk_ring_wpage {
 	SHMK_ATOMIC(uint64_t) solo;	/* 24: 1 once a sole writer may write unlocked */
 	SHMK_ATOMIC(uint64_t) busy;	/* 32: thread token of the sole writer in an unlocked record */
 	SHMK_ATOMIC(uint64_t) owner;	/* 40: process token of the sole writer (stored before solo) */
-	uint8_t reserved0[16];		/* 48 */
+	SHMK_ATOMIC(uint64_t) owner_ns;	/* 48: inode of its pid namespace (0: unknown) */
+	uint8_t reserved0[8];		/* 56 */
 	uint8_t lock[64];		/* 64: pthread_mutex_t, process-shared + robust */
 	struct shmk_ring_wslot slots[SHMK_RING_MAX_WRITERS]; /* 128 */
 };
@@ -370,6 +371,7 @@ SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, registered) == 16);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, solo) == 24);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, busy) == 32);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, owner) == 40);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_ring_wpage, owner_ns) == 48);
 /* ring.writer.solo.owner: the byte of the ring file the sole writer holds
  * an OFD write lock on for as long as it may write unlocked */
 #define SHMK_RING_SOLO_LOCK_OFF 0
