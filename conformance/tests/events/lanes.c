@@ -420,8 +420,8 @@ static void lanes_deep_retake(void)
 		sent += rc == 0;
 	} while (rc == 0 && sent < 1000);
 	CU_ASSERT_EQUAL(rc, SHMK_EFULL);
-	CU_ASSERT_EQUAL(sent, SHMK_EVENTS_LANE_DEEP_CAP);
-	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[0].tail.v), 1 + 3 + SHMK_EVENTS_LANE_DEEP_CAP);
+	CU_ASSERT_EQUAL(sent, SHMK_EVENTS_LANE_CAP_DEEP);
+	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[0].tail.v), 1 + 3 + SHMK_EVENTS_LANE_CAP_DEEP);
 	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[4].tail.v), 0);
 	while ((rc = recv_within(rx, 200, &pr, &s)) == 0) {
 		CU_ASSERT_EQUAL(pr, 6);
