@@ -908,7 +908,7 @@ void shmk_ev_fork_watch(void)
 	pthread_once(&ev_fork_once, ev_fork_register);
 }
 
-/* r[impl events.mpsc.producer-table] */
+/* r[impl events.mpsc.producer-table+2] */
 static int register_producer(struct shmk_events_tx *tx)
 {
 	struct shmk_events_mpsc *q = &L(tx->m)->mpsc;
@@ -917,7 +917,13 @@ static int register_producer(struct shmk_events_tx *tx)
 	for (int pass = 0; pass < 2; pass++) {
 		for (uint32_t i = 0; i < SHMK_EVENTS_PRODUCERS; i++) {
 			uint64_t cur = SHMK_LOAD_ACQ_U64(&q->producers[i].token);
-			if (pass == 0 ? cur != 0 : (cur == 0 || shmk_token_alive(cur)))
+			/* pass 0 takes free
+			 * rows, and in a lanes region a dead deep row too (a
+			 * restarted producer gets its 128 cells back, not 8):
+			 * the same CAS of the token read, the same takeover */
+			bool deep = tx->lanes && i < SHMK_EVENTS_LANE_DEEP_ROWS;
+			if (pass == 0 ? (cur != 0 && !(deep && !shmk_token_alive(cur)))
+				      : (cur == 0 || shmk_token_alive(cur)))
 				continue;
 			/* acq_rel: pairs with the consumer's acquire of token in mpsc_stalled */
 			if (atomic_compare_exchange_strong_explicit(&q->producers[i].token, &cur,

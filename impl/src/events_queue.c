@@ -872,7 +872,8 @@ EV_HOT int slot_found(struct shmk_events_layout *l, uint32_t s, uint32_t *slot, 
  * per poll: a live producer is there for nanoseconds); a dead or absent one's row is taken by the consumer for
  * the announce (events.mpsc.lane-takeover+4) and released: the message is
  * then delivered, not held until a producer happens to take that row
- * (one takes a free row before a dead one).  SHMK_EEMPTY or 1 (look again). */
+ * (one takes a free row before a dead one, but for rows 0-3).
+ * SHMK_EEMPTY or 1 (look again). */
 static int lane_adopt(struct shmk_events_rx *rx, uint32_t i, uint64_t h)
 {
 	if (rx->orph_pos[i] != h + 1) {

@@ -319,6 +319,125 @@ static void lanes_dead_producer(void)
 }
 H_REGISTER(lanes_dead_producer, 30, "events.mpsc.lane-adopt+2", "events.mpsc.lane-takeover+4");
 
+/* Rows 0..n-1 held by live producers of this process, one message each,
+ * received: the next producer to take a row takes row n. */
+static void hold_rows(struct shmk_events *r, struct shmk_events_rx *rx, uint32_t n,
+		      struct shmk_events_tx **t)
+{
+	struct shmk_events_rx *x;
+	uint8_t buf[256];
+	size_t len;
+	uint32_t pr, s;
+
+	for (uint32_t p = 0; p < n; p++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t[p], &x), 0);
+		shmk_events_rx_close(x);
+		len = make_msg(buf, p, 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(t[p], buf, len, NULL), 0); /* row p */
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		CU_ASSERT_EQUAL_FATAL(recv_within(rx, 1000, &pr, &s), 0);
+		CU_ASSERT(pr < n);
+	}
+}
+
+/* A producer on row 4 (8 cells) dies between the tail and seq stores of
+ * its nth message: the consumer adopts the row, announcing from tail - 8
+ * (not tail - 128), and delivers all n in order; n = 11 is the second lap,
+ * the announced cell's slot recycled. */
+static void shallow_dead_run(uint32_t msgs)
+{
+	char *p = new_path(), at[40];
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	struct shmk_events_tx *t[SHMK_EVENTS_LANE_DEEP_ROWS];
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr, s;
+
+	hold_rows(r, rx, SHMK_EVENTS_LANE_DEEP_ROWS, t);
+	snprintf(at, sizeof at, "events.spsc.counted:%u", msgs);
+	const char *a[] = { p, "4", "100", NULL };
+	pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", at);
+	for (uint32_t k = 0; k < msgs; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_events_recv(rx, buf, sizeof buf, &n, 5000000000LL, NULL), 0);
+		CU_ASSERT_EQUAL(check_msg(buf, n, &pr, &s), 0);
+		CU_ASSERT_EQUAL(pr, 4);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	CU_ASSERT_EQUAL(h_wait(dead, 30), 128 + SIGKILL);
+	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[4].tail.v), msgs);
+	CU_ASSERT_EQUAL(recv_within(rx, 200, &pr, &s), SHMK_EEMPTY);
+	for (uint32_t i = 0; i < SHMK_EVENTS_LANE_DEEP_ROWS; i++)
+		shmk_events_tx_close(t[i]);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+
+static void lanes_shallow_dead(void)
+{
+	shallow_dead_run(3);
+	shallow_dead_run(11);
+}
+H_REGISTER(lanes_shallow_dead, 30, "events.mpsc.lane-adopt+2", "events.mpsc.lane-takeover+4");
+
+/* A producer dies on row 0 (a deep row) between the tail and seq stores of
+ * its 3rd message while rows 1-3 are held: the next producer takes the
+ * dead row 0, not the free row 4, resuming it with its 128 cells. */
+static void lanes_deep_retake(void)
+{
+	char *p = new_path();
+	struct shmk_events *r;
+	struct shmk_events_rx *rx = lanes_consumer(p, true, 0, &r);
+	struct shmk_events_lanes *ln = lanes_of(r);
+	struct shmk_events_layout *l = LAYOUT(r);
+	struct shmk_events_tx *t[SHMK_EVENTS_LANE_DEEP_ROWS], *tn;
+	struct shmk_events_rx *x;
+	uint8_t buf[256];
+	size_t n;
+	uint32_t pr, s, sent = 0, got = 0;
+	int rc;
+
+	hold_rows(r, rx, SHMK_EVENTS_LANE_DEEP_ROWS, t);
+	shmk_events_tx_close(t[0]); /* row 0 free again: the crashing producer's */
+	const char *a[] = { p, "5", "10", NULL };
+	pid_t dead = spawn_with_env("producer", a, "SHMK_CRASH_AT", "events.spsc.counted:3");
+	CU_ASSERT_EQUAL_FATAL(h_wait(dead, 30), 128 + SIGKILL);
+	for (uint32_t k = 0; k < 3; k++) {
+		CU_ASSERT_EQUAL_FATAL(recv_within(rx, 1000, &pr, &s), 0);
+		CU_ASSERT_EQUAL(pr, 5);
+		CU_ASSERT_EQUAL(s, k);
+	}
+	uint64_t tok = atomic_load(&l->mpsc.producers[0].token);
+	CU_ASSERT_NOT_EQUAL(tok, 0);
+	CU_ASSERT_FALSE(shmk_token_alive(tok));
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tn, &x), 0);
+	shmk_events_rx_close(x);
+	do {
+		n = make_msg(buf, 6, sent);
+		rc = shmk_events_try_send(tn, buf, n, NULL);
+		sent += rc == 0;
+	} while (rc == 0 && sent < 1000);
+	CU_ASSERT_EQUAL(rc, SHMK_EFULL);
+	CU_ASSERT_EQUAL(sent, SHMK_EVENTS_LANE_CAP_DEEP);
+	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[0].tail.v), 1 + 3 + SHMK_EVENTS_LANE_CAP_DEEP);
+	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[4].tail.v), 0);
+	while ((rc = recv_within(rx, 200, &pr, &s)) == 0) {
+		CU_ASSERT_EQUAL(pr, 6);
+		CU_ASSERT_EQUAL(s, got);
+		got++;
+	}
+	CU_ASSERT_EQUAL(rc, SHMK_EEMPTY);
+	CU_ASSERT_EQUAL(got, sent);
+	for (uint32_t i = 1; i < SHMK_EVENTS_LANE_DEEP_ROWS; i++)
+		shmk_events_tx_close(t[i]);
+	shmk_events_tx_close(tn);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(lanes_deep_retake, 30, "events.mpsc.producer-table+2", "events.mpsc.lane-takeover+4");
+
 /* Two producers die between the tail and seq stores of their 3rd
  * message: the consumer adopts both rows (each lane keeps its own
  * tracking of the message it saw unannounced), all six are delivered. */
@@ -409,57 +528,69 @@ static void lanes_sweep_busy(void)
 }
 H_REGISTER(lanes_sweep_busy, 30, "events.mpsc.sweep+2");
 
-/* Lane 0's tail is corrupted (tail - head > 128): the consumer reports it
- * once and goes on with lane 1's messages, and a new producer, finding
- * row 0 free but its lane corrupt, takes another row. */
-static void lanes_hostile_lane(void)
+/* Lane `bad`'s tail is moved by `by` (tail - head > the lane's depth):
+ * the consumer reports it once and goes on with the next row's messages,
+ * and a new producer, finding row `bad` free but its lane corrupt, takes
+ * another row.  The rows before `bad` are held (hold_rows). */
+static void hostile_lane_run(uint32_t bad, uint64_t by)
 {
 	struct shmk_events_opts o = { .lanes = true };
 	struct shmk_events *r = must_open(new_path(), &o);
 	struct shmk_events_lanes *ln = lanes_of(r);
-	struct shmk_events_tx *t0, *t1, *t2;
+	struct shmk_events_tx *t[SHMK_EVENTS_LANE_DEEP_ROWS + 1], *t1, *t2, *tx;
 	struct shmk_events_rx *rx, *x;
 	uint8_t buf[256];
 	size_t n;
-	uint32_t pr, sq;
+	uint32_t pr, sq, good = bad + 1, next = bad + 2;
 	int integrity = 0, got = 0;
 
-	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t0, &rx), 0);
+	CU_ASSERT_FATAL(bad <= SHMK_EVENTS_LANE_DEEP_ROWS);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tx, &rx), 0);
+	shmk_events_tx_close(tx);
+	hold_rows(r, rx, bad + 1, t); /* rows 0..bad; row bad's message received */
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t1, &x), 0);
 	shmk_events_rx_close(x);
-	n = make_msg(buf, 0, 0);
-	CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(t0, buf, n, NULL), 0); /* row 0 */
 	for (uint32_t k = 0; k < 3; k++) {
-		n = make_msg(buf, 1, k);
-		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(t1, buf, n, NULL), 0); /* row 1 */
+		n = make_msg(buf, good, k);
+		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(t1, buf, n, NULL), 0); /* row good */
 	}
-	/* lane 0's message (its seq says so, no tail read), then the corruption */
-	CU_ASSERT_EQUAL_FATAL(recv_within(rx, 10, &pr, &sq), 0);
-	CU_ASSERT_EQUAL(pr, 0);
-	shmk_events_tx_close(t0);
-	atomic_fetch_add(&ln->lanes[0].tail.v, 1000);
+	shmk_events_tx_close(t[bad]);
+	atomic_fetch_add(&ln->lanes[bad].tail.v, by);
 	for (int i = 0; i < 1000 && got < 3; i++) {
 		int rc = shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL);
 		integrity += rc == SHMK_EINTEGRITY;
 		if (rc == 0) {
 			CU_ASSERT_EQUAL(check_msg(buf, n, &pr, &sq), 0);
-			CU_ASSERT_EQUAL(pr, 1);
+			CU_ASSERT_EQUAL(pr, good);
 			CU_ASSERT_EQUAL(sq, (uint32_t)got);
 			got++;
 		}
 	}
 	CU_ASSERT_EQUAL(got, 3);
 	CU_ASSERT_EQUAL(integrity, 1);
+	uint64_t before = atomic_load(&ln->lanes[bad].tail.v);
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &t2, &x), 0);
 	shmk_events_rx_close(x);
-	n = make_msg(buf, 2, 0);
+	n = make_msg(buf, next, 0);
 	CU_ASSERT_EQUAL(shmk_events_try_send(t2, buf, n, NULL), 0);
+	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[bad].tail.v), before);
+	CU_ASSERT_EQUAL(atomic_load(&ln->lanes[next].tail.v), 1);
 	CU_ASSERT_EQUAL(recv_within(rx, 200, &pr, &sq), 0);
-	CU_ASSERT_EQUAL(pr, 2);
+	CU_ASSERT_EQUAL(pr, next);
+	for (uint32_t i = 0; i < bad; i++)
+		shmk_events_tx_close(t[i]);
 	shmk_events_tx_close(t1);
 	shmk_events_tx_close(t2);
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
+}
+
+/* a deep row by more than 128, and row 4 by 20: more than its 8 cells but
+ * within a deep row's 128, so a bound of the wrong depth is caught */
+static void lanes_hostile_lane(void)
+{
+	hostile_lane_run(0, 1000);
+	hostile_lane_run(4, 20);
 }
 H_REGISTER(lanes_hostile_lane, 20, "events.hostile.lane-skip", "events.hostile.counters");
 

@@ -82,13 +82,13 @@ static void lanes_cell_reread(void)
 	CU_ASSERT_EQUAL_FATAL(shmk_events_split_mpsc(r, &tb, &x), 0);
 	shmk_events_rx_close(x);
 	/* one lap of each lane, all received: every cell names an attached slot */
-	for (uint32_t k = 0; k < SHMK_EVENTS_LANE_DEEP_CAP; k++) {
+	for (uint32_t k = 0; k < SHMK_EVENTS_LANE_CAP_DEEP; k++) {
 		n = make_msg(buf, 0, k);
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(ta, buf, n, NULL), 0);
 		n = make_msg(buf, 1, k);
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_send(tb, buf, n, NULL), 0);
 	}
-	for (uint32_t k = 0; k < 2 * SHMK_EVENTS_LANE_DEEP_CAP; k++)
+	for (uint32_t k = 0; k < 2 * SHMK_EVENTS_LANE_CAP_DEEP; k++)
 		CU_ASSERT_EQUAL_FATAL(shmk_events_try_recv(rx, buf, sizeof buf, &n, NULL), 0);
 	/* the consumer's next poll looks at lane A first (B was served last) */
 	struct two_counts c = { rx, 500 };

@@ -132,7 +132,7 @@ static void mpsc_traffic(void)
 {
 	mpsc_traffic_run(0);
 }
-H_REGISTER(mpsc_traffic, 90, "events.mpsc.vyukov+2", "events.mpsc.order", "events.mpsc.producer-table");
+H_REGISTER(mpsc_traffic, 90, "events.mpsc.vyukov+2", "events.mpsc.order", "events.mpsc.producer-table+2");
 
 static void wrap(void)
 {

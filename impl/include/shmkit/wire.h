@@ -205,24 +205,26 @@ struct shmk_events_wake {
 };
 
 /* One producer row's lane: an SPSC ring of slot indices (events.mpsc.lane+2).
- * Rows 0-3 (the first producers: a producer takes the lowest free row) get
- * 128 cells, the other 60 rows 8: 4 x 128 + 60 x 8 = 992 cells, so every
- * lane cell can keep a slot attached together with every SPSC cell (1024)
- * and the 2048-slot pool still has slots over (events.spsc.hoard). */
+ * Rows 0-3 (the first producers, and a dead one's successor: a producer
+ * takes the lowest free row or a dead row 0-3 first) get 128 cells, the
+ * other 60 rows 8: 4 x 128 + 60 x 8 = 992 cells, so every lane cell can
+ * keep a slot attached together with every SPSC cell (1024) and the
+ * 2048-slot pool still has slots over (events.spsc.hoard).  No plain
+ * "lane cap": the depth is the row's (SHMK_EVENTS_LANE_CAP_OF). */
 #define SHMK_EVENTS_LANE_DEEP_ROWS 4u
-#define SHMK_EVENTS_LANE_DEEP_CAP 128u
-#define SHMK_EVENTS_LANE_CAP 8u		/* rows 4-63 */
+#define SHMK_EVENTS_LANE_CAP_DEEP 128u
+#define SHMK_EVENTS_LANE_CAP_SHALLOW 8u		/* rows 4-63 */
 #define SHMK_EVENTS_LANE_CELLS \
-	(SHMK_EVENTS_LANE_DEEP_ROWS * SHMK_EVENTS_LANE_DEEP_CAP + \
-	 (SHMK_EVENTS_PRODUCERS - SHMK_EVENTS_LANE_DEEP_ROWS) * SHMK_EVENTS_LANE_CAP)
+	(SHMK_EVENTS_LANE_DEEP_ROWS * SHMK_EVENTS_LANE_CAP_DEEP + \
+	 (SHMK_EVENTS_PRODUCERS - SHMK_EVENTS_LANE_DEEP_ROWS) * SHMK_EVENTS_LANE_CAP_SHALLOW)
 /* Row i's depth and the index of its first cell in the cells array. */
 #define SHMK_EVENTS_LANE_CAP_OF(i) \
-	((i) < SHMK_EVENTS_LANE_DEEP_ROWS ? SHMK_EVENTS_LANE_DEEP_CAP : SHMK_EVENTS_LANE_CAP)
+	((i) < SHMK_EVENTS_LANE_DEEP_ROWS ? SHMK_EVENTS_LANE_CAP_DEEP : SHMK_EVENTS_LANE_CAP_SHALLOW)
 #define SHMK_EVENTS_LANE_FIRST(i) \
 	((i) < SHMK_EVENTS_LANE_DEEP_ROWS \
-		 ? (i) * SHMK_EVENTS_LANE_DEEP_CAP \
-		 : SHMK_EVENTS_LANE_DEEP_ROWS * SHMK_EVENTS_LANE_DEEP_CAP + \
-			   ((i) - SHMK_EVENTS_LANE_DEEP_ROWS) * SHMK_EVENTS_LANE_CAP)
+		 ? (i) * SHMK_EVENTS_LANE_CAP_DEEP \
+		 : SHMK_EVENTS_LANE_DEEP_ROWS * SHMK_EVENTS_LANE_CAP_DEEP + \
+			   ((i) - SHMK_EVENTS_LANE_DEEP_ROWS) * SHMK_EVENTS_LANE_CAP_SHALLOW)
 struct shmk_events_lane {
 	struct shmk_events_line64 tail;		/* the row's producer writes it */
 	struct shmk_events_line64 head;		/* the consumer writes it */
@@ -293,8 +295,8 @@ SHMK_WIRE_ASSERT(sizeof(struct shmk_events_lanes) == SHMK_EVENTS_LANES_BYTES);
 SHMK_WIRE_ASSERT(SHMK_EVENTS_LANE_CELLS == 992);
 SHMK_WIRE_ASSERT(SHMK_EVENTS_LANE_CELLS + SHMK_EVENTS_QUEUE_CAP <= SHMK_EVENTS_SLOTS);
 SHMK_WIRE_ASSERT(SHMK_EVENTS_LANE_FIRST(SHMK_EVENTS_PRODUCERS) == SHMK_EVENTS_LANE_CELLS);
-SHMK_WIRE_ASSERT((SHMK_EVENTS_LANE_CAP & (SHMK_EVENTS_LANE_CAP - 1)) == 0);
-SHMK_WIRE_ASSERT((SHMK_EVENTS_LANE_DEEP_CAP & (SHMK_EVENTS_LANE_DEEP_CAP - 1)) == 0);
+SHMK_WIRE_ASSERT((SHMK_EVENTS_LANE_CAP_SHALLOW & (SHMK_EVENTS_LANE_CAP_SHALLOW - 1)) == 0);
+SHMK_WIRE_ASSERT((SHMK_EVENTS_LANE_CAP_DEEP & (SHMK_EVENTS_LANE_CAP_DEEP - 1)) == 0);
 SHMK_WIRE_ASSERT(SHMK_EVENTS_PRODUCERS == 64); /* one doorbell bit per row in a u64 */
 SHMK_WIRE_ASSERT((SHMK_EVENTS_QUEUE_CAP & (SHMK_EVENTS_QUEUE_CAP - 1)) == 0);
 
