@@ -148,7 +148,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in_data, size_t size)
 				break;
 			if (rc == 0) {
 				FUZZ_ASSERT(a % 8 == 0 && t0 <= h0 && a <= h0 - t0 && t1 == t0 + a);
-				/* a step stores it (an empty one stores nothing) */
+				/* a step with an amount stores it (an empty one stores the
+				 * tail read_message gathered: the check above, t1 == t0) */
 				if (a)
 					FUZZ_ASSERT(ld(&hdr->tail) == t1);
 			} else

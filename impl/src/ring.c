@@ -404,9 +404,13 @@ int shmk_ring_close(struct shmk_ring *r)
 	/* r[impl ring.truncate.close] a cut file keeps our token (a dead
 	 * token is reclaimable); touching the cut header would SIGBUS */
 	int rc = ring_covers(r->fd, &r->m);
-	if (rc == 0 && r->token)
-		/* r[impl ring.reader.lazy_tail] what we read is free for the writers
-		 * and not read again by the next reader */
+	/* r[impl ring.reader.lazy_tail] what we read is free for the writers
+	 * and not read again by the next reader; only while the role is still
+	 * ours (relaxed: only our own CAS put the token there, and a handle
+	 * whose role was taken over, a forked copy say, must not store over
+	 * the live reader's tail) */
+	if (rc == 0 && r->token &&
+	    atomic_load_explicit(&r->m.hdr->reader, memory_order_relaxed) == self)
 		ring_publish_tail(r);
 	if (rc == 0)
 		/* release: pairs with the acq_rel CAS in claim_reader */

@@ -95,8 +95,9 @@ int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount)
 				 (unsigned long long)head);
 	r->rhead = head;
 	r->rtail = tail + amount;
-	/* r[impl ring.reader.lazy_tail] upstream's explicit step: published
-	 * now, the caller chose its batch */
+	/* r[impl ring.reader.lazy_tail] r[impl ring.reader.lazy_flush]
+	 * upstream's explicit step: published now, amount 0 too (the caller
+	 * chose its batch, or hands back what read_message gathered) */
 	ring_publish_tail(r);
 	return 0;
 }

@@ -621,6 +621,15 @@ static void lazy_tail(void)
 	/* nothing left: stored before the wait */
 	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, b, sizeof(b), &n, 0), -ETIMEDOUT);
 	CU_ASSERT_EQUAL(atomic_load(&h->tail), t1 + rl);
+	/* r[ring.reader.lazy_flush] one more read is held back until a flush
+	 * with amount 0 stores it */
+	fill(b, 1000, 5, 101);
+	CU_ASSERT_EQUAL(shmk_ring_write(f.w, b, 1000), 0);
+	CU_ASSERT_EQUAL(shmk_ring_read_message(f.r, &t, b, sizeof(b), &n, 0), 0);
+	CU_ASSERT(n == 1000 && check(b, n, 5, 101));
+	CU_ASSERT_EQUAL(atomic_load(&h->tail), t1 + rl);
+	CU_ASSERT_EQUAL(shmk_ring_increment_tail(f.r, 0), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->tail), t1 + 2 * rl);
 	rfx_close(&f);
 }
-H_REGISTER(lazy_tail, 20, "ring.reader.lazy_tail");
+H_REGISTER(lazy_tail, 20, "ring.reader.lazy_tail", "ring.reader.lazy_flush");

@@ -99,7 +99,10 @@ int shmk_ring_create(const char *path, const struct shmk_ring_opts *opts, struct
 /* Opens an existing ring as its reader.  SHMK_EBUSY while a live reader
  * holds it; SHMK_EBADMAGIC / SHMK_ENOTINIT / SHMK_EVERSION / SHMK_ELAYOUT /
  * SHMK_ETOOSMALL for a file that is not a valid ring; SHMK_EUNSAFE;
- * -EINVAL (NULL argument), -ENOENT and other -errno from open/fstat/mmap. */
+ * -EINVAL (NULL argument), -ENOENT and other -errno from open/fstat/mmap.
+ * It starts at the tail the header holds: after a reader that died, that
+ * may be up to min(capacity / 8, capacity - 64 KiB) bytes before what the
+ * dead reader had read (r[ring.reader.lazy_tail]), which it reads again. */
 int shmk_ring_attach(const char *path, struct shmk_ring **r);
 
 /* What shmk_ring_validate found.  capacity .. file_size are validated;
@@ -145,8 +148,10 @@ int shmk_ring_capacity(const struct shmk_ring *r, uint64_t *capacity);
  * in increment_tail and at close. */
 int shmk_ring_head(const struct shmk_ring *r, uint64_t *head);
 int shmk_ring_tail(const struct shmk_ring *r, uint64_t *tail);
-/* tail += amount, stored into the header (release).  SHMK_EALIGN: amount
- * % 8; SHMK_ERANGE: past head. */
+/* tail += amount, stored into the header (release), with amount 0 too: it
+ * hands the writers the space of every record read_message returned
+ * (r[ring.reader.lazy_flush]).  SHMK_EALIGN: amount % 8; SHMK_ERANGE: past
+ * head. */
 int shmk_ring_increment_tail(struct shmk_ring *r, uint64_t amount);
 /* Copies `size` bytes at `index` into out.  SHMK_EALIGN when index is not
  * aligned for the size (8 for size >= 8, else size rounded up to a power of
@@ -165,7 +170,11 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns);
 /* wait(tail), parse, copy into buf, advance the tail (into the header once
  * the lazy bytes gathered, see shmk_ring_tail; a reader that dies leaves
  * the records it read since for the next reader).  *len gets the payload
- * length (also on SHMK_EBUFSMALL, which leaves the record). */
+ * length (also on SHMK_EBUFSMALL, which leaves the record).  A reader that
+ * stops calling read_message while records remain, and does not wait (it
+ * polls shmk_ring_head, say), holds back the space of what it read until it
+ * calls shmk_ring_increment_tail(r, 0) (r[ring.reader.lazy_flush]): writers
+ * poll SHMK_EFULL and see only the header's tail. */
 int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t buflen,
 			   size_t *len, int64_t timeout_ns);
 
