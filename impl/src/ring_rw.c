@@ -322,6 +322,7 @@ static void ring_fork_bump(void)
  * mutex's owner died with its thread.  0: not computed yet in this thread
  * (a forked child's thread has a new tid: ring_fork_child clears it). */
 static _Thread_local uint64_t ring_thread_tok;
+static _Thread_local bool ring_thread_none;
 
 /* r[impl ring.writer.solo.owner] The process's armed handles, whose
  * solo_fd holds the OFD lock.  A forked child closes its copies (the open
@@ -355,17 +356,21 @@ static void ring_fork_child(void)
 	pthread_mutex_unlock(&solo_mu);
 	ring_fork_bump();
 	ring_thread_tok = 0;
+	ring_thread_none = false;
 }
 
 /* The calling thread's token, or 0 when /proc cannot tell it (then the
- * record takes the lock). */
+ * record takes the lock).  A failed look is remembered (ring_thread_none)
+ * so a thread without /proc does not pay a gettid and an open per record;
+ * the fork child handler clears both. */
 static uint64_t ring_thread_token(void)
 {
-	if (!ring_thread_tok) {
+	if (!ring_thread_tok && !ring_thread_none) {
 		uint64_t t;
 		if (shmk_token_for_pid((pid_t)syscall(SYS_gettid), &t))
-			return 0;
-		ring_thread_tok = t;
+			ring_thread_none = true;
+		else
+			ring_thread_tok = t;
 	}
 	return ring_thread_tok;
 }
