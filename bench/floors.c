@@ -91,9 +91,29 @@ void lr_init(struct lring *r, size_t size)
 	r->size = size;
 }
 
-/* Inline here, so lr_produce / lr_consume run without a call per message;
+size_t lr_shape_bytes(size_t stride, size_t slots)
+{
+	return sizeof(struct lring) + stride * slots;
+}
+
+void lr_init_shape(struct lring *r, size_t size, size_t stride, size_t off, size_t slots,
+		   bool hdr)
+{
+	/* mask is only the full test's bound here: slots need not be a power
+	 * of two (the ring bench's byte ring holds LR_DATA_BYTES / stride) */
+	r->mask = slots - 1;
+	r->size = size;
+	r->stride = stride;
+	r->off = off;
+	r->end = stride * slots;
+	r->hdr = hdr;
+}
+
+/* One push / pop for both kinds of ring; `shape` is a constant at every
+ * call, so the plain ring's code is the Lamport ring's and nothing more.
+ * Inline here, so lr_produce / lr_consume run without a call per message;
  * lr_push / lr_pop below are the same for callers elsewhere. */
-static inline bool push(struct lprod *p, const void *msg)
+static inline bool push(struct lprod *p, const void *msg, bool shape)
 {
 	struct lring *r = p->r;
 	if (p->head - p->tail_cache > r->mask) {
@@ -102,13 +122,27 @@ static inline bool push(struct lprod *p, const void *msg)
 		if (p->head - p->tail_cache > r->mask)
 			return false;
 	}
-	memcpy(r->data + (p->head & r->mask) * r->size, msg, r->size);
+	if (shape) {
+		unsigned char *e = r->data + p->at;
+		memcpy(e + r->off, msg, r->size);
+		if (r->hdr) {
+			/* published by the release of head below, as the
+			 * payload is */
+			uint64_t w = r->size | (p->head + 1) << 32;
+			memcpy(e + LR_HDR_OFF, &w, sizeof w);
+		}
+		p->at = p->at + r->stride == r->end ? 0 : p->at + r->stride;
+	} else {
+		memcpy(r->data + (p->head & r->mask) * r->size, msg, r->size);
+	}
 	/* release: pairs with the consumer's acquire of head in pop */
 	atomic_store_explicit(&r->head, ++p->head, memory_order_release);
 	return true;
 }
 
-static inline bool pop(struct lcons *c, void *msg)
+/* *bad (shape with hdr only): nonzero when the header word is not the
+ * producer's for this position. */
+static inline bool pop(struct lcons *c, void *msg, bool shape, uint64_t *bad)
 {
 	struct lring *r = c->r;
 	if (c->tail == c->head_cache) {
@@ -117,7 +151,18 @@ static inline bool pop(struct lcons *c, void *msg)
 		if (c->tail == c->head_cache)
 			return false;
 	}
-	memcpy(msg, r->data + (c->tail & r->mask) * r->size, r->size);
+	if (shape) {
+		const unsigned char *e = r->data + c->at;
+		memcpy(msg, e + r->off, r->size);
+		if (r->hdr) {
+			uint64_t w;
+			memcpy(&w, e + LR_HDR_OFF, sizeof w);
+			*bad |= w ^ (r->size | (c->tail + 1) << 32);
+		}
+		c->at = c->at + r->stride == r->end ? 0 : c->at + r->stride;
+	} else {
+		memcpy(msg, r->data + (c->tail & r->mask) * r->size, r->size);
+	}
 	/* release: pairs with the producer's acquire of tail in push */
 	atomic_store_explicit(&r->tail, ++c->tail, memory_order_release);
 	return true;
@@ -125,22 +170,22 @@ static inline bool pop(struct lcons *c, void *msg)
 
 bool lr_push(struct lprod *p, const void *msg)
 {
-	return push(p, msg);
+	return push(p, msg, false);
 }
 
 bool lr_pop(struct lcons *c, void *msg)
 {
-	return pop(c, msg);
+	return pop(c, msg, false, NULL);
 }
 
-int lr_produce(struct lprod *p, unsigned char *buf, uint64_t first, uint64_t n,
-	       struct bc_ctl *stop)
+static inline int produce(struct lprod *p, unsigned char *buf, uint64_t first, uint64_t n,
+			  struct bc_ctl *stop, bool shape)
 {
 	size_t size = p->r->size;
 	for (uint64_t i = first; i < first + n; i++) {
 		bc_fill(buf, size, i);
 		uint32_t spins = 0;
-		while (!push(p, buf)) {
+		while (!push(p, buf, shape)) {
 			bc_relax();
 			if (!(++spins & 0xffff) && bc_stopped(stop))
 				return 1;
@@ -149,19 +194,34 @@ int lr_produce(struct lprod *p, unsigned char *buf, uint64_t first, uint64_t n,
 	return 0;
 }
 
-int lr_consume(struct lcons *c, unsigned char *buf, uint64_t first, uint64_t n,
-	       uint64_t *sink, struct bc_run *r)
+int lr_produce(struct lprod *p, unsigned char *buf, uint64_t first, uint64_t n,
+	       struct bc_ctl *stop)
+{
+	return p->r->stride ? produce(p, buf, first, n, stop, true)
+			    : produce(p, buf, first, n, stop, false);
+}
+
+static inline int consume(struct lcons *c, unsigned char *buf, uint64_t first, uint64_t n,
+			  uint64_t *sink, struct bc_run *r, bool shape)
 {
 	size_t size = c->r->size;
+	uint64_t bad = 0;
 	for (uint64_t i = first; i < first + n; i++) {
-		BC_SPIN_WHILE(!pop(c, buf), bc_run_alive(r));
+		BC_SPIN_WHILE(!pop(c, buf, shape, &bad), bc_run_alive(r));
 		if (r->failed)
 			return -1;
-		if (bc_read(buf, size, sink) != i) {
-			gbs_skip_with_error(r->st, "bad sequence");
+		if (bc_read(buf, size, sink) != i || bad) {
+			gbs_skip_with_error(r->st, bad ? "bad header" : "bad sequence");
 			r->failed = true;
 			return -1;
 		}
 	}
 	return 0;
+}
+
+int lr_consume(struct lcons *c, unsigned char *buf, uint64_t first, uint64_t n,
+	       uint64_t *sink, struct bc_run *r)
+{
+	return c->r->stride ? consume(c, buf, first, n, sink, r, true)
+			    : consume(c, buf, first, n, sink, r, false);
 }

@@ -37,22 +37,39 @@ int pp_serve(struct pp_sh *sh, uint64_t want, struct bc_ctl *stop, uint64_t *sin
 bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink);
 
 /* ------------------------------------------------------------ Lamport */
+/* The ring, plain (lr_init: elements of `size` bytes packed, indexed by
+ * mask) or shaped like a module's layout (lr_init_shape, the layout
+ * ceilings peers/lamport_{events,ring}_shape_tput): elements `stride`
+ * bytes apart, the payload at `off` in each, and when `hdr` a header word
+ * (len | position + 1 << 32) at LR_HDR_OFF that the producer writes and
+ * the consumer checks.  The same push / pop (floors.c) serves both: the
+ * same cached indices, one index publication per message. */
 struct lring {
 	_Alignas(BC_LINE) _Atomic uint64_t head; /* producer's line */
 	_Alignas(BC_LINE) _Atomic uint64_t tail; /* consumer's line */
-	_Alignas(BC_LINE) uint64_t mask;	 /* read-only after init */
-	uint64_t size;
+	_Alignas(BC_LINE) uint64_t mask;	 /* read-only after init: slots - 1 */
+	uint64_t size;			 /* payload bytes */
+	uint64_t stride;		 /* shape: element bytes; 0 = plain */
+	uint64_t off;			 /* shape: the payload's offset */
+	uint64_t end;			 /* shape: stride * slots */
+	bool hdr;			 /* shape: header word written */
 	_Alignas(BC_LINE) unsigned char data[];
 };
+
+/* Where a shaped element's header word sits: events v1's len | seq, the
+ * ring record's len (impl/include/shmkit/wire.h). */
+#define LR_HDR_OFF 8u
 
 struct lprod {
 	struct lring *r;
 	uint64_t head, tail_cache;
+	uint64_t at; /* shape: the next element's byte offset */
 };
 
 struct lcons {
 	struct lring *r;
 	uint64_t tail, head_cache;
+	uint64_t at; /* shape: the next element's byte offset */
 };
 
 /* The Lamport ring's data bytes at every element size that fits 64 slots
@@ -62,7 +79,13 @@ struct lcons {
 /* Bytes of a ring of `size`-byte elements (256 KiB of slots, >= 64). */
 size_t lr_bytes(size_t size);
 void lr_init(struct lring *r, size_t size);
-/* One message in / out; false when full / empty. */
+/* A shaped ring of `slots` elements (any count >= 1), each `stride` bytes
+ * (a multiple of 8, >= off + size, and >= LR_HDR_OFF + 8 when hdr), the
+ * payload at `off`; lr_shape_bytes is its length. */
+size_t lr_shape_bytes(size_t stride, size_t slots);
+void lr_init_shape(struct lring *r, size_t size, size_t stride, size_t off, size_t slots,
+		   bool hdr);
+/* One message in / out of a plain ring; false when full / empty. */
 bool lr_push(struct lprod *p, const void *msg);
 bool lr_pop(struct lcons *c, void *msg);
 /* Producer: pushes messages first .. first + n - 1, each filled with its
@@ -70,7 +93,8 @@ bool lr_pop(struct lcons *c, void *msg);
 int lr_produce(struct lprod *p, unsigned char *buf, uint64_t first, uint64_t n,
 	       struct bc_ctl *stop);
 /* Consumer: pops n messages, reads every byte and checks the stamps run
- * first, first + 1, ...; 0, or -1 (bad stamp, or the peer of r died). */
+ * first, first + 1, ... (and a shaped ring's header words); 0, or -1 (bad
+ * stamp or header, or the peer of r died). */
 int lr_consume(struct lcons *c, unsigned char *buf, uint64_t first, uint64_t n,
 	       uint64_t *sink, struct bc_run *r);
 
