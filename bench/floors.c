@@ -91,6 +91,8 @@ void lr_init(struct lring *r, size_t size)
 	r->size = size;
 }
 
+#define LR_INLINE static inline __attribute__((always_inline))
+
 size_t lr_shape_bytes(size_t stride, size_t slots)
 {
 	return sizeof(struct lring) + stride * slots;
@@ -110,10 +112,12 @@ void lr_init_shape(struct lring *r, size_t size, size_t stride, size_t off, size
 }
 
 /* One push / pop for both kinds of ring; `shape` is a constant at every
- * call, so the plain ring's code is the Lamport ring's and nothing more.
+ * call, so the plain ring's code is the Lamport ring's and nothing more
+ * (forced inline: left to itself gcc -O2 made produce / consume one
+ * function with `shape` a run-time argument, tested per message).
  * Inline here, so lr_produce / lr_consume run without a call per message;
  * lr_push / lr_pop below are the same for callers elsewhere. */
-static inline bool push(struct lprod *p, const void *msg, bool shape)
+LR_INLINE bool push(struct lprod *p, const void *msg, bool shape)
 {
 	struct lring *r = p->r;
 	if (p->head - p->tail_cache > r->mask) {
@@ -142,7 +146,7 @@ static inline bool push(struct lprod *p, const void *msg, bool shape)
 
 /* *bad (shape with hdr only): nonzero when the header word is not the
  * producer's for this position. */
-static inline bool pop(struct lcons *c, void *msg, bool shape, uint64_t *bad)
+LR_INLINE bool pop(struct lcons *c, void *msg, bool shape, uint64_t *bad)
 {
 	struct lring *r = c->r;
 	if (c->tail == c->head_cache) {
@@ -178,7 +182,7 @@ bool lr_pop(struct lcons *c, void *msg)
 	return pop(c, msg, false, NULL);
 }
 
-static inline int produce(struct lprod *p, unsigned char *buf, uint64_t first, uint64_t n,
+LR_INLINE int produce(struct lprod *p, unsigned char *buf, uint64_t first, uint64_t n,
 			  struct bc_ctl *stop, bool shape)
 {
 	size_t size = p->r->size;
@@ -201,7 +205,7 @@ int lr_produce(struct lprod *p, unsigned char *buf, uint64_t first, uint64_t n,
 			    : produce(p, buf, first, n, stop, false);
 }
 
-static inline int consume(struct lcons *c, unsigned char *buf, uint64_t first, uint64_t n,
+LR_INLINE int consume(struct lcons *c, unsigned char *buf, uint64_t first, uint64_t n,
 			  uint64_t *sink, struct bc_run *r, bool shape)
 {
 	size_t size = c->r->size;
