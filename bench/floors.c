@@ -6,6 +6,11 @@
 
 _Static_assert(sizeof(struct pp_sh) <= 4096, "control fits the first page (bc_shared_pair)");
 
+/* The bodies that serve a plain and a shaped area alike take `shape` as a
+ * constant; forced inline, or gcc -O2 keeps one copy with `shape` a
+ * run-time argument, tested per message in the plain floor's loop. */
+#define LR_INLINE static inline __attribute__((always_inline))
+
 #define PA(sh) ((unsigned char *)(sh) + (sh)->off_a)
 #define PB(sh) ((unsigned char *)(sh) + (sh)->off_b)
 
@@ -22,6 +27,54 @@ struct pp_sh *pp_area(size_t n)
 	return sh;
 }
 
+struct pp_sh *pp_area_shape(size_t n, size_t stride, size_t off, size_t slots)
+{
+	size_t a, b, len;
+	struct pp_sh *sh = bc_shared_pair(stride * slots, &a, &b, &len);
+	if (!sh)
+		return NULL;
+	sh->off_a = a;
+	sh->off_b = b;
+	sh->len = len;
+	sh->c.size = n;
+	sh->stride = stride;
+	sh->slots = slots;
+	sh->off = off;
+	return sh;
+}
+
+/* Round trip `stamp`'s element in a buffer (stamps 1, 3, 5, ... and their
+ * replies 2, 4, 6, ...: one element per round trip): the whole buffer of a
+ * plain area. */
+static inline unsigned char *pp_elem(const struct pp_sh *sh, unsigned char *buf, uint64_t stamp,
+				     bool shape)
+{
+	return shape ? buf + (stamp - 1) / 2 % sh->slots * sh->stride + sh->off : buf;
+}
+
+/* Sender's half: the payload (and a shaped element's header word). */
+static inline void pp_put(const struct pp_sh *sh, unsigned char *buf, uint64_t stamp, bool shape)
+{
+	unsigned char *p = pp_elem(sh, buf, stamp, shape);
+	bc_fill(p, sh->c.size, stamp);
+	if (shape) {
+		uint64_t w = sh->c.size | stamp << 32;
+		memcpy(p - sh->off + LR_HDR_OFF, &w, sizeof w);
+	}
+}
+
+/* Receiver's half: reads the payload (and header word); true when both
+ * carry `stamp`. */
+static inline bool pp_get(const struct pp_sh *sh, unsigned char *buf, uint64_t stamp,
+			  uint64_t *sink, bool shape)
+{
+	const unsigned char *p = pp_elem(sh, buf, stamp, shape);
+	uint64_t w = 0;
+	if (shape)
+		memcpy(&w, p - sh->off + LR_HDR_OFF, sizeof w);
+	return bc_read(p, sh->c.size, sink) == stamp && (!shape || w == (sh->c.size | stamp << 32));
+}
+
 /* Waits until *w == want (or stop / peer gone); true when it got there. */
 static inline bool pp_await(_Atomic uint64_t *w, uint64_t want, struct bc_ctl *c, struct bc_run *r)
 {
@@ -32,10 +85,14 @@ static inline bool pp_await(_Atomic uint64_t *w, uint64_t want, struct bc_ctl *c
 	return atomic_load_explicit(w, memory_order_acquire) == want;
 }
 
-int pp_serve(struct pp_sh *sh, uint64_t want, struct bc_ctl *stop, uint64_t *sink)
+/* One body for the plain and the shaped area; `shape` is a constant at
+ * each call (as for the Lamport ring below), so the plain ping-pong's code
+ * is what it was. */
+LR_INLINE int serve(struct pp_sh *sh, uint64_t want, struct bc_ctl *stop, uint64_t *sink,
+		    bool shape)
 {
 	size_t n = sh->c.size;
-	if (n <= 8) {
+	if (n <= 8 && !shape) {
 		if (!pp_await(&sh->word, want, stop, NULL))
 			return 1;
 		/* release: pairs with the measurer's acquire load of word */
@@ -44,30 +101,40 @@ int pp_serve(struct pp_sh *sh, uint64_t want, struct bc_ctl *stop, uint64_t *sin
 	}
 	if (!pp_await(&sh->flag_a, want, stop, NULL))
 		return 1;
-	if (bc_read(PA(sh), n, sink) != want) {
+	if (!pp_get(sh, PA(sh), want, sink, shape)) {
 		snprintf(stop->msg, sizeof stop->msg, "pingpong: bad stamp");
 		return -1;
 	}
-	bc_fill(PB(sh), n, want + 1);
+	pp_put(sh, PB(sh), want + 1, shape);
 	/* release: pairs with the measurer's acquire of flag_b in pp_await */
 	atomic_store_explicit(&sh->flag_b, want + 1, memory_order_release);
 	return 0;
 }
 
-bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink)
+int pp_serve(struct pp_sh *sh, uint64_t want, struct bc_ctl *stop, uint64_t *sink)
+{
+	return sh->stride ? serve(sh, want, stop, sink, true) : serve(sh, want, stop, sink, false);
+}
+
+LR_INLINE bool rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink, bool shape)
 {
 	size_t n = sh->c.size;
-	if (n <= 8) {
+	if (n <= 8 && !shape) {
 		/* release: pairs with the peer's acquire load of word */
 		atomic_store_explicit(&sh->word, seq, memory_order_release);
 		return pp_await(&sh->word, seq + 1, &sh->c, r) && !r->failed;
 	}
-	bc_fill(PA(sh), n, seq);
+	pp_put(sh, PA(sh), seq, shape);
 	/* release: pairs with the peer's acquire of flag_a in pp_await */
 	atomic_store_explicit(&sh->flag_a, seq, memory_order_release);
 	if (!pp_await(&sh->flag_b, seq + 1, &sh->c, r) || r->failed)
 		return false;
-	return bc_read(PB(sh), n, sink) == seq + 1;
+	return pp_get(sh, PB(sh), seq + 1, sink, shape);
+}
+
+bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink)
+{
+	return sh->stride ? rtt(r, sh, seq, sink, true) : rtt(r, sh, seq, sink, false);
 }
 
 /* ---------------------------------------------------------------- Lamport */
@@ -91,8 +158,6 @@ void lr_init(struct lring *r, size_t size)
 	r->size = size;
 }
 
-#define LR_INLINE static inline __attribute__((always_inline))
-
 size_t lr_shape_bytes(size_t stride, size_t slots)
 {
 	return sizeof(struct lring) + stride * slots;
@@ -113,8 +178,7 @@ void lr_init_shape(struct lring *r, size_t size, size_t stride, size_t off, size
 
 /* One push / pop for both kinds of ring; `shape` is a constant at every
  * call, so the plain ring's code is the Lamport ring's and nothing more
- * (forced inline: left to itself gcc -O2 made produce / consume one
- * function with `shape` a run-time argument, tested per message).
+ * (LR_INLINE).
  * Inline here, so lr_produce / lr_consume run without a call per message;
  * lr_push / lr_pop below are the same for callers elsewhere. */
 LR_INLINE bool push(struct lprod *p, const void *msg, bool shape)

@@ -23,11 +23,19 @@ struct pp_sh {
 	_Alignas(BC_LINE) _Atomic uint64_t flag_b; /* peer -> measurer */
 	char pad_b[BC_LINE - sizeof(uint64_t)];
 	size_t off_a, off_b, len; /* the N-byte buffers, page aligned */
+	/* shaped (pp_area_shape): each buffer `slots` elements `stride` bytes
+	 * apart, round trip k's message in element k % slots, payload at
+	 * `off`, header word (len | stamp << 32) at LR_HDR_OFF; 0 = plain */
+	size_t stride, slots, off;
 };
 
 /* A shared ping-pong area for N-byte messages (NULL when mmap failed);
  * free with bc_unshared(sh, sh->len). */
 struct pp_sh *pp_area(size_t n);
+/* The same, shaped: the layout ceiling of a round trip
+ * (peers/pingpong_events_shape_rtt): each message goes through the next
+ * of `slots` elements, header word and payload written, then the flag. */
+struct pp_sh *pp_area_shape(size_t n, size_t stride, size_t off, size_t slots);
 /* Peer: answers round trip `want` (the measurer's stamp; odd, 1, 3, ...).
  * stop: the control block whose stop ends the wait.  0 answered, 1
  * stopped, -1 bad stamp (c->msg says so). */
@@ -35,6 +43,10 @@ int pp_serve(struct pp_sh *sh, uint64_t want, struct bc_ctl *stop, uint64_t *sin
 /* Measurer: one round trip stamped seq; true when the right reply came
  * (false also when the peer of r died: r->failed). */
 bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink);
+
+/* Where a shaped element's header word sits: events v1's len | seq, the
+ * ring record's len (impl/include/shmkit/wire.h). */
+#define LR_HDR_OFF 8u
 
 /* ------------------------------------------------------------ Lamport */
 /* The ring, plain (lr_init: elements of `size` bytes packed, indexed by
@@ -55,10 +67,6 @@ struct lring {
 	bool hdr;			 /* shape: header word written */
 	_Alignas(BC_LINE) unsigned char data[];
 };
-
-/* Where a shaped element's header word sits: events v1's len | seq, the
- * ring record's len (impl/include/shmkit/wire.h). */
-#define LR_HDR_OFF 8u
 
 struct lprod {
 	struct lring *r;
