@@ -32,7 +32,7 @@ struct pp_sh {
 /* A shared ping-pong area for N-byte messages (NULL when mmap failed);
  * free with bc_unshared(sh, sh->len). */
 struct pp_sh *pp_area(size_t n);
-/* The same, shaped: the layout ceiling of a round trip
+/* The same, shaped as a module's layout lays out its messages
  * (peers/pingpong_events_shape_rtt): each message goes through the next
  * of `slots` elements, header word and payload written, then the flag. */
 struct pp_sh *pp_area_shape(size_t n, size_t stride, size_t off, size_t slots);
@@ -50,8 +50,8 @@ bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink);
 
 /* ------------------------------------------------------------ Lamport */
 /* The ring, plain (lr_init: elements of `size` bytes packed, indexed by
- * mask) or shaped like a module's layout (lr_init_shape, the layout
- * ceilings peers/lamport_{events,ring}_shape_tput): elements `stride`
+ * mask) or shaped as a module's layout lays out its messages
+ * (lr_init_shape, peers/lamport_{events,ring}_shape_tput): elements `stride`
  * bytes apart, the payload at `off` in each, and when `hdr` a header word
  * (len | position + 1 << 32) at LR_HDR_OFF that the producer writes and
  * the consumer checks.  The same push / pop (floors.c) serves both: the

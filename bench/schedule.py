@@ -40,9 +40,9 @@ def target_edges(targets, names):
                 a, b = fill(t["result"]), fill(t["vs"])
                 if a in names and b in names and a != b:
                     yield a, b
-                # the layout ceiling: its ratio pairs with the result's
-                # per repetition (merge.jq's ceiling_efficiency)
-                c = fill(t["ceiling"]) if t.get("ceiling") else None
+                # the floor in the layout's shape: its ratio pairs with
+                # the result's per repetition (merge.jq's shape_efficiency)
+                c = fill(t["shape"]) if t.get("shape") else None
                 if a in names and c in names:
                     yield a, c
 

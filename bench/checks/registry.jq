@@ -56,11 +56,11 @@ def metrics: ["p50_ns", "p99_ns", "real_time", "items_per_second", "bytes_per_se
           # result runs interleaved: that must be the row's vs
           (if ($t.interleaved // false) and $BY[$res] != null and $BY[$res].ilv_floor != $vs
            then "target \($t.row): \($res) runs \($BY[$res].ilv_floor // "no floor") interleaved, not \($vs)" else empty end),
-          # a layout ceiling is read as its ilv_ratio against the same
+          # a shaped floor is read as its ilv_ratio against the same
           # floor protocol: registered, and running `vs` interleaved
-          (if $t.ceiling == null then empty
-           else ($t.ceiling | gsub("\\{S\\}"; $s)) as $c
-           | if $BY[$c] == null then "target \($t.row): ceiling \($c) is not registered"
-             elif $BY[$c].ilv_floor != $vs then "target \($t.row): ceiling \($c) runs \($BY[$c].ilv_floor // "no floor") interleaved, not \($vs)"
+          (if $t.shape == null then empty
+           else ($t.shape | gsub("\\{S\\}"; $s)) as $c
+           | if $BY[$c] == null then "target \($t.row): shape \($c) is not registered"
+             elif $BY[$c].ilv_floor != $vs then "target \($t.row): shape \($c) runs \($BY[$c].ilv_floor // "no floor") interleaved, not \($vs)"
              else empty end end)
       end))

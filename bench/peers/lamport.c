@@ -153,14 +153,16 @@ static void bm_lr_tput(gbs_state *st, void *arg)
 	bc_unshared(sh, sh->bufs.len);
 }
 
-/* ------------------------------------------------------ layout ceilings
+/* --------------------------------------------------- floors in a layout
  * peers/lamport_{events,ring}_shape_tput/<S>/cross-cpu: the Lamport ring
  * (the same push / pop, cached indices and index publication per message,
  * ../floors.c) with its elements laid out as a module's wire layout lays
  * out its messages, interleaved (../ilv.h) with the plain ring of S-byte
- * elements; ilv_ratio = shaped / plain.  What no protocol that keeps the
- * layout can beat: the lines the layout makes each message touch, moved
- * the cheapest way there is.
+ * elements; ilv_ratio = shaped / plain: what the layout alone costs the
+ * floor protocol (the lines it makes each message touch, the messages
+ * its memory holds).  Not a bound on every protocol: one that polls the
+ * message's own header word instead of the index can do better
+ * (bench/README.md, "Floors in a layout").
  *   events: a v1 slot per message (impl/include/shmkit/wire.h): 272-byte
  *     elements from a line boundary (as slots[] is), payload at +16, the
  *     sender's len | seq word at +8, one slot per queue cell (1024).
@@ -170,9 +172,10 @@ static void bm_lr_tput(gbs_state *st, void *arg)
  * peers/lamport_ilv_tput/8/cross-cpu checks the instrument: a shaped ring
  * with the plain ring's shape (stride S, payload at 0, no header word), so
  * its ilv_ratio should be 1 (the shaped path itself costs nothing). */
-/* Gbench's min_time share of a ceiling row: a fifth (its floor blocks run as
+
+/* Gbench's min_time share of a shaped row: a fifth (its floor blocks run as
  * long again), so the seven rows add ~15 s to a full make bench; a tenth
- * of a second still closes hundreds of block pairs at 8 B, dozens at 4 KiB. */
+ * of a second still closes dozens of block pairs at every size. */
 #define LS_TIME_SHARE 0.2
 
 struct ls_arg {
@@ -270,8 +273,9 @@ static void reg_shape(void)
 			.param = (long)ev[i], .bytes = (long)ev[i], .placement = "cross-cpu",
 			.mode = "spin", .spinning_procs = 2, .metric = "items_per_second",
 			.floor = lam, .ilv_floor = lam, .time_share = LS_TIME_SHARE,
-			.note = "layout ceiling of events v1: the Lamport ring with one 272-byte slot "
-				"per message (payload at +16, len|seq word at +8); ilv_ratio = "
+			.note = "the Lamport ring in events v1's layout: with one 272-byte slot "
+				"per message (payload at +16, len|seq word at +8), 1024 of them; "
+				"ilv_ratio = "
 				"shaped / plain Lamport"});
 	}
 	for (size_t i = 0; i < 3; i++, k++) {
@@ -285,7 +289,7 @@ static void reg_shape(void)
 			.param = (long)rg[i], .bytes = (long)rg[i], .placement = "cross-cpu",
 			.mode = "spin", .spinning_procs = 2, .metric = "items_per_second",
 			.floor = lam, .ilv_floor = lam, .time_share = LS_TIME_SHARE,
-			.note = "layout ceiling of the ring: the Lamport ring with packed records of "
+			.note = "the Lamport ring in the ring's layout: with packed records of "
 				"16 + roundup8(S) bytes (payload at +16, len word at +8); ilv_ratio = "
 				"shaped / plain Lamport"});
 	}

@@ -121,8 +121,8 @@ static void bm_pingpong(gbs_state *st, void *argp)
 	bc_unshared(sh, sh->len);
 }
 
-/* Gbench's min_time share of a layout ceiling row (its floor blocks run as
- * long again): a fifth, a few seconds of a full run for the three. */
+/* Gbench's min_time share of a shaped row (its floor blocks run as long
+ * again): a fifth, a few seconds of a full run for the three. */
 #define PP_SHAPE_TIME_SHARE 0.2
 
 __attribute__((constructor)) static void reg(void)
@@ -145,12 +145,12 @@ __attribute__((constructor)) static void reg(void)
 			.note = "self-check of the interleaving: the ping-pong alternating blocks with "
 				"a second ping-pong; ilv_ratio should be 1"});
 	}
-	/* The layout ceiling of events' round trip (bench/README.md, "Layout
-	 * ceilings"): each message through the next of 1024 v1 slots per
+	/* The ping-pong in events v1's layout (bench/README.md, "Floors in a
+	 * layout"): each message through the next of 1024 v1 slots per
 	 * direction (272 bytes apart from a line boundary, payload at +16, the
 	 * len | seq word at +8), then the flag; interleaved with the plain
-	 * ping-pong, whose ilv_ratio is what a protocol keeping v1's slot per
-	 * message can reach against it. */
+	 * ping-pong, its ilv_ratio is what v1's slot per message costs a round
+	 * trip that moves nothing else. */
 	static struct pp_bench ev[3] = {{8, true, true}, {64, true, true}, {256, true, true}};
 	_Static_assert(offsetof(struct shmk_events_slot, len) == LR_HDR_OFF,
 		       "the header word is v1's len | seq");
@@ -163,7 +163,7 @@ __attribute__((constructor)) static void reg(void)
 			.bytes = (long)ev[i].n, .placement = "cross-cpu", .mode = "spin",
 			.spinning_procs = 2, .metric = "p50_ns", .floor = pp, .ilv_floor = pp,
 			.time_share = PP_SHAPE_TIME_SHARE,
-			.note = "layout ceiling of events v1's round trip: the ping-pong through the "
+			.note = "the ping-pong in events v1's layout: each message through the "
 				"next 272-byte slot each way; ilv_ratio = shaped / plain ping-pong"});
 	}
 	for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) {
