@@ -49,30 +49,20 @@ struct pp_sh *pp_area_shape(size_t n, size_t stride, size_t off, size_t slots)
 static inline unsigned char *pp_elem(const struct pp_sh *sh, unsigned char *buf, uint64_t stamp,
 				     bool shape)
 {
-	return shape ? buf + (stamp - 1) / 2 % sh->slots * sh->stride + sh->off : buf;
+	return shape ? buf + (stamp - 1) / 2 % sh->slots * sh->stride : buf;
 }
 
-/* Sender's half: the payload (and a shaped element's header word). */
-static inline void pp_put(const struct pp_sh *sh, unsigned char *buf, uint64_t stamp, bool shape)
+/* The word that publishes message `stamp` and the value it takes: a plain
+ * area's flag line (flag_a or flag_b), a shaped one's header word in the
+ * message's own element (len | stamp << 32, as v1's len | seq: the layout
+ * puts it next to the payload, so it costs no line of its own). */
+static inline _Atomic uint64_t *pp_flag(struct pp_sh *sh, unsigned char *buf,
+					_Atomic uint64_t *flag, uint64_t stamp, bool shape,
+					uint64_t *val)
 {
-	unsigned char *p = pp_elem(sh, buf, stamp, shape);
-	bc_fill(p, sh->c.size, stamp);
-	if (shape) {
-		uint64_t w = sh->c.size | stamp << 32;
-		memcpy(p - sh->off + LR_HDR_OFF, &w, sizeof w);
-	}
-}
-
-/* Receiver's half: reads the payload (and header word); true when both
- * carry `stamp`. */
-static inline bool pp_get(const struct pp_sh *sh, unsigned char *buf, uint64_t stamp,
-			  uint64_t *sink, bool shape)
-{
-	const unsigned char *p = pp_elem(sh, buf, stamp, shape);
-	uint64_t w = 0;
-	if (shape)
-		memcpy(&w, p - sh->off + LR_HDR_OFF, sizeof w);
-	return bc_read(p, sh->c.size, sink) == stamp && (!shape || w == (sh->c.size | stamp << 32));
+	*val = shape ? sh->c.size | stamp << 32 : stamp;
+	return shape ? (_Atomic uint64_t *)(void *)(pp_elem(sh, buf, stamp, shape) + LR_HDR_OFF)
+		     : flag;
 }
 
 /* Waits until *w == want (or stop / peer gone); true when it got there. */
@@ -99,15 +89,19 @@ LR_INLINE int serve(struct pp_sh *sh, uint64_t want, struct bc_ctl *stop, uint64
 		atomic_store_explicit(&sh->word, want + 1, memory_order_release);
 		return 0;
 	}
-	if (!pp_await(&sh->flag_a, want, stop, NULL))
+	uint64_t va, vb;
+	_Atomic uint64_t *fa = pp_flag(sh, PA(sh), &sh->flag_a, want, shape, &va);
+	_Atomic uint64_t *fb = pp_flag(sh, PB(sh), &sh->flag_b, want + 1, shape, &vb);
+	if (!pp_await(fa, va, stop, NULL))
 		return 1;
-	if (!pp_get(sh, PA(sh), want, sink, shape)) {
+	if (bc_read(pp_elem(sh, PA(sh), want, shape) + sh->off, n, sink) != want) {
 		snprintf(stop->msg, sizeof stop->msg, "pingpong: bad stamp");
 		return -1;
 	}
-	pp_put(sh, PB(sh), want + 1, shape);
-	/* release: pairs with the measurer's acquire of flag_b in pp_await */
-	atomic_store_explicit(&sh->flag_b, want + 1, memory_order_release);
+	bc_fill(pp_elem(sh, PB(sh), want + 1, shape) + sh->off, n, want + 1);
+	/* release: pairs with the measurer's acquire of flag_b (or of the
+	 * reply's header word) in pp_await */
+	atomic_store_explicit(fb, vb, memory_order_release);
 	return 0;
 }
 
@@ -124,12 +118,16 @@ LR_INLINE bool rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *s
 		atomic_store_explicit(&sh->word, seq, memory_order_release);
 		return pp_await(&sh->word, seq + 1, &sh->c, r) && !r->failed;
 	}
-	pp_put(sh, PA(sh), seq, shape);
-	/* release: pairs with the peer's acquire of flag_a in pp_await */
-	atomic_store_explicit(&sh->flag_a, seq, memory_order_release);
-	if (!pp_await(&sh->flag_b, seq + 1, &sh->c, r) || r->failed)
+	uint64_t va, vb;
+	_Atomic uint64_t *fa = pp_flag(sh, PA(sh), &sh->flag_a, seq, shape, &va);
+	_Atomic uint64_t *fb = pp_flag(sh, PB(sh), &sh->flag_b, seq + 1, shape, &vb);
+	bc_fill(pp_elem(sh, PA(sh), seq, shape) + sh->off, n, seq);
+	/* release: pairs with the peer's acquire of flag_a (or of the
+	 * message's header word) in pp_await */
+	atomic_store_explicit(fa, va, memory_order_release);
+	if (!pp_await(fb, vb, &sh->c, r) || r->failed)
 		return false;
-	return pp_get(sh, PB(sh), seq + 1, sink, shape);
+	return bc_read(pp_elem(sh, PB(sh), seq + 1, shape) + sh->off, n, sink) == seq + 1;
 }
 
 bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink)

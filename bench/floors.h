@@ -25,7 +25,8 @@ struct pp_sh {
 	size_t off_a, off_b, len; /* the N-byte buffers, page aligned */
 	/* shaped (pp_area_shape): each buffer `slots` elements `stride` bytes
 	 * apart, round trip k's message in element k % slots, payload at
-	 * `off`, header word (len | stamp << 32) at LR_HDR_OFF; 0 = plain */
+	 * `off`, published by its header word (len | stamp << 32) at
+	 * LR_HDR_OFF instead of a flag line; 0 = plain */
 	size_t stride, slots, off;
 };
 
@@ -34,7 +35,8 @@ struct pp_sh {
 struct pp_sh *pp_area(size_t n);
 /* The same, shaped as a module's layout lays out its messages
  * (peers/pingpong_events_shape_rtt): each message goes through the next
- * of `slots` elements, header word and payload written, then the flag. */
+ * of `slots` elements, the payload written, then its header word (the
+ * flag). */
 struct pp_sh *pp_area_shape(size_t n, size_t stride, size_t off, size_t slots);
 /* Peer: answers round trip `want` (the measurer's stamp; odd, 1, 3, ...).
  * stop: the control block whose stop ends the wait.  0 answered, 1

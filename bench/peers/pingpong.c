@@ -148,9 +148,10 @@ __attribute__((constructor)) static void reg(void)
 	/* The ping-pong in events v1's layout (bench/README.md, "Floors in a
 	 * layout"): each message through the next of 1024 v1 slots per
 	 * direction (272 bytes apart from a line boundary, payload at +16, the
-	 * len | seq word at +8), then the flag; interleaved with the plain
-	 * ping-pong, its ilv_ratio is what v1's slot per message costs a round
-	 * trip that moves nothing else. */
+	 * len | seq word at +8, release-stored after the payload, is the
+	 * flag: v1 lets a receiver deliver on it, events.layout.slot-seq);
+	 * interleaved with the plain ping-pong, its ilv_ratio is what v1's
+	 * slot per message costs a round trip that moves nothing else. */
 	static struct pp_bench ev[3] = {{8, true, true}, {64, true, true}, {256, true, true}};
 	_Static_assert(offsetof(struct shmk_events_slot, len) == LR_HDR_OFF,
 		       "the header word is v1's len | seq");
@@ -164,7 +165,8 @@ __attribute__((constructor)) static void reg(void)
 			.spinning_procs = 2, .metric = "p50_ns", .floor = pp, .ilv_floor = pp,
 			.time_share = PP_SHAPE_TIME_SHARE,
 			.note = "the ping-pong in events v1's layout: each message through the "
-				"next 272-byte slot each way; ilv_ratio = shaped / plain ping-pong"});
+				"next 272-byte slot each way, its len|seq word the flag; ilv_ratio = "
+				"shaped / plain ping-pong"});
 	}
 	for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) {
 		args[i] = (struct pp_bench){sz[i], false, false};
