@@ -14,10 +14,11 @@ _Static_assert(sizeof(struct pp_sh) <= 4096, "control fits the first page (bc_sh
 #define PA(sh) ((unsigned char *)(sh) + (sh)->off_a)
 #define PB(sh) ((unsigned char *)(sh) + (sh)->off_b)
 
-struct pp_sh *pp_area(size_t n)
+/* The area, its two buffers `each` bytes. */
+static struct pp_sh *pp_map(size_t n, size_t each)
 {
 	size_t a, b, len;
-	struct pp_sh *sh = bc_shared_pair(n, &a, &b, &len);
+	struct pp_sh *sh = bc_shared_pair(each, &a, &b, &len);
 	if (!sh)
 		return NULL;
 	sh->off_a = a;
@@ -27,19 +28,19 @@ struct pp_sh *pp_area(size_t n)
 	return sh;
 }
 
+struct pp_sh *pp_area(size_t n)
+{
+	return pp_map(n, n);
+}
+
 struct pp_sh *pp_area_shape(size_t n, size_t stride, size_t off, size_t slots)
 {
-	size_t a, b, len;
-	struct pp_sh *sh = bc_shared_pair(stride * slots, &a, &b, &len);
-	if (!sh)
-		return NULL;
-	sh->off_a = a;
-	sh->off_b = b;
-	sh->len = len;
-	sh->c.size = n;
-	sh->stride = stride;
-	sh->slots = slots;
-	sh->off = off;
+	struct pp_sh *sh = pp_map(n, stride * slots);
+	if (sh) {
+		sh->stride = stride;
+		sh->slots = slots;
+		sh->off = off;
+	}
 	return sh;
 }
 

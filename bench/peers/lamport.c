@@ -257,6 +257,18 @@ _Static_assert(sizeof(struct shmk_events_slot) == 272 &&
 	       "the events shape is v1's slot");
 _Static_assert(SHMK_RING_REC_HDR == LS_HDR, "the ring shape is the ring's record");
 
+/* One shaped row: <fmt> at S, interleaved with the plain ring of S. */
+static void reg_one(const char *fmt, const char *pattern, const struct ls_arg *a, const char *note)
+{
+	const char *lam = bc_name(PEER_LAMPORT_TPUT_FMT, a->size);
+	gbs_register(&(struct gbs_bench){
+		.name = bc_name(fmt, a->size), .fn = bm_lr_shape_tput, .arg = (void *)a,
+		.manual_time = true, .module = "peers", .pattern = pattern, .param = (long)a->size,
+		.bytes = (long)a->size, .placement = "cross-cpu", .mode = "spin",
+		.spinning_procs = 2, .metric = "items_per_second", .floor = lam, .ilv_floor = lam,
+		.time_share = LS_TIME_SHARE, .note = note});
+}
+
 static void reg_shape(void)
 {
 	static const size_t ev[] = {8, 64, 256}, rg[] = {8, 64, 4096};
@@ -265,33 +277,19 @@ static void reg_shape(void)
 	for (size_t i = 0; i < 3; i++, k++) {
 		args[k] = (struct ls_arg){ev[i], sizeof(struct shmk_events_slot), LS_HDR,
 					  SHMK_EVENTS_QUEUE_CAP, true};
-		const char *lam = bc_name(PEER_LAMPORT_TPUT_FMT, ev[i]);
-		gbs_register(&(struct gbs_bench){
-			.name = bc_name("peers/lamport_events_shape_tput/%zu/cross-cpu", ev[i]),
-			.fn = bm_lr_shape_tput, .arg = &args[k], .manual_time = true,
-			.module = "peers", .pattern = "lamport_events_shape_tput",
-			.param = (long)ev[i], .bytes = (long)ev[i], .placement = "cross-cpu",
-			.mode = "spin", .spinning_procs = 2, .metric = "items_per_second",
-			.floor = lam, .ilv_floor = lam, .time_share = LS_TIME_SHARE,
-			.note = "the Lamport ring in events v1's layout: with one 272-byte slot "
-				"per message (payload at +16, len|seq word at +8), 1024 of them; "
-				"ilv_ratio = "
-				"shaped / plain Lamport"});
+		reg_one("peers/lamport_events_shape_tput/%zu/cross-cpu", "lamport_events_shape_tput",
+			&args[k],
+			"the Lamport ring in events v1's layout: one 272-byte slot per message "
+			"(payload at +16, len|seq word at +8), 1024 of them; ilv_ratio = shaped / "
+			"plain Lamport");
 	}
 	for (size_t i = 0; i < 3; i++, k++) {
 		size_t stride = LS_HDR + ((rg[i] + 7) & ~(size_t)7);
 		args[k] = (struct ls_arg){rg[i], stride, LS_HDR, LR_DATA_BYTES / stride, true};
-		const char *lam = bc_name(PEER_LAMPORT_TPUT_FMT, rg[i]);
-		gbs_register(&(struct gbs_bench){
-			.name = bc_name("peers/lamport_ring_shape_tput/%zu/cross-cpu", rg[i]),
-			.fn = bm_lr_shape_tput, .arg = &args[k], .manual_time = true,
-			.module = "peers", .pattern = "lamport_ring_shape_tput",
-			.param = (long)rg[i], .bytes = (long)rg[i], .placement = "cross-cpu",
-			.mode = "spin", .spinning_procs = 2, .metric = "items_per_second",
-			.floor = lam, .ilv_floor = lam, .time_share = LS_TIME_SHARE,
-			.note = "the Lamport ring in the ring's layout: with packed records of "
-				"16 + roundup8(S) bytes (payload at +16, len word at +8); ilv_ratio = "
-				"shaped / plain Lamport"});
+		reg_one("peers/lamport_ring_shape_tput/%zu/cross-cpu", "lamport_ring_shape_tput",
+			&args[k],
+			"the Lamport ring in the ring's layout: packed records of 16 + roundup8(S) "
+			"bytes (payload at +16, len word at +8); ilv_ratio = shaped / plain Lamport");
 	}
 	args[k] = (struct ls_arg){8, 8, 0, LR_DATA_BYTES / 8, false};
 	const char *lam8 = bc_name(PEER_LAMPORT_TPUT_FMT, (size_t)8);
