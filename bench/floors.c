@@ -35,6 +35,9 @@ struct pp_sh *pp_area(size_t n)
 
 struct pp_sh *pp_area_shape(size_t n, size_t stride, size_t off, size_t slots)
 {
+	/* pp_elem masks: a power of two; the payload within its element */
+	if (!slots || (slots & (slots - 1)) || off + n > stride)
+		return NULL;
 	struct pp_sh *sh = pp_map(n, stride * slots);
 	if (sh) {
 		sh->stride = stride;
@@ -50,7 +53,17 @@ struct pp_sh *pp_area_shape(size_t n, size_t stride, size_t off, size_t slots)
 static inline unsigned char *pp_elem(const struct pp_sh *sh, unsigned char *buf, uint64_t stamp,
 				     bool shape)
 {
-	return shape ? buf + (stamp - 1) / 2 % sh->slots * sh->stride : buf;
+	/* slots is a power of two (pp_area_shape): a mask, as the events
+	 * queue indexes its cells, not a division v1 does not make */
+	return shape ? buf + ((stamp - 1) / 2 & (sh->slots - 1)) * sh->stride : buf;
+}
+
+/* Where message `stamp`'s payload starts: a plain area's buffer itself (no
+ * load of off: the plain ping-pong's code stays what it was). */
+static inline unsigned char *pp_payload(const struct pp_sh *sh, unsigned char *buf,
+					uint64_t stamp, bool shape)
+{
+	return shape ? pp_elem(sh, buf, stamp, shape) + sh->off : buf;
 }
 
 /* The word that publishes message `stamp` and the value it takes: a plain
@@ -95,11 +108,11 @@ LR_INLINE int serve(struct pp_sh *sh, uint64_t want, struct bc_ctl *stop, uint64
 	_Atomic uint64_t *fb = pp_flag(sh, PB(sh), &sh->flag_b, want + 1, shape, &vb);
 	if (!pp_await(fa, va, stop, NULL))
 		return 1;
-	if (bc_read(pp_elem(sh, PA(sh), want, shape) + sh->off, n, sink) != want) {
+	if (bc_read(pp_payload(sh, PA(sh), want, shape), n, sink) != want) {
 		snprintf(stop->msg, sizeof stop->msg, "pingpong: bad stamp");
 		return -1;
 	}
-	bc_fill(pp_elem(sh, PB(sh), want + 1, shape) + sh->off, n, want + 1);
+	bc_fill(pp_payload(sh, PB(sh), want + 1, shape), n, want + 1);
 	/* release: pairs with the measurer's acquire of flag_b (or of the
 	 * reply's header word) in pp_await */
 	atomic_store_explicit(fb, vb, memory_order_release);
@@ -122,13 +135,13 @@ LR_INLINE bool rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *s
 	uint64_t va, vb;
 	_Atomic uint64_t *fa = pp_flag(sh, PA(sh), &sh->flag_a, seq, shape, &va);
 	_Atomic uint64_t *fb = pp_flag(sh, PB(sh), &sh->flag_b, seq + 1, shape, &vb);
-	bc_fill(pp_elem(sh, PA(sh), seq, shape) + sh->off, n, seq);
+	bc_fill(pp_payload(sh, PA(sh), seq, shape), n, seq);
 	/* release: pairs with the peer's acquire of flag_a (or of the
 	 * message's header word) in pp_await */
 	atomic_store_explicit(fa, va, memory_order_release);
 	if (!pp_await(fb, vb, &sh->c, r) || r->failed)
 		return false;
-	return bc_read(pp_elem(sh, PB(sh), seq + 1, shape) + sh->off, n, sink) == seq + 1;
+	return bc_read(pp_payload(sh, PB(sh), seq + 1, shape), n, sink) == seq + 1;
 }
 
 bool pp_rtt(struct bc_run *r, struct pp_sh *sh, uint64_t seq, uint64_t *sink)
@@ -155,6 +168,7 @@ void lr_init(struct lring *r, size_t size)
 {
 	r->mask = lr_slots(size) - 1;
 	r->size = size;
+	r->stride = 0; /* plain: whatever the mapping held before */
 }
 
 size_t lr_shape_bytes(size_t stride, size_t slots)

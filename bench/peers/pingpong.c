@@ -153,7 +153,8 @@ __attribute__((constructor)) static void reg(void)
 	 * interleaved with the plain ping-pong, its ilv_ratio is what v1's
 	 * slot per message costs a round trip that moves nothing else. */
 	static struct pp_bench ev[3] = {{8, true, true}, {64, true, true}, {256, true, true}};
-	_Static_assert(offsetof(struct shmk_events_slot, len) == LR_HDR_OFF,
+	_Static_assert(offsetof(struct shmk_events_slot, len) == LR_HDR_OFF &&
+			       offsetof(struct shmk_events_slot, seq) == LR_HDR_OFF + 4,
 		       "the header word is v1's len | seq");
 	for (int i = 0; i < 3; i++) {
 		const char *pp = bc_name(PEER_PP_FMT, ev[i].n);
