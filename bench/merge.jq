@@ -174,7 +174,8 @@ def s4: if . == null or . == 0 then . else
            interleaved: ($t.interleaved // false)}
       else {row: $t.row, reason: $t.reason, result: $res, vs: $vs, metric: $t.metric,
             vs_metric: ($t.vs_metric // $t.metric), op: $t.op, bound: $b.value,
-            interleaved: ($t.interleaved // false)} end]) as $TT
+            interleaved: ($t.interleaved // false)} end
+    | . + {shape: (if $t.shape then $t.shape | gsub("\\{S\\}"; $b.key) else null end)}]) as $TT
 | ([$TT[] | . as $t | $BY[$t.result] as $r | $BY[$t.vs] as $v
     | (if $r == null then null else ratio($r; $t.metric; $v; $t.vs_metric; 1) end) as $sep
     | (if $t.interleaved then own($r; "ilv_ratio") else $sep end) as $q
@@ -183,6 +184,20 @@ def s4: if . == null or . == 0 then . else
             separate_ratio: (if $t.interleaved then ($sep.ratio // null) else null end),
             separate_noise: (if $t.interleaved then ($sep.noise // null) else null end),
             separate_pairs: (if $t.interleaved then ($sep.pairs // null) else null end)}
+    # The row's floor in the module's layout (informational, judges
+    # nothing): the floor protocol with its messages laid out as the
+    # module's wire layout lays them out (peers/lamport_*_shape_tput,
+    # peers/pingpong_events_shape_rtt), interleaved with the plain floor
+    # `vs` names; its ilv_ratio is what that protocol loses to the layout.
+    # shape_efficiency: the result's ilv_ratio against the shaped one's
+    # (shaped / result for latency), per repetition (one schedule block).
+    | ($BY[$t.shape // ""]) as $c
+    | (if $c == null then null else own($c; "ilv_ratio") end) as $cq
+    | (if $c == null or $r == null then null
+       else paired($r; "ilv_ratio"; $c; "ilv_ratio"; 1; ($r.higher_is_better | not)) end) as $ce
+    | . + {shape_ratio: ($cq.ratio // null), shape_noise: ($cq.noise // null),
+           shape_pairs: ($cq.pairs // null), shape_efficiency: ($ce.ratio // null),
+           shape_efficiency_noise: ($ce.noise // null), shape_efficiency_pairs: ($ce.pairs // null)}
     | . + {why_not_judged: (if $r == null then "not measured"
                            elif $q == null then (if $t.interleaved then "no interleaved ratio"
                                                  elif $v == null then "\($t.vs) not measured" else "no figure" end)
@@ -237,6 +252,6 @@ def s4: if . == null or . == 0 then . else
      committed_baseline: (if $C then {revision: $C.machine.git.short, ended: $C.run.ended} else null end)}),
    results: ($res | sort_by(.module, .pattern, .placement, (.param // 0))),
    target_table: [$targets[0][] | {row, reason, result, vs, metric, vs_metric: (.vs_metric // .metric), op, bounds,
-                                  interleaved: (.interleaved // false)}],
+                                  interleaved: (.interleaved // false), shape: (.shape // null)}],
    targets: $TV,
    drifted_baselines: [$res[] | select(.drift_flag) | {name, median, committed_median, drift}]}

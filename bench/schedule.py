@@ -40,6 +40,11 @@ def target_edges(targets, names):
                 a, b = fill(t["result"]), fill(t["vs"])
                 if a in names and b in names and a != b:
                     yield a, b
+                # the floor in the layout's shape: its ratio pairs with
+                # the result's per repetition (merge.jq's shape_efficiency)
+                c = fill(t["shape"]) if t.get("shape") else None
+                if a in names and c in names:
+                    yield a, c
 
 
 def components(meta, targets):

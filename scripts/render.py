@@ -70,6 +70,16 @@ def against(t):
     return '%s (interleaved; separate runs: %s)' % (s(t.get('vs')), num(t.get('separate_ratio')))
 
 
+def shape(t):
+    """A target's floor in the module's layout (informational, judges
+    nothing): the ilv_ratio of the floor protocol with its messages laid
+    out as the module lays them out, and the result's efficiency against
+    it."""
+    if not t.get('shape'):
+        return '-'
+    return '%s (efficiency %s)' % (num(t.get('shape_ratio')), num(t.get('shape_efficiency')))
+
+
 def esc(v):
     return html.escape(s(v), quote=True).replace('&#x27;', "'")
 
@@ -351,19 +361,22 @@ def bench_html(b, plots):
              'ratio × √(cv²+cv²).</p>\n')
     h.append('<h3>Targets</h3><p>The one target table is <code>bench/targets.json</code>; a full run says '
              '<i>met</i> or <i>missed</i> by the median ratio and adds <i>unsure</i> when the noise interval '
-             'straddles the bound; a QUICK run is not judged.</p>\n')
+             'straddles the bound; a QUICK run is not judged. <i>floor in the layout</i>: the ratio the floor '
+             'protocol itself reaches against the same floor when its messages are laid out as the module '
+             'lays them out (informational, bench/README.md), and the result\'s efficiency against it.</p>\n')
     h.append('<div class=scroll><table><tr><th>target</th><th>result</th><th>against</th><th>metric</th>'
-             '<th>bound</th><th>ratio</th><th>noise</th><th>verdict</th><th>why this bound</th></tr>')
+             '<th>bound</th><th>ratio</th><th>noise</th><th>verdict</th><th>floor in the layout</th>'
+             '<th>why this bound</th></tr>')
     for t in b.get('targets') or []:
         cls = {True: 'ok', False: 'bad'}.get(t.get('met'), 'nj')
         v = t.get('verdict')
         v = v if v is not None or cls != 'nj' else 'not judged'
         metric = esc(t.get('metric')) + (' / ' + esc(t.get('vs_metric')) if t.get('vs_metric') != t.get('metric') else '')
         h.append('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s %s</td><td>%s</td><td>%s</td>'
-                 '<td><span class=%s>%s</span></td><td>%s</td></tr>' % (
+                 '<td><span class=%s>%s</span></td><td>%s</td><td>%s</td></tr>' % (
                      esc(t.get('row')), esc(t.get('result')), esc(against(t)), metric,
                      '≤' if t.get('op') == 'le' else '≥', s(t.get('bound')), num(t.get('ratio')),
-                     num(t.get('noise')), cls, esc(v), esc(t.get('reason'))))
+                     num(t.get('noise')), cls, esc(v), esc(shape(t)), esc(t.get('reason'))))
     h.append('</table></div>\n')
     h.append('<h3 id="efficiency">Efficiency and plots</h3><p>Efficiency = floor / measured (latency) or '
              'measured / floor (throughput), the floor a result of the same run that moves the same bytes the '
@@ -414,14 +427,14 @@ def bench_md(b, plots):
     if r.get('skipped'):
         md.append('\nskipped: ' + '; '.join('%s: %s' % (s(x.get('program')), s(x.get('reason'))) for x in r['skipped']))
     md += ['', '### Targets (bench/targets.json)', '',
-           '| target | result | against | metric | bound | ratio | noise | verdict | why this bound |',
-           '|---|---|---|---|---|---|---|---|---|']
+           '| target | result | against | metric | bound | ratio | noise | verdict | floor in the layout | why this bound |',
+           '|---|---|---|---|---|---|---|---|---|---|']
     for t in b.get('targets') or []:
         metric = s(t.get('metric')) + (' / ' + s(t.get('vs_metric')) if t.get('vs_metric') != t.get('metric') else '')
         v = '**%s**' % s(t.get('verdict')) if t.get('met') is False else s(t.get('verdict') or 'not judged')
-        md.append('| %s | %s | %s | %s | %s %s | %s | %s | %s | %s |' % (
+        md.append('| %s | %s | %s | %s | %s %s | %s | %s | %s | %s | %s |' % (
             s(t.get('row')), s(t.get('result')), s(against(t)), metric, '≤' if t.get('op') == 'le' else '≥',
-            s(t.get('bound')), num(t.get('ratio')), num(t.get('noise')), v, mdesc(t.get('reason'))))
+            s(t.get('bound')), num(t.get('ratio')), num(t.get('noise')), v, shape(t), mdesc(t.get('reason'))))
     md += ['', '### Results', '',
            '| result | bytes | placement | mode | floor | efficiency | noise | metric | median | cv | p50 ns | '
            'p99 ns | p99.9 ns | ratio to baseline | noise | flags |', '|---' * 16 + '|']

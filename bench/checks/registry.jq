@@ -55,5 +55,12 @@ def metrics: ["p50_ns", "p99_ns", "real_time", "items_per_second", "bytes_per_se
           # an interleaved row is judged by the ratio to the floor the
           # result runs interleaved: that must be the row's vs
           (if ($t.interleaved // false) and $BY[$res] != null and $BY[$res].ilv_floor != $vs
-           then "target \($t.row): \($res) runs \($BY[$res].ilv_floor // "no floor") interleaved, not \($vs)" else empty end)
+           then "target \($t.row): \($res) runs \($BY[$res].ilv_floor // "no floor") interleaved, not \($vs)" else empty end),
+          # a shaped floor is read as its ilv_ratio against the same
+          # floor protocol: registered, and running `vs` interleaved
+          (if $t.shape == null then empty
+           else ($t.shape | gsub("\\{S\\}"; $s)) as $c
+           | if $BY[$c] == null then "target \($t.row): shape \($c) is not registered"
+             elif $BY[$c].ilv_floor != $vs then "target \($t.row): shape \($c) runs \($BY[$c].ilv_floor // "no floor") interleaved, not \($vs)"
+             else empty end end)
       end))

@@ -41,6 +41,14 @@ else
 	bad "accepts an interleaved target row on a result that runs no floor interleaved"
 fi
 
+echo '[{"row": "r", "reason": "w", "result": "m/rtt/{S}/cross-cpu", "vs": "p/floor_rtt/{S}/cross-cpu",
+  "metric": "p50_ns", "op": "le", "bounds": {"64": 1.3}, "shape": "m/shape_rtt/{S}/cross-cpu"}]' > "$tmp/t2.json"
+if jq -r --slurpfile targets "$tmp/t2.json" -f bench/checks/registry.jq "$tmp/good.json" | grep -q "shape m/shape_rtt/64/cross-cpu is not registered"; then
+	ok "refuses a target row whose shaped floor is not registered"
+else
+	bad "accepts a target row whose shaped floor is not registered"
+fi
+
 # ------------------------------------------------------------ the real ones
 mkdir "$tmp/metas"
 before=$fail

@@ -22,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "shmkit/wire.h"
+
 #include "../common.h"
 #include "../floors.h"
 #include "../ilv.h"
@@ -55,14 +57,19 @@ static int pp_peer(void *arg)
 
 struct pp_bench {
 	size_t n;
-	bool ilv; /* the self-check: interleaved with a second ping-pong */
+	bool ilv;   /* interleaved with a second (plain) ping-pong */
+	bool shape; /* the first one shaped as events v1 (pp_area_shape) */
 };
 
 static void bm_pingpong(gbs_state *st, void *argp)
 {
 	const struct pp_bench *a = argp;
 	size_t n = a->n;
-	struct pp_arg pa = {pp_area(n), NULL, 0};
+	struct pp_arg pa = {a->shape ? pp_area_shape(n, sizeof(struct shmk_events_slot),
+						     offsetof(struct shmk_events_slot, data),
+						     SHMK_EVENTS_QUEUE_CAP)
+				     : pp_area(n),
+			    NULL, 0};
 	struct pp_sh *sh = pa.sh;
 	struct ilv v = {0};
 	struct bc_run r;
@@ -114,10 +121,14 @@ static void bm_pingpong(gbs_state *st, void *argp)
 	bc_unshared(sh, sh->len);
 }
 
+/* Gbench's min_time share of a shaped row (its floor blocks run as long
+ * again): a fifth, a few seconds of a full run for the three. */
+#define PP_SHAPE_TIME_SHARE 0.2
+
 __attribute__((constructor)) static void reg(void)
 {
 	static const size_t sz[] = {PEER_PP_SIZES};
-	static struct pp_bench args[sizeof sz / sizeof sz[0]], aa[2] = {{8, true}, {64, true}};
+	static struct pp_bench args[sizeof sz / sizeof sz[0]], aa[2] = {{8, true, false}, {64, true, false}};
 	/* The instrument's self-check (ilv.h): the ping-pong interleaved with
 	 * a second one of its own in the same two processes; its ilv_ratio
 	 * should be 1, and its own p50 and floor_p50_ns those of
@@ -134,8 +145,32 @@ __attribute__((constructor)) static void reg(void)
 			.note = "self-check of the interleaving: the ping-pong alternating blocks with "
 				"a second ping-pong; ilv_ratio should be 1"});
 	}
+	/* The ping-pong in events v1's layout (bench/README.md, "Floors in a
+	 * layout"): each message through the next of 1024 v1 slots per
+	 * direction (272 bytes apart from a line boundary, payload at +16, the
+	 * len | seq word at +8, release-stored after the payload, is the
+	 * flag: v1 lets a receiver deliver on it, events.layout.slot-seq);
+	 * interleaved with the plain ping-pong, its ilv_ratio is what v1's
+	 * slot per message costs a round trip that moves nothing else. */
+	static struct pp_bench ev[3] = {{8, true, true}, {64, true, true}, {256, true, true}};
+	_Static_assert(offsetof(struct shmk_events_slot, len) == LR_HDR_OFF &&
+			       offsetof(struct shmk_events_slot, seq) == LR_HDR_OFF + 4,
+		       "the header word is v1's len | seq");
+	for (int i = 0; i < 3; i++) {
+		const char *pp = bc_name(PEER_PP_FMT, ev[i].n);
+		gbs_register(&(struct gbs_bench){
+			.name = bc_name("peers/pingpong_events_shape_rtt/%zu/cross-cpu", ev[i].n),
+			.fn = bm_pingpong, .arg = &ev[i], .manual_time = true, .module = "peers",
+			.pattern = "pingpong_events_shape_rtt", .param = (long)ev[i].n,
+			.bytes = (long)ev[i].n, .placement = "cross-cpu", .mode = "spin",
+			.spinning_procs = 2, .metric = "p50_ns", .floor = pp, .ilv_floor = pp,
+			.time_share = PP_SHAPE_TIME_SHARE,
+			.note = "the ping-pong in events v1's layout: each message through the "
+				"next 272-byte slot each way, its len|seq word the flag; ilv_ratio = "
+				"shaped / plain ping-pong"});
+	}
 	for (size_t i = 0; i < sizeof sz / sizeof sz[0]; i++) {
-		args[i] = (struct pp_bench){sz[i], false};
+		args[i] = (struct pp_bench){sz[i], false, false};
 		gbs_register(&(struct gbs_bench){
 			.name = bc_name("peers/pingpong_rtt/%zu/cross-cpu", sz[i]),
 			.fn = bm_pingpong, .arg = &args[i], .manual_time = true,
