@@ -290,6 +290,13 @@ static int64_t spin_ns(void)
 #endif
 }
 
+#ifdef SHMK_TEST_BUILD
+bool shmk_wait_spins(void)
+{
+	return spin_ns() > 0;
+}
+#endif
+
 /* r[impl common.wait.spin] Spin by time, not by a count: a peer that
  * answers within WAIT_SPIN_NS costs no futex call however fast or slow one
  * attempt is; never spin past the deadline.  A yield every
