@@ -208,28 +208,6 @@ static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
-/* r[impl events.pool.line-order] The link a new region's slot k carries:
- * slot k's header sits 16k mod 64 bytes into a line (the slots start on a
- * line boundary), so the list runs through the slots whose header starts
- * a line (k = 0 mod 4) in index order, then those at 16, 32 and 48 bytes
- * into one.  The pool pops from slot 0: the first 1536 pops carry at least
- * 16 data bytes in the line of the seq a receiver polls (the SPSC ring of
- * a region one pair uses attaches the first 1024), where the index order
- * put every fourth message's data in the next line; within a class the
- * stride stays constant (1088 bytes), as the index order's was (272), so
- * the hardware prefetcher still follows it. */
-static uint32_t ev_pool_next(uint32_t k)
-{
-	_Static_assert(offsetof(struct shmk_events_layout, slots) % 64 == 0 &&
-			       sizeof(struct shmk_events_slot) % 64 == 16 &&
-			       offsetof(struct shmk_events_slot, data) == 16 &&
-			       SHMK_EVENTS_SLOTS % 4 == 0,
-		       "slot k's header is at 16k mod 64 of a line, its data right after it");
-	if (k + 4 < SHMK_EVENTS_SLOTS)
-		return k + 4;
-	return k % 4 != 3 ? k % 4 + 1 : SHMK_EVENTS_NIL;
-}
-
 /* r[impl events.init.populate+3] Writes every slot (zero refcnt, len, seq
  * and data, and the free-list link to the next) through the file: the free
  * list threads through 136 of the layout's 142 pages, and a first touch of
@@ -249,7 +227,7 @@ static int write_slots(int fd)
 		uint32_t n = SHMK_EVENTS_SLOTS - i < PER ? SHMK_EVENTS_SLOTS - i : PER;
 		/* r[impl events.pool.freelist] only the links differ between chunks */
 		for (uint32_t k = 0; k < n; k++) {
-			uint32_t next = ev_pool_next(i + k);
+			uint32_t next = i + k + 1 < SHMK_EVENTS_SLOTS ? i + k + 1 : SHMK_EVENTS_NIL;
 			memcpy(buf + (size_t)k * STRIDE + offsetof(struct shmk_events_slot, next_free),
 			       &next, sizeof(next));
 		}

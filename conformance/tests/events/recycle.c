@@ -182,40 +182,6 @@ static void spsc_recycle(void)
 }
 H_REGISTER(spsc_recycle, 30, "events.spsc.recycle", "events.spsc.detached-skip");
 
-/* A fresh region hands out the slots whose header starts a line first,
- * then those 16, 32 and 48 bytes into one, each class in index order; the
- * SPSC ring's first lap attaches none of the last class (an 8-byte message
- * in the line after its seq). */
-static void pool_line_order(void)
-{
-	static struct shmk_events_view all[SHMK_EVENTS_SLOTS + 1];
-	struct evq q;
-
-	open_fresh(&q, 0);
-	uint32_t got = reserve_all(&q, all);
-	CU_ASSERT_EQUAL_FATAL(got, SHMK_EVENTS_SLOTS);
-	for (uint32_t j = 0; j < got; j++) {
-		size_t at = (size_t)(all[j].data - (uint8_t *)q.l);
-		CU_ASSERT_EQUAL_FATAL(all[j].slot, 4 * (j % 512) + j / 512);
-		/* the header (16 bytes before the data) starts 16 (j / 512) into a line */
-		CU_ASSERT_EQUAL_FATAL((at - 16) % 64, 16 * (j / 512));
-	}
-	cancel_all(&q, all, got);
-	evq_close(&q, true);
-
-	open_fresh(&q, 0);
-	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++)
-		send_recv(&q, 'o');
-	for (uint32_t i = 0; i < SHMK_EVENTS_QUEUE_CAP; i++) {
-		uint32_t s = cell_load(&q, i);
-		CU_ASSERT_FATAL(s < SHMK_EVENTS_SLOTS);
-		CU_ASSERT_EQUAL_FATAL((uintptr_t)&q.l->slots[s].seq / 64,
-				      (uintptr_t)&q.l->slots[s].data[15] / 64);
-	}
-	evq_close(&q, true);
-}
-H_REGISTER(pool_line_order, 30, "events.pool.line-order");
-
 /* Pool empty and no slot at the tail cells: 4 holes, then SHMK_EFULL; the
  * consumer steps over the holes. */
 static void mpsc_holes(struct evq *q, struct shmk_events_view *all)
