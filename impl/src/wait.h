@@ -210,6 +210,10 @@ void shmk_wait__forget(void);
  * syscall (the kernel's transient ENOMEM, which SHMK_FAULT cannot name). */
 uint64_t shmk_wait__heavy_calls(void);
 void shmk_wait__heavy_fail_next(int err);
+/* Test builds: calls of shmk_wait_until in this process, so a test can see
+ * a caller's own first polls answer without the primitive
+ * (events.wake.first-polls). */
+uint64_t shmk_wait__until_calls(void);
 #endif
 
 /* Mode a, slow path of shmk_wait_wake: the fence FENCED asks for, then
