@@ -1,7 +1,7 @@
 /*
  * spsc.pml - SPIN model of the events SPSC queue with slot recycling
- * (impl/src/events_queue.c: spsc_space, spsc_slot, tx_pool_pop,
- * spsc_detach_all, spsc_enqueue, rx_peek, rx_detach, rx_advance,
+ * (impl/src/events_queue.c: ring_space, ring_slot, tx_pool_pop,
+ * ring_detach_all, ring_enqueue, rx_peek, rx_detach, rx_advance,
  * shmk_events_try_recv / recv_view / release / reserve / publish; events.c:
  * shmk_ev_tx_claim's announce), with the slot sequence word of capability
  * 0x2 (events.spsc.slot-seq+2).
@@ -21,12 +21,14 @@
  *     lap ago), else a pool pop; an empty pool makes the sender detach every
  *     free cell ([tail, head + CAP)) and push its slot, then pop once more;
  *     still empty: SHMK_EFULL (the caller retries later).  Payload written in
- *     two halves, then spsc_enqueue: a cell slot other than ours goes back
- *     to the pool (detached first), the cell is stored only when it changes
+ *     two halves, then ring_enqueue with the cell as ring_slot read it (no
+ *     second read: a free cell has no other writer): a cell slot other than
+ *     ours goes back to the pool (detached first), the cell is stored only when it changes
  *     (a slot new to the cell first gets seq "a lap ago"), tail published
  *     (release), then the slot's seq = position + 1 (release), last.
  *   reserve: tx_pool_pop (with the same detach on empty), fill, publish =
- *     spsc_enqueue of the reserved slot (EFULL keeps the reservation).
+ *     ring_enqueue of the reserved slot with the tail cell read at publish
+ *     (EFULL keeps the reservation).
  * Receiver, per message: peek: the head cell's slot carries seq == head + 1:
  * the message is there (tail not read); seq of a lap ago: empty; else the
  * tail path (cached tail, reload when it counts nothing past head); a queued
@@ -189,7 +191,7 @@ inline pool_push(s)
 	d_step { assert(!inpool[s]); inpool[s] = 1; npool++ }
 }
 
-/* spsc_detach_all: the pool is empty, give back every slot attached to a free cell */
+/* ring_detach_all: the pool is empty, give back every slot attached to a free cell */
 inline detach_all()
 {
 	chead = head;                    /* acquire: pairs with release of head in receiver */
@@ -224,7 +226,7 @@ inline tx_pool_pop()
 	fi
 }
 
-/* spsc_space: 0 or SHMK_EFULL (the caller retries once head moves) */
+/* ring_space: 0 or SHMK_EFULL (the caller retries once head moves) */
 inline space()
 {
 	if
@@ -258,10 +260,10 @@ inline space()
 #define SEQ_STORE(s, val) sq[s] = (val)
 #endif
 
-/* spsc_enqueue of `slot` (space already checked) */
+/* ring_enqueue of `slot` (space already checked); old: the tail cell as
+ * the caller read it */
 inline enqueue()
 {
-	old = cell[t & MASK];
 	if
 	:: old != slot && old != NIL ->
 #ifdef BUG_REPLACE_PUSH_FIRST
@@ -338,7 +340,7 @@ retry:
 			:: isfull -> (head != chead); goto retry   /* SHMK_EFULL: retry later */
 			:: else -> skip
 			fi;
-			slot = cell[t & MASK];           /* spsc_slot: attached a lap ago? */
+			atomic { slot = cell[t & MASK]; old = slot }  /* ring_slot: attached a lap ago? */
 			if
 			:: slot == NIL ->
 				tx_pool_pop();
@@ -381,6 +383,7 @@ pub:
 #ifdef BUG_SEQ_EARLY
 			sq[slot] = (t + 1) & IDXM;
 #endif
+			old = cell[t & MASK];            /* publish reads the tail cell */
 			enqueue()
 		fi;
 		v++

@@ -162,6 +162,14 @@ int shmk_events_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 	/* r[impl events.wake.capability] */
 	if (!wk)
 		return shmk_fail(SHMK_EINCOMPAT, "events: region has no wake section");
+	/* r[impl events.wake.first-polls] one try before the wait's machinery;
+	 * r[impl events.wake.no-full-empty] a full queue is no result: the
+	 * wait goes on (op_send maps SHMK_EFULL to "not yet") */
+	if (timeout_ns != 0) {
+		int rc = shmk_events_try_send(tx, buf, len, sizes);
+		if (rc != SHMK_EFULL)
+			return rc;
+	}
 	struct op o = { .tx = tx, .sbuf = buf, .len = len, .sizes = sizes };
 	return blocking(tx->kind == EV_SPSC ? &wk->spsc_space : &wk->mpsc_space, timeout_ns, -1,
 			op_send, &o);
@@ -175,6 +183,18 @@ int shmk_events_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *l
 	struct shmk_events_wake *wk = W(rx->m);
 	if (!wk)
 		return shmk_fail(SHMK_EINCOMPAT, "events: region has no wake section");
+	/* r[impl events.wake.first-polls] an SPSC receive polls the queue
+	 * itself first (an MPSC or lanes one sets up every poll: op_recv);
+	 * r[impl events.wake.no-full-empty] an empty queue after them is no
+	 * result, the wait goes on */
+	if (timeout_ns != 0 && rx->kind == EV_SPSC && shmk_wait_spins()) {
+		for (int i = 0; i < EV_FIRST_POLLS; i++) {
+			int rc = shmk_events_try_recv(rx, buf, cap, len_out, sizes);
+			if (rc != SHMK_EEMPTY)
+				return rc;
+			shmk_cpu_relax();
+		}
+	}
 	struct op o = { .rx = rx, .rbuf = buf, .cap = cap, .len_out = len_out, .sizes = sizes };
 	/* An MPSC consumer must wake up to notice a dead producer's cell. */
 	int64_t slice = rx->kind == EV_MPSC ? rx->liveness_ns / 2 + 1 : -1;

@@ -304,12 +304,13 @@ static int tx_pool_pop(struct shmk_events_tx *tx, uint32_t *slot)
 /* r[impl events.spsc.recycle] The slot for the position at tail (space
  * already checked): the one the receiver left attached to the cell a lap
  * ago, else one from the pool. */
-EV_HOT int ring_slot(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t *slot)
+EV_HOT int ring_slot(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t *slot, uint32_t *cell)
 {
 	/* relaxed: the cell is free, so its last writer was us or the
 	 * receiver's detach, published by the head store we acquired */
 	uint32_t s = SHMK_LOAD_U32(&rg.cells[tx->tail & (rg.cap - 1)]);
 
+	*cell = s;
 	if (SHMK_LIKELY(s < SHMK_EVENTS_SLOTS)) {
 		*slot = s;
 		return 0;
@@ -317,21 +318,19 @@ EV_HOT int ring_slot(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t *slo
 	/* r[impl events.hostile.bounds] */
 	if (s != SHMK_EVENTS_NIL)
 		return shmk_fail(SHMK_EINTEGRITY, "events: free cell holds slot %u", s);
+	/* the pool's detach of free cells leaves this NIL one as it is */
 	return tx_pool_pop(tx, slot);
 }
 
-/* r[impl events.spsc.fifo] r[impl events.mpsc.lane+2] */
-EV_HOT int ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t slot)
+/* r[impl events.spsc.fifo] r[impl events.mpsc.lane+2] Publishes slot at
+ * tail, space already checked; old: what the tail cell held when the
+ * caller read it (we are its only writer while it is free). */
+EV_HOT void ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t slot, uint32_t old)
 {
-	int rc = ring_space(tx, rg);
-
-	if (rc)
-		return rc;
 	uint64_t t = tx->tail;
 	_Atomic uint32_t *cell = &rg.cells[t & (rg.cap - 1)];
 	/* r[impl events.spsc.recycle] a published reservation replaces the
 	 * slot attached to the cell: that one goes back to the pool */
-	uint32_t old = SHMK_LOAD_U32(cell);
 	if (SHMK_UNLIKELY(old != slot && old != SHMK_EVENTS_NIL)) {
 		/* relaxed: a free cell is read only by us (the sender) */
 		atomic_store_explicit(cell, SHMK_EVENTS_NIL, memory_order_relaxed);
@@ -359,7 +358,6 @@ EV_HOT int ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t s
 	 * (in every region: a receiver without SHMK_EVENTS_CAP_SEQ ignores it).
 	 * release: pairs with the acquire loads of seq in ring_look */
 	atomic_store_explicit(&L(tx->m)->slots[slot].seq, (uint32_t)(t + 1), memory_order_release);
-	return 0;
 }
 
 /* r[impl events.mpsc.doorbell] After a lane's seq store: set the row's
@@ -567,32 +565,61 @@ EV_HOT int tx_prep(struct shmk_events_tx *tx)
 	return 0;
 }
 
-/* SPSC and lanes only: Vyukov's MPSC claims first, then fills, then publishes */
-EV_HOT int enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t slot, size_t len)
+/* SPSC and lanes only: Vyukov's MPSC claims first, then fills, then
+ * publishes.  Space checked; old: the tail cell as read (ring_enqueue). */
+EV_HOT void enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t slot, uint32_t old,
+		    size_t len)
 {
 	/* relaxed: published with the slot index by the release store of tail */
 	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
-	int rc = ring_enqueue(tx, rg, slot);
-	if (rc == 0) {
-		if (tx->kind != EV_SPSC)
-			lane_ring_bell(tx->m, tx->prod);
-		wake_data(tx->m, tx->kind);
+	ring_enqueue(tx, rg, slot, old);
+	if (tx->kind != EV_SPSC)
+		lane_ring_bell(tx->m, tx->prod);
+	wake_data(tx->m, tx->kind);
+}
+
+/* Copies a message of up to 16 bytes with fixed-size moves (no call into
+ * the C library's memcpy, which dispatches on the size first). */
+EV_HOT void copy_small(uint8_t *d, const uint8_t *s, size_t n)
+{
+	if (n >= 8) {
+		uint64_t a, b;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
 	}
-	return rc;
+}
+
+EV_HOT void copy_msg(void *d, const void *s, size_t n)
+{
+	if (SHMK_LIKELY(n <= 16))
+		copy_small(d, s, n);
+	else
+		memcpy(d, s, n);
 }
 
 EV_HOT int ring_send(struct shmk_events_tx *tx, struct ev_ring rg, const void *buf, size_t len)
 {
-	uint32_t slot;
+	uint32_t slot, old;
 	int rc;
 
 	/* Refuse a full ring before touching a slot. */
-	if ((rc = ring_space(tx, rg)) || (rc = ring_slot(tx, rg, &slot)))
+	if ((rc = ring_space(tx, rg)) || (rc = ring_slot(tx, rg, &slot, &old)))
 		return rc;
-	if (len)
-		memcpy(L(tx->m)->slots[slot].data, buf, len);
+	copy_msg(L(tx->m)->slots[slot].data, buf, len);
 	/* cannot fail: space was checked and we are the only sender */
-	return enqueue(tx, rg, slot, len);
+	enqueue(tx, rg, slot, old, len);
+	return 0;
 }
 
 /* A lanes producer's send: the SPSC send on its row's lane, a call of its
@@ -693,9 +720,11 @@ int shmk_events_publish(struct shmk_events_tx *tx, struct shmk_events_view *view
 	}
 	/* r[impl events.zerocopy.publish] */
 	if (tx->kind == EV_SPSC || tx->lanes) {
-		rc = enqueue(tx, tx_ring(tx), view->slot, len);
+		struct ev_ring rg = tx_ring(tx);
+		rc = ring_space(tx, rg);
 		if (rc)
 			return rc; /* the view stays reserved: retry or cancel */
+		enqueue(tx, rg, view->slot, SHMK_LOAD_U32(&rg.cells[tx->tail & (rg.cap - 1)]), len);
 		view->data = NULL;
 		return 0;
 	}
@@ -1240,8 +1269,7 @@ int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_
 			*sizes = (struct shmk_events_sizes){ len, cap };
 		return SHMK_FAIL(SHMK_EBUFSMALL);
 	}
-	if (len)
-		memcpy(buf, L(rx->m)->slots[slot].data, len);
+	copy_msg(buf, L(rx->m)->slots[slot].data, len);
 	/* r[impl events.spsc.recycle] r[impl events.mpsc.recycle] the slot
 	 * stays attached to its cell for the sender's next lap: no shared
 	 * free list per message.  r[impl events.pool.dry-return] Unless the

@@ -54,6 +54,12 @@ bool shmk_membarrier_ready(void)
 /* relaxed: process-local counters a test reads after the calls it counts */
 static _Atomic uint64_t heavy_calls;
 static _Atomic int heavy_fail;
+static _Atomic uint64_t until_calls;
+
+uint64_t shmk_wait__until_calls(void)
+{
+	return atomic_load_explicit(&until_calls, memory_order_relaxed);
+}
 
 uint64_t shmk_wait__heavy_calls(void)
 {
@@ -290,6 +296,13 @@ static int64_t spin_ns(void)
 #endif
 }
 
+#ifdef SHMK_TEST_BUILD
+bool shmk_wait_spins(void)
+{
+	return spin_ns() > 0;
+}
+#endif
+
 /* r[impl common.wait.spin] Spin by time, not by a count: a peer that
  * answers within WAIT_SPIN_NS costs no futex call however fast or slow one
  * attempt is; never spin past the deadline.  A yield every
@@ -332,6 +345,9 @@ static inline int look(int (*fn)(void *), void *arg)
 int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 		    int64_t timeout_ns)
 {
+#ifdef SHMK_TEST_BUILD
+	atomic_fetch_add_explicit(&until_calls, 1, memory_order_relaxed);
+#endif
 	/* a condition already met costs one call: no clock read */
 	int rc = ops->ready(ops->arg);
 	if (rc != 1)

@@ -117,6 +117,19 @@ struct shmk_wait_ops {
 int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 		    int64_t timeout_ns);
 
+/* Whether a waiter spins before it parks: always in a release build; in a
+ * test build not when SHMK_WAIT_SPIN_NS is 0 (a lost wake-up hunt that
+ * wants its waiters parked), so a caller's own first polls follow the knob
+ * too (events.wake.first-polls). */
+#ifdef SHMK_TEST_BUILD
+bool shmk_wait_spins(void);
+#else
+static inline bool shmk_wait_spins(void)
+{
+	return true;
+}
+#endif
+
 /* One sleep on w->word while it still holds `expect`, at most slice_ns
  * (< 0: no bound): 0 woken or the word moved, -ETIMEDOUT, -EINTR, -errno.
  * The events init-word wait uses it alone (its waker always wakes). */
@@ -197,6 +210,10 @@ void shmk_wait__forget(void);
  * syscall (the kernel's transient ENOMEM, which SHMK_FAULT cannot name). */
 uint64_t shmk_wait__heavy_calls(void);
 void shmk_wait__heavy_fail_next(int err);
+/* Test builds: calls of shmk_wait_until in this process, so a test can see
+ * a caller's own first polls answer without the primitive
+ * (events.wake.first-polls). */
+uint64_t shmk_wait__until_calls(void);
 #endif
 
 /* Mode a, slow path of shmk_wait_wake: the fence FENCED asks for, then

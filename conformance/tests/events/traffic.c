@@ -394,6 +394,73 @@ static void blocking(void)
 
 H_REGISTER(blocking, 90, "events.wake.capability", "events.wake.spin", "events.wake.park+2", "events.wake.nosyscall+2");
 
+/* A blocking call never answers with a poll's SHMK_EEMPTY / SHMK_EFULL
+ * (events.wake.no-full-empty): an empty queue and a full one wait out the
+ * timeout, a zero one included, whatever the first polls found. */
+static void blocking_no_full_empty(void)
+{
+	struct shmk_events *r;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx = blk_receiver(&r);
+	char buf[16];
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 0, NULL), -ETIMEDOUT);
+	int64_t t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 2000000, NULL), -ETIMEDOUT);
+	CU_ASSERT(shmk_now_ns() - t0 >= 2000000);
+	shmk_events_rx_close(rx);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	uint32_t sent = 0;
+	while (sent <= SHMK_EVENTS_QUEUE_CAP && shmk_events_try_send(tx, "f", 1, NULL) == 0)
+		sent++;
+	CU_ASSERT_EQUAL(sent, SHMK_EVENTS_QUEUE_CAP);
+	t0 = shmk_now_ns();
+	CU_ASSERT_EQUAL(shmk_events_send(tx, "g", 1, 2000000, NULL), -ETIMEDOUT);
+	CU_ASSERT(shmk_now_ns() - t0 >= 2000000);
+	CU_ASSERT_EQUAL(shmk_events_send(tx, "g", 1, 0, NULL), -ETIMEDOUT);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(blocking_no_full_empty, 30, "events.wake.no-full-empty");
+
+/* The blocking calls' first polls (events.wake.first-polls): a send with
+ * space and an SPSC receive with a message queued answer without entering
+ * the wait primitive (shmk_wait__until_calls does not move), and hand on
+ * what they find; an empty queue still enters it. */
+static void blocking_first_polls(void)
+{
+	struct shmk_events *r;
+	struct shmk_events_tx *tx;
+	struct shmk_events_rx *rx = blk_receiver(&r);
+	char buf[16];
+	size_t n = 0;
+	struct shmk_events_sizes sz = { 0, 0 };
+
+	shmk_events_rx_close(rx);
+	CU_ASSERT_EQUAL_FATAL(shmk_events_split_spsc(r, &tx, &rx), 0);
+	uint64_t calls = shmk_wait__until_calls();
+	CU_ASSERT_EQUAL(shmk_events_send(tx, "first", 5, 1000000, NULL), 0);
+	CU_ASSERT_EQUAL(shmk_wait__until_calls(), calls);
+	/* the receive's polls follow the spin knob (SHMK_WAIT_SPIN_NS=0: none) */
+	bool polls = shmk_wait_spins();
+	calls = shmk_wait__until_calls();
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, 2, &n, 1000000, &sz), SHMK_EBUFSMALL);
+	CU_ASSERT(sz.a == 5 && sz.b == 2);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 1000000, NULL), 0);
+	CU_ASSERT(n == 5 && !memcmp(buf, "first", 5));
+	CU_ASSERT_EQUAL(shmk_wait__until_calls(), polls ? calls : calls + 2);
+	/* nothing queued: the polls end in the primitive */
+	calls = shmk_wait__until_calls();
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 1000, NULL), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(shmk_wait__until_calls(), calls + 1);
+	shmk_events_tx_close(tx);
+	shmk_events_rx_close(rx);
+	shmk_events_close(r);
+}
+H_REGISTER(blocking_first_polls, 30, "events.wake.first-polls");
+
 /* INT64_MAX as a recv timeout and as the init timeout means "practically
  * forever": neither may overflow (UBSan aborts) or wrap into the past. */
 static void blocking_huge_timeout(void)
