@@ -83,6 +83,18 @@ static inline void ilv_add(struct ilv *v, uint64_t ns)
 	if (v->nres < v->block)
 		v->res[v->nres++] = ns;
 }
+/* Measurer: one timed round trip of the floor's, for its block, when the
+ * bench runs a floor protocol of its own instead of the ping-pong (events'
+ * spinning queue, the futex round trip with events' wait protocol). */
+static inline void ilv_floor_add(struct ilv *v, uint64_t ns)
+{
+	bc_lat_add(&v->floor, ns);
+	if (v->nflo < v->block)
+		v->flo[v->nflo++] = ns;
+}
+/* Measurer: after the floor's block, timed or not: closes the block pair
+ * with its ratio when both blocks were timed whole, and starts the next. */
+void ilv_pair_end(struct ilv *v);
 /* Measurer: a block of ping-pong round trips (stamps *seq, *seq + 2, ...);
  * timed: kept as floor samples and the block pair closed with its ratio
  * (else, warm-up, dropped).  False when the peer failed (r->failed). */

@@ -32,6 +32,7 @@ expect "no baseline and no note" '.[1].baseline = null' "no baseline and no note
 expect "a mode that is not declared" '.[1].mode = "blocking"' "mode \"blocking\" is not one of"
 expect "a result without bytes" '.[1].bytes = 0' "no bytes"
 expect "an interleaved floor of other bytes" '.[0].bytes = 8 | .[1].ilv_floor = .[0].name' "interleaved floor p/floor_rtt/64/cross-cpu is 8 B"
+expect "an interleaved floor of another mode" '.[0].mode = "park" | .[1].baseline = null | .[1].note = "n" | .[1].ilv_floor = .[0].name' "interleaved floor p/floor_rtt/64/cross-cpu is 64 B cross-cpu park"
 jq '.[1].ilv_floor = null' "$tmp/good.json" > "$tmp/bad.json"
 echo '[{"row": "r", "reason": "w", "result": "m/rtt/{S}/cross-cpu", "vs": "p/floor_rtt/{S}/cross-cpu",
   "metric": "p50_ns", "op": "le", "bounds": {"64": 1.3}, "interleaved": true}]' > "$tmp/t1.json"
