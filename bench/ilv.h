@@ -7,7 +7,8 @@
  * placements and their ratio mixes them.  An interleaved bench therefore
  * runs its floor protocol too, between the same two pinned processes, on
  * separate shared memory, alternating short blocks: ILV_RTT_BLOCK round
- * trips of its own, then as many of the floor's (ping-pong, floors.h), or
+ * trips of its own, then as many of the floor's (ping-pong, floors.h, or
+ * one the bench runs itself: ilv_floor_add), or
  * ILV_TPUT_BLOCK messages of its own stream, then as many through the
  * floor's (the Lamport ring, or for the MPSC queue the SPSC one).  Round
  * trips: both processes count them, so both switch at the same one without
