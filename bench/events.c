@@ -348,11 +348,12 @@ struct ev_rtt_arg {
  * 100 ms there: long enough for the host to move the vCPUs). */
 #define EV_WAKE_BLOCK 32
 
-/* The wake self-checks' share of min_time: the idle gap is not timed, so
- * gbench's manual time of 0.25 s of 14 us round trips lasts 8 s with it
- * (doubled by the floor); a tenth of min_time still closes some hundred
- * block pairs. */
-#define EV_SELF_SHARE 0.1
+/* The wake self-checks' round trips, a fixed count: the idle gap is not
+ * timed, so gbench's min_time (0.25 s of 14 us round trips) would last 8 s
+ * with it, and under load, when a round trip's mean is ten times its p50,
+ * it gives three block pairs.  4096 on one CPU (0.2 s, 128 pairs), 2048
+ * with the gap (0.9 s, 64 pairs). */
+#define EV_SELF_RTTS(gap) ((gap) ? 2048 : 4096)
 
 /* A wrong reply (not an SHMK_E* / -errno). */
 #define EV_BAD_REPLY 1
@@ -1008,7 +1009,7 @@ __attribute__((constructor)) static void reg(void)
 			.pattern = "wake_ilv_rtt", .param = 8, .bytes = 8, .placement = pl,
 			.mode = "spin-then-park", .spinning_procs = 0, .metric = "p50_ns",
 			.floor = bc_name("peers/futex_rtt/8/%s", pl), .baseline = row, .ilv_floor = row,
-			.time_share = EV_SELF_SHARE,
+			.iterations = EV_SELF_RTTS(wake_self[p].gap_ns),
 			.note = "self-check of the interleaving: events/wake_rtt alternating blocks "
 				"with itself on a second pair of regions; ilv_ratio should be 1"});
 	}
