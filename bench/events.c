@@ -179,6 +179,18 @@ static void peer_fail(struct ev_sh *sh, const char *what, int rc)
 		 shmk_strerror(rc), shmk_errdetail());
 }
 
+/* A peer's send returned rc: 0, 1 when stopped (a send cut short by the
+ * end), -1 failed (c.msg says why). */
+static int peer_sent(struct ev_sh *sh, int rc)
+{
+	if (!rc)
+		return 0;
+	if (bc_stopped(&sh->c))
+		return 1;
+	peer_fail(sh, "send", rc);
+	return -1;
+}
+
 /* Spinning send / receive with a liveness check every 2^16 rounds. */
 static inline int ev_send_spin(struct shmk_events_tx *tx, const void *buf, size_t len,
 			       struct bc_ctl *c, struct bc_run *r)
@@ -235,15 +247,8 @@ static int ev_serve(struct ev_sh *sh, struct ev_end *in, struct ev_end *out, boo
 		return 1;
 	uint64_t seq = bc_read(buf, len, sink);
 	bc_fill(buf, len, seq + 1);
-	rc = blocking ? shmk_events_send(out->tx, buf, len, 1000000000, NULL)
-		      : ev_send_spin(out->tx, buf, len, &sh->c, NULL);
-	if (rc) {
-		if (bc_stopped(&sh->c))
-			return 1;
-		peer_fail(sh, "send", rc);
-		return -1;
-	}
-	return 0;
+	return peer_sent(sh, blocking ? shmk_events_send(out->tx, buf, len, 1000000000, NULL)
+				      : ev_send_spin(out->tx, buf, len, &sh->c, NULL));
 }
 
 /* Peer: after each round trip of the bench's own it served (*served
@@ -575,13 +580,9 @@ static int ev_ilv_send(void *ctxp, uint64_t first, uint64_t n)
 	struct ev_sh *sh = x->sh;
 	for (uint64_t i = first; i < first + n; i++) {
 		bc_fill(x->buf, sh->c.size, i);
-		int rc = ev_send_spin(x->tx, x->buf, sh->c.size, &sh->c, NULL);
-		if (rc) {
-			if (bc_stopped(&sh->c))
-				return 1;
-			peer_fail(sh, "send", rc);
-			return -1;
-		}
+		int rc = peer_sent(sh, ev_send_spin(x->tx, x->buf, sh->c.size, &sh->c, NULL));
+		if (rc)
+			return rc;
 	}
 	return 0;
 }
