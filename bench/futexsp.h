@@ -17,9 +17,11 @@
 #ifndef SHMK_BENCH_FUTEXSP_H
 #define SHMK_BENCH_FUTEXSP_H
 
+#include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -27,19 +29,34 @@
 #define FSP_SPIN_NS 50000ull
 #define FSP_PURE_NS 5000ull
 #define FSP_CHECK 16
+/* A park's timeout: the measurer looks whether its peer still lives this
+ * often (the 100 ms of events' own round trips, ev_rtt_once); a wait with
+ * no timeout never returns when the peer died. */
+#define FSP_PARK_NS 100000000l
+/* Set in a word by fsp_poke: no stamp has it (a row runs far fewer than
+ * 2^30 round trips), so a poked word is never taken for a reply. */
+#define FSP_POKED 0x80000000u
+
+/* fsp_recv: stop was set or the word poked, or the measurer's peer died
+ * (bc_run_alive reported it). */
+#define FSP_STOPPED (-1)
+#define FSP_DEAD (-2)
 
 /* FUTEX_WAIT and FUTEX_WAKE calls of one process. */
 struct fsp_count {
 	uint64_t waits, wakes;
 };
 
-static inline long fsp_futex(_Atomic uint32_t *w, int op, uint32_t val, struct fsp_count *n)
+/* FUTEX_WAIT and FUTEX_WAKE, counted; a FUTEX_WAIT with timeout ts (NULL:
+ * none). */
+static inline long fsp_futex(_Atomic uint32_t *w, int op, uint32_t val,
+			     const struct timespec *ts, struct fsp_count *n)
 {
 	if (op == FUTEX_WAIT)
 		n->waits++;
 	else
 		n->wakes++;
-	return syscall(SYS_futex, (uint32_t *)w, op, val, NULL, NULL, 0);
+	return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
 }
 
 /* Sends v on word w whose receiver announces itself in *waiters; 0, or -1
@@ -55,13 +72,15 @@ static inline int fsp_send(_Atomic uint32_t *w, _Atomic uint32_t *waiters, uint3
 	/* relaxed: the fence above orders it; taking the announcement (0)
 	 * makes this the one sender that wakes */
 	if (atomic_exchange_explicit(waiters, 0, memory_order_relaxed))
-		return fsp_futex(w, FUTEX_WAKE, 1, n) < 0 ? -1 : 0;
+		return fsp_futex(w, FUTEX_WAKE, 1, NULL, n) < 0 ? -1 : 0;
 	return 0;
 }
 
-/* Waits until word w holds want; 0, or -1 when stop was set. */
+/* Waits until word w holds want; 0, FSP_STOPPED when stop was set or w
+ * poked (before the word is looked at: a failing peer's poke is no reply),
+ * or, for a measurer (r, else NULL), FSP_DEAD when its peer died. */
 static inline int fsp_recv(_Atomic uint32_t *w, _Atomic uint32_t *waiters, uint32_t want,
-			   struct bc_ctl *stop, struct fsp_count *n)
+			   struct bc_ctl *stop, struct bc_run *r, struct fsp_count *n)
 {
 	uint64_t spin_end = 0, pure = 0;
 	for (uint32_t i = 0;; i++) {
@@ -91,21 +110,27 @@ static inline int fsp_recv(_Atomic uint32_t *w, _Atomic uint32_t *waiters, uint3
 		atomic_thread_fence(memory_order_seq_cst);
 		/* acquire: pairs with the sender's release store in fsp_send */
 		uint32_t cur = atomic_load_explicit(w, memory_order_acquire);
-		if (cur == want || bc_stopped(stop)) {
+		int rc = (cur & FSP_POKED) || bc_stopped(stop) ? FSP_STOPPED : cur == want ? 0 : 1;
+		if (rc <= 0) {
 			atomic_store_explicit(waiters, 0, memory_order_relaxed);
-			return cur == want ? 0 : -1;
+			return rc;
 		}
-		fsp_futex(w, FUTEX_WAIT, cur, n);
+		const struct timespec park = {0, FSP_PARK_NS};
+		if (fsp_futex(w, FUTEX_WAIT, cur, &park, n) < 0 && errno == ETIMEDOUT && r &&
+		    !bc_run_alive(r)) {
+			atomic_store_explicit(waiters, 0, memory_order_relaxed);
+			return FSP_DEAD;
+		}
 	}
 }
 
-/* After stop was set: a value the receiver of w does not expect, and a
- * wake, so that a parked receiver sees the stop. */
+/* After stop was set: FSP_POKED in w, a value its receiver never takes
+ * for a reply, and a wake, so that a parked receiver sees the stop. */
 static inline void fsp_poke(_Atomic uint32_t *w, struct fsp_count *n)
 {
 	/* release: the receiver's acquire load in fsp_recv takes it */
-	atomic_fetch_add_explicit(w, 2, memory_order_release);
-	fsp_futex(w, FUTEX_WAKE, 1, n);
+	atomic_fetch_or_explicit(w, FSP_POKED, memory_order_release);
+	fsp_futex(w, FUTEX_WAKE, 1, NULL, n);
 }
 
 #endif
