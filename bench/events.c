@@ -348,9 +348,10 @@ struct ev_rtt_arg {
 	uint64_t block; /* the floor's block at most; 0: ILV_RTT_BLOCK */
 };
 
-/* The wake round trips' blocks: 32 round trips, 0.7 ms back to back on
- * one CPU, 7 ms with the idle gap (a block of ILV_RTT_BLOCK would last
- * 100 ms there: long enough for the host to move the vCPUs). */
+/* The wake round trips' blocks: 32 round trips, at least 0.7 ms back to
+ * back on one CPU and 7 ms with the idle gap, about 60 ms when a round
+ * trip's p50 is slow under load (a block of ILV_RTT_BLOCK would last
+ * 100 ms there at the least: long enough for the host to move the vCPUs). */
 #define EV_WAKE_BLOCK 32
 
 /* The wake self-checks' round trips, a fixed count: the idle gap is not
