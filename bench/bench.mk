@@ -107,5 +107,5 @@ bench-list:
 # `make check` runs no benchmark: a smoke test of compare.sh and render.py
 # on synthetic results, and the check of every bench's registration (from
 # `prog --shmk_meta`, so check-build builds the bench programs).
-CHECK_PROGS += bench/checks/compare-smoke.sh bench/checks/registry.sh bench/checks/schedule.sh
+CHECK_PROGS += bench/checks/compare-smoke.sh bench/checks/futexsp.sh bench/checks/registry.sh bench/checks/schedule.sh
 CHECK_DEPS += $(BB)/peers $(BB)/iceoryx $(patsubst %,$(BB)/%,$(BENCH_MODS))

@@ -112,17 +112,20 @@ bool ilv_pp_block(struct ilv *v, struct bc_run *r, struct pp_sh *pp, uint64_t *s
 			}
 			return false;
 		}
-		if (timed) {
-			bc_lat_add(&v->floor, t1 - t0);
-			v->flo[v->nflo++] = t1 - t0;
-		}
+		if (timed)
+			ilv_floor_add(v, t1 - t0);
 	}
+	ilv_pair_end(v);
+	return true;
+}
+
+void ilv_pair_end(struct ilv *v)
+{
 	/* a pair is closed only when both blocks were timed whole: the first
 	 * timed block after the warm-up may be partial */
 	if (v->nres == v->block && v->nflo == v->block)
 		add_pair(v, median_u64(v->res, v->nres), median_u64(v->flo, v->nflo));
 	v->nres = v->nflo = 0;
-	return true;
 }
 
 int ilv_pp_serve(struct pp_sh *pp, uint64_t *want, uint64_t block, struct bc_ctl *stop,

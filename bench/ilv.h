@@ -7,7 +7,8 @@
  * placements and their ratio mixes them.  An interleaved bench therefore
  * runs its floor protocol too, between the same two pinned processes, on
  * separate shared memory, alternating short blocks: ILV_RTT_BLOCK round
- * trips of its own, then as many of the floor's (ping-pong, floors.h), or
+ * trips of its own, then as many of the floor's (ping-pong, floors.h, or
+ * one the bench runs itself: ilv_floor_add), or
  * ILV_TPUT_BLOCK messages of its own stream, then as many through the
  * floor's (the Lamport ring, or for the MPSC queue the SPSC one).  Round
  * trips: both processes count them, so both switch at the same one without
@@ -83,6 +84,18 @@ static inline void ilv_add(struct ilv *v, uint64_t ns)
 	if (v->nres < v->block)
 		v->res[v->nres++] = ns;
 }
+/* Measurer: one timed round trip of the floor's, for its block, when the
+ * bench runs a floor protocol of its own instead of the ping-pong (events'
+ * spinning queue, the futex round trip with events' wait protocol). */
+static inline void ilv_floor_add(struct ilv *v, uint64_t ns)
+{
+	bc_lat_add(&v->floor, ns);
+	if (v->nflo < v->block)
+		v->flo[v->nflo++] = ns;
+}
+/* Measurer: after the floor's block, timed or not: closes the block pair
+ * with its ratio when both blocks were timed whole, and starts the next. */
+void ilv_pair_end(struct ilv *v);
 /* Measurer: a block of ping-pong round trips (stamps *seq, *seq + 2, ...);
  * timed: kept as floor samples and the block pair closed with its ratio
  * (else, warm-up, dropped).  False when the peer failed (r->failed). */

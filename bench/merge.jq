@@ -14,7 +14,18 @@
 # An interleaved target row (bench/ilv.h) is judged by the result's own
 # ilv_ratio instead: the median of per-block ratios to its floor protocol,
 # run in short blocks alternating with it between the same two processes;
-# the paired ratio to the floor's separate run is kept beside it.
+# the paired ratio to the floor's separate run is kept beside it.  A
+# repetition's ilv_ratio counts only from ilv_min_pairs block pairs up.
+# The self-checks (pattern *_ilv_rtt: a protocol interleaved with itself)
+# must give an ilv_ratio within self_check_band; one outside it is a
+# broken instrument for this run (broken_instruments).
+
+# Fewer block pairs and a repetition's median ratio is one or two pairs,
+# which a pair that straddles a move of the vCPUs decides: from 8, three
+# such pairs still leave the median between clean ones (blocks shrink to
+# iterations / 8, bench/ilv.h, so a full invocation closes about 8).
+def ilv_min_pairs: 8;
+def self_check_band: [0.9, 1.1];
 
 def median: sort | if length == 0 then null
 	elif length % 2 == 1 then .[length / 2 | floor]
@@ -37,7 +48,7 @@ def s4: if . == null or . == 0 then . else
 # ---------------------------------------------------------------- gbench
 # The figures a ratio may name, per run.
 | def figs: {real_time, p50_ns, p90_ns, p99_ns, p999_ns, items_per_second, bytes_per_second,
-             ilv_ratio, floor_p50_ns, floor_items_per_second}
+             ilv_ratio, ilv_blocks, floor_p50_ns, floor_items_per_second}
     | with_entries(select(.value != null));
   ([$runs[] | select(.name != null)] | group_by(.name)) as $groups
 | [$groups[] | (.[0].name) as $k | ($META[$k] // {name: $k, module: ($k | split("/")[0]),
@@ -130,11 +141,13 @@ def s4: if . == null or . == 0 then . else
            | select($x != null and $y != null and $x != 0 and $y != 0)
            | (if $inv then ($y * $scale) / $x else $x / ($y * $scale) end)]
       | summary end;
-  # A ratio the result measured itself (ilv_ratio, interleaved with its
-  # floor): the median of its repetitions' values, the same noise.
-  def own($a; $fig):
+  # The ratio the result measured itself (ilv_ratio, interleaved with its
+  # floor): the median of its repetitions' values, the same noise; a
+  # repetition of fewer than ilv_min_pairs block pairs gives none.
+  def own_ilv($a):
     if $a == null or $a.error != null then null
-    else [($a.byrep // {})[] | .[$fig] | select(. != null and . != 0)] | summary end;
+    else [($a.byrep // {})[] | select((.ilv_blocks // 0) >= ilv_min_pairs)
+          | .ilv_ratio | select(. != null and . != 0)] | summary end;
   def ratio($a; $am; $b; $bm; $scale): paired($a; $am; $b; $bm; $scale; false);
   # floor / measured (latency) or measured / floor (throughput), paired.
   def efficiency($r):
@@ -178,7 +191,7 @@ def s4: if . == null or . == 0 then . else
     | . + {shape: (if $t.shape then $t.shape | gsub("\\{S\\}"; $b.key) else null end)}]) as $TT
 | ([$TT[] | . as $t | $BY[$t.result] as $r | $BY[$t.vs] as $v
     | (if $r == null then null else ratio($r; $t.metric; $v; $t.vs_metric; 1) end) as $sep
-    | (if $t.interleaved then own($r; "ilv_ratio") else $sep end) as $q
+    | (if $t.interleaved then own_ilv($r) else $sep end) as $q
     | $t + {ratio: ($q.ratio // null), noise: ($q.noise // null), pairs: ($q.pairs // null),
             pairing: (if $t.interleaved then "interleaved" else "adjacent" end),
             separate_ratio: (if $t.interleaved then ($sep.ratio // null) else null end),
@@ -237,6 +250,12 @@ def s4: if . == null or . == 0 then . else
                   and $old.median != 0
                then ($r.median / $old.median - 1 | r4) else null end)}
    | . + {drift_flag: (.drift != null and (.drift | fabs) > 0.30)}
+   | . + {self_check: (if ($r.pattern // "") | test("_ilv_rtt$") | not then null
+                       else own_ilv($r) as $q | self_check_band as $band
+                       | {ilv_ratio: ($q.ratio // null), noise: ($q.noise // null), pairs: ($q.pairs // null),
+                          band: $band,
+                          broken: (if $q == null then null
+                                   else $q.ratio < $band[0] or $q.ratio > $band[1] end)} end)}
    | .targets = [$TV[] | select(.result == $r.name) | del(.result)]
    | del(.byrep)
    | .median |= r1 | .mean |= r1 | .real_time_ns |= r1
@@ -254,4 +273,6 @@ def s4: if . == null or . == 0 then . else
    target_table: [$targets[0][] | {row, reason, result, vs, metric, vs_metric: (.vs_metric // .metric), op, bounds,
                                   interleaved: (.interleaved // false), shape: (.shape // null)}],
    targets: $TV,
-   drifted_baselines: [$res[] | select(.drift_flag) | {name, median, committed_median, drift}]}
+   drifted_baselines: [$res[] | select(.drift_flag) | {name, median, committed_median, drift}],
+   broken_instruments: [$res[] | select(.self_check.broken // false)
+                        | {name, ilv_ratio: .self_check.ilv_ratio, band: .self_check.band}]}

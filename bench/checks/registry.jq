@@ -26,10 +26,16 @@ def metrics: ["p50_ns", "p99_ns", "real_time", "items_per_second", "bytes_per_se
       elif $BY[$r.floor].floor != $r.floor then "\($r.name): floor \($r.floor) is not a floor (its own floor is \($BY[$r.floor].floor))"
       else empty end),
      # an interleaved floor (bench/ilv.h) is a floor run between the same
-     # two processes: the same bytes, placement and mode as the result
+     # two processes: the same bytes, placement and mode as the result, or
+     # for the spin-then-park receiver kept busy (<module>/spin_park_rtt),
+     # only its module's spinning queue of the same bytes and placement
+     # (<module>/spsc_rtt, events'), the protocol it must match
      (if ($r.ilv_floor // null) == null then empty
       elif $BY[$r.ilv_floor] == null then "\($r.name): interleaved floor \($r.ilv_floor) is not registered"
-      elif [$BY[$r.ilv_floor] | .bytes, .placement, .mode] != [$r.bytes, $r.placement, $r.mode] then
+      elif [$BY[$r.ilv_floor] | .bytes, .placement] != [$r.bytes, $r.placement]
+           or ($BY[$r.ilv_floor].mode != $r.mode
+               and ([$r.pattern, $r.mode, $BY[$r.ilv_floor].mode] != ["spin_park_rtt", "spin-then-park", "spin"]
+                    or $r.ilv_floor != "\($r.module)/spsc_rtt/\($r.param)/\($r.placement)")) then
         "\($r.name): interleaved floor \($r.ilv_floor) is \($BY[$r.ilv_floor].bytes) B \($BY[$r.ilv_floor].placement) \($BY[$r.ilv_floor].mode), this \($r.bytes) B \($r.placement) \($r.mode)"
       else empty end),
      (if $r.baseline == null then

@@ -32,6 +32,33 @@ expect "no baseline and no note" '.[1].baseline = null' "no baseline and no note
 expect "a mode that is not declared" '.[1].mode = "blocking"' "mode \"blocking\" is not one of"
 expect "a result without bytes" '.[1].bytes = 0' "no bytes"
 expect "an interleaved floor of other bytes" '.[0].bytes = 8 | .[1].ilv_floor = .[0].name' "interleaved floor p/floor_rtt/64/cross-cpu is 8 B"
+expect "an interleaved floor of another mode" '.[0].mode = "park" | .[1].baseline = null | .[1].note = "n" | .[1].ilv_floor = .[0].name' "interleaved floor p/floor_rtt/64/cross-cpu is 64 B cross-cpu park"
+# the one exception to a like-mode interleaved floor: a spin-then-park
+# receiver kept busy against its module's spinning queue of the same size
+# and placement; any other spin-then-park row against any spin floor (a
+# wake round trip against the ping-pong) is refused
+jq --argjson b 64 '. + [
+    {name: "e/spsc_rtt/\($b)/cross-cpu", module: "e", pattern: "spsc_rtt", param: $b, bytes: $b,
+     placement: "cross-cpu", mode: "spin", metric: "p50_ns", floor: .[0].name, baseline: null, note: "n"},
+    {name: "e/spin_park_rtt/\($b)/cross-cpu", module: "e", pattern: "spin_park_rtt", param: $b, bytes: $b,
+     placement: "cross-cpu", mode: "spin-then-park", metric: "p50_ns", floor: .[0].name, baseline: null,
+     note: "n", ilv_floor: "e/spsc_rtt/\($b)/cross-cpu"}]' "$tmp/good.json" > "$tmp/sp.json"
+if [ -z "$(jq -r --slurpfile targets "$tmp/t0.json" -f bench/checks/registry.jq "$tmp/sp.json")" ]; then
+	ok "a spin-then-park round trip interleaved with its module's spinning queue passes"
+else
+	bad "a spin-then-park round trip interleaved with its module's spinning queue is refused"
+fi
+cp "$tmp/good.json" "$tmp/good0.json"
+cp "$tmp/sp.json" "$tmp/good.json"
+expect "a wake round trip interleaved with a spinning ping-pong" \
+	'.[3] |= (.pattern = "wake_rtt" | .name = "e/wake_rtt/64/cross-cpu" | .ilv_floor = "p/floor_rtt/64/cross-cpu")' \
+	"e/wake_rtt/64/cross-cpu: interleaved floor p/floor_rtt/64/cross-cpu is 64 B cross-cpu spin"
+expect "a spin-then-park round trip interleaved with another spinning floor" \
+	'.[3].ilv_floor = "p/floor_rtt/64/cross-cpu"' "e/spin_park_rtt/64/cross-cpu: interleaved floor p/floor_rtt/64/cross-cpu"
+expect "a spin-then-park round trip interleaved with another module's spinning queue" \
+	'.[2] |= (.module = "f" | .name = "f/spsc_rtt/64/cross-cpu") | .[3].ilv_floor = "f/spsc_rtt/64/cross-cpu"' \
+	"e/spin_park_rtt/64/cross-cpu: interleaved floor f/spsc_rtt/64/cross-cpu"
+cp "$tmp/good0.json" "$tmp/good.json"
 jq '.[1].ilv_floor = null' "$tmp/good.json" > "$tmp/bad.json"
 echo '[{"row": "r", "reason": "w", "result": "m/rtt/{S}/cross-cpu", "vs": "p/floor_rtt/{S}/cross-cpu",
   "metric": "p50_ns", "op": "le", "bounds": {"64": 1.3}, "interleaved": true}]' > "$tmp/t1.json"

@@ -105,7 +105,8 @@ fi
 # per-block ratio to the floor run in the same processes, here 1.2 every
 # time), not by the ratio of the separate runs (1.5, and 0.33 in rep 3);
 # that one stays beside it as separate_ratio.
-jq -c 'if .name == "m/rtt/8/cross-cpu" then .b.ilv_ratio = 1.2 else . end' "$tmp/runs2.jsonl" > "$tmp/runs3.jsonl"
+jq -c 'if .name == "m/rtt/8/cross-cpu" then .b.ilv_ratio = 1.2 | .b.ilv_blocks = 40 else . end' \
+	"$tmp/runs2.jsonl" > "$tmp/runs3.jsonl"
 jq '.[1].ilv_floor = .[0].name' "$tmp/meta.json" > "$tmp/meta3.json"
 echo '[{"row": "r", "reason": "w", "result": "m/rtt/{S}/cross-cpu", "vs": "p/floor_rtt/{S}/cross-cpu",
   "metric": "p50_ns", "op": "le", "bounds": {"8": 1.3}, "interleaved": true}]' > "$tmp/targets3.json"
@@ -121,6 +122,40 @@ if jq -n --slurpfile machine "$tmp/machine.json" --slurpfile run "$tmp/run.json"
 	fi
 else
 	bad "merge.jq failed on synthetic interleaved runs"
+fi
+
+# merge3 METAS RUNS: the interleaved row's verdict and how many repetitions
+# gave it a ratio, and the self-checks flagged as broken instruments.
+merge3() {
+	jq -n --slurpfile machine "$tmp/machine.json" --slurpfile run "$tmp/run.json" \
+		--slurpfile metas "$1" --slurpfile runs "$2" --slurpfile ctx /dev/null \
+		--slurpfile hf /dev/null --slurpfile skipped /dev/null --slurpfile committed /dev/null \
+		--slurpfile targets "$tmp/targets3.json" -f bench/merge.jq |
+		jq -r '"\(.targets[0].pairs // [] | length) \(.targets[0].verdict) / \([(.broken_instruments // [])[].name] | join(","))"'
+}
+# A repetition of fewer than 8 block pairs gives no ilv_ratio to judge by:
+# with three of the five at 7 pairs (their ratio 0.5, which would decide
+# the median), the row has two and is not judged.
+jq -c 'if .name == "m/rtt/8/cross-cpu" and .rep <= 3 then .b.ilv_blocks = 7 | .b.ilv_ratio = 0.5 else . end' \
+	"$tmp/runs3.jsonl" > "$tmp/runs4.jsonl"
+got=$(merge3 "$tmp/meta3.json" "$tmp/runs4.jsonl")
+if [ "$got" = "2 not judged: 2 paired repetitions (3 needed) / " ]; then
+	ok "merge.jq takes no ilv_ratio from a repetition of fewer than 8 block pairs (2 of 5 left: not judged)"
+else
+	bad "merge.jq with three repetitions of 7 block pairs: $got (want 2 not judged: 2 paired repetitions (3 needed))"
+fi
+# The self-checks (*_ilv_rtt) must give an ilv_ratio within 0.9-1.1: one
+# at 1.25 is a broken instrument for the run; one at 1.05 is not.
+jq '. + [.[1] | (.name = "m/x_ilv_rtt/8/cross-cpu" | .pattern = "x_ilv_rtt"),
+	 (.name = "m/y_ilv_rtt/8/cross-cpu" | .pattern = "y_ilv_rtt")]' "$tmp/meta3.json" > "$tmp/meta5.json"
+jq -c 'select(.name == "m/rtt/8/cross-cpu") | .b.ilv_blocks = 64
+	| (.name = "m/x_ilv_rtt/8/cross-cpu" | .b.ilv_ratio = 1.25), (.name = "m/y_ilv_rtt/8/cross-cpu" | .b.ilv_ratio = 1.05)' \
+	"$tmp/runs3.jsonl" | cat "$tmp/runs3.jsonl" - > "$tmp/runs5.jsonl"
+got=$(merge3 "$tmp/meta5.json" "$tmp/runs5.jsonl")
+if [ "$got" = "5 met / m/x_ilv_rtt/8/cross-cpu" ]; then
+	ok "merge.jq flags a self-check whose ilv_ratio is outside 0.9-1.1 (1.25) as a broken instrument, not one at 1.05"
+else
+	bad "merge.jq on self-checks at 1.25 and 1.05: $got (want 5 met / m/x_ilv_rtt/8/cross-cpu)"
 fi
 
 finish

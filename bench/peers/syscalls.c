@@ -10,9 +10,9 @@
  * the word is not the value it expects (no spinning, no waiter flag).
  *
  * The spin-then-park futex baselines use the protocol of events' blocking
- * receive (impl/src/events.c), so a wake round trip is judged against the
- * same idle-then-spin protocol: the receiver spins SP_SPIN_NS by the clock
- * (looking at it every SP_CHECK polls, yielding every SP_PURE_NS so a peer
+ * receive (impl/src/wait.c), so a wake round trip is judged against the
+ * same idle-then-spin protocol: the receiver spins FSP_SPIN_NS by the clock
+ * (looking at it every FSP_CHECK polls, yielding every FSP_PURE_NS so a peer
  * on its own CPU can run), then announces itself, fences and parks; the
  * sender stores, fences and calls FUTEX_WAKE only when it takes an
  * announcement.  Both processes count their FUTEX_WAIT / FUTEX_WAKE calls
@@ -32,16 +32,11 @@
 #include <unistd.h>
 
 #include "../common.h"
+#include "../futexsp.h"
 #include "peers.h"
 
 enum chan { CH_PIPE, CH_EVENTFD, CH_FUTEX, CH_UNIX, CH_FUTEX_SP };
 static const char *const chan_name[] = {"pipe", "eventfd", "futex", "unix", "futex_sp"};
-
-/* events' wait protocol (impl/src/events.c EV_SPIN_NS, EV_SPIN_PURE_NS,
- * EV_SPIN_CHECK) */
-#define SP_SPIN_NS 50000ull
-#define SP_PURE_NS 5000ull
-#define SP_CHECK 16
 
 struct sc_sh {
 	struct bc_ctl c;
@@ -55,15 +50,11 @@ struct sc_sh {
 };
 
 /* FUTEX_WAIT / FUTEX_WAKE calls of this process. */
-static uint64_t n_waits, n_wakes;
+static struct fsp_count nfx;
 
 static long futex(_Atomic uint32_t *w, int op, uint32_t val)
 {
-	if (op == FUTEX_WAIT)
-		n_waits++;
-	else
-		n_wakes++;
-	return syscall(SYS_futex, (uint32_t *)w, op, val, NULL, NULL, 0);
+	return fsp_futex(w, op, val, NULL, &nfx);
 }
 
 static inline _Atomic uint32_t *sc_waiters(struct sc_sh *sh, _Atomic uint32_t *w)
@@ -71,56 +62,16 @@ static inline _Atomic uint32_t *sc_waiters(struct sc_sh *sh, _Atomic uint32_t *w
 	return w == &sh->fa ? &sh->wa : &sh->wb;
 }
 
+/* events' wait protocol: ../futexsp.h, the code events/wake_rtt runs
+ * interleaved with its own round trips */
 static inline int sp_send(struct sc_sh *sh, _Atomic uint32_t *w, uint32_t v)
 {
-	/* release: pairs with the receiver's acquire load in sp_recv */
-	atomic_store_explicit(w, v, memory_order_release);
-	/* seq_cst fence: pairs with the receiver's fence between its
-	 * announcement and its re-check in sp_recv (no lost wake-up) */
-	atomic_thread_fence(memory_order_seq_cst);
-	/* relaxed: the fence above orders it; taking the announcement (0)
-	 * makes this the one sender that wakes */
-	if (atomic_exchange_explicit(sc_waiters(sh, w), 0, memory_order_relaxed))
-		return futex(w, FUTEX_WAKE, 1) < 0 ? -1 : 0;
-	return 0;
+	return fsp_send(w, sc_waiters(sh, w), v, &nfx);
 }
 
-static inline int sp_recv(struct sc_sh *sh, _Atomic uint32_t *w, uint32_t want)
+static inline int sp_recv(struct sc_sh *sh, _Atomic uint32_t *w, uint32_t want, struct bc_run *r)
 {
-	uint64_t spin_end = 0, pure = 0;
-	for (uint32_t i = 0;; i++) {
-		/* acquire: pairs with the sender's release store in sp_send */
-		if (atomic_load_explicit(w, memory_order_acquire) == want)
-			return 0;
-		if (bc_stopped(&sh->c))
-			return -1;
-		if (i % SP_CHECK == 0) {
-			uint64_t now = bc_now();
-			if (!spin_end) {
-				spin_end = now + SP_SPIN_NS;
-				pure = now + SP_PURE_NS;
-			} else if (now >= pure) {
-				sched_yield();
-				pure = now + SP_PURE_NS;
-			}
-			if (now >= spin_end)
-				break;
-		}
-		bc_relax();
-	}
-	for (;;) {
-		/* relaxed: ordered by the fence below */
-		atomic_store_explicit(sc_waiters(sh, w), 1, memory_order_relaxed);
-		/* seq_cst fence: pairs with the sender's fence in sp_send */
-		atomic_thread_fence(memory_order_seq_cst);
-		/* acquire: pairs with the sender's release store in sp_send */
-		uint32_t cur = atomic_load_explicit(w, memory_order_acquire);
-		if (cur == want || bc_stopped(&sh->c)) {
-			atomic_store_explicit(sc_waiters(sh, w), 0, memory_order_relaxed);
-			return cur == want ? 0 : -1;
-		}
-		futex(w, FUTEX_WAIT, cur);
-	}
+	return fsp_recv(w, sc_waiters(sh, w), want, &sh->c, r, &nfx);
 }
 
 static int full_io(int fd, void *buf, size_t n, bool wr)
@@ -156,12 +107,15 @@ static inline int sc_send(struct sc_sh *sh, int wfd, _Atomic uint32_t *w, uint64
 	}
 }
 
-static inline int sc_recv(struct sc_sh *sh, int rfd, _Atomic uint32_t *w, uint64_t want)
+/* r: the measurer's run, whose peer a spin-then-park wait checks is alive
+ * (NULL in the peer). */
+static inline int sc_recv(struct sc_sh *sh, int rfd, _Atomic uint32_t *w, uint64_t want,
+			  struct bc_run *r)
 {
 	uint64_t v = 0;
 	switch (sh->kind) {
 	case CH_FUTEX_SP:
-		return sp_recv(sh, w, (uint32_t)want);
+		return sp_recv(sh, w, (uint32_t)want, r);
 	case CH_FUTEX:
 		for (;;) {
 			/* acquire: pairs with the sender's release store in sc_send */
@@ -188,15 +142,15 @@ static int sc_peer(void *arg)
 	struct sc_sh *sh = arg;
 	if (!bc_ready_wait_go(&sh->c))
 		return 0;
-	n_waits = n_wakes = 0;
+	nfx = (struct fsp_count){0, 0};
 	for (uint64_t want = 1;; want += 2) {
-		if (sc_recv(sh, sh->to_peer[0], &sh->fa, want))
+		if (sc_recv(sh, sh->to_peer[0], &sh->fa, want, NULL))
 			break;
 		if (sc_send(sh, sh->to_meas[1], &sh->fb, want + 1))
 			return 1;
 	}
-	sh->peer_waits = n_waits;
-	sh->peer_wakes = n_wakes;
+	sh->peer_waits = nfx.waits;
+	sh->peer_wakes = nfx.wakes;
 	return bc_stopped(&sh->c) ? 0 : 1;
 }
 
@@ -262,7 +216,7 @@ static void bm_sc(gbs_state *st, void *argp)
 	if (bc_run_start(&r, st, &sh->c, bc_peer_cpu(a->place), sc_peer, sh,
 			 (size_t)gbs_max_iterations(st))) {
 		uint64_t seq = 1;
-		n_waits = n_wakes = 0;
+		nfx = (struct fsp_count){0, 0};
 		int64_t warm = a->gap_ns ? 20 : PEERS_WARMUP / 4;
 		for (int64_t i = -warm; !r.failed; i++, seq += 2) {
 			if (i >= 0 && !gbs_keep_running(st))
@@ -276,10 +230,12 @@ static void bm_sc(gbs_state *st, void *argp)
 			uint64_t t0 = bc_now();
 			int rc = sc_send(sh, sh->to_peer[1], &sh->fa, seq);
 			if (!rc)
-				rc = sc_recv(sh, sh->to_meas[0], &sh->fb, seq + 1);
+				rc = sc_recv(sh, sh->to_meas[0], &sh->fb, seq + 1, &r);
 			uint64_t t1 = bc_now();
 			if (rc) {
-				gbs_skip_with_error(st, "round trip failed");
+				/* a dead peer was reported by bc_run_alive */
+				if (!r.failed)
+					gbs_skip_with_error(st, "round trip failed");
 				r.failed = true;
 				break;
 			}
@@ -291,11 +247,10 @@ static void bm_sc(gbs_state *st, void *argp)
 	}
 	/* Stop, then send a value the peer does not expect: it sees stop and
 	 * leaves (closing our fds would not do: it holds copies of them). */
-	uint64_t waits = n_waits, wakes = n_wakes;
+	uint64_t waits = nfx.waits, wakes = nfx.wakes;
 	atomic_store_explicit(&sh->c.stop, 1, memory_order_relaxed);
 	if (sh->kind == CH_FUTEX || sh->kind == CH_FUTEX_SP) {
-		atomic_fetch_add_explicit(&sh->fa, 2, memory_order_release);
-		futex(&sh->fa, FUTEX_WAKE, 1);
+		fsp_poke(&sh->fa, &nfx);
 	} else {
 		uint64_t poison = 0x5eedULL << 32;
 		(void)!write(sh->to_peer[1], &poison, 8);
