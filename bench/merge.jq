@@ -205,7 +205,7 @@ def s4: if . == null or . == 0 then . else
     # shape_efficiency: the result's ilv_ratio against the shaped one's
     # (shaped / result for latency), per repetition (one schedule block).
     | ($BY[$t.shape // ""]) as $c
-    | (if $c == null then null else own($c; "ilv_ratio") end) as $cq
+    | (if $c == null then null else own_ilv($c) end) as $cq
     | (if $c == null or $r == null then null
        else paired($r; "ilv_ratio"; $c; "ilv_ratio"; 1; ($r.higher_is_better | not)) end) as $ce
     | . + {shape_ratio: ($cq.ratio // null), shape_noise: ($cq.noise // null),
