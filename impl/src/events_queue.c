@@ -664,8 +664,7 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 		if (hole + 1 == EV_HOLES)
 			return SHMK_FAIL(SHMK_EFULL);
 	}
-	if (len)
-		memcpy(L(tx->m)->slots[slot].data, buf, len);
+	copy_msg(L(tx->m)->slots[slot].data, buf, len);
 	/* relaxed: published by the release publish CAS of seq */
 	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
 	rc = mpsc_publish(tx, pos);
