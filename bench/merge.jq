@@ -16,8 +16,8 @@
 # run in short blocks alternating with it between the same two processes;
 # the paired ratio to the floor's separate run is kept beside it.  A
 # repetition's ilv_ratio counts only from ilv_min_pairs block pairs up.
-# The self-checks (pattern *_ilv_rtt: a protocol interleaved with itself)
-# must give an ilv_ratio within self_check_band; one outside it is a
+# The self-checks (pattern *_ilv_rtt or *_ilv_tput: a protocol interleaved
+# with itself) must give an ilv_ratio within self_check_band; one outside it is a
 # broken instrument for this run (broken_instruments).
 
 # Fewer block pairs and a repetition's median ratio is one or two pairs,
@@ -250,7 +250,7 @@ def s4: if . == null or . == 0 then . else
                   and $old.median != 0
                then ($r.median / $old.median - 1 | r4) else null end)}
    | . + {drift_flag: (.drift != null and (.drift | fabs) > 0.30)}
-   | . + {self_check: (if ($r.pattern // "") | test("_ilv_rtt$") | not then null
+   | . + {self_check: (if ($r.pattern // "") | test("_ilv_(rtt|tput)$") | not then null
                        else own_ilv($r) as $q | self_check_band as $band
                        | {ilv_ratio: ($q.ratio // null), noise: ($q.noise // null), pairs: ($q.pairs // null),
                           band: $band,

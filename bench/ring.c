@@ -15,7 +15,8 @@
  * that is its floor and baseline.  Like that ring's consumer it keeps the
  * last head it saw and its own tail locally, so it polls the writer's line
  * only when its copy says empty.  The writer retries on SHMK_EFULL
- * (spinning).  Ring capacity 1 MiB.
+ * (spinning).  Ring capacity 256 KiB, the Lamport floor's
+ * (RING_CAP below).
  *
  *   ring/park_tput/<S>/cross-cpu      copy_tput with the reader waiting in
  *                                     shmk_ring_read_message (its own

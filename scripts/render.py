@@ -80,6 +80,20 @@ def shape(t):
     return '%s (efficiency %s)' % (num(t.get('shape_ratio')), num(t.get('shape_efficiency')))
 
 
+def band(b):
+    return '%s-%s' % (s(b[0]), s(b[1])) if isinstance(b, list) and len(b) == 2 else s(b)
+
+
+def self_check(c):
+    """A self-check's verdict (a protocol interleaved with itself: its
+    ilv_ratio must lie in the band, else the run's interleaved rows are
+    not to be trusted)."""
+    if c.get('broken') is None:
+        return 'self-check: no ratio'
+    return 'self-check %s (band %s)%s' % (num(c.get('ilv_ratio')), band(c.get('band')),
+                                          ': BROKEN' if c.get('broken') else '')
+
+
 def esc(v):
     return html.escape(s(v), quote=True).replace('&#x27;', "'")
 
@@ -356,6 +370,11 @@ def bench_html(b, plots):
     if b.get('drifted_baselines'):
         h.append('<dt class=bad>baselines moved &gt;30%</dt><dd>' + '<br>'.join(
             '%s: %s%%' % (esc(x.get('name')), s(rnd(x['drift'] * 100))) for x in b['drifted_baselines']) + '</dd>')
+    if b.get('broken_instruments'):
+        h.append('<dt class=bad>broken instruments</dt><dd>' + '<br>'.join(
+            '%s: interleaved with itself %s, band %s' % (esc(x.get('name')), num(x.get('ilv_ratio')),
+                                                         esc(band(x.get('band'))))
+            for x in b['broken_instruments']) + '<br>the interleaved rows of this run are not to be trusted</dd>')
     h.append('</dl><p>Absolute nanoseconds on a shared VM are noise; the ratios to baselines measured in the '
              'same run are the figures to read. Ratios are median(result) / median(baseline) with noise = '
              'ratio × √(cv²+cv²).</p>\n')
@@ -401,6 +420,9 @@ def bench_html(b, plots):
             flags.append('<span class=nj>oversubscribed</span>')
         if x.get('drift_flag'):
             flags.append('<span class=bad>baseline moved %s%%</span>' % s(rnd(x['drift'] * 100)))
+        if x.get('self_check'):
+            flags.append('<span class=%s>%s</span>' % ('bad' if x['self_check'].get('broken') else 'muted',
+                                                      esc(self_check(x['self_check']))))
         if x.get('error'):
             flags.append('<span class=bad>error: %s</span>' % esc(x['error']))
         if x.get('baseline_missing'):
@@ -424,6 +446,10 @@ def bench_md(b, plots):
     md = ['machine: %s, kernel %s, rev %s; run %s → %s, %s repetitions%s' % (
         s(m.get('machine_type')), s(m.get('kernel')), s((m.get('git') or {}).get('short')),
         s(r.get('started')), s(r.get('ended')), s(r.get('repetitions')), ', QUICK' if r.get('quick') else '')]
+    if b.get('broken_instruments'):
+        md.append('\n**broken instruments** (the interleaved rows of this run are not to be trusted): ' + '; '.join(
+            '%s: interleaved with itself %s, band %s' % (s(x.get('name')), num(x.get('ilv_ratio')), band(x.get('band')))
+            for x in b['broken_instruments']))
     if r.get('skipped'):
         md.append('\nskipped: ' + '; '.join('%s: %s' % (s(x.get('program')), s(x.get('reason'))) for x in r['skipped']))
     md += ['', '### Targets (bench/targets.json)', '',
@@ -441,7 +467,8 @@ def bench_md(b, plots):
     for x in b.get('results') or []:
         flags = (['oversubscribed'] if x.get('oversubscribed') else []) + \
                 (['baseline moved'] if x.get('drift_flag') else []) + \
-                (['error: ' + mdesc(x['error'])] if x.get('error') else [])
+                (['error: ' + mdesc(x['error'])] if x.get('error') else []) + \
+                ([self_check(x['self_check'])] if x.get('self_check') else [])
         md.append('| ' + ' | '.join([
             s(x.get('name')), num(x.get('bytes')), s(x.get('placement') or '-'), s(x.get('mode') or '-'),
             'itself' if x.get('floor') == x.get('name') else s(x.get('floor') or '-'),

@@ -5,8 +5,8 @@
 # halved throughput "slower", a difference inside 3 x noise "same", an
 # efficiency that rose 20 % "better" and one that fell by half "worse", and
 # refuse a file of another schema; scripts/render.py must write a page with
-# the bench section, the efficiency plot and the target table with its
-# reasons and verdicts, and "not run" notes for the missing reports.
+# the bench section, the efficiency plot, the target table with its
+# reasons and verdicts, the run's broken instruments, and "not run" notes for the missing reports.
 cd "$(dirname "$0")/../.."
 . bench/checks/lib.sh compare-smoke
 
@@ -57,7 +57,8 @@ jq '.schema = "other/1"' "$tmp/a.json" > "$tmp/c.json"
 if scripts/compare.sh "$tmp/a.json" "$tmp/c.json" > /dev/null 2>&1; then bad "accepted a foreign schema"; else ok "refuses a foreign schema"; fi
 
 mkdir -p "$tmp/out"
-cp "$tmp/b.json" "$tmp/out/bench.json"
+jq '.broken_instruments = [{name: "t/x_ilv_rtt/8/cross-cpu", ilv_ratio: 1.25, band: [0.9, 1.1]}]' \
+	"$tmp/b.json" > "$tmp/out/bench.json"
 if REPORT_OUT="$tmp/out" scripts/render.py > "$tmp/render.log" 2>&1 && [ -s "$tmp/out/index.html" ] && [ -s "$tmp/out/index.md" ]; then
 	grep -q 'id="bench"' "$tmp/out/index.html" && grep -q 't/x_rtt/8/cross-cpu' "$tmp/out/index.html" &&
 		grep -q 'not run' "$tmp/out/index.html" && ! grep -qiE '<script|(src|href)="https?:' "$tmp/out/index.html" &&
@@ -65,6 +66,9 @@ if REPORT_OUT="$tmp/out" scripts/render.py > "$tmp/render.log" 2>&1 && [ -s "$tm
 	grep -q 'a synthetic reason' "$tmp/out/index.html" && grep -q 'met, unsure' "$tmp/out/index.html" &&
 		grep -q 'a synthetic reason' "$tmp/out/index.md" &&
 		ok "the page shows the target table with reasons and verdicts" || bad "target table missing from the page"
+	grep -q 'broken instruments.*t/x_ilv_rtt/8/cross-cpu' "$tmp/out/index.html" &&
+		grep -q 'broken instruments.*t/x_ilv_rtt/8/cross-cpu' "$tmp/out/index.md" &&
+		ok "the page names a broken instrument" || bad "broken instrument missing from the page"
 	if command -v gnuplot > /dev/null; then
 		grep -q 'id="efficiency"' "$tmp/out/index.html" && [ -s "$tmp/out/plots/efficiency-t.svg" ] &&
 			ok "the page has the efficiency plot" || bad "efficiency plot missing"

@@ -144,18 +144,21 @@ if [ "$got" = "2 not judged: 2 paired repetitions (3 needed) / " ]; then
 else
 	bad "merge.jq with three repetitions of 7 block pairs: $got (want 2 not judged: 2 paired repetitions (3 needed))"
 fi
-# The self-checks (*_ilv_rtt) must give an ilv_ratio within 0.9-1.1: one
-# at 1.25 is a broken instrument for the run; one at 1.05 is not.
+# The self-checks (*_ilv_rtt, *_ilv_tput) must give an ilv_ratio within
+# 0.9-1.1: one at 1.25 (a round trip) or 0.8 (a throughput) is a broken
+# instrument for the run; one at 1.05 is not.
 jq '. + [.[1] | (.name = "m/x_ilv_rtt/8/cross-cpu" | .pattern = "x_ilv_rtt"),
-	 (.name = "m/y_ilv_rtt/8/cross-cpu" | .pattern = "y_ilv_rtt")]' "$tmp/meta3.json" > "$tmp/meta5.json"
+	 (.name = "m/y_ilv_rtt/8/cross-cpu" | .pattern = "y_ilv_rtt"),
+	 (.name = "m/z_ilv_tput/8/cross-cpu" | .pattern = "z_ilv_tput")]' "$tmp/meta3.json" > "$tmp/meta5.json"
 jq -c 'select(.name == "m/rtt/8/cross-cpu") | .b.ilv_blocks = 64
-	| (.name = "m/x_ilv_rtt/8/cross-cpu" | .b.ilv_ratio = 1.25), (.name = "m/y_ilv_rtt/8/cross-cpu" | .b.ilv_ratio = 1.05)' \
+	| (.name = "m/x_ilv_rtt/8/cross-cpu" | .b.ilv_ratio = 1.25), (.name = "m/y_ilv_rtt/8/cross-cpu" | .b.ilv_ratio = 1.05),
+	  (.name = "m/z_ilv_tput/8/cross-cpu" | .b.ilv_ratio = 0.8)' \
 	"$tmp/runs3.jsonl" | cat "$tmp/runs3.jsonl" - > "$tmp/runs5.jsonl"
 got=$(merge3 "$tmp/meta5.json" "$tmp/runs5.jsonl")
-if [ "$got" = "5 met / m/x_ilv_rtt/8/cross-cpu" ]; then
-	ok "merge.jq flags a self-check whose ilv_ratio is outside 0.9-1.1 (1.25) as a broken instrument, not one at 1.05"
+if [ "$got" = "5 met / m/x_ilv_rtt/8/cross-cpu,m/z_ilv_tput/8/cross-cpu" ]; then
+	ok "merge.jq flags self-checks whose ilv_ratio is outside 0.9-1.1 (1.25, 0.8) as broken instruments, not one at 1.05"
 else
-	bad "merge.jq on self-checks at 1.25 and 1.05: $got (want 5 met / m/x_ilv_rtt/8/cross-cpu)"
+	bad "merge.jq on self-checks at 1.25, 0.8 and 1.05: $got (want 5 met / m/x_ilv_rtt/8/cross-cpu,m/z_ilv_tput/8/cross-cpu)"
 fi
 
 finish
