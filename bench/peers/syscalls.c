@@ -124,7 +124,17 @@ static inline int sc_recv(struct sc_sh *sh, int rfd, _Atomic uint32_t *w, uint64
 				return 0;
 			if (bc_stopped(&sh->c))
 				return -1;
-			futex(w, FUTEX_WAIT, cur);
+			/* the measurer parks with futexsp.h's timeout and looks
+			 * whether its peer lives when it expires (a dead one never
+			 * answers); the peer dies with the measurer (PDEATHSIG) */
+			if (!r) {
+				futex(w, FUTEX_WAIT, cur);
+				continue;
+			}
+			const struct timespec park = {0, FSP_PARK_NS};
+			if (fsp_futex(w, FUTEX_WAIT, cur, &park, &nfx) < 0 && errno == ETIMEDOUT &&
+			    !bc_run_alive(r))
+				return -1;
 		}
 	case CH_EVENTFD:
 		if (full_io(rfd, &v, 8, false))
