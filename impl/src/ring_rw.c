@@ -56,8 +56,35 @@
  */
 #define RING_COPY_LOOP_MIN 2048
 
+/* Up to 16 bytes, as whole 8-byte words and memcpy for the rest: a short
+ * payload is most often a multiple of 8, and then no call is made (the
+ * call to memcpy was about a tenth of a record's instructions at 8 bytes).
+ * Each byte is read once. */
+#define RING_COPY_SMALL 16
+
+static inline void ring_copy_small(unsigned char *restrict d, const unsigned char *restrict s,
+				   size_t n)
+{
+	size_t i = 0;
+	/* written out: as a loop, gcc turns it back into a call to memcpy */
+	if (n >= 8) {
+		__builtin_memcpy(d, s, 8);
+		i = 8;
+		if (n >= 16) {
+			__builtin_memcpy(d + 8, s + 8, 8);
+			i = 16;
+		}
+	}
+	if (i < n)
+		memcpy(d + i, s + i, n - i);
+}
+
 static inline void ring_copy_out(void *restrict dst, const void *restrict src, size_t n)
 {
+	if (n <= RING_COPY_SMALL) {
+		ring_copy_small(dst, src, n);
+		return;
+	}
 	if (n < RING_COPY_LOOP_MIN) {
 		memcpy(dst, src, n);
 		return;
@@ -76,34 +103,22 @@ static inline void ring_copy_out(void *restrict dst, const void *restrict src, s
 }
 
 /*
- * A payload from the caller's buffer into the ring: the mirror image of
- * ring_copy_out.  The source is usually line aligned and the payload in
- * the ring 0, 16, 32 or 48 bytes off a line, and from 2112 bytes on glibc
- * 2.36 copies with rep movsb, slow on AMD Zen when the two are aligned
- * differently.  Below that size glibc's vector copy aligns its stores to
- * the destination (misaligned loads, whole aligned stores), so a long
- * payload goes in 2 KiB pieces, each one such copy.  A 64-byte loop of
- * our own with misaligned stores read 0.54 of the Lamport ring where
- * rep movsb read 0.80 (far placement): the stores' alignment is what
- * counts on this side.  Overlapping reads of the source are fine here:
- * the buffer is the caller's, and the bytes written are past head, no
- * reader's yet.
+ * A payload from the caller's buffer into the ring: short ones as words
+ * (ring_copy_small), the rest through memcpy.  From 2112 bytes on that is
+ * rep movsb, which the 64-byte loop of ring_copy_out loses to on this side
+ * (0.54 of the Lamport ring against memcpy's 0.80, far placement), and so
+ * does glibc's vector copy with destination-aligned stores, taken in 2 KiB
+ * pieces below rep movsb's threshold (ilv_ratio 0.44 against 0.81-0.92 at
+ * 4 KiB in the same minutes): rep movsb's whole-line stores are what count
+ * here.
  */
 static inline void ring_copy_in(void *restrict dst, const void *restrict src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-	size_t piece = RING_COPY_LOOP_MIN;
-	/* an opaque size: of a constant 2048 gcc makes an inline rep movsq,
-	 * the same misaligned string copy */
-	__asm__("" : "+r"(piece));
-	while (n > piece) {
-		memcpy(d, s, piece);
-		d += piece;
-		s += piece;
-		n -= piece;
+	if (n <= RING_COPY_SMALL) {
+		ring_copy_small(dst, src, n);
+		return;
 	}
-	memcpy(d, s, n);
+	memcpy(dst, src, n);
 }
 
 size_t shmk_ring_record_len(size_t len)
@@ -187,11 +202,12 @@ int shmk_ring_read(const struct shmk_ring *r, uint64_t index, void *out, size_t 
 	return 0;
 }
 
-int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64_t end,
-			       uint64_t *tag, const void **payload, size_t *len)
+/* shmk_ring_first_message_in past its argument check, folded into
+ * shmk_ring_read_message (RING_HOT: the call and its pointer outputs were
+ * about a quarter of a short record's read). */
+static RING_HOT int first_message(const struct shmk_ring *r, uint64_t start, uint64_t end,
+				  uint64_t *tag, const void **payload, size_t *len)
 {
-	if (!r)
-		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.reader.first_message.align] */
 	if (start % 8)
 		return shmk_fail(SHMK_EALIGN, "ring: record index %llu not 8-aligned",
@@ -217,6 +233,14 @@ int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64
 	if (len)
 		*len = (size_t)n;
 	return 0;
+}
+
+int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64_t end,
+			       uint64_t *tag, const void **payload, size_t *len)
+{
+	if (!r)
+		return SHMK_FAIL(-EINVAL);
+	return first_message(r, start, end, tag, payload, len);
 }
 
 /* Any registered writer alive?  Bounded: SHMK_RING_MAX_WRITERS slots. */
@@ -327,10 +351,12 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 		}
 		r->rhead = head;
 	}
-	uint64_t t;
-	const void *p;
-	size_t n;
-	rc = shmk_ring_first_message_in(r, tail, head, &t, &p, &n);
+	/* set when first_message returns 0 (its errors come from shmk_fail,
+	 * which the compiler cannot see never returns 0) */
+	uint64_t t = 0;
+	const void *p = NULL;
+	size_t n = 0;
+	rc = first_message(r, tail, head, &t, &p, &n);
 	if (rc)
 		return rc;
 	if (len)
@@ -429,9 +455,9 @@ static void ring_fork_child(void)
  * record takes the lock).  A failed look is remembered (ring_thread_none)
  * so a thread without /proc does not pay a gettid and an open per record;
  * the fork child handler clears both. */
-static uint64_t ring_thread_token(void)
+static __attribute__((noinline)) uint64_t ring_thread_token_slow(void)
 {
-	if (!ring_thread_tok && !ring_thread_none) {
+	if (!ring_thread_none) {
 		uint64_t t;
 		if (shmk_token_for_pid((pid_t)syscall(SYS_gettid), &t))
 			ring_thread_none = true;
@@ -439,6 +465,13 @@ static uint64_t ring_thread_token(void)
 			ring_thread_tok = t;
 	}
 	return ring_thread_tok;
+}
+
+/* Known after the thread's first record: one thread-local load. */
+static RING_HOT uint64_t ring_thread_token(void)
+{
+	uint64_t t = ring_thread_tok;
+	return SHMK_LIKELY(t) ? t : ring_thread_token_slow();
 }
 
 static void ring_fork_watch(void)
@@ -872,33 +905,11 @@ static RING_HOT void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t
 		w->kept = 1;
 }
 
-/* r[impl ring.truncate.hot-path] no size check: see ring_covers */
-int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int iovcnt)
-{
-	size_t len = 0;
-
-	if (!w || iovcnt < 0 || (iovcnt && !iov))
-		return SHMK_FAIL(-EINVAL);
-	/* r[impl ring.writer.iov] */
-	if (iovcnt > SHMK_RING_MAX_IOV)
-		return shmk_fail(-EINVAL, "ring: %d segments, at most %d", iovcnt,
-				 SHMK_RING_MAX_IOV);
-	if (w->reserved)
-		return shmk_fail(-EINVAL, "ring: a reservation is pending");
-	for (int i = 0; i < iovcnt; i++) {
-		/* r[impl ring.writer.toolarge] r[impl ring.record.max] */
-		if (iov[i].iov_len > SHMK_RING_MAX_PAYLOAD - len)
-			return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
-					 SHMK_RING_MAX_PAYLOAD);
-		len += iov[i].iov_len;
-	}
-	if (w->mediated)
-		return shmk_ring__med_writev(w, iov, iovcnt, len);
-	return shmk_ring__append(w, w->tag, iov, iovcnt, len);
-}
-
-int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iovec *iov,
-		      int iovcnt, size_t len)
+/* One record of len bytes (iov's, checked) with tag: the one append of
+ * direct writers and the mediator.  RING_HOT: shmk_ring_write folds it in
+ * with its one segment. */
+static RING_HOT int ring_append(struct shmk_ring_writer *w, uint64_t tag, const struct iovec *iov,
+				int iovcnt, size_t len)
 {
 	uint64_t head = 0, rl = 0; /* set by reserve_locked when it returns 0 */
 	uint8_t *dst = NULL;
@@ -927,13 +938,55 @@ int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iov
 	return 0;
 }
 
+int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iovec *iov,
+		      int iovcnt, size_t len)
+{
+	return ring_append(w, tag, iov, iovcnt, len);
+}
+
+/* r[impl ring.truncate.hot-path] no size check: see ring_covers */
+int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int iovcnt)
+{
+	size_t len = 0;
+
+	if (!w || iovcnt < 0 || (iovcnt && !iov))
+		return SHMK_FAIL(-EINVAL);
+	/* r[impl ring.writer.iov] */
+	if (iovcnt > SHMK_RING_MAX_IOV)
+		return shmk_fail(-EINVAL, "ring: %d segments, at most %d", iovcnt,
+				 SHMK_RING_MAX_IOV);
+	if (w->reserved)
+		return shmk_fail(-EINVAL, "ring: a reservation is pending");
+	for (int i = 0; i < iovcnt; i++) {
+		/* r[impl ring.writer.toolarge] r[impl ring.record.max] */
+		if (iov[i].iov_len > SHMK_RING_MAX_PAYLOAD - len)
+			return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
+					 SHMK_RING_MAX_PAYLOAD);
+		len += iov[i].iov_len;
+	}
+	if (w->mediated)
+		return shmk_ring__med_writev(w, iov, iovcnt, len);
+	return shmk_ring__append(w, w->tag, iov, iovcnt, len);
+}
+
+
+/* shmk_ring_writev's checks for its one segment, in its order, and the
+ * append folded in (a short record's write was two calls deep). */
 int shmk_ring_write(struct shmk_ring_writer *w, const void *buf, size_t len)
 {
 	struct iovec iov = { (void *)(uintptr_t)buf, len };
 
-	if (!buf && len)
+	if (!w || (!buf && len))
 		return SHMK_FAIL(-EINVAL);
-	return shmk_ring_writev(w, &iov, 1);
+	if (w->reserved)
+		return shmk_fail(-EINVAL, "ring: a reservation is pending");
+	/* r[impl ring.writer.toolarge] r[impl ring.record.max] */
+	if (len > SHMK_RING_MAX_PAYLOAD)
+		return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
+				 SHMK_RING_MAX_PAYLOAD);
+	if (w->mediated)
+		return shmk_ring__med_writev(w, &iov, 1, len);
+	return ring_append(w, w->tag, &iov, 1, len);
 }
 
 int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
