@@ -823,8 +823,9 @@ static void wunlock(struct shmk_ring_writer *w)
  * Returns the head to publish after and the record's address, or an error
  * having written nothing.
  */
-static RING_HOT int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
-					  uint64_t *head_out, uint64_t *rl_out, uint8_t **rec_out)
+static RING_HOT int reserve_locked(struct shmk_ring_writer *w, int solo, uint64_t tag,
+				   size_t len, uint64_t *head_out, uint64_t *rl_out,
+				   uint8_t **rec_out)
 {
 	struct shmk_ring_hdr *h = w->m.hdr;
 	uint64_t cap = w->m.cap;
@@ -841,9 +842,11 @@ static RING_HOT int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, siz
 	 * (ring_fork_gen, one process-local load) rules it out.  The header
 	 * line, which the reader writes (tail) and polls (head), is then
 	 * only stored to: the load of head and tail it saves is a transfer
-	 * of that line per record. */
-	if (w->kept && SHMK_LOAD_U64(&w->m.wp->registered) == 1 &&
-	    w->fork_gen == atomic_load_explicit(&ring_fork_gen, memory_order_relaxed)) {
+	 * of that line per record.  solo: solo_enter found all three after
+	 * its busy store (kept, a count of one, the generation), which is
+	 * the later look. */
+	if (solo || (w->kept && SHMK_LOAD_U64(&w->m.wp->registered) == 1 &&
+		     w->fork_gen == atomic_load_explicit(&ring_fork_gen, memory_order_relaxed))) {
 		head = w->kept_head;
 		tail = w->kept_tail;
 		if (head + rl - tail > cap) {
@@ -918,7 +921,7 @@ static RING_HOT int ring_append(struct shmk_ring_writer *w, uint64_t tag, const 
 	if (!solo && (rc = wlock(w)))
 		return rc;
 	SHMK_CRASH_POINT("ring.write.locked");
-	rc = reserve_locked(w, tag, len, &head, &rl, &dst);
+	rc = reserve_locked(w, solo, tag, len, &head, &rl, &dst);
 	if (rc) {
 		solo ? solo_leave(w) : wunlock(w);
 		return rc;
@@ -1008,7 +1011,7 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	int solo = solo_enter(w), rc = 0;
 	if (!solo && (rc = wlock(w)))
 		return rc;
-	rc = reserve_locked(w, w->tag, len, &head, &rl, &rec);
+	rc = reserve_locked(w, solo, w->tag, len, &head, &rl, &rec);
 	if (rc) {
 		solo ? solo_leave(w) : wunlock(w);
 		return rc;
