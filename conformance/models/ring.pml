@@ -266,7 +266,10 @@ again:
 #elif defined(BUG_FORK_KEPT)
 		:: kept && registered == 1 ->
 #else
-		:: kept && registered == 1 && og == gen[me] ->
+		/* reserve_locked: an unlocked record (fast) found kept, a
+		 * count of one and its generation after its busy store
+		 * (solo_enter) and does not look again */
+		:: fast || (kept && registered == 1 && og == gen[me]) ->
 #endif
 			h = kh;
 			t = kt;

@@ -52,14 +52,39 @@
  * same with either in the far placement.  Below RING_COPY_LOOP_MIN,
  * memcpy's own vector code is the better one.  Each source byte is read
  * once (no overlapping tail): a writer may be changing them.  The copy in
- * (shmk_ring__append) keeps memcpy: there rep movsb's whole-line stores
- * win (this loop read 0.54 of the Lamport ring against memcpy's 0.80 in
- * the far placement).
+ * is ring_copy_in.
  */
 #define RING_COPY_LOOP_MIN 2048
 
+/* Up to 16 bytes, as whole 8-byte words and memcpy for the rest: a short
+ * payload is most often a multiple of 8, and then no call is made (the
+ * call to memcpy was about a tenth of a record's instructions at 8 bytes).
+ * Each byte is read once. */
+#define RING_COPY_SMALL 16
+
+static inline void ring_copy_small(unsigned char *restrict d, const unsigned char *restrict s,
+				   size_t n)
+{
+	size_t i = 0;
+	/* written out: as a loop, gcc turns it back into a call to memcpy */
+	if (n >= 8) {
+		__builtin_memcpy(d, s, 8);
+		i = 8;
+		if (n >= 16) {
+			__builtin_memcpy(d + 8, s + 8, 8);
+			i = 16;
+		}
+	}
+	if (i < n)
+		memcpy(d + i, s + i, n - i);
+}
+
 static inline void ring_copy_out(void *restrict dst, const void *restrict src, size_t n)
 {
+	if (n <= RING_COPY_SMALL) {
+		ring_copy_small(dst, src, n);
+		return;
+	}
 	if (n < RING_COPY_LOOP_MIN) {
 		memcpy(dst, src, n);
 		return;
@@ -75,6 +100,25 @@ static inline void ring_copy_out(void *restrict dst, const void *restrict src, s
 	}
 	if (i < n)
 		memcpy(d + i, s + i, n - i);
+}
+
+/*
+ * A payload from the caller's buffer into the ring: short ones as words
+ * (ring_copy_small), the rest through memcpy.  From 2112 bytes on that is
+ * rep movsb, which the 64-byte loop of ring_copy_out loses to on this side
+ * (0.54 of the Lamport ring against memcpy's 0.80, far placement), and so
+ * does glibc's vector copy with destination-aligned stores, taken in 2 KiB
+ * pieces below rep movsb's threshold (ilv_ratio 0.44 against 0.81-0.92 at
+ * 4 KiB in the same minutes): rep movsb's whole-line stores are what count
+ * here.
+ */
+static inline void ring_copy_in(void *restrict dst, const void *restrict src, size_t n)
+{
+	if (n <= RING_COPY_SMALL) {
+		ring_copy_small(dst, src, n);
+		return;
+	}
+	memcpy(dst, src, n);
 }
 
 size_t shmk_ring_record_len(size_t len)
@@ -158,11 +202,12 @@ int shmk_ring_read(const struct shmk_ring *r, uint64_t index, void *out, size_t 
 	return 0;
 }
 
-int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64_t end,
-			       uint64_t *tag, const void **payload, size_t *len)
+/* shmk_ring_first_message_in past its argument check, folded into
+ * shmk_ring_read_message (RING_HOT: the call and its pointer outputs were
+ * about a quarter of a short record's read). */
+static RING_HOT int first_message(const struct shmk_ring *r, uint64_t start, uint64_t end,
+				  uint64_t *tag, const void **payload, size_t *len)
 {
-	if (!r)
-		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.reader.first_message.align] */
 	if (start % 8)
 		return shmk_fail(SHMK_EALIGN, "ring: record index %llu not 8-aligned",
@@ -188,6 +233,14 @@ int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64
 	if (len)
 		*len = (size_t)n;
 	return 0;
+}
+
+int shmk_ring_first_message_in(const struct shmk_ring *r, uint64_t start, uint64_t end,
+			       uint64_t *tag, const void **payload, size_t *len)
+{
+	if (!r)
+		return SHMK_FAIL(-EINVAL);
+	return first_message(r, start, end, tag, payload, len);
 }
 
 /* Any registered writer alive?  Bounded: SHMK_RING_MAX_WRITERS slots. */
@@ -298,10 +351,12 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 		}
 		r->rhead = head;
 	}
-	uint64_t t;
-	const void *p;
-	size_t n;
-	rc = shmk_ring_first_message_in(r, tail, head, &t, &p, &n);
+	/* set when first_message returns 0 (its errors come from shmk_fail,
+	 * which the compiler cannot see never returns 0) */
+	uint64_t t = 0;
+	const void *p = NULL;
+	size_t n = 0;
+	rc = first_message(r, tail, head, &t, &p, &n);
 	if (rc)
 		return rc;
 	if (len)
@@ -400,9 +455,9 @@ static void ring_fork_child(void)
  * record takes the lock).  A failed look is remembered (ring_thread_none)
  * so a thread without /proc does not pay a gettid and an open per record;
  * the fork child handler clears both. */
-static uint64_t ring_thread_token(void)
+static __attribute__((noinline)) uint64_t ring_thread_token_slow(void)
 {
-	if (!ring_thread_tok && !ring_thread_none) {
+	if (!ring_thread_none) {
 		uint64_t t;
 		if (shmk_token_for_pid((pid_t)syscall(SYS_gettid), &t))
 			ring_thread_none = true;
@@ -410,6 +465,13 @@ static uint64_t ring_thread_token(void)
 			ring_thread_tok = t;
 	}
 	return ring_thread_tok;
+}
+
+/* Known after the thread's first record: one thread-local load. */
+static RING_HOT uint64_t ring_thread_token(void)
+{
+	uint64_t t = ring_thread_tok;
+	return SHMK_LIKELY(t) ? t : ring_thread_token_slow();
 }
 
 static void ring_fork_watch(void)
@@ -761,8 +823,9 @@ static void wunlock(struct shmk_ring_writer *w)
  * Returns the head to publish after and the record's address, or an error
  * having written nothing.
  */
-static RING_HOT int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, size_t len,
-					  uint64_t *head_out, uint64_t *rl_out, uint8_t **rec_out)
+static RING_HOT int reserve_locked(struct shmk_ring_writer *w, int solo, uint64_t tag,
+				   size_t len, uint64_t *head_out, uint64_t *rl_out,
+				   uint8_t **rec_out)
 {
 	struct shmk_ring_hdr *h = w->m.hdr;
 	uint64_t cap = w->m.cap;
@@ -779,9 +842,11 @@ static RING_HOT int reserve_locked(struct shmk_ring_writer *w, uint64_t tag, siz
 	 * (ring_fork_gen, one process-local load) rules it out.  The header
 	 * line, which the reader writes (tail) and polls (head), is then
 	 * only stored to: the load of head and tail it saves is a transfer
-	 * of that line per record. */
-	if (w->kept && SHMK_LOAD_U64(&w->m.wp->registered) == 1 &&
-	    w->fork_gen == atomic_load_explicit(&ring_fork_gen, memory_order_relaxed)) {
+	 * of that line per record.  solo: solo_enter found all three after
+	 * its busy store (kept, a count of one, the generation), which is
+	 * the later look. */
+	if (solo || (w->kept && SHMK_LOAD_U64(&w->m.wp->registered) == 1 &&
+		     w->fork_gen == atomic_load_explicit(&ring_fork_gen, memory_order_relaxed))) {
 		head = w->kept_head;
 		tail = w->kept_tail;
 		if (head + rl - tail > cap) {
@@ -843,6 +908,45 @@ static RING_HOT void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t
 		w->kept = 1;
 }
 
+/* One record of len bytes (iov's, checked) with tag: the one append of
+ * direct writers and the mediator.  RING_HOT: shmk_ring_write folds it in
+ * with its one segment. */
+static RING_HOT int ring_append(struct shmk_ring_writer *w, uint64_t tag, const struct iovec *iov,
+				int iovcnt, size_t len)
+{
+	uint64_t head = 0, rl = 0; /* set by reserve_locked when it returns 0 */
+	uint8_t *dst = NULL;
+	/* r[impl ring.writer.solo+4] */
+	int solo = solo_enter(w), rc = 0;
+	if (!solo && (rc = wlock(w)))
+		return rc;
+	SHMK_CRASH_POINT("ring.write.locked");
+	rc = reserve_locked(w, solo, tag, len, &head, &rl, &dst);
+	if (rc) {
+		solo ? solo_leave(w) : wunlock(w);
+		return rc;
+	}
+	dst += SHMK_RING_REC_HDR;
+	size_t done = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len)
+			ring_copy_in(dst + done, iov[i].iov_base, iov[i].iov_len);
+		done += iov[i].iov_len;
+		SHMK_CRASH_POINT("ring.write.copying");
+	}
+	SHMK_CRASH_POINT("ring.write.copied");
+	publish(w, head, rl);
+	solo ? solo_leave(w) : wunlock(w);
+	wake_reader(w);
+	return 0;
+}
+
+int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iovec *iov,
+		      int iovcnt, size_t len)
+{
+	return ring_append(w, tag, iov, iovcnt, len);
+}
+
 /* r[impl ring.truncate.hot-path] no size check: see ring_covers */
 int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int iovcnt)
 {
@@ -868,43 +972,24 @@ int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int io
 	return shmk_ring__append(w, w->tag, iov, iovcnt, len);
 }
 
-int shmk_ring__append(struct shmk_ring_writer *w, uint64_t tag, const struct iovec *iov,
-		      int iovcnt, size_t len)
-{
-	uint64_t head = 0, rl = 0; /* set by reserve_locked when it returns 0 */
-	uint8_t *dst = NULL;
-	/* r[impl ring.writer.solo+4] */
-	int solo = solo_enter(w), rc = 0;
-	if (!solo && (rc = wlock(w)))
-		return rc;
-	SHMK_CRASH_POINT("ring.write.locked");
-	rc = reserve_locked(w, tag, len, &head, &rl, &dst);
-	if (rc) {
-		solo ? solo_leave(w) : wunlock(w);
-		return rc;
-	}
-	dst += SHMK_RING_REC_HDR;
-	size_t done = 0;
-	for (int i = 0; i < iovcnt; i++) {
-		if (iov[i].iov_len)
-			memcpy(dst + done, iov[i].iov_base, iov[i].iov_len);
-		done += iov[i].iov_len;
-		SHMK_CRASH_POINT("ring.write.copying");
-	}
-	SHMK_CRASH_POINT("ring.write.copied");
-	publish(w, head, rl);
-	solo ? solo_leave(w) : wunlock(w);
-	wake_reader(w);
-	return 0;
-}
 
+/* shmk_ring_writev's checks for its one segment, in its order, and the
+ * append folded in (a short record's write was two calls deep). */
 int shmk_ring_write(struct shmk_ring_writer *w, const void *buf, size_t len)
 {
 	struct iovec iov = { (void *)(uintptr_t)buf, len };
 
-	if (!buf && len)
+	if (!w || (!buf && len))
 		return SHMK_FAIL(-EINVAL);
-	return shmk_ring_writev(w, &iov, 1);
+	if (w->reserved)
+		return shmk_fail(-EINVAL, "ring: a reservation is pending");
+	/* r[impl ring.writer.toolarge] r[impl ring.record.max] */
+	if (len > SHMK_RING_MAX_PAYLOAD)
+		return shmk_fail(SHMK_ETOOLARGE, "ring: message over %u bytes",
+				 SHMK_RING_MAX_PAYLOAD);
+	if (w->mediated)
+		return shmk_ring__med_writev(w, &iov, 1, len);
+	return ring_append(w, w->tag, &iov, 1, len);
 }
 
 int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
@@ -926,7 +1011,7 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	int solo = solo_enter(w), rc = 0;
 	if (!solo && (rc = wlock(w)))
 		return rc;
-	rc = reserve_locked(w, w->tag, len, &head, &rl, &rec);
+	rc = reserve_locked(w, solo, w->tag, len, &head, &rl, &rec);
 	if (rc) {
 		solo ? solo_leave(w) : wunlock(w);
 		return rc;
