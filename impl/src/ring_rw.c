@@ -332,6 +332,7 @@ int shmk_ring_wait(struct shmk_ring *r, uint64_t index, int64_t timeout_ns)
 int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t buflen,
 			   size_t *len, int64_t timeout_ns)
 {
+	/* r[impl ring.api.args] */
 	if (!r || (!buf && buflen))
 		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.reader.lazy_tail] our tail, and the head we loaded
@@ -952,6 +953,7 @@ int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int io
 {
 	size_t len = 0;
 
+	/* r[impl ring.api.args] */
 	if (!w || iovcnt < 0 || (iovcnt && !iov))
 		return SHMK_FAIL(-EINVAL);
 	/* r[impl ring.writer.iov] */
@@ -973,12 +975,14 @@ int shmk_ring_writev(struct shmk_ring_writer *w, const struct iovec *iov, int io
 }
 
 
-/* shmk_ring_writev's checks for its one segment, in its order, and the
- * append folded in (a short record's write was two calls deep). */
+/* r[impl ring.truncate.hot-path] shmk_ring_writev's checks for its one
+ * segment, in its order, and the append folded in (a short record's write
+ * was two calls deep). */
 int shmk_ring_write(struct shmk_ring_writer *w, const void *buf, size_t len)
 {
 	struct iovec iov = { (void *)(uintptr_t)buf, len };
 
+	/* r[impl ring.api.args] */
 	if (!w || (!buf && len))
 		return SHMK_FAIL(-EINVAL);
 	if (w->reserved)
