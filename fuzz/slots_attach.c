@@ -264,7 +264,6 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned 
 		{ H + 0x1c, 4, HDR, -1 },	/* hdr_size */
 		{ H + 0x20, 8, 0, -1 },		/* owner token */
 		{ H + 0x28, 4, 2, -1 },		/* owner_state */
-		{ H + 0x30, 8, 1, -1 },		/* registry_gen */
 		{ H + 0x40, 8, 0, -1 },		/* readers[0] */
 		{ H + HDR + 2 + 0, 8, 1, -1 },	/* slot 0 sn */
 		{ H + HDR + 2 + 8, 4, 48, -1 },	/* slot 0 sample_size */

@@ -28,7 +28,6 @@ const char *const shmk_fuzz_clauses[] = {
 	"slots.read.bounds",
 	"slots.loan.inplace",
 	"slots.reader.unregistered",
-	"slots.reader.registry-gen",
 	"slots.handle.bounds",
 	"slots.close.reader",
 	NULL,
@@ -326,9 +325,6 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 		if (m.reg[b] != R_NONE)
 			break;
 		atomic_store(&seg_hdr->readers[b], FAKE(b));
-		/* as register_reader does (slots.reader.registry-gen): the
-		 * owner's commits see the entry once the generation moved */
-		atomic_fetch_add(&seg_hdr->registry_gen, 1);
 		m.reg[b] = R_FOREIGN;
 		m.dead[b] = false;
 		fz_revive(FAKE(b)); /* a new process at a reaped index */
@@ -431,11 +427,6 @@ size_t shmk_fuzz_seed(unsigned i, uint8_t *out, size_t max)
 		/* corruption */
 		{ 0x0a, 0, 4, 0, 0xfe, 0, 0, 0, 1, 0, 1, 'a', 0, 10, 12, 1, 0, 0xff, 5, 0, 0,
 		  0xff, 12, 0, 0, 5, 5, 0, 0, 0xff, 6, 0, 0, 0 },
-		/* 2 slots: a commit with no reader, a foreign reader registers,
-		 * two commits owed to it pin both slots: the owner must not
-		 * address by its first scan (slots.reader.registry-gen) */
-		{ 0x01, 0, 0, 0, 0xff, 0, 1, 0, 0, 1, 9, 0, 3, 0, 0, 0, 0xff, 0, 1, 0, 1, 1,
-		  0, 0, 0xff, 0, 1, 0, 0, 1, 0, 0, 0xff, 0 },
 	};
 	if (i >= sizeof(scripts) / sizeof(scripts[0]))
 		return 0;

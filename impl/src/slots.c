@@ -636,11 +636,6 @@ int shmk_slots_register_reader(struct shmk_slots *s, int want, unsigned *index)
 		if (atomic_compare_exchange_strong_explicit(&s->hdr->readers[i], &expect, self,
 							    memory_order_acq_rel,
 							    memory_order_relaxed)) {
-			/* r[impl slots.reader.registry-gen] release: pairs
-			 * with the acquire load in the owner's registered_now:
-			 * a commit that sees the new generation scans and
-			 * finds this entry */
-			atomic_fetch_add_explicit(&s->hdr->registry_gen, 1, memory_order_release);
 			s->reg_index = (int)i;
 			s->reg_token = self;
 			*index = i;
@@ -737,10 +732,6 @@ int shmk_slots_close(struct shmk_slots *s)
 							SHMK_SLOTS_READER_LEFT,
 							memory_order_release,
 							memory_order_relaxed);
-		/* r[impl slots.reader.registry-gen] release: pairs with the
-		 * acquire load in registered_now: the next commit scans and
-		 * reaps this entry */
-		atomic_fetch_add_explicit(&s->hdr->registry_gen, 1, memory_order_release);
 		notify(s);
 	}
 	shmk_region_unmap(s->hdr, s->map_len);

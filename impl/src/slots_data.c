@@ -81,30 +81,6 @@ static inline uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *
 		}
 		live |= 1u << i;
 	}
-	if (*reaped)
-		s->reg_fresh = 0;	/* the registry moved under the commit's cache */
-	return live;
-}
-
-/* r[impl slots.reader.registry-gen] The readers a commit owes its sample
- * to: the last commit's scan while registry_gen has not moved since, else
- * a new scan.  The scan of 32 entries was ~300 of a commit's ~370
- * instructions (callgrind, slots/op/64/single), all before the sn store
- * the reader waits for.  acquire: pairs with the release bump in
- * register_reader and close, so a scan after a moved generation sees the
- * entry that moved it. */
-static inline uint32_t registered_now(struct shmk_slots *s, int *reaped)
-{
-	uint64_t g = SHMK_LOAD_ACQ_U64(&s->hdr->registry_gen);
-
-	if (s->reg_fresh && g == s->reg_gen)
-		return s->reg_live;
-	uint32_t live = scan_readers(s, 0, reaped);
-	/* a reap just now (reg_fresh 0) is the owner's own change: the
-	 * registry it leaves is the one scanned, so the cache holds */
-	s->reg_gen = g;
-	s->reg_live = live;
-	s->reg_fresh = 1;
 	return live;
 }
 
@@ -217,10 +193,9 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	struct shmk_slot_hdr *sh = slot_at(s, h.index);
 	/* r[impl slots.delivery.addressed] only readers registered now are
 	 * owed this sample; everyone else's bit is set from the start. */
-	/* r[impl slots.reader.reap+2] closed readers, at every commit after
-	 * their close moved registry_gen */
+	/* r[impl slots.reader.reap+2] closed readers, at every commit */
 	int reaped = 0;
-	uint32_t owed = s->lactive[h.index] & registered_now(s, &reaped);
+	uint32_t owed = s->lactive[h.index] & scan_readers(s, 0, &reaped);
 	/* relaxed: published by the release store of sn below. */
 	atomic_store_explicit(&sh->sample_size, (uint32_t)len, memory_order_relaxed);
 	atomic_store_explicit(&sh->reader_mask, ~owed, memory_order_relaxed);

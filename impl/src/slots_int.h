@@ -37,12 +37,6 @@ struct shmk_slots {
 	uint32_t *lactive;	/* active mask given at reserve */
 	uint32_t cursor;
 	uint64_t next_sn;	/* authoritative copy; header's is advisory */
-	/* The registry as the last commit's scan found it: its live mask,
-	 * and registry_gen loaded before that scan; reg_fresh 0 until a scan
-	 * and after any reap (slots_data.c, registered_now). */
-	uint64_t reg_gen;
-	uint32_t reg_live;
-	int reg_fresh;
 	/* reader only */
 	int reg_index;		/* -1 when not registered */
 	/* Per reader index, process-local hints for next_unread_slot:

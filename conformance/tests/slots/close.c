@@ -91,8 +91,7 @@ static void close_roles(void)
 	CU_ASSERT_EQUAL(atomic_load(&hd->readers[3]), SHMK_SLOTS_READER_LEFT);
 	CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
 	CU_ASSERT_EQUAL(shmk_slots_commit_slot(o, h, "q", 1, &sn, NULL), 0);
-	/* the owner reaped it (slots.reader.reap+2: at the first commit after
-	 * the close moved registry_gen, slots.reader.registry-gen) */
+	/* the owner reaped it (slots.reader.reap+2: at every commit) */
 	CU_ASSERT_EQUAL(atomic_load(&hd->readers[3]), 0);
 	/* the owner's close: closed state, flink and segment gone */
 	uint32_t g = atomic_load(&hd->notify_gen);

@@ -454,11 +454,7 @@ struct shmk_slots_hdr {
 	SHMK_ATOMIC(uint64_t) owner_token;	/* 0x20 creator's process token */
 	SHMK_ATOMIC(uint32_t) owner_state;	/* 0x28 SHMK_SLOTS_OWNER_* */
 	SHMK_ATOMIC(uint32_t) waiters;		/* 0x2c processes announced on notify_gen */
-	/* 0x30 moves after every change of readers[] but the owner's own
-	 * reaps (register_reader, a reader's close): the owner's commit scans
-	 * the registry only when it moved (r[impl slots.reader.registry-gen]) */
-	SHMK_ATOMIC(uint64_t) registry_gen;
-	uint8_t reserved[0x8];			/* 0x38 zero */
+	uint8_t reserved[0x10];			/* 0x30 zero */
 	SHMK_ATOMIC(uint64_t) readers[32];	/* 0x40 token, 0, or READER_LEFT */
 };
 
@@ -479,8 +475,7 @@ SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, hdr_size) == 0x1c);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, owner_token) == 0x20);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, owner_state) == 0x28);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, waiters) == 0x2c);
-SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, registry_gen) == 0x30);
-SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, reserved) == 0x38);
+SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, reserved) == 0x30);
 SHMK_WIRE_ASSERT(offsetof(struct shmk_slots_hdr, readers) == 0x40);
 SHMK_WIRE_ASSERT(SHMK_SLOTS_HDR_SIZE % SHMK_SLOTS_SLOT_ALIGN == 0);
 SHMK_WIRE_ASSERT(SHMK_SLOTS_MAGIC != SHMK_SLOTS_ZERODDS_MAGIC);
