@@ -63,12 +63,11 @@ __attribute__((constructor)) static void detect_cpu(void)
 
 /* The registry in eight 32-byte loads: bit i of the result is set when
  * entry i is nonzero, of *left when it is READER_LEFT.  Each entry is
- * loaded once (an aligned 8-byte element of one load; the asm keeps the
- * compiler from reading the memory again) and both answers come from that
- * load.  The scalar loop below took ~300 of a commit's ~370 instructions
- * (callgrind, slots/op/64/single), all before the sn store the reader
- * waits for; the registry's lines are written only by registrations, so
- * its loads hit and only the instructions count. */
+ * loaded once (an 8-byte element of one SHMK_LOAD_U64X4) and both answers
+ * come from that load.  The scalar loop below took ~300 of a commit's ~370
+ * instructions (callgrind, slots/op/64/single), all before the sn store the
+ * reader waits for; the registry's lines are written only by
+ * registrations, so its loads hit and only the instructions count. */
 __attribute__((target("avx2"))) static uint32_t
 registry_bits_avx2(const struct shmk_slots_hdr *h, uint32_t *left)
 {
@@ -76,10 +75,7 @@ registry_bits_avx2(const struct shmk_slots_hdr *h, uint32_t *left)
 	uint32_t z = 0, l = 0;
 
 	for (unsigned j = 0; j < SHMK_SLOTS_MAX_READERS / 4; j++) {
-		__m256i v;
-		__asm__ volatile("vmovdqa %1, %0"
-				 : "=x"(v)
-				 : "m"(*(const struct { uint64_t q[4]; } *)&h->readers[4 * j]));
+		__m256i v = (__m256i)SHMK_LOAD_U64X4(&h->readers[4 * j]);
 		z |= (uint32_t)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(v, zero)))
 		     << (4 * j);
 		l |= (uint32_t)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(v, all)))
