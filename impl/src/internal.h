@@ -83,16 +83,18 @@ static inline uint64_t shmk__ld64(const volatile void *p, memory_order mo)
 /* Four adjacent 8-byte fields in one 32-byte load (AVX2 callers only, in a
  * target("avx2") function): each field is read once, as one element of the
  * one load, and the peer model sees the 32 bytes first.  The asm keeps the
- * compiler from splitting or repeating the read; vmovdqa needs p 32-byte
- * aligned.  Like the relaxed forms, no ordering; the CPU may split the load into 8-byte accesses, each
- * untorn when its field is 8-byte aligned (Intel SDM vol. 3 8.1.1). */
+ * compiler from splitting or repeating the read; vmovdqu needs no 32-byte
+ * alignment (vmovdqa faults without it) and costs the same on aligned
+ * data.  Like the relaxed forms, no ordering; the CPU may split the load
+ * into 8-byte accesses, each untorn when its field is 8-byte aligned
+ * (Intel SDM vol. 3 8.1.1). */
 typedef long long shmk_u64x4 __attribute__((vector_size(32)));
 __attribute__((target("avx2"))) static inline shmk_u64x4 shmk__ld64x4(const volatile void *p)
 {
 	shmk_u64x4 v;
 
 	SHMK__PEER(p, 32);
-	__asm__ volatile("vmovdqa %1, %0"
+	__asm__ volatile("vmovdqu %1, %0"
 			 : "=x"(v)
 			 : "m"(*(const volatile struct { uint64_t q[4]; } *)p));
 	return v;
