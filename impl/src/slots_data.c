@@ -82,6 +82,10 @@ registry_bits_avx2(const struct shmk_slots_hdr *h, uint32_t *left)
 		     << (4 * j);
 	}
 	*left = l;
+	/* GCC inserts vzeroupper itself only when optimising (-O2); the
+	 * check, tsan and coverage builds (-O0/-O1) would return with the
+	 * ymm upper halves dirty and slow every later SSE instruction. */
+	_mm256_zeroupper();
 	return ~z;
 }
 #endif
