@@ -25,8 +25,13 @@ void (*shmk_slots_test_scan_hook)(uint32_t index);
 		if (shmk_slots_test_scan_hook)                \
 			shmk_slots_test_scan_hook(i);         \
 	} while (0)
+/* Test seam: nonzero sends every commit's registry scan through the scalar
+ * loop, the path of CPUs without AVX2, so an AVX2 machine tests it too. */
+int shmk_slots_test_scalar_scan;
+#define SCALAR_SCAN_ONLY() shmk_slots_test_scalar_scan
 #else
 #define SCAN_HOOK(i) ((void)0)
+#define SCALAR_SCAN_ONLY() 0
 #endif
 
 /* ------------------------------------------------------------ prefetch */
@@ -111,7 +116,7 @@ static inline uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *
 	/* A commit's scan (no liveness check) with no LEFT entry reaps
 	 * nothing: the entries' bits are the answer.  Otherwise the loop
 	 * below loads and judges every entry anew. */
-	if (!check_alive && slots_avx2) {
+	if (!check_alive && slots_avx2 && !SCALAR_SCAN_ONLY()) {
 		uint32_t left, nz = registry_bits_avx2(s->hdr, &left);
 		if (!left)
 			return nz;
