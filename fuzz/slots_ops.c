@@ -223,8 +223,16 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 		unsigned got = 99;
 		rc = shmk_slots_register_reader(rd[k], w, &got);
 		fz_rc(rc);
-		if (m.corrupt)
+		if (m.corrupt) {
+			/* Corruption touches slot headers and next_sn, not
+			 * this handle's registration: case 5 still needs to
+			 * know whether handle k holds an index. */
+			if (!rc && got < NR && m.ridx[k] < 0) {
+				m.reg[got] = R_HANDLE;
+				m.ridx[k] = (int)got;
+			}
 			break;
+		}
 		if (w >= (int)NR)
 			want = SHMK_ERANGE; /* slots.reader.index */
 		else if (m.ridx[k] >= 0)
