@@ -79,11 +79,24 @@ static uint32_t scan(int check_alive)
 static int model_reserve(uint32_t active, uint32_t *idx)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		uint32_t live = scan(pass);
+		/* As shmk_slots_reserve_slot (r[slots.reader.reap+2]): the
+		 * registry is scanned, and LEFT entries reaped, only when a
+		 * committed slot's mask has to be judged by it, or always in
+		 * pass 1.  A reserve that finds a free slot first reaps
+		 * nothing, and a closed reader's index stays taken until the
+		 * next commit or judged reserve. */
+		uint32_t live = 0;
+		bool scanned = pass == 1;
+		if (scanned)
+			live = scan(1);
 		for (uint32_t k = 0; k < m.count; k++) {
 			uint32_t i = (m.cursor + k) % m.count;
 			if (m.st[i] == LOANED)
 				continue;
+			if (m.st[i] == COMMITTED && m.mask[i] != UINT32_MAX && !scanned) {
+				live = scan(pass);
+				scanned = true;
+			}
 			if (m.st[i] == COMMITTED && (m.mask[i] | ~live) != UINT32_MAX)
 				continue;
 			m.st[i] = LOANED;
@@ -210,8 +223,16 @@ static void step(uint8_t op, uint8_t a, uint8_t b, uint8_t c)
 		unsigned got = 99;
 		rc = shmk_slots_register_reader(rd[k], w, &got);
 		fz_rc(rc);
-		if (m.corrupt)
+		if (m.corrupt) {
+			/* Corruption touches slot headers and next_sn, not
+			 * this handle's registration: case 5 still needs to
+			 * know whether handle k holds an index. */
+			if (!rc && got < NR && m.ridx[k] < 0) {
+				m.reg[got] = R_HANDLE;
+				m.ridx[k] = (int)got;
+			}
 			break;
+		}
 		if (w >= (int)NR)
 			want = SHMK_ERANGE; /* slots.reader.index */
 		else if (m.ridx[k] >= 0)

@@ -79,6 +79,29 @@ static inline uint64_t shmk__ld64(const volatile void *p, memory_order mo)
 #define SHMK_LOAD_ACQ_U32(p) shmk__ld32((p), memory_order_acquire)
 #define SHMK_LOAD_ACQ_U64(p) shmk__ld64((p), memory_order_acquire)
 
+#if defined(__x86_64__)
+/* Four adjacent 8-byte fields in one 32-byte load (AVX2 callers only, in a
+ * target("avx2") function): each field is read once, as one element of the
+ * one load, and the peer model sees the 32 bytes first.  The asm keeps the
+ * compiler from splitting or repeating the read; vmovdqu needs no 32-byte
+ * alignment (vmovdqa faults without it) and costs the same on aligned
+ * data.  Like the relaxed forms, no ordering; the CPU may split the load
+ * into 8-byte accesses, each untorn when its field is 8-byte aligned
+ * (Intel SDM vol. 3 8.1.1). */
+typedef long long shmk_u64x4 __attribute__((vector_size(32)));
+__attribute__((target("avx2"))) static inline shmk_u64x4 shmk__ld64x4(const volatile void *p)
+{
+	shmk_u64x4 v;
+
+	SHMK__PEER(p, 32);
+	__asm__ volatile("vmovdqu %1, %0"
+			 : "=x"(v)
+			 : "m"(*(const volatile struct { uint64_t q[4]; } *)p));
+	return v;
+}
+#define SHMK_LOAD_U64X4(p) shmk__ld64x4(p)
+#endif
+
 /* ------------------------------------------------------------------------
  * Error detail (error.c).  shmk_fail() records a one-line reason, readable
  * through shmk_errdetail(), and returns rc: `return shmk_fail(SHMK_EUNSAFE,

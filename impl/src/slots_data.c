@@ -25,8 +25,13 @@ void (*shmk_slots_test_scan_hook)(uint32_t index);
 		if (shmk_slots_test_scan_hook)                \
 			shmk_slots_test_scan_hook(i);         \
 	} while (0)
+/* Test seam: nonzero sends every commit's registry scan through the scalar
+ * loop, the path of CPUs without AVX2, so an AVX2 machine tests it too. */
+int shmk_slots_test_scalar_scan;
+#define SCALAR_SCAN_ONLY() shmk_slots_test_scalar_scan
 #else
 #define SCAN_HOOK(i) ((void)0)
+#define SCALAR_SCAN_ONLY() 0
 #endif
 
 /* ------------------------------------------------------------ prefetch */
@@ -37,14 +42,56 @@ int shmk_slots__prefetchw;
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <immintrin.h>
+
+/* Nonzero when the CPU and the OS run AVX2 (registry_bits_avx2). */
+static int slots_avx2;
+
 /* CPUID 0x80000001 ECX bit 8: PREFETCHW (3DNowPrefetch), as the kernel's
- * X86_FEATURE_3DNOWPREFETCH.  Read once at load, before any handle. */
-__attribute__((constructor)) static void detect_prefetchw(void)
+ * X86_FEATURE_3DNOWPREFETCH; CPUID 1 ECX bits 27 (OSXSAVE) and 28 (AVX),
+ * XCR0 bits 1-2 (the OS saves the ymm state) and CPUID 7 EBX bit 5: AVX2.
+ * Read once at load, before any handle. */
+__attribute__((constructor)) static void detect_cpu(void)
 {
 	unsigned a, b, c, d;
 
 	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
 		shmk_slots__prefetchw = (c >> 8) & 1;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28)))
+		return;
+	unsigned lo, hi;
+	__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if ((lo & 6) != 6 || !__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return;
+	slots_avx2 = (b >> 5) & 1;
+}
+
+/* The registry in eight 32-byte loads: bit i of the result is set when
+ * entry i is nonzero, of *left when it is READER_LEFT.  Each entry is
+ * loaded once (an 8-byte element of one SHMK_LOAD_U64X4) and both answers
+ * come from that load.  The scalar loop below took ~300 of a commit's ~370
+ * instructions (callgrind, slots/op/64/single), all before the sn store the
+ * reader waits for; the registry's lines are written only by
+ * registrations, so its loads hit and only the instructions count. */
+__attribute__((target("avx2"))) static uint32_t
+registry_bits_avx2(const struct shmk_slots_hdr *h, uint32_t *left)
+{
+	const __m256i zero = _mm256_setzero_si256(), all = _mm256_set1_epi64x(-1);
+	uint32_t z = 0, l = 0;
+
+	for (unsigned j = 0; j < SHMK_SLOTS_MAX_READERS / 4; j++) {
+		__m256i v = (__m256i)SHMK_LOAD_U64X4(&h->readers[4 * j]);
+		z |= (uint32_t)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(v, zero)))
+		     << (4 * j);
+		l |= (uint32_t)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(v, all)))
+		     << (4 * j);
+	}
+	*left = l;
+	/* GCC inserts vzeroupper itself only when optimising (-O2); the
+	 * check, tsan and coverage builds (-O0/-O1) would return with the
+	 * ymm upper halves dirty and slow every later SSE instruction. */
+	_mm256_zeroupper();
+	return ~z;
 }
 #endif
 
@@ -65,6 +112,16 @@ static void reap_entry(struct shmk_slots *s, unsigned i, uint64_t tok)
 static inline uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *reaped)
 {
 	uint32_t live = 0;
+#if defined(__x86_64__)
+	/* A commit's scan (no liveness check) with no LEFT entry reaps
+	 * nothing: the entries' bits are the answer.  Otherwise the loop
+	 * below loads and judges every entry anew. */
+	if (!check_alive && slots_avx2 && !SCALAR_SCAN_ONLY()) {
+		uint32_t left, nz = registry_bits_avx2(s->hdr, &left);
+		if (!left)
+			return nz;
+	}
+#endif
 
 	for (unsigned i = 0; i < SHMK_SLOTS_MAX_READERS; i++) {
 		/* relaxed: coherence is enough.  A commit that saw reader i

@@ -549,6 +549,90 @@ static void reap_all_loaned(void)
 }
 H_REGISTER(reap_all_loaned, 20, "slots.reader.reap+2");
 
+extern int shmk_slots_test_scalar_scan;
+
+/* One run of registry_paths: readers at 0, 3, 4, 30 and 31 (first and last
+ * entries of the registry's 4-entry groups) and four commits addressed to
+ * all; 4 closes before the second commit (LEFT), and a reader registered for
+ * any index before the fourth takes the first free one, 1.  masks[n] is
+ * commit n's reader_mask as reader 31 reads it, before it marks. */
+static void registry_run(uint32_t masks[4])
+{
+	static const unsigned at[] = { 0, 3, 4, 30, 31 };
+	char fl[256];
+	struct shmk_slots *o, *r[6];
+	unsigned idx[6];
+	shmk_slot_handle_t h, rh;
+	struct shmk_slot_info info;
+	uint64_t sn;
+	char c;
+
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_create(new_flink(fl, sizeof(fl)), 4, 16, &o), 0);
+	for (int k = 0; k < 5; k++) {
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r[k]), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r[k], (int)at[k], &idx[k]), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(shmk_slots_attach(fl, &r[5]), 0);
+	for (unsigned n = 0; n < 4; n++) {
+		if (n == 1) /* LEFT at the second commit: reaped by its scan */
+			shmk_slots_close(r[2]);
+		if (n == 3) { /* the first free index, 1, once 4 is reaped */
+			CU_ASSERT_EQUAL_FATAL(shmk_slots_register_reader(r[5], -1, &idx[5]), 0);
+			CU_ASSERT_EQUAL(idx[5], 1);
+		}
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_commit_slot(o, h, "s", 1, &sn, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(shmk_slots_next_unread_slot(r[4], idx[4], &rh), 1);
+		CU_ASSERT_EQUAL(rh.sn, sn);
+		CU_ASSERT_EQUAL(shmk_slots_read_slot(r[4], rh, &c, 1, &info), 0);
+		masks[n] = info.reader_mask;
+		CU_ASSERT_EQUAL(shmk_slots_mark_read(r[4], rh, idx[4]), 0);
+	}
+	/* readers 0, 3 and 30 have read nothing yet: every slot is pinned;
+	 * the closed reader 4 pins nothing (its sample 1 was reaped) */
+	CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &h), SHMK_EFULL);
+	for (int k = 0; k < 6; k++) {
+		if (k == 2 || k == 4)
+			continue;
+		unsigned got = 0;
+		while (shmk_slots_next_unread_slot(r[k], idx[k], &rh) == 1) {
+			CU_ASSERT_EQUAL(shmk_slots_mark_read(r[k], rh, idx[k]), 0);
+			got++;
+		}
+		CU_ASSERT_EQUAL(got, k == 5 ? 1u : 4u);
+	}
+	shmk_slot_handle_t all[4];
+	for (int k = 0; k < 4; k++)
+		CU_ASSERT_EQUAL(shmk_slots_reserve_slot(o, UINT32_MAX, &all[k]), 0);
+	for (int k = 0; k < 4; k++)
+		shmk_slots_discard_slot(o, all[k]);
+	for (int k = 0; k < 6; k++)
+		if (k != 2)
+			shmk_slots_close(r[k]);
+	shmk_slots_close(o);
+}
+
+/* A commit's registry scan has two paths (AVX2 loads when the CPU has them
+ * and no entry is LEFT, the scalar loop otherwise); the test-build seam
+ * shmk_slots_test_scalar_scan forces the scalar one, the path of every
+ * CPU without AVX2.  Both give the same addressing, reaping and reuse. */
+static void registry_paths(void)
+{
+	const uint32_t held = 1u << 0 | 1u << 3 | 1u << 30 | 1u << 31;
+	const uint32_t want[4] = { ~(held | 1u << 4), ~held, ~held, ~(held | 1u << 1) };
+	uint32_t masks[2][4];
+
+	for (int scalar = 0; scalar < 2; scalar++) {
+		shmk_slots_test_scalar_scan = scalar;
+		registry_run(masks[scalar]);
+		shmk_slots_test_scalar_scan = 0;
+		for (int n = 0; n < 4; n++)
+			CU_ASSERT_EQUAL(masks[scalar][n], want[n]);
+	}
+}
+H_REGISTER(registry_paths, 20, "slots.reader.register", "slots.reader.reap+2",
+	   "slots.delivery.addressed");
+
 static void disconnect(void)
 {
 	shmk_slot_handle_t h, rh;
