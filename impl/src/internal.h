@@ -85,9 +85,12 @@ static inline uint64_t shmk__ld64(const volatile void *p, memory_order mo)
  * one load, and the peer model sees the 32 bytes first.  The asm keeps the
  * compiler from splitting or repeating the read; vmovdqu needs no 32-byte
  * alignment (vmovdqa faults without it) and costs the same on aligned
- * data.  Like the relaxed forms, no ordering; the CPU may split the load
- * into 8-byte accesses, each untorn when its field is 8-byte aligned
- * (Intel SDM vol. 3 8.1.1). */
+ * data.  Like the relaxed forms, no ordering.  Not promised untorn: the
+ * SDM (vol. 3 8.1.1) lets a load wider than 8 bytes be split into several
+ * accesses, so a field changing meanwhile may read as a mix of its old and
+ * new bytes; a caller must be right for any such value (slots_data.c's
+ * registry scan only asks zero / LEFT / other, and a mix is "other", as
+ * the old or new value of a changing entry would be). */
 typedef long long shmk_u64x4 __attribute__((vector_size(32)));
 __attribute__((target("avx2"))) static inline shmk_u64x4 shmk__ld64x4(const volatile void *p)
 {
