@@ -78,16 +78,17 @@ static _Thread_local char shmk_detail_buf[256];
  * the SHMK_FAIL sites) records only where it happened and its code: two
  * stores, no formatting, because some of them are hot (an empty try_recv
  * polled in a loop).  shmk_errdetail() formats on demand. */
-static _Thread_local const char *shmk_detail_site;
-static _Thread_local int shmk_detail_rc;
+_Thread_local struct shmk_detail_at shmk__detail_at __attribute__((tls_model("initial-exec")));
 
 const char *shmk_errdetail(void)
 {
-	if (shmk_detail_site) {
-		snprintf(shmk_detail_buf, sizeof(shmk_detail_buf), "%s: %s (%s)", shmk_detail_site,
-			 shmk_strerror(shmk_detail_rc),
-			 shmk_errname(shmk_detail_rc) ? shmk_errname(shmk_detail_rc) : "?");
-		shmk_detail_site = NULL;
+	const char *site = shmk__detail_at.site;
+	int rc = shmk__detail_at.rc;
+
+	if (site) {
+		snprintf(shmk_detail_buf, sizeof(shmk_detail_buf), "%s: %s (%s)", site,
+			 shmk_strerror(rc), shmk_errname(rc) ? shmk_errname(rc) : "?");
+		shmk__detail_at.site = NULL;
 	}
 	return shmk_detail_buf;
 }
@@ -96,7 +97,7 @@ int shmk_fail(int rc, const char *fmt, ...)
 {
 	va_list ap;
 
-	shmk_detail_site = NULL;
+	shmk__detail_at.site = NULL;
 	va_start(ap, fmt);
 	vsnprintf(shmk_detail_buf, sizeof(shmk_detail_buf), fmt, ap);
 	va_end(ap);
@@ -105,13 +106,11 @@ int shmk_fail(int rc, const char *fmt, ...)
 
 int shmk_fail_at(int rc, const char *site)
 {
-	shmk_detail_site = site;
-	shmk_detail_rc = rc;
-	return rc;
+	return shmk__fail_here(rc, site);
 }
 
 void shmk_clear_detail(void)
 {
-	shmk_detail_site = NULL;
+	shmk__detail_at.site = NULL;
 	shmk_detail_buf[0] = '\0';
 }

@@ -989,6 +989,8 @@ int shmk_ev_tx_claim(struct shmk_events_tx *tx)
 			return rc;
 	}
 	tx->claimed = true;
+	if (tx->kind == EV_SPSC)
+		tx->spsc = l;
 	return 0;
 }
 
@@ -1032,6 +1034,8 @@ int shmk_ev_rx_claim(struct shmk_events_rx *rx)
 	rx->stalled = false;
 	rx->idle_polls = 0;
 	rx->claimed = true;
+	if (rx->kind == EV_SPSC && (rx->m->caps & SHMK_EVENTS_CAP_SEQ))
+		rx->spsc = l;
 	return 0;
 }
 

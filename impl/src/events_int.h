@@ -66,6 +66,9 @@ struct shmk_events_tx {
 	uint64_t me;
 	uint64_t tail;		/* SPSC: our own index (we are its only writer) */
 	uint64_t head_cache;	/* SPSC: last consumer index we read */
+	/* the layout, once a claim made this the SPSC sender: try_send's
+	 * fast path; NULL otherwise */
+	struct shmk_events_layout *spsc;
 	uint32_t prod;		/* MPSC: our row in the producer table */
 	bool lanes;		/* MPSC in a region with SHMK_EVENTS_CAP_LANES: tail and
 				 * head_cache are our row's lane's */
@@ -86,6 +89,10 @@ struct shmk_events_rx {
 	uint64_t me;
 	uint64_t head;		/* our own index */
 	uint64_t tail_cache;	/* SPSC: last producer index we read */
+	/* the layout, once a claim made this an SPSC receiver of a region
+	 * whose senders store seq (SHMK_EVENTS_CAP_SEQ): try_recv's fast
+	 * path; NULL otherwise */
+	struct shmk_events_layout *spsc;
 	uint32_t idle_polls;	/* MPSC: polls of the unpublished head cell
 				 * answered without a look at tail (events.mpsc.idle-polls) */
 	bool stalled;		/* MPSC: head cell claimed but unpublished */

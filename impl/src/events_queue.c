@@ -80,15 +80,21 @@
 
 /* r[impl events.wake.nosyscall+2] after the caller's publish: the fence,
  * then one load per word when nobody announced */
+static __attribute__((noinline)) void wake_data_in(struct shmk_events_wake *wk, int kind)
+{
+	shmk_wait_fence();
+	struct shmk_wait w = ev_wait(kind == EV_SPSC ? &wk->spsc_data : &wk->mpsc_data);
+	shmk_wait_wake(&w);
+}
+
+/* Inline, the test of the capability alone: a region without the wake
+ * section costs its spinning send no frame for the wait's arguments. */
 static inline void wake_data(struct ev_map *m, int kind)
 {
 	struct shmk_events_wake *wk = W(m);
 
-	if (!wk)
-		return;
-	shmk_wait_fence();
-	struct shmk_wait w = ev_wait(kind == EV_SPSC ? &wk->spsc_data : &wk->mpsc_data);
-	shmk_wait_wake(&w);
+	if (wk)
+		wake_data_in(wk, kind);
 }
 
 /* r[impl events.spsc.reclaim-announce+4] r[impl events.mpsc.lane-takeover+4]
@@ -127,17 +133,22 @@ void shmk_ev_spsc_announce(struct shmk_events_tx *tx, uint64_t tail)
 }
 
 /* A freed cell or slot may unblock either queue's senders (the pool is shared). */
-static inline void wake_space(struct ev_map *m)
+static __attribute__((noinline)) void wake_space_in(struct shmk_events_wake *wk)
 {
-	struct shmk_events_wake *wk = W(m);
-
-	if (!wk)
-		return;
 	shmk_wait_fence();
 	struct shmk_wait w = ev_wait(&wk->spsc_space);
 	shmk_wait_wake(&w);
 	w = ev_wait(&wk->mpsc_space);
 	shmk_wait_wake(&w);
+}
+
+/* Inline, the test alone (as wake_data) */
+static inline void wake_space(struct ev_map *m)
+{
+	struct shmk_events_wake *wk = W(m);
+
+	if (wk)
+		wake_space_in(wk);
 }
 
 /* ------------------------------------------------------------ pool */
@@ -214,23 +225,31 @@ static int pool_push(struct ev_map *m, uint32_t idx)
  * same single-writer ring, 128 or 8 cells).  Built where the kind is
  * known, so the inlined SPSC path folds the constants. */
 struct ev_ring {
+	struct shmk_events_layout *l;	/* the region's layout (its slots) */
 	_Atomic uint32_t *cells;
 	_Atomic uint64_t *tail, *head;
 	uint64_t cap;
+	int lane;			/* the lane's row, -1 for the SPSC queue */
 };
+
+EV_HOT struct ev_ring spsc_ring_of(struct shmk_events_layout *l)
+{
+	struct shmk_events_spsc *q = &l->spsc;
+
+	return (struct ev_ring){ l, q->cells, &q->tail.v, &q->head.v, SHMK_EVENTS_QUEUE_CAP, -1 };
+}
 
 EV_HOT struct ev_ring spsc_ring(struct ev_map *m)
 {
-	struct shmk_events_spsc *q = &L(m)->spsc;
-
-	return (struct ev_ring){ q->cells, &q->tail.v, &q->head.v, SHMK_EVENTS_QUEUE_CAP };
+	return spsc_ring_of(L(m));
 }
 
 EV_HOT struct ev_ring lane_ring(struct ev_map *m, uint32_t i)
 {
 	struct shmk_events_lane *ln = &LN(m)->lanes[i];
 
-	return (struct ev_ring){ lane_cells(m, i), &ln->tail.v, &ln->head.v, lane_cap(i) };
+	return (struct ev_ring){ L(m), lane_cells(m, i), &ln->tail.v, &ln->head.v, lane_cap(i),
+				 (int)i };
 }
 
 EV_HOT struct ev_ring tx_ring(struct shmk_events_tx *tx)
@@ -343,7 +362,7 @@ EV_HOT void ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t 
 		 * carry any old seq, even this position's of 2^32 messages
 		 * ago: make it say "a lap ago" before the cell names it.
 		 * relaxed: published by the release store of the cell */
-		atomic_store_explicit(&L(tx->m)->slots[slot].seq, (uint32_t)(t + 1 - rg.cap),
+		atomic_store_explicit(&rg.l->slots[slot].seq, (uint32_t)(t + 1 - rg.cap),
 				      memory_order_relaxed);
 		/* release: pairs with the acquire load of the cell in ring_look
 		 * (and the tail store below publishes it too) */
@@ -357,7 +376,7 @@ EV_HOT void ring_enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t 
 	 * in: a receiver that finds it takes the message without reading tail
 	 * (in every region: a receiver without SHMK_EVENTS_CAP_SEQ ignores it).
 	 * release: pairs with the acquire loads of seq in ring_look */
-	atomic_store_explicit(&L(tx->m)->slots[slot].seq, (uint32_t)(t + 1), memory_order_release);
+	atomic_store_explicit(&rg.l->slots[slot].seq, (uint32_t)(t + 1), memory_order_release);
 }
 
 /* r[impl events.mpsc.doorbell] After a lane's seq store: set the row's
@@ -571,11 +590,11 @@ EV_HOT void enqueue(struct shmk_events_tx *tx, struct ev_ring rg, uint32_t slot,
 		    size_t len)
 {
 	/* relaxed: published with the slot index by the release store of tail */
-	atomic_store_explicit(&L(tx->m)->slots[slot].len, (uint32_t)len, memory_order_relaxed);
+	atomic_store_explicit(&rg.l->slots[slot].len, (uint32_t)len, memory_order_relaxed);
 	ring_enqueue(tx, rg, slot, old);
-	if (tx->kind != EV_SPSC)
-		lane_ring_bell(tx->m, tx->prod);
-	wake_data(tx->m, tx->kind);
+	if (rg.lane >= 0)
+		lane_ring_bell(tx->m, (uint32_t)rg.lane);
+	wake_data(tx->m, rg.lane >= 0 ? EV_MPSC : EV_SPSC);
 }
 
 /* Copies a message of up to 16 bytes with fixed-size moves (no call into
@@ -616,7 +635,7 @@ EV_HOT int ring_send(struct shmk_events_tx *tx, struct ev_ring rg, const void *b
 	/* Refuse a full ring before touching a slot. */
 	if ((rc = ring_space(tx, rg)) || (rc = ring_slot(tx, rg, &slot, &old)))
 		return rc;
-	copy_msg(L(tx->m)->slots[slot].data, buf, len);
+	copy_msg(rg.l->slots[slot].data, buf, len);
 	/* cannot fail: space was checked and we are the only sender */
 	enqueue(tx, rg, slot, old, len);
 	return 0;
@@ -630,9 +649,9 @@ static __attribute__((noinline)) int lane_send(struct shmk_events_tx *tx, const 
 	return ring_send(tx, lane_ring(tx->m, tx->prod), buf, len);
 }
 
-/* r[impl events.truncate.hot-path] no size check here: see ev_covers */
-int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
-			 struct shmk_events_sizes *sizes)
+/* Every send but the SPSC fast path's. */
+static __attribute__((noinline)) int send_slow(struct shmk_events_tx *tx, const void *buf,
+					       size_t len, struct shmk_events_sizes *sizes)
 {
 	uint32_t slot;
 	int rc = tx_prep(tx);
@@ -671,6 +690,21 @@ int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 	if (rc == SHMK_ESKIPPED)
 		pool_push(tx->m, slot); /* detached by the unblock: ours again */
 	return rc;
+}
+
+/* r[impl events.truncate.hot-path] no size check here: see ev_covers.
+ * The fast path: a claimed SPSC sender (tx->spsc, set by the claim) and a
+ * message that fits - ring_send on the SPSC ring, its layout known, so no
+ * handle field is re-read after a store to the region; everything else
+ * (refusals included) goes to send_slow. */
+int shmk_events_try_send(struct shmk_events_tx *tx, const void *buf, size_t len,
+			 struct shmk_events_sizes *sizes)
+{
+	struct shmk_events_layout *l = tx ? tx->spsc : NULL;
+
+	if (SHMK_LIKELY(l && len <= SHMK_EVENTS_SLOT_DATA && (buf || !len)))
+		return ring_send(tx, spsc_ring_of(l), buf, len);
+	return send_slow(tx, buf, len, sizes);
 }
 
 int shmk_events_reserve(struct shmk_events_tx *tx, struct shmk_events_view *view)
@@ -880,6 +914,13 @@ EV_HOT int ring_look(struct shmk_events_layout *l, struct ev_ring rg, uint64_t h
 	return 2;
 }
 
+/* r[impl events.hostile.bounds] a queued slot's length, as read, is over
+ * the slot's data */
+static __attribute__((noinline, cold)) int bad_len(uint32_t s, uint32_t n)
+{
+	return shmk_fail(SHMK_EINTEGRITY, "events: slot %u len %u > 256", s, n);
+}
+
 /* The length of the message in slot s (its index checked), into *slot and *len. */
 EV_HOT int slot_found(struct shmk_events_layout *l, uint32_t s, uint32_t *slot, uint32_t *len)
 {
@@ -888,7 +929,7 @@ EV_HOT int slot_found(struct shmk_events_layout *l, uint32_t s, uint32_t *slot, 
 		return shmk_fail(SHMK_EINTEGRITY, "events: queued slot %u out of range", s);
 	uint32_t n = SHMK_LOAD_U32(&l->slots[s].len);
 	if (n > SHMK_EVENTS_SLOT_DATA)
-		return shmk_fail(SHMK_EINTEGRITY, "events: slot %u len %u > 256", s, n);
+		return bad_len(s, n);
 	*slot = s;
 	*len = n;
 	return 0;
@@ -1078,8 +1119,11 @@ done:
 }
 
 /* Finds the message at the head without consuming it: 0 with slot/len,
- * SHMK_EEMPTY, SHMK_EINTEGRITY, or 1 (internal: look again). */
-EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+ * SHMK_EEMPTY, SHMK_EINTEGRITY, or 1 (internal: look again).  looked: the
+ * SPSC fast path of try_recv looked at this head already and ring_look
+ * answered 2 (only tail can tell): not again, so a poll reads the cell
+ * once and passes its crash point once. */
+EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len, bool looked)
 {
 	struct shmk_events_layout *l = L(rx->m);
 	uint64_t h = rx->head;
@@ -1094,7 +1138,7 @@ EV_HOT int rx_peek(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 			/* r[impl events.spsc.slot-seq+2] the slot the head cell names
 			 * says whether this position's message is in it: one line,
 			 * no look at tail */
-			int k = ring_look(l, rg, h, &s);
+			int k = looked ? 2 : ring_look(l, rg, h, &s);
 			if (SHMK_LIKELY(k == 0)) {
 				/* seq is stored after tail: the cached tail
 				 * may count this one, and stays in
@@ -1180,6 +1224,15 @@ found:
 	return slot_found(l, s, slot, len);
 }
 
+EV_HOT void spsc_advance(struct shmk_events_rx *rx, struct shmk_events_layout *l)
+{
+	uint64_t h = rx->head;
+
+	/* release: pairs with the acquire load of head in ring_space */
+	atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
+	rx->head = h + 1;
+}
+
 EV_HOT void rx_advance(struct shmk_events_rx *rx)
 {
 	struct shmk_events_layout *l = L(rx->m);
@@ -1195,8 +1248,8 @@ EV_HOT void rx_advance(struct shmk_events_rx *rx)
 		return;
 	}
 	if (rx->kind == EV_SPSC) {
-		/* release: pairs with the acquire load of head in ring_space */
-		atomic_store_explicit(&l->spsc.head.v, h + 1, memory_order_release);
+		spsc_advance(rx, l);
+		return;
 	} else {
 		/* release: pairs with the producers' acquire load of seq in mpsc_claim */
 		atomic_store_explicit(&l->mpsc.cells[h & EV_MASK].seq, h + SHMK_EVENTS_QUEUE_CAP,
@@ -1236,7 +1289,8 @@ static void rx_detach(struct shmk_events_rx *rx)
 	}
 }
 
-EV_HOT int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
+/* looked: see rx_peek (the first look only). */
+EV_HOT int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len, bool looked)
 {
 	if (!rx)
 		return SHMK_FAIL(-EINVAL);
@@ -1247,43 +1301,91 @@ EV_HOT int rx_next(struct shmk_events_rx *rx, uint32_t *slot, uint32_t *len)
 	}
 	/* bounded: a skip frees one cell, then we look once more */
 	for (int i = 0; i < 3; i++) {
-		int rc = rx_peek(rx, slot, len);
+		int rc = rx_peek(rx, slot, len, looked && i == 0);
 		if (rc != 1)
 			return rc;
 	}
 	return SHMK_FAIL(SHMK_EEMPTY);
 }
 
-int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
-			 struct shmk_events_sizes *sizes)
+/* r[impl events.pool.dry-return] the receive of a dry pool's time: the
+ * slot goes back to the pool, detached from its cell first */
+static __attribute__((noinline, cold)) void recv_dry(struct shmk_events_rx *rx, uint32_t slot)
 {
-	uint32_t slot = 0, len = 0; /* set on success; gcc -O1 cannot see it through the inlined peek */
-	int rc = rx_next(rx, &slot, &len);
+	rx_detach(rx);
+	rx_advance(rx);
+	pool_push(rx->m, slot); /* refused (integrity) only for a hostile slot */
+}
 
-	if (rc)
-		return rc;
+/* Takes the message at the head, found in slot (its length len checked),
+ * into buf.  spsc: a claimed SPSC receiver (a constant where inlined, so
+ * the fast path stores head without asking rx_advance what kind it is). */
+EV_HOT int recv_take(struct shmk_events_rx *rx, struct shmk_events_layout *l, bool spsc, void *buf,
+		     size_t cap, size_t *len_out, struct shmk_events_sizes *sizes, uint32_t slot,
+		     uint32_t len)
+{
 	/* r[impl events.recv.bufsmall] */
-	if (cap < len) {
+	if (SHMK_UNLIKELY(cap < len)) {
 		if (sizes)
 			*sizes = (struct shmk_events_sizes){ len, cap };
 		return SHMK_FAIL(SHMK_EBUFSMALL);
 	}
-	copy_msg(buf, L(rx->m)->slots[slot].data, len);
+	copy_msg(buf, l->slots[slot].data, len);
 	/* r[impl events.spsc.recycle] r[impl events.mpsc.recycle] the slot
 	 * stays attached to its cell for the sender's next lap: no shared
 	 * free list per message.  r[impl events.pool.dry-return] Unless the
 	 * pool is empty: then it goes back there, detached first (a plain
 	 * load of a line nobody writes while the pool has slots). */
-	bool dry = (uint32_t)SHMK_LOAD_U64(&L(rx->m)->pool.free_head) == SHMK_EVENTS_NIL;
-	if (SHMK_UNLIKELY(dry))
-		rx_detach(rx);
-	rx_advance(rx);
-	if (SHMK_UNLIKELY(dry))
-		pool_push(rx->m, slot); /* refused (integrity) only for a hostile slot */
+	if (SHMK_UNLIKELY((uint32_t)SHMK_LOAD_U64(&l->pool.free_head) == SHMK_EVENTS_NIL))
+		recv_dry(rx, slot);
+	else if (spsc)
+		spsc_advance(rx, l);
+	else
+		rx_advance(rx);
 	wake_space(rx->m);
 	if (len_out)
 		*len_out = len;
 	return 0;
+}
+
+/* Every receive but the SPSC fast path's: looked, see rx_peek. */
+static __attribute__((noinline)) int recv_slow(struct shmk_events_rx *rx, void *buf, size_t cap,
+					       size_t *len_out, struct shmk_events_sizes *sizes,
+					       bool looked)
+{
+	uint32_t slot = 0, len = 0; /* set on success; gcc -O1 cannot see it through the inlined peek */
+	int rc = rx_next(rx, &slot, &len, looked);
+
+	return rc ? rc : recv_take(rx, L(rx->m), false, buf, cap, len_out, sizes, slot, len);
+}
+
+/* The fast path: a claimed SPSC receiver in a region whose senders store
+ * seq (rx->spsc, set by the claim) - ring_look, then recv_take, the same
+ * loads, orders and crash point as rx_peek's path to them; everything
+ * else goes to recv_slow. */
+int shmk_events_try_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
+			 struct shmk_events_sizes *sizes)
+{
+	struct shmk_events_layout *l = rx ? rx->spsc : NULL;
+
+	if (SHMK_UNLIKELY(!l))
+		return recv_slow(rx, buf, cap, len_out, sizes, false);
+	uint64_t h = rx->head;
+	uint32_t s;
+	/* r[impl events.spsc.slot-seq+2] */
+	int k = ring_look(l, spsc_ring_of(l), h, &s);
+	if (SHMK_UNLIKELY(k != 0))
+		return k == 1 ? SHMK_FAIL(SHMK_EEMPTY)
+			      : recv_slow(rx, buf, cap, len_out, sizes, true);
+	/* as in rx_peek: the cached tail stays in [head, tail] */
+	if (rx->tail_cache == h)
+		rx->tail_cache = h + 1;
+	/* ring_look's 0 says s < SHMK_EVENTS_SLOTS */
+	uint32_t n = SHMK_LOAD_U32(&l->slots[s].len);
+	/* r[impl events.hostile.bounds] */
+	if (SHMK_UNLIKELY(n > SHMK_EVENTS_SLOT_DATA))
+		return bad_len(s, n);
+	return recv_take(rx, l, true, buf, cap, len_out, sizes, s, n);
 }
 
 int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *view)
@@ -1292,7 +1394,7 @@ int shmk_events_recv_view(struct shmk_events_rx *rx, struct shmk_events_view *vi
 
 	if (!view)
 		return SHMK_FAIL(-EINVAL);
-	int rc = rx_next(rx, &slot, &len);
+	int rc = rx_next(rx, &slot, &len, false);
 	if (rc)
 		return rc;
 	/* r[impl events.zerocopy.view] */

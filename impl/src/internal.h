@@ -119,11 +119,25 @@ void shmk_clear_detail(void);
  * two thread-local stores, formatted only when shmk_errdetail() is read.
  * conformance/checks/fail-detail.sh refuses a bare failure return. */
 int shmk_fail_at(int rc, const char *site);
+/* Where the last SHMK_FAIL happened (error.c formats it on demand).
+ * initial-exec: a %fs-relative store.  The default model of a -fPIC
+ * library (global/local-dynamic) costs a __tls_get_addr call, or where the
+ * linker relaxes it, a call's saved registers - on every empty poll of a
+ * spinning receiver.  The price: the library takes 16 bytes of the static
+ * TLS block, which a dlopen() finds in glibc's reserved surplus. */
+struct shmk_detail_at {
+	const char *site;
+	int rc;
+};
+extern _Thread_local struct shmk_detail_at shmk__detail_at
+	__attribute__((tls_model("initial-exec")));
 /* Inline so the compiler still sees the constant code that is returned
- * (callers' "set on success only" out-parameters stay provably set). */
+ * (callers' "set on success only" out-parameters stay provably set), and
+ * the two stores cost no call. */
 static inline int shmk__fail_here(int rc, const char *site)
 {
-	shmk_fail_at(rc, site);
+	shmk__detail_at.site = site;
+	shmk__detail_at.rc = rc;
 	return rc;
 }
 #define SHMK_FAIL(rc) shmk__fail_here((rc), __func__)
