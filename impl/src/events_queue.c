@@ -1250,15 +1250,14 @@ EV_HOT void rx_advance(struct shmk_events_rx *rx)
 	if (rx->kind == EV_SPSC) {
 		spsc_advance(rx, l);
 		return;
-	} else {
-		/* release: pairs with the producers' acquire load of seq in mpsc_claim */
-		atomic_store_explicit(&l->mpsc.cells[h & EV_MASK].seq, h + SHMK_EVENTS_QUEUE_CAP,
-				      memory_order_release);
-		/* release: pairs with the acquire load of head in shmk_ev_rx_claim */
-		atomic_store_explicit(&l->mpsc.head.v, h + 1, memory_order_release);
-		rx->stalled = false;
-		rx->idle_polls = 0;
 	}
+	/* release: pairs with the producers' acquire load of seq in mpsc_claim */
+	atomic_store_explicit(&l->mpsc.cells[h & EV_MASK].seq, h + SHMK_EVENTS_QUEUE_CAP,
+			      memory_order_release);
+	/* release: pairs with the acquire load of head in shmk_ev_rx_claim */
+	atomic_store_explicit(&l->mpsc.head.v, h + 1, memory_order_release);
+	rx->stalled = false;
+	rx->idle_polls = 0;
 	rx->head = h + 1;
 }
 

@@ -123,8 +123,12 @@ int shmk_fail_at(int rc, const char *site);
  * initial-exec: a %fs-relative store.  The default model of a -fPIC
  * library (global/local-dynamic) costs a __tls_get_addr call, or where the
  * linker relaxes it, a call's saved registers - on every empty poll of a
- * spinning receiver.  The price: the library takes 16 bytes of the static
- * TLS block, which a dlopen() finds in glibc's reserved surplus. */
+ * spinning receiver.  The price: one initial-exec reference flags the
+ * whole .so STATIC_TLS, so all of its thread-locals (288 bytes today: the
+ * 256-byte detail text, this pair, the ring's thread token) sit in the
+ * static TLS block; a dlopen() takes them from glibc's surplus (about 1.6
+ * KiB shared by every such library), so a new _Thread_local here costs
+ * every program that dlopens shmkit. */
 struct shmk_detail_at {
 	const char *site;
 	int rc;
