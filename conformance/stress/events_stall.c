@@ -26,7 +26,8 @@
  * longest send call and the longest send-to-receive latency of its
  * messages (those queued behind the stopped producer's cell), within
  * 3 x SHMK_LIVENESS_MS times SHMK_TIME_SCALE (main: the clause's 2 x L
- * before the unblock, plus one liveness period to notice it).
+ * before the unblock, plus one liveness period to notice it), plus twice
+ * the scheduling delay the run measured (t_probe: family.wakeups).
  */
 #include "events_load.h"
 #include "stall.h"
@@ -53,6 +54,11 @@ static const struct t_stall_family family = {
 	 * to one liveness period later, and then needs the CPU: 3 x L.  2 x L
 	 * alone failed at 0.104 s against 0.100 in one make check of 64 trials. */
 	.bound_l = 3, .order = 1,
+	/* and the scheduler's delay at two wake-ups in a row: the consumer's
+	 * from its park once the cell is due (it unblocks it and receives the
+	 * survivor's message: the latency), then the survivor's from its wait
+	 * for a free cell, which that receive frees (its send call) */
+	.wakeups = 2,
 	.clauses = clauses, .nclauses = sizeof(clauses) / sizeof(clauses[0]),
 };
 

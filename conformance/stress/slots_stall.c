@@ -24,7 +24,8 @@
  * party was blocked: the owner's longest wait for a free slot and the
  * survivor's longest commit-to-read latency, within 3 x SHMK_LIVENESS_MS
  * times SHMK_TIME_SCALE: the lease plus twice as much for
- * the survivor's reading and scheduling.
+ * the survivor's reading and scheduling, plus twice the scheduling delay
+ * the run measured (t_probe: family.wakeups).
  */
 #include "stall.h"
 #include "shmkit/slots.h"
@@ -45,6 +46,10 @@ static const struct t_stall_family family = {
 	.unblocks = "the owner's lease disconnected the stopped reader",
 	.retried = "handles of reused slots refused with SHMK_EEMPTY",
 	.bound_l = 3,	/* the lease, plus twice as much for reading and scheduling */
+	/* and the scheduler's delay at two wake-ups in a row: the owner's
+	 * from its wait for a free slot once the lease ends, then the
+	 * survivor reader's for the sample that owner commits */
+	.wakeups = 2,
 	.clauses = clauses, .nclauses = sizeof(clauses) / sizeof(clauses[0]),
 };
 

@@ -57,7 +57,9 @@ $(eval $(call sup_lib_rule,$(SB)))
 
 # Deadlines (and the 2 x SHMK_LIVENESS_MS unblock bound) get a scheduling
 # allowance of 2 on a shared 2-vCPU VM, as make check gets 3 for sanitizers;
-# every program still prints the measured maximum.
+# every program still prints the measured maximum.  The stall programs and
+# ring_crash also add the scheduling delay the same run measured (t_probe,
+# crash.h) once per wake-up on the blocked party's path.
 STRESS_TIME_SCALE ?= 2
 
 stress: $(STRESS_REL_BINS) build/bin/shmkit

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crash.h"
@@ -36,6 +37,53 @@ double t_liveness_s(void)
 double t_unblock_bound(void)
 {
 	return 2 * t_liveness_s() * h_time_scale();
+}
+
+struct t_probe {
+	/* written by the probe process, read by the program after it or
+	 * while it runs (relaxed enough: t_max_ns's CAS loop, a load) */
+	_Atomic int64_t max_ns;
+	pid_t pid;
+};
+
+struct t_probe *t_probe_start(void)
+{
+	struct t_probe *p = t_shared_alloc(sizeof(*p));
+	pid_t parent = getpid();
+	if (!p)
+		return NULL;
+	atomic_store(&p->max_ns, 0);
+	pid_t pid = fork();	/* p is shared: only the parent writes p->pid */
+	if (pid < 0) {
+		t_shared_free(p, sizeof(*p));
+		return NULL;
+	}
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);	/* never outlives the program */
+		if (getppid() != parent)
+			_exit(0);
+		for (;;) {
+			int64_t t0 = shmk_now_ns();
+			nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+			t_max_ns(&p->max_ns, shmk_now_ns() - t0 - 1000000);
+		}
+	}
+	p->pid = pid;
+	return p;
+}
+
+int64_t t_probe_max_ns(const struct t_probe *p)
+{
+	return p ? atomic_load(&p->max_ns) : 0;
+}
+
+void t_probe_stop(struct t_probe *p)
+{
+	if (!p || p->pid <= 0)
+		return;
+	kill(p->pid, SIGKILL);
+	waitpid(p->pid, NULL, 0);
+	p->pid = 0;
 }
 
 int t_pidfd(pid_t pid)

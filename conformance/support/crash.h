@@ -45,6 +45,23 @@ double t_liveness_s(void);
  * SHMK_TIME_SCALE (sanitizer builds on a loaded machine). */
 double t_unblock_bound(void);
 
+/*
+ * A probe of the machine's scheduling delay, run during a program's trials
+ * (started before the first, stopped after the last): a forked process
+ * that sleeps 1 ms in a loop and keeps its longest oversleep, the wake-up
+ * latency any party of a trial may pay at each of its wake-ups.  A time
+ * bound adds k x that (k: the sequential wake-ups on the blocked party's
+ * path, the program says which), so a loaded machine does not fail it,
+ * while a real stall of several liveness periods still does (the probe is
+ * not blocked by a stopped peer).  NULL when it could not start; the
+ * delay of NULL is 0.
+ */
+struct t_probe;
+struct t_probe *t_probe_start(void);
+int64_t t_probe_max_ns(const struct t_probe *p);
+/* SIGKILLs and reaps the probe; its delay stays readable. */
+void t_probe_stop(struct t_probe *p);
+
 int t_pidfd(pid_t pid);
 
 /*

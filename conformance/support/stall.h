@@ -133,6 +133,10 @@ struct t_stall_family {
 	const char *retried;		/* the survivor-side answers made again */
 	double bound_l;			/* the longest block allowed, in SHMK_LIVENESS_MS
 					 * x SHMK_TIME_SCALE (the program says why) */
+	unsigned wakeups;		/* plus this many times the scheduling delay
+					 * the run measured (t_probe): the
+					 * sequential wake-ups on the blocked
+					 * party's path (the program says which) */
 	unsigned divisor;		/* its trials: STRESS_TRIALS / divisor, at least 1 */
 	int order;			/* reordered is counted (t_stall_rx) */
 	const char *held;		/* NULL, or what held counts */
@@ -140,8 +144,9 @@ struct t_stall_family {
 	size_t nclauses;
 };
 
-/* A family's bound on the longest block: bound_l x SHMK_LIVENESS_MS x
- * SHMK_TIME_SCALE, in ns. */
+/* A family's bound on the longest block without the scheduling delay:
+ * bound_l x SHMK_LIVENESS_MS x SHMK_TIME_SCALE, in ns (the closing line
+ * adds wakeups x the run's measured delay). */
 int64_t t_stall_bound_ns(const struct t_stall_family *f);
 
 /* What a stall program brings to t_stall_main. */
