@@ -79,29 +79,6 @@ static inline void ring_copy_small(unsigned char *restrict d, const unsigned cha
 		memcpy(d + i, s + i, n - i);
 }
 
-static inline void ring_copy_out(void *restrict dst, const void *restrict src, size_t n)
-{
-	if (n <= RING_COPY_SMALL) {
-		ring_copy_small(dst, src, n);
-		return;
-	}
-	if (n < RING_COPY_LOOP_MIN) {
-		memcpy(dst, src, n);
-		return;
-	}
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-	size_t i = 0;
-	for (; i + 64 <= n; i += 64) {
-		__builtin_memcpy(d + i, s + i, 64);
-		/* keeps the compiler from turning the loop back into a call
-		 * to memcpy (loop distribution) */
-		__asm__ volatile("" : : "r"(d + i) : "memory");
-	}
-	if (i < n)
-		memcpy(d + i, s + i, n - i);
-}
-
 /*
  * A payload from the caller's buffer into the ring: short ones as words
  * (ring_copy_small), the rest through memcpy.  From 2112 bytes on that is
@@ -119,6 +96,26 @@ static inline void ring_copy_in(void *restrict dst, const void *restrict src, si
 		return;
 	}
 	memcpy(dst, src, n);
+}
+
+static inline void ring_copy_out(void *restrict dst, const void *restrict src, size_t n)
+{
+	/* below the loop's threshold, the way of the copy in */
+	if (n < RING_COPY_LOOP_MIN) {
+		ring_copy_in(dst, src, n);
+		return;
+	}
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	size_t i = 0;
+	for (; i + 64 <= n; i += 64) {
+		__builtin_memcpy(d + i, s + i, 64);
+		/* keeps the compiler from turning the loop back into a call
+		 * to memcpy (loop distribution) */
+		__asm__ volatile("" : : "r"(d + i) : "memory");
+	}
+	if (i < n)
+		memcpy(d + i, s + i, n - i);
 }
 
 size_t shmk_ring_record_len(size_t len)
