@@ -162,7 +162,7 @@ int shmk_events_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 	/* r[impl events.wake.capability] */
 	if (!wk)
 		return shmk_fail(SHMK_EINCOMPAT, "events: region has no wake section");
-	/* r[impl events.wake.first-polls] one try before the wait's machinery;
+	/* r[impl events.wake.first-polls+2] one try before the wait's machinery;
 	 * r[impl events.wake.no-full-empty] a full queue is no result: the
 	 * wait goes on (op_send maps SHMK_EFULL to "not yet") */
 	if (timeout_ns != 0) {
@@ -175,6 +175,38 @@ int shmk_events_send(struct shmk_events_tx *tx, const void *buf, size_t len,
 			op_send, &o);
 }
 
+/* r[impl events.wake.first-polls+2] An SPSC receive polls the queue itself
+ * first (an MPSC or lanes one sets up every poll: op_recv), by time, not by
+ * a count: a poll's cost differs between builds and CPUs, a round trip's
+ * between placements.  The clock is read only after an empty first poll
+ * (a message not there yet cannot arrive sooner than a one-way trip) and
+ * then every EV_FIRST_POLL_CHECK polls; the polls' time comes off the
+ * timeout.  SHMK_EEMPTY: none found, *timeout_ns what is left of it. */
+static int first_polls(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
+		       int64_t *timeout_ns, struct shmk_events_sizes *sizes)
+{
+	int rc = shmk_events_try_recv(rx, buf, cap, len_out, sizes);
+	if (rc != SHMK_EEMPTY)
+		return rc;
+	int64_t start = shmk_now_ns(), window = EV_FIRST_POLL_NS;
+	if (*timeout_ns >= 0 && *timeout_ns < window)
+		window = *timeout_ns;
+	for (unsigned i = 1;; i++) {
+		shmk_cpu_relax();
+		rc = shmk_events_try_recv(rx, buf, cap, len_out, sizes);
+		if (rc != SHMK_EEMPTY)
+			return rc;
+		if (i % EV_FIRST_POLL_CHECK == 0) {
+			int64_t spent = shmk_now_ns() - start;
+			if (spent >= window) {
+				if (*timeout_ns >= 0)
+					*timeout_ns = *timeout_ns > spent ? *timeout_ns - spent : 0;
+				return SHMK_EEMPTY;
+			}
+		}
+	}
+}
+
 int shmk_events_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *len_out,
 		     int64_t timeout_ns, struct shmk_events_sizes *sizes)
 {
@@ -183,17 +215,12 @@ int shmk_events_recv(struct shmk_events_rx *rx, void *buf, size_t cap, size_t *l
 	struct shmk_events_wake *wk = W(rx->m);
 	if (!wk)
 		return shmk_fail(SHMK_EINCOMPAT, "events: region has no wake section");
-	/* r[impl events.wake.first-polls] an SPSC receive polls the queue
-	 * itself first (an MPSC or lanes one sets up every poll: op_recv);
-	 * r[impl events.wake.no-full-empty] an empty queue after them is no
-	 * result, the wait goes on */
+	/* r[impl events.wake.no-full-empty] an empty queue after the first
+	 * polls is no result, the wait goes on */
 	if (timeout_ns != 0 && rx->kind == EV_SPSC && shmk_wait_spins()) {
-		for (int i = 0; i < EV_FIRST_POLLS; i++) {
-			int rc = shmk_events_try_recv(rx, buf, cap, len_out, sizes);
-			if (rc != SHMK_EEMPTY)
-				return rc;
-			shmk_cpu_relax();
-		}
+		int rc = first_polls(rx, buf, cap, len_out, &timeout_ns, sizes);
+		if (rc != SHMK_EEMPTY)
+			return rc;
 	}
 	struct op o = { .rx = rx, .rbuf = buf, .cap = cap, .len_out = len_out, .sizes = sizes };
 	/* An MPSC consumer must wake up to notice a dead producer's cell. */

@@ -29,8 +29,9 @@
 #define EV_SWEEP_EVERY 64	/* lanes: every 64th poll sweeps one lane first (a power of 2) */
 #define EV_ADOPT_LOOKS 2	/* lanes: sweeps that see one counted, unannounced
 				 * message before its row's holder is looked up */
-#define EV_FIRST_POLLS 16	/* blocking SPSC receive: polls before the wait
-				 * primitive (events.wake.first-polls) */
+#define EV_FIRST_POLL_NS 1000	/* blocking SPSC receive: how long it polls before
+				 * the wait primitive (events.wake.first-polls+2) */
+#define EV_FIRST_POLL_CHECK 16	/* its polls between two looks at the clock */
 #define EV_INTENT_NONE SHMK_EVENTS_INTENT_NONE	/* wire.h: "claiming nothing" */
 
 enum { EV_SPSC = 1, EV_MPSC = 2 };

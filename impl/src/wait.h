@@ -120,7 +120,7 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 /* Whether a waiter spins before it parks: always in a release build; in a
  * test build not when SHMK_WAIT_SPIN_NS is 0 (a lost wake-up hunt that
  * wants its waiters parked), so a caller's own first polls follow the knob
- * too (events.wake.first-polls). */
+ * too (events.wake.first-polls+2). */
 #ifdef SHMK_TEST_BUILD
 bool shmk_wait_spins(void);
 #else
@@ -212,7 +212,7 @@ uint64_t shmk_wait__heavy_calls(void);
 void shmk_wait__heavy_fail_next(int err);
 /* Test builds: calls of shmk_wait_until in this process, so a test can see
  * a caller's own first polls answer without the primitive
- * (events.wake.first-polls). */
+ * (events.wake.first-polls+2). */
 uint64_t shmk_wait__until_calls(void);
 #endif
 

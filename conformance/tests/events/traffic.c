@@ -425,7 +425,7 @@ static void blocking_no_full_empty(void)
 }
 H_REGISTER(blocking_no_full_empty, 30, "events.wake.no-full-empty");
 
-/* The blocking calls' first polls (events.wake.first-polls): a send with
+/* The blocking calls' first polls (events.wake.first-polls+2): a send with
  * space and an SPSC receive with a message queued answer without entering
  * the wait primitive (shmk_wait__until_calls does not move), and hand on
  * what they find; an empty queue still enters it. */
@@ -459,7 +459,7 @@ static void blocking_first_polls(void)
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
 }
-H_REGISTER(blocking_first_polls, 30, "events.wake.first-polls");
+H_REGISTER(blocking_first_polls, 30, "events.wake.first-polls+2");
 
 /* INT64_MAX as a recv timeout and as the init timeout means "practically
  * forever": neither may overflow (UBSan aborts) or wrap into the past. */
