@@ -201,7 +201,7 @@ static int first_polls(struct shmk_events_rx *rx, void *buf, size_t cap, size_t 
 			if (spent >= window) {
 				if (*timeout_ns >= 0)
 					*timeout_ns = *timeout_ns > spent ? *timeout_ns - spent : 0;
-				return SHMK_EEMPTY;
+				return rc; /* the last poll's SHMK_EEMPTY */
 			}
 		}
 	}
