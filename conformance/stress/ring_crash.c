@@ -241,7 +241,7 @@ static struct t_probe *probe;
  * that waited for anything else stays past the bound on a quiet machine. */
 static double survivor_bound(void)
 {
-	return t_unblock_bound() + 2 * (double)t_probe_max_ns(probe) / 1e9;
+	return t_survivor_bound(probe, 2);
 }
 
 static int trial(uint64_t t, uint64_t *rng, struct totals *T)

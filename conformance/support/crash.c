@@ -39,6 +39,11 @@ double t_unblock_bound(void)
 	return 2 * t_liveness_s() * h_time_scale();
 }
 
+double t_survivor_bound(const struct t_probe *p, int wakeups)
+{
+	return t_unblock_bound() + wakeups * (double)t_probe_max_ns(p) / 1e9;
+}
+
 struct t_probe {
 	/* written by the probe process, read by the program after it or
 	 * while it runs (relaxed enough: t_max_ns's CAS loop, a load) */

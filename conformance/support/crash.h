@@ -61,6 +61,10 @@ struct t_probe *t_probe_start(void);
 int64_t t_probe_max_ns(const struct t_probe *p);
 /* SIGKILLs and reaps the probe; its delay stays readable. */
 void t_probe_stop(struct t_probe *p);
+/* A survivor's bound: t_unblock_bound() plus `wakeups` x the probe's
+ * delay (the sequential wake-ups on the blocked party's path; a NULL
+ * probe adds nothing). */
+double t_survivor_bound(const struct t_probe *p, int wakeups);
 
 int t_pidfd(pid_t pid);
 
