@@ -66,7 +66,8 @@ _Static_assert(SHMK_SLOTS_SLOT_HDR_SIZE == sizeof(struct shmk_slot_hdr), "data a
 
 /* Nonzero when the CPU has PREFETCHW (gcc -O2 lowers a write prefetch to a
  * read one without -mprfchw, so it is asked for by name, as the library
- * does). */
+ * does in slots_prefetch_w; the peers program links no library code: a
+ * floor shares nothing with what it judges). */
 static int ss_prefetchw;
 
 static inline void ss_prefetch_w(const void *p)
