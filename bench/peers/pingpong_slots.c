@@ -36,11 +36,17 @@
  * API's; the reader polling next_sn rather than the slot is the library's
  * choice (a look at the slot cost read_rtt/64 1.26x: slots_data.c).
  *
- * Prefetches: the library's, kept.  A PREFETCHW of a line the next access
- * will write anyway is open to any implementation on this CPU and only
- * moves the ownership request earlier (the reader's, while it waits for
- * the sample; the owner's, of the next slot in turn while this one is
- * read); a floor without them would be that of a naive implementation.
+ * No prefetches, though the library issues them (reserve: the slot for
+ * writing, just before its mask load; publish: the next slot's two lines
+ * for writing; next_unread_slot: the slot and notify_gen for writing, the
+ * sample's second line): the floor is the best protocol, and in this one
+ * they cost.  Measured at 64 B with publish's and next_unread_slot's five
+ * (reserve's would find its line already owned), ilv_ratio against the
+ * plain ping-pong, 4 repetitions each, far placement (ping-pong 560-700
+ * ns): none 1.00-1.12 (612-630 ns), publish's only 1.01-1.16,
+ * next_unread_slot's only 1.07-1.26, all five 1.19-1.45 (792-811 ns);
+ * close (150 ns): none 1.13, all five 1.22-1.46.
+ *
  * Per round trip, each way: header line 0 (next_sn, and notify_gen in the
  * library's layout) read by the reader then written by both sides' RMWs,
  * the slot's first line (header + 48 data bytes) written, read and
@@ -63,23 +69,6 @@
 #define SS_READER 1u
 
 _Static_assert(SHMK_SLOTS_SLOT_HDR_SIZE == sizeof(struct shmk_slot_hdr), "data after the header");
-
-/* Nonzero when the CPU has PREFETCHW (gcc -O2 lowers a write prefetch to a
- * read one without -mprfchw, so it is asked for by name, as the library
- * does in slots_prefetch_w; the peers program links no library code: a
- * floor shares nothing with what it judges). */
-static int ss_prefetchw;
-
-static inline void ss_prefetch_w(const void *p)
-{
-#if defined(__x86_64__)
-	if (ss_prefetchw) {
-		__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-		return;
-	}
-#endif
-	__builtin_prefetch(p, 1, 3);
-}
 
 struct ss_sh {
 	struct bc_ctl c;
@@ -162,11 +151,6 @@ static inline int ss_send(const struct ss_seg *g, uint64_t sn, uint64_t stamp)
 	/* release: pairs with the reader's acquire polls of next_sn */
 	atomic_store_explicit(g->next_sn, sn + 1, memory_order_release);
 	ss_notify(g);
-	/* publish(): the next slot in turn, for writing, while this is read */
-	struct shmk_slot_hdr *n = ss_slot(g, sn + 1);
-	ss_prefetch_w(n);
-	if (g->total > 64)
-		ss_prefetch_w((char *)n + 64);
 	return 0;
 }
 
@@ -182,12 +166,6 @@ static inline int ss_recv(const struct ss_seg *g, uint64_t sn, uint64_t stamp, u
 	if (atomic_load_explicit(g->next_sn, memory_order_acquire) <= sn)
 		return 1;
 	struct shmk_slot_hdr *h = ss_slot(g, sn);
-	/* next_unread_slot(): the two lines mark_read's RMWs write, owned
-	 * before they are needed; the sample's second line, shared */
-	ss_prefetch_w(h);
-	ss_prefetch_w(g->gen);
-	if (g->total > 64)
-		__builtin_prefetch((const char *)h + 64, 0, 3);
 	/* acquire: pairs with the owner's release store of sn */
 	uint64_t s1 = atomic_load_explicit(&h->sn, memory_order_acquire);
 	uint32_t size = atomic_load_explicit(&h->sample_size, memory_order_relaxed);
@@ -306,10 +284,6 @@ static void bm_slots_shape(gbs_state *st, void *argp)
 
 __attribute__((constructor)) static void reg(void)
 {
-#if defined(__x86_64__)
-	__builtin_cpu_init();
-	ss_prefetchw = __builtin_cpu_supports("prfchw");
-#endif
 	/* S as slots/read_rtt is judged at (bench/targets.json) */
 	static struct ss_bench args[2][2] = {{{64, false}, {4096, false}}, {{64, true}, {4096, true}}};
 	for (int l = 0; l < 2; l++)
