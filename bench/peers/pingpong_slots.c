@@ -45,7 +45,10 @@
  * plain ping-pong, 4 repetitions each, far placement (ping-pong 560-700
  * ns): none 1.00-1.12 (612-630 ns), publish's only 1.01-1.16,
  * next_unread_slot's only 1.07-1.26, all five 1.19-1.45 (792-811 ns);
- * close (150 ns): none 1.13, all five 1.22-1.46.
+ * close (150 ns): none 1.13, all five 1.22-1.46.  At 4096 B the library,
+ * prefetching, came under this floor in one run (read_rtt 1.03-1.06, the
+ * shape 1.10-1.16, far): as the other shaped rows, it bounds its own
+ * protocol in the layout, not every one.
  *
  * Per round trip, each way: header line 0 (next_sn, and notify_gen in the
  * library's layout) read by the reader then written by both sides' RMWs,
