@@ -15,6 +15,10 @@
 #define PEER_PP_SIZES 8, 64, 256, 1024, 4096, 65536, 1048576
 #define PEER_FLOOR "peers/pingpong_rtt/8/cross-cpu"
 #define PEER_PP_FMT "peers/pingpong_rtt/%zu/cross-cpu"
+/* Gbench's min_time share of a ping-pong shaped as a module's layout
+ * (pingpong.c, pingpong_slots.c; its floor blocks run as long again): a
+ * fifth, a few seconds of a full run for each. */
+#define PP_SHAPE_TIME_SHARE 0.2
 /* Lamport cached-index SPSC ring: RTT (two rings) and throughput, the
  * floor of streaming at every size any primitive streams at. */
 #define PEER_LAMPORT_RTT_SIZES 8, 64, 256

@@ -121,10 +121,6 @@ static void bm_pingpong(gbs_state *st, void *argp)
 	bc_unshared(sh, sh->len);
 }
 
-/* Gbench's min_time share of a shaped row (its floor blocks run as long
- * again): a fifth, a few seconds of a full run for the three. */
-#define PP_SHAPE_TIME_SHARE 0.2
-
 __attribute__((constructor)) static void reg(void)
 {
 	static const size_t sz[] = {PEER_PP_SIZES};
