@@ -55,10 +55,16 @@ bool shmk_membarrier_ready(void)
 static _Atomic uint64_t heavy_calls;
 static _Atomic int heavy_fail;
 static _Atomic uint64_t until_calls;
+static _Atomic int64_t until_timeout;
 
 uint64_t shmk_wait__until_calls(void)
 {
 	return atomic_load_explicit(&until_calls, memory_order_relaxed);
+}
+
+int64_t shmk_wait__until_timeout(void)
+{
+	return atomic_load_explicit(&until_timeout, memory_order_relaxed);
 }
 
 uint64_t shmk_wait__heavy_calls(void)
@@ -347,6 +353,7 @@ int shmk_wait_until(const struct shmk_wait *w, const struct shmk_wait_ops *ops,
 {
 #ifdef SHMK_TEST_BUILD
 	atomic_fetch_add_explicit(&until_calls, 1, memory_order_relaxed);
+	atomic_store_explicit(&until_timeout, timeout_ns, memory_order_relaxed);
 #endif
 	/* a condition already met costs one call: no clock read */
 	int rc = ops->ready(ops->arg);

@@ -212,8 +212,10 @@ uint64_t shmk_wait__heavy_calls(void);
 void shmk_wait__heavy_fail_next(int err);
 /* Test builds: calls of shmk_wait_until in this process, so a test can see
  * a caller's own first polls answer without the primitive
- * (events.wake.first-polls+2). */
+ * (events.wake.first-polls+2); and the timeout the last one was given,
+ * so a test can see what the first polls took off it. */
 uint64_t shmk_wait__until_calls(void);
+int64_t shmk_wait__until_timeout(void);
 #endif
 
 /* Mode a, slow path of shmk_wait_wake: the fence FENCED asks for, then

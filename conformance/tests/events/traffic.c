@@ -428,7 +428,8 @@ H_REGISTER(blocking_no_full_empty, 30, "events.wake.no-full-empty");
 /* The blocking calls' first polls (events.wake.first-polls+2): a send with
  * space and an SPSC receive with a message queued answer without entering
  * the wait primitive (shmk_wait__until_calls does not move), and hand on
- * what they find; an empty queue still enters it. */
+ * what they find; an empty queue still enters it, with what is left of the
+ * timeout after the window (shmk_wait__until_timeout). */
 static void blocking_first_polls(void)
 {
 	struct shmk_events *r;
@@ -451,10 +452,15 @@ static void blocking_first_polls(void)
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 1000000, NULL), 0);
 	CU_ASSERT(n == 5 && !memcmp(buf, "first", 5));
 	CU_ASSERT_EQUAL(shmk_wait__until_calls(), polls ? calls : calls + 2);
-	/* nothing queued: the polls end in the primitive */
+	/* nothing queued: the polls end in the primitive, their time taken
+	 * off the timeout (at least the 1 µs window; all of a 1 µs one) */
 	calls = shmk_wait__until_calls();
 	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 1000, NULL), -ETIMEDOUT);
 	CU_ASSERT_EQUAL(shmk_wait__until_calls(), calls + 1);
+	CU_ASSERT_EQUAL(shmk_wait__until_timeout(), polls ? 0 : 1000);
+	CU_ASSERT_EQUAL(shmk_events_recv(rx, buf, sizeof(buf), &n, 1000000, NULL), -ETIMEDOUT);
+	int64_t left = shmk_wait__until_timeout();
+	CU_ASSERT(polls ? left <= 1000000 - 1000 : left == 1000000);
 	shmk_events_tx_close(tx);
 	shmk_events_rx_close(rx);
 	shmk_events_close(r);
