@@ -41,7 +41,20 @@ double t_unblock_bound(void)
 
 double t_survivor_bound(const struct t_probe *p, int wakeups)
 {
-	return t_unblock_bound() + wakeups * (double)t_probe_max_ns(p) / 1e9;
+	double delay = (double)t_probe_max_ns(p) / 1e9, cap = t_liveness_s() / 2;
+	return t_unblock_bound() + wakeups * (delay < cap ? delay : cap);
+}
+
+int t_judge_unblock(const struct t_probe *p, int wakeups, const char *prog, const char *group,
+		    double max_unblock, uint64_t trial)
+{
+	double bound = t_survivor_bound(p, wakeups);
+	if (max_unblock <= bound)
+		return 0;
+	printf("%s: %s trial %" PRIu64 ": a survivor stayed blocked %.3f s (bound %.3f s: "
+	       "%d x scheduling delay %.3f s)\n", prog, group, trial, max_unblock, bound, wakeups,
+	       (double)t_probe_max_ns(p) / 1e9);
+	return 1;
 }
 
 struct t_probe {

@@ -63,8 +63,16 @@ int64_t t_probe_max_ns(const struct t_probe *p);
 void t_probe_stop(struct t_probe *p);
 /* A survivor's bound: t_unblock_bound() plus `wakeups` x the probe's
  * delay (the sequential wake-ups on the blocked party's path; a NULL
- * probe adds nothing). */
+ * probe adds nothing), each capped at half a liveness period, so a stall
+ * past 2 x L + wakeups x L / 2 fails however loaded the run was. */
 double t_survivor_bound(const struct t_probe *p, int wakeups);
+/* After t_probe_stop (a delay that hit a trial may reach the probe's
+ * record only after that trial ended): 0 when `max_unblock` (seconds, the
+ * longest of a group's trials, trial `trial`) is within
+ * t_survivor_bound(p, wakeups); else prints why, naming `group`, and
+ * returns 1. */
+int t_judge_unblock(const struct t_probe *p, int wakeups, const char *prog, const char *group,
+		    double max_unblock, uint64_t trial);
 
 int t_pidfd(pid_t pid);
 
