@@ -200,7 +200,7 @@ def s4: if . == null or . == 0 then . else
     # The row's floor in the module's layout (informational, judges
     # nothing): the floor protocol with its messages laid out as the
     # module's wire layout lays them out (peers/lamport_*_shape_tput,
-    # peers/pingpong_events_shape_rtt), interleaved with the plain floor
+    # peers/pingpong_{events,slots}_shape_rtt), interleaved with the plain floor
     # `vs` names; its ilv_ratio is what that protocol loses to the layout.
     # shape_efficiency: the result's ilv_ratio against the shaped one's
     # (shaped / result for latency), per repetition (one schedule block).
