@@ -18,7 +18,7 @@
  *    messages all arrive; no survivor call blocks longer than 2 x
  *    SHMK_LIVENESS_MS, and the reader sees SHMK_EPEERDEAD within that once
  *    the last writer is gone, plus twice the scheduling delay the run
- *    measured (t_probe, during the trials; judged after them, t_judge_unblock).  A third of the trials (both kinds) open the
+ *    measured (t_probe, during the trials; judged after them: SURVIVOR_WAKEUPS).  A third of the trials (both kinds) open the
  *    survivor only after the victim's first records: the victim, the one
  *    writer registered, writes unlocked (ring.writer.solo+4) until the
  *    survivor's first write fences it, or is killed unlocked.
@@ -240,10 +240,7 @@ static struct t_probe *probe;
  * queue before it returns (on a loaded CPU a woken process waits as the
  * probe does).  What the machine adds is not the library's; a survivor
  * that waited for anything else stays past the bound on a quiet machine. */
-static double survivor_bound(void)
-{
-	return t_survivor_bound(probe, 2);
-}
+#define SURVIVOR_WAKEUPS 2
 
 static int trial(uint64_t t, uint64_t *rng, struct totals *T)
 {
@@ -654,7 +651,7 @@ static int run_trials(uint64_t n, uint64_t *rng)
 	       "delay %.3f s), seed %" PRIu64 "%s\n",
 	       T.trials, T.crash_trials, T.per_point[0], T.per_point[1], T.per_point[2],
 	       T.per_point[3], T.random_trials, T.late, T.torn, T.lost, T.dup, T.inflight, T.max_unblock,
-	       survivor_bound(), (double)t_probe_max_ns(probe) / 1e9, g_seed,
+	       t_survivor_bound(probe, SURVIVOR_WAKEUPS), (double)t_probe_max_ns(probe) / 1e9, g_seed,
 	       T.trials == n ? "" : " incomplete");
 	return T.trials == n && !T.failed;
 }
@@ -687,7 +684,7 @@ static int all_trials(uint64_t n, uint64_t *rng)
 	int direct = run_trials(n, rng);
 	int med = run_med_trials(n, rng);
 	t_probe_stop(probe);
-	if (t_judge_unblock(probe, 2, PROG, "ring-writers", T.max_unblock, T.max_trial)) {
+	if (t_judge_unblock(probe, SURVIVOR_WAKEUPS, PROG, "ring-writers", T.max_unblock, T.max_trial)) {
 		T.failed++;
 		direct = 0;
 	}
