@@ -17,6 +17,25 @@
 
 #include "internal.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+int shmk__prefetchw;
+
+/* CPUID 0x80000001 ECX bit 8: PREFETCHW (3DNowPrefetch), as the kernel's
+ * X86_FEATURE_3DNOWPREFETCH (shmk_prefetch_w).  Read once at load, before
+ * any handle. */
+__attribute__((constructor)) static void detect_prefetchw(void)
+{
+#if defined(__x86_64__)
+	unsigned a, b, c, d;
+
+	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
+		shmk__prefetchw = (c >> 8) & 1;
+#endif
+}
+
 /* ---------------------------------------------------------------- faults */
 
 enum {

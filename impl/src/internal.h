@@ -105,6 +105,27 @@ __attribute__((target("avx2"))) static inline shmk_u64x4 shmk__ld64x4(const vola
 #define SHMK_LOAD_U64X4(p) shmk__ld64x4(p)
 #endif
 
+/* Nonzero when the CPU has PREFETCHW (common.c reads CPUID once, at load
+ * time). */
+extern int shmk__prefetchw;
+
+/* Starts fetching p's line for writing, without waiting for it: the line
+ * arrives owned, so a later store or locked RMW on it costs no second
+ * transfer (an upgrade of a shared copy).  gcc lowers
+ * __builtin_prefetch(p, 1) to a read prefetch (a shared copy) unless the
+ * whole build targets PRFCHW, so x86-64 asks for PREFETCHW itself where
+ * CPUID has it; prefetches are hints and change no result. */
+static inline void shmk_prefetch_w(const void *p)
+{
+#if defined(__x86_64__)
+	if (shmk__prefetchw) {
+		__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+		return;
+	}
+#endif
+	__builtin_prefetch(p, 1, 3);
+}
+
 /* ------------------------------------------------------------------------
  * Error detail (error.c).  shmk_fail() records a one-line reason, readable
  * through shmk_errdetail(), and returns rc: `return shmk_fail(SHMK_EUNSAFE,

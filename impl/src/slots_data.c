@@ -34,11 +34,7 @@ int shmk_slots_test_scalar_scan;
 #define SCALAR_SCAN_ONLY() 0
 #endif
 
-/* ------------------------------------------------------------ prefetch */
-
-/* hidden (not exported from the .so): declared under slots_int.h's
- * visibility pragma, which this definition inherits */
-int shmk_slots__prefetchw;
+/* ------------------------------------------------------------ registry bits */
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -47,16 +43,13 @@ int shmk_slots__prefetchw;
 /* Nonzero when the CPU and the OS run AVX2 (registry_bits_avx2). */
 static int slots_avx2;
 
-/* CPUID 0x80000001 ECX bit 8: PREFETCHW (3DNowPrefetch), as the kernel's
- * X86_FEATURE_3DNOWPREFETCH; CPUID 1 ECX bits 27 (OSXSAVE) and 28 (AVX),
- * XCR0 bits 1-2 (the OS saves the ymm state) and CPUID 7 EBX bit 5: AVX2.
- * Read once at load, before any handle. */
-__attribute__((constructor)) static void detect_cpu(void)
+/* CPUID 1 ECX bits 27 (OSXSAVE) and 28 (AVX), XCR0 bits 1-2 (the OS saves
+ * the ymm state) and CPUID 7 EBX bit 5: AVX2.  Read once at load, before
+ * any handle. */
+__attribute__((constructor)) static void detect_avx2(void)
 {
 	unsigned a, b, c, d;
 
-	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
-		shmk_slots__prefetchw = (c >> 8) & 1;
 	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28)))
 		return;
 	unsigned lo, hi;
@@ -193,7 +186,7 @@ int shmk_slots_reserve_slot(struct shmk_slots *s, uint32_t active_readers_mask,
 				 * free: fetch it for writing in one transfer
 				 * from the reader that marked it, not a shared
 				 * copy and then an upgrade. */
-				slots_prefetch_w(slot_at(s, i));
+				shmk_prefetch_w(slot_at(s, i));
 				/* acquire: pairs with the release fetch_or in
 				 * mark_read, so the reader's data reads are done
 				 * before this slot is overwritten. */
@@ -275,9 +268,9 @@ static int publish(struct shmk_slots *s, shmk_slot_handle_t h, size_t len, uint6
 	 * sample.  (One slot: the cursor is the slot being read - leave it
 	 * to the readers.) */
 	if (s->cursor != h.index) {
-		slots_prefetch_w(slot_at(s, s->cursor));
+		shmk_prefetch_w(slot_at(s, s->cursor));
 		if (s->total > 64)
-			slots_prefetch_w((char *)slot_at(s, s->cursor) + 64);
+			shmk_prefetch_w((char *)slot_at(s, s->cursor) + 64);
 	}
 	return 0;
 }
@@ -402,8 +395,8 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	 * in publish() is of the slot after `start` in turn, its next
 	 * reserve's: a different line, so the two do not pull one line
 	 * between them (prefetches are hints: no result changes). */
-	slots_prefetch_w(slot_at(s, start));
-	slots_prefetch_w(&s->hdr->notify_gen);
+	shmk_prefetch_w(slot_at(s, start));
+	shmk_prefetch_w(&s->hdr->notify_gen);
 	/* The sample's second line (its bytes from 48 on) is read next, but
 	 * its address waits for the scan's branches: fetch it now, shared
 	 * (the owner writes it again only a lap later), so it travels with

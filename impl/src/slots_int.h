@@ -99,29 +99,6 @@ static inline uint32_t slots_rr_next(const struct shmk_slots *s, uint32_t i)
 	return i + 1 < s->rr_span ? i + 1 : 0;
 }
 
-/* ------------------------------------------------------------ prefetch */
-
-/* Nonzero when the CPU has PREFETCHW (slots_data.c reads CPUID once, at
- * load time). */
-extern int shmk_slots__prefetchw;
-
-/* Starts fetching p's line for writing, without waiting for it: the line
- * arrives owned, so a later store or locked RMW on it costs no second
- * transfer (an upgrade of a shared copy).  gcc lowers
- * __builtin_prefetch(p, 1) to a read prefetch (a shared copy) unless the
- * whole build targets PRFCHW, so x86-64 asks for PREFETCHW itself where
- * CPUID has it; prefetches are hints and change no result. */
-static inline void slots_prefetch_w(const void *p)
-{
-#if defined(__x86_64__)
-	if (shmk_slots__prefetchw) {
-		__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-		return;
-	}
-#endif
-	__builtin_prefetch(p, 1, 3);
-}
-
 /* ------------------------------------------------------------ notify */
 
 /* The header's wait point: wait.c's eventcount in its generation mode
