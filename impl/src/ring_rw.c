@@ -1020,6 +1020,27 @@ int shmk_ring_write(struct shmk_ring_writer *w, const void *buf, size_t len)
 	return ring_append(w, w->tag, &iov, 1, len);
 }
 
+/*
+ * A reserved payload of RING_RESERVE_PREFETCH_MIN..MAX bytes is fetched for
+ * writing whole before it is handed out.  The caller then fills it with
+ * plain stores, and each line's first store would otherwise wait for the
+ * line to come from the reader's cache, a few lines at a time as the store
+ * buffer fills; all of them asked for at once arrive together.  Measured
+ * (ring/reserve_tput, M records/s, far placement, alternating, 3 runs
+ * each): 1024 bytes 3.1-3.5 without, 4.9-5.6 with (the first 512 bytes
+ * only: 3.0-3.3); 256 bytes the same (3.3-3.7 both ways); 4096 bytes
+ * 2.6-2.8 without, 1.9 with the first 1 KiB and 2.3 with the first 512
+ * bytes: a 4 KiB record is left to the hardware.
+ */
+#define RING_RESERVE_PREFETCH_MIN 256
+#define RING_RESERVE_PREFETCH_MAX 1024
+
+static inline void ring_prefetch_payload(const uint8_t *p, size_t len)
+{
+	for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)63; a < (uintptr_t)p + len; a += 64)
+		shmk_prefetch_w((const void *)a);
+}
+
 int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 {
 	uint64_t head = 0, rl = 0; /* set by reserve_locked when it returns 0 */
@@ -1050,6 +1071,8 @@ int shmk_ring_reserve(struct shmk_ring_writer *w, size_t len, void **payload)
 	w->res_head = head;
 	w->res_rl = rl;
 	*payload = rec + SHMK_RING_REC_HDR;
+	if (len >= RING_RESERVE_PREFETCH_MIN && len <= RING_RESERVE_PREFETCH_MAX)
+		ring_prefetch_payload(rec + SHMK_RING_REC_HDR, len);
 	return 0;
 }
 
