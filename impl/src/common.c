@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Syscall wrappers, safe paths, process tokens, futex, time: see internal.h. */
+/* Syscall wrappers, safe paths, process tokens, futex, time, the CPU
+ * features the data paths ask for: see internal.h. */
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -22,17 +23,21 @@
 #endif
 
 int shmk__prefetchw;
+int shmk__erms;
 
 /* CPUID 0x80000001 ECX bit 8: PREFETCHW (3DNowPrefetch), as the kernel's
- * X86_FEATURE_3DNOWPREFETCH (shmk_prefetch_w).  Read once at load, before
- * any handle. */
-__attribute__((constructor)) static void detect_prefetchw(void)
+ * X86_FEATURE_3DNOWPREFETCH (shmk_prefetch_w); CPUID 7 EBX bit 9: ERMS,
+ * enhanced rep movsb (ring_rw.c's large copies).  Read once at load,
+ * before any handle. */
+__attribute__((constructor)) static void detect_cpu(void)
 {
 #if defined(__x86_64__)
 	unsigned a, b, c, d;
 
 	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
 		shmk__prefetchw = (c >> 8) & 1;
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		shmk__erms = (b >> 9) & 1;
 #endif
 }
 

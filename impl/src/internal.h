@@ -7,6 +7,7 @@
  *   - shmk_open_path / shmk_check_fd: the safe-path rules (region.c);
  *   - process tokens: liveness that zombies and PID reuse cannot fool;
  *   - futex wait/wake on a shared 32-bit word;
+ *   - shmk_prefetch_w and the CPU features the data paths ask for;
  *   - time, environment knobs, crash points, error detail.
  *
  * Nothing here prints, aborts or exits.
@@ -105,9 +106,10 @@ __attribute__((target("avx2"))) static inline shmk_u64x4 shmk__ld64x4(const vola
 #define SHMK_LOAD_U64X4(p) shmk__ld64x4(p)
 #endif
 
-/* Nonzero when the CPU has PREFETCHW (common.c reads CPUID once, at load
- * time). */
+/* Nonzero when the CPU has PREFETCHW, and enhanced rep movsb (ERMS):
+ * common.c reads CPUID once, at load time. */
 extern int shmk__prefetchw;
+extern int shmk__erms;
 
 /* Starts fetching p's line for writing, without waiting for it: the line
  * arrives owned, so a later store or locked RMW on it costs no second

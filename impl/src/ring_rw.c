@@ -40,24 +40,6 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/*
- * A payload out of the ring into the caller's buffer.  A record's payload
- * starts 16 bytes into the record and records follow each other, so it
- * lies 0, 16, 32 or 48 bytes off a cache line while the caller's buffer is
- * usually line aligned.  From 2112 bytes on, glibc (2.36, on a CPU with
- * FSRM) copies with rep movsb, which on AMD Zen is slow when source and
- * destination are aligned differently (glibc BZ 30994; 2.39 stopped
- * preferring it there): ring/copy_tput/4096 read 0.73 of the Lamport ring
- * through memcpy and 1.01 through this loop in the same placement, and the
- * same with either in the far placement (and with the writer's rep
- * movsb, 0.92-0.96 through this loop against 0.88-0.90 through a rep movsb
- * of our own).  Below RING_COPY_LOOP_MIN,
- * memcpy's own vector code is the better one.  Each source byte is read
- * once (no overlapping tail): a writer may be changing them.  The copy in
- * is ring_copy_in.
- */
-#define RING_COPY_LOOP_MIN 2048
-
 /* Up to 16 bytes, as whole 8-byte words and memcpy for the rest: a short
  * payload is most often a multiple of 8, and then no call is made (the
  * call to memcpy was about a tenth of a record's instructions at 8 bytes).
@@ -83,33 +65,50 @@ static inline void ring_copy_small(unsigned char *restrict d, const unsigned cha
 
 /*
  * A payload from the caller's buffer into the ring: short ones as words
- * (ring_copy_small), large ones with one rep movsb of our own
- * (ring_copy_movsb), the rest through memcpy.  The ring's lines were last
- * read by the reader on the other CPU; rep movsb writes whole lines
+ * (ring_copy_small), from RING_COPY_MOVSB_MIN on with one rep movsb of our
+ * own (ring_copy_movsb), the rest through memcpy.  The ring's lines were
+ * last read by the reader on the other CPU; rep movsb writes whole lines
  * without fetching them first, which is what counts here.  Measured at
  * 4096 bytes (ring/copy_tput ilv_ratio against the Lamport ring, far
- * placement, the variants alternating in one session):
+ * placement, AMD EPYC (Zen 4) with glibc 2.36, the variants alternating
+ * in one session):
  *   memcpy (glibc 2.36)                          0.72-0.80
  *   rep movsb, destination aligned to 64 first   0.87-0.88
  *   non-temporal 16-byte stores, then sfence     0.82-0.84
  *   64-byte loop, prefetching for writing        0.43-0.47
  *   rep movsb from the first byte                0.92-0.96
- * At 1024 bytes rep movsb is faster too (3.08-3.18 against 2.43-2.48 M
- * records/s), but sizes below RING_COPY_MOVSB_MIN keep memcpy: the row
- * ring/reserve_tput is judged against this copy, and filling a 1 KiB
- * record in place with plain stores (2.7-2.9 M/s, each line fetched from
- * the reader first) would then lose to it.
+ * and at 1024 bytes 3.08-3.18 M records/s against memcpy's 2.43-2.48; at
+ * 256 bytes 3.7-3.9 against 3.1-3.5 in three runs, too few to move the
+ * threshold there; at 64 bytes no difference.  Other CPUs are not
+ * measured: without ERMS (enhanced rep movsb) memcpy is used.
  */
-#define RING_COPY_MOVSB_MIN 2048
+#define RING_COPY_MOVSB_MIN 1024
+
+/* Sanitizer builds keep memcpy, which they intercept: inline asm is not
+ * checked for overflows of the caller's buffer nor for races. */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define RING_COPY_ASM 1
+#else
+#define RING_COPY_ASM 0
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+	__has_feature(memory_sanitizer)
+#undef RING_COPY_ASM
+#define RING_COPY_ASM 0
+#endif
+#endif
 
 static inline void ring_copy_movsb(void *restrict dst, const void *restrict src, size_t n)
 {
-#if defined(__x86_64__)
-	/* the direction flag is clear at every call (the ABI) */
-	__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-#else
-	memcpy(dst, src, n);
+#if RING_COPY_ASM
+	if (shmk__erms) {
+		/* the direction flag is clear at every call (the ABI) */
+		__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+		return;
+	}
 #endif
+	memcpy(dst, src, n);
 }
 
 static inline void ring_copy_in(void *restrict dst, const void *restrict src, size_t n)
@@ -125,11 +124,33 @@ static inline void ring_copy_in(void *restrict dst, const void *restrict src, si
 	memcpy(dst, src, n);
 }
 
+/*
+ * A payload out of the ring into the caller's buffer.  A record's payload
+ * starts 16 bytes into the record and records follow each other, so it
+ * lies 0, 16, 32 or 48 bytes off a cache line while the caller's buffer is
+ * usually line aligned.  From 2112 bytes on, glibc (2.36, on a CPU with
+ * FSRM) copies with rep movsb, which on AMD Zen is slow when source and
+ * destination are aligned differently (glibc BZ 30994; 2.39 stopped
+ * preferring it there): ring/copy_tput/4096 read 0.73 of the Lamport ring
+ * through memcpy and 1.01 through this loop in the same placement, and the
+ * same with either in the far placement; with the writer on rep movsb,
+ * 0.92-0.96 through this loop against 0.88-0.90 through a rep movsb of our
+ * own, and no better with the loop's loads aligned to the source or with a
+ * software prefetch ahead.  Below RING_COPY_LOOP_MIN the copy out is
+ * memcpy, its vector code: no variant of this side was measured below
+ * 4 KiB.  Each source byte is read once (no overlapping tail): a writer
+ * may be changing them.
+ */
+#define RING_COPY_LOOP_MIN 2048
+
 static inline void ring_copy_out(void *restrict dst, const void *restrict src, size_t n)
 {
-	/* below the loop's threshold, the way of the copy in */
+	if (n <= RING_COPY_SMALL) {
+		ring_copy_small(dst, src, n);
+		return;
+	}
 	if (n < RING_COPY_LOOP_MIN) {
-		ring_copy_in(dst, src, n);
+		memcpy(dst, src, n);
 		return;
 	}
 	unsigned char *d = dst;
@@ -1026,11 +1047,13 @@ int shmk_ring_write(struct shmk_ring_writer *w, const void *buf, size_t len)
  * plain stores, and each line's first store would otherwise wait for the
  * line to come from the reader's cache, a few lines at a time as the store
  * buffer fills; all of them asked for at once arrive together.  Measured
- * (ring/reserve_tput, M records/s, far placement, alternating, 3 runs
- * each): 1024 bytes 3.1-3.5 without, 4.9-5.6 with (the first 512 bytes
- * only: 3.0-3.3); 256 bytes the same (3.3-3.7 both ways); 4096 bytes
- * 2.6-2.8 without, 1.9 with the first 1 KiB and 2.3 with the first 512
- * bytes: a 4 KiB record is left to the hardware.
+ * on ring/reserve_tput (far placement): at 1024 bytes 1.19x in bench-ab
+ * (5 repetitions, 2.96 -> 3.47 M records/s) and 1.4-1.6x in three
+ * alternating runs, where prefetching only the first 512 bytes gained
+ * nothing; at 256 bytes, the smallest size tried, no difference either
+ * way; at 4096 bytes it lost (2.6-2.8 M/s without, 1.9 with the first
+ * 1 KiB, 2.3 with the first 512 bytes), so a 4 KiB record is left to the
+ * hardware.
  */
 #define RING_RESERVE_PREFETCH_MIN 256
 #define RING_RESERVE_PREFETCH_MAX 1024
