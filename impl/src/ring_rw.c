@@ -84,25 +84,31 @@ static inline void ring_copy_small(unsigned char *restrict d, const unsigned cha
  */
 #define RING_COPY_MOVSB_MIN 1024
 
-/* Sanitizer builds keep memcpy, which they intercept: inline asm is not
- * checked for overflows of the caller's buffer nor for races. */
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define RING_COPY_ASM 1
-#else
-#define RING_COPY_ASM 0
-#endif
+/* Inline asm is not instrumented: sanitizer builds tell their runtime
+ * about the two ranges, as its memcpy interceptor would, so the copy they
+ * test is the one every build runs. */
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-	__has_feature(memory_sanitizer)
-#undef RING_COPY_ASM
-#define RING_COPY_ASM 0
+#define RING_HAS_FEATURE(f) __has_feature(f)
+#else
+#define RING_HAS_FEATURE(f) 0
 #endif
+#if defined(__SANITIZE_ADDRESS__) || RING_HAS_FEATURE(address_sanitizer)
+void __asan_loadN(void *p, size_t n);
+void __asan_storeN(void *p, size_t n);
+#define RING_SAN_RANGES(d, s, n) (__asan_loadN((void *)(s), (n)), __asan_storeN((d), (n)))
+#elif defined(__SANITIZE_THREAD__) || RING_HAS_FEATURE(thread_sanitizer)
+void __tsan_read_range(void *p, unsigned long n);
+void __tsan_write_range(void *p, unsigned long n);
+#define RING_SAN_RANGES(d, s, n) (__tsan_read_range((void *)(s), (n)), __tsan_write_range((d), (n)))
+#else
+#define RING_SAN_RANGES(d, s, n) ((void)0)
 #endif
 
 static inline void ring_copy_movsb(void *restrict dst, const void *restrict src, size_t n)
 {
-#if RING_COPY_ASM
+#if defined(__x86_64__)
 	if (shmk__erms) {
+		RING_SAN_RANGES(dst, src, n);
 		/* the direction flag is clear at every call (the ABI) */
 		__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
 		return;
