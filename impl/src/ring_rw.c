@@ -77,12 +77,14 @@ static inline void ring_copy_small(unsigned char *restrict d, const unsigned cha
  *   non-temporal 16-byte stores, then sfence     0.82-0.84
  *   64-byte loop, prefetching for writing        0.43-0.47
  *   rep movsb from the first byte                0.92-0.96
- * and at 1024 bytes 3.08-3.18 M records/s against memcpy's 2.43-2.48; at
- * 256 bytes 3.7-3.9 against 3.1-3.5 in three runs, too few to move the
- * threshold there; at 64 bytes no difference.  Other CPUs are not
- * measured: without ERMS (enhanced rep movsb) memcpy is used.
+ * Below 2 KiB memcpy stays: at 1024 bytes rep movsb read 3.08-3.18 M
+ * records/s against memcpy's 2.43-2.48 in three far-placement runs, but
+ * 1.04x (noise 0.015) in a far bench-ab and 0.947x (noise 0.06) in a close
+ * one; at 256 bytes the runs were too few to tell (3.7-3.9 against
+ * 3.1-3.5); at 64 bytes no difference.  Other CPUs are not measured:
+ * without ERMS (enhanced rep movsb) memcpy is used.
  */
-#define RING_COPY_MOVSB_MIN 1024
+#define RING_COPY_MOVSB_MIN 2048
 
 /* Inline asm is not instrumented: sanitizer builds tell their runtime
  * about the two ranges, as its memcpy interceptor would, so the copy they
