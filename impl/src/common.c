@@ -24,11 +24,14 @@
 
 int shmk__prefetchw;
 int shmk__erms;
+int shmk__avx2;
 
 /* CPUID 0x80000001 ECX bit 8: PREFETCHW (3DNowPrefetch), as the kernel's
  * X86_FEATURE_3DNOWPREFETCH (shmk_prefetch_w); CPUID 7 EBX bit 9: ERMS,
- * enhanced rep movsb (ring_rw.c's large copies).  Read once at load,
- * before any handle. */
+ * enhanced rep movsb (ring_rw.c's large copies); AVX2 (slots_data.c's
+ * registry scan) when CPUID 1 ECX has OSXSAVE (27) and AVX (28), XCR0
+ * bits 1-2 say the OS saves the ymm state, and CPUID 7 EBX has bit 5.
+ * Read once at load, before any handle. */
 __attribute__((constructor)) static void detect_cpu(void)
 {
 #if defined(__x86_64__)
@@ -36,8 +39,15 @@ __attribute__((constructor)) static void detect_cpu(void)
 
 	if (__get_cpuid(0x80000001u, &a, &b, &c, &d))
 		shmk__prefetchw = (c >> 8) & 1;
-	if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
-		shmk__erms = (b >> 9) & 1;
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return;
+	shmk__erms = (b >> 9) & 1;
+	unsigned avx2 = (b >> 5) & 1;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28)))
+		return;
+	unsigned lo, hi;
+	__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	shmk__avx2 = (lo & 6) == 6 && avx2;
 #endif
 }
 

@@ -106,10 +106,11 @@ __attribute__((target("avx2"))) static inline shmk_u64x4 shmk__ld64x4(const vola
 #define SHMK_LOAD_U64X4(p) shmk__ld64x4(p)
 #endif
 
-/* Nonzero when the CPU has PREFETCHW, and enhanced rep movsb (ERMS):
- * common.c reads CPUID once, at load time. */
+/* Nonzero when the CPU has PREFETCHW, enhanced rep movsb (ERMS), and AVX2
+ * that the OS runs: common.c reads CPUID once, at load time. */
 extern int shmk__prefetchw;
 extern int shmk__erms;
+extern int shmk__avx2;
 
 /* Starts fetching p's line for writing, without waiting for it: the line
  * arrives owned, so a later store or locked RMW on it costs no second

@@ -37,27 +37,7 @@ int shmk_slots_test_scalar_scan;
 /* ------------------------------------------------------------ registry bits */
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
-
-/* Nonzero when the CPU and the OS run AVX2 (registry_bits_avx2). */
-static int slots_avx2;
-
-/* CPUID 1 ECX bits 27 (OSXSAVE) and 28 (AVX), XCR0 bits 1-2 (the OS saves
- * the ymm state) and CPUID 7 EBX bit 5: AVX2.  Read once at load, before
- * any handle. */
-__attribute__((constructor)) static void detect_avx2(void)
-{
-	unsigned a, b, c, d;
-
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28)))
-		return;
-	unsigned lo, hi;
-	__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	if ((lo & 6) != 6 || !__get_cpuid_count(7, 0, &a, &b, &c, &d))
-		return;
-	slots_avx2 = (b >> 5) & 1;
-}
 
 /* The registry in eight 32-byte loads: bit i of the result is set when
  * entry i is nonzero, of *left when it is READER_LEFT.  Each entry is
@@ -109,7 +89,7 @@ static inline uint32_t scan_readers(struct shmk_slots *s, int check_alive, int *
 	/* A commit's scan (no liveness check) with no LEFT entry reaps
 	 * nothing: the entries' bits are the answer.  Otherwise the loop
 	 * below loads and judges every entry anew. */
-	if (!check_alive && slots_avx2 && !SCALAR_SCAN_ONLY()) {
+	if (!check_alive && shmk__avx2 && !SCALAR_SCAN_ONLY()) {
 		uint32_t left, nz = registry_bits_avx2(s->hdr, &left);
 		if (!left)
 			return nz;
