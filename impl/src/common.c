@@ -28,7 +28,7 @@ int shmk__avx2;
 
 /* CPUID 0x80000001 ECX bit 8: PREFETCHW (3DNowPrefetch), as the kernel's
  * X86_FEATURE_3DNOWPREFETCH (shmk_prefetch_w); CPUID 7 EBX bit 9: ERMS,
- * enhanced rep movsb (ring_rw.c's large copies); AVX2 (slots_data.c's
+ * enhanced rep movsb (copy.c's copy in); AVX2 (slots_data.c's
  * registry scan) when CPUID 1 ECX has OSXSAVE (27) and AVX (28), XCR0
  * bits 1-2 say the OS saves the ymm state, and CPUID 7 EBX has bit 5.
  * Read once at load, before any handle. */

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "copy.h"
 #include "internal.h"
 #include "wait.h"
 #include "shmkit/ring.h"
@@ -63,115 +64,26 @@ static inline void ring_copy_small(unsigned char *restrict d, const unsigned cha
 		memcpy(d + i, s + i, n - i);
 }
 
-/*
- * A payload from the caller's buffer into the ring: short ones as words
- * (ring_copy_small), from RING_COPY_MOVSB_MIN on with one rep movsb of our
- * own (ring_copy_movsb), the rest through memcpy.  The ring's lines were
- * last read by the reader on the other CPU; rep movsb writes whole lines
- * without fetching them first, which is what counts here.  Measured at
- * 4096 bytes (ring/copy_tput ilv_ratio against the Lamport ring, far
- * placement, AMD EPYC (Zen 4) with glibc 2.36, the variants alternating
- * in one session):
- *   memcpy (glibc 2.36)                          0.72-0.80
- *   rep movsb, destination aligned to 64 first   0.87-0.88
- *   non-temporal 16-byte stores, then sfence     0.82-0.84
- *   64-byte loop, prefetching for writing        0.43-0.47
- *   rep movsb from the first byte                0.92-0.96
- * Below 2 KiB memcpy stays: at 1024 bytes rep movsb read 3.08-3.18 M
- * records/s against memcpy's 2.43-2.48 in three far-placement runs, but
- * 1.04x (noise 0.015) in a far bench-ab and 0.947x (noise 0.06) in a close
- * one; at 256 bytes the runs were too few to tell (3.7-3.9 against
- * 3.1-3.5); at 64 bytes no difference.  Other CPUs are not measured:
- * without ERMS (enhanced rep movsb) memcpy is used.
- */
-#define RING_COPY_MOVSB_MIN 2048
-
-/* Inline asm is not instrumented: sanitizer builds tell their runtime
- * about the two ranges, as its memcpy interceptor would, so the copy they
- * test is the one every build runs. */
-#if defined(__has_feature)
-#define RING_HAS_FEATURE(f) __has_feature(f)
-#else
-#define RING_HAS_FEATURE(f) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || RING_HAS_FEATURE(address_sanitizer)
-void __asan_loadN(void *p, size_t n);
-void __asan_storeN(void *p, size_t n);
-#define RING_SAN_RANGES(d, s, n) (__asan_loadN((void *)(s), (n)), __asan_storeN((d), (n)))
-#elif defined(__SANITIZE_THREAD__) || RING_HAS_FEATURE(thread_sanitizer)
-void __tsan_read_range(void *p, unsigned long n);
-void __tsan_write_range(void *p, unsigned long n);
-#define RING_SAN_RANGES(d, s, n) (__tsan_read_range((void *)(s), (n)), __tsan_write_range((d), (n)))
-#else
-#define RING_SAN_RANGES(d, s, n) ((void)0)
-#endif
-
-static inline void ring_copy_movsb(void *restrict dst, const void *restrict src, size_t n)
-{
-#if defined(__x86_64__)
-	if (shmk__erms) {
-		RING_SAN_RANGES(dst, src, n);
-		/* the direction flag is clear at every call (the ABI) */
-		__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-		return;
-	}
-#endif
-	memcpy(dst, src, n);
-}
-
+/* Payloads from SHMK_COPY_LARGE bytes on take copy.c's copies (the
+ * reasons and measurements are there); the rest memcpy. */
 static inline void ring_copy_in(void *restrict dst, const void *restrict src, size_t n)
 {
-	if (n <= RING_COPY_SMALL) {
+	if (n <= RING_COPY_SMALL)
 		ring_copy_small(dst, src, n);
-		return;
-	}
-	if (n >= RING_COPY_MOVSB_MIN) {
-		ring_copy_movsb(dst, src, n);
-		return;
-	}
-	memcpy(dst, src, n);
+	else if (n >= SHMK_COPY_LARGE)
+		shmk__copy_in(dst, src, n);
+	else
+		memcpy(dst, src, n);
 }
-
-/*
- * A payload out of the ring into the caller's buffer.  A record's payload
- * starts 16 bytes into the record and records follow each other, so it
- * lies 0, 16, 32 or 48 bytes off a cache line while the caller's buffer is
- * usually line aligned.  From 2112 bytes on, glibc (2.36, on a CPU with
- * FSRM) copies with rep movsb, which on AMD Zen is slow when source and
- * destination are aligned differently (glibc BZ 30994; 2.39 stopped
- * preferring it there): ring/copy_tput/4096 read 0.73 of the Lamport ring
- * through memcpy and 1.01 through this loop in the same placement, and the
- * same with either in the far placement; with the writer on rep movsb,
- * 0.92-0.96 through this loop against 0.88-0.90 through a rep movsb of our
- * own, and no better with the loop's loads aligned to the source or with a
- * software prefetch ahead.  Below RING_COPY_LOOP_MIN the copy out is
- * memcpy, its vector code: no variant of this side was measured below
- * 4 KiB.  Each source byte is read once (no overlapping tail): a writer
- * may be changing them.
- */
-#define RING_COPY_LOOP_MIN 2048
 
 static inline void ring_copy_out(void *restrict dst, const void *restrict src, size_t n)
 {
-	if (n <= RING_COPY_SMALL) {
+	if (n <= RING_COPY_SMALL)
 		ring_copy_small(dst, src, n);
-		return;
-	}
-	if (n < RING_COPY_LOOP_MIN) {
+	else if (n >= SHMK_COPY_LARGE)
+		shmk__copy_out(dst, src, n);
+	else
 		memcpy(dst, src, n);
-		return;
-	}
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-	size_t i = 0;
-	for (; i + 64 <= n; i += 64) {
-		__builtin_memcpy(d + i, s + i, 64);
-		/* keeps the compiler from turning the loop back into a call
-		 * to memcpy (loop distribution) */
-		__asm__ volatile("" : : "r"(d + i) : "memory");
-	}
-	if (i < n)
-		memcpy(d + i, s + i, n - i);
 }
 
 size_t shmk_ring_record_len(size_t len)

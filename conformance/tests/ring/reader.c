@@ -569,6 +569,52 @@ static void read_message(void)
 }
 H_REGISTER(read_message, 20, "ring.reader.read_message");
 
+/* Payloads long enough for the large copies (impl/src/copy.c), whose
+ * paths depend on how source and destination lie against a cache line:
+ * written from every source offset in a line, read back through read at
+ * every destination offset and through read_message, each byte compared
+ * and the bytes around the destination untouched. */
+static int guarded(const uint8_t *buf, size_t off, size_t n, uint64_t tag, uint64_t i)
+{
+	for (size_t j = 0; j < off; j++)
+		if (buf[j] != 0xA5)
+			return 0;
+	for (size_t j = off + n; j < off + n + 64; j++)
+		if (buf[j] != 0xA5)
+			return 0;
+	return check(buf + off, n, tag, i);
+}
+
+static void large_copies(void)
+{
+	enum { LARGE = 2048, SPREAD = 200, RECORDS = 192 };
+	static _Alignas(64) uint8_t src[64 + LARGE + SPREAD], dst[64 + LARGE + SPREAD + 64 + 64];
+	struct rfx f = rfx_new(CAP64K, 0, 21, false);
+	int bad = 0, failed = 0;
+
+	for (uint64_t i = 0; i < RECORDS && !failed; i++) {
+		size_t len = LARGE + (size_t)(i * 13 % SPREAD), so = (size_t)(i % 64);
+		uint64_t head, t = 0;
+		size_t n = 0;
+		failed |= shmk_ring_head(f.r, &head) != 0;
+		fill(src + so, len, 21, i);
+		failed |= shmk_ring_write(f.w, src + so, len) != 0;
+		for (size_t b = 0; b < 64 && !failed; b++) {
+			memset(dst, 0xA5, sizeof dst);
+			failed |= shmk_ring_read(f.r, head + SHMK_RING_REC_HDR, dst + b, len) != 0;
+			bad += !guarded(dst, b, len, 21, i);
+		}
+		memset(dst, 0xA5, sizeof dst);
+		failed |= shmk_ring_read_message(f.r, &t, dst + 64 - so, sizeof dst - 128, &n, 0) != 0;
+		failed |= t != 21 || n != len;
+		bad += !guarded(dst, 64 - so, len, 21, i);
+	}
+	CU_ASSERT_EQUAL(failed, 0);
+	CU_ASSERT_EQUAL(bad, 0);
+	rfx_close(&f);
+}
+H_REGISTER(large_copies, 20, "ring.reader.read_message", "ring.record.format");
+
 /* The reader's tail runs ahead of the header's by less than lazy bytes
  * (here 17 pages: the largest record must still fit beside them), is not
  * read back from the header (a writer may rewrite it), and is stored

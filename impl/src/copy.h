@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * copy.h - large payload copies into and out of memory that a peer process
+ * on another CPU reads or writes (copy.c).  The ring's records use them,
+ * and so do the bench's floors (bench/floors.c), so a floor moves its bytes
+ * the way the module it judges does.
+ */
+#ifndef SHMK_COPY_H
+#define SHMK_COPY_H
+
+#include <stddef.h>
+
+/* From this many bytes on a payload takes the copies below; shorter ones
+ * are the caller's (words or memcpy).  Measured at 1, 2 and 4 KiB: copy.c. */
+#define SHMK_COPY_LARGE 2048
+
+/* n bytes from a private buffer into shared lines the peer last read. */
+void shmk__copy_in(void *restrict dst, const void *restrict src, size_t n);
+/* n bytes from shared lines the peer wrote into a private buffer. */
+void shmk__copy_out(void *restrict dst, const void *restrict src, size_t n);
+
+#endif
