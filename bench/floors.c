@@ -192,10 +192,12 @@ void lr_init_shape(struct lring *r, size_t size, size_t stride, size_t off, size
 	r->hdr = hdr;
 }
 
-/* A message into / out of the ring: from SHMK_COPY_LARGE bytes on with the
- * library's copies (impl/src/copy.c), as the ring's records are, so a
- * ratio to this floor is the protocol's and the layout's, not a better
- * or worse memcpy's. */
+/* A message into the ring, and out of a shaped one: from SHMK_COPY_LARGE
+ * bytes on with the library's copies (impl/src/copy.c), as the ring's
+ * records are, so a ratio to this floor is the protocol's and the
+ * layout's, not a better or worse memcpy's.  Out of the plain ring, whose
+ * slots lie as the buffer does against a line, glibc's memcpy is the
+ * faster copy (copy.c), and the floor takes it. */
 static inline void lr_copy_in(void *restrict dst, const void *restrict src, size_t n)
 {
 	if (n >= SHMK_COPY_LARGE)
@@ -265,7 +267,7 @@ LR_INLINE bool pop(struct lcons *c, void *msg, bool shape, uint64_t *bad)
 		}
 		c->at = c->at + r->stride == r->end ? 0 : c->at + r->stride;
 	} else {
-		lr_copy_out(msg, r->data + (c->tail & r->mask) * r->size, r->size);
+		memcpy(msg, r->data + (c->tail & r->mask) * r->size, r->size);
 	}
 	/* release: pairs with the producer's acquire of tail in push */
 	atomic_store_explicit(&r->tail, ++c->tail, memory_order_release);

@@ -22,7 +22,8 @@
  * 0.48 (each line fetched from the reader before it is written), the same
  * with 64-byte non-temporal stores 0.61, rep movsq as rep movsb; and for
  * the plain Lamport ring (slot and buffer both line aligned) glibc's
- * memcpy out 2.27-2.40 M records/s against 2.14-2.23 for the loop.
+ * memcpy out 2.27-2.40 M records/s against 2.14-2.23 for the loop (so
+ * that floor keeps memcpy out: bench/floors.c).
  * Below SHMK_COPY_LARGE the callers' memcpy stays: at 1024 bytes rep movsb
  * in read 3.08-3.18 M records/s against memcpy's 2.43-2.48 in three far
  * runs, but 1.04x (noise 0.015) in a far bench-ab and 0.947x (noise 0.06)
@@ -73,14 +74,12 @@ void shmk__copy_in(void *restrict dst, const void *restrict src, size_t n)
 
 /* From 2112 bytes on, glibc 2.36 copies with rep movsb, which on AMD Zen
  * is slow when source and destination lie differently against a line
- * (glibc BZ 30994; 2.39 stopped preferring it there): such a copy goes
- * through a 64-byte loop, and one whose two ends lie alike through memcpy. */
+ * (glibc BZ 30994; 2.39 stopped preferring it there), as three in four
+ * ring payloads do: a 64-byte loop instead.  Taking memcpy for the fourth,
+ * whose two ends lie alike, lost: ring/reserve_tput/4096 0.911x in
+ * bench-ab (noise 0.02), 2.3-3.9 M/s against 3.1-4.0 alternating. */
 void shmk__copy_out(void *restrict dst, const void *restrict src, size_t n)
 {
-	if (!(((uintptr_t)dst ^ (uintptr_t)src) & 63)) {
-		memcpy(dst, src, n);
-		return;
-	}
 	unsigned char *d = dst;
 	const unsigned char *s = src;
 	size_t i = 0;
