@@ -25,9 +25,7 @@ IOX_INC := /usr/include/iceoryx/v2.0.3
 IOX_LIBS := -liceoryx_binding_c -liceoryx_posh -liceoryx_hoofs -liceoryx_platform
 
 # floors.o and ilv.o: the floor protocols and their interleaving, one copy
-# for the peers program and every module program (bench/ilv.h).  Every
-# program links the bench archive: the floors copy large messages with the
-# library's copies (impl/src/copy.h).
+# for the peers program and every module program (bench/ilv.h).
 BENCH_SHIM := $(BB)/obj/bench/gbshim.o $(BB)/obj/bench/common.o $(BB)/obj/bench/main.o \
 	$(BB)/obj/bench/floors.o $(BB)/obj/bench/ilv.o
 PEER_SRCS := $(filter-out bench/peers/iceoryx.c,$(sort $(wildcard bench/peers/*.c)))
@@ -63,10 +61,10 @@ $(BB)/obj/bench/peers/iceoryx.o: bench/peers/iceoryx.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -I$(IOX_INC) -c -o $@ $<
 
-$(BB)/peers: $(PEER_OBJS) $(BENCH_SHIM) $(BENCH_LIB)
+$(BB)/peers: $(PEER_OBJS) $(BENCH_SHIM)
 	$(CXX) -pthread -o $@ $^ $(BENCH_LIBS)
 
-$(BB)/iceoryx: $(BB)/obj/bench/peers/iceoryx.o $(BENCH_SHIM) $(BENCH_LIB)
+$(BB)/iceoryx: $(BB)/obj/bench/peers/iceoryx.o $(BENCH_SHIM)
 	$(CXX) -pthread -o $@ $^ $(IOX_LIBS) $(BENCH_LIBS)
 
 define bench_mod_prog

@@ -3,9 +3,6 @@
 #include "floors.h"
 
 #include <stdio.h>
-#include <string.h>
-
-#include "copy.h"
 
 _Static_assert(sizeof(struct pp_sh) <= 4096, "control fits the first page (bc_shared_pair)");
 
@@ -192,28 +189,6 @@ void lr_init_shape(struct lring *r, size_t size, size_t stride, size_t off, size
 	r->hdr = hdr;
 }
 
-/* A message into the ring, and out of a shaped one: from SHMK_COPY_LARGE
- * bytes on with the library's copies (impl/src/copy.c), as the ring's
- * records are, so a ratio to this floor is the protocol's and the
- * layout's, not a better or worse memcpy's.  Out of the plain ring, whose
- * slots lie as the buffer does against a line, glibc's memcpy is the
- * faster copy (copy.c), and the floor takes it. */
-static inline void lr_copy_in(void *restrict dst, const void *restrict src, size_t n)
-{
-	if (n >= SHMK_COPY_LARGE)
-		shmk__copy_in(dst, src, n);
-	else
-		memcpy(dst, src, n);
-}
-
-static inline void lr_copy_out(void *restrict dst, const void *restrict src, size_t n)
-{
-	if (n >= SHMK_COPY_LARGE)
-		shmk__copy_out(dst, src, n);
-	else
-		memcpy(dst, src, n);
-}
-
 /* One push / pop for both kinds of ring; `shape` is a constant at every
  * call, so the plain ring's code is the Lamport ring's and nothing more
  * (LR_INLINE).
@@ -230,7 +205,7 @@ LR_INLINE bool push(struct lprod *p, const void *msg, bool shape)
 	}
 	if (shape) {
 		unsigned char *e = r->data + p->at;
-		lr_copy_in(e + r->off, msg, r->size);
+		memcpy(e + r->off, msg, r->size);
 		if (r->hdr) {
 			/* published by the release of head below, as the
 			 * payload is */
@@ -239,7 +214,7 @@ LR_INLINE bool push(struct lprod *p, const void *msg, bool shape)
 		}
 		p->at = p->at + r->stride == r->end ? 0 : p->at + r->stride;
 	} else {
-		lr_copy_in(r->data + (p->head & r->mask) * r->size, msg, r->size);
+		memcpy(r->data + (p->head & r->mask) * r->size, msg, r->size);
 	}
 	/* release: pairs with the consumer's acquire of head in pop */
 	atomic_store_explicit(&r->head, ++p->head, memory_order_release);
@@ -259,7 +234,7 @@ LR_INLINE bool pop(struct lcons *c, void *msg, bool shape, uint64_t *bad)
 	}
 	if (shape) {
 		const unsigned char *e = r->data + c->at;
-		lr_copy_out(msg, e + r->off, r->size);
+		memcpy(msg, e + r->off, r->size);
 		if (r->hdr) {
 			uint64_t w;
 			memcpy(&w, e + LR_HDR_OFF, sizeof w);

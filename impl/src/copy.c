@@ -22,8 +22,11 @@
  * 0.48 (each line fetched from the reader before it is written), the same
  * with 64-byte non-temporal stores 0.61, rep movsq as rep movsb; and for
  * the plain Lamport ring (slot and buffer both line aligned) glibc's
- * memcpy out 2.27-2.40 M records/s against 2.14-2.23 for the loop (so
- * that floor keeps memcpy out: bench/floors.c).
+ * memcpy out 2.27-2.40 M records/s against 2.14-2.23 for the loop.  The
+ * bench's Lamport floors copy with glibc's memcpy, not with these: with
+ * rep movsb in, the plain floor ran 3-5 % faster in some runs and 16-22 %
+ * slower in others (1.47-1.50 against 1.78-1.88 M/s) while the ring, on
+ * this copy, did not slow down (bench/README.md, floors.{c,h}).
  * Below SHMK_COPY_LARGE the callers' memcpy stays: at 1024 bytes rep movsb
  * in read 3.08-3.18 M records/s against memcpy's 2.43-2.48 in three far
  * runs, but 1.04x (noise 0.015) in a far bench-ab and 0.947x (noise 0.06)

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * copy.h - large payload copies into and out of memory that a peer process
- * on another CPU reads or writes (copy.c).  The ring's records use them,
- * and so do the bench's floors (bench/floors.c), so a floor moves its bytes
- * the way the module it judges does.
+ * on another CPU reads or writes (copy.c): the ring's records.
  */
 #ifndef SHMK_COPY_H
 #define SHMK_COPY_H
