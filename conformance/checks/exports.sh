@@ -7,7 +7,7 @@
 # library that exports one internal and one undeclared name, and must
 # refuse it, so a checker that passes everything fails here.
 #
-# r[verify common.exports]
+# r[verify common.abi.exports]
 set -uo pipefail
 
 prog=exports
@@ -66,4 +66,4 @@ else
 		passed=$((passed + 1))
 	fi
 fi
-check_finish "$prog" abi exports common.exports
+check_finish "$prog" abi exports common.abi.exports

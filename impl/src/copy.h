@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-/* r[impl common.exports] internal: not in libshmkit.so's dynamic table */
+/* r[impl common.abi.exports] internal: not in libshmkit.so's dynamic table */
 #pragma GCC visibility push(hidden)
 
 /* From this many bytes on a payload takes the copies below; shorter ones

@@ -25,7 +25,7 @@
 #include "shmkit/error.h"
 #include "shmkit/util.h" /* shmk_token_alive, shmk_open_path: public for tools */
 
-/* r[impl common.exports] Nothing declared here is API: hide it from
+/* r[impl common.abi.exports] Nothing declared here is API: hide it from
  * libshmkit.so's dynamic symbol table (static links, the tool and the tests
  * still see it). */
 #pragma GCC visibility push(hidden)
