@@ -64,26 +64,19 @@ static inline void ring_copy_small(unsigned char *restrict d, const unsigned cha
 		memcpy(d + i, s + i, n - i);
 }
 
-/* Payloads from SHMK_COPY_LARGE bytes on take copy.c's copies (the
- * reasons and measurements are there); the rest memcpy. */
-static inline void ring_copy_in(void *restrict dst, const void *restrict src, size_t n)
+/* A payload into the ring (in) or out of it: from SHMK_COPY_LARGE bytes on
+ * with copy.c's copies (the reasons and measurements are there), the rest
+ * as words or memcpy.  `in` is a constant at every call. */
+static inline void ring_copy(void *restrict dst, const void *restrict src, size_t n, bool in)
 {
 	if (n <= RING_COPY_SMALL)
 		ring_copy_small(dst, src, n);
-	else if (n >= SHMK_COPY_LARGE)
+	else if (n < SHMK_COPY_LARGE)
+		memcpy(dst, src, n);
+	else if (in)
 		shmk__copy_in(dst, src, n);
 	else
-		memcpy(dst, src, n);
-}
-
-static inline void ring_copy_out(void *restrict dst, const void *restrict src, size_t n)
-{
-	if (n <= RING_COPY_SMALL)
-		ring_copy_small(dst, src, n);
-	else if (n >= SHMK_COPY_LARGE)
 		shmk__copy_out(dst, src, n);
-	else
-		memcpy(dst, src, n);
 }
 
 size_t shmk_ring_record_len(size_t len)
@@ -163,7 +156,7 @@ int shmk_ring_read(const struct shmk_ring *r, uint64_t index, void *out, size_t 
 		return shmk_fail(SHMK_EALIGN, "ring: index %llu not aligned to %zu",
 				 (unsigned long long)index, align);
 	/* r[impl ring.reader.mirror] offset < cap and size <= 64 KiB stay in the mirror */
-	ring_copy_out(out, r->m.data + ring_off(&r->m, index), size);
+	ring_copy(out, r->m.data + ring_off(&r->m, index), size, false);
 	return 0;
 }
 
@@ -331,7 +324,7 @@ int shmk_ring_read_message(struct shmk_ring *r, uint64_t *tag, void *buf, size_t
 		return shmk_fail(SHMK_EBUFSMALL, "ring: message of %zu bytes, buffer %zu", n,
 				 buflen);
 	if (n)
-		ring_copy_out(buf, p, n);
+		ring_copy(buf, p, n, false);
 	if (tag)
 		*tag = t;
 	/* What increment_tail would check, first_message_in already did on
@@ -896,7 +889,7 @@ static RING_HOT int ring_append(struct shmk_ring_writer *w, uint64_t tag, const 
 	size_t done = 0;
 	for (int i = 0; i < iovcnt; i++) {
 		if (iov[i].iov_len)
-			ring_copy_in(dst + done, iov[i].iov_base, iov[i].iov_len);
+			ring_copy(dst + done, iov[i].iov_base, iov[i].iov_len, true);
 		done += iov[i].iov_len;
 		SHMK_CRASH_POINT("ring.write.copying");
 	}
