@@ -867,6 +867,36 @@ static RING_HOT void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t
 		w->kept = 1;
 }
 
+/*
+ * After a record of at least RING_NEXT_PREFETCH_MIN bytes is published, the
+ * line its end falls in - where the next record's header goes - is fetched
+ * for writing.  The next record's first store is its header, into that
+ * line, and every store of its copy queues behind that one; the fetch
+ * starts it while the caller prepares the next message (the likely
+ * reason: the bench machines have no PMU to show it).  A hint: no store,
+ * no shared state, and a next record written elsewhere (another writer)
+ * costs one wasted fetch.  Measured on ring/copy_tput (far placement,
+ * alternating runs of two builds, median of 10-12):
+ *   - 4096 B: ilv_ratio 0.926 -> 1.016 (2.00 -> 2.20 M records/s); in a
+ *     one-build A/B 0.922 -> 0.981 and 0.928 -> 0.953.  Fetching the next
+ *     record's first 64 bytes instead read 0.966, its first 4 KiB 0.82
+ *     (those fetches queue ahead of the copy's own), only the line after
+ *     it 0.938;
+ *   - 1024 B: 2.60 -> 2.72 M/s, reserve_tput/1024 4.05 -> 4.01 (same);
+ *   - 256 B: 3.16 -> 3.14 M/s, ilv_ratio 0.78 -> 0.73 (no gain), and
+ *     below that the next header is mostly in the line the reader is
+ *     reading now: smaller records are left alone.
+ */
+#define RING_NEXT_PREFETCH_MIN 1024
+
+static inline void ring_prefetch_next(const uint8_t *rec, uint64_t rl)
+{
+	/* rec + rl: inside ring + mirror (ring.writer.bounds), and a prefetch
+	 * does not fault in any case */
+	if (rl >= RING_NEXT_PREFETCH_MIN)
+		shmk_prefetch_w(rec + rl);
+}
+
 /* One record of len bytes (iov's, checked) with tag: the one append of
  * direct writers and the mediator.  RING_HOT: shmk_ring_write folds it in
  * with its one segment. */
@@ -897,6 +927,7 @@ static RING_HOT int ring_append(struct shmk_ring_writer *w, uint64_t tag, const 
 	publish(w, head, rl);
 	solo ? solo_leave(w) : wunlock(w);
 	wake_reader(w);
+	ring_prefetch_next(dst - SHMK_RING_REC_HDR, rl);
 	return 0;
 }
 
@@ -1042,10 +1073,12 @@ int shmk_ring_commit(struct shmk_ring_writer *w)
 		return shmk_fail(-EPERM, "ring: a forked copy of the sole writer's handle "
 				 "cannot commit the reservation it inherited (forgotten)");
 	SHMK_CRASH_POINT("ring.commit");
+	const uint8_t *rec = w->m.data + ring_off(&w->m, w->res_head);
 	publish(w, w->res_head, w->res_rl);
 	w->reserved = 0;
 	w->res_solo ? solo_leave(w) : wunlock(w);
 	wake_reader(w);
+	ring_prefetch_next(rec, w->res_rl);
 	return 0;
 }
 
