@@ -873,10 +873,11 @@ static RING_HOT void publish(struct shmk_ring_writer *w, uint64_t head, uint64_t
  * for writing.  The next record's first store is its header, into that
  * line, and every store of its copy queues behind that one; the fetch
  * starts it while the caller prepares the next message (the likely
- * reason: the bench machines have no PMU to show it).  A hint: no store,
- * no shared state, and a next record written elsewhere (another writer)
- * costs one wasted fetch.  Measured on ring/copy_tput (far placement,
- * alternating runs of two builds, median of 10-12):
+ * reason: the bench machines have no PMU to show it).  A hint: no store
+ * and no shared state.  When another writer takes the lock next, the fetch
+ * is wasted and that writer fetches the line back (multi-writer throughput
+ * with and without it is unmeasured).  Measured on ring/copy_tput (far
+ * placement, alternating runs of two builds, median of 10-12):
  *   - 4096 B: ilv_ratio 0.926 -> 1.016 (2.00 -> 2.20 M records/s); in a
  *     one-build A/B 0.922 -> 0.981 and 0.928 -> 0.953.  Fetching the next
  *     record's first 64 bytes instead read 0.966, its first 4 KiB 0.82
