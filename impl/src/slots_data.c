@@ -355,7 +355,12 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	 * slots/read_rtt/64 1.26x slower in bench-ab 77d2388 against ab191a1:
 	 * the owner writes that line several times per sample - reserve's
 	 * unpublishing store, the data, size, mask, sn - and a reader polling
-	 * it took it back between those stores.) */
+	 * it took it back between those stores.  Measured again in
+	 * alternating runs against ad4064d (p50 641-701 ns), with mark_read's
+	 * bit also tried on a line of its own: the look 711-822 ns, the own
+	 * line 741-772, both 752-802.  In the floor's protocol
+	 * (pingpong_slots.c) the two together came out 561-651 against
+	 * 590-732; the library does not keep that gain.) */
 	if (end <= low)
 		return 0;
 	uint64_t best = UINT64_MAX;

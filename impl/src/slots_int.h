@@ -113,7 +113,13 @@ static inline struct shmk_wait slots_wait_point(const struct shmk_slots *s)
 }
 
 /* The seq_cst bump, then a wake only for an announced waiter no earlier
- * notify woke: a parked waiter is never missed (wait.c). */
+ * notify woke: a parked waiter is never missed (wait.c).  Every change
+ * bumps, watched or not: a lazy bump (a store-load fence, then a bump
+ * only when a notify_generation caller had flagged the word) takes both
+ * locked RMWs off the round trip, yet made slots/read_rtt/64 slower
+ * (p50 770-830 ns against 690-740 for ad4064d, alternating runs), and
+ * the same change made the protocol's floor (pingpong_slots.c) no
+ * faster. */
 static inline void notify(struct shmk_slots *s)
 {
 	struct shmk_wait w = slots_wait_point(s);
