@@ -356,7 +356,7 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	 * the owner writes that line several times per sample - reserve's
 	 * unpublishing store, the data, size, mask, sn - and a reader polling
 	 * it took it back between those stores.  Measured again in
-	 * alternating runs against ad4064d (p50 641-701 ns), with mark_read's
+	 * alternating runs against ad4064d (p50 641-721 ns), with mark_read's
 	 * bit also tried on a line of its own: the look 711-822 ns, the own
 	 * line 741-772, both 752-802.  In the floor's protocol
 	 * (pingpong_slots.c) the two together came out 561-651 against

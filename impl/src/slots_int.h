@@ -117,9 +117,9 @@ static inline struct shmk_wait slots_wait_point(const struct shmk_slots *s)
  * bumps, watched or not: a lazy bump (a store-load fence, then a bump
  * only when a notify_generation caller had flagged the word) takes both
  * locked RMWs off the round trip, yet made slots/read_rtt/64 slower
- * (p50 770-830 ns against 690-740 for ad4064d, alternating runs), and
- * the same change made the protocol's floor (pingpong_slots.c) no
- * faster. */
+ * (p50 692-831 ns, median 782, against 691-741, median 701, for
+ * ad4064d in alternating runs), and the protocol's floor
+ * (pingpong_slots.c) no faster (751-842 against 691-722). */
 static inline void notify(struct shmk_slots *s)
 {
 	struct shmk_wait w = slots_wait_point(s);
