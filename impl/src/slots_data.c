@@ -359,7 +359,7 @@ int shmk_slots_next_unread_slot(struct shmk_slots *s, unsigned reader, shmk_slot
 	 * alternating runs against ad4064d (p50 641-721 ns), with mark_read's
 	 * bit also tried on a line of its own: the look 711-822 ns, the own
 	 * line 741-772, both 752-802.  In the floor's protocol
-	 * (pingpong_slots.c) the two together came out 561-651 against
+	 * (pingpong_slots.c) the two together came out 621-651 against
 	 * 590-732; the library does not keep that gain.) */
 	if (end <= low)
 		return 0;
